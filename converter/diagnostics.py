@@ -1,0 +1,184 @@
+"""Diagnostics: stable codes, one table, and the value every stage reports problems with.
+
+A code never changes meaning once released. Ranges by stage:
+  A2K1xx reading files          A2K2xx DAG structure        A2K3xx mapping operators
+  A2K4xx emitting / compiling   A2K5xx verifying output     A2K6xx importing with Airflow
+The README's table is generated from CODES (`airflow2kfp codes --markdown`), so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import Enum
+from typing import Any
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    code: str
+    name: str
+    severity: Severity
+    summary: str  # what the code means, for the codes table
+    help: str  # what to do about it, the default help line
+
+
+def _table(*rows: CodeInfo) -> dict[str, CodeInfo]:
+    return {row.code: row for row in rows}
+
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+CODES: dict[str, CodeInfo] = _table(
+    # -- reading files ---------------------------------------------------------------------
+    CodeInfo("A2K101", "syntax-error", E, "The file is not valid Python.",
+             "Fix the syntax error; Airflow could not import this file either."),
+    CodeInfo("A2K102", "not-utf8", E, "The file is not valid UTF-8 text.",
+             "Re-encode the file as UTF-8 (Python 3 source encoding)."),
+    CodeInfo("A2K103", "empty-file", I, "The file is empty; nothing to convert.",
+             "Nothing to do; exclude the file if it should not be scanned."),
+    CodeInfo("A2K104", "no-dag-found", I, "The file defines no DAG that could be found.",
+             "If it does build DAGs dynamically, convert it with --mode airflow."),
+    CodeInfo("A2K105", "file-too-large", E, "The file exceeds the size limit for DAG files.",
+             "Raise --max-file-size if this really is a DAG file."),
+    CodeInfo("A2K106", "unreadable-file", E, "The file could not be read.",
+             "Check the file's permissions and that it is a regular file."),
+    CodeInfo("A2K107", "too-complex", E,
+             "An expression is nested too deeply to read safely.",
+             "Simplify the expression; Airflow's own parser would likely fail too."),
+    # -- DAG structure ---------------------------------------------------------------------
+    CodeInfo("A2K201", "duplicate-task-id", E, "Two tasks in one DAG share a task_id.",
+             "Give every task in the DAG a unique task_id; Airflow rejects duplicates."),
+    CodeInfo("A2K202", "dependency-cycle", E, "The task dependencies form a cycle.",
+             "Remove one of the edges in the cycle; a DAG must be acyclic."),
+    CodeInfo("A2K203", "unresolved-dependency", E,
+             "A dependency expression refers to something the static reader cannot resolve.",
+             "Use task variables, literal lists or loops over literals, or convert with --mode airflow."),
+    CodeInfo("A2K204", "unresolved-value", W,
+             "An argument value could not be evaluated statically; it is kept as source text.",
+             "Use a literal value, or convert with --mode airflow to read the value Airflow sees."),
+    CodeInfo("A2K205", "unresolved-task-id", E,
+             "A task's task_id could not be evaluated statically; the task cannot be named.",
+             "Use a literal or f-string over literal loop values, or convert with --mode airflow."),
+    CodeInfo("A2K206", "duplicate-dag-id", E, "Two DAGs share a dag_id.",
+             "Give every DAG a unique dag_id; Airflow keeps only one of them."),
+    CodeInfo("A2K207", "unknown-dag", W,
+             "An operator is not attached to any DAG the reader found.",
+             "Create the operator inside `with DAG(...)` or pass dag=... explicitly."),
+    CodeInfo("A2K208", "invalid-id", E, "A dag_id or task_id is not valid in Airflow.",
+             "Use only letters, digits, dashes, dots and underscores (at most 250 characters)."),
+    # -- mapping operators -----------------------------------------------------------------
+    CodeInfo("A2K301", "placeholder-operator", W,
+             "No mapping exists for this operator; the task is a placeholder that fails when run.",
+             "Replace the placeholder component with a real one, or add a mapping for the operator family."),
+    CodeInfo("A2K302", "template-kept", W,
+             "A Jinja template is kept verbatim; KFP does not render Airflow templates.",
+             "Replace the template with a pipeline parameter or a value computed in the step."),
+    CodeInfo("A2K303", "setting-not-carried", I,
+             "An Airflow task or DAG setting has no KFP equivalent and is not carried over.",
+             "Review whether the pipeline needs an equivalent (e.g. cluster-level quotas for pools)."),
+    CodeInfo("A2K304", "task-renamed", I,
+             "An Airflow task_id is not a valid KFP task name and was renamed.",
+             "Nothing to do; the report maps each Airflow task_id to its KFP name."),
+    CodeInfo("A2K305", "trigger-rule-approximated", W,
+             "The task's trigger rule has no exact equivalent in the emitted pipeline.",
+             "Check the task's behaviour on upstream failure or skip in the report."),
+    CodeInfo("A2K306", "unresolved-argument", W,
+             "A task argument that the mapping needs could not be evaluated; the task may not run.",
+             "Replace the value in the generated Python, or convert with --mode airflow."),
+    # -- emitting / compiling --------------------------------------------------------------
+    CodeInfo("A2K401", "compile-failed", E,
+             "The KFP compiler rejected the generated pipeline (an internal error of the converter).",
+             "Please report this with the DAG file; the generated Python is kept for inspection."),
+    CodeInfo("A2K402", "emit-failed", E,
+             "The converter failed while converting this DAG (an internal error).",
+             "Please report this with the DAG file."),
+    # -- verifying output ------------------------------------------------------------------
+    CodeInfo("A2K501", "ordering-mismatch", E,
+             "The compiled workflow does not order tasks as the Airflow DAG does.",
+             "Please report this with the DAG file; the report lists the differing pairs."),
+    CodeInfo("A2K502", "invalid-output", E,
+             "The compiled workflow is not valid (unresolved placeholder, duplicate or invalid names).",
+             "Please report this with the DAG file."),
+)
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    severity: Severity
+    message: str
+    help: str
+    file: str | None = None
+    line: int | None = None
+    col: int | None = None
+    task_id: str | None = None
+    dag_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Diagnostic:
+        return cls(**{**data, "severity": Severity(data["severity"])})
+
+    def location(self) -> str:
+        if self.file is None:
+            return "<unknown>"
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{(self.col or 0) + 1}"
+
+    def render(self) -> str:
+        """Ruff-like text: `A2K201 [error] message --> file:line:col` then `help: ...`."""
+        where = f" --> {self.location()}" if self.file else ""
+        subject = f" (task {self.task_id})" if self.task_id else ""
+        return f"{self.code} [{self.severity.value}] {self.message}{subject}{where}\n  help: {self.help}"
+
+
+def diag(
+    code: str,
+    message: str | None = None,
+    *,
+    help: str | None = None,
+    file: str | None = None,
+    line: int | None = None,
+    col: int | None = None,
+    task_id: str | None = None,
+    dag_id: str | None = None,
+    severity: Severity | None = None,
+) -> Diagnostic:
+    """Build a diagnostic from the table; message and help default to the table's text."""
+    info = CODES[code]  # KeyError here is a programming error: every code must be in the table
+    return Diagnostic(
+        code=code,
+        severity=severity or info.severity,
+        message=message or info.summary,
+        help=help or info.help,
+        file=file,
+        line=line,
+        col=col,
+        task_id=task_id,
+        dag_id=dag_id,
+    )
+
+
+def worst(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> Severity | None:
+    return max((d.severity for d in diagnostics), key=lambda s: s.rank, default=None)
+
+
+def codes_markdown() -> str:
+    rows = ["| code | name | severity | meaning | help |", "|---|---|---|---|---|"]
+    rows += [f"| {c.code} | {c.name} | {c.severity.value} | {c.summary} | {c.help} |" for c in CODES.values()]
+    return "\n".join(rows)

@@ -1,0 +1,151 @@
+"""The one model passed between stages: what a DAG file says, independent of how it was read.
+
+Both front ends (static libcst reading and Airflow import) produce these values; mapping, emitting,
+reporting and verification only ever consume them. Every value is frozen; collections are tuples or
+read-only by convention (mappings are plain dicts so results pickle across worker processes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from converter.diagnostics import Diagnostic
+
+DEFAULT_TRIGGER_RULE = "all_success"
+
+
+@dataclass(frozen=True)
+class SourceSpan:
+    """Where something stands in a DAG file (1-based line, 0-based column, like Python's ast)."""
+
+    file: str
+    line: int
+    col: int = 0
+    end_line: int | None = None
+    end_col: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col + 1}"
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A `timedelta` argument, kept exact in seconds."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """An argument value the reader could not reduce to a literal; kept as its source text."""
+
+    source: str
+
+
+@dataclass(frozen=True)
+class XComRef:
+    """A value produced by another task at run time: `t.output`, a TaskFlow call's result, `r["key"]`.
+
+    Airflow adds an upstream edge for every XComRef passed to a task; readers do the same.
+    """
+
+    task_id: str
+    key: str = "return_value"
+
+
+@dataclass(frozen=True)
+class TaskArgs:
+    """The effective keyword arguments of a task, with where each came from.
+
+    `values` is what Airflow would see: `default_args` merged under the operator's own keyword
+    arguments (the operator's win), exactly as Airflow's `BaseOperator` applies them.
+    `explicit` names the keys the operator call itself passed.
+    """
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    explicit: frozenset[str] = frozenset()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.values
+
+
+@dataclass(frozen=True)
+class PythonCallable:
+    """The source of a Python callable behind a task (PythonOperator / TaskFlow), when known."""
+
+    name: str
+    source: str | None
+    span: SourceSpan | None = None
+    module: str | None = None  # set when the callable is imported from elsewhere
+
+
+@dataclass(frozen=True)
+class Task:
+    task_id: str
+    operator: str  # the class name, e.g. "BashOperator"; "@task" style decorators as "task", "task.bash"
+    operator_module: str  # canonical module the class comes from, "" when unknown
+    span: SourceSpan
+    args: TaskArgs = field(default_factory=TaskArgs)
+    group_id: str | None = None  # full TaskGroup path, e.g. "outer.inner"
+    python_callable: PythonCallable | None = None
+    is_mapped: bool = False  # dynamic task mapping (.expand() / .expand_kwargs())
+    # the arguments mapped over: {"x": [1, 2, 3]} for .expand(x=[1, 2, 3]); an XComRef when the
+    # list comes from an upstream task; {"*": value} for .expand_kwargs(value)
+    mapped_args: Mapping[str, Any] = field(default_factory=dict)
+    is_setup: bool = False
+    is_teardown: bool = False
+
+    @property
+    def trigger_rule(self) -> str:
+        rule = self.args.get("trigger_rule", DEFAULT_TRIGGER_RULE)
+        if isinstance(rule, str):
+            # TriggerRule.ALL_DONE and "all_done" both read as "all_done"
+            return rule.rsplit(".", 1)[-1].lower()
+        return DEFAULT_TRIGGER_RULE
+
+    @property
+    def qualified_operator(self) -> str:
+        return f"{self.operator_module}.{self.operator}" if self.operator_module else self.operator
+
+
+@dataclass(frozen=True)
+class Dag:
+    dag_id: str
+    span: SourceSpan
+    tasks: tuple[Task, ...]
+    # (upstream_task_id, downstream_task_id), deduplicated, in first-seen order
+    edges: tuple[tuple[str, str], ...]
+    # DAG-level settings as read: schedule, catchup, start_date, tags, params, default_args, doc_md, ...
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    # Label("...") edge modifiers: (upstream, downstream) -> label
+    edge_labels: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # TaskGroups by full group id -> (parent group id or None, tooltip); tasks name theirs in group_id
+    task_groups: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    # where the reading came from: "static" or "airflow" (or "airflow+static" after merging)
+    source_mode: str = "static"
+
+    def task(self, task_id: str) -> Task:
+        for task in self.tasks:
+            if task.task_id == task_id:
+                return task
+        raise KeyError(task_id)
+
+    def upstream(self, task_id: str) -> tuple[str, ...]:
+        return tuple(up for up, down in self.edges if down == task_id)
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """Everything one DAG file yielded: zero or more DAGs, and the diagnostics of reading it."""
+
+    path: str
+    dags: tuple[Dag, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    # True when the file does not look like a DAG file at all (it is skipped, not failed)
+    not_a_dag_file: bool = False
