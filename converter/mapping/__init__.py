@@ -1,0 +1,51 @@
+"""Mapping stage: one module per operator family, registered in FAMILIES.
+
+Adding a family means adding one module that defines `FAMILY` and listing it here (and its tests).
+A task no family handles becomes a placeholder (see `placeholder.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from converter.mapping import bash, empty, placeholder
+from converter.mapping.settings import map_settings
+from converter.mapping.base import (
+    Fidelity,
+    MappingContext,
+    MappingOptions,
+    OperatorFamily,
+    TaskMapping,
+)
+from converter.model import Task
+
+FAMILIES: tuple[OperatorFamily, ...] = (
+    bash.FAMILY,
+    empty.FAMILY,
+)
+
+
+def family_for(task: Task) -> OperatorFamily | None:
+    return next((family for family in FAMILIES if family.handles(task)), None)
+
+
+def map_task(task: Task, context: MappingContext) -> TaskMapping:
+    """Map one task with its family (or a placeholder), plus the settings every family shares."""
+    family = family_for(task)
+    mapped = family.map_task(task, context) if family else placeholder.map_unknown(task, context)
+    if mapped.component is None:
+        return mapped
+    settings = map_settings(task)
+    fidelity = mapped.fidelity
+    if fidelity is Fidelity.DIRECT and any(d.code == "A2K305" for d in settings.diagnostics):
+        fidelity = Fidelity.APPROXIMATED
+    return replace(
+        mapped,
+        fidelity=fidelity,
+        task_calls=mapped.task_calls + settings.task_calls,
+        diagnostics=mapped.diagnostics + settings.diagnostics,
+        notes=mapped.notes + settings.notes,
+    )
+
+
+__all__ = ["FAMILIES", "Fidelity", "MappingContext", "MappingOptions", "TaskMapping", "family_for", "map_task"]

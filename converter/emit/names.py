@@ -1,0 +1,78 @@
+"""Names for the outputs: KFP task names, Python identifiers and file names, valid and unique.
+
+Airflow ids allow `Extract`, `load.data`, `task_a` next to `task-a`, and up to 250 characters; KFP v1
+task names become Argo template names and pod name parts, so they must be lowercase RFC 1123 labels
+of at most 63 characters. Collisions are resolved deterministically: the first claimant (in DAG
+order) keeps the plain name, later ones get `-2`, `-3`, ..., and every change is reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import keyword
+import re
+from collections.abc import Iterable
+
+MAX_K8S_NAME = 63
+# KFP's own group templates are named like this; a task with such a name would clash with them.
+_KFP_GROUP_NAME = re.compile(r"^(condition|for-loop|exit-handler|graph)-\d+$")
+
+
+def k8s_name(raw: str, max_length: int = MAX_K8S_NAME) -> str:
+    """Lowercase, [a-z0-9-], starting with a letter, at most `max_length` characters."""
+    name = re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")
+    if not name or not name[0].isalpha():
+        name = f"task-{name}".rstrip("-")
+    if len(name) > max_length:
+        # keep it recognisable and unique: a prefix plus a short stable hash of the full id
+        digest = hashlib.sha1(raw.encode()).hexdigest()[:6]
+        name = f"{name[: max_length - 7].rstrip('-')}-{digest}"
+    return name
+
+
+def python_identifier(raw: str) -> str:
+    name = re.sub(r"\W+", "_", raw).strip("_").lower() or "task"
+    if name[0].isdigit():
+        name = f"t_{name}"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        name = f"{name}_"
+    return name
+
+
+class UniqueNames:
+    """Hands out unique names in request order; `reserved` names are never handed out."""
+
+    def __init__(self, reserved: Iterable[str] = (), *, casefold: bool = False) -> None:
+        self._casefold = casefold
+        self._taken: set[str] = {self._key(name) for name in reserved}
+
+    def _key(self, name: str) -> str:
+        return name.casefold() if self._casefold else name
+
+    def claim(self, wanted: str, *, max_length: int | None = None, sep: str = "-") -> str:
+        candidate, index = wanted, 1
+        while self._key(candidate) in self._taken or (sep == "-" and _KFP_GROUP_NAME.match(candidate)):
+            index += 1
+            suffix = f"{sep}{index}"
+            base = wanted if max_length is None else wanted[: max_length - len(suffix)].rstrip(sep)
+            candidate = f"{base}{suffix}"
+        self._taken.add(self._key(candidate))
+        return candidate
+
+
+def kfp_task_names(task_ids: Iterable[str], pipeline_name: str) -> dict[str, str]:
+    """Airflow task_id -> unique KFP task name; the pipeline's own template name is reserved."""
+    names = UniqueNames(reserved=[pipeline_name])
+    return {task_id: names.claim(k8s_name(task_id), max_length=MAX_K8S_NAME) for task_id in task_ids}
+
+
+# Names the generated module itself binds; task variables must not shadow them.
+GENERATED_MODULE_NAMES = frozenset(
+    {"compiler", "components", "dsl", "json", "os", "re", "sys", "k8s", "named", "compile_pipeline",
+     "COMPILATION_TIME", "PIPELINE_FILE", "datetime", "kfp", "yaml", "pathlib"}
+)
+
+
+def python_task_variables(task_ids: Iterable[str], reserved: Iterable[str]) -> dict[str, str]:
+    names = UniqueNames(reserved=[*GENERATED_MODULE_NAMES, *reserved])
+    return {task_id: names.claim(python_identifier(task_id), sep="_") for task_id in task_ids}

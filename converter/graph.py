@@ -1,0 +1,64 @@
+"""Graph algorithms over task orderings, shared by readers, emitters and the self-check (networkx)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import networkx as nx
+
+Edge = tuple[str, str]
+
+
+def build(nodes: Iterable[str], edges: Iterable[Edge]) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(edges)
+    return graph
+
+
+def find_cycle(nodes: Iterable[str], edges: Iterable[Edge]) -> list[str] | None:
+    """The tasks of one cycle, in order, or None when the graph is acyclic."""
+    try:
+        cycle = nx.find_cycle(build(nodes, edges))
+    except nx.NetworkXNoCycle:
+        return None
+    return [upstream for upstream, _ in cycle] + [cycle[0][0]]
+
+
+def ordering(nodes: Iterable[str], edges: Iterable[Edge]) -> frozenset[Edge]:
+    """Every (before, after) pair the edges imply: the transitive closure of an acyclic graph."""
+    closure = nx.transitive_closure_dag(build(nodes, edges))
+    return frozenset(closure.edges())
+
+
+def ordering_among(kept: Iterable[str], nodes: Iterable[str], edges: Iterable[Edge]) -> frozenset[Edge]:
+    """The ordering between `kept` tasks once the others are removed (paths through them still count)."""
+    keep = set(kept)
+    return frozenset((a, b) for a, b in ordering(nodes, edges) if a in keep and b in keep)
+
+
+def bypass(removed: Iterable[str], nodes: Iterable[str], edges: Iterable[Edge]) -> list[Edge]:
+    """Edges between the remaining tasks that keep exactly the ordering the removed tasks carried.
+
+    Each removed task's upstreams are linked to its downstreams, then the result is reduced to
+    what is not already implied, so `a >> empty >> [b, c]` becomes `a >> b`, `a >> c`.
+    """
+    graph = build(nodes, edges)
+    for task in removed:
+        for up in graph.predecessors(task):
+            for down in graph.successors(task):
+                graph.add_edge(up, down)
+        graph.remove_node(task)
+    original = set(edges)
+    reduced = nx.transitive_reduction(graph)
+    # keep the user's own edges even when implied by others; add only what removal made necessary
+    kept = [e for e in graph.edges() if e in original]
+    added = sorted(e for e in reduced.edges() if e not in original)
+    return kept + added
+
+
+def topological(nodes: Iterable[str], edges: Iterable[Edge]) -> list[str]:
+    """A deterministic topological order: ties broken by the order tasks were given in."""
+    node_list = list(nodes)
+    rank = {node: index for index, node in enumerate(node_list)}
+    return list(nx.lexicographical_topological_sort(build(node_list, edges), key=rank.__getitem__))

@@ -1,0 +1,81 @@
+"""What a mapping returns: how one Airflow task becomes a KFP task, and how faithful that is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from converter.diagnostics import Diagnostic
+from converter.model import Dag, Task
+
+
+class Fidelity(str, Enum):
+    DIRECT = "direct"  # runs as in Airflow
+    APPROXIMATED = "approximated"  # runs, with differences the diagnostics name
+    PLACEHOLDER = "placeholder"  # emitted so the graph is complete; fails when run
+    REMOVED = "removed"  # not emitted; the ordering it carried is kept between the other tasks
+
+
+@dataclass(frozen=True)
+class ComponentDef:
+    """A reusable component, defined once per generated file and called by each task that uses it.
+
+    Either `spec` (a KFP component spec, emitted as YAML text for `load_component_from_text`) or
+    `code` (Python source that binds `key`, e.g. a function turned into a component) is given.
+    """
+
+    key: str  # the module-level Python name it is bound to, e.g. "BASH"
+    description: str
+    spec: Mapping[str, Any] | None = None
+    code: str | None = None
+    imports: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaskMapping:
+    task_id: str
+    fidelity: Fidelity
+    component: ComponentDef | None  # None when the task is removed
+    arguments: Mapping[str, Any] = field(default_factory=dict)  # component input -> value
+    # extra method calls on the task, as source text after the dot: 'add_env_variable(...)'
+    task_calls: tuple[str, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    notes: tuple[str, ...] = ()  # short human notes on what differs, for the report
+
+
+@dataclass(frozen=True)
+class MappingOptions:
+    """Options every mapping may read; immutable so it travels safely to worker processes."""
+
+    bash_image: str = "bash:5.2"
+    utility_image: str = "alpine:3.20"  # for no-op and placeholder steps
+    keep_empty: bool = False
+
+
+@dataclass(frozen=True)
+class MappingContext:
+    dag: Dag
+    options: MappingOptions
+
+
+Mapper = Callable[[Task, MappingContext], TaskMapping]
+
+
+@dataclass(frozen=True)
+class OperatorFamily:
+    """One operator family: which Airflow classes it handles and the function that maps them."""
+
+    name: str
+    description: str  # one line, listed by `airflow2kfp families`
+    operators: frozenset[str]  # class names as Airflow defines them, e.g. "BashOperator", "task.bash"
+    map_task: Mapper
+
+    def handles(self, task: Task) -> bool:
+        # Only classes that really come from Airflow: a user's own class named BashOperator is not.
+        return task.operator in self.operators and is_airflow_module(task.operator_module)
+
+
+def is_airflow_module(module: str) -> bool:
+    return module == "airflow" or module.startswith("airflow.")

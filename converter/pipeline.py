@@ -1,0 +1,181 @@
+"""The conversion of one DAG file, stage by stage: read -> check -> map -> emit -> compile -> verify.
+
+`convert_file` returns a value for every file and never raises: a failure anywhere becomes a
+diagnostic on that file or DAG, and the other files of the batch go on.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from converter import graph
+from converter.diagnostics import Diagnostic, Severity, diag
+from converter.emit.compile import compile_source
+from converter.emit.python import build_plan, render
+from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_task
+from converter.mapping.base import Fidelity
+from converter.model import Dag, ParsedFile
+from converter.verify.selfcheck import SelfCheck, check
+
+
+class Status(str, Enum):
+    CONVERTED = "converted"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    mapping: MappingOptions = field(default_factory=MappingOptions)
+    max_file_bytes: int = 5_000_000
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    task_id: str
+    kfp_name: str | None
+    operator: str
+    mapping: Fidelity
+    line: int
+    upstream: tuple[str, ...]  # Airflow upstream task ids
+    after: tuple[str, ...]  # Airflow ids of the steps it runs after in KFP (after removals)
+    trigger_rule: str
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DagResult:
+    dag_id: str
+    source: str
+    line: int
+    status: Status
+    pipeline_function: str | None
+    tasks: tuple[TaskRecord, ...]
+    airflow_edges: tuple[tuple[str, str], ...]
+    kfp_edges: tuple[tuple[str, str], ...]  # in KFP task names
+    diagnostics: tuple[Diagnostic, ...]
+    selfcheck: SelfCheck | None
+    python_text: str | None = None
+    yaml_text: str | None = None
+    settings: dict = field(default_factory=dict)
+    source_mode: str = "static"
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    status: Status
+    diagnostics: tuple[Diagnostic, ...]  # about the file itself, not one of its DAGs
+    dags: tuple[DagResult, ...] = ()
+
+
+Reader = Callable[[Path, str], ParsedFile]
+
+
+def _has_error(diagnostics: tuple[Diagnostic, ...]) -> bool:
+    return any(d.severity is Severity.ERROR for d in diagnostics)
+
+
+def structure_diagnostics(dag: Dag) -> tuple[Diagnostic, ...]:
+    """Checks every reader's output gets: the graph must be acyclic and name existing tasks."""
+    ids = {t.task_id for t in dag.tasks}
+    found: list[Diagnostic] = []
+    unknown = sorted({task_id for edge in dag.edges for task_id in edge if task_id not in ids})
+    if unknown:
+        found.append(diag("A2K203", f"dependencies name tasks that do not exist: {', '.join(unknown)}",
+                          file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id))
+        return tuple(found)
+    cycle = graph.find_cycle(ids, dag.edges)
+    if cycle:
+        first = dag.task(cycle[0])
+        found.append(diag("A2K202", f"dependency cycle: {' >> '.join(cycle)}", file=first.span.file,
+                          line=first.span.line, col=first.span.col, task_id=first.task_id, dag_id=dag.dag_id))
+    return tuple(found)
+
+
+def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[str, str],
+                  after: dict[str, tuple[str, ...]]) -> tuple[TaskRecord, ...]:
+    return tuple(
+        TaskRecord(
+            task_id=task.task_id,
+            kfp_name=kfp_names.get(task.task_id),
+            operator=task.qualified_operator,
+            mapping=mappings[task.task_id].fidelity if task.task_id in mappings else Fidelity.PLACEHOLDER,
+            line=task.span.line,
+            upstream=dag.upstream(task.task_id),
+            after=after.get(task.task_id, ()),
+            trigger_rule=task.trigger_rule,
+            notes=mappings[task.task_id].notes if task.task_id in mappings else (),
+        )
+        for task in dag.tasks
+    )
+
+
+def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOptions) -> DagResult:
+    """Map, emit, compile and self-check one DAG; errors make it `failed` with no outputs."""
+    diagnostics = inherited + structure_diagnostics(dag)
+    base = dict(dag_id=dag.dag_id, source=dag.span.file, line=dag.span.line, airflow_edges=dag.edges,
+                settings=dict(dag.settings), source_mode=dag.source_mode)
+    if _has_error(diagnostics):
+        return DagResult(**base, status=Status.FAILED, pipeline_function=None, kfp_edges=(),
+                         tasks=_task_records(dag, {}, {}, {}), diagnostics=diagnostics, selfcheck=None)
+
+    context = MappingContext(dag=dag, options=options.mapping)
+    mappings = {task.task_id: map_task(task, context) for task in dag.tasks}
+    diagnostics += tuple(d for m in mappings.values() for d in m.diagnostics)
+    plan = build_plan(dag, mappings, file_stem=dag.dag_id)
+    source = render(plan)
+    after = {t.task_id: t.upstream for t in plan.tasks}
+    records = _task_records(dag, mappings, dict(plan.kfp_names), after)
+    kfp_edges = tuple((plan.kfp_names[a], plan.kfp_names[b]) for a, b in plan.edges)
+    partial = dict(base, pipeline_function=plan.function_name, tasks=records, kfp_edges=kfp_edges,
+                   python_text=source)
+
+    with tempfile.TemporaryDirectory(prefix="airflow2kfp-compile-") as workdir:
+        compiled = compile_source(source, "pipeline", Path(workdir))
+    if compiled.yaml_text is None:
+        failure = diag("A2K401", f"the KFP compiler failed: {compiled.error}",
+                       file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id)
+        return DagResult(**partial, status=Status.FAILED, diagnostics=diagnostics + (failure,), selfcheck=None)
+
+    verdict = check(compiled.yaml_text, [t.task_id for t in dag.tasks], dag.edges, plan.kfp_names)
+    if not verdict.exact:
+        diagnostics += (diag("A2K501", f"ordering differs from Airflow: {verdict.summary()}",
+                             file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id),)
+    if verdict.problems:
+        diagnostics += (diag("A2K502", "; ".join(verdict.problems), file=dag.span.file,
+                             line=dag.span.line, dag_id=dag.dag_id),)
+    status = Status.FAILED if _has_error(diagnostics) else Status.CONVERTED
+    return DagResult(**partial, status=status, diagnostics=diagnostics, selfcheck=verdict,
+                     yaml_text=compiled.yaml_text)
+
+
+def convert_parsed(parsed: ParsedFile, options: ConvertOptions) -> FileResult:
+    dag_ids = {dag.dag_id for dag in parsed.dags}
+    file_diagnostics = tuple(d for d in parsed.diagnostics if d.dag_id not in dag_ids)
+    dags = tuple(
+        convert_dag(dag, tuple(d for d in parsed.diagnostics if d.dag_id == dag.dag_id), options)
+        for dag in parsed.dags
+    )
+    if parsed.not_a_dag_file and not dags:
+        status = Status.SKIPPED
+    elif _has_error(file_diagnostics) or any(d.status is Status.FAILED for d in dags) or not dags:
+        status = Status.FAILED
+    else:
+        status = Status.CONVERTED
+    return FileResult(parsed.path, status, file_diagnostics, dags)
+
+
+def convert_file(path: Path, display_path: str, reader: Reader, options: ConvertOptions) -> FileResult:
+    """Read and convert one DAG file. Never raises: an internal failure is an A2K402 diagnostic."""
+    try:
+        return convert_parsed(reader(path, display_path), options)
+    except Exception as error:  # a converter bug must not stop the batch
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        message = f"internal error: {type(error).__name__}: {error} (at {Path(where.filename).name}:{where.lineno})"
+        return FileResult(display_path, Status.FAILED, (diag("A2K402", message, file=display_path),))

@@ -1,0 +1,116 @@
+"""conversion.json: the machine-readable record of a run, the contract CI users and reports rely on.
+
+Schema (stable; new keys may be added, none removed):
+  {"tool": {"name", "version"},
+   "summary": {"files", "dags": {status: n}, "tasks": {mapping: n}, "diagnostics": {severity: n}},
+   "dags": [{"dag_id", "source", "line", "status", "python", "yaml", "pipeline_function",
+             "source_mode", "ordering": {"verdict": "exact"|"mismatch"|"unchecked", "missing", "extra"},
+             "tasks": [{"task_id", "kfp_name", "operator", "mapping", "line", "upstream", "after",
+                        "trigger_rule", "notes"}],
+             "airflow_edges": [[up, down]], "kfp_edges": [[up, down]], "settings": {...},
+             "diagnostics": [...]}],
+   "files": [{"path", "status", "diagnostics"}]}
+Each diagnostic: {"code", "severity", "message", "help", "file", "line", "col", "task_id", "dag_id"}.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from converter import __version__
+from converter.diagnostics import Diagnostic
+from converter.mapping.base import Fidelity
+from converter.model import Duration, Unresolved, XComRef
+from converter.pipeline import DagResult, FileResult, Status
+
+
+def json_value(value: Any) -> Any:
+    """Model values as JSON: durations in seconds, unresolved values and refs tagged."""
+    if isinstance(value, Duration):
+        return {"duration_seconds": value.seconds}
+    if isinstance(value, Unresolved):
+        return {"unresolved": value.source}
+    if isinstance(value, XComRef):
+        return {"xcom": value.task_id, "key": value.key}
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_value(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return {"unresolved": repr(value)}
+
+
+def _ordering(dag: DagResult) -> dict[str, Any]:
+    if dag.selfcheck is None:
+        return {"verdict": "unchecked", "missing": [], "extra": []}
+    return {
+        "verdict": "exact" if dag.selfcheck.exact else "mismatch",
+        "missing": [list(pair) for pair in dag.selfcheck.missing],
+        "extra": [list(pair) for pair in dag.selfcheck.extra],
+    }
+
+
+def dag_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
+    return {
+        "dag_id": dag.dag_id,
+        "source": dag.source,
+        "line": dag.line,
+        "status": dag.status.value,
+        "python": paths.get("python"),
+        "yaml": paths.get("yaml"),
+        "pipeline_function": dag.pipeline_function,
+        "source_mode": dag.source_mode,
+        "ordering": _ordering(dag),
+        "tasks": [
+            {
+                "task_id": t.task_id,
+                "kfp_name": t.kfp_name,
+                "operator": t.operator,
+                "mapping": t.mapping.value,
+                "line": t.line,
+                "upstream": list(t.upstream),
+                "after": list(t.after),
+                "trigger_rule": t.trigger_rule,
+                "notes": list(t.notes),
+            }
+            for t in dag.tasks
+        ],
+        "airflow_edges": [list(e) for e in dag.airflow_edges],
+        "kfp_edges": [list(e) for e in dag.kfp_edges],
+        "settings": json_value(dag.settings),
+        "diagnostics": [d.to_json() for d in dag.diagnostics],
+    }
+
+
+def all_diagnostics(files: Iterable[FileResult]) -> list[Diagnostic]:
+    return [d for f in files for d in (*f.diagnostics, *(d for dag in f.dags for d in dag.diagnostics))]
+
+
+def summary(files: list[FileResult]) -> dict[str, Any]:
+    dags = [dag for f in files for dag in f.dags]
+    return {
+        "files": len(files),
+        "files_by_status": {s.value: sum(f.status is s for f in files) for s in Status},
+        "dags": {s.value: sum(d.status is s for d in dags) for s in Status},
+        "tasks": {m.value: sum(t.mapping is m for d in dags for t in d.tasks) for m in Fidelity},
+        "diagnostics": dict(sorted(Counter(d.severity.value for d in all_diagnostics(files)).items())),
+        "ordering": dict(sorted(Counter(_ordering(d)["verdict"] for d in dags).items())),
+    }
+
+
+def conversion_json(files: list[FileResult], output_paths: Mapping[tuple[str, str], Mapping[str, str | None]]) -> str:
+    """The document for `files`; output_paths maps (source, dag_id) to its written files."""
+    document = {
+        "tool": {"name": "airflow2kfp", "version": __version__},
+        "summary": summary(files),
+        "dags": [dag_json(dag, output_paths.get((f.path, dag.dag_id), {})) for f in files for dag in f.dags],
+        "files": [
+            {"path": f.path, "status": f.status.value, "diagnostics": [d.to_json() for d in f.diagnostics]}
+            for f in files
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

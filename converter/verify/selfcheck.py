@@ -1,0 +1,124 @@
+"""Self-check: re-read the compiled Argo Workflow and prove its ordering equals the Airflow DAG's.
+
+The workflow is read as Argo would: from the entrypoint DAG template, each task's `dependencies`
+(or the task names in a `depends` expression) order it after those tasks; a task whose template is
+itself a DAG (a condition, a loop, an exit handler body) stands for every step inside it. The
+ordering compared is the transitive closure on both sides, restricted to the steps that exist in
+both (removed tasks keep their ordering through the bypass edges, which this proves).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from converter import graph
+from converter.emit.names import MAX_K8S_NAME
+
+_DEPENDS_NAME = re.compile(r"([a-z0-9][a-z0-9-]*)(?:\.[A-Za-z]+)?")
+_K8S_NAME = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class WorkflowOrdering:
+    steps: frozenset[str]  # leaf steps (container/resource templates), by task name
+    edges: frozenset[tuple[str, str]]  # direct ordering between leaf steps
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SelfCheck:
+    exact: bool
+    missing: tuple[tuple[str, str], ...] = ()  # Airflow orders these, the workflow does not
+    extra: tuple[tuple[str, str], ...] = ()  # the workflow orders these, Airflow does not
+    missing_steps: tuple[str, ...] = ()
+    extra_steps: tuple[str, ...] = ()
+    problems: tuple[str, ...] = field(default=())
+
+    def summary(self) -> str:
+        if self.exact and not self.problems:
+            return "exact"
+        parts = []
+        if self.missing_steps:
+            parts.append(f"steps missing from the workflow: {', '.join(self.missing_steps)}")
+        if self.extra_steps:
+            parts.append(f"steps not in the DAG: {', '.join(self.extra_steps)}")
+        if self.missing:
+            parts.append("not ordered in KFP: " + ", ".join(f"{a} -> {b}" for a, b in self.missing))
+        if self.extra:
+            parts.append("ordered only in KFP: " + ", ".join(f"{a} -> {b}" for a, b in self.extra))
+        return "; ".join(parts + list(self.problems))
+
+
+def _depends_names(expression: str) -> list[str]:
+    return [match.group(1) for match in _DEPENDS_NAME.finditer(expression.replace("!", " "))]
+
+
+def read_workflow(yaml_text: str) -> WorkflowOrdering:
+    workflow = yaml.safe_load(yaml_text)
+    templates: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for template in workflow["spec"]["templates"]:
+        if template["name"] in templates:
+            problems.append(f"duplicate template name {template['name']}")
+        templates[template["name"]] = template
+    if "{{pipelineparam" in yaml_text:
+        problems.append("unresolved pipeline parameter placeholder in the workflow")
+
+    leaves: dict[str, frozenset[str]] = {}  # DAG task name -> leaf steps it stands for
+
+    def leaves_of(template_name: str, task_name: str) -> frozenset[str]:
+        template = templates[template_name]
+        if "dag" not in template:
+            return frozenset({task_name})
+        return frozenset().union(*(leaves_of(t["template"], t["name"]) for t in template["dag"]["tasks"]))
+
+    edges: set[tuple[str, str]] = set()
+    steps: set[str] = set()
+    pending = [workflow["spec"]["entrypoint"]]
+    visited: set[str] = set()
+    while pending:
+        template = templates[pending.pop()]
+        if template["name"] in visited or "dag" not in template:
+            continue
+        visited.add(template["name"])
+        tasks = template["dag"]["tasks"]
+        for task in tasks:
+            leaves[task["name"]] = leaves_of(task["template"], task["name"])
+            if "dag" in templates[task["template"]]:
+                pending.append(task["template"])
+            else:
+                steps.add(task["name"])
+                if not _K8S_NAME.match(task["name"]) or len(task["name"]) > MAX_K8S_NAME:
+                    problems.append(f"invalid task name {task['name']!r}")
+        for task in tasks:
+            upstream = list(task.get("dependencies", []))
+            if "depends" in task:
+                upstream += _depends_names(task["depends"])
+            for up in upstream:
+                edges.update((a, b) for a in leaves[up] for b in leaves[task["name"]])
+    return WorkflowOrdering(frozenset(steps), frozenset(edges), tuple(problems))
+
+
+def check(
+    yaml_text: str,
+    airflow_tasks: Iterable[str],
+    airflow_edges: Iterable[tuple[str, str]],
+    kfp_names: Mapping[str, str],
+) -> SelfCheck:
+    """Compare the workflow's ordering with Airflow's, over the tasks that became KFP steps."""
+    workflow = read_workflow(yaml_text)
+    all_tasks = list(airflow_tasks)
+    expected = {(kfp_names[a], kfp_names[b]) for a, b in graph.ordering_among(kfp_names, all_tasks, airflow_edges)}
+    actual = set(graph.ordering(workflow.steps, workflow.edges))
+    wanted_steps = set(kfp_names.values())
+    missing_steps = tuple(sorted(wanted_steps - workflow.steps))
+    extra_steps = tuple(sorted(workflow.steps - wanted_steps))
+    missing = tuple(sorted(expected - actual))
+    extra = tuple(sorted(actual - expected))
+    exact = not (missing or extra or missing_steps or extra_steps)
+    return SelfCheck(exact, missing, extra, missing_steps, extra_steps, workflow.problems)
