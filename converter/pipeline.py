@@ -14,7 +14,7 @@ from enum import Enum
 from pathlib import Path
 
 from converter import graph
-from converter.diagnostics import Diagnostic, Severity, diag
+from converter.diagnostics import Diagnostic, Severity, Suppression, diag
 from converter.emit.compile import compile_source
 from converter.emit.python import build_plan, render
 from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_task
@@ -72,6 +72,7 @@ class FileResult:
     status: Status
     diagnostics: tuple[Diagnostic, ...]  # about the file itself, not one of its DAGs
     dags: tuple[DagResult, ...] = ()
+    suppressed: tuple[Suppression, ...] = ()  # file's and DAGs' diagnostics silenced by ignores
 
 
 Reader = Callable[[Path, str], ParsedFile]
