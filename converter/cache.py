@@ -13,6 +13,7 @@ CACHEDIR.TAG and a `.gitignore`, and deleting it is always safe.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import os
 import pickle
@@ -31,6 +32,7 @@ MAX_MODULES = 500  # per DAG file: a bound on the transitive scan of huge helper
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This folder is a cache of airflow2kfp; it can be deleted.\n"
 
 
+@functools.cache
 def _kfp_version() -> str:
     try:
         return version("kfp")
@@ -80,6 +82,7 @@ class Hasher:
     """Hashes of files and their local imports, memoised for one run (many DAGs share helpers)."""
 
     _files: dict[Path, str] = field(default_factory=dict)
+    _imports: dict[Path, list[tuple[str, int]]] = field(default_factory=dict)
 
     def file_hash(self, path: Path) -> str:
         resolved = path.resolve()
@@ -97,7 +100,9 @@ class Hasher:
         queue = [path.resolve()]
         while queue and len(seen) < MAX_MODULES:
             current = queue.pop()
-            for name, level in _imported_names(current):
+            if current not in self._imports:
+                self._imports[current] = _imported_names(current)
+            for name, level in self._imports[current]:
                 hits = _candidates(name, level, current, roots)
                 if not hits:
                     missing.add(f"{'.' * level}{name}")

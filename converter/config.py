@@ -15,12 +15,17 @@ Command-line flags override the file. Unknown keys are an error, so a typo never
 
 from __future__ import annotations
 
-import tomllib
+import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from converter.diagnostics import CODES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, from PyPI
+    import tomli as tomllib
 
 CONFIG_FILE = "airflow2kfp.toml"
 FAIL_ON = ("error", "warning", "never")
