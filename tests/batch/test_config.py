@@ -1,5 +1,7 @@
 """Settings from pyproject.toml [tool.airflow2kfp] or airflow2kfp.toml; flags win."""
 
+from pathlib import Path
+
 import pytest
 from fake_reader import dag_file
 
@@ -48,3 +50,11 @@ def test_config_sets_images_exclusions_and_policy_for_a_run(repo, run):
     assert "registry.local/bash:5" in (repo.parent / "out" / "pipelines" / "beta.yaml").read_text()
     run("convert", "dags", "--out", "out", "--bash-image", "flag/bash:1")
     assert "flag/bash:1" in (repo.parent / "out" / "pipelines" / "beta.yaml").read_text()
+
+
+def test_the_documented_example_is_a_valid_configuration(tmp_path):
+    docs = (Path(__file__).parents[2] / "docs" / "ci.md").read_text()
+    example = docs.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "pyproject.toml").write_text(example)
+    settings = load_settings(start=tmp_path)
+    assert settings.ignore == ("A2K303",) and settings.cache_dir == tmp_path / ".airflow2kfp-cache"
