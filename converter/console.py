@@ -49,7 +49,7 @@ def diagnostic_text(d: Diagnostic, prefix: str = "") -> Text:
 
 
 class Reporter:
-    """Prints one run's progress, diagnostics and summary; `threshold` is the lowest rank shown."""
+    """Prints one run's progress, diagnostics and summary; `fail_rank` is what --quiet still shows."""
 
     def __init__(self, console: Console, *, quiet: bool = False, verbose: bool = False,
                  fail_rank: int = Severity.ERROR.rank) -> None:

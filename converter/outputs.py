@@ -164,5 +164,6 @@ def write_tree(out_dir: Path, contents: Mapping[str, str], *, force: bool = Fals
         _write_manifest(out_dir, staging, {**kept, **hashes}, {})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    unchanged = tuple(r for r in contents if r not in set(changed))
+    written = set(changed)
+    unchanged = tuple(r for r in contents if r not in written)
     return WriteResult(tuple(changed), unchanged, tuple(removed), tuple(sorted(kept)))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from converter.cache import Cache, Hasher
-from converter.diagnostics import Diagnostic, Severity
+from converter.diagnostics import Diagnostic, Severity, diag
 from converter.discover import DiscoveryOptions, Found, discover
 from converter.emit.names import UniqueNames, python_identifier
 from converter.model import ParsedFile
@@ -85,6 +85,12 @@ def _convert_job(job: tuple[Path, str, Reader, ConvertOptions]) -> FileResult:
     return convert_file(path, display, reader, options)
 
 
+def _worker_failed(item: Found, error: BaseException) -> FileResult:
+    """A worker that died (killed, out of memory) fails its file, not the run."""
+    message = f"internal error: the worker process failed: {type(error).__name__}: {error}"
+    return FileResult(item.display, Status.FAILED, (diag("A2K402", message, file=item.display),))
+
+
 def _cacheable(result: FileResult) -> bool:
     # an internal error may be transient (memory, a killed worker): never make it stick
     return not any(d.code == "A2K402" for d in all_diagnostics([result]))
@@ -105,44 +111,44 @@ def collect(
     cache = Cache(settings.cache_dir) if settings.cache_dir else None
     hasher = Hasher()
     fingerprint = f"{options!r}|{read!r}"  # a reader without a stable repr simply never hits
-    results: list[FileResult | None] = [None] * len(found)
-    keys: list[str | None] = [None] * len(found)
+    results: dict[int, FileResult] = {}
+    keys: dict[int, str] = {}
     misses: list[int] = []
 
-    def finish(index: int, result: FileResult) -> None:
+    def finish(index: int, result: FileResult, key: str | None = None) -> None:
+        if cache is not None and key is not None and _cacheable(result):
+            cache.put(key, result)
         results[index] = apply_ignores(result, found[index].path, settings.ignore)
         if on_file:
-            on_file(results[index])  # type: ignore[arg-type]
+            on_file(results[index])
 
     for index, item in enumerate(found):
         if cache is not None:
             keys[index] = hasher.key(item.path, item.display, _roots(item), fingerprint)
-            hit = cache.get(keys[index])  # type: ignore[arg-type]
+            hit = cache.get(keys[index])
             if hit is not None:
                 finish(index, hit)
                 continue
         misses.append(index)
 
-    def store(index: int, result: FileResult) -> None:
-        if cache is not None and _cacheable(result):
-            cache.put(keys[index], result)  # type: ignore[arg-type]
-        finish(index, result)
-
-    jobs = [(found[i].path, found[i].display, read, options) for i in misses]
+    jobs = {index: (found[index].path, found[index].display, read, options) for index in misses}
     workers = min(settings.jobs, len(misses))
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_convert_job, job): index for job, index in zip(jobs, misses)}
+            futures = {pool.submit(_convert_job, job): index for index, job in jobs.items()}
             try:
                 for future in as_completed(futures):
-                    store(futures[future], future.result())
+                    index = futures[future]
+                    error = future.exception()
+                    result = future.result() if error is None else _worker_failed(found[index], error)
+                    finish(index, result, keys.get(index))
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
     else:
-        for job, index in zip(jobs, misses):
-            store(index, _convert_job(job))
-    return Collected(tuple(r for r in results if r is not None), len(found) - len(misses))
+        for index, job in jobs.items():
+            finish(index, _convert_job(job), keys.get(index))
+    return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses))
 
 
 def _roots(item: Found) -> tuple[Path, ...]:
@@ -192,8 +198,7 @@ def exit_status(result: RunResult, fail_on: str = "error") -> int:
     if fail_on == "never":
         return 0
     threshold = FAIL_ON_RANK[fail_on]
-    failed = any(f.status is Status.FAILED for f in result.files)
-    if failed and Severity.ERROR.rank >= threshold:
+    if any(f.status is Status.FAILED for f in result.files):
         return 1
     return 1 if any(d.severity.rank >= threshold for d in result.diagnostics) else 0
 

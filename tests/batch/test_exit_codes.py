@@ -81,3 +81,20 @@ def test_parallel_run_gives_the_same_outputs_as_a_serial_one(repo, run):
     assert run("convert", "dags", "--out", "parallel", "-j", "2", "--no-cache")[0] == 0
     for name in ("conversion.json", "pipelines/alpha.yaml", "pipelines/beta.py"):
         assert (repo.parent / "serial" / name).read_text() == (repo.parent / "parallel" / name).read_text()
+
+
+def test_a_worker_that_dies_fails_its_file_not_the_run(repo, run, monkeypatch):
+    import os
+
+    import fake_reader
+
+    original = fake_reader.read_dag_file
+
+    def dying(path, **kwargs):
+        if "beta" in str(path):
+            os._exit(3)  # as if killed by the OOM killer
+        return original(path, **kwargs)
+
+    monkeypatch.setattr(fake_reader, "read_dag_file", dying)
+    code, out, _ = run("convert", "dags", "--out", "out", "-j", "2", "--no-cache")
+    assert code == 1 and "A2K402" in out and "--> dags/beta.py" in out
