@@ -37,8 +37,11 @@ with DAG(dag_id="generated_{index:04d}", start_date=START, schedule="@daily", ca
 
 
 def dag_source(index: int, width: int) -> str:
-    steps = [f'    step_{i} = BashOperator(task_id="step_{i}", bash_command="echo {index}-{i} && sleep 1", '
-             f"retries={i % 3})" for i in range(width)]
+    steps = [
+        f'    step_{i} = BashOperator(task_id="step_{i}", bash_command="echo {index}-{i} && sleep 1", '
+        f"retries={i % 3})"
+        for i in range(width)
+    ]
     steps.append(f'    side = BashOperator(task_id="side", bash_command="echo side {index}")')
     chain = "\n".join(f"    step_{i} >> step_{i + 1}" for i in range(width - 1))
     chain += "\n    step_0 >> side"

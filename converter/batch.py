@@ -26,7 +26,16 @@ from converter.discover import DiscoveryOptions
 from converter.mapping.base import MappingOptions
 from converter.outputs import OutputConflict
 from converter.pipeline import ConvertOptions, FileResult
-from converter.run import FAIL_ON_RANK, SUMMARY_FILE, RunSettings, collect, convert_all, default_jobs, exit_status, plan
+from converter.run import (
+    FAIL_ON_RANK,
+    SUMMARY_FILE,
+    RunSettings,
+    collect,
+    convert_all,
+    default_jobs,
+    exit_status,
+    plan,
+)
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -45,30 +54,42 @@ class Output:
 
 
 def convert_options(settings: Settings) -> ConvertOptions:
-    mapping = MappingOptions(bash_image=settings.bash_image, utility_image=settings.utility_image,
-                             keep_empty=settings.keep_empty)
+    mapping = MappingOptions(
+        bash_image=settings.bash_image, utility_image=settings.utility_image, keep_empty=settings.keep_empty
+    )
     return ConvertOptions(mapping=mapping, max_file_bytes=settings.max_file_size)
 
 
-def run_settings(settings: Settings, out_dir: Path, *, force: bool = False, prune: bool = False) -> RunSettings:
-    discovery = DiscoveryOptions(settings.include, settings.exclude, settings.all_files,
-                                 settings.ignore_syntax)  # type: ignore[arg-type]
+def run_settings(
+    settings: Settings, out_dir: Path, *, force: bool = False, prune: bool = False
+) -> RunSettings:
+    discovery = DiscoveryOptions(
+        settings.include, settings.exclude, settings.all_files, settings.ignore_syntax
+    )  # type: ignore[arg-type]
     cache_dir = (settings.cache_dir or out_dir / CACHE_DIR_NAME) if settings.cache else None
-    return RunSettings(discovery=discovery, jobs=settings.jobs or default_jobs(), cache_dir=cache_dir,
-                       ignore=settings.ignore, force=force, prune=prune)
+    return RunSettings(
+        discovery=discovery,
+        jobs=settings.jobs or default_jobs(),
+        cache_dir=cache_dir,
+        ignore=settings.ignore,
+        force=force,
+        prune=prune,
+    )
 
 
 def _reporter(output: Output, fail_on: str) -> Reporter:
     stream = sys.stderr if output.format == "json" else sys.stdout
     fail_rank = FAIL_ON_RANK.get(fail_on, Severity.ERROR.rank + 1)
-    return Reporter(make_console(output.color, stream), quiet=output.quiet, verbose=output.verbose,
-                    fail_rank=fail_rank)
+    return Reporter(
+        make_console(output.color, stream), quiet=output.quiet, verbose=output.verbose, fail_rank=fail_rank
+    )
 
 
 def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False,
-                                     prefix=f".{path.name}.", suffix=".part") as handle:
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, delete=False, prefix=f".{path.name}.", suffix=".part"
+    ) as handle:
         handle.write(text)
     os.replace(handle.name, path)
 
@@ -89,8 +110,10 @@ def _guarded(reporter: Reporter, body: Callable[[], int]) -> int:
     except OutputConflict as conflict:
         for c in conflict.conflicts:
             reporter.error(diag("A2K701", f"refusing to overwrite {c.path}: {c.reason}", file=c.path))
-        reporter.console.print(f"nothing was written: {len(conflict.conflicts)} conflicting file(s); "
-                               "pass --force to overwrite them")
+        reporter.console.print(
+            f"nothing was written: {len(conflict.conflicts)} conflicting file(s); "
+            "pass --force to overwrite them"
+        )
         return EXIT_ERROR
     except ConfigError as error:
         reporter.console.print(f"error: {error}")
@@ -101,22 +124,40 @@ def _guarded(reporter: Reporter, body: Callable[[], int]) -> int:
         return EXIT_ERROR
 
 
-def run_convert(sources: Sequence[Path], out_dir: Path, settings: Settings, output: Output, *,
-                force: bool = False, prune: bool = False) -> int:
+def run_convert(
+    sources: Sequence[Path],
+    out_dir: Path,
+    settings: Settings,
+    output: Output,
+    *,
+    force: bool = False,
+    prune: bool = False,
+) -> int:
     reporter = _reporter(output, settings.fail_on)
 
     def body() -> int:
         options = convert_options(settings)
         with reporter.progress():
-            result = convert_all(sources, out_dir, options, on_file=reporter.file_done,
-                                 settings=run_settings(settings, out_dir, force=force, prune=prune),
-                                 on_start=reporter.start)
+            result = convert_all(
+                sources,
+                out_dir,
+                options,
+                on_file=reporter.file_done,
+                settings=run_settings(settings, out_dir, force=force, prune=prune),
+                on_start=reporter.start,
+            )
         status = exit_status(result, settings.fail_on)
         lines = summary_lines(result.files, result.cached)
         writes = result.writes
-        lines.append(f"outputs: {len(writes.written)} written, {len(writes.unchanged)} unchanged, "
-                     f"{len(writes.removed)} pruned" + (f", {len(writes.orphaned)} of vanished DAGs kept "
-                                                          "(--prune removes them)" if writes.orphaned else ""))
+        lines.append(
+            f"outputs: {len(writes.written)} written, {len(writes.unchanged)} unchanged, "
+            f"{len(writes.removed)} pruned"
+            + (
+                f", {len(writes.orphaned)} of vanished DAGs kept (--prune removes them)"
+                if writes.orphaned
+                else ""
+            )
+        )
         _machine_outputs(result.files, output, lines)
         if output.format == "json":
             sys.stdout.write(result.summary_path.read_text(encoding="utf-8"))
@@ -128,8 +169,9 @@ def run_convert(sources: Sequence[Path], out_dir: Path, settings: Settings, outp
     return _guarded(reporter, body)
 
 
-def run_check(sources: Sequence[Path], out_dir: Path, settings: Settings, output: Output, *,
-              diff: bool = False) -> int:
+def run_check(
+    sources: Sequence[Path], out_dir: Path, settings: Settings, output: Output, *, diff: bool = False
+) -> int:
     reporter = _reporter(output, settings.fail_on)
 
     def body() -> int:
@@ -147,8 +189,10 @@ def run_check(sources: Sequence[Path], out_dir: Path, settings: Settings, output
             if diff and finding.diff:
                 reporter.console.print(finding.diff, markup=False, highlight=False, end="")
         if findings:
-            reporter.console.print(f"{len(findings)} file(s) in {out_dir} are not up to date with the DAGs; "
-                                   f"run `airflow2kfp convert` and commit the result")
+            reporter.console.print(
+                f"{len(findings)} file(s) in {out_dir} are not up to date with the DAGs; "
+                f"run `airflow2kfp convert` and commit the result"
+            )
             return EXIT_FINDINGS
         reporter.line(f"{len(outputs.contents)} file(s) in {out_dir} are up to date.")
         return EXIT_CLEAN

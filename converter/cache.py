@@ -29,7 +29,10 @@ from converter.pipeline import FileResult
 CACHE_DIR_NAME = ".airflow2kfp-cache"
 LAYOUT = "v1"
 MAX_MODULES = 500  # per DAG file: a bound on the transitive scan of huge helper trees
-_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This folder is a cache of airflow2kfp; it can be deleted.\n"
+_TAG = (  # the CACHEDIR.TAG signature backup tools recognise
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This folder is a cache of airflow2kfp; it can be deleted.\n"
+)
 
 
 @functools.cache
@@ -114,8 +117,15 @@ class Hasher:
 
     def key(self, path: Path, display: str, roots: tuple[Path, ...], options_fingerprint: str) -> str:
         digest = hashlib.sha256()
-        for part in (__version__, _kfp_version(), f"{sys.version_info[:2]}", options_fingerprint,
-                     os.environ.get("SOURCE_DATE_EPOCH", ""), display, self.file_hash(path)):
+        for part in (
+            __version__,
+            _kfp_version(),
+            f"{sys.version_info[:2]}",
+            options_fingerprint,
+            os.environ.get("SOURCE_DATE_EPOCH", ""),
+            display,
+            self.file_hash(path),
+        ):
             digest.update(part.encode() + b"\0")
         modules, missing = self.dependencies(path, roots)
         for module in modules:

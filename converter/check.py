@@ -44,8 +44,14 @@ def compare(out_dir: Path, contents: Mapping[str, str]) -> list[Finding]:
         if actual is None:
             findings.append(Finding(relative, "missing"))
         elif actual != expected:
-            diff = "".join(difflib.unified_diff(actual.splitlines(keepends=True), expected.splitlines(keepends=True),
-                                                f"a/{relative}", f"b/{relative}"))
+            diff = "".join(
+                difflib.unified_diff(
+                    actual.splitlines(keepends=True),
+                    expected.splitlines(keepends=True),
+                    f"a/{relative}",
+                    f"b/{relative}",
+                )
+            )
             findings.append(Finding(relative, "stale", diff))
     for relative in sorted(set(read_manifest(out_dir).files) - set(contents)):
         if (out_dir / relative).is_file():

@@ -14,12 +14,12 @@ from typing import Any
 import click
 
 from converter import __version__
-from converter.diagnostics import CODES, codes_markdown
-from converter.mapping import FAMILIES
-from converter.mapping.base import MappingOptions
 from converter.batch import Output, run_check, run_convert
 from converter.cache import CACHE_DIR_NAME
 from converter.config import FAIL_ON, MODES, SYNTAXES, ConfigError, Settings, load_settings, override
+from converter.diagnostics import CODES, codes_markdown
+from converter.mapping import FAMILIES
+from converter.mapping.base import MappingOptions
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,31 +35,44 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
                      help="Output folder: pipelines/, conversion.json."),
         click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="Settings file (default: nearest airflow2kfp.toml or pyproject.toml [tool.airflow2kfp])."),
+                     help="Settings file (default: the nearest airflow2kfp.toml, or pyproject.toml "
+                          "with [tool.airflow2kfp])."),
         click.option("--bash-image", help=f"Image for BashOperator steps [{MappingOptions.bash_image}]."),
-        click.option("--utility-image", help=f"Fallback image: no-op and placeholder steps [{MappingOptions.utility_image}]."),
-        click.option("--keep-empty/--drop-empty", default=None, help="Keep EmptyOperator tasks as no-op steps."),
+        click.option("--utility-image",
+                     help=f"Fallback image: no-op and placeholder steps [{MappingOptions.utility_image}]."),
+        click.option("--keep-empty/--drop-empty", default=None,
+                     help="Keep EmptyOperator tasks as no-op steps."),
         click.option("--mode", type=click.Choice(MODES), help="How DAG files are read [static]."),
-        click.option("--fail-on", type=click.Choice(FAIL_ON), help="Lowest severity that makes the exit code 1 [error]."),
-        click.option("--ignore", "ignore", multiple=True, metavar="CODE", help="Suppress a diagnostic code (repeatable)."),
-        click.option("--include", multiple=True, metavar="GLOB", help="Only files matching (gitignore syntax, repeatable)."),
-        click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching (gitignore syntax, repeatable)."),
+        click.option("--fail-on", type=click.Choice(FAIL_ON),
+                     help="Lowest severity that makes the exit code 1 [error]."),
+        click.option("--ignore", multiple=True, metavar="CODE",
+                     help="Suppress a diagnostic code (repeatable)."),
+        click.option("--include", multiple=True, metavar="GLOB",
+                     help="Only files matching (gitignore syntax, repeatable)."),
+        click.option("--exclude", multiple=True, metavar="GLOB",
+                     help="Skip files matching (gitignore syntax, repeatable)."),
         click.option("--all-files/--dag-files", "all_files", default=None,
                      help="Read every .py file, not only those mentioning both 'dag' and 'airflow'."),
-        click.option("--ignore-syntax", type=click.Choice(SYNTAXES), help=".airflowignore syntax, as [core] DAG_IGNORE_FILE_SYNTAX [regexp]."),
-        click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes; 0 = one per core [0]."),
-        click.option("--cache/--no-cache", "cache", default=None, help="Reuse results of unchanged DAGs [on]."),
+        click.option("--ignore-syntax", type=click.Choice(SYNTAXES),
+                     help=".airflowignore syntax, as [core] DAG_IGNORE_FILE_SYNTAX [regexp]."),
+        click.option("-j", "--jobs", type=click.IntRange(min=0),
+                     help="Worker processes; 0 = one per core [0]."),
+        click.option("--cache/--no-cache", "cache", default=None,
+                     help="Reuse results of unchanged DAGs [on]."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                      help=f"Cache folder [OUT/{CACHE_DIR_NAME}]; safe to delete."),
         click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
                      show_default=True, help="json: print conversion.json to stdout (text goes to stderr)."),
-        click.option("--sarif", type=click.Path(dir_okay=False, path_type=Path), help="Write SARIF 2.1.0 here."),
-        click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here."),
-        click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary here."),
+        click.option("--sarif", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write SARIF 2.1.0 here."),
+        click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write JUnit XML here."),
+        click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write a Markdown summary here."),
         click.option("-q", "--quiet", is_flag=True, help="Print only the diagnostics that fail the run."),
         click.option("-v", "--verbose", is_flag=True, help="Also print every file and info diagnostics."),
-        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-                     help="Colour output; NO_COLOR is honoured under auto."),
+        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                     show_default=True, help="Colour output; NO_COLOR is honoured under auto."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -68,9 +81,9 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _prepare(kwargs: dict[str, Any]) -> tuple[Settings, Output]:
     """Settings (config file, then flags) and output options from the shared command-line values."""
-    output = Output(format=kwargs.pop("output_format"), quiet=kwargs.pop("quiet"), verbose=kwargs.pop("verbose"),
-                    color=kwargs.pop("color"), sarif=kwargs.pop("sarif"), junit=kwargs.pop("junit"),
-                    markdown=kwargs.pop("markdown"))
+    output = Output(format=kwargs.pop("output_format"), quiet=kwargs.pop("quiet"),
+                    verbose=kwargs.pop("verbose"), color=kwargs.pop("color"), sarif=kwargs.pop("sarif"),
+                    junit=kwargs.pop("junit"), markdown=kwargs.pop("markdown"))
     settings = load_settings(kwargs.pop("config"))
     for key in ("ignore", "include", "exclude"):  # repeatable flags add to the file's lists
         extra = tuple(kwargs.pop(key))

@@ -57,9 +57,20 @@ class Settings:
 
 
 _TYPES: dict[str, type | tuple[type, ...]] = {
-    "bash_image": str, "utility_image": str, "keep_empty": bool, "mode": str, "fail_on": str,
-    "ignore": list, "include": list, "exclude": list, "all_files": bool, "ignore_syntax": str,
-    "jobs": int, "cache": bool, "cache_dir": str, "max_file_size": int,
+    "bash_image": str,
+    "utility_image": str,
+    "keep_empty": bool,
+    "mode": str,
+    "fail_on": str,
+    "ignore": list,
+    "include": list,
+    "exclude": list,
+    "all_files": bool,
+    "ignore_syntax": str,
+    "jobs": int,
+    "cache": bool,
+    "cache_dir": str,
+    "max_file_size": int,
 }
 
 

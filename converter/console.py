@@ -28,9 +28,18 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO:
 def make_console(color: str, stream: TextIO | None = None) -> Console:
     stream = stream or sys.stdout
     if color == "always":
-        return Console(file=stream, force_terminal=True, color_system="standard", highlight=False, soft_wrap=True, markup=False)
+        return Console(
+            file=stream,
+            force_terminal=True,
+            color_system="standard",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
     if color == "never" or os.environ.get("NO_COLOR"):
-        return Console(file=stream, no_color=True, color_system=None, highlight=False, soft_wrap=True, markup=False)
+        return Console(
+            file=stream, no_color=True, color_system=None, highlight=False, soft_wrap=True, markup=False
+        )
     return Console(file=stream, highlight=False, soft_wrap=True, markup=False)
 
 
@@ -51,8 +60,14 @@ def diagnostic_text(d: Diagnostic, prefix: str = "") -> Text:
 class Reporter:
     """Prints one run's progress, diagnostics and summary; `fail_rank` is what --quiet still shows."""
 
-    def __init__(self, console: Console, *, quiet: bool = False, verbose: bool = False,
-                 fail_rank: int = Severity.ERROR.rank) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        quiet: bool = False,
+        verbose: bool = False,
+        fail_rank: int = Severity.ERROR.rank,
+    ) -> None:
         self.console = console
         self.quiet = quiet
         self.verbose = verbose
@@ -110,10 +125,13 @@ def summary_lines(files: tuple[FileResult, ...] | list[FileResult], cached: int)
     skipped = sum(f.status is Status.SKIPPED for f in files)
     broken = sum(f.status is Status.FAILED and not f.dags for f in files)
     tasks = Counter(t.mapping for d in dags for t in d.tasks)
-    severities = Counter(d.severity for f in files
-                         for d in (*f.diagnostics, *(x for dag in f.dags for x in dag.diagnostics)))
+    severities = Counter(
+        d.severity for f in files for d in (*f.diagnostics, *(x for dag in f.dags for x in dag.diagnostics))
+    )
     suppressed = sum(len(f.suppressed) for f in files)
-    failed_text = f"{by_dag[Status.FAILED]} failed" + (f" (+{_plural(broken, 'file')} unreadable)" if broken else "")
+    failed_text = f"{by_dag[Status.FAILED]} failed" + (
+        f" (+{_plural(broken, 'file')} unreadable)" if broken else ""
+    )
     return [
         f"{_plural(len(files), 'file')}: {by_dag[Status.CONVERTED]} DAGs converted, {failed_text}, "
         f"{_plural(skipped, 'file')} skipped ({cached} from cache)",

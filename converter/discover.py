@@ -70,7 +70,9 @@ def _read_ignore_lines(ignore_file: Path) -> list[str]:
     return [line for line in (re.sub(r"\s*#.*", "", raw) for raw in text.split("\n")) if line]
 
 
-def _compile(line: str, syntax: IgnoreSyntax, base_dir: Path, ignore_file: Path) -> _RegexpRule | _GlobRule | None:
+def _compile(
+    line: str, syntax: IgnoreSyntax, base_dir: Path, ignore_file: Path
+) -> _RegexpRule | _GlobRule | None:
     if syntax == "regexp":
         try:
             return _RegexpRule(re.compile(line), base_dir)
@@ -85,7 +87,9 @@ def _compile(line: str, syntax: IgnoreSyntax, base_dir: Path, ignore_file: Path)
     return _GlobRule(pattern.regex, line, pattern.include, ignore_file.parent if anchored else None)
 
 
-def _ignored(path: Path, is_dir: bool, rules: Sequence[_RegexpRule | _GlobRule], syntax: IgnoreSyntax) -> bool:
+def _ignored(
+    path: Path, is_dir: bool, rules: Sequence[_RegexpRule | _GlobRule], syntax: IgnoreSyntax
+) -> bool:
     if syntax == "regexp":
         return any(rule.matches(path, is_dir) for rule in rules if isinstance(rule, _RegexpRule))
     matched = False
@@ -116,7 +120,9 @@ def walk_dag_folder(root: Path, syntax: IgnoreSyntax) -> Iterable[Path]:
         if ignore_file.is_file():
             compiled = (_compile(line, syntax, root, ignore_file) for line in _read_ignore_lines(ignore_file))
             rules = list(dict.fromkeys([*rules, *(rule for rule in compiled if rule is not None)]))
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not _ignored(here / d, True, rules, syntax))
+        dirs[:] = sorted(
+            d for d in dirs if d != "__pycache__" and not _ignored(here / d, True, rules, syntax)
+        )
         for sub in dirs:
             rules_by_dir[here / sub] = rules
         for name in sorted(files):

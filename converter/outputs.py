@@ -75,8 +75,9 @@ def _current_hash(path: Path) -> str | None:
         return None
 
 
-def plan_conflicts(out_dir: Path, contents: Mapping[str, str], manifest: Manifest,
-                   prune: bool) -> tuple[list[Conflict], list[str], list[str]]:
+def plan_conflicts(
+    out_dir: Path, contents: Mapping[str, str], manifest: Manifest, prune: bool
+) -> tuple[list[Conflict], list[str], list[str]]:
     """Conflicts, files to write (new or changed), and orphans (owned files no longer produced)."""
     conflicts: list[Conflict] = []
     changed: list[str] = []
@@ -90,7 +91,11 @@ def plan_conflicts(out_dir: Path, contents: Mapping[str, str], manifest: Manifes
             continue
         changed.append(relative)
         if current is not None and not manifest.owns(relative, current):
-            why = "edited since airflow2kfp wrote it" if relative in manifest.files else "not written by airflow2kfp"
+            why = (
+                "edited since airflow2kfp wrote it"
+                if relative in manifest.files
+                else "not written by airflow2kfp"
+            )
             conflicts.append(Conflict(relative, why))
     orphans = sorted(set(manifest.files) - set(contents))
     if prune:
@@ -101,9 +106,14 @@ def plan_conflicts(out_dir: Path, contents: Mapping[str, str], manifest: Manifes
     return conflicts, changed, orphans
 
 
-def _write_manifest(out_dir: Path, staging: Path, files: Mapping[str, str], pending: Mapping[str, str]) -> None:
-    document = {"tool": {"name": "airflow2kfp", "version": __version__},
-                "files": dict(sorted(files.items())), "pending": dict(sorted(pending.items()))}
+def _write_manifest(
+    out_dir: Path, staging: Path, files: Mapping[str, str], pending: Mapping[str, str]
+) -> None:
+    document = {
+        "tool": {"name": "airflow2kfp", "version": __version__},
+        "files": dict(sorted(files.items())),
+        "pending": dict(sorted(pending.items())),
+    }
     staged = staging / f"manifest-{len(pending)}.json"
     staged.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     os.replace(staged, out_dir / MANIFEST_FILE)
@@ -134,8 +144,9 @@ def _replace_all(out_dir: Path, staging: Path, staged: Mapping[str, Path]) -> No
         raise
 
 
-def write_tree(out_dir: Path, contents: Mapping[str, str], *, force: bool = False,
-               prune: bool = False) -> WriteResult:
+def write_tree(
+    out_dir: Path, contents: Mapping[str, str], *, force: bool = False, prune: bool = False
+) -> WriteResult:
     """Make OUT hold `contents` (relative path -> text), keeping the manifest; see the module doc."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_dir.glob(f"{STAGING_PREFIX}*"):

@@ -162,7 +162,8 @@ def plan(files: Iterable[FileResult]) -> OutputPlan:
     # file names: unique even on case-insensitive file systems, stable for a given set of DAGs
     stems = UniqueNames(casefold=True)
     ordered: list[tuple[FileResult, DagResult]] = sorted(
-        ((f, d) for f in files for d in f.dags if d.python_text is not None), key=lambda fd: (fd[1].dag_id, fd[0].path)
+        ((f, d) for f in files for d in f.dags if d.python_text is not None),
+        key=lambda fd: (fd[1].dag_id, fd[0].path),
     )
     paths: dict[tuple[str, str], dict[str, str | None]] = {}
     contents: dict[str, str] = {}

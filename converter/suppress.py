@@ -32,8 +32,11 @@ def inline_ignores(text: str) -> dict[int, frozenset[str]]:
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError):  # a broken file: fall back to a plain line scan
-        tokens = [tokenize.TokenInfo(tokenize.COMMENT, line[line.index("#"):], (n, 0), (n, 0), line)
-                  for n, line in enumerate(text.splitlines(), 1) if "#" in line]
+        tokens = [
+            tokenize.TokenInfo(tokenize.COMMENT, line[line.index("#") :], (n, 0), (n, 0), line)
+            for n, line in enumerate(text.splitlines(), 1)
+            if "#" in line
+        ]
     for token in tokens:
         if token.type != tokenize.COMMENT:
             continue
@@ -46,7 +49,9 @@ def inline_ignores(text: str) -> dict[int, frozenset[str]]:
     return found
 
 
-def _why(d: Diagnostic, path: str, inline: Mapping[int, frozenset[str]], config: Collection[str]) -> str | None:
+def _why(
+    d: Diagnostic, path: str, inline: Mapping[int, frozenset[str]], config: Collection[str]
+) -> str | None:
     if d.code in config:
         return "config"
     if d.file == path and d.line is not None:

@@ -17,13 +17,18 @@ def _lines(diagnostics: Iterable[Diagnostic]) -> str:
     return "\n".join(f"{d.location()}: {d.code} [{d.severity.value}] {d.message}" for d in diagnostics)
 
 
-def _case(suite: ET.Element, classname: str, name: str, failed: bool,
-          diagnostics: tuple[Diagnostic, ...]) -> ET.Element:
+def _case(
+    suite: ET.Element, classname: str, name: str, failed: bool, diagnostics: tuple[Diagnostic, ...]
+) -> ET.Element:
     case = ET.SubElement(suite, "testcase", classname=classname, name=name, time="0")
     if failed:
         errors = [d for d in diagnostics if d.severity is Severity.ERROR] or list(diagnostics)
-        failure = ET.SubElement(case, "failure", type=errors[0].code if errors else "failed",
-                                message=errors[0].message if errors else "conversion failed")
+        failure = ET.SubElement(
+            case,
+            "failure",
+            type=errors[0].code if errors else "failed",
+            message=errors[0].message if errors else "conversion failed",
+        )
         failure.text = _lines(errors)
     others = [d for d in diagnostics if d.severity is not Severity.ERROR]
     if others:

@@ -15,8 +15,12 @@ def _cell(text: str) -> str:
 def markdown_summary(files: Iterable[FileResult], summary_lines: list[str], limit: int = 50) -> str:
     files = list(files)
     out = ["## airflow2kfp conversion", "", *(f"- {line}" for line in summary_lines), ""]
-    problems = [f for f in files if f.status is Status.FAILED or any(
-        d.severity is not Severity.INFO for dag in f.dags for d in dag.diagnostics)]
+    problems = [
+        f
+        for f in files
+        if f.status is Status.FAILED
+        or any(d.severity is not Severity.INFO for dag in f.dags for d in dag.diagnostics)
+    ]
     if not problems:
         return "\n".join([*out, "All DAGs converted without warnings.", ""])
     out += ["| DAG | source | status | findings |", "|---|---|---|---|"]
@@ -32,6 +36,6 @@ def markdown_summary(files: Iterable[FileResult], summary_lines: list[str], limi
             out.append(f"| — | `{f.path}` | {f.status.value} | {shown} |")
             rows += 1
         if rows >= limit:
-            out.append(f"\n… and more; see conversion.json.")
+            out.append("\n… and more; see conversion.json.")
             break
     return "\n".join([*out, ""])

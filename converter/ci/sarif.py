@@ -62,8 +62,14 @@ def _result(d: Diagnostic, suppressed_by: str | None = None) -> dict[str, Any]:
         result["properties"] = {k: v for k, v in (("dag_id", d.dag_id), ("task_id", d.task_id)) if v}
     if suppressed_by:
         kind = "inSource" if suppressed_by == "inline" else "external"
-        result["suppressions"] = [{"kind": kind, "justification": f"ignored by {suppressed_by} setting"
-                                   if kind == "external" else "airflow2kfp: ignore comment"}]
+        result["suppressions"] = [
+            {
+                "kind": kind,
+                "justification": f"ignored by {suppressed_by} setting"
+                if kind == "external"
+                else "airflow2kfp: ignore comment",
+            }
+        ]
     return result
 
 
@@ -75,12 +81,21 @@ def sarif_log(files: Iterable[FileResult]) -> dict[str, Any]:
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "airflow2kfp", "version": __version__, "semanticVersion": __version__,
-                                "informationUri": INFORMATION_URI, "rules": _rules()}},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "airflow2kfp",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": _rules(),
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
+                "results": results,
+            }
+        ],
     }
 
 

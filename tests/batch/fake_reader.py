@@ -34,13 +34,20 @@ def _dag(block: ast.With, display: str) -> Dag | None:
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
             kwargs = {k.arg: ast.literal_eval(k.value) for k in stmt.value.keywords if k.arg}
             operator = getattr(stmt.value.func, "id", "Unknown")
-            task = Task(kwargs["task_id"], operator, MODULES.get(operator, "airflow.providers.x"),
-                        SourceSpan(display, stmt.lineno, stmt.col_offset), TaskArgs(kwargs, frozenset(kwargs)))
+            task = Task(
+                kwargs["task_id"],
+                operator,
+                MODULES.get(operator, "airflow.providers.x"),
+                SourceSpan(display, stmt.lineno, stmt.col_offset),
+                TaskArgs(kwargs, frozenset(kwargs)),
+            )
             tasks[stmt.targets[0].id] = task  # type: ignore[attr-defined]
         elif isinstance(stmt, ast.Expr):
             names = _chain(stmt.value)
-            edges += [(tasks[a].task_id, tasks[b].task_id) for a, b in zip(names, names[1:])]
-    return Dag(dag_id, SourceSpan(display, block.lineno, block.col_offset), tuple(tasks.values()), tuple(edges))
+            edges += [(tasks[a].task_id, tasks[b].task_id) for a, b in zip(names, names[1:], strict=False)]
+    return Dag(
+        dag_id, SourceSpan(display, block.lineno, block.col_offset), tuple(tasks.values()), tuple(edges)
+    )
 
 
 def read_dag_file(path: Path, *, display_path: str | None = None, max_bytes: int = 5_000_000) -> ParsedFile:
@@ -59,5 +66,7 @@ def dag_file(dag_id: str, *chain: str, extra: str = "", imports: str = "") -> st
     """Source of a DAG file with Bash tasks named by `chain`, run in that order."""
     tasks = "".join(f'    {t} = BashOperator(task_id="{t}", bash_command="echo {t}")\n' for t in chain)
     order = f"    {' >> '.join(chain)}\n" if len(chain) > 1 else ""
-    return (f"from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n{imports}"
-            f'with DAG("{dag_id}"):\n{tasks}{extra}{order}')
+    return (
+        f"from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n{imports}"
+        f'with DAG("{dag_id}"):\n{tasks}{extra}{order}'
+    )

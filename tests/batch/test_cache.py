@@ -1,4 +1,4 @@
-"""The content-hash cache: a re-run of unchanged DAGs reads nothing; a change reconverts only what it touches."""
+"""The content-hash cache: an unchanged re-run reads nothing; a change reconverts only what it touches."""
 
 import fake_reader
 import pytest

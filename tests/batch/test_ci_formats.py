@@ -33,23 +33,33 @@ def test_sarif_is_valid_and_has_one_result_per_diagnostic_with_rules_from_the_ta
     assert not validator.is_valid(bad)
     driver = log["runs"][0]["tool"]["driver"]
     assert [rule["id"] for rule in driver["rules"]] == list(CODES)
-    results = {(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]): r
-               for r in log["runs"][0]["results"]}
+    results = {
+        (r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]): r
+        for r in log["runs"][0]["results"]
+    }
     assert set(results) == {("A2K101", 2), ("A2K301", 5), ("A2K301", 6)}
-    assert results[("A2K301", 5)]["suppressions"] == [{"kind": "inSource", "justification": "airflow2kfp: ignore comment"}]
+    assert results[("A2K301", 5)]["suppressions"] == [
+        {"kind": "inSource", "justification": "airflow2kfp: ignore comment"}
+    ]
     assert "suppressions" not in results[("A2K301", 6)]
     broken = results[("A2K101", 2)]
     assert broken["level"] == "error" and driver["rules"][broken["ruleIndex"]]["id"] == "A2K101"
     assert broken["locations"][0]["physicalLocation"]["artifactLocation"] == {
-        "uri": "dags/broken.py", "uriBaseId": "%SRCROOT%"}
+        "uri": "dags/broken.py",
+        "uriBaseId": "%SRCROOT%",
+    }
 
 
 def test_junit_has_one_test_case_per_dag_and_fails_the_broken_ones(findings, run):
     run("convert", "dags", "--out", "out", "-j", "1", "--junit", "junit.xml")
     suite = ET.parse("junit.xml").getroot().find("testsuite")
     cases = {(c.get("classname"), c.get("name")): c for c in suite.iter("testcase")}
-    assert set(cases) == {("dags/alpha.py", "alpha"), ("dags/beta.py", "beta"), ("dags/gamma.py", "gamma"),
-                          ("dags/broken.py", "dags/broken.py")}
+    assert set(cases) == {
+        ("dags/alpha.py", "alpha"),
+        ("dags/beta.py", "beta"),
+        ("dags/gamma.py", "gamma"),
+        ("dags/broken.py", "dags/broken.py"),
+    }
     assert (suite.get("tests"), suite.get("failures")) == ("4", "1")
     assert cases[("dags/broken.py", "dags/broken.py")].find("failure").get("type") == "A2K101"
     assert "A2K301" in cases[("dags/gamma.py", "gamma")].find("system-out").text

@@ -23,13 +23,16 @@ def test_a_pyproject_without_the_table_is_not_a_config(tmp_path):
     assert load_settings(start=tmp_path) == Settings()
 
 
-@pytest.mark.parametrize("text, message", [
-    ('fail-on = "sometimes"', "fail-on = 'sometimes'"),
-    ("jobs = true", "jobs has the wrong type"),
-    ('ignore = ["A2K999"]', "unknown diagnostic code(s): A2K999"),
-    ('mode = "guess"', "mode = 'guess'"),
-    ("[broken", "cannot read configuration"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('fail-on = "sometimes"', "fail-on = 'sometimes'"),
+        ("jobs = true", "jobs has the wrong type"),
+        ('ignore = ["A2K999"]', "unknown diagnostic code(s): A2K999"),
+        ('mode = "guess"', "mode = 'guess'"),
+        ("[broken", "cannot read configuration"),
+    ],
+)
 def test_invalid_settings_are_errors(tmp_path, text, message):
     (tmp_path / "airflow2kfp.toml").write_text(text + "\n")
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -38,13 +41,16 @@ def test_invalid_settings_are_errors(tmp_path, text, message):
 
 def test_flags_override_and_none_keeps_the_file_value():
     settings = Settings(bash_image="file", fail_on="warning")
-    assert override(settings, bash_image=None, fail_on="never") == Settings(bash_image="file", fail_on="never")
+    assert override(settings, bash_image=None, fail_on="never") == Settings(
+        bash_image="file", fail_on="never"
+    )
 
 
 def test_config_sets_images_exclusions_and_policy_for_a_run(repo, run):
     (repo / "skip_me.py").write_text(dag_file("skipped", "s"))
     (repo.parent / "airflow2kfp.toml").write_text(
-        'bash-image = "registry.local/bash:5"\nexclude = ["skip_me.py"]\njobs = 1\n')
+        'bash-image = "registry.local/bash:5"\nexclude = ["skip_me.py"]\njobs = 1\n'
+    )
     code, out, _ = run("convert", "dags", "--out", "out")
     assert code == 0 and "2 files:" in out
     assert "registry.local/bash:5" in (repo.parent / "out" / "pipelines" / "beta.yaml").read_text()

@@ -15,7 +15,11 @@ def test_clean_run_exits_0_with_a_summary_and_the_report_path(repo, run):
     assert "diagnostics: 0 errors, 0 warnings, 0 info, 0 suppressed" in out
     assert "report: out/conversion.json" in out
     assert sorted(p.name for p in (repo.parent / "out" / "pipelines").iterdir()) == [
-        "alpha.py", "alpha.yaml", "beta.py", "beta.yaml"]
+        "alpha.py",
+        "alpha.yaml",
+        "beta.py",
+        "beta.yaml",
+    ]
 
 
 def test_warning_exits_0_by_default_and_1_with_fail_on_warning(repo, run):

@@ -9,11 +9,13 @@ from converter.suppress import inline_ignores
 
 
 def test_inline_comment_forms():
-    text = ('a = 1  # airflow2kfp: ignore[A2K301]\n'
-            'b = 2  #airflow2kfp:ignore[A2K301, A2K302]\n'
-            'c = 3  # airflow2kfp: ignore\n'
-            'd = "# airflow2kfp: ignore"\n'
-            'e = 4  # noqa  # airflow2kfp: ignore[A2K204]\n')
+    text = (
+        "a = 1  # airflow2kfp: ignore[A2K301]\n"
+        "b = 2  #airflow2kfp:ignore[A2K301, A2K302]\n"
+        "c = 3  # airflow2kfp: ignore\n"
+        'd = "# airflow2kfp: ignore"\n'
+        "e = 4  # noqa  # airflow2kfp: ignore[A2K204]\n"
+    )
     assert inline_ignores(text) == {1: {"A2K301"}, 2: {"A2K301", "A2K302"}, 3: {"*"}, 5: {"A2K204"}}
 
 
@@ -30,7 +32,9 @@ def test_an_inline_ignore_suppresses_only_its_line_and_is_counted(repo, run):
     document = json.loads(Path("out/conversion.json").read_text())
     assert document["summary"]["suppressed"] == 1
     [gamma] = [f for f in document["files"] if f["path"] == "dags/gamma.py"]
-    assert [(s["code"], s["line"], s["suppressed_by"]) for s in gamma["suppressed"]] == [("A2K301", 5, "inline")]
+    assert [(s["code"], s["line"], s["suppressed_by"]) for s in gamma["suppressed"]] == [
+        ("A2K301", 5, "inline")
+    ]
 
 
 def test_bare_ignore_and_other_codes(repo, run):
@@ -41,9 +45,13 @@ def test_bare_ignore_and_other_codes(repo, run):
 
 def test_ignores_from_the_command_line_and_the_config_file(repo, run):
     (repo / "gamma.py").write_text(placeholders())
-    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "--fail-on", "warning", "--ignore", "A2K301")
+    code, out, _ = run(
+        "convert", "dags", "--out", "out", "-j", "1", "--fail-on", "warning", "--ignore", "A2K301"
+    )
     assert code == 0 and "2 suppressed" in out
-    (repo.parent / "pyproject.toml").write_text('[tool.airflow2kfp]\nignore = ["A2K301"]\nfail-on = "warning"\n')
+    (repo.parent / "pyproject.toml").write_text(
+        '[tool.airflow2kfp]\nignore = ["A2K301"]\nfail-on = "warning"\n'
+    )
     code, out, _ = run("convert", "dags", "--out", "out", "-j", "1")
     assert code == 0 and "2 suppressed" in out
     document = json.loads(Path("out/conversion.json").read_text())
@@ -51,6 +59,8 @@ def test_ignores_from_the_command_line_and_the_config_file(repo, run):
 
 
 def test_ignoring_an_error_does_not_make_a_failed_file_pass(repo, run):
-    (repo / "broken.py").write_text("from airflow import DAG\nraise SyntaxError  # airflow2kfp: ignore[A2K101]\n")
+    (repo / "broken.py").write_text(
+        "from airflow import DAG\nraise SyntaxError  # airflow2kfp: ignore[A2K101]\n"
+    )
     code, out, _ = run("convert", "dags", "--out", "out", "-j", "1")
     assert code == 1 and "1 suppressed" in out and "A2K101 [error]" not in out

@@ -24,9 +24,13 @@ def test_pre_commit_manifest_is_valid_and_its_hooks_work(repo, run):
     assert set(hooks) == {"airflow2kfp-check", "airflow2kfp-convert"}
     for hook in hooks.values():
         assert hook["language"] == "python" and hook["pass_filenames"] is False
-        assert all(re.search(hook["files"], name) for name in ("dags/a.py", "dags/.airflowignore", "pyproject.toml"))
+        assert all(
+            re.search(hook["files"], name) for name in ("dags/a.py", "dags/.airflowignore", "pyproject.toml")
+        )
     user_args = ["dags", "--out", "pipelines", "-j", "1"]  # what a user puts under `args:`
-    check, convert = (argv(hooks[h]["entry"]) + user_args for h in ("airflow2kfp-check", "airflow2kfp-convert"))
+    check, convert = (
+        argv(hooks[h]["entry"]) + user_args for h in ("airflow2kfp-check", "airflow2kfp-convert")
+    )
     assert run(*check)[0] == 1  # nothing converted yet
     assert run(*convert) == (0, "", "")  # quiet when all is well
     assert run(*check) == (0, "", "")
@@ -38,7 +42,9 @@ def test_pre_commit_manifest_is_valid_and_its_hooks_work(repo, run):
 def test_github_workflow_commands_run_and_its_steps_agree(repo, run, monkeypatch):
     workflow = yaml.safe_load(WORKFLOW.read_text())
     steps = workflow["jobs"]["airflow2kfp"]["steps"]
-    commands = [" ".join(s["run"].split()) for s in steps if "run" in s and s["run"].startswith("airflow2kfp ")]
+    commands = [
+        " ".join(s["run"].split()) for s in steps if "run" in s and s["run"].startswith("airflow2kfp ")
+    ]
     assert [c.split()[1] for c in commands] == ["convert", "check"]
     for key, value in workflow["env"].items():
         monkeypatch.setenv(key, value)

@@ -1,4 +1,4 @@
-"""Output safety: owned files only (--force), --prune, and a failed or killed run keeps the previous outputs."""
+"""Output safety: owned files only (--force), --prune; a failed or killed run keeps the old outputs."""
 
 import json
 import os
@@ -38,15 +38,24 @@ sys.exit(main(sys.argv[1:]))
 
 
 def snapshot(out: Path) -> dict[str, str]:
-    return {p.relative_to(out).as_posix(): p.read_text() for p in sorted(out.rglob("*"))
-            if p.is_file() and ".airflow2kfp-cache" not in p.parts}
+    return {
+        p.relative_to(out).as_posix(): p.read_text()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and ".airflow2kfp-cache" not in p.parts
+    }
 
 
 def child(tmp: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     script = tmp / "child.py"
     script.write_text(CHILD)
-    return subprocess.Popen([sys.executable, str(script), *args], cwd=tmp, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(script), *args],
+        cwd=tmp,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_a_file_not_written_by_the_tool_is_never_overwritten_without_force(repo, run):
@@ -54,7 +63,11 @@ def test_a_file_not_written_by_the_tool_is_never_overwritten_without_force(repo,
     mine.parent.mkdir(parents=True)
     mine.write_text("# my own file\n")
     code, out, _ = run("convert", "dags", "--out", "out", "-j", "1")
-    assert code == 2 and "A2K701" in out and "refusing to overwrite pipelines/alpha.py: not written by airflow2kfp" in out
+    assert (
+        code == 2
+        and "A2K701" in out
+        and "refusing to overwrite pipelines/alpha.py: not written by airflow2kfp" in out
+    )
     assert mine.read_text() == "# my own file\n" and not (repo.parent / "out" / "conversion.json").exists()
     assert run("convert", "dags", "--out", "out", "-j", "1", "--force")[0] == 0
     assert mine.read_text().startswith('"""')
@@ -78,7 +91,10 @@ def test_outputs_of_vanished_dags_are_kept_unless_prune(repo, run):
     code, text, _ = run("convert", "dags", "--out", "out", "-j", "1", "--prune")
     assert code == 0 and "2 pruned" in text and not (out / "pipelines" / "beta.yaml").exists()
     assert sorted(json.loads((out / MANIFEST_FILE).read_text())["files"]) == [
-        "conversion.json", "pipelines/alpha.py", "pipelines/alpha.yaml"]
+        "conversion.json",
+        "pipelines/alpha.py",
+        "pipelines/alpha.yaml",
+    ]
 
 
 def test_a_failing_rename_puts_every_replaced_file_back(repo, run, monkeypatch):
@@ -101,7 +117,8 @@ def test_a_failing_rename_puts_every_replaced_file_back(repo, run, monkeypatch):
     monkeypatch.undo()
     after = snapshot(out)
     assert {k: v for k, v in after.items() if k != MANIFEST_FILE} == {
-        k: v for k, v in before.items() if k != MANIFEST_FILE}
+        k: v for k, v in before.items() if k != MANIFEST_FILE
+    }
     assert not list(out.glob(".airflow2kfp-staging-*"))
 
 
