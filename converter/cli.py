@@ -72,10 +72,12 @@ def convert(sources: tuple[Path, ...], out_dir: Path, bash_image: str, utility_i
 
 @cli.command()
 @click.argument("out_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
-def report(out_dir: Path) -> int:
+@click.option("--source-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder the DAG paths in conversion.json are relative to (default: current folder).")
+def report(out_dir: Path, source_root: Path | None) -> int:
     """Re-render the HTML and Markdown reports of an output folder from its conversion.json."""
     try:
-        result = render_reports(out_dir)
+        result = render_reports(out_dir, source_root)
     except NoConversion as error:
         click.echo(f"error: {error}", err=True)
         return 2

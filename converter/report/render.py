@@ -147,9 +147,13 @@ def load(out_dir: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def render_reports(out_dir: Path) -> ReportResult:
-    """Render every report of `out_dir` from its conversion.json; raises NoConversion without one."""
-    index = index_view(load(out_dir), out_dir)
+def render_reports(out_dir: Path, source_root: Path | None = None) -> ReportResult:
+    """Render every report of `out_dir` from its conversion.json; raises NoConversion without one.
+
+    DAG source paths in conversion.json are as `convert` was given them: relative ones are read
+    relative to `source_root` (default: the current directory, where convert usually ran).
+    """
+    index = index_view(load(out_dir), out_dir, source_root or Path.cwd())
     reports_dir = out_dir / REPORTS_DIR
     written: list[Path] = []
     layout_error = None

@@ -390,9 +390,9 @@ def _read(out_dir: Path, relative: str | None) -> str | None:
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
-def _link(out_dir: Path, target: str) -> str:
-    """A relative link from OUT/reports/ to `target` (a path relative to OUT, or a source path)."""
-    return Path(os.path.relpath(Path(target).resolve(), (out_dir / REPORTS_DIR).resolve())).as_posix()
+def _link(out_dir: Path, target: Path) -> str:
+    """A relative link from OUT/reports/ to `target`."""
+    return Path(os.path.relpath(target.resolve(), (out_dir / REPORTS_DIR).resolve())).as_posix()
 
 
 def dag_stem(dag: Mapping[str, Any], taken: set[str]) -> str:
@@ -408,7 +408,8 @@ def dag_stem(dag: Mapping[str, Any], taken: set[str]) -> str:
     return stem
 
 
-def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str) -> DagView:
+def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path) -> DagView:
+    """One DAG's report; relative source paths are taken relative to `source_root` (where convert ran)."""
     python_text, yaml_text = _read(out_dir, dag.get("python")), _read(out_dir, dag.get("yaml"))
     diagnostics = tuple(diagnostic_view(d) for d in dag.get("diagnostics", []))
     airflow_graph, kfp_graph = graphs(dag)
@@ -419,9 +420,9 @@ def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str) -> DagView:
         status=dag["status"],
         source=dag["source"],
         source_line=dag.get("line") or 1,
-        source_link=_link(out_dir, dag["source"]),
-        python_link=_link(out_dir, str(out_dir / dag["python"])) if python_text is not None else None,
-        yaml_link=_link(out_dir, str(out_dir / dag["yaml"])) if yaml_text is not None else None,
+        source_link=_link(out_dir, source_root / dag["source"]),
+        python_link=_link(out_dir, out_dir / dag["python"]) if python_text is not None else None,
+        yaml_link=_link(out_dir, out_dir / dag["yaml"]) if yaml_text is not None else None,
         pipeline_function=dag.get("pipeline_function"),
         source_mode=dag.get("source_mode", "static"),
         ordering=ordering(dag),
@@ -452,11 +453,11 @@ def badness(view: DagView) -> tuple:
     )
 
 
-def index_view(document: Mapping[str, Any], out_dir: Path) -> IndexView:
+def index_view(document: Mapping[str, Any], out_dir: Path, source_root: Path) -> IndexView:
     taken: set[str] = set()
     # stems of converted DAGs first, so a failed DAG never takes a pipeline file's name
     ordered = sorted(document.get("dags", []), key=lambda d: d.get("python") is None)
-    dags = tuple(sorted((dag_view(d, out_dir, dag_stem(d, taken)) for d in ordered), key=badness))
+    dags = tuple(sorted((dag_view(d, out_dir, dag_stem(d, taken), source_root) for d in ordered), key=badness))
     files = tuple(
         FileRow(f["path"], f["status"], tuple(diagnostic_view(d) for d in f.get("diagnostics", [])))
         for f in document.get("files", [])

@@ -1,7 +1,7 @@
 """Three fixture runs for the report tests: built from hand-made DAG models, converted for real.
 
 Sources are written under `root/dags/` and named relative to `root`, as `airflow2kfp convert dags`
-run from `root` would name them; tests chdir to `root` so the reports' source links resolve.
+run from `root` would name them; tests render with source_root=root so the source links resolve.
 """
 
 from __future__ import annotations

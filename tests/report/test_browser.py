@@ -17,7 +17,7 @@ from converter.report.render import render_reports
 def out(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
     out = build_run(root)
-    render_reports(out)
+    render_reports(out, out.parent)
     return out
 
 
