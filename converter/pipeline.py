@@ -100,7 +100,7 @@ def structure_diagnostics(dag: Dag) -> tuple[Diagnostic, ...]:
         found.append(diag("A2K203", f"dependencies name tasks that do not exist: {', '.join(unknown)}",
                           file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id))
         return tuple(found)
-    cycle = graph.find_cycle(ids, dag.edges)
+    cycle = graph.find_cycle([t.task_id for t in dag.tasks], dag.edges)  # in task order: deterministic
     if cycle:
         first = dag.task(cycle[0])
         found.append(diag("A2K202", f"dependency cycle: {' >> '.join(cycle)}", file=first.span.file,
