@@ -8,8 +8,9 @@ venv:
 
 demo: venv
 	.venv/bin/airflow2kfp convert fixtures/airflow_dags --out $(DEMO_OUT); status=$$?; \
-	echo "Reports: $(DEMO_OUT)/conversion.json"; \
+	echo "Report: $(DEMO_OUT)/index.html"; \
 	[ $$status -le 1 ] || exit $$status
 
 test: venv
+	@scripts/system_packages.sh --test
 	.venv/bin/python -m pytest -q $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""Command line: `airflow2kfp convert SRC... --out DIR`, `codes`, `families`.
+"""Command line: `airflow2kfp convert SRC... --out DIR`, `report DIR`, `codes`, `families`.
 
 `main(argv) -> int`: exit 0 clean, 1 findings (an error diagnostic or a failed DAG), 2 usage or
 internal error, as ruff does.
@@ -17,6 +17,7 @@ from converter.diagnostics import CODES, codes_markdown
 from converter.mapping import FAMILIES
 from converter.mapping.base import MappingOptions
 from converter.pipeline import ConvertOptions, FileResult, Status
+from converter.report.render import NoConversion, ReportResult, render_reports
 from converter.run import convert_all, exit_status
 
 
@@ -28,6 +29,12 @@ def _echo_file(result: FileResult, verbose: bool) -> None:
     for diagnostic in diagnostics:
         if verbose or diagnostic.severity.value != "info":
             click.echo("           " + diagnostic.render().replace("\n", "\n           "))
+
+
+def _echo_report(result: ReportResult) -> None:
+    if result.layout_error:
+        click.echo(f"warning: {result.layout_error}", err=True)
+    click.echo(f"Report: {result.index_html}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,7 +66,23 @@ def convert(sources: tuple[Path, ...], out_dir: Path, bash_image: str, utility_i
     click.echo(f"\n{converted} DAG(s) converted, {failed} failed, {skipped} file(s) skipped "
                f"from {len(result.files)} file(s).")
     click.echo(f"Summary: {result.summary_path}")
+    _echo_report(render_reports(out_dir))
     return exit_status(result)
+
+
+@cli.command()
+@click.argument("out_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--source-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder the DAG paths in conversion.json are relative to (default: current folder).")
+def report(out_dir: Path, source_root: Path | None) -> int:
+    """Re-render the HTML and Markdown reports of an output folder from its conversion.json."""
+    try:
+        result = render_reports(out_dir, source_root)
+    except NoConversion as error:
+        click.echo(f"error: {error}", err=True)
+        return 2
+    _echo_report(result)
+    return 0
 
 
 @cli.command()
