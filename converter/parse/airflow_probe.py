@@ -138,6 +138,17 @@ def _install_hooks(af: _Airflow) -> None:
 
         af.DAG.__init__ = dag_init
 
+    if af.MappedOperator is not None:
+        original_mapped_init = af.MappedOperator.__init__
+
+        def mapped_init(self: Any, *args: Any, **kwargs: Any) -> None:
+            original_mapped_init(self, *args, **kwargs)
+            line = ORIGINS.line_in_target()
+            if line is not None:
+                ORIGINS.lines.setdefault(id(self), line)
+
+        af.MappedOperator.__init__ = mapped_init
+
     if af.BaseOperator is not None:
         meta = type(af.BaseOperator)
         original_call = meta.__call__
