@@ -434,8 +434,13 @@ def read_file(path: str, dag_folder: str, af: _Airflow) -> dict[str, Any]:
     if dag_folder not in sys.path:
         sys.path.insert(0, dag_folder)
     ORIGINS.reset(path)
-    bag = af.DagBag(dag_folder=dag_folder, include_examples=False, collect_dags=False)
-    found = bag.process_file(path, only_if_updated=False, safe_mode=True)
+    bag = _make_bag(af, dag_folder)
+    try:
+        found = bag.process_file(path, only_if_updated=False, safe_mode=True)
+    except SystemExit:
+        # 3.x records sys.exit() in a DAG file as an import error; 2.x lets it escape. Same result.
+        bag.import_errors[path] = traceback.format_exc()
+        found = []
     dags = sorted(found or [], key=lambda d: d.dag_id)
     errors = [_import_error(msg, path) for _, msg in sorted(bag.import_errors.items())]
     skipped = not dags and not errors and not _might_contain_dag(path)
@@ -446,6 +451,14 @@ def read_file(path: str, dag_folder: str, af: _Airflow) -> dict[str, Any]:
         "dags": [_dag(dag, af, path) for dag in dags],
         "import_errors": errors,
     }
+
+
+def _make_bag(af: _Airflow, dag_folder: str) -> Any:
+    kwargs: dict[str, Any] = {"dag_folder": dag_folder, "collect_dags": False}
+    # 3.3 dropped include_examples (examples are never collected there); older versions need it off
+    if "include_examples" in inspect.signature(af.DagBag.__init__).parameters:
+        kwargs["include_examples"] = False
+    return af.DagBag(**kwargs)
 
 
 def _might_contain_dag(path: str) -> bool:
