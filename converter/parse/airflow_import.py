@@ -59,20 +59,41 @@ def find_airflow_python(explicit: str | None = None) -> str | None:
 
 def probe_version(python: str, timeout: float = 180.0) -> str | None:
     """The Airflow version `python` provides, or None when it has no working Airflow."""
+    answer = run_probe(python, "--version", timeout=timeout)
+    return str(answer["airflow_version"]) if answer and "airflow_version" in answer else None
+
+
+def run_probe(python: str, *args: str, timeout: float = 180.0) -> dict[str, Any] | None:
+    """Run the probe once (not as a worker) in a sandbox; its JSON answer, or None if it failed."""
     with _Sandbox() as sandbox:
-        try:
-            done = subprocess.run(
-                sandbox.command(python, "--version"), cwd=sandbox.cwd, env=sandbox.env({}),
-                stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return None
+        done = run_in_sandbox(python, [str(sandbox.probe), *args], timeout=timeout, sandbox=sandbox)
+    if done is None:
+        return None
     for line in done.stdout.decode(errors="replace").splitlines():
         try:
-            return str(json.loads(line)["airflow_version"])
-        except (ValueError, KeyError, TypeError):
+            answer = json.loads(line)
+        except ValueError:
             continue
+        if isinstance(answer, dict):
+            return answer
     return None
+
+
+def run_in_sandbox(python: str, argv: list[str], timeout: float = 180.0,
+                   sandbox: _Sandbox | None = None) -> subprocess.CompletedProcess[bytes] | None:
+    """Run `python argv...` with the same sandbox (cwd, AIRFLOW_HOME, scrubbed env) as the workers."""
+    owned = sandbox is None
+    box = sandbox or _Sandbox()
+    try:
+        return subprocess.run(
+            [python, "-B", "-s", *argv], cwd=box.cwd, env=box.env({}), stdin=subprocess.DEVNULL,
+            capture_output=True, timeout=timeout, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    finally:
+        if owned:
+            box.close()
 
 
 # -- the sandbox and one worker -----------------------------------------------------------------

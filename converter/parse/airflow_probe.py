@@ -5,6 +5,7 @@ imports nothing from `converter`: stdlib and airflow only. It is run by path.
 
 Modes:
   airflow_probe.py --version                 print {"airflow_version": ...}
+  airflow_probe.py --example-dag-folders     print {"folders": [...]}, Airflow's example DAG folders
   airflow_probe.py FILE [--dag-folder DIR]   print one JSON document for FILE
   airflow_probe.py --worker                  serve requests, one JSON line in, one JSON line out
 
@@ -581,6 +582,20 @@ def _decode(data: bytes, path: str, wait_status: int) -> dict[str, Any]:
             "error": f"the process importing the file {how} before Airflow finished reading it"}
 
 
+def example_dag_folders() -> list[str]:
+    """Every `example_dags` folder shipped in the airflow package (core and providers)."""
+    import airflow
+
+    folders = set()
+    for base in getattr(airflow, "__path__", []):
+        for root, dirs, _ in os.walk(base):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            if os.path.basename(root) == "example_dags":
+                folders.add(root)
+                dirs[:] = []  # examples nested in examples belong to the outer folder
+    return sorted(folders)
+
+
 # -- entry points -------------------------------------------------------------------------------
 
 
@@ -616,6 +631,9 @@ def main(argv: list[str] | None = None) -> int:
     af = _Airflow()
     if args == ["--version"]:
         _emit({"airflow_version": af.version})
+        return 0
+    if args == ["--example-dag-folders"]:
+        _emit({"airflow_version": af.version, "folders": example_dag_folders()})
         return 0
     _install_hooks(af)
     if args == ["--worker"]:
