@@ -135,20 +135,20 @@ def _install_hooks(af: _Airflow) -> None:
                 self.fileloc = sys._getframe(1).f_code.co_filename
             line = ORIGINS.line_in_target()
             if line is not None:
-                ORIGINS.lines.setdefault(id(self), line)
+                ORIGINS.lines[id(self)] = line
 
         af.DAG.__init__ = dag_init
 
-    if af.MappedOperator is not None:
-        original_mapped_init = af.MappedOperator.__init__
+        # every task, classic, TaskFlow or mapped, in both 2.x and 3.x, joins its DAG here
+        original_add_task = af.DAG.add_task
 
-        def mapped_init(self: Any, *args: Any, **kwargs: Any) -> None:
-            original_mapped_init(self, *args, **kwargs)
+        def add_task(self: Any, task: Any) -> Any:
             line = ORIGINS.line_in_target()
             if line is not None:
-                ORIGINS.lines.setdefault(id(self), line)
+                ORIGINS.lines[id(task)] = line
+            return original_add_task(self, task)
 
-        af.MappedOperator.__init__ = mapped_init
+        af.DAG.add_task = add_task
 
     if af.BaseOperator is not None:
         meta = type(af.BaseOperator)
@@ -156,10 +156,7 @@ def _install_hooks(af: _Airflow) -> None:
 
         def operator_call(cls: Any, *args: Any, **kwargs: Any) -> Any:
             obj = original_call(cls, *args, **kwargs)
-            line = ORIGINS.line_in_target()
-            if line is not None:
-                ORIGINS.lines.setdefault(id(obj), line)
-            ORIGINS.explicit.setdefault(id(obj), sorted(kwargs))
+            ORIGINS.explicit[id(obj)] = sorted(kwargs)
             return obj
 
         meta.__call__ = operator_call
@@ -308,16 +305,17 @@ def _mapped_values(task: Any, af: _Airflow) -> tuple[dict[str, Any], dict[str, A
             continue
         if key in af.partial_defaults and af.partial_defaults[key] == value:
             continue
-        if value in ([], {}, ()) or (key == "pool" and value == "default_pool"):
+        # what partial() filled in rather than the user: empty values, False flags, the default pool
+        if value in ([], {}, ()) or value is False or (key == "pool" and value == "default_pool"):
             continue
         values[key] = value
-    expand_input = getattr(task, "expand_input", None)
+    # TaskFlow keeps its mapped arguments in op_kwargs_expand_input; _expand_input_attr names it
+    expand_input = getattr(task, getattr(task, "_expand_input_attr", None) or "expand_input", None)
     raw = getattr(expand_input, "value", None)
     if type(expand_input).__name__ == "ListOfDictsExpandInput" or not isinstance(raw, dict):
         mapped = {"*": raw}
     else:
         mapped = dict(raw)
-    # TaskFlow mapped tasks keep op_kwargs in partial; the user-visible arguments are inside
     return values, mapped
 
 
