@@ -11,5 +11,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export AIRFLOW_VERSION=2.10.5
+export PYTHON_VAR=AIRFLOW2KFP_AIRFLOW2_PYTHON
 export AIRFLOW_PACKAGES="apache-airflow==2.10.5 apache-airflow-providers-cncf-kubernetes==10.10.0"
 exec "$ROOT/scripts/setup_airflow_env.sh" "${1:-$ROOT/.venv-airflow2}"

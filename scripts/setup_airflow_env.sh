@@ -16,6 +16,7 @@ PYTHON="${PYTHON:-python3}"
 AIRFLOW_VERSION="${AIRFLOW_VERSION:-3.3.2}"
 AIRFLOW_PACKAGES="${AIRFLOW_PACKAGES:-apache-airflow==$AIRFLOW_VERSION apache-airflow-providers-standard==1.21.0 apache-airflow-providers-cncf-kubernetes==10.25.0}"
 CONSTRAINTS="${CONSTRAINTS:-$ROOT/scripts/constraints/airflow-$AIRFLOW_VERSION-py3.11.txt}"
+PYTHON_VAR="${PYTHON_VAR:-AIRFLOW2KFP_AIRFLOW_PYTHON}"  # the variable that points airflow2kfp at it
 
 py_version="$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
 constraint_args=()
@@ -50,4 +51,4 @@ if [[ "$installed" != "$AIRFLOW_VERSION" ]]; then
     exit 1
 fi
 echo "$stamp_text" > "$stamp"
-echo "Airflow $installed ready: export AIRFLOW2KFP_AIRFLOW_PYTHON=$DIR/bin/python"
+echo "Airflow $installed ready: export $PYTHON_VAR=$DIR/bin/python"
