@@ -421,8 +421,19 @@ def _import_error(message: str, dag_file: str) -> dict[str, Any]:
     for match in _TRACEBACK_LINE.finditer(message):
         if os.path.realpath(match.group("file")) == target:
             line = int(match.group("line"))
-    lines = [text for text in message.strip().splitlines() if text.strip()]
-    return {"message": message, "summary": lines[-1].strip() if lines else message, "line": line}
+    return {"message": message, "summary": _summary(message), "line": line}
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: ")
+
+
+def _summary(message: str) -> str:
+    """The `SomeError: text` line of a traceback (SQLAlchemy and others append notes after it)."""
+    lines = [text.strip() for text in message.strip().splitlines() if text.strip()]
+    for text in reversed(lines):
+        if _EXCEPTION_LINE.match(text):
+            return text
+    return lines[-1] if lines else message
 
 
 def read_file(path: str, dag_folder: str, af: _Airflow) -> dict[str, Any]:
