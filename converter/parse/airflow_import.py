@@ -410,8 +410,8 @@ def _dag(data: Mapping[str, Any], display: str, probed_path: str) -> Dag:
 
 def _task(data: Mapping[str, Any], display: str, probed_path: str, dag_line: int) -> Task:
     operator = str(data.get("operator") or data.get("operator_class") or "")
-    if operator.startswith("@"):  # TaskFlow: "@task.bash" reads as "task.bash", as the static reader names it
-        operator = operator[1:]
+    # TaskFlow: "@task.bash" reads as "task.bash", as the static reader names it
+    operator = operator.removeprefix("@")
     return Task(
         task_id=str(data["task_id"]),
         operator=operator,

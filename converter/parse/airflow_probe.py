@@ -22,6 +22,7 @@ import datetime
 import enum
 import inspect
 import json
+import math
 import os
 import re
 import select
@@ -29,6 +30,7 @@ import signal
 import sys
 import time
 import traceback
+import types
 from typing import Any
 
 MAX_DEPTH = 12
@@ -108,7 +110,7 @@ class _Origins:
         self.explicit.clear()
 
     def line_in_target(self) -> int | None:
-        frame = sys._getframe(2)
+        frame: types.FrameType | None = sys._getframe(2)
         while frame is not None:
             if frame.f_code.co_filename == self.target:
                 return frame.f_lineno
@@ -182,7 +184,7 @@ def to_json_safe(value: Any, af: _Airflow, depth: int = 0) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else _unresolved(value)
+        return value if math.isfinite(value) else _unresolved(value)
     if isinstance(value, enum.Enum):
         return to_json_safe(value.value, af, depth + 1)
     if isinstance(value, datetime.timedelta):
@@ -577,8 +579,15 @@ def _kill_group(pid: int) -> None:
             continue
 
 
+def _exit_code(wait_status: int) -> int:
+    # os.waitstatus_to_exitcode is 3.9+; Airflow 2.7-2.10 still run on Python 3.8
+    if os.WIFSIGNALED(wait_status):
+        return -os.WTERMSIG(wait_status)
+    return os.WEXITSTATUS(wait_status)
+
+
 def _decode(data: bytes, path: str, wait_status: int) -> dict[str, Any]:
-    exit_code = os.waitstatus_to_exitcode(wait_status)
+    exit_code = _exit_code(wait_status)
     try:
         answer = json.loads(data) if data else None
     except ValueError:
