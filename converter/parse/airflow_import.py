@@ -304,6 +304,8 @@ class AirflowReader:
         display = display_path or path
         absolute = os.path.abspath(path)
         folder = os.path.abspath(dag_folder) if dag_folder else os.path.dirname(absolute)
+        if not os.path.isfile(absolute):
+            return _failed(display, "A2K106", f"The file could not be read: {path} is not a regular file.")
         if self._unavailable or not self._all:
             return _failed(display, "A2K604", f"Airflow is not available: {self._unavailable}")
         worker = self._idle.get()

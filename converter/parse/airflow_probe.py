@@ -504,7 +504,8 @@ def _child(path: str, dag_folder: str, memory_mb: int, af: _Airflow, write_fd: i
         ).encode()
         status = 1
     try:
-        view = memoryview(payload)
+        # length first: processes the DAG file forked may hold the pipe open, so EOF cannot end it
+        view = memoryview(len(payload).to_bytes(8, "big") + payload)
         while view:
             written = os.write(write_fd, view)
             view = view[written:]
@@ -545,30 +546,33 @@ def serve_one(request: dict[str, Any], af: _Airflow) -> dict[str, Any]:
     os.close(write_fd)
     data, finished = _collect(read_fd, started + timeout)
     os.close(read_fd)
-    if not finished:
-        _kill_group(pid)
-        os.waitpid(pid, 0)
-        return {"path": path, "status": "timeout", "timeout": timeout}
+    _kill_group(pid)  # the child is done or out of time; whatever it started goes with it
     _, wait_status = os.waitpid(pid, 0)
+    if not finished:
+        return {"path": path, "status": "timeout", "timeout": timeout}
     answer = _decode(data, path, wait_status)
     answer["seconds"] = round(time.monotonic() - started, 3)
     return answer
 
 
 def _collect(read_fd: int, deadline: float) -> tuple[bytes, bool]:
-    """Read the child's answer until EOF, or give up at the deadline (finished=False)."""
-    chunks: list[bytes] = []
-    while True:
+    """The child's length-prefixed answer; finished=False when the deadline passed first.
+
+    An EOF before the whole answer (the child died) is finished with what arrived, maybe nothing.
+    """
+    data = b""
+    while len(data) < 8 or len(data) < 8 + int.from_bytes(data[:8], "big"):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return b"".join(chunks), False
+            return b"", False
         ready, _, _ = select.select([read_fd], [], [], remaining)
         if not ready:
             continue
         chunk = os.read(read_fd, 1 << 16)
         if not chunk:
-            return b"".join(chunks), True
-        chunks.append(chunk)
+            return b"", True
+        data += chunk
+    return data[8:], True
 
 
 def _kill_group(pid: int) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from converter.model import Dag, Duration, ParsedFile, XComRef
-from converter.parse.airflow_import import AirflowReader
+from converter.parse.airflow_import import AirflowReader, ReaderOptions
 
 AIRFLOW_ONLY = Path(__file__).resolve().parents[2] / "fixtures" / "airflow_only"
 
@@ -105,3 +105,19 @@ def test_taskflow_and_mapping_are_read(reader: AirflowReader, tmp_path) -> None:
     assert numbers.args.get("execution_timeout") == Duration(120.0)
     assert double.is_mapped and double.mapped_args == {"x": XComRef("numbers")}
     assert double.span.line == 11
+
+
+def test_a_pool_of_workers_reads_the_same_in_order(airflow_python: str) -> None:
+    names = sorted(CASES) + ["dag_helpers/factory.py"]
+    items = [(str(AIRFLOW_ONLY / name), f"airflow_only/{name}") for name in names]
+    with AirflowReader(airflow_python, ReaderOptions(workers=2)) as pool:
+        results = list(pool.read_many(items, dag_folder=str(AIRFLOW_ONLY)))
+    assert [parsed.path for parsed in results] == [display for _, display in items]
+    for name, parsed in zip(names, results):
+        if name in CASES:
+            CASES[name](parsed)
+
+
+def test_a_missing_file_is_a_diagnostic(reader: AirflowReader) -> None:
+    parsed = reader.read(str(AIRFLOW_ONLY / "no_such_dag.py"), "no_such_dag.py")
+    assert [d.code for d in parsed.diagnostics] == ["A2K106"]

@@ -49,6 +49,13 @@ def test_each_hazard_is_its_code_and_the_batch_continues(python_fixture: str, re
             assert_good_dag(read(reader, "good_dag.py"))
 
 
+def test_a_process_forked_by_the_dag_file_neither_delays_nor_survives(reader: AirflowReader) -> None:
+    started = time.monotonic()
+    parsed = read(reader, "forks_a_straggler.py")
+    assert [dag.dag_id for dag in parsed.dags] == ["forks_a_straggler"] and parsed.diagnostics == ()
+    assert time.monotonic() - started < TIMEOUT
+
+
 def test_import_error_message_is_airflows(reader: AirflowReader) -> None:
     (found,) = read(reader, "missing_module.py").diagnostics
     assert "No module named 'this_module_does_not_exist_anywhere'" in found.message
