@@ -35,8 +35,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Only these variables reach the Airflow process: an allow-list, so cloud and cluster credentials
 # (AWS_*, GOOGLE_*, AZURE_*, KUBECONFIG, tokens, ...) can never leak into code run by DAG files.
 ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
-# The backstop: the worker enforces the per-file timeout itself; this much more and it is killed.
-BACKSTOP_GRACE = 10.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,8 @@ class ReaderOptions:
     startup_timeout: float = 180.0  # importing Airflow itself is slow, more so on a busy machine
     workers: int = 1
     extra_env: Mapping[str, str] = field(default_factory=dict)  # e.g. AIRFLOW_VAR_* a DAG needs
+    # the worker enforces `timeout` itself; this much longer without an answer and it is killed
+    backstop_grace: float = 10.0
 
 
 def find_airflow_python(explicit: str | None = None) -> str | None:
@@ -195,7 +195,7 @@ class _Worker:
             self.process.stdin.flush()
         except OSError as exc:
             raise _WorkerDied(f"could not send the request: {exc}") from exc
-        return self._read_line(time.monotonic() + self.options.timeout + BACKSTOP_GRACE)
+        return self._read_line(time.monotonic() + self.options.timeout + self.options.backstop_grace)
 
     def _read_line(self, deadline: float) -> dict[str, Any]:
         assert self.process is not None and self.process.stdout is not None

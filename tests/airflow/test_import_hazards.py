@@ -93,3 +93,28 @@ def test_interpreter_without_airflow_is_a_diagnostic(tmp_path: Path) -> None:
     with AirflowReader(sys.executable) as reader:  # the converter's own python has no Airflow
         (found,) = reader.read(str(dag_file)).diagnostics
     assert found.code == "A2K604" and "did not start" in found.message
+
+
+def fake_interpreter(tmp_path: Path, body: str) -> str:
+    """An executable that answers the probe's hello like a worker, then does `body` (shell)."""
+    script = tmp_path / "fake-python"
+    script.write_text("#!/bin/sh\necho '{\"hello\": true, \"airflow_version\": \"fake\"}'\n" + body + "\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_a_worker_that_stops_answering_is_killed_and_replaced(tmp_path: Path) -> None:
+    python = fake_interpreter(tmp_path, "exec sleep 30")
+    options = ReaderOptions(timeout=0.3, backstop_grace=0.3)
+    with AirflowReader(python, options) as reader:
+        for _ in range(2):  # the second read starts a fresh worker
+            started = time.monotonic()
+            (found,) = reader.read(str(HAZARDS / "good_dag.py")).diagnostics
+            assert found.code == "A2K602" and "restarted" in found.message
+            assert time.monotonic() - started < 5
+
+
+def test_a_worker_that_dies_mid_file_is_a_crash(tmp_path: Path) -> None:
+    with AirflowReader(fake_interpreter(tmp_path, "read request; exit 7"), ReaderOptions(timeout=2)) as reader:
+        (found,) = reader.read(str(HAZARDS / "good_dag.py")).diagnostics
+    assert found.code == "A2K603" and "exited" in found.message
