@@ -109,6 +109,22 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K502", "invalid-output", E,
              "The compiled workflow is not valid (unresolved placeholder, duplicate or invalid names).",
              "Please report this with the DAG file."),
+    # -- importing with Airflow ------------------------------------------------------------
+    CodeInfo("A2K601", "airflow-import-error", E,
+             "Airflow's DagBag could not import the file; the message is Airflow's own.",
+             "Fix the error in the DAG file (or install what it imports in the Airflow environment)."),
+    CodeInfo("A2K602", "airflow-import-timeout", E,
+             "Importing the file with Airflow did not finish within the time limit.",
+             "Remove slow or blocking top-level code, or raise --airflow-timeout."),
+    CodeInfo("A2K603", "airflow-worker-crashed", E,
+             "The process importing the file with Airflow died (os._exit, a signal, or the memory limit).",
+             "Remove top-level code that exits the interpreter or exhausts memory."),
+    CodeInfo("A2K604", "airflow-unavailable", E,
+             "No working Airflow interpreter was available to import the file.",
+             "Run scripts/setup_airflow_env.sh, or point AIRFLOW2KFP_AIRFLOW_PYTHON at an Airflow python."),
+    CodeInfo("A2K605", "readings-disagree", W,
+             "The static reading and Airflow's import disagree on a DAG's tasks or edges; Airflow's is used.",
+             "Check the DAG: code the static reader cannot follow, or side effects at import time, differ."),
 )
 
 
