@@ -24,8 +24,9 @@ from converter.console import Reporter, make_console, summary_lines
 from converter.diagnostics import Severity, diag
 from converter.discover import DiscoveryOptions
 from converter.mapping.base import MappingOptions
-from converter.outputs import OutputConflict
+from converter.outputs import OutputConflict, WriteResult
 from converter.pipeline import ConvertOptions, FileResult
+from converter.report.render import INDEX_HTML, render_reports
 from converter.run import (
     FAIL_ON_RANK,
     SUMMARY_FILE,
@@ -124,6 +125,17 @@ def _guarded(reporter: Reporter, body: Callable[[], int]) -> int:
         return EXIT_ERROR
 
 
+def _reports(out_dir: Path, writes: WriteResult, reporter: Reporter) -> Path:
+    """Render the HTML/Markdown reports, unless nothing they are made from changed (a cached re-run)."""
+    index = out_dir / INDEX_HTML
+    if writes.written or writes.removed or not index.is_file():
+        rendered = render_reports(out_dir)
+        if rendered.layout_error:
+            reporter.line(f"warning: {rendered.layout_error}")
+        index = rendered.index_html
+    return index
+
+
 def run_convert(
     sources: Sequence[Path],
     out_dir: Path,
@@ -163,7 +175,7 @@ def run_convert(
             sys.stdout.write(result.summary_path.read_text(encoding="utf-8"))
         for line in lines:
             reporter.line(line)
-        reporter.line(f"report: {result.summary_path}")
+        reporter.line(f"Report: {_reports(out_dir, writes, reporter)}")
         return status
 
     return _guarded(reporter, body)

@@ -1,4 +1,4 @@
-"""Command line: `airflow2kfp convert SRC... --out DIR`, `check`, `codes`, `families`.
+"""Command line: `airflow2kfp convert SRC... --out DIR`, `check`, `report DIR`, `codes`, `families`.
 
 `main(argv) -> int`: exit 0 clean, 1 findings (an error diagnostic or a failed DAG), 2 usage or
 internal error, as ruff does.
@@ -20,6 +20,13 @@ from converter.config import FAIL_ON, MODES, SYNTAXES, ConfigError, Settings, lo
 from converter.diagnostics import CODES, codes_markdown
 from converter.mapping import FAMILIES
 from converter.mapping.base import MappingOptions
+from converter.report.render import NoConversion, ReportResult, render_reports
+
+
+def _echo_report(result: ReportResult) -> None:
+    if result.layout_error:
+        click.echo(f"warning: {result.layout_error}", err=True)
+    click.echo(f"Report: {result.index_html}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -114,6 +121,21 @@ def check(sources: tuple[Path, ...], out_dir: Path, diff: bool, **kwargs: Any) -
     except ConfigError as error:
         raise click.UsageError(str(error)) from error
     return run_check(sources, out_dir, settings, output, diff=diff)
+
+
+@cli.command()
+@click.argument("out_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--source-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder the DAG paths in conversion.json are relative to (default: current folder).")
+def report(out_dir: Path, source_root: Path | None) -> int:
+    """Re-render the HTML and Markdown reports of an output folder from its conversion.json."""
+    try:
+        result = render_reports(out_dir, source_root)
+    except NoConversion as error:
+        click.echo(f"error: {error}", err=True)
+        return 2
+    _echo_report(result)
+    return 0
 
 
 @cli.command()

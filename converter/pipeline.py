@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from converter import graph
 from converter.diagnostics import Diagnostic, Severity, Suppression, diag
@@ -19,7 +20,7 @@ from converter.emit.compile import compile_source
 from converter.emit.python import build_plan, render
 from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_task
 from converter.mapping.base import Fidelity
-from converter.model import Dag, ParsedFile
+from converter.model import Dag, ParsedFile, Task
 from converter.verify.selfcheck import SelfCheck, check
 
 
@@ -46,6 +47,15 @@ class TaskRecord:
     after: tuple[str, ...]  # Airflow ids of the steps it runs after in KFP (after removals)
     trigger_rule: str
     notes: tuple[str, ...]
+    # what the report shows next to each task; raw model values (json_value renders them)
+    col: int = 0
+    retries: Any = None
+    retry_delay: Any = None
+    execution_timeout: Any = None
+    pool: Any = None
+    templated_fields: tuple[str, ...] = ()  # arguments holding a Jinja template, kept verbatim
+    component: str | None = None  # the KFP component the step runs ("bash", "noop", ...)
+    kfp_calls: tuple[str, ...] = ()  # the emitted task's method calls, e.g. 'set_retry(2, ...)'
 
 
 @dataclass(frozen=True)
@@ -91,12 +101,25 @@ def structure_diagnostics(dag: Dag) -> tuple[Diagnostic, ...]:
         found.append(diag("A2K203", f"dependencies name tasks that do not exist: {', '.join(unknown)}",
                           file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id))
         return tuple(found)
-    cycle = graph.find_cycle(ids, dag.edges)
+    cycle = graph.find_cycle([t.task_id for t in dag.tasks], dag.edges)  # in task order: deterministic
     if cycle:
         first = dag.task(cycle[0])
         found.append(diag("A2K202", f"dependency cycle: {' >> '.join(cycle)}", file=first.span.file,
                           line=first.span.line, col=first.span.col, task_id=first.task_id, dag_id=dag.dag_id))
     return tuple(found)
+
+
+def templated_fields(task: Task) -> tuple[str, ...]:
+    """The task's arguments whose text holds a Jinja template (Airflow renders them, KFP does not)."""
+    return tuple(sorted(key for key, value in task.args.values.items()
+                        if isinstance(value, str) and ("{{" in value or "{%" in value)))
+
+
+def _component_name(mapping: TaskMapping | None) -> str | None:
+    if mapping is None or mapping.component is None:
+        return None
+    spec_name = (mapping.component.spec or {}).get("name")
+    return str(spec_name) if spec_name else mapping.component.key.lower()
 
 
 def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[str, str],
@@ -112,6 +135,14 @@ def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[st
             after=after.get(task.task_id, ()),
             trigger_rule=task.trigger_rule,
             notes=mappings[task.task_id].notes if task.task_id in mappings else (),
+            col=task.span.col,
+            retries=task.args.get("retries"),
+            retry_delay=task.args.get("retry_delay"),
+            execution_timeout=task.args.get("execution_timeout"),
+            pool=task.args.get("pool"),
+            templated_fields=templated_fields(task),
+            component=_component_name(mappings.get(task.task_id)),
+            kfp_calls=mappings[task.task_id].task_calls if task.task_id in mappings else (),
         )
         for task in dag.tasks
     )

@@ -79,6 +79,10 @@ class StaticReader:
         return read_dag_file(path, display_path=display_path, max_bytes=self.max_bytes)
 
 
+def static_reader(options: ConvertOptions) -> Reader:
+    return StaticReader(options.max_file_bytes)
+
+
 def _convert_job(job: tuple[Path, str, Reader, ConvertOptions]) -> FileResult:
     """Runs in a worker process: module level, so it pickles."""
     path, display, reader, options = job
@@ -104,7 +108,7 @@ def collect(
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult], None] | None = None,
 ) -> Collected:
-    read = reader or StaticReader(options.max_file_bytes)
+    read = reader or static_reader(options)
     found = discover(sources, settings.discovery)
     if on_start:
         on_start(len(found))
@@ -177,6 +181,12 @@ def plan(files: Iterable[FileResult]) -> OutputPlan:
             contents[yaml_rel] = dag.yaml_text or ""
     contents[SUMMARY_FILE] = conversion_json(files, paths)
     return OutputPlan(contents, paths)
+
+
+def write_outputs(files: list[FileResult], out_dir: Path, *, force: bool = False, prune: bool = False) -> Path:
+    """Write the outputs of already converted files (see converter.outputs); returns conversion.json's path."""
+    write_tree(out_dir, plan(files).contents, force=force, prune=prune)
+    return out_dir / SUMMARY_FILE
 
 
 def convert_all(

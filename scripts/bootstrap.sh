@@ -3,6 +3,7 @@
 # test tools. Idempotent: a stamp holding the hash of pyproject.toml skips work when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/system_packages.sh  # Graphviz for the report graphs (apt-get when root and missing)
 venv=.venv
 python=${PYTHON:-python3.11}
 stamp="$venv/.airflow2kfp-stamp"

@@ -6,7 +6,8 @@ Schema (stable; new keys may be added, none removed):
    "dags": [{"dag_id", "source", "line", "status", "python", "yaml", "pipeline_function",
              "source_mode", "ordering": {"verdict": "exact"|"mismatch"|"unchecked", "missing", "extra"},
              "tasks": [{"task_id", "kfp_name", "operator", "mapping", "line", "upstream", "after",
-                        "trigger_rule", "notes"}],
+                        "trigger_rule", "notes", "col", "retries", "retry_delay",
+                        "execution_timeout", "pool", "templated_fields", "component", "kfp_calls"}],
              "airflow_edges": [[up, down]], "kfp_edges": [[up, down]], "settings": {...},
              "diagnostics": [...]}],
    "files": [{"path", "status", "diagnostics", "suppressed"}]}
@@ -77,6 +78,14 @@ def dag_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
                 "after": list(t.after),
                 "trigger_rule": t.trigger_rule,
                 "notes": list(t.notes),
+                "col": t.col,
+                "retries": json_value(t.retries),
+                "retry_delay": json_value(t.retry_delay),
+                "execution_timeout": json_value(t.execution_timeout),
+                "pool": json_value(t.pool),
+                "templated_fields": list(t.templated_fields),
+                "component": t.component,
+                "kfp_calls": list(t.kfp_calls),
             }
             for t in dag.tasks
         ],

@@ -13,7 +13,7 @@ def test_clean_run_exits_0_with_a_summary_and_the_report_path(repo, run):
     assert "2 files: 2 DAGs converted, 0 failed, 0 files skipped (0 from cache)" in out
     assert "tasks: 5 direct, 0 approximated, 0 placeholder, 0 removed" in out
     assert "diagnostics: 0 errors, 0 warnings, 0 info, 0 suppressed" in out
-    assert "report: out/conversion.json" in out
+    assert "Report: out/index.html" in out
     assert sorted(p.name for p in (repo.parent / "out" / "pipelines").iterdir()) == [
         "alpha.py",
         "alpha.yaml",
@@ -75,7 +75,7 @@ def test_color_flag_and_no_color(repo, run, monkeypatch):
 
 def test_format_json_prints_conversion_json_alone_on_stdout(repo, run):
     code, out, err = run("convert", "dags", "--out", "out", "-j", "1", "--format", "json")
-    assert code == 0 and "report: out/conversion.json" in err
+    assert code == 0 and "Report: out/index.html" in err
     assert out == (repo.parent / "out" / "conversion.json").read_text()
     assert json.loads(out)["summary"]["dags"]["converted"] == 2
 

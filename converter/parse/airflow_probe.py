@@ -1,0 +1,674 @@
+"""Read DAG files with Airflow's own DagBag and print what Airflow sees, as JSON.
+
+This script runs under a *foreign* interpreter (an Airflow 2.7-2.11 or 3.x environment), so it
+imports nothing from `converter`: stdlib and airflow only. It is run by path.
+
+Modes:
+  airflow_probe.py --version                 print {"airflow_version": ...}
+  airflow_probe.py --example-dag-folders     print {"folders": [...]}, Airflow's example DAG folders
+  airflow_probe.py FILE [--dag-folder DIR]   print one JSON document for FILE
+  airflow_probe.py --worker                  serve requests, one JSON line in, one JSON line out
+
+Worker protocol: the worker first prints {"hello": true, "airflow_version": ...}. Each request
+line is {"path": ..., "dag_folder": ..., "timeout": seconds, "memory_mb": MB}; each answer line is
+{"path": ..., "status": "ok" | "timeout" | "crashed", ...}. Airflow is imported once; every file is
+then parsed in a forked child (as Airflow's own DAG processor does), so a file that hangs, exits
+or crashes costs only that child, and no module imported by one file leaks into the next.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import inspect
+import json
+import math
+import os
+import re
+import select
+import signal
+import sys
+import time
+import traceback
+import types
+from typing import Any
+
+MAX_DEPTH = 12
+MAX_REPR = 2000
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+# Airflow adds these to every operator's init kwargs; they are structure, not arguments
+_STRUCTURAL_KWARGS = frozenset({"dag", "task_group", "task_id", "kwargs_to_upstream", "default_args"})
+
+# Protocol output goes to a private copy of the original stdout; fd 1 is pointed at stderr so
+# that prints from Airflow or from DAG files cannot corrupt the JSON lines.
+_OUT: Any = None
+
+
+# -- Airflow version differences ---------------------------------------------------------------
+
+
+class _Airflow:
+    """The classes the probe needs, found wherever this Airflow version keeps them."""
+
+    def __init__(self) -> None:
+        import airflow
+
+        self.version: str = airflow.__version__
+        self.DagBag = _first_attr(
+            ("airflow.dag_processing.dagbag", "DagBag"), ("airflow.models.dagbag", "DagBag")
+        )
+        self.DAG = _first_attr(("airflow.sdk", "DAG"), ("airflow.models.dag", "DAG"))
+        self.BaseOperator = _first_attr(
+            ("airflow.sdk.bases.operator", "BaseOperator"), ("airflow.models.baseoperator", "BaseOperator")
+        )
+        self.MappedOperator = _first_attr(
+            ("airflow.sdk.definitions.mappedoperator", "MappedOperator"),
+            ("airflow.models.mappedoperator", "MappedOperator"),
+        )
+        self.XComArg = _first_attr(
+            ("airflow.sdk.definitions.xcom_arg", "XComArg"), ("airflow.models.xcom_arg", "XComArg")
+        )
+        self.PlainXComArg = _first_attr(
+            ("airflow.sdk.definitions.xcom_arg", "PlainXComArg"), ("airflow.models.xcom_arg", "PlainXComArg")
+        )
+        operator_module = sys.modules[self.BaseOperator.__module__]
+        # defaults Airflow fills into partial() kwargs: 3.x OPERATOR_DEFAULTS, 2.x _PARTIAL_DEFAULTS
+        self.partial_defaults: dict[str, Any] = dict(
+            getattr(operator_module, "OPERATOR_DEFAULTS", None)
+            or getattr(operator_module, "_PARTIAL_DEFAULTS", None)
+            or {}
+        )
+
+
+def _first_attr(*candidates: tuple[str, str]) -> Any:
+    import importlib
+
+    for module_name, attr in candidates:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if hasattr(module, attr):
+            return getattr(module, attr)
+    return None
+
+
+# -- where objects were created: DAG and operator construction is observed ---------------------
+
+
+class _Origins:
+    """Line numbers (in the DAG file) where DAGs and operators were created, and call kwargs."""
+
+    def __init__(self) -> None:
+        self.target = ""
+        self.lines: dict[int, int] = {}
+        self.explicit: dict[int, list[str]] = {}
+
+    def reset(self, target: str) -> None:
+        self.target = os.path.realpath(target)
+        self.lines.clear()
+        self.explicit.clear()
+
+    def line_in_target(self) -> int | None:
+        frame: types.FrameType | None = sys._getframe(2)
+        while frame is not None:
+            if frame.f_code.co_filename == self.target:
+                return frame.f_lineno
+            frame = frame.f_back
+        return None
+
+
+ORIGINS = _Origins()
+
+
+def _install_hooks(af: _Airflow) -> None:
+    """Record creation lines and the keyword arguments each operator call passed.
+
+    Done once in the worker; the forked children inherit the hooks. Only observes: every hook
+    calls through to Airflow unchanged.
+    """
+    if af.DAG is not None:
+        original_init = af.DAG.__init__
+
+        def dag_init(self: Any, *args: Any, **kwargs: Any) -> None:
+            original_init(self, *args, **kwargs)
+            # DAG.__init__ takes fileloc from its caller's frame, which is now this wrapper
+            if getattr(self, "fileloc", None) == dag_init.__code__.co_filename:
+                self.fileloc = sys._getframe(1).f_code.co_filename
+            line = ORIGINS.line_in_target()
+            if line is not None:
+                ORIGINS.lines[id(self)] = line
+
+        af.DAG.__init__ = dag_init
+
+        # every task, classic, TaskFlow or mapped, in both 2.x and 3.x, joins its DAG here
+        original_add_task = af.DAG.add_task
+
+        def add_task(self: Any, task: Any) -> Any:
+            line = ORIGINS.line_in_target()
+            if line is not None:
+                ORIGINS.lines[id(task)] = line
+            return original_add_task(self, task)
+
+        af.DAG.add_task = add_task
+
+    if af.BaseOperator is not None:
+        meta = type(af.BaseOperator)
+        original_call = meta.__call__
+
+        def operator_call(cls: Any, *args: Any, **kwargs: Any) -> Any:
+            obj = original_call(cls, *args, **kwargs)
+            ORIGINS.explicit[id(obj)] = sorted(kwargs)
+            return obj
+
+        meta.__call__ = operator_call
+
+
+# -- JSON-safe values ---------------------------------------------------------------------------
+
+
+def _unresolved(value: Any) -> dict[str, str]:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a broken __repr__ in user code must not lose the whole file
+        text = f"<unrepresentable {type(value).__name__}: {exc}>"
+    # memory addresses would make the output differ between runs
+    return {"__unresolved__": _ADDRESS.sub("", text)[:MAX_REPR]}
+
+
+def to_json_safe(value: Any, af: _Airflow, depth: int = 0) -> Any:
+    """timedelta -> {"__duration__": s}, datetime -> ISO, XComArg -> {"__xcom__": id, "key": k},
+    containers recursively, anything else -> {"__unresolved__": repr}."""
+    if depth > MAX_DEPTH:
+        return _unresolved(value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _unresolved(value)
+    if isinstance(value, enum.Enum):
+        return to_json_safe(value.value, af, depth + 1)
+    if isinstance(value, datetime.timedelta):
+        return {"__duration__": value.total_seconds()}
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if af.PlainXComArg is not None and isinstance(value, af.PlainXComArg):
+        return {"__xcom__": value.operator.task_id, "key": value.key}
+    if isinstance(value, dict):
+        return {str(k): to_json_safe(v, af, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_safe(v, af, depth + 1) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((to_json_safe(v, af, depth + 1) for v in value), key=repr)
+    if inspect.isfunction(value) or inspect.isclass(value) or inspect.ismethod(value):
+        # a callable reads as its name, as it would in the DAG file's source
+        return {"__unresolved__": getattr(value, "__qualname__", None) or repr(value)}
+    return _unresolved(value)
+
+
+# -- reading a DAG ------------------------------------------------------------------------------
+
+
+def _schedule(dag: Any, af: _Airflow) -> dict[str, Any]:
+    # 3.x keeps the argument as `schedule`; 2.x as `schedule_interval` (2.4+ also accepts schedule=)
+    raw = _quiet_getattr(dag, "schedule", _MISSING)
+    if raw is _MISSING:
+        raw = _quiet_getattr(dag, "schedule_interval", None)
+    timetable = getattr(dag, "timetable", None)
+    return {
+        "schedule": raw if isinstance(raw, str) or raw is None else to_json_safe(raw, af),
+        "timetable": type(timetable).__name__ if timetable is not None else None,
+        "timetable_summary": _quiet_getattr(timetable, "summary", None),
+        "timetable_description": _quiet_getattr(timetable, "description", None),
+    }
+
+
+_MISSING = object()
+
+
+def _quiet_getattr(obj: Any, name: str, default: Any = None) -> Any:
+    """getattr without deprecation warnings (2.x `schedule_interval`) or property errors."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return getattr(obj, name, default)
+        except Exception:
+            return default
+
+
+def _params(dag: Any, af: _Airflow) -> dict[str, Any]:
+    params = getattr(dag, "params", None) or {}
+    out: dict[str, Any] = {}
+    get_param = getattr(params, "get_param", None)
+    for key in list(params.keys()):
+        param = get_param(key) if get_param else params[key]
+        if hasattr(param, "value") and hasattr(param, "has_value"):
+            out[key] = to_json_safe(param.value, af) if param.has_value else None
+        else:
+            out[key] = to_json_safe(param, af)
+    return out
+
+
+def _task_groups(dag: Any) -> dict[str, dict[str, Any]]:
+    groups: dict[str, dict[str, Any]] = {}
+
+    def walk(group: Any, parent: str | None) -> None:
+        for child in getattr(group, "children", {}).values():
+            if hasattr(child, "children") and getattr(child, "group_id", None):
+                groups[child.group_id] = {"parent": parent, "tooltip": getattr(child, "tooltip", None) or None}
+                walk(child, child.group_id)
+
+    walk(dag.task_group, None)
+    return groups
+
+
+def _edge_labels(dag: Any) -> list[list[str]]:
+    labels: list[list[str]] = []
+    for up, downs in sorted(getattr(dag, "edge_info", {}).items()):
+        for down, info in sorted(downs.items()):
+            if info and info.get("label"):
+                labels.append([up, down, str(info["label"])])
+    return labels
+
+
+def _callable(fn: Any, dag_file: str) -> dict[str, Any] | None:
+    if not callable(fn):
+        return None
+    code = getattr(fn, "__code__", None)
+    filename = code.co_filename if code else None
+    try:
+        source: str | None = inspect.getsource(fn)
+    except (OSError, TypeError):
+        source = None
+    in_dag_file = filename is not None and os.path.realpath(filename) == os.path.realpath(dag_file)
+    return {
+        "name": getattr(fn, "__name__", type(fn).__name__),
+        # DAG files are imported under a generated module name; only helpers' modules mean anything
+        "module": None if in_dag_file else getattr(fn, "__module__", None),
+        "file": filename,
+        "line": code.co_firstlineno if code else None,
+        "source": source,
+    }
+
+
+def _operator_name(task: Any) -> str:
+    custom = getattr(task, "custom_operator_name", None)
+    if isinstance(custom, str) and custom:
+        return custom
+    return getattr(task, "operator_name", None) or type(task).__name__
+
+
+def _mapped_values(task: Any, af: _Airflow) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(partial kwargs that differ from Airflow's defaults, the mapped arguments)."""
+    values: dict[str, Any] = {}
+    for key, value in getattr(task, "partial_kwargs", {}).items():
+        if key in _STRUCTURAL_KWARGS or value is None:
+            continue
+        if key in af.partial_defaults and af.partial_defaults[key] == value:
+            continue
+        # what partial() filled in rather than the user: empty values, False flags, the default pool
+        if value in ([], {}, ()) or value is False or (key == "pool" and value == "default_pool"):
+            continue
+        values[key] = value
+    # TaskFlow keeps its mapped arguments in op_kwargs_expand_input; _expand_input_attr names it
+    expand_input = getattr(task, getattr(task, "_expand_input_attr", None) or "expand_input", None)
+    raw = getattr(expand_input, "value", None)
+    if type(expand_input).__name__ == "ListOfDictsExpandInput" or not isinstance(raw, dict):
+        mapped = {"*": raw}
+    else:
+        mapped = dict(raw)
+    return values, mapped
+
+
+def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
+    is_mapped = af.MappedOperator is not None and isinstance(task, af.MappedOperator)
+    if is_mapped:
+        values, mapped = _mapped_values(task, af)
+        explicit = sorted(values)
+    else:
+        init_kwargs = getattr(task, "_BaseOperator__init_kwargs", {}) or {}
+        explicit = [k for k in ORIGINS.explicit.get(id(task), sorted(init_kwargs)) if k not in _STRUCTURAL_KWARGS]
+        values = {k: v for k, v in init_kwargs.items() if k not in _STRUCTURAL_KWARGS}
+        if "params" not in explicit:
+            values.pop("params", None)  # DAG params Airflow merged into every task
+        mapped = {}
+    group = getattr(task, "task_group", None)
+    group_id = getattr(group, "group_id", None)
+    fn = values.get("python_callable") or getattr(task, "python_callable", None)
+    if not fn and is_mapped:
+        fn = getattr(task, "partial_kwargs", {}).get("python_callable")
+    template_fields = {}
+    for name in getattr(task, "template_fields", ()) or ():
+        template_fields[name] = to_json_safe(_quiet_getattr(task, name), af)
+    return {
+        "task_id": task.task_id,
+        "operator": _operator_name(task),
+        "operator_class": type(task).__name__ if not is_mapped else _mapped_class_name(task),
+        "operator_module": _operator_module(task, is_mapped),
+        "line": ORIGINS.lines.get(id(task)),
+        "group_id": group_id,
+        "trigger_rule": to_json_safe(getattr(task, "trigger_rule", None), af),
+        "retries": to_json_safe(getattr(task, "retries", None), af),
+        "retry_delay": to_json_safe(getattr(task, "retry_delay", None), af),
+        "retry_exponential_backoff": to_json_safe(getattr(task, "retry_exponential_backoff", None), af),
+        "max_retry_delay": to_json_safe(getattr(task, "max_retry_delay", None), af),
+        "execution_timeout": to_json_safe(getattr(task, "execution_timeout", None), af),
+        "pool": to_json_safe(getattr(task, "pool", None), af),
+        "queue": to_json_safe(getattr(task, "queue", None), af),
+        "priority_weight": to_json_safe(getattr(task, "priority_weight", None), af),
+        "args": {k: to_json_safe(v, af) for k, v in values.items()},
+        "explicit": explicit,
+        "template_fields": template_fields,
+        "python_callable": _callable(fn, dag_file) if fn else None,
+        "is_mapped": is_mapped,
+        "mapped_args": {k: to_json_safe(v, af) for k, v in mapped.items()},
+        "is_setup": bool(getattr(task, "is_setup", False)),
+        "is_teardown": bool(getattr(task, "is_teardown", False)),
+        "doc": _doc(task),
+        "upstream": sorted(task.upstream_task_ids),
+    }
+
+
+def _mapped_class_name(task: Any) -> str:
+    return getattr(task, "_task_type", None) or getattr(task, "task_type", None) or type(task).__name__
+
+
+def _operator_module(task: Any, is_mapped: bool) -> str:
+    if is_mapped:
+        return getattr(task, "_operator_module", None) or getattr(task, "operator_class", type(task)).__module__
+    return type(task).__module__
+
+
+def _doc(obj: Any) -> str | None:
+    for name in ("doc_md", "doc", "doc_rst", "doc_json", "doc_yaml"):
+        value = getattr(obj, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _dag(dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
+    tasks = [_task(task, dag, af, dag_file) for task in dag.task_dict.values()]
+    edges = sorted((up, task["task_id"]) for task in tasks for up in task["upstream"])
+    return {
+        "dag_id": dag.dag_id,
+        "fileloc": dag.fileloc,
+        "line": ORIGINS.lines.get(id(dag)),
+        **_schedule(dag, af),
+        "catchup": to_json_safe(getattr(dag, "catchup", None), af),
+        "start_date": to_json_safe(getattr(dag, "start_date", None), af),
+        "end_date": to_json_safe(getattr(dag, "end_date", None), af),
+        "max_active_runs": to_json_safe(getattr(dag, "max_active_runs", None), af),
+        "max_active_tasks": to_json_safe(getattr(dag, "max_active_tasks", None), af),
+        "default_args": to_json_safe(getattr(dag, "default_args", None) or {}, af),
+        "params": _params(dag, af),
+        "tags": sorted(str(t) for t in (getattr(dag, "tags", None) or ())),
+        "doc_md": getattr(dag, "doc_md", None),
+        "description": getattr(dag, "description", None),
+        "task_groups": _task_groups(dag),
+        "edge_labels": _edge_labels(dag),
+        "tasks": tasks,
+        "edges": [list(edge) for edge in edges],
+    }
+
+
+_TRACEBACK_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+def _import_error(message: str, dag_file: str) -> dict[str, Any]:
+    """The error text with the last line Airflow's traceback names in the DAG file itself."""
+    target = os.path.realpath(dag_file)
+    line = None
+    for match in _TRACEBACK_LINE.finditer(message):
+        if os.path.realpath(match.group("file")) == target:
+            line = int(match.group("line"))
+    return {"message": message, "summary": _summary(message), "line": line}
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: ")
+
+
+def _summary(message: str) -> str:
+    """The `SomeError: text` line of a traceback (SQLAlchemy and others append notes after it)."""
+    lines = [text.strip() for text in message.strip().splitlines() if text.strip()]
+    for text in reversed(lines):
+        if _EXCEPTION_LINE.match(text):
+            return text
+    return lines[-1] if lines else message
+
+
+def read_file(path: str, dag_folder: str, af: _Airflow) -> dict[str, Any]:
+    """Parse one file with DagBag, as Airflow's DAG processor would, and describe the result."""
+    path = os.path.abspath(path)
+    dag_folder = os.path.abspath(dag_folder)
+    # Airflow puts the DAGs folder on sys.path so DAG files can import their helper modules
+    if dag_folder not in sys.path:
+        sys.path.insert(0, dag_folder)
+    ORIGINS.reset(path)
+    bag = _make_bag(af, dag_folder)
+    try:
+        found = bag.process_file(path, only_if_updated=False, safe_mode=True)
+    except SystemExit:
+        # 3.x records sys.exit() in a DAG file as an import error; 2.x lets it escape. Same result.
+        bag.import_errors[path] = traceback.format_exc()
+        found = []
+    dags = sorted(found or [], key=lambda d: d.dag_id)
+    errors = [_import_error(msg, path) for _, msg in sorted(bag.import_errors.items())]
+    skipped = not dags and not errors and not _might_contain_dag(path)
+    return {
+        "path": path,
+        "status": "ok",
+        "skipped": skipped,
+        "dags": [_dag(dag, af, path) for dag in dags],
+        "import_errors": errors,
+    }
+
+
+def _make_bag(af: _Airflow, dag_folder: str) -> Any:
+    kwargs: dict[str, Any] = {"dag_folder": dag_folder, "collect_dags": False}
+    # 3.3 dropped include_examples (examples are never collected there); older versions need it off
+    if "include_examples" in inspect.signature(af.DagBag.__init__).parameters:
+        kwargs["include_examples"] = False
+    return af.DagBag(**kwargs)
+
+
+def _might_contain_dag(path: str) -> bool:
+    # Airflow's safe-mode heuristic: a file mentioning neither "airflow" nor "dag" is not imported
+    try:
+        with open(path, "rb") as handle:
+            content = handle.read().lower()
+    except OSError:
+        return True
+    return b"airflow" in content and b"dag" in content
+
+
+# -- isolation: one forked child per file -------------------------------------------------------
+
+
+def _child(path: str, dag_folder: str, memory_mb: int, af: _Airflow, write_fd: int) -> None:
+    """Runs in the forked child: limits, parse, write JSON to the pipe, never return."""
+    status = 0
+    try:
+        os.setpgid(0, 0)  # its own group, so a timeout also kills what the DAG file spawned
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)  # a DAG file reading stdin must not eat the worker's requests
+        if memory_mb > 0:
+            _limit_memory(memory_mb)
+        result = read_file(path, dag_folder, af)
+        payload = json.dumps(result, sort_keys=True).encode()
+    except BaseException as exc:  # the child must report, whatever the DAG file did
+        payload = json.dumps(
+            {"path": path, "status": "crashed", "error": f"{type(exc).__name__}: {exc}",
+             "traceback": traceback.format_exc()}
+        ).encode()
+        status = 1
+    try:
+        # length first: processes the DAG file forked may hold the pipe open, so EOF cannot end it
+        view = memoryview(len(payload).to_bytes(8, "big") + payload)
+        while view:
+            written = os.write(write_fd, view)
+            view = view[written:]
+    finally:
+        os._exit(status)
+
+
+def _limit_memory(memory_mb: int) -> None:
+    import resource
+
+    # headroom above what the worker (Airflow already imported) occupies
+    limit = _current_vm_bytes() + memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _current_vm_bytes() -> int:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 1024 * 1024 * 1024
+
+
+def serve_one(request: dict[str, Any], af: _Airflow) -> dict[str, Any]:
+    path = request["path"]
+    dag_folder = request.get("dag_folder") or os.path.dirname(os.path.abspath(path))
+    timeout = float(request.get("timeout", 5.0))
+    memory_mb = int(request.get("memory_mb", 0))
+    started = time.monotonic()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _child(path, dag_folder, memory_mb, af, write_fd)
+    os.close(write_fd)
+    data, finished = _collect(read_fd, started + timeout)
+    os.close(read_fd)
+    _kill_group(pid)  # the child is done or out of time; whatever it started goes with it
+    _, wait_status = os.waitpid(pid, 0)
+    if not finished:
+        return {"path": path, "status": "timeout", "timeout": timeout}
+    answer = _decode(data, path, wait_status)
+    answer["seconds"] = round(time.monotonic() - started, 3)
+    return answer
+
+
+def _collect(read_fd: int, deadline: float) -> tuple[bytes, bool]:
+    """The child's length-prefixed answer; finished=False when the deadline passed first.
+
+    An EOF before the whole answer (the child died) is finished with what arrived, maybe nothing.
+    """
+    data = b""
+    while len(data) < 8 or len(data) < 8 + int.from_bytes(data[:8], "big"):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return b"", False
+        ready, _, _ = select.select([read_fd], [], [], remaining)
+        if not ready:
+            continue
+        chunk = os.read(read_fd, 1 << 16)
+        if not chunk:
+            return b"", True
+        data += chunk
+    return data[8:], True
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+        except (ProcessLookupError, PermissionError):
+            continue
+
+
+def _exit_code(wait_status: int) -> int:
+    # os.waitstatus_to_exitcode is 3.9+; Airflow 2.7-2.10 still run on Python 3.8
+    if os.WIFSIGNALED(wait_status):
+        return -os.WTERMSIG(wait_status)
+    return os.WEXITSTATUS(wait_status)
+
+
+def _decode(data: bytes, path: str, wait_status: int) -> dict[str, Any]:
+    exit_code = _exit_code(wait_status)
+    try:
+        answer = json.loads(data) if data else None
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict):
+        return answer
+    # no (complete) answer: os._exit(), a signal, or the memory limit killed the child
+    how = f"killed by signal {-exit_code}" if exit_code < 0 else f"exited with status {exit_code}"
+    return {"path": path, "status": "crashed", "exit_code": exit_code,
+            "error": f"the process importing the file {how} before Airflow finished reading it"}
+
+
+def example_dag_folders() -> list[str]:
+    """Every `example_dags` folder shipped in the airflow package (core and providers)."""
+    import airflow
+
+    folders = set()
+    for base in getattr(airflow, "__path__", []):
+        for root, dirs, _ in os.walk(base):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            if os.path.basename(root) == "example_dags":
+                folders.add(root)
+                dirs[:] = []  # examples nested in examples belong to the outer folder
+    return sorted(folders)
+
+
+# -- entry points -------------------------------------------------------------------------------
+
+
+def _emit(document: dict[str, Any]) -> None:
+    _OUT.write(json.dumps(document, sort_keys=True) + "\n")
+    _OUT.flush()
+
+
+def _isolate_stdout() -> None:
+    global _OUT
+    _OUT = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+
+def worker(af: _Airflow) -> int:
+    _emit({"hello": True, "airflow_version": af.version, "python": sys.version.split()[0]})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            answer = serve_one(request, af)
+        except Exception as exc:  # a bad request must not end the worker
+            answer = {"path": None, "status": "crashed", "error": f"probe error: {type(exc).__name__}: {exc}"}
+        _emit(answer)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    _isolate_stdout()
+    af = _Airflow()
+    if args == ["--version"]:
+        _emit({"airflow_version": af.version})
+        return 0
+    if args == ["--example-dag-folders"]:
+        _emit({"airflow_version": af.version, "folders": example_dag_folders()})
+        return 0
+    _install_hooks(af)
+    if args == ["--worker"]:
+        return worker(af)
+    if not args or args[0].startswith("-"):
+        sys.stderr.write(__doc__ or "")
+        return 2
+    path = args[0]
+    dag_folder = args[args.index("--dag-folder") + 1] if "--dag-folder" in args else os.path.dirname(
+        os.path.abspath(path))
+    _emit(serve_one({"path": path, "dag_folder": dag_folder, "timeout": 60}, af))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Choosing how DAG files are read: statically, by importing them with Airflow, or both (auto).
+
+Import runs first, for all files at once, through the Airflow worker pool (Airflow's import cost is
+paid once per worker, not per file); the conversion then reads each file with a reader that only
+looks up the import's result. Readers are plain frozen values so they travel to worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from converter.diagnostics import Diagnostic, Severity, diag
+from converter.model import ParsedFile
+from converter.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python
+from converter.parse.merge import merge
+from converter.parse.static import read_dag_file
+
+
+class Mode(str, Enum):
+    STATIC = "static"
+    AIRFLOW = "airflow"
+    AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class StaticReader:
+    max_bytes: int = 5_000_000
+
+    def __call__(self, path: Path, display_path: str) -> ParsedFile:
+        return read_dag_file(path, display_path=display_path, max_bytes=self.max_bytes)
+
+
+@dataclass(frozen=True)
+class ImportedReader:
+    """Hands out the Airflow import of each file, merged with the static reading in auto mode."""
+
+    imported: Mapping[str, ParsedFile]  # by display path
+    with_static: bool
+    max_bytes: int = 5_000_000
+    notices: tuple[Diagnostic, ...] = field(default=())
+
+    def __call__(self, path: Path, display_path: str) -> ParsedFile:
+        imported = self.imported.get(display_path)
+        if not self.with_static:
+            if imported is not None:
+                return imported
+            return read_dag_file(path, display_path=display_path, max_bytes=self.max_bytes)
+        static = read_dag_file(path, display_path=display_path, max_bytes=self.max_bytes)
+        return merge(static, imported) if imported is not None else static
+
+
+@dataclass(frozen=True)
+class PreparedReader:
+    reader: StaticReader | ImportedReader
+    mode: Mode  # the mode actually used (auto falls back to static without Airflow)
+    airflow_version: str | None
+    notices: tuple[Diagnostic, ...]  # said once per run, not per file
+
+
+def _dag_folder(path: Path, roots: Iterable[Path]) -> str:
+    """The folder Airflow would put on sys.path for this file: the source folder it was found in."""
+    for root in roots:
+        if root.is_dir() and path.resolve().is_relative_to(root.resolve()):
+            return str(root)
+    return str(path.parent)
+
+
+def prepare_reader(
+    mode: Mode,
+    files: list[tuple[Path, str]],
+    roots: list[Path],
+    *,
+    airflow_python: str | None = None,
+    timeout: float = 5.0,
+    max_bytes: int = 5_000_000,
+) -> PreparedReader:
+    """Import every file with Airflow when the mode asks for it, and return the reader to convert with."""
+    python = find_airflow_python(airflow_python) if mode is not Mode.STATIC else None
+    if mode is Mode.STATIC:
+        return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, ())
+    if python is None:
+        if mode is Mode.AIRFLOW:
+            notice = diag("A2K604", "no Airflow interpreter: pass --airflow-python or set AIRFLOW2KFP_AIRFLOW_PYTHON")
+            return PreparedReader(ImportedReader({}, with_static=False, max_bytes=max_bytes), mode, None, (notice,))
+        notice = diag("A2K604", "no Airflow interpreter found: reading DAG files statically only",
+                      severity=Severity.INFO, help="Run scripts/setup_airflow_env.sh or pass --airflow-python PATH.")
+        return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, (notice,))
+
+    imported: dict[str, ParsedFile] = {}
+    # one Airflow worker per core, each paying Airflow's import once; files are forked from it
+    options = ReaderOptions(timeout=timeout, workers=max(1, min(os.cpu_count() or 1, 4)))
+    with AirflowReader(python, options) as airflow:
+        version = airflow.version
+        by_folder: dict[str, list[tuple[str, str]]] = {}
+        for path, display in files:
+            by_folder.setdefault(_dag_folder(path, roots), []).append((str(path), display))
+        for folder, items in by_folder.items():
+            for parsed in airflow.read_many(items, dag_folder=folder):
+                imported[parsed.path] = parsed
+    reader = ImportedReader(imported, with_static=mode is Mode.AUTO, max_bytes=max_bytes)
+    return PreparedReader(reader, mode, version, ())
+

@@ -1,0 +1,80 @@
+"""Graph layout with Graphviz: DOT text in, inline SVG out (one `dot` run lays out both graphs).
+
+Node names in the DOT text are our own (`n0`, `n1`, ...); task ids only appear in quoted labels
+and tooltips, which Graphviz XML-escapes in its SVG. Each node carries `id` (`af-3` / `kf-3`, the
+task's row index) and a fidelity class, so the page's script and CSS link the two sides and the
+task table. When `dot` is missing the report says so instead of drawing (see `LayoutResult.error`).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from converter.report.views import Graph
+
+FILL = {"direct": "#c8e6c9", "approximated": "#fff3b0", "placeholder": "#ffcdd2", "removed": "#e0e0e0"}
+MAX_LABEL = 48
+_PROLOG = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", re.DOTALL)
+_SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class LayoutResult:
+    svgs: tuple[str, ...]  # one per graph asked for, empty when laid out failed
+    error: str | None = None
+
+
+def quote(text: str) -> str:
+    """A DOT double-quoted string: backslashes and quotes escaped, newlines as DOT's \\n."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "") + '"'
+
+
+def short(text: str) -> str:
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "\u2026"
+
+
+def dot_text(graph: Graph, prefix: str) -> str:
+    """DOT for one graph; node ids `<prefix>-<row>` link each node to its task's row."""
+    lines = [
+        f"digraph {prefix} {{",
+        f'  graph [id="{prefix}-graph", rankdir=TB, bgcolor="transparent", nodesep=0.3, ranksep=0.4];',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, height=0.3, penwidth=1];',
+        '  edge [color="#555555", arrowsize=0.7];',
+    ]
+    for node in graph.nodes:
+        style = '"rounded,filled,dashed"' if node.fidelity in ("removed", "placeholder") else '"rounded,filled"'
+        lines.append(
+            f"  n{node.index} [id=\"{prefix}-{node.index}\", class=\"node-{node.fidelity}\", "
+            f"label={quote(short(node.label))}, tooltip={quote(f'{node.task_id} ({node.fidelity})')}, "
+            f"URL=\"#row-{node.index}\", fillcolor=\"{FILL.get(node.fidelity, '#ffffff')}\", style={style}];"
+        )
+    for up, down in graph.edges:
+        lines.append(f"  n{up} -> n{down};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def clean_svg(svg: str) -> str:
+    """The <svg> element alone, without prolog, DOCTYPE (it names a URL) or comments."""
+    return _PROLOG.sub("", svg).strip()
+
+
+def layout(graphs: list[tuple[Graph, str]], timeout: float = 60.0) -> LayoutResult:
+    """Lay out every (graph, prefix) with one `dot -Tsvg` run; never raises."""
+    dot = shutil.which("dot")
+    if dot is None:
+        return LayoutResult((), "Graphviz is not installed (no `dot` on PATH): graphs are not drawn. "
+                                "Install it (`apt-get install graphviz`) and run `airflow2kfp report DIR`.")
+    source = "".join(dot_text(graph, prefix) for graph, prefix in graphs)
+    try:
+        done = subprocess.run([dot, "-Tsvg"], input=source, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return LayoutResult((), f"Graphviz failed: {error}")
+    svgs = tuple(clean_svg(match.group(0)) for match in _SVG.finditer(done.stdout))
+    if done.returncode != 0 or len(svgs) != len(graphs):
+        return LayoutResult((), f"Graphviz failed (exit {done.returncode}): {done.stderr.strip()[:300]}")
+    return LayoutResult(svgs)

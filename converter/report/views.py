@@ -1,0 +1,476 @@
+"""What the reports show, computed once from conversion.json and the files of the output folder.
+
+The HTML and Markdown templates render these frozen values and nothing else, so the two formats
+cannot disagree. Nothing here converts again: `airflow2kfp report DIR` works from DIR alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FIDELITIES = ("direct", "approximated", "placeholder", "removed")
+SEVERITIES = ("error", "warning", "info")
+REPORTS_DIR = "reports"
+
+
+# -- values ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One side of a compared value: its text and whether it is carried (same/approximated/lost)."""
+
+    text: str
+    mark: str = ""  # "", "same", "approximated", "lost"
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    index: int  # stable anchor: row-N, af-N, kf-N
+    task_id: str
+    operator: str
+    location: str
+    trigger_rule: str
+    retries: str
+    timeout: str
+    pool: str
+    templated: str
+    fidelity: str
+    kfp_name: str | None
+    component: str
+    after: str
+    kfp_retry: str
+    kfp_timeout: str
+    mark: str  # same / approximated / lost
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    name: str
+    airflow: str
+    kfp: str
+    mark: str
+
+
+@dataclass(frozen=True)
+class DiagnosticView:
+    code: str
+    severity: str
+    location: str
+    message: str
+    help: str
+    task_id: str | None
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    index: int
+    task_id: str
+    label: str
+    fidelity: str
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: tuple[GraphNode, ...]
+    edges: tuple[tuple[int, int], ...]  # by node index
+
+
+@dataclass(frozen=True)
+class Ordering:
+    verdict: str  # exact / mismatch / unchecked
+    missing: tuple[tuple[str, str], ...]  # Airflow orders these, KFP does not (Airflow task ids)
+    extra: tuple[tuple[str, str], ...]  # KFP orders these, Airflow does not
+
+
+@dataclass(frozen=True)
+class DagView:
+    stem: str
+    dag_id: str
+    status: str
+    source: str
+    source_line: int
+    source_link: str  # relative to the reports folder
+    python_link: str | None  # relative to the reports folder
+    yaml_link: str | None
+    pipeline_function: str | None
+    source_mode: str
+    ordering: Ordering
+    counts: Mapping[str, int]  # fidelity -> tasks
+    severity_counts: Mapping[str, int]
+    code_counts: tuple[tuple[str, str, int], ...]  # (code, severity, n), worst first
+    tasks: tuple[TaskRow, ...]
+    settings: tuple[SettingRow, ...]
+    diagnostics: tuple[DiagnosticView, ...]
+    airflow_graph: Graph
+    kfp_graph: Graph
+    python_text: str | None
+    yaml_text: str | None
+
+    @property
+    def worst_severity(self) -> str | None:
+        return next((s for s in SEVERITIES if self.severity_counts.get(s)), None)
+
+
+@dataclass(frozen=True)
+class FileRow:
+    path: str
+    status: str
+    diagnostics: tuple[DiagnosticView, ...]
+
+
+@dataclass(frozen=True)
+class IndexView:
+    tool_version: str
+    dags: tuple[DagView, ...]  # worst first
+    files: tuple[FileRow, ...]  # files with problems of their own (no DAG, unreadable, ...)
+    totals: Mapping[str, int]  # fidelity -> tasks over all DAGs
+    severity_totals: Mapping[str, int]
+    code_totals: tuple[tuple[str, str, int], ...]
+    status_totals: Mapping[str, int]
+    ordering_totals: Mapping[str, int]
+
+
+# -- formatting model values (as conversion.json writes them) ------------------------------------
+
+
+def show(value: Any) -> str:
+    """A conversion.json value as short text: durations in seconds, unresolved source as is."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, dict):
+        if "duration_seconds" in value:
+            return duration(value["duration_seconds"])
+        if "unresolved" in value:
+            return f"{value['unresolved']} (unresolved)"
+        if "xcom" in value:
+            return f"XCom {value['xcom']}[{value.get('key', 'return_value')}]"
+        return ", ".join(f"{k}={show(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(show(v) for v in value)
+    return str(value)
+
+
+def duration(seconds: float | int) -> str:
+    seconds = float(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+# -- the compiled workflow: what each KFP step really does -----------------------------------------
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    retry: str
+    timeout: str
+
+
+def workflow_steps(yaml_text: str | None) -> dict[str, StepInfo]:
+    """Retry and timeout of every container step of the compiled workflow, by template name."""
+    if not yaml_text:
+        return {}
+    try:
+        workflow = yaml.safe_load(yaml_text)
+        templates = workflow["spec"]["templates"]
+    except (yaml.YAMLError, KeyError, TypeError):
+        return {}
+    steps = {}
+    for template in templates:
+        if "container" not in template:
+            continue
+        strategy = template.get("retryStrategy") or {}
+        retry = ""
+        if strategy:
+            retry = f"{strategy.get('limit', '?')} ({strategy.get('retryPolicy', 'OnFailure')}"
+            backoff = strategy.get("backoff") or {}
+            if backoff.get("duration"):
+                retry += f", backoff {backoff['duration']}"
+            if backoff.get("factor"):
+                retry += f" x{backoff['factor']}"
+            retry += ")"
+        deadline = template.get("activeDeadlineSeconds")
+        steps[template["name"]] = StepInfo(retry, duration(deadline) if deadline else "")
+    return steps
+
+
+def pipeline_parameters(yaml_text: str | None) -> tuple[str, ...]:
+    if not yaml_text:
+        return ()
+    try:
+        parameters = yaml.safe_load(yaml_text)["spec"].get("arguments", {}).get("parameters", [])
+    except (yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return ()
+    return tuple(str(p["name"]) for p in parameters if isinstance(p, dict) and "name" in p)
+
+
+# -- per-task rows ---------------------------------------------------------------------------------
+
+
+def _task_mark(task: Mapping[str, Any], task_codes: set[str]) -> str:
+    fidelity = task["mapping"]
+    if fidelity == "placeholder":
+        return "lost"
+    if fidelity == "approximated" or task_codes & {"A2K303", "A2K302", "A2K305"}:
+        return "approximated"
+    return "same"
+
+
+def task_rows(dag: Mapping[str, Any], steps: Mapping[str, StepInfo]) -> tuple[TaskRow, ...]:
+    tasks = dag.get("tasks", [])
+    kfp_of = {t["task_id"]: t.get("kfp_name") for t in tasks}
+    codes_by_task: dict[str, set[str]] = {}
+    for d in dag.get("diagnostics", []):
+        if d.get("task_id"):
+            codes_by_task.setdefault(d["task_id"], set()).add(d["code"])
+    rows = []
+    for index, task in enumerate(tasks):
+        kfp_name = task.get("kfp_name")
+        step = steps.get(kfp_name or "", StepInfo("", ""))
+        rows.append(TaskRow(
+            index=index,
+            task_id=task["task_id"],
+            operator=task["operator"].rsplit(".", 1)[-1],
+            location=f"{dag['source']}:{task['line']}",
+            trigger_rule=task.get("trigger_rule", "all_success"),
+            retries=show(task.get("retries")) + (f" every {show(task['retry_delay'])}" if task.get("retry_delay") else ""),
+            timeout=show(task.get("execution_timeout")),
+            pool=show(task.get("pool")),
+            templated=", ".join(task.get("templated_fields", [])),
+            fidelity=task["mapping"],
+            kfp_name=kfp_name,
+            component=task.get("component") or "",
+            after=", ".join(kfp_of.get(a) or a for a in task.get("after", [])),
+            kfp_retry=step.retry,
+            kfp_timeout=step.timeout,
+            mark=_task_mark(task, codes_by_task.get(task["task_id"], set())),
+            notes=tuple(task.get("notes", [])),
+        ))
+    return tuple(rows)
+
+
+# -- DAG-level settings ----------------------------------------------------------------------------
+
+_CRON_PRESETS = {
+    "@hourly": "0 0 * * * *", "@daily": "0 0 0 * * *", "@midnight": "0 0 0 * * *",
+    "@weekly": "0 0 0 * * 0", "@monthly": "0 0 0 1 * *", "@yearly": "0 0 0 1 1 *", "@annually": "0 0 0 1 1 *",
+}
+
+
+def schedule_row(settings: Mapping[str, Any]) -> SettingRow:
+    key = next((k for k in ("schedule", "schedule_interval", "timetable") if k in settings), "schedule")
+    value = settings.get(key)
+    if value is None:
+        return SettingRow(key, "None (manual)", "no recurring run (manual runs)", "same")
+    if isinstance(value, dict) and "duration_seconds" in value:
+        return SettingRow(key, show(value), f"recurring run, interval {duration(value['duration_seconds'])} "
+                          "(create it with this interval)", "approximated")
+    if isinstance(value, str) and value == "@once":
+        return SettingRow(key, value, "one run (create a single run)", "approximated")
+    if isinstance(value, str) and (value in _CRON_PRESETS or len(value.split()) == 5):
+        cron = _CRON_PRESETS.get(value) or f"0 {value}"
+        return SettingRow(key, value, f"recurring run, cron '{cron}' (create it with this cron)", "approximated")
+    return SettingRow(key, show(value), "no KFP equivalent: set the recurring run by hand", "lost")
+
+
+def params_rows(settings: Mapping[str, Any], parameters: Sequence[str]) -> list[SettingRow]:
+    params = settings.get("params")
+    if not isinstance(params, dict) or not params:
+        return [SettingRow("params", "none", ", ".join(parameters) or "no pipeline parameters", "same")]
+    rows = []
+    for name, value in params.items():
+        carried = name in parameters
+        rows.append(SettingRow(f"params.{name}", show(value),
+                               f"pipeline parameter {name}" if carried else "not a pipeline parameter",
+                               "same" if carried else "lost"))
+    return rows
+
+
+def _simple_rows(settings: Mapping[str, Any], description: str | None) -> list[SettingRow]:
+    rows = []
+    if "catchup" in settings:
+        catchup = settings["catchup"]
+        rows.append(SettingRow("catchup", show(catchup), f"recurring run no_catchup={not catchup}"
+                               if isinstance(catchup, bool) else "set no_catchup on the recurring run",
+                               "same" if isinstance(catchup, bool) else "lost"))
+    if "max_active_runs" in settings:
+        rows.append(SettingRow("max_active_runs", show(settings["max_active_runs"]),
+                               f"recurring run max_concurrency={show(settings['max_active_runs'])}", "same"))
+    for key in ("start_date", "end_date"):
+        if key in settings:
+            rows.append(SettingRow(key, show(settings[key]),
+                                   f"recurring run {key.replace('_date', '_time')}", "approximated"))
+    if "tags" in settings:
+        rows.append(SettingRow("tags", show(settings["tags"]), "KFP v1 pipelines have no tags", "lost"))
+    docs = [k for k in ("doc_md", "doc", "doc_rst", "doc_json", "doc_yaml") if k in settings]
+    for key in docs:
+        text = show(settings[key])
+        rows.append(SettingRow(key, text[:80] + ("..." if len(text) > 80 else ""),
+                               "not carried (only the description is)", "lost"))
+    if description or "description" in settings:
+        rows.append(SettingRow("description", show(settings.get("description", description)),
+                               "pipeline description", "same"))
+    return rows
+
+
+def setting_rows(settings: Mapping[str, Any], parameters: Sequence[str],
+                 description: str | None = None) -> tuple[SettingRow, ...]:
+    shown = {"schedule", "schedule_interval", "timetable", "params", "catchup", "max_active_runs",
+             "start_date", "end_date", "tags", "doc_md", "doc", "doc_rst", "doc_json", "doc_yaml",
+             "description", "default_args"}
+    rows = [schedule_row(settings), *params_rows(settings, parameters), *_simple_rows(settings, description)]
+    if isinstance(settings.get("default_args"), dict):
+        rows.append(SettingRow("default_args", show(settings["default_args"]), "applied to each task (see tasks)",
+                               "same"))
+    for key in sorted(set(settings) - shown):
+        rows.append(SettingRow(key, show(settings[key]), "no KFP equivalent", "lost"))
+    return tuple(rows)
+
+
+# -- diagnostics, graphs, ordering -----------------------------------------------------------------
+
+
+def diagnostic_view(d: Mapping[str, Any]) -> DiagnosticView:
+    location = "<unknown>"
+    if d.get("file"):
+        location = d["file"] if d.get("line") is None else f"{d['file']}:{d['line']}:{(d.get('col') or 0) + 1}"
+    return DiagnosticView(d["code"], d["severity"], location, d["message"], d["help"], d.get("task_id"))
+
+
+def code_counts(diagnostics: Sequence[DiagnosticView]) -> tuple[tuple[str, str, int], ...]:
+    counted = Counter((d.code, d.severity) for d in diagnostics)
+    return tuple(sorted(((code, sev, n) for (code, sev), n in counted.items()),
+                        key=lambda row: (SEVERITIES.index(row[1]) if row[1] in SEVERITIES else 9, row[0])))
+
+
+def graphs(dag: Mapping[str, Any]) -> tuple[Graph, Graph]:
+    tasks = dag.get("tasks", [])
+    index = {t["task_id"]: i for i, t in enumerate(tasks)}
+    by_kfp = {t["kfp_name"]: i for i, t in enumerate(tasks) if t.get("kfp_name")}
+    airflow = Graph(
+        tuple(GraphNode(i, t["task_id"], t["task_id"], t["mapping"]) for i, t in enumerate(tasks)),
+        tuple((index[a], index[b]) for a, b in dag.get("airflow_edges", []) if a in index and b in index),
+    )
+    kfp = Graph(
+        tuple(GraphNode(i, t["task_id"], t["kfp_name"], t["mapping"]) for i, t in enumerate(tasks) if t.get("kfp_name")),
+        tuple((by_kfp[a], by_kfp[b]) for a, b in dag.get("kfp_edges", []) if a in by_kfp and b in by_kfp),
+    )
+    return airflow, kfp
+
+
+def ordering(dag: Mapping[str, Any]) -> Ordering:
+    data = dag.get("ordering") or {}
+    airflow_id = {t["kfp_name"]: t["task_id"] for t in dag.get("tasks", []) if t.get("kfp_name")}
+
+    def pairs(key: str) -> tuple[tuple[str, str], ...]:
+        return tuple((airflow_id.get(a, a), airflow_id.get(b, b)) for a, b in data.get(key, []))
+
+    return Ordering(data.get("verdict", "unchecked"), pairs("missing"), pairs("extra"))
+
+
+# -- one DAG, the run ------------------------------------------------------------------------------
+
+
+def _read(out_dir: Path, relative: str | None) -> str | None:
+    if not relative:
+        return None
+    path = out_dir / relative
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def _link(out_dir: Path, target: Path) -> str:
+    """A relative link from OUT/reports/ to `target`."""
+    return Path(os.path.relpath(target.resolve(), (out_dir / REPORTS_DIR).resolve())).as_posix()
+
+
+def dag_stem(dag: Mapping[str, Any], taken: set[str]) -> str:
+    """The pipeline file's stem; a DAG without one (it failed early) gets a unique name from its id."""
+    if dag.get("python"):
+        stem = Path(dag["python"]).stem
+    else:
+        stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in dag["dag_id"]) or "dag"
+        base, n = stem, 2
+        while stem.casefold() in taken:
+            stem, n = f"{base}_{n}", n + 1
+    taken.add(stem.casefold())
+    return stem
+
+
+def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path) -> DagView:
+    """One DAG's report; relative source paths are taken relative to `source_root` (where convert ran)."""
+    python_text, yaml_text = _read(out_dir, dag.get("python")), _read(out_dir, dag.get("yaml"))
+    diagnostics = tuple(diagnostic_view(d) for d in dag.get("diagnostics", []))
+    airflow_graph, kfp_graph = graphs(dag)
+    tasks = task_rows(dag, workflow_steps(yaml_text))
+    return DagView(
+        stem=stem,
+        dag_id=dag["dag_id"],
+        status=dag["status"],
+        source=dag["source"],
+        source_line=dag.get("line") or 1,
+        source_link=_link(out_dir, source_root / dag["source"]),
+        python_link=_link(out_dir, out_dir / dag["python"]) if python_text is not None else None,
+        yaml_link=_link(out_dir, out_dir / dag["yaml"]) if yaml_text is not None else None,
+        pipeline_function=dag.get("pipeline_function"),
+        source_mode=dag.get("source_mode", "static"),
+        ordering=ordering(dag),
+        counts={f: sum(t.fidelity == f for t in tasks) for f in FIDELITIES},
+        severity_counts={s: sum(d.severity == s for d in diagnostics) for s in SEVERITIES},
+        code_counts=code_counts(diagnostics),
+        tasks=tasks,
+        settings=setting_rows(dag.get("settings") or {}, pipeline_parameters(yaml_text)),
+        diagnostics=diagnostics,
+        airflow_graph=airflow_graph,
+        kfp_graph=kfp_graph,
+        python_text=python_text,
+        yaml_text=yaml_text,
+    )
+
+
+def badness(view: DagView) -> tuple:
+    """Sort key: failed first, then ordering mismatches, errors, placeholders, approximations."""
+    return (
+        view.status != "failed",
+        view.ordering.verdict != "mismatch",
+        -view.severity_counts.get("error", 0),
+        -view.counts.get("placeholder", 0),
+        -view.counts.get("approximated", 0),
+        -view.severity_counts.get("warning", 0),
+        view.dag_id,
+        view.stem,
+    )
+
+
+def index_view(document: Mapping[str, Any], out_dir: Path, source_root: Path) -> IndexView:
+    taken: set[str] = set()
+    # stems of converted DAGs first, so a failed DAG never takes a pipeline file's name
+    ordered = sorted(document.get("dags", []), key=lambda d: d.get("python") is None)
+    dags = tuple(sorted((dag_view(d, out_dir, dag_stem(d, taken), source_root) for d in ordered), key=badness))
+    files = tuple(
+        FileRow(f["path"], f["status"], tuple(diagnostic_view(d) for d in f.get("diagnostics", [])))
+        for f in document.get("files", [])
+        if f.get("diagnostics") and f.get("status") != "skipped"
+    )
+    all_diagnostics = [d for v in dags for d in v.diagnostics] + [d for f in files for d in f.diagnostics]
+    return IndexView(
+        tool_version=str(document.get("tool", {}).get("version", "")),
+        dags=dags,
+        files=files,
+        totals={f: sum(v.counts[f] for v in dags) for f in FIDELITIES},
+        severity_totals={s: sum(d.severity == s for d in all_diagnostics) for s in SEVERITIES},
+        code_totals=code_counts(all_diagnostics),
+        status_totals=dict(sorted(Counter(v.status for v in dags).items())),
+        ordering_totals=dict(sorted(Counter(v.ordering.verdict for v in dags).items())),
+    )

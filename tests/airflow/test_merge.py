@@ -1,0 +1,100 @@
+"""merge(static, imported) with hand-built readings."""
+
+from __future__ import annotations
+
+from converter.diagnostics import Severity, diag
+from converter.model import Dag, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved
+from converter.parse.merge import merge
+
+F = "dags/etl.py"
+
+
+def task(task_id: str, line: int = 1, **values: object) -> Task:
+    return Task(task_id, "BashOperator", "airflow.operators.bash", SourceSpan(F, line),
+                args=TaskArgs(values=dict(values), explicit=frozenset(values)))
+
+
+def dag(dag_id: str, tasks: list[Task], edges: list[tuple[str, str]], mode: str, line: int = 1, **settings: object) -> Dag:
+    return Dag(dag_id, SourceSpan(F, line, 4), tuple(tasks), tuple(edges), settings=settings, source_mode=mode)
+
+
+def static_file(*dags: Dag, diagnostics=()) -> ParsedFile:
+    return ParsedFile(F, dags, tuple(diagnostics))
+
+
+def imported_file(*dags: Dag, diagnostics=()) -> ParsedFile:
+    return ParsedFile(F, dags, tuple(diagnostics))
+
+
+def test_agreeing_readings_take_spans_from_static_and_values_from_airflow() -> None:
+    callable_static = PythonCallable("f", "def f(): pass", SourceSpan(F, 3))
+    static = static_file(dag("etl", [
+        task("a", 10, bash_command=Unresolved("CMD")),
+        Task("b", "PythonOperator", "", SourceSpan(F, 12), python_callable=callable_static,
+             args=TaskArgs({"owner_note": "static only"}, frozenset({"owner_note"}))),
+    ], [("a", "b")], "static", line=8, schedule="@daily", doc_md="static doc"))
+    imported = imported_file(dag("etl", [
+        task("a", 1, bash_command="echo real"),
+        Task("b", "PythonOperator", "airflow.operators.python", SourceSpan(F, 1),
+             python_callable=PythonCallable("f", None, None)),
+    ], [("a", "b")], "airflow", schedule="0 0 * * *"))
+    merged = merge(static, imported)
+    (result,) = merged.dags
+    assert merged.diagnostics == ()
+    assert result.source_mode == "airflow+static" and result.span == SourceSpan(F, 8, 4)
+    assert result.task("a").span.line == 10 and result.task("a").args.get("bash_command") == "echo real"
+    b = result.task("b")
+    assert b.operator_module == "airflow.operators.python" and b.span.line == 12
+    assert b.python_callable == PythonCallable("f", "def f(): pass", SourceSpan(F, 3))
+    assert b.args.get("owner_note") == "static only"  # the static reading fills what import lacks
+    assert result.settings == {"schedule": "0 0 * * *", "doc_md": "static doc"}
+
+
+def test_disagreement_on_tasks_and_edges_is_a_warning_and_airflow_wins() -> None:
+    static = static_file(dag("etl", [task("a"), task("b"), task("ghost")], [("a", "b"), ("a", "ghost")], "static"))
+    imported = imported_file(dag("etl", [task("a"), task("b"), task("c_0"), task("c_1")],
+                                 [("a", "b"), ("b", "c_0"), ("b", "c_1")], "airflow"))
+    merged = merge(static, imported)
+    assert [t.task_id for t in merged.dags[0].tasks] == ["a", "b", "c_0", "c_1"]
+    assert merged.dags[0].edges == (("a", "b"), ("b", "c_0"), ("b", "c_1"))
+    (warning,) = merged.diagnostics
+    assert warning.code == "A2K605" and warning.severity is Severity.WARNING and warning.dag_id == "etl"
+    assert "static reading found tasks [ghost] that Airflow does not have" in warning.message
+    assert "Airflow has tasks [c_0, c_1] the static reading missed" in warning.message
+    assert "static reading found edges [a >> ghost]" in warning.message
+    assert "Airflow has edges [b >> c_0, b >> c_1]" in warning.message
+
+
+def test_dags_only_one_side_sees() -> None:
+    static = static_file(dag("old_name", [task("a")], [], "static"))
+    imported = imported_file(dag("generated_1", [task("a")], [], "airflow"))
+    merged = merge(static, imported)
+    assert [(d.dag_id, d.source_mode) for d in merged.dags] == [("generated_1", "airflow")]
+    (warning,) = merged.diagnostics
+    assert warning.code == "A2K605" and "'old_name'" in warning.message
+
+
+def test_static_diagnostics_the_import_settled_become_info() -> None:
+    unresolved = diag("A2K203", "cannot resolve `chain(*tasks)`", file=F, line=9, dag_id="etl")
+    other_dag = diag("A2K205", "task_id is a call", file=F, line=20, dag_id="elsewhere")
+    unrelated = diag("A2K302", file=F, line=4, dag_id="etl")
+    static = static_file(dag("etl", [task("a")], [], "static"), diagnostics=[unresolved, other_dag, unrelated])
+    imported = imported_file(dag("etl", [task("a")], [], "airflow"))
+    found = {d.code: d for d in merge(static, imported).diagnostics}
+    assert found["A2K203"].severity is Severity.INFO and "settled" in found["A2K203"].message
+    assert found["A2K205"].severity is Severity.ERROR  # that DAG was not read by the import
+    assert found["A2K302"] == unrelated
+
+
+def test_failed_import_keeps_the_static_reading() -> None:
+    static = static_file(dag("etl", [task("a")], [], "static"))
+    error = diag("A2K601", "Airflow could not import the file: NameError: x", file=F, line=3)
+    merged = merge(static, imported_file(diagnostics=[error]))
+    assert merged.dags == static.dags and merged.diagnostics == (error,)
+
+
+def test_no_dag_found_statically_is_dropped_when_airflow_found_one() -> None:
+    static = static_file(diagnostics=[diag("A2K104", file=F)])
+    imported = imported_file(dag("made_by_factory", [task("a")], [], "airflow"))
+    merged = merge(static, imported)
+    assert merged.diagnostics == () and merged.dags == imported.dags

@@ -1,0 +1,64 @@
+"""Probe JSON answers to the model: pure, no Airflow needed."""
+
+from __future__ import annotations
+
+from converter.model import Duration, PythonCallable, SourceSpan, Unresolved, XComRef
+from converter.parse.airflow_import import decode_value, parsed_file_from_probe
+
+TASK = {
+    "task_id": "load", "operator": "@task.bash", "operator_module": "airflow.providers.standard.decorators.bash",
+    "line": 9, "group_id": "etl", "args": {"retry_delay": {"__duration__": 60.0}, "env": {"X": {"__xcom__": "a", "key": "k"}},
+                                            "bash_command": {"__unresolved__": "make_command"}},
+    "explicit": ["env"], "is_mapped": True, "mapped_args": {"x": [1, 2]}, "is_setup": False, "is_teardown": True,
+    "python_callable": {"name": "load", "module": None, "file": "/abs/dags/etl.py", "line": 7, "source": "def load(): ..."},
+}
+ANSWER = {
+    "path": "/abs/dags/etl.py", "status": "ok", "skipped": False, "import_errors": [],
+    "dags": [{"dag_id": "etl", "line": 5, "schedule": "@daily", "catchup": False, "tags": ["a"], "description": "d",
+              "default_args": {"retries": 1}, "params": {"p": 3}, "task_groups": {"etl": {"parent": None, "tooltip": "t"}},
+              "edge_labels": [["a", "load", "then"]], "tasks": [TASK], "edges": [["a", "load"]]}],
+}
+
+
+def test_markers_decode_to_model_values() -> None:
+    assert decode_value({"__duration__": 90}) == Duration(90.0)
+    assert decode_value([{"__xcom__": "t"}]) == [XComRef("t", "return_value")]
+    assert decode_value({"k": {"__unresolved__": "f(x)"}}) == {"k": Unresolved("f(x)")}
+    assert decode_value({"plain": [1, "two", None]}) == {"plain": [1, "two", None]}
+
+
+def test_answer_becomes_a_dag_read_by_airflow() -> None:
+    parsed = parsed_file_from_probe(ANSWER, "dags/etl.py")
+    (dag,) = parsed.dags
+    assert parsed.path == "dags/etl.py" and parsed.diagnostics == ()
+    assert dag.source_mode == "airflow" and dag.span == SourceSpan("dags/etl.py", 5)
+    assert dag.edges == (("a", "load"),) and dag.edge_labels == {("a", "load"): "then"}
+    assert dag.task_groups == {"etl": (None, "t")} and dag.description == "d"
+    assert dag.settings["schedule"] == "@daily" and dag.settings["default_args"] == {"retries": 1}
+    task = dag.task("load")
+    assert task.operator == "task.bash" and task.span == SourceSpan("dags/etl.py", 9)
+    assert task.args.get("retry_delay") == Duration(60.0) and task.args.explicit == frozenset({"env"})
+    assert task.args.get("env") == {"X": XComRef("a", "k")}
+    assert task.args.get("bash_command") == Unresolved("make_command")
+    assert task.is_mapped and task.mapped_args == {"x": [1, 2]} and task.is_teardown
+    assert task.python_callable == PythonCallable("load", "def load(): ...", SourceSpan("dags/etl.py", 7), None)
+
+
+def test_task_without_a_line_takes_the_dags() -> None:
+    answer = {**ANSWER, "dags": [{**ANSWER["dags"][0], "tasks": [{**TASK, "line": None}]}]}
+    assert parsed_file_from_probe(answer, "x.py").dags[0].tasks[0].span.line == 5
+
+
+def test_failures_become_codes() -> None:
+    cases = {
+        "A2K602": {"status": "timeout", "timeout": 5},
+        "A2K603": {"status": "crashed", "error": "exited with status 3"},
+        "A2K601": {"status": "ok", "dags": [], "import_errors": [{"summary": "NameError: x", "line": 3}]},
+        "A2K104": {"status": "ok", "dags": [], "import_errors": []},
+    }
+    for code, answer in cases.items():
+        (found,) = parsed_file_from_probe(answer, "f.py").diagnostics
+        assert found.code == code and found.file == "f.py"
+    (error,) = parsed_file_from_probe(cases["A2K601"], "f.py").diagnostics
+    assert error.line == 3 and "NameError: x" in error.message
+    assert parsed_file_from_probe({"status": "ok", "skipped": True}, "f.py").not_a_dag_file
