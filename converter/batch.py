@@ -75,6 +75,9 @@ def run_settings(
         ignore=settings.ignore,
         force=force,
         prune=prune,
+        mode=settings.mode,
+        airflow_python=settings.airflow_python,
+        airflow_timeout=settings.airflow_timeout,
     )
 
 
@@ -158,6 +161,7 @@ def run_convert(
                 settings=run_settings(settings, out_dir, force=force, prune=prune),
                 on_start=reporter.start,
             )
+        reporter.notices(result.notices)
         status = exit_status(result, settings.fail_on)
         lines = summary_lines(result.files, result.cached)
         writes = result.writes
@@ -191,6 +195,7 @@ def run_check(
         runs = run_settings(settings, out_dir)
         with reporter.progress():
             collected = collect(sources, options, None, runs, reporter.start, reporter.file_done)
+        reporter.notices(collected.notices)
         outputs = plan(collected.files)
         findings = freshness.compare(out_dir, outputs.contents)
         _machine_outputs(collected.files, output, summary_lines(collected.files, collected.cached))

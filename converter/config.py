@@ -7,7 +7,7 @@ Command-line flags override the file. Unknown keys are an error, so a typo never
     [tool.airflow2kfp]
     bash-image = "bash:5.2"          # image of BashOperator steps
     utility-image = "alpine:3.20"    # fallback image: no-op and placeholder steps
-    mode = "static"
+    mode = "static"                  # static | airflow (import with Airflow) | auto (both, merged)
     fail-on = "error"                # error | warning | never
     ignore = ["A2K303"]              # codes suppressed everywhere
     exclude = ["tests/**"]
@@ -29,7 +29,7 @@ else:  # Python 3.10: the same parser, from PyPI
 
 CONFIG_FILE = "airflow2kfp.toml"
 FAIL_ON = ("error", "warning", "never")
-MODES = ("static",)  # the Airflow-import reader is a separate front end, not wired into batch runs yet
+MODES = ("static", "airflow", "auto")  # as converter.parse.readers.Mode
 SYNTAXES = ("regexp", "glob")
 
 
@@ -53,6 +53,8 @@ class Settings:
     cache: bool = True
     cache_dir: Path | None = None
     max_file_size: int = 5_000_000
+    airflow_python: str | None = None  # the interpreter that imports DAGs in airflow/auto mode
+    airflow_timeout: float = 5.0  # seconds Airflow may spend importing one file
     source: Path | None = field(default=None, compare=False)  # the file the settings came from
 
 
@@ -71,6 +73,8 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "cache": bool,
     "cache_dir": str,
     "max_file_size": int,
+    "airflow_python": str,
+    "airflow_timeout": (int, float),
 }
 
 
@@ -118,7 +122,7 @@ def parse(table: dict[str, Any], path: Path) -> Settings:
             known = ", ".join(sorted(k.replace("_", "-") for k in _TYPES))
             raise ConfigError(f"{path}: unknown key {raw_key!r} (known: {known})")
         expected = _TYPES[key]
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             raise ConfigError(f"{path}: {raw_key} has the wrong type ({type(value).__name__})")
         if expected is list:
             if not all(isinstance(item, str) for item in value):

@@ -106,6 +106,12 @@ class Reporter:
             if d.severity.rank >= self.threshold:
                 self.console.print(diagnostic_text(d))
 
+    def notices(self, diagnostics: tuple[Diagnostic, ...]) -> None:
+        """Run-level diagnostics (about how files were read), shown like a file's."""
+        for d in diagnostics:
+            if d.severity.rank >= self.threshold:
+                self.console.print(diagnostic_text(d))
+
     def line(self, message: str, style: str | None = None) -> None:
         if not self.quiet:
             self.console.print(message, style=style)

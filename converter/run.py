@@ -39,12 +39,16 @@ class RunSettings:
     ignore: tuple[str, ...] = ()  # codes suppressed everywhere
     force: bool = False
     prune: bool = False
+    mode: str = "static"  # static | airflow | auto (converter.parse.readers.Mode)
+    airflow_python: str | None = None
+    airflow_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
 class Collected:
     files: tuple[FileResult, ...]
     cached: int  # how many came from the cache
+    notices: tuple[Diagnostic, ...] = ()  # said once per run, e.g. "no Airflow: read statically"
 
 
 @dataclass(frozen=True)
@@ -60,10 +64,11 @@ class RunResult:
     summary_path: Path
     cached: int = 0
     writes: WriteResult = WriteResult()
+    notices: tuple[Diagnostic, ...] = ()
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
-        return all_diagnostics(self.files)
+        return [*all_diagnostics(self.files), *self.notices]
 
 
 @dataclass(frozen=True)
@@ -108,13 +113,13 @@ def collect(
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult], None] | None = None,
 ) -> Collected:
-    read = reader or static_reader(options)
+    sources = list(sources)
     found = discover(sources, settings.discovery)
     if on_start:
         on_start(len(found))
     cache = Cache(settings.cache_dir) if settings.cache_dir else None
     hasher = Hasher()
-    fingerprint = f"{options!r}|{read!r}"  # a reader without a stable repr simply never hits
+    fingerprint = _fingerprint(options, reader, settings, sources, hasher, cache is not None)
     results: dict[int, FileResult] = {}
     keys: dict[int, str] = {}
     misses: list[int] = []
@@ -135,6 +140,9 @@ def collect(
                 continue
         misses.append(index)
 
+    read, notices = reader, ()
+    if read is None and misses:  # Airflow is started for the files the cache does not have, if any
+        read, notices = _prepare_reader(options, settings, [found[i] for i in misses], sources)
     jobs = {index: (found[index].path, found[index].display, read, options) for index in misses}
     workers = min(settings.jobs, len(misses))
     if workers > 1:
@@ -152,7 +160,37 @@ def collect(
     else:
         for index, job in jobs.items():
             finish(index, _convert_job(job), keys.get(index))
-    return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses))
+    return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses), notices)
+
+
+def _fingerprint(options: ConvertOptions, reader: Reader | None, settings: RunSettings,
+                 sources: Iterable[Path], hasher: Hasher, caching: bool) -> str:
+    """What the cache key holds besides the file and its imports: options and how files are read."""
+    if reader is not None:
+        return f"{options!r}|{reader!r}"  # a reader without a stable repr simply never hits
+    if settings.mode == "static" or not caching:
+        return f"{options!r}|static"
+    # Importing runs the DAG's code, which may read any file (configs, templates): every file under
+    # the DAG folders is part of the key, so any change there reconverts in airflow/auto mode.
+    from converter.parse.airflow_import import find_airflow_python
+
+    folders = sorted({str(s.resolve()) for s in sources if s.is_dir()})
+    trees = "|".join(f"{folder}={hasher.tree_hash(Path(folder))}" for folder in folders)
+    python = find_airflow_python(settings.airflow_python)
+    return f"{options!r}|{settings.mode}|{python}|{settings.airflow_timeout}|{trees}"
+
+
+def _prepare_reader(options: ConvertOptions, settings: RunSettings, items: list[Found],
+                    sources: Iterable[Path]) -> tuple[Reader, tuple[Diagnostic, ...]]:
+    if settings.mode == "static":
+        return static_reader(options), ()
+    # imported only for airflow/auto: it brings in the Airflow worker machinery
+    from converter.parse.readers import Mode, prepare_reader
+
+    prepared = prepare_reader(Mode(settings.mode), [(item.path, item.display) for item in items],
+                              [s for s in sources if s.is_dir()], airflow_python=settings.airflow_python,
+                              timeout=settings.airflow_timeout, max_bytes=options.max_file_bytes)
+    return prepared.reader, prepared.notices
 
 
 def _roots(item: Found) -> tuple[Path, ...]:
@@ -201,7 +239,7 @@ def convert_all(
     """Convert and write. Raises outputs.OutputConflict (nothing written) on files it may not overwrite."""
     collected = collect(sources, options, reader, settings, on_start, on_file)
     writes = write_tree(out_dir, plan(collected.files).contents, force=settings.force, prune=settings.prune)
-    return RunResult(collected.files, out_dir, out_dir / SUMMARY_FILE, collected.cached, writes)
+    return RunResult(collected.files, out_dir, out_dir / SUMMARY_FILE, collected.cached, writes, collected.notices)
 
 
 def exit_status(result: RunResult, fail_on: str = "error") -> int:

@@ -64,3 +64,10 @@ def test_the_documented_example_is_a_valid_configuration(tmp_path):
     (tmp_path / "pyproject.toml").write_text(example)
     settings = load_settings(start=tmp_path)
     assert settings.ignore == ("A2K303",) and settings.cache_dir == tmp_path / ".airflow2kfp-cache"
+
+
+def test_mode_and_airflow_settings(tmp_path):
+    (tmp_path / "airflow2kfp.toml").write_text('mode = "auto"\nairflow-python = "/opt/af/bin/python"\n'
+                                              "airflow-timeout = 12\n")
+    settings = load_settings(start=tmp_path)
+    assert (settings.mode, settings.airflow_python, settings.airflow_timeout) == ("auto", "/opt/af/bin/python", 12)
