@@ -128,11 +128,11 @@ def _guarded(reporter: Reporter, body: Callable[[], int]) -> int:
         return EXIT_ERROR
 
 
-def _reports(out_dir: Path, writes: WriteResult, reporter: Reporter) -> Path:
+def _reports(out_dir: Path, writes: WriteResult, reporter: Reporter, cache_dir: Path | None) -> Path:
     """Render the HTML/Markdown reports, unless nothing they are made from changed (a cached re-run)."""
     index = out_dir / INDEX_HTML
     if writes.written or writes.removed or not index.is_file():
-        rendered = render_reports(out_dir)
+        rendered = render_reports(out_dir, memo_dir=cache_dir / "layout" if cache_dir else None)
         if rendered.layout_error:
             reporter.line(f"warning: {rendered.layout_error}")
         index = rendered.index_html
@@ -153,13 +153,9 @@ def run_convert(
     def body() -> int:
         options = convert_options(settings)
         with reporter.progress():
+            runs = run_settings(settings, out_dir, force=force, prune=prune)
             result = convert_all(
-                sources,
-                out_dir,
-                options,
-                on_file=reporter.file_done,
-                settings=run_settings(settings, out_dir, force=force, prune=prune),
-                on_start=reporter.start,
+                sources, out_dir, options, on_file=reporter.file_done, settings=runs, on_start=reporter.start
             )
         reporter.notices(result.notices)
         status = exit_status(result, settings.fail_on)
@@ -179,7 +175,7 @@ def run_convert(
             sys.stdout.write(result.summary_path.read_text(encoding="utf-8"))
         for line in lines:
             reporter.line(line)
-        reporter.line(f"Report: {_reports(out_dir, writes, reporter)}")
+        reporter.line(f"Report: {_reports(out_dir, writes, reporter, runs.cache_dir)}")
         return status
 
     return _guarded(reporter, body)
