@@ -88,10 +88,20 @@ def static_reader(options: ConvertOptions) -> Reader:
     return StaticReader(options.max_file_bytes)
 
 
-def _convert_job(job: tuple[Path, str, Reader, ConvertOptions]) -> FileResult:
+# The reader and options a worker process converts with, set once when it starts: a reader may
+# carry a whole run's Airflow imports, which must not travel again with every file.
+_worker: tuple[Reader, ConvertOptions] | None = None
+
+
+def _start_worker(reader: Reader, options: ConvertOptions) -> None:
+    global _worker
+    _worker = (reader, options)
+
+
+def _convert_in_worker(path: Path, display: str) -> FileResult:
     """Runs in a worker process: module level, so it pickles."""
-    path, display, reader, options = job
-    return convert_file(path, display, reader, options)
+    assert _worker is not None, "worker started without _start_worker"
+    return convert_file(path, display, *_worker)
 
 
 def _worker_failed(item: Found, error: BaseException) -> FileResult:
@@ -143,11 +153,10 @@ def collect(
     read, notices = reader, ()
     if read is None and misses:  # Airflow is started for the files the cache does not have, if any
         read, notices = _prepare_reader(options, settings, [found[i] for i in misses], sources)
-    jobs = {index: (found[index].path, found[index].display, read, options) for index in misses}
     workers = min(settings.jobs, len(misses))
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_convert_job, job): index for index, job in jobs.items()}
+        with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(read, options)) as pool:
+            futures = {pool.submit(_convert_in_worker, found[i].path, found[i].display): i for i in misses}
             try:
                 for future in as_completed(futures):
                     index = futures[future]
@@ -158,8 +167,8 @@ def collect(
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
     else:
-        for index, job in jobs.items():
-            finish(index, _convert_job(job), keys.get(index))
+        for index in misses:
+            finish(index, convert_file(found[index].path, found[index].display, read, options), keys.get(index))
     return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses), notices)
 
 
@@ -174,7 +183,7 @@ def _fingerprint(options: ConvertOptions, reader: Reader | None, settings: RunSe
     # the DAG folders is part of the key, so any change there reconverts in airflow/auto mode.
     from converter.parse.airflow_import import find_airflow_python
 
-    folders = sorted({str(s.resolve()) for s in sources if s.is_dir()})
+    folders = sorted({str((s if s.is_dir() else s.parent).resolve()) for s in sources})
     trees = "|".join(f"{folder}={hasher.tree_hash(Path(folder))}" for folder in folders)
     python = find_airflow_python(settings.airflow_python)
     return f"{options!r}|{settings.mode}|{python}|{settings.airflow_timeout}|{trees}"
