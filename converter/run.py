@@ -155,7 +155,8 @@ def collect(
         read, notices = _prepare_reader(options, settings, [found[i] for i in misses], sources)
     workers = min(settings.jobs, len(misses))
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(read, options)) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(read, options))
+        with pool:
             futures = {pool.submit(_convert_in_worker, found[i].path, found[i].display): i for i in misses}
             try:
                 for future in as_completed(futures):
@@ -168,7 +169,8 @@ def collect(
                 raise
     else:
         for index in misses:
-            finish(index, convert_file(found[index].path, found[index].display, read, options), keys.get(index))
+            item = found[index]
+            finish(index, convert_file(item.path, item.display, read, options), keys.get(index))
     return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses), notices)
 
 
@@ -230,8 +232,9 @@ def plan(files: Iterable[FileResult]) -> OutputPlan:
     return OutputPlan(contents, paths)
 
 
-def write_outputs(files: list[FileResult], out_dir: Path, *, force: bool = False, prune: bool = False) -> Path:
-    """Write the outputs of already converted files (see converter.outputs); returns conversion.json's path."""
+def write_outputs(files: list[FileResult], out_dir: Path, *, force: bool = False,
+                  prune: bool = False) -> Path:
+    """Write the outputs of already converted files (converter.outputs); returns conversion.json's path."""
     write_tree(out_dir, plan(files).contents, force=force, prune=prune)
     return out_dir / SUMMARY_FILE
 
@@ -248,7 +251,8 @@ def convert_all(
     """Convert and write. Raises outputs.OutputConflict (nothing written) on files it may not overwrite."""
     collected = collect(sources, options, reader, settings, on_start, on_file)
     writes = write_tree(out_dir, plan(collected.files).contents, force=settings.force, prune=settings.prune)
-    return RunResult(collected.files, out_dir, out_dir / SUMMARY_FILE, collected.cached, writes, collected.notices)
+    return RunResult(collected.files, out_dir, out_dir / SUMMARY_FILE, collected.cached, writes,
+                     collected.notices)
 
 
 def exit_status(result: RunResult, fail_on: str = "error") -> int:

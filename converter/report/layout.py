@@ -66,7 +66,8 @@ def clean_svg(svg: str) -> str:
     return _PROLOG.sub("", svg).strip()
 
 
-def layout(graphs: list[tuple[Graph, str]], timeout: float = 60.0, memo_dir: Path | None = None) -> LayoutResult:
+def layout(graphs: list[tuple[Graph, str]], timeout: float = 60.0,
+           memo_dir: Path | None = None) -> LayoutResult:
     """Lay out every (graph, prefix) with one `dot -Tsvg` run; never raises.
 
     With `memo_dir`, SVGs are kept there by a hash of the DOT text and the `dot` binary, so a

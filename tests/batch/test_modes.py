@@ -11,7 +11,7 @@ from converter.diagnostics import Severity, diag
 
 @pytest.fixture
 def readers():
-    """converter.parse.readers, imported while the fake reader stands in for the static one, then forgotten."""
+    """converter.parse.readers, imported while the fake reader stands in for the static one; then dropped."""
     name = "converter.parse.readers"
     imported_here = name not in sys.modules
     yield importlib.import_module(name)
@@ -22,7 +22,7 @@ def readers():
 
 @pytest.fixture
 def prepared(monkeypatch, readers) -> list[list[str]]:
-    """Stands in for the Airflow import: records the files it is asked for; reads them with the fake reader."""
+    """Stands in for the Airflow import: records the files it is asked about; reads with the fake reader."""
     calls: list[list[str]] = []
 
     def prepare(mode, files, roots, **kwargs):
