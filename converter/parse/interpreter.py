@@ -1,0 +1,804 @@
+"""The statement walker: an abstract interpreter of a DAG file's module-level code.
+
+It walks module statements, `with` blocks, `for` loops over literal iterables, `if`s whose test
+is literal, and the bodies of functions the file calls (plain helpers, `@dag` and `@task_group`
+functions). Calls to Airflow names build DAG, task group and task records; `>>`, `set_upstream`,
+`chain` and XCom arguments add edges, exactly when the file's own code would add them at import.
+Nothing of the file is ever executed: every value is computed by `Evaluator` from literals.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from converter.diagnostics import Diagnostic, diag
+from converter.model import PythonCallable, Unresolved
+from converter.parse import imports
+from converter.parse.evaluate import Evaluator, is_data, make_datetime, make_duration
+from converter.parse.values import (
+    Builtin, DagRecord, Function, GroupRecord, LabelRecord, LocalClass, Partial, Ref, Scope, TaskFlow,
+    TaskRecord, XComValue,
+)
+
+KEY_REGEX = re.compile(r"^[\w.-]+$")  # Airflow's validate_key
+GROUP_KEY_REGEX = re.compile(r"^[\w-]+$")  # Airflow's validate_group_key: no dots in a group id
+MAX_KEY_LENGTH = 250
+MAX_CALL_DEPTH = 16  # helper functions calling helpers: deep enough for real files, bounded for recursion
+# keyword arguments that place a task rather than configure it
+_STRUCTURAL = frozenset({"dag", "task_group"})
+
+
+class _Return(Exception):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+class Interpreter(Evaluator):
+    def __init__(self, module: cst.Module, positions: dict[cst.CSTNode, CodeRange], file: str) -> None:
+        super().__init__(module, positions, file)
+        self.dags: list[DagRecord] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.context: list[GroupRecord] = []  # innermost `with DAG` / `with TaskGroup` last
+        self.depth = 0
+        self.dag_creations = 0
+
+    # -- diagnostics -----------------------------------------------------------------------
+    def report(self, code: str, message: str, node: cst.CSTNode, *, task_id: str | None = None,
+               dag: DagRecord | None = None) -> None:
+        span = self.span(node)
+        self.diagnostics.append(diag(
+            code, message, file=self.file, line=span.line or None, col=span.col,
+            task_id=task_id, dag_id=dag.dag_id if dag else self.current_dag_id(),
+        ))
+
+    def current_dag_id(self) -> str | None:
+        return self.context[-1].dag.dag_id if self.context else None
+
+    # -- statements ------------------------------------------------------------------------
+    def run_module(self, scope: Scope) -> None:
+        self.run_block(self.module.body, scope)
+
+    def run_block(self, statements: Any, scope: Scope) -> None:
+        for statement in statements:
+            self.run_statement(statement, scope)
+
+    def run_statement(self, node: cst.CSTNode, scope: Scope) -> None:
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                self.run_small(small, scope)
+        elif isinstance(node, cst.FunctionDef):
+            scope.vars[node.name.value] = self.define_function(node, scope)
+        elif isinstance(node, cst.ClassDef):
+            scope.vars[node.name.value] = self.define_class(node, scope)
+        elif isinstance(node, cst.With):
+            self.run_with(node, scope)
+        elif isinstance(node, cst.For):
+            self.run_for(node, scope)
+        elif isinstance(node, cst.If):
+            self.run_if(node, scope)
+        elif isinstance(node, (cst.Try, cst.TryStar)):
+            # the try body is what runs when nothing fails (the usual `except ImportError` fallback)
+            self.run_block(node.body.body, scope)
+            for extra in (node.orelse, node.finalbody):
+                if extra is not None:
+                    self.run_block(extra.body.body, scope)
+        # while loops, match statements, ...: not unrolled; anything they build goes unseen
+
+    def run_small(self, node: cst.BaseSmallStatement, scope: Scope) -> None:
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            for name, ref in imports.bindings(node, ""):
+                scope.vars[name] = ref
+        elif isinstance(node, cst.Assign):
+            value = self.eval(node.value, scope)
+            for target in node.targets:
+                self.assign(target.target, value, scope)
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            self.assign(node.target, self.eval(node.value, scope), scope)
+        elif isinstance(node, cst.AugAssign):
+            self.aug_assign(node, scope)
+        elif isinstance(node, cst.Expr):
+            self.eval(node.value, scope)
+        elif isinstance(node, cst.Return):
+            raise _Return(None if node.value is None else self.eval(node.value, scope))
+        elif isinstance(node, cst.Break):
+            raise _Break
+        elif isinstance(node, cst.Continue):
+            raise _Continue
+
+    def assign(self, target: cst.BaseExpression, value: Any, scope: Scope) -> None:
+        if isinstance(target, cst.Subscript) and len(target.slice) == 1:
+            container = self.eval(target.value, scope)
+            key = self._slice(target.slice[0].slice, scope)
+            if isinstance(container, (dict, list)) and is_data(key):
+                try:
+                    container[key] = value
+                except (TypeError, IndexError):
+                    pass
+            return
+        self.bind(target, value, scope)
+
+    def aug_assign(self, node: cst.AugAssign, scope: Scope) -> None:
+        current = self.eval(node.target, scope)
+        value = self.eval(node.value, scope)
+        if isinstance(node.operator, cst.AddAssign) and isinstance(current, list) and isinstance(value, (list, tuple)):
+            current.extend(value)  # in place, as Python does for lists
+            return
+        if isinstance(node.operator, (cst.RightShiftAssign, cst.LeftShiftAssign)) and not isinstance(current, int):
+            self.shift_values(node, current, value, downstream=isinstance(node.operator, cst.RightShiftAssign))
+            return
+        function = _AUG.get(type(node.operator))
+        result: Any = Unresolved(self.source(node))
+        if function is not None and is_data(current) and is_data(value):
+            try:
+                result = function(current, value)
+            except (ArithmeticError, TypeError, ValueError):
+                pass
+        self.assign(node.target, result, scope)
+
+    def run_with(self, node: cst.With, scope: Scope) -> None:
+        entered = 0
+        for item in node.items:
+            value = self.eval(item.item, scope)
+            if isinstance(value, DagRecord):
+                self.context.append(value.root)
+                entered += 1
+            elif isinstance(value, GroupRecord):
+                self.context.append(value)
+                entered += 1
+            if item.asname is not None:
+                self.assign(item.asname.name, value, scope)  # type: ignore[arg-type]
+        try:
+            self.run_block(node.body.body, scope)
+        finally:
+            del self.context[len(self.context) - entered:]
+
+    def run_for(self, node: cst.For, scope: Scope) -> None:
+        items = self.iterate(self.eval(node.iter, scope))
+        if items is None:
+            before = self.footprint()
+            self.bind(node.target, Unresolved(self.source(node.target)), scope)
+            self.run_loop_body(node, scope)
+            if self.footprint() != before:
+                self.report("A2K203", f"The loop over `{self.source(node.iter)}` cannot be unrolled "
+                            "statically; tasks or dependencies it builds are incomplete.", node)
+            return
+        for item in items:
+            self.bind(node.target, item, scope)
+            if not self.run_loop_body(node, scope):
+                return
+        if node.orelse is not None:
+            self.run_block(node.orelse.body.body, scope)
+
+    def run_loop_body(self, node: cst.For, scope: Scope) -> bool:
+        """Run one iteration; False when it ended with `break`."""
+        try:
+            self.run_block(node.body.body, scope)
+        except _Break:
+            return False
+        except _Continue:
+            pass
+        return True
+
+    def footprint(self) -> tuple[int, int]:
+        return sum(len(d.tasks) for d in self.dags), sum(len(d.edges) for d in self.dags)
+
+    def run_if(self, node: cst.If, scope: Scope) -> None:
+        test = self.eval(node.test, scope)
+        orelse = node.orelse
+        if is_data(test):
+            if test:
+                self.run_block(node.body.body, scope)
+            elif isinstance(orelse, cst.If):
+                self.run_if(orelse, scope)
+            elif orelse is not None:
+                self.run_block(orelse.body.body, scope)
+            return
+        # an unknown condition: read both branches, and say so if either shapes the graph
+        before = self.footprint()
+        self.run_block(node.body.body, scope)
+        if isinstance(orelse, cst.If):
+            self.run_if(orelse, scope)
+        elif orelse is not None:
+            self.run_block(orelse.body.body, scope)
+        if self.footprint() != before:
+            self.report("A2K203", f"The condition `{self.source(node.test)}` cannot be evaluated statically; "
+                        "tasks or dependencies from both branches were read.", node)
+
+    # -- definitions -----------------------------------------------------------------------
+    def define_function(self, node: cst.FunctionDef, scope: Scope) -> Any:
+        source = self.module.code_for_node(node.with_changes(leading_lines=())).strip("\n")
+        function = Function(node, scope, self.span(node), source)
+        result: Any = function
+        is_setup = is_teardown = False
+        for decorator in reversed(node.decorators):  # innermost decorator applies first
+            expr = decorator.decorator
+            target = self.eval(expr.func if isinstance(expr, cst.Call) else expr, scope)
+            options: dict[str, Any] = {}
+            if isinstance(expr, cst.Call):
+                _, kwargs = self.arguments(expr, scope)
+                options = kwargs or {}
+            if not isinstance(target, Ref):
+                continue
+            kind = imports.kind(target)
+            if kind == "dag_decorator":
+                function.kind, function.options = "dag", options
+            elif kind == "task_group_decorator":
+                function.kind, function.options = "task_group", options
+            elif kind == "task_decorator":
+                operator, module = imports.taskflow_parts(target)  # type: ignore[misc]
+                result = TaskFlow(function, operator, module, options, frozenset(options))
+            elif kind in ("setup_decorator", "teardown_decorator"):
+                is_setup, is_teardown = kind == "setup_decorator" or is_setup, kind == "teardown_decorator" or is_teardown
+                if not isinstance(result, TaskFlow):  # `@setup` alone makes a python task
+                    result = TaskFlow(function, "task", target.module, options, frozenset(options))
+        if isinstance(result, TaskFlow) and (is_setup or is_teardown):
+            result = replace(result, is_setup=is_setup, is_teardown=is_teardown)
+        return result
+
+    def define_class(self, node: cst.ClassDef, scope: Scope) -> LocalClass:
+        bases: list[str] = []
+        is_operator = False
+        for base in node.bases:
+            value = self.eval(base.value, scope)
+            if isinstance(value, Ref):
+                bases.append(value.qualname)
+                is_operator |= imports.is_airflow(value)
+            elif isinstance(value, LocalClass):
+                bases.append(value.name)
+                is_operator |= value.is_operator
+        return LocalClass(node.name.value, tuple(bases), is_operator)
+
+    def call_function(self, function: Function, node: cst.Call, args: list[Any] | None,
+                      kwargs: dict[str, Any] | None) -> Any:
+        """Run a function body with its parameters bound; its return value, or Unresolved."""
+        if self.depth >= MAX_CALL_DEPTH or args is None or kwargs is None:
+            return self.unresolved(node)
+        scope = Scope(parent=function.scope)
+        self.bind_parameters(function.node.params, args, kwargs, scope)
+        self.depth += 1
+        try:
+            self.run_block(function.node.body.body, scope)  # type: ignore[union-attr]
+        except _Return as returned:
+            return returned.value
+        finally:
+            self.depth -= 1
+        return None
+
+    def bind_parameters(self, params: cst.Parameters, args: list[Any], kwargs: dict[str, Any], scope: Scope) -> None:
+        positional = [*params.posonly_params, *params.params]
+        for index, param in enumerate(positional):
+            name = param.name.value
+            if index < len(args):
+                scope.vars[name] = args[index]
+            elif name in kwargs:
+                scope.vars[name] = kwargs[name]
+            elif param.default is not None:
+                scope.vars[name] = self.eval(param.default, scope.parent or scope)
+            else:
+                scope.vars[name] = Unresolved(name)
+        for param in params.kwonly_params:
+            name = param.name.value
+            default = self.eval(param.default, scope.parent or scope) if param.default else Unresolved(name)
+            scope.vars[name] = kwargs.get(name, default)
+        if isinstance(params.star_arg, cst.Param):
+            scope.vars[params.star_arg.name.value] = tuple(args[len(positional):])
+        if params.star_kwarg is not None:
+            known = {p.name.value for p in [*positional, *params.kwonly_params]}
+            scope.vars[params.star_kwarg.name.value] = {k: v for k, v in kwargs.items() if k not in known}
+
+    # -- attribute and subscript hooks -----------------------------------------------------
+    def attribute(self, node: cst.Attribute, value: Any, scope: Scope) -> Any:
+        name = node.attr.value
+        if isinstance(value, TaskRecord) and name == "output":
+            return XComValue(value, "return_value")
+        if isinstance(value, TaskRecord) and name == "task_id" and value.task_id is not None:
+            return value.task_id
+        if isinstance(value, DagRecord) and name == "dag_id":
+            return value.dag_id
+        if isinstance(value, GroupRecord) and name == "group_id" and value.group_id is not None:
+            return value.group_id
+        if isinstance(value, XComValue) and name == "output":
+            return value
+        return self.unresolved(node)
+
+    def subscript(self, node: cst.Subscript, value: Any, index: Any) -> Any:
+        if isinstance(value, XComValue) and isinstance(index, str):
+            return XComValue(value.task, index)
+        if isinstance(value, TaskRecord) and isinstance(index, str):  # `op.output["k"]` spelled short
+            return XComValue(value, index)
+        return super().subscript(node, value, index)
+
+    def _eval_Attribute(self, node: cst.Attribute, scope: Scope) -> Any:
+        value = self.eval(node.value, scope)
+        if isinstance(value, Ref):
+            owner = value.name
+            if owner == "TriggerRule" and imports.is_airflow(value):
+                return node.attr.value.lower()  # TriggerRule.ALL_DONE == "all_done"
+            return value.attr(node.attr.value)
+        return self.attribute(node, value, scope)
+
+    # -- calls -----------------------------------------------------------------------------
+    def call(self, node: cst.Call, scope: Scope) -> Any:
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            receiver = self.eval(func.value, scope)
+            if not isinstance(receiver, Ref):
+                return self.call_method(node, receiver, func.attr.value, scope)
+            if func.attr.value == "partial" and imports.is_class_like(receiver):
+                return self.make_partial(node, receiver, scope)
+            callee: Any = receiver.attr(func.attr.value)
+        else:
+            callee = self.eval(func, scope)
+        return self.call_value(node, callee, scope)
+
+    def call_value(self, node: cst.Call, callee: Any, scope: Scope) -> Any:
+        if isinstance(callee, Builtin):
+            return self.call_data(node, scope)
+        args, kwargs = self.arguments(node, scope)
+        if isinstance(callee, Function):
+            if callee.kind == "dag":
+                return self.call_dag_function(node, callee, args, kwargs)
+            if callee.kind == "task_group":
+                return self.call_group_function(node, callee, args, kwargs)
+            return self.call_function(callee, node, args, kwargs)
+        if isinstance(callee, TaskFlow):
+            return self.call_taskflow(node, callee, args, kwargs)
+        if isinstance(callee, LocalClass):
+            if callee.is_operator:
+                return self.make_operator(node, callee.name, "", kwargs, bases=callee.bases)
+            return self.unresolved(node)
+        if isinstance(callee, Ref):
+            return self.call_ref(node, callee, args, kwargs)
+        return self.unresolved(node)
+
+    def call_ref(self, node: cst.Call, ref: Ref, args: list[Any] | None, kwargs: dict[str, Any] | None) -> Any:
+        kind = imports.kind(ref)
+        if args is None or kwargs is None:
+            if kind is None and imports.is_class_like(ref):
+                return self.make_operator(node, ref.name, ref.module, kwargs, airflow_ref=ref)
+            return self.unresolved(node)
+        if kind == "dag_class":
+            return self.make_dag(node, args[0] if args else kwargs.get("dag_id"), kwargs)
+        if kind == "task_group_class":
+            return self.make_group(node, args[0] if args else kwargs.get("group_id"), kwargs)
+        if kind == "label":
+            text = args[0] if args else kwargs.get("label")
+            return LabelRecord(text) if isinstance(text, str) else self.unresolved(node)
+        if kind == "xcom_arg":
+            task = args[0] if args else kwargs.get("operator")
+            key = args[1] if len(args) > 1 else kwargs.get("key", "return_value")
+            if isinstance(task, TaskRecord) and isinstance(key, str):
+                return XComValue(task, key)
+            return self.unresolved(node)
+        if kind in ("chain", "cross_downstream", "chain_linear"):
+            return self.dependency_helper(node, kind, args)
+        if kind == "timedelta":
+            return make_duration(args, kwargs) or self.unresolved(node)
+        if kind in ("datetime", "date"):
+            style = "pendulum" if ref.qualname.startswith("pendulum") else kind
+            return make_datetime(style, args, kwargs) or self.unresolved(node)
+        if imports.is_class_like(ref) and ("task_id" in kwargs or imports.is_known_operator(ref)):
+            return self.make_operator(node, ref.name, ref.module, kwargs, airflow_ref=ref)
+        return self.unresolved(node)
+
+    def call_method(self, node: cst.Call, receiver: Any, name: str, scope: Scope) -> Any:
+        if isinstance(receiver, (TaskRecord, XComValue, GroupRecord, LabelRecord)):
+            return self.node_method(node, receiver, name, scope)
+        if isinstance(receiver, TaskFlow):
+            args, kwargs = self.arguments(node, scope)
+            if kwargs is None:
+                return self.unresolved(node)
+            if name == "override":
+                options = {**receiver.options, **kwargs}
+                return replace(receiver, options=options, explicit=receiver.explicit | frozenset(kwargs))
+            if name == "partial":
+                return Partial(receiver, kwargs, node)
+            if name in ("expand", "expand_kwargs"):
+                return self.expand(node, Partial(receiver, {}, node), name, args, kwargs)
+            return self.unresolved(node)
+        if isinstance(receiver, Partial) and name in ("expand", "expand_kwargs"):
+            args, kwargs = self.arguments(node, scope)
+            return self.expand(node, receiver, name, args, kwargs)
+        if isinstance(receiver, LocalClass) and name == "partial" and receiver.is_operator:
+            return self.make_partial(node, receiver, scope)
+        return self.call_data(node, scope)
+
+    def node_method(self, node: cst.Call, receiver: Any, name: str, scope: Scope) -> Any:
+        args, kwargs = self.arguments(node, scope)
+        if args is None or kwargs is None:
+            return self.unresolved(node)
+        if name in ("set_downstream", "set_upstream"):
+            other = args[0] if args else kwargs.get("task_or_task_list")
+            label = kwargs.get("edge_modifier")
+            downstream = name == "set_downstream"
+            if isinstance(label, LabelRecord):  # a >> Label >> b, spelled as one call
+                self.shift_values(node, receiver, label, downstream=downstream)
+                receiver = label
+            self.shift_values(node, receiver, other, downstream=downstream)
+            return None
+        task = receiver.task if isinstance(receiver, XComValue) else receiver
+        if name == "as_setup" and isinstance(task, TaskRecord):
+            task.is_setup = True
+            return receiver
+        if name == "as_teardown" and isinstance(task, TaskRecord):
+            task.is_teardown = True
+            setups = kwargs.get("setups", args[0] if args else None)
+            if setups is not None:
+                self.shift_values(node, setups, receiver, downstream=True)
+            return receiver
+        return self.unresolved(node)
+
+    # -- DAGs and groups -------------------------------------------------------------------
+    def make_dag(self, node: cst.Call, dag_id: Any, kwargs: dict[str, Any], *, settings_from: Any = None) -> Any:
+        self.dag_creations += 1
+        if not isinstance(dag_id, str):
+            self.report("A2K209", f"The dag_id `{_describe(dag_id)}` cannot be evaluated statically.", node)
+            return self.unresolved(node)
+        settings = {k: v for k, v in kwargs.items() if k != "dag_id"}
+        default_args = settings.get("default_args")
+        dag = DagRecord(dag_id, self.span(node), settings, default_args if isinstance(default_args, dict) else {})
+        dag.root.default_args = dict(dag.default_args)
+        self.check_id(node, dag_id, KEY_REGEX, "dag_id", dag=dag)
+        if any(d.dag_id == dag_id for d in self.dags):
+            self.report("A2K206", f"The dag_id {dag_id!r} is already used in this file.", node, dag=dag)
+        self.dags.append(dag)
+        return dag
+
+    def call_dag_function(self, node: cst.Call, function: Function, args: list[Any] | None,
+                          kwargs: dict[str, Any] | None) -> Any:
+        options = dict(function.options)
+        dag = self.make_dag(node, options.pop("dag_id", function.name), options)
+        if not isinstance(dag, DagRecord):
+            return dag
+        dag.span = function.span  # the decorated function is where the DAG is written
+        if "doc_md" not in dag.settings and function.node.get_docstring():
+            dag.settings["doc_md"] = function.node.get_docstring()
+        self.context.append(dag.root)
+        try:
+            # the function's parameters become DAG params: templated at run time, unknown here
+            params = [p.name.value for p in function.node.params.params]
+            self.call_function(function, node, [Unresolved(f"params.{p}") for p in params], {})
+        finally:
+            self.context.pop()
+        return dag
+
+    def make_group(self, node: cst.Call, group_id: Any, kwargs: dict[str, Any], *, suffix: bool = False) -> Any:
+        parent = kwargs.get("parent_group")
+        dag = kwargs.get("dag")
+        if not isinstance(parent, GroupRecord):
+            parent = dag.root if isinstance(dag, DagRecord) else (self.context[-1] if self.context else None)
+        if parent is None:
+            self.report("A2K207", "A TaskGroup is created outside any DAG.", node)
+            return self.unresolved(node)
+        if not isinstance(group_id, str):
+            self.report("A2K205", f"The group_id `{_describe(group_id)}` cannot be evaluated statically.", node)
+            return self.unresolved(node)
+        prefix = kwargs.get("prefix_group_id", True)
+        own_default_args = kwargs.get("default_args")
+        full = parent.child_id(group_id)
+        if suffix and full in parent.dag.groups:  # @task_group called twice: Airflow adds __1, __2
+            n = 1
+            while parent.child_id(f"{group_id}__{n}") in parent.dag.groups:
+                n += 1
+            group_id, full = f"{group_id}__{n}", parent.child_id(f"{group_id}__{n}")
+        self.check_id(node, group_id, GROUP_KEY_REGEX, "group_id", dag=parent.dag)
+        if full in parent.dag.groups or full in parent.dag.tasks:
+            self.report("A2K201", f"The group_id {full!r} is already used in this DAG.", node, dag=parent.dag)
+        tooltip = kwargs.get("tooltip")
+        group = GroupRecord(
+            full, parent.dag, parent, prefix_group_id=bool(prefix) if is_data(prefix) else True,
+            tooltip=tooltip if isinstance(tooltip, str) else None,
+            default_args={**parent.default_args, **(own_default_args if isinstance(own_default_args, dict) else {})},
+        )
+        parent.dag.groups.setdefault(full, group)
+        return group
+
+    def call_group_function(self, node: cst.Call, function: Function, args: list[Any] | None,
+                            kwargs: dict[str, Any] | None) -> Any:
+        options = dict(function.options)
+        group = self.make_group(node, options.pop("group_id", function.name), options, suffix=True)
+        if not isinstance(group, GroupRecord):
+            return group
+        if group.tooltip is None and function.node.get_docstring():
+            group.tooltip = function.node.get_docstring()
+        self.context.append(group)
+        try:
+            result = self.call_function(function, node, args, kwargs)
+        finally:
+            self.context.pop()
+        # Airflow forwards a returned task/XCom so dependencies bind to it; otherwise the group
+        return result if isinstance(result, (TaskRecord, XComValue)) else group
+
+    # -- tasks -----------------------------------------------------------------------------
+    def placement(self, node: cst.Call, kwargs: dict[str, Any] | None, airflow: bool) -> GroupRecord | None:
+        """The group a new task goes in: dag=/task_group= arguments first, then the `with` context."""
+        kwargs = kwargs or {}
+        group = kwargs.get("task_group")
+        if isinstance(group, GroupRecord):
+            return group
+        dag = kwargs.get("dag")
+        if isinstance(dag, DagRecord):
+            in_context = self.context and self.context[-1].dag is dag
+            return self.context[-1] if in_context else dag.root
+        if "dag" in kwargs and dag is not None:
+            self.report("A2K207", f"The dag= argument `{_describe(dag)}` is not a DAG the reader found.", node)
+            return None
+        if self.context:
+            return self.context[-1]
+        if airflow:
+            self.report("A2K207", "This task is created outside any DAG and without dag=.", node)
+        return None
+
+    def task_id_of(self, node: cst.Call, label: Any, group: GroupRecord) -> str | None:
+        if not isinstance(label, str):
+            self.report("A2K205", f"The task_id `{_describe(label)}` cannot be evaluated statically.", node,
+                        dag=group.dag)
+            return None
+        full = group.child_id(label)
+        if not self.check_id(node, full, KEY_REGEX, "task_id", dag=group.dag):
+            return None
+        if full in group.dag.tasks:
+            self.report("A2K201", f"The task_id {full!r} is already used in this DAG "
+                        f"(first at line {group.dag.tasks[full].span.line}).", node, task_id=full, dag=group.dag)
+            return None
+        return full
+
+    def check_id(self, node: cst.CSTNode, key: str, regex: re.Pattern[str], what: str, *, dag: DagRecord) -> bool:
+        if len(key) <= MAX_KEY_LENGTH and regex.match(key):
+            return True
+        why = f"longer than {MAX_KEY_LENGTH} characters" if len(key) > MAX_KEY_LENGTH else "not made of letters, digits, '-', '.' and '_'"
+        self.report("A2K208", f"The {what} {key!r} is {why}.", node, dag=dag)
+        return False
+
+    def merged_defaults(self, group: GroupRecord, own: Any) -> dict[str, Any]:
+        """Airflow's get_merged_defaults: DAG default_args, then the group's, then the task's own."""
+        merged = dict(group.default_args)
+        if isinstance(own, dict):
+            params = merged.get("params")
+            merged.update(own)
+            if isinstance(params, dict) and isinstance(own.get("params"), dict):
+                merged["params"] = {**params, **own["params"]}
+        return merged
+
+    def effective_values(self, group: GroupRecord, kwargs: dict[str, Any]) -> dict[str, Any]:
+        defaults = self.merged_defaults(group, kwargs.get("default_args"))
+        defaults.pop("default_args", None)
+        own = {k: v for k, v in kwargs.items() if k not in _STRUCTURAL and k != "default_args"}
+        values = {**defaults, **own}
+        # params from default_args merge under the task's params key by key, as in Airflow
+        if isinstance(defaults.get("params"), dict) and isinstance(own.get("params"), dict):
+            values["params"] = {**defaults["params"], **own["params"]}
+        return values
+
+    def make_operator(self, node: cst.Call, operator: str, module: str, kwargs: dict[str, Any] | None, *,
+                      bases: tuple[str, ...] = (), airflow_ref: Ref | None = None,
+                      mapped: dict[str, Any] | None = None) -> Any:
+        is_airflow = airflow_ref is None or imports.is_airflow(airflow_ref) or airflow_ref.module.startswith(".")
+        group = self.placement(node, kwargs, airflow=is_airflow or bool(bases))
+        if group is None:
+            return self.unresolved(node)
+        if kwargs is None:
+            self.report("A2K205", "The task's keyword arguments (**) cannot be evaluated statically.", node,
+                        dag=group.dag)
+            task_id = None
+            kwargs = {}
+        else:
+            task_id = self.task_id_of(node, kwargs.get("task_id", Unresolved("<missing task_id>")), group)
+        task = TaskRecord(task_id, operator, module, self.span(node), group.dag, group, bases=bases)
+        task.values = self.effective_values(group, kwargs)
+        task.explicit = frozenset(k for k in kwargs if k not in _STRUCTURAL)
+        task.python_callable = self.python_callable(kwargs.get("python_callable"), node)
+        if mapped is not None:
+            task.is_mapped, task.mapped_args = True, mapped
+        return self.register(node, task)
+
+    def python_callable(self, value: Any, node: cst.Call) -> PythonCallable | None:
+        if isinstance(value, Function):
+            return value.callable()
+        if isinstance(value, TaskFlow):
+            return value.function.callable()
+        if isinstance(value, Ref):
+            return PythonCallable(value.name, None, module=value.module)
+        if isinstance(value, Unresolved):
+            lambda_node = _find_lambda(node)
+            if lambda_node is not None:
+                return PythonCallable("<lambda>", self.source(lambda_node), self.span(lambda_node))
+        return None
+
+    def register(self, node: cst.CSTNode, task: TaskRecord) -> TaskRecord:
+        """Add a task to its DAG, with the upstream edges its XCom arguments imply."""
+        if task.task_id is None:
+            return task
+        task.dag.add_task(task)
+        for ref in _xcoms([task.values, task.mapped_args]):
+            if ref.task.task_id is not None:
+                self.add_edge(node, ref.task, task)
+        return task
+
+    def call_taskflow(self, node: cst.Call, flow: TaskFlow, args: list[Any] | None, kwargs: dict[str, Any] | None,
+                      *, mapped: dict[str, Any] | None = None) -> Any:
+        group = self.placement(node, None, airflow=True)
+        if group is None:
+            return self.unresolved(node)
+        label = flow.options.get("task_id", flow.function.name)
+        if isinstance(label, str):
+            label = group.dag.unique_label(label, group)
+        task_id = self.task_id_of(node, label, group)
+        task = TaskRecord(task_id, flow.operator, flow.module, self.span(node), group.dag, group,
+                          is_setup=flow.is_setup, is_teardown=flow.is_teardown)
+        call_args: dict[str, Any] = {
+            "op_args": tuple(args) if args is not None else Unresolved("*args"),
+            "op_kwargs": kwargs if kwargs is not None else Unresolved("**kwargs"),
+        }
+        task.values = self.effective_values(group, {**flow.options, **call_args})
+        task.explicit = flow.explicit | frozenset(call_args)
+        task.python_callable = flow.function.callable()
+        if mapped is not None:
+            task.is_mapped, task.mapped_args = True, mapped
+        self.register(node, task)
+        return XComValue(task, "return_value")
+
+    def make_partial(self, node: cst.Call, target: Ref | LocalClass, scope: Scope) -> Any:
+        _, kwargs = self.arguments(node, scope)
+        return Partial(target, kwargs or {}, node) if kwargs is not None else self.unresolved(node)
+
+    def expand(self, node: cst.Call, partial: Partial, how: str, args: list[Any] | None,
+               kwargs: dict[str, Any] | None) -> Any:
+        if how == "expand_kwargs":
+            mapped = {"*": args[0]} if args else (kwargs or {})
+        else:
+            mapped = kwargs if kwargs is not None else {"*": Unresolved(self.source(node))}
+        target = partial.target
+        if isinstance(target, TaskFlow):
+            flow = replace(target, options={**target.options, **partial.kwargs},
+                           explicit=target.explicit | frozenset(partial.kwargs))
+            return self.call_taskflow(node, flow, [], {}, mapped=mapped)
+        if isinstance(target, LocalClass):
+            return self.make_operator(node, target.name, "", partial.kwargs, bases=target.bases, mapped=mapped)
+        assert isinstance(target, Ref)
+        task = self.make_operator(node, target.name, target.module, partial.kwargs, airflow_ref=target, mapped=mapped)
+        return task
+
+    # -- dependencies ----------------------------------------------------------------------
+    def shift(self, node: cst.BinaryOperation, left: Any, right: Any) -> Any:
+        downstream = isinstance(node.operator, cst.RightShift)
+        if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+            self.report("A2K203", f"`{self.source(node)}` shifts a list by a list, which Python rejects.", node)
+            return self.unresolved(node)
+        self.shift_values(node, left, right, downstream=downstream)
+        return right
+
+    def shift_values(self, node: cst.CSTNode, left: Any, right: Any, *, downstream: bool) -> None:
+        """`left >> right` (downstream) or `left << right`, with Labels and groups as Airflow treats them."""
+        up, down = (left, right) if downstream else (right, left)
+        if isinstance(down, LabelRecord):
+            sources = self.endpoints(node, up, as_upstream=True)
+            if sources is not None:
+                down.upstream.extend(sources)
+                for target in down.downstream:
+                    for source in sources:
+                        self.add_edge(node, source, target, down.label)
+            return
+        if isinstance(up, LabelRecord):
+            targets = self.endpoints(node, down, as_upstream=False)
+            if targets is not None:
+                up.downstream.extend(targets)
+                for source in up.upstream:
+                    for target in targets:
+                        self.add_edge(node, source, target, up.label)
+            return
+        sources = self.endpoints(node, up, as_upstream=True)
+        targets = self.endpoints(node, down, as_upstream=False)
+        if sources is None or targets is None:
+            return
+        for source in sources:
+            for target in targets:
+                self.add_edge(node, source, target)
+
+    def endpoints(self, node: cst.CSTNode, value: Any, *, as_upstream: bool) -> list[TaskRecord] | None:
+        """The tasks an operand stands for: a group's leaves upstream / roots downstream, now."""
+        if isinstance(value, TaskRecord):
+            return [value]
+        if isinstance(value, XComValue):
+            return [value.task]
+        if isinstance(value, GroupRecord):
+            return value.leaves() if as_upstream else value.roots()
+        if isinstance(value, (list, tuple)):
+            found: list[TaskRecord] = []
+            for item in value:
+                more = self.endpoints(node, item, as_upstream=as_upstream)
+                if more is None:
+                    return None
+                found += more
+            return found
+        self.report("A2K203", f"`{_describe(value)}` in `{_short(self.source(node))}` is not a task the "
+                    "reader could resolve; its dependencies are missing.", node)
+        return None
+
+    def add_edge(self, node: cst.CSTNode, up: TaskRecord, down: TaskRecord, label: str | None = None) -> None:
+        if up.task_id is None or down.task_id is None:
+            return  # a task that could not be named; its A2K205/A2K201 diagnostic already says so
+        if up.dag is not down.dag:
+            self.report("A2K203", f"{up.task_id!r} and {down.task_id!r} belong to different DAGs.", node)
+            return
+        up.dag.add_edge(up.task_id, down.task_id, label)
+
+    def dependency_helper(self, node: cst.Call, kind: str, args: list[Any]) -> Any:
+        if kind == "cross_downstream":
+            if len(args) == 2 and all(isinstance(a, (list, tuple)) for a in args):
+                for task in args[0]:
+                    self.shift_values(node, task, list(args[1]), downstream=True)
+            else:
+                self.report("A2K203", "cross_downstream() needs two literal lists of tasks.", node)
+            return None
+        if kind == "chain_linear":
+            previous: list[Any] | None = None
+            for element in args:
+                if previous is not None:
+                    for task in previous:
+                        self.shift_values(node, task, element, downstream=True)
+                previous = list(element) if isinstance(element, (list, tuple)) else [element]
+            return None
+        for up, down in zip(args, args[1:]):  # chain(): Airflow's pairing rules
+            up_seq, down_seq = isinstance(up, (list, tuple)), isinstance(down, (list, tuple))
+            if not up_seq or not down_seq:
+                self.shift_values(node, up, down, downstream=True)
+            elif len(up) != len(down):
+                self.report("A2K203", f"chain() pairs lists of different lengths ({len(up)} and {len(down)}), "
+                            "which Airflow rejects.", node)
+            else:
+                for left, right in zip(up, down):
+                    self.shift_values(node, left, right, downstream=True)
+        return None
+
+
+_AUG: dict[type, Any] = {
+    cst.AddAssign: operator.add, cst.SubtractAssign: operator.sub, cst.MultiplyAssign: operator.mul,
+    cst.ModuloAssign: operator.mod, cst.FloorDivideAssign: operator.floordiv,
+}
+
+
+def _xcoms(value: Any) -> Iterator[XComValue]:
+    if isinstance(value, XComValue):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _xcoms(item)
+    elif isinstance(value, (list, tuple, set)):
+        for item in value:
+            yield from _xcoms(item)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Unresolved):
+        return value.source
+    if isinstance(value, Ref):
+        return value.qualname
+    return type(value).__name__ if not is_data(value) else repr(value)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _find_lambda(node: cst.Call) -> cst.Lambda | None:
+    for arg in node.args:
+        if arg.keyword is not None and arg.keyword.value == "python_callable" and isinstance(arg.value, cst.Lambda):
+            return arg.value
+    return None
