@@ -664,10 +664,8 @@ class Interpreter(Evaluator):
         else:
             mapped = kwargs if kwargs is not None else {"*": Unresolved(self.source(node))}
         target = partial.target
-        if isinstance(target, TaskFlow):
-            flow = replace(target, options={**target.options, **partial.kwargs},
-                           explicit=target.explicit | frozenset(partial.kwargs))
-            return self.call_taskflow(node, flow, [], {}, mapped=mapped)
+        if isinstance(target, TaskFlow):  # TaskFlow partial() fixes function arguments, not operator ones
+            return self.call_taskflow(node, target, [], dict(partial.kwargs), mapped=mapped)
         if isinstance(target, LocalClass):
             return self.make_operator(node, target.name, "", partial.kwargs, bases=target.bases, mapped=mapped)
         assert isinstance(target, Ref)

@@ -6,6 +6,7 @@ diagnostic on the returned `ParsedFile`, and whatever could be read is returned 
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = ["read_dag_file"]
 
 # what `if __name__ == "__main__":` compares against: a DAG file is imported, never run as main
 _MODULE_NAME = "airflow_dag_module"
+MAX_SYNTAX_DEPTH = 1000  # libcst parses ~6,000 levels before its native parser crashes
 
 
 def read_dag_file(path: str | Path, *, display_path: str | None = None, max_bytes: int = 5_000_000) -> ParsedFile:
@@ -51,9 +53,12 @@ def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
         return _failed(display, text)
     if not text.strip():
         return ParsedFile(display, diagnostics=(diag("A2K103", file=display),), not_a_dag_file=True)
+    problem = _python_check(text, display)
+    if problem is not None:
+        return _failed(display, problem)
     try:
         module = cst.parse_module(text)
-    except cst.ParserSyntaxError as error:
+    except cst.ParserSyntaxError as error:  # syntax Python accepts but libcst's grammar does not
         return _failed(display, diag("A2K101", f"Invalid Python: {error.message}", file=display,
                                      line=error.raw_line, col=error.raw_column))
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # the tree is ours alone: no copy needed
@@ -63,7 +68,10 @@ def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
     for statement in wrapper.module.body:
         try:
             interpreter.run_statement(statement, scope)
-        except (RecursionError, MemoryError):
+        except RecursionError:  # deep but legal nesting in one statement: the rest still reads
+            span = interpreter.span(statement)
+            interpreter.diagnostics.append(diag("A2K107", file=display, line=span.line, col=span.col))
+        except MemoryError:
             raise
         except Exception as error:  # noqa: BLE001 - one statement's failure must not lose the others
             span = interpreter.span(statement)
@@ -79,6 +87,36 @@ def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
         diagnostics.append(diag("A2K104", file=display))
         return ParsedFile(display, (), tuple(diagnostics), not_a_dag_file=True)
     return ParsedFile(display, tuple(dags), tuple(diagnostics))
+
+
+def _python_check(text: str, display: str) -> Diagnostic | None:
+    """Syntax errors and excessive nesting, found by Python's own parser before libcst sees the text.
+
+    `ast.parse` only parses; it runs nothing. It names errors better than libcst (`expected ':'` on
+    the right line), and it fails cleanly on nesting where libcst's native parser would overflow
+    the C stack and crash the process; the depth limit keeps libcst well inside what it survives.
+    """
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as error:
+        return diag("A2K101", f"Invalid Python: {error.msg}", file=display,
+                    line=error.lineno, col=max((error.offset or 1) - 1, 0))
+    except (RecursionError, MemoryError):
+        return diag("A2K107", file=display)
+    depth = _max_depth(tree)
+    if depth > MAX_SYNTAX_DEPTH:
+        return diag("A2K107", f"The syntax tree is {depth} levels deep (the limit is {MAX_SYNTAX_DEPTH}).",
+                    file=display)
+    return None
+
+
+def _max_depth(tree: ast.AST) -> int:
+    deepest, stack = 0, [(tree, 1)]
+    while stack:  # iterative: the point is not to recurse on a deep tree
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _to_dag(record: DagRecord, diagnostics: list[Diagnostic]) -> Dag:
