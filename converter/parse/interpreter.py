@@ -56,6 +56,7 @@ class Interpreter(Evaluator):
         self.context: list[GroupRecord] = []  # innermost `with DAG` / `with TaskGroup` last
         self.depth = 0
         self.dag_creations = 0
+        self.graph_calls = 0  # tasks attempted + dependencies attempted, for footprint()
 
     # -- diagnostics -----------------------------------------------------------------------
     def report(self, code: str, message: str, node: cst.CSTNode, *, task_id: str | None = None,
@@ -194,8 +195,9 @@ class Interpreter(Evaluator):
             pass
         return True
 
-    def footprint(self) -> tuple[int, int]:
-        return sum(len(d.tasks) for d in self.dags), sum(len(d.edges) for d in self.dags)
+    def footprint(self) -> int:
+        """Counts graph-building calls, so a block can tell whether it shaped the graph."""
+        return self.graph_calls
 
     def run_if(self, node: cst.If, scope: Scope) -> None:
         test = self.eval(node.test, scope)
@@ -527,6 +529,7 @@ class Interpreter(Evaluator):
     # -- tasks -----------------------------------------------------------------------------
     def placement(self, node: cst.Call, kwargs: dict[str, Any] | None, airflow: bool) -> GroupRecord | None:
         """The group a new task goes in: dag=/task_group= arguments first, then the `with` context."""
+        self.graph_calls += 1
         kwargs = kwargs or {}
         group = kwargs.get("task_group")
         if isinstance(group, GroupRecord):
@@ -683,6 +686,7 @@ class Interpreter(Evaluator):
 
     def shift_values(self, node: cst.CSTNode, left: Any, right: Any, *, downstream: bool) -> None:
         """`left >> right` (downstream) or `left << right`, with Labels and groups as Airflow treats them."""
+        self.graph_calls += 1
         up, down = (left, right) if downstream else (right, left)
         if isinstance(down, LabelRecord):
             sources = self.endpoints(node, up, as_upstream=True)
