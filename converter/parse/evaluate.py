@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import operator
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -137,8 +138,10 @@ class Evaluator:
         pieces: list[str] = []
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
-                text = part.value.replace("{{", "{").replace("}}", "}")
-                pieces.append(ast.literal_eval(f"{prefix}{quote}{text}{quote}") if "\\" in text else text)
+                text = _fstring_text(part.value, prefix, quote)
+                if text is None:
+                    return self.unresolved(node)
+                pieces.append(text)
                 continue
             value = self.eval(part.expression, scope)
             spec = self._format_spec(part, scope)
@@ -449,6 +452,20 @@ class Evaluator:
             elif args is not None:
                 args.append(value)
         return args, kwargs
+
+
+def _fstring_text(raw: str, prefix: str, quote: str) -> str | None:
+    """The literal text between f-string fields, its escapes decoded as the string's prefix says."""
+    text = raw.replace("{{", "{").replace("}}", "}")
+    if "\\" not in text:
+        return text
+    try:
+        with warnings.catch_warnings():  # an invalid escape is only a warning in Python, kept as is
+            warnings.simplefilter("ignore")
+            value = ast.literal_eval(f"{prefix}{quote}{text}{quote}")
+    except (SyntaxError, ValueError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def make_duration(args: list[Any], kwargs: dict[str, Any]) -> Duration | None:

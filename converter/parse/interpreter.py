@@ -446,27 +446,28 @@ class Interpreter(Evaluator):
         return self.unresolved(node)
 
     # -- DAGs and groups -------------------------------------------------------------------
-    def make_dag(self, node: cst.Call, dag_id: Any, kwargs: dict[str, Any], *, settings_from: Any = None) -> Any:
+    def make_dag(self, node: cst.Call, dag_id: Any, kwargs: dict[str, Any]) -> DagRecord:
+        """A new DAG. One that cannot be named or repeats an id is still built - so its tasks do not
+        read as orphans - but kept out of the results; its diagnostic says why."""
         self.dag_creations += 1
-        if not isinstance(dag_id, str):
-            self.report("A2K209", f"The dag_id `{_describe(dag_id)}` cannot be evaluated statically.", node)
-            return self.unresolved(node)
         settings = {k: v for k, v in kwargs.items() if k != "dag_id"}
         default_args = settings.get("default_args")
-        dag = DagRecord(dag_id, self.span(node), settings, default_args if isinstance(default_args, dict) else {})
+        name = dag_id if isinstance(dag_id, str) else _describe(dag_id)
+        dag = DagRecord(name, self.span(node), settings, default_args if isinstance(default_args, dict) else {})
         dag.root.default_args = dict(dag.default_args)
-        self.check_id(node, dag_id, KEY_REGEX, "dag_id", dag=dag)
-        if any(d.dag_id == dag_id for d in self.dags):
-            self.report("A2K206", f"The dag_id {dag_id!r} is already used in this file.", node, dag=dag)
-        self.dags.append(dag)
+        if not isinstance(dag_id, str):
+            self.report("A2K209", f"The dag_id `{name}` cannot be evaluated statically.", node, dag=dag)
+        elif any(d.dag_id == dag_id for d in self.dags):
+            self.report("A2K206", f"The dag_id {dag_id!r} is already used in this file; only the first "
+                        "is read.", node, dag=dag)
+        elif self.check_id(node, dag_id, KEY_REGEX, "dag_id", dag=dag):
+            self.dags.append(dag)
         return dag
 
     def call_dag_function(self, node: cst.Call, function: Function, args: list[Any] | None,
                           kwargs: dict[str, Any] | None) -> Any:
         options = dict(function.options)
         dag = self.make_dag(node, options.pop("dag_id", function.name), options)
-        if not isinstance(dag, DagRecord):
-            return dag
         dag.span = function.span  # the decorated function is where the DAG is written
         if "doc_md" not in dag.settings and function.node.get_docstring():
             dag.settings["doc_md"] = function.node.get_docstring()

@@ -7,6 +7,7 @@ diagnostic on the returned `ParsedFile`, and whatever could be read is returned 
 from __future__ import annotations
 
 import ast
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,9 @@ def _python_check(text: str, display: str) -> Diagnostic | None:
     the C stack and crash the process; the depth limit keeps libcst well inside what it survives.
     """
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():  # invalid escapes etc. warn at import; not our concern here
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
     except SyntaxError as error:
         return diag("A2K101", f"Invalid Python: {error.msg}", file=display,
                     line=error.lineno, col=max((error.offset or 1) - 1, 0))
