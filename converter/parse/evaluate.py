@@ -124,7 +124,12 @@ class Evaluator:
         return node.evaluated_value
 
     def _eval_SimpleString(self, node: cst.SimpleString, scope: Scope) -> Any:
-        return node.evaluated_value
+        try:
+            with warnings.catch_warnings():  # libcst decodes with literal_eval: `"\d"` only warns
+                warnings.simplefilter("ignore")
+                return node.evaluated_value
+        except (SyntaxError, ValueError):
+            return self.unresolved(node)
 
     def _eval_ConcatenatedString(self, node: cst.ConcatenatedString, scope: Scope) -> Any:
         left, right = self.eval(node.left, scope), self.eval(node.right, scope)

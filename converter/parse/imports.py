@@ -50,7 +50,7 @@ def dotted(node: cst.BaseExpression) -> str | None:
     return None
 
 
-def bindings(statement: cst.Import | cst.ImportFrom, package: str) -> Iterator[tuple[str, Ref]]:
+def bindings(statement: cst.Import | cst.ImportFrom) -> Iterator[tuple[str, Ref]]:
     """The names an import statement binds, each to the Ref it stands for."""
     if isinstance(statement, cst.Import):
         for alias in statement.names:

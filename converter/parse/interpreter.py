@@ -18,13 +18,13 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import CodeRange
 
-from converter.diagnostics import Diagnostic, diag
+from converter.diagnostics import Diagnostic, Severity, diag
 from converter.model import PythonCallable, Unresolved
 from converter.parse import imports
 from converter.parse.evaluate import Evaluator, is_data, make_datetime, make_duration
 from converter.parse.values import (
     Builtin, DagRecord, Function, GroupRecord, LabelRecord, LocalClass, Partial, Ref, Scope, TaskFlow,
-    TaskRecord, XComValue,
+    TaskDecorator, TaskRecord, XComValue,
 )
 
 KEY_REGEX = re.compile(r"^[\w.-]+$")  # Airflow's validate_key
@@ -60,11 +60,11 @@ class Interpreter(Evaluator):
 
     # -- diagnostics -----------------------------------------------------------------------
     def report(self, code: str, message: str, node: cst.CSTNode, *, task_id: str | None = None,
-               dag: DagRecord | None = None) -> None:
+               dag: DagRecord | None = None, severity: Severity | None = None) -> None:
         span = self.span(node)
         self.diagnostics.append(diag(
             code, message, file=self.file, line=span.line or None, col=span.col,
-            task_id=task_id, dag_id=dag.dag_id if dag else self.current_dag_id(),
+            task_id=task_id, dag_id=dag.dag_id if dag else self.current_dag_id(), severity=severity,
         ))
 
     def current_dag_id(self) -> str | None:
@@ -102,7 +102,7 @@ class Interpreter(Evaluator):
 
     def run_small(self, node: cst.BaseSmallStatement, scope: Scope) -> None:
         if isinstance(node, (cst.Import, cst.ImportFrom)):
-            for name, ref in imports.bindings(node, ""):
+            for name, ref in imports.bindings(node):
                 scope.vars[name] = ref
         elif isinstance(node, cst.Assign):
             value = self.eval(node.value, scope)
@@ -161,12 +161,21 @@ class Interpreter(Evaluator):
             elif isinstance(value, GroupRecord):
                 self.context.append(value)
                 entered += 1
+            elif self.is_task_like(value):
+                self.report("A2K203", f"`with {_short(self.source(item.item))}:` (a setup/teardown context) is "
+                            "not read statically; the edges it adds around its body are missing.", item.item)
             if item.asname is not None:
                 self.assign(item.asname.name, value, scope)  # type: ignore[arg-type]
         try:
             self.run_block(node.body.body, scope)
         finally:
             del self.context[len(self.context) - entered:]
+
+    @staticmethod
+    def is_task_like(value: Any) -> bool:
+        if isinstance(value, (list, tuple)):
+            return bool(value) and all(isinstance(v, (TaskRecord, XComValue)) for v in value)
+        return isinstance(value, (TaskRecord, XComValue))
 
     def run_for(self, node: cst.For, scope: Scope) -> None:
         items = self.iterate(self.eval(node.iter, scope))
@@ -366,14 +375,19 @@ class Interpreter(Evaluator):
             return self.unresolved(node)
         if isinstance(callee, Ref):
             return self.call_ref(node, callee, args, kwargs)
-        return self.unresolved(node)
+        if isinstance(callee, TaskDecorator):
+            return self.apply_decorator(node, callee, args, kwargs)
+        return self.unknown_call(node, args, kwargs)
 
     def call_ref(self, node: cst.Call, ref: Ref, args: list[Any] | None, kwargs: dict[str, Any] | None) -> Any:
         kind = imports.kind(ref)
-        if args is None or kwargs is None:
-            if kind is None and imports.is_class_like(ref):
+        if args is None or kwargs is None:  # a `*`/`**` spread that cannot be evaluated
+            if imports.is_known_operator(ref) or (kwargs is not None and "task_id" in kwargs):
                 return self.make_operator(node, ref.name, ref.module, kwargs, airflow_ref=ref)
-            return self.unresolved(node)
+            return self.unknown_call(node, args, kwargs)
+        if kind == "task_decorator":  # task(fn), task.bash(retries=1)(fn)
+            operator, module = imports.taskflow_parts(ref)  # type: ignore[misc]
+            return self.apply_decorator(node, TaskDecorator(operator, module, {}), args, kwargs)
         if kind == "dag_class":
             return self.make_dag(node, args[0] if args else kwargs.get("dag_id"), kwargs)
         if kind == "task_group_class":
@@ -396,6 +410,25 @@ class Interpreter(Evaluator):
             return make_datetime(style, args, kwargs) or self.unresolved(node)
         if imports.is_class_like(ref) and ("task_id" in kwargs or imports.is_known_operator(ref)):
             return self.make_operator(node, ref.name, ref.module, kwargs, airflow_ref=ref)
+        return self.unknown_call(node, args, kwargs)
+
+    def apply_decorator(self, node: cst.Call, decorator: TaskDecorator, args: list[Any] | None,
+                        kwargs: dict[str, Any] | None) -> Any:
+        if args and isinstance(args[0], Function):
+            options = {**decorator.options, **(kwargs or {})}
+            return TaskFlow(args[0], decorator.operator, decorator.module, options, frozenset(options))
+        if not args and kwargs is not None:
+            return replace(decorator, options={**decorator.options, **kwargs})
+        return self.unknown_call(node, args, kwargs)
+
+    def unknown_call(self, node: cst.Call, args: list[Any] | None, kwargs: dict[str, Any] | None) -> Unresolved:
+        """A call the reader does not understand. Handed a DAG, group or task, it may well build
+        tasks or dependencies the reader cannot see, and that must not pass silently."""
+        handles = (DagRecord, GroupRecord, TaskRecord, XComValue)
+        if any(isinstance(v, handles) for v in [*(args or []), *(kwargs or {}).values()]):
+            self.report("A2K203", f"`{_short(self.source(node))}` is passed a DAG, group or task but cannot be "
+                        "read statically; tasks or dependencies it adds are missing.", node,
+                        severity=Severity.WARNING)
         return self.unresolved(node)
 
     def call_method(self, node: cst.Call, receiver: Any, name: str, scope: Scope) -> Any:
@@ -592,8 +625,10 @@ class Interpreter(Evaluator):
     def make_operator(self, node: cst.Call, operator: str, module: str, kwargs: dict[str, Any] | None, *,
                       bases: tuple[str, ...] = (), airflow_ref: Ref | None = None,
                       mapped: dict[str, Any] | None = None) -> Any:
-        is_airflow = airflow_ref is None or imports.is_airflow(airflow_ref) or airflow_ref.module.startswith(".")
-        group = self.placement(node, kwargs, airflow=is_airflow or bool(bases))
+        # Airflow's own classes and local subclasses of them are surely operators; other classes with a
+        # task_id outside any DAG could be anything, and are left alone
+        surely_operator = airflow_ref is None or imports.is_airflow(airflow_ref) or bool(bases)
+        group = self.placement(node, kwargs, airflow=surely_operator)
         if group is None:
             return self.unresolved(node)
         if kwargs is None:

@@ -97,6 +97,15 @@ class TaskFlow:
     is_teardown: bool = False
 
 
+@dataclass(frozen=True)
+class TaskDecorator:
+    """`task`, `task.bash(...)`, ... applied by call rather than `@`: `task(retries=2)(fn)`, `task(fn)`."""
+
+    operator: str
+    module: str
+    options: dict[str, Any]
+
+
 @dataclass(frozen=True, eq=False)
 class Partial:
     """`Operator.partial(...)` or `taskflow_fn.partial(...)`, waiting for `.expand(...)`."""

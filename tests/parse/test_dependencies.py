@@ -89,3 +89,14 @@ def test_unresolvable_operand(read) -> None:
     parsed = read("from mylib import make_tasks\n" + TASKS + "    a >> make_tasks()\n")
     [diagnostic] = parsed.diagnostics
     assert diagnostic.code == "A2K203" and "make_tasks()" in diagnostic.message and diagnostic.line == 9
+
+
+def test_unknown_helper_given_a_task_is_reported(read) -> None:
+    parsed = read("from team_lib import attach_alerts\n" + TASKS + "    attach_alerts(a)\n")
+    [diagnostic] = parsed.diagnostics
+    assert (diagnostic.code, diagnostic.severity.value, diagnostic.line) == ("A2K203", "warning", 9)
+
+
+def test_setup_teardown_context_manager_is_reported(read) -> None:
+    parsed = read(TASKS + "    a.as_setup()\n    c.as_teardown(setups=a)\n    with c:\n        b\n")
+    assert codes(parsed) == ["A2K203"]

@@ -125,3 +125,18 @@ def test_dag_function_body_tasks(read) -> None:
     """))
     [task] = dag.tasks
     assert task.args.values["op_args"][0].source == "params.limit"  # a DAG param: known only at run time
+
+
+def test_decorator_applied_by_call(read) -> None:
+    dag = only_dag(read("""
+        from airflow.decorators import task
+
+        def plain():
+            return 1
+
+        with DAG("d"):
+            task(plain)()
+            task.bash(retries=2)(plain).override(task_id="b")()
+    """))
+    assert [(t.task_id, t.operator) for t in dag.tasks] == [("plain", "task"), ("b", "task.bash")]
+    assert dag.task("b").args.values["retries"] == 2
