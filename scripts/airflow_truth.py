@@ -3,7 +3,7 @@
 Run with an interpreter that has Airflow installed (never imported by the converter itself):
     AIRFLOW_HOME=/tmp/af-home python scripts/airflow_truth.py fixtures/airflow_dags
 It writes `airflow_truth.json` next to the fixtures: per file, per DAG, the task ids, operator
-classes, group ids and the exact edges (sorted), plus any import errors.
+classes, group ids, the exact edges and edge labels (sorted), plus any import errors.
 """
 
 from __future__ import annotations
@@ -32,6 +32,12 @@ def describe(folder: Path) -> dict[str, object]:
                     for t in dag.tasks
                 },
                 "edges": sorted([u, t.task_id] for t in dag.tasks for u in t.upstream_task_ids),
+                "edge_labels": sorted(
+                    [up, down, info["label"]]
+                    for up, downs in dag.edge_info.items()
+                    for down, info in downs.items()
+                    if info.get("label")
+                ),
             }
         truth[path.name] = {"dags": dags, "import_errors": sorted(bag.import_errors.values())}
     return truth

@@ -43,6 +43,7 @@ def test_valid_fixture_matches_airflow(name: str) -> None:
         assert sorted(t.task_id for t in dag.tasks) == sorted(expected["tasks"])
         assert sorted(dag.edges) == sorted(tuple(e) for e in expected["edges"])
         assert len(set(dag.edges)) == len(dag.edges)
+        assert dag.edge_labels == _task_edge_labels(expected["edge_labels"], dag.edges)
         for task in dag.tasks:
             want = expected["tasks"][task.task_id]
             assert (task.group_id, task.is_setup, task.is_teardown) == (
@@ -50,6 +51,30 @@ def test_valid_fixture_matches_airflow(name: str) -> None:
             # Airflow reports its own class: compare where the name is the class Airflow instantiates
             if not task.is_mapped and task.operator_module not in TASKFLOW_MODULES and name != "airflow1_imports.py":
                 assert task.operator == want["operator"]
+
+
+def _task_edge_labels(labels: list[list[str]], edges: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], str]:
+    """Airflow's labels with group join nodes spread over the task edges they stand for.
+
+    Airflow files the label of `group >> Label(...) >> task` under the group's virtual
+    `<group>.downstream_join_id` node; the model labels each real edge from the group's leaves.
+    """
+    spread: dict[tuple[str, str], str] = {}
+    for up, down, label in labels:
+        ups = _join_members(up, ".downstream_join_id", [e[0] for e in edges if e[1] == down])
+        downs = _join_members(down, ".upstream_join_id", [e[1] for e in edges if e[0] == up])
+        for u in ups:
+            for d in downs:
+                if (u, d) in edges:
+                    spread[(u, d)] = label
+    return spread
+
+
+def _join_members(node: str, suffix: str, neighbours: list[str]) -> list[str]:
+    if not node.endswith(suffix):
+        return [node]
+    group = node[: -len(suffix)] + "."
+    return [n for n in neighbours if n.startswith(group)]
 
 
 def test_seed_seven_tasks_exactly() -> None:
