@@ -272,7 +272,14 @@ class Interpreter(Evaluator):
             elif isinstance(value, LocalClass):
                 bases.append(value.name)
                 is_operator |= value.is_operator
-        return LocalClass(node.name.value, tuple(bases), is_operator)
+        # only plain class-level assignments are read: constants, not methods or nested logic
+        body = Scope(parent=scope)
+        for statement in node.body.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                        self.run_small(small, body)
+        return LocalClass(node.name.value, tuple(bases), is_operator, body.vars)
 
     def call_function(self, function: Function, node: cst.Call, args: list[Any] | None,
                       kwargs: dict[str, Any] | None) -> Any:
@@ -325,6 +332,8 @@ class Interpreter(Evaluator):
             return value.group_id
         if isinstance(value, XComValue) and name == "output":
             return value
+        if isinstance(value, LocalClass) and name in value.attrs:
+            return value.attrs[name]
         return self.unresolved(node)
 
     def subscript(self, node: cst.Subscript, value: Any, index: Any) -> Any:
@@ -449,6 +458,12 @@ class Interpreter(Evaluator):
         if isinstance(receiver, Partial) and name in ("expand", "expand_kwargs"):
             args, kwargs = self.arguments(node, scope)
             return self.expand(node, receiver, name, args, kwargs)
+        if isinstance(receiver, Function) and receiver.kind == "task_group":
+            args, kwargs = self.arguments(node, scope)
+            if name == "partial" and kwargs is not None:
+                return Partial(receiver, kwargs, node)
+            if name in ("expand", "expand_kwargs"):
+                return self.expand(node, Partial(receiver, {}, node), name, args, kwargs)
         if isinstance(receiver, LocalClass) and name == "partial" and receiver.is_operator:
             return self.make_partial(node, receiver, scope)
         return self.call_data(node, scope)
@@ -703,6 +718,8 @@ class Interpreter(Evaluator):
         else:
             mapped = kwargs if kwargs is not None else {"*": Unresolved(self.source(node))}
         target = partial.target
+        if isinstance(target, Function):
+            return self.expand_group(node, target, partial.kwargs, mapped)
         if isinstance(target, TaskFlow):  # TaskFlow partial() fixes function arguments, not operator ones
             return self.call_taskflow(node, target, [], dict(partial.kwargs), mapped=mapped)
         if isinstance(target, LocalClass):
@@ -710,6 +727,19 @@ class Interpreter(Evaluator):
         assert isinstance(target, Ref)
         task = self.make_operator(node, target.name, target.module, partial.kwargs, airflow_ref=target, mapped=mapped)
         return task
+
+    def expand_group(self, node: cst.Call, function: Function, fixed: dict[str, Any], mapped: dict[str, Any]) -> Any:
+        """A mapped @task_group: its body read once, with the mapped values standing for each item.
+
+        Task ids and edges are those Airflow builds; every task inside is marked mapped, over the
+        group's expand arguments.
+        """
+        before = {id(d): len(d.tasks) for d in self.dags}
+        result = self.call_group_function(node, function, [], {**fixed, **mapped})
+        for dag in self.dags:
+            for task in list(dag.tasks.values())[before.get(id(dag), 0):]:
+                task.is_mapped, task.mapped_args = True, dict(mapped)
+        return result
 
     # -- dependencies ----------------------------------------------------------------------
     def shift(self, node: cst.BinaryOperation, left: Any, right: Any) -> Any:

@@ -47,6 +47,8 @@ class LocalClass:
     name: str
     bases: tuple[str, ...]  # qualified names of the bases, local ones by their class name
     is_operator: bool
+    # class-level constants (`class Config: TABLES = [...]`), readable as `Config.TABLES`
+    attrs: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(eq=False)
@@ -110,7 +112,7 @@ class TaskDecorator:
 class Partial:
     """`Operator.partial(...)` or `taskflow_fn.partial(...)`, waiting for `.expand(...)`."""
 
-    target: Any  # Ref, LocalClass or TaskFlow
+    target: Any  # Ref, LocalClass, TaskFlow or a @task_group Function
     kwargs: dict[str, Any]
     node: cst.Call
 

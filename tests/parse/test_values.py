@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from converter.model import Duration, Unresolved
+from converter.model import Duration, Unresolved, XComRef
 from tests.parse.helpers import codes, only_dag, task_ids
 
 
@@ -176,3 +176,38 @@ def test_huge_string_is_not_built(read) -> None:
             EmptyOperator(task_id="x" * 10**12)
     """)
     assert codes(parsed) == ["A2K205"]
+
+
+def test_mapped_task_group(read) -> None:
+    dag = only_dag(read("""
+        from airflow.decorators import task, task_group
+
+        @task
+        def work(x, y):
+            return x
+
+        @task_group
+        def per_item(x, y):
+            work(x, y)
+
+        with DAG("d"):
+            src = BashOperator(task_id="src", bash_command="x")
+            per_item.partial(y=1).expand(x=src.output)
+    """))
+    [_, inner] = dag.tasks
+    assert inner.task_id == "per_item.work" and inner.is_mapped
+    assert inner.mapped_args == {"x": XComRef("src")} and inner.args.values["op_args"][1] == 1
+    assert dag.edges == (("src", "per_item.work"),)
+
+
+def test_class_constants(read) -> None:
+    dag = only_dag(read("""
+        class Config:
+            TABLES = ["a", "b"]
+            PREFIX: str = "load"
+
+        with DAG("d"):
+            for t in Config.TABLES:
+                EmptyOperator(task_id=f"{Config.PREFIX}_{t}")
+    """))
+    assert task_ids(dag) == ["load_a", "load_b"]
