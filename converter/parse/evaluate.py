@@ -148,6 +148,8 @@ class Evaluator:
                     return self.unresolved(node)
                 pieces.append(text)
                 continue
+            if not isinstance(part, cst.FormattedStringExpression) or part.equal is not None:
+                return self.unresolved(node)  # `{x=}` self-documenting fields: rare, not rebuilt
             value = self.eval(part.expression, scope)
             spec = self._format_spec(part, scope)
             if not is_data(value) or spec is None:
@@ -246,6 +248,7 @@ class Evaluator:
                     return self.unresolved(node)
                 result.update(value)
                 continue
+            assert isinstance(element, cst.DictElement)
             key = self.eval(element.key, scope)
             try:
                 result[key] = self.eval(element.value, scope)
@@ -389,7 +392,7 @@ class Evaluator:
                 for name in names:
                     self.bind(name, Unresolved(self.source(name)), scope)
                 return False
-            return all([self.bind(n, v, scope) for n, v in zip(names, items)])
+            return all([self.bind(n, v, scope) for n, v in zip(names, items, strict=True)])
         return False
 
     # -- calls on literal data -------------------------------------------------------------
@@ -477,7 +480,8 @@ def make_duration(args: list[Any], kwargs: dict[str, Any]) -> Duration | None:
     """`timedelta(...)` / `pendulum.duration(...)` of literal numbers, exact in seconds."""
     if not (is_data(args) and is_data(kwargs)):
         return None
-    units = dict(zip(["days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"], args))
+    names = ["days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"]  # timedelta's order
+    units = dict(zip(names, args, strict=False))
     units.update(kwargs)
     try:
         seconds = dt.timedelta(**units).total_seconds()  # pendulum's years/months are not fixed: rejected
@@ -503,7 +507,7 @@ def make_datetime(kind: str, args: list[Any], kwargs: dict[str, Any]) -> str | N
 
             value = value.replace(tzinfo=ZoneInfo(zone))
         elif kind == "pendulum":
-            value = value.replace(tzinfo=dt.timezone.utc)  # pendulum.datetime defaults to UTC
+            value = value.replace(tzinfo=dt.UTC)  # pendulum.datetime defaults to UTC
         return value.isoformat()
     except (TypeError, ValueError, OverflowError, KeyError, LookupError):
         return None

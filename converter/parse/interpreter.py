@@ -10,29 +10,23 @@ Nothing of the file is ever executed: every value is computed by `Evaluator` fro
 from __future__ import annotations
 
 import operator
-import re
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
-from converter.diagnostics import Diagnostic, Severity, diag
-from converter.model import PythonCallable, Unresolved
+from converter.diagnostics import Severity
+from converter.model import Unresolved
 from converter.parse import imports
-from converter.parse.evaluate import Evaluator, is_data, make_datetime, make_duration
+from converter.parse.builders import Builders
+from converter.parse.evaluate import is_data, make_datetime, make_duration
+from converter.parse.state import short
 from converter.parse.values import (
     Builtin, DagRecord, Function, GroupRecord, LabelRecord, LocalClass, Partial, Ref, Scope, TaskFlow,
     TaskDecorator, TaskRecord, XComValue,
 )
 
-KEY_REGEX = re.compile(r"^[\w.-]+$")  # Airflow's validate_key
-GROUP_KEY_REGEX = re.compile(r"^[\w-]+$")  # Airflow's validate_group_key: no dots in a group id
-MAX_KEY_LENGTH = 250
-MAX_CALL_DEPTH = 16  # helper functions calling helpers: deep enough for real files, bounded for recursion
-# keyword arguments that place a task rather than configure it
-_STRUCTURAL = frozenset({"dag", "task_group"})
+MAX_CALL_DEPTH = 16  # helpers calling helpers: enough for real files, bounded for recursion
 
 
 class _Return(Exception):
@@ -48,28 +42,7 @@ class _Continue(Exception):
     pass
 
 
-class Interpreter(Evaluator):
-    def __init__(self, module: cst.Module, positions: dict[cst.CSTNode, CodeRange], file: str) -> None:
-        super().__init__(module, positions, file)
-        self.dags: list[DagRecord] = []
-        self.diagnostics: list[Diagnostic] = []
-        self.context: list[GroupRecord] = []  # innermost `with DAG` / `with TaskGroup` last
-        self.depth = 0
-        self.dag_creations = 0
-        self.graph_calls = 0  # tasks attempted + dependencies attempted, for footprint()
-
-    # -- diagnostics -----------------------------------------------------------------------
-    def report(self, code: str, message: str, node: cst.CSTNode, *, task_id: str | None = None,
-               dag: DagRecord | None = None, severity: Severity | None = None) -> None:
-        span = self.span(node)
-        self.diagnostics.append(diag(
-            code, message, file=self.file, line=span.line or None, col=span.col,
-            task_id=task_id, dag_id=dag.dag_id if dag else self.current_dag_id(), severity=severity,
-        ))
-
-    def current_dag_id(self) -> str | None:
-        return self.context[-1].dag.dag_id if self.context else None
-
+class Interpreter(Builders):
     # -- statements ------------------------------------------------------------------------
     def run_module(self, scope: Scope) -> None:
         self.run_block(self.module.body, scope)
@@ -162,10 +135,10 @@ class Interpreter(Evaluator):
                 self.context.append(value)
                 entered += 1
             elif self.is_task_like(value):
-                self.report("A2K203", f"`with {_short(self.source(item.item))}:` (a setup/teardown context) is "
+                self.report("A2K203", f"`with {short(self.source(item.item))}:` (a setup/teardown context) is "
                             "not read statically; the edges it adds around its body are missing.", item.item)
             if item.asname is not None:
-                self.assign(item.asname.name, value, scope)  # type: ignore[arg-type]
+                self.assign(item.asname.name, value, scope)
         try:
             self.run_block(node.body.body, scope)
         finally:
@@ -203,10 +176,6 @@ class Interpreter(Evaluator):
         except _Continue:
             pass
         return True
-
-    def footprint(self) -> int:
-        """Counts graph-building calls, so a block can tell whether it shaped the graph."""
-        return self.graph_calls
 
     def run_if(self, node: cst.If, scope: Scope) -> None:
         test = self.eval(node.test, scope)
@@ -254,7 +223,8 @@ class Interpreter(Evaluator):
                 operator, module = imports.taskflow_parts(target)  # type: ignore[misc]
                 result = TaskFlow(function, operator, module, options, frozenset(options))
             elif kind in ("setup_decorator", "teardown_decorator"):
-                is_setup, is_teardown = kind == "setup_decorator" or is_setup, kind == "teardown_decorator" or is_teardown
+                is_setup |= kind == "setup_decorator"
+                is_teardown |= kind == "teardown_decorator"
                 if not isinstance(result, TaskFlow):  # `@setup` alone makes a python task
                     result = TaskFlow(function, "task", target.module, options, frozenset(options))
         if isinstance(result, TaskFlow) and (is_setup or is_teardown):
@@ -290,7 +260,7 @@ class Interpreter(Evaluator):
         self.bind_parameters(function.node.params, args, kwargs, scope)
         self.depth += 1
         try:
-            self.run_block(function.node.body.body, scope)  # type: ignore[union-attr]
+            self.run_block(function.node.body.body, scope)
         except _Return as returned:
             return returned.value
         finally:
@@ -435,7 +405,7 @@ class Interpreter(Evaluator):
         tasks or dependencies the reader cannot see, and that must not pass silently."""
         handles = (DagRecord, GroupRecord, TaskRecord, XComValue)
         if any(isinstance(v, handles) for v in [*(args or []), *(kwargs or {}).values()]):
-            self.report("A2K203", f"`{_short(self.source(node))}` is passed a DAG, group or task but cannot be "
+            self.report("A2K203", f"`{short(self.source(node))}` is passed a DAG, group or task but cannot be "
                         "read statically; tasks or dependencies it adds are missing.", node,
                         severity=Severity.WARNING)
         return self.unresolved(node)
@@ -494,24 +464,6 @@ class Interpreter(Evaluator):
         return self.unresolved(node)
 
     # -- DAGs and groups -------------------------------------------------------------------
-    def make_dag(self, node: cst.Call, dag_id: Any, kwargs: dict[str, Any]) -> DagRecord:
-        """A new DAG. One that cannot be named or repeats an id is still built - so its tasks do not
-        read as orphans - but kept out of the results; its diagnostic says why."""
-        self.dag_creations += 1
-        settings = {k: v for k, v in kwargs.items() if k != "dag_id"}
-        default_args = settings.get("default_args")
-        name = dag_id if isinstance(dag_id, str) else _describe(dag_id)
-        dag = DagRecord(name, self.span(node), settings, default_args if isinstance(default_args, dict) else {})
-        dag.root.default_args = dict(dag.default_args)
-        if not isinstance(dag_id, str):
-            self.report("A2K209", f"The dag_id `{name}` cannot be evaluated statically.", node, dag=dag)
-        elif any(d.dag_id == dag_id for d in self.dags):
-            self.report("A2K206", f"The dag_id {dag_id!r} is already used in this file; only the first "
-                        "is read.", node, dag=dag)
-        elif self.check_id(node, dag_id, KEY_REGEX, "dag_id", dag=dag):
-            self.dags.append(dag)
-        return dag
-
     def call_dag_function(self, node: cst.Call, function: Function, args: list[Any] | None,
                           kwargs: dict[str, Any] | None) -> Any:
         options = dict(function.options)
@@ -527,37 +479,6 @@ class Interpreter(Evaluator):
         finally:
             self.context.pop()
         return dag
-
-    def make_group(self, node: cst.Call, group_id: Any, kwargs: dict[str, Any], *, suffix: bool = False) -> Any:
-        parent = kwargs.get("parent_group")
-        dag = kwargs.get("dag")
-        if not isinstance(parent, GroupRecord):
-            parent = dag.root if isinstance(dag, DagRecord) else (self.context[-1] if self.context else None)
-        if parent is None:
-            self.report("A2K207", "A TaskGroup is created outside any DAG.", node)
-            return self.unresolved(node)
-        if not isinstance(group_id, str):
-            self.report("A2K205", f"The group_id `{_describe(group_id)}` cannot be evaluated statically.", node)
-            return self.unresolved(node)
-        prefix = kwargs.get("prefix_group_id", True)
-        own_default_args = kwargs.get("default_args")
-        full = parent.child_id(group_id)
-        if suffix and full in parent.dag.groups:  # @task_group called twice: Airflow adds __1, __2
-            n = 1
-            while parent.child_id(f"{group_id}__{n}") in parent.dag.groups:
-                n += 1
-            group_id, full = f"{group_id}__{n}", parent.child_id(f"{group_id}__{n}")
-        self.check_id(node, group_id, GROUP_KEY_REGEX, "group_id", dag=parent.dag)
-        if full in parent.dag.groups or full in parent.dag.tasks:
-            self.report("A2K201", f"The group_id {full!r} is already used in this DAG.", node, dag=parent.dag)
-        tooltip = kwargs.get("tooltip")
-        group = GroupRecord(
-            full, parent.dag, parent, prefix_group_id=bool(prefix) if is_data(prefix) else True,
-            tooltip=tooltip if isinstance(tooltip, str) else None,
-            default_args={**parent.default_args, **(own_default_args if isinstance(own_default_args, dict) else {})},
-        )
-        parent.dag.groups.setdefault(full, group)
-        return group
 
     def call_group_function(self, node: cst.Call, function: Function, args: list[Any] | None,
                             kwargs: dict[str, Any] | None) -> Any:
@@ -576,141 +497,6 @@ class Interpreter(Evaluator):
         return result if isinstance(result, (TaskRecord, XComValue)) else group
 
     # -- tasks -----------------------------------------------------------------------------
-    def placement(self, node: cst.Call, kwargs: dict[str, Any] | None, airflow: bool) -> GroupRecord | None:
-        """The group a new task goes in: dag=/task_group= arguments first, then the `with` context."""
-        self.graph_calls += 1
-        kwargs = kwargs or {}
-        group = kwargs.get("task_group")
-        if isinstance(group, GroupRecord):
-            return group
-        dag = kwargs.get("dag")
-        if isinstance(dag, DagRecord):
-            in_context = self.context and self.context[-1].dag is dag
-            return self.context[-1] if in_context else dag.root
-        if "dag" in kwargs and dag is not None:
-            self.report("A2K207", f"The dag= argument `{_describe(dag)}` is not a DAG the reader found.", node)
-            return None
-        if self.context:
-            return self.context[-1]
-        if airflow:
-            self.report("A2K207", "This task is created outside any DAG and without dag=.", node)
-        return None
-
-    def task_id_of(self, node: cst.Call, label: Any, group: GroupRecord) -> str | None:
-        if not isinstance(label, str):
-            self.report("A2K205", f"The task_id `{_describe(label)}` cannot be evaluated statically.", node,
-                        dag=group.dag)
-            return None
-        full = group.child_id(label)
-        if not self.check_id(node, full, KEY_REGEX, "task_id", dag=group.dag):
-            return None
-        if full in group.dag.tasks:
-            self.report("A2K201", f"The task_id {full!r} is already used in this DAG "
-                        f"(first at line {group.dag.tasks[full].span.line}).", node, task_id=full, dag=group.dag)
-            return None
-        return full
-
-    def check_id(self, node: cst.CSTNode, key: str, regex: re.Pattern[str], what: str, *, dag: DagRecord) -> bool:
-        if len(key) <= MAX_KEY_LENGTH and regex.match(key):
-            return True
-        why = f"longer than {MAX_KEY_LENGTH} characters" if len(key) > MAX_KEY_LENGTH else "not made of letters, digits, '-', '.' and '_'"
-        self.report("A2K208", f"The {what} {key!r} is {why}.", node, dag=dag)
-        return False
-
-    def merged_defaults(self, group: GroupRecord, own: Any) -> dict[str, Any]:
-        """Airflow's get_merged_defaults: DAG default_args, then the group's, then the task's own."""
-        merged = dict(group.default_args)
-        if isinstance(own, dict):
-            params = merged.get("params")
-            merged.update(own)
-            if isinstance(params, dict) and isinstance(own.get("params"), dict):
-                merged["params"] = {**params, **own["params"]}
-        return merged
-
-    def effective_values(self, group: GroupRecord, kwargs: dict[str, Any]) -> dict[str, Any]:
-        defaults = self.merged_defaults(group, kwargs.get("default_args"))
-        defaults.pop("default_args", None)
-        own = {k: v for k, v in kwargs.items() if k not in _STRUCTURAL and k != "default_args"}
-        values = {**defaults, **own}
-        # params from default_args merge under the task's params key by key, as in Airflow
-        if isinstance(defaults.get("params"), dict) and isinstance(own.get("params"), dict):
-            values["params"] = {**defaults["params"], **own["params"]}
-        return values
-
-    def make_operator(self, node: cst.Call, operator: str, module: str, kwargs: dict[str, Any] | None, *,
-                      bases: tuple[str, ...] = (), airflow_ref: Ref | None = None,
-                      mapped: dict[str, Any] | None = None) -> Any:
-        # Airflow's own classes and local subclasses of them are surely operators; other classes with a
-        # task_id outside any DAG could be anything, and are left alone
-        surely_operator = airflow_ref is None or imports.is_airflow(airflow_ref) or bool(bases)
-        group = self.placement(node, kwargs, airflow=surely_operator)
-        if group is None:
-            return self.unresolved(node)
-        if kwargs is None:
-            self.report("A2K205", "The task's keyword arguments (**) cannot be evaluated statically.", node,
-                        dag=group.dag)
-            task_id = None
-            kwargs = {}
-        else:
-            task_id = self.task_id_of(node, kwargs.get("task_id", Unresolved("<missing task_id>")), group)
-        task = TaskRecord(task_id, operator, module, self.span(node), group.dag, group, bases=bases)
-        task.values = self.effective_values(group, kwargs)
-        task.explicit = frozenset(k for k in kwargs if k not in _STRUCTURAL)
-        task.python_callable = self.python_callable(kwargs.get("python_callable"), node)
-        if mapped is not None:
-            task.is_mapped, task.mapped_args = True, mapped
-        return self.register(node, task)
-
-    def python_callable(self, value: Any, node: cst.Call) -> PythonCallable | None:
-        if isinstance(value, Function):
-            return value.callable()
-        if isinstance(value, TaskFlow):
-            return value.function.callable()
-        if isinstance(value, Ref):
-            return PythonCallable(value.name, None, module=value.module)
-        if isinstance(value, Unresolved):
-            lambda_node = _find_lambda(node)
-            if lambda_node is not None:
-                return PythonCallable("<lambda>", self.source(lambda_node), self.span(lambda_node))
-        return None
-
-    def register(self, node: cst.CSTNode, task: TaskRecord) -> TaskRecord:
-        """Add a task to its DAG, with the upstream edges its XCom arguments imply."""
-        if task.task_id is None:
-            return task
-        task.dag.add_task(task)
-        for ref in _xcoms([task.values, task.mapped_args]):
-            if ref.task.task_id is not None:
-                self.add_edge(node, ref.task, task)
-        return task
-
-    def call_taskflow(self, node: cst.Call, flow: TaskFlow, args: list[Any] | None, kwargs: dict[str, Any] | None,
-                      *, mapped: dict[str, Any] | None = None) -> Any:
-        group = self.placement(node, None, airflow=True)
-        if group is None:
-            return self.unresolved(node)
-        label = flow.options.get("task_id", flow.function.name)
-        if isinstance(label, str):
-            label = group.dag.unique_label(label, group)
-        task_id = self.task_id_of(node, label, group)
-        task = TaskRecord(task_id, flow.operator, flow.module, self.span(node), group.dag, group,
-                          is_setup=flow.is_setup, is_teardown=flow.is_teardown)
-        call_args: dict[str, Any] = {
-            "op_args": tuple(args) if args is not None else Unresolved("*args"),
-            "op_kwargs": kwargs if kwargs is not None else Unresolved("**kwargs"),
-        }
-        task.values = self.effective_values(group, {**flow.options, **call_args})
-        task.explicit = flow.explicit | frozenset(call_args)
-        task.python_callable = flow.function.callable()
-        if mapped is not None:
-            task.is_mapped, task.mapped_args = True, mapped
-        self.register(node, task)
-        return XComValue(task, "return_value")
-
-    def make_partial(self, node: cst.Call, target: Ref | LocalClass, scope: Scope) -> Any:
-        _, kwargs = self.arguments(node, scope)
-        return Partial(target, kwargs or {}, node) if kwargs is not None else self.unresolved(node)
-
     def expand(self, node: cst.Call, partial: Partial, how: str, args: list[Any] | None,
                kwargs: dict[str, Any] | None) -> Any:
         if how == "expand_kwargs":
@@ -742,131 +528,8 @@ class Interpreter(Evaluator):
         return result
 
     # -- dependencies ----------------------------------------------------------------------
-    def shift(self, node: cst.BinaryOperation, left: Any, right: Any) -> Any:
-        downstream = isinstance(node.operator, cst.RightShift)
-        if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
-            self.report("A2K203", f"`{self.source(node)}` shifts a list by a list, which Python rejects.", node)
-            return self.unresolved(node)
-        self.shift_values(node, left, right, downstream=downstream)
-        return right
-
-    def shift_values(self, node: cst.CSTNode, left: Any, right: Any, *, downstream: bool) -> None:
-        """`left >> right` (downstream) or `left << right`, with Labels and groups as Airflow treats them."""
-        self.graph_calls += 1
-        up, down = (left, right) if downstream else (right, left)
-        if isinstance(down, LabelRecord):
-            sources = self.endpoints(node, up, as_upstream=True)
-            if sources is not None:
-                down.upstream.extend(sources)
-                for target in down.downstream:
-                    for source in sources:
-                        self.add_edge(node, source, target, down.label)
-            return
-        if isinstance(up, LabelRecord):
-            targets = self.endpoints(node, down, as_upstream=False)
-            if targets is not None:
-                up.downstream.extend(targets)
-                for source in up.upstream:
-                    for target in targets:
-                        self.add_edge(node, source, target, up.label)
-            return
-        sources = self.endpoints(node, up, as_upstream=True)
-        targets = self.endpoints(node, down, as_upstream=False)
-        if sources is None or targets is None:
-            return
-        for source in sources:
-            for target in targets:
-                self.add_edge(node, source, target)
-
-    def endpoints(self, node: cst.CSTNode, value: Any, *, as_upstream: bool) -> list[TaskRecord] | None:
-        """The tasks an operand stands for: a group's leaves upstream / roots downstream, now."""
-        if isinstance(value, TaskRecord):
-            return [value]
-        if isinstance(value, XComValue):
-            return [value.task]
-        if isinstance(value, GroupRecord):
-            return value.leaves() if as_upstream else value.roots()
-        if isinstance(value, (list, tuple)):
-            found: list[TaskRecord] = []
-            for item in value:
-                more = self.endpoints(node, item, as_upstream=as_upstream)
-                if more is None:
-                    return None
-                found += more
-            return found
-        self.report("A2K203", f"`{_describe(value)}` in `{_short(self.source(node))}` is not a task the "
-                    "reader could resolve; its dependencies are missing.", node)
-        return None
-
-    def add_edge(self, node: cst.CSTNode, up: TaskRecord, down: TaskRecord, label: str | None = None) -> None:
-        if up.task_id is None or down.task_id is None:
-            return  # a task that could not be named; its A2K205/A2K201 diagnostic already says so
-        if up.dag is not down.dag:
-            self.report("A2K203", f"{up.task_id!r} and {down.task_id!r} belong to different DAGs.", node)
-            return
-        up.dag.add_edge(up.task_id, down.task_id, label)
-
-    def dependency_helper(self, node: cst.Call, kind: str, args: list[Any]) -> Any:
-        if kind == "cross_downstream":
-            if len(args) == 2 and all(isinstance(a, (list, tuple)) for a in args):
-                for task in args[0]:
-                    self.shift_values(node, task, list(args[1]), downstream=True)
-            else:
-                self.report("A2K203", "cross_downstream() needs two literal lists of tasks.", node)
-            return None
-        if kind == "chain_linear":
-            previous: list[Any] | None = None
-            for element in args:
-                if previous is not None:
-                    for task in previous:
-                        self.shift_values(node, task, element, downstream=True)
-                previous = list(element) if isinstance(element, (list, tuple)) else [element]
-            return None
-        for up, down in zip(args, args[1:]):  # chain(): Airflow's pairing rules
-            up_seq, down_seq = isinstance(up, (list, tuple)), isinstance(down, (list, tuple))
-            if not up_seq or not down_seq:
-                self.shift_values(node, up, down, downstream=True)
-            elif len(up) != len(down):
-                self.report("A2K203", f"chain() pairs lists of different lengths ({len(up)} and {len(down)}), "
-                            "which Airflow rejects.", node)
-            else:
-                for left, right in zip(up, down):
-                    self.shift_values(node, left, right, downstream=True)
-        return None
-
-
 _AUG: dict[type, Any] = {
     cst.AddAssign: operator.add, cst.SubtractAssign: operator.sub, cst.MultiplyAssign: operator.mul,
     cst.ModuloAssign: operator.mod, cst.FloorDivideAssign: operator.floordiv,
 }
 
-
-def _xcoms(value: Any) -> Iterator[XComValue]:
-    if isinstance(value, XComValue):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _xcoms(item)
-    elif isinstance(value, (list, tuple, set)):
-        for item in value:
-            yield from _xcoms(item)
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, Unresolved):
-        return value.source
-    if isinstance(value, Ref):
-        return value.qualname
-    return type(value).__name__ if not is_data(value) else repr(value)
-
-
-def _short(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _find_lambda(node: cst.Call) -> cst.Lambda | None:
-    for arg in node.args:
-        if arg.keyword is not None and arg.keyword.value == "python_callable" and isinstance(arg.value, cst.Lambda):
-            return arg.value
-    return None

@@ -136,6 +136,11 @@ class TaskRecord:
     is_teardown: bool = False
     bases: tuple[str, ...] = ()
 
+    @property
+    def key(self) -> str:
+        """The id of a task that is in a DAG (only named tasks ever are)."""
+        return self.task_id or ""
+
 
 @dataclass(frozen=True)
 class XComValue:
@@ -164,7 +169,8 @@ class GroupRecord:
         return label
 
     def ancestry(self) -> list[GroupRecord]:
-        groups, group = [], self
+        groups: list[GroupRecord] = []
+        group: GroupRecord | None = self
         while group is not None:
             groups.append(group)
             group = group.parent
@@ -172,24 +178,24 @@ class GroupRecord:
 
     def roots(self) -> list[TaskRecord]:
         """Airflow's get_roots(), evaluated now: tasks with no upstream inside the group."""
-        ids = {t.task_id for t in self.tasks}
-        return [t for t in self.tasks if self.dag.upstream.get(t.task_id, set()).isdisjoint(ids)]
+        ids = {t.key for t in self.tasks}
+        return [t for t in self.tasks if ids.isdisjoint(self.dag.upstream.get(t.key, {}))]
 
     def leaves(self) -> list[TaskRecord]:
         """Airflow's get_leaves(): tasks with no downstream inside the group, looking through teardowns."""
-        ids = {t.task_id for t in self.tasks}
-        by_id = {t.task_id: t for t in self.tasks}
+        ids = {t.key for t in self.tasks}
+        by_id = {t.key: t for t in self.tasks}
         dag = self.dag
 
         def has_non_teardown_downstream(task: TaskRecord, exclude: str | None) -> bool:
-            for down in dag.downstream.get(task.task_id, ()):
+            for down in dag.downstream.get(task.key, {}):
                 if down != exclude and down in ids and not by_id[down].is_teardown:
                     return True
             return False
 
         def first_non_teardown(task: TaskRecord) -> list[TaskRecord]:
             found: list[TaskRecord] = []
-            for up in dag.upstream.get(task.task_id, ()):
+            for up in dag.upstream.get(task.key, {}):
                 if up not in ids:
                     continue
                 upstream = by_id[up]
@@ -201,7 +207,7 @@ class GroupRecord:
 
         leaves: list[TaskRecord] = []
         for task in self.tasks:
-            if not dag.downstream.get(task.task_id, set()).isdisjoint(ids):
+            if not ids.isdisjoint(dag.downstream.get(task.key, {})):
                 continue
             if not task.is_teardown:
                 leaves.append(task)
@@ -222,8 +228,9 @@ class DagRecord:
     edges: dict[tuple[str, str], None] = field(default_factory=dict)  # a dict keeps first-seen order
     edge_labels: dict[tuple[str, str], str] = field(default_factory=dict)
     groups: dict[str, GroupRecord] = field(default_factory=dict)
-    upstream: dict[str, set[str]] = field(default_factory=dict)
-    downstream: dict[str, set[str]] = field(default_factory=dict)
+    # neighbours per task id, as insertion-ordered dicts: set order would vary from run to run
+    upstream: dict[str, dict[str, None]] = field(default_factory=dict)
+    downstream: dict[str, dict[str, None]] = field(default_factory=dict)
     # highest `__N` suffix used per id prefix, so TaskFlow ids are made unique without rescans
     suffixes: dict[str, int] = field(default_factory=dict)
     root: GroupRecord = field(init=False)
@@ -252,8 +259,8 @@ class DagRecord:
 
     def add_edge(self, up: str, down: str, label: str | None = None) -> None:
         self.edges[(up, down)] = None
-        self.upstream.setdefault(down, set()).add(up)
-        self.downstream.setdefault(up, set()).add(down)
+        self.upstream.setdefault(down, {})[up] = None
+        self.downstream.setdefault(up, {})[down] = None
         if label is not None:
             self.edge_labels[(up, down)] = label
 

@@ -16,7 +16,10 @@ FIXTURES = sorted((Path(__file__).resolve().parents[2] / "fixtures" / "airflow_d
 SOURCES = [p.read_text() for p in FIXTURES]
 
 
-@settings(max_examples=int(os.environ.get('A2K_EXAMPLES', 60)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+EXAMPLES = int(os.environ.get("A2K_EXAMPLES", 60))  # raise it for a longer hunt
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_never_raises_on_mangled_dag_files(tmp_path: Path, data: st.DataObject) -> None:
     source = data.draw(st.sampled_from(SOURCES))
