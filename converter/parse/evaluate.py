@@ -396,13 +396,18 @@ class Evaluator:
         return False
 
     # -- calls on literal data -------------------------------------------------------------
-    def call_data(self, node: cst.Call, scope: Scope) -> Any:
-        """Builtins and safe methods applied to literal data; everything else is Unresolved."""
+    def call_data(self, node: cst.Call, scope: Scope, receiver: Any = None) -> Any:
+        """Builtins and safe methods applied to literal data; everything else is Unresolved.
+
+        `receiver` is the already evaluated object of a method call: evaluating it again could
+        repeat what it does (create a task twice).
+        """
+        if isinstance(node.func, cst.Attribute) and receiver is None:
+            receiver = self.eval(node.func.value, scope)
         args, kwargs = self.arguments(node, scope)
         if args is None or kwargs is None:
             return self.unresolved(node)
         if isinstance(node.func, cst.Attribute):
-            receiver = self.eval(node.func.value, scope)
             return self.method(node, receiver, node.func.attr.value, args, kwargs)
         function = self.eval(node.func, scope)
         if isinstance(function, Builtin):

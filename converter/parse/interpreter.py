@@ -434,9 +434,10 @@ class Interpreter(Builders):
                 return Partial(receiver, kwargs, node)
             if name in ("expand", "expand_kwargs"):
                 return self.expand(node, Partial(receiver, {}, node), name, args, kwargs)
+            return self.unknown_call(node, args, kwargs)
         if isinstance(receiver, LocalClass) and name == "partial" and receiver.is_operator:
             return self.make_partial(node, receiver, scope)
-        return self.call_data(node, scope)
+        return self.call_data(node, scope, receiver)
 
     def node_method(self, node: cst.Call, receiver: Any, name: str, scope: Scope) -> Any:
         args, kwargs = self.arguments(node, scope)

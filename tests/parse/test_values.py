@@ -211,3 +211,11 @@ def test_class_constants(read) -> None:
                 EmptyOperator(task_id=f"{Config.PREFIX}_{t}")
     """))
     assert task_ids(dag) == ["load_a", "load_b"]
+
+
+def test_method_call_receiver_is_evaluated_once(read) -> None:
+    parsed = read("""
+        with DAG("d"):
+            names = [EmptyOperator(task_id="only_once")].copy()
+    """)
+    assert task_ids(only_dag(parsed)) == ["only_once"] and codes(parsed) == []
