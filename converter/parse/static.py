@@ -2,6 +2,26 @@
 
 `read_dag_file` is the entry point. It never raises: every way a file can fail to read becomes a
 diagnostic on the returned `ParsedFile`, and whatever could be read is returned with it.
+
+Read: `with DAG(...)` (with or without `as`), `dag = DAG(...)` with `dag=dag`, `@dag` functions
+called at module level, DAG factories (plain functions returning DAGs), several DAGs per file;
+operators resolved through imports and aliases in every Airflow version's paths, providers,
+custom operators subclassing Airflow classes; TaskFlow (`@task`, `@task.<kind>`, `@setup`,
+`@teardown`, `.override()`, `task(fn)`), `__N` ids for repeated calls; XCom values
+(`op.output`, `["key"]`, `XComArg`, TaskFlow results) with their implied edges; `>>`, `<<`,
+`set_upstream/downstream`, `chain`, `cross_downstream`, `chain_linear`, `Label`, TaskGroups and
+`@task_group` (edges to groups resolved at the time of the call), `.as_setup()`/`.as_teardown()`;
+tasks in variables, containers, loops over literals, literal `if`s; `.expand`, `.partial().expand`,
+`.expand_kwargs` (mapped task groups too); default_args merged as Airflow merges them.
+
+Python callables: `PythonCallable.source` is the function's full source including its decorators
+(not the comments above it), dedented as libcst prints a nested definition.
+
+Not read (each leaves a diagnostic where it could change the graph): loops over values known only
+at run time, conditions on the environment, helpers imported from other modules that build tasks,
+setup/teardown context managers (`with a >> b:`), `while` loops, `exec`/`globals()` tricks. A
+Label on an edge from or to a group labels each task edge it expands to (Airflow files it under
+the group's join node).
 """
 
 from __future__ import annotations

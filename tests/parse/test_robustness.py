@@ -57,3 +57,28 @@ def test_a_thousand_task_dag_reads_fast(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - started
     assert len(parsed.dags[0].tasks) == 1000 and len(parsed.dags[0].edges) == 999
     assert elapsed < 5, elapsed
+
+
+def test_results_do_not_depend_on_hash_seed() -> None:
+    """Set iteration order changes with PYTHONHASHSEED; the reader's output must not."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    # frozenset reprs list members in hash order, so those are printed sorted
+    script = (
+        "from pathlib import Path; from converter.parse.static import read_dag_file\n"
+        "def show(v):\n"
+        "    if isinstance(v, frozenset): return repr(sorted(v))\n"
+        "    if hasattr(v, '__dataclass_fields__'): return [show(getattr(v, f)) for f in v.__dataclass_fields__]\n"
+        "    if isinstance(v, dict): return [(show(k), show(x)) for k, x in v.items()]\n"
+        "    if isinstance(v, (list, tuple)): return [show(x) for x in v]\n"
+        "    return repr(v)\n"
+        "for p in sorted(Path('fixtures').rglob('*.py')): print(show(read_dag_file(p)))\n"
+    )
+    outputs = {
+        subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1
