@@ -29,7 +29,7 @@ _STRUCTURAL = frozenset({"dag", "task_group"})
 
 
 class Builders(Dependencies):
-    def make_dag(self, node: cst.Call, dag_id: Any, kwargs: dict[str, Any]) -> DagRecord:
+    def make_dag(self, node: cst.CSTNode, dag_id: Any, kwargs: dict[str, Any]) -> DagRecord:
         """A new DAG. One that cannot be named or repeats an id is still built - so its tasks do not
         read as orphans - but kept out of the results; its diagnostic says why."""
         self.dag_creations += 1

@@ -13,6 +13,7 @@ import datetime as dt
 import operator
 import warnings
 from collections.abc import Callable, Iterable
+from pathlib import PurePosixPath
 from typing import Any
 
 import libcst as cst
@@ -53,7 +54,7 @@ _SAFE_METHODS: dict[type, frozenset[str]] = {
     tuple: frozenset({"index", "count"}),
     set: frozenset({"add", "update", "union", "copy"}),
 }
-_DATA = (str, int, float, bool, type(None), bytes, Duration)
+_DATA = (str, int, float, bool, type(None), bytes, Duration, PurePosixPath)
 
 
 def is_data(value: Any) -> bool:

@@ -25,16 +25,25 @@ _AIRFLOW_KINDS = {
     "chain": "chain",
     "cross_downstream": "cross_downstream",
     "chain_linear": "chain_linear",
+    "asset": "asset_decorator",
     "setup": "setup_decorator",
     "teardown": "teardown_decorator",
 }
-_TIME_KINDS = {
+_STDLIB_KINDS = {
     "datetime.timedelta": "timedelta",
     "pendulum.duration": "timedelta",
     "datetime.datetime": "datetime",
     "pendulum.datetime": "datetime",
     "pendulum.DateTime": "datetime",
     "datetime.date": "date",
+    # pure path arithmetic, for `Path(__file__).stem` and `os.path.basename(__file__)` style ids
+    "pathlib.Path": "path",
+    "pathlib.PurePath": "path",
+    "pathlib.PurePosixPath": "path",
+    "os.path.basename": "os_path",
+    "os.path.dirname": "os_path",
+    "os.path.splitext": "os_path",
+    "os.path.join": "os_path",
 }
 # where Airflow keeps operators and sensors, in every version
 _OPERATOR_PACKAGES = (".operators.", ".sensors.", ".transfers.")
@@ -78,8 +87,8 @@ def is_airflow(ref: Ref) -> bool:
 
 def kind(ref: Ref) -> str | None:
     """What an imported name is to the reader: a DAG class, a decorator, a time helper, ..."""
-    if ref.qualname in _TIME_KINDS:
-        return _TIME_KINDS[ref.qualname]
+    if ref.qualname in _STDLIB_KINDS:
+        return _STDLIB_KINDS[ref.qualname]
     if not is_airflow(ref):
         return None
     if ref.name in _AIRFLOW_KINDS:
@@ -105,6 +114,11 @@ def taskflow_parts(ref: Ref) -> tuple[str, str] | None:
 def is_known_operator(ref: Ref) -> bool:
     """An Airflow class in an operators/sensors package: a task even when its task_id is missing."""
     return is_airflow(ref) and ref.name[:1].isupper() and any(p in f"{ref.module}." for p in _OPERATOR_PACKAGES)
+
+
+def is_operator_base(ref: Ref) -> bool:
+    """An Airflow base class that makes a subclass an operator (BaseOperator, a sensor, an operator)."""
+    return is_airflow(ref) and (is_known_operator(ref) or ref.name.endswith(("Operator", "Sensor")))
 
 
 def is_class_like(ref: Ref) -> bool:

@@ -10,6 +10,8 @@ Nothing of the file is ever executed: every value is computed by `Evaluator` fro
 from __future__ import annotations
 
 import operator
+import posixpath
+from pathlib import PurePosixPath
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +28,7 @@ from converter.parse.values import (
     TaskDecorator, TaskRecord, XComValue,
 )
 
+_PATH_PARTS = frozenset({"stem", "name", "suffix", "parent", "parts"})
 MAX_CALL_DEPTH = 16  # helpers calling helpers: enough for real files, bounded for recursion
 
 
@@ -179,6 +182,10 @@ class Interpreter(Builders):
 
     def run_if(self, node: cst.If, scope: Scope) -> None:
         test = self.eval(node.test, scope)
+        if isinstance(test, (Ref, Function, TaskFlow, LocalClass)):
+            # an imported module or a defined function is truthy; that the import succeeded is what
+            # reading a `try` body assumes (`try: import x except ImportError: x = None` ... `if x:`)
+            test = True
         orelse = node.orelse
         if is_data(test):
             if test:
@@ -215,7 +222,12 @@ class Interpreter(Builders):
             if not isinstance(target, Ref):
                 continue
             kind = imports.kind(target)
-            if kind == "dag_decorator":
+            if target.qualname.endswith(".asset.multi") and imports.is_airflow(target):
+                self.report("A2K203", "@asset.multi is not read statically; the DAG it defines is missing.",
+                            decorator)
+            if kind == "asset_decorator":
+                self.define_asset(node, function, target, options)
+            elif kind == "dag_decorator":
                 function.kind, function.options = "dag", options
             elif kind == "task_group_decorator":
                 function.kind, function.options = "task_group", options
@@ -231,6 +243,16 @@ class Interpreter(Builders):
             result = replace(result, is_setup=is_setup, is_teardown=is_teardown)
         return result
 
+    def define_asset(self, node: cst.FunctionDef, function: Function, target: Ref, options: dict[str, Any]) -> None:
+        """`@asset` (Airflow 3): the decoration itself defines a DAG named after the asset, with one
+        task named after the function that materialises it."""
+        settings = {k: v for k, v in options.items() if k != "name"}
+        dag = self.make_dag(node, options.get("name", function.name), settings)
+        dag.span = function.span
+        task = TaskRecord(function.name, "asset", target.module, function.span, dag, dag.root,
+                          python_callable=function.callable())
+        self.register(node, task)
+
     def define_class(self, node: cst.ClassDef, scope: Scope) -> LocalClass:
         bases: list[str] = []
         is_operator = False
@@ -238,7 +260,7 @@ class Interpreter(Builders):
             value = self.eval(base.value, scope)
             if isinstance(value, Ref):
                 bases.append(value.qualname)
-                is_operator |= imports.is_airflow(value)
+                is_operator |= imports.is_operator_base(value)  # not BaseNotifier, hooks, ...
             elif isinstance(value, LocalClass):
                 bases.append(value.name)
                 is_operator |= value.is_operator
@@ -304,6 +326,8 @@ class Interpreter(Builders):
             return value
         if isinstance(value, LocalClass) and name in value.attrs:
             return value.attrs[name]
+        if isinstance(value, PurePosixPath) and name in _PATH_PARTS:  # Path(__file__).stem as a dag_id
+            return getattr(value, name)
         return self.unresolved(node)
 
     def subscript(self, node: cst.Subscript, value: Any, index: Any) -> Any:
@@ -382,6 +406,10 @@ class Interpreter(Builders):
             return self.unresolved(node)
         if kind in ("chain", "cross_downstream", "chain_linear"):
             return self.dependency_helper(node, kind, args)
+        if kind == "path" and args and all(isinstance(a, (str, PurePosixPath)) for a in args) and not kwargs:
+            return PurePosixPath(*args)
+        if kind == "os_path" and args and all(isinstance(a, str) for a in args) and not kwargs:
+            return getattr(posixpath, ref.name)(*args)
         if kind == "timedelta":
             return make_duration(args, kwargs) or self.unresolved(node)
         if kind in ("datetime", "date"):

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import libcst as cst
@@ -85,7 +85,8 @@ def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # the tree is ours alone: no copy needed
     positions = wrapper.resolve(PositionProvider)
     interpreter = Interpreter(wrapper.module, dict(positions), display)
-    scope = Scope({"__name__": _MODULE_NAME, "__file__": Unresolved("__file__")})
+    # __file__ is known without running anything: DAG ids are often derived from the file name
+    scope = Scope({"__name__": _MODULE_NAME, "__file__": str(path.resolve())})
     for statement in wrapper.module.body:
         try:
             interpreter.run_statement(statement, scope)
@@ -198,6 +199,8 @@ def _model_value(value: Any, unresolved: list[str]) -> Any:
         return tuple(_model_value(v, unresolved) for v in value)
     if isinstance(value, (set, frozenset)):
         return sorted((_model_value(v, unresolved) for v in value), key=repr)
+    if isinstance(value, PurePosixPath):
+        return str(value)
     if isinstance(value, range):
         return list(value) if len(value) <= 1000 else Unresolved(repr(value))
     if isinstance(value, Function):  # callbacks, python_callable: the function's source

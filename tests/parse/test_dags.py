@@ -160,3 +160,49 @@ def test_main_guard_is_skipped(read) -> None:
             EmptyOperator(task_id="b", dag=dag)
     """))
     assert task_ids(dag) == ["a"]
+
+
+def test_dag_id_from_file_name(read) -> None:
+    parsed = read("""
+        import os
+        from pathlib import Path
+
+        with DAG(Path(__file__).stem):
+            pass
+        with DAG(os.path.splitext(os.path.basename(__file__))[0] + "_v2"):
+            pass
+    """, name="nightly_load.py")
+    assert [d.dag_id for d in parsed.dags] == ["nightly_load", "nightly_load_v2"]
+
+
+def test_asset_decorator_defines_a_dag(read) -> None:
+    parsed = read("""
+        from airflow.sdk import asset
+
+        @asset(uri="s3://bucket/raw", schedule="@daily")
+        def raw_data():
+            return 1
+
+        @asset(name="named", uri="s3://bucket/named", schedule=None)
+        def build():
+            return 2
+    """)
+    assert [(d.dag_id, [t.task_id for t in d.tasks]) for d in parsed.dags] == [
+        ("raw_data", ["raw_data"]), ("named", ["build"])]
+    assert parsed.dags[0].settings == {"uri": "s3://bucket/raw", "schedule": "@daily"}
+    assert parsed.dags[0].tasks[0].operator == "asset"
+
+
+def test_notifier_subclass_is_not_an_operator(read) -> None:
+    parsed = read("""
+        from airflow.sdk import BaseNotifier
+
+        class Notify(BaseNotifier):
+            def __init__(self, message):
+                self.message = message
+
+        alert = Notify(message="x")
+        with DAG("d", on_failure_callback=alert):
+            pass
+    """)
+    assert codes(parsed) == ["A2K204"]  # the callback object is kept as source text

@@ -219,3 +219,17 @@ def test_method_call_receiver_is_evaluated_once(read) -> None:
             names = [EmptyOperator(task_id="only_once")].copy()
     """)
     assert task_ids(only_dag(parsed)) == ["only_once"] and codes(parsed) == []
+
+
+def test_optional_import_guard_reads_the_import_branch(read) -> None:
+    dag = only_dag(read("""
+        try:
+            from kubernetes.client import models as k8s
+        except ImportError:
+            k8s = None
+
+        with DAG("d"):
+            if k8s:
+                EmptyOperator(task_id="with_k8s")
+    """))
+    assert task_ids(dag) == ["with_k8s"]
