@@ -127,19 +127,21 @@ def _python_check(text: str, display: str) -> Diagnostic | None:
                     line=error.lineno, col=max((error.offset or 1) - 1, 0))
     except (RecursionError, MemoryError):
         return diag("A2K107", file=display)
-    depth = _max_depth(tree)
+    depth, line, col = _max_depth(tree)
     if depth > MAX_SYNTAX_DEPTH:
         return diag("A2K107", f"The syntax tree is {depth} levels deep (the limit is {MAX_SYNTAX_DEPTH}).",
-                    file=display)
+                    file=display, line=line, col=col)
     return None
 
 
-def _max_depth(tree: ast.AST) -> int:
-    deepest, stack = 0, [(tree, 1)]
+def _max_depth(tree: ast.AST) -> tuple[int, int, int]:
+    """The depth of the deepest node, and the line and column where it stands."""
+    deepest, stack = (0, 1, 0), [(tree, 1, 1, 0)]
     while stack:  # iterative: the point is not to recurse on a deep tree
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        node, depth, line, col = stack.pop()
+        line, col = getattr(node, "lineno", line), getattr(node, "col_offset", col)
+        deepest = max(deepest, (depth, line, col), key=lambda found: found[0])
+        stack.extend((child, depth + 1, line, col) for child in ast.iter_child_nodes(node))
     return deepest
 
 
