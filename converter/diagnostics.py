@@ -56,6 +56,9 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K107", "too-complex", E,
              "An expression is nested too deeply to read safely.",
              "Simplify the expression; Airflow's own parser would likely fail too."),
+    CodeInfo("A2K108", "reader-failed", E,
+             "The static reader failed on this file (an internal error of the converter).",
+             "Please report this with the DAG file; try --mode airflow meanwhile."),
     # -- DAG structure ---------------------------------------------------------------------
     CodeInfo("A2K201", "duplicate-task-id", E, "Two tasks in one DAG share a task_id.",
              "Give every task in the DAG a unique task_id; Airflow rejects duplicates."),
@@ -77,6 +80,9 @@ CODES: dict[str, CodeInfo] = _table(
              "Create the operator inside `with DAG(...)` or pass dag=... explicitly."),
     CodeInfo("A2K208", "invalid-id", E, "A dag_id or task_id is not valid in Airflow.",
              "Use only letters, digits, dashes, dots and underscores (at most 250 characters)."),
+    CodeInfo("A2K209", "unresolved-dag-id", E,
+             "A DAG's dag_id could not be evaluated statically; the DAG cannot be named.",
+             "Use a literal or an f-string over literal values, or convert with --mode airflow."),
     # -- mapping operators -----------------------------------------------------------------
     CodeInfo("A2K301", "placeholder-operator", W,
              "No mapping exists for this operator; the task is a placeholder that fails when run.",

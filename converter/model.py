@@ -99,6 +99,8 @@ class Task:
     mapped_args: Mapping[str, Any] = field(default_factory=dict)
     is_setup: bool = False
     is_teardown: bool = False
+    # qualified names of a custom operator's base classes (set by the static reader for local classes)
+    operator_bases: tuple[str, ...] = ()
 
     @property
     def trigger_rule(self) -> str:

@@ -1,0 +1,14 @@
+"""Reading DAG files into the model. `static.read_dag_file` reads without importing Airflow or
+running the file; it is the only entry point other stages need.
+
+Modules, in the order a file passes through them:
+  source.py        bytes -> text (size, readability, UTF-8, BOM)
+  static.py        Python's and libcst's parsers, the run over module statements, model building
+  interpreter.py   statements, definitions, calls: the abstract interpreter
+  builders.py      DAG / TaskGroup / task records with Airflow's id and default_args rules
+  dependencies.py  >>, <<, set_*stream, chain helpers, Labels, group roots and leaves
+  evaluate.py      literal evaluation of expressions (f-strings, %, .format, containers, loops)
+  imports.py       import bindings and what an imported Airflow name is
+  values.py        the interpreter's values and records
+  state.py         state and diagnostics shared by the interpreter's parts
+"""

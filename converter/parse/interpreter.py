@@ -1,0 +1,564 @@
+"""The statement walker: an abstract interpreter of a DAG file's module-level code.
+
+It walks module statements, `with` blocks, `for` loops over literal iterables, `if`s whose test
+is literal, and the bodies of functions the file calls (plain helpers, `@dag` and `@task_group`
+functions). Calls to Airflow names build DAG, task group and task records; `>>`, `set_upstream`,
+`chain` and XCom arguments add edges, exactly when the file's own code would add them at import.
+Nothing of the file is ever executed: every value is computed by `Evaluator` from literals.
+"""
+
+from __future__ import annotations
+
+import operator
+import posixpath
+from pathlib import PurePosixPath
+from dataclasses import replace
+from typing import Any
+
+import libcst as cst
+
+from converter.diagnostics import Severity
+from converter.model import Unresolved
+from converter.parse import imports
+from converter.parse.builders import Builders
+from converter.parse.evaluate import is_data, make_datetime, make_duration
+from converter.parse.state import short
+from converter.parse.values import (
+    Builtin, DagRecord, Function, GroupRecord, LabelRecord, LocalClass, Partial, Ref, Scope, TaskFlow,
+    TaskDecorator, TaskRecord, XComValue,
+)
+
+_PATH_PARTS = frozenset({"stem", "name", "suffix", "parent", "parts"})
+MAX_CALL_DEPTH = 16  # helpers calling helpers: enough for real files, bounded for recursion
+
+
+class _Return(Exception):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+class Interpreter(Builders):
+    # -- statements ------------------------------------------------------------------------
+    def run_module(self, scope: Scope) -> None:
+        self.run_block(self.module.body, scope)
+
+    def run_block(self, statements: Any, scope: Scope) -> None:
+        for statement in statements:
+            self.run_statement(statement, scope)
+
+    def run_statement(self, node: cst.CSTNode, scope: Scope) -> None:
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                self.run_small(small, scope)
+        elif isinstance(node, cst.FunctionDef):
+            scope.vars[node.name.value] = self.define_function(node, scope)
+        elif isinstance(node, cst.ClassDef):
+            scope.vars[node.name.value] = self.define_class(node, scope)
+        elif isinstance(node, cst.With):
+            self.run_with(node, scope)
+        elif isinstance(node, cst.For):
+            self.run_for(node, scope)
+        elif isinstance(node, cst.If):
+            self.run_if(node, scope)
+        elif isinstance(node, (cst.Try, cst.TryStar)):
+            # the try body is what runs when nothing fails (the usual `except ImportError` fallback)
+            self.run_block(node.body.body, scope)
+            for extra in (node.orelse, node.finalbody):
+                if extra is not None:
+                    self.run_block(extra.body.body, scope)
+        # while loops, match statements, ...: not unrolled; anything they build goes unseen
+
+    def run_small(self, node: cst.BaseSmallStatement, scope: Scope) -> None:
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            for name, ref in imports.bindings(node):
+                scope.vars[name] = ref
+        elif isinstance(node, cst.Assign):
+            value = self.eval(node.value, scope)
+            for target in node.targets:
+                self.assign(target.target, value, scope)
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            self.assign(node.target, self.eval(node.value, scope), scope)
+        elif isinstance(node, cst.AugAssign):
+            self.aug_assign(node, scope)
+        elif isinstance(node, cst.Expr):
+            self.eval(node.value, scope)
+        elif isinstance(node, cst.Return):
+            raise _Return(None if node.value is None else self.eval(node.value, scope))
+        elif isinstance(node, cst.Break):
+            raise _Break
+        elif isinstance(node, cst.Continue):
+            raise _Continue
+
+    def assign(self, target: cst.BaseExpression, value: Any, scope: Scope) -> None:
+        if isinstance(target, cst.Subscript) and len(target.slice) == 1:
+            container = self.eval(target.value, scope)
+            key = self._slice(target.slice[0].slice, scope)
+            if isinstance(container, (dict, list)) and is_data(key):
+                try:
+                    container[key] = value
+                except (TypeError, IndexError):
+                    pass
+            return
+        self.bind(target, value, scope)
+
+    def aug_assign(self, node: cst.AugAssign, scope: Scope) -> None:
+        current = self.eval(node.target, scope)
+        value = self.eval(node.value, scope)
+        if isinstance(node.operator, cst.AddAssign) and isinstance(current, list) and isinstance(value, (list, tuple)):
+            current.extend(value)  # in place, as Python does for lists
+            return
+        if isinstance(node.operator, (cst.RightShiftAssign, cst.LeftShiftAssign)) and not isinstance(current, int):
+            self.shift_values(node, current, value, downstream=isinstance(node.operator, cst.RightShiftAssign))
+            return
+        function = _AUG.get(type(node.operator))
+        result: Any = Unresolved(self.source(node))
+        if function is not None and is_data(current) and is_data(value):
+            try:
+                result = function(current, value)
+            except (ArithmeticError, TypeError, ValueError):
+                pass
+        self.assign(node.target, result, scope)
+
+    def run_with(self, node: cst.With, scope: Scope) -> None:
+        entered = 0
+        for item in node.items:
+            value = self.eval(item.item, scope)
+            if isinstance(value, DagRecord):
+                self.context.append(value.root)
+                entered += 1
+            elif isinstance(value, GroupRecord):
+                self.context.append(value)
+                entered += 1
+            elif self.is_task_like(value):
+                self.report("A2K203", f"`with {short(self.source(item.item))}:` (a setup/teardown context) is "
+                            "not read statically; the edges it adds around its body are missing.", item.item)
+            if item.asname is not None:
+                self.assign(item.asname.name, value, scope)
+        try:
+            self.run_block(node.body.body, scope)
+        finally:
+            del self.context[len(self.context) - entered:]
+
+    @staticmethod
+    def is_task_like(value: Any) -> bool:
+        if isinstance(value, (list, tuple)):
+            return bool(value) and all(isinstance(v, (TaskRecord, XComValue)) for v in value)
+        return isinstance(value, (TaskRecord, XComValue))
+
+    def run_for(self, node: cst.For, scope: Scope) -> None:
+        items = self.iterate(self.eval(node.iter, scope))
+        if items is None:
+            before = self.footprint()
+            self.bind(node.target, Unresolved(self.source(node.target)), scope)
+            self.run_loop_body(node, scope)
+            if self.footprint() != before:
+                self.report("A2K203", f"The loop over `{self.source(node.iter)}` cannot be unrolled "
+                            "statically; tasks or dependencies it builds are incomplete.", node)
+            return
+        for item in items:
+            self.bind(node.target, item, scope)
+            if not self.run_loop_body(node, scope):
+                return
+        if node.orelse is not None:
+            self.run_block(node.orelse.body.body, scope)
+
+    def run_loop_body(self, node: cst.For, scope: Scope) -> bool:
+        """Run one iteration; False when it ended with `break`."""
+        try:
+            self.run_block(node.body.body, scope)
+        except _Break:
+            return False
+        except _Continue:
+            pass
+        return True
+
+    def run_if(self, node: cst.If, scope: Scope) -> None:
+        test = self.eval(node.test, scope)
+        if isinstance(test, (Ref, Function, TaskFlow, LocalClass)):
+            # an imported module or a defined function is truthy; that the import succeeded is what
+            # reading a `try` body assumes (`try: import x except ImportError: x = None` ... `if x:`)
+            test = True
+        orelse = node.orelse
+        if is_data(test):
+            if test:
+                self.run_block(node.body.body, scope)
+            elif isinstance(orelse, cst.If):
+                self.run_if(orelse, scope)
+            elif orelse is not None:
+                self.run_block(orelse.body.body, scope)
+            return
+        # an unknown condition: read both branches, and say so if either shapes the graph
+        before = self.footprint()
+        self.run_block(node.body.body, scope)
+        if isinstance(orelse, cst.If):
+            self.run_if(orelse, scope)
+        elif orelse is not None:
+            self.run_block(orelse.body.body, scope)
+        if self.footprint() != before:
+            self.report("A2K203", f"The condition `{self.source(node.test)}` cannot be evaluated statically; "
+                        "tasks or dependencies from both branches were read.", node)
+
+    # -- definitions -----------------------------------------------------------------------
+    def define_function(self, node: cst.FunctionDef, scope: Scope) -> Any:
+        source = self.module.code_for_node(node.with_changes(leading_lines=())).strip("\n")
+        function = Function(node, scope, self.span(node), source)
+        result: Any = function
+        is_setup = is_teardown = False
+        for decorator in reversed(node.decorators):  # innermost decorator applies first
+            expr = decorator.decorator
+            target = self.eval(expr.func if isinstance(expr, cst.Call) else expr, scope)
+            options: dict[str, Any] = {}
+            if isinstance(expr, cst.Call):
+                _, kwargs = self.arguments(expr, scope)
+                options = kwargs or {}
+            if not isinstance(target, Ref):
+                continue
+            kind = imports.kind(target)
+            if target.qualname.endswith(".asset.multi") and imports.is_airflow(target):
+                self.report("A2K203", "@asset.multi is not read statically; the DAG it defines is missing.",
+                            decorator)
+            if kind == "asset_decorator":
+                self.define_asset(node, function, target, options)
+            elif kind == "dag_decorator":
+                function.kind, function.options = "dag", options
+            elif kind == "task_group_decorator":
+                function.kind, function.options = "task_group", options
+            elif kind == "task_decorator":
+                operator, module = imports.taskflow_parts(target)  # type: ignore[misc]
+                result = TaskFlow(function, operator, module, options, frozenset(options))
+            elif kind in ("setup_decorator", "teardown_decorator"):
+                is_setup |= kind == "setup_decorator"
+                is_teardown |= kind == "teardown_decorator"
+                if not isinstance(result, TaskFlow):  # `@setup` alone makes a python task
+                    result = TaskFlow(function, "task", target.module, options, frozenset(options))
+        if isinstance(result, TaskFlow) and (is_setup or is_teardown):
+            result = replace(result, is_setup=is_setup, is_teardown=is_teardown)
+        return result
+
+    def define_asset(self, node: cst.FunctionDef, function: Function, target: Ref, options: dict[str, Any]) -> None:
+        """`@asset` (Airflow 3): the decoration itself defines a DAG named after the asset, with one
+        task named after the function that materialises it."""
+        settings = {k: v for k, v in options.items() if k != "name"}
+        dag = self.make_dag(node, options.get("name", function.name), settings)
+        dag.span = function.span
+        task = TaskRecord(function.name, "asset", target.module, function.span, dag, dag.root,
+                          python_callable=function.callable())
+        self.register(node, task)
+
+    def define_class(self, node: cst.ClassDef, scope: Scope) -> LocalClass:
+        bases: list[str] = []
+        is_operator = False
+        for base in node.bases:
+            value = self.eval(base.value, scope)
+            if isinstance(value, Ref):
+                bases.append(value.qualname)
+                is_operator |= imports.is_operator_base(value)  # not BaseNotifier, hooks, ...
+            elif isinstance(value, LocalClass):
+                bases.append(value.name)
+                is_operator |= value.is_operator
+        # only plain class-level assignments are read: constants, not methods or nested logic
+        body = Scope(parent=scope)
+        for statement in node.body.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                        self.run_small(small, body)
+        return LocalClass(node.name.value, tuple(bases), is_operator, body.vars)
+
+    def call_function(self, function: Function, node: cst.Call, args: list[Any] | None,
+                      kwargs: dict[str, Any] | None) -> Any:
+        """Run a function body with its parameters bound; its return value, or Unresolved."""
+        if self.depth >= MAX_CALL_DEPTH or args is None or kwargs is None:
+            return self.unresolved(node)
+        scope = Scope(parent=function.scope)
+        self.bind_parameters(function.node.params, args, kwargs, scope)
+        self.depth += 1
+        try:
+            self.run_block(function.node.body.body, scope)
+        except _Return as returned:
+            return returned.value
+        finally:
+            self.depth -= 1
+        return None
+
+    def bind_parameters(self, params: cst.Parameters, args: list[Any], kwargs: dict[str, Any], scope: Scope) -> None:
+        positional = [*params.posonly_params, *params.params]
+        for index, param in enumerate(positional):
+            name = param.name.value
+            if index < len(args):
+                scope.vars[name] = args[index]
+            elif name in kwargs:
+                scope.vars[name] = kwargs[name]
+            elif param.default is not None:
+                scope.vars[name] = self.eval(param.default, scope.parent or scope)
+            else:
+                scope.vars[name] = Unresolved(name)
+        for param in params.kwonly_params:
+            name = param.name.value
+            default = self.eval(param.default, scope.parent or scope) if param.default else Unresolved(name)
+            scope.vars[name] = kwargs.get(name, default)
+        if isinstance(params.star_arg, cst.Param):
+            scope.vars[params.star_arg.name.value] = tuple(args[len(positional):])
+        if params.star_kwarg is not None:
+            known = {p.name.value for p in [*positional, *params.kwonly_params]}
+            scope.vars[params.star_kwarg.name.value] = {k: v for k, v in kwargs.items() if k not in known}
+
+    # -- attribute and subscript hooks -----------------------------------------------------
+    def attribute(self, node: cst.Attribute, value: Any, scope: Scope) -> Any:
+        name = node.attr.value
+        if isinstance(value, TaskRecord) and name == "output":
+            return XComValue(value, "return_value")
+        if isinstance(value, TaskRecord) and name == "task_id" and value.task_id is not None:
+            return value.task_id
+        if isinstance(value, DagRecord) and name == "dag_id":
+            return value.dag_id
+        if isinstance(value, GroupRecord) and name == "group_id" and value.group_id is not None:
+            return value.group_id
+        if isinstance(value, XComValue) and name == "output":
+            return value
+        if isinstance(value, LocalClass) and name in value.attrs:
+            return value.attrs[name]
+        if isinstance(value, PurePosixPath) and name in _PATH_PARTS:  # Path(__file__).stem as a dag_id
+            return getattr(value, name)
+        return self.unresolved(node)
+
+    def subscript(self, node: cst.Subscript, value: Any, index: Any) -> Any:
+        if isinstance(value, XComValue) and isinstance(index, str):
+            return XComValue(value.task, index)
+        if isinstance(value, TaskRecord) and isinstance(index, str):  # `op.output["k"]` spelled short
+            return XComValue(value, index)
+        return super().subscript(node, value, index)
+
+    def _eval_Attribute(self, node: cst.Attribute, scope: Scope) -> Any:
+        value = self.eval(node.value, scope)
+        if isinstance(value, Ref):
+            owner = value.name
+            if owner == "TriggerRule" and imports.is_airflow(value):
+                return node.attr.value.lower()  # TriggerRule.ALL_DONE == "all_done"
+            return value.attr(node.attr.value)
+        return self.attribute(node, value, scope)
+
+    # -- calls -----------------------------------------------------------------------------
+    def call(self, node: cst.Call, scope: Scope) -> Any:
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            receiver = self.eval(func.value, scope)
+            if not isinstance(receiver, Ref):
+                return self.call_method(node, receiver, func.attr.value, scope)
+            if func.attr.value == "partial" and imports.is_class_like(receiver):
+                return self.make_partial(node, receiver, scope)
+            callee: Any = receiver.attr(func.attr.value)
+        else:
+            callee = self.eval(func, scope)
+        return self.call_value(node, callee, scope)
+
+    def call_value(self, node: cst.Call, callee: Any, scope: Scope) -> Any:
+        if isinstance(callee, Builtin):
+            return self.call_data(node, scope)
+        args, kwargs = self.arguments(node, scope)
+        if isinstance(callee, Function):
+            if callee.kind == "dag":
+                return self.call_dag_function(node, callee, args, kwargs)
+            if callee.kind == "task_group":
+                return self.call_group_function(node, callee, args, kwargs)
+            return self.call_function(callee, node, args, kwargs)
+        if isinstance(callee, TaskFlow):
+            return self.call_taskflow(node, callee, args, kwargs)
+        if isinstance(callee, LocalClass):
+            if callee.is_operator:
+                return self.make_operator(node, callee.name, "", kwargs, bases=callee.bases)
+            return self.unresolved(node)
+        if isinstance(callee, Ref):
+            return self.call_ref(node, callee, args, kwargs)
+        if isinstance(callee, TaskDecorator):
+            return self.apply_decorator(node, callee, args, kwargs)
+        return self.unknown_call(node, args, kwargs)
+
+    def call_ref(self, node: cst.Call, ref: Ref, args: list[Any] | None, kwargs: dict[str, Any] | None) -> Any:
+        kind = imports.kind(ref)
+        if args is None or kwargs is None:  # a `*`/`**` spread that cannot be evaluated
+            if imports.is_known_operator(ref) or (kwargs is not None and "task_id" in kwargs):
+                return self.make_operator(node, ref.name, ref.module, kwargs, airflow_ref=ref)
+            return self.unknown_call(node, args, kwargs)
+        if kind == "task_decorator":  # task(fn), task.bash(retries=1)(fn)
+            operator, module = imports.taskflow_parts(ref)  # type: ignore[misc]
+            return self.apply_decorator(node, TaskDecorator(operator, module, {}), args, kwargs)
+        if kind == "dag_class":
+            return self.make_dag(node, args[0] if args else kwargs.get("dag_id"), kwargs)
+        if kind == "task_group_class":
+            return self.make_group(node, args[0] if args else kwargs.get("group_id"), kwargs)
+        if kind == "label":
+            text = args[0] if args else kwargs.get("label")
+            return LabelRecord(text) if isinstance(text, str) else self.unresolved(node)
+        if kind == "xcom_arg":
+            task = args[0] if args else kwargs.get("operator")
+            key = args[1] if len(args) > 1 else kwargs.get("key", "return_value")
+            if isinstance(task, TaskRecord) and isinstance(key, str):
+                return XComValue(task, key)
+            return self.unresolved(node)
+        if kind in ("chain", "cross_downstream", "chain_linear"):
+            return self.dependency_helper(node, kind, args)
+        if kind == "path" and args and all(isinstance(a, (str, PurePosixPath)) for a in args) and not kwargs:
+            return PurePosixPath(*args)
+        if kind == "os_path" and args and all(isinstance(a, str) for a in args) and not kwargs:
+            return getattr(posixpath, ref.name)(*args)
+        if kind == "timedelta":
+            return make_duration(args, kwargs) or self.unresolved(node)
+        if kind in ("datetime", "date"):
+            style = "pendulum" if ref.qualname.startswith("pendulum") else kind
+            return make_datetime(style, args, kwargs) or self.unresolved(node)
+        if imports.is_class_like(ref) and ("task_id" in kwargs or imports.is_known_operator(ref)):
+            return self.make_operator(node, ref.name, ref.module, kwargs, airflow_ref=ref)
+        return self.unknown_call(node, args, kwargs)
+
+    def apply_decorator(self, node: cst.Call, decorator: TaskDecorator, args: list[Any] | None,
+                        kwargs: dict[str, Any] | None) -> Any:
+        if args and isinstance(args[0], Function):
+            options = {**decorator.options, **(kwargs or {})}
+            return TaskFlow(args[0], decorator.operator, decorator.module, options, frozenset(options))
+        if not args and kwargs is not None:
+            return replace(decorator, options={**decorator.options, **kwargs})
+        return self.unknown_call(node, args, kwargs)
+
+    def unknown_call(self, node: cst.Call, args: list[Any] | None, kwargs: dict[str, Any] | None) -> Unresolved:
+        """A call the reader does not understand. Handed a DAG, group or task, it may well build
+        tasks or dependencies the reader cannot see, and that must not pass silently."""
+        handles = (DagRecord, GroupRecord, TaskRecord, XComValue)
+        if any(isinstance(v, handles) for v in [*(args or []), *(kwargs or {}).values()]):
+            self.report("A2K203", f"`{short(self.source(node))}` is passed a DAG, group or task but cannot be "
+                        "read statically; tasks or dependencies it adds are missing.", node,
+                        severity=Severity.WARNING)
+        return self.unresolved(node)
+
+    def call_method(self, node: cst.Call, receiver: Any, name: str, scope: Scope) -> Any:
+        if isinstance(receiver, (TaskRecord, XComValue, GroupRecord, LabelRecord)):
+            return self.node_method(node, receiver, name, scope)
+        if isinstance(receiver, TaskFlow):
+            args, kwargs = self.arguments(node, scope)
+            if kwargs is None:
+                return self.unresolved(node)
+            if name == "override":
+                options = {**receiver.options, **kwargs}
+                return replace(receiver, options=options, explicit=receiver.explicit | frozenset(kwargs))
+            if name == "partial":
+                return Partial(receiver, kwargs, node)
+            if name in ("expand", "expand_kwargs"):
+                return self.expand(node, Partial(receiver, {}, node), name, args, kwargs)
+            return self.unresolved(node)
+        if isinstance(receiver, Partial) and name in ("expand", "expand_kwargs"):
+            args, kwargs = self.arguments(node, scope)
+            return self.expand(node, receiver, name, args, kwargs)
+        if isinstance(receiver, Function) and receiver.kind == "task_group":
+            args, kwargs = self.arguments(node, scope)
+            if name == "partial" and kwargs is not None:
+                return Partial(receiver, kwargs, node)
+            if name in ("expand", "expand_kwargs"):
+                return self.expand(node, Partial(receiver, {}, node), name, args, kwargs)
+            return self.unknown_call(node, args, kwargs)
+        if isinstance(receiver, LocalClass) and name == "partial" and receiver.is_operator:
+            return self.make_partial(node, receiver, scope)
+        return self.call_data(node, scope, receiver)
+
+    def node_method(self, node: cst.Call, receiver: Any, name: str, scope: Scope) -> Any:
+        args, kwargs = self.arguments(node, scope)
+        if args is None or kwargs is None:
+            return self.unresolved(node)
+        if name in ("set_downstream", "set_upstream"):
+            other = args[0] if args else kwargs.get("task_or_task_list")
+            label = kwargs.get("edge_modifier")
+            downstream = name == "set_downstream"
+            if isinstance(label, LabelRecord):  # a >> Label >> b, spelled as one call
+                self.shift_values(node, receiver, label, downstream=downstream)
+                receiver = label
+            self.shift_values(node, receiver, other, downstream=downstream)
+            return None
+        task = receiver.task if isinstance(receiver, XComValue) else receiver
+        if name == "as_setup" and isinstance(task, TaskRecord):
+            task.is_setup = True
+            return receiver
+        if name == "as_teardown" and isinstance(task, TaskRecord):
+            task.is_teardown = True
+            setups = kwargs.get("setups", args[0] if args else None)
+            if setups is not None:
+                self.shift_values(node, setups, receiver, downstream=True)
+            return receiver
+        return self.unresolved(node)
+
+    # -- DAGs and groups -------------------------------------------------------------------
+    def call_dag_function(self, node: cst.Call, function: Function, args: list[Any] | None,
+                          kwargs: dict[str, Any] | None) -> Any:
+        options = dict(function.options)
+        dag = self.make_dag(node, options.pop("dag_id", function.name), options)
+        dag.span = function.span  # the decorated function is where the DAG is written
+        if "doc_md" not in dag.settings and function.node.get_docstring():
+            dag.settings["doc_md"] = function.node.get_docstring()
+        self.context.append(dag.root)
+        try:
+            # the function's parameters become DAG params: templated at run time, unknown here
+            params = [p.name.value for p in function.node.params.params]
+            self.call_function(function, node, [Unresolved(f"params.{p}") for p in params], {})
+        finally:
+            self.context.pop()
+        return dag
+
+    def call_group_function(self, node: cst.Call, function: Function, args: list[Any] | None,
+                            kwargs: dict[str, Any] | None) -> Any:
+        options = dict(function.options)
+        group = self.make_group(node, options.pop("group_id", function.name), options, suffix=True)
+        if not isinstance(group, GroupRecord):
+            return group
+        if group.tooltip is None and function.node.get_docstring():
+            group.tooltip = function.node.get_docstring()
+        self.context.append(group)
+        try:
+            result = self.call_function(function, node, args, kwargs)
+        finally:
+            self.context.pop()
+        # Airflow forwards a returned task/XCom so dependencies bind to it; otherwise the group
+        return result if isinstance(result, (TaskRecord, XComValue)) else group
+
+    # -- tasks -----------------------------------------------------------------------------
+    def expand(self, node: cst.Call, partial: Partial, how: str, args: list[Any] | None,
+               kwargs: dict[str, Any] | None) -> Any:
+        if how == "expand_kwargs":
+            mapped = {"*": args[0]} if args else (kwargs or {})
+        else:
+            mapped = kwargs if kwargs is not None else {"*": Unresolved(self.source(node))}
+        target = partial.target
+        if isinstance(target, Function):
+            return self.expand_group(node, target, partial.kwargs, mapped)
+        if isinstance(target, TaskFlow):  # TaskFlow partial() fixes function arguments, not operator ones
+            return self.call_taskflow(node, target, [], dict(partial.kwargs), mapped=mapped)
+        if isinstance(target, LocalClass):
+            return self.make_operator(node, target.name, "", partial.kwargs, bases=target.bases, mapped=mapped)
+        assert isinstance(target, Ref)
+        task = self.make_operator(node, target.name, target.module, partial.kwargs, airflow_ref=target, mapped=mapped)
+        return task
+
+    def expand_group(self, node: cst.Call, function: Function, fixed: dict[str, Any], mapped: dict[str, Any]) -> Any:
+        """A mapped @task_group: its body read once, with the mapped values standing for each item.
+
+        Task ids and edges are those Airflow builds; every task inside is marked mapped, over the
+        group's expand arguments.
+        """
+        before = {id(d): len(d.tasks) for d in self.dags}
+        result = self.call_group_function(node, function, [], {**fixed, **mapped})
+        for dag in self.dags:
+            for task in list(dag.tasks.values())[before.get(id(dag), 0):]:
+                task.is_mapped, task.mapped_args = True, dict(mapped)
+        return result
+
+    # -- dependencies ----------------------------------------------------------------------
+_AUG: dict[type, Any] = {
+    cst.AddAssign: operator.add, cst.SubtractAssign: operator.sub, cst.MultiplyAssign: operator.mul,
+    cst.ModuloAssign: operator.mod, cst.FloorDivideAssign: operator.floordiv,
+}
+

@@ -1,0 +1,232 @@
+"""Static reading of a DAG file: libcst parsing plus abstract interpretation, never execution.
+
+`read_dag_file` is the entry point. It never raises: every way a file can fail to read becomes a
+diagnostic on the returned `ParsedFile`, and whatever could be read is returned with it.
+
+Read: `with DAG(...)` (with or without `as`), `dag = DAG(...)` with `dag=dag`, `@dag` functions
+called at module level, DAG factories (plain functions returning DAGs), several DAGs per file;
+operators resolved through imports and aliases in every Airflow version's paths, providers,
+custom operators subclassing Airflow classes; TaskFlow (`@task`, `@task.<kind>`, `@setup`,
+`@teardown`, `.override()`, `task(fn)`), `__N` ids for repeated calls; XCom values
+(`op.output`, `["key"]`, `XComArg`, TaskFlow results) with their implied edges; `>>`, `<<`,
+`set_upstream/downstream`, `chain`, `cross_downstream`, `chain_linear`, `Label`, TaskGroups and
+`@task_group` (edges to groups resolved at the time of the call), `.as_setup()`/`.as_teardown()`;
+tasks in variables, containers, loops over literals, literal `if`s; `.expand`, `.partial().expand`,
+`.expand_kwargs` (mapped task groups too); default_args merged as Airflow merges them.
+
+Python callables: `PythonCallable.source` is the function's full source including its decorators
+(not the comments above it), dedented as libcst prints a nested definition.
+
+Not read (each leaves a diagnostic where it could change the graph): loops over values known only
+at run time, conditions on the environment, helpers imported from other modules that build tasks,
+setup/teardown context managers (`with a >> b:`), `while` loops, `exec`/`globals()` tricks. A
+Label on an edge from or to a group labels each task edge it expands to (Airflow files it under
+the group's join node).
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from converter.diagnostics import Diagnostic, diag
+from converter.model import Dag, ParsedFile, Task, TaskArgs, Unresolved, XComRef
+from converter.parse.interpreter import Interpreter
+from converter.parse.source import read_source
+from converter.parse.values import (
+    DagRecord, Function, GroupRecord, LabelRecord, LocalClass, Partial, Ref, Scope, TaskFlow, TaskRecord,
+    XComValue,
+)
+
+__all__ = ["read_dag_file"]
+
+# what `if __name__ == "__main__":` compares against: a DAG file is imported, never run as main
+_MODULE_NAME = "airflow_dag_module"
+MAX_SYNTAX_DEPTH = 1000  # libcst parses ~6,000 levels before its native parser crashes
+
+
+def read_dag_file(path: str | Path, *, display_path: str | None = None, max_bytes: int = 5_000_000) -> ParsedFile:
+    """Read one DAG file statically into the model; never raises, never runs the file's code."""
+    display = display_path if display_path is not None else str(path)
+    try:
+        return _read(Path(path), display, max_bytes)
+    except RecursionError:
+        return _failed(display, diag("A2K107", file=display))
+    except MemoryError:
+        return _failed(display, diag("A2K107", "The file needs too much memory to read statically.", file=display))
+    except Exception as error:  # noqa: BLE001 - the contract is a result value, whatever happens
+        return _failed(display, diag("A2K108", f"The static reader failed: {type(error).__name__}: {error}",
+                                     file=display))
+
+
+def _failed(display: str, diagnostic: Diagnostic) -> ParsedFile:
+    return ParsedFile(display, diagnostics=(diagnostic,))
+
+
+def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
+    text = read_source(path, display, max_bytes)
+    if isinstance(text, Diagnostic):
+        return _failed(display, text)
+    if not text.strip():
+        return ParsedFile(display, diagnostics=(diag("A2K103", file=display),), not_a_dag_file=True)
+    problem = _python_check(text, display)
+    if problem is not None:
+        return _failed(display, problem)
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:  # syntax Python accepts but libcst's grammar does not
+        return _failed(display, diag("A2K101", f"Invalid Python: {error.message}", file=display,
+                                     line=error.raw_line, col=error.raw_column))
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # the tree is ours alone: no copy needed
+    positions = wrapper.resolve(PositionProvider)
+    interpreter = Interpreter(wrapper.module, dict(positions), display)
+    # __file__ is known without running anything: DAG ids are often derived from the file name
+    scope = Scope({"__name__": _MODULE_NAME, "__file__": str(path.resolve())})
+    for statement in wrapper.module.body:
+        try:
+            interpreter.run_statement(statement, scope)
+        except RecursionError:  # deep but legal nesting in one statement: the rest still reads
+            span = interpreter.span(statement)
+            interpreter.diagnostics.append(diag("A2K107", file=display, line=span.line, col=span.col))
+        except MemoryError:
+            raise
+        except Exception as error:  # noqa: BLE001 - one statement's failure must not lose the others
+            span = interpreter.span(statement)
+            interpreter.diagnostics.append(diag(
+                "A2K108", f"The static reader failed on this statement: {type(error).__name__}: {error}",
+                file=display, line=span.line, col=span.col,
+            ))
+    dags: list[Dag] = []
+    for record in interpreter.dags:
+        dags.append(_to_dag(record, interpreter.diagnostics))
+    diagnostics = interpreter.diagnostics
+    if not dags and interpreter.dag_creations == 0:
+        diagnostics.append(diag("A2K104", file=display))
+        return ParsedFile(display, (), tuple(diagnostics), not_a_dag_file=True)
+    return ParsedFile(display, tuple(dags), tuple(diagnostics))
+
+
+def _python_check(text: str, display: str) -> Diagnostic | None:
+    """Syntax errors and excessive nesting, found by Python's own parser before libcst sees the text.
+
+    `ast.parse` only parses; it runs nothing. It names errors better than libcst (`expected ':'` on
+    the right line), and it fails cleanly on nesting where libcst's native parser would overflow
+    the C stack and crash the process; the depth limit keeps libcst well inside what it survives.
+    """
+    try:
+        with warnings.catch_warnings():  # invalid escapes etc. warn at import; not our concern here
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except SyntaxError as error:
+        return diag("A2K101", f"Invalid Python: {error.msg}", file=display,
+                    line=error.lineno, col=max((error.offset or 1) - 1, 0))
+    except (RecursionError, MemoryError):
+        return diag("A2K107", file=display)
+    depth, line, col = _max_depth(tree)
+    if depth > MAX_SYNTAX_DEPTH:
+        return diag("A2K107", f"The syntax tree is {depth} levels deep (the limit is {MAX_SYNTAX_DEPTH}).",
+                    file=display, line=line, col=col)
+    return None
+
+
+def _max_depth(tree: ast.AST) -> tuple[int, int, int]:
+    """The depth of the deepest node, and the line and column where it stands."""
+    deepest, stack = (0, 1, 0), [(tree, 1, 1, 0)]
+    while stack:  # iterative: the point is not to recurse on a deep tree
+        node, depth, line, col = stack.pop()
+        line, col = getattr(node, "lineno", line), getattr(node, "col_offset", col)
+        deepest = max(deepest, (depth, line, col), key=lambda found: found[0])
+        stack.extend((child, depth + 1, line, col) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _to_dag(record: DagRecord, diagnostics: list[Diagnostic]) -> Dag:
+    def warn(where: str, unresolved: list[str], task: TaskRecord | None) -> None:
+        span = task.span if task else record.span
+        for source in unresolved:
+            diagnostics.append(diag(
+                "A2K204", f"{where} `{source}` cannot be evaluated statically; kept as source text.",
+                file=span.file, line=span.line, col=span.col, dag_id=record.dag_id,
+                task_id=task.task_id if task else None,
+            ))
+
+    unresolved: list[str] = []
+    settings = {k: _model_value(v, unresolved) for k, v in record.settings.items()}
+    warn("The DAG setting", unresolved, None)
+    tasks = []
+    for task in record.tasks.values():
+        unresolved = []
+        args = TaskArgs({k: _model_value(v, unresolved) for k, v in task.values.items()}, task.explicit)
+        mapped = {k: _model_value(v, unresolved) for k, v in task.mapped_args.items()}
+        warn("The argument", unresolved, task)
+        tasks.append(Task(
+            task_id=task.task_id, operator=task.operator, operator_module=task.operator_module,  # type: ignore[arg-type]
+            span=task.span, args=args, group_id=task.group.group_id, python_callable=task.python_callable,
+            is_mapped=task.is_mapped, mapped_args=mapped, is_setup=task.is_setup, is_teardown=task.is_teardown,
+            operator_bases=task.bases,
+        ))
+    description = settings.get("description")
+    return Dag(
+        dag_id=record.dag_id, span=record.span, tasks=tuple(tasks), edges=tuple(record.edges),
+        settings=settings, description=description if isinstance(description, str) else None,
+        edge_labels=dict(record.edge_labels), task_groups={gid: _group_entry(g) for gid, g in record.groups.items()},
+        source_mode="static",
+    )
+
+
+def _group_entry(group: GroupRecord) -> tuple[str | None, str | None]:
+    parent = group.parent.group_id if group.parent is not None else None
+    return parent, group.tooltip
+
+
+def _model_value(value: Any, unresolved: list[str]) -> Any:
+    """An interpreter value as a model value: literals as they are, XCom results as XComRef."""
+    if isinstance(value, Unresolved):
+        unresolved.append(value.source)
+        return value
+    if isinstance(value, XComValue):
+        if value.task.task_id is None:
+            return Unresolved("<output of an unnamed task>")
+        return XComRef(value.task.task_id, value.key)
+    if isinstance(value, dict):
+        return {_model_value(k, unresolved): _model_value(v, unresolved) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_model_value(v, unresolved) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_model_value(v, unresolved) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return sorted((_model_value(v, unresolved) for v in value), key=repr)
+    if isinstance(value, PurePosixPath):
+        return str(value)
+    if isinstance(value, range):
+        return list(value) if len(value) <= 1000 else Unresolved(repr(value))
+    if isinstance(value, Function):  # callbacks, python_callable: the function's source
+        return value.callable()
+    if isinstance(value, TaskFlow):
+        return value.function.callable()
+    stand_in = _stand_in(value)
+    if stand_in is not None:
+        return Unresolved(stand_in)
+    return value
+
+
+def _stand_in(value: Any) -> str | None:
+    """Source-like text for reader objects that have no model value (a task passed as an argument)."""
+    if isinstance(value, Ref):
+        return value.qualname
+    if isinstance(value, TaskRecord):
+        return value.task_id or "<task>"
+    if isinstance(value, DagRecord):
+        return value.dag_id
+    if isinstance(value, GroupRecord):
+        return value.group_id or "<root group>"
+    if isinstance(value, LabelRecord):
+        return f"Label({value.label!r})"
+    if isinstance(value, (LocalClass, Partial)):
+        return type(value).__name__
+    return None

@@ -1,0 +1,104 @@
+"""File-level outcomes: every way a file fails to read is a diagnostic, never an exception."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from converter.parse.static import read_dag_file
+from tests.parse.helpers import codes
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    parsed = read_dag_file(tmp_path / "missing.py")
+    assert codes(parsed) == ["A2K106"]
+
+
+def test_directory_is_unreadable(tmp_path: Path) -> None:
+    assert codes(read_dag_file(tmp_path)) == ["A2K106"]
+
+
+def test_too_large(tmp_path: Path) -> None:
+    path = tmp_path / "big.py"
+    path.write_text("x = 1\n" * 100)
+    parsed = read_dag_file(path, max_bytes=50)
+    assert codes(parsed) == ["A2K105"]
+
+
+def test_not_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.py"
+    path.write_bytes(b"x = 1\ny = '\xe9t\xe9'\n")
+    parsed = read_dag_file(path)
+    assert codes(parsed) == ["A2K102"]
+    assert parsed.diagnostics[0].line == 2
+
+
+def test_bom_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "bom.py"
+    path.write_bytes(b"\xef\xbb\xbffrom airflow import DAG\nwith DAG('bom'):\n    pass\n")
+    parsed = read_dag_file(path)
+    assert [d.dag_id for d in parsed.dags] == ["bom"]
+    assert codes(parsed) == []
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n\t\n"])
+def test_empty_file_is_not_a_dag_file(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "empty.py"
+    path.write_text(text)
+    parsed = read_dag_file(path)
+    assert codes(parsed) == ["A2K103"] and parsed.not_a_dag_file
+
+
+def test_syntax_error_has_position(tmp_path: Path) -> None:
+    path = tmp_path / "bad.py"
+    path.write_text("from airflow import DAG\n\nwith DAG('x') as dag\n    pass\n")
+    parsed = read_dag_file(path, display_path="dags/bad.py")
+    [diagnostic] = parsed.diagnostics
+    assert diagnostic.code == "A2K101"
+    assert (diagnostic.file, diagnostic.line) == ("dags/bad.py", 3)
+
+
+def test_plain_python_is_not_a_dag_file(tmp_path: Path) -> None:
+    path = tmp_path / "util.py"
+    path.write_text("import os\n\ndef helper(x):\n    return os.path.join('a', x)\n\nVALUE = helper('b')\n")
+    parsed = read_dag_file(path)
+    assert codes(parsed) == ["A2K104"] and parsed.not_a_dag_file and parsed.dags == ()
+
+
+def test_deep_nesting_is_a_diagnostic(tmp_path: Path) -> None:
+    path = tmp_path / "deep.py"
+    path.write_text("from airflow import DAG\nx = " + "(" * 5000 + "1" + ")" * 5000 + "\n")
+    parsed = read_dag_file(path)
+    assert set(codes(parsed)) <= {"A2K107", "A2K101"} and codes(parsed)
+
+
+def test_deep_binary_expression_is_a_diagnostic(tmp_path: Path) -> None:
+    path = tmp_path / "deep.py"
+    path.write_text("from airflow import DAG\nx = " + " + ".join(["1"] * 20000) + "\n")
+    parsed = read_dag_file(path)  # must return, whatever it reports
+    assert parsed.path == str(path)
+
+
+def test_reading_never_executes_the_file(tmp_path: Path) -> None:
+    marker = tmp_path / "marker.txt"
+    path = tmp_path / "side_effect.py"
+    path.write_text(
+        "from pathlib import Path\nfrom airflow import DAG\n"
+        f"Path({str(marker)!r}).write_text('ran')\n"
+        f"open({str(marker)!r}, 'w').write('ran')\n"
+        "import os\nos.system('touch ' + " + repr(str(marker)) + ")\n"
+        "with DAG('side_effects'):\n    pass\n"
+    )
+    parsed = read_dag_file(path)
+    assert not marker.exists()
+    assert [d.dag_id for d in parsed.dags] == ["side_effects"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read files without permission")
+def test_permission_denied(tmp_path: Path) -> None:
+    path = tmp_path / "secret.py"
+    path.write_text("x = 1\n")
+    path.chmod(0)
+    assert codes(read_dag_file(path)) == ["A2K106"]
