@@ -13,7 +13,6 @@ airflow-env:
 
 demo: venv airflow-env
 	.venv/bin/airflow2kfp convert fixtures/airflow_dags --out $(DEMO_OUT); status=$$?; \
-	echo "Report: $(DEMO_OUT)/index.html"; \
 	[ $$status -le 1 ] || exit $$status
 
 test: venv airflow-env

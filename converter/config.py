@@ -7,7 +7,8 @@ Command-line flags override the file. Unknown keys are an error, so a typo never
     [tool.airflow2kfp]
     bash-image = "bash:5.2"          # image of BashOperator steps
     utility-image = "alpine:3.20"    # fallback image: no-op and placeholder steps
-    mode = "static"                  # static | airflow (import with Airflow) | auto (both, merged)
+    mode = "auto"                    # static | airflow (import with Airflow) | auto (both, merged;
+                                     # static alone, said once, when no Airflow interpreter is found)
     fail-on = "error"                # error | warning | never
     ignore = ["A2K303"]              # codes suppressed everywhere
     exclude = ["tests/**"]
@@ -42,7 +43,7 @@ class Settings:
     bash_image: str = "bash:5.2"
     utility_image: str = "alpine:3.20"
     keep_empty: bool = False
-    mode: str = "static"
+    mode: str = "auto"
     fail_on: str = "error"
     ignore: tuple[str, ...] = ()
     include: tuple[str, ...] = ()

@@ -181,13 +181,15 @@ def _fingerprint(options: ConvertOptions, reader: Reader | None, settings: RunSe
         return f"{options!r}|{reader!r}"  # a reader without a stable repr simply never hits
     if settings.mode == "static" or not caching:
         return f"{options!r}|static"
+    from converter.parse import readers
+
+    python = readers.find_airflow_python(settings.airflow_python)
+    if settings.mode == "auto" and python is None:
+        return f"{options!r}|static"  # auto without Airflow reads statically (and says so)
     # Importing runs the DAG's code, which may read any file (configs, templates): every file under
     # the DAG folders is part of the key, so any change there reconverts in airflow/auto mode.
-    from converter.parse.airflow_import import find_airflow_python
-
     folders = sorted({str((s if s.is_dir() else s.parent).resolve()) for s in sources})
     trees = "|".join(f"{folder}={hasher.tree_hash(Path(folder))}" for folder in folders)
-    python = find_airflow_python(settings.airflow_python)
     return f"{options!r}|{settings.mode}|{python}|{settings.airflow_timeout}|{trees}"
 
 
@@ -196,8 +198,10 @@ def _prepare_reader(options: ConvertOptions, settings: RunSettings, items: list[
     if settings.mode == "static":
         return static_reader(options), ()
     # imported only for airflow/auto: it brings in the Airflow worker machinery
-    from converter.parse.readers import Mode, prepare_reader
+    from converter.parse.readers import Mode, find_airflow_python, prepare_reader, static_fallback_notice
 
+    if settings.mode == "auto" and find_airflow_python(settings.airflow_python) is None:
+        return static_reader(options), (static_fallback_notice(),)
     prepared = prepare_reader(Mode(settings.mode), [(item.path, item.display) for item in items],
                               [s for s in sources if s.is_dir()], airflow_python=settings.airflow_python,
                               timeout=settings.airflow_timeout, max_bytes=options.max_file_bytes)

@@ -61,6 +61,12 @@ class PreparedReader:
     notices: tuple[Diagnostic, ...]  # said once per run, not per file
 
 
+def static_fallback_notice() -> Diagnostic:
+    """Said once per run when auto mode finds no Airflow interpreter and reads statically."""
+    return diag("A2K604", "no Airflow interpreter found: reading DAG files statically only",
+                severity=Severity.INFO, help="Run scripts/setup_airflow_env.sh or pass --airflow-python PATH.")
+
+
 def _dag_folder(path: Path, roots: Iterable[Path]) -> str:
     """The folder Airflow would put on sys.path for this file: the source folder it was found in."""
     for root in roots:
@@ -86,9 +92,7 @@ def prepare_reader(
         if mode is Mode.AIRFLOW:
             notice = diag("A2K604", "no Airflow interpreter: pass --airflow-python or set AIRFLOW2KFP_AIRFLOW_PYTHON")
             return PreparedReader(ImportedReader({}, with_static=False, max_bytes=max_bytes), mode, None, (notice,))
-        notice = diag("A2K604", "no Airflow interpreter found: reading DAG files statically only",
-                      severity=Severity.INFO, help="Run scripts/setup_airflow_env.sh or pass --airflow-python PATH.")
-        return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, (notice,))
+        return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, (static_fallback_notice(),))
 
     imported: dict[str, ParsedFile] = {}
     # one Airflow worker per core, each paying Airflow's import once; files are forked from it

@@ -13,6 +13,8 @@ def fake_static_reader(monkeypatch):
     """Batch tests run with the small fake reader in place of converter.parse.static (fork-inherited)."""
     monkeypatch.setitem(sys.modules, "converter.parse.static", fake_reader)
     monkeypatch.delenv("NO_COLOR", raising=False)
+    # the default mode is auto: only an interpreter a test names explicitly may import DAGs with Airflow
+    monkeypatch.setattr("converter.parse.readers.find_airflow_python", lambda explicit=None: explicit)
 
 
 @pytest.fixture

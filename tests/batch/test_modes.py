@@ -37,13 +37,13 @@ def prepared(monkeypatch, readers) -> list[list[str]]:
 
 
 def test_auto_mode_imports_only_cache_misses_and_any_folder_change_invalidates(repo, run, prepared):
-    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "--mode", "auto", "-v")
+    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "--mode", "auto", "--airflow-python", "fake-python", "-v")
     assert code == 0 and "A2K604 [info]" in out
     assert sorted(prepared[0]) == ["dags/alpha.py", "dags/beta.py"]
-    assert "(2 from cache)" in run("convert", "dags", "--out", "out", "-j", "1", "--mode", "auto")[1]
+    assert "(2 from cache)" in run("convert", "dags", "--out", "out", "-j", "1", "--mode", "auto", "--airflow-python", "fake-python")[1]
     assert len(prepared) == 1  # a fully cached run starts no Airflow
     (repo / "data.json").write_text("{}")  # a file a DAG may read when imported
-    assert "(0 from cache)" in run("convert", "dags", "--out", "out", "-j", "1", "--mode", "auto")[1]
+    assert "(0 from cache)" in run("convert", "dags", "--out", "out", "-j", "1", "--mode", "auto", "--airflow-python", "fake-python")[1]
     # the static mode's key ignores data files: its reading never runs the DAG's code
     run("convert", "dags", "--out", "out", "-j", "1")
     (repo / "data.json").write_text('{"changed": 1}')

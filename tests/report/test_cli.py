@@ -43,6 +43,6 @@ def test_convert_renders_the_reports_and_prints_the_index(tmp_path, monkeypatch,
     source.write_text("# etl: an airflow dag\n" * 20)  # Airflow reads files naming both
     monkeypatch.setattr(run, "static_reader", lambda options: lambda path, shown: ParsedFile(shown, (etl_dag(),)))
     monkeypatch.chdir(tmp_path)
-    assert main(["convert", "dags", "--out", "out"]) == 0
+    assert main(["convert", "dags", "--out", "out", "--mode", "static"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == "Report: out/index.html"
     assert (tmp_path / "out" / "reports" / "etl_mixed.html").is_file()
