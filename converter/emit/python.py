@@ -82,8 +82,16 @@ def py_literal(value: Any, refs: Mapping[str, str]) -> str:
     return pprint.pformat(value, width=88, sort_dicts=False)
 
 
+class _SpecDumper(yaml.SafeDumper):
+    """Multi-line text (a program) as a literal block, readable in the generated file."""
+
+
+_SpecDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
+
+
 def _spec_yaml(spec: Mapping[str, Any]) -> str:
-    return yaml.safe_dump(dict(spec), sort_keys=False, default_flow_style=None, width=100)
+    return yaml.dump(dict(spec), Dumper=_SpecDumper, sort_keys=False, default_flow_style=None, width=100)
 
 
 def _components(mappings: Sequence[TaskMapping]) -> tuple[ComponentBlock, ...]:
@@ -107,21 +115,27 @@ def _components(mappings: Sequence[TaskMapping]) -> tuple[ComponentBlock, ...]:
 
 
 def _with_loop_outputs(dag: Dag, mappings: Mapping[str, TaskMapping]) -> dict[str, TaskMapping]:
-    """A placeholder that a loop maps over gets the output the loop reads, so the pipeline compiles
-    (the placeholder step still fails when run)."""
+    """A step that a loop maps over declares the output the loop reads, so the pipeline compiles.
+
+    A placeholder fails when run anyway; a converted step that does not write that output (its
+    family does not carry Airflow's XCom) fails when the output is collected, which its note says."""
     result = dict(mappings)
     for task in dag.tasks:
         for ref in (v for v in task.mapped_args.values() if isinstance(v, XComRef)):
             source = result.get(ref.task_id)
-            if source is None or source.component is None or source.fidelity is not Fidelity.PLACEHOLDER:
+            if source is None or source.component is None or source.component.spec is None:
                 continue
-            spec = dict(source.component.spec or {})
+            spec = dict(source.component.spec)
             name = "Output" if ref.key == "return_value" else ref.key
             outputs = list(spec.get("outputs", []))
             if all(o["name"] != name for o in outputs):
                 spec["outputs"] = outputs + [{"name": name, "type": "JsonArray"}]
-                key = f"PLACEHOLDER_{python_identifier(ref.task_id).upper()}"
-                result[ref.task_id] = replace(source, component=replace(source.component, key=key, spec=spec))
+                key = f"{source.component.key}_{python_identifier(ref.task_id).upper()}"
+                notes = source.notes
+                if source.fidelity is not Fidelity.PLACEHOLDER:
+                    notes += (f"declares output {name} for the loop of {task.task_id}, but does not write it yet",)
+                result[ref.task_id] = replace(source, component=replace(source.component, key=key, spec=spec),
+                                              notes=notes)
     return result
 
 

@@ -166,11 +166,12 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
     controls: dict[str, TaskControl] = {}
     conditional: dict[str, bool] = {}
     omittable: dict[str, bool] = {}
-    can_skip: dict[str, bool] = {}
+    can_skip: dict[str, bool] = {}  # Airflow may mark it skipped
+    omitted_may_be_skip: dict[str, bool] = {}  # its Argo Omitted may stand for Airflow's skipped
 
     def view(up_id: str) -> tr.Upstream:
         return tr.upstream(kfp_names[up_id], conditional=conditional[up_id], omittable=omittable[up_id],
-                           upstream_failed_if_omitted=upstream_failed(up_id) if can_skip[up_id] else tr.TRUE,
+                           upstream_failed_if_omitted=upstream_failed(up_id) if omitted_may_be_skip[up_id] else tr.TRUE,
                            is_setup=dag.task(up_id).is_setup)
 
     @cache
@@ -193,14 +194,15 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
         loops = loops_of(task)
         conditional[task_id] = bool(conditions)
         omittable[task_id] = tr.can_be_omitted(rule, bool(after))
-        can_skip[task_id] = (bool(conditions) or rule in ("all_failed", "one_failed", "one_done", "all_skipped")
-                             or any(can_skip[u] for u in after))
+        omitted_may_be_skip[task_id] = rule in tr.SKIPS_ON_ITS_OWN or any(can_skip[u] for u in after)
+        can_skip[task_id] = bool(conditions) or omitted_may_be_skip[task_id]
         depends = None
         if after and (rule != DEFAULT_TRIGGER_RULE or any(conditional[u] for u in after)):
-            depends = tr.depends(rule, [view(u) for u in after])
+            deciders = [view(c.source) for c in conditions if c.source not in after]
+            depends = tr.depends(rule, [view(u) for u in after], deciders)
             if len(depends) > MAX_EXPRESSION:
                 depends = tr.depends(rule, [tr.upstream(kfp_names[u], conditional=conditional[u],
-                                                        omittable=omittable[u]) for u in after])
+                                                        omittable=omittable[u]) for u in after], deciders)
                 differences.append("the exact expression is too long: an upstream that did not run is read "
                                    "as upstream_failed, never as skipped")
         differences += _differences(dag, task, rule, conditions, after)
@@ -217,7 +219,10 @@ def _differences(dag: Dag, task: Task, rule: str, conditions: Sequence[Condition
         found.append("decided by several branch/short-circuit tasks (nested conditions): when an inner one is "
                      "false, the outer condition node ends Succeeded where Airflow has the task skipped")
     sources = {c.source for c in conditions}
-    if conditions and any(u not in sources for u in after):
+    if any(source not in after for source in sources):
+        found.append("inside the condition of a short-circuit further up: if that short-circuit task itself "
+                     "fails, Airflow still applies this task's rule, while the KFP condition has no decision to read")
+    if any(c.source in after for c in conditions) and any(u not in sources for u in after):
         found.append("skipped by a branch/short-circuit while another upstream failed: Airflow's state "
                      "(skipped or upstream_failed) depends on timing; KFP reads it as upstream_failed")
     if rule != DEFAULT_TRIGGER_RULE and mapped_upstreams(dag, task.task_id):

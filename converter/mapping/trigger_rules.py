@@ -34,6 +34,8 @@ RULES = (
 )
 # Rules Airflow fires as soon as one upstream is in the right state; Argo waits for all of them.
 EAGER_RULES = frozenset({"one_success", "one_failed", "one_done"})
+# Rules that can end skipped although no upstream was skipped (e.g. all_failed after a success).
+SKIPS_ON_ITS_OWN = frozenset({"all_failed", "one_failed", "one_done", "all_skipped"})
 # Rules that never fire when an upstream was skipped (a skipped upstream decides the task's fate).
 SKIP_BLOCKS = frozenset({"all_success", "all_failed", "none_skipped", "all_done_min_one_success"})
 
@@ -218,14 +220,18 @@ def upstream_failed_when_not_triggered(rule: str, ups: Sequence[Upstream]) -> Ex
     return FALSE  # all_failed, all_skipped, one_failed, one_done, none_skipped: skipped
 
 
-def depends(rule: str, ups: Sequence[Upstream]) -> str:
-    """The `depends` text for a task with `rule` after `ups`: the rule, and every upstream finished."""
+def depends(rule: str, ups: Sequence[Upstream], waits: Sequence[Upstream] = ()) -> str:
+    """The `depends` text for a task with `rule` after `ups`: the rule, and every upstream finished.
+
+    `waits` are further nodes the task must wait for without their state deciding anything (the
+    task that decides its condition, when it is not a direct upstream)."""
     condition = trigger(rule, ups)
     if condition == FALSE:  # the rule can never fire here: say so in Argo's terms, naming every upstream
         return render(all_of(Result(u.node, "Skipped") for u in ups))
     named = set(nodes(condition))
-    waits = [u.done for u in ups if u.node not in named]  # a tautology per node Argo must wait for
-    expr = all_of([*waits, condition])
+    # a tautology per node Argo must wait for that the rule does not name
+    pending = [u.done for u in [*ups, *waits] if u.node not in named]
+    expr = all_of([*pending, condition])
     return render(expr)
 
 
