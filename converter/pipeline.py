@@ -129,16 +129,21 @@ def _component_name(mapping: TaskMapping | None) -> str | None:
     return str(spec_name) if spec_name else mapping.component.key.lower()
 
 
-def _control_fields(plan: EmitPlan | None, task_id: str) -> dict[str, Any]:
+CONTROL_FLOW_CODES = ("A2K310", "A2K311")  # what a mapping says about behaviour differing from Airflow's
+
+
+def _control_fields(plan: EmitPlan | None, task_id: str, mapping: TaskMapping | None) -> dict[str, Any]:
     control = plan.controls.get(task_id) if plan else None
     if control is None:
         return {}
+    differences = tuple(d.message for d in (mapping.diagnostics if mapping else ()) if d.code in CONTROL_FLOW_CODES)
+    differences += control.semantics.differences
     return dict(
         depends=control.depends,
         conditions=tuple(f"{c.source}.{c.output} == true" for c in control.conditions),
         loops=tuple(py_literal(loop.over, {t: t for t in plan.kfp_names}) for loop in control.loops),
-        semantics=control.semantics.verdict,
-        differences=control.semantics.differences,
+        semantics="differs" if differences else "exact",
+        differences=differences,
     )
 
 
@@ -177,7 +182,7 @@ def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[st
             component=_component_name(mappings.get(task.task_id)),
             kfp_calls=mappings[task.task_id].task_calls if task.task_id in mappings else (),
             group=task.group_id,
-            **_control_fields(plan, task.task_id),
+            **_control_fields(plan, task.task_id, mappings.get(task.task_id)),
         )
         for task in dag.tasks
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from converter.mapping import bash, branching, empty, placeholder
+from converter.mapping import bash, branching, empty, placeholder, sensors
 from converter.mapping.control_flow import loops_of, mapped_task
 from converter.mapping.settings import map_settings
 from converter.mapping.base import (
@@ -24,6 +24,7 @@ FAMILIES: tuple[OperatorFamily, ...] = (
     bash.FAMILY,
     empty.FAMILY,
     branching.FAMILY,
+    sensors.FAMILY,
 )
 
 

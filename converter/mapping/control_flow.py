@@ -231,6 +231,9 @@ def _differences(dag: Dag, task: Task, rule: str, conditions: Sequence[Condition
     if task.is_mapped and any(isinstance(v, XComRef) for v in task.mapped_args.values()):
         found.append("mapped over an upstream's output: when the list is empty Airflow marks the task skipped; "
                      "the KFP loop runs no iteration and its node is not Skipped")
+    if task.args.get("soft_fail") is True:
+        found.append("soft_fail: on timeout (or failure) Airflow marks the task skipped and what follows applies "
+                     "its trigger rules to a skip; the KFP step fails instead")
     if task.is_teardown:
         found.append("teardown: a failing teardown fails the KFP run; Airflow ignores it for the DAG run's state "
                      "unless on_failure_fail_dagrun is set")
