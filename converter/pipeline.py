@@ -17,7 +17,7 @@ from typing import Any
 from converter import graph
 from converter.diagnostics import Diagnostic, Severity, Suppression, diag
 from converter.emit.compile import compile_source
-from converter.emit.python import build_plan, render
+from converter.emit.python import EmitPlan, build_plan, py_literal, render
 from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_task
 from converter.mapping.base import Fidelity
 from converter.model import Dag, ParsedFile, Task
@@ -56,6 +56,14 @@ class TaskRecord:
     templated_fields: tuple[str, ...] = ()  # arguments holding a Jinja template, kept verbatim
     component: str | None = None  # the KFP component the step runs ("bash", "noop", ...)
     kfp_calls: tuple[str, ...] = ()  # the emitted task's method calls, e.g. 'set_retry(2, ...)'
+    # control flow: the Argo `depends` the rule became (None: plain `dependencies`), the conditions
+    # and loops around the step, and whether it runs exactly when Airflow would run it
+    depends: str | None = None
+    conditions: tuple[str, ...] = ()  # "<deciding task>.<output> == true"
+    loops: tuple[str, ...] = ()  # what each dsl.ParallelFor maps over, as Python source
+    semantics: str = "exact"  # "exact" or "differs"
+    differences: tuple[str, ...] = ()
+    group: str | None = None  # the TaskGroup path
 
 
 @dataclass(frozen=True)
@@ -122,8 +130,38 @@ def _component_name(mapping: TaskMapping | None) -> str | None:
     return str(spec_name) if spec_name else mapping.component.key.lower()
 
 
+CONTROL_FLOW_CODES = ("A2K310", "A2K311")  # what a mapping says about behaviour differing from Airflow's
+
+
+def _control_fields(plan: EmitPlan | None, task_id: str, mapping: TaskMapping | None) -> dict[str, Any]:
+    control = plan.controls.get(task_id) if plan else None
+    if control is None:
+        return {}
+    differences = tuple(d.message for d in (mapping.diagnostics if mapping else ()) if d.code in CONTROL_FLOW_CODES)
+    differences += control.semantics.differences
+    return dict(
+        depends=control.depends,
+        conditions=tuple(f"{c.source}.{c.output} == true" for c in control.conditions),
+        loops=tuple(py_literal(loop.over, {t: t for t in plan.kfp_names}) for loop in control.loops),
+        semantics="differs" if differences else "exact",
+        differences=differences,
+    )
+
+
+def semantic_diagnostics(dag: Dag, plan: EmitPlan) -> tuple[Diagnostic, ...]:
+    """Each way a task's control flow differs from Airflow's, as a diagnostic on that task."""
+    found = []
+    for task_id, control in plan.controls.items():
+        task = dag.task(task_id)
+        for difference in control.semantics.differences:
+            code = "A2K305" if difference.startswith("trigger_rule") else "A2K310"
+            found.append(diag(code, difference, file=task.span.file, line=task.span.line, col=task.span.col,
+                              task_id=task_id, dag_id=dag.dag_id))
+    return tuple(found)
+
+
 def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[str, str],
-                  after: dict[str, tuple[str, ...]]) -> tuple[TaskRecord, ...]:
+                  after: dict[str, tuple[str, ...]], plan: EmitPlan | None = None) -> tuple[TaskRecord, ...]:
     return tuple(
         TaskRecord(
             task_id=task.task_id,
@@ -133,7 +171,8 @@ def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[st
             line=task.span.line,
             upstream=dag.upstream(task.task_id),
             after=after.get(task.task_id, ()),
-            trigger_rule=task.trigger_rule,
+            trigger_rule=plan.controls[task.task_id].rule if plan and task.task_id in plan.controls
+            else task.trigger_rule,
             notes=mappings[task.task_id].notes if task.task_id in mappings else (),
             col=task.span.col,
             retries=task.args.get("retries"),
@@ -143,9 +182,18 @@ def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[st
             templated_fields=templated_fields(task),
             component=_component_name(mappings.get(task.task_id)),
             kfp_calls=mappings[task.task_id].task_calls if task.task_id in mappings else (),
+            group=task.group_id,
+            **_control_fields(plan, task.task_id, mappings.get(task.task_id)),
         )
         for task in dag.tasks
     )
+
+
+def airflow_ordering(dag: Dag, plan: EmitPlan) -> tuple[tuple[str, str], ...]:
+    """The edges Airflow waits on: all of them, except into a task with trigger_rule always (Airflow
+    starts it at once) when its step does not wait either."""
+    free = {t for t, c in plan.controls.items() if c.rule == "always" and not c.after}
+    return tuple(edge for edge in dag.edges if edge[1] not in free)
 
 
 def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOptions) -> DagResult:
@@ -163,7 +211,8 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     plan = build_plan(dag, mappings, file_stem=dag.dag_id)
     source = render(plan)
     after = {t.task_id: t.upstream for t in plan.tasks}
-    records = _task_records(dag, mappings, dict(plan.kfp_names), after)
+    diagnostics += semantic_diagnostics(dag, plan)
+    records = _task_records(dag, mappings, dict(plan.kfp_names), after, plan)
     kfp_edges = tuple((plan.kfp_names[a], plan.kfp_names[b]) for a, b in plan.edges)
     partial = dict(base, pipeline_function=plan.function_name, tasks=records, kfp_edges=kfp_edges,
                    python_text=source)
@@ -175,7 +224,7 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
                        file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id)
         return DagResult(**partial, status=Status.FAILED, diagnostics=diagnostics + (failure,), selfcheck=None)
 
-    verdict = check(compiled.yaml_text, [t.task_id for t in dag.tasks], dag.edges, plan.kfp_names)
+    verdict = check(compiled.yaml_text, [t.task_id for t in dag.tasks], airflow_ordering(dag, plan), plan.kfp_names)
     if not verdict.exact:
         diagnostics += (diag("A2K501", f"ordering differs from Airflow: {verdict.summary()}",
                              file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id),)

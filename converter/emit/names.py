@@ -69,7 +69,8 @@ def kfp_task_names(task_ids: Iterable[str], pipeline_name: str) -> dict[str, str
 # Names the generated module itself binds; task variables must not shadow them.
 GENERATED_MODULE_NAMES = frozenset(
     {"compiler", "components", "dsl", "json", "os", "re", "sys", "k8s", "named", "compile_pipeline",
-     "COMPILATION_TIME", "PIPELINE_FILE", "datetime", "kfp", "yaml", "pathlib"}
+     "COMPILATION_TIME", "PIPELINE_FILE", "datetime", "kfp", "yaml", "pathlib", "timezone",
+     "compilation_time", "trigger_rule", "TRIGGER_RULES", "apply_trigger_rules", "load_yaml", "dump_yaml"}
 )
 
 

@@ -2,13 +2,16 @@
 ordering as `.after(...)` in Airflow's terms, and comments pointing back to the DAG file.
 
 The plan (what to write) is built first as frozen data; the text comes from a Jinja template.
+Each task block may sit inside wrappers (`with dsl.Condition(...)`, `with dsl.ParallelFor(...)`,
+outermost first) and may carry a trigger rule (`trigger_rule(task, rule, depends)`), which the
+generated file's compile step writes into the workflow (see postcompile.py).
 """
 
 from __future__ import annotations
 
 import pprint
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -17,7 +20,9 @@ import yaml
 
 from converter import __version__, graph
 from converter.emit.names import k8s_name, kfp_task_names, python_identifier, python_task_variables
+from converter.emit.postcompile import support_source
 from converter.mapping.base import ComponentDef, Fidelity, TaskMapping
+from converter.mapping.control_flow import LoopValue, TaskControl, loops_of, plan_control
 from converter.model import Dag, XComRef
 
 
@@ -40,6 +45,9 @@ class TaskBlock:
     comment: str
     notes: tuple[str, ...]
     upstream: tuple[str, ...]  # Airflow task ids this step runs after (after removals)
+    wrappers: tuple[str, ...] = ()  # `with` headers around the task, outermost first
+    rule_call: str | None = None  # `trigger_rule(...)` recording the task's Argo `depends`
+    comments: tuple[str, ...] = ()  # edge labels, task group, semantics
 
 
 @dataclass(frozen=True)
@@ -57,10 +65,14 @@ class EmitPlan:
     notes: tuple[str, ...]
     kfp_names: Mapping[str, str]  # Airflow task_id -> KFP task name, for emitted tasks
     edges: tuple[tuple[str, str], ...]  # the ordering emitted, in Airflow task ids
+    controls: Mapping[str, TaskControl]  # per emitted task: conditions, loops, rule, semantics
+    support: str  # the post-compile code the generated file carries
 
 
 def py_literal(value: Any, refs: Mapping[str, str]) -> str:
     """Python source for an argument value; upstream outputs become `task.outputs[...]`."""
+    if isinstance(value, LoopValue):
+        return value.variable
     if isinstance(value, XComRef):
         output = "Output" if value.key == "return_value" else value.key
         return f"{refs[value.task_id]}.outputs[{output!r}]"
@@ -70,8 +82,16 @@ def py_literal(value: Any, refs: Mapping[str, str]) -> str:
     return pprint.pformat(value, width=88, sort_dicts=False)
 
 
+class _SpecDumper(yaml.SafeDumper):
+    """Multi-line text (a program) as a literal block, readable in the generated file."""
+
+
+_SpecDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
+
+
 def _spec_yaml(spec: Mapping[str, Any]) -> str:
-    return yaml.safe_dump(dict(spec), sort_keys=False, default_flow_style=None, width=100)
+    return yaml.dump(dict(spec), Dumper=_SpecDumper, sort_keys=False, default_flow_style=None, width=100)
 
 
 def _components(mappings: Sequence[TaskMapping]) -> tuple[ComponentBlock, ...]:
@@ -94,7 +114,33 @@ def _components(mappings: Sequence[TaskMapping]) -> tuple[ComponentBlock, ...]:
     )
 
 
+def _with_loop_outputs(dag: Dag, mappings: Mapping[str, TaskMapping]) -> dict[str, TaskMapping]:
+    """A step that a loop maps over declares the output the loop reads, so the pipeline compiles.
+
+    A placeholder fails when run anyway; a converted step that does not write that output (its
+    family does not carry Airflow's XCom) fails when the output is collected, which its note says."""
+    result = dict(mappings)
+    for task in dag.tasks:
+        for ref in (v for v in task.mapped_args.values() if isinstance(v, XComRef)):
+            source = result.get(ref.task_id)
+            if source is None or source.component is None or source.component.spec is None:
+                continue
+            spec = dict(source.component.spec)
+            name = "Output" if ref.key == "return_value" else ref.key
+            outputs = list(spec.get("outputs", []))
+            if all(o["name"] != name for o in outputs):
+                spec["outputs"] = outputs + [{"name": name, "type": "JsonArray"}]
+                key = f"{source.component.key}_{python_identifier(ref.task_id).upper()}"
+                notes = source.notes
+                if source.fidelity is not Fidelity.PLACEHOLDER:
+                    notes += (f"declares output {name} for the loop of {task.task_id}, but does not write it yet",)
+                result[ref.task_id] = replace(source, component=replace(source.component, key=key, spec=spec),
+                                              notes=notes)
+    return result
+
+
 def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) -> EmitPlan:
+    mappings = _with_loop_outputs(dag, mappings)
     removed = [t.task_id for t in dag.tasks if mappings[t.task_id].fidelity is Fidelity.REMOVED]
     all_ids = [t.task_id for t in dag.tasks]
     edges = graph.bypass(removed, all_ids, dag.edges) if removed else list(dag.edges)
@@ -104,29 +150,35 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
     pipeline_name = k8s_name(dag.dag_id)
     function_name = f"{python_identifier(dag.dag_id)}_pipeline"
     kfp_names = kfp_task_names(order, pipeline_name)
-    variables = python_task_variables(order, reserved=[function_name])
-    upstream: dict[str, list[str]] = {task_id: [] for task_id in order}
-    for up, down in edges:
-        upstream[down].append(up)
+    loop_variables = [loop.variable for task_id in order for loop in loops_of(dag.task(task_id))]
+    variables = python_task_variables(order, reserved=[function_name, *loop_variables])
+    arguments = {task_id: mappings[task_id].arguments for task_id in order}
+    controls = plan_control(dag, order, edges, kfp_names, arguments)
 
     tasks = []
     for task_id in order:
-        task, mapping = dag.task(task_id), mappings[task_id]
+        task, mapping, control = dag.task(task_id), mappings[task_id], controls[task_id]
         assert mapping.component is not None  # removed tasks are not in `order`
-        arguments = ", ".join(f"{name}={py_literal(value, variables)}" for name, value in mapping.arguments.items())
-        after = tuple(sorted(upstream[task_id], key=order.index))
+        rendered = ", ".join(f"{name}={py_literal(value, variables)}" for name, value in mapping.arguments.items())
+        after = control.after
         calls = ((f"after({', '.join(variables[u] for u in after)})",) if after else ()) + mapping.task_calls
+        rule_call = (f"trigger_rule({variables[task_id]}, {control.rule!r}, {control.depends!r})"
+                     if control.depends else None)
         tasks.append(TaskBlock(
             task_id=task_id,
             variable=variables[task_id],
             kfp_name=kfp_names[task_id],
             component=mapping.component.key,
-            arguments=arguments,
+            arguments=rendered,
             calls=calls,
             comment=f"{task_id}: {task.operator} at {task.span.file}:{task.span.line} [{mapping.fidelity.value}]",
             notes=mapping.notes,
             upstream=after,
+            wrappers=_wrappers(control, variables),
+            rule_call=rule_call,
+            comments=_comments(dag, task_id, control),
         ))
+    emitted_edges = tuple((up, task_id) for task_id in order for up in controls[task_id].after)
 
     notes = [f"{task_id} ({dag.task(task_id).operator}) removed; the ordering it carried is kept" for task_id in removed]
     imports = sorted({line for m in mappings.values() if m.component for line in m.component.imports})
@@ -143,8 +195,27 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         tasks=tuple(tasks),
         notes=tuple(notes),
         kfp_names=kfp_names,
-        edges=tuple(edges),
+        edges=emitted_edges,
+        controls=controls,
+        support=support_source(),
     )
+
+
+def _wrappers(control: TaskControl, variables: Mapping[str, str]) -> tuple[str, ...]:
+    conditions = tuple(f"dsl.Condition({variables[c.source]}.outputs[{c.output!r}] == 'true')"
+                       for c in control.conditions)
+    loops = tuple(f"dsl.ParallelFor({py_literal(loop.over, variables)}) as {loop.variable}" for loop in control.loops)
+    return conditions + loops
+
+
+def _comments(dag: Dag, task_id: str, control: TaskControl) -> tuple[str, ...]:
+    task = dag.task(task_id)
+    found = [f"task group: {task.group_id}"] if task.group_id else []
+    found += [f"label {up} -> {task_id}: {label!r}" for (up, down), label in dag.edge_labels.items() if down == task_id]
+    if control.rule == "always" and not control.after and dag.upstream(task_id):
+        found.append("trigger_rule always: Airflow starts it without waiting for its upstream tasks; so does this step")
+    found += [f"differs from Airflow: {difference}" for difference in control.semantics.differences]
+    return tuple(found)
 
 
 @cache

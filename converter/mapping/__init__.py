@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from converter.mapping import bash, empty, placeholder
+from converter.mapping import bash, branching, empty, placeholder, sensors
+from converter.mapping.control_flow import loops_of, mapped_task
 from converter.mapping.settings import map_settings
 from converter.mapping.base import (
     Fidelity,
@@ -22,6 +23,8 @@ from converter.model import Task
 FAMILIES: tuple[OperatorFamily, ...] = (
     bash.FAMILY,
     empty.FAMILY,
+    branching.FAMILY,
+    sensors.FAMILY,
 )
 
 
@@ -30,18 +33,17 @@ def family_for(task: Task) -> OperatorFamily | None:
 
 
 def map_task(task: Task, context: MappingContext) -> TaskMapping:
-    """Map one task with its family (or a placeholder), plus the settings every family shares."""
+    """Map one task with its family (or a placeholder), plus the settings every family shares.
+
+    A mapped task is mapped as it runs inside its loops: each mapped argument is the loop variable."""
+    task = mapped_task(task, loops_of(task))
     family = family_for(task)
     mapped = family.map_task(task, context) if family else placeholder.map_unknown(task, context)
     if mapped.component is None:
         return mapped
     settings = map_settings(task)
-    fidelity = mapped.fidelity
-    if fidelity is Fidelity.DIRECT and any(d.code == "A2K305" for d in settings.diagnostics):
-        fidelity = Fidelity.APPROXIMATED
     return replace(
         mapped,
-        fidelity=fidelity,
         task_calls=mapped.task_calls + settings.task_calls,
         diagnostics=mapped.diagnostics + settings.diagnostics,
         notes=mapped.notes + settings.notes,

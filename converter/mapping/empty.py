@@ -1,8 +1,10 @@
 """EmptyOperator / DummyOperator: removed, with the ordering they carried kept between the others.
 
 An empty task only orders other tasks, so removing it and linking its upstreams to its downstreams
-keeps the ordering exactly. It is kept as a no-op step when asked (--keep-empty) or when its trigger
-rule is not all_success (then it is a join whose firing condition matters).
+keeps the ordering exactly. It is kept as a no-op step when asked (--keep-empty) or when its state
+matters: its trigger rule is not all_success (a join whose firing condition matters), a branch or
+short-circuit decides it (it stands for a path that can be skipped), or a task after it has a rule
+other than all_success (that rule counts it; all_success over its upstreams is the same decision).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from converter.mapping.base import (
     OperatorFamily,
     TaskMapping,
 )
-from converter.model import DEFAULT_TRIGGER_RULE, Task
+from converter.mapping.control_flow import effective_rule, is_branch, is_short_circuit
+from converter.model import DEFAULT_TRIGGER_RULE, Dag, Task
 
 def noop(image: str) -> ComponentDef:
     return ComponentDef(
@@ -28,12 +31,17 @@ def noop(image: str) -> ComponentDef:
     )
 
 
-def is_removable(task: Task, keep_empty: bool) -> bool:
-    return not keep_empty and task.trigger_rule == DEFAULT_TRIGGER_RULE and not task.is_mapped
+def is_removable(task: Task, dag: Dag, keep_empty: bool) -> bool:
+    if keep_empty or effective_rule(task) != DEFAULT_TRIGGER_RULE or task.is_mapped:
+        return False
+    if any(is_branch(dag.task(up)) or is_short_circuit(dag.task(up)) for up in dag.upstream(task.task_id)):
+        return False
+    downstream = [down for up, down in dag.edges if up == task.task_id]
+    return all(effective_rule(dag.task(down)) == DEFAULT_TRIGGER_RULE for down in downstream)
 
 
 def map_empty(task: Task, context: MappingContext) -> TaskMapping:
-    if is_removable(task, context.options.keep_empty):
+    if is_removable(task, context.dag, context.options.keep_empty):
         return TaskMapping(task_id=task.task_id, fidelity=Fidelity.REMOVED, component=None,
                            notes=("EmptyOperator removed; its ordering is kept",))
     return TaskMapping(task_id=task.task_id, fidelity=Fidelity.DIRECT, component=noop(context.options.utility_image))

@@ -1,4 +1,4 @@
-"""Task settings every family shares: retries, timeouts, trigger rules, and what KFP cannot express.
+"""Task settings every family shares: retries, timeouts, and what KFP cannot express.
 
 These become method calls on the KFP task (`set_retry`, `set_timeout`) or diagnostics saying what
 is not carried over. Airflow semantics, and how each maps:
@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 from converter.diagnostics import Diagnostic, diag
-from converter.model import DEFAULT_TRIGGER_RULE, Duration, Task
+from converter.model import Duration, Task
 
 AIRFLOW_DEFAULT_RETRY_DELAY = 300.0
 
@@ -90,14 +90,7 @@ def map_settings(task: Task) -> TaskSettings:
     if timeout:
         calls.append(f"set_timeout({math.ceil(timeout)})")
 
-    if task.trigger_rule != DEFAULT_TRIGGER_RULE:
-        diagnostics.append(diag(
-            "A2K305",
-            f"trigger_rule {task.trigger_rule!r} is emitted as a plain dependency: the step waits "
-            "for all upstream steps to finish without failing",
-            **where,
-        ))
-        notes.append(f"trigger_rule {task.trigger_rule} approximated")
+    # trigger rules become Argo `depends` (control_flow.py), with their differences reported there
 
     for key in sorted(NOT_CARRIED):
         value = task.args.get(key)

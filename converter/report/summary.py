@@ -7,7 +7,9 @@ Schema (stable; new keys may be added, none removed):
              "source_mode", "ordering": {"verdict": "exact"|"mismatch"|"unchecked", "missing", "extra"},
              "tasks": [{"task_id", "kfp_name", "operator", "mapping", "line", "upstream", "after",
                         "trigger_rule", "notes", "col", "retries", "retry_delay",
-                        "execution_timeout", "pool", "templated_fields", "component", "kfp_calls"}],
+                        "execution_timeout", "pool", "templated_fields", "component", "kfp_calls",
+                        "group", "depends", "conditions", "loops",
+                        "semantics": {"verdict": "exact"|"differs", "differences": [why]}}],
              "airflow_edges": [[up, down]], "kfp_edges": [[up, down]], "settings": {...},
              "diagnostics": [...]}],
    "files": [{"path", "status", "diagnostics", "suppressed"}]}
@@ -86,6 +88,11 @@ def dag_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
                 "templated_fields": list(t.templated_fields),
                 "component": t.component,
                 "kfp_calls": list(t.kfp_calls),
+                "group": t.group,
+                "depends": t.depends,
+                "conditions": list(t.conditions),
+                "loops": list(t.loops),
+                "semantics": {"verdict": t.semantics, "differences": list(t.differences)},
             }
             for t in dag.tasks
         ],

@@ -53,6 +53,7 @@ class TaskRow:
     kfp_timeout: str
     mark: str  # same / approximated / lost
     notes: tuple[str, ...]
+    control: str = ""  # group, condition, loop and Argo depends, in one line
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,8 @@ def _task_mark(task: Mapping[str, Any], task_codes: set[str]) -> str:
     fidelity = task["mapping"]
     if fidelity == "placeholder":
         return "lost"
-    if fidelity == "approximated" or task_codes & {"A2K303", "A2K302", "A2K305"}:
+    if (fidelity == "approximated" or task_codes & {"A2K303", "A2K302", "A2K305", "A2K310", "A2K311"}
+            or task.get("semantics", {}).get("verdict") == "differs"):
         return "approximated"
     return "same"
 
@@ -259,9 +261,21 @@ def task_rows(dag: Mapping[str, Any], steps: Mapping[str, StepInfo]) -> tuple[Ta
             kfp_retry=step.retry,
             kfp_timeout=step.timeout,
             mark=_task_mark(task, codes_by_task.get(task["task_id"], set())),
-            notes=tuple(task.get("notes", [])),
+            notes=tuple(task.get("notes", []))
+            + tuple(f"differs: {d}" for d in task.get("semantics", {}).get("differences", [])),
+            control=control_flow(task),
         ))
     return tuple(rows)
+
+
+def control_flow(task: Mapping[str, Any]) -> str:
+    """Where the step sits and when it runs: its task group, conditions, loops, Argo depends."""
+    parts = [f"group {task['group']}"] if task.get("group") else []
+    parts += [f"if {c}" for c in task.get("conditions", [])]
+    parts += [f"for each in {loop}" for loop in task.get("loops", [])]
+    if task.get("depends"):
+        parts.append(f"depends: {task['depends']}")
+    return "; ".join(parts)
 
 
 # -- DAG-level settings ----------------------------------------------------------------------------

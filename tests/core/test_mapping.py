@@ -79,9 +79,10 @@ def test_no_retries_no_calls():
     assert map_task(task("t", retries=0), CONTEXT).task_calls == ()
 
 
-def test_non_default_trigger_rule_is_reported_as_approximated():
+def test_trigger_rule_is_not_the_operator_mapping_concern():
+    # the rule becomes an Argo `depends` (tests/controlflow); the operator's mapping stays direct
     mapping = map_task(task("t", trigger_rule="all_done"), CONTEXT)
-    assert mapping.fidelity is Fidelity.APPROXIMATED and "A2K305" in codes(mapping)
+    assert mapping.fidelity is Fidelity.DIRECT and "A2K305" not in codes(mapping)
 
 
 def test_settings_without_kfp_equivalent_are_reported_but_defaults_are_not():

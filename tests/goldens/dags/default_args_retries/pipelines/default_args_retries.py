@@ -7,11 +7,11 @@ compiles it to the .yaml file next to it (requires kfp==1.8.22).
 
 import json
 import os
-import re
 import sys
 from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
+from kfp.components._yaml_utils import dump_yaml, load_yaml
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH = components.load_component_from_text(
@@ -38,6 +38,16 @@ def named(component, name: str):
     return components.load_component_from_text(json.dumps(spec))
 
 
+# Airflow trigger rules, as the Argo `depends` each step gets in the compiled workflow (KFP v1 itself
+# only emits `dependencies`, which Argo also satisfies with a Skipped upstream): KFP task name -> depends.
+TRIGGER_RULES = {}
+
+
+def trigger_rule(task, rule: str, depends: str) -> None:
+    """Record that `task` runs under Airflow's trigger rule `rule`, i.e. when `depends` holds."""
+    TRIGGER_RULES[task.name] = depends
+
+
 @dsl.pipeline(name='default-args-retries')
 def default_args_retries_pipeline():
     # inherits: BashOperator at fixtures/airflow_dags/default_args_retries.py:22 [direct]
@@ -54,8 +64,7 @@ def default_args_retries_pipeline():
         .after(inherits)
         .set_timeout(3600)
     )
-    # own_defaults: BashOperator at fixtures/airflow_dags/default_args_retries.py:24 [approximated]
-    # note: trigger_rule all_done approximated
+    # own_defaults: BashOperator at fixtures/airflow_dags/default_args_retries.py:24 [direct]
     own_defaults = (
         named(BASH, 'own-defaults')(command='echo merged')
         .set_display_name('own_defaults')
@@ -63,7 +72,9 @@ def default_args_retries_pipeline():
         .set_retry(5, policy="Always", backoff_duration="300s")
         .set_timeout(3600)
     )
+    trigger_rule(own_defaults, 'all_done', 'overrides.Succeeded || overrides.Failed || overrides.Errored || overrides.Omitted')
     # grouped.in_group: BashOperator at fixtures/airflow_dags/default_args_retries.py:31 [direct]
+    # task group: grouped
     grouped_in_group = (
         named(BASH, 'grouped-in-group')(command='echo group')
         .set_display_name('grouped.in_group')
@@ -79,16 +90,75 @@ def compilation_time() -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).replace(tzinfo=None).isoformat()
 
 
+# -- post-compile support: from airflow2kfp (converter/emit/postcompile.py) -------------------------
+_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+
+
+def _dag_paths(templates, entrypoint):
+    """Leaf task name -> [(DAG template, task there), ...] from the entrypoint down to the leaf."""
+    paths, pending = {}, [(entrypoint, [])]
+    while pending:
+        template_name, prefix = pending.pop()
+        for task in templates[template_name]["dag"]["tasks"]:
+            path = prefix + [(template_name, task["name"])]
+            if "dag" in templates[task["template"]]:
+                pending.append((task["template"], path))
+            else:
+                paths[task["name"]] = path
+    return paths
+
+
+def apply_trigger_rules(workflow, rules):
+    """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
+
+    A task inside a condition or loop is represented in the DAG that holds its upstreams by the
+    condition or loop node around it: the expression is written there, with every task it names
+    replaced by the node that stands for it in that DAG.
+    """
+    import re
+
+    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
+    for template in templates.values():
+        if "dag" in template:
+            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
+    paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
+    for name, expression in sorted(rules.items()):
+        named = {match.group(1) for match in re.finditer(_ARGO_RESULT, expression)}
+        levels = set()
+        for other in named:
+            common = 0
+            while paths[other][common] == paths[name][common]:
+                common += 1
+            levels.add(common)
+        if len(levels) != 1:
+            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
+        (level,) = levels
+        template_name, node_name = paths[name][level]
+        stand_in = {other: paths[other][level][1] for other in named}
+        rewritten = re.sub(_ARGO_RESULT, lambda m: f"{stand_in[m.group(1)]}.{m.group(3)}", expression)
+        tasks = templates[template_name]["dag"]["tasks"]
+        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
+        unexplained = set(node.get("dependencies", [])) - set(stand_in.values())
+        if unexplained:
+            raise ValueError(f"{name}: the compiler orders it after {sorted(unexplained)}, the rule does not")
+        # same key order as the compiler's, `depends` where `dependencies` was
+        items = [(k, v) for k, v in node.items() if k != "dependencies"]
+        position = list(node).index("dependencies") if "dependencies" in node else len(items)
+        items.insert(position, ("depends", rewritten))
+        tasks[index] = dict(items)
+    return workflow
+
+
 def compile_pipeline(package_path: str) -> None:
+    TRIGGER_RULES.clear()
     compiler.Compiler().compile(default_args_retries_pipeline, package_path)
-    # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
     with open(package_path, encoding="utf-8") as stream:
-        text = stream.read()
-    text = re.sub(
-        r"(pipeline_compilation_time:\s*)'[^']*'", rf"\g<1>'{compilation_time()}'", text, count=1
-    )
+        workflow = load_yaml(stream)
+    apply_trigger_rules(workflow, TRIGGER_RULES)
+    # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
+    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
-        stream.write(text)
+        stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,240 @@
+"""Control flow: the KFP structure each Airflow task gets, and the Argo `depends` its rule becomes.
+
+For every emitted task this decides
+- its conditions: a task directly after a branch runs inside `dsl.Condition(<branch>.outputs
+  ['follow_<task>'] == 'true')`; a task after a short-circuit inside `<sc>.outputs['proceed'] ==
+  'true'`, and, with `ignore_downstream_trigger_rules` (the default), so does every task further
+  down whose rule could fire with a skipped upstream (the others are skipped by their rule anyway);
+- its loops: a mapped task runs inside `dsl.ParallelFor` over the mapped list (nested loops for
+  several mapped arguments: Airflow maps over their cross product);
+- its upstream steps (`after`) and, where `dependencies` would not mean the rule, the `depends`
+  expression (see `converter.emit.postcompile` for why plain `dependencies` is exact elsewhere);
+- its semantics: exact, or what differs from Airflow and why, for the report and conversion.json.
+
+Each condition or loop holds one Airflow task, so its node in the DAG stands for that task: Skipped
+when the condition is false, else the task's own result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import Any
+
+import networkx as nx
+
+from converter import graph
+from converter.emit.names import python_identifier
+from converter.mapping import trigger_rules as tr
+from converter.model import DEFAULT_TRIGGER_RULE, Dag, Task, XComRef
+
+BRANCH_OPERATORS = frozenset({
+    "BranchPythonOperator", "BranchExternalPythonOperator", "BranchPythonVirtualenvOperator",
+    "BranchDayOfWeekOperator", "BranchDateTimeOperator", "BranchSQLOperator",
+    "task.branch", "task.branch_virtualenv", "task.branch_external_python",
+})
+SHORT_CIRCUIT_OPERATORS = frozenset({"ShortCircuitOperator", "task.short_circuit"})
+MAX_EXPRESSION = 4000  # characters; beyond this an Omitted upstream is read as upstream_failed
+
+
+class LoopValue(str):
+    """A mapped argument inside its `dsl.ParallelFor`: rendered as the loop variable.
+
+    A `str` so that mappings which expect text (a bash command) accept it unchanged."""
+
+    variable: str
+
+    def __new__(cls, variable: str) -> LoopValue:
+        value = super().__new__(cls, variable)
+        value.variable = variable
+        return value
+
+
+@dataclass(frozen=True)
+class Condition:
+    source: str  # the Airflow task whose output decides
+    output: str  # its component output holding "true" or "false"
+    kind: str  # "branch" or "short_circuit"
+
+
+@dataclass(frozen=True)
+class Loop:
+    over: Any  # a literal list, or an XComRef to an upstream's output
+    variable: str  # the loop variable in the generated Python
+
+
+@dataclass(frozen=True)
+class Semantics:
+    differences: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> str:
+        return "differs" if self.differences else "exact"
+
+
+@dataclass(frozen=True)
+class TaskControl:
+    task_id: str
+    rule: str  # the effective trigger rule
+    after: tuple[str, ...]  # Airflow ids of the emitted steps it is ordered after
+    conditions: tuple[Condition, ...] = ()
+    loops: tuple[Loop, ...] = ()
+    depends: str | None = None  # over KFP task names; None: plain `dependencies` is exact
+    semantics: Semantics = Semantics()
+
+
+def effective_rule(task: Task) -> str:
+    """The rule Airflow applies: teardowns default to all_done_setup_success (as_teardown, @teardown)."""
+    if task.is_teardown and "trigger_rule" not in task.args.explicit:
+        return "all_done_setup_success"
+    return task.trigger_rule
+
+
+def is_branch(task: Task) -> bool:
+    return task.operator in BRANCH_OPERATORS or any(b.endswith(("BaseBranchOperator", "BranchMixIn"))
+                                                    for b in task.operator_bases)
+
+
+def is_short_circuit(task: Task) -> bool:
+    return task.operator in SHORT_CIRCUIT_OPERATORS
+
+
+def branch_output(task_id: str) -> str:
+    return f"follow_{python_identifier(task_id)}"
+
+
+def ignores_downstream_rules(task: Task) -> bool:
+    return task.args.get("ignore_downstream_trigger_rules", True) is not False
+
+
+def mapped_upstreams(dag: Dag, task_id: str) -> list[str]:
+    return [u for u in dag.upstream(task_id) if dag.task(u).is_mapped]
+
+
+def _conditions(dag: Dag, task: Task, descendants: Mapping[str, set[str]]) -> tuple[Condition, ...]:
+    found: list[Condition] = []
+    direct = dag.upstream(task.task_id)
+    for up_id in direct:
+        up = dag.task(up_id)
+        if is_branch(up):
+            found.append(Condition(up_id, branch_output(task.task_id), "branch"))
+        elif is_short_circuit(up):
+            found.append(Condition(up_id, "proceed", "short_circuit"))
+    if effective_rule(task) not in tr.SKIP_BLOCKS:
+        for source in dag.tasks:
+            if (is_short_circuit(source) and ignores_downstream_rules(source) and source.task_id not in direct
+                    and task.task_id in descendants[source.task_id]):
+                found.append(Condition(source.task_id, "proceed", "short_circuit"))
+    return tuple(found)
+
+
+def loops_of(task: Task) -> tuple[Loop, ...]:
+    if not task.is_mapped:
+        return ()
+    stem = python_identifier(task.task_id)
+    return tuple(Loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
+                 for name, value in task.mapped_args.items())
+
+
+def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
+    """The task as its mapping sees it inside the loops: each mapped argument is the loop variable."""
+    if not loops:
+        return task
+    values = dict(task.args.values)
+    for (name, value), loop in zip(task.mapped_args.items(), loops):
+        if name != "*":
+            values[name] = LoopValue(loop.variable)
+        elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            values.update({key: LoopValue(f"{loop.variable}.{key}") for item in value for key in item})
+    return replace(task, args=replace(task.args, values=values, explicit=task.args.explicit | set(values)))
+
+
+def _uses_outputs_of(arguments: Mapping[str, Any], upstream_ids: Sequence[str]) -> bool:
+    return any(isinstance(v, XComRef) and v.task_id in upstream_ids for v in arguments.values())
+
+
+def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]],
+                 kfp_names: Mapping[str, str], arguments: Mapping[str, Mapping[str, Any]]) -> dict[str, TaskControl]:
+    """Decide conditions, loops, ordering and `depends` for the emitted tasks `order` (topological)."""
+    digraph = graph.build([t.task_id for t in dag.tasks], dag.edges)
+    descendants = {t.task_id: nx.descendants(digraph, t.task_id) for t in dag.tasks if is_short_circuit(t)}
+    upstream: dict[str, list[str]] = {task_id: [] for task_id in order}
+    for up, down in edges:
+        upstream[down].append(up)
+
+    controls: dict[str, TaskControl] = {}
+    conditional: dict[str, bool] = {}
+    omittable: dict[str, bool] = {}
+    can_skip: dict[str, bool] = {}  # Airflow may mark it skipped
+    omitted_may_be_skip: dict[str, bool] = {}  # its Argo Omitted may stand for Airflow's skipped
+
+    def view(up_id: str) -> tr.Upstream:
+        return tr.upstream(kfp_names[up_id], conditional=conditional[up_id], omittable=omittable[up_id],
+                           upstream_failed_if_omitted=upstream_failed(up_id) if omitted_may_be_skip[up_id] else tr.TRUE,
+                           is_setup=dag.task(up_id).is_setup)
+
+    @cache
+    def upstream_failed(task_id: str) -> tr.Expr:
+        return tr.upstream_failed_when_not_triggered(controls[task_id].rule,
+                                                     [view(u) for u in controls[task_id].after])
+
+    for task_id in order:
+        task = dag.task(task_id)
+        rule = effective_rule(task)
+        differences: list[str] = []
+        after = tuple(sorted(upstream[task_id], key=order.index))
+        if rule == "always":
+            if _uses_outputs_of(arguments.get(task_id, {}), after):
+                differences.append("trigger_rule always: the step uses an upstream's output, so it waits for "
+                                   "that upstream; Airflow starts it at once")
+            else:
+                after = ()  # Airflow does not wait for upstream tasks at all; neither does the step
+        conditions = _conditions(dag, task, descendants)
+        loops = loops_of(task)
+        conditional[task_id] = bool(conditions)
+        omittable[task_id] = tr.can_be_omitted(rule, bool(after))
+        omitted_may_be_skip[task_id] = rule in tr.SKIPS_ON_ITS_OWN or any(can_skip[u] for u in after)
+        can_skip[task_id] = bool(conditions) or omitted_may_be_skip[task_id]
+        depends = None
+        if after and (rule != DEFAULT_TRIGGER_RULE or any(conditional[u] for u in after)):
+            deciders = [view(c.source) for c in conditions if c.source not in after]
+            depends = tr.depends(rule, [view(u) for u in after], deciders)
+            if len(depends) > MAX_EXPRESSION:
+                depends = tr.depends(rule, [tr.upstream(kfp_names[u], conditional=conditional[u],
+                                                        omittable=omittable[u]) for u in after], deciders)
+                differences.append("the exact expression is too long: an upstream that did not run is read "
+                                   "as upstream_failed, never as skipped")
+        differences += _differences(dag, task, rule, conditions, after)
+        controls[task_id] = TaskControl(task_id, rule, after, conditions, loops, depends, Semantics(tuple(differences)))
+    return controls
+
+
+def _differences(dag: Dag, task: Task, rule: str, conditions: Sequence[Condition], after: Sequence[str]) -> list[str]:
+    found = []
+    if rule in tr.EAGER_RULES and len(after) > 1:
+        found.append(f"trigger_rule {rule}: Airflow starts the task as soon as one upstream qualifies; Argo "
+                     "evaluates it once every upstream step finished (the same tasks run, later)")
+    if len(conditions) > 1:
+        found.append("decided by several branch/short-circuit tasks (nested conditions): when an inner one is "
+                     "false, the outer condition node ends Succeeded where Airflow has the task skipped")
+    sources = {c.source for c in conditions}
+    if any(source not in after for source in sources):
+        found.append("inside the condition of a short-circuit further up: if that short-circuit task itself "
+                     "fails, Airflow still applies this task's rule, while the KFP condition has no decision to read")
+    if any(c.source in after for c in conditions) and any(u not in sources for u in after):
+        found.append("skipped by a branch/short-circuit while another upstream failed: Airflow's state "
+                     "(skipped or upstream_failed) depends on timing; KFP reads it as upstream_failed")
+    if rule != DEFAULT_TRIGGER_RULE and mapped_upstreams(dag, task.task_id):
+        found.append(f"trigger_rule {rule} after a mapped task: Airflow counts each mapped instance, Argo the "
+                     "loop as one node (Failed if any instance failed)")
+    if task.is_mapped and any(isinstance(v, XComRef) for v in task.mapped_args.values()):
+        found.append("mapped over an upstream's output: when the list is empty Airflow marks the task skipped; "
+                     "the KFP loop runs no iteration and its node is not Skipped")
+    if task.args.get("soft_fail") is True:
+        found.append("soft_fail: on timeout (or failure) Airflow marks the task skipped and what follows applies "
+                     "its trigger rules to a skip; the KFP step fails instead")
+    if task.is_teardown:
+        found.append("teardown: a failing teardown fails the KFP run; Airflow ignores it for the DAG run's state "
+                     "unless on_failure_fail_dagrun is set")
+    return found

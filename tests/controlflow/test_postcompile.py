@@ -1,0 +1,81 @@
+"""The post-compile rewrite on small workflows: stand-ins, key order, refusals, failFast."""
+
+from __future__ import annotations
+
+import pytest
+from kfp.components._yaml_utils import dump_yaml, load_yaml
+
+from converter.emit.postcompile import apply_trigger_rules, support_source
+
+WORKFLOW = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+spec:
+  entrypoint: p
+  templates:
+  - name: condition-1
+    dag:
+      tasks:
+      - {name: b, template: b}
+  - name: p
+    dag:
+      tasks:
+      - {name: a, template: a}
+      - name: condition-1
+        template: condition-1
+        when: x == y
+        dependencies: [a]
+      - name: c
+        template: c
+        dependencies: [a, condition-1]
+  - name: a
+    container: {image: alpine}
+  - name: b
+    container: {image: alpine}
+  - name: c
+    container: {image: alpine}
+"""
+
+
+def tasks(workflow: dict) -> dict:
+    entry = next(t for t in workflow["spec"]["templates"] if t["name"] == "p")
+    return {t["name"]: t for t in entry["dag"]["tasks"]}
+
+
+def test_a_step_inside_a_condition_is_named_by_its_condition_node() -> None:
+    workflow = apply_trigger_rules(load_yaml(WORKFLOW), {"c": "a.Succeeded && (b.Succeeded || b.Skipped)"})
+    c = tasks(workflow)["c"]
+    assert c["depends"] == "a.Succeeded && (condition-1.Succeeded || condition-1.Skipped)"
+    assert list(c) == ["name", "template", "depends"]  # where `dependencies` was
+
+
+def test_a_condition_node_takes_the_rule_of_the_step_inside() -> None:
+    workflow = apply_trigger_rules(load_yaml(WORKFLOW), {"b": "a.Failed"})
+    node = tasks(workflow)["condition-1"]
+    assert node["depends"] == "a.Failed" and node["when"] == "x == y" and "dependencies" not in node
+
+
+def test_without_rules_only_fail_fast_changes() -> None:
+    before = dump_yaml(load_yaml(WORKFLOW))
+    after = dump_yaml(apply_trigger_rules(load_yaml(WORKFLOW), {}))
+    assert after.replace("      failFast: false\n", "") == before
+    assert after.count("failFast: false") == 2
+
+
+def test_a_rule_that_drops_an_ordering_the_compiler_made_is_refused() -> None:
+    with pytest.raises(ValueError, match="orders it after"):
+        apply_trigger_rules(load_yaml(WORKFLOW), {"c": "a.Succeeded"})
+
+
+def test_upstreams_in_different_templates_are_refused() -> None:
+    workflow = load_yaml(WORKFLOW.replace("      - {name: b, template: b}",
+                                          "      - {name: b, template: b}\n      - {name: d, template: a}"))
+    with pytest.raises(ValueError, match="not all in one DAG template"):
+        apply_trigger_rules(workflow, {"d": "b.Succeeded && a.Succeeded"})
+
+
+def test_the_generated_files_carry_exactly_this_code() -> None:
+    namespace: dict = {}
+    exec(support_source(), namespace)  # noqa: S102 - our own module's text
+    assert set(namespace) >= {"apply_trigger_rules", "_dag_paths"}
+    assert "import" not in support_source().split("def apply_trigger_rules")[0]  # stdlib only, imported inside
