@@ -102,11 +102,11 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K306", "unresolved-argument", W,
              "A task argument that the mapping needs could not be evaluated; the task may not run.",
              "Replace the value in the generated Python, or convert with --mode airflow."),
-    CodeInfo("A2K310", "control-flow-differs", W,
+    CodeInfo("A2K320", "control-flow-differs", W,
              "A branch, short-circuit, mapped task or sensor runs in KFP with a difference from Airflow that "
              "the message names.",
              "Check the task's `semantics` in the report; adjust the generated Python if the case matters."),
-    CodeInfo("A2K311", "cross-dag-dependency", W,
+    CodeInfo("A2K321", "cross-dag-dependency", W,
              "The task waits for another DAG (ExternalTaskSensor); KFP has no dependencies between pipelines.",
              "Trigger this pipeline after the other one (e.g. from its last step) or poll its runs yourself."),
     # -- emitting / compiling --------------------------------------------------------------

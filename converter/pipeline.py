@@ -130,7 +130,7 @@ def _component_name(mapping: TaskMapping | None) -> str | None:
     return str(spec_name) if spec_name else mapping.component.key.lower()
 
 
-CONTROL_FLOW_CODES = ("A2K310", "A2K311")  # what a mapping says about behaviour differing from Airflow's
+CONTROL_FLOW_CODES = ("A2K320", "A2K321")  # what a mapping says about behaviour differing from Airflow's
 
 
 def _control_fields(plan: EmitPlan | None, task_id: str, mapping: TaskMapping | None) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def semantic_diagnostics(dag: Dag, plan: EmitPlan) -> tuple[Diagnostic, ...]:
     for task_id, control in plan.controls.items():
         task = dag.task(task_id)
         for difference in control.semantics.differences:
-            code = "A2K305" if difference.startswith("trigger_rule") else "A2K310"
+            code = "A2K305" if difference.startswith("trigger_rule") else "A2K320"
             found.append(diag(code, difference, file=task.span.file, line=task.span.line, col=task.span.col,
                               task_id=task_id, dag_id=dag.dag_id))
     return tuple(found)

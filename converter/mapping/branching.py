@@ -116,11 +116,11 @@ def map_decision(task: Task, context: MappingContext) -> TaskMapping:
     notes: list[str] = []
     diagnostics: list[Diagnostic] = []
     if task.python_callable:
-        diagnostics.append(diag("A2K310", "the decision runs the callable's source without Airflow's "
+        diagnostics.append(diag("A2K320", "the decision runs the callable's source without Airflow's "
                                 "context (ti, logical date, params); a callable that needs them fails", **where))
         notes.append("decision runs without Airflow's context")
     elif task.args.get("use_task_logical_date") is True:
-        diagnostics.append(diag("A2K310", "use_task_logical_date: the decision uses the run's current date", **where))
+        diagnostics.append(diag("A2K320", "use_task_logical_date: the decision uses the run's current date", **where))
         notes.append("decides on the current date, not the logical date")
     return TaskMapping(task_id=task.task_id, fidelity=Fidelity.APPROXIMATED if diagnostics else Fidelity.DIRECT,
                        component=component(task, outputs, program), diagnostics=tuple(diagnostics),

@@ -13,7 +13,7 @@ does. What each sensor checks from inside a pod:
   start (approximated);
 - PythonSensor / @task.sensor: the callable's source, without Airflow's context;
 - ExternalTaskSensor: waits for another DAG's task; KFP has no dependencies between pipelines, so
-  the step only says so and succeeds (approximated, A2K311).
+  the step only says so and succeeds (approximated, A2K321).
 `mode="reschedule"` and `deferrable=True` free an Airflow worker while waiting; the pod keeps
 running, which changes cost, not outcome.
 """
@@ -146,7 +146,7 @@ def map_sensor(task: Task, context: MappingContext) -> TaskMapping:
     if task.operator in ("ExternalTaskSensor", "ExternalTaskSensorAsync"):
         waits_for = f"{task.args.get('external_dag_id')}.{task.args.get('external_task_id') or '(whole DAG)'}"
         return TaskMapping(task.task_id, Fidelity.APPROXIMATED, EXTERNAL, {"waits_for": waits_for},
-                           diagnostics=(diag("A2K311", f"waits for {waits_for} in Airflow; the step does not wait",
+                           diagnostics=(diag("A2K321", f"waits for {waits_for} in Airflow; the step does not wait",
                                              **where),),
                            notes=("cross-DAG wait not carried",))
     program, differences = _program(task)
@@ -155,7 +155,7 @@ def map_sensor(task: Task, context: MappingContext) -> TaskMapping:
     if program is None or interval is None or timeout is None:
         reason = diag("A2K306", f"{task.operator}: what it waits for could not be read statically", **where)
         return placeholder(task, context, reason, "sensor condition unknown")
-    diagnostics: list[Diagnostic] = [diag("A2K310", d, **where) for d in differences]
+    diagnostics: list[Diagnostic] = [diag("A2K320", d, **where) for d in differences]
     return TaskMapping(
         task_id=task.task_id,
         fidelity=Fidelity.APPROXIMATED if differences else Fidelity.DIRECT,

@@ -227,7 +227,7 @@ def _task_mark(task: Mapping[str, Any], task_codes: set[str]) -> str:
     fidelity = task["mapping"]
     if fidelity == "placeholder":
         return "lost"
-    if (fidelity == "approximated" or task_codes & {"A2K303", "A2K302", "A2K305", "A2K310", "A2K311"}
+    if (fidelity == "approximated" or task_codes & {"A2K303", "A2K302", "A2K305", "A2K320", "A2K321"}
             or task.get("semantics", {}).get("verdict") == "differs"):
         return "approximated"
     return "same"

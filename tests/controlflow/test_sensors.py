@@ -40,13 +40,13 @@ def test_airflow_defaults_apply_when_not_given(tmp_path) -> None:
 def test_http_sensor_reads_the_connection_from_airflow_s_environment_variable() -> None:
     mapping = map_task(task("api", HTTP, http_conn_id="orders_api", endpoint="health"), CONTEXT)
     assert "os.environ['AIRFLOW_CONN_ORDERS_API']" in mapping.arguments["program"]
-    assert [d.code for d in mapping.diagnostics] == ["A2K310"]
+    assert [d.code for d in mapping.diagnostics] == ["A2K320"]
 
 
 def test_external_task_sensor_is_a_reported_non_wait() -> None:
     mapping = map_task(task("wait", EXTERNAL, external_dag_id="ingest", external_task_id="publish"), CONTEXT)
     assert mapping.arguments == {"waits_for": "ingest.publish"} and mapping.fidelity is Fidelity.APPROXIMATED
-    assert [d.code for d in mapping.diagnostics] == ["A2K311"]
+    assert [d.code for d in mapping.diagnostics] == ["A2K321"]
 
 
 def test_a_templated_or_unreadable_condition_is_a_placeholder() -> None:
