@@ -17,7 +17,10 @@ import yaml
 
 from converter import __version__, graph
 from converter.emit.names import k8s_name, kfp_task_names, python_identifier, python_task_variables
-from converter.mapping.base import ComponentDef, Fidelity, TaskMapping
+from converter.mapping.base import (
+    ComponentDef, Fidelity, Interpolated, ParamRef, PipelineParameter, RunIdRef, TaskMapping,
+)
+from converter.mapping.dag_params import dag_parameters
 from converter.model import Dag, XComRef
 
 
@@ -43,6 +46,16 @@ class TaskBlock:
 
 
 @dataclass(frozen=True)
+class ParameterBlock:
+    """One pipeline function parameter: `name: annotation = default`."""
+
+    name: str
+    annotation: str
+    default: str  # Python source
+    description: str
+
+
+@dataclass(frozen=True)
 class EmitPlan:
     dag_id: str
     source: str
@@ -57,6 +70,7 @@ class EmitPlan:
     notes: tuple[str, ...]
     kfp_names: Mapping[str, str]  # Airflow task_id -> KFP task name, for emitted tasks
     edges: tuple[tuple[str, str], ...]  # the ordering emitted, in Airflow task ids
+    parameters: tuple[ParameterBlock, ...] = ()  # the pipeline function's parameters
 
 
 def py_literal(value: Any, refs: Mapping[str, str]) -> str:
@@ -64,10 +78,36 @@ def py_literal(value: Any, refs: Mapping[str, str]) -> str:
     if isinstance(value, XComRef):
         output = "Output" if value.key == "return_value" else value.key
         return f"{refs[value.task_id]}.outputs[{output!r}]"
+    if isinstance(value, ParamRef):
+        return value.name
+    if isinstance(value, RunIdRef):
+        return "dsl.RUN_ID_PLACEHOLDER"
+    if isinstance(value, Interpolated):
+        return _f_string(value)
     if isinstance(value, str) and "\n" in value and '"""' not in value and not value.endswith("\\"):
         escaped = value.replace("\\", "\\\\")
         return f'"""{escaped}"""'
     return pprint.pformat(value, width=88, sort_dicts=False)
+
+
+def _f_string(value: Interpolated) -> str:
+    """An f-string: text with its braces doubled, run-time values as `{name}`."""
+    body = "".join(
+        part.replace("{", "{{").replace("}", "}}") if isinstance(part, str) else "{" + py_literal(part, {}) + "}"
+        for part in value.parts
+    )
+    if "\n" in body and '"""' not in body and not body.endswith(("\\", '"')):
+        return 'f"""' + body.replace("\\", "\\\\") + '"""'
+    return "f" + repr(body)
+
+
+def pipeline_parameters(dag: Dag, mappings: Sequence[TaskMapping]) -> tuple[PipelineParameter, ...]:
+    """The DAG's params, then the run values the tasks use, each once, in a stable order."""
+    found: dict[str, PipelineParameter] = {p.name: p for p in dag_parameters(dag)}
+    for mapping in mappings:
+        for parameter in mapping.parameters:
+            found.setdefault(parameter.name, parameter)
+    return tuple(found.values())
 
 
 def _spec_yaml(spec: Mapping[str, Any]) -> str:
@@ -104,7 +144,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
     pipeline_name = k8s_name(dag.dag_id)
     function_name = f"{python_identifier(dag.dag_id)}_pipeline"
     kfp_names = kfp_task_names(order, pipeline_name)
-    variables = python_task_variables(order, reserved=[function_name])
+    parameters = pipeline_parameters(dag, [mappings[t] for t in order])
+    variables = python_task_variables(order, reserved=[function_name, *(p.name for p in parameters)])
     upstream: dict[str, list[str]] = {task_id: [] for task_id in order}
     for up, down in edges:
         upstream[down].append(up)
@@ -144,6 +185,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         notes=tuple(notes),
         kfp_names=kfp_names,
         edges=tuple(edges),
+        parameters=tuple(ParameterBlock(p.name, p.annotation, py_literal(p.default, {}), p.description)
+                         for p in parameters),
     )
 
 

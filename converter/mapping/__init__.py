@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from converter.mapping import bash, empty, placeholder
+from converter.mapping import bash, empty, placeholder, python
 from converter.mapping.settings import map_settings
 from converter.mapping.base import (
     Fidelity,
@@ -22,6 +22,7 @@ from converter.model import Task
 FAMILIES: tuple[OperatorFamily, ...] = (
     bash.FAMILY,
     empty.FAMILY,
+    python.FAMILY,
 )
 
 

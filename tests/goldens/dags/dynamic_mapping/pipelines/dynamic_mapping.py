@@ -12,6 +12,38 @@ import sys
 from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
+from kfp.components import InputPath
+
+# Airflow task 'files': task calling files.
+def files_step() -> str:
+    """Airflow task 'files' (task, fixtures/airflow_dags/dynamic_mapping.py:18)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/dynamic_mapping.py
+    def files() -> list[str]:
+        return ["a.csv", "b.csv"]
+
+    _result = files()
+    return _json.dumps(_result)
+
+
+PY_FILES = components.create_component_from_func(files_step, base_image='python:3.11')
+
+# Airflow task 'size': task calling size.
+def size_step(unit: str, path_path: InputPath()):
+    """Airflow task 'size' (task, fixtures/airflow_dags/dynamic_mapping.py:19)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/dynamic_mapping.py
+    def size(path: str, unit: str) -> int:
+        return len(path)
+
+    with open(path_path) as _file:
+        path = _json.load(_file)
+    size(unit=unit, path=path)
+
+
+PY_SIZE = components.create_component_from_func(size_step, base_image='python:3.11')
 
 # Stands in for an Airflow task that was not converted; fails when run.
 PLACEHOLDER = components.load_component_from_text(
@@ -60,16 +92,14 @@ def named(component, name: str):
 
 @dsl.pipeline(name='dynamic-mapping')
 def dynamic_mapping_pipeline():
-    # files: task at fixtures/airflow_dags/dynamic_mapping.py:18 [placeholder]
-    # note: placeholder for task
+    # files: task at fixtures/airflow_dags/dynamic_mapping.py:18 [direct]
     files = (
-        named(PLACEHOLDER, 'files')(operator='airflow.decorators.task', task_id='files')
+        named(PY_FILES, 'files')()
         .set_display_name('files')
     )
-    # size: task at fixtures/airflow_dags/dynamic_mapping.py:19 [placeholder]
-    # note: placeholder for task
+    # size: task at fixtures/airflow_dags/dynamic_mapping.py:19 [approximated]
     size = (
-        named(PLACEHOLDER, 'size')(operator='airflow.decorators.task', task_id='size')
+        named(PY_SIZE, 'size')(unit='kb', path=files.outputs['Output'])
         .set_display_name('size')
         .after(files)
     )

@@ -12,6 +12,58 @@ import sys
 from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
+from kfp.components import InputPath
+from typing import NamedTuple
+
+# Airflow task 'producer': PythonOperator calling produce.
+def producer_step() -> NamedTuple('Outputs', [('Output', str), ('path', str)]):
+    """Airflow task 'producer' (PythonOperator, fixtures/airflow_dags/xcom_classic.py:19)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/xcom_classic.py
+    def produce():
+        return {"path": "/tmp/x"}
+
+    _result = produce()
+    return (_json.dumps(_result), _json.dumps(_result['path']), )
+
+
+PY_PRODUCER = components.create_component_from_func(producer_step, base_image='python:3.11')
+
+# Runs an Airflow BashOperator command with `bash -c`.
+BASH = components.load_component_from_text(
+    """
+name: bash
+description: Runs a shell command with bash -c, as Airflow's BashOperator does.
+inputs:
+- {name: command, type: String}
+implementation:
+  container:
+    image: bash:5.2
+    command:
+    - bash
+    - -c
+    - {inputValue: command}
+"""
+)
+
+# Airflow task 'consumer': PythonOperator calling consume.
+def consumer_step(data_path: InputPath(), path_path: InputPath()):
+    """Airflow task 'consumer' (PythonOperator, fixtures/airflow_dags/xcom_classic.py:21)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/xcom_classic.py
+    def consume(data, path):
+        print(data, path)
+
+    with open(data_path) as _file:
+        data = _json.load(_file)
+    with open(path_path) as _file:
+        path = _json.load(_file)
+    consume(data=data, path=path)
+
+
+PY_CONSUMER = components.create_component_from_func(consumer_step, base_image='python:3.11')
 
 # Stands in for an Airflow task that was not converted; fails when run.
 PLACEHOLDER = components.load_component_from_text(
@@ -33,23 +85,6 @@ implementation:
 """
 )
 
-# Runs an Airflow BashOperator command with `bash -c`.
-BASH = components.load_component_from_text(
-    """
-name: bash
-description: Runs a shell command with bash -c, as Airflow's BashOperator does.
-inputs:
-- {name: command, type: String}
-implementation:
-  container:
-    image: bash:5.2
-    command:
-    - bash
-    - -c
-    - {inputValue: command}
-"""
-)
-
 
 def named(component, name: str):
     """The component under a task's own name: KFP v1 names each task after its component."""
@@ -60,10 +95,9 @@ def named(component, name: str):
 
 @dsl.pipeline(name='xcom-classic')
 def xcom_classic_pipeline():
-    # producer: PythonOperator at fixtures/airflow_dags/xcom_classic.py:19 [placeholder]
-    # note: placeholder for PythonOperator
+    # producer: PythonOperator at fixtures/airflow_dags/xcom_classic.py:19 [direct]
     producer = (
-        named(PLACEHOLDER, 'producer')(operator='airflow.operators.python.PythonOperator', task_id='producer')
+        named(PY_PRODUCER, 'producer')()
         .set_display_name('producer')
     )
     # lister: BashOperator at fixtures/airflow_dags/xcom_classic.py:20 [direct]
@@ -71,10 +105,9 @@ def xcom_classic_pipeline():
         named(BASH, 'lister')(command='ls')
         .set_display_name('lister')
     )
-    # consumer: PythonOperator at fixtures/airflow_dags/xcom_classic.py:21 [placeholder]
-    # note: placeholder for PythonOperator
+    # consumer: PythonOperator at fixtures/airflow_dags/xcom_classic.py:21 [direct]
     consumer = (
-        named(PLACEHOLDER, 'consumer')(operator='airflow.operators.python.PythonOperator', task_id='consumer')
+        named(PY_CONSUMER, 'consumer')(data=producer.outputs['Output'], path=producer.outputs['path'])
         .set_display_name('consumer')
         .after(producer)
     )
