@@ -52,12 +52,20 @@ def cli() -> None:
 @click.option("--utility-image", default=MappingOptions.utility_image, show_default=True,
               help="Image for no-op and placeholder steps.")
 @click.option("--keep-empty", is_flag=True, help="Keep EmptyOperator tasks as no-op steps.")
+@click.option("--python-image", default=MappingOptions.python_image, show_default=True,
+              help="Base image of Python (PythonOperator, @task) steps.")
+@click.option("--airflow-image", default=MappingOptions.airflow_image, show_default=True,
+              help="Image that runs operators without a mapping.")
+@click.option("--no-operator-fallback", is_flag=True,
+              help="Emit placeholders, not Airflow-image steps, for operators without a mapping.")
 @click.option("-v", "--verbose", is_flag=True, help="Also show skipped files and info diagnostics.")
 def convert(sources: tuple[Path, ...], out_dir: Path, bash_image: str, utility_image: str,
-            keep_empty: bool, verbose: bool) -> int:
+            keep_empty: bool, python_image: str, airflow_image: str, no_operator_fallback: bool,
+            verbose: bool) -> int:
     """Convert DAG files (or folders of them) into KFP pipelines under --out."""
-    options = ConvertOptions(mapping=MappingOptions(bash_image=bash_image, utility_image=utility_image,
-                                                    keep_empty=keep_empty))
+    options = ConvertOptions(mapping=MappingOptions(
+        bash_image=bash_image, utility_image=utility_image, keep_empty=keep_empty, python_image=python_image,
+        airflow_image=airflow_image, operator_fallback=not no_operator_fallback))
     result = convert_all(sources, out_dir, options, on_file=lambda r: _echo_file(r, verbose))
     dags = [d for f in result.files for d in f.dags]
     converted = sum(d.status is Status.CONVERTED for d in dags)

@@ -170,7 +170,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         ))
 
     notes = [f"{task_id} ({dag.task(task_id).operator}) removed; the ordering it carried is kept" for task_id in removed]
-    imports = sorted({line for m in mappings.values() if m.component for line in m.component.imports})
+    imports = sorted({line for m in mappings.values() if m.component
+                      for line in (*m.component.imports, *m.imports)})
     return EmitPlan(
         dag_id=dag.dag_id,
         source=f"{dag.span.file}:{dag.span.line}",

@@ -1,14 +1,15 @@
 """Mapping stage: one module per operator family, registered in FAMILIES.
 
 Adding a family means adding one module that defines `FAMILY` and listing it here (and its tests).
-A task no family handles becomes a placeholder (see `placeholder.py`).
+A task no family handles runs the original operator in an Airflow image (`fallback.py`), or becomes a
+placeholder (`placeholder.py`) with --no-operator-fallback.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from converter.mapping import bash, empty, placeholder, python
+from converter.mapping import bash, docker, empty, fallback, kubernetes, python
 from converter.mapping.settings import map_settings
 from converter.mapping.base import (
     Fidelity,
@@ -23,6 +24,8 @@ FAMILIES: tuple[OperatorFamily, ...] = (
     bash.FAMILY,
     empty.FAMILY,
     python.FAMILY,
+    kubernetes.FAMILY,
+    docker.FAMILY,
 )
 
 
@@ -33,7 +36,7 @@ def family_for(task: Task) -> OperatorFamily | None:
 def map_task(task: Task, context: MappingContext) -> TaskMapping:
     """Map one task with its family (or a placeholder), plus the settings every family shares."""
     family = family_for(task)
-    mapped = family.map_task(task, context) if family else placeholder.map_unknown(task, context)
+    mapped = family.map_task(task, context) if family else fallback.map_fallback(task, context)
     if mapped.component is None:
         return mapped
     settings = map_settings(task)

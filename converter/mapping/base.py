@@ -78,6 +78,7 @@ class TaskMapping:
     diagnostics: tuple[Diagnostic, ...] = ()
     notes: tuple[str, ...] = ()  # short human notes on what differs, for the report
     parameters: tuple[PipelineParameter, ...] = ()  # pipeline parameters its arguments refer to
+    imports: tuple[str, ...] = ()  # import lines its task_calls need
 
 
 @dataclass(frozen=True)
