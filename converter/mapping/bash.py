@@ -82,7 +82,7 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     value: Any = translate_value(command, task, context.dag, "bash_command", found, parameters)
     cwd = task.args.get("cwd")
     if isinstance(cwd, str):
-        prefix = f"cd {shlex.quote(cwd)} && "
+        prefix = f"cd {shlex.quote(cwd)} || exit 1\n"  # a line of its own: scripts start with #!
         value = Interpolated((prefix, *value.parts)) if isinstance(value, Interpolated) else prefix + str(value)
     calls: list[str] = []
     env = translate_value(task.args.get("env"), task, context.dag, "env", found, parameters)

@@ -380,7 +380,10 @@ def _body(task: Task, prelude: list[str], function_text: str, inputs: _Inputs, c
     if needs_dt:
         lines.append("import datetime as _dt")
     if prelude:
-        lines += ["", "# what the callable uses from its DAG file", *_blocks(prelude)]
+        blocks = _blocks(prelude)
+        while blocks and blocks[-1] == "":
+            blocks.pop()
+        lines += ["", "# what the callable uses from its DAG file", *blocks]
     if function_text:
         lines += ["", f"# the callable, as written at {task.span.file}", *function_text.rstrip("\n").splitlines()]
     lines.append("")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 import warnings
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -48,7 +49,9 @@ __all__ = ["read_dag_file"]
 
 # what `if __name__ == "__main__":` compares against: a DAG file is imported, never run as main
 _MODULE_NAME = "airflow_dag_module"
-MAX_SYNTAX_DEPTH = 1000  # libcst parses ~6,000 levels before its native parser crashes
+MAX_SYNTAX_DEPTH = 1000
+# `k8s.V1Toleration(...)`: Kubernetes client objects, which mapping reads from their source text
+_KUBERNETES_OBJECT = re.compile(r"^(?:\w+\.)*V[12][A-Z]\w*\(")  # libcst parses ~6,000 levels before its native parser crashes
 
 
 def read_dag_file(path: str | Path, *, display_path: str | None = None, max_bytes: int = 5_000_000) -> ParsedFile:
@@ -150,6 +153,8 @@ def _to_dag(record: DagRecord, diagnostics: list[Diagnostic], module_source: str
     def warn(where: str, unresolved: list[str], task: TaskRecord | None) -> None:
         span = task.span if task else record.span
         for source in unresolved:
+            if _KUBERNETES_OBJECT.match(source):  # carried as source by the kubernetes mapping
+                continue
             diagnostics.append(diag(
                 "A2K204", f"{where} `{source}` cannot be evaluated statically; kept as source text.",
                 file=span.file, line=span.line, col=span.col, dag_id=record.dag_id,
