@@ -83,7 +83,11 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     cwd = task.args.get("cwd")
     if isinstance(cwd, str):
         prefix = f"cd {shlex.quote(cwd)} || exit 1\n"  # a line of its own: scripts start with #!
-        value = Interpolated((prefix, *value.parts)) if isinstance(value, Interpolated) else prefix + str(value)
+        if isinstance(value, Interpolated):
+            first, *rest = value.parts
+            value = Interpolated((prefix + first, *rest) if isinstance(first, str) else (prefix, first, *rest))
+        else:
+            value = prefix + str(value)
     calls: list[str] = []
     env = translate_value(task.args.get("env"), task, context.dag, "env", found, parameters)
     if isinstance(env, dict):

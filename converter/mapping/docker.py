@@ -28,11 +28,30 @@ HOST_SETTINGS = ("mounts", "volumes", "network_mode", "docker_url", "tls_ca_cert
 def _split(value: Any) -> list[Any] | None:
     if isinstance(value, str):
         return shlex.split(value)
-    if isinstance(value, Interpolated):  # one argument built at run time: keep it whole, run by a shell
-        return ["sh", "-c", value]
+    if isinstance(value, Interpolated):  # split on the whitespace of its text, as docker-py would
+        return _split_interpolated(value)
     if isinstance(value, (list, tuple)):
         return list(value)
     return None
+
+
+def _split_interpolated(value: Interpolated) -> list[Any]:
+    """Words of a command with run-time parts; a word mixing text and parts stays one argument."""
+    words: list[list[Any]] = [[]]
+    for part in value.parts:
+        if not isinstance(part, str):
+            words[-1].append(part)
+            continue
+        pieces = part.split()
+        if part[:1].isspace():
+            words.append([])
+        for index, piece in enumerate(pieces):
+            if index:
+                words.append([])
+            words[-1].append(piece)
+        if part[-1:].isspace():
+            words.append([])
+    return [w[0] if len(w) == 1 else Interpolated(tuple(w)) for w in words if w]
 
 
 def map_docker(task: Task, context: MappingContext) -> TaskMapping:

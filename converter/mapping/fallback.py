@@ -115,10 +115,10 @@ def map_fallback(task: Task, context: MappingContext) -> TaskMapping:
         return map_unknown(task, context)
     where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
     dropped: list[str] = []
-    own = {k: v for k, v in task.args.values.items() if k in task.explicit and k not in SCHEDULING}
+    own = {k: v for k, v in task.args.values.items() if k in task.args.explicit and k not in SCHEDULING}
     defaults = task.args.get("default_args") if isinstance(task.args.get("default_args"), dict) else {}
     inherited = {k: v for k, v in task.args.values.items()
-                 if k not in task.explicit and k not in SCHEDULING}  # default_args, merged by the reader
+                 if k not in task.args.explicit and k not in SCHEDULING}  # default_args, merged by the reader
     kwargs = _kwargs(own, dropped)
     default_args = _kwargs({**defaults, **inherited}, dropped)
     xcoms = sorted({k for k, v in own.items() if isinstance(v, XComRef)})
