@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import ast
 import shlex
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +62,23 @@ def script_text(command: str, task: Task, dag: Dag) -> str | None:
     return None
 
 
+def static_text(value: Any) -> Any:
+    """`textwrap.dedent("...")` around a literal, common for multi-line commands, evaluated."""
+    if not isinstance(value, Unresolved):
+        return value
+    try:
+        call = ast.parse(value.source.strip(), mode="eval").body
+    except SyntaxError:
+        return value
+    if (isinstance(call, ast.Call) and len(call.args) == 1 and not call.keywords
+            and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)
+            and (getattr(call.func, "attr", None) or getattr(call.func, "id", None)) == "dedent"):
+        return textwrap.dedent(call.args[0].value)
+    return value
+
+
 def map_bash(task: Task, context: MappingContext) -> TaskMapping:
-    command = task.args.get("bash_command")
+    command = static_text(task.args.get("bash_command"))
     where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
     if not isinstance(command, str):
         shown = command.source if isinstance(command, Unresolved) else repr(command)

@@ -241,3 +241,9 @@ def test_provider_operator_runs_in_an_airflow_image_with_its_arguments():
     assert mapping.arguments["operator"] == "airflow.providers.common.sql.operators.sql.SQLExecuteQueryOperator"
     assert codes(mapping)[:2] == ["A2K313", "A2K311"]
     assert mapping.task_calls[0].startswith("set_retry(2")  # scheduling settings stay KFP settings
+
+
+def test_dedented_command_is_read():
+    t = task("b", bash_command=Unresolved('textwrap.dedent("""\n    echo {{ ds }}\n""")'))
+    mapping = map_task(t, context(t))
+    assert mapping.arguments["command"] == Interpolated(("\necho ", ParamRef("ds"), "\n"))
