@@ -56,7 +56,9 @@ class Output:
 
 def convert_options(settings: Settings) -> ConvertOptions:
     mapping = MappingOptions(
-        bash_image=settings.bash_image, utility_image=settings.utility_image, keep_empty=settings.keep_empty
+        bash_image=settings.bash_image, utility_image=settings.utility_image, keep_empty=settings.keep_empty,
+        python_image=settings.python_image, airflow_image=settings.airflow_image,
+        operator_fallback=settings.operator_fallback,
     )
     return ConvertOptions(mapping=mapping, max_file_bytes=settings.max_file_size)
 

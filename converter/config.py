@@ -6,7 +6,10 @@ Command-line flags override the file. Unknown keys are an error, so a typo never
 
     [tool.airflow2kfp]
     bash-image = "bash:5.2"          # image of BashOperator steps
-    utility-image = "alpine:3.20"    # fallback image: no-op and placeholder steps
+    utility-image = "alpine:3.20"    # no-op and placeholder steps
+    python-image = "python:3.11"     # base image of Python (PythonOperator, @task) steps
+    airflow-image = "apache/airflow:2.10.5-python3.11"  # runs operators that have no mapping
+    operator-fallback = true         # false: operators without a mapping become placeholders
     mode = "auto"                    # static | airflow (import with Airflow) | auto (both, merged;
                                      # static alone, said once, when no Airflow interpreter is found)
     fail-on = "error"                # error | warning | never
@@ -43,6 +46,9 @@ class Settings:
     bash_image: str = "bash:5.2"
     utility_image: str = "alpine:3.20"
     keep_empty: bool = False
+    python_image: str = "python:3.11"
+    airflow_image: str = "apache/airflow:2.10.5-python3.11"
+    operator_fallback: bool = True
     mode: str = "auto"
     fail_on: str = "error"
     ignore: tuple[str, ...] = ()
@@ -63,6 +69,9 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "bash_image": str,
     "utility_image": str,
     "keep_empty": bool,
+    "python_image": str,
+    "airflow_image": str,
+    "operator_fallback": bool,
     "mode": str,
     "fail_on": str,
     "ignore": list,

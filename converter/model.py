@@ -82,6 +82,9 @@ class PythonCallable:
     source: str | None
     span: SourceSpan | None = None
     module: str | None = None  # set when the callable is imported from elsewhere
+    # the text of the DAG file defining it, so mapping can carry the module-level imports, constants
+    # and helpers it uses without re-reading files; None when unknown
+    module_source: str | None = None
 
 
 @dataclass(frozen=True)

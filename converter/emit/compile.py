@@ -8,6 +8,7 @@ safe and spares a Python start-up per DAG.
 from __future__ import annotations
 
 import io
+import linecache
 import traceback
 import types
 import warnings
@@ -28,10 +29,16 @@ def compile_source(source: str, module_name: str, workdir: Path) -> CompileResul
     module.__file__ = str(workdir / f"{module_name}.py")
     target = workdir / f"{module_name}.yaml"
     captured = io.StringIO()
+    # Python components are made with create_component_from_func, which reads the function's source
+    # with `inspect`; the module exists only in memory, so its text is registered with linecache
+    linecache.cache[module.__file__] = (len(source), None, source.splitlines(keepends=True), module.__file__)
     try:
         with warnings.catch_warnings(), redirect_stdout(captured), redirect_stderr(captured):
             warnings.simplefilter("ignore")
-            exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102 - our own output
+            # dont_inherit: this module's `from __future__ import annotations` must not turn the
+            # generated file's annotations (component signatures KFP reads) into strings
+            code = compile(source, module.__file__, "exec", dont_inherit=True)
+            exec(code, module.__dict__)  # noqa: S102 - our own output
             module.compile_pipeline(str(target))
         return CompileResult(target.read_text(encoding="utf-8"), None)
     except Exception as error:  # the compiler's failure is reported as a diagnostic, not raised
@@ -39,3 +46,4 @@ def compile_source(source: str, module_name: str, workdir: Path) -> CompileResul
         return CompileResult(None, last)
     finally:
         target.unlink(missing_ok=True)
+        linecache.cache.pop(module.__file__, None)

@@ -23,6 +23,10 @@ from converter.emit.names import k8s_name, kfp_task_names, python_identifier, py
 from converter.emit.postcompile import support_source
 from converter.mapping.base import ComponentDef, Fidelity, TaskMapping
 from converter.mapping.control_flow import LoopValue, TaskControl, loops_of, plan_control
+from converter.mapping.base import (
+    ComponentDef, Fidelity, Interpolated, ParamRef, PipelineParameter, RunIdRef, TaskMapping,
+)
+from converter.mapping.dag_params import dag_parameters
 from converter.model import Dag, XComRef
 
 
@@ -51,6 +55,16 @@ class TaskBlock:
 
 
 @dataclass(frozen=True)
+class ParameterBlock:
+    """One pipeline function parameter: `name: annotation = default`."""
+
+    name: str
+    annotation: str
+    default: str  # Python source
+    description: str
+
+
+@dataclass(frozen=True)
 class EmitPlan:
     dag_id: str
     source: str
@@ -67,6 +81,7 @@ class EmitPlan:
     edges: tuple[tuple[str, str], ...]  # the ordering emitted, in Airflow task ids
     controls: Mapping[str, TaskControl]  # per emitted task: conditions, loops, rule, semantics
     support: str  # the post-compile code the generated file carries
+    parameters: tuple[ParameterBlock, ...] = ()  # the pipeline function's parameters
 
 
 def py_literal(value: Any, refs: Mapping[str, str]) -> str:
@@ -76,6 +91,12 @@ def py_literal(value: Any, refs: Mapping[str, str]) -> str:
     if isinstance(value, XComRef):
         output = "Output" if value.key == "return_value" else value.key
         return f"{refs[value.task_id]}.outputs[{output!r}]"
+    if isinstance(value, ParamRef):
+        return value.name
+    if isinstance(value, RunIdRef):
+        return "dsl.RUN_ID_PLACEHOLDER"
+    if isinstance(value, Interpolated):
+        return _f_string(value)
     if isinstance(value, str) and "\n" in value and '"""' not in value and not value.endswith("\\"):
         escaped = value.replace("\\", "\\\\")
         return f'"""{escaped}"""'
@@ -88,6 +109,26 @@ class _SpecDumper(yaml.SafeDumper):
 
 _SpecDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
     "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
+
+
+def _f_string(value: Interpolated) -> str:
+    """An f-string: text with its braces doubled, run-time values as `{name}`."""
+    body = "".join(
+        part.replace("{", "{{").replace("}", "}}") if isinstance(part, str) else "{" + py_literal(part, {}) + "}"
+        for part in value.parts
+    )
+    if "\n" in body and '"""' not in body and not body.endswith(("\\", '"')):
+        return 'f"""' + body.replace("\\", "\\\\") + '"""'
+    return "f" + repr(body)
+
+
+def pipeline_parameters(dag: Dag, mappings: Sequence[TaskMapping]) -> tuple[PipelineParameter, ...]:
+    """The DAG's params, then the run values the tasks use, each once, in a stable order."""
+    found: dict[str, PipelineParameter] = {p.name: p for p in dag_parameters(dag)}
+    for mapping in mappings:
+        for parameter in mapping.parameters:
+            found.setdefault(parameter.name, parameter)
+    return tuple(found.values())
 
 
 def _spec_yaml(spec: Mapping[str, Any]) -> str:
@@ -150,8 +191,10 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
     pipeline_name = k8s_name(dag.dag_id)
     function_name = f"{python_identifier(dag.dag_id)}_pipeline"
     kfp_names = kfp_task_names(order, pipeline_name)
+    parameters = pipeline_parameters(dag, [mappings[t] for t in order])
     loop_variables = [loop.variable for task_id in order for loop in loops_of(dag.task(task_id))]
-    variables = python_task_variables(order, reserved=[function_name, *loop_variables])
+    variables = python_task_variables(
+        order, reserved=[function_name, *loop_variables, *(p.name for p in parameters)])
     arguments = {task_id: mappings[task_id].arguments for task_id in order}
     controls = plan_control(dag, order, edges, kfp_names, arguments)
 
@@ -181,7 +224,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
     emitted_edges = tuple((up, task_id) for task_id in order for up in controls[task_id].after)
 
     notes = [f"{task_id} ({dag.task(task_id).operator}) removed; the ordering it carried is kept" for task_id in removed]
-    imports = sorted({line for m in mappings.values() if m.component for line in m.component.imports})
+    imports = sorted({line for m in mappings.values() if m.component
+                      for line in (*m.component.imports, *m.imports)})
     return EmitPlan(
         dag_id=dag.dag_id,
         source=f"{dag.span.file}:{dag.span.line}",
@@ -198,6 +242,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         edges=emitted_edges,
         controls=controls,
         support=support_source(),
+        parameters=tuple(ParameterBlock(p.name, p.annotation, py_literal(p.default, {}), p.description)
+                         for p in parameters),
     )
 
 

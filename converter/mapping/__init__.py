@@ -1,14 +1,15 @@
 """Mapping stage: one module per operator family, registered in FAMILIES.
 
 Adding a family means adding one module that defines `FAMILY` and listing it here (and its tests).
-A task no family handles becomes a placeholder (see `placeholder.py`).
+A task no family handles runs the original operator in an Airflow image (`fallback.py`), or becomes a
+placeholder (`placeholder.py`) with --no-operator-fallback.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from converter.mapping import bash, branching, empty, placeholder, sensors
+from converter.mapping import bash, branching, docker, empty, fallback, kubernetes, python, sensors
 from converter.mapping.control_flow import loops_of, mapped_task
 from converter.mapping.settings import map_settings
 from converter.mapping.base import (
@@ -25,6 +26,9 @@ FAMILIES: tuple[OperatorFamily, ...] = (
     empty.FAMILY,
     branching.FAMILY,
     sensors.FAMILY,
+    python.FAMILY,
+    kubernetes.FAMILY,
+    docker.FAMILY,
 )
 
 
@@ -38,7 +42,7 @@ def map_task(task: Task, context: MappingContext) -> TaskMapping:
     A mapped task is mapped as it runs inside its loops: each mapped argument is the loop variable."""
     task = mapped_task(task, loops_of(task))
     family = family_for(task)
-    mapped = family.map_task(task, context) if family else placeholder.map_unknown(task, context)
+    mapped = family.map_task(task, context) if family else fallback.map_fallback(task, context)
     if mapped.component is None:
         return mapped
     settings = map_settings(task)

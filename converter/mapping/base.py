@@ -19,6 +19,40 @@ class Fidelity(str, Enum):
 
 
 @dataclass(frozen=True)
+class PipelineParameter:
+    """A parameter of the pipeline function: a DAG param, or a run value such as the logical date.
+
+    `scheduled_value` is what a recurring run passes for it (KFP's `[[ScheduledTime.<Go format>]]`
+    macro), when it differs from the default.
+    """
+
+    name: str  # a Python identifier, the parameter's name in the pipeline function and in KFP
+    annotation: str  # "str", "int", "float", "bool", "dict", "list"
+    default: Any
+    description: str = ""
+    scheduled_value: str | None = None
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """An argument value that is a pipeline parameter (emitted as the parameter's name)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class RunIdRef:
+    """The id of the running pipeline: KFP's `dsl.RUN_ID_PLACEHOLDER`, substituted by Argo."""
+
+
+@dataclass(frozen=True)
+class Interpolated:
+    """A string built from text and run-time values, emitted as an f-string."""
+
+    parts: tuple[Any, ...]  # str, ParamRef or RunIdRef
+
+
+@dataclass(frozen=True)
 class ComponentDef:
     """A reusable component, defined once per generated file and called by each task that uses it.
 
@@ -43,6 +77,8 @@ class TaskMapping:
     task_calls: tuple[str, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
     notes: tuple[str, ...] = ()  # short human notes on what differs, for the report
+    parameters: tuple[PipelineParameter, ...] = ()  # pipeline parameters its arguments refer to
+    imports: tuple[str, ...] = ()  # import lines its task_calls need
 
 
 @dataclass(frozen=True)
@@ -52,6 +88,9 @@ class MappingOptions:
     bash_image: str = "bash:5.2"
     utility_image: str = "alpine:3.20"  # for no-op and placeholder steps
     keep_empty: bool = False
+    python_image: str = "python:3.11"  # base image of Python components
+    airflow_image: str = "apache/airflow:2.10.5-python3.11"  # runs operators without a mapping
+    operator_fallback: bool = True  # False: operators without a mapping become placeholders
 
 
 @dataclass(frozen=True)

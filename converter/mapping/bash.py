@@ -1,19 +1,32 @@
-"""BashOperator -> a container step running the command with `bash -c`, as Airflow does."""
+"""BashOperator -> a container step running the command with `bash -c`, as Airflow does.
+
+- `bash_command` ending in `.sh` / `.bash` names a template file, which Airflow reads from the DAG's
+  folder (or `template_searchpath`) and renders; it is read here the same way and inlined.
+- Jinja templates: the common macros become pipeline parameters or run variables (`templates.py`).
+- `env`: container environment variables. Airflow runs the command with *only* `env` unless
+  `append_env=True`; a pod keeps its image's environment, which is reported when it differs.
+- `cwd`: the command runs after `cd` into it.
+"""
 
 from __future__ import annotations
 
-from converter.diagnostics import diag
+import ast
+import shlex
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from converter.diagnostics import Diagnostic, diag
 from converter.mapping.base import (
-    ComponentDef,
-    Fidelity,
-    MappingContext,
-    OperatorFamily,
-    TaskMapping,
+    ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, PipelineParameter, TaskMapping,
 )
+from converter.mapping.container import K8S_IMPORT, env_calls
 from converter.mapping.placeholder import placeholder
-from converter.model import Task, Unresolved
+from converter.mapping.templates import has_template, time_macro_note, translate_value
+from converter.model import Dag, Task, Unresolved
 
 TEMPLATE_MARKERS = ("{{", "{%")
+SCRIPT_SUFFIXES = (".sh", ".bash")  # BashOperator.template_ext
 
 
 def component(image: str) -> ComponentDef:
@@ -31,31 +44,98 @@ def component(image: str) -> ComponentDef:
     )
 
 
+def script_text(command: str, task: Task, dag: Dag) -> str | None:
+    """The text of a `.sh` template file, looked up as Airflow's Jinja loader does."""
+    folders = [Path(task.span.file).parent]
+    searchpath = dag.settings.get("template_searchpath")
+    if isinstance(searchpath, str):
+        searchpath = [searchpath]
+    if isinstance(searchpath, (list, tuple)):
+        folders += [Path(p) for p in searchpath if isinstance(p, str)]
+    for folder in folders:
+        candidate = folder / command.strip()
+        try:
+            if candidate.is_file():
+                return candidate.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+    return None
+
+
+def static_text(value: Any) -> Any:
+    """`textwrap.dedent("...")` around a literal, common for multi-line commands, evaluated."""
+    if not isinstance(value, Unresolved):
+        return value
+    try:
+        call = ast.parse(value.source.strip(), mode="eval").body
+    except SyntaxError:
+        return value
+    if (isinstance(call, ast.Call) and len(call.args) == 1 and not call.keywords
+            and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)
+            and (getattr(call.func, "attr", None) or getattr(call.func, "id", None)) == "dedent"):
+        return textwrap.dedent(call.args[0].value)
+    return value
+
+
 def map_bash(task: Task, context: MappingContext) -> TaskMapping:
-    command = task.args.get("bash_command")
+    command = static_text(task.args.get("bash_command"))
     where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
     if not isinstance(command, str):
         shown = command.source if isinstance(command, Unresolved) else repr(command)
         reason = diag("A2K306", f"bash_command could not be read statically: {shown}", **where)
         return placeholder(task, context, reason, "bash_command unknown")
-    diagnostics = []
-    notes = []
-    if any(marker in command for marker in TEMPLATE_MARKERS):
-        diagnostics.append(diag("A2K302", "bash_command uses a Jinja template, kept verbatim", **where))
+    found: list[Diagnostic] = []
+    notes: list[str] = []
+    # Airflow treats the command as a file name only when it ends exactly with the extension
+    if command.endswith(SCRIPT_SUFFIXES):
+        text = script_text(command, task, context.dag)
+        if text is None:
+            found.append(diag("A2K306", f"bash_command names the script {command!r}, which was not found next "
+                              "to the DAG file; the command is kept as written", **where))
+        else:
+            command = text
+            notes.append(f"script {task.args.get('bash_command')} inlined")
+    parameters: dict[str, PipelineParameter] = {}
+    value: Any = translate_value(command, task, context.dag, "bash_command", found, parameters)
+    cwd = task.args.get("cwd")
+    if isinstance(cwd, str):
+        prefix = f"cd {shlex.quote(cwd)} || exit 1\n"  # a line of its own: scripts start with #!
+        if isinstance(value, Interpolated):
+            first, *rest = value.parts
+            value = Interpolated((prefix + first, *rest) if isinstance(first, str) else (prefix, first, *rest))
+        else:
+            value = prefix + str(value)
+    calls: list[str] = []
+    env = translate_value(task.args.get("env"), task, context.dag, "env", found, parameters)
+    if isinstance(env, dict):
+        calls += env_calls(env)
+        if task.args.get("append_env") is not True:
+            found.append(diag("A2K303", "env: Airflow runs the command with only these variables (append_env "
+                              "is False); the step also keeps the image's environment", **where))
+    elif env is not None:
+        found.append(diag("A2K306", f"env could not be read statically: {env!r}", **where))
+    note = time_macro_note(parameters)
+    if any(d.code == "A2K302" for d in found):
         notes.append("Jinja template kept verbatim")
+    approximated = any(d.code in ("A2K302", "A2K306") for d in found)
     return TaskMapping(
         task_id=task.task_id,
-        fidelity=Fidelity.APPROXIMATED if diagnostics else Fidelity.DIRECT,
+        fidelity=Fidelity.APPROXIMATED if approximated else Fidelity.DIRECT,
         component=component(context.options.bash_image),
-        arguments={"command": command},
-        diagnostics=tuple(diagnostics),
-        notes=tuple(notes),
+        arguments={"command": value},
+        task_calls=tuple(calls),
+        diagnostics=tuple(found),
+        notes=tuple(notes) + ((note,) if note else ()),
+        parameters=tuple(parameters.values()),
+        imports=(K8S_IMPORT,) if calls else (),
     )
 
 
+__all__ = ["FAMILY", "TEMPLATE_MARKERS", "component", "has_template", "map_bash", "script_text"]
+
 FAMILY = OperatorFamily(
     name="bash",
-    description="BashOperator and @task.bash: a container running the command with bash -c.",
+    description="BashOperator: a container running the command with bash -c (scripts, env, cwd, macros).",
     operators=frozenset({"BashOperator"}),
     map_task=map_bash,
 )

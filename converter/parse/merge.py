@@ -81,6 +81,7 @@ def _merge_callable(static: PythonCallable | None, imported: PythonCallable | No
         source=imported.source if imported.source is not None else static.source,
         span=static.span or imported.span,
         module=imported.module or static.module,
+        module_source=imported.module_source or static.module_source,
     )
 
 

@@ -27,6 +27,8 @@ the group's join node).
 from __future__ import annotations
 
 import ast
+import dataclasses
+import re
 import warnings
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -35,7 +37,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from converter.diagnostics import Diagnostic, diag
-from converter.model import Dag, ParsedFile, Task, TaskArgs, Unresolved, XComRef
+from converter.model import Dag, ParsedFile, PythonCallable, Task, TaskArgs, Unresolved, XComRef
 from converter.parse.interpreter import Interpreter
 from converter.parse.source import read_source
 from converter.parse.values import (
@@ -47,7 +49,9 @@ __all__ = ["read_dag_file"]
 
 # what `if __name__ == "__main__":` compares against: a DAG file is imported, never run as main
 _MODULE_NAME = "airflow_dag_module"
-MAX_SYNTAX_DEPTH = 1000  # libcst parses ~6,000 levels before its native parser crashes
+MAX_SYNTAX_DEPTH = 1000
+# `k8s.V1Toleration(...)`: Kubernetes client objects, which mapping reads from their source text
+_KUBERNETES_OBJECT = re.compile(r"^(?:\w+\.)*V[12][A-Z]\w*\(")  # libcst parses ~6,000 levels before its native parser crashes
 
 
 def read_dag_file(path: str | Path, *, display_path: str | None = None, max_bytes: int = 5_000_000) -> ParsedFile:
@@ -103,7 +107,7 @@ def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
             ))
     dags: list[Dag] = []
     for record in interpreter.dags:
-        dags.append(_to_dag(record, interpreter.diagnostics))
+        dags.append(_to_dag(record, interpreter.diagnostics, text))
     diagnostics = interpreter.diagnostics
     if not dags and interpreter.dag_creations == 0:
         diagnostics.append(diag("A2K104", file=display))
@@ -145,10 +149,12 @@ def _max_depth(tree: ast.AST) -> tuple[int, int, int]:
     return deepest
 
 
-def _to_dag(record: DagRecord, diagnostics: list[Diagnostic]) -> Dag:
+def _to_dag(record: DagRecord, diagnostics: list[Diagnostic], module_source: str) -> Dag:
     def warn(where: str, unresolved: list[str], task: TaskRecord | None) -> None:
         span = task.span if task else record.span
         for source in unresolved:
+            if _KUBERNETES_OBJECT.match(source):  # carried as source by the kubernetes mapping
+                continue
             diagnostics.append(diag(
                 "A2K204", f"{where} `{source}` cannot be evaluated statically; kept as source text.",
                 file=span.file, line=span.line, col=span.col, dag_id=record.dag_id,
@@ -166,7 +172,8 @@ def _to_dag(record: DagRecord, diagnostics: list[Diagnostic]) -> Dag:
         warn("The argument", unresolved, task)
         tasks.append(Task(
             task_id=task.task_id, operator=task.operator, operator_module=task.operator_module,  # type: ignore[arg-type]
-            span=task.span, args=args, group_id=task.group.group_id, python_callable=task.python_callable,
+            span=task.span, args=args, group_id=task.group.group_id,
+            python_callable=_with_module(task.python_callable, module_source),
             is_mapped=task.is_mapped, mapped_args=mapped, is_setup=task.is_setup, is_teardown=task.is_teardown,
             operator_bases=task.bases,
         ))
@@ -177,6 +184,13 @@ def _to_dag(record: DagRecord, diagnostics: list[Diagnostic]) -> Dag:
         edge_labels=dict(record.edge_labels), task_groups={gid: _group_entry(g) for gid, g in record.groups.items()},
         source_mode="static",
     )
+
+
+def _with_module(callable_: PythonCallable | None, module_source: str) -> PythonCallable | None:
+    """A callable defined in this file carries the file's text (mapping extracts what it uses)."""
+    if callable_ is None or callable_.module is not None or callable_.source is None:
+        return callable_
+    return dataclasses.replace(callable_, module_source=module_source)
 
 
 def _group_entry(group: GroupRecord) -> tuple[str | None, str | None]:

@@ -1,7 +1,7 @@
 """A tiny stand-in for the static reader, for batch tests: reads a small subset of DAG files with `ast`.
 
 It understands `with DAG("id"):` blocks, `name = Operator(task_id="...", bash_command="...")` and
-`a >> b >> c` chains; any other operator becomes a placeholder (A2K301). `raise SyntaxError` in the
+`a >> b >> c` chains; any other operator is read as a class of the file itself, a placeholder (A2K301). `raise SyntaxError` in the
 file gives an A2K101 error, so tests can produce every severity. Module level and picklable, so it
 also runs in worker processes.
 """
@@ -37,7 +37,7 @@ def _dag(block: ast.With, display: str) -> Dag | None:
             task = Task(
                 kwargs["task_id"],
                 operator,
-                MODULES.get(operator, "airflow.providers.x"),
+                MODULES.get(operator, ""),  # a class of the DAG file itself: no mapping, no fallback
                 SourceSpan(display, stmt.lineno, stmt.col_offset),
                 TaskArgs(kwargs, frozenset(kwargs)),
             )

@@ -27,7 +27,7 @@ def test_bash_image_is_configurable():
 
 
 def test_bash_template_is_kept_and_reported():
-    mapping = map_task(task("t", bash_command="echo {{ ds }}"), CONTEXT)
+    mapping = map_task(task("t", bash_command="echo {{ macros.ds_add(ds, 1) }}"), CONTEXT)
     assert mapping.fidelity is Fidelity.APPROXIMATED and codes(mapping) == ["A2K302"]
 
 
@@ -39,7 +39,7 @@ def test_unresolved_bash_command_is_a_placeholder_not_a_guess():
 def test_user_class_named_like_airflows_is_not_mapped_as_airflows():
     assert family_for(task("t", operator=("BashOperator", "mycompany.operators"))) is None
     mapping = map_task(task("t", operator=("BashOperator", "mycompany.operators")), CONTEXT)
-    assert mapping.fidelity is Fidelity.PLACEHOLDER and codes(mapping) == ["A2K301"]
+    assert mapping.component.key == "AIRFLOW_OPERATOR" and codes(mapping) == ["A2K313", "A2K310"]
 
 
 def test_empty_operator_is_removed():
@@ -57,8 +57,9 @@ def test_keep_empty_keeps_it_as_a_noop_step():
     assert map_task(task("e", operator=("DummyOperator", "airflow.operators.dummy_operator")), context).component.key == "NOOP"
 
 
-def test_unknown_operator_is_a_marked_placeholder():
-    mapping = map_task(task("q", operator=("SQLExecuteQueryOperator", "airflow.providers.common.sql.operators.sql")), CONTEXT)
+def test_unknown_operator_is_a_marked_placeholder_without_the_fallback():
+    context = MappingContext(dag=CONTEXT.dag, options=MappingOptions(operator_fallback=False))
+    mapping = map_task(task("q", operator=("SQLExecuteQueryOperator", "airflow.providers.common.sql.operators.sql")), context)
     assert mapping.fidelity is Fidelity.PLACEHOLDER and codes(mapping) == ["A2K301"]
     assert mapping.arguments["operator"].endswith("SQLExecuteQueryOperator")
 

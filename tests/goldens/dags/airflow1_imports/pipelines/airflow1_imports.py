@@ -33,25 +33,18 @@ implementation:
 """
 )
 
-# Stands in for an Airflow task that was not converted; fails when run.
-PLACEHOLDER = components.load_component_from_text(
-    """
-name: placeholder
-description: 'Not converted from Airflow: replace this step with a real component.'
-inputs:
-- {name: operator, type: String}
-- {name: task_id, type: String}
-implementation:
-  container:
-    image: alpine:3.20
-    command:
-    - sh
-    - -c
-    - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
-    - {inputValue: operator}
-    - {inputValue: task_id}
-"""
-)
+# Airflow task 'py': PythonOperator calling work.
+def py_step():
+    """Airflow task 'py' (PythonOperator, fixtures/airflow_dags/airflow1_imports.py:30)."""
+
+    # the callable, as written at fixtures/airflow_dags/airflow1_imports.py
+    def work(**context):
+        return "done"
+
+    work()
+
+
+PY_PY = components.create_component_from_func(py_step, base_image='python:3.11')
 
 
 def named(component, name: str):
@@ -78,10 +71,9 @@ def airflow1_imports_pipeline():
         named(BASH, 'run')(command='echo run')
         .set_display_name('run')
     )
-    # py: PythonOperator at fixtures/airflow_dags/airflow1_imports.py:30 [placeholder]
-    # note: placeholder for PythonOperator
+    # py: PythonOperator at fixtures/airflow_dags/airflow1_imports.py:30 [direct]
     py = (
-        named(PLACEHOLDER, 'py')(operator='airflow.operators.python_operator.PythonOperator', task_id='py')
+        named(PY_PY, 'py')()
         .set_display_name('py')
         .after(run)
     )

@@ -12,48 +12,38 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from kfp.components import InputPath
 
-# Stands in for an Airflow task that was not converted; fails when run.
-PLACEHOLDER_FETCH = components.load_component_from_text(
-    """
-name: placeholder
-description: 'Not converted from Airflow: replace this step with a real component.'
-inputs:
-- {name: operator, type: String}
-- {name: task_id, type: String}
-implementation:
-  container:
-    image: alpine:3.20
-    command:
-    - sh
-    - -c
-    - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
-    - {inputValue: operator}
-    - {inputValue: task_id}
-outputs:
-- {name: Output, type: JsonArray}
-"""
-)
+# Airflow task 'fetch': task calling fetch.
+def fetch_step() -> str:
+    """Airflow task 'fetch' (task, fixtures/airflow_dags/airflow3_sdk.py:17)."""
+    import json as _json
 
-# Stands in for an Airflow task that was not converted; fails when run.
-PLACEHOLDER = components.load_component_from_text(
-    """
-name: placeholder
-description: 'Not converted from Airflow: replace this step with a real component.'
-inputs:
-- {name: operator, type: String}
-- {name: task_id, type: String}
-implementation:
-  container:
-    image: alpine:3.20
-    command:
-    - sh
-    - -c
-    - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
-    - {inputValue: operator}
-    - {inputValue: task_id}
-"""
-)
+    # the callable, as written at fixtures/airflow_dags/airflow3_sdk.py
+    def fetch() -> list[int]:
+        return [1, 2, 3]
+
+    _result = fetch()
+    return _json.dumps(_result)
+
+
+PY_FETCH = components.create_component_from_func(fetch_step, base_image='python:3.11')
+
+# Airflow task 'double': task calling double.
+def double_step(n_path: InputPath()):
+    """Airflow task 'double' (task, fixtures/airflow_dags/airflow3_sdk.py:18)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/airflow3_sdk.py
+    def double(n: int) -> int:
+        return n * 2
+
+    with open(n_path) as _file:
+        n = _json.load(_file)
+    double(n=n)
+
+
+PY_DOUBLE = components.create_component_from_func(double_step, base_image='python:3.11')
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH = components.load_component_from_text(
@@ -92,18 +82,16 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 
 @dsl.pipeline(name='airflow3-sdk')
 def airflow3_sdk_pipeline():
-    # fetch: task at fixtures/airflow_dags/airflow3_sdk.py:17 [placeholder]
-    # note: placeholder for task
+    # fetch: task at fixtures/airflow_dags/airflow3_sdk.py:17 [direct]
     fetch = (
-        named(PLACEHOLDER_FETCH, 'fetch')(operator='airflow.sdk.task', task_id='fetch')
+        named(PY_FETCH, 'fetch')()
         .set_display_name('fetch')
     )
-    # double: task at fixtures/airflow_dags/airflow3_sdk.py:18 [placeholder]
-    # note: placeholder for task
+    # double: task at fixtures/airflow_dags/airflow3_sdk.py:18 [approximated]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
     with dsl.ParallelFor(fetch.outputs['Output']) as double_n:
         double = (
-            named(PLACEHOLDER, 'double')(operator='airflow.sdk.task', task_id='double')
+            named(PY_DOUBLE, 'double')(n=fetch.outputs['Output'])
             .set_display_name('double')
             .after(fetch)
         )

@@ -33,25 +33,18 @@ implementation:
 """
 )
 
-# Stands in for an Airflow task that was not converted; fails when run.
-PLACEHOLDER = components.load_component_from_text(
-    """
-name: placeholder
-description: 'Not converted from Airflow: replace this step with a real component.'
-inputs:
-- {name: operator, type: String}
-- {name: task_id, type: String}
-implementation:
-  container:
-    image: alpine:3.20
-    command:
-    - sh
-    - -c
-    - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
-    - {inputValue: operator}
-    - {inputValue: task_id}
-"""
-)
+# Airflow task 'third': PythonOperator calling compute.
+def third_step():
+    """Airflow task 'third' (PythonOperator, fixtures/airflow_dags/aliases_module_imports.py:17)."""
+
+    # the callable, as written at fixtures/airflow_dags/aliases_module_imports.py
+    def compute():
+        return 42
+
+    compute()
+
+
+PY_THIRD = components.create_component_from_func(third_step, base_image='python:3.11')
 
 
 def named(component, name: str):
@@ -78,10 +71,9 @@ def aliases_module_imports_pipeline():
         named(BASH, 'second')(command='echo 2')
         .set_display_name('second')
     )
-    # third: PythonOperator at fixtures/airflow_dags/aliases_module_imports.py:17 [placeholder]
-    # note: placeholder for PythonOperator
+    # third: PythonOperator at fixtures/airflow_dags/aliases_module_imports.py:17 [direct]
     third = (
-        named(PLACEHOLDER, 'third')(operator='airflow.providers.standard.operators.python.PythonOperator', task_id='third')
+        named(PY_THIRD, 'third')()
         .set_display_name('third')
         .after(second)
     )

@@ -49,25 +49,18 @@ implementation:
 """
 )
 
-# Stands in for an Airflow task that was not converted; fails when run.
-PLACEHOLDER = components.load_component_from_text(
-    """
-name: placeholder
-description: 'Not converted from Airflow: replace this step with a real component.'
-inputs:
-- {name: operator, type: String}
-- {name: task_id, type: String}
-implementation:
-  container:
-    image: alpine:3.20
-    command:
-    - sh
-    - -c
-    - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
-    - {inputValue: operator}
-    - {inputValue: task_id}
-"""
-)
+# Airflow task 'size': task calling size.
+def size_step():
+    """Airflow task 'size' (task, fixtures/airflow_dags/cf_mapping.py:16)."""
+
+    # the callable, as written at fixtures/airflow_dags/cf_mapping.py
+    def size(path: str) -> int:
+        return len(path)
+
+    size(path=None)
+
+
+PY_SIZE = components.create_component_from_func(size_step, base_image='python:3.11')
 
 
 def named(component, name: str):
@@ -101,12 +94,11 @@ def cf_mapping_pipeline():
             named(BASH, 'per-file')(command=per_file_bash_command)
             .set_display_name('per_file')
         )
-    # size: task at fixtures/airflow_dags/cf_mapping.py:16 [placeholder]
-    # note: placeholder for task
+    # size: task at fixtures/airflow_dags/cf_mapping.py:16 [approximated]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
     with dsl.ParallelFor(list_files.outputs['Output']) as size_path:
         size = (
-            named(PLACEHOLDER, 'size')(operator='airflow.decorators.task', task_id='size')
+            named(PY_SIZE, 'size')()
             .set_display_name('size')
             .after(list_files, per_file)
         )

@@ -13,25 +13,18 @@ from datetime import datetime, timezone
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
 
-# Stands in for an Airflow task that was not converted; fails when run.
-PLACEHOLDER = components.load_component_from_text(
-    """
-name: placeholder
-description: 'Not converted from Airflow: replace this step with a real component.'
-inputs:
-- {name: operator, type: String}
-- {name: task_id, type: String}
-implementation:
-  container:
-    image: alpine:3.20
-    command:
-    - sh
-    - -c
-    - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
-    - {inputValue: operator}
-    - {inputValue: task_id}
-"""
-)
+# Airflow task 'hello': PythonOperator calling greet.
+def hello_step(name: str):
+    """Airflow task 'hello' (PythonOperator, fixtures/airflow_dags/classic_dag_kwarg.py:22)."""
+
+    # the callable, as written at fixtures/airflow_dags/classic_dag_kwarg.py
+    def greet(name):
+        print(f"hello {name}")
+
+    greet(name=name)
+
+
+PY_HELLO = components.create_component_from_func(hello_step, base_image='python:3.11')
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH = components.load_component_from_text(
@@ -70,10 +63,9 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 
 @dsl.pipeline(name='classic-dag-kwarg', description='Operators attached with dag=')
 def classic_dag_kwarg_pipeline():
-    # hello: PythonOperator at fixtures/airflow_dags/classic_dag_kwarg.py:22 [placeholder]
-    # note: placeholder for PythonOperator
+    # hello: PythonOperator at fixtures/airflow_dags/classic_dag_kwarg.py:22 [direct]
     hello = (
-        named(PLACEHOLDER, 'hello')(operator='airflow.operators.python.PythonOperator', task_id='hello')
+        named(PY_HELLO, 'hello')(name='world')
         .set_display_name('hello')
     )
     # shout: BashOperator at fixtures/airflow_dags/classic_dag_kwarg.py:23 [direct]

@@ -12,26 +12,110 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from kfp.components import InputPath
+from typing import NamedTuple
 
-# Stands in for an Airflow task that was not converted; fails when run.
-PLACEHOLDER = components.load_component_from_text(
-    """
-name: placeholder
-description: 'Not converted from Airflow: replace this step with a real component.'
-inputs:
-- {name: operator, type: String}
-- {name: task_id, type: String}
-implementation:
-  container:
-    image: alpine:3.20
-    command:
-    - sh
-    - -c
-    - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
-    - {inputValue: operator}
-    - {inputValue: task_id}
-"""
-)
+# Airflow task 'extract': task calling extract.
+def extract_step() -> str:
+    """Airflow task 'extract' (task, fixtures/airflow_dags/dag_decorator_taskflow.py:27)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/dag_decorator_taskflow.py
+    def extract():
+        return {"a": 1, "b": 2}
+
+    _result = extract()
+    return _json.dumps(_result)
+
+
+PY_EXTRACT = components.create_component_from_func(extract_step, base_image='python:3.11')
+
+# Airflow task 'split': task calling split.
+def split_step(data_path: InputPath()) -> NamedTuple('Outputs', [('left', str), ('right', str)]):
+    """Airflow task 'split' (task, fixtures/airflow_dags/dag_decorator_taskflow.py:28)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/dag_decorator_taskflow.py
+    def split(data: dict):
+        return {"left": data["a"], "right": data["b"]}
+
+    with open(data_path) as _file:
+        data = _json.load(_file)
+    _result = split(data)
+    return (_json.dumps(_result['left']), _json.dumps(_result['right']), )
+
+
+PY_SPLIT = components.create_component_from_func(split_step, base_image='python:3.11')
+
+# Airflow task 'total': task calling total.
+def total_step(x_path: InputPath(), y_path: InputPath()) -> str:
+    """Airflow task 'total' (task, fixtures/airflow_dags/dag_decorator_taskflow.py:29)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/dag_decorator_taskflow.py
+    def total(x, y=0):
+        return x + y
+
+    with open(x_path) as _file:
+        x = _json.load(_file)
+    with open(y_path) as _file:
+        y = _json.load(_file)
+    _result = total(x, y=y)
+    return _json.dumps(_result)
+
+
+PY_TOTAL = components.create_component_from_func(total_step, base_image='python:3.11')
+
+# Airflow task 'total__1': task calling total.
+def total__1_step(x_path: InputPath()) -> str:
+    """Airflow task 'total__1' (task, fixtures/airflow_dags/dag_decorator_taskflow.py:30)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/dag_decorator_taskflow.py
+    def total(x, y=0):
+        return x + y
+
+    with open(x_path) as _file:
+        x = _json.load(_file)
+    _result = total(x)
+    return _json.dumps(_result)
+
+
+PY_TOTAL__1 = components.create_component_from_func(total__1_step, base_image='python:3.11')
+
+# Airflow task 'final_total': task calling total.
+def final_total_step(x_path: InputPath(), y: int) -> str:
+    """Airflow task 'final_total' (task, fixtures/airflow_dags/dag_decorator_taskflow.py:31)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/dag_decorator_taskflow.py
+    def total(x, y=0):
+        return x + y
+
+    with open(x_path) as _file:
+        x = _json.load(_file)
+    _result = total(x, y=y)
+    return _json.dumps(_result)
+
+
+PY_FINAL_TOTAL = components.create_component_from_func(final_total_step, base_image='python:3.11')
+
+# Airflow task 'announce': task.bash calling announce.
+def announce_step(value_path: InputPath()):
+    """Airflow task 'announce' (task.bash, fixtures/airflow_dags/dag_decorator_taskflow.py:32)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/dag_decorator_taskflow.py
+    def announce(value) -> str:
+        return f"echo {value}"
+
+    with open(value_path) as _file:
+        value = _json.load(_file)
+    import subprocess
+    subprocess.run(['bash', '-c', announce(value)], check=True)
+
+
+PY_ANNOUNCE = components.create_component_from_func(announce_step, base_image='python:3.11')
 
 
 def named(component, name: str):
@@ -53,47 +137,41 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 
 @dsl.pipeline(name='dag-decorator-taskflow')
 def dag_decorator_taskflow_pipeline():
-    # extract: task at fixtures/airflow_dags/dag_decorator_taskflow.py:27 [placeholder]
-    # note: placeholder for task
+    # extract: task at fixtures/airflow_dags/dag_decorator_taskflow.py:27 [direct]
     extract = (
-        named(PLACEHOLDER, 'extract')(operator='airflow.decorators.task', task_id='extract')
+        named(PY_EXTRACT, 'extract')()
         .set_display_name('extract')
     )
-    # split: task at fixtures/airflow_dags/dag_decorator_taskflow.py:28 [placeholder]
-    # note: placeholder for task
+    # split: task at fixtures/airflow_dags/dag_decorator_taskflow.py:28 [direct]
     split = (
-        named(PLACEHOLDER, 'split')(operator='airflow.decorators.task', task_id='split')
+        named(PY_SPLIT, 'split')(data=extract.outputs['Output'])
         .set_display_name('split')
         .after(extract)
     )
-    # total: task at fixtures/airflow_dags/dag_decorator_taskflow.py:29 [placeholder]
-    # note: placeholder for task
+    # total: task at fixtures/airflow_dags/dag_decorator_taskflow.py:29 [direct]
     total = (
-        named(PLACEHOLDER, 'total')(operator='airflow.decorators.task', task_id='total')
+        named(PY_TOTAL, 'total')(x=split.outputs['left'], y=split.outputs['right'])
         .set_display_name('total')
         .after(split)
         .set_retry(3, policy="Always", backoff_duration="300s")
     )
-    # total__1: task at fixtures/airflow_dags/dag_decorator_taskflow.py:30 [placeholder]
-    # note: placeholder for task
+    # total__1: task at fixtures/airflow_dags/dag_decorator_taskflow.py:30 [direct]
     total__1 = (
-        named(PLACEHOLDER, 'total-1')(operator='airflow.decorators.task', task_id='total__1')
+        named(PY_TOTAL__1, 'total-1')(x=total.outputs['Output'])
         .set_display_name('total__1')
         .after(total)
         .set_retry(3, policy="Always", backoff_duration="300s")
     )
-    # final_total: task at fixtures/airflow_dags/dag_decorator_taskflow.py:31 [placeholder]
-    # note: placeholder for task
+    # final_total: task at fixtures/airflow_dags/dag_decorator_taskflow.py:31 [direct]
     final_total = (
-        named(PLACEHOLDER, 'final-total')(operator='airflow.decorators.task', task_id='final_total')
+        named(PY_FINAL_TOTAL, 'final-total')(x=total__1.outputs['Output'], y=1)
         .set_display_name('final_total')
         .after(total__1)
         .set_retry(3, policy="Always", backoff_duration="300s")
     )
-    # announce: task.bash at fixtures/airflow_dags/dag_decorator_taskflow.py:32 [placeholder]
-    # note: placeholder for task.bash
+    # announce: task.bash at fixtures/airflow_dags/dag_decorator_taskflow.py:32 [direct]
     announce = (
-        named(PLACEHOLDER, 'announce')(operator='airflow.decorators.task.bash', task_id='announce')
+        named(PY_ANNOUNCE, 'announce')(value=final_total.outputs['Output'])
         .set_display_name('announce')
         .after(final_total)
     )

@@ -12,48 +12,38 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from kfp.components import InputPath
 
-# Stands in for an Airflow task that was not converted; fails when run.
-PLACEHOLDER_FILES = components.load_component_from_text(
-    """
-name: placeholder
-description: 'Not converted from Airflow: replace this step with a real component.'
-inputs:
-- {name: operator, type: String}
-- {name: task_id, type: String}
-implementation:
-  container:
-    image: alpine:3.20
-    command:
-    - sh
-    - -c
-    - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
-    - {inputValue: operator}
-    - {inputValue: task_id}
-outputs:
-- {name: Output, type: JsonArray}
-"""
-)
+# Airflow task 'files': task calling files.
+def files_step() -> str:
+    """Airflow task 'files' (task, fixtures/airflow_dags/dynamic_mapping.py:18)."""
+    import json as _json
 
-# Stands in for an Airflow task that was not converted; fails when run.
-PLACEHOLDER = components.load_component_from_text(
-    """
-name: placeholder
-description: 'Not converted from Airflow: replace this step with a real component.'
-inputs:
-- {name: operator, type: String}
-- {name: task_id, type: String}
-implementation:
-  container:
-    image: alpine:3.20
-    command:
-    - sh
-    - -c
-    - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
-    - {inputValue: operator}
-    - {inputValue: task_id}
-"""
-)
+    # the callable, as written at fixtures/airflow_dags/dynamic_mapping.py
+    def files() -> list[str]:
+        return ["a.csv", "b.csv"]
+
+    _result = files()
+    return _json.dumps(_result)
+
+
+PY_FILES = components.create_component_from_func(files_step, base_image='python:3.11')
+
+# Airflow task 'size': task calling size.
+def size_step(unit: str, path_path: InputPath()):
+    """Airflow task 'size' (task, fixtures/airflow_dags/dynamic_mapping.py:19)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/dynamic_mapping.py
+    def size(path: str, unit: str) -> int:
+        return len(path)
+
+    with open(path_path) as _file:
+        path = _json.load(_file)
+    size(unit=unit, path=path)
+
+
+PY_SIZE = components.create_component_from_func(size_step, base_image='python:3.11')
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH = components.load_component_from_text(
@@ -92,18 +82,16 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 
 @dsl.pipeline(name='dynamic-mapping')
 def dynamic_mapping_pipeline():
-    # files: task at fixtures/airflow_dags/dynamic_mapping.py:18 [placeholder]
-    # note: placeholder for task
+    # files: task at fixtures/airflow_dags/dynamic_mapping.py:18 [direct]
     files = (
-        named(PLACEHOLDER_FILES, 'files')(operator='airflow.decorators.task', task_id='files')
+        named(PY_FILES, 'files')()
         .set_display_name('files')
     )
-    # size: task at fixtures/airflow_dags/dynamic_mapping.py:19 [placeholder]
-    # note: placeholder for task
+    # size: task at fixtures/airflow_dags/dynamic_mapping.py:19 [approximated]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
     with dsl.ParallelFor(files.outputs['Output']) as size_path:
         size = (
-            named(PLACEHOLDER, 'size')(operator='airflow.decorators.task', task_id='size')
+            named(PY_SIZE, 'size')(unit='kb', path=files.outputs['Output'])
             .set_display_name('size')
             .after(files)
         )
@@ -115,7 +103,7 @@ def dynamic_mapping_pipeline():
             .after(size)
             .set_retry(1, policy="Always", backoff_duration="300s")
         )
-    # env: BashOperator at fixtures/airflow_dags/dynamic_mapping.py:21 [direct]
+    # env: BashOperator at fixtures/airflow_dags/dynamic_mapping.py:21 [approximated]
     with dsl.ParallelFor([{'env': {'X': '1'}}, {'env': {'X': '2'}}]) as env_kwargs:
         env = (
             named(BASH, 'env')(command='echo $X')

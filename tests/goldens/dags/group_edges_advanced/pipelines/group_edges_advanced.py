@@ -21,26 +21,98 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from kfp.components import InputPath
 
-# Stands in for an Airflow task that was not converted; fails when run.
-PLACEHOLDER = components.load_component_from_text(
-    """
-name: placeholder
-description: 'Not converted from Airflow: replace this step with a real component.'
-inputs:
-- {name: operator, type: String}
-- {name: task_id, type: String}
-implementation:
-  container:
-    image: alpine:3.20
-    command:
-    - sh
-    - -c
-    - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
-    - {inputValue: operator}
-    - {inputValue: task_id}
-"""
-)
+# Airflow task 'outer.inner.step': task calling step.
+def outer_inner_step_e3e2_step() -> str:
+    """Airflow task 'outer.inner.step' (task, fixtures/airflow_dags/group_edges_advanced.py:19)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/group_edges_advanced.py
+    def step(x):
+        return x
+
+    _result = step(None)
+    return _json.dumps(_result)
+
+
+PY_OUTER_INNER_STEP_E3E2 = components.create_component_from_func(outer_inner_step_e3e2_step, base_image='python:3.11')
+
+# Airflow task 'outer.inner.step__1': task calling step.
+def outer_inner_step__1_d500_step(x_path: InputPath()) -> str:
+    """Airflow task 'outer.inner.step__1' (task, fixtures/airflow_dags/group_edges_advanced.py:19)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/group_edges_advanced.py
+    def step(x):
+        return x
+
+    with open(x_path) as _file:
+        x = _json.load(_file)
+    _result = step(x)
+    return _json.dumps(_result)
+
+
+PY_OUTER_INNER_STEP__1_D500 = components.create_component_from_func(outer_inner_step__1_d500_step, base_image='python:3.11')
+
+# Airflow task 'outer.inner__1.step': task calling step.
+def outer_inner__1_step_7379_step(x_path: InputPath()) -> str:
+    """Airflow task 'outer.inner__1.step' (task, fixtures/airflow_dags/group_edges_advanced.py:19)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/group_edges_advanced.py
+    def step(x):
+        return x
+
+    with open(x_path) as _file:
+        x = _json.load(_file)
+    _result = step(x)
+    return _json.dumps(_result)
+
+
+PY_OUTER_INNER__1_STEP_7379 = components.create_component_from_func(outer_inner__1_step_7379_step, base_image='python:3.11')
+
+# Airflow task 'outer.inner__1.step__1': task calling step.
+def outer_inner__1_step__1_10ea_step(x_path: InputPath()):
+    """Airflow task 'outer.inner__1.step__1' (task, fixtures/airflow_dags/group_edges_advanced.py:19)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/group_edges_advanced.py
+    def step(x):
+        return x
+
+    with open(x_path) as _file:
+        x = _json.load(_file)
+    step(x)
+
+
+PY_OUTER_INNER__1_STEP__1_10EA = components.create_component_from_func(outer_inner__1_step__1_10ea_step, base_image='python:3.11')
+
+# Airflow task 'batch_0.after': task calling step.
+def batch_0_after_ec7b_step(x: int):
+    """Airflow task 'batch_0.after' (task, fixtures/airflow_dags/group_edges_advanced.py:42)."""
+
+    # the callable, as written at fixtures/airflow_dags/group_edges_advanced.py
+    def step(x):
+        return x
+
+    step(x)
+
+
+PY_BATCH_0_AFTER_EC7B = components.create_component_from_func(batch_0_after_ec7b_step, base_image='python:3.11')
+
+# Airflow task 'batch_1.after': task calling step.
+def batch_1_after_1994_step(x: int):
+    """Airflow task 'batch_1.after' (task, fixtures/airflow_dags/group_edges_advanced.py:42)."""
+
+    # the callable, as written at fixtures/airflow_dags/group_edges_advanced.py
+    def step(x):
+        return x
+
+    step(x)
+
+
+PY_BATCH_1_AFTER_1994 = components.create_component_from_func(batch_1_after_1994_step, base_image='python:3.11')
 
 
 def named(component, name: str):
@@ -62,49 +134,43 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 
 @dsl.pipeline(name='group-edges-advanced')
 def group_edges_advanced_pipeline():
-    # outer.inner.step: task at fixtures/airflow_dags/group_edges_advanced.py:19 [placeholder]
-    # note: placeholder for task
+    # outer.inner.step: task at fixtures/airflow_dags/group_edges_advanced.py:19 [approximated]
     # task group: outer.inner
     outer_inner_step = (
-        named(PLACEHOLDER, 'outer-inner-step')(operator='airflow.decorators.task', task_id='outer.inner.step')
+        named(PY_OUTER_INNER_STEP_E3E2, 'outer-inner-step')()
         .set_display_name('outer.inner.step')
     )
-    # outer.inner.step__1: task at fixtures/airflow_dags/group_edges_advanced.py:19 [placeholder]
-    # note: placeholder for task
+    # outer.inner.step__1: task at fixtures/airflow_dags/group_edges_advanced.py:19 [direct]
     # task group: outer.inner
     outer_inner_step__1 = (
-        named(PLACEHOLDER, 'outer-inner-step-1')(operator='airflow.decorators.task', task_id='outer.inner.step__1')
+        named(PY_OUTER_INNER_STEP__1_D500, 'outer-inner-step-1')(x=outer_inner_step.outputs['Output'])
         .set_display_name('outer.inner.step__1')
         .after(outer_inner_step)
     )
-    # outer.inner__1.step: task at fixtures/airflow_dags/group_edges_advanced.py:19 [placeholder]
-    # note: placeholder for task
+    # outer.inner__1.step: task at fixtures/airflow_dags/group_edges_advanced.py:19 [direct]
     # task group: outer.inner__1
     outer_inner__1_step = (
-        named(PLACEHOLDER, 'outer-inner-1-step')(operator='airflow.decorators.task', task_id='outer.inner__1.step')
+        named(PY_OUTER_INNER__1_STEP_7379, 'outer-inner-1-step')(x=outer_inner_step__1.outputs['Output'])
         .set_display_name('outer.inner__1.step')
         .after(outer_inner_step__1)
     )
-    # outer.inner__1.step__1: task at fixtures/airflow_dags/group_edges_advanced.py:19 [placeholder]
-    # note: placeholder for task
+    # outer.inner__1.step__1: task at fixtures/airflow_dags/group_edges_advanced.py:19 [direct]
     # task group: outer.inner__1
     outer_inner__1_step__1 = (
-        named(PLACEHOLDER, 'outer-inner-1-step-1')(operator='airflow.decorators.task', task_id='outer.inner__1.step__1')
+        named(PY_OUTER_INNER__1_STEP__1_10EA, 'outer-inner-1-step-1')(x=outer_inner__1_step.outputs['Output'])
         .set_display_name('outer.inner__1.step__1')
         .after(outer_inner__1_step)
     )
-    # batch_0.after: task at fixtures/airflow_dags/group_edges_advanced.py:42 [placeholder]
-    # note: placeholder for task
+    # batch_0.after: task at fixtures/airflow_dags/group_edges_advanced.py:42 [direct]
     # task group: batch_0
     batch_0_after = (
-        named(PLACEHOLDER, 'batch-0-after')(operator='airflow.decorators.task', task_id='batch_0.after')
+        named(PY_BATCH_0_AFTER_EC7B, 'batch-0-after')(x=0)
         .set_display_name('batch_0.after')
     )
-    # batch_1.after: task at fixtures/airflow_dags/group_edges_advanced.py:42 [placeholder]
-    # note: placeholder for task
+    # batch_1.after: task at fixtures/airflow_dags/group_edges_advanced.py:42 [direct]
     # task group: batch_1
     batch_1_after = (
-        named(PLACEHOLDER, 'batch-1-after')(operator='airflow.decorators.task', task_id='batch_1.after')
+        named(PY_BATCH_1_AFTER_1994, 'batch-1-after')(x=1)
         .set_display_name('batch_1.after')
     )
 

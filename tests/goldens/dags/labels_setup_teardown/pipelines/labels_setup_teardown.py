@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from kfp.components import InputPath
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH = components.load_component_from_text(
@@ -30,25 +31,52 @@ implementation:
 """
 )
 
-# Stands in for an Airflow task that was not converted; fails when run.
-PLACEHOLDER = components.load_component_from_text(
-    """
-name: placeholder
-description: 'Not converted from Airflow: replace this step with a real component.'
-inputs:
-- {name: operator, type: String}
-- {name: task_id, type: String}
-implementation:
-  container:
-    image: alpine:3.20
-    command:
-    - sh
-    - -c
-    - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
-    - {inputValue: operator}
-    - {inputValue: task_id}
-"""
-)
+# Airflow task 'make_bucket': task calling make_bucket.
+def make_bucket_step() -> str:
+    """Airflow task 'make_bucket' (task, fixtures/airflow_dags/labels_setup_teardown.py:33)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/labels_setup_teardown.py
+    def make_bucket():
+        return "bucket"
+
+    _result = make_bucket()
+    return _json.dumps(_result)
+
+
+PY_MAKE_BUCKET = components.create_component_from_func(make_bucket_step, base_image='python:3.11')
+
+# Airflow task 'use_bucket': task calling use_bucket.
+def use_bucket_step(name_path: InputPath()):
+    """Airflow task 'use_bucket' (task, fixtures/airflow_dags/labels_setup_teardown.py:34)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/labels_setup_teardown.py
+    def use_bucket(name):
+        return name
+
+    with open(name_path) as _file:
+        name = _json.load(_file)
+    use_bucket(name)
+
+
+PY_USE_BUCKET = components.create_component_from_func(use_bucket_step, base_image='python:3.11')
+
+# Airflow task 'drop_bucket': task calling drop_bucket.
+def drop_bucket_step(name_path: InputPath()):
+    """Airflow task 'drop_bucket' (task, fixtures/airflow_dags/labels_setup_teardown.py:35)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/labels_setup_teardown.py
+    def drop_bucket(name):
+        print(name)
+
+    with open(name_path) as _file:
+        name = _json.load(_file)
+    drop_bucket(name)
+
+
+PY_DROP_BUCKET = components.create_component_from_func(drop_bucket_step, base_image='python:3.11')
 
 
 def named(component, name: str):
@@ -108,24 +136,21 @@ def labels_setup_teardown_pipeline():
         .after(create_cluster, work)
     )
     trigger_rule(delete_cluster, 'all_done_setup_success', '(work.Succeeded || work.Failed || work.Errored || work.Omitted) && create-cluster.Succeeded')
-    # make_bucket: task at fixtures/airflow_dags/labels_setup_teardown.py:33 [placeholder]
-    # note: placeholder for task
+    # make_bucket: task at fixtures/airflow_dags/labels_setup_teardown.py:33 [direct]
     make_bucket = (
-        named(PLACEHOLDER, 'make-bucket')(operator='airflow.decorators.task', task_id='make_bucket')
+        named(PY_MAKE_BUCKET, 'make-bucket')()
         .set_display_name('make_bucket')
     )
-    # use_bucket: task at fixtures/airflow_dags/labels_setup_teardown.py:34 [placeholder]
-    # note: placeholder for task
+    # use_bucket: task at fixtures/airflow_dags/labels_setup_teardown.py:34 [direct]
     use_bucket = (
-        named(PLACEHOLDER, 'use-bucket')(operator='airflow.decorators.task', task_id='use_bucket')
+        named(PY_USE_BUCKET, 'use-bucket')(name=make_bucket.outputs['Output'])
         .set_display_name('use_bucket')
         .after(good, make_bucket)
     )
-    # drop_bucket: task at fixtures/airflow_dags/labels_setup_teardown.py:35 [placeholder]
-    # note: placeholder for task
+    # drop_bucket: task at fixtures/airflow_dags/labels_setup_teardown.py:35 [direct]
     # differs from Airflow: teardown: a failing teardown fails the KFP run; Airflow ignores it for the DAG run's state unless on_failure_fail_dagrun is set
     drop_bucket = (
-        named(PLACEHOLDER, 'drop-bucket')(operator='airflow.decorators.task', task_id='drop_bucket')
+        named(PY_DROP_BUCKET, 'drop-bucket')(name=make_bucket.outputs['Output'])
         .set_display_name('drop_bucket')
         .after(make_bucket, use_bucket)
     )

@@ -21,26 +21,69 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from kfp.components import InputPath
 
-# Stands in for an Airflow task that was not converted; fails when run.
-PLACEHOLDER = components.load_component_from_text(
-    """
-name: placeholder
-description: 'Not converted from Airflow: replace this step with a real component.'
-inputs:
-- {name: operator, type: String}
-- {name: task_id, type: String}
-implementation:
-  container:
-    image: alpine:3.20
-    command:
-    - sh
-    - -c
-    - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
-    - {inputValue: operator}
-    - {inputValue: task_id}
-"""
-)
+# Airflow task 'process.transform': task calling transform.
+def process_transform_aae6_step(x: int) -> str:
+    """Airflow task 'process.transform' (task, fixtures/airflow_dags/task_groups.py:29)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/task_groups.py
+    def transform(x):
+        return x
+
+    _result = transform(x)
+    return _json.dumps(_result)
+
+
+PY_PROCESS_TRANSFORM_AAE6 = components.create_component_from_func(process_transform_aae6_step, base_image='python:3.11')
+
+# Airflow task 'process.transform__1': task calling transform.
+def process_transform__1_d80d_step(x_path: InputPath()):
+    """Airflow task 'process.transform__1' (task, fixtures/airflow_dags/task_groups.py:29)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/task_groups.py
+    def transform(x):
+        return x
+
+    with open(x_path) as _file:
+        x = _json.load(_file)
+    transform(x)
+
+
+PY_PROCESS_TRANSFORM__1_D80D = components.create_component_from_func(process_transform__1_d80d_step, base_image='python:3.11')
+
+# Airflow task 'process__1.transform': task calling transform.
+def process__1_transform_0f16_step(x: int) -> str:
+    """Airflow task 'process__1.transform' (task, fixtures/airflow_dags/task_groups.py:29)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/task_groups.py
+    def transform(x):
+        return x
+
+    _result = transform(x)
+    return _json.dumps(_result)
+
+
+PY_PROCESS__1_TRANSFORM_0F16 = components.create_component_from_func(process__1_transform_0f16_step, base_image='python:3.11')
+
+# Airflow task 'process__1.transform__1': task calling transform.
+def process__1_transform__1_9113_step(x_path: InputPath()):
+    """Airflow task 'process__1.transform__1' (task, fixtures/airflow_dags/task_groups.py:29)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/task_groups.py
+    def transform(x):
+        return x
+
+    with open(x_path) as _file:
+        x = _json.load(_file)
+    transform(x)
+
+
+PY_PROCESS__1_TRANSFORM__1_9113 = components.create_component_from_func(process__1_transform__1_9113_step, base_image='python:3.11')
 
 
 def named(component, name: str):
@@ -62,33 +105,29 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 
 @dsl.pipeline(name='task-groups')
 def task_groups_pipeline():
-    # process.transform: task at fixtures/airflow_dags/task_groups.py:29 [placeholder]
-    # note: placeholder for task
+    # process.transform: task at fixtures/airflow_dags/task_groups.py:29 [direct]
     # task group: process
     process_transform = (
-        named(PLACEHOLDER, 'process-transform')(operator='airflow.decorators.task', task_id='process.transform')
+        named(PY_PROCESS_TRANSFORM_AAE6, 'process-transform')(x=1)
         .set_display_name('process.transform')
     )
-    # process.transform__1: task at fixtures/airflow_dags/task_groups.py:29 [placeholder]
-    # note: placeholder for task
+    # process.transform__1: task at fixtures/airflow_dags/task_groups.py:29 [direct]
     # task group: process
     process_transform__1 = (
-        named(PLACEHOLDER, 'process-transform-1')(operator='airflow.decorators.task', task_id='process.transform__1')
+        named(PY_PROCESS_TRANSFORM__1_D80D, 'process-transform-1')(x=process_transform.outputs['Output'])
         .set_display_name('process.transform__1')
         .after(process_transform)
     )
-    # process__1.transform: task at fixtures/airflow_dags/task_groups.py:29 [placeholder]
-    # note: placeholder for task
+    # process__1.transform: task at fixtures/airflow_dags/task_groups.py:29 [direct]
     # task group: process__1
     process__1_transform = (
-        named(PLACEHOLDER, 'process-1-transform')(operator='airflow.decorators.task', task_id='process__1.transform')
+        named(PY_PROCESS__1_TRANSFORM_0F16, 'process-1-transform')(x=2)
         .set_display_name('process__1.transform')
     )
-    # process__1.transform__1: task at fixtures/airflow_dags/task_groups.py:29 [placeholder]
-    # note: placeholder for task
+    # process__1.transform__1: task at fixtures/airflow_dags/task_groups.py:29 [direct]
     # task group: process__1
     process__1_transform__1 = (
-        named(PLACEHOLDER, 'process-1-transform-1')(operator='airflow.decorators.task', task_id='process__1.transform__1')
+        named(PY_PROCESS__1_TRANSFORM__1_9113, 'process-1-transform-1')(x=process__1_transform.outputs['Output'])
         .set_display_name('process__1.transform__1')
         .after(process__1_transform)
     )

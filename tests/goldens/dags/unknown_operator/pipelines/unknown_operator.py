@@ -13,6 +13,18 @@ from datetime import datetime, timezone
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
 
+# Airflow task 'pod': KubernetesPodOperator running alpine:3.19.
+POD_POD = components.load_component_from_text(
+    """
+name: pod-pod
+description: 'Airflow task ''pod'': KubernetesPodOperator running alpine:3.19.'
+implementation:
+  container:
+    image: alpine:3.19
+    command: [echo, hi]
+"""
+)
+
 # Stands in for an Airflow task that was not converted; fails when run.
 PLACEHOLDER = components.load_component_from_text(
     """
@@ -53,10 +65,9 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 
 @dsl.pipeline(name='unknown-operator')
 def unknown_operator_pipeline():
-    # pod: KubernetesPodOperator at fixtures/airflow_dags/unknown_operator.py:19 [placeholder]
-    # note: placeholder for KubernetesPodOperator
+    # pod: KubernetesPodOperator at fixtures/airflow_dags/unknown_operator.py:19 [direct]
     pod = (
-        named(PLACEHOLDER, 'pod')(operator='airflow.providers.cncf.kubernetes.operators.pod.KubernetesPodOperator', task_id='pod')
+        named(POD_POD, 'pod')()
         .set_display_name('pod')
     )
     # greet: GreetOperator at fixtures/airflow_dags/unknown_operator.py:26 [placeholder]

@@ -12,6 +12,58 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from kfp.components import InputPath
+from typing import NamedTuple
+
+# Airflow task 'producer': PythonOperator calling produce.
+def producer_step() -> NamedTuple('Outputs', [('Output', str), ('path', str)]):
+    """Airflow task 'producer' (PythonOperator, fixtures/airflow_dags/xcom_classic.py:19)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/xcom_classic.py
+    def produce():
+        return {"path": "/tmp/x"}
+
+    _result = produce()
+    return (_json.dumps(_result), _json.dumps(_result['path']), )
+
+
+PY_PRODUCER = components.create_component_from_func(producer_step, base_image='python:3.11')
+
+# Runs an Airflow BashOperator command with `bash -c`.
+BASH = components.load_component_from_text(
+    """
+name: bash
+description: Runs a shell command with bash -c, as Airflow's BashOperator does.
+inputs:
+- {name: command, type: String}
+implementation:
+  container:
+    image: bash:5.2
+    command:
+    - bash
+    - -c
+    - {inputValue: command}
+"""
+)
+
+# Airflow task 'consumer': PythonOperator calling consume.
+def consumer_step(data_path: InputPath(), path_path: InputPath()):
+    """Airflow task 'consumer' (PythonOperator, fixtures/airflow_dags/xcom_classic.py:21)."""
+    import json as _json
+
+    # the callable, as written at fixtures/airflow_dags/xcom_classic.py
+    def consume(data, path):
+        print(data, path)
+
+    with open(data_path) as _file:
+        data = _json.load(_file)
+    with open(path_path) as _file:
+        path = _json.load(_file)
+    consume(data=data, path=path)
+
+
+PY_CONSUMER = components.create_component_from_func(consumer_step, base_image='python:3.11')
 
 # Stands in for an Airflow task that was not converted; fails when run.
 PLACEHOLDER = components.load_component_from_text(
@@ -30,23 +82,6 @@ implementation:
     - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
     - {inputValue: operator}
     - {inputValue: task_id}
-"""
-)
-
-# Runs an Airflow BashOperator command with `bash -c`.
-BASH = components.load_component_from_text(
-    """
-name: bash
-description: Runs a shell command with bash -c, as Airflow's BashOperator does.
-inputs:
-- {name: command, type: String}
-implementation:
-  container:
-    image: bash:5.2
-    command:
-    - bash
-    - -c
-    - {inputValue: command}
 """
 )
 
@@ -70,10 +105,9 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 
 @dsl.pipeline(name='xcom-classic')
 def xcom_classic_pipeline():
-    # producer: PythonOperator at fixtures/airflow_dags/xcom_classic.py:19 [placeholder]
-    # note: placeholder for PythonOperator
+    # producer: PythonOperator at fixtures/airflow_dags/xcom_classic.py:19 [direct]
     producer = (
-        named(PLACEHOLDER, 'producer')(operator='airflow.operators.python.PythonOperator', task_id='producer')
+        named(PY_PRODUCER, 'producer')()
         .set_display_name('producer')
     )
     # lister: BashOperator at fixtures/airflow_dags/xcom_classic.py:20 [direct]
@@ -81,10 +115,9 @@ def xcom_classic_pipeline():
         named(BASH, 'lister')(command='ls')
         .set_display_name('lister')
     )
-    # consumer: PythonOperator at fixtures/airflow_dags/xcom_classic.py:21 [placeholder]
-    # note: placeholder for PythonOperator
+    # consumer: PythonOperator at fixtures/airflow_dags/xcom_classic.py:21 [direct]
     consumer = (
-        named(PLACEHOLDER, 'consumer')(operator='airflow.operators.python.PythonOperator', task_id='consumer')
+        named(PY_CONSUMER, 'consumer')(data=producer.outputs['Output'], path=producer.outputs['path'])
         .set_display_name('consumer')
         .after(producer)
     )

@@ -1,0 +1,139 @@
+"""Shared by the container families (Kubernetes pod, Docker): a container component for one task,
+and KFP v1 task settings written as Kubernetes client objects.
+
+A component spec fixes its image and the literal parts of its command; the parts that come from
+templates (pipeline parameters, run ids) become inputs, so the task passes them at run time.
+Kubernetes objects written in the DAG (`k8s.V1Toleration(...)`, read as source text) are carried as
+the same constructor calls on `kubernetes.client.models`, whatever the DAG imported them as.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from converter.diagnostics import Diagnostic
+from converter.mapping.base import ComponentDef, Interpolated, ParamRef, RunIdRef
+from converter.model import Unresolved
+
+K8S_IMPORT = "from kubernetes.client import models as k8s"
+
+
+@dataclass
+class ContainerParts:
+    """Command and arguments as component-spec items; run-time values collected as inputs."""
+
+    inputs: list[dict[str, str]] = field(default_factory=list)
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+    def item(self, value: Any, prefix: str) -> Any:
+        if isinstance(value, (ParamRef, Interpolated, RunIdRef)):
+            name = f"{prefix}_{len(self.inputs)}"
+            self.inputs.append({"name": name, "type": "String"})
+            self.arguments[name] = value
+            return {"inputValue": name}
+        return str(value)
+
+
+def container_component(key: str, name: str, description: str, image: str, command: list[Any] | None,
+                        args: list[Any] | None) -> tuple[ComponentDef, dict[str, Any]]:
+    parts = ContainerParts()
+    container: dict[str, Any] = {"image": image}
+    if command:
+        container["command"] = [parts.item(v, "command") for v in command]
+    if args:
+        container["args"] = [parts.item(v, "arg") for v in args]
+    spec: dict[str, Any] = {"name": name, "description": description}
+    if parts.inputs:
+        spec["inputs"] = parts.inputs
+    spec["implementation"] = {"container": container}
+    return ComponentDef(key=key, description=description, spec=spec), parts.arguments
+
+
+def value_source(value: Any) -> str:
+    """Python source for a task-call argument (pipeline parameters by name)."""
+    from converter.emit.python import py_literal  # the emitter's rendering, so both agree
+
+    return py_literal(value, {})
+
+
+def env_calls(env: Mapping[Any, Any]) -> list[str]:
+    return [f"add_env_variable(k8s.V1EnvVar(name={str(name)!r}, value={value_source(_env_text(value))}))"
+            for name, value in env.items()]
+
+
+def _env_text(value: Any) -> Any:
+    if isinstance(value, (ParamRef, Interpolated, RunIdRef, str)):
+        return value
+    return "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def k8s_objects(value: Any) -> list[str] | None:
+    """Constructor calls for Kubernetes objects written in the DAG, or None when not all are."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    found = []
+    for item in items:
+        if not isinstance(item, Unresolved):
+            return None
+        source = k8s_source(item.source)
+        if source is None:
+            return None
+        found.append(source)
+    return found
+
+
+def k8s_source(source: str) -> str | None:
+    """`V1Xxx(...)` source rewritten onto `k8s.`, when it holds only literals and such calls."""
+    try:
+        node = cst.parse_expression(source)
+    except cst.ParserSyntaxError:
+        return None
+    if not isinstance(node, cst.Call) or not _kubernetes_only(node):
+        return None
+    return cst.Module([]).code_for_node(node.visit(_OntoK8s()))
+
+
+def _callee(func: cst.BaseExpression) -> str:
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else ""
+
+
+def _kubernetes_only(node: cst.BaseExpression) -> bool:
+    """Literals, containers and calls to Kubernetes model classes (V1..., V2...) only."""
+    if isinstance(node, cst.Call):
+        return _callee(node.func)[:2] in ("V1", "V2") and all(
+            not arg.star and _kubernetes_only(arg.value) for arg in node.args)
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        return all(_kubernetes_only(e.value) for e in node.elements if isinstance(e, cst.Element))
+    if isinstance(node, cst.Dict):
+        return all(isinstance(e, cst.DictElement) and _kubernetes_only(e.key) and _kubernetes_only(e.value)
+                   for e in node.elements)
+    if isinstance(node, cst.Name):
+        return node.value in ("True", "False", "None")
+    if isinstance(node, cst.UnaryOperation):
+        return _kubernetes_only(node.expression)
+    return isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float))
+
+
+class _OntoK8s(cst.CSTTransformer):
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        return updated.with_changes(func=cst.Attribute(cst.Name("k8s"), cst.Name(_callee(original.func))))
+
+
+def literal(value: Any) -> Any:
+    """A plain value from reader output, evaluating simple source text (None when it cannot)."""
+    if isinstance(value, Unresolved):
+        try:
+            return ast.literal_eval(value.source)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return None
+    return value
+
+
+__all__ = ["K8S_IMPORT", "ContainerParts", "Diagnostic", "container_component", "env_calls", "k8s_objects",
+           "k8s_source", "literal", "value_source"]

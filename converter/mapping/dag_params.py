@@ -1,0 +1,118 @@
+"""DAG `params` -> typed pipeline parameters with their defaults.
+
+A plain value gives its own type; `Param(default, type=..., description=...)` (kept as source text
+by the static reader) is read for its default, JSON-schema type and description. A param whose
+default cannot be known becomes a `str` parameter with an empty default, and is reported.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from typing import Any
+
+import libcst as cst
+
+from converter.diagnostics import Diagnostic, diag
+from converter.emit.names import python_identifier
+from converter.mapping.base import PipelineParameter
+from converter.model import Dag, Unresolved
+
+JSON_SCHEMA_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool",
+                     "object": "dict", "array": "list"}
+RESERVED = frozenset({"ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz", "logical_date"})
+
+
+def parameter_name(key: str) -> str:
+    """A DAG param's name in the pipeline function; never one of the run-time macro parameters."""
+    name = python_identifier(str(key))
+    return f"param_{name}" if name in RESERVED else name
+
+
+def annotation_of(value: Any) -> str | None:
+    for kind in (bool, int, float, str, dict, list):  # bool first: it is an int too
+        if isinstance(value, kind):
+            return kind.__name__
+    if isinstance(value, tuple):
+        return "list"
+    return None
+
+
+def dag_parameters(dag: Dag) -> tuple[PipelineParameter, ...]:
+    return _parameters(dag)[0]
+
+
+def dag_parameter_diagnostics(dag: Dag) -> tuple[Diagnostic, ...]:
+    return _parameters(dag)[1]
+
+
+def _parameters(dag: Dag) -> tuple[tuple[PipelineParameter, ...], tuple[Diagnostic, ...]]:
+    params = dag.settings.get("params")
+    if not isinstance(params, dict):
+        return (), ()
+    found: list[PipelineParameter] = []
+    problems: list[Diagnostic] = []
+    for key, value in params.items():
+        default, annotation, description = _read_param(value)
+        if annotation is None:
+            problems.append(diag("A2K204", f"DAG param {key!r}: its default could not be read statically; "
+                                 "it becomes a string parameter without a default value",
+                                 file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id))
+            default, annotation = "", "str"
+        found.append(PipelineParameter(parameter_name(key), annotation, default,
+                                       description or f"Airflow DAG param {key!r}"))
+    return tuple(found), tuple(problems)
+
+
+def _read_param(value: Any) -> tuple[Any, str | None, str]:
+    if isinstance(value, Unresolved):
+        return _read_param_call(value.source)
+    if isinstance(value, tuple):
+        value = list(value)
+    return value, annotation_of(value), ""
+
+
+@cache
+def _read_param_call(source: str) -> tuple[Any, str | None, str]:
+    """`Param(5, type="integer", description="...")` as written in the DAG file."""
+    try:
+        call = cst.parse_expression(source)
+    except cst.ParserSyntaxError:
+        return None, None, ""
+    if not isinstance(call, cst.Call) or _callee(call.func) != "Param":
+        return None, None, ""
+    default: Any = None
+    known = False
+    schema_type = description = None
+    for position, arg in enumerate(call.args):
+        literal = _literal(arg.value)
+        if literal is _UNKNOWN:
+            continue
+        keyword = arg.keyword.value if arg.keyword else ("default" if position == 0 else None)
+        if keyword == "default":
+            default, known = literal, True
+        elif keyword == "type":
+            schema_type = literal if isinstance(literal, str) else next(
+                (t for t in literal if t != "null"), None) if isinstance(literal, list) else None
+        elif keyword == "description":
+            description = str(literal)
+    annotation = JSON_SCHEMA_TYPES.get(schema_type) if isinstance(schema_type, str) else None
+    if not known:
+        return None, None, description or ""
+    return default, annotation or annotation_of(default) or "str", description or ""
+
+
+_UNKNOWN = object()
+
+
+def _callee(func: cst.BaseExpression) -> str:
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else ""
+
+
+def _literal(node: cst.BaseExpression) -> Any:
+    try:
+        return ast.literal_eval(cst.Module([]).code_for_node(node))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return _UNKNOWN

@@ -1,0 +1,197 @@
+"""KubernetesPodOperator (1.10 contrib to cncf-kubernetes 10.x) -> a container step with the same pod.
+
+A KFP v1 step is a pod, so the operator's pod settings map onto the task: `cmds` / `arguments` are
+the container's command and args, env vars, resources, labels, annotations, node selector,
+tolerations, affinity, image pull policy, volumes and mounts become `kfp.dsl.ContainerOp` calls.
+What KFP v1 sets per run rather than per step (service account, image pull secrets) or does not
+have (namespace, pod templates, Airflow secrets) is reported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from converter.diagnostics import Diagnostic, diag
+from converter.emit.names import python_identifier
+from converter.mapping.base import Fidelity, MappingContext, OperatorFamily, PipelineParameter, TaskMapping
+from converter.mapping.container import K8S_IMPORT, container_component, env_calls, k8s_objects, literal, value_source
+from converter.mapping.placeholder import placeholder
+from converter.mapping.templates import time_macro_note, translate_value
+from converter.model import Task, Unresolved
+
+# old `resources={...}` keys (Airflow 1.10 / cncf-kubernetes < 4) -> KFP ContainerOp setters
+OLD_RESOURCES = {"request_memory": "set_memory_request", "limit_memory": "set_memory_limit",
+                 "request_cpu": "set_cpu_request", "limit_cpu": "set_cpu_limit", "limit_gpu": "set_gpu_limit",
+                 "request_ephemeral_storage": "set_ephemeral_storage_request",
+                 "limit_ephemeral_storage": "set_ephemeral_storage_limit"}
+PER_RUN = {
+    "service_account_name": "the service account is set per run in KFP v1 "
+                            "(kfp.Client().create_run_from_pipeline_package(..., service_account=...))",
+    "image_pull_secrets": "image pull secrets are set per pipeline in KFP v1 "
+                          "(dsl.get_pipeline_conf().set_image_pull_secrets([...]))",
+    "namespace": "steps run in the pipeline's namespace",
+    "pod_template_file": "pod templates are not read; the step's pod is built from the arguments",
+    "full_pod_spec": "full pod specs are not read; the step's pod is built from the arguments",
+    "secrets": "Airflow Secret objects are not carried; mount the secret with a volume or env var",
+    "init_containers": "init containers are not carried",
+    "host_network": "host networking is not carried",
+    "dns_policy": "the DNS policy is not carried",
+    "priority_class_name": "the priority class is not carried",
+    "schedulername": "the scheduler name is not carried",
+    "hostnetwork": "host networking is not carried",
+}
+
+
+def map_kubernetes(task: Task, context: MappingContext) -> TaskMapping:
+    where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
+    found: list[Diagnostic] = []
+    parameters: dict[str, PipelineParameter] = {}
+    image = task.args.get("image")
+    if not isinstance(image, str) or "{{" in image:
+        shown = image.source if isinstance(image, Unresolved) else repr(image)
+        return placeholder(task, context, diag("A2K306", f"image could not be read statically: {shown}", **where),
+                           "image unknown")
+
+    def templated(key: str) -> Any:
+        return translate_value(task.args.get(key), task, context.dag, key, found, parameters)
+
+    command, args = templated("cmds"), templated("arguments")
+    for key, value in (("cmds", command), ("arguments", args)):
+        if value is not None and not isinstance(value, (list, tuple)):
+            found.append(diag("A2K306", f"{key} could not be read statically: {_shown(value)}", **where))
+    ident = python_identifier(task.task_id)
+    component, arguments = container_component(
+        key=f"POD_{ident.upper()}", name=f"pod-{ident}",
+        description=f"Airflow task {task.task_id!r}: KubernetesPodOperator running {image}.",
+        image=image,
+        command=list(command) if isinstance(command, (list, tuple)) else None,
+        args=list(args) if isinstance(args, (list, tuple)) else None,
+    )
+    calls = _pod_calls(task, templated, found, where)
+    note = time_macro_note(parameters)
+    approximated = bool(found)  # every finding here is a difference the step shows when run
+    return TaskMapping(
+        task_id=task.task_id,
+        fidelity=Fidelity.APPROXIMATED if approximated else Fidelity.DIRECT,
+        component=component,
+        arguments=arguments,
+        task_calls=tuple(calls),
+        diagnostics=tuple(found),
+        notes=(note,) if note else (),
+        parameters=tuple(parameters.values()),
+        imports=(K8S_IMPORT,) if calls else (),
+    )
+
+
+def _shown(value: Any) -> str:
+    return value.source if isinstance(value, Unresolved) else repr(value)
+
+
+def _pod_calls(task: Task, templated: Any, found: list[Diagnostic], where: dict[str, Any]) -> list[str]:
+    calls: list[str] = []
+
+    def objects(key: str, method: str) -> None:
+        value = task.args.get(key)
+        if value in (None, [], ()):
+            return
+        sources = k8s_objects(value)
+        if sources is None:
+            found.append(diag("A2K306", f"{key} could not be read statically: {_shown(value)}", **where))
+            return
+        calls.extend(f"{method}({source})" for source in sources)
+
+    env = templated("env_vars")
+    if isinstance(env, dict):
+        calls += env_calls(env)
+    else:
+        objects("env_vars", "add_env_variable")
+    for config_map in literal(task.args.get("configmaps")) or []:
+        calls.append(f"add_env_from(k8s.V1EnvFromSource(config_map_ref=k8s.V1ConfigMapEnvSource(name={config_map!r})))")
+    calls += _resources(task, found, where)
+    for key, method in (("labels", "add_pod_label"), ("annotations", "add_pod_annotation"),
+                        ("node_selector", "add_node_selector_constraint"),
+                        ("node_selectors", "add_node_selector_constraint")):
+        value = templated(key)
+        if isinstance(value, dict):
+            calls += [f"{method}({str(k)!r}, {value_source(v)})" for k, v in value.items()]
+        elif value is not None:
+            found.append(diag("A2K306", f"{key} could not be read statically: {_shown(value)}", **where))
+    objects("tolerations", "add_toleration")
+    affinity = task.args.get("affinity")
+    if isinstance(affinity, Unresolved):
+        objects("affinity", "add_affinity")
+    elif affinity:  # the dict form: not rebuilt as client objects
+        found.append(diag("A2K306", "affinity given as a dict is not carried; write it as k8s.V1Affinity(...)",
+                          **where))
+    policy = task.args.get("image_pull_policy")
+    if isinstance(policy, str):
+        calls.append(f"set_image_pull_policy({policy!r})")
+    objects("volumes", "add_volume")
+    objects("volume_mounts", "add_volume_mount")
+    security = task.args.get("container_security_context")
+    if isinstance(security, Unresolved):
+        objects("container_security_context", "set_security_context")
+    for key in sorted(PER_RUN):
+        if task.args.get(key) not in (None, "", [], (), "default"):
+            found.append(diag("A2K303", f"{key}: {PER_RUN[key]}", **where))
+    return calls
+
+
+def _resources(task: Task, found: list[Diagnostic], where: dict[str, Any]) -> list[str]:
+    """`container_resources=k8s.V1ResourceRequirements(...)` or the old `resources={...}` dict."""
+    calls: list[str] = []
+    old = literal(task.args.get("resources"))
+    if isinstance(old, dict):
+        for key, value in old.items():
+            if key in OLD_RESOURCES and value is not None:
+                calls.append(f"{OLD_RESOURCES[key]}({str(value)!r})")
+    requirements = task.args.get("container_resources") or (
+        task.args.get("resources") if isinstance(task.args.get("resources"), Unresolved) and old is None else None)
+    if requirements is None:
+        return calls
+    parsed = _requirements(requirements)
+    if parsed is None:
+        found.append(diag("A2K306", f"container_resources could not be read statically: {_shown(requirements)}",
+                          **where))
+        return calls
+    for kind, amounts in parsed.items():
+        for resource, amount in amounts.items():
+            if resource in ("cpu", "memory", "ephemeral-storage"):
+                setter = f"set_{resource.replace('-', '_')}_{'limit' if kind == 'limits' else 'request'}"
+                calls.append(f"{setter}({str(amount)!r})")
+            else:  # GPUs and other extended resources, e.g. nvidia.com/gpu
+                method = "add_resource_limit" if kind == "limits" else "add_resource_request"
+                calls.append(f"{method}({resource!r}, {str(amount)!r})")
+    return calls
+
+
+def _requirements(value: Any) -> dict[str, dict[str, Any]] | None:
+    """`V1ResourceRequirements(limits={...}, requests={...})` read from its source."""
+    import libcst as cst
+
+    if not isinstance(value, Unresolved):
+        return None
+    try:
+        call = cst.parse_expression(value.source)
+    except cst.ParserSyntaxError:
+        return None
+    if not isinstance(call, cst.Call):
+        return None
+    found: dict[str, dict[str, Any]] = {}
+    for arg in call.args:
+        if arg.keyword is None or arg.keyword.value not in ("limits", "requests"):
+            continue
+        amounts = literal(Unresolved(cst.Module([]).code_for_node(arg.value)))
+        if not isinstance(amounts, dict):
+            return None
+        found[arg.keyword.value] = amounts
+    return found
+
+
+FAMILY = OperatorFamily(
+    name="kubernetes",
+    description="KubernetesPodOperator (all import paths): a step running the same image, command and "
+                "pod settings.",
+    operators=frozenset({"KubernetesPodOperator"}),
+    map_task=map_kubernetes,
+)

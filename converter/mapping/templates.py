@@ -1,0 +1,158 @@
+"""Airflow Jinja templates in task arguments -> pipeline parameters and KFP/Argo run variables.
+
+Airflow renders templated fields just before a task runs; KFP renders nothing. The common macros
+have a natural KFP home, so they are translated; anything else is kept verbatim with a diagnostic
+naming it, so the user sees exactly which text will reach the step unrendered.
+
+- `ds`, `ds_nodash`, `ts`, `ts_nodash`, `ts_nodash_with_tz`, `logical_date` / `execution_date`:
+  a pipeline parameter each. Its default is KFP's run macro `[[CurrentTime.<Go format>]]`, which
+  the KFP API server substitutes when a run is created; the recurring-run definition passes
+  `[[ScheduledTime.<Go format>]]` instead, which the ScheduledWorkflow controller substitutes with
+  the time the run was scheduled for (both macros are backend features, available in the KFP 1.x
+  backends kfp 1.8 targets). That is Airflow 3's logical date for cron schedules; Airflow 2's
+  data-interval timetables put the logical date one interval earlier (the diagnostic says so).
+- `run_id`: `dsl.RUN_ID_PLACEHOLDER` (`{{workflow.uid}}`, substituted by Argo in every run).
+- `dag.dag_id`, `task.task_id` (and through `ti` / `task_instance` / `dag_run`): constants.
+- `params.x`, `params['x']`: the DAG param's pipeline parameter (see `dag_params.py`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from converter.diagnostics import Diagnostic, diag
+from converter.mapping.base import Interpolated, ParamRef, PipelineParameter, RunIdRef
+from converter.mapping.dag_params import dag_parameters, parameter_name
+from converter.model import Dag, Task
+
+# macro -> (pipeline parameter name, Go time format, what Airflow renders)
+TIME_MACROS: dict[str, tuple[str, str, str]] = {
+    "ds": ("ds", "2006-01-02", "the logical date as YYYY-MM-DD"),
+    "ds_nodash": ("ds_nodash", "20060102", "the logical date as YYYYMMDD"),
+    "ts": ("ts", "2006-01-02T15:04:05-07:00", "the logical date in ISO 8601"),
+    "ts_nodash": ("ts_nodash", "20060102T150405", "the logical date as YYYYMMDDTHHMMSS"),
+    "ts_nodash_with_tz": ("ts_nodash_with_tz", "20060102T150405-0700", "the logical date with its offset"),
+    # str() of Airflow 3's pendulum 3 datetime: '2024-01-01 00:00:00+00:00'
+    "logical_date": ("logical_date", "2006-01-02 15:04:05-07:00", "the logical date"),
+    "execution_date": ("logical_date", "2006-01-02 15:04:05-07:00", "the logical date"),
+}
+_BLOCK = re.compile(r"{{(.*?)}}|{%.*?%}|{#.*?#}", re.DOTALL)
+_PARAM = re.compile(r"""^params(?:\.(\w+)|\[\s*(['"])(.+?)\2\s*\])$""")
+_DAG_ID = re.compile(r"^(dag|dag_run|ti|task_instance)\.dag_id$")
+_TASK_ID = re.compile(r"^(task|ti|task_instance)\.task_id$")
+MARKERS = ("{{", "{%", "{#")
+
+
+@dataclass(frozen=True)
+class Translation:
+    value: Any  # the argument value: the text unchanged, or an Interpolated
+    parameters: tuple[PipelineParameter, ...]
+    kept: tuple[str, ...]  # template expressions left verbatim
+
+
+def time_parameter(macro: str) -> PipelineParameter:
+    name, go_format, meaning = TIME_MACROS[macro]
+    return PipelineParameter(
+        name=name, annotation="str", default=f"[[CurrentTime.{go_format}]]",
+        description=f"Airflow's `{macro}`: {meaning} (the run's creation time; the scheduled time in recurring runs)",
+        scheduled_value=f"[[ScheduledTime.{go_format}]]",
+    )
+
+
+def has_template(value: Any) -> bool:
+    return isinstance(value, str) and any(marker in value for marker in MARKERS)
+
+
+def translate(text: str, task: Task, dag: Dag) -> Translation:
+    """`text` with the macros KFP can supply replaced; the rest kept as written."""
+    if not has_template(text):
+        return Translation(text, (), ())
+    params = {p.name: p for p in dag_parameters(dag)}
+    parts: list[Any] = []
+    parameters: dict[str, PipelineParameter] = {}
+    kept: list[str] = []
+    position = 0
+    for match in _BLOCK.finditer(text):
+        parts.append(text[position:match.start()])
+        position = match.end()
+        expression = (match.group(1) or "").strip()
+        replacement = _replacement(expression, task, dag, params) if match.group(1) is not None else None
+        if replacement is None:
+            parts.append(match.group(0))
+            kept.append(match.group(0))
+        elif isinstance(replacement, PipelineParameter):
+            parameters.setdefault(replacement.name, replacement)
+            parts.append(ParamRef(replacement.name))
+        else:
+            parts.append(replacement)
+    parts.append(text[position:])
+    merged = _merge_text(parts)
+    if all(isinstance(p, str) for p in merged):
+        return Translation("".join(merged), tuple(parameters.values()), tuple(kept))
+    if len(merged) == 1 and isinstance(merged[0], ParamRef):
+        return Translation(merged[0], tuple(parameters.values()), tuple(kept))
+    return Translation(Interpolated(tuple(merged)), tuple(parameters.values()), tuple(kept))
+
+
+def _replacement(expression: str, task: Task, dag: Dag,
+                 params: Mapping[str, PipelineParameter]) -> PipelineParameter | RunIdRef | str | None:
+    if expression in TIME_MACROS:
+        return time_parameter(expression)
+    if expression in ("run_id", "dag_run.run_id"):
+        return RunIdRef()
+    if _DAG_ID.match(expression):
+        return dag.dag_id
+    if _TASK_ID.match(expression):
+        return task.task_id
+    match = _PARAM.match(expression)
+    if match:
+        key = match.group(1) or match.group(3)
+        return params.get(parameter_name(key))
+    return None
+
+
+def _merge_text(parts: list[Any]) -> list[Any]:
+    merged: list[Any] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        elif part != "":
+            merged.append(part)
+    return merged
+
+
+def translate_value(value: Any, task: Task, dag: Dag, field_name: str,
+                    found: list[Diagnostic], parameters: dict[str, PipelineParameter]) -> Any:
+    """Translate every template inside a value (strings in lists and dicts too).
+
+    Appends an A2K302 diagnostic per field with kept templates, and the parameters used.
+    """
+    if isinstance(value, str):
+        result = translate(value, task, dag)
+        for parameter in result.parameters:
+            parameters.setdefault(parameter.name, parameter)
+        if result.kept:
+            shown = ", ".join(dict.fromkeys(result.kept))
+            found.append(diag("A2K302", f"{field_name}: template kept verbatim: {shown}",
+                              file=task.span.file, line=task.span.line, col=task.span.col, task_id=task.task_id))
+        return result.value
+    if isinstance(value, list):
+        return [translate_value(v, task, dag, field_name, found, parameters) for v in value]
+    if isinstance(value, tuple):
+        return tuple(translate_value(v, task, dag, field_name, found, parameters) for v in value)
+    if isinstance(value, dict):
+        return {k: translate_value(v, task, dag, f"{field_name}[{k!r}]", found, parameters)
+                for k, v in value.items()}
+    return value
+
+
+def time_macro_note(parameters: Mapping[str, PipelineParameter]) -> str | None:
+    """A note when a time macro was translated: its meaning differs slightly between Airflow versions."""
+    used = sorted(n for n in parameters if n in {name for name, _, _ in TIME_MACROS.values()})
+    if not used:
+        return None
+    return (f"{', '.join(used)}: the run's creation time, or the scheduled time in recurring runs "
+            "(Airflow 2's data-interval schedules use the start of the interval)")
