@@ -6,8 +6,9 @@ Anything else (another image, no command, volumes, secrets) is *not verifiable*,
 
 The container's file system is emulated inside the step's folder. Every path the template declares
 (`inputs.artifacts[].path`, `outputs.parameters[].valueFrom.path`, `outputs.artifacts[].path`, such
-as KFP's `/tmp/outputs/Output/data`) is rewritten to `<step>/root/<path>` wherever it occurs in the
-command and args; other absolute paths are left alone. HOME and TMPDIR point into the step folder,
+as KFP's `/tmp/outputs/Output/data`) and its parent folders below the top level (`/tmp/outputs/Output`,
+`/tmp/outputs`, never `/tmp`) are rewritten to `<step>/root/<path>` wherever they occur as a whole
+path in the command and args; other absolute paths are left alone. HOME and TMPDIR point into the step folder,
 the environment is an allow-list, and the process group is killed at the deadline.
 
 `python3`/`python` run the interpreter given (the converter's own by default) through a wrapper
@@ -88,12 +89,17 @@ def why_not_runnable(template: Mapping[str, Any]) -> str | None:
 
 
 def declared_paths(template: Mapping[str, Any]) -> list[str]:
+    """The declared paths and their parent folders below the top level, longest first."""
     inputs = template.get("inputs") or {}
     outputs = template.get("outputs") or {}
     paths = [a.get("path") for a in inputs.get("artifacts") or []]
     paths += [(p.get("valueFrom") or {}).get("path") for p in outputs.get("parameters") or []]
     paths += [a.get("path") for a in outputs.get("artifacts") or []]
-    return sorted({str(p) for p in paths if p}, key=len, reverse=True)  # longest first: no partial rewrite
+    found: set[str] = set()
+    for path in (str(p).rstrip("/") for p in paths if p):
+        parts = path.split("/")
+        found.update("/".join(parts[:end]) for end in range(3, len(parts) + 1))  # "/tmp/x" and deeper
+    return sorted(found, key=len, reverse=True)
 
 
 def local_path(root: Path, path: str) -> Path:
@@ -101,9 +107,11 @@ def local_path(root: Path, path: str) -> Path:
 
 
 def rewrite(text: str, paths: list[str], root: Path) -> str:
-    for path in paths:  # longest first, and a rewritten path never contains another declared one
-        text = text.replace(path, str(local_path(root, path)))
-    return text
+    """Each whole occurrence of a path (not part of a longer one) moved under `root`, in one pass."""
+    if not paths:
+        return text
+    pattern = re.compile(r"(?<![\w./-])(" + "|".join(map(re.escape, paths)) + r")(?![\w.-])")
+    return pattern.sub(lambda m: str(local_path(root, m.group(1))), text)
 
 
 def required_packages(argv: list[str]) -> list[str]:
@@ -171,7 +179,7 @@ def run_container(template: Mapping[str, Any], step_dir: Path, timeout: float, p
     if missing:
         return StepResult(verifiable=False, succeeded=False,
                           message=f"needs packages that are not installed: {', '.join(missing)}")
-    for folder in ("home", "tmp", "work"):
+    for folder in ("home", "tmp", "work", "root/tmp"):  # root/tmp: /tmp exists in every image
         (step_dir / folder).mkdir(parents=True, exist_ok=True)
     shim = step_dir / "bin"
     _python_wrapper(shim, interpreter)
