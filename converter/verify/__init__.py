@@ -10,6 +10,18 @@ from converter.verify.argo_local import LocalOptions, NodeRun, Phase, WorkflowRu
 from converter.verify.compare import Comparison, Difference, TaskCheck, Verdict, compare
 
 __all__ = [
-    "AirflowDagRun", "AirflowRunResult", "AirflowTaskRun", "Comparison", "Difference", "LocalOptions", "NodeRun",
-    "Phase", "TaskCheck", "Verdict", "WorkflowRun", "compare", "run_dags", "run_workflow",
+    "AirflowDagRun",
+    "AirflowRunResult",
+    "AirflowTaskRun",
+    "Comparison",
+    "Difference",
+    "LocalOptions",
+    "NodeRun",
+    "Phase",
+    "TaskCheck",
+    "Verdict",
+    "WorkflowRun",
+    "compare",
+    "run_dags",
+    "run_workflow",
 ]

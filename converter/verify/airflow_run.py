@@ -90,8 +90,12 @@ def migrated_database(python: str, timeout: float = 300.0) -> Path | None:
 
 def _task(data: Mapping[str, Any]) -> AirflowTaskRun:
     return AirflowTaskRun(
-        task_id=str(data["task_id"]), map_index=int(data.get("map_index", -1)), state=data.get("state"),
-        start=data.get("start"), end=data.get("end"), try_number=int(data.get("try_number") or 0),
+        task_id=str(data["task_id"]),
+        map_index=int(data.get("map_index", -1)),
+        state=data.get("state"),
+        start=data.get("start"),
+        end=data.get("end"),
+        try_number=int(data.get("try_number") or 0),
         xcom=dict(data.get("xcom") or {}),
     )
 
@@ -100,22 +104,27 @@ def parse_answer(stdout: str) -> AirflowRunResult:
     """The result for the runner's output (pure: tested without Airflow)."""
     for line in reversed(stdout.splitlines()):
         if line.startswith(RESULT_MARKER):
-            answer = json.loads(line[len(RESULT_MARKER):])
+            answer = json.loads(line[len(RESULT_MARKER) :])
             break
     else:
         return AirflowRunResult(None, {}, error="the Airflow runner gave no answer")
     if "fatal" in answer:
         return AirflowRunResult(None, {}, error=f"the Airflow runner failed: {answer['fatal']}")
     dags = {
-        str(d["dag_id"]): AirflowDagRun(str(d["dag_id"]), d.get("state"), tuple(_task(t) for t in d.get("tasks", [])),
-                                        d.get("error"))
+        str(d["dag_id"]): AirflowDagRun(
+            str(d["dag_id"]), d.get("state"), tuple(_task(t) for t in d.get("tasks", [])), d.get("error")
+        )
         for d in answer.get("dags", [])
     }
     return AirflowRunResult(answer.get("airflow_version"), dags, dict(answer.get("import_errors") or {}))
 
 
-def run_dags(python: str, dag_folder: Path, dag_ids: Sequence[str] | None,
-             options: AirflowRunOptions = AirflowRunOptions()) -> AirflowRunResult:
+def run_dags(
+    python: str,
+    dag_folder: Path,
+    dag_ids: Sequence[str] | None,
+    options: AirflowRunOptions = AirflowRunOptions(),
+) -> AirflowRunResult:
     """Run `dag_ids` (all DAGs when None) found in a copy of `dag_folder`, once each, in one process."""
     database = migrated_database(python)
     if database is None:
@@ -126,12 +135,20 @@ def run_dags(python: str, dag_folder: Path, dag_ids: Sequence[str] | None,
         runner = sandbox.root / "runner" / RUNNER.name
         runner.parent.mkdir()
         shutil.copyfile(RUNNER, runner)
-        request = {"dag_folder": str(sandbox.dags), "dag_ids": list(dag_ids) if dag_ids else None,
-                   "logical_date": options.logical_date, "conf": dict(options.conf),
-                   "task_timeout": options.task_timeout}
-        done = run_in_sandbox(python, [str(runner), json.dumps(request)], timeout=options.run_timeout, sandbox=sandbox)
+        request = {
+            "dag_folder": str(sandbox.dags),
+            "dag_ids": list(dag_ids) if dag_ids else None,
+            "logical_date": options.logical_date,
+            "conf": dict(options.conf),
+            "task_timeout": options.task_timeout,
+        }
+        done = run_in_sandbox(
+            python, [str(runner), json.dumps(request)], timeout=options.run_timeout, sandbox=sandbox
+        )
     if done is None:
-        return AirflowRunResult(None, {}, error=f"the Airflow run did not finish within {options.run_timeout:g}s")
+        return AirflowRunResult(
+            None, {}, error=f"the Airflow run did not finish within {options.run_timeout:g}s"
+        )
     result = parse_answer(done.stdout.decode(errors="replace"))
     if result.error and done.stderr:
         tail = " | ".join(done.stderr.decode(errors="replace").strip().splitlines()[-3:])

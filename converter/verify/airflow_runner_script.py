@@ -62,20 +62,33 @@ def _database_path() -> str:
     url = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
     if not url.startswith("sqlite:///"):
         raise RuntimeError("the runner only reads a sqlite database")
-    return url[len("sqlite:///"):]
+    return url[len("sqlite:///") :]
 
 
 def _read_run(database: str, dag_id: str, run_id: str) -> tuple[str | None, list[dict[str, Any]]]:
     connection = sqlite3.connect(database)
     try:
-        row = connection.execute("SELECT state FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)).fetchone()
+        row = connection.execute(
+            "SELECT state FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)
+        ).fetchone()
         state = row[0] if row else None
         tasks: dict[tuple[str, int], dict[str, Any]] = {}
-        query = ("SELECT task_id, map_index, state, start_date, end_date, try_number FROM task_instance "
-                 "WHERE dag_id = ? AND run_id = ? ORDER BY task_id, map_index")
-        for task_id, map_index, ti_state, start, end, try_number in connection.execute(query, (dag_id, run_id)):
-            tasks[(task_id, map_index)] = {"task_id": task_id, "map_index": map_index, "state": ti_state,
-                                           "start": start, "end": end, "try_number": try_number, "xcom": {}}
+        query = (
+            "SELECT task_id, map_index, state, start_date, end_date, try_number FROM task_instance "
+            "WHERE dag_id = ? AND run_id = ? ORDER BY task_id, map_index"
+        )
+        for task_id, map_index, ti_state, start, end, try_number in connection.execute(
+            query, (dag_id, run_id)
+        ):
+            tasks[(task_id, map_index)] = {
+                "task_id": task_id,
+                "map_index": map_index,
+                "state": ti_state,
+                "start": start,
+                "end": end,
+                "try_number": try_number,
+                "xcom": {},
+            }
         query = "SELECT task_id, map_index, key, value FROM xcom WHERE dag_id = ? AND run_id = ?"
         for task_id, map_index, key, value in connection.execute(query, (dag_id, run_id)):
             if (task_id, map_index) in tasks:
@@ -105,9 +118,11 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     if "include_examples" in inspect.signature(DagBag.__init__).parameters:
         bag_kwargs["include_examples"] = False
     bag = DagBag(**bag_kwargs)
-    answer: dict[str, Any] = {"airflow_version": airflow.__version__,
-                              "import_errors": {str(k): str(v)[-2000:] for k, v in bag.import_errors.items()},
-                              "dags": []}
+    answer: dict[str, Any] = {
+        "airflow_version": airflow.__version__,
+        "import_errors": {str(k): str(v)[-2000:] for k, v in bag.import_errors.items()},
+        "dags": [],
+    }
     logical_date = datetime.datetime.fromisoformat(request["logical_date"])
     timeout = datetime.timedelta(seconds=float(request.get("task_timeout", 60)))
     wanted = request.get("dag_ids") or sorted(bag.dag_ids)
@@ -115,17 +130,26 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     for dag_id in wanted:
         dag = bag.dags.get(dag_id)
         if dag is None:
-            answer["dags"].append({"dag_id": dag_id, "state": None, "error": "Airflow found no such DAG", "tasks": []})
+            answer["dags"].append(
+                {"dag_id": dag_id, "state": None, "error": "Airflow found no such DAG", "tasks": []}
+            )
             continue
         for task in dag.tasks:  # the per-task timeout, enforced by Airflow itself
             if getattr(task, "execution_timeout", None) is None or task.execution_timeout > timeout:
                 task.execution_timeout = timeout
         try:
             dag_run = _test(dag, logical_date, request.get("conf") or {})
-        except Exception as error:  # a DAG that cannot run is an answer, not a crash
+        except Exception as error:  # noqa: BLE001  # a DAG that cannot run is an answer, not a crash
             trace = traceback.format_exception(type(error), error, error.__traceback__)
-            answer["dags"].append({"dag_id": dag_id, "state": None, "tasks": [],
-                                   "error": f"{type(error).__name__}: {error}", "traceback": "".join(trace)[-3000:]})
+            answer["dags"].append(
+                {
+                    "dag_id": dag_id,
+                    "state": None,
+                    "tasks": [],
+                    "error": f"{type(error).__name__}: {error}",
+                    "traceback": "".join(trace)[-3000:],
+                }
+            )
             continue
         state, tasks = _read_run(database, dag_id, dag_run.run_id)
         answer["dags"].append({"dag_id": dag_id, "state": state, "error": None, "tasks": tasks})
@@ -140,7 +164,7 @@ def main(argv: list[str]) -> int:
     sys.stdout = sys.stderr
     try:
         answer = run(json.loads(argv[1]))
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001  # whatever happens, answer
         answer = {"fatal": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()[-3000:]}
     out.write(RESULT_MARKER + json.dumps(answer) + "\n")
     out.flush()

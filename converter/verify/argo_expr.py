@@ -15,15 +15,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Union
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     \s*(?:
       (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
     | (?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
     | (?P<op>&&|\|\||==|!=|<=|>=|=~|!~|[<>!()])
     | (?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)
-    )""", re.VERBOSE)
+    )""",
+    re.VERBOSE,
+)
 
 RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed")
 
@@ -34,7 +36,7 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class Literal:
-    value: Union[str, float, bool]
+    value: str | float | bool
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class Binary:
     right: Expr
 
 
-Expr = Union[Literal, Name, Not, Binary]
+Expr = Literal | Name | Not | Binary
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -143,7 +145,7 @@ def parse(text: str) -> Expr:
     return _Parser(text).parse()
 
 
-Value = Union[str, float, bool]
+Value = str | float | bool
 
 
 def _compare(op: str, left: Value, right: Value) -> bool:
@@ -157,7 +159,8 @@ def _compare(op: str, left: Value, right: Value) -> bool:
         equal = type(left) is type(right) and left == right
         return equal if op == "==" else not equal
     comparable = (isinstance(left, float) and isinstance(right, float)) or (
-        isinstance(left, str) and isinstance(right, str))
+        isinstance(left, str) and isinstance(right, str)
+    )
     if isinstance(left, bool) or isinstance(right, bool) or not comparable:
         raise ExpressionError(f"{left!r} {op} {right!r}: ordering needs two numbers or two strings")
     return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
@@ -207,8 +210,11 @@ def _split_result(token: str) -> tuple[str, str | None]:
     return token, None
 
 
-def evaluate_depends(text: str, results: Callable[[str], frozenset[str]],
-                     bare: Callable[[str], tuple[str, ...]] = lambda _: ("Succeeded", "Skipped", "Daemoned")) -> bool:
+def evaluate_depends(
+    text: str,
+    results: Callable[[str], frozenset[str]],
+    bare: Callable[[str], tuple[str, ...]] = lambda _: ("Succeeded", "Skipped", "Daemoned"),
+) -> bool:
     """`results(task)` gives the result names true for that task (e.g. {"Failed"});
     `bare(task)` the results a bare task name stands for (Argo widens it for continueOn)."""
 

@@ -34,7 +34,9 @@ from converter.verify.argo_expr import ExpressionError, depends_names, evaluate_
 
 DISPLAY_NAME = "pipelines.kubeflow.org/task_display_name"
 _VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
-_ARTIFACT_REF = re.compile(r"^\{\{\s*(tasks\.([^.]+)\.outputs\.artifacts|inputs\.artifacts)\.([^.}\s]+)\s*\}\}$")
+_ARTIFACT_REF = re.compile(
+    r"^\{\{\s*(tasks\.([^.]+)\.outputs\.artifacts|inputs\.artifacts)\.([^.}\s]+)\s*\}\}$"
+)
 MAX_ARTIFACT_TEXT = 20_000
 
 
@@ -59,8 +61,14 @@ class Phase(str, Enum):
 # `depends` result names per phase ("Enhanced Depends Logic": Succeeded, Failed, Errored, Skipped,
 # Omitted, Daemoned; AnySucceeded/AllFailed for expanded tasks). A step that could not run is
 # assumed to have succeeded so the rest of the workflow can be verified; compare never counts it.
-_RESULT = {Phase.SUCCEEDED: "Succeeded", Phase.FAILED: "Failed", Phase.ERROR: "Errored", Phase.SKIPPED: "Skipped",
-           Phase.OMITTED: "Omitted", Phase.NOT_VERIFIABLE: "Succeeded"}
+_RESULT = {
+    Phase.SUCCEEDED: "Succeeded",
+    Phase.FAILED: "Failed",
+    Phase.ERROR: "Errored",
+    Phase.SKIPPED: "Skipped",
+    Phase.OMITTED: "Omitted",
+    Phase.NOT_VERIFIABLE: "Succeeded",
+}
 
 
 @dataclass(frozen=True)
@@ -179,9 +187,12 @@ class _Executor:
         limit = min(options.run_timeout, float(spec.get("activeDeadlineSeconds") or options.run_timeout))
         self.deadline = self.started + limit
         name = str((workflow.get("metadata") or {}).get("generateName") or "workflow").rstrip("-") + "-local"
-        self.globals: dict[str, str] = {"workflow.name": name, "workflow.namespace": "local",
-                                        "workflow.uid": "00000000-0000-0000-0000-000000000000",
-                                        "workflow.serviceAccountName": str(spec.get("serviceAccountName", ""))}
+        self.globals: dict[str, str] = {
+            "workflow.name": name,
+            "workflow.namespace": "local",
+            "workflow.uid": "00000000-0000-0000-0000-000000000000",
+            "workflow.serviceAccountName": str(spec.get("serviceAccountName", "")),
+        }
         self.arguments: dict[str, str] = {}
         for parameter in (spec.get("arguments") or {}).get("parameters") or []:
             value = options.parameters.get(parameter["name"], parameter.get("value"))
@@ -204,8 +215,15 @@ class _Executor:
             # Exit handlers (Argo docs): run after the workflow ends, whatever its status, with
             # {{workflow.status}} set; a failing exit handler fails the workflow
             scope = dict(self.globals, **{"workflow.status": _status(phase)})
-            done = self.template(str(exit_template), "onExit", str(exit_template), {}, {},
-                                 frozenset(n.node for n in self.nodes if n.ran), scope)
+            done = self.template(
+                str(exit_template),
+                "onExit",
+                str(exit_template),
+                {},
+                {},
+                frozenset(n.node for n in self.nodes if n.ran),
+                scope,
+            )
             if done.phase.failed and not phase.failed:
                 phase, message = done.phase, f"exit handler: {done.message}"
         if phase is Phase.NOT_VERIFIABLE:
@@ -214,9 +232,17 @@ class _Executor:
 
     # -- one template invocation -----------------------------------------------------------------
 
-    def template(self, name: str, node: str, task: str, arguments: Mapping[str, str],
-                 artifacts: Mapping[str, Path], waited: frozenset[str], scope: Mapping[str, str],
-                 item: Any = None) -> _Outcome:
+    def template(
+        self,
+        name: str,
+        node: str,
+        task: str,
+        arguments: Mapping[str, str],
+        artifacts: Mapping[str, Path],
+        waited: frozenset[str],
+        scope: Mapping[str, str],
+        item: Any = None,
+    ) -> _Outcome:
         template = self.templates.get(name)
         if template is None:
             return self.record_error(node, task, name, f"no template named {name}", waited)
@@ -226,7 +252,9 @@ class _Executor:
         for parameter in inputs.get("parameters") or []:
             value = arguments.get(parameter["name"], parameter.get("value", parameter.get("default")))
             if value is None:
-                return self.record_error(node, task, name, f"input parameter {parameter['name']} was not supplied", waited)
+                return self.record_error(
+                    node, task, name, f"input parameter {parameter['name']} was not supplied", waited
+                )
             local[f"inputs.parameters.{parameter['name']}"] = _as_param(value)
         in_artifacts = self.input_artifacts(inputs, artifacts, node)
         if isinstance(in_artifacts, str):
@@ -235,7 +263,9 @@ class _Executor:
             return self.dag(template, node, local, in_artifacts, waited)
         return self.step(template, node, task, local, in_artifacts, waited, item)
 
-    def input_artifacts(self, inputs: Mapping[str, Any], given: Mapping[str, Path], node: str) -> dict[str, Path] | str:
+    def input_artifacts(
+        self, inputs: Mapping[str, Any], given: Mapping[str, Path], node: str
+    ) -> dict[str, Path] | str:
         found: dict[str, Path] = {}
         for artifact in inputs.get("artifacts") or []:
             name = str(artifact["name"])
@@ -251,9 +281,20 @@ class _Executor:
                 return f"input artifact {name} was not supplied"
         return found
 
-    def record_error(self, node: str, task: str, template: str, message: str, waited: frozenset[str]) -> _Outcome:
-        self.nodes.append(NodeRun(node, task, template, self.display_name(template), Phase.ERROR, message,
-                                  waited_for=tuple(sorted(waited))))
+    def record_error(
+        self, node: str, task: str, template: str, message: str, waited: frozenset[str]
+    ) -> _Outcome:
+        self.nodes.append(
+            NodeRun(
+                node,
+                task,
+                template,
+                self.display_name(template),
+                Phase.ERROR,
+                message,
+                waited_for=tuple(sorted(waited)),
+            )
+        )
         return _Outcome(Phase.ERROR, message=message, covered=frozenset({node}), waited=waited)
 
     def display_name(self, template: str) -> str | None:
@@ -263,15 +304,27 @@ class _Executor:
 
     # -- a leaf step ------------------------------------------------------------------------------
 
-    def step(self, template: Mapping[str, Any], node: str, task: str, scope: Mapping[str, str],
-             artifacts: Mapping[str, Path], waited: frozenset[str], item: Any) -> _Outcome:
+    def step(
+        self,
+        template: Mapping[str, Any],
+        node: str,
+        task: str,
+        scope: Mapping[str, str],
+        artifacts: Mapping[str, Path],
+        waited: frozenset[str],
+        item: Any,
+    ) -> _Outcome:
         name = str(template["name"])
         body = {k: v for k, v in template.items() if k not in ("metadata", "name")}
         resolved = substitute(body, scope)
-        assumed = tuple(sorted(n.node for n in self.nodes if n.phase is Phase.NOT_VERIFIABLE and n.node in waited))
+        assumed = tuple(
+            sorted(n.node for n in self.nodes if n.phase is Phase.NOT_VERIFIABLE and n.node in waited)
+        )
         left = unresolved(resolved.get("container") or resolved.get("script") or {})
         if left:  # Argo fails a pod whose template still holds unresolved variables
-            return self.record_error(node, task, name, "unresolved: " + ", ".join(f"{{{{{v}}}}}" for v in left), waited)
+            return self.record_error(
+                node, task, name, "unresolved: " + ", ".join(f"{{{{{v}}}}}" for v in left), waited
+            )
         strategy = template.get("retryStrategy")
         limit = self.retry_limit(strategy)
         policy = str((strategy or {}).get("retryPolicy") or "OnFailure")
@@ -288,27 +341,57 @@ class _Executor:
             timeout = min(self.options.task_timeout, remaining, float(deadline) if deadline else remaining)
             self.count += 1
             step_dir = self.workdir / f"{self.count:04d}-{re.sub(r'[^A-Za-z0-9_.-]', '_', node)[:80]}"
-            result = host_step.run_container(resolved | {"name": name}, step_dir, timeout, self.options.python, artifacts)
+            result = host_step.run_container(
+                resolved | {"name": name}, step_dir, timeout, self.options.python, artifacts
+            )
             if not result.verifiable:
                 phase = Phase.NOT_VERIFIABLE
                 break
-            phase = Phase.SUCCEEDED if result.succeeded else Phase.ERROR if result.missing_outputs else Phase.FAILED
+            phase = (
+                Phase.SUCCEEDED
+                if result.succeeded
+                else Phase.ERROR
+                if result.missing_outputs
+                else Phase.FAILED
+            )
             # retryStrategy (Argo docs "Retries"): `limit` retries after the first attempt; policy
             # OnFailure (the default) retries failed steps, OnError errored ones, Always both
             if phase is Phase.SUCCEEDED or attempts > limit or not _retries(policy, phase):
                 break
         message = result.message
         if assumed and phase is not Phase.NOT_VERIFIABLE:
-            message = (message + "; " if message else "") + "ran after steps that could not run: " + ", ".join(assumed)
-        self.nodes.append(NodeRun(
-            node, task, name, self.display_name(name), phase, message,
-            started=None if phase is Phase.NOT_VERIFIABLE else started,
-            finished=None if phase is Phase.NOT_VERIFIABLE else self.now(),
-            attempts=0 if phase is Phase.NOT_VERIFIABLE else attempts,
-            parameters=dict(result.parameters), artifacts=_artifact_texts(result.artifacts),
-            waited_for=tuple(sorted(waited)), item=item, log_tail=result.log_tail))
-        return _Outcome(phase, dict(result.parameters), dict(result.artifacts), message, frozenset({node}), waited,
-                        unverifiable=phase is Phase.NOT_VERIFIABLE)
+            message = (
+                (message + "; " if message else "")
+                + "ran after steps that could not run: "
+                + ", ".join(assumed)
+            )
+        self.nodes.append(
+            NodeRun(
+                node,
+                task,
+                name,
+                self.display_name(name),
+                phase,
+                message,
+                started=None if phase is Phase.NOT_VERIFIABLE else started,
+                finished=None if phase is Phase.NOT_VERIFIABLE else self.now(),
+                attempts=0 if phase is Phase.NOT_VERIFIABLE else attempts,
+                parameters=dict(result.parameters),
+                artifacts=_artifact_texts(result.artifacts),
+                waited_for=tuple(sorted(waited)),
+                item=item,
+                log_tail=result.log_tail,
+            )
+        )
+        return _Outcome(
+            phase,
+            dict(result.parameters),
+            dict(result.artifacts),
+            message,
+            frozenset({node}),
+            waited,
+            unverifiable=phase is Phase.NOT_VERIFIABLE,
+        )
 
     def retry_limit(self, strategy: Mapping[str, Any] | None) -> int:
         if strategy is None:
@@ -319,15 +402,26 @@ class _Executor:
 
     # -- a DAG template -----------------------------------------------------------------------------
 
-    def dag(self, template: Mapping[str, Any], node: str, scope: Mapping[str, str],
-            artifacts: Mapping[str, Path], waited: frozenset[str]) -> _Outcome:
+    def dag(
+        self,
+        template: Mapping[str, Any],
+        node: str,
+        scope: Mapping[str, str],
+        artifacts: Mapping[str, Path],
+        waited: frozenset[str],
+    ) -> _Outcome:
         tasks = {str(t["name"]): t for t in template["dag"].get("tasks") or []}
         deps = {name: task_dependencies(task) for name, task in tasks.items()}
         for name, names in deps.items():
             unknown = [d for d in names if d not in tasks]
             if unknown:
-                return self.record_error(f"{node}.{name}".lstrip("."), name, str(tasks[name]["template"]),
-                                         f"depends on unknown tasks: {', '.join(unknown)}", waited)
+                return self.record_error(
+                    f"{node}.{name}".lstrip("."),
+                    name,
+                    str(tasks[name]["template"]),
+                    f"depends on unknown tasks: {', '.join(unknown)}",
+                    waited,
+                )
         states: dict[str, _Outcome] = {}
         pending = list(tasks)
         while pending:
@@ -335,15 +429,25 @@ class _Executor:
             ready = next((n for n in pending if all(d in states for d in deps[n])), None)
             if ready is None:
                 for name in pending:
-                    states[name] = self.record_error(f"{node}.{name}".lstrip("."), name, str(tasks[name]["template"]),
-                                                     "dependency cycle", waited)
+                    states[name] = self.record_error(
+                        f"{node}.{name}".lstrip("."),
+                        name,
+                        str(tasks[name]["template"]),
+                        "dependency cycle",
+                        waited,
+                    )
                 break
             pending.remove(ready)
-            states[ready] = self.dag_task(tasks[ready], f"{node}.{ready}".lstrip("."), deps, tasks, states, scope,
-                                          artifacts, waited)
+            states[ready] = self.dag_task(
+                tasks[ready], f"{node}.{ready}".lstrip("."), deps, tasks, states, scope, artifacts, waited
+            )
         phase = _assess(template, tasks, deps, states)
-        outcome = _Outcome(phase, covered=frozenset().union(*(s.covered for s in states.values())), waited=waited,
-                           unverifiable=any(s.unverifiable for s in states.values()))
+        outcome = _Outcome(
+            phase,
+            covered=frozenset().union(*(s.covered for s in states.values())),
+            waited=waited,
+            unverifiable=any(s.unverifiable for s in states.values()),
+        )
         task_scope = self.task_scope(scope, states, list(tasks))
         for parameter in (template.get("outputs") or {}).get("parameters") or []:
             source = (parameter.get("valueFrom") or {}).get("parameter")
@@ -355,7 +459,9 @@ class _Executor:
                 outcome.artifacts[str(artifact["name"])] = found
         return outcome
 
-    def task_scope(self, scope: Mapping[str, str], states: Mapping[str, _Outcome], names: Iterable[str]) -> dict[str, str]:
+    def task_scope(
+        self, scope: Mapping[str, str], states: Mapping[str, _Outcome], names: Iterable[str]
+    ) -> dict[str, str]:
         """Variables of `{{tasks.<name>...}}` for the given (finished) tasks, over `scope`."""
         local = dict(scope)
         for name in names:
@@ -367,7 +473,9 @@ class _Executor:
                 local[f"tasks.{name}.outputs.parameters.{key}"] = value
         return local
 
-    def artifact_ref(self, text: str, states: Mapping[str, _Outcome], artifacts: Mapping[str, Path]) -> Path | None:
+    def artifact_ref(
+        self, text: str, states: Mapping[str, _Outcome], artifacts: Mapping[str, Path]
+    ) -> Path | None:
         match = _ARTIFACT_REF.match(text)
         if not match:
             return None
@@ -376,9 +484,17 @@ class _Executor:
             return state.artifacts.get(match.group(3)) if state else None
         return artifacts.get(match.group(3))
 
-    def dag_task(self, task: Mapping[str, Any], node: str, deps: Mapping[str, list[str]],
-                 tasks: Mapping[str, Mapping[str, Any]], states: dict[str, _Outcome], scope: Mapping[str, str],
-                 artifacts: Mapping[str, Path], parent_waited: frozenset[str]) -> _Outcome:
+    def dag_task(
+        self,
+        task: Mapping[str, Any],
+        node: str,
+        deps: Mapping[str, list[str]],
+        tasks: Mapping[str, Mapping[str, Any]],
+        states: dict[str, _Outcome],
+        scope: Mapping[str, str],
+        artifacts: Mapping[str, Path],
+        parent_waited: frozenset[str],
+    ) -> _Outcome:
         name = str(task["name"])
         template = str(task["template"])
         mine = deps[name]
@@ -389,8 +505,9 @@ class _Executor:
             try:
                 # "Enhanced Depends Logic": `dependencies: [A, B]` is `depends: "A && B"`; a bare
                 # task means (A.Succeeded || A.Skipped || A.Daemoned); continueOn widens it
-                execute = evaluate_depends(logic, lambda d: _results(states[d]),
-                                           lambda d: _bare_results(tasks[d]))
+                execute = evaluate_depends(
+                    logic, lambda d: _results(states[d]), lambda d: _bare_results(tasks[d])
+                )
             except (ExpressionError, KeyError) as error:
                 return self.record_error(node, name, template, f"depends {logic!r}: {error}", waited)
             if not execute:  # "omitted: depends condition not met"
@@ -412,20 +529,39 @@ class _Executor:
             outcome = self.expand(resolved, template, node, name, local, states, artifacts, waited, items)
         if task.get("onExit"):
             # a task's onExit template runs when the task completes; dependants wait for it too
-            done = self.template(str(task["onExit"]), f"{node}.onExit", str(task["onExit"]), {}, {},
-                                 outcome.covered | waited, dict(local, **{"workflow.status": _status(outcome.phase)}))
+            done = self.template(
+                str(task["onExit"]),
+                f"{node}.onExit",
+                str(task["onExit"]),
+                {},
+                {},
+                outcome.covered | waited,
+                dict(local, **{"workflow.status": _status(outcome.phase)}),
+            )
             outcome.covered = outcome.covered | done.covered
         return outcome
 
-    def resolve_task(self, task: Mapping[str, Any], scope: Mapping[str, str], states: Mapping[str, _Outcome],
-                     ancestors: list[str]) -> dict[str, Any]:
-        fields = {k: task[k] for k in ("arguments", "when", "withParam", "withItems", "withSequence") if k in task}
+    def resolve_task(
+        self,
+        task: Mapping[str, Any],
+        scope: Mapping[str, str],
+        states: Mapping[str, _Outcome],
+        ancestors: list[str],
+    ) -> dict[str, Any]:
+        fields = {
+            k: task[k] for k in ("arguments", "when", "withParam", "withItems", "withSequence") if k in task
+        }
         resolved = substitute(fields, scope)
         for variable in unresolved({k: v for k, v in resolved.items() if k != "withItems"}):
             if variable == "item" or variable.startswith("item."):
                 continue
             parts = variable.split(".")
-            if parts[0] == "tasks" and len(parts) > 1 and parts[1] in states and states[parts[1]].unverifiable:
+            if (
+                parts[0] == "tasks"
+                and len(parts) > 1
+                and parts[1] in states
+                and states[parts[1]].unverifiable
+            ):
                 raise _Unverifiable(f"needs {{{{{variable}}}}} from a step that could not run")
             if parts[0] == "tasks" and parts[-2:-1] == ["artifacts"]:
                 continue  # resolved as files below
@@ -443,17 +579,34 @@ class _Executor:
                 value = json.loads(str(task["withParam"]))
             except ValueError:
                 return f"withParam value could not be parsed as a JSON list: {str(task['withParam'])[:200]}"
-            return value if isinstance(value, list) else f"withParam value is not a JSON list: {str(value)[:200]}"
+            return (
+                value
+                if isinstance(value, list)
+                else f"withParam value is not a JSON list: {str(value)[:200]}"
+            )
         if "withSequence" in task:
             sequence = task["withSequence"]
             start = int(sequence.get("start", 0))
             end = int(sequence["end"]) if "end" in sequence else start + int(sequence.get("count", 0)) - 1
-            return [str(i) for i in range(start, end + 1)] if end >= start else [str(i) for i in range(start, end - 1, -1)]
+            return (
+                [str(i) for i in range(start, end + 1)]
+                if end >= start
+                else [str(i) for i in range(start, end - 1, -1)]
+            )
         return None
 
-    def invoke(self, task: Mapping[str, Any], template: str, node: str, name: str, scope: Mapping[str, str],
-               states: Mapping[str, _Outcome], artifacts: Mapping[str, Path], waited: frozenset[str],
-               item: Any) -> _Outcome:
+    def invoke(
+        self,
+        task: Mapping[str, Any],
+        template: str,
+        node: str,
+        name: str,
+        scope: Mapping[str, str],
+        states: Mapping[str, _Outcome],
+        artifacts: Mapping[str, Path],
+        waited: frozenset[str],
+        item: Any,
+    ) -> _Outcome:
         if task.get("when"):
             # Conditionals (Argo docs): a false `when` skips the task ("when ... evaluated false")
             try:
@@ -461,23 +614,40 @@ class _Executor:
             except ExpressionError as error:
                 return self.record_error(node, name, template, f"when {task['when']!r}: {error}", waited)
             if not run:
-                return self.not_run(template, node, name, Phase.SKIPPED, f"when '{task['when']}' evaluated false",
-                                    waited)
+                return self.not_run(
+                    template, node, name, Phase.SKIPPED, f"when '{task['when']}' evaluated false", waited
+                )
         arguments = task.get("arguments") or {}
-        parameters = {str(p["name"]): _as_param(p.get("value", "")) for p in arguments.get("parameters") or []}
+        parameters = {
+            str(p["name"]): _as_param(p.get("value", "")) for p in arguments.get("parameters") or []
+        }
         given: dict[str, Path] = {}
         for artifact in arguments.get("artifacts") or []:
             found = self.artifact_ref(str(artifact.get("from", "")), states, artifacts)
             if found is None and not artifact.get("optional"):
-                return self.record_error(node, name, template, f"input artifact {artifact['name']} could not be "
-                                                               f"resolved from {artifact.get('from')!r}", waited)
+                return self.record_error(
+                    node,
+                    name,
+                    template,
+                    f"input artifact {artifact['name']} could not be resolved from {artifact.get('from')!r}",
+                    waited,
+                )
             if found is not None:
                 given[str(artifact["name"])] = found
         return self.template(template, node, name, parameters, given, waited, scope, item)
 
-    def expand(self, task: Mapping[str, Any], template: str, node: str, name: str, scope: Mapping[str, str],
-               states: Mapping[str, _Outcome], artifacts: Mapping[str, Path], waited: frozenset[str],
-               items: list[Any]) -> _Outcome:
+    def expand(
+        self,
+        task: Mapping[str, Any],
+        template: str,
+        node: str,
+        name: str,
+        scope: Mapping[str, str],
+        states: Mapping[str, _Outcome],
+        artifacts: Mapping[str, Path],
+        waited: frozenset[str],
+        items: list[Any],
+    ) -> _Outcome:
         if not items:
             return self.not_run(template, node, name, Phase.SKIPPED, "the loop has no items", waited)
         outcomes: list[_Outcome] = []
@@ -485,35 +655,85 @@ class _Executor:
             item_scope = {"item": _as_param(item)}
             if isinstance(item, dict):
                 item_scope.update({f"item.{k}": _as_param(v) for k, v in item.items()})
-            expanded = substitute({k: v for k, v in task.items() if k not in ("withItems", "withParam", "withSequence")},
-                                  item_scope)
-            outcomes.append(self.invoke(expanded, template, f"{node}({index}:{_item_label(item)})", name, scope,
-                                        states, artifacts, waited, item))
+            expanded = substitute(
+                {k: v for k, v in task.items() if k not in ("withItems", "withParam", "withSequence")},
+                item_scope,
+            )
+            outcomes.append(
+                self.invoke(
+                    expanded,
+                    template,
+                    f"{node}({index}:{_item_label(item)})",
+                    name,
+                    scope,
+                    states,
+                    artifacts,
+                    waited,
+                    item,
+                )
+            )
         # an expanded task (a TaskGroup node) fails when one of its iterations failed
         failed = next((o.phase for o in outcomes if o.phase.failed), None)
         phase = failed or Phase.SUCCEEDED
         aggregated: dict[str, str] = {}
         for key in outcomes[0].parameters:  # aggregated outputs: a JSON list over the iterations
             aggregated[key] = json.dumps([o.parameters.get(key) for o in outcomes])
-        return _Outcome(phase, aggregated, {}, "", frozenset().union(*(o.covered for o in outcomes)), waited,
-                        tuple(o.phase for o in outcomes), any(o.unverifiable for o in outcomes))
+        return _Outcome(
+            phase,
+            aggregated,
+            {},
+            "",
+            frozenset().union(*(o.covered for o in outcomes)),
+            waited,
+            tuple(o.phase for o in outcomes),
+            any(o.unverifiable for o in outcomes),
+        )
 
-    def not_run(self, template: str, node: str, task: str, phase: Phase, message: str,
-                waited: frozenset[str], depth: int = 0) -> _Outcome:
+    def not_run(
+        self,
+        template: str,
+        node: str,
+        task: str,
+        phase: Phase,
+        message: str,
+        waited: frozenset[str],
+        depth: int = 0,
+    ) -> _Outcome:
         """Record every step under a task that did not run, with the reason, and its outcome."""
         body = self.templates.get(template) or {}
         covered: set[str] = set()
         if "dag" in body and depth < 50:
             for sub in body["dag"].get("tasks") or []:
-                inner = self.not_run(str(sub["template"]), f"{node}.{sub['name']}", str(sub["name"]), phase, message,
-                                     waited, depth + 1)
+                inner = self.not_run(
+                    str(sub["template"]),
+                    f"{node}.{sub['name']}",
+                    str(sub["name"]),
+                    phase,
+                    message,
+                    waited,
+                    depth + 1,
+                )
                 covered |= inner.covered
         else:
-            self.nodes.append(NodeRun(node, task, template, self.display_name(template), phase, message,
-                                      waited_for=tuple(sorted(waited))))
+            self.nodes.append(
+                NodeRun(
+                    node,
+                    task,
+                    template,
+                    self.display_name(template),
+                    phase,
+                    message,
+                    waited_for=tuple(sorted(waited)),
+                )
+            )
             covered.add(node)
-        return _Outcome(phase, message=message, covered=frozenset(covered), waited=waited,
-                        unverifiable=phase is Phase.NOT_VERIFIABLE)
+        return _Outcome(
+            phase,
+            message=message,
+            covered=frozenset(covered),
+            waited=waited,
+            unverifiable=phase is Phase.NOT_VERIFIABLE,
+        )
 
 
 def _status(phase: Phase) -> str:
@@ -561,8 +781,12 @@ def _ancestors(name: str, deps: Mapping[str, list[str]]) -> list[str]:
     return found
 
 
-def _assess(template: Mapping[str, Any], tasks: Mapping[str, Mapping[str, Any]], deps: Mapping[str, list[str]],
-            states: Mapping[str, _Outcome]) -> Phase:
+def _assess(
+    template: Mapping[str, Any],
+    tasks: Mapping[str, Mapping[str, Any]],
+    deps: Mapping[str, list[str]],
+    states: Mapping[str, _Outcome],
+) -> Phase:
     """The DAG's phase, as the controller's assessDAGPhase decides it.
 
     Targets are `dag.target` or the tasks nothing depends on. A target that completed has its own

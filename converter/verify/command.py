@@ -64,15 +64,17 @@ def _dag_folder(display_source: str, sources: Sequence[Path]) -> Path:
     return path.parent
 
 
-def _airflow_runs(documents: list[Mapping[str, Any]], sources: Sequence[Path], python: str,
-                  options: VerifyOptions) -> dict[str, tuple[AirflowRunResult, str]]:
+def _airflow_runs(
+    documents: list[Mapping[str, Any]], sources: Sequence[Path], python: str, options: VerifyOptions
+) -> dict[str, tuple[AirflowRunResult, str]]:
     """One Airflow process per DAG folder; DAG id -> (that process's result, folder)."""
     folders: dict[Path, list[str]] = {}
     for dag in documents:
         folders.setdefault(_dag_folder(str(dag["source"]), sources), []).append(str(dag["dag_id"]))
     runs: dict[str, tuple[AirflowRunResult, str]] = {}
-    run_options = AirflowRunOptions(task_timeout=options.task_timeout, run_timeout=options.run_timeout,
-                                    conf=options.conf)
+    run_options = AirflowRunOptions(
+        task_timeout=options.task_timeout, run_timeout=options.run_timeout, conf=options.conf
+    )
     for folder, dag_ids in folders.items():
         result = run_dags(python, folder, dag_ids, run_options)
         for dag_id in dag_ids:
@@ -80,8 +82,12 @@ def _airflow_runs(documents: list[Mapping[str, Any]], sources: Sequence[Path], p
     return runs
 
 
-def verify(sources: Sequence[Path], out_dir: Path | None, options: VerifyOptions,
-           on_dag: Callable[[Comparison], None] | None = None) -> VerifyResult:
+def verify(
+    sources: Sequence[Path],
+    out_dir: Path | None,
+    options: VerifyOptions,
+    on_dag: Callable[[Comparison], None] | None = None,
+) -> VerifyResult:
     python = options.airflow_python or find_airflow_python()
     if python is None:
         raise UsageError("no Airflow interpreter: pass --airflow-python or set AIRFLOW2KFP_AIRFLOW_PYTHON")
@@ -100,13 +106,30 @@ def verify(sources: Sequence[Path], out_dir: Path | None, options: VerifyOptions
             airflow = airflow_result.dags.get(str(dag["dag_id"]))
             yaml_text = yaml_by_id.get(str(dag["dag_id"]))
             parameters = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in options.conf.items()}
-            kfp = run_workflow(yaml_text, LocalOptions(task_timeout=options.task_timeout, run_timeout=options.run_timeout,
-                                                       parameters=parameters)) if yaml_text else None
-            airflow_error = airflow_result.error or (None if airflow else "Airflow did not run this DAG" + _import_error(airflow_result))
-            comparison = compare(dag, airflow, kfp, airflow_error, None if yaml_text else "the DAG did not convert")
+            kfp = (
+                run_workflow(
+                    yaml_text,
+                    LocalOptions(
+                        task_timeout=options.task_timeout,
+                        run_timeout=options.run_timeout,
+                        parameters=parameters,
+                    ),
+                )
+                if yaml_text
+                else None
+            )
+            airflow_error = airflow_result.error or (
+                None if airflow else "Airflow did not run this DAG" + _import_error(airflow_result)
+            )
+            comparison = compare(
+                dag, airflow, kfp, airflow_error, None if yaml_text else "the DAG did not convert"
+            )
             comparisons.append(comparison)
-            dag["verify"] = {**comparison.to_json(), "airflow_version": airflow_result.airflow_version,
-                             "logical_date": AirflowRunOptions().logical_date}
+            dag["verify"] = {
+                **comparison.to_json(),
+                "airflow_version": airflow_result.airflow_version,
+                "logical_date": AirflowRunOptions().logical_date,
+            }
             if on_dag:
                 on_dag(comparison)
         document["summary"]["verify"] = {v.value: sum(c.verdict is v for c in comparisons) for v in Verdict}
@@ -125,16 +148,21 @@ def _import_error(result: AirflowRunResult) -> str:
 
 
 def _write_json(path: Path, document: Mapping[str, Any]) -> None:
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".part") as handle:
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".part"
+    ) as handle:
         handle.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     os.replace(handle.name, path)
 
 
 def describe(comparison: Comparison) -> list[str]:
     """Lines for the terminal: the verdict, then each difference or unverifiable task."""
-    lines = [f"{comparison.verdict.value:>10}  {comparison.dag_id}  (Airflow {comparison.airflow_state}, "
-             f"KFP {comparison.kfp_phase}; {len(comparison.tasks)} tasks, {comparison.orderings_checked} orderings, "
-             f"{comparison.values_checked} values checked)"]
+    counts = (
+        f"{len(comparison.tasks)} tasks, {comparison.orderings_checked} orderings, "
+        f"{comparison.values_checked} values checked"
+    )
+    sides = f"Airflow {comparison.airflow_state}, KFP {comparison.kfp_phase}"
+    lines = [f"{comparison.verdict.value:>10}  {comparison.dag_id}  ({sides}; {counts})"]
     if comparison.error:
         lines.append(f"            error: {comparison.error}")
     lines += [f"            {d.kind}: {d.message}" for d in comparison.differences]
@@ -142,8 +170,13 @@ def describe(comparison: Comparison) -> list[str]:
     return lines
 
 
-def main(sources: Sequence[Path], out_dir: Path | None, dag_ids: Sequence[str], conf: str,
-         airflow_python: str | None) -> int:
+def main(
+    sources: Sequence[Path],
+    out_dir: Path | None,
+    dag_ids: Sequence[str],
+    conf: str,
+    airflow_python: str | None,
+) -> int:
     """The `verify` command behind the CLI: exit 0 same, 1 a difference or a failed run, 2 usage."""
     import click
 
@@ -164,8 +197,10 @@ def main(sources: Sequence[Path], out_dir: Path | None, dag_ids: Sequence[str], 
         click.echo(f"error: {error}", err=True)
         return 2
     totals = {v.value: sum(c.verdict is v for c in result.comparisons) for v in Verdict}
-    click.echo(f"\n{len(result.comparisons)} DAG(s) verified with Airflow {result.airflow_version}: "
-               + ", ".join(f"{n} {k}" for k, n in totals.items() if n))
+    click.echo(
+        f"\n{len(result.comparisons)} DAG(s) verified with Airflow {result.airflow_version}: "
+        + ", ".join(f"{n} {k}" for k, n in totals.items() if n)
+    )
     if out_dir is not None and result.summary_path is not None:
         click.echo(f"Summary: {result.summary_path}")
         report = render_reports(out_dir)

@@ -138,20 +138,42 @@ def _values(instances: Sequence[AirflowTaskRun], nodes: Sequence[NodeRun]) -> tu
     for key, value in sorted(instances[0].xcom.items()):
         if key in INTERNAL_XCOM_KEYS:
             continue
-        names = ("Output", "return_value", "return-value") if key == "return_value" else (key, key.replace("_", "-"))
+        names = (
+            ("Output", "return_value", "return-value")
+            if key == "return_value"
+            else (key, key.replace("_", "-"))
+        )
         text = next((outputs[n] for n in names if n in outputs), None)
         checks.append(ValueCheck(key, value, text, None if text is None else _same_value(value, text)))
     return tuple(checks)
 
 
-def compare(dag: Mapping[str, Any], airflow: AirflowDagRun | None, kfp: WorkflowRun | None,
-            airflow_error: str | None = None, kfp_error: str | None = None) -> Comparison:
+def compare(
+    dag: Mapping[str, Any],
+    airflow: AirflowDagRun | None,
+    kfp: WorkflowRun | None,
+    airflow_error: str | None = None,
+    kfp_error: str | None = None,
+) -> Comparison:
     """`dag` is the DAG's conversion.json entry (tasks with kfp_name and mapping, airflow_edges)."""
     dag_id = str(dag["dag_id"])
     if airflow is None or airflow.error or kfp is None or not kfp.nodes:
-        why = airflow_error or (airflow.error if airflow else None) or kfp_error or (kfp.message if kfp else None)
-        return Comparison(dag_id, Verdict.ERROR, airflow.state if airflow else None,
-                          kfp.phase.value if kfp else None, (), (), (), error=why or "nothing ran")
+        why = (
+            airflow_error
+            or (airflow.error if airflow else None)
+            or kfp_error
+            or (kfp.message if kfp else None)
+        )
+        return Comparison(
+            dag_id,
+            Verdict.ERROR,
+            airflow.state if airflow else None,
+            kfp.phase.value if kfp else None,
+            (),
+            (),
+            (),
+            error=why or "nothing ran",
+        )
     instances: dict[str, list[AirflowTaskRun]] = {}
     for instance in airflow.tasks:
         instances.setdefault(instance.task_id, []).append(instance)
@@ -171,9 +193,19 @@ def compare(dag: Mapping[str, Any], airflow: AirflowDagRun | None, kfp: Workflow
         phase = ", ".join(n.phase.value for n in nodes) or None
         if not nodes:
             removed = task.get("mapping") == REMOVED or kfp_name is None
-            checks.append(TaskCheck(task_id, kfp_name, a_state, REMOVED if removed else None, None, tries, 0,
-                                    None if removed else False,
-                                    note="removed by the conversion: its ordering is kept" if removed else ""))
+            checks.append(
+                TaskCheck(
+                    task_id,
+                    kfp_name,
+                    a_state,
+                    REMOVED if removed else None,
+                    None,
+                    tries,
+                    0,
+                    None if removed else False,
+                    note="removed by the conversion: its ordering is kept" if removed else "",
+                )
+            )
             if not removed:
                 differences.append(Difference("task", task_id, f"{task_id} has no step in the run"))
             continue
@@ -182,37 +214,67 @@ def compare(dag: Mapping[str, Any], airflow: AirflowDagRun | None, kfp: Workflow
         if NOT_VERIFIABLE in k_state:
             not_verifiable.append(task_id)
             message = next((n.message for n in nodes if n.phase is Phase.NOT_VERIFIABLE), "")
-            checks.append(TaskCheck(task_id, kfp_name, a_state, k_state, phase, tries, attempts, None, note=message))
+            checks.append(
+                TaskCheck(task_id, kfp_name, a_state, k_state, phase, tries, attempts, None, note=message)
+            )
             continue
         values = _values(mine, nodes) if a_state == k_state == "success" else ()
         same = a_state == k_state and all(v.same is not False for v in values)
         note = next((n.message for n in nodes if n.message), "")
-        checks.append(TaskCheck(task_id, kfp_name, a_state, k_state, phase, tries, attempts, same, values, note))
+        checks.append(
+            TaskCheck(task_id, kfp_name, a_state, k_state, phase, tries, attempts, same, values, note)
+        )
         if a_state != k_state:
             ran = {True: "ran", False: "did not run"}
             a_ran, k_ran = a_state in RAN, any(n.ran for n in nodes)
             detail = f" ({ran[a_ran]} in Airflow, {ran[k_ran]} in KFP)" if a_ran != k_ran else ""
-            differences.append(Difference("state", task_id, f"{task_id}: Airflow {a_state}, KFP {k_state}{detail}"))
+            differences.append(
+                Difference("state", task_id, f"{task_id}: Airflow {a_state}, KFP {k_state}{detail}")
+            )
         for value in values:
             if value.same is False:
-                differences.append(Difference("value", task_id, f"{task_id}: XCom {value.key} is {value.airflow!r} "
-                                                                f"in Airflow, {value.kfp!r} in KFP"))
+                differences.append(
+                    Difference(
+                        "value",
+                        task_id,
+                        f"{task_id}: XCom {value.key} is {value.airflow!r} in Airflow, {value.kfp!r} in KFP",
+                    )
+                )
     checked = _orderings(dag, instances, steps, differences)
     run_state = {"success": "Succeeded", "failed": "Failed"}.get(str(airflow.state))
-    if run_state and kfp.phase.value != run_state and not (run_state == "Failed" and kfp.phase is Phase.ERROR):
-        differences.append(Difference("run", None, f"the DAG run ended {airflow.state}, the workflow {kfp.phase.value}"))
+    if (
+        run_state
+        and kfp.phase.value != run_state
+        and not (run_state == "Failed" and kfp.phase is Phase.ERROR)
+    ):
+        differences.append(
+            Difference("run", None, f"the DAG run ended {airflow.state}, the workflow {kfp.phase.value}")
+        )
     if differences:
         verdict = Verdict.DIFFERENT
     elif not_verifiable or not any(c.same for c in checks):
         verdict = Verdict.INCOMPLETE
     else:
         verdict = Verdict.PASS
-    return Comparison(dag_id, verdict, airflow.state, kfp.phase.value, tuple(checks), tuple(differences),
-                      tuple(not_verifiable), checked, sum(1 for c in checks for v in c.values if v.same is not None))
+    return Comparison(
+        dag_id,
+        verdict,
+        airflow.state,
+        kfp.phase.value,
+        tuple(checks),
+        tuple(differences),
+        tuple(not_verifiable),
+        checked,
+        sum(1 for c in checks for v in c.values if v.same is not None),
+    )
 
 
-def _orderings(dag: Mapping[str, Any], instances: Mapping[str, list[AirflowTaskRun]],
-               steps: Mapping[str, list[NodeRun]], differences: list[Difference]) -> int:
+def _orderings(
+    dag: Mapping[str, Any],
+    instances: Mapping[str, list[AirflowTaskRun]],
+    steps: Mapping[str, list[NodeRun]],
+    differences: list[Difference],
+) -> int:
     """Check each Airflow ordering between two tasks that ran on a side; the number checked."""
     tasks = [str(t["task_id"]) for t in dag.get("tasks", [])]
     kfp_names = {str(t["task_id"]): t.get("kfp_name") for t in dag.get("tasks", [])}
@@ -224,13 +286,20 @@ def _orderings(dag: Mapping[str, Any], instances: Mapping[str, list[AirflowTaskR
         if first and second:
             checked += 1
             if max(str(i.end) for i in first) > min(str(i.start) for i in second):
-                differences.append(Difference("ordering", after, f"Airflow started {after} before {before} finished"))
+                differences.append(
+                    Difference("ordering", after, f"Airflow started {after} before {before} finished")
+                )
         first_nodes = [n for n in steps.get(before) or steps.get(kfp_names.get(before) or "", []) if n.ran]
         second_nodes = [n for n in steps.get(after) or steps.get(kfp_names.get(after) or "", []) if n.ran]
         if first_nodes and second_nodes:
             checked += 1
             unordered = [n.node for n in second_nodes if not all(f.node in n.waited_for for f in first_nodes)]
             if unordered:
-                differences.append(Difference("ordering", after, f"the workflow did not make {after} wait for "
-                                                                 f"{before} ({', '.join(unordered)})"))
+                differences.append(
+                    Difference(
+                        "ordering",
+                        after,
+                        f"the workflow did not make {after} wait for {before} ({', '.join(unordered)})",
+                    )
+                )
     return checked

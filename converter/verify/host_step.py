@@ -67,8 +67,14 @@ def why_not_runnable(template: Mapping[str, Any]) -> str | None:
     """None when the container template can run on the host, else the reason it cannot."""
     container = template.get("container")
     if not isinstance(container, Mapping):
-        kind = next((k for k in ("script", "resource", "suspend", "steps", "http", "plugin", "data")
-                     if k in template), "unknown")
+        kind = next(
+            (
+                k
+                for k in ("script", "resource", "suspend", "steps", "http", "plugin", "data")
+                if k in template
+            ),
+            "unknown",
+        )
         return f"a {kind} template runs in the cluster"
     image = str(container.get("image", ""))
     if image_family(image) not in HOST_IMAGES:
@@ -78,8 +84,12 @@ def why_not_runnable(template: Mapping[str, Any]) -> str | None:
         return f"the command is the entrypoint of image {image}"
     if os.path.basename(str(command[0])) not in HOST_COMMANDS:
         return f"command {command[0]} is not run on the host"
-    if container.get("volumeMounts") or template.get("volumes") or template.get("initContainers") \
-            or template.get("sidecars"):
+    if (
+        container.get("volumeMounts")
+        or template.get("volumes")
+        or template.get("initContainers")
+        or template.get("sidecars")
+    ):
         return "the step mounts volumes or runs extra containers"
     for variable in container.get("env") or []:
         source = (variable or {}).get("valueFrom") or {}
@@ -132,20 +142,26 @@ def required_packages(argv: list[str]) -> list[str]:
 def missing_packages(python: str, names: list[str]) -> list[str]:
     if not names:
         return []
-    probe = ("import importlib.metadata as m, sys\n"
-             "for n in sys.argv[1:]:\n"
-             "    try: m.distribution(n)\n"
-             "    except m.PackageNotFoundError: print(n)\n")
-    done = subprocess.run([python, "-c", probe, *names], capture_output=True, text=True, timeout=60, check=False)
+    probe = (
+        "import importlib.metadata as m, sys\n"
+        "for n in sys.argv[1:]:\n"
+        "    try: m.distribution(n)\n"
+        "    except m.PackageNotFoundError: print(n)\n"
+    )
+    done = subprocess.run(
+        [python, "-c", probe, *names], capture_output=True, text=True, timeout=60, check=False
+    )
     return done.stdout.split() if done.returncode == 0 else names
 
 
 def _python_wrapper(folder: Path, python: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    script = ("#!/bin/sh\n"
-              "# airflow2kfp verify: the packages were checked to be installed; nothing is installed\n"
-              'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then exit 0; fi\n'
-              f'exec {shlex.quote(python)} "$@"\n')
+    script = (
+        "#!/bin/sh\n"
+        "# airflow2kfp verify: the packages were checked to be installed; nothing is installed\n"
+        'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then exit 0; fi\n'
+        f'exec {shlex.quote(python)} "$@"\n'
+    )
     for name in ("python3", "python"):
         wrapper = folder / name
         wrapper.write_text(script)
@@ -164,8 +180,13 @@ def _environment(container: Mapping[str, Any], step_dir: Path, shim: Path) -> di
     return env
 
 
-def run_container(template: Mapping[str, Any], step_dir: Path, timeout: float, python: str | None = None,
-                  inputs: Mapping[str, Path] | None = None) -> StepResult:
+def run_container(
+    template: Mapping[str, Any],
+    step_dir: Path,
+    timeout: float,
+    python: str | None = None,
+    inputs: Mapping[str, Path] | None = None,
+) -> StepResult:
     """Run the (substituted) container template in `step_dir`; `inputs` are input artifact files."""
     reason = why_not_runnable(template)
     if reason:
@@ -177,8 +198,11 @@ def run_container(template: Mapping[str, Any], step_dir: Path, timeout: float, p
     argv = [rewrite(str(a), paths, root) for a in [*container.get("command", []), *container.get("args", [])]]
     missing = missing_packages(interpreter, required_packages(argv))
     if missing:
-        return StepResult(verifiable=False, succeeded=False,
-                          message=f"needs packages that are not installed: {', '.join(missing)}")
+        return StepResult(
+            verifiable=False,
+            succeeded=False,
+            message=f"needs packages that are not installed: {', '.join(missing)}",
+        )
     for folder in ("home", "tmp", "work", "root/tmp"):  # root/tmp: /tmp exists in every image
         (step_dir / folder).mkdir(parents=True, exist_ok=True)
     shim = step_dir / "bin"
@@ -196,9 +220,15 @@ def run_container(template: Mapping[str, Any], step_dir: Path, timeout: float, p
         argv[0] = str(shim / "python3")
     log_path = step_dir / "log.txt"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(argv, cwd=step_dir / "work", env=_environment(container, step_dir, shim),
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            argv,
+            cwd=step_dir / "work",
+            env=_environment(container, step_dir, shim),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         timed_out = False
         try:
@@ -243,6 +273,15 @@ def _collect_outputs(template: Mapping[str, Any], root: Path, tail: str) -> Step
         elif not artifact.get("optional"):
             missing.append(str(artifact["name"]))
     if missing:
-        return StepResult(True, False, f"outputs not written: {', '.join(missing)}", 0, False, tail,
-                          parameters, artifacts, tuple(missing))
+        return StepResult(
+            True,
+            False,
+            f"outputs not written: {', '.join(missing)}",
+            0,
+            False,
+            tail,
+            parameters,
+            artifacts,
+            tuple(missing),
+        )
     return StepResult(True, True, "", 0, False, tail, parameters, artifacts)

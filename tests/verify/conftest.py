@@ -13,7 +13,9 @@ from converter.parse.airflow_import import find_airflow_python
 def airflow_python() -> str:
     python = find_airflow_python()
     if python is None:
-        pytest.skip("no Airflow interpreter: set AIRFLOW2KFP_AIRFLOW_PYTHON or run scripts/setup_airflow_env.sh")
+        pytest.skip(
+            "no Airflow interpreter: set AIRFLOW2KFP_AIRFLOW_PYTHON or run scripts/setup_airflow_env.sh"
+        )
     return python
 
 
@@ -21,5 +23,7 @@ def airflow_python() -> str:
 def airflow2_python() -> str:
     python = os.environ.get("AIRFLOW2KFP_AIRFLOW2_PYTHON")
     if not python or not os.path.isfile(python):
-        pytest.skip("no Airflow 2 interpreter: set AIRFLOW2KFP_AIRFLOW2_PYTHON (scripts/setup_airflow2_env.sh)")
+        pytest.skip(
+            "no Airflow 2 interpreter: set AIRFLOW2KFP_AIRFLOW2_PYTHON (scripts/setup_airflow2_env.sh)"
+        )
     return python

@@ -5,13 +5,25 @@ from pathlib import Path
 import pytest
 
 from converter.verify.argo_expr import ExpressionError, depends_names, evaluate_depends, evaluate_when
-from converter.verify.host_step import declared_paths, image_family, required_packages, rewrite, why_not_runnable
+from converter.verify.host_step import (
+    declared_paths,
+    image_family,
+    required_packages,
+    rewrite,
+    why_not_runnable,
+)
 
 
-@pytest.mark.parametrize("image, family", [
-    ("bash:5.2", "bash"), ("python:3.11-slim", "python"), ("docker.io/library/alpine:3.20", "alpine"),
-    ("gcr.io/x/python:3", None), ("python@sha256:abc", "python"),
-])
+@pytest.mark.parametrize(
+    "image, family",
+    [
+        ("bash:5.2", "bash"),
+        ("python:3.11-slim", "python"),
+        ("docker.io/library/alpine:3.20", "alpine"),
+        ("gcr.io/x/python:3", None),
+        ("python@sha256:abc", "python"),
+    ],
+)
 def test_image_family(image, family):
     assert image_family(image) == family
 
@@ -21,10 +33,17 @@ def test_runnable_and_not():
     assert why_not_runnable(ok) is None
     assert "pulled" in why_not_runnable({"container": {"image": "ubuntu:22.04", "command": ["bash"]}})
     assert "entrypoint" in why_not_runnable({"container": {"image": "bash:5.2"}})
-    assert "not run on the host" in why_not_runnable({"container": {"image": "bash:5.2", "command": ["curl"]}})
+    assert "not run on the host" in why_not_runnable(
+        {"container": {"image": "bash:5.2", "command": ["curl"]}}
+    )
     assert "cluster" in why_not_runnable({"resource": {}})
-    secret = {"container": {"image": "bash:5.2", "command": ["bash"],
-                            "env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}}
+    secret = {
+        "container": {
+            "image": "bash:5.2",
+            "command": ["bash"],
+            "env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
+        }
+    }
     assert "secret" in why_not_runnable(secret)
 
 
@@ -33,16 +52,22 @@ def test_declared_paths_and_their_parents_are_rewritten_as_whole_paths():
     paths = declared_paths(template)
     assert paths == ["/tmp/outputs/Output/data", "/tmp/outputs/Output", "/tmp/outputs"]
     root = Path("/w/root")
-    text = "mkdir -p /tmp/outputs/Output; echo 1 > /tmp/outputs/Output/data; ls /tmp/outputsX /tmp /x/tmp/outputs"
+    text = (
+        "mkdir -p /tmp/outputs/Output; echo 1 > /tmp/outputs/Output/data; "
+        "ls /tmp/outputsX /tmp /x/tmp/outputs"
+    )
     assert rewrite(text, paths, root) == (
         "mkdir -p /w/root/tmp/outputs/Output; echo 1 > /w/root/tmp/outputs/Output/data; "
-        "ls /tmp/outputsX /tmp /x/tmp/outputs")
+        "ls /tmp/outputsX /tmp /x/tmp/outputs"
+    )
 
 
 def test_kfp_packages_to_install_are_read():
-    command = ("(PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location "
-               "'pyyaml==6.0' 'networkx' || PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet "
-               "--no-warn-script-location 'pyyaml==6.0' 'networkx' --user) && \"$0\" \"$@\"")
+    command = (
+        "(PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location "
+        "'pyyaml==6.0' 'networkx' || PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet "
+        "--no-warn-script-location 'pyyaml==6.0' 'networkx' --user) && \"$0\" \"$@\""
+    )
     assert required_packages(["sh", "-c", command]) == ["pyyaml", "networkx"]
 
 

@@ -21,38 +21,52 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "verify_dags"
 
 EXPECTED: dict[str, tuple[Verdict, list[str]]] = {
     "verify_bash_chain": (Verdict.PASS, []),
-    "verify_failure_cleanup": (Verdict.DIFFERENT, [
-        "cleanup: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
-        "the DAG run ended success, the workflow Failed",
-    ]),
-    "verify_branch": (Verdict.DIFFERENT, [
-        "small: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
-        "large: Airflow skipped, KFP upstream_failed",
-        "join: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
-        "publish: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
-        "choose: Airflow success, KFP failed",
-        "the DAG run ended success, the workflow Failed",
-    ]),
-    "verify_data_passing": (Verdict.DIFFERENT, [
-        "double: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
-        "extract: Airflow success, KFP failed",
-        "total: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
-        "report: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
-        "the DAG run ended success, the workflow Failed",
-    ]),
-    "verify_short_circuit": (Verdict.DIFFERENT, [
-        "notify: Airflow skipped, KFP upstream_failed",
-        "archive: Airflow skipped, KFP upstream_failed",
-        "is_weekend: Airflow success, KFP failed",
-        "the DAG run ended success, the workflow Failed",
-    ]),
+    "verify_failure_cleanup": (
+        Verdict.DIFFERENT,
+        [
+            "cleanup: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
+            "the DAG run ended success, the workflow Failed",
+        ],
+    ),
+    "verify_branch": (
+        Verdict.DIFFERENT,
+        [
+            "small: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
+            "large: Airflow skipped, KFP upstream_failed",
+            "join: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
+            "publish: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
+            "choose: Airflow success, KFP failed",
+            "the DAG run ended success, the workflow Failed",
+        ],
+    ),
+    "verify_data_passing": (
+        Verdict.DIFFERENT,
+        [
+            "double: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
+            "extract: Airflow success, KFP failed",
+            "total: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
+            "report: Airflow success, KFP upstream_failed (ran in Airflow, did not run in KFP)",
+            "the DAG run ended success, the workflow Failed",
+        ],
+    ),
+    "verify_short_circuit": (
+        Verdict.DIFFERENT,
+        [
+            "notify: Airflow skipped, KFP upstream_failed",
+            "archive: Airflow skipped, KFP upstream_failed",
+            "is_weekend: Airflow success, KFP failed",
+            "the DAG run ended success, the workflow Failed",
+        ],
+    ),
 }
 
 
 @pytest.fixture(scope="module")
 def verified(airflow_python, tmp_path_factory):
     out = tmp_path_factory.mktemp("verified")
-    result = verify([FIXTURES], out, VerifyOptions(airflow_python=airflow_python, task_timeout=30, run_timeout=300))
+    result = verify(
+        [FIXTURES], out, VerifyOptions(airflow_python=airflow_python, task_timeout=30, run_timeout=300)
+    )
     return result, out
 
 
@@ -68,15 +82,19 @@ def test_the_passing_dag_checked_every_task_and_ordering(verified):
     result, _ = verified
     chain = next(c for c in result.comparisons if c.dag_id == "verify_bash_chain")
     assert {t.task_id: (t.airflow_state, t.kfp_state) for t in chain.tasks} == {
-        "start": ("success", "removed"), "hello": ("success", "success"), "count": ("success", "success"),
-        "shout": ("success", "success"), "done": ("success", "success")}
+        "start": ("success", "removed"),
+        "hello": ("success", "success"),
+        "count": ("success", "success"),
+        "shout": ("success", "success"),
+        "done": ("success", "success"),
+    }
     # both sides, for each ordered pair of tasks that ran (start is removed from the pipeline)
     assert chain.orderings_checked == 4 + 2 * 5
     assert result.exit_code == 1  # the other fixtures differ
 
 
 def test_the_comparison_is_recorded_and_reported(verified):
-    result, out = verified
+    _, out = verified
     document = json.loads((out / "conversion.json").read_text())
     assert document["summary"]["verify"] == {"pass": 1, "different": 4, "incomplete": 0, "error": 0}
     entry = next(d for d in document["dags"] if d["dag_id"] == "verify_failure_cleanup")
@@ -91,8 +109,13 @@ def test_the_comparison_is_recorded_and_reported(verified):
 def test_airflow_2_runs_the_same_way(airflow2_python, tmp_path):
     # Airflow 2.10's dag.test() stores no start date for the tasks it ran, so only the workflow's
     # side of each ordering is checked there
-    result = verify([FIXTURES], None, VerifyOptions(airflow_python=airflow2_python, dag_ids=("verify_bash_chain",),
-                                                    task_timeout=30, run_timeout=300))
+    result = verify(
+        [FIXTURES],
+        None,
+        VerifyOptions(
+            airflow_python=airflow2_python, dag_ids=("verify_bash_chain",), task_timeout=30, run_timeout=300
+        ),
+    )
     (chain,) = result.comparisons
     assert result.airflow_version.startswith("2.") and chain.verdict is Verdict.PASS, chain.differences
     assert chain.orderings_checked == 5
