@@ -12,6 +12,8 @@ Schema (stable; new keys may be added, none removed):
              "diagnostics": [...]}],
    "files": [{"path", "status", "diagnostics"}]}
 Each diagnostic: {"code", "severity", "message", "help", "file", "line", "col", "task_id", "dag_id"}.
+`airflow2kfp verify` adds `dags[].verify` (converter/verify/compare.py: Comparison.to_json) and
+`summary.verify` ({verdict: n}).
 """
 
 from __future__ import annotations
