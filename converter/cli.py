@@ -1,4 +1,4 @@
-"""Command line: `airflow2kfp convert SRC... --out DIR`, `report DIR`, `codes`, `families`.
+"""Command line: `airflow2kfp convert SRC... --out DIR`, `check`, `report DIR`, `codes`, `families`.
 
 `main(argv) -> int`: exit 0 clean, 1 findings (an error diagnostic or a failed DAG), 2 usage or
 internal error, as ruff does.
@@ -7,28 +7,20 @@ internal error, as ruff does.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from converter import __version__
+from converter.batch import Output, run_check, run_convert
+from converter.cache import CACHE_DIR_NAME
+from converter.config import FAIL_ON, MODES, SYNTAXES, ConfigError, Settings, load_settings, override
 from converter.diagnostics import CODES, codes_markdown
 from converter.mapping import FAMILIES
 from converter.mapping.base import MappingOptions
-from converter.pipeline import ConvertOptions, FileResult, Status
 from converter.report.render import NoConversion, ReportResult, render_reports
-from converter.run import convert_all, exit_status
-
-
-def _echo_file(result: FileResult, verbose: bool) -> None:
-    dags = ", ".join(f"{d.dag_id} [{d.status.value}]" for d in result.dags) or "no DAG"
-    if result.status is not Status.SKIPPED or verbose:
-        click.echo(f"{result.status.value:>9}  {result.path}  ({dags})")
-    diagnostics = [*result.diagnostics, *(d for dag in result.dags for d in dag.diagnostics)]
-    for diagnostic in diagnostics:
-        if verbose or diagnostic.severity.value != "info":
-            click.echo("           " + diagnostic.render().replace("\n", "\n           "))
 
 
 def _echo_report(result: ReportResult) -> None:
@@ -43,31 +35,97 @@ def cli() -> None:
     """Convert Apache Airflow DAG files into Kubeflow Pipelines (KFP v1 SDK, Argo YAML)."""
 
 
+def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options `convert` and `check` share; None means "not given", so the config file's value holds."""
+    options = [
+        click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)),
+        click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+                     help="Output folder: pipelines/, conversion.json."),
+        click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Settings file (default: the nearest airflow2kfp.toml, or pyproject.toml "
+                          "with [tool.airflow2kfp])."),
+        click.option("--bash-image", help=f"Image for BashOperator steps [{MappingOptions.bash_image}]."),
+        click.option("--utility-image",
+                     help=f"Fallback image: no-op and placeholder steps [{MappingOptions.utility_image}]."),
+        click.option("--keep-empty/--drop-empty", default=None,
+                     help="Keep EmptyOperator tasks as no-op steps."),
+        click.option("--mode", type=click.Choice(MODES),
+                     help="Read DAG files statically, by importing them with Airflow, or both [static]."),
+        click.option("--airflow-python", metavar="PATH",
+                     help="Airflow interpreter for --mode airflow/auto [$AIRFLOW2KFP_AIRFLOW_PYTHON]."),
+        click.option("--airflow-timeout", type=click.FloatRange(min=0.1), metavar="SECONDS",
+                     help="Time Airflow may spend importing one file [5]."),
+        click.option("--fail-on", type=click.Choice(FAIL_ON),
+                     help="Lowest severity that makes the exit code 1 [error]."),
+        click.option("--ignore", multiple=True, metavar="CODE",
+                     help="Suppress a diagnostic code (repeatable)."),
+        click.option("--include", multiple=True, metavar="GLOB",
+                     help="Only files matching (gitignore syntax, repeatable)."),
+        click.option("--exclude", multiple=True, metavar="GLOB",
+                     help="Skip files matching (gitignore syntax, repeatable)."),
+        click.option("--all-files/--dag-files", "all_files", default=None,
+                     help="Read every .py file, not only those mentioning both 'dag' and 'airflow'."),
+        click.option("--ignore-syntax", type=click.Choice(SYNTAXES),
+                     help=".airflowignore syntax, as [core] DAG_IGNORE_FILE_SYNTAX [regexp]."),
+        click.option("-j", "--jobs", type=click.IntRange(min=0),
+                     help="Worker processes; 0 = one per core [0]."),
+        click.option("--cache/--no-cache", "cache", default=None,
+                     help="Reuse results of unchanged DAGs [on]."),
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                     help=f"Cache folder [OUT/{CACHE_DIR_NAME}]; safe to delete."),
+        click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+                     show_default=True, help="json: print conversion.json to stdout (text goes to stderr)."),
+        click.option("--sarif", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write SARIF 2.1.0 here."),
+        click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write JUnit XML here."),
+        click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write a Markdown summary here."),
+        click.option("-q", "--quiet", is_flag=True, help="Print only the diagnostics that fail the run."),
+        click.option("-v", "--verbose", is_flag=True, help="Also print every file and info diagnostics."),
+        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                     show_default=True, help="Colour output; NO_COLOR is honoured under auto."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _prepare(kwargs: dict[str, Any]) -> tuple[Settings, Output]:
+    """Settings (config file, then flags) and output options from the shared command-line values."""
+    output = Output(format=kwargs.pop("output_format"), quiet=kwargs.pop("quiet"),
+                    verbose=kwargs.pop("verbose"), color=kwargs.pop("color"), sarif=kwargs.pop("sarif"),
+                    junit=kwargs.pop("junit"), markdown=kwargs.pop("markdown"))
+    settings = load_settings(kwargs.pop("config"))
+    for key in ("ignore", "include", "exclude"):  # repeatable flags add to the file's lists
+        extra = tuple(kwargs.pop(key))
+        kwargs[key] = getattr(settings, key) + extra if extra else None
+    return override(settings, **kwargs), output
+
+
 @cli.command()
-@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder: pipelines/, conversion.json.")
-@click.option("--bash-image", default=MappingOptions.bash_image, show_default=True,
-              help="Image for BashOperator steps.")
-@click.option("--utility-image", default=MappingOptions.utility_image, show_default=True,
-              help="Image for no-op and placeholder steps.")
-@click.option("--keep-empty", is_flag=True, help="Keep EmptyOperator tasks as no-op steps.")
-@click.option("-v", "--verbose", is_flag=True, help="Also show skipped files and info diagnostics.")
-def convert(sources: tuple[Path, ...], out_dir: Path, bash_image: str, utility_image: str,
-            keep_empty: bool, verbose: bool) -> int:
+@_run_options
+@click.option("--force", is_flag=True, help="Overwrite files in OUT that airflow2kfp did not write.")
+@click.option("--prune", is_flag=True, help="Remove the outputs of DAGs that no longer exist.")
+def convert(sources: tuple[Path, ...], out_dir: Path, force: bool, prune: bool, **kwargs: Any) -> int:
     """Convert DAG files (or folders of them) into KFP pipelines under --out."""
-    options = ConvertOptions(mapping=MappingOptions(bash_image=bash_image, utility_image=utility_image,
-                                                    keep_empty=keep_empty))
-    result = convert_all(sources, out_dir, options, on_file=lambda r: _echo_file(r, verbose))
-    dags = [d for f in result.files for d in f.dags]
-    converted = sum(d.status is Status.CONVERTED for d in dags)
-    failed = sum(d.status is Status.FAILED for d in dags)
-    skipped = sum(f.status is Status.SKIPPED for f in result.files)
-    click.echo(f"\n{converted} DAG(s) converted, {failed} failed, {skipped} file(s) skipped "
-               f"from {len(result.files)} file(s).")
-    click.echo(f"Summary: {result.summary_path}")
-    _echo_report(render_reports(out_dir))
-    return exit_status(result)
+    try:
+        settings, output = _prepare(kwargs)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from error
+    return run_convert(sources, out_dir, settings, output, force=force, prune=prune)
+
+
+@cli.command()
+@_run_options
+@click.option("--diff", is_flag=True, help="Show a unified diff for every stale file.")
+def check(sources: tuple[Path, ...], out_dir: Path, diff: bool, **kwargs: Any) -> int:
+    """Exit 1 if the files in --out are not what the DAG files convert to now (nothing is written)."""
+    try:
+        settings, output = _prepare(kwargs)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from error
+    return run_check(sources, out_dir, settings, output, diff=diff)
 
 
 @cli.command()

@@ -3,6 +3,7 @@
 A code never changes meaning once released. Ranges by stage:
   A2K1xx reading files          A2K2xx DAG structure        A2K3xx mapping operators
   A2K4xx emitting / compiling   A2K5xx verifying output     A2K6xx importing with Airflow
+  A2K7xx the run as a whole (output folder, `check`)
 The README's table is generated from CODES (`airflow2kfp codes --markdown`), so the two cannot drift.
 """
 
@@ -131,6 +132,16 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K605", "readings-disagree", W,
              "The static reading and Airflow's import disagree on a DAG's tasks or edges; Airflow's is used.",
              "Check the DAG: code the static reader cannot follow, or side effects at import time, differ."),
+    # -- the run as a whole ----------------------------------------------------------------
+    CodeInfo("A2K701", "output-conflict", E,
+             "An output file exists that airflow2kfp did not write, or it was edited since.",
+             "Move the file out of the output folder, or pass --force to overwrite it."),
+    CodeInfo("A2K702", "stale-output", E,
+             "A converted file is missing or differs from what the DAG files convert to now.",
+             "Run `airflow2kfp convert` with the same options and commit the result."),
+    CodeInfo("A2K703", "orphaned-output", W,
+             "Output files of a DAG that no longer exists are kept in the output folder.",
+             "Pass --prune to remove the outputs of DAGs that disappeared."),
 )
 
 
@@ -167,6 +178,17 @@ class Diagnostic:
         where = f" --> {self.location()}" if self.file else ""
         subject = f" (task {self.task_id})" if self.task_id else ""
         return f"{self.code} [{self.severity.value}] {self.message}{subject}{where}\n  help: {self.help}"
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A diagnostic the user chose to silence; counted and reported as suppressed, never dropped."""
+
+    diagnostic: Diagnostic
+    by: str  # "inline" (an `# airflow2kfp: ignore[...]` comment) or "config" (the `ignore` setting)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.diagnostic.to_json(), "suppressed_by": self.by}
 
 
 def diag(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from converter import graph
-from converter.diagnostics import Diagnostic, Severity, diag
+from converter.diagnostics import Diagnostic, Severity, Suppression, diag
 from converter.emit.compile import compile_source
 from converter.emit.python import build_plan, render
 from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_task
@@ -82,6 +82,7 @@ class FileResult:
     status: Status
     diagnostics: tuple[Diagnostic, ...]  # about the file itself, not one of its DAGs
     dags: tuple[DagResult, ...] = ()
+    suppressed: tuple[Suppression, ...] = ()  # file's and DAGs' diagnostics silenced by ignores
 
 
 Reader = Callable[[Path, str], ParsedFile]

@@ -1,28 +1,60 @@
-"""A conversion run over many files: find DAG files, convert each, write the outputs safely.
+"""A conversion run over many files: find DAG files, convert each (cached, in parallel), write safely.
 
-Outputs are staged in a hidden folder inside the output folder and moved into place file by file
-with atomic renames once everything is rendered, `conversion.json` last, so a run that fails half
-way never leaves a half-written file behind.
+`collect` turns sources into FileResults: discovery (converter.discover), the content-hash cache
+(converter.cache), a process pool for the misses, and ignores (converter.suppress). `plan` turns the
+results into the output folder's contents, and `convert_all` writes them with converter.outputs.
+`check` (converter.check) uses `collect` and `plan` too, so both always agree on the bytes.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from converter.diagnostics import Diagnostic
+from converter.cache import Cache, Hasher
+from converter.diagnostics import Diagnostic, Severity, diag
+from converter.discover import DiscoveryOptions, Found, discover
 from converter.emit.names import UniqueNames, python_identifier
-from converter.parse.static import read_dag_file
+from converter.model import ParsedFile
+from converter.outputs import WriteResult, write_tree
 from converter.pipeline import ConvertOptions, DagResult, FileResult, Reader, Status, convert_file
 from converter.report.summary import all_diagnostics, conversion_json
+from converter.suppress import apply as apply_ignores
 
 PIPELINES_DIR = "pipelines"
 SUMMARY_FILE = "conversion.json"
-STAGING_PREFIX = ".airflow2kfp-staging-"
+FAIL_ON_RANK = {"warning": Severity.WARNING.rank, "error": Severity.ERROR.rank}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a run goes, beyond converting one file: which files, how many workers, caching, writing."""
+
+    discovery: DiscoveryOptions = field(default_factory=DiscoveryOptions)
+    jobs: int = 1
+    cache_dir: Path | None = None  # None: no cache
+    ignore: tuple[str, ...] = ()  # codes suppressed everywhere
+    force: bool = False
+    prune: bool = False
+    mode: str = "static"  # static | airflow | auto (converter.parse.readers.Mode)
+    airflow_python: str | None = None
+    airflow_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class Collected:
+    files: tuple[FileResult, ...]
+    cached: int  # how many came from the cache
+    notices: tuple[Diagnostic, ...] = ()  # said once per run, e.g. "no Airflow: read statically"
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    contents: dict[str, str]  # relative path -> text, conversion.json last
+    paths: dict[tuple[str, str], dict[str, str | None]]  # (source, dag_id) -> its python/yaml files
 
 
 @dataclass(frozen=True)
@@ -30,68 +62,181 @@ class RunResult:
     files: tuple[FileResult, ...]
     out_dir: Path
     summary_path: Path
+    cached: int = 0
+    writes: WriteResult = WriteResult()
+    notices: tuple[Diagnostic, ...] = ()
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
-        return all_diagnostics(self.files)
+        return [*all_diagnostics(self.files), *self.notices]
 
 
-def discover(sources: Iterable[Path]) -> Iterator[tuple[Path, str]]:
-    """(path, display path) of every Python file named or found below a named folder, sorted."""
-    for source in sources:
-        if source.is_dir():
-            for path in sorted(source.rglob("*.py")):
-                if not any(part.startswith(".") or part == "__pycache__" for part in path.relative_to(source).parts):
-                    yield path, str(path)
-        else:
-            yield source, str(source)
+@dataclass(frozen=True)
+class StaticReader:
+    """The static libcst reader as a picklable value, so worker processes can receive it."""
+
+    max_bytes: int
+
+    def __call__(self, path: Path, display_path: str) -> ParsedFile:
+        # imported on first use: a fully cached run never loads the reader
+        from converter.parse.static import read_dag_file
+
+        return read_dag_file(path, display_path=display_path, max_bytes=self.max_bytes)
 
 
 def static_reader(options: ConvertOptions) -> Reader:
-    def read(path: Path, display_path: str):
-        return read_dag_file(path, display_path=display_path, max_bytes=options.max_file_bytes)
-
-    return read
+    return StaticReader(options.max_file_bytes)
 
 
-def _write_atomic(staging: Path, target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=staging, delete=False, suffix=".part") as handle:
-        handle.write(text)
-    os.replace(handle.name, target)
+# The reader and options a worker process converts with, set once when it starts: a reader may
+# carry a whole run's Airflow imports, which must not travel again with every file.
+_worker: tuple[Reader, ConvertOptions] | None = None
 
 
-def write_outputs(files: list[FileResult], out_dir: Path) -> Path:
-    """Write each converted DAG's Python and YAML and the run's conversion.json."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob(f"{STAGING_PREFIX}*"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by a run that was killed
+def _start_worker(reader: Reader, options: ConvertOptions) -> None:
+    global _worker
+    _worker = (reader, options)
+
+
+def _convert_in_worker(path: Path, display: str) -> FileResult:
+    """Runs in a worker process: module level, so it pickles."""
+    assert _worker is not None, "worker started without _start_worker"
+    return convert_file(path, display, *_worker)
+
+
+def _worker_failed(item: Found, error: BaseException) -> FileResult:
+    """A worker that died (killed, out of memory) fails its file, not the run."""
+    message = f"internal error: the worker process failed: {type(error).__name__}: {error}"
+    return FileResult(item.display, Status.FAILED, (diag("A2K402", message, file=item.display),))
+
+
+def _cacheable(result: FileResult) -> bool:
+    # an internal error may be transient (memory, a killed worker): never make it stick
+    return not any(d.code == "A2K402" for d in all_diagnostics([result]))
+
+
+def collect(
+    sources: Iterable[Path],
+    options: ConvertOptions,
+    reader: Reader | None = None,
+    settings: RunSettings = RunSettings(),
+    on_start: Callable[[int], None] | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> Collected:
+    sources = list(sources)
+    found = discover(sources, settings.discovery)
+    if on_start:
+        on_start(len(found))
+    cache = Cache(settings.cache_dir) if settings.cache_dir else None
+    hasher = Hasher()
+    fingerprint = _fingerprint(options, reader, settings, sources, hasher, cache is not None)
+    results: dict[int, FileResult] = {}
+    keys: dict[int, str] = {}
+    misses: list[int] = []
+
+    def finish(index: int, result: FileResult, key: str | None = None) -> None:
+        if cache is not None and key is not None and _cacheable(result):
+            cache.put(key, result)
+        results[index] = apply_ignores(result, found[index].path, settings.ignore)
+        if on_file:
+            on_file(results[index])
+
+    for index, item in enumerate(found):
+        if cache is not None:
+            keys[index] = hasher.key(item.path, item.display, _roots(item), fingerprint)
+            hit = cache.get(keys[index])
+            if hit is not None:
+                finish(index, hit)
+                continue
+        misses.append(index)
+
+    read, notices = reader, ()
+    if read is None and misses:  # Airflow is started for the files the cache does not have, if any
+        read, notices = _prepare_reader(options, settings, [found[i] for i in misses], sources)
+    workers = min(settings.jobs, len(misses))
+    if workers > 1:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(read, options))
+        with pool:
+            futures = {pool.submit(_convert_in_worker, found[i].path, found[i].display): i for i in misses}
+            try:
+                for future in as_completed(futures):
+                    index = futures[future]
+                    error = future.exception()
+                    result = future.result() if error is None else _worker_failed(found[index], error)
+                    finish(index, result, keys.get(index))
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    else:
+        for index in misses:
+            item = found[index]
+            finish(index, convert_file(item.path, item.display, read, options), keys.get(index))
+    return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses), notices)
+
+
+def _fingerprint(options: ConvertOptions, reader: Reader | None, settings: RunSettings,
+                 sources: Iterable[Path], hasher: Hasher, caching: bool) -> str:
+    """What the cache key holds besides the file and its imports: options and how files are read."""
+    if reader is not None:
+        return f"{options!r}|{reader!r}"  # a reader without a stable repr simply never hits
+    if settings.mode == "static" or not caching:
+        return f"{options!r}|static"
+    # Importing runs the DAG's code, which may read any file (configs, templates): every file under
+    # the DAG folders is part of the key, so any change there reconverts in airflow/auto mode.
+    from converter.parse.airflow_import import find_airflow_python
+
+    folders = sorted({str((s if s.is_dir() else s.parent).resolve()) for s in sources})
+    trees = "|".join(f"{folder}={hasher.tree_hash(Path(folder))}" for folder in folders)
+    python = find_airflow_python(settings.airflow_python)
+    return f"{options!r}|{settings.mode}|{python}|{settings.airflow_timeout}|{trees}"
+
+
+def _prepare_reader(options: ConvertOptions, settings: RunSettings, items: list[Found],
+                    sources: Iterable[Path]) -> tuple[Reader, tuple[Diagnostic, ...]]:
+    if settings.mode == "static":
+        return static_reader(options), ()
+    # imported only for airflow/auto: it brings in the Airflow worker machinery
+    from converter.parse.readers import Mode, prepare_reader
+
+    prepared = prepare_reader(Mode(settings.mode), [(item.path, item.display) for item in items],
+                              [s for s in sources if s.is_dir()], airflow_python=settings.airflow_python,
+                              timeout=settings.airflow_timeout, max_bytes=options.max_file_bytes)
+    return prepared.reader, prepared.notices
+
+
+def _roots(item: Found) -> tuple[Path, ...]:
+    # Airflow puts the DAG folder on sys.path; the file's own folder is added to be safe
+    return tuple(dict.fromkeys((item.root.resolve(), item.path.parent.resolve())))
+
+
+def plan(files: Iterable[FileResult]) -> OutputPlan:
+    """Each converted DAG's Python and YAML, and the run's conversion.json, by relative path."""
+    files = list(files)
     # file names: unique even on case-insensitive file systems, stable for a given set of DAGs
     stems = UniqueNames(casefold=True)
     ordered: list[tuple[FileResult, DagResult]] = sorted(
-        ((f, d) for f in files for d in f.dags if d.python_text is not None), key=lambda fd: (fd[1].dag_id, fd[0].path)
+        ((f, d) for f in files for d in f.dags if d.python_text is not None),
+        key=lambda fd: (fd[1].dag_id, fd[0].path),
     )
-    planned: dict[tuple[str, str], dict[str, str | None]] = {}
-    contents: list[tuple[str, str]] = []
+    paths: dict[tuple[str, str], dict[str, str | None]] = {}
+    contents: dict[str, str] = {}
     for file_result, dag in ordered:
         stem = stems.claim(python_identifier(dag.dag_id), sep="_")
         python_rel = f"{PIPELINES_DIR}/{stem}.py"
         yaml_rel = f"{PIPELINES_DIR}/{stem}.yaml" if dag.yaml_text is not None else None
-        planned[(file_result.path, dag.dag_id)] = {"python": python_rel, "yaml": yaml_rel}
-        contents.append((python_rel, dag.python_text or ""))
+        paths[(file_result.path, dag.dag_id)] = {"python": python_rel, "yaml": yaml_rel}
+        contents[python_rel] = dag.python_text or ""
         if yaml_rel:
-            contents.append((yaml_rel, dag.yaml_text or ""))
-    summary_text = conversion_json(files, planned)
+            contents[yaml_rel] = dag.yaml_text or ""
+    contents[SUMMARY_FILE] = conversion_json(files, paths)
+    return OutputPlan(contents, paths)
 
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
-    try:
-        for relative, text in contents:
-            _write_atomic(staging, out_dir / relative, text)
-        summary_path = out_dir / SUMMARY_FILE
-        _write_atomic(staging, summary_path, summary_text)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return summary_path
+
+def write_outputs(files: list[FileResult], out_dir: Path, *, force: bool = False,
+                  prune: bool = False) -> Path:
+    """Write the outputs of already converted files (converter.outputs); returns conversion.json's path."""
+    write_tree(out_dir, plan(files).contents, force=force, prune=prune)
+    return out_dir / SUMMARY_FILE
 
 
 def convert_all(
@@ -100,19 +245,25 @@ def convert_all(
     options: ConvertOptions,
     reader: Reader | None = None,
     on_file: Callable[[FileResult], None] | None = None,
+    settings: RunSettings = RunSettings(),
+    on_start: Callable[[int], None] | None = None,
 ) -> RunResult:
-    read = reader or static_reader(options)
-    results = []
-    for path, display in discover(sources):
-        result = convert_file(path, display, read, options)
-        results.append(result)
-        if on_file:
-            on_file(result)
-    summary_path = write_outputs(results, out_dir)
-    return RunResult(tuple(results), out_dir, summary_path)
+    """Convert and write. Raises outputs.OutputConflict (nothing written) on files it may not overwrite."""
+    collected = collect(sources, options, reader, settings, on_start, on_file)
+    writes = write_tree(out_dir, plan(collected.files).contents, force=settings.force, prune=settings.prune)
+    return RunResult(collected.files, out_dir, out_dir / SUMMARY_FILE, collected.cached, writes,
+                     collected.notices)
 
 
-def exit_status(result: RunResult) -> int:
-    """0 when every DAG converted cleanly (warnings allowed), 1 when any error was found."""
-    failed = any(f.status is Status.FAILED for f in result.files)
-    return 1 if failed or any(d.severity.value == "error" for d in result.diagnostics) else 0
+def exit_status(result: RunResult, fail_on: str = "error") -> int:
+    """Like ruff: 1 when a finding reaches `fail_on` (a failed DAG counts as an error), else 0."""
+    if fail_on == "never":
+        return 0
+    threshold = FAIL_ON_RANK[fail_on]
+    if any(f.status is Status.FAILED for f in result.files):
+        return 1
+    return 1 if any(d.severity.rank >= threshold for d in result.diagnostics) else 0
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -8,10 +8,14 @@ task table. When `dot` is missing the report says so instead of drawing (see `La
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from converter.report.views import Graph
 
@@ -62,19 +66,59 @@ def clean_svg(svg: str) -> str:
     return _PROLOG.sub("", svg).strip()
 
 
-def layout(graphs: list[tuple[Graph, str]], timeout: float = 60.0) -> LayoutResult:
-    """Lay out every (graph, prefix) with one `dot -Tsvg` run; never raises."""
+def layout(graphs: list[tuple[Graph, str]], timeout: float = 60.0,
+           memo_dir: Path | None = None) -> LayoutResult:
+    """Lay out every (graph, prefix) with one `dot -Tsvg` run; never raises.
+
+    With `memo_dir`, SVGs are kept there by a hash of the DOT text and the `dot` binary, so a
+    re-render after a change to one DAG runs `dot` for that DAG only.
+    """
     dot = shutil.which("dot")
     if dot is None:
         return LayoutResult((), "Graphviz is not installed (no `dot` on PATH): graphs are not drawn. "
                                 "Install it (`apt-get install graphviz`) and run `airflow2kfp report DIR`.")
     source = "".join(dot_text(graph, prefix) for graph, prefix in graphs)
+    memo = _memo_path(memo_dir, dot, source)
+    if memo is not None:
+        try:
+            svgs = tuple(memo.read_text(encoding="utf-8").split(_MEMO_SEPARATOR))
+            if len(svgs) == len(graphs):
+                return LayoutResult(svgs)
+        except OSError:
+            pass  # not laid out before (or unreadable): run dot
+    result = _run_dot(dot, source, len(graphs), timeout)
+    if memo is not None and result.error is None:
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=memo.parent, delete=False) as handle:
+                handle.write(_MEMO_SEPARATOR.join(result.svgs))
+            os.replace(handle.name, memo)
+        except OSError:
+            pass  # the memo only saves time
+    return result
+
+
+_MEMO_SEPARATOR = "\n<!-- airflow2kfp: next graph -->\n"
+
+
+def _memo_path(memo_dir: Path | None, dot: str, source: str) -> Path | None:
+    if memo_dir is None:
+        return None
+    try:
+        stat = os.stat(dot)
+    except OSError:
+        return None
+    key = hashlib.sha256(f"{dot}|{stat.st_size}|{stat.st_mtime_ns}\n{source}".encode()).hexdigest()
+    return memo_dir / f"{key}.svg"
+
+
+def _run_dot(dot: str, source: str, count: int, timeout: float) -> LayoutResult:
     try:
         done = subprocess.run([dot, "-Tsvg"], input=source, capture_output=True, text=True, timeout=timeout,
                               check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         return LayoutResult((), f"Graphviz failed: {error}")
     svgs = tuple(clean_svg(match.group(0)) for match in _SVG.finditer(done.stdout))
-    if done.returncode != 0 or len(svgs) != len(graphs):
+    if done.returncode != 0 or len(svgs) != count:
         return LayoutResult((), f"Graphviz failed (exit {done.returncode}): {done.stderr.strip()[:300]}")
     return LayoutResult(svgs)

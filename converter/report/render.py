@@ -147,18 +147,19 @@ def load(out_dir: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def render_reports(out_dir: Path, source_root: Path | None = None) -> ReportResult:
+def render_reports(out_dir: Path, source_root: Path | None = None, memo_dir: Path | None = None) -> ReportResult:
     """Render every report of `out_dir` from its conversion.json; raises NoConversion without one.
 
     DAG source paths in conversion.json are as `convert` was given them: relative ones are read
     relative to `source_root` (default: the current directory, where convert usually ran).
+    `memo_dir` keeps graph layouts between runs (see layout.layout).
     """
     index = index_view(load(out_dir), out_dir, source_root or Path.cwd())
     reports_dir = out_dir / REPORTS_DIR
     written: list[Path] = []
     layout_error = None
     for dag in index.dags:
-        laid_out = layout.layout([(dag.airflow_graph, "af"), (dag.kfp_graph, "kf")])
+        laid_out = layout.layout([(dag.airflow_graph, "af"), (dag.kfp_graph, "kf")], memo_dir=memo_dir)
         layout_error = layout_error or laid_out.error
         html_path = reports_dir / f"{dag.stem}.html"
         write_atomic(html_path, dag_html(dag, laid_out.svgs, laid_out.error, index.tool_version))

@@ -10,7 +10,8 @@ Schema (stable; new keys may be added, none removed):
                         "execution_timeout", "pool", "templated_fields", "component", "kfp_calls"}],
              "airflow_edges": [[up, down]], "kfp_edges": [[up, down]], "settings": {...},
              "diagnostics": [...]}],
-   "files": [{"path", "status", "diagnostics"}]}
+   "files": [{"path", "status", "diagnostics", "suppressed"}]}
+"summary" also counts "suppressed" diagnostics; each suppressed one adds "suppressed_by": inline|config.
 Each diagnostic: {"code", "severity", "message", "help", "file", "line", "col", "task_id", "dag_id"}.
 `airflow2kfp verify` adds `dags[].verify` (converter/verify/compare.py: Comparison.to_json) and
 `summary.verify` ({verdict: n}).
@@ -110,6 +111,7 @@ def summary(files: list[FileResult]) -> dict[str, Any]:
         "tasks": {m.value: sum(t.mapping is m for d in dags for t in d.tasks) for m in Fidelity},
         "diagnostics": dict(sorted(Counter(d.severity.value for d in all_diagnostics(files)).items())),
         "ordering": dict(sorted(Counter(_ordering(d)["verdict"] for d in dags).items())),
+        "suppressed": sum(len(f.suppressed) for f in files),
     }
 
 
@@ -120,7 +122,8 @@ def conversion_json(files: list[FileResult], output_paths: Mapping[tuple[str, st
         "summary": summary(files),
         "dags": [dag_json(dag, output_paths.get((f.path, dag.dag_id), {})) for f in files for dag in f.dags],
         "files": [
-            {"path": f.path, "status": f.status.value, "diagnostics": [d.to_json() for d in f.diagnostics]}
+            {"path": f.path, "status": f.status.value, "diagnostics": [d.to_json() for d in f.diagnostics],
+             "suppressed": [s.to_json() for s in f.suppressed]}
             for f in files
         ],
     }

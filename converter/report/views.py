@@ -15,6 +15,9 @@ from typing import Any
 
 import yaml
 
+# libyaml's parser when PyYAML has it: the same documents, several times faster than pure Python
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 FIDELITIES = ("direct", "approximated", "placeholder", "removed")
 SEVERITIES = ("error", "warning", "info")
 REPORTS_DIR = "reports"
@@ -184,7 +187,7 @@ def workflow_steps(yaml_text: str | None) -> dict[str, StepInfo]:
     if not yaml_text:
         return {}
     try:
-        workflow = yaml.safe_load(yaml_text)
+        workflow = yaml.load(yaml_text, Loader=_YAML_LOADER)
         templates = workflow["spec"]["templates"]
     except (yaml.YAMLError, KeyError, TypeError):
         return {}
@@ -211,7 +214,7 @@ def pipeline_parameters(yaml_text: str | None) -> tuple[str, ...]:
     if not yaml_text:
         return ()
     try:
-        parameters = yaml.safe_load(yaml_text)["spec"].get("arguments", {}).get("parameters", [])
+        parameters = yaml.load(yaml_text, Loader=_YAML_LOADER)["spec"].get("arguments", {}).get("parameters", [])
     except (yaml.YAMLError, KeyError, TypeError, AttributeError):
         return ()
     return tuple(str(p["name"]) for p in parameters if isinstance(p, dict) and "name" in p)

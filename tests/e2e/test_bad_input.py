@@ -40,7 +40,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict, str]:
 
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-        code = main(["convert", str(folder), "--out", str(out)])
+        # --all-files: some bad inputs (empty, not UTF-8) do not mention "dag" and "airflow"
+        code = main(["convert", str(folder), "--out", str(out), "--all-files", "--no-cache"])
     return code, json.loads((out / "conversion.json").read_text()), printed.getvalue()
 
 

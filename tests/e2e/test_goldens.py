@@ -34,7 +34,8 @@ def converted_files(fixture: Path, out: Path) -> dict[str, str]:
     return {
         str(path.relative_to(out)): strip_volatile(path.read_text(encoding="utf-8"))
         for path in sorted(out.rglob("*"))
-        if path.is_file() and path.suffix in {".py", ".yaml", ".json", ".md"}
+        # hidden files are the run's bookkeeping (the output manifest), not converted output
+        if path.is_file() and path.suffix in {".py", ".yaml", ".json", ".md"} and not path.name.startswith(".")
     }
 
 

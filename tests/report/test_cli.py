@@ -40,7 +40,7 @@ def test_report_without_conversion_json_is_a_usage_error(tmp_path, capsys):
 def test_convert_renders_the_reports_and_prints_the_index(tmp_path, monkeypatch, capsys):
     source = tmp_path / "dags" / "etl_mixed.py"
     source.parent.mkdir()
-    source.write_text("# etl\n" * 20)
+    source.write_text("# etl: an airflow dag\n" * 20)  # Airflow reads files naming both
     monkeypatch.setattr(run, "static_reader", lambda options: lambda path, shown: ParsedFile(shown, (etl_dag(),)))
     monkeypatch.chdir(tmp_path)
     assert main(["convert", "dags", "--out", "out"]) == 0

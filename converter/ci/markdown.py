@@ -1,0 +1,41 @@
+"""A short Markdown summary of a run, for a pull-request comment or GitHub's job summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from converter.diagnostics import Severity
+from converter.pipeline import FileResult, Status
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_summary(files: Iterable[FileResult], summary_lines: list[str], limit: int = 50) -> str:
+    files = list(files)
+    out = ["## airflow2kfp conversion", "", *(f"- {line}" for line in summary_lines), ""]
+    problems = [
+        f
+        for f in files
+        if f.status is Status.FAILED
+        or any(d.severity is not Severity.INFO for dag in f.dags for d in dag.diagnostics)
+    ]
+    if not problems:
+        return "\n".join([*out, "All DAGs converted without warnings.", ""])
+    out += ["| DAG | source | status | findings |", "|---|---|---|---|"]
+    rows = 0
+    for f in problems:
+        for dag in f.dags or ():
+            findings = [d for d in dag.diagnostics if d.severity is not Severity.INFO]
+            shown = "<br>".join(_cell(f"{d.code} {d.message}") for d in findings[:5])
+            out.append(f"| `{dag.dag_id}` | `{f.path}:{dag.line}` | {dag.status.value} | {shown} |")
+            rows += 1
+        if not f.dags:
+            shown = "<br>".join(_cell(f"{d.code} {d.message}") for d in f.diagnostics[:5])
+            out.append(f"| — | `{f.path}` | {f.status.value} | {shown} |")
+            rows += 1
+        if rows >= limit:
+            out.append("\n… and more; see conversion.json.")
+            break
+    return "\n".join([*out, ""])

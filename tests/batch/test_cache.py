@@ -1,0 +1,80 @@
+"""The content-hash cache: an unchanged re-run reads nothing; a change reconverts only what it touches."""
+
+import fake_reader
+import pytest
+from fake_reader import dag_file
+
+from converter.cache import Cache, Hasher
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[str]:
+    """The display paths the reader is asked for (runs are in-process with -j 1)."""
+    seen: list[str] = []
+    original = fake_reader.read_dag_file
+
+    def counting(path, *, display_path=None, max_bytes=0):
+        seen.append(display_path)
+        return original(path, display_path=display_path, max_bytes=max_bytes)
+
+    monkeypatch.setattr(fake_reader, "read_dag_file", counting)
+    return seen
+
+
+def convert(run, *extra):
+    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", *extra)
+    assert code == 0, out
+    return out
+
+
+def test_a_rerun_with_nothing_changed_is_served_from_the_cache(repo, run, reads):
+    convert(run)
+    assert sorted(reads) == ["dags/alpha.py", "dags/beta.py"]
+    reads.clear()
+    assert "(2 from cache)" in convert(run) and reads == []
+    assert (repo.parent / "out" / ".airflow2kfp-cache" / "CACHEDIR.TAG").is_file()
+
+
+def test_touching_a_helper_module_reconverts_only_the_dags_importing_it(repo, run, reads):
+    convert(run)
+    reads.clear()
+    (repo / "common" / "tools.py").write_text("VALUE = 2\n")
+    assert "(1 from cache)" in convert(run) and reads == ["dags/alpha.py"]
+
+
+def test_editing_a_dag_or_changing_options_invalidates(repo, run, reads):
+    convert(run)
+    reads.clear()
+    (repo / "beta.py").write_text(dag_file("beta", "x", "y"))
+    convert(run)
+    assert reads == ["dags/beta.py"]
+    reads.clear()
+    convert(run, "--bash-image", "bash:5.1")
+    assert sorted(reads) == ["dags/alpha.py", "dags/beta.py"]
+
+
+def test_no_cache_and_a_custom_cache_dir(repo, run, reads):
+    convert(run, "--no-cache")
+    convert(run, "--no-cache")
+    assert len(reads) == 4 and not (repo.parent / "out" / ".airflow2kfp-cache").exists()
+    convert(run, "--cache-dir", "cachedir")
+    assert "(2 from cache)" in convert(run, "--cache-dir", "cachedir")
+
+
+def test_creating_a_module_that_an_import_names_invalidates(tmp_path):
+    (tmp_path / "dag.py").write_text("import helpers_later\nfrom pkg import sub\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    before = Hasher().key(tmp_path / "dag.py", "dag.py", (tmp_path,), "opts")
+    modules, missing = Hasher().dependencies(tmp_path / "dag.py", (tmp_path,))
+    assert modules == [(tmp_path / "pkg" / "__init__.py").resolve()] and "helpers_later" in missing
+    (tmp_path / "pkg" / "sub.py").write_text("import helpers_later\n")
+    assert Hasher().key(tmp_path / "dag.py", "dag.py", (tmp_path,), "opts") != before
+
+
+def test_a_corrupt_entry_is_a_miss(tmp_path):
+    cache = Cache(tmp_path)
+    entry = tmp_path / "v1" / "ab" / "abcd.pickle"
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(b"not a pickle")
+    assert cache.get("abcd") is None

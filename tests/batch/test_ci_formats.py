@@ -1,0 +1,73 @@
+"""Machine outputs: SARIF valid against the SARIF 2.1.0 schema, JUnit XML, the Markdown summary."""
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+from fake_reader import dag_file
+
+from converter.diagnostics import CODES
+
+SCHEMA = json.loads((Path(__file__).parents[1] / "data" / "sarif" / "sarif-2.1.0-rtm.5.json").read_text())
+
+
+@pytest.fixture
+def findings(repo):
+    """Adds a DAG with an ignored and a reported placeholder, and a broken file."""
+    extra = '    p = Custom(task_id="p")  # airflow2kfp: ignore[A2K301]\n    q = Custom(task_id="q")\n'
+    (repo / "gamma.py").write_text(dag_file("gamma", "a", extra=extra))
+    (repo / "broken.py").write_text("from airflow import DAG\nraise SyntaxError\n")
+    return repo
+
+
+def test_sarif_is_valid_and_has_one_result_per_diagnostic_with_rules_from_the_table(findings, run):
+    code, _, _ = run("convert", "dags", "--out", "out", "-j", "1", "--sarif", "report.sarif")
+    assert code == 1
+    log = json.loads(Path("report.sarif").read_text())
+    validator = jsonschema.validators.validator_for(SCHEMA)(SCHEMA)
+    validator.validate(log)
+    bad = json.loads(json.dumps(log))
+    bad["runs"][0]["results"][0]["level"] = "fatal"  # the schema really is checked
+    assert not validator.is_valid(bad)
+    driver = log["runs"][0]["tool"]["driver"]
+    assert [rule["id"] for rule in driver["rules"]] == list(CODES)
+    results = {
+        (r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]): r
+        for r in log["runs"][0]["results"]
+    }
+    assert set(results) == {("A2K101", 2), ("A2K301", 5), ("A2K301", 6)}
+    assert results[("A2K301", 5)]["suppressions"] == [
+        {"kind": "inSource", "justification": "airflow2kfp: ignore comment"}
+    ]
+    assert "suppressions" not in results[("A2K301", 6)]
+    broken = results[("A2K101", 2)]
+    assert broken["level"] == "error" and driver["rules"][broken["ruleIndex"]]["id"] == "A2K101"
+    assert broken["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "dags/broken.py",
+        "uriBaseId": "%SRCROOT%",
+    }
+
+
+def test_junit_has_one_test_case_per_dag_and_fails_the_broken_ones(findings, run):
+    run("convert", "dags", "--out", "out", "-j", "1", "--junit", "junit.xml")
+    suite = ET.parse("junit.xml").getroot().find("testsuite")
+    cases = {(c.get("classname"), c.get("name")): c for c in suite.iter("testcase")}
+    assert set(cases) == {
+        ("dags/alpha.py", "alpha"),
+        ("dags/beta.py", "beta"),
+        ("dags/gamma.py", "gamma"),
+        ("dags/broken.py", "dags/broken.py"),
+    }
+    assert (suite.get("tests"), suite.get("failures")) == ("4", "1")
+    assert cases[("dags/broken.py", "dags/broken.py")].find("failure").get("type") == "A2K101"
+    assert "A2K301" in cases[("dags/gamma.py", "gamma")].find("system-out").text
+
+
+def test_markdown_summary_lists_the_dags_with_findings(findings, run):
+    run("convert", "dags", "--out", "out", "-j", "1", "--markdown", "summary.md")
+    text = Path("summary.md").read_text()
+    assert text.startswith("## airflow2kfp conversion")
+    assert "| `gamma` | `dags/gamma.py:3` | converted | A2K301" in text and "`dags/broken.py`" in text
+    assert "`alpha`" not in text

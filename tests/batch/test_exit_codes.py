@@ -1,0 +1,104 @@
+"""Exit codes like ruff's, --fail-on, quiet/verbose/colour, --format json, and the summary."""
+
+import json
+
+from fake_reader import dag_file
+
+PLACEHOLDER = '    p = Custom(task_id="p")\n'
+
+
+def test_clean_run_exits_0_with_a_summary_and_the_report_path(repo, run):
+    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1")
+    assert code == 0
+    assert "2 files: 2 DAGs converted, 0 failed, 0 files skipped (0 from cache)" in out
+    assert "tasks: 5 direct, 0 approximated, 0 placeholder, 0 removed" in out
+    assert "diagnostics: 0 errors, 0 warnings, 0 info, 0 suppressed" in out
+    assert "Report: out/index.html" in out
+    assert sorted(p.name for p in (repo.parent / "out" / "pipelines").iterdir()) == [
+        "alpha.py",
+        "alpha.yaml",
+        "beta.py",
+        "beta.yaml",
+    ]
+
+
+def test_warning_exits_0_by_default_and_1_with_fail_on_warning(repo, run):
+    (repo / "gamma.py").write_text(dag_file("gamma", "a", extra=PLACEHOLDER))
+    assert run("convert", "dags", "--out", "out", "-j", "1")[0] == 0
+    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "--fail-on", "warning")
+    assert code == 1 and "A2K301 [warning]" in out and "--> dags/gamma.py:5:5" in out
+
+
+def test_error_exits_1_unless_fail_on_never(repo, run):
+    (repo / "broken.py").write_text("from airflow import DAG\nraise SyntaxError\n")
+    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1")
+    assert code == 1 and "A2K101 [error]" in out and "--> dags/broken.py:2:1" in out
+    assert run("convert", "dags", "--out", "out", "-j", "1", "--fail-on", "never")[0] == 0
+
+
+def test_usage_and_configuration_errors_exit_2(repo, run):
+    assert run("convert", "dags")[0] == 2  # --out missing
+    assert run("convert", "missing-folder", "--out", "out")[0] == 2
+    assert run("convert", "dags", "--out", "out", "--fail-on", "sometimes")[0] == 2
+    assert run("convert", "dags", "--out", "out", "--ignore", "NOPE1")[0] == 2
+    (repo.parent / "airflow2kfp.toml").write_text('bash-imag = "x"\n')
+    code, _, err = run("convert", "dags", "--out", "out")
+    assert code == 2 and "unknown key 'bash-imag'" in err
+
+
+def test_internal_error_exits_2(repo, run, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("converter.run.write_tree", explode)
+    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1")
+    assert code == 2 and "internal error: RuntimeError: boom" in out
+
+
+def test_quiet_prints_only_failing_diagnostics_and_verbose_every_file(repo, run):
+    (repo / "gamma.py").write_text(dag_file("gamma", "a", extra=PLACEHOLDER))
+    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "-q")
+    assert (code, out) == (0, "")
+    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "-q", "--fail-on", "warning")
+    assert code == 1 and out.startswith("A2K301") and "summary" not in out and "tasks:" not in out
+    _, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "-v")
+    assert "converted  dags/beta.py  (beta [converted])" in out
+
+
+def test_color_flag_and_no_color(repo, run, monkeypatch):
+    (repo / "gamma.py").write_text(dag_file("gamma", "a", extra=PLACEHOLDER))
+    assert "\x1b[" in run("convert", "dags", "--out", "out", "-j", "1", "--color", "always")[1]
+    assert "\x1b[" not in run("convert", "dags", "--out", "out", "-j", "1", "--color", "never")[1]
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in run("convert", "dags", "--out", "out", "-j", "1")[1]
+
+
+def test_format_json_prints_conversion_json_alone_on_stdout(repo, run):
+    code, out, err = run("convert", "dags", "--out", "out", "-j", "1", "--format", "json")
+    assert code == 0 and "Report: out/index.html" in err
+    assert out == (repo.parent / "out" / "conversion.json").read_text()
+    assert json.loads(out)["summary"]["dags"]["converted"] == 2
+
+
+def test_parallel_run_gives_the_same_outputs_as_a_serial_one(repo, run):
+    assert run("convert", "dags", "--out", "serial", "-j", "1", "--no-cache")[0] == 0
+    assert run("convert", "dags", "--out", "parallel", "-j", "2", "--no-cache")[0] == 0
+    for name in ("conversion.json", "pipelines/alpha.yaml", "pipelines/beta.py"):
+        assert (repo.parent / "serial" / name).read_text() == (repo.parent / "parallel" / name).read_text()
+
+
+def test_a_worker_that_dies_fails_its_file_not_the_run(repo, run, monkeypatch):
+    import os
+
+    import fake_reader
+
+    original = fake_reader.read_dag_file
+
+    def dying(path, **kwargs):
+        if "beta" in str(path):
+            os._exit(3)  # as if killed by the OOM killer
+        return original(path, **kwargs)
+
+    monkeypatch.setattr(fake_reader, "read_dag_file", dying)
+    code, out, _ = run("convert", "dags", "--out", "out", "-j", "2", "--no-cache")
+    assert code == 1 and "A2K402" in out and "--> dags/beta.py" in out

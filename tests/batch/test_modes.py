@@ -1,0 +1,60 @@
+"""Reading modes in batch runs: Airflow is asked only about the files the cache lacks; its notices count."""
+
+import importlib
+import sys
+
+import fake_reader
+import pytest
+
+from converter.diagnostics import Severity, diag
+
+
+@pytest.fixture
+def readers():
+    """converter.parse.readers, imported while the fake reader stands in for the static one; then dropped."""
+    name = "converter.parse.readers"
+    imported_here = name not in sys.modules
+    yield importlib.import_module(name)
+    if imported_here:  # later tests must import it afresh, bound to the real static reader
+        sys.modules.pop(name, None)
+        vars(sys.modules["converter.parse"]).pop("readers", None)
+
+
+@pytest.fixture
+def prepared(monkeypatch, readers) -> list[list[str]]:
+    """Stands in for the Airflow import: records the files it is asked about; reads with the fake reader."""
+    calls: list[list[str]] = []
+
+    def prepare(mode, files, roots, **kwargs):
+        calls.append([display for _, display in files])
+        notice = diag("A2K604", "no Airflow interpreter found: reading DAG files statically only",
+                      severity=Severity.INFO)
+        return readers.PreparedReader(readers.StaticReader(), readers.Mode.STATIC, None, (notice,))
+
+    monkeypatch.setattr(readers, "prepare_reader", prepare)
+    monkeypatch.setattr(readers, "read_dag_file", fake_reader.read_dag_file)
+    return calls
+
+
+def test_auto_mode_imports_only_cache_misses_and_any_folder_change_invalidates(repo, run, prepared):
+    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "--mode", "auto", "-v")
+    assert code == 0 and "A2K604 [info]" in out
+    assert sorted(prepared[0]) == ["dags/alpha.py", "dags/beta.py"]
+    assert "(2 from cache)" in run("convert", "dags", "--out", "out", "-j", "1", "--mode", "auto")[1]
+    assert len(prepared) == 1  # a fully cached run starts no Airflow
+    (repo / "data.json").write_text("{}")  # a file a DAG may read when imported
+    assert "(0 from cache)" in run("convert", "dags", "--out", "out", "-j", "1", "--mode", "auto")[1]
+    # the static mode's key ignores data files: its reading never runs the DAG's code
+    run("convert", "dags", "--out", "out", "-j", "1")
+    (repo / "data.json").write_text('{"changed": 1}')
+    assert "(2 from cache)" in run("convert", "dags", "--out", "out", "-j", "1")[1]
+
+
+def test_an_error_notice_fails_the_run(repo, run, monkeypatch, prepared, readers):
+    def unavailable(mode, files, roots, **kwargs):
+        notice = diag("A2K604", "no Airflow interpreter: pass --airflow-python")
+        return readers.PreparedReader(readers.StaticReader(), mode, None, (notice,))
+
+    monkeypatch.setattr(readers, "prepare_reader", unavailable)
+    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "--mode", "airflow", "--no-cache")
+    assert code == 1 and "A2K604 [error] no Airflow interpreter" in out
