@@ -13,13 +13,13 @@ report. Exit 0 when nothing differs, 1 when a verifiable difference is found (or
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from converter.outputs import OutputConflict, write_tree
 from converter.parse.airflow_import import find_airflow_python
 from converter.pipeline import ConvertOptions
 from converter.run import SUMMARY_FILE, convert_all
@@ -135,8 +135,7 @@ def verify(
         document["summary"]["verify"] = {v.value: sum(c.verdict is v for c in comparisons) for v in Verdict}
         summary_path = None
         if out_dir is not None:
-            summary_path = out_dir / SUMMARY_FILE
-            _write_json(summary_path, document)
+            summary_path = _write_json(out_dir, document)
     return VerifyResult(tuple(comparisons), summary_path, version)
 
 
@@ -147,12 +146,10 @@ def _import_error(result: AirflowRunResult) -> str:
     return f": {first[-1] if first else 'import error'}"
 
 
-def _write_json(path: Path, document: Mapping[str, Any]) -> None:
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".part"
-    ) as handle:
-        handle.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    os.replace(handle.name, path)
+def _write_json(out_dir: Path, document: Mapping[str, Any]) -> Path:
+    """Rewrite conversion.json through the output manifest, so the next run still owns the file."""
+    write_tree(out_dir, {SUMMARY_FILE: json.dumps(document, indent=2, ensure_ascii=False) + "\n"})
+    return out_dir / SUMMARY_FILE
 
 
 def describe(comparison: Comparison) -> list[str]:
@@ -193,7 +190,7 @@ def main(
     options = VerifyOptions(airflow_python=airflow_python, dag_ids=tuple(dag_ids), conf=parsed)
     try:
         result = verify(list(sources), out_dir, options, on_dag=lambda c: click.echo("\n".join(describe(c))))
-    except UsageError as error:
+    except (UsageError, OutputConflict) as error:
         click.echo(f"error: {error}", err=True)
         return 2
     totals = {v.value: sum(c.verdict is v for c in result.comparisons) for v in Verdict}

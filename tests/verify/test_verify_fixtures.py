@@ -119,3 +119,10 @@ def test_airflow_2_runs_the_same_way(airflow2_python, tmp_path):
     (chain,) = result.comparisons
     assert result.airflow_version.startswith("2.") and chain.verdict is Verdict.PASS, chain.differences
     assert chain.orderings_checked == 5
+
+
+def test_verify_again_into_the_same_folder(verified, airflow_python):
+    # conversion.json is rewritten through the output manifest: the next run still owns it
+    _, out = verified
+    again = verify([FIXTURES], out, VerifyOptions(airflow_python=airflow_python, dag_ids=("verify_bash_chain",)))
+    assert [c.verdict for c in again.comparisons] == [Verdict.PASS]
