@@ -160,6 +160,21 @@ def codes(markdown: bool) -> int:
     return 0
 
 
+@cli.command(name="verify")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder: the conversion, with the comparison in conversion.json and the reports.")
+@click.option("--dag-id", "dag_ids", multiple=True, help="Verify only this DAG (repeatable).")
+@click.option("--conf", default="{}", help="The DAG run's conf, as JSON.")
+@click.option("--airflow-python", default=None, help="The Airflow interpreter (default: $AIRFLOW2KFP_AIRFLOW_PYTHON).")
+def verify_command(sources: tuple[Path, ...], out_dir: Path | None, dag_ids: tuple[str, ...], conf: str,
+                   airflow_python: str | None) -> int:
+    """Run each DAG once with Airflow and its converted pipeline locally, and compare them."""
+    from converter.verify import command
+
+    return command.main(sources, out_dir, dag_ids, conf, airflow_python)
+
+
 @cli.command()
 def families() -> int:
     """List the operator families that have a mapping."""

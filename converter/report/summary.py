@@ -15,6 +15,8 @@ Schema (stable; new keys may be added, none removed):
    "files": [{"path", "status", "diagnostics", "suppressed"}]}
 "summary" also counts "suppressed" diagnostics; each suppressed one adds "suppressed_by": inline|config.
 Each diagnostic: {"code", "severity", "message", "help", "file", "line", "col", "task_id", "dag_id"}.
+`airflow2kfp verify` adds `dags[].verify` (converter/verify/compare.py: Comparison.to_json) and
+`summary.verify` ({verdict: n}).
 """
 
 from __future__ import annotations

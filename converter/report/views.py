@@ -118,6 +118,7 @@ class DagView:
     kfp_graph: Graph
     python_text: str | None
     yaml_text: str | None
+    verify: Mapping[str, Any] | None = None  # conversion.json's `verify` entry, set by `airflow2kfp verify`
 
     @property
     def worst_severity(self) -> str | None:
@@ -453,6 +454,7 @@ def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path
         kfp_graph=kfp_graph,
         python_text=python_text,
         yaml_text=yaml_text,
+        verify=dag.get("verify"),
     )
 
 

@@ -1,0 +1,175 @@
+"""Run DAGs once with Airflow's own `dag.test()` and print what happened to each task, as JSON.
+
+This script runs under a *foreign* interpreter (an Airflow 2.7+ or 3.x environment), so it imports
+nothing from `converter`: stdlib and airflow only. It is run by path, inside the sandbox of
+`converter.parse.airflow_import` (temporary cwd and AIRFLOW_HOME, scrubbed environment), with
+AIRFLOW__DATABASE__SQL_ALCHEMY_CONN pointing at a throwaway sqlite file that was migrated already.
+
+    airflow_runner_script.py REQUEST_JSON
+
+REQUEST_JSON is {"dag_folder": str, "dag_ids": [str] | null, "logical_date": ISO-8601 str,
+"conf": {...}, "task_timeout": seconds}. The one answer line on stdout starts with RESULT_MARKER:
+{"airflow_version", "import_errors": {file: text}, "dags": [{"dag_id", "state", "error",
+"tasks": [{"task_id", "map_index", "state", "start", "end", "try_number", "xcom": {key: value}}]}]}.
+
+`dag.test()` runs every task in this process, as `airflow dags test` does, in Airflow 2.5+ and 3.x;
+Airflow 3 serialises the DAG into the database itself first (what `airflow dags reserialize`
+would do). States, times, tries and XComs are then read from the database with sqlite3 (the same
+tables in 2.x and 3.x), not from Airflow's Python API, whose names moved between versions.
+"""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import json
+import os
+import sqlite3
+import sys
+import traceback
+from typing import Any
+
+RESULT_MARKER = "AIRFLOW2KFP-RESULT "
+MAX_XCOM_CHARS = 20_000
+
+
+def _json_safe(value: Any) -> Any:
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        return {"__unserialisable__": repr(value)[:200]}
+    if len(text) > MAX_XCOM_CHARS:
+        return {"__too_large__": len(text)}
+    return value
+
+
+def _decode_xcom(raw: Any) -> Any:
+    """XCom values are JSON in both 2.x (bytes) and 3.x (text); pickled values are not read."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            return {"__unserialisable__": "binary (pickled?) XCom value"}
+    if isinstance(raw, str):
+        try:
+            return _json_safe(json.loads(raw))
+        except ValueError:
+            return _json_safe(raw)
+    return _json_safe(raw)
+
+
+def _database_path() -> str:
+    url = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+    if not url.startswith("sqlite:///"):
+        raise RuntimeError("the runner only reads a sqlite database")
+    return url[len("sqlite:///") :]
+
+
+def _read_run(database: str, dag_id: str, run_id: str) -> tuple[str | None, list[dict[str, Any]]]:
+    connection = sqlite3.connect(database)
+    try:
+        row = connection.execute(
+            "SELECT state FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)
+        ).fetchone()
+        state = row[0] if row else None
+        tasks: dict[tuple[str, int], dict[str, Any]] = {}
+        query = (
+            "SELECT task_id, map_index, state, start_date, end_date, try_number FROM task_instance "
+            "WHERE dag_id = ? AND run_id = ? ORDER BY task_id, map_index"
+        )
+        for task_id, map_index, ti_state, start, end, try_number in connection.execute(
+            query, (dag_id, run_id)
+        ):
+            tasks[(task_id, map_index)] = {
+                "task_id": task_id,
+                "map_index": map_index,
+                "state": ti_state,
+                "start": start,
+                "end": end,
+                "try_number": try_number,
+                "xcom": {},
+            }
+        query = "SELECT task_id, map_index, key, value FROM xcom WHERE dag_id = ? AND run_id = ?"
+        for task_id, map_index, key, value in connection.execute(query, (dag_id, run_id)):
+            if (task_id, map_index) in tasks:
+                tasks[(task_id, map_index)]["xcom"][key] = _decode_xcom(value)
+        return state, list(tasks.values())
+    finally:
+        connection.close()
+
+
+def _test(dag: Any, logical_date: datetime.datetime, conf: dict[str, Any]) -> Any:
+    parameters = inspect.signature(dag.test).parameters
+    kwargs: dict[str, Any] = {"run_conf": conf or None}
+    # 3.x calls it logical_date, 2.x execution_date
+    kwargs["logical_date" if "logical_date" in parameters else "execution_date"] = logical_date
+    return dag.test(**kwargs)
+
+
+def run(request: dict[str, Any]) -> dict[str, Any]:
+    import airflow
+
+    try:
+        from airflow.dag_processing.dagbag import DagBag  # 3.x
+    except ImportError:
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]  # 2.x
+
+    bag_kwargs: dict[str, Any] = {"dag_folder": request["dag_folder"]}
+    if "include_examples" in inspect.signature(DagBag.__init__).parameters:
+        bag_kwargs["include_examples"] = False
+    bag = DagBag(**bag_kwargs)
+    answer: dict[str, Any] = {
+        "airflow_version": airflow.__version__,
+        "import_errors": {str(k): str(v)[-2000:] for k, v in bag.import_errors.items()},
+        "dags": [],
+    }
+    logical_date = datetime.datetime.fromisoformat(request["logical_date"])
+    timeout = datetime.timedelta(seconds=float(request.get("task_timeout", 60)))
+    wanted = request.get("dag_ids") or sorted(bag.dag_ids)
+    database = _database_path()
+    for dag_id in wanted:
+        dag = bag.dags.get(dag_id)
+        if dag is None:
+            answer["dags"].append(
+                {"dag_id": dag_id, "state": None, "error": "Airflow found no such DAG", "tasks": []}
+            )
+            continue
+        for task in dag.tasks:  # the per-task timeout, enforced by Airflow itself
+            if getattr(task, "execution_timeout", None) is None or task.execution_timeout > timeout:
+                task.execution_timeout = timeout
+        try:
+            dag_run = _test(dag, logical_date, request.get("conf") or {})
+        except Exception as error:  # noqa: BLE001  # a DAG that cannot run is an answer, not a crash
+            trace = traceback.format_exception(type(error), error, error.__traceback__)
+            answer["dags"].append(
+                {
+                    "dag_id": dag_id,
+                    "state": None,
+                    "tasks": [],
+                    "error": f"{type(error).__name__}: {error}",
+                    "traceback": "".join(trace)[-3000:],
+                }
+            )
+            continue
+        state, tasks = _read_run(database, dag_id, dag_run.run_id)
+        answer["dags"].append({"dag_id": dag_id, "state": state, "error": None, "tasks": tasks})
+    return answer
+
+
+def main(argv: list[str]) -> int:
+    # the answer goes to a private copy of stdout; fd 1 is pointed at stderr so that prints from
+    # Airflow, its logging or the tasks cannot corrupt it
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        answer = run(json.loads(argv[1]))
+    except Exception as error:  # noqa: BLE001  # whatever happens, answer
+        answer = {"fatal": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()[-3000:]}
+    out.write(RESULT_MARKER + json.dumps(answer) + "\n")
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,305 @@
+"""Compare one DAG's Airflow run with its converted pipeline's local run, task by task.
+
+Four questions, each answered per task so a reviewer sees both sides next to each other:
+  1. the same tasks ran (a task that ran on one side only is a difference);
+  2. each task's final state is the same, in Airflow's words (success, failed, skipped,
+     upstream_failed): Argo's Succeeded/Failed/Error/Skipped read directly, and an Omitted step is
+     upstream_failed when a step it waited for failed, else skipped;
+  3. every ordering held: for each Airflow ordering between two tasks that both ran, Airflow
+     finished the first before starting the second, and the workflow made the second wait for the
+     first (not merely ran it later);
+  4. values passed on match: each XCom with a KFP output of the same name (`return_value` is KFP's
+     `Output`) holds the same value, as JSON or as text.
+A step that could not run locally is "not verifiable": listed, never counted as passed. Tasks the
+conversion removed (EmptyOperator) have no step and are listed as removed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from enum import Enum
+from typing import Any
+
+from converter import graph
+from converter.verify.airflow_run import AirflowDagRun, AirflowTaskRun
+from converter.verify.argo_local import NodeRun, Phase, WorkflowRun
+
+INTERNAL_XCOM_KEYS = frozenset({"skipmixin_key", "_link_AirflowLink", "return_value_multiple_outputs"})
+RAN = frozenset({"success", "failed"})
+NOT_VERIFIABLE = "not_verifiable"
+REMOVED = "removed"
+
+
+class Verdict(str, Enum):
+    PASS = "pass"  # every task verifiable and the same on both sides
+    DIFFERENT = "different"  # at least one verifiable difference
+    INCOMPLETE = "incomplete"  # no difference, but some tasks could not be verified
+    ERROR = "error"  # one side could not be run at all
+
+
+@dataclass(frozen=True)
+class ValueCheck:
+    key: str  # the XCom key
+    airflow: Any
+    kfp: str | None  # the KFP output's text, None when no output carries it
+    same: bool | None  # None: not carried by the pipeline, so not compared
+
+
+@dataclass(frozen=True)
+class TaskCheck:
+    task_id: str
+    kfp_name: str | None
+    airflow_state: str | None  # one state, or "a, b" for mapped task instances
+    kfp_state: str | None  # in Airflow's words, or not_verifiable / removed
+    kfp_phase: str | None  # Argo's phases, as run
+    airflow_tries: int
+    kfp_attempts: int
+    same: bool | None  # None: not compared (removed, not verifiable)
+    values: tuple[ValueCheck, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Difference:
+    kind: str  # "task", "state", "ordering", "value", "run"
+    task_id: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    dag_id: str
+    verdict: Verdict
+    airflow_state: str | None
+    kfp_phase: str | None
+    tasks: tuple[TaskCheck, ...]
+    differences: tuple[Difference, ...]
+    not_verifiable: tuple[str, ...]
+    orderings_checked: int = 0
+    values_checked: int = 0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["verdict"] = self.verdict.value
+        return json.loads(json.dumps(data, default=str))
+
+
+def _kfp_state(nodes: Sequence[NodeRun], by_node: Mapping[str, NodeRun]) -> str:
+    states = []
+    for node in nodes:
+        if node.phase is Phase.SUCCEEDED:
+            states.append("success")
+        elif node.phase.failed:
+            states.append("failed")
+        elif node.phase is Phase.SKIPPED:
+            states.append("skipped")
+        elif node.phase is Phase.OMITTED:
+            failed = any(by_node[w].phase.failed for w in node.waited_for if w in by_node)
+            states.append("upstream_failed" if failed else "skipped")
+        else:
+            states.append(NOT_VERIFIABLE)
+    return ", ".join(states)
+
+
+def _airflow_state(instances: Sequence[AirflowTaskRun]) -> str | None:
+    if not instances:
+        return None
+    return ", ".join(str(i.state) for i in sorted(instances, key=lambda i: i.map_index))
+
+
+def _output_texts(nodes: Sequence[NodeRun]) -> dict[str, str]:
+    """Output name -> text, with KFP's `<template>-` prefix taken off the names."""
+    texts: dict[str, str] = {}
+    for node in nodes:
+        for name, text in {**node.artifacts, **node.parameters}.items():
+            texts[name.removeprefix(f"{node.template}-")] = text
+    return texts
+
+
+def _same_value(airflow: Any, text: str) -> bool:
+    if isinstance(airflow, str) and airflow == text:
+        return True
+    try:
+        if json.loads(text) == airflow:
+            return True
+    except ValueError:
+        pass
+    return not isinstance(airflow, (dict, list)) and str(airflow) == text  # KFP writes bools as str()
+
+
+def _values(instances: Sequence[AirflowTaskRun], nodes: Sequence[NodeRun]) -> tuple[ValueCheck, ...]:
+    if len(instances) != 1 or len(nodes) != 1:
+        return ()  # mapped tasks: states are compared per instance, values are not
+    outputs = _output_texts(nodes)
+    checks = []
+    for key, value in sorted(instances[0].xcom.items()):
+        if key in INTERNAL_XCOM_KEYS:
+            continue
+        names = (
+            ("Output", "return_value", "return-value")
+            if key == "return_value"
+            else (key, key.replace("_", "-"))
+        )
+        text = next((outputs[n] for n in names if n in outputs), None)
+        checks.append(ValueCheck(key, value, text, None if text is None else _same_value(value, text)))
+    return tuple(checks)
+
+
+def compare(
+    dag: Mapping[str, Any],
+    airflow: AirflowDagRun | None,
+    kfp: WorkflowRun | None,
+    airflow_error: str | None = None,
+    kfp_error: str | None = None,
+) -> Comparison:
+    """`dag` is the DAG's conversion.json entry (tasks with kfp_name and mapping, airflow_edges)."""
+    dag_id = str(dag["dag_id"])
+    if airflow is None or airflow.error or kfp is None or not kfp.nodes:
+        why = (
+            airflow_error
+            or (airflow.error if airflow else None)
+            or kfp_error
+            or (kfp.message if kfp else None)
+        )
+        return Comparison(
+            dag_id,
+            Verdict.ERROR,
+            airflow.state if airflow else None,
+            kfp.phase.value if kfp else None,
+            (),
+            (),
+            (),
+            error=why or "nothing ran",
+        )
+    instances: dict[str, list[AirflowTaskRun]] = {}
+    for instance in airflow.tasks:
+        instances.setdefault(instance.task_id, []).append(instance)
+    steps = kfp.by_name()
+    by_node = {n.node: n for n in kfp.nodes}
+    checks: list[TaskCheck] = []
+    differences: list[Difference] = []
+    not_verifiable: list[str] = []
+    states: dict[str, tuple[str | None, str | None]] = {}
+    for task in dag.get("tasks", []):
+        task_id, kfp_name = str(task["task_id"]), task.get("kfp_name")
+        mine = instances.get(task_id, [])
+        nodes = steps.get(task_id) or (steps.get(kfp_name, []) if kfp_name else [])
+        a_state = _airflow_state(mine)
+        tries = sum(i.try_number for i in mine)
+        attempts = sum(n.attempts for n in nodes)
+        phase = ", ".join(n.phase.value for n in nodes) or None
+        if not nodes:
+            removed = task.get("mapping") == REMOVED or kfp_name is None
+            checks.append(
+                TaskCheck(
+                    task_id,
+                    kfp_name,
+                    a_state,
+                    REMOVED if removed else None,
+                    None,
+                    tries,
+                    0,
+                    None if removed else False,
+                    note="removed by the conversion: its ordering is kept" if removed else "",
+                )
+            )
+            if not removed:
+                differences.append(Difference("task", task_id, f"{task_id} has no step in the run"))
+            continue
+        k_state = _kfp_state(nodes, by_node)
+        states[task_id] = (a_state, k_state)
+        if NOT_VERIFIABLE in k_state:
+            not_verifiable.append(task_id)
+            message = next((n.message for n in nodes if n.phase is Phase.NOT_VERIFIABLE), "")
+            checks.append(
+                TaskCheck(task_id, kfp_name, a_state, k_state, phase, tries, attempts, None, note=message)
+            )
+            continue
+        values = _values(mine, nodes) if a_state == k_state == "success" else ()
+        same = a_state == k_state and all(v.same is not False for v in values)
+        note = next((n.message for n in nodes if n.message), "")
+        checks.append(
+            TaskCheck(task_id, kfp_name, a_state, k_state, phase, tries, attempts, same, values, note)
+        )
+        if a_state != k_state:
+            ran = {True: "ran", False: "did not run"}
+            a_ran, k_ran = a_state in RAN, any(n.ran for n in nodes)
+            detail = f" ({ran[a_ran]} in Airflow, {ran[k_ran]} in KFP)" if a_ran != k_ran else ""
+            differences.append(
+                Difference("state", task_id, f"{task_id}: Airflow {a_state}, KFP {k_state}{detail}")
+            )
+        for value in values:
+            if value.same is False:
+                differences.append(
+                    Difference(
+                        "value",
+                        task_id,
+                        f"{task_id}: XCom {value.key} is {value.airflow!r} in Airflow, {value.kfp!r} in KFP",
+                    )
+                )
+    checked = _orderings(dag, instances, steps, differences)
+    run_state = {"success": "Succeeded", "failed": "Failed"}.get(str(airflow.state))
+    if (
+        run_state
+        and kfp.phase.value != run_state
+        and not (run_state == "Failed" and kfp.phase is Phase.ERROR)
+    ):
+        differences.append(
+            Difference("run", None, f"the DAG run ended {airflow.state}, the workflow {kfp.phase.value}")
+        )
+    if differences:
+        verdict = Verdict.DIFFERENT
+    elif not_verifiable or not any(c.same for c in checks):
+        verdict = Verdict.INCOMPLETE
+    else:
+        verdict = Verdict.PASS
+    return Comparison(
+        dag_id,
+        verdict,
+        airflow.state,
+        kfp.phase.value,
+        tuple(checks),
+        tuple(differences),
+        tuple(not_verifiable),
+        checked,
+        sum(1 for c in checks for v in c.values if v.same is not None),
+    )
+
+
+def _orderings(
+    dag: Mapping[str, Any],
+    instances: Mapping[str, list[AirflowTaskRun]],
+    steps: Mapping[str, list[NodeRun]],
+    differences: list[Difference],
+) -> int:
+    """Check each Airflow ordering between two tasks that ran on a side; the number checked."""
+    tasks = [str(t["task_id"]) for t in dag.get("tasks", [])]
+    kfp_names = {str(t["task_id"]): t.get("kfp_name") for t in dag.get("tasks", [])}
+    edges = [(str(a), str(b)) for a, b in dag.get("airflow_edges", [])]
+    checked = 0
+    for before, after in sorted(graph.ordering(tasks, edges)):
+        first = [i for i in instances.get(before, []) if i.state in RAN and i.end]
+        second = [i for i in instances.get(after, []) if i.state in RAN and i.start]
+        if first and second:
+            checked += 1
+            if max(str(i.end) for i in first) > min(str(i.start) for i in second):
+                differences.append(
+                    Difference("ordering", after, f"Airflow started {after} before {before} finished")
+                )
+        first_nodes = [n for n in steps.get(before) or steps.get(kfp_names.get(before) or "", []) if n.ran]
+        second_nodes = [n for n in steps.get(after) or steps.get(kfp_names.get(after) or "", []) if n.ran]
+        if first_nodes and second_nodes:
+            checked += 1
+            unordered = [n.node for n in second_nodes if not all(f.node in n.waited_for for f in first_nodes)]
+            if unordered:
+                differences.append(
+                    Difference(
+                        "ordering",
+                        after,
+                        f"the workflow did not make {after} wait for {before} ({', '.join(unordered)})",
+                    )
+                )
+    return checked

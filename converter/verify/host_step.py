@@ -1,0 +1,287 @@
+"""Run one Argo container template on this machine instead of in a pod, when that is equivalent.
+
+Only images whose behaviour the host reproduces for our steps are run: the `bash`, `alpine` and
+`python` library images, with a command that is `bash`, `sh`, `python3`, `python` or `true`.
+Anything else (another image, no command, volumes, secrets) is *not verifiable*, never a pass.
+
+The container's file system is emulated inside the step's folder. Every path the template declares
+(`inputs.artifacts[].path`, `outputs.parameters[].valueFrom.path`, `outputs.artifacts[].path`, such
+as KFP's `/tmp/outputs/Output/data`) and its parent folders below the top level (`/tmp/outputs/Output`,
+`/tmp/outputs`, never `/tmp`) are rewritten to `<step>/root/<path>` wherever they occur as a whole
+path in the command and args; other absolute paths are left alone. HOME and TMPDIR point into the step folder,
+the environment is an allow-list, and the process group is killed at the deadline.
+
+`python3`/`python` run the interpreter given (the converter's own by default) through a wrapper
+script on PATH; `python3 -m pip install ...` lines (KFP's `packages_to_install`) are answered by
+the wrapper without installing anything, after checking that every package is already installed;
+when one is not, the step is not verifiable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HOST_IMAGES = frozenset({"bash", "alpine", "python"})
+HOST_COMMANDS = frozenset({"bash", "sh", "python3", "python", "true"})
+ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+_PIP_INSTALL = re.compile(r"pip\s+install\s+(.*?)(?:\|\||&&|\)|;|$)", re.DOTALL)
+_REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
+LOG_TAIL = 2000
+
+
+@dataclass(frozen=True)
+class StepResult:
+    verifiable: bool
+    succeeded: bool
+    message: str = ""
+    exit_code: int | None = None
+    timed_out: bool = False
+    log_tail: str = ""
+    # output parameter name -> value, output artifact name -> file or folder (on success)
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    artifacts: Mapping[str, Path] = field(default_factory=dict)
+    missing_outputs: tuple[str, ...] = ()
+
+
+def image_family(image: str) -> str | None:
+    """'python' for python:3.11, docker.io/library/python:3.11-slim; None for other registries."""
+    reference = image.split("@", 1)[0]
+    parts = reference.split("/")
+    if len(parts) > 1 and parts[:-1] not in (["docker.io", "library"], ["library"], ["docker.io"]):
+        return None
+    return parts[-1].split(":", 1)[0]
+
+
+def why_not_runnable(template: Mapping[str, Any]) -> str | None:
+    """None when the container template can run on the host, else the reason it cannot."""
+    container = template.get("container")
+    if not isinstance(container, Mapping):
+        kind = next(
+            (
+                k
+                for k in ("script", "resource", "suspend", "steps", "http", "plugin", "data")
+                if k in template
+            ),
+            "unknown",
+        )
+        return f"a {kind} template runs in the cluster"
+    image = str(container.get("image", ""))
+    if image_family(image) not in HOST_IMAGES:
+        return f"image {image} must be pulled and run in a pod"
+    command = list(container.get("command") or [])
+    if not command:
+        return f"the command is the entrypoint of image {image}"
+    if os.path.basename(str(command[0])) not in HOST_COMMANDS:
+        return f"command {command[0]} is not run on the host"
+    if (
+        container.get("volumeMounts")
+        or template.get("volumes")
+        or template.get("initContainers")
+        or template.get("sidecars")
+    ):
+        return "the step mounts volumes or runs extra containers"
+    for variable in container.get("env") or []:
+        source = (variable or {}).get("valueFrom") or {}
+        if "secretKeyRef" in source or "configMapKeyRef" in source:
+            return f"environment variable {variable.get('name')} comes from a secret or config map"
+    return None
+
+
+def declared_paths(template: Mapping[str, Any]) -> list[str]:
+    """The declared paths and their parent folders below the top level, longest first."""
+    inputs = template.get("inputs") or {}
+    outputs = template.get("outputs") or {}
+    paths = [a.get("path") for a in inputs.get("artifacts") or []]
+    paths += [(p.get("valueFrom") or {}).get("path") for p in outputs.get("parameters") or []]
+    paths += [a.get("path") for a in outputs.get("artifacts") or []]
+    found: set[str] = set()
+    for path in (str(p).rstrip("/") for p in paths if p):
+        parts = path.split("/")
+        found.update("/".join(parts[:end]) for end in range(3, len(parts) + 1))  # "/tmp/x" and deeper
+    return sorted(found, key=len, reverse=True)
+
+
+def local_path(root: Path, path: str) -> Path:
+    return root / path.lstrip("/")
+
+
+def rewrite(text: str, paths: list[str], root: Path) -> str:
+    """Each whole occurrence of a path (not part of a longer one) moved under `root`, in one pass."""
+    if not paths:
+        return text
+    pattern = re.compile(r"(?<![\w./-])(" + "|".join(map(re.escape, paths)) + r")(?![\w.-])")
+    return pattern.sub(lambda m: str(local_path(root, m.group(1))), text)
+
+
+def required_packages(argv: list[str]) -> list[str]:
+    """Requirement names in `pip install` lines of the command (KFP's packages_to_install)."""
+    names: list[str] = []
+    for match in _PIP_INSTALL.finditer(" ".join(argv)):
+        try:
+            words = shlex.split(match.group(1))
+        except ValueError:
+            words = match.group(1).split()
+        for word in words:
+            found = _REQUIREMENT_NAME.match(word) if not word.startswith("-") else None
+            if found and found.group(0) not in names and "$" not in word:
+                names.append(found.group(0))
+    return names
+
+
+def missing_packages(python: str, names: list[str]) -> list[str]:
+    if not names:
+        return []
+    probe = (
+        "import importlib.metadata as m, sys\n"
+        "for n in sys.argv[1:]:\n"
+        "    try: m.distribution(n)\n"
+        "    except m.PackageNotFoundError: print(n)\n"
+    )
+    done = subprocess.run(
+        [python, "-c", probe, *names], capture_output=True, text=True, timeout=60, check=False
+    )
+    return done.stdout.split() if done.returncode == 0 else names
+
+
+def _python_wrapper(folder: Path, python: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    script = (
+        "#!/bin/sh\n"
+        "# airflow2kfp verify: the packages were checked to be installed; nothing is installed\n"
+        'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then exit 0; fi\n'
+        f'exec {shlex.quote(python)} "$@"\n'
+    )
+    for name in ("python3", "python"):
+        wrapper = folder / name
+        wrapper.write_text(script)
+        wrapper.chmod(0o755)
+
+
+def _environment(container: Mapping[str, Any], step_dir: Path, shim: Path) -> dict[str, str]:
+    env = {key: os.environ[key] for key in ENV_ALLOWLIST if key in os.environ}
+    env["PATH"] = f"{shim}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
+    env.update(HOME=str(step_dir / "home"), TMPDIR=str(step_dir / "tmp"), PYTHONUNBUFFERED="1")
+    for variable in container.get("env") or []:
+        if "value" in variable:
+            env[str(variable["name"])] = str(variable["value"])
+        elif "valueFrom" in variable:  # fieldRef / resourceFieldRef: a fixed local stand-in
+            env[str(variable["name"])] = f"local-{variable['name'].lower()}"
+    return env
+
+
+def run_container(
+    template: Mapping[str, Any],
+    step_dir: Path,
+    timeout: float,
+    python: str | None = None,
+    inputs: Mapping[str, Path] | None = None,
+) -> StepResult:
+    """Run the (substituted) container template in `step_dir`; `inputs` are input artifact files."""
+    reason = why_not_runnable(template)
+    if reason:
+        return StepResult(verifiable=False, succeeded=False, message=reason)
+    container = template["container"]
+    interpreter = python or sys.executable
+    root = step_dir / "root"
+    paths = declared_paths(template)
+    argv = [rewrite(str(a), paths, root) for a in [*container.get("command", []), *container.get("args", [])]]
+    missing = missing_packages(interpreter, required_packages(argv))
+    if missing:
+        return StepResult(
+            verifiable=False,
+            succeeded=False,
+            message=f"needs packages that are not installed: {', '.join(missing)}",
+        )
+    for folder in ("home", "tmp", "work", "root/tmp"):  # root/tmp: /tmp exists in every image
+        (step_dir / folder).mkdir(parents=True, exist_ok=True)
+    shim = step_dir / "bin"
+    _python_wrapper(shim, interpreter)
+    for artifact in (template.get("inputs") or {}).get("artifacts") or []:
+        if artifact.get("name") in (inputs or {}) and artifact.get("path"):
+            target = local_path(root, str(artifact["path"]))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = (inputs or {})[artifact["name"]]
+            if source.is_dir():
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            else:
+                target.write_bytes(source.read_bytes())
+    if os.path.basename(argv[0]) in ("python3", "python"):
+        argv[0] = str(shim / "python3")
+    log_path = step_dir / "log.txt"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            argv,
+            cwd=step_dir / "work",
+            env=_environment(container, step_dir, shim),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        timed_out = False
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            try:  # the whole process group: nothing the step started outlives it
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            process.wait()
+    tail = log_path.read_bytes()[-LOG_TAIL:].decode(errors="replace")
+    if timed_out:
+        return StepResult(True, False, f"deadline of {timeout:g}s exceeded", None, True, tail)
+    if process.returncode != 0:
+        return StepResult(True, False, f"exit code {process.returncode}", process.returncode, False, tail)
+    return _collect_outputs(template, root, tail)
+
+
+def _collect_outputs(template: Mapping[str, Any], root: Path, tail: str) -> StepResult:
+    outputs = template.get("outputs") or {}
+    parameters: dict[str, str] = {}
+    artifacts: dict[str, Path] = {}
+    missing: list[str] = []
+    for parameter in outputs.get("parameters") or []:
+        path = (parameter.get("valueFrom") or {}).get("path")
+        if not path:
+            continue
+        file = local_path(root, str(path))
+        if file.is_file():
+            # Argo's wait container trims one trailing newline from the file's content
+            parameters[str(parameter["name"])] = file.read_text(errors="replace").removesuffix("\n")
+        elif "default" in (parameter.get("valueFrom") or {}):
+            parameters[str(parameter["name"])] = str(parameter["valueFrom"]["default"])
+        else:
+            missing.append(str(parameter["name"]))
+    for artifact in outputs.get("artifacts") or []:
+        file = local_path(root, str(artifact.get("path", "")))
+        if file.exists():
+            artifacts[str(artifact["name"])] = file
+        elif not artifact.get("optional"):
+            missing.append(str(artifact["name"]))
+    if missing:
+        return StepResult(
+            True,
+            False,
+            f"outputs not written: {', '.join(missing)}",
+            0,
+            False,
+            tail,
+            parameters,
+            artifacts,
+            tuple(missing),
+        )
+    return StepResult(True, True, "", 0, False, tail, parameters, artifacts)
