@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import shlex
 import textwrap
 from pathlib import Path
@@ -77,6 +78,21 @@ def static_text(value: Any) -> Any:
     return value
 
 
+AIRFLOW_SKIP_EXIT_CODE = 99  # BashOperator's default skip_on_exit_code (Airflow 2.6+)
+
+
+def _skip_exit_codes(task: Task, command: str) -> tuple[int, ...]:
+    """Exit codes that make Airflow skip the task, when this task can plausibly exit with one.
+
+    Every BashOperator skips on 99 by default; saying so for every task would bury the cases that
+    matter, so it is reported when skip_on_exit_code is set or the command itself exits 99.
+    """
+    codes = task.args.get("skip_on_exit_code", AIRFLOW_SKIP_EXIT_CODE)
+    if "skip_on_exit_code" in task.args.explicit:
+        return tuple(c for c in (codes if isinstance(codes, (list, tuple)) else [codes]) if isinstance(c, int))
+    return (AIRFLOW_SKIP_EXIT_CODE,) if re.search(rf"\bexit\s+{AIRFLOW_SKIP_EXIT_CODE}\b", command) else ()
+
+
 def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     command = static_text(task.args.get("bash_command"))
     where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
@@ -114,10 +130,15 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
                               "is False); the step also keeps the image's environment", **where))
     elif env is not None:
         found.append(diag("A2K306", f"env could not be read statically: {env!r}", **where))
+    skip_codes = _skip_exit_codes(task, command)
+    if skip_codes:
+        found.append(diag("A2K320", f"exit code {', '.join(map(str, skip_codes))} marks the task skipped in "
+                          "Airflow (skip_on_exit_code); in KFP the step fails instead", **where))
+        notes.append("skip_on_exit_code: fails instead of skipping")
     note = time_macro_note(parameters)
     if any(d.code == "A2K302" for d in found):
         notes.append("Jinja template kept verbatim")
-    approximated = any(d.code in ("A2K302", "A2K306") for d in found)
+    approximated = any(d.code in ("A2K302", "A2K306", "A2K320") for d in found)
     return TaskMapping(
         task_id=task.task_id,
         fidelity=Fidelity.APPROXIMATED if approximated else Fidelity.DIRECT,
