@@ -18,7 +18,10 @@ def describe(folder: Path) -> dict[str, object]:
 
     truth: dict[str, object] = {}
     for path in sorted(folder.glob("*.py")):
-        bag = DagBag(dag_folder=str(path), include_examples=False, safe_mode=False)
+        try:
+            bag = DagBag(dag_folder=str(path), include_examples=False, safe_mode=False)
+        except TypeError:  # Airflow 3.3 removed include_examples (examples are never loaded there)
+            bag = DagBag(dag_folder=str(path), safe_mode=False)
         dags = {}
         for dag_id, dag in sorted(bag.dags.items()):
             dags[dag_id] = {

@@ -22,7 +22,9 @@ from converter import __version__, graph
 from converter.emit.names import k8s_name, kfp_task_names, python_identifier, python_task_variables
 from converter.emit.postcompile import support_source
 from converter.mapping.base import ComponentDef, Fidelity, TaskMapping
-from converter.mapping.control_flow import LoopValue, TaskControl, loops_of, plan_control
+from converter.mapping.control_flow import (
+    LoopValue, TaskControl, loops_of, loops_outside_conditions, plan_control,
+)
 from converter.mapping.base import (
     ComponentDef, Fidelity, Interpolated, ParamRef, PipelineParameter, RunIdRef, TaskMapping,
 )
@@ -192,7 +194,7 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
     function_name = f"{python_identifier(dag.dag_id)}_pipeline"
     kfp_names = kfp_task_names(order, pipeline_name)
     parameters = pipeline_parameters(dag, [mappings[t] for t in order])
-    loop_variables = [loop.variable for task_id in order for loop in loops_of(dag.task(task_id))]
+    loop_variables = [loop.variable for task_id in order for loop in loops_of(dag.task(task_id), dag)]
     variables = python_task_variables(
         order, reserved=[function_name, *loop_variables, *(p.name for p in parameters)])
     arguments = {task_id: mappings[task_id].arguments for task_id in order}
@@ -251,7 +253,7 @@ def _wrappers(control: TaskControl, variables: Mapping[str, str]) -> tuple[str, 
     conditions = tuple(f"dsl.Condition({variables[c.source]}.outputs[{c.output!r}] == 'true')"
                        for c in control.conditions)
     loops = tuple(f"dsl.ParallelFor({py_literal(loop.over, variables)}) as {loop.variable}" for loop in control.loops)
-    return conditions + loops
+    return loops + conditions if loops_outside_conditions(control.loops) else conditions + loops
 
 
 def _comments(dag: Dag, task_id: str, control: TaskControl) -> tuple[str, ...]:

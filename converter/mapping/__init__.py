@@ -40,7 +40,7 @@ def map_task(task: Task, context: MappingContext) -> TaskMapping:
     """Map one task with its family (or a placeholder), plus the settings every family shares.
 
     A mapped task is mapped as it runs inside its loops: each mapped argument is the loop variable."""
-    task = mapped_task(task, loops_of(task))
+    task = mapped_task(task, loops_of(task, context.dag))
     family = family_for(task)
     mapped = family.map_task(task, context) if family else fallback.map_fallback(task, context)
     if mapped.component is None:

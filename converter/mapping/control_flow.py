@@ -129,12 +129,28 @@ def _conditions(dag: Dag, task: Task, descendants: Mapping[str, set[str]]) -> tu
     return tuple(found)
 
 
-def loops_of(task: Task) -> tuple[Loop, ...]:
-    if not task.is_mapped:
+def loops_of(task: Task, dag: Dag) -> tuple[Loop, ...]:
+    """The ParallelFor loops a mapped task runs in; none when KFP v1 cannot express its mapping.
+
+    Mapping over the results of another mapped task needs the loop's outputs collected into a list,
+    which KFP v1 cannot do (no fan-in out of a ParallelFor): such a task is emitted as one step, and
+    its mapping reports the difference.
+    """
+    if not task.is_mapped or any(_from_mapped_task(value, dag) for value in task.mapped_args.values()):
         return ()
     stem = python_identifier(task.task_id)
     return tuple(Loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
                  for name, value in task.mapped_args.items())
+
+
+def loops_outside_conditions(loops: Sequence[Loop]) -> bool:
+    """KFP 1.8's compiler fails (fix_big_data_passing KeyError) on a ParallelFor over an upstream's
+    output nested in a dsl.Condition; the other nesting compiles."""
+    return any(isinstance(loop.over, XComRef) for loop in loops)
+
+
+def _from_mapped_task(value: Any, dag: Dag) -> bool:
+    return isinstance(value, XComRef) and any(t.task_id == value.task_id and t.is_mapped for t in dag.tasks)
 
 
 def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
@@ -191,7 +207,7 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
             else:
                 after = ()  # Airflow does not wait for upstream tasks at all; neither does the step
         conditions = _conditions(dag, task, descendants)
-        loops = loops_of(task)
+        loops = loops_of(task, dag)
         conditional[task_id] = bool(conditions)
         omittable[task_id] = tr.can_be_omitted(rule, bool(after))
         omitted_may_be_skip[task_id] = rule in tr.SKIPS_ON_ITS_OWN or any(can_skip[u] for u in after)
@@ -205,6 +221,10 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
                                                         omittable=omittable[u]) for u in after], deciders)
                 differences.append("the exact expression is too long: an upstream that did not run is read "
                                    "as upstream_failed, never as skipped")
+        if conditions and loops_outside_conditions(loops):
+            differences.append("a loop over an upstream's output inside a condition does not compile in KFP "
+                               "v1, so the condition is inside the loop: when the branch skips the task, the "
+                               "loop node ends Succeeded where Airflow has the task skipped")
         differences += _differences(dag, task, rule, conditions, after)
         controls[task_id] = TaskControl(task_id, rule, after, conditions, loops, depends, Semantics(tuple(differences)))
     return controls

@@ -34,6 +34,7 @@ from converter.mapping.base import (
     RunIdRef, TaskMapping, is_airflow_module,
 )
 from converter.mapping.callable_source import StandaloneCallable, standalone
+from converter.mapping.control_flow import LoopValue
 from converter.mapping.dag_params import annotation_of, dag_parameters
 from converter.mapping.placeholder import placeholder
 from converter.mapping.templates import TIME_MACROS, time_macro_note, time_parameter, translate_value
@@ -95,6 +96,11 @@ class _Inputs:
             # has no size limit, and kfp's local runner passes files, not upstream values
             self.signature.append(f"{name}_path: InputPath()")
             self.decode += [f"with open({name}_path) as _file:", f"    {name} = _json.load(_file)"]
+        elif isinstance(value, LoopValue):
+            # a ParallelFor item arrives as text: Argo renders JSON objects as JSON and scalars bare
+            self.signature.append(f"{name}: str")
+            self.decode += ["try:", f"    {name} = _json.loads({name})",
+                            "except ValueError:", "    pass  # a bare string item"]
         else:
             self.signature.append(f"{name}: {annotation}")
         return name
@@ -174,12 +180,18 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         if isinstance(task.args.get(key), Unresolved):
             found.append(diag("A2K306", f"{key} could not be read statically: {task.args.get(key).source}",
                               **where))
-    for key, value in task.mapped_args.items():  # .expand(): the mapped arguments are inputs too
+    # .expand(): inside its ParallelFor each mapped argument is the loop item (control flow puts a
+    # LoopValue in the task's arguments); without a loop the step receives the whole list
+    loop_items = {k: v for k, v in task.args.values.items() if isinstance(v, LoopValue)}
+    for key, value in task.mapped_args.items():
         if key == "*" or not isinstance(key, str):
-            found.append(diag("A2K311", "expand_kwargs arguments are not passed to the step", **where))
+            if loop_items:
+                op_kwargs.update(loop_items)
+            else:
+                found.append(diag("A2K311", "expand_kwargs arguments are not passed to the step", **where))
         else:
-            op_kwargs[key] = value
-    if task.is_mapped:
+            op_kwargs[key] = loop_items.get(key, value)
+    if task.is_mapped and not loop_items:
         found.append(diag("A2K311", "a mapped task (.expand) is emitted as one step receiving the whole "
                           f"list of {', '.join(map(str, task.mapped_args))}, not one step per item", **where))
     signature = parameters_known.parameters if parameters_known else ()
@@ -270,7 +282,7 @@ def _pass(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag, found:
     prefix = f"{keyword}=" if keyword else ""
     if isinstance(value, XComRef):
         return prefix + _xcom_input(inputs, wanted, value, task, dag, found)
-    if isinstance(value, (ParamRef, Interpolated, RunIdRef)):
+    if isinstance(value, (ParamRef, Interpolated, RunIdRef, LoopValue)):
         return prefix + inputs.add(wanted, "str", value)
     annotation = annotation_of(value)
     if annotation and _plain(value):
@@ -280,6 +292,11 @@ def _pass(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag, found:
 
 def _xcom_input(inputs: _Inputs, wanted: str, ref: XComRef, task: Task, dag: Dag, found: list[Diagnostic]) -> str:
     producer = next((t for t in dag.tasks if t.task_id == ref.task_id), None)
+    if producer is not None and producer.is_mapped:
+        found.append(diag("A2K311", f"{ref.task_id} is a mapped task: Airflow collects its results into a "
+                          "list, KFP v1 cannot pass results out of a ParallelFor; the argument is None",
+                          **_where(task)))
+        return "None"
     if producer is None or not produces_outputs(producer):
         what = producer.qualified_operator if producer else "an unknown task"
         found.append(diag("A2K311", f"the XCom of {ref.task_id} ({what}) is not passed in KFP; the "

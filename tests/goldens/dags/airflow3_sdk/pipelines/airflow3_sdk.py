@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
-from kfp.components import InputPath
 
 # Airflow task 'fetch': task calling fetch.
 def fetch_step() -> str:
@@ -30,7 +29,7 @@ def fetch_step() -> str:
 PY_FETCH = components.create_component_from_func(fetch_step, base_image='python:3.11')
 
 # Airflow task 'double': task calling double.
-def double_step(n_path: InputPath()):
+def double_step(n: str):
     """Airflow task 'double' (task, fixtures/airflow_dags/airflow3_sdk.py:18)."""
     import json as _json
 
@@ -38,8 +37,10 @@ def double_step(n_path: InputPath()):
     def double(n: int) -> int:
         return n * 2
 
-    with open(n_path) as _file:
-        n = _json.load(_file)
+    try:
+        n = _json.loads(n)
+    except ValueError:
+        pass  # a bare string item
     double(n=n)
 
 
@@ -87,11 +88,11 @@ def airflow3_sdk_pipeline():
         named(PY_FETCH, 'fetch')()
         .set_display_name('fetch')
     )
-    # double: task at fixtures/airflow_dags/airflow3_sdk.py:18 [approximated]
+    # double: task at fixtures/airflow_dags/airflow3_sdk.py:18 [direct]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
     with dsl.ParallelFor(fetch.outputs['Output']) as double_n:
         double = (
-            named(PY_DOUBLE, 'double')(n=fetch.outputs['Output'])
+            named(PY_DOUBLE, 'double')(n=double_n)
             .set_display_name('double')
             .after(fetch)
         )

@@ -50,14 +50,19 @@ implementation:
 )
 
 # Airflow task 'size': task calling size.
-def size_step():
+def size_step(path: str):
     """Airflow task 'size' (task, fixtures/airflow_dags/cf_mapping.py:16)."""
+    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/cf_mapping.py
     def size(path: str) -> int:
         return len(path)
 
-    size(path=None)
+    try:
+        path = _json.loads(path)
+    except ValueError:
+        pass  # a bare string item
+    size(path=path)
 
 
 PY_SIZE = components.create_component_from_func(size_step, base_image='python:3.11')
@@ -94,11 +99,11 @@ def cf_mapping_pipeline():
             named(BASH, 'per-file')(command=per_file_bash_command)
             .set_display_name('per_file')
         )
-    # size: task at fixtures/airflow_dags/cf_mapping.py:16 [approximated]
+    # size: task at fixtures/airflow_dags/cf_mapping.py:16 [direct]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
     with dsl.ParallelFor(list_files.outputs['Output']) as size_path:
         size = (
-            named(PY_SIZE, 'size')()
+            named(PY_SIZE, 'size')(path=size_path)
             .set_display_name('size')
             .after(list_files, per_file)
         )

@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
-from kfp.components import InputPath
 
 # Airflow task 'files': task calling files.
 def files_step() -> str:
@@ -30,7 +29,7 @@ def files_step() -> str:
 PY_FILES = components.create_component_from_func(files_step, base_image='python:3.11')
 
 # Airflow task 'size': task calling size.
-def size_step(unit: str, path_path: InputPath()):
+def size_step(unit: str, path: str):
     """Airflow task 'size' (task, fixtures/airflow_dags/dynamic_mapping.py:19)."""
     import json as _json
 
@@ -38,8 +37,10 @@ def size_step(unit: str, path_path: InputPath()):
     def size(path: str, unit: str) -> int:
         return len(path)
 
-    with open(path_path) as _file:
-        path = _json.load(_file)
+    try:
+        path = _json.loads(path)
+    except ValueError:
+        pass  # a bare string item
     size(unit=unit, path=path)
 
 
@@ -87,11 +88,11 @@ def dynamic_mapping_pipeline():
         named(PY_FILES, 'files')()
         .set_display_name('files')
     )
-    # size: task at fixtures/airflow_dags/dynamic_mapping.py:19 [approximated]
+    # size: task at fixtures/airflow_dags/dynamic_mapping.py:19 [direct]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
     with dsl.ParallelFor(files.outputs['Output']) as size_path:
         size = (
-            named(PY_SIZE, 'size')(unit='kb', path=files.outputs['Output'])
+            named(PY_SIZE, 'size')(unit='kb', path=size_path)
             .set_display_name('size')
             .after(files)
         )
