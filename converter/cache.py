@@ -96,12 +96,14 @@ class Hasher:
                 self._files[resolved] = f"unreadable:{error.errno}"
         return self._files[resolved]
 
-    def tree_hash(self, root: Path) -> str:
+    def tree_hash(self, root: Path, skip_suffixes: tuple[str, ...] = ()) -> str:
         """One hash of every file below `root` (names and bytes), caches and VCS folders aside."""
         digest = hashlib.sha256()
         for folder, dirs, files in os.walk(root):
             dirs[:] = sorted(d for d in dirs if d not in {".git", "__pycache__", CACHE_DIR_NAME})
             for name in sorted(files):
+                if name.endswith(skip_suffixes) and skip_suffixes:
+                    continue
                 path = Path(folder) / name
                 digest.update(f"{path.relative_to(root)}={self.file_hash(path)}".encode() + b"\0")
         return digest.hexdigest()

@@ -186,10 +186,13 @@ def _fingerprint(options: ConvertOptions, reader: Reader | None, settings: RunSe
     python = readers.find_airflow_python(settings.airflow_python)
     if settings.mode == "auto" and python is None:
         return f"{options!r}|static"  # auto without Airflow reads statically (and says so)
-    # Importing runs the DAG's code, which may read any file (configs, templates): every file under
-    # the DAG folders is part of the key, so any change there reconverts in airflow/auto mode.
+    # Importing runs the DAG's code, which may read any data file (configs, templates): every
+    # non-Python file under the DAG folders is part of the key, so a change there reconverts in
+    # airflow/auto mode. Python modules reach a DAG through imports, which each file's own key
+    # follows, so editing one DAG file still reconverts only that DAG.
     folders = sorted({str((s if s.is_dir() else s.parent).resolve()) for s in sources})
-    trees = "|".join(f"{folder}={hasher.tree_hash(Path(folder))}" for folder in folders)
+    trees = "|".join(f"{folder}={hasher.tree_hash(Path(folder), skip_suffixes=('.py', '.pyc'))}"
+                     for folder in folders)
     return f"{options!r}|{settings.mode}|{python}|{settings.airflow_timeout}|{trees}"
 
 

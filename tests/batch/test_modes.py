@@ -58,3 +58,12 @@ def test_an_error_notice_fails_the_run(repo, run, monkeypatch, prepared, readers
     monkeypatch.setattr(readers, "prepare_reader", unavailable)
     code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "--mode", "airflow", "--no-cache")
     assert code == 1 and "A2K604 [error] no Airflow interpreter" in out
+
+
+def test_auto_mode_reconverts_only_the_edited_dag(repo, run, prepared):
+    auto = ("convert", "dags", "--out", "out", "-j", "1", "--mode", "auto", "--airflow-python", "fake-python")
+    run(*auto)
+    source = repo / "beta.py"
+    source.write_text(source.read_text().replace("echo x", "echo x-edited"))
+    assert "(1 from cache)" in run(*auto)[1]
+    assert prepared[-1] == ["dags/beta.py"]  # Airflow is asked only about the edited file
