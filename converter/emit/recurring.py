@@ -147,7 +147,8 @@ def _source_text(value: Any) -> str:
 def _trigger(settings: Mapping[str, Any]) -> _Trigger:
     key, value = _schedule_value(settings)
     timetable = settings.get("timetable") if isinstance(settings.get("timetable"), str) else None
-    if key == "timetable" and timetable is not None:  # Airflow-mode reading: the class name, and its summary
+    # Airflow-mode reading gives the timetable's class name and summary; they say more than an object's repr
+    if timetable is not None and not isinstance(value, (str, Duration)):
         summary = settings.get("timetable_summary")
         if timetable in ("CronTriggerTimetable", "CronDataIntervalTimetable") and isinstance(summary, str):
             value = summary
