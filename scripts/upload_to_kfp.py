@@ -110,7 +110,8 @@ def run(uploads: Sequence[Upload], client: Any, experiment: str, namespace: str 
             continue
         if experiment_id is None:
             experiment_id = client.create_experiment(name=experiment, namespace=namespace).id
-        job = client.create_recurring_run(**recurring_kwargs(upload.recurring, experiment_id, pipeline_id, version_id))
+        kwargs = recurring_kwargs(upload.recurring, experiment_id, pipeline_id, version_id)
+        job = client.create_recurring_run(**kwargs)
         log(f"{upload.name}: recurring run {job.id}")
 
 
@@ -133,7 +134,8 @@ class DryRun:
         return self._record("upload_pipeline", kwargs, _Ids(f"<pipeline {kwargs['pipeline_name']}>"))
 
     def upload_pipeline_version(self, **kwargs: Any) -> Any:
-        return self._record("upload_pipeline_version", kwargs, _Ids(f"<version {kwargs['pipeline_version_name']}>"))
+        answer = _Ids(f"<version {kwargs['pipeline_version_name']}>")
+        return self._record("upload_pipeline_version", kwargs, answer)
 
     def create_experiment(self, **kwargs: Any) -> Any:
         return self._record("create_experiment", kwargs, _Ids(f"<experiment {kwargs['name']}>"))

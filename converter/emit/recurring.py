@@ -53,8 +53,8 @@ AIRFLOW_MAX_ACTIVE_RUNS = 16  # Airflow's core.max_active_runs_per_dag default
 SCHEDULE_KEYS = ("schedule", "schedule_interval", "timetable")
 DATA_INTERVAL_TIMETABLES = ("CronDataIntervalTimetable", "DeltaDataIntervalTimetable")
 _ASSET = re.compile(r"\b(Dataset|Asset|AssetAlias|AssetAll|AssetAny|DatasetAll|DatasetAny)\b")
-_CRON_TIMETABLE = re.compile(r"""^(CronTriggerTimetable|CronDataIntervalTimetable)\(\s*(['"])(.+?)\2(.*)\)$""",
-                             re.DOTALL)
+_CRON_TIMETABLE = re.compile(
+    r"""^(CronTriggerTimetable|CronDataIntervalTimetable)\(\s*(['"])(.+?)\2(.*)\)$""", re.DOTALL)
 _TIMEZONE_ARG = re.compile(r"""timezone\s*=\s*(?:['"]([^'"]+)['"]|(.+))""")
 _UNSUPPORTED_CRON = re.compile(r"[LW#H]")
 _NAMES = re.compile(r"JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|MON|TUE|WED|THU|FRI|SAT|SUN", re.I)
@@ -168,8 +168,8 @@ def _trigger(settings: Mapping[str, Any]) -> _Trigger:
         return _Trigger(interval=interval, notes=notes)
     if isinstance(value, str):
         if value == "@once":
-            return _Trigger(problem="schedule '@once': Airflow runs the DAG once after start_date; KFP has no "
-                            "one-shot schedule, so create one run instead", severity=Severity.INFO)
+            return _Trigger(problem="schedule '@once': Airflow runs the DAG once after start_date; KFP has "
+                            "no one-shot schedule, so create one run instead", severity=Severity.INFO)
         if value == "@continuous":
             return _Trigger(problem="schedule '@continuous': Airflow starts the next run as soon as the last "
                             "one ends; KFP triggers runs only on a cron or an interval")
@@ -235,10 +235,11 @@ def recurring_run(dag: Dag, scheduled: Mapping[str, str], description: str | Non
         no_catchup = not catchup
     else:
         no_catchup = True
-        unread = f"catchup could not be read ({_source_text(catchup)})" if catchup is not None else "catchup is not set"
-        report(f"{unread}: assuming Airflow 3's default catchup=False (no_catchup=true); Airflow 2 defaulted "
-               "to True (scheduler.catchup_by_default), and the static reader cannot tell which Airflow the DAG "
-               "targets", Severity.INFO if catchup is None else None)
+        unread = ("catchup is not set" if catchup is None
+                  else f"catchup could not be read ({_source_text(catchup)})")
+        report(f"{unread}: assuming Airflow 3's default catchup=False (no_catchup=true); Airflow 2 "
+               "defaulted to True (scheduler.catchup_by_default), and the static reader cannot tell "
+               "which Airflow the DAG targets", Severity.INFO if catchup is None else None)
 
     runs = settings.get("max_active_runs")
     if isinstance(runs, int) and not isinstance(runs, bool) and runs > 0:
@@ -269,11 +270,13 @@ def recurring_run(dag: Dag, scheduled: Mapping[str, str], description: str | Non
     if scheduled:
         names = ", ".join(sorted(scheduled))
         if settings.get("timetable") in DATA_INTERVAL_TIMETABLES:
-            report(f"logical-date parameters ({names}): Airflow's {settings['timetable']} fires at the end of each data interval with the "
-                   "logical date at its start; KFP's [[ScheduledTime]] is the firing time, one period later")
+            report(f"logical-date parameters ({names}): Airflow's {settings['timetable']} fires at the end "
+                   "of each data interval with the logical date at its start; KFP's [[ScheduledTime]] is the "
+                   "firing time, one period later")
         else:
-            notes.append(f"logical-date parameters ({names}) get the firing time ([[ScheduledTime]]): Airflow 3's logical date for cron and "
-                         "timedelta schedules; under Airflow 2 data intervals the logical date is one period earlier")
+            notes.append(f"logical-date parameters ({names}) get the firing time ([[ScheduledTime]]): "
+                         "Airflow 3's logical date for cron and timedelta schedules; under Airflow 2 data "
+                         "intervals the logical date is one period earlier")
 
     run = RecurringRun(
         name=dag.dag_id, description=description, cron=trigger.cron, interval_second=trigger.interval,
