@@ -103,6 +103,7 @@ class _Trigger:
     problem: str | None = None  # why there is no recurring run (None with no trigger: not scheduled)
     severity: Severity | None = None
     notes: tuple[str, ...] = ()
+    timezone: str | None = None  # a cron timetable's own time zone, which wins over start_date's
 
 
 def kfp_cron(expression: str) -> tuple[str | None, str | None]:
@@ -187,7 +188,7 @@ def _trigger(settings: Mapping[str, Any]) -> _Trigger:
         zone = tz and (tz.group(1) or tz.group(2).strip())
         notes = (f"{match.group(1)}: its timezone {zone} is not carried; KFP's cron fires in UTC",) \
             if zone and zone.upper() != "UTC" else ()
-        return _Trigger(cron=cron, problem=problem, notes=notes)
+        return _Trigger(cron=cron, problem=problem, notes=notes, timezone=zone or None)
     name = timetable or text
     return _Trigger(problem=f"schedule {name}: a timetable KFP cannot express (KFP schedules only by a cron "
                     "expression or a fixed interval)")
@@ -263,7 +264,7 @@ def recurring_run(dag: Dag, scheduled: Mapping[str, str], description: str | Non
         if value is not None and window[target] is None:
             report(f"{key} could not be read ({_source_text(value)}); the recurring run has no {target}")
     start = window["start_time"]
-    if trigger.cron and start and not start.endswith("Z"):
+    if trigger.cron and start and not start.endswith("Z") and trigger.timezone is None:
         report(f"start_date {start} is not in UTC: Airflow fires the cron in the DAG's time zone, KFP in the "
                "ScheduledWorkflow controller's (UTC); the cron fields were not shifted")
 

@@ -90,6 +90,10 @@ def test_what_kfp_cannot_trigger_gets_no_run_and_a2k314(value, says: str, severi
 def test_cron_timetable_is_read_with_its_time_zone_noted() -> None:
     run = schedule(schedule=Unresolved('CronTriggerTimetable("0 1 * * *", timezone="Europe/Paris")')).run
     assert run.cron == "0 0 1 * * *" and "Europe/Paris is not carried" in run.notes[0]
+    # the timetable's own time zone governs the cron, not start_date's
+    result = schedule(schedule=Unresolved('CronTriggerTimetable("0 1 * * *", timezone="UTC")'),
+                      start_date="2024-01-01T00:00:00+01:00", max_active_runs=1)
+    assert result.run.cron == "0 0 1 * * *" and result.run.notes == () and result.diagnostics == ()
 
 
 def test_airflow_reading_uses_the_timetable_and_its_interval_offset() -> None:
