@@ -245,7 +245,9 @@ def recurring_run(dag: Dag, scheduled: Mapping[str, str], description: str | Non
     runs = settings.get("max_active_runs")
     if isinstance(runs, int) and not isinstance(runs, bool) and runs > 0:
         concurrency = min(runs, KFP_MAX_CONCURRENCY)
-        if runs > KFP_MAX_CONCURRENCY:
+        if runs == AIRFLOW_MAX_ACTIVE_RUNS:  # Airflow-mode reading fills in the default: no warning for it
+            notes.append(f"max_active_runs={runs} (Airflow's default): KFP's maximum is {KFP_MAX_CONCURRENCY}")
+        elif runs > KFP_MAX_CONCURRENCY:
             report(f"max_active_runs={runs}: KFP allows at most {KFP_MAX_CONCURRENCY} concurrent runs of a "
                    f"recurring run; max_concurrency={KFP_MAX_CONCURRENCY}")
     else:

@@ -120,6 +120,9 @@ def test_max_active_runs_above_kfp_limit_is_capped() -> None:
     result = schedule(schedule="@daily", max_active_runs=32)
     assert result.run.max_concurrency == 10 and codes(result) == [("A2K314", "warning")]
     assert "at most 10" in result.diagnostics[0].message
+    # 16 is Airflow's default, which reading with Airflow always reports: a note, not a warning
+    result = schedule(schedule="@daily", max_active_runs=16)
+    assert result.run.max_concurrency == 10 and result.diagnostics == () and "default" in result.run.notes[0]
 
 
 def test_start_date_from_default_args_and_time_zone() -> None:
