@@ -18,6 +18,7 @@ from converter import graph
 from converter.diagnostics import Diagnostic, Severity, Suppression, diag
 from converter.emit.compile import compile_source
 from converter.emit.python import EmitPlan, build_plan, py_literal, render
+from converter.emit.recurring import RecurringRun, recurring_run
 from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_task
 from converter.mapping.base import Fidelity
 from converter.model import Dag, ParsedFile, Task
@@ -82,6 +83,7 @@ class DagResult:
     yaml_text: str | None = None
     settings: dict = field(default_factory=dict)
     source_mode: str = "static"
+    recurring: RecurringRun | None = None  # the schedule as a KFP recurring run, when it has one
 
 
 @dataclass(frozen=True)
@@ -212,10 +214,12 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     source = render(plan)
     after = {t.task_id: t.upstream for t in plan.tasks}
     diagnostics += semantic_diagnostics(dag, plan)
+    schedule = recurring_run(dag, plan.scheduled_values, plan.description)
+    diagnostics += schedule.diagnostics
     records = _task_records(dag, mappings, dict(plan.kfp_names), after, plan)
     kfp_edges = tuple((plan.kfp_names[a], plan.kfp_names[b]) for a, b in plan.edges)
     partial = dict(base, pipeline_function=plan.function_name, tasks=records, kfp_edges=kfp_edges,
-                   python_text=source)
+                   python_text=source, recurring=schedule.run)
 
     with tempfile.TemporaryDirectory(prefix="airflow2kfp-compile-") as workdir:
         compiled = compile_source(source, "pipeline", Path(workdir))

@@ -18,6 +18,7 @@ from converter.cache import Cache, Hasher
 from converter.diagnostics import Diagnostic, Severity, diag
 from converter.discover import DiscoveryOptions, Found, discover
 from converter.emit.names import UniqueNames, python_identifier
+from converter.emit.recurring import recurring_json
 from converter.model import ParsedFile
 from converter.outputs import WriteResult, write_tree
 from converter.pipeline import ConvertOptions, DagResult, FileResult, Reader, Status, convert_file
@@ -54,7 +55,7 @@ class Collected:
 @dataclass(frozen=True)
 class OutputPlan:
     contents: dict[str, str]  # relative path -> text, conversion.json last
-    paths: dict[tuple[str, str], dict[str, str | None]]  # (source, dag_id) -> its python/yaml files
+    paths: dict[tuple[str, str], dict[str, str | None]]  # (source, dag_id) -> its python/yaml/recurring_run files
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,8 @@ def _roots(item: Found) -> tuple[Path, ...]:
 
 
 def plan(files: Iterable[FileResult]) -> OutputPlan:
-    """Each converted DAG's Python and YAML, and the run's conversion.json, by relative path."""
+    """Each converted DAG's Python and YAML (and recurring-run JSON when it has a schedule KFP can
+    express), and the run's conversion.json, by relative path."""
     files = list(files)
     # file names: unique even on case-insensitive file systems, stable for a given set of DAGs
     stems = UniqueNames(casefold=True)
@@ -231,10 +233,14 @@ def plan(files: Iterable[FileResult]) -> OutputPlan:
         stem = stems.claim(python_identifier(dag.dag_id), sep="_")
         python_rel = f"{PIPELINES_DIR}/{stem}.py"
         yaml_rel = f"{PIPELINES_DIR}/{stem}.yaml" if dag.yaml_text is not None else None
-        paths[(file_result.path, dag.dag_id)] = {"python": python_rel, "yaml": yaml_rel}
+        # without a compiled pipeline there is nothing to schedule
+        recurring_rel = f"{PIPELINES_DIR}/{stem}.recurring.json" if yaml_rel and dag.recurring else None
+        paths[(file_result.path, dag.dag_id)] = {"python": python_rel, "yaml": yaml_rel, "recurring_run": recurring_rel}
         contents[python_rel] = dag.python_text or ""
         if yaml_rel:
             contents[yaml_rel] = dag.yaml_text or ""
+        if recurring_rel and dag.recurring:
+            contents[recurring_rel] = recurring_json(dag.recurring, f"{stem}.yaml")
     contents[SUMMARY_FILE] = conversion_json(files, paths)
     return OutputPlan(contents, paths)
 

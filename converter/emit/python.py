@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pprint
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -84,6 +84,8 @@ class EmitPlan:
     controls: Mapping[str, TaskControl]  # per emitted task: conditions, loops, rule, semantics
     support: str  # the post-compile code the generated file carries
     parameters: tuple[ParameterBlock, ...] = ()  # the pipeline function's parameters
+    # parameter -> what a recurring run passes for it ([[ScheduledTime...]]), see emit/recurring.py
+    scheduled_values: Mapping[str, str] = field(default_factory=dict)
 
 
 def py_literal(value: Any, refs: Mapping[str, str]) -> str:
@@ -122,6 +124,24 @@ def _f_string(value: Interpolated) -> str:
     if "\n" in body and '"""' not in body and not body.endswith(("\\", '"')):
         return 'f"""' + body.replace("\\", "\\\\") + '"""'
     return "f" + repr(body)
+
+
+DOC_KEYS = ("doc_md", "doc", "doc_rst")
+
+
+def first_paragraph(text: str) -> str:
+    """A doc's first paragraph on one line, without Markdown heading marks."""
+    paragraph = text.strip().split("\n\n", 1)[0]
+    return " ".join(line.strip().lstrip("#").strip() for line in paragraph.splitlines()).strip()
+
+
+def dag_description(dag: Dag) -> str | None:
+    """The pipeline's description: the DAG's own, else the first paragraph of its doc_md/doc."""
+    if dag.description:
+        return dag.description
+    doc = next((dag.settings[k] for k in DOC_KEYS if isinstance(dag.settings.get(k), str)
+                and dag.settings[k].strip()), None)
+    return first_paragraph(doc) if doc else None
 
 
 def pipeline_parameters(dag: Dag, mappings: Sequence[TaskMapping]) -> tuple[PipelineParameter, ...]:
@@ -235,7 +255,7 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         file_stem=file_stem,
         pipeline_name=pipeline_name,
         function_name=function_name,
-        description=dag.description,
+        description=dag_description(dag),
         imports=tuple(imports),
         components=_components([mappings[t] for t in order]),
         tasks=tuple(tasks),
@@ -246,6 +266,7 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         support=support_source(),
         parameters=tuple(ParameterBlock(p.name, p.annotation, py_literal(p.default, {}), p.description)
                          for p in parameters),
+        scheduled_values={p.name: p.scheduled_value for p in parameters if p.scheduled_value},
     )
 
 
@@ -259,6 +280,10 @@ def _wrappers(control: TaskControl, variables: Mapping[str, str]) -> tuple[str, 
 def _comments(dag: Dag, task_id: str, control: TaskControl) -> tuple[str, ...]:
     task = dag.task(task_id)
     found = [f"task group: {task.group_id}"] if task.group_id else []
+    doc = next((task.args.get(k) for k in DOC_KEYS if isinstance(task.args.get(k), str) and task.args.get(k).strip()),
+               None)
+    if doc:  # Airflow shows a task's doc in its UI; KFP v1 has no per-step description
+        found.append(f"doc: {first_paragraph(doc)}")
     found += [f"label {up} -> {task_id}: {label!r}" for (up, down), label in dag.edge_labels.items() if down == task_id]
     if control.rule == "always" and not control.after and dag.upstream(task_id):
         found.append("trigger_rule always: Airflow starts it without waiting for its upstream tasks; so does this step")

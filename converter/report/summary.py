@@ -3,7 +3,7 @@
 Schema (stable; new keys may be added, none removed):
   {"tool": {"name", "version"},
    "summary": {"files", "dags": {status: n}, "tasks": {mapping: n}, "diagnostics": {severity: n}},
-   "dags": [{"dag_id", "source", "line", "status", "python", "yaml", "pipeline_function",
+   "dags": [{"dag_id", "source", "line", "status", "python", "yaml", "recurring_run", "pipeline_function",
              "source_mode", "ordering": {"verdict": "exact"|"mismatch"|"unchecked", "missing", "extra"},
              "tasks": [{"task_id", "kfp_name", "operator", "mapping", "line", "upstream", "after",
                         "trigger_rule", "notes", "col", "retries", "retry_delay",
@@ -68,6 +68,7 @@ def dag_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
         "status": dag.status.value,
         "python": paths.get("python"),
         "yaml": paths.get("yaml"),
+        "recurring_run": paths.get("recurring_run"),  # pipelines/<stem>.recurring.json, or None: no schedule
         "pipeline_function": dag.pipeline_function,
         "source_mode": dag.source_mode,
         "ordering": _ordering(dag),

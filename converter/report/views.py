@@ -6,6 +6,7 @@ cannot disagree. Nothing here converts again: `airflow2kfp report DIR` works fro
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -303,6 +304,37 @@ def schedule_row(settings: Mapping[str, Any]) -> SettingRow:
     return SettingRow(key, show(value), "no KFP equivalent: set the recurring run by hand", "lost")
 
 
+def recurring_rows(settings: Mapping[str, Any], recurring: Mapping[str, Any] | None) -> list[SettingRow]:
+    """The schedule settings as the recurring-run JSON the converter wrote holds them (None: it wrote none)."""
+    key = next((k for k in ("schedule", "schedule_interval", "timetable") if settings.get(k) is not None), "schedule")
+    if recurring is None:
+        if settings.get(key) is None:
+            return [SettingRow(key, "None (manual)", "no recurring run (manual runs)", "same")]
+        return [SettingRow(key, show(settings[key]), "no recurring run: KFP cannot express it (see A2K314)", "lost")]
+    trigger = recurring.get("trigger") or {}
+    window = trigger.get("cron_schedule") or trigger.get("periodic_schedule") or {}
+    if "cron_schedule" in trigger:
+        kfp = f"recurring run, cron '{window.get('cron')}' (seconds first)"
+    else:
+        kfp = f"recurring run, every {duration(window.get('interval_second') or 0)}"
+    rows = [SettingRow(key, show(settings[key]), kfp, "approximated" if recurring.get("notes") else "same")]
+    catchup = settings.get("catchup")
+    rows.append(SettingRow("catchup", show(catchup) if catchup is not None else "unset",
+                           f"no_catchup={str(recurring.get('no_catchup')).lower()}",
+                           "same" if isinstance(catchup, bool) else "approximated"))
+    runs = settings.get("max_active_runs")
+    rows.append(SettingRow("max_active_runs", show(runs) if runs is not None else "unset",
+                           f"max_concurrency={recurring.get('max_concurrency')}",
+                           "same" if runs == recurring.get("max_concurrency") else "approximated"))
+    for name, field_name in (("start_date", "start_time"), ("end_date", "end_time")):
+        if settings.get(name) is not None or window.get(field_name):
+            rows.append(SettingRow(name, show(settings.get(name)), f"{field_name}={window.get(field_name) or 'none'}",
+                                   "same" if window.get(field_name) else "lost"))
+    for name, value in (recurring.get("parameters") or {}).items():
+        rows.append(SettingRow(f"recurring run: {name}", "logical date", value, "approximated"))
+    return rows
+
+
 def params_rows(settings: Mapping[str, Any], parameters: Sequence[str]) -> list[SettingRow]:
     params = settings.get("params")
     if not isinstance(params, dict) or not params:
@@ -335,20 +367,33 @@ def _simple_rows(settings: Mapping[str, Any], description: str | None) -> list[S
     docs = [k for k in ("doc_md", "doc", "doc_rst", "doc_json", "doc_yaml") if k in settings]
     for key in docs:
         text = show(settings[key])
+        # the first doc becomes the pipeline description when the DAG has none (emit/python.py)
+        first = next((k for k in ("doc_md", "doc", "doc_rst") if isinstance(settings.get(k), str) and settings[k].strip()),
+                     None)
+        carried = key == first and not (description or settings.get("description"))
         rows.append(SettingRow(key, text[:80] + ("..." if len(text) > 80 else ""),
-                               "not carried (only the description is)", "lost"))
+                               "pipeline description (first paragraph)" if carried else "not carried",
+                               "approximated" if carried else "lost"))
     if description or "description" in settings:
         rows.append(SettingRow("description", show(settings.get("description", description)),
                                "pipeline description", "same"))
     return rows
 
 
-def setting_rows(settings: Mapping[str, Any], parameters: Sequence[str],
-                 description: str | None = None) -> tuple[SettingRow, ...]:
+def setting_rows(settings: Mapping[str, Any], parameters: Sequence[str], description: str | None = None,
+                 recurring: Mapping[str, Any] | None = None, computed: bool = False) -> tuple[SettingRow, ...]:
+    """`computed`: the run recorded its recurring run (`recurring`, None when there is none); older
+    conversion.json files did not, and their schedule rows describe what to create by hand."""
     shown = {"schedule", "schedule_interval", "timetable", "params", "catchup", "max_active_runs",
              "start_date", "end_date", "tags", "doc_md", "doc", "doc_rst", "doc_json", "doc_yaml",
              "description", "default_args"}
-    rows = [schedule_row(settings), *params_rows(settings, parameters), *_simple_rows(settings, description)]
+    if computed:
+        schedule = recurring_rows(settings, recurring)
+        covered = {row.name for row in schedule}
+        simple = [row for row in _simple_rows(settings, description) if row.name not in covered]
+        rows = [schedule[0], *params_rows(settings, parameters), *schedule[1:], *simple]
+    else:
+        rows = [schedule_row(settings), *params_rows(settings, parameters), *_simple_rows(settings, description)]
     if isinstance(settings.get("default_args"), dict):
         rows.append(SettingRow("default_args", show(settings["default_args"]), "applied to each task (see tasks)",
                                "same"))
@@ -429,6 +474,8 @@ def dag_stem(dag: Mapping[str, Any], taken: set[str]) -> str:
 def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path) -> DagView:
     """One DAG's report; relative source paths are taken relative to `source_root` (where convert ran)."""
     python_text, yaml_text = _read(out_dir, dag.get("python")), _read(out_dir, dag.get("yaml"))
+    recurring_text = _read(out_dir, dag.get("recurring_run"))
+    recurring = json.loads(recurring_text) if recurring_text else None
     diagnostics = tuple(diagnostic_view(d) for d in dag.get("diagnostics", []))
     airflow_graph, kfp_graph = graphs(dag)
     tasks = task_rows(dag, workflow_steps(yaml_text))
@@ -448,7 +495,8 @@ def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path
         severity_counts={s: sum(d.severity == s for d in diagnostics) for s in SEVERITIES},
         code_counts=code_counts(diagnostics),
         tasks=tasks,
-        settings=setting_rows(dag.get("settings") or {}, pipeline_parameters(yaml_text)),
+        settings=setting_rows(dag.get("settings") or {}, pipeline_parameters(yaml_text), recurring=recurring,
+                              computed="recurring_run" in dag),
         diagnostics=diagnostics,
         airflow_graph=airflow_graph,
         kfp_graph=kfp_graph,

@@ -135,7 +135,7 @@ def trigger_rule(task, rule: str, depends: str) -> None:
     TRIGGER_RULES[task.name] = depends
 
 
-@dsl.pipeline(name='dag-decorator-taskflow')
+@dsl.pipeline(name='dag-decorator-taskflow', description='ETL with TaskFlow.')
 def dag_decorator_taskflow_pipeline():
     # extract: task at fixtures/airflow_dags/dag_decorator_taskflow.py:27 [direct]
     extract = (

@@ -1,0 +1,289 @@
+"""A DAG's schedule -> a KFP recurring-run definition, written next to the pipeline as JSON.
+
+The JSON's keys are the arguments of kfp 1.8.22's `kfp.Client.create_recurring_run` (`trigger`
+holds `cron_expression` or `interval_second` with `start_time`/`end_time`), so
+scripts/upload_to_kfp.py passes them straight through. How Airflow's settings map:
+
+- cron strings and presets (Airflow's `cron_presets`, plus croniter's `@midnight`/`@annually`):
+  KFP's ScheduledWorkflow parses cron with robfig/cron, which has a leading seconds field, so
+  `0 0 * * *` becomes `0 0 0 * * *`. croniter's six-field form puts seconds last; it is moved
+  first. robfig/cron v1 has no `L`, `W`, `#` or `H`: such expressions get no recurring run.
+- `timedelta` -> a periodic schedule of that many seconds.
+- `None` -> no recurring run (manual runs, as in Airflow); `@once` -> none either (create one run).
+- `@continuous`, timetables other than cron ones, Dataset/Asset (and conditional asset) schedules:
+  KFP v1 triggers only on time, never on an event or on the previous run ending: none, A2K314.
+- When the run fires: Airflow 3 turns a cron string or `timedelta` into a trigger timetable whose
+  logical date is the firing time, which is what `[[ScheduledTime]]` gives the time parameters.
+  Airflow 2 (and `create_cron_data_intervals=True`) use data-interval timetables: the run fires at
+  the END of the interval with the logical date at its START, one period earlier than KFP's value.
+- catchup -> `no_catchup`; unset, Airflow 3's default (False) is assumed: Airflow 2 defaulted to
+  True, which the static reader cannot tell apart, and not catching up is the safer mistake (no
+  burst of backfill runs from a start_date in the past). Airflow-mode reading has the real value.
+- max_active_runs -> `max_concurrency`, which the KFP API accepts only from 1 to 10.
+- start_date / end_date -> start_time / end_time (RFC 3339; naive times are UTC, Airflow's default
+  time zone). KFP's cron fires in the controller's time zone (UTC), not the DAG's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from converter.diagnostics import Diagnostic, Severity, diag
+from converter.model import Dag, Duration, Unresolved
+
+# Airflow 3.3's airflow.sdk.definitions.timetables._cron.CRON_PRESETS, plus croniter's aliases
+CRON_PRESETS: dict[str, str] = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+KFP_MAX_CONCURRENCY = 10  # the KFP API server rejects a job outside 1-10
+AIRFLOW_MAX_ACTIVE_RUNS = 16  # Airflow's core.max_active_runs_per_dag default
+SCHEDULE_KEYS = ("schedule", "schedule_interval", "timetable")
+DATA_INTERVAL_TIMETABLES = ("CronDataIntervalTimetable", "DeltaDataIntervalTimetable")
+_ASSET = re.compile(r"\b(Dataset|Asset|AssetAlias|AssetAll|AssetAny|DatasetAll|DatasetAny)\b")
+_CRON_TIMETABLE = re.compile(
+    r"""^(CronTriggerTimetable|CronDataIntervalTimetable)\(\s*(['"])(.+?)\2(.*)\)$""", re.DOTALL)
+_TIMEZONE_ARG = re.compile(r"""timezone\s*=\s*(?:['"]([^'"]+)['"]|(.+))""")
+_UNSUPPORTED_CRON = re.compile(r"[LW#H]")
+_NAMES = re.compile(r"JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|MON|TUE|WED|THU|FRI|SAT|SUN", re.I)
+
+
+@dataclass(frozen=True)
+class RecurringRun:
+    """What `kfp.Client.create_recurring_run` needs, besides the experiment and the pipeline."""
+
+    name: str
+    description: str | None
+    cron: str | None  # six fields, seconds first; or
+    interval_second: int | None  # a periodic schedule
+    start_time: str | None
+    end_time: str | None
+    max_concurrency: int
+    no_catchup: bool
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    enabled: bool = True
+
+    def to_json(self, pipeline: str) -> dict[str, Any]:
+        window = {"start_time": self.start_time, "end_time": self.end_time}
+        trigger = ({"cron_schedule": {"cron": self.cron, **window}} if self.cron is not None
+                   else {"periodic_schedule": {"interval_second": self.interval_second, **window}})
+        return {"name": self.name, "description": self.description, "pipeline": pipeline, "trigger": trigger,
+                "max_concurrency": self.max_concurrency, "no_catchup": self.no_catchup,
+                "enabled": self.enabled, "parameters": dict(self.parameters), "notes": list(self.notes)}
+
+
+@dataclass(frozen=True)
+class ScheduleResult:
+    run: RecurringRun | None
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+def recurring_json(run: RecurringRun, pipeline: str) -> str:
+    """The file's text; `pipeline` is the compiled YAML's file name, next to it."""
+    return json.dumps(run.to_json(pipeline), indent=2) + "\n"
+
+
+@dataclass(frozen=True)
+class _Trigger:
+    cron: str | None = None
+    interval: int | None = None
+    problem: str | None = None  # why there is no recurring run (None with no trigger: not scheduled)
+    severity: Severity | None = None
+    notes: tuple[str, ...] = ()
+    timezone: str | None = None  # a cron timetable's own time zone, which wins over start_date's
+
+
+def kfp_cron(expression: str) -> tuple[str | None, str | None]:
+    """Airflow's (croniter's) cron -> robfig/cron's six fields; or None and why not."""
+    fields = expression.split()
+    if len(fields) == 6:  # croniter's optional seconds field comes last
+        fields = [fields[5], *fields[:5]]
+    elif len(fields) == 5:
+        fields = ["0", *fields]
+    else:
+        return None, f"cron {expression!r} has {len(fields)} fields, not 5 (or croniter's 6)"
+    # month and weekday names (JAN, MON) are in both grammars; L, W, # and Jenkins' H are not
+    unsupported = sorted(set(_UNSUPPORTED_CRON.findall(_NAMES.sub("", " ".join(fields)).upper())))
+    if unsupported:
+        return None, (f"cron {expression!r} uses {', '.join(unsupported)}, which KFP's cron parser "
+                      "(robfig/cron v1) does not support")
+    fields[5] = ",".join(_weekday(token) for token in fields[5].split(","))
+    return " ".join(fields), None
+
+
+def _weekday(token: str) -> str:
+    # croniter accepts 7 for Sunday; robfig/cron's weekdays are 0-6
+    if token == "7":
+        return "0"
+    match = re.fullmatch(r"(\d)-7", token)
+    return f"{match.group(1)}-6,0" if match else token
+
+
+def _schedule_value(settings: Mapping[str, Any]) -> tuple[str, Any]:
+    key = next((k for k in SCHEDULE_KEYS if settings.get(k) is not None), "schedule")
+    return key, settings.get(key)
+
+
+def _source_text(value: Any) -> str:
+    if isinstance(value, Unresolved):
+        return value.source
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_source_text(v) for v in value) + "]"
+    return repr(value)
+
+
+def _trigger(settings: Mapping[str, Any]) -> _Trigger:
+    key, value = _schedule_value(settings)
+    timetable = settings.get("timetable") if isinstance(settings.get("timetable"), str) else None
+    # Airflow-mode reading gives the timetable's class name and summary; they say more than an object's repr
+    if timetable is not None and not isinstance(value, (str, Duration)):
+        summary = settings.get("timetable_summary")
+        if timetable in ("CronTriggerTimetable", "CronDataIntervalTimetable") and isinstance(summary, str):
+            value = summary
+        elif timetable == "NullTimetable":
+            return _Trigger()
+        elif timetable == "OnceTimetable":
+            value = "@once"
+        elif timetable == "ContinuousTimetable":
+            value = "@continuous"
+    if value is None:
+        return _Trigger()
+    if isinstance(value, Duration):
+        interval = math.ceil(value.seconds)
+        notes = (f"interval rounded up to {interval} s",) if interval != value.seconds else ()
+        if interval <= 0:
+            return _Trigger(problem=f"{key}={value.seconds} s is not a positive interval")
+        return _Trigger(interval=interval, notes=notes)
+    if isinstance(value, str):
+        if value == "@once":
+            return _Trigger(problem="schedule '@once': Airflow runs the DAG once after start_date; KFP has "
+                            "no one-shot schedule, so create one run instead", severity=Severity.INFO)
+        if value == "@continuous":
+            return _Trigger(problem="schedule '@continuous': Airflow starts the next run as soon as the last "
+                            "one ends; KFP triggers runs only on a cron or an interval")
+        cron, problem = kfp_cron(CRON_PRESETS.get(value, value))
+        return _Trigger(cron=cron, problem=problem)
+    text = _source_text(value)
+    if _ASSET.search(text) or (timetable or "").startswith(("Dataset", "Asset")):
+        kind = "a conditional asset expression" if re.search(r"[|&]|Any\b|All\b", text) else "assets/datasets"
+        return _Trigger(problem=f"schedule {text}: the DAG runs when {kind} are updated; KFP v1 has no "
+                        "event-driven triggering, only cron and interval schedules")
+    match = _CRON_TIMETABLE.match(text.strip())
+    if match:
+        cron, problem = kfp_cron(match.group(3))
+        tz = _TIMEZONE_ARG.search(match.group(4))
+        zone = tz and (tz.group(1) or tz.group(2).strip())
+        notes = (f"{match.group(1)}: its timezone {zone} is not carried; KFP's cron fires in UTC",) \
+            if zone and zone.upper() != "UTC" else ()
+        return _Trigger(cron=cron, problem=problem, notes=notes, timezone=zone or None)
+    name = timetable or text
+    return _Trigger(problem=f"schedule {name}: a timetable KFP cannot express (KFP schedules only by a cron "
+                    "expression or a fixed interval)")
+
+
+def rfc3339(value: Any) -> str | None:
+    """An ISO date/datetime as RFC 3339; naive times read as UTC (Airflow's default time zone)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _setting(settings: Mapping[str, Any], key: str) -> Any:
+    """A DAG argument, else the same key in default_args (Airflow reads start_date/end_date there too)."""
+    if settings.get(key) is not None:
+        return settings[key]
+    default_args = settings.get("default_args")
+    return default_args.get(key) if isinstance(default_args, Mapping) else None
+
+
+def recurring_run(dag: Dag, scheduled: Mapping[str, str], description: str | None) -> ScheduleResult:
+    """The recurring run for `dag`; `scheduled` maps time parameters to their `[[ScheduledTime]]` value."""
+    settings = dag.settings
+    where = {"file": dag.span.file, "line": dag.span.line, "dag_id": dag.dag_id}
+    found: list[Diagnostic] = []
+
+    def report(message: str, severity: Severity | None = None) -> None:
+        found.append(diag("A2K314", message, severity=severity, **where))
+
+    trigger = _trigger(settings)
+    if trigger.problem:
+        report(trigger.problem, trigger.severity)
+    if trigger.cron is None and trigger.interval is None:
+        return ScheduleResult(None, tuple(found))
+    notes = list(trigger.notes)
+
+    catchup = settings.get("catchup")
+    if isinstance(catchup, bool):
+        no_catchup = not catchup
+    else:
+        no_catchup = True
+        unread = ("catchup is not set" if catchup is None
+                  else f"catchup could not be read ({_source_text(catchup)})")
+        report(f"{unread}: assuming Airflow 3's default catchup=False (no_catchup=true); Airflow 2 "
+               "defaulted to True (scheduler.catchup_by_default), and the static reader cannot tell "
+               "which Airflow the DAG targets", Severity.INFO if catchup is None else None)
+
+    runs = settings.get("max_active_runs")
+    if isinstance(runs, int) and not isinstance(runs, bool) and runs > 0:
+        concurrency = min(runs, KFP_MAX_CONCURRENCY)
+        if runs == AIRFLOW_MAX_ACTIVE_RUNS:  # Airflow-mode reading fills in the default: no warning for it
+            notes.append(f"max_active_runs={runs} (Airflow's default): KFP's maximum is {KFP_MAX_CONCURRENCY}")
+        elif runs > KFP_MAX_CONCURRENCY:
+            report(f"max_active_runs={runs}: KFP allows at most {KFP_MAX_CONCURRENCY} concurrent runs of a "
+                   f"recurring run; max_concurrency={KFP_MAX_CONCURRENCY}")
+    else:
+        concurrency = KFP_MAX_CONCURRENCY
+        if runs is not None:
+            report(f"max_active_runs could not be read ({_source_text(runs)}); "
+                   f"max_concurrency={KFP_MAX_CONCURRENCY}")
+        else:
+            notes.append(f"max_active_runs unset: Airflow's default is {AIRFLOW_MAX_ACTIVE_RUNS}, "
+                         f"KFP's maximum {KFP_MAX_CONCURRENCY}")
+
+    window: dict[str, str | None] = {}
+    for key, target in (("start_date", "start_time"), ("end_date", "end_time")):
+        value = _setting(settings, key)
+        window[target] = rfc3339(value)
+        if value is not None and window[target] is None:
+            report(f"{key} could not be read ({_source_text(value)}); the recurring run has no {target}")
+    start = window["start_time"]
+    if trigger.cron and start and not start.endswith("Z") and trigger.timezone is None:
+        report(f"start_date {start} is not in UTC: Airflow fires the cron in the DAG's time zone, KFP in the "
+               "ScheduledWorkflow controller's (UTC); the cron fields were not shifted")
+
+    if scheduled:
+        names = ", ".join(sorted(scheduled))
+        if settings.get("timetable") in DATA_INTERVAL_TIMETABLES:
+            report(f"logical-date parameters ({names}): Airflow's {settings['timetable']} fires at the end "
+                   "of each data interval with the logical date at its start; KFP's [[ScheduledTime]] is the "
+                   "firing time, one period later")
+        else:
+            notes.append(f"logical-date parameters ({names}) get the firing time ([[ScheduledTime]]): "
+                         "Airflow 3's logical date for cron and timedelta schedules; under Airflow 2 data "
+                         "intervals the logical date is one period earlier")
+
+    run = RecurringRun(
+        name=dag.dag_id, description=description, cron=trigger.cron, interval_second=trigger.interval,
+        start_time=start, end_time=window["end_time"], max_concurrency=concurrency, no_catchup=no_catchup,
+        parameters=dict(sorted(scheduled.items())), notes=tuple(notes),
+    )
+    return ScheduleResult(run, tuple(found))

@@ -1,0 +1,229 @@
+"""Schedules -> KFP recurring runs: before/after per schedule kind, and the upload script's calls."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import dag, task
+
+from converter.emit.python import dag_description
+from converter.emit.recurring import ScheduleResult, kfp_cron, recurring_json, recurring_run
+from converter.model import Duration, Unresolved
+
+ROOT = Path(__file__).resolve().parents[2]
+DS = {"ds": "[[ScheduledTime.2006-01-02]]"}
+
+
+def schedule(scheduled: dict[str, str] | None = None, **settings) -> ScheduleResult:
+    settings.setdefault("start_date", "2024-01-01T00:00:00")
+    settings.setdefault("catchup", False)
+    return recurring_run(dag("d", [task("t")], [], settings=settings), scheduled or {}, "about d")
+
+
+def codes(result: ScheduleResult) -> list[tuple[str, str]]:
+    return [(d.code, d.severity.value) for d in result.diagnostics]
+
+
+@pytest.mark.parametrize(("preset", "cron"), [
+    ("@hourly", "0 0 * * * *"), ("@daily", "0 0 0 * * *"), ("@midnight", "0 0 0 * * *"),
+    ("@weekly", "0 0 0 * * 0"), ("@monthly", "0 0 0 1 * *"), ("@quarterly", "0 0 0 1 */3 *"),
+    ("@yearly", "0 0 0 1 1 *"), ("@annually", "0 0 0 1 1 *"),
+])
+def test_presets_become_six_field_crons(preset: str, cron: str) -> None:
+    result = schedule(schedule=preset)
+    assert result.run is not None and result.run.cron == cron and result.run.interval_second is None
+    assert result.diagnostics == ()
+
+
+@pytest.mark.parametrize(("airflow", "kfp"), [
+    ("0 3 * * *", "0 0 3 * * *"),
+    ("*/15 9-17 * * MON-FRI", "0 */15 9-17 * * MON-FRI"),
+    ("0 0 * JAN,JUL 7", "0 0 0 * JAN,JUL 0"),  # croniter's Sunday 7 is robfig's 0
+    ("0 0 * * 5-7", "0 0 0 * * 5-6,0"),
+    ("0 12 * * * 30", "30 0 12 * * *"),  # croniter's seconds field comes last
+])
+def test_cron_gets_a_leading_seconds_field(airflow: str, kfp: str) -> None:
+    assert kfp_cron(airflow) == (kfp, None)
+    assert schedule(schedule_interval=airflow).run.cron == kfp
+
+
+@pytest.mark.parametrize("expression", ["0 0 L * *", "0 0 * * 1#2", "0 0 15W * *", "H 0 * * *", "0 0 * *"])
+def test_cron_robfig_cannot_parse_gets_no_run(expression: str) -> None:
+    result = schedule(schedule=expression)
+    assert result.run is None and codes(result) == [("A2K314", "warning")]
+
+
+def test_timedelta_becomes_a_periodic_schedule() -> None:
+    run = schedule(schedule=Duration(21600), max_active_runs=3, end_date="2025-06-30").run
+    assert (run.cron, run.interval_second, run.max_concurrency) == (None, 21600, 3)
+    assert (run.start_time, run.end_time) == ("2024-01-01T00:00:00Z", "2025-06-30T00:00:00Z")
+    text = json.loads(recurring_json(run, "d.yaml"))
+    assert text["trigger"] == {"periodic_schedule": {"interval_second": 21600, "start_time": "2024-01-01T00:00:00Z",
+                                                     "end_time": "2025-06-30T00:00:00Z"}}
+    assert text["pipeline"] == "d.yaml" and text["enabled"] is True and text["no_catchup"] is True
+
+
+def test_no_schedule_is_left_alone() -> None:
+    # manual runs are what a KFP pipeline without a recurring run gets: nothing to say
+    assert schedule(schedule=None) == ScheduleResult(None, ())
+    assert schedule() == ScheduleResult(None, ())
+
+
+@pytest.mark.parametrize(("value", "says", "severity"), [
+    ("@once", "create one run", "info"),
+    ("@continuous", "as soon as the last one ends", "warning"),
+    (Unresolved('Dataset("s3://bucket/raw")'), "assets/datasets", "warning"),
+    ([Unresolved('Asset("a")'), Unresolved('Asset("b")')], "assets/datasets", "warning"),
+    (Unresolved('(Asset("a") | Asset("b")) & Asset("c")'), "conditional asset expression", "warning"),
+    (Unresolved("WorkdayTimetable()"), "timetable KFP cannot express", "warning"),
+])
+def test_what_kfp_cannot_trigger_gets_no_run_and_a2k314(value, says: str, severity: str) -> None:
+    result = schedule(schedule=value)
+    assert result.run is None and codes(result) == [("A2K314", severity)]
+    assert says in result.diagnostics[0].message
+
+
+def test_cron_timetable_is_read_with_its_time_zone_noted() -> None:
+    run = schedule(schedule=Unresolved('CronTriggerTimetable("0 1 * * *", timezone="Europe/Paris")')).run
+    assert run.cron == "0 0 1 * * *" and "Europe/Paris is not carried" in run.notes[0]
+    # the timetable's own time zone governs the cron, not start_date's
+    result = schedule(schedule=Unresolved('CronTriggerTimetable("0 1 * * *", timezone="UTC")'),
+                      start_date="2024-01-01T00:00:00+01:00", max_active_runs=1)
+    assert result.run.cron == "0 0 1 * * *" and result.run.notes == () and result.diagnostics == ()
+
+
+def test_airflow_reading_uses_the_timetable_and_its_interval_offset() -> None:
+    result = schedule(DS, schedule=Unresolved("x"), timetable="CronDataIntervalTimetable",
+                      timetable_summary="0 6 * * *", catchup=True)
+    assert result.run.cron == "0 0 6 * * *" and result.run.no_catchup is False
+    assert result.run.parameters == DS
+    assert "one period later" in result.diagnostics[0].message
+
+
+def test_trigger_timetable_logical_date_is_a_note() -> None:
+    run = schedule(DS, schedule="@daily").run
+    assert run.parameters == DS and any("Airflow 3's logical date" in note for note in run.notes)
+
+
+def test_catchup_unset_assumes_airflow_3_and_says_so() -> None:
+    result = recurring_run(dag("d", [task("t")], [], settings={"schedule": "@daily"}), {}, None)
+    assert result.run.no_catchup is True and codes(result) == [("A2K314", "info")]
+    assert "Airflow 3's default catchup=False" in result.diagnostics[0].message
+    assert result.run.start_time is None
+
+
+def test_max_active_runs_above_kfp_limit_is_capped() -> None:
+    result = schedule(schedule="@daily", max_active_runs=32)
+    assert result.run.max_concurrency == 10 and codes(result) == [("A2K314", "warning")]
+    assert "at most 10" in result.diagnostics[0].message
+    # 16 is Airflow's default, which reading with Airflow always reports: a note, not a warning
+    result = schedule(schedule="@daily", max_active_runs=16)
+    assert result.run.max_concurrency == 10 and result.diagnostics == () and "default" in result.run.notes[0]
+
+
+def test_start_date_from_default_args_and_time_zone() -> None:
+    run = schedule(schedule="@daily", start_date=None, default_args={"start_date": "2024-03-01"}).run
+    assert run.start_time == "2024-03-01T00:00:00Z"
+    result = schedule(schedule="@daily", start_date="2024-01-01T00:00:00+01:00")
+    assert result.run.start_time == "2024-01-01T00:00:00+01:00"
+    assert "not in UTC" in result.diagnostics[0].message
+
+
+def test_unreadable_start_date_is_reported() -> None:
+    result = schedule(schedule="@daily", start_date=Unresolved("days_ago(1)"))
+    assert result.run.start_time is None and "days_ago(1)" in result.diagnostics[0].message
+
+
+def test_description_is_the_first_paragraph_of_doc_md() -> None:
+    assert dag_description(dag("d", [], [], settings={"doc_md": "# Daily ETL\nloads data\n\nDetails..."})) \
+        == "Daily ETL loads data"
+    assert dag_description(dag("d", [], [], settings={"doc_md": "doc"}, description="own")) == "own"
+    assert dag_description(dag("d", [], [])) is None
+
+
+# -- scripts/upload_to_kfp.py ---------------------------------------------------------------------
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("upload_to_kfp", ROOT / "scripts" / "upload_to_kfp.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakeClient:
+    """kfp.Client's methods the script uses, recording each call."""
+
+    def __init__(self, existing: dict[str, str]) -> None:
+        self.existing, self.calls = existing, []
+
+    def _ids(self, method: str, kwargs: dict, id_: str):
+        self.calls.append((method, kwargs))
+        return type("Ids", (), {"id": id_})()
+
+    def get_pipeline_id(self, name):
+        self.calls.append(("get_pipeline_id", {"name": name}))
+        return self.existing.get(name)
+
+    def upload_pipeline(self, **kwargs):
+        return self._ids("upload_pipeline", kwargs, "p-new")
+
+    def upload_pipeline_version(self, **kwargs):
+        return self._ids("upload_pipeline_version", kwargs, "v-1")
+
+    def create_experiment(self, **kwargs):
+        return self._ids("create_experiment", kwargs, "e-1")
+
+    def create_recurring_run(self, **kwargs):
+        return self._ids("create_recurring_run", kwargs, "j-1")
+
+
+def _out(tmp_path: Path) -> Path:
+    run = schedule(DS, schedule="@daily", max_active_runs=2).run
+    (tmp_path / "pipelines").mkdir()
+    for stem in ("etl", "manual"):
+        (tmp_path / "pipelines" / f"{stem}.yaml").write_text(f"kind: Workflow  # {stem}\n")
+    (tmp_path / "pipelines" / "etl.recurring.json").write_text(recurring_json(run, "etl.yaml"))
+    dags = [{"dag_id": "etl", "status": "converted", "yaml": "pipelines/etl.yaml",
+             "recurring_run": "pipelines/etl.recurring.json"},
+            {"dag_id": "manual", "status": "converted", "yaml": "pipelines/manual.yaml", "recurring_run": None},
+            {"dag_id": "broken", "status": "failed", "yaml": None, "recurring_run": None}]
+    (tmp_path / "conversion.json").write_text(json.dumps({"dags": dags}))
+    return tmp_path
+
+
+def test_upload_script_calls_kfp_client(tmp_path: Path) -> None:
+    out, clients = _out(tmp_path), []
+    factory = lambda host, namespace: clients.append(FakeClient({"manual": "p-old"})) or clients[-1]  # noqa: E731
+    assert _script().main([str(out), "--host", "http://kfp", "--experiment", "nightly"], factory) == 0
+    calls = clients[0].calls
+    assert [method for method, _ in calls] == ["get_pipeline_id", "upload_pipeline", "create_experiment",
+                                               "create_recurring_run", "get_pipeline_id", "upload_pipeline_version"]
+    assert calls[1][1] == {"pipeline_package_path": str(out / "pipelines/etl.yaml"), "pipeline_name": "etl",
+                           "description": "about d"}
+    assert calls[2][1] == {"name": "nightly", "namespace": None}
+    assert calls[3][1] == {
+        "experiment_id": "e-1", "job_name": "d", "description": "about d", "start_time": "2024-01-01T00:00:00Z",
+        "end_time": None, "interval_second": None, "cron_expression": "0 0 0 * * *", "max_concurrency": 2,
+        "no_catchup": True, "params": DS, "pipeline_id": "p-new", "version_id": None, "enabled": True}
+    assert calls[5][1]["pipeline_id"] == "p-old" and calls[5][1]["pipeline_version_name"].startswith("manual-")
+
+
+def test_upload_script_dry_run_needs_no_cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def no_client(*_):
+        raise AssertionError("--dry-run must not create a kfp.Client")
+
+    assert _script().main([str(_out(tmp_path)), "--dry-run"], no_client) == 0
+    printed = capsys.readouterr().out
+    assert "would call create_recurring_run(experiment_id='<experiment airflow2kfp>'" in printed
+    assert "cron_expression='0 0 0 * * *'" in printed and "broken" not in printed
+
+
+def test_upload_script_usage_error(tmp_path: Path) -> None:
+    assert _script().main([str(tmp_path / "missing"), "--dry-run"]) == 2
+
