@@ -124,6 +124,9 @@ def _component_name(mapping: TaskMapping | None) -> str | None:
 
 def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[str, str],
                   after: dict[str, tuple[str, ...]]) -> tuple[TaskRecord, ...]:
+    upstream: dict[str, list[str]] = {}  # Dag.upstream's answers in one pass over the edges, not one per task
+    for up, down in dag.edges:
+        upstream.setdefault(down, []).append(up)
     return tuple(
         TaskRecord(
             task_id=task.task_id,
@@ -131,7 +134,7 @@ def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[st
             operator=task.qualified_operator,
             mapping=mappings[task.task_id].fidelity if task.task_id in mappings else Fidelity.PLACEHOLDER,
             line=task.span.line,
-            upstream=dag.upstream(task.task_id),
+            upstream=tuple(upstream.get(task.task_id, ())),
             after=after.get(task.task_id, ()),
             trigger_rule=task.trigger_rule,
             notes=mappings[task.task_id].notes if task.task_id in mappings else (),

@@ -15,6 +15,11 @@ generated files, run on their own, still use kfp's code and give the same bytes:
   surrogate escapes) or a non-ASCII one goes to kfp's own loader.
 - Component specs: `ComponentSpec.from_dict` is a pure function of the dict, so the spec of a
   dict seen before (the name aside) is a copy of the earlier one with its own name and digest.
+  `named(...)` passes JSON, which `json` reads as YAML would when it is ASCII without \\u escapes
+  or floats (YAML 1.1 reads `1e5` as a string).
+- Validation: kfp dumps the workflow a second time only to look for `{{pipelineparam` in the text;
+  looking in its strings finds the same (the marker has no character YAML would escape or fold
+  at). With an `argo` binary on PATH kfp also lints, so kfp's own validation runs.
 """
 
 from __future__ import annotations
@@ -110,7 +115,9 @@ def load_component_spec(text: str | bytes) -> Any:
     """kfp.components._components._load_component_spec_from_component_text, memoised by content."""
     from kfp.components.structures import ComponentSpec, ContainerImplementation
 
-    component_dict = load_yaml(text)
+    component_dict = _json_as_yaml(text) if isinstance(text, str) else None
+    if component_dict is None:
+        component_dict = load_yaml(text)
     try:
         key = json.dumps({k: v for k, v in component_dict.items() if k != "name"})
     except (TypeError, ValueError, AttributeError):  # not a plain mapping (dates...): no memo
@@ -131,6 +138,52 @@ def load_component_spec(text: str | bytes) -> Any:
     return spec
 
 
+def _json_as_yaml(text: str) -> Any:
+    """`text` read with json when YAML would read it the same; None when unsure."""
+    if not (text.startswith("{") and text.isascii() and "\\u" not in text):
+        return None
+    try:
+        data = json.loads(text, object_pairs_hook=OrderedDict)
+    except ValueError:
+        return None
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            return None
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return data
+
+
+def validate_workflow(workflow: dict) -> None:
+    """kfp.compiler.compiler._validate_workflow without its second dump (see the module docstring)."""
+    import shutil
+
+    if shutil.which("argo"):
+        return _KFP_VALIDATE[0](workflow)
+    stack: list[Any] = [workflow]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "{{pipelineparam" in item:
+                raise RuntimeError(_UNRESOLVED)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return None
+
+
+_UNRESOLVED = ("Internal compiler error: Found unresolved PipelineParam.\n"  # kfp's words
+               "Please create a new issue at https://github.com/kubeflow/pipelines/issues attaching the pipeline "
+               "code and the pipeline package.")
+_KFP_VALIDATE: list[Any] = []
+
+
 def _kfp_yaml() -> Any:
     from kfp.components import _yaml_utils
 
@@ -143,6 +196,8 @@ def install() -> None:
     from kfp.compiler import compiler
     from kfp.components import _components
 
+    _KFP_VALIDATE.append(compiler._validate_workflow)
+    compiler._validate_workflow = validate_workflow  # type: ignore[attr-defined]
     compiler.dump_yaml = dump_yaml  # type: ignore[attr-defined]
     _components.load_yaml = load_yaml  # type: ignore[attr-defined]
     _components._load_component_spec_from_component_text = load_component_spec  # type: ignore[attr-defined]
