@@ -130,11 +130,11 @@ def _guarded(reporter: Reporter, body: Callable[[], int]) -> int:
         return EXIT_ERROR
 
 
-def _reports(out_dir: Path, writes: WriteResult, reporter: Reporter, cache_dir: Path | None) -> Path:
+def _reports(out_dir: Path, writes: WriteResult, reporter: Reporter, cache_dir: Path | None, jobs: int) -> Path:
     """Render the HTML/Markdown reports, unless nothing they are made from changed (a cached re-run)."""
     index = out_dir / INDEX_HTML
     if writes.written or writes.removed or not index.is_file():
-        rendered = render_reports(out_dir, memo_dir=cache_dir / "layout" if cache_dir else None)
+        rendered = render_reports(out_dir, memo_dir=cache_dir / "layout" if cache_dir else None, jobs=jobs)
         if rendered.layout_error:
             reporter.line(f"warning: {rendered.layout_error}")
         index = rendered.index_html
@@ -177,7 +177,7 @@ def run_convert(
             sys.stdout.write(result.summary_path.read_text(encoding="utf-8"))
         for line in lines:
             reporter.line(line)
-        reporter.line(f"Report: {_reports(out_dir, writes, reporter, runs.cache_dir)}")
+        reporter.line(f"Report: {_reports(out_dir, writes, reporter, runs.cache_dir, runs.jobs)}")
         return status
 
     return _guarded(reporter, body)

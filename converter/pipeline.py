@@ -164,6 +164,9 @@ def semantic_diagnostics(dag: Dag, plan: EmitPlan) -> tuple[Diagnostic, ...]:
 
 def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[str, str],
                   after: dict[str, tuple[str, ...]], plan: EmitPlan | None = None) -> tuple[TaskRecord, ...]:
+    upstream: dict[str, list[str]] = {}  # Dag.upstream's answers in one pass over the edges, not one per task
+    for up, down in dag.edges:
+        upstream.setdefault(down, []).append(up)
     return tuple(
         TaskRecord(
             task_id=task.task_id,
@@ -171,7 +174,7 @@ def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[st
             operator=task.qualified_operator,
             mapping=mappings[task.task_id].fidelity if task.task_id in mappings else Fidelity.PLACEHOLDER,
             line=task.span.line,
-            upstream=dag.upstream(task.task_id),
+            upstream=tuple(upstream.get(task.task_id, ())),
             after=after.get(task.task_id, ()),
             trigger_rule=plan.controls[task.task_id].rule if plan and task.task_id in plan.controls
             else task.trigger_rule,

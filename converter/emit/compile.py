@@ -3,6 +3,11 @@
 The generated file's own `compile_pipeline` is what runs, so `python <file>` and the converter
 produce the same YAML. The source is our own output, never user code, so running it in-process is
 safe and spares a Python start-up per DAG.
+
+kfp 1.8 reads and writes YAML with PyYAML's pure-Python parser and emitter, which is most of its
+time. In this process only, `fast_kfp` routes both through libyaml (PyYAML's C binding) with the
+same loader/representer classes, where libyaml is known to give the same bytes: see
+`converter/emit/fast_kfp.py`, and tests/core/test_fast_kfp.py, which compares both on every golden.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
+from converter.emit import fast_kfp
+
 
 @dataclass(frozen=True)
 class CompileResult:
@@ -25,6 +32,7 @@ class CompileResult:
 
 def compile_source(source: str, module_name: str, workdir: Path) -> CompileResult:
     """Run the generated module's compile_pipeline into `workdir` and return the YAML text."""
+    fast_kfp.install()
     module = types.ModuleType(module_name)
     module.__file__ = str(workdir / f"{module_name}.py")
     target = workdir / f"{module_name}.yaml"

@@ -23,6 +23,7 @@ FILL = {"direct": "#c8e6c9", "approximated": "#fff3b0", "placeholder": "#ffcdd2"
 MAX_LABEL = 48
 _PROLOG = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", re.DOTALL)
 _SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
+_BATCH_PAGE_ID = re.compile(r'id="page\d+,\d+_')
 
 
 @dataclass(frozen=True)
@@ -73,29 +74,63 @@ def layout(graphs: list[tuple[Graph, str]], timeout: float = 60.0,
     With `memo_dir`, SVGs are kept there by a hash of the DOT text and the `dot` binary, so a
     re-render after a change to one DAG runs `dot` for that DAG only.
     """
+    return layout_many([graphs], timeout, memo_dir)[0]
+
+
+def layout_many(pages: list[list[tuple[Graph, str]]], timeout: float = 60.0,
+                memo_dir: Path | None = None) -> list[LayoutResult]:
+    """`layout` for several pages at once: the pages not memoised share one `dot` run.
+
+    A `dot` start costs about as much as laying out a small DAG, so a report of many DAGs runs
+    it once per batch; if that run fails, each page is laid out on its own, so one bad graph
+    costs only its own page.
+    """
     dot = shutil.which("dot")
     if dot is None:
-        return LayoutResult((), "Graphviz is not installed (no `dot` on PATH): graphs are not drawn. "
-                                "Install it (`apt-get install graphviz`) and run `airflow2kfp report DIR`.")
-    source = "".join(dot_text(graph, prefix) for graph, prefix in graphs)
-    memo = _memo_path(memo_dir, dot, source)
-    if memo is not None:
-        try:
-            svgs = tuple(memo.read_text(encoding="utf-8").split(_MEMO_SEPARATOR))
-            if len(svgs) == len(graphs):
-                return LayoutResult(svgs)
-        except OSError:
-            pass  # not laid out before (or unreadable): run dot
-    result = _run_dot(dot, source, len(graphs), timeout)
-    if memo is not None and result.error is None:
-        try:
-            memo.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=memo.parent, delete=False) as handle:
-                handle.write(_MEMO_SEPARATOR.join(result.svgs))
-            os.replace(handle.name, memo)
-        except OSError:
-            pass  # the memo only saves time
-    return result
+        return [LayoutResult((), "Graphviz is not installed (no `dot` on PATH): graphs are not drawn. "
+                                 "Install it (`apt-get install graphviz`) and run `airflow2kfp report DIR`.")
+                for _ in pages]
+    sources = ["".join(dot_text(graph, prefix) for graph, prefix in graphs) for graphs in pages]
+    memos = [_memo_path(memo_dir, dot, source) for source in sources]
+    results: list[LayoutResult | None] = [_read_memo(memo, len(graphs)) for memo, graphs in zip(memos, pages)]
+    misses = [i for i, result in enumerate(results) if result is None]
+    if len(misses) > 1:
+        batch = _run_dot(dot, "".join(sources[i] for i in misses), sum(len(pages[i]) for i in misses),
+                         timeout * len(misses))
+        if batch.error is None:
+            # dot prefixes the id of every graph after the first of a run ("page0,1_kf-graph"): the first
+            # graph of each page loses it, so a page is the same bytes laid out alone or in a batch
+            svgs = iter(batch.svgs)
+            for i in misses:
+                page = [next(svgs) for _ in pages[i]]
+                results[i] = LayoutResult((_BATCH_PAGE_ID.sub('id="', page[0], count=1), *page[1:]) if page else ())
+    for i in misses:
+        if results[i] is None:
+            results[i] = _run_dot(dot, sources[i], len(pages[i]), timeout)
+        _write_memo(memos[i], results[i])
+    return [result for result in results if result is not None]
+
+
+def _read_memo(memo: Path | None, count: int) -> LayoutResult | None:
+    if memo is None:
+        return None
+    try:
+        svgs = tuple(memo.read_text(encoding="utf-8").split(_MEMO_SEPARATOR))
+    except OSError:
+        return None  # not laid out before (or unreadable): run dot
+    return LayoutResult(svgs) if len(svgs) == count else None
+
+
+def _write_memo(memo: Path | None, result: LayoutResult | None) -> None:
+    if memo is None or result is None or result.error is not None:
+        return
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=memo.parent, delete=False) as handle:
+            handle.write(_MEMO_SEPARATOR.join(result.svgs))
+        os.replace(handle.name, memo)
+    except OSError:
+        pass  # the memo only saves time
 
 
 _MEMO_SEPARATOR = "\n<!-- airflow2kfp: next graph -->\n"

@@ -11,12 +11,19 @@ order) and each file is replaced atomically. Nothing is converted again: only OU
 
 from __future__ import annotations
 
+import hashlib
 import json
+import multiprocessing
 import os
+import pickle
+import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import jinja2
@@ -24,7 +31,16 @@ from markupsafe import Markup
 
 from converter.diagnostics import CODES
 from converter.report import layout, mermaid
-from converter.report.views import FIDELITIES, REPORTS_DIR, SEVERITIES, DagView, IndexView, index_view
+from converter.report.views import (
+    FIDELITIES,
+    REPORTS_DIR,
+    SEVERITIES,
+    DagView,
+    IndexView,
+    dag_entries,
+    dag_view,
+    index_of,
+)
 
 SUMMARY_FILE = "conversion.json"
 INDEX_HTML = "index.html"
@@ -131,6 +147,16 @@ def write_atomic(target: Path, text: str) -> None:
     os.replace(handle.name, target)
 
 
+def write_if_changed(target: Path, text: str) -> None:
+    """write_atomic, unless the file already holds exactly `text` (a re-render after a small change)."""
+    try:
+        if target.stat().st_size == len(text.encode("utf-8")) and target.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_atomic(target, text)
+
+
 def _remove_stale(reports_dir: Path, keep: set[str]) -> None:
     """Reports of DAGs no longer in conversion.json would mislead a reader: remove them."""
     if not reports_dir.is_dir():
@@ -147,25 +173,123 @@ def load(out_dir: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def render_reports(out_dir: Path, source_root: Path | None = None, memo_dir: Path | None = None) -> ReportResult:
+def render_reports(out_dir: Path, source_root: Path | None = None, memo_dir: Path | None = None,
+                   jobs: int = 1) -> ReportResult:
     """Render every report of `out_dir` from its conversion.json; raises NoConversion without one.
 
     DAG source paths in conversion.json are as `convert` was given them: relative ones are read
     relative to `source_root` (default: the current directory, where convert usually ran).
-    `memo_dir` keeps graph layouts between runs (see layout.layout).
+    `memo_dir` keeps graph layouts and rendered pages between runs (see layout.layout and
+    `_page_key`); `jobs` > 1 renders the DAG reports in that many processes.
     """
-    index = index_view(load(out_dir), out_dir, source_root or Path.cwd())
+    document = load(out_dir)
+    root = source_root or Path.cwd()
     reports_dir = out_dir / REPORTS_DIR
-    written: list[Path] = []
-    layout_error = None
-    for dag in index.dags:
-        laid_out = layout.layout([(dag.airflow_graph, "af"), (dag.kfp_graph, "kf")], memo_dir=memo_dir)
-        layout_error = layout_error or laid_out.error
-        html_path = reports_dir / f"{dag.stem}.html"
-        write_atomic(html_path, dag_html(dag, laid_out.svgs, laid_out.error, index.tool_version))
-        write_atomic(reports_dir / f"{dag.stem}.md", dag_markdown(dag))
-        written.append(html_path)
-    _remove_stale(reports_dir, {f"{dag.stem}{suffix}" for dag in index.dags for suffix in (".html", ".md")})
-    write_atomic(out_dir / INDEX_MD, index_markdown(index))
-    write_atomic(out_dir / INDEX_HTML, index_html(index))
-    return ReportResult(out_dir / INDEX_HTML, out_dir / INDEX_MD, tuple(written), layout_error)
+    tool_version = str(document.get("tool", {}).get("version", ""))
+    entries = dag_entries(document)
+    job = _Job(out_dir, root, memo_dir, tool_version)
+    batches = [entries[i: i + PAGES_PER_BATCH] for i in range(0, len(entries), PAGES_PER_BATCH)]
+    if jobs > 1 and len(batches) > 1:
+        # forked workers inherit the loaded templates; each returns its DAGs' index entries
+        context = multiprocessing.get_context("fork") if os.name == "posix" else None
+        with ProcessPoolExecutor(max_workers=min(jobs, len(batches)), mp_context=context) as pool:
+            rendered = [page for pages in pool.map(job.render, batches) for page in pages]
+    else:
+        rendered = [page for batch in batches for page in job.render(batch)]
+    layout_error = next((error for _, error in rendered if error), None)
+    index = index_of(document, [view for view, _ in rendered])
+    _remove_stale(reports_dir, {f"{stem}{suffix}" for _, stem in entries for suffix in (".html", ".md")})
+    write_if_changed(out_dir / INDEX_MD, index_markdown(index))
+    write_if_changed(out_dir / INDEX_HTML, index_html(index))
+    written = tuple(reports_dir / f"{view.stem}.html" for view in index.dags)
+    return ReportResult(out_dir / INDEX_HTML, out_dir / INDEX_MD, written, layout_error)
+
+
+PAGES_PER_BATCH = 25  # DAG reports per task of the pool, and per `dot` run
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Renders and writes batches of DAG reports; picklable, so pool workers receive it."""
+
+    out_dir: Path
+    source_root: Path
+    memo_dir: Path | None
+    tool_version: str
+
+    def render(self, entries: list[tuple[Mapping[str, Any], str]]) -> list[tuple[DagView, str | None]]:
+        """Each DAG's (view without the file texts, layout error); the index needs no more."""
+        reports_dir = self.out_dir / REPORTS_DIR
+        keys = [self._page_key(dag, stem) for dag, stem in entries]
+        pages: list[tuple[DagView, str, str, str | None] | None] = [self._read_page(key) for key in keys]
+        todo = [i for i, page in enumerate(pages) if page is None]
+        views = {i: dag_view(entries[i][0], self.out_dir, entries[i][1], self.source_root) for i in todo}
+        layouts = layout.layout_many([[(views[i].airflow_graph, "af"), (views[i].kfp_graph, "kf")] for i in todo],
+                                     memo_dir=self.memo_dir)
+        for i, laid_out in zip(todo, layouts):
+            view = views[i]
+            page = (replace(view, python_text=None, yaml_text=None),
+                    dag_html(view, laid_out.svgs, laid_out.error, self.tool_version), dag_markdown(view), laid_out.error)
+            pages[i] = page
+            if laid_out.error is None:
+                self._write_page(keys[i], page)
+        done = []
+        for page in pages:
+            assert page is not None
+            view, html, markdown, error = page
+            write_if_changed(reports_dir / f"{view.stem}.html", html)
+            write_if_changed(reports_dir / f"{view.stem}.md", markdown)
+            done.append((view, error))
+        return done
+
+    def _page_key(self, dag: Mapping[str, Any], stem: str) -> str | None:
+        """What a DAG's page is made of: its entry, its files, the folders, the report code, `dot`."""
+        if self.memo_dir is None:
+            return None
+        digest = hashlib.sha256()
+        for part in (_code_signature(), self.tool_version, stem,
+                     str(self.out_dir.resolve()), str(self.source_root.resolve()),
+                     json.dumps(dag, sort_keys=True)):
+            digest.update(part.encode() + b"\0")
+        for name in ("python", "yaml"):
+            try:
+                digest.update((self.out_dir / dag[name]).read_bytes() if dag.get(name) else b"-")
+            except OSError:
+                digest.update(b"unreadable")
+            digest.update(b"\0")
+        return digest.hexdigest()
+
+    def _read_page(self, key: str | None) -> tuple[DagView, str, str, str | None] | None:
+        if key is None or self.memo_dir is None:
+            return None
+        try:
+            with (self.memo_dir / "pages" / f"{key}.pickle").open("rb") as handle:
+                return pickle.load(handle)  # noqa: S301 - our own cache folder
+        except Exception:  # missing, corrupt or from another version: render again
+            return None
+
+    def _write_page(self, key: str | None, page: tuple[DagView, str, str, str | None]) -> None:
+        if key is None or self.memo_dir is None:
+            return
+        folder = self.memo_dir / "pages"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False, suffix=".part") as handle:
+                pickle.dump(page, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(handle.name, folder / f"{key}.pickle")
+        except OSError:
+            pass  # the memo only saves time
+
+
+@cache
+def _code_signature() -> str:
+    """The report code and templates, and the dot binary: a page memo never outlives a change to them."""
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for path in sorted([*here.glob("*.py"), *(here / "templates").glob("*")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    dot = shutil.which("dot")
+    if dot:
+        stat = os.stat(dot)
+        digest.update(f"{dot}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()

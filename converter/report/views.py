@@ -6,6 +6,7 @@ cannot disagree. Nothing here converts again: `airflow2kfp report DIR` works fro
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections import Counter
@@ -184,12 +185,18 @@ class StepInfo:
     timeout: str
 
 
+@functools.lru_cache(maxsize=2)
+def _workflow(yaml_text: str) -> Any:
+    """The parsed workflow, read-only: the steps and the parameters of one DAG share one parse."""
+    return yaml.load(yaml_text, Loader=_YAML_LOADER)
+
+
 def workflow_steps(yaml_text: str | None) -> dict[str, StepInfo]:
     """Retry and timeout of every container step of the compiled workflow, by template name."""
     if not yaml_text:
         return {}
     try:
-        workflow = yaml.load(yaml_text, Loader=_YAML_LOADER)
+        workflow = _workflow(yaml_text)
         templates = workflow["spec"]["templates"]
     except (yaml.YAMLError, KeyError, TypeError):
         return {}
@@ -216,7 +223,7 @@ def pipeline_parameters(yaml_text: str | None) -> tuple[str, ...]:
     if not yaml_text:
         return ()
     try:
-        parameters = yaml.load(yaml_text, Loader=_YAML_LOADER)["spec"].get("arguments", {}).get("parameters", [])
+        parameters = _workflow(yaml_text)["spec"].get("arguments", {}).get("parameters", [])
     except (yaml.YAMLError, KeyError, TypeError, AttributeError):
         return ()
     return tuple(str(p["name"]) for p in parameters if isinstance(p, dict) and "name" in p)
@@ -520,11 +527,22 @@ def badness(view: DagView) -> tuple:
     )
 
 
-def index_view(document: Mapping[str, Any], out_dir: Path, source_root: Path) -> IndexView:
+def dag_entries(document: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], str]]:
+    """Every DAG of conversion.json with its report's stem."""
     taken: set[str] = set()
     # stems of converted DAGs first, so a failed DAG never takes a pipeline file's name
     ordered = sorted(document.get("dags", []), key=lambda d: d.get("python") is None)
-    dags = tuple(sorted((dag_view(d, out_dir, dag_stem(d, taken), source_root) for d in ordered), key=badness))
+    return [(d, dag_stem(d, taken)) for d in ordered]
+
+
+def index_view(document: Mapping[str, Any], out_dir: Path, source_root: Path) -> IndexView:
+    views = [dag_view(d, out_dir, stem, source_root) for d, stem in dag_entries(document)]
+    return index_of(document, views)
+
+
+def index_of(document: Mapping[str, Any], views: Sequence[DagView]) -> IndexView:
+    """The index over DAG views already made (render.py makes them in parallel)."""
+    dags = tuple(sorted(views, key=badness))
     files = tuple(
         FileRow(f["path"], f["status"], tuple(diagnostic_view(d) for d in f.get("diagnostics", [])))
         for f in document.get("files", [])

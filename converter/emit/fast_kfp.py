@@ -1,0 +1,203 @@
+"""kfp 1.8's hot spots made cheaper in the converter's process, giving the same bytes as kfp's code.
+
+kfp dumps every workflow twice (write, then validate) and parses every component it loads with
+PyYAML's pure-Python emitter and parser, then builds the component's spec from the parsed dict
+through typing introspection: about 85% of a compilation. The generated file's `named(...)` loads
+a component per task, each differing from its base component only in its name. `install()`
+swaps, in this process only, three module attributes kfp calls (`dump_yaml` in the compiler,
+`load_yaml` and `_load_component_spec_from_component_text` in the component loader). The
+generated files, run on their own, still use kfp's code and give the same bytes:
+
+- Dumping: libyaml and PyYAML choose the same styles and line breaks for printable ASCII text
+  (newlines allowed). They differ on escaped strings (non-ASCII, control characters), whose long
+  lines PyYAML breaks at escapes and libyaml does not; such a workflow goes to kfp's own dumper.
+- Loading: both parsers build the same events for ASCII text; a text libyaml rejects (lone
+  surrogate escapes) or a non-ASCII one goes to kfp's own loader.
+- Component specs: `ComponentSpec.from_dict` is a pure function of the dict, so the spec of a
+  dict seen before (the name aside) is a copy of the earlier one with its own name and digest.
+  `named(...)` passes JSON, which `json` reads as YAML would when it is ASCII without \\u escapes
+  or floats (YAML 1.1 reads `1e5` as a string).
+- Validation: kfp dumps the workflow a second time only to look for `{{pipelineparam` in the text;
+  looking in its strings finds the same (the marker has no character YAML would escape or fold
+  at). With an `argo` binary on PATH kfp also lints, so kfp's own validation runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import json
+import warnings
+from collections import OrderedDict
+from typing import Any
+
+import yaml
+
+_MAPPING_TAG = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
+_FORCED_QUOTES = frozenset(("y", "n", "yes", "no", "true", "false", "on", "off"))
+
+
+class _OrderedDumper(yaml.CDumper):
+    """kfp.components._yaml_utils.dump_yaml's OrderedDumper, on the C emitter."""
+
+
+def _represent_dict(dumper: yaml.CDumper, data: dict) -> yaml.Node:
+    return dumper.represent_mapping(_MAPPING_TAG, data.items())
+
+
+def _represent_str(dumper: yaml.CDumper, data: str) -> yaml.Node:
+    # as kfp: multi-line text as a `|` block, YAML 1.1 booleans quoted
+    style = "|" if "\n" in data else None
+    if data.lower() in _FORCED_QUOTES:
+        style = '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style)
+
+
+_OrderedDumper.add_representer(OrderedDict, _represent_dict)
+_OrderedDumper.add_representer(dict, _represent_dict)
+_OrderedDumper.add_representer(str, _represent_str)
+
+
+class _OrderedLoader(yaml.CSafeLoader):
+    """kfp.components._yaml_utils.load_yaml's OrderedLoader, on the C parser."""
+
+
+def _construct_mapping(loader: yaml.CSafeLoader, node: yaml.MappingNode) -> OrderedDict:
+    loader.flatten_mapping(node)
+    return OrderedDict(loader.construct_pairs(node))
+
+
+_OrderedLoader.add_constructor(_MAPPING_TAG, _construct_mapping)
+
+
+def plain_text(data: Any) -> bool:
+    """True when every string in `data` (keys too) is printable ASCII, newlines allowed."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() or not (item.isprintable() or item.replace("\n", "").isprintable()):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return True
+
+
+def dump_yaml(data: Any) -> str:
+    if not plain_text(data):
+        return _kfp_yaml().dump_yaml(data)
+    return yaml.dump(data, None, _OrderedDumper, default_flow_style=None)
+
+
+def load_yaml(stream: Any) -> Any:
+    if isinstance(stream, str) and stream.isascii():
+        try:
+            return yaml.load(stream, _OrderedLoader)  # noqa: S506 - a safe loader
+        except yaml.YAMLError:
+            pass  # kfp's own loader decides (and raises its own error)
+    return _kfp_yaml().load_yaml(stream)
+
+
+_NO_COMMAND = (  # kfp's own warning, word for word
+    "Container component must specify command to be compatible with KFP v2 compatible mode and emissary "
+    "executor, which will be the default executor for KFP v2."
+    "https://www.kubeflow.org/docs/components/pipelines/installation/choose-executor/"
+)
+_SPECS: dict[str, Any] = {}  # component dict without its name, as JSON -> ComponentSpec
+_MAX_SPECS = 512
+
+
+def load_component_spec(text: str | bytes) -> Any:
+    """kfp.components._components._load_component_spec_from_component_text, memoised by content."""
+    from kfp.components.structures import ComponentSpec, ContainerImplementation
+
+    component_dict = _json_as_yaml(text) if isinstance(text, str) else None
+    if component_dict is None:
+        component_dict = load_yaml(text)
+    try:
+        key = json.dumps({k: v for k, v in component_dict.items() if k != "name"})
+    except (TypeError, ValueError, AttributeError):  # not a plain mapping (dates...): no memo
+        key = None
+    name = component_dict.get("name")
+    base = _SPECS.get(key) if key is not None and isinstance(name, (str, type(None))) else None
+    if base is None:
+        spec = ComponentSpec.from_dict(component_dict)
+        if key is not None and len(_SPECS) < _MAX_SPECS:
+            _SPECS[key] = copy.copy(spec)
+    else:
+        spec = copy.copy(base)
+        spec.name = name
+    if isinstance(spec.implementation, ContainerImplementation) and spec.implementation.container.command is None:
+        warnings.warn(_NO_COMMAND, category=FutureWarning, stacklevel=2)
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    spec._digest = hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+    return spec
+
+
+def _json_as_yaml(text: str) -> Any:
+    """`text` read with json when YAML would read it the same; None when unsure."""
+    if not (text.startswith("{") and text.isascii() and "\\u" not in text):
+        return None
+    try:
+        data = json.loads(text, object_pairs_hook=OrderedDict)
+    except ValueError:
+        return None
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            return None
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return data
+
+
+def validate_workflow(workflow: dict) -> None:
+    """kfp.compiler.compiler._validate_workflow without its second dump (see the module docstring)."""
+    import shutil
+
+    if shutil.which("argo"):
+        return _KFP_VALIDATE[0](workflow)
+    stack: list[Any] = [workflow]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "{{pipelineparam" in item:
+                raise RuntimeError(_UNRESOLVED)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return None
+
+
+_UNRESOLVED = ("Internal compiler error: Found unresolved PipelineParam.\n"  # kfp's words
+               "Please create a new issue at https://github.com/kubeflow/pipelines/issues attaching the pipeline "
+               "code and the pipeline package.")
+_KFP_VALIDATE: list[Any] = []
+
+
+def _kfp_yaml() -> Any:
+    from kfp.components import _yaml_utils
+
+    return _yaml_utils
+
+
+@functools.cache
+def install() -> None:
+    """Route kfp's YAML through the functions above, in this process; idempotent."""
+    from kfp.compiler import compiler
+    from kfp.components import _components
+
+    _KFP_VALIDATE.append(compiler._validate_workflow)
+    compiler._validate_workflow = validate_workflow  # type: ignore[attr-defined]
+    compiler.dump_yaml = dump_yaml  # type: ignore[attr-defined]
+    _components.load_yaml = load_yaml  # type: ignore[attr-defined]
+    _components._load_component_spec_from_component_text = load_component_spec  # type: ignore[attr-defined]
