@@ -26,7 +26,7 @@ from converter.mapping.control_flow import (
     LoopValue, TaskControl, loops_of, loops_outside_conditions, plan_control,
 )
 from converter.mapping.base import (
-    ComponentDef, Fidelity, Interpolated, ParamRef, PipelineParameter, RunIdRef, TaskMapping,
+    Interpolated, ParamRef, PipelineParameter, RunIdRef,
 )
 from converter.mapping.dag_params import dag_parameters
 from converter.model import Dag, XComRef

@@ -16,9 +16,10 @@ from typing import Any
 
 import libcst as cst
 
-from converter.diagnostics import Diagnostic
-from converter.mapping.base import ComponentDef, Interpolated, ParamRef, RunIdRef
-from converter.model import Unresolved
+from converter.diagnostics import Diagnostic, diag
+from converter.mapping.base import ComponentDef, Interpolated, MappingContext, ParamRef, RunIdRef, TaskMapping
+from converter.mapping.placeholder import placeholder
+from converter.model import Task, Unresolved
 
 K8S_IMPORT = "from kubernetes.client import models as k8s"
 
@@ -52,6 +53,17 @@ def container_component(key: str, name: str, description: str, image: str, comma
         spec["inputs"] = parts.inputs
     spec["implementation"] = {"container": container}
     return ComponentDef(key=key, description=description, spec=spec), parts.arguments
+
+
+def unreadable_image(task: Task, context: MappingContext) -> TaskMapping | None:
+    """A placeholder when the task's `image` is not a plain string known before run time, else None."""
+    image = task.args.get("image")
+    if isinstance(image, str) and "{{" not in image:
+        return None
+    shown = image.source if isinstance(image, Unresolved) else repr(image)
+    where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
+    return placeholder(task, context, diag("A2K306", f"image could not be read statically: {shown}", **where),
+                       "image unknown")
 
 
 def value_source(value: Any) -> str:

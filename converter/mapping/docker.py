@@ -16,10 +16,9 @@ from converter.emit.names import python_identifier
 from converter.mapping.base import (
     Fidelity, Interpolated, MappingContext, OperatorFamily, PipelineParameter, TaskMapping,
 )
-from converter.mapping.container import K8S_IMPORT, container_component, env_calls
-from converter.mapping.placeholder import placeholder
+from converter.mapping.container import K8S_IMPORT, container_component, env_calls, unreadable_image
 from converter.mapping.templates import time_macro_note, translate_value
-from converter.model import Task, Unresolved
+from converter.model import Task
 
 HOST_SETTINGS = ("mounts", "volumes", "network_mode", "docker_url", "tls_ca_cert", "privileged", "devices",
                  "extra_hosts", "dns", "shm_size", "ipc_mode", "cap_add", "host_tmp_dir", "device_requests")
@@ -58,11 +57,10 @@ def map_docker(task: Task, context: MappingContext) -> TaskMapping:
     where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
     found: list[Diagnostic] = []
     parameters: dict[str, PipelineParameter] = {}
+    unusable = unreadable_image(task, context)
+    if unusable is not None:
+        return unusable
     image = task.args.get("image")
-    if not isinstance(image, str) or "{{" in image:
-        shown = image.source if isinstance(image, Unresolved) else repr(image)
-        return placeholder(task, context, diag("A2K306", f"image could not be read statically: {shown}", **where),
-                           "image unknown")
 
     def templated(key: str) -> Any:
         return translate_value(task.args.get(key), task, context.dag, key, found, parameters)

@@ -14,8 +14,9 @@ from typing import Any
 from converter.diagnostics import Diagnostic, diag
 from converter.emit.names import python_identifier
 from converter.mapping.base import Fidelity, MappingContext, OperatorFamily, PipelineParameter, TaskMapping
-from converter.mapping.container import K8S_IMPORT, container_component, env_calls, k8s_objects, literal, value_source
-from converter.mapping.placeholder import placeholder
+from converter.mapping.container import (
+    K8S_IMPORT, container_component, env_calls, k8s_objects, literal, unreadable_image, value_source,
+)
 from converter.mapping.templates import time_macro_note, translate_value
 from converter.model import Task, Unresolved
 
@@ -46,11 +47,10 @@ def map_kubernetes(task: Task, context: MappingContext) -> TaskMapping:
     where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
     found: list[Diagnostic] = []
     parameters: dict[str, PipelineParameter] = {}
+    unusable = unreadable_image(task, context)
+    if unusable is not None:
+        return unusable
     image = task.args.get("image")
-    if not isinstance(image, str) or "{{" in image:
-        shown = image.source if isinstance(image, Unresolved) else repr(image)
-        return placeholder(task, context, diag("A2K306", f"image could not be read statically: {shown}", **where),
-                           "image unknown")
 
     def templated(key: str) -> Any:
         return translate_value(task.args.get(key), task, context.dag, key, found, parameters)

@@ -33,7 +33,7 @@ from converter.mapping.base import (
     ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, ParamRef, PipelineParameter,
     RunIdRef, TaskMapping, is_airflow_module,
 )
-from converter.mapping.callable_source import StandaloneCallable, standalone
+from converter.mapping.callable_source import standalone
 from converter.mapping.control_flow import LoopValue
 from converter.mapping.dag_params import annotation_of, dag_parameters
 from converter.mapping.placeholder import placeholder
