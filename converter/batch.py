@@ -24,9 +24,10 @@ from converter.console import Reporter, make_console, summary_lines
 from converter.diagnostics import Severity, diag
 from converter.discover import DiscoveryOptions
 from converter.mapping.base import MappingOptions
-from converter.outputs import OutputConflict, WriteResult
+from converter.outputs import OutputConflict, WriteResult, refuse_escaping_folders
 from converter.pipeline import ConvertOptions, FileResult
 from converter.report.render import INDEX_HTML, render_reports
+from converter.report.views import REPORTS_DIR
 from converter.run import (
     FAIL_ON_RANK,
     SUMMARY_FILE,
@@ -156,6 +157,8 @@ def run_convert(
         options = convert_options(settings)
         with reporter.progress():
             runs = run_settings(settings, out_dir, force=force, prune=prune)
+            # a symbolic link in OUT (say, committed with the outputs) must not lead writes outside
+            refuse_escaping_folders(out_dir, [REPORTS_DIR, CACHE_DIR_NAME] if out_dir.exists() else [])
             result = convert_all(
                 sources, out_dir, options, on_file=reporter.file_done, settings=runs, on_start=reporter.start
             )

@@ -13,6 +13,7 @@ CACHEDIR.TAG and a `.gitignore`, and deleting it is always safe.
 from __future__ import annotations
 
 import ast
+import errno
 import functools
 import hashlib
 import os
@@ -43,10 +44,17 @@ def _kfp_version() -> str:
         return "unknown"
 
 
+def read_regular(path: Path) -> bytes:
+    """The bytes of a regular file; OSError for anything else (opening a FIFO would block forever)."""
+    if not path.is_file():
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return path.read_bytes()
+
+
 def _imported_names(path: Path) -> list[tuple[str, int]]:
     """(module name, relative level) of every import in the file; () when it cannot be parsed."""
     try:
-        tree = ast.parse(path.read_bytes())
+        tree = ast.parse(read_regular(path))
     except (OSError, SyntaxError, ValueError, RecursionError):
         return []
     names: list[tuple[str, int]] = []
@@ -91,7 +99,7 @@ class Hasher:
         resolved = path.resolve()
         if resolved not in self._files:
             try:
-                self._files[resolved] = hashlib.sha256(resolved.read_bytes()).hexdigest()
+                self._files[resolved] = hashlib.sha256(read_regular(resolved)).hexdigest()
             except OSError as error:
                 self._files[resolved] = f"unreadable:{error.errno}"
         return self._files[resolved]

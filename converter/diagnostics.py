@@ -158,6 +158,9 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K605", "readings-disagree", W,
              "The static reading and Airflow's import disagree on a DAG's tasks or edges; Airflow's is used.",
              "Check the DAG: code the static reader cannot follow, or side effects at import time, differ."),
+    CodeInfo("A2K606", "airflow-import-limit", E,
+             "Importing the file with Airflow hit a sandbox limit (memory or number of processes).",
+             "Remove top-level code that allocates much memory or starts processes; DAG files are parsed often."),
     # -- the run as a whole ----------------------------------------------------------------
     CodeInfo("A2K701", "output-conflict", E,
              "An output file exists that airflow2kfp did not write, or it was edited since.",

@@ -41,6 +41,8 @@ class Found:
 def might_contain_dag(path: Path) -> bool:
     """Airflow's default heuristic: the file's bytes contain b"dag" and b"airflow" (any case)."""
     try:
+        if not path.is_file():  # a FIFO named x.py would block the read forever
+            return True  # let the reader report why it cannot be read
         content = path.read_bytes().lower()
     except OSError:
         return True  # let the reader report why it cannot be read

@@ -19,12 +19,13 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from converter import __version__
 
 MANIFEST_FILE = ".airflow2kfp-manifest.json"
 STAGING_PREFIX = ".airflow2kfp-staging-"
+ESCAPES = "the path leads outside the output folder (a symbolic link or an unsafe name)"
 
 
 def sha256(data: str | bytes) -> str:
@@ -40,12 +41,31 @@ class Manifest:
         return digest in (self.files.get(relative), self.pending.get(relative))
 
 
+def is_safe_relative(relative: str) -> bool:
+    """A path that names a file inside OUT on every platform: relative, `/`-separated, no `..`."""
+    path = PurePosixPath(relative)
+    return (bool(relative) and not path.is_absolute() and "\\" not in relative and "\0" not in relative
+            and ":" not in relative and all(part not in ("", ".", "..") for part in relative.split("/")))
+
+
 def read_manifest(out_dir: Path) -> Manifest:
     try:
         data = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-        return Manifest(dict(data.get("files", {})), dict(data.get("pending", {})))
-    except (OSError, ValueError, AttributeError):
+        # the manifest is a file in OUT that anyone may have edited: an entry like "../../x" must
+        # never make a prune delete outside OUT, so such entries are not ours
+        return Manifest(*({k: v for k, v in dict(data.get(key, {})).items() if is_safe_relative(k)}
+                          for key in ("files", "pending")))
+    except (OSError, ValueError, AttributeError, TypeError):
         return Manifest()  # no manifest: nothing in OUT is known to be ours
+
+
+def escapes(out_dir: Path, relative: str) -> bool:
+    """True when writing `relative` would land outside OUT: an unsafe path, or a folder on the way
+    that is a symbolic link leading out (the file itself is replaced by rename, never followed)."""
+    if not is_safe_relative(relative):
+        return True
+    root = out_dir.resolve()
+    return not (out_dir / relative).parent.resolve().is_relative_to(root)
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,13 @@ def _current_hash(path: Path) -> str | None:
         return None
 
 
+def refuse_escaping_folders(out_dir: Path, folders: list[str]) -> None:
+    """Raise OutputConflict when a folder the run writes into (reports, cache) leads outside OUT."""
+    bad = [Conflict(folder, ESCAPES) for folder in folders if escapes(out_dir, f"{folder}/file")]
+    if bad:
+        raise OutputConflict(bad)
+
+
 def plan_conflicts(
     out_dir: Path, contents: Mapping[str, str], manifest: Manifest, prune: bool
 ) -> tuple[list[Conflict], list[str], list[str]]:
@@ -83,6 +110,9 @@ def plan_conflicts(
     changed: list[str] = []
     for relative, text in contents.items():
         target = out_dir / relative
+        if escapes(out_dir, relative):
+            conflicts.append(Conflict(relative, ESCAPES))
+            continue
         if target.is_dir():
             conflicts.append(Conflict(relative, "a folder stands where the output file goes"))
             continue
@@ -100,6 +130,9 @@ def plan_conflicts(
     orphans = sorted(set(manifest.files) - set(contents))
     if prune:
         for relative in orphans:
+            if escapes(out_dir, relative):
+                conflicts.append(Conflict(relative, ESCAPES))
+                continue
             current = _current_hash(out_dir / relative)
             if current is not None and not manifest.owns(relative, current):
                 conflicts.append(Conflict(relative, "to be pruned, but edited since airflow2kfp wrote it"))
@@ -153,8 +186,8 @@ def write_tree(
         shutil.rmtree(stale, ignore_errors=True)  # left by a run that was killed
     manifest = read_manifest(out_dir)
     conflicts, changed, orphans = plan_conflicts(out_dir, contents, manifest, prune)
-    if conflicts and not force:
-        raise OutputConflict(conflicts)
+    if conflicts and (not force or any(c.reason == ESCAPES for c in conflicts)):
+        raise OutputConflict(conflicts)  # --force overwrites files in OUT, never writes outside it
 
     hashes = {relative: sha256(text) for relative, text in contents.items()}
     kept = {} if prune else {r: manifest.files[r] for r in orphans}

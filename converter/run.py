@@ -17,7 +17,7 @@ from pathlib import Path
 from converter.cache import Cache, Hasher
 from converter.diagnostics import Diagnostic, Severity, diag
 from converter.discover import DiscoveryOptions, Found, discover
-from converter.emit.names import UniqueNames, python_identifier
+from converter.emit.names import UniqueNames, file_stem
 from converter.emit.recurring import recurring_json
 from converter.model import ParsedFile
 from converter.outputs import WriteResult, write_tree
@@ -230,7 +230,7 @@ def plan(files: Iterable[FileResult]) -> OutputPlan:
     paths: dict[tuple[str, str], dict[str, str | None]] = {}
     contents: dict[str, str] = {}
     for file_result, dag in ordered:
-        stem = stems.claim(python_identifier(dag.dag_id), sep="_")
+        stem = stems.claim(file_stem(dag.dag_id), sep="_")
         python_rel = f"{PIPELINES_DIR}/{stem}.py"
         yaml_rel = f"{PIPELINES_DIR}/{stem}.yaml" if dag.yaml_text is not None else None
         # without a compiled pipeline there is nothing to schedule

@@ -64,7 +64,7 @@ def _why(
 def apply(result: FileResult, source: Path | None, config_ignores: Collection[str]) -> FileResult:
     """`result` with ignored diagnostics moved to `suppressed`; `source` is the DAG file to scan."""
     inline: dict[int, frozenset[str]] = {}
-    if source is not None:
+    if source is not None and source.is_file():  # a FIFO named x.py would block the read forever
         try:
             inline = inline_ignores(source.read_text(encoding="utf-8", errors="replace"))
         except OSError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import keyword
 import re
+import unicodedata
 from collections.abc import Iterable
 
 MAX_K8S_NAME = 63
@@ -39,6 +40,29 @@ def python_identifier(raw: str) -> str:
     return name
 
 
+# File names: room for a "_NN" suffix and ".yaml" within the 255 bytes most file systems allow
+MAX_STEM_BYTES = 200
+# Windows device names, reserved with any extension ("con.py" cannot be created there)
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$", re.IGNORECASE)
+
+
+def file_stem(raw: str) -> str:
+    """A file name stem for a DAG id: one path component (identifier characters only, so never
+    `..`, `/` or `\\`), NFC-normalised, at most MAX_STEM_BYTES in UTF-8, never a Windows device name."""
+    return bounded_stem(python_identifier(raw), raw)
+
+
+def bounded_stem(name: str, raw: str) -> str:
+    """`name` (already one path component) NFC-normalised, cut to MAX_STEM_BYTES with a hash of `raw`,
+    and never a Windows device name."""
+    name = unicodedata.normalize("NFC", name)
+    if len(name.encode()) > MAX_STEM_BYTES:
+        digest = hashlib.sha1(raw.encode()).hexdigest()[:8]
+        cut = name.encode()[: MAX_STEM_BYTES - len(digest) - 1].decode(errors="ignore")
+        name = f"{cut.rstrip('_')}_{digest}"
+    return f"{name}_" if _WINDOWS_RESERVED.match(name) else name
+
+
 class UniqueNames:
     """Hands out unique names in request order; `reserved` names are never handed out."""
 
@@ -47,7 +71,9 @@ class UniqueNames:
         self._taken: set[str] = {self._key(name) for name in reserved}
 
     def _key(self, name: str) -> str:
-        return name.casefold() if self._casefold else name
+        # casefold mode is for file names: NFKC also folds the forms that case- and
+        # normalisation-insensitive file systems (macOS, Windows) treat as the same name
+        return unicodedata.normalize("NFKC", name.casefold()) if self._casefold else name
 
     def claim(self, wanted: str, *, max_length: int | None = None, sep: str = "-") -> str:
         candidate, index = wanted, 1

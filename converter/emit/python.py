@@ -291,6 +291,12 @@ def _comments(dag: Dag, task_id: str, control: TaskControl) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _comment_text(text: object) -> str:
+    """Text for a `#` comment on one line: a line break in a task id or path (Airflow's KEY_REGEX
+    accepts a trailing newline) would end the comment and put the rest into the code."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
+
+
 @cache
 def _template() -> jinja2.Template:
     environment = jinja2.Environment(
@@ -302,6 +308,7 @@ def _template() -> jinja2.Template:
         autoescape=False,  # Python source, not HTML
     )
     environment.filters["pyrepr"] = repr
+    environment.filters["comment"] = _comment_text
     # text placed inside the module docstring must not end it or start an escape
     environment.filters["docstring"] = lambda text: str(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     return environment.get_template("pipeline.py.j2")

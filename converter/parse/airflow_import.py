@@ -41,6 +41,7 @@ ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 class ReaderOptions:
     timeout: float = 5.0  # seconds Airflow may spend importing one file
     memory_mb: int = 2048  # address space one file may add on top of an idle worker
+    max_processes: int = 64  # processes one file may start (RLIMIT_NPROC; see airflow_probe)
     startup_timeout: float = 180.0  # importing Airflow itself is slow, more so on a busy machine
     workers: int = 1
     extra_env: Mapping[str, str] = field(default_factory=dict)  # e.g. AIRFLOW_VAR_* a DAG needs
@@ -189,7 +190,7 @@ class _Worker:
             self.start()
         assert self.process is not None and self.process.stdin is not None
         line = json.dumps({"path": path, "dag_folder": dag_folder, "timeout": self.options.timeout,
-                           "memory_mb": self.options.memory_mb})
+                           "memory_mb": self.options.memory_mb, "max_processes": self.options.max_processes})
         try:
             self.process.stdin.write(line.encode() + b"\n")
             self.process.stdin.flush()
@@ -329,8 +330,8 @@ class AirflowReader:
             self._unavailable = f"the Airflow worker did not start ({exc}) {tail}".strip()
             return _failed(display, "A2K604", f"Airflow is not available: {self._unavailable}")
         if "did not answer in time" in str(exc):
-            return _failed(display, "A2K602", f"Airflow did not finish importing the file within "
-                                              f"{self.options.timeout:g}s (the worker was restarted)")
+            return _failed(display, "A2K602", f"Airflow did not finish importing the file within the "
+                                              f"timeout of {self.options.timeout:g} s (the worker was restarted)")
         return _failed(display, "A2K603", f"The Airflow worker died while importing the file: {exc}")
 
     def read_many(self, items: Iterable[tuple[str, str]], dag_folder: str | None = None) -> Iterator[ParsedFile]:
@@ -353,15 +354,16 @@ def _failed(display: str, code: str, message: str, line: int | None = None) -> P
 def parsed_file_from_probe(answer: Mapping[str, Any], display: str) -> ParsedFile:
     """The model for one probe answer (pure: tested without Airflow)."""
     status = answer.get("status")
+    limits = answer.get("limits") or {}
     if status == "timeout":
-        return _failed(display, "A2K602", f"Airflow did not finish importing the file within "
-                                          f"{float(answer.get('timeout', 0)):g}s")
+        return _failed(display, "A2K602", f"Airflow did not finish importing the file within the timeout "
+                                          f"of {float(answer.get('timeout', 0)):g} s")
     if status != "ok":
         return _failed(display, "A2K603", f"The process importing the file ended abnormally: "
-                                          f"{answer.get('error', 'no answer')}")
+                                          f"{answer.get('error', 'no answer')}{_limits_note(limits)}")
     if answer.get("skipped"):
         return ParsedFile(path=display, not_a_dag_file=True)
-    diagnostics = [_import_error(error, display) for error in answer.get("import_errors", [])]
+    diagnostics = [_import_error(error, display, limits) for error in answer.get("import_errors", [])]
     dags = tuple(_dag(data, display, str(answer.get("path", ""))) for data in answer.get("dags", []))
     if not dags and not diagnostics:
         diagnostics.append(diag("A2K104", "Airflow's DagBag found no DAG in this file.", file=display,
@@ -369,9 +371,24 @@ def parsed_file_from_probe(answer: Mapping[str, Any], display: str) -> ParsedFil
     return ParsedFile(path=display, dags=dags, diagnostics=tuple(diagnostics))
 
 
-def _import_error(error: Mapping[str, Any], display: str) -> Diagnostic:
+def _limits_note(limits: Mapping[str, Any]) -> str:
+    """What the sandbox limited, for a crash whose cause the child could not report itself."""
+    parts = [f"memory {limits['memory_mb']} MiB"] if limits.get("memory_mb") else []
+    parts += [f"processes {limits['processes']}"] if limits.get("processes") else []
+    return f" (limits: {', '.join(parts)})" if parts else ""
+
+
+def _import_error(error: Mapping[str, Any], display: str, limits: Mapping[str, Any]) -> Diagnostic:
     summary = str(error.get("summary") or error.get("message") or "unknown error")
-    return diag("A2K601", f"Airflow could not import the file: {summary}", file=display, line=error.get("line"))
+    line = error.get("line")
+    # a MemoryError under RLIMIT_AS, EAGAIN from fork under RLIMIT_NPROC: the limit, not the file, said no
+    if limits.get("memory_mb") and summary.startswith("MemoryError"):
+        return diag("A2K606", f"The import hit the memory limit of {limits['memory_mb']} MiB: {summary}",
+                    file=display, line=line)
+    if limits.get("processes") and ("BlockingIOError" in summary or "Resource temporarily unavailable" in summary):
+        return diag("A2K606", f"The import hit the limit of {limits['processes']} processes: {summary}",
+                    file=display, line=line)
+    return diag("A2K601", f"Airflow could not import the file: {summary}", file=display, line=line)
 
 
 def decode_value(value: Any) -> Any:

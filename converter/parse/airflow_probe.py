@@ -10,8 +10,8 @@ Modes:
   airflow_probe.py --worker                  serve requests, one JSON line in, one JSON line out
 
 Worker protocol: the worker first prints {"hello": true, "airflow_version": ...}. Each request
-line is {"path": ..., "dag_folder": ..., "timeout": seconds, "memory_mb": MB}; each answer line is
-{"path": ..., "status": "ok" | "timeout" | "crashed", ...}. Airflow is imported once; every file is
+line is {"path": ..., "dag_folder": ..., "timeout": seconds, "memory_mb": MB, "max_processes": N};
+each answer line is {"path": ..., "status": "ok" | "timeout" | "crashed", "limits": {...}, ...}. Airflow is imported once; every file is
 then parsed in a forked child (as Airflow's own DAG processor does), so a file that hangs, exits
 or crashes costs only that child, and no module imported by one file leaks into the next.
 """
@@ -486,23 +486,31 @@ def _might_contain_dag(path: str) -> bool:
 # -- isolation: one forked child per file -------------------------------------------------------
 
 
-def _child(path: str, dag_folder: str, memory_mb: int, af: _Airflow, write_fd: int) -> None:
+def _child(path: str, dag_folder: str, memory_mb: int, max_processes: int, af: _Airflow, write_fd: int) -> None:
     """Runs in the forked child: limits, parse, write JSON to the pipe, never return."""
     status = 0
+    me = os.getpid()
+    limits: dict[str, Any] = {}
     try:
         os.setpgid(0, 0)  # its own group, so a timeout also kills what the DAG file spawned
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)  # a DAG file reading stdin must not eat the worker's requests
         if memory_mb > 0:
             _limit_memory(memory_mb)
+            limits["memory_mb"] = memory_mb
+        if max_processes > 0:
+            limits.update(_limit_processes(max_processes, path, dag_folder))
         result = read_file(path, dag_folder, af)
+        result["limits"] = limits
         payload = json.dumps(result, sort_keys=True).encode()
     except BaseException as exc:  # the child must report, whatever the DAG file did
         payload = json.dumps(
             {"path": path, "status": "crashed", "error": f"{type(exc).__name__}: {exc}",
-             "traceback": traceback.format_exc()}
+             "traceback": traceback.format_exc(), "limits": limits}
         ).encode()
         status = 1
+    if os.getpid() != me:  # a process the DAG file forked got here: only the child itself answers
+        os._exit(0)
     try:
         # length first: processes the DAG file forked may hold the pipe open, so EOF cannot end it
         view = memoryview(len(payload).to_bytes(8, "big") + payload)
@@ -521,6 +529,76 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+def _limit_processes(max_processes: int, path: str, dag_folder: str) -> dict[str, Any]:
+    """RLIMIT_NPROC for what the DAG file may spawn (a fork bomb fails with EAGAIN, not the machine).
+
+    The limit counts every process of the real user, and root is exempt from it. So as root the
+    child first becomes `nobody` when the DAG file and folder are readable by others: the limit
+    then holds, and the file can no longer write or delete files that only root may (the user's
+    DAG folder, files outside the sandbox). Otherwise it keeps its user and the limit is set above
+    the user's current process count (not enforced for root; the report says which applied).
+    """
+    import resource
+
+    limits: dict[str, Any] = {"processes": max_processes, "user": None}
+    if os.geteuid() == 0:
+        nobody = _unprivileged_user(path, dag_folder)
+        if nobody is None:
+            limits["processes"] = None  # root without a user to drop to: RLIMIT_NPROC is ignored
+            return limits
+        uid, gid = nobody
+        for folder in (os.getcwd(), os.environ.get("TMPDIR"), os.environ.get("AIRFLOW_HOME")):
+            if folder and os.path.isdir(folder):  # the sandbox stays writable for the new user
+                os.chown(folder, uid, gid)
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+        limits["user"] = "nobody"
+        base = _process_count(uid)
+    else:
+        base = _process_count(os.getuid())
+    resource.setrlimit(resource.RLIMIT_NPROC, (base + max_processes, base + max_processes))
+    return limits
+
+
+def _unprivileged_user(path: str, dag_folder: str) -> tuple[int, int] | None:
+    import pwd
+    import stat
+
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        return None
+
+    def reachable(target: str, mode: int) -> bool:  # by "others": every folder above searchable
+        target = os.path.realpath(target)
+        try:
+            if os.stat(target).st_mode & mode != mode:
+                return False
+            parent = os.path.dirname(target)
+            while parent != os.path.dirname(parent):
+                if not os.stat(parent).st_mode & stat.S_IXOTH:
+                    return False
+                parent = os.path.dirname(parent)
+        except OSError:
+            return False
+        return True
+
+    readable = reachable(path, stat.S_IROTH) and reachable(dag_folder, stat.S_IROTH | stat.S_IXOTH)
+    return (entry.pw_uid, entry.pw_gid) if readable else None
+
+
+def _process_count(uid: int) -> int:
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                count += os.stat(f"/proc/{entry}").st_uid == uid
+            except OSError:
+                continue
+    return count
+
+
 def _current_vm_bytes() -> int:
     try:
         with open("/proc/self/status") as handle:
@@ -537,12 +615,13 @@ def serve_one(request: dict[str, Any], af: _Airflow) -> dict[str, Any]:
     dag_folder = request.get("dag_folder") or os.path.dirname(os.path.abspath(path))
     timeout = float(request.get("timeout", 5.0))
     memory_mb = int(request.get("memory_mb", 0))
+    max_processes = int(request.get("max_processes", 0))
     started = time.monotonic()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        _child(path, dag_folder, memory_mb, af, write_fd)
+        _child(path, dag_folder, memory_mb, max_processes, af, write_fd)
     os.close(write_fd)
     data, finished = _collect(read_fd, started + timeout)
     os.close(read_fd)
@@ -551,6 +630,7 @@ def serve_one(request: dict[str, Any], af: _Airflow) -> dict[str, Any]:
     if not finished:
         return {"path": path, "status": "timeout", "timeout": timeout}
     answer = _decode(data, path, wait_status)
+    answer.setdefault("limits", {"memory_mb": memory_mb or None})
     answer["seconds"] = round(time.monotonic() - started, 3)
     return answer
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from converter.emit.names import bounded_stem
+
 # libyaml's parser when PyYAML has it: the same documents, several times faster than pure Python
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -470,7 +472,8 @@ def dag_stem(dag: Mapping[str, Any], taken: set[str]) -> str:
     if dag.get("python"):
         stem = Path(dag["python"]).stem
     else:
-        stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in dag["dag_id"]) or "dag"
+        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in dag["dag_id"]) or "dag"
+        stem = bounded_stem(name, dag["dag_id"])  # a 250-letter unicode id is too long a file name
         base, n = stem, 2
         while stem.casefold() in taken:
             stem, n = f"{base}_{n}", n + 1
