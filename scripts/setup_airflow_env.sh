@@ -41,9 +41,11 @@ fi
 
 echo "Creating Airflow $AIRFLOW_VERSION environment in $DIR"
 "$PYTHON" -m venv "$DIR"
-"$DIR/bin/python" -m pip install --quiet --upgrade pip
+# this machine's pip configuration names local indexes that may not exist; their warnings are noise
+quiet_pip() { "$DIR/bin/python" -m pip "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
+quiet_pip install --quiet --upgrade pip
 # shellcheck disable=SC2086  # AIRFLOW_PACKAGES is a list of requirement specifiers
-"$DIR/bin/python" -m pip install --quiet ${constraint_args[@]+"${constraint_args[@]}"} $AIRFLOW_PACKAGES
+quiet_pip install --quiet ${constraint_args[@]+"${constraint_args[@]}"} $AIRFLOW_PACKAGES
 
 installed="$(AIRFLOW_HOME="$(mktemp -d)" "$DIR/bin/python" -c 'import airflow; print(airflow.__version__)' 2>/dev/null | tail -n 1)"
 if [[ "$installed" != "$AIRFLOW_VERSION" ]]; then
