@@ -6,9 +6,10 @@ diagnostic on that file or DAG, and the other files of the batch go on.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from converter import graph
 from converter.diagnostics import Diagnostic, Severity, Suppression, diag
 from converter.emit.compile import compile_source
+from converter.emit.names import MAX_K8S_NAME
 from converter.emit.python import EmitPlan, build_plan, py_literal, render
 from converter.emit.recurring import RecurringRun, recurring_run
 from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_task
@@ -150,6 +152,25 @@ def _control_fields(plan: EmitPlan | None, task_id: str, mapping: TaskMapping | 
     )
 
 
+def rename_diagnostics(dag: Dag, kfp_names: Mapping[str, str]) -> tuple[Diagnostic, ...]:
+    """Tasks whose KFP name is not just their id in KFP's alphabet: collisions, cuts, prefixes."""
+    found = []
+    for task_id, name in kfp_names.items():
+        plain = re.sub(r"[^a-z0-9]+", "-", task_id.lower()).strip("-")
+        if name == plain:
+            continue
+        if len(plain) > MAX_K8S_NAME:
+            why = f"KFP task names are at most {MAX_K8S_NAME} characters"
+        elif plain and plain[0].isalpha():
+            why = f"{plain!r} is taken by another task or the pipeline itself"
+        else:
+            why = "KFP task names start with a letter"
+        task = dag.task(task_id)
+        found.append(diag("A2K304", f"task {task_id!r} is named {name!r} in KFP: {why}", file=task.span.file,
+                          line=task.span.line, col=task.span.col, task_id=task_id, dag_id=dag.dag_id))
+    return tuple(found)
+
+
 def semantic_diagnostics(dag: Dag, plan: EmitPlan) -> tuple[Diagnostic, ...]:
     """Each way a task's control flow differs from Airflow's, as a diagnostic on that task."""
     found = []
@@ -217,6 +238,7 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     source = render(plan)
     after = {t.task_id: t.upstream for t in plan.tasks}
     diagnostics += semantic_diagnostics(dag, plan)
+    diagnostics += rename_diagnostics(dag, plan.kfp_names)
     schedule = recurring_run(dag, plan.scheduled_values, plan.description)
     diagnostics += schedule.diagnostics
     records = _task_records(dag, mappings, dict(plan.kfp_names), after, plan)

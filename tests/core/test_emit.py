@@ -79,3 +79,11 @@ def test_multiline_commands_survive_compilation():
     workflow = yaml.safe_load(result.yaml_text)
     step = next(t for t in workflow["spec"]["templates"] if t["name"] == "t")
     assert step["container"]["command"] == ["bash", "-c", command]
+
+
+def test_renamed_tasks_are_reported_only_when_the_name_is_not_the_plain_id():
+    ids = ["task_a", "task-a", "9lives", "x" * 90, "load.data"]
+    result = convert_dag(dag("renames", [task(i) for i in ids], []), (), ConvertOptions())
+    renamed = {d.task_id: d.message for d in result.diagnostics if d.code == "A2K304"}
+    assert set(renamed) == {"task-a", "9lives", "x" * 90}  # task_a -> task-a and load.data -> load-data are plain
+    assert "'task-a-2'" in renamed["task-a"] and "taken" in renamed["task-a"]
