@@ -5,7 +5,8 @@ PyYAML's pure-Python emitter and parser, then builds the component's spec from t
 through typing introspection: about 85% of a compilation. The generated file's `named(...)` loads
 a component per task, each differing from its base component only in its name. `install()`
 swaps, in this process only, three module attributes kfp calls (`dump_yaml` in the compiler,
-`load_yaml` and `_load_component_spec_from_component_text` in the component loader). The
+`load_yaml` and `_load_component_spec_from_component_text` in the component loader); `bind()` does
+the same for the names the generated module imports for its post-compile re-read and re-write. The
 generated files, run on their own, still use kfp's code and give the same bytes:
 
 - Dumping: libyaml and PyYAML choose the same styles and line breaks for printable ASCII text
@@ -94,6 +95,8 @@ def dump_yaml(data: Any) -> str:
 
 
 def load_yaml(stream: Any) -> Any:
+    if hasattr(stream, "read"):  # a text file (the generated post-compile step): the same as its text
+        stream = stream.read()
     if isinstance(stream, str) and stream.isascii():
         try:
             return yaml.load(stream, _OrderedLoader)  # noqa: S506 - a safe loader
@@ -201,3 +204,12 @@ def install() -> None:
     compiler.dump_yaml = dump_yaml  # type: ignore[attr-defined]
     _components.load_yaml = load_yaml  # type: ignore[attr-defined]
     _components._load_component_spec_from_component_text = load_component_spec  # type: ignore[attr-defined]
+
+
+def bind(namespace: dict[str, Any]) -> None:
+    """Point a generated module's own `load_yaml`/`dump_yaml` (kfp's, imported by name for its
+    post-compile step) at the functions above; names bound to anything else are left alone."""
+    kfp_yaml = _kfp_yaml()
+    for name, fast in (("load_yaml", load_yaml), ("dump_yaml", dump_yaml)):
+        if namespace.get(name) is getattr(kfp_yaml, name):
+            namespace[name] = fast
