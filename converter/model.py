@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from converter.diagnostics import Diagnostic
@@ -136,13 +137,26 @@ class Dag:
     source_mode: str = "static"
 
     def task(self, task_id: str) -> Task:
-        for task in self.tasks:
-            if task.task_id == task_id:
-                return task
-        raise KeyError(task_id)
+        return self._tasks_by_id[task_id]  # KeyError for an unknown id
 
     def upstream(self, task_id: str) -> tuple[str, ...]:
-        return tuple(up for up, down in self.edges if down == task_id)
+        return self._upstream_by_id.get(task_id, ())
+
+    # indexes built on first use (cached_property writes the instance's __dict__, which a frozen
+    # dataclass allows): a lookup per task must not scan every task or edge of a large DAG
+    @cached_property
+    def _tasks_by_id(self) -> dict[str, Task]:
+        index: dict[str, Task] = {}
+        for task in self.tasks:
+            index.setdefault(task.task_id, task)  # the first one, as a scan in order finds
+        return index
+
+    @cached_property
+    def _upstream_by_id(self) -> dict[str, tuple[str, ...]]:
+        index: dict[str, list[str]] = {}
+        for up, down in self.edges:
+            index.setdefault(down, []).append(up)
+        return {down: tuple(ups) for down, ups in index.items()}
 
 
 @dataclass(frozen=True)

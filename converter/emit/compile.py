@@ -47,6 +47,7 @@ def compile_source(source: str, module_name: str, workdir: Path) -> CompileResul
             # generated file's annotations (component signatures KFP reads) into strings
             code = compile(source, module.__file__, "exec", dont_inherit=True)
             exec(code, module.__dict__)  # noqa: S102 - our own output
+            fast_kfp.bind(module.__dict__)  # its post-compile re-read and re-write, on libyaml too
             module.compile_pipeline(str(target))
         return CompileResult(target.read_text(encoding="utf-8"), None)
     except Exception as error:  # the compiler's failure is reported as a diagnostic, not raised

@@ -5,7 +5,8 @@ PyYAML's pure-Python emitter and parser, then builds the component's spec from t
 through typing introspection: about 85% of a compilation. The generated file's `named(...)` loads
 a component per task, each differing from its base component only in its name. `install()`
 swaps, in this process only, three module attributes kfp calls (`dump_yaml` in the compiler,
-`load_yaml` and `_load_component_spec_from_component_text` in the component loader). The
+`load_yaml` and `_load_component_spec_from_component_text` in the component loader); `bind()` does
+the same for the names the generated module imports for its post-compile re-read and re-write. The
 generated files, run on their own, still use kfp's code and give the same bytes:
 
 - Dumping: libyaml and PyYAML choose the same styles and line breaks for printable ASCII text
@@ -17,6 +18,9 @@ generated files, run on their own, still use kfp's code and give the same bytes:
   dict seen before (the name aside) is a copy of the earlier one with its own name and digest.
   `named(...)` passes JSON, which `json` reads as YAML would when it is ASCII without \\u escapes
   or floats (YAML 1.1 reads `1e5` as a string).
+- Named copies: `named(...)` loads a component's own `spec.to_dict()` back under a new name;
+  `ComponentSpec.to_dict` records the spec it serialises, and the load copies it (as the memo
+  above) instead of rebuilding an equal spec (tests/core/test_fast_kfp.py checks equality).
 - Validation: kfp dumps the workflow a second time only to look for `{{pipelineparam` in the text;
   looking in its strings finds the same (the marker has no character YAML would escape or fold
   at). With an `argo` binary on PATH kfp also lints, so kfp's own validation runs.
@@ -94,6 +98,8 @@ def dump_yaml(data: Any) -> str:
 
 
 def load_yaml(stream: Any) -> Any:
+    if hasattr(stream, "read"):  # a text file (the generated post-compile step): the same as its text
+        stream = stream.read()
     if isinstance(stream, str) and stream.isascii():
         try:
             return yaml.load(stream, _OrderedLoader)  # noqa: S506 - a safe loader
@@ -109,6 +115,27 @@ _NO_COMMAND = (  # kfp's own warning, word for word
 )
 _SPECS: dict[str, Any] = {}  # component dict without its name, as JSON -> ComponentSpec
 _MAX_SPECS = 512
+# spec.to_dict() without its name, as JSON -> that spec: the generated `named(component, name)`
+# serialises each Python component's spec and loads it back under the task's name; from_dict of a
+# spec's own to_dict() is that spec again, so the copy spares the typing-driven rebuild
+_SERIALISED: dict[str, Any] = {}
+_MAX_SERIALISED = 256
+
+
+def _recording_to_dict(kfp_to_dict: Any) -> Any:
+    @functools.wraps(kfp_to_dict)
+    def to_dict(self: Any) -> Any:
+        struct = kfp_to_dict(self)
+        try:
+            key = json.dumps({k: v for k, v in struct.items() if k != "name"})
+        except (TypeError, ValueError, AttributeError):
+            return struct
+        if len(_SERIALISED) >= _MAX_SERIALISED:
+            _SERIALISED.clear()
+        _SERIALISED[key] = copy.copy(self)
+        return struct
+
+    return to_dict
 
 
 def load_component_spec(text: str | bytes) -> Any:
@@ -124,6 +151,8 @@ def load_component_spec(text: str | bytes) -> Any:
         key = None
     name = component_dict.get("name")
     base = _SPECS.get(key) if key is not None and isinstance(name, (str, type(None))) else None
+    if base is None and key is not None and isinstance(name, (str, type(None))):
+        base = _SERIALISED.get(key)  # the text is a spec's own to_dict() (the generated `named`)
     if base is None:
         spec = ComponentSpec.from_dict(component_dict)
         if key is not None and len(_SPECS) < _MAX_SPECS:
@@ -201,3 +230,15 @@ def install() -> None:
     compiler.dump_yaml = dump_yaml  # type: ignore[attr-defined]
     _components.load_yaml = load_yaml  # type: ignore[attr-defined]
     _components._load_component_spec_from_component_text = load_component_spec  # type: ignore[attr-defined]
+    from kfp.components.structures import ComponentSpec
+
+    ComponentSpec.to_dict = _recording_to_dict(ComponentSpec.to_dict)  # type: ignore[method-assign]
+
+
+def bind(namespace: dict[str, Any]) -> None:
+    """Point a generated module's own `load_yaml`/`dump_yaml` (kfp's, imported by name for its
+    post-compile step) at the functions above; names bound to anything else are left alone."""
+    kfp_yaml = _kfp_yaml()
+    for name, fast in (("load_yaml", load_yaml), ("dump_yaml", dump_yaml)):
+        if namespace.get(name) is getattr(kfp_yaml, name):
+            namespace[name] = fast

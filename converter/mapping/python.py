@@ -106,10 +106,18 @@ class _Inputs:
         return name
 
 
+_CONSUMED: list[Any] = [None, {}]  # the last DAG asked about, and its task id -> XCom keys read
+
+
 def consumed_outputs(dag: Dag, task_id: str) -> tuple[str, ...]:
     """The XCom keys of `task_id` other tasks read, in a stable order (return_value first)."""
-    keys = {ref.key for other in dag.tasks for ref in _refs([other.args.values, other.mapped_args])
-            if ref.task_id == task_id}
+    if _CONSUMED[0] is not dag:  # one pass over the DAG's arguments, not one per Python task
+        index: dict[str, set[str]] = {}
+        for other in dag.tasks:
+            for ref in _refs([other.args.values, other.mapped_args]):
+                index.setdefault(ref.task_id, set()).add(ref.key)
+        _CONSUMED[:] = [dag, index]
+    keys = _CONSUMED[1].get(task_id, set())
     return tuple(sorted(keys, key=lambda k: (k != "return_value", k)))
 
 

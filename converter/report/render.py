@@ -117,7 +117,7 @@ def dag_html(dag: DagView, svgs: tuple[str, ...], layout_error: str | None, tool
     # the SVG comes from Graphviz, which XML-escapes every label; nothing else is marked safe
     return html_environment().get_template("dag.html.j2").render(
         dag=dag, airflow_svg=Markup(airflow_svg), kfp_svg=Markup(kfp_svg), layout_error=layout_error,
-        tool_version=tool_version,
+        large_graph=layout.LARGE_GRAPH, tool_version=tool_version,
     )
 
 

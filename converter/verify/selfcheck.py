@@ -116,6 +116,9 @@ def check(
     """Compare the workflow's ordering with Airflow's, over the tasks that became KFP steps."""
     workflow = read_workflow(yaml_text)
     all_tasks = list(airflow_tasks)
+    airflow_edges = list(airflow_edges)
+    if _same_ordering(workflow, all_tasks, airflow_edges, kfp_names):  # the usual case, without closures
+        return SelfCheck(True, problems=workflow.problems)
     expected = {(kfp_names[a], kfp_names[b]) for a, b in graph.ordering_among(kfp_names, all_tasks, airflow_edges)}
     actual = set(graph.ordering(workflow.steps, workflow.edges))
     wanted_steps = set(kfp_names.values())
@@ -125,3 +128,70 @@ def check(
     extra = tuple(sorted(actual - expected))
     exact = not (missing or extra or missing_steps or extra_steps)
     return SelfCheck(exact, missing, extra, missing_steps, extra_steps, workflow.problems)
+
+
+def _reachability(order: list[int], successors: dict[int, list[int]]) -> dict[int, int]:
+    """Each node's descendants as a bit set (bit i: node i), children before parents in `order`."""
+    reach: dict[int, int] = {}
+    for node in reversed(order):
+        bits = 0
+        for child in successors.get(node, ()):
+            bits |= reach[child] | (1 << child)
+        reach[node] = bits
+    return reach
+
+
+def _topological(count: int, edges: list[tuple[int, int]]) -> list[int] | None:
+    """Nodes 0..count-1 in an order where every edge points forward; None when there is a cycle."""
+    indegree = [0] * count
+    successors: dict[int, list[int]] = {}
+    for up, down in edges:
+        indegree[down] += 1
+        successors.setdefault(up, []).append(down)
+    ready = [node for node in range(count) if indegree[node] == 0]
+    order: list[int] = []
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for child in successors.get(node, ()):
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                ready.append(child)
+    return order if len(order) == count else None
+
+
+def _same_ordering(workflow: WorkflowOrdering, all_tasks: list[str], airflow_edges: list[tuple[str, str]],
+                   kfp_names: Mapping[str, str]) -> bool:
+    """True when the workflow orders exactly the pairs Airflow does (the check's `exact` verdict).
+
+    The same answer as comparing the two transitive closures, without building them as sets of
+    pairs (millions for a DAG of thousands of tasks): every node's descendants are a bit set
+    (Python int) over one numbering of the Airflow tasks, and the closures are equal when, for
+    every kept task, its Airflow descendants among the kept tasks are its workflow descendants.
+    False also when unsure (unknown names, a cycle): the caller then compares closures as before.
+    """
+    index = {task: i for i, task in enumerate(all_tasks)}
+    by_step = {step: task for task, step in kfp_names.items()}
+    if (len(index) != len(all_tasks) or len(by_step) != len(kfp_names) or set(by_step) != workflow.steps
+            or any(task not in index for task in kfp_names)):
+        return False
+    try:
+        a_edges = [(index[up], index[down]) for up, down in airflow_edges]
+        w_edges = [(index[by_step[up]], index[by_step[down]]) for up, down in workflow.edges]
+    except KeyError:
+        return False
+    count = len(all_tasks)
+    a_order, w_order = _topological(count, a_edges), _topological(count, w_edges)
+    if a_order is None or w_order is None:
+        return False
+    a_successors: dict[int, list[int]] = {}
+    for up, down in a_edges:
+        a_successors.setdefault(up, []).append(down)
+    w_successors: dict[int, list[int]] = {}
+    for up, down in w_edges:
+        w_successors.setdefault(up, []).append(down)
+    a_reach, w_reach = _reachability(a_order, a_successors), _reachability(w_order, w_successors)
+    kept = 0
+    for task in kfp_names:
+        kept |= 1 << index[task]
+    return all(a_reach[index[task]] & kept == w_reach[index[task]] for task in kfp_names)

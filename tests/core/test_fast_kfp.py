@@ -59,3 +59,22 @@ def test_component_spec_memo_keeps_name_and_digest() -> None:
         kfp_spec = _components.ComponentSpec.from_dict(_yaml_utils.load_yaml(text))
         assert fast == kfp_spec and fast.name == name and fast.to_dict() == kfp_spec.to_dict()
     assert fast._digest == hashlib.sha256((base % "task-a").encode()).hexdigest()
+
+
+def _step(table: str, limit: int = 3, flag: bool = False) -> str:
+    return f"{table}:{limit}:{flag}"
+
+
+def test_named_copy_equals_kfps_spec() -> None:
+    from kfp import components
+
+    fast_kfp.install()
+    component = components.create_component_from_func(_step, base_image="python:3.11")
+    spec_dict = component.component_spec.to_dict()  # recorded, as the generated `named` does
+    spec_dict["name"] = "task-x"
+    text = json.dumps(spec_dict)
+    fast = fast_kfp.load_component_spec(text)
+    kfp_spec = _components.ComponentSpec.from_dict(_yaml_utils.load_yaml(text))
+    assert fast == kfp_spec and fast.to_dict() == kfp_spec.to_dict() and fast.name == "task-x"
+    assert fast._digest == hashlib.sha256(text.encode()).hexdigest()
+    assert all(type(getattr(fast, f)) is type(getattr(kfp_spec, f)) for f in fast._get_field_names())
