@@ -96,7 +96,7 @@ def test_real_dag_files_with_awkward_ids_convert_inside_out(tmp_path: Path) -> N
         (dags / f"dag_{number}.py").write_text(DAG.format(dag_id=dag_id), encoding="utf-8")
     out = tmp_path / "out"
     before = tree(tmp_path)
-    code, printed = run_cli("convert", str(dags), "--out", str(out), "--no-cache", "-j", "1")
+    code, printed = run_cli("convert", str(dags), "--out", str(out), "--no-cache", "-j", "1", "--mode", "static")
     assert code == 1 and "Traceback" not in printed  # the ids with "/" are A2K208
     document = json.loads((out / "conversion.json").read_text())
     status = {d["dag_id"]: d["status"] for d in document["dags"]}
@@ -132,6 +132,6 @@ def test_a_link_in_out_leading_outside_is_refused_even_with_force(tmp_path: Path
     out = tmp_path / "out"
     out.mkdir()
     (out / folder).symlink_to(elsewhere, target_is_directory=True)
-    code, printed = run_cli("convert", str(dags), "--out", str(out), "--force")
+    code, printed = run_cli("convert", str(dags), "--out", str(out), "--force", "--mode", "static")
     assert code == 2 and "A2K701" in printed and "outside the output folder" in printed
     assert list(elsewhere.iterdir()) == []
