@@ -562,6 +562,9 @@ def _limit_processes(max_processes: int, path: str, dag_folder: str) -> dict[str
 
 
 def _unprivileged_user(path: str, dag_folder: str) -> tuple[int, int] | None:
+    """`nobody`'s uid and gid when the DAG file, its folder and this interpreter's libraries are all
+    readable by others (the child still imports the DAG's modules and Airflow's lazy ones after the
+    drop, and every such import would fail otherwise); None when the child must keep its user."""
     import pwd
     import stat
 
@@ -569,23 +572,36 @@ def _unprivileged_user(path: str, dag_folder: str) -> tuple[int, int] | None:
         entry = pwd.getpwnam("nobody")
     except KeyError:
         return None
-
-    def reachable(target: str, mode: int) -> bool:  # by "others": every folder above searchable
-        target = os.path.realpath(target)
-        try:
-            if os.stat(target).st_mode & mode != mode:
-                return False
-            parent = os.path.dirname(target)
-            while parent != os.path.dirname(parent):
-                if not os.stat(parent).st_mode & stat.S_IXOTH:
-                    return False
-                parent = os.path.dirname(parent)
-        except OSError:
-            return False
-        return True
-
-    readable = reachable(path, stat.S_IROTH) and reachable(dag_folder, stat.S_IROTH | stat.S_IXOTH)
+    folders = [dag_folder, *code_folders()]
+    readable = readable_by_others(path, stat.S_IROTH) and all(
+        readable_by_others(folder, stat.S_IROTH | stat.S_IXOTH) for folder in folders)
     return (entry.pw_uid, entry.pw_gid) if readable else None
+
+
+def readable_by_others(target: str, mode: int) -> bool:
+    """`target` has `mode` for "others" and every folder above it is searchable by them."""
+    import stat
+
+    target = os.path.realpath(target)
+    try:
+        if os.stat(target).st_mode & mode != mode:
+            return False
+        parent = os.path.dirname(target)
+        while parent != os.path.dirname(parent):
+            if not os.stat(parent).st_mode & stat.S_IXOTH:
+                return False
+            parent = os.path.dirname(parent)
+    except OSError:
+        return False
+    return True
+
+
+def code_folders() -> list[str]:
+    """Where this interpreter imports from: the standard library and the installed packages."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return sorted({paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if os.path.isdir(paths[key])})
 
 
 def _process_count(uid: int) -> int:
