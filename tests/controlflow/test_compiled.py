@@ -82,7 +82,7 @@ def test_join_runs_once_after_whichever_branch_ran(convert) -> None:
     flow = convert("cf_branch_join")
     small, audit = flow.stand_in("small-path"), flow.stand_in("audit")
     join = flow.entry["join"]["depends"]
-    assert join.endswith(f"(small-path-stand.Succeeded || large-more.Succeeded || audit-stand.Succeeded)"
+    assert join.endswith("(small-path-stand.Succeeded || large-more.Succeeded || audit-stand.Succeeded)"
                          .replace("small-path-stand", small).replace("audit-stand", audit))
     # after a skipped path (condition Skipped, or Omitted behind one) nothing counts as failed
     assert f"!({small}.Failed || {small}.Errored || {small}.Omitted)" in join

@@ -1,6 +1,6 @@
 """Before/after tests per mapping family, each with a case the mapping must leave alone."""
 
-from helpers import BASH, EMPTY, dag, task
+from helpers import EMPTY, dag, task
 
 from converter.mapping import MappingContext, MappingOptions, family_for, map_task
 from converter.mapping.base import Fidelity
