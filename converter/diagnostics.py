@@ -59,6 +59,9 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K108", "reader-failed", E,
              "The static reader failed on this file (an internal error of the converter).",
              "Please report this with the DAG file; try --mode airflow meanwhile."),
+    CodeInfo("A2K109", "import-never-finishes", W,
+             "A module-level statement stops the file's import (an endless loop, an exit call).",
+             "Remove it or guard it with `if __name__ == \"__main__\":`; Airflow cannot load this file."),
     # -- DAG structure ---------------------------------------------------------------------
     CodeInfo("A2K201", "duplicate-task-id", E, "Two tasks in one DAG share a task_id.",
              "Give every task in the DAG a unique task_id; Airflow rejects duplicates."),

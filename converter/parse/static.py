@@ -78,9 +78,10 @@ def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
         return _failed(display, text)
     if not text.strip():
         return ParsedFile(display, diagnostics=(diag("A2K103", file=display),), not_a_dag_file=True)
-    problem = _python_check(text, display)
-    if problem is not None:
-        return _failed(display, problem)
+    checked = _python_check(text, display)
+    if isinstance(checked, Diagnostic):
+        return _failed(display, checked)
+    stopper = _import_stopper(checked, display)
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:  # syntax Python accepts but libcst's grammar does not
@@ -108,14 +109,14 @@ def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
     dags: list[Dag] = []
     for record in interpreter.dags:
         dags.append(_to_dag(record, interpreter.diagnostics, text))
-    diagnostics = interpreter.diagnostics
+    diagnostics = interpreter.diagnostics + ([stopper] if stopper else [])
     if not dags and interpreter.dag_creations == 0:
         diagnostics.append(diag("A2K104", file=display))
         return ParsedFile(display, (), tuple(diagnostics), not_a_dag_file=True)
     return ParsedFile(display, tuple(dags), tuple(diagnostics))
 
 
-def _python_check(text: str, display: str) -> Diagnostic | None:
+def _python_check(text: str, display: str) -> Diagnostic | ast.Module:
     """Syntax errors and excessive nesting, found by Python's own parser before libcst sees the text.
 
     `ast.parse` only parses; it runs nothing. It names errors better than libcst (`expected ':'` on
@@ -135,6 +136,33 @@ def _python_check(text: str, display: str) -> Diagnostic | None:
     if depth > MAX_SYNTAX_DEPTH:
         return diag("A2K107", f"The syntax tree is {depth} levels deep (the limit is {MAX_SYNTAX_DEPTH}).",
                     file=display, line=line, col=col)
+    return tree
+
+
+_EXITS = {"sys.exit", "exit", "quit", "os._exit", "os.abort", "os.kill"}
+
+
+def _import_stopper(tree: ast.Module, display: str) -> Diagnostic | None:
+    """The first module-level statement an import would never get past: a `while True` without a
+    `break`, an exit call, or `raise SystemExit`. The static reading goes on past it; Airflow's
+    import does not, so what follows would not load there (that is what the warning says)."""
+    for statement in tree.body:
+        what = None
+        if isinstance(statement, ast.While) and isinstance(statement.test, ast.Constant) and statement.test.value:
+            if not any(isinstance(node, ast.Break) for node in ast.walk(statement)):
+                what = "an endless loop"
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            name = ast.unparse(statement.value.func)
+            if name in _EXITS:
+                what = f"{name}()"
+        elif isinstance(statement, ast.Raise) and statement.exc is not None:
+            raised = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
+            if ast.unparse(raised) in {"SystemExit", "KeyboardInterrupt"}:
+                what = f"raise {ast.unparse(raised)}"
+        if what:
+            return diag("A2K109", f"importing this file never gets past {what}: Airflow loads nothing "
+                        "defined after this line, the static reading does", file=display,
+                        line=statement.lineno, col=statement.col_offset)
     return None
 
 

@@ -102,3 +102,25 @@ def test_permission_denied(tmp_path: Path) -> None:
     path.write_text("x = 1\n")
     path.chmod(0)
     assert codes(read_dag_file(path)) == ["A2K106"]
+
+
+@pytest.mark.parametrize(("stopper", "line"), [
+    ("while True:\n    pass", 2),
+    ("sys.exit(1)", 2),
+    ("os._exit(3)", 2),
+    ("raise SystemExit", 2),
+])
+def test_a_statement_the_import_never_gets_past_is_reported(tmp_path, stopper: str, line: int) -> None:
+    source = f"import os, sys\n{stopper}\nfrom airflow import DAG\nwith DAG('after'):\n    pass\n"
+    path = tmp_path / "dag.py"
+    path.write_text(source)
+    found = [(d.code, d.line) for d in read_dag_file(path).diagnostics]
+    assert ("A2K109", line) in found
+
+
+def test_a_loop_with_a_break_or_a_guarded_exit_is_left_alone(tmp_path) -> None:
+    source = ("import sys\nwhile True:\n    break\nif __name__ == '__main__':\n    sys.exit(0)\n"
+              "from airflow import DAG\nwith DAG('fine'):\n    pass\n")
+    path = tmp_path / "dag.py"
+    path.write_text(source)
+    assert "A2K109" not in {d.code for d in read_dag_file(path).diagnostics}
