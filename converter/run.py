@@ -19,8 +19,8 @@ from converter.diagnostics import Diagnostic, Severity, diag
 from converter.discover import DiscoveryOptions, Found, discover
 from converter.emit.names import UniqueNames, file_stem
 from converter.emit.recurring import recurring_json
-from converter.model import ParsedFile
 from converter.outputs import WriteResult, write_tree
+from converter.parse.readers import StaticReader
 from converter.pipeline import ConvertOptions, DagResult, FileResult, Reader, Status, convert_file
 from converter.report.summary import all_diagnostics, conversion_json
 from converter.suppress import apply as apply_ignores
@@ -70,19 +70,6 @@ class RunResult:
     @property
     def diagnostics(self) -> list[Diagnostic]:
         return [*all_diagnostics(self.files), *self.notices]
-
-
-@dataclass(frozen=True)
-class StaticReader:
-    """The static libcst reader as a picklable value, so worker processes can receive it."""
-
-    max_bytes: int
-
-    def __call__(self, path: Path, display_path: str) -> ParsedFile:
-        # imported on first use: a fully cached run never loads the reader
-        from converter.parse.static import read_dag_file
-
-        return read_dag_file(path, display_path=display_path, max_bytes=self.max_bytes)
 
 
 def static_reader(options: ConvertOptions) -> Reader:

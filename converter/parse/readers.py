@@ -17,7 +17,6 @@ from converter.diagnostics import Diagnostic, Severity, diag
 from converter.model import ParsedFile
 from converter.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python
 from converter.parse.merge import merge
-from converter.parse.static import read_dag_file
 
 
 class Mode(str, Enum):
@@ -28,10 +27,19 @@ class Mode(str, Enum):
 
 @dataclass(frozen=True)
 class StaticReader:
+    """The static libcst reader as a picklable value, so worker processes can receive it."""
+
     max_bytes: int = 5_000_000
 
     def __call__(self, path: Path, display_path: str) -> ParsedFile:
-        return read_dag_file(path, display_path=display_path, max_bytes=self.max_bytes)
+        return read_statically(path, display_path, self.max_bytes)
+
+
+def read_statically(path: Path, display_path: str, max_bytes: int) -> ParsedFile:
+    # imported on first use: a fully cached run never loads libcst
+    from converter.parse.static import read_dag_file
+
+    return read_dag_file(path, display_path=display_path, max_bytes=max_bytes)
 
 
 @dataclass(frozen=True)
@@ -48,8 +56,8 @@ class ImportedReader:
         if not self.with_static:
             if imported is not None:
                 return imported
-            return read_dag_file(path, display_path=display_path, max_bytes=self.max_bytes)
-        static = read_dag_file(path, display_path=display_path, max_bytes=self.max_bytes)
+            return read_statically(path, display_path, self.max_bytes)
+        static = read_statically(path, display_path, self.max_bytes)
         return merge(static, imported) if imported is not None else static
 
 

@@ -1,9 +1,7 @@
 """Reading modes in batch runs: Airflow is asked only about the files the cache lacks; its notices count."""
 
 import importlib
-import sys
 
-import fake_reader
 import pytest
 
 from converter.diagnostics import Severity, diag
@@ -11,13 +9,8 @@ from converter.diagnostics import Severity, diag
 
 @pytest.fixture
 def readers():
-    """converter.parse.readers, imported while the fake reader stands in for the static one; then dropped."""
-    name = "converter.parse.readers"
-    imported_here = name not in sys.modules
-    yield importlib.import_module(name)
-    if imported_here:  # later tests must import it afresh, bound to the real static reader
-        sys.modules.pop(name, None)
-        vars(sys.modules["converter.parse"]).pop("readers", None)
+    """converter.parse.readers; it imports the static reader only when reading, so the fake stands in."""
+    return importlib.import_module("converter.parse.readers")
 
 
 @pytest.fixture
@@ -32,7 +25,6 @@ def prepared(monkeypatch, readers) -> list[list[str]]:
         return readers.PreparedReader(readers.StaticReader(), readers.Mode.STATIC, None, (notice,))
 
     monkeypatch.setattr(readers, "prepare_reader", prepare)
-    monkeypatch.setattr(readers, "read_dag_file", fake_reader.read_dag_file)
     return calls
 
 
