@@ -116,5 +116,10 @@ class OperatorFamily:
         return task.operator in self.operators and is_airflow_module(task.operator_module)
 
 
+def task_location(task: Task) -> dict[str, Any]:
+    """The task's location as `diag(...)` keyword arguments: file, line, col, task_id."""
+    return {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
+
+
 def is_airflow_module(module: str) -> bool:
     return module == "airflow" or module.startswith("airflow.")

@@ -20,6 +20,7 @@ from typing import Any
 from converter.diagnostics import Diagnostic, diag
 from converter.mapping.base import (
     ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, PipelineParameter, TaskMapping,
+    task_location,
 )
 from converter.mapping.container import K8S_IMPORT, env_calls
 from converter.mapping.placeholder import placeholder
@@ -95,7 +96,7 @@ def _skip_exit_codes(task: Task, command: str) -> tuple[int, ...]:
 
 def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     command = static_text(task.args.get("bash_command"))
-    where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
+    where = task_location(task)
     if not isinstance(command, str):
         shown = command.source if isinstance(command, Unresolved) else repr(command)
         reason = diag("A2K306", f"bash_command could not be read statically: {shown}", **where)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import textwrap
-from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
 from converter.emit.names import python_identifier
-from converter.mapping.base import ComponentDef, Fidelity, MappingContext, OperatorFamily, TaskMapping
+from converter.mapping.base import (
+    ComponentDef, Fidelity, MappingContext, OperatorFamily, TaskMapping, task_location,
+)
 from converter.mapping.control_flow import BRANCH_OPERATORS, SHORT_CIRCUIT_OPERATORS, branch_output, is_short_circuit
 from converter.model import Dag, Task, Unresolved
 
@@ -97,8 +98,7 @@ def component(task: Task, outputs: list[tuple[str, str]], program: str) -> Compo
 
 
 def map_decision(task: Task, context: MappingContext) -> TaskMapping:
-    where: dict[str, Any] = {"file": task.span.file, "line": task.span.line, "col": task.span.col,
-                             "task_id": task.task_id}
+    where = task_location(task)
     if is_short_circuit(task):
         outputs = [("proceed", "proceed")]
     else:

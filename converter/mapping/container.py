@@ -17,7 +17,9 @@ from typing import Any
 import libcst as cst
 
 from converter.diagnostics import Diagnostic, diag
-from converter.mapping.base import ComponentDef, Interpolated, MappingContext, ParamRef, RunIdRef, TaskMapping
+from converter.mapping.base import (
+    ComponentDef, Interpolated, MappingContext, ParamRef, RunIdRef, TaskMapping, task_location,
+)
 from converter.mapping.placeholder import placeholder
 from converter.model import Task, Unresolved
 
@@ -61,7 +63,7 @@ def unreadable_image(task: Task, context: MappingContext) -> TaskMapping | None:
     if isinstance(image, str) and "{{" not in image:
         return None
     shown = image.source if isinstance(image, Unresolved) else repr(image)
-    where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
+    where = task_location(task)
     return placeholder(task, context, diag("A2K306", f"image could not be read statically: {shown}", **where),
                        "image unknown")
 

@@ -15,6 +15,7 @@ from converter.diagnostics import Diagnostic, diag
 from converter.emit.names import python_identifier
 from converter.mapping.base import (
     Fidelity, Interpolated, MappingContext, OperatorFamily, PipelineParameter, TaskMapping,
+    task_location,
 )
 from converter.mapping.container import K8S_IMPORT, container_component, env_calls, unreadable_image
 from converter.mapping.templates import time_macro_note, translate_value
@@ -54,7 +55,7 @@ def _split_interpolated(value: Interpolated) -> list[Any]:
 
 
 def map_docker(task: Task, context: MappingContext) -> TaskMapping:
-    where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
+    where = task_location(task)
     found: list[Diagnostic] = []
     parameters: dict[str, PipelineParameter] = {}
     unusable = unreadable_image(task, context)

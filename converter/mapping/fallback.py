@@ -17,6 +17,7 @@ from typing import Any
 from converter.diagnostics import diag
 from converter.mapping.base import (
     ComponentDef, Fidelity, MappingContext, ParamRef, RunIdRef, TaskMapping, is_airflow_module,
+    task_location,
 )
 from converter.mapping.placeholder import map_unknown
 from converter.mapping.templates import time_parameter
@@ -113,7 +114,7 @@ def _kwargs(values: dict[str, Any], dropped: list[str]) -> dict[str, Any]:
 def map_fallback(task: Task, context: MappingContext) -> TaskMapping:
     if not context.options.operator_fallback or not task.operator_module or task.operator.startswith("task"):
         return map_unknown(task, context)
-    where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
+    where = task_location(task)
     dropped: list[str] = []
     own = {k: v for k, v in task.args.values.items() if k in task.args.explicit and k not in SCHEDULING}
     defaults = task.args.get("default_args") if isinstance(task.args.get("default_args"), dict) else {}

@@ -13,7 +13,9 @@ from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
 from converter.emit.names import python_identifier
-from converter.mapping.base import Fidelity, MappingContext, OperatorFamily, PipelineParameter, TaskMapping
+from converter.mapping.base import (
+    Fidelity, MappingContext, OperatorFamily, PipelineParameter, TaskMapping, task_location,
+)
 from converter.mapping.container import (
     K8S_IMPORT, container_component, env_calls, k8s_objects, literal, unreadable_image, value_source,
 )
@@ -44,7 +46,7 @@ PER_RUN = {
 
 
 def map_kubernetes(task: Task, context: MappingContext) -> TaskMapping:
-    where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
+    where = task_location(task)
     found: list[Diagnostic] = []
     parameters: dict[str, PipelineParameter] = {}
     unusable = unreadable_image(task, context)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from converter.diagnostics import Diagnostic, diag
-from converter.mapping.base import ComponentDef, Fidelity, MappingContext, TaskMapping
+from converter.mapping.base import ComponentDef, Fidelity, MappingContext, TaskMapping, task_location
 from converter.model import Task
 
 
@@ -49,7 +49,7 @@ def map_unknown(task: Task, context: MappingContext) -> TaskMapping:
         diag(
             "A2K301",
             f"no mapping for operator {task.qualified_operator}; emitted a placeholder step",
-            file=task.span.file, line=task.span.line, col=task.span.col, task_id=task.task_id,
+            **task_location(task),
         ),
         f"placeholder for {task.operator}",
     )

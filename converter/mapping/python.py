@@ -31,7 +31,7 @@ from converter.diagnostics import Diagnostic, diag
 from converter.emit.names import python_identifier
 from converter.mapping.base import (
     ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, ParamRef, PipelineParameter,
-    RunIdRef, TaskMapping, is_airflow_module,
+    RunIdRef, TaskMapping, is_airflow_module, task_location,
 )
 from converter.mapping.callable_source import standalone
 from converter.mapping.control_flow import LoopValue
@@ -142,7 +142,7 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
 
     `outputs` are the XCom keys to expose (default: those other tasks of the DAG read).
     """
-    where = _where(task)
+    where = task_location(task)
     callable_ = task.python_callable
     if callable_ is None:
         return diag("A2K306", "the task's python_callable could not be found statically", **where)
@@ -258,10 +258,6 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     )
 
 
-def _where(task: Task) -> dict[str, Any]:
-    return {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
-
-
 def _safe_name(name: str) -> str:
     return name if name.isidentifier() else "python_callable"
 
@@ -303,16 +299,16 @@ def _xcom_input(inputs: _Inputs, wanted: str, ref: XComRef, task: Task, dag: Dag
     if producer is not None and producer.is_mapped:
         found.append(diag("A2K311", f"{ref.task_id} is a mapped task: Airflow collects its results into a "
                           "list, KFP v1 cannot pass results out of a ParallelFor; the argument is None",
-                          **_where(task)))
+                          **task_location(task)))
         return "None"
     if producer is None or not produces_outputs(producer):
         what = producer.qualified_operator if producer else "an unknown task"
         found.append(diag("A2K311", f"the XCom of {ref.task_id} ({what}) is not passed in KFP; the "
-                          "argument is None", **_where(task)))
+                          "argument is None", **task_location(task)))
         return "None"
     if not ref.key.isidentifier():
         found.append(diag("A2K311", f"XCom key {ref.key!r} of {ref.task_id} is not a valid output name; "
-                          "the argument is None", **_where(task)))
+                          "the argument is None", **task_location(task)))
         return "None"
     return inputs.add(wanted, "str", ref)
 
@@ -339,7 +335,7 @@ def _inline(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag, foun
             return inputs.add(f"{wanted}_{next(counter)}", "str", item)
         if isinstance(item, Unresolved):
             found.append(diag("A2K306", f"{wanted}: `{item.source}` is evaluated inside the step, as written",
-                              **_where(task)))
+                              **task_location(task)))
             return item.source
         if isinstance(item, Duration):
             return f"_dt.timedelta(seconds={item.seconds!r})"
@@ -371,7 +367,7 @@ def _outputs(keys: tuple[str, ...], task: Task, found: list[Diagnostic]) -> tupl
 def _environment(task: Task, context: MappingContext, found: list[Diagnostic]) -> tuple[str, list[str], list[str]]:
     """(base image, packages to install, notes) for the step's container."""
     options = context.options
-    where = _where(task)
+    where = task_location(task)
     if task.operator in VIRTUALENV_OPERATORS:
         requirements = task.args.get("requirements")
         if isinstance(requirements, str):
@@ -455,7 +451,7 @@ def _inferred_packages(body: list[str], task: Task, found: list[Diagnostic]) -> 
         packages.append("apache-airflow")
     if packages:
         found.append(diag("A2K315", f"packages to install inferred from the imports: {', '.join(packages)}",
-                          **_where(task)))
+                          **task_location(task)))
     return packages
 
 

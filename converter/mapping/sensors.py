@@ -24,7 +24,9 @@ import textwrap
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
-from converter.mapping.base import ComponentDef, Fidelity, MappingContext, OperatorFamily, TaskMapping
+from converter.mapping.base import (
+    ComponentDef, Fidelity, MappingContext, OperatorFamily, TaskMapping, task_location,
+)
 from converter.mapping.placeholder import placeholder
 from converter.model import Duration, Task
 
@@ -141,8 +143,7 @@ def _program(task: Task) -> tuple[str | None, list[str]]:
 
 
 def map_sensor(task: Task, context: MappingContext) -> TaskMapping:
-    where: dict[str, Any] = {"file": task.span.file, "line": task.span.line, "col": task.span.col,
-                             "task_id": task.task_id}
+    where = task_location(task)
     if task.operator in ("ExternalTaskSensor", "ExternalTaskSensorAsync"):
         waits_for = f"{task.args.get('external_dag_id')}.{task.args.get('external_task_id') or '(whole DAG)'}"
         return TaskMapping(task.task_id, Fidelity.APPROXIMATED, EXTERNAL, {"waits_for": waits_for},

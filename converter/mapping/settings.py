@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 from converter.diagnostics import Diagnostic, diag
+from converter.mapping.base import task_location
 from converter.model import Duration, Task
 
 AIRFLOW_DEFAULT_RETRY_DELAY = 300.0
@@ -68,7 +69,7 @@ def map_settings(task: Task) -> TaskSettings:
     calls: list[str] = []
     diagnostics: list[Diagnostic] = []
     notes: list[str] = []
-    where = {"file": task.span.file, "line": task.span.line, "col": task.span.col, "task_id": task.task_id}
+    where = task_location(task)
 
     retries = task.args.get("retries")
     if isinstance(retries, int) and not isinstance(retries, bool) and retries > 0:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
-from converter.mapping.base import Interpolated, ParamRef, PipelineParameter, RunIdRef
+from converter.mapping.base import Interpolated, ParamRef, PipelineParameter, RunIdRef, task_location
 from converter.mapping.dag_params import dag_parameters, parameter_name
 from converter.model import Dag, Task
 
@@ -137,7 +137,7 @@ def translate_value(value: Any, task: Task, dag: Dag, field_name: str,
         if result.kept:
             shown = ", ".join(dict.fromkeys(result.kept))
             found.append(diag("A2K302", f"{field_name}: template kept verbatim: {shown}",
-                              file=task.span.file, line=task.span.line, col=task.span.col, task_id=task.task_id))
+                              **task_location(task)))
         return result.value
     if isinstance(value, list):
         return [translate_value(v, task, dag, field_name, found, parameters) for v in value]
