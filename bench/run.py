@@ -9,8 +9,9 @@ of Airflow's DagBag loading the same folder in the Airflow interpreter. Then one
 of 2,000 tasks on their own. Ratios and the targets are printed last. With --repeat N every
 figure is the median of N runs (the repo is converted cold N times).
 
-Peak memory is the largest sum of the RSS of the convert process and its workers, sampled from
-/proc every 20 ms (Linux); elsewhere the largest single process (getrusage).
+Peak memory is the largest sum of the proportional set sizes (PSS) of the convert process and its
+workers, sampled from /proc every 20 ms (Linux): forked workers share the parent's pages, which a
+sum of RSS would count once per process. Elsewhere it is the largest single process (getrusage).
 """
 
 from __future__ import annotations
@@ -45,14 +46,27 @@ class Measure:
     status: int
 
 
-def _tree_rss(pid: int) -> int:
-    """The RSS of `pid` and all its descendants, from /proc; 0 when it is gone."""
+def _memory(pid: int) -> int:
+    """The process's proportional set size (PSS, from smaps_rollup): pages shared with forked
+    workers count once in the sum, not once per process as RSS would; RSS where PSS is unknown."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    with open(f"/proc/{pid}/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _tree_memory(pid: int) -> int:
+    """The memory of `pid` and all its descendants, from /proc; 0 when it is gone."""
     total, stack = 0, [pid]
     while stack:
         current = stack.pop()
         try:
-            with open(f"/proc/{current}/statm") as handle:
-                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            total += _memory(current)
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as handle:
                     stack += [int(child) for child in handle.read().split()]
@@ -68,7 +82,7 @@ def measure(command: list[str], env: dict[str, str] | None = None, cwd: Path = R
     sampling = Path("/proc").is_dir()
     while process.poll() is None:
         if sampling:
-            peak = max(peak, _tree_rss(process.pid))
+            peak = max(peak, _tree_memory(process.pid))
         time.sleep(0.02)
     seconds = time.perf_counter() - started
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from converter.diagnostics import Severity, diag
 from converter.discover import DiscoveryOptions
 from converter.mapping.base import MappingOptions
 from converter.outputs import OutputConflict, WriteResult, refuse_escaping_folders
-from converter.pipeline import ConvertOptions, FileResult
+from converter.pipeline import ConvertOptions, FileResult, stage_seconds
 from converter.report.render import INDEX_HTML, render_reports
 from converter.report.views import REPORTS_DIR
 from converter.run import (
@@ -53,6 +54,7 @@ class Output:
     sarif: Path | None = None
     junit: Path | None = None
     markdown: Path | None = None
+    timings: bool = False  # print where the run spent its time
 
 
 def convert_options(settings: Settings) -> ConvertOptions:
@@ -108,6 +110,18 @@ def _machine_outputs(files: Sequence[FileResult], output: Output, lines: list[st
         _write_text(output.junit, junit_xml(files))
     if output.markdown:
         _write_text(output.markdown, markdown_summary(files, lines))
+
+
+def timing_lines(stages: dict[str, float], files: int, wall: dict[str, float]) -> list[str]:
+    """`--timings`: the run's phases (wall clock, this process), then the conversion's stages (time
+    in whichever process converted each file, summed: with -j N it adds up to about N x the wall)."""
+    total = sum(stages.values())
+    per_stage = ", ".join(f"{stage} {seconds:.2f}s ({seconds / total:.0%})" for stage, seconds in stages.items()
+                          ) if total else "nothing converted"
+    return [
+        "timings (wall): " + ", ".join(f"{phase} {seconds:.2f}s" for phase, seconds in wall.items()),
+        f"timings (converting {files} file(s), summed over workers): {per_stage}",
+    ]
 
 
 def _guarded(reporter: Reporter, body: Callable[[], int]) -> int:
@@ -180,7 +194,13 @@ def run_convert(
             sys.stdout.write(result.summary_path.read_text(encoding="utf-8"))
         for line in lines:
             reporter.line(line)
+        started = time.perf_counter()
         reporter.line(f"Report: {_reports(out_dir, writes, reporter, runs.cache_dir, runs.jobs)}")
+        if output.timings:
+            converted = [f for f in result.files if f.seconds]  # cached files took no time this run
+            wall = {**result.wall, "reports": time.perf_counter() - started}
+            for line in timing_lines(stage_seconds(converted), len(converted), wall):
+                reporter.console.print(line, markup=False, highlight=False)
         return status
 
     return _guarded(reporter, body)

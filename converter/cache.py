@@ -29,6 +29,8 @@ from converter.pipeline import FileResult
 
 CACHE_DIR_NAME = ".airflow2kfp-cache"
 LAYOUT = "v1"
+IMPORTS_FILE = "imports.pickle"
+MAX_IMPORT_ENTRIES = 200_000
 MAX_MODULES = 500  # per DAG file: a bound on the transitive scan of huge helper trees
 _TAG = (  # the CACHEDIR.TAG signature backup tools recognise
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -51,14 +53,17 @@ def read_regular(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _imported_names(path: Path) -> list[tuple[str, int]]:
-    """(module name, relative level) of every import in the file; () when it cannot be parsed."""
+def _imported_names(data: bytes) -> tuple[tuple[str, int], ...]:
+    """(module name, relative level) of every import in a file's bytes; () when they do not parse."""
     try:
-        tree = ast.parse(read_regular(path))
-    except (OSError, SyntaxError, ValueError, RecursionError):
-        return []
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError):
+        return ()
     names: list[tuple[str, int]] = []
-    for node in ast.walk(tree):
+    # imports are statements: walk statement bodies only, not every expression node
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
         if isinstance(node, ast.Import):
             names += [(alias.name, 0) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -66,40 +71,45 @@ def _imported_names(path: Path) -> list[tuple[str, int]]:
             names.append((base, node.level))
             # `from pkg import mod` may import a submodule
             names += [(f"{base}.{alias.name}" if base else alias.name, node.level) for alias in node.names]
-    return names
+        else:
+            for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+                pending.extend(getattr(node, name, ()))
+    return tuple(sorted(set(names)))
 
 
-def _candidates(module: str, level: int, importer: Path, roots: tuple[Path, ...]) -> list[Path]:
+def _candidates(module: str, level: int, importer_dir: str, roots: tuple[str, ...]) -> tuple[str, ...]:
     parts = [p for p in module.split(".") if p]
-    if level:
-        bases = [importer.parent.joinpath(*([".."] * (level - 1)))]
-    else:
-        bases = list(roots)
-    found: list[Path] = []
+    bases = [os.path.join(importer_dir, *([".."] * (level - 1)))] if level else list(roots)
+    found: list[str] = []
     for base in bases:
         for depth in range(1, len(parts) + 1):  # the packages on the way run their __init__.py
-            init = base.joinpath(*parts[:depth], "__init__.py")
-            if init.is_file():
+            init = os.path.join(base, *parts[:depth], "__init__.py")
+            if os.path.isfile(init):
                 found.append(init)
         if parts:
-            module_file = base.joinpath(*parts[:-1], parts[-1] + ".py")
-            if module_file.is_file():
+            module_file = os.path.join(base, *parts[:-1], parts[-1] + ".py")
+            if os.path.isfile(module_file):
                 found.append(module_file)
-    return found
+    return tuple(os.path.realpath(hit) for hit in found)
 
 
 @dataclass
 class Hasher:
-    """Hashes of files and their local imports, memoised for one run (many DAGs share helpers)."""
+    """Hashes of files and their local imports, memoised for one run (many DAGs share helpers).
 
-    _files: dict[Path, str] = field(default_factory=dict)
-    _imports: dict[Path, list[tuple[str, int]]] = field(default_factory=dict)
+    `imports` maps a file's content hash to the imports it holds: a pure function of the bytes, so
+    the run's Cache keeps it between runs (a re-run parses no file to know its imports).
+    """
 
-    def file_hash(self, path: Path) -> str:
-        resolved = path.resolve()
+    imports: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    _files: dict[str, str] = field(default_factory=dict)
+    _resolved: dict[tuple[str, int, str, tuple[str, ...]], tuple[str, ...]] = field(default_factory=dict)
+
+    def file_hash(self, path: Path | str) -> str:
+        resolved = os.path.realpath(path)
         if resolved not in self._files:
             try:
-                self._files[resolved] = hashlib.sha256(read_regular(resolved)).hexdigest()
+                self._files[resolved] = hashlib.sha256(read_regular(Path(resolved))).hexdigest()
             except OSError as error:
                 self._files[resolved] = f"unreadable:{error.errno}"
         return self._files[resolved]
@@ -116,24 +126,38 @@ class Hasher:
                 digest.update(f"{path.relative_to(root)}={self.file_hash(path)}".encode() + b"\0")
         return digest.hexdigest()
 
+    def _imports_of(self, resolved: str) -> tuple[tuple[str, int], ...]:
+        content = self.file_hash(resolved)
+        if content not in self.imports:
+            try:
+                self.imports[content] = _imported_names(read_regular(Path(resolved)))
+            except OSError:
+                self.imports[content] = ()
+        return self.imports[content]
+
     def dependencies(self, path: Path, roots: tuple[Path, ...]) -> tuple[list[Path], list[str]]:
         """Local modules `path` imports, transitively, and the import names that resolved to none."""
-        seen: dict[Path, None] = {}
+        start = os.path.realpath(path)
+        root_names = tuple(os.fspath(root) for root in roots)
+        seen: dict[str, None] = {}
         missing: set[str] = set()
-        queue = [path.resolve()]
+        queue = [start]
         while queue and len(seen) < MAX_MODULES:
             current = queue.pop()
-            if current not in self._imports:
-                self._imports[current] = _imported_names(current)
-            for name, level in self._imports[current]:
-                hits = _candidates(name, level, current, roots)
+            importer_dir = os.path.dirname(current)
+            for name, level in self._imports_of(current):
+                # absolute imports resolve the same from every file under the same roots
+                memo = (name, level, importer_dir if level else "", root_names)
+                if memo not in self._resolved:
+                    self._resolved[memo] = _candidates(name, level, importer_dir, root_names)
+                hits = self._resolved[memo]
                 if not hits:
                     missing.add(f"{'.' * level}{name}")
-                for hit in (h.resolve() for h in hits):
-                    if hit not in seen and hit != path.resolve():
+                for hit in hits:
+                    if hit not in seen and hit != start:
                         seen[hit] = None
                         queue.append(hit)
-        return sorted(seen), sorted(missing)
+        return [Path(p) for p in sorted(seen)], sorted(missing)
 
     def key(self, path: Path, display: str, roots: tuple[Path, ...], options_fingerprint: str) -> str:
         digest = hashlib.sha256()
@@ -182,6 +206,29 @@ class Cache:
             os.replace(handle.name, entry)
         except OSError:
             pass  # a read-only or full disk makes the cache useless, not the run a failure
+
+    def load_imports(self) -> dict[str, tuple[tuple[str, int], ...]]:
+        """The content hash -> imports memo of earlier runs (Hasher.imports); empty when unreadable."""
+        try:
+            with (self.folder / LAYOUT / IMPORTS_FILE).open("rb") as handle:
+                value = pickle.load(handle)  # noqa: S301 - our own cache folder, written by us
+        except Exception:  # missing or corrupt: every file is scanned again
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def save_imports(self, imports: dict[str, tuple[tuple[str, int], ...]]) -> None:
+        """Keep the memo for the next run, bounded: a long-lived cache must not grow without end."""
+        if len(imports) > MAX_IMPORT_ENTRIES:
+            imports = dict(list(imports.items())[-MAX_IMPORT_ENTRIES:])  # the newest entries
+        target = self.folder / LAYOUT / IMPORTS_FILE
+        try:
+            self._prepare()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False, suffix=".part") as handle:
+                pickle.dump(imports, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(handle.name, target)
+        except OSError:
+            pass
 
     def _prepare(self) -> None:
         if (self.folder / "CACHEDIR.TAG").is_file():

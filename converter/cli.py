@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +113,14 @@ def _prepare(kwargs: dict[str, Any]) -> tuple[Settings, Output]:
 @_run_options
 @click.option("--force", is_flag=True, help="Overwrite files in OUT that airflow2kfp did not write.")
 @click.option("--prune", is_flag=True, help="Remove the outputs of DAGs that no longer exist.")
-def convert(sources: tuple[Path, ...], out_dir: Path, force: bool, prune: bool, **kwargs: Any) -> int:
+@click.option("--timings", is_flag=True, help="Print where the run spent its time, by phase and stage.")
+def convert(sources: tuple[Path, ...], out_dir: Path, force: bool, prune: bool, timings: bool, **kwargs: Any) -> int:
     """Convert DAG files (or folders of them) into KFP pipelines under --out."""
     try:
         settings, output = _prepare(kwargs)
     except ConfigError as error:
         raise click.UsageError(str(error)) from error
+    output = replace(output, timings=timings)
     return run_convert(sources, out_dir, settings, output, force=force, prune=prune)
 
 

@@ -9,7 +9,7 @@ The README's table is generated from CODES (`airflow2kfp codes --markdown`), so 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -190,9 +190,10 @@ class Diagnostic:
     dag_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["severity"] = self.severity.value
-        return data
+        # field by field: dataclasses.asdict deep-copies recursively, slow over a big run's findings
+        return {"code": self.code, "severity": self.severity.value, "message": self.message, "help": self.help,
+                "file": self.file, "line": self.line, "col": self.col, "task_id": self.task_id,
+                "dag_id": self.dag_id}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Diagnostic:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -86,6 +87,8 @@ class DagResult:
     settings: dict = field(default_factory=dict)
     source_mode: str = "static"
     recurring: RecurringRun | None = None  # the schedule as a KFP recurring run, when it has one
+    # seconds spent per stage (STAGES) on this DAG: for `convert --timings`, never compared or written
+    seconds: Mapping[str, float] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,20 @@ class FileResult:
     diagnostics: tuple[Diagnostic, ...]  # about the file itself, not one of its DAGs
     dags: tuple[DagResult, ...] = ()
     suppressed: tuple[Suppression, ...] = ()  # file's and DAGs' diagnostics silenced by ignores
+    seconds: Mapping[str, float] = field(default_factory=dict, compare=False)  # per stage, its DAGs' too
+
+
+# where a file's conversion spends its time (`convert --timings`): `compile` is kfp's compiler
+STAGES = ("read", "map", "emit", "compile", "self-check")
+
+
+def stage_seconds(files: Iterable[FileResult]) -> dict[str, float]:
+    """Seconds per stage summed over `files` (CPU time of whichever process converted each)."""
+    total = dict.fromkeys(STAGES, 0.0)
+    for file in files:
+        for stage, seconds in file.seconds.items():
+            total[stage] = total.get(stage, 0.0) + seconds
+    return total
 
 
 Reader = Callable[[Path, str], ParsedFile]
@@ -231,8 +248,10 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
         return DagResult(**base, status=Status.FAILED, pipeline_function=None, kfp_edges=(),
                          tasks=_task_records(dag, {}, {}, {}), diagnostics=diagnostics, selfcheck=None)
 
+    started = time.perf_counter()
     context = MappingContext(dag=dag, options=options.mapping)
     mappings = {task.task_id: map_task(task, context) for task in dag.tasks}
+    mapped = time.perf_counter()
     diagnostics += tuple(d for m in mappings.values() for d in m.diagnostics)
     plan = build_plan(dag, mappings, file_stem=dag.dag_id)
     source = render(plan)
@@ -243,11 +262,15 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     diagnostics += schedule.diagnostics
     records = _task_records(dag, mappings, dict(plan.kfp_names), after, plan)
     kfp_edges = tuple((plan.kfp_names[a], plan.kfp_names[b]) for a, b in plan.edges)
+    emitted = time.perf_counter()
+    seconds = {"map": mapped - started, "emit": emitted - mapped}
     partial = dict(base, pipeline_function=plan.function_name, tasks=records, kfp_edges=kfp_edges,
-                   python_text=source, recurring=schedule.run)
+                   python_text=source, recurring=schedule.run, seconds=seconds)
 
     with tempfile.TemporaryDirectory(prefix="airflow2kfp-compile-") as workdir:
         compiled = compile_source(source, "pipeline", Path(workdir))
+    checking = time.perf_counter()
+    seconds["compile"] = checking - emitted
     if compiled.yaml_text is None:
         failure = diag("A2K401", f"the KFP compiler failed: {compiled.error}",
                        file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id)
@@ -261,11 +284,12 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
         diagnostics += (diag("A2K502", "; ".join(verdict.problems), file=dag.span.file,
                              line=dag.span.line, dag_id=dag.dag_id),)
     status = Status.FAILED if _has_error(diagnostics) else Status.CONVERTED
+    seconds["self-check"] = time.perf_counter() - checking
     return DagResult(**partial, status=status, diagnostics=diagnostics, selfcheck=verdict,
                      yaml_text=compiled.yaml_text)
 
 
-def convert_parsed(parsed: ParsedFile, options: ConvertOptions) -> FileResult:
+def convert_parsed(parsed: ParsedFile, options: ConvertOptions, read_seconds: float = 0.0) -> FileResult:
     dag_ids = {dag.dag_id for dag in parsed.dags}
     file_diagnostics = tuple(d for d in parsed.diagnostics if d.dag_id not in dag_ids)
     dags = tuple(
@@ -278,13 +302,19 @@ def convert_parsed(parsed: ParsedFile, options: ConvertOptions) -> FileResult:
         status = Status.FAILED
     else:
         status = Status.CONVERTED
-    return FileResult(parsed.path, status, file_diagnostics, dags)
+    seconds = {"read": read_seconds}
+    for dag in dags:
+        for stage, spent in dag.seconds.items():
+            seconds[stage] = seconds.get(stage, 0.0) + spent
+    return FileResult(parsed.path, status, file_diagnostics, dags, seconds=seconds)
 
 
 def convert_file(path: Path, display_path: str, reader: Reader, options: ConvertOptions) -> FileResult:
     """Read and convert one DAG file. Never raises: an internal failure is an A2K402 diagnostic."""
     try:
-        return convert_parsed(reader(path, display_path), options)
+        started = time.perf_counter()
+        parsed = reader(path, display_path)
+        return convert_parsed(parsed, options, time.perf_counter() - started)
     except Exception as error:  # a converter bug must not stop the batch
         where = traceback.extract_tb(error.__traceback__)[-1]
         message = f"internal error: {type(error).__name__}: {error} (at {Path(where.filename).name}:{where.lineno})"

@@ -9,9 +9,10 @@ results into the output folder's contents, and `convert_all` writes them with co
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from converter.cache import Cache, Hasher
@@ -50,6 +51,7 @@ class Collected:
     files: tuple[FileResult, ...]
     cached: int  # how many came from the cache
     notices: tuple[Diagnostic, ...] = ()  # said once per run, e.g. "no Airflow: read statically"
+    wall: Mapping[str, float] = field(default_factory=dict)  # seconds per phase of the run (--timings)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class RunResult:
     cached: int = 0
     writes: WriteResult = WriteResult()
     notices: tuple[Diagnostic, ...] = ()
+    wall: Mapping[str, float] = field(default_factory=dict)  # seconds per phase of the run (--timings)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -111,12 +114,14 @@ def collect(
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult], None] | None = None,
 ) -> Collected:
+    started = time.perf_counter()
     sources = list(sources)
     found = discover(sources, settings.discovery)
     if on_start:
         on_start(len(found))
     cache = Cache(settings.cache_dir) if settings.cache_dir else None
-    hasher = Hasher()
+    hasher = Hasher(cache.load_imports() if cache is not None else {})
+    known_imports = len(hasher.imports)
     fingerprint = _fingerprint(options, reader, settings, sources, hasher, cache is not None)
     results: dict[int, FileResult] = {}
     keys: dict[int, str] = {}
@@ -134,10 +139,13 @@ def collect(
             keys[index] = hasher.key(item.path, item.display, _roots(item), fingerprint)
             hit = cache.get(keys[index])
             if hit is not None:
-                finish(index, hit)
+                finish(index, replace(hit, seconds={}))  # its timings are the run that converted it
                 continue
         misses.append(index)
 
+    if cache is not None and len(hasher.imports) != known_imports:
+        cache.save_imports(hasher.imports)
+    hashed = time.perf_counter()
     read, notices = reader, ()
     if read is None and misses:  # Airflow is started for the files the cache does not have, if any
         read, notices = _prepare_reader(options, settings, [found[i] for i in misses], sources)
@@ -159,7 +167,8 @@ def collect(
         for index in misses:
             item = found[index]
             finish(index, convert_file(item.path, item.display, read, options), keys.get(index))
-    return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses), notices)
+    wall = {"discover, hash, cache": hashed - started, "convert": time.perf_counter() - hashed}
+    return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses), notices, wall)
 
 
 def _fingerprint(options: ConvertOptions, reader: Reader | None, settings: RunSettings,
@@ -250,9 +259,11 @@ def convert_all(
 ) -> RunResult:
     """Convert and write. Raises outputs.OutputConflict (nothing written) on files it may not overwrite."""
     collected = collect(sources, options, reader, settings, on_start, on_file)
+    started = time.perf_counter()
     writes = write_tree(out_dir, plan(collected.files).contents, force=settings.force, prune=settings.prune)
+    wall = {**collected.wall, "outputs": time.perf_counter() - started}
     return RunResult(collected.files, out_dir, out_dir / SUMMARY_FILE, collected.cached, writes,
-                     collected.notices)
+                     collected.notices, wall)
 
 
 def exit_status(result: RunResult, fail_on: str = "error") -> int:

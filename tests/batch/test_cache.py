@@ -78,3 +78,37 @@ def test_a_corrupt_entry_is_a_miss(tmp_path):
     entry.parent.mkdir(parents=True)
     entry.write_bytes(b"not a pickle")
     assert cache.get("abcd") is None
+
+
+def test_imports_nested_in_functions_classes_and_handlers_are_followed(tmp_path):
+    (tmp_path / "dag.py").write_text(
+        "def f():\n    import a\nclass C:\n    if x:\n        from b import c\n"
+        "try:\n    pass\nexcept E:\n    import d\nfinally:\n    import e\n"
+        "match v:\n    case 1:\n        import g\n"
+    )
+    _, missing = Hasher().dependencies(tmp_path / "dag.py", (tmp_path,))
+    assert missing == ["a", "b", "b.c", "d", "e", "g"]
+
+
+def test_a_rerun_reads_imports_from_the_memo_and_keys_alike(tmp_path, monkeypatch):
+    import converter.cache as cache_module
+
+    (tmp_path / "dag.py").write_text("import helper\n")
+    (tmp_path / "helper.py").write_text("X = 1\n")
+    first = Hasher()
+    key = first.key(tmp_path / "dag.py", "dag.py", (tmp_path,), "opts")
+    store = Cache(tmp_path / "cache")
+    store.save_imports(first.imports)
+    monkeypatch.setattr(cache_module, "_imported_names", lambda data: pytest.fail("parsed again"))
+    again = Hasher(store.load_imports())
+    assert again.key(tmp_path / "dag.py", "dag.py", (tmp_path,), "opts") == key
+    monkeypatch.undo()
+    (tmp_path / "dag.py").write_text("import other\n")  # new bytes: a new memo entry, a new key
+    assert Hasher(store.load_imports()).key(tmp_path / "dag.py", "dag.py", (tmp_path,), "opts") != key
+
+
+def test_timings_count_only_the_files_converted_in_this_run(repo, run):
+    first = convert(run, "--timings")
+    assert "timings (converting 2 file(s)" in first and "compile" in first and "reports" in first
+    again = convert(run, "--timings")
+    assert "timings (converting 0 file(s), summed over workers): nothing converted" in again

@@ -23,3 +23,13 @@ def test_codes_are_stable_shaped_and_unique_by_name():
 def test_diagnostic_renders_like_a_linter():
     text = diag("A2K201", file="dags/x.py", line=4, col=0, task_id="t").render()
     assert text.startswith("A2K201 [error]") and "--> dags/x.py:4:1" in text and "\n  help: " in text
+
+
+def test_diagnostic_json_holds_every_field_and_reads_back():
+    from dataclasses import fields
+
+    from converter.diagnostics import Diagnostic
+
+    found = diag("A2K201", "m", file="dags/x.py", line=4, col=2, task_id="t", dag_id="d")
+    assert set(found.to_json()) == {f.name for f in fields(Diagnostic)}
+    assert Diagnostic.from_json(found.to_json()) == found
