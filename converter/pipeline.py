@@ -26,6 +26,7 @@ from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_t
 from converter.mapping.base import Fidelity
 from converter.model import Dag, ParsedFile, Task
 from converter.verify.selfcheck import SelfCheck, check
+from converter.verify.workflow import StepInfo, load_workflow, step_settings, workflow_parameters
 
 
 class Status(str, Enum):
@@ -87,6 +88,9 @@ class DagResult:
     settings: dict = field(default_factory=dict)
     source_mode: str = "static"
     recurring: RecurringRun | None = None  # the schedule as a KFP recurring run, when it has one
+    # what the compiled workflow gives each step (retry, timeout) and its parameters, for the report
+    kfp_steps: Mapping[str, StepInfo] = field(default_factory=dict)
+    kfp_parameters: tuple[str, ...] = ()
     # seconds spent per stage (STAGES) on this DAG: for `convert --timings`, never compared or written
     seconds: Mapping[str, float] = field(default_factory=dict, compare=False)
 
@@ -276,7 +280,9 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
                        file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id)
         return DagResult(**partial, status=Status.FAILED, diagnostics=diagnostics + (failure,), selfcheck=None)
 
-    verdict = check(compiled.yaml_text, [t.task_id for t in dag.tasks], airflow_ordering(dag, plan), plan.kfp_names)
+    workflow = load_workflow(compiled.yaml_text)  # once: the self-check and the report's facts
+    verdict = check(compiled.yaml_text, [t.task_id for t in dag.tasks], airflow_ordering(dag, plan), plan.kfp_names,
+                    workflow)
     if not verdict.exact:
         diagnostics += (diag("A2K501", f"ordering differs from Airflow: {verdict.summary()}",
                              file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id),)
@@ -286,7 +292,8 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     status = Status.FAILED if _has_error(diagnostics) else Status.CONVERTED
     seconds["self-check"] = time.perf_counter() - checking
     return DagResult(**partial, status=status, diagnostics=diagnostics, selfcheck=verdict,
-                     yaml_text=compiled.yaml_text)
+                     yaml_text=compiled.yaml_text, kfp_steps=step_settings(workflow),
+                     kfp_parameters=workflow_parameters(workflow))
 
 
 def convert_parsed(parsed: ParsedFile, options: ConvertOptions, read_seconds: float = 0.0) -> FileResult:

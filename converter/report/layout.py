@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,11 @@ def layout_many(pages: list[list[tuple[Graph, str]]], timeout: float = 60.0,
     memos = [_memo_path(memo_dir, dot, source) for source in sources]
     results: list[LayoutResult | None] = [_read_memo(memo, len(graphs)) for memo, graphs in zip(memos, pages)]
     misses = [i for i, result in enumerate(results) if result is None]
+    # a page with a large graph lays out each of its graphs in its own `dot` run, side by side
+    for i in [i for i in misses if len(pages[i]) > 1 and any(fast_layout(graph) for graph, _ in pages[i])]:
+        results[i] = _run_dot_apart(dot, [dot_text(graph, prefix) for graph, prefix in pages[i]], timeout)
+        _write_memo(memos[i], results[i])
+        misses.remove(i)
     if len(misses) > 1:
         batch = _run_dot(dot, "".join(sources[i] for i in misses), sum(len(pages[i]) for i in misses),
                          timeout * len(misses))
@@ -158,6 +164,21 @@ def _memo_path(memo_dir: Path | None, dot: str, source: str) -> Path | None:
         return None
     key = hashlib.sha256(f"{dot}|{stat.st_size}|{stat.st_mtime_ns}\n{source}".encode()).hexdigest()
     return memo_dir / f"{key}.svg"
+
+
+_EMPTY_GRAPH = "digraph empty {}\n"
+
+
+def _run_dot_apart(dot: str, sources: list[str], timeout: float) -> LayoutResult:
+    """One `dot` run per graph, in parallel: the same SVGs as one run of them all.
+
+    Graph k of a run gets dot's `page0,k_` id prefix; k empty graphs before it keep that prefix.
+    """
+    runs = [(_EMPTY_GRAPH * k + source, k + 1) for k, source in enumerate(sources)]
+    with ThreadPoolExecutor(max_workers=len(runs)) as pool:  # the work happens in the dot processes
+        done = list(pool.map(lambda run: _run_dot(dot, run[0], run[1], timeout), runs))
+    failed = next((result for result in done if result.error is not None), None)
+    return failed or LayoutResult(tuple(result.svgs[-1] for result in done))
 
 
 def _run_dot(dot: str, source: str, count: int, timeout: float) -> LayoutResult:

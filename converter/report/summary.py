@@ -11,7 +11,8 @@ Schema (stable; new keys may be added, none removed):
                         "group", "depends", "conditions", "loops",
                         "semantics": {"verdict": "exact"|"differs", "differences": [why]}}],
              "airflow_edges": [[up, down]], "kfp_edges": [[up, down]], "settings": {...},
-             "diagnostics": [...]}],
+             "diagnostics": [...], "kfp_steps": {template: {"retry", "timeout"}},
+             "pipeline_parameters": [name]}],
    "files": [{"path", "status", "diagnostics", "suppressed"}]}
 "summary" also counts "suppressed" diagnostics; each suppressed one adds "suppressed_by": inline|config.
 Each diagnostic: {"code", "severity", "message", "help", "file", "line", "col", "task_id", "dag_id"}.
@@ -105,6 +106,10 @@ def dag_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
         "kfp_edges": [list(e) for e in dag.kfp_edges],
         "settings": json_value(dag.settings),
         "diagnostics": [d.to_json() for d in dag.diagnostics],
+        # what the compiled workflow gives the steps that have a retry or timeout, by template name
+        "kfp_steps": {name: {"retry": step.retry, "timeout": step.timeout}
+                      for name, step in dag.kfp_steps.items() if step.retry or step.timeout},
+        "pipeline_parameters": list(dag.kfp_parameters),
     }
 
 

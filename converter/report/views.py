@@ -18,9 +18,7 @@ from typing import Any
 import yaml
 
 from converter.emit.names import bounded_stem
-
-# libyaml's parser when PyYAML has it: the same documents, several times faster than pure Python
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from converter.verify.workflow import StepInfo, duration, load_workflow, step_settings, workflow_parameters
 
 FIDELITIES = ("direct", "approximated", "placeholder", "removed")
 SEVERITIES = ("error", "warning", "info")
@@ -170,65 +168,38 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def duration(seconds: float | int) -> str:
-    seconds = float(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
-
-
 # -- the compiled workflow: what each KFP step really does -----------------------------------------
-
-
-@dataclass(frozen=True)
-class StepInfo:
-    retry: str
-    timeout: str
 
 
 @functools.lru_cache(maxsize=2)
 def _workflow(yaml_text: str) -> Any:
     """The parsed workflow, read-only: the steps and the parameters of one DAG share one parse."""
-    return yaml.load(yaml_text, Loader=_YAML_LOADER)
+    return load_workflow(yaml_text)
 
 
 def workflow_steps(yaml_text: str | None) -> dict[str, StepInfo]:
     """Retry and timeout of every container step of the compiled workflow, by template name."""
-    if not yaml_text:
-        return {}
     try:
-        workflow = _workflow(yaml_text)
-        templates = workflow["spec"]["templates"]
-    except (yaml.YAMLError, KeyError, TypeError):
+        return step_settings(_workflow(yaml_text)) if yaml_text else {}
+    except yaml.YAMLError:
         return {}
-    steps = {}
-    for template in templates:
-        if "container" not in template:
-            continue
-        strategy = template.get("retryStrategy") or {}
-        retry = ""
-        if strategy:
-            retry = f"{strategy.get('limit', '?')} ({strategy.get('retryPolicy', 'OnFailure')}"
-            backoff = strategy.get("backoff") or {}
-            if backoff.get("duration"):
-                retry += f", backoff {backoff['duration']}"
-            if backoff.get("factor"):
-                retry += f" x{backoff['factor']}"
-            retry += ")"
-        deadline = template.get("activeDeadlineSeconds")
-        steps[template["name"]] = StepInfo(retry, duration(deadline) if deadline else "")
-    return steps
 
 
 def pipeline_parameters(yaml_text: str | None) -> tuple[str, ...]:
-    if not yaml_text:
-        return ()
     try:
-        parameters = _workflow(yaml_text)["spec"].get("arguments", {}).get("parameters", [])
-    except (yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return workflow_parameters(_workflow(yaml_text)) if yaml_text else ()
+    except yaml.YAMLError:
         return ()
-    return tuple(str(p["name"]) for p in parameters if isinstance(p, dict) and "name" in p)
+
+
+def compiled_facts(dag: Mapping[str, Any], yaml_text: str | None) -> tuple[dict[str, StepInfo], tuple[str, ...]]:
+    """The steps' retry/timeout and the pipeline parameters: from conversion.json, where the worker
+    that compiled the DAG put them, or from the YAML (a conversion.json from before they were kept)."""
+    if "kfp_steps" in dag and "pipeline_parameters" in dag:
+        steps = {name: StepInfo(str(step.get("retry", "")), str(step.get("timeout", "")))
+                 for name, step in (dag["kfp_steps"] or {}).items()}
+        return steps, tuple(str(name) for name in dag["pipeline_parameters"] or ())
+    return workflow_steps(yaml_text), pipeline_parameters(yaml_text)
 
 
 # -- per-task rows ---------------------------------------------------------------------------------
@@ -488,7 +459,8 @@ def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path
     recurring = json.loads(recurring_text) if recurring_text else None
     diagnostics = tuple(diagnostic_view(d) for d in dag.get("diagnostics", []))
     airflow_graph, kfp_graph = graphs(dag)
-    tasks = task_rows(dag, workflow_steps(yaml_text))
+    steps, parameters = compiled_facts(dag, yaml_text)
+    tasks = task_rows(dag, steps)
     return DagView(
         stem=stem,
         dag_id=dag["dag_id"],
@@ -505,7 +477,7 @@ def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path
         severity_counts={s: sum(d.severity == s for d in diagnostics) for s in SEVERITIES},
         code_counts=code_counts(diagnostics),
         tasks=tasks,
-        settings=setting_rows(dag.get("settings") or {}, pipeline_parameters(yaml_text), recurring=recurring,
+        settings=setting_rows(dag.get("settings") or {}, parameters, recurring=recurring,
                               computed="recurring_run" in dag),
         diagnostics=diagnostics,
         airflow_graph=airflow_graph,

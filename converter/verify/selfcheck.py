@@ -14,13 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from converter import graph
 from converter.emit.names import MAX_K8S_NAME
-
-# libyaml's parser when PyYAML has it: the same documents, several times faster than pure Python
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from converter.verify.workflow import load_workflow
 
 _DEPENDS_NAME = re.compile(r"([a-z0-9][a-z0-9-]*)(?:\.[A-Za-z]+)?")
 _K8S_NAME = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
@@ -61,8 +57,10 @@ def _depends_names(expression: str) -> list[str]:
     return [match.group(1) for match in _DEPENDS_NAME.finditer(expression.replace("!", " "))]
 
 
-def read_workflow(yaml_text: str) -> WorkflowOrdering:
-    workflow = yaml.load(yaml_text, Loader=_YAML_LOADER)
+def read_workflow(yaml_text: str, workflow: Any = None) -> WorkflowOrdering:
+    """The ordering of the workflow `yaml_text`; `workflow` is its parse when the caller has it."""
+    if workflow is None:
+        workflow = load_workflow(yaml_text)
     templates: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
     for template in workflow["spec"]["templates"]:
@@ -112,9 +110,11 @@ def check(
     airflow_tasks: Iterable[str],
     airflow_edges: Iterable[tuple[str, str]],
     kfp_names: Mapping[str, str],
+    parsed: Any = None,
 ) -> SelfCheck:
-    """Compare the workflow's ordering with Airflow's, over the tasks that became KFP steps."""
-    workflow = read_workflow(yaml_text)
+    """Compare the workflow's ordering with Airflow's, over the tasks that became KFP steps
+    (`parsed`: the YAML already parsed by the caller, see converter.verify.workflow)."""
+    workflow = read_workflow(yaml_text, parsed)
     all_tasks = list(airflow_tasks)
     airflow_edges = list(airflow_edges)
     if _same_ordering(workflow, all_tasks, airflow_edges, kfp_names):  # the usual case, without closures

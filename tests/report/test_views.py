@@ -47,3 +47,25 @@ def test_mermaid_labels_cannot_break_out():
     graph = Graph((GraphNode(0, 'a"]; click a0 "x', 'a"]; click a0 "x', "direct"),), ())
     text = mermaid.flowchart(graph, "a")
     assert '  a0["a#quot;]; click a0 #quot;x"]:::direct' in text.splitlines()
+
+
+def test_conversion_json_carries_the_facts_the_report_would_parse_from_each_golden_workflow():
+    import json
+    from pathlib import Path
+
+    from converter.report.views import compiled_facts, pipeline_parameters
+
+    goldens = Path(__file__).resolve().parents[1] / "goldens" / "dags"
+    compared = with_retry = 0
+    for summary in sorted(goldens.glob("*/conversion.json")):
+        for dag in json.loads(summary.read_text())["dags"]:
+            if not dag.get("yaml"):
+                continue
+            yaml_text = (summary.parent / dag["yaml"]).read_text()
+            steps, parameters = compiled_facts(dag, yaml_text)
+            parsed = {name: step for name, step in workflow_steps(yaml_text).items() if step.retry or step.timeout}
+            assert {name: step for name, step in steps.items()} == parsed, dag["dag_id"]
+            assert parameters == pipeline_parameters(yaml_text), dag["dag_id"]
+            compared += 1
+            with_retry += bool(parsed)
+    assert compared > 20 and with_retry > 3
