@@ -1,8 +1,8 @@
 """A content-hash cache of conversion results, so an unchanged DAG is not converted again.
 
-The key of a DAG file covers everything its result depends on: the tool and KFP versions, the
-conversion options, SOURCE_DATE_EPOCH (it sets the compilation time in the YAML), the file's bytes,
-and the bytes of every local module it imports, transitively. Imports are found with a cheap `ast`
+The key of a DAG file covers everything its result depends on: the tool (its version and a hash of
+its code) and KFP versions, the conversion options, SOURCE_DATE_EPOCH (it sets the compilation time
+in the YAML), the file's bytes, and the bytes of every local module it imports, transitively. Imports are found with a cheap `ast`
 scan and resolved against the DAG folder (Airflow puts it on sys.path) and the file's own folder;
 an import that resolves to nothing is part of the key too, so creating that module invalidates it.
 
@@ -44,6 +44,17 @@ def _kfp_version() -> str:
         return version("kfp")
     except PackageNotFoundError:
         return "unknown"
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the converter's own code and templates: results depend on them, and a development
+    install changes them without a new version number (a stale entry could even lack a field)."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".j2", ".html", ".css", ".js")):
+        digest.update(f"{path.relative_to(package)}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def read_regular(path: Path) -> bytes:
@@ -163,6 +174,7 @@ class Hasher:
         digest = hashlib.sha256()
         for part in (
             __version__,
+            code_fingerprint(),
             _kfp_version(),
             f"{sys.version_info[:2]}",
             options_fingerprint,

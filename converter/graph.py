@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx
+
+
+@functools.cache
+def _nx() -> ModuleType:
+    """networkx, imported on first use: a fully cached run never needs it (~0.2 s to import)."""
+    import networkx
+
+    return networkx
 
 Edge = tuple[str, str]
 
 
-def build(nodes: Iterable[str], edges: Iterable[Edge]) -> nx.DiGraph:
-    graph = nx.DiGraph()
+def build(nodes: Iterable[str], edges: Iterable[Edge]) -> networkx.DiGraph:
+    graph = _nx().DiGraph()
     graph.add_nodes_from(nodes)
     graph.add_edges_from(edges)
     return graph
@@ -19,15 +31,15 @@ def build(nodes: Iterable[str], edges: Iterable[Edge]) -> nx.DiGraph:
 def find_cycle(nodes: Iterable[str], edges: Iterable[Edge]) -> list[str] | None:
     """The tasks of one cycle, in order, or None when the graph is acyclic."""
     try:
-        cycle = nx.find_cycle(build(nodes, edges))
-    except nx.NetworkXNoCycle:
+        cycle = _nx().find_cycle(build(nodes, edges))
+    except _nx().NetworkXNoCycle:
         return None
     return [upstream for upstream, _ in cycle] + [cycle[0][0]]
 
 
 def ordering(nodes: Iterable[str], edges: Iterable[Edge]) -> frozenset[Edge]:
     """Every (before, after) pair the edges imply: the transitive closure of an acyclic graph."""
-    closure = nx.transitive_closure_dag(build(nodes, edges))
+    closure = _nx().transitive_closure_dag(build(nodes, edges))
     return frozenset(closure.edges())
 
 
@@ -50,7 +62,7 @@ def bypass(removed: Iterable[str], nodes: Iterable[str], edges: Iterable[Edge]) 
                 graph.add_edge(up, down)
         graph.remove_node(task)
     original = set(edges)
-    reduced = nx.transitive_reduction(graph)
+    reduced = _nx().transitive_reduction(graph)
     # keep the user's own edges even when implied by others; add only what removal made necessary
     kept = [e for e in graph.edges() if e in original]
     added = sorted(e for e in reduced.edges() if e not in original)
@@ -61,4 +73,4 @@ def topological(nodes: Iterable[str], edges: Iterable[Edge]) -> list[str]:
     """A deterministic topological order: ties broken by the order tasks were given in."""
     node_list = list(nodes)
     rank = {node: index for index, node in enumerate(node_list)}
-    return list(nx.lexicographical_topological_sort(build(node_list, edges), key=rank.__getitem__))
+    return list(_nx().lexicographical_topological_sort(build(node_list, edges), key=rank.__getitem__))

@@ -59,13 +59,19 @@ def read_manifest(out_dir: Path) -> Manifest:
         return Manifest()  # no manifest: nothing in OUT is known to be ours
 
 
-def escapes(out_dir: Path, relative: str) -> bool:
+def escapes(out_dir: Path, relative: str, folders: dict[str, bool] | None = None) -> bool:
     """True when writing `relative` would land outside OUT: an unsafe path, or a folder on the way
-    that is a symbolic link leading out (the file itself is replaced by rename, never followed)."""
+    that is a symbolic link leading out (the file itself is replaced by rename, never followed).
+    `folders` memoises the answer per folder over one plan (thousands of files share a few)."""
     if not is_safe_relative(relative):
         return True
-    root = out_dir.resolve()
-    return not (out_dir / relative).parent.resolve().is_relative_to(root)
+    folder = relative.rpartition("/")[0]
+    if folders is not None and folder in folders:
+        return folders[folder]
+    answer = not (out_dir / relative).parent.resolve().is_relative_to(out_dir.resolve())
+    if folders is not None:
+        folders[folder] = answer
+    return answer
 
 
 @dataclass(frozen=True)
@@ -108,9 +114,10 @@ def plan_conflicts(
     """Conflicts, files to write (new or changed), and orphans (owned files no longer produced)."""
     conflicts: list[Conflict] = []
     changed: list[str] = []
+    folders: dict[str, bool] = {}
     for relative, text in contents.items():
         target = out_dir / relative
-        if escapes(out_dir, relative):
+        if escapes(out_dir, relative, folders):
             conflicts.append(Conflict(relative, ESCAPES))
             continue
         if target.is_dir():

@@ -112,3 +112,12 @@ def test_timings_count_only_the_files_converted_in_this_run(repo, run):
     assert "timings (converting 2 file(s)" in first and "compile" in first and "reports" in first
     again = convert(run, "--timings")
     assert "timings (converting 0 file(s), summed over workers): nothing converted" in again
+
+
+def test_the_key_changes_with_the_converters_own_code(tmp_path, monkeypatch):
+    import converter.cache as cache_module
+
+    (tmp_path / "dag.py").write_text("X = 1\n")
+    before = Hasher().key(tmp_path / "dag.py", "dag.py", (tmp_path,), "opts")
+    monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "edited code")
+    assert Hasher().key(tmp_path / "dag.py", "dag.py", (tmp_path,), "opts") != before
