@@ -44,6 +44,7 @@ class Measure:
     seconds: float
     peak_bytes: int
     status: int
+    timings: tuple[str, ...] = ()  # `convert --timings` lines: where the run spent its time
 
 
 def _memory(pid: int) -> int:
@@ -77,7 +78,8 @@ def _tree_memory(pid: int) -> int:
 
 def measure(command: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> Measure:
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    output = tempfile.TemporaryFile("w+")  # a file, not a pipe: nothing blocks while we only poll
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
     peak = 0
     sampling = Path("/proc").is_dir()
     while process.poll() is None:
@@ -85,17 +87,21 @@ def measure(command: list[str], env: dict[str, str] | None = None, cwd: Path = R
             peak = max(peak, _tree_memory(process.pid))
         time.sleep(0.02)
     seconds = time.perf_counter() - started
-    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    output.seek(0)
+    text = output.read()
+    output.close()
     if process.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr[-2000:]}")
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{text[-2000:]}")
     if not sampling:  # the largest single process of everything waited for so far
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return Measure(seconds, peak, process.returncode)
+    timings = tuple(line for line in text.splitlines() if line.startswith("timings "))
+    return Measure(seconds, peak, process.returncode, timings)
 
 
 def convert_command(python: str, repo: Path, out: Path, jobs: int | None) -> list[str]:
     # static reading: the default without an Airflow interpreter, and what CI runs
-    command = [python, str(ROOT / "cli.py"), "convert", str(repo), "--out", str(out), "--mode", "static", "-q"]
+    command = [python, str(ROOT / "cli.py"), "convert", str(repo), "--out", str(out), "--mode", "static", "-q",
+               "--timings"]
     return command + (["-j", str(jobs)] if jobs else [])
 
 
@@ -154,6 +160,7 @@ def run_size(size: int, args: argparse.Namespace, work: Path) -> dict:
         "edited_peak": max(m.peak_bytes for m in edit),
         "dagbag": median([b["load_seconds"] for b in bag]) if bag else None,
         "dagbag_wall": median([b["wall_seconds"] for b in bag]) if bag else None,
+        "cold_timings": cold[-1].timings,
     }
 
 
@@ -167,6 +174,7 @@ def run_single(tasks: int, args: argparse.Namespace, work: Path) -> dict:
         runs.append(measure(convert_command(args.python, repo, out, args.jobs)))
     bag = dagbag(args.airflow_python, repo, work / "airflow-home") if args.airflow_python else None
     return {"tasks": tasks, "cold": median([m.seconds for m in runs]), "peak": max(m.peak_bytes for m in runs),
+            "cold_timings": runs[-1].timings,
             "dagbag": bag["load_seconds"] if bag else None}
 
 
@@ -193,6 +201,11 @@ def report(sizes: list[dict], singles: list[dict], repeat: int) -> list[str]:
     for s in singles:
         lines.append(f"one DAG of {s['tasks']} tasks: cold convert {_s(s['cold'])}, peak {_mib(s['peak'])}, "
                      f"DagBag {_s(s['dagbag'])}")
+    lines += ["", "where the cold runs spent their time (`convert --timings`, last round):"]
+    for r in sizes:
+        lines += [f"  {r['dags']} DAGs {line}" for line in r["cold_timings"]]
+    for s in singles:
+        lines += [f"  one DAG of {s['tasks']} tasks {line}" for line in s["cold_timings"]]
     lines += ["", "targets:"]
     by_size = {r["dags"]: r for r in sizes}
     largest = by_size[max(by_size)]
