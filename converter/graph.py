@@ -28,6 +28,15 @@ def build(nodes: Iterable[str], edges: Iterable[Edge]) -> networkx.DiGraph:
     return graph
 
 
+def descendants(nodes: Iterable[str], edges: Iterable[Edge], sources: Iterable[str]) -> dict[str, set[str]]:
+    """Every task after each of `sources`; no graph is built when there are none."""
+    sources = list(sources)
+    if not sources:
+        return {}
+    built = build(nodes, edges)
+    return {source: _nx().descendants(built, source) for source in sources}
+
+
 def find_cycle(nodes: Iterable[str], edges: Iterable[Edge]) -> list[str] | None:
     """The tasks of one cycle, in order, or None when the graph is acyclic."""
     try:

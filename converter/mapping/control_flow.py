@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-import networkx as nx
 
 from converter import graph
 from converter.emit.names import python_identifier
@@ -173,8 +172,8 @@ def _uses_outputs_of(arguments: Mapping[str, Any], upstream_ids: Sequence[str]) 
 def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]],
                  kfp_names: Mapping[str, str], arguments: Mapping[str, Mapping[str, Any]]) -> dict[str, TaskControl]:
     """Decide conditions, loops, ordering and `depends` for the emitted tasks `order` (topological)."""
-    digraph = graph.build([t.task_id for t in dag.tasks], dag.edges)
-    descendants = {t.task_id: nx.descendants(digraph, t.task_id) for t in dag.tasks if is_short_circuit(t)}
+    short_circuits = [t.task_id for t in dag.tasks if is_short_circuit(t)]
+    descendants = graph.descendants([t.task_id for t in dag.tasks], dag.edges, short_circuits)
     upstream: dict[str, list[str]] = {task_id: [] for task_id in order}
     for up, down in edges:
         upstream[down].append(up)

@@ -11,8 +11,6 @@ import ast
 from functools import cache
 from typing import Any
 
-import libcst as cst
-
 from converter.diagnostics import Diagnostic, diag
 from converter.emit.names import python_identifier
 from converter.mapping.base import PipelineParameter
@@ -76,19 +74,20 @@ def _read_param(value: Any) -> tuple[Any, str | None, str]:
 def _read_param_call(source: str) -> tuple[Any, str | None, str]:
     """`Param(5, type="integer", description="...")` as written in the DAG file."""
     try:
-        call = cst.parse_expression(source)
-    except cst.ParserSyntaxError:
+        call = ast.parse(source.strip(), mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None, None, ""
-    if not isinstance(call, cst.Call) or _callee(call.func) != "Param":
+    if not isinstance(call, ast.Call) or _callee(call.func) != "Param":
         return None, None, ""
     default: Any = None
     known = False
     schema_type = description = None
-    for position, arg in enumerate(call.args):
-        literal = _literal(arg.value)
+    arguments = [("default" if position == 0 else None, arg) for position, arg in enumerate(call.args)]
+    arguments += [(keyword.arg, keyword.value) for keyword in call.keywords if keyword.arg is not None]
+    for keyword, node in arguments:
+        literal = _literal(node)
         if literal is _UNKNOWN:
             continue
-        keyword = arg.keyword.value if arg.keyword else ("default" if position == 0 else None)
         if keyword == "default":
             default, known = literal, True
         elif keyword == "type":
@@ -105,14 +104,14 @@ def _read_param_call(source: str) -> tuple[Any, str | None, str]:
 _UNKNOWN = object()
 
 
-def _callee(func: cst.BaseExpression) -> str:
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return func.value if isinstance(func, cst.Name) else ""
+def _callee(func: ast.expr) -> str:
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
 
 
-def _literal(node: cst.BaseExpression) -> Any:
+def _literal(node: ast.expr) -> Any:
     try:
-        return ast.literal_eval(cst.Module([]).code_for_node(node))
+        return ast.literal_eval(node)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return _UNKNOWN
