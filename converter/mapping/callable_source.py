@@ -83,8 +83,9 @@ def standalone(name: str, source: str, module_source: str | None) -> StandaloneC
     if function is None:
         return None
     text, parameters, literals = function
-    bindings = _module_bindings(module_source) if module_source else {}
     needed = _reads(text)
+    # a callable reading no global name needs nothing from its module: no need to analyse the module
+    bindings = _module_bindings(module_source) if module_source and needed - {name} else {}
     seen: set[str] = set()
     chosen: dict[tuple[int, str], _Binding] = {}  # (position, source): one import line binds several
     airflow: set[str] = set()

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import io
+import re
 import sys
+import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -459,18 +462,139 @@ def _code(step_name: str, task: Task, signature: list[str], returns: str, body: 
           packages: list[str]) -> str:
     header = f"def {step_name}({', '.join(signature)})" + (f" -> {returns}" if returns else "") + ":"
     doc = f'"""Airflow task {task.task_id!r} ({task.operator}, {task.span.file}:{task.span.line})."""'
-    # indent with libcst, not text: lines inside multi-line strings must keep their own indentation
-    statements = cst.parse_module("\n".join([doc, *body]) + "\n").visit(_UnindentBlankLines()).body
-    shell = cst.parse_module(f"{header}\n    pass\n")
-    function = shell.body[0]
-    assert isinstance(function, cst.FunctionDef)
-    text = shell.code_for_node(function.with_changes(body=cst.IndentedBlock(body=statements)))
+    source = "\n".join([doc, *body]) + "\n"
+    indented = _indented(source) if _is_python(f"{header}\n    pass\n") else None
+    text = f"{header}\n{indented}" if indented is not None else _indented_by_cst(header, source)
     text = text.rstrip("\n")
     key = f"PY_{step_name[: -len('_step')].upper()}"
     options = [f"base_image={image!r}"]
     if packages:
         options.append(f"packages_to_install={packages!r}")
     return f"{text}\n\n\n{key} = components.create_component_from_func({step_name}, {', '.join(options)})"
+
+
+def _indented_by_cst(header: str, source: str) -> str:
+    """The function `header` with `source` as its body, indented by libcst (`_indented` says how)."""
+    statements = cst.parse_module(source).visit(_UnindentBlankLines()).body
+    shell = cst.parse_module(f"{header}\n    pass\n")
+    function = shell.body[0]
+    assert isinstance(function, cst.FunctionDef)
+    return shell.code_for_node(function.with_changes(body=cst.IndentedBlock(body=statements)))
+
+
+def _is_python(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+# characters and line breaks whose handling by libcst `_indented` does not reproduce: libcst decides
+_UNUSUAL = re.compile(r"[\t\r\f\v]|\\\n")
+_FOUR = "    "
+
+
+def _indented(source: str) -> str | None:
+    """`_indented_by_cst`'s body as text (a plain string pass is some 20 times faster), or None.
+
+    Indenting with libcst rather than by text keeps the lines of multi-line strings as they are; in
+    detail, libcst puts four spaces before every line except: lines inside multi-line strings; blank
+    lines (it strips their indentation: they must be empty here); and comment lines or lines inside
+    brackets that do not start with the indentation of the block libcst attaches them to (the
+    statement they are in, for bracket lines; for comment lines, the next statement, or the footer of
+    a block that ends there when the comment is indented at its level, the innermost block first).
+    This follows that for code indented by four spaces a level, without tabs, form feeds, backslash
+    continuations or multi-line f-strings (libcst parses inside those), and returns None otherwise.
+    """
+    if _UNUSUAL.search(source) or not _is_python(source):
+        return None
+    lines = source.split("\n")[:-1]  # the source ends with a newline
+    kinds = _line_kinds(source, len(lines))
+    if kinds is None:
+        return None
+    out = list(lines)
+    blocks = [""]  # the indentation of each open block, outermost first
+    statement = ""  # the indentation of the current statement
+    pending: list[int] = []  # comment and blank lines waiting for the next statement
+    for row, (line, kind) in enumerate(zip(lines, kinds)):
+        if kind == "string":
+            continue
+        if line.isspace():
+            return None
+        if kind == "bracket":
+            if line.startswith(statement) and line:
+                out[row] = _FOUR + line
+        elif kind == "empty":
+            pending.append(row)
+        else:  # the first line of a statement
+            indent = line[: len(line) - len(line.lstrip(" "))]
+            closing: list[str] = []
+            if len(indent) > len(blocks[-1]):
+                if indent != blocks[-1] + _FOUR:
+                    return None
+                blocks.append(indent)
+            else:
+                while len(blocks[-1]) > len(indent):
+                    closing.append(blocks.pop())
+                if blocks[-1] != indent:
+                    return None
+            for pending_row, owner in _owners([lines[r] for r in pending], closing, indent):
+                if lines[pending[pending_row]].startswith(owner) and lines[pending[pending_row]]:
+                    out[pending[pending_row]] = _FOUR + lines[pending[pending_row]]
+            pending = []
+            statement = indent
+            out[row] = _FOUR + line
+    if pending:  # comments at the end would be the module's footer, which libcst drops
+        return None
+    return "\n".join(out) + "\n"
+
+
+def _owners(lines: list[str], closing: list[str], indent: str) -> Iterator[tuple[int, str]]:
+    """(position, indentation of the block owning it) for comment and blank lines before a statement
+    at `indent` that ends the `closing` blocks (innermost first): each block takes the lines up to
+    the last one indented at its level, the statement the rest."""
+    start = 0
+    for block in closing:
+        last = max((i for i in range(start, len(lines)) if lines[i].startswith(block)), default=None)
+        if last is not None:
+            for i in range(start, last + 1):
+                yield i, block
+            start = last + 1
+    for i in range(start, len(lines)):
+        yield i, indent
+
+
+def _line_kinds(source: str, count: int) -> list[str] | None:
+    """Each line as "statement" (starts one), "bracket" (starts inside brackets), "string" (starts
+    inside a multi-line string) or "empty" (blank or a comment), or None for a multi-line f-string."""
+    kinds: list[str | None] = [None] * count
+    depth = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            kind, text, (row, _), (end_row, _), _ = token
+            if kind in (tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
+                continue
+            if row <= count and kinds[row - 1] is None:
+                if depth:
+                    kinds[row - 1] = "bracket"
+                elif kind in (tokenize.COMMENT, tokenize.NL):
+                    kinds[row - 1] = "empty"
+                else:
+                    kinds[row - 1] = "statement"
+            if kind == tokenize.OP:
+                depth += text in "([{"
+                depth -= text in ")]}"
+            elif kind == tokenize.STRING and end_row > row:
+                if "f" in text[: text.index(text[-1])].lower():
+                    return None
+                for inside in range(row, end_row):
+                    kinds[inside] = "string"
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    if None in kinds:
+        return None
+    return kinds  # type: ignore[return-value]
 
 
 class _UnindentBlankLines(cst.CSTTransformer):
