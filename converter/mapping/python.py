@@ -441,11 +441,17 @@ def _inferred_packages(body: list[str], task: Task, found: list[Diagnostic]) -> 
     except SyntaxError:
         return []
     modules: set[str] = set()
-    for node in ast.walk(tree):
+    todo: list[ast.AST] = list(tree.body)
+    while todo:  # imports are statements: only statement lists need a look, not expressions
+        node = todo.pop()
         if isinstance(node, ast.Import):
             modules |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             modules.add(node.module.split(".")[0])
+        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+            inner = getattr(node, block, None)
+            if isinstance(inner, list):
+                todo.extend(inner)
     third_party = sorted(m for m in modules if m not in sys.stdlib_module_names and m != "airflow")
     packages = [PIP_NAMES.get(m, m) for m in third_party]
     if "airflow" in modules:
