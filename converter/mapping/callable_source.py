@@ -154,8 +154,9 @@ def _definition_by_ast(text: str) -> tuple[str, tuple[Parameter, ...], set[str]]
         last = definition.decorator_list[-1]
         assert last.end_lineno is not None and last.end_col_offset is not None
         rest = lines[last.end_lineno - 1].encode()[last.end_col_offset:].decode(errors="replace")
-        if not _LINE_END.fullmatch(rest):  # e.g. `@(task\n)`: the decorator ends on a later line
-            return None
+        between = lines[last.end_lineno:definition.lineno - 1]  # libcst's lines_after_decorators
+        if not _LINE_END.fullmatch(rest) or not all(_LINE_END.fullmatch(line) for line in between):
+            return None  # e.g. `@(task\n)`: the decorator ends after its expression
         first = last.end_lineno + 1
     literals = _ast_literals(definition.body, lines)
     if literals is None:
@@ -370,7 +371,14 @@ def _statement_regions(text: str) -> list[tuple[int, int, bool]] | None:
     line_starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
     lines: list[list[int]] = []  # [first line, last line, may bind]
     for node in tree.body:
-        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        first = node.lineno
+        decorators = getattr(node, "decorator_list", [])
+        if decorators:  # ast places a decorator at its expression, after the `@`
+            top = min(decorators, key=lambda d: (d.lineno, d.col_offset))
+            line = text[line_starts[top.lineno - 1]:].encode()[:top.col_offset]
+            if line.strip() != b"@":  # e.g. `@(\n    task\n)`: where its `@` is is not certain
+                return None
+            first = top.lineno
         binds = isinstance(node, _BINDING_NODES)
         assert node.end_lineno is not None
         if lines and first <= lines[-1][1]:  # on the last line of the previous statement
