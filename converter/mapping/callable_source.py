@@ -311,7 +311,7 @@ def _module_bindings(module_source: str) -> dict[str, _Binding]:
         reads = frozenset(_reads(code))
         binding = _Binding(
             index=index,
-            text=lambda code=code: code,  # type: ignore[misc]
+            text=lambda code=code: code,  # bound now, not when called
             reads=reads,
             airflow_import=False,
             builds_airflow_object=not isinstance(statement, (cst.FunctionDef, cst.ClassDef))

@@ -509,8 +509,8 @@ def _indented(source: str) -> str | None:
     statement they are in, for bracket lines; for comment lines, the next statement, or the footer of
     a block that ends there when the comment is indented at its level, the innermost block first).
     This follows that for code indented by four spaces a level, without tabs, form feeds, backslash
-    continuations or multi-line f-strings (libcst parses inside those); a plain pass over the text
-    is some 20 times faster than libcst's parse, transform and code generation.
+    continuations or multi-line f-strings (libcst parses inside those); one pass over the text is
+    an order of magnitude faster than libcst's parse, transform and code generation.
     """
     if _UNUSUAL.search(source) or not _is_python(source):
         return None
