@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -440,11 +441,17 @@ def _inferred_packages(body: list[str], task: Task, found: list[Diagnostic]) -> 
     except SyntaxError:
         return []
     modules: set[str] = set()
-    for node in ast.walk(tree):
+    todo: list[ast.AST] = list(tree.body)
+    while todo:  # imports are statements: only statement lists need a look, not expressions
+        node = todo.pop()
         if isinstance(node, ast.Import):
             modules |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             modules.add(node.module.split(".")[0])
+        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+            inner = getattr(node, block, None)
+            if isinstance(inner, list):
+                todo.extend(inner)
     third_party = sorted(m for m in modules if m not in sys.stdlib_module_names and m != "airflow")
     packages = [PIP_NAMES.get(m, m) for m in third_party]
     if "airflow" in modules:
@@ -459,18 +466,165 @@ def _code(step_name: str, task: Task, signature: list[str], returns: str, body: 
           packages: list[str]) -> str:
     header = f"def {step_name}({', '.join(signature)})" + (f" -> {returns}" if returns else "") + ":"
     doc = f'"""Airflow task {task.task_id!r} ({task.operator}, {task.span.file}:{task.span.line})."""'
-    # indent with libcst, not text: lines inside multi-line strings must keep their own indentation
-    statements = cst.parse_module("\n".join([doc, *body]) + "\n").visit(_UnindentBlankLines()).body
-    shell = cst.parse_module(f"{header}\n    pass\n")
-    function = shell.body[0]
-    assert isinstance(function, cst.FunctionDef)
-    text = shell.code_for_node(function.with_changes(body=cst.IndentedBlock(body=statements)))
+    source = "\n".join([doc, *body]) + "\n"
+    indented = _indented(source) if _is_python(f"{header}\n    pass\n") else None
+    text = f"{header}\n{indented}" if indented is not None else _indented_by_cst(header, source)
     text = text.rstrip("\n")
     key = f"PY_{step_name[: -len('_step')].upper()}"
     options = [f"base_image={image!r}"]
     if packages:
         options.append(f"packages_to_install={packages!r}")
     return f"{text}\n\n\n{key} = components.create_component_from_func({step_name}, {', '.join(options)})"
+
+
+def _indented_by_cst(header: str, source: str) -> str:
+    """The function `header` with `source` as its body, indented by libcst (`_indented` says how)."""
+    statements = cst.parse_module(source).visit(_UnindentBlankLines()).body
+    shell = cst.parse_module(f"{header}\n    pass\n")
+    function = shell.body[0]
+    assert isinstance(function, cst.FunctionDef)
+    return shell.code_for_node(function.with_changes(body=cst.IndentedBlock(body=statements)))
+
+
+def _is_python(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+# characters and line breaks whose handling by libcst `_indented` does not reproduce: libcst decides
+_UNUSUAL = re.compile(r"[\t\r\f\v]|\\\n")
+_FOUR = "    "
+
+
+def _indented(source: str) -> str | None:
+    """`_indented_by_cst`'s body by text, or None where it might differ (then libcst indents it).
+
+    Indenting with libcst rather than by text keeps the lines of multi-line strings as they are. In
+    detail, libcst puts four spaces before every line except: lines inside multi-line strings; blank
+    lines (it strips their indentation: they must be empty here); and comment lines or lines inside
+    brackets that do not start with the indentation of the block libcst attaches them to (the
+    statement they are in, for bracket lines; for comment lines, the next statement, or the footer of
+    a block that ends there when the comment is indented at its level, the innermost block first).
+    This follows that for code indented by four spaces a level, without tabs, form feeds, backslash
+    continuations or multi-line f-strings (libcst parses inside those); one pass over the text is
+    an order of magnitude faster than libcst's parse, transform and code generation.
+    """
+    if _UNUSUAL.search(source) or not _is_python(source):
+        return None
+    lines = source.split("\n")[:-1]  # the source ends with a newline
+    kinds = _line_kinds(source, lines)
+    if kinds is None:
+        return None
+    out = list(lines)
+    blocks = [""]  # the indentation of each open block, outermost first
+    statement: str | None = None  # the indentation of the current statement
+    pending: list[int] = []  # comment and blank lines waiting for the next statement
+
+    def attach(closing: list[str], indent: str) -> None:
+        for position, owner in _owners([lines[r] for r in pending], closing, indent):
+            line = lines[pending[position]]
+            if line and line.startswith(owner):
+                out[pending[position]] = _FOUR + line
+        pending.clear()
+
+    for row, (line, kind) in enumerate(zip(lines, kinds)):
+        if kind == "string":
+            continue
+        if line.isspace():
+            return None
+        if kind == "bracket":
+            assert statement is not None
+            if line and line.startswith(statement):
+                out[row] = _FOUR + line
+        elif kind == "empty":
+            pending.append(row)
+        else:  # the first line of a statement
+            indent = line[: len(line) - len(line.lstrip(" "))]
+            closing: list[str] = []
+            if len(indent) > len(blocks[-1]):
+                if indent != blocks[-1] + _FOUR:
+                    return None
+                blocks.append(indent)
+            else:
+                while len(blocks[-1]) > len(indent):
+                    closing.append(blocks.pop())
+                if blocks[-1] != indent:
+                    return None
+            attach(closing, indent)
+            statement = indent
+            out[row] = _FOUR + line
+    if pending:  # comments at the end would be the module's footer, which libcst drops
+        return None
+    return "\n".join(out) + "\n"
+
+
+def _owners(lines: list[str], closing: list[str], indent: str) -> Iterator[tuple[int, str]]:
+    """(position, indentation of the block owning it) for comment and blank lines before a statement
+    at `indent` that ends the `closing` blocks (innermost first): each block takes the lines up to
+    the last one indented at its level, the statement the rest."""
+    start = 0
+    for block in closing:
+        last = max((i for i in range(start, len(lines)) if lines[i].startswith(block)), default=None)
+        if last is not None:
+            for i in range(start, last + 1):
+                yield i, block
+            start = last + 1
+    for i in range(start, len(lines)):
+        yield i, indent
+
+
+# what starts a string, a comment or a bracket outside strings and comments
+_TOKEN = re.compile(r"""(?P<string>[rRbBuUfF]{0,2}(?:'{3}|"{3}|['"]))|(?P<comment>#[^\n]*)|(?P<open>[(\[{])|[)\]}]""")
+# the rest of a string after its opening quote, as Python's tokenizer ends it
+_STRING_REST = {
+    "'''": re.compile(r"(?:[^'\\]|\\.|'(?!''))*'''", re.DOTALL),
+    '"""': re.compile(r'(?:[^"\\]|\\.|"(?!""))*"""', re.DOTALL),
+    "'": re.compile(r"(?:[^'\\\n]|\\.)*'"),
+    '"': re.compile(r'(?:[^"\\\n]|\\.)*"'),
+}
+
+
+def _line_kinds(source: str, lines: list[str]) -> list[str] | None:
+    """Each line as "statement" (starts one), "bracket" (starts inside brackets), "string" (starts
+    inside a multi-line string) or "empty" (blank or a comment), or None for a multi-line f-string.
+
+    `source` is valid Python without backslash continuations: scanning it for strings, comments and
+    brackets, each found where it starts, is then what Python's tokenizer does, for this purpose.
+    """
+    kinds: list[str] = []
+    line_start = 0  # where the next line to classify starts
+    depth = 0
+    position = 0
+    while len(kinds) < len(lines):
+        found = _TOKEN.search(source, position)
+        stop = found.start() if found else len(source)
+        while len(kinds) < len(lines) and line_start <= stop:  # lines starting before the token
+            line = lines[len(kinds)]
+            stripped = line.lstrip()
+            kinds.append("bracket" if depth else "empty" if not stripped or stripped[0] == "#" else "statement")
+            line_start += len(line) + 1
+        if found is None:
+            break
+        position = found.end()
+        if found["string"]:
+            opening = found["string"]
+            rest = _STRING_REST[opening.lstrip("rRbBuUfF")].match(source, position)
+            if rest is None:
+                return None
+            position = rest.end()
+            if line_start < position and "f" in opening.lower():
+                return None  # a multi-line f-string: libcst parses inside it
+            while len(kinds) < len(lines) and line_start < position:  # lines starting inside the string
+                kinds.append("string")
+                line_start += len(lines[len(kinds) - 1]) + 1
+        elif found["open"]:
+            depth += 1
+        elif not found["comment"]:
+            depth -= 1
+    return kinds
 
 
 class _UnindentBlankLines(cst.CSTTransformer):
