@@ -17,9 +17,9 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
 from converter.model import Duration, SourceSpan, Unresolved
+from converter.parse.positions import Positions
 from converter.parse.values import Builtin, Ref, Scope
 
 MAX_ITEMS = 100_000  # longest string/list/loop the evaluator builds: a guard against `"x" * 10**12`
@@ -83,7 +83,7 @@ def _too_big(op: type[cst.BaseBinaryOp], left: Any, right: Any) -> bool:
 class Evaluator:
     """Literal evaluation of libcst expressions within a scope."""
 
-    def __init__(self, module: cst.Module, positions: dict[cst.CSTNode, CodeRange], file: str) -> None:
+    def __init__(self, module: cst.Module, positions: Positions, file: str) -> None:
         self.module = module
         self.positions = positions
         self.file = file

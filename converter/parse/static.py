@@ -34,11 +34,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from converter.diagnostics import Diagnostic, diag
 from converter.model import Dag, ParsedFile, PythonCallable, Task, TaskArgs, Unresolved, XComRef
 from converter.parse.interpreter import Interpreter
+from converter.parse.positions import Positions
 from converter.parse.source import read_source
 from converter.parse.values import (
     DagRecord, Function, GroupRecord, LabelRecord, LocalClass, Partial, Ref, Scope, TaskFlow, TaskRecord,
@@ -87,12 +87,10 @@ def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
     except cst.ParserSyntaxError as error:  # syntax Python accepts but libcst's grammar does not
         return _failed(display, diag("A2K101", f"Invalid Python: {error.message}", file=display,
                                      line=error.raw_line, col=error.raw_column))
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # the tree is ours alone: no copy needed
-    positions = wrapper.resolve(PositionProvider)
-    interpreter = Interpreter(wrapper.module, dict(positions), display)
+    interpreter = Interpreter(module, Positions(module), display)
     # __file__ is known without running anything: DAG ids are often derived from the file name
     scope = Scope({"__name__": _MODULE_NAME, "__file__": str(path.resolve())})
-    for statement in wrapper.module.body:
+    for statement in module.body:
         try:
             interpreter.run_statement(statement, scope)
         except RecursionError:  # deep but legal nesting in one statement: the rest still reads
