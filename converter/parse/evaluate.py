@@ -55,6 +55,7 @@ _SAFE_METHODS: dict[type, frozenset[str]] = {
     set: frozenset({"add", "update", "union", "copy"}),
 }
 _DATA = (str, int, float, bool, type(None), bytes, Duration, PurePosixPath)
+_CONSTANTS = {"True": True, "False": False, "None": None}
 
 
 def is_data(value: Any) -> bool:
@@ -119,12 +120,23 @@ class Evaluator:
         return method(node, scope)
 
     def _eval_Integer(self, node: cst.Integer, scope: Scope) -> Any:
-        return node.evaluated_value
+        try:  # what literal_eval (libcst's evaluated_value) gives for every valid literal, without compiling
+            return int(node.value, 0)
+        except ValueError:
+            return node.evaluated_value
 
     def _eval_Float(self, node: cst.Float, scope: Scope) -> Any:
-        return node.evaluated_value
+        try:
+            return float(node.value)
+        except ValueError:
+            return node.evaluated_value
 
     def _eval_SimpleString(self, node: cst.SimpleString, scope: Scope) -> Any:
+        text = node.value
+        # no prefix, no escape, no \r (which the tokenizer would translate): the text between the quotes
+        if text[0] in "'\"" and "\\" not in text and "\r" not in text:
+            quotes = 3 if len(text) >= 6 and text[1] == text[2] == text[0] else 1
+            return text[quotes:-quotes]
         try:
             with warnings.catch_warnings():  # libcst decodes with literal_eval: `"\d"` only warns
                 warnings.simplefilter("ignore")
@@ -176,9 +188,8 @@ class Evaluator:
         return spec if isinstance(spec, str) else None
 
     def _eval_Name(self, node: cst.Name, scope: Scope) -> Any:
-        constants = {"True": True, "False": False, "None": None}
-        if node.value in constants:
-            return constants[node.value]
+        if node.value in _CONSTANTS:
+            return _CONSTANTS[node.value]
         found, value = scope.lookup(node.value)
         if found:
             return value
