@@ -88,13 +88,14 @@ class Evaluator:
         self.module = module
         self.positions = positions
         self.file = file
+        self.statements: list[cst.CSTNode] = []  # those being run, innermost last: where spans are found
 
     # -- helpers ---------------------------------------------------------------------------
     def source(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node).strip()
 
     def span(self, node: cst.CSTNode) -> SourceSpan:
-        where = self.positions.get(node)
+        where = self.positions.get(node, self.statements)
         if where is None:
             return SourceSpan(self.file, 0)
         return SourceSpan(self.file, where.start.line, where.start.column, where.end.line, where.end.column)

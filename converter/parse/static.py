@@ -87,7 +87,7 @@ def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
     except cst.ParserSyntaxError as error:  # syntax Python accepts but libcst's grammar does not
         return _failed(display, diag("A2K101", f"Invalid Python: {error.message}", file=display,
                                      line=error.raw_line, col=error.raw_column))
-    interpreter = Interpreter(module, Positions(module), display)
+    interpreter = Interpreter(module, Positions(module, text, checked), display)
     # __file__ is known without running anything: DAG ids are often derived from the file name
     scope = Scope({"__name__": _MODULE_NAME, "__file__": str(path.resolve())})
     for statement in module.body:
