@@ -14,10 +14,12 @@ each on demand, the cheapest exact way that applies:
 
 Every path is checked against the source text before its answer is used (the printed statement
 must be the text found there; the `ast` range must start with the call's first token and end with
-its `)`), and a path whose check fails hands over to the next. Text holding a `\\r` takes libcst's
-provider itself, computed up front as before: it counts newlines token by token, which a scan of
-the text matches only where no `\\r\\n` is split. tests/parse/test_positions.py compares every node
-of the fixtures, a generated repo and edge-case snippets with `reference_positions`.
+its `)`), and a path whose check fails hands over to the next. Text holding a `\\r` or a form feed
+takes libcst's provider itself, computed up front as before: it counts newlines token by token,
+which a scan of the text matches only where no `\\r\\n` is split, and it drops a form feed that
+stands in indentation, so its positions there are not the text's. tests/parse/test_positions.py
+compares every node of the fixtures, a generated repo and edge-case snippets with
+`reference_positions`.
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ class Positions:
         self._smalls: dict[int, ast.stmt] = {}  # small statement (`x = ...`) -> its ast twin
         self._printed: set[int] = set()  # statements printed already (whatever the check said)
         self._whole = False
-        # a \r makes offsets and libcst's token-wise newline count disagree: its map, up front as before
-        self._provider = reference_positions(module) if "\r" in text else None
+        # a \r makes offsets and libcst's token-wise newline count disagree, and libcst drops a form
+        # feed in indentation (its positions then are not the text's): its own map, up front as before
+        self._provider = reference_positions(module) if "\r" in text or "\f" in text else None
 
     def get(self, node: cst.CSTNode, statements: Sequence[cst.CSTNode] = ()) -> CodeRange | None:
         """The node's range; `statements` are those being run, innermost last. None for a node
@@ -313,6 +316,8 @@ class _Syntactic:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
+        if kind is not None:  # printing failed (too deep): let that error through, not a KeyError here
+            return
         offsets = self._state.offsets
         start = offsets[id(self._start_node)][0] if self._start_node is not None else self._start
         end = offsets[id(self._end_node)][1] if self._end_node is not None else self._state.offset
