@@ -8,6 +8,7 @@ Modules, in the order a file passes through them:
   builders.py      DAG / TaskGroup / task records with Airflow's id and default_args rules
   dependencies.py  >>, <<, set_*stream, chain helpers, Labels, group roots and leaves
   evaluate.py      literal evaluation of expressions (f-strings, %, .format, containers, loops)
+  positions.py     node spans on demand, as libcst's PositionProvider gives them
   imports.py       import bindings and what an imported Airflow name is
   values.py        the interpreter's values and records
   state.py         state and diagnostics shared by the interpreter's parts

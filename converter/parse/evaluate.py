@@ -17,9 +17,9 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
 from converter.model import Duration, SourceSpan, Unresolved
+from converter.parse.positions import Positions
 from converter.parse.values import Builtin, Ref, Scope
 
 MAX_ITEMS = 100_000  # longest string/list/loop the evaluator builds: a guard against `"x" * 10**12`
@@ -55,6 +55,7 @@ _SAFE_METHODS: dict[type, frozenset[str]] = {
     set: frozenset({"add", "update", "union", "copy"}),
 }
 _DATA = (str, int, float, bool, type(None), bytes, Duration, PurePosixPath)
+_CONSTANTS = {"True": True, "False": False, "None": None}
 
 
 def is_data(value: Any) -> bool:
@@ -83,17 +84,18 @@ def _too_big(op: type[cst.BaseBinaryOp], left: Any, right: Any) -> bool:
 class Evaluator:
     """Literal evaluation of libcst expressions within a scope."""
 
-    def __init__(self, module: cst.Module, positions: dict[cst.CSTNode, CodeRange], file: str) -> None:
+    def __init__(self, module: cst.Module, positions: Positions, file: str) -> None:
         self.module = module
         self.positions = positions
         self.file = file
+        self.statements: list[cst.CSTNode] = []  # those being run, innermost last: where spans are found
 
     # -- helpers ---------------------------------------------------------------------------
     def source(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node).strip()
 
     def span(self, node: cst.CSTNode) -> SourceSpan:
-        where = self.positions.get(node)
+        where = self.positions.get(node, self.statements)
         if where is None:
             return SourceSpan(self.file, 0)
         return SourceSpan(self.file, where.start.line, where.start.column, where.end.line, where.end.column)
@@ -119,12 +121,23 @@ class Evaluator:
         return method(node, scope)
 
     def _eval_Integer(self, node: cst.Integer, scope: Scope) -> Any:
-        return node.evaluated_value
+        try:  # what literal_eval (libcst's evaluated_value) gives for every valid literal, without compiling
+            return int(node.value, 0)
+        except ValueError:
+            return node.evaluated_value
 
     def _eval_Float(self, node: cst.Float, scope: Scope) -> Any:
-        return node.evaluated_value
+        try:
+            return float(node.value)
+        except ValueError:
+            return node.evaluated_value
 
     def _eval_SimpleString(self, node: cst.SimpleString, scope: Scope) -> Any:
+        text = node.value
+        # no prefix, no escape, no \r (which the tokenizer would translate): the text between the quotes
+        if text[0] in "'\"" and "\\" not in text and "\r" not in text:
+            quotes = 3 if len(text) >= 6 and text[1] == text[2] == text[0] else 1
+            return text[quotes:-quotes]
         try:
             with warnings.catch_warnings():  # libcst decodes with literal_eval: `"\d"` only warns
                 warnings.simplefilter("ignore")
@@ -176,9 +189,8 @@ class Evaluator:
         return spec if isinstance(spec, str) else None
 
     def _eval_Name(self, node: cst.Name, scope: Scope) -> Any:
-        constants = {"True": True, "False": False, "None": None}
-        if node.value in constants:
-            return constants[node.value]
+        if node.value in _CONSTANTS:
+            return _CONSTANTS[node.value]
         found, value = scope.lookup(node.value)
         if found:
             return value

@@ -55,6 +55,13 @@ class Interpreter(Builders):
             self.run_statement(statement, scope)
 
     def run_statement(self, node: cst.CSTNode, scope: Scope) -> None:
+        self.statements.append(node)
+        try:
+            self._run_statement(node, scope)
+        finally:
+            self.statements.pop()
+
+    def _run_statement(self, node: cst.CSTNode, scope: Scope) -> None:
         if isinstance(node, cst.SimpleStatementLine):
             for small in node.body:
                 self.run_small(small, scope)
@@ -208,7 +215,7 @@ class Interpreter(Builders):
 
     # -- definitions -----------------------------------------------------------------------
     def define_function(self, node: cst.FunctionDef, scope: Scope) -> Any:
-        source = self.module.code_for_node(node.with_changes(leading_lines=())).strip("\n")
+        source = self.positions.definition(node).strip("\n")
         function = Function(node, scope, self.span(node), source)
         result: Any = function
         is_setup = is_teardown = False

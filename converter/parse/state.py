@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
 from converter.diagnostics import Diagnostic, Severity, diag
 from converter.model import Unresolved
 from converter.parse.evaluate import Evaluator, is_data
+from converter.parse.positions import Positions
 from converter.parse.values import DagRecord, GroupRecord, Ref
 
 
 class ReaderState(Evaluator):
-    def __init__(self, module: cst.Module, positions: dict[cst.CSTNode, CodeRange], file: str) -> None:
+    def __init__(self, module: cst.Module, positions: Positions, file: str) -> None:
         super().__init__(module, positions, file)
         self.dags: list[DagRecord] = []  # named, distinct DAGs: the results
         self.diagnostics: list[Diagnostic] = []

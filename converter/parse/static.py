@@ -34,11 +34,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from converter.diagnostics import Diagnostic, diag
 from converter.model import Dag, ParsedFile, PythonCallable, Task, TaskArgs, Unresolved, XComRef
 from converter.parse.interpreter import Interpreter
+from converter.parse.positions import Positions
 from converter.parse.source import read_source
 from converter.parse.values import (
     DagRecord, Function, GroupRecord, LabelRecord, LocalClass, Partial, Ref, Scope, TaskFlow, TaskRecord,
@@ -87,12 +87,10 @@ def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
     except cst.ParserSyntaxError as error:  # syntax Python accepts but libcst's grammar does not
         return _failed(display, diag("A2K101", f"Invalid Python: {error.message}", file=display,
                                      line=error.raw_line, col=error.raw_column))
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # the tree is ours alone: no copy needed
-    positions = wrapper.resolve(PositionProvider)
-    interpreter = Interpreter(wrapper.module, dict(positions), display)
+    interpreter = Interpreter(module, Positions(module, text, checked), display)
     # __file__ is known without running anything: DAG ids are often derived from the file name
     scope = Scope({"__name__": _MODULE_NAME, "__file__": str(path.resolve())})
-    for statement in wrapper.module.body:
+    for statement in module.body:
         try:
             interpreter.run_statement(statement, scope)
         except RecursionError:  # deep but legal nesting in one statement: the rest still reads
@@ -132,8 +130,8 @@ def _python_check(text: str, display: str) -> Diagnostic | ast.Module:
                     line=error.lineno, col=max((error.offset or 1) - 1, 0))
     except (RecursionError, MemoryError):
         return diag("A2K107", file=display)
-    depth, line, col = _max_depth(tree)
-    if depth > MAX_SYNTAX_DEPTH:
+    if _depth(tree) > MAX_SYNTAX_DEPTH:
+        depth, line, col = _max_depth(tree)
         return diag("A2K107", f"The syntax tree is {depth} levels deep (the limit is {MAX_SYNTAX_DEPTH}).",
                     file=display, line=line, col=col)
     return tree
@@ -164,6 +162,15 @@ def _import_stopper(tree: ast.Module, display: str) -> Diagnostic | None:
                         "defined after this line, the static reading does", file=display,
                         line=statement.lineno, col=statement.col_offset)
     return None
+
+
+def _depth(tree: ast.AST) -> int:
+    """The depth of the deepest node, level by level (iterative, and cheaper than `_max_depth`)."""
+    depth, level = 0, [tree]
+    while level:
+        depth += 1
+        level = [child for node in level for child in ast.iter_child_nodes(node)]
+    return depth
 
 
 def _max_depth(tree: ast.AST) -> tuple[int, int, int]:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import warnings
+
+import libcst as cst
+
 from converter.model import Duration, Unresolved, XComRef
+from converter.parse.evaluate import Evaluator
+from converter.parse.values import Scope
 from tests.parse.helpers import codes, only_dag, task_ids
 
 
@@ -233,3 +240,20 @@ def test_optional_import_guard_reads_the_import_branch(read) -> None:
                 EmptyOperator(task_id="with_k8s")
     """))
     assert task_ids(dag) == ["with_k8s"]
+
+
+def test_literals_evaluate_as_python_evaluates_them() -> None:
+    """The fast paths for numbers and plain strings give what `ast.literal_eval` gives."""
+    literals = [
+        "0", "00", "7", "1_000", "0x1F", "0o17", "0b101", "0X_ff", "123456789012345678901234567890",
+        "1.5", "1.", ".5", "1e3", "1E-3", "1_0.2_5", "1e500", "0.1e+2_0",
+        "''", '""', "''''''", '""""""', "'a'", '"it\'s"', "'\"q\"'", '"""a\n"b"\n"""', "'''x''y'''",
+        "'é€😀'", "'tab\there'", "'\\n'", "'\\d'", "r'\\d'", "u'x'", "b'x'", "rb'\\x00'", "'a\\\nb'",
+    ]
+    evaluator = Evaluator(cst.parse_module(""), None, "f.py")  # type: ignore[arg-type]
+    for literal in literals:
+        node = cst.parse_expression(literal)
+        with warnings.catch_warnings():  # `'\\d'` warns; the value is what counts
+            warnings.simplefilter("ignore")
+            expected = ast.literal_eval(literal)
+        assert evaluator.eval(node, Scope()) == expected, literal
