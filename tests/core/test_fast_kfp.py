@@ -78,3 +78,22 @@ def test_named_copy_equals_kfps_spec() -> None:
     assert fast == kfp_spec and fast.to_dict() == kfp_spec.to_dict() and fast.name == "task-x"
     assert fast._digest == hashlib.sha256(text.encode()).hexdigest()
     assert all(type(getattr(fast, f)) is type(getattr(kfp_spec, f)) for f in fast._get_field_names())
+
+
+def _model_classes() -> list[type]:
+    from kfp.components import _structures, modelbase
+
+    return [c for c in vars(_structures).values() if isinstance(c, type) and issubclass(c, modelbase.ModelBase)]
+
+
+@pytest.mark.parametrize("cls", _model_classes(), ids=lambda c: c.__name__)
+def test_memoised_introspection_is_inspects(cls: type) -> None:
+    import inspect
+    import types
+    import typing
+
+    bound = types.MethodType(cls.__init__, object())
+    for _ in range(2):  # the memo's answer, first and second time
+        assert fast_kfp.signature(bound) == inspect.signature(bound)
+        assert fast_kfp.get_type_hints(cls.__init__) == typing.get_type_hints(cls.__init__)
+    assert fast_kfp.get_type_hints(cls.__init__) is not fast_kfp.get_type_hints(cls.__init__)  # each its own dict
