@@ -54,5 +54,6 @@ def compile_source(source: str, module_name: str, workdir: Path) -> CompileResul
         last = traceback.format_exception_only(type(error), error)[-1].strip()
         return CompileResult(None, last)
     finally:
+        fast_kfp.forget_workflow()
         target.unlink(missing_ok=True)
         linecache.cache.pop(module.__file__, None)

@@ -46,12 +46,81 @@ from typing import Any
 
 import yaml
 
+from converter.emit import fast_strip
+
 _MAPPING_TAG = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
 _FORCED_QUOTES = frozenset(("y", "n", "yes", "no", "true", "false", "on", "off"))
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_ScalarNode, _MappingNode, _SequenceNode = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+
+
 class _OrderedDumper(yaml.CDumper):
-    """kfp.components._yaml_utils.dump_yaml's OrderedDumper, on the C emitter."""
+    """kfp.components._yaml_utils.dump_yaml's OrderedDumper, on the C emitter.
+
+    Its nodes are PyYAML's own, built without the generic dispatch for the types a workflow is made
+    of, and the C serializer's two `resolve` calls a scalar are memoised for the dump.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._resolved: dict[str, str] = {}
+
+    def represent_data(self, data: Any) -> yaml.Node:
+        """BaseRepresenter.represent_data and the representers below, inlined for exact types."""
+        kind = type(data)
+        if kind is str:
+            style = "|" if "\n" in data else None  # as _represent_str
+            if data.lower() in _FORCED_QUOTES:
+                style = '"'
+            return _ScalarNode(_STR_TAG, data, None, None, self.default_style if style is None else style)
+        if kind is dict or kind is OrderedDict or kind is list:
+            # not an ignore_aliases type: a second sight of the object is the same node (an alias)
+            objects = self.represented_objects
+            alias_key = id(data)
+            if alias_key in objects:
+                return objects[alias_key]
+            self.object_keeper.append(data)
+            represent = self.represent_data
+            best_style = True
+            if kind is list:  # SafeRepresenter.represent_list -> represent_sequence
+                items: list[Any] = []
+                node = objects[alias_key] = _SequenceNode("tag:yaml.org,2002:seq", items, None, None, None)
+                for item in data:
+                    item_node = represent(item)
+                    if best_style and not (isinstance(item_node, _ScalarNode) and not item_node.style):
+                        best_style = False
+                    items.append(item_node)
+            else:  # _represent_dict -> represent_mapping, in the dict's order
+                pairs: list[Any] = []
+                node = objects[alias_key] = _MappingNode(_MAPPING_TAG, pairs, None, None, None)
+                for key, value in data.items():
+                    key_node, value_node = represent(key), represent(value)
+                    if best_style and not (isinstance(key_node, _ScalarNode) and not key_node.style
+                                           and isinstance(value_node, _ScalarNode) and not value_node.style):
+                        best_style = False
+                    pairs.append((key_node, value_node))
+            node.flow_style = best_style if self.default_flow_style is None else self.default_flow_style
+            return node
+        if kind is int:  # SafeRepresenter.represent_int
+            return _ScalarNode("tag:yaml.org,2002:int", str(data), None, None, self.default_style)
+        if kind is bool:  # SafeRepresenter.represent_bool
+            return _ScalarNode("tag:yaml.org,2002:bool", "true" if data else "false", None, None, self.default_style)
+        if data is None:  # SafeRepresenter.represent_none
+            return _ScalarNode("tag:yaml.org,2002:null", "null", None, None, self.default_style)
+        return super().represent_data(data)
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        """BaseResolver.resolve, its scalar answers memoised for one dump (the tables do not change)."""
+        if kind is _ScalarNode and not self.yaml_path_resolvers:
+            if not implicit[0]:
+                return self.DEFAULT_SCALAR_TAG
+            tag = self._resolved.get(value)
+            if tag is None:
+                tag = self._resolved[value] = super().resolve(kind, value, implicit)
+            return tag
+        return super().resolve(kind, value, implicit)
 
 
 def _represent_dict(dumper: yaml.CDumper, data: dict) -> yaml.Node:
@@ -103,6 +172,77 @@ def dump_yaml(data: Any) -> str:
     if not plain_text(data):
         return _kfp_yaml().dump_yaml(data)
     return yaml.dump(data, None, _OrderedDumper, default_flow_style=None)
+
+
+class _NotPlain(Exception):
+    """`data` holds something the hand-off does not vouch for."""
+
+
+def loaded_copy(data: Any) -> Any:
+    """What `load_yaml(dump_yaml(data))` gives, built without the text; raises _NotPlain when unsure.
+
+    Only for data made of exact dicts, OrderedDicts and lists (an object met twice is a YAML alias,
+    which loads as one object, so it is copied once), printable ASCII strings (newlines allowed),
+    ints, bools and None: what dump_yaml writes of these, the loader reads back as equal values,
+    mappings as OrderedDicts (tests/core/test_fast_kfp.py checks types, values and sharing).
+    """
+    copies: dict[int, Any] = {}
+
+    def copy_of(item: Any) -> Any:
+        kind = type(item)
+        if kind is str:
+            if item.isascii() and (item.isprintable() or item.replace("\n", "").isprintable()):
+                return item
+            raise _NotPlain
+        if kind is int or kind is bool or item is None:
+            return item
+        if kind is dict or kind is OrderedDict or kind is list:
+            copied = copies.get(id(item))
+            if copied is None:
+                if kind is list:
+                    copied = copies[id(item)] = []
+                    copied.extend([copy_of(element) for element in item])
+                else:
+                    copied = copies[id(item)] = OrderedDict()
+                    for key, value in item.items():
+                        copied[copy_of(key)] = copy_of(value)
+            return copied
+        raise _NotPlain
+
+    return copy_of(data)
+
+
+# the workflow the compiler has just written: (its text, loaded_copy of it), for the generated
+# post-compile step's re-read of that text (`load_workflow`)
+_WRITTEN: list[tuple[str, Any]] = []
+
+
+def dump_workflow(data: Any) -> str:
+    """dump_yaml for the compiler's write of the workflow, handing `load_workflow` what it wrote."""
+    _WRITTEN.clear()
+    try:
+        # a copy taken now: what the text says even if `data` changes afterwards (kfp's own
+        # _validate_workflow adds empty argument values), and shared with nobody
+        copied = loaded_copy(data)
+    except (_NotPlain, RecursionError):
+        return dump_yaml(data)
+    text = yaml.dump(data, None, _OrderedDumper, default_flow_style=None)  # plain: dump_yaml's own path
+    _WRITTEN.append((text, copied))
+    return text
+
+
+def load_workflow(stream: Any) -> Any:
+    """load_yaml for the post-compile re-read: the compiler's workflow when the text is what it wrote."""
+    if hasattr(stream, "read"):
+        stream = stream.read()
+    if _WRITTEN and type(stream) is str and stream == _WRITTEN[-1][0]:
+        return _WRITTEN.pop()[1]  # handed over once: its only owner from now on
+    return load_yaml(stream)
+
+
+def forget_workflow() -> None:
+    """Drop a hand-off nobody took (compile_source's end)."""
+    _WRITTEN.clear()
 
 
 def load_yaml(stream: Any) -> Any:
@@ -266,13 +406,15 @@ def _kfp_yaml() -> Any:
 def install() -> None:
     """Route kfp's YAML through the functions above, in this process; idempotent."""
     from kfp.compiler import compiler
-    from kfp.components import _components, modelbase
+    from kfp.components import _components, _python_op, modelbase
 
+    _python_op.strip_type_hints = functools.partial(fast_strip.strip_type_hints,  # type: ignore[attr-defined]
+                                                    kfp_strip=_python_op.strip_type_hints)
     modelbase.inspect = _MemoInspect()  # type: ignore[attr-defined]
     modelbase.get_type_hints = get_type_hints  # type: ignore[attr-defined]
     _KFP_VALIDATE.append(compiler._validate_workflow)
     compiler._validate_workflow = validate_workflow  # type: ignore[attr-defined]
-    compiler.dump_yaml = dump_yaml  # type: ignore[attr-defined]
+    compiler.dump_yaml = dump_workflow  # type: ignore[attr-defined]
     _components.load_yaml = load_yaml  # type: ignore[attr-defined]
     _components._load_component_spec_from_component_text = load_component_spec  # type: ignore[attr-defined]
     from kfp.components.structures import ComponentSpec
@@ -284,6 +426,6 @@ def bind(namespace: dict[str, Any]) -> None:
     """Point a generated module's own `load_yaml`/`dump_yaml` (kfp's, imported by name for its
     post-compile step) at the functions above; names bound to anything else are left alone."""
     kfp_yaml = _kfp_yaml()
-    for name, fast in (("load_yaml", load_yaml), ("dump_yaml", dump_yaml)):
+    for name, fast in (("load_yaml", load_workflow), ("dump_yaml", dump_yaml)):
         if namespace.get(name) is getattr(kfp_yaml, name):
             namespace[name] = fast
