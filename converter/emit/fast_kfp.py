@@ -152,15 +152,33 @@ def _construct_mapping(loader: yaml.CSafeLoader, node: yaml.MappingNode) -> Orde
 _OrderedLoader.add_constructor(_MAPPING_TAG, _construct_mapping)
 
 
+def plain_string(text: str) -> bool:
+    """Printable ASCII, or multi-line text both emitters write as a `|` block (as dump_yaml asks).
+
+    Not as blocks: text with a space before a line break or at its end (double-quoted, and folded
+    at escapes differently) and keys (see plain_text); nor text ending with two line breaks (or one
+    alone): a `|+` block, after which libyaml ends the document with `...` where PyYAML does not.
+    """
+    if not text.isascii():
+        return False
+    if text.isprintable():
+        return True
+    return (text.replace("\n", "").isprintable() and not text.endswith(("\n\n", " ")) and text != "\n"
+            and " \n" not in text)
+
+
 def plain_text(data: Any) -> bool:
-    """True when every string in `data` (keys too) is printable ASCII, newlines allowed."""
+    """True when every string in `data` is plain_string and every key one line, not empty (a
+    multi-line key is double-quoted; PyYAML writes an empty one `? ''`, libyaml `''`)."""
     stack = [data]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if not item.isascii() or not (item.isprintable() or item.replace("\n", "").isprintable()):
+            if not plain_string(item):
                 return False
         elif isinstance(item, dict):
+            if "" in item or not all(_one_line_key(key) for key in item):
+                return False
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)):
@@ -169,9 +187,14 @@ def plain_text(data: Any) -> bool:
 
 
 def dump_yaml(data: Any) -> str:
-    if not plain_text(data):
+    # a workflow is a mapping; PyYAML ends a lone plain scalar with `...`, libyaml does not
+    if not isinstance(data, dict | list) or not plain_text(data):
         return _kfp_yaml().dump_yaml(data)
     return yaml.dump(data, None, _OrderedDumper, default_flow_style=None)
+
+
+def _one_line_key(key: Any) -> bool:
+    return not isinstance(key, str) or "\n" not in key
 
 
 class _NotPlain(Exception):
@@ -182,8 +205,8 @@ def loaded_copy(data: Any) -> Any:
     """What `load_yaml(dump_yaml(data))` gives, built without the text; raises _NotPlain when unsure.
 
     Only for data made of exact dicts, OrderedDicts and lists (an object met twice is a YAML alias,
-    which loads as one object, so it is copied once), printable ASCII strings (newlines allowed),
-    ints, bools and None: what dump_yaml writes of these, the loader reads back as equal values,
+    which loads as one object, so it is copied once), printable ASCII strings (newlines allowed; no
+    empty key), ints, bools and None: what dump_yaml writes of these, the loader reads back as equal values,
     mappings as OrderedDicts (tests/core/test_fast_kfp.py checks types, values and sharing).
     """
     copies: dict[int, Any] = {}
@@ -191,7 +214,7 @@ def loaded_copy(data: Any) -> Any:
     def copy_of(item: Any) -> Any:
         kind = type(item)
         if kind is str:
-            if item.isascii() and (item.isprintable() or item.replace("\n", "").isprintable()):
+            if plain_string(item):
                 return item
             raise _NotPlain
         if kind is int or kind is bool or item is None:
@@ -203,8 +226,12 @@ def loaded_copy(data: Any) -> Any:
                     copied = copies[id(item)] = []
                     copied.extend([copy_of(element) for element in item])
                 else:
+                    if "" in item:
+                        raise _NotPlain  # dump_yaml's kfp path (see plain_text)
                     copied = copies[id(item)] = OrderedDict()
                     for key, value in item.items():
+                        if not _one_line_key(key):
+                            raise _NotPlain
                         copied[copy_of(key)] = copy_of(value)
             return copied
         raise _NotPlain
@@ -220,6 +247,8 @@ _WRITTEN: list[tuple[str, Any]] = []
 def dump_workflow(data: Any) -> str:
     """dump_yaml for the compiler's write of the workflow, handing `load_workflow` what it wrote."""
     _WRITTEN.clear()
+    if not isinstance(data, dict | list):
+        return dump_yaml(data)
     try:
         # a copy taken now: what the text says even if `data` changes afterwards (kfp's own
         # _validate_workflow adds empty argument values), and shared with nobody
