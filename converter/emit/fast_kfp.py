@@ -168,8 +168,8 @@ def plain_string(text: str) -> bool:
 
 
 def plain_text(data: Any) -> bool:
-    """True when every string in `data` is plain_string and every key one line, not empty (a
-    multi-line key is double-quoted; PyYAML writes an empty one `? ''`, libyaml `''`)."""
+    """True when every string in `data` is plain_string and every key a short line, not empty (see
+    _simple_key; PyYAML writes an empty key `? ''`, libyaml `''`)."""
     stack = [data]
     while stack:
         item = stack.pop()
@@ -177,7 +177,7 @@ def plain_text(data: Any) -> bool:
             if not plain_string(item):
                 return False
         elif isinstance(item, dict):
-            if "" in item or not all(_one_line_key(key) for key in item):
+            if "" in item or not all(_simple_key(key) for key in item):
                 return False
             stack.extend(item.keys())
             stack.extend(item.values())
@@ -193,8 +193,12 @@ def dump_yaml(data: Any) -> str:
     return yaml.dump(data, None, _OrderedDumper, default_flow_style=None)
 
 
-def _one_line_key(key: Any) -> bool:
-    return not isinstance(key, str) or "\n" not in key
+def _simple_key(key: Any) -> bool:
+    """A key both emitters write as `key:`, not as `? key` (multi-line or long: PyYAML takes keys from
+    ~124 characters as complex, libyaml from 129)."""
+    if isinstance(key, str):
+        return "\n" not in key and len(key) <= 100
+    return not isinstance(key, int) or key.bit_length() < 300
 
 
 class _NotPlain(Exception):
@@ -230,7 +234,7 @@ def loaded_copy(data: Any) -> Any:
                         raise _NotPlain  # dump_yaml's kfp path (see plain_text)
                     copied = copies[id(item)] = OrderedDict()
                     for key, value in item.items():
-                        if not _one_line_key(key):
+                        if not _simple_key(key):
                             raise _NotPlain
                         copied[copy_of(key)] = copy_of(value)
             return copied

@@ -55,6 +55,13 @@ def test_keep_chomped_text_goes_to_kfp(value: str) -> None:
     assert not fast_kfp.plain_text(data) and fast_kfp.dump_yaml(data) == _yaml_utils.dump_yaml(data)
 
 
+@pytest.mark.parametrize("length", [100, 101, 123, 124, 128, 129])
+def test_long_keys_go_to_kfp(length: int) -> None:
+    data = {"x" * length: "v", "flow": {"a " * (length // 2): None}}  # PyYAML and libyaml: `? ` from 124, 129
+    assert fast_kfp.plain_text(data) == (length <= 100)
+    assert fast_kfp.dump_yaml(data) == _yaml_utils.dump_yaml(data)
+
+
 def test_empty_key_goes_to_kfp() -> None:
     data = {"a": [{"": None}]}  # PyYAML: `{? '' : null}`, libyaml: `{'': null}`
     assert not fast_kfp.plain_text(data) and fast_kfp.dump_yaml(data) == _yaml_utils.dump_yaml(data)
