@@ -63,6 +63,8 @@ class _OrderedDumper(yaml.CDumper):
     of, and the C serializer's two `resolve` calls a scalar are memoised for the dump.
     """
 
+    plain_only = False  # _PlainDumper: _NotPlain for text plain_text turns away
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._resolved: dict[str, str] = {}
@@ -71,6 +73,8 @@ class _OrderedDumper(yaml.CDumper):
         """BaseRepresenter.represent_data and the representers below, inlined for exact types."""
         kind = type(data)
         if kind is str:
+            if self.plain_only and not plain_string(data):
+                raise _NotPlain
             style = "|" if "\n" in data else None  # as _represent_str
             if data.lower() in _FORCED_QUOTES:
                 style = '"'
@@ -93,6 +97,8 @@ class _OrderedDumper(yaml.CDumper):
                         best_style = False
                     items.append(item_node)
             else:  # _represent_dict -> represent_mapping, in the dict's order
+                if self.plain_only and ("" in data or not all(_simple_key(key) for key in data)):
+                    raise _NotPlain
                 pairs: list[Any] = []
                 node = objects[alias_key] = _MappingNode(_MAPPING_TAG, pairs, None, None, None)
                 for key, value in data.items():
@@ -109,6 +115,8 @@ class _OrderedDumper(yaml.CDumper):
             return _ScalarNode("tag:yaml.org,2002:bool", "true" if data else "false", None, None, self.default_style)
         if data is None:  # SafeRepresenter.represent_none
             return _ScalarNode("tag:yaml.org,2002:null", "null", None, None, self.default_style)
+        if self.plain_only and isinstance(data, str | dict | list):
+            raise _NotPlain  # subclasses: kfp's dumper, as their text is not looked at here
         return super().represent_data(data)
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
@@ -138,6 +146,12 @@ def _represent_str(dumper: yaml.CDumper, data: str) -> yaml.Node:
 _OrderedDumper.add_representer(OrderedDict, _represent_dict)
 _OrderedDumper.add_representer(dict, _represent_dict)
 _OrderedDumper.add_representer(str, _represent_str)
+
+
+class _PlainDumper(_OrderedDumper):
+    """_OrderedDumper that gives up (_NotPlain) where plain_text would say False, as it goes."""
+
+    plain_only = True
 
 
 class _OrderedLoader(yaml.CSafeLoader):
@@ -188,9 +202,12 @@ def plain_text(data: Any) -> bool:
 
 def dump_yaml(data: Any) -> str:
     # a workflow is a mapping; PyYAML ends a lone plain scalar with `...`, libyaml does not
-    if not isinstance(data, dict | list) or not plain_text(data):
-        return _kfp_yaml().dump_yaml(data)
-    return yaml.dump(data, None, _OrderedDumper, default_flow_style=None)
+    if isinstance(data, dict | list):
+        try:  # plain_text(data), found out while building the nodes
+            return yaml.dump(data, None, _PlainDumper, default_flow_style=None)
+        except _NotPlain:
+            pass
+    return _kfp_yaml().dump_yaml(data)
 
 
 def _simple_key(key: Any) -> bool:

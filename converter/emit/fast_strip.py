@@ -14,7 +14,8 @@ lib2to3's pure-Python parser. `strip_type_hints` here cuts the same spans using 
 - an annotation's span must be plain: the name, spaces, the colon, spaces, then the expression on
   the same line (`ast` leaves out a group's parentheses, lib2to3 keeps them: `x: (int)` goes to
   kfp), and `) -> annotation` on one line;
-- the result must parse to the source's own tree without its annotations (`ast.dump` equal).
+- the text cut after the colon (or arrow) must read, on its own, as the annotation `ast` found
+  there: a whole expression, so lib2to3's `test` ends where it does.
 
 Anything else, or any doubt, is kfp's own `strip_type_hints`. tests/core/test_fast_strip.py compares
 both on every function of the goldens, the benchmark repository and generated signatures.
@@ -52,14 +53,11 @@ def strip_with_ast(source: str) -> str | None:
         return None
     text = _Text(source)
     spans: list[tuple[int, int]] = []
-    functions = []
     for node in ast.walk(tree):
         if isinstance(node, _UNSUPPORTED) or not text.lib2to3_reads(node):
             return None
-        if isinstance(node, ast.FunctionDef):
-            if not text.annotation_spans(node, spans):
-                return None
-            functions.append(node)
+        if isinstance(node, ast.FunctionDef) and not text.annotation_spans(node, spans):
+            return None
     if not spans:
         return source
     pieces, position = [], 0
@@ -69,33 +67,23 @@ def strip_with_ast(source: str) -> str | None:
         pieces.append(source[position:start])
         position = end
     pieces.append(source[position:])
-    stripped = "".join(pieces)
-    # what was cut is exactly the annotations: the rest reads as the same tree
-    check = _parse(stripped)
-    if check is None or ast.dump(check) != ast.dump(_without_annotations(tree, functions)):
-        return None
-    return stripped
+    return "".join(pieces)
 
 
-def _parse(source: str) -> ast.Module | None:
+def _parse(source: str, mode: str = "exec") -> ast.AST | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escapes and the like: lib2to3 does not mind
-            return ast.parse(source)
+            return ast.parse(source, mode=mode)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 
-def _without_annotations(tree: ast.Module, functions: list[ast.FunctionDef]) -> ast.Module:
-    """`tree` with no annotation on its functions (changed in place: it is not used afterwards)."""
-    for function in functions:  # all of them (a lambda's parameters have no annotation)
-        function.returns = None
-        arguments = function.args
-        for parameter in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
-                          arguments.vararg, arguments.kwarg):
-            if parameter is not None:
-                parameter.annotation = None
-    return tree
+def _whole_expression(text: str, node: ast.expr) -> bool:
+    """`text` (where `ast` places `node`) is that expression, all of it: no bracket it opens is
+    closed after it, so lib2to3's `test` ends where it ends."""
+    parsed = _parse(text, mode="eval")
+    return isinstance(parsed, ast.Expression) and ast.dump(parsed.body) == ast.dump(node)
 
 
 def _starred(node: ast.expr | None) -> bool:
@@ -160,16 +148,18 @@ class _Text:
             if annotation is None:
                 continue
             # `name: annotation` on one line: spaces only around the colon (no `(` ast leaves out)
-            match = _PARAMETER.fullmatch(self.source, self.offset(parameter.lineno, parameter.col_offset),
-                                         self.offset(annotation.lineno, annotation.col_offset))
-            if match is None or annotation.lineno != parameter.lineno:
+            start = self.offset(annotation.lineno, annotation.col_offset)
+            match = _PARAMETER.fullmatch(self.source, self.offset(parameter.lineno, parameter.col_offset), start)
+            end = self.offset(annotation.end_lineno, annotation.end_col_offset)
+            if match is None or not _whole_expression(self.source[start:end], annotation):
                 return False
-            spans.append((match.end(1), self.offset(annotation.end_lineno, annotation.end_col_offset)))
+            spans.append((match.end(1), end))
         if node.returns is not None:
             annotation = node.returns
-            line_start = self.starts[annotation.lineno - 1]
-            arrow = _ARROW.search(self.source, line_start, self.offset(annotation.lineno, annotation.col_offset))
-            if arrow is None:
+            start = self.offset(annotation.lineno, annotation.col_offset)
+            arrow = _ARROW.search(self.source, self.starts[annotation.lineno - 1], start)
+            end = self.offset(annotation.end_lineno, annotation.end_col_offset)
+            if arrow is None or not _whole_expression(self.source[start:end], annotation):
                 return False
-            spans.append((arrow.start() + 1, self.offset(annotation.end_lineno, annotation.end_col_offset)))
+            spans.append((arrow.start() + 1, end))
         return True

@@ -191,6 +191,18 @@ def test_node_builder_is_pyyamls(data: Any) -> None:
     assert yaml.dump(data, None, fast_kfp._OrderedDumper, default_flow_style=None) == expected
 
 
+@given(ANY_DATA)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_plain_dumper_gives_up_where_plain_text_says_no(data: Any) -> None:
+    try:
+        text = yaml.dump(data, None, fast_kfp._PlainDumper, default_flow_style=None)
+    except fast_kfp._NotPlain:
+        assert not fast_kfp.plain_text(data)
+    else:
+        assert fast_kfp.plain_text(data)
+        assert text == yaml.dump(data, None, _GenericDumper, default_flow_style=None)
+
+
 @given(PLAIN_DATA)
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_plain_data_dumps_and_reads_back_as_kfps(data: Any) -> None:
