@@ -4,7 +4,7 @@ kfp dumps every workflow twice (write, then validate) and parses every component
 PyYAML's pure-Python emitter and parser, then builds the component's spec from the parsed dict
 through typing introspection: about 85% of a compilation. The generated file's `named(...)` loads
 a component per task, each differing from its base component only in its name. `install()`
-swaps, in this process only, three module attributes kfp calls (`dump_yaml` in the compiler,
+swaps, in this process only, module attributes kfp calls (`dump_yaml` in the compiler,
 `load_yaml` and `_load_component_spec_from_component_text` in the component loader); `bind()` does
 the same for the names the generated module imports for its post-compile re-read and re-write. The
 generated files, run on their own, still use kfp's code and give the same bytes:
@@ -21,6 +21,11 @@ generated files, run on their own, still use kfp's code and give the same bytes:
 - Named copies: `named(...)` loads a component's own `spec.to_dict()` back under a new name;
   `ComponentSpec.to_dict` records the spec it serialises, and the load copies it (as the memo
   above) instead of rebuilding an equal spec (tests/core/test_fast_kfp.py checks equality).
+- Introspection: kfp.components.modelbase asks `inspect.signature(obj.__init__)` for every object it
+  serialises and `get_type_hints(cls.__init__)` for every one it builds (~35k calls on 100 DAGs).
+  Both answers depend only on the function (a bound method's signature drops its first parameter,
+  whatever the instance), and kfp defines its classes once, so modelbase sees memoised versions
+  (`signature`, `get_type_hints`; each caller still gets a dict of its own).
 - Validation: kfp dumps the workflow a second time only to look for `{{pipelineparam` in the text;
   looking in its strings finds the same (the marker has no character YAML would escape or fold
   at). With an `argo` binary on PATH kfp also lints, so kfp's own validation runs.
@@ -31,19 +36,99 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import inspect
 import json
+import types
+import typing
 import warnings
 from collections import OrderedDict
 from typing import Any
 
 import yaml
 
+from converter.emit import fast_strip
+
 _MAPPING_TAG = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
 _FORCED_QUOTES = frozenset(("y", "n", "yes", "no", "true", "false", "on", "off"))
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_ScalarNode, _MappingNode, _SequenceNode = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+
+
 class _OrderedDumper(yaml.CDumper):
-    """kfp.components._yaml_utils.dump_yaml's OrderedDumper, on the C emitter."""
+    """kfp.components._yaml_utils.dump_yaml's OrderedDumper, on the C emitter.
+
+    Its nodes are PyYAML's own, built without the generic dispatch for the types a workflow is made
+    of, and the C serializer's two `resolve` calls a scalar are memoised for the dump.
+    """
+
+    plain_only = False  # _PlainDumper: _NotPlain for text plain_text turns away
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._resolved: dict[str, str] = {}
+
+    def represent_data(self, data: Any) -> yaml.Node:
+        """BaseRepresenter.represent_data and the representers below, inlined for exact types."""
+        kind = type(data)
+        if kind is str:
+            if self.plain_only and not plain_string(data):
+                raise _NotPlain
+            style = "|" if "\n" in data else None  # as _represent_str
+            if data.lower() in _FORCED_QUOTES:
+                style = '"'
+            return _ScalarNode(_STR_TAG, data, None, None, self.default_style if style is None else style)
+        if kind is dict or kind is OrderedDict or kind is list:
+            # not an ignore_aliases type: a second sight of the object is the same node (an alias)
+            objects = self.represented_objects
+            alias_key = id(data)
+            if alias_key in objects:
+                return objects[alias_key]
+            self.object_keeper.append(data)
+            represent = self.represent_data
+            best_style = True
+            if kind is list:  # SafeRepresenter.represent_list -> represent_sequence
+                items: list[Any] = []
+                node = objects[alias_key] = _SequenceNode("tag:yaml.org,2002:seq", items, None, None, None)
+                for item in data:
+                    item_node = represent(item)
+                    if best_style and not (isinstance(item_node, _ScalarNode) and not item_node.style):
+                        best_style = False
+                    items.append(item_node)
+            else:  # _represent_dict -> represent_mapping, in the dict's order
+                if self.plain_only and ("" in data or not all(_simple_key(key) for key in data)):
+                    raise _NotPlain
+                pairs: list[Any] = []
+                node = objects[alias_key] = _MappingNode(_MAPPING_TAG, pairs, None, None, None)
+                for key, value in data.items():
+                    key_node, value_node = represent(key), represent(value)
+                    if best_style and not (isinstance(key_node, _ScalarNode) and not key_node.style
+                                           and isinstance(value_node, _ScalarNode) and not value_node.style):
+                        best_style = False
+                    pairs.append((key_node, value_node))
+            node.flow_style = best_style if self.default_flow_style is None else self.default_flow_style
+            return node
+        if kind is int:  # SafeRepresenter.represent_int
+            return _ScalarNode("tag:yaml.org,2002:int", str(data), None, None, self.default_style)
+        if kind is bool:  # SafeRepresenter.represent_bool
+            return _ScalarNode("tag:yaml.org,2002:bool", "true" if data else "false", None, None, self.default_style)
+        if data is None:  # SafeRepresenter.represent_none
+            return _ScalarNode("tag:yaml.org,2002:null", "null", None, None, self.default_style)
+        if self.plain_only and isinstance(data, str | dict | list):
+            raise _NotPlain  # subclasses: kfp's dumper, as their text is not looked at here
+        return super().represent_data(data)
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        """BaseResolver.resolve, its scalar answers memoised for one dump (the tables do not change)."""
+        if kind is _ScalarNode and not self.yaml_path_resolvers:
+            if not implicit[0]:
+                return self.DEFAULT_SCALAR_TAG
+            tag = self._resolved.get(value)
+            if tag is None:
+                tag = self._resolved[value] = super().resolve(kind, value, implicit)
+            return tag
+        return super().resolve(kind, value, implicit)
 
 
 def _represent_dict(dumper: yaml.CDumper, data: dict) -> yaml.Node:
@@ -63,6 +148,12 @@ _OrderedDumper.add_representer(dict, _represent_dict)
 _OrderedDumper.add_representer(str, _represent_str)
 
 
+class _PlainDumper(_OrderedDumper):
+    """_OrderedDumper that gives up (_NotPlain) where plain_text would say False, as it goes."""
+
+    plain_only = True
+
+
 class _OrderedLoader(yaml.CSafeLoader):
     """kfp.components._yaml_utils.load_yaml's OrderedLoader, on the C parser."""
 
@@ -75,15 +166,33 @@ def _construct_mapping(loader: yaml.CSafeLoader, node: yaml.MappingNode) -> Orde
 _OrderedLoader.add_constructor(_MAPPING_TAG, _construct_mapping)
 
 
+def plain_string(text: str) -> bool:
+    """Printable ASCII, or multi-line text both emitters write as a `|` block (as dump_yaml asks).
+
+    Not as blocks: text with a space before a line break or at its end (double-quoted, and folded
+    at escapes differently) and keys (see plain_text); nor text ending with two line breaks (or one
+    alone): a `|+` block, after which libyaml ends the document with `...` where PyYAML does not.
+    """
+    if not text.isascii():
+        return False
+    if text.isprintable():
+        return True
+    return (text.replace("\n", "").isprintable() and not text.endswith(("\n\n", " ")) and text != "\n"
+            and " \n" not in text)
+
+
 def plain_text(data: Any) -> bool:
-    """True when every string in `data` (keys too) is printable ASCII, newlines allowed."""
+    """True when every string in `data` is plain_string and every key a short line, not empty (see
+    _simple_key; PyYAML writes an empty key `? ''`, libyaml `''`)."""
     stack = [data]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if not item.isascii() or not (item.isprintable() or item.replace("\n", "").isprintable()):
+            if not plain_string(item):
                 return False
         elif isinstance(item, dict):
+            if "" in item or not all(_simple_key(key) for key in item):
+                return False
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)):
@@ -92,9 +201,98 @@ def plain_text(data: Any) -> bool:
 
 
 def dump_yaml(data: Any) -> str:
-    if not plain_text(data):
-        return _kfp_yaml().dump_yaml(data)
-    return yaml.dump(data, None, _OrderedDumper, default_flow_style=None)
+    # a workflow is a mapping; PyYAML ends a lone plain scalar with `...`, libyaml does not
+    if isinstance(data, dict | list):
+        try:  # plain_text(data), found out while building the nodes
+            return yaml.dump(data, None, _PlainDumper, default_flow_style=None)
+        except _NotPlain:
+            pass
+    return _kfp_yaml().dump_yaml(data)
+
+
+def _simple_key(key: Any) -> bool:
+    """A key both emitters write as `key:`, not as `? key` (multi-line or long: PyYAML takes keys from
+    ~124 characters as complex, libyaml from 129)."""
+    if isinstance(key, str):
+        return "\n" not in key and len(key) <= 100
+    return not isinstance(key, int) or key.bit_length() < 300
+
+
+class _NotPlain(Exception):
+    """`data` holds something the hand-off does not vouch for."""
+
+
+def loaded_copy(data: Any) -> Any:
+    """What `load_yaml(dump_yaml(data))` gives, built without the text; raises _NotPlain when unsure.
+
+    Only for data made of exact dicts, OrderedDicts and lists (an object met twice is a YAML alias,
+    which loads as one object, so it is copied once), printable ASCII strings (newlines allowed; no
+    empty key), ints, bools and None: what dump_yaml writes of these, the loader reads back as equal values,
+    mappings as OrderedDicts (tests/core/test_fast_kfp.py checks types, values and sharing).
+    """
+    copies: dict[int, Any] = {}
+
+    def copy_of(item: Any) -> Any:
+        kind = type(item)
+        if kind is str:
+            if plain_string(item):
+                return item
+            raise _NotPlain
+        if kind is int or kind is bool or item is None:
+            return item
+        if kind is dict or kind is OrderedDict or kind is list:
+            copied = copies.get(id(item))
+            if copied is None:
+                if kind is list:
+                    copied = copies[id(item)] = []
+                    copied.extend([copy_of(element) for element in item])
+                else:
+                    if "" in item:
+                        raise _NotPlain  # dump_yaml's kfp path (see plain_text)
+                    copied = copies[id(item)] = OrderedDict()
+                    for key, value in item.items():
+                        if not _simple_key(key):
+                            raise _NotPlain
+                        copied[copy_of(key)] = copy_of(value)
+            return copied
+        raise _NotPlain
+
+    return copy_of(data)
+
+
+# the workflow the compiler has just written: (its text, loaded_copy of it), for the generated
+# post-compile step's re-read of that text (`load_workflow`)
+_WRITTEN: list[tuple[str, Any]] = []
+
+
+def dump_workflow(data: Any) -> str:
+    """dump_yaml for the compiler's write of the workflow, handing `load_workflow` what it wrote."""
+    _WRITTEN.clear()
+    if not isinstance(data, dict | list):
+        return dump_yaml(data)
+    try:
+        # a copy taken now: what the text says even if `data` changes afterwards (kfp's own
+        # _validate_workflow adds empty argument values), and shared with nobody
+        copied = loaded_copy(data)
+    except (_NotPlain, RecursionError):
+        return dump_yaml(data)
+    text = yaml.dump(data, None, _OrderedDumper, default_flow_style=None)  # plain: dump_yaml's own path
+    _WRITTEN.append((text, copied))
+    return text
+
+
+def load_workflow(stream: Any) -> Any:
+    """load_yaml for the post-compile re-read: the compiler's workflow when the text is what it wrote."""
+    if hasattr(stream, "read"):
+        stream = stream.read()
+    if _WRITTEN and type(stream) is str and stream == _WRITTEN[-1][0]:
+        return _WRITTEN.pop()[1]  # handed over once: its only owner from now on
+    return load_yaml(stream)
+
+
+def forget_workflow() -> None:
+    """Drop a hand-off nobody took (compile_source's end)."""
+    _WRITTEN.clear()
 
 
 def load_yaml(stream: Any) -> Any:
@@ -102,7 +300,7 @@ def load_yaml(stream: Any) -> Any:
         stream = stream.read()
     if isinstance(stream, str) and stream.isascii():
         try:
-            return yaml.load(stream, _OrderedLoader)  # noqa: S506 - a safe loader
+            return yaml.load(stream, _OrderedLoader)  # a safe loader (the C one)
         except yaml.YAMLError:
             pass  # kfp's own loader decides (and raises its own error)
     return _kfp_yaml().load_yaml(stream)
@@ -213,6 +411,41 @@ _UNRESOLVED = ("Internal compiler error: Found unresolved PipelineParam.\n"  # k
 _KFP_VALIDATE: list[Any] = []
 
 
+_SIGNATURES: dict[Any, inspect.Signature] = {}  # function -> its bound methods' signature
+_TYPE_HINTS: dict[Any, dict[str, Any]] = {}  # function -> typing.get_type_hints(function)
+
+
+def signature(obj: Any) -> inspect.Signature:
+    """inspect.signature, memoised for bound methods of plain functions (what modelbase asks for)."""
+    if type(obj) is not types.MethodType or type(obj.__func__) is not types.FunctionType:
+        return inspect.signature(obj)
+    # a bound method's signature is its function's without the first parameter, whatever it is bound to
+    function = obj.__func__
+    found = _SIGNATURES.get(function)
+    if found is None:
+        found = _SIGNATURES[function] = inspect.signature(obj)
+    return found
+
+
+def get_type_hints(obj: Any) -> dict[str, Any]:
+    """typing.get_type_hints for a plain function, memoised (modelbase asks with a class's __init__)."""
+    if type(obj) is not types.FunctionType:
+        return typing.get_type_hints(obj)
+    found = _TYPE_HINTS.get(obj)
+    if found is None:
+        found = _TYPE_HINTS[obj] = typing.get_type_hints(obj)
+    return dict(found)  # a dict of its own, as typing gives
+
+
+class _MemoInspect:
+    """The `inspect` module as kfp.components.modelbase sees it: `signature` memoised."""
+
+    signature = staticmethod(signature)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(inspect, name)
+
+
 def _kfp_yaml() -> Any:
     from kfp.components import _yaml_utils
 
@@ -223,11 +456,15 @@ def _kfp_yaml() -> Any:
 def install() -> None:
     """Route kfp's YAML through the functions above, in this process; idempotent."""
     from kfp.compiler import compiler
-    from kfp.components import _components
+    from kfp.components import _components, _python_op, modelbase
 
+    _python_op.strip_type_hints = functools.partial(fast_strip.strip_type_hints,  # type: ignore[attr-defined]
+                                                    kfp_strip=_python_op.strip_type_hints)
+    modelbase.inspect = _MemoInspect()  # type: ignore[attr-defined]
+    modelbase.get_type_hints = get_type_hints  # type: ignore[attr-defined]
     _KFP_VALIDATE.append(compiler._validate_workflow)
     compiler._validate_workflow = validate_workflow  # type: ignore[attr-defined]
-    compiler.dump_yaml = dump_yaml  # type: ignore[attr-defined]
+    compiler.dump_yaml = dump_workflow  # type: ignore[attr-defined]
     _components.load_yaml = load_yaml  # type: ignore[attr-defined]
     _components._load_component_spec_from_component_text = load_component_spec  # type: ignore[attr-defined]
     from kfp.components.structures import ComponentSpec
@@ -239,6 +476,6 @@ def bind(namespace: dict[str, Any]) -> None:
     """Point a generated module's own `load_yaml`/`dump_yaml` (kfp's, imported by name for its
     post-compile step) at the functions above; names bound to anything else are left alone."""
     kfp_yaml = _kfp_yaml()
-    for name, fast in (("load_yaml", load_yaml), ("dump_yaml", dump_yaml)):
+    for name, fast in (("load_yaml", load_workflow), ("dump_yaml", dump_yaml)):
         if namespace.get(name) is getattr(kfp_yaml, name):
             namespace[name] = fast

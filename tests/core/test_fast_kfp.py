@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 from collections import OrderedDict
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from kfp.components import _components, _yaml_utils
 
 from converter.emit import fast_kfp
+
+EXAMPLES = int(os.environ.get("A2K_EXAMPLES", "200"))
 
 TRICKY = [
     "plain", "yes", "No", "on", "~", "null", "- x", ": x", "#x", "a #b", "a: b", "[list]", "{map}", "@at",
@@ -33,9 +42,31 @@ def test_dump_is_kfps(value: str) -> None:
 
 
 def test_escaped_text_goes_to_kfp() -> None:
-    assert fast_kfp.plain_text(_workflow("multi\nline"))
+    assert fast_kfp.plain_text({"k": ["multi\nline", {"a": " indented\n  lines\n"}]})
+    assert not fast_kfp.plain_text(_workflow("multi\nline"))  # a multi-line key is double-quoted
+    assert not fast_kfp.plain_text({"k": "trailing space \nbefore a break"})
     assert not fast_kfp.plain_text(_workflow("caf\u00e9"))
     assert not fast_kfp.plain_text(_workflow("tab\there"))
+
+
+@pytest.mark.parametrize("value", ["\n", "x\n\n", "\n\n", " x\n\n\n"])
+def test_keep_chomped_text_goes_to_kfp(value: str) -> None:
+    data = {"a": [value], "b": 1}  # libyaml, not PyYAML, ends a document with `...` after a `|+` block
+    assert not fast_kfp.plain_text(data) and fast_kfp.dump_yaml(data) == _yaml_utils.dump_yaml(data)
+
+
+@pytest.mark.parametrize("length", [100, 101, 123, 124, 128, 129])
+def test_long_keys_go_to_kfp(length: int) -> None:
+    data = {"x" * length: "v", "flow": {"a " * (length // 2): None}}  # PyYAML and libyaml: `? ` from 124, 129
+    assert fast_kfp.plain_text(data) == (length <= 100)
+    assert fast_kfp.dump_yaml(data) == _yaml_utils.dump_yaml(data)
+
+
+def test_empty_key_goes_to_kfp() -> None:
+    data = {"a": [{"": None}]}  # PyYAML: `{? '' : null}`, libyaml: `{'': null}`
+    assert not fast_kfp.plain_text(data) and fast_kfp.dump_yaml(data) == _yaml_utils.dump_yaml(data)
+    with pytest.raises(fast_kfp._NotPlain):
+        fast_kfp.loaded_copy(data)
 
 
 @pytest.mark.parametrize("value", TRICKY + ["\ud83d lone surrogate"])
@@ -78,3 +109,146 @@ def test_named_copy_equals_kfps_spec() -> None:
     assert fast == kfp_spec and fast.to_dict() == kfp_spec.to_dict() and fast.name == "task-x"
     assert fast._digest == hashlib.sha256(text.encode()).hexdigest()
     assert all(type(getattr(fast, f)) is type(getattr(kfp_spec, f)) for f in fast._get_field_names())
+
+
+def _model_classes() -> list[type]:
+    from kfp.components import _structures, modelbase
+
+    return [c for c in vars(_structures).values() if isinstance(c, type) and issubclass(c, modelbase.ModelBase)]
+
+
+@pytest.mark.parametrize("cls", _model_classes(), ids=lambda c: c.__name__)
+def test_memoised_introspection_is_inspects(cls: type) -> None:
+    import inspect
+    import types
+    import typing
+
+    bound = types.MethodType(cls.__init__, object())
+    for _ in range(2):  # the memo's answer, first and second time
+        assert fast_kfp.signature(bound) == inspect.signature(bound)
+        assert fast_kfp.get_type_hints(cls.__init__) == typing.get_type_hints(cls.__init__)
+    assert fast_kfp.get_type_hints(cls.__init__) is not fast_kfp.get_type_hints(cls.__init__)  # each its own dict
+
+
+_PLAIN_TEXT = st.text(alphabet=[chr(c) for c in range(32, 127)] + ["\n"], max_size=40)
+_ANY_TEXT = st.text(max_size=20)
+_PLAIN_SCALARS = st.one_of(_PLAIN_TEXT, st.sampled_from([t for t in TRICKY if fast_kfp.plain_text(t)]),
+                           st.integers(), st.booleans(), st.none())
+_ANY_SCALARS = st.one_of(_PLAIN_SCALARS, _ANY_TEXT, st.floats(), st.just(()), st.tuples(st.integers()))
+
+
+def _trees(scalars: st.SearchStrategy, keys: st.SearchStrategy) -> st.SearchStrategy:
+    def containers(children: st.SearchStrategy) -> st.SearchStrategy:
+        return st.one_of(st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=4),
+                         st.dictionaries(keys, children, max_size=4).map(OrderedDict))
+    return st.recursive(scalars, containers, max_leaves=25)
+
+
+@st.composite
+def _shared(draw: st.DrawFn, trees: st.SearchStrategy) -> Any:
+    """A tree, sometimes with one of its containers met twice (a YAML anchor and alias)."""
+    tree = draw(trees)
+    if isinstance(tree, (dict, list)) and draw(st.booleans()):
+        return {"first": tree, "again": [tree, draw(trees)]}
+    return tree
+
+
+PLAIN_KEYS = st.one_of(_PLAIN_TEXT.filter(bool), st.integers(), st.booleans())  # an empty key is not plain
+PLAIN_DATA = _shared(_trees(_PLAIN_SCALARS, PLAIN_KEYS))
+ANY_DATA = _shared(_trees(_ANY_SCALARS, st.one_of(_ANY_TEXT, st.integers(), st.booleans(), st.none())))
+
+
+class _GenericDumper(yaml.CDumper):
+    """fast_kfp's dumper as it was: PyYAML's own representer dispatch, kfp's representers."""
+
+
+_GenericDumper.add_representer(OrderedDict, fast_kfp._represent_dict)
+_GenericDumper.add_representer(dict, fast_kfp._represent_dict)
+_GenericDumper.add_representer(str, fast_kfp._represent_str)
+
+
+def _shape(data: Any) -> Any:
+    """`data` with its exact types and which containers are the same object, comparable with ==."""
+    seen: dict[int, int] = {}
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, (dict, list)):
+            if id(item) in seen:
+                return ("same as", seen[id(item)])
+            seen[id(item)] = len(seen)
+            if isinstance(item, dict):
+                return (type(item).__name__, [(walk(k), walk(v)) for k, v in item.items()])
+            return ("list", [walk(v) for v in item])
+        return (type(item).__name__, item)
+
+    return walk(data)
+
+
+@given(ANY_DATA)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_node_builder_is_pyyamls(data: Any) -> None:
+    expected = yaml.dump(data, None, _GenericDumper, default_flow_style=None)
+    assert yaml.dump(data, None, fast_kfp._OrderedDumper, default_flow_style=None) == expected
+
+
+@given(ANY_DATA)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_plain_dumper_gives_up_where_plain_text_says_no(data: Any) -> None:
+    try:
+        text = yaml.dump(data, None, fast_kfp._PlainDumper, default_flow_style=None)
+    except fast_kfp._NotPlain:
+        assert not fast_kfp.plain_text(data)
+    else:
+        assert fast_kfp.plain_text(data)
+        assert text == yaml.dump(data, None, _GenericDumper, default_flow_style=None)
+
+
+@given(PLAIN_DATA)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_plain_data_dumps_and_reads_back_as_kfps(data: Any) -> None:
+    text = fast_kfp.dump_yaml(data)
+    assert text == _yaml_utils.dump_yaml(data)
+    try:
+        copied = fast_kfp.loaded_copy(data)
+    except fast_kfp._NotPlain:
+        assert not fast_kfp.plain_text(data)
+        return
+    assert fast_kfp.plain_text(data)  # so the text was libyaml's
+    assert _shape(copied) == _shape(fast_kfp.load_yaml(text)) == _shape(_yaml_utils.load_yaml(text))
+
+
+@given(ANY_DATA)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_loaded_copy_answers_only_for_plain_data(data: Any) -> None:
+    try:
+        copied = fast_kfp.loaded_copy(data)
+    except fast_kfp._NotPlain:
+        return
+    assert _shape(copied) == _shape(_yaml_utils.load_yaml(fast_kfp.dump_yaml(data)))
+
+
+GOLDEN_YAML = sorted((Path(__file__).resolve().parents[1] / "goldens" / "dags").glob("*/pipelines/*.yaml"))
+
+
+@pytest.mark.parametrize("path", GOLDEN_YAML, ids=lambda p: p.stem)
+def test_golden_workflows_read_back_as_their_copy(path: Path) -> None:
+    workflow = fast_kfp.load_yaml(path.read_text(encoding="utf-8"))
+    text = fast_kfp.dump_yaml(workflow)
+    assert text == _yaml_utils.dump_yaml(workflow)
+    assert _shape(fast_kfp.loaded_copy(workflow)) == _shape(_yaml_utils.load_yaml(text))
+
+
+def test_written_workflow_is_handed_over_once_and_only_for_its_text() -> None:
+    shared = {"k": [1, "two\nlines"]}
+    workflow = {"metadata": {"annotations": {"a": "b"}}, "spec": {"templates": [shared, shared]}}
+    text = fast_kfp.dump_workflow(workflow)
+    workflow["metadata"]["annotations"]["a"] = "changed after the write"  # kfp's validation may do so
+    handed = fast_kfp.load_workflow(io.StringIO(text))
+    assert _shape(handed) == _shape(_yaml_utils.load_yaml(text))
+    assert handed["metadata"]["annotations"]["a"] == "b" and handed["spec"] is not workflow["spec"]
+    again = fast_kfp.load_workflow(io.StringIO(text))  # read a second time: parsed, a new object
+    assert again == handed and again is not handed
+    fast_kfp.dump_workflow(workflow)
+    assert fast_kfp.load_workflow(text) == _yaml_utils.load_yaml(text)  # not the text written last
+    fast_kfp.forget_workflow()
+    assert fast_kfp.dump_workflow({"x": 1.5}) == _yaml_utils.dump_yaml({"x": 1.5}) and not fast_kfp._WRITTEN

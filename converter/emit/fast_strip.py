@@ -1,0 +1,165 @@
+"""kfp's `strip_type_hints` (lib2to3) done with `ast`, for the sources where both give the same text.
+
+kfp 1.8 copies each Python component's function source into its command after stripping the type
+annotations of every `def` in it with a lib2to3 fixer: a parameter's `NAME: annotation` loses the
+`: annotation` (with the whitespace before the colon) and a `def`'s `-> annotation` goes (with the
+whitespace before the arrow); everything else is kept as written. About 5 ms a function, most of it
+lib2to3's pure-Python parser. `strip_type_hints` here cuts the same spans using the positions
+`ast.parse` (C) reports, when it can tell that lib2to3 would cut the same ones:
+
+- lib2to3 must parse the text, or kfp falls back to other strippers: its grammar is Python 3.8's
+  (plus Python 2's `exec` statement), so a source with anything it lacks (`match`, `except*`,
+  parenthesised `with` items, walrus, starred subscripts or annotations, decorators other than
+  `@dotted.name(...)`, the word `exec`, async code) goes to kfp;
+- an annotation's span must be plain: the name, spaces, the colon, spaces, then the expression on
+  the same line (`ast` leaves out a group's parentheses, lib2to3 keeps them: `x: (int)` goes to
+  kfp), and `) -> annotation` on one line;
+- the text cut after the colon (or arrow) must read, on its own, as the annotation `ast` found
+  there: a whole expression, so lib2to3's `test` ends where it does.
+
+Anything else, or any doubt, is kfp's own `strip_type_hints`. tests/core/test_fast_strip.py compares
+both on every function of the goldens, the benchmark repository and generated signatures.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from collections.abc import Callable
+
+_EXEC = re.compile(r"\bexec\b")  # a keyword to lib2to3 (Python 2's exec statement) wherever it is
+_PARAMETER = re.compile(r"(\w+)[ \t]*:[ \t]*")  # the name, the colon, then the annotation
+_ARROW = re.compile(r"\)[ \t]*->[ \t]*\Z")  # the parameters' `)`, the arrow, then the annotation
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:[ \t]*\.[ \t]*[A-Za-z_]\w*)*", re.ASCII)
+# nodes lib2to3's grammar has no rule for, or one this module does not vouch for (its tokenizer
+# tracks `async def` blocks by indentation, and loses track after a nested one)
+_UNSUPPORTED = (ast.Match, ast.TryStar, ast.NamedExpr, ast.AsyncFunctionDef, ast.AsyncFor, ast.AsyncWith,
+                ast.Await)
+
+
+def strip_type_hints(source: str, kfp_strip: Callable[[str], str]) -> str:
+    """kfp's `strip_type_hints(source)`; `kfp_strip` is kfp's own, for the sources not vouched for."""
+    stripped = strip_with_ast(source)
+    return kfp_strip(source) if stripped is None else stripped
+
+
+def strip_with_ast(source: str) -> str | None:
+    """The text kfp's lib2to3 stripper gives, or None when this cannot tell it is the same."""
+    if not source.endswith("\n") or "\r" in source or "\f" in source or _EXEC.search(source):
+        return None
+    tree = _parse(source)
+    if tree is None:
+        return None
+    text = _Text(source)
+    spans: list[tuple[int, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, _UNSUPPORTED) or not text.lib2to3_reads(node):
+            return None
+        if isinstance(node, ast.FunctionDef) and not text.annotation_spans(node, spans):
+            return None
+    if not spans:
+        return source
+    pieces, position = [], 0
+    for start, end in sorted(spans):
+        if start < position:
+            return None
+        pieces.append(source[position:start])
+        position = end
+    pieces.append(source[position:])
+    return "".join(pieces)
+
+
+def _parse(source: str, mode: str = "exec") -> ast.AST | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes and the like: lib2to3 does not mind
+            return ast.parse(source, mode=mode)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _whole_expression(text: str, node: ast.expr) -> bool:
+    """`text` (where `ast` places `node`) is that expression, all of it: no bracket it opens is
+    closed after it, so lib2to3's `test` ends where it ends."""
+    parsed = _parse(text, mode="eval")
+    return isinstance(parsed, ast.Expression) and ast.dump(parsed.body) == ast.dump(node)
+
+
+def _starred(node: ast.expr | None) -> bool:
+    """`*a` or a tuple with a starred item (`a, *b`)."""
+    return isinstance(node, ast.Starred) or (
+        isinstance(node, ast.Tuple) and any(isinstance(item, ast.Starred) for item in node.elts))
+
+
+class _Text:
+    """The source, addressed as `ast` addresses it (line, UTF-8 byte column)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines = source.splitlines(keepends=True)
+        self.starts = [0]
+        for line in self.lines:
+            self.starts.append(self.starts[-1] + len(line))
+
+    def offset(self, lineno: int | None, col_offset: int | None) -> int:
+        assert lineno is not None and col_offset is not None  # ast gives both for statements and expressions
+        line = self.lines[lineno - 1]
+        if not line.isascii():
+            col_offset = len(line.encode("utf-8")[:col_offset].decode("utf-8"))
+        return self.starts[lineno - 1] + col_offset
+
+    def lib2to3_reads(self, node: ast.AST) -> bool:
+        """False where lib2to3's grammar (Python 3.8's) may not read what Python 3.11 reads."""
+        # a starred item where lib2to3 wants a `test`/`testlist`: `a[*b]`, `a[1, *b]`, `*args: *T`,
+        # `for x in *a, b:`, `x += *a, b`
+        if isinstance(node, ast.Subscript) and _starred(node.slice):
+            return False
+        if isinstance(node, ast.For) and _starred(node.iter):
+            return False
+        if isinstance(node, ast.AugAssign) and _starred(node.value):
+            return False
+        if isinstance(node, ast.arg) and isinstance(node.annotation, ast.Starred):
+            return False
+        if isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Tuple | ast.Yield | ast.YieldFrom):
+            return False  # lib2to3's annassign value is a `test`
+        if isinstance(node, ast.With) and any(item.optional_vars is not None for item in node.items):
+            # `with (a as b, c as d):` (3.9) has no lib2to3 rule; `with (a) as b:` has, but goes too
+            after = self.source[self.offset(node.lineno, node.col_offset) + len("with"):]
+            if after.lstrip(" \t\\\n").startswith("("):
+                return False
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            for decorator in node.decorator_list:  # lib2to3: '@' dotted_name [ '(' [arglist] ')' ] NEWLINE
+                name = decorator.func if isinstance(decorator, ast.Call) else decorator
+                start = self.offset(name.lineno, name.col_offset)
+                if not _DOTTED.fullmatch(self.source, start, self.offset(name.end_lineno, name.end_col_offset)):
+                    return False
+                if self.source[self.starts[name.lineno - 1]:start].strip() != "@":  # no `@(`, no `@\`
+                    return False
+        return True
+
+    def annotation_spans(self, node: ast.FunctionDef, spans: list[tuple[int, int]]) -> bool:
+        """Add the spans lib2to3 cuts from `node`'s own signature; False when unsure."""
+        arguments = node.args
+        parameters = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+        parameters += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+        for parameter in parameters:
+            annotation = parameter.annotation
+            if annotation is None:
+                continue
+            # `name: annotation` on one line: spaces only around the colon (no `(` ast leaves out)
+            start = self.offset(annotation.lineno, annotation.col_offset)
+            match = _PARAMETER.fullmatch(self.source, self.offset(parameter.lineno, parameter.col_offset), start)
+            end = self.offset(annotation.end_lineno, annotation.end_col_offset)
+            if match is None or not _whole_expression(self.source[start:end], annotation):
+                return False
+            spans.append((match.end(1), end))
+        if node.returns is not None:
+            annotation = node.returns
+            start = self.offset(annotation.lineno, annotation.col_offset)
+            arrow = _ARROW.search(self.source, self.starts[annotation.lineno - 1], start)
+            end = self.offset(annotation.end_lineno, annotation.end_col_offset)
+            if arrow is None or not _whole_expression(self.source[start:end], annotation):
+                return False
+            spans.append((arrow.start() + 1, end))
+        return True
