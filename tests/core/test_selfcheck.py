@@ -48,3 +48,20 @@ spec:
 """
     workflow = read_workflow(text)
     assert workflow.edges == {("a", "b"), ("b", "c")}
+
+
+def test_the_workflow_outline_reads_as_the_full_parse_on_every_golden():
+    from pathlib import Path
+
+    import yaml
+
+    from converter.verify import workflow
+
+    texts = [p.read_text() for p in sorted((Path(__file__).parents[1] / "goldens" / "dags").glob("*/pipelines/*.yaml"))]
+    assert len(texts) > 20
+    for text in texts:
+        full, outline = yaml.safe_load(text), workflow.load_workflow(text)
+        assert read_workflow(text, outline) == read_workflow(text, full)
+        assert workflow.step_settings(outline) == workflow.step_settings(full)
+        assert workflow.workflow_parameters(outline) == workflow.workflow_parameters(full)
+    assert workflow.load_workflow("- not\n- a workflow\n") == ["not", "a workflow"]
