@@ -446,6 +446,55 @@ class _MemoInspect:
         return getattr(inspect, name)
 
 
+def deepcopy(data: Any, memo: dict[int, Any] | None = None) -> Any:
+    """copy.deepcopy, doing itself what it does for exact dicts and lists (a new container per
+    container, met-twice ones copied once) and for str, int, float, bool and None (the object
+    itself); anything else is copy.deepcopy's, with the same memo."""
+    if memo is None:
+        memo = {}
+
+    def copy_of(item: Any) -> Any:
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None or kind is float:
+            return item
+        if kind is dict or kind is list:
+            copied = memo.get(id(item))
+            if copied is None:
+                if kind is list:
+                    copied = memo[id(item)] = []
+                    copied.extend([copy_of(element) for element in item])
+                else:
+                    copied = memo[id(item)] = {}
+                    for key, value in item.items():
+                        copied[copy_of(key)] = copy_of(value)
+            return copied
+        return copy.deepcopy(item, memo)
+
+    return copy_of(data)
+
+
+class _FastCopy:
+    """The `copy` module as kfp.compiler._data_passing_rewriter sees it: `deepcopy` above."""
+
+    deepcopy = staticmethod(deepcopy)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+_CONFIGURATION: list[Any] = []
+
+
+def shared_configuration() -> Any:
+    """kubernetes' `Configuration()`, made once: what each V1Container kfp makes keeps (for its
+    setters' client-side validation, which only reads it); making one sets logger levels again."""
+    if not _CONFIGURATION:
+        from kubernetes.client.configuration import Configuration
+
+        _CONFIGURATION.append(Configuration())
+    return _CONFIGURATION[0]
+
+
 def _kfp_yaml() -> Any:
     from kfp.components import _yaml_utils
 
@@ -462,6 +511,11 @@ def install() -> None:
                                                     kfp_strip=_python_op.strip_type_hints)
     modelbase.inspect = _MemoInspect()  # type: ignore[attr-defined]
     modelbase.get_type_hints = get_type_hints  # type: ignore[attr-defined]
+    from kfp.compiler import _data_passing_rewriter
+    from kubernetes.client.models import v1_container
+
+    _data_passing_rewriter.copy = _FastCopy()  # type: ignore[attr-defined]
+    v1_container.Configuration = shared_configuration  # type: ignore[attr-defined]
     _KFP_VALIDATE.append(compiler._validate_workflow)
     compiler._validate_workflow = validate_workflow  # type: ignore[attr-defined]
     compiler.dump_yaml = dump_workflow  # type: ignore[attr-defined]

@@ -252,3 +252,36 @@ def test_written_workflow_is_handed_over_once_and_only_for_its_text() -> None:
     assert fast_kfp.load_workflow(text) == _yaml_utils.load_yaml(text)  # not the text written last
     fast_kfp.forget_workflow()
     assert fast_kfp.dump_workflow({"x": 1.5}) == _yaml_utils.dump_yaml({"x": 1.5}) and not fast_kfp._WRITTEN
+
+
+@given(ANY_DATA)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_deepcopy_is_copys(data: Any) -> None:
+    import copy
+
+    copied = fast_kfp.deepcopy(data)
+    assert _shape(copied) == _shape(copy.deepcopy(data))
+
+    def containers(item: Any) -> list[int]:
+        found, stack = [], [item]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, (dict, list)):
+                found.append(id(item))
+                stack.extend(item.values() if isinstance(item, dict) else item)
+        return found
+
+    assert not set(containers(copied)) & set(containers(data))  # nothing shared with the original
+
+
+def test_shared_configuration_is_a_fresh_one() -> None:
+    from kfp.dsl._container_op import Container
+    from kubernetes.client.configuration import Configuration
+
+    fast_kfp.install()
+    fresh, shared = vars(Configuration()), vars(fast_kfp.shared_configuration())
+    formatter = "logger_formatter"  # a logging.Formatter each: compared by its format
+    assert {k: v for k, v in fresh.items() if k != formatter} == {k: v for k, v in shared.items() if k != formatter}
+    assert fresh[formatter]._fmt == shared[formatter]._fmt
+    container = Container(image="bash:5.2", command=["bash"], args=["-c", "echo"])
+    assert container.local_vars_configuration is fast_kfp.shared_configuration()
