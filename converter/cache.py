@@ -209,15 +209,7 @@ class Cache:
         return value if isinstance(value, FileResult) else None
 
     def put(self, key: str, result: FileResult) -> None:
-        entry = self._entry(key)
-        try:
-            self._prepare()
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("wb", dir=entry.parent, delete=False, suffix=".part") as handle:
-                pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(handle.name, entry)
-        except OSError:
-            pass  # a read-only or full disk makes the cache useless, not the run a failure
+        self._write(self._entry(key), result)
 
     def load_imports(self) -> dict[str, tuple[tuple[str, int], ...]]:
         """The content hash -> imports memo of earlier runs (Hasher.imports); empty when unreadable."""
@@ -232,15 +224,18 @@ class Cache:
         """Keep the memo for the next run, bounded: a long-lived cache must not grow without end."""
         if len(imports) > MAX_IMPORT_ENTRIES:
             imports = dict(list(imports.items())[-MAX_IMPORT_ENTRIES:])  # the newest entries
-        target = self.folder / LAYOUT / IMPORTS_FILE
+        self._write(self.folder / LAYOUT / IMPORTS_FILE, imports)
+
+    def _write(self, target: Path, value: object) -> None:
+        """Pickle `value` to `target` atomically (a reader never sees half an entry)."""
         try:
             self._prepare()
             target.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False, suffix=".part") as handle:
-                pickle.dump(imports, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(handle.name, target)
         except OSError:
-            pass
+            pass  # a read-only or full disk makes the cache useless, not the run a failure
 
     def _prepare(self) -> None:
         if (self.folder / "CACHEDIR.TAG").is_file():
