@@ -55,7 +55,7 @@ def compile_source(source: str, module_name: str, workdir: Path) -> CompileResul
             fast_kfp.bind(module.__dict__)  # its post-compile re-read and re-write, on libyaml too
             module.compile_pipeline(str(target))
         return CompileResult(target.read_text(encoding="utf-8"), None)
-    except Exception as error:  # noqa: BLE001 - the compiler's failure is reported as a diagnostic, not raised
+    except Exception as error:  # noqa: BLE001 - the compiler's failure is a diagnostic, not raised
         last = traceback.format_exception_only(type(error), error)[-1].strip()
         return CompileResult(None, last)
     finally:

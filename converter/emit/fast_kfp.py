@@ -2,35 +2,58 @@
 
 kfp dumps every workflow twice (write, then validate) and parses every component it loads with
 PyYAML's pure-Python emitter and parser, then builds the component's spec from the parsed dict
-through typing introspection: about 85% of a compilation. The generated file's `named(...)` loads
-a component per task, each differing from its base component only in its name. `install()`
-swaps, in this process only, module attributes kfp calls (`dump_yaml` in the compiler,
-`load_yaml` and `_load_component_spec_from_component_text` in the component loader); `bind()` does
-the same for the names the generated module imports for its post-compile re-read and re-write. The
-generated files, run on their own, still use kfp's code and give the same bytes:
+through typing introspection; the generated file's post-compile step reads the workflow back and
+writes it again. The generated file's `named(...)` loads a component per task, each differing from
+its base component only in its name. `install()` swaps, in this process only, module attributes
+kfp calls (listed below); `bind()` does the same for the names the generated module imports for
+its post-compile re-read and re-write. The generated files, run on their own, still use kfp's code
+and give the same bytes (tests/core/test_fast_kfp.py and test_fast_strip.py check each swap, the
+e2e goldens the whole):
 
-- Dumping: libyaml and PyYAML choose the same styles and line breaks for printable ASCII text
-  (newlines allowed). They differ on escaped strings (non-ASCII, control characters), whose long
-  lines PyYAML breaks at escapes and libyaml does not; such a workflow goes to kfp's own dumper.
-- Loading: both parsers build the same events for ASCII text; a text libyaml rejects (lone
-  surrogate escapes) or a non-ASCII one goes to kfp's own loader.
+- Dumping (`dump_yaml`, the compiler's and the post-compile step's): libyaml and PyYAML write the
+  same bytes for mappings and lists of printable ASCII text (`plain_text`), where they differ
+  elsewhere: escaped strings (non-ASCII, control characters; also multi-line text that cannot be a
+  `|` block, i.e. with a space before a line break or at its end), whose long lines PyYAML breaks
+  at escapes and libyaml does not; a `|+` block (text ending with two line breaks), after which
+  libyaml ends the document with `...`; an empty key (`? ''`) and keys long or multi-line enough to
+  be complex (PyYAML from ~124 characters, libyaml from 129); a lone scalar document (PyYAML adds
+  `...`). Such a workflow goes to kfp's own dumper. The nodes for libyaml are PyYAML's own, built
+  by `_OrderedDumper.represent_data` for exact dicts, lists, strings, ints, bools and None as
+  PyYAML's representers would (the same nodes, styles, aliases), and `resolve`, which the C
+  serializer calls twice a scalar, is memoised for the dump (its tables do not change meanwhile).
+- Post-compile re-read (`dump_workflow`, `load_workflow`): the compiler writes the workflow and
+  the generated step reads the very text back. When the workflow is made of exact dicts, lists,
+  plain strings (as above), ints, bools and None, what the loader builds from the text is known
+  without it: `loaded_copy`, the same values, mappings as OrderedDicts, one object for an object
+  met twice (a YAML alias). The compiler's write keeps such a copy, taken at once (kfp's own
+  validation may change the workflow afterwards); the re-read of exactly that text takes it (once:
+  its only owner then), any other text is parsed.
+- Loading (`load_yaml`): both parsers build the same events for ASCII text; a text libyaml rejects
+  (lone surrogate escapes) or a non-ASCII one goes to kfp's own loader.
 - Component specs: `ComponentSpec.from_dict` is a pure function of the dict, so the spec of a
   dict seen before (the name aside) is a copy of the earlier one with its own name and digest.
   `named(...)` passes JSON, which `json` reads as YAML would when it is ASCII without \\u escapes
   or floats (YAML 1.1 reads `1e5` as a string).
 - Named copies: `named(...)` loads a component's own `spec.to_dict()` back under a new name;
   `ComponentSpec.to_dict` records the spec it serialises, and the load copies it (as the memo
-  above) instead of rebuilding an equal spec (tests/core/test_fast_kfp.py checks equality).
+  above) instead of rebuilding an equal spec.
 - Introspection: kfp.components.modelbase asks `inspect.signature(obj.__init__)` for every object it
   serialises and `get_type_hints(cls.__init__)` for every one it builds (~35k calls on 100 DAGs).
   Both answers depend only on the function (a bound method's signature drops its first parameter,
   whatever the instance), and kfp defines its classes once, so modelbase sees memoised versions
   (`signature`, `get_type_hints`; each caller still gets a dict of its own).
+- Type hints stripped from Python components' code (`_python_op.strip_type_hints`): kfp's lib2to3
+  pass is cut with `ast` positions instead where that gives the same text, see fast_strip.py.
 - Validation: kfp dumps the workflow a second time only to look for `{{pipelineparam` in the text;
   looking in its strings finds the same (the marker has no character YAML would escape or fold
   at). With an `argo` binary on PATH kfp also lints, so kfp's own validation runs.
+- Data-passing rewrite: kfp.compiler._data_passing_rewriter deep-copies the workflow; its `copy`
+  is one whose `deepcopy` walks exact dicts and lists itself, as copy.deepcopy does (a new one per
+  container, copied once when met twice, immutable scalars kept) and leaves the rest to it.
+- kubernetes' V1Container makes a `Configuration()` each (logger set-up, a CPU count) only to read
+  its `client_side_validation` in setters; kfp makes one per task and never changes it, so they
+  share one (`shared_configuration`).
 """
-
 from __future__ import annotations
 
 import copy
@@ -63,7 +86,7 @@ class _OrderedDumper(yaml.CDumper):
     of, and the C serializer's two `resolve` calls a scalar are memoised for the dump.
     """
 
-    plain_only = False  # _PlainDumper: _NotPlain for text plain_text turns away
+    plain_only = False  # _PlainDumper: raise _NotPlain where plain_text would say False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -112,7 +135,8 @@ class _OrderedDumper(yaml.CDumper):
         if kind is int:  # SafeRepresenter.represent_int
             return _ScalarNode("tag:yaml.org,2002:int", str(data), None, None, self.default_style)
         if kind is bool:  # SafeRepresenter.represent_bool
-            return _ScalarNode("tag:yaml.org,2002:bool", "true" if data else "false", None, None, self.default_style)
+            value = "true" if data else "false"
+            return _ScalarNode("tag:yaml.org,2002:bool", value, None, None, self.default_style)
         if data is None:  # SafeRepresenter.represent_none
             return _ScalarNode("tag:yaml.org,2002:null", "null", None, None, self.default_style)
         if self.plain_only and isinstance(data, str | dict | list):
@@ -219,16 +243,17 @@ def _simple_key(key: Any) -> bool:
 
 
 class _NotPlain(Exception):
-    """`data` holds something the hand-off does not vouch for."""
+    """The data holds something libyaml may write otherwise than PyYAML, or the hand-off does not
+    vouch for."""
 
 
 def loaded_copy(data: Any) -> Any:
     """What `load_yaml(dump_yaml(data))` gives, built without the text; raises _NotPlain when unsure.
 
     Only for data made of exact dicts, OrderedDicts and lists (an object met twice is a YAML alias,
-    which loads as one object, so it is copied once), printable ASCII strings (newlines allowed; no
-    empty key), ints, bools and None: what dump_yaml writes of these, the loader reads back as equal values,
-    mappings as OrderedDicts (tests/core/test_fast_kfp.py checks types, values and sharing).
+    which loads as one object, so it is copied once), strings and keys plain_text accepts (so the
+    text is libyaml's), ints, bools and None: the loader reads these back as equal values, mappings
+    as OrderedDicts (tests/core/test_fast_kfp.py checks types, values and sharing).
     """
     copies: dict[int, Any] = {}
 

@@ -18,7 +18,9 @@ lib2to3's pure-Python parser. `strip_type_hints` here cuts the same spans using 
   there: a whole expression, so lib2to3's `test` ends where it does.
 
 Anything else, or any doubt, is kfp's own `strip_type_hints`. tests/core/test_fast_strip.py compares
-both on every function of the goldens, the benchmark repository and generated signatures.
+both on every function in the goldens, fixtures and converter, and on generated signatures; run once
+over the standard library's and site-packages' ~160k functions and the 100-DAG benchmark's, the two
+gave the same text wherever this module answered (~99%).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Callable
 _EXEC = re.compile(r"\bexec\b")  # a keyword to lib2to3 (Python 2's exec statement) wherever it is
 _PARAMETER = re.compile(r"(\w+)[ \t]*:[ \t]*")  # the name, the colon, then the annotation
 _ARROW = re.compile(r"\)[ \t]*->[ \t]*\Z")  # the parameters' `)`, the arrow, then the annotation
+_WITH_PARENTHESIS = re.compile(r"with[ \t\\\n]*\(")
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:[ \t]*\.[ \t]*[A-Za-z_]\w*)*", re.ASCII)
 # nodes lib2to3's grammar has no rule for, or one this module does not vouch for (its tokenizer
 # tracks `async def` blocks by indentation, and loses track after a nested one)
@@ -123,16 +126,16 @@ class _Text:
             return False
         if isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Tuple | ast.Yield | ast.YieldFrom):
             return False  # lib2to3's annassign value is a `test`
-        if isinstance(node, ast.With) and any(item.optional_vars is not None for item in node.items):
-            # `with (a as b, c as d):` (3.9) has no lib2to3 rule; `with (a) as b:` has, but goes too
-            after = self.source[self.offset(node.lineno, node.col_offset) + len("with"):]
-            if after.lstrip(" \t\\\n").startswith("("):
-                return False
+        # `with (a as b, c as d):` (3.9) has no lib2to3 rule; `with (a) as b:` has, but goes too
+        if (isinstance(node, ast.With) and any(item.optional_vars is not None for item in node.items)
+                and _WITH_PARENTHESIS.match(self.source, self.offset(node.lineno, node.col_offset))):
+            return False
         if isinstance(node, ast.FunctionDef | ast.ClassDef):
             for decorator in node.decorator_list:  # lib2to3: '@' dotted_name [ '(' [arglist] ')' ] NEWLINE
                 name = decorator.func if isinstance(decorator, ast.Call) else decorator
                 start = self.offset(name.lineno, name.col_offset)
-                if not _DOTTED.fullmatch(self.source, start, self.offset(name.end_lineno, name.end_col_offset)):
+                end = self.offset(name.end_lineno, name.end_col_offset)
+                if not _DOTTED.fullmatch(self.source, start, end):
                     return False
                 if self.source[self.starts[name.lineno - 1]:start].strip() != "@":  # no `@(`, no `@\`
                     return False
@@ -149,7 +152,8 @@ class _Text:
                 continue
             # `name: annotation` on one line: spaces only around the colon (no `(` ast leaves out)
             start = self.offset(annotation.lineno, annotation.col_offset)
-            match = _PARAMETER.fullmatch(self.source, self.offset(parameter.lineno, parameter.col_offset), start)
+            name_start = self.offset(parameter.lineno, parameter.col_offset)
+            match = _PARAMETER.fullmatch(self.source, name_start, start)
             end = self.offset(annotation.end_lineno, annotation.end_col_offset)
             if match is None or not _whole_expression(self.source[start:end], annotation):
                 return False
