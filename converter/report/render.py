@@ -191,7 +191,10 @@ def render_reports(out_dir: Path, source_root: Path | None = None, memo_dir: Pat
     entries = dag_entries(document)
     job = _Job(out_dir, root, memo_dir, tool_version)
     batches = [entries[i: i + PAGES_PER_BATCH] for i in range(0, len(entries), PAGES_PER_BATCH)]
-    if jobs > 1 and len(batches) > 1:
+    # workers pay off for pages to render; pages served from the memo are read faster here than
+    # their views travel back from a worker (a re-run after a small change renders a page or two)
+    to_render = sum(not job.memoised(dag, stem) for dag, stem in entries) if memo_dir is not None else len(entries)
+    if jobs > 1 and len(batches) > 1 and to_render > PAGES_PER_BATCH:
         # forked workers inherit the loaded templates; each returns its DAGs' index entries
         context = multiprocessing.get_context("fork") if os.name == "posix" else None
         with ProcessPoolExecutor(max_workers=min(jobs, len(batches)), mp_context=context) as pool:
@@ -243,6 +246,11 @@ class _Job:
             write_if_changed(reports_dir / f"{view.stem}.md", markdown)
             done.append((view, error))
         return done
+
+    def memoised(self, dag: Mapping[str, Any], stem: str) -> bool:
+        """Whether the memo holds this DAG's page as it would be rendered now."""
+        key = self._page_key(dag, stem)
+        return key is not None and self.memo_dir is not None and (self.memo_dir / "pages" / f"{key}.pickle").is_file()
 
     def _page_key(self, dag: Mapping[str, Any], stem: str) -> str | None:
         """What a DAG's page is made of: its entry, its files, the folders, the report code, `dot`."""
