@@ -46,6 +46,8 @@ e2e goldens the whole):
   Both answers depend only on the function (a bound method's signature drops its first parameter,
   whatever the instance), and kfp defines its classes once, so modelbase sees memoised versions
   (`signature`, `get_type_hints`; each caller still gets a dict of its own).
+- `_python_op._module_is_builtin_or_standard(name)` (looks for the module's file in the standard
+  library's folder, per Python component with a non-str input) is memoised by name.
 - Type hints stripped from Python components' code (`_python_op.strip_type_hints`): kfp's lib2to3
   pass is cut with `ast` positions instead where that gives the same text, see fast_strip.py.
 - Validation: kfp dumps the workflow a second time only to look for `{{pipelineparam` in the text;
@@ -454,20 +456,14 @@ def _json_as_yaml(text: str) -> Any:
     """`text` read with json when YAML would read it the same; None when unsure."""
     if not (text.startswith("{") and text.isascii() and "\\u" not in text):
         return None
-    try:
-        data = json.loads(text, object_pairs_hook=OrderedDict)
+    try:  # a float (`1.5`, `1e5`, `NaN`...) is unsure: json's hooks for them give up
+        return json.loads(text, object_pairs_hook=OrderedDict, parse_float=_no_float, parse_constant=_no_float)
     except ValueError:
         return None
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, float):
-            return None
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return data
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError(text)
 
 
 def validate_workflow(workflow: dict) -> None:
@@ -592,6 +588,9 @@ def install() -> None:
     from kfp.compiler import compiler
     from kfp.components import _components, _python_op, modelbase
 
+    # whether a module is in the standard library: the same answer for a name all along
+    _python_op._module_is_builtin_or_standard = functools.cache(  # type: ignore[attr-defined]
+        _python_op._module_is_builtin_or_standard)
     _python_op.strip_type_hints = functools.partial(fast_strip.strip_type_hints,  # type: ignore[attr-defined]
                                                     kfp_strip=_python_op.strip_type_hints)
     modelbase.inspect = _MemoInspect()  # type: ignore[attr-defined]

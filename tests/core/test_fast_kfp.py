@@ -268,3 +268,14 @@ def test_shared_configuration_is_a_fresh_one() -> None:
     assert fresh[formatter]._fmt == shared[formatter]._fmt
     container = Container(image="bash:5.2", command=["bash"], args=["-c", "echo"])
     assert container.local_vars_configuration is fast_kfp.shared_configuration()
+
+
+@pytest.mark.parametrize("number", ["1", "-7", "10000000000000000000000", "1.5", "1e5", "-0.0", "NaN", "Infinity",
+                                    "-Infinity"])
+def test_json_read_as_yaml_only_without_floats(number: str) -> None:
+    text = json.dumps({"name": "x", "inputs": [{"name": "a", "default": 0}], "n": [0]}).replace("0", number)
+    data = fast_kfp._json_as_yaml(text)
+    if data is not None:
+        assert data == _yaml_utils.load_yaml(text) and "." not in number and "e" not in number
+    else:
+        assert any(isinstance(v, float) for v in json.loads(text)["n"])
