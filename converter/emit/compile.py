@@ -6,8 +6,10 @@ safe and spares a Python start-up per DAG.
 
 kfp 1.8 reads and writes YAML with PyYAML's pure-Python parser and emitter, which is most of its
 time. In this process only, `fast_kfp` routes both through libyaml (PyYAML's C binding) with the
-same loader/representer classes, where libyaml is known to give the same bytes: see
-`converter/emit/fast_kfp.py`, and tests/core/test_fast_kfp.py, which compares both on every golden.
+same loader/representer classes, where libyaml is known to give the same bytes, hands the
+compiler's workflow to the post-compile step's re-read in memory, and makes other hot spots cheaper
+with the same results: see `converter/emit/fast_kfp.py` and tests/core/test_fast_kfp.py,
+test_fast_strip.py and test_deferred_write.py.
 """
 
 from __future__ import annotations
@@ -34,6 +36,14 @@ class CompileResult:
 def compile_source(source: str, module_name: str, workdir: Path) -> CompileResult:
     """Run the generated module's compile_pipeline into `workdir` and return the YAML text."""
     fast_kfp.install()
+    result = _compile(source, module_name, workdir, defer_write=True)
+    if result is None:  # the deferred write cannot vouch for it: as kfp does it
+        result = _compile(source, module_name, workdir, defer_write=False)
+    assert result is not None  # only a deferred write is ever unsure
+    return result
+
+
+def _compile(source: str, module_name: str, workdir: Path, defer_write: bool) -> CompileResult | None:
     module = types.ModuleType(module_name)
     module.__file__ = str(workdir / f"{module_name}.py")
     target = workdir / f"{module_name}.yaml"
@@ -52,15 +62,24 @@ def compile_source(source: str, module_name: str, workdir: Path) -> CompileResul
             # generated file's annotations (component signatures KFP reads) into strings
             code = compile(source, module.__file__, "exec", dont_inherit=True)
             exec(code, module.__dict__)  # noqa: S102 - our own output
-            fast_kfp.bind(module.__dict__)  # its post-compile re-read and re-write, on libyaml too
-            module.compile_pipeline(str(target))
-        return CompileResult(target.read_text(encoding="utf-8"), None)
+            # its post-compile re-read and re-write on libyaml too; the re-read takes the workflow
+            # the compiler kept in memory in place of writing it (see fast_kfp's docstring)
+            bound = fast_kfp.bind(module.__dict__)
+            with fast_kfp.deferred_write(armed=defer_write and bound) as written:
+                try:
+                    module.compile_pipeline(str(target))
+                except Exception:
+                    if written.pending():  # its placeholder, read by something else, may be the cause
+                        raise fast_kfp.Unsure from None
+                    raise
+                return CompileResult(written.result(target.read_text(encoding="utf-8")), None)
+    except fast_kfp.Unsure:
+        return None
     except Exception as error:  # noqa: BLE001 - the compiler's failure is a diagnostic, not raised
         last = traceback.format_exception_only(type(error), error)[-1].strip()
         return CompileResult(None, last)
     finally:
         if collecting:
             gc.enable()
-        fast_kfp.forget_workflow()
         target.unlink(missing_ok=True)
         linecache.cache.pop(module.__file__, None)

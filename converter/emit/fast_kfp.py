@@ -21,13 +21,17 @@ e2e goldens the whole):
   by `_OrderedDumper.represent_data` for exact dicts, lists, strings, ints, bools and None as
   PyYAML's representers would (the same nodes, styles, aliases), and `resolve`, which the C
   serializer calls twice a scalar, is memoised for the dump (its tables do not change meanwhile).
-- Post-compile re-read (`dump_workflow`, `load_workflow`): the compiler writes the workflow and
-  the generated step reads the very text back. When the workflow is made of exact dicts, lists,
-  plain strings (as above), ints, bools and None, what the loader builds from the text is known
-  without it: `loaded_copy`, the same values, mappings as OrderedDicts, one object for an object
-  met twice (a YAML alias). The compiler's write keeps such a copy, taken at once (kfp's own
-  validation may change the workflow afterwards); the re-read of exactly that text takes it (once:
-  its only owner then), any other text is parsed.
+- Post-compile re-read (`write_workflow` as `Compiler._write_workflow`, `load_workflow`): in
+  compile_source (`deferred_write`), the compiler's YAML file is read back, once, by the generated
+  step, which then writes its own. When the workflow is made of exact dicts, lists, plain strings
+  (as above), ints, bools and None, what the loader would build from that text is known without it:
+  `loaded_copy`, the same values, mappings as OrderedDicts, one object for an object met twice (a
+  YAML alias). So the compiler's write keeps such a copy, taken at once (kfp's own validation may
+  change the workflow afterwards), and puts a placeholder in the file; the re-read of exactly the
+  placeholder takes the copy (once: its only owner then), any other text is parsed. compile_source
+  vouches for the result only when the hand-off took the copy and the placeholder is gone from the
+  final text, or the final text is the placeholder itself (then it is the copy's YAML, kfp's text);
+  else, or when the step failed with the placeholder not taken, it compiles again as kfp does.
 - Loading (`load_yaml`): both parsers build the same events for ASCII text; a text libyaml rejects
   (lone surrogate escapes) or a non-ASCII one goes to kfp's own loader.
 - Component specs: `ComponentSpec.from_dict` is a pure function of the dict, so the spec of a
@@ -42,6 +46,8 @@ e2e goldens the whole):
   Both answers depend only on the function (a bound method's signature drops its first parameter,
   whatever the instance), and kfp defines its classes once, so modelbase sees memoised versions
   (`signature`, `get_type_hints`; each caller still gets a dict of its own).
+- `_python_op._module_is_builtin_or_standard(name)` (looks for the module's file in the standard
+  library's folder, per Python component with a non-str input) is memoised by name.
 - Type hints stripped from Python components' code (`_python_op.strip_type_hints`): kfp's lib2to3
   pass is cut with `ast` positions instead where that gives the same text, see fast_strip.py.
 - Validation: kfp dumps the workflow a second time only to look for `{{pipelineparam` in the text;
@@ -56,6 +62,7 @@ e2e goldens the whole):
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -63,8 +70,10 @@ import inspect
 import json
 import types
 import typing
+import uuid
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -285,39 +294,92 @@ def loaded_copy(data: Any) -> Any:
     return copy_of(data)
 
 
-# the workflow the compiler has just written: (its text, loaded_copy of it), for the generated
-# post-compile step's re-read of that text (`load_workflow`)
-_WRITTEN: list[tuple[str, Any]] = []
+class Unsure(Exception):
+    """A deferred write may have been seen by something other than `load_workflow`."""
 
 
-def dump_workflow(data: Any) -> str:
-    """dump_yaml for the compiler's write of the workflow, handing `load_workflow` what it wrote."""
-    _WRITTEN.clear()
-    if not isinstance(data, dict | list):
-        return dump_yaml(data)
+class _DeferredWrite:
+    """The compiler's write of the workflow, kept in memory for the post-compile step's re-read."""
+
+    def __init__(self) -> None:
+        self.reset(armed=False)
+
+    def reset(self, armed: bool) -> None:
+        self.armed = armed
+        self.placeholder: str | None = None  # what the file holds meanwhile
+        self.workflow: Any = None  # loaded_copy of what the compiler would have written
+        self.taken = False  # by load_workflow, once
+
+    def write(self, workflow: Any, package_path: Any) -> bool:
+        """Keep `workflow` instead of writing it to `package_path`; False when not armed or unsure."""
+        if not self.armed or self.placeholder is not None:
+            return False
+        if not (isinstance(package_path, str) and package_path.endswith((".yaml", ".yml"))):
+            return False  # kfp archives .zip and .tar.gz: its own write
+        try:
+            # a copy taken now: what the text would say even if `workflow` changes afterwards (kfp's
+            # own _validate_workflow adds empty argument values), and shared with nobody
+            copied = loaded_copy(workflow)
+        except (_NotPlain, RecursionError):
+            return False
+        self.placeholder = f"# airflow2kfp: compiled workflow {uuid.uuid4().hex}, kept in memory\n"
+        with open(package_path, "w") as stream:  # as kfp opens it
+            stream.write(self.placeholder)
+        self.workflow = copied
+        return True
+
+    def take(self, text: Any) -> Any:
+        """The workflow, when `text` is the placeholder read back for the first time; else None."""
+        if self.placeholder is None or self.taken or type(text) is not str or text != self.placeholder:
+            return None
+        self.taken = True
+        return self.workflow  # handed over: its only owner from now on
+
+    def pending(self) -> bool:
+        """The placeholder is in the file and the hand-off has not taken the workflow."""
+        return self.placeholder is not None and not self.taken
+
+    def result(self, text: str) -> str:
+        """The compiled file's final text as kfp's own write would have left it; Unsure when the
+        placeholder may have been seen by anything but the hand-off."""
+        if self.placeholder is None:
+            return text
+        if text == self.placeholder and not self.taken:  # nothing rewrote the compiler's output
+            return dump_yaml(self.workflow)  # its text, as kfp's _write_workflow writes it
+        if self.pending() or self.placeholder in text:
+            raise Unsure
+        return text
+
+
+_DEFERRED = _DeferredWrite()
+
+
+@contextlib.contextmanager
+def deferred_write(armed: bool) -> Iterator[_DeferredWrite]:
+    """Within: the compiler keeps the workflow in memory (when `armed`), see the module docstring."""
+    _DEFERRED.reset(armed)
     try:
-        # a copy taken now: what the text says even if `data` changes afterwards (kfp's own
-        # _validate_workflow adds empty argument values), and shared with nobody
-        copied = loaded_copy(data)
-    except (_NotPlain, RecursionError):
-        return dump_yaml(data)
-    text = yaml.dump(data, None, _OrderedDumper, default_flow_style=None)  # plain: dump_yaml's own path
-    _WRITTEN.append((text, copied))
-    return text
+        yield _DEFERRED
+    finally:
+        _DEFERRED.reset(armed=False)
+
+
+def write_workflow(workflow: Any, package_path: Any = None) -> Any:
+    """kfp.compiler.Compiler._write_workflow, deferred within `deferred_write`."""
+    if _DEFERRED.write(workflow, package_path):
+        return None
+    return _KFP_WRITE[0](workflow, package_path)
+
+
+_KFP_WRITE: list[Any] = []
 
 
 def load_workflow(stream: Any) -> Any:
-    """load_yaml for the post-compile re-read: the compiler's workflow when the text is what it wrote."""
+    """load_yaml for the post-compile re-read: the compiler's workflow when it is the deferred one."""
     if hasattr(stream, "read"):
         stream = stream.read()
-    if _WRITTEN and type(stream) is str and stream == _WRITTEN[-1][0]:
-        return _WRITTEN.pop()[1]  # handed over once: its only owner from now on
-    return load_yaml(stream)
-
-
-def forget_workflow() -> None:
-    """Drop a hand-off nobody took (compile_source's end)."""
-    _WRITTEN.clear()
+    workflow = _DEFERRED.take(stream)
+    return load_yaml(stream) if workflow is None else workflow
 
 
 def load_yaml(stream: Any) -> Any:
@@ -394,20 +456,14 @@ def _json_as_yaml(text: str) -> Any:
     """`text` read with json when YAML would read it the same; None when unsure."""
     if not (text.startswith("{") and text.isascii() and "\\u" not in text):
         return None
-    try:
-        data = json.loads(text, object_pairs_hook=OrderedDict)
+    try:  # a float (`1.5`, `1e5`, `NaN`...) is unsure: json's hooks for them give up
+        return json.loads(text, object_pairs_hook=OrderedDict, parse_float=_no_float, parse_constant=_no_float)
     except ValueError:
         return None
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, float):
-            return None
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return data
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError(text)
 
 
 def validate_workflow(workflow: dict) -> None:
@@ -532,6 +588,9 @@ def install() -> None:
     from kfp.compiler import compiler
     from kfp.components import _components, _python_op, modelbase
 
+    # whether a module is in the standard library: the same answer for a name all along
+    _python_op._module_is_builtin_or_standard = functools.cache(  # type: ignore[attr-defined]
+        _python_op._module_is_builtin_or_standard)
     _python_op.strip_type_hints = functools.partial(fast_strip.strip_type_hints,  # type: ignore[attr-defined]
                                                     kfp_strip=_python_op.strip_type_hints)
     modelbase.inspect = _MemoInspect()  # type: ignore[attr-defined]
@@ -543,7 +602,9 @@ def install() -> None:
     v1_container.Configuration = shared_configuration  # type: ignore[attr-defined]
     _KFP_VALIDATE.append(compiler._validate_workflow)
     compiler._validate_workflow = validate_workflow  # type: ignore[attr-defined]
-    compiler.dump_yaml = dump_workflow  # type: ignore[attr-defined]
+    compiler.dump_yaml = dump_yaml  # type: ignore[attr-defined]
+    _KFP_WRITE.append(compiler.Compiler._write_workflow)
+    compiler.Compiler._write_workflow = staticmethod(write_workflow)  # type: ignore[method-assign]
     _components.load_yaml = load_yaml  # type: ignore[attr-defined]
     _components._load_component_spec_from_component_text = load_component_spec  # type: ignore[attr-defined]
     from kfp.components.structures import ComponentSpec
@@ -551,10 +612,12 @@ def install() -> None:
     ComponentSpec.to_dict = _recording_to_dict(ComponentSpec.to_dict)  # type: ignore[method-assign]
 
 
-def bind(namespace: dict[str, Any]) -> None:
+def bind(namespace: dict[str, Any]) -> bool:
     """Point a generated module's own `load_yaml`/`dump_yaml` (kfp's, imported by name for its
-    post-compile step) at the functions above; names bound to anything else are left alone."""
+    post-compile step) at the functions above; names bound to anything else are left alone.
+    True when its `load_yaml` is `load_workflow` now."""
     kfp_yaml = _kfp_yaml()
     for name, fast in (("load_yaml", load_workflow), ("dump_yaml", dump_yaml)):
         if namespace.get(name) is getattr(kfp_yaml, name):
             namespace[name] = fast
+    return namespace.get("load_yaml") is load_workflow
