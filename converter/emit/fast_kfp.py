@@ -40,7 +40,8 @@ e2e goldens the whole):
   or floats (YAML 1.1 reads `1e5` as a string).
 - Named copies: `named(...)` loads a component's own `spec.to_dict()` back under a new name;
   `ComponentSpec.to_dict` records the spec it serialises, and the load copies it (as the memo
-  above) instead of rebuilding an equal spec.
+  above) instead of rebuilding an equal spec. The named copies themselves are not recorded (the
+  compiler serialises each task's; their content is their base's): at worst a miss, a from_dict.
 - Introspection: kfp.components.modelbase asks `inspect.signature(obj.__init__)` for every object it
   serialises and `get_type_hints(cls.__init__)` for every one it builds (~35k calls on 100 DAGs).
   Both answers depend only on the function (a bound method's signature drops its first parameter,
@@ -56,6 +57,9 @@ e2e goldens the whole):
 - Data-passing rewrite: kfp.compiler._data_passing_rewriter deep-copies the workflow; its `copy`
   is one whose `deepcopy` walks exact dicts and lists itself, as copy.deepcopy does (a new one per
   container, copied once when met twice, immutable scalars kept) and leaves the rest to it.
+- ContainerOp.__init__ proxies its container's public callables, calling getattr for every name
+  `dir()` lists and skipping those starting with `_`; kfp.dsl._container_op's `dir` leaves those
+  out beforehand (`public_dir`; getattr on them has no effect).
 - kubernetes' V1Container makes a `Configuration()` each (logger set-up, a CPU count) only to read
   its `client_side_validation` in setters; kfp makes one per task and never changes it, so they
   share one (`shared_configuration`).
@@ -72,6 +76,7 @@ import types
 import typing
 import uuid
 import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
@@ -407,10 +412,17 @@ _SERIALISED: dict[str, Any] = {}
 _MAX_SERIALISED = 256
 
 
+_NAMED: weakref.WeakSet[Any] = weakref.WeakSet()  # specs load_component_spec made (not recorded)
+
+
 def _recording_to_dict(kfp_to_dict: Any) -> Any:
     @functools.wraps(kfp_to_dict)
     def to_dict(self: Any) -> Any:
         struct = kfp_to_dict(self)
+        if self in _NAMED:
+            # a named copy (the compiler serialises each task's): its content, the name aside, is
+            # its base's, already recorded or memoised; a miss would only cost a from_dict
+            return struct
         try:
             key = json.dumps({k: v for k, v in struct.items() if k != "name"})
         except (TypeError, ValueError, AttributeError):
@@ -445,6 +457,7 @@ def load_component_spec(text: str | bytes) -> Any:
     else:
         spec = copy.copy(base)
         spec.name = name
+        _NAMED.add(spec)
     if isinstance(spec.implementation, ContainerImplementation) and spec.implementation.container.command is None:
         warnings.warn(_NO_COMMAND, category=FutureWarning, stacklevel=2)
     data = text if isinstance(text, bytes) else text.encode("utf-8")
@@ -554,6 +567,11 @@ def deepcopy(data: Any, memo: dict[int, Any] | None = None) -> Any:
     return copy_of(data)
 
 
+def public_dir(obj: Any) -> list[str]:
+    """dir(obj) without the names starting with `_`, in its order."""
+    return [name for name in dir(obj) if name[0] != "_"]
+
+
 class _FastCopy:
     """The `copy` module as kfp.compiler._data_passing_rewriter sees it: `deepcopy` above."""
 
@@ -596,9 +614,13 @@ def install() -> None:
     modelbase.inspect = _MemoInspect()  # type: ignore[attr-defined]
     modelbase.get_type_hints = get_type_hints  # type: ignore[attr-defined]
     from kfp.compiler import _data_passing_rewriter
+    from kfp.dsl import _container_op
     from kubernetes.client.models import v1_container
 
     _data_passing_rewriter.copy = _FastCopy()  # type: ignore[attr-defined]
+    # ContainerOp.__init__ proxies its container's public callables, looking at every name dir()
+    # gives (getattr, then `name[0] != '_'`); the names it would skip are not listed
+    _container_op.dir = public_dir  # type: ignore[attr-defined]
     v1_container.Configuration = shared_configuration  # type: ignore[attr-defined]
     _KFP_VALIDATE.append(compiler._validate_workflow)
     compiler._validate_workflow = validate_workflow  # type: ignore[attr-defined]
