@@ -37,7 +37,9 @@ e2e goldens the whole):
 - Component specs: `ComponentSpec.from_dict` is a pure function of the dict, so the spec of a
   dict seen before (the name aside) is a copy of the earlier one with its own name and digest.
   `named(...)` passes JSON, which `json` reads as YAML would when it is ASCII without \\u escapes
-  or floats (YAML 1.1 reads `1e5` as a string).
+  or floats (YAML 1.1 reads `1e5` as a string). A JSON text that is json.dumps' own writing of
+  its dict, `{"name": "<name>", <rest>}`, read again with another plain name and the same rest, is
+  that dict under the other name, so not read again (`_BY_REST`).
 - Named copies: `named(...)` loads a component's own `spec.to_dict()` back under a new name;
   `ComponentSpec.to_dict` records the spec it serialises, and the load copies it (as the memo
   above) instead of rebuilding an equal spec. The named copies themselves are not recorded (the
@@ -437,9 +439,28 @@ def _recording_to_dict(kfp_to_dict: Any) -> Any:
 
 def load_component_spec(text: str | bytes) -> Any:
     """kfp.components._components._load_component_spec_from_component_text, memoised by content."""
-    from kfp.components.structures import ComponentSpec, ContainerImplementation
+    from kfp.components.structures import ContainerImplementation
+
+    named = _split_name(text) if isinstance(text, str) else None
+    base = _seen_under_another_name(named[1]) if named is not None else None
+    if base is not None:  # the JSON of a spec seen before under another name (see _BY_REST)
+        spec = copy.copy(base)
+        spec.name = named[0]  # type: ignore[index]
+        _NAMED.add(spec)
+    else:
+        spec = _load_component_spec(text, named)
+    if isinstance(spec.implementation, ContainerImplementation) and spec.implementation.container.command is None:
+        warnings.warn(_NO_COMMAND, category=FutureWarning, stacklevel=2)
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    spec._digest = hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+    return spec
+
+
+def _load_component_spec(text: str | bytes, named: tuple[str, str] | None) -> Any:
+    from kfp.components.structures import ComponentSpec
 
     component_dict = _json_as_yaml(text) if isinstance(text, str) else None
+    from_json = component_dict is not None
     if component_dict is None:
         component_dict = load_yaml(text)
     try:
@@ -452,17 +473,50 @@ def load_component_spec(text: str | bytes) -> Any:
         base = _SERIALISED.get(key)  # the text is a spec's own to_dict() (the generated `named`)
     if base is None:
         spec = ComponentSpec.from_dict(component_dict)
+        base = copy.copy(spec)
         if key is not None and len(_SPECS) < _MAX_SPECS:
-            _SPECS[key] = copy.copy(spec)
+            _SPECS[key] = base
     else:
         spec = copy.copy(base)
         spec.name = name
         _NAMED.add(spec)
-    if isinstance(spec.implementation, ContainerImplementation) and spec.implementation.container.command is None:
-        warnings.warn(_NO_COMMAND, category=FutureWarning, stacklevel=2)
-    data = text if isinstance(text, bytes) else text.encode("utf-8")
-    spec._digest = hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+    if named is not None and from_json and key is not None:
+        if len(_BY_REST) >= _MAX_SPECS:
+            _BY_REST.clear()
+        _BY_REST[named[1]] = (base, text)  # checked if the rest comes again
     return spec
+
+
+# the text after `{"name": "<name>"` -> the spec (its name aside) of a text read by json that is
+# exactly what json.dumps writes of its dict (so one "name" key): a text with the same rest and a
+# plain name is that dict under the other name, the same key and spec above. Each entry is
+# (spec, text) until a second text shows up with its rest, then checked: (spec, None).
+_BY_REST: dict[str, tuple[Any, str | None]] = {}
+_NAME_PREFIX = '{"name": "'
+
+
+def _seen_under_another_name(rest: str) -> Any:
+    entry = _BY_REST.get(rest)
+    if entry is None:
+        return None
+    base, text = entry
+    if text is not None:
+        if json.dumps(json.loads(text, object_pairs_hook=OrderedDict)) != text:
+            del _BY_REST[rest]
+            return None
+        _BY_REST[rest] = (base, None)
+    return base
+
+
+def _split_name(text: str) -> tuple[str, str] | None:
+    """(name, the rest) of a text starting `{"name": "<printable ASCII, no escape>"`; else None."""
+    if not text.startswith(_NAME_PREFIX):
+        return None
+    end = text.find('"', len(_NAME_PREFIX))
+    name = text[len(_NAME_PREFIX):end]
+    if end < 0 or "\\" in name or not (name.isascii() and name.isprintable()):
+        return None
+    return name, text[end + 1:]
 
 
 def _json_as_yaml(text: str) -> Any:

@@ -313,3 +313,21 @@ def test_named_copies_are_not_recorded_and_still_load_as_kfps() -> None:
     assert len(fast_kfp._SERIALISED) == recorded and named in fast_kfp._NAMED
     kfp_spec = _components.ComponentSpec.from_dict(_yaml_utils.load_yaml(json.dumps({**named.to_dict(), "name": "c"})))
     assert again == kfp_spec and again.to_dict() == kfp_spec.to_dict()
+
+
+_REST = (', "inputs": [{"name": "command", "type": "String"}], "implementation": {"container": '
+         '{"image": "bash:5.1", "command": ["bash", "-c", {"inputValue": "command"}]}}}')
+
+
+@given(st.lists(st.text(alphabet=[chr(c) for c in range(32, 127)], max_size=12), min_size=1, max_size=4))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_json_texts_differing_in_their_name_load_as_kfps(names: list[str]) -> None:
+    texts = ['{"name": ' + json.dumps(name) + _REST for name in names]
+    texts.append('{"name": "dup", "inputs": [], "name": "last"}')  # two names: json keeps the last
+    texts.append('{"name": "dup2", "inputs": [], "name": "last"}')
+    texts.append('{"name":  "spaced"' + _REST)  # not json.dumps' own spacing
+    for text in texts:
+        fast = fast_kfp.load_component_spec(text)
+        kfp_spec = _components.ComponentSpec.from_dict(_yaml_utils.load_yaml(text))
+        assert fast == kfp_spec and fast.to_dict() == kfp_spec.to_dict() and fast.name == kfp_spec.name
+        assert fast._digest == hashlib.sha256(text.encode()).hexdigest()
