@@ -37,10 +37,13 @@ e2e goldens the whole):
 - Component specs: `ComponentSpec.from_dict` is a pure function of the dict, so the spec of a
   dict seen before (the name aside) is a copy of the earlier one with its own name and digest.
   `named(...)` passes JSON, which `json` reads as YAML would when it is ASCII without \\u escapes
-  or floats (YAML 1.1 reads `1e5` as a string).
+  or floats (YAML 1.1 reads `1e5` as a string). A JSON text that is json.dumps' own writing of
+  its dict, `{"name": "<name>", <rest>}`, read again with another plain name and the same rest, is
+  that dict under the other name, so not read again (`_BY_REST`).
 - Named copies: `named(...)` loads a component's own `spec.to_dict()` back under a new name;
   `ComponentSpec.to_dict` records the spec it serialises, and the load copies it (as the memo
-  above) instead of rebuilding an equal spec.
+  above) instead of rebuilding an equal spec. The named copies themselves are not recorded (the
+  compiler serialises each task's; their content is their base's): at worst a miss, a from_dict.
 - Introspection: kfp.components.modelbase asks `inspect.signature(obj.__init__)` for every object it
   serialises and `get_type_hints(cls.__init__)` for every one it builds (~35k calls on 100 DAGs).
   Both answers depend only on the function (a bound method's signature drops its first parameter,
@@ -56,6 +59,9 @@ e2e goldens the whole):
 - Data-passing rewrite: kfp.compiler._data_passing_rewriter deep-copies the workflow; its `copy`
   is one whose `deepcopy` walks exact dicts and lists itself, as copy.deepcopy does (a new one per
   container, copied once when met twice, immutable scalars kept) and leaves the rest to it.
+- ContainerOp.__init__ proxies its container's public callables, calling getattr for every name
+  `dir()` lists and skipping those starting with `_`; kfp.dsl._container_op's `dir` leaves those
+  out beforehand (`public_dir`; getattr on them has no effect).
 - kubernetes' V1Container makes a `Configuration()` each (logger set-up, a CPU count) only to read
   its `client_side_validation` in setters; kfp makes one per task and never changes it, so they
   share one (`shared_configuration`).
@@ -72,6 +78,7 @@ import types
 import typing
 import uuid
 import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
@@ -407,10 +414,17 @@ _SERIALISED: dict[str, Any] = {}
 _MAX_SERIALISED = 256
 
 
+_NAMED: weakref.WeakSet[Any] = weakref.WeakSet()  # specs load_component_spec made (not recorded)
+
+
 def _recording_to_dict(kfp_to_dict: Any) -> Any:
     @functools.wraps(kfp_to_dict)
     def to_dict(self: Any) -> Any:
         struct = kfp_to_dict(self)
+        if self in _NAMED:
+            # a named copy (the compiler serialises each task's): its content, the name aside, is
+            # its base's, already recorded or memoised; a miss would only cost a from_dict
+            return struct
         try:
             key = json.dumps({k: v for k, v in struct.items() if k != "name"})
         except (TypeError, ValueError, AttributeError):
@@ -425,9 +439,28 @@ def _recording_to_dict(kfp_to_dict: Any) -> Any:
 
 def load_component_spec(text: str | bytes) -> Any:
     """kfp.components._components._load_component_spec_from_component_text, memoised by content."""
-    from kfp.components.structures import ComponentSpec, ContainerImplementation
+    from kfp.components.structures import ContainerImplementation
+
+    named = _split_name(text) if isinstance(text, str) else None
+    base = _seen_under_another_name(named[1]) if named is not None else None
+    if base is not None:  # the JSON of a spec seen before under another name (see _BY_REST)
+        spec = copy.copy(base)
+        spec.name = named[0]  # type: ignore[index]
+        _NAMED.add(spec)
+    else:
+        spec = _load_component_spec(text, named)
+    if isinstance(spec.implementation, ContainerImplementation) and spec.implementation.container.command is None:
+        warnings.warn(_NO_COMMAND, category=FutureWarning, stacklevel=2)
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    spec._digest = hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+    return spec
+
+
+def _load_component_spec(text: str | bytes, named: tuple[str, str] | None) -> Any:
+    from kfp.components.structures import ComponentSpec
 
     component_dict = _json_as_yaml(text) if isinstance(text, str) else None
+    from_json = component_dict is not None
     if component_dict is None:
         component_dict = load_yaml(text)
     try:
@@ -440,16 +473,50 @@ def load_component_spec(text: str | bytes) -> Any:
         base = _SERIALISED.get(key)  # the text is a spec's own to_dict() (the generated `named`)
     if base is None:
         spec = ComponentSpec.from_dict(component_dict)
+        base = copy.copy(spec)
         if key is not None and len(_SPECS) < _MAX_SPECS:
-            _SPECS[key] = copy.copy(spec)
+            _SPECS[key] = base
     else:
         spec = copy.copy(base)
         spec.name = name
-    if isinstance(spec.implementation, ContainerImplementation) and spec.implementation.container.command is None:
-        warnings.warn(_NO_COMMAND, category=FutureWarning, stacklevel=2)
-    data = text if isinstance(text, bytes) else text.encode("utf-8")
-    spec._digest = hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+        _NAMED.add(spec)
+    if named is not None and from_json and key is not None:
+        if len(_BY_REST) >= _MAX_SPECS:
+            _BY_REST.clear()
+        _BY_REST[named[1]] = (base, text)  # checked if the rest comes again
     return spec
+
+
+# the text after `{"name": "<name>"` -> the spec (its name aside) of a text read by json that is
+# exactly what json.dumps writes of its dict (so one "name" key): a text with the same rest and a
+# plain name is that dict under the other name, the same key and spec above. Each entry is
+# (spec, text) until a second text shows up with its rest, then checked: (spec, None).
+_BY_REST: dict[str, tuple[Any, str | None]] = {}
+_NAME_PREFIX = '{"name": "'
+
+
+def _seen_under_another_name(rest: str) -> Any:
+    entry = _BY_REST.get(rest)
+    if entry is None:
+        return None
+    base, text = entry
+    if text is not None:
+        if json.dumps(json.loads(text, object_pairs_hook=OrderedDict)) != text:
+            del _BY_REST[rest]
+            return None
+        _BY_REST[rest] = (base, None)
+    return base
+
+
+def _split_name(text: str) -> tuple[str, str] | None:
+    """(name, the rest) of a text starting `{"name": "<printable ASCII, no escape>"`; else None."""
+    if not text.startswith(_NAME_PREFIX):
+        return None
+    end = text.find('"', len(_NAME_PREFIX))
+    name = text[len(_NAME_PREFIX):end]
+    if end < 0 or "\\" in name or not (name.isascii() and name.isprintable()):
+        return None
+    return name, text[end + 1:]
 
 
 def _json_as_yaml(text: str) -> Any:
@@ -554,6 +621,11 @@ def deepcopy(data: Any, memo: dict[int, Any] | None = None) -> Any:
     return copy_of(data)
 
 
+def public_dir(obj: Any) -> list[str]:
+    """dir(obj) without the names starting with `_`, in its order."""
+    return [name for name in dir(obj) if name[0] != "_"]
+
+
 class _FastCopy:
     """The `copy` module as kfp.compiler._data_passing_rewriter sees it: `deepcopy` above."""
 
@@ -596,9 +668,13 @@ def install() -> None:
     modelbase.inspect = _MemoInspect()  # type: ignore[attr-defined]
     modelbase.get_type_hints = get_type_hints  # type: ignore[attr-defined]
     from kfp.compiler import _data_passing_rewriter
+    from kfp.dsl import _container_op
     from kubernetes.client.models import v1_container
 
     _data_passing_rewriter.copy = _FastCopy()  # type: ignore[attr-defined]
+    # ContainerOp.__init__ proxies its container's public callables, looking at every name dir()
+    # gives (getattr, then `name[0] != '_'`); the names it would skip are not listed
+    _container_op.dir = public_dir  # type: ignore[attr-defined]
     v1_container.Configuration = shared_configuration  # type: ignore[attr-defined]
     _KFP_VALIDATE.append(compiler._validate_workflow)
     compiler._validate_workflow = validate_workflow  # type: ignore[attr-defined]

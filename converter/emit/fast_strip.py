@@ -29,6 +29,7 @@ import ast
 import re
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 _EXEC = re.compile(r"\bexec\b")  # a keyword to lib2to3 (Python 2's exec statement) wherever it is
 _PARAMETER = re.compile(r"(\w+)[ \t]*:[ \t]*")  # the name, the colon, then the annotation
@@ -55,16 +56,23 @@ def strip_with_ast(source: str) -> str | None:
     if tree is None:
         return None
     text = _Text(source)
-    spans: list[tuple[int, int]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, _UNSUPPORTED) or not text.lib2to3_reads(node):
+    checks, node_type = _CHECKS, ast.AST
+    pending: list[Any] = [tree]
+    while pending:  # every node (ast.walk's, without its generators)
+        node = pending.pop()
+        check = checks.get(type(node))
+        if check is not None and not check(text, node):
             return None
-        if isinstance(node, ast.FunctionDef) and not text.annotation_spans(node, spans):
-            return None
-    if not spans:
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                pending.extend(item for item in value if isinstance(item, node_type))
+            elif isinstance(value, node_type):
+                pending.append(value)
+    if not text.spans:
         return source
     pieces, position = [], 0
-    for start, end in sorted(spans):
+    for start, end in sorted(text.spans):
         if start < position:
             return None
         pieces.append(source[position:start])
@@ -104,6 +112,7 @@ class _Text:
         self.starts = [0]
         for line in self.lines:
             self.starts.append(self.starts[-1] + len(line))
+        self.spans: list[tuple[int, int]] = []  # to cut, found so far
 
     def offset(self, lineno: int | None, col_offset: int | None) -> int:
         assert lineno is not None and col_offset is not None  # ast gives both for statements and expressions
@@ -112,37 +121,29 @@ class _Text:
             col_offset = len(line.encode("utf-8")[:col_offset].decode("utf-8"))
         return self.starts[lineno - 1] + col_offset
 
-    def lib2to3_reads(self, node: ast.AST) -> bool:
-        """False where lib2to3's grammar (Python 3.8's) may not read what Python 3.11 reads."""
-        # a starred item where lib2to3 wants a `test`/`testlist`: `a[*b]`, `a[1, *b]`, `*args: *T`,
-        # `for x in *a, b:`, `x += *a, b`
-        if isinstance(node, ast.Subscript) and _starred(node.slice):
-            return False
-        if isinstance(node, ast.For) and _starred(node.iter):
-            return False
-        if isinstance(node, ast.AugAssign) and _starred(node.value):
-            return False
-        if isinstance(node, ast.arg) and isinstance(node.annotation, ast.Starred):
-            return False
-        if isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Tuple | ast.Yield | ast.YieldFrom):
-            return False  # lib2to3's annassign value is a `test`
-        # `with (a as b, c as d):` (3.9) has no lib2to3 rule; `with (a) as b:` has, but goes too
-        if (isinstance(node, ast.With) and any(item.optional_vars is not None for item in node.items)
-                and _WITH_PARENTHESIS.match(self.source, self.offset(node.lineno, node.col_offset))):
-            return False
-        if isinstance(node, ast.FunctionDef | ast.ClassDef):
-            for decorator in node.decorator_list:  # lib2to3: '@' dotted_name [ '(' [arglist] ')' ] NEWLINE
-                name = decorator.func if isinstance(decorator, ast.Call) else decorator
-                start = self.offset(name.lineno, name.col_offset)
-                end = self.offset(name.end_lineno, name.end_col_offset)
-                if not _DOTTED.fullmatch(self.source, start, end):
-                    return False
-                if self.source[self.starts[name.lineno - 1]:start].strip() != "@":  # no `@(`, no `@\`
-                    return False
+    def with_statement(self, node: ast.With) -> bool:
+        """`with (a as b, c as d):` (3.9) has no lib2to3 rule; `with (a) as b:` has, but goes too."""
+        return (all(item.optional_vars is None for item in node.items)
+                or not _WITH_PARENTHESIS.match(self.source, self.offset(node.lineno, node.col_offset)))
+
+    def decorators(self, node: ast.FunctionDef | ast.ClassDef) -> bool:
+        """lib2to3's decorators: '@' dotted_name [ '(' [arglist] ')' ] NEWLINE."""
+        for decorator in node.decorator_list:
+            name = decorator.func if isinstance(decorator, ast.Call) else decorator
+            start = self.offset(name.lineno, name.col_offset)
+            end = self.offset(name.end_lineno, name.end_col_offset)
+            if not _DOTTED.fullmatch(self.source, start, end):
+                return False
+            if self.source[self.starts[name.lineno - 1]:start].strip() != "@":  # no `@(`, no `@\`
+                return False
         return True
 
-    def annotation_spans(self, node: ast.FunctionDef, spans: list[tuple[int, int]]) -> bool:
+    def function(self, node: ast.FunctionDef) -> bool:
+        return self.decorators(node) and self.annotation_spans(node)
+
+    def annotation_spans(self, node: ast.FunctionDef) -> bool:
         """Add the spans lib2to3 cuts from `node`'s own signature; False when unsure."""
+        spans = self.spans
         arguments = node.args
         parameters = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
         parameters += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
@@ -167,3 +168,23 @@ class _Text:
                 return False
             spans.append((arrow.start() + 1, end))
         return True
+
+
+def _never(text: _Text, node: ast.AST) -> bool:
+    return False
+
+
+# per node type, whether lib2to3 reads it as Python 3.11 does (and, for a def, its spans to cut);
+# a starred item where lib2to3 wants a `test`/`testlist`: `a[*b]`, `a[1, *b]`, `*args: *T`,
+# `for x in *a, b:`, `x += *a, b`; lib2to3's annassign value is a `test`
+_CHECKS: dict[type, Callable[[_Text, Any], bool]] = {
+    **dict.fromkeys(_UNSUPPORTED, _never),
+    ast.Subscript: lambda text, node: not _starred(node.slice),
+    ast.For: lambda text, node: not _starred(node.iter),
+    ast.AugAssign: lambda text, node: not _starred(node.value),
+    ast.arg: lambda text, node: not isinstance(node.annotation, ast.Starred),
+    ast.AnnAssign: lambda text, node: not isinstance(node.value, ast.Tuple | ast.Yield | ast.YieldFrom),
+    ast.With: _Text.with_statement,
+    ast.FunctionDef: _Text.function,
+    ast.ClassDef: _Text.decorators,
+}

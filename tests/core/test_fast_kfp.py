@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -279,3 +280,54 @@ def test_json_read_as_yaml_only_without_floats(number: str) -> None:
         assert data == _yaml_utils.load_yaml(text) and "." not in number and "e" not in number
     else:
         assert any(isinstance(v, float) for v in json.loads(text)["n"])
+
+
+def test_container_op_proxies_the_same_names() -> None:
+    from kfp.dsl import _container_op
+
+    def make() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _container_op.ContainerOp(name="x", image="bash:5.2", command=["bash", "-c"], arguments=["echo"])
+
+    fast_kfp.install()
+    assert _container_op.dir is fast_kfp.public_dir
+    fast = make()
+    try:
+        del _container_op.dir  # builtins.dir, as kfp runs it
+        kfps = make()
+    finally:
+        _container_op.dir = fast_kfp.public_dir
+    assert list(vars(fast)) == list(vars(kfps))
+    assert [k for k, v in vars(fast).items() if callable(v)] == [k for k, v in vars(kfps).items() if callable(v)]
+
+
+def test_named_copies_are_not_recorded_and_still_load_as_kfps() -> None:
+    fast_kfp.install()
+    base = ('{"name": "%s", "inputs": [{"name": "command", "type": "String"}], "implementation": {"container": '
+            '{"image": "bash:5.3", "command": ["bash", "-c", {"inputValue": "command"}]}}}')
+    first = fast_kfp.load_component_spec(base % "a")
+    named = fast_kfp.load_component_spec(json.dumps({**first.to_dict(), "name": "b"}))
+    recorded = len(fast_kfp._SERIALISED)
+    again = fast_kfp.load_component_spec(json.dumps({**named.to_dict(), "name": "c"}))  # named twice
+    assert len(fast_kfp._SERIALISED) == recorded and named in fast_kfp._NAMED
+    kfp_spec = _components.ComponentSpec.from_dict(_yaml_utils.load_yaml(json.dumps({**named.to_dict(), "name": "c"})))
+    assert again == kfp_spec and again.to_dict() == kfp_spec.to_dict()
+
+
+_REST = (', "inputs": [{"name": "command", "type": "String"}], "implementation": {"container": '
+         '{"image": "bash:5.1", "command": ["bash", "-c", {"inputValue": "command"}]}}}')
+
+
+@given(st.lists(st.text(alphabet=[chr(c) for c in range(32, 127)], max_size=12), min_size=1, max_size=4))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_json_texts_differing_in_their_name_load_as_kfps(names: list[str]) -> None:
+    texts = ['{"name": ' + json.dumps(name) + _REST for name in names]
+    texts.append('{"name": "dup", "inputs": [], "name": "last"}')  # two names: json keeps the last
+    texts.append('{"name": "dup2", "inputs": [], "name": "last"}')
+    texts.append('{"name":  "spaced"' + _REST)  # not json.dumps' own spacing
+    for text in texts:
+        fast = fast_kfp.load_component_spec(text)
+        kfp_spec = _components.ComponentSpec.from_dict(_yaml_utils.load_yaml(text))
+        assert fast == kfp_spec and fast.to_dict() == kfp_spec.to_dict() and fast.name == kfp_spec.name
+        assert fast._digest == hashlib.sha256(text.encode()).hexdigest()
