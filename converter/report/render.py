@@ -182,7 +182,7 @@ def render_reports(out_dir: Path, source_root: Path | None = None, memo_dir: Pat
     DAG source paths in conversion.json are as `convert` was given them: relative ones are read
     relative to `source_root` (default: the current directory, where convert usually ran).
     `memo_dir` keeps graph layouts and rendered pages between runs (see layout.layout and
-    `_page_key`); `jobs` > 1 renders the DAG reports in that many processes.
+    `_Job.page_key`); `jobs` > 1 renders the DAG reports in that many processes.
     """
     document = load(out_dir)
     root = source_root or Path.cwd()
@@ -190,10 +190,12 @@ def render_reports(out_dir: Path, source_root: Path | None = None, memo_dir: Pat
     tool_version = str(document.get("tool", {}).get("version", ""))
     entries = dag_entries(document)
     job = _Job(out_dir, root, memo_dir, tool_version)
-    batches = [entries[i: i + PAGES_PER_BATCH] for i in range(0, len(entries), PAGES_PER_BATCH)]
+    # each page's memo key, computed once here: it decides where to render and names the memo entry
+    keyed = [(dag, stem, job.page_key(dag, stem)) for dag, stem in entries]
+    batches = [keyed[i: i + PAGES_PER_BATCH] for i in range(0, len(keyed), PAGES_PER_BATCH)]
     # workers pay off for pages to render; pages served from the memo are read faster here than
     # their views travel back from a worker (a re-run after a small change renders a page or two)
-    to_render = sum(not job.memoised(dag, stem) for dag, stem in entries) if memo_dir is not None else len(entries)
+    to_render = sum(not job.memoised(key) for _, _, key in keyed)
     if jobs > 1 and len(batches) > 1 and to_render > PAGES_PER_BATCH:
         # forked workers inherit the loaded templates; each returns its DAGs' index entries
         context = multiprocessing.get_context("fork") if os.name == "posix" else None
@@ -222,10 +224,11 @@ class _Job:
     memo_dir: Path | None
     tool_version: str
 
-    def render(self, entries: list[tuple[Mapping[str, Any], str]]) -> list[tuple[DagView, str | None]]:
-        """Each DAG's (view without the file texts, layout error); the index needs no more."""
+    def render(self, entries: list[tuple[Mapping[str, Any], str, str | None]]) -> list[tuple[DagView, str | None]]:
+        """Each (DAG, stem, page key)'s view without the file texts and its layout error: the
+        index needs no more."""
         reports_dir = self.out_dir / REPORTS_DIR
-        keys = [self._page_key(dag, stem) for dag, stem in entries]
+        keys = [key for _, _, key in entries]
         pages: list[tuple[DagView, str, str, str | None] | None] = [self._read_page(key) for key in keys]
         todo = [i for i, page in enumerate(pages) if page is None]
         views = {i: dag_view(entries[i][0], self.out_dir, entries[i][1], self.source_root) for i in todo}
@@ -247,12 +250,11 @@ class _Job:
             done.append((view, error))
         return done
 
-    def memoised(self, dag: Mapping[str, Any], stem: str) -> bool:
-        """Whether the memo holds this DAG's page as it would be rendered now."""
-        key = self._page_key(dag, stem)
+    def memoised(self, key: str | None) -> bool:
+        """Whether the memo holds the page of this key (page_key)."""
         return key is not None and self.memo_dir is not None and (self.memo_dir / "pages" / f"{key}.pickle").is_file()
 
-    def _page_key(self, dag: Mapping[str, Any], stem: str) -> str | None:
+    def page_key(self, dag: Mapping[str, Any], stem: str) -> str | None:
         """What a DAG's page is made of: its entry, its files, the folders, the report code, `dot`."""
         if self.memo_dir is None:
             return None
