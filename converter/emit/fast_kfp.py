@@ -59,6 +59,9 @@ e2e goldens the whole):
 - Data-passing rewrite: kfp.compiler._data_passing_rewriter deep-copies the workflow; its `copy`
   is one whose `deepcopy` walks exact dicts and lists itself, as copy.deepcopy does (a new one per
   container, copied once when met twice, immutable scalars kept) and leaves the rest to it.
+- Serialised PipelineParams (`{{pipelineparam:op=...;name=...}}`) are looked for in every string
+  of every op (`match_serialized_pipelineparam`, `_extract_pipelineparams` in kfp.dsl); a string
+  without the pattern's literal start `{{pipelineparam:op=` has none: [] without the regex.
 - ContainerOp.__init__ proxies its container's public callables, calling getattr for every name
   `dir()` lists and skipping those starting with `_`; kfp.dsl._container_op's `dir` leaves those
   out beforehand (`public_dir`; getattr on them has no effect).
@@ -626,6 +629,22 @@ def public_dir(obj: Any) -> list[str]:
     return [name for name in dir(obj) if name[0] != "_"]
 
 
+_PARAM_MARK = "{{pipelineparam:op="  # what kfp's pattern for a serialised PipelineParam starts with
+
+
+def _without_params_first(kfp_function: Any) -> Any:
+    """kfp's function of a serialised-PipelineParam search, answering [] at once for a string
+    without the pattern's literal start (its regex finds nothing there: the same empty list)."""
+
+    @functools.wraps(kfp_function)
+    def search(payload: Any) -> Any:
+        if type(payload) is str and _PARAM_MARK not in payload:
+            return []
+        return kfp_function(payload)
+
+    return search
+
+
 class _FastCopy:
     """The `copy` module as kfp.compiler._data_passing_rewriter sees it: `deepcopy` above."""
 
@@ -672,6 +691,15 @@ def install() -> None:
     from kubernetes.client.models import v1_container
 
     _data_passing_rewriter.copy = _FastCopy()  # type: ignore[attr-defined]
+    # every string of every op is searched for serialised PipelineParams; most have none
+    from kfp import dsl
+    from kfp.dsl import _pipeline_param
+
+    _pipeline_param.match_serialized_pipelineparam = _without_params_first(  # type: ignore[attr-defined]
+        _pipeline_param.match_serialized_pipelineparam)
+    _pipeline_param._extract_pipelineparams = _without_params_first(  # type: ignore[attr-defined]
+        _pipeline_param._extract_pipelineparams)
+    dsl.match_serialized_pipelineparam = _pipeline_param.match_serialized_pipelineparam  # type: ignore[attr-defined]
     # ContainerOp.__init__ proxies its container's public callables, looking at every name dir()
     # gives (getattr, then `name[0] != '_'`); the names it would skip are not listed
     _container_op.dir = public_dir  # type: ignore[attr-defined]

@@ -331,3 +331,21 @@ def test_json_texts_differing_in_their_name_load_as_kfps(names: list[str]) -> No
         kfp_spec = _components.ComponentSpec.from_dict(_yaml_utils.load_yaml(text))
         assert fast == kfp_spec and fast.to_dict() == kfp_spec.to_dict() and fast.name == kfp_spec.name
         assert fast._digest == hashlib.sha256(text.encode()).hexdigest()
+
+
+_PARAM_TEXT = st.lists(st.sampled_from(["{{pipelineparam:op=", "{{pipelineparam:op=;name=x}}", "op-1", ";name=",
+                                        "}}", "{{", "a b", "-", "_", "{{pipelineparam:op=t 1;name=out_put}}", "é"]),
+                       max_size=6).map("".join)
+
+
+@given(st.one_of(_PARAM_TEXT, st.text(max_size=30)))
+@settings(max_examples=EXAMPLES, deadline=None)
+def test_pipelineparam_search_is_kfps(payload: str) -> None:
+    from kfp.dsl import _pipeline_param
+
+    fast_kfp.install()
+    fast_match, fast_extract = _pipeline_param.match_serialized_pipelineparam, _pipeline_param._extract_pipelineparams
+    kfp_match, kfp_extract = fast_match.__wrapped__, fast_extract.__wrapped__
+    assert fast_match(payload) == kfp_match(payload)
+    assert sorted(map(repr, fast_extract(payload))) == sorted(map(repr, kfp_extract(payload)))
+    assert sorted(map(repr, fast_extract([payload, "x"]))) == sorted(map(repr, kfp_extract([payload, "x"])))
