@@ -417,14 +417,15 @@ _SERIALISED: dict[str, Any] = {}
 _MAX_SERIALISED = 256
 
 
-_NAMED: weakref.WeakSet[Any] = weakref.WeakSet()  # specs load_component_spec made (not recorded)
+# specs load_component_spec made (not recorded), by id: weak, as ModelBase hashes by repr()
+_NAMED: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 
 
 def _recording_to_dict(kfp_to_dict: Any) -> Any:
     @functools.wraps(kfp_to_dict)
     def to_dict(self: Any) -> Any:
         struct = kfp_to_dict(self)
-        if self in _NAMED:
+        if _NAMED.get(id(self)) is self:
             # a named copy (the compiler serialises each task's): its content, the name aside, is
             # its base's, already recorded or memoised; a miss would only cost a from_dict
             return struct
@@ -449,7 +450,7 @@ def load_component_spec(text: str | bytes) -> Any:
     if base is not None:  # the JSON of a spec seen before under another name (see _BY_REST)
         spec = copy.copy(base)
         spec.name = named[0]  # type: ignore[index]
-        _NAMED.add(spec)
+        _NAMED[id(spec)] = spec
     else:
         spec = _load_component_spec(text, named)
     if isinstance(spec.implementation, ContainerImplementation) and spec.implementation.container.command is None:
@@ -482,7 +483,7 @@ def _load_component_spec(text: str | bytes, named: tuple[str, str] | None) -> An
     else:
         spec = copy.copy(base)
         spec.name = name
-        _NAMED.add(spec)
+        _NAMED[id(spec)] = spec
     if named is not None and from_json and key is not None:
         if len(_BY_REST) >= _MAX_SPECS:
             _BY_REST.clear()
