@@ -59,6 +59,10 @@ e2e goldens the whole):
 - Data-passing rewrite: kfp.compiler._data_passing_rewriter deep-copies the workflow; its `copy`
   is one whose `deepcopy` walks exact dicts and lists itself, as copy.deepcopy does (a new one per
   container, copied once when met twice, immutable scalars kept) and leaves the rest to it.
+- Line-for-line copies: `modelbase.convert_object_to_struct` (with the signature memo above and no
+  `hasattr(value, "to_dict")` lookup for builtin values, which have none) and
+  `_k8s_helper.convert_k8s_obj_to_json` (its per-call `from six import ...` and `from datetime
+  import ...` done once: the same constants).
 - Serialised PipelineParams (`{{pipelineparam:op=...;name=...}}`) are looked for in every string
   of every op (`match_serialized_pipelineparam`, `_extract_pipelineparams` in kfp.dsl); a string
   without the pattern's literal start `{{pipelineparam:op=` has none: [] without the regex.
@@ -73,6 +77,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import functools
 import hashlib
 import inspect
@@ -625,6 +630,69 @@ def deepcopy(data: Any, memo: dict[int, Any] | None = None) -> Any:
     return copy_of(data)
 
 
+_NO_TO_DICT = frozenset((str, int, float, bool, type(None), list, dict))  # builtins: never a to_dict
+
+
+def _has_to_dict(value: Any) -> bool:
+    return type(value) not in _NO_TO_DICT and hasattr(value, "to_dict")
+
+
+def convert_object_to_struct(obj: Any, serialized_names: Any = {}) -> dict[str, Any]:  # noqa: B006 - kfp's
+    """kfp.components.modelbase.convert_object_to_struct, line for line, with its signature memoised
+    and `hasattr(value, "to_dict")` answered at once for builtin values (which have none)."""
+    parameters = signature(obj.__init__).parameters
+    result = {}
+    for python_name in parameters:
+        value = getattr(obj, python_name)
+        if python_name.startswith("_"):
+            continue
+        attr_name = serialized_names.get(python_name, python_name)
+        if _has_to_dict(value):
+            result[attr_name] = value.to_dict()
+        elif isinstance(value, list):
+            result[attr_name] = [(x.to_dict() if _has_to_dict(x) else x) for x in value]
+        elif isinstance(value, dict):
+            result[attr_name] = {k: (v.to_dict() if _has_to_dict(v) else v) for k, v in value.items()}
+        else:
+            param = parameters.get(python_name, None)
+            if param is None or param.default == inspect.Parameter.empty or value != param.default:
+                result[attr_name] = value
+    return result
+
+
+def convert_k8s_obj_to_json(k8s_obj: Any) -> Any:
+    """kfp.compiler._k8s_helper.convert_k8s_obj_to_json, line for line, its per-call imports (six,
+    datetime) made once: the same constants."""
+    if k8s_obj is None:
+        return None
+    elif isinstance(k8s_obj, _PRIMITIVE_TYPES):
+        return k8s_obj
+    elif isinstance(k8s_obj, list):
+        return [convert_k8s_obj_to_json(sub_obj) for sub_obj in k8s_obj]
+    elif isinstance(k8s_obj, tuple):
+        return tuple(convert_k8s_obj_to_json(sub_obj) for sub_obj in k8s_obj)
+    elif isinstance(k8s_obj, (datetime.datetime, datetime.date)):
+        return k8s_obj.isoformat()
+    elif isinstance(k8s_obj, _PIPELINE_PARAM[0]):
+        if isinstance(k8s_obj.value, str):
+            return k8s_obj.value
+        return f"{{{{inputs.parameters.{k8s_obj.full_name}}}}}"
+    if isinstance(k8s_obj, dict):
+        obj_dict = k8s_obj
+    else:
+        obj_dict = {
+            k8s_obj.attribute_map[attr]: getattr(k8s_obj, attr)
+            for attr in k8s_obj.attribute_map
+            if getattr(k8s_obj, attr) is not None
+        }
+    return {key: convert_k8s_obj_to_json(val) for key, val in obj_dict.items()}
+
+
+_PRIMITIVE_TYPES = (float, bool, bytes, str, int)  # six's (float, bool, bytes, text_type) + integer_types
+_PIPELINE_PARAM: list[Any] = []  # kfp.dsl.PipelineParam, once kfp is imported
+KFP_ORIGINAL: dict[str, Any] = {}  # kfp's own functions replaced line for line (tests compare)
+
+
 def public_dir(obj: Any) -> list[str]:
     """dir(obj) without the names starting with `_`, in its order."""
     return [name for name in dir(obj) if name[0] != "_"]
@@ -694,7 +762,15 @@ def install() -> None:
     _data_passing_rewriter.copy = _FastCopy()  # type: ignore[attr-defined]
     # every string of every op is searched for serialised PipelineParams; most have none
     from kfp import dsl
+    from kfp.compiler import _k8s_helper, _op_to_template
     from kfp.dsl import _pipeline_param
+
+    _PIPELINE_PARAM.append(dsl.PipelineParam)
+    KFP_ORIGINAL.update(convert_k8s_obj_to_json=_k8s_helper.convert_k8s_obj_to_json,
+                        convert_object_to_struct=modelbase.convert_object_to_struct)
+    for module in (_k8s_helper, _op_to_template, compiler):
+        module.convert_k8s_obj_to_json = convert_k8s_obj_to_json  # type: ignore[attr-defined]
+    modelbase.convert_object_to_struct = convert_object_to_struct  # type: ignore[attr-defined]
 
     _pipeline_param.match_serialized_pipelineparam = _without_params_first(  # type: ignore[attr-defined]
         _pipeline_param.match_serialized_pipelineparam)

@@ -349,3 +349,58 @@ def test_pipelineparam_search_is_kfps(payload: str) -> None:
     assert fast_match(payload) == kfp_match(payload)
     assert sorted(map(repr, fast_extract(payload))) == sorted(map(repr, kfp_extract(payload)))
     assert sorted(map(repr, fast_extract([payload, "x"]))) == sorted(map(repr, kfp_extract([payload, "x"])))
+
+
+def _golden_component_specs() -> list[Any]:
+    specs = []
+    for path in GOLDEN_YAML:
+        workflow = fast_kfp.load_yaml(path.read_text(encoding="utf-8"))
+        for template in workflow["spec"]["templates"]:
+            text = template.get("metadata", {}).get("annotations", {}).get("pipelines.kubeflow.org/component_spec")
+            if text:
+                specs.append(_components.ComponentSpec.from_dict(json.loads(text)))
+    return specs
+
+
+def test_object_to_struct_is_kfps_on_every_golden_component() -> None:
+    from kfp.components import modelbase
+
+    fast_kfp.install()
+    kfp_convert = fast_kfp.KFP_ORIGINAL["convert_object_to_struct"]
+    objects, specs = [], _golden_component_specs()
+    assert len(specs) > 50
+    for spec in specs:
+        stack = [spec]
+        while stack:  # the spec and every model object in it
+            item = stack.pop()
+            if isinstance(item, modelbase.ModelBase):
+                objects.append(item)
+                stack.extend(getattr(item, name) for name in item._get_field_names())
+            elif isinstance(item, (list, tuple)):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                stack.extend(item.values())
+    for item in objects:
+        names = item._serialized_names
+        assert fast_kfp.convert_object_to_struct(item, names) == kfp_convert(item, names)
+        assert fast_kfp.convert_object_to_struct(item) == kfp_convert(item)
+
+
+def test_k8s_obj_to_json_is_kfps() -> None:
+    import datetime as dt
+
+    from kfp import dsl
+    from kubernetes.client import models as k8s
+
+    fast_kfp.install()
+    kfp_convert = fast_kfp.KFP_ORIGINAL["convert_k8s_obj_to_json"]
+    container = k8s.V1Container(
+        name="main", image="bash", command=["bash", "-c"], args=("a", dsl.PipelineParam("p", value="v")),
+        env=[k8s.V1EnvVar(name="E", value="1"), k8s.V1EnvVar(name="F", value_from=k8s.V1EnvVarSource(
+            field_ref=k8s.V1ObjectFieldSelector(field_path="metadata.name")))],
+        resources=k8s.V1ResourceRequirements(limits={"cpu": "1", "memory": dsl.PipelineParam("m", "op-1")}))
+    samples = [None, 1, 1.5, True, b"x", "s", [1, (2, 3)], {"a": [container]}, dt.date(2024, 1, 2),
+               dt.datetime(2024, 1, 2, 3, 4), dsl.PipelineParam("q", "op-2"), dsl.PipelineParam("r", value=7),
+               container, k8s.V1Toleration(key="k", operator="Exists"), ({"t": (dsl.PipelineParam("s"),)},)]
+    for sample in samples:
+        assert repr(fast_kfp.convert_k8s_obj_to_json(sample)) == repr(kfp_convert(sample))
