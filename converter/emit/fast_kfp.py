@@ -7,8 +7,8 @@ writes it again. The generated file's `named(...)` loads a component per task, e
 its base component only in its name. `install()` swaps, in this process only, module attributes
 kfp calls (listed below); `bind()` does the same for the names the generated module imports for
 its post-compile re-read and re-write. The generated files, run on their own, still use kfp's code
-and give the same bytes (tests/core/test_fast_kfp.py and test_fast_strip.py check each swap, the
-e2e goldens the whole):
+and give the same bytes (tests/core/test_fast_kfp.py, test_fast_strip.py and test_deferred_write.py
+check each swap, the e2e goldens the whole):
 
 - Dumping (`dump_yaml`, the compiler's and the post-compile step's): libyaml and PyYAML write the
   same bytes for mappings and lists of printable ASCII text (`plain_text`), where they differ
@@ -73,6 +73,7 @@ e2e goldens the whole):
   its `client_side_validation` in setters; kfp makes one per task and never changes it, so they
   share one (`shared_configuration`).
 """
+
 from __future__ import annotations
 
 import contextlib
