@@ -346,9 +346,17 @@ def test_pipelineparam_search_is_kfps(payload: str) -> None:
     fast_kfp.install()
     fast_match, fast_extract = _pipeline_param.match_serialized_pipelineparam, _pipeline_param._extract_pipelineparams
     kfp_match, kfp_extract = fast_match.__wrapped__, fast_extract.__wrapped__
+
+
+    def outcome(function: Any, argument: Any) -> Any:
+        try:
+            return sorted(map(repr, function(argument)))
+        except Exception as error:  # noqa: BLE001 - kfp rejects some names: so must the fast path
+            return type(error)
+
     assert fast_match(payload) == kfp_match(payload)
-    assert sorted(map(repr, fast_extract(payload))) == sorted(map(repr, kfp_extract(payload)))
-    assert sorted(map(repr, fast_extract([payload, "x"]))) == sorted(map(repr, kfp_extract([payload, "x"])))
+    assert outcome(fast_extract, payload) == outcome(kfp_extract, payload)
+    assert outcome(fast_extract, [payload, "x"]) == outcome(kfp_extract, [payload, "x"])
 
 
 def _golden_component_specs() -> list[Any]:
