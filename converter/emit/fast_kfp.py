@@ -7,8 +7,8 @@ writes it again. The generated file's `named(...)` loads a component per task, e
 its base component only in its name. `install()` swaps, in this process only, module attributes
 kfp calls (listed below); `bind()` does the same for the names the generated module imports for
 its post-compile re-read and re-write. The generated files, run on their own, still use kfp's code
-and give the same bytes (tests/core/test_fast_kfp.py and test_fast_strip.py check each swap, the
-e2e goldens the whole):
+and give the same bytes (tests/core/test_fast_kfp.py, test_fast_strip.py and test_deferred_write.py
+check each swap, the e2e goldens the whole):
 
 - Dumping (`dump_yaml`, the compiler's and the post-compile step's): libyaml and PyYAML write the
   same bytes for mappings and lists of printable ASCII text (`plain_text`), where they differ
@@ -59,6 +59,13 @@ e2e goldens the whole):
 - Data-passing rewrite: kfp.compiler._data_passing_rewriter deep-copies the workflow; its `copy`
   is one whose `deepcopy` walks exact dicts and lists itself, as copy.deepcopy does (a new one per
   container, copied once when met twice, immutable scalars kept) and leaves the rest to it.
+- Line-for-line copies: `modelbase.convert_object_to_struct` (with the signature memo above and no
+  `hasattr(value, "to_dict")` lookup for builtin values, which have none) and
+  `_k8s_helper.convert_k8s_obj_to_json` (its per-call `from six import ...` and `from datetime
+  import ...` done once: the same constants).
+- Serialised PipelineParams (`{{pipelineparam:op=...;name=...}}`) are looked for in every string
+  of every op (`match_serialized_pipelineparam`, `_extract_pipelineparams` in kfp.dsl); a string
+  without the pattern's literal start `{{pipelineparam:op=` has none: [] without the regex.
 - ContainerOp.__init__ proxies its container's public callables, calling getattr for every name
   `dir()` lists and skipping those starting with `_`; kfp.dsl._container_op's `dir` leaves those
   out beforehand (`public_dir`; getattr on them has no effect).
@@ -66,10 +73,12 @@ e2e goldens the whole):
   its `client_side_validation` in setters; kfp makes one per task and never changes it, so they
   share one (`shared_configuration`).
 """
+
 from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import functools
 import hashlib
 import inspect
@@ -414,14 +423,15 @@ _SERIALISED: dict[str, Any] = {}
 _MAX_SERIALISED = 256
 
 
-_NAMED: weakref.WeakSet[Any] = weakref.WeakSet()  # specs load_component_spec made (not recorded)
+# specs load_component_spec made (not recorded), by id: weak, as ModelBase hashes by repr()
+_NAMED: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 
 
 def _recording_to_dict(kfp_to_dict: Any) -> Any:
     @functools.wraps(kfp_to_dict)
     def to_dict(self: Any) -> Any:
         struct = kfp_to_dict(self)
-        if self in _NAMED:
+        if _NAMED.get(id(self)) is self:
             # a named copy (the compiler serialises each task's): its content, the name aside, is
             # its base's, already recorded or memoised; a miss would only cost a from_dict
             return struct
@@ -446,7 +456,7 @@ def load_component_spec(text: str | bytes) -> Any:
     if base is not None:  # the JSON of a spec seen before under another name (see _BY_REST)
         spec = copy.copy(base)
         spec.name = named[0]  # type: ignore[index]
-        _NAMED.add(spec)
+        _NAMED[id(spec)] = spec
     else:
         spec = _load_component_spec(text, named)
     if isinstance(spec.implementation, ContainerImplementation) and spec.implementation.container.command is None:
@@ -479,7 +489,7 @@ def _load_component_spec(text: str | bytes, named: tuple[str, str] | None) -> An
     else:
         spec = copy.copy(base)
         spec.name = name
-        _NAMED.add(spec)
+        _NAMED[id(spec)] = spec
     if named is not None and from_json and key is not None:
         if len(_BY_REST) >= _MAX_SPECS:
             _BY_REST.clear()
@@ -621,9 +631,88 @@ def deepcopy(data: Any, memo: dict[int, Any] | None = None) -> Any:
     return copy_of(data)
 
 
+_NO_TO_DICT = frozenset((str, int, float, bool, type(None), list, dict))  # builtins: never a to_dict
+
+
+def _has_to_dict(value: Any) -> bool:
+    return type(value) not in _NO_TO_DICT and hasattr(value, "to_dict")
+
+
+def convert_object_to_struct(obj: Any, serialized_names: Any = {}) -> dict[str, Any]:  # noqa: B006 - kfp's
+    """kfp.components.modelbase.convert_object_to_struct, line for line, with its signature memoised
+    and `hasattr(value, "to_dict")` answered at once for builtin values (which have none)."""
+    parameters = signature(obj.__init__).parameters
+    result = {}
+    for python_name in parameters:
+        value = getattr(obj, python_name)
+        if python_name.startswith("_"):
+            continue
+        attr_name = serialized_names.get(python_name, python_name)
+        if _has_to_dict(value):
+            result[attr_name] = value.to_dict()
+        elif isinstance(value, list):
+            result[attr_name] = [(x.to_dict() if _has_to_dict(x) else x) for x in value]
+        elif isinstance(value, dict):
+            result[attr_name] = {k: (v.to_dict() if _has_to_dict(v) else v) for k, v in value.items()}
+        else:
+            param = parameters.get(python_name, None)
+            if param is None or param.default == inspect.Parameter.empty or value != param.default:
+                result[attr_name] = value
+    return result
+
+
+def convert_k8s_obj_to_json(k8s_obj: Any) -> Any:
+    """kfp.compiler._k8s_helper.convert_k8s_obj_to_json, line for line, its per-call imports (six,
+    datetime) made once: the same constants."""
+    if k8s_obj is None:
+        return None
+    elif isinstance(k8s_obj, _PRIMITIVE_TYPES):
+        return k8s_obj
+    elif isinstance(k8s_obj, list):
+        return [convert_k8s_obj_to_json(sub_obj) for sub_obj in k8s_obj]
+    elif isinstance(k8s_obj, tuple):
+        return tuple(convert_k8s_obj_to_json(sub_obj) for sub_obj in k8s_obj)
+    elif isinstance(k8s_obj, (datetime.datetime, datetime.date)):
+        return k8s_obj.isoformat()
+    elif isinstance(k8s_obj, _PIPELINE_PARAM[0]):
+        if isinstance(k8s_obj.value, str):
+            return k8s_obj.value
+        return f"{{{{inputs.parameters.{k8s_obj.full_name}}}}}"
+    if isinstance(k8s_obj, dict):
+        obj_dict = k8s_obj
+    else:
+        obj_dict = {
+            k8s_obj.attribute_map[attr]: getattr(k8s_obj, attr)
+            for attr in k8s_obj.attribute_map
+            if getattr(k8s_obj, attr) is not None
+        }
+    return {key: convert_k8s_obj_to_json(val) for key, val in obj_dict.items()}
+
+
+_PRIMITIVE_TYPES = (float, bool, bytes, str, int)  # six's (float, bool, bytes, text_type) + integer_types
+_PIPELINE_PARAM: list[Any] = []  # kfp.dsl.PipelineParam, once kfp is imported
+KFP_ORIGINAL: dict[str, Any] = {}  # kfp's own functions replaced line for line (tests compare)
+
+
 def public_dir(obj: Any) -> list[str]:
     """dir(obj) without the names starting with `_`, in its order."""
     return [name for name in dir(obj) if name[0] != "_"]
+
+
+_PARAM_MARK = "{{pipelineparam:op="  # what kfp's pattern for a serialised PipelineParam starts with
+
+
+def _without_params_first(kfp_function: Any) -> Any:
+    """kfp's function of a serialised-PipelineParam search, answering [] at once for a string
+    without the pattern's literal start (its regex finds nothing there: the same empty list)."""
+
+    @functools.wraps(kfp_function)
+    def search(payload: Any) -> Any:
+        if type(payload) is str and _PARAM_MARK not in payload:
+            return []
+        return kfp_function(payload)
+
+    return search
 
 
 class _FastCopy:
@@ -672,6 +761,23 @@ def install() -> None:
     from kubernetes.client.models import v1_container
 
     _data_passing_rewriter.copy = _FastCopy()  # type: ignore[attr-defined]
+    # every string of every op is searched for serialised PipelineParams; most have none
+    from kfp import dsl
+    from kfp.compiler import _k8s_helper, _op_to_template
+    from kfp.dsl import _pipeline_param
+
+    _PIPELINE_PARAM.append(dsl.PipelineParam)
+    KFP_ORIGINAL.update(convert_k8s_obj_to_json=_k8s_helper.convert_k8s_obj_to_json,
+                        convert_object_to_struct=modelbase.convert_object_to_struct)
+    for module in (_k8s_helper, _op_to_template, compiler):
+        module.convert_k8s_obj_to_json = convert_k8s_obj_to_json  # type: ignore[attr-defined]
+    modelbase.convert_object_to_struct = convert_object_to_struct  # type: ignore[attr-defined]
+
+    _pipeline_param.match_serialized_pipelineparam = _without_params_first(  # type: ignore[attr-defined]
+        _pipeline_param.match_serialized_pipelineparam)
+    _pipeline_param._extract_pipelineparams = _without_params_first(  # type: ignore[attr-defined]
+        _pipeline_param._extract_pipelineparams)
+    dsl.match_serialized_pipelineparam = _pipeline_param.match_serialized_pipelineparam  # type: ignore[attr-defined]
     # ContainerOp.__init__ proxies its container's public callables, looking at every name dir()
     # gives (getattr, then `name[0] != '_'`); the names it would skip are not listed
     _container_op.dir = public_dir  # type: ignore[attr-defined]

@@ -310,7 +310,7 @@ def test_named_copies_are_not_recorded_and_still_load_as_kfps() -> None:
     named = fast_kfp.load_component_spec(json.dumps({**first.to_dict(), "name": "b"}))
     recorded = len(fast_kfp._SERIALISED)
     again = fast_kfp.load_component_spec(json.dumps({**named.to_dict(), "name": "c"}))  # named twice
-    assert len(fast_kfp._SERIALISED) == recorded and named in fast_kfp._NAMED
+    assert len(fast_kfp._SERIALISED) == recorded and fast_kfp._NAMED.get(id(named)) is named
     kfp_spec = _components.ComponentSpec.from_dict(_yaml_utils.load_yaml(json.dumps({**named.to_dict(), "name": "c"})))
     assert again == kfp_spec and again.to_dict() == kfp_spec.to_dict()
 
@@ -331,3 +331,84 @@ def test_json_texts_differing_in_their_name_load_as_kfps(names: list[str]) -> No
         kfp_spec = _components.ComponentSpec.from_dict(_yaml_utils.load_yaml(text))
         assert fast == kfp_spec and fast.to_dict() == kfp_spec.to_dict() and fast.name == kfp_spec.name
         assert fast._digest == hashlib.sha256(text.encode()).hexdigest()
+
+
+_PARAM_TEXT = st.lists(st.sampled_from(["{{pipelineparam:op=", "{{pipelineparam:op=;name=x}}", "op-1", ";name=",
+                                        "}}", "{{", "a b", "-", "_", "{{pipelineparam:op=t 1;name=out_put}}", "é"]),
+                       max_size=6).map("".join)
+
+
+@given(st.one_of(_PARAM_TEXT, st.text(max_size=30)))
+@settings(max_examples=EXAMPLES, deadline=None)
+def test_pipelineparam_search_is_kfps(payload: str) -> None:
+    from kfp.dsl import _pipeline_param
+
+    fast_kfp.install()
+    fast_match, fast_extract = _pipeline_param.match_serialized_pipelineparam, _pipeline_param._extract_pipelineparams
+    kfp_match, kfp_extract = fast_match.__wrapped__, fast_extract.__wrapped__
+
+
+    def outcome(function: Any, argument: Any) -> Any:
+        try:
+            return sorted(map(repr, function(argument)))
+        except Exception as error:  # noqa: BLE001 - kfp rejects some names: so must the fast path
+            return type(error)
+
+    assert fast_match(payload) == kfp_match(payload)
+    assert outcome(fast_extract, payload) == outcome(kfp_extract, payload)
+    assert outcome(fast_extract, [payload, "x"]) == outcome(kfp_extract, [payload, "x"])
+
+
+def _golden_component_specs() -> list[Any]:
+    specs = []
+    for path in GOLDEN_YAML:
+        workflow = fast_kfp.load_yaml(path.read_text(encoding="utf-8"))
+        for template in workflow["spec"]["templates"]:
+            text = template.get("metadata", {}).get("annotations", {}).get("pipelines.kubeflow.org/component_spec")
+            if text:
+                specs.append(_components.ComponentSpec.from_dict(json.loads(text)))
+    return specs
+
+
+def test_object_to_struct_is_kfps_on_every_golden_component() -> None:
+    from kfp.components import modelbase
+
+    fast_kfp.install()
+    kfp_convert = fast_kfp.KFP_ORIGINAL["convert_object_to_struct"]
+    objects, specs = [], _golden_component_specs()
+    assert len(specs) > 50
+    for spec in specs:
+        stack = [spec]
+        while stack:  # the spec and every model object in it
+            item = stack.pop()
+            if isinstance(item, modelbase.ModelBase):
+                objects.append(item)
+                stack.extend(getattr(item, name) for name in item._get_field_names())
+            elif isinstance(item, (list, tuple)):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                stack.extend(item.values())
+    for item in objects:
+        names = item._serialized_names
+        assert fast_kfp.convert_object_to_struct(item, names) == kfp_convert(item, names)
+        assert fast_kfp.convert_object_to_struct(item) == kfp_convert(item)
+
+
+def test_k8s_obj_to_json_is_kfps() -> None:
+    import datetime as dt
+
+    from kfp import dsl
+    from kubernetes.client import models as k8s
+
+    fast_kfp.install()
+    kfp_convert = fast_kfp.KFP_ORIGINAL["convert_k8s_obj_to_json"]
+    container = k8s.V1Container(
+        name="main", image="bash", command=["bash", "-c"], args=("a", dsl.PipelineParam("p", value="v")),
+        env=[k8s.V1EnvVar(name="E", value="1"), k8s.V1EnvVar(name="F", value_from=k8s.V1EnvVarSource(
+            field_ref=k8s.V1ObjectFieldSelector(field_path="metadata.name")))],
+        resources=k8s.V1ResourceRequirements(limits={"cpu": "1", "memory": dsl.PipelineParam("m", "op-1")}))
+    samples = [None, 1, 1.5, True, b"x", "s", [1, (2, 3)], {"a": [container]}, dt.date(2024, 1, 2),
+               dt.datetime(2024, 1, 2, 3, 4), dsl.PipelineParam("q", "op-2"), dsl.PipelineParam("r", value=7),
+               container, k8s.V1Toleration(key="k", operator="Exists"), ({"t": (dsl.PipelineParam("s"),)},)]
+    for sample in samples:
+        assert repr(fast_kfp.convert_k8s_obj_to_json(sample)) == repr(kfp_convert(sample))
