@@ -61,18 +61,21 @@ def _compile(source: str, module_name: str, workdir: Path, defer_write: bool) ->
             # dont_inherit: this module's `from __future__ import annotations` must not turn the
             # generated file's annotations (component signatures KFP reads) into strings
             code = compile(source, module.__file__, "exec", dont_inherit=True)
-            exec(code, module.__dict__)  # noqa: S102 - our own output
-            # its post-compile re-read and re-write on libyaml too; the re-read takes the workflow
-            # the compiler kept in memory in place of writing it (see fast_kfp's docstring)
-            bound = fast_kfp.bind(module.__dict__)
-            with fast_kfp.deferred_write(armed=defer_write and bound) as written:
-                try:
-                    module.compile_pipeline(str(target))
-                except Exception:
-                    if written.pending():  # its placeholder, read by something else, may be the cause
-                        raise fast_kfp.Unsure from None
-                    raise
-                return CompileResult(written.result(target.read_text(encoding="utf-8")), None)
+            # the ops kfp builds are emptied once the compilation is over: their cycles would leave
+            # them all to the cyclic GC (see fast_kfp's docstring)
+            with fast_kfp.released_ops():
+                exec(code, module.__dict__)  # noqa: S102 - our own output
+                # its post-compile re-read and re-write on libyaml too; the re-read takes the workflow
+                # the compiler kept in memory in place of writing it (see fast_kfp's docstring)
+                bound = fast_kfp.bind(module.__dict__)
+                with fast_kfp.deferred_write(armed=defer_write and bound) as written:
+                    try:
+                        module.compile_pipeline(str(target))
+                    except Exception:
+                        if written.pending():  # its placeholder, read by something else, may be the cause
+                            raise fast_kfp.Unsure from None
+                        raise
+                    return CompileResult(written.result(target.read_text(encoding="utf-8")), None)
     except fast_kfp.Unsure:
         return None
     except Exception as error:  # noqa: BLE001 - the compiler's failure is a diagnostic, not raised

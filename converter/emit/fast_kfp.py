@@ -52,7 +52,9 @@ check each swap, the e2e goldens the whole):
 - `_python_op._module_is_builtin_or_standard(name)` (looks for the module's file in the standard
   library's folder, per Python component with a non-str input) is memoised by name.
 - Type hints stripped from Python components' code (`_python_op.strip_type_hints`): kfp's lib2to3
-  pass is cut with `ast` positions instead where that gives the same text, see fast_strip.py.
+  pass is cut with `ast` positions instead where that gives the same text, see fast_strip.py; the
+  function's source read before (`inspect.getsource` as _python_op sees it) is found with `ast`
+  too where that gives the same lines (fast_strip.getsource).
 - Validation: kfp dumps the workflow a second time only to look for `{{pipelineparam` in the text;
   looking in its strings finds the same (the marker has no character YAML would escape or fold
   at). With an `argo` binary on PATH kfp also lints, so kfp's own validation runs.
@@ -72,6 +74,14 @@ check each swap, the e2e goldens the whole):
 - kubernetes' V1Container makes a `Configuration()` each (logger set-up, a CPU count) only to read
   its `client_side_validation` in setters; kfp makes one per task and never changes it, so they
   share one (`shared_configuration`).
+- Op names: `Pipeline.add_op` makes each op's name unique against `list(self.ops.keys())`, a new
+  list searched from the start for every op (quadratic in a big DAG); `add_op` asks the dict itself
+  (`in` on its keys: the same answer for the same names).
+- Cyclic garbage: each ContainerOp keeps ~27 closures that refer back to it (its proxies of
+  Container's methods), so every op, and all it holds, is garbage only the cyclic GC can free: one
+  pass over ~500 objects per task once compile_source turns GC back on. `released_ops()` notes the
+  pipelines kfp builds within it and, on leaving, empties their ops' `__dict__` (the compilation is
+  over; nothing reads them), so most of it is freed at once by reference counting.
 """
 
 from __future__ import annotations
@@ -604,6 +614,15 @@ class _MemoInspect:
         return getattr(inspect, name)
 
 
+class _SourceInspect:
+    """The `inspect` module as kfp.components._python_op sees it: `getsource` from fast_strip."""
+
+    getsource = staticmethod(fast_strip.getsource)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(inspect, name)
+
+
 def deepcopy(data: Any, memo: dict[int, Any] | None = None) -> Any:
     """copy.deepcopy, doing itself what it does for exact dicts and lists (a new container per
     container, met-twice ones copied once) and for str, int, float, bool and None (the object
@@ -724,6 +743,53 @@ class _FastCopy:
         return getattr(copy, name)
 
 
+def add_op(self: Any, op: Any, define_only: bool) -> str:
+    """kfp.dsl._pipeline.Pipeline.add_op, line for line, the unique name asked of `self.ops` itself
+    (kfp passes `list(self.ops.keys())`: the same names, searched linearly for every op)."""
+    from kfp.components import _naming
+
+    # Sanitizing the op name.
+    op_name = _naming._sanitize_python_function_name(op.human_name).replace('_', '-')
+    # If there is an existing op with this name then generate a new name.
+    op_name = _naming._make_name_unique_by_adding_index(op_name, self.ops.keys(), '-')
+    if op_name == '':
+        op_name = _naming._make_name_unique_by_adding_index('task', self.ops.keys(), '-')
+
+    self.ops[op_name] = op
+    if not define_only:
+        self.groups[-1].ops.append(op)
+
+    return op_name
+
+
+_BUILDING: list[list[Any]] = []  # per released_ops() in progress: the pipelines entered meanwhile
+
+
+def _noting_enter(kfp_enter: Any) -> Any:
+    @functools.wraps(kfp_enter)
+    def __enter__(self: Any) -> Any:
+        if _BUILDING:
+            _BUILDING[-1].append(self)
+        return kfp_enter(self)
+
+    return __enter__
+
+
+@contextlib.contextmanager
+def released_ops() -> Iterator[None]:
+    """Within: the pipelines kfp enters are noted; on leaving, their ops' attributes are dropped, which
+    breaks each op's cycle through its proxies (see the module docstring)."""
+    pipelines: list[Any] = []
+    _BUILDING.append(pipelines)
+    try:
+        yield
+    finally:
+        _BUILDING.remove(pipelines)
+        for pipeline in pipelines:
+            for op in list(pipeline.ops.values()):
+                op.__dict__.clear()
+
+
 _CONFIGURATION: list[Any] = []
 
 
@@ -755,6 +821,7 @@ def install() -> None:
     _python_op.strip_type_hints = functools.partial(fast_strip.strip_type_hints,  # type: ignore[attr-defined]
                                                     kfp_strip=_python_op.strip_type_hints)
     modelbase.inspect = _MemoInspect()  # type: ignore[attr-defined]
+    _python_op.inspect = _SourceInspect()  # type: ignore[attr-defined]
     modelbase.get_type_hints = get_type_hints  # type: ignore[attr-defined]
     from kfp.compiler import _data_passing_rewriter
     from kfp.dsl import _container_op
@@ -782,6 +849,11 @@ def install() -> None:
     # gives (getattr, then `name[0] != '_'`); the names it would skip are not listed
     _container_op.dir = public_dir  # type: ignore[attr-defined]
     v1_container.Configuration = shared_configuration  # type: ignore[attr-defined]
+    from kfp.dsl import _pipeline
+
+    KFP_ORIGINAL.update(add_op=_pipeline.Pipeline.add_op)
+    _pipeline.Pipeline.add_op = add_op  # type: ignore[method-assign]
+    _pipeline.Pipeline.__enter__ = _noting_enter(_pipeline.Pipeline.__enter__)  # type: ignore[method-assign]
     _KFP_VALIDATE.append(compiler._validate_workflow)
     compiler._validate_workflow = validate_workflow  # type: ignore[attr-defined]
     compiler.dump_yaml = dump_yaml  # type: ignore[attr-defined]

@@ -412,3 +412,50 @@ def test_k8s_obj_to_json_is_kfps() -> None:
                container, k8s.V1Toleration(key="k", operator="Exists"), ({"t": (dsl.PipelineParam("s"),)},)]
     for sample in samples:
         assert repr(fast_kfp.convert_k8s_obj_to_json(sample)) == repr(kfp_convert(sample))
+
+
+@given(st.lists(st.sampled_from(["task", "Task", "my_task", "my-task", "my task", "", "_", "-", "task-2", "task 2",
+                                 "a" * 70, "étape", "x.y", "task-2-2"]), max_size=12))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_op_names_are_made_unique_as_kfp_does(names: list[str]) -> None:
+    from kfp import dsl
+
+    fast_kfp.install()
+
+    class Op:  # what add_op reads of an op
+        def __init__(self, human_name: str) -> None:
+            self.human_name = human_name
+
+    given_names = {}
+    for add_op in (fast_kfp.add_op, fast_kfp.KFP_ORIGINAL["add_op"]):
+        pipeline = dsl.Pipeline("p")
+        ops = [Op(name) for name in names]
+        given_names[add_op] = [add_op(pipeline, op, define_only=i % 2 == 0) for i, op in enumerate(ops)]
+        assert list(pipeline.ops.values()) == ops
+        assert pipeline.groups[-1].ops == [op for i, op in enumerate(ops) if i % 2]
+    assert given_names[fast_kfp.add_op] == given_names[fast_kfp.KFP_ORIGINAL["add_op"]]
+
+
+def test_released_ops_empty_the_ops_of_the_pipelines_built_within() -> None:
+    from kfp import components, compiler, dsl
+
+    fast_kfp.install()
+    bash = components.load_component_from_text(
+        "name: b\ninputs:\n- {name: c, type: String}\nimplementation:\n  container:\n    image: bash\n"
+        "    command: [bash, -c, {inputValue: c}]\n")
+
+    @dsl.pipeline(name="p")
+    def pipeline() -> None:
+        first = bash(c="1")
+        bash(c="2").after(first)
+
+    built: list[Any] = []
+    with fast_kfp.released_ops():
+        workflow = compiler.Compiler()._create_workflow(pipeline)
+        built.extend(fast_kfp._BUILDING[-1])
+        ops = [op for p in built for op in p.ops.values()]
+        assert len(ops) == 2 and all(vars(op) for op in ops)  # whole while the compilation runs
+    assert all(vars(op) == {} for op in ops) and fast_kfp._BUILDING == []
+    assert [t["name"] for t in workflow["spec"]["templates"]] == ["b", "b-2", "p"]
+    outside = compiler.Compiler()._create_workflow(pipeline)  # not within: nothing noted, nothing emptied
+    assert outside["spec"] == workflow["spec"] and fast_kfp._BUILDING == []  # (metadata: the time)
