@@ -71,6 +71,14 @@ check each swap, the e2e goldens the whole):
 - ContainerOp.__init__ proxies its container's public callables, calling getattr for every name
   `dir()` lists and skipping those starting with `_`; kfp.dsl._container_op's `dir` leaves those
   out beforehand (`public_dir`; getattr on them has no effect).
+- Import: `import kfp` loads modules a v1 compilation never uses, ~30% of its time: the kubernetes
+  package's `config`, `dynamic`, `watch`, `stream`, `utils` and `leaderelection` (imported by its
+  `__init__` for their names only), kfp.v2.compiler (the v2 compiler, imported by v1's
+  v2_compat) and kfp.containers.entrypoint (a component's container entry point). When kfp is not
+  imported yet, `install()` imports it with these few loaded lazily (importlib's LazyLoader): each
+  is a module object whose code runs when one of its attributes is first read, so anything that
+  uses one gets it as if loaded at once. None of them changes anything at import that a compilation
+  reads (tests/core/test_fast_kfp.py checks they stay unloaded through a compile and load on use).
 - kubernetes' V1Container makes a `Configuration()` each (logger set-up, a CPU count) only to read
   its `client_side_validation` in setters; kfp makes one per task and never changes it, so they
   share one (`shared_configuration`).
@@ -91,8 +99,11 @@ import copy
 import datetime
 import functools
 import hashlib
+import importlib.abc
+import importlib.util
 import inspect
 import json
+import sys
 import types
 import typing
 import uuid
@@ -809,9 +820,43 @@ def _kfp_yaml() -> Any:
     return _yaml_utils
 
 
+# modules `import kfp` loads that a v1 compilation never reads (see the module docstring)
+UNUSED_ON_IMPORT = ("kubernetes.config", "kubernetes.dynamic", "kubernetes.watch", "kubernetes.stream",
+                    "kubernetes.utils", "kubernetes.leaderelection", "kfp.v2.compiler", "kfp.containers.entrypoint")
+
+
+class _LazyFinder(importlib.abc.MetaPathFinder):
+    """Finds UNUSED_ON_IMPORT's modules as the other finders do, to be loaded on first use."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name not in UNUSED_ON_IMPORT:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None) if finder is not self else None
+            spec = find(name, path, target) if find is not None else None
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = importlib.util.LazyLoader(spec.loader)
+                return spec
+        return None
+
+
+def _import_kfp() -> None:
+    """`import kfp`, UNUSED_ON_IMPORT loaded lazily if it is the first import of kfp."""
+    if "kfp" in sys.modules:
+        return
+    finder = _LazyFinder()
+    sys.meta_path.insert(0, finder)
+    try:
+        import kfp.compiler  # noqa: F401 - kfp's __init__ imports its dsl, components and compiler
+    finally:
+        sys.meta_path.remove(finder)
+
+
 @functools.cache
 def install() -> None:
     """Route kfp's YAML through the functions above, in this process; idempotent."""
+    _import_kfp()
     from kfp.compiler import compiler
     from kfp.components import _components, _python_op, modelbase
 

@@ -459,3 +459,36 @@ def test_released_ops_empty_the_ops_of_the_pipelines_built_within() -> None:
     assert [t["name"] for t in workflow["spec"]["templates"]] == ["b", "b-2", "p"]
     outside = compiler.Compiler()._create_workflow(pipeline)  # not within: nothing noted, nothing emptied
     assert outside["spec"] == workflow["spec"] and fast_kfp._BUILDING == []  # (metadata: the time)
+
+
+_LAZY_CHECK = """
+import sys, tempfile, types
+from pathlib import Path
+from converter.emit import fast_kfp
+from converter.emit.compile import compile_source
+
+source = Path(sys.argv[1]).read_text(encoding="utf-8")
+with tempfile.TemporaryDirectory() as workdir:
+    result = compile_source(source, "pipeline", Path(workdir))
+assert result.error is None and "kind: Workflow" in result.yaml_text  # (the goldens check its text)
+lazy = [n for n in fast_kfp.UNUSED_ON_IMPORT if type(sys.modules[n]) is not types.ModuleType]
+assert lazy == list(fast_kfp.UNUSED_ON_IMPORT), lazy  # not loaded by the compilation
+import kubernetes, kfp.v2.compiler, kfp.containers.entrypoint
+assert callable(kubernetes.config.load_kube_config) and kfp.v2.compiler.Compiler and kfp.containers.entrypoint.main
+assert callable(kubernetes.stream.stream) and kubernetes.watch.Watch and kubernetes.utils.create_from_yaml
+assert all(type(sys.modules[n]) is types.ModuleType for n in ("kubernetes.config", "kfp.v2.compiler"))
+assert not any(isinstance(f, fast_kfp._LazyFinder) for f in sys.meta_path)
+"""
+
+
+def test_unused_modules_load_on_first_use(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    golden = sorted((root / "tests" / "goldens" / "dags").glob("*/pipelines/*.py"))[0]
+    script = tmp_path / "check.py"
+    script.write_text(_LAZY_CHECK, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script), str(golden)], cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root)}, check=False)
+    assert done.returncode == 0, done.stderr
