@@ -82,7 +82,10 @@ def _compile(source: str, module_name: str, workdir: Path, defer_write: bool) ->
         last = traceback.format_exception_only(type(error), error)[-1].strip()
         return CompileResult(None, last)
     finally:
+        linecache.cache.pop(module.__file__, None)
+        # the module's functions and its dict refer to each other: emptied, it is freed at once
+        # rather than left (with all it holds) to the cyclic GC; nothing runs its code any more
+        module.__dict__.clear()
         if collecting:
             gc.enable()
         target.unlink(missing_ok=True)
-        linecache.cache.pop(module.__file__, None)

@@ -49,8 +49,19 @@ check each swap, the e2e goldens the whole):
   Both answers depend only on the function (a bound method's signature drops its first parameter,
   whatever the instance), and kfp defines its classes once, so modelbase sees memoised versions
   (`signature`, `get_type_hints`; each caller still gets a dict of its own).
+- Parsing a string against a Union (a component's command-line items: `str` or one of ~10
+  placeholder classes) tries every member, each failing with an exception whose message formats
+  the value, to be sure only one fits; the answer is a function of the string's value and the type
+  (`from_dict` of a class cannot read a string; no member has a side effect), and kfp then returns
+  the string itself. `parse_object_from_struct_based_on_type` remembers the (string, Union) pairs
+  that gave the string back and gives it back at once for them; any other pair, or any other
+  value, is kfp's own function (which raises as kfp does).
 - `_python_op._module_is_builtin_or_standard(name)` (looks for the module's file in the standard
-  library's folder, per Python component with a non-str input) is memoised by name.
+  library's folder, per Python component with a non-str input) is memoised by name; on CPython and
+  POSIX it is a line-for-line copy that computes that folder as distutils' `get_python_lib(
+  standard_lib=True)` does (base prefix, `sys.platlibdir`, `pythonX.Y`) instead of importing
+  `distutils.sysconfig`, which imports setuptools (~0.15 s a process); tests/core/test_fast_kfp.py
+  checks the two folders are the same.
 - Type hints stripped from Python components' code (`_python_op.strip_type_hints`): kfp's lib2to3
   pass is cut with `ast` positions instead where that gives the same text, see fast_strip.py; the
   function's source read before (`inspect.getsource` as _python_op sees it) is found with `ast`
@@ -103,6 +114,7 @@ import importlib.abc
 import importlib.util
 import inspect
 import json
+import os
 import sys
 import types
 import typing
@@ -724,6 +736,48 @@ _PIPELINE_PARAM: list[Any] = []  # kfp.dsl.PipelineParam, once kfp is imported
 KFP_ORIGINAL: dict[str, Any] = {}  # kfp's own functions replaced line for line (tests compare)
 
 
+_STRINGS_PARSED: dict[tuple[str, Any], bool] = {}  # (string, Union) pairs kfp parsed as the string itself
+_MAX_STRINGS_PARSED = 4096
+
+
+def _remembering_parse(kfp_parse: Any) -> Any:
+    """kfp.components.modelbase.parse_object_from_struct_based_on_type, the (string, Union) pairs it
+    parsed as the string itself answered at once (see the module docstring)."""
+
+    @functools.wraps(kfp_parse)
+    def parse_object_from_struct_based_on_type(struct: Any, typ: Any) -> Any:
+        if type(struct) is not str or getattr(typ, "__origin__", None) is not typing.Union:
+            return kfp_parse(struct, typ)
+        key = (struct, typ)
+        if key in _STRINGS_PARSED:
+            return struct
+        result = kfp_parse(struct, typ)
+        if result is struct:
+            if len(_STRINGS_PARSED) >= _MAX_STRINGS_PARSED:
+                _STRINGS_PARSED.clear()
+            _STRINGS_PARSED[key] = True
+        return result
+
+    return parse_object_from_struct_based_on_type
+
+
+def standard_lib_dir() -> str:
+    """distutils.sysconfig.get_python_lib(standard_lib=True) on CPython and POSIX (setuptools' and
+    the standard library's distutils alike): base prefix, platform library folder, pythonX.Y."""
+    return os.path.join(os.path.normpath(sys.base_prefix), sys.platlibdir, "python%d.%d" % sys.version_info[:2])
+
+
+def module_is_builtin_or_standard(module_name: str) -> bool:
+    """kfp.components._python_op._module_is_builtin_or_standard, line for line, with the standard
+    library's folder from standard_lib_dir() instead of an import of distutils.sysconfig."""
+    if module_name in sys.builtin_module_names:
+        return True
+    std_lib_dir = standard_lib_dir()
+    module_name_parts = module_name.split('.')
+    expected_module_path = os.path.join(std_lib_dir, *module_name_parts)
+    return os.path.exists(expected_module_path) or os.path.exists(expected_module_path + '.py')
+
+
 def public_dir(obj: Any) -> list[str]:
     """dir(obj) without the names starting with `_`, in its order."""
     return [name for name in dir(obj) if name[0] != "_"]
@@ -861,13 +915,18 @@ def install() -> None:
     from kfp.components import _components, _python_op, modelbase
 
     # whether a module is in the standard library: the same answer for a name all along
-    _python_op._module_is_builtin_or_standard = functools.cache(  # type: ignore[attr-defined]
+    KFP_ORIGINAL.update(module_is_builtin_or_standard=_python_op._module_is_builtin_or_standard)
+    standard = module_is_builtin_or_standard if os.name == "posix" and sys.implementation.name == "cpython" else (
         _python_op._module_is_builtin_or_standard)
+    _python_op._module_is_builtin_or_standard = functools.cache(standard)  # type: ignore[attr-defined]
     _python_op.strip_type_hints = functools.partial(fast_strip.strip_type_hints,  # type: ignore[attr-defined]
                                                     kfp_strip=_python_op.strip_type_hints)
     modelbase.inspect = _MemoInspect()  # type: ignore[attr-defined]
     _python_op.inspect = _SourceInspect()  # type: ignore[attr-defined]
     modelbase.get_type_hints = get_type_hints  # type: ignore[attr-defined]
+    KFP_ORIGINAL.update(parse_object_from_struct_based_on_type=modelbase.parse_object_from_struct_based_on_type)
+    modelbase.parse_object_from_struct_based_on_type = _remembering_parse(  # type: ignore[attr-defined]
+        modelbase.parse_object_from_struct_based_on_type)
     from kfp.compiler import _data_passing_rewriter
     from kfp.dsl import _container_op
     from kubernetes.client.models import v1_container

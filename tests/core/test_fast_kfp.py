@@ -492,3 +492,51 @@ def test_unused_modules_load_on_first_use(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(script), str(golden)], cwd=root, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(root)}, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_standard_library_folder_is_distutils() -> None:
+    import distutils.sysconfig  # noqa: F401 - what kfp imports for it (setuptools' distutils in a venv)
+
+    fast_kfp.install()
+    assert fast_kfp.standard_lib_dir() == distutils.sysconfig.get_python_lib(standard_lib=True)
+    kfp_answer = fast_kfp.KFP_ORIGINAL["module_is_builtin_or_standard"]
+    for name in ("sys", "json", "os.path", "email.mime.text", "kfp.components._data_passing", "yaml", "nope.x",
+                 "concurrent", "lib2to3.fixes", "__future__", "encodings.utf_8"):
+        assert fast_kfp.module_is_builtin_or_standard(name) == kfp_answer(name), name
+
+
+def _union_types() -> list[Any]:
+    """Every Union in the type hints of kfp's component structures, and some of their parts."""
+    import typing
+
+    from kfp.components import _structures
+
+    found: list[Any] = [typing.Union[str, int], typing.Optional[str], typing.Union[int, float, bool]]
+    pending = [hint for cls in _model_classes() for hint in typing.get_type_hints(cls.__init__).values()]
+    pending.append(_structures.CommandlineArgumentType)
+    while pending:
+        hint = pending.pop()
+        if getattr(hint, "__origin__", None) is typing.Union and hint not in found:
+            found.append(hint)
+        pending.extend(getattr(hint, "__args__", ()))
+    return found
+
+
+@pytest.mark.parametrize("typ", _union_types(), ids=str)
+def test_strings_parsed_against_unions_as_kfp_does(typ: Any) -> None:
+    from kfp.components import modelbase
+
+    fast_kfp.install()
+    kfp_parse = fast_kfp.KFP_ORIGINAL["parse_object_from_struct_based_on_type"]
+    for value in ["--step", "5", "", "{inputValue: x}", "None", "true", "1.5", "a" * 300, "{{pipelineparam:op=;name=x}}"]:
+        for _ in range(2):  # the first answer, then the remembered one
+            struct = "".join(value)  # an equal string, another object: kfp gives back the one it is given
+            try:
+                expected = kfp_parse(struct, typ)
+            except Exception as error:  # noqa: BLE001
+                with pytest.raises(type(error)) as raised:
+                    modelbase.parse_object_from_struct_based_on_type(struct, typ)
+                assert str(raised.value) == str(error)
+            else:
+                got = modelbase.parse_object_from_struct_based_on_type(struct, typ)
+                assert got == expected and type(got) is type(expected) and (got is struct) == (expected is struct)
