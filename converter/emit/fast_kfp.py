@@ -56,6 +56,13 @@ check each swap, the e2e goldens the whole):
   the string itself. `parse_object_from_struct_based_on_type` remembers the (string, Union) pairs
   that gave the string back and gives it back at once for them; any other pair, or any other
   value, is kfp's own function (which raises as kfp does).
+- Docstrings: _python_op reads each Python component's parameter descriptions with
+  `docstring_parser.parse(text)`, which runs all four of its parsers (each compiling its patterns
+  anew) and keeps the result with the most entries, the first on a tie. A docstring of one line
+  (after `inspect.cleandoc`) that starts with none of `:`, `@`, `.` and does not end with `:` has no
+  entry in any of them (reST's and epydoc's start a line with `:`/`@`, numpydoc's need a second line
+  or `..`, Google's a line ending with `:`), and none raises: the result is the reST parser's, which
+  `parse_docstring` gives at once for it (tests/core/test_fast_kfp.py compares both).
 - `_python_op._module_is_builtin_or_standard(name)` (looks for the module's file in the standard
   library's folder, per Python component with a non-str input) is memoised by name; on CPython and
   POSIX it is a line-for-line copy that computes that folder as distutils' `get_python_lib(
@@ -736,6 +743,36 @@ _PIPELINE_PARAM: list[Any] = []  # kfp.dsl.PipelineParam, once kfp is imported
 KFP_ORIGINAL: dict[str, Any] = {}  # kfp's own functions replaced line for line (tests compare)
 
 
+def parse_docstring(text: str | None, style: Any = None) -> Any:
+    """docstring_parser.parse(text, style), the reST parser's result at once for a docstring none of
+    its parsers finds an entry in (see the module docstring)."""
+    import docstring_parser
+    from docstring_parser import rest
+
+    if style is None:
+        style = docstring_parser.DocstringStyle.AUTO
+    if style == docstring_parser.DocstringStyle.AUTO and (not text or _no_docstring_entries(text)):
+        return rest.parse(text)
+    return docstring_parser.parse(text, style)
+
+
+def _no_docstring_entries(text: str) -> bool:
+    cleaned = inspect.cleandoc(text)
+    return ("\n" not in cleaned and not cleaned.startswith((":", "@", "."))
+            and not cleaned.rstrip(" \t\r\f\v").endswith(":"))
+
+
+class _FastDocstringParser:
+    """The docstring_parser module as kfp.components._python_op sees it: `parse` above."""
+
+    parse = staticmethod(parse_docstring)
+
+    def __getattr__(self, name: str) -> Any:
+        import docstring_parser
+
+        return getattr(docstring_parser, name)
+
+
 _STRINGS_PARSED: dict[tuple[str, Any], bool] = {}  # (string, Union) pairs kfp parsed as the string itself
 _MAX_STRINGS_PARSED = 4096
 
@@ -923,6 +960,7 @@ def install() -> None:
                                                     kfp_strip=_python_op.strip_type_hints)
     modelbase.inspect = _MemoInspect()  # type: ignore[attr-defined]
     _python_op.inspect = _SourceInspect()  # type: ignore[attr-defined]
+    _python_op.docstring_parser = _FastDocstringParser()  # type: ignore[attr-defined]
     modelbase.get_type_hints = get_type_hints  # type: ignore[attr-defined]
     KFP_ORIGINAL.update(parse_object_from_struct_based_on_type=modelbase.parse_object_from_struct_based_on_type)
     modelbase.parse_object_from_struct_based_on_type = _remembering_parse(  # type: ignore[attr-defined]

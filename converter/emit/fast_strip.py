@@ -164,6 +164,8 @@ def _top_level_block(lines: list[str], lnum: int) -> list[str] | None:
 def _whole_expression(text: str, node: ast.expr) -> bool:
     """`text` (where `ast` places `node`) is that expression, all of it: no bracket it opens is
     closed after it, so lib2to3's `test` ends where it ends."""
+    if type(node) is ast.Name and text == node.id:  # a name read on its own is that name
+        return True
     parsed = _parse(text, mode="eval")
     return isinstance(parsed, ast.Expression) and ast.dump(parsed.body) == ast.dump(node)
 

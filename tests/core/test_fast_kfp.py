@@ -540,3 +540,42 @@ def test_strings_parsed_against_unions_as_kfp_does(typ: Any) -> None:
             else:
                 got = modelbase.parse_object_from_struct_based_on_type(struct, typ)
                 assert got == expected and type(got) is type(expected) and (got is struct) == (expected is struct)
+
+
+DOCSTRINGS = [None, "", "   ", "One line.", "Airflow task 'x' (task, /tmp/a.py:41).", ":param x: y", "@param x: y",
+              ".. deprecated:: 1.0", "Args:", "Args:   ", "Returns:", "Ends with a colon:", "  indented  ",
+              "Two\nlines", "Summary.\n\nArgs:\n    x: the x.", "Summary.\n\n:param x: the x", "Summary.\n\nParameters\n"
+              "----------\nx : int\n    the x", "\tTabbed: line", "x:y", "a : b", "-" * 10, "Note:", "..", "... e"]
+
+
+def _docstring_state(parsed: Any) -> Any:
+    return (parsed.short_description, parsed.long_description, parsed.blank_after_short_description,
+            parsed.blank_after_long_description, parsed.style, [(type(m), vars(m)) for m in parsed.meta])
+
+
+@pytest.mark.parametrize("text", DOCSTRINGS)
+def test_docstrings_parse_as_kfps_parser(text: str | None) -> None:
+    import docstring_parser
+
+    try:
+        expected = _docstring_state(docstring_parser.parse(text))
+    except Exception as error:  # noqa: BLE001
+        with pytest.raises(type(error)):
+            fast_kfp.parse_docstring(text)
+    else:
+        assert _docstring_state(fast_kfp.parse_docstring(text)) == expected
+
+
+@given(st.lists(st.sampled_from(list(" \t\n:@.-_aAr()'/0123456789") + ["Args", "Returns", "param", "Example"]),
+                max_size=20).map("".join))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_generated_docstrings_parse_as_kfps_parser(text: str) -> None:
+    test_docstrings_parse_as_kfps_parser(text)
+
+
+def test_python_op_parses_docstrings_through_it() -> None:
+    from kfp.components import _python_op
+
+    fast_kfp.install()
+    assert _python_op.docstring_parser.parse is fast_kfp.parse_docstring
+    assert _python_op.docstring_parser.DocstringStyle is __import__("docstring_parser").DocstringStyle
