@@ -86,6 +86,10 @@ check each swap, the e2e goldens the whole):
 - Serialised PipelineParams (`{{pipelineparam:op=...;name=...}}`) are looked for in every string
   of every op (`match_serialized_pipelineparam`, `_extract_pipelineparams` in kfp.dsl); a string
   without the pattern's literal start `{{pipelineparam:op=` has none: [] without the regex.
+- `extract_pipelineparams_from_any` (kfp.dsl._pipeline_param; ContainerOp.inputs asks it for every op
+  several times, walking each op's V1Container attribute by attribute) is a line-for-line copy that
+  does not call itself for a None item or attribute, whose answer is [] (`not None`): the same lists
+  added, the same sets made.
 - ContainerOp.__init__ proxies its container's public callables, calling getattr for every name
   `dir()` lists and skipping those starting with `_`; kfp.dsl._container_op's `dir` leaves those
   out beforehand (`public_dir`; getattr on them has no effect).
@@ -739,7 +743,7 @@ def convert_k8s_obj_to_json(k8s_obj: Any) -> Any:
 
 
 _PRIMITIVE_TYPES = (float, bool, bytes, str, int)  # six's (float, bool, bytes, text_type) + integer_types
-_PIPELINE_PARAM: list[Any] = []  # kfp.dsl.PipelineParam, once kfp is imported
+_PIPELINE_PARAM: list[Any] = []  # kfp.dsl.PipelineParam and kfp.dsl._pipeline_param, once kfp is imported
 KFP_ORIGINAL: dict[str, Any] = {}  # kfp's own functions replaced line for line (tests compare)
 
 
@@ -834,6 +838,52 @@ def _without_params_first(kfp_function: Any) -> Any:
         return kfp_function(payload)
 
     return search
+
+
+def extract_pipelineparams_from_any(payload: Any) -> list[Any]:
+    """kfp.dsl._pipeline_param.extract_pipelineparams_from_any, line for line, without calling itself
+    for None (its answer: [], which adds nothing)."""
+    if not payload:
+        return []
+
+    # PipelineParam
+    if isinstance(payload, _PIPELINE_PARAM[0]):
+        return [payload]
+
+    # str
+    if isinstance(payload, str):
+        return list(set(_PIPELINE_PARAM[1]._extract_pipelineparams(payload)))
+
+    # list or tuple
+    if isinstance(payload, list) or isinstance(payload, tuple):
+        pipeline_params = []
+        for item in payload:
+            if item is not None:
+                pipeline_params += extract_pipelineparams_from_any(item)
+        return list(set(pipeline_params))
+
+    # dict
+    if isinstance(payload, dict):
+        pipeline_params = []
+        for key, value in payload.items():
+            if key is not None:
+                pipeline_params += extract_pipelineparams_from_any(key)
+            if value is not None:
+                pipeline_params += extract_pipelineparams_from_any(value)
+        return list(set(pipeline_params))
+
+    # k8s OpenAPI object
+    if hasattr(payload, 'attribute_map') and isinstance(payload.attribute_map, dict):
+        pipeline_params = []
+        for key in payload.attribute_map:
+            value = getattr(payload, key)
+            if value is not None:
+                pipeline_params += extract_pipelineparams_from_any(value)
+
+        return list(set(pipeline_params))
+
+    # return empty list
+    return []
 
 
 class _FastCopy:
@@ -975,7 +1025,7 @@ def install() -> None:
     from kfp.compiler import _k8s_helper, _op_to_template
     from kfp.dsl import _pipeline_param
 
-    _PIPELINE_PARAM.append(dsl.PipelineParam)
+    _PIPELINE_PARAM.extend((dsl.PipelineParam, _pipeline_param))
     KFP_ORIGINAL.update(convert_k8s_obj_to_json=_k8s_helper.convert_k8s_obj_to_json,
                         convert_object_to_struct=modelbase.convert_object_to_struct)
     for module in (_k8s_helper, _op_to_template, compiler):
@@ -987,6 +1037,9 @@ def install() -> None:
     _pipeline_param._extract_pipelineparams = _without_params_first(  # type: ignore[attr-defined]
         _pipeline_param._extract_pipelineparams)
     dsl.match_serialized_pipelineparam = _pipeline_param.match_serialized_pipelineparam  # type: ignore[attr-defined]
+    KFP_ORIGINAL.update(extract_pipelineparams_from_any=_pipeline_param.extract_pipelineparams_from_any)
+    for module in (_pipeline_param, compiler):
+        module.extract_pipelineparams_from_any = extract_pipelineparams_from_any  # type: ignore[attr-defined]
     # ContainerOp.__init__ proxies its container's public callables, looking at every name dir()
     # gives (getattr, then `name[0] != '_'`); the names it would skip are not listed
     _container_op.dir = public_dir  # type: ignore[attr-defined]

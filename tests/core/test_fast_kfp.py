@@ -579,3 +579,20 @@ def test_python_op_parses_docstrings_through_it() -> None:
     fast_kfp.install()
     assert _python_op.docstring_parser.parse is fast_kfp.parse_docstring
     assert _python_op.docstring_parser.DocstringStyle is __import__("docstring_parser").DocstringStyle
+
+
+def test_pipelineparams_extracted_as_kfp_does() -> None:
+    from kfp import dsl
+    from kubernetes.client import models as k8s
+
+    fast_kfp.install()
+    kfp_extract = fast_kfp.KFP_ORIGINAL["extract_pipelineparams_from_any"]
+    p1, p2, p3 = dsl.PipelineParam("a", "op-1"), dsl.PipelineParam("b"), dsl.PipelineParam("c", value="v")
+    container = k8s.V1Container(name="main", image=str(p1), command=["bash", None, f"x {p2} {p1}"],
+                                env=[k8s.V1EnvVar(name="E", value=str(p3)), None],
+                                resources=k8s.V1ResourceRequirements(limits={"cpu": p2, None: "1", str(p3): None}))
+    samples = [None, "", 0, [], {}, "plain", str(p1), f"{p1}{p2}{p1}", p3, [None, str(p2), [p1, None]], (p1, None),
+               {None: None, str(p1): [None, p2], "k": None}, container, [container, None, {"c": container}],
+               k8s.V1Toleration(key=str(p2)), [0, False, "", (), None]]
+    for sample in samples:
+        assert fast_kfp.extract_pipelineparams_from_any(sample) == kfp_extract(sample)
