@@ -43,7 +43,7 @@ def load_workflow(yaml_text: str) -> Any:
     `_load_composed(yaml_text)`, or the same error."""
     try:
         root = _Outline(yaml_text).root()
-    except (_Unusual, RecursionError):  # RecursionError: nesting too deep for `_Outline.node`
+    except (_Unusual, RecursionError):  # RecursionError: the caller's stack was nearly full
         return _load_composed(yaml_text)
     return _from_nodes(root)
 
@@ -176,7 +176,7 @@ class _Outline:
         self.skip(event)
         return _NOTHING
 
-    def node(self, event: Event) -> Node:
+    def node(self, event: Event, depth: int = 0) -> Node:
         """The node that starts with `event`, composed as `yaml.compose` composes it."""
         cls = event.__class__
         if cls is ScalarEvent:
@@ -187,6 +187,8 @@ class _Outline:
                 key = (ScalarNode, value, event.implicit)
                 tag = self.tags.get(key) or self.resolved(key)
             return ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+        if depth > _DEEP:
+            raise _Unusual  # as in `skip`
         get, compose = self.get, self.node
         collection: MappingNode | SequenceNode
         if cls is MappingStartEvent:
@@ -194,14 +196,14 @@ class _Outline:
             pairs = collection.value
             event = get()
             while event.__class__ is not MappingEndEvent:
-                pairs.append((compose(event), compose(get())))
+                pairs.append((compose(event, depth + 1), compose(get(), depth + 1)))
                 event = get()
         elif cls is SequenceStartEvent:
             collection = SequenceNode(self.tag(SequenceNode, event), [], event.start_mark, None, event.flow_style)
             items = collection.value
             event = get()
             while event.__class__ is not SequenceEndEvent:
-                items.append(compose(event))
+                items.append(compose(event, depth + 1))
                 event = get()
         else:
             raise _Unusual  # an alias
@@ -224,7 +226,8 @@ class _Outline:
 
     def skip(self, event: Event) -> None:
         """Pass over the node that starts with `event`, building nothing. An anchor here is unusual
-        too: compose checks that anchors are not repeated, and a kept alias may name it."""
+        too: compose checks that anchors are not repeated, and a kept alias may name it; and so is
+        nesting beyond `_DEEP`, where the pure-Python composer may run out of stack."""
         get = self.get
         depth = 0
         while True:
@@ -235,9 +238,9 @@ class _Outline:
             elif cls is MappingEndEvent or cls is SequenceEndEvent:
                 depth -= 1
             elif cls is MappingStartEvent or cls is SequenceStartEvent:
-                if event.anchor is not None:
-                    raise _Unusual
                 depth += 1
+                if event.anchor is not None or depth > _DEEP:
+                    raise _Unusual
             else:
                 raise _Unusual  # an alias
             if not depth:
@@ -245,6 +248,7 @@ class _Outline:
             event = get()
 
 
+_DEEP = 100  # levels of nesting; a workflow has about 10
 Keep = Callable[[_Outline, Event], Node]
 _NOTHING = ScalarNode("tag:yaml.org,2002:null", "")
 _WORKFLOW: dict[str, Keep] = {**dict.fromkeys(_WORKFLOW_KEYS, _Outline.node), "spec": _Outline.spec}
