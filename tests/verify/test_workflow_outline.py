@@ -3,6 +3,7 @@ reading (`_load_composed`) does: the same values, in the same key order, or the 
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 from pathlib import Path
@@ -34,7 +35,7 @@ def _read(read: Any, text: str) -> Any:
         return _ordered(read(text))
     except RecursionError:
         return RecursionError  # its message says where the stack ran out
-    except Exception as error:  # the error is part of the reading: the same type, the same message
+    except Exception as error:  # noqa: BLE001 - the error is part of the reading: its type and message
         return (type(error), str(error))
 
 
@@ -94,14 +95,14 @@ def generated_yaml(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def test_a_generated_dag_reads_as_composed_without_falling_back(generated_yaml: str,
                                                                  fallbacks: list[str]) -> None:
-    outline, fell_back = _same(generated_yaml, fallbacks)
+    _, fell_back = _same(generated_yaml, fallbacks)
     assert not fell_back
     steps = workflow.step_settings(workflow.load_workflow(generated_yaml))
     assert len(steps) >= 6 and any(step.retry for step in steps.values())
 
 
 @pytest.mark.parametrize("loader", LOADERS)
-def test_goldens_read_the_same_with_either_parser(loader: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_goldens_read_the_same_with_either_parser(loader: type, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workflow, "_YAML_LOADER", loader)
     for path in GOLDENS[:5]:
         text = path.read_text()
@@ -137,7 +138,8 @@ def _doc(**parts: str) -> str:
     container, block style)."""
     text = BASE.replace("container: {image: alpine, command: [sh, -c, echo]}",
                         "container:\n      image: alpine\n" + _indent(parts.get("container", ""), 6))
-    text = text.replace("  serviceAccountName: runner\n", "  serviceAccountName: runner\n" + _indent(parts.get("spec", ""), 2))
+    text = text.replace("  serviceAccountName: runner\n",
+                        "  serviceAccountName: runner\n" + _indent(parts.get("spec", ""), 2))
     text = text.replace("    activeDeadlineSeconds: 3600\n",
                         "    activeDeadlineSeconds: 3600\n" + _indent(parts.get("template", ""), 4))
     return text + parts.get("root", "")
@@ -176,10 +178,10 @@ metadata:
     ("tagged collections at the outline's levels", BASE.replace("spec:", "spec: !!map").replace(
         "  templates:", "  templates: !!seq"), False),
     ("a tag directive", "%TAG !e! tag:example.com,2000:\n---\n" + _doc(container="env: !e!thing x"), False),
-    ("flow style", "{apiVersion: v1, kind: Workflow, spec: {entrypoint: p, templates: [{name: p, "
-                   "dag: {tasks: [{name: a, template: a}]}}, {name: a, container: {image: x}, "
-                   "retryStrategy: {limit: 1}}]}}", False),
-    ("merge keys in kept values", _doc(template="retryStrategy: {<<: [{limit: 1, a: 2}, {limit: 3}], retryPolicy: Always}",
+    ("flow style", ("{apiVersion: v1, kind: Workflow, spec: {entrypoint: p, templates: [{name: p, "
+                    "dag: {tasks: [{name: a, template: a}]}}, {name: a, container: {image: x}, "
+                    "retryStrategy: {limit: 1}}]}}"), False),
+    ("merge keys in kept values", _doc(template="retryStrategy: {<<: [{limit: 1, a: 2}, {limit: 3}], x: 1}",
                                        root="metadata: {<<: {a: 1}, b: 2}\n"), False),
     ("merge keys at the outline's levels", _doc(root="<<: {kind: Other}\n", spec="<<: {entrypoint: q}",
                                                 template="<<: {name: other}"), False),
@@ -200,8 +202,10 @@ metadata:
     ("templates not a list", "spec: {templates: {name: a, container: {}}}\n", False),
     ("templates empty", "spec: {templates: }\n", False),
     ("templates a string", "spec:\n  templates: abc\n  entrypoint: p\n", False),
-    ("templates that are not mappings", "spec:\n  templates: [a, 1, [x, {name: y}], {name: b, container: 1},"
-                                        " null, 2002-12-14, '', {}]\n", False),
+    ("templates that are not mappings", ("spec:\n  templates: [a, 1, [x, {name: y}], {name: b, container: 1},"
+                                         " null, 2002-12-14, '', {}]\n"), False),
+    ("tagged keys at the outline's levels", BASE.replace("kind:", "!custom kind:")
+     .replace("  entrypoint:", "  !!int entrypoint:").replace("  - name: p", "  - !!str name: p"), False),
     ("an empty mapping", "{}\n", False),
     ("a mapping with a tag at the root", "!!set {apiVersion, kind}\n", False),
     ("an explicit document", "%YAML 1.1\n--- \n" + BASE + "...\n", False),
@@ -224,10 +228,11 @@ metadata:
     ("an unknown tag on a list root", "!custom [a]\n", True),
     ("two documents", BASE + "---\nkind: Second\n", True),
     ("an empty second document", BASE + "---\n", True),
-    ("an anchor and alias into a kept part", _doc(container="env: &e {limit: 4}", template="retryStrategy: *e"),
-     True),
+    ("an anchor and alias into a kept part",
+     _doc(container="env: &e {limit: 4}", template="retryStrategy: *e"), True),
     ("an anchor and alias in kept parts", _doc(root="metadata: {a: &x 1, b: *x, c: [*x]}\n"), True),
-    ("a merge of an alias", _doc(container="env: &b {limit: 1}", template="retryStrategy: {<<: *b, x: 1}"), True),
+    ("a merge of an alias",
+     _doc(container="env: &b {limit: 1}", template="retryStrategy: {<<: *b, x: 1}"), True),
     ("an unused anchor", _doc(container="env: &unused [1]"), True),
     ("a duplicate anchor", _doc(container="a: &x 1\nb: &x 2"), True),
     ("an undefined alias", _doc(container="a: *nowhere"), True),
@@ -241,8 +246,9 @@ metadata:
 
 @pytest.mark.parametrize("loader", LOADERS)
 @pytest.mark.parametrize(("text", "falls_back"), [pytest.param(t, f, id=i) for i, t, f in OUTLINE_CASES])
-def test_hand_written_workflows_read_as_composed(text: str, falls_back: bool, loader: Any,
-                                                 fallbacks: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hand_written_workflows_read_as_composed(text: str, falls_back: bool, loader: type,
+                                                 fallbacks: list[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workflow, "_YAML_LOADER", loader)
     _, fell_back = _same(text, fallbacks)
     assert fell_back == falls_back
@@ -260,20 +266,24 @@ def test_the_base_workflow_reads_as_expected() -> None:
 
 
 def test_values_keep_their_types_and_order() -> None:
-    spec = workflow.load_workflow(_doc(template="retryStrategy: {limit: '3', factor: 1.5, on: yes, when: 2024-01-02}",
-                                       spec="entrypoint: 7"))["spec"]
+    # a repeated key: the last value, at the first key's place (as a dict built in order)
+    text = _doc(template="retryStrategy: {limit: '3', factor: 1.5, on: yes, when: 2024-01-02}",
+                spec="entrypoint: 7")
+    spec = workflow.load_workflow(text)["spec"]
     assert spec["entrypoint"] == 7 and list(spec) == ["entrypoint", "arguments", "templates"]
     assert spec["templates"][1]["retryStrategy"] == {"limit": "3", "factor": 1.5, True: True,
-                                                     "when": __import__("datetime").date(2024, 1, 2)}
+                                                     "when": datetime.date(2024, 1, 2)}
 
 
 def test_a_non_mapping_template_is_kept_whole_and_step_settings_pass_it() -> None:
-    loaded = workflow.load_workflow("spec:\n  templates: [a, {name: b, container: {image: x}, activeDeadlineSeconds: 90}]\n")
+    text = "spec: {templates: [a, {name: b, container: {}, activeDeadlineSeconds: 90}]}"
+    loaded = workflow.load_workflow(text)
     assert loaded["spec"]["templates"] == ["a", {"name": "b", "container": {}, "activeDeadlineSeconds": 90}]
     assert workflow.step_settings(loaded) == {"b": workflow.StepInfo("", "90s")}
 
 
-def test_tags_that_depend_on_the_path_fall_back(fallbacks: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tags_that_depend_on_the_path_fall_back(fallbacks: list[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     class PathLoader(workflow._YAML_LOADER):  # type: ignore[name-defined, misc]
         pass
 
@@ -307,7 +317,8 @@ MALFORMED = [
 
 @pytest.mark.parametrize("loader", LOADERS)
 @pytest.mark.parametrize("text", [pytest.param(t, id=i) for i, t in MALFORMED])
-def test_malformed_yaml_raises_the_same_yaml_error(text: str, loader: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_malformed_yaml_raises_the_same_yaml_error(text: str, loader: type,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workflow, "_YAML_LOADER", loader)
     with pytest.raises(yaml.YAMLError) as outline:
         workflow.load_workflow(text)
