@@ -318,11 +318,30 @@ def convert_parsed(parsed: ParsedFile, options: ConvertOptions, read_seconds: fl
 
 def convert_file(path: Path, display_path: str, reader: Reader, options: ConvertOptions) -> FileResult:
     """Read and convert one DAG file. Never raises: an internal failure is an A2K402 diagnostic."""
+    started = time.perf_counter()
+    parsed = read_file(path, display_path, reader)
+    if isinstance(parsed, FileResult):
+        return parsed
+    return convert_read(parsed, display_path, options, time.perf_counter() - started)
+
+
+def read_file(path: Path, display_path: str, reader: Reader) -> ParsedFile | FileResult:
+    """The first half of `convert_file`: the file read, or its failure. Never raises."""
     try:
-        started = time.perf_counter()
-        parsed = reader(path, display_path)
-        return convert_parsed(parsed, options, time.perf_counter() - started)
+        return reader(path, display_path)
     except Exception as error:  # a converter bug must not stop the batch
-        where = traceback.extract_tb(error.__traceback__)[-1]
-        message = f"internal error: {type(error).__name__}: {error} (at {Path(where.filename).name}:{where.lineno})"
-        return FileResult(display_path, Status.FAILED, (diag("A2K402", message, file=display_path),))
+        return _internal_error(display_path, error)
+
+
+def convert_read(parsed: ParsedFile, display_path: str, options: ConvertOptions, read_seconds: float) -> FileResult:
+    """The second half of `convert_file`: `convert_parsed`, never raising."""
+    try:
+        return convert_parsed(parsed, options, read_seconds)
+    except Exception as error:  # a converter bug must not stop the batch
+        return _internal_error(display_path, error)
+
+
+def _internal_error(display_path: str, error: Exception) -> FileResult:
+    where = traceback.extract_tb(error.__traceback__)[-1]
+    message = f"internal error: {type(error).__name__}: {error} (at {Path(where.filename).name}:{where.lineno})"
+    return FileResult(display_path, Status.FAILED, (diag("A2K402", message, file=display_path),))

@@ -102,3 +102,28 @@ def test_a_worker_that_dies_fails_its_file_not_the_run(repo, run, monkeypatch):
     monkeypatch.setattr(fake_reader, "read_dag_file", dying)
     code, out, _ = run("convert", "dags", "--out", "out", "-j", "2", "--no-cache")
     assert code == 1 and "A2K402" in out and "--> dags/beta.py" in out
+
+
+def test_a_lone_file_converted_beside_a_warm_worker_matches_a_serial_run(repo, run):
+    # -j 2 with one file: read here, converted in a worker that imported kfp meanwhile
+    assert run("convert", "dags/beta.py", "--out", "serial", "-j", "1", "--no-cache")[0] == 0
+    assert run("convert", "dags/beta.py", "--out", "beside", "-j", "2", "--no-cache")[0] == 0
+    for name in ("conversion.json", "pipelines/beta.yaml", "pipelines/beta.py"):
+        assert (repo.parent / "serial" / name).read_text() == (repo.parent / "beside" / name).read_text()
+
+
+def test_a_worker_that_dies_converting_a_lone_file_fails_it_not_the_run(repo, run, monkeypatch):
+    import os
+
+    from converter import pipeline
+
+    parent = os.getpid()
+
+    def dying(*args, **kwargs):
+        if os.getpid() != parent:
+            os._exit(3)  # as if killed by the OOM killer
+        raise AssertionError("a lone file with -j 2 is converted in the worker")
+
+    monkeypatch.setattr(pipeline, "convert_parsed", dying)
+    code, out, _ = run("convert", "dags/beta.py", "--out", "out", "-j", "2", "--no-cache")
+    assert code == 1 and "A2K402" in out and "the worker process failed" in out

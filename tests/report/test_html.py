@@ -7,6 +7,7 @@ from fixtures import HOSTILE, build_run, etl_dag, hostile_dag
 
 from converter.report import layout
 from converter.report.render import render_reports
+from converter.report.views import Graph, GraphNode
 
 NETWORK = re.compile(r"""(?:src|href|xlink:href|action)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//""",
                      re.IGNORECASE)
@@ -75,3 +76,19 @@ def test_missing_graphviz_is_said_in_the_report_not_a_crash(tmp_path, monkeypatc
 
 def test_dot_labels_cannot_break_out_of_their_quotes():
     assert layout.quote('a"b\\c\nd') == '"a\\"b\\\\c\\nd"'
+
+
+def _chain(size: int) -> Graph:
+    nodes = tuple(GraphNode(i, f"t{i}", f"t{i}", "direct") for i in range(size))
+    return Graph(nodes, tuple((i, i + 1) for i in range(size - 1)))
+
+
+def test_large_graphs_get_the_quick_layout_with_bounded_position_rounds():
+    small = layout.dot_text(_chain(layout.LARGE_GRAPH), "af")
+    assert "splines=line" not in small and "nslimit" not in small
+    # dot runs about nslimit x nodes rounds of its positioning network simplex
+    for size in (layout.LARGE_GRAPH + 1, 4 * layout.POSITION_ITERATIONS, 20 * layout.POSITION_ITERATIONS):
+        text = layout.dot_text(_chain(size), "af")
+        nslimit = float(re.search(r"\bnslimit=([0-9.]+)", text).group(1))
+        assert "splines=line" in text and 0 < nslimit <= 1
+        assert nslimit * size == pytest.approx(min(size, layout.POSITION_ITERATIONS), rel=0.05)
