@@ -805,7 +805,8 @@ def _remembering_parse(kfp_parse: Any) -> Any:
 def standard_lib_dir() -> str:
     """distutils.sysconfig.get_python_lib(standard_lib=True) on CPython and POSIX (setuptools' and
     the standard library's distutils alike): base prefix, platform library folder, pythonX.Y."""
-    return os.path.join(os.path.normpath(sys.base_prefix), sys.platlibdir, "python%d.%d" % sys.version_info[:2])
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    return os.path.join(os.path.normpath(sys.base_prefix), sys.platlibdir, version)
 
 
 def module_is_builtin_or_standard(module_name: str) -> bool:
@@ -855,7 +856,7 @@ def extract_pipelineparams_from_any(payload: Any) -> list[Any]:
         return list(set(_PIPELINE_PARAM[1]._extract_pipelineparams(payload)))
 
     # list or tuple
-    if isinstance(payload, list) or isinstance(payload, tuple):
+    if isinstance(payload, list | tuple):
         pipeline_params = []
         for item in payload:
             if item is not None:

@@ -148,8 +148,9 @@ def test_generated_blocks_read_as_inspect(text: str) -> None:
 
 
 def test_kfp_reads_python_components_through_it() -> None:
-    from converter.emit import fast_kfp
     from kfp.components import _python_op
+
+    from converter.emit import fast_kfp
 
     fast_kfp.install()
     assert _python_op.inspect.getsource is fast_strip.getsource

@@ -437,7 +437,7 @@ def test_op_names_are_made_unique_as_kfp_does(names: list[str]) -> None:
 
 
 def test_released_ops_empty_the_ops_of_the_pipelines_built_within() -> None:
-    from kfp import components, compiler, dsl
+    from kfp import compiler, components, dsl
 
     fast_kfp.install()
     bash = components.load_component_from_text(
@@ -486,7 +486,7 @@ def test_unused_modules_load_on_first_use(tmp_path: Path) -> None:
     import sys
 
     root = Path(__file__).resolve().parents[2]
-    golden = sorted((root / "tests" / "goldens" / "dags").glob("*/pipelines/*.py"))[0]
+    golden = min((root / "tests" / "goldens" / "dags").glob("*/pipelines/*.py"))
     script = tmp_path / "check.py"
     script.write_text(_LAZY_CHECK, encoding="utf-8")
     done = subprocess.run([sys.executable, str(script), str(golden)], cwd=root, capture_output=True, text=True,
@@ -495,7 +495,7 @@ def test_unused_modules_load_on_first_use(tmp_path: Path) -> None:
 
 
 def test_standard_library_folder_is_distutils() -> None:
-    import distutils.sysconfig  # noqa: F401 - what kfp imports for it (setuptools' distutils in a venv)
+    import distutils.sysconfig  # what kfp imports for it (setuptools' distutils in a venv)
 
     fast_kfp.install()
     assert fast_kfp.standard_lib_dir() == distutils.sysconfig.get_python_lib(standard_lib=True)
@@ -511,7 +511,8 @@ def _union_types() -> list[Any]:
 
     from kfp.components import _structures
 
-    found: list[Any] = [typing.Union[str, int], typing.Optional[str], typing.Union[int, float, bool]]
+    # typing's own Union objects, as kfp's hints are written
+    found: list[Any] = [typing.Union[str, int], typing.Optional[str], typing.Union[int, float]]  # noqa: UP007, UP045
     pending = [hint for cls in _model_classes() for hint in typing.get_type_hints(cls.__init__).values()]
     pending.append(_structures.CommandlineArgumentType)
     while pending:
@@ -544,8 +545,9 @@ def test_strings_parsed_against_unions_as_kfp_does(typ: Any) -> None:
 
 DOCSTRINGS = [None, "", "   ", "One line.", "Airflow task 'x' (task, /tmp/a.py:41).", ":param x: y", "@param x: y",
               ".. deprecated:: 1.0", "Args:", "Args:   ", "Returns:", "Ends with a colon:", "  indented  ",
-              "Two\nlines", "Summary.\n\nArgs:\n    x: the x.", "Summary.\n\n:param x: the x", "Summary.\n\nParameters\n"
-              "----------\nx : int\n    the x", "\tTabbed: line", "x:y", "a : b", "-" * 10, "Note:", "..", "... e"]
+              "Two\nlines", "Summary.\n\nArgs:\n    x: the x.", "Summary.\n\n:param x: the x",
+              "Summary.\n\nParameters\n----------\nx : int\n    the x", "\tTabbed: line", "x:y", "a : b", "-" * 10,
+              "Note:", "..", "... e"]
 
 
 def _docstring_state(parsed: Any) -> Any:
