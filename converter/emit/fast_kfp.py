@@ -351,7 +351,12 @@ def loaded_copy(data: Any) -> Any:
             return copied
         raise _NotPlain
 
-    return copy_of(data)
+    try:
+        return copy_of(data)
+    finally:
+        # copy_of refers to itself (it recurses): through it, `copies` would leave every container
+        # copied to the cyclic GC; emptied, they go as soon as the copy does
+        copies.clear()
 
 
 class Unsure(Exception):
@@ -661,6 +666,7 @@ def deepcopy(data: Any, memo: dict[int, Any] | None = None) -> Any:
     """copy.deepcopy, doing itself what it does for exact dicts and lists (a new container per
     container, met-twice ones copied once) and for str, int, float, bool and None (the object
     itself); anything else is copy.deepcopy's, with the same memo."""
+    owned = memo is None
     if memo is None:
         memo = {}
 
@@ -681,7 +687,11 @@ def deepcopy(data: Any, memo: dict[int, Any] | None = None) -> Any:
             return copied
         return copy.deepcopy(item, memo)
 
-    return copy_of(data)
+    try:
+        return copy_of(data)
+    finally:
+        if owned:
+            memo.clear()  # copy_of refers to itself: see loaded_copy
 
 
 _NO_TO_DICT = frozenset((str, int, float, bool, type(None), list, dict))  # builtins: never a to_dict
