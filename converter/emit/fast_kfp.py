@@ -7,8 +7,8 @@ writes it again. The generated file's `named(...)` loads a component per task, e
 its base component only in its name. `install()` swaps, in this process only, module attributes
 kfp calls (listed below); `bind()` does the same for the names the generated module imports for
 its post-compile re-read and re-write. The generated files, run on their own, still use kfp's code
-and give the same bytes (tests/core/test_fast_kfp.py, test_fast_strip.py and test_deferred_write.py
-check each swap, the e2e goldens the whole):
+and give the same bytes (tests/core/test_fast_kfp.py, test_fast_strip.py, test_fast_getsource.py
+and test_deferred_write.py check each swap, the e2e goldens the whole):
 
 - Dumping (`dump_yaml`, the compiler's and the post-compile step's): libyaml and PyYAML write the
   same bytes for mappings and lists of printable ASCII text (`plain_text`), where they differ
@@ -111,7 +111,9 @@ check each swap, the e2e goldens the whole):
   Container's methods), so every op, and all it holds, is garbage only the cyclic GC can free: one
   pass over ~500 objects per task once compile_source turns GC back on. `released_ops()` notes the
   pipelines kfp builds within it and, on leaving, empties their ops' `__dict__` (the compilation is
-  over; nothing reads them), so most of it is freed at once by reference counting.
+  over; nothing reads them), so most of it is freed at once by reference counting. For the same
+  reason `loaded_copy` and `deepcopy` empty their memo when done (their recursive closure would
+  keep every container they copied).
 """
 
 from __future__ import annotations
