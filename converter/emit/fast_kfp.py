@@ -113,7 +113,13 @@ and test_deferred_write.py check each swap, the e2e goldens the whole):
   pipelines kfp builds within it and, on leaving, empties their ops' `__dict__` (the compilation is
   over; nothing reads them), so most of it is freed at once by reference counting. For the same
   reason `loaded_copy` and `deepcopy` empty their memo when done (their recursive closure would
-  keep every container they copied).
+  keep every container they copied), and two kfp functions run from their own source with one
+  line changed (`_patched`: the same line numbers; kfp's function when its text is not as
+  expected): `_components._resolve_command_line_and_paths` (twice a task) drops its two
+  placeholder-expanding closures, which call each other, after their last use, and
+  `modelbase.parse_object_from_struct_based_on_type` empties the map of the exceptions it caught,
+  each holding its frame, which holds the map, once it has their messages or found the one type
+  that fits (nothing reads it then).
 """
 
 from __future__ import annotations
@@ -955,6 +961,35 @@ def released_ops() -> Iterator[None]:
                 op.__dict__.clear()
 
 
+def _patched(function: Any, *changes: tuple[str, str]) -> Any:
+    """kfp's `function` compiled from its own source with each line `old` replaced by its `new` (one
+    line: tracebacks keep kfp's line numbers), in its module; `function` itself when its source
+    cannot be read or does not hold each `old` once."""
+    try:
+        lines, first = inspect.getsourcelines(function)
+    except (OSError, TypeError):
+        return function
+    source = "".join(lines)
+    for old, new in changes:
+        if source.count(old) != 1 or "\n" in old.rstrip("\n") or "\n" in new.rstrip("\n"):
+            return function
+        source = source.replace(old, new)
+    code = compile("\n" * (first - 1) + source, function.__code__.co_filename, "exec", dont_inherit=True)
+    namespace: dict[str, Any] = {}
+    exec(code, function.__globals__, namespace)  # noqa: S102 - kfp's own def statement
+    return namespace[function.__name__]
+
+
+# the line of kfp's function that each patch changes, as it is in kfp 1.8.22, and what it becomes
+_DROPPED_CLOSURES = [("    expanded_args = expand_argument_list(container_spec.args)\n",
+                      ("    expanded_args = expand_argument_list(container_spec.args); "
+                       "expand_command_part = expand_argument_list = None\n"))]
+_EMPTIED_EXCEPTIONS = [("                return list(results.values())[0]\n",
+                        "                exception_map.clear(); return list(results.values())[0]\n"),
+                       ("            exception_lines = [str(e) for t, e in exception_map.items()]\n",
+                        "            exception_lines = [str(e) for t, e in exception_map.items()]; exception_map.clear()\n")]
+
+
 _CONFIGURATION: list[Any] = []
 
 
@@ -1026,8 +1061,8 @@ def install() -> None:
     _python_op.docstring_parser = _FastDocstringParser()  # type: ignore[attr-defined]
     modelbase.get_type_hints = get_type_hints  # type: ignore[attr-defined]
     KFP_ORIGINAL.update(parse_object_from_struct_based_on_type=modelbase.parse_object_from_struct_based_on_type)
-    modelbase.parse_object_from_struct_based_on_type = _remembering_parse(  # type: ignore[attr-defined]
-        modelbase.parse_object_from_struct_based_on_type)
+    parse = _patched(modelbase.parse_object_from_struct_based_on_type, *_EMPTIED_EXCEPTIONS)
+    modelbase.parse_object_from_struct_based_on_type = _remembering_parse(parse)  # type: ignore[attr-defined]
     from kfp.compiler import _data_passing_rewriter
     from kfp.dsl import _container_op
     from kubernetes.client.models import v1_container
@@ -1068,6 +1103,9 @@ def install() -> None:
     _KFP_WRITE.append(compiler.Compiler._write_workflow)
     compiler.Compiler._write_workflow = staticmethod(write_workflow)  # type: ignore[method-assign]
     _components.load_yaml = load_yaml  # type: ignore[attr-defined]
+    KFP_ORIGINAL.update(_resolve_command_line_and_paths=_components._resolve_command_line_and_paths)
+    _components._resolve_command_line_and_paths = _patched(  # type: ignore[attr-defined]
+        _components._resolve_command_line_and_paths, *_DROPPED_CLOSURES)
     _components._load_component_spec_from_component_text = load_component_spec  # type: ignore[attr-defined]
     from kfp.components.structures import ComponentSpec
 

@@ -598,3 +598,58 @@ def test_pipelineparams_extracted_as_kfp_does() -> None:
                k8s.V1Toleration(key=str(p2)), [0, False, "", (), None]]
     for sample in samples:
         assert fast_kfp.extract_pipelineparams_from_any(sample) == kfp_extract(sample)
+
+
+def test_patched_kfp_functions_keep_kfps_lines_and_leave_no_cycles() -> None:
+    import gc
+
+    from kfp.components import _components, _structures, modelbase
+
+    fast_kfp.install()
+    kfp_resolve = fast_kfp.KFP_ORIGINAL["_resolve_command_line_and_paths"]
+    kfp_parse = fast_kfp.KFP_ORIGINAL["parse_object_from_struct_based_on_type"]
+    resolve, parse = _components._resolve_command_line_and_paths, modelbase.parse_object_from_struct_based_on_type
+    parse = parse.__wrapped__  # under the (string, Union) memo
+    for patched, kfp in ((resolve, kfp_resolve), (parse, kfp_parse)):
+        assert patched is not kfp and patched.__code__.co_filename == kfp.__code__.co_filename
+        assert patched.__code__.co_firstlineno == kfp.__code__.co_firstlineno
+        assert {line for *_, line in patched.__code__.co_lines()} == {line for *_, line in kfp.__code__.co_lines()}
+    text = json.dumps({"name": "c", "inputs": [{"name": "a"}, {"name": "b", "optional": True}],
+                       "outputs": [{"name": "o"}], "implementation": {"container": {
+                           "image": "i", "command": ["sh", {"inputValue": "a"}, {"outputPath": "o"}],
+                           "args": [{"if": {"cond": {"isPresent": "b"}, "then": ["--b", {"inputPath": "b"}]}},
+                                    {"concat": ["x", {"inputValue": "a"}]}]}}})
+    spec = _components.ComponentSpec.from_dict(json.loads(text))
+    typ = _structures.CommandlineArgumentType
+    expected_command_line = kfp_resolve(component_spec=spec, arguments={"a": "1", "b": "2"})
+    structs = [{"inputValue": "a"}, ["x", {"outputPath": "o"}], {"nope": 1}, 3.5]
+    expected = [_outcome(kfp_parse, struct, typ) for struct in structs]
+    gc.collect()
+    gc.disable()
+    try:
+        for function, leaves_cycles in ((kfp_resolve, True), (resolve, False)):
+            result = function(component_spec=spec, arguments={"a": "1", "b": "2"},
+                              placeholder_resolver=lambda arg, component_spec, arguments: None)
+            assert result == expected_command_line
+            assert (gc.collect() > 0) == leaves_cycles
+        for function, leaves_cycles in ((kfp_parse, True), (parse, False)):
+            assert [_outcome(function, struct, typ) for struct in structs] == expected
+            assert (gc.collect() > 0) == leaves_cycles
+    finally:
+        gc.enable()
+
+
+def _outcome(function: Any, *args: Any) -> str:
+    """What `function(*args)` gives or raises, as text (no exception kept: it would hold frames)."""
+    try:
+        return repr(function(*args))
+    except Exception as error:  # noqa: BLE001
+        return f"{type(error).__name__}: {error}"
+
+
+def test_unexpected_kfp_source_is_not_patched() -> None:
+    from kfp.components import _components
+
+    kfp_resolve = fast_kfp.KFP_ORIGINAL.get("_resolve_command_line_and_paths", _components._resolve_command_line_and_paths)
+    assert fast_kfp._patched(kfp_resolve, ("no such line\n", "x = 1\n")) is kfp_resolve
+    assert fast_kfp._patched(len, ("x\n", "y\n")) is len  # no source
