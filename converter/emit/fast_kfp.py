@@ -63,6 +63,10 @@ and test_deferred_write.py check each swap, the e2e goldens the whole):
   entry in any of them (reST's and epydoc's start a line with `:`/`@`, numpydoc's need a second line
   or `..`, Google's a line ending with `:`), and none raises: the result is the reST parser's, which
   `parse_docstring` gives at once for it (tests/core/test_fast_kfp.py compares both).
+- Name sanitisers (`sanitize_k8s_name` of kfp.compiler._k8s_helper and kfp.dsl._pipeline_param,
+  `_naming._normalize_identifier_name`, `dsl_utils._sanitize_name`: a few regex substitutions each,
+  ~60k calls for 2,000 tasks, over and over for the same names) are pure functions of their text:
+  memoised for exact str (and bool) arguments (`_memoised_names`), anything else is kfp's call.
 - `_python_op._module_is_builtin_or_standard(name)` (looks for the module's file in the standard
   library's folder, per Python component with a non-str input) is memoised by name; on CPython and
   POSIX it is a line-for-line copy that computes that folder as distutils' `get_python_lib(
@@ -795,6 +799,29 @@ class _FastDocstringParser:
         return getattr(docstring_parser, name)
 
 
+_MAX_NAMES = 65536  # names remembered per sanitiser (emptied when full)
+
+
+def _memoised_names(kfp_sanitise: Any) -> Any:
+    """kfp's name sanitiser `kfp_sanitise(name[, flag])` remembered for a str name and a bool flag
+    (a pure function of them: regex substitutions); any other argument is kfp's call."""
+    answers: dict[tuple[str, bool], Any] = {}
+
+    @functools.wraps(kfp_sanitise)
+    def sanitise(name: Any, *flag: Any, **keywords: Any) -> Any:
+        if type(name) is not str or keywords or len(flag) > 1 or (flag and type(flag[0]) is not bool):
+            return kfp_sanitise(name, *flag, **keywords)
+        key = (name, flag[0] if flag else False)
+        answer = answers.get(key)
+        if answer is None:
+            if len(answers) >= _MAX_NAMES:
+                answers.clear()
+            answer = answers[key] = kfp_sanitise(name, *flag)
+        return answer
+
+    return sanitise
+
+
 _STRINGS_PARSED: dict[tuple[str, Any], bool] = {}  # (string, Union) pairs kfp parsed as the string itself
 _MAX_STRINGS_PARSED = 4096
 
@@ -1103,6 +1130,22 @@ def install() -> None:
     _KFP_WRITE.append(compiler.Compiler._write_workflow)
     compiler.Compiler._write_workflow = staticmethod(write_workflow)  # type: ignore[method-assign]
     _components.load_yaml = load_yaml  # type: ignore[attr-defined]
+    # pure functions of the names they sanitise, asked again and again for the same ones
+    from kfp.components import _naming
+    from kfp.dsl import dsl_utils
+
+    KFP_ORIGINAL.update(sanitize_k8s_name=_k8s_helper.sanitize_k8s_name,
+                        param_sanitize_k8s_name=_pipeline_param.sanitize_k8s_name,
+                        _normalize_identifier_name=_naming._normalize_identifier_name,
+                        _sanitize_name=dsl_utils._sanitize_name)
+    k8s_name = _memoised_names(_k8s_helper.sanitize_k8s_name)
+    for module in (_k8s_helper, compiler):
+        module.sanitize_k8s_name = k8s_name  # type: ignore[attr-defined]
+    _pipeline_param.sanitize_k8s_name = _memoised_names(  # type: ignore[attr-defined]
+        _pipeline_param.sanitize_k8s_name)
+    _naming._normalize_identifier_name = _memoised_names(  # type: ignore[attr-defined]
+        _naming._normalize_identifier_name)
+    dsl_utils._sanitize_name = _memoised_names(dsl_utils._sanitize_name)  # type: ignore[attr-defined]
     KFP_ORIGINAL.update(_resolve_command_line_and_paths=_components._resolve_command_line_and_paths)
     _components._resolve_command_line_and_paths = _patched(  # type: ignore[attr-defined]
         _components._resolve_command_line_and_paths, *_DROPPED_CLOSURES)

@@ -653,3 +653,28 @@ def test_unexpected_kfp_source_is_not_patched() -> None:
     kfp_resolve = fast_kfp.KFP_ORIGINAL.get("_resolve_command_line_and_paths", _components._resolve_command_line_and_paths)
     assert fast_kfp._patched(kfp_resolve, ("no such line\n", "x = 1\n")) is kfp_resolve
     assert fast_kfp._patched(len, ("x\n", "y\n")) is len  # no source
+
+
+@given(st.lists(st.text(alphabet=list("aZ09-_ .é/\t"), max_size=12), min_size=1, max_size=6))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_memoised_name_sanitisers_answer_as_kfps(names: list[str]) -> None:
+    from kfp.compiler import _k8s_helper, compiler
+    from kfp.components import _naming
+    from kfp.dsl import _pipeline_param, dsl_utils
+
+    fast_kfp.install()
+    pairs = [(_k8s_helper.sanitize_k8s_name, fast_kfp.KFP_ORIGINAL["sanitize_k8s_name"]),
+             (compiler.sanitize_k8s_name, fast_kfp.KFP_ORIGINAL["sanitize_k8s_name"]),
+             (_pipeline_param.sanitize_k8s_name, fast_kfp.KFP_ORIGINAL["param_sanitize_k8s_name"]),
+             (_naming._normalize_identifier_name, fast_kfp.KFP_ORIGINAL["_normalize_identifier_name"]),
+             (dsl_utils._sanitize_name, fast_kfp.KFP_ORIGINAL["_sanitize_name"])]
+    for name in names + names:  # the first answer, then the remembered one
+        for memoised, kfp in pairs[:3]:
+            for args in ((name,), (name, True), (name, False), (name, 1)):
+                assert memoised(*args) == kfp(*args)
+            assert memoised(name=name, allow_capital_underscore=True) == kfp(name, True)
+        for memoised, kfp in pairs[3:]:
+            assert memoised(name) == kfp(name)
+    for memoised, kfp in pairs:
+        assert _outcome(memoised, None) == _outcome(kfp, None)  # not a str: kfp's own error
+    assert _naming._sanitize_python_function_name("My task-1") == "my_task_1"  # through the memo
