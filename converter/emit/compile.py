@@ -9,7 +9,9 @@ time. In this process only, `fast_kfp` routes both through libyaml (PyYAML's C b
 same loader/representer classes, where libyaml is known to give the same bytes, hands the
 compiler's workflow to the post-compile step's re-read in memory, and makes other hot spots cheaper
 with the same results: see `converter/emit/fast_kfp.py` and tests/core/test_fast_kfp.py,
-test_fast_strip.py and test_deferred_write.py.
+test_fast_strip.py, test_fast_getsource.py and test_deferred_write.py. Once the compilation is over,
+the ops kfp built and the generated module are emptied: their reference cycles would otherwise leave
+everything they hold (~500 objects a task) to a pass of the cyclic GC.
 """
 
 from __future__ import annotations
@@ -61,25 +63,31 @@ def _compile(source: str, module_name: str, workdir: Path, defer_write: bool) ->
             # dont_inherit: this module's `from __future__ import annotations` must not turn the
             # generated file's annotations (component signatures KFP reads) into strings
             code = compile(source, module.__file__, "exec", dont_inherit=True)
-            exec(code, module.__dict__)  # noqa: S102 - our own output
-            # its post-compile re-read and re-write on libyaml too; the re-read takes the workflow
-            # the compiler kept in memory in place of writing it (see fast_kfp's docstring)
-            bound = fast_kfp.bind(module.__dict__)
-            with fast_kfp.deferred_write(armed=defer_write and bound) as written:
-                try:
-                    module.compile_pipeline(str(target))
-                except Exception:
-                    if written.pending():  # its placeholder, read by something else, may be the cause
-                        raise fast_kfp.Unsure from None
-                    raise
-                return CompileResult(written.result(target.read_text(encoding="utf-8")), None)
+            # the ops kfp builds are emptied once the compilation is over: their cycles would leave
+            # them all to the cyclic GC (see fast_kfp's docstring)
+            with fast_kfp.released_ops():
+                exec(code, module.__dict__)  # noqa: S102 - our own output
+                # its post-compile re-read and re-write on libyaml too; the re-read takes the workflow
+                # the compiler kept in memory in place of writing it (see fast_kfp's docstring)
+                bound = fast_kfp.bind(module.__dict__)
+                with fast_kfp.deferred_write(armed=defer_write and bound) as written:
+                    try:
+                        module.compile_pipeline(str(target))
+                    except Exception:
+                        if written.pending():  # its placeholder, read by something else, may be the cause
+                            raise fast_kfp.Unsure from None
+                        raise
+                    return CompileResult(written.result(target.read_text(encoding="utf-8")), None)
     except fast_kfp.Unsure:
         return None
     except Exception as error:  # noqa: BLE001 - the compiler's failure is a diagnostic, not raised
         last = traceback.format_exception_only(type(error), error)[-1].strip()
         return CompileResult(None, last)
     finally:
+        linecache.cache.pop(module.__file__, None)
+        # the module's functions and its dict refer to each other: emptied, it is freed at once
+        # rather than left (with all it holds) to the cyclic GC; nothing runs its code any more
+        module.__dict__.clear()
         if collecting:
             gc.enable()
         target.unlink(missing_ok=True)
-        linecache.cache.pop(module.__file__, None)

@@ -7,8 +7,8 @@ writes it again. The generated file's `named(...)` loads a component per task, e
 its base component only in its name. `install()` swaps, in this process only, module attributes
 kfp calls (listed below); `bind()` does the same for the names the generated module imports for
 its post-compile re-read and re-write. The generated files, run on their own, still use kfp's code
-and give the same bytes (tests/core/test_fast_kfp.py, test_fast_strip.py and test_deferred_write.py
-check each swap, the e2e goldens the whole):
+and give the same bytes (tests/core/test_fast_kfp.py, test_fast_strip.py, test_fast_getsource.py
+and test_deferred_write.py check each swap, the e2e goldens the whole):
 
 - Dumping (`dump_yaml`, the compiler's and the post-compile step's): libyaml and PyYAML write the
   same bytes for mappings and lists of printable ASCII text (`plain_text`), where they differ
@@ -49,10 +49,34 @@ check each swap, the e2e goldens the whole):
   Both answers depend only on the function (a bound method's signature drops its first parameter,
   whatever the instance), and kfp defines its classes once, so modelbase sees memoised versions
   (`signature`, `get_type_hints`; each caller still gets a dict of its own).
+- Parsing a string against a Union (a component's command-line items: `str` or one of ~10
+  placeholder classes) tries every member, each failing with an exception whose message formats
+  the value, to be sure only one fits; the answer is a function of the string's value and the type
+  (`from_dict` of a class cannot read a string; no member has a side effect), and kfp then returns
+  the string itself. `parse_object_from_struct_based_on_type` remembers the (string, Union) pairs
+  that gave the string back and gives it back at once for them; any other pair, or any other
+  value, is kfp's own function (which raises as kfp does).
+- Docstrings: _python_op reads each Python component's parameter descriptions with
+  `docstring_parser.parse(text)`, which runs all four of its parsers (each compiling its patterns
+  anew) and keeps the result with the most entries, the first on a tie. A docstring of one line
+  (after `inspect.cleandoc`) that starts with none of `:`, `@`, `.` and does not end with `:` has no
+  entry in any of them (reST's and epydoc's start a line with `:`/`@`, numpydoc's need a second line
+  or `..`, Google's a line ending with `:`), and none raises: the result is the reST parser's, which
+  `parse_docstring` gives at once for it (tests/core/test_fast_kfp.py compares both).
+- Name sanitisers (`sanitize_k8s_name` of kfp.compiler._k8s_helper and kfp.dsl._pipeline_param,
+  `_naming._normalize_identifier_name`, `dsl_utils._sanitize_name`: a few regex substitutions each,
+  ~60k calls for 2,000 tasks, over and over for the same names) are pure functions of their text:
+  memoised for exact str (and bool) arguments (`_memoised_names`), anything else is kfp's call.
 - `_python_op._module_is_builtin_or_standard(name)` (looks for the module's file in the standard
-  library's folder, per Python component with a non-str input) is memoised by name.
+  library's folder, per Python component with a non-str input) is memoised by name; on CPython and
+  POSIX it is a line-for-line copy that computes that folder as distutils' `get_python_lib(
+  standard_lib=True)` does (base prefix, `sys.platlibdir`, `pythonX.Y`) instead of importing
+  `distutils.sysconfig`, which imports setuptools (~0.15 s a process); tests/core/test_fast_kfp.py
+  checks the two folders are the same.
 - Type hints stripped from Python components' code (`_python_op.strip_type_hints`): kfp's lib2to3
-  pass is cut with `ast` positions instead where that gives the same text, see fast_strip.py.
+  pass is cut with `ast` positions instead where that gives the same text, see fast_strip.py; the
+  function's source read before (`inspect.getsource` as _python_op sees it) is found with `ast`
+  too where that gives the same lines (fast_strip.getsource).
 - Validation: kfp dumps the workflow a second time only to look for `{{pipelineparam` in the text;
   looking in its strings finds the same (the marker has no character YAML would escape or fold
   at). With an `argo` binary on PATH kfp also lints, so kfp's own validation runs.
@@ -66,12 +90,40 @@ check each swap, the e2e goldens the whole):
 - Serialised PipelineParams (`{{pipelineparam:op=...;name=...}}`) are looked for in every string
   of every op (`match_serialized_pipelineparam`, `_extract_pipelineparams` in kfp.dsl); a string
   without the pattern's literal start `{{pipelineparam:op=` has none: [] without the regex.
+- `extract_pipelineparams_from_any` (kfp.dsl._pipeline_param; ContainerOp.inputs asks it for every op
+  several times, walking each op's V1Container attribute by attribute) is a line-for-line copy that
+  does not call itself for a None item or attribute, whose answer is [] (`not None`): the same lists
+  added, the same sets made.
 - ContainerOp.__init__ proxies its container's public callables, calling getattr for every name
   `dir()` lists and skipping those starting with `_`; kfp.dsl._container_op's `dir` leaves those
   out beforehand (`public_dir`; getattr on them has no effect).
+- Import: `import kfp` loads modules a v1 compilation never uses, ~30% of its time: the kubernetes
+  package's `config`, `dynamic`, `watch`, `stream`, `utils` and `leaderelection` (imported by its
+  `__init__` for their names only), kfp.v2.compiler (the v2 compiler, imported by v1's
+  v2_compat) and kfp.containers.entrypoint (a component's container entry point). When kfp is not
+  imported yet, `install()` imports it with these few loaded lazily (importlib's LazyLoader): each
+  is a module object whose code runs when one of its attributes is first read, so anything that
+  uses one gets it as if loaded at once. None of them changes anything at import that a compilation
+  reads (tests/core/test_fast_kfp.py checks they stay unloaded through a compile and load on use).
 - kubernetes' V1Container makes a `Configuration()` each (logger set-up, a CPU count) only to read
   its `client_side_validation` in setters; kfp makes one per task and never changes it, so they
   share one (`shared_configuration`).
+- Op names: `Pipeline.add_op` makes each op's name unique against `list(self.ops.keys())`, a new
+  list searched from the start for every op (quadratic in a big DAG); `add_op` asks the dict itself
+  (`in` on its keys: the same answer for the same names).
+- Cyclic garbage: each ContainerOp keeps ~27 closures that refer back to it (its proxies of
+  Container's methods), so every op, and all it holds, is garbage only the cyclic GC can free: one
+  pass over ~500 objects per task once compile_source turns GC back on. `released_ops()` notes the
+  pipelines kfp builds within it and, on leaving, empties their ops' `__dict__` (the compilation is
+  over; nothing reads them), so most of it is freed at once by reference counting. For the same
+  reason `loaded_copy` and `deepcopy` empty their memo when done (their recursive closure would
+  keep every container they copied), and two kfp functions run from their own source with one
+  line changed (`_patched`: the same line numbers; kfp's function when its text is not as
+  expected): `_components._resolve_command_line_and_paths` (twice a task) drops its two
+  placeholder-expanding closures, which call each other, after their last use, and
+  `modelbase.parse_object_from_struct_based_on_type` empties the map of the exceptions it caught,
+  each holding its frame, which holds the map, once it has their messages or found the one type
+  that fits (nothing reads it then).
 """
 
 from __future__ import annotations
@@ -81,8 +133,12 @@ import copy
 import datetime
 import functools
 import hashlib
+import importlib.abc
+import importlib.util
 import inspect
 import json
+import os
+import sys
 import types
 import typing
 import uuid
@@ -307,7 +363,12 @@ def loaded_copy(data: Any) -> Any:
             return copied
         raise _NotPlain
 
-    return copy_of(data)
+    try:
+        return copy_of(data)
+    finally:
+        # copy_of refers to itself (it recurses): through it, `copies` would leave every container
+        # copied to the cyclic GC; emptied, they go as soon as the copy does
+        copies.clear()
 
 
 class Unsure(Exception):
@@ -604,10 +665,20 @@ class _MemoInspect:
         return getattr(inspect, name)
 
 
+class _SourceInspect:
+    """The `inspect` module as kfp.components._python_op sees it: `getsource` from fast_strip."""
+
+    getsource = staticmethod(fast_strip.getsource)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(inspect, name)
+
+
 def deepcopy(data: Any, memo: dict[int, Any] | None = None) -> Any:
     """copy.deepcopy, doing itself what it does for exact dicts and lists (a new container per
     container, met-twice ones copied once) and for str, int, float, bool and None (the object
     itself); anything else is copy.deepcopy's, with the same memo."""
+    owned = memo is None
     if memo is None:
         memo = {}
 
@@ -628,7 +699,11 @@ def deepcopy(data: Any, memo: dict[int, Any] | None = None) -> Any:
             return copied
         return copy.deepcopy(item, memo)
 
-    return copy_of(data)
+    try:
+        return copy_of(data)
+    finally:
+        if owned:
+            memo.clear()  # copy_of refers to itself: see loaded_copy
 
 
 _NO_TO_DICT = frozenset((str, int, float, bool, type(None), list, dict))  # builtins: never a to_dict
@@ -690,8 +765,104 @@ def convert_k8s_obj_to_json(k8s_obj: Any) -> Any:
 
 
 _PRIMITIVE_TYPES = (float, bool, bytes, str, int)  # six's (float, bool, bytes, text_type) + integer_types
-_PIPELINE_PARAM: list[Any] = []  # kfp.dsl.PipelineParam, once kfp is imported
+_PIPELINE_PARAM: list[Any] = []  # kfp.dsl.PipelineParam and kfp.dsl._pipeline_param, once kfp is imported
 KFP_ORIGINAL: dict[str, Any] = {}  # kfp's own functions replaced line for line (tests compare)
+
+
+def parse_docstring(text: str | None, style: Any = None) -> Any:
+    """docstring_parser.parse(text, style), the reST parser's result at once for a docstring none of
+    its parsers finds an entry in (see the module docstring)."""
+    import docstring_parser
+    from docstring_parser import rest
+
+    if style is None:
+        style = docstring_parser.DocstringStyle.AUTO
+    if style == docstring_parser.DocstringStyle.AUTO and (not text or _no_docstring_entries(text)):
+        return rest.parse(text)
+    return docstring_parser.parse(text, style)
+
+
+def _no_docstring_entries(text: str) -> bool:
+    cleaned = inspect.cleandoc(text)
+    return ("\n" not in cleaned and not cleaned.startswith((":", "@", "."))
+            and not cleaned.rstrip(" \t\r\f\v").endswith(":"))
+
+
+class _FastDocstringParser:
+    """The docstring_parser module as kfp.components._python_op sees it: `parse` above."""
+
+    parse = staticmethod(parse_docstring)
+
+    def __getattr__(self, name: str) -> Any:
+        import docstring_parser
+
+        return getattr(docstring_parser, name)
+
+
+_MAX_NAMES = 65536  # names remembered per sanitiser (emptied when full)
+
+
+def _memoised_names(kfp_sanitise: Any) -> Any:
+    """kfp's name sanitiser `kfp_sanitise(name[, flag])` remembered for a str name and a bool flag
+    (a pure function of them: regex substitutions); any other argument is kfp's call."""
+    answers: dict[tuple[str, bool], Any] = {}
+
+    @functools.wraps(kfp_sanitise)
+    def sanitise(name: Any, *flag: Any, **keywords: Any) -> Any:
+        if type(name) is not str or keywords or len(flag) > 1 or (flag and type(flag[0]) is not bool):
+            return kfp_sanitise(name, *flag, **keywords)
+        key = (name, flag[0] if flag else False)
+        answer = answers.get(key)
+        if answer is None:
+            if len(answers) >= _MAX_NAMES:
+                answers.clear()
+            answer = answers[key] = kfp_sanitise(name, *flag)
+        return answer
+
+    return sanitise
+
+
+_STRINGS_PARSED: dict[tuple[str, Any], bool] = {}  # (string, Union) pairs kfp parsed as the string itself
+_MAX_STRINGS_PARSED = 4096
+
+
+def _remembering_parse(kfp_parse: Any) -> Any:
+    """kfp.components.modelbase.parse_object_from_struct_based_on_type, the (string, Union) pairs it
+    parsed as the string itself answered at once (see the module docstring)."""
+
+    @functools.wraps(kfp_parse)
+    def parse_object_from_struct_based_on_type(struct: Any, typ: Any) -> Any:
+        if type(struct) is not str or getattr(typ, "__origin__", None) is not typing.Union:
+            return kfp_parse(struct, typ)
+        key = (struct, typ)
+        if key in _STRINGS_PARSED:
+            return struct
+        result = kfp_parse(struct, typ)
+        if result is struct:
+            if len(_STRINGS_PARSED) >= _MAX_STRINGS_PARSED:
+                _STRINGS_PARSED.clear()
+            _STRINGS_PARSED[key] = True
+        return result
+
+    return parse_object_from_struct_based_on_type
+
+
+def standard_lib_dir() -> str:
+    """distutils.sysconfig.get_python_lib(standard_lib=True) on CPython and POSIX (setuptools' and
+    the standard library's distutils alike): base prefix, platform library folder, pythonX.Y."""
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    return os.path.join(os.path.normpath(sys.base_prefix), sys.platlibdir, version)
+
+
+def module_is_builtin_or_standard(module_name: str) -> bool:
+    """kfp.components._python_op._module_is_builtin_or_standard, line for line, with the standard
+    library's folder from standard_lib_dir() instead of an import of distutils.sysconfig."""
+    if module_name in sys.builtin_module_names:
+        return True
+    std_lib_dir = standard_lib_dir()
+    module_name_parts = module_name.split('.')
+    expected_module_path = os.path.join(std_lib_dir, *module_name_parts)
+    return os.path.exists(expected_module_path) or os.path.exists(expected_module_path + '.py')
 
 
 def public_dir(obj: Any) -> list[str]:
@@ -715,6 +886,52 @@ def _without_params_first(kfp_function: Any) -> Any:
     return search
 
 
+def extract_pipelineparams_from_any(payload: Any) -> list[Any]:
+    """kfp.dsl._pipeline_param.extract_pipelineparams_from_any, line for line, without calling itself
+    for None (its answer: [], which adds nothing)."""
+    if not payload:
+        return []
+
+    # PipelineParam
+    if isinstance(payload, _PIPELINE_PARAM[0]):
+        return [payload]
+
+    # str
+    if isinstance(payload, str):
+        return list(set(_PIPELINE_PARAM[1]._extract_pipelineparams(payload)))
+
+    # list or tuple
+    if isinstance(payload, list | tuple):
+        pipeline_params = []
+        for item in payload:
+            if item is not None:
+                pipeline_params += extract_pipelineparams_from_any(item)
+        return list(set(pipeline_params))
+
+    # dict
+    if isinstance(payload, dict):
+        pipeline_params = []
+        for key, value in payload.items():
+            if key is not None:
+                pipeline_params += extract_pipelineparams_from_any(key)
+            if value is not None:
+                pipeline_params += extract_pipelineparams_from_any(value)
+        return list(set(pipeline_params))
+
+    # k8s OpenAPI object
+    if hasattr(payload, 'attribute_map') and isinstance(payload.attribute_map, dict):
+        pipeline_params = []
+        for key in payload.attribute_map:
+            value = getattr(payload, key)
+            if value is not None:
+                pipeline_params += extract_pipelineparams_from_any(value)
+
+        return list(set(pipeline_params))
+
+    # return empty list
+    return []
+
+
 class _FastCopy:
     """The `copy` module as kfp.compiler._data_passing_rewriter sees it: `deepcopy` above."""
 
@@ -722,6 +939,82 @@ class _FastCopy:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(copy, name)
+
+
+def add_op(self: Any, op: Any, define_only: bool) -> str:
+    """kfp.dsl._pipeline.Pipeline.add_op, line for line, the unique name asked of `self.ops` itself
+    (kfp passes `list(self.ops.keys())`: the same names, searched linearly for every op)."""
+    from kfp.components import _naming
+
+    # Sanitizing the op name.
+    op_name = _naming._sanitize_python_function_name(op.human_name).replace('_', '-')
+    # If there is an existing op with this name then generate a new name.
+    op_name = _naming._make_name_unique_by_adding_index(op_name, self.ops.keys(), '-')
+    if op_name == '':
+        op_name = _naming._make_name_unique_by_adding_index('task', self.ops.keys(), '-')
+
+    self.ops[op_name] = op
+    if not define_only:
+        self.groups[-1].ops.append(op)
+
+    return op_name
+
+
+_BUILDING: list[list[Any]] = []  # per released_ops() in progress: the pipelines entered meanwhile
+
+
+def _noting_enter(kfp_enter: Any) -> Any:
+    @functools.wraps(kfp_enter)
+    def __enter__(self: Any) -> Any:
+        if _BUILDING:
+            _BUILDING[-1].append(self)
+        return kfp_enter(self)
+
+    return __enter__
+
+
+@contextlib.contextmanager
+def released_ops() -> Iterator[None]:
+    """Within: the pipelines kfp enters are noted; on leaving, their ops' attributes are dropped, which
+    breaks each op's cycle through its proxies (see the module docstring)."""
+    pipelines: list[Any] = []
+    _BUILDING.append(pipelines)
+    try:
+        yield
+    finally:
+        _BUILDING.remove(pipelines)
+        for pipeline in pipelines:
+            for op in list(pipeline.ops.values()):
+                op.__dict__.clear()
+
+
+def _patched(function: Any, *changes: tuple[str, str]) -> Any:
+    """kfp's `function` compiled from its own source with each line `old` replaced by its `new` (one
+    line: tracebacks keep kfp's line numbers), in its module; `function` itself when its source
+    cannot be read or does not hold each `old` once."""
+    try:
+        lines, first = inspect.getsourcelines(function)
+    except (OSError, TypeError):
+        return function
+    source = "".join(lines)
+    for old, new in changes:
+        if source.count(old) != 1 or "\n" in old.rstrip("\n") or "\n" in new.rstrip("\n"):
+            return function
+        source = source.replace(old, new)
+    code = compile("\n" * (first - 1) + source, function.__code__.co_filename, "exec", dont_inherit=True)
+    namespace: dict[str, Any] = {}
+    exec(code, function.__globals__, namespace)  # noqa: S102 - kfp's own def statement
+    return namespace[function.__name__]
+
+
+# the line of kfp's function that each patch changes, as it is in kfp 1.8.22, and what it becomes
+_DROPPED_CLOSURES = [("    expanded_args = expand_argument_list(container_spec.args)\n",
+                      ("    expanded_args = expand_argument_list(container_spec.args); "
+                       "expand_command_part = expand_argument_list = None\n"))]
+_EMPTIED_EXCEPTIONS = [("                return list(results.values())[0]\n",
+                        "                exception_map.clear(); return list(results.values())[0]\n"),
+                       ("            exception_lines = [str(e) for t, e in exception_map.items()]\n",
+                        "            exception_lines = [str(e) for t, e in exception_map.items()]; exception_map.clear()\n")]
 
 
 _CONFIGURATION: list[Any] = []
@@ -743,19 +1036,60 @@ def _kfp_yaml() -> Any:
     return _yaml_utils
 
 
+# modules `import kfp` loads that a v1 compilation never reads (see the module docstring)
+UNUSED_ON_IMPORT = ("kubernetes.config", "kubernetes.dynamic", "kubernetes.watch", "kubernetes.stream",
+                    "kubernetes.utils", "kubernetes.leaderelection", "kfp.v2.compiler", "kfp.containers.entrypoint")
+
+
+class _LazyFinder(importlib.abc.MetaPathFinder):
+    """Finds UNUSED_ON_IMPORT's modules as the other finders do, to be loaded on first use."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name not in UNUSED_ON_IMPORT:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None) if finder is not self else None
+            spec = find(name, path, target) if find is not None else None
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = importlib.util.LazyLoader(spec.loader)
+                return spec
+        return None
+
+
+def _import_kfp() -> None:
+    """`import kfp`, UNUSED_ON_IMPORT loaded lazily if it is the first import of kfp."""
+    if "kfp" in sys.modules:
+        return
+    finder = _LazyFinder()
+    sys.meta_path.insert(0, finder)
+    try:
+        import kfp.compiler  # noqa: F401 - kfp's __init__ imports its dsl, components and compiler
+    finally:
+        sys.meta_path.remove(finder)
+
+
 @functools.cache
 def install() -> None:
     """Route kfp's YAML through the functions above, in this process; idempotent."""
+    _import_kfp()
     from kfp.compiler import compiler
     from kfp.components import _components, _python_op, modelbase
 
     # whether a module is in the standard library: the same answer for a name all along
-    _python_op._module_is_builtin_or_standard = functools.cache(  # type: ignore[attr-defined]
+    KFP_ORIGINAL.update(module_is_builtin_or_standard=_python_op._module_is_builtin_or_standard)
+    standard = module_is_builtin_or_standard if os.name == "posix" and sys.implementation.name == "cpython" else (
         _python_op._module_is_builtin_or_standard)
+    _python_op._module_is_builtin_or_standard = functools.cache(standard)  # type: ignore[attr-defined]
     _python_op.strip_type_hints = functools.partial(fast_strip.strip_type_hints,  # type: ignore[attr-defined]
                                                     kfp_strip=_python_op.strip_type_hints)
     modelbase.inspect = _MemoInspect()  # type: ignore[attr-defined]
+    _python_op.inspect = _SourceInspect()  # type: ignore[attr-defined]
+    _python_op.docstring_parser = _FastDocstringParser()  # type: ignore[attr-defined]
     modelbase.get_type_hints = get_type_hints  # type: ignore[attr-defined]
+    KFP_ORIGINAL.update(parse_object_from_struct_based_on_type=modelbase.parse_object_from_struct_based_on_type)
+    parse = _patched(modelbase.parse_object_from_struct_based_on_type, *_EMPTIED_EXCEPTIONS)
+    modelbase.parse_object_from_struct_based_on_type = _remembering_parse(parse)  # type: ignore[attr-defined]
     from kfp.compiler import _data_passing_rewriter
     from kfp.dsl import _container_op
     from kubernetes.client.models import v1_container
@@ -766,7 +1100,7 @@ def install() -> None:
     from kfp.compiler import _k8s_helper, _op_to_template
     from kfp.dsl import _pipeline_param
 
-    _PIPELINE_PARAM.append(dsl.PipelineParam)
+    _PIPELINE_PARAM.extend((dsl.PipelineParam, _pipeline_param))
     KFP_ORIGINAL.update(convert_k8s_obj_to_json=_k8s_helper.convert_k8s_obj_to_json,
                         convert_object_to_struct=modelbase.convert_object_to_struct)
     for module in (_k8s_helper, _op_to_template, compiler):
@@ -778,16 +1112,43 @@ def install() -> None:
     _pipeline_param._extract_pipelineparams = _without_params_first(  # type: ignore[attr-defined]
         _pipeline_param._extract_pipelineparams)
     dsl.match_serialized_pipelineparam = _pipeline_param.match_serialized_pipelineparam  # type: ignore[attr-defined]
+    KFP_ORIGINAL.update(extract_pipelineparams_from_any=_pipeline_param.extract_pipelineparams_from_any)
+    for module in (_pipeline_param, compiler):
+        module.extract_pipelineparams_from_any = extract_pipelineparams_from_any  # type: ignore[attr-defined]
     # ContainerOp.__init__ proxies its container's public callables, looking at every name dir()
     # gives (getattr, then `name[0] != '_'`); the names it would skip are not listed
     _container_op.dir = public_dir  # type: ignore[attr-defined]
     v1_container.Configuration = shared_configuration  # type: ignore[attr-defined]
+    from kfp.dsl import _pipeline
+
+    KFP_ORIGINAL.update(add_op=_pipeline.Pipeline.add_op)
+    _pipeline.Pipeline.add_op = add_op  # type: ignore[method-assign]
+    _pipeline.Pipeline.__enter__ = _noting_enter(_pipeline.Pipeline.__enter__)  # type: ignore[method-assign]
     _KFP_VALIDATE.append(compiler._validate_workflow)
     compiler._validate_workflow = validate_workflow  # type: ignore[attr-defined]
     compiler.dump_yaml = dump_yaml  # type: ignore[attr-defined]
     _KFP_WRITE.append(compiler.Compiler._write_workflow)
     compiler.Compiler._write_workflow = staticmethod(write_workflow)  # type: ignore[method-assign]
     _components.load_yaml = load_yaml  # type: ignore[attr-defined]
+    # pure functions of the names they sanitise, asked again and again for the same ones
+    from kfp.components import _naming
+    from kfp.dsl import dsl_utils
+
+    KFP_ORIGINAL.update(sanitize_k8s_name=_k8s_helper.sanitize_k8s_name,
+                        param_sanitize_k8s_name=_pipeline_param.sanitize_k8s_name,
+                        _normalize_identifier_name=_naming._normalize_identifier_name,
+                        _sanitize_name=dsl_utils._sanitize_name)
+    k8s_name = _memoised_names(_k8s_helper.sanitize_k8s_name)
+    for module in (_k8s_helper, compiler):
+        module.sanitize_k8s_name = k8s_name  # type: ignore[attr-defined]
+    _pipeline_param.sanitize_k8s_name = _memoised_names(  # type: ignore[attr-defined]
+        _pipeline_param.sanitize_k8s_name)
+    _naming._normalize_identifier_name = _memoised_names(  # type: ignore[attr-defined]
+        _naming._normalize_identifier_name)
+    dsl_utils._sanitize_name = _memoised_names(dsl_utils._sanitize_name)  # type: ignore[attr-defined]
+    KFP_ORIGINAL.update(_resolve_command_line_and_paths=_components._resolve_command_line_and_paths)
+    _components._resolve_command_line_and_paths = _patched(  # type: ignore[attr-defined]
+        _components._resolve_command_line_and_paths, *_DROPPED_CLOSURES)
     _components._load_component_spec_from_component_text = load_component_spec  # type: ignore[attr-defined]
     from kfp.components.structures import ComponentSpec
 

@@ -412,3 +412,269 @@ def test_k8s_obj_to_json_is_kfps() -> None:
                container, k8s.V1Toleration(key="k", operator="Exists"), ({"t": (dsl.PipelineParam("s"),)},)]
     for sample in samples:
         assert repr(fast_kfp.convert_k8s_obj_to_json(sample)) == repr(kfp_convert(sample))
+
+
+@given(st.lists(st.sampled_from(["task", "Task", "my_task", "my-task", "my task", "", "_", "-", "task-2", "task 2",
+                                 "a" * 70, "étape", "x.y", "task-2-2"]), max_size=12))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_op_names_are_made_unique_as_kfp_does(names: list[str]) -> None:
+    from kfp import dsl
+
+    fast_kfp.install()
+
+    class Op:  # what add_op reads of an op
+        def __init__(self, human_name: str) -> None:
+            self.human_name = human_name
+
+    given_names = {}
+    for add_op in (fast_kfp.add_op, fast_kfp.KFP_ORIGINAL["add_op"]):
+        pipeline = dsl.Pipeline("p")
+        ops = [Op(name) for name in names]
+        given_names[add_op] = [add_op(pipeline, op, define_only=i % 2 == 0) for i, op in enumerate(ops)]
+        assert list(pipeline.ops.values()) == ops
+        assert pipeline.groups[-1].ops == [op for i, op in enumerate(ops) if i % 2]
+    assert given_names[fast_kfp.add_op] == given_names[fast_kfp.KFP_ORIGINAL["add_op"]]
+
+
+def test_released_ops_empty_the_ops_of_the_pipelines_built_within() -> None:
+    from kfp import compiler, components, dsl
+
+    fast_kfp.install()
+    bash = components.load_component_from_text(
+        "name: b\ninputs:\n- {name: c, type: String}\nimplementation:\n  container:\n    image: bash\n"
+        "    command: [bash, -c, {inputValue: c}]\n")
+
+    @dsl.pipeline(name="p")
+    def pipeline() -> None:
+        first = bash(c="1")
+        bash(c="2").after(first)
+
+    built: list[Any] = []
+    with fast_kfp.released_ops():
+        workflow = compiler.Compiler()._create_workflow(pipeline)
+        built.extend(fast_kfp._BUILDING[-1])
+        ops = [op for p in built for op in p.ops.values()]
+        assert len(ops) == 2 and all(vars(op) for op in ops)  # whole while the compilation runs
+    assert all(vars(op) == {} for op in ops) and fast_kfp._BUILDING == []
+    assert [t["name"] for t in workflow["spec"]["templates"]] == ["b", "b-2", "p"]
+    outside = compiler.Compiler()._create_workflow(pipeline)  # not within: nothing noted, nothing emptied
+    assert outside["spec"] == workflow["spec"] and fast_kfp._BUILDING == []  # (metadata: the time)
+
+
+_LAZY_CHECK = """
+import sys, tempfile, types
+from pathlib import Path
+from converter.emit import fast_kfp
+from converter.emit.compile import compile_source
+
+source = Path(sys.argv[1]).read_text(encoding="utf-8")
+with tempfile.TemporaryDirectory() as workdir:
+    result = compile_source(source, "pipeline", Path(workdir))
+assert result.error is None and "kind: Workflow" in result.yaml_text  # (the goldens check its text)
+lazy = [n for n in fast_kfp.UNUSED_ON_IMPORT if type(sys.modules[n]) is not types.ModuleType]
+assert lazy == list(fast_kfp.UNUSED_ON_IMPORT), lazy  # not loaded by the compilation
+import kubernetes, kfp.v2.compiler, kfp.containers.entrypoint
+assert callable(kubernetes.config.load_kube_config) and kfp.v2.compiler.Compiler and kfp.containers.entrypoint.main
+assert callable(kubernetes.stream.stream) and kubernetes.watch.Watch and kubernetes.utils.create_from_yaml
+assert all(type(sys.modules[n]) is types.ModuleType for n in ("kubernetes.config", "kfp.v2.compiler"))
+assert not any(isinstance(f, fast_kfp._LazyFinder) for f in sys.meta_path)
+"""
+
+
+def test_unused_modules_load_on_first_use(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    golden = min((root / "tests" / "goldens" / "dags").glob("*/pipelines/*.py"))
+    script = tmp_path / "check.py"
+    script.write_text(_LAZY_CHECK, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script), str(golden)], cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root)}, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_standard_library_folder_is_distutils() -> None:
+    import distutils.sysconfig  # what kfp imports for it (setuptools' distutils in a venv)
+
+    fast_kfp.install()
+    assert fast_kfp.standard_lib_dir() == distutils.sysconfig.get_python_lib(standard_lib=True)
+    kfp_answer = fast_kfp.KFP_ORIGINAL["module_is_builtin_or_standard"]
+    for name in ("sys", "json", "os.path", "email.mime.text", "kfp.components._data_passing", "yaml", "nope.x",
+                 "concurrent", "lib2to3.fixes", "__future__", "encodings.utf_8"):
+        assert fast_kfp.module_is_builtin_or_standard(name) == kfp_answer(name), name
+
+
+def _union_types() -> list[Any]:
+    """Every Union in the type hints of kfp's component structures, and some of their parts."""
+    import typing
+
+    from kfp.components import _structures
+
+    # typing's own Union objects, as kfp's hints are written
+    found: list[Any] = [typing.Union[str, int], typing.Optional[str], typing.Union[int, float]]  # noqa: UP007, UP045
+    pending = [hint for cls in _model_classes() for hint in typing.get_type_hints(cls.__init__).values()]
+    pending.append(_structures.CommandlineArgumentType)
+    while pending:
+        hint = pending.pop()
+        if getattr(hint, "__origin__", None) is typing.Union and hint not in found:
+            found.append(hint)
+        pending.extend(getattr(hint, "__args__", ()))
+    return found
+
+
+@pytest.mark.parametrize("typ", _union_types(), ids=str)
+def test_strings_parsed_against_unions_as_kfp_does(typ: Any) -> None:
+    from kfp.components import modelbase
+
+    fast_kfp.install()
+    kfp_parse = fast_kfp.KFP_ORIGINAL["parse_object_from_struct_based_on_type"]
+    for value in ["--step", "5", "", "{inputValue: x}", "None", "true", "1.5", "a" * 300, "{{pipelineparam:op=;name=x}}"]:
+        for _ in range(2):  # the first answer, then the remembered one
+            struct = "".join(value)  # an equal string, another object: kfp gives back the one it is given
+            try:
+                expected = kfp_parse(struct, typ)
+            except Exception as error:  # noqa: BLE001
+                with pytest.raises(type(error)) as raised:
+                    modelbase.parse_object_from_struct_based_on_type(struct, typ)
+                assert str(raised.value) == str(error)
+            else:
+                got = modelbase.parse_object_from_struct_based_on_type(struct, typ)
+                assert got == expected and type(got) is type(expected) and (got is struct) == (expected is struct)
+
+
+DOCSTRINGS = [None, "", "   ", "One line.", "Airflow task 'x' (task, /tmp/a.py:41).", ":param x: y", "@param x: y",
+              ".. deprecated:: 1.0", "Args:", "Args:   ", "Returns:", "Ends with a colon:", "  indented  ",
+              "Two\nlines", "Summary.\n\nArgs:\n    x: the x.", "Summary.\n\n:param x: the x",
+              "Summary.\n\nParameters\n----------\nx : int\n    the x", "\tTabbed: line", "x:y", "a : b", "-" * 10,
+              "Note:", "..", "... e"]
+
+
+def _docstring_state(parsed: Any) -> Any:
+    return (parsed.short_description, parsed.long_description, parsed.blank_after_short_description,
+            parsed.blank_after_long_description, parsed.style, [(type(m), vars(m)) for m in parsed.meta])
+
+
+@pytest.mark.parametrize("text", DOCSTRINGS)
+def test_docstrings_parse_as_kfps_parser(text: str | None) -> None:
+    import docstring_parser
+
+    try:
+        expected = _docstring_state(docstring_parser.parse(text))
+    except Exception as error:  # noqa: BLE001
+        with pytest.raises(type(error)):
+            fast_kfp.parse_docstring(text)
+    else:
+        assert _docstring_state(fast_kfp.parse_docstring(text)) == expected
+
+
+@given(st.lists(st.sampled_from(list(" \t\n:@.-_aAr()'/0123456789") + ["Args", "Returns", "param", "Example"]),
+                max_size=20).map("".join))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_generated_docstrings_parse_as_kfps_parser(text: str) -> None:
+    test_docstrings_parse_as_kfps_parser(text)
+
+
+def test_python_op_parses_docstrings_through_it() -> None:
+    from kfp.components import _python_op
+
+    fast_kfp.install()
+    assert _python_op.docstring_parser.parse is fast_kfp.parse_docstring
+    assert _python_op.docstring_parser.DocstringStyle is __import__("docstring_parser").DocstringStyle
+
+
+def test_pipelineparams_extracted_as_kfp_does() -> None:
+    from kfp import dsl
+    from kubernetes.client import models as k8s
+
+    fast_kfp.install()
+    kfp_extract = fast_kfp.KFP_ORIGINAL["extract_pipelineparams_from_any"]
+    p1, p2, p3 = dsl.PipelineParam("a", "op-1"), dsl.PipelineParam("b"), dsl.PipelineParam("c", value="v")
+    container = k8s.V1Container(name="main", image=str(p1), command=["bash", None, f"x {p2} {p1}"],
+                                env=[k8s.V1EnvVar(name="E", value=str(p3)), None],
+                                resources=k8s.V1ResourceRequirements(limits={"cpu": p2, None: "1", str(p3): None}))
+    samples = [None, "", 0, [], {}, "plain", str(p1), f"{p1}{p2}{p1}", p3, [None, str(p2), [p1, None]], (p1, None),
+               {None: None, str(p1): [None, p2], "k": None}, container, [container, None, {"c": container}],
+               k8s.V1Toleration(key=str(p2)), [0, False, "", (), None]]
+    for sample in samples:
+        assert fast_kfp.extract_pipelineparams_from_any(sample) == kfp_extract(sample)
+
+
+def test_patched_kfp_functions_keep_kfps_lines_and_leave_no_cycles() -> None:
+    import gc
+
+    from kfp.components import _components, _structures, modelbase
+
+    fast_kfp.install()
+    kfp_resolve = fast_kfp.KFP_ORIGINAL["_resolve_command_line_and_paths"]
+    kfp_parse = fast_kfp.KFP_ORIGINAL["parse_object_from_struct_based_on_type"]
+    resolve, parse = _components._resolve_command_line_and_paths, modelbase.parse_object_from_struct_based_on_type
+    parse = parse.__wrapped__  # under the (string, Union) memo
+    for patched, kfp in ((resolve, kfp_resolve), (parse, kfp_parse)):
+        assert patched is not kfp and patched.__code__.co_filename == kfp.__code__.co_filename
+        assert patched.__code__.co_firstlineno == kfp.__code__.co_firstlineno
+        assert {line for *_, line in patched.__code__.co_lines()} == {line for *_, line in kfp.__code__.co_lines()}
+    text = json.dumps({"name": "c", "inputs": [{"name": "a"}, {"name": "b", "optional": True}],
+                       "outputs": [{"name": "o"}], "implementation": {"container": {
+                           "image": "i", "command": ["sh", {"inputValue": "a"}, {"outputPath": "o"}],
+                           "args": [{"if": {"cond": {"isPresent": "b"}, "then": ["--b", {"inputPath": "b"}]}},
+                                    {"concat": ["x", {"inputValue": "a"}]}]}}})
+    spec = _components.ComponentSpec.from_dict(json.loads(text))
+    typ = _structures.CommandlineArgumentType
+    expected_command_line = kfp_resolve(component_spec=spec, arguments={"a": "1", "b": "2"})
+    structs = [{"inputValue": "a"}, ["x", {"outputPath": "o"}], {"nope": 1}, 3.5]
+    expected = [_outcome(kfp_parse, struct, typ) for struct in structs]
+    gc.collect()
+    gc.disable()
+    try:
+        for function, leaves_cycles in ((kfp_resolve, True), (resolve, False)):
+            result = function(component_spec=spec, arguments={"a": "1", "b": "2"},
+                              placeholder_resolver=lambda arg, component_spec, arguments: None)
+            assert result == expected_command_line
+            assert (gc.collect() > 0) == leaves_cycles
+        for function, leaves_cycles in ((kfp_parse, True), (parse, False)):
+            assert [_outcome(function, struct, typ) for struct in structs] == expected
+            assert (gc.collect() > 0) == leaves_cycles
+    finally:
+        gc.enable()
+
+
+def _outcome(function: Any, *args: Any) -> str:
+    """What `function(*args)` gives or raises, as text (no exception kept: it would hold frames)."""
+    try:
+        return repr(function(*args))
+    except Exception as error:  # noqa: BLE001
+        return f"{type(error).__name__}: {error}"
+
+
+def test_unexpected_kfp_source_is_not_patched() -> None:
+    from kfp.components import _components
+
+    kfp_resolve = fast_kfp.KFP_ORIGINAL.get("_resolve_command_line_and_paths", _components._resolve_command_line_and_paths)
+    assert fast_kfp._patched(kfp_resolve, ("no such line\n", "x = 1\n")) is kfp_resolve
+    assert fast_kfp._patched(len, ("x\n", "y\n")) is len  # no source
+
+
+@given(st.lists(st.text(alphabet=list("aZ09-_ .é/\t"), max_size=12), min_size=1, max_size=6))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_memoised_name_sanitisers_answer_as_kfps(names: list[str]) -> None:
+    from kfp.compiler import _k8s_helper, compiler
+    from kfp.components import _naming
+    from kfp.dsl import _pipeline_param, dsl_utils
+
+    fast_kfp.install()
+    pairs = [(_k8s_helper.sanitize_k8s_name, fast_kfp.KFP_ORIGINAL["sanitize_k8s_name"]),
+             (compiler.sanitize_k8s_name, fast_kfp.KFP_ORIGINAL["sanitize_k8s_name"]),
+             (_pipeline_param.sanitize_k8s_name, fast_kfp.KFP_ORIGINAL["param_sanitize_k8s_name"]),
+             (_naming._normalize_identifier_name, fast_kfp.KFP_ORIGINAL["_normalize_identifier_name"]),
+             (dsl_utils._sanitize_name, fast_kfp.KFP_ORIGINAL["_sanitize_name"])]
+    for name in names + names:  # the first answer, then the remembered one
+        for memoised, kfp in pairs[:3]:
+            for args in ((name,), (name, True), (name, False), (name, 1)):
+                assert memoised(*args) == kfp(*args)
+            assert memoised(name=name, allow_capital_underscore=True) == kfp(name, True)
+        for memoised, kfp in pairs[3:]:
+            assert memoised(name) == kfp(name)
+    for memoised, kfp in pairs:
+        assert _outcome(memoised, None) == _outcome(kfp, None)  # not a str: kfp's own error
+    assert _naming._sanitize_python_function_name("My task-1") == "my_task_1"  # through the memo
