@@ -19,7 +19,7 @@ import pickle
 import shutil
 import tempfile
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -214,6 +214,20 @@ def render_reports(out_dir: Path, source_root: Path | None = None, memo_dir: Pat
 
 PAGES_PER_BATCH = 25  # DAG reports per task of the pool, and per `dot` run
 
+# where a page drafted before its layout takes each graph's SVG: NUL is in no text a page shows
+# (Python source cannot hold it, YAML escapes it), and `_with_graphs` checks each slot is there once
+_GRAPH_SLOTS = ("\0airflow2kfp:airflow-graph\0", "\0airflow2kfp:kfp-graph\0")
+
+
+def _with_graphs(draft: str, svgs: tuple[str, ...]) -> str | None:
+    """The drafted page with its graphs in their slots: the bytes `dag_html` gives with the SVGs;
+    None when a slot is not there exactly once."""
+    if len(svgs) != len(_GRAPH_SLOTS) or any(draft.count(slot) != 1 for slot in _GRAPH_SLOTS):
+        return None
+    for slot, svg in zip(_GRAPH_SLOTS, svgs):
+        draft = draft.replace(slot, svg, 1)
+    return draft
+
 
 @dataclass(frozen=True)
 class _Job:
@@ -232,12 +246,20 @@ class _Job:
         pages: list[tuple[DagView, str, str, str | None] | None] = [self._read_page(key) for key in keys]
         todo = [i for i, page in enumerate(pages) if page is None]
         views = {i: dag_view(entries[i][0], self.out_dir, entries[i][1], self.source_root) for i in todo}
-        layouts = layout.layout_many([[(views[i].airflow_graph, "af"), (views[i].kfp_graph, "kf")] for i in todo],
-                                     memo_dir=self.memo_dir)
+        # `dot` draws the graphs (in its own processes, waited on by a thread) while this thread
+        # renders the pages around them, with a slot where each graph goes
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            laying_out = pool.submit(layout.layout_many, [[(views[i].airflow_graph, "af"), (views[i].kfp_graph, "kf")]
+                                                          for i in todo], memo_dir=self.memo_dir)
+            drafts = {i: (dag_html(views[i], _GRAPH_SLOTS, None, self.tool_version), dag_markdown(views[i]))
+                      for i in todo}
+            layouts = laying_out.result()
         for i, laid_out in zip(todo, layouts):
             view = views[i]
-            page = (replace(view, python_text=None, yaml_text=None),
-                    dag_html(view, laid_out.svgs, laid_out.error, self.tool_version), dag_markdown(view), laid_out.error)
+            html = _with_graphs(drafts[i][0], laid_out.svgs) if laid_out.error is None else None
+            if html is None:  # no drawing (the page says why), or a slot's text also came from the DAG
+                html = dag_html(view, laid_out.svgs, laid_out.error, self.tool_version)
+            page = (replace(view, python_text=None, yaml_text=None), html, drafts[i][1], laid_out.error)
             pages[i] = page
             if laid_out.error is None:
                 self._write_page(keys[i], page)

@@ -92,3 +92,21 @@ def test_large_graphs_get_the_quick_layout_with_bounded_position_rounds():
         nslimit = float(re.search(r"\bnslimit=([0-9.]+)", text).group(1))
         assert "splines=line" in text and 0 < nslimit <= 1
         assert nslimit * size == pytest.approx(min(size, layout.POSITION_ITERATIONS), rel=0.05)
+
+
+def test_a_page_drafted_while_dot_runs_is_the_page_rendered_after_it(tmp_path):
+    from converter.report import render
+    from converter.report.views import dag_view
+
+    out = build_run(tmp_path, (hostile_dag(),), with_broken_file=False)
+    render_reports(out, tmp_path)
+    document = render.load(out)
+    ((dag, stem),) = render.dag_entries(document)
+    view = dag_view(dag, out, stem, tmp_path)
+    laid_out = layout.layout([(view.airflow_graph, "af"), (view.kfp_graph, "kf")])
+    assert laid_out.error is None and len(laid_out.svgs) == 2
+    expected = render.dag_html(view, laid_out.svgs, None, str(document["tool"]["version"]))
+    assert (out / "reports" / f"{stem}.html").read_text() == expected
+    draft = render.dag_html(view, render._GRAPH_SLOTS, None, "")
+    assert render._with_graphs(draft, ("<svg>a</svg>",)) is None  # a graph missing: rendered again
+    assert render._with_graphs(draft + render._GRAPH_SLOTS[0], laid_out.svgs) is None  # a slot twice
