@@ -329,7 +329,7 @@ def read_file(path: Path, display_path: str, reader: Reader) -> ParsedFile | Fil
     """The first half of `convert_file`: the file read, or its failure. Never raises."""
     try:
         return reader(path, display_path)
-    except Exception as error:  # a converter bug must not stop the batch
+    except Exception as error:  # noqa: BLE001 - a converter bug must not stop the batch
         return _internal_error(display_path, error)
 
 
@@ -337,7 +337,7 @@ def convert_read(parsed: ParsedFile, display_path: str, options: ConvertOptions,
     """The second half of `convert_file`: `convert_parsed`, never raising."""
     try:
         return convert_parsed(parsed, options, read_seconds)
-    except Exception as error:  # a converter bug must not stop the batch
+    except Exception as error:  # noqa: BLE001 - a converter bug must not stop the batch
         return _internal_error(display_path, error)
 
 
