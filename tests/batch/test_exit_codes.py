@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from fake_reader import dag_file
 
 PLACEHOLDER = '    p = Custom(task_id="p")\n'
@@ -80,10 +81,15 @@ def test_format_json_prints_conversion_json_alone_on_stdout(repo, run):
     assert json.loads(out)["summary"]["dags"]["converted"] == 2
 
 
-def test_parallel_run_gives_the_same_outputs_as_a_serial_one(repo, run):
-    assert run("convert", "dags", "--out", "serial", "-j", "1", "--no-cache")[0] == 0
-    assert run("convert", "dags", "--out", "parallel", "-j", "2", "--no-cache")[0] == 0
-    for name in ("conversion.json", "pipelines/alpha.yaml", "pipelines/beta.py"):
+@pytest.mark.parametrize(("source", "files"), [
+    ("dags", ("conversion.json", "pipelines/alpha.yaml", "pipelines/beta.py")),
+    # one file: read here, converted in a worker that imported kfp meanwhile
+    ("dags/beta.py", ("conversion.json", "pipelines/beta.yaml", "pipelines/beta.py")),
+], ids=["many files", "a lone file"])
+def test_parallel_run_gives_the_same_outputs_as_a_serial_one(repo, run, source, files):
+    assert run("convert", source, "--out", "serial", "-j", "1", "--no-cache")[0] == 0
+    assert run("convert", source, "--out", "parallel", "-j", "2", "--no-cache")[0] == 0
+    for name in files:
         assert (repo.parent / "serial" / name).read_text() == (repo.parent / "parallel" / name).read_text()
 
 
@@ -102,14 +108,6 @@ def test_a_worker_that_dies_fails_its_file_not_the_run(repo, run, monkeypatch):
     monkeypatch.setattr(fake_reader, "read_dag_file", dying)
     code, out, _ = run("convert", "dags", "--out", "out", "-j", "2", "--no-cache")
     assert code == 1 and "A2K402" in out and "--> dags/beta.py" in out
-
-
-def test_a_lone_file_converted_beside_a_warm_worker_matches_a_serial_run(repo, run):
-    # -j 2 with one file: read here, converted in a worker that imported kfp meanwhile
-    assert run("convert", "dags/beta.py", "--out", "serial", "-j", "1", "--no-cache")[0] == 0
-    assert run("convert", "dags/beta.py", "--out", "beside", "-j", "2", "--no-cache")[0] == 0
-    for name in ("conversion.json", "pipelines/beta.yaml", "pipelines/beta.py"):
-        assert (repo.parent / "serial" / name).read_text() == (repo.parent / "beside" / name).read_text()
 
 
 def test_a_worker_that_dies_converting_a_lone_file_fails_it_not_the_run(repo, run, monkeypatch):
