@@ -195,11 +195,8 @@ class _Outline:
         if cls is ScalarEvent:
             if event.anchor is not None:
                 raise _Unusual
-            tag, value = event.tag, event.value
-            if tag is None or tag == "!":
-                key = (ScalarNode, value, event.implicit)
-                tag = self.tags.get(key) or self.resolved(key)
-            return ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+            return ScalarNode(self.tag(ScalarNode, event.value, event), event.value, event.start_mark,
+                              event.end_mark, event.style)
         if depth > _DEEP:
             raise _Unusual  # as in `skip`
         get, compose = self.get, self.node
@@ -227,14 +224,16 @@ class _Outline:
         """The collection node that starts with `start`, still empty; its tag as the composer gives it."""
         if start.anchor is not None:
             raise _Unusual
-        tag = start.tag
-        if tag is None or tag == "!":
-            key = (kind, None, start.implicit)
-            tag = self.tags.get(key) or self.resolved(key)
-        return kind(tag, [], start.start_mark, None, start.flow_style)
+        return kind(self.tag(kind, None, start), [], start.start_mark, None, start.flow_style)
 
-    def resolved(self, key: tuple[type[Node], str | None, Any]) -> str:
-        tag = self.tags[key] = self.resolve(*key)
+    def tag(self, kind: type[Node], value: str | None, event: Event) -> str:
+        """The event's own tag, or (none, or `!`) the one the resolver gives, as the composer does."""
+        tag = event.tag
+        if tag is None or tag == "!":
+            key = (kind, value, event.implicit)
+            tag = self.tags.get(key)
+            if tag is None:
+                tag = self.tags[key] = self.resolve(*key)
         return tag
 
     def skip(self, event: Event) -> None:
