@@ -799,25 +799,20 @@ class _FastDocstringParser:
         return getattr(docstring_parser, name)
 
 
-_MAX_NAMES = 65536  # names remembered per sanitiser (emptied when full)
+_MAX_NAMES = 65536  # names remembered per sanitiser (the least recently used dropped beyond)
 
 
 def _memoised_names(kfp_sanitise: Any) -> Any:
     """kfp's name sanitiser `kfp_sanitise(name[, flag])` remembered for a str name and a bool flag
     (a pure function of them: regex substitutions); any other argument is kfp's call."""
-    answers: dict[tuple[str, bool], Any] = {}
+    remembered = functools.lru_cache(maxsize=_MAX_NAMES)(kfp_sanitise)
 
     @functools.wraps(kfp_sanitise)
     def sanitise(name: Any, *flag: Any, **keywords: Any) -> Any:
+        # exact types only: lru_cache would take 1 for True, and a str subclass for its text
         if type(name) is not str or keywords or len(flag) > 1 or (flag and type(flag[0]) is not bool):
             return kfp_sanitise(name, *flag, **keywords)
-        key = (name, flag[0] if flag else False)
-        answer = answers.get(key)
-        if answer is None:
-            if len(answers) >= _MAX_NAMES:
-                answers.clear()
-            answer = answers[key] = kfp_sanitise(name, *flag)
-        return answer
+        return remembered(name, *flag)
 
     return sanitise
 
