@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from converter import check as freshness
-from converter.cache import CACHE_DIR_NAME
+from converter.cache import default_cache_dir
 from converter.ci.junit import junit_xml
 from converter.ci.markdown import markdown_summary
 from converter.ci.sarif import sarif_text
@@ -26,9 +26,10 @@ from converter.diagnostics import Severity, diag
 from converter.discover import DiscoveryOptions
 from converter.mapping.base import MappingOptions
 from converter.outputs import OutputConflict, WriteResult, refuse_escaping_folders
-from converter.pipeline import ConvertOptions, FileResult, stage_seconds
+from converter.pipeline import ConvertOptions
 from converter.report.render import INDEX_HTML, render_reports
 from converter.report.views import REPORTS_DIR
+from converter.results import FileResult, stage_seconds
 from converter.run import (
     FAIL_ON_RANK,
     SUMMARY_FILE,
@@ -67,16 +68,17 @@ def convert_options(settings: Settings) -> ConvertOptions:
 
 
 def run_settings(
-    settings: Settings, out_dir: Path, *, force: bool = False, prune: bool = False
+    settings: Settings, out_dir: Path, *, force: bool = False, prune: bool = False, writes: bool = True
 ) -> RunSettings:
     discovery = DiscoveryOptions(
         settings.include, settings.exclude, settings.all_files, settings.ignore_syntax
     )  # type: ignore[arg-type]
-    cache_dir = (settings.cache_dir or out_dir / CACHE_DIR_NAME) if settings.cache else None
+    cache_dir = (settings.cache_dir or default_cache_dir(out_dir)) if settings.cache else None
     return RunSettings(
         discovery=discovery,
         jobs=settings.jobs or default_jobs(),
         cache_dir=cache_dir,
+        cache_writes=writes,
         ignore=settings.ignore,
         force=force,
         prune=prune,
@@ -172,7 +174,7 @@ def run_convert(
         with reporter.progress():
             runs = run_settings(settings, out_dir, force=force, prune=prune)
             # a symbolic link in OUT (say, committed with the outputs) must not lead writes outside
-            refuse_escaping_folders(out_dir, [REPORTS_DIR, CACHE_DIR_NAME] if out_dir.exists() else [])
+            refuse_escaping_folders(out_dir, [REPORTS_DIR] if out_dir.exists() else [])
             result = convert_all(
                 sources, out_dir, options, on_file=reporter.file_done, settings=runs, on_start=reporter.start
             )
@@ -213,7 +215,7 @@ def run_check(
 
     def body() -> int:
         options = convert_options(settings)
-        runs = run_settings(settings, out_dir)
+        runs = run_settings(settings, out_dir, writes=False)  # check writes nothing, anywhere
         with reporter.progress():
             collected = collect(sources, options, None, runs, reporter.start, reporter.file_done)
         reporter.notices(collected.notices)

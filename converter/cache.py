@@ -6,8 +6,12 @@ in the YAML), the file's bytes, and the bytes of every local module it imports, 
 scan and resolved against the DAG folder (Airflow puts it on sys.path) and the file's own folder;
 an import that resolves to nothing is part of the key too, so creating that module invalidates it.
 
-Entries are pickled FileResults in `<cache dir>/v1/ab/abcdef....pickle`; the folder holds a
-CACHEDIR.TAG and a `.gitignore`, and deleting it is always safe.
+Entries are FileResults as JSON (converter.serial: read back only as a FileResult, never
+unpickled) in `<cache dir>/v2/ab/abcdef....json`, each holding the key it was written under; an
+entry of another shape or key is a miss. The cache lives in the user's cache folder
+(`$XDG_CACHE_HOME/airflow2kfp/<hash of OUT>`), not in OUT: output folders are committed, and a pull
+request must not be able to plant what the next run reads. The folder holds a CACHEDIR.TAG, and
+deleting it is always safe.
 """
 
 from __future__ import annotations
@@ -17,25 +21,35 @@ import errno
 import functools
 import hashlib
 import os
-import pickle
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from converter import __version__
-from converter.pipeline import FileResult
+import orjson
+import platformdirs
 
-CACHE_DIR_NAME = ".airflow2kfp-cache"
-LAYOUT = "v1"
-IMPORTS_FILE = "imports.pickle"
+from converter import __version__, serial
+from converter.results import FileResult
+
+LAYOUT = "v2"
+IMPORTS_FILE = "imports.json"
+# results that may not hold on the next run (an internal error, a worker that died or ran out of
+# time under load, no Airflow interpreter): never cached, so the next run tries again
+TRANSIENT_CODES = frozenset({"A2K402", "A2K602", "A2K603", "A2K604", "A2K606"})
 MAX_IMPORT_ENTRIES = 200_000
 MAX_MODULES = 500  # per DAG file: a bound on the transitive scan of huge helper trees
 _TAG = (  # the CACHEDIR.TAG signature backup tools recognise
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This folder is a cache of airflow2kfp; it can be deleted.\n"
 )
+
+
+def default_cache_dir(out_dir: Path) -> Path:
+    """The cache of runs into `out_dir`: in the user's cache folder, one folder per output folder."""
+    keyed = hashlib.sha256(os.fsencode(out_dir.resolve())).hexdigest()[:16]
+    return Path(platformdirs.user_cache_dir("airflow2kfp", appauthor=False)) / keyed
 
 
 @functools.cache
@@ -129,7 +143,7 @@ class Hasher:
         """One hash of every file below `root` (names and bytes), caches and VCS folders aside."""
         digest = hashlib.sha256()
         for folder, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if d not in {".git", "__pycache__", CACHE_DIR_NAME})
+            dirs[:] = sorted(d for d in dirs if d not in {".git", "__pycache__"})
             for name in sorted(files):
                 if name.endswith(skip_suffixes) and skip_suffixes:
                     continue
@@ -191,48 +205,71 @@ class Hasher:
         return digest.hexdigest()
 
 
+_IMPORTS = dict[str, tuple[tuple[str, int], ...]]
+
+
 @dataclass(frozen=True)
 class Cache:
+    """Results by key in `folder`. `writable=False` (for `check`) reads and never writes."""
+
     folder: Path
+    writable: bool = True
 
     def _entry(self, key: str) -> Path:
-        return self.folder / LAYOUT / key[:2] / f"{key}.pickle"
+        return self.folder / LAYOUT / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> FileResult | None:
+        entry = self._read(self._entry(key), key)
+        if entry is None:
+            return None
         try:
-            with self._entry(key).open("rb") as handle:
-                value = pickle.load(handle)  # noqa: S301 - our own cache folder, written by us
-        except FileNotFoundError:
+            return serial.from_data(entry, FileResult)
+        except serial.Invalid:  # another shape: a miss, never an error
             return None
-        except Exception:  # a corrupt or incompatible entry is a miss, never an error
-            return None
-        return value if isinstance(value, FileResult) else None
 
     def put(self, key: str, result: FileResult) -> None:
-        self._write(self._entry(key), result)
-
-    def load_imports(self) -> dict[str, tuple[tuple[str, int], ...]]:
-        """The content hash -> imports memo of earlier runs (Hasher.imports); empty when unreadable."""
+        if any(d.code in TRANSIENT_CODES for d in _file_diagnostics(result)):
+            return
         try:
-            with (self.folder / LAYOUT / IMPORTS_FILE).open("rb") as handle:
-                value = pickle.load(handle)  # noqa: S301 - our own cache folder, written by us
-        except Exception:  # missing or corrupt: every file is scanned again
-            return {}
-        return value if isinstance(value, dict) else {}
+            value = serial.to_data(result, FileResult)
+        except serial.Invalid:  # a value the cache does not keep: convert again next time
+            return
+        self._write(self._entry(key), key, value)
 
-    def save_imports(self, imports: dict[str, tuple[tuple[str, int], ...]]) -> None:
+    def load_imports(self) -> _IMPORTS:
+        """The content hash -> imports memo of earlier runs (Hasher.imports); empty when unreadable."""
+        entry = self._read(self.folder / LAYOUT / IMPORTS_FILE, IMPORTS_FILE)
+        try:
+            return serial.from_data(entry, _IMPORTS) if entry is not None else {}
+        except serial.Invalid:
+            return {}
+
+    def save_imports(self, imports: _IMPORTS) -> None:
         """Keep the memo for the next run, bounded: a long-lived cache must not grow without end."""
         if len(imports) > MAX_IMPORT_ENTRIES:
             imports = dict(list(imports.items())[-MAX_IMPORT_ENTRIES:])  # the newest entries
-        self._write(self.folder / LAYOUT / IMPORTS_FILE, imports)
+        self._write(self.folder / LAYOUT / IMPORTS_FILE, IMPORTS_FILE, serial.to_data(imports, _IMPORTS))
 
-    def _write(self, target: Path, value: object) -> None:
-        """Pickle `value` to `target` atomically (a reader never sees half an entry)."""
+    @staticmethod
+    def _read(path: Path, key: str) -> object | None:
+        """The value of the entry at `path` if it was written under `key`."""
+        try:
+            envelope = orjson.loads(read_regular(path))
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        if not isinstance(envelope, dict) or envelope.keys() != {"key", "value"} or envelope["key"] != key:
+            return None
+        return envelope["value"]
+
+    def _write(self, target: Path, key: str, value: object) -> None:
+        """Write the entry atomically (a reader never sees half of one)."""
+        if not self.writable:
+            return
         try:
             self._prepare()
             target.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False, suffix=".part") as handle:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                handle.write(orjson.dumps({"key": key, "value": value}))
             os.replace(handle.name, target)
         except OSError:
             pass  # a read-only or full disk makes the cache useless, not the run a failure
@@ -242,4 +279,8 @@ class Cache:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "CACHEDIR.TAG").write_text(_TAG)
-        (self.folder / ".gitignore").write_text("# created by airflow2kfp\n*\n")
+
+
+def _file_diagnostics(result: FileResult) -> list:
+    return [*result.diagnostics, *(d for dag in result.dags for d in dag.diagnostics),
+            *(s.diagnostic for s in result.suppressed)]

@@ -16,7 +16,6 @@ import click
 
 from converter import __version__
 from converter.batch import Output, run_check, run_convert
-from converter.cache import CACHE_DIR_NAME
 from converter.config import FAIL_ON, MODES, SYNTAXES, ConfigError, Settings, load_settings, override
 from converter.diagnostics import CODES, codes_markdown
 from converter.mapping import FAMILIES
@@ -78,7 +77,7 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--cache/--no-cache", "cache", default=None,
                      help="Reuse results of unchanged DAGs [on]."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-                     help=f"Cache folder [OUT/{CACHE_DIR_NAME}]; safe to delete."),
+                     help="Cache folder [the user cache folder, e.g. ~/.cache/airflow2kfp/<hash of OUT>]; safe to delete."),
         click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
                      show_default=True, help="json: print conversion.json to stdout (text goes to stderr)."),
         click.option("--sarif", type=click.Path(dir_okay=False, path_type=Path),

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from converter.diagnostics import Diagnostic, Severity
 from converter.mapping.base import Fidelity
-from converter.pipeline import FileResult, Status
+from converter.results import FileResult, Status
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 

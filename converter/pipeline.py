@@ -10,112 +10,29 @@ import re
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from converter import graph
-from converter.diagnostics import Diagnostic, Severity, Suppression, diag
+from converter.diagnostics import Diagnostic, Severity, diag
 from converter.emit.compile import compile_source
 from converter.emit.names import MAX_K8S_NAME
 from converter.emit.python import EmitPlan, build_plan, py_literal, render
-from converter.emit.recurring import RecurringRun, recurring_run
+from converter.emit.recurring import recurring_run
 from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_task
 from converter.mapping.base import Fidelity
 from converter.model import Dag, ParsedFile, Task
-from converter.verify.selfcheck import SelfCheck, check
-from converter.verify.workflow import StepInfo, load_workflow, step_settings, workflow_parameters
-
-
-class Status(str, Enum):
-    CONVERTED = "converted"
-    FAILED = "failed"
-    SKIPPED = "skipped"
+from converter.results import DagResult, FileResult, Status, TaskRecord
+from converter.verify.selfcheck import check
+from converter.verify.workflow import load_workflow, step_settings, workflow_parameters
 
 
 @dataclass(frozen=True)
 class ConvertOptions:
     mapping: MappingOptions = field(default_factory=MappingOptions)
     max_file_bytes: int = 5_000_000
-
-
-@dataclass(frozen=True)
-class TaskRecord:
-    task_id: str
-    kfp_name: str | None
-    operator: str
-    mapping: Fidelity
-    line: int
-    upstream: tuple[str, ...]  # Airflow upstream task ids
-    after: tuple[str, ...]  # Airflow ids of the steps it runs after in KFP (after removals)
-    trigger_rule: str
-    notes: tuple[str, ...]
-    # what the report shows next to each task; raw model values (json_value renders them)
-    col: int = 0
-    retries: Any = None
-    retry_delay: Any = None
-    execution_timeout: Any = None
-    pool: Any = None
-    templated_fields: tuple[str, ...] = ()  # arguments holding a Jinja template, kept verbatim
-    component: str | None = None  # the KFP component the step runs ("bash", "noop", ...)
-    kfp_calls: tuple[str, ...] = ()  # the emitted task's method calls, e.g. 'set_retry(2, ...)'
-    # control flow: the Argo `depends` the rule became (None: plain `dependencies`), the conditions
-    # and loops around the step, and whether it runs exactly when Airflow would run it
-    depends: str | None = None
-    conditions: tuple[str, ...] = ()  # "<deciding task>.<output> == true"
-    loops: tuple[str, ...] = ()  # what each dsl.ParallelFor maps over, as Python source
-    semantics: str = "exact"  # "exact" or "differs"
-    differences: tuple[str, ...] = ()
-    group: str | None = None  # the TaskGroup path
-
-
-@dataclass(frozen=True)
-class DagResult:
-    dag_id: str
-    source: str
-    line: int
-    status: Status
-    pipeline_function: str | None
-    tasks: tuple[TaskRecord, ...]
-    airflow_edges: tuple[tuple[str, str], ...]
-    kfp_edges: tuple[tuple[str, str], ...]  # in KFP task names
-    diagnostics: tuple[Diagnostic, ...]
-    selfcheck: SelfCheck | None
-    python_text: str | None = None
-    yaml_text: str | None = None
-    settings: dict = field(default_factory=dict)
-    source_mode: str = "static"
-    recurring: RecurringRun | None = None  # the schedule as a KFP recurring run, when it has one
-    # what the compiled workflow gives each step (retry, timeout) and its parameters, for the report
-    kfp_steps: Mapping[str, StepInfo] = field(default_factory=dict)
-    kfp_parameters: tuple[str, ...] = ()
-    # seconds spent per stage (STAGES) on this DAG: for `convert --timings`, never compared or written
-    seconds: Mapping[str, float] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True)
-class FileResult:
-    path: str
-    status: Status
-    diagnostics: tuple[Diagnostic, ...]  # about the file itself, not one of its DAGs
-    dags: tuple[DagResult, ...] = ()
-    suppressed: tuple[Suppression, ...] = ()  # file's and DAGs' diagnostics silenced by ignores
-    seconds: Mapping[str, float] = field(default_factory=dict, compare=False)  # per stage, its DAGs' too
-
-
-# where a file's conversion spends its time (`convert --timings`): `compile` is kfp's compiler
-STAGES = ("read", "map", "emit", "compile", "self-check")
-
-
-def stage_seconds(files: Iterable[FileResult]) -> dict[str, float]:
-    """Seconds per stage summed over `files` (CPU time of whichever process converted each)."""
-    total = dict.fromkeys(STAGES, 0.0)
-    for file in files:
-        for stage, seconds in file.seconds.items():
-            total[stage] = total.get(stage, 0.0) + seconds
-    return total
 
 
 Reader = Callable[[Path, str], ParsedFile]

@@ -23,9 +23,9 @@ from converter.emit.recurring import recurring_json
 from converter.model import ParsedFile
 from converter.outputs import WriteResult, write_tree
 from converter.parse.readers import StaticReader
-from converter.pipeline import (ConvertOptions, DagResult, FileResult, Reader, Status, convert_file, convert_read,
-                                read_file)
+from converter.pipeline import ConvertOptions, Reader, convert_file, convert_read, read_file
 from converter.report.summary import all_diagnostics, conversion_json
+from converter.results import DagResult, FileResult, Status
 from converter.suppress import apply as apply_ignores
 
 PIPELINES_DIR = "pipelines"
@@ -40,6 +40,7 @@ class RunSettings:
     discovery: DiscoveryOptions = field(default_factory=DiscoveryOptions)
     jobs: int = 1
     cache_dir: Path | None = None  # None: no cache
+    cache_writes: bool = True  # False: read the cache, never write it (`check`)
     ignore: tuple[str, ...] = ()  # codes suppressed everywhere
     force: bool = False
     prune: bool = False
@@ -132,11 +133,6 @@ def _worker_failed(item: Found, error: BaseException) -> FileResult:
     return FileResult(item.display, Status.FAILED, (diag("A2K402", message, file=item.display),))
 
 
-def _cacheable(result: FileResult) -> bool:
-    # an internal error may be transient (memory, a killed worker): never make it stick
-    return not any(d.code == "A2K402" for d in all_diagnostics([result]))
-
-
 def collect(
     sources: Iterable[Path],
     options: ConvertOptions,
@@ -150,7 +146,7 @@ def collect(
     found = discover(sources, settings.discovery)
     if on_start:
         on_start(len(found))
-    cache = Cache(settings.cache_dir) if settings.cache_dir else None
+    cache = Cache(settings.cache_dir, settings.cache_writes) if settings.cache_dir else None
     hasher = Hasher(cache.load_imports() if cache is not None else {})
     known_imports = len(hasher.imports)
     fingerprint = _fingerprint(options, reader, settings, sources, hasher, cache is not None)
@@ -159,7 +155,7 @@ def collect(
     misses: list[int] = []
 
     def finish(index: int, result: FileResult, key: str | None = None) -> None:
-        if cache is not None and key is not None and _cacheable(result):
+        if cache is not None and key is not None:
             cache.put(key, result)
         results[index] = apply_ignores(result, found[index].path, settings.ignore)
         if on_file:

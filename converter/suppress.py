@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from converter.diagnostics import Diagnostic, Suppression
-from converter.pipeline import FileResult
+from converter.results import FileResult
 
 _INLINE = re.compile(r"#\s*airflow2kfp:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?")
 ALL = frozenset({"*"})

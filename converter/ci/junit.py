@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from converter.diagnostics import Diagnostic, Severity
-from converter.pipeline import FileResult, Status
+from converter.results import FileResult, Status
 
 
 def _lines(diagnostics: Iterable[Diagnostic]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from converter.diagnostics import Severity
-from converter.pipeline import FileResult, Status
+from converter.results import FileResult, Status
 
 
 def _cell(text: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from converter import __version__
 from converter.diagnostics import CODES, Diagnostic, Severity
-from converter.pipeline import FileResult
+from converter.results import FileResult
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/airflow2kfp/"

@@ -30,12 +30,13 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from converter.diagnostics import Diagnostic, Severity, diag
 from converter.model import Dag, Duration, Unresolved
+from converter.results import RecurringRun
 
 # Airflow 3.3's airflow.sdk.definitions.timetables._cron.CRON_PRESETS, plus croniter's aliases
 CRON_PRESETS: dict[str, str] = {
@@ -58,31 +59,6 @@ _CRON_TIMETABLE = re.compile(
 _TIMEZONE_ARG = re.compile(r"""timezone\s*=\s*(?:['"]([^'"]+)['"]|(.+))""")
 _UNSUPPORTED_CRON = re.compile(r"[LW#H]")
 _NAMES = re.compile(r"JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|MON|TUE|WED|THU|FRI|SAT|SUN", re.I)
-
-
-@dataclass(frozen=True)
-class RecurringRun:
-    """What `kfp.Client.create_recurring_run` needs, besides the experiment and the pipeline."""
-
-    name: str
-    description: str | None
-    cron: str | None  # six fields, seconds first; or
-    interval_second: int | None  # a periodic schedule
-    start_time: str | None
-    end_time: str | None
-    max_concurrency: int
-    no_catchup: bool
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-    enabled: bool = True
-
-    def to_json(self, pipeline: str) -> dict[str, Any]:
-        window = {"start_time": self.start_time, "end_time": self.end_time}
-        trigger = ({"cron_schedule": {"cron": self.cron, **window}} if self.cron is not None
-                   else {"periodic_schedule": {"interval_second": self.interval_second, **window}})
-        return {"name": self.name, "description": self.description, "pipeline": pipeline, "trigger": trigger,
-                "max_concurrency": self.max_concurrency, "no_catchup": self.no_catchup,
-                "enabled": self.enabled, "parameters": dict(self.parameters), "notes": list(self.notes)}
 
 
 @dataclass(frozen=True)

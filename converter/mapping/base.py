@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from converter.diagnostics import Diagnostic
 from converter.model import Dag, Task
-
-
-class Fidelity(str, Enum):
-    DIRECT = "direct"  # runs as in Airflow
-    APPROXIMATED = "approximated"  # runs, with differences the diagnostics name
-    PLACEHOLDER = "placeholder"  # emitted so the graph is complete; fails when run
-    REMOVED = "removed"  # not emitted; the ordering it carried is kept between the other tasks
+from converter.results import Fidelity
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import pickle
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
+from converter import serial
 from converter.diagnostics import CODES
 from converter.report import layout, mermaid
 from converter.report.views import (
@@ -212,6 +212,8 @@ def render_reports(out_dir: Path, source_root: Path | None = None, memo_dir: Pat
     return ReportResult(out_dir / INDEX_HTML, out_dir / INDEX_MD, written, layout_error)
 
 
+# a rendered page as the memo keeps it: (view without file texts, HTML, Markdown, layout error)
+_Page = tuple[DagView, str, str, str | None]
 PAGES_PER_BATCH = 25  # DAG reports per task of the pool, and per `dot` run
 
 # where a page drafted before its layout takes each graph's SVG: NUL is in no text a page shows
@@ -243,7 +245,7 @@ class _Job:
         index needs no more."""
         reports_dir = self.out_dir / REPORTS_DIR
         keys = [key for _, _, key in entries]
-        pages: list[tuple[DagView, str, str, str | None] | None] = [self._read_page(key) for key in keys]
+        pages: list[_Page | None] = [self._read_page(key) for key in keys]
         todo = [i for i, page in enumerate(pages) if page is None]
         views = {i: dag_view(entries[i][0], self.out_dir, entries[i][1], self.source_root) for i in todo}
         # `dot` draws the graphs (in its own processes, waited on by a thread) while this thread
@@ -274,7 +276,7 @@ class _Job:
 
     def memoised(self, key: str | None) -> bool:
         """Whether the memo holds the page of this key (page_key)."""
-        return key is not None and self.memo_dir is not None and (self.memo_dir / "pages" / f"{key}.pickle").is_file()
+        return key is not None and self.memo_dir is not None and (self.memo_dir / "pages" / f"{key}.json").is_file()
 
     def page_key(self, dag: Mapping[str, Any], stem: str) -> str | None:
         """What a DAG's page is made of: its entry, its files, the folders, the report code, `dot`."""
@@ -293,25 +295,26 @@ class _Job:
             digest.update(b"\0")
         return digest.hexdigest()
 
-    def _read_page(self, key: str | None) -> tuple[DagView, str, str, str | None] | None:
+    def _read_page(self, key: str | None) -> _Page | None:
         if key is None or self.memo_dir is None:
             return None
         try:
-            with (self.memo_dir / "pages" / f"{key}.pickle").open("rb") as handle:
-                return pickle.load(handle)  # noqa: S301 - our own cache folder
-        except Exception:  # missing, corrupt or from another version: render again
+            data = (self.memo_dir / "pages" / f"{key}.json").read_bytes()
+            return serial.loads(data, _Page)  # data, never unpickled: the memo folder is only a cache
+        except (OSError, serial.Invalid):  # missing, corrupt or of another shape: render again
             return None
 
-    def _write_page(self, key: str | None, page: tuple[DagView, str, str, str | None]) -> None:
+    def _write_page(self, key: str | None, page: _Page) -> None:
         if key is None or self.memo_dir is None:
             return
         folder = self.memo_dir / "pages"
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            data = serial.dumps(page, _Page)
             with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False, suffix=".part") as handle:
-                pickle.dump(page, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(handle.name, folder / f"{key}.pickle")
-        except OSError:
+                handle.write(data)
+            os.replace(handle.name, folder / f"{key}.json")
+        except (OSError, serial.Invalid):
             pass  # the memo only saves time
 
 

@@ -33,7 +33,7 @@ from converter import __version__
 from converter.diagnostics import Diagnostic
 from converter.mapping.base import Fidelity
 from converter.model import Duration, Unresolved, XComRef
-from converter.pipeline import DagResult, FileResult, Status
+from converter.results import DagResult, FileResult, Status
 
 
 def json_value(value: Any) -> Any:

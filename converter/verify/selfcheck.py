@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from converter import graph
 from converter.emit.names import MAX_K8S_NAME
+from converter.results import SelfCheck
 from converter.verify.workflow import load_workflow
 
 _DEPENDS_NAME = re.compile(r"([a-z0-9][a-z0-9-]*)(?:\.[A-Za-z]+)?")
@@ -27,30 +28,6 @@ class WorkflowOrdering:
     steps: frozenset[str]  # leaf steps (container/resource templates), by task name
     edges: frozenset[tuple[str, str]]  # direct ordering between leaf steps
     problems: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SelfCheck:
-    exact: bool
-    missing: tuple[tuple[str, str], ...] = ()  # Airflow orders these, the workflow does not
-    extra: tuple[tuple[str, str], ...] = ()  # the workflow orders these, Airflow does not
-    missing_steps: tuple[str, ...] = ()
-    extra_steps: tuple[str, ...] = ()
-    problems: tuple[str, ...] = field(default=())
-
-    def summary(self) -> str:
-        if self.exact and not self.problems:
-            return "exact"
-        parts = []
-        if self.missing_steps:
-            parts.append(f"steps missing from the workflow: {', '.join(self.missing_steps)}")
-        if self.extra_steps:
-            parts.append(f"steps not in the DAG: {', '.join(self.extra_steps)}")
-        if self.missing:
-            parts.append("not ordered in KFP: " + ", ".join(f"{a} -> {b}" for a, b in self.missing))
-        if self.extra:
-            parts.append("ordered only in KFP: " + ", ".join(f"{a} -> {b}" for a, b in self.extra))
-        return "; ".join(parts + list(self.problems))
 
 
 def _depends_names(expression: str) -> list[str]:

@@ -20,7 +20,6 @@ reads every event before building anything, as compose does.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import yaml
@@ -36,14 +35,10 @@ from yaml.events import (
 )
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
+from converter.results import StepInfo
+
 # libyaml's parser when PyYAML has it: the same documents, several times faster than pure Python
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-@dataclass(frozen=True)
-class StepInfo:
-    retry: str
-    timeout: str
 
 
 def load_workflow(yaml_text: str) -> Any:

@@ -4,7 +4,7 @@ import fake_reader
 import pytest
 from fake_reader import dag_file
 
-from converter.cache import Cache, Hasher
+from converter.cache import Cache, Hasher, default_cache_dir
 
 
 @pytest.fixture
@@ -32,7 +32,9 @@ def test_a_rerun_with_nothing_changed_is_served_from_the_cache(repo, run, reads)
     assert sorted(reads) == ["dags/alpha.py", "dags/beta.py"]
     reads.clear()
     assert "(2 from cache)" in convert(run) and reads == []
-    assert (repo.parent / "out" / ".airflow2kfp-cache" / "CACHEDIR.TAG").is_file()
+    # in the user's cache folder, not in OUT: output folders are committed by other people
+    assert (default_cache_dir(repo.parent / "out") / "CACHEDIR.TAG").is_file()
+    assert not any(".airflow2kfp-cache" in p.name for p in (repo.parent / "out").rglob("*"))
 
 
 def test_touching_a_helper_module_reconverts_only_the_dags_importing_it(repo, run, reads):
@@ -56,7 +58,7 @@ def test_editing_a_dag_or_changing_options_invalidates(repo, run, reads):
 def test_no_cache_and_a_custom_cache_dir(repo, run, reads):
     convert(run, "--no-cache")
     convert(run, "--no-cache")
-    assert len(reads) == 4 and not (repo.parent / "out" / ".airflow2kfp-cache").exists()
+    assert len(reads) == 4 and not default_cache_dir(repo.parent / "out").exists()
     convert(run, "--cache-dir", "cachedir")
     assert "(2 from cache)" in convert(run, "--cache-dir", "cachedir")
 
@@ -72,12 +74,49 @@ def test_creating_a_module_that_an_import_names_invalidates(tmp_path):
     assert Hasher().key(tmp_path / "dag.py", "dag.py", (tmp_path,), "opts") != before
 
 
-def test_a_corrupt_entry_is_a_miss(tmp_path):
+@pytest.mark.parametrize("content", [
+    b"not json",
+    b'{"key": "abcd", "value": {"path": "x"}}',  # not a FileResult
+    b'{"key": "abcd", "value": [1, 2]}',
+    b'{"key": "other", "value": null}',  # written under another key
+    b"[]",
+])
+def test_a_corrupt_or_foreign_entry_is_a_miss(tmp_path, content):
     cache = Cache(tmp_path)
-    entry = tmp_path / "v1" / "ab" / "abcd.pickle"
+    entry = tmp_path / "v2" / "ab" / "abcd.json"
     entry.parent.mkdir(parents=True)
-    entry.write_bytes(b"not a pickle")
+    entry.write_bytes(content)
     assert cache.get("abcd") is None
+
+
+def test_an_entry_is_read_back_as_the_result_it_was_and_only_under_its_key(tmp_path):
+    from converter.diagnostics import diag
+    from converter.results import FileResult, Status
+
+    result = FileResult("dags/a.py", Status.FAILED, (diag("A2K101", "bad", file="dags/a.py", line=3),))
+    cache = Cache(tmp_path)
+    cache.put("abcd", result)
+    assert cache.get("abcd") == result
+    (tmp_path / "v2" / "ab" / "abcd.json").rename(tmp_path / "v2" / "ab" / "abce.json")
+    assert cache.get("abce") is None
+
+
+@pytest.mark.parametrize("code", ["A2K402", "A2K602", "A2K603", "A2K604", "A2K606"])
+def test_transient_failures_are_not_cached(tmp_path, code):
+    from converter.diagnostics import diag
+    from converter.results import FileResult, Status
+
+    cache = Cache(tmp_path)
+    cache.put("abcd", FileResult("dags/a.py", Status.FAILED, (diag(code, "transient", file="dags/a.py"),)))
+    assert cache.get("abcd") is None and not (tmp_path / "v2" / "ab" / "abcd.json").exists()
+
+
+def test_a_read_only_cache_writes_nothing(tmp_path):
+    from converter.results import FileResult, Status
+
+    Cache(tmp_path / "c", writable=False).put("abcd", FileResult("a.py", Status.SKIPPED, ()))
+    Cache(tmp_path / "c", writable=False).save_imports({"h": (("os", 0),)})
+    assert not (tmp_path / "c").exists()
 
 
 def test_imports_nested_in_functions_classes_and_handlers_are_followed(tmp_path):

@@ -63,7 +63,7 @@ def test_the_documented_example_is_a_valid_configuration(tmp_path):
     example = docs.split("```toml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "pyproject.toml").write_text(example)
     settings = load_settings(start=tmp_path)
-    assert settings.ignore == ("A2K303",) and settings.cache_dir == tmp_path / ".airflow2kfp-cache"
+    assert settings.ignore == ("A2K303",) and settings.cache_dir == Path("/var/cache/airflow2kfp")
 
 
 def test_mode_and_airflow_settings(tmp_path):

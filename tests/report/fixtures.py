@@ -10,7 +10,8 @@ from pathlib import Path
 
 from converter.diagnostics import diag
 from converter.model import Dag, Duration, SourceSpan, Task, TaskArgs
-from converter.pipeline import ConvertOptions, FileResult, Status, convert_dag
+from converter.pipeline import ConvertOptions, convert_dag
+from converter.results import FileResult, Status
 from converter.run import write_outputs
 
 BASH = ("BashOperator", "airflow.operators.bash")

@@ -19,7 +19,8 @@ import pytest
 from converter.cli import main
 from converter.outputs import MANIFEST_FILE, is_safe_relative, write_tree
 from converter.parse.static import read_dag_file
-from converter.pipeline import ConvertOptions, FileResult, convert_parsed
+from converter.pipeline import ConvertOptions, convert_parsed
+from converter.results import FileResult
 from converter.run import plan
 
 HOSTILE_IDS = [
@@ -104,7 +105,7 @@ def test_real_dag_files_with_awkward_ids_convert_inside_out(tmp_path: Path) -> N
     rejected = {Path(f["path"]).name for f in document["files"] if any(d["code"] == "A2K208" for d in f["diagnostics"])}
     assert rejected == {"dag_7.py", "dag_8.py", "dag_9.py"}
     written = [str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()]
-    assert_names_safe(out, [w for w in written if not w.startswith(".airflow2kfp-cache")])
+    assert_names_safe(out, written)
     assert {k for k in tree(tmp_path) if k not in before and not k.startswith(str(out) + "/")} == set()
     assert all(Path(k).resolve().is_relative_to(dags.resolve()) for k in before)
 
@@ -122,7 +123,7 @@ def test_a_tampered_manifest_cannot_prune_outside_out(tmp_path: Path, template: 
     assert victim.read_text() == "keep me"
 
 
-@pytest.mark.parametrize("folder", ["pipelines", "reports", ".airflow2kfp-cache"])
+@pytest.mark.parametrize("folder", ["pipelines", "reports"])
 def test_a_link_in_out_leading_outside_is_refused_even_with_force(tmp_path: Path, folder: str) -> None:
     dags = tmp_path / "dags"
     dags.mkdir()

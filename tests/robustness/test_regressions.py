@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 from converter.parse.static import read_dag_file
-from converter.pipeline import ConvertOptions, Status, convert_parsed
+from converter.pipeline import ConvertOptions, convert_parsed
+from converter.results import Status
 
 HEADER = """\
 from datetime import datetime
