@@ -1,4 +1,5 @@
-"""Command line: `airflow2kfp convert SRC... --out DIR`, `check`, `report DIR`, `codes`, `families`.
+"""Command line: `airflow2kfp convert SRC... --out DIR`, `check`, `report DIR`, `verify`, `upload`,
+`codes`, `families`.
 
 `main(argv) -> int`: exit 0 clean, 1 findings (an error diagnostic or a failed DAG), 2 usage or
 internal error, as ruff does.
@@ -175,6 +176,38 @@ def verify_command(sources: tuple[Path, ...], out_dir: Path | None, dag_ids: tup
     from converter.verify import command
 
     return command.main(sources, out_dir, dag_ids, conf, airflow_python)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--host", envvar="KF_PIPELINES_ENDPOINT", show_envvar=True,
+              help="The KFP API endpoint, e.g. http://localhost:8080 (kfp.Client's host).")
+@click.option("--experiment", default="airflow2kfp", show_default=True, help="Experiment of the recurring runs.")
+@click.option("--namespace", help="Kubernetes namespace (multi-user KFP).")
+@click.option("--dry-run", is_flag=True, help="Print the calls that would change the cluster; contact none.")
+def upload(path: Path, host: str | None, experiment: str, namespace: str | None, dry_run: bool) -> int:
+    """Upload converted pipelines (an output folder, or one compiled YAML in one) and their recurring
+    runs to KFP; idempotent: run it again and nothing is duplicated."""
+    from converter import upload as uploading
+
+    if not dry_run and not host:
+        raise click.UsageError("--host (or $KF_PIPELINES_ENDPOINT) is required unless --dry-run is given")
+    try:
+        uploads, refused = uploading.find_uploads(path)
+    except uploading.UploadError as error:
+        raise click.UsageError(str(error)) from None
+    for dag_id in refused:
+        click.echo(f"{dag_id}: not uploaded: its conversion failed", err=True)
+    try:
+        client = uploading.DryRun(click.echo) if dry_run else uploading.kfp_client(host or "", namespace)
+        uploader = uploading.Uploader(client, experiment, namespace, click.echo)
+        for item in uploads:
+            uploader.upload(item)
+    except Exception as error:  # noqa: BLE001 - the API's errors (ApiException, connection): say which, stop
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        click.echo(f"error: {type(error).__name__}: {message}", err=True)
+        return 1
+    return 1 if refused else 0
 
 
 @cli.command()

@@ -2,7 +2,7 @@
 
 The JSON's keys are the arguments of kfp 1.8.22's `kfp.Client.create_recurring_run` (`trigger`
 holds `cron_expression` or `interval_second` with `start_time`/`end_time`), so
-scripts/upload_to_kfp.py passes them straight through. How Airflow's settings map:
+`airflow2kfp upload` (converter/upload.py) passes them straight through. How Airflow's settings map:
 
 - cron strings and presets (Airflow's `cron_presets`, plus croniter's `@midnight`/`@annually`):
   KFP's ScheduledWorkflow parses cron with robfig/cron, which has a leading seconds field, so

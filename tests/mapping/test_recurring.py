@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -143,87 +141,3 @@ def test_description_is_the_first_paragraph_of_doc_md() -> None:
         == "Daily ETL loads data"
     assert dag_description(dag("d", [], [], settings={"doc_md": "doc"}, description="own")) == "own"
     assert dag_description(dag("d", [], [])) is None
-
-
-# -- scripts/upload_to_kfp.py ---------------------------------------------------------------------
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("upload_to_kfp", ROOT / "scripts" / "upload_to_kfp.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while being defined
-    spec.loader.exec_module(module)
-    return module
-
-
-class FakeClient:
-    """kfp.Client's methods the script uses, recording each call."""
-
-    def __init__(self, existing: dict[str, str]) -> None:
-        self.existing, self.calls = existing, []
-
-    def _ids(self, method: str, kwargs: dict, id_: str):
-        self.calls.append((method, kwargs))
-        return type("Ids", (), {"id": id_})()
-
-    def get_pipeline_id(self, name):
-        self.calls.append(("get_pipeline_id", {"name": name}))
-        return self.existing.get(name)
-
-    def upload_pipeline(self, **kwargs):
-        return self._ids("upload_pipeline", kwargs, "p-new")
-
-    def upload_pipeline_version(self, **kwargs):
-        return self._ids("upload_pipeline_version", kwargs, "v-1")
-
-    def create_experiment(self, **kwargs):
-        return self._ids("create_experiment", kwargs, "e-1")
-
-    def create_recurring_run(self, **kwargs):
-        return self._ids("create_recurring_run", kwargs, "j-1")
-
-
-def _out(tmp_path: Path) -> Path:
-    run = schedule(DS, schedule="@daily", max_active_runs=2).run
-    (tmp_path / "pipelines").mkdir()
-    for stem in ("etl", "manual"):
-        (tmp_path / "pipelines" / f"{stem}.yaml").write_text(f"kind: Workflow  # {stem}\n")
-    (tmp_path / "pipelines" / "etl.recurring.json").write_text(recurring_json(run, "etl.yaml"))
-    dags = [{"dag_id": "etl", "status": "converted", "yaml": "pipelines/etl.yaml",
-             "recurring_run": "pipelines/etl.recurring.json"},
-            {"dag_id": "manual", "status": "converted", "yaml": "pipelines/manual.yaml", "recurring_run": None},
-            {"dag_id": "broken", "status": "failed", "yaml": None, "recurring_run": None}]
-    (tmp_path / "conversion.json").write_text(json.dumps({"dags": dags}))
-    return tmp_path
-
-
-def test_upload_script_calls_kfp_client(tmp_path: Path) -> None:
-    out, clients = _out(tmp_path), []
-    factory = lambda host, namespace: clients.append(FakeClient({"manual": "p-old"})) or clients[-1]  # noqa: E731
-    assert _script().main([str(out), "--host", "http://kfp", "--experiment", "nightly"], factory) == 0
-    calls = clients[0].calls
-    assert [method for method, _ in calls] == ["get_pipeline_id", "upload_pipeline", "create_experiment",
-                                               "create_recurring_run", "get_pipeline_id", "upload_pipeline_version"]
-    assert calls[1][1] == {"pipeline_package_path": str(out / "pipelines/etl.yaml"), "pipeline_name": "etl",
-                           "description": "about d"}
-    assert calls[2][1] == {"name": "nightly", "namespace": None}
-    assert calls[3][1] == {
-        "experiment_id": "e-1", "job_name": "d", "description": "about d", "start_time": "2024-01-01T00:00:00Z",
-        "end_time": None, "interval_second": None, "cron_expression": "0 0 0 * * *", "max_concurrency": 2,
-        "no_catchup": True, "params": DS, "pipeline_id": "p-new", "version_id": None, "enabled": True}
-    assert calls[5][1]["pipeline_id"] == "p-old" and calls[5][1]["pipeline_version_name"].startswith("manual-")
-
-
-def test_upload_script_dry_run_needs_no_cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    def no_client(*_):
-        raise AssertionError("--dry-run must not create a kfp.Client")
-
-    assert _script().main([str(_out(tmp_path)), "--dry-run"], no_client) == 0
-    printed = capsys.readouterr().out
-    assert "would call create_recurring_run(experiment_id='<experiment airflow2kfp>'" in printed
-    assert "cron_expression='0 0 0 * * *'" in printed and "broken" not in printed
-
-
-def test_upload_script_usage_error(tmp_path: Path) -> None:
-    assert _script().main([str(tmp_path / "missing"), "--dry-run"]) == 2
-
