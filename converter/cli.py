@@ -20,6 +20,7 @@ from converter.config import FAIL_ON, MODES, SYNTAXES, ConfigError, Settings, lo
 from converter.diagnostics import CODES, codes_markdown
 from converter.mapping import FAMILIES
 from converter.mapping.base import MappingOptions
+from converter.mapping.fallback import AIRFLOW_IMAGES
 from converter.report.render import NoConversion, ReportResult, render_reports
 
 
@@ -49,7 +50,8 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help=f"Fallback image: no-op and placeholder steps [{MappingOptions.utility_image}]."),
         click.option("--python-image", help=f"Base image of Python steps [{MappingOptions.python_image}]."),
         click.option("--airflow-image",
-                     help=f"Image that runs operators without a mapping [{MappingOptions.airflow_image}]."),
+                     help="Image that runs operators without a mapping [by the DAG's Airflow major version: "
+                          f"{AIRFLOW_IMAGES[2]} or {AIRFLOW_IMAGES[3]}]."),
         click.option("--operator-fallback/--no-operator-fallback", default=None,
                      help="Run operators without a mapping in the Airflow image, or emit placeholders [on]."),
         click.option("--keep-empty/--drop-empty", default=None,
