@@ -171,12 +171,14 @@ def codes(markdown: bool) -> int:
 @click.option("--dag-id", "dag_ids", multiple=True, help="Verify only this DAG (repeatable).")
 @click.option("--conf", default="{}", help="The DAG run's conf, as JSON.")
 @click.option("--airflow-python", default=None, help="The Airflow interpreter (default: $AIRFLOW2KFP_AIRFLOW_PYTHON).")
+@click.option("--mode", type=click.Choice(MODES),
+              help="Read DAG files for the conversion statically, with Airflow, or both [auto, as convert].")
 def verify_command(sources: tuple[Path, ...], out_dir: Path | None, dag_ids: tuple[str, ...], conf: str,
-                   airflow_python: str | None) -> int:
+                   airflow_python: str | None, mode: str | None) -> int:
     """Run each DAG once with Airflow and its converted pipeline locally, and compare them."""
     from converter.verify import command
 
-    return command.main(sources, out_dir, dag_ids, conf, airflow_python)
+    return command.main(sources, out_dir, dag_ids, conf, airflow_python, mode)
 
 
 @cli.command()
