@@ -17,6 +17,7 @@ host with its Airflow interpreter (converter/verify/host_step.py), so the fallba
 
 from __future__ import annotations
 
+import ast
 import json
 from typing import Any
 
@@ -137,8 +138,20 @@ def _json_value(value: Any, dropped: list[str], key: str) -> Any:
     if isinstance(value, dict):
         items = {str(k): _json_value(v, dropped, f"{key}[{k!r}]") for k, v in value.items()}
         return _DROP if _DROP in items.values() else items
+    if isinstance(value, Unresolved):  # literal data written out as text (e.g. the repr of a ParamsDict)
+        literal = _literal(value.source)
+        if literal is not _DROP:
+            return _json_value(literal, dropped, key)
     dropped.append(key)
     return _DROP
+
+
+def _literal(source: str) -> Any:
+    """`source` as the plain data it spells (ast.literal_eval: never runs code), else _DROP."""
+    try:
+        return ast.literal_eval(source)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return _DROP
 
 
 _DROP = object()
@@ -171,6 +184,10 @@ def map_fallback(task: Task, context: MappingContext) -> TaskMapping:
                  if k not in task.args.explicit and k not in SCHEDULING}  # default_args, merged by the reader
     kwargs = _kwargs(own, dropped)
     default_args = _kwargs({**defaults, **inherited}, dropped)
+    dag_params = _json_value(context.dag.settings.get("params"), [], "params")
+    if isinstance(dag_params, dict) and dag_params:  # Airflow renders {{ params }} from the DAG's, the task's win
+        task_params = kwargs.get("params") or default_args.get("params") or {}
+        kwargs["params"] = {**dag_params, **(task_params if isinstance(task_params, dict) else {})}
     xcoms = sorted({k for k, v in own.items() if isinstance(v, XComRef)})
     unresolved = [k for k in dropped if isinstance(own.get(k), Unresolved)]
     missing = ", ".join(sorted(set(dropped)))

@@ -171,6 +171,10 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     except ImportError:
         from airflow.models.dagbag import DagBag  # type: ignore[no-redef]  # 2.x
 
+    # the DAG folder's own modules import as in a deployment: Airflow 2 puts DAGS_FOLDER on sys.path,
+    # Airflow 3's DAG processor and task runner the bundle's path; DagBag alone does neither
+    if request["dag_folder"] not in sys.path:
+        sys.path.append(request["dag_folder"])
     bag_kwargs: dict[str, Any] = {"dag_folder": request["dag_folder"]}
     if "include_examples" in inspect.signature(DagBag.__init__).parameters:
         bag_kwargs["include_examples"] = False

@@ -49,6 +49,7 @@ _ARTIFACT_REF = re.compile(
     r"^\{\{\s*(tasks\.([^.]+)\.outputs\.artifacts|inputs\.artifacts)\.([^.}\s]+)\s*\}\}$"
 )
 MAX_ARTIFACT_TEXT = 20_000
+ARGO_VARIABLE_ROOTS = ("item.", "steps.", "inputs.", "outputs.", "pod.", "workflow.", "tasks.")
 
 
 class Phase(str, Enum):
@@ -163,9 +164,17 @@ def substitute(value: Any, scope: Mapping[str, str]) -> Any:
     return value
 
 
+def is_argo_variable(name: str) -> bool:
+    """Whether Argo reads `{{name}}` as its own: a root it resolves (validate.go's
+    GlobalVarValidWorkflowVariablePrefix), `{{item}}`, or an expression (`{{=...}}`). Any other
+    `{{...}}` - a Jinja template kept verbatim - reaches the container as it is written."""
+    return name == "item" or name.startswith(ARGO_VARIABLE_ROOTS) or name.startswith("=")
+
+
 def unresolved(value: Any) -> list[str]:
+    """The Argo variables left in `value` after substitution."""
     if isinstance(value, str):
-        return [m.group(1) for m in _VARIABLE.finditer(value)]
+        return [m.group(1) for m in _VARIABLE.finditer(value) if is_argo_variable(m.group(1))]
     if isinstance(value, list):
         return [name for v in value for name in unresolved(v)]
     if isinstance(value, dict):
@@ -344,7 +353,7 @@ class _Executor:
             sorted(n.node for n in self.nodes if n.phase is Phase.NOT_VERIFIABLE and n.node in waited)
         )
         left = unresolved(resolved.get("container") or resolved.get("script") or {})
-        if left:  # Argo fails a pod whose template still holds unresolved variables
+        if left:  # Argo rejects a template that still holds variables of its own unresolved
             return self.record_error(
                 node, task, name, "unresolved: " + ", ".join(f"{{{{{v}}}}}" for v in left), waited
             )

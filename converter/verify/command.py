@@ -131,7 +131,8 @@ def verify(
             )
             kfp = run_workflow(yaml_text, local) if yaml_text else None
             airflow_error = airflow_result.error or (
-                None if airflow else "Airflow did not run this DAG" + _import_error(airflow_result)
+                None if airflow and not airflow.error else
+                (airflow.error if airflow else "Airflow did not run this DAG") + _import_error(airflow_result)
             )
             comparison = compare(
                 dag, airflow, kfp, airflow_error, None if yaml_text else "the DAG did not convert"
