@@ -260,6 +260,8 @@ class _Executor:
                 phase, message = done.phase, f"exit handler: {done.message}"
         if phase is Phase.NOT_VERIFIABLE:
             phase = Phase.SUCCEEDED
+        if phase is Phase.ERROR and not message:  # the reason a step or DAG node errored, for the report
+            message = next((n.message for n in self.nodes if n.phase is Phase.ERROR and n.message), "")
         return WorkflowRun(phase, tuple(self.nodes), message, self.now())
 
     # -- one template invocation -----------------------------------------------------------------
@@ -485,8 +487,19 @@ class _Executor:
         task_scope = self.task_scope(scope, states, list(tasks))
         for parameter in (template.get("outputs") or {}).get("parameters") or []:
             source = (parameter.get("valueFrom") or {}).get("parameter")
-            if source is not None:
-                outcome.parameters[str(parameter["name"])] = str(substitute(source, task_scope))
+            if source is None:
+                continue
+            value = str(substitute(source, task_scope))
+            left = unresolved(value)
+            if left and not outcome.unverifiable:
+                # getTemplateOutputsFromScope: "Unable to resolve" errors the DAG node
+                message = f"unable to resolve {{{{{left[0]}}}}} for output {parameter['name']} of {template['name']}"
+                failed = self.record_error(node or str(template["name"]), str(template["name"]),
+                                           str(template["name"]), message, waited)
+                outcome.phase, outcome.message = Phase.ERROR, message
+                outcome.covered = outcome.covered | failed.covered
+                break
+            outcome.parameters[str(parameter["name"])] = value
         for artifact in (template.get("outputs") or {}).get("artifacts") or []:
             found = self.artifact_ref(str(artifact.get("from", "")), states, artifacts)
             if found is not None:

@@ -328,8 +328,9 @@ def compare(
         and kfp.phase.value != run_state
         and not (run_state == "Failed" and kfp.phase is Phase.ERROR)
     ):
+        why = f" ({kfp.message})" if kfp.message else ""
         differences.append(
-            Difference("run", None, f"the DAG run ended {airflow.state}, the workflow {kfp.phase.value}")
+            Difference("run", None, f"the DAG run ended {airflow.state}, the workflow {kfp.phase.value}{why}")
         )
     if differences:
         verdict = Verdict.DIFFERENT
