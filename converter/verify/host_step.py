@@ -28,6 +28,7 @@ Airflow interpreter is given, the step is not verifiable.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -43,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from converter.mapping.fallback import RUNNER as AIRFLOW_OPERATOR_RUNNER
 
@@ -235,13 +237,87 @@ def missing_packages(python: str, requirements: list[str]) -> list[str]:
     return problems
 
 
-def _python_wrapper(folder: Path, python: str) -> None:
+# the python image's own site-packages besides the standard library
+IMAGE_PACKAGES = ("pip", "setuptools", "wheel")
+_DISTRIBUTIONS_PROBE = """\
+import importlib.metadata as m, json, os, re
+found = {}
+for dist in m.distributions():
+    name = dist.metadata["Name"]
+    if not name:
+        continue
+    paths = None
+    if dist.files is not None:
+        base = str(dist.locate_file(""))
+        tops = {f.parts[0] for f in dist.files if f.parts and f.parts[0] not in ("..", "__pycache__")}
+        paths = sorted(os.path.join(base, top) for top in tops if not top.endswith(".pth"))
+    key = re.sub(r"[-_.]+", "-", name).lower()
+    found.setdefault(key, {"version": dist.version, "requires": dist.requires or [], "paths": paths})
+print(json.dumps(found))
+"""
+
+
+@functools.lru_cache(maxsize=8)
+def installed_distributions(python: str) -> Mapping[str, Mapping[str, Any]]:
+    """Every distribution `python` has: normalised name -> version, requirements and the top-level
+    files and folders it installed (None when it recorded none)."""
+    done = subprocess.run(
+        [python, "-I", "-c", _DISTRIBUTIONS_PROBE], capture_output=True, text=True, timeout=120, check=False
+    )
+    try:
+        return json.loads(done.stdout) if done.returncode == 0 else {}
+    except ValueError:
+        return {}
+
+
+def package_closure(python: str, requirements: list[str]) -> tuple[list[str], list[str]]:
+    """The top-level paths of the required distributions, their dependencies and the python
+    image's own packages; and the distributions whose files cannot be told."""
+    installed = installed_distributions(python)
+    pending = [Requirement(text) for text in [*requirements, *IMAGE_PACKAGES]]
+    seen: set[str] = set()
+    paths: list[str] = []
+    unknown: list[str] = []
+    while pending:
+        requirement = pending.pop()
+        key = canonicalize_name(requirement.name)
+        found = installed.get(key)
+        if key in seen or found is None:  # a missing image package is no problem; requirements were checked
+            continue
+        seen.add(key)
+        if found.get("paths") is None:
+            unknown.append(requirement.name)
+            continue
+        paths += [p for p in found["paths"] if p not in paths]
+        extras = set(requirement.extras) | {""}
+        for text in found.get("requires") or []:
+            try:
+                needed = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if needed.marker is None or any(needed.marker.evaluate({"extra": e}) for e in extras):
+                pending.append(needed)
+    return paths, unknown
+
+
+def _isolated_site(folder: Path, paths: list[str]) -> None:
+    """A folder holding only the given packages (links to where they are installed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        link = folder / os.path.basename(path)
+        if not link.exists() and os.path.exists(path):
+            link.symlink_to(path)
+
+
+def _python_wrapper(folder: Path, python: str, isolated: bool) -> None:
+    """`python3`/`python` on the step's PATH: `pip` answered, the rest run by `python`; `isolated`:
+    without site-packages (`-S`), so only the standard library and PYTHONPATH's packages import."""
     folder.mkdir(parents=True, exist_ok=True)
     script = (
         "#!/bin/sh\n"
         "# airflow2kfp verify: the packages were checked to be installed; nothing is installed\n"
         'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then exit 0; fi\n'
-        f'exec {shlex.quote(python)} "$@"\n'
+        f'exec {shlex.quote(python)}{" -S" if isolated else ""} "$@"\n'
     )
     for name in ("python3", "python"):
         wrapper = folder / name
@@ -249,12 +325,23 @@ def _python_wrapper(folder: Path, python: str) -> None:
         wrapper.chmod(0o755)
 
 
+def _no_python(folder: Path, image: str) -> None:
+    """The bash and alpine images have no Python: the host's must not stand in for it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("python3", "python", "pip", "pip3"):
+        stub = folder / name
+        stub.write_text(f"#!/bin/sh\necho \"{name}: not found (image {image})\" >&2\nexit 127\n")
+        stub.chmod(0o755)
+
+
 def _environment(
-    container: Mapping[str, Any], step_dir: Path, shim: Path, airflow: AirflowHost | None
+    container: Mapping[str, Any], step_dir: Path, shim: Path, airflow: AirflowHost | None, site: Path | None
 ) -> dict[str, str]:
     env = {key: os.environ[key] for key in ENV_ALLOWLIST if key in os.environ}
     env["PATH"] = f"{shim}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
     env.update(HOME=str(step_dir / "home"), TMPDIR=str(step_dir / "tmp"), PYTHONUNBUFFERED="1")
+    if site is not None:
+        env["PYTHONPATH"] = str(site)
     if airflow is not None:  # the image's Airflow: a home of its own, no database, the DAG folder
         env["AIRFLOW_HOME"] = str(step_dir / "airflow")
         if airflow.dags_folder:
@@ -287,7 +374,8 @@ def run_container(
     root = step_dir / "root"
     paths = declared_paths(template)
     argv = [rewrite(str(a), paths, root) for a in [*container.get("command", []), *container.get("args", [])]]
-    missing = missing_packages(interpreter, required_packages(argv))
+    requirements = required_packages(argv)
+    missing = missing_packages(interpreter, requirements)
     if missing:
         return StepResult(
             verifiable=False,
@@ -297,7 +385,23 @@ def run_container(
     for folder in ("home", "tmp", "work", "root/tmp", "airflow"):  # root/tmp: /tmp exists in every image
         (step_dir / folder).mkdir(parents=True, exist_ok=True)
     shim = step_dir / "bin"
-    _python_wrapper(shim, interpreter)
+    image = str(container.get("image", ""))
+    site = None
+    if operator_step:  # the Airflow image's Python: Airflow and what is installed with it
+        _python_wrapper(shim, interpreter, isolated=False)
+    elif image_family(image) == "python":  # the standard library, the declared packages, pip
+        paths, unknown = package_closure(interpreter, requirements)
+        if unknown:
+            return StepResult(
+                verifiable=False,
+                succeeded=False,
+                message=f"cannot tell which files these packages installed: {', '.join(unknown)}",
+            )
+        site = step_dir / "site"
+        _isolated_site(site, paths)
+        _python_wrapper(shim, interpreter, isolated=True)
+    else:
+        _no_python(shim, image)
     for artifact in (template.get("inputs") or {}).get("artifacts") or []:
         if artifact.get("name") in (inputs or {}) and artifact.get("path"):
             target = local_path(root, str(artifact["path"]))
@@ -314,7 +418,7 @@ def run_container(
         process = subprocess.Popen(
             argv,
             cwd=step_dir / "work",
-            env=_environment(container, step_dir, shim, airflow if operator_step else None),
+            env=_environment(container, step_dir, shim, airflow if operator_step else None, site),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

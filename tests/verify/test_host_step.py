@@ -160,3 +160,37 @@ def airflow_version(python: str) -> str:
 
     return subprocess.run([python, "-c", "import airflow; print(airflow.__version__)"], capture_output=True,
                           text=True, check=True, timeout=120).stdout.strip()
+
+
+# -- a step sees what its image has -------------------------------------------------------------
+
+
+def python_step(code: str, packages: list[str]) -> dict:
+    """A KFP lightweight component's command: the packages_to_install preamble, then the program."""
+    install = " ".join(f"'{p}'" for p in packages)
+    preamble = (
+        f"(PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location {install} "
+        f"|| PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location {install} "
+        '--user) && "$0" "$@"'
+    )
+    command = ["sh", "-c", preamble, "sh", "-ec", 'program_path=$(mktemp)\nprintf "%s" "$0" > "$program_path"\n'
+               'python3 -u "$program_path" "$@"\n', code] if packages else ["python3", "-c", code]
+    return {"name": "p", "container": {"image": "python:3.11", "command": command}}
+
+
+def test_a_python_step_imports_only_the_standard_library_and_what_it_declares(tmp_path):
+    # the python image holds the standard library (and pip, setuptools, wheel): a package this
+    # machine happens to have is not there unless packages_to_install brings it
+    undeclared = run_container(python_step("import yaml", []), tmp_path / "a", 60)
+    assert not undeclared.succeeded and "No module named 'yaml'" in undeclared.log_tail
+    declared = run_container(python_step("import yaml, json; print(yaml.safe_load('a: 1'))", ["pyyaml"]),
+                             tmp_path / "b", 60)
+    assert declared.succeeded, declared.log_tail
+    assert "{'a': 1}" in declared.log_tail
+    assert run_container(python_step("import json, sqlite3, pip", []), tmp_path / "c", 60).succeeded
+
+
+def test_the_bash_and_alpine_images_have_no_python(tmp_path):
+    step = {"name": "b", "container": {"image": "bash:5.2", "command": ["bash", "-c", "python3 -c 'print(1)'"]}}
+    result = run_container(step, tmp_path / "b", 60)
+    assert result.exit_code == 127 and "python3: not found (image bash:5.2)" in result.log_tail
