@@ -173,8 +173,8 @@ def python_step(code: str, packages: list[str]) -> dict:
         f"|| PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location {install} "
         '--user) && "$0" "$@"'
     )
-    command = ["sh", "-c", preamble, "sh", "-ec", 'program_path=$(mktemp)\nprintf "%s" "$0" > "$program_path"\n'
-               'python3 -u "$program_path" "$@"\n', code] if packages else ["python3", "-c", code]
+    runner = 'program_path=$(mktemp)\nprintf "%s" "$0" > "$program_path"\npython3 -u "$program_path" "$@"\n'
+    command = ["sh", "-c", preamble, "sh", "-ec", runner, code] if packages else ["python3", "-c", code]
     return {"name": "p", "container": {"image": "python:3.11", "command": command}}
 
 
