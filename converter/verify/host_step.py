@@ -11,12 +11,17 @@ as KFP's `/tmp/outputs/Output/data`) and its parent folders below the top level 
 path in the command and args; other absolute paths are left alone. HOME and TMPDIR point into the step folder,
 the environment is an allow-list, and the process group is killed at the deadline.
 
-`python3`/`python` run the interpreter given (the converter's own by default) through a wrapper
-script on PATH; `python3 -m pip install ...` lines (KFP's `packages_to_install`) are answered by
-the wrapper without installing anything, after checking that every package is already installed
-in a version the requirement accepts; when one is not, the step is not verifiable. The command and
-args run exactly as the container would run them (KFP's `sh -c "(pip install ...) && "$0" "$@""`
-preamble included); only the declared paths are moved.
+A step sees what its image has. In a `python` image, `python3`/`python` run the interpreter given
+(the converter's own by default) through a wrapper script on PATH, without site-packages (`-S`) and
+with PYTHONPATH on a folder that links only the image's pip/setuptools/wheel and the declared
+requirements with their dependencies, so an import the image would not satisfy fails here too. The
+`bash` and `alpine` images have no Python: there `python3` is "not found" (exit 127).
+
+`python3 -m pip install ...` lines (KFP's `packages_to_install`) are answered by the wrapper without
+installing anything, after checking that every package is already installed in a version the
+requirement accepts; when one is not, the step is not verifiable. The command and args run exactly
+as the container would run them (KFP's `sh -c "(pip install ...) && "$0" "$@""` preamble included);
+only the declared paths are moved.
 
 A step of the operator fallback (converter/mapping/fallback.py: `python -c <its runner>` in an Airflow
 image, whatever the image is called) runs with the Airflow interpreter given (`AirflowHost`): Airflow's
