@@ -23,21 +23,24 @@ tables in 2.x and 3.x), not from Airflow's Python API, whose names moved between
 
 from __future__ import annotations
 
+import collections
 import datetime
 import inspect
 import json
 import os
 import re
+import shutil
 import sqlite3
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 RESULT_MARKER = "AIRFLOW2KFP-RESULT "
 MAX_XCOM_CHARS = 20_000
 MAX_LOG_CHARS = 4_000
+MAX_LOG_LINES = 60
 _TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
 _TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(\S+) map_index=(-?\d+)")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -110,10 +113,10 @@ def _read_run(database: str, dag_id: str, run_id: str) -> tuple[str | None, list
         connection.close()
 
 
-def _captured(call: Callable[[], Any]) -> tuple[Any, BaseException | None, str]:
+def _captured(call: Callable[[], Any]) -> tuple[Any, BaseException | None, dict[tuple[str, int], str]]:
     """call() with file descriptors 1 and 2 (Airflow's console logging, the tasks' prints and their
     processes' output) written to a temporary file, then copied on to stderr as they would have gone:
-    (the result, the exception raised, the text)."""
+    (the result, the exception raised, each task's log as `task_logs` cuts it)."""
     sys.stdout.flush()
     sys.stderr.flush()
     with tempfile.TemporaryFile() as capture:
@@ -132,27 +135,29 @@ def _captured(call: Callable[[], Any]) -> tuple[Any, BaseException | None, str]:
             os.dup2(saved, 1)
             os.close(saved)
         capture.seek(0)
-        text = capture.read().decode(errors="replace")
-    sys.stderr.write(text)
-    return result, error, text
+        shutil.copyfileobj(capture, sys.stderr.buffer)  # streamed: a task may write a lot
+        sys.stderr.flush()
+        capture.seek(0)
+        logs = task_logs(line.decode(errors="replace") for line in capture)
+    return result, error, logs
 
 
-def task_logs(text: str) -> dict[tuple[str, int], str]:
+def task_logs(lines: Iterable[str]) -> dict[tuple[str, int], str]:
     """(task_id, map_index) -> the end of what was written while dag.test() ran that task."""
-    found: dict[tuple[str, int], list[str]] = {}
+    found: dict[tuple[str, int], collections.deque[str]] = {}
     current: tuple[str, int] | None = None
-    for line in text.splitlines():
+    for line in lines:
         start = _TASK_START.search(line)
         if start:
             current = (start.group(1), int(start.group(2)))
-            found.setdefault(current, [])
+            found.setdefault(current, collections.deque(maxlen=MAX_LOG_LINES))
             continue
         if _TASK_END.search(line):
             current = None
             continue
         if current is not None and not _BOOKKEEPING.search(line):
-            found[current].append(_ANSI.sub("", line))
-    return {key: "\n".join(lines)[-MAX_LOG_CHARS:] for key, lines in found.items()}
+            found[current].append(_ANSI.sub("", line.rstrip("\n"))[:MAX_LOG_CHARS])
+    return {key: "\n".join(kept)[-MAX_LOG_CHARS:] for key, kept in found.items()}
 
 
 def _test(dag: Any, logical_date: datetime.datetime, conf: dict[str, Any]) -> Any:
@@ -199,7 +204,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             if getattr(task, "execution_timeout", None) is None or task.execution_timeout > timeout:
                 task.execution_timeout = timeout
         conf = request.get("conf") or {}
-        dag_run, error, output = _captured(lambda: _test(dag, logical_date, conf))  # noqa: B023  # called at once
+        dag_run, error, logs = _captured(lambda: _test(dag, logical_date, conf))  # noqa: B023  # called at once
         if error is not None:  # a DAG that cannot run is an answer, not a crash
             trace = traceback.format_exception(type(error), error, error.__traceback__)
             answer["dags"].append(
@@ -213,7 +218,6 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             )
             continue
         state, tasks = _read_run(database, dag_id, dag_run.run_id)
-        logs = task_logs(output)
         for task in tasks:
             task["log"] = logs.get((task["task_id"], task["map_index"]), "")
             task["is_setup"] = bool(getattr(dag.task_dict.get(task["task_id"]), "is_setup", False))

@@ -316,3 +316,20 @@ def test_both_sides_logs_are_kept_for_a_task_that_failed_or_differs():
     logs = {t.task_id: (t.airflow_log, t.kfp_log) for t in result.tasks}
     assert result.verdict is Verdict.PASS
     assert logs == {"a": ("", ""), "b": ("Traceback\nValueError: boom", "ValueError: boom"), "c": ("", "")}
+
+
+def test_each_task_s_log_is_cut_from_the_dag_test_output():
+    from converter.verify.airflow_runner_script import task_logs
+
+    output = [
+        "[info] Filling up the DagBag\n",
+        "2024 [info] [DAG TEST] starting task_id=a map_index=-1 [airflow.sdk.definitions.dag]\n",
+        "\x1b[32mhello from a\x1b[0m\n",
+        "[info] Task instance state updated [airflow.api_fastapi.execution_api.routes.task_instances]\n",
+        "2024 [info] [DAG TEST] end task task_id=a map_index=-1\n",
+        "[DAG TEST] starting task_id=m map_index=1\n",
+        "item 1\n",
+        "[DAG TEST] end task task_id=m map_index=1\n",
+        "after every task\n",
+    ]
+    assert task_logs(output) == {("a", -1): "hello from a", ("m", 1): "item 1"}
