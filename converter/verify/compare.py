@@ -149,7 +149,7 @@ def _rule_upstreams(
 def airflow_decision(rule: str, ups: Sequence[tr.Upstream]) -> str:
     """What Airflow makes of a task whose upstream tasks ended in these states: "run", "skipped"
     or "upstream_failed" (trigger_rule_dep.py, as trigger_rules.py writes it down)."""
-    if not ups or tr.trigger(rule, ups) == tr.TRUE:
+    if not ups or tr.trigger(rule, ups) == tr.TRUE:  # ValueError for a rule Airflow does not have
         return "run"
     return "upstream_failed" if tr.upstream_failed_when_not_triggered(rule, ups) == tr.TRUE else "skipped"
 
@@ -171,7 +171,8 @@ def kfp_states(
     for task_id in graph.topological(list(tasks), edges):
         task = tasks[task_id]
         ups = _rule_upstreams(upstream.get(task_id, []), each, setups)
-        decided = airflow_decision(str(task.get("trigger_rule") or "all_success"), ups) if ups is not None else None
+        rule = str(task.get("trigger_rule") or "all_success")
+        decided = airflow_decision(rule, ups) if ups is not None and rule in tr.RULES else None
         kfp_name = task.get("kfp_name")
         nodes = steps.get(task_id) or (steps.get(kfp_name, []) if kfp_name else [])
         if not nodes:  # a removed task (EmptyOperator) succeeds whenever Airflow would run it

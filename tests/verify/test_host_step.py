@@ -194,3 +194,23 @@ def test_the_bash_and_alpine_images_have_no_python(tmp_path):
     step = {"name": "b", "container": {"image": "bash:5.2", "command": ["bash", "-c", "python3 -c 'print(1)'"]}}
     result = run_container(step, tmp_path / "b", 60)
     assert result.exit_code == 127 and "python3: not found (image bash:5.2)" in result.log_tail
+
+
+def test_the_command_and_args_run_exactly_as_the_container_runs_them(tmp_path):
+    # Kubernetes: `command` replaces the entrypoint and `args` follow it, each element one argument
+    step = {
+        "name": "x",
+        "container": {
+            "image": "alpine:3.20",
+            "command": ["sh", "-c", 'printf "%s|" "$0" "$@" > /tmp/outputs/o/data', "a b"],
+            "args": ["c", "{not a variable}", ""],
+        },
+        "outputs": {"parameters": [{"name": "o", "valueFrom": {"path": "/tmp/outputs/o/data"}}]},
+    }
+    result = run_container(step, tmp_path / "x", 30)
+    assert result.parameters == {"o": "a b|c|{not a variable}||"}
+
+
+def test_a_requirement_in_a_version_this_machine_lacks_makes_the_step_not_verifiable(tmp_path):
+    result = run_container(python_step("import yaml", ["PyYAML<1"]), tmp_path / "p", 30)
+    assert not result.verifiable and result.message.startswith("needs packages verify cannot provide: PyYAML<1")
