@@ -202,7 +202,7 @@ def test_the_command_and_args_run_exactly_as_the_container_runs_them(tmp_path):
         "name": "x",
         "container": {
             "image": "alpine:3.20",
-            "command": ["sh", "-c", 'printf "%s|" "$0" "$@" > /tmp/outputs/o/data', "a b"],
+            "command": ["sh", "-c", 'mkdir -p /tmp/outputs/o; printf "%s|" "$0" "$@" > /tmp/outputs/o/data', "a b"],
             "args": ["c", "{not a variable}", ""],
         },
         "outputs": {"parameters": [{"name": "o", "valueFrom": {"path": "/tmp/outputs/o/data"}}]},
