@@ -173,12 +173,15 @@ def codes(markdown: bool) -> int:
 @click.option("--airflow-python", default=None, help="The Airflow interpreter (default: $AIRFLOW2KFP_AIRFLOW_PYTHON).")
 @click.option("--mode", type=click.Choice(MODES),
               help="Read DAG files for the conversion statically, with Airflow, or both [auto, as convert].")
+@click.option("--loop-outputs", type=click.Choice(["strings", "json"]), default="strings", show_default=True,
+              help="How Argo aggregates a loop's outputs: a list of strings (Argo < 3.6, KFP 1.8's), or JSON "
+                   "values when all are objects or arrays (Argo 3.6+).")
 def verify_command(sources: tuple[Path, ...], out_dir: Path | None, dag_ids: tuple[str, ...], conf: str,
-                   airflow_python: str | None, mode: str | None) -> int:
+                   airflow_python: str | None, mode: str | None, loop_outputs: str) -> int:
     """Run each DAG once with Airflow and its converted pipeline locally, and compare them."""
     from converter.verify import command
 
-    return command.main(sources, out_dir, dag_ids, conf, airflow_python, mode)
+    return command.main(sources, out_dir, dag_ids, conf, airflow_python, mode, loop_outputs == "json")
 
 
 @cli.command()

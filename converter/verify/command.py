@@ -200,6 +200,7 @@ def main(
     conf: str,
     airflow_python: str | None,
     mode: str | None = None,
+    aggregate_json: bool = False,
 ) -> int:
     """The `verify` command behind the CLI: exit 0 same, 1 a difference or a failed run, 2 usage."""
     import click
@@ -229,6 +230,7 @@ def main(
         convert=convert_options(settings),
         mode=mode or settings.mode,
         airflow_timeout=settings.airflow_timeout,
+        aggregate_json=aggregate_json,
     )
     try:
         result = verify(list(sources), out_dir, options, on_dag=lambda c: click.echo("\n".join(describe(c))))
