@@ -21,6 +21,7 @@ from converter.config import FAIL_ON, MODES, SYNTAXES, ConfigError, Settings, lo
 from converter.diagnostics import CODES, codes_markdown
 from converter.mapping import FAMILIES
 from converter.mapping.base import MappingOptions
+from converter.mapping.fallback import AIRFLOW_IMAGES
 from converter.report.render import NoConversion, ReportResult, render_reports
 
 
@@ -50,7 +51,8 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help=f"Fallback image: no-op and placeholder steps [{MappingOptions.utility_image}]."),
         click.option("--python-image", help=f"Base image of Python steps [{MappingOptions.python_image}]."),
         click.option("--airflow-image",
-                     help=f"Image that runs operators without a mapping [{MappingOptions.airflow_image}]."),
+                     help="Image that runs operators without a mapping [by the DAG's Airflow major version: "
+                          f"{AIRFLOW_IMAGES[2]} or {AIRFLOW_IMAGES[3]}]."),
         click.option("--operator-fallback/--no-operator-fallback", default=None,
                      help="Run operators without a mapping in the Airflow image, or emit placeholders [on]."),
         click.option("--keep-empty/--drop-empty", default=None,
@@ -170,12 +172,17 @@ def codes(markdown: bool) -> int:
 @click.option("--dag-id", "dag_ids", multiple=True, help="Verify only this DAG (repeatable).")
 @click.option("--conf", default="{}", help="The DAG run's conf, as JSON.")
 @click.option("--airflow-python", default=None, help="The Airflow interpreter (default: $AIRFLOW2KFP_AIRFLOW_PYTHON).")
+@click.option("--mode", type=click.Choice(MODES),
+              help="Read DAG files for the conversion statically, with Airflow, or both [auto, as convert].")
+@click.option("--loop-outputs", type=click.Choice(["strings", "json"]), default="strings", show_default=True,
+              help="How Argo aggregates a loop's outputs: a list of strings (Argo < 3.6, KFP 1.8's), or JSON "
+                   "values when all are objects or arrays (Argo 3.6+).")
 def verify_command(sources: tuple[Path, ...], out_dir: Path | None, dag_ids: tuple[str, ...], conf: str,
-                   airflow_python: str | None) -> int:
+                   airflow_python: str | None, mode: str | None, loop_outputs: str) -> int:
     """Run each DAG once with Airflow and its converted pipeline locally, and compare them."""
     from converter.verify import command
 
-    return command.main(sources, out_dir, dag_ids, conf, airflow_python)
+    return command.main(sources, out_dir, dag_ids, conf, airflow_python, mode, loop_outputs == "json")
 
 
 @cli.command()

@@ -8,7 +8,8 @@ Command-line flags override the file. Unknown keys are an error, so a typo never
     bash-image = "bash:5.2"          # image of BashOperator steps
     utility-image = "alpine:3.20"    # no-op and placeholder steps
     python-image = "python:3.11"     # base image of Python (PythonOperator, @task) steps
-    airflow-image = "apache/airflow:2.10.5-python3.11"  # runs operators that have no mapping
+    airflow-image = "apache/airflow:3.3.2-python3.11"  # runs operators that have no mapping (default:
+                                     # the official image of the DAG's Airflow major version)
     operator-fallback = true         # false: operators without a mapping become placeholders
     mode = "auto"                    # static | airflow (import with Airflow) | auto (both, merged;
                                      # static alone, said once, when no Airflow interpreter is found)
@@ -47,7 +48,7 @@ class Settings:
     utility_image: str = "alpine:3.20"
     keep_empty: bool = False
     python_image: str = "python:3.11"
-    airflow_image: str = "apache/airflow:2.10.5-python3.11"
+    airflow_image: str | None = None  # None: by the DAG's Airflow major version (mapping/fallback.py)
     operator_fallback: bool = True
     mode: str = "auto"
     fail_on: str = "error"

@@ -135,6 +135,14 @@ class Dag:
     task_groups: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
     # where the reading came from: "static" or "airflow" (or "airflow+static" after merging)
     source_mode: str = "static"
+    # the Airflow the DAG is written for: the version of the Airflow that imported it ("3.3.2"), or
+    # "3" when the static reader saw `airflow.sdk` imports (Airflow 3 only); None when unknown
+    airflow_version: str | None = None
+
+    @property
+    def airflow_major(self) -> int | None:
+        head = (self.airflow_version or "").split(".", 1)[0]
+        return int(head) if head.isdigit() else None
 
     def task(self, task_id: str) -> Task:
         return self._tasks_by_id[task_id]  # KeyError for an unknown id

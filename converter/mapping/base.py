@@ -82,7 +82,8 @@ class MappingOptions:
     utility_image: str = "alpine:3.20"  # for no-op and placeholder steps
     keep_empty: bool = False
     python_image: str = "python:3.11"  # base image of Python components
-    airflow_image: str = "apache/airflow:2.10.5-python3.11"  # runs operators without a mapping
+    # runs operators without a mapping; None: the image of the DAG's Airflow major (fallback.AIRFLOW_IMAGES)
+    airflow_image: str | None = None
     operator_fallback: bool = True  # False: operators without a mapping become placeholders
 
 

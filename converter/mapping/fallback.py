@@ -6,22 +6,36 @@ fields with a minimal context (`ds`, `ts`, `logical_date`, `run_id`, `params`) a
 `execute(context)`. It runs as long as the operator does not need what only an Airflow deployment
 has: connections from the metadata database (provide `AIRFLOW_CONN_<ID>` environment variables
 instead), XCom from other tasks, Variables, or the task instance. That is what the diagnostic says.
+Its return value is the step's `Output`, as `do_xcom_push` makes it Airflow's `return_value` XCom.
 `--no-operator-fallback` gives placeholders instead.
+
+The image is `--airflow-image` when set, else the official image of the DAG's Airflow major version
+(`AIRFLOW_IMAGES`): Airflow 3 when the file imports `airflow.sdk` or the Airflow that read it is 3.x,
+Airflow 2 otherwise. The runner is the same for both. `airflow2kfp verify` runs these steps on the
+host with its Airflow interpreter (converter/verify/host_step.py), so the fallback is proven, not assumed.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 from typing import Any
 
 from converter.diagnostics import diag
 from converter.mapping.base import (
-    ComponentDef, Fidelity, MappingContext, ParamRef, RunIdRef, TaskMapping, is_airflow_module,
+    ComponentDef,
+    Fidelity,
+    MappingContext,
+    MappingOptions,
+    ParamRef,
+    RunIdRef,
+    TaskMapping,
+    is_airflow_module,
     task_location,
 )
-from converter.mapping.placeholder import map_unknown
+from converter.mapping.placeholder import map_unknown, placeholder
 from converter.mapping.templates import time_parameter
-from converter.model import Duration, Task, Unresolved, XComRef
+from converter.model import Dag, Duration, Task, Unresolved, XComRef
 
 # BaseOperator arguments that are scheduling settings (mapped by settings.py or reported there),
 # not the operator's own configuration
@@ -33,16 +47,32 @@ SCHEDULING = frozenset({
     "depends_on_past", "wait_for_downstream", "ignore_first_depends_on_past", "doc", "doc_md", "doc_rst",
     "doc_json", "doc_yaml", "start_date", "end_date", "executor_config", "max_active_tis_per_dag",
     "max_active_tis_per_dagrun", "run_as_user", "resources", "task_concurrency", "outlets", "inlets",
-    "map_index_template", "multiple_outputs", "do_xcom_push", "executor", "retry_exponential_backoff",
+    "map_index_template", "multiple_outputs", "do_xcom_push", "executor",
 })
 
-# Runs in the Airflow image: argv = class path, JSON kwargs, JSON default_args, task_id, dag_id,
-# logical date (ISO 8601), run id
+# The image per Airflow major version, when `--airflow-image` does not name one: the DAG's own
+# Airflow (Airflow 3 for `airflow.sdk` imports or an Airflow 3 interpreter), else Airflow 2. The
+# Airflow 3 tag is the one scripts/setup_airflow_env.sh installs, so `verify` proves what it runs.
+AIRFLOW_IMAGES = {2: "apache/airflow:2.10.5-python3.11", 3: "apache/airflow:3.3.2-python3.11"}
+# Airflow's module name for a class defined in a DAG file (DagBag imports files under this prefix)
+_DAG_FILE_MODULE = "unusual_prefix_"
+
+# Runs in the Airflow image, Airflow 2 or 3: argv = class path, JSON kwargs, JSON default_args,
+# task_id, dag_id, logical date (ISO 8601), run id, the file to write the return value to (the
+# step's `Output`: text as it is, anything else as JSON, as Airflow stores it in XCom)
 RUNNER = """\
-import importlib, json, sys
+import importlib, json, os, sys
 import pendulum
-from airflow.models.dag import DAG
-path, kwargs, default_args, task_id, dag_id, logical_date, run_id = sys.argv[1:8]
+from airflow.configuration import conf
+try:
+    from airflow.sdk import DAG
+except ImportError:
+    from airflow.models.dag import DAG
+# modules of the DAG folder import as in a task (Airflow 2 adds it at import, Airflow 3's runner per task)
+dags_folder = conf.get('core', 'dags_folder', fallback=None)
+if dags_folder and dags_folder not in sys.path:
+    sys.path.append(dags_folder)
+path, kwargs, default_args, task_id, dag_id, logical_date, run_id, output = sys.argv[1:9]
 module, _, name = path.rpartition('.')
 operator_class = getattr(importlib.import_module(module), name)
 kwargs, default_args = json.loads(kwargs), json.loads(default_args)
@@ -62,7 +92,17 @@ context = {
 operator.render_template_fields(context)
 result = operator.execute(context)
 print('airflow2kfp: operator returned', repr(result)[:1000])
+os.makedirs(os.path.dirname(output), exist_ok=True)
+with open(output, 'w') as stream:
+    stream.write(result if isinstance(result, str) else json.dumps(result, default=str))
 """
+
+
+def image_for(dag: Dag, options: MappingOptions) -> str:
+    """The image a fallback step runs in: the configured one, else the DAG's Airflow major's."""
+    if options.airflow_image:
+        return options.airflow_image
+    return AIRFLOW_IMAGES[3 if (dag.airflow_major or 2) >= 3 else 2]
 
 
 def component(image: str) -> ComponentDef:
@@ -74,9 +114,12 @@ def component(image: str) -> ComponentDef:
             "name": "airflow-operator",
             "description": "Runs an Airflow operator's execute() with a minimal context.",
             "inputs": [{"name": name, "type": "String"} for name in inputs],
+            "outputs": [{"name": "Output", "type": "String"}],
             "implementation": {"container": {
                 "image": image,
-                "command": ["python", "-c", RUNNER, *({"inputValue": name} for name in inputs)],
+                "command": [
+                    "python", "-c", RUNNER, *({"inputValue": name} for name in inputs), {"outputPath": "Output"},
+                ],
             }},
         },
     )
@@ -95,8 +138,20 @@ def _json_value(value: Any, dropped: list[str], key: str) -> Any:
     if isinstance(value, dict):
         items = {str(k): _json_value(v, dropped, f"{key}[{k!r}]") for k, v in value.items()}
         return _DROP if _DROP in items.values() else items
+    if isinstance(value, Unresolved):  # literal data written out as text (e.g. the repr of a ParamsDict)
+        literal = _literal(value.source)
+        if literal is not _DROP:
+            return _json_value(literal, dropped, key)
     dropped.append(key)
     return _DROP
+
+
+def _literal(source: str) -> Any:
+    """`source` as the plain data it spells (ast.literal_eval: never runs code), else _DROP."""
+    try:
+        return ast.literal_eval(source)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return _DROP
 
 
 _DROP = object()
@@ -115,6 +170,13 @@ def map_fallback(task: Task, context: MappingContext) -> TaskMapping:
     if not context.options.operator_fallback or not task.operator_module or task.operator.startswith("task"):
         return map_unknown(task, context)
     where = task_location(task)
+    if task.operator_module.startswith(_DAG_FILE_MODULE):  # no image can import the DAG file by this name
+        return placeholder(task, context, diag(
+            "A2K301", f"no mapping for operator {task.operator}, a class defined in the DAG file itself: an "
+            "Airflow image cannot import it by name; emitted a placeholder step", **where,
+            help="Move the class into a module of the DAG folder (as Airflow plugins are) and build an image "
+                 "that provides it, or write a component."), f"placeholder for {task.operator}")
+    image = image_for(context.dag, context.options)
     dropped: list[str] = []
     own = {k: v for k, v in task.args.values.items() if k in task.args.explicit and k not in SCHEDULING}
     defaults = task.args.get("default_args") if isinstance(task.args.get("default_args"), dict) else {}
@@ -122,10 +184,14 @@ def map_fallback(task: Task, context: MappingContext) -> TaskMapping:
                  if k not in task.args.explicit and k not in SCHEDULING}  # default_args, merged by the reader
     kwargs = _kwargs(own, dropped)
     default_args = _kwargs({**defaults, **inherited}, dropped)
+    dag_params = _json_value(context.dag.settings.get("params"), [], "params")
+    if isinstance(dag_params, dict) and dag_params:  # Airflow renders {{ params }} from the DAG's, the task's win
+        task_params = kwargs.get("params") or default_args.get("params") or {}
+        kwargs["params"] = {**dag_params, **(task_params if isinstance(task_params, dict) else {})}
     xcoms = sorted({k for k, v in own.items() if isinstance(v, XComRef)})
     unresolved = [k for k in dropped if isinstance(own.get(k), Unresolved)]
     missing = ", ".join(sorted(set(dropped)))
-    diagnostics = [diag("A2K313", f"{task.qualified_operator} runs as it is inside {context.options.airflow_image}: "
+    diagnostics = [diag("A2K313", f"{task.qualified_operator} runs as it is inside {image}: "
                         "connections must come from AIRFLOW_CONN_* variables, and XCom, Variables and the task "
                         "instance are not available" + (f"; not carried: {missing}" if missing else ""), **where)]
     if xcoms or unresolved:
@@ -138,7 +204,7 @@ def map_fallback(task: Task, context: MappingContext) -> TaskMapping:
     return TaskMapping(
         task_id=task.task_id,
         fidelity=Fidelity.APPROXIMATED,
-        component=component(context.options.airflow_image),
+        component=component(image),
         arguments={
             "operator": task.qualified_operator,
             "arguments": json.dumps(kwargs, sort_keys=True),

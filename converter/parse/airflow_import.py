@@ -320,7 +320,7 @@ class AirflowReader:
             return _failed(display, "A2K604", f"Airflow is not available: {self._unavailable}")
         finally:
             self._idle.put(worker)
-        return parsed_file_from_probe(answer, display)
+        return parsed_file_from_probe(answer, display, self.version)
 
     def _after_death(self, worker: _Worker, display: str, exc: _WorkerDied) -> ParsedFile:
         started = worker.version is not None
@@ -351,8 +351,9 @@ def _failed(display: str, code: str, message: str, line: int | None = None) -> P
 # -- probe JSON -> model ------------------------------------------------------------------------
 
 
-def parsed_file_from_probe(answer: Mapping[str, Any], display: str) -> ParsedFile:
-    """The model for one probe answer (pure: tested without Airflow)."""
+def parsed_file_from_probe(answer: Mapping[str, Any], display: str, airflow_version: str | None = None) -> ParsedFile:
+    """The model for one probe answer (pure: tested without Airflow); `airflow_version` is the
+    version of the Airflow that imported the file."""
     status = answer.get("status")
     limits = answer.get("limits") or {}
     if status == "timeout":
@@ -364,7 +365,8 @@ def parsed_file_from_probe(answer: Mapping[str, Any], display: str) -> ParsedFil
     if answer.get("skipped"):
         return ParsedFile(path=display, not_a_dag_file=True)
     diagnostics = [_import_error(error, display, limits) for error in answer.get("import_errors", [])]
-    dags = tuple(_dag(data, display, str(answer.get("path", ""))) for data in answer.get("dags", []))
+    dags = tuple(_dag(data, display, str(answer.get("path", "")), airflow_version)
+                 for data in answer.get("dags", []))
     if not dags and not diagnostics:
         diagnostics.append(diag("A2K104", "Airflow's DagBag found no DAG in this file.", file=display,
                                 help="Nothing to convert; exclude the file if it is a helper module."))
@@ -410,7 +412,7 @@ _DAG_SETTINGS = ("schedule", "timetable", "timetable_summary", "timetable_descri
                  "end_date", "max_active_runs", "max_active_tasks", "default_args", "params", "tags", "doc_md")
 
 
-def _dag(data: Mapping[str, Any], display: str, probed_path: str) -> Dag:
+def _dag(data: Mapping[str, Any], display: str, probed_path: str, airflow_version: str | None = None) -> Dag:
     line = data.get("line") or 1
     span = SourceSpan(display, line)
     tasks = tuple(_task(task, display, probed_path, line) for task in data.get("tasks", []))
@@ -424,6 +426,7 @@ def _dag(data: Mapping[str, Any], display: str, probed_path: str) -> Dag:
         edge_labels={(up, down): label for up, down, label in data.get("edge_labels", [])},
         task_groups={gid: (g.get("parent"), g.get("tooltip")) for gid, g in data.get("task_groups", {}).items()},
         source_mode="airflow",
+        airflow_version=airflow_version,
     )
 
 

@@ -57,6 +57,7 @@ def _merge_dag(static: Dag | None, imported: Dag) -> Dag:
                           {edge: label for edge, label in static.edge_labels.items() if edge in imported_edges}),
         task_groups=_fill(imported.task_groups, static.task_groups),
         source_mode=MERGED_MODE,
+        airflow_version=imported.airflow_version or static.airflow_version,
     )
 
 

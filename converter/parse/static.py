@@ -217,8 +217,12 @@ def _to_dag(record: DagRecord, diagnostics: list[Diagnostic], module_source: str
         dag_id=record.dag_id, span=record.span, tasks=tuple(tasks), edges=tuple(record.edges),
         settings=settings, description=description if isinstance(description, str) else None,
         edge_labels=dict(record.edge_labels), task_groups={gid: _group_entry(g) for gid, g in record.groups.items()},
-        source_mode="static",
+        source_mode="static", airflow_version="3" if _AIRFLOW_SDK_IMPORT.search(module_source) else None,
     )
+
+
+# `from airflow.sdk import ...`, `import airflow.sdk`: the Task SDK exists in Airflow 3 only
+_AIRFLOW_SDK_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+airflow\.sdk\b|import[ \t]+airflow\.sdk\b)", re.MULTILINE)
 
 
 def _with_module(callable_: PythonCallable | None, module_source: str) -> PythonCallable | None:

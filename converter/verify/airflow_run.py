@@ -37,6 +37,8 @@ class AirflowTaskRun:
     end: str | None
     try_number: int
     xcom: Mapping[str, Any] = field(default_factory=dict)  # key -> JSON value
+    log: str = ""  # the last lines of the task's log in the dag.test() run
+    is_setup: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ def _task(data: Mapping[str, Any]) -> AirflowTaskRun:
         end=data.get("end"),
         try_number=int(data.get("try_number") or 0),
         xcom=dict(data.get("xcom") or {}),
+        log=str(data.get("log") or ""),
+        is_setup=bool(data.get("is_setup")),
     )
 
 

@@ -10,7 +10,10 @@ AIRFLOW__DATABASE__SQL_ALCHEMY_CONN pointing at a throwaway sqlite file that was
 REQUEST_JSON is {"dag_folder": str, "dag_ids": [str] | null, "logical_date": ISO-8601 str,
 "conf": {...}, "task_timeout": seconds}. The one answer line on stdout starts with RESULT_MARKER:
 {"airflow_version", "import_errors": {file: text}, "dags": [{"dag_id", "state", "error",
-"tasks": [{"task_id", "map_index", "state", "start", "end", "try_number", "xcom": {key: value}}]}]}.
+"tasks": [{"task_id", "map_index", "state", "start", "end", "try_number", "xcom": {key: value},
+"is_setup", "log"}]}]}. `log` is the end of what the task wrote while `dag.test()` ran it (its log
+lines, its processes' output), cut out of the run's output between Airflow's own "[DAG TEST]
+starting task_id=... map_index=..." and "[DAG TEST] end task ..." lines (2.x and 3.x).
 
 `dag.test()` runs every task in this process, as `airflow dags test` does, in Airflow 2.5+ and 3.x;
 Airflow 3 serialises the DAG into the database itself first (what `airflow dags reserialize`
@@ -20,17 +23,29 @@ tables in 2.x and 3.x), not from Airflow's Python API, whose names moved between
 
 from __future__ import annotations
 
+import collections
 import datetime
 import inspect
 import json
 import os
+import re
+import shutil
 import sqlite3
 import sys
+import tempfile
 import traceback
+from collections.abc import Callable, Iterable
 from typing import Any
 
 RESULT_MARKER = "AIRFLOW2KFP-RESULT "
 MAX_XCOM_CHARS = 20_000
+MAX_LOG_CHARS = 4_000
+MAX_LOG_LINES = 60
+_TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
+_TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(\S+) map_index=(-?\d+)")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Airflow 3's bookkeeping between the task's own lines: the execution API's state updates, log groups
+_BOOKKEEPING = re.compile(r"\[airflow\.api_fastapi\.|::(?:end)?group::")
 
 
 def _json_safe(value: Any) -> Any:
@@ -98,6 +113,53 @@ def _read_run(database: str, dag_id: str, run_id: str) -> tuple[str | None, list
         connection.close()
 
 
+def _captured(call: Callable[[], Any]) -> tuple[Any, BaseException | None, dict[tuple[str, int], str]]:
+    """call() with file descriptors 1 and 2 (Airflow's console logging, the tasks' prints and their
+    processes' output) written to a temporary file, then copied on to stderr as they would have gone:
+    (the result, the exception raised, each task's log as `task_logs` cuts it)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as capture:
+        saved = os.dup(2)
+        os.dup2(capture.fileno(), 1)
+        os.dup2(capture.fileno(), 2)
+        result, error = None, None
+        try:
+            result = call()
+        except Exception as exc:  # noqa: BLE001  # re-raised by the caller, after the output is back
+            error = exc
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.dup2(saved, 1)
+            os.close(saved)
+        capture.seek(0)
+        shutil.copyfileobj(capture, sys.stderr.buffer)  # streamed: a task may write a lot
+        sys.stderr.flush()
+        capture.seek(0)
+        logs = task_logs(line.decode(errors="replace") for line in capture)
+    return result, error, logs
+
+
+def task_logs(lines: Iterable[str]) -> dict[tuple[str, int], str]:
+    """(task_id, map_index) -> the end of what was written while dag.test() ran that task."""
+    found: dict[tuple[str, int], collections.deque[str]] = {}
+    current: tuple[str, int] | None = None
+    for line in lines:
+        start = _TASK_START.search(line)
+        if start:
+            current = (start.group(1), int(start.group(2)))
+            found.setdefault(current, collections.deque(maxlen=MAX_LOG_LINES))
+            continue
+        if _TASK_END.search(line):
+            current = None
+            continue
+        if current is not None and not _BOOKKEEPING.search(line):
+            found[current].append(_ANSI.sub("", line.rstrip("\n"))[:MAX_LOG_CHARS])
+    return {key: "\n".join(kept)[-MAX_LOG_CHARS:] for key, kept in found.items()}
+
+
 def _test(dag: Any, logical_date: datetime.datetime, conf: dict[str, Any]) -> Any:
     parameters = inspect.signature(dag.test).parameters
     kwargs: dict[str, Any] = {"run_conf": conf or None}
@@ -114,6 +176,10 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     except ImportError:
         from airflow.models.dagbag import DagBag  # type: ignore[no-redef]  # 2.x
 
+    # the DAG folder's own modules import as in a deployment: Airflow 2 puts DAGS_FOLDER on sys.path,
+    # Airflow 3's DAG processor and task runner the bundle's path; DagBag alone does neither
+    if request["dag_folder"] not in sys.path:
+        sys.path.append(request["dag_folder"])
     bag_kwargs: dict[str, Any] = {"dag_folder": request["dag_folder"]}
     if "include_examples" in inspect.signature(DagBag.__init__).parameters:
         bag_kwargs["include_examples"] = False
@@ -137,9 +203,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         for task in dag.tasks:  # the per-task timeout, enforced by Airflow itself
             if getattr(task, "execution_timeout", None) is None or task.execution_timeout > timeout:
                 task.execution_timeout = timeout
-        try:
-            dag_run = _test(dag, logical_date, request.get("conf") or {})
-        except Exception as error:  # noqa: BLE001  # a DAG that cannot run is an answer, not a crash
+        conf = request.get("conf") or {}
+        dag_run, error, logs = _captured(lambda: _test(dag, logical_date, conf))  # noqa: B023  # called at once
+        if error is not None:  # a DAG that cannot run is an answer, not a crash
             trace = traceback.format_exception(type(error), error, error.__traceback__)
             answer["dags"].append(
                 {
@@ -152,6 +218,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             )
             continue
         state, tasks = _read_run(database, dag_id, dag_run.run_id)
+        for task in tasks:
+            task["log"] = logs.get((task["task_id"], task["map_index"]), "")
+            task["is_setup"] = bool(getattr(dag.task_dict.get(task["task_id"]), "is_setup", False))
         answer["dags"].append({"dag_id": dag_id, "state": state, "error": None, "tasks": tasks})
     return answer
 
@@ -162,6 +231,8 @@ def main(argv: list[str]) -> int:
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    # the tasks' logs are read from the run's output: INFO, whatever the sandbox set for imports
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "INFO"
     try:
         answer = run(json.loads(argv[1]))
     except Exception as error:  # noqa: BLE001  # whatever happens, answer

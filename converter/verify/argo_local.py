@@ -12,6 +12,15 @@ Supported: DAG templates (`dependencies`, `depends`, `when`, `withItems`, `withP
 files, `retryStrategy`, `activeDeadlineSeconds`), the workflow's `arguments` and `onExit`.
 Steps run sequentially in a ready order; Argo would run independent ones concurrently, which
 changes timing, never which steps run or with which inputs. Retry backoff is not waited for.
+
+The run starts as KFP starts a one-off run: the workflow's parameters get KFP's run macros
+(`[[CurrentTime...]]`, `[[RunUUID]]`; converter/verify/run_macros.py) for a run created at `run_at`,
+which is also `{{workflow.creationTimestamp}}`. A loop's outputs are aggregated as Argo's controller
+does (`processAggregateNodeOutputs`): `{{tasks.<loop>.outputs.parameters.<name>}}` is the JSON list of
+the iterations' values in item order, from the iterations that produced outputs; Argo before 3.6
+lists them as strings, 3.6 and later as JSON values when every one is a JSON object or array
+(`LocalOptions.aggregate_json`); `{{tasks.<loop>.outputs.parameters}}` is the list of each iteration's
+name -> value map.
 """
 
 from __future__ import annotations
@@ -21,8 +30,9 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -31,6 +41,7 @@ import yaml
 
 from converter.verify import host_step
 from converter.verify.argo_expr import ExpressionError, depends_names, evaluate_depends, evaluate_when
+from converter.verify.run_macros import format_run_macros, go_json
 
 DISPLAY_NAME = "pipelines.kubeflow.org/task_display_name"
 _VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -38,6 +49,7 @@ _ARTIFACT_REF = re.compile(
     r"^\{\{\s*(tasks\.([^.]+)\.outputs\.artifacts|inputs\.artifacts)\.([^.}\s]+)\s*\}\}$"
 )
 MAX_ARTIFACT_TEXT = 20_000
+ARGO_VARIABLE_ROOTS = ("item.", "steps.", "inputs.", "outputs.", "pod.", "workflow.", "tasks.")
 
 
 class Phase(str, Enum):
@@ -116,6 +128,10 @@ class LocalOptions:
     python: str | None = None  # interpreter for python3 steps; default: this one
     parameters: Mapping[str, str] = field(default_factory=dict)  # workflow argument overrides
     max_retries: int = 10  # cap for a retryStrategy without a limit (Argo would retry forever)
+    run_at: datetime | None = None  # when KFP created the run ([[CurrentTime]]); None: now
+    run_uuid: str = "00000000-0000-0000-0000-000000000000"  # [[RunUUID]] and {{workflow.uid}}
+    aggregate_json: bool = False  # Argo 3.6+: loop outputs that are all JSON objects/arrays stay JSON
+    airflow: host_step.AirflowHost | None = None  # runs the operator-fallback steps
 
 
 @dataclass
@@ -130,6 +146,7 @@ class _Outcome:
     waited: frozenset[str] = frozenset()  # the steps it waited for
     children: tuple[Phase, ...] | None = None  # phases of the iterations of an expanded task
     unverifiable: bool = False  # a step inside could not run: its outputs are unknown
+    all_parameters: str | None = None  # a loop's {{tasks.<loop>.outputs.parameters}}: a JSON list of maps
 
 
 class _Unverifiable(Exception):
@@ -147,9 +164,17 @@ def substitute(value: Any, scope: Mapping[str, str]) -> Any:
     return value
 
 
+def is_argo_variable(name: str) -> bool:
+    """Whether Argo reads `{{name}}` as its own: a root it resolves (validate.go's
+    GlobalVarValidWorkflowVariablePrefix), `{{item}}`, or an expression (`{{=...}}`). Any other
+    `{{...}}` - a Jinja template kept verbatim - reaches the container as it is written."""
+    return name == "item" or name.startswith(ARGO_VARIABLE_ROOTS) or name.startswith("=")
+
+
 def unresolved(value: Any) -> list[str]:
+    """The Argo variables left in `value` after substitution."""
     if isinstance(value, str):
-        return [m.group(1) for m in _VARIABLE.finditer(value)]
+        return [m.group(1) for m in _VARIABLE.finditer(value) if is_argo_variable(m.group(1))]
     if isinstance(value, list):
         return [name for v in value for name in unresolved(v)]
     if isinstance(value, dict):
@@ -187,18 +212,25 @@ class _Executor:
         limit = min(options.run_timeout, float(spec.get("activeDeadlineSeconds") or options.run_timeout))
         self.deadline = self.started + limit
         name = str((workflow.get("metadata") or {}).get("generateName") or "workflow").rstrip("-") + "-local"
+        run_at = (options.run_at or datetime.now(UTC)).astimezone(UTC)
         self.globals: dict[str, str] = {
             "workflow.name": name,
             "workflow.namespace": "local",
-            "workflow.uid": "00000000-0000-0000-0000-000000000000",
+            "workflow.uid": options.run_uuid,
             "workflow.serviceAccountName": str(spec.get("serviceAccountName", "")),
+            # Argo's variables: RFC 3339, and one strftime character each (`.Y`, `.m`, ...)
+            "workflow.creationTimestamp": run_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "workflow.creationTimestamp.RFC3339": run_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            **{f"workflow.creationTimestamp.{c}": run_at.strftime(f"%{c}") for c in "YmdHMSyjaAbBpIUWwZz"},
         }
         self.arguments: dict[str, str] = {}
         for parameter in (spec.get("arguments") or {}).get("parameters") or []:
             value = options.parameters.get(parameter["name"], parameter.get("value"))
             if value is not None:
-                self.arguments[parameter["name"]] = _as_param(value)
-                self.globals[f"workflow.parameters.{parameter['name']}"] = _as_param(value)
+                # KFP's API server formats every parameter of a new run (FormatWorkflowParameters)
+                text = format_run_macros(_as_param(value), options.run_uuid, run_at)
+                self.arguments[parameter["name"]] = text
+                self.globals[f"workflow.parameters.{parameter['name']}"] = text
         self.count = 0
 
     def now(self) -> float:
@@ -228,6 +260,8 @@ class _Executor:
                 phase, message = done.phase, f"exit handler: {done.message}"
         if phase is Phase.NOT_VERIFIABLE:
             phase = Phase.SUCCEEDED
+        if phase is Phase.ERROR and not message:  # the reason a step or DAG node errored, for the report
+            message = next((n.message for n in self.nodes if n.phase is Phase.ERROR and n.message), "")
         return WorkflowRun(phase, tuple(self.nodes), message, self.now())
 
     # -- one template invocation -----------------------------------------------------------------
@@ -321,7 +355,7 @@ class _Executor:
             sorted(n.node for n in self.nodes if n.phase is Phase.NOT_VERIFIABLE and n.node in waited)
         )
         left = unresolved(resolved.get("container") or resolved.get("script") or {})
-        if left:  # Argo fails a pod whose template still holds unresolved variables
+        if left:  # Argo rejects a template that still holds variables of its own unresolved
             return self.record_error(
                 node, task, name, "unresolved: " + ", ".join(f"{{{{{v}}}}}" for v in left), waited
             )
@@ -342,7 +376,7 @@ class _Executor:
             self.count += 1
             step_dir = self.workdir / f"{self.count:04d}-{re.sub(r'[^A-Za-z0-9_.-]', '_', node)[:80]}"
             result = host_step.run_container(
-                resolved | {"name": name}, step_dir, timeout, self.options.python, artifacts
+                resolved | {"name": name}, step_dir, timeout, self.options.python, artifacts, self.options.airflow
             )
             if not result.verifiable:
                 phase = Phase.NOT_VERIFIABLE
@@ -448,11 +482,24 @@ class _Executor:
             waited=waited,
             unverifiable=any(s.unverifiable for s in states.values()),
         )
+        if phase is not Phase.SUCCEEDED:
+            return outcome  # executeDAG sets a DAG's outputs only once it succeeded
         task_scope = self.task_scope(scope, states, list(tasks))
         for parameter in (template.get("outputs") or {}).get("parameters") or []:
             source = (parameter.get("valueFrom") or {}).get("parameter")
-            if source is not None:
-                outcome.parameters[str(parameter["name"])] = str(substitute(source, task_scope))
+            if source is None:
+                continue
+            value = str(substitute(source, task_scope))
+            left = unresolved(value)
+            if left and not outcome.unverifiable:
+                # getTemplateOutputsFromScope: "Unable to resolve" errors the DAG node
+                message = f"unable to resolve {{{{{left[0]}}}}} for output {parameter['name']} of {template['name']}"
+                failed = self.record_error(node or str(template["name"]), str(template["name"]),
+                                           str(template["name"]), message, waited)
+                outcome.phase, outcome.message = Phase.ERROR, message
+                outcome.covered = outcome.covered | failed.covered
+                break
+            outcome.parameters[str(parameter["name"])] = value
         for artifact in (template.get("outputs") or {}).get("artifacts") or []:
             found = self.artifact_ref(str(artifact.get("from", "")), states, artifacts)
             if found is not None:
@@ -471,6 +518,8 @@ class _Executor:
             local[f"tasks.{name}.status"] = state.phase.value
             for key, value in state.parameters.items():
                 local[f"tasks.{name}.outputs.parameters.{key}"] = value
+            if state.all_parameters is not None:
+                local[f"tasks.{name}.outputs.parameters"] = state.all_parameters
         return local
 
     def artifact_ref(
@@ -675,18 +724,19 @@ class _Executor:
         # an expanded task (a TaskGroup node) fails when one of its iterations failed
         failed = next((o.phase for o in outcomes if o.phase.failed), None)
         phase = failed or Phase.SUCCEEDED
-        aggregated: dict[str, str] = {}
-        for key in outcomes[0].parameters:  # aggregated outputs: a JSON list over the iterations
-            aggregated[key] = json.dumps([o.parameters.get(key) for o in outcomes])
+        # the iterations, in item order, that have outputs (a failed step or DAG has none)
+        produced = [o.parameters for o in outcomes if o.phase is Phase.SUCCEEDED and o.parameters]
+        by_name, every = aggregate_outputs(produced, self.options.aggregate_json)
         return _Outcome(
             phase,
-            aggregated,
+            by_name,
             {},
             "",
             frozenset().union(*(o.covered for o in outcomes)),
             waited,
             tuple(o.phase for o in outcomes),
             any(o.unverifiable for o in outcomes),
+            every,
         )
 
     def not_run(
@@ -734,6 +784,29 @@ class _Executor:
             waited=waited,
             unverifiable=phase is Phase.NOT_VERIFIABLE,
         )
+
+
+def aggregate_outputs(
+    iterations: Sequence[Mapping[str, str]], as_json: bool = False
+) -> tuple[dict[str, str], str]:
+    """A loop's outputs as Argo's processAggregateNodeOutputs gives them: name -> the JSON list of
+    that output's values (strings; with `as_json`, Argo 3.6+, parsed JSON values when every value is
+    a JSON object or array), and the JSON list of each iteration's name -> value map."""
+    values: dict[str, list[str]] = {}
+    for outputs in iterations:
+        for name, value in outputs.items():
+            values.setdefault(name, []).append(value)
+    by_name = {name: _aggregated(found, as_json) for name, found in values.items()}
+    return by_name, go_json([dict(outputs) for outputs in iterations])
+
+
+def _aggregated(found: list[str], as_json: bool) -> str:
+    if as_json and all(v.strip(" ")[:1] + v.strip(" ")[-1:] in ("{}", "[]") for v in found):
+        try:
+            return go_json([json.loads(v) for v in found])
+        except ValueError:
+            pass  # "falling back to old behaviour if this fails"
+    return go_json(found)
 
 
 def _status(phase: Phase) -> str:

@@ -2,30 +2,39 @@
 
 DESCRIPTION: Run each DAG once with Airflow and its converted pipeline locally, and compare them.
 
-Every DAG found is converted as `convert` does (into --out, else a temporary folder), run once with
-Airflow's `dag.test()` (one Airflow process per source folder, in a sandbox with a throwaway
-database and a fixed logical date) and its compiled workflow run by the local Argo executor. The
-comparison of each DAG goes into conversion.json (`dags[].verify`, `summary.verify`) and the DAG's
-report. Exit 0 when nothing differs, 1 when a verifiable difference is found (or a run failed),
-2 for usage errors (no Airflow interpreter).
+Every DAG found is converted as `convert` does (into --out, else a temporary folder; the same
+settings, and by default the same `auto` reading, with the verifying Airflow as the reader), run once
+with Airflow's `dag.test()` (one Airflow process per source folder, in a sandbox with a throwaway
+database and a fixed logical date) and its compiled workflow run by the local Argo executor as a KFP
+one-off run created at that logical date (so `[[CurrentTime...]]` parameters hold it), operator-fallback
+steps with the same Airflow. The comparison of each DAG goes into conversion.json (`dags[].verify`,
+`summary.verify`) and the DAG's report, with the last log lines of both sides for every task that
+failed or differs. Exit 0 when nothing differs, 1 when a verifiable difference is found (or a run
+failed), 2 for usage errors (no Airflow interpreter).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from converter.outputs import OutputConflict, write_tree
 from converter.parse.airflow_import import find_airflow_python
 from converter.pipeline import ConvertOptions
-from converter.run import SUMMARY_FILE, convert_all
+from converter.run import SUMMARY_FILE, RunSettings, convert_all
 from converter.verify.airflow_run import AirflowRunOptions, AirflowRunResult, run_dags
 from converter.verify.argo_local import LocalOptions, run_workflow
-from converter.verify.compare import Comparison, Verdict, compare
+from converter.verify.compare import Comparison, TaskCheck, Verdict, compare
+from converter.verify.host_step import AirflowHost
+
+CONSOLE_LOG_LINES = 12  # of each side's log, for a task that differs
+CONSOLE_LINE_CHARS = 240
 
 DESCRIPTION = "Run each DAG once with Airflow and its converted pipeline locally, and compare them."
 
@@ -38,6 +47,9 @@ class VerifyOptions:
     task_timeout: float = 60.0
     run_timeout: float = 600.0
     convert: ConvertOptions = field(default_factory=ConvertOptions)
+    mode: str = "auto"  # how the DAG files are read for the conversion, as `convert --mode`
+    airflow_timeout: float = 5.0  # seconds Airflow may spend importing one file (auto/airflow mode)
+    aggregate_json: bool = False  # the local Argo aggregates loop outputs as Argo 3.6+ does
 
 
 @dataclass(frozen=True)
@@ -91,35 +103,36 @@ def verify(
     python = options.airflow_python or find_airflow_python()
     if python is None:
         raise UsageError("no Airflow interpreter: pass --airflow-python or set AIRFLOW2KFP_AIRFLOW_PYTHON")
+    python = os.path.abspath(python)  # the sandboxes run in other folders; a venv's link is kept as it is
     with tempfile.TemporaryDirectory(prefix="airflow2kfp-verify-") as scratch:
         target = out_dir or Path(scratch)
-        converted = convert_all(sources, target, options.convert)
+        reading = RunSettings(mode=options.mode, airflow_python=python, airflow_timeout=options.airflow_timeout)
+        converted = convert_all(sources, target, options.convert, settings=reading)
         document = json.loads(converted.summary_path.read_text(encoding="utf-8"))
         yaml_by_id = {d.dag_id: d.yaml_text for f in converted.files for d in f.dags}
         wanted = [d for d in document["dags"] if not options.dag_ids or d["dag_id"] in options.dag_ids]
         runs = _airflow_runs(wanted, sources, python, options)
         comparisons = []
         version = None
+        logical_date = AirflowRunOptions().logical_date
         for dag in wanted:
-            airflow_result, _ = runs[str(dag["dag_id"])]
+            airflow_result, folder = runs[str(dag["dag_id"])]
             version = version or airflow_result.airflow_version
             airflow = airflow_result.dags.get(str(dag["dag_id"]))
             yaml_text = yaml_by_id.get(str(dag["dag_id"]))
             parameters = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in options.conf.items()}
-            kfp = (
-                run_workflow(
-                    yaml_text,
-                    LocalOptions(
-                        task_timeout=options.task_timeout,
-                        run_timeout=options.run_timeout,
-                        parameters=parameters,
-                    ),
-                )
-                if yaml_text
-                else None
+            local = LocalOptions(
+                task_timeout=options.task_timeout,
+                run_timeout=options.run_timeout,
+                parameters=parameters,
+                run_at=datetime.fromisoformat(logical_date),  # the one-off run starts at the logical date
+                aggregate_json=options.aggregate_json,
+                airflow=AirflowHost(python, airflow_result.airflow_version, folder),
             )
+            kfp = run_workflow(yaml_text, local) if yaml_text else None
             airflow_error = airflow_result.error or (
-                None if airflow else "Airflow did not run this DAG" + _import_error(airflow_result)
+                None if airflow and not airflow.error else
+                (airflow.error if airflow else "Airflow did not run this DAG") + _import_error(airflow_result)
             )
             comparison = compare(
                 dag, airflow, kfp, airflow_error, None if yaml_text else "the DAG did not convert"
@@ -128,7 +141,7 @@ def verify(
             dag["verify"] = {
                 **comparison.to_json(),
                 "airflow_version": airflow_result.airflow_version,
-                "logical_date": AirflowRunOptions().logical_date,
+                "logical_date": logical_date,
             }
             if on_dag:
                 on_dag(comparison)
@@ -164,6 +177,19 @@ def describe(comparison: Comparison) -> list[str]:
         lines.append(f"            error: {comparison.error}")
     lines += [f"            {d.kind}: {d.message}" for d in comparison.differences]
     lines += [f"            not verifiable: {t}" for t in comparison.not_verifiable]
+    for task in comparison.tasks:
+        if task.same is False and (task.airflow_log or task.kfp_log):
+            lines += _log_lines(task)
+    return lines
+
+
+def _log_lines(task: TaskCheck) -> list[str]:
+    """The end of both sides' logs of a task that differs, indented under the verdict."""
+    lines: list[str] = []
+    for side, log in (("Airflow", task.airflow_log), ("KFP", task.kfp_log)):
+        tail = log.splitlines()[-CONSOLE_LOG_LINES:]
+        lines.append(f"            {task.task_id} ({side} log{', last lines' if tail else ': nothing written'})")
+        lines += [f"              | {line[:CONSOLE_LINE_CHARS]}" for line in tail]
     return lines
 
 
@@ -173,11 +199,21 @@ def main(
     dag_ids: Sequence[str],
     conf: str,
     airflow_python: str | None,
+    mode: str | None = None,
+    aggregate_json: bool = False,
 ) -> int:
     """The `verify` command behind the CLI: exit 0 same, 1 a difference or a failed run, 2 usage."""
     import click
 
+    from converter.batch import convert_options
+    from converter.config import ConfigError, load_settings
     from converter.report.render import render_reports
+
+    try:  # the team's settings (images, fallback, reading mode) convert here as in `convert`
+        settings = load_settings()
+    except ConfigError as error:
+        click.echo(f"error: {error}", err=True)
+        return 2
 
     try:
         parsed = json.loads(conf)
@@ -187,7 +223,15 @@ def main(
     if not isinstance(parsed, dict):
         click.echo("error: --conf must be a JSON object", err=True)
         return 2
-    options = VerifyOptions(airflow_python=airflow_python, dag_ids=tuple(dag_ids), conf=parsed)
+    options = VerifyOptions(
+        airflow_python=airflow_python or settings.airflow_python,
+        dag_ids=tuple(dag_ids),
+        conf=parsed,
+        convert=convert_options(settings),
+        mode=mode or settings.mode,
+        airflow_timeout=settings.airflow_timeout,
+        aggregate_json=aggregate_json,
+    )
     try:
         result = verify(list(sources), out_dir, options, on_dag=lambda c: click.echo("\n".join(describe(c))))
     except (UsageError, OutputConflict) as error:

@@ -3,26 +3,38 @@
 Four questions, each answered per task so a reviewer sees both sides next to each other:
   1. the same tasks ran (a task that ran on one side only is a difference);
   2. each task's final state is the same, in Airflow's words (success, failed, skipped,
-     upstream_failed): Argo's Succeeded/Failed/Error/Skipped read directly, and an Omitted step is
-     upstream_failed when a step it waited for failed, else skipped;
-  3. every ordering held: for each Airflow ordering between two tasks that both ran, Airflow
-     finished the first before starting the second, and the workflow made the second wait for the
-     first (not merely ran it later);
+     upstream_failed): Argo's Succeeded/Failed/Error/Skipped read directly. An Omitted step (its
+     `depends` was false) is named as Airflow names a task whose trigger rule did not fire, from the
+     states its upstream tasks ended in on the KFP side (`trigger_rules.upstream_failed_when_not_triggered`,
+     the table the converter wrote the `depends` from): a task Airflow skips under `all_failed` after a
+     success is skipped in KFP too, for the same reason; an `all_success` task after a failure is
+     upstream_failed. Without the upstream states (a step that could not run), a step it waited for
+     that failed makes it upstream_failed, else skipped;
+  3. every ordering Airflow guarantees held: for each pair ordered by a path of edges whose
+     downstream waits for its upstream to finish (not `always`, which starts at once, nor
+     `one_success`/`one_failed`/`one_done`, which start once one upstream is done), Airflow finished
+     the first before starting the second, and the workflow made the second wait for the first (not
+     merely ran it later);
   4. values passed on match: each XCom with a KFP output of the same name (`return_value` is KFP's
      `Output`) holds the same value, as JSON or as text.
 A step that could not run locally is "not verifiable": listed, never counted as passed. Tasks the
-conversion removed (EmptyOperator) have no step and are listed as removed.
+conversion removed (EmptyOperator) have no step and are listed as removed; an Omitted step after one
+takes the state Airflow gives the removed task from its own upstreams.
+
+Where a task failed on a side or differs, the last lines of its log on both sides are kept
+(`TaskCheck.airflow_log` / `kfp_log`): the task's log from the `dag.test()` run, the step's output.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
 from converter import graph
+from converter.mapping import trigger_rules as tr
 from converter.verify.airflow_run import AirflowDagRun, AirflowTaskRun
 from converter.verify.argo_local import NodeRun, Phase, WorkflowRun
 
@@ -30,6 +42,11 @@ INTERNAL_XCOM_KEYS = frozenset({"skipmixin_key", "_link_AirflowLink", "return_va
 RAN = frozenset({"success", "failed"})
 NOT_VERIFIABLE = "not_verifiable"
 REMOVED = "removed"
+# rules under which a task may start before every upstream finished: their edges order nothing
+NOT_WAITING = frozenset({"always"}) | tr.EAGER_RULES
+# Airflow states a rule reads (trigger_rule_dep.py counts these four)
+RULE_STATES = frozenset({"success", "failed", "upstream_failed", "skipped"})
+LOG_LINES = 40  # the last lines of a log kept for a task that failed or differs
 
 
 class Verdict(str, Enum):
@@ -59,6 +76,8 @@ class TaskCheck:
     same: bool | None  # None: not compared (removed, not verifiable)
     values: tuple[ValueCheck, ...] = ()
     note: str = ""
+    airflow_log: str = ""  # the last lines of the task's log, when it failed on a side or differs
+    kfp_log: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,21 +106,81 @@ class Comparison:
         return json.loads(json.dumps(data, default=str))
 
 
-def _kfp_state(nodes: Sequence[NodeRun], by_node: Mapping[str, NodeRun]) -> str:
-    states = []
-    for node in nodes:
-        if node.phase is Phase.SUCCEEDED:
-            states.append("success")
-        elif node.phase.failed:
-            states.append("failed")
-        elif node.phase is Phase.SKIPPED:
-            states.append("skipped")
-        elif node.phase is Phase.OMITTED:
-            failed = any(by_node[w].phase.failed for w in node.waited_for if w in by_node)
-            states.append("upstream_failed" if failed else "skipped")
-        else:
-            states.append(NOT_VERIFIABLE)
-    return ", ".join(states)
+def _omitted_fallback(node: NodeRun, by_node: Mapping[str, NodeRun]) -> str:
+    failed = any(by_node[w].phase.failed for w in node.waited_for if w in by_node)
+    return "upstream_failed" if failed else "skipped"
+
+
+def _node_state(node: NodeRun, by_node: Mapping[str, NodeRun], omitted_as: str | None) -> str:
+    if node.phase is Phase.SUCCEEDED:
+        return "success"
+    if node.phase.failed:
+        return "failed"
+    if node.phase is Phase.SKIPPED:
+        return "skipped"
+    if node.phase is Phase.OMITTED:
+        return omitted_as or _omitted_fallback(node, by_node)
+    return NOT_VERIFIABLE
+
+
+def _rule_upstreams(
+    names: Sequence[str], each: Mapping[str, list[str]], setups: frozenset[str]
+) -> list[tr.Upstream] | None:
+    """The upstream tasks' states (every iteration of a mapped one) as the constant formulas
+    trigger_rules folds; None when one is unknown (a step that could not run)."""
+    found: list[tr.Upstream] = []
+    for name in names:
+        for state in each.get(name, [""]):
+            if state not in RULE_STATES:
+                return None
+            found.append(
+                tr.Upstream(
+                    node=name,
+                    success=tr.Const(state == "success"),
+                    failed=tr.Const(state == "failed"),
+                    upstream_failed=tr.Const(state == "upstream_failed"),
+                    skipped=tr.Const(state == "skipped"),
+                    is_setup=name in setups,
+                )
+            )
+    return found
+
+
+def airflow_decision(rule: str, ups: Sequence[tr.Upstream]) -> str:
+    """What Airflow makes of a task whose upstream tasks ended in these states: "run", "skipped"
+    or "upstream_failed" (trigger_rule_dep.py, as trigger_rules.py writes it down)."""
+    if not ups or tr.trigger(rule, ups) == tr.TRUE:  # ValueError for a rule Airflow does not have
+        return "run"
+    return "upstream_failed" if tr.upstream_failed_when_not_triggered(rule, ups) == tr.TRUE else "skipped"
+
+
+def kfp_states(
+    dag: Mapping[str, Any],
+    steps: Mapping[str, list[NodeRun]],
+    by_node: Mapping[str, NodeRun],
+    setups: frozenset[str] = frozenset(),
+) -> dict[str, str]:
+    """Each task's KFP state in Airflow's words ("a, b" for the iterations of a mapped task; "" for
+    a removed task whose state cannot be told)."""
+    tasks = {str(t["task_id"]): t for t in dag.get("tasks", [])}
+    edges = [(str(a), str(b)) for a, b in dag.get("airflow_edges", []) if a in tasks and b in tasks]
+    upstream: dict[str, list[str]] = {}
+    for up, down in edges:
+        upstream.setdefault(down, []).append(up)
+    each: dict[str, list[str]] = {}  # task -> the state of each of its nodes (or its virtual state)
+    for task_id in graph.topological(list(tasks), edges):
+        task = tasks[task_id]
+        ups = _rule_upstreams(upstream.get(task_id, []), each, setups)
+        rule = str(task.get("trigger_rule") or "all_success")
+        decided = airflow_decision(rule, ups) if ups is not None and rule in tr.RULES else None
+        kfp_name = task.get("kfp_name")
+        nodes = steps.get(task_id) or (steps.get(kfp_name, []) if kfp_name else [])
+        if not nodes:  # a removed task (EmptyOperator) succeeds whenever Airflow would run it
+            each[task_id] = ["success" if decided == "run" else decided or ""]
+            continue
+        omitted_as = decided if decided in ("skipped", "upstream_failed") else None
+        each[task_id] = [_node_state(n, by_node, omitted_as) for n in nodes]
+    return {task_id: ", ".join(found) for task_id, found in each.items()}
 
 
 def _airflow_state(instances: Sequence[AirflowTaskRun]) -> str | None:
@@ -179,10 +258,11 @@ def compare(
         instances.setdefault(instance.task_id, []).append(instance)
     steps = kfp.by_name()
     by_node = {n.node: n for n in kfp.nodes}
+    setups = frozenset(i.task_id for i in airflow.tasks if i.is_setup)
+    named = kfp_states(dag, steps, by_node, setups)
     checks: list[TaskCheck] = []
     differences: list[Difference] = []
     not_verifiable: list[str] = []
-    states: dict[str, tuple[str | None, str | None]] = {}
     for task in dag.get("tasks", []):
         task_id, kfp_name = str(task["task_id"]), task.get("kfp_name")
         mine = instances.get(task_id, [])
@@ -209,8 +289,7 @@ def compare(
             if not removed:
                 differences.append(Difference("task", task_id, f"{task_id} has no step in the run"))
             continue
-        k_state = _kfp_state(nodes, by_node)
-        states[task_id] = (a_state, k_state)
+        k_state = named[task_id]
         if NOT_VERIFIABLE in k_state:
             not_verifiable.append(task_id)
             message = next((n.message for n in nodes if n.phase is Phase.NOT_VERIFIABLE), "")
@@ -221,8 +300,11 @@ def compare(
         values = _values(mine, nodes) if a_state == k_state == "success" else ()
         same = a_state == k_state and all(v.same is not False for v in values)
         note = next((n.message for n in nodes if n.message), "")
+        logs = ("", "")
+        if not same or "failed" in f"{a_state} {k_state}".replace("upstream_failed", ""):
+            logs = (_tail(i.log for i in mine), _tail(n.log_tail for n in nodes if n.ran))
         checks.append(
-            TaskCheck(task_id, kfp_name, a_state, k_state, phase, tries, attempts, same, values, note)
+            TaskCheck(task_id, kfp_name, a_state, k_state, phase, tries, attempts, same, values, note, *logs)
         )
         if a_state != k_state:
             ran = {True: "ran", False: "did not run"}
@@ -247,8 +329,9 @@ def compare(
         and kfp.phase.value != run_state
         and not (run_state == "Failed" and kfp.phase is Phase.ERROR)
     ):
+        why = f" ({kfp.message})" if kfp.message else ""
         differences.append(
-            Difference("run", None, f"the DAG run ended {airflow.state}, the workflow {kfp.phase.value}")
+            Difference("run", None, f"the DAG run ended {airflow.state}, the workflow {kfp.phase.value}{why}")
         )
     if differences:
         verdict = Verdict.DIFFERENT
@@ -269,18 +352,32 @@ def compare(
     )
 
 
+def _tail(logs: Iterable[str], lines: int = LOG_LINES) -> str:
+    text = "\n".join(log.rstrip("\n") for log in logs if log and log.strip())
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def guaranteed_orderings(dag: Mapping[str, Any]) -> frozenset[tuple[str, str]]:
+    """The pairs Airflow always runs one after the other: paths of edges whose downstream waits for
+    its upstream to finish (not into `always`, `one_success`, `one_failed`, `one_done` tasks)."""
+    tasks = [str(t["task_id"]) for t in dag.get("tasks", [])]
+    rules = {str(t["task_id"]): str(t.get("trigger_rule") or "all_success") for t in dag.get("tasks", [])}
+    edges = [
+        (str(a), str(b)) for a, b in dag.get("airflow_edges", []) if rules.get(str(b)) not in NOT_WAITING
+    ]
+    return graph.ordering(tasks, edges)
+
+
 def _orderings(
     dag: Mapping[str, Any],
     instances: Mapping[str, list[AirflowTaskRun]],
     steps: Mapping[str, list[NodeRun]],
     differences: list[Difference],
 ) -> int:
-    """Check each Airflow ordering between two tasks that ran on a side; the number checked."""
-    tasks = [str(t["task_id"]) for t in dag.get("tasks", [])]
+    """Check each ordering Airflow guarantees between two tasks that ran on a side; the number checked."""
     kfp_names = {str(t["task_id"]): t.get("kfp_name") for t in dag.get("tasks", [])}
-    edges = [(str(a), str(b)) for a, b in dag.get("airflow_edges", [])]
     checked = 0
-    for before, after in sorted(graph.ordering(tasks, edges)):
+    for before, after in sorted(guaranteed_orderings(dag)):
         first = [i for i in instances.get(before, []) if i.state in RAN and i.end]
         second = [i for i in instances.get(after, []) if i.state in RAN and i.start]
         if first and second:

@@ -263,7 +263,7 @@ _SPEC: dict[str, Keep] = {**dict.fromkeys(_SPEC_KEYS, _Outline.node), "templates
 _TEMPLATE: dict[str, Keep] = {**dict.fromkeys(_TEMPLATE_KEYS, _Outline.node), "container": _Outline.nothing}
 
 
-def duration(seconds: float | int) -> str:
+def duration(seconds: float) -> str:
     seconds = float(seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:

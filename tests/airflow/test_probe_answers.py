@@ -62,3 +62,9 @@ def test_failures_become_codes() -> None:
     (error,) = parsed_file_from_probe(cases["A2K601"], "f.py").diagnostics
     assert error.line == 3 and "NameError: x" in error.message
     assert parsed_file_from_probe({"status": "ok", "skipped": True}, "f.py").not_a_dag_file
+
+
+def test_a_dag_read_by_airflow_records_that_airflow_s_version() -> None:
+    parsed = parsed_file_from_probe(ANSWER, "etl.py", "3.3.2")
+    assert parsed.dags[0].airflow_version == "3.3.2" and parsed.dags[0].airflow_major == 3
+    assert parsed_file_from_probe(ANSWER, "etl.py").dags[0].airflow_version is None

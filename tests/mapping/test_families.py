@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from helpers import dag, task
 
 from converter.mapping import MappingContext, MappingOptions, family_for, map_task
@@ -241,6 +243,40 @@ def test_provider_operator_runs_in_an_airflow_image_with_its_arguments():
     assert mapping.arguments["operator"] == "airflow.providers.common.sql.operators.sql.SQLExecuteQueryOperator"
     assert codes(mapping)[:2] == ["A2K313", "A2K311"]
     assert mapping.task_calls[0].startswith("set_retry(2")  # scheduling settings stay KFP settings
+
+
+def test_the_fallback_image_follows_the_dag_s_airflow_major_version_unless_one_is_set():
+    t = task("q", SQL, conn_id="db", sql="select 1")
+
+    def image(version: str | None, **options) -> str:
+        mapping = map_task(t, MappingContext(dag("d", [t], [], airflow_version=version), MappingOptions(**options)))
+        return mapping.component.spec["implementation"]["container"]["image"]
+
+    assert image(None) == "apache/airflow:2.10.5-python3.11"  # unknown: Airflow 2, as before
+    assert image("3") == image("3.3.2") == "apache/airflow:3.3.2-python3.11"  # airflow.sdk, or read by Airflow 3
+    assert image("2.10.5") == "apache/airflow:2.10.5-python3.11"
+    assert image("3.1.0", airflow_image="registry/team-airflow:1") == "registry/team-airflow:1"
+
+
+def test_the_fallback_passes_dag_params_and_literal_values_and_returns_the_operator_s_result():
+    t = task("g", ("GreetingOperator", "team_operators.greetings"), name="{{ params.team }}",
+             params=Unresolved("{'team': 'analytics', 'n': 2}"), when=Unresolved("make_time()"))
+    mapping = map_task(t, MappingContext(dag("d", [t], [], settings={"params": {"team": "x", "env": "prod"}}),
+                                         MappingOptions()))
+    assert json.loads(mapping.arguments["arguments"]) == {
+        "name": "{{ params.team }}", "params": {"team": "analytics", "n": 2, "env": "prod"},
+    }
+    assert codes(mapping) == ["A2K313", "A2K311", "A2K310"]  # `when` is not data; the module is the team's
+    assert mapping.component.spec["outputs"] == [{"name": "Output", "type": "String"}]
+    assert mapping.component.spec["implementation"]["container"]["command"][-1] == {"outputPath": "Output"}
+
+
+def test_a_class_defined_in_the_dag_file_is_a_placeholder_that_says_why():
+    # Airflow imports DAG files under a module name no image can import
+    t = task("g", ("GreetOperator", "unusual_prefix_0123abcd_my_dag"), name="x")
+    mapping = map_task(t, context(t))
+    assert mapping.fidelity is Fidelity.PLACEHOLDER and codes(mapping) == ["A2K301"]
+    assert "defined in the DAG file itself" in mapping.diagnostics[0].message
 
 
 def test_dedented_command_is_read():

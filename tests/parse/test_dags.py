@@ -206,3 +206,18 @@ def test_notifier_subclass_is_not_an_operator(read) -> None:
             pass
     """)
     assert codes(parsed) == ["A2K204"]  # the callback object is kept as source text
+
+
+def test_the_airflow_a_dag_is_written_for_is_3_when_it_imports_the_task_sdk(read) -> None:
+    # airflow.sdk exists in Airflow 3 only; without it the reading cannot tell (operator fallback images)
+    sdk = only_dag(read("""
+        from airflow.sdk import DAG
+        with DAG("new"):
+            EmptyOperator(task_id="a")
+    """))
+    assert sdk.airflow_version == "3" and sdk.airflow_major == 3
+    classic = only_dag(read("""
+        with DAG("classic"):
+            EmptyOperator(task_id="a")
+    """))
+    assert classic.airflow_version is None and classic.airflow_major is None

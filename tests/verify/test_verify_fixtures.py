@@ -1,9 +1,10 @@
 """`verify` end to end on fixtures/verify_dags: Airflow runs each DAG, the converted pipeline runs
 locally, and each DAG's verdict is exactly the one below, with its precise differences.
 
-Bash, Python, TaskFlow, Empty, a branch, a failing task with an all_done cleanup and a short-circuit
-are exact and pass; the skip-on-exit-code fixture is a real semantic difference that verify must
-report precisely.
+Bash, Python, TaskFlow, Empty, a branch, a failing task with an all_done cleanup, a short-circuit
+and operators without a mapping (run in an Airflow image, verified with the Airflow interpreter) are
+exact and pass; the skip-on-exit-code fixture is a real semantic difference that verify must report
+precisely, with both sides' logs.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ EXPECTED: dict[str, tuple[Verdict, list[str]]] = {
     "verify_branch": (Verdict.PASS, []),
     "verify_data_passing": (Verdict.PASS, []),
     "verify_short_circuit": (Verdict.PASS, []),
+    "verify_fallback_operators": (Verdict.PASS, []),
     # BashOperator skips on exit code 99; a KFP step that exits 99 fails (the converter warns, A2K320)
     "verify_skip_exit_code": (
         Verdict.DIFFERENT,
@@ -71,7 +73,7 @@ def test_the_passing_dag_checked_every_task_and_ordering(verified):
 def test_the_comparison_is_recorded_and_reported(verified):
     _, out = verified
     document = json.loads((out / "conversion.json").read_text())
-    assert document["summary"]["verify"] == {"pass": 5, "different": 1, "incomplete": 0, "error": 0}
+    assert document["summary"]["verify"] == {"pass": 6, "different": 1, "incomplete": 0, "error": 0}
     entry = next(d for d in document["dags"] if d["dag_id"] == "verify_skip_exit_code")
     assert entry["verify"]["verdict"] == "different" and entry["verify"]["airflow_version"]
     from converter.report.render import render_reports
@@ -79,6 +81,33 @@ def test_the_comparison_is_recorded_and_reported(verified):
     render_reports(out)
     assert "Verified run" in (out / "reports" / "verify_skip_exit_code.md").read_text()
     assert 'id="verified-run"' in (out / "reports" / "verify_bash_chain.html").read_text()
+
+
+def test_operators_without_a_mapping_ran_airflow_s_own_code_on_both_sides(verified):
+    result, out = verified
+    fallback = next(c for c in result.comparisons if c.dag_id == "verify_fallback_operators")
+    greet = next(t for t in fallback.tasks if t.task_id == "greet")
+    assert (greet.airflow_state, greet.kfp_state, greet.kfp_attempts) == ("success", "success", 1)
+    assert [(v.key, v.airflow, v.same) for v in greet.values] == [
+        ("return_value", {"said": "good morning analytics, good morning analytics", "day": "2024-01-01"}, True)
+    ]
+    assert fallback.values_checked == 2 and not fallback.not_verifiable
+    # the DAG imports from no airflow.sdk, but Airflow 3 read it: the Airflow 3 image
+    workflow = (out / "pipelines" / "verify_fallback_operators.yaml").read_text()
+    assert "image: apache/airflow:3.3.2-python3.11" in workflow and "apache/airflow:2" not in workflow
+
+
+def test_a_failing_step_shows_both_sides_last_lines(verified):
+    result, out = verified
+    chain = next(c for c in result.comparisons if c.dag_id == "verify_skip_exit_code")
+    probe = next(t for t in chain.tasks if t.task_id == "probe")
+    assert "nothing new" in probe.kfp_log and "exit code 99" in probe.airflow_log
+    from converter.verify.command import describe
+
+    lines = describe(chain)
+    assert "            probe (KFP log, last lines)" in lines and "              | nothing new" in lines
+    report = (out / "reports" / "verify_skip_exit_code.html").read_text()
+    assert 'id="verify-logs"' in report and "nothing new" in report
 
 
 def test_airflow_2_runs_the_same_way(airflow2_python, tmp_path):
@@ -101,3 +130,23 @@ def test_verify_again_into_the_same_folder(verified, airflow_python):
     _, out = verified
     again = verify([FIXTURES], out, VerifyOptions(airflow_python=airflow_python, dag_ids=("verify_bash_chain",)))
     assert [c.verdict for c in again.comparisons] == [Verdict.PASS]
+
+
+def test_airflow_2_runs_operators_without_a_mapping_in_an_airflow_2_image(airflow2_python, tmp_path):
+    import shutil
+
+    shutil.copytree(FIXTURES / "team_operators", tmp_path / "dags" / "team_operators")
+    (tmp_path / "dags" / "greet2.py").write_text(
+        "from datetime import datetime\n"
+        "from airflow import DAG\n"
+        "from airflow.operators.smooth import SmoothOperator\n"
+        "from team_operators.greetings import GreetingOperator\n"
+        "with DAG('fallback_airflow2', start_date=datetime(2024, 1, 1), schedule=None, catchup=False,\n"
+        "         default_args={'greeting': 'hi'}, params={'team': 'ops'}):\n"
+        "    SmoothOperator(task_id='warm_up') >> GreetingOperator(task_id='greet', name='{{ params.team }}')\n"
+    )
+    out = tmp_path / "out"
+    result = verify([tmp_path / "dags"], out, VerifyOptions(airflow_python=airflow2_python, run_timeout=300))
+    (comparison,) = result.comparisons
+    assert comparison.verdict is Verdict.PASS and comparison.values_checked == 1, comparison
+    assert "image: apache/airflow:2.10.5-python3.11" in (out / "pipelines" / "fallback_airflow2.yaml").read_text()

@@ -50,6 +50,8 @@ inputs:
 - {name: dag_id, type: String}
 - {name: logical_date, type: String}
 - {name: run_id, type: String}
+outputs:
+- {name: Output, type: String}
 implementation:
   container:
     image: apache/airflow:2.10.5-python3.11
@@ -57,10 +59,18 @@ implementation:
     - python
     - -c
     - |
-      import importlib, json, sys
+      import importlib, json, os, sys
       import pendulum
-      from airflow.models.dag import DAG
-      path, kwargs, default_args, task_id, dag_id, logical_date, run_id = sys.argv[1:8]
+      from airflow.configuration import conf
+      try:
+          from airflow.sdk import DAG
+      except ImportError:
+          from airflow.models.dag import DAG
+      # modules of the DAG folder import as in a task (Airflow 2 adds it at import, Airflow 3's runner per task)
+      dags_folder = conf.get('core', 'dags_folder', fallback=None)
+      if dags_folder and dags_folder not in sys.path:
+          sys.path.append(dags_folder)
+      path, kwargs, default_args, task_id, dag_id, logical_date, run_id, output = sys.argv[1:9]
       module, _, name = path.rpartition('.')
       operator_class = getattr(importlib.import_module(module), name)
       kwargs, default_args = json.loads(kwargs), json.loads(default_args)
@@ -80,6 +90,9 @@ implementation:
       operator.render_template_fields(context)
       result = operator.execute(context)
       print('airflow2kfp: operator returned', repr(result)[:1000])
+      os.makedirs(os.path.dirname(output), exist_ok=True)
+      with open(output, 'w') as stream:
+          stream.write(result if isinstance(result, str) else json.dumps(result, default=str))
     - {inputValue: operator}
     - {inputValue: arguments}
     - {inputValue: default_args}
@@ -87,6 +100,7 @@ implementation:
     - {inputValue: dag_id}
     - {inputValue: logical_date}
     - {inputValue: run_id}
+    - {outputPath: Output}
 """
 )
 
@@ -137,7 +151,8 @@ def ops_containers_pipeline(
     # record: SQLExecuteQueryOperator at fixtures/airflow_dags/ops_containers.py:36 [approximated]
     # note: runs the Airflow operator SQLExecuteQueryOperator in an Airflow image
     record = (
-        named(AIRFLOW_OPERATOR, 'record')(operator='airflow.providers.common.sql.operators.sql.SQLExecuteQueryOperator', arguments='{"conn_id": "warehouse", "sql": "INSERT INTO runs VALUES (\'{{ ds }}\')"}', default_args='{}', task_id='record', dag_id='ops_containers', logical_date=ts, run_id=dsl.RUN_ID_PLACEHOLDER)
+        named(AIRFLOW_OPERATOR, 'record')(operator='airflow.providers.common.sql.operators.sql.SQLExecuteQueryOperator', arguments=('{"conn_id": "warehouse", "params": {"bucket": "raw-data"}, "sql": "INSERT INTO runs '
+ 'VALUES (\'{{ ds }}\')"}'), default_args='{}', task_id='record', dag_id='ops_containers', logical_date=ts, run_id=dsl.RUN_ID_PLACEHOLDER)
         .set_display_name('record')
         .after(train)
     )
