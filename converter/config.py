@@ -155,19 +155,22 @@ def validate(settings: Settings, where: Path | str = "command line") -> Settings
         raise ConfigError(f"{path}: ignore: unknown diagnostic code(s): {', '.join(unknown)}")
     if settings.jobs < 0:
         raise ConfigError(f"{path}: jobs must be 0 (all cores) or more")
+    def setting(key: str) -> str:  # how the user wrote it: a flag, or a key of the file
+        return f"--{key}" if str(where) == "command line" else f"{path}: {key}"
+
     if settings.max_file_size <= 0:
-        raise ConfigError(f"{path}: max-file-size must be a positive number of bytes")
+        raise ConfigError(f"{setting('max-file-size')}: must be a positive number of bytes")
     problem = check_seconds(settings.airflow_timeout)
     if problem:
-        raise ConfigError(f"{path}: airflow-timeout = {settings.airflow_timeout!r}: {problem}")
+        raise ConfigError(f"{setting('airflow-timeout')} {settings.airflow_timeout!r}: {problem}")
     for key in ("include", "exclude"):
         for pattern in getattr(settings, key):
             problem = check_glob(pattern)
             if problem:
-                raise ConfigError(f"{path}: {key}: {pattern!r}: {problem}")
+                raise ConfigError(f"{setting(key)} {pattern!r}: {problem}")
     for key in ("bash_image", "utility_image", "python_image", "airflow_image", "airflow_python"):
         if getattr(settings, key) == "":
-            raise ConfigError(f"{path}: {key.replace('_', '-')} must not be empty")
+            raise ConfigError(f"{setting(key.replace('_', '-'))}: must not be empty")
     return settings
 
 

@@ -545,7 +545,8 @@ def write_tree(
         remove_leftovers(out_dir)
         manifest = read_manifest(out_dir)
         conflicts, changed, orphans = plan_conflicts(out_dir, contents, manifest, prune)
-        conflicts += report_conflicts(out_dir, reports, manifest)
+        if changed or (prune and orphans):  # else no render follows (or it checks for itself)
+            conflicts += report_conflicts(out_dir, reports, manifest)
         if conflicts and (not force or any(c.reason == ESCAPES for c in conflicts)):
             raise OutputConflict(conflicts)  # --force overwrites files in OUT, never writes outside it
         return _write_planned(out_dir, contents, manifest, changed, orphans, prune)
