@@ -290,3 +290,27 @@ def test_a_disk_that_fills_while_reports_render_is_coded_and_the_next_run_finish
     assert manifest["reports_pending"] == [] and set(manifest["reports"]) == {
         "index.html", "index.md", *(f"reports/{d}.{s}" for d in ("nightly_export", "orders") for s in ("html", "md"))}
     assert all(sha256(bytes.fromhex(after[name])) == digest for name, digest in manifest["reports"].items())
+
+
+def test_where_a_folder_cannot_be_locked_a_lock_file_is_used_and_check_creates_none(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Some network file systems refuse an flock on a folder (EBADF): the run locks a file in OUT."""
+    import errno
+    import fcntl
+    import stat as stat_module
+
+    flock = fcntl.flock
+
+    def no_folder_locks(descriptor: int, operation: int) -> None:
+        if stat_module.S_ISDIR(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        flock(descriptor, operation)
+
+    monkeypatch.setattr("converter.outputs.fcntl.flock", no_folder_locks)
+    (repo / "checked").mkdir()
+    assert run("check", "dags", "--out", "checked", "--mode", "static")[0] == 1  # nothing converted there
+    assert list((repo / "checked").iterdir()) == []  # check writes nothing, not even a lock file
+    code, printed = convert(repo / "dags", repo / "out")
+    assert code == 0, printed
+    assert (repo / "out" / ".airflow2kfp-lock").is_file()
+    assert convert(repo / "dags", repo / "out")[0] == 0  # and it is no conflict on the next run
