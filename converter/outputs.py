@@ -29,7 +29,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -529,13 +529,14 @@ def _replace_all(out_dir: Path, staging: Path, staged: Mapping[str, Path]) -> No
 
 def write_tree(
     out_dir: Path, contents: Mapping[str, str], *, force: bool = False, prune: bool = False,
-    reports: Collection[str] = (),
+    reports: Callable[[], Collection[str]] | None = None,
 ) -> WriteResult:
     """Make OUT hold `contents` (relative path -> text), keeping the manifest; see the module doc.
 
-    `reports` are the report and index files the run will render next: a user's file at one of
-    those names is a conflict now, before anything is written. Raises OutputConflict (nothing
-    written) and OutputFault (a file system fault; nothing changed, or every replaced file put back).
+    `reports` gives the report and index files the run will render next (asked only when something
+    is written, as only then are they rendered): a user's file at one of those names is a conflict
+    now, before anything is written. Raises OutputConflict (nothing written) and OutputFault (a file
+    system fault; nothing changed, or every replaced file put back).
     """
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -545,8 +546,8 @@ def write_tree(
         remove_leftovers(out_dir)
         manifest = read_manifest(out_dir)
         conflicts, changed, orphans = plan_conflicts(out_dir, contents, manifest, prune)
-        if changed or (prune and orphans):  # else no render follows (or it checks for itself)
-            conflicts += report_conflicts(out_dir, reports, manifest)
+        if reports is not None and (changed or (prune and orphans)):  # else no render follows (or it checks)
+            conflicts += report_conflicts(out_dir, reports(), manifest)
         if conflicts and (not force or any(c.reason == ESCAPES for c in conflicts)):
             raise OutputConflict(conflicts)  # --force overwrites files in OUT, never writes outside it
         return _write_planned(out_dir, contents, manifest, changed, orphans, prune)

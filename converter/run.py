@@ -292,12 +292,14 @@ def convert_all(
     collected = collect(sources, options, reader, settings, on_start, on_file)
     started = time.perf_counter()
     contents = plan(collected.files).contents
-    reports: list[str] = []
-    if settings.reports:
+
+    def reports() -> list[str]:
         from converter.report.render import targets_of
 
-        reports = targets_of(contents[SUMMARY_FILE])
-    writes = write_tree(out_dir, contents, force=settings.force, prune=settings.prune, reports=reports)
+        return targets_of(contents[SUMMARY_FILE])
+
+    writes = write_tree(out_dir, contents, force=settings.force, prune=settings.prune,
+                        reports=reports if settings.reports else None)
     wall = {**collected.wall, "outputs": time.perf_counter() - started}
     return RunResult(collected.files, out_dir, out_dir / SUMMARY_FILE, collected.cached, writes,
                      collected.notices, wall)
