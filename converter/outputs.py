@@ -12,8 +12,9 @@ manifest lists the new hashes as `pending` during the renames (and the report na
 own work by the next run, which also removes the staging folders and `.part` files left behind.
 
 One run writes into an OUT at a time: `locked` holds an flock on the folder itself (no lock file is
-left behind). A fault of the file system (read-only, full, an I/O error) is an `OutputFault` with a
-code of its own (A2K711-A2K713), never a traceback.
+left behind, except on a file system that cannot lock a folder); another run waits, then gets A2K710.
+A fault of the file system (read-only, full, an I/O error) is an `OutputFault` with a code of its own
+(A2K711-A2K713), never a traceback.
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@
     OUT/index.html, index.md  every DAG, worst first, with counts and totals
 
 Both formats are Jinja templates over the same values (`views.py`); HTML autoescapes everything, the
-Markdown escapes through the `md` and `code` filters. Output is deterministic (no clock, stable
-order) and each file is replaced atomically. Nothing is converted again: only OUT is read.
+Markdown escapes through the `md` and `code` filters (converter.report.escape). Output is
+deterministic (no clock, stable order) and each file is replaced atomically. Nothing is converted
+again: only OUT is read, and of it only conversion.json and the files the manifest says the tool
+wrote. Reports and indexes are recorded in the manifest like every output (converter.outputs).
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ from converter.report.views import (
 SUMMARY_FILE = "conversion.json"
 INDEX_HTML = "index.html"
 INDEX_MD = "index.md"
+
+
 class NoConversion(Exception):
     """The folder holds no conversion.json to render reports from."""
 
