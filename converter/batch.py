@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -17,15 +16,24 @@ from pathlib import Path
 
 from converter import check as freshness
 from converter.cache import default_cache_dir
+from converter.ci import files as report_files
 from converter.ci.junit import junit_xml
 from converter.ci.markdown import markdown_summary
 from converter.ci.sarif import sarif_text
-from converter.config import ConfigError, Settings
+from converter.config import ConfigError, Settings, check_airflow_python
 from converter.console import Reporter, make_console, summary_lines
 from converter.diagnostics import Severity, diag
 from converter.discover import DiscoveryOptions
 from converter.mapping.base import MappingOptions
-from converter.outputs import OutputConflict, WriteResult, refuse_escaping_folders
+from converter.outputs import (
+    OutputConflict,
+    OutputFault,
+    WriteResult,
+    fault,
+    locked,
+    read_manifest,
+    refuse_escaping_folders,
+)
 from converter.pipeline import ConvertOptions
 from converter.report.render import INDEX_HTML, render_reports
 from converter.report.views import REPORTS_DIR
@@ -79,6 +87,7 @@ def run_settings(
         jobs=settings.jobs or default_jobs(),
         cache_dir=cache_dir,
         cache_writes=writes,
+        reports=writes,  # convert renders reports after writing: their names are checked first
         ignore=settings.ignore,
         force=force,
         prune=prune,
@@ -96,22 +105,22 @@ def _reporter(output: Output, fail_on: str) -> Reporter:
     )
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, delete=False, prefix=f".{path.name}.", suffix=".part"
-    ) as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
+def _machine_targets(output: Output) -> dict[str, Path]:
+    """The `--sarif/--junit/--markdown` files, checked before any work (converter.ci.files)."""
+    given = {"--sarif": output.sarif, "--junit": output.junit, "--markdown": output.markdown}
+    return {option: report_files.target(option, path) for option, path in given.items() if path is not None}
 
 
-def _machine_outputs(files: Sequence[FileResult], output: Output, lines: list[str]) -> None:
-    if output.sarif:
-        _write_text(output.sarif, sarif_text(files))
-    if output.junit:
-        _write_text(output.junit, junit_xml(files))
-    if output.markdown:
-        _write_text(output.markdown, markdown_summary(files, lines))
+def _machine_outputs(files: Sequence[FileResult], targets: dict[str, Path], lines: list[str]) -> None:
+    texts = {"--sarif": lambda: sarif_text(files), "--junit": lambda: junit_xml(files),
+             "--markdown": lambda: markdown_summary(files, lines)}
+    for option, path in targets.items():
+        report_files.write(option, path, texts[option]())
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    if os.path.lexists(out_dir) and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir}: not a folder")
 
 
 def timing_lines(stages: dict[str, float], files: int, wall: dict[str, float]) -> list[str]:
@@ -138,8 +147,11 @@ def _guarded(reporter: Reporter, body: Callable[[], int]) -> int:
             "pass --force to overwrite them"
         )
         return EXIT_ERROR
+    except OutputFault as error:
+        reporter.error(error.diagnostic())
+        return EXIT_ERROR
     except ConfigError as error:
-        reporter.console.print(f"error: {error}")
+        reporter.console.print(f"error: {error}", markup=False, highlight=False)
         return EXIT_ERROR
     except Exception as error:  # noqa: BLE001 - an internal error must still exit 2, like ruff
         reporter.console.print(f"internal error: {type(error).__name__}: {error}")
@@ -147,11 +159,14 @@ def _guarded(reporter: Reporter, body: Callable[[], int]) -> int:
         return EXIT_ERROR
 
 
-def _reports(out_dir: Path, writes: WriteResult, reporter: Reporter, cache_dir: Path | None, jobs: int) -> Path:
-    """Render the HTML/Markdown reports, unless nothing they are made from changed (a cached re-run)."""
+def _reports(out_dir: Path, writes: WriteResult, reporter: Reporter, cache_dir: Path | None, jobs: int,
+             force: bool) -> Path:
+    """Render the HTML/Markdown reports, unless nothing they are made from changed (a cached re-run)
+    and the last render finished."""
     index = out_dir / INDEX_HTML
-    if writes.written or writes.removed or not index.is_file():
-        rendered = render_reports(out_dir, memo_dir=cache_dir / "layout" if cache_dir else None, jobs=jobs)
+    if writes.written or writes.removed or not index.is_file() or read_manifest(out_dir).reports_pending:
+        rendered = render_reports(out_dir, memo_dir=cache_dir / "layout" if cache_dir else None, jobs=jobs,
+                                  force=force)
         if rendered.layout_error:
             reporter.line(f"warning: {rendered.layout_error}")
         index = rendered.index_html
@@ -170,11 +185,23 @@ def run_convert(
     reporter = _reporter(output, settings.fail_on)
 
     def body() -> int:
+        # everything that can be refused is refused before any work, and before OUT is touched
+        check_airflow_python(settings)
+        _check_out_dir(out_dir)
+        targets = _machine_targets(output)
         options = convert_options(settings)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise fault(error, "cannot create the output folder", out_dir) from None
+        with locked(out_dir):  # one run per OUT at a time, from reading the old outputs to the reports
+            return convert_locked(options, targets)
+
+    def convert_locked(options: ConvertOptions, targets: dict[str, Path]) -> int:
         with reporter.progress():
             runs = run_settings(settings, out_dir, force=force, prune=prune)
             # a symbolic link in OUT (say, committed with the outputs) must not lead writes outside
-            refuse_escaping_folders(out_dir, [REPORTS_DIR] if out_dir.exists() else [])
+            refuse_escaping_folders(out_dir, [REPORTS_DIR])
             result = convert_all(
                 sources, out_dir, options, on_file=reporter.file_done, settings=runs, on_start=reporter.start
             )
@@ -191,13 +218,13 @@ def run_convert(
                 else ""
             )
         )
-        _machine_outputs(result.files, output, lines)
+        _machine_outputs(result.files, targets, lines)
         if output.format == "json":
             sys.stdout.write(result.summary_path.read_text(encoding="utf-8"))
         for line in lines:
             reporter.line(line)
         started = time.perf_counter()
-        reporter.line(f"Report: {_reports(out_dir, writes, reporter, runs.cache_dir, runs.jobs)}")
+        reporter.line(f"Report: {_reports(out_dir, writes, reporter, runs.cache_dir, runs.jobs, force)}")
         if output.timings:
             converted = [f for f in result.files if f.seconds]  # cached files took no time this run
             wall = {**result.wall, "reports": time.perf_counter() - started}
@@ -214,14 +241,18 @@ def run_check(
     reporter = _reporter(output, settings.fail_on)
 
     def body() -> int:
+        check_airflow_python(settings)
+        _check_out_dir(out_dir)
+        targets = _machine_targets(output)
         options = convert_options(settings)
         runs = run_settings(settings, out_dir, writes=False)  # check writes nothing, anywhere
         with reporter.progress():
             collected = collect(sources, options, None, runs, reporter.start, reporter.file_done)
         reporter.notices(collected.notices)
         outputs = plan(collected.files)
-        findings = freshness.compare(out_dir, outputs.contents)
-        _machine_outputs(collected.files, output, summary_lines(collected.files, collected.cached))
+        with locked(out_dir, shared=True):  # not while a convert is replacing the files
+            findings = freshness.compare(out_dir, outputs.contents)
+        _machine_outputs(collected.files, targets, summary_lines(collected.files, collected.cached))
         if output.format == "json":
             sys.stdout.write(outputs.contents[SUMMARY_FILE])
         for finding in findings:

@@ -17,18 +17,69 @@ import click
 
 from converter import __version__
 from converter.batch import Output, run_check, run_convert
-from converter.config import FAIL_ON, MODES, SYNTAXES, ConfigError, Settings, load_settings, override
-from converter.diagnostics import CODES, codes_markdown
+from converter.config import (
+    FAIL_ON,
+    MODES,
+    SYNTAXES,
+    ConfigError,
+    Settings,
+    check_interpreter,
+    check_seconds,
+    load_settings,
+    override,
+)
+from converter.diagnostics import CODES, codes_markdown, diag
 from converter.mapping import FAMILIES
 from converter.mapping.base import MappingOptions
 from converter.mapping.fallback import AIRFLOW_IMAGES
+from converter.outputs import OutputConflict, OutputFault
 from converter.report.render import NoConversion, ReportResult, render_reports
 
 
 def _echo_report(result: ReportResult) -> None:
     if result.layout_error:
         click.echo(f"warning: {result.layout_error}", err=True)
+    for note in result.unread:
+        click.echo(f"warning: {note}", err=True)
     click.echo(f"Report: {result.index_html}")
+
+
+class _Path(click.Path):
+    """click.Path that refuses an empty value: `--out ''` would otherwise mean the current folder."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value:
+            self.fail("must not be empty", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class _Seconds(click.ParamType):
+    """A finite timeout in seconds within the configured bounds (nan, inf and 1e309 are not)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        problem = check_seconds(seconds)
+        if problem:
+            self.fail(f"{value!r}: {problem}", param, ctx)
+        return seconds
+
+
+class _Interpreter(click.ParamType):
+    """An existing executable file, kept as the string given (a missing one is never replaced by
+    another interpreter)."""
+
+    name = "path"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        problem = "must not be empty" if not value else check_interpreter(str(value))
+        if problem:
+            self.fail(f"{value!r}: {problem}", param, ctx)
+        return str(value)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,10 +91,10 @@ def cli() -> None:
 def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options `convert` and `check` share; None means "not given", so the config file's value holds."""
     options = [
-        click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)),
-        click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+        click.argument("sources", nargs=-1, required=True, type=_Path(exists=True, path_type=Path)),
+        click.option("--out", "out_dir", required=True, type=_Path(file_okay=False, path_type=Path),
                      help="Output folder: pipelines/, conversion.json."),
-        click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        click.option("--config", type=_Path(exists=True, dir_okay=False, path_type=Path),
                      help="Settings file (default: the nearest airflow2kfp.toml, or pyproject.toml "
                           "with [tool.airflow2kfp])."),
         click.option("--bash-image", help=f"Image for BashOperator steps [{MappingOptions.bash_image}]."),
@@ -59,9 +110,9 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Keep EmptyOperator tasks as no-op steps."),
         click.option("--mode", type=click.Choice(MODES),
                      help="Read DAG files statically, by importing them with Airflow, or both [static]."),
-        click.option("--airflow-python", metavar="PATH",
+        click.option("--airflow-python", type=_Interpreter(), metavar="PATH",
                      help="Airflow interpreter for --mode airflow/auto [$AIRFLOW2KFP_AIRFLOW_PYTHON]."),
-        click.option("--airflow-timeout", type=click.FloatRange(min=0.1), metavar="SECONDS",
+        click.option("--airflow-timeout", type=_Seconds(), metavar="SECONDS",
                      help="Time Airflow may spend importing one file [5]."),
         click.option("--fail-on", type=click.Choice(FAIL_ON),
                      help="Lowest severity that makes the exit code 1 [error]."),
@@ -79,15 +130,15 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Worker processes; 0 = one per core [0]."),
         click.option("--cache/--no-cache", "cache", default=None,
                      help="Reuse results of unchanged DAGs [on]."),
-        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+        click.option("--cache-dir", type=_Path(file_okay=False, path_type=Path),
                      help="Cache folder [the user cache folder, e.g. ~/.cache/airflow2kfp/<hash of OUT>]; safe to delete."),
         click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
                      show_default=True, help="json: print conversion.json to stdout (text goes to stderr)."),
-        click.option("--sarif", type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--sarif", type=_Path(dir_okay=False, path_type=Path),
                      help="Write SARIF 2.1.0 here."),
-        click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--junit", type=_Path(dir_okay=False, path_type=Path),
                      help="Write JUnit XML here."),
-        click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--markdown", type=_Path(dir_okay=False, path_type=Path),
                      help="Write a Markdown summary here."),
         click.option("-q", "--quiet", is_flag=True, help="Print only the diagnostics that fail the run."),
         click.option("-v", "--verbose", is_flag=True, help="Also print every file and info diagnostics."),
@@ -139,15 +190,31 @@ def check(sources: tuple[Path, ...], out_dir: Path, diff: bool, **kwargs: Any) -
 
 
 @cli.command()
-@click.argument("out_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--source-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.argument("out_dir", metavar="DIR", type=_Path(file_okay=False, path_type=Path))
+@click.option("--source-root", type=_Path(file_okay=False, path_type=Path), default=None,
               help="Folder the DAG paths in conversion.json are relative to (default: current folder).")
-def report(out_dir: Path, source_root: Path | None) -> int:
-    """Re-render the HTML and Markdown reports of an output folder from its conversion.json."""
+@click.option("--force", is_flag=True, help="Overwrite report files in DIR that airflow2kfp did not write.")
+def report(out_dir: Path, source_root: Path | None, force: bool) -> int:
+    """Re-render the HTML and Markdown reports of an output folder from its conversion.json.
+
+    Only files that conversion.json's own run wrote in DIR (as its manifest records) are read."""
     try:
-        result = render_reports(out_dir, source_root)
+        result = render_reports(out_dir, source_root, force=force)
     except NoConversion as error:
         click.echo(f"error: {error}", err=True)
+        return 2
+    except OutputConflict as conflict:
+        for c in conflict.conflicts:
+            click.echo(diag("A2K701", f"refusing to overwrite {c.path}: {c.reason}", file=c.path).render(), err=True)
+        click.echo(f"nothing was written: {len(conflict.conflicts)} conflicting file(s); "
+                   "pass --force to overwrite them", err=True)
+        return 2
+    except OutputFault as error:
+        click.echo(error.diagnostic().render(), err=True)
+        return 2
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # a conversion.json of another shape
+        click.echo(f"error: {out_dir / 'conversion.json'} cannot be rendered, it is not as airflow2kfp "
+                   f"writes it ({type(error).__name__}: {error})", err=True)
         return 2
     _echo_report(result)
     return 0
@@ -166,12 +233,13 @@ def codes(markdown: bool) -> int:
 
 
 @cli.command(name="verify")
-@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.argument("sources", nargs=-1, required=True, type=_Path(exists=True, path_type=Path))
+@click.option("--out", "out_dir", type=_Path(file_okay=False, path_type=Path), default=None,
               help="Output folder: the conversion, with the comparison in conversion.json and the reports.")
 @click.option("--dag-id", "dag_ids", multiple=True, help="Verify only this DAG (repeatable).")
 @click.option("--conf", default="{}", help="The DAG run's conf, as JSON.")
-@click.option("--airflow-python", default=None, help="The Airflow interpreter (default: $AIRFLOW2KFP_AIRFLOW_PYTHON).")
+@click.option("--airflow-python", type=_Interpreter(), default=None,
+              help="The Airflow interpreter (default: $AIRFLOW2KFP_AIRFLOW_PYTHON).")
 @click.option("--mode", type=click.Choice(MODES),
               help="Read DAG files for the conversion statically, with Airflow, or both [auto, as convert].")
 @click.option("--loop-outputs", type=click.Choice(["strings", "json"]), default="strings", show_default=True,

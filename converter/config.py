@@ -20,10 +20,15 @@ Command-line flags override the file. Unknown keys are an error, so a typo never
 
 from __future__ import annotations
 
+import math
+import os
+import re
 import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
 from converter.diagnostics import CODES
 
@@ -36,6 +41,8 @@ CONFIG_FILE = "airflow2kfp.toml"
 FAIL_ON = ("error", "warning", "never")
 MODES = ("static", "airflow", "auto")  # as converter.parse.readers.Mode
 SYNTAXES = ("regexp", "glob")
+MIN_TIMEOUT, MAX_TIMEOUT = 0.1, 86400.0  # seconds: a tenth of a second to a day
+PYTHON_ENV_VAR = "AIRFLOW2KFP_AIRFLOW_PYTHON"  # as converter.parse.airflow_import.PYTHON_ENV_VAR
 
 
 class ConfigError(Exception):
@@ -112,6 +119,33 @@ def _check_choice(path: Path, key: str, value: str, choices: tuple[str, ...]) ->
         raise ConfigError(f"{path}: {key} = {value!r}: expected one of {', '.join(choices)}")
 
 
+def check_seconds(value: float) -> str | None:
+    """Why `value` is not a usable timeout in seconds, or None (nan, inf and 1e309 are not)."""
+    if not math.isfinite(value) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
+        return f"expected a number of seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT:g}"
+    return None
+
+
+def check_glob(pattern: str) -> str | None:
+    """Why `pattern` is not a usable gitignore-style glob (as --include/--exclude use), or None."""
+    try:
+        compiled = GitIgnoreSpecPattern(pattern)
+    except (ValueError, re.error) as error:
+        return f"not a valid gitignore pattern ({error})"
+    if compiled.include is None:
+        return "matches nothing as a gitignore pattern (blank, a # comment, or not a pattern)"
+    return None
+
+
+def check_interpreter(path: str) -> str | None:
+    """Why `path` cannot be the Airflow interpreter, or None: an existing executable file."""
+    if not os.path.exists(path):
+        return "no such file"
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        return "not an executable file"
+    return None
+
+
 def validate(settings: Settings, where: Path | str = "command line") -> Settings:
     path = Path(str(where))
     _check_choice(path, "fail-on", settings.fail_on, FAIL_ON)
@@ -122,7 +156,42 @@ def validate(settings: Settings, where: Path | str = "command line") -> Settings
         raise ConfigError(f"{path}: ignore: unknown diagnostic code(s): {', '.join(unknown)}")
     if settings.jobs < 0:
         raise ConfigError(f"{path}: jobs must be 0 (all cores) or more")
+    def setting(key: str) -> str:  # how the user wrote it: a flag, or a key of the file
+        return f"--{key}" if str(where) == "command line" else f"{path}: {key}"
+
+    if settings.max_file_size <= 0:
+        raise ConfigError(f"{setting('max-file-size')}: must be a positive number of bytes")
+    problem = check_seconds(settings.airflow_timeout)
+    if problem:
+        raise ConfigError(f"{setting('airflow-timeout')} {settings.airflow_timeout!r}: {problem}")
+    for key in ("include", "exclude"):
+        for pattern in getattr(settings, key):
+            problem = check_glob(pattern)
+            if problem:
+                raise ConfigError(f"{setting(key)} {pattern!r}: {problem}")
+    for key in ("bash_image", "utility_image", "python_image", "airflow_image", "airflow_python"):
+        if getattr(settings, key) == "":
+            raise ConfigError(f"{setting(key.replace('_', '-'))}: must not be empty")
     return settings
+
+
+def check_airflow_python(settings: Settings) -> None:
+    """The Airflow interpreter a run in airflow/auto mode was told to use exists and can run: a
+    missing one is an error, never a quiet fall back to another interpreter. Checked on the final
+    settings (a config file's interpreter does not matter to `--mode static`)."""
+    if settings.mode == "static":
+        return
+    if settings.airflow_python is not None:
+        problem = check_interpreter(settings.airflow_python)
+        if problem:
+            where = f"{settings.source}: " if settings.source else ""
+            raise ConfigError(f"{where}airflow-python {settings.airflow_python!r}: {problem}")
+        return
+    from_env = os.environ.get(PYTHON_ENV_VAR)
+    if from_env:
+        problem = check_interpreter(from_env)
+        if problem:
+            raise ConfigError(f"${PYTHON_ENV_VAR} = {from_env!r}: {problem}")
 
 
 def parse(table: dict[str, Any], path: Path) -> Settings:
@@ -140,6 +209,8 @@ def parse(table: dict[str, Any], path: Path) -> Settings:
                 raise ConfigError(f"{path}: {raw_key} must be a list of strings")
             value = tuple(value)
         if key == "cache_dir":
+            if not value:
+                raise ConfigError(f"{path}: cache-dir must not be empty")
             value = path.parent / value
         values[key] = value
     return validate(Settings(**values, source=path), path)

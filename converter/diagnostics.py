@@ -174,6 +174,19 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K703", "orphaned-output", W,
              "Output files of a DAG that no longer exists are kept in the output folder.",
              "Pass --prune to remove the outputs of DAGs that disappeared."),
+    # -- faults writing the output folder: the run stops, the previous outputs stay as they were --
+    CodeInfo("A2K710", "output-busy", E,
+             "Another airflow2kfp run is writing to the same output folder.",
+             "Wait for the other run to finish and run again; runs into one folder take turns."),
+    CodeInfo("A2K711", "output-not-writable", E,
+             "The output folder cannot be written (a read-only file system or no permission).",
+             "Make the folder writable or choose another --out; no output file is left half-written."),
+    CodeInfo("A2K712", "output-disk-full", E,
+             "The disk (or quota) holding the output folder is full.",
+             "Free some space and run again; no output file is left half-written."),
+    CodeInfo("A2K713", "output-write-failed", E,
+             "Writing the output folder failed (an I/O error of the file system).",
+             "Check the file system (the message names the error); no output file is left half-written."),
 )
 
 

@@ -41,6 +41,7 @@ class RunSettings:
     jobs: int = 1
     cache_dir: Path | None = None  # None: no cache
     cache_writes: bool = True  # False: read the cache, never write it (`check`)
+    reports: bool = False  # reports are rendered after writing: a user's file at their names is a conflict
     ignore: tuple[str, ...] = ()  # codes suppressed everywhere
     force: bool = False
     prune: bool = False
@@ -286,10 +287,19 @@ def convert_all(
     settings: RunSettings = RunSettings(),
     on_start: Callable[[int], None] | None = None,
 ) -> RunResult:
-    """Convert and write. Raises outputs.OutputConflict (nothing written) on files it may not overwrite."""
+    """Convert and write. Raises outputs.OutputConflict (nothing written) on files it may not
+    overwrite, outputs.OutputFault when the file system refuses (nothing changed)."""
     collected = collect(sources, options, reader, settings, on_start, on_file)
     started = time.perf_counter()
-    writes = write_tree(out_dir, plan(collected.files).contents, force=settings.force, prune=settings.prune)
+    contents = plan(collected.files).contents
+
+    def reports() -> list[str]:
+        from converter.report.render import targets_of
+
+        return targets_of(contents[SUMMARY_FILE])
+
+    writes = write_tree(out_dir, contents, force=settings.force, prune=settings.prune,
+                        reports=reports if settings.reports else None)
     wall = {**collected.wall, "outputs": time.perf_counter() - started}
     return RunResult(collected.files, out_dir, out_dir / SUMMARY_FILE, collected.cached, writes,
                      collected.notices, wall)

@@ -5,8 +5,10 @@
     OUT/index.html, index.md  every DAG, worst first, with counts and totals
 
 Both formats are Jinja templates over the same values (`views.py`); HTML autoescapes everything, the
-Markdown escapes through the `md` and `code` filters. Output is deterministic (no clock, stable
-order) and each file is replaced atomically. Nothing is converted again: only OUT is read.
+Markdown escapes through the `md` and `code` filters (converter.report.escape). Output is
+deterministic (no clock, stable order) and each file is replaced atomically. Nothing is converted
+again: only OUT is read, and of it only conversion.json and the files the manifest says the tool
+wrote. Reports and indexes are recorded in the manifest like every output (converter.outputs).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -23,14 +26,33 @@ from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import jinja2
+import orjson
 from markupsafe import Markup
 
 from converter import serial
 from converter.diagnostics import CODES
+from converter.outputs import (
+    ESCAPES,
+    MANIFEST_FILE,
+    Manifest,
+    OutputConflict,
+    OwnedFiles,
+    escapes,
+    fault,
+    locked,
+    owns_report,
+    read_manifest,
+    read_regular,
+    record_reports,
+    remove_leftovers,
+    report_conflicts,
+    sha256,
+    write_atomic,
+)
 from converter.report import layout, mermaid
+from converter.report.escape import md_code, md_text, md_url
 from converter.report.views import (
     FIDELITIES,
     REPORTS_DIR,
@@ -45,10 +67,6 @@ from converter.report.views import (
 SUMMARY_FILE = "conversion.json"
 INDEX_HTML = "index.html"
 INDEX_MD = "index.md"
-_MD_SPECIAL = set("\\`*_[]|#~")
-_HTML_SPECIAL = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
-# one str.translate pass instead of a Python step per character (reports are mostly these cells)
-_MD_TABLE = str.maketrans({c: _HTML_SPECIAL.get(c) or "\\" + c for c in (*_MD_SPECIAL, *_HTML_SPECIAL)})
 
 
 class NoConversion(Exception):
@@ -61,28 +79,7 @@ class ReportResult:
     index_md: Path
     dag_reports: tuple[Path, ...]  # the per-DAG HTML files
     layout_error: str | None  # why graphs were not drawn (Graphviz missing), if so
-
-
-# -- Markdown escaping -----------------------------------------------------------------------------
-
-
-def md_text(value: object) -> str:
-    """Text for Markdown prose or a table cell: no markup, no HTML, no line breaks."""
-    return " ".join(str(value).splitlines()).translate(_MD_TABLE)
-
-
-def md_code(value: object) -> str:
-    """An inline code span that survives any content, also inside a table cell."""
-    text = " ".join(str(value).splitlines()).replace("|", "\\|")
-    if not text:
-        return ""
-    fence = "``" if "`" in text else "`"
-    pad = " " if text.startswith("`") or text.endswith("`") or fence == "``" else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def md_url(value: object) -> str:
-    return quote(str(value), safe="/.-_~#:")
+    unread: tuple[str, ...] = ()  # files conversion.json names that were not read, and why
 
 
 # -- templates -------------------------------------------------------------------------------------
@@ -141,55 +138,116 @@ def index_markdown(index: IndexView) -> str:
 # -- writing ---------------------------------------------------------------------------------------
 
 
-def write_atomic(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, delete=False,
-                                     prefix=f".{target.name}.", suffix=".part") as handle:
-        handle.write(text)
-    os.replace(handle.name, target)
-
-
-def write_if_changed(target: Path, text: str) -> None:
-    """write_atomic, unless the file already holds exactly `text` (a re-render after a small change)."""
+def write_if_changed(target: Path, text: str) -> str:
+    """Replace `target` atomically unless it already holds exactly `text` (a re-render after a small
+    change); returns the text's sha256 for the manifest. A file system fault is an OutputFault."""
+    data = text.encode("utf-8")
     try:
-        if target.stat().st_size == len(text.encode("utf-8")) and target.read_text(encoding="utf-8") == text:
-            return
-    except (OSError, UnicodeDecodeError):
-        pass
-    write_atomic(target, text)
+        current = os.lstat(target)
+        same = stat.S_ISREG(current.st_mode) and current.st_size == len(data) and read_regular(target) == data
+    except OSError:
+        same = False
+    if not same:
+        try:
+            write_atomic(target, data)
+        except OSError as error:
+            raise fault(error, "cannot write a report", target) from None
+    return sha256(data)
 
 
-def _remove_stale(reports_dir: Path, keep: set[str]) -> None:
-    """Reports of DAGs no longer in conversion.json would mislead a reader: remove them."""
-    if not reports_dir.is_dir():
-        return
-    for path in reports_dir.iterdir():
-        if path.suffix in (".html", ".md") and path.name not in keep:
-            path.unlink()
+def report_targets(entries: list[tuple[Mapping[str, Any], str]]) -> list[str]:
+    """Every file a render writes, relative to OUT: the indexes and two pages per DAG."""
+    return [INDEX_MD, INDEX_HTML,
+            *(f"{REPORTS_DIR}/{stem}{suffix}" for _, stem in entries for suffix in (".html", ".md"))]
+
+
+def targets_of(conversion_json: str) -> list[str]:
+    """report_targets of a conversion.json's text (checked before a run writes anything)."""
+    return report_targets(dag_entries(orjson.loads(conversion_json)))
+
+
+def _stale_reports(out_dir: Path, keep: set[str], manifest: Manifest) -> list[str]:
+    """Reports of DAGs no longer in conversion.json would mislead a reader: those the tool wrote
+    (and nobody edited since) are removed; any other file in reports/ is the user's and stays."""
+    reports_dir = out_dir / REPORTS_DIR
+    if not reports_dir.is_dir() or escapes(out_dir, f"{REPORTS_DIR}/file"):
+        return []
+    stale = (f"{REPORTS_DIR}/{path.name}" for path in sorted(reports_dir.iterdir())
+             if path.suffix in (".html", ".md") and f"{REPORTS_DIR}/{path.name}" not in keep)
+    return [relative for relative in stale if owns_report(out_dir, relative, manifest)]
 
 
 def load(out_dir: Path) -> dict:
+    """conversion.json as data; raises NoConversion when there is none, or it is not a JSON object."""
+    return _load(out_dir)[0]
+
+
+def _load(out_dir: Path) -> tuple[dict, bool]:
+    """conversion.json as data, and whether it is the one the manifest records (only then are the
+    files it names read)."""
     path = out_dir / SUMMARY_FILE
-    if not path.is_file():
+    data = read_regular(path)
+    if data is None:
+        if os.path.lexists(path):
+            raise NoConversion(f"{path} is not a regular file (airflow2kfp writes it as one)")
         raise NoConversion(f"{out_dir} holds no {SUMMARY_FILE}: run `airflow2kfp convert` first")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        document = json.loads(data)
+    except ValueError as error:
+        raise NoConversion(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("dags", []), list):
+        raise NoConversion(f"{path} is not a conversion.json (no list of DAGs)")
+    return document, read_manifest(out_dir).owns(SUMMARY_FILE, sha256(data))
+
+
+def _unread(document: Mapping[str, Any], files: OwnedFiles, trusted: bool) -> tuple[str, ...]:
+    """What the report says it did not read: files conversion.json names that its run did not write."""
+    named = [(str(dag.get("dag_id")), key, dag[key]) for dag in document.get("dags", [])
+             for key in ("python", "yaml", "recurring_run") if isinstance(dag, Mapping) and dag.get(key)]
+    if not trusted:
+        untrusted = (f"{SUMMARY_FILE} is not the one airflow2kfp recorded in {MANIFEST_FILE} (edited, or "
+                     "written by something else): no file it names is read")
+        return (untrusted,) if named else ()
+    return tuple(f"{SUMMARY_FILE} names {value!r} as the {key} of DAG {dag_id!r}, a file its run did not "
+                 "write in this folder: not read" for dag_id, key, value in named if not files.listed(value))
 
 
 def render_reports(out_dir: Path, source_root: Path | None = None, memo_dir: Path | None = None,
-                   jobs: int = 1) -> ReportResult:
+                   jobs: int = 1, force: bool = False) -> ReportResult:
     """Render every report of `out_dir` from its conversion.json; raises NoConversion without one.
 
-    DAG source paths in conversion.json are as `convert` was given them: relative ones are read
-    relative to `source_root` (default: the current directory, where convert usually ran).
+    DAG source paths in conversion.json are as `convert` was given them: relative ones are linked
+    relative to `source_root` (default: the current directory, where convert usually ran); sources
+    are linked, never read. The pipeline files are read only where the manifest says this tool
+    wrote them, as it wrote them. Reports and indexes go through the manifest like every output:
+    a file there the tool did not write raises OutputConflict unless `force`.
     `memo_dir` keeps graph layouts and rendered pages between runs (see layout.layout and
     `_Job.page_key`); `jobs` > 1 renders the DAG reports in that many processes.
     """
-    document = load(out_dir)
-    root = source_root or Path.cwd()
+    with locked(out_dir):
+        return _render(out_dir, source_root or Path.cwd(), memo_dir, jobs, force)
+
+
+def _render(out_dir: Path, root: Path, memo_dir: Path | None, jobs: int, force: bool) -> ReportResult:
+    remove_leftovers(out_dir)
+    document, trusted = _load(out_dir)
+    manifest = read_manifest(out_dir)
+    files = OwnedFiles(out_dir, manifest if trusted else None)
     reports_dir = out_dir / REPORTS_DIR
     tool_version = str(document.get("tool", {}).get("version", ""))
     entries = dag_entries(document)
-    job = _Job(out_dir, root, memo_dir, tool_version)
+    targets = report_targets(entries)
+    conflicts = report_conflicts(out_dir, targets, manifest)
+    if conflicts and (not force or any(c.reason == ESCAPES for c in conflicts)):
+        raise OutputConflict(conflicts)
+    stale = _stale_reports(out_dir, set(targets), manifest)
+    # while pages are written the manifest claims their names, so a kill midway leaves no conflict
+    record_reports(out_dir, manifest.reports, [*targets, *stale])
+    try:
+        reports_dir.mkdir(exist_ok=True)
+    except OSError as error:
+        raise fault(error, "cannot create the reports folder", reports_dir) from None
+    job = _Job(out_dir, root, memo_dir, tool_version, files)
     # each page's memo key, computed once here: it decides where to render and names the memo entry
     keyed = [(dag, stem, job.page_key(dag, stem)) for dag, stem in entries]
     batches = [keyed[i: i + PAGES_PER_BATCH] for i in range(0, len(keyed), PAGES_PER_BATCH)]
@@ -203,13 +261,20 @@ def render_reports(out_dir: Path, source_root: Path | None = None, memo_dir: Pat
             rendered = [page for pages in pool.map(job.render, batches) for page in pages]
     else:
         rendered = [page for batch in batches for page in job.render(batch)]
-    layout_error = next((error for _, error in rendered if error), None)
-    index = index_of(document, [view for view, _ in rendered])
-    _remove_stale(reports_dir, {f"{stem}{suffix}" for _, stem in entries for suffix in (".html", ".md")})
-    write_if_changed(out_dir / INDEX_MD, index_markdown(index))
-    write_if_changed(out_dir / INDEX_HTML, index_html(index))
+    layout_error = next((error for _, error, _ in rendered if error), None)
+    index = index_of(document, [view for view, _, _ in rendered])
+    hashes = {relative: digest for _, _, written in rendered for relative, digest in written.items()}
+    for relative in stale:
+        try:
+            (out_dir / relative).unlink(missing_ok=True)
+        except OSError as error:
+            raise fault(error, "cannot remove the report of a vanished DAG", out_dir / relative) from None
+    hashes[INDEX_MD] = write_if_changed(out_dir / INDEX_MD, index_markdown(index))
+    hashes[INDEX_HTML] = write_if_changed(out_dir / INDEX_HTML, index_html(index))
+    record_reports(out_dir, hashes)
     written = tuple(reports_dir / f"{view.stem}.html" for view in index.dags)
-    return ReportResult(out_dir / INDEX_HTML, out_dir / INDEX_MD, written, layout_error)
+    return ReportResult(out_dir / INDEX_HTML, out_dir / INDEX_MD, written, layout_error,
+                        _unread(document, files, trusted))
 
 
 # a rendered page as the memo keeps it: (view without file texts, HTML, Markdown, layout error)
@@ -239,15 +304,17 @@ class _Job:
     source_root: Path
     memo_dir: Path | None
     tool_version: str
+    files: OwnedFiles  # the pipeline files a page may show
 
-    def render(self, entries: list[tuple[Mapping[str, Any], str, str | None]]) -> list[tuple[DagView, str | None]]:
-        """Each (DAG, stem, page key)'s view without the file texts and its layout error: the
-        index needs no more."""
-        reports_dir = self.out_dir / REPORTS_DIR
+    def render(self, entries: list[tuple[Mapping[str, Any], str, str | None]]
+               ) -> list[tuple[DagView, str | None, dict[str, str]]]:
+        """Each (DAG, stem, page key)'s view without the file texts, its layout error and the
+        hashes of the two pages written (for the manifest): the index needs no more."""
         keys = [key for _, _, key in entries]
         pages: list[_Page | None] = [self._read_page(key) for key in keys]
         todo = [i for i, page in enumerate(pages) if page is None]
-        views = {i: dag_view(entries[i][0], self.out_dir, entries[i][1], self.source_root) for i in todo}
+        views = {i: dag_view(entries[i][0], self.out_dir, entries[i][1], self.source_root, self.files)
+                 for i in todo}
         # `dot` draws the graphs (in its own processes, waited on by a thread) while this thread
         # renders the pages around them, with a slot where each graph goes
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -269,9 +336,9 @@ class _Job:
         for page in pages:
             assert page is not None
             view, html, markdown, error = page
-            write_if_changed(reports_dir / f"{view.stem}.html", html)
-            write_if_changed(reports_dir / f"{view.stem}.md", markdown)
-            done.append((view, error))
+            html_path, markdown_path = f"{REPORTS_DIR}/{view.stem}.html", f"{REPORTS_DIR}/{view.stem}.md"
+            done.append((view, error, {html_path: write_if_changed(self.out_dir / html_path, html),
+                                       markdown_path: write_if_changed(self.out_dir / markdown_path, markdown)}))
         return done
 
     def memoised(self, key: str | None) -> bool:
@@ -288,10 +355,8 @@ class _Job:
                      json.dumps(dag, sort_keys=True)):
             digest.update(part.encode() + b"\0")
         for name in ("python", "yaml"):
-            try:
-                digest.update((self.out_dir / dag[name]).read_bytes() if dag.get(name) else b"-")
-            except OSError:
-                digest.update(b"unreadable")
+            data = self.files.read(dag.get(name)) if dag.get(name) else b"-"
+            digest.update(b"unreadable" if data is None else data)
             digest.update(b"\0")
         return digest.hexdigest()
 

@@ -18,11 +18,11 @@ from typing import Any
 import yaml
 
 from converter.emit.names import bounded_stem
+from converter.outputs import REPORTS_DIR, OwnedFiles, read_manifest
 from converter.verify.workflow import StepInfo, duration, load_workflow, step_settings, workflow_parameters
 
 FIDELITIES = ("direct", "approximated", "placeholder", "removed")
 SEVERITIES = ("error", "warning", "info")
-REPORTS_DIR = "reports"
 
 
 # -- values ------------------------------------------------------------------------------------
@@ -426,16 +426,20 @@ def ordering(dag: Mapping[str, Any]) -> Ordering:
 # -- one DAG, the run ------------------------------------------------------------------------------
 
 
-def _read(out_dir: Path, relative: str | None) -> str | None:
-    if not relative:
+def _read(files: OwnedFiles, relative: object) -> str | None:
+    """A converted file's text, if the manifest says this tool wrote it (see OwnedFiles)."""
+    data = files.read(relative) if relative else None
+    try:
+        return data.decode("utf-8") if data is not None else None
+    except UnicodeDecodeError:
         return None
-    path = out_dir / relative
-    return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
 def _link(out_dir: Path, target: Path) -> str:
-    """A relative link from OUT/reports/ to `target`."""
-    return Path(os.path.relpath(target.resolve(), (out_dir / REPORTS_DIR).resolve())).as_posix()
+    """A relative link from OUT/reports/ to `target` (a link only: nothing is read there)."""
+    link = Path(os.path.relpath(target.resolve(), (out_dir / REPORTS_DIR).resolve())).as_posix()
+    # a first segment with a colon would read as a URL scheme (`javascript:`) in a browser
+    return f"./{link}" if ":" in link.split("/", 1)[0] else link
 
 
 def dag_stem(dag: Mapping[str, Any], taken: set[str]) -> str:
@@ -452,11 +456,17 @@ def dag_stem(dag: Mapping[str, Any], taken: set[str]) -> str:
     return stem
 
 
-def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path) -> DagView:
-    """One DAG's report; relative source paths are taken relative to `source_root` (where convert ran)."""
-    python_text, yaml_text = _read(out_dir, dag.get("python")), _read(out_dir, dag.get("yaml"))
-    recurring_text = _read(out_dir, dag.get("recurring_run"))
-    recurring = json.loads(recurring_text) if recurring_text else None
+def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path,
+             files: OwnedFiles | None = None) -> DagView:
+    """One DAG's report; relative source paths are linked relative to `source_root` (where convert
+    ran); the pipeline files are read through `files` (default: those OUT's manifest lists)."""
+    files = files or OwnedFiles(out_dir, read_manifest(out_dir))
+    python_text, yaml_text = _read(files, dag.get("python")), _read(files, dag.get("yaml"))
+    recurring_text = _read(files, dag.get("recurring_run"))
+    try:
+        recurring = json.loads(recurring_text) if recurring_text else None
+    except ValueError:
+        recurring = None
     diagnostics = tuple(diagnostic_view(d) for d in dag.get("diagnostics", []))
     airflow_graph, kfp_graph = graphs(dag)
     steps, parameters = compiled_facts(dag, yaml_text)
@@ -511,7 +521,8 @@ def dag_entries(document: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], st
 
 
 def index_view(document: Mapping[str, Any], out_dir: Path, source_root: Path) -> IndexView:
-    views = [dag_view(d, out_dir, stem, source_root) for d, stem in dag_entries(document)]
+    files = OwnedFiles(out_dir, read_manifest(out_dir))
+    views = [dag_view(d, out_dir, stem, source_root, files) for d, stem in dag_entries(document)]
     return index_of(document, views)
 
 

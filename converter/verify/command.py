@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from converter.outputs import OutputConflict, write_tree
+from converter.outputs import OutputConflict, OutputFault, write_tree
 from converter.parse.airflow_import import find_airflow_python
 from converter.pipeline import ConvertOptions
 from converter.run import SUMMARY_FILE, RunSettings, convert_all
@@ -234,7 +234,7 @@ def main(
     )
     try:
         result = verify(list(sources), out_dir, options, on_dag=lambda c: click.echo("\n".join(describe(c))))
-    except (UsageError, OutputConflict) as error:
+    except (UsageError, OutputConflict, OutputFault) as error:
         click.echo(f"error: {error}", err=True)
         return 2
     totals = {v.value: sum(c.verdict is v for c in result.comparisons) for v in Verdict}
@@ -244,6 +244,10 @@ def main(
     )
     if out_dir is not None and result.summary_path is not None:
         click.echo(f"Summary: {result.summary_path}")
-        report = render_reports(out_dir)
+        try:
+            report = render_reports(out_dir)
+        except (OutputConflict, OutputFault) as error:  # a user's file where a report goes; a full disk
+            click.echo(f"error: {error}", err=True)
+            return 2
         click.echo(f"Report: {report.index_html}")
     return result.exit_code

@@ -13,6 +13,15 @@ def readers():
     return importlib.import_module("converter.parse.readers")
 
 
+@pytest.fixture(autouse=True)
+def fake_python(tmp_path):
+    """An executable standing in for an Airflow interpreter: --airflow-python must name one that exists."""
+    path = tmp_path / "fake-python"
+    path.write_text("#!/bin/sh\nexit 1\n")
+    path.chmod(0o755)
+    return path
+
+
 @pytest.fixture
 def prepared(monkeypatch, readers) -> list[list[str]]:
     """Stands in for the Airflow import: records the files it is asked about; reads with the fake reader."""
