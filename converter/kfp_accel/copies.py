@@ -242,3 +242,13 @@ EMPTIED_EXCEPTIONS = (("                return list(results.values())[0]\n",
                        "                exception_map.clear(); return list(results.values())[0]\n"),
                       ("            exception_lines = [str(e) for t, e in exception_map.items()]\n",
                        "            exception_lines = [str(e) for t, e in exception_map.items()]; exception_map.clear()\n"))
+
+
+def resolve_without_cycles(kfp_resolve: Callable[..., Any]) -> Callable[..., Any]:
+    """kfp.components._components._resolve_command_line_and_paths, DROPPED_CLOSURES changed."""
+    return patched(kfp_resolve, *DROPPED_CLOSURES)
+
+
+def parse_without_cycles(kfp_parse: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """kfp.components.modelbase.parse_object_from_struct_based_on_type, EMPTIED_EXCEPTIONS changed."""
+    return patched(kfp_parse, *EMPTIED_EXCEPTIONS)

@@ -56,10 +56,10 @@ def install() -> bool:
     applied: list[tuple[Any, str, Any]] = []
     try:
         for patch in table():
-            found = _OWNERS.get(patch.target)
-            if found is None:
-                found = _OWNERS[patch.target] = patch.owner()
-            owner, name = found
+            place = _OWNERS.get(patch.target)
+            if place is None:
+                place = _OWNERS[patch.target] = patch.owner()
+            owner, name = place
             own = vars(owner).get(name, ABSENT)
             ours = replacement(patch, found_under(owner, name))
             setattr(owner, name, ours)

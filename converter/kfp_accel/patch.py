@@ -41,6 +41,12 @@ class Patch:
     def target(self) -> str:
         return f"{self.module}.{self.attribute}"
 
+    @property
+    def where(self) -> str:
+        """The replacement (or what builds it from kfp's value), as `module.name` in kfp_accel."""
+        shown = getattr(self.replace, "stands_for", self.replace)
+        return f"{shown.__module__.rsplit('.', 1)[-1]}.{shown.__qualname__}"
+
     def owner(self) -> tuple[Any, str]:
         """The module or class holding the attribute, and the attribute's own name."""
         *path, name = self.attribute.split(".")

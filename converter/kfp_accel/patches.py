@@ -26,11 +26,12 @@ from converter.kfp_accel.patch import Kind, Patch
 
 def _use(replacement: Any) -> Callable[[Any], Any]:
     """For a replacement that does not call kfp's value it stands for."""
-    return lambda kfp_value: replacement
 
+    def replace(kfp_value: Any) -> Any:
+        return replacement
 
-def _patched_parse(kfp_parse: Any) -> Any:
-    return specs.remembering_parse(copies.patched(kfp_parse, *copies.EMPTIED_EXCEPTIONS))
+    replace.stands_for = replacement  # type: ignore[attr-defined]  # what the docs name
+    return replace
 
 
 _COMPILER = "kfp.compiler.compiler"
@@ -62,12 +63,12 @@ PATCHES: Final[tuple[Patch, ...]] = (
     Patch("kfp.components._structures", "ComponentSpec.to_dict", specs.recording_to_dict, Kind.MEMO,
           "kfp's to_dict, the spec remembered by its content: `named(...)` loads that content back "
           "under a task's name, and gets a copy of the spec instead of an equal one rebuilt."),
-    Patch(_MODELBASE, "parse_object_from_struct_based_on_type", _patched_parse, Kind.PATCHED_SOURCE,
+    Patch(_MODELBASE, "parse_object_from_struct_based_on_type", specs.remembering_parse, Kind.PATCHED_SOURCE,
           "kfp's own source with one line changed (a map of caught exceptions emptied once read, "
           "not left in a cycle), the (string, Union) pairs kfp parsed as the string itself "
           "remembered: a pure function of the two."),
     Patch(_COMPONENTS, "_resolve_command_line_and_paths",
-          lambda kfp: copies.patched(kfp, *copies.DROPPED_CLOSURES), Kind.PATCHED_SOURCE,
+          copies.resolve_without_cycles, Kind.PATCHED_SOURCE,
           "kfp's own source with one line changed: its two closures, which call each other, dropped "
           "after their last use instead of left in a cycle for the cyclic GC."),
     # -- introspection (introspection.py, strip.py) --------------------------------------------------
@@ -138,3 +139,12 @@ PATCHES: Final[tuple[Patch, ...]] = (
           "kfp's method, the pipeline noted first within compile_source's released_ops, which empties "
           "its ops once the workflow is made (their reference cycles would wait for the cyclic GC)."),
 )
+
+
+def patches_markdown() -> str:
+    """The table as docs/kfp-accel.md shows it (a test keeps the two the same)."""
+    rows = ["| kfp attribute | replaced by | kind | why the result is kfp's |", "|---|---|---|---|"]
+    for patch in PATCHES:
+        why = patch.why.replace("|", "\\|")
+        rows.append(f"| `{patch.target}` | `{patch.where}` | {patch.kind.value} | {why} |")
+    return "\n".join(rows) + "\n"

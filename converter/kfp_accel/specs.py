@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from converter.kfp_accel import yaml_io
+from converter.kfp_accel import copies, yaml_io
 
 _NO_COMMAND = (  # kfp's own warning, word for word
     "Container component must specify command to be compatible with KFP v2 compatible mode and emissary "
@@ -112,7 +112,7 @@ def _load_component_spec(text: str | bytes, named: tuple[str, str] | None) -> An
         spec = copy.copy(base)
         spec.name = name
         _NAMED[id(spec)] = spec
-    if named is not None and from_json and key is not None:
+    if named is not None and from_json and key is not None and isinstance(text, str):
         if len(_BY_REST) >= _MAX_SPECS:
             _BY_REST.clear()
         _BY_REST[named[1]] = (base, text)  # checked if the rest comes again
@@ -170,8 +170,9 @@ _MAX_STRINGS_PARSED = 4096
 
 
 def remembering_parse(kfp_parse: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    """kfp.components.modelbase.parse_object_from_struct_based_on_type, the (string, Union) pairs it
-    parsed as the string itself answered at once.
+    """kfp.components.modelbase.parse_object_from_struct_based_on_type, recompiled from kfp's source
+    with one line changed (copies.parse_without_cycles), the (string, Union) pairs it parsed as the
+    string itself answered at once.
 
     Parsing a string against a Union (a component's command-line items: `str` or one of ~10
     placeholder classes) tries every member, each failing with an exception whose message formats
@@ -180,6 +181,7 @@ def remembering_parse(kfp_parse: Callable[[Any, Any], Any]) -> Callable[[Any, An
     the string itself. Any other pair, or any other value, is kfp's own function (which raises as
     kfp does).
     """
+    kfp_parse = copies.parse_without_cycles(kfp_parse)
 
     @functools.wraps(kfp_parse)
     def parse_object_from_struct_based_on_type(struct: Any, typ: Any) -> Any:

@@ -14,6 +14,7 @@ import hashlib
 import inspect
 import io
 import json
+import re
 import tempfile
 import types
 import typing
@@ -43,7 +44,7 @@ from kfp.components import _yaml_utils
 from converter.kfp_accel import accelerated, install
 from converter.kfp_accel.copies import patched, standard_lib_dir
 from converter.kfp_accel.patch import ABSENT, Kind, Patch, source_digest
-from converter.kfp_accel.patches import PATCHES
+from converter.kfp_accel.patches import PATCHES, patches_markdown
 
 CHECKS: dict[str, Callable[[Any, Any], None]] = {}  # patch target -> check(kfp's value, ours)
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -97,6 +98,20 @@ def test_every_patch_has_a_check_and_a_reason() -> None:
     assert len(set(targets)) == len(targets)  # one entry per swap
     assert sorted(CHECKS) == sorted(targets)
     assert all(len(p.why) > 40 for p in PATCHES)
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "kfp-accel.md"
+_TABLE = re.compile(r"<!-- patches:start -->\n(.*?)<!-- patches:end -->", re.DOTALL)
+
+
+def test_the_docs_show_the_table(request: pytest.FixtureRequest) -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    if request.config.getoption("--update-goldens"):
+        DOCS.write_text(_TABLE.sub(lambda _: f"<!-- patches:start -->\n{patches_markdown()}<!-- patches:end -->", text),
+                        encoding="utf-8")
+        return
+    found = _TABLE.search(text)
+    assert found is not None and found.group(1) == patches_markdown(), "run pytest tests/kfp_accel --update-goldens"
 
 
 @pytest.mark.parametrize("patch", [p for p in PATCHES if p.kind is Kind.COPY], ids=lambda p: p.target)
