@@ -84,7 +84,7 @@ def warn_once(found: Verdict) -> None:
     if found.accelerate or found.requested or _WARNED:
         return
     _WARNED.append(True)
-    warnings.warn(f"plain kfp compiles (same output, slower): {found.reason}", KfpAccelWarning, stacklevel=3)
+    warnings.warn(f"plain kfp compiles (same output, slower): {found.reason}", KfpAccelWarning, stacklevel=4)
 
 
 def said_elsewhere() -> None:

@@ -107,6 +107,7 @@ class Acceleration:
 
 
 def accelerated() -> Acceleration:
+    """kfp patched within (nesting: the last exit restores kfp), unless the guard says plain kfp."""
     return Acceleration()
 
 
@@ -118,8 +119,9 @@ def keep() -> bool:
     whether kfp is patched."""
     with _LOCK:
         if not _KEPT:
-            _KEPT.append(accelerated())
-            _KEPT[0].__enter__()
+            kept = accelerated()
+            kept.__enter__()
+            _KEPT.append(kept)  # never exited: referenced until the process ends
         return _State.active
 
 
