@@ -23,5 +23,13 @@ from __future__ import annotations
 from converter.kfp_accel.guard import PLAIN_KFP_SWITCH, KfpAccelWarning, Verdict, verdict
 from converter.kfp_accel.install import Acceleration, accelerated, active, keep
 
-__all__ = ["PLAIN_KFP_SWITCH", "Acceleration", "KfpAccelWarning", "Verdict", "accelerated", "active", "keep",
-           "verdict"]
+__all__ = [
+    "PLAIN_KFP_SWITCH",
+    "Acceleration",
+    "KfpAccelWarning",
+    "Verdict",
+    "accelerated",
+    "active",
+    "keep",
+    "verdict",
+]

@@ -129,7 +129,7 @@ def pipelineparams_from_any(kfp_extract: Callable[[Any], Any]) -> Callable[[Any]
             return list(set(pipeline_params))
 
         # k8s OpenAPI object
-        if hasattr(payload, 'attribute_map') and isinstance(payload.attribute_map, dict):
+        if hasattr(payload, "attribute_map") and isinstance(payload.attribute_map, dict):
             pipeline_params = []
             for key in payload.attribute_map:
                 value = getattr(payload, key)
@@ -155,9 +155,9 @@ def _module_is_builtin_or_standard(module_name: str) -> bool:
     if module_name in sys.builtin_module_names:
         return True
     std_lib_dir = standard_lib_dir()
-    module_name_parts = module_name.split('.')
+    module_name_parts = module_name.split(".")
     expected_module_path = os.path.join(std_lib_dir, *module_name_parts)
-    return os.path.exists(expected_module_path) or os.path.exists(expected_module_path + '.py')
+    return os.path.exists(expected_module_path) or os.path.exists(expected_module_path + ".py")
 
 
 def module_is_builtin_or_standard(kfp_function: Callable[[str], bool]) -> Callable[[str], bool]:
@@ -232,16 +232,28 @@ def patched(function: Any, *changes: tuple[str, str]) -> Any:
 
 # `_components._resolve_command_line_and_paths` (twice a task): its two placeholder-expanding
 # closures call each other; dropped after their last use
-DROPPED_CLOSURES = (("    expanded_args = expand_argument_list(container_spec.args)\n",
-                     ("    expanded_args = expand_argument_list(container_spec.args); "
-                      "expand_command_part = expand_argument_list = None\n")),)
+DROPPED_CLOSURES = (
+    (
+        "    expanded_args = expand_argument_list(container_spec.args)\n",
+        (
+            "    expanded_args = expand_argument_list(container_spec.args); "
+            "expand_command_part = expand_argument_list = None\n"
+        ),
+    ),
+)
 # `modelbase.parse_object_from_struct_based_on_type`: the map of the exceptions it caught, each
 # holding its frame, which holds the map, emptied once it has their messages or found the one type
 # that fits (nothing reads it then)
-EMPTIED_EXCEPTIONS = (("                return list(results.values())[0]\n",
-                       "                exception_map.clear(); return list(results.values())[0]\n"),
-                      ("            exception_lines = [str(e) for t, e in exception_map.items()]\n",
-                       "            exception_lines = [str(e) for t, e in exception_map.items()]; exception_map.clear()\n"))
+EMPTIED_EXCEPTIONS = (
+    (
+        "                return list(results.values())[0]\n",
+        "                exception_map.clear(); return list(results.values())[0]\n",
+    ),
+    (
+        "            exception_lines = [str(e) for t, e in exception_map.items()]\n",
+        "            exception_lines = [str(e) for t, e in exception_map.items()]; exception_map.clear()\n",
+    ),
+)
 
 
 def resolve_without_cycles(kfp_resolve: Callable[..., Any]) -> Callable[..., Any]:

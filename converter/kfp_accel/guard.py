@@ -53,8 +53,10 @@ def mismatches() -> list[str]:
     found = []
     implementation, version = CHECKED_PYTHON
     if sys.implementation.name != implementation or sys.version_info[:2] != version:
-        found.append(f"{sys.implementation.name} {sys.version_info[0]}.{sys.version_info[1]} "
-                     f"(checked {implementation} {version[0]}.{version[1]})")
+        found.append(
+            f"{sys.implementation.name} {sys.version_info[0]}.{sys.version_info[1]} "
+            f"(checked {implementation} {version[0]}.{version[1]})"
+        )
     for distribution, checked in CHECKED.items():
         version_found = installed_version(distribution)
         if version_found != checked:
@@ -72,7 +74,9 @@ def verdict() -> Verdict:
     if not _MISMATCHES:
         _MISMATCHES.append(mismatches())
     if _MISMATCHES[0]:
-        return Verdict(False, "not the versions the kfp speed-ups were checked against: " + ", ".join(_MISMATCHES[0]))
+        return Verdict(
+            False, "not the versions the kfp speed-ups were checked against: " + ", ".join(_MISMATCHES[0])
+        )
     return Verdict(True)
 
 

@@ -66,7 +66,9 @@ def install() -> bool:
             applied.append((owner, name, own))
     except Exception as error:  # noqa: BLE001 - kfp's own code still works: run it
         _restore(applied)
-        guard.warn_once(guard.Verdict(False, f"a patch could not be applied ({type(error).__name__}: {error})"))
+        guard.warn_once(
+            guard.Verdict(False, f"a patch could not be applied ({type(error).__name__}: {error})")
+        )
         return False
     _APPLIED[:] = applied
     return True
@@ -97,8 +99,9 @@ class Acceleration:
             _State.depth += 1
             return _State.active
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         with _LOCK:
             _State.depth -= 1
             if _State.depth == 0 and _State.active:

@@ -79,8 +79,11 @@ def parse_docstring(text: str | None, style: Any = None) -> Any:
 
 def _no_docstring_entries(text: str) -> bool:
     cleaned = inspect.cleandoc(text)
-    return ("\n" not in cleaned and not cleaned.startswith((":", "@", "."))
-            and not cleaned.rstrip(" \t\r\f\v").endswith(":"))
+    return (
+        "\n" not in cleaned
+        and not cleaned.startswith((":", "@", "."))
+        and not cleaned.rstrip(" \t\r\f\v").endswith(":")
+    )
 
 
 class FastDocstringParser(ModuleProxy):

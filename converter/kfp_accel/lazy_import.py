@@ -21,9 +21,16 @@ import sys
 from typing import Any, Final
 
 # modules `import kfp` loads that a v1 compilation never reads
-UNUSED_ON_IMPORT: Final = ("kubernetes.config", "kubernetes.dynamic", "kubernetes.watch", "kubernetes.stream",
-                           "kubernetes.utils", "kubernetes.leaderelection", "kfp.v2.compiler",
-                           "kfp.containers.entrypoint")
+UNUSED_ON_IMPORT: Final = (
+    "kubernetes.config",
+    "kubernetes.dynamic",
+    "kubernetes.watch",
+    "kubernetes.stream",
+    "kubernetes.utils",
+    "kubernetes.leaderelection",
+    "kfp.v2.compiler",
+    "kfp.containers.entrypoint",
+)
 
 
 class LazyFinder(importlib.abc.MetaPathFinder):

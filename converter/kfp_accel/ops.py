@@ -17,11 +17,11 @@ def add_op(self: Any, op: Any, define_only: bool) -> str:
     from kfp.components import _naming
 
     # Sanitizing the op name.
-    op_name = _naming._sanitize_python_function_name(op.human_name).replace('_', '-')
+    op_name = _naming._sanitize_python_function_name(op.human_name).replace("_", "-")
     # If there is an existing op with this name then generate a new name.
-    op_name = _naming._make_name_unique_by_adding_index(op_name, self.ops.keys(), '-')
-    if op_name == '':
-        op_name = _naming._make_name_unique_by_adding_index('task', self.ops.keys(), '-')
+    op_name = _naming._make_name_unique_by_adding_index(op_name, self.ops.keys(), "-")
+    if op_name == "":
+        op_name = _naming._make_name_unique_by_adding_index("task", self.ops.keys(), "-")
 
     self.ops[op_name] = op
     if not define_only:

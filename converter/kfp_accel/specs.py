@@ -81,7 +81,10 @@ def load_component_spec(text: str | bytes) -> Any:
         _NAMED[id(spec)] = spec
     else:
         spec = _load_component_spec(text, named)
-    if isinstance(spec.implementation, ContainerImplementation) and spec.implementation.container.command is None:
+    if (
+        isinstance(spec.implementation, ContainerImplementation)
+        and spec.implementation.container.command is None
+    ):
         warnings.warn(_NO_COMMAND, category=FutureWarning, stacklevel=2)
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     spec._digest = hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
@@ -145,10 +148,10 @@ def _split_name(text: str) -> tuple[str, str] | None:
     if not text.startswith(_NAME_PREFIX):
         return None
     end = text.find('"', len(_NAME_PREFIX))
-    name = text[len(_NAME_PREFIX):end]
+    name = text[len(_NAME_PREFIX) : end]
     if end < 0 or "\\" in name or not (name.isascii() and name.isprintable()):
         return None
-    return name, text[end + 1:]
+    return name, text[end + 1 :]
 
 
 def json_as_yaml(text: str) -> Any:
@@ -156,7 +159,9 @@ def json_as_yaml(text: str) -> Any:
     if not (text.startswith("{") and text.isascii() and "\\u" not in text):
         return None
     try:  # a float (`1.5`, `1e5`, `NaN`...) is unsure: json's hooks for them give up
-        return json.loads(text, object_pairs_hook=OrderedDict, parse_float=_no_float, parse_constant=_no_float)
+        return json.loads(
+            text, object_pairs_hook=OrderedDict, parse_float=_no_float, parse_constant=_no_float
+        )
     except ValueError:
         return None
 

@@ -88,8 +88,12 @@ class OrderedDumper(yaml.CDumper):
                 node = objects[alias_key] = _MappingNode(_MAPPING_TAG, pairs, None, None, None)
                 for key, value in data.items():
                     key_node, value_node = represent(key), represent(value)
-                    if best_style and not (isinstance(key_node, _ScalarNode) and not key_node.style
-                                           and isinstance(value_node, _ScalarNode) and not value_node.style):
+                    if best_style and not (
+                        isinstance(key_node, _ScalarNode)
+                        and not key_node.style
+                        and isinstance(value_node, _ScalarNode)
+                        and not value_node.style
+                    ):
                         best_style = False
                     pairs.append((key_node, value_node))
             node.flow_style = best_style if self.default_flow_style is None else self.default_flow_style
@@ -163,8 +167,12 @@ def plain_string(text: str) -> bool:
         return False
     if text.isprintable():
         return True
-    return (text.replace("\n", "").isprintable() and not text.endswith(("\n\n", " ")) and text != "\n"
-            and " \n" not in text)
+    return (
+        text.replace("\n", "").isprintable()
+        and not text.endswith(("\n\n", " "))
+        and text != "\n"
+        and " \n" not in text
+    )
 
 
 def plain_text(data: Any) -> bool:
@@ -262,9 +270,11 @@ def loaded_copy(data: Any) -> Any:
         copies.clear()
 
 
-_UNRESOLVED = ("Internal compiler error: Found unresolved PipelineParam.\n"  # kfp's words
-               "Please create a new issue at https://github.com/kubeflow/pipelines/issues attaching the pipeline "
-               "code and the pipeline package.")
+_UNRESOLVED = (
+    "Internal compiler error: Found unresolved PipelineParam.\n"  # kfp's words
+    "Please create a new issue at https://github.com/kubeflow/pipelines/issues attaching the pipeline "
+    "code and the pipeline package."
+)
 
 
 def validating(kfp_validate: Callable[[dict], None]) -> Callable[[dict], None]:

@@ -19,20 +19,65 @@ GOLDEN_YAML = sorted(GOLDENS.glob("*/pipelines/*.yaml"))
 EXAMPLES = int(os.environ.get("A2K_EXAMPLES", "200"))
 
 TRICKY = [
-    "plain", "yes", "No", "on", "~", "null", "- x", ": x", "#x", "a #b", "a: b", "[list]", "{map}", "@at",
-    "`tick`", "%pct", "!bang", "*star", "|pipe", ">gt", "0123", "1e5", "0x1F", "2024-01-01", "12:30", "",
-    "  ", "  leading", "trailing  ", "it's \"quoted\"", "back\\slash \\n", "{{ ds }} and {{ params.x }}",
-    "x" * 200, ("word " * 60).strip(), "x" * 79 + " y", "multi\nline  \n  indented\n", "multi\n\n\nblank\n\n",
-    "\nstarts with newline", "k: v\n- item\n", "--- doc", "...", "?", "-",
+    "plain",
+    "yes",
+    "No",
+    "on",
+    "~",
+    "null",
+    "- x",
+    ": x",
+    "#x",
+    "a #b",
+    "a: b",
+    "[list]",
+    "{map}",
+    "@at",
+    "`tick`",
+    "%pct",
+    "!bang",
+    "*star",
+    "|pipe",
+    ">gt",
+    "0123",
+    "1e5",
+    "0x1F",
+    "2024-01-01",
+    "12:30",
+    "",
+    "  ",
+    "  leading",
+    "trailing  ",
+    'it\'s "quoted"',
+    "back\\slash \\n",
+    "{{ ds }} and {{ params.x }}",
+    "x" * 200,
+    ("word " * 60).strip(),
+    "x" * 79 + " y",
+    "multi\nline  \n  indented\n",
+    "multi\n\n\nblank\n\n",
+    "\nstarts with newline",
+    "k: v\n- item\n",
+    "--- doc",
+    "...",
+    "?",
+    "-",
     # escaped: kfp's own dumper takes these
-    "caf\u00e9 \u4e2d\u6587", "emoji \U0001F600", "tab\there", "cr\rlf", "bell\x07", "long " + "\u00e9" * 100,
+    "caf\u00e9 \u4e2d\u6587",
+    "emoji \U0001f600",
+    "tab\there",
+    "cr\rlf",
+    "bell\x07",
+    "long " + "\u00e9" * 100,
 ]
 
 
 def workflow_with(value: str) -> dict:
     """A workflow-shaped mapping holding `value` as a key, in lists, in flow and block collections."""
-    return {"metadata": {"annotations": {"k": value, value or "empty": [value, 1, None, True]}},
-            "spec": OrderedDict(args=[value, {"inner": value}], flow={"a": value})}
+    return {
+        "metadata": {"annotations": {"k": value, value or "empty": [value, 1, None, True]}},
+        "spec": OrderedDict(args=[value, {"inner": value}], flow={"a": value}),
+    }
 
 
 PLAIN_TEXT = st.text(alphabet=[chr(c) for c in range(32, 127)] + ["\n"], max_size=40)
@@ -42,8 +87,13 @@ _ANY_TEXT = st.text(max_size=20)
 def _plain_scalars() -> st.SearchStrategy:
     from converter.kfp_accel.yaml_io import plain_text
 
-    return st.one_of(PLAIN_TEXT, st.sampled_from([t for t in TRICKY if plain_text(t)]), st.integers(),
-                     st.booleans(), st.none())
+    return st.one_of(
+        PLAIN_TEXT,
+        st.sampled_from([t for t in TRICKY if plain_text(t)]),
+        st.integers(),
+        st.booleans(),
+        st.none(),
+    )
 
 
 _PLAIN_SCALARS = _plain_scalars()
@@ -52,8 +102,12 @@ _ANY_SCALARS = st.one_of(_PLAIN_SCALARS, _ANY_TEXT, st.floats(), st.just(()), st
 
 def _trees(scalars: st.SearchStrategy, keys: st.SearchStrategy) -> st.SearchStrategy:
     def containers(children: st.SearchStrategy) -> st.SearchStrategy:
-        return st.one_of(st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=4),
-                         st.dictionaries(keys, children, max_size=4).map(OrderedDict))
+        return st.one_of(
+            st.lists(children, max_size=4),
+            st.dictionaries(keys, children, max_size=4),
+            st.dictionaries(keys, children, max_size=4).map(OrderedDict),
+        )
+
     return st.recursive(scalars, containers, max_leaves=25)
 
 
@@ -103,6 +157,8 @@ def kfp_sources(text: str) -> list[str]:
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             first = min([d.lineno for d in node.decorator_list] + [node.lineno])
-            source = textwrap.dedent("".join(lines[first - 1:node.end_lineno]))
-            sources.append("\n".join(itertools.dropwhile(lambda x: not x.startswith("def"), source.split("\n"))))
+            source = textwrap.dedent("".join(lines[first - 1 : node.end_lineno]))
+            sources.append(
+                "\n".join(itertools.dropwhile(lambda x: not x.startswith("def"), source.split("\n")))
+            )
     return sources

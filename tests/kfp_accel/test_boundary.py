@@ -28,8 +28,15 @@ def run_script(script: str, tmp_path: Path, *args: str, **env: str) -> subproces
     path = tmp_path / "check.py"
     path.write_text(script, encoding="utf-8")
     environment = {key: value for key, value in os.environ.items() if key != guard.PLAIN_KFP_SWITCH}
-    return subprocess.run([sys.executable, str(path), *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**environment, "PYTHONPATH": str(ROOT), **env}, check=False)
+    return subprocess.run(
+        [sys.executable, str(path), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        env={**environment, "PYTHONPATH": str(ROOT), **env},
+        check=False,
+    )
 
 
 _RESTORED = """
@@ -118,7 +125,9 @@ def fresh_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def test_other_versions_run_plain_kfp_with_one_warning(fresh_guard: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_versions_run_plain_kfp_with_one_warning(
+    fresh_guard: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = guard.installed_version
     monkeypatch.setattr(guard, "installed_version", lambda name: "1.8.21" if name == "kfp" else real(name))
     before = own_values()
@@ -133,12 +142,16 @@ def test_other_versions_run_plain_kfp_with_one_warning(fresh_guard: None, monkey
     assert not found.accelerate and not found.requested
 
 
-@pytest.mark.parametrize(("distribution", "version"), [("docstring-parser", "0.16"), ("kubernetes", "26.1.0"),
-                                                       ("PyYAML", None)])
-def test_each_library_the_patches_lean_on_is_guarded(fresh_guard: None, monkeypatch: pytest.MonkeyPatch,
-                                                     distribution: str, version: str | None) -> None:
+@pytest.mark.parametrize(
+    ("distribution", "version"), [("docstring-parser", "0.16"), ("kubernetes", "26.1.0"), ("PyYAML", None)]
+)
+def test_each_library_the_patches_lean_on_is_guarded(
+    fresh_guard: None, monkeypatch: pytest.MonkeyPatch, distribution: str, version: str | None
+) -> None:
     real = guard.installed_version
-    monkeypatch.setattr(guard, "installed_version", lambda name: version if name == distribution else real(name))
+    monkeypatch.setattr(
+        guard, "installed_version", lambda name: version if name == distribution else real(name)
+    )
     found = guard.verdict()
     assert not found.accelerate and distribution in found.reason and not found.requested
 
@@ -150,7 +163,9 @@ def test_the_checked_versions_are_installed_and_pinned() -> None:
         assert f'"{distribution}=={version}"' in pyproject, distribution
 
 
-def test_the_switch_runs_plain_kfp_without_a_warning(fresh_guard: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_switch_runs_plain_kfp_without_a_warning(
+    fresh_guard: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = own_values()
     monkeypatch.setenv(guard.PLAIN_KFP_SWITCH, "1")
     with warnings.catch_warnings():
@@ -162,19 +177,24 @@ def test_the_switch_runs_plain_kfp_without_a_warning(fresh_guard: None, monkeypa
         assert active
 
 
-def test_a_run_says_it_once_as_a_coded_warning(fresh_guard: None, monkeypatch: pytest.MonkeyPatch,
-                                              tmp_path: Path) -> None:
+def test_a_run_says_it_once_as_a_coded_warning(
+    fresh_guard: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from converter.pipeline import ConvertOptions
     from converter.run import collect
 
     real = guard.installed_version
-    monkeypatch.setattr(guard, "installed_version", lambda name: "0.1" if name == "docstring-parser" else real(name))
+    monkeypatch.setattr(
+        guard, "installed_version", lambda name: "0.1" if name == "docstring-parser" else real(name)
+    )
     dags = tmp_path / "dags"
     dags.mkdir()
     for name in ("a", "b"):
         (dags / f"{name}.py").write_text(
             "from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
-            f"with DAG('{name}'):\n    BashOperator(task_id='t', bash_command='echo 1')\n", encoding="utf-8")
+            f"with DAG('{name}'):\n    BashOperator(task_id='t', bash_command='echo 1')\n",
+            encoding="utf-8",
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the coded notice, not a Python warning as well
         collected = collect([dags], ConvertOptions())
@@ -210,15 +230,18 @@ def test_unused_modules_load_on_first_use(tmp_path: Path) -> None:
 
 def test_plain_kfp_imports_every_module_at_once(tmp_path: Path) -> None:
     script = _LAZY.split("lazy = ")[0] + (
-        "assert all(type(sys.modules[n]) is types.ModuleType for n in lazy_import.UNUSED_ON_IMPORT)\n")
+        "assert all(type(sys.modules[n]) is types.ModuleType for n in lazy_import.UNUSED_ON_IMPORT)\n"
+    )
     done = run_script(script, tmp_path, str(GOLDEN_SOURCES[0]), **{guard.PLAIN_KFP_SWITCH: "1"})
     assert done.returncode == 0, done.stderr
 
 
 def test_a_worker_keeps_it_installed(tmp_path: Path) -> None:
-    script = ("from converter.run import _warm_compiler\nfrom converter import kfp_accel\n"
-              "_warm_compiler(); _warm_compiler()\nwith kfp_accel.accelerated():\n    pass\n"
-              "assert kfp_accel.active()\nprint('kept')\n")
+    script = (
+        "from converter.run import _warm_compiler\nfrom converter import kfp_accel\n"
+        "_warm_compiler(); _warm_compiler()\nwith kfp_accel.accelerated():\n    pass\n"
+        "assert kfp_accel.active()\nprint('kept')\n"
+    )
     done = run_script(script, tmp_path)
     assert done.returncode == 0 and done.stdout.strip() == "kept", done.stderr
     assert install.active() is False  # (in this process: untouched)

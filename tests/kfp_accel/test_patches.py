@@ -107,11 +107,15 @@ _TABLE = re.compile(r"<!-- patches:start -->\n(.*?)<!-- patches:end -->", re.DOT
 def test_the_docs_show_the_table(request: pytest.FixtureRequest) -> None:
     text = DOCS.read_text(encoding="utf-8")
     if request.config.getoption("--update-goldens"):
-        DOCS.write_text(_TABLE.sub(lambda _: f"<!-- patches:start -->\n{patches_markdown()}<!-- patches:end -->", text),
-                        encoding="utf-8")
+        DOCS.write_text(
+            _TABLE.sub(lambda _: f"<!-- patches:start -->\n{patches_markdown()}<!-- patches:end -->", text),
+            encoding="utf-8",
+        )
         return
     found = _TABLE.search(text)
-    assert found is not None and found.group(1) == patches_markdown(), "run pytest tests/kfp_accel --update-goldens"
+    assert found is not None and found.group(1) == patches_markdown(), (
+        "run pytest tests/kfp_accel --update-goldens"
+    )
 
 
 @pytest.mark.parametrize("patch", [p for p in PATCHES if p.kind is Kind.COPY], ids=lambda p: p.target)
@@ -122,11 +126,21 @@ def test_copies_were_made_from_the_installed_kfps_source(patch: Patch) -> None:
 
 # -- YAML ----------------------------------------------------------------------------------------
 
+
 def _dump_samples() -> list[Any]:
     samples: list[Any] = [workflow_with(value) for value in TRICKY]
     samples += [{"a": [value], "b": 1} for value in ("\n", "x\n\n", "\n\n", " x\n\n\n")]  # `|+` blocks
     samples += [{"x" * n: "v", "flow": {"a " * (n // 2): None}} for n in (100, 101, 124, 129)]  # long keys
-    samples += [{"a": [{"": None}]}, "lone scalar", 1, None, "multi\nline", ["x", 1.5], {"f": 1.5}, OrderedDict(a=1)]
+    samples += [
+        {"a": [{"": None}]},
+        "lone scalar",
+        1,
+        None,
+        "multi\nline",
+        ["x", 1.5],
+        {"f": 1.5},
+        OrderedDict(a=1),
+    ]
     samples += [_yaml_utils.load_yaml(path.read_text(encoding="utf-8")) for path in GOLDEN_YAML]
     return samples
 
@@ -151,9 +165,14 @@ def _validates_as_kfp(kfp: Any, ours: Any) -> None:
     assert shutil.which("argo") is None  # else ours is kfp's own: nothing to compare
     marker = "{{pipelineparam:op=a;name=b}}"
     samples: list[Any] = [_yaml_utils.load_yaml(path.read_text(encoding="utf-8")) for path in GOLDEN_YAML[:5]]
-    samples += [{"spec": {"arguments": {"parameters": [{"name": "p"}, {"name": "q", "value": "v"}]}}},
-                {"spec": {"templates": [{"args": ["x", marker]}]}}, {"spec": {marker: 1}}, {"spec": {}},
-                {"spec": {"arguments": {"parameters": [{"name": marker}]}}}, {"metadata": {}}]
+    samples += [
+        {"spec": {"arguments": {"parameters": [{"name": "p"}, {"name": "q", "value": "v"}]}}},
+        {"spec": {"templates": [{"args": ["x", marker]}]}},
+        {"spec": {marker: 1}},
+        {"spec": {}},
+        {"spec": {"arguments": {"parameters": [{"name": marker}]}}},
+        {"metadata": {}},
+    ]
     for sample in samples:
         mine, theirs = copy.deepcopy(sample), copy.deepcopy(sample)
         assert outcome(ours, mine) == outcome(kfp, theirs)
@@ -168,22 +187,34 @@ def _writes_as_kfp(kfp: Any, ours: Any) -> None:
     with tempfile.TemporaryDirectory() as folder:
         for name in ("w.yaml", "w.yml", "w.zip", "w.txt"):
             mine, theirs = Path(folder, "ours-" + name), Path(folder, "kfp-" + name)
-            assert outcome(ours, workflow, str(mine)).replace("ours-", "") == \
-                outcome(kfp, workflow, str(theirs)).replace("kfp-", "")
+            assert outcome(ours, workflow, str(mine)).replace("ours-", "") == outcome(
+                kfp, workflow, str(theirs)
+            ).replace("kfp-", "")
             assert mine.exists() == theirs.exists()
             if name.endswith(".zip"):
                 with zipfile.ZipFile(mine) as a, zipfile.ZipFile(theirs) as b:
-                    assert [(i.filename, a.read(i)) for i in a.infolist()] == [(i.filename, b.read(i)) for i in b.infolist()]
+                    assert [(i.filename, a.read(i)) for i in a.infolist()] == [
+                        (i.filename, b.read(i)) for i in b.infolist()
+                    ]
             elif mine.exists():
                 assert mine.read_bytes() == theirs.read_bytes()
 
 
 @check("kfp.components._components.load_yaml")
 def _loads_as_kfp(kfp: Any, ours: Any) -> None:
-    texts = [json.dumps({"name": value, "inputs": [{"name": "x"}]}) for value in [*TRICKY, "\ud83d lone surrogate"]]
+    texts = [
+        json.dumps({"name": value, "inputs": [{"name": "x"}]}) for value in [*TRICKY, "\ud83d lone surrogate"]
+    ]
     texts += [_yaml_utils.dump_yaml(workflow_with(value)) for value in TRICKY]
     texts += [path.read_text(encoding="utf-8") for path in GOLDEN_YAML]
-    texts += ["a: [1, 2\n", "- x\n- &a {k: v}\n- *a\n", "x: 1e5\ny: 0x1F\nz: 2024-01-01\n", "", "k: caf\u00e9\n"]
+    texts += [
+        "a: [1, 2\n",
+        "- x\n- &a {k: v}\n- *a\n",
+        "x: 1e5\ny: 0x1F\nz: 2024-01-01\n",
+        "",
+        "k: caf\u00e9\n",
+    ]
+
     def loaded(load: Any, text: Any) -> str:
         return outcome(lambda: shape(load(text)))
 
@@ -195,10 +226,14 @@ def _loads_as_kfp(kfp: Any, ours: Any) -> None:
 
 # -- component specs -----------------------------------------------------------------------------
 
-_BASH = ('{"name": "%s", "inputs": [{"name": "command", "type": "String"}], "implementation": {"container": '
-         '{"image": "bash:5.2", "command": ["bash", "-c", {"inputValue": "command"}]}}}')
-_REST = (', "inputs": [{"name": "command", "type": "String"}], "implementation": {"container": '
-         '{"image": "bash:5.1", "command": ["bash", "-c", {"inputValue": "command"}]}}}')
+_BASH = (
+    '{"name": "%s", "inputs": [{"name": "command", "type": "String"}], "implementation": {"container": '
+    '{"image": "bash:5.2", "command": ["bash", "-c", {"inputValue": "command"}]}}}'
+)
+_REST = (
+    ', "inputs": [{"name": "command", "type": "String"}], "implementation": {"container": '
+    '{"image": "bash:5.1", "command": ["bash", "-c", {"inputValue": "command"}]}}}'
+)
 
 
 def _step(table: str, limit: int = 3, flag: bool = False) -> str:
@@ -221,7 +256,9 @@ def _same_spec(kfp: Any, ours: Any, text: Any) -> None:
     assert mine == theirs and mine.to_dict() == theirs.to_dict() and mine.name == theirs.name
     assert mine._digest == theirs._digest
     assert all(type(getattr(mine, f)) is type(getattr(theirs, f)) for f in mine._get_field_names())
-    assert [(w.category, str(w.message)) for w in mine_said] == [(w.category, str(w.message)) for w in theirs_said]
+    assert [(w.category, str(w.message)) for w in mine_said] == [
+        (w.category, str(w.message)) for w in theirs_said
+    ]
 
 
 @check("kfp.components._components._load_component_spec_from_component_text")
@@ -233,8 +270,12 @@ def _loads_specs_as_kfp(kfp: Any, ours: Any) -> None:
     for name in ("task-a", "task-b", "task-a"):  # the memo's first answer, then copies
         _same_spec(kfp, ours, _BASH % name)
     no_command = "name: c\nimplementation:\n  container:\n    image: bash\n"  # kfp's FutureWarning
-    for text in (no_command, no_command.encode(), "name: y\r\ninputs:\r\n- {name: a, default: 1.5}\r\n",
-                 '{"name": "f", "inputs": [{"name": "a", "default": 1e5}]}'):
+    for text in (
+        no_command,
+        no_command.encode(),
+        "name: y\r\ninputs:\r\n- {name: a, default: 1.5}\r\n",
+        '{"name": "f", "inputs": [{"name": "a", "default": 1e5}]}',
+    ):
         _same_spec(kfp, ours, text)
     # the generated `named(...)`: a spec's own to_dict() (recorded) loaded back under a task's name
     component = components.create_component_from_func(_step, base_image="python:3.11")
@@ -260,8 +301,9 @@ def _loads_specs_as_kfp(kfp: Any, ours: Any) -> None:
     texts_differing_in_their_name()
 
 
-@pytest.mark.parametrize("number", ["1", "-7", "10000000000000000000000", "1.5", "1e5", "-0.0", "NaN", "Infinity",
-                                    "-Infinity"])
+@pytest.mark.parametrize(
+    "number", ["1", "-7", "10000000000000000000000", "1.5", "1e5", "-0.0", "NaN", "Infinity", "-Infinity"]
+)
 def test_json_is_read_as_yaml_only_without_floats(number: str) -> None:
     from converter.kfp_accel.specs import json_as_yaml
 
@@ -280,7 +322,11 @@ def _golden_component_specs() -> list[Any]:
     for path in GOLDEN_YAML:
         workflow = _yaml_utils.load_yaml(path.read_text(encoding="utf-8"))
         for template in workflow["spec"]["templates"]:
-            text = template.get("metadata", {}).get("annotations", {}).get("pipelines.kubeflow.org/component_spec")
+            text = (
+                template.get("metadata", {})
+                .get("annotations", {})
+                .get("pipelines.kubeflow.org/component_spec")
+            )
             if text:
                 specs.append(_components.ComponentSpec.from_dict(json.loads(text)))
     assert len(specs) > 50
@@ -300,7 +346,9 @@ def _serialises_specs_as_kfp(kfp: Any, ours: Any) -> None:
 def _model_classes() -> list[type]:
     from kfp.components import _structures, modelbase
 
-    return [c for c in vars(_structures).values() if isinstance(c, type) and issubclass(c, modelbase.ModelBase)]
+    return [
+        c for c in vars(_structures).values() if isinstance(c, type) and issubclass(c, modelbase.ModelBase)
+    ]
 
 
 def _union_types() -> list[Any]:
@@ -324,8 +372,9 @@ def _same_lines(patched_function: Any, kfp_function: Any) -> None:
     assert patched_function is not kfp_function
     assert patched_function.__code__.co_filename == kfp_function.__code__.co_filename
     assert patched_function.__code__.co_firstlineno == kfp_function.__code__.co_firstlineno
-    assert {line for *_, line in patched_function.__code__.co_lines()} == \
-        {line for *_, line in kfp_function.__code__.co_lines()}
+    assert {line for *_, line in patched_function.__code__.co_lines()} == {
+        line for *_, line in kfp_function.__code__.co_lines()
+    }
 
 
 def _leaves_cycles(function: Callable[[], Any]) -> bool:
@@ -344,7 +393,17 @@ def _leaves_cycles(function: Callable[[], Any]) -> bool:
 def _parses_as_kfp(kfp: Any, ours: Any) -> None:
     from kfp.components import _structures
 
-    values = ["--step", "5", "", "{inputValue: x}", "None", "true", "1.5", "a" * 300, "{{pipelineparam:op=;name=x}}"]
+    values = [
+        "--step",
+        "5",
+        "",
+        "{inputValue: x}",
+        "None",
+        "true",
+        "1.5",
+        "a" * 300,
+        "{{pipelineparam:op=;name=x}}",
+    ]
     for typ in _union_types():
         for value in values:
             for _ in range(2):  # the first answer, then the remembered one
@@ -357,7 +416,11 @@ def _parses_as_kfp(kfp: Any, ours: Any) -> None:
                     assert str(raised.value) == str(error)
                 else:
                     got = ours(struct, typ)
-                    assert got == expected and type(got) is type(expected) and (got is struct) == (expected is struct)
+                    assert (
+                        got == expected
+                        and type(got) is type(expected)
+                        and (got is struct) == (expected is struct)
+                    )
     # under the memo: kfp's source with one line changed, which leaves no cycle behind
     typ = _structures.CommandlineArgumentType
     structs = [{"inputValue": "a"}, ["x", {"outputPath": "o"}], {"nope": 1}, 3.5]
@@ -373,21 +436,35 @@ def _resolves_command_lines_as_kfp(kfp: Any, ours: Any) -> None:
     from kfp.components import _components
 
     _same_lines(ours, kfp.__wrapped__)
-    text = json.dumps({"name": "c", "inputs": [{"name": "a"}, {"name": "b", "optional": True}],
-                       "outputs": [{"name": "o"}], "implementation": {"container": {
-                           "image": "i", "command": ["sh", {"inputValue": "a"}, {"outputPath": "o"}],
-                           "args": [{"if": {"cond": {"isPresent": "b"}, "then": ["--b", {"inputPath": "b"}]}},
-                                    {"concat": ["x", {"inputValue": "a"}]}]}}})
+    text = json.dumps(
+        {
+            "name": "c",
+            "inputs": [{"name": "a"}, {"name": "b", "optional": True}],
+            "outputs": [{"name": "o"}],
+            "implementation": {
+                "container": {
+                    "image": "i",
+                    "command": ["sh", {"inputValue": "a"}, {"outputPath": "o"}],
+                    "args": [
+                        {"if": {"cond": {"isPresent": "b"}, "then": ["--b", {"inputPath": "b"}]}},
+                        {"concat": ["x", {"inputValue": "a"}]},
+                    ],
+                }
+            },
+        }
+    )
     spec = _components.ComponentSpec.from_dict(json.loads(text))
     for arguments in ({"a": "1", "b": "2"}, {"a": "1"}, {}):
-        assert outcome(ours, component_spec=spec, arguments=arguments) == \
-            outcome(kfp, component_spec=spec, arguments=arguments)
+        assert outcome(ours, component_spec=spec, arguments=arguments) == outcome(
+            kfp, component_spec=spec, arguments=arguments
+        )
     resolver = {"placeholder_resolver": lambda arg, component_spec, arguments: None}
     assert _leaves_cycles(lambda: kfp.__wrapped__(component_spec=spec, arguments={"a": "1"}, **resolver))
     assert not _leaves_cycles(lambda: ours(component_spec=spec, arguments={"a": "1"}, **resolver))
 
 
 # -- introspection -------------------------------------------------------------------------------
+
 
 @check("kfp.components.modelbase.inspect")
 def _signatures_as_inspect(kfp: Any, ours: Any) -> None:
@@ -430,8 +507,12 @@ def _converts_objects_as_kfp(kfp: Any, ours: Any) -> None:
 
 
 def _functions_of(*modules: types.ModuleType) -> list[Any]:
-    return [value for module in modules for value in vars(module).values()
-            if isinstance(value, types.FunctionType) and value.__module__ == module.__name__]
+    return [
+        value
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, types.FunctionType) and value.__module__ == module.__name__
+    ]
 
 
 @check("kfp.components._python_op.inspect")
@@ -451,36 +532,71 @@ def _sources_as_inspect(kfp: Any, ours: Any) -> None:
 
 @check("kfp.components._python_op.strip_type_hints")
 def _strips_as_kfp(kfp: Any, ours: Any) -> None:
-    sources = [s for path in GOLDEN_SOURCES for s in kfp_sources(path.read_text(encoding="utf-8")) if s.strip()]
+    sources = [
+        s for path in GOLDEN_SOURCES for s in kfp_sources(path.read_text(encoding="utf-8")) if s.strip()
+    ]
     sources += ["def f(a: int):\n    if (n := a):\n        pass\n", "def f(a: (int)) -> None:\n    pass\n"]
     assert len(sources) > 100
     for source in sources:
         assert ours(source) == kfp(source)
 
 
-DOCSTRINGS = [None, "", "   ", "One line.", "Airflow task 'x' (task, /tmp/a.py:41).", ":param x: y", "@param x: y",
-              ".. deprecated:: 1.0", "Args:", "Args:   ", "Returns:", "Ends with a colon:", "  indented  ",
-              "Two\nlines", "Summary.\n\nArgs:\n    x: the x.", "Summary.\n\n:param x: the x",
-              "Summary.\n\nParameters\n----------\nx : int\n    the x", "\tTabbed: line", "x:y", "a : b", "-" * 10,
-              "Note:", "..", "... e"]
+DOCSTRINGS = [
+    None,
+    "",
+    "   ",
+    "One line.",
+    "Airflow task 'x' (task, /tmp/a.py:41).",
+    ":param x: y",
+    "@param x: y",
+    ".. deprecated:: 1.0",
+    "Args:",
+    "Args:   ",
+    "Returns:",
+    "Ends with a colon:",
+    "  indented  ",
+    "Two\nlines",
+    "Summary.\n\nArgs:\n    x: the x.",
+    "Summary.\n\n:param x: the x",
+    "Summary.\n\nParameters\n----------\nx : int\n    the x",
+    "\tTabbed: line",
+    "x:y",
+    "a : b",
+    "-" * 10,
+    "Note:",
+    "..",
+    "... e",
+]
 
 
 def _docstring_state(parsed: Any) -> Any:
-    return (parsed.short_description, parsed.long_description, parsed.blank_after_short_description,
-            parsed.blank_after_long_description, parsed.style, [(type(m), vars(m)) for m in parsed.meta])
+    return (
+        parsed.short_description,
+        parsed.long_description,
+        parsed.blank_after_short_description,
+        parsed.blank_after_long_description,
+        parsed.style,
+        [(type(m), vars(m)) for m in parsed.meta],
+    )
 
 
 @check("kfp.components._python_op.docstring_parser")
 def _parses_docstrings_as_docstring_parser(kfp: Any, ours: Any) -> None:
     def same(text: str | None) -> None:
-        assert outcome(lambda: _docstring_state(ours.parse(text))) == outcome(lambda: _docstring_state(kfp.parse(text)))
+        assert outcome(lambda: _docstring_state(ours.parse(text))) == outcome(
+            lambda: _docstring_state(kfp.parse(text))
+        )
 
     for text in DOCSTRINGS:
         same(text)
     assert ours.DocstringStyle is kfp.DocstringStyle and ours.ParseError is kfp.ParseError
 
-    @given(st.lists(st.sampled_from(list(" \t\n:@.-_aAr()'/0123456789") + ["Args", "Returns", "param", "Example"]),
-                    max_size=20).map("".join))
+    @given(
+        st.lists(
+            st.sampled_from(list(" \t\n:@.-_aAr()'/0123456789") + ["Args", "Returns", "param", "Example"]),
+            max_size=20,
+        ).map("".join)
+    )
     @SETTINGS
     def generated(text: str) -> None:
         same(text)
@@ -493,16 +609,32 @@ def _finds_standard_modules_as_kfp(kfp: Any, ours: Any) -> None:
     import distutils.sysconfig  # what kfp imports for it (setuptools' distutils in a venv)
 
     assert standard_lib_dir() == distutils.sysconfig.get_python_lib(standard_lib=True)
-    for name in ("sys", "json", "os.path", "email.mime.text", "kfp.components._data_passing", "yaml", "nope.x",
-                 "concurrent", "lib2to3.fixes", "__future__", "encodings.utf_8", "typing"):
+    for name in (
+        "sys",
+        "json",
+        "os.path",
+        "email.mime.text",
+        "kfp.components._data_passing",
+        "yaml",
+        "nope.x",
+        "concurrent",
+        "lib2to3.fixes",
+        "__future__",
+        "encodings.utf_8",
+        "typing",
+    ):
         for _ in range(2):
             assert ours(name) == kfp(name), name
 
 
 # -- Kubernetes objects and PipelineParams ---------------------------------------------------------
 
-@check("kfp.compiler._k8s_helper.convert_k8s_obj_to_json", "kfp.compiler._op_to_template.convert_k8s_obj_to_json",
-       "kfp.compiler.compiler.convert_k8s_obj_to_json")
+
+@check(
+    "kfp.compiler._k8s_helper.convert_k8s_obj_to_json",
+    "kfp.compiler._op_to_template.convert_k8s_obj_to_json",
+    "kfp.compiler.compiler.convert_k8s_obj_to_json",
+)
 def _converts_k8s_objects_as_kfp(kfp: Any, ours: Any) -> None:
     import datetime as dt
 
@@ -510,40 +642,106 @@ def _converts_k8s_objects_as_kfp(kfp: Any, ours: Any) -> None:
     from kubernetes.client import models as k8s
 
     container = k8s.V1Container(
-        name="main", image="bash", command=["bash", "-c"], args=("a", dsl.PipelineParam("p", value="v")),
-        env=[k8s.V1EnvVar(name="E", value="1"), k8s.V1EnvVar(name="F", value_from=k8s.V1EnvVarSource(
-            field_ref=k8s.V1ObjectFieldSelector(field_path="metadata.name")))],
-        resources=k8s.V1ResourceRequirements(limits={"cpu": "1", "memory": dsl.PipelineParam("m", "op-1")}))
-    samples = [None, 1, 1.5, True, b"x", "s", [1, (2, 3)], {"a": [container]}, dt.date(2024, 1, 2),
-               dt.datetime(2024, 1, 2, 3, 4), dsl.PipelineParam("q", "op-2"), dsl.PipelineParam("r", value=7),
-               container, k8s.V1Toleration(key="k", operator="Exists"), ({"t": (dsl.PipelineParam("s"),)},), object()]
+        name="main",
+        image="bash",
+        command=["bash", "-c"],
+        args=("a", dsl.PipelineParam("p", value="v")),
+        env=[
+            k8s.V1EnvVar(name="E", value="1"),
+            k8s.V1EnvVar(
+                name="F",
+                value_from=k8s.V1EnvVarSource(
+                    field_ref=k8s.V1ObjectFieldSelector(field_path="metadata.name")
+                ),
+            ),
+        ],
+        resources=k8s.V1ResourceRequirements(limits={"cpu": "1", "memory": dsl.PipelineParam("m", "op-1")}),
+    )
+    samples = [
+        None,
+        1,
+        1.5,
+        True,
+        b"x",
+        "s",
+        [1, (2, 3)],
+        {"a": [container]},
+        dt.date(2024, 1, 2),
+        dt.datetime(2024, 1, 2, 3, 4),
+        dsl.PipelineParam("q", "op-2"),
+        dsl.PipelineParam("r", value=7),
+        container,
+        k8s.V1Toleration(key="k", operator="Exists"),
+        ({"t": (dsl.PipelineParam("s"),)},),
+        object(),
+    ]
     for sample in samples:
         assert outcome(ours, sample) == outcome(kfp, sample)
 
 
-@check("kfp.dsl._pipeline_param.extract_pipelineparams_from_any", "kfp.compiler.compiler.extract_pipelineparams_from_any")
+@check(
+    "kfp.dsl._pipeline_param.extract_pipelineparams_from_any",
+    "kfp.compiler.compiler.extract_pipelineparams_from_any",
+)
 def _extracts_pipelineparams_as_kfp(kfp: Any, ours: Any) -> None:
     from kfp import dsl
     from kubernetes.client import models as k8s
 
     p1, p2, p3 = dsl.PipelineParam("a", "op-1"), dsl.PipelineParam("b"), dsl.PipelineParam("c", value="v")
-    container = k8s.V1Container(name="main", image=str(p1), command=["bash", None, f"x {p2} {p1}"],
-                                env=[k8s.V1EnvVar(name="E", value=str(p3)), None],
-                                resources=k8s.V1ResourceRequirements(limits={"cpu": p2, None: "1", str(p3): None}))
-    samples = [None, "", 0, [], {}, "plain", str(p1), f"{p1}{p2}{p1}", p3, [None, str(p2), [p1, None]], (p1, None),
-               {None: None, str(p1): [None, p2], "k": None}, container, [container, None, {"c": container}],
-               k8s.V1Toleration(key=str(p2)), [0, False, "", (), None]]
+    container = k8s.V1Container(
+        name="main",
+        image=str(p1),
+        command=["bash", None, f"x {p2} {p1}"],
+        env=[k8s.V1EnvVar(name="E", value=str(p3)), None],
+        resources=k8s.V1ResourceRequirements(limits={"cpu": p2, None: "1", str(p3): None}),
+    )
+    samples = [
+        None,
+        "",
+        0,
+        [],
+        {},
+        "plain",
+        str(p1),
+        f"{p1}{p2}{p1}",
+        p3,
+        [None, str(p2), [p1, None]],
+        (p1, None),
+        {None: None, str(p1): [None, p2], "k": None},
+        container,
+        [container, None, {"c": container}],
+        k8s.V1Toleration(key=str(p2)),
+        [0, False, "", (), None],
+    ]
     for sample in samples:
         assert sorted(map(repr, ours(sample))) == sorted(map(repr, kfp(sample)))
 
 
-_PARAM_TEXT = st.lists(st.sampled_from(["{{pipelineparam:op=", "{{pipelineparam:op=;name=x}}", "op-1", ";name=",
-                                        "}}", "{{", "a b", "-", "_", "{{pipelineparam:op=t 1;name=out_put}}", "é"]),
-                       max_size=6).map("".join)
+_PARAM_TEXT = st.lists(
+    st.sampled_from(
+        [
+            "{{pipelineparam:op=",
+            "{{pipelineparam:op=;name=x}}",
+            "op-1",
+            ";name=",
+            "}}",
+            "{{",
+            "a b",
+            "-",
+            "_",
+            "{{pipelineparam:op=t 1;name=out_put}}",
+            "é",
+        ]
+    ),
+    max_size=6,
+).map("".join)
 
 
-@check("kfp.dsl._pipeline_param.match_serialized_pipelineparam", "kfp.dsl.match_serialized_pipelineparam",
-       "kfp.dsl._pipeline_param._extract_pipelineparams")
+@check(
+    "kfp.dsl._pipeline_param.match_serialized_pipelineparam",
+    "kfp.dsl.match_serialized_pipelineparam",
+    "kfp.dsl._pipeline_param._extract_pipelineparams",
+)
 def _searches_pipelineparams_as_kfp(kfp: Any, ours: Any) -> None:
     def found(function: Any, argument: Any) -> Any:
         try:
@@ -555,16 +753,23 @@ def _searches_pipelineparams_as_kfp(kfp: Any, ours: Any) -> None:
     @SETTINGS
     def payloads(payload: str) -> None:
         assert found(ours, payload) == found(kfp, payload)
-        assert found(ours, [payload, "x"]) == found(kfp, [payload, "x"])  # _extract_pipelineparams takes lists
+        assert found(ours, [payload, "x"]) == found(
+            kfp, [payload, "x"]
+        )  # _extract_pipelineparams takes lists
 
     payloads()
 
 
 # -- names -------------------------------------------------------------------------------------------
 
-@check("kfp.compiler._k8s_helper.sanitize_k8s_name", "kfp.compiler.compiler.sanitize_k8s_name",
-       "kfp.dsl._pipeline_param.sanitize_k8s_name", "kfp.components._naming._normalize_identifier_name",
-       "kfp.dsl.dsl_utils._sanitize_name")
+
+@check(
+    "kfp.compiler._k8s_helper.sanitize_k8s_name",
+    "kfp.compiler.compiler.sanitize_k8s_name",
+    "kfp.dsl._pipeline_param.sanitize_k8s_name",
+    "kfp.components._naming._normalize_identifier_name",
+    "kfp.dsl.dsl_utils._sanitize_name",
+)
 def _sanitises_names_as_kfp(kfp: Any, ours: Any) -> None:
     @given(st.lists(st.text(alphabet=list("aZ09-_ .é/\t"), max_size=12), min_size=1, max_size=6))
     @SETTINGS
@@ -573,14 +778,16 @@ def _sanitises_names_as_kfp(kfp: Any, ours: Any) -> None:
             for args in ((name,), (name, True), (name, False), (name, 1), (name, True, 2)):
                 assert outcome(ours, *args) == outcome(kfp, *args)
             assert outcome(ours, name=name) == outcome(kfp, name=name)
-            assert outcome(ours, name, allow_capital_underscore=True) == \
-                outcome(kfp, name, allow_capital_underscore=True)
+            assert outcome(ours, name, allow_capital_underscore=True) == outcome(
+                kfp, name, allow_capital_underscore=True
+            )
         assert outcome(ours, None) == outcome(kfp, None)  # not a str: kfp's own error
 
     names()
 
 
 # -- ops ---------------------------------------------------------------------------------------------
+
 
 @check("kfp.compiler._data_passing_rewriter.copy")
 def _deep_copies_as_copy(kfp: Any, ours: Any) -> None:
@@ -609,7 +816,9 @@ def _container_op(name: str) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _container_op.ContainerOp(name=name, image="bash:5.2", command=["bash", "-c"], arguments=["echo"])
+        return _container_op.ContainerOp(
+            name=name, image="bash:5.2", command=["bash", "-c"], arguments=["echo"]
+        )
 
 
 @check("kfp.dsl._container_op.dir")
@@ -623,7 +832,9 @@ def _proxies_the_same_names(kfp: Any, ours: Any) -> None:
     with plain_kfp():
         theirs = _container_op("x")
     assert list(vars(fast)) == list(vars(theirs))
-    assert [k for k, v in vars(fast).items() if callable(v)] == [k for k, v in vars(theirs).items() if callable(v)]
+    assert [k for k, v in vars(fast).items() if callable(v)] == [
+        k for k, v in vars(theirs).items() if callable(v)
+    ]
 
 
 @check("kubernetes.client.models.v1_container.Configuration")
@@ -632,7 +843,9 @@ def _configures_containers_as_kubernetes(kfp: Any, ours: Any) -> None:
 
     fresh, shared = vars(kfp()), vars(ours())
     formatter = "logger_formatter"  # a logging.Formatter each: compared by its format
-    assert {k: v for k, v in fresh.items() if k != formatter} == {k: v for k, v in shared.items() if k != formatter}
+    assert {k: v for k, v in fresh.items() if k != formatter} == {
+        k: v for k, v in shared.items() if k != formatter
+    }
     assert fresh[formatter]._fmt == shared[formatter]._fmt
     container = Container(image="bash:5.2", command=["bash"], args=["-c", "echo"])
     assert container.local_vars_configuration is ours()
@@ -646,8 +859,29 @@ def _names_ops_as_kfp(kfp: Any, ours: Any) -> None:
         def __init__(self, human_name: str) -> None:
             self.human_name = human_name
 
-    @given(st.lists(st.sampled_from(["task", "Task", "my_task", "my-task", "my task", "", "_", "-", "task-2",
-                                     "task 2", "a" * 70, "étape", "x.y", "task-2-2"]), max_size=12))
+    @given(
+        st.lists(
+            st.sampled_from(
+                [
+                    "task",
+                    "Task",
+                    "my_task",
+                    "my-task",
+                    "my task",
+                    "",
+                    "_",
+                    "-",
+                    "task-2",
+                    "task 2",
+                    "a" * 70,
+                    "étape",
+                    "x.y",
+                    "task-2-2",
+                ]
+            ),
+            max_size=12,
+        )
+    )
     @SETTINGS
     def names(given_names: list[str]) -> None:
         given: dict[str, list[str]] = {}
@@ -676,7 +910,8 @@ def _enters_pipelines_as_kfp_and_releases_ops(kfp: Any, ours: Any) -> None:
         assert _pipeline.Pipeline.get_default_pipeline() is None
     bash = components.load_component_from_text(
         "name: b\ninputs:\n- {name: c, type: String}\nimplementation:\n  container:\n    image: bash\n"
-        "    command: [bash, -c, {inputValue: c}]\n")
+        "    command: [bash, -c, {inputValue: c}]\n"
+    )
 
     @dsl.pipeline(name="p")
     def pipeline_function() -> None:
@@ -697,11 +932,14 @@ def _enters_pipelines_as_kfp_and_releases_ops(kfp: Any, ours: Any) -> None:
 
 # -- the means themselves ------------------------------------------------------------------------------
 
+
 def test_unexpected_kfp_source_is_not_patched() -> None:
     from kfp.components import _components
 
     with accelerated():
-        kfp_resolve = install.original(next(p for p in PATCHES if p.attribute == "_resolve_command_line_and_paths"))
+        kfp_resolve = install.original(
+            next(p for p in PATCHES if p.attribute == "_resolve_command_line_and_paths")
+        )
     assert patched(kfp_resolve, ("no such line\n", "x = 1\n")) is kfp_resolve
     assert patched(len, ("x\n", "y\n")) is len  # no source
     assert _components._resolve_command_line_and_paths is kfp_resolve  # uninstalled
