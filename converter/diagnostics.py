@@ -138,6 +138,11 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K402", "emit-failed", E,
              "The converter failed while converting this DAG (an internal error).",
              "Please report this with the DAG file."),
+    CodeInfo("A2K403", "kfp-not-accelerated", W,
+             "kfp, or a library its speed-ups lean on, is not the version they were checked against: "
+             "plain kfp compiles (the same output, several times slower).",
+             "Install the versions airflow2kfp pins (pip install airflow2kfp), or set "
+             "AIRFLOW2KFP_PLAIN_KFP=1 to run plain kfp on purpose (docs/kfp-accel.md)."),
     # -- verifying output ------------------------------------------------------------------
     CodeInfo("A2K501", "ordering-mismatch", E,
              "The compiled workflow does not order tasks as the Airflow DAG does.",

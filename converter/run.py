@@ -105,11 +105,12 @@ def _convert_read_in_worker(parsed: ParsedFile, display: str, read_seconds: floa
 
 
 def _warm_compiler() -> None:
-    """Runs in a worker: kfp imported and prepared before a DAG reaches the compiler."""
-    from converter.emit import fast_kfp
+    """Runs in a worker: kfp imported and patched, for the worker's lifetime, before a DAG reaches
+    the compiler."""
+    from converter import kfp_accel
 
     try:
-        fast_kfp.install()
+        kfp_accel.keep()
     except Exception:  # noqa: BLE001, S110 - the compile itself reports what is wrong
         pass
 
@@ -177,6 +178,8 @@ def collect(
     read, notices = reader, ()
     if read is None and misses:  # Airflow is started for the files the cache does not have, if any
         read, notices = _prepare_reader(options, settings, [found[i] for i in misses], sources)
+    if misses:
+        notices += _kfp_notices()
     workers = min(settings.jobs, len(misses))
     if workers > 1:
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(read, options))
@@ -199,6 +202,18 @@ def collect(
             finish(index, convert_file(item.path, item.display, read, options), keys.get(index))
     wall = {"discover, hash, cache": hashed - started, "convert": time.perf_counter() - hashed}
     return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses), notices, wall)
+
+
+def _kfp_notices() -> tuple[Diagnostic, ...]:
+    """A2K403 once per run when the kfp speed-ups are off for the versions installed; the run says it,
+    so this process and the workers it forks do not warn again."""
+    from converter.kfp_accel import guard
+
+    found = guard.verdict()
+    if found.accelerate or found.requested:
+        return ()
+    guard.said_elsewhere()
+    return (diag("A2K403", found.reason),)
 
 
 def _fingerprint(options: ConvertOptions, reader: Reader | None, settings: RunSettings,

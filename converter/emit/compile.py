@@ -5,12 +5,11 @@ produce the same YAML. The source is our own output, never user code, so running
 safe and spares a Python start-up per DAG.
 
 kfp 1.8 reads and writes YAML with PyYAML's pure-Python parser and emitter, which is most of its
-time. In this process only, `fast_kfp` routes both through libyaml (PyYAML's C binding) with the
-same loader/representer classes, where libyaml is known to give the same bytes, hands the
-compiler's workflow to the post-compile step's re-read in memory, and makes other hot spots cheaper
-with the same results: see `converter/emit/fast_kfp.py` and tests/core/test_fast_kfp.py,
-test_fast_strip.py, test_fast_getsource.py and test_deferred_write.py. Once the compilation is over,
-the ops kfp built and the generated module are emptied: their reference cycles would otherwise leave
+time. The compilation runs within `kfp_accel.accelerated()`, which replaces kfp's hot spots with
+code giving the same results (converter/kfp_accel, docs/kfp-accel.md), hands the compiler's workflow
+to the post-compile step's re-read in memory, and puts kfp back afterwards; outside its version
+guard, or with AIRFLOW2KFP_PLAIN_KFP set, plain kfp compiles. Once the compilation is over, the ops
+kfp built and the generated module are emptied: their reference cycles would otherwise leave
 everything they hold (~500 objects a task) to a pass of the cyclic GC.
 """
 
@@ -26,7 +25,8 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
-from converter.emit import fast_kfp
+from converter import kfp_accel
+from converter.kfp_accel import deferred_write, ops
 
 
 @dataclass(frozen=True)
@@ -37,15 +37,16 @@ class CompileResult:
 
 def compile_source(source: str, module_name: str, workdir: Path) -> CompileResult:
     """Run the generated module's compile_pipeline into `workdir` and return the YAML text."""
-    fast_kfp.install()
-    result = _compile(source, module_name, workdir, defer_write=True)
-    if result is None:  # the deferred write cannot vouch for it: as kfp does it
-        result = _compile(source, module_name, workdir, defer_write=False)
+    with kfp_accel.accelerated() as accelerated:
+        result = _compile(source, module_name, workdir, accelerated, defer_write=accelerated)
+        if result is None:  # the deferred write cannot vouch for it: as kfp does it
+            result = _compile(source, module_name, workdir, accelerated, defer_write=False)
     assert result is not None  # only a deferred write is ever unsure
     return result
 
 
-def _compile(source: str, module_name: str, workdir: Path, defer_write: bool) -> CompileResult | None:
+def _compile(source: str, module_name: str, workdir: Path, accelerated: bool,
+             defer_write: bool) -> CompileResult | None:
     module = types.ModuleType(module_name)
     module.__file__ = str(workdir / f"{module_name}.py")
     target = workdir / f"{module_name}.yaml"
@@ -64,21 +65,21 @@ def _compile(source: str, module_name: str, workdir: Path, defer_write: bool) ->
             # generated file's annotations (component signatures KFP reads) into strings
             code = compile(source, module.__file__, "exec", dont_inherit=True)
             # the ops kfp builds are emptied once the compilation is over: their cycles would leave
-            # them all to the cyclic GC (see fast_kfp's docstring)
-            with fast_kfp.released_ops():
+            # them all to the cyclic GC (kfp_accel/ops.py; nothing is noted without the patches)
+            with ops.released_ops():
                 exec(code, module.__dict__)  # noqa: S102 - our own output
                 # its post-compile re-read and re-write on libyaml too; the re-read takes the workflow
-                # the compiler kept in memory in place of writing it (see fast_kfp's docstring)
-                bound = fast_kfp.bind(module.__dict__)
-                with fast_kfp.deferred_write(armed=defer_write and bound) as written:
+                # the compiler kept in memory in place of writing it (kfp_accel/deferred_write.py)
+                bound = accelerated and deferred_write.bind(module.__dict__)
+                with deferred_write.deferred_write(armed=defer_write and bound) as written:
                     try:
                         module.compile_pipeline(str(target))
                     except Exception:
                         if written.pending():  # its placeholder, read by something else, may be the cause
-                            raise fast_kfp.Unsure from None
+                            raise deferred_write.Unsure from None
                         raise
                     return CompileResult(written.result(target.read_text(encoding="utf-8")), None)
-    except fast_kfp.Unsure:
+    except deferred_write.Unsure:
         return None
     except Exception as error:  # noqa: BLE001 - the compiler's failure is a diagnostic, not raised
         last = traceback.format_exception_only(type(error), error)[-1].strip()

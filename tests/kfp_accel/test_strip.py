@@ -1,19 +1,19 @@
-"""fast_strip gives kfp's lib2to3 stripping, text for text, wherever it answers (and lib2to3 reads it)."""
+"""strip.strip_with_ast gives kfp's lib2to3 stripping, text for text, wherever it answers (and lib2to3 reads it)."""
 
 from __future__ import annotations
 
-import ast
 import itertools
 import os
 import textwrap
 from pathlib import Path
 
 import pytest
+from accel_data import kfp_sources
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kfp.components._python_op import _strip_type_hints_using_lib2to3
 
-from converter.emit.fast_strip import strip_with_ast
+from converter.kfp_accel.strip import strip_with_ast
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("A2K_EXAMPLES", "200"))
@@ -32,18 +32,6 @@ def same_as_kfp(source: str) -> str | None:
     if ours is not None:
         assert ours == lib2to3(source), source
     return ours
-
-
-def kfp_sources(text: str) -> list[str]:
-    """Every def in `text` as kfp's _get_function_source_definition gives it: dedented, from `def` on."""
-    lines = text.splitlines(keepends=True)
-    sources = []
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            first = min([d.lineno for d in node.decorator_list] + [node.lineno])
-            source = textwrap.dedent("".join(lines[first - 1:node.end_lineno]))
-            sources.append("\n".join(itertools.dropwhile(lambda x: not x.startswith("def"), source.split("\n"))))
-    return sources
 
 
 def corpus() -> list[str]:

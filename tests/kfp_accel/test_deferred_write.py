@@ -12,8 +12,9 @@ import pytest
 from kfp.components import _yaml_utils
 
 from converter.emit import compile as compile_module
-from converter.emit import fast_kfp
 from converter.emit.compile import compile_source
+from converter.kfp_accel import accelerated
+from converter.kfp_accel.deferred_write import Unsure, deferred_write, load_workflow
 
 GOLDEN_SOURCES = sorted((Path(__file__).resolve().parents[1] / "goldens" / "dags").glob("*/pipelines/*.py"))
 WORKFLOW = {"metadata": {"annotations": {"a": "b"}}, "spec": {"arguments": {"parameters": [{"name": "p"}]},
@@ -26,27 +27,36 @@ def fresh_workflow() -> dict:
     return copy.deepcopy(WORKFLOW)
 
 
-def test_kept_workflow_is_taken_once_by_the_re_read(tmp_path: Path) -> None:
-    fast_kfp.install()
+@pytest.fixture
+def write_workflow() -> Any:
+    """Compiler._write_workflow as installed: deferred within deferred_write."""
+    from kfp.compiler import Compiler
+
+    with accelerated() as active:
+        assert active
+        yield Compiler._write_workflow
+
+
+def test_kept_workflow_is_taken_once_by_the_re_read(tmp_path: Path, write_workflow: Any) -> None:
     path = str(tmp_path / "w.yaml")
     workflow = fresh_workflow()
-    with fast_kfp.deferred_write(armed=True) as written:
-        fast_kfp.write_workflow(workflow, path)
+    with deferred_write(armed=True) as written:
+        write_workflow(workflow, path)
         placeholder = Path(path).read_text()
         assert written.pending() and placeholder.startswith("#")
         workflow["spec"]["arguments"]["parameters"][0]["value"] = ""  # as kfp's own validation does
         with open(path, encoding="utf-8") as stream:
-            taken = fast_kfp.load_workflow(stream)
+            taken = load_workflow(stream)
         expected = _yaml_utils.load_yaml(_yaml_utils.dump_yaml(WORKFLOW))  # what kfp wrote, read back
         assert taken == expected and type(taken) is type(expected) and not written.pending()
-        assert fast_kfp.load_workflow(io.StringIO(placeholder)) is None  # once: then the text, parsed
+        assert load_workflow(io.StringIO(placeholder)) is None  # once: then the text, parsed
         assert written.result("rewritten\n") == "rewritten\n"
 
 
-def test_kept_workflow_nobody_rewrote_is_kfps_text(tmp_path: Path) -> None:
+def test_kept_workflow_nobody_rewrote_is_kfps_text(tmp_path: Path, write_workflow: Any) -> None:
     path = str(tmp_path / "w.yaml")
-    with fast_kfp.deferred_write(armed=True) as written:
-        fast_kfp.write_workflow(fresh_workflow(), path)
+    with deferred_write(armed=True) as written:
+        write_workflow(fresh_workflow(), path)
         assert written.result(Path(path).read_text()) == _yaml_utils.dump_yaml(WORKFLOW)
 
 
@@ -55,26 +65,28 @@ def test_kept_workflow_nobody_rewrote_is_kfps_text(tmp_path: Path) -> None:
     (True, {"x": 1.5}, "w.yaml"),  # not plain data
     (True, WORKFLOW, "w.zip"),  # kfp archives it
 ])
-def test_kfps_own_write_otherwise(tmp_path: Path, armed: bool, workflow: dict, name: str) -> None:
+def test_kfps_own_write_otherwise(tmp_path: Path, armed: bool, workflow: dict, name: str,
+                                  write_workflow: Any) -> None:
     path = str(tmp_path / name)
-    with fast_kfp.deferred_write(armed=armed) as written:
-        fast_kfp.write_workflow(workflow, path)
+    with deferred_write(armed=armed) as written:
+        write_workflow(workflow, path)
         assert not written.pending()
     if name.endswith(".yaml"):
         assert Path(path).read_text() == _yaml_utils.dump_yaml(workflow)
 
 
-def test_placeholder_seen_elsewhere_is_unsure(tmp_path: Path) -> None:
+def test_placeholder_seen_elsewhere_is_unsure(tmp_path: Path, write_workflow: Any) -> None:
     path = str(tmp_path / "w.yaml")
-    with fast_kfp.deferred_write(armed=True) as written:
-        fast_kfp.write_workflow(fresh_workflow(), path)
+    with deferred_write(armed=True) as written:
+        write_workflow(fresh_workflow(), path)
         text = Path(path).read_text()  # read by something that is not load_workflow
-        with pytest.raises(fast_kfp.Unsure):
+        with pytest.raises(Unsure):
             written.result(text.upper())
 
 
 def eager(source: str, tmp_path: Path) -> compile_module.CompileResult | None:
-    return compile_module._compile(source, "pipeline", tmp_path, defer_write=False)
+    with accelerated() as active:
+        return compile_module._compile(source, "pipeline", tmp_path, active, defer_write=False)
 
 
 @pytest.mark.parametrize("path", GOLDEN_SOURCES, ids=lambda p: p.stem)
@@ -92,7 +104,9 @@ def test_goldens_read_the_compiled_file_once_through_the_hand_off(path: Path, tm
         return real_open(file, mode, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "open", watching_open)
-    result = compile_module._compile(source, "pipeline", tmp_path, defer_write=True)
+    with accelerated() as active:
+        assert active
+        result = compile_module._compile(source, "pipeline", tmp_path, active, defer_write=True)
     assert result is not None and len(reads) == 1  # the re-read; compile_source's own read is Path's
     monkeypatch.undo()
     assert result == eager(source, tmp_path) and result.yaml_text

@@ -17,7 +17,7 @@ lib2to3's pure-Python parser. `strip_type_hints` here cuts the same spans using 
 - the text cut after the colon (or arrow) must read, on its own, as the annotation `ast` found
   there: a whole expression, so lib2to3's `test` ends where it does.
 
-Anything else, or any doubt, is kfp's own `strip_type_hints`. tests/core/test_fast_strip.py compares
+Anything else, or any doubt, is kfp's own `strip_type_hints`. tests/kfp_accel/test_strip.py compares
 both on every function in the goldens, fixtures and converter, and on generated signatures; run once
 over the standard library's and site-packages' ~160k functions and the 100-DAG benchmark's, the two
 gave the same text wherever this module answered (~99%).
@@ -32,19 +32,22 @@ The lines read up to that column-0 line (comments and blank lines at its end lef
 that one `def` and nothing else, or it goes to inspect (a column-0 line inside a string or bracket
 does not parse); so does a text with tabs, form feeds or carriage returns, or a last statement
 ending with a backslash. The parse is kept for the strip that follows (kfp strips that same text).
-tests/core/test_fast_strip.py compares both on every top-level function of the standard library
+tests/kfp_accel/test_getsource.py compares both on every top-level function of the standard library
 and site-packages, the goldens and generated files.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import re
 import types
 import warnings
 from collections.abc import Callable
 from typing import Any
+
+from converter.kfp_accel.introspection import ModuleProxy
 
 _EXEC = re.compile(r"\bexec\b")  # a keyword to lib2to3 (Python 2's exec statement) wherever it is
 _PARAMETER = re.compile(r"(\w+)[ \t]*:[ \t]*")  # the name, the colon, then the annotation
@@ -57,10 +60,16 @@ _UNSUPPORTED = (ast.Match, ast.TryStar, ast.NamedExpr, ast.AsyncFunctionDef, ast
                 ast.Await)
 
 
-def strip_type_hints(source: str, kfp_strip: Callable[[str], str]) -> str:
-    """kfp's `strip_type_hints(source)`; `kfp_strip` is kfp's own, for the sources not vouched for."""
-    stripped = strip_with_ast(source)
-    return kfp_strip(source) if stripped is None else stripped
+def stripping(kfp_strip: Callable[[str], str]) -> Callable[[str], str]:
+    """kfp.components._python_op.strip_type_hints: `strip_with_ast` where it vouches for the text,
+    kfp's own `kfp_strip` for the rest."""
+
+    @functools.wraps(kfp_strip)
+    def strip_type_hints(source: str) -> str:
+        stripped = strip_with_ast(source)
+        return kfp_strip(source) if stripped is None else stripped
+
+    return strip_type_hints
 
 
 def strip_with_ast(source: str) -> str | None:
@@ -119,6 +128,12 @@ def getsource(obj: Any) -> str:
     lines, lnum = inspect.findsource(function)  # what inspect.getsourcelines reads, errors included
     block = _top_level_block(lines, lnum)
     return "".join(inspect.getblock(lines[lnum:]) if block is None else block)
+
+
+class SourceInspect(ModuleProxy):
+    """The `inspect` module as kfp.components._python_op sees it: `getsource` above."""
+
+    getsource = staticmethod(getsource)
 
 
 _CONTROL = re.compile(r"[\t\f\r\v\x00]")

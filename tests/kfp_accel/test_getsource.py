@@ -1,4 +1,4 @@
-"""fast_strip.getsource gives inspect.getsource's text for every function, wherever its block is found."""
+"""strip.getsource gives inspect.getsource's text for every function, wherever its block is found."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import inspect
 import itertools
 import linecache
 import os
-import sys
 import sysconfig
 import types
 import warnings
@@ -16,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converter.emit import fast_strip
+from converter.kfp_accel import strip
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("A2K_EXAMPLES", "200"))
@@ -45,10 +44,10 @@ def compare(text: str) -> int:
             expected: object = inspect.getsource(function)
         except Exception as error:  # noqa: BLE001 - the same error either way
             with pytest.raises(type(error)):
-                fast_strip.getsource(function)
+                strip.getsource(function)
             continue
-        assert fast_strip.getsource(function) == expected, (text, function.__name__)
-        answered += fast_strip._top_level_block(lines, function.__code__.co_firstlineno - 1) is not None
+        assert strip.getsource(function) == expected, (text, function.__name__)
+        answered += strip._top_level_block(lines, function.__code__.co_firstlineno - 1) is not None
     return answered
 
 
@@ -146,13 +145,3 @@ def test_generated_blocks_read_as_inspect(text: str) -> None:
         return
     compare(text)
 
-
-def test_kfp_reads_python_components_through_it() -> None:
-    from kfp.components import _python_op
-
-    from converter.emit import fast_kfp
-
-    fast_kfp.install()
-    assert _python_op.inspect.getsource is fast_strip.getsource
-    assert _python_op.inspect.signature is inspect.signature  # the rest is inspect's
-    assert fast_strip.getsource(sys.modules[__name__]) == inspect.getsource(sys.modules[__name__])
