@@ -301,6 +301,7 @@ class _Writer:
         if inside:
             raise V2Unsupported(f"task {task_id!r}'s output {output!r} is used outside the condition it runs in "
                                 "(KFP v2 passes data out of a dsl.If only through dsl.OneOf)")
+        output = self.components[self.tasks[task_id].component].outputs.get(output, output)
         text = f"{variable}.outputs[{output!r}]"
         return f"dsl.Collected({text})" if task_id in self.mapped else text
 
@@ -400,6 +401,9 @@ class _Writer:
 def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping]) -> V2Plan:
     """The v2 pipeline source for `dag`, from the v1 plan and the same mappings."""
     order = [block.task_id for block in plan.tasks]
+    if not order:
+        raise V2Unsupported("every task was removed (EmptyOperator): a KFP v2 pipeline needs at least one step "
+                            "(--keep-empty keeps them as no-op steps)")
     controls = plan.controls
     components: dict[str, V2Component] = {}
     for component in plan.components:
@@ -412,6 +416,13 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping]) -> V
         except Untranslatable as error:
             raise V2Unsupported(f"component {component.key}: {error}") from None
 
+    python_steps = {key for key, c in components.items() if key in {b.key for b in plan.components if b.code}}
+    for task_id in order:
+        for loop in controls[task_id].loops:
+            source = loop.over.task_id if isinstance(loop.over, XComRef) else None
+            if source in controls and next(b.component for b in plan.tasks if b.task_id == source) in python_steps:
+                raise V2Unsupported(f"task {task_id!r} is mapped over the result of Python step {source!r}, which "
+                                    "the v2 step returns as JSON text; a dsl.ParallelFor needs a list")
     conditions = _conditions(dag, order, controls)
     root = _build_tree(order, conditions)
     edges = [(up, task_id) for task_id in order for up in controls[task_id].after]
@@ -431,7 +442,15 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping]) -> V
                                           may_not_run=crosses or bool(controls[up].after) or bool(conditions[up])))
         rule = v2r.v2_rule(control.rule, views)
         differences = list(rule.differences) + _other_differences(dag, task_id, control)
-        v2tasks[task_id] = V2TaskPlan(task_id, "", conditions[task_id], rule.ignore_upstream_failure,
+        ignore_failure = rule.ignore_upstream_failure
+        consumed = sorted(_producers(mappings[task_id].arguments) & set(control.after))
+        if ignore_failure and consumed:
+            # kfp 2 refuses ignore_upstream_failure on a task fed by an upstream output without a default
+            ignore_failure = False
+            differences = [d for d in differences if "ignore_upstream_failure" not in d]
+            differences.insert(0, f"trigger_rule {control.rule}: the task uses the output of {', '.join(consumed)}, "
+                                  "so in KFP v2 it runs only when that upstream succeeded")
+        v2tasks[task_id] = V2TaskPlan(task_id, "", conditions[task_id], ignore_failure,
                                       tuple(differences), region_of.get(task_id))
 
     mappings_by_task = {task_id: mappings[task_id] for task_id in order}
@@ -505,6 +524,19 @@ def _check_order(root: _Block, controls: Mapping[str, TaskControl], region_of: M
         if task_id not in written:
             raise V2Unsupported(f"task {task_id!r} could not be placed")
     _ = region_of
+
+
+def _producers(value: Any) -> set[str]:
+    """The tasks whose outputs an argument value reads."""
+    if isinstance(value, XComRef):
+        return {value.task_id}
+    if isinstance(value, Interpolated):
+        return set().union(*(_producers(part) for part in value.parts))
+    if isinstance(value, Mapping):
+        return set().union(set(), *(_producers(item) for item in value.values()))
+    if isinstance(value, (list, tuple)):
+        return set().union(set(), *(_producers(item) for item in value))
+    return set()
 
 
 def _other_differences(dag: Dag, task_id: str, control: TaskControl) -> list[str]:

@@ -21,6 +21,7 @@ What cannot be translated raises `Untranslatable` with the reason; the caller re
 from __future__ import annotations
 
 import ast
+import keyword
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,8 @@ class V2Component:
     outputs: Mapping[str, str]  # v1 output name -> the v2 output name
     imports: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()  # the spec's container env: set on each task
+    # kfp 2 reserves the parameter name `Output` of a container component: it is `output` there
+
 
 
 def _annotation(v1_type: Any) -> str:
@@ -59,7 +62,8 @@ def container_component(key: str, spec: Mapping[str, Any], description: str) -> 
     taken = {"dsl"}
 
     def claim(raw: str) -> str:
-        name = python_identifier(raw)
+        # the v1 name itself where Python allows it: outputs are referred to by it (`outputs['Output']`)
+        name = raw if raw.isidentifier() and not keyword.iskeyword(raw) and raw != "Output" else python_identifier(raw)
         while name in taken:
             name += "_"
         taken.add(name)
@@ -90,7 +94,7 @@ def container_component(key: str, spec: Mapping[str, Any], description: str) -> 
             raise Untranslatable(f"the container's {unsupported} have no v2 equivalent")
     command = [_placeholder(part, inputs, outputs) for part in container.get("command") or []]
     args = [_placeholder(part, inputs, outputs) for part in container.get("args") or []]
-    function = python_identifier(str(spec.get("name") or key.lower()))
+    function = python_identifier(key.lower())  # unique per file, as the keys are
     spec_args = [f"image={container['image']!r}"]
     if command:
         spec_args.append(f"command=[{', '.join(command)}]")
