@@ -113,7 +113,8 @@ def v2_calls(calls: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
             statements.append(f"kubernetes.set_image_pull_policy({{task}}, {args[0]})")
         elif name == "add_env_variable" and len(node.args) == 1 and isinstance(node.args[0], ast.Call):
             env = {k.arg: k.value for k in node.args[0].keywords if k.arg}
-            if "name" in env and "value" in env:
+            # kfp 2 sets an environment variable to a constant only (a run-time value is not carried)
+            if "name" in env and isinstance(env.get("value"), ast.Constant) and isinstance(env["value"].value, str):
                 methods.append(f"set_env_variable(name={ast.get_source_segment(text, env['name'])}, "
                                f"value={ast.get_source_segment(text, env['value'])})")
             else:
