@@ -1,6 +1,6 @@
 # The two set-up commands of the README. Each creates what it needs (virtual environments,
 # system packages) first; every step is idempotent, so a second run only does the work itself.
-.PHONY: demo test venv airflow-env
+.PHONY: demo test venv airflow-env kfp2-env
 
 DEMO_OUT ?= demo-out
 
@@ -11,10 +11,15 @@ venv:
 airflow-env:
 	@scripts/setup_airflow_env.sh >/dev/null
 
-demo: venv airflow-env
+# kfp 2.x (the --target v2 compiler and local runner) in its own venv: it pins its own protobuf and
+# kubernetes clients, which kfp 1.8.22 cannot share.
+kfp2-env:
+	@scripts/setup_kfp2_env.sh >/dev/null
+
+demo: venv airflow-env kfp2-env
 	.venv/bin/airflow2kfp convert fixtures/airflow_dags --out $(DEMO_OUT); status=$$?; \
 	[ $$status -le 1 ] || exit $$status
 
-test: venv airflow-env
+test: venv airflow-env kfp2-env
 	@scripts/system_packages.sh --test
 	.venv/bin/python -m pytest -q $(PYTEST_ARGS)

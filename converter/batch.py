@@ -72,7 +72,8 @@ def convert_options(settings: Settings) -> ConvertOptions:
         python_image=settings.python_image, airflow_image=settings.airflow_image,
         operator_fallback=settings.operator_fallback,
     )
-    return ConvertOptions(mapping=mapping, max_file_bytes=settings.max_file_size)
+    return ConvertOptions(mapping=mapping, max_file_bytes=settings.max_file_size, targets=settings.target,
+                          kfp2_python=settings.kfp2_python)
 
 
 def run_settings(

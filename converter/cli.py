@@ -27,6 +27,7 @@ from converter.config import (
     check_seconds,
     load_settings,
     override,
+    parse_targets,
 )
 from converter.diagnostics import CODES, codes_markdown, diag
 from converter.mapping import FAMILIES
@@ -82,6 +83,15 @@ class _Interpreter(click.ParamType):
         return str(value)
 
 
+def _targets(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    try:
+        return parse_targets(value)
+    except ConfigError as error:
+        raise click.BadParameter(str(error).removeprefix("target "), ctx, param) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="airflow2kfp")
 def cli() -> None:
@@ -114,6 +124,11 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Airflow interpreter for --mode airflow/auto [$AIRFLOW2KFP_AIRFLOW_PYTHON]."),
         click.option("--airflow-timeout", type=_Seconds(), metavar="SECONDS",
                      help="Time Airflow may spend importing one file [5]."),
+        click.option("--target", "target", metavar="v1|v2|v1,v2", callback=_targets,
+                     help="KFP target(s): v1 (kfp 1.8.22, Argo YAML in pipelines/), v2 (kfp 2.x, pipeline IR in "
+                          "pipelines/v2/), or both [v1]."),
+        click.option("--kfp2-python", type=_Interpreter(), metavar="PATH",
+                     help="kfp 2.x interpreter for --target v2 [$AIRFLOW2KFP_KFP2_PYTHON, else .venv-kfp2]."),
         click.option("--fail-on", type=click.Choice(FAIL_ON),
                      help="Lowest severity that makes the exit code 1 [error]."),
         click.option("--ignore", multiple=True, metavar="CODE",

@@ -14,6 +14,9 @@ Command-line flags override the file. Unknown keys are an error, so a typo never
     mode = "auto"                    # static | airflow (import with Airflow) | auto (both, merged;
                                      # static alone, said once, when no Airflow interpreter is found)
     fail-on = "error"                # error | warning | never
+    target = "v1"                    # v1 | v2 | "v1,v2": KFP v1 (Argo YAML) and/or KFP v2 (pipeline IR)
+    kfp2-python = ".venv-kfp2/bin/python"  # kfp 2.x for the v2 target (default: $AIRFLOW2KFP_KFP2_PYTHON,
+                                     # else the project's .venv-kfp2)
     ignore = ["A2K303"]              # codes suppressed everywhere
     exclude = ["tests/**"]
 """
@@ -70,6 +73,8 @@ class Settings:
     max_file_size: int = 5_000_000
     airflow_python: str | None = None  # the interpreter that imports DAGs in airflow/auto mode
     airflow_timeout: float = 5.0  # seconds Airflow may spend importing one file
+    target: tuple[str, ...] = ("v1",)  # KFP targets: v1 (kfp 1.8.22, Argo YAML), v2 (kfp 2.x, IR), or both
+    kfp2_python: str | None = None  # the kfp 2.x interpreter for --target v2
     source: Path | None = field(default=None, compare=False)  # the file the settings came from
 
 
@@ -93,7 +98,20 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "max_file_size": int,
     "airflow_python": str,
     "airflow_timeout": (int, float),
+    "target": (str, list),
+    "kfp2_python": str,
 }
+
+
+def parse_targets(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """`v1`, `v2`, `v1,v2` (or a list of them) as a tuple in the order TARGETS lists them."""
+    from converter.results import TARGETS
+
+    parts = [p.strip() for p in (value.split(",") if isinstance(value, str) else value)]
+    unknown = [p for p in parts if p not in TARGETS]
+    if unknown or not parts:
+        raise ConfigError(f"target {value!r}: expected v1, v2 or v1,v2")
+    return tuple(t for t in TARGETS if t in parts)
 
 
 def find_config(start: Path) -> Path | None:
@@ -169,7 +187,9 @@ def validate(settings: Settings, where: Path | str = "command line") -> Settings
             problem = check_glob(pattern)
             if problem:
                 raise ConfigError(f"{setting(key)} {pattern!r}: {problem}")
-    for key in ("bash_image", "utility_image", "python_image", "airflow_image", "airflow_python"):
+    if not settings.target or any(t not in ("v1", "v2") for t in settings.target):
+        raise ConfigError(f"{setting('target')}: expected v1, v2 or v1,v2")
+    for key in ("bash_image", "utility_image", "python_image", "airflow_image", "airflow_python", "kfp2_python"):
         if getattr(settings, key) == "":
             raise ConfigError(f"{setting(key.replace('_', '-'))}: must not be empty")
     return settings
@@ -179,6 +199,11 @@ def check_airflow_python(settings: Settings) -> None:
     """The Airflow interpreter a run in airflow/auto mode was told to use exists and can run: a
     missing one is an error, never a quiet fall back to another interpreter. Checked on the final
     settings (a config file's interpreter does not matter to `--mode static`)."""
+    if settings.kfp2_python is not None and "v2" in settings.target:
+        problem = check_interpreter(settings.kfp2_python)
+        if problem:
+            where = f"{settings.source}: " if settings.source else ""
+            raise ConfigError(f"{where}kfp2-python {settings.kfp2_python!r}: {problem}")
     if settings.mode == "static":
         return
     if settings.airflow_python is not None:
@@ -208,6 +233,8 @@ def parse(table: dict[str, Any], path: Path) -> Settings:
             if not all(isinstance(item, str) for item in value):
                 raise ConfigError(f"{path}: {raw_key} must be a list of strings")
             value = tuple(value)
+        if key == "target":
+            value = parse_targets(value)
         if key == "cache_dir":
             if not value:
                 raise ConfigError(f"{path}: cache-dir must not be empty")

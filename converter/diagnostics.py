@@ -3,7 +3,7 @@
 A code never changes meaning once released. Ranges by stage:
   A2K1xx reading files          A2K2xx DAG structure        A2K3xx mapping operators
   A2K4xx emitting / compiling   A2K5xx verifying output     A2K6xx importing with Airflow
-  A2K7xx the run as a whole (output folder, `check`)
+  A2K7xx the run as a whole (output folder, `check`)   A2K8xx the KFP v2 target (`--target v2`)
 The README's table is generated from CODES (`airflow2kfp codes --markdown`), so the two cannot drift.
 """
 
@@ -179,6 +179,27 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K703", "orphaned-output", W,
              "Output files of a DAG that no longer exists are kept in the output folder.",
              "Pass --prune to remove the outputs of DAGs that disappeared."),
+    # -- the KFP v2 target (--target v2) ---------------------------------------------------
+    CodeInfo("A2K801", "kfp2-unavailable", E,
+             "No working kfp 2.x interpreter was available to compile the v2 pipeline.",
+             "Run scripts/setup_kfp2_env.sh, or point --kfp2-python / AIRFLOW2KFP_KFP2_PYTHON at a python "
+             "with kfp 2.x."),
+    CodeInfo("A2K802", "v2-unsupported", E,
+             "The DAG has a shape KFP v2 cannot express (the message says which); no v2 pipeline is written.",
+             "Convert it for --target v1, or restructure the DAG (e.g. pass data out of a branch through a join "
+             "task that always runs)."),
+    CodeInfo("A2K803", "v2-compile-failed", E,
+             "kfp 2.x's compiler rejected the generated v2 pipeline (an internal error of the converter).",
+             "Please report this with the DAG file; the generated Python is kept for inspection."),
+    CodeInfo("A2K804", "v2-ordering-mismatch", E,
+             "The compiled v2 pipeline IR does not order tasks as the Airflow DAG does.",
+             "The report lists the differing pairs; convert the DAG for --target v1, which orders it exactly."),
+    CodeInfo("A2K805", "v2-setting-dropped", W,
+             "A task setting the v1 pipeline carries has no KFP v2 equivalent and is left out of the v2 pipeline.",
+             "Set it on the v2 task yourself (kfp-kubernetes has most pod settings), or use --target v1."),
+    CodeInfo("A2K806", "v2-trigger-rule", W,
+             "The task's trigger rule or condition runs differently in KFP v2 than in Airflow (the message says how).",
+             "Check the difference in the report (docs/targets.md has every rule); --target v1 expresses it exactly."),
     # -- faults writing the output folder: the run stops, the previous outputs stay as they were --
     CodeInfo("A2K710", "output-busy", E,
              "Another airflow2kfp run is writing to the same output folder.",

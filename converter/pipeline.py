@@ -33,6 +33,8 @@ from converter.verify.workflow import load_workflow, step_settings, workflow_par
 class ConvertOptions:
     mapping: MappingOptions = field(default_factory=MappingOptions)
     max_file_bytes: int = 5_000_000
+    targets: tuple[str, ...] = ("v1",)  # "v1" (kfp 1.8.22, Argo YAML) and/or "v2" (kfp 2.x, pipeline IR)
+    kfp2_python: str | None = None  # the kfp 2.x interpreter for v2 (None: $AIRFLOW2KFP_KFP2_PYTHON, .venv-kfp2)
 
 
 Reader = Callable[[Path, str], ParsedFile]
@@ -186,7 +188,17 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     emitted = time.perf_counter()
     seconds = {"map": mapped - started, "emit": emitted - mapped}
     partial = dict(base, pipeline_function=plan.function_name, tasks=records, kfp_edges=kfp_edges,
-                   python_text=source, recurring=schedule.run, seconds=seconds)
+                   python_text=source, recurring=schedule.run, seconds=seconds, targets=options.targets)
+    if "v2" in options.targets:
+        from converter.target_v2 import convert_v2  # kfp 2 runs in a worker; imported only when asked for
+
+        started_v2 = time.perf_counter()
+        v2, v2_diagnostics = convert_v2(dag, plan, mappings, airflow_ordering(dag, plan), schedule.run,
+                                        options.kfp2_python)
+        partial["v2"] = v2
+        diagnostics += v2_diagnostics
+        emitted = time.perf_counter()
+        seconds["v2"] = emitted - started_v2  # its own compile and self-check included
 
     with tempfile.TemporaryDirectory(prefix="airflow2kfp-compile-") as workdir:
         compiled = compile_source(source, "pipeline", Path(workdir))

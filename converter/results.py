@@ -80,6 +80,35 @@ class Status(str, Enum):
     SKIPPED = "skipped"
 
 
+TARGETS = ("v1", "v2")  # KFP v1 (kfp 1.8.22, Argo YAML; the default) and KFP v2 (kfp 2.x, pipeline IR)
+
+
+@dataclass(frozen=True)
+class V2Task:
+    """One Airflow task in the KFP v2 pipeline."""
+
+    task_id: str
+    step: str | None  # the IR task path from the root DAG ("region/condition-1/bash"), None when removed
+    conditions: tuple[str, ...] = ()  # the dsl.If conditions around it, "<decider>.<output> == true"
+    ignore_upstream_failure: bool = False
+    region: str | None = None  # the sub-pipeline holding it
+    semantics: str = "exact"  # "exact" or "differs"
+    differences: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class V2Result:
+    """The KFP v2 target of one DAG: its Python, its compiled IR, the IR's self-check."""
+
+    status: Status
+    python_text: str | None
+    yaml_text: str | None
+    selfcheck: SelfCheck | None
+    tasks: tuple[V2Task, ...] = ()
+    recurring: RecurringRun | None = None
+    error: str | None = None  # why there is no v2 pipeline (the A2K80x diagnostic says it too)
+
+
 @dataclass(frozen=True)
 class TaskRecord:
     task_id: str
@@ -132,6 +161,8 @@ class DagResult:
     kfp_parameters: tuple[str, ...] = ()
     # seconds spent per stage (STAGES) on this DAG: for `convert --timings`, never compared or written
     seconds: Mapping[str, float] = field(default_factory=dict, compare=False)
+    targets: tuple[str, ...] = ("v1",)  # what the run was asked to write
+    v2: V2Result | None = None  # the KFP v2 target, when asked for
 
 
 @dataclass(frozen=True)

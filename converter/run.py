@@ -19,7 +19,7 @@ from converter.cache import Cache, Hasher
 from converter.diagnostics import Diagnostic, Severity, diag
 from converter.discover import DiscoveryOptions, Found, discover
 from converter.emit.names import UniqueNames, file_stem
-from converter.emit.recurring import recurring_json
+from converter.emit.recurring import recurring_json, recurring_json_v2
 from converter.model import ParsedFile
 from converter.outputs import WriteResult, write_tree
 from converter.parse.readers import StaticReader
@@ -29,6 +29,7 @@ from converter.results import DagResult, FileResult, Status
 from converter.suppress import apply as apply_ignores
 
 PIPELINES_DIR = "pipelines"
+V2_DIR = "v2"  # pipelines/v2/: the KFP v2 target's files
 SUMMARY_FILE = "conversion.json"
 FAIL_ON_RANK = {"warning": Severity.WARNING.rank, "error": Severity.ERROR.rank}
 
@@ -61,7 +62,8 @@ class Collected:
 @dataclass(frozen=True)
 class OutputPlan:
     contents: dict[str, str]  # relative path -> text, conversion.json last
-    paths: dict[tuple[str, str], dict[str, str | None]]  # (source, dag_id) -> its python/yaml/recurring_run files
+    # (source, dag_id) -> its python/yaml/recurring_run files (and v2_python/v2_yaml/v2_recurring_run)
+    paths: dict[tuple[str, str], dict[str, str | None]]
 
 
 @dataclass(frozen=True)
@@ -272,16 +274,29 @@ def plan(files: Iterable[FileResult]) -> OutputPlan:
     contents: dict[str, str] = {}
     for file_result, dag in ordered:
         stem = stems.claim(file_stem(dag.dag_id), sep="_")
-        python_rel = f"{PIPELINES_DIR}/{stem}.py"
-        yaml_rel = f"{PIPELINES_DIR}/{stem}.yaml" if dag.yaml_text is not None else None
-        # without a compiled pipeline there is nothing to schedule
-        recurring_rel = f"{PIPELINES_DIR}/{stem}.recurring.json" if yaml_rel and dag.recurring else None
-        paths[(file_result.path, dag.dag_id)] = {"python": python_rel, "yaml": yaml_rel, "recurring_run": recurring_rel}
-        contents[python_rel] = dag.python_text or ""
-        if yaml_rel:
-            contents[yaml_rel] = dag.yaml_text or ""
-        if recurring_rel and dag.recurring:
-            contents[recurring_rel] = recurring_json(dag.recurring, f"{stem}.yaml")
+        written: dict[str, str | None] = {"python": None, "yaml": None, "recurring_run": None}
+        if "v1" in dag.targets:
+            python_rel = f"{PIPELINES_DIR}/{stem}.py"
+            yaml_rel = f"{PIPELINES_DIR}/{stem}.yaml" if dag.yaml_text is not None else None
+            # without a compiled pipeline there is nothing to schedule
+            recurring_rel = f"{PIPELINES_DIR}/{stem}.recurring.json" if yaml_rel and dag.recurring else None
+            written = {"python": python_rel, "yaml": yaml_rel, "recurring_run": recurring_rel}
+            contents[python_rel] = dag.python_text or ""
+            if yaml_rel:
+                contents[yaml_rel] = dag.yaml_text or ""
+            if recurring_rel and dag.recurring:
+                contents[recurring_rel] = recurring_json(dag.recurring, f"{stem}.yaml")
+        if dag.v2 is not None and dag.v2.python_text is not None:  # pipelines/v2/: the KFP v2 target
+            v2_python = f"{PIPELINES_DIR}/{V2_DIR}/{stem}.py"
+            v2_yaml = f"{PIPELINES_DIR}/{V2_DIR}/{stem}.yaml" if dag.v2.yaml_text is not None else None
+            v2_recurring = f"{PIPELINES_DIR}/{V2_DIR}/{stem}.recurring.json" if v2_yaml and dag.v2.recurring else None
+            written.update(v2_python=v2_python, v2_yaml=v2_yaml, v2_recurring_run=v2_recurring)
+            contents[v2_python] = dag.v2.python_text
+            if v2_yaml:
+                contents[v2_yaml] = dag.v2.yaml_text or ""
+            if v2_recurring and dag.v2.recurring:
+                contents[v2_recurring] = recurring_json_v2(dag.v2.recurring, f"{stem}.yaml")
+        paths[(file_result.path, dag.dag_id)] = written
     contents[SUMMARY_FILE] = conversion_json(files, paths)
     return OutputPlan(contents, paths)
 

@@ -72,6 +72,27 @@ def recurring_json(run: RecurringRun, pipeline: str) -> str:
     return json.dumps(run.to_json(pipeline), indent=2) + "\n"
 
 
+def recurring_json_v2(run: RecurringRun, pipeline: str) -> str:
+    """The v2 target's recurring run: the keyword arguments of kfp 2.x's
+    `kfp.Client.create_recurring_run` (`job_name`, `cron_expression` or `interval_second`, `params`,
+    ...) for the IR file `pipeline` next to it, with the same schedule as the v1 file."""
+    document = {
+        "sdk": "kfp 2.x",
+        "pipeline_package_path": pipeline,
+        "job_name": run.name,
+        "description": run.description,
+        **({"cron_expression": run.cron} if run.cron is not None else {"interval_second": run.interval_second}),
+        "start_time": run.start_time,
+        "end_time": run.end_time,
+        "max_concurrency": run.max_concurrency,
+        "no_catchup": run.no_catchup,
+        "enabled": run.enabled,
+        "params": dict(run.parameters),
+        "notes": list(run.notes),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
 @dataclass(frozen=True)
 class _Trigger:
     cron: str | None = None

@@ -16,6 +16,10 @@ Schema (stable; new keys may be added, none removed):
    "files": [{"path", "status", "diagnostics", "suppressed"}]}
 "summary" also counts "suppressed" diagnostics; each suppressed one adds "suppressed_by": inline|config.
 Each diagnostic: {"code", "severity", "message", "help", "file", "line", "col", "task_id", "dag_id"}.
+With `--target` naming v2, each DAG also has "targets" (["v1", "v2"], ["v2"]) and "v2": {"status",
+"python", "yaml", "recurring_run", "ordering", "error", "tasks": [{"task_id", "step", "conditions",
+"ignore_upstream_failure", "region", "semantics"}]}, and "summary" has "v2" ({status: n}); a run
+for v1 alone writes neither, as before.
 `airflow2kfp verify` adds `dags[].verify` (converter/verify/compare.py: Comparison.to_json) and
 `summary.verify` ({verdict: n}).
 """
@@ -63,7 +67,38 @@ def _ordering(dag: DagResult) -> dict[str, Any]:
     }
 
 
+def _v2_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
+    v2 = dag.v2
+    if v2 is None:
+        return {"status": Status.FAILED.value, "python": None, "yaml": None, "recurring_run": None,
+                "ordering": {"verdict": "unchecked", "missing": [], "extra": []}, "error": "not converted",
+                "tasks": []}
+    ordering = {"verdict": "unchecked", "missing": [], "extra": []}
+    if v2.selfcheck is not None:
+        ordering = {"verdict": "exact" if v2.selfcheck.exact else "mismatch",
+                    "missing": [list(p) for p in v2.selfcheck.missing], "extra": [list(p) for p in v2.selfcheck.extra]}
+    return {
+        "status": v2.status.value,
+        "python": paths.get("v2_python"),
+        "yaml": paths.get("v2_yaml"),
+        "recurring_run": paths.get("v2_recurring_run"),
+        "ordering": ordering,
+        "error": v2.error,
+        "tasks": [{"task_id": t.task_id, "step": t.step, "conditions": list(t.conditions),
+                   "ignore_upstream_failure": t.ignore_upstream_failure, "region": t.region,
+                   "semantics": {"verdict": t.semantics, "differences": list(t.differences)}} for t in v2.tasks],
+    }
+
+
 def dag_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
+    document = _dag_json(dag, paths)
+    if dag.targets != ("v1",):
+        document["targets"] = list(dag.targets)
+        document["v2"] = _v2_json(dag, paths)
+    return document
+
+
+def _dag_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
     return {
         "dag_id": dag.dag_id,
         "source": dag.source,
@@ -127,6 +162,8 @@ def summary(files: list[FileResult]) -> dict[str, Any]:
         "diagnostics": dict(sorted(Counter(d.severity.value for d in all_diagnostics(files)).items())),
         "ordering": dict(sorted(Counter(_ordering(d)["verdict"] for d in dags).items())),
         "suppressed": sum(len(f.suppressed) for f in files),
+        **({"v2": {s.value: sum(d.v2 is not None and d.v2.status is s for d in v2_dags) for s in Status}}
+           if (v2_dags := [d for d in dags if "v2" in d.targets]) else {}),
     }
 
 

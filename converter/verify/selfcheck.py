@@ -91,7 +91,17 @@ def check(
 ) -> SelfCheck:
     """Compare the workflow's ordering with Airflow's, over the tasks that became KFP steps
     (`parsed`: the YAML already parsed by the caller, see converter.verify.workflow)."""
-    workflow = read_workflow(yaml_text, parsed)
+    return compare_ordering(read_workflow(yaml_text, parsed), airflow_tasks, airflow_edges, kfp_names)
+
+
+def compare_ordering(
+    workflow: WorkflowOrdering,
+    airflow_tasks: Iterable[str],
+    airflow_edges: Iterable[tuple[str, str]],
+    kfp_names: Mapping[str, str],
+) -> SelfCheck:
+    """The verdict for an ordering read from compiled output (an Argo workflow, or the v2 IR by
+    converter.verify.ir_check): its closure against Airflow's, over the tasks that became steps."""
     all_tasks = list(airflow_tasks)
     airflow_edges = list(airflow_edges)
     if _same_ordering(workflow, all_tasks, airflow_edges, kfp_names):  # the usual case, without closures

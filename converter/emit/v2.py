@@ -1,0 +1,572 @@
+"""Emit the KFP v2 pipeline (kfp 2.x DSL) from the same plan and mappings the v1 target uses.
+
+The v1 plan (`emit/python.py`'s EmitPlan: task order, names, conditions, loops, trigger rules) and
+the mappings' components and arguments are the one source; this module only decides the v2 shape:
+
+- components: `v2_components` (container components from the specs, `dsl.component` from the
+  Python steps' source, body unchanged);
+- conditions: a task runs inside `dsl.If(<decider>.outputs['follow_x'] == 'true')` for each branch
+  or short-circuit condition it has, and, when its rule is skipped by a skipped upstream
+  (trigger_rules_v2.INHERIT_CONDITIONS), inside its upstreams' conditions too: KFP v2 rejects an
+  edge into a `dsl.If` from outside it, and a task Airflow would skip with its upstream is exactly
+  one the condition skips;
+- where a task with another rule (a branch's join) runs after a conditional task, the `dsl.If`
+  block holding that task becomes a sub-pipeline (a `@dsl.pipeline` function called as a task) and
+  the join runs `.after()` it: the sub-pipeline succeeds when its tasks succeeded or were skipped;
+- mapped tasks run in `dsl.ParallelFor`, their results reach later tasks through `dsl.Collected`;
+- each task's rule becomes `.after(...)` and, where it must run after failures,
+  `.ignore_upstream_failure()` (trigger_rules_v2); every run gets `set_caching_options(False)`
+  (Airflow never skips a task because an identical one ran before).
+
+What v2 cannot express (an edge out of a condition that no sub-pipeline can carry, data passed out
+of one) raises `V2Unsupported`; the caller reports it (A2K802) and v1 is unaffected.
+"""
+
+from __future__ import annotations
+
+import ast
+import pprint
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import jinja2
+import yaml
+
+from converter import __version__, graph
+from converter.emit.names import UniqueNames, k8s_name, python_identifier
+from converter.emit.python import EmitPlan, _comment_text
+from converter.emit.v2_components import (
+    Untranslatable,
+    V2Component,
+    container_component,
+    python_component,
+    v2_imports,
+)
+from converter.mapping import trigger_rules_v2 as v2r
+from converter.mapping.base import Interpolated, ParamRef, RunIdRef, TaskMapping
+from converter.mapping.control_flow import Condition, LoopValue, TaskControl
+from converter.model import Dag, XComRef
+
+
+class V2Unsupported(Exception):
+    """The DAG has a shape KFP v2 cannot express; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class V2TaskPlan:
+    task_id: str
+    variable: str
+    conditions: tuple[Condition, ...]  # outermost first, inherited ones included
+    ignore_upstream_failure: bool
+    differences: tuple[str, ...]
+    region: str | None = None  # the sub-pipeline holding it, if any
+
+
+@dataclass(frozen=True)
+class V2Plan:
+    dag_id: str
+    function_name: str
+    pipeline_name: str
+    source: str  # the generated Python
+    tasks: Mapping[str, V2TaskPlan]
+    notes: tuple[str, ...] = ()
+    dropped_calls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # task -> v1 calls not carried
+
+
+# -- task calls: the mappings' v1 method calls in v2 terms ----------------------------------------
+
+V2_METHODS = frozenset({"set_memory_limit", "set_memory_request", "set_cpu_limit", "set_cpu_request",
+                        "set_gpu_limit", "set_accelerator_type", "set_accelerator_limit"})
+
+
+def v2_calls(calls: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+    """(method calls on the task, `kubernetes.<f>(task, ...)` statements with `{task}`, dropped calls)."""
+    methods: list[str] = []
+    statements: list[str] = []
+    dropped: list[str] = []
+    for call in calls:
+        try:
+            node = ast.parse(f"_task.{call}", mode="eval").body
+        except SyntaxError:
+            dropped.append(call)
+            continue
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            dropped.append(call)
+            continue
+        name = node.func.attr
+        text = f"_task.{call}"
+        args = [ast.get_source_segment(text, a) or "" for a in node.args]
+        keywords = {k.arg: ast.get_source_segment(text, k.value) or "" for k in node.keywords if k.arg}
+        if name == "set_retry" and args:
+            parts = [f"num_retries={args[0]}"]
+            parts += [f"{key}={keywords[key]}" for key in ("backoff_duration", "backoff_factor") if key in keywords]
+            if "backoff_max_duration" in keywords:
+                parts.append(f"backoff_max_duration={keywords['backoff_max_duration']}")
+            methods.append(f"set_retry({', '.join(parts)})")
+        elif name in V2_METHODS:
+            methods.append(call)
+        elif name == "set_timeout" and args:
+            statements.append(f"kubernetes.set_timeout({{task}}, {args[0]})")
+        elif name == "set_image_pull_policy" and args:
+            statements.append(f"kubernetes.set_image_pull_policy({{task}}, {args[0]})")
+        elif name == "add_env_variable" and len(node.args) == 1 and isinstance(node.args[0], ast.Call):
+            env = {k.arg: k.value for k in node.args[0].keywords if k.arg}
+            # kfp 2 sets an environment variable to a constant only (a run-time value is not carried)
+            if "name" in env and isinstance(env.get("value"), ast.Constant) and isinstance(env["value"].value, str):
+                methods.append(f"set_env_variable(name={ast.get_source_segment(text, env['name'])}, "
+                               f"value={ast.get_source_segment(text, env['value'])})")
+            else:
+                dropped.append(call)
+        elif name == "add_node_selector_constraint" and len(args) == 2:
+            statements.append(f"kubernetes.add_node_selector({{task}}, {args[0]}, {args[1]})")
+        else:
+            dropped.append(call)
+    return methods, statements, dropped
+
+
+# -- values -----------------------------------------------------------------------------------
+
+
+def _literal(value: Any, ref: Any) -> str:
+    """Python source for an argument value in the v2 file; `ref(task_id, output)` renders a
+    reference to another task's output from where the argument is written."""
+    if isinstance(value, LoopValue):
+        return value.variable
+    if isinstance(value, XComRef):
+        return ref(value.task_id, "Output" if value.key == "return_value" else value.key)
+    if isinstance(value, ParamRef):
+        return ref(None, value.name)
+    if isinstance(value, RunIdRef):
+        return "dsl.PIPELINE_JOB_ID_PLACEHOLDER"
+    if isinstance(value, Interpolated):
+        body = "".join(part.replace("{", "{{").replace("}", "}}") if isinstance(part, str)
+                       else "{" + _literal(part, ref) + "}" for part in value.parts)
+        return "f" + repr(body)
+    if isinstance(value, str) and "\n" in value and '"""' not in value and not value.endswith(("\\", '"')):
+        return '"""' + value.replace("\\", "\\\\") + '"""'
+    return pprint.pformat(value, width=88, sort_dicts=False)
+
+
+# -- structure --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Block:
+    """A `with dsl.If(...)` block (condition None: a pipeline function's body)."""
+
+    condition: Condition | None
+    items: list[Any] = field(default_factory=list)  # task ids and _Blocks, in emission order
+    region: str | None = None  # set: emitted as a sub-pipeline of this name
+
+    def tasks(self) -> list[str]:
+        found: list[str] = []
+        for item in self.items:
+            found += item.tasks() if isinstance(item, _Block) else [item]
+        return found
+
+
+def _conditions(dag: Dag, order: Sequence[str], controls: Mapping[str, TaskControl]) -> dict[str, tuple[Condition, ...]]:
+    """Each task's conditions, outermost first: its own, its deciders', and its upstreams' when its
+    rule is skipped by a skipped upstream."""
+    position = {task_id: index for index, task_id in enumerate(order)}
+    found: dict[str, tuple[Condition, ...]] = {}
+    for task_id in order:
+        control = controls[task_id]
+        chosen: dict[tuple[str, str], Condition] = {}
+        for condition in control.conditions:
+            for inherited in found.get(condition.source, ()):
+                chosen.setdefault((inherited.source, inherited.output), inherited)
+            chosen.setdefault((condition.source, condition.output), condition)
+        if control.rule in v2r.INHERIT_CONDITIONS:
+            for up in control.after:
+                for inherited in found.get(up, ()):
+                    chosen.setdefault((inherited.source, inherited.output), inherited)
+        found[task_id] = tuple(sorted(chosen.values(), key=lambda c: (position.get(c.source, -1), c.output)))
+    return found
+
+
+def _build_tree(order: Sequence[str], conditions: Mapping[str, tuple[Condition, ...]]) -> _Block:
+    root = _Block(None)
+    for task_id in order:
+        block = root
+        for condition in conditions[task_id]:
+            child = next((item for item in block.items if isinstance(item, _Block) and item.condition == condition),
+                         None)
+            if child is None:
+                child = _Block(condition)
+                block.items.append(child)
+            block = child
+        block.items.append(task_id)
+    return root
+
+
+def _holder(root: _Block, task_id: str) -> list[_Block]:
+    """The blocks from the root down to the one holding `task_id`."""
+    def walk(block: _Block, path: list[_Block]) -> list[_Block] | None:
+        for item in block.items:
+            if item == task_id:
+                return path + [block]
+            if isinstance(item, _Block):
+                found = walk(item, path + [block])
+                if found:
+                    return found
+        return None
+    found = walk(root, [])
+    assert found is not None
+    return found
+
+
+def _mark_regions(root: _Block, edges: Sequence[tuple[str, str]], names: UniqueNames) -> None:
+    """For each edge from a task inside a `dsl.If` block its downstream is not in, the outermost such
+    block becomes a sub-pipeline, which the downstream can run after."""
+    for up, down in edges:
+        up_path, down_path = _holder(root, up), _holder(root, down)
+        depth = 0
+        while depth < len(up_path) and depth < len(down_path) and up_path[depth] is down_path[depth]:
+            depth += 1
+        if depth < len(up_path):  # up sits in a block down is not in: the outermost of those
+            block = up_path[depth]
+            if block.region is None:
+                assert block.condition is not None
+                block.region = names.claim(f"{k8s_name(block.condition.source)}-{block.condition.kind.replace('_', '-')}")
+
+
+def _region_of(root: _Block, task_id: str) -> _Block | None:
+    """The outermost sub-pipeline block holding the task."""
+    return next((block for block in _holder(root, task_id) if block.region), None)
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Scope:
+    """A pipeline function being written: the sub-pipeline it is (None: the pipeline itself), and
+    what it takes from outside."""
+
+    region: str | None
+    parameters: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (annotation, outer source)
+    after: list[str] = field(default_factory=list)  # outside task ids the whole function must run after
+    parent: _Scope | None = None
+
+
+@dataclass(frozen=True)
+class _TaskSource:
+    task_id: str
+    component: str
+    arguments: Mapping[str, Any]
+    calls: tuple[str, ...]
+    statements: tuple[str, ...]
+    comment: str
+    notes: tuple[str, ...]
+    comments: tuple[str, ...]
+    loops: tuple[Any, ...]
+
+
+class _Writer:
+    def __init__(self, plan: EmitPlan, tasks: Mapping[str, _TaskSource], v2tasks: Mapping[str, V2TaskPlan],
+                 variables: Mapping[str, str], controls: Mapping[str, TaskControl],
+                 components: Mapping[str, V2Component], mapped: set[str],
+                 paths: Mapping[str, tuple[str, ...]], region_variables: Mapping[str, str]) -> None:
+        self.plan, self.tasks, self.v2tasks = plan, tasks, v2tasks
+        self.variables, self.controls, self.components = variables, controls, components
+        self.parameter_types = {p.name: p.annotation for p in plan.parameters}
+        self.mapped, self.paths, self.region_variables = mapped, paths, region_variables
+        self.functions: list[str] = []  # sub-pipeline functions, in the order they are finished
+
+    def _inside(self, task_id: str, scope: _Scope) -> tuple[str, ...] | None:
+        """The regions between `scope` and the task (outer first), or None when the task is outside."""
+        path = self.paths[task_id]
+        if scope.region is None:
+            return path
+        if scope.region not in path:
+            return None
+        return path[path.index(scope.region) + 1:]
+
+    def ref(self, scope: _Scope, task_id: str | None, output: str) -> str:
+        """Source for `task_id`'s output (None: the pipeline parameter `output`) from `scope`."""
+        if task_id is None:
+            if scope.parent is None:
+                return output
+            return self._take(scope, python_identifier(output), self.parameter_types.get(output, "str"),
+                              lambda parent: self.ref(parent, None, output))
+        inside = self._inside(task_id, scope)
+        variable = self.variables[task_id]
+        if inside is None:  # from outside this sub-pipeline: one of its parameters
+            if task_id in self.mapped:
+                raise V2Unsupported(f"the results of mapped task {task_id!r} are used inside a sub-pipeline")
+            return self._take(scope, python_identifier(f"{variable}_{output}"), "str",
+                              lambda parent: self.ref(parent, task_id, output))
+        if inside:
+            raise V2Unsupported(f"task {task_id!r}'s output {output!r} is used outside the condition it runs in "
+                                "(KFP v2 passes data out of a dsl.If only through dsl.OneOf)")
+        output = self.components[self.tasks[task_id].component].outputs.get(output, output)
+        text = f"{variable}.outputs[{output!r}]"
+        return f"dsl.Collected({text})" if task_id in self.mapped else text
+
+    def _take(self, scope: _Scope, name: str, annotation: str, outer: Any) -> str:
+        assert scope.parent is not None
+        if name not in scope.parameters:
+            scope.parameters[name] = (annotation, outer(scope.parent))
+        return name
+
+    def waits_for(self, task_id: str, scope: _Scope) -> str | None:
+        """What a task written in `scope` runs `.after()` to wait for `task_id`: its variable, or the
+        sub-pipeline holding it; None when `task_id` is outside `scope` (the scope waits for it)."""
+        inside = self._inside(task_id, scope)
+        if inside is None:
+            scope.after.append(task_id)
+            return None
+        return self.region_variables[inside[0]] if inside else self.variables[task_id]
+
+    def block(self, block: _Block, scope: _Scope, indent: int) -> list[str]:
+        lines: list[str] = []
+        for item in block.items:
+            if isinstance(item, _Block):
+                lines += self.region_call(item, scope, indent) if item.region else self.if_block(item, scope, indent)
+            else:
+                lines += self.task(item, scope, indent)
+        return lines
+
+    def if_block(self, block: _Block, scope: _Scope, indent: int) -> list[str]:
+        assert block.condition is not None
+        condition = f"{self.ref(scope, block.condition.source, block.condition.output)} == 'true'"
+        return [f"{' ' * indent}with dsl.If({condition}):", *self.block(block, scope, indent + 4)]
+
+    def region_call(self, block: _Block, scope: _Scope, indent: int) -> list[str]:
+        """The block as a sub-pipeline: its function written apart, called here as one task."""
+        assert block.region is not None and block.condition is not None
+        inner = _Scope(region=block.region, parent=scope)
+        body = self.if_block(block, inner, 4)
+        function = f"{python_identifier(block.region)}_region"
+        parameters = ", ".join(f"{p}: {annotation}" for p, (annotation, _) in inner.parameters.items())
+        decider = block.condition.source
+        self.functions.append("\n".join([
+            f"@dsl.pipeline(name={self.plan.pipeline_name + '-' + block.region!r})",
+            f"def {function}({parameters}):",
+            (f'    """The tasks run under {_comment_text(decider)}\'s decision, as one task that the tasks after '
+             'them wait for: KFP v2 has no edge out of a dsl.If."""'), *body]))
+        pad = " " * indent
+        arguments = ", ".join(f"{p}={outer}" for p, (_, outer) in inner.parameters.items())
+        after: list[str] = []
+        for task_id in dict.fromkeys(inner.after):
+            target = self.waits_for(task_id, scope)
+            if target and target not in after:
+                after.append(target)
+        lines = [f"{pad}# the tasks under {_comment_text(decider)}'s decision, as one sub-pipeline task",
+                 f"{pad}{self.region_variables[block.region]} = (",
+                 f"{pad}    {function}({arguments})",
+                 f"{pad}    .set_display_name({block.region!r})"]
+        if after:
+            lines.append(f"{pad}    .after({', '.join(after)})")
+        return lines + [f"{pad})"]
+
+    def task(self, task_id: str, scope: _Scope, indent: int) -> list[str]:
+        source, v2task = self.tasks[task_id], self.v2tasks[task_id]
+        component = self.components[source.component]
+        pad = " " * indent
+        lines = [f"{pad}# {_comment_text(source.comment)}"]
+        lines += [f"{pad}# note: {_comment_text(note)}" for note in source.notes]
+        lines += [f"{pad}# {_comment_text(comment)}" for comment in source.comments]
+        lines += [f"{pad}# differs from Airflow: {_comment_text(d)}" for d in v2task.differences]
+        for number, loop in enumerate(source.loops):
+            over = _literal(loop.over, lambda t, o: self.ref(scope, t, o))
+            lines.append(f"{pad}{'    ' * number}with dsl.ParallelFor({over}) as {loop.variable}:")
+        pad = " " * (indent + 4 * len(source.loops))
+        arguments = []
+        for name, value in source.arguments.items():
+            parameter = component.inputs.get(name)
+            if parameter is None:
+                raise V2Unsupported(f"task {task_id!r}: its component has no input {name!r}")
+            arguments.append(f"{parameter}={_literal(value, lambda t, o: self.ref(scope, t, o))}")
+        variable = self.variables[task_id]
+        lines += [f"{pad}{variable} = (", f"{pad}    {source.component}({', '.join(arguments)})",
+                  f"{pad}    .set_display_name({task_id!r})", f"{pad}    .set_caching_options(False)"]
+        after: list[str] = []
+        for up in self.controls[task_id].after:
+            target = self.waits_for(up, scope)
+            if target and target not in after:
+                after.append(target)
+        if after:
+            lines.append(f"{pad}    .after({', '.join(after)})")
+        lines += [f"{pad}    .set_env_variable(name={name!r}, value={value!r})" for name, value in component.env]
+        lines += [f"{pad}    .{call}" for call in source.calls]
+        if v2task.ignore_upstream_failure:
+            lines.append(f"{pad}    .ignore_upstream_failure()")
+        lines.append(f"{pad})")
+        return lines + [f"{pad}{statement.format(task=variable)}" for statement in source.statements]
+
+
+def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping]) -> V2Plan:
+    """The v2 pipeline source for `dag`, from the v1 plan and the same mappings."""
+    order = [block.task_id for block in plan.tasks]
+    if not order:
+        raise V2Unsupported("every task was removed (EmptyOperator): a KFP v2 pipeline needs at least one step "
+                            "(--keep-empty keeps them as no-op steps)")
+    controls = plan.controls
+    components: dict[str, V2Component] = {}
+    for component in plan.components:
+        try:
+            if component.spec_yaml is not None:
+                spec = yaml.safe_load(component.spec_yaml)
+                components[component.key] = container_component(component.key, spec, component.description)
+            elif component.code is not None:
+                components[component.key] = python_component(component.key, component.code)
+        except Untranslatable as error:
+            raise V2Unsupported(f"component {component.key}: {error}") from None
+
+    python_steps = {key for key, c in components.items() if key in {b.key for b in plan.components if b.code}}
+    for task_id in order:
+        for loop in controls[task_id].loops:
+            source = loop.over.task_id if isinstance(loop.over, XComRef) else None
+            if source in controls and next(b.component for b in plan.tasks if b.task_id == source) in python_steps:
+                raise V2Unsupported(f"task {task_id!r} is mapped over the result of Python step {source!r}, which "
+                                    "the v2 step returns as JSON text; a dsl.ParallelFor needs a list")
+    conditions = _conditions(dag, order, controls)
+    root = _build_tree(order, conditions)
+    edges = [(up, task_id) for task_id in order for up in controls[task_id].after]
+    region_names = UniqueNames(reserved=[plan.pipeline_name])
+    _mark_regions(root, edges, region_names)
+
+    # what each task's rule sees of its upstreams, and whether it waits for failures
+    mapped = {task_id for task_id in order if controls[task_id].loops}
+    region_of = {task_id: block.region for task_id in order if (block := _region_of(root, task_id)) and block.region}
+    v2tasks: dict[str, V2TaskPlan] = {}
+    for task_id in order:
+        control = controls[task_id]
+        views = []
+        for up in control.after:
+            crosses = region_of.get(up) is not None and region_of.get(up) != region_of.get(task_id)
+            views.append(v2r.UpstreamView(up, may_skip=crosses,
+                                          may_not_run=crosses or bool(controls[up].after) or bool(conditions[up])))
+        rule = v2r.v2_rule(control.rule, views)
+        differences = list(rule.differences) + _other_differences(dag, task_id, control)
+        ignore_failure = rule.ignore_upstream_failure
+        consumed = sorted(_producers(mappings[task_id].arguments) & set(control.after))
+        if ignore_failure and consumed:
+            # kfp 2 refuses ignore_upstream_failure on a task fed by an upstream output without a default
+            ignore_failure = False
+            differences = [d for d in differences if "ignore_upstream_failure" not in d]
+            differences.insert(0, f"trigger_rule {control.rule}: the task uses the output of {', '.join(consumed)}, "
+                                  "so in KFP v2 it runs only when that upstream succeeded")
+        v2tasks[task_id] = V2TaskPlan(task_id, "", conditions[task_id], ignore_failure,
+                                      tuple(differences), region_of.get(task_id))
+
+    mappings_by_task = {task_id: mappings[task_id] for task_id in order}
+    sources: dict[str, _TaskSource] = {}
+    dropped: dict[str, tuple[str, ...]] = {}
+    for block in plan.tasks:
+        mapping = mappings_by_task[block.task_id]
+        methods, statements, not_carried = v2_calls(mapping.task_calls)
+        if not_carried:
+            dropped[block.task_id] = tuple(not_carried)
+        assert mapping.component is not None
+        sources[block.task_id] = _TaskSource(
+            task_id=block.task_id, component=block.component, arguments=mapping.arguments,
+            calls=tuple(methods), statements=tuple(statements), comment=block.comment, notes=block.notes,
+            comments=tuple(c for c in block.comments if not c.startswith("differs from Airflow")),
+            loops=controls[block.task_id].loops)
+
+    variables = {block.task_id: block.variable for block in plan.tasks}
+    reserved = set(variables.values()) | {p.name for p in plan.parameters} | {plan.function_name, "dsl", "kubernetes"}
+    names = UniqueNames(reserved=reserved)
+    region_variables: dict[str, str] = {}
+    paths: dict[str, tuple[str, ...]] = {}
+
+    def walk(block: _Block, path: tuple[str, ...]) -> None:
+        for item in block.items:
+            if isinstance(item, _Block):
+                inner = path
+                if item.region:
+                    region_variables[item.region] = names.claim(python_identifier(item.region), sep="_")
+                    inner = path + (item.region,)
+                walk(item, inner)
+            else:
+                paths[item] = path
+    walk(root, ())
+    writer = _Writer(plan, sources, v2tasks, variables, controls, components, mapped, paths, region_variables)
+    _check_order(root, controls, region_of)
+    scope = _Scope(region=None)
+    body = writer.block(root, scope, 4)
+    if scope.after:
+        raise V2Unsupported("internal: a root task waits for a task outside the pipeline")
+    imports = sorted({line for m in mappings_by_task.values() if m.component
+                      for line in v2_imports((*m.component.imports, *m.imports))
+                      if "kubernetes.client" not in line and "import kubernetes" not in line})
+    uses_kubernetes = any(s.statements for s in sources.values())
+    source = _template().render(plan=plan, components=[components[c.key] for c in plan.components],
+                                imports=imports, regions=writer.functions, body=body,
+                                uses_kubernetes=uses_kubernetes, tool_version=__version__)
+    return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source,
+                  {t: v2tasks[t] for t in order}, plan.notes, dropped)
+
+
+def _check_order(root: _Block, controls: Mapping[str, TaskControl], region_of: Mapping[str, str]) -> None:
+    """Each block is written where its first task comes (topological order): a task of a block that
+    needs a task written after the block began cannot be written (KFP v2 rejects two blocks with
+    the same condition being ordered through each other)."""
+    written: set[str] = set()
+
+    def visit(block: _Block) -> None:
+        members = set(block.tasks())
+        for item in block.items:
+            if isinstance(item, _Block):
+                visit(item)
+                continue
+            for up in controls[item].after:
+                if up not in written and up not in members:
+                    raise V2Unsupported(f"task {item!r} runs after {up!r}, which KFP v2 must write after "
+                                        f"{item!r}'s condition block began")
+            written.add(item)
+    visit(root)
+    for task_id in root.tasks():
+        if task_id not in written:
+            raise V2Unsupported(f"task {task_id!r} could not be placed")
+    _ = region_of
+
+
+def _producers(value: Any) -> set[str]:
+    """The tasks whose outputs an argument value reads."""
+    if isinstance(value, XComRef):
+        return {value.task_id}
+    if isinstance(value, Interpolated):
+        return set().union(*(_producers(part) for part in value.parts))
+    if isinstance(value, Mapping):
+        return set().union(set(), *(_producers(item) for item in value.values()))
+    if isinstance(value, (list, tuple)):
+        return set().union(set(), *(_producers(item) for item in value))
+    return set()
+
+
+def _other_differences(dag: Dag, task_id: str, control: TaskControl) -> list[str]:
+    """Differences that come from the task, not from the target's rules (as v1 reports them)."""
+    task = dag.task(task_id)
+    found = []
+    if task.args.get("soft_fail") is True:
+        found.append("soft_fail: on timeout (or failure) Airflow marks the task skipped and what follows applies "
+                     "its trigger rules to a skip; the KFP step fails instead")
+    if task.is_teardown:
+        found.append("teardown: a failing teardown fails the KFP run; Airflow ignores it for the DAG run's state "
+                     "unless on_failure_fail_dagrun is set")
+    if control.loops and any(isinstance(v, XComRef) for v in task.mapped_args.values()):
+        found.append("mapped over an upstream's output: when the list is empty Airflow marks the task skipped; "
+                     "the KFP loop runs no iteration")
+    if len({c.source for c in control.conditions}) > 1:
+        pass  # nested dsl.If: exact in v2 (the inner condition is read only when the outer held)
+    _ = graph
+    return found
+
+
+@cache
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("converter.emit", "templates"),
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined, autoescape=False,
+    )
+    environment.filters["pyrepr"] = repr
+    environment.filters["comment"] = _comment_text
+    environment.filters["docstring"] = lambda text: str(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return environment.get_template("pipeline_v2.py.j2")

@@ -1,0 +1,254 @@
+"""The v1 components a mapping made, as KFP v2 components: one source of truth, two targets.
+
+A mapping describes each component once (`ComponentDef`): a v1 component spec (container, inputs,
+outputs, `inputValue`/`outputPath` placeholders) or the Python source of a lightweight component
+(`def <name>_step(...)` followed by `components.create_component_from_func(...)`, built by
+mapping/python.py with the bundled callable and the run-context shim). For the v2 target:
+
+- a spec becomes a `@dsl.container_component` function returning `dsl.ContainerSpec` with the same
+  image, command and args; `inputValue` becomes the parameter, `outputPath` a `dsl.OutputPath`
+  parameter, `concat` an f-string-free `dsl.ConcatPlaceholder`, `if`/`isPresent` a
+  `dsl.IfPresentPlaceholder`;
+- Python source keeps its function body byte for byte (the same bundling and shim run in both
+  targets). Only the header changes: an `InputPath()` input `x_path` (a file in v1) becomes the
+  parameter `x` and the body's first lines write it to a file named by `x_path`, so the body reads
+  it as in v1; `OutputPath()` becomes `dsl.OutputPath(str)`; and the factory call becomes
+  `dsl.component(<function>, base_image=..., packages_to_install=...)`.
+
+What cannot be translated raises `Untranslatable` with the reason; the caller reports it.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from converter.emit.names import python_identifier
+
+V1_TYPES = {"String": "str", "Integer": "int", "Float": "float", "Boolean": "bool", "Bool": "bool",
+            "JsonObject": "dict", "Dict": "dict", "JsonArray": "list", "List": "list"}
+
+
+class Untranslatable(Exception):
+    """A component the v2 target cannot express; the message says why."""
+
+
+@dataclass(frozen=True)
+class V2Component:
+    key: str  # the module-level name, as in v1
+    code: str  # Python source defining `key`
+    inputs: Mapping[str, str]  # v1 input name -> the v2 component's parameter name
+    outputs: Mapping[str, str]  # v1 output name -> the v2 output name
+    imports: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()  # the spec's container env: set on each task
+    # kfp 2 reserves the parameter name `Output` of a container component: it is `output` there
+
+
+
+def _annotation(v1_type: Any) -> str:
+    return V1_TYPES.get(str(v1_type), "str") if v1_type is not None else "str"
+
+
+def container_component(key: str, spec: Mapping[str, Any], description: str) -> V2Component:
+    """A v1 component spec as a `@dsl.container_component` function bound to `key`."""
+    implementation = spec.get("implementation") or {}
+    container = implementation.get("container") if isinstance(implementation, Mapping) else None
+    if not isinstance(container, Mapping) or "image" not in container:
+        raise Untranslatable("the component is not a container")
+    names: dict[str, str] = {}
+    taken = {"dsl"}
+
+    def claim(raw: str) -> str:
+        # the v1 name itself where Python allows it: outputs are referred to by it (`outputs['Output']`)
+        name = raw if raw.isidentifier() and not keyword.iskeyword(raw) and raw != "Output" else python_identifier(raw)
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        names[raw] = name
+        return name
+
+    parameters: list[str] = []
+    inputs: dict[str, str] = {}
+    for item in spec.get("inputs") or []:
+        name = claim(str(item["name"]))
+        inputs[str(item["name"])] = name
+        text = f"{name}: {_annotation(item.get('type'))}"
+        if "default" in item:
+            text += f" = {_default(item['default'], item.get('type'))}"
+        elif item.get("optional"):
+            text += " = None"
+        parameters.append(text)
+    outputs: dict[str, str] = {}
+    output_parameters: list[str] = []
+    for item in spec.get("outputs") or []:
+        name = claim(str(item["name"]))
+        outputs[str(item["name"])] = name
+        output_parameters.append(f"{name}: dsl.OutputPath({_annotation(item.get('type'))})")
+    # parameters with defaults last: Python requires it
+    ordered = [p for p in parameters if "=" not in p] + output_parameters + [p for p in parameters if "=" in p]
+    for unsupported in ("fileOutputs",):
+        if container.get(unsupported):
+            raise Untranslatable(f"the container's {unsupported} have no v2 equivalent")
+    command = [_placeholder(part, inputs, outputs) for part in container.get("command") or []]
+    args = [_placeholder(part, inputs, outputs) for part in container.get("args") or []]
+    function = python_identifier(key.lower())  # unique per file, as the keys are
+    spec_args = [f"image={container['image']!r}"]
+    if command:
+        spec_args.append(f"command=[{', '.join(command)}]")
+    if args:
+        spec_args.append(f"args=[{', '.join(args)}]")
+    doc = str(spec.get("description") or description).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    signature = ", ".join(ordered)
+    body = ",\n        ".join(spec_args)
+    code = (f"@dsl.container_component\ndef {function}({signature}):\n    \"\"\"{doc}\"\"\"\n"
+            f"    return dsl.ContainerSpec(\n        {body},\n    )\n\n\n{key} = {function}")
+    env = tuple((str(e["name"]), str(e.get("value", ""))) for e in container.get("env") or []
+                if isinstance(e, Mapping) and "name" in e)
+    return V2Component(key, code, inputs, outputs, env=env)
+
+
+def _default(value: Any, v1_type: Any) -> str:
+    annotation = _annotation(v1_type)
+    if annotation in ("int", "float", "bool") and isinstance(value, str):
+        try:
+            return repr({"int": int, "float": float}[annotation](value)) if annotation != "bool" else repr(
+                value.lower() == "true")
+        except (KeyError, ValueError):
+            return repr(value)
+    return repr(value)
+
+
+def _placeholder(part: Any, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> str:
+    """Python source for one command/args element of a v1 spec."""
+    if isinstance(part, str):
+        return _text(part)
+    if isinstance(part, (int, float)) and not isinstance(part, bool):
+        return repr(str(part))
+    if isinstance(part, Mapping) and len(part) == 1:
+        (kind, value), = part.items()
+        if kind == "inputValue" and value in inputs:
+            return inputs[value]
+        if kind == "outputPath" and value in outputs:
+            return outputs[value]
+        if kind == "concat" and isinstance(value, Sequence):
+            return f"dsl.ConcatPlaceholder([{', '.join(_placeholder(v, inputs, outputs) for v in value)}])"
+        if kind == "if" and isinstance(value, Mapping):
+            condition = value.get("cond")
+            if isinstance(condition, Mapping) and set(condition) == {"isPresent"} and condition["isPresent"] in inputs:
+                then = [_placeholder(v, inputs, outputs) for v in value.get("then") or []]
+                otherwise = [_placeholder(v, inputs, outputs) for v in value.get("else") or []]
+                return (f"dsl.IfPresentPlaceholder(input_name={inputs[condition['isPresent']]!r}, "
+                        f"then=[{', '.join(then)}], else_=[{', '.join(otherwise)}])")
+    raise Untranslatable(f"no v2 placeholder for {part!r}")
+
+
+def _text(value: str) -> str:
+    """A literal: multi-line programs as triple-quoted strings, readable in the generated file."""
+    if "\n" in value and '"""' not in value and not value.endswith(("\\", '"')):
+        return '"""' + value.replace("\\", "\\\\") + '"""'
+    return repr(value)
+
+
+# -- Python lightweight components ---------------------------------------------------------------
+
+
+def python_component(key: str, code: str) -> V2Component:
+    """The v1 lightweight component source `code` (mapping/python.py's `_code`) for kfp 2.x."""
+    try:
+        module = ast.parse(code)
+    except SyntaxError as error:
+        raise Untranslatable(f"the component source does not parse: {error}") from None
+    lines = code.splitlines()
+    factory = next((node for node in module.body if isinstance(node, ast.Assign)
+                    and isinstance(node.value, ast.Call) and _called(node.value) == "create_component_from_func"),
+                   None)
+    if factory is None or not factory.value.args or not isinstance(factory.value.args[0], ast.Name):  # type: ignore[attr-defined]
+        raise Untranslatable("no create_component_from_func call found")
+    call: ast.Call = factory.value  # type: ignore[assignment]
+    function_name = call.args[0].id  # type: ignore[attr-defined]
+    function = next((node for node in module.body if isinstance(node, ast.FunctionDef)
+                     and node.name == function_name), None)
+    if function is None:
+        raise Untranslatable(f"function {function_name} not found")
+    if function.lineno != (function.decorator_list[0].lineno if function.decorator_list else function.lineno):
+        raise Untranslatable("decorated step functions are not translated")
+    header_end = function.body[0].lineno - 1  # the header's last line (1-based) is before the body
+    if function.lineno != header_end:
+        raise Untranslatable("the step function's header spans several lines")
+
+    inputs: dict[str, str] = {}
+    parameters: list[str] = []
+    prologue: list[str] = []
+    arguments = function.args
+    if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
+        raise Untranslatable("the step function takes *args, **kwargs or keyword-only arguments")
+    defaults = dict(zip([a.arg for a in arguments.args][len(arguments.args) - len(arguments.defaults):],
+                        arguments.defaults))
+    for argument in arguments.args:
+        annotation = ast.get_source_segment(code, argument.annotation) if argument.annotation else None
+        default = f" = {ast.get_source_segment(code, defaults[argument.arg])}" if argument.arg in defaults else ""
+        kind = _called(argument.annotation) if isinstance(argument.annotation, ast.Call) else None
+        if kind == "InputPath":
+            name = argument.arg.removesuffix("_path").removesuffix("_file") or argument.arg
+            inputs[name] = name
+            parameters.append(f"{name}: str{default}")
+            # v1 hands the value over as a file: the body still reads it from one
+            prologue += ["with open(_airflow2kfp_tempfile.mkstemp()[1], 'w') as _airflow2kfp_value:",
+                         f"    _airflow2kfp_value.write({name})",
+                         f"{argument.arg} = _airflow2kfp_value.name"]
+        elif kind == "OutputPath":
+            parameters.append(f"{argument.arg}: dsl.OutputPath(str){default}")
+        else:
+            inputs[argument.arg] = argument.arg
+            parameters.append(f"{argument.arg}{': ' + annotation if annotation else ''}{default}")
+    if prologue:
+        prologue.insert(0, "import tempfile as _airflow2kfp_tempfile")
+    returns = f" -> {ast.get_source_segment(code, function.returns)}" if function.returns else ""
+    header = f"def {function.name}({', '.join(parameters)}){returns}:"
+    indent = " " * function.body[0].col_offset
+    first = function.body[0]
+    after_doc = (first.end_lineno or first.lineno) if (isinstance(first, ast.Expr) and isinstance(
+        first.value, ast.Constant) and isinstance(first.value.value, str)) else function.lineno
+    new_lines = lines[: function.lineno - 1] + [header] + lines[function.lineno: after_doc]
+    new_lines += [indent + line for line in prologue] + lines[after_doc: factory.lineno - 1]
+    options = ", ".join(ast.get_source_segment(code, k) or "" for k in call.keywords)
+    new_lines.append(f"{key} = dsl.component({function_name}{', ' + options if options else ''})")
+    new_lines += lines[(factory.end_lineno or factory.lineno):]
+    outputs = {name: name for name in _output_names(function)}
+    return V2Component(key, "\n".join(new_lines).rstrip("\n"), inputs, outputs)
+
+
+def _called(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Call):
+        target = node.func
+        if isinstance(target, ast.Attribute):
+            return target.attr
+        if isinstance(target, ast.Name):
+            return target.id
+    return None
+
+
+def _output_names(function: ast.FunctionDef) -> list[str]:
+    """What the function returns, as output names: NamedTuple fields, else `Output`."""
+    returns = function.returns
+    if returns is None:
+        return []
+    if isinstance(returns, ast.Call) and _called(returns) == "NamedTuple" and len(returns.args) == 2:
+        fields = returns.args[1]
+        if isinstance(fields, (ast.List, ast.Tuple)):
+            return [str(item.elts[0].value) for item in fields.elts
+                    if isinstance(item, ast.Tuple) and isinstance(item.elts[0], ast.Constant)]
+    if isinstance(returns, ast.Constant) and returns.value is None:
+        return []
+    return ["Output"]
+
+
+V1_ONLY_IMPORTS = ("from kfp.components import", "from kfp import components", "import kfp.components")
+
+
+def v2_imports(imports: Sequence[str]) -> tuple[str, ...]:
+    """A component's import lines for the v2 file: kfp 1's own are not needed (dsl has them)."""
+    return tuple(line for line in imports if not line.startswith(V1_ONLY_IMPORTS))
