@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import itertools
 import math
 import operator
 import re
 import string
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -72,6 +73,16 @@ _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d*))?[hl
 _INTEGRAL = (int,)  # bool is an int too
 
 
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+_END = object()
+
+
+def _children(container: Any) -> Iterator[Any]:
+    if isinstance(container, dict):
+        return itertools.chain(container.keys(), container.values())
+    return iter(container)
+
+
 def _text_factor(text: str | bytes) -> int:
     """How many times longer than `text` its repr can be: escapes take up to 10 characters."""
     return 2 if isinstance(text, str) and text.isprintable() else 10
@@ -90,10 +101,16 @@ class Evaluator:
         self.clock = Clock(limits)
         self.steps = 0
         self._next_check = min(limits.steps + 1, CHECK_EVERY)
+        self._sources: dict[int, str] = {}  # id(node) -> its source text; the module keeps every node alive
 
     # -- helpers ---------------------------------------------------------------------------
     def source(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node).strip()
+        # remembered per node: a loop asks for the same node's text on every turn, and printing
+        # it (libcst's codegen) costs as much as a hundred evaluation steps
+        found = self._sources.get(id(node))
+        if found is None:
+            found = self._sources[id(node)] = self.module.code_for_node(node).strip()
+        return found
 
     def span(self, node: cst.CSTNode) -> SourceSpan:
         where = self.positions.get(node, self.statements)
@@ -154,41 +171,59 @@ class Evaluator:
                             f"limit is {self.limits.int_bits:,} bits.", node)
 
     def walk(self, value: Any, node: cst.CSTNode | SourceSpan | None, *, stop_at_object: bool = False) -> int | None:
-        """The size of `value` counted through its nesting: characters of strings plus one per item
-        (an object the evaluator does not compute with counts one). None when `stop_at_object` and
-        something is not literal data. Walking costs steps; over the size budget is an error, so
-        whatever walks the value next (str(), ==, hashing, the model) does bounded work."""
+        """The size of `value` counted through its nesting, as str(), ==, hashing or the model would
+        walk it: characters of strings plus one per item, a container shared n times counted n
+        times (an object the evaluator does not compute with counts one). None when
+        `stop_at_object` and something is not literal data. Each distinct container is visited once
+        (a shared one's size is remembered), and a container inside itself is over every budget.
+        Visits cost steps; over the size budget is an error, so what walks the value next does
+        bounded work."""
         if isinstance(value, (str, bytes)):
             return len(value)
-        if isinstance(value, _DATA):
-            return 1
-        total = visited = 0
-        pending = [value]
-        while pending:
-            item = pending.pop()
+        if not isinstance(value, _CONTAINERS):
+            return 1 if stop_at_object is False or isinstance(value, (_DATA, range)) else None
+        limit = self.limits.size
+        sizes: dict[int, int] = {}  # id -> size of each container walked to its end
+        frames: list[list[Any]] = [[id(value), 1, _children(value)]]  # [id, size so far, children left]
+        walking = {id(value)}
+        total = visited = 1  # `total` counts every unit added anywhere: the size found so far
+        while frames:
+            frame = frames[-1]
+            child = next(frame[2], _END)
+            if child is _END:
+                frames.pop()
+                walking.discard(frame[0])
+                sizes[frame[0]] = frame[1]
+                if frames:
+                    frames[-1][1] += frame[1]
+                continue
             visited += 1
-            if isinstance(item, (str, bytes)):
-                total += len(item) + 1
-            elif isinstance(item, (list, tuple, set, frozenset)):
-                total += 1
-                pending.extend(item)
-            elif isinstance(item, dict):
-                total += 1
-                pending.extend(item.keys())
-                pending.extend(item.values())
-            elif isinstance(item, (_DATA, range)):
-                total += 1
-            elif stop_at_object:
+            if isinstance(child, (str, bytes)):
+                added = len(child) + 1
+            elif isinstance(child, _CONTAINERS):
+                known = sizes.get(id(child))
+                if known is None:
+                    if id(child) in walking:
+                        total = limit + 1  # a container inside itself: endless to str() or compare
+                    else:
+                        frames.append([id(child), 1, _children(child)])
+                        walking.add(id(child))
+                        total += 1
+                        continue
+                added = known or 0
+            elif isinstance(child, (_DATA, range)) or not stop_at_object:
+                added = 1
+            else:
                 self.charge(visited // 8 + 1, node)
                 return None
-            else:
-                total += 1
-            if total > self.limits.size:
-                raise self.over(VALUE, f"A value has more than {self.limits.size:,} characters and items, "
-                                "counted through its nesting: the static reader's limit.", node)
-            if visited % 65536 == 0:  # a walk of millions of items: keep time and memory in check
+            frame[1] += added
+            total += added
+            if total > limit:
+                raise self.over(VALUE, f"A value has more than {limit:,} characters and items counted through its "
+                                "nesting (the static reader's limit), or contains itself.", node)
+            if visited % 65536 == 0:  # millions of items: keep time and memory in check as it goes
                 self.charge(8192, node)
-        self.charge(visited // 8 + 1, node)
+        self.charge(visited % 65536 // 8 + 1, node)
         return total
 
     def is_data(self, value: Any, node: cst.CSTNode | SourceSpan | None = None) -> bool:
@@ -417,10 +452,18 @@ class Evaluator:
         if function is None or not (self.is_data(left, node) and self.is_data(right, node)):
             return self.unresolved(node)
         self.check_binary(node, op, left, right)
+        self.charge_text(node, left, right)
         try:
             return function(left, right)
         except (ArithmeticError, TypeError, ValueError, KeyError):
             return self.unresolved(node)
+
+    def charge_text(self, node: cst.CSTNode, *values: Any) -> None:
+        """Scanning or copying long strings costs steps too: one per KiB, so a loop that searches a
+        10 MB string on every turn ends by the step budget, as a loop of small steps does."""
+        cost = sum(len(v) for v in values if isinstance(v, (str, bytes))) >> 10
+        if cost:
+            self.charge(cost, node)
 
     def check_binary(self, node: cst.CSTNode, op: type, left: Any, right: Any) -> None:
         """Raise when the result of `left <op> right` would exceed a budget, before computing it."""
@@ -496,6 +539,7 @@ class Evaluator:
             right = self.eval(target.comparator, scope)
             if not (self.is_data(left, node) and self.is_data(right, node)):
                 return self.unresolved(node)
+            self.charge_text(target, left, right)
             try:
                 if not _COMPARE[type(target.operator)](left, right):
                     return False
@@ -654,11 +698,12 @@ class Evaluator:
         if name == "sum":  # of numbers only: summing lists copies them over and over
             start = args[1] if len(args) > 1 else kwargs.get("start", 0)
             items = args[0] if args else ()
-            return isinstance(start, (int, float)) and isinstance(items, (list, tuple, set, range)) and (
-                isinstance(items, range) or all(isinstance(i, (int, float)) for i in items))
+            if not (isinstance(start, (int, float)) and isinstance(items, (list, tuple, set, range)) and (
+                    isinstance(items, range) or all(isinstance(i, (int, float)) for i in items))):
+                return False
         for arg in [*args, *kwargs.values()]:  # what the builtin iterates over
             if isinstance(arg, (range, str, list, tuple, set, dict)):
-                self.over_items(self.length(arg, node), node)
+                self.over_items(self.length(arg, node), node, "an iterable")
         return True
 
     def method(self, node: cst.Call, receiver: Any, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -670,6 +715,7 @@ class Evaluator:
         if isinstance(receiver, str):
             if not self.check_string_method(node, receiver, name, args, kwargs):
                 return self.unresolved(node)
+            self.charge_text(node, receiver, *args)
         else:
             self.check_container_method(node, receiver, name, args)
         try:

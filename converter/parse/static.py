@@ -181,7 +181,7 @@ def _import_stopper(tree: ast.Module, display: str) -> Diagnostic | None:
     for statement in tree.body:
         what = None
         if isinstance(statement, ast.While) and isinstance(statement.test, ast.Constant) and statement.test.value:
-            if not any(isinstance(node, ast.Break) for node in ast.walk(statement)):
+            if not _can_leave(statement):
                 what = "an endless loop"
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
             name = ast.unparse(statement.value.func)
@@ -196,6 +196,23 @@ def _import_stopper(tree: ast.Module, display: str) -> Diagnostic | None:
                         "defined after this line, the static reading does", file=display,
                         line=statement.lineno, col=statement.col_offset)
     return None
+
+
+def _can_leave(loop: ast.While) -> bool:
+    """Whether a `while True:` has a way out: a `break` of its own (not one of a loop or function
+    inside it) or a `raise`."""
+    pending: list[ast.AST] = list(loop.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.Break, ast.Raise)):
+            return True
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            pending.extend(node.orelse)  # a break in a loop's else clause leaves the outer loop
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def _depth(tree: ast.AST) -> int:
