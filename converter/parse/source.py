@@ -43,8 +43,10 @@ def decode_source(data: bytes, display: str) -> str | Diagnostic:
     """`data` decoded as Python decodes a source file, without the UTF-8 byte-order mark."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as error:  # "unknown encoding: x", a BOM with another coding line
-        return diag("A2K101", f"Invalid Python: {error.msg}", file=display, line=_coding_line(data))
+    except SyntaxError as error:
+        if "invalid or missing encoding declaration" not in error.msg:  # "unknown encoding: x", a BOM...
+            return diag("A2K101", f"Invalid Python: {error.msg}", file=display, line=_coding_line(data))
+        encoding = "utf-8"  # the first lines are not UTF-8 and declare nothing: say where UTF-8 fails
     try:
         text = data.decode(encoding)  # rot13, hex...: "not a text encoding", as Python says
     except UnicodeDecodeError as error:
