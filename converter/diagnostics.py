@@ -78,6 +78,9 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K113", "reading-limit", E,
              "Reading the file statically took longer or needed more memory than its limit.",
              "Simplify the module-level code; Airflow parses DAG files often and would be slow too."),
+    CodeInfo("A2K114", "unencodable-text", E,
+             "A value holds text no UTF-8 output can hold (a lone surrogate, e.g. from a \"\\ud800\" escape).",
+             "Remove the surrogate escape from the value; Airflow could not pass it to a process either."),
     # -- DAG structure ---------------------------------------------------------------------
     CodeInfo("A2K201", "duplicate-task-id", E, "Two tasks in one DAG share a task_id.",
              "Give every task in the DAG a unique task_id; Airflow rejects duplicates."),
