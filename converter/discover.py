@@ -46,20 +46,26 @@ def display_path(path: Path) -> str:
 
 
 _SCAN_CHUNK = 1 << 20
+# how much of a file the heuristic reads at most: a DAG file names Airflow and DAG near its top,
+# and a file of gigabytes (a generated helper module, a data file named .py) must cost nothing
+SCAN_LIMIT = 64 << 20
 
 
 def might_contain_dag(path: Path) -> bool:
     """Airflow's default heuristic: the file's bytes contain b"dag" and b"airflow" (any case).
 
-    Read in chunks, so a file of gigabytes costs time in proportion, never memory (a chunk keeps
-    the end of the one before, so a word across two chunks is found)."""
+    Read in chunks and at most SCAN_LIMIT bytes, so a file of gigabytes costs neither memory nor
+    much time (a chunk keeps the end of the one before, so a word across two chunks is found); a
+    DAG file that large is then reported as too large to read, as one under the limit would be."""
     try:
         if not path.is_file():  # a FIFO named x.py would block the read forever
             return True  # let the reader report why it cannot be read
         found = {b"dag": False, b"airflow": False}
         tail = b""
         with path.open("rb") as stream:
-            while not all(found.values()):
+            for _ in range(SCAN_LIMIT // _SCAN_CHUNK):
+                if all(found.values()):
+                    break
                 chunk = stream.read(_SCAN_CHUNK)
                 if not chunk:
                     break
