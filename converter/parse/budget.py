@@ -39,7 +39,7 @@ from converter.model import SourceSpan
 
 CHECK_EVERY = 1024  # steps between wall-time and memory checks (about a millisecond of reading)
 BIG_VALUE = 1_000_000  # characters or items: building one checks time and memory first
-HARD_STOP_GRACE = 5.0  # seconds past the budget before SIGALRM interrupts what the checks missed
+HARD_STOP_GRACE = 5.0  # seconds past the time budget (at most a quarter of it) before SIGALRM rings
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def hard_stops(clock: Clock, running: Callable[[], tuple[cst.CSTNode, ...]]) -> 
                 raise OverBudget(LIMIT, _too_long(limits), None, running())
 
         previous_handler = signal.signal(signal.SIGALRM, ring)
-        signal.setitimer(signal.ITIMER_REAL, limits.seconds + HARD_STOP_GRACE)
+        signal.setitimer(signal.ITIMER_REAL, limits.seconds + min(HARD_STOP_GRACE, limits.seconds / 4))
     previous_limit = _lower_address_space(limits.memory)
     try:
         yield
