@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
-from converter.model import Dag, SourceSpan, Task, TaskArgs, Unresolved, XComRef
+from converter.model import Dag, SourceSpan, TaskArgs, Unresolved, XComRef
 
 
 def unencodable(text: str) -> bool:

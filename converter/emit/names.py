@@ -52,6 +52,20 @@ def python_identifier(raw: str) -> str:
     return name
 
 
+def ascii_identifier(raw: str) -> str:
+    """python_identifier(raw) in ASCII, for names KFP sees (pipeline parameters must match
+    `[A-Za-z][A-Za-z0-9_ -]*`): accents dropped (`à` -> `a`), other letters as their code point
+    (`日` -> `u65e5`). Callers make the results unique, as for python_identifier."""
+    name = python_identifier(raw)
+    if name.isascii():
+        return name
+    folded = "".join(
+        ch if ch.isascii() else "" if unicodedata.combining(ch) else f"_u{ord(ch):04x}_"
+        for ch in unicodedata.normalize("NFKD", name)
+    )
+    return python_identifier(folded)
+
+
 # File names: room for a "_NN" suffix and ".yaml" within the 255 bytes most file systems allow
 MAX_STEM_BYTES = 200
 # Windows device names, reserved with any extension ("con.py" cannot be created there)

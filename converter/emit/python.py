@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import pprint
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -336,14 +337,17 @@ def _template() -> jinja2.Template:
 
 def docstring_text(text: object) -> str:
     """Text to place between triple quotes of a (non-raw) string, reading back as `text`: backslashes
-    doubled, `\"\"\"` and a quote at the end escaped, and what a source file cannot hold as it is
-    (CR, NUL, form feed, line separators, lone surrogates, other controls) as escapes. Lines and
-    tabs stay as they are."""
+    doubled, runs of three or more quotes and quotes at the very end escaped (either would close
+    the string), and what a source file cannot hold as it is (CR, NUL, form feed, line separators,
+    lone surrogates, other controls) as escapes. Lines and tabs stay as they are."""
     escaped = "".join(
         ch if ch.isprintable() or ch in "\n\t" else repr(ch)[1:-1]
         for ch in str(text).replace("\\", "\\\\")
-    ).replace('"""', '\\"\\"\\"')
-    return escaped[:-1] + '\\"' if escaped.endswith('"') else escaped
+    )
+    return _CLOSING_QUOTES.sub(lambda run: '\\"' * len(run.group()), escaped)
+
+
+_CLOSING_QUOTES = re.compile('"{3,}|"+\\Z')  # what would close a triple-quoted string early
 
 
 def render(plan: EmitPlan) -> str:

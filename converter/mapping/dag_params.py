@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
-from converter.emit.names import UniqueNames, python_identifier
+from converter.emit.names import UniqueNames, ascii_identifier
 from converter.mapping.base import PipelineParameter
 from converter.model import Dag, Unresolved
 
@@ -23,9 +23,9 @@ RESERVED = frozenset({"ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz",
 
 def parameter_name(key: str) -> str:
     """A DAG param's wanted name in the pipeline function; never one of the run-time macro
-    parameters. Two keys can want the same name (`ﬁ` and `fi` are one identifier to Python,
-    `A` and `a` one lowercase name): `dag_parameters` makes them unique."""
-    name = python_identifier(str(key))
+    parameters, and in ASCII, as KFP requires. Two keys can want the same name (`ﬁ` and `fi` are
+    one identifier to Python, `A` and `a` one lowercase name): `dag_parameters` makes them unique."""
+    name = ascii_identifier(str(key))  # KFP allows only ASCII in pipeline parameter names
     return f"param_{name}" if name in RESERVED else name
 
 
