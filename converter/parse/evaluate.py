@@ -226,14 +226,24 @@ class Evaluator:
         self.charge(visited % 65536 // 8 + 1, node)
         return total
 
+    def truth(self, value: Any) -> bool | None:
+        """The truth value Python would see, or None when it cannot be known. A container's is its
+        length, whatever it holds (tasks too): no need to walk it."""
+        if isinstance(value, (*_CONTAINERS, range, *_DATA)):
+            return bool(value)
+        return None
+
     def is_data(self, value: Any, node: cst.CSTNode | SourceSpan | None = None) -> bool:
         """True for literal data all the way down, which Python operators may safely combine."""
         if isinstance(value, _DATA):
             return True
         return self.walk(value, node, stop_at_object=True) is not None
 
-    def text_size(self, value: Any, node: cst.CSTNode | SourceSpan | None) -> int:
-        """An upper bound of `len(str(value))` and `len(repr(value))`, without building either."""
+    def text_size(self, value: Any, node: cst.CSTNode | SourceSpan | None, *, as_repr: bool = True) -> int:
+        """An upper bound of `len(repr(value))` (of `len(str(value))` with `as_repr=False`: a string
+        as it is), without building either."""
+        if isinstance(value, str) and not as_repr:
+            return len(value)
         if isinstance(value, (str, bytes)):
             return len(value) * _text_factor(value) + 3
         if isinstance(value, bool) or value is None:
@@ -252,9 +262,10 @@ class Evaluator:
         # a number of more than 18 digits is past every budget: no need to convert it (Python would refuse)
         return max((int(n) if len(n) <= 18 else 10**18 for n in _SPEC_NUMBER.findall(spec)), default=0)
 
-    def formatted(self, value: Any, spec: str, node: cst.CSTNode) -> int:
-        """An upper bound of `len(format(value, spec))`, checked against the budget."""
-        size = self.text_size(value, node) + self.spec_width(spec) + 32
+    def formatted(self, value: Any, spec: str, node: cst.CSTNode, *, as_repr: bool = False) -> int:
+        """An upper bound of `len(format(value, spec))` (of its repr with `as_repr`), checked
+        against the budget."""
+        size = self.text_size(value, node, as_repr=as_repr) + self.spec_width(spec) + (32 if spec else 0)
         self.over_size(size, node, "a formatted value")
         return size
 
@@ -322,7 +333,7 @@ class Evaluator:
             spec = self._format_spec(part, scope)
             if spec is None or not self.is_data(value, part):
                 return self.unresolved(node)
-            length += self.formatted(value, spec, part)
+            length += self.formatted(value, spec, part, as_repr=part.conversion in ("r", "a"))
             self.over_size(length, part, "an f-string")
             try:
                 if part.conversion == "r":
@@ -506,17 +517,19 @@ class Evaluator:
         if any("*" in spec[:2] for spec in specs):
             widths += [abs(v) for v in values if isinstance(v, int)]
         widest = max(widths, default=0)
-        arguments = sum(self.text_size(v, node) for v in values)
+        as_repr = any(spec[2] in "ra" for spec in specs)
+        arguments = sum(self.text_size(v, node, as_repr=as_repr) for v in values)
         uses = len(specs) if isinstance(args, dict) else 1
         return len(text) + uses * arguments + len(specs) * (widest + 32)
 
     def _eval_UnaryOperation(self, node: cst.UnaryOperation, scope: Scope) -> Any:
         value = self.eval(node.expression, scope)
+        if isinstance(node.operator, cst.Not):
+            truth = self.truth(value)
+            return self.unresolved(node) if truth is None else not truth
         if not self.is_data(value, node):
             return self.unresolved(node)
         try:
-            if isinstance(node.operator, cst.Not):
-                return not value
             if isinstance(node.operator, cst.Minus):
                 return -value
             if isinstance(node.operator, cst.Plus):
@@ -527,17 +540,21 @@ class Evaluator:
 
     def _eval_BooleanOperation(self, node: cst.BooleanOperation, scope: Scope) -> Any:
         left = self.eval(node.left, scope)
-        if not self.is_data(left, node):
+        truth = self.truth(left)
+        if truth is None:
             return self.unresolved(node)
         if isinstance(node.operator, cst.And):
-            return self.eval(node.right, scope) if left else left
-        return left if left else self.eval(node.right, scope)
+            return self.eval(node.right, scope) if truth else left
+        return left if truth else self.eval(node.right, scope)
 
     def _eval_Comparison(self, node: cst.Comparison, scope: Scope) -> Any:
         left = self.eval(node.left, scope)
         for target in node.comparisons:
             right = self.eval(target.comparator, scope)
-            if not (self.is_data(left, node) and self.is_data(right, node)):
+            # `x in a_set` hashes x and compares it with a colliding key or two: the set itself is
+            # not walked (its keys were hashed when it was built), which a loop over it would repeat
+            membership = isinstance(target.operator, (cst.In, cst.NotIn)) and isinstance(right, (set, frozenset, dict))
+            if not (self.is_data(left, node) and (membership or self.is_data(right, node))):
                 return self.unresolved(node)
             self.charge_text(target, left, right)
             try:
@@ -549,10 +566,10 @@ class Evaluator:
         return True
 
     def _eval_IfExp(self, node: cst.IfExp, scope: Scope) -> Any:
-        test = self.eval(node.test, scope)
-        if not self.is_data(test, node):
+        truth = self.truth(self.eval(node.test, scope))
+        if truth is None:
             return self.unresolved(node)
-        return self.eval(node.body if test else node.orelse, scope)
+        return self.eval(node.body if truth else node.orelse, scope)
 
     def _eval_Call(self, node: cst.Call, scope: Scope) -> Any:
         return self.call(node, scope)
@@ -599,8 +616,8 @@ class Evaluator:
             inner = Scope(parent=scope)
             if not self.bind(comp.target, item, inner):
                 return self.unresolved(node)
-            tests = [self.eval(cond.test, inner) for cond in comp.ifs]
-            if any(not self.is_data(t, cond) for t, cond in zip(tests, comp.ifs, strict=True)):
+            tests = [self.truth(self.eval(cond.test, inner)) for cond in comp.ifs]
+            if any(t is None for t in tests):
                 return self.unresolved(node)
             if not all(tests):
                 continue
@@ -688,7 +705,7 @@ class Evaluator:
             return True
         if name == "str":
             if args:
-                self.over_size(self.text_size(args[0], node), node, "the text of a value")
+                self.over_size(self.text_size(args[0], node, as_repr=False), node, "the text of a value")
             return True
         if name == "round":
             digits = args[1] if len(args) > 1 else kwargs.get("ndigits")
@@ -763,7 +780,8 @@ class Evaluator:
         widest = max((self.spec_width(spec or "") for _, _, spec, _ in fields), default=0)
         if any("{" in (spec or "") for _, _, spec, _ in fields):  # `{:{}}`: widths taken from the arguments
             widest = max([widest, *(abs(v) for v in values if isinstance(v, int))])
-        largest = max((self.text_size(v, node) for v in values), default=0)
+        as_repr = any(conversion in ("r", "a") for _, _, _, conversion in fields)
+        largest = max((self.text_size(v, node, as_repr=as_repr) for v in values), default=0)
         self.over_size(len(template) + len(fields) * (largest + widest + 32), node, "a formatted string")
         return True
 

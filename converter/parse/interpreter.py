@@ -192,8 +192,9 @@ class Interpreter(Builders):
             # reading a `try` body assumes (`try: import x except ImportError: x = None` ... `if x:`)
             test = True
         orelse = node.orelse
-        if self.is_data(test, node.test):
-            if test:
+        truth = self.truth(test)
+        if truth is not None:
+            if truth:
                 self.run_block(node.body.body, scope)
             elif isinstance(orelse, cst.If):
                 self.run_if(orelse, scope)

@@ -155,6 +155,22 @@ def test_the_steps_budget_has_room_for_ten_thousand_tasks(tmp_path: Path) -> Non
     assert result["dags"] == [["wide", 10_000]], result["diagnostics"][:3]
 
 
+def test_membership_in_a_large_set_is_not_walked_again_and_again(tmp_path: Path) -> None:
+    """`if t in SKIP` over thousands of tables costs one step, as in Python, not a walk of SKIP."""
+    path = tmp_path / "member.py"
+    path.write_text(HEADER + textwrap.dedent("""\
+        TABLES = [f"table_{i}" for i in range(5000)]
+        SKIP = {f"table_{i}" for i in range(0, 5000, 2)}
+        with DAG("member", start_date=datetime(2024, 1, 1)):
+            for t in TABLES:
+                if t in SKIP or not TABLES:
+                    continue
+                BashOperator(task_id=f"load_{t}", bash_command=f"load {t}")
+    """))
+    result, _ = read_measured(path)
+    assert result == {"diagnostics": [], "dags": [["member", 2500]]}
+
+
 def test_wall_time_budget(tmp_path: Path) -> None:
     """Work no other budget counts still ends: with 2 s of wall time (steps unbounded), the reading
     stops at the line it was running when the time ran out."""
