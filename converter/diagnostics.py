@@ -70,7 +70,8 @@ CODES: dict[str, CodeInfo] = _table(
              "or calls that go on too long).",
              "Shorten the module-level loops, or convert with --mode airflow; Airflow parses DAG files often."),
     CodeInfo("A2K111", "value-too-large", E,
-             "An expression builds an integer, string or container larger than the static reader's budget.",
+             "An expression builds an integer, string or container larger (or nested deeper) than the static "
+             "reader's budget.",
              "Build large values at run time, not when the file is imported."),
     CodeInfo("A2K112", "too-many-tasks", E,
              "A DAG unrolls to more tasks than the static reader's budget.",

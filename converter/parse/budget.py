@@ -51,6 +51,7 @@ class ReadingLimits:
     int_bits: int = 14_000  # bits of an integer: Python prints at most 4,300 digits (~14,280 bits)
     size: int = 10_000_000  # characters of a string; characters plus items of a value, counted deep
     items: int = 1_000_000  # items of one list, tuple, set or dict
+    depth: int = 100  # levels of nesting of a value (hashing a deeply nested tuple overflows C's stack)
     seconds: float = 60.0  # wall time to run the file's statements and build its model
     memory: int = 2 * 1024**3  # bytes the process may grow by while doing so
 

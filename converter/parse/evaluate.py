@@ -175,7 +175,8 @@ class Evaluator:
         walk it: characters of strings plus one per item, a container shared n times counted n
         times (an object the evaluator does not compute with counts one). None when
         `stop_at_object` and something is not literal data. Each distinct container is visited once
-        (a shared one's size is remembered), and a container inside itself is over every budget.
+        (a shared one's size is remembered); a container inside itself is over every budget, and
+        one nested deeper than the depth budget too (hashing it would overflow C's stack).
         Visits cost steps; over the size budget is an error, so what walks the value next does
         bounded work."""
         if isinstance(value, (str, bytes)):
@@ -205,6 +206,9 @@ class Evaluator:
                 if known is None:
                     if id(child) in walking:
                         total = limit + 1  # a container inside itself: endless to str() or compare
+                    elif len(frames) >= self.limits.depth:
+                        raise self.over(VALUE, f"A value is nested more than {self.limits.depth} levels deep, the "
+                                        "static reader's limit.", node)
                     else:
                         frames.append([id(child), 1, _children(child)])
                         walking.add(id(child))

@@ -106,6 +106,9 @@ HOSTILE = [
     ("shared_nesting_printed", 'a = ["x" * 1000] * 1000\nb = [a] * 1000\nc = str(b)\n', "A2K111", 7),
     ("shared_nesting_hashed", 'a = ("x",) * 1000\nb = (a,) * 1000\nc = (b,) * 1000\nd = {c}\n', "A2K111", 8),
     ("list_inside_itself", "l = []\nl.append(l)\nx = str(l)\n", "A2K111", 7),
+    # hashing a tuple nested 180,000 deep overflowed C's stack: the reading process died (SIGSEGV)
+    ("deeply_nested_value_hashed", "t = ()\nfor i in range(90000):\n    t = (t,)\nfor i in range(90000):\n"
+     "    t = (t,)\ns = {t}\n", "A2K111", 10),
     ("edges_product", """\
         with DAG("edges", start_date=datetime(2024, 1, 1)):
             left = [BashOperator(task_id=f"l{i}", bash_command="echo") for i in range(3000)]
