@@ -127,6 +127,9 @@ class Hasher:
     """
 
     imports: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    # a file over the size limit for DAG files (--max-file-size) is never read: not to hash it, not
+    # to scan its imports (a 3 GB helper module took gigabytes); its size and time stand for it
+    max_bytes: int = 5_000_000
     _files: dict[str, str] = field(default_factory=dict)
     _resolved: dict[tuple[str, int, str, tuple[str, ...]], tuple[str, ...]] = field(default_factory=dict)
 
@@ -134,7 +137,11 @@ class Hasher:
         resolved = os.path.realpath(path)
         if resolved not in self._files:
             try:
-                self._files[resolved] = hashlib.sha256(read_regular(Path(resolved))).hexdigest()
+                stat = os.stat(resolved)
+                if stat.st_size > self.max_bytes:
+                    self._files[resolved] = f"oversize:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+                else:
+                    self._files[resolved] = hashlib.sha256(read_regular(Path(resolved))).hexdigest()
             except OSError as error:
                 self._files[resolved] = f"unreadable:{error.errno}"
         return self._files[resolved]
@@ -148,11 +155,13 @@ class Hasher:
                 if name.endswith(skip_suffixes) and skip_suffixes:
                     continue
                 path = Path(folder) / name
-                digest.update(f"{path.relative_to(root)}={self.file_hash(path)}".encode() + b"\0")
+                digest.update(_bytes(f"{path.relative_to(root)}={self.file_hash(path)}") + b"\0")
         return digest.hexdigest()
 
     def _imports_of(self, resolved: str) -> tuple[tuple[str, int], ...]:
         content = self.file_hash(resolved)
+        if content.startswith("oversize:"):
+            return ()
         if content not in self.imports:
             try:
                 self.imports[content] = _imported_names(read_regular(Path(resolved)))
@@ -196,13 +205,18 @@ class Hasher:
             display,
             self.file_hash(path),
         ):
-            digest.update(part.encode() + b"\0")
+            digest.update(_bytes(part) + b"\0")
         modules, missing = self.dependencies(path, roots)
         for module in modules:
-            digest.update(f"{module}={self.file_hash(module)}".encode() + b"\0")
+            digest.update(_bytes(f"{module}={self.file_hash(module)}") + b"\0")
         for name in missing:
-            digest.update(f"missing:{name}".encode() + b"\0")
+            digest.update(_bytes(f"missing:{name}") + b"\0")
         return digest.hexdigest()
+
+
+def _bytes(text: str) -> bytes:
+    """Text for a hash: a path's bytes that are not UTF-8 (lone surrogates in Python) as they were."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 _IMPORTS = dict[str, tuple[tuple[str, int], ...]]
@@ -266,10 +280,14 @@ class Cache:
         if not self.writable:
             return
         try:
+            data = orjson.dumps({"key": key, "value": value})
+        except TypeError:  # orjson.JSONEncodeError: text no JSON can hold (a lone surrogate): not kept
+            return
+        try:
             self._prepare()
             target.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False, suffix=".part") as handle:
-                handle.write(orjson.dumps({"key": key, "value": value}))
+                handle.write(data)
             os.replace(handle.name, target)
         except OSError:
             pass  # a read-only or full disk makes the cache useless, not the run a failure

@@ -43,8 +43,10 @@ CODES: dict[str, CodeInfo] = _table(
     # -- reading files ---------------------------------------------------------------------
     CodeInfo("A2K101", "syntax-error", E, "The file is not valid Python.",
              "Fix the syntax error; Airflow could not import this file either."),
-    CodeInfo("A2K102", "not-utf8", E, "The file is not valid UTF-8 text.",
-             "Re-encode the file as UTF-8 (Python 3 source encoding)."),
+    CodeInfo("A2K102", "not-utf8", E,
+             "The file is not valid text in its source encoding (UTF-8 unless a PEP 263 coding line names "
+             "another).",
+             "Re-encode the file as UTF-8 (Python 3's default source encoding), or fix its coding line."),
     CodeInfo("A2K103", "empty-file", I, "The file is empty; nothing to convert.",
              "Nothing to do; exclude the file if it should not be scanned."),
     CodeInfo("A2K104", "no-dag-found", I, "The file defines no DAG that could be found.",
@@ -62,6 +64,24 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K109", "import-never-finishes", W,
              "A module-level statement stops the file's import (an endless loop, an exit call).",
              "Remove it or guard it with `if __name__ == \"__main__\":`; Airflow cannot load this file."),
+    # budgets of static reading (converter/parse/budget.py, docs/static-reading.md)
+    CodeInfo("A2K110", "too-many-steps", E,
+             "Reading the file statically takes more evaluation steps than its budget (loops, comprehensions "
+             "or calls that go on too long).",
+             "Shorten the module-level loops, or convert with --mode airflow; Airflow parses DAG files often."),
+    CodeInfo("A2K111", "value-too-large", E,
+             "An expression builds an integer, string or container larger (or nested deeper) than the static "
+             "reader's budget.",
+             "Build large values at run time, not when the file is imported."),
+    CodeInfo("A2K112", "too-many-tasks", E,
+             "A DAG unrolls to more tasks than the static reader's budget.",
+             "Split the DAG, or convert with --mode airflow if it really has that many tasks."),
+    CodeInfo("A2K113", "reading-limit", E,
+             "Reading the file statically took longer or needed more memory than its limit.",
+             "Simplify the module-level code; Airflow parses DAG files often and would be slow too."),
+    CodeInfo("A2K114", "unencodable-text", E,
+             "A value holds text no UTF-8 output can hold (a lone surrogate, e.g. from a \"\\ud800\" escape).",
+             "Remove the surrogate escape from the value; Airflow could not pass it to a process either."),
     # -- DAG structure ---------------------------------------------------------------------
     CodeInfo("A2K201", "duplicate-task-id", E, "Two tasks in one DAG share a task_id.",
              "Give every task in the DAG a unique task_id; Airflow rejects duplicates."),

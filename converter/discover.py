@@ -38,15 +38,44 @@ class Found:
     root: Path  # the DAG folder it was found under (its parent for a file named directly)
 
 
+def display_path(path: Path) -> str:
+    """The path as messages, reports and outputs show it: bytes of its name that are not UTF-8
+    (which Python keeps as lone surrogates, that no output could hold) as `\\xNN` escapes."""
+    text = str(path)
+    return text if text.isascii() else os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+_SCAN_CHUNK = 1 << 20
+# how much of a file the heuristic reads at most: a DAG file names Airflow and DAG near its top,
+# and a file of gigabytes (a generated helper module, a data file named .py) must cost nothing
+SCAN_LIMIT = 64 << 20
+
+
 def might_contain_dag(path: Path) -> bool:
-    """Airflow's default heuristic: the file's bytes contain b"dag" and b"airflow" (any case)."""
+    """Airflow's default heuristic: the file's bytes contain b"dag" and b"airflow" (any case).
+
+    Read in chunks and at most SCAN_LIMIT bytes, so a file of gigabytes costs neither memory nor
+    much time (a chunk keeps the end of the one before, so a word across two chunks is found); a
+    DAG file that large is then reported as too large to read, as one under the limit would be."""
     try:
         if not path.is_file():  # a FIFO named x.py would block the read forever
             return True  # let the reader report why it cannot be read
-        content = path.read_bytes().lower()
+        found = {b"dag": False, b"airflow": False}
+        tail = b""
+        with path.open("rb") as stream:
+            for _ in range(SCAN_LIMIT // _SCAN_CHUNK):
+                if all(found.values()):
+                    break
+                chunk = stream.read(_SCAN_CHUNK)
+                if not chunk:
+                    break
+                window = tail + chunk.lower()
+                for word in found:
+                    found[word] = found[word] or word in window
+                tail = window[-(len(b"airflow") - 1):]
     except OSError:
         return True  # let the reader report why it cannot be read
-    return b"dag" in content and b"airflow" in content
+    return all(found.values())
 
 
 @dataclass(frozen=True)
@@ -145,7 +174,7 @@ def discover(sources: Iterable[Path], options: DiscoveryOptions = DiscoveryOptio
     found: dict[Path, Found] = {}
     for source in sources:
         if not source.is_dir():
-            found.setdefault(source.absolute(), Found(source, str(source), source.parent))
+            found.setdefault(source.absolute(), Found(source, display_path(source), source.parent))
             continue
         for path in walk_dag_folder(source, options.ignore_syntax):
             if path.suffix != ".py":
@@ -157,5 +186,5 @@ def discover(sources: Iterable[Path], options: DiscoveryOptions = DiscoveryOptio
                 continue
             if not options.all_files and not might_contain_dag(path):
                 continue
-            found.setdefault(path.absolute(), Found(path, str(path), source))
+            found.setdefault(path.absolute(), Found(path, display_path(path), source))
     return list(found.values())

@@ -17,6 +17,7 @@ from typing import Any
 
 from converter import graph
 from converter.diagnostics import Diagnostic, Severity, diag
+from converter.encodable import encodable_dag
 from converter.emit.compile import compile_source
 from converter.emit.names import MAX_K8S_NAME
 from converter.emit.python import EmitPlan, build_plan, py_literal, render
@@ -228,9 +229,10 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
 def convert_parsed(parsed: ParsedFile, options: ConvertOptions, read_seconds: float = 0.0) -> FileResult:
     dag_ids = {dag.dag_id for dag in parsed.dags}
     file_diagnostics = tuple(d for d in parsed.diagnostics if d.dag_id not in dag_ids)
+    checked = [encodable_dag(dag) for dag in parsed.dags]  # a lone surrogate fails its DAG alone
     dags = tuple(
-        convert_dag(dag, tuple(d for d in parsed.diagnostics if d.dag_id == dag.dag_id), options)
-        for dag in parsed.dags
+        convert_dag(dag, tuple(d for d in parsed.diagnostics if d.dag_id == dag.dag_id) + unencodable, options)
+        for dag, unencodable in checked
     )
     if parsed.not_a_dag_file and not dags:
         status = Status.SKIPPED

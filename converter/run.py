@@ -151,7 +151,7 @@ def collect(
     if on_start:
         on_start(len(found))
     cache = Cache(settings.cache_dir, settings.cache_writes) if settings.cache_dir else None
-    hasher = Hasher(cache.load_imports() if cache is not None else {})
+    hasher = Hasher(cache.load_imports() if cache is not None else {}, max_bytes=options.max_file_bytes)
     known_imports = len(hasher.imports)
     fingerprint = _fingerprint(options, reader, settings, sources, hasher, cache is not None)
     results: dict[int, FileResult] = {}

@@ -26,18 +26,44 @@ def k8s_name(raw: str, max_length: int = MAX_K8S_NAME) -> str:
         name = f"task-{name}".rstrip("-")
     if len(name) > max_length:
         # keep it recognisable and unique: a prefix plus a short stable hash of the full id
-        digest = hashlib.sha1(raw.encode()).hexdigest()[:6]
+        digest = hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()[:6]
         name = f"{name[: max_length - 7].rstrip('-')}-{digest}"
     return name
 
 
 def python_identifier(raw: str) -> str:
-    name = re.sub(r"\W+", "_", raw).strip("_").lower() or "task"
-    if name[0].isdigit():
+    """A valid Python identifier for `raw`, lowercase, in the form Python itself reads it.
+
+    Python NFKC-normalises identifiers as it parses them (PEP 3131), so `ﬁ` is the name `fi` and
+    `a²` is `a2`: the identifier is normalised first, then runs of what no identifier may hold
+    become `_` (for ASCII, what `\\W` matches; `a\u00b7b`'s middle dot stays, `x\ud800`'s surrogate
+    does not). Two raw names can
+    give the same identifier: callers make them unique (UniqueNames) from these normalised forms.
+    """
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).lower())
+    text = "".join(ch if ("_" + ch).isidentifier() else " " for ch in text)  # XID_Continue, as Python
+    name = re.sub(" +", "_", text).strip("_") or "task"
+    if not name[0].isidentifier():  # a digit, a combining mark: not a first character
         name = f"t_{name}"
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         name = f"{name}_"
+    if not name.isidentifier() or unicodedata.normalize("NFKC", name) != name:  # not expected; never emitted
+        name = f"t_{hashlib.sha1(raw.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
     return name
+
+
+def ascii_identifier(raw: str) -> str:
+    """python_identifier(raw) in ASCII, for names KFP sees (pipeline parameters must match
+    `[A-Za-z][A-Za-z0-9_ -]*`): accents dropped (`à` -> `a`), other letters as their code point
+    (`日` -> `u65e5`). Callers make the results unique, as for python_identifier."""
+    name = python_identifier(raw)
+    if name.isascii():
+        return name
+    folded = "".join(
+        ch if ch.isascii() else "" if unicodedata.combining(ch) else f"_u{ord(ch):04x}_"
+        for ch in unicodedata.normalize("NFKD", name)
+    )
+    return python_identifier(folded)
 
 
 # File names: room for a "_NN" suffix and ".yaml" within the 255 bytes most file systems allow
@@ -57,7 +83,7 @@ def bounded_stem(name: str, raw: str) -> str:
     and never a Windows device name."""
     name = unicodedata.normalize("NFC", name)
     if len(name.encode()) > MAX_STEM_BYTES:
-        digest = hashlib.sha1(raw.encode()).hexdigest()[:8]
+        digest = hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         cut = name.encode()[: MAX_STEM_BYTES - len(digest) - 1].decode(errors="ignore")
         name = f"{cut.rstrip('_')}_{digest}"
     return f"{name}_" if _WINDOWS_RESERVED.match(name) else name

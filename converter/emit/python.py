@@ -9,7 +9,9 @@ generated file's compile step writes into the workflow (see postcompile.py).
 
 from __future__ import annotations
 
+import math
 import pprint
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -101,10 +103,30 @@ def py_literal(value: Any, refs: Mapping[str, str]) -> str:
         return "dsl.RUN_ID_PLACEHOLDER"
     if isinstance(value, Interpolated):
         return _f_string(value)
-    if isinstance(value, str) and "\n" in value and '"""' not in value and not value.endswith("\\"):
-        escaped = value.replace("\\", "\\\\")
-        return f'"""{escaped}"""'
-    return pprint.pformat(value, width=88, sort_dicts=False)
+    if isinstance(value, str) and _multi_line(value):
+        return '"""' + docstring_text(value) + '"""'
+    return _LITERALS.pformat(value)
+
+
+def _multi_line(text: str) -> bool:
+    """Text written between triple quotes, line by line as it reads (docstring_text escapes what
+    must be); other text is written as repr() writes it."""
+    return "\n" in text and '"""' not in text and not text.endswith("\\")
+
+
+class _Literals(pprint.PrettyPrinter):
+    """pprint's layout of literal values, with the two it does not write as valid Python fixed:
+    non-finite floats (`nan`, `inf`) and integers longer than Python prints in decimal."""
+
+    def format(self, value: object, context: dict[int, int], maxlevels: int, level: int) -> tuple[str, bool, bool]:
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"float({str(value)!r})", True, False
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 10_000:
+            return hex(value), True, False  # decimal text of it is limited (sys.get_int_max_str_digits)
+        return super().format(value, context, maxlevels, level)
+
+
+_LITERALS = _Literals(width=88, sort_dicts=False)
 
 
 class _SpecDumper(yaml.SafeDumper):
@@ -121,8 +143,8 @@ def _f_string(value: Interpolated) -> str:
         part.replace("{", "{{").replace("}", "}}") if isinstance(part, str) else "{" + py_literal(part, {}) + "}"
         for part in value.parts
     )
-    if "\n" in body and '"""' not in body and not body.endswith(("\\", '"')):
-        return 'f"""' + body.replace("\\", "\\\\") + '"""'
+    if _multi_line(body):
+        return 'f"""' + docstring_text(body) + '"""'
     return "f" + repr(body)
 
 
@@ -309,9 +331,23 @@ def _template() -> jinja2.Template:
     )
     environment.filters["pyrepr"] = repr
     environment.filters["comment"] = _comment_text
-    # text placed inside the module docstring must not end it or start an escape
-    environment.filters["docstring"] = lambda text: str(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    environment.filters["docstring"] = docstring_text
     return environment.get_template("pipeline.py.j2")
+
+
+def docstring_text(text: object) -> str:
+    """Text to place between triple quotes of a (non-raw) string, reading back as `text`: backslashes
+    doubled, runs of three or more quotes and quotes at the very end escaped (either would close
+    the string), and what a source file cannot hold as it is (CR, NUL, form feed, line separators,
+    lone surrogates, other controls) as escapes. Lines and tabs stay as they are."""
+    escaped = "".join(
+        ch if ch.isprintable() or ch in "\n\t" else repr(ch)[1:-1]
+        for ch in str(text).replace("\\", "\\\\")
+    )
+    return _CLOSING_QUOTES.sub(lambda run: '\\"' * len(run.group()), escaped)
+
+
+_CLOSING_QUOTES = re.compile('"{3,}|"+\\Z')  # what would close a triple-quoted string early
 
 
 def render(plan: EmitPlan) -> str:

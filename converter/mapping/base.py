@@ -24,6 +24,7 @@ class PipelineParameter:
     default: Any
     description: str = ""
     scheduled_value: str | None = None
+    key: str | None = None  # a DAG param's own key in Airflow's `params` (the name is an identifier)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
-from converter.emit.names import python_identifier
+from converter.emit.names import UniqueNames, ascii_identifier
 from converter.mapping.base import PipelineParameter
 from converter.model import Dag, Unresolved
 
@@ -22,9 +22,20 @@ RESERVED = frozenset({"ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz",
 
 
 def parameter_name(key: str) -> str:
-    """A DAG param's name in the pipeline function; never one of the run-time macro parameters."""
-    name = python_identifier(str(key))
+    """A DAG param's wanted name in the pipeline function; never one of the run-time macro
+    parameters, and in ASCII, as KFP requires. Two keys can want the same name (`ﬁ` and `fi` are
+    one identifier to Python, `A` and `a` one lowercase name): `dag_parameters` makes them unique."""
+    name = ascii_identifier(str(key))  # KFP allows only ASCII in pipeline parameter names
     return f"param_{name}" if name in RESERVED else name
+
+
+def parameter_names(dag: Dag) -> dict[str, str]:
+    """Each DAG param's key -> its unique pipeline parameter name, in the params' order."""
+    params = dag.settings.get("params")
+    if not isinstance(params, dict):
+        return {}
+    names = UniqueNames(reserved=RESERVED)
+    return {str(key): names.claim(parameter_name(key), sep="_") for key in params}
 
 
 def annotation_of(value: Any) -> str | None:
@@ -50,6 +61,7 @@ def _parameters(dag: Dag) -> tuple[tuple[PipelineParameter, ...], tuple[Diagnost
         return (), ()
     found: list[PipelineParameter] = []
     problems: list[Diagnostic] = []
+    names = parameter_names(dag)
     for key, value in params.items():
         default, annotation, description = _read_param(value)
         if annotation is None:
@@ -57,8 +69,8 @@ def _parameters(dag: Dag) -> tuple[tuple[PipelineParameter, ...], tuple[Diagnost
                                  "it becomes a string parameter without a default value",
                                  file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id))
             default, annotation = "", "str"
-        found.append(PipelineParameter(parameter_name(key), annotation, default,
-                                       description or f"Airflow DAG param {key!r}"))
+        found.append(PipelineParameter(names[str(key)], annotation, default,
+                                       description or f"Airflow DAG param {key!r}", key=str(key)))
     return tuple(found), tuple(problems)
 
 

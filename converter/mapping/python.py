@@ -269,7 +269,7 @@ def _context_value(inputs: _Inputs, key: str, dag: Dag, parameters: dict[str, Pi
         entries = []
         for parameter in dag_parameters(dag):
             name = inputs.add(f"params_{parameter.name}", parameter.annotation, ParamRef(parameter.name))
-            entries.append(f"{parameter.name!r}: {name}")
+            entries.append(f"{parameter.key if parameter.key is not None else parameter.name!r}: {name}")
         return "{" + ", ".join(entries) + "}"
     if key == "run_id":
         return inputs.add("run_id", "str", RunIdRef())

@@ -25,7 +25,7 @@ from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
 from converter.mapping.base import Interpolated, ParamRef, PipelineParameter, RunIdRef, task_location
-from converter.mapping.dag_params import dag_parameters, parameter_name
+from converter.mapping.dag_params import dag_parameters
 from converter.model import Dag, Task
 
 # macro -> (pipeline parameter name, Go time format, what Airflow renders)
@@ -70,7 +70,7 @@ def translate(text: str, task: Task, dag: Dag) -> Translation:
     """`text` with the macros KFP can supply replaced; the rest kept as written."""
     if not has_template(text):
         return Translation(text, (), ())
-    params = {p.name: p for p in dag_parameters(dag)}
+    params = {p.key: p for p in dag_parameters(dag) if p.key is not None}  # by the key a template names
     parts: list[Any] = []
     parameters: dict[str, PipelineParameter] = {}
     kept: list[str] = []
@@ -110,7 +110,7 @@ def _replacement(expression: str, task: Task, dag: Dag,
     match = _PARAM.match(expression)
     if match:
         key = match.group(1) or match.group(3)
-        return params.get(parameter_name(key))
+        return params.get(key)
     return None
 
 

@@ -2,8 +2,9 @@
 running the file; it is the only entry point other stages need.
 
 Modules, in the order a file passes through them:
-  source.py        bytes -> text (size, readability, UTF-8, BOM)
+  source.py        bytes -> text (size, readability, PEP 263 source encodings, BOM)
   static.py        Python's and libcst's parsers, the run over module statements, model building
+  budget.py        the reading's budgets (steps, sizes, tasks, time, memory) and its hard stops
   interpreter.py   statements, definitions, calls: the abstract interpreter
   builders.py      DAG / TaskGroup / task records with Airflow's id and default_args rules
   dependencies.py  >>, <<, set_*stream, chain helpers, Labels, group roots and leaves

@@ -14,9 +14,9 @@ import libcst as cst
 
 from converter.model import PythonCallable, Unresolved
 from converter.parse import imports
+from converter.parse.budget import TASKS
 from converter.parse.dependencies import Dependencies
-from converter.parse.evaluate import is_data
-from converter.parse.state import describe
+from converter.parse.state import describe, shown
 from converter.parse.values import (
     DagRecord, Function, GroupRecord, LocalClass, Partial, Ref, Scope, TaskFlow, TaskRecord, XComValue,
 )
@@ -41,7 +41,7 @@ class Builders(Dependencies):
         if not isinstance(dag_id, str):
             self.report("A2K209", f"The dag_id `{name}` cannot be evaluated statically.", node, dag=dag)
         elif any(d.dag_id == dag_id for d in self.dags):
-            self.report("A2K206", f"The dag_id {dag_id!r} is already used in this file; only the first "
+            self.report("A2K206", f"The dag_id {shown(dag_id)} is already used in this file; only the first "
                         "is read.", node, dag=dag)
         elif self.check_id(node, dag_id, KEY_REGEX, "dag_id", dag=dag):
             self.dags.append(dag)
@@ -71,7 +71,7 @@ class Builders(Dependencies):
             self.report("A2K201", f"The group_id {full!r} is already used in this DAG.", node, dag=parent.dag)
         tooltip = kwargs.get("tooltip")
         group = GroupRecord(
-            full, parent.dag, parent, prefix_group_id=bool(prefix) if is_data(prefix) else True,
+            full, parent.dag, parent, prefix_group_id=bool(prefix) if self.is_data(prefix, node) else True,
             tooltip=tooltip if isinstance(tooltip, str) else None,
             default_args={**parent.default_args, **(own_default_args if isinstance(own_default_args, dict) else {})},
         )
@@ -120,7 +120,7 @@ class Builders(Dependencies):
         else:
             allowed = "letters, digits, '-' and '_'" if what == "group_id" else "letters, digits, '-', '.' and '_'"
             why = f"not made of {allowed}"
-        self.report("A2K208", f"The {what} {key!r} is {why}.", node, dag=dag)
+        self.report("A2K208", f"The {what} {shown(key)} is {why}.", node, dag=dag)
         return False
 
     def merged_defaults(self, group: GroupRecord, own: Any) -> dict[str, Any]:
@@ -184,6 +184,10 @@ class Builders(Dependencies):
         """Add a task to its DAG, with the upstream edges its XCom arguments imply."""
         if task.task_id is None:
             return task
+        if len(task.dag.tasks) >= self.limits.tasks_per_dag:
+            raise self.over(TASKS, f"DAG {shown(task.dag.dag_id)} unrolls to more than "
+                            f"{self.limits.tasks_per_dag:,} tasks, the static reader's limit.", node)
+        self.walk([task.values, task.mapped_args], node)  # bounds the walk for XCom arguments below
         task.dag.add_task(task)
         for ref in xcoms([task.values, task.mapped_args]):
             if ref.task.task_id is not None:

@@ -58,8 +58,10 @@ class Dependencies(ReaderState):
         if isinstance(value, XComValue):
             return [value.task]
         if isinstance(value, GroupRecord):
+            self.charge(len(value.tasks) + 1, node)  # roots and leaves look at every task of the group
             return value.leaves() if as_upstream else value.roots()
         if isinstance(value, (list, tuple)):
+            self.charge(len(value) // 8 + 1, node)
             found: list[TaskRecord] = []
             for item in value:
                 more = self.endpoints(node, item, as_upstream=as_upstream)
@@ -77,6 +79,7 @@ class Dependencies(ReaderState):
         if up.dag is not down.dag:
             self.report("A2K203", f"{up.task_id!r} and {down.task_id!r} belong to different DAGs.", node)
             return
+        self.charge(1, node)  # cross_downstream of two long lists adds their product of edges
         up.dag.add_edge(up.task_id, down.task_id, label)
 
     def dependency_helper(self, node: cst.Call, kind: str, args: list[Any]) -> Any:

@@ -9,7 +9,6 @@ Nothing of the file is ever executed: every value is computed by `Evaluator` fro
 
 from __future__ import annotations
 
-import operator
 import posixpath
 from pathlib import PurePosixPath
 from dataclasses import replace
@@ -21,7 +20,7 @@ from converter.diagnostics import Severity
 from converter.model import Unresolved
 from converter.parse import imports
 from converter.parse.builders import Builders
-from converter.parse.evaluate import is_data, make_datetime, make_duration
+from converter.parse.evaluate import make_datetime, make_duration
 from converter.parse.state import short
 from converter.parse.values import (
     Builtin, DagRecord, Function, GroupRecord, LabelRecord, LocalClass, Partial, Ref, Scope, TaskFlow,
@@ -56,6 +55,9 @@ class Interpreter(Builders):
 
     def run_statement(self, node: cst.CSTNode, scope: Scope) -> None:
         self.statements.append(node)
+        self.steps += 1
+        if self.steps >= self._next_check:
+            self._checkpoint(node)
         try:
             self._run_statement(node, scope)
         finally:
@@ -108,7 +110,7 @@ class Interpreter(Builders):
         if isinstance(target, cst.Subscript) and len(target.slice) == 1:
             container = self.eval(target.value, scope)
             key = self._slice(target.slice[0].slice, scope)
-            if isinstance(container, (dict, list)) and is_data(key):
+            if isinstance(container, (dict, list)) and self.is_data(key, target):
                 try:
                     container[key] = value
                 except (TypeError, IndexError):
@@ -120,18 +122,14 @@ class Interpreter(Builders):
         current = self.eval(node.target, scope)
         value = self.eval(node.value, scope)
         if isinstance(node.operator, cst.AddAssign) and isinstance(current, list) and isinstance(value, (list, tuple)):
+            self.over_items(len(current) + len(value), node)
             current.extend(value)  # in place, as Python does for lists
             return
         if isinstance(node.operator, (cst.RightShiftAssign, cst.LeftShiftAssign)) and not isinstance(current, int):
             self.shift_values(node, current, value, downstream=isinstance(node.operator, cst.RightShiftAssign))
             return
-        function = _AUG.get(type(node.operator))
-        result: Any = Unresolved(self.source(node))
-        if function is not None and is_data(current) and is_data(value):
-            try:
-                result = function(current, value)
-            except (ArithmeticError, TypeError, ValueError):
-                pass
+        operation = _AUG.get(type(node.operator))
+        result = self.binary(node, operation, current, value) if operation else Unresolved(self.source(node))
         self.assign(node.target, result, scope)
 
     def run_with(self, node: cst.With, scope: Scope) -> None:
@@ -194,8 +192,9 @@ class Interpreter(Builders):
             # reading a `try` body assumes (`try: import x except ImportError: x = None` ... `if x:`)
             test = True
         orelse = node.orelse
-        if is_data(test):
-            if test:
+        truth = self.truth(test)
+        if truth is not None:
+            if truth:
                 self.run_block(node.body.body, scope)
             elif isinstance(orelse, cst.If):
                 self.run_if(orelse, scope)
@@ -564,8 +563,9 @@ class Interpreter(Builders):
         return result
 
     # -- dependencies ----------------------------------------------------------------------
-_AUG: dict[type, Any] = {
-    cst.AddAssign: operator.add, cst.SubtractAssign: operator.sub, cst.MultiplyAssign: operator.mul,
-    cst.ModuloAssign: operator.mod, cst.FloorDivideAssign: operator.floordiv,
+# augmented assignments as the binary operations they are (which check their budgets)
+_AUG: dict[type, type[cst.BaseBinaryOp]] = {
+    cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
+    cst.ModuloAssign: cst.Modulo, cst.FloorDivideAssign: cst.FloorDivide,
 }
 

@@ -18,6 +18,8 @@ from converter.model import Dag, ParsedFile, PythonCallable, Task, TaskArgs
 MERGED_MODE = "airflow+static"
 # static findings an import settles: the values and names exist once Airflow has run the file
 RESOLVED_BY_IMPORT = frozenset({"A2K203", "A2K204", "A2K205"})
+# the static reading stopped over one of its budgets: the import read what it could not
+STATIC_BUDGETS = frozenset({"A2K110", "A2K111", "A2K112", "A2K113"})
 MAX_LISTED = 10
 
 
@@ -152,6 +154,12 @@ def _settled(static: ParsedFile, imported: ParsedFile) -> tuple[Diagnostic, ...]
             found = dataclasses.replace(
                 found, severity=Severity.INFO,
                 message=f"{found.message} (settled: Airflow's import read this DAG, its values are used)",
+            )
+        elif found.code in STATIC_BUDGETS and settled:
+            found = dataclasses.replace(
+                found, severity=Severity.WARNING,
+                message=f"{found.message} Airflow's import read the file and is used as it is, without the "
+                        "static reading's lines and callable sources.",
             )
         kept.append(found)
     return tuple(kept)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import reprlib
+from pathlib import PurePosixPath
 from typing import Any
 
 import libcst as cst
 
 from converter.diagnostics import Diagnostic, Severity, diag
-from converter.model import Unresolved
-from converter.parse.evaluate import Evaluator, is_data
+from converter.model import Duration, Unresolved
+from converter.parse.budget import DEFAULT_LIMITS, ReadingLimits
+from converter.parse.evaluate import Evaluator
 from converter.parse.positions import Positions
 from converter.parse.values import DagRecord, GroupRecord, Ref
 
+REPORT_STEPS = 32  # what a diagnostic costs: a loop reporting on every turn must not flood the run
+
 
 class ReaderState(Evaluator):
-    def __init__(self, module: cst.Module, positions: Positions, file: str) -> None:
-        super().__init__(module, positions, file)
+    def __init__(self, module: cst.Module, positions: Positions, file: str,
+                 limits: ReadingLimits = DEFAULT_LIMITS) -> None:
+        super().__init__(module, positions, file, limits)
         self.dags: list[DagRecord] = []  # named, distinct DAGs: the results
         self.diagnostics: list[Diagnostic] = []
         self.context: list[GroupRecord] = []  # innermost `with DAG` / `with TaskGroup` last
@@ -25,6 +31,7 @@ class ReaderState(Evaluator):
 
     def report(self, code: str, message: str, node: cst.CSTNode, *, task_id: str | None = None,
                dag: DagRecord | None = None, severity: Severity | None = None) -> None:
+        self.charge(REPORT_STEPS, node)
         span = self.span(node)
         self.diagnostics.append(diag(
             code, message, file=self.file, line=span.line or None, col=span.col,
@@ -39,12 +46,57 @@ class ReaderState(Evaluator):
         return self.graph_calls
 
 
+class _Described(reprlib.Repr):
+    """repr() of literal data, cut short (reprlib walks only the first items, so a huge or deeply
+    shared value costs nothing); anything else by its type name, as a message can show it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxstring = self.maxother = 200
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 20
+        self.maxlevel = 4
+
+    def repr_instance(self, obj: Any, level: int) -> str:
+        if isinstance(obj, _SCALARS):
+            return super().repr_instance(obj, level)
+        return type(obj).__name__
+
+
+_SCALARS = (int, float, bool, type(None), bytes, Duration, PurePosixPath)
+_DESCRIBED = _Described()
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
 def describe(value: Any) -> str:
+    """A value as a message shows it: source text, a dotted name, a short repr or a type name."""
     if isinstance(value, Unresolved):
         return value.source
     if isinstance(value, Ref):
         return value.qualname
-    return type(value).__name__ if not is_data(value) else repr(value)
+    if isinstance(value, _CONTAINERS) and not _plain(value):
+        return type(value).__name__
+    return _DESCRIBED.repr(value)
+
+
+def _plain(value: Any, budget: int = 1000) -> bool:
+    """Literal data as far as the first `budget` items show (a message needs no more certainty)."""
+    pending = [value]
+    while pending and budget > 0:
+        item = pending.pop()
+        budget -= 1
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, _CONTAINERS):
+            pending.extend(item)
+        elif not isinstance(item, (str, *_SCALARS)):
+            return False
+    return True
+
+
+def shown(text: str, limit: int = 300) -> str:
+    """repr() of an id or a text for a message; a very long one cut, with its length."""
+    return repr(text) if len(text) <= limit else f"{text[:200]!r}... ({len(text):,} characters)"
 
 
 def short(text: str, limit: int = 80) -> str:

@@ -36,7 +36,8 @@ from typing import Any
 import libcst as cst
 
 from converter.diagnostics import Diagnostic, diag
-from converter.model import Dag, ParsedFile, PythonCallable, Task, TaskArgs, Unresolved, XComRef
+from converter.model import Dag, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved, XComRef
+from converter.parse.budget import DEFAULT_LIMITS, OverBudget, ReadingLimits, hard_stops, memory_message
 from converter.parse.interpreter import Interpreter
 from converter.parse.positions import Positions
 from converter.parse.source import read_source
@@ -54,25 +55,29 @@ MAX_SYNTAX_DEPTH = 1000
 _KUBERNETES_OBJECT = re.compile(r"^(?:\w+\.)*V[12][A-Z]\w*\(")  # libcst parses ~6,000 levels before its native parser crashes
 
 
-def read_dag_file(path: str | Path, *, display_path: str | None = None, max_bytes: int = 5_000_000) -> ParsedFile:
-    """Read one DAG file statically into the model; never raises, never runs the file's code."""
+def read_dag_file(path: str | Path, *, display_path: str | None = None, max_bytes: int = 5_000_000,
+                  limits: ReadingLimits = DEFAULT_LIMITS) -> ParsedFile:
+    """Read one DAG file statically into the model; never raises, never runs the file's code.
+
+    `limits` bound what the reading may compute and spend (converter/parse/budget.py): over
+    budget, the file fails with one error at the offending line and nothing else is read."""
     display = display_path if display_path is not None else str(path)
     try:
-        return _read(Path(path), display, max_bytes)
+        return _read(Path(path), display, max_bytes, limits)
     except RecursionError:
         return _failed(display, diag("A2K107", file=display))
     except MemoryError:
-        return _failed(display, diag("A2K107", "The file needs too much memory to read statically.", file=display))
+        return _failed(display, diag("A2K113", memory_message(limits), file=display))
     except Exception as error:  # noqa: BLE001 - the contract is a result value, whatever happens
         return _failed(display, diag("A2K108", f"The static reader failed: {type(error).__name__}: {error}",
                                      file=display))
 
 
-def _failed(display: str, diagnostic: Diagnostic) -> ParsedFile:
-    return ParsedFile(display, diagnostics=(diagnostic,))
+def _failed(display: str, diagnostic: Diagnostic, *more: Diagnostic | None) -> ParsedFile:
+    return ParsedFile(display, diagnostics=(diagnostic, *(d for d in more if d is not None)))
 
 
-def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
+def _read(path: Path, display: str, max_bytes: int, limits: ReadingLimits) -> ParsedFile:
     text = read_source(path, display, max_bytes)
     if isinstance(text, Diagnostic):
         return _failed(display, text)
@@ -87,16 +92,39 @@ def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
     except cst.ParserSyntaxError as error:  # syntax Python accepts but libcst's grammar does not
         return _failed(display, diag("A2K101", f"Invalid Python: {error.message}", file=display,
                                      line=error.raw_line, col=error.raw_column))
-    interpreter = Interpreter(module, Positions(module, text, checked), display)
+    interpreter = Interpreter(module, Positions(module, text, checked), display, limits)
     # __file__ is known without running anything: DAG ids are often derived from the file name
     scope = Scope({"__name__": _MODULE_NAME, "__file__": str(path.resolve())})
+    top: list[cst.CSTNode] = []  # the module-level statement being run, for a MemoryError's line
+    try:
+        with hard_stops(interpreter.clock, lambda: tuple(interpreter.statements)):
+            dags = _interpret(interpreter, module, scope, text, top)
+    except OverBudget as over:
+        return _failed(display, _over_budget(interpreter, over), stopper)
+    except MemoryError:
+        span = interpreter.span(top[-1]) if top else None
+        return _failed(display, diag("A2K113", memory_message(limits), file=display,
+                                     line=span.line if span and span.line else None,
+                                     col=span.col if span and span.line else None), stopper)
+    diagnostics = interpreter.diagnostics + ([stopper] if stopper else [])
+    if not dags and interpreter.dag_creations == 0:
+        diagnostics.append(diag("A2K104", file=display))
+        return ParsedFile(display, (), tuple(diagnostics), not_a_dag_file=True)
+    return ParsedFile(display, tuple(dags), tuple(diagnostics))
+
+
+def _interpret(interpreter: Interpreter, module: cst.Module, scope: Scope, text: str,
+               top: list[cst.CSTNode]) -> list[Dag]:
+    """Run the module's statements, then build the model of every DAG found."""
+    display = interpreter.file
     for statement in module.body:
+        top[:] = [statement]
         try:
             interpreter.run_statement(statement, scope)
         except RecursionError:  # deep but legal nesting in one statement: the rest still reads
             span = interpreter.span(statement)
             interpreter.diagnostics.append(diag("A2K107", file=display, line=span.line, col=span.col))
-        except MemoryError:
+        except (OverBudget, MemoryError):
             raise
         except Exception as error:  # noqa: BLE001 - one statement's failure must not lose the others
             span = interpreter.span(statement)
@@ -104,14 +132,20 @@ def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
                 "A2K108", f"The static reader failed on this statement: {type(error).__name__}: {error}",
                 file=display, line=span.line, col=span.col,
             ))
-    dags: list[Dag] = []
-    for record in interpreter.dags:
-        dags.append(_to_dag(record, interpreter.diagnostics, text))
-    diagnostics = interpreter.diagnostics + ([stopper] if stopper else [])
-    if not dags and interpreter.dag_creations == 0:
-        diagnostics.append(diag("A2K104", file=display))
-        return ParsedFile(display, (), tuple(diagnostics), not_a_dag_file=True)
-    return ParsedFile(display, tuple(dags), tuple(diagnostics))
+    return [_to_dag(record, interpreter, text) for record in interpreter.dags]
+
+
+def _over_budget(interpreter: Interpreter, over: OverBudget) -> Diagnostic:
+    where = over.where
+    if where is None and over.statements:  # rung by the hard stop: the innermost statement it stopped
+        interpreter.statements[:] = over.statements[:-1]
+        try:
+            where = interpreter.span(over.statements[-1])
+        except Exception:  # noqa: BLE001 - a line is a nicety; the error is what matters
+            where = None
+    line = where.line if where is not None and where.line else None
+    return diag(over.budget.code, over.message, file=interpreter.file, line=line,
+                col=where.col if line is not None and where is not None else None)
 
 
 def _python_check(text: str, display: str) -> Diagnostic | ast.Module:
@@ -147,7 +181,7 @@ def _import_stopper(tree: ast.Module, display: str) -> Diagnostic | None:
     for statement in tree.body:
         what = None
         if isinstance(statement, ast.While) and isinstance(statement.test, ast.Constant) and statement.test.value:
-            if not any(isinstance(node, ast.Break) for node in ast.walk(statement)):
+            if not _can_leave(statement):
                 what = "an endless loop"
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
             name = ast.unparse(statement.value.func)
@@ -162,6 +196,23 @@ def _import_stopper(tree: ast.Module, display: str) -> Diagnostic | None:
                         "defined after this line, the static reading does", file=display,
                         line=statement.lineno, col=statement.col_offset)
     return None
+
+
+def _can_leave(loop: ast.While) -> bool:
+    """Whether a `while True:` has a way out: a `break` of its own (not one of a loop or function
+    inside it) or a `raise`."""
+    pending: list[ast.AST] = list(loop.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.Break, ast.Raise)):
+            return True
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            pending.extend(node.orelse)  # a break in a loop's else clause leaves the outer loop
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def _depth(tree: ast.AST) -> int:
@@ -184,7 +235,14 @@ def _max_depth(tree: ast.AST) -> tuple[int, int, int]:
     return deepest
 
 
-def _to_dag(record: DagRecord, diagnostics: list[Diagnostic], module_source: str) -> Dag:
+def _to_dag(record: DagRecord, interpreter: Interpreter, module_source: str) -> Dag:
+    diagnostics = interpreter.diagnostics
+
+    def model(values: dict[str, Any], unresolved: list[str], span: SourceSpan) -> dict[str, Any]:
+        # walked first (bounded, and counted as steps): the copy made next is no bigger
+        interpreter.walk(values, span)
+        return {k: _model_value(v, unresolved) for k, v in values.items()}
+
     def warn(where: str, unresolved: list[str], task: TaskRecord | None) -> None:
         span = task.span if task else record.span
         for source in unresolved:
@@ -197,13 +255,13 @@ def _to_dag(record: DagRecord, diagnostics: list[Diagnostic], module_source: str
             ))
 
     unresolved: list[str] = []
-    settings = {k: _model_value(v, unresolved) for k, v in record.settings.items()}
+    settings = model(record.settings, unresolved, record.span)
     warn("The DAG setting", unresolved, None)
     tasks = []
     for task in record.tasks.values():
         unresolved = []
-        args = TaskArgs({k: _model_value(v, unresolved) for k, v in task.values.items()}, task.explicit)
-        mapped = {k: _model_value(v, unresolved) for k, v in task.mapped_args.items()}
+        args = TaskArgs(model(task.values, unresolved, task.span), task.explicit)
+        mapped = model(task.mapped_args, unresolved, task.span)
         warn("The argument", unresolved, task)
         tasks.append(Task(
             task_id=task.task_id, operator=task.operator, operator_module=task.operator_module,  # type: ignore[arg-type]
@@ -257,7 +315,7 @@ def _model_value(value: Any, unresolved: list[str]) -> Any:
     if isinstance(value, PurePosixPath):
         return str(value)
     if isinstance(value, range):
-        return list(value) if len(value) <= 1000 else Unresolved(repr(value))
+        return list(value) if value.start == value.stop or _short_range(value) else Unresolved(repr(value))
     if isinstance(value, Function):  # callbacks, python_callable: the function's source
         return value.callable()
     if isinstance(value, TaskFlow):
@@ -266,6 +324,13 @@ def _model_value(value: Any, unresolved: list[str]) -> Any:
     if stand_in is not None:
         return Unresolved(stand_in)
     return value
+
+
+def _short_range(value: range) -> bool:
+    try:
+        return len(value) <= 1000
+    except OverflowError:  # longer than the machine's integers
+        return False
 
 
 def _stand_in(value: Any) -> str | None:

@@ -98,3 +98,22 @@ def test_no_dag_found_statically_is_dropped_when_airflow_found_one() -> None:
     imported = imported_file(dag("made_by_factory", [task("a")], [], "airflow"))
     merged = merge(static, imported)
     assert merged.diagnostics == () and merged.dags == imported.dags
+
+
+def test_a_static_reading_over_budget_yields_to_the_import() -> None:
+    """The static reader gave up (a DAG of more tasks than its budget); Airflow read the file: its
+    reading is used, and the budget error becomes a warning that says what is missing."""
+    over = diag("A2K112", "DAG 'etl' unrolls to more than 10,000 tasks, the static reader's limit.", file=F, line=7)
+    imported = imported_file(dag("etl", [task("a")], [], "airflow"))
+    merged = merge(static_file(diagnostics=[over]), imported)
+    assert merged.dags == imported.dags
+    (found,) = merged.diagnostics
+    assert found.code == "A2K112" and found.severity is Severity.WARNING and found.line == 7
+    assert "Airflow's import read the file" in found.message
+
+
+def test_a_static_reading_over_budget_stays_an_error_when_the_import_failed_too() -> None:
+    over = diag("A2K110", file=F, line=7)
+    error = diag("A2K602", "Importing the file with Airflow did not finish within the timeout of 5 s.", file=F)
+    merged = merge(static_file(diagnostics=[over]), imported_file(diagnostics=[error]))
+    assert {d.code: d.severity for d in merged.diagnostics} == {"A2K602": Severity.ERROR, "A2K110": Severity.ERROR}

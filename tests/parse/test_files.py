@@ -109,6 +109,8 @@ def test_permission_denied(tmp_path: Path) -> None:
     ("sys.exit(1)", 2),
     ("os._exit(3)", 2),
     ("raise SystemExit", 2),
+    ("while 1:\n    for item in []:\n        break", 2),  # that break leaves the inner loop only
+    ("while True:\n    def stop():\n        raise SystemExit", 2),  # a raise that is never run
 ])
 def test_a_statement_the_import_never_gets_past_is_reported(tmp_path, stopper: str, line: int) -> None:
     source = f"import os, sys\n{stopper}\nfrom airflow import DAG\nwith DAG('after'):\n    pass\n"
@@ -124,3 +126,54 @@ def test_a_loop_with_a_break_or_a_guarded_exit_is_left_alone(tmp_path) -> None:
     path = tmp_path / "dag.py"
     path.write_text(source)
     assert "A2K109" not in {d.code for d in read_dag_file(path).diagnostics}
+
+
+def test_a_while_true_in_a_file_ends_the_reading_at_once(tmp_path) -> None:
+    """Static reading never runs a `while` loop: an endless one costs nothing and is reported."""
+    source = ("from airflow import DAG\nwith DAG('d'):\n    pass\nn = 0\nwhile True:\n    n += 1\n")
+    path = tmp_path / "dag.py"
+    path.write_text(source)
+    parsed = read_dag_file(path)
+    assert [(d.code, d.line) for d in parsed.diagnostics] == [("A2K109", 5)]
+    assert [dag.dag_id for dag in parsed.dags] == ["d"]
+
+
+LATIN1_DAG = (b"# -*- coding: latin-1 -*-\nfrom airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
+              b"with DAG('caf\xe9_free', description='caf\xe9'):\n"
+              b"    BashOperator(task_id='t', bash_command='echo \xe9t\xe9')\n")
+
+
+def test_a_declared_source_encoding_is_honoured(tmp_path: Path) -> None:
+    """PEP 263: a latin-1 file is valid Python that Airflow loads; its text reads as Python reads it."""
+    path = tmp_path / "latin1.py"
+    path.write_bytes(LATIN1_DAG)
+    parsed = read_dag_file(path)
+    assert codes(parsed) == []
+    (dag,) = parsed.dags
+    assert dag.description == "caf\u00e9"
+    assert dag.tasks[0].args.get("bash_command") == "echo \u00e9t\u00e9"
+    assert dag.tasks[0].span.line == 5
+
+
+@pytest.mark.parametrize(("data", "code", "line"), [
+    (b"# coding: no-such-codec\nx = 1\n", "A2K101", 1),  # Python: SyntaxError: unknown encoding
+    (b"#!/usr/bin/env python\n# vim: set fileencoding=rot13 :\nx = 1\n", "A2K101", 2),  # not a text encoding
+    (b"\xef\xbb\xbf# coding: latin-1\nx = 1\n", "A2K101", 1),  # a UTF-8 BOM and another coding line
+    (b"# coding: ascii\nx = 1\ny = '\xc3\xa9'\n", "A2K102", 3),  # bytes the declared codec cannot decode
+    (b"x = 1\n# coding: latin-1\ny = '\xe9'\n", "A2K102", 3),  # a coding line after code does not count
+])
+def test_source_encodings_are_rejected_as_python_rejects_them(tmp_path: Path, data: bytes, code: str,
+                                                             line: int) -> None:
+    path = tmp_path / "bad.py"
+    path.write_bytes(data)
+    with pytest.raises(SyntaxError):
+        compile(data, str(path), "exec", dont_inherit=True)  # the ground truth: Python refuses it too
+    parsed = read_dag_file(path)
+    assert [(d.code, d.line) for d in parsed.diagnostics] == [(code, line)]
+
+
+def test_a_syntax_error_in_a_declared_encoding_has_its_position(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.py"
+    path.write_bytes(b"# coding=latin-1\n\nx = '\xe9\xe9'\nif True:\n  y = (\n")
+    (found,) = read_dag_file(path).diagnostics
+    assert (found.code, found.line, found.col) == ("A2K101", 5, 6)

@@ -178,11 +178,12 @@ def test_runaway_recursion_is_bounded(read) -> None:
 
 
 def test_huge_string_is_not_built(read) -> None:
+    """Over the size budget, the file fails at the expression (it used to be read as unresolved)."""
     parsed = read("""
         with DAG("d"):
             EmptyOperator(task_id="x" * 10**12)
     """)
-    assert codes(parsed) == ["A2K205"]
+    assert codes(parsed) == ["A2K111"] and parsed.dags == ()
 
 
 def test_mapped_task_group(read) -> None:
@@ -257,3 +258,44 @@ def test_literals_evaluate_as_python_evaluates_them() -> None:
             warnings.simplefilter("ignore")
             expected = ast.literal_eval(literal)
         assert evaluator.eval(node, Scope()) == expected, literal
+
+
+def test_values_within_the_budgets_are_computed_as_python_computes_them(read) -> None:
+    """The budgets bound what is built before it is built; everything a real DAG computes still is."""
+    dag = only_dag(read("""
+        BIG = 2 ** 300 + (1 << 200) * 3
+        PARTS = ["extract", "load"] * 3
+        with DAG("d", params={"width": f"{42:>10}|{3.14159:.3f}|{'x':^5}", "big": BIG % 1000,
+                              "joined": "-".join(PARTS), "filled": "7".zfill(4),
+                              "formatted": "{}/{:>6}".format("a", "b"), "percent": "%-5s|%05.1f" % ("ab", 2.5),
+                              "replaced": "a.b.c".replace(".", "::"), "rounded": round(12345, -2),
+                              "total": sum([1, 2.5, 3]), "listed": list(range(3)), "mapping": {k: len(k) for k in PARTS},
+                              "repeated": ("ab" * 3) + "c" * 2, "shifted": 1 << 62}):
+            EmptyOperator(task_id="t")
+    """))
+    assert dag.settings["params"] == {
+        "width": "        42|3.142|  x  ", "big": (2 ** 300 + (1 << 200) * 3) % 1000,
+        "joined": "extract-load-extract-load-extract-load", "filled": "0007", "formatted": "a/     b",
+        "percent": "ab   |002.5", "replaced": "a::b::c", "rounded": 12300, "total": 6.5, "listed": [0, 1, 2],
+        "mapping": {"extract": 7, "load": 4}, "repeated": "abababcc", "shifted": 1 << 62,
+    }
+
+
+def test_over_a_budget_the_reading_stops_at_the_line(read) -> None:
+    parsed = read("""
+        with DAG("d"):
+            EmptyOperator(task_id="t")
+        WIDTH = 3 * 10**9
+        x = f"{1:>{WIDTH}}"
+    """)
+    assert [(d.code, d.line) for d in parsed.diagnostics] == [("A2K111", 9)]  # after the 4-line header
+    assert parsed.dags == ()
+
+
+def test_a_set_of_unsortable_or_unhashable_values_is_left_unresolved_not_over_budget(read) -> None:
+    dag = only_dag(read("""
+        with DAG("d", params={"s": {(1, "a"), (2, "b")}, "bad": {[1]}}):
+            EmptyOperator(task_id="t")
+    """))
+    assert dag.settings["params"]["s"] == [(1, "a"), (2, "b")]
+    assert isinstance(dag.settings["params"]["bad"], Unresolved)

@@ -79,6 +79,9 @@ def catalogue() -> dict[str, Case]:
         "a_fifo.py": Case("A2K106", "A2K106"),
         "dangling_link.py": Case("A2K106", "A2K106"),
         "writes_and_deletes.py": Case("", ""),
+        # the static reader's budgets (tests/security/test_static_budgets.py has every one, measured)
+        "budget_power_tower.py": Case("A2K111", None, 4),
+        "budget_task_loops.py": Case("A2K112", None, 7),
     })
     return cases
 
@@ -102,6 +105,11 @@ def generate(folder: Path, outside: Path) -> None:
     (folder / "writes_and_deletes.py").write_text(WRITES_AND_DELETES.format(
         created=str(outside / "created_by_dag.txt"), victim=str(outside / "victim.txt")))
     (outside / "victim.txt").write_text("must survive")
+    (folder / "budget_power_tower.py").write_text(HEADER + "x = (((10**256)**256)**256)**256\n")
+    (folder / "budget_task_loops.py").write_text(
+        HEADER + "with DAG('loops', start_date=datetime(2024, 1, 1), schedule=None):\n"
+        "    for i in range(99999):\n        for j in range(99999):\n"
+        "            BashOperator(task_id=f't_{i}_{j}', bash_command='echo')\n")
 
 
 @pytest.fixture(scope="module")
