@@ -274,7 +274,7 @@ def _rendering_step(task: Task, context: MappingContext, command: object, found:
     notes.append("templates rendered in the step with jinja2, as Airflow renders them" if "render" in step.parts
                  else "runs the command an upstream task returned, as Airflow does")
     note = time_macro_note(parameters)
-    approximated = any(d.code in APPROXIMATING | {"A2K320"} for d in found)
+    approximated = any(d.code in APPROXIMATING for d in found)
     return TaskMapping(
         task_id=task.task_id,
         fidelity=Fidelity.APPROXIMATED if approximated else Fidelity.DIRECT,

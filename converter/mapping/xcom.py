@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from converter.model import Dag, Task, XComRef
+from converter.mapping.control_flow import effective_rule
+from converter.model import DEFAULT_TRIGGER_RULE, Dag, Task, XComRef
 
 RETURN_VALUE = "return_value"
 JSON, TEXT, NOTHING = "json", "text", "nothing"  # how a producer's XCom reaches KFP
@@ -244,6 +245,12 @@ def source(dag: Dag, consumer: str, task_id: str, key: str, argument: bool = Fal
         return _none("A2K311", f"{task_id!r} pushes only return_value in KFP, not {key!r}; the step gets None")
     if not key.isidentifier():
         return _none("A2K311", f"XCom key {key!r} of {task_id!r} is not a valid output name; the step gets None")
+    rule = effective_rule(dag.task(consumer))
+    if rule != DEFAULT_TRIGGER_RULE:
+        # Airflow's pull gives None when the producer did not run or failed; an Argo input cannot be missing
+        return Source(XComRef(task_id, key), kind, ("A2K320", (
+            f"trigger_rule {rule}: the task may run when {task_id!r} did not succeed; Airflow's pull then gives "
+            "None, while the KFP step cannot get the value and fails")))
     return Source(XComRef(task_id, key), kind)
 
 
