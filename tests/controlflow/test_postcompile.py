@@ -85,6 +85,6 @@ def test_an_input_from_a_task_the_rule_waits_for_through_another_is_no_extra_ord
     # c reads an output of a (an XCom pulled from a task further up): the compiler orders c after a,
     # which condition-1's own wait for a already implies
     workflow = load_yaml(WORKFLOW)
-    workflow = apply_trigger_rules(workflow, {"c": "condition-1.Succeeded || condition-1.Failed"})
+    workflow = apply_trigger_rules(workflow, {"c": "b.Succeeded || b.Failed"})
     assert tasks(workflow)["c"]["depends"] == "condition-1.Succeeded || condition-1.Failed"
     assert "dependencies" not in tasks(workflow)["c"]
