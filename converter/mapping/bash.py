@@ -38,7 +38,7 @@ from converter.mapping.python import (
 )
 from converter.mapping.run_context import SHIM_NAMES, shim_lines
 from converter.mapping.step_context import StepContext
-from converter.mapping.templates import has_template, time_macro_note, translate, translate_value
+from converter.mapping.templates import PullResolver, has_template, time_macro_note, translate, translate_value
 from converter.model import Dag, Task, Unresolved, XComRef
 
 TEMPLATE_MARKERS = ("{{", "{%")
@@ -164,7 +164,8 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     if _needs_run_time(task, context.dag, command):
         return _rendering_step(task, context, command, found, notes)
     parameters: dict[str, PipelineParameter] = {}
-    value: Any = translate_value(command, task, context.dag, "bash_command", found, parameters)
+    value: Any = translate_value(command, task, context.dag, "bash_command", found, parameters,
+                                 xcom.text_pulls(context.dag, task, found))
     cwd = task.args.get("cwd")
     if isinstance(cwd, str):
         prefix = f"cd {shlex.quote(cwd)} || exit 1\n"  # a line of its own: scripts start with #!
@@ -206,13 +207,14 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
 
 
 def _needs_run_time(task: Task, dag: Dag, command: str) -> bool:
-    """Whether a templated field needs what only the run has (an XCom, a Variable, a macro...)."""
-    def kept(value: object) -> bool:
-        return has_template(value) and bool(translate(str(value), task, dag).kept)
+    """Whether a templated field needs what only the run has (a Variable, a macro, an XCom in env or
+    cwd, or one the command uses other than as its text): then the step renders its templates."""
+    def kept(value: object, pulls: PullResolver | None = None) -> bool:
+        return has_template(value) and bool(translate(str(value), task, dag, pulls).kept)
 
     env, cwd = task.args.get("env"), task.args.get("cwd")
-    values = [command, cwd, *(env.values() if isinstance(env, dict) else ())]
-    return any(isinstance(v, XComRef) or kept(v) for v in values)
+    values = [cwd, *(env.values() if isinstance(env, dict) else ())]
+    return kept(command, xcom.text_pulls(dag, task, [])) or any(isinstance(v, XComRef) or kept(v) for v in values)
 
 
 def _rendering_step(task: Task, context: MappingContext, command: object, found: list[Diagnostic],

@@ -119,24 +119,36 @@ class _Inputs:
         return name
 
 
-_CONSUMED: list[Any] = [None, {}]  # the last DAG asked about, and its task id -> XCom keys read
+# the last DAG asked about, its task id -> XCom keys read, and task id -> keys read as text
+_CONSUMED: list[Any] = [None, {}, {}]
 
 
 def consumed_outputs(dag: Dag, task_id: str) -> tuple[str, ...]:
     """The XCom keys of `task_id` other tasks read, in a stable order (return_value first): XComArgs
     passed as arguments, and pulls with literal task ids and keys in templates and callables."""
+    return _consumed(dag, 1, task_id)
+
+
+def consumed_texts(dag: Dag, task_id: str) -> tuple[str, ...]:
+    """The XCom keys of `task_id` other steps read as the text Jinja renders (`xcom.text_pulls`)."""
+    return _consumed(dag, 2, task_id)
+
+
+def _consumed(dag: Dag, which: int, task_id: str) -> tuple[str, ...]:
     if _CONSUMED[0] is not dag:  # one pass over the DAG's arguments, not one per Python task
-        index: dict[str, set[str]] = {}
+        keys: dict[str, set[str]] = {}
+        texts: dict[str, set[str]] = {}
         for other in dag.tasks:
             for ref in _refs([other.args.values, other.mapped_args]):
-                index.setdefault(ref.task_id, set()).add(ref.key)
+                keys.setdefault(ref.task_id, set()).add(ref.key)
             for pull in xcom.pulls_of(other):
                 if pull.known and pull.task_ids is not None and pull.key is not None:
                     for up in pull.task_ids:
-                        index.setdefault(up, set()).add(pull.key)
-        _CONSUMED[:] = [dag, index]
-    keys = _CONSUMED[1].get(task_id, set())
-    return tuple(sorted(keys, key=lambda k: (k != "return_value", k)))
+                        keys.setdefault(up, set()).add(pull.key)
+            for up, key in xcom.text_pulls_of(other):
+                texts.setdefault(up, set()).add(key)
+        _CONSUMED[:] = [dag, keys, texts]
+    return tuple(sorted(_CONSUMED[which].get(task_id, set()), key=lambda k: (k != "return_value", k)))
 
 
 def produces_outputs(task: Task) -> bool:
@@ -281,8 +293,9 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         step.parts.add("bash")
         returns, finish = ("str", ["return _result"]) if "return_value" in wanted_outputs else ("", [])
     else:
+        texts = consumed_texts(dag, task.task_id) if outputs is None else ()
         returns, finish = _outputs(wanted_outputs, _multiple_outputs(task, function_text), pushed,
-                                   "ti" in step.keys, task, found)
+                                   "ti" in step.keys, task, found, texts)
     image, packages, notes = _environment(task, context, found)
     body = _body(task, body_prelude, function_text, inputs, call_name, finish, context_lines)
     packages = packages or _inferred_packages(body, task, found)
@@ -476,15 +489,17 @@ def template_literal(text: str) -> str:
 
 
 def _outputs(keys: tuple[str, ...], multiple: bool, pushed: tuple[str, ...], has_ti: bool, task: Task,
-             found: list[Diagnostic]) -> tuple[str, list[str]]:
-    """The return annotation and the statements returning the outputs, JSON-encoded.
+             found: list[Diagnostic], texts: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """The return annotation and the statements returning the outputs, JSON-encoded; for the keys in
+    `texts`, also the text Jinja renders for the value (`str()`), as `<output>_text`.
 
     Each XCom key is what Airflow stores under it: the return value; for another key, what the
     callable pushed with xcom_push, overridden by the returned dict's item with multiple_outputs."""
     keys = tuple(k for k in keys if k.isidentifier())
+    texts = tuple(k for k in texts if k in keys)
     if not keys:
         return "", []
-    if keys == ("return_value",):
+    if keys == ("return_value",) and not texts:
         return "str", ["return _json.dumps(_result)"]
     unpushed = [k for k in keys if k != "return_value" and k not in pushed]
     if unpushed and not multiple:
@@ -499,16 +514,16 @@ def _outputs(keys: tuple[str, ...], multiple: bool, pushed: tuple[str, ...], has
             return f"_result[{key!r}]"
         return f"_xcom.get({key!r})"
 
-    values = [value(k) for k in keys]
+    values = [f"_json.dumps({value(k)})" for k in keys] + [f"str({value(k)})" for k in texts]
     lines = []
-    if any(v.startswith("_xcom") for v in values):
+    if any("_xcom" in v for v in values):
         if multiple:
             lines.append("_xcom = {**_ti.pushed, **_result}" if has_ti else "_xcom = dict(_result)")
         else:
             lines.append("_xcom = _ti.pushed")
-    fields = [("Output" if k == "return_value" else k) for k in keys]
+    fields = [xcom.output_name(k) for k in keys] + [xcom.text_output(k) for k in texts]
     annotation = "NamedTuple('Outputs', [" + ", ".join(f"({f!r}, str)" for f in fields) + "])"
-    return annotation, [*lines, "return (" + "".join(f"_json.dumps({v}), " for v in values) + ")"]
+    return annotation, [*lines, "return (" + "".join(f"{v}, " for v in values) + ")"]
 
 
 def _environment(task: Task, context: MappingContext, found: list[Diagnostic]) -> tuple[str, list[str], list[str]]:

@@ -19,7 +19,8 @@ do_xcom_push writes JSON to /airflow/xcom/return.json. Tasks that push nothing g
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -141,6 +142,24 @@ def _pull(positional: list[Any], keywords: Mapping[str, Any], constant: Any, lin
                 dag_id if isinstance(dag_id, str) or dag_id is None else "", line, source)
 
 
+@lru_cache(maxsize=4096)
+def simple_pull(expression: str) -> Pull | None:
+    """The pull when a template block is exactly `ti.xcom_pull(...)` (no attribute, item or filter)."""
+    import jinja2
+
+    try:
+        parsed = jinja2.Environment().parse("{{ " + expression + " }}")
+    except jinja2.TemplateSyntaxError:
+        return None
+    if len(parsed.body) != 1 or not isinstance(parsed.body[0], jinja2.nodes.Output):
+        return None
+    nodes = parsed.body[0].nodes
+    if len(nodes) != 1 or not isinstance(nodes[0], jinja2.nodes.Call):
+        return None
+    use = template_use("{{ " + expression + " }}")
+    return use.pulls[0] if len(use.pulls) == 1 else None
+
+
 # -- Python code -------------------------------------------------------------------------------
 
 
@@ -254,6 +273,57 @@ def source(dag: Dag, consumer: str, task_id: str, key: str, argument: bool = Fal
     return Source(XComRef(task_id, key), kind)
 
 
+@dataclass(frozen=True)
+class XComText:
+    """The text Jinja renders for an upstream's XCom (`str()` of its value), as a step input.
+
+    A Python producer writes it as the extra output `<output>_text` (`text_output`); a Bash producer's
+    output already is that text."""
+
+    task_id: str
+    key: str = RETURN_VALUE
+
+
+def output_name(key: str) -> str:
+    """The KFP output an XCom key is written to: KFP names a function's return value `Output`."""
+    return "Output" if key == RETURN_VALUE else key
+
+
+def text_output(key: str) -> str:
+    return f"{output_name(key)}_text"
+
+
+def text_pulls(dag: Dag, task: Task, found: list[Any]) -> Callable[[str], Any]:
+    """A resolver for `templates.translate`: a block that is one pull -> the text of the value it pulls
+    (an output wired in, or "None" as Jinja renders it), or None where that text is not available."""
+
+    def resolve(expression: str) -> Any:
+        pull = simple_pull(expression)
+        if pull is None or not pull.known or pull.many or pull.dag_id not in (None, dag.dag_id):
+            return None
+        assert pull.task_ids is not None and pull.key is not None
+        return text_of(dag, task, pull.task_ids[0], pull.key, found, argument=False)
+
+    return resolve
+
+
+def text_of(dag: Dag, task: Task, task_id: str, key: str, found: list[Any], argument: bool = True) -> Any:
+    """The text of an upstream's XCom as a step input: its output (a Bash task's), its text output (a
+    Python task's, `XComText`), "None" where Airflow has no value, or None when no text is available."""
+    from converter.diagnostics import diag
+    from converter.mapping.base import task_location
+
+    found_source = source(dag, task.task_id, task_id, key, argument)
+    if found_source.ref is not None and found_source.encoding == JSON and \
+            dag.task(task_id).operator not in PYTHON_PRODUCERS:
+        return None  # a pod's JSON has no text output: the caller renders it another way
+    if found_source.problem is not None:
+        found.append(diag(*found_source.problem, **task_location(task)))
+    if found_source.ref is None:
+        return "None"
+    return found_source.ref if found_source.encoding == TEXT else XComText(task_id, key)
+
+
 class _Index:
     """Per-DAG lookups: task ids, the tasks upstream of each task (transitively)."""
 
@@ -299,6 +369,32 @@ def string_leaves(value: Any) -> Iterator[str]:
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from string_leaves(item)
+
+
+TEXT_FIELDS = {"BashOperator": ("bash_command",), "KubernetesPodOperator": ("cmds", "arguments")}
+
+
+def text_pulls_of(task: Task) -> Iterator[tuple[str, str]]:
+    """(task id, key) of the XComs a task reads as text (`text_pulls`, XComArgs in a pod's arguments):
+    their producers write that text."""
+    for name in TEXT_FIELDS.get(task.operator, ()):
+        value = task.args.get(name)
+        for ref in _refs_in(value):
+            yield ref.task_id, ref.key
+        for text in string_leaves(value):
+            if "xcom_pull" in text:
+                for block in re.findall(r"{{(.*?)}}", text, re.DOTALL):
+                    pull = simple_pull(block.strip())
+                    if pull is not None and pull.known and pull.task_ids and pull.key is not None:
+                        yield pull.task_ids[0], pull.key
+
+
+def _refs_in(value: Any) -> Iterator[XComRef]:
+    if isinstance(value, XComRef):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _refs_in(item)
 
 
 def pulls_of(task: Task) -> Iterator[Pull]:
