@@ -69,10 +69,10 @@ def undefined_names(source: str, filename: str) -> list[str]:
                                     pyflakes.messages.UndefinedExport)):
                 found.append(f"{filename}:{message.lineno}: {message.message % message.message_args}")
 
-        def syntaxError(self, filename: str, msg: str, lineno: int, offset: int, text: str) -> None:  # noqa: N802
+        def syntaxError(self, filename: str, msg: str, lineno: int, offset: int, text: str) -> None:
             found.append(f"{filename}:{lineno}: syntax error: {msg}")
 
-        def unexpectedError(self, filename: str, msg: str) -> None:  # noqa: N802
+        def unexpectedError(self, filename: str, msg: str) -> None:
             found.append(f"{filename}: {msg}")
 
     pyflakes.api.check(source, filename, Collect())
