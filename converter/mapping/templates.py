@@ -20,6 +20,7 @@ naming it, so the user sees exactly which text will reach the step unrendered.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -53,6 +54,29 @@ class Translation:
     value: Any  # the argument value: the text unchanged, or an Interpolated
     parameters: tuple[PipelineParameter, ...]
     kept: tuple[str, ...]  # template expressions left verbatim
+
+
+# KFP's run macros in a parameter's value, substituted by its API server (runs) or the ScheduledWorkflow
+# controller (recurring runs) with the time formatted by Go's layout
+RUN_MACRO = re.compile(r"\[\[(CurrentTime|ScheduledTime)\.([^\]]*)\]\]")
+_GO_LAYOUT = re.compile(r"Z07:00|-07:00|Z0700|-0700|2006|01|02|15|04|05")
+
+
+def substitute_run_macros(text: str, when: datetime.datetime) -> str:
+    """`text` with KFP's `[[CurrentTime.<layout>]]` / `[[ScheduledTime.<layout>]]` replaced as KFP does for a
+    run at `when` (aware), for the layout elements the converter writes (`TIME_MACROS`); for local runs."""
+    def go_format(layout: str) -> str:
+        def element(match: re.Match[str]) -> str:
+            token = match.group(0)
+            if token in ("-07:00", "Z07:00", "-0700", "Z0700"):
+                offset = when.strftime("%z")  # +HHMM
+                if token.startswith("Z") and offset == "+0000":
+                    return "Z"
+                return f"{offset[:3]}:{offset[3:]}" if ":" in token else offset
+            return when.strftime({"2006": "%Y", "01": "%m", "02": "%d", "15": "%H", "04": "%M", "05": "%S"}[token])
+        return _GO_LAYOUT.sub(element, layout)
+
+    return RUN_MACRO.sub(lambda match: go_format(match.group(2)), text)
 
 
 def time_parameter(macro: str) -> PipelineParameter:

@@ -88,3 +88,18 @@ def test_bash_runs_as_bashoperator_and_returns_the_last_line(tmp_path) -> None:
     assert json.loads(run('echo "$NAME-${OUTER:-none}"', "env").stdout.splitlines()[-1]) == "kfp-none"
     failed = run("echo partial; exit 3")
     assert failed.returncode == 3 and "non-zero exit code 3" in failed.stderr
+
+
+def test_kfps_run_macros_give_airflows_values_for_a_local_run() -> None:
+    import datetime
+
+    from converter.mapping.templates import TIME_MACROS, substitute_run_macros
+
+    when = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)  # noqa: UP017
+    airflow = {"ds": "2024-01-01", "ds_nodash": "20240101", "ts": "2024-01-01T00:00:00+00:00",
+               "ts_nodash": "20240101T000000", "ts_nodash_with_tz": "20240101T000000+0000",
+               "logical_date": "2024-01-01 00:00:00+00:00", "execution_date": "2024-01-01 00:00:00+00:00"}
+    for macro, (_, layout, _) in TIME_MACROS.items():
+        assert substitute_run_macros(f"[[CurrentTime.{layout}]]", when) == airflow[macro]
+        assert substitute_run_macros(f"at [[ScheduledTime.{layout}]].", when) == f"at {airflow[macro]}."
+    assert substitute_run_macros("[[CurrentTime.Z07:00]] [[Other]]", when) == "Z [[Other]]"
