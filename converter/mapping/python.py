@@ -42,7 +42,7 @@ from converter.mapping.dag_params import annotation_of
 from converter.mapping.placeholder import placeholder
 from converter.mapping.run_context import SHIM_NAMES, shim_lines
 from converter.mapping.step_context import (
-    CONNECTION_NAMES, NOT_SERVED, SERVED, StepContext, name_lines, served_import,
+    CONNECTION_NAMES, NOT_SERVED, SERVED, StepContext, context_keys, name_lines, served_import,
 )
 from converter.mapping.templates import has_template, time_macro_note, translate
 from converter.model import Dag, Duration, Task, Unresolved, XComRef
@@ -184,6 +184,7 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     step_name = f"{ident}_step"
     step = StepContext(task, dag)
     serves_current_context = False
+    read_keys: frozenset[str] = frozenset()
 
     if callable_.source is None:  # imported from elsewhere: packaged by reference
         extracted = None
@@ -209,7 +210,8 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
             found.append(diag("A2K306", "the callable reads names not defined at module level, which do not "
                               f"travel into the step: {', '.join(extracted.missing)}", **where))
         reads_context = extracted.accepts_var_keyword or serves_current_context
-        step.code(function_text, line_of, extracted.string_literals if reads_context else ())
+        read_keys = context_keys(function_text, extracted.string_literals) if reads_context else frozenset()
+        step.code(function_text, line_of, read_keys)
         for statement in body_prelude:
             step.code(statement, lambda _line: None, ())
 
@@ -262,14 +264,14 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
             unavailable.add(p.name)
             inputs.call.append(f"{p.name}=None")
     if parameters_known is not None and parameters_known.accepts_var_keyword:
-        read = parameters_known.string_literals - supplied - named
+        read = read_keys - supplied - named
         keys = sorted(read & SERVED)
         step.keys |= set(keys)
         if keys:
             inputs.call.append("**{" + ", ".join(f"{k!r}: _context[{k!r}]" for k in keys) + "}")
         unavailable |= read & NOT_SERVED
     if serves_current_context and parameters_known is not None:
-        unavailable |= parameters_known.string_literals & NOT_SERVED
+        unavailable |= read_keys & NOT_SERVED
     if unavailable:
         found.append(diag("A2K335", "Airflow context a KFP step cannot serve is passed as None: "
                           f"{', '.join(sorted(unavailable))}", **where))
@@ -285,7 +287,9 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
             "", "def get_current_context():", "    return _context", ""]
     found += step.found
 
-    pushed = tuple(sorted({p.key for p in _pushes(function_text, body_prelude) if p.key}))
+    pushes = _pushes(function_text, body_prelude)
+    pushed = tuple(sorted({p.key for p in pushes if p.key}))
+    pushes_unknown = any(p.key is None for p in pushes)
     wanted_outputs = consumed_outputs(dag, task.task_id) if outputs is None else outputs
     if outputs is None:
         wanted_outputs = tuple(dict.fromkeys([*wanted_outputs, *pushed]))
@@ -295,7 +299,7 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     else:
         texts = consumed_texts(dag, task.task_id) if outputs is None else ()
         returns, finish = _outputs(wanted_outputs, _multiple_outputs(task, function_text), pushed,
-                                   "ti" in step.keys, task, found, texts)
+                                   "ti" in step.keys, task, found, texts, pushes_unknown)
     image, packages, notes = _environment(task, context, found)
     body = _body(task, body_prelude, function_text, inputs, call_name, finish, context_lines)
     packages = packages or _inferred_packages(body, task, found)
@@ -489,7 +493,8 @@ def template_literal(text: str) -> str:
 
 
 def _outputs(keys: tuple[str, ...], multiple: bool, pushed: tuple[str, ...], has_ti: bool, task: Task,
-             found: list[Diagnostic], texts: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+             found: list[Diagnostic], texts: tuple[str, ...] = (), pushes_unknown: bool = False
+             ) -> tuple[str, list[str]]:
     """The return annotation and the statements returning the outputs, JSON-encoded; for the keys in
     `texts`, also the text Jinja renders for the value (`str()`), as `<output>_text`.
 
@@ -501,6 +506,8 @@ def _outputs(keys: tuple[str, ...], multiple: bool, pushed: tuple[str, ...], has
         return "", []
     if keys == ("return_value",) and not texts:
         return "str", ["return _json.dumps(_result)"]
+    if pushes_unknown and has_ti:  # a key computed when it runs may be any of them
+        pushed = tuple(k for k in keys if k != "return_value")
     unpushed = [k for k in keys if k != "return_value" and k not in pushed]
     if unpushed and not multiple:
         found.append(diag("A2K311", f"XCom {', '.join(unpushed)} of {task.task_id} is read by another task, but "

@@ -217,6 +217,45 @@ def served_import(statement: str) -> str | None:
     return None
 
 
+def context_keys(function_text: str, literals: Iterable[str]) -> frozenset[str]:
+    """The context keys a callable reads: `kwargs["ds"]`, `kwargs.get("ti")` on its `**kwargs`, the same on
+    what `get_current_context()` returns. Where the context is passed on whole (`helper(**kwargs)`,
+    `helper(context)`), what the helper reads is not known: every string literal counts then."""
+    try:
+        definition = ast.parse(function_text).body[0]
+    except (SyntaxError, ValueError, MemoryError, RecursionError, IndexError):
+        return frozenset(literals)
+    if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return frozenset(literals)
+    holders = {definition.args.kwarg.arg} if definition.args.kwarg else set()
+    for node in ast.walk(definition):  # ctx = get_current_context()
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                and getattr(node.value.func, "id", None) == "get_current_context"):
+            holders |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+    keys: set[str] = set()
+    reads: set[int] = set()  # the Name nodes read as a mapping
+    for node in ast.walk(definition):
+        holder = None
+        if isinstance(node, ast.Subscript):
+            holder, key = node.value, node.slice
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+              and node.args):
+            holder, key = node.func.value, node.args[0]
+        if holder is None:
+            continue
+        is_context = (isinstance(holder, ast.Name) and holder.id in holders) or (
+            isinstance(holder, ast.Call) and getattr(holder.func, "id", None) == "get_current_context")
+        if is_context:
+            reads.add(id(holder))
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                keys.add(key.value)
+            else:
+                return frozenset(literals)  # a key computed at run time
+    passed_on = any(isinstance(node, ast.Name) and node.id in holders and id(node) not in reads
+                    and isinstance(node.ctx, ast.Load) for node in ast.walk(definition))
+    return frozenset(literals) if passed_on else frozenset(keys)
+
+
 def name_lines(code: str, names: Iterable[str]) -> dict[str, list[int]]:
     """Lines (1-based, in `code`) where each of `names` is read."""
     wanted = set(names)

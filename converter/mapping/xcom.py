@@ -195,6 +195,8 @@ def code_use(code: str) -> CodeUse:
 
 
 def _python_constant(node: Any) -> Any:
+    if isinstance(node, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in node.values):
+        return "".join(str(v.value) for v in node.values)  # f"key": no placeholder
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):

@@ -177,3 +177,21 @@ with DAG("d", start_date=datetime(2024, 1, 1), schedule=None):
     assert graph.task("b").args.get("bash_command") == (
         "echo {{ task_instance.xcom_pull(task_ids='a', dag_id='d', key='return_value') }}!")
     assert graph.edges == ()  # str() of an XComArg adds no dependency in Airflow either
+
+
+def test_context_keys_are_what_the_callable_reads_from_its_context() -> None:
+    from converter.mapping.step_context import context_keys
+
+    text = ('def f(x, **context):\n    d = {"conf": 1}\n    ctx = get_current_context()\n'
+            '    return context["ti"], context.get("ds"), ctx["params"], d["conf"]\n')
+    assert context_keys(text, {"conf", "ti", "ds", "params"}) == {"ti", "ds", "params"}  # not d["conf"]
+    passed_on = 'def f(**context):\n    return helper(**context), "dag_run"\n'
+    assert context_keys(passed_on, {"dag_run"}) == {"dag_run"}  # a helper reads it: every literal counts
+
+
+def test_keys_pushed_under_names_computed_at_run_time_come_from_the_pushes() -> None:
+    a = py("a", "def a(name, ti):\n    ti.xcom_push(key=f'{name}_n', value=1)\n    return 0\n", op_kwargs={"name": "x"})
+    b = task("b", bash_command="echo {{ ti.xcom_pull(task_ids='a', key='x_n') }}")
+    mapping = mapped([a, b], [("a", "b")], "a")
+    assert "_xcom = _ti.pushed" in mapping.component.code and "str(_xcom.get('x_n'))" in mapping.component.code
+    assert [d.code for d in mapping.diagnostics] == ["A2K331"]  # the key is not known before the run
