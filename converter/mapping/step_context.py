@@ -92,6 +92,8 @@ class StepContext:
                                        "environment backend does", **self.location()))
             if name in SERVED:
                 self.keys.add(name)
+            elif name in use.ids_only:  # `dag.dag_id`, `task.task_id` and nothing else of them
+                self.keys.add(name)
             elif name in ("conn",):
                 self.found.append(diag("A2K334", f"{field_name}: the template reads Airflow Connections (conn), "
                                        "which need Airflow's database", **self.location()))
@@ -137,7 +139,7 @@ class StepContext:
         if keys & {"ti", "task_instance"}:
             keys |= {"ti", "task_instance"}
         if not keys:
-            return []
+            return ["_context = {}"] if "render" in self.parts else []
         dag_id, task_id = self.dag.dag_id, self.task.task_id
         entries: list[str] = []
         lines: list[str] = []
@@ -183,6 +185,10 @@ class StepContext:
         if "macros" in keys:
             self.parts.add("macros")
             entries.append("'macros': _macros()")
+        if "dag" in keys:  # only its id is read (`template` checked): Jinja reads an item as an attribute
+            entries.append(f"'dag': {{'dag_id': {dag_id!r}}}")
+        if "task" in keys:
+            entries.append(f"'task': {{'task_id': {task_id!r}}}")
         lines.append(_dict_statement("_context", entries))
         return lines
 

@@ -62,6 +62,7 @@ class TemplateUse:
     pulls: tuple[Pull, ...]
     names: frozenset[str]
     error: str | None = None  # the template does not parse (Airflow fails to render it too)
+    ids_only: frozenset[str] = frozenset()  # of `dag` and `task`, those read only for their id
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,14 @@ def template_use(text: str) -> TemplateUse:
             arguments = {keyword.key: keyword.value for keyword in call.kwargs}
             positional = list(call.args)
             pulls.append(_pull(positional, arguments, _jinja_constant, call.lineno, _jinja_source(call)))
-    return TemplateUse(tuple(pulls), frozenset(jinja2.meta.find_undeclared_variables(parsed)))
+    names = frozenset(jinja2.meta.find_undeclared_variables(parsed))
+    reads: dict[str, set[str | None]] = {"dag": set(), "task": set()}  # the attributes read of each
+    attribute_of = {id(g.node): g.attr for g in parsed.find_all(jinja2.nodes.Getattr)}
+    for name_node in parsed.find_all(jinja2.nodes.Name):
+        if name_node.name in reads:
+            reads[name_node.name].add(attribute_of.get(id(name_node)))
+    ids_only = frozenset(name for name, attrs in reads.items() if attrs == {f"{name}_id"})
+    return TemplateUse(tuple(pulls), names, None, ids_only)
 
 
 _UNKNOWN = object()

@@ -195,3 +195,13 @@ def test_keys_pushed_under_names_computed_at_run_time_come_from_the_pushes() -> 
     mapping = mapped([a, b], [("a", "b")], "a")
     assert "_xcom = _ti.pushed" in mapping.component.code and "str(_xcom.get('x_n'))" in mapping.component.code
     assert [d.code for d in mapping.diagnostics] == ["A2K331"]  # the key is not known before the run
+
+
+def test_a_template_reading_only_ids_of_dag_and_task_renders_in_the_step() -> None:
+    b = task("b", bash_command="echo {{ dag.dag_id }}/{{ task.task_id }}/{{ macros.ds_add(ds, 1) }}")
+    mapping = mapped([b], [], "b")
+    assert mapping.fidelity is Fidelity.DIRECT and "'dag': {'dag_id': 'd'}" in mapping.component.code
+    owner = mapped([task("b", bash_command="echo {{ task.owner }} {{ macros.ds_add(ds, 1) }}")], [], "b")
+    assert owner.fidelity is Fidelity.PLACEHOLDER and [d.code for d in owner.diagnostics] == ["A2K335"]
+    constant = mapped([task("b", bash_command="echo {{ 1 + 1 }}")], [], "b")
+    assert "_context = {}" in constant.component.code  # rendered with an empty context
