@@ -90,11 +90,9 @@ class StepContext:
                 self.found.append(diag("A2K333", f"{field_name}: the template reads Airflow Variables (var); the "
                                        "step reads AIRFLOW_VAR_<KEY> environment variables, as Airflow's "
                                        "environment backend does", **self.location()))
-            if name in SERVED:
+            if name in SERVED or name in use.ids_only:  # of `dag` and `task`: their ids only
                 self.keys.add(name)
-            elif name in use.ids_only:  # `dag.dag_id`, `task.task_id` and nothing else of them
-                self.keys.add(name)
-            elif name in ("conn",):
+            elif name == "conn":
                 self.found.append(diag("A2K334", f"{field_name}: the template reads Airflow Connections (conn), "
                                        "which need Airflow's database", **self.location()))
                 renderable = False
