@@ -315,7 +315,7 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     note = time_macro_note(parameters)
     approximated = any(d.code in APPROXIMATING for d in found) or bool(
         notes and task.operator in EXTERNAL_OPERATORS | IMAGE_DECORATORS)
-    cannot_run = next((d for d in step.found if d.code in ("A2K334", "A2K335") and "template" in d.message), None)
+    cannot_run = step.unrenderable
     if step.parts & {"render"}:
         notes = [*notes, "templates rendered in the step with jinja2, as Airflow renders them"]
     return PythonStep(
@@ -821,6 +821,8 @@ def map_python(task: Task, context: MappingContext) -> TaskMapping:
     step = python_component(task, context)
     if isinstance(step, Diagnostic):
         return placeholder(task, context, step, "python_callable unknown")
+    if step.cannot_run is not None:  # Airflow fails rendering its templates before the callable runs
+        return placeholder(task, context, step.cannot_run, "templates need values the step cannot serve")
     return TaskMapping(
         task_id=task.task_id,
         fidelity=Fidelity.APPROXIMATED if step.approximated else Fidelity.DIRECT,

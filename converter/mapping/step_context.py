@@ -65,6 +65,7 @@ class StepContext:
     pulls: dict[tuple[str, str], xcom.Pull] = field(default_factory=dict)  # wired (task_id, key) pulls
     parts: set[str] = field(default_factory=set)  # shim parts the step's own code calls
     found: list[Diagnostic] = field(default_factory=list)
+    unrenderable: Diagnostic | None = None  # why a template rendered in the step cannot render
 
     @property
     def native(self) -> bool:
@@ -100,6 +101,8 @@ class StepContext:
                 self.found.append(diag("A2K335", f"{field_name}: the template reads {name!r}, which the step "
                                        "cannot serve (Jinja fails on it)", **self.location()))
                 renderable = False
+            if not renderable and self.unrenderable is None:
+                self.unrenderable = self.found[-1]
         for pull in use.pulls:
             self.pull(pull, self.location())
         return renderable

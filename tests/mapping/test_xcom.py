@@ -205,3 +205,9 @@ def test_a_template_reading_only_ids_of_dag_and_task_renders_in_the_step() -> No
     assert owner.fidelity is Fidelity.PLACEHOLDER and [d.code for d in owner.diagnostics] == ["A2K335"]
     constant = mapped([task("b", bash_command="echo {{ 1 + 1 }}")], [], "b")
     assert "_context = {}" in constant.component.code  # rendered with an empty context
+
+
+def test_a_python_task_whose_template_the_step_cannot_serve_is_a_placeholder() -> None:
+    t = py("t", "def f(day):\n    return day\n", op_kwargs={"day": "{{ prev_ds }}"})
+    mapping = mapped([t], [], "t")
+    assert mapping.fidelity is Fidelity.PLACEHOLDER and codes(mapping) == ["A2K335"]
