@@ -226,12 +226,9 @@ def _rendering_step(task: Task, context: MappingContext, command: object, found:
     parameters: dict[str, PipelineParameter] = {}
     ident = step_identifier(task)
     inputs = _Inputs({f"{ident}_step", "_json", "_file", "_result", "_when", *SHIM_NAMES})
-    renderable = True
-
     def templated(value: object, field_name: str) -> object:
-        nonlocal renderable
         if isinstance(value, str) and has_template(value):
-            renderable = step.template(value, field_name) and renderable
+            step.template(value, field_name)
             return Rendered(value)
         return value
 
@@ -259,9 +256,8 @@ def _rendering_step(task: Task, context: MappingContext, command: object, found:
         found.append(diag("A2K320", f"exit code {', '.join(map(str, skip_codes))} marks the task skipped in "
                           "Airflow (skip_on_exit_code); in KFP the step fails instead", **where))
         notes.append("skip_on_exit_code: fails instead of skipping")
-    if not renderable:
-        reason = next(d for d in reversed(found) if d.code in ("A2K302", "A2K334", "A2K335"))
-        return placeholder(task, context, reason, "templates need values the step cannot serve")
+    if step.unrenderable is not None:  # Airflow fails rendering the templates before the command runs
+        return placeholder(task, context, step.unrenderable, "templates need values the step cannot serve")
     step.parts.add("bash")
     pushes = "return_value" in consumed_outputs(dag, task.task_id) and xcom.producer_format(task) == xcom.TEXT
     body = (["import json as _json"] if any("_json." in line for line in inputs.decode) else []) + [

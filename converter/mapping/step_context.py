@@ -83,6 +83,7 @@ class StepContext:
         if use.error is not None:
             self.found.append(diag("A2K302", f"{field_name}: the template does not parse ({use.error}); "
                                    "Airflow fails to render it too", **self.location()))
+            self.unrenderable = self.unrenderable or self.found[-1]
             return False
         self.parts.add("render")
         renderable = True
