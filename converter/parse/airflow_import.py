@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -452,32 +451,7 @@ def _callable(data: Mapping[str, Any] | None, display: str, probed_path: str) ->
         return None
     file, line = data.get("file"), data.get("line")
     span = None
-    module_source = None
     if file and line:
         in_dag_file = os.path.realpath(file) == os.path.realpath(probed_path)
         span = SourceSpan(display if in_dag_file else str(file), int(line))
-        # the helpers, constants and imports a callable defined in the DAG file uses travel with it
-        module_source = _dag_file_text(os.path.realpath(probed_path)) if in_dag_file else None
-    return PythonCallable(name=str(data.get("name")), source=data.get("source"), span=span, module=data.get("module"),
-                          module_source=module_source)
-
-
-def _dag_file_text(path: str) -> str | None:
-    """The text of the DAG file just imported (the file itself only: no path the import reported)."""
-    try:
-        status = os.stat(path)
-    except OSError:
-        return None
-    return _file_text(path, status.st_mtime_ns, status.st_size)
-
-
-@lru_cache(maxsize=4)
-def _file_text(path: str, mtime_ns: int, size: int, max_bytes: int = 5_000_000) -> str | None:
-    del mtime_ns  # part of the cache key: an edited file is read again
-    if size > max_bytes:
-        return None
-    try:
-        with open(path, "rb") as stream:
-            return stream.read(max_bytes + 1).decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+    return PythonCallable(name=str(data.get("name")), source=data.get("source"), span=span, module=data.get("module"))
