@@ -298,7 +298,8 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         returns, finish = ("str", ["return _result"]) if "return_value" in wanted_outputs else ("", [])
     else:
         texts = consumed_texts(dag, task.task_id) if outputs is None else ()
-        returns, finish = _outputs(wanted_outputs, _multiple_outputs(task, function_text), pushed,
+        keyed = any(k != "return_value" for k in wanted_outputs)  # only keys other than return_value ask
+        returns, finish = _outputs(wanted_outputs, keyed and _multiple_outputs(task, function_text), pushed,
                                    "ti" in step.keys, task, found, texts, pushes_unknown)
     image, packages, notes = _environment(task, context, found)
     body = _body(task, body_prelude, function_text, inputs, call_name, finish, context_lines)

@@ -410,9 +410,13 @@ def _refs_in(value: Any) -> Iterator[XComRef]:
 def pulls_of(task: Task) -> Iterator[Pull]:
     """Every pull the task makes: in its templated arguments and in its Python callable."""
     for value in task.args.values.values():
-        for text in string_leaves(value):
-            if "xcom_pull" in text:
-                yield from template_use(text).pulls
+        if isinstance(value, str):  # most arguments: no walk needed
+            if "xcom_pull" in value:
+                yield from template_use(value).pulls
+        elif isinstance(value, (dict, list, tuple)):
+            for text in string_leaves(value):
+                if "xcom_pull" in text:
+                    yield from template_use(text).pulls
     callable_ = task.python_callable
     if callable_ is not None and callable_.source and "xcom_pull" in callable_.source:
         yield from code_use(callable_.source).pulls
