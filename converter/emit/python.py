@@ -31,6 +31,7 @@ from converter.mapping.base import (
     Interpolated, ParamRef, PipelineParameter, RunIdRef,
 )
 from converter.mapping.dag_params import dag_parameters
+from converter.mapping.xcom import XComText, output_name, text_output
 from converter.model import Dag, XComRef
 
 
@@ -95,14 +96,15 @@ def py_literal(value: Any, refs: Mapping[str, str]) -> str:
     if isinstance(value, LoopValue):
         return value.variable
     if isinstance(value, XComRef):
-        output = "Output" if value.key == "return_value" else value.key
-        return f"{refs[value.task_id]}.outputs[{output!r}]"
+        return f"{refs[value.task_id]}.outputs[{output_name(value.key)!r}]"
+    if isinstance(value, XComText):
+        return f"{refs[value.task_id]}.outputs[{text_output(value.key)!r}]"
     if isinstance(value, ParamRef):
         return value.name
     if isinstance(value, RunIdRef):
         return "dsl.RUN_ID_PLACEHOLDER"
     if isinstance(value, Interpolated):
-        return _f_string(value)
+        return _f_string(value, refs)
     if isinstance(value, str) and _multi_line(value):
         return '"""' + docstring_text(value) + '"""'
     return _LITERALS.pformat(value)
@@ -137,11 +139,19 @@ _SpecDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
     "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
 
 
-def _f_string(value: Interpolated) -> str:
+def _f_string(value: Interpolated, refs: Mapping[str, str]) -> str:
     """An f-string: text with its braces doubled, run-time values as `{name}`."""
+    expressions = [None if isinstance(part, str) else py_literal(part, refs) for part in value.parts]
+    if any("'" in e for e in expressions if e):  # `task.outputs['x']`: no backslash may escape a quote
+        text = "".join(
+            part.replace("{", "{{").replace("}", "}}").encode("unicode_escape").decode("ascii").replace('"', '\\"')
+            if expression is None else "{" + expression + "}"
+            for part, expression in zip(value.parts, expressions)
+        )
+        return f'f"{text}"'
     body = "".join(
-        part.replace("{", "{{").replace("}", "}}") if isinstance(part, str) else "{" + py_literal(part, {}) + "}"
-        for part in value.parts
+        part.replace("{", "{{").replace("}", "}}") if expression is None else "{" + expression + "}"
+        for part, expression in zip(value.parts, expressions)
     )
     if _multi_line(body):
         return 'f"""' + docstring_text(body) + '"""'

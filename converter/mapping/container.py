@@ -19,7 +19,8 @@ from converter.mapping.base import (
     ComponentDef, Interpolated, MappingContext, ParamRef, RunIdRef, TaskMapping, task_location,
 )
 from converter.mapping.placeholder import placeholder
-from converter.model import Task, Unresolved
+from converter.mapping.xcom import XComText
+from converter.model import Task, Unresolved, XComRef
 
 K8S_IMPORT = "from kubernetes.client import models as k8s"
 
@@ -32,7 +33,7 @@ class ContainerParts:
     arguments: dict[str, Any] = field(default_factory=dict)
 
     def item(self, value: Any, prefix: str) -> Any:
-        if isinstance(value, (ParamRef, Interpolated, RunIdRef)):
+        if isinstance(value, (ParamRef, Interpolated, RunIdRef, XComRef, XComText)):
             name = f"{prefix}_{len(self.inputs)}"
             self.inputs.append({"name": name, "type": "String"})
             self.arguments[name] = value

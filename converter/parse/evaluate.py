@@ -121,6 +121,11 @@ class Evaluator:
     def unresolved(self, node: cst.CSTNode) -> Unresolved:
         return Unresolved(self.source(node))
 
+    # -- hooks the interpreter overrides ---------------------------------------------------
+    def text_of(self, value: Any) -> Any:
+        """What `str(value)` gives for a value that is not data, when known while reading; else the value."""
+        return value
+
     # -- budgets ---------------------------------------------------------------------------
     def charge(self, steps: int, node: cst.CSTNode | SourceSpan | None) -> None:
         """Count `steps` of work; every CHECK_EVERY steps, check the step, time and memory budgets."""
@@ -335,6 +340,8 @@ class Evaluator:
                 return self.unresolved(node)  # `{x=}` self-documenting fields: rare, not rebuilt
             value = self.eval(part.expression, scope)
             spec = self._format_spec(part, scope)
+            if spec == "" and part.conversion in (None, "s") and not self.is_data(value, part):
+                value = self.text_of(value)  # str() of a value that has a text at reading time
             if spec is None or not self.is_data(value, part):
                 return self.unresolved(node)
             length += self.formatted(value, spec, part, as_repr=part.conversion in ("r", "a"))

@@ -3,7 +3,10 @@ locally, and each DAG's verdict is exactly the one below, with its precise diffe
 
 Bash, Python, TaskFlow, Empty, a branch, a failing task with an all_done cleanup, a short-circuit
 and operators without a mapping (run in an Airflow image, verified with the Airflow interpreter) are
-exact and pass; the skip-on-exit-code fixture is a real semantic difference that verify must report
+exact and pass; so do the data-passing fixtures (XComs in templates, env, op_kwargs and
+templates_dict; multiple_outputs; xcom_push keys; a Bash task's output read downstream), the run
+context (ds, params, dag_run.conf, logical_date, get_current_context, **context) and Variables read
+with a default. The skip-on-exit-code fixture is a real semantic difference that verify must report
 precisely, with both sides' logs.
 """
 
@@ -26,6 +29,10 @@ EXPECTED: dict[str, tuple[Verdict, list[str]]] = {
     "verify_data_passing": (Verdict.PASS, []),
     "verify_short_circuit": (Verdict.PASS, []),
     "verify_fallback_operators": (Verdict.PASS, []),
+    "verify_xcom_templates": (Verdict.PASS, []),
+    "verify_taskflow_outputs": (Verdict.PASS, []),
+    "verify_run_context": (Verdict.PASS, []),
+    "verify_variables": (Verdict.PASS, []),
     # BashOperator skips on exit code 99; a KFP step that exits 99 fails (the converter warns, A2K320)
     "verify_skip_exit_code": (
         Verdict.DIFFERENT,
@@ -38,6 +45,15 @@ EXPECTED: dict[str, tuple[Verdict, list[str]]] = {
 }
 
 
+# DAGs whose verdict waits on the local runner (converter/verify/): the reason, as a strict xfail
+NEEDS_RUNNER: dict[str, str] = {
+    # the pipeline's logical-date parameters default to KFP's run macros ([[CurrentTime.<Go layout>]]),
+    # which the KFP API server substitutes; the local runner passes them as written, so every step
+    # reading ds/logical_date fails (converter.mapping.templates.substitute_run_macros formats them)
+    "verify_run_context": "argo_local does not substitute KFP's [[CurrentTime...]] run macros",
+}
+
+
 @pytest.fixture(scope="module")
 def verified(airflow_python, tmp_path_factory):
     out = tmp_path_factory.mktemp("verified")
@@ -47,7 +63,10 @@ def verified(airflow_python, tmp_path_factory):
     return result, out
 
 
-@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+@pytest.mark.parametrize("dag_id", [
+    pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=NEEDS_RUNNER[d])) if d in NEEDS_RUNNER else d
+    for d in sorted(EXPECTED)
+])
 def test_each_fixture_has_its_verdict_and_differences(verified, dag_id):
     result, _ = verified
     comparison = next(c for c in result.comparisons if c.dag_id == dag_id)
@@ -73,7 +92,9 @@ def test_the_passing_dag_checked_every_task_and_ordering(verified):
 def test_the_comparison_is_recorded_and_reported(verified):
     _, out = verified
     document = json.loads((out / "conversion.json").read_text())
-    assert document["summary"]["verify"] == {"pass": 6, "different": 1, "incomplete": 0, "error": 0}
+    passing = sum(v == (Verdict.PASS, []) for d, v in EXPECTED.items() if d not in NEEDS_RUNNER)
+    assert document["summary"]["verify"] == {"pass": passing, "different": 1 + len(NEEDS_RUNNER), "incomplete": 0,
+                                             "error": 0}
     entry = next(d for d in document["dags"] if d["dag_id"] == "verify_skip_exit_code")
     assert entry["verify"]["verdict"] == "different" and entry["verify"]["airflow_version"]
     from converter.report.render import render_reports
@@ -150,3 +171,21 @@ def test_airflow_2_runs_operators_without_a_mapping_in_an_airflow_2_image(airflo
     (comparison,) = result.comparisons
     assert comparison.verdict is Verdict.PASS and comparison.values_checked == 1, comparison
     assert "image: apache/airflow:2.10.5-python3.11" in (out / "pipelines" / "fallback_airflow2.yaml").read_text()
+
+
+def test_the_run_context_passes_with_the_dates_kfp_substitutes(airflow_python):
+    # what KFP's API server writes for [[CurrentTime...]] when a run is created at verify's logical date,
+    # passed as the run's parameters (verify passes --conf keys as workflow arguments; this DAG reads
+    # only dag_run.conf["region"] from the conf Airflow gets too)
+    import datetime
+
+    from converter.mapping.templates import TIME_MACROS, substitute_run_macros
+    from converter.verify.airflow_run import LOGICAL_DATE
+
+    when = datetime.datetime.fromisoformat(LOGICAL_DATE)
+    dates = {name: substitute_run_macros(f"[[CurrentTime.{layout}]]", when) for name, layout, _ in TIME_MACROS.values()}
+    result = verify([FIXTURES], None, VerifyOptions(airflow_python=airflow_python, dag_ids=("verify_run_context",),
+                                                   conf=dates, task_timeout=30, run_timeout=300))
+    (comparison,) = result.comparisons
+    assert comparison.verdict is Verdict.PASS, comparison.differences
+    assert comparison.values_checked >= 3  # describe_run's dates, label, stamp

@@ -13,22 +13,34 @@ from datetime import datetime, timezone
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
 
-# Runs an Airflow BashOperator command with `bash -c`.
-BASH_LIST_FILES = components.load_component_from_text(
+# Runs an Airflow BashOperator command with `bash -c`; its last output line is its XCom.
+BASH_XCOM = components.load_component_from_text(
     """
-name: bash
-description: Runs a shell command with bash -c, as Airflow's BashOperator does.
+name: bash-xcom
+description: Runs a shell command with bash -c, as Airflow's BashOperator does, and outputs the last line
+  of its output, as Airflow pushes it.
 inputs:
 - {name: command, type: String}
+outputs:
+- {name: Output, type: String}
 implementation:
   container:
     image: bash:5.2
     command:
     - bash
     - -c
+    - |
+      # airflow2kfp: Airflow's BashOperator pushes the last line of the output as the task's XCom
+      log=$(mktemp)
+      bash -c "$0" 2>&1 | tee "$log"
+      status=${PIPESTATUS[0]}
+      last=$(tail -n 1 "$log")
+      last=${last%"${last##*[![:space:]]}"}
+      mkdir -p "$(dirname "$1")"
+      printf '%s' "$last" > "$1"
+      exit "$status"
     - {inputValue: command}
-outputs:
-- {name: Output, type: JsonArray}
+    - {outputPath: Output}
 """
 )
 
@@ -88,9 +100,8 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 @dsl.pipeline(name='cf-mapping')
 def cf_mapping_pipeline():
     # list_files: BashOperator at fixtures/airflow_dags/cf_mapping.py:9 [direct]
-    # note: declares output Output for the loop of size, but does not write it yet
     list_files = (
-        named(BASH_LIST_FILES, 'list-files')(command='echo \'["a.csv", "b.csv"]\'')
+        named(BASH_XCOM, 'list-files')(command='echo \'["a.csv", "b.csv"]\'')
         .set_display_name('list_files')
     )
     # per_file: BashOperator at fixtures/airflow_dags/cf_mapping.py:10 [direct]
@@ -184,7 +195,8 @@ def apply_trigger_rules(workflow, rules):
         rewritten = re.sub(_ARGO_RESULT, lambda m: f"{stand_in[m.group(1)]}.{m.group(3)}", expression)
         tasks = templates[template_name]["dag"]["tasks"]
         index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        unexplained = set(node.get("dependencies", [])) - set(stand_in.values())
+        # an input from a task further up orders it after that task too, which the rule already implies
+        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, set(stand_in.values()))
         if unexplained:
             raise ValueError(f"{name}: the compiler orders it after {sorted(unexplained)}, the rule does not")
         # same key order as the compiler's, `depends` where `dependencies` was
@@ -193,6 +205,21 @@ def apply_trigger_rules(workflow, rules):
         items.insert(position, ("depends", rewritten))
         tasks[index] = dict(items)
     return workflow
+
+
+def _ancestors(tasks, names):
+    """`names` and every task of one DAG template they wait for, through dependencies or depends."""
+    import re
+
+    waits = {task["name"]: set(task.get("dependencies", [])) | {m.group(1) for m in re.finditer(
+        _ARGO_RESULT, task.get("depends", ""))} for task in tasks}
+    found, pending = set(), list(names)
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found.add(name)
+            pending.extend(waits.get(name, ()))
+    return found
 
 
 def compile_pipeline(package_path: str) -> None:

@@ -130,7 +130,8 @@ def apply_trigger_rules(workflow, rules):
         rewritten = re.sub(_ARGO_RESULT, lambda m: f"{stand_in[m.group(1)]}.{m.group(3)}", expression)
         tasks = templates[template_name]["dag"]["tasks"]
         index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        unexplained = set(node.get("dependencies", [])) - set(stand_in.values())
+        # an input from a task further up orders it after that task too, which the rule already implies
+        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, set(stand_in.values()))
         if unexplained:
             raise ValueError(f"{name}: the compiler orders it after {sorted(unexplained)}, the rule does not")
         # same key order as the compiler's, `depends` where `dependencies` was
@@ -139,6 +140,21 @@ def apply_trigger_rules(workflow, rules):
         items.insert(position, ("depends", rewritten))
         tasks[index] = dict(items)
     return workflow
+
+
+def _ancestors(tasks, names):
+    """`names` and every task of one DAG template they wait for, through dependencies or depends."""
+    import re
+
+    waits = {task["name"]: set(task.get("dependencies", [])) | {m.group(1) for m in re.finditer(
+        _ARGO_RESULT, task.get("depends", ""))} for task in tasks}
+    found, pending = set(), list(names)
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found.add(name)
+            pending.extend(waits.get(name, ()))
+    return found
 
 
 def compile_pipeline(package_path: str) -> None:

@@ -51,7 +51,8 @@ def make_step(count: int, ds: str) -> str:
         """Classic PythonOperator: its return value is the task's XCom."""
         return {"values": [scaled(i) for i in range(count)], "day": context["ds"]}
 
-    _result = produce(count=count, **{'ds': ds})
+    _context = {'ds': ds}
+    _result = produce(count=count, **{'ds': _context['ds']})
     return _json.dumps(_result)
 
 
@@ -73,7 +74,8 @@ def summarise_step(payload_path: InputPath(), label: str) -> NamedTuple('Outputs
     with open(payload_path) as _file:
         payload = _json.load(_file)
     _result = summarise(payload, label=label)
-    return (_json.dumps(_result['text']), _json.dumps(_result['total']), )
+    _xcom = dict(_result)
+    return (_json.dumps(_xcom.get('text')), _json.dumps(_xcom.get('total')), )
 
 
 PY_SUMMARISE = components.create_component_from_func(summarise_step, base_image='python:3.11')
@@ -96,7 +98,8 @@ def check_step(total_path: InputPath(), text_path: InputPath(), ds: str):
         total = _json.load(_file)
     with open(text_path) as _file:
         text = _json.load(_file)
-    check(total, text, ds=ds)
+    _context = {'ds': ds}
+    check(total, text, ds=_context['ds'])
 
 
 PY_CHECK = components.create_component_from_func(check_step, base_image='python:3.11')
@@ -225,7 +228,8 @@ def apply_trigger_rules(workflow, rules):
         rewritten = re.sub(_ARGO_RESULT, lambda m: f"{stand_in[m.group(1)]}.{m.group(3)}", expression)
         tasks = templates[template_name]["dag"]["tasks"]
         index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        unexplained = set(node.get("dependencies", [])) - set(stand_in.values())
+        # an input from a task further up orders it after that task too, which the rule already implies
+        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, set(stand_in.values()))
         if unexplained:
             raise ValueError(f"{name}: the compiler orders it after {sorted(unexplained)}, the rule does not")
         # same key order as the compiler's, `depends` where `dependencies` was
@@ -234,6 +238,21 @@ def apply_trigger_rules(workflow, rules):
         items.insert(position, ("depends", rewritten))
         tasks[index] = dict(items)
     return workflow
+
+
+def _ancestors(tasks, names):
+    """`names` and every task of one DAG template they wait for, through dependencies or depends."""
+    import re
+
+    waits = {task["name"]: set(task.get("dependencies", [])) | {m.group(1) for m in re.finditer(
+        _ARGO_RESULT, task.get("depends", ""))} for task in tasks}
+    found, pending = set(), list(names)
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found.add(name)
+            pending.extend(waits.get(name, ()))
+    return found
 
 
 def compile_pipeline(package_path: str) -> None:
