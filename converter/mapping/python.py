@@ -34,7 +34,7 @@ from converter.mapping.base import (
     ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, ParamRef, PipelineParameter,
     RunIdRef, TaskMapping, is_airflow_module, task_location,
 )
-from converter.mapping.callable_source import standalone
+from converter.mapping.callables import StepCallable, prepare
 from converter.mapping.control_flow import LoopValue
 from converter.mapping.dag_params import annotation_of, dag_parameters
 from converter.mapping.placeholder import placeholder
@@ -155,36 +155,23 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         ident = f"{ident}_{hashlib.sha1(task.task_id.encode()).hexdigest()[:4]}"
     step_name = f"{ident}_step"
 
-    if callable_.source is None:  # imported from elsewhere: packaged by reference
-        extracted = None
-        module = callable_.module or "<unknown module>"
-        found.append(diag("A2K310", f"python_callable {callable_.name} is imported from {module}; the "
-                          f"step imports it by name, so its image must provide {module}", **where))
-        body_prelude = [f"from {module} import {callable_.name}"] if callable_.module else []
-        function_text, call_name = "", callable_.name
-        parameters_known = None
-    else:
-        extracted = standalone(_safe_name(callable_.name), callable_.source, callable_.module_source)
-        if extracted is None:
-            return diag("A2K306", f"the source of python_callable {callable_.name} could not be read", **where)
-        body_prelude = list(extracted.prelude)
-        function_text, call_name = extracted.function, extracted.name
-        parameters_known = extracted
-        if extracted.missing:
-            found.append(diag("A2K306", "the callable reads names not defined at module level, which do not "
-                              f"travel into the step: {', '.join(extracted.missing)}", **where))
-        if extracted.airflow_names:
-            found.append(diag("A2K312", "the callable uses Airflow itself "
-                              f"({', '.join(extracted.airflow_names)}); the step needs an image with Airflow",
-                              **where))
+    prepared = prepare(callable_)  # mapping/callables.py: functions, lambdas, partials, bound methods
+    if isinstance(prepared, str):
+        return diag("A2K306", prepared, **where)
+    found += _callable_findings(prepared, callable_.name, where)
+    body_prelude = list(prepared.prelude)
+    function_text, call_name = "\n".join(prepared.definition), prepared.call_name
+    parameters_known = prepared if prepared.parameters is not None else None
 
-    reserved = {step_name, call_name, "_json", "_result", "_dt", "_file"} | (
-        set(extracted.prelude_names) if extracted else set())
+    reserved = {step_name, call_name, "_json", "_result", "_dt", "_file"} | set(prepared.names)
     inputs = _Inputs(reserved)
     translated = {key: translate_value(task.args.get(key), task, dag, key, found, parameters)
                   for key in ("op_args", "op_kwargs")}
-    op_args = translated["op_args"] if isinstance(translated["op_args"], (list, tuple)) else []
-    op_kwargs = translated["op_kwargs"] if isinstance(translated["op_kwargs"], dict) else {}
+    # functools.partial's arguments come first, as calling the partial passes them
+    op_args = [*prepared.partial_args,
+               *(translated["op_args"] if isinstance(translated["op_args"], (list, tuple)) else [])]
+    op_kwargs = {**prepared.partial_kwargs,
+                 **(translated["op_kwargs"] if isinstance(translated["op_kwargs"], dict) else {})}
     for key in ("op_args", "op_kwargs"):
         if isinstance(task.args.get(key), Unresolved):
             found.append(diag("A2K306", f"{key} could not be read statically: {task.args.get(key).source}",
@@ -203,7 +190,7 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     if task.is_mapped and not loop_items:
         found.append(diag("A2K311", "a mapped task (.expand) is emitted as one step receiving the whole "
                           f"list of {', '.join(map(str, task.mapped_args))}, not one step per item", **where))
-    signature = parameters_known.parameters if parameters_known else ()
+    signature = parameters_known.parameters if parameters_known and parameters_known.parameters else ()
     positional = [p.name for p in signature if p.kind == "positional"]
     for index, value in enumerate(op_args):
         wanted = positional[index] if index < len(positional) else f"arg{index}"
@@ -259,8 +246,18 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     )
 
 
-def _safe_name(name: str) -> str:
-    return name if name.isidentifier() else "python_callable"
+def _callable_findings(prepared: StepCallable, name: str, where: dict[str, Any]) -> list[Diagnostic]:
+    found = []
+    if prepared.imported_from:
+        found.append(diag("A2K310", f"python_callable {name} is imported from {prepared.imported_from}; the "
+                          f"step imports it by name, so its image must provide {prepared.imported_from}", **where))
+    if prepared.missing:
+        found.append(diag("A2K306", "the callable reads names not defined at module level, which do not "
+                          f"travel into the step: {', '.join(prepared.missing)}", **where))
+    if prepared.airflow_names:
+        found.append(diag("A2K312", "the callable uses Airflow itself "
+                          f"({', '.join(prepared.airflow_names)}); the step needs an image with Airflow", **where))
+    return found
 
 
 def _context_value(inputs: _Inputs, key: str, dag: Dag, parameters: dict[str, PipelineParameter]) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
-from converter.model import Dag, Duration, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved, XComRef
+from converter.model import BoundObject, Dag, Duration, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved, XComRef
 
 PROBE = Path(__file__).with_name("airflow_probe.py")
 PYTHON_ENV_VAR = "AIRFLOW2KFP_AIRFLOW_PYTHON"
@@ -454,4 +454,13 @@ def _callable(data: Mapping[str, Any] | None, display: str, probed_path: str) ->
     if file and line:
         in_dag_file = os.path.realpath(file) == os.path.realpath(probed_path)
         span = SourceSpan(display if in_dag_file else str(file), int(line))
-    return PythonCallable(name=str(data.get("name")), source=data.get("source"), span=span, module=data.get("module"))
+    bound = data.get("bound_object")
+    return PythonCallable(
+        name=str(data.get("name")), source=data.get("source"), span=span, module=data.get("module"),
+        partial_args=tuple(decode_value(list(data.get("partial_args") or []))),
+        partial_kwargs=decode_value(dict(data.get("partial_kwargs") or {})),
+        bound_object=BoundObject(str(bound.get("class_name")), bound.get("module"), bound.get("source"),
+                                 decode_value(bound["state"]) if isinstance(bound.get("state"), dict) else None)
+        if isinstance(bound, dict) else None,
+        cells=decode_value(dict(data.get("cells") or {})),
+    )

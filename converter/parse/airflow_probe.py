@@ -272,24 +272,132 @@ def _edge_labels(dag: Any) -> list[list[str]]:
     return labels
 
 
-def _callable(fn: Any, dag_file: str) -> dict[str, Any] | None:
-    if not callable(fn):
-        return None
+def _callable(fn: Any, dag_file: str, af: _Airflow) -> dict[str, Any] | None:
+    """The function a task's callable runs, and how the callable binds it: functools.partial's
+    arguments, a bound method's object (its class and attributes), the plain-data values of the
+    names the function reads from a closure or from the module's globals."""
+    import functools
+
+    if isinstance(fn, functools.partial):  # Python flattens nested partials itself
+        found = _callable(fn.func, dag_file, af)
+        if found is not None:
+            found["partial_args"] = [to_json_safe(a, af) for a in fn.args]
+            found["partial_kwargs"] = {str(k): to_json_safe(v, af) for k, v in fn.keywords.items()}
+        return found
+    if inspect.ismethod(fn):  # obj.method, or Class.method of a classmethod
+        found = _function(fn.__func__, dag_file, af)
+        owner = fn.__self__
+        found["bound_object"] = _bound_object(owner if inspect.isclass(owner) else type(owner),
+                                              None if inspect.isclass(owner) else owner, dag_file, af)
+        return found
+    if not inspect.isfunction(fn) and callable(fn) and inspect.isfunction(getattr(type(fn), "__call__", None)):
+        found = _function(type(fn).__call__, dag_file, af)  # an object with __call__
+        found["bound_object"] = _bound_object(type(fn), fn, dag_file, af)
+        return found
+    return _function(fn, dag_file, af) if callable(fn) else None
+
+
+def _function(fn: Any, dag_file: str, af: _Airflow) -> dict[str, Any]:
     code = getattr(fn, "__code__", None)
     filename = code.co_filename if code else None
-    try:
-        source: str | None = inspect.getsource(fn)
-    except (OSError, TypeError):
-        source = None
     in_dag_file = filename is not None and os.path.realpath(filename) == os.path.realpath(dag_file)
+    name = getattr(fn, "__name__", type(fn).__name__)
+    source = _lambda_source(code) if name == "<lambda>" and code is not None else None
+    if source is None:
+        try:
+            source = inspect.getsource(fn)
+        except (OSError, TypeError):
+            source = None
     return {
-        "name": getattr(fn, "__name__", type(fn).__name__),
+        "name": name,
         # DAG files are imported under a generated module name; only helpers' modules mean anything
         "module": None if in_dag_file else getattr(fn, "__module__", None),
         "file": filename,
         "line": code.co_firstlineno if code else None,
         "source": source,
+        "cells": _cells(fn, af) if code is not None else {},
     }
+
+
+def _bound_object(cls: type, obj: Any, dag_file: str, af: _Airflow) -> dict[str, Any]:
+    try:
+        in_dag_file = os.path.realpath(inspect.getfile(cls)) == os.path.realpath(dag_file)
+    except (OSError, TypeError):
+        in_dag_file = False
+    state = None
+    if obj is not None and isinstance(getattr(obj, "__dict__", None), dict):
+        state = {str(k): to_json_safe(v, af) for k, v in vars(obj).items()}
+    return {
+        "class_name": cls.__qualname__,
+        "module": None if in_dag_file else cls.__module__,
+        "source": cls.__qualname__ if obj is None else None,  # a classmethod's object is its class
+        "state": state,
+    }
+
+
+def _cells(fn: Any, af: _Airflow) -> dict[str, Any]:
+    """Plain-data values of the names the function reads from its closure and its module's globals
+    (those bound inside `with DAG` or a loop are not module-level statements a step could carry)."""
+    found: dict[str, Any] = {}
+    code = fn.__code__
+    for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
+        try:
+            found[name] = cell.cell_contents
+        except ValueError:  # a cell not yet filled
+            continue
+    names: set[str] = set()
+    pending = [code]
+    while pending:
+        current = pending.pop()
+        names.update(current.co_names)
+        pending.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    namespace = getattr(fn, "__globals__", {})
+    for name in sorted(names):
+        if name in namespace and name not in found:
+            found[name] = namespace[name]
+    plain = {}
+    for name, value in found.items():
+        safe = to_json_safe(value, af)
+        if _is_plain(safe):
+            plain[name] = safe
+    return plain
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, dict):
+        return not ({"__unresolved__", "__duration__", "__xcom__"} & set(value)) and all(
+            _is_plain(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_is_plain(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+_PARSED_FILES: dict[str, Any] = {}
+
+
+def _lambda_source(code: types.CodeType) -> str | None:
+    """The text of the lambda expression (inspect gives whole lines, which do not parse alone)."""
+    import ast
+    import linecache
+
+    filename = code.co_filename
+    if filename not in _PARSED_FILES:
+        try:
+            text = "".join(linecache.getlines(filename))
+            _PARSED_FILES[filename] = (text, ast.parse(text))
+        except (SyntaxError, ValueError):
+            _PARSED_FILES[filename] = None
+    parsed = _PARSED_FILES[filename]
+    if parsed is None:
+        return None
+    text, tree = parsed
+    arguments = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno:
+            names = tuple(a.arg for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs])
+            if names == tuple(arguments):
+                return ast.get_source_segment(text, node)
+    return None
 
 
 def _operator_name(task: Any) -> str:
@@ -360,7 +468,7 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
         "args": {k: to_json_safe(v, af) for k, v in values.items()},
         "explicit": explicit,
         "template_fields": template_fields,
-        "python_callable": _callable(fn, dag_file) if fn else None,
+        "python_callable": _callable(fn, dag_file, af) if fn else None,
         "is_mapped": is_mapped,
         "mapped_args": {k: to_json_safe(v, af) for k, v in mapped.items()},
         "is_setup": bool(getattr(task, "is_setup", False)),

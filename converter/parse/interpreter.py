@@ -24,8 +24,8 @@ from converter.parse.builders import Builders
 from converter.parse.evaluate import is_data, make_datetime, make_duration
 from converter.parse.state import short
 from converter.parse.values import (
-    Builtin, DagRecord, Function, GroupRecord, LabelRecord, LocalClass, Partial, Ref, Scope, TaskFlow,
-    TaskDecorator, TaskRecord, XComValue,
+    BoundMethodValue, Builtin, DagRecord, Function, GroupRecord, InstanceValue, LabelRecord, LambdaValue,
+    LocalClass, Partial, PartialValue, Ref, Scope, TaskFlow, TaskDecorator, TaskRecord, XComValue,
 )
 
 _PATH_PARTS = frozenset({"stem", "name", "suffix", "parent", "parts"})
@@ -257,7 +257,7 @@ class Interpreter(Builders):
         dag = self.make_dag(node, options.get("name", function.name), settings)
         dag.span = function.span
         task = TaskRecord(function.name, "asset", target.module, function.span, dag, dag.root,
-                          python_callable=function.callable())
+                          python_callable=function)
         self.register(node, task)
 
     def define_class(self, node: cst.ClassDef, scope: Scope) -> LocalClass:
@@ -271,14 +271,18 @@ class Interpreter(Builders):
             elif isinstance(value, LocalClass):
                 bases.append(value.name)
                 is_operator |= value.is_operator
-        # only plain class-level assignments are read: constants, not methods or nested logic
+        # only plain class-level assignments are read: constants, not methods or nested logic; the
+        # methods' source is kept for a bound method passed as a task's callable
         body = Scope(parent=scope)
+        methods: dict[str, str] = {}
         for statement in node.body.body:
             if isinstance(statement, cst.SimpleStatementLine):
                 for small in statement.body:
                     if isinstance(small, (cst.Assign, cst.AnnAssign)):
                         self.run_small(small, body)
-        return LocalClass(node.name.value, tuple(bases), is_operator, body.vars)
+            elif isinstance(statement, cst.FunctionDef):
+                methods[statement.name.value] = self.positions.definition(statement).strip("\n")
+        return LocalClass(node.name.value, tuple(bases), is_operator, body.vars, methods)
 
     def call_function(self, function: Function, node: cst.Call, args: list[Any] | None,
                       kwargs: dict[str, Any] | None) -> Any:
@@ -333,6 +337,8 @@ class Interpreter(Builders):
             return value
         if isinstance(value, LocalClass) and name in value.attrs:
             return value.attrs[name]
+        if isinstance(value, InstanceValue) or isinstance(value, LocalClass) and name in value.methods:
+            return BoundMethodValue(self.source(node), owner=value, method=name)
         if isinstance(value, PurePosixPath) and name in _PATH_PARTS:  # Path(__file__).stem as a dag_id
             return getattr(value, name)
         return self.unresolved(node)
@@ -352,6 +358,9 @@ class Interpreter(Builders):
                 return node.attr.value.lower()  # TriggerRule.ALL_DONE == "all_done"
             return value.attr(node.attr.value)
         return self.attribute(node, value, scope)
+
+    def _eval_Lambda(self, node: cst.Lambda, scope: Scope) -> Any:
+        return LambdaValue(self.source(node), span=self.span(node), scope=scope)
 
     # -- calls -----------------------------------------------------------------------------
     def call(self, node: cst.Call, scope: Scope) -> Any:
@@ -382,14 +391,15 @@ class Interpreter(Builders):
         if isinstance(callee, LocalClass):
             if callee.is_operator:
                 return self.make_operator(node, callee.name, "", kwargs, bases=callee.bases)
-            return self.unresolved(node)
+            return InstanceValue(self.source(node), cls=callee, scope=scope)
         if isinstance(callee, Ref):
-            return self.call_ref(node, callee, args, kwargs)
+            return self.call_ref(node, callee, args, kwargs, scope)
         if isinstance(callee, TaskDecorator):
             return self.apply_decorator(node, callee, args, kwargs)
         return self.unknown_call(node, args, kwargs)
 
-    def call_ref(self, node: cst.Call, ref: Ref, args: list[Any] | None, kwargs: dict[str, Any] | None) -> Any:
+    def call_ref(self, node: cst.Call, ref: Ref, args: list[Any] | None, kwargs: dict[str, Any] | None,
+                 scope: Scope | None = None) -> Any:
         kind = imports.kind(ref)
         if args is None or kwargs is None:  # a `*`/`**` spread that cannot be evaluated
             if imports.is_known_operator(ref) or (kwargs is not None and "task_id" in kwargs):
@@ -424,7 +434,19 @@ class Interpreter(Builders):
             return make_datetime(style, args, kwargs) or self.unresolved(node)
         if imports.is_class_like(ref) and ("task_id" in kwargs or imports.is_known_operator(ref)):
             return self.make_operator(node, ref.name, ref.module, kwargs, airflow_ref=ref)
-        return self.unknown_call(node, args, kwargs)
+        if ref.qualname == "functools.partial" and args:
+            return self.make_callable_partial(node, args, kwargs)
+        unknown = self.unknown_call(node, args, kwargs)
+        if imports.is_class_like(ref) and not imports.is_airflow(ref):
+            return InstanceValue(unknown.source, cls=ref, scope=scope)
+        return unknown
+
+    def make_callable_partial(self, node: cst.Call, args: list[Any], kwargs: dict[str, Any]) -> PartialValue:
+        """`functools.partial(f, ...)`: a partial of a partial is one partial, as Python flattens it."""
+        target, bound = args[0], tuple(args[1:])
+        if isinstance(target, PartialValue):
+            return PartialValue(self.source(node), target.target, target.args + bound, {**target.kwargs, **kwargs})
+        return PartialValue(self.source(node), target, bound, dict(kwargs))
 
     def apply_decorator(self, node: cst.Call, decorator: TaskDecorator, args: list[Any] | None,
                         kwargs: dict[str, Any] | None) -> Any:

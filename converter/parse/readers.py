@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
 from converter.diagnostics import Diagnostic, Severity, diag
-from converter.model import ParsedFile
+from converter.model import ParsedFile, Task
 from converter.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python
 from converter.parse.merge import merge
 
@@ -55,10 +55,30 @@ class ImportedReader:
         imported = self.imported.get(display_path)
         if not self.with_static:
             if imported is not None:
-                return imported
+                return with_module_text(imported, path, self.max_bytes)
             return read_statically(path, display_path, self.max_bytes)
         static = read_statically(path, display_path, self.max_bytes)
         return merge(static, imported) if imported is not None else static
+
+
+def with_module_text(parsed: ParsedFile, path: Path, max_bytes: int) -> ParsedFile:
+    """Airflow's reading with the DAG file's text on each callable defined in the file, as the static
+    reading gives it in auto mode: a step carries the module-level code its callable uses."""
+    if not any(t.python_callable and t.python_callable.module is None for d in parsed.dags for t in d.tasks):
+        return parsed
+    from converter.parse.source import read_source
+
+    text = read_source(path, parsed.path, max_bytes)
+    if not isinstance(text, str):
+        return parsed
+
+    def task(t: Task) -> Task:
+        callable_ = t.python_callable
+        if callable_ is None or callable_.module is not None or callable_.module_source is not None:
+            return t
+        return replace(t, python_callable=replace(callable_, module_source=text))
+
+    return replace(parsed, dags=tuple(replace(d, tasks=tuple(task(t) for t in d.tasks)) for d in parsed.dags))
 
 
 @dataclass(frozen=True)

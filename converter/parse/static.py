@@ -27,16 +27,17 @@ the group's join node).
 from __future__ import annotations
 
 import ast
-import dataclasses
 import re
 import warnings
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import libcst as cst
 
 from converter.diagnostics import Diagnostic, diag
-from converter.model import Dag, ParsedFile, PythonCallable, Task, TaskArgs, Unresolved, XComRef
+from converter.model import Dag, ParsedFile, Task, TaskArgs, Unresolved, XComRef
+from converter.parse.callables import to_callable
 from converter.parse.interpreter import Interpreter
 from converter.parse.positions import Positions
 from converter.parse.source import read_source
@@ -202,13 +203,15 @@ def _to_dag(record: DagRecord, diagnostics: list[Diagnostic], module_source: str
     tasks = []
     for task in record.tasks.values():
         unresolved = []
-        args = TaskArgs({k: _model_value(v, unresolved) for k, v in task.values.items()}, task.explicit)
+        callable_ = to_callable(task.python_callable, module_source, partial(_model_value, unresolved=unresolved))
+        # a lambda, partial or bound method that was read is no unknown value, though Unresolved as an argument
+        args = TaskArgs({k: _model_value(v, [] if k == "python_callable" and callable_ else unresolved)
+                         for k, v in task.values.items()}, task.explicit)
         mapped = {k: _model_value(v, unresolved) for k, v in task.mapped_args.items()}
         warn("The argument", unresolved, task)
         tasks.append(Task(
             task_id=task.task_id, operator=task.operator, operator_module=task.operator_module,  # type: ignore[arg-type]
-            span=task.span, args=args, group_id=task.group.group_id,
-            python_callable=_with_module(task.python_callable, module_source),
+            span=task.span, args=args, group_id=task.group.group_id, python_callable=callable_,
             is_mapped=task.is_mapped, mapped_args=mapped, is_setup=task.is_setup, is_teardown=task.is_teardown,
             operator_bases=task.bases,
         ))
@@ -221,13 +224,6 @@ def _to_dag(record: DagRecord, diagnostics: list[Diagnostic], module_source: str
     )
 
 
-def _with_module(callable_: PythonCallable | None, module_source: str) -> PythonCallable | None:
-    """A callable defined in this file carries the file's text (mapping extracts what it uses)."""
-    if callable_ is None or callable_.module is not None or callable_.source is None:
-        return callable_
-    return dataclasses.replace(callable_, module_source=module_source)
-
-
 def _group_entry(group: GroupRecord) -> tuple[str | None, str | None]:
     parent = group.parent.group_id if group.parent is not None else None
     return parent, group.tooltip
@@ -237,7 +233,8 @@ def _model_value(value: Any, unresolved: list[str]) -> Any:
     """An interpreter value as a model value: literals as they are, XCom results as XComRef."""
     if isinstance(value, Unresolved):
         unresolved.append(value.source)
-        return value
+        # a lambda, partial, object ... is its source text to everything but a task's python_callable
+        return value if type(value) is Unresolved else Unresolved(value.source)
     if isinstance(value, XComValue):
         if value.task.task_id is None:
             return Unresolved("<output of an unnamed task>")

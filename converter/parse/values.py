@@ -14,7 +14,7 @@ from typing import Any
 
 import libcst as cst
 
-from converter.model import PythonCallable, SourceSpan
+from converter.model import PythonCallable, SourceSpan, Unresolved
 
 _SUFFIX = re.compile(r"__(\d+)$")
 
@@ -49,6 +49,8 @@ class LocalClass:
     is_operator: bool
     # class-level constants (`class Config: TABLES = [...]`), readable as `Config.TABLES`
     attrs: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # the source of each method (`def` dedented, decorators included), for bound-method callables
+    methods: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(eq=False)
@@ -84,6 +86,44 @@ class Function:
 
     def callable(self) -> PythonCallable:
         return PythonCallable(self.name, self.source, self.span)
+
+
+# Callables other than a named function. Each is an `Unresolved` (its source text) to every part of
+# the reader that does not know it, exactly as before it was recognised; the task's python_callable
+# reads what it knows (see parse/callables.py). `scope` is where names it reads are looked up.
+
+
+@dataclass(frozen=True, eq=False)
+class LambdaValue(Unresolved):
+    """`lambda ...: ...`; `source` is the lambda expression."""
+
+    span: SourceSpan | None = None
+    scope: Scope | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class InstanceValue(Unresolved):
+    """An object of a class that is not an operator: `Normaliser(0, 200)`; `source` is that call."""
+
+    cls: Any = None  # LocalClass or Ref
+    scope: Scope | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class BoundMethodValue(Unresolved):
+    """`obj.method` on an InstanceValue (or `Class.method` on a local class)."""
+
+    owner: Any = None  # InstanceValue or LocalClass
+    method: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class PartialValue(Unresolved):
+    """`functools.partial(target, *args, **kwargs)`, nested partials flattened into one."""
+
+    target: Any = None
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,7 +169,9 @@ class TaskRecord:
     group: GroupRecord
     values: dict[str, Any] = field(default_factory=dict)
     explicit: frozenset[str] = frozenset()
-    python_callable: PythonCallable | None = None
+    # what python_callable was: a Function, TaskFlow, LambdaValue, PartialValue, BoundMethodValue, or
+    # an imported name as a PythonCallable; made a PythonCallable when the file has been read
+    python_callable: Any = None
     is_mapped: bool = False
     mapped_args: dict[str, Any] = field(default_factory=dict)
     is_setup: bool = False
