@@ -20,6 +20,7 @@ deciders, PythonSensor.
 from __future__ import annotations
 
 import ast
+import math
 import pprint
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -104,7 +105,7 @@ def _bound_method(callable_: PythonCallable, bound: BoundObject) -> StepCallable
     if bound.source is not None:
         obj = bound.source if _is_atom(bound.source) else f"({bound.source})"
     elif bound.state is not None and all(isinstance(k, str) for k in bound.state):
-        state = _literal(dict(bound.state))
+        state = literal_source(dict(bound.state))
         if state is None:
             return f"the attributes of the {bound.class_name} object are not plain data"
         building = [f"_object = object.__new__({bound.class_name})  # its attributes, as the Airflow import found them",
@@ -154,7 +155,7 @@ def _captured(missing: tuple[str, ...], cells: Mapping[str, Any]) -> tuple[list[
     lines: list[str] = []
     still: list[str] = []
     for name in missing:
-        literal = _literal(cells[name]) if name in cells else None
+        literal = literal_source(cells[name]) if name in cells else None
         if literal is None:
             still.append(name)
         else:
@@ -164,7 +165,7 @@ def _captured(missing: tuple[str, ...], cells: Mapping[str, Any]) -> tuple[list[
     return ["\n".join(lines)] if lines else [], tuple(still)
 
 
-def _literal(value: Any) -> str | None:
+def literal_source(value: Any) -> str | None:
     """Python source for plain data (what `repr` gives back exactly), else None."""
     if not _plain(value):
         return None
@@ -173,7 +174,7 @@ def _literal(value: Any) -> str | None:
 
 def _plain(value: Any) -> bool:
     if value is None or isinstance(value, (str, int, float, bool)):
-        return not isinstance(value, float) or value == value and value not in (float("inf"), float("-inf"))
+        return not isinstance(value, float) or math.isfinite(value)  # repr(nan) is not Python source
     if isinstance(value, (list, tuple, set, frozenset)):
         return all(_plain(v) for v in value)
     if isinstance(value, dict):
@@ -182,7 +183,7 @@ def _plain(value: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
-    return _literal(value) or "..."
+    return literal_source(value) or "..."
 
 
 def _is_atom(source: str) -> bool:

@@ -23,7 +23,7 @@ import hashlib
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import libcst as cst
@@ -74,6 +74,18 @@ class PythonStep:
     diagnostics: tuple[Diagnostic, ...]
     notes: tuple[str, ...]
     approximated: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a deciding step (branch, short-circuit) returns instead of the callable's result.
+
+    `returns` is the function's return annotation, `finish` the statements that return the outputs
+    from `_result`; `runs_as` is the Python operator whose environment the decider has."""
+
+    returns: str
+    finish: str
+    runs_as: str
 
 
 @dataclass
@@ -137,11 +149,12 @@ def _refs(value: Any) -> Iterator[XComRef]:
             yield from _refs(item)
 
 
-def python_component(task: Task, context: MappingContext, outputs: tuple[str, ...] | None = None
-                     ) -> PythonStep | Diagnostic:
+def python_component(task: Task, context: MappingContext, outputs: tuple[str, ...] | None = None,
+                     decision: Decision | None = None) -> PythonStep | Diagnostic:
     """A lightweight component running `task`'s callable, or the diagnostic saying why there is none.
 
-    `outputs` are the XCom keys to expose (default: those other tasks of the DAG read).
+    `outputs` are the XCom keys to expose (default: those other tasks of the DAG read); a `decision`
+    returns a branch's or short-circuit's outputs instead.
     """
     where = task_location(task)
     callable_ = task.python_callable
@@ -225,8 +238,9 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     wanted_outputs = consumed_outputs(dag, task.task_id) if outputs is None else outputs
     if task.operator == BASH_DECORATOR:
         wanted_outputs = ()
-    returns, finish = _outputs(wanted_outputs, task, found)
-    image, packages, notes = _environment(task, context, found)
+    returns, finish = (decision.returns, decision.finish) if decision else _outputs(wanted_outputs, task, found)
+    image, packages, notes = _environment(replace(task, operator=decision.runs_as) if decision else task, context,
+                                          found)
     body = _body(task, body_prelude, function_text, inputs, call_name, finish)
     packages = packages or _inferred_packages(body, task, found)
     code = _code(step_name, task, inputs.signature, returns, body, image, packages)

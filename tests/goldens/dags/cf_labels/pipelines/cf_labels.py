@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from typing import NamedTuple
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH = components.load_component_from_text(
@@ -30,36 +31,21 @@ implementation:
 """
 )
 
-# Decides which tasks after decide run (BranchPythonOperator).
-DECIDE_DECIDE = components.load_component_from_text(
-    """
-name: decide-decide
-description: The decision of Airflow task decide (BranchPythonOperator).
-outputs:
-- {name: follow_accept, type: String}
-- {name: follow_reject, type: String}
-implementation:
-  container:
-    image: python:3.11-slim
-    command:
-    - python3
-    - -c
-    - |
-      def route():
-          return "accept"
-      chosen = route(*[], **{})
-      CANDIDATES = ["accept", "reject"]
+# Airflow task 'decide': BranchPythonOperator calling route.
+def decide_step() -> NamedTuple('Outputs', [('follow_accept', str), ('follow_reject', str)]):
+    """Airflow task 'decide' (BranchPythonOperator, fixtures/airflow_dags/cf_labels.py:16)."""
 
-      import os, sys
-      chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-      for path, candidate in zip(sys.argv[1:], CANDIDATES):
-          os.makedirs(os.path.dirname(path), exist_ok=True)
-          with open(path, "w") as stream:
-              stream.write("true" if candidate in chosen else "false")
-    - {outputPath: follow_accept}
-    - {outputPath: follow_reject}
-"""
-)
+    # the callable, as written at fixtures/airflow_dags/cf_labels.py
+    def route():
+        return "accept"
+
+    _result = route()
+    _chosen = [_result] if isinstance(_result, str) else list(_result or [])
+    return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'
+                 for t in ('accept', 'reject'))
+
+
+PY_DECIDE = components.create_component_from_func(decide_step, base_image='python:3.11')
 
 
 def named(component, name: str):
@@ -86,11 +72,10 @@ def cf_labels_pipeline():
         named(BASH, 'validate')(command='echo validate')
         .set_display_name('validate')
     )
-    # decide: BranchPythonOperator at fixtures/airflow_dags/cf_labels.py:16 [approximated]
-    # note: decision runs without Airflow's context
+    # decide: BranchPythonOperator at fixtures/airflow_dags/cf_labels.py:16 [direct]
     # label validate -> decide: 'checked'
     decide = (
-        named(DECIDE_DECIDE, 'decide')()
+        named(PY_DECIDE, 'decide')()
         .set_display_name('decide')
         .after(validate)
     )

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from typing import NamedTuple
 
 # Airflow task 'numbers': task calling numbers.
 def numbers_step() -> str:
@@ -28,34 +29,21 @@ def numbers_step() -> str:
 
 PY_NUMBERS = components.create_component_from_func(numbers_step, base_image='python:3.11')
 
-# Decides which tasks after choose run (task.branch).
-DECIDE_CHOOSE = components.load_component_from_text(
-    """
-name: decide-choose
-description: The decision of Airflow task choose (task.branch).
-outputs:
-- {name: follow_double, type: String}
-implementation:
-  container:
-    image: python:3.11-slim
-    command:
-    - python3
-    - -c
-    - |
-      def choose() -> str:
-          return "double"
-      chosen = choose(*[], **{})
-      CANDIDATES = ["double"]
+# Airflow task 'choose': task.branch calling choose.
+def choose_step() -> NamedTuple('Outputs', [('follow_double', str)]):
+    """Airflow task 'choose' (task.branch, fixtures/airflow_dags/cf_mapping_nested.py:31)."""
 
-      import os, sys
-      chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-      for path, candidate in zip(sys.argv[1:], CANDIDATES):
-          os.makedirs(os.path.dirname(path), exist_ok=True)
-          with open(path, "w") as stream:
-              stream.write("true" if candidate in chosen else "false")
-    - {outputPath: follow_double}
-"""
-)
+    # the callable, as written at fixtures/airflow_dags/cf_mapping_nested.py
+    def choose() -> str:
+        return "double"
+
+    _result = choose()
+    _chosen = [_result] if isinstance(_result, str) else list(_result or [])
+    return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'
+                 for t in ('double',))
+
+
+PY_CHOOSE = components.create_component_from_func(choose_step, base_image='python:3.11')
 
 # Airflow task 'double': task calling double.
 def double_step(n: str) -> str:
@@ -129,10 +117,9 @@ def cf_mapping_nested_pipeline():
         named(PY_NUMBERS, 'numbers')()
         .set_display_name('numbers')
     )
-    # choose: task.branch at fixtures/airflow_dags/cf_mapping_nested.py:31 [approximated]
-    # note: decision runs without Airflow's context
+    # choose: task.branch at fixtures/airflow_dags/cf_mapping_nested.py:31 [direct]
     choose = (
-        named(DECIDE_CHOOSE, 'choose')()
+        named(PY_CHOOSE, 'choose')()
         .set_display_name('choose')
     )
     # double: task at fixtures/airflow_dags/cf_mapping_nested.py:30 [direct]

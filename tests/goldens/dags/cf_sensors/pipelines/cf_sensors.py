@@ -134,8 +134,9 @@ def poke():
     table_ready = (
         named(SENSOR, 'table-ready')(program="""def table_ready(name):
     return name == "sales"
+
 def poke():
-    return bool(table_ready(*['sales'], **{}))
+    return bool(table_ready('sales'))
 """, poke_interval=60.0, timeout=604800.0)
         .set_display_name('table_ready')
     )
@@ -156,8 +157,9 @@ def poke():
     quota_free = (
         named(SENSOR, 'quota-free')(program="""def quota_free():
     return True
+
 def poke():
-    return bool(quota_free(*[], **{}))
+    return bool(quota_free())
 """, poke_interval=5.0, timeout=60.0)
         .set_display_name('quota_free')
     )

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from typing import NamedTuple
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH = components.load_component_from_text(
@@ -30,34 +31,19 @@ implementation:
 """
 )
 
-# Decides which tasks after gate run (ShortCircuitOperator).
-DECIDE_GATE = components.load_component_from_text(
-    """
-name: decide-gate
-description: The decision of Airflow task gate (ShortCircuitOperator).
-outputs:
-- {name: proceed, type: String}
-implementation:
-  container:
-    image: python:3.11-slim
-    command:
-    - python3
-    - -c
-    - |
-      def proceed():
-          return True
-      chosen = ['proceed'] if proceed(*[], **{}) else []
-      CANDIDATES = ["proceed"]
+# Airflow task 'gate': ShortCircuitOperator calling proceed.
+def gate_step() -> NamedTuple('Outputs', [('proceed', str)]):
+    """Airflow task 'gate' (ShortCircuitOperator, fixtures/airflow_dags/cf_trigger_rules.py:21)."""
 
-      import os, sys
-      chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-      for path, candidate in zip(sys.argv[1:], CANDIDATES):
-          os.makedirs(os.path.dirname(path), exist_ok=True)
-          with open(path, "w") as stream:
-              stream.write("true" if candidate in chosen else "false")
-    - {outputPath: proceed}
-"""
-)
+    # the callable, as written at fixtures/airflow_dags/cf_trigger_rules.py
+    def proceed():
+        return True
+
+    _result = proceed()
+    return ('true' if _result else 'false',)
+
+
+PY_GATE = components.create_component_from_func(gate_step, base_image='python:3.11')
 
 
 def named(component, name: str):
@@ -84,10 +70,9 @@ def cf_trigger_rules_pipeline():
         named(BASH, 'extract')(command='echo extract')
         .set_display_name('extract')
     )
-    # gate: ShortCircuitOperator at fixtures/airflow_dags/cf_trigger_rules.py:21 [approximated]
-    # note: decision runs without Airflow's context
+    # gate: ShortCircuitOperator at fixtures/airflow_dags/cf_trigger_rules.py:21 [direct]
     gate = (
-        named(DECIDE_GATE, 'gate')()
+        named(PY_GATE, 'gate')()
         .set_display_name('gate')
     )
     # optional: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:22 [direct]
