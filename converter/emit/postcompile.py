@@ -80,8 +80,84 @@ def apply_trigger_rules(workflow, rules):
 # --- support: end ---
 
 
-def support_source() -> str:
-    """The code between the markers above, as the generated files carry it."""
+# --- loop outputs: begin ---
+RESULTS_OF = "airflow2kfp:results-of:"  # marks a loop over a mapped task's results (see results_of)
+_OUTPUT_REF = r"\{\{tasks\.([^.}]+)\.outputs\.parameters\.([^.}]+)\}\}"
+
+
+def _provide(templates, template_name, output):
+    """Make the template declare the output parameter `output`; False when no step inside has it.
+
+    A container step declares it from the file of its artifact of that name; a DAG (a loop, a
+    condition) from the task inside that provides it, which Argo collects into a JSON list when the
+    DAG runs in a loop."""
+    template = templates[template_name]
+    outputs = template.get("outputs") or {}
+    if any(parameter["name"] == output for parameter in outputs.get("parameters", [])):
+        return True
+    if "container" in template:
+        artifact = next((a for a in outputs.get("artifacts", []) if a["name"] == output), None)
+        if artifact is None:
+            return False
+        declared = {"name": output, "valueFrom": {"path": artifact["path"]}}
+    elif "dag" in template:
+        task = next((t for t in template["dag"]["tasks"] if _provide(templates, t["template"], output)), None)
+        if task is None:
+            return False
+        declared = {"name": output, "valueFrom": {"parameter": "{{tasks.%s.outputs.parameters.%s}}" % (task["name"], output)}}
+    else:
+        return False
+    rest = {key: value for key, value in outputs.items() if key != "parameters"}
+    template["outputs"] = {"parameters": list(outputs.get("parameters", [])) + [declared], **rest}  # kfp's order
+    return True
+
+
+def collect_loop_outputs(workflow):
+    """Pass a mapped task's results out of its loop: a list, as Airflow passes them downstream.
+
+    kfp 1.8 gives a loop's DAG template the output a task outside reads, but declares it on the step
+    inside only as an artifact, which Argo cannot collect: the step declares it as a parameter too.
+    A loop over those results (`results_of`) iterates over the list Argo collects."""
+    import re
+
+    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
+    for template in list(templates.values()):
+        if "dag" not in template:
+            continue
+        tasks = {task["name"]: task for task in template["dag"]["tasks"]}
+        for parameter in (template.get("outputs") or {}).get("parameters", []):
+            match = re.fullmatch(_OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", ""))
+            if match and match.group(1) in tasks:
+                _provide(templates, tasks[match.group(1)]["template"], match.group(2))
+    paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
+    for template in list(templates.values()):
+        for task in (template.get("dag") or {}).get("tasks", []):
+            items = task.get("withItems")
+            if not (isinstance(items, list) and len(items) == 1 and str(items[0]).startswith(RESULTS_OF)):
+                continue
+            producer, output = str(items[0])[len(RESULTS_OF):].rsplit("/", 1)
+            stand_in = next(node for name, node in paths[producer] if name == template["name"])
+            parameter = "%s-%s" % (_template_of(templates, paths[producer]), output)  # kfp's output name
+            if not _provide(templates, next(t["template"] for t in template["dag"]["tasks"] if t["name"] == stand_in),
+                            parameter):
+                raise ValueError(f"{task['name']}: {producer} has no output {output} to loop over")
+            del task["withItems"]
+            task["withParam"] = "{{tasks.%s.outputs.parameters.%s}}" % (stand_in, parameter)
+    return workflow
+
+
+def _template_of(templates, path):
+    """The template a task at the end of a path runs."""
+    template_name, node = path[-1]
+    return next(t["template"] for t in templates[template_name]["dag"]["tasks"] if t["name"] == node)
+# --- loop outputs: end ---
+
+
+def support_source(loop_outputs: bool = False) -> str:
+    """The code between the markers above, as the generated files carry it (the loop outputs part
+    only in the files that pass a mapped task's results on)."""
     with open(__file__, encoding="utf-8") as stream:
         text = stream.read()
-    return text.split("# --- support: begin ---\n", 1)[1].split("# --- support: end ---", 1)[0].rstrip() + "\n"
+    parts = ["support"] + (["loop outputs"] if loop_outputs else [])
+    return "\n\n".join(text.split(f"# --- {part}: begin ---\n", 1)[1].split(f"# --- {part}: end ---", 1)[0].rstrip()
+                       for part in parts) + "\n"

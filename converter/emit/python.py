@@ -29,6 +29,7 @@ from converter.mapping.base import (
     Interpolated, ParamRef, PipelineParameter, RunIdRef,
 )
 from converter.mapping.dag_params import dag_parameters
+from converter.mapping.fan_in import Collected
 from converter.model import Dag, XComRef
 
 
@@ -83,6 +84,7 @@ class EmitPlan:
     edges: tuple[tuple[str, str], ...]  # the ordering emitted, in Airflow task ids
     controls: Mapping[str, TaskControl]  # per emitted task: conditions, loops, rule, semantics
     support: str  # the post-compile code the generated file carries
+    collects: bool = False  # a mapped task's results are passed on: compile_pipeline collects them
     parameters: tuple[ParameterBlock, ...] = ()  # the pipeline function's parameters
     # parameter -> what a recurring run passes for it ([[ScheduledTime...]]), see emit/recurring.py
     scheduled_values: Mapping[str, str] = field(default_factory=dict)
@@ -244,6 +246,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
             comments=_comments(dag, task_id, control),
         ))
     emitted_edges = tuple((up, task_id) for task_id in order for up in controls[task_id].after)
+    collects = any(isinstance(loop.over, Collected) for c in controls.values() for loop in c.loops) or any(
+        isinstance(value, Collected) for task_id in order for value in mappings[task_id].arguments.values())
 
     notes = [f"{task_id} ({dag.task(task_id).operator}) removed; the ordering it carried is kept" for task_id in removed]
     imports = sorted({line for m in mappings.values() if m.component
@@ -263,7 +267,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         kfp_names=kfp_names,
         edges=emitted_edges,
         controls=controls,
-        support=support_source(),
+        support=support_source(loop_outputs=collects),
+        collects=collects,
         parameters=tuple(ParameterBlock(p.name, p.annotation, py_literal(p.default, {}), p.description)
                          for p in parameters),
         scheduled_values={p.name: p.scheduled_value for p in parameters if p.scheduled_value},
@@ -273,8 +278,16 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
 def _wrappers(control: TaskControl, variables: Mapping[str, str]) -> tuple[str, ...]:
     conditions = tuple(f"dsl.Condition({variables[c.source]}.outputs[{c.output!r}] == 'true')"
                        for c in control.conditions)
-    loops = tuple(f"dsl.ParallelFor({py_literal(loop.over, variables)}) as {loop.variable}" for loop in control.loops)
+    loops = tuple(f"dsl.ParallelFor({_items(loop.over, variables)}) as {loop.variable}" for loop in control.loops)
     return loops + conditions if loops_outside_conditions(control.loops) else conditions + loops
+
+
+def _items(over: Any, variables: Mapping[str, str]) -> str:
+    """What a loop iterates over: a literal list, an upstream's output, or a mapped task's results."""
+    if isinstance(over, Collected):
+        output = "Output" if over.key == "return_value" else over.key
+        return f"results_of({variables[over.task_id]}, {output!r})"
+    return py_literal(over, variables)
 
 
 def _comments(dag: Dag, task_id: str, control: TaskControl) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from typing import Any
 from converter import graph
 from converter.emit.names import python_identifier
 from converter.mapping import trigger_rules as tr
+from converter.mapping.fan_in import Collected
 from converter.model import DEFAULT_TRIGGER_RULE, Dag, Task, XComRef
 
 BRANCH_OPERATORS = frozenset({
@@ -129,17 +130,29 @@ def _conditions(dag: Dag, task: Task, descendants: Mapping[str, set[str]]) -> tu
 
 
 def loops_of(task: Task, dag: Dag) -> tuple[Loop, ...]:
-    """The ParallelFor loops a mapped task runs in; none when KFP v1 cannot express its mapping.
-
-    Mapping over the results of another mapped task needs the loop's outputs collected into a list,
-    which KFP v1 cannot do (no fan-in out of a ParallelFor): such a task is emitted as one step, and
-    its mapping reports the difference.
-    """
-    if not task.is_mapped or any(_from_mapped_task(value, dag) for value in task.mapped_args.values()):
+    """The ParallelFor loops a mapped task runs in, one per mapped argument (Airflow maps over their
+    cross product). A loop over the results of another mapped task iterates over the list Argo
+    collects from that task's loop (see fan_in.py); it is the outermost, which is where the
+    generated file's compile step finds it."""
+    if not task.is_mapped:
         return ()
     stem = python_identifier(task.task_id)
-    return tuple(Loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
-                 for name, value in task.mapped_args.items())
+    loops = [Loop(collected(value, task, dag), f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
+             for name, value in task.mapped_args.items()]
+    return tuple(sorted(loops, key=lambda loop: not isinstance(loop.over, Collected)))
+
+
+def collected(ref: Any, consumer: Task, dag: Dag) -> Any:
+    """`ref` as the consumer receives it: a Collected list when its producer runs in loops the
+    consumer is not in (a mapped task's results, outside its loop), else unchanged."""
+    if not isinstance(ref, XComRef) or isinstance(ref, Collected):
+        return ref
+    try:
+        producer = dag.task(ref.task_id)
+    except KeyError:
+        return ref
+    depth = len(loops_of(producer, dag)) if producer is not consumer else 0
+    return Collected(ref.task_id, ref.key, depth) if depth else ref
 
 
 def loops_outside_conditions(loops: Sequence[Loop]) -> bool:
@@ -148,21 +161,24 @@ def loops_outside_conditions(loops: Sequence[Loop]) -> bool:
     return any(isinstance(loop.over, XComRef) for loop in loops)
 
 
-def _from_mapped_task(value: Any, dag: Dag) -> bool:
-    return isinstance(value, XComRef) and any(t.task_id == value.task_id and t.is_mapped for t in dag.tasks)
-
-
 def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
-    """The task as its mapping sees it inside the loops: each mapped argument is the loop variable."""
+    """The task as its mapping sees it inside the loops: each mapped argument is the loop variable,
+    in `mapped_args` and in the task's arguments (for expand_kwargs over literal dicts, each key)."""
     if not loops:
         return task
+    by_name = {loop.variable: loop for loop in loops}
+    stem = python_identifier(task.task_id)
     values = dict(task.args.values)
-    for (name, value), loop in zip(task.mapped_args.items(), loops):
+    mapped: dict[str, Any] = {}
+    for name, value in task.mapped_args.items():
+        loop = by_name[f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}"]
+        mapped[name] = LoopValue(loop.variable)
         if name != "*":
             values[name] = LoopValue(loop.variable)
         elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
             values.update({key: LoopValue(f"{loop.variable}.{key}") for item in value for key in item})
-    return replace(task, args=replace(task.args, values=values, explicit=task.args.explicit | set(values)))
+    return replace(task, args=replace(task.args, values=values, explicit=task.args.explicit | set(values)),
+                   mapped_args=mapped)
 
 
 def _uses_outputs_of(arguments: Mapping[str, Any], upstream_ids: Sequence[str]) -> bool:

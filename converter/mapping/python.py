@@ -35,7 +35,9 @@ from converter.mapping.base import (
     RunIdRef, TaskMapping, is_airflow_module, task_location,
 )
 from converter.mapping.callables import StepCallable, prepare
-from converter.mapping.control_flow import LoopValue
+from converter.mapping.control_flow import LoopValue, collected
+from converter.mapping.fan_in import Collected, decoding
+from converter.mapping.mapped_call import mapped_call, mapped_items
 from converter.mapping.dag_params import annotation_of, dag_parameters
 from converter.mapping.placeholder import placeholder
 from converter.mapping.templates import TIME_MACROS, time_macro_note, time_parameter, translate_value
@@ -104,7 +106,10 @@ class _Inputs:
             name = f"{name}_input"
         self.reserved |= {name, f"{name}_path"}
         self.arguments[name] = value
-        if isinstance(value, XComRef):
+        if isinstance(value, Collected):  # a mapped task's results: Argo's JSON list, as text
+            self.signature.append(f"{name}: str")
+            self.decode += decoding(name, value.depth)
+        elif isinstance(value, XComRef):
             # an upstream result arrives as a file (KFP strips `_path` from the input's name): it
             # has no size limit, and kfp's local runner passes files, not upstream values
             self.signature.append(f"{name}_path: InputPath()")
@@ -189,31 +194,33 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         if isinstance(task.args.get(key), Unresolved):
             found.append(diag("A2K306", f"{key} could not be read statically: {task.args.get(key).source}",
                               **where))
-    # .expand(): inside its ParallelFor each mapped argument is the loop item (control flow puts a
-    # LoopValue in the task's arguments); without a loop the step receives the whole list
-    loop_items = {k: v for k, v in task.args.values.items() if isinstance(v, LoopValue)}
-    for key, value in task.mapped_args.items():
-        if key == "*" or not isinstance(key, str):
-            if loop_items:
-                op_kwargs.update(loop_items)
-            else:
-                found.append(diag("A2K311", "expand_kwargs arguments are not passed to the step", **where))
-        else:
-            op_kwargs[key] = loop_items.get(key, value)
-    if task.is_mapped and not loop_items:
+    # .expand() / .expand_kwargs(): inside its ParallelFor each mapped argument is the loop item
+    # (mapped_call.py); without a loop the step receives the whole list
+    mapped = mapped_call(task)
+    op_kwargs.update(mapped.keywords)
+    if not mapped.in_loop:
+        op_kwargs.update({k: v for k, v in task.mapped_args.items() if isinstance(k, str) and k != "*"})
         found.append(diag("A2K311", "a mapped task (.expand) is emitted as one step receiving the whole "
                           f"list of {', '.join(map(str, task.mapped_args))}, not one step per item", **where))
+    if mapped.not_passed:
+        found.append(diag("A2K311", f"mapped operator arguments {', '.join(mapped.not_passed)} are not passed "
+                          "to the step", **where))
     signature = parameters_known.parameters if parameters_known and parameters_known.parameters else ()
     positional = [p.name for p in signature if p.kind == "positional"]
     for index, value in enumerate(op_args):
         wanted = positional[index] if index < len(positional) else f"arg{index}"
         inputs.call.append(_pass(inputs, wanted, value, task, dag, found, keyword=None))
     supplied = set(positional[: len(op_args)]) | set(op_kwargs)
+    unpacked = mapped_items(mapped, inputs)
+    if unpacked.positional:  # the item's arguments fill positional parameters the context must not
+        supplied |= set(positional)
+    inputs.call += unpacked.positional
     accepts_any = parameters_known is None or parameters_known.accepts_var_keyword
     named = {p.name for p in signature}
     for key, value in op_kwargs.items():
         if accepts_any or key in named:
             inputs.call.append(_pass(inputs, str(key), value, task, dag, found, keyword=str(key)))
+    inputs.call += unpacked.keywords
 
     unavailable: set[str] = set()
     for p in signature:
@@ -308,11 +315,6 @@ def _pass(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag, found:
 
 def _xcom_input(inputs: _Inputs, wanted: str, ref: XComRef, task: Task, dag: Dag, found: list[Diagnostic]) -> str:
     producer = next((t for t in dag.tasks if t.task_id == ref.task_id), None)
-    if producer is not None and producer.is_mapped:
-        found.append(diag("A2K311", f"{ref.task_id} is a mapped task: Airflow collects its results into a "
-                          "list, KFP v1 cannot pass results out of a ParallelFor; the argument is None",
-                          **task_location(task)))
-        return "None"
     if producer is None or not produces_outputs(producer):
         what = producer.qualified_operator if producer else "an unknown task"
         found.append(diag("A2K311", f"the XCom of {ref.task_id} ({what}) is not passed in KFP; the "
@@ -322,7 +324,7 @@ def _xcom_input(inputs: _Inputs, wanted: str, ref: XComRef, task: Task, dag: Dag
         found.append(diag("A2K311", f"XCom key {ref.key!r} of {ref.task_id} is not a valid output name; "
                           "the argument is None", **task_location(task)))
         return "None"
-    return inputs.add(wanted, "str", ref)
+    return inputs.add(wanted, "str", collected(ref, task, dag))
 
 
 def _plain(value: Any) -> bool:
