@@ -57,6 +57,16 @@ class XComRef:
 
 
 @dataclass(frozen=True)
+class MappedArg:
+    """Inside a mapped task group (`@task_group` ... `.expand(x=...)`), the value of the group's
+    argument `key` for the group's instance running: one item of the mapped list (for
+    `.expand_kwargs`, the item's `key`). Airflow calls it a MappedArgument."""
+
+    group_id: str
+    key: str
+
+
+@dataclass(frozen=True)
 class TaskArgs:
     """The effective keyword arguments of a task, with where each came from.
 
@@ -160,6 +170,9 @@ class Dag:
     edge_labels: Mapping[tuple[str, str], str] = field(default_factory=dict)
     # TaskGroups by full group id -> (parent group id or None, tooltip); tasks name theirs in group_id
     task_groups: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    # mapped TaskGroups (`.expand` / `.expand_kwargs` on a @task_group) -> the arguments mapped over,
+    # as Task.mapped_args; the tasks inside read them as MappedArg values
+    mapped_groups: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # where the reading came from: "static" or "airflow" (or "airflow+static" after merging)
     source_mode: str = "static"
 

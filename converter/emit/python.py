@@ -23,7 +23,7 @@ from converter.emit.names import k8s_name, kfp_task_names, python_identifier, py
 from converter.emit.postcompile import support_source
 from converter.mapping.base import ComponentDef, Fidelity, TaskMapping
 from converter.mapping.control_flow import (
-    LoopValue, TaskControl, loops_of, loops_outside_conditions, plan_control,
+    LoopValue, TaskControl, grouped_order, loops_of, loops_outside_conditions, plan_control,
 )
 from converter.mapping.base import (
     Interpolated, ParamRef, PipelineParameter, RunIdRef,
@@ -53,6 +53,11 @@ class TaskBlock:
     notes: tuple[str, ...]
     upstream: tuple[str, ...]  # Airflow task ids this step runs after (after removals)
     wrappers: tuple[str, ...] = ()  # `with` headers around the task, outermost first
+    # the first `shared` wrappers are mapped task groups' loops, around every task of the group; the
+    # first `kept` of them are open already (the task before is in the same group)
+    shared: int = 0
+    kept: int = 0
+    opened: tuple[str, ...] = ()  # a comment for each shared wrapper this task opens
     rule_call: str | None = None  # `trigger_rule(...)` recording the task's Argo `depends`
     comments: tuple[str, ...] = ()  # edge labels, task group, semantics
 
@@ -185,8 +190,10 @@ def _with_loop_outputs(dag: Dag, mappings: Mapping[str, TaskMapping]) -> dict[st
     A placeholder fails when run anyway; a converted step that does not write that output (its
     family does not carry Airflow's XCom) fails when the output is collected, which its note says."""
     result = dict(mappings)
-    for task in dag.tasks:
-        for ref in (v for v in task.mapped_args.values() if isinstance(v, XComRef)):
+    looped = [(t.task_id, v) for t in dag.tasks for v in t.mapped_args.values()]
+    looped += [(group, v) for group, mapped in dag.mapped_groups.items() for v in mapped.values()]
+    for looper, ref in looped:
+        if isinstance(ref, XComRef):
             source = result.get(ref.task_id)
             if source is None or source.component is None or source.component.spec is None:
                 continue
@@ -198,7 +205,7 @@ def _with_loop_outputs(dag: Dag, mappings: Mapping[str, TaskMapping]) -> dict[st
                 key = f"{source.component.key}_{python_identifier(ref.task_id).upper()}"
                 notes = source.notes
                 if source.fidelity is not Fidelity.PLACEHOLDER:
-                    notes += (f"declares output {name} for the loop of {task.task_id}, but does not write it yet",)
+                    notes += (f"declares output {name} for the loop of {looper}, but does not write it yet",)
                 result[ref.task_id] = replace(source, component=replace(source.component, key=key, spec=spec),
                                               notes=notes)
     return result
@@ -211,6 +218,9 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
     edges = graph.bypass(removed, all_ids, dag.edges) if removed else list(dag.edges)
     kept = [task_id for task_id in all_ids if task_id not in set(removed)]
     order = graph.topological(kept, edges)
+    grouped = grouped_order(order, edges, dag)  # a mapped task group's tasks together, in its loop
+    split_groups = grouped is None
+    order = grouped or order
 
     pipeline_name = k8s_name(dag.dag_id)
     function_name = f"{python_identifier(dag.dag_id)}_pipeline"
@@ -222,9 +232,14 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
     arguments = {task_id: mappings[task_id].arguments for task_id in order}
     controls = plan_control(dag, order, edges, kfp_names, arguments)
 
-    tasks = []
+    tasks: list[TaskBlock] = []
     for task_id in order:
         task, mapping, control = dag.task(task_id), mappings[task_id], controls[task_id]
+        wrappers = _wrappers(control, variables)
+        shared = sum(1 for loop in control.loops if loop.group) if not split_groups else 0
+        before = tasks[-1].wrappers[:tasks[-1].shared] if tasks else ()
+        kept = next((i for i, (a, b) in enumerate(zip(before, wrappers[:shared])) if a != b),
+                    min(len(before), shared))
         assert mapping.component is not None  # removed tasks are not in `order`
         rendered = ", ".join(f"{name}={py_literal(value, variables)}" for name, value in mapping.arguments.items())
         after = control.after
@@ -241,7 +256,11 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
             comment=f"{task_id}: {task.operator} at {task.span.file}:{task.span.line} [{mapping.fidelity.value}]",
             notes=mapping.notes,
             upstream=after,
-            wrappers=_wrappers(control, variables),
+            wrappers=wrappers,
+            shared=shared,
+            kept=kept,
+            opened=tuple(f"mapped task group {loop.group}: its tasks run once per item, in this loop"
+                         for loop in [c for c in control.loops if c.group][kept:shared]),
             rule_call=rule_call,
             comments=_comments(dag, task_id, control),
         ))
@@ -250,6 +269,9 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         isinstance(value, Collected) for task_id in order for value in mappings[task_id].arguments.values())
 
     notes = [f"{task_id} ({dag.task(task_id).operator}) removed; the ordering it carried is kept" for task_id in removed]
+    if split_groups:
+        notes.append("a mapped task group's tasks cannot share one loop (a path leaves the group and comes back): "
+                     "each task loops on its own, and a task inside receives a list where Airflow passes one item")
     imports = sorted({line for m in mappings.values() if m.component
                       for line in (*m.component.imports, *m.imports)})
     return EmitPlan(
@@ -276,10 +298,15 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
 
 
 def _wrappers(control: TaskControl, variables: Mapping[str, str]) -> tuple[str, ...]:
+    """The task's `with` headers, outermost first: its mapped task groups' loops, then its conditions
+    and its own loops (loops over an upstream's output outside, for KFP v1's compiler)."""
     conditions = tuple(f"dsl.Condition({variables[c.source]}.outputs[{c.output!r}] == 'true')"
                        for c in control.conditions)
-    loops = tuple(f"dsl.ParallelFor({_items(loop.over, variables)}) as {loop.variable}" for loop in control.loops)
-    return loops + conditions if loops_outside_conditions(control.loops) else conditions + loops
+    groups = tuple(f"dsl.ParallelFor({_items(loop.over, variables)}) as {loop.variable}"
+                   for loop in control.loops if loop.group)
+    own_loops = [loop for loop in control.loops if not loop.group]
+    loops = tuple(f"dsl.ParallelFor({_items(loop.over, variables)}) as {loop.variable}" for loop in own_loops)
+    return groups + (loops + conditions if loops_outside_conditions(own_loops) else conditions + loops)
 
 
 def _items(over: Any, variables: Mapping[str, str]) -> str:

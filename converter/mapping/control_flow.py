@@ -27,7 +27,7 @@ from converter import graph
 from converter.emit.names import python_identifier
 from converter.mapping import trigger_rules as tr
 from converter.mapping.fan_in import Collected
-from converter.model import DEFAULT_TRIGGER_RULE, Dag, Task, XComRef
+from converter.model import DEFAULT_TRIGGER_RULE, Dag, MappedArg, Task, XComRef
 
 BRANCH_OPERATORS = frozenset({
     "BranchPythonOperator", "BranchExternalPythonOperator", "BranchPythonVirtualenvOperator",
@@ -60,8 +60,9 @@ class Condition:
 
 @dataclass(frozen=True)
 class Loop:
-    over: Any  # a literal list, or an XComRef to an upstream's output
+    over: Any  # a literal list, an XComRef to an upstream's output, or a mapped task's Collected results
     variable: str  # the loop variable in the generated Python
+    group: str | None = None  # the mapped task group whose loop it is: one loop around all its tasks
 
 
 @dataclass(frozen=True)
@@ -130,28 +131,70 @@ def _conditions(dag: Dag, task: Task, descendants: Mapping[str, set[str]]) -> tu
 
 
 def loops_of(task: Task, dag: Dag) -> tuple[Loop, ...]:
-    """The ParallelFor loops a mapped task runs in, one per mapped argument (Airflow maps over their
-    cross product). A loop over the results of another mapped task iterates over the list Argo
-    collects from that task's loop (see fan_in.py); it is the outermost, which is where the
-    generated file's compile step finds it."""
-    if not task.is_mapped:
-        return ()
-    stem = python_identifier(task.task_id)
-    loops = [Loop(collected(value, task, dag), f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
-             for name, value in task.mapped_args.items()]
-    return tuple(sorted(loops, key=lambda loop: not isinstance(loop.over, Collected)))
+    """The ParallelFor loops a task runs in, outermost first: those of the mapped task groups around
+    it (one loop around all of a group's tasks), then, for a mapped task, one per mapped argument
+    (Airflow maps over their cross product). A loop over the results of another mapped task
+    iterates over the list Argo collects from that task's loop (see fan_in.py)."""
+    loops = _loops(task, dag)
+    return tuple(Loop(_collected(loop.over, loops[:index], dag), loop.variable, loop.group)
+                 for index, loop in enumerate(loops))
+
+
+def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
+    """loops_of, with what each loop iterates over as the DAG names it (an XComRef, not Collected)."""
+    found: list[Loop] = []
+    for group in mapped_groups_around(task, dag):
+        stem = python_identifier(group)
+        found += [Loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}", group)
+                  for name, value in dag.mapped_groups[group].items()]
+    if task.is_mapped:
+        stem = python_identifier(task.task_id)
+        own = [Loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
+               for name, value in task.mapped_args.items()]
+        # a loop over a mapped task's results first: the compile step finds it outermost
+        found += sorted(own, key=lambda loop: not _from_mapped(loop.over, dag))
+    return tuple(found)
+
+
+def mapped_groups_around(task: Task, dag: Dag) -> list[str]:
+    """The mapped task groups the task is in, outermost first."""
+    if not dag.mapped_groups:
+        return []
+    found: list[str] = []
+    group = task.group_id
+    while group:
+        if group in dag.mapped_groups:
+            found.append(group)
+        group = (dag.task_groups.get(group) or (None, None))[0]
+    return found[::-1]
+
+
+def _from_mapped(value: Any, dag: Dag) -> bool:
+    if not isinstance(value, XComRef):
+        return False
+    try:
+        return bool(_loops(dag.task(value.task_id), dag))
+    except KeyError:
+        return False
 
 
 def collected(ref: Any, consumer: Task, dag: Dag) -> Any:
     """`ref` as the consumer receives it: a Collected list when its producer runs in loops the
     consumer is not in (a mapped task's results, outside its loop), else unchanged."""
+    return _collected(ref, _loops(consumer, dag), dag)
+
+
+def _collected(ref: Any, around: Sequence[Loop], dag: Dag) -> Any:
     if not isinstance(ref, XComRef) or isinstance(ref, Collected):
         return ref
     try:
-        producer = dag.task(ref.task_id)
+        producer = _loops(dag.task(ref.task_id), dag)
     except KeyError:
         return ref
-    depth = len(loops_of(producer, dag)) if producer is not consumer else 0
+    shared = 0
+    while shared < min(len(producer), len(around)) and producer[shared] == around[shared]:
+        shared += 1
+    depth = len(producer) - shared
     return Collected(ref.task_id, ref.key, depth) if depth else ref
 
 
@@ -162,23 +205,72 @@ def loops_outside_conditions(loops: Sequence[Loop]) -> bool:
 
 
 def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
-    """The task as its mapping sees it inside the loops: each mapped argument is the loop variable,
-    in `mapped_args` and in the task's arguments (for expand_kwargs over literal dicts, each key)."""
+    """The task as its mapping sees it inside its loops: each mapped argument, and each argument of
+    a mapped task group read inside it (MappedArg), is the loop variable; in `mapped_args` and in the
+    task's arguments (for expand_kwargs over literal dicts, each key)."""
     if not loops:
         return task
-    by_name = {loop.variable: loop for loop in loops}
+    own = {loop.variable: loop for loop in loops if loop.group is None}
     stem = python_identifier(task.task_id)
     values = dict(task.args.values)
     mapped: dict[str, Any] = {}
     for name, value in task.mapped_args.items():
-        loop = by_name[f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}"]
+        loop = own[f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}"]
         mapped[name] = LoopValue(loop.variable)
         if name != "*":
             values[name] = LoopValue(loop.variable)
         elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
             values.update({key: LoopValue(f"{loop.variable}.{key}") for item in value for key in item})
+    groups = {loop.group for loop in loops if loop.group is not None}
+    if groups:
+        values = {key: _group_items(value, groups, loops) for key, value in values.items()}
     return replace(task, args=replace(task.args, values=values, explicit=task.args.explicit | set(values)),
                    mapped_args=mapped)
+
+
+def _group_items(value: Any, groups: set[str], loops: Sequence[Loop]) -> Any:
+    """MappedArg values (at any depth) as the loop variable of their group's loop."""
+    if isinstance(value, MappedArg) and value.group_id in groups:
+        stem = python_identifier(value.group_id)
+        by_variable = {loop.variable: loop for loop in loops if loop.group == value.group_id}
+        if f"{stem}_kwargs" in by_variable:  # expand_kwargs: the item's key
+            return LoopValue(f"{stem}_kwargs.{value.key}")
+        return LoopValue(f"{stem}_{python_identifier(value.key)}") if f"{stem}_{python_identifier(value.key)}" in \
+            by_variable else value
+    if isinstance(value, dict):
+        return {k: _group_items(v, groups, loops) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_group_items(v, groups, loops) for v in value)
+    return value
+
+
+def grouped_order(order: Sequence[str], edges: Sequence[tuple[str, str]], dag: Dag) -> list[str] | None:
+    """`order` (topological) with the tasks of each mapped task group next to each other, so that one
+    loop holds them all; None when that is impossible (a path leaves the group and comes back)."""
+    blocks = {task_id: tuple(mapped_groups_around(dag.task(task_id), dag)) for task_id in order}
+    if not any(blocks.values()):
+        return list(order)
+    return _grouped(list(order), edges, blocks, 0)
+
+
+def _grouped(order: list[str], edges: Sequence[tuple[str, str]], blocks: Mapping[str, tuple[str, ...]],
+             depth: int) -> list[str] | None:
+    unit = {t: f"group:{blocks[t][depth]}" if len(blocks[t]) > depth else f"task:{t}" for t in order}
+    units = list(dict.fromkeys(unit[t] for t in order))
+    if len(units) == len(order):
+        return order
+    inside = set(order)
+    between = {(unit[a], unit[b]) for a, b in edges if a in inside and b in inside and unit[a] != unit[b]}
+    if graph.find_cycle(units, between):
+        return None
+    result: list[str] = []
+    for name in graph.topological(units, between):
+        members = [t for t in order if unit[t] == name]
+        nested = _grouped(members, edges, blocks, depth + 1) if name.startswith("group:") else members
+        if nested is None:
+            return None
+        result += nested
+    return result
 
 
 def _uses_outputs_of(arguments: Mapping[str, Any], upstream_ids: Sequence[str]) -> bool:

@@ -134,6 +134,8 @@ def consumed_outputs(dag: Dag, task_id: str) -> tuple[str, ...]:
         for other in dag.tasks:
             for ref in _refs([other.args.values, other.mapped_args]):
                 index.setdefault(ref.task_id, set()).add(ref.key)
+        for ref in _refs(dict(dag.mapped_groups)):  # what mapped task groups loop over
+            index.setdefault(ref.task_id, set()).add(ref.key)
         _CONSUMED[:] = [dag, index]
     keys = _CONSUMED[1].get(task_id, set())
     return tuple(sorted(keys, key=lambda k: (k != "return_value", k)))

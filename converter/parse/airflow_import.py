@@ -9,6 +9,7 @@ fail to import) ends as a coded diagnostic for that file; `read` never raises fo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
-from converter.model import BoundObject, Dag, Duration, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved, XComRef
+from converter.model import BoundObject, Dag, Duration, MappedArg, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved, XComRef
 
 PROBE = Path(__file__).with_name("airflow_probe.py")
 PYTHON_ENV_VAR = "AIRFLOW2KFP_AIRFLOW_PYTHON"
@@ -400,6 +401,8 @@ def decode_value(value: Any) -> Any:
             return XComRef(str(value["__xcom__"]), str(value.get("key") or "return_value"))
         if "__unresolved__" in value:
             return Unresolved(str(value["__unresolved__"]))
+        if "__mapped_arg__" in value:  # its group is found from the task's (see _in_mapped_groups)
+            return MappedArg("", str(value["__mapped_arg__"]))
         return {key: decode_value(item) for key, item in value.items()}
     if isinstance(value, list):
         return [decode_value(item) for item in value]
@@ -413,7 +416,10 @@ _DAG_SETTINGS = ("schedule", "timetable", "timetable_summary", "timetable_descri
 def _dag(data: Mapping[str, Any], display: str, probed_path: str) -> Dag:
     line = data.get("line") or 1
     span = SourceSpan(display, line)
-    tasks = tuple(_task(task, display, probed_path, line) for task in data.get("tasks", []))
+    groups = data.get("task_groups", {})
+    mapped_groups = {gid: decode_value(g["mapped"]) for gid, g in groups.items() if isinstance(g.get("mapped"), dict)}
+    tasks = tuple(_in_mapped_groups(_task(task, display, probed_path, line), groups, mapped_groups)
+                  for task in data.get("tasks", []))
     return Dag(
         dag_id=str(data["dag_id"]),
         span=span,
@@ -422,9 +428,31 @@ def _dag(data: Mapping[str, Any], display: str, probed_path: str) -> Dag:
         settings={key: decode_value(data.get(key)) for key in _DAG_SETTINGS},
         description=data.get("description"),
         edge_labels={(up, down): label for up, down, label in data.get("edge_labels", [])},
-        task_groups={gid: (g.get("parent"), g.get("tooltip")) for gid, g in data.get("task_groups", {}).items()},
+        task_groups={gid: (g.get("parent"), g.get("tooltip")) for gid, g in groups.items()},
+        mapped_groups=mapped_groups,
         source_mode="airflow",
     )
+
+
+def _in_mapped_groups(task: Task, groups: Mapping[str, Any], mapped_groups: Mapping[str, Any]) -> Task:
+    """A mapped group's arguments in the task's values, named after the innermost mapped group around it."""
+    group_id, owner = task.group_id, None
+    while group_id and owner is None:
+        owner = group_id if group_id in mapped_groups else None
+        group_id = (groups.get(group_id) or {}).get("parent")
+    if owner is None:
+        return task
+
+    def own(value: Any) -> Any:
+        if isinstance(value, MappedArg) and not value.group_id:
+            return MappedArg(owner, value.key)
+        if isinstance(value, dict):
+            return {k: own(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [own(v) for v in value]
+        return value
+
+    return dataclasses.replace(task, args=dataclasses.replace(task.args, values=own(dict(task.args.values))))
 
 
 def _task(data: Mapping[str, Any], display: str, probed_path: str, dag_line: int) -> Task:

@@ -193,6 +193,8 @@ def to_json_safe(value: Any, af: _Airflow, depth: int = 0) -> Any:
         return value.isoformat()
     if af.PlainXComArg is not None and isinstance(value, af.PlainXComArg):
         return {"__xcom__": value.operator.task_id, "key": value.key}
+    if type(value).__name__ == "MappedArgument":  # a mapped task group's argument, inside the group
+        return {"__mapped_arg__": str(getattr(value, "_key", ""))}
     if isinstance(value, dict):
         return {str(k): to_json_safe(v, af, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -250,13 +252,19 @@ def _params(dag: Any, af: _Airflow) -> dict[str, Any]:
     return out
 
 
-def _task_groups(dag: Any) -> dict[str, dict[str, Any]]:
+def _task_groups(dag: Any, af: _Airflow) -> dict[str, dict[str, Any]]:
     groups: dict[str, dict[str, Any]] = {}
 
     def walk(group: Any, parent: str | None) -> None:
         for child in getattr(group, "children", {}).values():
             if hasattr(child, "children") and getattr(child, "group_id", None):
                 groups[child.group_id] = {"parent": parent, "tooltip": getattr(child, "tooltip", None) or None}
+                expand_input = getattr(child, "_expand_input", None)  # a mapped task group
+                if expand_input is not None:
+                    raw = getattr(expand_input, "value", None)
+                    mapped = raw if isinstance(raw, dict) and type(expand_input).__name__ != "ListOfDictsExpandInput" \
+                        else {"*": raw}
+                    groups[child.group_id]["mapped"] = {str(k): to_json_safe(v, af) for k, v in mapped.items()}
                 walk(child, child.group_id)
 
     walk(dag.task_group, None)
@@ -514,7 +522,7 @@ def _dag(dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
         "tags": sorted(str(t) for t in (getattr(dag, "tags", None) or ())),
         "doc_md": getattr(dag, "doc_md", None),
         "description": getattr(dag, "description", None),
-        "task_groups": _task_groups(dag),
+        "task_groups": _task_groups(dag, af),
         "edge_labels": _edge_labels(dag),
         "tasks": tasks,
         "edges": [list(edge) for edge in edges],

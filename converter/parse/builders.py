@@ -18,8 +18,8 @@ from converter.parse.dependencies import Dependencies
 from converter.parse.evaluate import is_data
 from converter.parse.state import describe
 from converter.parse.values import (
-    BoundMethodValue, DagRecord, Function, GroupRecord, InstanceValue, LambdaValue, LocalClass, Partial,
-    PartialValue, Ref, Scope, TaskFlow, TaskRecord, XComValue,
+    BoundMethodValue, DagRecord, Function, GroupRecord, InstanceValue, LambdaValue, LocalClass, MappedArgValue,
+    Partial, PartialValue, Ref, Scope, TaskFlow, TaskRecord, XComValue,
 )
 
 KEY_REGEX = re.compile(r"^[\w.-]+$")  # Airflow's validate_key
@@ -220,8 +220,12 @@ class Builders(Dependencies):
 
 
 def xcoms(value: Any) -> Iterator[XComValue]:
+    """The XCom values inside an argument; a mapped group's argument stands for every XCom its group
+    maps over (Airflow's MappedArgument.iter_references)."""
     if isinstance(value, XComValue):
         yield value
+    elif isinstance(value, MappedArgValue):
+        yield from xcoms(value.group.mapped_args)
     elif isinstance(value, dict):
         for item in value.values():
             yield from xcoms(item)

@@ -25,7 +25,7 @@ from converter.parse.evaluate import is_data, make_datetime, make_duration
 from converter.parse.state import short
 from converter.parse.values import (
     BoundMethodValue, Builtin, DagRecord, Function, GroupRecord, InstanceValue, LabelRecord, LambdaValue,
-    LocalClass, Partial, PartialValue, Ref, Scope, TaskFlow, TaskDecorator, TaskRecord, XComValue,
+    LocalClass, MappedArgValue, Partial, PartialValue, Ref, Scope, TaskFlow, TaskDecorator, TaskRecord, XComValue,
 )
 
 _PATH_PARTS = frozenset({"stem", "name", "suffix", "parent", "parts"})
@@ -539,13 +539,19 @@ class Interpreter(Builders):
         return dag
 
     def call_group_function(self, node: cst.Call, function: Function, args: list[Any] | None,
-                            kwargs: dict[str, Any] | None) -> Any:
+                            kwargs: dict[str, Any] | None, mapped: dict[str, Any] | None = None) -> Any:
         options = dict(function.options)
         group = self.make_group(node, options.pop("group_id", function.name), options, suffix=True)
         if not isinstance(group, GroupRecord):
             return group
         if group.tooltip is None and function.node.get_docstring():
             group.tooltip = function.node.get_docstring()
+        if mapped is not None and kwargs is not None:
+            # inside a mapped group, each mapped parameter is one item per group instance
+            group.mapped_args = mapped
+            names = [p.name.value for p in (*function.node.params.params, *function.node.params.kwonly_params)]
+            keys = [n for n in names if n not in kwargs] if "*" in mapped else list(mapped)
+            kwargs = {**kwargs, **{key: MappedArgValue(group, key) for key in keys}}
         self.context.append(group)
         try:
             result = self.call_function(function, node, args, kwargs)
@@ -573,17 +579,9 @@ class Interpreter(Builders):
         return task
 
     def expand_group(self, node: cst.Call, function: Function, fixed: dict[str, Any], mapped: dict[str, Any]) -> Any:
-        """A mapped @task_group: its body read once, with the mapped values standing for each item.
-
-        Task ids and edges are those Airflow builds; every task inside is marked mapped, over the
-        group's expand arguments.
-        """
-        before = {id(d): len(d.tasks) for d in self.dags}
-        result = self.call_group_function(node, function, [], {**fixed, **mapped})
-        for dag in self.dags:
-            for task in list(dag.tasks.values())[before.get(id(dag), 0):]:
-                task.is_mapped, task.mapped_args = True, dict(mapped)
-        return result
+        """A mapped @task_group: its body read once, each mapped parameter a MappedArgValue (one item
+        per group instance), as Airflow reads it; the group records what it maps over."""
+        return self.call_group_function(node, function, [], dict(fixed), mapped=mapped)
 
     # -- dependencies ----------------------------------------------------------------------
 _AUG: dict[type, Any] = {

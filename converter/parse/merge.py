@@ -56,6 +56,7 @@ def _merge_dag(static: Dag | None, imported: Dag) -> Dag:
         edge_labels=_fill(imported.edge_labels,
                           {edge: label for edge, label in static.edge_labels.items() if edge in imported_edges}),
         task_groups=_fill(imported.task_groups, static.task_groups),
+        mapped_groups=_fill(imported.mapped_groups, static.mapped_groups),
         source_mode=MERGED_MODE,
     )
 

@@ -36,14 +36,14 @@ from typing import Any
 import libcst as cst
 
 from converter.diagnostics import Diagnostic, diag
-from converter.model import Dag, ParsedFile, Task, TaskArgs, Unresolved, XComRef
+from converter.model import Dag, MappedArg, ParsedFile, Task, TaskArgs, Unresolved, XComRef
 from converter.parse.callables import to_callable
 from converter.parse.interpreter import Interpreter
 from converter.parse.positions import Positions
 from converter.parse.source import read_source
 from converter.parse.values import (
-    DagRecord, Function, GroupRecord, LabelRecord, LocalClass, Partial, Ref, Scope, TaskFlow, TaskRecord,
-    XComValue,
+    DagRecord, Function, GroupRecord, LabelRecord, LocalClass, MappedArgValue, Partial, Ref, Scope, TaskFlow,
+    TaskRecord, XComValue,
 )
 
 __all__ = ["read_dag_file"]
@@ -220,6 +220,8 @@ def _to_dag(record: DagRecord, diagnostics: list[Diagnostic], module_source: str
         dag_id=record.dag_id, span=record.span, tasks=tuple(tasks), edges=tuple(record.edges),
         settings=settings, description=description if isinstance(description, str) else None,
         edge_labels=dict(record.edge_labels), task_groups={gid: _group_entry(g) for gid, g in record.groups.items()},
+        mapped_groups={gid: {k: _model_value(v, unresolved) for k, v in g.mapped_args.items()}
+                       for gid, g in record.groups.items() if g.mapped_args is not None},
         source_mode="static",
     )
 
@@ -239,6 +241,8 @@ def _model_value(value: Any, unresolved: list[str]) -> Any:
         if value.task.task_id is None:
             return Unresolved("<output of an unnamed task>")
         return XComRef(value.task.task_id, value.key)
+    if isinstance(value, MappedArgValue):
+        return MappedArg(value.group.group_id or "", value.key)
     if isinstance(value, dict):
         return {_model_value(k, unresolved): _model_value(v, unresolved) for k, v in value.items()}
     if isinstance(value, list):

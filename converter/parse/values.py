@@ -184,6 +184,14 @@ class TaskRecord:
         return self.task_id or ""
 
 
+@dataclass(frozen=True, eq=False)
+class MappedArgValue:
+    """A mapped task group's argument inside the group: one item per group instance."""
+
+    group: GroupRecord
+    key: str
+
+
 @dataclass(frozen=True)
 class XComValue:
     """What a task returns at run time: a TaskFlow call's result, `op.output`, `result["key"]`."""
@@ -203,6 +211,7 @@ class GroupRecord:
     tooltip: str | None = None
     default_args: dict[str, Any] = field(default_factory=dict)
     tasks: list[TaskRecord] = field(default_factory=list)  # every task inside, sub-groups included
+    mapped_args: dict[str, Any] | None = None  # a mapped group's expand arguments ({"*": ...} for expand_kwargs)
 
     def child_id(self, label: str) -> str:
         """Airflow's TaskGroup.child_id: the group's id prefixes its children when asked to."""
