@@ -149,7 +149,7 @@ def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
                   for name, value in dag.mapped_groups[group].items()]
     if task.is_mapped:
         stem = python_identifier(task.task_id)
-        own = [Loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
+        own = [Loop(_flat_items(task, name, value), f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
                for name, value in task.mapped_args.items()]
         # a loop over a mapped task's results first: the compile step finds it outermost
         found += sorted(own, key=lambda loop: not _from_mapped(loop.over, dag))
@@ -217,15 +217,80 @@ def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
     for name, value in task.mapped_args.items():
         loop = own[f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}"]
         mapped[name] = LoopValue(loop.variable)
-        if name != "*":
-            values[name] = LoopValue(loop.variable)
-        elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-            values.update({key: LoopValue(f"{loop.variable}.{key}") for item in value for key in item})
+        shape = _item_shape(value, loop.variable) if not _takes_whole_items(task) else None
+        if name == "*":
+            if isinstance(shape, dict):
+                values.update(shape)
+        else:
+            values[name] = shape if shape is not None else LoopValue(loop.variable)
     groups = {loop.group for loop in loops if loop.group is not None}
     if groups:
         values = {key: _group_items(value, groups, loops) for key, value in values.items()}
     return replace(task, args=replace(task.args, values=values, explicit=task.args.explicit | set(values)),
                    mapped_args=mapped)
+
+
+# An operator's argument mapped over literal items that are lists or dicts (KubernetesPodOperator
+# `arguments`, `env_vars`, BashOperator `env` in expand_kwargs) must reach the step as separate values:
+# Argo gives a loop item's keys one level deep (`{{item.key}}`), so each item is flattened into one
+# dict of scalars (`key__sub`, `key__0`) and the argument becomes that shape of loop variables.
+# Python steps take the whole item (JSON) instead (mapped_call.py).
+_SEPARATOR = "__"
+
+
+def _takes_whole_items(task: Task) -> bool:
+    return task.operator == "task" or task.operator.startswith("task.") or "Python" in task.operator
+
+
+def _flat_items(task: Task, name: str, value: Any) -> Any:
+    """The items a task's own loop iterates over: flattened for an operator's structured arguments."""
+    if _takes_whole_items(task) or not isinstance(value, list) or _item_shape(value, "") is None:
+        return value
+    return [_flatten(item, "") if isinstance(item, (dict, list)) else item for item in value]
+
+
+def _flatten(value: Any, prefix: str) -> dict[str, Any]:
+    entries = value.items() if isinstance(value, dict) else ((f"a{i}", v) for i, v in enumerate(value))
+    flat: dict[str, Any] = {}
+    for key, item in entries:
+        path = f"{prefix}{_SEPARATOR}{key}" if prefix else str(key)
+        flat.update(_flatten(item, path) if isinstance(item, (dict, list)) and item else {path: item})
+    return flat
+
+
+def _item_shape(items: Any, variable: str) -> Any:
+    """The argument as loop variables when every literal item is a dict or list of the same shape
+    (scalars at the leaves): `{k: var.k}`, `[var.a0, var.a1]`; a scalar item is the variable itself;
+    None when items differ in shape or are not literal."""
+    if not isinstance(items, list) or not items:
+        return None
+    shapes = {_structure(item) for item in items}
+    if len(shapes) != 1 or None in shapes:
+        return None
+    return _shaped(items[0], variable, "")
+
+
+def _structure(value: Any) -> Any:
+    """A hashable description of a value's shape: keys and positions down to scalar leaves."""
+    if isinstance(value, dict):
+        if not value or not all(isinstance(k, str) and k.isidentifier() and _SEPARATOR not in k for k in value):
+            return None
+        inner = tuple((k, _structure(v)) for k, v in sorted(value.items()))
+        return None if any(s is None for _, s in inner) else ("dict", inner)
+    if isinstance(value, list):
+        if not value:
+            return None
+        inner = tuple(_structure(v) for v in value)
+        return None if any(s is None for s in inner) else ("list", inner)
+    return "scalar" if value is None or isinstance(value, (str, int, float, bool)) else None
+
+
+def _shaped(value: Any, variable: str, prefix: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _shaped(v, variable, f"{prefix}{_SEPARATOR}{k}" if prefix else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shaped(v, variable, f"{prefix}{_SEPARATOR}a{i}" if prefix else f"a{i}") for i, v in enumerate(value)]
+    return LoopValue(f"{variable}.{prefix}" if prefix else variable)
 
 
 def _group_items(value: Any, groups: set[str], loops: Sequence[Loop]) -> Any:
