@@ -130,6 +130,28 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K321", "cross-dag-dependency", W,
              "The task waits for another DAG (ExternalTaskSensor); KFP has no dependencies between pipelines.",
              "Trigger this pipeline after the other one (e.g. from its last step) or poll its runs yourself."),
+    # the run context and XComs inside steps (converter/mapping/step_context.py, xcom.py)
+    CodeInfo("A2K331", "xcom-not-passed", W,
+             "An XCom pull cannot be wired into the step: its task ids, key or DAG are not known before the "
+             "run, or the task it names is not in the DAG.",
+             "Pull with literal task_ids and key, or pass the upstream's `.output` / XComArg as an argument."),
+    CodeInfo("A2K332", "xcom-pull-not-upstream", W,
+             "The task pulls the XCom of a task that is not upstream of it: in Airflow the value depends on "
+             "which task finishes first (None when the producer has not run); the step gets None.",
+             "Add the dependency (producer >> consumer) if the value is meant to be there."),
+    CodeInfo("A2K333", "airflow-variable", W,
+             "The step reads Airflow Variables; KFP has none: the step reads `AIRFLOW_VAR_<KEY>` environment "
+             "variables, as Airflow's environment-variable backend does.",
+             "Set the variables on the step (add_env_variable, or from a Kubernetes secret), or pass the value "
+             "as a pipeline parameter."),
+    CodeInfo("A2K334", "airflow-connection", W,
+             "The step uses Airflow Connections or hooks, which need Airflow's database or secrets backend.",
+             "Run the step in an image with Airflow and its providers and set `AIRFLOW_CONN_<ID>`, or use the "
+             "service's own client with credentials from a Kubernetes secret."),
+    CodeInfo("A2K335", "context-not-served", W,
+             "The task uses run-context values a KFP step cannot serve (previous runs, triggering events, the "
+             "DAG and task objects, ...).",
+             "Compute the value in the step or pass it as a pipeline parameter."),
     # operator families (converter/mapping/): python, kubernetes, docker, fallback, schedules
     # -- emitting / compiling --------------------------------------------------------------
     CodeInfo("A2K401", "compile-failed", E,

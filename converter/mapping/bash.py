@@ -6,6 +6,13 @@
 - `env`: container environment variables. Airflow runs the command with *only* `env` unless
   `append_env=True`; a pod keeps its image's environment, which is reported when it differs.
 - `cwd`: the command runs after `cd` into it.
+- The XCom: Airflow pushes the last line of the output as `return_value`; when another task reads
+  it, the step writes that line to its output `Output` (`BASH_XCOM`).
+
+A command, env or cwd that needs values known only when the task runs (an upstream's XCom, through
+an XComArg or `{{ ti.xcom_pull(...) }}`; Variables, macros, filters) runs as a Python step instead:
+it renders the templates with jinja2 and the run context (`step_context.py`), as Airflow does, then
+runs the command as BashOperator does (`_run_bash` in `run_context.py`).
 """
 
 from __future__ import annotations
@@ -18,14 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
+from converter.mapping import xcom
 from converter.mapping.base import (
     ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, PipelineParameter, TaskMapping,
     task_location,
 )
 from converter.mapping.container import K8S_IMPORT, env_calls
 from converter.mapping.placeholder import placeholder
-from converter.mapping.templates import has_template, time_macro_note, translate_value
-from converter.model import Dag, Task, Unresolved
+from converter.mapping.python import (
+    APPROXIMATING, JINJA_PACKAGE, Rendered, _code, _Inputs, _pass_inline, _xcom_input, consumed_outputs,
+    step_identifier,
+)
+from converter.mapping.run_context import SHIM_NAMES, shim_lines
+from converter.mapping.step_context import StepContext
+from converter.mapping.templates import has_template, time_macro_note, translate, translate_value
+from converter.model import Dag, Task, Unresolved, XComRef
 
 TEMPLATE_MARKERS = ("{{", "{%")
 SCRIPT_SUFFIXES = (".sh", ".bash")  # BashOperator.template_ext
@@ -41,6 +55,39 @@ def component(image: str) -> ComponentDef:
             "inputs": [{"name": "command", "type": "String"}],
             "implementation": {
                 "container": {"image": image, "command": ["bash", "-c", {"inputValue": "command"}]}
+            },
+        },
+    )
+
+
+# runs the command ($0) and writes the last line of its output, right-stripped, to $1
+_LAST_LINE = """\
+# airflow2kfp: Airflow's BashOperator pushes the last line of the output as the task's XCom
+log=$(mktemp)
+bash -c "$0" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+last=$(tail -n 1 "$log")
+last=${last%"${last##*[![:space:]]}"}
+mkdir -p "$(dirname "$1")"
+printf '%s' "$last" > "$1"
+exit "$status"
+"""
+
+
+def xcom_component(image: str) -> ComponentDef:
+    """BASH, with the last line of the output as the output `Output` (Airflow's return_value)."""
+    return ComponentDef(
+        key="BASH_XCOM",
+        description="Runs an Airflow BashOperator command with `bash -c`; its last output line is its XCom.",
+        spec={
+            "name": "bash-xcom",
+            "description": "Runs a shell command with bash -c, as Airflow's BashOperator does, and outputs "
+                           "the last line of its output, as Airflow pushes it.",
+            "inputs": [{"name": "command", "type": "String"}],
+            "outputs": [{"name": "Output", "type": "String"}],
+            "implementation": {
+                "container": {"image": image, "command": [
+                    "bash", "-c", _LAST_LINE, {"inputValue": "command"}, {"outputPath": "Output"}]}
             },
         },
     )
@@ -97,6 +144,8 @@ def _skip_exit_codes(task: Task, command: str) -> tuple[int, ...]:
 def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     command = static_text(task.args.get("bash_command"))
     where = task_location(task)
+    if isinstance(command, XComRef):
+        return _rendering_step(task, context, command, [], [])
     if not isinstance(command, str):
         shown = command.source if isinstance(command, Unresolved) else repr(command)
         reason = diag("A2K306", f"bash_command could not be read statically: {shown}", **where)
@@ -112,6 +161,8 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
         else:
             command = text
             notes.append(f"script {task.args.get('bash_command')} inlined")
+    if _needs_run_time(task, context.dag, command):
+        return _rendering_step(task, context, command, found, notes)
     parameters: dict[str, PipelineParameter] = {}
     value: Any = translate_value(command, task, context.dag, "bash_command", found, parameters)
     cwd = task.args.get("cwd")
@@ -140,16 +191,99 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     if any(d.code == "A2K302" for d in found):
         notes.append("Jinja template kept verbatim")
     approximated = any(d.code in ("A2K302", "A2K306", "A2K320") for d in found)
+    pushes = "return_value" in consumed_outputs(context.dag, task.task_id) and xcom.producer_format(task) == xcom.TEXT
     return TaskMapping(
         task_id=task.task_id,
         fidelity=Fidelity.APPROXIMATED if approximated else Fidelity.DIRECT,
-        component=component(context.options.bash_image),
+        component=(xcom_component if pushes else component)(context.options.bash_image),
         arguments={"command": value},
         task_calls=tuple(calls),
         diagnostics=tuple(found),
         notes=tuple(notes) + ((note,) if note else ()),
         parameters=tuple(parameters.values()),
         imports=(K8S_IMPORT,) if calls else (),
+    )
+
+
+def _needs_run_time(task: Task, dag: Dag, command: str) -> bool:
+    """Whether a templated field needs what only the run has (an XCom, a Variable, a macro...)."""
+    def kept(value: object) -> bool:
+        return has_template(value) and bool(translate(str(value), task, dag).kept)
+
+    env, cwd = task.args.get("env"), task.args.get("cwd")
+    values = [command, cwd, *(env.values() if isinstance(env, dict) else ())]
+    return any(isinstance(v, XComRef) or kept(v) for v in values)
+
+
+def _rendering_step(task: Task, context: MappingContext, command: object, found: list[Diagnostic],
+                    notes: list[str]) -> TaskMapping:
+    """A Python step rendering the command, env and cwd with the run context, then running the command
+    as BashOperator does; its last output line is its output when another task reads it."""
+    dag, where = context.dag, task_location(task)
+    step = StepContext(task, dag)
+    parameters: dict[str, PipelineParameter] = {}
+    ident = step_identifier(task)
+    inputs = _Inputs({f"{ident}_step", "_json", "_file", "_result", "_when", *SHIM_NAMES})
+    renderable = True
+
+    def templated(value: object, field_name: str) -> object:
+        nonlocal renderable
+        if isinstance(value, str) and has_template(value):
+            renderable = step.template(value, field_name) and renderable
+            return Rendered(value)
+        return value
+
+    def source(value: object, field_name: str) -> str:
+        if isinstance(value, XComRef):  # Airflow passes the XComArg's value, not rendered again
+            return _xcom_input(inputs, xcom.input_name(value), value, task, dag, found)
+        return _pass_inline(inputs, field_name, templated(value, field_name), task, dag, found)
+
+    options = [source(command, "bash_command")]
+    env = task.args.get("env")
+    if isinstance(env, dict):
+        rendered_env = {str(k): templated(v, f"env[{k!r}]") for k, v in env.items()}
+        options.append("env=" + _pass_inline(inputs, "env", rendered_env, task, dag, found))
+        if task.args.get("append_env") is True:
+            options.append("append_env=True")
+    elif env is not None:
+        found.append(diag("A2K306", f"env could not be read statically: {env!r}", **where))
+    cwd = task.args.get("cwd")
+    if cwd is not None:
+        options.append("cwd=" + source(cwd, "cwd"))
+    context_lines = step.lines(inputs, parameters)
+    found += step.found
+    skip_codes = _skip_exit_codes(task, command if isinstance(command, str) else "")
+    if skip_codes:
+        found.append(diag("A2K320", f"exit code {', '.join(map(str, skip_codes))} marks the task skipped in "
+                          "Airflow (skip_on_exit_code); in KFP the step fails instead", **where))
+        notes.append("skip_on_exit_code: fails instead of skipping")
+    if not renderable:
+        reason = next(d for d in reversed(found) if d.code in ("A2K302", "A2K334", "A2K335"))
+        return placeholder(task, context, reason, "templates need values the step cannot serve")
+    step.parts.add("bash")
+    pushes = "return_value" in consumed_outputs(dag, task.task_id) and xcom.producer_format(task) == xcom.TEXT
+    body = (["import json as _json"] if any("_json." in line for line in inputs.decode) else []) + [
+        "", "# the run context, as Airflow serves it (airflow2kfp's context shim)", *shim_lines(step.parts), "",
+        *inputs.decode, *context_lines,
+        f"{'_result = ' if pushes else ''}_run_bash({', '.join(options)})",
+        *(["return _result"] if pushes else [])]
+    packages = [JINJA_PACKAGE] if "render" in step.parts else []
+    code = _code(f"{ident}_step", task, inputs.signature, "str" if pushes else "", body,
+                 context.options.python_image, packages)
+    imports = ("from kfp.components import InputPath",) if any("InputPath()" in s for s in inputs.signature) else ()
+    notes.append("templates rendered in the step with jinja2, as Airflow renders them" if "render" in step.parts
+                 else "runs the command an upstream task returned, as Airflow does")
+    note = time_macro_note(parameters)
+    approximated = any(d.code in APPROXIMATING | {"A2K320"} for d in found)
+    return TaskMapping(
+        task_id=task.task_id,
+        fidelity=Fidelity.APPROXIMATED if approximated else Fidelity.DIRECT,
+        component=ComponentDef(key=f"PY_{ident.upper()}", description=f"Airflow task {task.task_id!r}: "
+                               "BashOperator, its templates rendered in the step.", code=code, imports=imports),
+        arguments=inputs.arguments,
+        diagnostics=tuple(found),
+        notes=tuple(notes) + ((note,) if note else ()),
+        parameters=tuple(parameters.values()),
     )
 
 

@@ -54,11 +54,11 @@ def _decision(task: Task, outputs: list[tuple[str, str]]) -> Decision:
     """The deciding step's outputs ("true"/"false" each), computed from the callable's `_result`."""
     returns = "NamedTuple('Outputs', [" + ", ".join(f"({name!r}, str)" for name, _ in outputs) + "])"
     if is_short_circuit(task):  # Airflow proceeds when the callable's result is truthy
-        finish = "return ('true' if _result else 'false',)"
+        finish: tuple[str, ...] = ("return ('true' if _result else 'false',)",)
     else:  # task ids, or TaskGroup ids whose tasks follow; None or [] follows none
         candidates = tuple(candidate for _, candidate in outputs)
-        finish = ("_chosen = [_result] if isinstance(_result, str) else list(_result or [])\n"
-                  f"return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'\n"
+        finish = ("_chosen = [_result] if isinstance(_result, str) else list(_result or [])",
+                  "return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'",
                   f"             for t in {candidates!r})")
     return Decision(returns, finish, RUNS_AS.get(task.operator, "PythonOperator"))
 

@@ -33,15 +33,18 @@ class Collected(XComRef):
     depth: int = 1
 
 
-def decoding(name: str, depth: int) -> list[str]:
-    """Statements turning the collected text in `name` into the list Airflow passes."""
+def decoding(name: str, depth: int, text: bool = False) -> list[str]:
+    """Statements turning the collected text in `name` into the list Airflow passes; `text`: the
+    producer writes its values as text (a Bash task's last line), not JSON."""
     comment = "# every mapped instance's result, in map order: Argo collects the loop's outputs"
+    value = "_v" if text else "_json.loads(_v)"
+    last = f"{name} = [{value} if isinstance(_v, str) else _v for _v in {{}}]"
     if depth == 1:
-        return [comment, f"{name} = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads({name})]"]
+        return [comment, last.format(f"_json.loads({name})")]
     return [
         comment + f", one list per loop ({depth}), flattened in order",
         f"{name} = [_json.loads({name})]",
         f"for _level in range({depth}):",
         f"    {name} = [_v for _l in {name} for _v in (_json.loads(_l) if isinstance(_l, str) else _l)]",
-        f"{name} = [_json.loads(_v) if isinstance(_v, str) else _v for _v in {name}]",
+        last.format(name),
     ]

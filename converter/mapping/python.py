@@ -7,13 +7,14 @@ uses (`callable_source.py`), then the original callable as written (decorators r
 call Airflow would make:
 
 - `op_args` / `op_kwargs` (TaskFlow call arguments) are inputs, typed by their values.
-- Upstream results (`b(a())`, `.output`, `XComArg`, `r["key"]` with `multiple_outputs`) are wired as
-  KFP outputs into inputs, JSON-encoded on the way: that carries the data and the ordering.
-- Context arguments Airflow passes by name (`ds`, `ts`, `logical_date`, `run_id`, `params`, and
-  what `**kwargs` reads) come from pipeline parameters; others (`ti`, `dag_run`, ...) do not exist
-  in KFP and are reported.
-
-`python_component` is the entry point other families reuse (branch callables).
+- Upstream results (`b(a())`, `.output`, `XComArg`, `r["key"]`, `ti.xcom_pull(...)` with literal task
+  ids and keys, in the callable or in a template) are wired as KFP outputs into inputs (`xcom.py`):
+  that carries the data and the ordering. What the callable returns and pushes (`xcom_push` with a
+  literal key, `multiple_outputs`) are its outputs, JSON-encoded.
+- The run context (`ds`, `logical_date`, `params`, `dag_run.conf`, `ti`, `**context`,
+  `get_current_context()`) is served by the context shim (`run_context.py`, `step_context.py`)
+  from pipeline parameters and the wired upstream values; templated `op_args`, `op_kwargs` and
+  `templates_dict` that need more than pipeline parameters are rendered in the step with jinja2.
 """
 
 from __future__ import annotations
@@ -30,17 +31,22 @@ import libcst as cst
 
 from converter.diagnostics import Diagnostic, diag
 from converter.emit.names import python_identifier
+from converter.mapping import xcom
 from converter.mapping.base import (
     ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, ParamRef, PipelineParameter,
     RunIdRef, TaskMapping, is_airflow_module, task_location,
 )
 from converter.mapping.callables import StepCallable, prepare
-from converter.mapping.control_flow import LoopValue, collected
+from converter.mapping.control_flow import LoopValue
 from converter.mapping.fan_in import Collected, decoding
 from converter.mapping.mapped_call import mapped_call, mapped_items
-from converter.mapping.dag_params import annotation_of, dag_parameters
+from converter.mapping.dag_params import annotation_of
 from converter.mapping.placeholder import placeholder
-from converter.mapping.templates import TIME_MACROS, time_macro_note, time_parameter, translate_value
+from converter.mapping.run_context import SHIM_NAMES, shim_lines
+from converter.mapping.step_context import (
+    CONNECTION_NAMES, NOT_SERVED, SERVED, StepContext, name_lines, served_import,
+)
+from converter.mapping.templates import has_template, time_macro_note, translate
 from converter.model import Dag, Duration, Task, Unresolved, XComRef
 
 PYTHON_OPERATORS = frozenset({"PythonOperator", "task", "task.python", "asset"})
@@ -50,20 +56,13 @@ IMAGE_DECORATORS = frozenset({"task.docker", "task.kubernetes"})  # the callable
 BASH_DECORATOR = "task.bash"  # the callable returns a command that bash runs
 OPERATORS = PYTHON_OPERATORS | VIRTUALENV_OPERATORS | EXTERNAL_OPERATORS | IMAGE_DECORATORS | {BASH_DECORATOR}
 
-# context keys Airflow passes that have no KFP value; a callable asking for them gets None
-UNAVAILABLE_CONTEXT = frozenset({
-    "ti", "task_instance", "dag_run", "dag", "task", "conf", "macros", "var", "conn", "data_interval_start",
-    "data_interval_end", "prev_ds", "next_ds", "prev_execution_date", "next_execution_date", "inlets",
-    "outlets", "triggering_dataset_events", "triggering_asset_events", "templates_dict", "test_mode",
-    "prev_data_interval_start_success", "prev_data_interval_end_success", "prev_start_date_success",
-    "map_index_template", "outlet_events", "inlet_events", "task_instance_key_str", "expanded_ti_count",
-})
-RUN_CONTEXT = frozenset(TIME_MACROS) | {"run_id", "params"}
-DATETIME_MACROS = frozenset({"logical_date", "execution_date"})
 # import name -> pip package, where they differ
 PIP_NAMES = {"yaml": "PyYAML", "sklearn": "scikit-learn", "PIL": "Pillow", "cv2": "opencv-python-headless",
              "bs4": "beautifulsoup4", "dateutil": "python-dateutil", "google": "google-cloud-storage",
              "psycopg2": "psycopg2-binary", "jwt": "PyJWT", "dotenv": "python-dotenv"}
+JINJA_PACKAGE = "jinja2"  # templates rendered in the step, as Airflow renders them
+APPROXIMATING = frozenset({"A2K302", "A2K306", "A2K310", "A2K311", "A2K312", "A2K331", "A2K332", "A2K333",
+                           "A2K334", "A2K335"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +75,14 @@ class PythonStep:
     diagnostics: tuple[Diagnostic, ...]
     notes: tuple[str, ...]
     approximated: bool
+    cannot_run: Diagnostic | None = None  # why the step is known to fail when run
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A templated value Airflow renders when the task runs: the step renders it (`_render`)."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,7 @@ class Decision:
     from `_result`; `runs_as` is the Python operator whose environment the decider has."""
 
     returns: str
-    finish: str
+    finish: tuple[str, ...]
     runs_as: str
 
 
@@ -100,7 +107,11 @@ class _Inputs:
     decode: list[str] = field(default_factory=list)
     call: list[str] = field(default_factory=list)
 
-    def add(self, wanted: str, annotation: str, value: Any) -> str:
+    def add(self, wanted: str, annotation: str, value: Any, encoding: str = xcom.JSON) -> str:
+        if isinstance(value, XComRef):  # one input per upstream output, however often it is used
+            known = next((n for n, v in self.arguments.items() if v == value), None)
+            if known is not None:
+                return known
         name = python_identifier(wanted)
         while name in self.reserved or f"{name}_path" in self.reserved:
             name = f"{name}_input"
@@ -108,12 +119,13 @@ class _Inputs:
         self.arguments[name] = value
         if isinstance(value, Collected):  # a mapped task's results: Argo's JSON list, as text
             self.signature.append(f"{name}: str")
-            self.decode += decoding(name, value.depth)
+            self.decode += decoding(name, value.depth, text=encoding != xcom.JSON)
         elif isinstance(value, XComRef):
             # an upstream result arrives as a file (KFP strips `_path` from the input's name): it
             # has no size limit, and kfp's local runner passes files, not upstream values
             self.signature.append(f"{name}_path: InputPath()")
-            self.decode += [f"with open({name}_path) as _file:", f"    {name} = _json.load(_file)"]
+            read = f"{name} = _json.load(_file)" if encoding == xcom.JSON else f"{name} = _file.read()"
+            self.decode += [f"with open({name}_path) as _file:", f"    {read}"]
         elif isinstance(value, LoopValue):
             # a ParallelFor item arrives as text: Argo renders JSON objects as JSON and scalars bare
             self.signature.append(f"{name}: str")
@@ -128,12 +140,17 @@ _CONSUMED: list[Any] = [None, {}]  # the last DAG asked about, and its task id -
 
 
 def consumed_outputs(dag: Dag, task_id: str) -> tuple[str, ...]:
-    """The XCom keys of `task_id` other tasks read, in a stable order (return_value first)."""
+    """The XCom keys of `task_id` other tasks read, in a stable order (return_value first): XComArgs
+    passed as arguments, and pulls with literal task ids and keys in templates and callables."""
     if _CONSUMED[0] is not dag:  # one pass over the DAG's arguments, not one per Python task
         index: dict[str, set[str]] = {}
         for other in dag.tasks:
             for ref in _refs([other.args.values, other.mapped_args]):
                 index.setdefault(ref.task_id, set()).add(ref.key)
+            for pull in xcom.pulls_of(other):
+                if pull.known and pull.task_ids is not None and pull.key is not None:
+                    for up in pull.task_ids:
+                        index.setdefault(up, set()).add(pull.key)
         for ref in _refs(dict(dag.mapped_groups)):  # what mapped task groups loop over
             index.setdefault(ref.task_id, set()).add(ref.key)
         _CONSUMED[:] = [dag, index]
@@ -160,8 +177,9 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
                      decision: Decision | None = None) -> PythonStep | Diagnostic:
     """A lightweight component running `task`'s callable, or the diagnostic saying why there is none.
 
-    `outputs` are the XCom keys to expose (default: those other tasks of the DAG read); a `decision`
-    returns a branch's or short-circuit's outputs instead.
+    `outputs` are the XCom keys to expose (default: those other tasks of the DAG read, and those the
+    callable pushes with a literal key); a `decision` returns a branch's or short-circuit's outputs
+    instead.
     """
     where = task_location(task)
     callable_ = task.python_callable
@@ -170,28 +188,36 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     dag = context.dag
     found: list[Diagnostic] = []
     parameters: dict[str, PipelineParameter] = {}
-    ident = python_identifier(task.task_id)
-    if ident != task.task_id.lower():  # keep distinct ids distinct after normalising
-        ident = f"{ident}_{hashlib.sha1(task.task_id.encode()).hexdigest()[:4]}"
+    ident = step_identifier(task)
     step_name = f"{ident}_step"
+    step = StepContext(task, dag)
+    serves_current_context = False
 
     prepared = prepare(callable_)  # mapping/callables.py: functions, lambdas, partials, bound methods
     if isinstance(prepared, str):
         return diag("A2K306", prepared, **where)
     found += _callable_findings(prepared, callable_.name, where)
-    body_prelude = list(prepared.prelude)
+    # what the shim serves is not imported from Airflow (get_current_context, Variable)
+    served = {name for name in map(served_import, prepared.prelude) if name}
+    body_prelude = [statement for statement in prepared.prelude if served_import(statement) is None]
     function_text, call_name = "\n".join(prepared.definition), prepared.call_name
     parameters_known = prepared if prepared.parameters is not None else None
+    serves_current_context = "get_current_context" in served
+    line_of = _line_mapper(callable_.source or "", function_text, task)
+    _airflow_uses(prepared.airflow_names, served, function_text, line_of, step, found, where)
+    reads_context = prepared.accepts_var_keyword or serves_current_context
+    step.code(function_text, line_of, prepared.string_literals if reads_context else ())
+    for statement in body_prelude:
+        step.code(statement, lambda _line: None, ())
 
-    reserved = {step_name, call_name, "_json", "_result", "_dt", "_file"} | set(prepared.names)
+    reserved = {step_name, call_name, "_json", "_result", "_dt", "_file", "_when", "_xcom",
+                "get_current_context"} | SHIM_NAMES | set(prepared.names)
     inputs = _Inputs(reserved)
-    translated = {key: translate_value(task.args.get(key), task, dag, key, found, parameters)
-                  for key in ("op_args", "op_kwargs")}
+    op_args_value = _templated(task.args.get("op_args"), "op_args", step, parameters)
+    op_kwargs_value = _templated(task.args.get("op_kwargs"), "op_kwargs", step, parameters)
     # functools.partial's arguments come first, as calling the partial passes them
-    op_args = [*prepared.partial_args,
-               *(translated["op_args"] if isinstance(translated["op_args"], (list, tuple)) else [])]
-    op_kwargs = {**prepared.partial_kwargs,
-                 **(translated["op_kwargs"] if isinstance(translated["op_kwargs"], dict) else {})}
+    op_args = [*prepared.partial_args, *(op_args_value if isinstance(op_args_value, (list, tuple)) else [])]
+    op_kwargs = {**prepared.partial_kwargs, **(op_kwargs_value if isinstance(op_kwargs_value, dict) else {})}
     for key in ("op_args", "op_kwargs"):
         if isinstance(task.args.get(key), Unresolved):
             found.append(diag("A2K306", f"{key} could not be read statically: {task.args.get(key).source}",
@@ -224,40 +250,72 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
             inputs.call.append(_pass(inputs, str(key), value, task, dag, found, keyword=str(key)))
     inputs.call += unpacked.keywords
 
+    # the run context: what the callable takes by name or reads from **kwargs / get_current_context()
     unavailable: set[str] = set()
     for p in signature:
         if p.name in supplied or p.kind in ("var_positional", "var_keyword"):
             continue
-        if p.name in RUN_CONTEXT:
-            inputs.call.append(f"{p.name}={_context_value(inputs, p.name, dag, parameters)}")
-        elif p.name in UNAVAILABLE_CONTEXT:
+        if p.name in SERVED:
+            step.keys.add(p.name)
+            inputs.call.append(f"{p.name}=_context[{p.name!r}]")
+        elif p.name in NOT_SERVED:
             unavailable.add(p.name)
             inputs.call.append(f"{p.name}=None")
     if parameters_known is not None and parameters_known.accepts_var_keyword:
-        read = parameters_known.string_literals
-        entries = [f"{k!r}: {_context_value(inputs, k, dag, parameters)}"
-                   for k in sorted(read & RUN_CONTEXT - supplied)]
-        unavailable |= read & UNAVAILABLE_CONTEXT
-        if entries:
-            inputs.call.append("**{" + ", ".join(entries) + "}")
+        read = parameters_known.string_literals - supplied - named
+        keys = sorted(read & SERVED)
+        step.keys |= set(keys)
+        if keys:
+            inputs.call.append("**{" + ", ".join(f"{k!r}: _context[{k!r}]" for k in keys) + "}")
+        unavailable |= read & NOT_SERVED
+    if serves_current_context and parameters_known is not None:
+        unavailable |= parameters_known.string_literals & NOT_SERVED
     if unavailable:
-        found.append(diag("A2K312", "Airflow context with no KFP equivalent is passed as None: "
+        found.append(diag("A2K335", "Airflow context a KFP step cannot serve is passed as None: "
                           f"{', '.join(sorted(unavailable))}", **where))
+    templates_dict = None
+    if "templates_dict" in step.keys:
+        raw = _templated(task.args.get("templates_dict"), "templates_dict", step, parameters)
+        templates_dict = _pass_inline(inputs, "templates_dict", raw, task, dag, found)
+    context_lines = step.lines(inputs, parameters)
+    if templates_dict is not None:
+        context_lines.append(f"_context['templates_dict'] = {templates_dict}")
+    if serves_current_context:
+        context_lines = (context_lines or ["_context = {}"]) + [
+            "", "def get_current_context():", "    return _context", ""]
+    found += step.found
 
+    pushed = tuple(sorted({p.key for p in _pushes(function_text, body_prelude) if p.key}))
     wanted_outputs = consumed_outputs(dag, task.task_id) if outputs is None else outputs
-    if task.operator == BASH_DECORATOR:
-        wanted_outputs = ()
-    returns, finish = (decision.returns, decision.finish) if decision else _outputs(wanted_outputs, task, found)
+    if outputs is None:
+        wanted_outputs = tuple(dict.fromkeys([*wanted_outputs, *pushed]))
+    if decision is not None:
+        returns, finish = decision.returns, list(decision.finish)
+    elif task.operator == BASH_DECORATOR:  # its XCom is the command's last line, as text
+        step.parts.add("bash")
+        returns, finish = ("str", ["return _result"]) if "return_value" in wanted_outputs else ("", [])
+    else:
+        returns, finish = _outputs(wanted_outputs, _multiple_outputs(task, function_text), pushed,
+                                   "ti" in step.keys, task, found)
     image, packages, notes = _environment(replace(task, operator=decision.runs_as) if decision else task, context,
                                           found)
-    body = _body(task, body_prelude, function_text, inputs, call_name, finish)
+    body = _body(task, body_prelude, function_text, inputs, call_name, finish, context_lines)
     packages = packages or _inferred_packages(body, task, found)
+    if "render" in step.parts and JINJA_PACKAGE not in packages:
+        packages = [*packages, JINJA_PACKAGE]
+    shim = shim_lines(step.parts)
+    if shim:
+        at = next((i for i, line in enumerate(body) if line == ""), len(body))
+        body[at:at] = ["", "# the run context, as Airflow serves it (airflow2kfp's context shim)", *shim]
     code = _code(step_name, task, inputs.signature, returns, body, image, packages)
     imports = (("from typing import NamedTuple",) if returns.startswith("NamedTuple") else ()) + (
         ("from kfp.components import InputPath",) if any("InputPath()" in s for s in inputs.signature) else ())
     note = time_macro_note(parameters)
-    approximated = any(d.code in {"A2K302", "A2K306", "A2K310", "A2K311", "A2K312"} for d in found) or bool(
+    approximated = any(d.code in APPROXIMATING for d in found) or bool(
         notes and task.operator in EXTERNAL_OPERATORS | IMAGE_DECORATORS)
+    cannot_run = next((d for d in step.found if d.code in ("A2K334", "A2K335") and "template" in d.message), None)
+    if step.parts & {"render"}:
+        notes = [*notes, "templates rendered in the step with jinja2, as Airflow renders them"]
     return PythonStep(
         component=ComponentDef(key=f"PY_{ident.upper()}", description=f"Airflow task {task.task_id!r}: "
                                f"{task.operator} calling {callable_.name}.", code=code, imports=imports),
@@ -266,7 +324,16 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         diagnostics=tuple(found),
         notes=tuple(notes) + ((note,) if note else ()),
         approximated=approximated,
+        cannot_run=cannot_run,
     )
+
+
+def step_identifier(task: Task) -> str:
+    """The Python identifier of a task's step function and component."""
+    ident = python_identifier(task.task_id)
+    if ident != task.task_id.lower():  # keep distinct ids distinct after normalising
+        ident = f"{ident}_{hashlib.sha1(task.task_id.encode()).hexdigest()[:4]}"
+    return ident
 
 
 def _callable_findings(prepared: StepCallable, name: str, where: dict[str, Any]) -> list[Diagnostic]:
@@ -277,28 +344,85 @@ def _callable_findings(prepared: StepCallable, name: str, where: dict[str, Any])
     if prepared.missing:
         found.append(diag("A2K306", "the callable reads names not defined at module level, which do not "
                           f"travel into the step: {', '.join(prepared.missing)}", **where))
-    if prepared.airflow_names:
-        found.append(diag("A2K312", "the callable uses Airflow itself "
-                          f"({', '.join(prepared.airflow_names)}); the step needs an image with Airflow", **where))
     return found
 
 
-def _context_value(inputs: _Inputs, key: str, dag: Dag, parameters: dict[str, PipelineParameter]) -> str:
-    """Source for a context value the call passes, adding the inputs it needs."""
-    if key == "params":
-        entries = []
-        for parameter in dag_parameters(dag):
-            name = inputs.add(f"params_{parameter.name}", parameter.annotation, ParamRef(parameter.name))
-            entries.append(f"{parameter.name!r}: {name}")
-        return "{" + ", ".join(entries) + "}"
-    if key == "run_id":
-        return inputs.add("run_id", "str", RunIdRef())
-    parameter = time_parameter(key)
-    parameters.setdefault(parameter.name, parameter)
-    name = inputs.add(key, "str", ParamRef(parameter.name))
-    if key in DATETIME_MACROS:  # Airflow passes a datetime, not its text
-        return f"_dt.datetime.fromisoformat({name})"
-    return name
+def _line_mapper(source: str, function_text: str, task: Task) -> Any:
+    """Line in `function_text` (1-based) -> line in the DAG file, when the callable's place is known."""
+    span = task.python_callable.span if task.python_callable else None
+    if span is None or span.file != task.span.file:
+        return lambda _line: None
+    first = function_text.split("\n", 1)[0].strip()
+    lines = source.splitlines()
+    offset = next((i for i, line in enumerate(lines) if line.strip() == first), 0)
+    return lambda line: span.line + offset + line - 1
+
+
+def _airflow_uses(names: tuple[str, ...], served: set[str], function_text: str, line_of: Any, step: StepContext,
+                  found: list[Diagnostic], where: dict[str, Any]) -> None:
+    """Diagnostics for what the callable takes from Airflow itself, at the lines that use it."""
+    connections = sorted(n for n in names if n in CONNECTION_NAMES or n.endswith("Hook"))
+    lines = name_lines(function_text, [*connections, *served])
+
+    def at(name: str) -> dict[str, Any]:
+        line = next((line_of(n) for n in lines.get(name, [])), None)
+        return {**where, "line": line, "col": 0} if line else where
+
+    if "Variable" in served:
+        step.parts.add("variables")
+        found.append(diag("A2K333", "Variable: KFP has no Variable store; the step reads AIRFLOW_VAR_<KEY> "
+                          "environment variables, as Airflow's environment backend does", **at("Variable")))
+    for name in connections:
+        found.append(diag("A2K334", f"{name} needs Airflow's Connections (its database or AIRFLOW_CONN_<ID> "
+                          "variables) and an image with Airflow and its providers", **at(name)))
+    others = sorted(n for n in names if n not in served and n not in connections)
+    if others:
+        found.append(diag("A2K312", f"the callable uses Airflow itself ({', '.join(others)}); the step needs "
+                          "an image with Airflow", **where))
+
+
+def _pushes(function_text: str, prelude: list[str]) -> list[xcom.Push]:
+    return [push for text in (function_text, *prelude) for push in xcom.code_use(text).pushes]
+
+
+def _multiple_outputs(task: Task, function_text: str) -> bool:
+    """multiple_outputs as Airflow sets it: given, or inferred by TaskFlow from a `-> dict` annotation."""
+    given = task.args.get("multiple_outputs")
+    if isinstance(given, bool) or not task.operator.startswith("task"):
+        return given is True
+    try:
+        definition = ast.parse(function_text).body[0]
+    except (SyntaxError, ValueError, IndexError):
+        return False
+    returns = definition.returns if isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    if isinstance(returns, ast.Subscript):
+        returns = returns.value
+    if isinstance(returns, ast.Constant) and isinstance(returns.value, str):  # a string annotation
+        return returns.value.split("[", 1)[0].strip().rsplit(".", 1)[-1] in ("dict", "Dict")
+    name = returns.attr if isinstance(returns, ast.Attribute) else returns.id if isinstance(returns, ast.Name) else ""
+    return name in ("dict", "Dict")
+
+
+def _templated(value: Any, field_name: str, step: StepContext, parameters: dict[str, PipelineParameter]) -> Any:
+    """A templated field's value: what the pipeline parameters can render is rendered now (`templates.py`),
+    a string needing anything else (XComs, Variables, macros, filters) becomes `Rendered`."""
+    if isinstance(value, str):
+        if not has_template(value):
+            return value
+        result = translate(value, step.task, step.dag)
+        if not result.kept:
+            for parameter in result.parameters:
+                parameters.setdefault(parameter.name, parameter)
+            return result.value
+        step.template(value, field_name)
+        return Rendered(value)
+    if isinstance(value, list):
+        return [_templated(v, field_name, step, parameters) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_templated(v, field_name, step, parameters) for v in value)
+    if isinstance(value, dict):
+        return {k: _templated(v, f"{field_name}[{k!r}]", step, parameters) for k, v in value.items()}
+    return value
 
 
 def _pass(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag, found: list[Diagnostic],
@@ -312,21 +436,16 @@ def _pass(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag, found:
     annotation = annotation_of(value)
     if annotation and _plain(value):
         return prefix + inputs.add(wanted, annotation, list(value) if isinstance(value, tuple) else value)
-    return prefix + _inline(inputs, wanted, value, task, dag, found)
+    return prefix + _pass_inline(inputs, wanted, value, task, dag, found)
 
 
 def _xcom_input(inputs: _Inputs, wanted: str, ref: XComRef, task: Task, dag: Dag, found: list[Diagnostic]) -> str:
-    producer = next((t for t in dag.tasks if t.task_id == ref.task_id), None)
-    if producer is None or not produces_outputs(producer):
-        what = producer.qualified_operator if producer else "an unknown task"
-        found.append(diag("A2K311", f"the XCom of {ref.task_id} ({what}) is not passed in KFP; the "
-                          "argument is None", **task_location(task)))
+    source = xcom.source(dag, task.task_id, ref.task_id, ref.key, argument=True)
+    if source.problem is not None:
+        found.append(diag(source.problem[0], source.problem[1], **task_location(task)))
+    if source.ref is None:
         return "None"
-    if not ref.key.isidentifier():
-        found.append(diag("A2K311", f"XCom key {ref.key!r} of {ref.task_id} is not a valid output name; "
-                          "the argument is None", **task_location(task)))
-        return "None"
-    return inputs.add(wanted, "str", collected(ref, task, dag))
+    return inputs.add(wanted, "str", source.ref, source.encoding)
 
 
 def _plain(value: Any) -> bool:
@@ -340,15 +459,19 @@ def _plain(value: Any) -> bool:
     return False
 
 
-def _inline(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag, found: list[Diagnostic]) -> str:
-    """Python source for a value KFP cannot pass whole: run-time parts inside become inputs."""
+def _pass_inline(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag, found: list[Diagnostic]) -> str:
+    """Python source for a value KFP cannot pass whole: run-time parts inside become inputs, templates
+    rendered at run time become `_render(...)` calls."""
     counter = iter(range(1_000_000))
+    native = ", native=True" if dag.settings.get("render_template_as_native_obj") is True else ""
 
     def render(item: Any) -> str:
         if isinstance(item, XComRef):
-            return _xcom_input(inputs, f"{wanted}_{next(counter)}", item, task, dag, found)
+            return _xcom_input(inputs, xcom.input_name(item), item, task, dag, found)
         if isinstance(item, (ParamRef, Interpolated, RunIdRef)):
             return inputs.add(f"{wanted}_{next(counter)}", "str", item)
+        if isinstance(item, Rendered):
+            return f"_render({template_literal(item.text)}, _context{native})"
         if isinstance(item, Unresolved):
             found.append(diag("A2K306", f"{wanted}: `{item.source}` is evaluated inside the step, as written",
                               **task_location(task)))
@@ -366,18 +489,48 @@ def _inline(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag, foun
     return render(value)
 
 
-def _outputs(keys: tuple[str, ...], task: Task, found: list[Diagnostic]) -> tuple[str, str]:
-    """The return annotation and the statement returning the outputs, JSON-encoded."""
+def template_literal(text: str) -> str:
+    """A Python literal for a Jinja template, its double braces written as escapes (\\x7b\\x7b ...).
+
+    The step's code is an argument of its container, and Argo reads double braces there as its own
+    variables: some versions fail the pod on one they cannot resolve."""
+    return repr(text).replace("{{", "\\x7b\\x7b").replace("}}", "\\x7d\\x7d")
+
+
+def _outputs(keys: tuple[str, ...], multiple: bool, pushed: tuple[str, ...], has_ti: bool, task: Task,
+             found: list[Diagnostic]) -> tuple[str, list[str]]:
+    """The return annotation and the statements returning the outputs, JSON-encoded.
+
+    Each XCom key is what Airflow stores under it: the return value; for another key, what the
+    callable pushed with xcom_push, overridden by the returned dict's item with multiple_outputs."""
     keys = tuple(k for k in keys if k.isidentifier())
     if not keys:
-        return "", ""
+        return "", []
     if keys == ("return_value",):
-        return "str", "return _json.dumps(_result)"
+        return "str", ["return _json.dumps(_result)"]
+    unpushed = [k for k in keys if k != "return_value" and k not in pushed]
+    if unpushed and not multiple:
+        found.append(diag("A2K311", f"XCom {', '.join(unpushed)} of {task.task_id} is read by another task, but "
+                          "the task neither pushes it nor sets multiple_outputs: Airflow has no such XCom; "
+                          "the step passes its return value's item", **task_location(task)))
+
+    def value(key: str) -> str:
+        if key == "return_value":
+            return "_result"
+        if not multiple and key not in pushed:
+            return f"_result[{key!r}]"
+        return f"_xcom.get({key!r})"
+
+    values = [value(k) for k in keys]
+    lines = []
+    if any(v.startswith("_xcom") for v in values):
+        if multiple:
+            lines.append("_xcom = {**_ti.pushed, **_result}" if has_ti else "_xcom = dict(_result)")
+        else:
+            lines.append("_xcom = _ti.pushed")
     fields = [("Output" if k == "return_value" else k) for k in keys]
-    values = ["_result" if k == "return_value" else f"_result[{k!r}]" for k in keys]
     annotation = "NamedTuple('Outputs', [" + ", ".join(f"({f!r}, str)" for f in fields) + "])"
-    del task, found
-    return annotation, "return (" + "".join(f"_json.dumps({v}), " for v in values) + ")"
+    return annotation, [*lines, "return (" + "".join(f"_json.dumps({v}), " for v in values) + ")"]
 
 
 def _environment(task: Task, context: MappingContext, found: list[Diagnostic]) -> tuple[str, list[str], list[str]]:
@@ -408,9 +561,9 @@ def _environment(task: Task, context: MappingContext, found: list[Diagnostic]) -
 
 
 def _body(task: Task, prelude: list[str], function_text: str, inputs: _Inputs, call_name: str,
-          finish: str) -> list[str]:
+          finish: list[str], context_lines: list[str]) -> list[str]:
     lines: list[str] = []
-    needs_json = bool(inputs.decode) or "_json." in finish
+    needs_json = bool(inputs.decode) or any("_json." in line for line in finish)
     needs_dt = any("_dt." in c for c in inputs.call)
     if needs_json:
         lines.append("import json as _json")
@@ -425,14 +578,29 @@ def _body(task: Task, prelude: list[str], function_text: str, inputs: _Inputs, c
         lines += ["", f"# the callable, as written at {task.span.file}", *function_text.rstrip("\n").splitlines()]
     lines.append("")
     lines += inputs.decode
+    lines += context_lines
     call = f"{call_name}({', '.join(inputs.call)})"
-    if task.operator == BASH_DECORATOR:  # @task.bash: the callable returns the command bash runs
-        lines += ["import subprocess", f"subprocess.run(['bash', '-c', {call}], check=True)"]
+    if task.operator == BASH_DECORATOR:  # @task.bash: the callable returns the command, run as BashOperator runs it
+        lines.append(f"{'_result = ' if finish else ''}_run_bash({call}{_bash_options(task)})")
+        lines += finish
     elif finish:
-        lines += [f"_result = {call}", finish]
+        lines += [f"_result = {call}", *finish]
     else:
         lines.append(call)
     return lines
+
+
+def _bash_options(task: Task) -> str:
+    """env, append_env and cwd of @task.bash, when given as literals."""
+    options = []
+    env, cwd = task.args.get("env"), task.args.get("cwd")
+    if isinstance(env, dict) and all(isinstance(v, str) for v in env.values()):
+        options.append(f"env={ {str(k): v for k, v in env.items()}!r}")
+        if task.args.get("append_env") is True:
+            options.append("append_env=True")
+    if isinstance(cwd, str):
+        options.append(f"cwd={cwd!r}")
+    return "".join(f", {option}" for option in options)
 
 
 def _blocks(prelude: list[str]) -> list[str]:

@@ -104,6 +104,10 @@ class Evaluator:
         return Unresolved(self.source(node))
 
     # -- hooks the interpreter overrides ---------------------------------------------------
+    def text_of(self, value: Any) -> Any:
+        """What `str(value)` gives for a value that is not data, when known while reading; else the value."""
+        return value
+
     def call(self, node: cst.Call, scope: Scope) -> Any:
         return self.call_data(node, scope)
 
@@ -166,6 +170,8 @@ class Evaluator:
                 return self.unresolved(node)  # `{x=}` self-documenting fields: rare, not rebuilt
             value = self.eval(part.expression, scope)
             spec = self._format_spec(part, scope)
+            if not is_data(value) and spec == "" and part.conversion in (None, "s"):
+                value = self.text_of(value)  # str() of a value that has a text at reading time
             if not is_data(value) or spec is None:
                 return self.unresolved(node)
             if part.conversion == "r":

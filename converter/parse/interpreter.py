@@ -322,6 +322,14 @@ class Interpreter(Builders):
             known = {p.name.value for p in [*positional, *params.kwonly_params]}
             scope.vars[params.star_kwarg.name.value] = {k: v for k, v in kwargs.items() if k not in known}
 
+    def text_of(self, value: Any) -> Any:
+        # str(XComArg) is the template pulling it (Airflow's "old-style Jinja" for an f-string); no edge
+        if isinstance(value, XComValue) and value.task.task_id is not None:
+            dag_id = value.task.dag.dag_id
+            where = f"dag_id='{dag_id}', " if isinstance(dag_id, str) else ""
+            return f"{{{{ task_instance.xcom_pull(task_ids='{value.task.task_id}', {where}key='{value.key}') }}}}"
+        return value
+
     # -- attribute and subscript hooks -----------------------------------------------------
     def attribute(self, node: cst.Attribute, value: Any, scope: Scope) -> Any:
         name = node.attr.value

@@ -3,7 +3,7 @@
 from helpers import EMPTY, dag, task
 
 from converter.mapping import MappingContext, MappingOptions, family_for, map_task
-from converter.mapping.base import Fidelity
+from converter.mapping.base import Fidelity, ParamRef
 from converter.model import Duration, Unresolved
 
 CONTEXT = MappingContext(dag=dag("d", [], []), options=MappingOptions())
@@ -26,9 +26,18 @@ def test_bash_image_is_configurable():
     assert map_task(task("t"), context).component.spec["implementation"]["container"]["image"] == "ubuntu:24.04"
 
 
-def test_bash_template_is_kept_and_reported():
+def test_bash_template_needing_the_run_is_rendered_in_the_step():
     mapping = map_task(task("t", bash_command="echo {{ macros.ds_add(ds, 1) }}"), CONTEXT)
-    assert mapping.fidelity is Fidelity.APPROXIMATED and codes(mapping) == ["A2K302"]
+    assert mapping.fidelity is Fidelity.DIRECT and codes(mapping) == []
+    assert mapping.arguments == {"ds": ParamRef("ds")}
+    code = mapping.component.code
+    assert "_run_bash(_render('echo \\x7b\\x7b macros.ds_add(ds, 1) \\x7d\\x7d', _context))" in code
+    assert "packages_to_install=['jinja2']" in code and "{{" not in code  # Argo reads double braces
+
+
+def test_bash_template_the_step_cannot_serve_is_a_placeholder_saying_why():
+    mapping = map_task(task("t", bash_command="echo {{ prev_ds }}"), CONTEXT)
+    assert mapping.fidelity is Fidelity.PLACEHOLDER and codes(mapping) == ["A2K335"]
 
 
 def test_unresolved_bash_command_is_a_placeholder_not_a_guess():

@@ -93,19 +93,32 @@ def test_taskflow_results_are_outputs_wired_into_inputs():
     assert "v_path: InputPath()" in consumer.component.code and "v = _json.load(_file)" in consumer.component.code
 
 
-def test_xcom_of_a_task_without_outputs_is_reported_not_wired():
+def test_bash_return_value_is_read_as_text_and_its_producer_writes_it():
     bash = task("sh", bash_command="date")
     t = py_task("t", "def f(v):\n    return v\n", "f", op_args=[XComRef("sh")])
-    mapping = map_task(t, context(bash, t))
-    assert mapping.arguments == {} and "A2K311" in codes(mapping) and mapping.fidelity is Fidelity.APPROXIMATED
+    ctx = context(bash, t)
+    mapping, producer = map_task(t, ctx), map_task(bash, ctx)
+    assert mapping.arguments == {"v": XComRef("sh")} and mapping.fidelity is Fidelity.DIRECT
+    assert "    v = _file.read()" in mapping.component.code  # the last output line, not JSON
+    assert producer.component.key == "BASH_XCOM" and producer.component.spec["outputs"] == [
+        {"name": "Output", "type": "String"}]
+
+
+def test_xcom_of_a_task_that_pushes_none_is_none_and_of_an_unmapped_one_is_reported():
+    sql = task("q", operator=SQL, sql="select 1")
+    quiet = task("sh", bash_command="date", do_xcom_push=False)
+    t = py_task("t", "def f(a, b):\n    return a\n", "f", op_args=[XComRef("q"), XComRef("sh")])
+    mapping = map_task(t, context(sql, quiet, t))
+    assert mapping.arguments == {} and "    f(None, None)\n" in mapping.component.code
+    assert codes(mapping) == ["A2K311"] and mapping.fidelity is Fidelity.APPROXIMATED  # only the SQL task's
 
 
 def test_context_arguments_come_from_pipeline_parameters():
     t = py_task("t", "def f(ds, logical_date, run_id, ti=None):\n    pass\n", "f")
     mapping = map_task(t, context(t))
     assert mapping.arguments == {"ds": ParamRef("ds"), "logical_date": ParamRef("logical_date"), "run_id": RunIdRef()}
-    assert "_dt.datetime.fromisoformat(logical_date)" in mapping.component.code
-    assert [p.name for p in mapping.parameters] == ["ds", "logical_date"] and "A2K312" in codes(mapping)
+    assert "_when = _logical_date(logical_date)" in mapping.component.code
+    assert [p.name for p in mapping.parameters] == ["ds", "logical_date"] and codes(mapping) == []
 
 
 def test_imported_callable_is_packaged_by_reference_with_a_diagnostic():

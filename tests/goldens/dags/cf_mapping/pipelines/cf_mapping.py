@@ -13,22 +13,34 @@ from datetime import datetime, timezone
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
 
-# Runs an Airflow BashOperator command with `bash -c`.
-BASH_LIST_FILES = components.load_component_from_text(
+# Runs an Airflow BashOperator command with `bash -c`; its last output line is its XCom.
+BASH_XCOM = components.load_component_from_text(
     """
-name: bash
-description: Runs a shell command with bash -c, as Airflow's BashOperator does.
+name: bash-xcom
+description: Runs a shell command with bash -c, as Airflow's BashOperator does, and outputs the last line
+  of its output, as Airflow pushes it.
 inputs:
 - {name: command, type: String}
+outputs:
+- {name: Output, type: String}
 implementation:
   container:
     image: bash:5.2
     command:
     - bash
     - -c
+    - |
+      # airflow2kfp: Airflow's BashOperator pushes the last line of the output as the task's XCom
+      log=$(mktemp)
+      bash -c "$0" 2>&1 | tee "$log"
+      status=${PIPESTATUS[0]}
+      last=$(tail -n 1 "$log")
+      last=${last%"${last##*[![:space:]]}"}
+      mkdir -p "$(dirname "$1")"
+      printf '%s' "$last" > "$1"
+      exit "$status"
     - {inputValue: command}
-outputs:
-- {name: Output, type: JsonArray}
+    - {outputPath: Output}
 """
 )
 
@@ -88,9 +100,8 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 @dsl.pipeline(name='cf-mapping')
 def cf_mapping_pipeline():
     # list_files: BashOperator at fixtures/airflow_dags/cf_mapping.py:9 [direct]
-    # note: declares output Output for the loop of size, but does not write it yet
     list_files = (
-        named(BASH_LIST_FILES, 'list-files')(command='echo \'["a.csv", "b.csv"]\'')
+        named(BASH_XCOM, 'list-files')(command='echo \'["a.csv", "b.csv"]\'')
         .set_display_name('list_files')
     )
     # per_file: BashOperator at fixtures/airflow_dags/cf_mapping.py:10 [direct]

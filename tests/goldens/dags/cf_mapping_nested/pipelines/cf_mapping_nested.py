@@ -65,7 +65,7 @@ def double_step(n: str) -> str:
 PY_DOUBLE = components.create_component_from_func(double_step, base_image='python:3.11')
 
 # Airflow task 'add_ten': task calling add_ten.
-def add_ten_step() -> str:
+def add_ten_step(n: str) -> str:
     """Airflow task 'add_ten' (task, fixtures/airflow_dags/cf_mapping_nested.py:32)."""
     import json as _json
 
@@ -73,21 +73,28 @@ def add_ten_step() -> str:
     def add_ten(n: int) -> int:
         return n + 10
 
-    _result = add_ten(n=None)
+    try:
+        n = _json.loads(n)
+    except ValueError:
+        pass  # a bare string item
+    _result = add_ten(n=n)
     return _json.dumps(_result)
 
 
 PY_ADD_TEN = components.create_component_from_func(add_ten_step, base_image='python:3.11')
 
 # Airflow task 'collect': task calling collect.
-def collect_step():
+def collect_step(values: str):
     """Airflow task 'collect' (task, fixtures/airflow_dags/cf_mapping_nested.py:32)."""
+    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/cf_mapping_nested.py
     def collect(values) -> int:
         return sum(values or [])
 
-    collect(None)
+    # every mapped instance's result, in map order: Argo collects the loop's outputs
+    values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]
+    collect(values)
 
 
 PY_COLLECT = components.create_component_from_func(collect_step, base_image='python:3.11')
@@ -108,6 +115,12 @@ TRIGGER_RULES = {}
 def trigger_rule(task, rule: str, depends: str) -> None:
     """Record that `task` runs under Airflow's trigger rule `rule`, i.e. when `depends` holds."""
     TRIGGER_RULES[task.name] = depends
+
+
+def results_of(task, output: str) -> list:
+    """The results of every instance of the mapped `task`, as the items of a loop: KFP v1 cannot loop
+    over a loop's outputs, so compile_pipeline points this loop at the list Argo collects from them."""
+    return [f"{RESULTS_OF}{task.name}/{output}"]
 
 
 @dsl.pipeline(name='cf-mapping-nested')
@@ -133,18 +146,19 @@ def cf_mapping_nested_pipeline():
                 .set_display_name('double')
                 .after(numbers, choose)
             )
-    # add_ten: task at fixtures/airflow_dags/cf_mapping_nested.py:32 [approximated]
+    # add_ten: task at fixtures/airflow_dags/cf_mapping_nested.py:32 [direct]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
-    add_ten = (
-        named(PY_ADD_TEN, 'add-ten')()
-        .set_display_name('add_ten')
-        .after(double)
-    )
+    with dsl.ParallelFor(results_of(double, 'Output')) as add_ten_n:
+        add_ten = (
+            named(PY_ADD_TEN, 'add-ten')(n=add_ten_n)
+            .set_display_name('add_ten')
+            .after(double)
+        )
     trigger_rule(add_ten, 'all_success', 'double.Succeeded')
-    # collect: task at fixtures/airflow_dags/cf_mapping_nested.py:32 [approximated]
+    # collect: task at fixtures/airflow_dags/cf_mapping_nested.py:32 [direct]
     # differs from Airflow: trigger_rule none_failed after a mapped task: Airflow counts each mapped instance, Argo the loop as one node (Failed if any instance failed)
     collect = (
-        named(PY_COLLECT, 'collect')()
+        named(PY_COLLECT, 'collect')(values=add_ten.outputs['Output'])
         .set_display_name('collect')
         .after(add_ten)
     )
@@ -215,6 +229,76 @@ def apply_trigger_rules(workflow, rules):
         tasks[index] = dict(items)
     return workflow
 
+RESULTS_OF = "airflow2kfp:results-of:"  # marks a loop over a mapped task's results (see results_of)
+_OUTPUT_REF = r"\{\{tasks\.([^.}]+)\.outputs\.parameters\.([^.}]+)\}\}"
+
+
+def _provide(templates, template_name, output):
+    """Make the template declare the output parameter `output`; False when no step inside has it.
+
+    A container step declares it from the file of its artifact of that name; a DAG (a loop, a
+    condition) from the task inside that provides it, which Argo collects into a JSON list when the
+    DAG runs in a loop."""
+    template = templates[template_name]
+    outputs = template.get("outputs") or {}
+    if any(parameter["name"] == output for parameter in outputs.get("parameters", [])):
+        return True
+    if "container" in template:
+        artifact = next((a for a in outputs.get("artifacts", []) if a["name"] == output), None)
+        if artifact is None:
+            return False
+        declared = {"name": output, "valueFrom": {"path": artifact["path"]}}
+    elif "dag" in template:
+        task = next((t for t in template["dag"]["tasks"] if _provide(templates, t["template"], output)), None)
+        if task is None:
+            return False
+        declared = {"name": output, "valueFrom": {"parameter": "{{tasks.%s.outputs.parameters.%s}}" % (task["name"], output)}}
+    else:
+        return False
+    rest = {key: value for key, value in outputs.items() if key != "parameters"}
+    template["outputs"] = {"parameters": list(outputs.get("parameters", [])) + [declared], **rest}  # kfp's order
+    return True
+
+
+def collect_loop_outputs(workflow):
+    """Pass a mapped task's results out of its loop: a list, as Airflow passes them downstream.
+
+    kfp 1.8 gives a loop's DAG template the output a task outside reads, but declares it on the step
+    inside only as an artifact, which Argo cannot collect: the step declares it as a parameter too.
+    A loop over those results (`results_of`) iterates over the list Argo collects."""
+    import re
+
+    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
+    for template in list(templates.values()):
+        if "dag" not in template:
+            continue
+        tasks = {task["name"]: task for task in template["dag"]["tasks"]}
+        for parameter in (template.get("outputs") or {}).get("parameters", []):
+            match = re.fullmatch(_OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", ""))
+            if match and match.group(1) in tasks:
+                _provide(templates, tasks[match.group(1)]["template"], match.group(2))
+    paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
+    for template in list(templates.values()):
+        for task in (template.get("dag") or {}).get("tasks", []):
+            items = task.get("withItems")
+            if not (isinstance(items, list) and len(items) == 1 and str(items[0]).startswith(RESULTS_OF)):
+                continue
+            producer, output = str(items[0])[len(RESULTS_OF):].rsplit("/", 1)
+            stand_in = next(node for name, node in paths[producer] if name == template["name"])
+            parameter = "%s-%s" % (_template_of(templates, paths[producer]), output)  # kfp's output name
+            if not _provide(templates, next(t["template"] for t in template["dag"]["tasks"] if t["name"] == stand_in),
+                            parameter):
+                raise ValueError(f"{task['name']}: {producer} has no output {output} to loop over")
+            del task["withItems"]
+            task["withParam"] = "{{tasks.%s.outputs.parameters.%s}}" % (stand_in, parameter)
+    return workflow
+
+
+def _template_of(templates, path):
+    """The template a task at the end of a path runs."""
+    template_name, node = path[-1]
+    return next(t["template"] for t in templates[template_name]["dag"]["tasks"] if t["name"] == node)
+
 
 def compile_pipeline(package_path: str) -> None:
     TRIGGER_RULES.clear()
@@ -222,6 +306,7 @@ def compile_pipeline(package_path: str) -> None:
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
     apply_trigger_rules(workflow, TRIGGER_RULES)
+    collect_loop_outputs(workflow)  # a mapped task's results, as a list, for the tasks after its loop
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
     workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:

@@ -42,7 +42,8 @@ def split_step(data_path: InputPath()) -> NamedTuple('Outputs', [('left', str), 
     with open(data_path) as _file:
         data = _json.load(_file)
     _result = split(data)
-    return (_json.dumps(_result['left']), _json.dumps(_result['right']), )
+    _xcom = dict(_result)
+    return (_json.dumps(_xcom.get('left')), _json.dumps(_xcom.get('right')), )
 
 
 PY_SPLIT = components.create_component_from_func(split_step, base_image='python:3.11')
@@ -105,14 +106,38 @@ def announce_step(value_path: InputPath()):
     """Airflow task 'announce' (task.bash, fixtures/airflow_dags/dag_decorator_taskflow.py:32)."""
     import json as _json
 
+    # the run context, as Airflow serves it (airflow2kfp's context shim)
+    def _run_bash(command, env=None, append_env=False, cwd=None):
+        """`command` run as Airflow's BashOperator runs it; returns the last line of output (its XCom)."""
+        # bash -c in a temporary folder, stderr into stdout, only `env` as the environment unless append_env
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        environment = dict(os.environ)
+        if env is not None:
+            environment = {**environment, **env} if append_env else dict(env)
+        with tempfile.TemporaryDirectory(prefix="airflowtmp") as scratch:
+            process = subprocess.Popen(["bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       cwd=cwd or scratch, env=environment)
+            last = ""
+            for raw in iter(process.stdout.readline, b""):
+                last = raw.decode("utf-8", errors="backslashreplace").rstrip()
+                print(last, flush=True)
+            code = process.wait()
+        if code != 0:
+            print(f"Bash command failed. The command returned a non-zero exit code {code}.", file=sys.stderr)
+            sys.exit(code)
+        return last
+
     # the callable, as written at fixtures/airflow_dags/dag_decorator_taskflow.py
     def announce(value) -> str:
         return f"echo {value}"
 
     with open(value_path) as _file:
         value = _json.load(_file)
-    import subprocess
-    subprocess.run(['bash', '-c', announce(value)], check=True)
+    _run_bash(announce(value))
 
 
 PY_ANNOUNCE = components.create_component_from_func(announce_step, base_image='python:3.11')

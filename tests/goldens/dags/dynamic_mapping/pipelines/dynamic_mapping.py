@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from kubernetes.client import models as k8s
 
 # Airflow task 'files': task calling files.
 def files_step() -> str:
@@ -104,12 +105,13 @@ def dynamic_mapping_pipeline():
             .after(size)
             .set_retry(1, policy="Always", backoff_duration="300s")
         )
-    # env: BashOperator at fixtures/airflow_dags/dynamic_mapping.py:21 [approximated]
-    with dsl.ParallelFor([{'env': {'X': '1'}}, {'env': {'X': '2'}}]) as env_kwargs:
+    # env: BashOperator at fixtures/airflow_dags/dynamic_mapping.py:21 [direct]
+    with dsl.ParallelFor([{'env__X': '1'}, {'env__X': '2'}]) as env_kwargs:
         env = (
             named(BASH, 'env')(command='echo $X')
             .set_display_name('env')
             .after(echo)
+            .add_env_variable(k8s.V1EnvVar(name='X', value=env_kwargs.env__X))
         )
 
 

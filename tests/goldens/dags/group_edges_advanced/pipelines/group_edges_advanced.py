@@ -134,7 +134,7 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 
 @dsl.pipeline(name='group-edges-advanced')
 def group_edges_advanced_pipeline():
-    # outer.inner.step: task at fixtures/airflow_dags/group_edges_advanced.py:19 [approximated]
+    # outer.inner.step: task at fixtures/airflow_dags/group_edges_advanced.py:19 [direct]
     # task group: outer.inner
     outer_inner_step = (
         named(PY_OUTER_INNER_STEP_E3E2, 'outer-inner-step')()

@@ -51,7 +51,8 @@ def make_step(count: int, ds: str) -> str:
         """Classic PythonOperator: its return value is the task's XCom."""
         return {"values": [scaled(i) for i in range(count)], "day": context["ds"]}
 
-    _result = produce(count=count, **{'ds': ds})
+    _context = {'ds': ds}
+    _result = produce(count=count, **{'ds': _context['ds']})
     return _json.dumps(_result)
 
 
@@ -73,7 +74,8 @@ def summarise_step(payload_path: InputPath(), label: str) -> NamedTuple('Outputs
     with open(payload_path) as _file:
         payload = _json.load(_file)
     _result = summarise(payload, label=label)
-    return (_json.dumps(_result['text']), _json.dumps(_result['total']), )
+    _xcom = dict(_result)
+    return (_json.dumps(_xcom.get('text')), _json.dumps(_xcom.get('total')), )
 
 
 PY_SUMMARISE = components.create_component_from_func(summarise_step, base_image='python:3.11')
@@ -96,7 +98,8 @@ def check_step(total_path: InputPath(), text_path: InputPath(), ds: str):
         total = _json.load(_file)
     with open(text_path) as _file:
         text = _json.load(_file)
-    check(total, text, ds=ds)
+    _context = {'ds': ds}
+    check(total, text, ds=_context['ds'])
 
 
 PY_CHECK = components.create_component_from_func(check_step, base_image='python:3.11')

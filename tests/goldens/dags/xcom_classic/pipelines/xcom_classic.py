@@ -30,20 +30,34 @@ def producer_step() -> NamedTuple('Outputs', [('Output', str), ('path', str)]):
 
 PY_PRODUCER = components.create_component_from_func(producer_step, base_image='python:3.11')
 
-# Runs an Airflow BashOperator command with `bash -c`.
-BASH = components.load_component_from_text(
+# Runs an Airflow BashOperator command with `bash -c`; its last output line is its XCom.
+BASH_XCOM = components.load_component_from_text(
     """
-name: bash
-description: Runs a shell command with bash -c, as Airflow's BashOperator does.
+name: bash-xcom
+description: Runs a shell command with bash -c, as Airflow's BashOperator does, and outputs the last line
+  of its output, as Airflow pushes it.
 inputs:
 - {name: command, type: String}
+outputs:
+- {name: Output, type: String}
 implementation:
   container:
     image: bash:5.2
     command:
     - bash
     - -c
+    - |
+      # airflow2kfp: Airflow's BashOperator pushes the last line of the output as the task's XCom
+      log=$(mktemp)
+      bash -c "$0" 2>&1 | tee "$log"
+      status=${PIPESTATUS[0]}
+      last=$(tail -n 1 "$log")
+      last=${last%"${last##*[![:space:]]}"}
+      mkdir -p "$(dirname "$1")"
+      printf '%s' "$last" > "$1"
+      exit "$status"
     - {inputValue: command}
+    - {outputPath: Output}
 """
 )
 
@@ -65,25 +79,41 @@ def consumer_step(data_path: InputPath(), path_path: InputPath()):
 
 PY_CONSUMER = components.create_component_from_func(consumer_step, base_image='python:3.11')
 
-# Stands in for an Airflow task that was not converted; fails when run.
-PLACEHOLDER = components.load_component_from_text(
-    """
-name: placeholder
-description: 'Not converted from Airflow: replace this step with a real component.'
-inputs:
-- {name: operator, type: String}
-- {name: task_id, type: String}
-implementation:
-  container:
-    image: alpine:3.20
-    command:
-    - sh
-    - -c
-    - 'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1'
-    - {inputValue: operator}
-    - {inputValue: task_id}
-"""
-)
+# Airflow task 'printer': BashOperator, its templates rendered in the step.
+def printer_step(lister_path: InputPath()):
+    """Airflow task 'printer' (BashOperator, fixtures/airflow_dags/xcom_classic.py:26)."""
+
+    # the run context, as Airflow serves it (airflow2kfp's context shim)
+    def _run_bash(command, env=None, append_env=False, cwd=None):
+        """`command` run as Airflow's BashOperator runs it; returns the last line of output (its XCom)."""
+        # bash -c in a temporary folder, stderr into stdout, only `env` as the environment unless append_env
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        environment = dict(os.environ)
+        if env is not None:
+            environment = {**environment, **env} if append_env else dict(env)
+        with tempfile.TemporaryDirectory(prefix="airflowtmp") as scratch:
+            process = subprocess.Popen(["bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       cwd=cwd or scratch, env=environment)
+            last = ""
+            for raw in iter(process.stdout.readline, b""):
+                last = raw.decode("utf-8", errors="backslashreplace").rstrip()
+                print(last, flush=True)
+            code = process.wait()
+        if code != 0:
+            print(f"Bash command failed. The command returned a non-zero exit code {code}.", file=sys.stderr)
+            sys.exit(code)
+        return last
+
+    with open(lister_path) as _file:
+        lister = _file.read()
+    _run_bash(lister)
+
+
+PY_PRINTER = components.create_component_from_func(printer_step, base_image='python:3.11')
 
 
 def named(component, name: str):
@@ -105,14 +135,14 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 
 @dsl.pipeline(name='xcom-classic')
 def xcom_classic_pipeline():
-    # producer: PythonOperator at fixtures/airflow_dags/xcom_classic.py:19 [direct]
+    # producer: PythonOperator at fixtures/airflow_dags/xcom_classic.py:19 [approximated]
     producer = (
         named(PY_PRODUCER, 'producer')()
         .set_display_name('producer')
     )
     # lister: BashOperator at fixtures/airflow_dags/xcom_classic.py:20 [direct]
     lister = (
-        named(BASH, 'lister')(command='ls')
+        named(BASH_XCOM, 'lister')(command='ls')
         .set_display_name('lister')
     )
     # consumer: PythonOperator at fixtures/airflow_dags/xcom_classic.py:21 [direct]
@@ -121,10 +151,10 @@ def xcom_classic_pipeline():
         .set_display_name('consumer')
         .after(producer)
     )
-    # printer: BashOperator at fixtures/airflow_dags/xcom_classic.py:26 [placeholder]
-    # note: bash_command unknown
+    # printer: BashOperator at fixtures/airflow_dags/xcom_classic.py:26 [direct]
+    # note: runs the command an upstream task returned, as Airflow does
     printer = (
-        named(PLACEHOLDER, 'printer')(operator='airflow.operators.bash.BashOperator', task_id='printer')
+        named(PY_PRINTER, 'printer')(lister=lister.outputs['Output'])
         .set_display_name('printer')
         .after(lister)
     )
