@@ -57,6 +57,13 @@ class XComRef:
 
 
 @dataclass(frozen=True)
+class DagRef:
+    """A DAG passed as an argument: SubDagOperator's `subdag`."""
+
+    dag_id: str
+
+
+@dataclass(frozen=True)
 class MappedArg:
     """Inside a mapped task group (`@task_group` ... `.expand(x=...)`), the value of the group's
     argument `key` for the group's instance running: one item of the mapped list (for
@@ -173,6 +180,8 @@ class Dag:
     # mapped TaskGroups (`.expand` / `.expand_kwargs` on a @task_group) -> the arguments mapped over,
     # as Task.mapped_args; the tasks inside read them as MappedArg values
     mapped_groups: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # SubDagOperator tasks whose sub-DAG was inlined as a group of that id -> the sub-DAG's dag_id
+    subdags: Mapping[str, str] = field(default_factory=dict)
     # where the reading came from: "static" or "airflow" (or "airflow+static" after merging)
     source_mode: str = "static"
 

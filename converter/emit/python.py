@@ -269,6 +269,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         isinstance(value, Collected) for task_id in order for value in mappings[task_id].arguments.values())
 
     notes = [f"{task_id} ({dag.task(task_id).operator}) removed; the ordering it carried is kept" for task_id in removed]
+    notes += [f"{task_id} (SubDagOperator): the tasks of its sub-DAG {subdag} are the task group {task_id}"
+              for task_id, subdag in dag.subdags.items()]
     if split_groups:
         notes.append("a mapped task group's tasks cannot share one loop (a path leaves the group and comes back): "
                      "each task loops on its own, and a task inside receives a list where Airflow passes one item")

@@ -26,7 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
-from converter.model import BoundObject, Dag, Duration, MappedArg, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved, XComRef
+from converter.model import (
+    BoundObject, Dag, DagRef, Duration, MappedArg, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved,
+    XComRef,
+)
+from converter.parse.subdags import inline_subdags
 
 PROBE = Path(__file__).with_name("airflow_probe.py")
 PYTHON_ENV_VAR = "AIRFLOW2KFP_AIRFLOW_PYTHON"
@@ -365,7 +369,7 @@ def parsed_file_from_probe(answer: Mapping[str, Any], display: str) -> ParsedFil
     if answer.get("skipped"):
         return ParsedFile(path=display, not_a_dag_file=True)
     diagnostics = [_import_error(error, display, limits) for error in answer.get("import_errors", [])]
-    dags = tuple(_dag(data, display, str(answer.get("path", ""))) for data in answer.get("dags", []))
+    dags = inline_subdags([_dag(data, display, str(answer.get("path", ""))) for data in answer.get("dags", [])])
     if not dags and not diagnostics:
         diagnostics.append(diag("A2K104", "Airflow's DagBag found no DAG in this file.", file=display,
                                 help="Nothing to convert; exclude the file if it is a helper module."))
@@ -401,6 +405,8 @@ def decode_value(value: Any) -> Any:
             return XComRef(str(value["__xcom__"]), str(value.get("key") or "return_value"))
         if "__unresolved__" in value:
             return Unresolved(str(value["__unresolved__"]))
+        if "__dag__" in value:  # SubDagOperator's subdag
+            return DagRef(str(value["__dag__"]))
         if "__mapped_arg__" in value:  # its group is found from the task's (see _in_mapped_groups)
             return MappedArg("", str(value["__mapped_arg__"]))
         return {key: decode_value(item) for key, item in value.items()}

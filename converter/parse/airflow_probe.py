@@ -163,6 +163,12 @@ def _install_hooks(af: _Airflow) -> None:
 
         meta.__call__ = operator_call
 
+    # Airflow 2's SubDagOperator looks up its pool's size in the metadata database when it is built
+    # (a guard against a deadlock at run time); a parse has no database, so the lookup is skipped
+    subdag = _first_attr(("airflow.operators.subdag", "SubDagOperator"))
+    if subdag is not None and hasattr(subdag, "_validate_pool"):
+        subdag._validate_pool = lambda self, session: None
+
 
 # -- JSON-safe values ---------------------------------------------------------------------------
 
@@ -193,6 +199,8 @@ def to_json_safe(value: Any, af: _Airflow, depth: int = 0) -> Any:
         return value.isoformat()
     if af.PlainXComArg is not None and isinstance(value, af.PlainXComArg):
         return {"__xcom__": value.operator.task_id, "key": value.key}
+    if af.DAG is not None and isinstance(value, af.DAG):  # SubDagOperator's subdag
+        return {"__dag__": value.dag_id}
     if type(value).__name__ == "MappedArgument":  # a mapped task group's argument, inside the group
         return {"__mapped_arg__": str(getattr(value, "_key", ""))}
     if isinstance(value, dict):
@@ -323,7 +331,7 @@ def _function(fn: Any, dag_file: str, af: _Airflow) -> dict[str, Any]:
         "file": filename,
         "line": code.co_firstlineno if code else None,
         "source": source,
-        "cells": _cells(fn, af) if code is not None else {},
+        "cells": {**_cells(fn, af), **_default_cells(fn, source, af)} if code is not None else {},
     }
 
 
@@ -369,6 +377,39 @@ def _cells(fn: Any, af: _Airflow) -> dict[str, Any]:
         if _is_plain(safe):
             plain[name] = safe
     return plain
+
+
+def _default_cells(fn: Any, source: str | None, af: _Airflow) -> dict[str, Any]:
+    """For a default that is a bare name only the defaults read (`lambda table=table: ...`), that
+    name's value when the function was defined: the default itself."""
+    import ast
+    import textwrap
+
+    if not source:
+        return {}
+    try:
+        tree = ast.parse(textwrap.dedent(source).strip() if not source.lstrip().startswith("lambda")
+                         else f"_ = ({source})")
+    except SyntaxError:
+        return {}
+    node = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))), None)
+    if node is None:
+        return {}
+    arguments = node.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+    pairs += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None]
+    body = node.body if isinstance(node.body, list) else [node.body]
+    in_body = {n.id for part in body for n in ast.walk(part) if isinstance(n, ast.Name)}
+    values = dict(zip([a.arg for a in positional[len(positional) - len(fn.__defaults__ or ()):]], fn.__defaults__ or ()))
+    values.update(fn.__kwdefaults__ or {})
+    found = {}
+    for argument, default in pairs:
+        if isinstance(default, ast.Name) and default.id not in in_body and argument.arg in values:
+            safe = to_json_safe(values[argument.arg], af)
+            if _is_plain(safe):
+                found[default.id] = safe
+    return found
 
 
 def _is_plain(value: Any) -> bool:

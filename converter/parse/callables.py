@@ -34,10 +34,10 @@ def to_callable(value: Any, module_source: str, model_value: ModelValue) -> Pyth
         return value
     if isinstance(value, Function):
         return PythonCallable(value.name, value.source, value.span, module_source=module_source,
-                              cells=_cells(value.source, value.scope, model_value))
+                              cells=_cells(value.source, value.scope, model_value, value.defaults))
     if isinstance(value, LambdaValue):
         return PythonCallable("<lambda>", value.source, value.span, module_source=module_source,
-                              cells=_cells(value.source, value.scope, model_value))
+                              cells=_cells(value.source, value.scope, model_value, value.defaults))
     if isinstance(value, PartialValue):
         inner = to_callable(value.target, module_source, model_value)
         if inner is None:
@@ -68,13 +68,15 @@ def _bound_method(value: BoundMethodValue, module_source: str, model_value: Mode
     return None
 
 
-def _cells(source: str, scope: Scope | None, model_value: ModelValue) -> dict[str, Any]:
-    """Plain-data values of the names `source` reads, looked up where it was written."""
+def _cells(source: str, scope: Scope | None, model_value: ModelValue,
+           defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Plain-data values of the names `source` reads, looked up where it was written (the values
+    parameter defaults read as they were when the function was defined)."""
     found: dict[str, Any] = {}
     if scope is None:
         return found
     for name in sorted(names_read(_as_module(source))):
-        present, value = scope.lookup(name)
+        present, value = (True, defaults[name]) if defaults and name in defaults else scope.lookup(name)
         if present and is_data(value):
             found[name] = model_value(value)
     return found

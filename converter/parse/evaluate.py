@@ -69,6 +69,12 @@ def is_data(value: Any) -> bool:
     return isinstance(value, range)
 
 
+def _known_object(left: Any, right: Any) -> bool:
+    """One side is None and the other an object the reader built (not a value it could not know)."""
+    other = right if left is None else left if right is None else None
+    return other is not None and not isinstance(other, Unresolved) and not is_data(other)
+
+
 def _too_big(op: type[cst.BaseBinaryOp], left: Any, right: Any) -> bool:
     if op is cst.Multiply:
         sizes = [len(v) if isinstance(v, (str, bytes, list, tuple)) else v for v in (left, right)]
@@ -317,6 +323,12 @@ class Evaluator:
         left = self.eval(node.left, scope)
         for target in node.comparisons:
             right = self.eval(target.comparator, scope)
+            if isinstance(target.operator, (cst.Is, cst.IsNot)) and _known_object(left, right):
+                # `task is not None`: a task, group, DAG or function the reader built is never None
+                if (left is right) == isinstance(target.operator, cst.IsNot):
+                    return False
+                left = right
+                continue
             if not (is_data(left) and is_data(right)):
                 return self.unresolved(node)
             try:

@@ -26,6 +26,7 @@ from converter.parse.state import short
 from converter.parse.values import (
     BoundMethodValue, Builtin, DagRecord, Function, GroupRecord, InstanceValue, LabelRecord, LambdaValue,
     LocalClass, MappedArgValue, Partial, PartialValue, Ref, Scope, TaskFlow, TaskDecorator, TaskRecord, XComValue,
+    defaults_read,
 )
 
 _PATH_PARTS = frozenset({"stem", "name", "suffix", "parent", "parts"})
@@ -216,7 +217,7 @@ class Interpreter(Builders):
     # -- definitions -----------------------------------------------------------------------
     def define_function(self, node: cst.FunctionDef, scope: Scope) -> Any:
         source = self.positions.definition(node).strip("\n")
-        function = Function(node, scope, self.span(node), source)
+        function = Function(node, scope, self.span(node), source, defaults=defaults_read(node.params, node.body, scope))
         result: Any = function
         is_setup = is_teardown = False
         for decorator in reversed(node.decorators):  # innermost decorator applies first
@@ -368,7 +369,8 @@ class Interpreter(Builders):
         return self.attribute(node, value, scope)
 
     def _eval_Lambda(self, node: cst.Lambda, scope: Scope) -> Any:
-        return LambdaValue(self.source(node), span=self.span(node), scope=scope)
+        return LambdaValue(self.source(node), span=self.span(node), scope=scope,
+                           defaults=defaults_read(node.params, node.body, scope))
 
     # -- calls -----------------------------------------------------------------------------
     def call(self, node: cst.Call, scope: Scope) -> Any:

@@ -36,11 +36,12 @@ from typing import Any
 import libcst as cst
 
 from converter.diagnostics import Diagnostic, diag
-from converter.model import Dag, MappedArg, ParsedFile, Task, TaskArgs, Unresolved, XComRef
+from converter.model import Dag, DagRef, MappedArg, ParsedFile, Task, TaskArgs, Unresolved, XComRef
 from converter.parse.callables import to_callable
 from converter.parse.interpreter import Interpreter
 from converter.parse.positions import Positions
 from converter.parse.source import read_source
+from converter.parse.subdags import inline_subdags
 from converter.parse.values import (
     DagRecord, Function, GroupRecord, LabelRecord, LocalClass, MappedArgValue, Partial, Ref, Scope, TaskFlow,
     TaskRecord, XComValue,
@@ -105,9 +106,7 @@ def _read(path: Path, display: str, max_bytes: int) -> ParsedFile:
                 "A2K108", f"The static reader failed on this statement: {type(error).__name__}: {error}",
                 file=display, line=span.line, col=span.col,
             ))
-    dags: list[Dag] = []
-    for record in interpreter.dags:
-        dags.append(_to_dag(record, interpreter.diagnostics, text))
+    dags = list(inline_subdags([_to_dag(record, interpreter.diagnostics, text) for record in interpreter.dags]))
     diagnostics = interpreter.diagnostics + ([stopper] if stopper else [])
     if not dags and interpreter.dag_creations == 0:
         diagnostics.append(diag("A2K104", file=display))
@@ -243,6 +242,8 @@ def _model_value(value: Any, unresolved: list[str]) -> Any:
         return XComRef(value.task.task_id, value.key)
     if isinstance(value, MappedArgValue):
         return MappedArg(value.group.group_id or "", value.key)
+    if isinstance(value, DagRecord):  # SubDagOperator(subdag=...): inlined by parse/subdags.py
+        return DagRef(value.dag_id)
     if isinstance(value, dict):
         return {_model_value(k, unresolved): _model_value(v, unresolved) for k, v in value.items()}
     if isinstance(value, list):

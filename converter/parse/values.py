@@ -79,6 +79,8 @@ class Function:
     source: str
     kind: str = "plain"
     options: dict[str, Any] = field(default_factory=dict)  # the decorator's keyword arguments
+    # names only its parameters' defaults read, with their values when it was defined (see defaults_read)
+    defaults: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -99,6 +101,7 @@ class LambdaValue(Unresolved):
 
     span: SourceSpan | None = None
     scope: Scope | None = None
+    defaults: dict[str, Any] = field(default_factory=dict)  # as Function.defaults
 
 
 @dataclass(frozen=True, eq=False)
@@ -330,3 +333,31 @@ class Builtin:
     """A Python builtin the evaluator may apply to literal data (range, len, str, ...)."""
 
     name: str
+
+
+def defaults_read(params: cst.Parameters, body: cst.CSTNode, scope: Scope) -> dict[str, Any]:
+    """The names only the parameters' defaults read, with their values now: Python evaluates defaults
+    when the function is defined (`lambda table=table: ...` in a loop keeps each table), while the
+    body reads names when it runs (their last values)."""
+    defaults = [p.default for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                if p.default is not None]
+    if not defaults:
+        return {}
+    in_defaults = {n for d in defaults for n in _names(d)}
+    found: dict[str, Any] = {}
+    for name in sorted(in_defaults - _names(body)):
+        present, value = scope.lookup(name)
+        if present:
+            found[name] = value
+    return found
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            names.add(name.value)
+
+    node.visit(Visitor())
+    return names
