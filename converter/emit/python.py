@@ -9,6 +9,7 @@ generated file's compile step writes into the workflow (see postcompile.py).
 
 from __future__ import annotations
 
+import json
 import pprint
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -95,8 +96,11 @@ class EmitPlan:
     scheduled_values: Mapping[str, str] = field(default_factory=dict)
 
 
-def py_literal(value: Any, refs: Mapping[str, str]) -> str:
-    """Python source for an argument value; upstream outputs become `task.outputs[...]`."""
+def py_literal(value: Any, refs: Mapping[str, str], one_line: bool = False) -> str:
+    """Python source for an argument value; upstream outputs become `task.outputs[...]`.
+
+    Multi-line text is a triple-quoted string, unless `one_line`: a task inside `with` blocks is
+    indented, which must not indent the lines of its strings."""
     if isinstance(value, LoopValue):
         return value.variable
     if isinstance(value, XComRef):
@@ -107,8 +111,8 @@ def py_literal(value: Any, refs: Mapping[str, str]) -> str:
     if isinstance(value, RunIdRef):
         return "dsl.RUN_ID_PLACEHOLDER"
     if isinstance(value, Interpolated):
-        return _f_string(value)
-    if isinstance(value, str) and "\n" in value and '"""' not in value and not value.endswith("\\"):
+        return _f_string(value, one_line)
+    if isinstance(value, str) and "\n" in value and '"""' not in value and not value.endswith("\\") and not one_line:
         escaped = value.replace("\\", "\\\\")
         return f'"""{escaped}"""'
     return pprint.pformat(value, width=88, sort_dicts=False)
@@ -122,13 +126,13 @@ _SpecDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
     "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
 
 
-def _f_string(value: Interpolated) -> str:
+def _f_string(value: Interpolated, one_line: bool = False) -> str:
     """An f-string: text with its braces doubled, run-time values as `{name}`."""
     body = "".join(
         part.replace("{", "{{").replace("}", "}}") if isinstance(part, str) else "{" + py_literal(part, {}) + "}"
         for part in value.parts
     )
-    if "\n" in body and '"""' not in body and not body.endswith(("\\", '"')):
+    if "\n" in body and '"""' not in body and not body.endswith(("\\", '"')) and not one_line:
         return 'f"""' + body.replace("\\", "\\\\") + '"""'
     return "f" + repr(body)
 
@@ -241,7 +245,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         kept = next((i for i, (a, b) in enumerate(zip(before, wrappers[:shared])) if a != b),
                     min(len(before), shared))
         assert mapping.component is not None  # removed tasks are not in `order`
-        rendered = ", ".join(f"{name}={py_literal(value, variables)}" for name, value in mapping.arguments.items())
+        rendered = ", ".join(f"{name}={py_literal(value, variables, one_line=bool(wrappers))}"
+                             for name, value in mapping.arguments.items())
         after = control.after
         calls = ((f"after({', '.join(variables[u] for u in after)})",) if after else ()) + mapping.task_calls
         rule_call = (f"trigger_rule({variables[task_id]}, {control.rule!r}, {control.depends!r})"
@@ -316,6 +321,9 @@ def _items(over: Any, variables: Mapping[str, str]) -> str:
     if isinstance(over, Collected):
         output = "Output" if over.key == "return_value" else over.key
         return f"results_of({variables[over.task_id]}, {output!r})"
+    if isinstance(over, list) and all(isinstance(i, dict) for i in over) and len({frozenset(i) for i in over}) > 1:
+        # kfp wants the same keys in every dict it loops over: items as JSON text, decoded by the step
+        return py_literal([json.dumps(item) for item in over], variables)
     return py_literal(over, variables)
 
 

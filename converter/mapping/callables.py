@@ -29,7 +29,7 @@ from typing import Any
 from converter.mapping.callable_source import Parameter, carried, standalone
 from converter.model import BoundObject, PythonCallable
 
-LAMBDA_NAME = "python_callable"  # what a lambda is bound to in the step
+LAMBDA_NAME = "python_callable"  # what a lambda (or a callable object) is bound to in the step
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,9 @@ def _bound_method(callable_: PythonCallable, bound: BoundObject) -> StepCallable
         obj = "_object"
     else:
         return f"how the {bound.class_name} object behind {method} is built is not known"
-    code = [*building, f"{method} = {obj}.{method}"]
+    call_name = LAMBDA_NAME if method == "__call__" else method
+    # an object with __call__ is called itself
+    code = [*building, f"{call_name} = {obj}" if method == "__call__" else f"{method} = {obj}.{method}"]
     if bound.module:
         found_prelude: tuple[str, ...] = (f"from {bound.module} import {bound.class_name}",)
         prelude_names, airflow, missing = frozenset({bound.class_name}), (), ()
@@ -125,10 +127,10 @@ def _bound_method(callable_: PythonCallable, bound: BoundObject) -> StepCallable
     captured, missing = _captured(missing, callable_.cells)
     parameters, literals = _method_parameters(callable_.source, bound)
     return StepCallable(
-        call_name=method,
+        call_name=call_name,
         prelude=(*found_prelude, *captured),
         definition=tuple(code),
-        names=prelude_names | {method, "_object"} | (set(callable_.cells) - set(missing)),
+        names=prelude_names | {call_name, "_object"} | (set(callable_.cells) - set(missing)),
         parameters=parameters,
         string_literals=literals,
         missing=missing,

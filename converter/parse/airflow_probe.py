@@ -400,7 +400,8 @@ def _default_cells(fn: Any, source: str | None, af: _Airflow) -> dict[str, Any]:
     pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
     pairs += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None]
     body = node.body if isinstance(node.body, list) else [node.body]
-    in_body = {n.id for part in body for n in ast.walk(part) if isinstance(n, ast.Name)}
+    parameters = {a.arg for a in [*positional, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg] if a}
+    in_body = {n.id for part in body for n in ast.walk(part) if isinstance(n, ast.Name)} - parameters
     values = dict(zip([a.arg for a in positional[len(positional) - len(fn.__defaults__ or ()):]], fn.__defaults__ or ()))
     values.update(fn.__kwdefaults__ or {})
     found = {}

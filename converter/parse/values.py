@@ -344,8 +344,13 @@ def defaults_read(params: cst.Parameters, body: cst.CSTNode, scope: Scope) -> di
     if not defaults:
         return {}
     in_defaults = {n for d in defaults for n in _names(d)}
+    parameters = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    if isinstance(params.star_arg, cst.Param):
+        parameters.add(params.star_arg.name.value)
+    if params.star_kwarg is not None:
+        parameters.add(params.star_kwarg.name.value)
     found: dict[str, Any] = {}
-    for name in sorted(in_defaults - _names(body)):
+    for name in sorted(in_defaults - (_names(body) - parameters)):  # a parameter shadows the global
         present, value = scope.lookup(name)
         if present:
             found[name] = value
