@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -489,8 +490,11 @@ def _callable(data: Mapping[str, Any] | None, display: str, probed_path: str) ->
         in_dag_file = os.path.realpath(file) == os.path.realpath(probed_path)
         span = SourceSpan(display if in_dag_file else str(file), int(line))
     bound = data.get("bound_object")
+    source = data.get("source")
     return PythonCallable(
-        name=str(data.get("name")), source=data.get("source"), span=span, module=data.get("module"),
+        # inspect gives a function defined in a `with DAG` block or a @dag function indented, as in the file
+        name=str(data.get("name")), source=textwrap.dedent(source) if isinstance(source, str) else None,
+        span=span, module=data.get("module"),
         partial_args=tuple(decode_value(list(data.get("partial_args") or []))),
         partial_kwargs=decode_value(dict(data.get("partial_kwargs") or {})),
         bound_object=BoundObject(str(bound.get("class_name")), bound.get("module"), bound.get("source"),
