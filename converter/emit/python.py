@@ -91,6 +91,8 @@ class EmitPlan:
     controls: Mapping[str, TaskControl]  # per emitted task: conditions, loops, rule, semantics
     support: str  # the post-compile code the generated file carries
     collects: bool = False  # a mapped task's results are passed on: compile_pipeline collects them
+    # orderings the loop of a mapped task group adds: each of its tasks waits for every upstream of any
+    loop_edges: tuple[tuple[str, str], ...] = ()
     parameters: tuple[ParameterBlock, ...] = ()  # the pipeline function's parameters
     # parameter -> what a recurring run passes for it ([[ScheduledTime...]]), see emit/recurring.py
     scheduled_values: Mapping[str, str] = field(default_factory=dict)
@@ -235,6 +237,18 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         order, reserved=[function_name, *loop_variables, *(p.name for p in parameters)])
     arguments = {task_id: mappings[task_id].arguments for task_id in order}
     controls = plan_control(dag, order, edges, kfp_names, arguments)
+    loop_edges = () if split_groups else _group_loop_waits(dag, order, controls)
+    for up, down in loop_edges:
+        control = controls[down]
+        group = _group_of(control)
+        if group is not None and _group_of(controls[up]) != group:  # into the loop
+            note = (f"in the loop of mapped task group {group}, it also waits for {up} (another task of the "
+                    "group does); Airflow does not make it wait")
+        else:  # after the loop
+            note = (f"waits for the whole loop of mapped task group {_group_of(controls[up])}, {up} included; "
+                    "Airflow does not make it wait")
+        controls[down] = replace(control, semantics=replace(
+            control.semantics, differences=control.semantics.differences + (note,)))
 
     tasks: list[TaskBlock] = []
     for task_id in order:
@@ -298,10 +312,38 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         controls=controls,
         support=support_source(loop_outputs=collects),
         collects=collects,
+        loop_edges=loop_edges,
         parameters=tuple(ParameterBlock(p.name, p.annotation, py_literal(p.default, {}), p.description)
                          for p in parameters),
         scheduled_values={p.name: p.scheduled_value for p in parameters if p.scheduled_value},
     )
+
+
+def _group_of(control: TaskControl) -> str | None:
+    """The outermost mapped task group whose loop holds the task."""
+    return next((loop.group for loop in control.loops if loop.group), None)
+
+
+def _group_loop_waits(dag: Dag, order: Sequence[str], controls: Mapping[str, TaskControl]) -> tuple[tuple[str, str], ...]:
+    """(upstream, task) for each task of a mapped task group and each upstream outside the group that
+    another of its tasks waits for: the group's loop node waits for them all."""
+    members: dict[str, list[str]] = {}
+    for task_id in order:
+        group = _group_of(controls[task_id])
+        if group is not None:
+            members.setdefault(group, []).append(task_id)
+    found: list[tuple[str, str]] = []
+    if not members:
+        return ()
+    ordered = graph.ordering(order, [(u, t) for t in order for u in controls[t].after])
+    for tasks in members.values():
+        inside = set(tasks)
+        outside = list(dict.fromkeys(u for t in tasks for u in controls[t].after if u not in inside))
+        found += [(u, t) for t in tasks for u in outside if (u, t) not in ordered]
+        # a task after the loop waits for the whole loop: every task of the group
+        after = [d for d in order if d not in inside and any(u in inside for u in controls[d].after)]
+        found += [(t, d) for d in after for t in tasks if (t, d) not in ordered]
+    return tuple(found)
 
 
 def _wrappers(control: TaskControl, variables: Mapping[str, str]) -> tuple[str, ...]:
