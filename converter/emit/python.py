@@ -31,6 +31,7 @@ from converter.mapping.base import (
 )
 from converter.mapping.dag_params import dag_parameters
 from converter.mapping.fan_in import Collected
+from converter.mapping.xcom import XComText, output_name, text_output
 from converter.model import Dag, XComRef
 
 
@@ -106,14 +107,15 @@ def py_literal(value: Any, refs: Mapping[str, str], one_line: bool = False) -> s
     if isinstance(value, LoopValue):
         return value.variable
     if isinstance(value, XComRef):
-        output = "Output" if value.key == "return_value" else value.key
-        return f"{refs[value.task_id]}.outputs[{output!r}]"
+        return f"{refs[value.task_id]}.outputs[{output_name(value.key)!r}]"
+    if isinstance(value, XComText):
+        return f"{refs[value.task_id]}.outputs[{text_output(value.key)!r}]"
     if isinstance(value, ParamRef):
         return value.name
     if isinstance(value, RunIdRef):
         return "dsl.RUN_ID_PLACEHOLDER"
     if isinstance(value, Interpolated):
-        return _f_string(value, one_line)
+        return _f_string(value, refs, one_line)
     if isinstance(value, str) and "\n" in value and '"""' not in value and not value.endswith("\\") and not one_line:
         escaped = value.replace("\\", "\\\\")
         return f'"""{escaped}"""'
@@ -128,11 +130,19 @@ _SpecDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
     "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
 
 
-def _f_string(value: Interpolated, one_line: bool = False) -> str:
+def _f_string(value: Interpolated, refs: Mapping[str, str], one_line: bool = False) -> str:
     """An f-string: text with its braces doubled, run-time values as `{name}`."""
+    expressions = [None if isinstance(part, str) else py_literal(part, refs) for part in value.parts]
+    if any("'" in e for e in expressions if e):  # `task.outputs['x']`: no backslash may escape a quote
+        text = "".join(
+            part.replace("{", "{{").replace("}", "}}").encode("unicode_escape").decode("ascii").replace('"', '\\"')
+            if expression is None else "{" + expression + "}"
+            for part, expression in zip(value.parts, expressions)
+        )
+        return f'f"{text}"'
     body = "".join(
-        part.replace("{", "{{").replace("}", "}}") if isinstance(part, str) else "{" + py_literal(part, {}) + "}"
-        for part in value.parts
+        part.replace("{", "{{").replace("}", "}}") if expression is None else "{" + expression + "}"
+        for part, expression in zip(value.parts, expressions)
     )
     if "\n" in body and '"""' not in body and not body.endswith(("\\", '"')) and not one_line:
         return 'f"""' + body.replace("\\", "\\\\") + '"""'

@@ -38,7 +38,7 @@ from converter.mapping.python import (
 )
 from converter.mapping.run_context import SHIM_NAMES, shim_lines
 from converter.mapping.step_context import StepContext
-from converter.mapping.templates import has_template, time_macro_note, translate, translate_value
+from converter.mapping.templates import PullResolver, has_template, time_macro_note, translate, translate_value
 from converter.model import Dag, Task, Unresolved, XComRef
 
 TEMPLATE_MARKERS = ("{{", "{%")
@@ -164,7 +164,8 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     if _needs_run_time(task, context.dag, command):
         return _rendering_step(task, context, command, found, notes)
     parameters: dict[str, PipelineParameter] = {}
-    value: Any = translate_value(command, task, context.dag, "bash_command", found, parameters)
+    value: Any = translate_value(command, task, context.dag, "bash_command", found, parameters,
+                                 xcom.text_pulls(context.dag, task, found))
     cwd = task.args.get("cwd")
     if isinstance(cwd, str):
         prefix = f"cd {shlex.quote(cwd)} || exit 1\n"  # a line of its own: scripts start with #!
@@ -206,13 +207,14 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
 
 
 def _needs_run_time(task: Task, dag: Dag, command: str) -> bool:
-    """Whether a templated field needs what only the run has (an XCom, a Variable, a macro...)."""
-    def kept(value: object) -> bool:
-        return has_template(value) and bool(translate(str(value), task, dag).kept)
+    """Whether a templated field needs what only the run has (a Variable, a macro, an XCom in env or
+    cwd, or one the command uses other than as its text): then the step renders its templates."""
+    def kept(value: object, pulls: PullResolver | None = None) -> bool:
+        return has_template(value) and bool(translate(str(value), task, dag, pulls).kept)
 
     env, cwd = task.args.get("env"), task.args.get("cwd")
-    values = [command, cwd, *(env.values() if isinstance(env, dict) else ())]
-    return any(isinstance(v, XComRef) or kept(v) for v in values)
+    values = [cwd, *(env.values() if isinstance(env, dict) else ())]
+    return kept(command, xcom.text_pulls(dag, task, [])) or any(isinstance(v, XComRef) or kept(v) for v in values)
 
 
 def _rendering_step(task: Task, context: MappingContext, command: object, found: list[Diagnostic],
@@ -224,12 +226,9 @@ def _rendering_step(task: Task, context: MappingContext, command: object, found:
     parameters: dict[str, PipelineParameter] = {}
     ident = step_identifier(task)
     inputs = _Inputs({f"{ident}_step", "_json", "_file", "_result", "_when", *SHIM_NAMES})
-    renderable = True
-
     def templated(value: object, field_name: str) -> object:
-        nonlocal renderable
         if isinstance(value, str) and has_template(value):
-            renderable = step.template(value, field_name) and renderable
+            step.template(value, field_name)
             return Rendered(value)
         return value
 
@@ -257,9 +256,8 @@ def _rendering_step(task: Task, context: MappingContext, command: object, found:
         found.append(diag("A2K320", f"exit code {', '.join(map(str, skip_codes))} marks the task skipped in "
                           "Airflow (skip_on_exit_code); in KFP the step fails instead", **where))
         notes.append("skip_on_exit_code: fails instead of skipping")
-    if not renderable:
-        reason = next(d for d in reversed(found) if d.code in ("A2K302", "A2K334", "A2K335"))
-        return placeholder(task, context, reason, "templates need values the step cannot serve")
+    if step.unrenderable is not None:  # Airflow fails rendering the templates before the command runs
+        return placeholder(task, context, step.unrenderable, "templates need values the step cannot serve")
     step.parts.add("bash")
     pushes = "return_value" in consumed_outputs(dag, task.task_id) and xcom.producer_format(task) == xcom.TEXT
     body = (["import json as _json"] if any("_json." in line for line in inputs.decode) else []) + [
@@ -274,7 +272,7 @@ def _rendering_step(task: Task, context: MappingContext, command: object, found:
     notes.append("templates rendered in the step with jinja2, as Airflow renders them" if "render" in step.parts
                  else "runs the command an upstream task returned, as Airflow does")
     note = time_macro_note(parameters)
-    approximated = any(d.code in APPROXIMATING | {"A2K320"} for d in found)
+    approximated = any(d.code in APPROXIMATING for d in found)
     return TaskMapping(
         task_id=task.task_id,
         fidelity=Fidelity.APPROXIMATED if approximated else Fidelity.DIRECT,

@@ -20,7 +20,8 @@ from converter.mapping.base import (
 )
 from converter.mapping.control_flow import LoopValue
 from converter.mapping.placeholder import placeholder
-from converter.model import Task, Unresolved
+from converter.mapping.xcom import XComText
+from converter.model import Task, Unresolved, XComRef
 
 K8S_IMPORT = "from kubernetes.client import models as k8s"
 
@@ -33,7 +34,7 @@ class ContainerParts:
     arguments: dict[str, Any] = field(default_factory=dict)
 
     def item(self, value: Any, prefix: str) -> Any:
-        if isinstance(value, (ParamRef, Interpolated, RunIdRef, LoopValue)):  # a mapped task's loop item too
+        if isinstance(value, (ParamRef, Interpolated, RunIdRef, XComRef, XComText, LoopValue)):  # a loop item too
             name = f"{prefix}_{len(self.inputs)}"
             self.inputs.append({"name": name, "type": "String"})
             self.arguments[name] = value

@@ -19,14 +19,17 @@ from converter.mapping.base import (
 from converter.mapping.container import (
     K8S_IMPORT, container_component, env_calls, k8s_objects, literal, unreadable_image, value_source,
 )
-from converter.mapping.templates import time_macro_note, translate_value
-from converter.model import Task, Unresolved
+from converter.mapping import xcom
+from converter.mapping.templates import PullResolver, time_macro_note, translate_value
+from converter.model import Task, Unresolved, XComRef
 
 # old `resources={...}` keys (Airflow 1.10 / cncf-kubernetes < 4) -> KFP ContainerOp setters
 OLD_RESOURCES = {"request_memory": "set_memory_request", "limit_memory": "set_memory_limit",
                  "request_cpu": "set_cpu_request", "limit_cpu": "set_cpu_limit", "limit_gpu": "set_gpu_limit",
                  "request_ephemeral_storage": "set_ephemeral_storage_request",
                  "limit_ephemeral_storage": "set_ephemeral_storage_limit"}
+XCOM_FOLDER = "/airflow/xcom"  # an emptyDir the KubernetesPodOperator's sidecar reads return.json from
+XCOM_FILE = f"{XCOM_FOLDER}/return.json"
 PER_RUN = {
     "service_account_name": "the service account is set per run in KFP v1 "
                             "(kfp.Client().create_run_from_pipeline_package(..., service_account=...))",
@@ -54,10 +57,12 @@ def map_kubernetes(task: Task, context: MappingContext) -> TaskMapping:
         return unusable
     image = task.args.get("image")
 
-    def templated(key: str) -> Any:
-        return translate_value(task.args.get(key), task, context.dag, key, found, parameters)
+    def templated(key: str, pulls: PullResolver | None = None) -> Any:
+        return translate_value(task.args.get(key), task, context.dag, key, found, parameters, pulls)
 
-    command, args = templated("cmds"), templated("arguments")
+    # an upstream's XCom pulled alone in a template block is passed as its text (KFP substitutes it)
+    pulls = xcom.text_pulls(context.dag, task, found)
+    command, args = (_xcom_texts(templated(key, pulls), task, context, found) for key in ("cmds", "arguments"))
     for key, value in (("cmds", command), ("arguments", args)):
         if value is not None and not isinstance(value, (list, tuple)):
             found.append(diag("A2K306", f"{key} could not be read statically: {_shown(value)}", **where))
@@ -70,6 +75,12 @@ def map_kubernetes(task: Task, context: MappingContext) -> TaskMapping:
         args=list(args) if isinstance(args, (list, tuple)) else None,
     )
     calls = _pod_calls(task, templated, found, where)
+    if task.args.get("do_xcom_push") is True:  # the container writes its XCom where the sidecar reads it
+        container = component.spec["implementation"]["container"]  # type: ignore[index]
+        container["fileOutputs"] = {"Output": XCOM_FILE}
+        component.spec["outputs"] = [{"name": "Output", "type": "String"}]  # type: ignore[index]
+        calls += ["add_volume(k8s.V1Volume(name='airflow-xcom', empty_dir=k8s.V1EmptyDirVolumeSource()))",
+                  f"add_volume_mount(k8s.V1VolumeMount(name='airflow-xcom', mount_path={XCOM_FOLDER!r}))"]
     note = time_macro_note(parameters)
     approximated = bool(found)  # every finding here is a difference the step shows when run
     return TaskMapping(
@@ -83,6 +94,23 @@ def map_kubernetes(task: Task, context: MappingContext) -> TaskMapping:
         parameters=tuple(parameters.values()),
         imports=(K8S_IMPORT,) if calls else (),
     )
+
+
+def _xcom_texts(value: Any, task: Task, context: MappingContext, found: list[Diagnostic]) -> Any:
+    """An XComArg among the arguments as its value's text: Airflow passes the value, a pod takes text."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    items = []
+    for item in value:
+        if isinstance(item, XComRef):
+            text = xcom.text_of(context.dag, task, item.task_id, item.key, found)
+            if text is None:
+                found.append(diag("A2K311", f"the XCom of {item.task_id} is passed as its JSON text, where Airflow "
+                                  "passes the value", **task_location(task)))
+                text = item
+            item = text
+        items.append(item)
+    return items
 
 
 def _shown(value: Any) -> str:

@@ -44,7 +44,7 @@ from converter.mapping.dag_params import annotation_of
 from converter.mapping.placeholder import placeholder
 from converter.mapping.run_context import SHIM_NAMES, shim_lines
 from converter.mapping.step_context import (
-    CONNECTION_NAMES, NOT_SERVED, SERVED, StepContext, name_lines, served_import,
+    CONNECTION_NAMES, NOT_SERVED, SERVED, StepContext, context_keys, name_lines, served_import,
 )
 from converter.mapping.templates import has_template, time_macro_note, translate
 from converter.model import Dag, Duration, Task, Unresolved, XComRef
@@ -61,7 +61,7 @@ PIP_NAMES = {"yaml": "PyYAML", "sklearn": "scikit-learn", "PIL": "Pillow", "cv2"
              "bs4": "beautifulsoup4", "dateutil": "python-dateutil", "google": "google-cloud-storage",
              "psycopg2": "psycopg2-binary", "jwt": "PyJWT", "dotenv": "python-dotenv"}
 JINJA_PACKAGE = "jinja2"  # templates rendered in the step, as Airflow renders them
-APPROXIMATING = frozenset({"A2K302", "A2K306", "A2K310", "A2K311", "A2K312", "A2K331", "A2K332", "A2K333",
+APPROXIMATING = frozenset({"A2K302", "A2K306", "A2K310", "A2K311", "A2K312", "A2K320", "A2K331", "A2K332", "A2K333",
                            "A2K334", "A2K335"})
 
 
@@ -136,26 +136,38 @@ class _Inputs:
         return name
 
 
-_CONSUMED: list[Any] = [None, {}]  # the last DAG asked about, and its task id -> XCom keys read
+# the last DAG asked about, its task id -> XCom keys read, and task id -> keys read as text
+_CONSUMED: list[Any] = [None, {}, {}]
 
 
 def consumed_outputs(dag: Dag, task_id: str) -> tuple[str, ...]:
     """The XCom keys of `task_id` other tasks read, in a stable order (return_value first): XComArgs
     passed as arguments, and pulls with literal task ids and keys in templates and callables."""
+    return _consumed(dag, 1, task_id)
+
+
+def consumed_texts(dag: Dag, task_id: str) -> tuple[str, ...]:
+    """The XCom keys of `task_id` other steps read as the text Jinja renders (`xcom.text_pulls`)."""
+    return _consumed(dag, 2, task_id)
+
+
+def _consumed(dag: Dag, which: int, task_id: str) -> tuple[str, ...]:
     if _CONSUMED[0] is not dag:  # one pass over the DAG's arguments, not one per Python task
-        index: dict[str, set[str]] = {}
+        keys: dict[str, set[str]] = {}
+        texts: dict[str, set[str]] = {}
         for other in dag.tasks:
             for ref in _refs([other.args.values, other.mapped_args]):
-                index.setdefault(ref.task_id, set()).add(ref.key)
+                keys.setdefault(ref.task_id, set()).add(ref.key)
             for pull in xcom.pulls_of(other):
                 if pull.known and pull.task_ids is not None and pull.key is not None:
                     for up in pull.task_ids:
-                        index.setdefault(up, set()).add(pull.key)
+                        keys.setdefault(up, set()).add(pull.key)
+            for up, key in xcom.text_pulls_of(other):
+                texts.setdefault(up, set()).add(key)
         for ref in _refs(dict(dag.mapped_groups)):  # what mapped task groups loop over
-            index.setdefault(ref.task_id, set()).add(ref.key)
-        _CONSUMED[:] = [dag, index]
-    keys = _CONSUMED[1].get(task_id, set())
-    return tuple(sorted(keys, key=lambda k: (k != "return_value", k)))
+            keys.setdefault(ref.task_id, set()).add(ref.key)
+        _CONSUMED[:] = [dag, keys, texts]
+    return tuple(sorted(_CONSUMED[which].get(task_id, set()), key=lambda k: (k != "return_value", k)))
 
 
 def produces_outputs(task: Task) -> bool:
@@ -192,6 +204,7 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     step_name = f"{ident}_step"
     step = StepContext(task, dag)
     serves_current_context = False
+    read_keys: frozenset[str] = frozenset()
 
     prepared = prepare(callable_)  # mapping/callables.py: functions, lambdas, partials, bound methods
     if isinstance(prepared, str):
@@ -206,7 +219,8 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     line_of = _line_mapper(callable_.source or "", function_text, task)
     _airflow_uses(prepared.airflow_names, served, function_text, line_of, step, found, where)
     reads_context = prepared.accepts_var_keyword or serves_current_context
-    step.code(function_text, line_of, prepared.string_literals if reads_context else ())
+    read_keys = context_keys(function_text, prepared.string_literals) if reads_context else frozenset()
+    step.code(function_text, line_of, read_keys)
     for statement in body_prelude:
         step.code(statement, lambda _line: None, ())
 
@@ -262,14 +276,14 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
             unavailable.add(p.name)
             inputs.call.append(f"{p.name}=None")
     if parameters_known is not None and parameters_known.accepts_var_keyword:
-        read = parameters_known.string_literals - supplied - named
+        read = read_keys - supplied - named
         keys = sorted(read & SERVED)
         step.keys |= set(keys)
         if keys:
             inputs.call.append("**{" + ", ".join(f"{k!r}: _context[{k!r}]" for k in keys) + "}")
         unavailable |= read & NOT_SERVED
     if serves_current_context and parameters_known is not None:
-        unavailable |= parameters_known.string_literals & NOT_SERVED
+        unavailable |= read_keys & NOT_SERVED
     if unavailable:
         found.append(diag("A2K335", "Airflow context a KFP step cannot serve is passed as None: "
                           f"{', '.join(sorted(unavailable))}", **where))
@@ -285,7 +299,9 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
             "", "def get_current_context():", "    return _context", ""]
     found += step.found
 
-    pushed = tuple(sorted({p.key for p in _pushes(function_text, body_prelude) if p.key}))
+    pushes = _pushes(function_text, body_prelude)
+    pushed = tuple(sorted({p.key for p in pushes if p.key}))
+    pushes_unknown = any(p.key is None for p in pushes)
     wanted_outputs = consumed_outputs(dag, task.task_id) if outputs is None else outputs
     if outputs is None:
         wanted_outputs = tuple(dict.fromkeys([*wanted_outputs, *pushed]))
@@ -295,8 +311,9 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         step.parts.add("bash")
         returns, finish = ("str", ["return _result"]) if "return_value" in wanted_outputs else ("", [])
     else:
+        texts = consumed_texts(dag, task.task_id) if outputs is None else ()
         returns, finish = _outputs(wanted_outputs, _multiple_outputs(task, function_text), pushed,
-                                   "ti" in step.keys, task, found)
+                                   "ti" in step.keys, task, found, texts, pushes_unknown)
     image, packages, notes = _environment(replace(task, operator=decision.runs_as) if decision else task, context,
                                           found)
     body = _body(task, body_prelude, function_text, inputs, call_name, finish, context_lines)
@@ -313,7 +330,7 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     note = time_macro_note(parameters)
     approximated = any(d.code in APPROXIMATING for d in found) or bool(
         notes and task.operator in EXTERNAL_OPERATORS | IMAGE_DECORATORS)
-    cannot_run = next((d for d in step.found if d.code in ("A2K334", "A2K335") and "template" in d.message), None)
+    cannot_run = step.unrenderable
     if step.parts & {"render"}:
         notes = [*notes, "templates rendered in the step with jinja2, as Airflow renders them"]
     return PythonStep(
@@ -498,16 +515,21 @@ def template_literal(text: str) -> str:
 
 
 def _outputs(keys: tuple[str, ...], multiple: bool, pushed: tuple[str, ...], has_ti: bool, task: Task,
-             found: list[Diagnostic]) -> tuple[str, list[str]]:
-    """The return annotation and the statements returning the outputs, JSON-encoded.
+             found: list[Diagnostic], texts: tuple[str, ...] = (), pushes_unknown: bool = False
+             ) -> tuple[str, list[str]]:
+    """The return annotation and the statements returning the outputs, JSON-encoded; for the keys in
+    `texts`, also the text Jinja renders for the value (`str()`), as `<output>_text`.
 
     Each XCom key is what Airflow stores under it: the return value; for another key, what the
     callable pushed with xcom_push, overridden by the returned dict's item with multiple_outputs."""
     keys = tuple(k for k in keys if k.isidentifier())
+    texts = tuple(k for k in texts if k in keys)
     if not keys:
         return "", []
-    if keys == ("return_value",):
+    if keys == ("return_value",) and not texts:
         return "str", ["return _json.dumps(_result)"]
+    if pushes_unknown and has_ti:  # a key computed when it runs may be any of them
+        pushed = tuple(k for k in keys if k != "return_value")
     unpushed = [k for k in keys if k != "return_value" and k not in pushed]
     if unpushed and not multiple:
         found.append(diag("A2K311", f"XCom {', '.join(unpushed)} of {task.task_id} is read by another task, but "
@@ -521,16 +543,16 @@ def _outputs(keys: tuple[str, ...], multiple: bool, pushed: tuple[str, ...], has
             return f"_result[{key!r}]"
         return f"_xcom.get({key!r})"
 
-    values = [value(k) for k in keys]
+    values = [f"_json.dumps({value(k)})" for k in keys] + [f"str({value(k)})" for k in texts]
     lines = []
-    if any(v.startswith("_xcom") for v in values):
+    if any("_xcom" in v for v in values):
         if multiple:
             lines.append("_xcom = {**_ti.pushed, **_result}" if has_ti else "_xcom = dict(_result)")
         else:
             lines.append("_xcom = _ti.pushed")
-    fields = [("Output" if k == "return_value" else k) for k in keys]
+    fields = [xcom.output_name(k) for k in keys] + [xcom.text_output(k) for k in texts]
     annotation = "NamedTuple('Outputs', [" + ", ".join(f"({f!r}, str)" for f in fields) + "])"
-    return annotation, [*lines, "return (" + "".join(f"_json.dumps({v}), " for v in values) + ")"]
+    return annotation, [*lines, "return (" + "".join(f"{v}, " for v in values) + ")"]
 
 
 def _environment(task: Task, context: MappingContext, found: list[Diagnostic]) -> tuple[str, list[str], list[str]]:
@@ -821,6 +843,8 @@ def map_python(task: Task, context: MappingContext) -> TaskMapping:
     step = python_component(task, context)
     if isinstance(step, Diagnostic):
         return placeholder(task, context, step, "python_callable unknown")
+    if step.cannot_run is not None:  # Airflow fails rendering its templates before the callable runs
+        return placeholder(task, context, step.cannot_run, "templates need values the step cannot serve")
     return TaskMapping(
         task_id=task.task_id,
         fidelity=Fidelity.APPROXIMATED if step.approximated else Fidelity.DIRECT,

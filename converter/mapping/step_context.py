@@ -65,6 +65,7 @@ class StepContext:
     pulls: dict[tuple[str, str], xcom.Pull] = field(default_factory=dict)  # wired (task_id, key) pulls
     parts: set[str] = field(default_factory=set)  # shim parts the step's own code calls
     found: list[Diagnostic] = field(default_factory=list)
+    unrenderable: Diagnostic | None = None  # why a template rendered in the step cannot render
 
     @property
     def native(self) -> bool:
@@ -82,6 +83,7 @@ class StepContext:
         if use.error is not None:
             self.found.append(diag("A2K302", f"{field_name}: the template does not parse ({use.error}); "
                                    "Airflow fails to render it too", **self.location()))
+            self.unrenderable = self.unrenderable or self.found[-1]
             return False
         self.parts.add("render")
         renderable = True
@@ -90,9 +92,9 @@ class StepContext:
                 self.found.append(diag("A2K333", f"{field_name}: the template reads Airflow Variables (var); the "
                                        "step reads AIRFLOW_VAR_<KEY> environment variables, as Airflow's "
                                        "environment backend does", **self.location()))
-            if name in SERVED:
+            if name in SERVED or name in use.ids_only:  # of `dag` and `task`: their ids only
                 self.keys.add(name)
-            elif name in ("conn",):
+            elif name == "conn":
                 self.found.append(diag("A2K334", f"{field_name}: the template reads Airflow Connections (conn), "
                                        "which need Airflow's database", **self.location()))
                 renderable = False
@@ -100,6 +102,8 @@ class StepContext:
                 self.found.append(diag("A2K335", f"{field_name}: the template reads {name!r}, which the step "
                                        "cannot serve (Jinja fails on it)", **self.location()))
                 renderable = False
+            if not renderable and self.unrenderable is None:
+                self.unrenderable = self.found[-1]
         for pull in use.pulls:
             self.pull(pull, self.location())
         return renderable
@@ -137,7 +141,7 @@ class StepContext:
         if keys & {"ti", "task_instance"}:
             keys |= {"ti", "task_instance"}
         if not keys:
-            return []
+            return ["_context = {}"] if "render" in self.parts else []
         dag_id, task_id = self.dag.dag_id, self.task.task_id
         entries: list[str] = []
         lines: list[str] = []
@@ -183,6 +187,10 @@ class StepContext:
         if "macros" in keys:
             self.parts.add("macros")
             entries.append("'macros': _macros()")
+        if "dag" in keys:  # only its id is read (`template` checked): Jinja reads an item as an attribute
+            entries.append(f"'dag': {{'dag_id': {dag_id!r}}}")
+        if "task" in keys:
+            entries.append(f"'task': {{'task_id': {task_id!r}}}")
         lines.append(_dict_statement("_context", entries))
         return lines
 
@@ -215,6 +223,45 @@ def served_import(statement: str) -> str | None:
         if alias.name in SERVED_AIRFLOW_NAMES and alias.asname in (None, alias.name):
             return alias.name
     return None
+
+
+def context_keys(function_text: str, literals: Iterable[str]) -> frozenset[str]:
+    """The context keys a callable reads: `kwargs["ds"]`, `kwargs.get("ti")` on its `**kwargs`, the same on
+    what `get_current_context()` returns. Where the context is passed on whole (`helper(**kwargs)`,
+    `helper(context)`), what the helper reads is not known: every string literal counts then."""
+    try:
+        definition = ast.parse(function_text).body[0]
+    except (SyntaxError, ValueError, MemoryError, RecursionError, IndexError):
+        return frozenset(literals)
+    if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return frozenset(literals)
+    holders = {definition.args.kwarg.arg} if definition.args.kwarg else set()
+    for node in ast.walk(definition):  # ctx = get_current_context()
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                and getattr(node.value.func, "id", None) == "get_current_context"):
+            holders |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+    keys: set[str] = set()
+    reads: set[int] = set()  # the Name nodes read as a mapping
+    for node in ast.walk(definition):
+        holder = None
+        if isinstance(node, ast.Subscript):
+            holder, key = node.value, node.slice
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+              and node.args):
+            holder, key = node.func.value, node.args[0]
+        if holder is None:
+            continue
+        is_context = (isinstance(holder, ast.Name) and holder.id in holders) or (
+            isinstance(holder, ast.Call) and getattr(holder.func, "id", None) == "get_current_context")
+        if is_context:
+            reads.add(id(holder))
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                keys.add(key.value)
+            else:
+                return frozenset(literals)  # a key computed at run time
+    passed_on = any(isinstance(node, ast.Name) and node.id in holders and id(node) not in reads
+                    and isinstance(node.ctx, ast.Load) for node in ast.walk(definition))
+    return frozenset(literals) if passed_on else frozenset(keys)
 
 
 def name_lines(code: str, names: Iterable[str]) -> dict[str, list[int]]:

@@ -14,12 +14,15 @@ naming it, so the user sees exactly which text will reach the step unrendered.
 - `run_id`: `dsl.RUN_ID_PLACEHOLDER` (`{{workflow.uid}}`, substituted by Argo in every run).
 - `dag.dag_id`, `task.task_id` (and through `ti` / `task_instance` / `dag_run`): constants.
 - `params.x`, `params['x']`: the DAG param's pipeline parameter (see `dag_params.py`).
+- `ti.xcom_pull(task_ids='t', key='k')` alone in a block, where the caller passes `pulls`: the text of
+  that upstream's output (`xcom.text_pulls`), which KFP substitutes when the step starts.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +56,29 @@ class Translation:
     kept: tuple[str, ...]  # template expressions left verbatim
 
 
+# KFP's run macros in a parameter's value, substituted by its API server (runs) or the ScheduledWorkflow
+# controller (recurring runs) with the time formatted by Go's layout
+RUN_MACRO = re.compile(r"\[\[(CurrentTime|ScheduledTime)\.([^\]]*)\]\]")
+_GO_LAYOUT = re.compile(r"Z07:00|-07:00|Z0700|-0700|2006|01|02|15|04|05")
+
+
+def substitute_run_macros(text: str, when: datetime.datetime) -> str:
+    """`text` with KFP's `[[CurrentTime.<layout>]]` / `[[ScheduledTime.<layout>]]` replaced as KFP does for a
+    run at `when` (aware), for the layout elements the converter writes (`TIME_MACROS`); for local runs."""
+    def go_format(layout: str) -> str:
+        def element(match: re.Match[str]) -> str:
+            token = match.group(0)
+            if token in ("-07:00", "Z07:00", "-0700", "Z0700"):
+                offset = when.strftime("%z")  # +HHMM
+                if token.startswith("Z") and offset == "+0000":
+                    return "Z"
+                return f"{offset[:3]}:{offset[3:]}" if ":" in token else offset
+            return when.strftime({"2006": "%Y", "01": "%m", "02": "%d", "15": "%H", "04": "%M", "05": "%S"}[token])
+        return _GO_LAYOUT.sub(element, layout)
+
+    return RUN_MACRO.sub(lambda match: go_format(match.group(2)), text)
+
+
 def time_parameter(macro: str) -> PipelineParameter:
     name, go_format, meaning = TIME_MACROS[macro]
     return PipelineParameter(
@@ -66,7 +92,11 @@ def has_template(value: Any) -> bool:
     return isinstance(value, str) and any(marker in value for marker in MARKERS)
 
 
-def translate(text: str, task: Task, dag: Dag) -> Translation:
+# a simple `xcom_pull(...)` expression -> the value standing for its text, or None when it has none
+PullResolver = Callable[[str], Any]
+
+
+def translate(text: str, task: Task, dag: Dag, pulls: PullResolver | None = None) -> Translation:
     """`text` with the macros KFP can supply replaced; the rest kept as written."""
     if not has_template(text):
         return Translation(text, (), ())
@@ -80,6 +110,8 @@ def translate(text: str, task: Task, dag: Dag) -> Translation:
         position = match.end()
         expression = (match.group(1) or "").strip()
         replacement = _replacement(expression, task, dag, params) if match.group(1) is not None else None
+        if replacement is None and pulls is not None and match.group(1) is not None and "xcom_pull" in expression:
+            replacement = pulls(expression)
         if replacement is None:
             parts.append(match.group(0))
             kept.append(match.group(0))
@@ -93,6 +125,8 @@ def translate(text: str, task: Task, dag: Dag) -> Translation:
     if all(isinstance(p, str) for p in merged):
         return Translation("".join(merged), tuple(parameters.values()), tuple(kept))
     if len(merged) == 1 and isinstance(merged[0], ParamRef):
+        return Translation(merged[0], tuple(parameters.values()), tuple(kept))
+    if len(merged) == 1 and not isinstance(merged[0], RunIdRef):  # an upstream's text, alone
         return Translation(merged[0], tuple(parameters.values()), tuple(kept))
     return Translation(Interpolated(tuple(merged)), tuple(parameters.values()), tuple(kept))
 
@@ -125,13 +159,14 @@ def _merge_text(parts: list[Any]) -> list[Any]:
 
 
 def translate_value(value: Any, task: Task, dag: Dag, field_name: str,
-                    found: list[Diagnostic], parameters: dict[str, PipelineParameter]) -> Any:
+                    found: list[Diagnostic], parameters: dict[str, PipelineParameter],
+                    pulls: PullResolver | None = None) -> Any:
     """Translate every template inside a value (strings in lists and dicts too).
 
     Appends an A2K302 diagnostic per field with kept templates, and the parameters used.
     """
     if isinstance(value, str):
-        result = translate(value, task, dag)
+        result = translate(value, task, dag, pulls)
         for parameter in result.parameters:
             parameters.setdefault(parameter.name, parameter)
         if result.kept:
@@ -140,11 +175,11 @@ def translate_value(value: Any, task: Task, dag: Dag, field_name: str,
                               **task_location(task)))
         return result.value
     if isinstance(value, list):
-        return [translate_value(v, task, dag, field_name, found, parameters) for v in value]
+        return [translate_value(v, task, dag, field_name, found, parameters, pulls) for v in value]
     if isinstance(value, tuple):
-        return tuple(translate_value(v, task, dag, field_name, found, parameters) for v in value)
+        return tuple(translate_value(v, task, dag, field_name, found, parameters, pulls) for v in value)
     if isinstance(value, dict):
-        return {k: translate_value(v, task, dag, f"{field_name}[{k!r}]", found, parameters)
+        return {k: translate_value(v, task, dag, f"{field_name}[{k!r}]", found, parameters, pulls)
                 for k, v in value.items()}
     return value
 

@@ -19,13 +19,14 @@ do_xcom_push writes JSON to /airflow/xcom/return.json. Tasks that push nothing g
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from converter.mapping.control_flow import collected
-from converter.model import Dag, Task, XComRef
+from converter.mapping.control_flow import collected, effective_rule
+from converter.model import DEFAULT_TRIGGER_RULE, Dag, Task, XComRef
 
 RETURN_VALUE = "return_value"
 JSON, TEXT, NOTHING = "json", "text", "nothing"  # how a producer's XCom reaches KFP
@@ -61,6 +62,7 @@ class TemplateUse:
     pulls: tuple[Pull, ...]
     names: frozenset[str]
     error: str | None = None  # the template does not parse (Airflow fails to render it too)
+    ids_only: frozenset[str] = frozenset()  # of `dag` and `task`, those read only for their id
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,14 @@ def template_use(text: str) -> TemplateUse:
             arguments = {keyword.key: keyword.value for keyword in call.kwargs}
             positional = list(call.args)
             pulls.append(_pull(positional, arguments, _jinja_constant, call.lineno, _jinja_source(call)))
-    return TemplateUse(tuple(pulls), frozenset(jinja2.meta.find_undeclared_variables(parsed)))
+    names = frozenset(jinja2.meta.find_undeclared_variables(parsed))
+    reads: dict[str, set[str | None]] = {"dag": set(), "task": set()}  # the attributes read of each
+    attribute_of = {id(g.node): g.attr for g in parsed.find_all(jinja2.nodes.Getattr)}
+    for name_node in parsed.find_all(jinja2.nodes.Name):
+        if name_node.name in reads:
+            reads[name_node.name].add(attribute_of.get(id(name_node)))
+    ids_only = frozenset(name for name, attrs in reads.items() if attrs == {f"{name}_id"})
+    return TemplateUse(tuple(pulls), names, None, ids_only)
 
 
 _UNKNOWN = object()
@@ -141,6 +150,24 @@ def _pull(positional: list[Any], keywords: Mapping[str, Any], constant: Any, lin
                 dag_id if isinstance(dag_id, str) or dag_id is None else "", line, source)
 
 
+@lru_cache(maxsize=4096)
+def simple_pull(expression: str) -> Pull | None:
+    """The pull when a template block is exactly `ti.xcom_pull(...)` (no attribute, item or filter)."""
+    import jinja2
+
+    try:
+        parsed = jinja2.Environment().parse("{{ " + expression + " }}")
+    except jinja2.TemplateSyntaxError:
+        return None
+    if len(parsed.body) != 1 or not isinstance(parsed.body[0], jinja2.nodes.Output):
+        return None
+    nodes = parsed.body[0].nodes
+    if len(nodes) != 1 or not isinstance(nodes[0], jinja2.nodes.Call):
+        return None
+    use = template_use("{{ " + expression + " }}")
+    return use.pulls[0] if len(use.pulls) == 1 else None
+
+
 # -- Python code -------------------------------------------------------------------------------
 
 
@@ -176,6 +203,8 @@ def code_use(code: str) -> CodeUse:
 
 
 def _python_constant(node: Any) -> Any:
+    if isinstance(node, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in node.values):
+        return "".join(str(v.value) for v in node.values)  # f"key": no placeholder
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
@@ -246,7 +275,65 @@ def source(dag: Dag, consumer: str, task_id: str, key: str, argument: bool = Fal
     if not key.isidentifier():
         return _none("A2K311", f"XCom key {key!r} of {task_id!r} is not a valid output name; the step gets None")
     # a mapped task's values, read outside its loop, are the list of every instance's (fan_in.py)
-    return Source(collected(XComRef(task_id, key), dag.task(consumer), dag), kind)
+    ref = collected(XComRef(task_id, key), dag.task(consumer), dag)
+    rule = effective_rule(dag.task(consumer))
+    if rule != DEFAULT_TRIGGER_RULE:
+        # Airflow's pull gives None when the producer did not run or failed; an Argo input cannot be missing
+        return Source(ref, kind, ("A2K320", (
+            f"trigger_rule {rule}: the task may run when {task_id!r} did not succeed; Airflow's pull then gives "
+            "None, while the KFP step cannot get the value and fails")))
+    return Source(ref, kind)
+
+
+@dataclass(frozen=True)
+class XComText:
+    """The text Jinja renders for an upstream's XCom (`str()` of its value), as a step input.
+
+    A Python producer writes it as the extra output `<output>_text` (`text_output`); a Bash producer's
+    output already is that text."""
+
+    task_id: str
+    key: str = RETURN_VALUE
+
+
+def output_name(key: str) -> str:
+    """The KFP output an XCom key is written to: KFP names a function's return value `Output`."""
+    return "Output" if key == RETURN_VALUE else key
+
+
+def text_output(key: str) -> str:
+    return f"{output_name(key)}_text"
+
+
+def text_pulls(dag: Dag, task: Task, found: list[Any]) -> Callable[[str], Any]:
+    """A resolver for `templates.translate`: a block that is one pull -> the text of the value it pulls
+    (an output wired in, or "None" as Jinja renders it), or None where that text is not available."""
+
+    def resolve(expression: str) -> Any:
+        pull = simple_pull(expression)
+        if pull is None or not pull.known or pull.many or pull.dag_id not in (None, dag.dag_id):
+            return None
+        assert pull.task_ids is not None and pull.key is not None
+        return text_of(dag, task, pull.task_ids[0], pull.key, found, argument=False)
+
+    return resolve
+
+
+def text_of(dag: Dag, task: Task, task_id: str, key: str, found: list[Any], argument: bool = True) -> Any:
+    """The text of an upstream's XCom as a step input: its output (a Bash task's), its text output (a
+    Python task's, `XComText`), "None" where Airflow has no value, or None when no text is available."""
+    from converter.diagnostics import diag
+    from converter.mapping.base import task_location
+
+    found_source = source(dag, task.task_id, task_id, key, argument)
+    if found_source.ref is not None and found_source.encoding == JSON and \
+            dag.task(task_id).operator not in PYTHON_PRODUCERS:
+        return None  # a pod's JSON has no text output: the caller renders it another way
+    if found_source.problem is not None:
+        found.append(diag(*found_source.problem, **task_location(task)))
+    if found_source.ref is None:
+        return "None"
+    return found_source.ref if found_source.encoding == TEXT else XComText(task_id, key)
 
 
 class _Index:
@@ -294,6 +381,32 @@ def string_leaves(value: Any) -> Iterator[str]:
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from string_leaves(item)
+
+
+TEXT_FIELDS = {"BashOperator": ("bash_command",), "KubernetesPodOperator": ("cmds", "arguments")}
+
+
+def text_pulls_of(task: Task) -> Iterator[tuple[str, str]]:
+    """(task id, key) of the XComs a task reads as text (`text_pulls`, XComArgs in a pod's arguments):
+    their producers write that text."""
+    for name in TEXT_FIELDS.get(task.operator, ()):
+        value = task.args.get(name)
+        for ref in _refs_in(value):
+            yield ref.task_id, ref.key
+        for text in string_leaves(value):
+            if "xcom_pull" in text:
+                for block in re.findall(r"{{(.*?)}}", text, re.DOTALL):
+                    pull = simple_pull(block.strip())
+                    if pull is not None and pull.known and pull.task_ids and pull.key is not None:
+                        yield pull.task_ids[0], pull.key
+
+
+def _refs_in(value: Any) -> Iterator[XComRef]:
+    if isinstance(value, XComRef):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _refs_in(item)
 
 
 def pulls_of(task: Task) -> Iterator[Pull]:

@@ -79,3 +79,12 @@ def test_the_generated_files_carry_exactly_this_code() -> None:
     exec(support_source(), namespace)  # noqa: S102 - our own module's text
     assert set(namespace) >= {"apply_trigger_rules", "_dag_paths"}
     assert "import" not in support_source().split("def apply_trigger_rules")[0]  # stdlib only, imported inside
+
+
+def test_an_input_from_a_task_the_rule_waits_for_through_another_is_no_extra_ordering() -> None:
+    # c reads an output of a (an XCom pulled from a task further up): the compiler orders c after a,
+    # which condition-1's own wait for a already implies
+    workflow = load_yaml(WORKFLOW)
+    workflow = apply_trigger_rules(workflow, {"c": "b.Succeeded || b.Failed"})
+    assert tasks(workflow)["c"]["depends"] == "condition-1.Succeeded || condition-1.Failed"
+    assert "dependencies" not in tasks(workflow)["c"]

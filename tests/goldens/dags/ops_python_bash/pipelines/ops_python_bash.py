@@ -232,7 +232,9 @@ def apply_trigger_rules(workflow, rules):
         tasks = templates[template_name]["dag"]["tasks"]
         index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
         shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
-        unexplained = set(node.get("dependencies", [])) - set().union(*(names for _, _, names in entries))
+        # an input from a task further up orders it after that task too, which the rule already implies
+        named_nodes = set().union(*(names for _, _, names in entries))
+        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
         if unexplained and not shared:
             raise ValueError(f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not")
         # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
@@ -244,6 +246,21 @@ def apply_trigger_rules(workflow, rules):
         items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
+
+
+def _ancestors(tasks, names):
+    """`names` and every task of one DAG template they wait for, through dependencies or depends."""
+    import re
+
+    waits = {task["name"]: set(task.get("dependencies", [])) | {m.group(1) for m in re.finditer(
+        _ARGO_RESULT, task.get("depends", ""))} for task in tasks}
+    found, pending = set(), list(names)
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found.add(name)
+            pending.extend(waits.get(name, ()))
+    return found
 
 
 def compile_pipeline(package_path: str) -> None:
