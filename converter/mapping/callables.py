@@ -78,6 +78,14 @@ def prepare(callable_: PythonCallable) -> StepCallable | str:
     return prepared
 
 
+def described(callable_: PythonCallable) -> str:
+    """The callable in words, for comments: `gross`, `a lambda`, `Exporter.export`, `functools.partial(load)`."""
+    name = "a lambda" if callable_.name == "<lambda>" else callable_.name
+    if callable_.bound_object is not None:
+        name = callable_.bound_object.class_name if name == "__call__" else f"{callable_.bound_object.class_name}.{name}"
+    return f"functools.partial({name})" if callable_.partial_args or callable_.partial_kwargs else name
+
+
 def _function(callable_: PythonCallable) -> StepCallable | str:
     name = callable_.name if callable_.name.isidentifier() else LAMBDA_NAME
     assert callable_.source is not None

@@ -36,7 +36,7 @@ from converter.mapping.base import (
     ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, ParamRef, PipelineParameter,
     RunIdRef, TaskMapping, is_airflow_module, task_location,
 )
-from converter.mapping.callables import StepCallable, prepare
+from converter.mapping.callables import StepCallable, described, prepare
 from converter.mapping.control_flow import LoopValue
 from converter.mapping.fan_in import Collected, decoding
 from converter.mapping.mapped_call import mapped_call, mapped_items
@@ -335,7 +335,7 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         notes = [*notes, "templates rendered in the step with jinja2, as Airflow renders them"]
     return PythonStep(
         component=ComponentDef(key=f"PY_{ident.upper()}", description=f"Airflow task {task.task_id!r}: "
-                               f"{task.operator} calling {callable_.name}.", code=code, imports=imports),
+                               f"{task.operator} calling {described(callable_)}.", code=code, imports=imports),
         arguments=inputs.arguments,
         parameters=tuple(parameters.values()),
         diagnostics=tuple(found),

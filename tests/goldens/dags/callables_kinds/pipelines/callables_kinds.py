@@ -14,7 +14,7 @@ from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
 from typing import NamedTuple
 
-# Airflow task 'lambda': PythonOperator calling <lambda>.
+# Airflow task 'lambda': PythonOperator calling a lambda.
 def lambda__482f_step():
     """Airflow task 'lambda' (PythonOperator, fixtures/airflow_dags/callables_kinds.py:59)."""
 
@@ -32,7 +32,7 @@ def lambda__482f_step():
 
 PY_LAMBDA__482F = components.create_component_from_func(lambda__482f_step, base_image='python:3.11')
 
-# Airflow task 'partial': PythonOperator calling load.
+# Airflow task 'partial': PythonOperator calling functools.partial(load).
 def partial_step(table: str, dry_run: bool):
     """Airflow task 'partial' (PythonOperator, fixtures/airflow_dags/callables_kinds.py:60)."""
 
@@ -53,7 +53,7 @@ def partial_step(table: str, dry_run: bool):
 
 PY_PARTIAL = components.create_component_from_func(partial_step, base_image='python:3.11')
 
-# Airflow task 'method': PythonOperator calling export.
+# Airflow task 'method': PythonOperator calling Exporter.export.
 def method_step(table: str):
     """Airflow task 'method' (PythonOperator, fixtures/airflow_dags/callables_kinds.py:61)."""
 
@@ -82,7 +82,7 @@ def method_step(table: str):
 
 PY_METHOD = components.create_component_from_func(method_step, base_image='python:3.11')
 
-# Airflow task 'local_method': PythonOperator calling export.
+# Airflow task 'local_method': PythonOperator calling Exporter.export.
 def local_method_step(table: str):
     """Airflow task 'local_method' (PythonOperator, fixtures/airflow_dags/callables_kinds.py:63)."""
 
@@ -111,7 +111,7 @@ def local_method_step(table: str):
 
 PY_LOCAL_METHOD = components.create_component_from_func(local_method_step, base_image='python:3.11')
 
-# Airflow task 'classmethod': PythonOperator calling describe.
+# Airflow task 'classmethod': PythonOperator calling Exporter.describe.
 def classmethod_step(table: str):
     """Airflow task 'classmethod' (PythonOperator, fixtures/airflow_dags/callables_kinds.py:64)."""
 
@@ -140,7 +140,7 @@ def classmethod_step(table: str):
 
 PY_CLASSMETHOD = components.create_component_from_func(classmethod_step, base_image='python:3.11')
 
-# Airflow task 'call_object': PythonOperator calling __call__.
+# Airflow task 'call_object': PythonOperator calling Exporter.
 def call_object_step(table: str):
     """Airflow task 'call_object' (PythonOperator, fixtures/airflow_dags/callables_kinds.py:65)."""
 
@@ -191,7 +191,7 @@ def closure_step(table: str):
 
 PY_CLOSURE = components.create_component_from_func(closure_step, base_image='python:3.11')
 
-# Airflow task 'rows_orders': PythonOperator calling <lambda>.
+# Airflow task 'rows_orders': PythonOperator calling a lambda.
 def rows_orders_step():
     """Airflow task 'rows_orders' (PythonOperator, fixtures/airflow_dags/callables_kinds.py:68)."""
 
@@ -212,7 +212,7 @@ def rows_orders_step():
 
 PY_ROWS_ORDERS = components.create_component_from_func(rows_orders_step, base_image='python:3.11')
 
-# Airflow task 'rows_refunds': PythonOperator calling <lambda>.
+# Airflow task 'rows_refunds': PythonOperator calling a lambda.
 def rows_refunds_step():
     """Airflow task 'rows_refunds' (PythonOperator, fixtures/airflow_dags/callables_kinds.py:68)."""
 
@@ -256,7 +256,7 @@ def choose_step(table: str) -> NamedTuple('Outputs', [('follow_bulk', str), ('fo
 
 PY_CHOOSE = components.create_component_from_func(choose_step, base_image='python:3.11')
 
-# Airflow task 'bulk': PythonOperator calling <lambda>.
+# Airflow task 'bulk': PythonOperator calling a lambda.
 def bulk_step():
     """Airflow task 'bulk' (PythonOperator, fixtures/airflow_dags/callables_kinds.py:70)."""
 
@@ -268,7 +268,7 @@ def bulk_step():
 
 PY_BULK = components.create_component_from_func(bulk_step, base_image='python:3.11')
 
-# Airflow task 'small': PythonOperator calling <lambda>.
+# Airflow task 'small': PythonOperator calling a lambda.
 def small_step():
     """Airflow task 'small' (PythonOperator, fixtures/airflow_dags/callables_kinds.py:71)."""
 
@@ -280,7 +280,7 @@ def small_step():
 
 PY_SMALL = components.create_component_from_func(small_step, base_image='python:3.11')
 
-# Airflow task 'has_refunds': ShortCircuitOperator calling <lambda>.
+# Airflow task 'has_refunds': ShortCircuitOperator calling a lambda.
 def has_refunds_step() -> NamedTuple('Outputs', [('proceed', str)]):
     """Airflow task 'has_refunds' (ShortCircuitOperator, fixtures/airflow_dags/callables_kinds.py:72)."""
 
