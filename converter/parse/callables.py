@@ -52,13 +52,13 @@ def to_callable(value: Any, module_source: str, model_value: ModelValue) -> Pyth
 def _bound_method(value: BoundMethodValue, module_source: str, model_value: ModelValue) -> PythonCallable | None:
     owner = value.owner
     if isinstance(owner, LocalClass):  # `Class.method`: the class itself is the object
-        return PythonCallable(value.method, owner.methods.get(value.method), module_source=module_source,
+        return PythonCallable(value.method, _method(owner, value.method), module_source=module_source,
                               bound_object=BoundObject(owner.name, None, owner.name))
     if not isinstance(owner, InstanceValue):
         return None
     cls = owner.cls
     if isinstance(cls, LocalClass):
-        return PythonCallable(value.method, cls.methods.get(value.method), module_source=module_source,
+        return PythonCallable(value.method, _method(cls, value.method), module_source=module_source,
                               bound_object=BoundObject(cls.name, None, owner.source),
                               cells=_cells(owner.source, owner.scope, model_value))
     if isinstance(cls, Ref):  # a class imported from another module: the step imports it too
@@ -66,6 +66,11 @@ def _bound_method(value: BoundMethodValue, module_source: str, model_value: Mode
                               bound_object=BoundObject(cls.name, cls.module, owner.source),
                               cells=_cells(owner.source, owner.scope, model_value))
     return None
+
+
+def _method(cls: LocalClass, name: str) -> str | None:
+    source = cls.methods.get(name)
+    return source() if source is not None else None
 
 
 def _cells(source: str, scope: Scope | None, model_value: ModelValue,

@@ -12,7 +12,9 @@ from __future__ import annotations
 import operator
 import posixpath
 from pathlib import PurePosixPath
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import libcst as cst
@@ -275,15 +277,18 @@ class Interpreter(Builders):
         # only plain class-level assignments are read: constants, not methods or nested logic; the
         # methods' source is kept for a bound method passed as a task's callable
         body = Scope(parent=scope)
-        methods: dict[str, str] = {}
+        methods: dict[str, Callable[[], str]] = {}
         for statement in node.body.body:
             if isinstance(statement, cst.SimpleStatementLine):
                 for small in statement.body:
                     if isinstance(small, (cst.Assign, cst.AnnAssign)):
                         self.run_small(small, body)
             elif isinstance(statement, cst.FunctionDef):
-                methods[statement.name.value] = self.positions.definition(statement).strip("\n")
+                methods[statement.name.value] = partial(self._method_source, statement)
         return LocalClass(node.name.value, tuple(bases), is_operator, body.vars, methods)
+
+    def _method_source(self, node: cst.FunctionDef) -> str:
+        return self.positions.definition(node).strip("\n")
 
     def call_function(self, function: Function, node: cst.Call, args: list[Any] | None,
                       kwargs: dict[str, Any] | None) -> Any:

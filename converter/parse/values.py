@@ -9,6 +9,7 @@ records (identity semantics) because dependencies are added to them as the file 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,8 +50,8 @@ class LocalClass:
     is_operator: bool
     # class-level constants (`class Config: TABLES = [...]`), readable as `Config.TABLES`
     attrs: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    # the source of each method (`def` dedented, decorators included), for bound-method callables
-    methods: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # each method's source (`def` dedented, decorators included), made when a bound method needs it
+    methods: dict[str, Callable[[], str]] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(eq=False)
@@ -344,6 +345,8 @@ def defaults_read(params: cst.Parameters, body: cst.CSTNode, scope: Scope) -> di
     if not defaults:
         return {}
     in_defaults = {n for d in defaults for n in _names(d)}
+    if not in_defaults:  # literal defaults: nothing to keep
+        return {}
     parameters = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
     if isinstance(params.star_arg, cst.Param):
         parameters.add(params.star_arg.name.value)
