@@ -15,6 +15,7 @@ closure's cells, the locals of a `@dag` function and the module's globals have t
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from collections.abc import Callable
 from typing import Any
@@ -80,11 +81,30 @@ def _cells(source: str, scope: Scope | None, model_value: ModelValue,
     found: dict[str, Any] = {}
     if scope is None:
         return found
+    at_definition = _read_by_defaults_only(source, defaults) if defaults else {}
     for name in sorted(names_read(_as_module(source))):
-        present, value = (True, defaults[name]) if defaults and name in defaults else scope.lookup(name)
+        present, value = (True, at_definition[name]) if name in at_definition else scope.lookup(name)
         if present and is_data(value):
             found[name] = model_value(value)
     return found
+
+
+def _read_by_defaults_only(source: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The names of `defaults` the body does not read (a parameter of that name shadows the global)."""
+    try:
+        tree = ast.parse(_as_module(source))
+    except (SyntaxError, ValueError):
+        return {}
+    function = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))),
+                    None)
+    if function is None:
+        return {}
+    arguments = function.args
+    parameters = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                                  arguments.vararg, arguments.kwarg) if a is not None}
+    body = function.body if isinstance(function.body, list) else [function.body]
+    in_body = {n.id for part in body for n in ast.walk(part) if isinstance(n, ast.Name)} - parameters
+    return {name: value for name, value in defaults.items() if name not in in_body}
 
 
 def _as_module(source: str) -> str:

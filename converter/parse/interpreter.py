@@ -219,7 +219,7 @@ class Interpreter(Builders):
     # -- definitions -----------------------------------------------------------------------
     def define_function(self, node: cst.FunctionDef, scope: Scope) -> Any:
         source = self.positions.definition(node).strip("\n")
-        function = Function(node, scope, self.span(node), source, defaults=defaults_read(node.params, node.body, scope))
+        function = Function(node, scope, self.span(node), source, defaults=defaults_read(node.params, scope))
         result: Any = function
         is_setup = is_teardown = False
         for decorator in reversed(node.decorators):  # innermost decorator applies first
@@ -375,7 +375,7 @@ class Interpreter(Builders):
 
     def _eval_Lambda(self, node: cst.Lambda, scope: Scope) -> Any:
         return LambdaValue(self.source(node), span=self.span(node), scope=scope,
-                           defaults=defaults_read(node.params, node.body, scope))
+                           defaults=defaults_read(node.params, scope))
 
     # -- calls -----------------------------------------------------------------------------
     def call(self, node: cst.Call, scope: Scope) -> Any:

@@ -80,7 +80,7 @@ class Function:
     source: str
     kind: str = "plain"
     options: dict[str, Any] = field(default_factory=dict)  # the decorator's keyword arguments
-    # names only its parameters' defaults read, with their values when it was defined (see defaults_read)
+    # the names its parameters' defaults read, with their values when it was defined (see defaults_read)
     defaults: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -336,24 +336,14 @@ class Builtin:
     name: str
 
 
-def defaults_read(params: cst.Parameters, body: cst.CSTNode, scope: Scope) -> dict[str, Any]:
-    """The names only the parameters' defaults read, with their values now: Python evaluates defaults
-    when the function is defined (`lambda table=table: ...` in a loop keeps each table), while the
-    body reads names when it runs (their last values)."""
+def defaults_read(params: cst.Parameters, scope: Scope) -> dict[str, Any]:
+    """The names the parameters' defaults read, with their values now: Python evaluates defaults when
+    the function is defined (`lambda table=table: ...` in a loop keeps each table), while the body
+    reads names when it runs (their last values); parse/callables.py decides which applies."""
     defaults = [p.default for p in (*params.posonly_params, *params.params, *params.kwonly_params)
                 if p.default is not None]
-    if not defaults:
-        return {}
-    in_defaults = {n for d in defaults for n in _names(d)}
-    if not in_defaults:  # literal defaults: nothing to keep
-        return {}
-    parameters = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
-    if isinstance(params.star_arg, cst.Param):
-        parameters.add(params.star_arg.name.value)
-    if params.star_kwarg is not None:
-        parameters.add(params.star_kwarg.name.value)
     found: dict[str, Any] = {}
-    for name in sorted(in_defaults - (_names(body) - parameters)):  # a parameter shadows the global
+    for name in sorted({n for d in defaults for n in _names(d)}):
         present, value = scope.lookup(name)
         if present:
             found[name] = value
