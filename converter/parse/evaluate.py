@@ -242,6 +242,11 @@ class Evaluator:
             return bool(value)
         return None
 
+    def _known_object(self, left: Any, right: Any, node: cst.CSTNode) -> bool:
+        """One side is None and the other an object the reader built (not a value it could not know)."""
+        other = right if left is None else left if right is None else None
+        return other is not None and not isinstance(other, Unresolved) and not self.is_data(other, node)
+
     def is_data(self, value: Any, node: cst.CSTNode | SourceSpan | None = None) -> bool:
         """True for literal data all the way down, which Python operators may safely combine."""
         if isinstance(value, _DATA):
@@ -562,6 +567,12 @@ class Evaluator:
         left = self.eval(node.left, scope)
         for target in node.comparisons:
             right = self.eval(target.comparator, scope)
+            if isinstance(target.operator, (cst.Is, cst.IsNot)) and self._known_object(left, right, node):
+                # `task is not None`: a task, group, DAG or function the reader built is never None
+                if (left is right) == isinstance(target.operator, cst.IsNot):
+                    return False
+                left = right
+                continue
             # `x in a_set` hashes x and compares it with a colliding key or two: the set itself is
             # not walked (its keys were hashed when it was built), which a loop over it would repeat
             membership = isinstance(target.operator, (cst.In, cst.NotIn)) and isinstance(right, (set, frozenset, dict))
