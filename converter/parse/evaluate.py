@@ -77,6 +77,22 @@ _CONTAINERS = (list, tuple, set, frozenset, dict)
 _END = object()
 
 
+def is_data(value: Any) -> bool:
+    """True for literal data all the way down, for values already read (and so bounded by the budgets);
+    the evaluator's own `is_data` checks values while reading, under the budgets."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (dict, *_SEQUENCES)):
+            pending.extend(_children(item))
+        elif not isinstance(item, (_DATA, range)):
+            return False
+    return True
+
+
+_SEQUENCES = (list, tuple, set, frozenset)
+
+
 def _children(container: Any) -> Iterator[Any]:
     if isinstance(container, dict):
         return itertools.chain(container.keys(), container.values())
