@@ -70,7 +70,7 @@ def convert_options(settings: Settings) -> ConvertOptions:
     mapping = MappingOptions(
         bash_image=settings.bash_image, utility_image=settings.utility_image, keep_empty=settings.keep_empty,
         python_image=settings.python_image, airflow_image=settings.airflow_image,
-        operator_fallback=settings.operator_fallback,
+        operator_fallback=settings.operator_fallback, tool_images=tuple(settings.tool_images.items()),
     )
     return ConvertOptions(mapping=mapping, max_file_bytes=settings.max_file_size)
 
@@ -94,6 +94,7 @@ def run_settings(
         mode=settings.mode,
         airflow_python=settings.airflow_python,
         airflow_timeout=settings.airflow_timeout,
+        owned=settings.owned,
     )
 
 

@@ -25,6 +25,7 @@ from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_t
 from converter.mapping.base import Fidelity
 from converter.model import Dag, ParsedFile, Task
 from converter.results import DagResult, FileResult, Status, TaskRecord
+from converter.settings import DEFAULTS
 from converter.verify.selfcheck import check
 from converter.verify.workflow import load_workflow, step_settings, workflow_parameters
 
@@ -32,7 +33,7 @@ from converter.verify.workflow import load_workflow, step_settings, workflow_par
 @dataclass(frozen=True)
 class ConvertOptions:
     mapping: MappingOptions = field(default_factory=MappingOptions)
-    max_file_bytes: int = 5_000_000
+    max_file_bytes: int = DEFAULTS.max_file_size
 
 
 Reader = Callable[[Path, str], ParsedFile]

@@ -26,6 +26,7 @@ from converter.parse.readers import StaticReader
 from converter.pipeline import ConvertOptions, Reader, convert_file, convert_read, read_file
 from converter.report.summary import all_diagnostics, conversion_json
 from converter.results import DagResult, FileResult, Status
+from converter.settings import DEFAULTS
 from converter.suppress import apply as apply_ignores
 
 PIPELINES_DIR = "pipelines"
@@ -35,19 +36,24 @@ FAIL_ON_RANK = {"warning": Severity.WARNING.rank, "error": Severity.ERROR.rank}
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How a run goes, beyond converting one file: which files, how many workers, caching, writing."""
+    """How a run goes, beyond converting one file: which files, how many workers, caching, writing.
+
+    Built from the user's Settings by converter.batch.run_settings; the defaults of the options
+    are the settings model's (converter.settings), the rest say how a library call runs: one
+    process, no cache, no reports."""
 
     discovery: DiscoveryOptions = field(default_factory=DiscoveryOptions)
-    jobs: int = 1
+    jobs: int = 1  # worker processes, resolved (Settings.jobs = 0 means one per core)
     cache_dir: Path | None = None  # None: no cache
     cache_writes: bool = True  # False: read the cache, never write it (`check`)
     reports: bool = False  # reports are rendered after writing: a user's file at their names is a conflict
-    ignore: tuple[str, ...] = ()  # codes suppressed everywhere
+    ignore: tuple[str, ...] = DEFAULTS.ignore  # codes suppressed everywhere
     force: bool = False
     prune: bool = False
-    mode: str = "static"  # static | airflow | auto (converter.parse.readers.Mode)
-    airflow_python: str | None = None
-    airflow_timeout: float = 5.0
+    mode: str = DEFAULTS.mode  # static | airflow | auto (converter.parse.readers.Mode)
+    airflow_python: str | None = DEFAULTS.airflow_python
+    airflow_timeout: float = DEFAULTS.airflow_timeout
+    owned: tuple[str, ...] = DEFAULTS.owned  # DAG ids whose files the user owns (converter.ownership)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from converter.diagnostics import Diagnostic, Severity, diag
 from converter.model import ParsedFile
 from converter.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python
 from converter.parse.merge import merge
+from converter.settings import DEFAULTS
 
 
 class Mode(str, Enum):
@@ -29,7 +30,7 @@ class Mode(str, Enum):
 class StaticReader:
     """The static libcst reader as a picklable value, so worker processes can receive it."""
 
-    max_bytes: int = 5_000_000
+    max_bytes: int = DEFAULTS.max_file_size
 
     def __call__(self, path: Path, display_path: str) -> ParsedFile:
         return read_statically(path, display_path, self.max_bytes)
@@ -48,7 +49,7 @@ class ImportedReader:
 
     imported: Mapping[str, ParsedFile]  # by display path
     with_static: bool
-    max_bytes: int = 5_000_000
+    max_bytes: int = DEFAULTS.max_file_size
     notices: tuple[Diagnostic, ...] = field(default=())
 
     def __call__(self, path: Path, display_path: str) -> ParsedFile:
@@ -90,7 +91,7 @@ def prepare_reader(
     *,
     airflow_python: str | None = None,
     timeout: float = 5.0,
-    max_bytes: int = 5_000_000,
+    max_bytes: int = DEFAULTS.max_file_size,
 ) -> PreparedReader:
     """Import every file with Airflow when the mode asks for it, and return the reader to convert with."""
     python = find_airflow_python(airflow_python) if mode is not Mode.STATIC else None

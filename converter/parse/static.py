@@ -41,9 +41,19 @@ from converter.parse.interpreter import Interpreter
 from converter.parse.positions import Positions
 from converter.parse.source import read_source
 from converter.parse.values import (
-    DagRecord, Function, GroupRecord, LabelRecord, LocalClass, Partial, Ref, Scope, TaskFlow, TaskRecord,
+    DagRecord,
+    Function,
+    GroupRecord,
+    LabelRecord,
+    LocalClass,
+    Partial,
+    Ref,
+    Scope,
+    TaskFlow,
+    TaskRecord,
     XComValue,
 )
+from converter.settings import DEFAULTS
 
 __all__ = ["read_dag_file"]
 
@@ -54,7 +64,7 @@ MAX_SYNTAX_DEPTH = 1000
 _KUBERNETES_OBJECT = re.compile(r"^(?:\w+\.)*V[12][A-Z]\w*\(")  # libcst parses ~6,000 levels before its native parser crashes
 
 
-def read_dag_file(path: str | Path, *, display_path: str | None = None, max_bytes: int = 5_000_000) -> ParsedFile:
+def read_dag_file(path: str | Path, *, display_path: str | None = None, max_bytes: int = DEFAULTS.max_file_size) -> ParsedFile:
     """Read one DAG file statically into the model; never raises, never runs the file's code."""
     display = display_path if display_path is not None else str(path)
     try:
