@@ -56,6 +56,9 @@ class RunSettings:
     owned: tuple[str, ...] = DEFAULTS.owned  # DAG ids whose files the user owns (converter.ownership)
 
 
+STATIC = RunSettings(mode="static")  # a library call that reads statically, never importing DAG code
+
+
 @dataclass(frozen=True)
 class Collected:
     files: tuple[FileResult, ...]
