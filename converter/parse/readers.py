@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from converter.diagnostics import Diagnostic, Severity, diag
+from converter.diagnostics import Diagnostic, diag
 from converter.model import ParsedFile
 from converter.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python
 from converter.parse.merge import merge
@@ -71,9 +71,15 @@ class PreparedReader:
 
 
 def static_fallback_notice() -> Diagnostic:
-    """Said once per run when auto mode finds no Airflow interpreter and reads statically."""
-    return diag("A2K604", "no Airflow interpreter found: reading DAG files statically only",
-                severity=Severity.INFO, help="Run scripts/setup_airflow_env.sh or pass --airflow-python PATH.")
+    """Said on every run (a warning) when auto mode finds no Airflow interpreter and reads statically."""
+    return diag("A2K720", "no Airflow interpreter found: the default mode (auto) read the DAG files statically "
+                "only; pass --mode static to say that is intended")
+
+
+def unavailable_notice() -> Diagnostic:
+    """Said on every run (an error) when `--mode airflow` finds no Airflow interpreter."""
+    return diag("A2K604", "no Airflow interpreter: pass --airflow-python or set AIRFLOW2KFP_AIRFLOW_PYTHON; "
+                "the DAG files were read statically only")
 
 
 def _dag_folder(path: Path, roots: Iterable[Path]) -> str:
@@ -99,7 +105,7 @@ def prepare_reader(
         return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, ())
     if python is None:
         if mode is Mode.AIRFLOW:
-            notice = diag("A2K604", "no Airflow interpreter: pass --airflow-python or set AIRFLOW2KFP_AIRFLOW_PYTHON")
+            notice = unavailable_notice()
             return PreparedReader(ImportedReader({}, with_static=False, max_bytes=max_bytes), mode, None, (notice,))
         return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, (static_fallback_notice(),))
 
