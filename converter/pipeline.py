@@ -127,31 +127,36 @@ def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[st
     upstream: dict[str, list[str]] = {}  # Dag.upstream's answers in one pass over the edges, not one per task
     for up, down in dag.edges:
         upstream.setdefault(down, []).append(up)
-    return tuple(
-        TaskRecord(
+    records = []
+    for task in dag.tasks:
+        mapping = mappings.get(task.task_id)
+        control = _control_fields(plan, task.task_id, mapping)
+        fidelity = mapping.fidelity if mapping is not None else Fidelity.PLACEHOLDER
+        if fidelity is Fidelity.DIRECT and control.get("semantics") == "differs":
+            fidelity = Fidelity.APPROXIMATED  # the step runs, but not when or as Airflow would run it
+        records.append(TaskRecord(
             task_id=task.task_id,
             kfp_name=kfp_names.get(task.task_id),
             operator=task.qualified_operator,
-            mapping=mappings[task.task_id].fidelity if task.task_id in mappings else Fidelity.PLACEHOLDER,
+            mapping=fidelity,
             line=task.span.line,
             upstream=tuple(upstream.get(task.task_id, ())),
             after=after.get(task.task_id, ()),
             trigger_rule=plan.controls[task.task_id].rule if plan and task.task_id in plan.controls
             else task.trigger_rule,
-            notes=mappings[task.task_id].notes if task.task_id in mappings else (),
+            notes=mapping.notes if mapping is not None else (),
             col=task.span.col,
             retries=task.args.get("retries"),
             retry_delay=task.args.get("retry_delay"),
             execution_timeout=task.args.get("execution_timeout"),
             pool=task.args.get("pool"),
             templated_fields=templated_fields(task),
-            component=_component_name(mappings.get(task.task_id)),
-            kfp_calls=mappings[task.task_id].task_calls if task.task_id in mappings else (),
+            component=_component_name(mapping),
+            kfp_calls=mapping.task_calls if mapping is not None else (),
             group=task.group_id,
-            **_control_fields(plan, task.task_id, mappings.get(task.task_id)),
-        )
-        for task in dag.tasks
-    )
+            **control,
+        ))
+    return tuple(records)
 
 
 def airflow_ordering(dag: Dag, plan: EmitPlan) -> tuple[tuple[str, str], ...]:

@@ -94,3 +94,19 @@ def test_sarif_leaves_notes_out_unless_asked_and_each_result_has_its_rule(repo, 
     # the default is warning, as code scanning should see it
     run("convert", "dags", "--out", "out", "-j", "1", "--mode", "static", "--sarif", "default.sarif")
     assert Path("default.sarif").read_text() == Path("warning.sarif").read_text()
+
+
+def test_markdown_summary_puts_errors_first_and_counts_what_it_leaves_out(repo, run):
+    many = "".join(f'    p{i} = Custom(task_id="p{i}")\n' for i in range(8))
+    (repo / "gamma.py").write_text(dag_file("gamma", "a", extra=many))
+    for i in range(60):
+        (repo / f"d{i:02d}.py").write_text(dag_file(f"d{i:02d}", "a", extra='    q = Custom(task_id="q")\n'))
+    (repo / "broken.py").write_text("from airflow import DAG\nraise SyntaxError\n")
+    run("convert", "dags", "--out", "out", "-j", "1", "--mode", "static", "--markdown", "summary.md")
+    text = Path("summary.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "DAG | source" not in line]
+    assert rows[0].startswith("| — | `dags/broken.py` | failed | A2K101")  # the failure first
+    gamma = next(row for row in rows if row.startswith("| `gamma`"))
+    assert gamma.count("A2K301") == 5 and "… 3 more" in gamma
+    assert len(rows) == 50 and "… 12 more DAG(s) or file(s) with findings (12 findings left out)" in text
+    assert len(text) <= 65_536
