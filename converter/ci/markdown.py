@@ -71,6 +71,7 @@ def markdown_summary(files: Iterable[FileResult], summary_lines: list[str], limi
         shown += 1
     if shown < len(rows):
         left = rows[shown:]
-        out += ["", f"… {len(left)} more DAG(s) or file(s) with findings ({sum(n for _, _, n in left)} findings "
-                "left out): see conversion.json or the reports."]
+        findings = sum(n for _, _, n in left)
+        out += ["", f"… {len(left)} more DAG(s) or file(s) with findings ({findings} findings left out): "
+                    "see conversion.json or the reports."]
     return "\n".join([*out, ""])

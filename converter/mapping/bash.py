@@ -22,6 +22,7 @@ from converter.mapping.base import (
     ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, PipelineParameter, TaskMapping,
     task_location,
 )
+from converter.mapping.bash_images import component_key, step_image
 from converter.mapping.container import K8S_IMPORT, env_calls
 from converter.mapping.placeholder import placeholder
 from converter.mapping.templates import has_template, time_macro_note, translate_value
@@ -31,12 +32,13 @@ TEMPLATE_MARKERS = ("{{", "{%")
 SCRIPT_SUFFIXES = (".sh", ".bash")  # BashOperator.template_ext
 
 
-def component(image: str) -> ComponentDef:
+def component(image: str, bash_image: str | None = None) -> ComponentDef:
+    key, name = component_key(image, bash_image or image)
     return ComponentDef(
-        key="BASH",
+        key=key,
         description="Runs an Airflow BashOperator command with `bash -c`.",
         spec={
-            "name": "bash",
+            "name": name,
             "description": "Runs a shell command with bash -c, as Airflow's BashOperator does.",
             "inputs": [{"name": "command", "type": "String"}],
             "implementation": {
@@ -112,6 +114,10 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
         else:
             command = text
             notes.append(f"script {task.args.get('bash_command')} inlined")
+    # the image: chosen from the programs the command calls (mapping/bash_images.py)
+    image = step_image(command, context.options.bash_image, dict(context.options.tool_images), where)
+    found += image.diagnostics
+    notes += image.notes
     parameters: dict[str, PipelineParameter] = {}
     value: Any = translate_value(command, task, context.dag, "bash_command", found, parameters)
     cwd = task.args.get("cwd")
@@ -139,11 +145,11 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     note = time_macro_note(parameters)
     if any(d.code == "A2K302" for d in found):
         notes.append("Jinja template kept verbatim")
-    approximated = any(d.code in ("A2K302", "A2K306", "A2K320") for d in found)
+    approximated = not image.complete or any(d.code in ("A2K302", "A2K306", "A2K320") for d in found)
     return TaskMapping(
         task_id=task.task_id,
         fidelity=Fidelity.APPROXIMATED if approximated else Fidelity.DIRECT,
-        component=component(context.options.bash_image),
+        component=component(image.image, context.options.bash_image),
         arguments={"command": value},
         task_calls=tuple(calls),
         diagnostics=tuple(found),

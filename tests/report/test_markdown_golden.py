@@ -4,9 +4,9 @@ Regenerate after an intended change with `pytest tests/report --update-goldens` 
 """
 
 import pytest
-from fixtures import build_run
 
 from converter.report.render import render_reports
+from fixtures import build_run
 
 GOLDENS = __import__("pathlib").Path(__file__).parents[1] / "goldens" / "report"
 PAGES = ["index.md", "reports/example_pipeline.md", "reports/etl_mixed.md", "reports/hostile.md",
