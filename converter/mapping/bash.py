@@ -115,7 +115,7 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
             command = text
             notes.append(f"script {task.args.get('bash_command')} inlined")
     # the image: chosen from the programs the command calls (mapping/bash_images.py)
-    image = step_image(command, context.options.bash_image, dict(context.options.tool_images), where)
+    image = step_image(command, context.options.bash_image, dict(context.options.tool_images), where, task)
     found += image.diagnostics
     notes += image.notes
     parameters: dict[str, PipelineParameter] = {}

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
+from converter.mapping.control_flow import LoopValue
+from converter.model import Task, XComRef
 
 # bash's builtins and keywords, bash itself, and the programs both BusyBox (bash:5.2, Alpine) and
 # the Debian images of the table (python:*-slim, dbt, google-cloud-cli) provide
@@ -165,9 +167,32 @@ class StepImage:
     complete: bool  # False: the step is approximated (the image may lack what the command calls)
 
 
-def step_image(command: str, bash_image: str, tool_images: Mapping[str, str], where: Mapping[str, Any]) -> StepImage:
-    """The image of a Bash step running `command`, with A2K723/A2K724 when it may lack something."""
-    choice = choose(command, bash_image, tool_images)
+def mapped_commands(command: str, task: Task) -> list[str] | None:
+    """A mapped task's commands (`.expand(bash_command=[...])`, `.expand_kwargs([...])` over
+    literals), each item's; None when they come from another task at run time."""
+    if not isinstance(command, LoopValue):
+        return [command]
+    for name, value in task.mapped_args.items():
+        if name == "bash_command" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        if name == "*" and isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            items = [v.get("bash_command") for v in value]
+            if all(isinstance(item, str) for item in items):
+                return [str(item) for item in items]
+    return None
+
+
+def step_image(command: str, bash_image: str, tool_images: Mapping[str, str], where: Mapping[str, Any],
+               task: Task | None = None) -> StepImage:
+    """The image of a Bash step running `command` (for a mapped task, every item's), with A2K723 or
+    A2K724 when it may lack something."""
+    commands = mapped_commands(command, task) if task is not None else [command]
+    if commands is None:
+        source = next(iter(task.mapped_args.values())) if task is not None and task.mapped_args else None
+        shown = f"the output of task {source.task_id}" if isinstance(source, XComRef) else "a value known at run time"
+        return StepImage(bash_image, (diag("A2K723", f"the command is {shown}: which programs it calls is known "
+                                           f"only when it runs; it runs in {bash_image}", **where),), (), False)
+    choice = choose("\n".join(commands), bash_image, tool_images)
     found: list[Diagnostic] = []
     notes: list[str] = []
     if choice.needs is None:
