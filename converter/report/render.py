@@ -418,7 +418,7 @@ def _code_signature() -> str:
     """The report code and templates, and the dot binary: a page memo never outlives a change to them."""
     digest = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for path in sorted([*here.glob("*.py"), *(here / "templates").glob("*")]):
+    for path in sorted([*here.glob("*.py"), *(p for p in (here / "templates").rglob("*") if p.is_file())]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     dot = shutil.which("dot")
     if dot:

@@ -122,6 +122,7 @@ class DagView:
     python_text: str | None
     yaml_text: str | None
     verify: Mapping[str, Any] | None = None  # conversion.json's `verify` entry, set by `airflow2kfp verify`
+    owned: str | None = None  # the user owns the pipeline's files: "marker" or "config" (converter.ownership)
 
     @property
     def worst_severity(self) -> str | None:
@@ -505,6 +506,7 @@ def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path
         python_text=python_text,
         yaml_text=yaml_text,
         verify=dag.get("verify"),
+        owned=dag.get("owned") if dag.get("owned") in ("marker", "config") else None,
     )
 
 
