@@ -304,3 +304,15 @@ def flag_value(name: str, given: Any, base: Any) -> Any:
     if spec.kind == "table":
         return MappingProxyType({**base, **dict(given)}) if given else None
     return given
+
+
+def settings_markdown() -> str:
+    """Every option as a Markdown table (docs/ci.md holds it; a test keeps the two equal)."""
+    rows = ["| key | flag | default | what |", "|---|---|---|---|"]
+    for name, spec in OPTIONS.items():
+        flag = f"`{flag_of(name)}`" + (f" / `{spec.negative or '--no-' + key_of(name)}`" if spec.kind == "flag" else "")
+        shown = shown_default(name)
+        kind = f" One of: {', '.join(spec.choices)}." if spec.choices else ""
+        default = (shown or "—").replace("|", "\\|")
+        rows.append(f"| `{key_of(name)}` | {flag} | {default} | {spec.help}{kind} |")
+    return "\n".join(rows)

@@ -121,3 +121,17 @@ def test_every_option_is_a_flag_that_sets_its_field(tmp_path: Path) -> None:
         probe.main(args, standalone_mode=False)
         assert getattr(seen["settings"], name) != getattr(DEFAULTS, name), (name, args)
     assert {f.name for f in fields(Settings)} - set(OPTIONS) == {"source"}
+
+
+def test_docs_list_every_option_as_the_model_does(request: pytest.FixtureRequest) -> None:
+    """docs/ci.md's settings table is generated from the model; `--update-goldens` rewrites it."""
+    from converter.settings import settings_markdown
+
+    docs = Path(__file__).parents[2] / "docs" / "ci.md"
+    block = re.compile(r"<!-- settings:start -->\n(.*?)<!-- settings:end -->", re.DOTALL)
+    text = docs.read_text()
+    if request.config.getoption("--update-goldens"):
+        docs.write_text(block.sub(lambda _: f"<!-- settings:start -->\n{settings_markdown()}\n<!-- settings:end -->",
+                                  text))
+        return
+    assert block.search(text).group(1).strip() == settings_markdown().strip(), "run pytest --update-goldens"
