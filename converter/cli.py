@@ -98,7 +98,8 @@ def _click_type(name: str) -> Any:
     if spec.choices:
         return click.Choice(spec.choices)
     return {"int": click.INT, "seconds": _Seconds(), "interpreter": _Interpreter(),
-            "path": _Path(file_okay=False, path_type=Path), "table": _Pair()}.get(spec.kind)
+            "path": _Path(file_okay=False, path_type=Path), "table": _Pair(),
+            "file": _Path(exists=True, dir_okay=False, path_type=Path)}.get(spec.kind)
 
 
 def setting_option(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -110,7 +110,7 @@ class Collected:
 class OutputPlan:
     contents: dict[str, str]  # relative path -> text, conversion.json last
     paths: dict[tuple[str, str], dict[str, str | None]]  # (source, dag_id) -> its python/yaml/recurring_run files
-    holds: Holds = Holds()  # DAGs whose files stay as they are in OUT (converter.ownership)
+    holds: Holds = field(default_factory=Holds)  # DAGs whose files stay as they are in OUT (converter.ownership)
     files: tuple[FileResult, ...] = ()  # the results, their held DAGs marked
 
 

@@ -12,6 +12,7 @@ Adding an option is one entry here: a field with `option(default, help, kind=...
     text     a string (with `choices`, one of them)      image   a non-empty image reference
     flag     a boolean, `--x/--no-x` (or `negative=`)    int     an integer (`minimum`)
     seconds  a finite number of seconds                  path    a folder (relative to the config file)
+    file     an existing file (relative to the config file)
     interpreter  an existing executable file            list    strings, the flag repeatable
     codes    diagnostic codes (repeatable)               globs   gitignore patterns (repeatable)
     table    NAME=VALUE pairs (the flag repeatable, a TOML table in the file)
@@ -219,7 +220,7 @@ def problem(name: str, value: Any) -> tuple[Any, str] | None:
         return None
     if spec.choices and value not in spec.choices:
         return value, f"expected one of {', '.join(spec.choices)}"
-    if spec.kind in ("image", "interpreter", "path") and str(value) == "":
+    if spec.kind in ("image", "interpreter", "path", "file") and str(value) == "":
         return value, "must not be empty"
     if spec.kind == "int" and spec.minimum is not None and value < spec.minimum:
         return value, f"must be {spec.minimum} or more"
@@ -262,7 +263,8 @@ def check_all(settings: Settings, where: str | None = None) -> list[str]:
 
 
 _FILE_TYPES: Mapping[str, tuple[type, ...]] = {
-    "text": (str,), "image": (str,), "interpreter": (str,), "path": (str,), "flag": (bool,), "int": (int,),
+    "text": (str,), "image": (str,), "interpreter": (str,), "path": (str,), "file": (str,), "flag": (bool,),
+    "int": (int,),
     "seconds": (int, float), "list": (list,), "codes": (list,), "globs": (list,), "table": (dict,),
 }
 
@@ -287,7 +289,7 @@ def parse_value(name: str, raw: Any, config_path: Path) -> Any:
         if not all(isinstance(v, str) for v in raw.values()):
             raise SettingError(f"{key} must be a table of strings")
         value = MappingProxyType({**getattr(DEFAULTS, name), **raw})  # adds to (or replaces in) the defaults
-    elif spec.kind == "path":
+    elif spec.kind in ("path", "file"):
         if not raw:
             raise SettingError(f"{key} must not be empty")
         value = config_path.parent / raw  # relative to the file that says it

@@ -72,6 +72,6 @@ def markdown_summary(files: Iterable[FileResult], summary_lines: list[str], limi
     if shown < len(rows):
         left = rows[shown:]
         findings = sum(n for _, _, n in left)
-        out += ["", f"… {len(left)} more DAG(s) or file(s) with findings ({findings} findings left out): "
-                    "see conversion.json or the reports."]
+        out += ["", (f"… {len(left)} more DAG(s) or file(s) with findings ({findings} findings left out): "
+                     "see conversion.json or the reports.")]
     return "\n".join([*out, ""])

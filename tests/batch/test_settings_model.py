@@ -84,7 +84,7 @@ def test_every_option_is_a_key_of_the_settings_file(tmp_path: Path) -> None:
     values = {
         "text": lambda name: f'"{next(c for c in OPTIONS[name].choices if c != getattr(DEFAULTS, name))}"',
         "image": lambda _: '"registry.local/x:1"', "flag": lambda name: str(not getattr(DEFAULTS, name)).lower(), "int": lambda _: "3", "seconds": lambda _: "2.5",
-        "path": lambda _: '"cache"', "interpreter": lambda _: '"/bin/sh"', "list": lambda _: '["a"]',
+        "path": lambda _: '"cache"', "file": lambda _: '"airflow2kfp.toml"', "interpreter": lambda _: '"/bin/sh"', "list": lambda _: '["a"]',
         "codes": lambda _: '["A2K303"]', "globs": lambda _: '["x/**"]',
         "table": lambda _: '{ spark-submit = "registry.local/spark:3" }',
     }
@@ -101,6 +101,7 @@ def test_every_option_is_a_key_of_the_settings_file(tmp_path: Path) -> None:
 def test_every_option_is_a_flag_that_sets_its_field(tmp_path: Path) -> None:
     flags = {"text": lambda name: [next(c for c in OPTIONS[name].choices if c != getattr(DEFAULTS, name))], "image": lambda _: ["registry.local/x:1"],
              "int": lambda _: ["3"], "seconds": lambda _: ["2.5"], "path": lambda _: [str(tmp_path)],
+             "file": lambda _: [str(tmp_path / "dags" / "x.env")],
              "interpreter": lambda _: ["/bin/sh"], "list": lambda _: ["a"], "codes": lambda _: ["A2K303"],
              "globs": lambda _: ["x/**"], "table": lambda _: ["spark-submit=registry.local/spark:3"]}
     seen: dict[str, Settings] = {}
@@ -111,6 +112,7 @@ def test_every_option_is_a_flag_that_sets_its_field(tmp_path: Path) -> None:
         seen["settings"] = cli._prepare(dict(kwargs))[0]
 
     (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "x.env").write_text("")
     for name, spec in OPTIONS.items():
         args = [str(tmp_path / "dags"), "--out", str(tmp_path / "out")]
         if spec.kind == "flag":
