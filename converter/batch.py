@@ -11,7 +11,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from converter import check as freshness
@@ -20,7 +20,7 @@ from converter.ci import files as report_files
 from converter.ci.junit import junit_xml
 from converter.ci.markdown import markdown_summary
 from converter.ci.sarif import sarif_text
-from converter.config import ConfigError, Settings, check_airflow_python
+from converter.config import ConfigError, Settings, check_airflow_python, check_kfp2_python
 from converter.console import Reporter, make_console, summary_lines
 from converter.diagnostics import Severity, diag
 from converter.discover import DiscoveryOptions
@@ -46,6 +46,7 @@ from converter.run import (
     convert_all,
     default_jobs,
     exit_status,
+    findings_status,
     plan,
 )
 
@@ -70,7 +71,7 @@ def convert_options(settings: Settings) -> ConvertOptions:
     mapping = MappingOptions(
         bash_image=settings.bash_image, utility_image=settings.utility_image, keep_empty=settings.keep_empty,
         python_image=settings.python_image, airflow_image=settings.airflow_image,
-        operator_fallback=settings.operator_fallback,
+        operator_fallback=settings.operator_fallback, tool_images=tuple(settings.tool_images.items()),
     )
     return ConvertOptions(mapping=mapping, max_file_bytes=settings.max_file_size, targets=settings.target,
                           kfp2_python=settings.kfp2_python)
@@ -95,6 +96,7 @@ def run_settings(
         mode=settings.mode,
         airflow_python=settings.airflow_python,
         airflow_timeout=settings.airflow_timeout,
+        owned=settings.owned,
     )
 
 
@@ -112,8 +114,9 @@ def _machine_targets(output: Output) -> dict[str, Path]:
     return {option: report_files.target(option, path) for option, path in given.items() if path is not None}
 
 
-def _machine_outputs(files: Sequence[FileResult], targets: dict[str, Path], lines: list[str]) -> None:
-    texts = {"--sarif": lambda: sarif_text(files), "--junit": lambda: junit_xml(files),
+def _machine_outputs(files: Sequence[FileResult], targets: dict[str, Path], lines: list[str],
+                     sarif_level: str = "warning") -> None:
+    texts = {"--sarif": lambda: sarif_text(files, sarif_level), "--junit": lambda: junit_xml(files),
              "--markdown": lambda: markdown_summary(files, lines)}
     for option, path in targets.items():
         report_files.write(option, path, texts[option]())
@@ -188,6 +191,7 @@ def run_convert(
     def body() -> int:
         # everything that can be refused is refused before any work, and before OUT is touched
         check_airflow_python(settings)
+        check_kfp2_python(settings)
         _check_out_dir(out_dir)
         targets = _machine_targets(output)
         options = convert_options(settings)
@@ -207,8 +211,11 @@ def run_convert(
                 sources, out_dir, options, on_file=reporter.file_done, settings=runs, on_start=reporter.start
             )
         reporter.notices(result.notices)
+        # said once OUT was read (after the files' own findings were printed): owned and edited DAGs
+        reporter.notices(tuple(d for f in result.files for dag in f.dags for d in dag.diagnostics
+                               if d.code in ("A2K701", "A2K722")))
         status = exit_status(result, settings.fail_on)
-        lines = summary_lines(result.files, result.cached)
+        lines = [*summary_lines(result.files, result.cached), result.reading.describe(), *held_lines(result.files)]
         writes = result.writes
         lines.append(
             f"outputs: {len(writes.written)} written, {len(writes.unchanged)} unchanged, "
@@ -219,7 +226,7 @@ def run_convert(
                 else ""
             )
         )
-        _machine_outputs(result.files, targets, lines)
+        _machine_outputs(result.files, targets, lines, settings.sarif_level)
         if output.format == "json":
             sys.stdout.write(result.summary_path.read_text(encoding="utf-8"))
         for line in lines:
@@ -236,13 +243,31 @@ def run_convert(
     return _guarded(reporter, body)
 
 
+def held_lines(files: Sequence[FileResult]) -> list[str]:
+    """The console's word on the DAGs whose files a run left alone: owned, or edited (A2K701)."""
+    owned = sorted(d.dag_id for f in files for d in f.dags if d.owned)
+    edited = sorted(d.dag_id for f in files for d in f.dags if not d.owned
+                    and any(x.code == "A2K701" for x in d.diagnostics))
+    lines = []
+    if owned:
+        lines.append(f"owned: {len(owned)} DAG(s), their files left as they are: {', '.join(owned)}")
+    if edited:
+        lines.append(f"not written: {len(edited)} DAG(s) whose files were edited (A2K701; own them with "
+                     f"`# airflow2kfp: owned`, or --force): {', '.join(edited)}")
+    return lines
+
+
 def run_check(
     sources: Sequence[Path], out_dir: Path, settings: Settings, output: Output, *, diff: bool = False
 ) -> int:
+    """Exit 1 when OUT is not what the DAGs convert to now (stale, missing, orphaned or edited
+    files; outputs made in another reading mode), or when the conversion's findings reach
+    `--fail-on` exactly as `convert`'s would; 0 otherwise; 2 for usage and internal errors."""
     reporter = _reporter(output, settings.fail_on)
 
     def body() -> int:
         check_airflow_python(settings)
+        check_kfp2_python(settings)
         _check_out_dir(out_dir)
         targets = _machine_targets(output)
         options = convert_options(settings)
@@ -250,13 +275,29 @@ def run_check(
         with reporter.progress():
             collected = collect(sources, options, None, runs, reporter.start, reporter.file_done)
         reporter.notices(collected.notices)
-        outputs = plan(collected.files)
+        reading = collected.reading
         with locked(out_dir, shared=True):  # not while a convert is replacing the files
-            findings = freshness.compare(out_dir, outputs.contents)
-        _machine_outputs(collected.files, targets, summary_lines(collected.files, collected.cached))
+            made = freshness.made_reading(out_dir)
+            if made is not None and made["effective"] != reading.effective:
+                outputs = plan(collected.files, reading)
+                why = "no Airflow interpreter found" if reading.mode != reading.effective else ""
+                findings = [freshness.mode_finding(made, reading.mode, reading.effective, why)]
+            else:
+                # the mode asked for is recorded, but files made the same way are not stale for it
+                recorded = replace(reading, mode=made["mode"]) if made is not None else reading
+                outputs = plan(collected.files, recorded, out_dir, settings.owned)
+                findings = freshness.compare(out_dir, outputs.contents, outputs.holds.paths)
+                findings += [freshness.Finding(relative, "edited") for conflicts in outputs.holds.edited.values()
+                             for relative, _ in conflicts]
+        files = outputs.files or collected.files
+        status = findings_status(files, collected.notices, settings.fail_on)
+        lines = [*summary_lines(files, collected.cached), reading.describe(), *held_lines(files)]
+        _machine_outputs(files, targets, lines, settings.sarif_level)
         if output.format == "json":
             sys.stdout.write(outputs.contents[SUMMARY_FILE])
-        for finding in findings:
+        for line in lines:
+            reporter.line(line)
+        for finding in sorted(findings, key=lambda f: f.path):
             reporter.error(finding.diagnostic(out_dir))
             if diff and finding.diff:
                 reporter.console.print(finding.diff, markup=False, highlight=False, end="")
@@ -264,9 +305,13 @@ def run_check(
             reporter.console.print(
                 f"{len(findings)} file(s) in {out_dir} are not up to date with the DAGs; "
                 f"run `airflow2kfp convert` and commit the result"
+                if all(f.kind != "mode" for f in findings) else
+                f"the outputs in {out_dir} were not compared: they were made in another reading mode"
             )
             return EXIT_FINDINGS
         reporter.line(f"{len(outputs.contents)} file(s) in {out_dir} are up to date.")
-        return EXIT_CLEAN
+        if status:
+            reporter.console.print(f"findings at or above --fail-on {settings.fail_on}: exit 1")
+        return status
 
     return _guarded(reporter, body)

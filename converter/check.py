@@ -11,22 +11,34 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from converter.diagnostics import Diagnostic, diag
 from converter.outputs import escapes, read_manifest, read_regular
+
+SUMMARY_FILE = "conversion.json"
+_READ_AS = {"static": "statically (no DAG code run)", "airflow": "by importing them with Airflow",
+            "auto": "with Airflow and statically, merged"}
 
 
 @dataclass(frozen=True)
 class Finding:
     path: str  # relative to OUT
-    kind: str  # "missing" | "stale" | "not-regular" | "extra"
+    kind: str  # "missing" | "stale" | "not-regular" | "extra" | "mode" | "edited"
     diff: str = ""
+    message: str = ""  # "mode": how the outputs were read and how this check reads
 
     def diagnostic(self, out_dir: Path) -> Diagnostic:
         where = str(out_dir / self.path)
+        if self.kind == "mode":
+            return diag("A2K721", self.message, file=where)
+        if self.kind == "edited":
+            return diag("A2K701", f"{self.path} was edited since airflow2kfp wrote it", file=where)
         if self.kind == "extra":
             return diag("A2K703", f"{self.path} belongs to a DAG that no longer exists", file=where)
         message = {"missing": f"{self.path} is missing",
@@ -43,8 +55,36 @@ def _read(out_dir: Path, relative: str) -> str | None:
         return "\ufffd"  # not what the tool writes: stale (its diff shows it as replaced)
 
 
-def compare(out_dir: Path, contents: Mapping[str, str]) -> list[Finding]:
+def made_reading(out_dir: Path) -> dict[str, str] | None:
+    """How the outputs in OUT were read, as their conversion.json records it (None: not recorded,
+    or no conversion.json that airflow2kfp could have written)."""
+    data = None if escapes(out_dir, SUMMARY_FILE) else read_regular(out_dir / SUMMARY_FILE)
+    try:
+        document: Any = orjson.loads(data) if data is not None else None
+    except orjson.JSONDecodeError:
+        return None
+    reading = document.get("reading") if isinstance(document, dict) else None
+    if not isinstance(reading, dict) or not all(isinstance(reading.get(k), str) for k in ("mode", "effective")):
+        return None
+    return {"mode": reading["mode"], "effective": reading["effective"]}
+
+
+def mode_finding(made: Mapping[str, str], mode: str, effective: str, why: str = "") -> Finding:
+    """The outputs were read in another effective mode than this check reads: one finding, instead of
+    every file reported stale."""
+    def said(reading_mode: str, asked: str) -> str:
+        return f"{_READ_AS.get(reading_mode, reading_mode)} (mode {asked})"
+
+    message = (f"the outputs were made reading the DAG files {said(made['effective'], made['mode'])}; this check "
+               f"reads them {said(effective, mode)}{f', {why}' if why else ''}: the files are not compared")
+    return Finding(SUMMARY_FILE, "mode", message=message)
+
+
+def compare(out_dir: Path, contents: Mapping[str, str], held: Collection[str] = ()) -> list[Finding]:
+    """Missing, stale and extra files. `held` files (owned, or edited: converter.ownership) are not
+    compared; the caller reports the edited ones."""
     findings: list[Finding] = []
+    manifest = read_manifest(out_dir)
     for relative, expected in sorted(contents.items()):
         actual = _read(out_dir, relative)
         if actual is None:
@@ -60,7 +100,7 @@ def compare(out_dir: Path, contents: Mapping[str, str]) -> list[Finding]:
                 )
             )
             findings.append(Finding(relative, "stale", diff))
-    for relative in sorted(set(read_manifest(out_dir).files) - set(contents)):
+    for relative in sorted(set(manifest.files) - set(contents) - set(held)):  # held: owned or edited
         if (out_dir / relative).is_file():
             findings.append(Finding(relative, "extra"))
     return findings

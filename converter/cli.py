@@ -17,24 +17,22 @@ import click
 
 from converter import __version__
 from converter.batch import Output, run_check, run_convert
-from converter.config import (
-    FAIL_ON,
-    MODES,
-    SYNTAXES,
-    ConfigError,
-    Settings,
-    check_interpreter,
-    check_seconds,
-    load_settings,
-    override,
-    parse_targets,
-)
+from converter.config import ConfigError, Settings, load_settings, override
 from converter.diagnostics import CODES, codes_markdown, diag
 from converter.mapping import FAMILIES
-from converter.mapping.base import MappingOptions
-from converter.mapping.fallback import AIRFLOW_IMAGES
 from converter.outputs import OutputConflict, OutputFault
 from converter.report.render import NoConversion, ReportResult, render_reports
+from converter.settings import (
+    OPTIONS,
+    SettingError,
+    check_interpreter,
+    check_seconds,
+    flag_of,
+    key_of,
+    parse_targets,
+    shown_default,
+    split_pair,
+)
 
 
 def _echo_report(result: ReportResult) -> None:
@@ -83,13 +81,56 @@ class _Interpreter(click.ParamType):
         return str(value)
 
 
-def _targets(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    try:
-        return parse_targets(value)
-    except ConfigError as error:
-        raise click.BadParameter(str(error).removeprefix("target "), ctx, param) from None
+class _Pair(click.ParamType):
+    """NAME=VALUE, as a (name, value) pair."""
+
+    name = "pair"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, str]:
+        if isinstance(value, tuple):
+            return value
+        pair = split_pair(str(value))
+        if pair is None:
+            self.fail(f"{value!r} is not NAME=VALUE", param, ctx)
+        return pair
+
+
+class _Targets(click.ParamType):
+    """v1, v2 or v1,v2, as a tuple of targets."""
+
+    name = "targets"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_targets(str(value))
+        except SettingError as error:
+            self.fail(str(error).removeprefix("target "), param, ctx)
+
+
+def _click_type(name: str) -> Any:
+    spec = OPTIONS[name]
+    if spec.choices:
+        return click.Choice(spec.choices)
+    return {"int": click.INT, "seconds": _Seconds(), "interpreter": _Interpreter(),
+            "path": _Path(file_okay=False, path_type=Path), "table": _Pair(), "targets": _Targets(),
+            "file": _Path(exists=True, dir_okay=False, path_type=Path)}.get(spec.kind)
+
+
+def setting_option(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The click option of the setting `name`, from the settings model (converter.settings). Its
+    value is None (or empty) when not given, so the settings file's value holds."""
+    spec = OPTIONS[name]
+    flag = flag_of(name)
+    shown = shown_default(name)
+    help_text = spec.help + (f" [{shown}]" if shown is not None else "")
+    if spec.kind == "flag":
+        decls = [name, f"{flag}/{spec.negative or '--no-' + key_of(name)}"]
+        return click.option(*decls, default=None, help=help_text)
+    decls = [name, *([spec.short] if spec.short else []), flag]
+    return click.option(*decls, type=_click_type(name), multiple=spec.repeatable, metavar=spec.metavar,
+                        default=None, help=help_text)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -107,46 +148,7 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--config", type=_Path(exists=True, dir_okay=False, path_type=Path),
                      help="Settings file (default: the nearest airflow2kfp.toml, or pyproject.toml "
                           "with [tool.airflow2kfp])."),
-        click.option("--bash-image", help=f"Image for BashOperator steps [{MappingOptions.bash_image}]."),
-        click.option("--utility-image",
-                     help=f"Fallback image: no-op and placeholder steps [{MappingOptions.utility_image}]."),
-        click.option("--python-image", help=f"Base image of Python steps [{MappingOptions.python_image}]."),
-        click.option("--airflow-image",
-                     help="Image that runs operators without a mapping [by the DAG's Airflow major version: "
-                          f"{AIRFLOW_IMAGES[2]} or {AIRFLOW_IMAGES[3]}]."),
-        click.option("--operator-fallback/--no-operator-fallback", default=None,
-                     help="Run operators without a mapping in the Airflow image, or emit placeholders [on]."),
-        click.option("--keep-empty/--drop-empty", default=None,
-                     help="Keep EmptyOperator tasks as no-op steps."),
-        click.option("--mode", type=click.Choice(MODES),
-                     help="Read DAG files statically, by importing them with Airflow, or both [static]."),
-        click.option("--airflow-python", type=_Interpreter(), metavar="PATH",
-                     help="Airflow interpreter for --mode airflow/auto [$AIRFLOW2KFP_AIRFLOW_PYTHON]."),
-        click.option("--airflow-timeout", type=_Seconds(), metavar="SECONDS",
-                     help="Time Airflow may spend importing one file [5]."),
-        click.option("--target", "target", metavar="v1|v2|v1,v2", callback=_targets,
-                     help="KFP target(s): v1 (kfp 1.8.22, Argo YAML in pipelines/), v2 (kfp 2.x, pipeline IR in "
-                          "pipelines/v2/), or both [v1]."),
-        click.option("--kfp2-python", type=_Interpreter(), metavar="PATH",
-                     help="kfp 2.x interpreter for --target v2 [$AIRFLOW2KFP_KFP2_PYTHON, else .venv-kfp2]."),
-        click.option("--fail-on", type=click.Choice(FAIL_ON),
-                     help="Lowest severity that makes the exit code 1 [error]."),
-        click.option("--ignore", multiple=True, metavar="CODE",
-                     help="Suppress a diagnostic code (repeatable)."),
-        click.option("--include", multiple=True, metavar="GLOB",
-                     help="Only files matching (gitignore syntax, repeatable)."),
-        click.option("--exclude", multiple=True, metavar="GLOB",
-                     help="Skip files matching (gitignore syntax, repeatable)."),
-        click.option("--all-files/--dag-files", "all_files", default=None,
-                     help="Read every .py file, not only those mentioning both 'dag' and 'airflow'."),
-        click.option("--ignore-syntax", type=click.Choice(SYNTAXES),
-                     help=".airflowignore syntax, as [core] DAG_IGNORE_FILE_SYNTAX [regexp]."),
-        click.option("-j", "--jobs", type=click.IntRange(min=0),
-                     help="Worker processes; 0 = one per core [0]."),
-        click.option("--cache/--no-cache", "cache", default=None,
-                     help="Reuse results of unchanged DAGs [on]."),
-        click.option("--cache-dir", type=_Path(file_okay=False, path_type=Path),
-                     help="Cache folder [the user cache folder, e.g. ~/.cache/airflow2kfp/<hash of OUT>]; safe to delete."),
+        *(setting_option(name) for name in OPTIONS),
         click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
                      show_default=True, help="json: print conversion.json to stdout (text goes to stderr)."),
         click.option("--sarif", type=_Path(dir_okay=False, path_type=Path),
@@ -171,9 +173,6 @@ def _prepare(kwargs: dict[str, Any]) -> tuple[Settings, Output]:
                     verbose=kwargs.pop("verbose"), color=kwargs.pop("color"), sarif=kwargs.pop("sarif"),
                     junit=kwargs.pop("junit"), markdown=kwargs.pop("markdown"))
     settings = load_settings(kwargs.pop("config"))
-    for key in ("ignore", "include", "exclude"):  # repeatable flags add to the file's lists
-        extra = tuple(kwargs.pop(key))
-        kwargs[key] = getattr(settings, key) + extra if extra else None
     return override(settings, **kwargs), output
 
 
@@ -253,10 +252,8 @@ def codes(markdown: bool) -> int:
               help="Output folder: the conversion, with the comparison in conversion.json and the reports.")
 @click.option("--dag-id", "dag_ids", multiple=True, help="Verify only this DAG (repeatable).")
 @click.option("--conf", default="{}", help="The DAG run's conf, as JSON.")
-@click.option("--airflow-python", type=_Interpreter(), default=None,
-              help="The Airflow interpreter (default: $AIRFLOW2KFP_AIRFLOW_PYTHON).")
-@click.option("--mode", type=click.Choice(MODES),
-              help="Read DAG files for the conversion statically, with Airflow, or both [auto, as convert].")
+@setting_option("airflow_python")
+@setting_option("mode")
 @click.option("--loop-outputs", type=click.Choice(["strings", "json"]), default="strings", show_default=True,
               help="How Argo aggregates a loop's outputs: a list of strings (Argo < 3.6, KFP 1.8's), or JSON "
                    "values when all are objects or arrays (Argo 3.6+).")

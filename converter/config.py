@@ -5,113 +5,56 @@ an `airflow2kfp.toml` (top-level keys) or a `pyproject.toml` with a `[tool.airfl
 Command-line flags override the file. Unknown keys are an error, so a typo never passes silently.
 
     [tool.airflow2kfp]
-    bash-image = "bash:5.2"          # image of BashOperator steps
-    utility-image = "alpine:3.20"    # no-op and placeholder steps
-    python-image = "python:3.11"     # base image of Python (PythonOperator, @task) steps
-    airflow-image = "apache/airflow:3.3.2-python3.11"  # runs operators that have no mapping (default:
-                                     # the official image of the DAG's Airflow major version)
-    operator-fallback = true         # false: operators without a mapping become placeholders
-    mode = "auto"                    # static | airflow (import with Airflow) | auto (both, merged;
-                                     # static alone, said once, when no Airflow interpreter is found)
-    fail-on = "error"                # error | warning | never
-    target = "v1"                    # v1 | v2 | "v1,v2": KFP v1 (Argo YAML) and/or KFP v2 (pipeline IR)
-    kfp2-python = ".venv-kfp2/bin/python"  # kfp 2.x for the v2 target (default: $AIRFLOW2KFP_KFP2_PYTHON,
-                                     # else the project's .venv-kfp2)
-    ignore = ["A2K303"]              # codes suppressed everywhere
+    bash-image = "bash:5.2"
+    tool-images = { dbt = "registry.example.com/dbt:1.9" }
+    mode = "static"
+    fail-on = "error"
+    owned = ["orders_daily"]
     exclude = ["tests/**"]
+
+Every key, its type, default and check come from the settings model (converter.settings); this
+module finds the file, reads it, and layers the flags on top.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import sys
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
-
-from converter.diagnostics import CODES
+from converter.settings import (
+    FAIL_ON,
+    MODES,
+    OPTIONS,
+    PYTHON_ENV_VAR,
+    SYNTAXES,
+    SettingError,
+    Settings,
+    check_all,
+    check_glob,
+    check_interpreter,
+    check_seconds,
+    flag_value,
+    key_of,
+    parse_value,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib
 
+__all__ = ["CONFIG_FILE", "FAIL_ON", "MODES", "PYTHON_ENV_VAR", "SYNTAXES", "ConfigError", "Settings",
+           "check_airflow_python", "check_kfp2_python", "check_glob", "check_interpreter", "check_seconds", "find_config",
+           "load_settings", "override", "parse", "validate"]
+
 CONFIG_FILE = "airflow2kfp.toml"
-FAIL_ON = ("error", "warning", "never")
-MODES = ("static", "airflow", "auto")  # as converter.parse.readers.Mode
-SYNTAXES = ("regexp", "glob")
-MIN_TIMEOUT, MAX_TIMEOUT = 0.1, 86400.0  # seconds: a tenth of a second to a day
-PYTHON_ENV_VAR = "AIRFLOW2KFP_AIRFLOW_PYTHON"  # as converter.parse.airflow_import.PYTHON_ENV_VAR
 
 
 class ConfigError(Exception):
     """The configuration cannot be used; the CLI exits 2 with this message."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    bash_image: str = "bash:5.2"
-    utility_image: str = "alpine:3.20"
-    keep_empty: bool = False
-    python_image: str = "python:3.11"
-    airflow_image: str | None = None  # None: by the DAG's Airflow major version (mapping/fallback.py)
-    operator_fallback: bool = True
-    mode: str = "auto"
-    fail_on: str = "error"
-    ignore: tuple[str, ...] = ()
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    all_files: bool = False
-    ignore_syntax: str = "regexp"
-    jobs: int = 0  # 0: one worker per core
-    cache: bool = True
-    cache_dir: Path | None = None
-    max_file_size: int = 5_000_000
-    airflow_python: str | None = None  # the interpreter that imports DAGs in airflow/auto mode
-    airflow_timeout: float = 5.0  # seconds Airflow may spend importing one file
-    target: tuple[str, ...] = ("v1",)  # KFP targets: v1 (kfp 1.8.22, Argo YAML), v2 (kfp 2.x, IR), or both
-    kfp2_python: str | None = None  # the kfp 2.x interpreter for --target v2
-    source: Path | None = field(default=None, compare=False)  # the file the settings came from
-
-
-_TYPES: dict[str, type | tuple[type, ...]] = {
-    "bash_image": str,
-    "utility_image": str,
-    "keep_empty": bool,
-    "python_image": str,
-    "airflow_image": str,
-    "operator_fallback": bool,
-    "mode": str,
-    "fail_on": str,
-    "ignore": list,
-    "include": list,
-    "exclude": list,
-    "all_files": bool,
-    "ignore_syntax": str,
-    "jobs": int,
-    "cache": bool,
-    "cache_dir": str,
-    "max_file_size": int,
-    "airflow_python": str,
-    "airflow_timeout": (int, float),
-    "target": (str, list),
-    "kfp2_python": str,
-}
-
-
-def parse_targets(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """`v1`, `v2`, `v1,v2` (or a list of them) as a tuple in the order TARGETS lists them."""
-    from converter.results import TARGETS
-
-    parts = [p.strip() for p in (value.split(",") if isinstance(value, str) else value)]
-    unknown = [p for p in parts if p not in TARGETS]
-    if unknown or not parts:
-        raise ConfigError(f"target {value!r}: expected v1, v2 or v1,v2")
-    return tuple(t for t in TARGETS if t in parts)
 
 
 def find_config(start: Path) -> Path | None:
@@ -132,66 +75,12 @@ def _load(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read configuration: {error}") from error
 
 
-def _check_choice(path: Path, key: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{path}: {key} = {value!r}: expected one of {', '.join(choices)}")
-
-
-def check_seconds(value: float) -> str | None:
-    """Why `value` is not a usable timeout in seconds, or None (nan, inf and 1e309 are not)."""
-    if not math.isfinite(value) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
-        return f"expected a number of seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT:g}"
-    return None
-
-
-def check_glob(pattern: str) -> str | None:
-    """Why `pattern` is not a usable gitignore-style glob (as --include/--exclude use), or None."""
-    try:
-        compiled = GitIgnoreSpecPattern(pattern)
-    except (ValueError, re.error) as error:
-        return f"not a valid gitignore pattern ({error})"
-    if compiled.include is None:
-        return "matches nothing as a gitignore pattern (blank, a # comment, or not a pattern)"
-    return None
-
-
-def check_interpreter(path: str) -> str | None:
-    """Why `path` cannot be the Airflow interpreter, or None: an existing executable file."""
-    if not os.path.exists(path):
-        return "no such file"
-    if not os.path.isfile(path) or not os.access(path, os.X_OK):
-        return "not an executable file"
-    return None
-
-
-def validate(settings: Settings, where: Path | str = "command line") -> Settings:
-    path = Path(str(where))
-    _check_choice(path, "fail-on", settings.fail_on, FAIL_ON)
-    _check_choice(path, "mode", settings.mode, MODES)
-    _check_choice(path, "ignore-syntax", settings.ignore_syntax, SYNTAXES)
-    unknown = [code for code in settings.ignore if code not in CODES]
-    if unknown:
-        raise ConfigError(f"{path}: ignore: unknown diagnostic code(s): {', '.join(unknown)}")
-    if settings.jobs < 0:
-        raise ConfigError(f"{path}: jobs must be 0 (all cores) or more")
-    def setting(key: str) -> str:  # how the user wrote it: a flag, or a key of the file
-        return f"--{key}" if str(where) == "command line" else f"{path}: {key}"
-
-    if settings.max_file_size <= 0:
-        raise ConfigError(f"{setting('max-file-size')}: must be a positive number of bytes")
-    problem = check_seconds(settings.airflow_timeout)
-    if problem:
-        raise ConfigError(f"{setting('airflow-timeout')} {settings.airflow_timeout!r}: {problem}")
-    for key in ("include", "exclude"):
-        for pattern in getattr(settings, key):
-            problem = check_glob(pattern)
-            if problem:
-                raise ConfigError(f"{setting(key)} {pattern!r}: {problem}")
-    if not settings.target or any(t not in ("v1", "v2") for t in settings.target):
-        raise ConfigError(f"{setting('target')}: expected v1, v2 or v1,v2")
-    for key in ("bash_image", "utility_image", "python_image", "airflow_image", "airflow_python", "kfp2_python"):
-        if getattr(settings, key) == "":
-            raise ConfigError(f"{setting(key.replace('_', '-'))}: must not be empty")
+def validate(settings: Settings, where: Path | str | None = None) -> Settings:
+    """`settings` if every value is usable (converter.settings checks them), else ConfigError
+    naming the first problem as the user wrote it: a flag, or a key of the file `where`."""
+    problems = check_all(settings, str(where) if where is not None else None)
+    if problems:
+        raise ConfigError(problems[0])
     return settings
 
 
@@ -199,11 +88,6 @@ def check_airflow_python(settings: Settings) -> None:
     """The Airflow interpreter a run in airflow/auto mode was told to use exists and can run: a
     missing one is an error, never a quiet fall back to another interpreter. Checked on the final
     settings (a config file's interpreter does not matter to `--mode static`)."""
-    if settings.kfp2_python is not None and "v2" in settings.target:
-        problem = check_interpreter(settings.kfp2_python)
-        if problem:
-            where = f"{settings.source}: " if settings.source else ""
-            raise ConfigError(f"{where}kfp2-python {settings.kfp2_python!r}: {problem}")
     if settings.mode == "static":
         return
     if settings.airflow_python is not None:
@@ -219,27 +103,29 @@ def check_airflow_python(settings: Settings) -> None:
             raise ConfigError(f"${PYTHON_ENV_VAR} = {from_env!r}: {problem}")
 
 
+def check_kfp2_python(settings: Settings) -> None:
+    """The kfp 2.x interpreter named for a run with the v2 target exists and can run."""
+    if "v2" not in settings.target or settings.kfp2_python is None:
+        return
+    problem = check_interpreter(settings.kfp2_python)
+    if problem:
+        where = f"{settings.source}: " if settings.source else ""
+        raise ConfigError(f"{where}kfp2-python {settings.kfp2_python!r}: {problem}")
+
+
 def parse(table: dict[str, Any], path: Path) -> Settings:
+    """Settings from a `[tool.airflow2kfp]` table (or an airflow2kfp.toml); every key is an option
+    of converter.settings, spelled with dashes."""
     values: dict[str, Any] = {}
     for raw_key, value in table.items():
-        key = raw_key.replace("-", "_")
-        if key not in _TYPES:
-            known = ", ".join(sorted(k.replace("_", "-") for k in _TYPES))
+        name = raw_key.replace("-", "_")
+        if name not in OPTIONS:
+            known = ", ".join(sorted(key_of(k) for k in OPTIONS))
             raise ConfigError(f"{path}: unknown key {raw_key!r} (known: {known})")
-        expected = _TYPES[key]
-        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-            raise ConfigError(f"{path}: {raw_key} has the wrong type ({type(value).__name__})")
-        if expected is list:
-            if not all(isinstance(item, str) for item in value):
-                raise ConfigError(f"{path}: {raw_key} must be a list of strings")
-            value = tuple(value)
-        if key == "target":
-            value = parse_targets(value)
-        if key == "cache_dir":
-            if not value:
-                raise ConfigError(f"{path}: cache-dir must not be empty")
-            value = path.parent / value
-        values[key] = value
+        try:
+            values[name] = parse_value(name, value, path)
+        except SettingError as error:
+            raise ConfigError(f"{path}: {error}") from None
     return validate(Settings(**values, source=path), path)
 
 
@@ -254,7 +140,14 @@ def load_settings(config: Path | None = None, start: Path | None = None) -> Sett
 
 
 def override(settings: Settings, **flags: Any) -> Settings:
-    """Command-line values win; a flag left at None keeps the file's value."""
+    """Command-line values win; a flag left at None keeps the file's value; repeatable flags add
+    to the file's lists and tables."""
     names = {f.name for f in fields(Settings)}
-    changes = {k: v for k, v in flags.items() if v is not None and k in names}
+    changes = {}
+    for name, given in flags.items():
+        if name not in names:
+            continue
+        value = flag_value(name, given, getattr(settings, name)) if name in OPTIONS else given
+        if value is not None:
+            changes[name] = value
     return validate(replace(settings, **changes))

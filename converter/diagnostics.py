@@ -3,7 +3,8 @@
 A code never changes meaning once released. Ranges by stage:
   A2K1xx reading files          A2K2xx DAG structure        A2K3xx mapping operators
   A2K4xx emitting / compiling   A2K5xx verifying output     A2K6xx importing with Airflow
-  A2K7xx the run as a whole (output folder, `check`)   A2K8xx the KFP v2 target (`--target v2`)
+  A2K7xx the run as a whole (output folder, `check`, reading mode, ownership, images)
+  A2K8xx the KFP v2 target (`--target v2`)
 The README's table is generated from CODES (`airflow2kfp codes --markdown`), so the two cannot drift.
 """
 
@@ -213,8 +214,10 @@ CODES: dict[str, CodeInfo] = _table(
              "Remove top-level code that allocates much memory or starts processes; DAG files are parsed often."),
     # -- the run as a whole ----------------------------------------------------------------
     CodeInfo("A2K701", "output-conflict", E,
-             "An output file exists that airflow2kfp did not write, or it was edited since.",
-             "Move the file out of the output folder, or pass --force to overwrite it."),
+             "An output file exists that airflow2kfp did not write, or it was edited since; its DAG's files "
+             "are left as they are (the other DAGs are written).",
+             "To keep your edits, own the pipeline: add the line `# airflow2kfp: owned` to its .py file (or "
+             "list the DAG in `owned`); else move the file away or pass --force to overwrite it."),
     CodeInfo("A2K702", "stale-output", E,
              "A converted file is missing or differs from what the DAG files convert to now.",
              "Run `airflow2kfp convert` with the same options and commit the result."),
@@ -255,6 +258,29 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K713", "output-write-failed", E,
              "Writing the output folder failed (an I/O error of the file system).",
              "Check the file system (the message names the error); no output file is left half-written."),
+    # -- how the run read and wrote: CI and review ---------------------------------------------------
+    CodeInfo("A2K720", "read-statically", W,
+             "No Airflow interpreter was found, so the default mode (auto) read the DAG files statically only: "
+             "DAGs built dynamically (loops over configs, factories) may be missing or incomplete.",
+             "Make Airflow available (scripts/setup_airflow_env.sh, $AIRFLOW2KFP_AIRFLOW_PYTHON or "
+             "--airflow-python), or read statically on purpose with --mode static (mode = \"static\")."),
+    CodeInfo("A2K721", "mode-differs", E,
+             "The outputs were made reading the DAG files in another mode than this check reads them; "
+             "their files cannot be compared.",
+             "Run check as the outputs were made (the same mode, with Airflow if they were made with it), or "
+             "make and check them both with --mode static (mode = \"static\" in [tool.airflow2kfp])."),
+    CodeInfo("A2K722", "owned-pipeline", I,
+             "The pipeline is owned by you (an `# airflow2kfp: owned` line, or `owned`); its files are left "
+             "alone and `check` skips them.",
+             "Nothing to do; remove the marker (and the DAG from `owned`) to have it converted again."),
+    CodeInfo("A2K723", "tool-not-in-image", W,
+             "The Bash command calls a program that no configured image has; the step's image may lack it.",
+             "Map the program to an image that has it and bash: --tool-image TOOL=IMAGE "
+             "(tool-images in [tool.airflow2kfp])."),
+    CodeInfo("A2K724", "command-not-parsed", W,
+             "The Bash command could not be parsed, so which programs it calls (and which image has them) is "
+             "unknown.",
+             "Check the command (a shell syntax error fails in Airflow too), or set the step's image by hand."),
 )
 
 

@@ -453,9 +453,10 @@ def report_conflicts(out_dir: Path, targets: Collection[str], manifest: Manifest
 
 
 def plan_conflicts(
-    out_dir: Path, contents: Mapping[str, str], manifest: Manifest, prune: bool
+    out_dir: Path, contents: Mapping[str, str], manifest: Manifest, prune: bool, held: Collection[str] = ()
 ) -> tuple[list[Conflict], list[str], list[str]]:
-    """Conflicts, files to write (new or changed), and orphans (owned files no longer produced)."""
+    """Conflicts, files to write (new or changed), and orphans (owned files no longer produced);
+    `held` files (converter.ownership) are none of these: they stay as they are."""
     conflicts: list[Conflict] = []
     changed: list[str] = []
     folders: dict[str, bool] = {}
@@ -485,7 +486,7 @@ def plan_conflicts(
                 else "not written by airflow2kfp"
             )
             conflicts.append(Conflict(relative, why))
-    orphans = sorted(set(manifest.files) - set(contents))
+    orphans = sorted(set(manifest.files) - set(contents) - set(held))
     if prune:
         for relative in orphans:
             if escapes(out_dir, relative):
@@ -530,13 +531,14 @@ def _replace_all(out_dir: Path, staging: Path, staged: Mapping[str, Path]) -> No
 
 def write_tree(
     out_dir: Path, contents: Mapping[str, str], *, force: bool = False, prune: bool = False,
-    reports: Callable[[], Collection[str]] | None = None,
+    reports: Callable[[], Collection[str]] | None = None, held: Collection[str] = (),
 ) -> WriteResult:
     """Make OUT hold `contents` (relative path -> text), keeping the manifest; see the module doc.
 
     `reports` gives the report and index files the run will render next (asked only when something
     is written, as only then are they rendered): a user's file at one of those names is a conflict
-    now, before anything is written. Raises OutputConflict (nothing written) and OutputFault (a file
+    now, before anything is written. `held` files (a DAG the user owns, or edited: converter.ownership)
+    are left as they are, their manifest entries too. Raises OutputConflict (nothing written) and OutputFault (a file
     system fault; nothing changed, or every replaced file put back).
     """
     try:
@@ -546,23 +548,24 @@ def write_tree(
     with locked(out_dir):
         remove_leftovers(out_dir)
         manifest = read_manifest(out_dir)
-        conflicts, changed, orphans = plan_conflicts(out_dir, contents, manifest, prune)
+        conflicts, changed, orphans = plan_conflicts(out_dir, contents, manifest, prune, held)
         if reports is not None and (changed or (prune and orphans)):  # else no render follows (or it checks)
             conflicts += report_conflicts(out_dir, reports(), manifest)
         if conflicts and (not force or any(c.reason == ESCAPES for c in conflicts)):
             raise OutputConflict(conflicts)  # --force overwrites files in OUT, never writes outside it
-        return _write_planned(out_dir, contents, manifest, changed, orphans, prune)
+        return _write_planned(out_dir, contents, manifest, changed, orphans, prune, held)
 
 
 def _write_planned(out_dir: Path, contents: Mapping[str, str], manifest: Manifest, changed: list[str],
-                   orphans: list[str], prune: bool) -> WriteResult:
+                   orphans: list[str], prune: bool, held: Collection[str] = ()) -> WriteResult:
     hashes = {relative: sha256(text) for relative, text in contents.items()}
     kept = {} if prune else {r: manifest.files[r] for r in orphans}
+    kept.update({r: manifest.files[r] for r in held if r in manifest.files})  # as they were
     final = Manifest({**kept, **hashes}, {}, manifest.reports, manifest.reports_pending, manifest.legacy)
     written = set(changed)
     unchanged = tuple(r for r in contents if r not in written)
     if not (changed or (prune and orphans)) and read_regular(out_dir / MANIFEST_FILE) == _manifest_text(final).encode():
-        return WriteResult((), unchanged, (), tuple(sorted(kept)))  # nothing to write: a read-only OUT is fine
+        return WriteResult((), unchanged, (), tuple(orphans if not prune else ()))  # nothing to write: read-only OUT is fine
     removed: list[str] = []
     try:
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
@@ -590,4 +593,4 @@ def _write_planned(out_dir: Path, contents: Mapping[str, str], manifest: Manifes
             raise fault(error, "the new outputs are written, but finishing the manifest failed", out_dir) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return WriteResult(tuple(changed), unchanged, tuple(removed), tuple(sorted(kept)))
+    return WriteResult(tuple(changed), unchanged, tuple(removed), tuple(orphans if not prune else ()))

@@ -26,6 +26,7 @@ from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_t
 from converter.mapping.base import Fidelity
 from converter.model import Dag, ParsedFile, Task
 from converter.results import DagResult, FileResult, Status, TaskRecord
+from converter.settings import DEFAULTS
 from converter.verify.selfcheck import check
 from converter.verify.workflow import load_workflow, step_settings, workflow_parameters
 
@@ -33,7 +34,7 @@ from converter.verify.workflow import load_workflow, step_settings, workflow_par
 @dataclass(frozen=True)
 class ConvertOptions:
     mapping: MappingOptions = field(default_factory=MappingOptions)
-    max_file_bytes: int = 5_000_000
+    max_file_bytes: int = DEFAULTS.max_file_size
     targets: tuple[str, ...] = ("v1",)  # "v1" (kfp 1.8.22, Argo YAML) and/or "v2" (kfp 2.x, pipeline IR)
     kfp2_python: str | None = None  # the kfp 2.x interpreter for v2 (None: $AIRFLOW2KFP_KFP2_PYTHON, .venv-kfp2)
 
@@ -129,31 +130,36 @@ def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[st
     upstream: dict[str, list[str]] = {}  # Dag.upstream's answers in one pass over the edges, not one per task
     for up, down in dag.edges:
         upstream.setdefault(down, []).append(up)
-    return tuple(
-        TaskRecord(
+    records = []
+    for task in dag.tasks:
+        mapping = mappings.get(task.task_id)
+        control = _control_fields(plan, task.task_id, mapping)
+        fidelity = mapping.fidelity if mapping is not None else Fidelity.PLACEHOLDER
+        if fidelity is Fidelity.DIRECT and control.get("semantics") == "differs":
+            fidelity = Fidelity.APPROXIMATED  # the step runs, but not when or as Airflow would run it
+        records.append(TaskRecord(
             task_id=task.task_id,
             kfp_name=kfp_names.get(task.task_id),
             operator=task.qualified_operator,
-            mapping=mappings[task.task_id].fidelity if task.task_id in mappings else Fidelity.PLACEHOLDER,
+            mapping=fidelity,
             line=task.span.line,
             upstream=tuple(upstream.get(task.task_id, ())),
             after=after.get(task.task_id, ()),
             trigger_rule=plan.controls[task.task_id].rule if plan and task.task_id in plan.controls
             else task.trigger_rule,
-            notes=mappings[task.task_id].notes if task.task_id in mappings else (),
+            notes=mapping.notes if mapping is not None else (),
             col=task.span.col,
             retries=task.args.get("retries"),
             retry_delay=task.args.get("retry_delay"),
             execution_timeout=task.args.get("execution_timeout"),
             pool=task.args.get("pool"),
             templated_fields=templated_fields(task),
-            component=_component_name(mappings.get(task.task_id)),
-            kfp_calls=mappings[task.task_id].task_calls if task.task_id in mappings else (),
+            component=_component_name(mapping),
+            kfp_calls=mapping.task_calls if mapping is not None else (),
             group=task.group_id,
-            **_control_fields(plan, task.task_id, mappings.get(task.task_id)),
-        )
-        for task in dag.tasks
-    )
+            **control,
+        ))
+    return tuple(records)
 
 
 def airflow_ordering(dag: Dag, plan: EmitPlan) -> tuple[tuple[str, str], ...]:

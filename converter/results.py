@@ -155,6 +155,7 @@ class DagResult:
     yaml_text: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     source_mode: str = "static"
+    owned: str | None = None  # the user owns its files: "marker" (a line in the .py) or "config" (`owned`)
     recurring: RecurringRun | None = None  # the schedule as a KFP recurring run, when it has one
     # what the compiled workflow gives each step (retry, timeout) and its parameters, for the report
     kfp_steps: Mapping[str, StepInfo] = field(default_factory=dict)

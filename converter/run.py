@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,11 +21,13 @@ from converter.discover import DiscoveryOptions, Found, discover
 from converter.emit.names import UniqueNames, file_stem
 from converter.emit.recurring import recurring_json, recurring_json_v2
 from converter.model import ParsedFile
-from converter.outputs import WriteResult, write_tree
+from converter.outputs import WriteResult, locked, read_manifest, write_tree
+from converter.ownership import MARKER, Holds, find_holds
 from converter.parse.readers import StaticReader
 from converter.pipeline import ConvertOptions, Reader, convert_file, convert_read, read_file
 from converter.report.summary import all_diagnostics, conversion_json
 from converter.results import DagResult, FileResult, Status
+from converter.settings import DEFAULTS
 from converter.suppress import apply as apply_ignores
 
 PIPELINES_DIR = "pipelines"
@@ -36,19 +38,64 @@ FAIL_ON_RANK = {"warning": Severity.WARNING.rank, "error": Severity.ERROR.rank}
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How a run goes, beyond converting one file: which files, how many workers, caching, writing."""
+    """How a run goes, beyond converting one file: which files, how many workers, caching, writing.
+
+    Built from the user's Settings by converter.batch.run_settings; the defaults of the options
+    are the settings model's (converter.settings), the rest say how a library call runs: one
+    process, no cache, no reports."""
 
     discovery: DiscoveryOptions = field(default_factory=DiscoveryOptions)
-    jobs: int = 1
+    jobs: int = 1  # worker processes, resolved (Settings.jobs = 0 means one per core)
     cache_dir: Path | None = None  # None: no cache
     cache_writes: bool = True  # False: read the cache, never write it (`check`)
     reports: bool = False  # reports are rendered after writing: a user's file at their names is a conflict
-    ignore: tuple[str, ...] = ()  # codes suppressed everywhere
+    ignore: tuple[str, ...] = DEFAULTS.ignore  # codes suppressed everywhere
     force: bool = False
     prune: bool = False
-    mode: str = "static"  # static | airflow | auto (converter.parse.readers.Mode)
-    airflow_python: str | None = None
-    airflow_timeout: float = 5.0
+    mode: str = DEFAULTS.mode  # static | airflow | auto (converter.parse.readers.Mode)
+    airflow_python: str | None = DEFAULTS.airflow_python
+    airflow_timeout: float = DEFAULTS.airflow_timeout
+    owned: tuple[str, ...] = DEFAULTS.owned  # DAG ids whose files the user owns (converter.ownership)
+
+
+STATIC = RunSettings(mode="static")  # a library call that reads statically, never importing DAG code
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a run reads DAG files: the mode asked for and the one it gets (auto without an Airflow
+    interpreter reads statically, and says so on every run). conversion.json records both, so
+    `check` can tell outputs made in another mode from stale ones."""
+
+    mode: str  # as asked: static | airflow | auto
+    effective: str  # as done: static (no DAG code runs) | airflow | auto
+    python: str | None = None  # the Airflow interpreter, when one is used
+    notices: tuple[Diagnostic, ...] = ()
+
+    def to_json(self) -> dict[str, str]:
+        return {"mode": self.mode, "effective": self.effective}
+
+    def describe(self) -> str:
+        """One line for the console: what was asked and what was done."""
+        if self.effective == self.mode:
+            return f"read: {self.mode}" + ("" if self.python is None else f" (Airflow interpreter {self.python})")
+        why = "no Airflow interpreter found"
+        return f"read: {self.effective} (mode {self.mode}: {why})"
+
+
+def reading_of(settings: RunSettings) -> Reading:
+    """The reading a run gets, decided before anything is converted (a cached run says it too)."""
+    if settings.mode == "static":
+        return Reading("static", "static")
+    # imported only for airflow/auto: it brings in the Airflow worker machinery
+    from converter.parse import readers
+
+    python = readers.find_airflow_python(settings.airflow_python)
+    if python is not None:
+        return Reading(settings.mode, settings.mode, python)
+    if settings.mode == "auto":
+        return Reading("auto", "static", None, (readers.static_fallback_notice(),))
+    return Reading(settings.mode, "static", None, (readers.unavailable_notice(),))
 
 
 @dataclass(frozen=True)
@@ -57,6 +104,7 @@ class Collected:
     cached: int  # how many came from the cache
     notices: tuple[Diagnostic, ...] = ()  # said once per run, e.g. "no Airflow: read statically"
     wall: Mapping[str, float] = field(default_factory=dict)  # seconds per phase of the run (--timings)
+    reading: Reading = Reading("static", "static")
 
 
 @dataclass(frozen=True)
@@ -64,6 +112,8 @@ class OutputPlan:
     contents: dict[str, str]  # relative path -> text, conversion.json last
     # (source, dag_id) -> its python/yaml/recurring_run files (and v2_python/v2_yaml/v2_recurring_run)
     paths: dict[tuple[str, str], dict[str, str | None]]
+    holds: Holds = field(default_factory=Holds)  # DAGs whose files stay as they are in OUT (converter.ownership)
+    files: tuple[FileResult, ...] = ()  # the results, their held DAGs marked
 
 
 @dataclass(frozen=True)
@@ -75,6 +125,7 @@ class RunResult:
     writes: WriteResult = WriteResult()
     notices: tuple[Diagnostic, ...] = ()
     wall: Mapping[str, float] = field(default_factory=dict)  # seconds per phase of the run (--timings)
+    reading: Reading = Reading("static", "static")
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -153,7 +204,8 @@ def collect(
     cache = Cache(settings.cache_dir, settings.cache_writes) if settings.cache_dir else None
     hasher = Hasher(cache.load_imports() if cache is not None else {}, max_bytes=options.max_file_bytes)
     known_imports = len(hasher.imports)
-    fingerprint = _fingerprint(options, reader, settings, sources, hasher, cache is not None)
+    reading = Reading("custom", "custom") if reader is not None else reading_of(settings)
+    fingerprint = _fingerprint(options, reader, reading, settings, sources, hasher, cache is not None)
     results: dict[int, FileResult] = {}
     keys: dict[int, str] = {}
     misses: list[int] = []
@@ -177,9 +229,10 @@ def collect(
     if cache is not None and len(hasher.imports) != known_imports:
         cache.save_imports(hasher.imports)
     hashed = time.perf_counter()
-    read, notices = reader, ()
+    read, notices = reader, reading.notices
     if read is None and misses:  # Airflow is started for the files the cache does not have, if any
-        read, notices = _prepare_reader(options, settings, [found[i] for i in misses], sources)
+        read, more = _prepare_reader(options, settings, reading, [found[i] for i in misses], sources)
+        notices += more
     if misses:
         notices += _kfp_notices()
     workers = min(settings.jobs, len(misses))
@@ -203,7 +256,8 @@ def collect(
             item = found[index]
             finish(index, convert_file(item.path, item.display, read, options), keys.get(index))
     wall = {"discover, hash, cache": hashed - started, "convert": time.perf_counter() - hashed}
-    return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses), notices, wall)
+    return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses), notices, wall,
+                     reading)
 
 
 def _kfp_notices() -> tuple[Diagnostic, ...]:
@@ -218,18 +272,14 @@ def _kfp_notices() -> tuple[Diagnostic, ...]:
     return (diag("A2K403", found.reason),)
 
 
-def _fingerprint(options: ConvertOptions, reader: Reader | None, settings: RunSettings,
+def _fingerprint(options: ConvertOptions, reader: Reader | None, reading: Reading, settings: RunSettings,
                  sources: Iterable[Path], hasher: Hasher, caching: bool) -> str:
     """What the cache key holds besides the file and its imports: options and how files are read."""
     if reader is not None:
         return f"{options!r}|{reader!r}"  # a reader without a stable repr simply never hits
-    if settings.mode == "static" or not caching:
-        return f"{options!r}|static"
-    from converter.parse import readers
-
-    python = readers.find_airflow_python(settings.airflow_python)
-    if settings.mode == "auto" and python is None:
+    if reading.effective == "static" or not caching:
         return f"{options!r}|static"  # auto without Airflow reads statically (and says so)
+    python = reading.python
     # Importing runs the DAG's code, which may read any data file (configs, templates): every
     # non-Python file under the DAG folders is part of the key, so a change there reconverts in
     # airflow/auto mode. Python modules reach a DAG through imports, which each file's own key
@@ -240,17 +290,15 @@ def _fingerprint(options: ConvertOptions, reader: Reader | None, settings: RunSe
     return f"{options!r}|{settings.mode}|{python}|{settings.airflow_timeout}|{trees}"
 
 
-def _prepare_reader(options: ConvertOptions, settings: RunSettings, items: list[Found],
+def _prepare_reader(options: ConvertOptions, settings: RunSettings, reading: Reading, items: list[Found],
                     sources: Iterable[Path]) -> tuple[Reader, tuple[Diagnostic, ...]]:
-    if settings.mode == "static":
+    if reading.effective == "static":  # asked for, or auto/airflow without an interpreter (said in reading)
         return static_reader(options), ()
     # imported only for airflow/auto: it brings in the Airflow worker machinery
-    from converter.parse.readers import Mode, find_airflow_python, prepare_reader, static_fallback_notice
+    from converter.parse.readers import Mode, prepare_reader
 
-    if settings.mode == "auto" and find_airflow_python(settings.airflow_python) is None:
-        return static_reader(options), (static_fallback_notice(),)
     prepared = prepare_reader(Mode(settings.mode), [(item.path, item.display) for item in items],
-                              [s for s in sources if s.is_dir()], airflow_python=settings.airflow_python,
+                              [s for s in sources if s.is_dir()], airflow_python=reading.python,
                               timeout=settings.airflow_timeout, max_bytes=options.max_file_bytes)
     return prepared.reader, prepared.notices
 
@@ -260,9 +308,13 @@ def _roots(item: Found) -> tuple[Path, ...]:
     return tuple(dict.fromkeys((item.root.resolve(), item.path.parent.resolve())))
 
 
-def plan(files: Iterable[FileResult]) -> OutputPlan:
+def plan(files: Iterable[FileResult], reading: Reading | None = None, out_dir: Path | None = None,
+         owned: Collection[str] = (), force: bool = False) -> OutputPlan:
     """Each converted DAG's Python and YAML (and recurring-run JSON when it has a schedule KFP can
-    express), and the run's conversion.json, by relative path."""
+    express), and the run's conversion.json (with how the files were read), by relative path.
+
+    With `out_dir`, the DAGs whose files stay as they are there (owned, or edited without being
+    owned: converter.ownership) are left out of the contents and marked in their results."""
     files = list(files)
     # file names: unique even on case-insensitive file systems, stable for a given set of DAGs
     stems = UniqueNames(casefold=True)
@@ -297,8 +349,32 @@ def plan(files: Iterable[FileResult]) -> OutputPlan:
             if v2_recurring and dag.v2.recurring:
                 contents[v2_recurring] = recurring_json_v2(dag.v2.recurring, f"{stem}.yaml")
         paths[(file_result.path, dag.dag_id)] = written
-    contents[SUMMARY_FILE] = conversion_json(files, paths)
-    return OutputPlan(contents, paths)
+    holds = Holds()
+    if out_dir is not None:
+        holds = find_holds(out_dir, paths, contents, read_manifest(out_dir), owned, force)
+        files = [_held(f, holds) for f in files]
+        contents = {relative: text for relative, text in contents.items() if relative not in holds.paths}
+    contents[SUMMARY_FILE] = conversion_json(files, paths, reading.to_json() if reading else None)
+    return OutputPlan(contents, paths, holds, tuple(files))
+
+
+def _held(file: FileResult, holds: Holds) -> FileResult:
+    """`file` with its held DAGs marked: owned (A2K722), or edited without being owned (A2K701)."""
+    dags = []
+    for dag in file.dags:
+        key = (file.path, dag.dag_id)
+        if key in holds.owned:
+            how = holds.owned[key]
+            said = "listed in `owned`" if how == "config" else f"its pipeline file holds `{MARKER}`"
+            note = diag("A2K722", f"DAG {dag.dag_id} is owned by you ({said}): its files are left as they are",
+                        file=dag.source, line=dag.line, dag_id=dag.dag_id)
+            dag = replace(dag, owned=how, diagnostics=(*dag.diagnostics, note))
+        elif key in holds.edited:
+            found = tuple(diag("A2K701", f"{relative} is {why}: the files of DAG {dag.dag_id} are left as they "
+                               "are", file=relative, dag_id=dag.dag_id) for relative, why in holds.edited[key])
+            dag = replace(dag, diagnostics=(*dag.diagnostics, *found))
+        dags.append(dag)
+    return replace(file, dags=tuple(dags)) if dags != list(file.dags) else file
 
 
 def write_outputs(files: list[FileResult], out_dir: Path, *, force: bool = False,
@@ -321,28 +397,37 @@ def convert_all(
     overwrite, outputs.OutputFault when the file system refuses (nothing changed)."""
     collected = collect(sources, options, reader, settings, on_start, on_file)
     started = time.perf_counter()
-    contents = plan(collected.files).contents
 
     def reports() -> list[str]:
         from converter.report.render import targets_of
 
         return targets_of(contents[SUMMARY_FILE])
 
-    writes = write_tree(out_dir, contents, force=settings.force, prune=settings.prune,
-                        reports=reports if settings.reports else None)
+    with locked(out_dir):  # what OUT holds decides which DAGs are held: it must not change meanwhile
+        planned = plan(collected.files, collected.reading, out_dir, settings.owned, settings.force)
+        contents = planned.contents
+        writes = write_tree(out_dir, contents, force=settings.force, prune=settings.prune,
+                            reports=reports if settings.reports else None, held=planned.holds.paths)
     wall = {**collected.wall, "outputs": time.perf_counter() - started}
-    return RunResult(collected.files, out_dir, out_dir / SUMMARY_FILE, collected.cached, writes,
-                     collected.notices, wall)
+    return RunResult(planned.files, out_dir, out_dir / SUMMARY_FILE, collected.cached, writes,
+                     collected.notices, wall, collected.reading)
 
 
 def exit_status(result: RunResult, fail_on: str = "error") -> int:
     """Like ruff: 1 when a finding reaches `fail_on` (a failed DAG counts as an error), else 0."""
+    return findings_status(result.files, result.notices, fail_on)
+
+
+def findings_status(files: Iterable[FileResult], notices: Iterable[Diagnostic], fail_on: str = "error") -> int:
+    """The exit status of `convert`'s findings, and of `check`'s: 1 when a failed DAG or file, or a
+    diagnostic at or above `fail_on`, is among them (never with `never`), else 0."""
     if fail_on == "never":
         return 0
-    threshold = FAIL_ON_RANK[fail_on]
-    if any(f.status is Status.FAILED for f in result.files):
+    files = list(files)
+    if any(f.status is Status.FAILED for f in files):
         return 1
-    return 1 if any(d.severity.rank >= threshold for d in result.diagnostics) else 0
+    threshold = FAIL_ON_RANK[fail_on]
+    return 1 if any(d.severity.rank >= threshold for d in (*all_diagnostics(files), *notices)) else 0
 
 
 def default_jobs() -> int:

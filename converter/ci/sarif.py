@@ -1,7 +1,10 @@
-"""SARIF 2.1.0: one result per diagnostic, rules from the codes table, locations on the DAG source.
+"""SARIF 2.1.0: one result per finding, rules from the codes table, locations on the DAG source.
 
-Suppressed diagnostics are results too, with a `suppressions` entry (inSource for an inline
-comment, external for the `ignore` setting), as code-scanning services expect.
+Code scanning turns every result into an alert, so only findings at or above `--sarif-level`
+(default `warning`) are written: notes (info findings such as "setting not carried") flood it.
+Suppressed diagnostics at that level are results too, with a `suppressions` entry (inSource for an
+inline comment, external for the `ignore` setting), as code-scanning services expect. Every rule
+carries its summary, help text and default level from converter.diagnostics.CODES.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from converter.results import FileResult
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/airflow2kfp/"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+_RANK = {"error": 2, "warning": 1, "note": 0}
+CODES_URI = "https://pypi.org/project/airflow2kfp/#diagnostic-codes"
 _RULE_INDEX = {code: index for index, code in enumerate(CODES)}
 
 
@@ -28,7 +33,8 @@ def _rules() -> list[dict[str, Any]]:
             "name": "".join(part.capitalize() for part in info.name.split("-")),
             "shortDescription": {"text": info.summary},
             "fullDescription": {"text": f"{info.summary} {info.help}"},
-            "help": {"text": info.help},
+            "help": {"text": info.help, "markdown": f"**{info.code}** ({info.name}): {info.summary}\n\n{info.help}"},
+            "helpUri": CODES_URI,
             "defaultConfiguration": {"level": _LEVEL[info.severity]},
             "properties": {"tags": [info.name]},
         }
@@ -73,11 +79,21 @@ def _result(d: Diagnostic, suppressed_by: str | None = None) -> dict[str, Any]:
     return result
 
 
-def sarif_log(files: Iterable[FileResult]) -> dict[str, Any]:
+def sarif_log(files: Iterable[FileResult], level: str = "warning") -> dict[str, Any]:
+    """The log of `files`' findings at or above `level` (error, warning or note)."""
+    threshold = _RANK[level]
+
+    def shown(d: Diagnostic) -> bool:
+        return _RANK[_LEVEL[d.severity]] >= threshold
+
     results: list[dict[str, Any]] = []
+    seen: set[Diagnostic] = set()
     for f in files:
-        results += [_result(d) for d in (*f.diagnostics, *(x for dag in f.dags for x in dag.diagnostics))]
-        results += [_result(s.diagnostic, s.by) for s in f.suppressed]
+        for d in (*f.diagnostics, *(x for dag in f.dags for x in dag.diagnostics)):
+            if shown(d) and d not in seen:  # one result per finding, even if two stages said it
+                seen.add(d)
+                results.append(_result(d))
+        results += [_result(s.diagnostic, s.by) for s in f.suppressed if shown(s.diagnostic)]
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -99,5 +115,5 @@ def sarif_log(files: Iterable[FileResult]) -> dict[str, Any]:
     }
 
 
-def sarif_text(files: Iterable[FileResult]) -> str:
-    return json.dumps(sarif_log(files), indent=2, ensure_ascii=False) + "\n"
+def sarif_text(files: Iterable[FileResult], level: str = "warning") -> str:
+    return json.dumps(sarif_log(files, level), indent=2, ensure_ascii=False) + "\n"

@@ -9,6 +9,7 @@ from typing import Any
 from converter.diagnostics import Diagnostic
 from converter.model import Dag, Task
 from converter.results import Fidelity
+from converter.settings import DEFAULTS
 
 
 @dataclass(frozen=True)
@@ -77,15 +78,18 @@ class TaskMapping:
 
 @dataclass(frozen=True)
 class MappingOptions:
-    """Options every mapping may read; immutable so it travels safely to worker processes."""
+    """Options every mapping may read; immutable so it travels safely to worker processes. The
+    defaults are the settings model's (converter.settings), where each option is described."""
 
-    bash_image: str = "bash:5.2"
-    utility_image: str = "alpine:3.20"  # for no-op and placeholder steps
-    keep_empty: bool = False
-    python_image: str = "python:3.11"  # base image of Python components
-    # runs operators without a mapping; None: the image of the DAG's Airflow major (fallback.AIRFLOW_IMAGES)
-    airflow_image: str | None = None
-    operator_fallback: bool = True  # False: operators without a mapping become placeholders
+    bash_image: str = DEFAULTS.bash_image
+    utility_image: str = DEFAULTS.utility_image  # for no-op and placeholder steps
+    keep_empty: bool = DEFAULTS.keep_empty
+    python_image: str = DEFAULTS.python_image  # base image of Python components
+    # runs operators without a mapping; None: the image of the DAG's Airflow major (settings.AIRFLOW_IMAGES)
+    airflow_image: str | None = DEFAULTS.airflow_image
+    operator_fallback: bool = DEFAULTS.operator_fallback  # False: operators without a mapping become placeholders
+    # what a Bash step's command calls -> the image that has it (converter.mapping.bash_images)
+    tool_images: tuple[tuple[str, str], ...] = tuple(DEFAULTS.tool_images.items())
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from converter.mapping.base import (
     ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, PipelineParameter, TaskMapping,
     task_location,
 )
+from converter.mapping.bash_images import component_key, step_image
 from converter.mapping.container import K8S_IMPORT, env_calls
 from converter.mapping.placeholder import placeholder
 from converter.mapping.python import (
@@ -45,12 +46,13 @@ TEMPLATE_MARKERS = ("{{", "{%")
 SCRIPT_SUFFIXES = (".sh", ".bash")  # BashOperator.template_ext
 
 
-def component(image: str) -> ComponentDef:
+def component(image: str, bash_image: str | None = None) -> ComponentDef:
+    key, name = component_key(image, bash_image or image)
     return ComponentDef(
-        key="BASH",
+        key=key,
         description="Runs an Airflow BashOperator command with `bash -c`.",
         spec={
-            "name": "bash",
+            "name": name,
             "description": "Runs a shell command with bash -c, as Airflow's BashOperator does.",
             "inputs": [{"name": "command", "type": "String"}],
             "implementation": {
@@ -74,13 +76,14 @@ exit "$status"
 """
 
 
-def xcom_component(image: str) -> ComponentDef:
+def xcom_component(image: str, bash_image: str | None = None) -> ComponentDef:
     """BASH, with the last line of the output as the output `Output` (Airflow's return_value)."""
+    key, name = component_key(image, bash_image or image)
     return ComponentDef(
-        key="BASH_XCOM",
+        key=f"{key}_XCOM",
         description="Runs an Airflow BashOperator command with `bash -c`; its last output line is its XCom.",
         spec={
-            "name": "bash-xcom",
+            "name": f"{name}-xcom" if name == "bash" else f"{name} (xcom)",
             "description": "Runs a shell command with bash -c, as Airflow's BashOperator does, and outputs "
                            "the last line of its output, as Airflow pushes it.",
             "inputs": [{"name": "command", "type": "String"}],
@@ -163,6 +166,10 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
             notes.append(f"script {task.args.get('bash_command')} inlined")
     if _needs_run_time(task, context.dag, command):
         return _rendering_step(task, context, command, found, notes)
+    # the image: chosen from the programs the command calls (mapping/bash_images.py)
+    image = step_image(command, context.options.bash_image, dict(context.options.tool_images), where, task)
+    found += image.diagnostics
+    notes += image.notes
     parameters: dict[str, PipelineParameter] = {}
     value: Any = translate_value(command, task, context.dag, "bash_command", found, parameters,
                                  xcom.text_pulls(context.dag, task, found))
@@ -191,12 +198,12 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     note = time_macro_note(parameters)
     if any(d.code == "A2K302" for d in found):
         notes.append("Jinja template kept verbatim")
-    approximated = any(d.code in ("A2K302", "A2K306", "A2K320") for d in found)
+    approximated = not image.complete or any(d.code in ("A2K302", "A2K306", "A2K320") for d in found)
     pushes = "return_value" in consumed_outputs(context.dag, task.task_id) and xcom.producer_format(task) == xcom.TEXT
     return TaskMapping(
         task_id=task.task_id,
         fidelity=Fidelity.APPROXIMATED if approximated else Fidelity.DIRECT,
-        component=(xcom_component if pushes else component)(context.options.bash_image),
+        component=(xcom_component if pushes else component)(image.image, context.options.bash_image),
         arguments={"command": value},
         task_calls=tuple(calls),
         diagnostics=tuple(found),

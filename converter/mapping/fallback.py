@@ -36,6 +36,7 @@ from converter.mapping.base import (
 from converter.mapping.placeholder import map_unknown, placeholder
 from converter.mapping.templates import time_parameter
 from converter.model import Dag, Duration, Task, Unresolved, XComRef
+from converter.settings import AIRFLOW_IMAGES
 
 # BaseOperator arguments that are scheduling settings (mapped by settings.py or reported there),
 # not the operator's own configuration
@@ -50,10 +51,10 @@ SCHEDULING = frozenset({
     "map_index_template", "multiple_outputs", "do_xcom_push", "executor",
 })
 
-# The image per Airflow major version, when `--airflow-image` does not name one: the DAG's own
-# Airflow (Airflow 3 for `airflow.sdk` imports or an Airflow 3 interpreter), else Airflow 2. The
-# Airflow 3 tag is the one scripts/setup_airflow_env.sh installs, so `verify` proves what it runs.
-AIRFLOW_IMAGES = {2: "apache/airflow:2.10.5-python3.11", 3: "apache/airflow:3.3.2-python3.11"}
+# The image per Airflow major version (AIRFLOW_IMAGES, a default of the settings model), when
+# `--airflow-image` does not name one: the DAG's own Airflow (Airflow 3 for `airflow.sdk` imports or an
+# Airflow 3 interpreter), else Airflow 2. The Airflow 3 tag is the one scripts/setup_airflow_env.sh
+# installs, so `verify` proves what it runs.
 # Airflow's module name for a class defined in a DAG file (DagBag imports files under this prefix)
 _DAG_FILE_MODULE = "unusual_prefix_"
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
-from converter.diagnostics import Diagnostic, Severity, diag
+from converter.diagnostics import Diagnostic, diag
 from converter.model import ParsedFile, Task
 from converter.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python
 from converter.parse.merge import merge
+from converter.settings import DEFAULTS
 
 
 class Mode(str, Enum):
@@ -29,7 +30,7 @@ class Mode(str, Enum):
 class StaticReader:
     """The static libcst reader as a picklable value, so worker processes can receive it."""
 
-    max_bytes: int = 5_000_000
+    max_bytes: int = DEFAULTS.max_file_size
 
     def __call__(self, path: Path, display_path: str) -> ParsedFile:
         return read_statically(path, display_path, self.max_bytes)
@@ -48,7 +49,7 @@ class ImportedReader:
 
     imported: Mapping[str, ParsedFile]  # by display path
     with_static: bool
-    max_bytes: int = 5_000_000
+    max_bytes: int = DEFAULTS.max_file_size
     notices: tuple[Diagnostic, ...] = field(default=())
 
     def __call__(self, path: Path, display_path: str) -> ParsedFile:
@@ -90,9 +91,15 @@ class PreparedReader:
 
 
 def static_fallback_notice() -> Diagnostic:
-    """Said once per run when auto mode finds no Airflow interpreter and reads statically."""
-    return diag("A2K604", "no Airflow interpreter found: reading DAG files statically only",
-                severity=Severity.INFO, help="Run scripts/setup_airflow_env.sh or pass --airflow-python PATH.")
+    """Said on every run (a warning) when auto mode finds no Airflow interpreter and reads statically."""
+    return diag("A2K720", "no Airflow interpreter found: the default mode (auto) read the DAG files statically "
+                "only; pass --mode static to say that is intended")
+
+
+def unavailable_notice() -> Diagnostic:
+    """Said on every run (an error) when `--mode airflow` finds no Airflow interpreter."""
+    return diag("A2K604", "no Airflow interpreter: pass --airflow-python or set AIRFLOW2KFP_AIRFLOW_PYTHON; "
+                "the DAG files were read statically only")
 
 
 def _dag_folder(path: Path, roots: Iterable[Path]) -> str:
@@ -110,7 +117,7 @@ def prepare_reader(
     *,
     airflow_python: str | None = None,
     timeout: float = 5.0,
-    max_bytes: int = 5_000_000,
+    max_bytes: int = DEFAULTS.max_file_size,
 ) -> PreparedReader:
     """Import every file with Airflow when the mode asks for it, and return the reader to convert with."""
     python = find_airflow_python(airflow_python) if mode is not Mode.STATIC else None
@@ -118,7 +125,7 @@ def prepare_reader(
         return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, ())
     if python is None:
         if mode is Mode.AIRFLOW:
-            notice = diag("A2K604", "no Airflow interpreter: pass --airflow-python or set AIRFLOW2KFP_AIRFLOW_PYTHON")
+            notice = unavailable_notice()
             return PreparedReader(ImportedReader({}, with_static=False, max_bytes=max_bytes), mode, None, (notice,))
         return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, (static_fallback_notice(),))
 

@@ -47,6 +47,7 @@ from converter.parse.values import (
     DagRecord, Function, GroupRecord, LabelRecord, LocalClass, MappedArgValue, Partial, Ref, Scope, TaskFlow,
     TaskRecord, XComValue,
 )
+from converter.settings import DEFAULTS
 
 __all__ = ["read_dag_file"]
 
@@ -57,7 +58,7 @@ MAX_SYNTAX_DEPTH = 1000
 _KUBERNETES_OBJECT = re.compile(r"^(?:\w+\.)*V[12][A-Z]\w*\(")  # libcst parses ~6,000 levels before its native parser crashes
 
 
-def read_dag_file(path: str | Path, *, display_path: str | None = None, max_bytes: int = 5_000_000,
+def read_dag_file(path: str | Path, *, display_path: str | None = None, max_bytes: int = DEFAULTS.max_file_size,
                   limits: ReadingLimits = DEFAULT_LIMITS) -> ParsedFile:
     """Read one DAG file statically into the model; never raises, never runs the file's code.
 

@@ -120,11 +120,34 @@ def dag_html(dag: DagView, svgs: tuple[str, ...], layout_error: str | None, tool
     )
 
 
+MARKDOWN_LIMIT = 65_536  # characters in a GitHub comment: every Markdown page fits one
+# what a page that does not fit shows of its tasks and findings, tried in turn (the rest: "N more")
+_MARKDOWN_CUTS = ((None, None), (200, 200), (100, 100), (50, 50), (20, 20), (0, 10))
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
 def dag_markdown(dag: DagView) -> str:
-    return markdown_environment().get_template("dag.md.j2").render(
-        dag=dag, airflow_mermaid=mermaid.flowchart(dag.airflow_graph, "a"),
-        kfp_mermaid=mermaid.flowchart(dag.kfp_graph, "k"),
-    )
+    """The DAG's Markdown report, no longer than a pull-request comment: graphs that Mermaid cannot
+    draw are collapsed to TaskGroups (or linked), and tables cut with the count of what is left out."""
+    template = markdown_environment().get_template("dag.md.j2")
+    graphs = {"airflow": mermaid.drawn(dag.airflow_graph, "a"), "kfp": mermaid.drawn(dag.kfp_graph, "k")}
+    diagnostics = sorted(dag.diagnostics, key=lambda d: _SEVERITY_ORDER.get(d.severity, 3))  # errors first
+    text = ""
+    for tasks, findings in _MARKDOWN_CUTS:
+        text = template.render(dag=dag, **graphs, diagnostics=diagnostics, html_link=f"{dag.stem}.html",
+                               task_limit=len(dag.tasks) if tasks is None else tasks,
+                               diagnostic_limit=len(diagnostics) if findings is None else findings)
+        if len(text) <= MARKDOWN_LIMIT:
+            return text
+    return cut(text, f"{dag.stem}.html")
+
+
+def cut(text: str, html_link: str) -> str:
+    """The last resort (settings or messages larger than a comment): the first lines that fit, and
+    where the rest is."""
+    tail = f"\n\n… cut to fit a comment: see the [HTML report]({md_url(html_link)}).\n"
+    kept = text[: MARKDOWN_LIMIT - len(tail)]
+    return kept[: kept.rfind("\n") + 1] + tail
 
 
 def index_html(index: IndexView) -> str:
@@ -132,7 +155,14 @@ def index_html(index: IndexView) -> str:
 
 
 def index_markdown(index: IndexView) -> str:
-    return markdown_environment().get_template("index.md.j2").render(index=index)
+    """The run's Markdown index, no longer than a comment: the worst DAGs first, then "N more"."""
+    template = markdown_environment().get_template("index.md.j2")
+    text = ""
+    for limit in (len(index.dags), 300, 150, 75, 30, 10):
+        text = template.render(index=index, dag_limit=limit)
+        if len(text) <= MARKDOWN_LIMIT:
+            return text
+    return cut(text, INDEX_HTML)
 
 
 # -- writing ---------------------------------------------------------------------------------------
@@ -388,7 +418,7 @@ def _code_signature() -> str:
     """The report code and templates, and the dot binary: a page memo never outlives a change to them."""
     digest = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for path in sorted([*here.glob("*.py"), *(here / "templates").glob("*")]):
+    for path in sorted([*here.glob("*.py"), *(p for p in (here / "templates").rglob("*") if p.is_file())]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     dot = shutil.which("dot")
     if dot:

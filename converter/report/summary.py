@@ -2,9 +2,10 @@
 
 Schema (stable; new keys may be added, none removed):
   {"tool": {"name", "version"},
-   "summary": {"files", "dags": {status: n}, "tasks": {mapping: n}, "diagnostics": {severity: n}},
+   "reading": {"mode": static|airflow|auto (as asked), "effective": static|airflow|auto (as done)},
+   "summary": {"files", "dags": {status: n}, "tasks": {mapping: n}, "diagnostics": {severity: n}, "owned": n},
    "dags": [{"dag_id", "source", "line", "status", "python", "yaml", "recurring_run", "pipeline_function",
-             "source_mode", "ordering": {"verdict": "exact"|"mismatch"|"unchecked", "missing", "extra"},
+             "source_mode", "owned": null|"marker"|"config", "ordering": {"verdict": "exact"|"mismatch"|"unchecked", "missing", "extra"},
              "tasks": [{"task_id", "kfp_name", "operator", "mapping", "line", "upstream", "after",
                         "trigger_rule", "notes", "col", "retries", "retry_delay",
                         "execution_timeout", "pool", "templated_fields", "component", "kfp_calls",
@@ -109,6 +110,7 @@ def _dag_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]
         "recurring_run": paths.get("recurring_run"),  # pipelines/<stem>.recurring.json, or None: no schedule
         "pipeline_function": dag.pipeline_function,
         "source_mode": dag.source_mode,
+        "owned": dag.owned,  # null, or "marker" / "config": the user owns the files, the run left them alone
         "ordering": _ordering(dag),
         "tasks": [
             {
@@ -162,15 +164,19 @@ def summary(files: list[FileResult]) -> dict[str, Any]:
         "diagnostics": dict(sorted(Counter(d.severity.value for d in all_diagnostics(files)).items())),
         "ordering": dict(sorted(Counter(_ordering(d)["verdict"] for d in dags).items())),
         "suppressed": sum(len(f.suppressed) for f in files),
+        "owned": sum(dag.owned is not None for dag in dags),
         **({"v2": {s.value: sum(d.v2 is not None and d.v2.status is s for d in v2_dags) for s in Status}}
            if (v2_dags := [d for d in dags if "v2" in d.targets]) else {}),
     }
 
 
-def conversion_json(files: list[FileResult], output_paths: Mapping[tuple[str, str], Mapping[str, str | None]]) -> str:
-    """The document for `files`; output_paths maps (source, dag_id) to its written files."""
-    document = {
+def conversion_json(files: list[FileResult], output_paths: Mapping[tuple[str, str], Mapping[str, str | None]],
+                    reading: Mapping[str, str] | None = None) -> str:
+    """The document for `files`; output_paths maps (source, dag_id) to its written files; `reading`
+    is how the run read the DAG files ({"mode": asked, "effective": done})."""
+    document: dict[str, Any] = {
         "tool": {"name": "airflow2kfp", "version": __version__},
+        **({"reading": dict(reading)} if reading else {}),
         "summary": summary(files),
         "dags": [dag_json(dag, output_paths.get((f.path, dag.dag_id), {})) for f in files for dag in f.dags],
         "files": [

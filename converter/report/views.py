@@ -82,6 +82,7 @@ class GraphNode:
     task_id: str
     label: str
     fidelity: str
+    group: str | None = None  # the TaskGroup path, e.g. "extract.sources"
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class DagView:
     python_text: str | None
     yaml_text: str | None
     verify: Mapping[str, Any] | None = None  # conversion.json's `verify` entry, set by `airflow2kfp verify`
+    owned: str | None = None  # the user owns the pipeline's files: "marker" or "config" (converter.ownership)
 
     @property
     def worst_severity(self) -> str | None:
@@ -205,23 +207,30 @@ def compiled_facts(dag: Mapping[str, Any], yaml_text: str | None) -> tuple[dict[
 # -- per-task rows ---------------------------------------------------------------------------------
 
 
-def _task_mark(task: Mapping[str, Any], task_codes: set[str]) -> str:
-    fidelity = task["mapping"]
-    if fidelity == "placeholder":
-        return "lost"
-    if (fidelity == "approximated" or task_codes & {"A2K303", "A2K302", "A2K305", "A2K320", "A2K321"}
-            or task.get("semantics", {}).get("verdict") == "differs"):
-        return "approximated"
-    return "same"
+def _fidelity(task: Mapping[str, Any]) -> str:
+    """conversion.json's `mapping`; a direct step whose control flow differs is approximated (as the
+    converter now records it: an older conversion.json kept it direct)."""
+    fidelity = str(task["mapping"])
+    differs = task.get("semantics", {}).get("verdict") == "differs"
+    return "approximated" if fidelity == "direct" and differs else fidelity
+
+
+def _task_mark(task: Mapping[str, Any]) -> str:
+    """The row's mark, from the task's fidelity alone (conversion.json's `mapping`, which the header
+    counts): a setting that is not carried (A2K303) is listed on the row, it does not change how the
+    step runs. An older conversion.json that kept `direct` for a differing trigger rule reads as
+    approximated here too."""
+    fidelity = _fidelity(task)
+    return {"placeholder": "lost", "approximated": "approximated"}.get(fidelity, "same")
 
 
 def task_rows(dag: Mapping[str, Any], steps: Mapping[str, StepInfo]) -> tuple[TaskRow, ...]:
     tasks = dag.get("tasks", [])
     kfp_of = {t["task_id"]: t.get("kfp_name") for t in tasks}
-    codes_by_task: dict[str, set[str]] = {}
+    not_carried: dict[str, list[str]] = {}  # task -> the settings A2K303 says are not carried
     for d in dag.get("diagnostics", []):
-        if d.get("task_id"):
-            codes_by_task.setdefault(d["task_id"], set()).add(d["code"])
+        if d.get("task_id") and d.get("code") == "A2K303":
+            not_carried.setdefault(d["task_id"], []).append(str(d.get("message", "")).split(":", 1)[0])
     rows = []
     for index, task in enumerate(tasks):
         kfp_name = task.get("kfp_name")
@@ -236,14 +245,15 @@ def task_rows(dag: Mapping[str, Any], steps: Mapping[str, StepInfo]) -> tuple[Ta
             timeout=show(task.get("execution_timeout")),
             pool=show(task.get("pool")),
             templated=", ".join(task.get("templated_fields", [])),
-            fidelity=task["mapping"],
+            fidelity=_fidelity(task),
             kfp_name=kfp_name,
             component=task.get("component") or "",
             after=", ".join(kfp_of.get(a) or a for a in task.get("after", [])),
             kfp_retry=step.retry,
             kfp_timeout=step.timeout,
-            mark=_task_mark(task, codes_by_task.get(task["task_id"], set())),
+            mark=_task_mark(task),
             notes=tuple(task.get("notes", []))
+            + ((f"not carried: {', '.join(not_carried[task['task_id']])}",) if task["task_id"] in not_carried else ())
             + tuple(f"differs: {d}" for d in task.get("semantics", {}).get("differences", [])),
             control=control_flow(task),
         ))
@@ -403,11 +413,12 @@ def graphs(dag: Mapping[str, Any]) -> tuple[Graph, Graph]:
     index = {t["task_id"]: i for i, t in enumerate(tasks)}
     by_kfp = {t["kfp_name"]: i for i, t in enumerate(tasks) if t.get("kfp_name")}
     airflow = Graph(
-        tuple(GraphNode(i, t["task_id"], t["task_id"], t["mapping"]) for i, t in enumerate(tasks)),
+        tuple(GraphNode(i, t["task_id"], t["task_id"], t["mapping"], t.get("group")) for i, t in enumerate(tasks)),
         tuple((index[a], index[b]) for a, b in dag.get("airflow_edges", []) if a in index and b in index),
     )
     kfp = Graph(
-        tuple(GraphNode(i, t["task_id"], t["kfp_name"], t["mapping"]) for i, t in enumerate(tasks) if t.get("kfp_name")),
+        tuple(GraphNode(i, t["task_id"], t["kfp_name"], t["mapping"], t.get("group"))
+              for i, t in enumerate(tasks) if t.get("kfp_name")),
         tuple((by_kfp[a], by_kfp[b]) for a, b in dag.get("kfp_edges", []) if a in by_kfp and b in by_kfp),
     )
     return airflow, kfp
@@ -495,6 +506,7 @@ def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path
         python_text=python_text,
         yaml_text=yaml_text,
         verify=dag.get("verify"),
+        owned=dag.get("owned") if dag.get("owned") in ("marker", "config") else None,
     )
 
 

@@ -71,3 +71,42 @@ def test_markdown_summary_lists_the_dags_with_findings(findings, run):
     assert text.startswith("## airflow2kfp conversion")
     assert "| `gamma` | `dags/gamma.py:3` | converted | A2K301" in text and "`dags/broken.py`" in text
     assert "`alpha`" not in text
+
+
+def test_sarif_leaves_notes_out_unless_asked_and_each_result_has_its_rule(repo, run):
+    extra = '    p = BashOperator(task_id="p", bash_command="echo p", pool="etl")\n'
+    (repo / "gamma.py").write_text(dag_file("gamma", "a", extra=extra))
+    validator = jsonschema.validators.validator_for(SCHEMA)(SCHEMA)
+    levels = {}
+    for level in ("error", "warning", "note"):
+        run("convert", "dags", "--out", "out", "-j", "1", "--mode", "static", "--sarif", f"{level}.sarif",
+            "--sarif-level", level)
+        log = json.loads(Path(f"{level}.sarif").read_text())
+        validator.validate(log)
+        results = log["runs"][0]["results"]
+        rules = log["runs"][0]["tool"]["driver"]["rules"]
+        for result in results:
+            rule = rules[result["ruleIndex"]]
+            assert rule["id"] == result["ruleId"] and rule["help"]["text"] == CODES[result["ruleId"]].help
+        levels[level] = sorted(r["level"] for r in results)
+    assert "note" in levels["note"] and levels["warning"] == [x for x in levels["note"] if x != "note"]
+    assert levels["error"] == []  # no error among the findings
+    # the default is warning, as code scanning should see it
+    run("convert", "dags", "--out", "out", "-j", "1", "--mode", "static", "--sarif", "default.sarif")
+    assert Path("default.sarif").read_text() == Path("warning.sarif").read_text()
+
+
+def test_markdown_summary_puts_errors_first_and_counts_what_it_leaves_out(repo, run):
+    many = "".join(f'    p{i} = Custom(task_id="p{i}")\n' for i in range(8))
+    (repo / "gamma.py").write_text(dag_file("gamma", "a", extra=many))
+    for i in range(60):
+        (repo / f"d{i:02d}.py").write_text(dag_file(f"d{i:02d}", "a", extra='    q = Custom(task_id="q")\n'))
+    (repo / "broken.py").write_text("from airflow import DAG\nraise SyntaxError\n")
+    run("convert", "dags", "--out", "out", "-j", "1", "--mode", "static", "--markdown", "summary.md")
+    text = Path("summary.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "DAG | source" not in line]
+    assert rows[0].startswith("| — | `dags/broken.py` | failed | A2K101")  # the failure first
+    gamma = next(row for row in rows if row.startswith("| `gamma`"))
+    assert gamma.count("A2K301") == 5 and "… 3 more" in gamma
+    assert len(rows) == 50 and "… 12 more DAG(s) or file(s) with findings (12 findings left out)" in text
+    assert len(text) <= 65_536

@@ -125,3 +125,45 @@ def test_a_worker_that_dies_converting_a_lone_file_fails_it_not_the_run(repo, ru
     monkeypatch.setattr(pipeline, "convert_parsed", dying)
     code, out, _ = run("convert", "dags/beta.py", "--out", "out", "-j", "2", "--no-cache")
     assert code == 1 and "A2K402" in out and "the worker process failed" in out
+
+
+# The exit codes of docs/ci.md ("Exit codes"), for both commands: `check` judges the conversion's
+# findings exactly as `convert` does, on top of its own (stale outputs).
+BROKEN = "from airflow import DAG\nraise SyntaxError\n"
+SCENARIOS = [
+    # (files added to the repo, extra flags, expected exit code)
+    ({}, (), 0),
+    ({"gamma.py": dag_file("gamma", "a", extra=PLACEHOLDER)}, (), 0),
+    ({"gamma.py": dag_file("gamma", "a", extra=PLACEHOLDER)}, ("--fail-on", "warning"), 1),
+    ({"gamma.py": dag_file("gamma", "a", extra=PLACEHOLDER)}, ("--fail-on", "never"), 0),
+    ({"broken.py": BROKEN}, (), 1),
+    ({"broken.py": BROKEN}, ("--fail-on", "warning"), 1),
+    ({"broken.py": BROKEN}, ("--fail-on", "never"), 0),
+    ({}, ("--fail-on", "sometimes"), 2),
+    ({}, ("--jobs", "-1"), 2),
+]
+
+
+@pytest.mark.parametrize("files, flags, expected", SCENARIOS)
+def test_convert_and_check_exit_alike_on_the_same_findings(repo, run, files, flags, expected):
+    for name, text in files.items():
+        (repo / name).write_text(text)
+    common = ("dags", "--out", "out", "-j", "1", "--mode", "static", *flags)
+    assert run("convert", *common)[0] == expected
+    code, out, _ = run("check", *common)
+    assert code == expected, out
+    if expected == 1 and "broken.py" not in files:  # the outputs are fresh: the findings fail the run
+        assert "up to date" in out and "findings at or above --fail-on warning" in out
+
+
+def test_check_prints_the_findings_that_fail_it(repo, run):
+    (repo / "broken.py").write_text(BROKEN)
+    run("convert", "dags", "--out", "out", "-j", "1", "--mode", "static")
+    code, out, _ = run("check", "dags", "--out", "out", "-j", "1", "--mode", "static", "-q")
+    assert code == 1 and "A2K101 [error]" in out
+
+
+def test_stale_outputs_fail_check_even_under_fail_on_never(repo, run):
+    run("convert", "dags", "--out", "out", "-j", "1", "--mode", "static")
+    (repo / "beta.py").write_text(dag_file("beta", "x", "y"))
+    assert run("check", "dags", "--out", "out", "-j", "1", "--mode", "static", "--fail-on", "never")[0] == 1

@@ -46,11 +46,11 @@ def test_bare_ignore_and_other_codes(repo, run):
 def test_ignores_from_the_command_line_and_the_config_file(repo, run):
     (repo / "gamma.py").write_text(placeholders())
     code, out, _ = run(
-        "convert", "dags", "--out", "out", "-j", "1", "--fail-on", "warning", "--ignore", "A2K301"
+        "convert", "dags", "--out", "out", "-j", "1", "--fail-on", "warning", "--ignore", "A2K301", "--mode", "static"
     )
     assert code == 0 and "2 suppressed" in out
     (repo.parent / "pyproject.toml").write_text(
-        '[tool.airflow2kfp]\nignore = ["A2K301"]\nfail-on = "warning"\n'
+        '[tool.airflow2kfp]\nignore = ["A2K301"]\nfail-on = "warning"\nmode = "static"\n'
     )
     code, out, _ = run("convert", "dags", "--out", "out", "-j", "1")
     assert code == 0 and "2 suppressed" in out

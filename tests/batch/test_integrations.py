@@ -21,9 +21,14 @@ def argv(command: str) -> list[str]:
 
 def test_pre_commit_manifest_is_valid_and_its_hooks_work(repo, run):
     hooks = {hook["id"]: hook for hook in load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))}
-    assert set(hooks) == {"airflow2kfp-check", "airflow2kfp-convert"}
+    assert set(hooks) == {"airflow2kfp-check", "airflow2kfp-convert", "airflow2kfp-check-system"}
     for hook in hooks.values():
-        assert hook["language"] == "python" and hook["pass_filenames"] is False
+        # `system` (pre-commit 4.x reads it as `unsupported`): the user's own installation
+        system = hook["language"] in ("system", "unsupported")
+        assert system == hook["id"].endswith("-system") and (system or hook["language"] == "python")
+        assert hook["pass_filenames"] is False
+        # pre-commit's own environment has no Airflow: its hooks pin the static reading, never silently
+        assert ("--mode static" in hook["entry"]) == (not system)
         assert all(
             re.search(hook["files"], name) for name in ("dags/a.py", "dags/.airflowignore", "pyproject.toml")
         )
@@ -34,6 +39,7 @@ def test_pre_commit_manifest_is_valid_and_its_hooks_work(repo, run):
     assert run(*check)[0] == 1  # nothing converted yet
     assert run(*convert) == (0, "", "")  # quiet when all is well
     assert run(*check) == (0, "", "")
+    assert run(*argv(hooks["airflow2kfp-check-system"]["entry"]), *user_args, "--mode", "static") == (0, "", "")
     (repo / "beta.py").write_text(dag_file("beta", "x"))
     code, out, _ = run(*check)
     assert code == 1 and "pipelines/beta.py is out of date" in out
@@ -46,6 +52,10 @@ def test_github_workflow_commands_run_and_its_steps_agree(repo, run, monkeypatch
         " ".join(s["run"].split()) for s in steps if "run" in s and s["run"].startswith("airflow2kfp ")
     ]
     assert [c.split()[1] for c in commands] == ["convert", "check"]
+    assert all('--mode "$MODE"' in c for c in commands) and workflow["env"]["MODE"] == "auto"
+    # the default mode needs Airflow: the workflow installs it, unless MODE is static
+    install = next(s for s in steps if s.get("name", "").startswith("Install Airflow"))
+    assert install["if"] == "env.MODE != 'static'" and "AIRFLOW2KFP_AIRFLOW_PYTHON=" in install["run"]
     for key, value in workflow["env"].items():
         monkeypatch.setenv(key, value)
     assert run("convert", "dags", "--out", "pipelines", "-j", "1")[0] == 0  # the committed pipelines

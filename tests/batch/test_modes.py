@@ -1,6 +1,7 @@
 """Reading modes in batch runs: Airflow is asked only about the files the cache lacks; its notices count."""
 
 import importlib
+import json
 
 import pytest
 
@@ -68,3 +69,41 @@ def test_auto_mode_reconverts_only_the_edited_dag(repo, run, prepared):
     source.write_text(source.read_text().replace("echo x", "echo x-edited"))
     assert "(1 from cache)" in run(*auto)[1]
     assert prepared[-1] == ["dags/beta.py"]  # Airflow is asked only about the edited file
+
+
+def test_auto_without_airflow_warns_on_every_run_and_records_the_mode(repo, run):
+    """No Airflow interpreter: auto reads statically and says so, also when every file is cached."""
+    for cached in ("(0 from cache)", "(2 from cache)"):
+        code, out, _ = run("convert", "dags", "--out", "out", "-j", "1")
+        assert code == 0 and "A2K720 [warning] no Airflow interpreter found" in out and cached in out
+        assert "read: static (mode auto: no Airflow interpreter found)" in out
+    document = json.loads((repo.parent / "out" / "conversion.json").read_text())
+    assert document["reading"] == {"mode": "auto", "effective": "static"}
+    assert run("convert", "dags", "--out", "out", "-j", "1", "--fail-on", "warning")[0] == 1
+    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "--mode", "static", "--fail-on", "warning")
+    assert code == 0 and "A2K720" not in out and "read: static\n" in out
+
+
+def test_airflow_mode_without_an_interpreter_is_an_error_on_every_run(repo, run):
+    for _ in range(2):
+        code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "--mode", "airflow")
+        assert code == 1 and "A2K604 [error] no Airflow interpreter" in out
+
+
+def test_check_in_another_mode_says_so_once_instead_of_every_file_stale(repo, run, prepared):
+    auto = ("dags", "--out", "out", "-j", "1", "--mode", "auto", "--airflow-python", "fake-python")
+    assert run("convert", *auto)[0] == 0
+    assert json.loads((repo.parent / "out" / "conversion.json").read_text())["reading"] == \
+        {"mode": "auto", "effective": "auto"}
+    assert run("check", *auto)[0] == 0  # like with like
+    code, out, _ = run("check", "dags", "--out", "out", "-j", "1")  # no Airflow here: static
+    assert code == 1 and out.count("A2K721 [error]") == 1 and "A2K702" not in out
+    assert "made reading the DAG files with Airflow and statically, merged (mode auto)" in out
+    assert "this check reads them statically (no DAG code run) (mode auto), no Airflow interpreter found" in out
+
+
+def test_outputs_read_statically_check_alike_whichever_mode_was_asked(repo, run):
+    """Auto without Airflow and --mode static read the same way: their outputs are not stale for it."""
+    assert run("convert", "dags", "--out", "out", "-j", "1")[0] == 0  # auto, no Airflow: static
+    code, out, _ = run("check", "dags", "--out", "out", "-j", "1", "--mode", "static")
+    assert code == 0 and "up to date" in out

@@ -63,22 +63,26 @@ def test_a_file_not_written_by_the_tool_is_never_overwritten_without_force(repo,
     mine.parent.mkdir(parents=True)
     mine.write_text("# my own file\n")
     code, out, _ = run("convert", "dags", "--out", "out", "-j", "1")
-    assert (
-        code == 2
-        and "A2K701" in out
-        and "refusing to overwrite pipelines/alpha.py: not written by airflow2kfp" in out
-    )
-    assert mine.read_text() == "# my own file\n" and not (repo.parent / "out" / "conversion.json").exists()
+    # only the DAG whose file is someone else's fails; the others are written
+    assert code == 1 and "A2K701" in out and "pipelines/alpha.py is not written by airflow2kfp" in out
+    assert mine.read_text() == "# my own file\n" and (repo.parent / "out" / "pipelines" / "beta.yaml").exists()
+    alpha = next(d for d in json.loads((repo.parent / "out" / "conversion.json").read_text())["dags"]
+                 if d["dag_id"] == "alpha")
+    assert [d["code"] for d in alpha["diagnostics"]] == ["A2K701"]
     assert run("convert", "dags", "--out", "out", "-j", "1", "--force")[0] == 0
     assert mine.read_text().startswith('"""')
 
 
-def test_an_output_edited_by_hand_is_a_conflict_too(repo, run):
+def test_an_output_edited_by_hand_fails_only_its_dag(repo, run):
     assert run("convert", "dags", "--out", "out", "-j", "1")[0] == 0
     (repo / "beta.py").write_text(dag_file("beta", "x", "y"))
+    (repo / "alpha.py").write_text(dag_file("alpha", "a", "b", "c"))
     (repo.parent / "out" / "pipelines" / "beta.py").write_text("# edited\n")
     code, out, _ = run("convert", "dags", "--out", "out", "-j", "1")
-    assert code == 2 and "pipelines/beta.py: edited since airflow2kfp wrote it" in out
+    assert code == 1 and "pipelines/beta.py is edited since airflow2kfp wrote it" in out
+    assert "nothing was written" not in out and "not written: 1 DAG(s)" in out
+    assert "echo c" in (repo.parent / "out" / "pipelines" / "alpha.yaml").read_text()  # the others go on
+    assert (repo.parent / "out" / "pipelines" / "beta.py").read_text() == "# edited\n"
 
 
 def test_outputs_of_vanished_dags_are_kept_unless_prune(repo, run):

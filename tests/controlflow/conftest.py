@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from converter.pipeline import ConvertOptions
-from converter.run import convert_all
+from converter.run import STATIC, convert_all
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def convert(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Convert
             cwd = os.getcwd()
             os.chdir(ROOT)
             try:
-                result = convert_all([Path("fixtures/airflow_dags") / f"{stem}.py"], out, ConvertOptions())
+                result = convert_all([Path("fixtures/airflow_dags") / f"{stem}.py"], out, ConvertOptions(), settings=STATIC)
             finally:
                 os.chdir(cwd)
             (record,) = json.loads(result.summary_path.read_text())["dags"]

@@ -15,7 +15,7 @@ import pytest
 from helpers import strip_volatile
 
 from converter.pipeline import ConvertOptions
-from converter.run import convert_all
+from converter.run import STATIC, convert_all
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "airflow_dags"
@@ -30,7 +30,7 @@ def converted_files(fixture: Path, out: Path) -> dict[str, str]:
     cwd = os.getcwd()
     os.chdir(ROOT)  # display paths relative to the repository, as users see them
     try:
-        convert_all([fixture.relative_to(ROOT)], out, ConvertOptions())
+        convert_all([fixture.relative_to(ROOT)], out, ConvertOptions(), settings=STATIC)
     finally:
         os.chdir(cwd)
     return {
@@ -65,7 +65,7 @@ def test_every_fixture_converts_with_exact_ordering(tmp_path: Path) -> None:
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        result = convert_all([FIXTURES.relative_to(ROOT)], tmp_path, ConvertOptions())
+        result = convert_all([FIXTURES.relative_to(ROOT)], tmp_path, ConvertOptions(), settings=STATIC)
     finally:
         os.chdir(cwd)
     document = json.loads(result.summary_path.read_text())

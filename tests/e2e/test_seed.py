@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from converter.pipeline import ConvertOptions
-from converter.run import convert_all
+from converter.run import STATIC, convert_all
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_YAML = ROOT / "tests" / "data" / "seed" / "example-pipeline.yaml"
@@ -22,7 +22,7 @@ def dag_template(yaml_text: str) -> dict[str, list[str]]:
 
 
 def test_seed_dag_compiles_to_the_seed_workflow_dag(tmp_path: Path) -> None:
-    result = convert_all([SEED_DAG], tmp_path, ConvertOptions())
+    result = convert_all([SEED_DAG], tmp_path, ConvertOptions(), settings=STATIC)
     document = json.loads(result.summary_path.read_text())
     (dag,) = document["dags"]
     assert dag["status"] == "converted" and dag["ordering"]["verdict"] == "exact"

@@ -267,6 +267,7 @@ def _loads_specs_as_kfp(kfp: Any, ours: Any) -> None:
 
     from converter.kfp_accel import specs
 
+    specs._SERIALISED.clear()  # the memo is bounded (cleared when full): count from empty, whatever ran before
     for name in ("task-a", "task-b", "task-a"):  # the memo's first answer, then copies
         _same_spec(kfp, ours, _BASH % name)
     no_command = "name: c\nimplementation:\n  container:\n    image: bash\n"  # kfp's FutureWarning

@@ -169,9 +169,9 @@ def test_dag_params_are_typed_pipeline_parameters():
 # -- Bash -------------------------------------------------------------------------------------
 
 def test_bash_env_cwd_and_macros():
-    t = task("b", bash_command="run {{ ds_nodash }}", env={"A": "1"}, append_env=True, cwd="/work dir")
+    t = task("b", bash_command="echo {{ ds_nodash }}", env={"A": "1"}, append_env=True, cwd="/work dir")
     mapping = map_task(t, context(t))
-    assert mapping.arguments["command"] == Interpolated(("cd '/work dir' || exit 1\nrun ", ParamRef("ds_nodash")))
+    assert mapping.arguments["command"] == Interpolated(("cd '/work dir' || exit 1\necho ", ParamRef("ds_nodash")))
     assert mapping.task_calls[0] == "add_env_variable(k8s.V1EnvVar(name='A', value='1'))"
     assert mapping.fidelity is Fidelity.DIRECT and codes(mapping) == []
 

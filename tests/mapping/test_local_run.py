@@ -14,7 +14,7 @@ import kfp
 import pytest
 
 from converter.pipeline import ConvertOptions
-from converter.run import convert_all
+from converter.run import STATIC, convert_all
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "fixtures" / "airflow_dags" / "ops_python_bash.py"
@@ -32,7 +32,7 @@ def test_converted_pipeline_runs_locally_and_passes_values(tmp_path: Path) -> No
     cwd = os.getcwd()
     os.chdir(ROOT)  # the DAG's scripts/ folder is found next to the DAG file, as Airflow finds it
     try:
-        convert_all([FIXTURE.relative_to(ROOT)], tmp_path / "out", ConvertOptions())
+        convert_all([FIXTURE.relative_to(ROOT)], tmp_path / "out", ConvertOptions(), settings=STATIC)
     finally:
         os.chdir(cwd)
     module = _load(tmp_path / "out" / "pipelines" / "ops_python_bash.py")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-         "--hide-scrollbars", "--window-size=1400,1000"]
+         "--hide-scrollbars"]
+WIDTH = 1600  # the reports are checked (and screenshot) at this window width
 ROOT = Path(__file__).resolve().parents[2]
 # where the screenshots of the fixture reports go (kept after the run; build/ is git-ignored)
 SCREENSHOT_DIR = Path(os.environ.get("A2K_SCREENSHOT_DIR", ROOT / "build" / "screenshots"))
@@ -29,23 +30,25 @@ def chromium() -> str:
     return found
 
 
-def _run(arguments: list[str]) -> str:
+def _run(arguments: list[str], width: int = WIDTH, height: int = 1000) -> str:
     with tempfile.TemporaryDirectory(prefix="a2k-chromium-") as profile:
-        done = subprocess.run([chromium(), *FLAGS, f"--user-data-dir={profile}", *arguments],
+        done = subprocess.run([chromium(), *FLAGS, f"--window-size={width},{height}", f"--user-data-dir={profile}",
+                               "--virtual-time-budget=5000", *arguments],
                               capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"chromium failed ({done.returncode}): {done.stderr[-2000:]}")
     return done.stdout
 
 
-def dump_dom(page: Path) -> str:
-    return _run(["--dump-dom", page.resolve().as_uri()])
+def dump_dom(page: Path, fragment: str = "") -> str:
+    """The DOM after the page's scripts ran; `fragment` (e.g. "selftest-zoom") is the URL's #part."""
+    return _run(["--dump-dom", page.resolve().as_uri() + (f"#{fragment}" if fragment else "")])
 
 
-def screenshot(page: Path, target: Path) -> Path:
+def screenshot(page: Path, target: Path, height: int = 1000) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
-    _run([f"--screenshot={target.resolve()}", page.resolve().as_uri()])
+    _run([f"--screenshot={target.resolve()}", page.resolve().as_uri()], height=height)
     return target
 
 

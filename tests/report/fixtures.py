@@ -6,6 +6,7 @@ run from `root` would name them; tests render with source_root=root so the sourc
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from converter.diagnostics import diag
@@ -67,6 +68,39 @@ def cyclic_dag() -> Dag:
     file = "dags/cyclic.py"
     tasks = (_task(file, "a", 4), _task(file, "b", 5))
     return Dag("cyclic", SourceSpan(file, 2), tasks, (("a", "b"), ("b", "a")))
+
+
+def large_dag(regions: int = 10) -> Dag:
+    """300 tasks in 10 TaskGroups (one per region), ~550 edges: past Mermaid's 500-edge limit, as a
+    warehouse load per region is often written (fetch, clean, load per partition, then publish)."""
+    file = "dags/regional_loads.py"
+    tasks: list[Task] = []
+    edges: list[tuple[str, str]] = []
+    line = 10
+    for region in range(regions):
+        group = f"region_{region}"
+        ids = {kind: [f"{group}.{kind}_{part:02d}" for part in range(10)] for kind in ("fetch", "clean")}
+        ids["load"] = [f"{group}.load_{part:02d}" for part in range(9)]
+        publish = f"{group}.publish"
+        for kind, names in ids.items():
+            for part, task_id in enumerate(names):
+                command = {"fetch": f"gsutil cp gs://raw/{region}/{part}.csv /data/ && echo {{{{ ds }}}}",
+                           "clean": f"python clean.py --region {region} --part {part}",
+                           "load": f"bq load warehouse.sales_{region} /data/{part}.csv"}[kind]
+                task = _task(file, task_id, line, bash_command=command, pool="warehouse")
+                tasks.append(dataclasses.replace(task, group_id=group))
+                line += 1
+        tasks.append(dataclasses.replace(_task(file, publish, line, bash_command="echo published"), group_id=group))
+        line += 1
+        edges += list(zip(ids["fetch"], ids["clean"], strict=False))
+        edges += list(zip(ids["fetch"][:-1], ids["clean"][1:], strict=False))
+        edges += list(zip(ids["clean"], ids["load"], strict=False))
+        edges += list(zip(ids["clean"][1:], ids["load"], strict=False))
+        edges += [(load, publish) for load in ids["load"]]
+        if region:
+            edges += [(f"region_{region - 1}.publish", fetch) for fetch in ids["fetch"]]
+    return Dag("regional_loads", SourceSpan(file, 5), tuple(tasks), tuple(edges),
+               settings={"schedule": "@daily", "catchup": False})
 
 
 FIXTURES = {"example_pipeline": seed_dag, "etl_mixed": etl_dag, "hostile": hostile_dag}

@@ -8,9 +8,9 @@ import json
 
 import pytest
 from browser import SCREENSHOT_DIR, dump_dom, parse, screenshot
-from fixtures import FIXTURES, build_run
 
 from converter.report.render import render_reports
+from fixtures import FIXTURES, build_run
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +60,51 @@ def test_index_renders_every_dag_worst_first(out):
     assert first.find_all("a")[0].attrs["href"] == "reports/cyclic.html"  # the failed DAG comes first
     shot = screenshot(out / "index.html", SCREENSHOT_DIR / "index.png")
     assert shot.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory):
+    from fixtures import large_dag
+
+    root = tmp_path_factory.mktemp("browser-large")
+    out = build_run(root, (large_dag(),), with_broken_file=False)
+    render_reports(out, root)
+    return out
+
+
+def _layout(page, fragment=""):
+    dom = parse(dump_dom(page, fragment))
+    return dom, dom.find_all("body")[0].attrs
+
+
+@pytest.mark.parametrize("size", ["7-task", "300-task"])
+def test_at_1600_px_the_semantics_column_is_on_screen_and_the_graphs_zoom(out, large, size):
+    page = out / "reports" / "example_pipeline.html" if size == "7-task" else large / "reports" / "regional_loads.html"
+    dom, body = _layout(page, "selftest-zoom")
+    width = int(body["data-viewport-width"])
+    assert width <= 1600 and int(body["data-semantics-right"]) <= width and int(body["data-tasks-right"]) <= width
+    assert int(body["data-semantics-left"]) < width - 100  # wide enough to read, not a sliver at the edge
+    for graph in (dom.by_id("airflow-graph"), dom.by_id("kfp-graph")):
+        assert graph.attrs["data-pan-zoom"] == "yes"  # svg-pan-zoom ran, from the page itself
+        assert float(graph.attrs["data-zoom-after-click"]) > float(graph.attrs["data-zoom"])  # "+" zooms in
+        assert graph.find_all("g", "svg-pan-zoom_viewport") and graph.find_all("g", "svg-pan-zoom-control")
+    nodes = 7 if size == "7-task" else 300
+    assert dom.by_id("airflow-graph").attrs["data-rendered-nodes"] == str(nodes)
+    shot = screenshot(page, SCREENSHOT_DIR / f"{size}-1600.png", height=1400)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_page_is_self_contained(large):
+    text = (large / "reports" / "regional_loads.html").read_text()
+    assert "svg-pan-zoom v3.6.2" in text
+    # nothing is fetched: no external script, style sheet or image
+    assert 'src="http' not in text and "<link" not in text and "@import" not in text
+
+
+def test_the_vendored_library_is_the_recorded_release():
+    import hashlib
+    from pathlib import Path
+
+    vendor = Path(__file__).parents[2] / "converter" / "report" / "templates" / "vendor"
+    digest = hashlib.sha256((vendor / "svg-pan-zoom.min.js").read_bytes()).hexdigest()
+    assert digest in (vendor / "README.md").read_text() and (vendor / "svg-pan-zoom.LICENSE").exists()

@@ -2,11 +2,10 @@
 
 import json
 
-from fixtures import build_run, etl_dag
-
 from converter import run
 from converter.cli import main
 from converter.model import ParsedFile
+from fixtures import build_run, etl_dag
 
 
 def test_report_renders_from_an_existing_output_folder(tmp_path, monkeypatch, capsys):

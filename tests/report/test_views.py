@@ -1,7 +1,15 @@
 """What the report says about settings, tasks and ordering, from conversion.json values."""
 
 from converter.report import mermaid
-from converter.report.views import Graph, GraphNode, duration, schedule_row, setting_rows, show, workflow_steps
+from converter.report.views import (
+    Graph,
+    GraphNode,
+    duration,
+    schedule_row,
+    setting_rows,
+    show,
+    workflow_steps,
+)
 
 
 def test_schedules_become_recurring_runs():

@@ -85,10 +85,10 @@ def generated_yaml(tmp_path_factory: pytest.TempPathFactory) -> str:
     finally:
         sys.path.remove(str(ROOT / "bench"))
     from converter.pipeline import ConvertOptions
-    from converter.run import convert_all
+    from converter.run import STATIC, convert_all
 
     root = tmp_path_factory.mktemp("generated")
-    result = convert_all([generate_single(root / "dags", 12, seed=3)], root / "out", ConvertOptions())
+    result = convert_all([generate_single(root / "dags", 12, seed=3)], root / "out", ConvertOptions(), settings=STATIC)
     (dag,) = json.loads(result.summary_path.read_text())["dags"]
     return (root / "out" / dag["yaml"]).read_text()
 
