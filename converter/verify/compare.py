@@ -28,6 +28,8 @@ Where a task failed on a side or differs, the last lines of its log on both side
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -374,23 +376,33 @@ def _orderings(
     steps: Mapping[str, list[NodeRun]],
     differences: list[Difference],
 ) -> int:
-    """Check each ordering Airflow guarantees between two tasks that ran on a side; the number checked."""
+    """Check each ordering Airflow guarantees between two tasks that ran on a side; the number checked.
+
+    Inside a loop both steps share (a mapped task group: Argo runs the group's DAG once per item),
+    an instance waits only for the instances of the same iteration, as in Airflow, where a mapped
+    group's task waits for its upstream of the same map index."""
     kfp_names = {str(t["task_id"]): t.get("kfp_name") for t in dag.get("tasks", [])}
     checked = 0
     for before, after in sorted(guaranteed_orderings(dag)):
+        first_nodes = [n for n in steps.get(before) or steps.get(kfp_names.get(before) or "", []) if n.ran]
+        second_nodes = [n for n in steps.get(after) or steps.get(kfp_names.get(after) or "", []) if n.ran]
+        in_one_loop = any(same_iteration(f.node, n.node) is not None for f in first_nodes for n in second_nodes)
         first = [i for i in instances.get(before, []) if i.state in RAN and i.end]
         second = [i for i in instances.get(after, []) if i.state in RAN and i.start]
         if first and second:
             checked += 1
-            if max(str(i.end) for i in first) > min(str(i.start) for i in second):
+            pairs = ([(a, [b for b in first if b.map_index == a.map_index]) for a in second] if in_one_loop
+                     else [(a, first) for a in second])
+            if any(a.start is not None and waited and max(str(b.end) for b in waited) > str(a.start)
+                   for a, waited in pairs):
                 differences.append(
                     Difference("ordering", after, f"Airflow started {after} before {before} finished")
                 )
-        first_nodes = [n for n in steps.get(before) or steps.get(kfp_names.get(before) or "", []) if n.ran]
-        second_nodes = [n for n in steps.get(after) or steps.get(kfp_names.get(after) or "", []) if n.ran]
         if first_nodes and second_nodes:
             checked += 1
-            unordered = [n.node for n in second_nodes if not all(f.node in n.waited_for for f in first_nodes)]
+            unordered = [n.node for n in second_nodes
+                         if not all(f.node in n.waited_for for f in first_nodes
+                                    if same_iteration(f.node, n.node) is not False)]
             if unordered:
                 differences.append(
                     Difference(
@@ -400,3 +412,23 @@ def _orderings(
                     )
                 )
     return checked
+
+
+_ITERATION = re.compile(r"\(\d+:")  # `loop(3:item)`: the local runner's name of a loop's iteration
+
+
+def same_iteration(first: str, second: str) -> bool | None:
+    """Whether two steps (by node name) run in the same iteration of a loop around both: True,
+    False (two iterations of it), or None when no loop is around both. Names share everything up to
+    where they part; an iteration's index follows `(` and ends at `:`, so two iterations of one
+    loop part inside the digits of the index."""
+    common = os.path.commonprefix([first, second])
+    opening = common.rfind("(")
+    if opening >= 0 and common[opening + 1:].isdigit() or common.endswith("("):
+        rest_first, rest_second = first[len(common):], second[len(common):]
+        if rest_first[:1] in _INDEX_CHARACTERS and rest_second[:1] in _INDEX_CHARACTERS:
+            return False
+    return True if _ITERATION.search(common) else None
+
+
+_INDEX_CHARACTERS = frozenset("0123456789:")

@@ -7,7 +7,7 @@ import pytest
 from converter.mapping import trigger_rules as tr
 from converter.verify.airflow_run import AirflowDagRun, AirflowTaskRun, parse_answer
 from converter.verify.argo_local import NodeRun, Phase, WorkflowRun
-from converter.verify.compare import Verdict, airflow_decision, compare, guaranteed_orderings
+from converter.verify.compare import Verdict, airflow_decision, compare, guaranteed_orderings, same_iteration
 
 DAG = {
     "dag_id": "d",
@@ -333,3 +333,20 @@ def test_each_task_s_log_is_cut_from_the_dag_test_output():
         "after every task\n",
     ]
     assert task_logs(output) == {("a", -1): "hello from a", ("m", 1): "item 1"}
+
+
+@pytest.mark.parametrize(("first", "second", "same"), [
+    ("for-loop-1(0:1).process-extract", "for-loop-1(0:1).process-transform", True),
+    ("for-loop-1(0:1).process-extract", "for-loop-1(1:2).process-transform", False),
+    ("for-loop-1(1:1).a", "for-loop-1(10:2).b", False),  # indexes that start alike
+    ("for-loop-1(10:1).a", "for-loop-1(1:2).b", False),
+    ("for-loop-1(2:1).a", "produce", None),
+    ("for-loop-1(2:1).a", "for-loop-2(2:1).b", None),  # two loops: no iteration in common
+    ("outer(0:a).inner(1:b).s", "outer(0:a).inner(2:b).t", False),
+    ("outer(0:a).inner(1:b).s", "outer(0:a).t", True),
+    ("outer(0:a).inner(1:b).s", "outer(1:a).t", False),
+])
+def test_steps_in_one_loop_are_paired_by_iteration(first, second, same):
+    # a mapped task group runs as one loop over the group's DAG: a step waits for its upstream of
+    # the same iteration only, as Airflow's instances wait for the same map index
+    assert same_iteration(first, second) is same

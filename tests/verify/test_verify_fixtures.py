@@ -52,10 +52,6 @@ EXPECTED: dict[str, tuple[Verdict, list[str]]] = {
 
 # DAGs whose verdict waits on the local runner (converter/verify/): the reason, as a strict xfail
 NEEDS_RUNNER: dict[str, str] = {
-    # the same states and values; verify checks an ordering between two mapped tasks over all their
-    # instances, where inside a mapped task group Airflow (and the loop) orders each instance after
-    # the same instance only: "the workflow did not make process.transform wait for process.extract"
-    "verify_mapped_group": "compare.py orders mapped task group instances across map indexes",
 }
 
 
