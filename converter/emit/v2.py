@@ -25,8 +25,7 @@ of one) raises `V2Unsupported`; the caller reports it (A2K802) and v1 is unaffec
 from __future__ import annotations
 
 import ast
-import pprint
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -34,9 +33,10 @@ from typing import Any
 import jinja2
 import yaml
 
-from converter import __version__, graph
-from converter.emit.names import UniqueNames, k8s_name, python_identifier
-from converter.emit.python import EmitPlan, _comment_text
+from converter import __version__
+from converter.emit import v2_structure as structure
+from converter.emit.names import UniqueNames, python_identifier
+from converter.emit.python import EmitPlan, _comment_text, f_string, py_literal
 from converter.emit.v2_components import (
     Untranslatable,
     V2Component,
@@ -44,9 +44,12 @@ from converter.emit.v2_components import (
     python_component,
     v2_imports,
 )
+from converter.emit.v2_structure import Block
 from converter.mapping import trigger_rules_v2 as v2r
-from converter.mapping.base import Interpolated, ParamRef, RunIdRef, TaskMapping
+from converter.mapping.base import Interpolated, MappingOptions, ParamRef, RunIdRef, TaskMapping
 from converter.mapping.control_flow import Condition, LoopValue, TaskControl
+from converter.mapping.empty import noop
+from converter.mapping.xcom import XComText, output_name, text_output
 from converter.model import Dag, XComRef
 
 
@@ -73,6 +76,11 @@ class V2Plan:
     tasks: Mapping[str, V2TaskPlan]
     notes: tuple[str, ...] = ()
     dropped_calls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # task -> v1 calls not carried
+    helper_steps: tuple[str, ...] = ()  # display names of steps that stand for no Airflow task
+
+
+# the display name of the one step of a DAG whose tasks were all removed (no Airflow task id has spaces)
+EMPTY_STEP = "no task (every task was removed)"
 
 
 # -- task calls: the mappings' v1 method calls in v2 terms ----------------------------------------
@@ -129,113 +137,23 @@ def v2_calls(calls: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
 # -- values -----------------------------------------------------------------------------------
 
 
-def _literal(value: Any, ref: Any) -> str:
-    """Python source for an argument value in the v2 file; `ref(task_id, output)` renders a
-    reference to another task's output from where the argument is written."""
+def _literal(value: Any, ref: Callable[[str | None, str], str]) -> str:
+    """Python source for an argument value in the v2 file, as v1 writes it (`py_literal`) except for
+    references: `ref(task_id, output)` renders another task's output (None: a pipeline parameter)
+    from where the argument is written."""
     if isinstance(value, LoopValue):
         return value.variable
     if isinstance(value, XComRef):
-        return ref(value.task_id, "Output" if value.key == "return_value" else value.key)
+        return ref(value.task_id, output_name(value.key))
+    if isinstance(value, XComText):
+        return ref(value.task_id, text_output(value.key))
     if isinstance(value, ParamRef):
         return ref(None, value.name)
     if isinstance(value, RunIdRef):
         return "dsl.PIPELINE_JOB_ID_PLACEHOLDER"
     if isinstance(value, Interpolated):
-        body = "".join(part.replace("{", "{{").replace("}", "}}") if isinstance(part, str)
-                       else "{" + _literal(part, ref) + "}" for part in value.parts)
-        return "f" + repr(body)
-    if isinstance(value, str) and "\n" in value and '"""' not in value and not value.endswith(("\\", '"')):
-        return '"""' + value.replace("\\", "\\\\") + '"""'
-    return pprint.pformat(value, width=88, sort_dicts=False)
-
-
-# -- structure --------------------------------------------------------------------------------
-
-
-@dataclass
-class _Block:
-    """A `with dsl.If(...)` block (condition None: a pipeline function's body)."""
-
-    condition: Condition | None
-    items: list[Any] = field(default_factory=list)  # task ids and _Blocks, in emission order
-    region: str | None = None  # set: emitted as a sub-pipeline of this name
-
-    def tasks(self) -> list[str]:
-        found: list[str] = []
-        for item in self.items:
-            found += item.tasks() if isinstance(item, _Block) else [item]
-        return found
-
-
-def _conditions(dag: Dag, order: Sequence[str], controls: Mapping[str, TaskControl]) -> dict[str, tuple[Condition, ...]]:
-    """Each task's conditions, outermost first: its own, its deciders', and its upstreams' when its
-    rule is skipped by a skipped upstream."""
-    position = {task_id: index for index, task_id in enumerate(order)}
-    found: dict[str, tuple[Condition, ...]] = {}
-    for task_id in order:
-        control = controls[task_id]
-        chosen: dict[tuple[str, str], Condition] = {}
-        for condition in control.conditions:
-            for inherited in found.get(condition.source, ()):
-                chosen.setdefault((inherited.source, inherited.output), inherited)
-            chosen.setdefault((condition.source, condition.output), condition)
-        if control.rule in v2r.INHERIT_CONDITIONS:
-            for up in control.after:
-                for inherited in found.get(up, ()):
-                    chosen.setdefault((inherited.source, inherited.output), inherited)
-        found[task_id] = tuple(sorted(chosen.values(), key=lambda c: (position.get(c.source, -1), c.output)))
-    return found
-
-
-def _build_tree(order: Sequence[str], conditions: Mapping[str, tuple[Condition, ...]]) -> _Block:
-    root = _Block(None)
-    for task_id in order:
-        block = root
-        for condition in conditions[task_id]:
-            child = next((item for item in block.items if isinstance(item, _Block) and item.condition == condition),
-                         None)
-            if child is None:
-                child = _Block(condition)
-                block.items.append(child)
-            block = child
-        block.items.append(task_id)
-    return root
-
-
-def _holder(root: _Block, task_id: str) -> list[_Block]:
-    """The blocks from the root down to the one holding `task_id`."""
-    def walk(block: _Block, path: list[_Block]) -> list[_Block] | None:
-        for item in block.items:
-            if item == task_id:
-                return path + [block]
-            if isinstance(item, _Block):
-                found = walk(item, path + [block])
-                if found:
-                    return found
-        return None
-    found = walk(root, [])
-    assert found is not None
-    return found
-
-
-def _mark_regions(root: _Block, edges: Sequence[tuple[str, str]], names: UniqueNames) -> None:
-    """For each edge from a task inside a `dsl.If` block its downstream is not in, the outermost such
-    block becomes a sub-pipeline, which the downstream can run after."""
-    for up, down in edges:
-        up_path, down_path = _holder(root, up), _holder(root, down)
-        depth = 0
-        while depth < len(up_path) and depth < len(down_path) and up_path[depth] is down_path[depth]:
-            depth += 1
-        if depth < len(up_path):  # up sits in a block down is not in: the outermost of those
-            block = up_path[depth]
-            if block.region is None:
-                assert block.condition is not None
-                block.region = names.claim(f"{k8s_name(block.condition.source)}-{block.condition.kind.replace('_', '-')}")
-
-
-def _region_of(root: _Block, task_id: str) -> _Block | None:
-    """The outermost sub-pipeline block holding the task."""
-    return next((block for block in _holder(root, task_id) if block.region), None)
+        return f_string(value.parts, lambda part: _literal(part, ref))
+    return py_literal(value, {})
 
 
 # -- rendering --------------------------------------------------------------------------------
@@ -285,8 +203,9 @@ class _Writer:
             return None
         return path[path.index(scope.region) + 1:]
 
-    def ref(self, scope: _Scope, task_id: str | None, output: str) -> str:
-        """Source for `task_id`'s output (None: the pipeline parameter `output`) from `scope`."""
+    def ref(self, scope: _Scope, task_id: str | None, output: str, items: bool = False) -> str:
+        """Source for `task_id`'s output (None: the pipeline parameter `output`) from `scope`; `items`:
+        the list a `dsl.ParallelFor` loops over (a mapped task's results are one already)."""
         if task_id is None:
             if scope.parent is None:
                 return output
@@ -297,12 +216,17 @@ class _Writer:
         if inside is None:  # from outside this sub-pipeline: one of its parameters
             if task_id in self.mapped:
                 raise V2Unsupported(f"the results of mapped task {task_id!r} are used inside a sub-pipeline")
-            return self._take(scope, python_identifier(f"{variable}_{output}"), "str",
-                              lambda parent: self.ref(parent, task_id, output))
+            listed = items and task_id not in self.mapped
+            return self._take(scope, python_identifier(f"{variable}_{output}{'_items' if listed else ''}"),
+                              "list" if listed else "str", lambda parent: self.ref(parent, task_id, output, items))
         if inside:
             raise V2Unsupported(f"task {task_id!r}'s output {output!r} is used outside the condition it runs in "
                                 "(KFP v2 passes data out of a dsl.If only through dsl.OneOf)")
-        output = self.components[self.tasks[task_id].component].outputs.get(output, output)
+        component = self.components[self.tasks[task_id].component]
+        if items and task_id not in self.mapped:
+            output = component.items[output]
+        else:
+            output = component.outputs.get(output, output)
         text = f"{variable}.outputs[{output!r}]"
         return f"dsl.Collected({text})" if task_id in self.mapped else text
 
@@ -321,21 +245,21 @@ class _Writer:
             return None
         return self.region_variables[inside[0]] if inside else self.variables[task_id]
 
-    def block(self, block: _Block, scope: _Scope, indent: int) -> list[str]:
+    def block(self, block: Block, scope: _Scope, indent: int) -> list[str]:
         lines: list[str] = []
         for item in block.items:
-            if isinstance(item, _Block):
+            if isinstance(item, Block):
                 lines += self.region_call(item, scope, indent) if item.region else self.if_block(item, scope, indent)
             else:
                 lines += self.task(item, scope, indent)
         return lines
 
-    def if_block(self, block: _Block, scope: _Scope, indent: int) -> list[str]:
+    def if_block(self, block: Block, scope: _Scope, indent: int) -> list[str]:
         assert block.condition is not None
         condition = f"{self.ref(scope, block.condition.source, block.condition.output)} == 'true'"
         return [f"{' ' * indent}with dsl.If({condition}):", *self.block(block, scope, indent + 4)]
 
-    def region_call(self, block: _Block, scope: _Scope, indent: int) -> list[str]:
+    def region_call(self, block: Block, scope: _Scope, indent: int) -> list[str]:
         """The block as a sub-pipeline: its function written apart, called here as one task."""
         assert block.region is not None and block.condition is not None
         inner = _Scope(region=block.region, parent=scope)
@@ -372,7 +296,7 @@ class _Writer:
         lines += [f"{pad}# {_comment_text(comment)}" for comment in source.comments]
         lines += [f"{pad}# differs from Airflow: {_comment_text(d)}" for d in v2task.differences]
         for number, loop in enumerate(source.loops):
-            over = _literal(loop.over, lambda t, o: self.ref(scope, t, o))
+            over = _literal(loop.over, lambda t, o: self.ref(scope, t, o, items=True))
             lines.append(f"{pad}{'    ' * number}with dsl.ParallelFor({over}) as {loop.variable}:")
         pad = " " * (indent + 4 * len(source.loops))
         arguments = []
@@ -399,40 +323,36 @@ class _Writer:
         return lines + [f"{pad}{statement.format(task=variable)}" for statement in source.statements]
 
 
-def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping]) -> V2Plan:
+def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
+             utility_image: str = MappingOptions.utility_image) -> V2Plan:
     """The v2 pipeline source for `dag`, from the v1 plan and the same mappings."""
     order = [block.task_id for block in plan.tasks]
     if not order:
-        raise V2Unsupported("every task was removed (EmptyOperator): a KFP v2 pipeline needs at least one step "
-                            "(--keep-empty keeps them as no-op steps)")
+        return _empty_pipeline(dag, plan, utility_image)
     controls = plan.controls
-    components: dict[str, V2Component] = {}
-    for component in plan.components:
-        try:
-            if component.spec_yaml is not None:
-                spec = yaml.safe_load(component.spec_yaml)
-                components[component.key] = container_component(component.key, spec, component.description)
-            elif component.code is not None:
-                components[component.key] = python_component(component.key, component.code)
-        except Untranslatable as error:
-            raise V2Unsupported(f"component {component.key}: {error}") from None
-
-    python_steps = {key for key, c in components.items() if key in {b.key for b in plan.components if b.code}}
+    mapped = {task_id for task_id in order if controls[task_id].loops}
+    # outputs a loop runs over: v1's JSON text, which KFP v2 needs as a list (a mapped task's are one)
+    item_outputs: dict[str, set[str]] = {}
     for task_id in order:
         for loop in controls[task_id].loops:
-            source = loop.over.task_id if isinstance(loop.over, XComRef) else None
-            if source in controls and next(b.component for b in plan.tasks if b.task_id == source) in python_steps:
-                raise V2Unsupported(f"task {task_id!r} is mapped over the result of Python step {source!r}, which "
-                                    "the v2 step returns as JSON text; a dsl.ParallelFor needs a list")
-    conditions = _conditions(dag, order, controls)
-    root = _build_tree(order, conditions)
+            if isinstance(loop.over, XComRef) and loop.over.task_id in controls and loop.over.task_id not in mapped:
+                item_outputs.setdefault(loop.over.task_id, set()).add(output_name(loop.over.key))
+    component_of = {block.task_id: block.component for block in plan.tasks}
+    components = _components(plan, component_of, item_outputs)
+    conditions = structure.conditions_of(order, controls)
+    upstreams = {task_id: controls[task_id].after for task_id in order}
+    root = structure.build_tree(order, conditions, upstreams)
     edges = [(up, task_id) for task_id in order for up in controls[task_id].after]
     region_names = UniqueNames(reserved=[plan.pipeline_name])
-    _mark_regions(root, edges, region_names)
+    structure.mark_regions(root, edges, region_names)
+    structure.split_regions(root, edges, region_names)
+    try:
+        structure.order_items(root, upstreams)
+    except structure.StructureError as error:
+        raise V2Unsupported(str(error)) from None
 
     # what each task's rule sees of its upstreams, and whether it waits for failures
-    mapped = {task_id for task_id in order if controls[task_id].loops}
-    region_of = {task_id: block.region for task_id in order if (block := _region_of(root, task_id)) and block.region}
+    region_of = structure.region_of(root)
     v2tasks: dict[str, V2TaskPlan] = {}
     for task_id in order:
         control = controls[task_id]
@@ -464,7 +384,7 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping]) -> V
             dropped[block.task_id] = tuple(not_carried)
         assert mapping.component is not None
         sources[block.task_id] = _TaskSource(
-            task_id=block.task_id, component=block.component, arguments=mapping.arguments,
+            task_id=block.task_id, component=component_of[block.task_id], arguments=mapping.arguments,
             calls=tuple(methods), statements=tuple(statements), comment=block.comment, notes=block.notes,
             comments=tuple(c for c in block.comments if not c.startswith("differs from Airflow")),
             loops=controls[block.task_id].loops)
@@ -475,9 +395,9 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping]) -> V
     region_variables: dict[str, str] = {}
     paths: dict[str, tuple[str, ...]] = {}
 
-    def walk(block: _Block, path: tuple[str, ...]) -> None:
+    def walk(block: Block, path: tuple[str, ...]) -> None:
         for item in block.items:
-            if isinstance(item, _Block):
+            if isinstance(item, Block):
                 inner = path
                 if item.region:
                     region_variables[item.region] = names.claim(python_identifier(item.region), sep="_")
@@ -487,44 +407,74 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping]) -> V
                 paths[item] = path
     walk(root, ())
     writer = _Writer(plan, sources, v2tasks, variables, controls, components, mapped, paths, region_variables)
-    _check_order(root, controls, region_of)
     scope = _Scope(region=None)
     body = writer.block(root, scope, 4)
     if scope.after:
         raise V2Unsupported("internal: a root task waits for a task outside the pipeline")
     imports = sorted({line for m in mappings_by_task.values() if m.component
                       for line in v2_imports((*m.component.imports, *m.imports))
-                      if "kubernetes.client" not in line and "import kubernetes" not in line})
+                      if "kubernetes.client" not in line and "import kubernetes" not in line}
+                     | {line for component in components.values() for line in component.imports})
     uses_kubernetes = any(s.statements for s in sources.values())
-    source = _template().render(plan=plan, components=[components[c.key] for c in plan.components],
+    source = _template().render(plan=plan, components=list(components.values()),
                                 imports=imports, regions=writer.functions, body=body,
                                 uses_kubernetes=uses_kubernetes, tool_version=__version__)
     return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source,
                   {t: v2tasks[t] for t in order}, plan.notes, dropped)
 
 
-def _check_order(root: _Block, controls: Mapping[str, TaskControl], region_of: Mapping[str, str]) -> None:
-    """Each block is written where its first task comes (topological order): a task of a block that
-    needs a task written after the block began cannot be written (KFP v2 rejects two blocks with
-    the same condition being ordered through each other)."""
-    written: set[str] = set()
+def _components(plan: EmitPlan, component_of: dict[str, str],
+                item_outputs: Mapping[str, set[str]]) -> dict[str, V2Component]:
+    """The v2 components by key, in v1's order; a task whose outputs a loop runs over gets a component
+    with list outputs (a variant `<KEY>_ITEMS` when other tasks share its component; `component_of`
+    is updated)."""
+    users: dict[str, list[str]] = {}
+    for task_id, key in component_of.items():
+        users.setdefault(key, []).append(task_id)
+    taken = {c.key for c in plan.components}
+    found: dict[str, V2Component] = {}
+    for component in plan.components:
+        wanted = [(task_id, frozenset(item_outputs[task_id])) for task_id in users.get(component.key, [])
+                  if task_id in item_outputs]
+        variants = {outputs for _, outputs in wanted}
+        shared = len(users.get(component.key, [])) > len(wanted) or len(variants) > 1
+        keys: dict[frozenset[str], str] = {frozenset(): component.key}
+        for outputs in sorted(variants, key=sorted):
+            if shared:
+                key = f"{component.key}_ITEMS"
+                while key in taken:
+                    key += "_"
+                taken.add(key)
+                keys[outputs] = key
+            else:
+                keys = {outputs: component.key}
+        for outputs, key in keys.items():
+            function = None if key == component.key else python_identifier(key.lower())
+            try:
+                if component.spec_yaml is not None:
+                    spec = yaml.safe_load(component.spec_yaml)
+                    found[key] = container_component(key, spec, component.description, outputs, function)
+                elif component.code is not None:
+                    found[key] = python_component(key, component.code, outputs, function)
+            except Untranslatable as error:
+                raise V2Unsupported(f"component {key}: {error}") from None
+        for task_id, outputs in wanted:
+            component_of[task_id] = keys[outputs]
+    return found
 
-    def visit(block: _Block) -> None:
-        members = set(block.tasks())
-        for item in block.items:
-            if isinstance(item, _Block):
-                visit(item)
-                continue
-            for up in controls[item].after:
-                if up not in written and up not in members:
-                    raise V2Unsupported(f"task {item!r} runs after {up!r}, which KFP v2 must write after "
-                                        f"{item!r}'s condition block began")
-            written.add(item)
-    visit(root)
-    for task_id in root.tasks():
-        if task_id not in written:
-            raise V2Unsupported(f"task {task_id!r} could not be placed")
-    _ = region_of
+
+def _empty_pipeline(dag: Dag, plan: EmitPlan, image: str) -> V2Plan:
+    """Every task was removed (EmptyOperator): v1 writes an empty pipeline, KFP v2 needs one step."""
+    spec = noop(image)
+    assert spec.spec is not None
+    component = container_component(spec.key, spec.spec, spec.description)
+    body = ["    # every task of the DAG was removed (EmptyOperator): a KFP v2 pipeline needs one step",
+            "    no_tasks = (", f"        {spec.key}()", f"        .set_display_name({EMPTY_STEP!r})",
+            "        .set_caching_options(False)", "    )"]
+    source = _template().render(plan=plan, components=[component], imports=[], regions=[], body=body,
+                                uses_kubernetes=False, tool_version=__version__)
+    return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source, {}, plan.notes,
+                  helper_steps=(EMPTY_STEP,))
 
 
 def _producers(value: Any) -> set[str]:
@@ -553,9 +503,6 @@ def _other_differences(dag: Dag, task_id: str, control: TaskControl) -> list[str
     if control.loops and any(isinstance(v, XComRef) for v in task.mapped_args.values()):
         found.append("mapped over an upstream's output: when the list is empty Airflow marks the task skipped; "
                      "the KFP loop runs no iteration")
-    if len({c.source for c in control.conditions}) > 1:
-        pass  # nested dsl.If: exact in v2 (the inner condition is read only when the outer held)
-    _ = graph
     return found
 
 

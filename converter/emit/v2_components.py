@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import ast
 import keyword
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from converter.emit.names import python_identifier
@@ -44,16 +44,20 @@ class V2Component:
     outputs: Mapping[str, str]  # v1 output name -> the v2 output name
     imports: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()  # the spec's container env: set on each task
+    # v1 output name -> the v2 output holding it as a list, for a `dsl.ParallelFor` over it
+    items: Mapping[str, str] = field(default_factory=dict)
     # kfp 2 reserves the parameter name `Output` of a container component: it is `output` there
-
 
 
 def _annotation(v1_type: Any) -> str:
     return V1_TYPES.get(str(v1_type), "str") if v1_type is not None else "str"
 
 
-def container_component(key: str, spec: Mapping[str, Any], description: str) -> V2Component:
-    """A v1 component spec as a `@dsl.container_component` function bound to `key`."""
+def container_component(key: str, spec: Mapping[str, Any], description: str,
+                        item_outputs: Collection[str] = (), function: str | None = None) -> V2Component:
+    """A v1 component spec as a `@dsl.container_component` function bound to `key` (named `function`,
+    default: the key in lower case). Each output in `item_outputs` is a list (`dsl.OutputPath(list)`):
+    a `dsl.ParallelFor` loops over it, and KFP reads the file as JSON, as Argo's withParam does."""
     implementation = spec.get("implementation") or {}
     container = implementation.get("container") if isinstance(implementation, Mapping) else None
     if not isinstance(container, Mapping) or "image" not in container:
@@ -86,7 +90,8 @@ def container_component(key: str, spec: Mapping[str, Any], description: str) -> 
     for item in spec.get("outputs") or []:
         name = claim(str(item["name"]))
         outputs[str(item["name"])] = name
-        output_parameters.append(f"{name}: dsl.OutputPath({_annotation(item.get('type'))})")
+        kind = "list" if item["name"] in item_outputs else _annotation(item.get("type"))
+        output_parameters.append(f"{name}: dsl.OutputPath({kind})")
     # parameters with defaults last: Python requires it
     ordered = [p for p in parameters if "=" not in p] + output_parameters + [p for p in parameters if "=" in p]
     for unsupported in ("fileOutputs",):
@@ -94,7 +99,7 @@ def container_component(key: str, spec: Mapping[str, Any], description: str) -> 
             raise Untranslatable(f"the container's {unsupported} have no v2 equivalent")
     command = [_placeholder(part, inputs, outputs) for part in container.get("command") or []]
     args = [_placeholder(part, inputs, outputs) for part in container.get("args") or []]
-    function = python_identifier(key.lower())  # unique per file, as the keys are
+    function = function or python_identifier(key.lower())  # unique per file, as the keys are
     spec_args = [f"image={container['image']!r}"]
     if command:
         spec_args.append(f"command=[{', '.join(command)}]")
@@ -107,7 +112,8 @@ def container_component(key: str, spec: Mapping[str, Any], description: str) -> 
             f"    return dsl.ContainerSpec(\n        {body},\n    )\n\n\n{key} = {function}")
     env = tuple((str(e["name"]), str(e.get("value", ""))) for e in container.get("env") or []
                 if isinstance(e, Mapping) and "name" in e)
-    return V2Component(key, code, inputs, outputs, env=env)
+    items = {name: outputs[name] for name in item_outputs if name in outputs}
+    return V2Component(key, code, inputs, outputs, env=env, items=items)
 
 
 def _default(value: Any, v1_type: Any) -> str:
@@ -155,8 +161,23 @@ def _text(value: str) -> str:
 # -- Python lightweight components ---------------------------------------------------------------
 
 
-def python_component(key: str, code: str) -> V2Component:
-    """The v1 lightweight component source `code` (mapping/python.py's `_code`) for kfp 2.x."""
+# the loop items of a mapped task, as Argo's {{item}} renders each for v1: text as it is, other values as JSON
+ITEMS_HELPER = (
+    "def _airflow2kfp_items(value):",
+    '    """The list a mapped task loops over: text as it is, other values as JSON (Argo\'s {{item}})."""',
+    "    import json",
+    "    if not isinstance(value, (list, tuple)):",
+    "        raise TypeError(f'a mapped task loops over a list; this step returned {type(value).__name__}')",
+    "    return [v if isinstance(v, str) else json.dumps(v, sort_keys=True, separators=(',', ':')) for v in value]",
+)
+
+
+def python_component(key: str, code: str, item_outputs: Collection[str] = (),
+                     function_name: str | None = None) -> V2Component:
+    """The v1 lightweight component source `code` (mapping/python.py's `_code`) for kfp 2.x, its step
+    function renamed `function_name` when given. Each output in `item_outputs` also gets a list output
+    `<name>_items` that a `dsl.ParallelFor` loops over (v1 returns JSON text, which Argo's withParam
+    parses; KFP v2 loops over a list): the step's last statement, the generated return, gets it."""
     try:
         module = ast.parse(code)
     except SyntaxError as error:
@@ -168,11 +189,12 @@ def python_component(key: str, code: str) -> V2Component:
     if factory is None or not factory.value.args or not isinstance(factory.value.args[0], ast.Name):  # type: ignore[attr-defined]
         raise Untranslatable("no create_component_from_func call found")
     call: ast.Call = factory.value  # type: ignore[assignment]
-    function_name = call.args[0].id  # type: ignore[attr-defined]
+    v1_name = call.args[0].id  # type: ignore[attr-defined]
     function = next((node for node in module.body if isinstance(node, ast.FunctionDef)
-                     and node.name == function_name), None)
+                     and node.name == v1_name), None)
     if function is None:
-        raise Untranslatable(f"function {function_name} not found")
+        raise Untranslatable(f"function {v1_name} not found")
+    function_name = function_name or v1_name
     if function.lineno != (function.decorator_list[0].lineno if function.decorator_list else function.lineno):
         raise Untranslatable("decorated step functions are not translated")
     header_end = function.body[0].lineno - 1  # the header's last line (1-based) is before the body
@@ -207,7 +229,17 @@ def python_component(key: str, code: str) -> V2Component:
     if prologue:
         prologue.insert(0, "import tempfile as _airflow2kfp_tempfile")
     returns = f" -> {ast.get_source_segment(code, function.returns)}" if function.returns else ""
-    header = f"def {function.name}({', '.join(parameters)}){returns}:"
+    outputs = {name: name for name in _output_names(function)}
+    items: dict[str, str] = {}
+    if item_outputs:
+        returns, statement, items = _with_items(code, function, outputs, item_outputs)
+        last = function.body[-1]
+        lines = list(lines)
+        lines[last.lineno - 1: last.end_lineno] = [" " * last.col_offset + statement] + [""] * (
+            (last.end_lineno or last.lineno) - last.lineno)
+        prologue += list(ITEMS_HELPER)
+        outputs.update({name: name for name in items.values()})
+    header = f"def {function_name}({', '.join(parameters)}){returns}:"
     indent = " " * function.body[0].col_offset
     first = function.body[0]
     after_doc = (first.end_lineno or first.lineno) if (isinstance(first, ast.Expr) and isinstance(
@@ -217,8 +249,40 @@ def python_component(key: str, code: str) -> V2Component:
     options = ", ".join(ast.get_source_segment(code, k) or "" for k in call.keywords)
     new_lines.append(f"{key} = dsl.component({function_name}{', ' + options if options else ''})")
     new_lines += lines[(factory.end_lineno or factory.lineno):]
-    outputs = {name: name for name in _output_names(function)}
-    return V2Component(key, "\n".join(new_lines).rstrip("\n"), inputs, outputs)
+    imports = ("from typing import NamedTuple",) if "NamedTuple(" in returns else ()
+    return V2Component(key, "\n".join(new_lines).rstrip("\n"), inputs, outputs, imports, items=items)
+
+
+def _with_items(code: str, function: ast.FunctionDef, outputs: Mapping[str, str],
+                item_outputs: Collection[str]) -> tuple[str, str, dict[str, str]]:
+    """(the return annotation, the return statement, v1 output -> its list output) of a step whose
+    outputs in `item_outputs` are looped over. The generated return is `return _json.dumps(X)` (one
+    output) or `return (_json.dumps(X), ...)` (a NamedTuple of outputs); each looped output X also
+    returns `_airflow2kfp_items(X)` as `<name>_items`."""
+    last = function.body[-1]
+    if not isinstance(last, ast.Return) or last.value is None:
+        raise Untranslatable("the step's last statement is not its return")
+    values = list(last.value.elts) if isinstance(last.value, ast.Tuple) else [last.value]
+    names = list(outputs)
+    if len(values) != len(names):
+        raise Untranslatable("the step's return does not match its outputs")
+    fields = [(name, "str") for name in names]
+    texts = [ast.get_source_segment(code, value) or "" for value in values]
+    items: dict[str, str] = {}
+    for name in names:
+        if name not in item_outputs:
+            continue
+        value = values[names.index(name)]
+        if not (isinstance(value, ast.Call) and _called(value) == "dumps" and len(value.args) == 1):
+            raise Untranslatable(f"output {name} is not returned as JSON text")
+        items[name] = f"{name}_items"
+        fields.append((items[name], "list"))
+        texts.append(f"_airflow2kfp_items({ast.get_source_segment(code, value.args[0])})")
+    missing = set(item_outputs) - set(items)
+    if missing:
+        raise Untranslatable(f"no output {', '.join(sorted(missing))} to loop over")
+    annotation = "NamedTuple('Outputs', [" + ", ".join(f"({f!r}, {t})" for f, t in fields) + "])"
+    return f" -> {annotation}", "return (" + "".join(f"{t}, " for t in texts) + ")", items
 
 
 def _called(node: ast.AST | None) -> str | None:

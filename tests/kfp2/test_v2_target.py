@@ -79,8 +79,8 @@ FIXTURES = sorted([*(ROOT / "fixtures/verify_dags").glob("*.py"), *(ROOT / "fixt
 
 @needs_kfp2
 def test_fixtures_convert_to_both_targets(tmp_path: Path) -> None:
-    """v1 is written as before; each DAG gets a v2 record, and every compiled v2 IR orders the steps
-    as Airflow does, by the self-check and by `independent_ordering`."""
+    """v1 is written as before; every DAG gets a v2 pipeline, and its IR orders the steps as Airflow
+    does, by the self-check and by `independent_ordering`."""
     options = ConvertOptions(targets=("v1", "v2"))
     result = convert_all(FIXTURES, tmp_path, options, settings=RunSettings(mode="static"))
     document = json.loads(result.summary_path.read_text())
@@ -88,19 +88,20 @@ def test_fixtures_convert_to_both_targets(tmp_path: Path) -> None:
     for dag in document["dags"]:
         assert dag["targets"] == ["v1", "v2"]
         v2 = dag["v2"]
-        if v2["yaml"] is None:  # not converted: a coded reason, never a silent gap
-            codes = {d["code"] for d in dag["diagnostics"]}
-            assert codes & {"A2K802", "A2K803"}, dag["dag_id"]
-            continue
+        assert v2["yaml"] is not None, (dag["dag_id"], [d["message"] for d in dag["diagnostics"]])
         compiled += 1
         ir = (tmp_path / v2["yaml"]).read_text()
         steps = {t["task_id"] for t in v2["tasks"] if t["step"]}
+        # Airflow starts an `always` task at once: its edges order nothing unless its step waits anyway
+        waiting = {b for _, b in dag["kfp_edges"]}
+        free = {t["task_id"] for t in dag["tasks"] if t["trigger_rule"] == "always" and t["kfp_name"] not in waiting}
         expected = nx.transitive_closure_dag(nx.DiGraph(
-            [(a, b) for a, b in dag["airflow_edges"]]))
+            [(a, b) for a, b in dag["airflow_edges"] if b not in free]))
         expected.add_nodes_from(t["task_id"] for t in dag["tasks"])
         wanted = {(a, b) for a, b in expected.edges if a in steps and b in steps}
-        assert (independent_ordering(ir) == wanted) == (v2["ordering"]["verdict"] == "exact"), dag["dag_id"]
-    assert compiled >= len(document["dags"]) * 2 // 3
+        assert v2["ordering"]["verdict"] == "exact", (dag["dag_id"], v2["ordering"])
+        assert independent_ordering(ir) == wanted, dag["dag_id"]
+    assert compiled == len(document["dags"]) > 40
 
 
 @needs_kfp2
