@@ -353,6 +353,8 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
 
     # what each task's rule sees of its upstreams, and whether it waits for failures
     region_of = structure.region_of(root)
+    paths = {task: tuple(b.region for b in path if b.region) for task, path in structure.holder_paths(root).items()}
+    claimed: set[tuple[tuple[str, ...], str]] = set()  # (DAG, upstream unit) that has an exit hook
     v2tasks: dict[str, V2TaskPlan] = {}
     for task_id in order:
         control = controls[task_id]
@@ -371,6 +373,12 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
             differences = [d for d in differences if "ignore_upstream_failure" not in d]
             differences.insert(0, f"trigger_rule {control.rule}: the task uses the output of {', '.join(consumed)}, "
                                   "so in KFP v2 it runs only when that upstream succeeded")
+        if ignore_failure:
+            blocker = _exit_hook_blocker(task_id, order, controls, paths, mapped, claimed)
+            if blocker:
+                ignore_failure = False
+                differences = [d for d in differences if "ignore_upstream_failure" not in d]
+                differences.insert(0, v2r.without_exit_hook(control.rule, blocker))
         v2tasks[task_id] = V2TaskPlan(task_id, "", conditions[task_id], ignore_failure,
                                       tuple(differences), region_of.get(task_id))
 
@@ -393,19 +401,14 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
     reserved = set(variables.values()) | {p.name for p in plan.parameters} | {plan.function_name, "dsl", "kubernetes"}
     names = UniqueNames(reserved=reserved)
     region_variables: dict[str, str] = {}
-    paths: dict[str, tuple[str, ...]] = {}
 
-    def walk(block: Block, path: tuple[str, ...]) -> None:
+    def walk(block: Block) -> None:
         for item in block.items:
             if isinstance(item, Block):
-                inner = path
                 if item.region:
                     region_variables[item.region] = names.claim(python_identifier(item.region), sep="_")
-                    inner = path + (item.region,)
-                walk(item, inner)
-            else:
-                paths[item] = path
-    walk(root, ())
+                walk(item)
+    walk(root)
     writer = _Writer(plan, sources, v2tasks, variables, controls, components, mapped, paths, region_variables)
     scope = _Scope(region=None)
     body = writer.block(root, scope, 4)
@@ -421,6 +424,29 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                                 uses_kubernetes=uses_kubernetes, tool_version=__version__)
     return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source,
                   {t: v2tasks[t] for t in order}, plan.notes, dropped)
+
+
+def _exit_hook_blocker(task_id: str, order: Sequence[str], controls: Mapping[str, TaskControl],
+                       paths: Mapping[str, tuple[str, ...]], mapped: set[str],
+                       claimed: set[tuple[tuple[str, ...], str]]) -> str | None:
+    """Why the task cannot run as an exit hook on KFP's backend (trigger_rules_v2.exit_hook_blocker),
+    else None, its upstream claimed. What it waits for in its own DAG: each upstream, or the
+    sub-pipeline holding it there."""
+    scope = paths[task_id]
+    units: list[str] = []
+    for up in controls[task_id].after:
+        path = paths[up]
+        if path[:len(scope)] != scope:
+            return "its upstream steps are outside the sub-pipeline it runs in, which waits for them to succeed"
+        unit = path[len(scope)] if len(path) > len(scope) else up
+        if unit not in units:
+            units.append(unit)
+    downstream = any(task_id in controls[other].after for other in order)
+    taken = {unit for dag, unit in claimed if dag == scope}
+    blocker = v2r.exit_hook_blocker(units, mapped, downstream, taken)
+    if blocker is None:
+        claimed.add((scope, units[0]))
+    return blocker
 
 
 def _components(plan: EmitPlan, component_of: dict[str, str],
