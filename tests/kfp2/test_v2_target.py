@@ -31,14 +31,26 @@ def test_exact_and_differing_rules() -> None:
     alone = [v2r.UpstreamView("a", may_skip=False, may_not_run=False)]
     both = alone + [v2r.UpstreamView("b", may_skip=False, may_not_run=True)]
     assert v2r.v2_rule("all_success", both) == v2r.V2Rule(False)
-    assert v2r.v2_rule("all_done", alone) == v2r.V2Rule(True)  # one upstream that always runs: exact
+    # one upstream that always runs: only the exit hook's failure not failing the run differs
+    assert v2r.v2_rule("all_done", alone) == v2r.V2Rule(True, (v2r.EXIT_HOOK_FAILURE,))
     several = v2r.v2_rule("all_done", both)
-    assert several.ignore_upstream_failure and any("exit hook of each" in d for d in several.differences)
+    assert several.ignore_upstream_failure and any("may not run" in d for d in several.differences)
     failed = v2r.v2_rule("one_failed", alone)
     assert failed.ignore_upstream_failure and "no condition on an upstream's failure" in failed.differences[0]
     skipped = [v2r.UpstreamView("a", may_skip=True, may_not_run=True)]
     assert v2r.v2_rule("none_failed_min_one_success", skipped).differences
     assert not v2r.v2_rule("none_failed_min_one_success", skipped + alone).differences
+
+
+def test_exit_hook_blockers() -> None:
+    """KFP's backend (argocompiler/dag.go) runs an ALL_UPSTREAM_TASKS_COMPLETED task as the exit hook of
+    each task it depends on: only one upstream, not a loop, nothing after it, one hook per upstream."""
+    assert v2r.exit_hook_blocker(["a"], set(), False, set()) is None
+    assert "no task can wait" in str(v2r.exit_hook_blocker(["a"], set(), True, set()))
+    assert "once per upstream" in str(v2r.exit_hook_blocker(["a", "b"], set(), False, set()))
+    assert "loop" in str(v2r.exit_hook_blocker(["a"], {"a"}, False, set()))
+    assert "one exit hook per upstream" in str(v2r.exit_hook_blocker(["a"], set(), False, {"a"}))
+    assert "only when one upstream failed" in v2r.without_exit_hook("one_failed", "why")
 
 
 def independent_ordering(ir_text: str) -> set[tuple[str, str]]:
