@@ -32,6 +32,10 @@ V1_TYPES = {"String": "str", "Integer": "int", "Float": "float", "Boolean": "boo
             "JsonObject": "dict", "Dict": "dict", "JsonArray": "list", "List": "list"}
 
 
+# kfp 2 reserves the parameter name `Output` of a container component: v1's `Output` is this there
+CONTAINER_OUTPUT = "output"
+
+
 class Untranslatable(Exception):
     """A component the v2 target cannot express; the message says why."""
 
@@ -46,7 +50,6 @@ class V2Component:
     env: tuple[tuple[str, str], ...] = ()  # the spec's container env: set on each task
     # v1 output name -> the v2 output holding it as a list, for a `dsl.ParallelFor` over it
     items: Mapping[str, str] = field(default_factory=dict)
-    # kfp 2 reserves the parameter name `Output` of a container component: it is `output` there
 
 
 def _annotation(v1_type: Any) -> str:
@@ -67,7 +70,10 @@ def container_component(key: str, spec: Mapping[str, Any], description: str,
 
     def claim(raw: str) -> str:
         # the v1 name itself where Python allows it: outputs are referred to by it (`outputs['Output']`)
-        name = raw if raw.isidentifier() and not keyword.iskeyword(raw) and raw != "Output" else python_identifier(raw)
+        if raw == "Output":
+            name = CONTAINER_OUTPUT
+        else:
+            name = raw if raw.isidentifier() and not keyword.iskeyword(raw) else python_identifier(raw)
         while name in taken:
             name += "_"
         taken.add(name)
