@@ -195,7 +195,7 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
 
         started_v2 = time.perf_counter()
         v2, v2_diagnostics = convert_v2(dag, plan, mappings, airflow_ordering(dag, plan), schedule.run,
-                                        options.kfp2_python, options.mapping.utility_image)
+                                        options.kfp2_python, options.mapping)
         partial["v2"] = v2
         diagnostics += v2_diagnostics
         emitted = time.perf_counter()

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from converter.diagnostics import Diagnostic, diag
 from converter.emit.python import EmitPlan
-from converter.emit.v2 import V2Unsupported, build_v2
+from converter.emit.v2 import DEFAULT_OPTIONS, V2Unsupported, build_v2
 from converter.kfp2.client import compile_v2, find_kfp2_python
 from converter.mapping.base import MappingOptions, TaskMapping
 from converter.model import Dag
@@ -18,11 +18,11 @@ from converter.verify.ir_check import check_ir
 
 def convert_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                airflow_edges: Sequence[tuple[str, str]], recurring: RecurringRun | None,
-               kfp2_python: str | None, utility_image: str = MappingOptions.utility_image,
+               kfp2_python: str | None, options: MappingOptions = DEFAULT_OPTIONS,
                ) -> tuple[V2Result, tuple[Diagnostic, ...]]:
     where = {"file": dag.span.file, "line": dag.span.line, "dag_id": dag.dag_id}
     try:
-        v2 = build_v2(dag, plan, mappings, utility_image)
+        v2 = build_v2(dag, plan, mappings, options)
     except V2Unsupported as error:
         message = f"no KFP v2 pipeline: {error}"
         return V2Result(Status.FAILED, None, None, None, error=message), (diag("A2K802", message, **where),)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -42,6 +42,7 @@ from converter.emit.v2_components import (
     V2Component,
     container_component,
     python_component,
+    run_time_component,
     v2_imports,
 )
 from converter.emit.v2_structure import Block
@@ -49,6 +50,7 @@ from converter.mapping import trigger_rules_v2 as v2r
 from converter.mapping.base import Interpolated, MappingOptions, ParamRef, RunIdRef, TaskMapping
 from converter.mapping.control_flow import Condition, LoopValue, TaskControl
 from converter.mapping.empty import noop
+from converter.mapping.templates import RUN_MACRO
 from converter.mapping.xcom import XComText, output_name, text_output
 from converter.model import Dag, XComRef
 
@@ -79,8 +81,11 @@ class V2Plan:
     helper_steps: tuple[str, ...] = ()  # display names of steps that stand for no Airflow task
 
 
-# the display name of the one step of a DAG whose tasks were all removed (no Airflow task id has spaces)
-EMPTY_STEP = "no task (every task was removed)"
+DEFAULT_OPTIONS = MappingOptions()
+
+# display names of the steps standing for no Airflow task (no Airflow task id has spaces or parentheses)
+EMPTY_STEP = "no task (every task was removed)"  # the one step of a DAG whose tasks were all removed
+RUN_TIME_STEP = "logical date (run time)"  # gives the logical-date parameters their values
 
 
 # -- task calls: the mappings' v1 method calls in v2 terms ----------------------------------------
@@ -193,6 +198,7 @@ class _Writer:
         self.parameter_types = {p.name: p.annotation for p in plan.parameters}
         self.mapped, self.paths, self.region_variables = mapped, paths, region_variables
         self.functions: list[str] = []  # sub-pipeline functions, in the order they are finished
+        self.time_parameters: set[str] = set()  # logical-date parameters: read from the run-time step
 
     def _inside(self, task_id: str, scope: _Scope) -> tuple[str, ...] | None:
         """The regions between `scope` and the task (outer first), or None when the task is outside."""
@@ -206,6 +212,8 @@ class _Writer:
     def ref(self, scope: _Scope, task_id: str | None, output: str, items: bool = False) -> str:
         """Source for `task_id`'s output (None: the pipeline parameter `output`) from `scope`; `items`:
         the list a `dsl.ParallelFor` loops over (a mapped task's results are one already)."""
+        if task_id is None and output in self.time_parameters:
+            return self.ref(scope, RUN_TIME_STEP, output)
         if task_id is None:
             if scope.parent is None:
                 return output
@@ -324,11 +332,11 @@ class _Writer:
 
 
 def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
-             utility_image: str = MappingOptions.utility_image) -> V2Plan:
+             options: MappingOptions = DEFAULT_OPTIONS) -> V2Plan:
     """The v2 pipeline source for `dag`, from the v1 plan and the same mappings."""
     order = [block.task_id for block in plan.tasks]
     if not order:
-        return _empty_pipeline(dag, plan, utility_image)
+        return _empty_pipeline(dag, plan, options.utility_image)
     controls = plan.controls
     mapped = {task_id for task_id in order if controls[task_id].loops}
     # outputs a loop runs over: v1's JSON text, which KFP v2 needs as a list (a mapped task's are one)
@@ -354,6 +362,7 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
     # what each task's rule sees of its upstreams, and whether it waits for failures
     region_of = structure.region_of(root)
     paths = {task: tuple(b.region for b in path if b.region) for task, path in structure.holder_paths(root).items()}
+    layouts = _time_layouts(plan)
     claimed: set[tuple[tuple[str, ...], str]] = set()  # (DAG, upstream unit) that has an exit hook
     v2tasks: dict[str, V2TaskPlan] = {}
     for task_id in order:
@@ -367,6 +376,8 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
         differences = list(rule.differences) + _other_differences(dag, task_id, control)
         ignore_failure = rule.ignore_upstream_failure
         consumed = sorted(_producers(mappings[task_id].arguments) & set(control.after))
+        if _parameters_used(mappings[task_id].arguments) & set(layouts):
+            consumed.append(RUN_TIME_STEP)  # its value comes from the run-time step
         if ignore_failure and consumed:
             # kfp 2 refuses ignore_upstream_failure on a task fed by an upstream output without a default
             ignore_failure = False
@@ -409,9 +420,21 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                     region_variables[item.region] = names.claim(python_identifier(item.region), sep="_")
                 walk(item)
     walk(root)
+    parameters = list(plan.parameters)
+    helpers: tuple[str, ...] = ()
+    if layouts:  # the run-time step stands for the logical-date parameters' values
+        key = names.claim("RUN_TIME")
+        components[key] = run_time_component(key, options.python_image, layouts)
+        variables[RUN_TIME_STEP] = names.claim("run_time")
+        paths[RUN_TIME_STEP] = ()
+        sources[RUN_TIME_STEP] = _TaskSource(RUN_TIME_STEP, key, {}, (), (), "", (), (), ())
+        parameters = [replace(p, default="''", description=f"{p.description}; empty: the run's scheduled or "
+                              "creation time (the run-time step)") if p.name in layouts else p for p in parameters]
+        helpers = (RUN_TIME_STEP,)
     writer = _Writer(plan, sources, v2tasks, variables, controls, components, mapped, paths, region_variables)
+    writer.time_parameters = set(layouts)
     scope = _Scope(region=None)
-    body = writer.block(root, scope, 4)
+    body = _run_time_lines(variables, components, layouts) + writer.block(root, scope, 4)
     if scope.after:
         raise V2Unsupported("internal: a root task waits for a task outside the pipeline")
     imports = sorted({line for m in mappings_by_task.values() if m.component
@@ -419,11 +442,11 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                       if "kubernetes.client" not in line and "import kubernetes" not in line}
                      | {line for component in components.values() for line in component.imports})
     uses_kubernetes = any(s.statements for s in sources.values())
-    source = _template().render(plan=plan, components=list(components.values()),
+    source = _template().render(plan=plan, parameters=parameters, components=list(components.values()),
                                 imports=imports, regions=writer.functions, body=body,
                                 uses_kubernetes=uses_kubernetes, tool_version=__version__)
     return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source,
-                  {t: v2tasks[t] for t in order}, plan.notes, dropped)
+                  {t: v2tasks[t] for t in order}, plan.notes, dropped, helpers)
 
 
 def _exit_hook_blocker(task_id: str, order: Sequence[str], controls: Mapping[str, TaskControl],
@@ -489,6 +512,36 @@ def _components(plan: EmitPlan, component_of: dict[str, str],
     return found
 
 
+def _time_layouts(plan: EmitPlan) -> dict[str, str]:
+    """Logical-date parameters (default `[[CurrentTime.<Go layout>]]`, KFP v1's run macro) -> layout."""
+    found: dict[str, str] = {}
+    for parameter in plan.parameters:
+        try:
+            default = ast.literal_eval(parameter.default)
+        except (ValueError, SyntaxError):
+            continue
+        match = RUN_MACRO.fullmatch(default) if isinstance(default, str) else None
+        if match and match.group(1) == "CurrentTime":
+            found[parameter.name] = match.group(2)
+    return found
+
+
+def _run_time_lines(variables: Mapping[str, str], components: Mapping[str, V2Component],
+                    layouts: Mapping[str, str]) -> list[str]:
+    """The run-time step, first in the pipeline, when logical-date parameters are used."""
+    if not layouts:
+        return []
+    key = next(k for k, c in components.items() if c.code.startswith("@dsl.container_component") and
+               set(c.outputs) == set(layouts) and all(f"given_{n}" in c.inputs.values() for n in layouts))
+    arguments = ["created=dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER",
+                 "scheduled=dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER"]
+    arguments += [f"given_{name}={name}" for name in layouts]
+    return ["    # the logical date: KFP v2 substitutes no run macro in a v2 run's parameters; this step gives each",
+            "    # time parameter its value (the one passed, else the run's scheduled or creation time)",
+            f"    {variables[RUN_TIME_STEP]} = (", f"        {key}({', '.join(arguments)})",
+            f"        .set_display_name({RUN_TIME_STEP!r})", "        .set_caching_options(False)", "    )"]
+
+
 def _empty_pipeline(dag: Dag, plan: EmitPlan, image: str) -> V2Plan:
     """Every task was removed (EmptyOperator): v1 writes an empty pipeline, KFP v2 needs one step."""
     spec = noop(image)
@@ -497,10 +550,24 @@ def _empty_pipeline(dag: Dag, plan: EmitPlan, image: str) -> V2Plan:
     body = ["    # every task of the DAG was removed (EmptyOperator): a KFP v2 pipeline needs one step",
             "    no_tasks = (", f"        {spec.key}()", f"        .set_display_name({EMPTY_STEP!r})",
             "        .set_caching_options(False)", "    )"]
-    source = _template().render(plan=plan, components=[component], imports=[], regions=[], body=body,
+    source = _template().render(plan=plan, parameters=plan.parameters, components=[component], imports=[],
+                                regions=[], body=body,
                                 uses_kubernetes=False, tool_version=__version__)
     return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source, {}, plan.notes,
                   helper_steps=(EMPTY_STEP,))
+
+
+def _parameters_used(value: Any) -> set[str]:
+    """The pipeline parameters an argument value reads."""
+    if isinstance(value, ParamRef):
+        return {value.name}
+    if isinstance(value, Interpolated):
+        return set().union(*(_parameters_used(part) for part in value.parts))
+    if isinstance(value, Mapping):
+        return set().union(set(), *(_parameters_used(item) for item in value.values()))
+    if isinstance(value, (list, tuple)):
+        return set().union(set(), *(_parameters_used(item) for item in value))
+    return set()
 
 
 def _producers(value: Any) -> set[str]:

@@ -322,3 +322,69 @@ V1_ONLY_IMPORTS = ("from kfp.components import", "from kfp import components", "
 def v2_imports(imports: Sequence[str]) -> tuple[str, ...]:
     """A component's import lines for the v2 file: kfp 1's own are not needed (dsl has them)."""
     return tuple(line for line in imports if not line.startswith(V1_ONLY_IMPORTS))
+
+
+# -- the logical date of a v2 run ---------------------------------------------------------------
+
+RUN_TIME_PROGRAM = '''\
+import datetime, os, sys
+
+def moment(text):
+    """A time KFP resolved (RFC 3339), else None (a placeholder this backend left as written)."""
+    if not text or text.startswith("{{"):
+        return None
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(datetime.timezone.utc)
+
+when = moment(sys.argv[2]) or moment(sys.argv[1])
+rest = sys.argv[3:]
+for form, given, path in zip(rest[0::3], rest[1::3], rest[2::3]):
+    if given and not given.startswith("[["):
+        value = given
+    elif when is None:
+        sys.exit("this KFP backend resolves neither {{$.pipeline_job_schedule_time_utc}} nor "
+                 "{{$.pipeline_job_create_time_utc}} (KFP 2.16+ does): pass the logical-date parameters")
+    else:
+        value = when.strftime(form)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as stream:
+        stream.write(value)
+'''
+# Go layout elements the converter writes (mapping/templates.py) -> strftime; KFP's times are UTC
+GO_TO_STRFTIME = {"2006": "%Y", "01": "%m", "02": "%d", "15": "%H", "04": "%M", "05": "%S",
+                  "Z07:00": "Z", "-07:00": "+00:00", "Z0700": "Z", "-0700": "+0000"}
+
+
+def strftime_of(layout: str) -> str:
+    """The strftime format of a Go time layout made of GO_TO_STRFTIME's elements (UTC)."""
+    out, index = [], 0
+    elements = sorted(GO_TO_STRFTIME, key=len, reverse=True)
+    while index < len(layout):
+        element = next((e for e in elements if layout.startswith(e, index)), None)
+        if element is None:
+            out.append(layout[index].replace("%", "%%"))
+            index += 1
+        else:
+            out.append(GO_TO_STRFTIME[element])
+            index += len(element)
+    return "".join(out)
+
+
+def run_time_component(key: str, image: str, layouts: Mapping[str, str]) -> V2Component:
+    """A step giving each logical-date parameter (name -> Go layout) its value: the one the run was
+    given, else the run's scheduled or creation time in that layout. KFP v2's API server does not
+    substitute `[[CurrentTime...]]` in a v2 run's parameters as it does for v1 (v2_template.go), so v2
+    has no run macro for a default: the step reads KFP's time placeholders instead."""
+    inputs = {name: f"given_{name}" for name in layouts}
+    parameters = ["created: str", "scheduled: str"] + [f"given_{name}: str" for name in layouts]
+    parameters += [f"{name}: dsl.OutputPath(str)" for name in layouts]
+    args = ["created", "scheduled"]
+    for name, layout in layouts.items():
+        args += [repr(strftime_of(layout)), f"given_{name}", name]
+    function = python_identifier(key.lower())
+    code = (f"@dsl.container_component\ndef {function}({', '.join(parameters)}):\n"
+            '    """The logical date of the run, as each parameter needs it: given, else the scheduled or '
+            'creation time."""\n'
+            f"    return dsl.ContainerSpec(\n        image={image!r},\n"
+            f"        command=['python3', '-c', {_text(RUN_TIME_PROGRAM)}],\n"
+            f"        args=[{', '.join(args)}],\n    )\n\n\n{key} = {function}")
+    return V2Component(key, code, inputs, {name: name for name in layouts})

@@ -112,7 +112,8 @@ def test_fixtures_convert_to_both_targets(tmp_path: Path) -> None:
         expected.add_nodes_from(t["task_id"] for t in dag["tasks"])
         wanted = {(a, b) for a, b in expected.edges if a in steps and b in steps}
         assert v2["ordering"]["verdict"] == "exact", (dag["dag_id"], v2["ordering"])
-        assert independent_ordering(ir) == wanted, dag["dag_id"]
+        # steps that stand for no Airflow task (the run-time step, a DAG's one no-op step) order nothing
+        assert {(a, b) for a, b in independent_ordering(ir) if a in steps and b in steps} == wanted, dag["dag_id"]
     assert compiled == len(document["dags"]) > 40
 
 
