@@ -326,6 +326,7 @@ def v2_imports(imports: Sequence[str]) -> tuple[str, ...]:
 
 # -- the logical date of a v2 run ---------------------------------------------------------------
 
+# (no KFP placeholder may appear in it: the launcher substitutes them in the command)
 RUN_TIME_PROGRAM = '''\
 import datetime, os, sys
 
@@ -341,8 +342,8 @@ for form, given, path in zip(rest[0::3], rest[1::3], rest[2::3]):
     if given and not given.startswith("[["):
         value = given
     elif when is None:
-        sys.exit("this KFP backend resolves neither {{$.pipeline_job_schedule_time_utc}} nor "
-                 "{{$.pipeline_job_create_time_utc}} (KFP 2.16+ does): pass the logical-date parameters")
+        sys.exit("this KFP backend resolves neither the run's schedule-time nor its create-time placeholder "
+                 "(KFP 2.16+ does): pass the logical-date parameters")
     else:
         value = when.strftime(form)
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -386,6 +386,11 @@ class Runner:
         outputs: dict[str, Any] = {}
         phase, message, attempt = FAILED, "", 0
         env = {variable.name: variable.value for variable in container.env}
+        created = self.run_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        times = dict.fromkeys(TIME_PLACEHOLDERS, created)
+        # the driver resolves these in input values (kfp.local does not know them)
+        arguments = {name: _replace_all(value, times) if isinstance(value, str) else value
+                     for name, value in arguments.items()}
         for attempt in range(1, attempts + 1):
             task_root = os.path.join(self.workdir, f"{self.count:04d}-{key}", str(attempt))
             executor_input = executor_input_utils.construct_executor_input(
@@ -395,8 +400,7 @@ class Runner:
                 full_command=[*container.command, *container.args], executor_input_dict=executor_dict,
                 pipeline_resource_name=f"{self.spec.pipeline_info.name}-{self.run_uuid}",
                 task_resource_name=key, pipeline_root=self.workdir, unique_pipeline_id=self.run_uuid)
-            created = self.run_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-            command = [_replace_all(part, dict.fromkeys(TIME_PLACEHOLDERS, created)) for part in command]
+            command = [_replace_all(part, times) for part in command]
             for output in executor_input.outputs.parameters.values():  # the launcher makes the folders
                 os.makedirs(os.path.dirname(output.output_file), exist_ok=True)
             os.makedirs(os.path.dirname(executor_input.outputs.output_file), exist_ok=True)
