@@ -12,7 +12,6 @@ import pytest
 from converter.kfp2.client import find_kfp2_python
 from converter.verify.command import VerifyOptions, verify
 from converter.verify.compare import Verdict
-from tests.verify.conftest import airflow_python  # noqa: F401 - the fixture
 from tests.verify.test_verify_fixtures import EXPECTED, FIXTURES
 
 pytestmark = pytest.mark.skipif(find_kfp2_python() is None, reason="no kfp 2.x interpreter")
