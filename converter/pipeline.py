@@ -201,6 +201,10 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
         emitted = time.perf_counter()
         seconds["v2"] = emitted - started_v2  # its own compile and self-check included
 
+    if "v1" not in options.targets:
+        # v2 alone: the v2 pipeline comes from v1's plan, not its compiled workflow; nothing of v1 is written
+        status = Status.FAILED if _has_error(diagnostics) else Status.CONVERTED
+        return DagResult(**partial, status=status, diagnostics=diagnostics, selfcheck=None)
     with tempfile.TemporaryDirectory(prefix="airflow2kfp-compile-") as workdir:
         compiled = compile_source(source, "pipeline", Path(workdir))
     checking = time.perf_counter()
