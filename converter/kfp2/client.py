@@ -68,6 +68,7 @@ class Kfp2Worker:
     def env(self) -> dict[str, str]:
         env = {key: os.environ[key] for key in ENV_ALLOWLIST if key in os.environ}
         env.update(HOME=str(self.root / "home"), PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
+                   PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION="python",  # dict-ordered maps: the same IR each run
                    PYTHONDONTWRITEBYTECODE="1")
         return env
 
