@@ -14,6 +14,7 @@ from converter.kfp2.client import find_kfp2_python
 from converter.mapping import trigger_rules as tr
 from converter.mapping import trigger_rules_v2 as v2r
 from converter.pipeline import ConvertOptions
+from converter.report.render import render_reports
 from converter.run import RunSettings, convert_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +95,8 @@ def test_fixtures_convert_to_both_targets(tmp_path: Path) -> None:
     """v1 is written as before; every DAG gets a v2 pipeline, and its IR orders the steps as Airflow
     does, by the self-check and by `independent_ordering`."""
     options = ConvertOptions(targets=("v1", "v2"))
-    result = convert_all(FIXTURES, tmp_path, options, settings=RunSettings(mode="static"))
+    result = convert_all(FIXTURES, tmp_path, options, settings=RunSettings(mode="static", reports=True))
+    render_reports(tmp_path)
     document = json.loads(result.summary_path.read_text())
     compiled = 0
     for dag in document["dags"]:
@@ -115,6 +117,12 @@ def test_fixtures_convert_to_both_targets(tmp_path: Path) -> None:
         # steps that stand for no Airflow task (the run-time step, a DAG's one no-op step) order nothing
         assert {(a, b) for a, b in independent_ordering(ir) if a in steps and b in steps} == wanted, dag["dag_id"]
     assert compiled == len(document["dags"]) > 40
+    # the report says which targets each DAG went to, and links the v2 files beside Airflow's graph
+    page = (tmp_path / "reports" / "cf_trigger_rules.html").read_text()
+    assert 'id="targets"' in page and "<strong>KFP v1</strong>, <strong>KFP v2</strong>" in page
+    assert 'href="../pipelines/v2/cf_trigger_rules.yaml">IR</a> (exact ordering)' in page
+    assert 'id="v2-tasks"' in page and "KFP v2 IR: ../pipelines/v2/cf_trigger_rules.yaml" in page
+    assert "(v1+v2; v2 exact)" in (tmp_path / "index.md").read_text()
 
 
 @needs_kfp2
