@@ -28,6 +28,14 @@ def test_every_rule_has_a_v2_mapping() -> None:
         v2r.v2_rule(rule, plain)  # no rule raises
 
 
+def test_the_docs_table_is_the_rules_table() -> None:
+    """docs/targets.md lists every rule as trigger_rules_v2.TABLE says."""
+    docs = (ROOT / "docs" / "targets.md").read_text()
+    for rule, v2, exact in v2r.TABLE:
+        assert any(line.startswith(f"| `{rule}` |") and line.endswith(f"| {v2} | {exact} |")
+                   for line in docs.splitlines()), rule
+
+
 def test_exact_and_differing_rules() -> None:
     alone = [v2r.UpstreamView("a", may_skip=False, may_not_run=False)]
     both = alone + [v2r.UpstreamView("b", may_skip=False, may_not_run=True)]
