@@ -55,6 +55,7 @@ def convert_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
         V2Task(task_id=t.task_id, step=steps.get(t.task_id),
                conditions=tuple(f"{c.source}.{c.output} == true" for c in v2.tasks[t.task_id].conditions),
                ignore_upstream_failure=v2.tasks[t.task_id].ignore_upstream_failure,
+               exit_handler=v2.tasks[t.task_id].exit_handler,
                region=v2.tasks[t.task_id].region,
                semantics="differs" if v2.tasks[t.task_id].differences else "exact",
                differences=v2.tasks[t.task_id].differences)

@@ -31,11 +31,12 @@ from functools import cache
 from typing import Any
 
 import jinja2
+import networkx
 import yaml
 
-from converter import __version__
+from converter import __version__, graph
 from converter.emit import v2_structure as structure
-from converter.emit.names import UniqueNames, python_identifier
+from converter.emit.names import UniqueNames, k8s_name, python_identifier
 from converter.emit.python import EmitPlan, _comment_text, f_string, py_literal
 from converter.emit.v2_components import (
     Untranslatable,
@@ -67,6 +68,7 @@ class V2TaskPlan:
     ignore_upstream_failure: bool
     differences: tuple[str, ...]
     region: str | None = None  # the sub-pipeline holding it, if any
+    exit_handler: bool = False  # the exit task of a dsl.ExitHandler around every task it follows
 
 
 @dataclass(frozen=True)
@@ -256,11 +258,24 @@ class _Writer:
     def block(self, block: Block, scope: _Scope, indent: int) -> list[str]:
         lines: list[str] = []
         for item in block.items:
-            if isinstance(item, Block):
+            if isinstance(item, Block) and item.exit_task:
+                lines += self.exit_block(item, scope, indent)
+            elif isinstance(item, Block):
                 lines += self.region_call(item, scope, indent) if item.region else self.if_block(item, scope, indent)
             else:
                 lines += self.task(item, scope, indent)
         return lines
+
+    def exit_block(self, block: Block, scope: _Scope, indent: int) -> list[str]:
+        """The exit task, then `with dsl.ExitHandler(...)` around every task it follows: KFP runs it
+        once they all finished, whatever they ended in (an exit hook on the group)."""
+        assert block.exit_task is not None
+        variable = self.variables[block.exit_task]
+        name = k8s_name(f"{block.exit_task}-exit-handler")
+        return [*self.task(block.exit_task, scope, indent, waits=False),
+                f"{' ' * indent}# the tasks {_comment_text(block.exit_task)} runs after, whatever they end in",
+                f"{' ' * indent}with dsl.ExitHandler({variable}, name={name!r}):",
+                *self.block(Block(None, block.items), scope, indent + 4)]
 
     def if_block(self, block: Block, scope: _Scope, indent: int) -> list[str]:
         assert block.condition is not None
@@ -295,7 +310,7 @@ class _Writer:
             lines.append(f"{pad}    .after({', '.join(after)})")
         return lines + [f"{pad})"]
 
-    def task(self, task_id: str, scope: _Scope, indent: int) -> list[str]:
+    def task(self, task_id: str, scope: _Scope, indent: int, waits: bool = True) -> list[str]:
         source, v2task = self.tasks[task_id], self.v2tasks[task_id]
         component = self.components[source.component]
         pad = " " * indent
@@ -317,7 +332,7 @@ class _Writer:
         lines += [f"{pad}{variable} = (", f"{pad}    {source.component}({', '.join(arguments)})",
                   f"{pad}    .set_display_name({task_id!r})", f"{pad}    .set_caching_options(False)"]
         after: list[str] = []
-        for up in self.controls[task_id].after:
+        for up in self.controls[task_id].after if waits else ():  # an exit task waits for its ExitHandler
             target = self.waits_for(up, scope)
             if target and target not in after:
                 after.append(target)
@@ -364,6 +379,10 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
     paths = {task: tuple(b.region for b in path if b.region) for task, path in structure.holder_paths(root).items()}
     layouts = _time_layouts(plan)
     claimed: set[tuple[tuple[str, ...], str]] = set()  # (DAG, upstream unit) that has an exit hook
+    downs: dict[str, list[str]] = {}
+    for up, down in edges:
+        downs.setdefault(up, []).append(down)
+    reverse = graph.build(order, [(b, a) for a, b in edges])  # the ancestors of an exit task, when asked
     v2tasks: dict[str, V2TaskPlan] = {}
     for task_id in order:
         control = controls[task_id]
@@ -381,17 +400,28 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
         if ignore_failure and consumed:
             # kfp 2 refuses ignore_upstream_failure on a task fed by an upstream output without a default
             ignore_failure = False
-            differences = [d for d in differences if "ignore_upstream_failure" not in d]
+            differences = _without_hook(differences)
             differences.insert(0, f"trigger_rule {control.rule}: the task uses the output of {', '.join(consumed)}, "
                                   "so in KFP v2 it runs only when that upstream succeeded")
+        handler = False
+        if ignore_failure and not conditions[task_id]:
+            # an ExitHandler around every task it follows: its hook fires once they all finished,
+            # whatever they ended in, where one on its upstream step may not fire or fire too early
+            simple = len(control.after) == 1 and not any(v.may_not_run for v in views)
+            chosen = None if simple else structure.exit_group(
+                root, task_id, frozenset(networkx.descendants(reverse, task_id)), downs)
+            if chosen is not None:  # one upstream that always runs: its own exit hook is as exact
+                structure.wrap_exit_group(root, task_id, chosen)
+                handler, ignore_failure = True, False
+                differences = [d for d in differences if "may not run" not in d]
         if ignore_failure:
             blocker = _exit_hook_blocker(task_id, order, controls, paths, mapped, claimed)
             if blocker:
                 ignore_failure = False
-                differences = [d for d in differences if "ignore_upstream_failure" not in d]
+                differences = _without_hook(differences)
                 differences.insert(0, v2r.without_exit_hook(control.rule, blocker))
         v2tasks[task_id] = V2TaskPlan(task_id, "", conditions[task_id], ignore_failure,
-                                      tuple(differences), region_of.get(task_id))
+                                      tuple(differences), region_of.get(task_id), handler)
 
     mappings_by_task = {task_id: mappings[task_id] for task_id in order}
     sources: dict[str, _TaskSource] = {}
@@ -447,6 +477,12 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                                 uses_kubernetes=uses_kubernetes, tool_version=__version__)
     return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source,
                   {t: v2tasks[t] for t in order}, plan.notes, dropped, helpers)
+
+
+def _without_hook(differences: list[str]) -> list[str]:
+    """The differences of a task that got no exit hook after all: those about running as one go."""
+    return [d for d in differences
+            if d != v2r.EXIT_HOOK_FAILURE and "ignore_upstream_failure" not in d and "exit hook" not in d]
 
 
 def _exit_hook_blocker(task_id: str, order: Sequence[str], controls: Mapping[str, TaskControl],

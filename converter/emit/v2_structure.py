@@ -46,6 +46,7 @@ class Block:
     condition: Condition | None
     items: list[Any] = field(default_factory=list)  # task ids and Blocks, in writing order
     region: str | None = None  # set: written as a sub-pipeline of this name
+    exit_task: str | None = None  # set: a `dsl.ExitHandler` block, this task its exit task
 
     def tasks(self) -> list[str]:
         found: list[str] = []
@@ -328,6 +329,41 @@ def order_items(root: Block, upstreams: Mapping[str, Sequence[str]]) -> None:
             done.add(ready)
         block.items[:] = [block.items[i] for i in placed]
     sort(root)
+
+
+def exit_group(root: Block, task_id: str, ancestors: frozenset[str], downs: Mapping[str, Sequence[str]]
+               ) -> list[int] | None:
+    """The root items a `dsl.ExitHandler` with exit task `task_id` can hold: those holding its
+    ancestors (which must be whole items, ancestors only), when nothing waits for the task and
+    nothing but the task waits for one of them (KFP rejects an edge out of an ExitHandler); else None."""
+    if not ancestors or task_id not in root.items or downs.get(task_id):
+        return None  # nothing may wait for an exit task
+    chosen: list[int] = []
+    for index, item in enumerate(root.items):
+        tasks = set(item.tasks()) if isinstance(item, Block) else {item}
+        if tasks & ancestors:
+            if not tasks <= ancestors or (isinstance(item, Block) and item.exit_task):
+                return None
+            chosen.append(index)
+    if {t for i in chosen for t in _item_tasks(root.items[i])} != set(ancestors):
+        return None  # an ancestor inside a block that is not a root item of its own
+    for ancestor in ancestors:
+        if any(down not in ancestors and down != task_id for down in downs.get(ancestor, ())):
+            return None
+    return chosen
+
+
+def wrap_exit_group(root: Block, task_id: str, chosen: list[int]) -> None:
+    """Move the chosen root items into an ExitHandler block (where the first was), the task out."""
+    block = Block(None, [root.items[i] for i in chosen], exit_task=task_id)
+    first = chosen[0]
+    kept = [item for i, item in enumerate(root.items) if i not in chosen and item != task_id]
+    position = sum(1 for i in range(first) if i not in chosen and root.items[i] != task_id)
+    root.items[:] = kept[:position] + [block] + kept[position:]
+
+
+def _item_tasks(item: Any) -> list[str]:
+    return item.tasks() if isinstance(item, Block) else [item]
 
 
 def region_of(root: Block) -> dict[str, str]:

@@ -33,8 +33,9 @@ AFTER_FAILURES = frozenset({"all_done", "one_failed", "all_failed", "one_done", 
 
 # KFP's backend runs an ALL_UPSTREAM_TASKS_COMPLETED task as an Argo exit hook; Argo assesses a DAG's
 # phase from its tasks, never their hooks (workflow/controller/dag.go, assessDAGPhase)
-EXIT_HOOK_FAILURE = ("ignore_upstream_failure: KFP's backend runs the task as an exit hook, whose failure does not "
-                     "fail the run; in Airflow a failed task fails the DAG run")
+EXIT_HOOK_FAILURE = ("KFP's backend runs the task as an exit hook, whose state does not count in the run's: a "
+                     "failing task does not fail the run, and the run fails with the tasks before it even when "
+                     "this one succeeds; Airflow's DAG run takes its leaf tasks' states")
 
 
 def without_exit_hook(rule: str, why: str) -> str:

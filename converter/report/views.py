@@ -543,7 +543,7 @@ def v2_view(dag: Mapping[str, Any], out_dir: Path, files: OwnedFiles) -> V2View 
     data = v2.get("ordering") or {}
     rows = tuple(V2TaskRow(
         task_id=str(t.get("task_id")), step=t.get("step"), conditions=tuple(t.get("conditions") or ()),
-        exit_hook=bool(t.get("ignore_upstream_failure")), region=t.get("region"),
+        exit_hook=bool(t.get("ignore_upstream_failure") or t.get("exit_handler")), region=t.get("region"),
         semantics=str((t.get("semantics") or {}).get("verdict", "exact")),
         differences=tuple((t.get("semantics") or {}).get("differences") or ()),
     ) for t in v2.get("tasks") or [])

@@ -138,6 +138,20 @@ def test_rule3_no_exit_hook_fires_for_an_upstream_that_did_not_run() -> None:
 
 
 @needs_kfp2
+def test_rule3_an_exit_handler_runs_its_task_after_the_group_whatever_it_ended_in() -> None:
+    result = run(compiled('''
+        cleanup = sh(script="true").set_display_name("cleanup")
+        with dsl.ExitHandler(cleanup):
+            a = sh(script="exit 1").set_display_name("a")
+            sh(script="true").set_display_name("b").after(a)
+    '''))
+    assert states(result) == {"a": "Failed", "b": "Omitted", "cleanup": "Succeeded"}
+    assert result.phase is Phase.FAILED  # the body's phase: the exit hook does not count
+    nodes = {n.display_name: n for n in result.nodes}
+    assert {nodes["a"].node, nodes["b"].node} <= set(nodes["cleanup"].waited_for)
+
+
+@needs_kfp2
 def test_rule3_an_upstream_has_one_exit_hook_the_last_by_name() -> None:
     ir = compiled('''
         a = sh(script="true").set_display_name("a")

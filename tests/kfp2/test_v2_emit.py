@@ -83,6 +83,26 @@ def test_a_condition_block_reopens_after_a_task_it_must_wait_for() -> None:
     assert flat == ["gate", ["t1"], "x", ["t3"]]
 
 
+def test_an_exit_handler_holds_exactly_the_tasks_a_cleanup_follows() -> None:
+    order = ["prepare", "boom", "load", "other", "cleanup"]
+    edges = [("prepare", "boom"), ("boom", "load"), ("load", "cleanup")]
+    root = shape(order, edges, {})
+    downs = {"prepare": ["boom"], "boom": ["load"], "load": ["cleanup"]}
+    chosen = structure.exit_group(root, "cleanup", frozenset({"prepare", "boom", "load"}), downs)
+    assert chosen is not None
+    structure.wrap_exit_group(root, "cleanup", chosen)
+    block = next(item for item in root.items if isinstance(item, structure.Block))
+    assert block.exit_task == "cleanup" and block.tasks() == ["prepare", "boom", "load"]
+    assert "cleanup" not in root.items and "other" in root.items
+    # a task after an ancestor (KFP rejects an edge out of an ExitHandler), or after the cleanup: none
+    root = shape(order, [*edges, ("boom", "other")], {})
+    assert structure.exit_group(root, "cleanup", frozenset({"prepare", "boom", "load"}),
+                                {**downs, "boom": ["load", "other"]}) is None
+    root = shape(order, [*edges, ("cleanup", "other")], {})
+    assert structure.exit_group(root, "cleanup", frozenset({"prepare", "boom", "load"}),
+                                {**downs, "cleanup": ["other"]}) is None
+
+
 def test_every_time_layout_is_formatted_as_kfp_formats_its_macro() -> None:
     when = datetime(2024, 3, 9, 7, 5, 2, tzinfo=UTC)
     for _, layout, _ in TIME_MACROS.values():

@@ -126,7 +126,7 @@ def cf_short_circuit_pipeline():
         )
         # cleanup: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:18 [direct]
         # differs from Airflow: ignore_upstream_failure after an upstream step that may not run (skipped, or not run after a failure further up): KFP's exit hook fires only for a step that ran; Airflow runs the task after upstream_failed or skipped upstream tasks too
-        # differs from Airflow: ignore_upstream_failure: KFP's backend runs the task as an exit hook, whose failure does not fail the run; in Airflow a failed task fails the DAG run
+        # differs from Airflow: KFP's backend runs the task as an exit hook, whose state does not count in the run's: a failing task does not fail the run, and the run fails with the tasks before it even when this one succeeds; Airflow's DAG run takes its leaf tasks' states
         cleanup = (
             BASH(command='echo cleanup')
             .set_display_name('cleanup')
@@ -134,29 +134,28 @@ def cf_short_circuit_pipeline():
             .after(publish)
             .ignore_upstream_failure()
         )
-    # soft_check: ShortCircuitOperator at fixtures/airflow_dags/cf_short_circuit.py:21 [approximated]
-    # note: decision runs without Airflow's context
-    soft_check = (
-        DECIDE_SOFT_CHECK()
-        .set_display_name('soft_check')
-        .set_caching_options(False)
-    )
-    # the tasks under soft_check's decision, as one sub-pipeline task
-    soft_check_short_circuit = (
-        soft_check_short_circuit_region(soft_check_proceed=soft_check.outputs['proceed'])
-        .set_display_name('soft-check-short-circuit')
-        .after(soft_check)
-    )
     # always_done: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:24 [direct]
-    # differs from Airflow: ignore_upstream_failure after an upstream step that may not run (skipped, or not run after a failure further up): KFP's exit hook fires only for a step that ran; Airflow runs the task after upstream_failed or skipped upstream tasks too
-    # differs from Airflow: ignore_upstream_failure: KFP's backend runs the task as an exit hook, whose failure does not fail the run; in Airflow a failed task fails the DAG run
+    # differs from Airflow: KFP's backend runs the task as an exit hook, whose state does not count in the run's: a failing task does not fail the run, and the run fails with the tasks before it even when this one succeeds; Airflow's DAG run takes its leaf tasks' states
     always_done = (
         BASH(command='echo done')
         .set_display_name('always_done')
         .set_caching_options(False)
-        .after(soft_check_short_circuit)
-        .ignore_upstream_failure()
     )
+    # the tasks always_done runs after, whatever they end in
+    with dsl.ExitHandler(always_done, name='always-done-exit-handler'):
+        # soft_check: ShortCircuitOperator at fixtures/airflow_dags/cf_short_circuit.py:21 [approximated]
+        # note: decision runs without Airflow's context
+        soft_check = (
+            DECIDE_SOFT_CHECK()
+            .set_display_name('soft_check')
+            .set_caching_options(False)
+        )
+        # the tasks under soft_check's decision, as one sub-pipeline task
+        soft_check_short_circuit = (
+            soft_check_short_circuit_region(soft_check_proceed=soft_check.outputs['proceed'])
+            .set_display_name('soft-check-short-circuit')
+            .after(soft_check)
+        )
     # has_rows: task.short_circuit at fixtures/airflow_dags/cf_short_circuit.py:32 [approximated]
     # note: decision runs without Airflow's context
     has_rows = (

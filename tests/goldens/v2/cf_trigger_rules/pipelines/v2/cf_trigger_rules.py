@@ -188,7 +188,7 @@ def cf_trigger_rules_pipeline():
     )
     # enum_rule: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:28 [direct]
     # differs from Airflow: ignore_upstream_failure after an upstream step that may not run (skipped, or not run after a failure further up): KFP's exit hook fires only for a step that ran; Airflow runs the task after upstream_failed or skipped upstream tasks too
-    # differs from Airflow: ignore_upstream_failure: KFP's backend runs the task as an exit hook, whose failure does not fail the run; in Airflow a failed task fails the DAG run
+    # differs from Airflow: KFP's backend runs the task as an exit hook, whose state does not count in the run's: a failing task does not fail the run, and the run fails with the tasks before it even when this one succeeds; Airflow's DAG run takes its leaf tasks' states
     enum_rule = (
         BASH(command='echo enum')
         .set_display_name('enum_rule')
