@@ -57,6 +57,23 @@ class XComRef:
 
 
 @dataclass(frozen=True)
+class DagRef:
+    """A DAG passed as an argument: SubDagOperator's `subdag`."""
+
+    dag_id: str
+
+
+@dataclass(frozen=True)
+class MappedArg:
+    """Inside a mapped task group (`@task_group` ... `.expand(x=...)`), the value of the group's
+    argument `key` for the group's instance running: one item of the mapped list (for
+    `.expand_kwargs`, the item's `key`). Airflow calls it a MappedArgument."""
+
+    group_id: str
+    key: str
+
+
+@dataclass(frozen=True)
 class TaskArgs:
     """The effective keyword arguments of a task, with where each came from.
 
@@ -76,8 +93,30 @@ class TaskArgs:
 
 
 @dataclass(frozen=True)
+class BoundObject:
+    """The object a bound-method callable belongs to (`normaliser.normalise`, `Loader(path).run`).
+
+    Either `source`, Python text building it as the DAG file does (`Normaliser(0, 200)`, or a
+    module-level name such as `normaliser`), or `state`, its attributes as the Airflow import found
+    them (plain data), with which the step rebuilds it without calling the constructor again.
+    """
+
+    class_name: str  # the class as the DAG file names it
+    module: str | None = None  # where the class is imported from; None: defined in the DAG file
+    source: str | None = None
+    state: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class PythonCallable:
-    """The source of a Python callable behind a task (PythonOperator / TaskFlow), when known."""
+    """The source of a Python callable behind a task (PythonOperator / TaskFlow), when known.
+
+    `name` and `source` are the function that runs (for a lambda, `<lambda>` and the lambda
+    expression; for a bound method, the method's `def`). How the task binds it, when the callable is
+    not that plain function, is in the other fields: `functools.partial` arguments, the object of a
+    bound method, and the values of names it reads from an enclosing function (a closure's cells,
+    the locals of a `@dag` function around a `@task`).
+    """
 
     name: str
     source: str | None
@@ -86,6 +125,11 @@ class PythonCallable:
     # the text of the DAG file defining it, so mapping can carry the module-level imports, constants
     # and helpers it uses without re-reading files; None when unknown
     module_source: str | None = None
+    partial_args: tuple[Any, ...] = ()  # functools.partial(f, *partial_args, **partial_kwargs)
+    partial_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    bound_object: BoundObject | None = None
+    # name -> value for names the function reads from enclosing functions, where plain data
+    cells: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,6 +177,11 @@ class Dag:
     edge_labels: Mapping[tuple[str, str], str] = field(default_factory=dict)
     # TaskGroups by full group id -> (parent group id or None, tooltip); tasks name theirs in group_id
     task_groups: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    # mapped TaskGroups (`.expand` / `.expand_kwargs` on a @task_group) -> the arguments mapped over,
+    # as Task.mapped_args; the tasks inside read them as MappedArg values
+    mapped_groups: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # SubDagOperator tasks whose sub-DAG was inlined as a group of that id -> the sub-DAG's dag_id
+    subdags: Mapping[str, str] = field(default_factory=dict)
     # where the reading came from: "static" or "airflow" (or "airflow+static" after merging)
     source_mode: str = "static"
     # the Airflow the DAG is written for: the version of the Airflow that imported it ("3.3.2"), or

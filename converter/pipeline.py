@@ -215,7 +215,9 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
         return DagResult(**partial, status=Status.FAILED, diagnostics=diagnostics + (failure,), selfcheck=None)
 
     workflow = load_workflow(compiled.yaml_text)  # once: the self-check and the report's facts
-    verdict = check(compiled.yaml_text, [t.task_id for t in dag.tasks], airflow_ordering(dag, plan), plan.kfp_names,
+    # a mapped task group's loop waits for every upstream of its tasks: those orderings are intended
+    verdict = check(compiled.yaml_text, [t.task_id for t in dag.tasks], airflow_ordering(dag, plan) + plan.loop_edges,
+                    plan.kfp_names,
                     workflow)
     if not verdict.exact:
         diagnostics += (diag("A2K501", f"ordering differs from Airflow: {verdict.summary()}",

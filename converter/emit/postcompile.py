@@ -43,7 +43,8 @@ def apply_trigger_rules(workflow, rules):
 
     A task inside a condition or loop is represented in the DAG that holds its upstreams by the
     condition or loop node around it: the expression is written there, with every task it names
-    replaced by the node that stands for it in that DAG.
+    replaced by the node that stands for it in that DAG. A node standing for several tasks (the loop
+    of a mapped task group) gets all their expressions, and its other dependencies, joined by &&.
     """
     import re
 
@@ -52,6 +53,7 @@ def apply_trigger_rules(workflow, rules):
         if "dag" in template:
             template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
+    found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
         named = {match.group(1) for match in re.finditer(_ARGO_RESULT, expression)}
         levels = set()
@@ -63,19 +65,25 @@ def apply_trigger_rules(workflow, rules):
         if len(levels) != 1:
             raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
         (level,) = levels
-        template_name, node_name = paths[name][level]
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(_ARGO_RESULT, lambda m: f"{stand_in[m.group(1)]}.{m.group(3)}", expression)
+        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+    for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
         index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
+        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
         # an input from a task further up orders it after that task too, which the rule already implies
-        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, set(stand_in.values()))
-        if unexplained:
-            raise ValueError(f"{name}: the compiler orders it after {sorted(unexplained)}, the rule does not")
+        named_nodes = set().union(*(names for _, _, names in entries))
+        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
+        if unexplained and not shared:
+            raise ValueError(f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not")
+        # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
+        parts = [expression for _, expression, _ in entries] + sorted(unexplained)
+        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
         position = list(node).index("dependencies") if "dependencies" in node else len(items)
-        items.insert(position, ("depends", rewritten))
+        items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
 
@@ -96,8 +104,84 @@ def _ancestors(tasks, names):
 # --- support: end ---
 
 
-def support_source() -> str:
-    """The code between the markers above, as the generated files carry it."""
+# --- loop outputs: begin ---
+RESULTS_OF = "airflow2kfp:results-of:"  # marks a loop over a mapped task's results (see results_of)
+_OUTPUT_REF = r"\{\{tasks\.([^.}]+)\.outputs\.parameters\.([^.}]+)\}\}"
+
+
+def _provide(templates, template_name, output):
+    """Make the template declare the output parameter `output`; False when no step inside has it.
+
+    A container step declares it from the file of its artifact of that name; a DAG (a loop, a
+    condition) from the task inside that provides it, which Argo collects into a JSON list when the
+    DAG runs in a loop."""
+    template = templates[template_name]
+    outputs = template.get("outputs") or {}
+    if any(parameter["name"] == output for parameter in outputs.get("parameters", [])):
+        return True
+    if "container" in template:
+        artifact = next((a for a in outputs.get("artifacts", []) if a["name"] == output), None)
+        if artifact is None:
+            return False
+        declared = {"name": output, "valueFrom": {"path": artifact["path"]}}
+    elif "dag" in template:
+        task = next((t for t in template["dag"]["tasks"] if _provide(templates, t["template"], output)), None)
+        if task is None:
+            return False
+        declared = {"name": output, "valueFrom": {"parameter": "{{tasks.%s.outputs.parameters.%s}}" % (task["name"], output)}}
+    else:
+        return False
+    rest = {key: value for key, value in outputs.items() if key != "parameters"}
+    template["outputs"] = {"parameters": list(outputs.get("parameters", [])) + [declared], **rest}  # kfp's order
+    return True
+
+
+def collect_loop_outputs(workflow):
+    """Pass a mapped task's results out of its loop: a list, as Airflow passes them downstream.
+
+    kfp 1.8 gives a loop's DAG template the output a task outside reads, but declares it on the step
+    inside only as an artifact, which Argo cannot collect: the step declares it as a parameter too.
+    A loop over those results (`results_of`) iterates over the list Argo collects."""
+    import re
+
+    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
+    for template in list(templates.values()):
+        if "dag" not in template:
+            continue
+        tasks = {task["name"]: task for task in template["dag"]["tasks"]}
+        for parameter in (template.get("outputs") or {}).get("parameters", []):
+            match = re.fullmatch(_OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", ""))
+            if match and match.group(1) in tasks:
+                _provide(templates, tasks[match.group(1)]["template"], match.group(2))
+    paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
+    for template in list(templates.values()):
+        for task in (template.get("dag") or {}).get("tasks", []):
+            items = task.get("withItems")
+            if not (isinstance(items, list) and len(items) == 1 and str(items[0]).startswith(RESULTS_OF)):
+                continue
+            producer, output = str(items[0])[len(RESULTS_OF):].rsplit("/", 1)
+            stand_in = next(node for name, node in paths[producer] if name == template["name"])
+            parameter = "%s-%s" % (_template_of(templates, paths[producer]), output)  # kfp's output name
+            if not _provide(templates, next(t["template"] for t in template["dag"]["tasks"] if t["name"] == stand_in),
+                            parameter):
+                raise ValueError(f"{task['name']}: {producer} has no output {output} to loop over")
+            del task["withItems"]
+            task["withParam"] = "{{tasks.%s.outputs.parameters.%s}}" % (stand_in, parameter)
+    return workflow
+
+
+def _template_of(templates, path):
+    """The template a task at the end of a path runs."""
+    template_name, node = path[-1]
+    return next(t["template"] for t in templates[template_name]["dag"]["tasks"] if t["name"] == node)
+# --- loop outputs: end ---
+
+
+def support_source(loop_outputs: bool = False) -> str:
+    """The code between the markers above, as the generated files carry it (the loop outputs part
+    only in the files that pass a mapped task's results on)."""
     with open(__file__, encoding="utf-8") as stream:
         text = stream.read()
-    return text.split("# --- support: begin ---\n", 1)[1].split("# --- support: end ---", 1)[0].rstrip() + "\n"
+    parts = ["support"] + (["loop outputs"] if loop_outputs else [])
+    return "\n\n\n".join(text.split(f"# --- {part}: begin ---\n", 1)[1].split(f"# --- {part}: end ---", 1)[0].rstrip()
+                         for part in parts) + "\n"

@@ -10,6 +10,7 @@ generated file's compile step writes into the workflow (see postcompile.py).
 from __future__ import annotations
 
 import math
+import json
 import pprint
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -25,12 +26,13 @@ from converter.emit.names import k8s_name, kfp_task_names, python_identifier, py
 from converter.emit.postcompile import support_source
 from converter.mapping.base import ComponentDef, Fidelity, TaskMapping
 from converter.mapping.control_flow import (
-    LoopValue, TaskControl, loops_of, loops_outside_conditions, plan_control,
+    LoopValue, TaskControl, grouped_order, loops_of, loops_outside_conditions, plan_control,
 )
 from converter.mapping.base import (
     Interpolated, ParamRef, PipelineParameter, RunIdRef,
 )
 from converter.mapping.dag_params import dag_parameters
+from converter.mapping.fan_in import Collected
 from converter.mapping.xcom import XComText, output_name, text_output
 from converter.model import Dag, XComRef
 
@@ -55,6 +57,11 @@ class TaskBlock:
     notes: tuple[str, ...]
     upstream: tuple[str, ...]  # Airflow task ids this step runs after (after removals)
     wrappers: tuple[str, ...] = ()  # `with` headers around the task, outermost first
+    # the first `shared` wrappers are mapped task groups' loops, around every task of the group; the
+    # first `kept` of them are open already (the task before is in the same group)
+    shared: int = 0
+    kept: int = 0
+    opened: tuple[str, ...] = ()  # a comment for each shared wrapper this task opens
     rule_call: str | None = None  # `trigger_rule(...)` recording the task's Argo `depends`
     comments: tuple[str, ...] = ()  # edge labels, task group, semantics
 
@@ -86,13 +93,19 @@ class EmitPlan:
     edges: tuple[tuple[str, str], ...]  # the ordering emitted, in Airflow task ids
     controls: Mapping[str, TaskControl]  # per emitted task: conditions, loops, rule, semantics
     support: str  # the post-compile code the generated file carries
+    collects: bool = False  # a mapped task's results are passed on: compile_pipeline collects them
+    # orderings the loop of a mapped task group adds: each of its tasks waits for every upstream of any
+    loop_edges: tuple[tuple[str, str], ...] = ()
     parameters: tuple[ParameterBlock, ...] = ()  # the pipeline function's parameters
     # parameter -> what a recurring run passes for it ([[ScheduledTime...]]), see emit/recurring.py
     scheduled_values: Mapping[str, str] = field(default_factory=dict)
 
 
-def py_literal(value: Any, refs: Mapping[str, str]) -> str:
-    """Python source for an argument value; upstream outputs become `task.outputs[...]`."""
+def py_literal(value: Any, refs: Mapping[str, str], one_line: bool = False) -> str:
+    """Python source for an argument value; upstream outputs become `task.outputs[...]`.
+
+    Multi-line text is a triple-quoted string, unless `one_line`: a task inside `with` blocks is
+    indented, which must not indent the lines of its strings."""
     if isinstance(value, LoopValue):
         return value.variable
     if isinstance(value, XComRef):
@@ -104,8 +117,8 @@ def py_literal(value: Any, refs: Mapping[str, str]) -> str:
     if isinstance(value, RunIdRef):
         return "dsl.RUN_ID_PLACEHOLDER"
     if isinstance(value, Interpolated):
-        return _f_string(value, refs)
-    if isinstance(value, str) and _multi_line(value):
+        return _f_string(value, refs, one_line)
+    if isinstance(value, str) and _multi_line(value) and not one_line:
         return '"""' + docstring_text(value) + '"""'
     return _LITERALS.pformat(value)
 
@@ -139,11 +152,11 @@ _SpecDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
     "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
 
 
-def _f_string(value: Interpolated, refs: Mapping[str, str]) -> str:
-    return f_string(value.parts, lambda part: py_literal(part, refs))
+def _f_string(value: Interpolated, refs: Mapping[str, str], one_line: bool = False) -> str:
+    return f_string(value.parts, lambda part: py_literal(part, refs), one_line)
 
 
-def f_string(parts: Sequence[Any], render: Callable[[Any], str]) -> str:
+def f_string(parts: Sequence[Any], render: Callable[[Any], str], one_line: bool = False) -> str:
     """An f-string: text with its braces doubled, run-time values (`render(part)`) as `{name}`."""
     expressions = [None if isinstance(part, str) else render(part) for part in parts]
     if any("'" in e for e in expressions if e):  # `task.outputs['x']`: no backslash may escape a quote
@@ -157,7 +170,7 @@ def f_string(parts: Sequence[Any], render: Callable[[Any], str]) -> str:
         part.replace("{", "{{").replace("}", "}}") if expression is None else "{" + expression + "}"
         for part, expression in zip(parts, expressions)
     )
-    if _multi_line(body):
+    if _multi_line(body) and not one_line:
         return 'f"""' + docstring_text(body) + '"""'
     return "f" + repr(body)
 
@@ -219,8 +232,10 @@ def _with_loop_outputs(dag: Dag, mappings: Mapping[str, TaskMapping]) -> dict[st
     A placeholder fails when run anyway; a converted step that does not write that output (its
     family does not carry Airflow's XCom) fails when the output is collected, which its note says."""
     result = dict(mappings)
-    for task in dag.tasks:
-        for ref in (v for v in task.mapped_args.values() if isinstance(v, XComRef)):
+    looped = [(t.task_id, v) for t in dag.tasks for v in t.mapped_args.values()]
+    looped += [(group, v) for group, mapped in dag.mapped_groups.items() for v in mapped.values()]
+    for looper, ref in looped:
+        if isinstance(ref, XComRef):
             source = result.get(ref.task_id)
             if source is None or source.component is None or source.component.spec is None:
                 continue
@@ -232,7 +247,7 @@ def _with_loop_outputs(dag: Dag, mappings: Mapping[str, TaskMapping]) -> dict[st
                 key = f"{source.component.key}_{python_identifier(ref.task_id).upper()}"
                 notes = source.notes
                 if source.fidelity is not Fidelity.PLACEHOLDER:
-                    notes += (f"declares output {name} for the loop of {task.task_id}, but does not write it yet",)
+                    notes += (f"declares output {name} for the loop of {looper}, but does not write it yet",)
                 result[ref.task_id] = replace(source, component=replace(source.component, key=key, spec=spec),
                                               notes=notes)
     return result
@@ -245,6 +260,9 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
     edges = graph.bypass(removed, all_ids, dag.edges) if removed else list(dag.edges)
     kept = [task_id for task_id in all_ids if task_id not in set(removed)]
     order = graph.topological(kept, edges)
+    grouped = grouped_order(order, edges, dag)  # a mapped task group's tasks together, in its loop
+    split_groups = grouped is None
+    order = grouped or order
 
     pipeline_name = k8s_name(dag.dag_id)
     function_name = f"{python_identifier(dag.dag_id)}_pipeline"
@@ -255,12 +273,30 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         order, reserved=[function_name, *loop_variables, *(p.name for p in parameters)])
     arguments = {task_id: mappings[task_id].arguments for task_id in order}
     controls = plan_control(dag, order, edges, kfp_names, arguments)
+    loop_edges = () if split_groups else _group_loop_waits(dag, order, controls)
+    for up, down in loop_edges:
+        control = controls[down]
+        group = _group_of(control)
+        if group is not None and _group_of(controls[up]) != group:  # into the loop
+            note = (f"in the loop of mapped task group {group}, it also waits for {up} (another task of the "
+                    "group does); Airflow does not make it wait")
+        else:  # after the loop
+            note = (f"waits for the whole loop of mapped task group {_group_of(controls[up])}, {up} included; "
+                    "Airflow does not make it wait")
+        controls[down] = replace(control, semantics=replace(
+            control.semantics, differences=control.semantics.differences + (note,)))
 
-    tasks = []
+    tasks: list[TaskBlock] = []
     for task_id in order:
         task, mapping, control = dag.task(task_id), mappings[task_id], controls[task_id]
+        wrappers = _wrappers(control, variables)
+        shared = sum(1 for loop in control.loops if loop.group) if not split_groups else 0
+        before = tasks[-1].wrappers[:tasks[-1].shared] if tasks else ()
+        kept = next((i for i, (a, b) in enumerate(zip(before, wrappers[:shared])) if a != b),
+                    min(len(before), shared))
         assert mapping.component is not None  # removed tasks are not in `order`
-        rendered = ", ".join(f"{name}={py_literal(value, variables)}" for name, value in mapping.arguments.items())
+        rendered = ", ".join(f"{name}={py_literal(value, variables, one_line=bool(wrappers))}"
+                             for name, value in mapping.arguments.items())
         after = control.after
         calls = ((f"after({', '.join(variables[u] for u in after)})",) if after else ()) + mapping.task_calls
         rule_call = (f"trigger_rule({variables[task_id]}, {control.rule!r}, {control.depends!r})"
@@ -275,13 +311,24 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
             comment=f"{task_id}: {task.operator} at {task.span.file}:{task.span.line} [{mapping.fidelity.value}]",
             notes=mapping.notes,
             upstream=after,
-            wrappers=_wrappers(control, variables),
+            wrappers=wrappers,
+            shared=shared,
+            kept=kept,
+            opened=tuple(f"mapped task group {loop.group}: its tasks run once per item, in this loop"
+                         for loop in [c for c in control.loops if c.group][kept:shared]),
             rule_call=rule_call,
             comments=_comments(dag, task_id, control),
         ))
     emitted_edges = tuple((up, task_id) for task_id in order for up in controls[task_id].after)
+    collects = any(isinstance(loop.over, Collected) for c in controls.values() for loop in c.loops) or any(
+        isinstance(value, Collected) for task_id in order for value in mappings[task_id].arguments.values())
 
     notes = [f"{task_id} ({dag.task(task_id).operator}) removed; the ordering it carried is kept" for task_id in removed]
+    notes += [f"{task_id} (SubDagOperator): the tasks of its sub-DAG {subdag} are the task group {task_id}"
+              for task_id, subdag in dag.subdags.items()]
+    if split_groups:
+        notes.append("a mapped task group's tasks cannot share one loop (a path leaves the group and comes back): "
+                     "each task loops on its own, and a task inside receives a list where Airflow passes one item")
     imports = sorted({line for m in mappings.values() if m.component
                       for line in (*m.component.imports, *m.imports)})
     return EmitPlan(
@@ -299,18 +346,63 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         kfp_names=kfp_names,
         edges=emitted_edges,
         controls=controls,
-        support=support_source(),
+        support=support_source(loop_outputs=collects),
+        collects=collects,
+        loop_edges=loop_edges,
         parameters=tuple(ParameterBlock(p.name, p.annotation, py_literal(p.default, {}), p.description)
                          for p in parameters),
         scheduled_values={p.name: p.scheduled_value for p in parameters if p.scheduled_value},
     )
 
 
+def _group_of(control: TaskControl) -> str | None:
+    """The outermost mapped task group whose loop holds the task."""
+    return next((loop.group for loop in control.loops if loop.group), None)
+
+
+def _group_loop_waits(dag: Dag, order: Sequence[str], controls: Mapping[str, TaskControl]) -> tuple[tuple[str, str], ...]:
+    """(upstream, task) for each task of a mapped task group and each upstream outside the group that
+    another of its tasks waits for: the group's loop node waits for them all."""
+    members: dict[str, list[str]] = {}
+    for task_id in order:
+        group = _group_of(controls[task_id])
+        if group is not None:
+            members.setdefault(group, []).append(task_id)
+    found: list[tuple[str, str]] = []
+    if not members:
+        return ()
+    ordered = graph.ordering(order, [(u, t) for t in order for u in controls[t].after])
+    for tasks in members.values():
+        inside = set(tasks)
+        outside = list(dict.fromkeys(u for t in tasks for u in controls[t].after if u not in inside))
+        found += [(u, t) for t in tasks for u in outside if (u, t) not in ordered]
+        # a task after the loop waits for the whole loop: every task of the group
+        after = [d for d in order if d not in inside and any(u in inside for u in controls[d].after)]
+        found += [(t, d) for d in after for t in tasks if (t, d) not in ordered]
+    return tuple(found)
+
+
 def _wrappers(control: TaskControl, variables: Mapping[str, str]) -> tuple[str, ...]:
+    """The task's `with` headers, outermost first: its mapped task groups' loops, then its conditions
+    and its own loops (loops over an upstream's output outside, for KFP v1's compiler)."""
     conditions = tuple(f"dsl.Condition({variables[c.source]}.outputs[{c.output!r}] == 'true')"
                        for c in control.conditions)
-    loops = tuple(f"dsl.ParallelFor({py_literal(loop.over, variables)}) as {loop.variable}" for loop in control.loops)
-    return loops + conditions if loops_outside_conditions(control.loops) else conditions + loops
+    groups = tuple(f"dsl.ParallelFor({_items(loop.over, variables)}) as {loop.variable}"
+                   for loop in control.loops if loop.group)
+    own_loops = [loop for loop in control.loops if not loop.group]
+    loops = tuple(f"dsl.ParallelFor({_items(loop.over, variables)}) as {loop.variable}" for loop in own_loops)
+    return groups + (loops + conditions if loops_outside_conditions(own_loops) else conditions + loops)
+
+
+def _items(over: Any, variables: Mapping[str, str]) -> str:
+    """What a loop iterates over: a literal list, an upstream's output, or a mapped task's results."""
+    if isinstance(over, Collected):
+        output = "Output" if over.key == "return_value" else over.key
+        return f"results_of({variables[over.task_id]}, {output!r})"
+    if isinstance(over, list) and all(isinstance(i, dict) for i in over) and len({frozenset(i) for i in over}) > 1:
+        # kfp wants the same keys in every dict it loops over: items as JSON text, decoded by the step
+        return py_literal([json.dumps(item) for item in over], variables)
+    return py_literal(over, variables)
 
 
 def _comments(dag: Dag, task_id: str, control: TaskControl) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from converter.mapping import bash, branching, docker, empty, fallback, kubernetes, python, sensors
+from converter.mapping import bash, branching, docker, empty, fallback, kubernetes, python, sensors, subdag
 from converter.mapping.control_flow import loops_of, mapped_task
 from converter.mapping.settings import map_settings
 from converter.mapping.base import (
@@ -29,6 +29,7 @@ FAMILIES: tuple[OperatorFamily, ...] = (
     python.FAMILY,
     kubernetes.FAMILY,
     docker.FAMILY,
+    subdag.FAMILY,
 )
 
 

@@ -4,16 +4,17 @@ A branch step writes "true" or "false" to one output per direct downstream task
 (`follow_<task>`); each of those tasks runs inside `dsl.Condition(... == "true")` (see
 control_flow.py). A short-circuit step writes its callable's truth to `proceed`.
 
-The decision runs the DAG's own callable source in a `python` container, with the operator's
-literal op_args/op_kwargs. Airflow's context (ti, logical date, params) is not available to it;
-a callable that needs them fails when run, which the diagnostic says. BranchDayOfWeekOperator
-decides from the run's current date (Airflow's default too, unless use_task_logical_date).
+A decider with a Python callable is a Python step like any PythonOperator (`python.py`): the
+callable with the module-level helpers, constants and imports it uses, its op_args/op_kwargs and
+upstream values as inputs; it returns the decision instead of the callable's result. A task id the
+callable returns selects that task; a TaskGroup id selects the group's tasks among the candidates,
+as Airflow follows a group's roots. BranchDayOfWeekOperator decides from the run's current date
+(Airflow's default too, unless use_task_logical_date).
 """
 
 from __future__ import annotations
 
 import json
-import textwrap
 
 from converter.diagnostics import Diagnostic, diag
 from converter.emit.names import python_identifier
@@ -21,6 +22,7 @@ from converter.mapping.base import (
     ComponentDef, Fidelity, MappingContext, OperatorFamily, TaskMapping, task_location,
 )
 from converter.mapping.control_flow import BRANCH_OPERATORS, SHORT_CIRCUIT_OPERATORS, branch_output, is_short_circuit
+from converter.mapping.python import Decision, python_component
 from converter.model import Dag, Task, Unresolved
 
 PYTHON_IMAGE = "python:3.11-slim"
@@ -41,20 +43,24 @@ def candidates(dag: Dag, task: Task) -> list[str]:
     return [down for up, down in dag.edges if up == task.task_id]
 
 
-def _callable_program(task: Task) -> str | None:
-    source = task.python_callable.source if task.python_callable else None
-    if source is None or task.python_callable is None:
-        return None
-    lines = textwrap.dedent(source).splitlines()
-    while lines and lines[0].lstrip().startswith("@"):  # the Airflow decorator: not available in the step
-        lines.pop(0)
-    args, kwargs = task.args.get("op_args", []), task.args.get("op_kwargs", {})
-    if not isinstance(args, (list, tuple)) or not isinstance(kwargs, dict):
-        return None
-    call = f"{task.python_callable.name}(*{list(args)!r}, **{kwargs!r})"
-    if is_short_circuit(task):
-        return "\n".join(lines) + f"\nchosen = ['proceed'] if {call} else []\n"
-    return "\n".join(lines) + f"\nchosen = {call}\n"
+# the Python operator whose environment each decider has (virtualenv, external interpreter)
+RUNS_AS = {
+    "BranchPythonVirtualenvOperator": "PythonVirtualenvOperator", "task.branch_virtualenv": "task.virtualenv",
+    "BranchExternalPythonOperator": "ExternalPythonOperator", "task.branch_external_python": "task.external_python",
+}
+
+
+def _decision(task: Task, outputs: list[tuple[str, str]]) -> Decision:
+    """The deciding step's outputs ("true"/"false" each), computed from the callable's `_result`."""
+    returns = "NamedTuple('Outputs', [" + ", ".join(f"({name!r}, str)" for name, _ in outputs) + "])"
+    if is_short_circuit(task):  # Airflow proceeds when the callable's result is truthy
+        finish: tuple[str, ...] = ("return ('true' if _result else 'false',)",)
+    else:  # task ids, or TaskGroup ids whose tasks follow; None or [] follows none
+        candidates = tuple(candidate for _, candidate in outputs)
+        finish = ("_chosen = [_result] if isinstance(_result, str) else list(_result or [])",
+                  "return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'",
+                  f"             for t in {candidates!r})")
+    return Decision(returns, finish, RUNS_AS.get(task.operator, "PythonOperator"))
 
 
 def _day_of_week_program(task: Task) -> str | None:
@@ -103,28 +109,44 @@ def map_decision(task: Task, context: MappingContext) -> TaskMapping:
         outputs = [("proceed", "proceed")]
     else:
         outputs = [(branch_output(down), down) for down in candidates(context.dag, task)]
-    program = (_day_of_week_program(task) if task.operator == "BranchDayOfWeekOperator"
-               else _callable_program(task) if task.python_callable else None)
-    if program is None:  # still a step with the decision's outputs, so the conditions compile; it fails
+    if task.python_callable is not None and task.operator != "BranchDayOfWeekOperator":
+        return _python_decision(task, context, outputs)
+    program = _day_of_week_program(task) if task.operator == "BranchDayOfWeekOperator" else None
+    if program is None:
         shown = ", ".join(sorted(k for k, v in task.args.values.items() if isinstance(v, Unresolved)))
-        reason = diag("A2K306", f"{task.operator}: the decision could not be converted"
-                      + (f" (unresolved: {shown})" if shown else ""), **where)
-        failing = f"raise SystemExit('airflow2kfp: the decision of {task.task_id} was not converted')\n"
-        return TaskMapping(task_id=task.task_id, fidelity=Fidelity.PLACEHOLDER,
-                           component=component(task, outputs, failing), diagnostics=(reason,),
-                           notes=("placeholder decision: fails when run",))
-    notes: list[str] = []
+        return _failing(task, outputs, diag("A2K306", f"{task.operator}: the decision could not be converted"
+                                            + (f" (unresolved: {shown})" if shown else ""), **where))
     diagnostics: list[Diagnostic] = []
-    if task.python_callable:
-        diagnostics.append(diag("A2K320", "the decision runs the callable's source without Airflow's "
-                                "context (ti, logical date, params); a callable that needs them fails", **where))
-        notes.append("decision runs without Airflow's context")
-    elif task.args.get("use_task_logical_date") is True:
+    notes: list[str] = []
+    if task.args.get("use_task_logical_date") is True:
         diagnostics.append(diag("A2K320", "use_task_logical_date: the decision uses the run's current date", **where))
         notes.append("decides on the current date, not the logical date")
     return TaskMapping(task_id=task.task_id, fidelity=Fidelity.APPROXIMATED if diagnostics else Fidelity.DIRECT,
                        component=component(task, outputs, program), diagnostics=tuple(diagnostics),
                        notes=tuple(notes))
+
+
+def _python_decision(task: Task, context: MappingContext, outputs: list[tuple[str, str]]) -> TaskMapping:
+    step = python_component(task, context, decision=_decision(task, outputs))
+    if isinstance(step, Diagnostic):
+        return _failing(task, outputs, step)
+    return TaskMapping(
+        task_id=task.task_id,
+        fidelity=Fidelity.APPROXIMATED if step.approximated else Fidelity.DIRECT,
+        component=step.component,
+        arguments=step.arguments,
+        diagnostics=step.diagnostics,
+        notes=step.notes,
+        parameters=step.parameters,
+    )
+
+
+def _failing(task: Task, outputs: list[tuple[str, str]], reason: Diagnostic) -> TaskMapping:
+    """Still a step with the decision's outputs, so the conditions compile; it fails when run."""
+    failing = f"raise SystemExit('airflow2kfp: the decision of {task.task_id} was not converted')\n"
+    return TaskMapping(task_id=task.task_id, fidelity=Fidelity.PLACEHOLDER,
+                       component=component(task, outputs, failing), diagnostics=(reason,),
+                       notes=("placeholder decision: fails when run",))
 
 
 FAMILY = OperatorFamily(

@@ -20,13 +20,14 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-import symtable
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 import libcst as cst
+
+from converter.python_names import names_read as _reads
 
 BUILTINS = frozenset(dir(builtins))
 AIRFLOW_PREFIXES = ("airflow", "airflow.")
@@ -83,14 +84,35 @@ def standalone(name: str, source: str, module_source: str | None) -> StandaloneC
     if function is None:
         return None
     text, parameters, literals = function
-    needed = _reads(text)
-    # a callable reading no global name needs nothing from its module: no need to analyse the module
-    bindings = _module_bindings(module_source) if module_source and needed - {name} else {}
+    found = _carried(frozenset(_reads(text) - {name}), module_source)
+    return StandaloneCallable(name, text, parameters, found.prelude, found.prelude_names, found.airflow_names,
+                              found.missing, frozenset(literals))
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What a piece of code needs from its module: statements in file order, and what is not there."""
+
+    prelude: tuple[str, ...]
+    prelude_names: frozenset[str]
+    airflow_names: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def carried(code: str, module_source: str | None) -> Carried:
+    """The module-level statements `code` (any statements, e.g. `f = Normaliser(0, 200).f`) needs."""
+    return _carried(frozenset(_reads(code)), module_source)
+
+
+@lru_cache(maxsize=256)
+def _carried(needed: frozenset[str], module_source: str | None) -> Carried:
+    # code reading no global name needs nothing from its module: no need to analyse the module
+    bindings = _module_bindings(module_source) if module_source and needed else {}
     seen: set[str] = set()
     chosen: dict[tuple[int, str], _Binding] = {}  # (position, source): one import line binds several
     airflow: set[str] = set()
     missing: set[str] = set()
-    todo = sorted(needed - {name})
+    todo = sorted(needed)
     while todo:
         wanted = todo.pop()
         if wanted in seen:
@@ -109,8 +131,7 @@ def standalone(name: str, source: str, module_source: str | None) -> StandaloneC
     # a binding is one statement or one imported name: the same object for all the names it binds
     chosen_ids = {id(b) for b in chosen.values()}
     bound = frozenset(n for n, b in bindings.items() if id(b) in chosen_ids)
-    return StandaloneCallable(name, text, parameters, prelude, bound, tuple(sorted(airflow)),
-                              tuple(sorted(missing)), frozenset(literals))
+    return Carried(prelude, bound, tuple(sorted(airflow)), tuple(sorted(missing)))
 
 
 def _strip_decorators(source: str, name: str) -> tuple[str, tuple[Parameter, ...], set[str]] | None:
@@ -224,7 +245,12 @@ def _definition_by_cst(text: str, name: str) -> tuple[str, tuple[Parameter, ...]
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError:
-        return None
+        if not text.startswith("lambda"):
+            return None
+        try:  # a lambda over several lines, cut out of the brackets that held it
+            module = cst.parse_module(f"(\n{text.rstrip()}\n)\n")
+        except cst.ParserSyntaxError:
+            return None
     definition = next((s for s in module.body if isinstance(s, cst.FunctionDef)), None)
     if definition is None:
         expression = _lambda(module)
@@ -267,27 +293,6 @@ def _literals(node: cst.CSTNode) -> set[str]:
 
     node.visit(Visitor())
     return found
-
-
-def _reads(code: str) -> set[str]:
-    """Global names the code reads, at any nesting depth (what it needs from its surroundings)."""
-    try:
-        table = symtable.symtable(code, "<callable>", "exec")
-    except SyntaxError:
-        return set()
-    names: set[str] = set()
-    module_assigned = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
-
-    def walk(scope: symtable.SymbolTable, top: bool) -> None:
-        for symbol in scope.get_symbols():
-            if symbol.is_referenced() and (top or symbol.is_global()):
-                names.add(symbol.get_name())
-        for child in scope.get_children():
-            walk(child, False)
-
-    walk(table, True)
-    # a name the code binds itself at its top level (the def's own name, an assignment) is not needed
-    return names - module_assigned
 
 
 @lru_cache(maxsize=32)

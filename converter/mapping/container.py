@@ -18,6 +18,7 @@ from converter.diagnostics import Diagnostic, diag
 from converter.mapping.base import (
     ComponentDef, Interpolated, MappingContext, ParamRef, RunIdRef, TaskMapping, task_location,
 )
+from converter.mapping.control_flow import LoopValue
 from converter.mapping.placeholder import placeholder
 from converter.mapping.xcom import XComText
 from converter.model import Task, Unresolved, XComRef
@@ -33,7 +34,7 @@ class ContainerParts:
     arguments: dict[str, Any] = field(default_factory=dict)
 
     def item(self, value: Any, prefix: str) -> Any:
-        if isinstance(value, (ParamRef, Interpolated, RunIdRef, XComRef, XComText)):
+        if isinstance(value, (ParamRef, Interpolated, RunIdRef, XComRef, XComText, LoopValue)):  # a loop item too
             name = f"{prefix}_{len(self.inputs)}"
             self.inputs.append({"name": name, "type": "String"})
             self.arguments[name] = value

@@ -26,7 +26,8 @@ from typing import Any
 from converter import graph
 from converter.emit.names import python_identifier
 from converter.mapping import trigger_rules as tr
-from converter.model import DEFAULT_TRIGGER_RULE, Dag, Task, XComRef
+from converter.mapping.fan_in import Collected
+from converter.model import DEFAULT_TRIGGER_RULE, Dag, MappedArg, Task, XComRef
 
 BRANCH_OPERATORS = frozenset({
     "BranchPythonOperator", "BranchExternalPythonOperator", "BranchPythonVirtualenvOperator",
@@ -59,8 +60,9 @@ class Condition:
 
 @dataclass(frozen=True)
 class Loop:
-    over: Any  # a literal list, or an XComRef to an upstream's output
+    over: Any  # a literal list, an XComRef to an upstream's output, or a mapped task's Collected results
     variable: str  # the loop variable in the generated Python
+    group: str | None = None  # the mapped task group whose loop it is: one loop around all its tasks
 
 
 @dataclass(frozen=True)
@@ -129,17 +131,71 @@ def _conditions(dag: Dag, task: Task, descendants: Mapping[str, set[str]]) -> tu
 
 
 def loops_of(task: Task, dag: Dag) -> tuple[Loop, ...]:
-    """The ParallelFor loops a mapped task runs in; none when KFP v1 cannot express its mapping.
+    """The ParallelFor loops a task runs in, outermost first: those of the mapped task groups around
+    it (one loop around all of a group's tasks), then, for a mapped task, one per mapped argument
+    (Airflow maps over their cross product). A loop over the results of another mapped task
+    iterates over the list Argo collects from that task's loop (see fan_in.py)."""
+    loops = _loops(task, dag)
+    return tuple(Loop(_collected(loop.over, loops[:index], dag), loop.variable, loop.group)
+                 for index, loop in enumerate(loops))
 
-    Mapping over the results of another mapped task needs the loop's outputs collected into a list,
-    which KFP v1 cannot do (no fan-in out of a ParallelFor): such a task is emitted as one step, and
-    its mapping reports the difference.
-    """
-    if not task.is_mapped or any(_from_mapped_task(value, dag) for value in task.mapped_args.values()):
-        return ()
-    stem = python_identifier(task.task_id)
-    return tuple(Loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
-                 for name, value in task.mapped_args.items())
+
+def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
+    """loops_of, with what each loop iterates over as the DAG names it (an XComRef, not Collected)."""
+    found: list[Loop] = []
+    for group in mapped_groups_around(task, dag):
+        stem = python_identifier(group)
+        found += [Loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}", group)
+                  for name, value in dag.mapped_groups[group].items()]
+    if task.is_mapped:
+        stem = python_identifier(task.task_id)
+        own = [Loop(_flat_items(task, name, value), f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
+               for name, value in task.mapped_args.items()]
+        # a loop over a mapped task's results first: the compile step finds it outermost
+        found += sorted(own, key=lambda loop: not _from_mapped(loop.over, dag))
+    return tuple(found)
+
+
+def mapped_groups_around(task: Task, dag: Dag) -> list[str]:
+    """The mapped task groups the task is in, outermost first."""
+    if not dag.mapped_groups:
+        return []
+    found: list[str] = []
+    group = task.group_id
+    while group:
+        if group in dag.mapped_groups:
+            found.append(group)
+        group = (dag.task_groups.get(group) or (None, None))[0]
+    return found[::-1]
+
+
+def _from_mapped(value: Any, dag: Dag) -> bool:
+    if not isinstance(value, XComRef):
+        return False
+    try:
+        return bool(_loops(dag.task(value.task_id), dag))
+    except KeyError:
+        return False
+
+
+def collected(ref: Any, consumer: Task, dag: Dag) -> Any:
+    """`ref` as the consumer receives it: a Collected list when its producer runs in loops the
+    consumer is not in (a mapped task's results, outside its loop), else unchanged."""
+    return _collected(ref, _loops(consumer, dag), dag)
+
+
+def _collected(ref: Any, around: Sequence[Loop], dag: Dag) -> Any:
+    if not isinstance(ref, XComRef) or isinstance(ref, Collected):
+        return ref
+    try:
+        producer = _loops(dag.task(ref.task_id), dag)
+    except KeyError:
+        return ref
+    shared = 0
+    while shared < min(len(producer), len(around)) and producer[shared] == around[shared]:
+        shared += 1
+    depth = len(producer) - shared
+    return Collected(ref.task_id, ref.key, depth) if depth else ref
 
 
 def loops_outside_conditions(loops: Sequence[Loop]) -> bool:
@@ -148,21 +204,138 @@ def loops_outside_conditions(loops: Sequence[Loop]) -> bool:
     return any(isinstance(loop.over, XComRef) for loop in loops)
 
 
-def _from_mapped_task(value: Any, dag: Dag) -> bool:
-    return isinstance(value, XComRef) and any(t.task_id == value.task_id and t.is_mapped for t in dag.tasks)
-
-
 def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
-    """The task as its mapping sees it inside the loops: each mapped argument is the loop variable."""
+    """The task as its mapping sees it inside its loops: each mapped argument, and each argument of
+    a mapped task group read inside it (MappedArg), is the loop variable; in `mapped_args` and in the
+    task's arguments (for expand_kwargs over literal dicts, each key)."""
     if not loops:
         return task
+    own = {loop.variable: loop for loop in loops if loop.group is None}
+    stem = python_identifier(task.task_id)
     values = dict(task.args.values)
-    for (name, value), loop in zip(task.mapped_args.items(), loops):
-        if name != "*":
-            values[name] = LoopValue(loop.variable)
-        elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-            values.update({key: LoopValue(f"{loop.variable}.{key}") for item in value for key in item})
-    return replace(task, args=replace(task.args, values=values, explicit=task.args.explicit | set(values)))
+    mapped: dict[str, Any] = {}
+    for name, value in task.mapped_args.items():
+        loop = own[f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}"]
+        mapped[name] = LoopValue(loop.variable)
+        shape = _item_shape(value, loop.variable) if not _takes_whole_items(task) else None
+        if name == "*":
+            if isinstance(shape, dict):
+                values.update(shape)
+        else:
+            values[name] = shape if shape is not None else LoopValue(loop.variable)
+    groups = {loop.group for loop in loops if loop.group is not None}
+    if groups:
+        values = {key: _group_items(value, groups, loops) for key, value in values.items()}
+    return replace(task, args=replace(task.args, values=values, explicit=task.args.explicit | set(values)),
+                   mapped_args=mapped)
+
+
+# An operator's argument mapped over literal items that are lists or dicts (KubernetesPodOperator
+# `arguments`, `env_vars`, BashOperator `env` in expand_kwargs) must reach the step as separate values:
+# Argo gives a loop item's keys one level deep (`{{item.key}}`), so each item is flattened into one
+# dict of scalars (`key__sub`, `key__0`) and the argument becomes that shape of loop variables.
+# Python steps take the whole item (JSON) instead (mapped_call.py).
+_SEPARATOR = "__"
+
+
+def _takes_whole_items(task: Task) -> bool:
+    return task.operator == "task" or task.operator.startswith("task.") or "Python" in task.operator
+
+
+def _flat_items(task: Task, name: str, value: Any) -> Any:
+    """The items a task's own loop iterates over: flattened for an operator's structured arguments."""
+    if _takes_whole_items(task) or not isinstance(value, list) or _item_shape(value, "") is None:
+        return value
+    return [_flatten(item, "") if isinstance(item, (dict, list)) else item for item in value]
+
+
+def _flatten(value: Any, prefix: str) -> dict[str, Any]:
+    entries = value.items() if isinstance(value, dict) else ((f"a{i}", v) for i, v in enumerate(value))
+    flat: dict[str, Any] = {}
+    for key, item in entries:
+        path = f"{prefix}{_SEPARATOR}{key}" if prefix else str(key)
+        flat.update(_flatten(item, path) if isinstance(item, (dict, list)) and item else {path: item})
+    return flat
+
+
+def _item_shape(items: Any, variable: str) -> Any:
+    """The argument as loop variables when every literal item is a dict or list of the same shape
+    (scalars at the leaves): `{k: var.k}`, `[var.a0, var.a1]`; a scalar item is the variable itself;
+    None when items differ in shape or are not literal."""
+    if not isinstance(items, list) or not items:
+        return None
+    shapes = {_structure(item) for item in items}
+    if len(shapes) != 1 or None in shapes:
+        return None
+    return _shaped(items[0], variable, "")
+
+
+def _structure(value: Any) -> Any:
+    """A hashable description of a value's shape: keys and positions down to scalar leaves."""
+    if isinstance(value, dict):
+        if not value or not all(isinstance(k, str) and k.isidentifier() and _SEPARATOR not in k for k in value):
+            return None
+        inner = tuple((k, _structure(v)) for k, v in sorted(value.items()))
+        return None if any(s is None for _, s in inner) else ("dict", inner)
+    if isinstance(value, list):
+        if not value:
+            return None
+        inner = tuple(_structure(v) for v in value)
+        return None if any(s is None for s in inner) else ("list", inner)
+    return "scalar" if value is None or isinstance(value, (str, int, float, bool)) else None
+
+
+def _shaped(value: Any, variable: str, prefix: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _shaped(v, variable, f"{prefix}{_SEPARATOR}{k}" if prefix else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shaped(v, variable, f"{prefix}{_SEPARATOR}a{i}" if prefix else f"a{i}") for i, v in enumerate(value)]
+    return LoopValue(f"{variable}.{prefix}" if prefix else variable)
+
+
+def _group_items(value: Any, groups: set[str], loops: Sequence[Loop]) -> Any:
+    """MappedArg values (at any depth) as the loop variable of their group's loop."""
+    if isinstance(value, MappedArg) and value.group_id in groups:
+        stem = python_identifier(value.group_id)
+        by_variable = {loop.variable: loop for loop in loops if loop.group == value.group_id}
+        if f"{stem}_kwargs" in by_variable:  # expand_kwargs: the item's key
+            return LoopValue(f"{stem}_kwargs.{value.key}")
+        return LoopValue(f"{stem}_{python_identifier(value.key)}") if f"{stem}_{python_identifier(value.key)}" in \
+            by_variable else value
+    if isinstance(value, dict):
+        return {k: _group_items(v, groups, loops) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_group_items(v, groups, loops) for v in value)
+    return value
+
+
+def grouped_order(order: Sequence[str], edges: Sequence[tuple[str, str]], dag: Dag) -> list[str] | None:
+    """`order` (topological) with the tasks of each mapped task group next to each other, so that one
+    loop holds them all; None when that is impossible (a path leaves the group and comes back)."""
+    blocks = {task_id: tuple(mapped_groups_around(dag.task(task_id), dag)) for task_id in order}
+    if not any(blocks.values()):
+        return list(order)
+    return _grouped(list(order), edges, blocks, 0)
+
+
+def _grouped(order: list[str], edges: Sequence[tuple[str, str]], blocks: Mapping[str, tuple[str, ...]],
+             depth: int) -> list[str] | None:
+    unit = {t: f"group:{blocks[t][depth]}" if len(blocks[t]) > depth else f"task:{t}" for t in order}
+    units = list(dict.fromkeys(unit[t] for t in order))
+    if len(units) == len(order):
+        return order
+    inside = set(order)
+    between = {(unit[a], unit[b]) for a, b in edges if a in inside and b in inside and unit[a] != unit[b]}
+    if graph.find_cycle(units, between):
+        return None
+    result: list[str] = []
+    for name in graph.topological(units, between):
+        members = [t for t in order if unit[t] == name]
+        nested = _grouped(members, edges, blocks, depth + 1) if name.startswith("group:") else members
+        if nested is None:
+            return None
+        result += nested
+    return result
 
 
 def _uses_outputs_of(arguments: Mapping[str, Any], upstream_ids: Sequence[str]) -> bool:

@@ -24,7 +24,7 @@ import hashlib
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import libcst as cst
@@ -36,8 +36,10 @@ from converter.mapping.base import (
     ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, ParamRef, PipelineParameter,
     RunIdRef, TaskMapping, is_airflow_module, task_location,
 )
-from converter.mapping.callable_source import standalone
+from converter.mapping.callables import StepCallable, described, prepare
 from converter.mapping.control_flow import LoopValue
+from converter.mapping.fan_in import Collected, decoding
+from converter.mapping.mapped_call import mapped_call, mapped_items
 from converter.mapping.dag_params import annotation_of
 from converter.mapping.placeholder import placeholder
 from converter.mapping.run_context import SHIM_NAMES, shim_lines
@@ -83,6 +85,18 @@ class Rendered:
     text: str
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What a deciding step (branch, short-circuit) returns instead of the callable's result.
+
+    `returns` is the function's return annotation, `finish` the statements that return the outputs
+    from `_result`; `runs_as` is the Python operator whose environment the decider has."""
+
+    returns: str
+    finish: tuple[str, ...]
+    runs_as: str
+
+
 @dataclass
 class _Inputs:
     """The wrapper's signature as it is built: inputs, the statements that decode them, the call."""
@@ -103,7 +117,10 @@ class _Inputs:
             name = f"{name}_input"
         self.reserved |= {name, f"{name}_path"}
         self.arguments[name] = value
-        if isinstance(value, XComRef):
+        if isinstance(value, Collected):  # a mapped task's results: Argo's JSON list, as text
+            self.signature.append(f"{name}: str")
+            self.decode += decoding(name, value.depth, text=encoding != xcom.JSON)
+        elif isinstance(value, XComRef):
             # an upstream result arrives as a file (KFP strips `_path` from the input's name): it
             # has no size limit, and kfp's local runner passes files, not upstream values
             self.signature.append(f"{name}_path: InputPath()")
@@ -147,6 +164,8 @@ def _consumed(dag: Dag, which: int, task_id: str) -> tuple[str, ...]:
                         keys.setdefault(up, set()).add(pull.key)
             for up, key in xcom.text_pulls_of(other):
                 texts.setdefault(up, set()).add(key)
+        for ref in _refs(dict(dag.mapped_groups)):  # what mapped task groups loop over
+            keys.setdefault(ref.task_id, set()).add(ref.key)
         _CONSUMED[:] = [dag, keys, texts]
     return tuple(sorted(_CONSUMED[which].get(task_id, set()), key=lambda k: (k != "return_value", k)))
 
@@ -166,12 +185,13 @@ def _refs(value: Any) -> Iterator[XComRef]:
             yield from _refs(item)
 
 
-def python_component(task: Task, context: MappingContext, outputs: tuple[str, ...] | None = None
-                     ) -> PythonStep | Diagnostic:
+def python_component(task: Task, context: MappingContext, outputs: tuple[str, ...] | None = None,
+                     decision: Decision | None = None) -> PythonStep | Diagnostic:
     """A lightweight component running `task`'s callable, or the diagnostic saying why there is none.
 
     `outputs` are the XCom keys to expose (default: those other tasks of the DAG read, and those the
-    callable pushes with a literal key).
+    callable pushes with a literal key); a `decision` returns a branch's or short-circuit's outputs
+    instead.
     """
     where = task_location(task)
     callable_ = task.python_callable
@@ -186,71 +206,63 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     serves_current_context = False
     read_keys: frozenset[str] = frozenset()
 
-    if callable_.source is None:  # imported from elsewhere: packaged by reference
-        extracted = None
-        module = callable_.module or "<unknown module>"
-        found.append(diag("A2K310", f"python_callable {callable_.name} is imported from {module}; the "
-                          f"step imports it by name, so its image must provide {module}", **where))
-        body_prelude = [f"from {module} import {callable_.name}"] if callable_.module else []
-        function_text, call_name = "", callable_.name
-        parameters_known = None
-    else:
-        extracted = standalone(_safe_name(callable_.name), callable_.source, callable_.module_source)
-        if extracted is None:
-            return diag("A2K306", f"the source of python_callable {callable_.name} could not be read", **where)
-        # what the shim serves is not imported from Airflow (get_current_context, Variable)
-        served = {name for name in map(served_import, extracted.prelude) if name}
-        body_prelude = [statement for statement in extracted.prelude if served_import(statement) is None]
-        function_text, call_name = extracted.function, extracted.name
-        parameters_known = extracted
-        serves_current_context = "get_current_context" in served
-        line_of = _line_mapper(callable_.source, function_text, task)
-        _airflow_uses(extracted.airflow_names, served, function_text, line_of, step, found, where)
-        if extracted.missing:
-            found.append(diag("A2K306", "the callable reads names not defined at module level, which do not "
-                              f"travel into the step: {', '.join(extracted.missing)}", **where))
-        reads_context = extracted.accepts_var_keyword or serves_current_context
-        read_keys = context_keys(function_text, extracted.string_literals) if reads_context else frozenset()
-        step.code(function_text, line_of, read_keys)
-        for statement in body_prelude:
-            step.code(statement, lambda _line: None, ())
+    prepared = prepare(callable_)  # mapping/callables.py: functions, lambdas, partials, bound methods
+    if isinstance(prepared, str):
+        return diag("A2K306", prepared, **where)
+    found += _callable_findings(prepared, callable_.name, where)
+    # what the shim serves is not imported from Airflow (get_current_context, Variable)
+    served = {name for name in map(served_import, prepared.prelude) if name}
+    body_prelude = [statement for statement in prepared.prelude if served_import(statement) is None]
+    function_text, call_name = "\n".join(prepared.definition), prepared.call_name
+    parameters_known = prepared if prepared.parameters is not None else None
+    serves_current_context = "get_current_context" in served
+    line_of = _line_mapper(callable_.source or "", function_text, task)
+    _airflow_uses(prepared.airflow_names, served, function_text, line_of, step, found, where)
+    reads_context = prepared.accepts_var_keyword or serves_current_context
+    read_keys = context_keys(function_text, prepared.string_literals) if reads_context else frozenset()
+    step.code(function_text, line_of, read_keys)
+    for statement in body_prelude:
+        step.code(statement, lambda _line: None, ())
 
     reserved = {step_name, call_name, "_json", "_result", "_dt", "_file", "_when", "_xcom",
-                "get_current_context"} | SHIM_NAMES | (set(extracted.prelude_names) if extracted else set())
+                "get_current_context"} | SHIM_NAMES | set(prepared.names)
     inputs = _Inputs(reserved)
     op_args_value = _templated(task.args.get("op_args"), "op_args", step, parameters)
     op_kwargs_value = _templated(task.args.get("op_kwargs"), "op_kwargs", step, parameters)
-    op_args = list(op_args_value) if isinstance(op_args_value, (list, tuple)) else []
-    op_kwargs = dict(op_kwargs_value) if isinstance(op_kwargs_value, dict) else {}
+    # functools.partial's arguments come first, as calling the partial passes them
+    op_args = [*prepared.partial_args, *(op_args_value if isinstance(op_args_value, (list, tuple)) else [])]
+    op_kwargs = {**prepared.partial_kwargs, **(op_kwargs_value if isinstance(op_kwargs_value, dict) else {})}
     for key in ("op_args", "op_kwargs"):
         if isinstance(task.args.get(key), Unresolved):
             found.append(diag("A2K306", f"{key} could not be read statically: {task.args.get(key).source}",
                               **where))
-    # .expand(): inside its ParallelFor each mapped argument is the loop item (control flow puts a
-    # LoopValue in the task's arguments); without a loop the step receives the whole list
-    loop_items = {k: v for k, v in task.args.values.items() if isinstance(v, LoopValue)}
-    for key, value in task.mapped_args.items():
-        if key == "*" or not isinstance(key, str):
-            if loop_items:
-                op_kwargs.update(loop_items)
-            else:
-                found.append(diag("A2K311", "expand_kwargs arguments are not passed to the step", **where))
-        else:
-            op_kwargs[key] = loop_items.get(key, value)
-    if task.is_mapped and not loop_items:
+    # .expand() / .expand_kwargs(): inside its ParallelFor each mapped argument is the loop item
+    # (mapped_call.py); without a loop the step receives the whole list
+    mapped = mapped_call(task)
+    op_kwargs.update(mapped.keywords)
+    if not mapped.in_loop:
+        op_kwargs.update({k: v for k, v in task.mapped_args.items() if isinstance(k, str) and k != "*"})
         found.append(diag("A2K311", "a mapped task (.expand) is emitted as one step receiving the whole "
                           f"list of {', '.join(map(str, task.mapped_args))}, not one step per item", **where))
-    signature = parameters_known.parameters if parameters_known else ()
+    if mapped.not_passed:
+        found.append(diag("A2K311", f"mapped operator arguments {', '.join(mapped.not_passed)} are not passed "
+                          "to the step", **where))
+    signature = parameters_known.parameters if parameters_known and parameters_known.parameters else ()
     positional = [p.name for p in signature if p.kind == "positional"]
     for index, value in enumerate(op_args):
         wanted = positional[index] if index < len(positional) else f"arg{index}"
         inputs.call.append(_pass(inputs, wanted, value, task, dag, found, keyword=None))
     supplied = set(positional[: len(op_args)]) | set(op_kwargs)
+    unpacked = mapped_items(mapped, inputs)
+    if unpacked.positional:  # the item's arguments fill positional parameters the context must not
+        supplied |= set(positional)
+    inputs.call += unpacked.positional
     accepts_any = parameters_known is None or parameters_known.accepts_var_keyword
     named = {p.name for p in signature}
     for key, value in op_kwargs.items():
         if accepts_any or key in named:
             inputs.call.append(_pass(inputs, str(key), value, task, dag, found, keyword=str(key)))
+    inputs.call += unpacked.keywords
 
     # the run context: what the callable takes by name or reads from **kwargs / get_current_context()
     unavailable: set[str] = set()
@@ -293,7 +305,9 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     wanted_outputs = consumed_outputs(dag, task.task_id) if outputs is None else outputs
     if outputs is None:
         wanted_outputs = tuple(dict.fromkeys([*wanted_outputs, *pushed]))
-    if task.operator == BASH_DECORATOR:  # its XCom is the command's last line, as text
+    if decision is not None:
+        returns, finish = decision.returns, list(decision.finish)
+    elif task.operator == BASH_DECORATOR:  # its XCom is the command's last line, as text
         step.parts.add("bash")
         returns, finish = ("str", ["return _result"]) if "return_value" in wanted_outputs else ("", [])
     else:
@@ -301,7 +315,8 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         keyed = any(k != "return_value" for k in wanted_outputs)  # only keys other than return_value ask
         returns, finish = _outputs(wanted_outputs, keyed and _multiple_outputs(task, function_text), pushed,
                                    "ti" in step.keys, task, found, texts, pushes_unknown)
-    image, packages, notes = _environment(task, context, found)
+    image, packages, notes = _environment(replace(task, operator=decision.runs_as) if decision else task, context,
+                                          found)
     body = _body(task, body_prelude, function_text, inputs, call_name, finish, context_lines)
     packages = packages or _inferred_packages(body, task, found)
     if "render" in step.parts and JINJA_PACKAGE not in packages:
@@ -321,7 +336,7 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         notes = [*notes, "templates rendered in the step with jinja2, as Airflow renders them"]
     return PythonStep(
         component=ComponentDef(key=f"PY_{ident.upper()}", description=f"Airflow task {task.task_id!r}: "
-                               f"{task.operator} calling {callable_.name}.", code=code, imports=imports),
+                               f"{task.operator} calling {described(callable_)}.", code=code, imports=imports),
         arguments=inputs.arguments,
         parameters=tuple(parameters.values()),
         diagnostics=tuple(found),
@@ -339,8 +354,15 @@ def step_identifier(task: Task) -> str:
     return ident
 
 
-def _safe_name(name: str) -> str:
-    return name if name.isidentifier() else "python_callable"
+def _callable_findings(prepared: StepCallable, name: str, where: dict[str, Any]) -> list[Diagnostic]:
+    found = []
+    if prepared.imported_from:
+        found.append(diag("A2K310", f"python_callable {name} is imported from {prepared.imported_from}; the "
+                          f"step imports it by name, so its image must provide {prepared.imported_from}", **where))
+    if prepared.missing:
+        found.append(diag("A2K306", "the callable reads names not defined at module level, which do not "
+                          f"travel into the step: {', '.join(prepared.missing)}", **where))
+    return found
 
 
 def _line_mapper(source: str, function_text: str, task: Task) -> Any:
@@ -441,7 +463,7 @@ def _xcom_input(inputs: _Inputs, wanted: str, ref: XComRef, task: Task, dag: Dag
         found.append(diag(source.problem[0], source.problem[1], **task_location(task)))
     if source.ref is None:
         return "None"
-    return inputs.add(wanted, "str", ref, source.encoding)
+    return inputs.add(wanted, "str", source.ref, source.encoding)
 
 
 def _plain(value: Any) -> bool:

@@ -20,13 +20,13 @@ running, which changes cost, not outcome.
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
 from converter.mapping.base import (
     ComponentDef, Fidelity, MappingContext, OperatorFamily, TaskMapping, task_location,
 )
+from converter.mapping.callables import literal_source, prepare
 from converter.mapping.placeholder import placeholder
 from converter.model import Duration, Task
 
@@ -84,16 +84,23 @@ def _seconds(value: Any, default: float) -> float | None:
 
 
 def _callable_program(task: Task) -> str | None:
-    callable_ = task.python_callable
-    if callable_ is None or callable_.source is None:
+    """The callable with what it uses from its module (mapping/callables.py), and `poke()` calling it
+    with the task's literal op_args/op_kwargs; None when it cannot be built."""
+    if task.python_callable is None:
         return None
-    lines = textwrap.dedent(callable_.source).splitlines()
-    while lines and lines[0].lstrip().startswith("@"):
-        lines.pop(0)
+    prepared = prepare(task.python_callable)
     args, kwargs = task.args.get("op_args", []), task.args.get("op_kwargs", {})
-    if not isinstance(args, (list, tuple)) or not isinstance(kwargs, dict):
+    if isinstance(prepared, str) or not isinstance(args, (list, tuple)) or not isinstance(kwargs, dict):
         return None
-    return "\n".join(lines) + f"\ndef poke():\n    return bool({callable_.name}(*{list(args)!r}, **{kwargs!r}))\n"
+    args = [*prepared.partial_args, *args]
+    kwargs = {**prepared.partial_kwargs, **kwargs}
+    rendered = [literal_source(v) for v in args] + [literal_source(v) for v in kwargs.values()]
+    if any(r is None for r in rendered) or not all(isinstance(k, str) and k.isidentifier() for k in kwargs):
+        return None  # upstream values and other run-time arguments do not reach a sensor's program
+    call = ", ".join([*rendered[:len(args)], *(f"{k}={r}" for k, r in zip(kwargs, rendered[len(args):]))])
+    lines = [*prepared.prelude, *prepared.definition, "", "def poke():",
+             f"    return bool({prepared.call_name}({call}))"]
+    return "\n".join(lines) + "\n"
 
 
 def _program(task: Task) -> tuple[str | None, list[str]]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from converter.mapping.control_flow import effective_rule
+from converter.mapping.control_flow import collected, effective_rule
 from converter.model import DEFAULT_TRIGGER_RULE, Dag, Task, XComRef
 
 RETURN_VALUE = "return_value"
@@ -225,7 +225,7 @@ def producer_format(task: Task) -> str | None:
     """How `task`'s XComs reach KFP: JSON, TEXT, NOTHING (Airflow has none either), None: not carried."""
     from converter.mapping.base import is_airflow_module
 
-    if not is_airflow_module(task.operator_module) or task.is_mapped:
+    if not is_airflow_module(task.operator_module):
         return None
     if task.args.get("do_xcom_push") is False or task.operator in SILENT:
         return NOTHING
@@ -274,13 +274,15 @@ def source(dag: Dag, consumer: str, task_id: str, key: str, argument: bool = Fal
         return _none("A2K311", f"{task_id!r} pushes only return_value in KFP, not {key!r}; the step gets None")
     if not key.isidentifier():
         return _none("A2K311", f"XCom key {key!r} of {task_id!r} is not a valid output name; the step gets None")
+    # a mapped task's values, read outside its loop, are the list of every instance's (fan_in.py)
+    ref = collected(XComRef(task_id, key), dag.task(consumer), dag)
     rule = effective_rule(dag.task(consumer))
     if rule != DEFAULT_TRIGGER_RULE:
         # Airflow's pull gives None when the producer did not run or failed; an Argo input cannot be missing
-        return Source(XComRef(task_id, key), kind, ("A2K320", (
+        return Source(ref, kind, ("A2K320", (
             f"trigger_rule {rule}: the task may run when {task_id!r} did not succeed; Airflow's pull then gives "
             "None, while the KFP step cannot get the value and fails")))
-    return Source(XComRef(task_id, key), kind)
+    return Source(ref, kind)
 
 
 @dataclass(frozen=True)

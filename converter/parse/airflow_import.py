@@ -9,6 +9,7 @@ fail to import) ends as a coded diagnostic for that file; `read` never raises fo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
@@ -17,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
-from converter.model import Dag, Duration, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved, XComRef
+from converter.model import (
+    BoundObject, Dag, DagRef, Duration, MappedArg, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved,
+    XComRef,
+)
+from converter.parse.subdags import inline_subdags
 
 PROBE = Path(__file__).with_name("airflow_probe.py")
 PYTHON_ENV_VAR = "AIRFLOW2KFP_AIRFLOW_PYTHON"
@@ -365,8 +371,8 @@ def parsed_file_from_probe(answer: Mapping[str, Any], display: str, airflow_vers
     if answer.get("skipped"):
         return ParsedFile(path=display, not_a_dag_file=True)
     diagnostics = [_import_error(error, display, limits) for error in answer.get("import_errors", [])]
-    dags = tuple(_dag(data, display, str(answer.get("path", "")), airflow_version)
-                 for data in answer.get("dags", []))
+    dags = tuple(inline_subdags([_dag(data, display, str(answer.get("path", "")), airflow_version)
+                                 for data in answer.get("dags", [])]))
     if not dags and not diagnostics:
         diagnostics.append(diag("A2K104", "Airflow's DagBag found no DAG in this file.", file=display,
                                 help="Nothing to convert; exclude the file if it is a helper module."))
@@ -402,6 +408,10 @@ def decode_value(value: Any) -> Any:
             return XComRef(str(value["__xcom__"]), str(value.get("key") or "return_value"))
         if "__unresolved__" in value:
             return Unresolved(str(value["__unresolved__"]))
+        if "__dag__" in value:  # SubDagOperator's subdag
+            return DagRef(str(value["__dag__"]))
+        if "__mapped_arg__" in value:  # its group is found from the task's (see _in_mapped_groups)
+            return MappedArg("", str(value["__mapped_arg__"]))
         return {key: decode_value(item) for key, item in value.items()}
     if isinstance(value, list):
         return [decode_value(item) for item in value]
@@ -415,7 +425,10 @@ _DAG_SETTINGS = ("schedule", "timetable", "timetable_summary", "timetable_descri
 def _dag(data: Mapping[str, Any], display: str, probed_path: str, airflow_version: str | None = None) -> Dag:
     line = data.get("line") or 1
     span = SourceSpan(display, line)
-    tasks = tuple(_task(task, display, probed_path, line) for task in data.get("tasks", []))
+    groups = data.get("task_groups", {})
+    mapped_groups = {gid: decode_value(g["mapped"]) for gid, g in groups.items() if isinstance(g.get("mapped"), dict)}
+    tasks = tuple(_in_mapped_groups(_task(task, display, probed_path, line), groups, mapped_groups)
+                  for task in data.get("tasks", []))
     return Dag(
         dag_id=str(data["dag_id"]),
         span=span,
@@ -424,10 +437,32 @@ def _dag(data: Mapping[str, Any], display: str, probed_path: str, airflow_versio
         settings={key: decode_value(data.get(key)) for key in _DAG_SETTINGS},
         description=data.get("description"),
         edge_labels={(up, down): label for up, down, label in data.get("edge_labels", [])},
-        task_groups={gid: (g.get("parent"), g.get("tooltip")) for gid, g in data.get("task_groups", {}).items()},
+        task_groups={gid: (g.get("parent"), g.get("tooltip")) for gid, g in groups.items()},
+        mapped_groups=mapped_groups,
         source_mode="airflow",
         airflow_version=airflow_version,
     )
+
+
+def _in_mapped_groups(task: Task, groups: Mapping[str, Any], mapped_groups: Mapping[str, Any]) -> Task:
+    """A mapped group's arguments in the task's values, named after the innermost mapped group around it."""
+    group_id, owner = task.group_id, None
+    while group_id and owner is None:
+        owner = group_id if group_id in mapped_groups else None
+        group_id = (groups.get(group_id) or {}).get("parent")
+    if owner is None:
+        return task
+
+    def own(value: Any) -> Any:
+        if isinstance(value, MappedArg) and not value.group_id:
+            return MappedArg(owner, value.key)
+        if isinstance(value, dict):
+            return {k: own(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [own(v) for v in value]
+        return value
+
+    return dataclasses.replace(task, args=dataclasses.replace(task.args, values=own(dict(task.args.values))))
 
 
 def _task(data: Mapping[str, Any], display: str, probed_path: str, dag_line: int) -> Task:
@@ -457,4 +492,16 @@ def _callable(data: Mapping[str, Any] | None, display: str, probed_path: str) ->
     if file and line:
         in_dag_file = os.path.realpath(file) == os.path.realpath(probed_path)
         span = SourceSpan(display if in_dag_file else str(file), int(line))
-    return PythonCallable(name=str(data.get("name")), source=data.get("source"), span=span, module=data.get("module"))
+    bound = data.get("bound_object")
+    source = data.get("source")
+    return PythonCallable(
+        # inspect gives a function defined in a `with DAG` block or a @dag function indented, as in the file
+        name=str(data.get("name")), source=textwrap.dedent(source) if isinstance(source, str) else None,
+        span=span, module=data.get("module"),
+        partial_args=tuple(decode_value(list(data.get("partial_args") or []))),
+        partial_kwargs=decode_value(dict(data.get("partial_kwargs") or {})),
+        bound_object=BoundObject(str(bound.get("class_name")), bound.get("module"), bound.get("source"),
+                                 decode_value(bound["state"]) if isinstance(bound.get("state"), dict) else None)
+        if isinstance(bound, dict) else None,
+        cells=decode_value(dict(data.get("cells") or {})),
+    )

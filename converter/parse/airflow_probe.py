@@ -163,6 +163,12 @@ def _install_hooks(af: _Airflow) -> None:
 
         meta.__call__ = operator_call
 
+    # Airflow 2's SubDagOperator looks up its pool's size in the metadata database when it is built
+    # (a guard against a deadlock at run time); a parse has no database, so the lookup is skipped
+    subdag = _first_attr(("airflow.operators.subdag", "SubDagOperator"))
+    if subdag is not None and hasattr(subdag, "_validate_pool"):
+        subdag._validate_pool = lambda self, session: None
+
 
 # -- JSON-safe values ---------------------------------------------------------------------------
 
@@ -193,6 +199,10 @@ def to_json_safe(value: Any, af: _Airflow, depth: int = 0) -> Any:
         return value.isoformat()
     if af.PlainXComArg is not None and isinstance(value, af.PlainXComArg):
         return {"__xcom__": value.operator.task_id, "key": value.key}
+    if af.DAG is not None and isinstance(value, af.DAG):  # SubDagOperator's subdag
+        return {"__dag__": value.dag_id}
+    if type(value).__name__ == "MappedArgument":  # a mapped task group's argument, inside the group
+        return {"__mapped_arg__": str(getattr(value, "_key", ""))}
     if isinstance(value, dict):
         return {str(k): to_json_safe(v, af, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -250,13 +260,19 @@ def _params(dag: Any, af: _Airflow) -> dict[str, Any]:
     return out
 
 
-def _task_groups(dag: Any) -> dict[str, dict[str, Any]]:
+def _task_groups(dag: Any, af: _Airflow) -> dict[str, dict[str, Any]]:
     groups: dict[str, dict[str, Any]] = {}
 
     def walk(group: Any, parent: str | None) -> None:
         for child in getattr(group, "children", {}).values():
             if hasattr(child, "children") and getattr(child, "group_id", None):
                 groups[child.group_id] = {"parent": parent, "tooltip": getattr(child, "tooltip", None) or None}
+                expand_input = getattr(child, "_expand_input", None)  # a mapped task group
+                if expand_input is not None:
+                    raw = getattr(expand_input, "value", None)
+                    mapped = raw if isinstance(raw, dict) and type(expand_input).__name__ != "ListOfDictsExpandInput" \
+                        else {"*": raw}
+                    groups[child.group_id]["mapped"] = {str(k): to_json_safe(v, af) for k, v in mapped.items()}
                 walk(child, child.group_id)
 
     walk(dag.task_group, None)
@@ -272,24 +288,166 @@ def _edge_labels(dag: Any) -> list[list[str]]:
     return labels
 
 
-def _callable(fn: Any, dag_file: str) -> dict[str, Any] | None:
-    if not callable(fn):
-        return None
+def _callable(fn: Any, dag_file: str, af: _Airflow) -> dict[str, Any] | None:
+    """The function a task's callable runs, and how the callable binds it: functools.partial's
+    arguments, a bound method's object (its class and attributes), the plain-data values of the
+    names the function reads from a closure or from the module's globals."""
+    import functools
+
+    if isinstance(fn, functools.partial):  # Python flattens nested partials itself
+        found = _callable(fn.func, dag_file, af)
+        if found is not None:
+            found["partial_args"] = [to_json_safe(a, af) for a in fn.args]
+            found["partial_kwargs"] = {str(k): to_json_safe(v, af) for k, v in fn.keywords.items()}
+        return found
+    if inspect.ismethod(fn):  # obj.method, or Class.method of a classmethod
+        found = _function(fn.__func__, dag_file, af)
+        owner = fn.__self__
+        found["bound_object"] = _bound_object(owner if inspect.isclass(owner) else type(owner),
+                                              None if inspect.isclass(owner) else owner, dag_file, af)
+        return found
+    if not inspect.isfunction(fn) and callable(fn) and inspect.isfunction(getattr(type(fn), "__call__", None)):
+        found = _function(type(fn).__call__, dag_file, af)  # an object with __call__
+        found["bound_object"] = _bound_object(type(fn), fn, dag_file, af)
+        return found
+    return _function(fn, dag_file, af) if callable(fn) else None
+
+
+def _function(fn: Any, dag_file: str, af: _Airflow) -> dict[str, Any]:
     code = getattr(fn, "__code__", None)
     filename = code.co_filename if code else None
-    try:
-        source: str | None = inspect.getsource(fn)
-    except (OSError, TypeError):
-        source = None
     in_dag_file = filename is not None and os.path.realpath(filename) == os.path.realpath(dag_file)
+    name = getattr(fn, "__name__", type(fn).__name__)
+    source = _lambda_source(code) if name == "<lambda>" and code is not None else None
+    if source is None:
+        try:
+            source = inspect.getsource(fn)
+        except (OSError, TypeError):
+            source = None
     return {
-        "name": getattr(fn, "__name__", type(fn).__name__),
+        "name": name,
         # DAG files are imported under a generated module name; only helpers' modules mean anything
         "module": None if in_dag_file else getattr(fn, "__module__", None),
         "file": filename,
         "line": code.co_firstlineno if code else None,
         "source": source,
+        "cells": {**_cells(fn, af), **_default_cells(fn, source, af)} if code is not None else {},
     }
+
+
+def _bound_object(cls: type, obj: Any, dag_file: str, af: _Airflow) -> dict[str, Any]:
+    try:
+        in_dag_file = os.path.realpath(inspect.getfile(cls)) == os.path.realpath(dag_file)
+    except (OSError, TypeError):
+        in_dag_file = False
+    state = None
+    if obj is not None and isinstance(getattr(obj, "__dict__", None), dict):
+        state = {str(k): to_json_safe(v, af) for k, v in vars(obj).items()}
+    return {
+        "class_name": cls.__qualname__,
+        "module": None if in_dag_file else cls.__module__,
+        "source": cls.__qualname__ if obj is None else None,  # a classmethod's object is its class
+        "state": state,
+    }
+
+
+def _cells(fn: Any, af: _Airflow) -> dict[str, Any]:
+    """Plain-data values of the names the function reads from its closure and its module's globals
+    (those bound inside `with DAG` or a loop are not module-level statements a step could carry)."""
+    found: dict[str, Any] = {}
+    code = fn.__code__
+    for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
+        try:
+            found[name] = cell.cell_contents
+        except ValueError:  # a cell not yet filled
+            continue
+    names: set[str] = set()
+    pending = [code]
+    while pending:
+        current = pending.pop()
+        names.update(current.co_names)
+        pending.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    namespace = getattr(fn, "__globals__", {})
+    for name in sorted(names):
+        if name in namespace and name not in found:
+            found[name] = namespace[name]
+    plain = {}
+    for name, value in found.items():
+        safe = to_json_safe(value, af)
+        if _is_plain(safe):
+            plain[name] = safe
+    return plain
+
+
+def _default_cells(fn: Any, source: str | None, af: _Airflow) -> dict[str, Any]:
+    """For a default that is a bare name only the defaults read (`lambda table=table: ...`), that
+    name's value when the function was defined: the default itself."""
+    import ast
+    import textwrap
+
+    if not source:
+        return {}
+    try:
+        tree = ast.parse(textwrap.dedent(source).strip() if not source.lstrip().startswith("lambda")
+                         else f"_ = ({source})")
+    except SyntaxError:
+        return {}
+    node = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))), None)
+    if node is None:
+        return {}
+    arguments = node.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+    pairs += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None]
+    body = node.body if isinstance(node.body, list) else [node.body]
+    parameters = {a.arg for a in [*positional, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg] if a}
+    in_body = {n.id for part in body for n in ast.walk(part) if isinstance(n, ast.Name)} - parameters
+    values = dict(zip([a.arg for a in positional[len(positional) - len(fn.__defaults__ or ()):]], fn.__defaults__ or ()))
+    values.update(fn.__kwdefaults__ or {})
+    found = {}
+    for argument, default in pairs:
+        if isinstance(default, ast.Name) and default.id not in in_body and argument.arg in values:
+            safe = to_json_safe(values[argument.arg], af)
+            if _is_plain(safe):
+                found[default.id] = safe
+    return found
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, dict):
+        return not ({"__unresolved__", "__duration__", "__xcom__"} & set(value)) and all(
+            _is_plain(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_is_plain(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+_PARSED_FILES: dict[str, Any] = {}
+
+
+def _lambda_source(code: types.CodeType) -> str | None:
+    """The text of the lambda expression (inspect gives whole lines, which do not parse alone)."""
+    import ast
+    import linecache
+
+    filename = code.co_filename
+    if filename not in _PARSED_FILES:
+        try:
+            text = "".join(linecache.getlines(filename))
+            _PARSED_FILES[filename] = (text, ast.parse(text))
+        except (SyntaxError, ValueError):
+            _PARSED_FILES[filename] = None
+    parsed = _PARSED_FILES[filename]
+    if parsed is None:
+        return None
+    text, tree = parsed
+    arguments = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno:
+            names = tuple(a.arg for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs])
+            if names == tuple(arguments):
+                return ast.get_source_segment(text, node)
+    return None
 
 
 def _operator_name(task: Any) -> str:
@@ -360,7 +518,7 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
         "args": {k: to_json_safe(v, af) for k, v in values.items()},
         "explicit": explicit,
         "template_fields": template_fields,
-        "python_callable": _callable(fn, dag_file) if fn else None,
+        "python_callable": _callable(fn, dag_file, af) if fn else None,
         "is_mapped": is_mapped,
         "mapped_args": {k: to_json_safe(v, af) for k, v in mapped.items()},
         "is_setup": bool(getattr(task, "is_setup", False)),
@@ -406,7 +564,7 @@ def _dag(dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
         "tags": sorted(str(t) for t in (getattr(dag, "tags", None) or ())),
         "doc_md": getattr(dag, "doc_md", None),
         "description": getattr(dag, "description", None),
-        "task_groups": _task_groups(dag),
+        "task_groups": _task_groups(dag, af),
         "edge_labels": _edge_labels(dag),
         "tasks": tasks,
         "edges": [list(edge) for edge in edges],

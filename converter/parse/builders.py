@@ -18,7 +18,8 @@ from converter.parse.budget import TASKS
 from converter.parse.dependencies import Dependencies
 from converter.parse.state import describe, shown
 from converter.parse.values import (
-    DagRecord, Function, GroupRecord, LocalClass, Partial, Ref, Scope, TaskFlow, TaskRecord, XComValue,
+    BoundMethodValue, DagRecord, Function, GroupRecord, InstanceValue, LambdaValue, LocalClass, MappedArgValue,
+    Partial, PartialValue, Ref, Scope, TaskFlow, TaskRecord, XComValue,
 )
 
 KEY_REGEX = re.compile(r"^[\w.-]+$")  # Airflow's validate_key
@@ -167,17 +168,17 @@ class Builders(Dependencies):
             task.is_mapped, task.mapped_args = True, mapped
         return self.register(node, task)
 
-    def python_callable(self, value: Any, node: cst.Call) -> PythonCallable | None:
-        if isinstance(value, Function):
-            return value.callable()
+    def python_callable(self, value: Any, node: cst.Call) -> Any:
+        """What python_callable was, kept as the reader's value until the file has been read (the
+        values a callable reads from its surroundings are those they have at the end, as at run time)."""
         if isinstance(value, TaskFlow):
-            return value.function.callable()
+            return value.function
+        if isinstance(value, (Function, LambdaValue, PartialValue, BoundMethodValue)):
+            return value
+        if isinstance(value, InstanceValue):  # an object with __call__
+            return BoundMethodValue(value.source, owner=value, method="__call__")
         if isinstance(value, Ref):
             return PythonCallable(value.name, None, module=value.module)
-        if isinstance(value, Unresolved):
-            lambda_node = find_lambda(node)
-            if lambda_node is not None:
-                return PythonCallable("<lambda>", self.source(lambda_node), self.span(lambda_node))
         return None
 
     def register(self, node: cst.CSTNode, task: TaskRecord) -> TaskRecord:
@@ -211,7 +212,7 @@ class Builders(Dependencies):
         }
         task.values = self.effective_values(group, {**flow.options, **call_args})
         task.explicit = flow.explicit | frozenset(call_args)
-        task.python_callable = flow.function.callable()
+        task.python_callable = flow.function
         if mapped is not None:
             task.is_mapped, task.mapped_args = True, mapped
         self.register(node, task)
@@ -223,18 +224,15 @@ class Builders(Dependencies):
 
 
 def xcoms(value: Any) -> Iterator[XComValue]:
+    """The XCom values inside an argument; a mapped group's argument stands for every XCom its group
+    maps over (Airflow's MappedArgument.iter_references)."""
     if isinstance(value, XComValue):
         yield value
+    elif isinstance(value, MappedArgValue):
+        yield from xcoms(value.group.mapped_args)
     elif isinstance(value, dict):
         for item in value.values():
             yield from xcoms(item)
     elif isinstance(value, (list, tuple, set)):
         for item in value:
             yield from xcoms(item)
-
-
-def find_lambda(node: cst.Call) -> cst.Lambda | None:
-    for arg in node.args:
-        if arg.keyword is not None and arg.keyword.value == "python_callable" and isinstance(arg.value, cst.Lambda):
-            return arg.value
-    return None

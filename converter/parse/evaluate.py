@@ -77,6 +77,22 @@ _CONTAINERS = (list, tuple, set, frozenset, dict)
 _END = object()
 
 
+def is_data(value: Any) -> bool:
+    """True for literal data all the way down, for values already read (and so bounded by the budgets);
+    the evaluator's own `is_data` checks values while reading, under the budgets."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (dict, *_SEQUENCES)):
+            pending.extend(_children(item))
+        elif not isinstance(item, (_DATA, range)):
+            return False
+    return True
+
+
+_SEQUENCES = (list, tuple, set, frozenset)
+
+
 def _children(container: Any) -> Iterator[Any]:
     if isinstance(container, dict):
         return itertools.chain(container.keys(), container.values())
@@ -241,6 +257,11 @@ class Evaluator:
         if isinstance(value, (*_CONTAINERS, range, *_DATA)):
             return bool(value)
         return None
+
+    def _known_object(self, left: Any, right: Any, node: cst.CSTNode) -> bool:
+        """One side is None and the other an object the reader built (not a value it could not know)."""
+        other = right if left is None else left if right is None else None
+        return other is not None and not isinstance(other, Unresolved) and not self.is_data(other, node)
 
     def is_data(self, value: Any, node: cst.CSTNode | SourceSpan | None = None) -> bool:
         """True for literal data all the way down, which Python operators may safely combine."""
@@ -562,6 +583,12 @@ class Evaluator:
         left = self.eval(node.left, scope)
         for target in node.comparisons:
             right = self.eval(target.comparator, scope)
+            if isinstance(target.operator, (cst.Is, cst.IsNot)) and self._known_object(left, right, node):
+                # `task is not None`: a task, group, DAG or function the reader built is never None
+                if (left is right) == isinstance(target.operator, cst.IsNot):
+                    return False
+                left = right
+                continue
             # `x in a_set` hashes x and compares it with a colliding key or two: the set itself is
             # not walked (its keys were hashed when it was built), which a loop over it would repeat
             membership = isinstance(target.operator, (cst.In, cst.NotIn)) and isinstance(right, (set, frozenset, dict))

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import PurePosixPath
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import libcst as cst
@@ -23,8 +25,9 @@ from converter.parse.builders import Builders
 from converter.parse.evaluate import make_datetime, make_duration
 from converter.parse.state import short
 from converter.parse.values import (
-    Builtin, DagRecord, Function, GroupRecord, LabelRecord, LocalClass, Partial, Ref, Scope, TaskFlow,
-    TaskDecorator, TaskRecord, XComValue,
+    BoundMethodValue, Builtin, DagRecord, Function, GroupRecord, InstanceValue, LabelRecord, LambdaValue,
+    LocalClass, MappedArgValue, Partial, PartialValue, Ref, Scope, TaskFlow, TaskDecorator, TaskRecord, XComValue,
+    defaults_read,
 )
 
 _PATH_PARTS = frozenset({"stem", "name", "suffix", "parent", "parts"})
@@ -215,7 +218,7 @@ class Interpreter(Builders):
     # -- definitions -----------------------------------------------------------------------
     def define_function(self, node: cst.FunctionDef, scope: Scope) -> Any:
         source = self.positions.definition(node).strip("\n")
-        function = Function(node, scope, self.span(node), source)
+        function = Function(node, scope, self.span(node), source, defaults=defaults_read(node.params, scope))
         result: Any = function
         is_setup = is_teardown = False
         for decorator in reversed(node.decorators):  # innermost decorator applies first
@@ -256,7 +259,7 @@ class Interpreter(Builders):
         dag = self.make_dag(node, options.get("name", function.name), settings)
         dag.span = function.span
         task = TaskRecord(function.name, "asset", target.module, function.span, dag, dag.root,
-                          python_callable=function.callable())
+                          python_callable=function)
         self.register(node, task)
 
     def define_class(self, node: cst.ClassDef, scope: Scope) -> LocalClass:
@@ -270,14 +273,21 @@ class Interpreter(Builders):
             elif isinstance(value, LocalClass):
                 bases.append(value.name)
                 is_operator |= value.is_operator
-        # only plain class-level assignments are read: constants, not methods or nested logic
+        # only plain class-level assignments are read: constants, not methods or nested logic; the
+        # methods' source is kept for a bound method passed as a task's callable
         body = Scope(parent=scope)
+        methods: dict[str, Callable[[], str]] = {}
         for statement in node.body.body:
             if isinstance(statement, cst.SimpleStatementLine):
                 for small in statement.body:
                     if isinstance(small, (cst.Assign, cst.AnnAssign)):
                         self.run_small(small, body)
-        return LocalClass(node.name.value, tuple(bases), is_operator, body.vars)
+            elif isinstance(statement, cst.FunctionDef):
+                methods[statement.name.value] = partial(self._method_source, statement)
+        return LocalClass(node.name.value, tuple(bases), is_operator, body.vars, methods)
+
+    def _method_source(self, node: cst.FunctionDef) -> str:
+        return self.positions.definition(node).strip("\n")
 
     def call_function(self, function: Function, node: cst.Call, args: list[Any] | None,
                       kwargs: dict[str, Any] | None) -> Any:
@@ -340,6 +350,8 @@ class Interpreter(Builders):
             return value
         if isinstance(value, LocalClass) and name in value.attrs:
             return value.attrs[name]
+        if isinstance(value, InstanceValue) or isinstance(value, LocalClass) and name in value.methods:
+            return BoundMethodValue(self.source(node), owner=value, method=name)
         if isinstance(value, PurePosixPath) and name in _PATH_PARTS:  # Path(__file__).stem as a dag_id
             return getattr(value, name)
         return self.unresolved(node)
@@ -359,6 +371,10 @@ class Interpreter(Builders):
                 return node.attr.value.lower()  # TriggerRule.ALL_DONE == "all_done"
             return value.attr(node.attr.value)
         return self.attribute(node, value, scope)
+
+    def _eval_Lambda(self, node: cst.Lambda, scope: Scope) -> Any:
+        return LambdaValue(self.source(node), span=self.span(node), scope=scope,
+                           defaults=defaults_read(node.params, scope))
 
     # -- calls -----------------------------------------------------------------------------
     def call(self, node: cst.Call, scope: Scope) -> Any:
@@ -389,14 +405,15 @@ class Interpreter(Builders):
         if isinstance(callee, LocalClass):
             if callee.is_operator:
                 return self.make_operator(node, callee.name, "", kwargs, bases=callee.bases)
-            return self.unresolved(node)
+            return InstanceValue(self.source(node), cls=callee, scope=scope)
         if isinstance(callee, Ref):
-            return self.call_ref(node, callee, args, kwargs)
+            return self.call_ref(node, callee, args, kwargs, scope)
         if isinstance(callee, TaskDecorator):
             return self.apply_decorator(node, callee, args, kwargs)
         return self.unknown_call(node, args, kwargs)
 
-    def call_ref(self, node: cst.Call, ref: Ref, args: list[Any] | None, kwargs: dict[str, Any] | None) -> Any:
+    def call_ref(self, node: cst.Call, ref: Ref, args: list[Any] | None, kwargs: dict[str, Any] | None,
+                 scope: Scope | None = None) -> Any:
         kind = imports.kind(ref)
         if args is None or kwargs is None:  # a `*`/`**` spread that cannot be evaluated
             if imports.is_known_operator(ref) or (kwargs is not None and "task_id" in kwargs):
@@ -431,7 +448,19 @@ class Interpreter(Builders):
             return make_datetime(style, args, kwargs) or self.unresolved(node)
         if imports.is_class_like(ref) and ("task_id" in kwargs or imports.is_known_operator(ref)):
             return self.make_operator(node, ref.name, ref.module, kwargs, airflow_ref=ref)
-        return self.unknown_call(node, args, kwargs)
+        if ref.qualname == "functools.partial" and args:
+            return self.make_callable_partial(node, args, kwargs)
+        unknown = self.unknown_call(node, args, kwargs)
+        if imports.is_class_like(ref) and not imports.is_airflow(ref):
+            return InstanceValue(unknown.source, cls=ref, scope=scope)
+        return unknown
+
+    def make_callable_partial(self, node: cst.Call, args: list[Any], kwargs: dict[str, Any]) -> PartialValue:
+        """`functools.partial(f, ...)`: a partial of a partial is one partial, as Python flattens it."""
+        target, bound = args[0], tuple(args[1:])
+        if isinstance(target, PartialValue):
+            return PartialValue(self.source(node), target.target, target.args + bound, {**target.kwargs, **kwargs})
+        return PartialValue(self.source(node), target, bound, dict(kwargs))
 
     def apply_decorator(self, node: cst.Call, decorator: TaskDecorator, args: list[Any] | None,
                         kwargs: dict[str, Any] | None) -> Any:
@@ -524,13 +553,19 @@ class Interpreter(Builders):
         return dag
 
     def call_group_function(self, node: cst.Call, function: Function, args: list[Any] | None,
-                            kwargs: dict[str, Any] | None) -> Any:
+                            kwargs: dict[str, Any] | None, mapped: dict[str, Any] | None = None) -> Any:
         options = dict(function.options)
         group = self.make_group(node, options.pop("group_id", function.name), options, suffix=True)
         if not isinstance(group, GroupRecord):
             return group
         if group.tooltip is None and function.node.get_docstring():
             group.tooltip = function.node.get_docstring()
+        if mapped is not None and kwargs is not None:
+            # inside a mapped group, each mapped parameter is one item per group instance
+            group.mapped_args = mapped
+            names = [p.name.value for p in (*function.node.params.params, *function.node.params.kwonly_params)]
+            keys = [n for n in names if n not in kwargs] if "*" in mapped else list(mapped)
+            kwargs = {**kwargs, **{key: MappedArgValue(group, key) for key in keys}}
         self.context.append(group)
         try:
             result = self.call_function(function, node, args, kwargs)
@@ -558,17 +593,9 @@ class Interpreter(Builders):
         return task
 
     def expand_group(self, node: cst.Call, function: Function, fixed: dict[str, Any], mapped: dict[str, Any]) -> Any:
-        """A mapped @task_group: its body read once, with the mapped values standing for each item.
-
-        Task ids and edges are those Airflow builds; every task inside is marked mapped, over the
-        group's expand arguments.
-        """
-        before = {id(d): len(d.tasks) for d in self.dags}
-        result = self.call_group_function(node, function, [], {**fixed, **mapped})
-        for dag in self.dags:
-            for task in list(dag.tasks.values())[before.get(id(dag), 0):]:
-                task.is_mapped, task.mapped_args = True, dict(mapped)
-        return result
+        """A mapped @task_group: its body read once, each mapped parameter a MappedArgValue (one item
+        per group instance), as Airflow reads it; the group records what it maps over."""
+        return self.call_group_function(node, function, [], dict(fixed), mapped=mapped)
 
     # -- dependencies ----------------------------------------------------------------------
 # augmented assignments as the binary operations they are (which check their budgets)

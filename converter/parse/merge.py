@@ -58,6 +58,7 @@ def _merge_dag(static: Dag | None, imported: Dag) -> Dag:
         edge_labels=_fill(imported.edge_labels,
                           {edge: label for edge, label in static.edge_labels.items() if edge in imported_edges}),
         task_groups=_fill(imported.task_groups, static.task_groups),
+        mapped_groups=_fill(imported.mapped_groups, static.mapped_groups),
         source_mode=MERGED_MODE,
         airflow_version=imported.airflow_version or static.airflow_version,
     )
@@ -79,12 +80,20 @@ def _merge_task(static: Task | None, imported: Task) -> Task:
 def _merge_callable(static: PythonCallable | None, imported: PythonCallable | None) -> PythonCallable | None:
     if imported is None or static is None:
         return imported or static
+    bound = imported.bound_object
+    if bound is not None and static.bound_object is not None and static.bound_object.source is not None:
+        # the constructor call as written reads better than the attributes the import recorded
+        bound = dataclasses.replace(bound, source=static.bound_object.source)
     return dataclasses.replace(
         imported,
         source=imported.source if imported.source is not None else static.source,
         span=static.span or imported.span,
         module=imported.module or static.module,
         module_source=imported.module_source or static.module_source,
+        bound_object=bound or static.bound_object,
+        partial_args=imported.partial_args or static.partial_args,
+        partial_kwargs=imported.partial_kwargs or static.partial_kwargs,
+        cells={**static.cells, **imported.cells},
     )
 
 

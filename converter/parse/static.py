@@ -27,23 +27,25 @@ the group's join node).
 from __future__ import annotations
 
 import ast
-import dataclasses
 import re
 import warnings
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import libcst as cst
 
 from converter.diagnostics import Diagnostic, diag
-from converter.model import Dag, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved, XComRef
+from converter.model import Dag, DagRef, MappedArg, ParsedFile, SourceSpan, Task, TaskArgs, Unresolved, XComRef
 from converter.parse.budget import DEFAULT_LIMITS, OverBudget, ReadingLimits, hard_stops, memory_message
+from converter.parse.callables import to_callable
 from converter.parse.interpreter import Interpreter
 from converter.parse.positions import Positions
 from converter.parse.source import read_source
+from converter.parse.subdags import inline_subdags
 from converter.parse.values import (
-    DagRecord, Function, GroupRecord, LabelRecord, LocalClass, Partial, Ref, Scope, TaskFlow, TaskRecord,
-    XComValue,
+    DagRecord, Function, GroupRecord, LabelRecord, LocalClass, MappedArgValue, Partial, Ref, Scope, TaskFlow,
+    TaskRecord, XComValue,
 )
 
 __all__ = ["read_dag_file"]
@@ -132,7 +134,7 @@ def _interpret(interpreter: Interpreter, module: cst.Module, scope: Scope, text:
                 "A2K108", f"The static reader failed on this statement: {type(error).__name__}: {error}",
                 file=display, line=span.line, col=span.col,
             ))
-    return [_to_dag(record, interpreter, text) for record in interpreter.dags]
+    return list(inline_subdags([_to_dag(record, interpreter, text) for record in interpreter.dags]))
 
 
 def _over_budget(interpreter: Interpreter, over: OverBudget) -> Diagnostic:
@@ -260,13 +262,16 @@ def _to_dag(record: DagRecord, interpreter: Interpreter, module_source: str) -> 
     tasks = []
     for task in record.tasks.values():
         unresolved = []
-        args = TaskArgs(model(task.values, unresolved, task.span), task.explicit)
+        interpreter.walk(task.values, task.span)  # bounded, and counted as steps: the copy made next is no bigger
+        callable_ = to_callable(task.python_callable, module_source, partial(_model_value, unresolved=unresolved))
+        # a lambda, partial or bound method that was read is no unknown value, though Unresolved as an argument
+        args = TaskArgs({k: _model_value(v, [] if k == "python_callable" and callable_ else unresolved)
+                         for k, v in task.values.items()}, task.explicit)
         mapped = model(task.mapped_args, unresolved, task.span)
         warn("The argument", unresolved, task)
         tasks.append(Task(
             task_id=task.task_id, operator=task.operator, operator_module=task.operator_module,  # type: ignore[arg-type]
-            span=task.span, args=args, group_id=task.group.group_id,
-            python_callable=_with_module(task.python_callable, module_source),
+            span=task.span, args=args, group_id=task.group.group_id, python_callable=callable_,
             is_mapped=task.is_mapped, mapped_args=mapped, is_setup=task.is_setup, is_teardown=task.is_teardown,
             operator_bases=task.bases,
         ))
@@ -275,19 +280,14 @@ def _to_dag(record: DagRecord, interpreter: Interpreter, module_source: str) -> 
         dag_id=record.dag_id, span=record.span, tasks=tuple(tasks), edges=tuple(record.edges),
         settings=settings, description=description if isinstance(description, str) else None,
         edge_labels=dict(record.edge_labels), task_groups={gid: _group_entry(g) for gid, g in record.groups.items()},
+        mapped_groups={gid: {k: _model_value(v, unresolved) for k, v in g.mapped_args.items()}
+                       for gid, g in record.groups.items() if g.mapped_args is not None},
         source_mode="static", airflow_version="3" if _AIRFLOW_SDK_IMPORT.search(module_source) else None,
     )
 
 
 # `from airflow.sdk import ...`, `import airflow.sdk`: the Task SDK exists in Airflow 3 only
 _AIRFLOW_SDK_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+airflow\.sdk\b|import[ \t]+airflow\.sdk\b)", re.MULTILINE)
-
-
-def _with_module(callable_: PythonCallable | None, module_source: str) -> PythonCallable | None:
-    """A callable defined in this file carries the file's text (mapping extracts what it uses)."""
-    if callable_ is None or callable_.module is not None or callable_.source is None:
-        return callable_
-    return dataclasses.replace(callable_, module_source=module_source)
 
 
 def _group_entry(group: GroupRecord) -> tuple[str | None, str | None]:
@@ -299,11 +299,16 @@ def _model_value(value: Any, unresolved: list[str]) -> Any:
     """An interpreter value as a model value: literals as they are, XCom results as XComRef."""
     if isinstance(value, Unresolved):
         unresolved.append(value.source)
-        return value
+        # a lambda, partial, object ... is its source text to everything but a task's python_callable
+        return value if type(value) is Unresolved else Unresolved(value.source)
     if isinstance(value, XComValue):
         if value.task.task_id is None:
             return Unresolved("<output of an unnamed task>")
         return XComRef(value.task.task_id, value.key)
+    if isinstance(value, MappedArgValue):
+        return MappedArg(value.group.group_id or "", value.key)
+    if isinstance(value, DagRecord):  # SubDagOperator(subdag=...): inlined by parse/subdags.py
+        return DagRef(value.dag_id)
     if isinstance(value, dict):
         return {_model_value(k, unresolved): _model_value(v, unresolved) for k, v in value.items()}
     if isinstance(value, list):

@@ -9,12 +9,13 @@ records (identity semantics) because dependencies are added to them as the file 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
 
-from converter.model import PythonCallable, SourceSpan
+from converter.model import PythonCallable, SourceSpan, Unresolved
 
 _SUFFIX = re.compile(r"__(\d+)$")
 
@@ -49,6 +50,8 @@ class LocalClass:
     is_operator: bool
     # class-level constants (`class Config: TABLES = [...]`), readable as `Config.TABLES`
     attrs: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # each method's source (`def` dedented, decorators included), made when a bound method needs it
+    methods: dict[str, Callable[[], str]] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(eq=False)
@@ -77,6 +80,8 @@ class Function:
     source: str
     kind: str = "plain"
     options: dict[str, Any] = field(default_factory=dict)  # the decorator's keyword arguments
+    # the names its parameters' defaults read, with their values when it was defined (see defaults_read)
+    defaults: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -84,6 +89,45 @@ class Function:
 
     def callable(self) -> PythonCallable:
         return PythonCallable(self.name, self.source, self.span)
+
+
+# Callables other than a named function. Each is an `Unresolved` (its source text) to every part of
+# the reader that does not know it, exactly as before it was recognised; the task's python_callable
+# reads what it knows (see parse/callables.py). `scope` is where names it reads are looked up.
+
+
+@dataclass(frozen=True, eq=False)
+class LambdaValue(Unresolved):
+    """`lambda ...: ...`; `source` is the lambda expression."""
+
+    span: SourceSpan | None = None
+    scope: Scope | None = None
+    defaults: dict[str, Any] = field(default_factory=dict)  # as Function.defaults
+
+
+@dataclass(frozen=True, eq=False)
+class InstanceValue(Unresolved):
+    """An object of a class that is not an operator: `Normaliser(0, 200)`; `source` is that call."""
+
+    cls: Any = None  # LocalClass or Ref
+    scope: Scope | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class BoundMethodValue(Unresolved):
+    """`obj.method` on an InstanceValue (or `Class.method` on a local class)."""
+
+    owner: Any = None  # InstanceValue or LocalClass
+    method: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class PartialValue(Unresolved):
+    """`functools.partial(target, *args, **kwargs)`, nested partials flattened into one."""
+
+    target: Any = None
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,7 +173,9 @@ class TaskRecord:
     group: GroupRecord
     values: dict[str, Any] = field(default_factory=dict)
     explicit: frozenset[str] = frozenset()
-    python_callable: PythonCallable | None = None
+    # what python_callable was: a Function, TaskFlow, LambdaValue, PartialValue, BoundMethodValue, or
+    # an imported name as a PythonCallable; made a PythonCallable when the file has been read
+    python_callable: Any = None
     is_mapped: bool = False
     mapped_args: dict[str, Any] = field(default_factory=dict)
     is_setup: bool = False
@@ -140,6 +186,14 @@ class TaskRecord:
     def key(self) -> str:
         """The id of a task that is in a DAG (only named tasks ever are)."""
         return self.task_id or ""
+
+
+@dataclass(frozen=True, eq=False)
+class MappedArgValue:
+    """A mapped task group's argument inside the group: one item per group instance."""
+
+    group: GroupRecord
+    key: str
 
 
 @dataclass(frozen=True)
@@ -161,6 +215,7 @@ class GroupRecord:
     tooltip: str | None = None
     default_args: dict[str, Any] = field(default_factory=dict)
     tasks: list[TaskRecord] = field(default_factory=list)  # every task inside, sub-groups included
+    mapped_args: dict[str, Any] | None = None  # a mapped group's expand arguments ({"*": ...} for expand_kwargs)
 
     def child_id(self, label: str) -> str:
         """Airflow's TaskGroup.child_id: the group's id prefixes its children when asked to."""
@@ -279,3 +334,28 @@ class Builtin:
     """A Python builtin the evaluator may apply to literal data (range, len, str, ...)."""
 
     name: str
+
+
+def defaults_read(params: cst.Parameters, scope: Scope) -> dict[str, Any]:
+    """The names the parameters' defaults read, with their values now: Python evaluates defaults when
+    the function is defined (`lambda table=table: ...` in a loop keeps each table), while the body
+    reads names when it runs (their last values); parse/callables.py decides which applies."""
+    defaults = [p.default for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                if p.default is not None]
+    found: dict[str, Any] = {}
+    for name in sorted({n for d in defaults for n in _names(d)}):
+        present, value = scope.lookup(name)
+        if present:
+            found[name] = value
+    return found
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            names.add(name.value)
+
+    node.visit(Visitor())
+    return names

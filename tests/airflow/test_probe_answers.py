@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from converter.model import Duration, PythonCallable, SourceSpan, Unresolved, XComRef
+from converter.model import BoundObject, Duration, MappedArg, PythonCallable, SourceSpan, Unresolved, XComRef
 from converter.parse.airflow_import import decode_value, parsed_file_from_probe
 
 TASK = {
@@ -68,3 +68,31 @@ def test_a_dag_read_by_airflow_records_that_airflow_s_version() -> None:
     parsed = parsed_file_from_probe(ANSWER, "etl.py", "3.3.2")
     assert parsed.dags[0].airflow_version == "3.3.2" and parsed.dags[0].airflow_major == 3
     assert parsed_file_from_probe(ANSWER, "etl.py").dags[0].airflow_version is None
+
+
+def test_callable_bindings_decode_to_the_model() -> None:
+    callable_ = {**TASK["python_callable"], "name": "export", "partial_args": [1, {"__duration__": 5}],
+                 "partial_kwargs": {"dry_run": True}, "cells": {"limit": 3},
+                 "bound_object": {"class_name": "Exporter", "module": None, "source": None,
+                                  "state": {"target": "s3://x"}}}
+    answer = {**ANSWER, "dags": [{**ANSWER["dags"][0], "tasks": [{**TASK, "python_callable": callable_}]}]}
+    found = parsed_file_from_probe(answer, "dags/etl.py").dags[0].tasks[0].python_callable
+    assert (found.partial_args, found.partial_kwargs, found.cells) == ((1, Duration(5.0)), {"dry_run": True}, {"limit": 3})
+    assert found.bound_object == BoundObject("Exporter", None, None, {"target": "s3://x"})
+
+
+def test_a_mapped_groups_argument_names_its_group_and_a_subdag_is_inlined() -> None:
+    inner = {**TASK, "task_id": "g.work", "group_id": "g", "is_mapped": False, "mapped_args": {},
+             "args": {"op_args": [{"__mapped_arg__": "x"}]}}
+    parent = {**ANSWER["dags"][0], "dag_id": "p", "task_groups": {"g": {"parent": None, "tooltip": None,
+                                                                        "mapped": {"x": [1, 2]}}},
+              "edge_labels": [], "edges": [], "tasks": [
+                  inner, {**TASK, "task_id": "run", "operator": "SubDagOperator", "group_id": None,
+                          "operator_module": "airflow.operators.subdag", "args": {"subdag": {"__dag__": "p.run"}},
+                          "python_callable": None}]}
+    child = {**ANSWER["dags"][0], "dag_id": "p.run", "task_groups": {}, "edge_labels": [], "edges": [],
+             "tasks": [{**TASK, "task_id": "step", "group_id": None, "python_callable": None}]}
+    (dag,) = parsed_file_from_probe({**ANSWER, "dags": [parent, child]}, "p.py").dags
+    assert dag.mapped_groups == {"g": {"x": [1, 2]}}
+    assert dag.task("g.work").args.get("op_args") == [MappedArg("g", "x")]
+    assert [t.task_id for t in dag.tasks] == ["g.work", "run.step"] and dag.subdags == {"run": "p.run"}

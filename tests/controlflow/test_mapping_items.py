@@ -18,9 +18,26 @@ def test_a_loop_over_an_output_inside_a_branch_compiles_with_the_condition_insid
     assert any("condition is inside the loop" in d for d in differences)
 
 
-def test_mapping_over_a_mapped_tasks_results_is_one_step_and_reported(convert) -> None:
+def test_mapping_over_a_mapped_tasks_results_loops_over_the_list_argo_collects(convert) -> None:
     converted = convert("cf_mapping_nested")
-    assert "as add_ten_n" not in converted.python  # no loop: KFP v1 has no fan-in out of a ParallelFor
+    assert "with dsl.ParallelFor(results_of(double, 'Output')) as add_ten_n:" in converted.python
+    assert "named(PY_COLLECT, 'collect')(values=add_ten.outputs['Output'])" in converted.python
     codes = {d["code"] for d in converted.record["diagnostics"] if d["task_id"] in ("add_ten", "collect")}
-    assert "A2K311" in codes
-    assert "named(PY_COLLECT, 'collect')()" in converted.python  # the collected list cannot be passed
+    assert "A2K311" not in codes
+    # compile_pipeline pointed the second loop at the list Argo collects from the first one's
+    # iterations, and declared the output on the steps it comes from
+    root = converted.templates[converted.workflow["spec"]["entrypoint"]]["dag"]["tasks"]
+    second = next(t for t in root if t.get("withParam", "").endswith("double-Output}}"))
+    assert second["withParam"] == "{{tasks.for-loop-1.outputs.parameters.double-Output}}" and "withItems" not in second
+    outputs = converted.templates["double"]["outputs"]
+    assert {"name": "double-Output", "valueFrom": {"path": "/tmp/outputs/Output/data"}} in outputs["parameters"]
+
+
+def test_a_task_after_a_mapped_task_receives_the_list_of_its_results(convert) -> None:
+    converted = convert("cf_mapping_nested")
+    step = converted.python[converted.python.index("def collect_step"):]
+    assert "values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]" in step
+    root = converted.templates[converted.workflow["spec"]["entrypoint"]]["dag"]["tasks"]
+    collect = next(t for t in root if t["name"] == "collect")
+    assert collect["arguments"]["parameters"] == [
+        {"name": "add-ten-Output", "value": "{{tasks.for-loop-4.outputs.parameters.add-ten-Output}}"}]

@@ -7,7 +7,7 @@ import warnings
 
 import libcst as cst
 
-from converter.model import Duration, Unresolved, XComRef
+from converter.model import Duration, MappedArg, Unresolved, XComRef
 from converter.parse.evaluate import Evaluator
 from converter.parse.values import Scope
 from tests.parse.helpers import codes, only_dag, task_ids
@@ -203,8 +203,10 @@ def test_mapped_task_group(read) -> None:
             per_item.partial(y=1).expand(x=src.output)
     """))
     [_, inner] = dag.tasks
-    assert inner.task_id == "per_item.work" and inner.is_mapped
-    assert inner.mapped_args == {"x": XComRef("src")} and inner.args.values["op_args"][1] == 1
+    # as Airflow reads it: the group is mapped, its task reads the group's argument (MappedArgument)
+    assert inner.task_id == "per_item.work" and not inner.is_mapped
+    assert dag.mapped_groups == {"per_item": {"x": XComRef("src")}}
+    assert inner.args.values["op_args"] == (MappedArg("per_item", "x"), 1)
     assert dag.edges == (("src", "per_item.work"),)
 
 

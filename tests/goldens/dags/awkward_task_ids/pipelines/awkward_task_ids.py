@@ -110,7 +110,8 @@ def apply_trigger_rules(workflow, rules):
 
     A task inside a condition or loop is represented in the DAG that holds its upstreams by the
     condition or loop node around it: the expression is written there, with every task it names
-    replaced by the node that stands for it in that DAG.
+    replaced by the node that stands for it in that DAG. A node standing for several tasks (the loop
+    of a mapped task group) gets all their expressions, and its other dependencies, joined by &&.
     """
     import re
 
@@ -119,6 +120,7 @@ def apply_trigger_rules(workflow, rules):
         if "dag" in template:
             template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
+    found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
         named = {match.group(1) for match in re.finditer(_ARGO_RESULT, expression)}
         levels = set()
@@ -130,19 +132,25 @@ def apply_trigger_rules(workflow, rules):
         if len(levels) != 1:
             raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
         (level,) = levels
-        template_name, node_name = paths[name][level]
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(_ARGO_RESULT, lambda m: f"{stand_in[m.group(1)]}.{m.group(3)}", expression)
+        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+    for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
         index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
+        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
         # an input from a task further up orders it after that task too, which the rule already implies
-        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, set(stand_in.values()))
-        if unexplained:
-            raise ValueError(f"{name}: the compiler orders it after {sorted(unexplained)}, the rule does not")
+        named_nodes = set().union(*(names for _, _, names in entries))
+        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
+        if unexplained and not shared:
+            raise ValueError(f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not")
+        # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
+        parts = [expression for _, expression, _ in entries] + sorted(unexplained)
+        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
         position = list(node).index("dependencies") if "dependencies" in node else len(items)
-        items.insert(position, ("depends", rewritten))
+        items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
 

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from typing import NamedTuple
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH = components.load_component_from_text(
@@ -30,38 +31,21 @@ implementation:
 """
 )
 
-# Decides which tasks after branch run (BranchPythonOperator).
-DECIDE_BRANCH = components.load_component_from_text(
-    """
-name: decide-branch
-description: The decision of Airflow task branch (BranchPythonOperator).
-outputs:
-- {name: follow_small_path, type: String}
-- {name: follow_large_path, type: String}
-- {name: follow_audit, type: String}
-implementation:
-  container:
-    image: python:3.11-slim
-    command:
-    - python3
-    - -c
-    - |
-      def choose(size):
-          return "small_path" if size < 10 else ["large_path", "audit"]
-      chosen = choose(*[3], **{})
-      CANDIDATES = ["small_path", "large_path", "audit"]
+# Airflow task 'branch': BranchPythonOperator calling choose.
+def branch_step(size: int) -> NamedTuple('Outputs', [('follow_small_path', str), ('follow_large_path', str), ('follow_audit', str)]):
+    """Airflow task 'branch' (BranchPythonOperator, fixtures/airflow_dags/cf_branch_join.py:18)."""
 
-      import os, sys
-      chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-      for path, candidate in zip(sys.argv[1:], CANDIDATES):
-          os.makedirs(os.path.dirname(path), exist_ok=True)
-          with open(path, "w") as stream:
-              stream.write("true" if candidate in chosen else "false")
-    - {outputPath: follow_small_path}
-    - {outputPath: follow_large_path}
-    - {outputPath: follow_audit}
-"""
-)
+    # the callable, as written at fixtures/airflow_dags/cf_branch_join.py
+    def choose(size):
+        return "small_path" if size < 10 else ["large_path", "audit"]
+
+    _result = choose(size)
+    _chosen = [_result] if isinstance(_result, str) else list(_result or [])
+    return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'
+                 for t in ('small_path', 'large_path', 'audit'))
+
+
+PY_BRANCH = components.create_component_from_func(branch_step, base_image='python:3.11')
 
 # A step that does nothing, standing in for an Airflow EmptyOperator.
 NOOP = components.load_component_from_text(
@@ -75,36 +59,21 @@ implementation:
 """
 )
 
-# Decides which tasks after pick_weekday_path run (task.branch).
-DECIDE_PICK_WEEKDAY_PATH = components.load_component_from_text(
-    """
-name: decide-pick-weekday-path
-description: The decision of Airflow task pick_weekday_path (task.branch).
-outputs:
-- {name: follow_report, type: String}
-- {name: follow_skip_report, type: String}
-implementation:
-  container:
-    image: python:3.11-slim
-    command:
-    - python3
-    - -c
-    - |
-      def pick_weekday_path():
-          return "report"
-      chosen = pick_weekday_path(*[], **{})
-      CANDIDATES = ["report", "skip_report"]
+# Airflow task 'pick_weekday_path': task.branch calling pick_weekday_path.
+def pick_weekday_path_step() -> NamedTuple('Outputs', [('follow_report', str), ('follow_skip_report', str)]):
+    """Airflow task 'pick_weekday_path' (task.branch, fixtures/airflow_dags/cf_branch_join.py:35)."""
 
-      import os, sys
-      chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-      for path, candidate in zip(sys.argv[1:], CANDIDATES):
-          os.makedirs(os.path.dirname(path), exist_ok=True)
-          with open(path, "w") as stream:
-              stream.write("true" if candidate in chosen else "false")
-    - {outputPath: follow_report}
-    - {outputPath: follow_skip_report}
-"""
-)
+    # the callable, as written at fixtures/airflow_dags/cf_branch_join.py
+    def pick_weekday_path():
+        return "report"
+
+    _result = pick_weekday_path()
+    _chosen = [_result] if isinstance(_result, str) else list(_result or [])
+    return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'
+                 for t in ('report', 'skip_report'))
+
+
+PY_PICK_WEEKDAY_PATH = components.create_component_from_func(pick_weekday_path_step, base_image='python:3.11')
 
 # Decides which tasks after is_weekend run (BranchDayOfWeekOperator).
 DECIDE_IS_WEEKEND = components.load_component_from_text(
@@ -164,10 +133,9 @@ def cf_branch_join_pipeline():
         named(BASH, 'start')(command='echo start')
         .set_display_name('start')
     )
-    # branch: BranchPythonOperator at fixtures/airflow_dags/cf_branch_join.py:18 [approximated]
-    # note: decision runs without Airflow's context
+    # branch: BranchPythonOperator at fixtures/airflow_dags/cf_branch_join.py:18 [direct]
     branch = (
-        named(DECIDE_BRANCH, 'branch')()
+        named(PY_BRANCH, 'branch')(size=3)
         .set_display_name('branch')
         .after(start)
     )
@@ -212,10 +180,9 @@ def cf_branch_join_pipeline():
         .set_display_name('after_join')
         .after(join)
     )
-    # pick_weekday_path: task.branch at fixtures/airflow_dags/cf_branch_join.py:35 [approximated]
-    # note: decision runs without Airflow's context
+    # pick_weekday_path: task.branch at fixtures/airflow_dags/cf_branch_join.py:35 [direct]
     pick_weekday_path = (
-        named(DECIDE_PICK_WEEKDAY_PATH, 'pick-weekday-path')()
+        named(PY_PICK_WEEKDAY_PATH, 'pick-weekday-path')()
         .set_display_name('pick_weekday_path')
         .after(after_join)
     )
@@ -284,7 +251,8 @@ def apply_trigger_rules(workflow, rules):
 
     A task inside a condition or loop is represented in the DAG that holds its upstreams by the
     condition or loop node around it: the expression is written there, with every task it names
-    replaced by the node that stands for it in that DAG.
+    replaced by the node that stands for it in that DAG. A node standing for several tasks (the loop
+    of a mapped task group) gets all their expressions, and its other dependencies, joined by &&.
     """
     import re
 
@@ -293,6 +261,7 @@ def apply_trigger_rules(workflow, rules):
         if "dag" in template:
             template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
+    found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
         named = {match.group(1) for match in re.finditer(_ARGO_RESULT, expression)}
         levels = set()
@@ -304,19 +273,25 @@ def apply_trigger_rules(workflow, rules):
         if len(levels) != 1:
             raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
         (level,) = levels
-        template_name, node_name = paths[name][level]
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(_ARGO_RESULT, lambda m: f"{stand_in[m.group(1)]}.{m.group(3)}", expression)
+        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+    for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
         index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
+        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
         # an input from a task further up orders it after that task too, which the rule already implies
-        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, set(stand_in.values()))
-        if unexplained:
-            raise ValueError(f"{name}: the compiler orders it after {sorted(unexplained)}, the rule does not")
+        named_nodes = set().union(*(names for _, _, names in entries))
+        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
+        if unexplained and not shared:
+            raise ValueError(f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not")
+        # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
+        parts = [expression for _, expression, _ in entries] + sorted(unexplained)
+        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
         position = list(node).index("dependencies") if "dependencies" in node else len(items)
-        items.insert(position, ("depends", rewritten))
+        items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
 

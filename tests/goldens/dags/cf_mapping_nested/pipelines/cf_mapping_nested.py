@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from typing import NamedTuple
 
 # Airflow task 'numbers': task calling numbers.
 def numbers_step() -> str:
@@ -28,34 +29,21 @@ def numbers_step() -> str:
 
 PY_NUMBERS = components.create_component_from_func(numbers_step, base_image='python:3.11')
 
-# Decides which tasks after choose run (task.branch).
-DECIDE_CHOOSE = components.load_component_from_text(
-    """
-name: decide-choose
-description: The decision of Airflow task choose (task.branch).
-outputs:
-- {name: follow_double, type: String}
-implementation:
-  container:
-    image: python:3.11-slim
-    command:
-    - python3
-    - -c
-    - |
-      def choose() -> str:
-          return "double"
-      chosen = choose(*[], **{})
-      CANDIDATES = ["double"]
+# Airflow task 'choose': task.branch calling choose.
+def choose_step() -> NamedTuple('Outputs', [('follow_double', str)]):
+    """Airflow task 'choose' (task.branch, fixtures/airflow_dags/cf_mapping_nested.py:31)."""
 
-      import os, sys
-      chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-      for path, candidate in zip(sys.argv[1:], CANDIDATES):
-          os.makedirs(os.path.dirname(path), exist_ok=True)
-          with open(path, "w") as stream:
-              stream.write("true" if candidate in chosen else "false")
-    - {outputPath: follow_double}
-"""
-)
+    # the callable, as written at fixtures/airflow_dags/cf_mapping_nested.py
+    def choose() -> str:
+        return "double"
+
+    _result = choose()
+    _chosen = [_result] if isinstance(_result, str) else list(_result or [])
+    return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'
+                 for t in ('double',))
+
+
+PY_CHOOSE = components.create_component_from_func(choose_step, base_image='python:3.11')
 
 # Airflow task 'double': task calling double.
 def double_step(n: str) -> str:
@@ -77,7 +65,7 @@ def double_step(n: str) -> str:
 PY_DOUBLE = components.create_component_from_func(double_step, base_image='python:3.11')
 
 # Airflow task 'add_ten': task calling add_ten.
-def add_ten_step() -> str:
+def add_ten_step(n: str) -> str:
     """Airflow task 'add_ten' (task, fixtures/airflow_dags/cf_mapping_nested.py:32)."""
     import json as _json
 
@@ -85,21 +73,28 @@ def add_ten_step() -> str:
     def add_ten(n: int) -> int:
         return n + 10
 
-    _result = add_ten(n=None)
+    try:
+        n = _json.loads(n)
+    except ValueError:
+        pass  # a bare string item
+    _result = add_ten(n=n)
     return _json.dumps(_result)
 
 
 PY_ADD_TEN = components.create_component_from_func(add_ten_step, base_image='python:3.11')
 
 # Airflow task 'collect': task calling collect.
-def collect_step():
+def collect_step(values: str):
     """Airflow task 'collect' (task, fixtures/airflow_dags/cf_mapping_nested.py:32)."""
+    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/cf_mapping_nested.py
     def collect(values) -> int:
         return sum(values or [])
 
-    collect(None)
+    # every mapped instance's result, in map order: Argo collects the loop's outputs
+    values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]
+    collect(values)
 
 
 PY_COLLECT = components.create_component_from_func(collect_step, base_image='python:3.11')
@@ -122,6 +117,12 @@ def trigger_rule(task, rule: str, depends: str) -> None:
     TRIGGER_RULES[task.name] = depends
 
 
+def results_of(task, output: str) -> list:
+    """The results of every instance of the mapped `task`, as the items of a loop: KFP v1 cannot loop
+    over a loop's outputs, so compile_pipeline points this loop at the list Argo collects from them."""
+    return [f"{RESULTS_OF}{task.name}/{output}"]
+
+
 @dsl.pipeline(name='cf-mapping-nested')
 def cf_mapping_nested_pipeline():
     # numbers: task at fixtures/airflow_dags/cf_mapping_nested.py:30 [direct]
@@ -129,10 +130,9 @@ def cf_mapping_nested_pipeline():
         named(PY_NUMBERS, 'numbers')()
         .set_display_name('numbers')
     )
-    # choose: task.branch at fixtures/airflow_dags/cf_mapping_nested.py:31 [approximated]
-    # note: decision runs without Airflow's context
+    # choose: task.branch at fixtures/airflow_dags/cf_mapping_nested.py:31 [direct]
     choose = (
-        named(DECIDE_CHOOSE, 'choose')()
+        named(PY_CHOOSE, 'choose')()
         .set_display_name('choose')
     )
     # double: task at fixtures/airflow_dags/cf_mapping_nested.py:30 [direct]
@@ -146,18 +146,19 @@ def cf_mapping_nested_pipeline():
                 .set_display_name('double')
                 .after(numbers, choose)
             )
-    # add_ten: task at fixtures/airflow_dags/cf_mapping_nested.py:32 [approximated]
+    # add_ten: task at fixtures/airflow_dags/cf_mapping_nested.py:32 [direct]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
-    add_ten = (
-        named(PY_ADD_TEN, 'add-ten')()
-        .set_display_name('add_ten')
-        .after(double)
-    )
+    with dsl.ParallelFor(results_of(double, 'Output')) as add_ten_n:
+        add_ten = (
+            named(PY_ADD_TEN, 'add-ten')(n=add_ten_n)
+            .set_display_name('add_ten')
+            .after(double)
+        )
     trigger_rule(add_ten, 'all_success', 'double.Succeeded')
     # collect: task at fixtures/airflow_dags/cf_mapping_nested.py:32 [approximated]
     # differs from Airflow: trigger_rule none_failed after a mapped task: Airflow counts each mapped instance, Argo the loop as one node (Failed if any instance failed)
     collect = (
-        named(PY_COLLECT, 'collect')()
+        named(PY_COLLECT, 'collect')(values=add_ten.outputs['Output'])
         .set_display_name('collect')
         .after(add_ten)
     )
@@ -193,7 +194,8 @@ def apply_trigger_rules(workflow, rules):
 
     A task inside a condition or loop is represented in the DAG that holds its upstreams by the
     condition or loop node around it: the expression is written there, with every task it names
-    replaced by the node that stands for it in that DAG.
+    replaced by the node that stands for it in that DAG. A node standing for several tasks (the loop
+    of a mapped task group) gets all their expressions, and its other dependencies, joined by &&.
     """
     import re
 
@@ -202,6 +204,7 @@ def apply_trigger_rules(workflow, rules):
         if "dag" in template:
             template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
+    found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
         named = {match.group(1) for match in re.finditer(_ARGO_RESULT, expression)}
         levels = set()
@@ -213,19 +216,25 @@ def apply_trigger_rules(workflow, rules):
         if len(levels) != 1:
             raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
         (level,) = levels
-        template_name, node_name = paths[name][level]
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(_ARGO_RESULT, lambda m: f"{stand_in[m.group(1)]}.{m.group(3)}", expression)
+        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+    for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
         index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
+        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
         # an input from a task further up orders it after that task too, which the rule already implies
-        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, set(stand_in.values()))
-        if unexplained:
-            raise ValueError(f"{name}: the compiler orders it after {sorted(unexplained)}, the rule does not")
+        named_nodes = set().union(*(names for _, _, names in entries))
+        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
+        if unexplained and not shared:
+            raise ValueError(f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not")
+        # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
+        parts = [expression for _, expression, _ in entries] + sorted(unexplained)
+        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
         position = list(node).index("dependencies") if "dependencies" in node else len(items)
-        items.insert(position, ("depends", rewritten))
+        items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
 
@@ -245,12 +254,84 @@ def _ancestors(tasks, names):
     return found
 
 
+RESULTS_OF = "airflow2kfp:results-of:"  # marks a loop over a mapped task's results (see results_of)
+_OUTPUT_REF = r"\{\{tasks\.([^.}]+)\.outputs\.parameters\.([^.}]+)\}\}"
+
+
+def _provide(templates, template_name, output):
+    """Make the template declare the output parameter `output`; False when no step inside has it.
+
+    A container step declares it from the file of its artifact of that name; a DAG (a loop, a
+    condition) from the task inside that provides it, which Argo collects into a JSON list when the
+    DAG runs in a loop."""
+    template = templates[template_name]
+    outputs = template.get("outputs") or {}
+    if any(parameter["name"] == output for parameter in outputs.get("parameters", [])):
+        return True
+    if "container" in template:
+        artifact = next((a for a in outputs.get("artifacts", []) if a["name"] == output), None)
+        if artifact is None:
+            return False
+        declared = {"name": output, "valueFrom": {"path": artifact["path"]}}
+    elif "dag" in template:
+        task = next((t for t in template["dag"]["tasks"] if _provide(templates, t["template"], output)), None)
+        if task is None:
+            return False
+        declared = {"name": output, "valueFrom": {"parameter": "{{tasks.%s.outputs.parameters.%s}}" % (task["name"], output)}}
+    else:
+        return False
+    rest = {key: value for key, value in outputs.items() if key != "parameters"}
+    template["outputs"] = {"parameters": list(outputs.get("parameters", [])) + [declared], **rest}  # kfp's order
+    return True
+
+
+def collect_loop_outputs(workflow):
+    """Pass a mapped task's results out of its loop: a list, as Airflow passes them downstream.
+
+    kfp 1.8 gives a loop's DAG template the output a task outside reads, but declares it on the step
+    inside only as an artifact, which Argo cannot collect: the step declares it as a parameter too.
+    A loop over those results (`results_of`) iterates over the list Argo collects."""
+    import re
+
+    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
+    for template in list(templates.values()):
+        if "dag" not in template:
+            continue
+        tasks = {task["name"]: task for task in template["dag"]["tasks"]}
+        for parameter in (template.get("outputs") or {}).get("parameters", []):
+            match = re.fullmatch(_OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", ""))
+            if match and match.group(1) in tasks:
+                _provide(templates, tasks[match.group(1)]["template"], match.group(2))
+    paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
+    for template in list(templates.values()):
+        for task in (template.get("dag") or {}).get("tasks", []):
+            items = task.get("withItems")
+            if not (isinstance(items, list) and len(items) == 1 and str(items[0]).startswith(RESULTS_OF)):
+                continue
+            producer, output = str(items[0])[len(RESULTS_OF):].rsplit("/", 1)
+            stand_in = next(node for name, node in paths[producer] if name == template["name"])
+            parameter = "%s-%s" % (_template_of(templates, paths[producer]), output)  # kfp's output name
+            if not _provide(templates, next(t["template"] for t in template["dag"]["tasks"] if t["name"] == stand_in),
+                            parameter):
+                raise ValueError(f"{task['name']}: {producer} has no output {output} to loop over")
+            del task["withItems"]
+            task["withParam"] = "{{tasks.%s.outputs.parameters.%s}}" % (stand_in, parameter)
+    return workflow
+
+
+def _template_of(templates, path):
+    """The template a task at the end of a path runs."""
+    template_name, node = path[-1]
+    return next(t["template"] for t in templates[template_name]["dag"]["tasks"] if t["name"] == node)
+
+
 def compile_pipeline(package_path: str) -> None:
     TRIGGER_RULES.clear()
     compiler.Compiler().compile(cf_mapping_nested_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
     apply_trigger_rules(workflow, TRIGGER_RULES)
+    collect_loop_outputs(workflow)  # a mapped task's results, as a list, for the tasks after its loop
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
     workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:

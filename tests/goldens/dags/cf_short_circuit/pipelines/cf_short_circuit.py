@@ -12,35 +12,21 @@ from datetime import datetime, timezone
 
 from kfp import compiler, components, dsl
 from kfp.components._yaml_utils import dump_yaml, load_yaml
+from typing import NamedTuple
 
-# Decides which tasks after check run (ShortCircuitOperator).
-DECIDE_CHECK = components.load_component_from_text(
-    """
-name: decide-check
-description: The decision of Airflow task check (ShortCircuitOperator).
-outputs:
-- {name: proceed, type: String}
-implementation:
-  container:
-    image: python:3.11-slim
-    command:
-    - python3
-    - -c
-    - |
-      def is_ready():
-          return False
-      chosen = ['proceed'] if is_ready(*[], **{}) else []
-      CANDIDATES = ["proceed"]
+# Airflow task 'check': ShortCircuitOperator calling is_ready.
+def check_step() -> NamedTuple('Outputs', [('proceed', str)]):
+    """Airflow task 'check' (ShortCircuitOperator, fixtures/airflow_dags/cf_short_circuit.py:15)."""
 
-      import os, sys
-      chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-      for path, candidate in zip(sys.argv[1:], CANDIDATES):
-          os.makedirs(os.path.dirname(path), exist_ok=True)
-          with open(path, "w") as stream:
-              stream.write("true" if candidate in chosen else "false")
-    - {outputPath: proceed}
-"""
-)
+    # the callable, as written at fixtures/airflow_dags/cf_short_circuit.py
+    def is_ready():
+        return False
+
+    _result = is_ready()
+    return ('true' if _result else 'false',)
+
+
+PY_CHECK = components.create_component_from_func(check_step, base_image='python:3.11')
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH = components.load_component_from_text(
@@ -59,63 +45,33 @@ implementation:
 """
 )
 
-# Decides which tasks after soft_check run (ShortCircuitOperator).
-DECIDE_SOFT_CHECK = components.load_component_from_text(
-    """
-name: decide-soft-check
-description: The decision of Airflow task soft_check (ShortCircuitOperator).
-outputs:
-- {name: proceed, type: String}
-implementation:
-  container:
-    image: python:3.11-slim
-    command:
-    - python3
-    - -c
-    - |
-      def is_ready():
-          return False
-      chosen = ['proceed'] if is_ready(*[], **{}) else []
-      CANDIDATES = ["proceed"]
+# Airflow task 'soft_check': ShortCircuitOperator calling is_ready.
+def soft_check_step() -> NamedTuple('Outputs', [('proceed', str)]):
+    """Airflow task 'soft_check' (ShortCircuitOperator, fixtures/airflow_dags/cf_short_circuit.py:21)."""
 
-      import os, sys
-      chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-      for path, candidate in zip(sys.argv[1:], CANDIDATES):
-          os.makedirs(os.path.dirname(path), exist_ok=True)
-          with open(path, "w") as stream:
-              stream.write("true" if candidate in chosen else "false")
-    - {outputPath: proceed}
-"""
-)
+    # the callable, as written at fixtures/airflow_dags/cf_short_circuit.py
+    def is_ready():
+        return False
 
-# Decides which tasks after has_rows run (task.short_circuit).
-DECIDE_HAS_ROWS = components.load_component_from_text(
-    """
-name: decide-has-rows
-description: The decision of Airflow task has_rows (task.short_circuit).
-outputs:
-- {name: proceed, type: String}
-implementation:
-  container:
-    image: python:3.11-slim
-    command:
-    - python3
-    - -c
-    - |
-      def has_rows():
-          return True
-      chosen = ['proceed'] if has_rows(*[], **{}) else []
-      CANDIDATES = ["proceed"]
+    _result = is_ready()
+    return ('true' if _result else 'false',)
 
-      import os, sys
-      chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-      for path, candidate in zip(sys.argv[1:], CANDIDATES):
-          os.makedirs(os.path.dirname(path), exist_ok=True)
-          with open(path, "w") as stream:
-              stream.write("true" if candidate in chosen else "false")
-    - {outputPath: proceed}
-"""
-)
+
+PY_SOFT_CHECK = components.create_component_from_func(soft_check_step, base_image='python:3.11')
+
+# Airflow task 'has_rows': task.short_circuit calling has_rows.
+def has_rows_step() -> NamedTuple('Outputs', [('proceed', str)]):
+    """Airflow task 'has_rows' (task.short_circuit, fixtures/airflow_dags/cf_short_circuit.py:32)."""
+
+    # the callable, as written at fixtures/airflow_dags/cf_short_circuit.py
+    def has_rows():
+        return True
+
+    _result = has_rows()
+    return ('true' if _result else 'false',)
+
+
+PY_HAS_ROWS = components.create_component_from_func(has_rows_step, base_image='python:3.11')
 
 
 def named(component, name: str):
@@ -137,10 +93,9 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 
 @dsl.pipeline(name='cf-short-circuit')
 def cf_short_circuit_pipeline():
-    # check: ShortCircuitOperator at fixtures/airflow_dags/cf_short_circuit.py:15 [approximated]
-    # note: decision runs without Airflow's context
+    # check: ShortCircuitOperator at fixtures/airflow_dags/cf_short_circuit.py:15 [direct]
     check = (
-        named(DECIDE_CHECK, 'check')()
+        named(PY_CHECK, 'check')()
         .set_display_name('check')
     )
     # load: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:16 [direct]
@@ -166,10 +121,9 @@ def cf_short_circuit_pipeline():
             .after(publish)
         )
     trigger_rule(cleanup, 'all_done', '(publish.Succeeded || publish.Failed || publish.Errored || publish.Omitted) && (check.Succeeded || check.Failed || check.Errored)')
-    # soft_check: ShortCircuitOperator at fixtures/airflow_dags/cf_short_circuit.py:21 [approximated]
-    # note: decision runs without Airflow's context
+    # soft_check: ShortCircuitOperator at fixtures/airflow_dags/cf_short_circuit.py:21 [direct]
     soft_check = (
-        named(DECIDE_SOFT_CHECK, 'soft-check')()
+        named(PY_SOFT_CHECK, 'soft-check')()
         .set_display_name('soft_check')
     )
     # first: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:23 [direct]
@@ -186,10 +140,9 @@ def cf_short_circuit_pipeline():
         .after(first)
     )
     trigger_rule(always_done, 'all_done', 'first.Succeeded || first.Failed || first.Errored || first.Skipped || first.Omitted')
-    # has_rows: task.short_circuit at fixtures/airflow_dags/cf_short_circuit.py:32 [approximated]
-    # note: decision runs without Airflow's context
+    # has_rows: task.short_circuit at fixtures/airflow_dags/cf_short_circuit.py:32 [direct]
     has_rows = (
-        named(DECIDE_HAS_ROWS, 'has-rows')()
+        named(PY_HAS_ROWS, 'has-rows')()
         .set_display_name('has_rows')
     )
     # count: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:31 [direct]
@@ -230,7 +183,8 @@ def apply_trigger_rules(workflow, rules):
 
     A task inside a condition or loop is represented in the DAG that holds its upstreams by the
     condition or loop node around it: the expression is written there, with every task it names
-    replaced by the node that stands for it in that DAG.
+    replaced by the node that stands for it in that DAG. A node standing for several tasks (the loop
+    of a mapped task group) gets all their expressions, and its other dependencies, joined by &&.
     """
     import re
 
@@ -239,6 +193,7 @@ def apply_trigger_rules(workflow, rules):
         if "dag" in template:
             template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
+    found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
         named = {match.group(1) for match in re.finditer(_ARGO_RESULT, expression)}
         levels = set()
@@ -250,19 +205,25 @@ def apply_trigger_rules(workflow, rules):
         if len(levels) != 1:
             raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
         (level,) = levels
-        template_name, node_name = paths[name][level]
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(_ARGO_RESULT, lambda m: f"{stand_in[m.group(1)]}.{m.group(3)}", expression)
+        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+    for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
         index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
+        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
         # an input from a task further up orders it after that task too, which the rule already implies
-        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, set(stand_in.values()))
-        if unexplained:
-            raise ValueError(f"{name}: the compiler orders it after {sorted(unexplained)}, the rule does not")
+        named_nodes = set().union(*(names for _, _, names in entries))
+        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
+        if unexplained and not shared:
+            raise ValueError(f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not")
+        # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
+        parts = [expression for _, expression, _ in entries] + sorted(unexplained)
+        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
         position = list(node).index("dependencies") if "dependencies" in node else len(items)
-        items.insert(position, ("depends", rewritten))
+        items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
 
