@@ -39,9 +39,11 @@ from converter.emit import v2_structure as structure
 from converter.emit.names import UniqueNames, k8s_name, python_identifier
 from converter.emit.python import EmitPlan, _comment_text, f_string, py_literal
 from converter.emit.v2_components import (
+    CONTAINER_OUTPUT,
     Untranslatable,
     V2Component,
     container_component,
+    gather_component,
     python_component,
     run_time_component,
     v2_imports,
@@ -201,6 +203,10 @@ class _Writer:
         self.mapped, self.paths, self.region_variables = mapped, paths, region_variables
         self.functions: list[str] = []  # sub-pipeline functions, in the order they are finished
         self.time_parameters: set[str] = set()  # logical-date parameters: read from the run-time step
+        self.groups: Mapping[str, int] = {}  # task -> the dsl.ParallelFor it shares (_loop_groups)
+        self.gathers: Mapping[tuple[str, int], str] = {}  # (task, loop) -> the gather step's variable
+        self.gather_key = ""
+        self.current: str | None = None  # the task whose arguments are being written
 
     def _inside(self, task_id: str, scope: _Scope) -> tuple[str, ...] | None:
         """The regions between `scope` and the task (outer first), or None when the task is outside."""
@@ -238,7 +244,9 @@ class _Writer:
         else:
             output = component.outputs.get(output, output)
         text = f"{variable}.outputs[{output!r}]"
-        return f"dsl.Collected({text})" if task_id in self.mapped else text
+        same_loop = self.current is not None and task_id in self.groups and \
+            self.groups.get(task_id) == self.groups.get(self.current)
+        return f"dsl.Collected({text})" if task_id in self.mapped and not same_loop else text
 
     def _take(self, scope: _Scope, name: str, annotation: str, outer: Any) -> str:
         assert scope.parent is not None
@@ -257,13 +265,48 @@ class _Writer:
 
     def block(self, block: Block, scope: _Scope, indent: int) -> list[str]:
         lines: list[str] = []
-        for item in block.items:
+        index = 0
+        while index < len(block.items):
+            item = block.items[index]
+            index += 1
             if isinstance(item, Block) and item.exit_task:
                 lines += self.exit_block(item, scope, indent)
             elif isinstance(item, Block):
                 lines += self.region_call(item, scope, indent) if item.region else self.if_block(item, scope, indent)
+            elif item in self.groups:  # a loop: the tasks that share it, in one dsl.ParallelFor
+                members = [item]
+                while index < len(block.items) and not isinstance(block.items[index], Block) \
+                        and self.groups.get(block.items[index]) == self.groups[item]:
+                    members.append(block.items[index])
+                    index += 1
+                lines += self.loop(members, scope, indent)
             else:
                 lines += self.task(item, scope, indent)
+        return lines
+
+    def loop(self, members: list[str], scope: _Scope, indent: int) -> list[str]:
+        """`with dsl.ParallelFor(...)` (nested for several loops) around tasks that share their loops; a
+        loop over a mapped task's results runs over its gather step's list."""
+        lines: list[str] = []
+        first = members[0]
+        self.current = first
+        for number, loop in enumerate(self.tasks[first].loops):
+            pad = " " * (indent + 4 * number)
+            gather = self.gathers.get((first, number))
+            if gather and isinstance(loop.over, XComRef):
+                producer = loop.over.task_id
+                collected = self.ref(scope, producer, output_name(loop.over.key))
+                lines += [f"{pad}# the results of {_comment_text(producer)}, as one list to loop over",
+                          f"{pad}{gather} = (", f"{pad}    {self.gather_key}(values={collected})",
+                          f"{pad}    .set_display_name({producer + ' (gathered)'!r})",
+                          f"{pad}    .set_caching_options(False)", f"{pad})"]
+                over = f"{gather}.outputs[{CONTAINER_OUTPUT!r}]"
+            else:
+                over = _literal(loop.over, lambda t, o: self.ref(scope, t, o, items=True))
+            lines.append(f"{pad}with dsl.ParallelFor({over}) as {loop.variable}:")
+        inner = indent + 4 * len(self.tasks[first].loops)
+        for member in members:
+            lines += self.task(member, scope, inner)
         return lines
 
     def exit_block(self, block: Block, scope: _Scope, indent: int) -> list[str]:
@@ -318,15 +361,14 @@ class _Writer:
         lines += [f"{pad}# note: {_comment_text(note)}" for note in source.notes]
         lines += [f"{pad}# {_comment_text(comment)}" for comment in source.comments]
         lines += [f"{pad}# differs from Airflow: {_comment_text(d)}" for d in v2task.differences]
-        for number, loop in enumerate(source.loops):
-            over = _literal(loop.over, lambda t, o: self.ref(scope, t, o, items=True))
-            lines.append(f"{pad}{'    ' * number}with dsl.ParallelFor({over}) as {loop.variable}:")
-        pad = " " * (indent + 4 * len(source.loops))
+        self.current = task_id
         arguments = []
         for name, value in source.arguments.items():
             parameter = component.inputs.get(name)
             if parameter is None:
                 raise V2Unsupported(f"task {task_id!r}: its component has no input {name!r}")
+            if component.input_types.get(name) == "float" and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)  # kfp 2 passes no integer to a float input
             arguments.append(f"{parameter}={_literal(value, lambda t, o: self.ref(scope, t, o))}")
         variable = self.variables[task_id]
         lines += [f"{pad}{variable} = (", f"{pad}    {source.component}({', '.join(arguments)})",
@@ -360,8 +402,6 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
         for loop in controls[task_id].loops:
             if isinstance(loop.over, XComRef) and loop.over.task_id in controls and loop.over.task_id not in mapped:
                 item_outputs.setdefault(loop.over.task_id, set()).add(output_name(loop.over.key))
-    component_of = {block.task_id: block.component for block in plan.tasks}
-    components = _components(plan, component_of, item_outputs)
     conditions = structure.conditions_of(order, controls)
     upstreams = {task_id: controls[task_id].after for task_id in order}
     root = structure.build_tree(order, conditions, upstreams)
@@ -404,7 +444,7 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
             differences.insert(0, f"trigger_rule {control.rule}: the task uses the output of {', '.join(consumed)}, "
                                   "so in KFP v2 it runs only when that upstream succeeded")
         handler = False
-        if ignore_failure and not conditions[task_id]:
+        if ignore_failure and not conditions[task_id] and not control.loops:
             # an ExitHandler around every task it follows: its hook fires once they all finished,
             # whatever they ended in, where one on its upstream step may not fire or fire too early
             simple = len(control.after) == 1 and not any(v.may_not_run for v in views)
@@ -422,6 +462,14 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                 differences.insert(0, v2r.without_exit_hook(control.rule, blocker))
         v2tasks[task_id] = V2TaskPlan(task_id, "", conditions[task_id], ignore_failure,
                                       tuple(differences), region_of.get(task_id), handler)
+
+    # tasks sharing a loop (a mapped task group) run in one dsl.ParallelFor; a value from a mapped task
+    # outside its loop is a dsl.Collected (a list), a loop item may be a dict or a list
+    groups = _loop_groups(root, controls)
+    typed = {task_id: _typed_inputs(task_id, mappings[task_id].arguments, controls, mapped, groups)
+             for task_id in order}
+    component_of = {block.task_id: block.component for block in plan.tasks}
+    components = _components(plan, component_of, item_outputs, typed)
 
     mappings_by_task = {task_id: mappings[task_id] for task_id in order}
     sources: dict[str, _TaskSource] = {}
@@ -461,8 +509,19 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
         parameters = [replace(p, default="''", description=f"{p.description}; empty: the run's scheduled or "
                               "creation time (the run-time step)") if p.name in layouts else p for p in parameters]
         helpers = (RUN_TIME_STEP,)
+    gathers: dict[tuple[str, int], str] = {}  # (task, loop) over a mapped task's results -> gather step
+    for task_id in order:
+        for number, loop in enumerate(controls[task_id].loops):
+            if isinstance(loop.over, XComRef) and loop.over.task_id in mapped:
+                gathers[(task_id, number)] = names.claim(f"{python_identifier(loop.over.task_id)}_gathered")
+    if gathers:
+        key = names.claim("GATHER")
+        components[key] = gather_component(key, options.python_image)
+        helpers += tuple(f"{controls[t].loops[n].over.task_id} (gathered)" for t, n in gathers)
     writer = _Writer(plan, sources, v2tasks, variables, controls, components, mapped, paths, region_variables)
     writer.time_parameters = set(layouts)
+    writer.groups, writer.gathers = groups, gathers
+    writer.gather_key = next((k for k in components if k.startswith("GATHER")), "")
     scope = _Scope(region=None)
     body = _run_time_lines(variables, components, layouts) + writer.block(root, scope, 4)
     if scope.after:
@@ -476,7 +535,7 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                                 imports=imports, regions=writer.functions, body=body,
                                 uses_kubernetes=uses_kubernetes, tool_version=__version__)
     return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source,
-                  {t: v2tasks[t] for t in order}, plan.notes, dropped, helpers)
+                  {t: v2tasks[t] for t in order}, plan.notes, dropped, tuple(dict.fromkeys(helpers)))
 
 
 def _without_hook(differences: list[str]) -> list[str]:
@@ -508,43 +567,90 @@ def _exit_hook_blocker(task_id: str, order: Sequence[str], controls: Mapping[str
     return blocker
 
 
-def _components(plan: EmitPlan, component_of: dict[str, str],
-                item_outputs: Mapping[str, set[str]]) -> dict[str, V2Component]:
-    """The v2 components by key, in v1's order; a task whose outputs a loop runs over gets a component
-    with list outputs (a variant `<KEY>_ITEMS` when other tasks share its component; `component_of`
-    is updated)."""
+def _components(plan: EmitPlan, component_of: dict[str, str], item_outputs: Mapping[str, set[str]],
+                typed: Mapping[str, Mapping[str, str]]) -> dict[str, V2Component]:
+    """The v2 components by key, in v1's order. A task whose outputs a loop runs over gets list
+    outputs, one fed a list or a dict (a dsl.Collected, a loop item) inputs of that type: a variant
+    component (`<KEY>_V2`, `<KEY>_V2_`, ...) when other tasks use the component otherwise;
+    `component_of` is updated."""
     users: dict[str, list[str]] = {}
     for task_id, key in component_of.items():
         users.setdefault(key, []).append(task_id)
     taken = {c.key for c in plan.components}
     found: dict[str, V2Component] = {}
     for component in plan.components:
-        wanted = [(task_id, frozenset(item_outputs[task_id])) for task_id in users.get(component.key, [])
-                  if task_id in item_outputs]
-        variants = {outputs for _, outputs in wanted}
-        shared = len(users.get(component.key, [])) > len(wanted) or len(variants) > 1
-        keys: dict[frozenset[str], str] = {frozenset(): component.key}
-        for outputs in sorted(variants, key=sorted):
-            if shared:
-                key = f"{component.key}_ITEMS"
-                while key in taken:
-                    key += "_"
-                taken.add(key)
-                keys[outputs] = key
-            else:
-                keys = {outputs: component.key}
-        for outputs, key in keys.items():
+        needs = {task_id: (frozenset(item_outputs.get(task_id, ())), frozenset(typed.get(task_id, {}).items()))
+                 for task_id in users.get(component.key, [])}
+        plain = (frozenset(), frozenset())
+        variants = sorted(set(needs.values()), key=lambda v: (sorted(v[0]), sorted(v[1])))
+        keys: dict[tuple[frozenset[str], frozenset[tuple[str, str]]], str] = {}
+        for variant in variants:
+            if variant == plain or len(variants) == 1:
+                keys[variant] = component.key  # everyone needs the same: the component itself
+                continue
+            key = f"{component.key}_V2"
+            while key in taken:
+                key += "_"
+            taken.add(key)
+            keys[variant] = key
+        for (outputs, inputs), key in keys.items():
             function = None if key == component.key else python_identifier(key.lower())
             try:
                 if component.spec_yaml is not None:
                     spec = yaml.safe_load(component.spec_yaml)
-                    found[key] = container_component(key, spec, component.description, outputs, function)
+                    found[key] = container_component(key, spec, component.description, outputs, function,
+                                                     dict(inputs))
                 elif component.code is not None:
-                    found[key] = python_component(key, component.code, outputs, function)
+                    found[key] = python_component(key, component.code, outputs, function, dict(inputs))
             except Untranslatable as error:
                 raise V2Unsupported(f"component {key}: {error}") from None
-        for task_id, outputs in wanted:
-            component_of[task_id] = keys[outputs]
+        for task_id, variant in needs.items():
+            component_of[task_id] = keys[variant]
+    return found
+
+
+def _loop_groups(root: Block, controls: Mapping[str, TaskControl]) -> dict[str, int]:
+    """Tasks written in one dsl.ParallelFor: consecutive tasks of a block with the same loops (v1's
+    mapped task group shares them), each group numbered."""
+    found: dict[str, int] = {}
+    count = 0
+
+    def walk(block: Block) -> None:
+        nonlocal count
+        current: tuple[Any, ...] = ()
+        for item in block.items:
+            if isinstance(item, Block):
+                walk(item)
+                current = ()
+                continue
+            loops = controls[item].loops if item in controls else ()
+            if loops and loops != current:
+                count += 1
+            if loops:
+                found[item] = count
+            current = loops
+    walk(root)
+    return found
+
+
+def _typed_inputs(task_id: str, arguments: Mapping[str, Any], controls: Mapping[str, TaskControl],
+                  mapped: set[str], groups: Mapping[str, int]) -> dict[str, str]:
+    """Inputs that get another type than text in KFP v2 where v1 passes JSON text: a mapped task's
+    results from outside its loop (dsl.Collected, a list), a literal loop's item (typed by kfp as its
+    first item: a number, a bool, a dict, a list)."""
+    found: dict[str, str] = {}
+    items = {loop.variable: loop.over for loop in controls[task_id].loops}
+    for name, value in arguments.items():
+        if isinstance(value, (XComRef, XComText)) and value.task_id in mapped and (
+                groups.get(value.task_id) is None or groups.get(value.task_id) != groups.get(task_id)):
+            found[name] = "list"
+        elif isinstance(value, LoopValue) and isinstance(items.get(value.variable), (list, tuple)):
+            over = items[value.variable]  # kfp types the loop item by the first item
+            first = over[0] if over else ""
+            kind = next((k for t, k in ((bool, "bool"), (int, "int"), (float, "float"), (dict, "dict"),
+                                        ((list, tuple), "list")) if isinstance(first, t)), "str")
+            if kind != "str":
+                found[name] = kind
     return found
 
 

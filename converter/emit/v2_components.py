@@ -50,6 +50,7 @@ class V2Component:
     env: tuple[tuple[str, str], ...] = ()  # the spec's container env: set on each task
     # v1 output name -> the v2 output holding it as a list, for a `dsl.ParallelFor` over it
     items: Mapping[str, str] = field(default_factory=dict)
+    input_types: Mapping[str, str] = field(default_factory=dict)  # v1 input name -> its annotation
 
 
 def _annotation(v1_type: Any) -> str:
@@ -57,10 +58,13 @@ def _annotation(v1_type: Any) -> str:
 
 
 def container_component(key: str, spec: Mapping[str, Any], description: str,
-                        item_outputs: Collection[str] = (), function: str | None = None) -> V2Component:
+                        item_outputs: Collection[str] = (), function: str | None = None,
+                        typed_inputs: Mapping[str, str] | None = None) -> V2Component:
     """A v1 component spec as a `@dsl.container_component` function bound to `key` (named `function`,
     default: the key in lower case). Each output in `item_outputs` is a list (`dsl.OutputPath(list)`):
-    a `dsl.ParallelFor` loops over it, and KFP reads the file as JSON, as Argo's withParam does."""
+    a `dsl.ParallelFor` loops over it, and KFP reads the file as JSON, as Argo's withParam does. Each
+    input in `typed_inputs` has that type instead (`list`, `dict`: a `dsl.Collected` or a loop item of
+    that type; KFP renders it into the command as JSON, as Argo renders v1's)."""
     implementation = spec.get("implementation") or {}
     container = implementation.get("container") if isinstance(implementation, Mapping) else None
     if not isinstance(container, Mapping) or "image" not in container:
@@ -82,10 +86,13 @@ def container_component(key: str, spec: Mapping[str, Any], description: str,
 
     parameters: list[str] = []
     inputs: dict[str, str] = {}
+    types: dict[str, str] = {}
     for item in spec.get("inputs") or []:
         name = claim(str(item["name"]))
         inputs[str(item["name"])] = name
-        text = f"{name}: {_annotation(item.get('type'))}"
+        kind = (typed_inputs or {}).get(str(item["name"])) or _annotation(item.get("type"))
+        types[str(item["name"])] = kind
+        text = f"{name}: {kind}"
         if "default" in item:
             text += f" = {_default(item['default'], item.get('type'))}"
         elif item.get("optional"):
@@ -119,7 +126,7 @@ def container_component(key: str, spec: Mapping[str, Any], description: str,
     env = tuple((str(e["name"]), str(e.get("value", ""))) for e in container.get("env") or []
                 if isinstance(e, Mapping) and "name" in e)
     items = {name: outputs[name] for name in item_outputs if name in outputs}
-    return V2Component(key, code, inputs, outputs, env=env, items=items)
+    return V2Component(key, code, inputs, outputs, env=env, items=items, input_types=types)
 
 
 def _default(value: Any, v1_type: Any) -> str:
@@ -167,6 +174,9 @@ def _text(value: str) -> str:
 # -- Python lightweight components ---------------------------------------------------------------
 
 
+# a list or dict input as the JSON text v1's step gets from Argo (Go's compact JSON, keys sorted)
+JSON_TEXT = "__import__('json').dumps({0}, sort_keys=True, separators=(',', ':'))"
+
 # the loop items of a mapped task, as Argo's {{item}} renders each for v1: text as it is, other values as JSON
 ITEMS_HELPER = (
     "def _airflow2kfp_items(value):",
@@ -179,11 +189,15 @@ ITEMS_HELPER = (
 
 
 def python_component(key: str, code: str, item_outputs: Collection[str] = (),
-                     function_name: str | None = None) -> V2Component:
+                     function_name: str | None = None, typed_inputs: Mapping[str, str] | None = None
+                     ) -> V2Component:
     """The v1 lightweight component source `code` (mapping/python.py's `_code`) for kfp 2.x, its step
     function renamed `function_name` when given. Each output in `item_outputs` also gets a list output
     `<name>_items` that a `dsl.ParallelFor` loops over (v1 returns JSON text, which Argo's withParam
-    parses; KFP v2 loops over a list): the step's last statement, the generated return, gets it."""
+    parses; KFP v2 loops over a list): the step's last statement, the generated return, gets it. Each
+    input in `typed_inputs` is declared with that type (`list`, `dict`: a `dsl.Collected` or a loop
+    item of that type, which KFP v2 passes as such) and turned into the JSON text v1's step gets from
+    Argo (compact, keys sorted) before the body runs."""
     try:
         module = ast.parse(code)
     except SyntaxError as error:
@@ -208,6 +222,7 @@ def python_component(key: str, code: str, item_outputs: Collection[str] = (),
         raise Untranslatable("the step function's header spans several lines")
 
     inputs: dict[str, str] = {}
+    types: dict[str, str] = {}
     parameters: list[str] = []
     prologue: list[str] = []
     arguments = function.args
@@ -219,10 +234,15 @@ def python_component(key: str, code: str, item_outputs: Collection[str] = (),
         annotation = ast.get_source_segment(code, argument.annotation) if argument.annotation else None
         default = f" = {ast.get_source_segment(code, defaults[argument.arg])}" if argument.arg in defaults else ""
         kind = _called(argument.annotation) if isinstance(argument.annotation, ast.Call) else None
+        typed = (typed_inputs or {}).get(argument.arg.removesuffix("_path").removesuffix("_file")
+                                         if kind == "InputPath" else argument.arg)
         if kind == "InputPath":
             name = argument.arg.removesuffix("_path").removesuffix("_file") or argument.arg
             inputs[name] = name
-            parameters.append(f"{name}: str{default}")
+            types[name] = typed or "str"
+            parameters.append(f"{name}: {typed or 'str'}{default}")
+            if typed:
+                prologue.append(f"{name} = {JSON_TEXT.format(name)}")
             # v1 hands the value over as a file: the body still reads it from one
             prologue += ["with open(_airflow2kfp_tempfile.mkstemp()[1], 'w') as _airflow2kfp_value:",
                          f"    _airflow2kfp_value.write({name})",
@@ -231,8 +251,13 @@ def python_component(key: str, code: str, item_outputs: Collection[str] = (),
             parameters.append(f"{argument.arg}: dsl.OutputPath(str){default}")
         else:
             inputs[argument.arg] = argument.arg
-            parameters.append(f"{argument.arg}{': ' + annotation if annotation else ''}{default}")
-    if prologue:
+            types[argument.arg] = typed or annotation or "str"
+            if typed:
+                parameters.append(f"{argument.arg}: {typed}{default}")
+                prologue.append(f"{argument.arg} = {JSON_TEXT.format(argument.arg)}")
+            else:
+                parameters.append(f"{argument.arg}{': ' + annotation if annotation else ''}{default}")
+    if any("_airflow2kfp_tempfile" in line for line in prologue):
         prologue.insert(0, "import tempfile as _airflow2kfp_tempfile")
     returns = f" -> {ast.get_source_segment(code, function.returns)}" if function.returns else ""
     outputs = {name: name for name in _output_names(function)}
@@ -256,7 +281,8 @@ def python_component(key: str, code: str, item_outputs: Collection[str] = (),
     new_lines.append(f"{key} = dsl.component({function_name}{', ' + options if options else ''})")
     new_lines += lines[(factory.end_lineno or factory.lineno):]
     imports = ("from typing import NamedTuple",) if "NamedTuple(" in returns else ()
-    return V2Component(key, "\n".join(new_lines).rstrip("\n"), inputs, outputs, imports, items=items)
+    return V2Component(key, "\n".join(new_lines).rstrip("\n"), inputs, outputs, imports, items=items,
+                       input_types=types)
 
 
 def _with_items(code: str, function: ast.FunctionDef, outputs: Mapping[str, str],
@@ -389,3 +415,26 @@ def run_time_component(key: str, image: str, layouts: Mapping[str, str]) -> V2Co
             f"        command=['python3', '-c', {_text(RUN_TIME_PROGRAM)}],\n"
             f"        args=[{', '.join(args)}],\n    )\n\n\n{key} = {function}")
     return V2Component(key, code, inputs, {name: name for name in layouts})
+
+
+# the list a loop over a mapped task's results runs over (KFP v2 loops over no dsl.Collected)
+GATHER_PROGRAM = '''\
+import json, os, sys
+os.makedirs(os.path.dirname(sys.argv[2]), exist_ok=True)
+with open(sys.argv[2], "w") as stream:
+    json.dump(json.loads(sys.argv[1]), stream)
+'''
+
+
+def gather_component(key: str, image: str) -> V2Component:
+    """A step turning a `dsl.Collected` (a mapped task's results) into a list output a `dsl.ParallelFor`
+    can loop over: the same items, in the same order, as v1's Argo loop over the aggregated outputs."""
+    function = python_identifier(key.lower())
+    code = (f"@dsl.container_component\ndef {function}(values: list, output: dsl.OutputPath(list)):\n"
+            '    """A mapped task\'s results as one list, for the loop over them (KFP v2 loops over no '
+            'dsl.Collected)."""\n'
+            f"    return dsl.ContainerSpec(\n        image={image!r},\n"
+            f"        command=['python3', '-c', {_text(GATHER_PROGRAM)}, values, output],\n    )\n\n\n"
+            f"{key} = {function}")
+    return V2Component(key, code, {"values": "values"}, {"Output": CONTAINER_OUTPUT},
+                       input_types={"values": "list"})
