@@ -43,6 +43,7 @@ from converter.emit.v2_components import (
     Untranslatable,
     V2Component,
     container_component,
+    empty_list_component,
     gather_component,
     python_component,
     run_time_component,
@@ -207,6 +208,9 @@ class _Writer:
         self.gathers: Mapping[tuple[str, int], str] = {}  # (task, loop) -> the gather step's variable
         self.gather_key = ""
         self.current: str | None = None  # the task whose arguments are being written
+        # region -> (mapped task inside, output): its results, returned through dsl.OneOf
+        self.exports: Mapping[str, tuple[str, str]] = {}
+        self.export_steps: Mapping[str, tuple[str, str, str]] = {}  # region -> (gather, empty, EMPTY key)
 
     def _inside(self, task_id: str, scope: _Scope) -> tuple[str, ...] | None:
         """The regions between `scope` and the task (outer first), or None when the task is outside."""
@@ -235,9 +239,12 @@ class _Writer:
             listed = items and task_id not in self.mapped
             return self._take(scope, python_identifier(f"{variable}_{output}{'_items' if listed else ''}"),
                               "list" if listed else "str", lambda parent: self.ref(parent, task_id, output, items))
+        if inside and len(inside) == 1 and self.exports.get(inside[0]) == (task_id, output):
+            return f"{self.region_variables[inside[0]]}.output"  # the sub-pipeline's dsl.OneOf
         if inside:
             raise V2Unsupported(f"task {task_id!r}'s output {output!r} is used outside the condition it runs in "
-                                "(KFP v2 passes data out of a dsl.If only through dsl.OneOf)")
+                                "(KFP v2 passes data out of a dsl.If only through dsl.OneOf, which the converter "
+                                "writes for a mapped task's results only)")
         component = self.components[self.tasks[task_id].component]
         if items and task_id not in self.mapped:
             output = component.items[output]
@@ -333,9 +340,27 @@ class _Writer:
         function = f"{python_identifier(block.region)}_region"
         parameters = ", ".join(f"{p}: {annotation}" for p, (annotation, _) in inner.parameters.items())
         decider = block.condition.source
+        returns = ""
+        if block.region in self.exports:  # a mapped task's results out of the dsl.If: dsl.OneOf
+            producer, output = self.exports[block.region]
+            gather, empty, empty_key = self.export_steps[block.region]
+            self.current = None
+            collected = self.ref(inner, producer, output)
+            body += [f"        # the results of {_comment_text(producer)}, passed out of the dsl.If",
+                     f"        {gather} = (", f"            {self.gather_key}(values={collected})",
+                     f"            .set_display_name({producer + ' (gathered)'!r})",
+                     "            .set_caching_options(False)", "        )",
+                     "    with dsl.Else():",
+                     f"        # {_comment_text(producer)} did not run: no results",
+                     f"        {empty} = (", f"            {empty_key}()",
+                     f"            .set_display_name({producer + ' (no results)'!r})",
+                     "            .set_caching_options(False)", "        )",
+                     (f"    return dsl.OneOf({gather}.outputs[{CONTAINER_OUTPUT!r}], "
+                      f"{empty}.outputs[{CONTAINER_OUTPUT!r}])")]
+            returns = " -> list"
         self.functions.append("\n".join([
             f"@dsl.pipeline(name={self.plan.pipeline_name + '-' + block.region!r})",
-            f"def {function}({parameters}):",
+            f"def {function}({parameters}){returns}:",
             (f'    """The tasks run under {_comment_text(decider)}\'s decision, as one task that the tasks after '
              'them wait for: KFP v2 has no edge out of a dsl.If."""'), *body]))
         pad = " " * indent
@@ -518,10 +543,22 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
         key = names.claim("GATHER")
         components[key] = gather_component(key, options.python_image)
         helpers += tuple(f"{controls[t].loops[n].over.task_id} (gathered)" for t, n in gathers)
+    exports = _exports(order, mappings, mapped, paths, root)
+    export_steps: dict[str, tuple[str, str, str]] = {}
+    if exports:
+        gather_key = next((k for k in components if k.startswith("GATHER")), "") or names.claim("GATHER")
+        components.setdefault(gather_key, gather_component(gather_key, options.python_image))
+        empty_key = names.claim("NO_RESULTS")
+        components[empty_key] = empty_list_component(empty_key, options.utility_image)
+        for region, (producer, _) in exports.items():
+            base = python_identifier(producer)
+            export_steps[region] = (names.claim(f"{base}_gathered"), names.claim(f"{base}_no_results"), empty_key)
+            helpers += (f"{producer} (gathered)", f"{producer} (no results)")
     writer = _Writer(plan, sources, v2tasks, variables, controls, components, mapped, paths, region_variables)
     writer.time_parameters = set(layouts)
     writer.groups, writer.gathers = groups, gathers
     writer.gather_key = next((k for k in components if k.startswith("GATHER")), "")
+    writer.exports, writer.export_steps = exports, export_steps
     scope = _Scope(region=None)
     body = _run_time_lines(variables, components, layouts) + writer.block(root, scope, 4)
     if scope.after:
@@ -607,6 +644,43 @@ def _components(plan: EmitPlan, component_of: dict[str, str], item_outputs: Mapp
         for task_id, variant in needs.items():
             component_of[task_id] = keys[variant]
     return found
+
+
+def _exports(order: Sequence[str], mappings: Mapping[str, TaskMapping], mapped: set[str],
+             paths: Mapping[str, tuple[str, ...]], root: Block) -> dict[str, tuple[str, str]]:
+    """Sub-pipelines whose `dsl.If` a mapped task's results leave (a task outside reads them): region
+    -> (the mapped task, its output), each returned through `dsl.OneOf` with an empty list when the
+    condition was false. Only one such value per sub-pipeline, from a task of its top-level dsl.If."""
+    found: dict[str, tuple[str, str]] = {}
+    holders = structure.holder_paths(root)
+    for task_id in order:
+        for value in _references(mappings[task_id].arguments):
+            producer = value.task_id
+            if producer not in mapped or not paths.get(producer):
+                continue
+            region = paths[producer][0]
+            if paths.get(task_id, ())[:1] == (region,):
+                continue  # read inside the same sub-pipeline
+            output = output_name(value.key) if isinstance(value, XComRef) else text_output(value.key)
+            top = next((b for b in holders[producer] if b.region == region), None)
+            if top is None or holders[producer][-1] is not top:
+                continue  # nested deeper: the ref reports it
+            if found.setdefault(region, (producer, output)) != (producer, output):
+                raise V2Unsupported(f"more than one mapped task's results leave sub-pipeline {region}")
+    return found
+
+
+def _references(value: Any) -> list[XComRef | XComText]:
+    """The upstream values an argument value reads."""
+    if isinstance(value, (XComRef, XComText)):
+        return [value]
+    if isinstance(value, Interpolated):
+        return [r for part in value.parts for r in _references(part)]
+    if isinstance(value, Mapping):
+        return [r for item in value.values() for r in _references(item)]
+    if isinstance(value, (list, tuple)):
+        return [r for item in value for r in _references(item)]
+    return []
 
 
 def _loop_groups(root: Block, controls: Mapping[str, TaskControl]) -> dict[str, int]:

@@ -438,3 +438,14 @@ def gather_component(key: str, image: str) -> V2Component:
             f"{key} = {function}")
     return V2Component(key, code, {"values": "values"}, {"Output": CONTAINER_OUTPUT},
                        input_types={"values": "list"})
+
+
+def empty_list_component(key: str, image: str) -> V2Component:
+    """The `dsl.Else` branch of a sub-pipeline that passes a mapped task's results out of its `dsl.If`
+    (`dsl.OneOf` needs a value from each branch): no results, an empty list."""
+    function = python_identifier(key.lower())
+    code = (f"@dsl.container_component\ndef {function}(output: dsl.OutputPath(list)):\n"
+            '    """No results (the tasks under the condition did not run): an empty list."""\n'
+            f"    return dsl.ContainerSpec(\n        image={image!r},\n"
+            f"        command=['sh', '-c', 'printf \"[]\" > \"$0\"', output],\n    )\n\n\n{key} = {function}")
+    return V2Component(key, code, {}, {"Output": CONTAINER_OUTPUT})

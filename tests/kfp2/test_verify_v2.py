@@ -12,7 +12,7 @@ import pytest
 from converter.kfp2.client import find_kfp2_python
 from converter.verify.command import VerifyOptions, verify
 from converter.verify.compare import Verdict
-from tests.verify.test_verify_fixtures import EXPECTED, FIXTURES
+from tests.verify.test_verify_fixtures import EXPECTED, FIXTURES, NEEDS_RUNNER
 
 pytestmark = pytest.mark.skipif(find_kfp2_python() is None, reason="no kfp 2.x interpreter")
 
@@ -24,10 +24,8 @@ V2_DIFFERS: dict[str, tuple[Verdict, list[str]]] = {
     "verify_failure_cleanup": (Verdict.DIFFERENT, ["the DAG run ended success, the workflow Failed"]),
 }
 EXPECTED_V2 = {**EXPECTED, **V2_DIFFERS}
-# fixtures that do not pass for v1 either, and why (strict: a fix shows up as a failure to update)
-V2_NEEDS = {
-    "verify_run_context": "the DAG does not convert for either target: kfp's compiler fails (KeyError 'Output')",
-}
+# fixtures that do not pass for v1 either, for the same reason (strict: a fix shows up as a failure)
+V2_NEEDS = dict(NEEDS_RUNNER)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +57,8 @@ def test_the_difference_is_said_at_conversion(verified):
     assert cleanup["exit_handler"] and any("does not count in the run's" in d
                                            for d in cleanup["semantics"]["differences"])
     assert dag["v2"]["verify"]["verdict"] == "different"
-    assert document["summary"]["verify_v2"]["pass"] >= 8
+    assert document["summary"]["verify_v2"]["pass"] == sum(
+        v == (Verdict.PASS, []) for d, v in EXPECTED_V2.items() if d not in V2_NEEDS)
 
 
 def test_a_passing_v2_run_checked_orderings_and_values(verified):

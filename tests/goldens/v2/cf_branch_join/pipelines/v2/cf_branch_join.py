@@ -9,6 +9,7 @@ import os
 import sys
 
 from kfp import compiler, dsl
+from typing import NamedTuple
 
 @dsl.container_component
 def bash(command: str):
@@ -21,27 +22,20 @@ def bash(command: str):
 
 BASH = bash
 
-@dsl.container_component
-def decide_branch(follow_small_path: dsl.OutputPath(str), follow_large_path: dsl.OutputPath(str), follow_audit: dsl.OutputPath(str)):
-    """The decision of Airflow task branch (BranchPythonOperator)."""
-    return dsl.ContainerSpec(
-        image='python:3.11-slim',
-        command=['python3', '-c', """def choose(size):
-    return "small_path" if size < 10 else ["large_path", "audit"]
-chosen = choose(*[3], **{})
-CANDIDATES = ["small_path", "large_path", "audit"]
+def branch_step(size: int) -> NamedTuple('Outputs', [('follow_small_path', str), ('follow_large_path', str), ('follow_audit', str)]):
+    """Airflow task 'branch' (BranchPythonOperator, fixtures/airflow_dags/cf_branch_join.py:18)."""
 
-import os, sys
-chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-for path, candidate in zip(sys.argv[1:], CANDIDATES):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as stream:
-        stream.write("true" if candidate in chosen else "false")
-""", follow_small_path, follow_large_path, follow_audit],
-    )
+    # the callable, as written at fixtures/airflow_dags/cf_branch_join.py
+    def choose(size):
+        return "small_path" if size < 10 else ["large_path", "audit"]
+
+    _result = choose(size)
+    _chosen = [_result] if isinstance(_result, str) else list(_result or [])
+    return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'
+                 for t in ('small_path', 'large_path', 'audit'))
 
 
-DECIDE_BRANCH = decide_branch
+PY_BRANCH = dsl.component(branch_step, base_image='python:3.11')
 
 @dsl.container_component
 def noop():
@@ -54,27 +48,20 @@ def noop():
 
 NOOP = noop
 
-@dsl.container_component
-def decide_pick_weekday_path(follow_report: dsl.OutputPath(str), follow_skip_report: dsl.OutputPath(str)):
-    """The decision of Airflow task pick_weekday_path (task.branch)."""
-    return dsl.ContainerSpec(
-        image='python:3.11-slim',
-        command=['python3', '-c', """def pick_weekday_path():
-    return "report"
-chosen = pick_weekday_path(*[], **{})
-CANDIDATES = ["report", "skip_report"]
+def pick_weekday_path_step() -> NamedTuple('Outputs', [('follow_report', str), ('follow_skip_report', str)]):
+    """Airflow task 'pick_weekday_path' (task.branch, fixtures/airflow_dags/cf_branch_join.py:35)."""
 
-import os, sys
-chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-for path, candidate in zip(sys.argv[1:], CANDIDATES):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as stream:
-        stream.write("true" if candidate in chosen else "false")
-""", follow_report, follow_skip_report],
-    )
+    # the callable, as written at fixtures/airflow_dags/cf_branch_join.py
+    def pick_weekday_path():
+        return "report"
+
+    _result = pick_weekday_path()
+    _chosen = [_result] if isinstance(_result, str) else list(_result or [])
+    return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'
+                 for t in ('report', 'skip_report'))
 
 
-DECIDE_PICK_WEEKDAY_PATH = decide_pick_weekday_path
+PY_PICK_WEEKDAY_PATH = dsl.component(pick_weekday_path_step, base_image='python:3.11')
 
 @dsl.container_component
 def decide_is_weekend(follow_weekend_job: dsl.OutputPath(str), follow_weekday_job: dsl.OutputPath(str)):
@@ -152,10 +139,9 @@ def cf_branch_join_pipeline():
         .set_display_name('start')
         .set_caching_options(False)
     )
-    # branch: BranchPythonOperator at fixtures/airflow_dags/cf_branch_join.py:18 [approximated]
-    # note: decision runs without Airflow's context
+    # branch: BranchPythonOperator at fixtures/airflow_dags/cf_branch_join.py:18 [direct]
     branch = (
-        DECIDE_BRANCH()
+        PY_BRANCH(size=3)
         .set_display_name('branch')
         .set_caching_options(False)
         .after(start)
@@ -193,10 +179,9 @@ def cf_branch_join_pipeline():
         .set_caching_options(False)
         .after(join)
     )
-    # pick_weekday_path: task.branch at fixtures/airflow_dags/cf_branch_join.py:35 [approximated]
-    # note: decision runs without Airflow's context
+    # pick_weekday_path: task.branch at fixtures/airflow_dags/cf_branch_join.py:35 [direct]
     pick_weekday_path = (
-        DECIDE_PICK_WEEKDAY_PATH()
+        PY_PICK_WEEKDAY_PATH()
         .set_display_name('pick_weekday_path')
         .set_caching_options(False)
         .after(after_join)

@@ -31,27 +31,20 @@ def numbers_step() -> NamedTuple('Outputs', [('Output', str), ('Output_items', l
 
 PY_NUMBERS = dsl.component(numbers_step, base_image='python:3.11')
 
-@dsl.container_component
-def decide_choose(follow_double: dsl.OutputPath(str)):
-    """The decision of Airflow task choose (task.branch)."""
-    return dsl.ContainerSpec(
-        image='python:3.11-slim',
-        command=['python3', '-c', """def choose() -> str:
-    return "double"
-chosen = choose(*[], **{})
-CANDIDATES = ["double"]
+def choose_step() -> NamedTuple('Outputs', [('follow_double', str)]):
+    """Airflow task 'choose' (task.branch, fixtures/airflow_dags/cf_mapping_nested.py:31)."""
 
-import os, sys
-chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-for path, candidate in zip(sys.argv[1:], CANDIDATES):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as stream:
-        stream.write("true" if candidate in chosen else "false")
-""", follow_double],
-    )
+    # the callable, as written at fixtures/airflow_dags/cf_mapping_nested.py
+    def choose() -> str:
+        return "double"
+
+    _result = choose()
+    _chosen = [_result] if isinstance(_result, str) else list(_result or [])
+    return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'
+                 for t in ('double',))
 
 
-DECIDE_CHOOSE = decide_choose
+PY_CHOOSE = dsl.component(choose_step, base_image='python:3.11')
 
 def double_step(n: str) -> str:
     """Airflow task 'double' (task, fixtures/airflow_dags/cf_mapping_nested.py:30)."""
@@ -71,7 +64,7 @@ def double_step(n: str) -> str:
 
 PY_DOUBLE = dsl.component(double_step, base_image='python:3.11')
 
-def add_ten_step() -> str:
+def add_ten_step(n: str) -> str:
     """Airflow task 'add_ten' (task, fixtures/airflow_dags/cf_mapping_nested.py:32)."""
     import json as _json
 
@@ -79,44 +72,100 @@ def add_ten_step() -> str:
     def add_ten(n: int) -> int:
         return n + 10
 
-    _result = add_ten(n=None)
+    try:
+        n = _json.loads(n)
+    except ValueError:
+        pass  # a bare string item
+    _result = add_ten(n=n)
     return _json.dumps(_result)
 
 
 PY_ADD_TEN = dsl.component(add_ten_step, base_image='python:3.11')
 
-def collect_step():
+def collect_step(values: list):
     """Airflow task 'collect' (task, fixtures/airflow_dags/cf_mapping_nested.py:32)."""
+    values = __import__('json').dumps(values, sort_keys=True, separators=(',', ':'))
+    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/cf_mapping_nested.py
     def collect(values) -> int:
         return sum(values or [])
 
-    collect(None)
+    # every mapped instance's result, in map order: Argo collects the loop's outputs
+    values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]
+    collect(values)
 
 
 PY_COLLECT = dsl.component(collect_step, base_image='python:3.11')
 
+@dsl.container_component
+def gather(values: list, output: dsl.OutputPath(list)):
+    """A mapped task's results as one list, for the loop over them (KFP v2 loops over no dsl.Collected)."""
+    return dsl.ContainerSpec(
+        image='python:3.11',
+        command=['python3', '-c', """import json, os, sys
+os.makedirs(os.path.dirname(sys.argv[2]), exist_ok=True)
+with open(sys.argv[2], "w") as stream:
+    json.dump(json.loads(sys.argv[1]), stream)
+""", values, output],
+    )
+
+
+GATHER = gather
+
+@dsl.container_component
+def no_results(output: dsl.OutputPath(list)):
+    """No results (the tasks under the condition did not run): an empty list."""
+    return dsl.ContainerSpec(
+        image='alpine:3.20',
+        command=['sh', '-c', 'printf "[]" > "$0"', output],
+    )
+
+
+NO_RESULTS = no_results
+
 
 @dsl.pipeline(name='cf-mapping-nested-choose-branch')
-def choose_branch_region(choose_follow_double: str, numbers_output_items: list):
+def choose_branch_region(choose_follow_double: str, numbers_output_items: list) -> list:
     """The tasks run under choose's decision, as one task that the tasks after them wait for: KFP v2 has no edge out of a dsl.If."""
     with dsl.If(choose_follow_double == 'true'):
-        # double: task at fixtures/airflow_dags/cf_mapping_nested.py:30 [direct]
-        # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration
         with dsl.ParallelFor(numbers_output_items) as double_n:
+            # double: task at fixtures/airflow_dags/cf_mapping_nested.py:30 [direct]
+            # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration
             double = (
                 PY_DOUBLE(n=double_n)
                 .set_display_name('double')
                 .set_caching_options(False)
             )
-        # add_ten: task at fixtures/airflow_dags/cf_mapping_nested.py:32 [approximated]
-        add_ten = (
-            PY_ADD_TEN()
-            .set_display_name('add_ten')
+        # the results of double, as one list to loop over
+        double_gathered = (
+            GATHER(values=dsl.Collected(double.outputs['Output']))
+            .set_display_name('double (gathered)')
             .set_caching_options(False)
-            .after(double)
         )
+        with dsl.ParallelFor(double_gathered.outputs['output']) as add_ten_n:
+            # add_ten: task at fixtures/airflow_dags/cf_mapping_nested.py:32 [direct]
+            # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration
+            add_ten = (
+                PY_ADD_TEN(n=add_ten_n)
+                .set_display_name('add_ten')
+                .set_caching_options(False)
+                .after(double)
+            )
+        # the results of add_ten, passed out of the dsl.If
+        add_ten_gathered = (
+            GATHER(values=dsl.Collected(add_ten.outputs['Output']))
+            .set_display_name('add_ten (gathered)')
+            .set_caching_options(False)
+        )
+    with dsl.Else():
+        # add_ten did not run: no results
+        add_ten_no_results = (
+            NO_RESULTS()
+            .set_display_name('add_ten (no results)')
+            .set_caching_options(False)
+        )
+    return dsl.OneOf(add_ten_gathered.outputs['output'], add_ten_no_results.outputs['output'])
 
 
 @dsl.pipeline(name='cf-mapping-nested')
@@ -127,10 +176,9 @@ def cf_mapping_nested_pipeline():
         .set_display_name('numbers')
         .set_caching_options(False)
     )
-    # choose: task.branch at fixtures/airflow_dags/cf_mapping_nested.py:31 [approximated]
-    # note: decision runs without Airflow's context
+    # choose: task.branch at fixtures/airflow_dags/cf_mapping_nested.py:31 [direct]
     choose = (
-        DECIDE_CHOOSE()
+        PY_CHOOSE()
         .set_display_name('choose')
         .set_caching_options(False)
     )
@@ -142,7 +190,7 @@ def cf_mapping_nested_pipeline():
     )
     # collect: task at fixtures/airflow_dags/cf_mapping_nested.py:32 [approximated]
     collect = (
-        PY_COLLECT()
+        PY_COLLECT(values=choose_branch.output)
         .set_display_name('collect')
         .set_caching_options(False)
         .after(choose_branch)

@@ -9,28 +9,20 @@ import os
 import sys
 
 from kfp import compiler, dsl
+from typing import NamedTuple
 
-@dsl.container_component
-def decide_check(proceed: dsl.OutputPath(str)):
-    """The decision of Airflow task check (ShortCircuitOperator)."""
-    return dsl.ContainerSpec(
-        image='python:3.11-slim',
-        command=['python3', '-c', """def is_ready():
-    return False
-chosen = ['proceed'] if is_ready(*[], **{}) else []
-CANDIDATES = ["proceed"]
+def check_step() -> NamedTuple('Outputs', [('proceed', str)]):
+    """Airflow task 'check' (ShortCircuitOperator, fixtures/airflow_dags/cf_short_circuit.py:15)."""
 
-import os, sys
-chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-for path, candidate in zip(sys.argv[1:], CANDIDATES):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as stream:
-        stream.write("true" if candidate in chosen else "false")
-""", proceed],
-    )
+    # the callable, as written at fixtures/airflow_dags/cf_short_circuit.py
+    def is_ready():
+        return False
+
+    _result = is_ready()
+    return ('true' if _result else 'false',)
 
 
-DECIDE_CHECK = decide_check
+PY_CHECK = dsl.component(check_step, base_image='python:3.11')
 
 @dsl.container_component
 def bash(command: str):
@@ -43,49 +35,31 @@ def bash(command: str):
 
 BASH = bash
 
-@dsl.container_component
-def decide_soft_check(proceed: dsl.OutputPath(str)):
-    """The decision of Airflow task soft_check (ShortCircuitOperator)."""
-    return dsl.ContainerSpec(
-        image='python:3.11-slim',
-        command=['python3', '-c', """def is_ready():
-    return False
-chosen = ['proceed'] if is_ready(*[], **{}) else []
-CANDIDATES = ["proceed"]
+def soft_check_step() -> NamedTuple('Outputs', [('proceed', str)]):
+    """Airflow task 'soft_check' (ShortCircuitOperator, fixtures/airflow_dags/cf_short_circuit.py:21)."""
 
-import os, sys
-chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-for path, candidate in zip(sys.argv[1:], CANDIDATES):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as stream:
-        stream.write("true" if candidate in chosen else "false")
-""", proceed],
-    )
+    # the callable, as written at fixtures/airflow_dags/cf_short_circuit.py
+    def is_ready():
+        return False
+
+    _result = is_ready()
+    return ('true' if _result else 'false',)
 
 
-DECIDE_SOFT_CHECK = decide_soft_check
+PY_SOFT_CHECK = dsl.component(soft_check_step, base_image='python:3.11')
 
-@dsl.container_component
-def decide_has_rows(proceed: dsl.OutputPath(str)):
-    """The decision of Airflow task has_rows (task.short_circuit)."""
-    return dsl.ContainerSpec(
-        image='python:3.11-slim',
-        command=['python3', '-c', """def has_rows():
-    return True
-chosen = ['proceed'] if has_rows(*[], **{}) else []
-CANDIDATES = ["proceed"]
+def has_rows_step() -> NamedTuple('Outputs', [('proceed', str)]):
+    """Airflow task 'has_rows' (task.short_circuit, fixtures/airflow_dags/cf_short_circuit.py:32)."""
 
-import os, sys
-chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-for path, candidate in zip(sys.argv[1:], CANDIDATES):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as stream:
-        stream.write("true" if candidate in chosen else "false")
-""", proceed],
-    )
+    # the callable, as written at fixtures/airflow_dags/cf_short_circuit.py
+    def has_rows():
+        return True
+
+    _result = has_rows()
+    return ('true' if _result else 'false',)
 
 
-DECIDE_HAS_ROWS = decide_has_rows
+PY_HAS_ROWS = dsl.component(has_rows_step, base_image='python:3.11')
 
 
 @dsl.pipeline(name='cf-short-circuit-soft-check-short-circuit')
@@ -102,10 +76,9 @@ def soft_check_short_circuit_region(soft_check_proceed: str):
 
 @dsl.pipeline(name='cf-short-circuit')
 def cf_short_circuit_pipeline():
-    # check: ShortCircuitOperator at fixtures/airflow_dags/cf_short_circuit.py:15 [approximated]
-    # note: decision runs without Airflow's context
+    # check: ShortCircuitOperator at fixtures/airflow_dags/cf_short_circuit.py:15 [direct]
     check = (
-        DECIDE_CHECK()
+        PY_CHECK()
         .set_display_name('check')
         .set_caching_options(False)
     )
@@ -143,10 +116,9 @@ def cf_short_circuit_pipeline():
     )
     # the tasks always_done runs after, whatever they end in
     with dsl.ExitHandler(always_done, name='always-done-exit-handler'):
-        # soft_check: ShortCircuitOperator at fixtures/airflow_dags/cf_short_circuit.py:21 [approximated]
-        # note: decision runs without Airflow's context
+        # soft_check: ShortCircuitOperator at fixtures/airflow_dags/cf_short_circuit.py:21 [direct]
         soft_check = (
-            DECIDE_SOFT_CHECK()
+            PY_SOFT_CHECK()
             .set_display_name('soft_check')
             .set_caching_options(False)
         )
@@ -156,10 +128,9 @@ def cf_short_circuit_pipeline():
             .set_display_name('soft-check-short-circuit')
             .after(soft_check)
         )
-    # has_rows: task.short_circuit at fixtures/airflow_dags/cf_short_circuit.py:32 [approximated]
-    # note: decision runs without Airflow's context
+    # has_rows: task.short_circuit at fixtures/airflow_dags/cf_short_circuit.py:32 [direct]
     has_rows = (
-        DECIDE_HAS_ROWS()
+        PY_HAS_ROWS()
         .set_display_name('has_rows')
         .set_caching_options(False)
     )

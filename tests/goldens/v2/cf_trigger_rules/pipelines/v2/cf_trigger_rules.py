@@ -9,6 +9,7 @@ import os
 import sys
 
 from kfp import compiler, dsl
+from typing import NamedTuple
 
 @dsl.container_component
 def bash(command: str):
@@ -21,27 +22,18 @@ def bash(command: str):
 
 BASH = bash
 
-@dsl.container_component
-def decide_gate(proceed: dsl.OutputPath(str)):
-    """The decision of Airflow task gate (ShortCircuitOperator)."""
-    return dsl.ContainerSpec(
-        image='python:3.11-slim',
-        command=['python3', '-c', """def proceed():
-    return True
-chosen = ['proceed'] if proceed(*[], **{}) else []
-CANDIDATES = ["proceed"]
+def gate_step() -> NamedTuple('Outputs', [('proceed', str)]):
+    """Airflow task 'gate' (ShortCircuitOperator, fixtures/airflow_dags/cf_trigger_rules.py:21)."""
 
-import os, sys
-chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
-for path, candidate in zip(sys.argv[1:], CANDIDATES):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as stream:
-        stream.write("true" if candidate in chosen else "false")
-""", proceed],
-    )
+    # the callable, as written at fixtures/airflow_dags/cf_trigger_rules.py
+    def proceed():
+        return True
+
+    _result = proceed()
+    return ('true' if _result else 'false',)
 
 
-DECIDE_GATE = decide_gate
+PY_GATE = dsl.component(gate_step, base_image='python:3.11')
 
 
 @dsl.pipeline(name='cf-trigger-rules-gate-short-circuit')
@@ -98,10 +90,9 @@ def cf_trigger_rules_pipeline():
         .set_display_name('extract')
         .set_caching_options(False)
     )
-    # gate: ShortCircuitOperator at fixtures/airflow_dags/cf_trigger_rules.py:21 [approximated]
-    # note: decision runs without Airflow's context
+    # gate: ShortCircuitOperator at fixtures/airflow_dags/cf_trigger_rules.py:21 [direct]
     gate = (
-        DECIDE_GATE()
+        PY_GATE()
         .set_display_name('gate')
         .set_caching_options(False)
     )
