@@ -201,12 +201,16 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
 
         started_v2 = time.perf_counter()
         v2, v2_diagnostics = convert_v2(dag, plan, mappings, airflow_ordering(dag, plan), schedule.run,
-                                        options.kfp2_python)
+                                        options.kfp2_python, options.mapping)
         partial["v2"] = v2
         diagnostics += v2_diagnostics
         emitted = time.perf_counter()
         seconds["v2"] = emitted - started_v2  # its own compile and self-check included
 
+    if "v1" not in options.targets:
+        # v2 alone: the v2 pipeline comes from v1's plan, not its compiled workflow; nothing of v1 is written
+        status = Status.FAILED if _has_error(diagnostics) else Status.CONVERTED
+        return DagResult(**partial, status=status, diagnostics=diagnostics, selfcheck=None)
     with tempfile.TemporaryDirectory(prefix="airflow2kfp-compile-") as workdir:
         compiled = compile_source(source, "pipeline", Path(workdir))
     checking = time.perf_counter()

@@ -92,6 +92,7 @@ class V2Task:
     conditions: tuple[str, ...] = ()  # the dsl.If conditions around it, "<decider>.<output> == true"
     ignore_upstream_failure: bool = False
     region: str | None = None  # the sub-pipeline holding it
+    exit_handler: bool = False  # the exit task of a dsl.ExitHandler around every task it follows
     semantics: str = "exact"  # "exact" or "differs"
     differences: tuple[str, ...] = ()
 

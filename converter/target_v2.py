@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 
 from converter.diagnostics import Diagnostic, diag
 from converter.emit.python import EmitPlan
-from converter.emit.v2 import V2Unsupported, build_v2
+from converter.emit.v2 import DEFAULT_OPTIONS, V2Unsupported, build_v2
 from converter.kfp2.client import compile_v2, find_kfp2_python
-from converter.mapping.base import TaskMapping
+from converter.mapping.base import MappingOptions, TaskMapping
 from converter.model import Dag
 from converter.results import RecurringRun, Status, V2Result, V2Task
 from converter.verify.ir_check import check_ir
@@ -18,10 +18,11 @@ from converter.verify.ir_check import check_ir
 
 def convert_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                airflow_edges: Sequence[tuple[str, str]], recurring: RecurringRun | None,
-               kfp2_python: str | None) -> tuple[V2Result, tuple[Diagnostic, ...]]:
+               kfp2_python: str | None, options: MappingOptions = DEFAULT_OPTIONS,
+               ) -> tuple[V2Result, tuple[Diagnostic, ...]]:
     where = {"file": dag.span.file, "line": dag.span.line, "dag_id": dag.dag_id}
     try:
-        v2 = build_v2(dag, plan, mappings)
+        v2 = build_v2(dag, plan, mappings, options)
     except V2Unsupported as error:
         message = f"no KFP v2 pipeline: {error}"
         return V2Result(Status.FAILED, None, None, None, error=message), (diag("A2K802", message, **where),)
@@ -45,7 +46,8 @@ def convert_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
     if compiled.yaml_text is None:
         message = f"kfp 2.x's compiler failed: {compiled.error}"
         return V2Result(Status.FAILED, v2.source, None, None, error=message), (*found, diag("A2K803", message, **where))
-    verdict, reading = check_ir(compiled.yaml_text, [t.task_id for t in dag.tasks], airflow_edges, list(v2.tasks))
+    verdict, reading = check_ir(compiled.yaml_text, [t.task_id for t in dag.tasks], airflow_edges, list(v2.tasks),
+                               v2.helper_steps)
     if not verdict.exact or verdict.problems:
         found.append(diag("A2K804", f"v2 ordering differs from Airflow: {verdict.summary()}", **where))
     steps = {step.display_name: "/".join(step.path) for step in reading.steps} if reading else {}
@@ -53,6 +55,7 @@ def convert_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
         V2Task(task_id=t.task_id, step=steps.get(t.task_id),
                conditions=tuple(f"{c.source}.{c.output} == true" for c in v2.tasks[t.task_id].conditions),
                ignore_upstream_failure=v2.tasks[t.task_id].ignore_upstream_failure,
+               exit_handler=v2.tasks[t.task_id].exit_handler,
                region=v2.tasks[t.task_id].region,
                semantics="differs" if v2.tasks[t.task_id].differences else "exact",
                differences=v2.tasks[t.task_id].differences)

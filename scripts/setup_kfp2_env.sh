@@ -29,11 +29,11 @@ constraints_sum="none"
 if [[ ${#constraint_args[@]} -gt 0 ]]; then
     constraints_sum="$(sha256sum "$CONSTRAINTS" | cut -c1-16)"
 fi
-stamp_text="kfp==$KFP2_VERSION kfp-kubernetes | python $py_version | constraints $constraints_sum"
+stamp_text="kfp==$KFP2_VERSION kfp-kubernetes Jinja2 | python $py_version | constraints $constraints_sum"
 stamp="$DIR/.airflow2kfp-stamp"
 
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$stamp_text" ]] \
-    && "$DIR/bin/python" -c "import kfp.local, kfp.kubernetes" >/dev/null 2>&1; then
+    && "$DIR/bin/python" -c "import kfp.local, kfp.kubernetes, jinja2" >/dev/null 2>&1; then
     echo "KFP v2 environment up to date: $DIR ($KFP2_VERSION)"
     exit 0
 fi
@@ -43,8 +43,10 @@ echo "Creating KFP $KFP2_VERSION environment in $DIR"
 # this machine's pip configuration names local indexes that may not exist; their warnings are noise
 quiet_pip() { "$DIR/bin/python" -m pip "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
 # a slow registry is retried rather than failing the set-up (CI runs this on a fresh machine)
+# kfp-kubernetes: pod settings (timeouts, secrets); Jinja2: `verify --target v2` runs the steps that render
+# templates (their packages_to_install) with this interpreter, as the converter's runs v1's
 quiet_pip install --quiet --retries 5 --timeout 60 ${constraint_args[@]+"${constraint_args[@]}"} \
-    "kfp==$KFP2_VERSION" "kfp-kubernetes==$KFP2_VERSION"  # kfp-kubernetes: pod settings (timeouts, secrets)
+    "kfp==$KFP2_VERSION" "kfp-kubernetes==$KFP2_VERSION" "Jinja2==3.1.6"
 
 installed="$("$DIR/bin/python" -c 'import kfp; print(kfp.__version__)' 2>/dev/null | tail -n 1)"
 if [[ "$installed" != "$KFP2_VERSION" ]]; then

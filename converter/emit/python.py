@@ -13,7 +13,7 @@ import math
 import json
 import pprint
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
@@ -153,18 +153,22 @@ _SpecDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
 
 
 def _f_string(value: Interpolated, refs: Mapping[str, str], one_line: bool = False) -> str:
-    """An f-string: text with its braces doubled, run-time values as `{name}`."""
-    expressions = [None if isinstance(part, str) else py_literal(part, refs) for part in value.parts]
+    return f_string(value.parts, lambda part: py_literal(part, refs), one_line)
+
+
+def f_string(parts: Sequence[Any], render: Callable[[Any], str], one_line: bool = False) -> str:
+    """An f-string: text with its braces doubled, run-time values (`render(part)`) as `{name}`."""
+    expressions = [None if isinstance(part, str) else render(part) for part in parts]
     if any("'" in e for e in expressions if e):  # `task.outputs['x']`: no backslash may escape a quote
         text = "".join(
             part.replace("{", "{{").replace("}", "}}").encode("unicode_escape").decode("ascii").replace('"', '\\"')
             if expression is None else "{" + expression + "}"
-            for part, expression in zip(value.parts, expressions)
+            for part, expression in zip(parts, expressions)
         )
         return f'f"{text}"'
     body = "".join(
         part.replace("{", "{{").replace("}", "}}") if expression is None else "{" + expression + "}"
-        for part, expression in zip(value.parts, expressions)
+        for part, expression in zip(parts, expressions)
     )
     if _multi_line(body) and not one_line:
         return 'f"""' + docstring_text(body) + '"""'

@@ -25,28 +25,37 @@ of one) raises `V2Unsupported`; the caller reports it (A2K802) and v1 is unaffec
 from __future__ import annotations
 
 import ast
-import pprint
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
 import jinja2
+import networkx
 import yaml
 
 from converter import __version__, graph
+from converter.emit import v2_structure as structure
 from converter.emit.names import UniqueNames, k8s_name, python_identifier
-from converter.emit.python import EmitPlan, _comment_text
+from converter.emit.python import EmitPlan, _comment_text, f_string, py_literal
 from converter.emit.v2_components import (
+    CONTAINER_OUTPUT,
     Untranslatable,
     V2Component,
     container_component,
+    empty_list_component,
+    gather_component,
     python_component,
+    run_time_component,
     v2_imports,
 )
+from converter.emit.v2_structure import Block
 from converter.mapping import trigger_rules_v2 as v2r
-from converter.mapping.base import Interpolated, ParamRef, RunIdRef, TaskMapping
+from converter.mapping.base import Interpolated, MappingOptions, ParamRef, RunIdRef, TaskMapping
 from converter.mapping.control_flow import Condition, LoopValue, TaskControl
+from converter.mapping.empty import noop
+from converter.mapping.templates import RUN_MACRO
+from converter.mapping.xcom import XComText, output_name, text_output
 from converter.model import Dag, XComRef
 
 
@@ -62,6 +71,7 @@ class V2TaskPlan:
     ignore_upstream_failure: bool
     differences: tuple[str, ...]
     region: str | None = None  # the sub-pipeline holding it, if any
+    exit_handler: bool = False  # the exit task of a dsl.ExitHandler around every task it follows
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,14 @@ class V2Plan:
     tasks: Mapping[str, V2TaskPlan]
     notes: tuple[str, ...] = ()
     dropped_calls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # task -> v1 calls not carried
+    helper_steps: tuple[str, ...] = ()  # display names of steps that stand for no Airflow task
+
+
+DEFAULT_OPTIONS = MappingOptions()
+
+# display names of the steps standing for no Airflow task (no Airflow task id has spaces or parentheses)
+EMPTY_STEP = "no task (every task was removed)"  # the one step of a DAG whose tasks were all removed
+RUN_TIME_STEP = "logical date (run time)"  # gives the logical-date parameters their values
 
 
 # -- task calls: the mappings' v1 method calls in v2 terms ----------------------------------------
@@ -129,113 +147,23 @@ def v2_calls(calls: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
 # -- values -----------------------------------------------------------------------------------
 
 
-def _literal(value: Any, ref: Any) -> str:
-    """Python source for an argument value in the v2 file; `ref(task_id, output)` renders a
-    reference to another task's output from where the argument is written."""
+def _literal(value: Any, ref: Callable[[str | None, str], str]) -> str:
+    """Python source for an argument value in the v2 file, as v1 writes it (`py_literal`) except for
+    references: `ref(task_id, output)` renders another task's output (None: a pipeline parameter)
+    from where the argument is written."""
     if isinstance(value, LoopValue):
         return value.variable
     if isinstance(value, XComRef):
-        return ref(value.task_id, "Output" if value.key == "return_value" else value.key)
+        return ref(value.task_id, output_name(value.key))
+    if isinstance(value, XComText):
+        return ref(value.task_id, text_output(value.key))
     if isinstance(value, ParamRef):
         return ref(None, value.name)
     if isinstance(value, RunIdRef):
         return "dsl.PIPELINE_JOB_ID_PLACEHOLDER"
     if isinstance(value, Interpolated):
-        body = "".join(part.replace("{", "{{").replace("}", "}}") if isinstance(part, str)
-                       else "{" + _literal(part, ref) + "}" for part in value.parts)
-        return "f" + repr(body)
-    if isinstance(value, str) and "\n" in value and '"""' not in value and not value.endswith(("\\", '"')):
-        return '"""' + value.replace("\\", "\\\\") + '"""'
-    return pprint.pformat(value, width=88, sort_dicts=False)
-
-
-# -- structure --------------------------------------------------------------------------------
-
-
-@dataclass
-class _Block:
-    """A `with dsl.If(...)` block (condition None: a pipeline function's body)."""
-
-    condition: Condition | None
-    items: list[Any] = field(default_factory=list)  # task ids and _Blocks, in emission order
-    region: str | None = None  # set: emitted as a sub-pipeline of this name
-
-    def tasks(self) -> list[str]:
-        found: list[str] = []
-        for item in self.items:
-            found += item.tasks() if isinstance(item, _Block) else [item]
-        return found
-
-
-def _conditions(dag: Dag, order: Sequence[str], controls: Mapping[str, TaskControl]) -> dict[str, tuple[Condition, ...]]:
-    """Each task's conditions, outermost first: its own, its deciders', and its upstreams' when its
-    rule is skipped by a skipped upstream."""
-    position = {task_id: index for index, task_id in enumerate(order)}
-    found: dict[str, tuple[Condition, ...]] = {}
-    for task_id in order:
-        control = controls[task_id]
-        chosen: dict[tuple[str, str], Condition] = {}
-        for condition in control.conditions:
-            for inherited in found.get(condition.source, ()):
-                chosen.setdefault((inherited.source, inherited.output), inherited)
-            chosen.setdefault((condition.source, condition.output), condition)
-        if control.rule in v2r.INHERIT_CONDITIONS:
-            for up in control.after:
-                for inherited in found.get(up, ()):
-                    chosen.setdefault((inherited.source, inherited.output), inherited)
-        found[task_id] = tuple(sorted(chosen.values(), key=lambda c: (position.get(c.source, -1), c.output)))
-    return found
-
-
-def _build_tree(order: Sequence[str], conditions: Mapping[str, tuple[Condition, ...]]) -> _Block:
-    root = _Block(None)
-    for task_id in order:
-        block = root
-        for condition in conditions[task_id]:
-            child = next((item for item in block.items if isinstance(item, _Block) and item.condition == condition),
-                         None)
-            if child is None:
-                child = _Block(condition)
-                block.items.append(child)
-            block = child
-        block.items.append(task_id)
-    return root
-
-
-def _holder(root: _Block, task_id: str) -> list[_Block]:
-    """The blocks from the root down to the one holding `task_id`."""
-    def walk(block: _Block, path: list[_Block]) -> list[_Block] | None:
-        for item in block.items:
-            if item == task_id:
-                return path + [block]
-            if isinstance(item, _Block):
-                found = walk(item, path + [block])
-                if found:
-                    return found
-        return None
-    found = walk(root, [])
-    assert found is not None
-    return found
-
-
-def _mark_regions(root: _Block, edges: Sequence[tuple[str, str]], names: UniqueNames) -> None:
-    """For each edge from a task inside a `dsl.If` block its downstream is not in, the outermost such
-    block becomes a sub-pipeline, which the downstream can run after."""
-    for up, down in edges:
-        up_path, down_path = _holder(root, up), _holder(root, down)
-        depth = 0
-        while depth < len(up_path) and depth < len(down_path) and up_path[depth] is down_path[depth]:
-            depth += 1
-        if depth < len(up_path):  # up sits in a block down is not in: the outermost of those
-            block = up_path[depth]
-            if block.region is None:
-                assert block.condition is not None
-                block.region = names.claim(f"{k8s_name(block.condition.source)}-{block.condition.kind.replace('_', '-')}")
-
-
-def _region_of(root: _Block, task_id: str) -> _Block | None:
-    """The outermost sub-pipeline block holding the task."""
-    return next((block for block in _holder(root, task_id) if block.region), None)
+        return f_string(value.parts, lambda part: _literal(part, ref))
+    return py_literal(value, {})
 
 
 # -- rendering --------------------------------------------------------------------------------
@@ -275,6 +203,14 @@ class _Writer:
         self.parameter_types = {p.name: p.annotation for p in plan.parameters}
         self.mapped, self.paths, self.region_variables = mapped, paths, region_variables
         self.functions: list[str] = []  # sub-pipeline functions, in the order they are finished
+        self.time_parameters: set[str] = set()  # logical-date parameters: read from the run-time step
+        self.groups: Mapping[str, int] = {}  # task -> the dsl.ParallelFor it shares (_loop_groups)
+        self.gathers: Mapping[tuple[str, int], str] = {}  # (task, loop) -> the gather step's variable
+        self.gather_key = ""
+        self.current: str | None = None  # the task whose arguments are being written
+        # region -> (mapped task inside, output): its results, returned through dsl.OneOf
+        self.exports: Mapping[str, tuple[str, str]] = {}
+        self.export_steps: Mapping[str, tuple[str, str, str]] = {}  # region -> (gather, empty, EMPTY key)
 
     def _inside(self, task_id: str, scope: _Scope) -> tuple[str, ...] | None:
         """The regions between `scope` and the task (outer first), or None when the task is outside."""
@@ -285,8 +221,11 @@ class _Writer:
             return None
         return path[path.index(scope.region) + 1:]
 
-    def ref(self, scope: _Scope, task_id: str | None, output: str) -> str:
-        """Source for `task_id`'s output (None: the pipeline parameter `output`) from `scope`."""
+    def ref(self, scope: _Scope, task_id: str | None, output: str, items: bool = False) -> str:
+        """Source for `task_id`'s output (None: the pipeline parameter `output`) from `scope`; `items`:
+        the list a `dsl.ParallelFor` loops over (a mapped task's results are one already)."""
+        if task_id is None and output in self.time_parameters:
+            return self.ref(scope, RUN_TIME_STEP, output)
         if task_id is None:
             if scope.parent is None:
                 return output
@@ -297,14 +236,24 @@ class _Writer:
         if inside is None:  # from outside this sub-pipeline: one of its parameters
             if task_id in self.mapped:
                 raise V2Unsupported(f"the results of mapped task {task_id!r} are used inside a sub-pipeline")
-            return self._take(scope, python_identifier(f"{variable}_{output}"), "str",
-                              lambda parent: self.ref(parent, task_id, output))
+            listed = items and task_id not in self.mapped
+            return self._take(scope, python_identifier(f"{variable}_{output}{'_items' if listed else ''}"),
+                              "list" if listed else "str", lambda parent: self.ref(parent, task_id, output, items))
+        if inside and len(inside) == 1 and self.exports.get(inside[0]) == (task_id, output):
+            return f"{self.region_variables[inside[0]]}.output"  # the sub-pipeline's dsl.OneOf
         if inside:
             raise V2Unsupported(f"task {task_id!r}'s output {output!r} is used outside the condition it runs in "
-                                "(KFP v2 passes data out of a dsl.If only through dsl.OneOf)")
-        output = self.components[self.tasks[task_id].component].outputs.get(output, output)
+                                "(KFP v2 passes data out of a dsl.If only through dsl.OneOf, which the converter "
+                                "writes for a mapped task's results only)")
+        component = self.components[self.tasks[task_id].component]
+        if items and task_id not in self.mapped:
+            output = component.items[output]
+        else:
+            output = component.outputs.get(output, output)
         text = f"{variable}.outputs[{output!r}]"
-        return f"dsl.Collected({text})" if task_id in self.mapped else text
+        same_loop = self.current is not None and task_id in self.groups and \
+            self.groups.get(task_id) == self.groups.get(self.current)
+        return f"dsl.Collected({text})" if task_id in self.mapped and not same_loop else text
 
     def _take(self, scope: _Scope, name: str, annotation: str, outer: Any) -> str:
         assert scope.parent is not None
@@ -321,21 +270,69 @@ class _Writer:
             return None
         return self.region_variables[inside[0]] if inside else self.variables[task_id]
 
-    def block(self, block: _Block, scope: _Scope, indent: int) -> list[str]:
+    def block(self, block: Block, scope: _Scope, indent: int) -> list[str]:
         lines: list[str] = []
-        for item in block.items:
-            if isinstance(item, _Block):
+        index = 0
+        while index < len(block.items):
+            item = block.items[index]
+            index += 1
+            if isinstance(item, Block) and item.exit_task:
+                lines += self.exit_block(item, scope, indent)
+            elif isinstance(item, Block):
                 lines += self.region_call(item, scope, indent) if item.region else self.if_block(item, scope, indent)
+            elif item in self.groups:  # a loop: the tasks that share it, in one dsl.ParallelFor
+                members = [item]
+                while index < len(block.items) and not isinstance(block.items[index], Block) \
+                        and self.groups.get(block.items[index]) == self.groups[item]:
+                    members.append(block.items[index])
+                    index += 1
+                lines += self.loop(members, scope, indent)
             else:
                 lines += self.task(item, scope, indent)
         return lines
 
-    def if_block(self, block: _Block, scope: _Scope, indent: int) -> list[str]:
+    def loop(self, members: list[str], scope: _Scope, indent: int) -> list[str]:
+        """`with dsl.ParallelFor(...)` (nested for several loops) around tasks that share their loops; a
+        loop over a mapped task's results runs over its gather step's list."""
+        lines: list[str] = []
+        first = members[0]
+        self.current = first
+        for number, loop in enumerate(self.tasks[first].loops):
+            pad = " " * (indent + 4 * number)
+            gather = self.gathers.get((first, number))
+            if gather and isinstance(loop.over, XComRef):
+                producer = loop.over.task_id
+                collected = self.ref(scope, producer, output_name(loop.over.key))
+                lines += [f"{pad}# the results of {_comment_text(producer)}, as one list to loop over",
+                          f"{pad}{gather} = (", f"{pad}    {self.gather_key}(values={collected})",
+                          f"{pad}    .set_display_name({producer + ' (gathered)'!r})",
+                          f"{pad}    .set_caching_options(False)", f"{pad})"]
+                over = f"{gather}.outputs[{CONTAINER_OUTPUT!r}]"
+            else:
+                over = _literal(loop.over, lambda t, o: self.ref(scope, t, o, items=True))
+            lines.append(f"{pad}with dsl.ParallelFor({over}) as {loop.variable}:")
+        inner = indent + 4 * len(self.tasks[first].loops)
+        for member in members:
+            lines += self.task(member, scope, inner)
+        return lines
+
+    def exit_block(self, block: Block, scope: _Scope, indent: int) -> list[str]:
+        """The exit task, then `with dsl.ExitHandler(...)` around every task it follows: KFP runs it
+        once they all finished, whatever they ended in (an exit hook on the group)."""
+        assert block.exit_task is not None
+        variable = self.variables[block.exit_task]
+        name = k8s_name(f"{block.exit_task}-exit-handler")
+        return [*self.task(block.exit_task, scope, indent, waits=False),
+                f"{' ' * indent}# the tasks {_comment_text(block.exit_task)} runs after, whatever they end in",
+                f"{' ' * indent}with dsl.ExitHandler({variable}, name={name!r}):",
+                *self.block(Block(None, block.items), scope, indent + 4)]
+
+    def if_block(self, block: Block, scope: _Scope, indent: int) -> list[str]:
         assert block.condition is not None
         condition = f"{self.ref(scope, block.condition.source, block.condition.output)} == 'true'"
         return [f"{' ' * indent}with dsl.If({condition}):", *self.block(block, scope, indent + 4)]
 
-    def region_call(self, block: _Block, scope: _Scope, indent: int) -> list[str]:
+    def region_call(self, block: Block, scope: _Scope, indent: int) -> list[str]:
         """The block as a sub-pipeline: its function written apart, called here as one task."""
         assert block.region is not None and block.condition is not None
         inner = _Scope(region=block.region, parent=scope)
@@ -343,9 +340,27 @@ class _Writer:
         function = f"{python_identifier(block.region)}_region"
         parameters = ", ".join(f"{p}: {annotation}" for p, (annotation, _) in inner.parameters.items())
         decider = block.condition.source
+        returns = ""
+        if block.region in self.exports:  # a mapped task's results out of the dsl.If: dsl.OneOf
+            producer, output = self.exports[block.region]
+            gather, empty, empty_key = self.export_steps[block.region]
+            self.current = None
+            collected = self.ref(inner, producer, output)
+            body += [f"        # the results of {_comment_text(producer)}, passed out of the dsl.If",
+                     f"        {gather} = (", f"            {self.gather_key}(values={collected})",
+                     f"            .set_display_name({producer + ' (gathered)'!r})",
+                     "            .set_caching_options(False)", "        )",
+                     "    with dsl.Else():",
+                     f"        # {_comment_text(producer)} did not run: no results",
+                     f"        {empty} = (", f"            {empty_key}()",
+                     f"            .set_display_name({producer + ' (no results)'!r})",
+                     "            .set_caching_options(False)", "        )",
+                     (f"    return dsl.OneOf({gather}.outputs[{CONTAINER_OUTPUT!r}], "
+                      f"{empty}.outputs[{CONTAINER_OUTPUT!r}])")]
+            returns = " -> list"
         self.functions.append("\n".join([
             f"@dsl.pipeline(name={self.plan.pipeline_name + '-' + block.region!r})",
-            f"def {function}({parameters}):",
+            f"def {function}({parameters}){returns}:",
             (f'    """The tasks run under {_comment_text(decider)}\'s decision, as one task that the tasks after '
              'them wait for: KFP v2 has no edge out of a dsl.If."""'), *body]))
         pad = " " * indent
@@ -363,7 +378,7 @@ class _Writer:
             lines.append(f"{pad}    .after({', '.join(after)})")
         return lines + [f"{pad})"]
 
-    def task(self, task_id: str, scope: _Scope, indent: int) -> list[str]:
+    def task(self, task_id: str, scope: _Scope, indent: int, waits: bool = True) -> list[str]:
         source, v2task = self.tasks[task_id], self.v2tasks[task_id]
         component = self.components[source.component]
         pad = " " * indent
@@ -371,21 +386,20 @@ class _Writer:
         lines += [f"{pad}# note: {_comment_text(note)}" for note in source.notes]
         lines += [f"{pad}# {_comment_text(comment)}" for comment in source.comments]
         lines += [f"{pad}# differs from Airflow: {_comment_text(d)}" for d in v2task.differences]
-        for number, loop in enumerate(source.loops):
-            over = _literal(loop.over, lambda t, o: self.ref(scope, t, o))
-            lines.append(f"{pad}{'    ' * number}with dsl.ParallelFor({over}) as {loop.variable}:")
-        pad = " " * (indent + 4 * len(source.loops))
+        self.current = task_id
         arguments = []
         for name, value in source.arguments.items():
             parameter = component.inputs.get(name)
             if parameter is None:
                 raise V2Unsupported(f"task {task_id!r}: its component has no input {name!r}")
+            if component.input_types.get(name) == "float" and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)  # kfp 2 passes no integer to a float input
             arguments.append(f"{parameter}={_literal(value, lambda t, o: self.ref(scope, t, o))}")
         variable = self.variables[task_id]
         lines += [f"{pad}{variable} = (", f"{pad}    {source.component}({', '.join(arguments)})",
                   f"{pad}    .set_display_name({task_id!r})", f"{pad}    .set_caching_options(False)"]
         after: list[str] = []
-        for up in self.controls[task_id].after:
+        for up in self.controls[task_id].after if waits else ():  # an exit task waits for its ExitHandler
             target = self.waits_for(up, scope)
             if target and target not in after:
                 after.append(target)
@@ -399,40 +413,41 @@ class _Writer:
         return lines + [f"{pad}{statement.format(task=variable)}" for statement in source.statements]
 
 
-def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping]) -> V2Plan:
+def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
+             options: MappingOptions = DEFAULT_OPTIONS) -> V2Plan:
     """The v2 pipeline source for `dag`, from the v1 plan and the same mappings."""
     order = [block.task_id for block in plan.tasks]
     if not order:
-        raise V2Unsupported("every task was removed (EmptyOperator): a KFP v2 pipeline needs at least one step "
-                            "(--keep-empty keeps them as no-op steps)")
+        return _empty_pipeline(dag, plan, options.utility_image)
     controls = plan.controls
-    components: dict[str, V2Component] = {}
-    for component in plan.components:
-        try:
-            if component.spec_yaml is not None:
-                spec = yaml.safe_load(component.spec_yaml)
-                components[component.key] = container_component(component.key, spec, component.description)
-            elif component.code is not None:
-                components[component.key] = python_component(component.key, component.code)
-        except Untranslatable as error:
-            raise V2Unsupported(f"component {component.key}: {error}") from None
-
-    python_steps = {key for key, c in components.items() if key in {b.key for b in plan.components if b.code}}
+    mapped = {task_id for task_id in order if controls[task_id].loops}
+    # outputs a loop runs over: v1's JSON text, which KFP v2 needs as a list (a mapped task's are one)
+    item_outputs: dict[str, set[str]] = {}
     for task_id in order:
         for loop in controls[task_id].loops:
-            source = loop.over.task_id if isinstance(loop.over, XComRef) else None
-            if source in controls and next(b.component for b in plan.tasks if b.task_id == source) in python_steps:
-                raise V2Unsupported(f"task {task_id!r} is mapped over the result of Python step {source!r}, which "
-                                    "the v2 step returns as JSON text; a dsl.ParallelFor needs a list")
-    conditions = _conditions(dag, order, controls)
-    root = _build_tree(order, conditions)
+            if isinstance(loop.over, XComRef) and loop.over.task_id in controls and loop.over.task_id not in mapped:
+                item_outputs.setdefault(loop.over.task_id, set()).add(output_name(loop.over.key))
+    conditions = structure.conditions_of(order, controls)
+    upstreams = {task_id: controls[task_id].after for task_id in order}
+    root = structure.build_tree(order, conditions, upstreams)
     edges = [(up, task_id) for task_id in order for up in controls[task_id].after]
     region_names = UniqueNames(reserved=[plan.pipeline_name])
-    _mark_regions(root, edges, region_names)
+    structure.mark_regions(root, edges, region_names)
+    structure.split_regions(root, edges, region_names)
+    try:
+        structure.order_items(root, upstreams)
+    except structure.StructureError as error:
+        raise V2Unsupported(str(error)) from None
 
     # what each task's rule sees of its upstreams, and whether it waits for failures
-    mapped = {task_id for task_id in order if controls[task_id].loops}
-    region_of = {task_id: block.region for task_id in order if (block := _region_of(root, task_id)) and block.region}
+    region_of = structure.region_of(root)
+    paths = {task: tuple(b.region for b in path if b.region) for task, path in structure.holder_paths(root).items()}
+    layouts = _time_layouts(plan)
+    claimed: set[tuple[tuple[str, ...], str]] = set()  # (DAG, upstream unit) that has an exit hook
+    downs: dict[str, list[str]] = {}
+    for up, down in edges:
+        downs.setdefault(up, []).append(down)
+    reverse = graph.build(order, [(b, a) for a, b in edges])  # the ancestors of an exit task, when asked
     v2tasks: dict[str, V2TaskPlan] = {}
     for task_id in order:
         control = controls[task_id]
@@ -445,14 +460,41 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping]) -> V
         differences = list(rule.differences) + _other_differences(dag, task_id, control)
         ignore_failure = rule.ignore_upstream_failure
         consumed = sorted(_producers(mappings[task_id].arguments) & set(control.after))
+        if _parameters_used(mappings[task_id].arguments) & set(layouts):
+            consumed.append(RUN_TIME_STEP)  # its value comes from the run-time step
         if ignore_failure and consumed:
             # kfp 2 refuses ignore_upstream_failure on a task fed by an upstream output without a default
             ignore_failure = False
-            differences = [d for d in differences if "ignore_upstream_failure" not in d]
+            differences = _without_hook(differences)
             differences.insert(0, f"trigger_rule {control.rule}: the task uses the output of {', '.join(consumed)}, "
                                   "so in KFP v2 it runs only when that upstream succeeded")
+        handler = False
+        if ignore_failure and not conditions[task_id] and not control.loops:
+            # an ExitHandler around every task it follows: its hook fires once they all finished,
+            # whatever they ended in, where one on its upstream step may not fire or fire too early
+            simple = len(control.after) == 1 and not any(v.may_not_run for v in views)
+            chosen = None if simple else structure.exit_group(
+                root, task_id, frozenset(networkx.descendants(reverse, task_id)), downs)
+            if chosen is not None:  # one upstream that always runs: its own exit hook is as exact
+                structure.wrap_exit_group(root, task_id, chosen)
+                handler, ignore_failure = True, False
+                differences = [d for d in differences if "may not run" not in d]
+        if ignore_failure:
+            blocker = _exit_hook_blocker(task_id, order, controls, paths, mapped, claimed)
+            if blocker:
+                ignore_failure = False
+                differences = _without_hook(differences)
+                differences.insert(0, v2r.without_exit_hook(control.rule, blocker))
         v2tasks[task_id] = V2TaskPlan(task_id, "", conditions[task_id], ignore_failure,
-                                      tuple(differences), region_of.get(task_id))
+                                      tuple(differences), region_of.get(task_id), handler)
+
+    # tasks sharing a loop (a mapped task group) run in one dsl.ParallelFor; a value from a mapped task
+    # outside its loop is a dsl.Collected (a list), a loop item may be a dict or a list
+    groups = _loop_groups(root, controls)
+    typed = {task_id: _typed_inputs(task_id, mappings[task_id].arguments, controls, mapped, groups)
+             for task_id in order}
+    component_of = {block.task_id: block.component for block in plan.tasks}
+    components = _components(plan, component_of, item_outputs, typed)
 
     mappings_by_task = {task_id: mappings[task_id] for task_id in order}
     sources: dict[str, _TaskSource] = {}
@@ -464,7 +506,7 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping]) -> V
             dropped[block.task_id] = tuple(not_carried)
         assert mapping.component is not None
         sources[block.task_id] = _TaskSource(
-            task_id=block.task_id, component=block.component, arguments=mapping.arguments,
+            task_id=block.task_id, component=component_of[block.task_id], arguments=mapping.arguments,
             calls=tuple(methods), statements=tuple(statements), comment=block.comment, notes=block.notes,
             comments=tuple(c for c in block.comments if not c.startswith("differs from Airflow")),
             loops=controls[block.task_id].loops)
@@ -473,58 +515,275 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping]) -> V
     reserved = set(variables.values()) | {p.name for p in plan.parameters} | {plan.function_name, "dsl", "kubernetes"}
     names = UniqueNames(reserved=reserved)
     region_variables: dict[str, str] = {}
-    paths: dict[str, tuple[str, ...]] = {}
 
-    def walk(block: _Block, path: tuple[str, ...]) -> None:
+    def walk(block: Block) -> None:
         for item in block.items:
-            if isinstance(item, _Block):
-                inner = path
+            if isinstance(item, Block):
                 if item.region:
                     region_variables[item.region] = names.claim(python_identifier(item.region), sep="_")
-                    inner = path + (item.region,)
-                walk(item, inner)
-            else:
-                paths[item] = path
-    walk(root, ())
+                walk(item)
+    walk(root)
+    parameters = list(plan.parameters)
+    helpers: tuple[str, ...] = ()
+    if layouts:  # the run-time step stands for the logical-date parameters' values
+        key = names.claim("RUN_TIME")
+        components[key] = run_time_component(key, options.python_image, layouts)
+        variables[RUN_TIME_STEP] = names.claim("run_time")
+        paths[RUN_TIME_STEP] = ()
+        sources[RUN_TIME_STEP] = _TaskSource(RUN_TIME_STEP, key, {}, (), (), "", (), (), ())
+        parameters = [replace(p, default="''", description=f"{p.description}; empty: the run's scheduled or "
+                              "creation time (the run-time step)") if p.name in layouts else p for p in parameters]
+        helpers = (RUN_TIME_STEP,)
+    gathers: dict[tuple[str, int], str] = {}  # (task, loop) over a mapped task's results -> gather step
+    for task_id in order:
+        for number, loop in enumerate(controls[task_id].loops):
+            if isinstance(loop.over, XComRef) and loop.over.task_id in mapped:
+                gathers[(task_id, number)] = names.claim(f"{python_identifier(loop.over.task_id)}_gathered")
+    if gathers:
+        key = names.claim("GATHER")
+        components[key] = gather_component(key, options.python_image)
+        helpers += tuple(f"{controls[t].loops[n].over.task_id} (gathered)" for t, n in gathers)
+    exports = _exports(order, mappings, mapped, paths, root)
+    export_steps: dict[str, tuple[str, str, str]] = {}
+    if exports:
+        gather_key = next((k for k in components if k.startswith("GATHER")), "") or names.claim("GATHER")
+        components.setdefault(gather_key, gather_component(gather_key, options.python_image))
+        empty_key = names.claim("NO_RESULTS")
+        components[empty_key] = empty_list_component(empty_key, options.utility_image)
+        for region, (producer, _) in exports.items():
+            base = python_identifier(producer)
+            export_steps[region] = (names.claim(f"{base}_gathered"), names.claim(f"{base}_no_results"), empty_key)
+            helpers += (f"{producer} (gathered)", f"{producer} (no results)")
     writer = _Writer(plan, sources, v2tasks, variables, controls, components, mapped, paths, region_variables)
-    _check_order(root, controls, region_of)
+    writer.time_parameters = set(layouts)
+    writer.groups, writer.gathers = groups, gathers
+    writer.gather_key = next((k for k in components if k.startswith("GATHER")), "")
+    writer.exports, writer.export_steps = exports, export_steps
     scope = _Scope(region=None)
-    body = writer.block(root, scope, 4)
+    body = _run_time_lines(variables, components, layouts) + writer.block(root, scope, 4)
     if scope.after:
         raise V2Unsupported("internal: a root task waits for a task outside the pipeline")
     imports = sorted({line for m in mappings_by_task.values() if m.component
                       for line in v2_imports((*m.component.imports, *m.imports))
-                      if "kubernetes.client" not in line and "import kubernetes" not in line})
+                      if "kubernetes.client" not in line and "import kubernetes" not in line}
+                     | {line for component in components.values() for line in component.imports})
     uses_kubernetes = any(s.statements for s in sources.values())
-    source = _template().render(plan=plan, components=[components[c.key] for c in plan.components],
+    source = _template().render(plan=plan, parameters=parameters, components=list(components.values()),
                                 imports=imports, regions=writer.functions, body=body,
                                 uses_kubernetes=uses_kubernetes, tool_version=__version__)
     return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source,
-                  {t: v2tasks[t] for t in order}, plan.notes, dropped)
+                  {t: v2tasks[t] for t in order}, plan.notes, dropped, tuple(dict.fromkeys(helpers)))
 
 
-def _check_order(root: _Block, controls: Mapping[str, TaskControl], region_of: Mapping[str, str]) -> None:
-    """Each block is written where its first task comes (topological order): a task of a block that
-    needs a task written after the block began cannot be written (KFP v2 rejects two blocks with
-    the same condition being ordered through each other)."""
-    written: set[str] = set()
+def _without_hook(differences: list[str]) -> list[str]:
+    """The differences of a task that got no exit hook after all: those about running as one go."""
+    return [d for d in differences
+            if d != v2r.EXIT_HOOK_FAILURE and "ignore_upstream_failure" not in d and "exit hook" not in d]
 
-    def visit(block: _Block) -> None:
-        members = set(block.tasks())
-        for item in block.items:
-            if isinstance(item, _Block):
-                visit(item)
+
+def _exit_hook_blocker(task_id: str, order: Sequence[str], controls: Mapping[str, TaskControl],
+                       paths: Mapping[str, tuple[str, ...]], mapped: set[str],
+                       claimed: set[tuple[tuple[str, ...], str]]) -> str | None:
+    """Why the task cannot run as an exit hook on KFP's backend (trigger_rules_v2.exit_hook_blocker),
+    else None, its upstream claimed. What it waits for in its own DAG: each upstream, or the
+    sub-pipeline holding it there."""
+    scope = paths[task_id]
+    units: list[str] = []
+    for up in controls[task_id].after:
+        path = paths[up]
+        if path[:len(scope)] != scope:
+            return "its upstream steps are outside the sub-pipeline it runs in, which waits for them to succeed"
+        unit = path[len(scope)] if len(path) > len(scope) else up
+        if unit not in units:
+            units.append(unit)
+    downstream = any(task_id in controls[other].after for other in order)
+    taken = {unit for dag, unit in claimed if dag == scope}
+    blocker = v2r.exit_hook_blocker(units, mapped, downstream, taken)
+    if blocker is None:
+        claimed.add((scope, units[0]))
+    return blocker
+
+
+def _components(plan: EmitPlan, component_of: dict[str, str], item_outputs: Mapping[str, set[str]],
+                typed: Mapping[str, Mapping[str, str]]) -> dict[str, V2Component]:
+    """The v2 components by key, in v1's order. A task whose outputs a loop runs over gets list
+    outputs, one fed a list or a dict (a dsl.Collected, a loop item) inputs of that type: a variant
+    component (`<KEY>_V2`, `<KEY>_V2_`, ...) when other tasks use the component otherwise;
+    `component_of` is updated."""
+    users: dict[str, list[str]] = {}
+    for task_id, key in component_of.items():
+        users.setdefault(key, []).append(task_id)
+    taken = {c.key for c in plan.components}
+    found: dict[str, V2Component] = {}
+    for component in plan.components:
+        needs = {task_id: (frozenset(item_outputs.get(task_id, ())), frozenset(typed.get(task_id, {}).items()))
+                 for task_id in users.get(component.key, [])}
+        plain = (frozenset(), frozenset())
+        variants = sorted(set(needs.values()), key=lambda v: (sorted(v[0]), sorted(v[1])))
+        keys: dict[tuple[frozenset[str], frozenset[tuple[str, str]]], str] = {}
+        for variant in variants:
+            if variant == plain or len(variants) == 1:
+                keys[variant] = component.key  # everyone needs the same: the component itself
                 continue
-            for up in controls[item].after:
-                if up not in written and up not in members:
-                    raise V2Unsupported(f"task {item!r} runs after {up!r}, which KFP v2 must write after "
-                                        f"{item!r}'s condition block began")
-            written.add(item)
-    visit(root)
-    for task_id in root.tasks():
-        if task_id not in written:
-            raise V2Unsupported(f"task {task_id!r} could not be placed")
-    _ = region_of
+            key = f"{component.key}_V2"
+            while key in taken:
+                key += "_"
+            taken.add(key)
+            keys[variant] = key
+        for (outputs, inputs), key in keys.items():
+            function = None if key == component.key else python_identifier(key.lower())
+            try:
+                if component.spec_yaml is not None:
+                    spec = yaml.safe_load(component.spec_yaml)
+                    found[key] = container_component(key, spec, component.description, outputs, function,
+                                                     dict(inputs))
+                elif component.code is not None:
+                    found[key] = python_component(key, component.code, outputs, function, dict(inputs))
+            except Untranslatable as error:
+                raise V2Unsupported(f"component {key}: {error}") from None
+        for task_id, variant in needs.items():
+            component_of[task_id] = keys[variant]
+    return found
+
+
+def _exports(order: Sequence[str], mappings: Mapping[str, TaskMapping], mapped: set[str],
+             paths: Mapping[str, tuple[str, ...]], root: Block) -> dict[str, tuple[str, str]]:
+    """Sub-pipelines whose `dsl.If` a mapped task's results leave (a task outside reads them): region
+    -> (the mapped task, its output), each returned through `dsl.OneOf` with an empty list when the
+    condition was false. Only one such value per sub-pipeline, from a task of its top-level dsl.If."""
+    found: dict[str, tuple[str, str]] = {}
+    holders = structure.holder_paths(root)
+    for task_id in order:
+        for value in _references(mappings[task_id].arguments):
+            producer = value.task_id
+            if producer not in mapped or not paths.get(producer):
+                continue
+            region = paths[producer][0]
+            if paths.get(task_id, ())[:1] == (region,):
+                continue  # read inside the same sub-pipeline
+            output = output_name(value.key) if isinstance(value, XComRef) else text_output(value.key)
+            top = next((b for b in holders[producer] if b.region == region), None)
+            if top is None or holders[producer][-1] is not top:
+                continue  # nested deeper: the ref reports it
+            if found.setdefault(region, (producer, output)) != (producer, output):
+                raise V2Unsupported(f"more than one mapped task's results leave sub-pipeline {region}")
+    return found
+
+
+def _references(value: Any) -> list[XComRef | XComText]:
+    """The upstream values an argument value reads."""
+    if isinstance(value, (XComRef, XComText)):
+        return [value]
+    if isinstance(value, Interpolated):
+        return [r for part in value.parts for r in _references(part)]
+    if isinstance(value, Mapping):
+        return [r for item in value.values() for r in _references(item)]
+    if isinstance(value, (list, tuple)):
+        return [r for item in value for r in _references(item)]
+    return []
+
+
+def _loop_groups(root: Block, controls: Mapping[str, TaskControl]) -> dict[str, int]:
+    """Tasks written in one dsl.ParallelFor: consecutive tasks of a block with the same loops (v1's
+    mapped task group shares them), each group numbered."""
+    found: dict[str, int] = {}
+    count = 0
+
+    def walk(block: Block) -> None:
+        nonlocal count
+        current: tuple[Any, ...] = ()
+        for item in block.items:
+            if isinstance(item, Block):
+                walk(item)
+                current = ()
+                continue
+            loops = controls[item].loops if item in controls else ()
+            if loops and loops != current:
+                count += 1
+            if loops:
+                found[item] = count
+            current = loops
+    walk(root)
+    return found
+
+
+def _typed_inputs(task_id: str, arguments: Mapping[str, Any], controls: Mapping[str, TaskControl],
+                  mapped: set[str], groups: Mapping[str, int]) -> dict[str, str]:
+    """Inputs that get another type than text in KFP v2 where v1 passes JSON text: a mapped task's
+    results from outside its loop (dsl.Collected, a list), a literal loop's item (typed by kfp as its
+    first item: a number, a bool, a dict, a list)."""
+    found: dict[str, str] = {}
+    items = {loop.variable: loop.over for loop in controls[task_id].loops}
+    for name, value in arguments.items():
+        if isinstance(value, (XComRef, XComText)) and value.task_id in mapped and (
+                groups.get(value.task_id) is None or groups.get(value.task_id) != groups.get(task_id)):
+            found[name] = "list"
+        elif isinstance(value, LoopValue) and isinstance(items.get(value.variable), (list, tuple)):
+            over = items[value.variable]  # kfp types the loop item by the first item
+            first = over[0] if over else ""
+            kind = next((k for t, k in ((bool, "bool"), (int, "int"), (float, "float"), (dict, "dict"),
+                                        ((list, tuple), "list")) if isinstance(first, t)), "str")
+            if kind != "str":
+                found[name] = kind
+    return found
+
+
+def _time_layouts(plan: EmitPlan) -> dict[str, str]:
+    """Logical-date parameters (default `[[CurrentTime.<Go layout>]]`, KFP v1's run macro) -> layout."""
+    found: dict[str, str] = {}
+    for parameter in plan.parameters:
+        try:
+            default = ast.literal_eval(parameter.default)
+        except (ValueError, SyntaxError):
+            continue
+        match = RUN_MACRO.fullmatch(default) if isinstance(default, str) else None
+        if match and match.group(1) == "CurrentTime":
+            found[parameter.name] = match.group(2)
+    return found
+
+
+def _run_time_lines(variables: Mapping[str, str], components: Mapping[str, V2Component],
+                    layouts: Mapping[str, str]) -> list[str]:
+    """The run-time step, first in the pipeline, when logical-date parameters are used."""
+    if not layouts:
+        return []
+    key = next(k for k, c in components.items() if c.code.startswith("@dsl.container_component") and
+               set(c.outputs) == set(layouts) and all(f"given_{n}" in c.inputs.values() for n in layouts))
+    arguments = ["created=dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER",
+                 "scheduled=dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER"]
+    arguments += [f"given_{name}={name}" for name in layouts]
+    return ["    # the logical date: KFP v2 substitutes no run macro in a v2 run's parameters; this step gives each",
+            "    # time parameter its value (the one passed, else the run's scheduled or creation time)",
+            f"    {variables[RUN_TIME_STEP]} = (", f"        {key}({', '.join(arguments)})",
+            f"        .set_display_name({RUN_TIME_STEP!r})", "        .set_caching_options(False)", "    )"]
+
+
+def _empty_pipeline(dag: Dag, plan: EmitPlan, image: str) -> V2Plan:
+    """Every task was removed (EmptyOperator): v1 writes an empty pipeline, KFP v2 needs one step."""
+    spec = noop(image)
+    assert spec.spec is not None
+    component = container_component(spec.key, spec.spec, spec.description)
+    body = ["    # every task of the DAG was removed (EmptyOperator): a KFP v2 pipeline needs one step",
+            "    no_tasks = (", f"        {spec.key}()", f"        .set_display_name({EMPTY_STEP!r})",
+            "        .set_caching_options(False)", "    )"]
+    source = _template().render(plan=plan, parameters=plan.parameters, components=[component], imports=[],
+                                regions=[], body=body,
+                                uses_kubernetes=False, tool_version=__version__)
+    return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source, {}, plan.notes,
+                  helper_steps=(EMPTY_STEP,))
+
+
+def _parameters_used(value: Any) -> set[str]:
+    """The pipeline parameters an argument value reads."""
+    if isinstance(value, ParamRef):
+        return {value.name}
+    if isinstance(value, Interpolated):
+        return set().union(*(_parameters_used(part) for part in value.parts))
+    if isinstance(value, Mapping):
+        return set().union(set(), *(_parameters_used(item) for item in value.values()))
+    if isinstance(value, (list, tuple)):
+        return set().union(set(), *(_parameters_used(item) for item in value))
+    return set()
 
 
 def _producers(value: Any) -> set[str]:
@@ -553,9 +812,6 @@ def _other_differences(dag: Dag, task_id: str, control: TaskControl) -> list[str
     if control.loops and any(isinstance(v, XComRef) for v in task.mapped_args.values()):
         found.append("mapped over an upstream's output: when the list is empty Airflow marks the task skipped; "
                      "the KFP loop runs no iteration")
-    if len({c.source for c in control.conditions}) > 1:
-        pass  # nested dsl.If: exact in v2 (the inner condition is read only when the outer held)
-    _ = graph
     return found
 
 

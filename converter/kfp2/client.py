@@ -27,7 +27,7 @@ from typing import Any
 PYTHON_ENV_VAR = "AIRFLOW2KFP_KFP2_PYTHON"
 PROJECT_ENV_DIR = ".venv-kfp2"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ("worker.py",)
+SCRIPTS = ("worker.py", "ir_runner.py")
 ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 STARTUP_TIMEOUT = 120.0  # importing kfp 2 on a busy machine
 COMPILE_TIMEOUT = 120.0
@@ -68,6 +68,7 @@ class Kfp2Worker:
     def env(self) -> dict[str, str]:
         env = {key: os.environ[key] for key in ENV_ALLOWLIST if key in os.environ}
         env.update(HOME=str(self.root / "home"), PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
+                   PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION="python",  # dict-ordered maps: the same IR each run
                    PYTHONDONTWRITEBYTECODE="1")
         return env
 
@@ -198,3 +199,28 @@ def compile_v2(source: str, python: str | None) -> Compiled:
     if "yaml" in answer:
         return Compiled(str(answer["yaml"]), None)
     return Compiled(None, str(answer.get("error") or "the kfp 2 worker gave no IR"))
+
+
+def run_v2(ir_text: str, arguments: Mapping[str, Any], python: str | None,
+           on_step: Callable[[dict[str, Any]], dict[str, Any]], run_at: str, task_timeout: float,
+           run_timeout: float, run_uuid: str) -> dict[str, Any]:
+    """Run a compiled v2 pipeline in the kfp 2 worker (ir_runner.py); `on_step(step)` runs each container
+    the worker hands over and returns what it did. Never raises: a failure is a run in phase Error."""
+    if python is None:
+        return {"phase": "Error", "steps": [],
+                "message": "no kfp 2.x interpreter (run scripts/setup_kfp2_env.sh, or pass --kfp2-python)"}
+    request = {"op": "run", "ir": ir_text, "arguments": dict(arguments), "run_at": run_at,
+               "task_timeout": task_timeout, "run_uuid": run_uuid}
+
+    def answer_step(message: dict[str, Any]) -> dict[str, Any] | None:
+        step = message.get("step")
+        return {"step_done": on_step(step)} if isinstance(step, dict) else None
+
+    try:
+        answer = worker(python).request(request, run_timeout, on_message=answer_step, final_key="run")
+    except WorkerError as error:
+        return {"phase": "Error", "steps": [], "message": f"the kfp 2 worker: {error}"}
+    run = answer.get("run")
+    if not isinstance(run, dict):
+        return {"phase": "Error", "steps": [], "message": str(answer.get("error") or "the kfp 2 worker gave no run")}
+    return run

@@ -31,6 +31,38 @@ AFTER_FAILURES = frozenset({"all_done", "one_failed", "all_failed", "one_done", 
                             "all_done_setup_success"})
 
 
+# KFP's backend runs an ALL_UPSTREAM_TASKS_COMPLETED task as an Argo exit hook; Argo assesses a DAG's
+# phase from its tasks, never their hooks (workflow/controller/dag.go, assessDAGPhase)
+EXIT_HOOK_FAILURE = ("KFP's backend runs the task as an exit hook, whose state does not count in the run's: a "
+                     "failing task does not fail the run, and the run fails with the tasks before it even when "
+                     "this one succeeds; Airflow's DAG run takes its leaf tasks' states")
+
+
+def without_exit_hook(rule: str, why: str) -> str:
+    """The difference when a rule that must run after failures cannot get ignore_upstream_failure."""
+    airflow = {"one_failed": "only when one upstream failed", "all_failed": "only when every upstream failed"}
+    return (f"trigger_rule {rule}: {why}, so in KFP v2 the task runs only when its upstream steps succeeded; "
+            f"Airflow runs it {airflow.get(rule, 'after failed upstream tasks too')}")
+
+
+def exit_hook_blocker(upstream_units: list[str], loops: set[str], downstream: bool,
+                      claimed: set[str]) -> str | None:
+    """Why a task cannot be an exit hook on KFP's backend (argocompiler/dag.go runs an
+    ALL_UPSTREAM_TASKS_COMPLETED task as the exit hook of each task it depends on: once per upstream,
+    without waiting for the others; one hook per upstream, the last by name; none on a loop; and no
+    task can wait for a hook), or None. `upstream_units` are what it waits for in its own DAG."""
+    if downstream:
+        return "KFP's backend runs an ignore_upstream_failure task as an exit hook, which no task can wait for"
+    if len(upstream_units) != 1:
+        return ("KFP's backend runs an ignore_upstream_failure task as an exit hook of each upstream step, once "
+                "per upstream and without waiting for the others")
+    if upstream_units[0] in loops:
+        return "KFP's backend sets no exit hook on a loop (dsl.ParallelFor)"
+    if upstream_units[0] in claimed:
+        return "KFP's backend keeps one exit hook per upstream step, and another task already has it"
+    return None
+
+
 @dataclass(frozen=True)
 class UpstreamView:
     """One upstream as the v2 rule sees it."""
@@ -50,7 +82,6 @@ def v2_rule(rule: str, upstreams: Sequence[UpstreamView]) -> V2Rule:
     """What a task with `rule` after `upstreams` (its emitted upstream steps) becomes in KFP v2."""
     if not upstreams or rule == "all_success":
         return V2Rule(False)
-    several = len(upstreams) > 1
     not_run = any(u.may_not_run for u in upstreams)
     if rule == "always":
         return V2Rule(False, (("trigger_rule always: the step uses an upstream's output, so it waits for that "
@@ -86,13 +117,11 @@ def v2_rule(rule: str, upstreams: Sequence[UpstreamView]) -> V2Rule:
         elif rule == "all_done_setup_success":
             differences.append("trigger_rule all_done_setup_success (teardown): the task runs once its upstream "
                                "steps finished, in any state; Airflow skips it when its setup tasks did not succeed")
-        if several:
-            differences.append("ignore_upstream_failure with several upstream steps: KFP's backend runs the task "
-                               "as an exit hook of each of them (once per upstream); Airflow runs it once")
         if not_run:
             differences.append("ignore_upstream_failure after an upstream step that may not run (skipped, or not "
                                "run after a failure further up): KFP's exit hook fires only for a step that ran; "
                                "Airflow runs the task after upstream_failed or skipped upstream tasks too")
+        differences.append(EXIT_HOOK_FAILURE)
         return V2Rule(True, tuple(differences))
     raise ValueError(f"unknown trigger rule {rule!r}")
 
@@ -101,8 +130,7 @@ def v2_rule(rule: str, upstreams: Sequence[UpstreamView]) -> V2Rule:
 TABLE = (
     ("all_success", "`.after(...)` (ALL_UPSTREAM_TASKS_SUCCEEDED); inside its upstreams' `dsl.If`", "always"),
     ("all_failed", "`.after(...).ignore_upstream_failure()`; inside its upstreams' `dsl.If`", "never"),
-    ("all_done", "`.after(...).ignore_upstream_failure()`",
-     "one upstream step that always runs"),
+    ("all_done", "`.after(...).ignore_upstream_failure()`", "never (a failing exit hook does not fail the run)"),
     ("all_done_min_one_success", "`.after(...).ignore_upstream_failure()`; inside its upstreams' `dsl.If`", "never"),
     ("all_done_setup_success", "`.after(...).ignore_upstream_failure()`", "never"),
     ("all_skipped", "`.after(...)`", "never"),

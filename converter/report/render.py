@@ -358,7 +358,8 @@ class _Job:
             html = _with_graphs(drafts[i][0], laid_out.svgs) if laid_out.error is None else None
             if html is None:  # no drawing (the page says why), or a slot's text also came from the DAG
                 html = dag_html(view, laid_out.svgs, laid_out.error, self.tool_version)
-            page = (replace(view, python_text=None, yaml_text=None), html, drafts[i][1], laid_out.error)
+            v2 = replace(view.v2, python_text=None, yaml_text=None) if view.v2 else None
+            page = (replace(view, python_text=None, yaml_text=None, v2=v2), html, drafts[i][1], laid_out.error)
             pages[i] = page
             if laid_out.error is None:
                 self._write_page(keys[i], page)
@@ -384,8 +385,9 @@ class _Job:
                      str(self.out_dir.resolve()), str(self.source_root.resolve()),
                      json.dumps(dag, sort_keys=True)):
             digest.update(part.encode() + b"\0")
-        for name in ("python", "yaml"):
-            data = self.files.read(dag.get(name)) if dag.get(name) else b"-"
+        v2 = dag.get("v2") if isinstance(dag.get("v2"), Mapping) else {}
+        for relative in (dag.get("python"), dag.get("yaml"), v2.get("python"), v2.get("yaml")):
+            data = self.files.read(relative) if relative else b"-"
             digest.update(b"unreadable" if data is None else data)
             digest.update(b"\0")
         return digest.hexdigest()

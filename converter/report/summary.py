@@ -19,7 +19,7 @@ Schema (stable; new keys may be added, none removed):
 Each diagnostic: {"code", "severity", "message", "help", "file", "line", "col", "task_id", "dag_id"}.
 With `--target` naming v2, each DAG also has "targets" (["v1", "v2"], ["v2"]) and "v2": {"status",
 "python", "yaml", "recurring_run", "ordering", "error", "tasks": [{"task_id", "step", "conditions",
-"ignore_upstream_failure", "region", "semantics"}]}, and "summary" has "v2" ({status: n}); a run
+"ignore_upstream_failure", "exit_handler", "region", "semantics"}]}, and "summary" has "v2" ({status: n}); a run
 for v1 alone writes neither, as before.
 `airflow2kfp verify` adds `dags[].verify` (converter/verify/compare.py: Comparison.to_json) and
 `summary.verify` ({verdict: n}).
@@ -86,7 +86,8 @@ def _v2_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
         "ordering": ordering,
         "error": v2.error,
         "tasks": [{"task_id": t.task_id, "step": t.step, "conditions": list(t.conditions),
-                   "ignore_upstream_failure": t.ignore_upstream_failure, "region": t.region,
+                   "ignore_upstream_failure": t.ignore_upstream_failure, "exit_handler": t.exit_handler,
+                   "region": t.region,
                    "semantics": {"verdict": t.semantics, "differences": list(t.differences)}} for t in v2.tasks],
     }
 

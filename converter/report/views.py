@@ -99,6 +99,37 @@ class Ordering:
 
 
 @dataclass(frozen=True)
+class V2TaskRow:
+    task_id: str
+    step: str | None  # the IR task path of its step, None: no step (removed)
+    conditions: tuple[str, ...]
+    exit_hook: bool  # ignore_upstream_failure: KFP's backend runs it as an exit hook
+    region: str | None  # the sub-pipeline holding it
+    semantics: str  # exact / differs
+    differences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class V2View:
+    """The KFP v2 target of one DAG (`--target v2`): its files, the IR's self-check, per task."""
+
+    status: str
+    python_link: str | None
+    yaml_link: str | None
+    recurring_link: str | None
+    ordering: Ordering
+    error: str | None
+    tasks: tuple[V2TaskRow, ...]
+    python_text: str | None = None
+    yaml_text: str | None = None
+    verify: Mapping[str, Any] | None = None  # `airflow2kfp verify --target v2`'s comparison
+
+    @property
+    def differing(self) -> int:
+        return sum(t.semantics == "differs" for t in self.tasks)
+
+
+@dataclass(frozen=True)
 class DagView:
     stem: str
     dag_id: str
@@ -123,6 +154,8 @@ class DagView:
     yaml_text: str | None
     verify: Mapping[str, Any] | None = None  # conversion.json's `verify` entry, set by `airflow2kfp verify`
     owned: str | None = None  # the user owns the pipeline's files: "marker" or "config" (converter.ownership)
+    targets: tuple[str, ...] = ("v1",)  # what the DAG was converted to
+    v2: V2View | None = None
 
     @property
     def worst_severity(self) -> str | None:
@@ -507,6 +540,35 @@ def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path
         yaml_text=yaml_text,
         verify=dag.get("verify"),
         owned=dag.get("owned") if dag.get("owned") in ("marker", "config") else None,
+        targets=tuple(str(t) for t in dag.get("targets") or ("v1",)),
+        v2=v2_view(dag, out_dir, files),
+    )
+
+
+def v2_view(dag: Mapping[str, Any], out_dir: Path, files: OwnedFiles) -> V2View | None:
+    """The DAG's v2 record (conversion.json's `v2`), None when it was not converted to v2."""
+    v2 = dag.get("v2")
+    if not isinstance(v2, Mapping):
+        return None
+    python_text, yaml_text = _read(files, v2.get("python")), _read(files, v2.get("yaml"))
+    recurring = v2.get("recurring_run")
+    data = v2.get("ordering") or {}
+    rows = tuple(V2TaskRow(
+        task_id=str(t.get("task_id")), step=t.get("step"), conditions=tuple(t.get("conditions") or ()),
+        exit_hook=bool(t.get("ignore_upstream_failure") or t.get("exit_handler")), region=t.get("region"),
+        semantics=str((t.get("semantics") or {}).get("verdict", "exact")),
+        differences=tuple((t.get("semantics") or {}).get("differences") or ()),
+    ) for t in v2.get("tasks") or [])
+    return V2View(
+        status=str(v2.get("status", "failed")),
+        python_link=_link(out_dir, out_dir / v2["python"]) if python_text is not None else None,
+        yaml_link=_link(out_dir, out_dir / v2["yaml"]) if yaml_text is not None else None,
+        recurring_link=_link(out_dir, out_dir / recurring) if recurring and _read(files, recurring) is not None
+        else None,
+        ordering=Ordering(str(data.get("verdict", "unchecked")), tuple(tuple(p) for p in data.get("missing") or ()),
+                          tuple(tuple(p) for p in data.get("extra") or ())),
+        error=v2.get("error"), tasks=rows, python_text=python_text, yaml_text=yaml_text,
+        verify=v2.get("verify"),
     )
 
 

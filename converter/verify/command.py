@@ -19,7 +19,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from converter.verify.airflow_run import AirflowRunOptions, AirflowRunResult, ru
 from converter.verify.argo_local import LocalOptions, run_workflow
 from converter.verify.compare import Comparison, TaskCheck, Verdict, compare
 from converter.verify.host_step import AirflowHost
+from converter.verify.v2_local import V2LocalOptions, run_ir
 
 CONSOLE_LOG_LINES = 12  # of each side's log, for a task that differs
 CONSOLE_LINE_CHARS = 240
@@ -50,6 +51,7 @@ class VerifyOptions:
     mode: str = "auto"  # how the DAG files are read for the conversion, as `convert --mode`
     airflow_timeout: float = 5.0  # seconds Airflow may spend importing one file (auto/airflow mode)
     aggregate_json: bool = False  # the local Argo aggregates loop outputs as Argo 3.6+ does
+    targets: tuple[str, ...] = ("v1",)  # which converted pipelines run: v1's Argo workflow, v2's IR
 
 
 @dataclass(frozen=True)
@@ -107,9 +109,11 @@ def verify(
     with tempfile.TemporaryDirectory(prefix="airflow2kfp-verify-") as scratch:
         target = out_dir or Path(scratch)
         reading = RunSettings(mode=options.mode, airflow_python=python, airflow_timeout=options.airflow_timeout)
-        converted = convert_all(sources, target, options.convert, settings=reading)
+        targets = tuple(dict.fromkeys((*options.convert.targets, *options.targets)))  # what runs must be converted
+        converted = convert_all(sources, target, replace(options.convert, targets=targets), settings=reading)
         document = json.loads(converted.summary_path.read_text(encoding="utf-8"))
         yaml_by_id = {d.dag_id: d.yaml_text for f in converted.files for d in f.dags}
+        ir_by_id = {d.dag_id: d.v2.yaml_text for f in converted.files for d in f.dags if d.v2 is not None}
         wanted = [d for d in document["dags"] if not options.dag_ids or d["dag_id"] in options.dag_ids]
         runs = _airflow_runs(wanted, sources, python, options)
         comparisons = []
@@ -119,33 +123,59 @@ def verify(
             airflow_result, folder = runs[str(dag["dag_id"])]
             version = version or airflow_result.airflow_version
             airflow = airflow_result.dags.get(str(dag["dag_id"]))
-            yaml_text = yaml_by_id.get(str(dag["dag_id"]))
             parameters = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in options.conf.items()}
-            local = LocalOptions(
-                task_timeout=options.task_timeout,
-                run_timeout=options.run_timeout,
-                parameters=parameters,
-                run_at=datetime.fromisoformat(logical_date),  # the one-off run starts at the logical date
-                aggregate_json=options.aggregate_json,
-                airflow=AirflowHost(python, airflow_result.airflow_version, folder),
-            )
-            kfp = run_workflow(yaml_text, local) if yaml_text else None
             airflow_error = airflow_result.error or (
                 None if airflow and not airflow.error else
                 (airflow.error if airflow else "Airflow did not run this DAG") + _import_error(airflow_result)
             )
-            comparison = compare(
-                dag, airflow, kfp, airflow_error, None if yaml_text else "the DAG did not convert"
-            )
-            comparisons.append(comparison)
-            dag["verify"] = {
-                **comparison.to_json(),
-                "airflow_version": airflow_result.airflow_version,
-                "logical_date": logical_date,
-            }
-            if on_dag:
-                on_dag(comparison)
-        document["summary"]["verify"] = {v.value: sum(c.verdict is v for c in comparisons) for v in Verdict}
+            host = AirflowHost(python, airflow_result.airflow_version, folder)
+            run_at = datetime.fromisoformat(logical_date)  # the one-off run starts at the logical date
+            if "v1" in options.targets:
+                yaml_text = yaml_by_id.get(str(dag["dag_id"]))
+                local = LocalOptions(
+                    task_timeout=options.task_timeout,
+                    run_timeout=options.run_timeout,
+                    parameters=parameters,
+                    run_at=run_at,
+                    aggregate_json=options.aggregate_json,
+                    airflow=host,
+                )
+                kfp = run_workflow(yaml_text, local) if yaml_text else None
+                comparison = compare(
+                    dag, airflow, kfp, airflow_error, None if yaml_text else "the DAG did not convert"
+                )
+                comparisons.append(comparison)
+                dag["verify"] = {
+                    **comparison.to_json(),
+                    "airflow_version": airflow_result.airflow_version,
+                    "logical_date": logical_date,
+                }
+                if on_dag:
+                    on_dag(comparison)
+            if "v2" in options.targets:
+                ir_text = ir_by_id.get(str(dag["dag_id"]))
+                v2_options = V2LocalOptions(
+                    task_timeout=options.task_timeout, run_timeout=options.run_timeout,
+                    parameters=dict(options.conf), run_at=run_at, airflow=host,
+                    kfp2_python=options.convert.kfp2_python,
+                )
+                kfp = run_ir(ir_text, v2_options) if ir_text else None
+                comparison = replace(compare(
+                    dag, airflow, kfp, airflow_error, None if ir_text else "the DAG did not convert to KFP v2"
+                ), target="v2")
+                comparisons.append(comparison)
+                if isinstance(dag.get("v2"), dict):
+                    dag["v2"]["verify"] = {
+                        **comparison.to_json(),
+                        "airflow_version": airflow_result.airflow_version,
+                        "logical_date": logical_date,
+                    }
+                if on_dag:
+                    on_dag(comparison)
+        for each in options.targets:  # summary.verify for v1 (as before), summary.verify_v2 for v2
+            counted = [c for c in comparisons if c.target == each]
+            key = "verify" if each == "v1" else f"verify_{each}"
+            document["summary"][key] = {v.value: sum(c.verdict is v for c in counted) for v in Verdict}
         summary_path = None
         if out_dir is not None:
             summary_path = _write_json(out_dir, document)
@@ -172,7 +202,8 @@ def describe(comparison: Comparison) -> list[str]:
         f"{comparison.values_checked} values checked"
     )
     sides = f"Airflow {comparison.airflow_state}, KFP {comparison.kfp_phase}"
-    lines = [f"{comparison.verdict.value:>10}  {comparison.dag_id}  ({sides}; {counts})"]
+    name = comparison.dag_id if comparison.target == "v1" else f"{comparison.dag_id} [KFP {comparison.target}]"
+    lines = [f"{comparison.verdict.value:>10}  {name}  ({sides}; {counts})"]
     if comparison.error:
         lines.append(f"            error: {comparison.error}")
     lines += [f"            {d.kind}: {d.message}" for d in comparison.differences]
@@ -201,6 +232,7 @@ def main(
     airflow_python: str | None,
     mode: str | None = None,
     aggregate_json: bool = False,
+    targets: tuple[str, ...] = ("v1",),
 ) -> int:
     """The `verify` command behind the CLI: exit 0 same, 1 a difference or a failed run, 2 usage."""
     import click
@@ -231,17 +263,21 @@ def main(
         mode=mode or settings.mode,
         airflow_timeout=settings.airflow_timeout,
         aggregate_json=aggregate_json,
+        targets=targets,
     )
     try:
         result = verify(list(sources), out_dir, options, on_dag=lambda c: click.echo("\n".join(describe(c))))
     except (UsageError, OutputConflict, OutputFault) as error:
         click.echo(f"error: {error}", err=True)
         return 2
-    totals = {v.value: sum(c.verdict is v for c in result.comparisons) for v in Verdict}
-    click.echo(
-        f"\n{len(result.comparisons)} DAG(s) verified with Airflow {result.airflow_version}: "
-        + ", ".join(f"{n} {k}" for k, n in totals.items() if n)
-    )
+    for each in targets:
+        mine = [c for c in result.comparisons if c.target == each]
+        totals = {v.value: sum(c.verdict is v for c in mine) for v in Verdict}
+        against = "" if targets == ("v1",) else f" (KFP {each})"
+        click.echo(
+            f"\n{len(mine)} DAG(s) verified with Airflow {result.airflow_version}{against}: "
+            + ", ".join(f"{n} {k}" for k, n in totals.items() if n)
+        )
     if out_dir is not None and result.summary_path is not None:
         click.echo(f"Summary: {result.summary_path}")
         try:

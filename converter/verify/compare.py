@@ -101,6 +101,7 @@ class Comparison:
     orderings_checked: int = 0
     values_checked: int = 0
     error: str | None = None
+    target: str = "v1"  # the pipeline that ran: v1's Argo workflow or v2's IR
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

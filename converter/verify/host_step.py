@@ -57,7 +57,7 @@ HOST_IMAGES = frozenset({"bash", "alpine", "python"})
 HOST_COMMANDS = frozenset({"bash", "sh", "python3", "python", "true"})
 ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 # KFP's packages_to_install preamble: `python3 -m pip install --quiet ... 'pkg==1.0' || ... --user) && ...`
-_PIP_INSTALL = re.compile(r"\bpython3?\s+-m\s+pip\s+install\s+(.*?)(?:\|\||&&|\)|;|$)", re.DOTALL)
+_PIP_INSTALL = re.compile(r"\bpython3?\s+-m\s+pip\s+install\b")
 _REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 LOG_TAIL = 4000
 _OFFICIAL_AIRFLOW = re.compile(r"^(?:docker\.io/)?apache/airflow:v?(\d+)\.")
@@ -182,21 +182,36 @@ def rewrite(text: str, paths: list[str], root: Path) -> str:
     return pattern.sub(lambda m: str(local_path(root, m.group(1))), text)
 
 
-def required_packages(argv: list[str]) -> list[str]:
-    """Requirements of `python3 -m pip install` lines in the command (KFP's packages_to_install),
-    as written (`'PyYAML==6.0.1'` -> `PyYAML==6.0.1`), options left out, each once."""
-    found: list[str] = []
-    for match in _PIP_INSTALL.finditer(" ".join(argv)):
+def pip_installs(argv: list[str]) -> list[tuple[str, bool]]:
+    """Each requirement of the `python3 -m pip install` commands in the command line (KFP's
+    packages_to_install; kfp 2 also installs `kfp==X --no-deps` this way), as written (`'PyYAML==6.0.1'`
+    -> `PyYAML==6.0.1`), with whether pip installs its dependencies too (no `--no-deps` in its
+    command); options left out, each once. A command ends at the shell's `&&`, `||`, `;`, `|` or `)`,
+    never inside quotes (kfp 2 quotes a requirement whose marker holds a `;`)."""
+    found: dict[str, bool] = {}
+    text = " ".join(argv)
+    for match in _PIP_INSTALL.finditer(text):
+        lexer = shlex.shlex(text[match.end():], posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words: list[str] = []
         try:
-            words = shlex.split(match.group(1))
-        except ValueError:
-            words = match.group(1).split()
+            for token in lexer:
+                if token and set(token) <= set("&|;()<>"):
+                    break
+                words.append(token)
+        except ValueError:  # an unbalanced quote: what was read so far
+            pass
+        with_deps = "--no-deps" not in words
         for word in words:
             if word.startswith("-") or "$" in word or not _REQUIREMENT_NAME.match(word):
                 continue
-            if word not in found:
-                found.append(word)
-    return found
+            found.setdefault(word, with_deps)
+    return list(found.items())
+
+
+def required_packages(argv: list[str]) -> list[str]:
+    """The requirements of `pip_installs`, as written."""
+    return [requirement for requirement, _ in pip_installs(argv)]
 
 
 def missing_packages(python: str, requirements: list[str]) -> list[str]:
@@ -275,11 +290,15 @@ def installed_distributions(python: str) -> Mapping[str, Mapping[str, Any]]:
         return {}
 
 
-def package_closure(python: str, requirements: list[str]) -> tuple[list[str], list[str]]:
-    """The top-level paths of the required distributions, their dependencies and the python
-    image's own packages; and the distributions whose files cannot be told."""
+def package_closure(python: str, requirements: list[str],
+                    no_deps: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+    """The top-level paths of the required distributions, their dependencies (not for the
+    requirements in `no_deps`, installed with `--no-deps`) and the python image's own packages;
+    and the distributions whose files cannot be told."""
     installed = installed_distributions(python)
     pending = [Requirement(text) for text in [*requirements, *IMAGE_PACKAGES]]
+    pending = [r for r in pending if r.marker is None or r.marker.evaluate()]
+    bare = {canonicalize_name(Requirement(text).name) for text in no_deps}
     seen: set[str] = set()
     paths: list[str] = []
     unknown: list[str] = []
@@ -294,6 +313,8 @@ def package_closure(python: str, requirements: list[str]) -> tuple[list[str], li
             unknown.append(requirement.name)
             continue
         paths += [p for p in found["paths"] if p not in paths]
+        if key in bare:
+            continue
         extras = set(requirement.extras) | {""}
         for text in found.get("requires") or []:
             try:
@@ -379,7 +400,8 @@ def run_container(
     root = step_dir / "root"
     paths = declared_paths(template)
     argv = [rewrite(str(a), paths, root) for a in [*container.get("command", []), *container.get("args", [])]]
-    requirements = required_packages(argv)
+    installs = pip_installs(argv)
+    requirements = [requirement for requirement, _ in installs]
     missing = missing_packages(interpreter, requirements)
     if missing:
         return StepResult(
@@ -395,7 +417,8 @@ def run_container(
     if operator_step:  # the Airflow image's Python: Airflow and what is installed with it
         _python_wrapper(shim, interpreter, isolated=False)
     elif image_family(image) == "python":  # the standard library, the declared packages, pip
-        paths, unknown = package_closure(interpreter, requirements)
+        paths, unknown = package_closure(interpreter, requirements,
+                                         frozenset(r for r, with_deps in installs if not with_deps))
         if unknown:
             return StepResult(
                 verifiable=False,

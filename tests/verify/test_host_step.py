@@ -14,6 +14,8 @@ from converter.verify.host_step import (
     image_family,
     is_airflow_operator,
     missing_packages,
+    package_closure,
+    pip_installs,
     required_packages,
     rewrite,
     run_container,
@@ -78,6 +80,27 @@ def test_kfp_packages_to_install_are_read():
     assert required_packages(["sh", "-c", command]) == ["pyyaml==6.0", "networkx"]
     # a program that mentions pip is not a preamble
     assert required_packages(["python3", "-c", "print('pip install requests')"]) == []
+
+
+def test_kfp2_preamble_is_read_with_its_no_deps():
+    """kfp 2 installs itself with `--no-deps` and quotes a requirement whose marker holds a `;`."""
+    command = (
+        "\nif ! [ -x \"$(command -v pip)\" ]; then\n    python3 -m ensurepip || python3 -m ensurepip --user\nfi\n\n"
+        "PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location 'jinja2' && "
+        "PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location 'kfp==2.17.3' "
+        "'--no-deps' 'typing-extensions>=3.7.4,<5; python_version<\"3.9\"' && \"$0\" \"$@\"\n"
+    )
+    assert pip_installs(["sh", "-c", command, "sh", "-ec", "python3 -m kfp.dsl.executor_main"]) == [
+        ("jinja2", True), ("kfp==2.17.3", False), ('typing-extensions>=3.7.4,<5; python_version<"3.9"', False),
+    ]
+
+
+def test_a_no_deps_requirement_brings_none_of_its_dependencies():
+    with_deps, _ = package_closure(sys.executable, ["Jinja2"])
+    alone, _ = package_closure(sys.executable, ["Jinja2"], no_deps=frozenset({"Jinja2"}))
+    markupsafe = [p for p in with_deps if Path(p).name.lower().startswith("markupsafe")]
+    assert markupsafe and not set(markupsafe) & set(alone)
+    assert any(Path(p).name == "jinja2" for p in alone)
 
 
 def test_requirements_are_checked_with_their_versions():
