@@ -38,6 +38,7 @@ class VerifyOptions:
     task_timeout: float = 60.0
     run_timeout: float = 600.0
     convert: ConvertOptions = field(default_factory=ConvertOptions)
+    sandbox: str = "auto"  # bubblewrap around the Airflow run: auto | require | off
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ def _airflow_runs(
         folders.setdefault(_dag_folder(str(dag["source"]), sources), []).append(str(dag["dag_id"]))
     runs: dict[str, tuple[AirflowRunResult, str]] = {}
     run_options = AirflowRunOptions(
-        task_timeout=options.task_timeout, run_timeout=options.run_timeout, conf=options.conf
+        task_timeout=options.task_timeout, run_timeout=options.run_timeout, conf=options.conf,
+        sandbox=options.sandbox,
     )
     for folder, dag_ids in folders.items():
         result = run_dags(python, folder, dag_ids, run_options)
@@ -173,6 +175,7 @@ def main(
     dag_ids: Sequence[str],
     conf: str,
     airflow_python: str | None,
+    sandbox: str = "auto",
 ) -> int:
     """The `verify` command behind the CLI: exit 0 same, 1 a difference or a failed run, 2 usage."""
     import click
@@ -187,7 +190,7 @@ def main(
     if not isinstance(parsed, dict):
         click.echo("error: --conf must be a JSON object", err=True)
         return 2
-    options = VerifyOptions(airflow_python=airflow_python, dag_ids=tuple(dag_ids), conf=parsed)
+    options = VerifyOptions(airflow_python=airflow_python, dag_ids=tuple(dag_ids), conf=parsed, sandbox=sandbox)
     try:
         result = verify(list(sources), out_dir, options, on_dag=lambda c: click.echo("\n".join(describe(c))))
     except (UsageError, OutputConflict) as error:
