@@ -26,6 +26,7 @@ from converter.diagnostics import Severity, diag
 from converter.discover import DiscoveryOptions
 from converter.mapping.base import MappingOptions
 from converter.outputs import OutputConflict, WriteResult, refuse_escaping_folders
+from converter.parse.sandbox import airflow_environment
 from converter.pipeline import ConvertOptions
 from converter.report.render import INDEX_HTML, render_reports
 from converter.report.views import REPORTS_DIR
@@ -74,6 +75,10 @@ def run_settings(
         settings.include, settings.exclude, settings.all_files, settings.ignore_syntax
     )  # type: ignore[arg-type]
     cache_dir = (settings.cache_dir or default_cache_dir(out_dir)) if settings.cache else None
+    try:
+        airflow_env = airflow_environment(settings.airflow_vars, settings.airflow_conns, settings.airflow_env_file)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
     return RunSettings(
         discovery=discovery,
         jobs=settings.jobs or default_jobs(),
@@ -85,6 +90,8 @@ def run_settings(
         mode=settings.mode,
         airflow_python=settings.airflow_python,
         airflow_timeout=settings.airflow_timeout,
+        sandbox=settings.sandbox,
+        airflow_env=airflow_env,
     )
 
 

@@ -20,6 +20,7 @@ from converter.config import FAIL_ON, MODES, SYNTAXES, ConfigError, Settings, lo
 from converter.diagnostics import CODES, codes_markdown
 from converter.mapping import FAMILIES
 from converter.mapping.base import MappingOptions
+from converter.parse.sandbox import SANDBOX_MODES, split_assignment
 from converter.report.render import NoConversion, ReportResult, render_reports
 
 
@@ -60,6 +61,15 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Airflow interpreter for --mode airflow/auto [$AIRFLOW2KFP_AIRFLOW_PYTHON]."),
         click.option("--airflow-timeout", type=click.FloatRange(min=0.1), metavar="SECONDS",
                      help="Time Airflow may spend importing one file [5]."),
+        click.option("--sandbox", type=click.Choice(SANDBOX_MODES),
+                     help="Import DAG files under bubblewrap: auto (warn when it cannot run), require, off "
+                          "[auto]; see docs/sandbox.md."),
+        click.option("--airflow-var", "airflow_var", multiple=True, metavar="NAME=VALUE",
+                     help="A Variable DAG files read while they are imported (AIRFLOW_VAR_NAME; repeatable)."),
+        click.option("--airflow-conn", "airflow_conn", multiple=True, metavar="NAME=URI",
+                     help="A Connection DAG files read while they are imported (AIRFLOW_CONN_NAME; repeatable)."),
+        click.option("--airflow-env-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="AIRFLOW_VAR_*/AIRFLOW_CONN_* lines (NAME=VALUE) handed to the imports."),
         click.option("--fail-on", type=click.Choice(FAIL_ON),
                      help="Lowest severity that makes the exit code 1 [error]."),
         click.option("--ignore", multiple=True, metavar="CODE",
@@ -105,7 +115,23 @@ def _prepare(kwargs: dict[str, Any]) -> tuple[Settings, Output]:
     for key in ("ignore", "include", "exclude"):  # repeatable flags add to the file's lists
         extra = tuple(kwargs.pop(key))
         kwargs[key] = getattr(settings, key) + extra if extra else None
+    for flag, key in (("airflow_var", "airflow_vars"), ("airflow_conn", "airflow_conns")):
+        kwargs[key] = _assignments(flag, kwargs.pop(flag), getattr(settings, key))
     return override(settings, **kwargs), output
+
+
+def _assignments(flag: str, given: tuple[str, ...], configured: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...] | None:
+    """NAME=VALUE flags over the configuration file's table (a flag wins on the same name)."""
+    if not given:
+        return None
+    merged = dict(configured)
+    for text in given:
+        try:
+            name, value = split_assignment(text)
+        except ValueError as error:
+            raise ConfigError(f"--{flag.replace('_', '-')}: {error}") from error
+        merged[name] = value
+    return tuple(sorted(merged.items()))
 
 
 @cli.command()
@@ -169,12 +195,14 @@ def codes(markdown: bool) -> int:
 @click.option("--dag-id", "dag_ids", multiple=True, help="Verify only this DAG (repeatable).")
 @click.option("--conf", default="{}", help="The DAG run's conf, as JSON.")
 @click.option("--airflow-python", default=None, help="The Airflow interpreter (default: $AIRFLOW2KFP_AIRFLOW_PYTHON).")
+@click.option("--sandbox", type=click.Choice(SANDBOX_MODES), default="auto", show_default=True,
+              help="Run Airflow under bubblewrap (docs/sandbox.md).")
 def verify_command(sources: tuple[Path, ...], out_dir: Path | None, dag_ids: tuple[str, ...], conf: str,
-                   airflow_python: str | None) -> int:
+                   airflow_python: str | None, sandbox: str) -> int:
     """Run each DAG once with Airflow and its converted pipeline locally, and compare them."""
     from converter.verify import command
 
-    return command.main(sources, out_dir, dag_ids, conf, airflow_python)
+    return command.main(sources, out_dir, dag_ids, conf, airflow_python, sandbox)
 
 
 @cli.command()

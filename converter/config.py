@@ -12,6 +12,9 @@ Command-line flags override the file. Unknown keys are an error, so a typo never
     operator-fallback = true         # false: operators without a mapping become placeholders
     mode = "auto"                    # static | airflow (import with Airflow) | auto (both, merged;
                                      # static alone, said once, when no Airflow interpreter is found)
+    sandbox = "require"              # auto | require | off: bubblewrap around imports (docs/sandbox.md)
+    airflow-vars = { env = "prod" }  # AIRFLOW_VAR_ENV=prod for the imports (also airflow-conns)
+    airflow-env-file = ".airflow.env"  # AIRFLOW_VAR_*/AIRFLOW_CONN_* lines, relative to this file
     fail-on = "error"                # error | warning | never
     ignore = ["A2K303"]              # codes suppressed everywhere
     exclude = ["tests/**"]
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from converter.diagnostics import CODES
+from converter.parse.sandbox import SANDBOX_MODES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -62,6 +66,11 @@ class Settings:
     max_file_size: int = 5_000_000
     airflow_python: str | None = None  # the interpreter that imports DAGs in airflow/auto mode
     airflow_timeout: float = 5.0  # seconds Airflow may spend importing one file
+    sandbox: str = "auto"  # bubblewrap around Airflow's imports: auto | require | off
+    # what the imports may read at parse time; values may be secrets, so never in a repr
+    airflow_vars: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # NAME -> AIRFLOW_VAR_NAME
+    airflow_conns: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # NAME -> AIRFLOW_CONN_NAME
+    airflow_env_file: Path | None = None  # AIRFLOW_VAR_*/AIRFLOW_CONN_* lines
     source: Path | None = field(default=None, compare=False)  # the file the settings came from
 
 
@@ -85,6 +94,10 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "max_file_size": int,
     "airflow_python": str,
     "airflow_timeout": (int, float),
+    "sandbox": str,
+    "airflow_vars": dict,
+    "airflow_conns": dict,
+    "airflow_env_file": str,
 }
 
 
@@ -116,6 +129,7 @@ def validate(settings: Settings, where: Path | str = "command line") -> Settings
     _check_choice(path, "fail-on", settings.fail_on, FAIL_ON)
     _check_choice(path, "mode", settings.mode, MODES)
     _check_choice(path, "ignore-syntax", settings.ignore_syntax, SYNTAXES)
+    _check_choice(path, "sandbox", settings.sandbox, SANDBOX_MODES)
     unknown = [code for code in settings.ignore if code not in CODES]
     if unknown:
         raise ConfigError(f"{path}: ignore: unknown diagnostic code(s): {', '.join(unknown)}")
@@ -138,7 +152,11 @@ def parse(table: dict[str, Any], path: Path) -> Settings:
             if not all(isinstance(item, str) for item in value):
                 raise ConfigError(f"{path}: {raw_key} must be a list of strings")
             value = tuple(value)
-        if key == "cache_dir":
+        if expected is dict:
+            if not all(isinstance(item, str) for item in value.values()):
+                raise ConfigError(f"{path}: {raw_key} must map names to strings")
+            value = tuple(sorted(value.items()))
+        if key in ("cache_dir", "airflow_env_file"):
             value = path.parent / value
         values[key] = value
     return validate(Settings(**values, source=path), path)

@@ -47,6 +47,9 @@ class RunSettings:
     mode: str = "static"  # static | airflow | auto (converter.parse.readers.Mode)
     airflow_python: str | None = None
     airflow_timeout: float = 5.0
+    sandbox: str = "auto"  # auto | require | off: bubblewrap around Airflow's imports (docs/sandbox.md)
+    # AIRFLOW_VAR_*/AIRFLOW_CONN_* handed to the imports (values may be secrets: never in a repr)
+    airflow_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,18 @@ def collect(
             item = found[index]
             finish(index, convert_file(item.path, item.display, read, options), keys.get(index))
     wall = {"discover, hash, cache": hashed - started, "convert": time.perf_counter() - hashed}
-    return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses), notices, wall)
+    return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses),
+                     (*_sandbox_notices(settings, reader), *notices), wall)
+
+
+def _sandbox_notices(settings: RunSettings, reader: Reader | None) -> tuple[Diagnostic, ...]:
+    """Said on every run that imports with Airflow, whether its files come from the cache or not."""
+    if reader is not None or settings.mode == "static":
+        return ()
+    from converter.parse.readers import Mode, sandbox_notice
+
+    notice = sandbox_notice(Mode(settings.mode), settings.airflow_python, settings.sandbox)
+    return (notice,) if notice else ()
 
 
 def _fingerprint(options: ConvertOptions, reader: Reader | None, settings: RunSettings,
@@ -219,7 +233,11 @@ def _fingerprint(options: ConvertOptions, reader: Reader | None, settings: RunSe
     folders = sorted({str((s if s.is_dir() else s.parent).resolve()) for s in sources})
     trees = "|".join(f"{folder}={hasher.tree_hash(Path(folder), skip_suffixes=('.py', '.pyc'))}"
                      for folder in folders)
-    return f"{options!r}|{settings.mode}|{python}|{settings.airflow_timeout}|{trees}"
+    # the Airflow installation, the sandbox, and the environment handed in (by hash: it may hold secrets)
+    from converter.parse.sandbox import import_fingerprint, resolve
+
+    sandbox = f"{settings.sandbox}:{import_fingerprint(python, resolve(settings.sandbox)[0], settings.airflow_env)}"
+    return f"{options!r}|{settings.mode}|{python}|{settings.airflow_timeout}|{sandbox}|{trees}"
 
 
 def _prepare_reader(options: ConvertOptions, settings: RunSettings, items: list[Found],
@@ -233,7 +251,8 @@ def _prepare_reader(options: ConvertOptions, settings: RunSettings, items: list[
         return static_reader(options), (static_fallback_notice(),)
     prepared = prepare_reader(Mode(settings.mode), [(item.path, item.display) for item in items],
                               [s for s in sources if s.is_dir()], airflow_python=settings.airflow_python,
-                              timeout=settings.airflow_timeout, max_bytes=options.max_file_bytes)
+                              timeout=settings.airflow_timeout, max_bytes=options.max_file_bytes,
+                              sandbox=settings.sandbox, airflow_env=settings.airflow_env)
     return prepared.reader, prepared.notices
 
 
