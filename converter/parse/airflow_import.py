@@ -21,9 +21,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from subprocess import PIPE, Popen
+from subprocess import PIPE, CompletedProcess, Popen
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
@@ -103,6 +103,18 @@ def run_probe(python: str, *args: str, timeout: float = 180.0,
         if isinstance(answer, dict):
             return answer
     return None
+
+
+def run_in_sandbox(python: str, argv: list[str], timeout: float = 180.0, folders: Iterable[str] = (),
+                   sandbox: str = SandboxMode.AUTO.value) -> CompletedProcess[bytes] | None:
+    """Run `python argv...` in the sandbox the workers use (with the migrated database), `folders`
+    shown read-only; None when it could not start, timed out, or `require` cannot be met."""
+    try:
+        box = sandbox_box(python, sandbox, [os.path.abspath(f) for f in folders])
+        with Sandbox(replace(box, home=migrated_home(python, box.sandboxed))) as running:
+            return running.run(argv, timeout=timeout)
+    except SandboxError:
+        return None
 
 
 def sandbox_box(python: str, mode: str, folders: Iterable[str] = (), extra_env: tuple[tuple[str, str], ...] = (),
@@ -292,7 +304,8 @@ class AirflowReader:
             if self._box is None:
                 sandboxed = resolve(self.options.sandbox)[0]
                 box = sandbox_box(self.python, self.options.sandbox, self.options.folders, self.options.extra_env)
-                self._box = Box(**{**box.__dict__, "home": migrated_home(self.python, sandboxed)})
+                home = migrated_home(self.python, sandboxed, timeout=self.options.startup_timeout)
+                self._box = replace(box, home=home)
             folders = tuple(folders)
             if not _covers(self._box, folders):
                 self._box = self._box.with_folders(folders)

@@ -617,7 +617,8 @@ class _ChildExits:
             pass
 
 
-def serve_one(request: dict[str, Any], af: _Airflow, sandboxed: bool, exits: _ChildExits) -> tuple[dict[str, Any], bytes]:
+def serve_one(request: dict[str, Any], af: _Airflow, scratch: inside.Scratch | None,
+              exits: _ChildExits) -> tuple[dict[str, Any], bytes]:
     """Import one file in a forked child; (the worker's header, the child's frame, unread)."""
     path = str(request["path"])
     request = {**request, "path": path, "nonce": str(request["nonce"]),
@@ -625,6 +626,7 @@ def serve_one(request: dict[str, Any], af: _Airflow, sandboxed: bool, exits: _Ch
     timeout = float(request.get("timeout", 5.0))
     started = time.monotonic()
     read_fd, write_fd = os.pipe()
+    sandboxed = scratch is not None
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
@@ -642,8 +644,8 @@ def serve_one(request: dict[str, Any], af: _Airflow, sandboxed: bool, exits: _Ch
     swept = inside.sweep() if sandboxed else True
     data += _drain(read_fd, eof_expected=sandboxed and swept)
     os.close(read_fd)
-    if sandboxed:
-        inside.wipe(inside.SCRATCH + (inside.CWD,))
+    if scratch is not None:  # nothing the file wrote is there for the next one
+        swept = scratch.restore() and swept
     header: dict[str, Any] = {"nonce": request["nonce"], "path": path, "swept": swept,
                               "seconds": round(time.monotonic() - started, 3)}
     if len(data) > inside.MAX_FRAME + inside.HEADER:  # only a forged answer is this large
@@ -760,6 +762,7 @@ def _close_inherited() -> None:
 
 def worker(af: _Airflow, sandboxed: bool) -> int:
     exits = _ChildExits()
+    scratch = inside.Scratch() if sandboxed else None
     inside.write_all(_OUT_FD, inside.encode({"hello": True, "airflow_version": af.version,
                                              "python": sys.version.split()[0], "sandboxed": sandboxed}))
     requests = inside.FrameReader(0)
@@ -773,13 +776,13 @@ def worker(af: _Airflow, sandboxed: bool) -> int:
         if request is None:
             continue
         try:
-            header, payload = serve_one(request, af, sandboxed, exits)
+            header, payload = serve_one(request, af, scratch, exits)
         except Exception as exc:  # a bad request must not end the worker
             header, payload = {"nonce": request.get("nonce"), "path": request.get("path"), "status": "crashed",
                                "error": f"probe error: {type(exc).__name__}: {exc}"}, b""
         inside.write_all(_OUT_FD, inside.encode(header) + inside.encode(payload))
         if not header.get("swept", True):
-            return 3  # something survived the sweep: let the converter start a fresh sandbox
+            return 3  # something survived, or could not be put back: the converter starts a fresh sandbox
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -804,7 +807,7 @@ def main(argv: list[str] | None = None) -> int:
     dag_folder = args[args.index("--dag-folder") + 1] if "--dag-folder" in args else os.path.dirname(
         os.path.abspath(path))
     request = {"nonce": "cli", "path": os.path.abspath(path), "dag_folder": dag_folder, "timeout": 60}
-    header, payload = serve_one(request, af, False, _ChildExits())
+    header, payload = serve_one(request, af, None, _ChildExits())
     _emit(json.loads(payload) if payload else header)
     return 0
 

@@ -444,10 +444,12 @@ class _Launch:
                 options += ["--symlink", os.readlink(folder), folder]
             elif os.path.isdir(folder):
                 options += ["--ro-bind", folder, folder]
+        for folder in _ancestors(f"/etc/{entry}" for entry in ETC_ENTRIES):
+            options += ["--perms", "0755", "--dir", folder]
         for entry in ETC_ENTRIES:
             options += ["--ro-bind-try", f"/etc/{entry}", f"/etc/{entry}"]
         for name, text in _identity_files(self.flavour).items():
-            options += ["--ro-bind-data", str(self._memfd(text)), f"/etc/{name}"]
+            options += ["--perms", "0644", "--ro-bind-data", str(self._memfd(text)), f"/etc/{name}"]
         options += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm",
                     "--perms", "1777", "--size", str(box.scratch_size), "--tmpfs", "/tmp"]
         binds = [*(interpreter_folders(box.python) if self.interpreter else ()), *box.folders]
@@ -504,7 +506,7 @@ def _ancestors(paths: Iterable[str]) -> list[str]:
             found.add(parent)
             parent = os.path.dirname(parent)
     covered = [p for p in paths if p not in found]
-    return sorted((f for f in found if f not in SYSTEM_DIRS and f != "/etc"
+    return sorted((f for f in found if f not in SYSTEM_DIRS
                    and not any(f.startswith(c.rstrip("/") + "/") for c in covered)),
                   key=lambda f: (f.count("/"), f))
 

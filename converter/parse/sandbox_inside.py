@@ -220,11 +220,79 @@ def sweep(timeout: float = 2.0) -> bool:
         time.sleep(0.001)
 
 
-def _remove(path: str) -> None:
-    def retry(function: Any, target: str, _: Any) -> None:  # a file may have made itself read-only
+def mount_points() -> set[str]:
+    """Every mount point this process sees (/proc/self/mountinfo, octal escapes decoded)."""
+    import re
+
+    try:
+        with open("/proc/self/mountinfo") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return set()
+    unescape = re.compile(r"\\([0-7]{3})")
+    return {unescape.sub(lambda m: chr(int(m.group(1), 8)), line.split()[4]) for line in lines if len(line.split()) > 4}
+
+
+class Scratch:
+    """The writable folders of a sandbox as the worker found them, put back after every file.
+
+    Read-only binds may live inside them (a DAG folder under /tmp is bound at its own path): those
+    mounts and the folders leading to them are kept, with their modes; everything else goes.
+    `restore` says False when it could not put things back (a folder leading to a bind was moved):
+    the sandbox is then not fit for another file."""
+
+    def __init__(self, roots: tuple[str, ...] = (*SCRATCH, CWD)) -> None:
+        self.roots = tuple(root for root in roots if os.path.isdir(root))
+        self.mounts: set[str] = set()
+        self.keep: dict[str, int] = {}  # folder -> its mode
+        mounts = mount_points()
+        for root in self.roots:
+            self.keep[root] = stat.S_IMODE(os.lstat(root).st_mode)
+            for mount in mounts:
+                if mount.startswith(root.rstrip("/") + "/"):
+                    self.mounts.add(mount)
+                    parent = os.path.dirname(mount)
+                    while parent.startswith(root.rstrip("/") + "/"):
+                        self.keep[parent] = stat.S_IMODE(os.lstat(parent).st_mode)
+                        parent = os.path.dirname(parent)
+
+    def restore(self) -> bool:
+        intact = True
+        for path, mode in sorted(self.keep.items()):  # parents first: the way in is open again
+            try:
+                info = os.lstat(path)
+                if not stat.S_ISDIR(info.st_mode):
+                    intact = False
+                elif stat.S_IMODE(info.st_mode) != mode:
+                    os.chmod(path, mode)
+            except OSError:
+                intact = False
+        for root in self.roots:
+            self._empty(root)
+        return intact and all(os.path.ismount(mount) for mount in self.mounts)
+
+    def _empty(self, folder: str) -> None:
         try:
-            os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
+            names = os.listdir(folder)
+        except OSError:
+            return
+        for name in names:
+            path = os.path.join(folder, name)
+            if path in self.mounts:
+                continue
+            if path in self.keep:
+                self._empty(path)
+                continue
+            _remove(path, set(self.keep))
+
+
+def _remove(path: str, keep: set[str]) -> None:
+    def retry(function: Any, target: str, _: Any) -> None:  # a file may have made itself unwritable
+        try:
+            if os.path.dirname(target) not in keep:
+                os.chmod(os.path.dirname(target), 0o700)
+            if os.path.isdir(target) and not os.path.islink(target):
+                os.chmod(target, 0o700)
             function(target)
         except OSError:
             pass
@@ -236,14 +304,3 @@ def _remove(path: str) -> None:
             os.unlink(path)
         except OSError:
             pass
-
-
-def wipe(folders: tuple[str, ...] = SCRATCH) -> None:
-    """Empty the writable folders, so no file sees what an earlier one left there."""
-    for folder in folders:
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        for name in names:
-            _remove(os.path.join(folder, name))
