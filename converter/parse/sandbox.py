@@ -450,8 +450,9 @@ class _Launch:
             options += ["--ro-bind-try", f"/etc/{entry}", f"/etc/{entry}"]
         for name, text in _identity_files(self.flavour).items():
             options += ["--perms", "0644", "--ro-bind-data", str(self._memfd(text)), f"/etc/{name}"]
-        options += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm",
-                    "--perms", "1777", "--size", str(box.scratch_size), "--tmpfs", "/tmp"]
+        size = str(box.scratch_size)  # each tmpfs lives in memory: all are bounded
+        options += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
+                    "--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
         binds = [*(interpreter_folders(box.python) if self.interpreter else ()), *box.folders]
         for folder in _ancestors([*binds, INSIDE + "/x"]):
             options += ["--perms", "0755", "--dir", folder]
@@ -461,8 +462,8 @@ class _Launch:
         for script in box.scripts:
             options += ["--ro-bind", str(script), f"{SCRIPTS}/{script.name}"]
         options += self._home_options()
-        options += ["--perms", "1777", "--tmpfs", LOGS, "--perms", "0755", "--dir", EMPTY_DAGS,
-                    "--perms", "1777", "--size", str(box.scratch_size), "--tmpfs", CWD,
+        options += ["--perms", "1777", "--size", size, "--tmpfs", LOGS, "--perms", "0755", "--dir", EMPTY_DAGS,
+                    "--perms", "1777", "--size", size, "--tmpfs", CWD,
                     "--chdir", CWD, "--remount-ro", "/dev", "--remount-ro", "/"]
         return options
 
@@ -478,7 +479,7 @@ class _Launch:
             return options
         if box.home_access == "write":
             return ["--bind", str(box.home), HOME]
-        options = ["--perms", "1777", "--tmpfs", HOME]
+        options = ["--perms", "1777", "--size", str(box.scratch_size), "--tmpfs", HOME]
         for entry in sorted(box.home.iterdir()):
             if entry.is_file() and not entry.is_symlink():
                 with open(entry, "rb") as handle:
