@@ -15,7 +15,7 @@ from pathlib import Path
 
 from converter.diagnostics import Diagnostic, Severity, diag
 from converter.model import ParsedFile
-from converter.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python
+from converter.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python, folders_of
 from converter.parse.merge import merge
 from converter.parse.sandbox import SandboxMode, resolve
 
@@ -122,15 +122,18 @@ def prepare_reader(
         return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, ())
 
     imported: dict[str, ParsedFile] = {}
+    by_folder: dict[str, list[tuple[str, str]]] = {}
+    for path, display in files:
+        by_folder.setdefault(_dag_folder(path, roots), []).append((str(path), display))
+    # every folder the sandbox must show, known before the first worker starts (none restarts to see more)
+    shown = {f for folder, items in by_folder.items() for path, _ in items
+             for f in folders_of(os.path.abspath(path), os.path.abspath(folder))}
     # one Airflow worker per core, each in its own sandbox, paying Airflow's import once; files
     # are forked from it
     options = ReaderOptions(timeout=timeout, workers=max(1, min(os.cpu_count() or 1, 4)), sandbox=sandbox,
-                            extra_env=airflow_env, folders=tuple(os.path.abspath(root) for root in roots))
+                            extra_env=airflow_env, folders=tuple(sorted(shown)))
     with AirflowReader(python, options) as airflow:
         version = airflow.version
-        by_folder: dict[str, list[tuple[str, str]]] = {}
-        for path, display in files:
-            by_folder.setdefault(_dag_folder(path, roots), []).append((str(path), display))
         for folder, items in by_folder.items():
             for parsed in airflow.read_many(items, dag_folder=folder):
                 imported[parsed.path] = parsed

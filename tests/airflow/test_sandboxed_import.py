@@ -231,3 +231,33 @@ def test_an_unknown_sandbox_mode_or_assignment_is_a_usage_error(tmp_path: Path) 
     code, printed = run_quietly("convert", str(folder), "--out", str(tmp_path / "o"), "--airflow-env-file",
                                 str(tmp_path / "bad.env"))
     assert code == 2 and "AIRFLOW_VAR_" in printed
+
+
+def test_the_sandbox_shows_every_folder_from_the_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files from several folders: each worker's sandbox binds them all when it starts, so no
+    worker restarts (re-importing Airflow) to see one more."""
+    import sys
+
+    from converter.parse import readers
+
+    seen: list[ReaderOptions] = []
+
+    class Recorder:
+        def __init__(self, python: str, options: ReaderOptions) -> None:
+            seen.append(options)
+            self.version = "fake"
+
+        def __enter__(self) -> Recorder:  # noqa: PYI034 - as the classes it stands in for
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def read_many(self, items: list[tuple[str, str]], dag_folder: str | None = None) -> list[ParsedFile]:
+            return [ParsedFile(path=display) for _, display in items]
+
+    monkeypatch.setattr(readers, "AirflowReader", Recorder)
+    files = [(tmp_path / "team_a" / "etl.py", "team_a/etl.py"), (tmp_path / "team_b" / "ml" / "train.py", "team_b/ml/train.py")]
+    readers.prepare_reader(readers.Mode.AIRFLOW, files, [], airflow_python=sys.executable, sandbox="auto")
+    (options,) = seen
+    assert {str(tmp_path / "team_a"), str(tmp_path / "team_b" / "ml")} <= set(options.folders)
