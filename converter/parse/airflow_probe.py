@@ -508,7 +508,7 @@ def _might_contain_dag(path: str) -> bool:
 # -- isolation: one forked child per file -------------------------------------------------------
 
 
-def _child(request: dict[str, Any], af: _Airflow, write_fd: int, sandboxed: bool) -> None:
+def _child(request: dict[str, Any], af: _Airflow, write_fd: int, sandboxed: bool, exits: _ChildExits) -> None:
     """Runs in the forked child: shut the worker's channels, limits, parse, answer, never return."""
     status = 0
     me = os.getpid()
@@ -518,6 +518,7 @@ def _child(request: dict[str, Any], af: _Airflow, write_fd: int, sandboxed: bool
         os.setpgid(0, 0)  # its own group, so a timeout also kills what the DAG file spawned
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        exits.close()  # the worker's own wake-up pipe is not the file's to write into
         devnull = os.open(os.devnull, os.O_RDWR)
         # the converter's channel (stdin, the private stdout) and the worker's log: a DAG file reading
         # stdin must not eat the next request, nor write an answer where the converter reads one
@@ -603,11 +604,11 @@ class _ChildExits:
     """SIGCHLD as a readable descriptor, so the worker waits on the pipe and the child at once."""
 
     def __init__(self) -> None:
-        self.read_fd, write_fd = os.pipe()
+        self.read_fd, self.write_fd = os.pipe()
         os.set_blocking(self.read_fd, False)
-        os.set_blocking(write_fd, False)
+        os.set_blocking(self.write_fd, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        signal.set_wakeup_fd(write_fd)
+        signal.set_wakeup_fd(self.write_fd)
 
     def drain(self) -> None:
         try:
@@ -615,6 +616,13 @@ class _ChildExits:
                 pass
         except BlockingIOError:
             pass
+
+    def close(self) -> None:
+        for fd in (self.read_fd, self.write_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                continue
 
 
 def serve_one(request: dict[str, Any], af: _Airflow, scratch: inside.Scratch | None,
@@ -630,7 +638,7 @@ def serve_one(request: dict[str, Any], af: _Airflow, scratch: inside.Scratch | N
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        _child(request, af, write_fd, sandboxed)
+        _child(request, af, write_fd, sandboxed, exits)
     os.close(write_fd)
     data, wait_status = _wait(read_fd, pid, started + timeout, exits)
     # the child is done or out of time: whatever it or the DAG file started goes too, then the pipe

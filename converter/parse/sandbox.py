@@ -86,6 +86,7 @@ class SandboxError(Exception):
 class Support:
     flavour: str | None  # "root" | "user"; None: bubblewrap cannot run here
     reason: str = ""  # why not
+    disable_userns: bool = True  # "user": --disable-userns works here (no nested user namespaces)
 
     @property
     def available(self) -> bool:
@@ -101,16 +102,20 @@ def support() -> Support:
         return Support(None, "bubblewrap (`bwrap`) is not installed")
     flavour = "root" if os.geteuid() == 0 else "user"
     true = shutil.which("true", path="/usr/bin:/bin") or "/bin/true"
-    try:
-        with _Launch(Box(python=true), flavour, interpreter=False) as launch:
-            done = subprocess.run(launch.argv([true]), pass_fds=launch.fds, env={}, stdin=subprocess.DEVNULL,
-                                  capture_output=True, timeout=30, check=False)
-    except (OSError, SandboxError, subprocess.TimeoutExpired) as error:
-        return Support(None, f"bubblewrap cannot start a sandbox: {error}")
-    if done.returncode != 0:
+    problem = ""
+    # a kernel that will not let bubblewrap forbid nested user namespaces still gets the rest
+    for disable_userns in (True, False) if flavour == "user" else (True,):
+        try:
+            with _Launch(Box(python=true), flavour, interpreter=False, disable_userns=disable_userns) as launch:
+                done = subprocess.run(launch.argv([true]), pass_fds=launch.fds, env={}, stdin=subprocess.DEVNULL,
+                                      capture_output=True, timeout=30, check=False)
+        except (OSError, SandboxError, subprocess.TimeoutExpired) as error:
+            return Support(None, f"bubblewrap cannot start a sandbox: {error}")
+        if done.returncode == 0:
+            return Support(flavour, disable_userns=disable_userns)
         message = done.stderr.decode(errors="replace").strip().splitlines()
-        return Support(None, f"bubblewrap cannot start a sandbox: {message[-1] if message else done.returncode}")
-    return Support(flavour)
+        problem = problem or (message[-1] if message else f"exit status {done.returncode}")
+    return Support(None, f"bubblewrap cannot start a sandbox: {problem}")
 
 
 def resolve(mode: SandboxMode | str) -> tuple[bool, Diagnostic | None]:
@@ -308,7 +313,7 @@ class Sandbox:
                                     env=fallback.environment(self.box), start_new_session=True, **kwargs)
         if self._flavour == "root" and self._userns is None:
             self._userns = own_user_namespace()
-        with _Launch(self.box, self._flavour, self._userns) as launch:
+        with _Launch(self.box, self._flavour, self._userns, disable_userns=support().disable_userns) as launch:
             # its own session and group: the caller kills it as one (bubblewrap's die-with-parent
             # takes everything inside with it)
             return subprocess.Popen(launch.argv([self.box.python, "-B", "-s", *args]), pass_fds=launch.fds,
@@ -395,9 +400,11 @@ class _Launch:
     """The bubblewrap command line for one process of a Box. Options go through a memfd
     (`--args`), so no value (a Connection's password) shows in the host's process list."""
 
-    def __init__(self, box: Box, flavour: str, userns: int | None = None, interpreter: bool = True) -> None:
+    def __init__(self, box: Box, flavour: str, userns: int | None = None, interpreter: bool = True,
+                 disable_userns: bool = True) -> None:
         self.box = box
         self.interpreter = interpreter  # bind the interpreter's folders (not for support()'s `true`)
+        self.disable_userns = disable_userns
         self.flavour = flavour
         self.userns = userns
         self._fds: list[int] = []
@@ -435,7 +442,7 @@ class _Launch:
             for capability in ROOT_CAPABILITIES:
                 options += ["--cap-add", capability]
         else:
-            options += ["--unshare-user", "--disable-userns"]
+            options += ["--unshare-user", *(["--disable-userns"] if self.disable_userns else [])]
         options.append("--clearenv")
         for key, value in sorted(environment(box, HOME, LOGS, "/tmp", EMPTY_DAGS).items()):
             options += ["--setenv", key, value]
