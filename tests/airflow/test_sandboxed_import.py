@@ -20,6 +20,8 @@ from converter.parse.airflow_import import AirflowReader, ReaderOptions
 from converter.parse.sandbox import Support, airflow_environment, read_env_file
 
 BOTH = pytest.mark.parametrize("python_fixture", ["airflow_python", "airflow2_python"])
+SANDBOXED = pytest.mark.skipif(not sandbox.support().available,
+                               reason=f"bubblewrap cannot run here: {sandbox.support().reason}")
 
 IMPORTS = '''
 from datetime import datetime
@@ -101,12 +103,7 @@ def read(python: str, folder: Path, name: str, **options: object) -> ParsedFile:
         return reader.read(str(folder / name), name, dag_folder=str(folder))
 
 
-@pytest.fixture(autouse=True)
-def _bubblewrap() -> None:
-    if not sandbox.support().available:
-        pytest.skip(f"bubblewrap cannot run here: {sandbox.support().reason}")
-
-
+@SANDBOXED
 @BOTH
 def test_cron_schedules_are_the_installed_airflows_own(python_fixture: str, request: pytest.FixtureRequest,
                                                        tmp_path: Path) -> None:
@@ -124,6 +121,7 @@ def test_cron_schedules_are_the_installed_airflows_own(python_fixture: str, requ
     assert ("one period later" in printed.getvalue()) == (python_fixture == "airflow2_python")
 
 
+@SANDBOXED
 def test_operators_that_query_the_database_while_parsed_load(airflow2_python: str, tmp_path: Path) -> None:
     """SubDagOperator (Airflow 2) looks up its pool in the metadata database when it is created."""
     folder = dag_folder(tmp_path, {"with_subdag.py": SUBDAG})
@@ -133,6 +131,7 @@ def test_operators_that_query_the_database_while_parsed_load(airflow2_python: st
     assert {task.task_id for task in dags["with_subdag"].tasks} == {"start", "section"}
 
 
+@SANDBOXED
 @BOTH
 def test_parse_time_variables_and_connections_are_only_what_is_handed_in(
         python_fixture: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -149,6 +148,7 @@ def test_parse_time_variables_and_connections_are_only_what_is_handed_in(
     assert dag.task("load").args.get("bash_command") == "load --host db.internal --schema analytics"
 
 
+@SANDBOXED
 def test_variables_reach_the_import_from_flags_env_files_and_settings(airflow_python: str, tmp_path: Path) -> None:
     folder = dag_folder(tmp_path, {"load.py": PARSE_TIME_LOOKUPS})
     env_file = tmp_path / "airflow.env"
@@ -184,6 +184,7 @@ def test_env_files_hold_parse_time_variables_only(tmp_path: Path) -> None:
         ("AIRFLOW_CONN_DB", "sqlite://"), ("AIRFLOW_VAR_ENV", "prod"))
 
 
+@SANDBOXED
 @BOTH
 def test_dag_files_find_their_data_through_dags_folder(python_fixture: str, request: pytest.FixtureRequest,
                                                        tmp_path: Path) -> None:
