@@ -34,6 +34,7 @@ from converter.outputs import (
     read_manifest,
     refuse_escaping_folders,
 )
+from converter.parse.sandbox import airflow_environment
 from converter.pipeline import ConvertOptions
 from converter.report.render import INDEX_HTML, render_reports
 from converter.report.views import REPORTS_DIR
@@ -84,6 +85,11 @@ def run_settings(
         settings.include, settings.exclude, settings.all_files, settings.ignore_syntax
     )  # type: ignore[arg-type]
     cache_dir = (settings.cache_dir or default_cache_dir(out_dir)) if settings.cache else None
+    try:
+        airflow_env = airflow_environment(sorted(settings.airflow_vars.items()), sorted(settings.airflow_conns.items()),
+                                          settings.airflow_env_file)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
     return RunSettings(
         discovery=discovery,
         jobs=settings.jobs or default_jobs(),
@@ -97,6 +103,8 @@ def run_settings(
         airflow_python=settings.airflow_python,
         airflow_timeout=settings.airflow_timeout,
         owned=settings.owned,
+        sandbox=settings.sandbox,
+        airflow_env=airflow_env,
     )
 
 

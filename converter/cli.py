@@ -254,20 +254,21 @@ def codes(markdown: bool) -> int:
 @click.option("--conf", default="{}", help="The DAG run's conf, as JSON.")
 @setting_option("airflow_python")
 @setting_option("mode")
+@setting_option("sandbox")
 @click.option("--loop-outputs", type=click.Choice(["strings", "json"]), default="strings", show_default=True,
               help="How Argo aggregates a loop's outputs: a list of strings (Argo < 3.6, KFP 1.8's), or JSON "
                    "values when all are objects or arrays (Argo 3.6+).")
-@click.option("--target", "target", metavar="v1|v2|v1,v2", callback=_targets,
+@click.option("--target", "target", metavar="v1|v2|v1,v2", type=_Targets(),
               help="Which converted pipeline runs: v1 (the Argo workflow, by a local Argo executor), v2 (the "
                    "pipeline IR, by kfp.local with KFP's backend's rules), or both [v1].")
 def verify_command(sources: tuple[Path, ...], out_dir: Path | None, dag_ids: tuple[str, ...], conf: str,
-                   airflow_python: str | None, mode: str | None, loop_outputs: str,
+                   airflow_python: str | None, mode: str | None, sandbox: str | None, loop_outputs: str,
                    target: tuple[str, ...] | None) -> int:
     """Run each DAG once with Airflow and its converted pipeline locally, and compare them."""
     from converter.verify import command
 
     return command.main(sources, out_dir, dag_ids, conf, airflow_python, mode, loop_outputs == "json",
-                        target or ("v1",))
+                        target or ("v1",), sandbox)
 
 
 @cli.command()

@@ -212,6 +212,19 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K606", "airflow-import-limit", E,
              "Importing the file with Airflow hit a sandbox limit (memory or number of processes).",
              "Remove top-level code that allocates much memory or starts processes; DAG files are parsed often."),
+    CodeInfo("A2K610", "sandbox-unavailable", W,
+             "DAG files were imported with Airflow without the bubblewrap sandbox, which cannot run here.",
+             "Install bubblewrap (Debian: apt-get install bubblewrap) on Linux with user namespaces; "
+             "see docs/sandbox.md. --sandbox require makes this an error."),
+    CodeInfo("A2K611", "sandbox-required", E,
+             "--sandbox require: bubblewrap cannot run here, so no DAG file was imported with Airflow.",
+             "Install bubblewrap and allow user namespaces (docs/sandbox.md), or read with --mode static."),
+    CodeInfo("A2K612", "forged-import-answer", E,
+             "The answer of the import of this file was malformed, came twice, or was not for this file.",
+             "Something in the file (or what it started) wrote to the import's result channel; remove it."),
+    CodeInfo("A2K613", "sandbox-off", I,
+             "--sandbox off: DAG files were imported with Airflow without the bubblewrap sandbox.",
+             "Only for DAG files you trust as you trust your own shell; see docs/sandbox.md."),
     # -- the run as a whole ----------------------------------------------------------------
     CodeInfo("A2K701", "output-conflict", E,
              "An output file exists that airflow2kfp did not write, or it was edited since; its DAG's files "

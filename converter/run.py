@@ -56,6 +56,9 @@ class RunSettings:
     airflow_python: str | None = DEFAULTS.airflow_python
     airflow_timeout: float = DEFAULTS.airflow_timeout
     owned: tuple[str, ...] = DEFAULTS.owned  # DAG ids whose files the user owns (converter.ownership)
+    sandbox: str = DEFAULTS.sandbox  # auto | require | off: bubblewrap around Airflow's imports (docs/sandbox.md)
+    # AIRFLOW_VAR_*/AIRFLOW_CONN_* handed to the imports (values may be secrets: never in a repr)
+    airflow_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 STATIC = RunSettings(mode="static")  # a library call that reads statically, never importing DAG code
@@ -256,8 +259,18 @@ def collect(
             item = found[index]
             finish(index, convert_file(item.path, item.display, read, options), keys.get(index))
     wall = {"discover, hash, cache": hashed - started, "convert": time.perf_counter() - hashed}
-    return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses), notices, wall,
-                     reading)
+    return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses),
+                     (*_sandbox_notices(settings, reader, reading), *notices), wall, reading)
+
+
+def _sandbox_notices(settings: RunSettings, reader: Reader | None, reading: Reading) -> tuple[Diagnostic, ...]:
+    """Said on every run that imports with Airflow, whether its files come from the cache or not."""
+    if reader is not None or reading.effective == "static":
+        return ()
+    from converter.parse.readers import Mode, sandbox_notice
+
+    notice = sandbox_notice(Mode(settings.mode), reading.python, settings.sandbox)
+    return (notice,) if notice else ()
 
 
 def _kfp_notices() -> tuple[Diagnostic, ...]:
@@ -287,7 +300,11 @@ def _fingerprint(options: ConvertOptions, reader: Reader | None, reading: Readin
     folders = sorted({str((s if s.is_dir() else s.parent).resolve()) for s in sources})
     trees = "|".join(f"{folder}={hasher.tree_hash(Path(folder), skip_suffixes=('.py', '.pyc'))}"
                      for folder in folders)
-    return f"{options!r}|{settings.mode}|{python}|{settings.airflow_timeout}|{trees}"
+    # the Airflow installation, the sandbox, and the environment handed in (by hash: it may hold secrets)
+    from converter.parse.sandbox import import_fingerprint, resolve
+
+    sandbox = f"{settings.sandbox}:{import_fingerprint(python, resolve(settings.sandbox)[0], settings.airflow_env)}"
+    return f"{options!r}|{settings.mode}|{python}|{settings.airflow_timeout}|{sandbox}|{trees}"
 
 
 def _prepare_reader(options: ConvertOptions, settings: RunSettings, reading: Reading, items: list[Found],
@@ -299,7 +316,8 @@ def _prepare_reader(options: ConvertOptions, settings: RunSettings, reading: Rea
 
     prepared = prepare_reader(Mode(settings.mode), [(item.path, item.display) for item in items],
                               [s for s in sources if s.is_dir()], airflow_python=reading.python,
-                              timeout=settings.airflow_timeout, max_bytes=options.max_file_bytes)
+                              timeout=settings.airflow_timeout, max_bytes=options.max_file_bytes,
+                              sandbox=settings.sandbox, airflow_env=settings.airflow_env)
     return prepared.reader, prepared.notices
 
 

@@ -38,6 +38,7 @@ FAIL_ON = ("error", "warning", "never")
 MODES = ("static", "airflow", "auto")  # as converter.parse.readers.Mode
 SYNTAXES = ("regexp", "glob")
 SARIF_LEVELS = ("error", "warning", "note")
+SANDBOX_MODES = ("auto", "require", "off")  # bubblewrap around Airflow's imports (converter.parse.sandbox)
 MIN_TIMEOUT, MAX_TIMEOUT = 0.1, 86400.0  # seconds: a tenth of a second to a day
 PYTHON_ENV_VAR = "AIRFLOW2KFP_AIRFLOW_PYTHON"  # as converter.parse.airflow_import.PYTHON_ENV_VAR
 KFP2_ENV_VAR = "AIRFLOW2KFP_KFP2_PYTHON"  # as converter.kfp2.client
@@ -82,13 +83,14 @@ class Option:
         return self.kind in ("list", "codes", "globs", "table")
 
 
-def option(default: Any, help: str, kind: str, **details: Any) -> Any:
-    """A `Settings` field: `default`, and the Option that says how it is given and checked."""
+def option(default: Any, help: str, kind: str, *, secret: bool = False, **details: Any) -> Any:
+    """A `Settings` field: `default`, and the Option that says how it is given and checked. A
+    `secret` one (values handed to the Airflow imports) is left out of the settings' repr."""
     spec = Option(help, kind, **details)
     if isinstance(default, (dict, MappingProxyType)):
         frozen = MappingProxyType(dict(default))
-        return field(default_factory=lambda: frozen, metadata={"option": spec})
-    return field(default=default, metadata={"option": spec})
+        return field(default_factory=lambda: frozen, metadata={"option": spec}, repr=not secret)
+    return field(default=default, metadata={"option": spec}, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,16 @@ class Settings:
                                         metavar="PATH", shown=f"${PYTHON_ENV_VAR}, else .venv-airflow")
     airflow_timeout: float = option(5.0, "Time Airflow may spend importing one file.", "seconds",
                                     metavar="SECONDS")
+    sandbox: str = option("auto", "Import DAG files under bubblewrap (docs/sandbox.md): auto (a warning when it "
+                          "cannot run here), require (an error then), off.", "text", choices=SANDBOX_MODES)
+    airflow_vars: Mapping[str, str] = option(
+        {}, "A Variable DAG files read while they are imported, as AIRFLOW_VAR_NAME (repeatable).", "table",
+        metavar="NAME=VALUE", flag="--airflow-var", secret=True)
+    airflow_conns: Mapping[str, str] = option(
+        {}, "A Connection DAG files read while they are imported, as AIRFLOW_CONN_NAME (repeatable).", "table",
+        metavar="NAME=URI", flag="--airflow-conn", secret=True)
+    airflow_env_file: Path | None = option(
+        None, "A file of AIRFLOW_VAR_*/AIRFLOW_CONN_* lines (NAME=VALUE) handed to the imports.", "file")
     fail_on: str = option("error", "Lowest severity that makes the exit code 1.", "text", choices=FAIL_ON)
     sarif_level: str = option("warning", "Lowest severity written to --sarif (note: info findings too).",
                               "text", choices=SARIF_LEVELS)

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # System packages the converter needs from Debian: Graphviz (`dot`) lays out the report graphs;
+# bubblewrap (`bwrap`) is the sandbox DAG files are imported in with Airflow (docs/sandbox.md);
 # with --test, Chromium too, for the browser test of the HTML reports. Idempotent and quiet:
 # nothing happens when the commands are already there. Installs with apt-get when run as root (as
 # CI does); otherwise it says what is missing and leaves it to the user.
 set -euo pipefail
 want=()
 command -v dot >/dev/null 2>&1 || want+=(graphviz)
+command -v bwrap >/dev/null 2>&1 || want+=(bubblewrap)
 if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
     || want+=(chromium fonts-dejavu-core)

@@ -2,9 +2,12 @@
 
 kfp 1.x needs pydantic 1 and Airflow 3 needs pydantic 2, so Airflow never runs in this process.
 `airflow_probe.py` runs under an Airflow interpreter as a long-lived worker (Airflow is imported
-once) in a throwaway sandbox: temporary cwd and AIRFLOW_HOME, an allow-listed environment without
-credentials, a per-file timeout and memory limit. Whatever a DAG file does (hang, exit, crash,
-fail to import) ends as a coded diagnostic for that file; `read` never raises for a bad file.
+once), one per core, each in a sandbox of its own (converter.parse.sandbox: bubblewrap on Linux),
+and forks a child per file. Each answer comes through a pipe made for that file, as one frame
+carrying the request's nonce and the file's path, and is checked here against both and against
+the shape of an answer (`answer_problem`): a forged, extra or malformed answer fails only the file
+that wrote it (A2K612). Whatever a DAG file does (hang, exit, crash, fail to import, kill its
+worker) ends as a coded diagnostic for that file; `read` never raises for a bad file.
 """
 
 from __future__ import annotations
@@ -13,17 +16,16 @@ import dataclasses
 import json
 import os
 import queue
-import selectors
-import shutil
-import signal
-import subprocess
+import secrets
 import tempfile
 import textwrap
+import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
+from subprocess import PIPE, CompletedProcess, Popen
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
@@ -32,15 +34,22 @@ from converter.model import (
     XComRef,
 )
 from converter.parse.subdags import inline_subdags
+from converter.parse import sandbox_inside as frames
+from converter.parse.sandbox import (
+    Box,
+    Sandbox,
+    SandboxError,
+    SandboxMode,
+    kill_group,
+    migrated_home,
+    resolve,
+)
 
 PROBE = Path(__file__).with_name("airflow_probe.py")
+SCRIPTS = (PROBE, Path(frames.__file__))  # the probe imports its sibling sandbox_inside.py
 PYTHON_ENV_VAR = "AIRFLOW2KFP_AIRFLOW_PYTHON"
 PROJECT_ENV_DIR = ".venv-airflow"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-# Only these variables reach the Airflow process: an allow-list, so cloud and cluster credentials
-# (AWS_*, GOOGLE_*, AZURE_*, KUBECONFIG, tokens, ...) can never leak into code run by DAG files.
-ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
 
 @dataclass(frozen=True)
@@ -50,9 +59,11 @@ class ReaderOptions:
     max_processes: int = 64  # processes one file may start (RLIMIT_NPROC; see airflow_probe)
     startup_timeout: float = 180.0  # importing Airflow itself is slow, more so on a busy machine
     workers: int = 1
-    extra_env: Mapping[str, str] = field(default_factory=dict)  # e.g. AIRFLOW_VAR_* a DAG needs
+    extra_env: tuple[tuple[str, str], ...] = ()  # the AIRFLOW_VAR_*/AIRFLOW_CONN_* a repo needs
     # the worker enforces `timeout` itself; this much longer without an answer and it is killed
     backstop_grace: float = 10.0
+    sandbox: str = SandboxMode.AUTO.value  # auto | require | off (converter.parse.sandbox)
+    folders: tuple[str, ...] = ()  # DAG folders the sandbox shows from the start (more are added)
 
 
 def find_airflow_python(explicit: str | None = None) -> str | None:
@@ -60,20 +71,24 @@ def find_airflow_python(explicit: str | None = None) -> str | None:
     project's own `.venv-airflow/bin/python` (made by scripts/setup_airflow_env.sh)."""
     for candidate in (explicit, os.environ.get(PYTHON_ENV_VAR), str(REPO_ROOT / PROJECT_ENV_DIR / "bin" / "python")):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
+            return os.path.abspath(candidate)
     return None
 
 
-def probe_version(python: str, timeout: float = 180.0) -> str | None:
+def probe_version(python: str, timeout: float = 180.0, sandbox: str = SandboxMode.AUTO.value) -> str | None:
     """The Airflow version `python` provides, or None when it has no working Airflow."""
-    answer = run_probe(python, "--version", timeout=timeout)
+    answer = run_probe(python, "--version", timeout=timeout, sandbox=sandbox)
     return str(answer["airflow_version"]) if answer and "airflow_version" in answer else None
 
 
-def run_probe(python: str, *args: str, timeout: float = 180.0) -> dict[str, Any] | None:
+def run_probe(python: str, *args: str, timeout: float = 180.0,
+              sandbox: str = SandboxMode.AUTO.value) -> dict[str, Any] | None:
     """Run the probe once (not as a worker) in a sandbox; its JSON answer, or None if it failed."""
-    with _Sandbox() as sandbox:
-        done = run_in_sandbox(python, [str(sandbox.probe), *args], timeout=timeout, sandbox=sandbox)
+    try:
+        with Sandbox(sandbox_box(python, sandbox)) as box:
+            done = box.run([box.script(PROBE), *args], timeout=timeout)
+    except SandboxError:
+        return None
     if done is None:
         return None
     for line in done.stdout.decode(errors="replace").splitlines():
@@ -86,171 +101,152 @@ def run_probe(python: str, *args: str, timeout: float = 180.0) -> dict[str, Any]
     return None
 
 
-def run_in_sandbox(python: str, argv: list[str], timeout: float = 180.0,
-                   sandbox: _Sandbox | None = None) -> subprocess.CompletedProcess[bytes] | None:
-    """Run `python argv...` with the same sandbox (cwd, AIRFLOW_HOME, scrubbed env) as the workers."""
-    owned = sandbox is None
-    box = sandbox or _Sandbox()
+def run_in_sandbox(python: str, argv: list[str], timeout: float = 180.0, folders: Iterable[str] = (),
+                   sandbox: str = SandboxMode.AUTO.value) -> CompletedProcess[bytes] | None:
+    """Run `python argv...` in the sandbox the workers use (with the migrated database), `folders`
+    shown read-only; None when it could not start, timed out, or `require` cannot be met."""
     try:
-        return subprocess.run(
-            [python, "-B", "-s", *argv], cwd=box.cwd, env=box.env({}), stdin=subprocess.DEVNULL,
-            capture_output=True, timeout=timeout, check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        box = sandbox_box(python, sandbox, [os.path.abspath(f) for f in folders])
+        with Sandbox(replace(box, home=migrated_home(python, box.sandboxed))) as running:
+            return running.run(argv, timeout=timeout)
+    except SandboxError:
         return None
-    finally:
-        if owned:
-            box.close()
 
 
-# -- the sandbox and one worker -----------------------------------------------------------------
+def sandbox_box(python: str, mode: str, folders: Iterable[str] = (), extra_env: tuple[tuple[str, str], ...] = (),
+                home: Path | None = None) -> Box:
+    """The Box the probe runs in; SandboxError when `require` cannot be met."""
+    sandboxed, notice = resolve(mode)
+    if not sandboxed and SandboxMode(mode) is SandboxMode.REQUIRE:
+        raise SandboxError(notice.message if notice else "bubblewrap cannot run here")
+    return Box(python=python, sandboxed=sandboxed, scripts=SCRIPTS, home=home, extra_env=extra_env).with_folders(folders)
 
 
-class _Sandbox:
-    """A temporary folder holding the worker's cwd, AIRFLOW_HOME, an empty DAGs folder and logs."""
+def folders_of(path: str, dag_folder: str) -> tuple[str, ...]:
+    """What the sandbox must show to import `path`: its DAG folder (on sys.path), the file's own
+    folder when it lies elsewhere, each also where symbolic links lead."""
+    found = [dag_folder, os.path.realpath(dag_folder)]
+    for folder in (os.path.dirname(path), os.path.dirname(os.path.realpath(path))):
+        if not folder.startswith(dag_folder.rstrip("/") + "/") and folder != dag_folder:
+            found.append(folder)
+    return tuple(dict.fromkeys(found))
 
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="airflow2kfp-"))
-        self.home = self.root / "airflow_home"
-        self.cwd = self.root / "cwd"
-        self.dags = self.root / "dags"
-        self.tmp = self.root / "tmp"
-        for folder in (self.home, self.cwd, self.dags, self.tmp):
-            folder.mkdir()
-        # run the probe from a folder of its own: its directory becomes sys.path[0]
-        self.probe = self.root / "probe" / PROBE.name
-        self.probe.parent.mkdir()
-        shutil.copyfile(PROBE, self.probe)
 
-    def command(self, python: str, *args: str) -> list[str]:
-        # -B: never write __pycache__ into the user's DAG folder; -s: no user site-packages
-        return [python, "-B", "-s", str(self.probe), *args]
+def _covers(box: Box, folders: Iterable[str]) -> bool:
+    return all(any(f == b or f.startswith(b.rstrip("/") + "/") for b in box.folders) for f in folders)
 
-    def env(self, extra: Mapping[str, str]) -> dict[str, str]:
-        env = {key: os.environ[key] for key in ENV_ALLOWLIST if key in os.environ}
-        env.update(
-            HOME=str(self.home),
-            TMPDIR=str(self.tmp),
-            AIRFLOW_HOME=str(self.home),
-            AIRFLOW__CORE__LOAD_EXAMPLES="False",
-            AIRFLOW__CORE__UNIT_TEST_MODE="True",
-            AIRFLOW__CORE__DAGS_FOLDER=str(self.dags),
-            # DagBag parsing needs no database; this keeps anything that looks for one in the sandbox
-            AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{self.home / 'airflow.db'}",
-            AIRFLOW__CORE__SQL_ALCHEMY_CONN=f"sqlite:///{self.home / 'airflow.db'}",
-            # the probe enforces the timeout (and kills what the file spawned); Airflow's SIGALRM would
-            # turn a hang into an import error instead
-            AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="0",
-            AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS="True",
-            AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACK_DEPTH="50",
-            AIRFLOW__CORE__DAG_DISCOVERY_SAFE_MODE="True",
-            AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
-            PYTHONHASHSEED="0",
-            PYTHONUNBUFFERED="1",
-        )
-        env.update(extra)
-        return env
 
-    def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> _Sandbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+# -- one worker ---------------------------------------------------------------------------------
 
 
 class _WorkerDied(Exception):
-    """Internal: the worker process ended or missed the backstop deadline."""
+    """Internal: the worker process ended, missed the backstop deadline, or broke the protocol."""
+
+    def __init__(self, message: str, code: str = "A2K603") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class _Worker:
-    """One probe process serving files one at a time over stdin/stdout JSON lines."""
+    """One probe process in its own sandbox, serving files one at a time over framed stdin/stdout."""
 
-    def __init__(self, python: str, options: ReaderOptions) -> None:
+    def __init__(self, python: str, options: ReaderOptions, spawn: Callable[[Callable[[], Popen[bytes]]], Popen[bytes]]) -> None:
         self.python = python
         self.options = options
-        self.sandbox = _Sandbox()
-        self.log_path = self.sandbox.root / "worker.log"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.buffer = b""
+        self.spawn = spawn  # starts the process from a thread that lives as long as the reader
+        self.box: Box | None = None
+        self.sandbox: Sandbox | None = None
+        # its stderr; unnamed, so nothing is left behind; open as long as the worker
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115
+        self.process: Popen[bytes] | None = None
+        self.frames: frames.FrameReader | None = None
         self.version: str | None = None
 
-    def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self.sandbox.command(self.python, "--worker"),
-                cwd=self.sandbox.cwd, env=self.sandbox.env(self.options.extra_env),
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                start_new_session=True,  # its own process group, killed as one
-            )
-        self.buffer = b""
-        hello = self._read_line(time.monotonic() + self.options.startup_timeout)
+    def start(self, box: Box) -> None:
+        if self.sandbox is None or self.box != box:
+            self.close_sandbox()
+            self.box, self.sandbox = box, Sandbox(box)
+        sandbox = self.sandbox
+        command = [sandbox.script(PROBE), "--worker", *(["--sandboxed"] if box.sandboxed else [])]
+        self.log.seek(0)
+        self.log.truncate()
+        self.process = self.spawn(lambda: sandbox.popen(command, stdin=PIPE, stdout=PIPE, stderr=self.log))
+        assert self.process.stdout is not None
+        self.frames = frames.FrameReader(self.process.stdout.fileno())
+        hello = self._read_json(time.monotonic() + self.options.startup_timeout)
         if not hello.get("hello"):
-            raise _WorkerDied(f"unexpected first line from the Airflow probe: {hello!r}")
+            raise _WorkerDied(f"unexpected first answer from the Airflow probe: {hello!r}")
         self.version = str(hello.get("airflow_version"))
 
-    def request(self, path: str, dag_folder: str) -> dict[str, Any]:
-        if self.process is None or self.process.poll() is not None:
-            self.start()
+    def request(self, box: Box, path: str, dag_folder: str) -> tuple[str, dict[str, Any], bytes]:
+        """(the nonce sent, the worker's header, the file's answer as sent)."""
+        if self.process is None or self.process.poll() is not None or self.box != box:
+            self.stop()
+            self.start(box)
         assert self.process is not None and self.process.stdin is not None
-        line = json.dumps({"path": path, "dag_folder": dag_folder, "timeout": self.options.timeout,
-                           "memory_mb": self.options.memory_mb, "max_processes": self.options.max_processes})
+        nonce = secrets.token_hex(16)
+        request = {"nonce": nonce, "path": path, "dag_folder": dag_folder, "timeout": self.options.timeout,
+                   "memory_mb": self.options.memory_mb, "max_processes": self.options.max_processes}
         try:
-            self.process.stdin.write(line.encode() + b"\n")
+            self.process.stdin.write(frames.encode(request))
             self.process.stdin.flush()
         except OSError as exc:
             raise _WorkerDied(f"could not send the request: {exc}") from exc
-        return self._read_line(time.monotonic() + self.options.timeout + self.options.backstop_grace)
+        deadline = time.monotonic() + self.options.timeout + self.options.backstop_grace
+        header = self._read_json(deadline)
+        payload = self._read(deadline)
+        if header.get("nonce") != nonce or header.get("path") != path:
+            raise _WorkerDied("the Airflow worker answered for another request", code="A2K612")
+        return nonce, header, payload
 
-    def _read_line(self, deadline: float) -> dict[str, Any]:
-        assert self.process is not None and self.process.stdout is not None
-        fd = self.process.stdout.fileno()
-        with selectors.DefaultSelector() as selector:
-            selector.register(fd, selectors.EVENT_READ)
-            while b"\n" not in self.buffer:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _WorkerDied("the Airflow worker did not answer in time")
-                if not selector.select(remaining):
-                    continue
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
-                    raise _WorkerDied(f"the Airflow worker exited: {self.log_tail()}")
-                self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
+    def _read(self, deadline: float) -> bytes:
+        assert self.frames is not None
         try:
-            answer = json.loads(line)
+            frame = self.frames.read(deadline)
+        except EOFError as exc:
+            raise _WorkerDied(f"the Airflow worker exited: {self.log_tail()}") from exc
+        except frames.FrameError as exc:
+            raise _WorkerDied(f"the Airflow worker's channel carried {exc}", code="A2K612") from exc
+        if frame is None:
+            raise _WorkerDied("the Airflow worker did not answer in time", code="A2K602")
+        return frame
+
+    def _read_json(self, deadline: float) -> dict[str, Any]:
+        frame = self._read(deadline)
+        try:
+            document = json.loads(frame)
         except ValueError as exc:
-            raise _WorkerDied(f"the Airflow worker answered something that is not JSON: {line[:200]!r}") from exc
-        return answer if isinstance(answer, dict) else {}
+            raise _WorkerDied(f"the Airflow worker answered something that is not JSON: {frame[:200]!r}",
+                              code="A2K612") from exc
+        if not isinstance(document, dict):
+            raise _WorkerDied("the Airflow worker's answer is not a JSON object", code="A2K612")
+        return document
 
     def log_tail(self, lines: int = 5) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        self.log.seek(0)
+        text = self.log.read()[-8192:].decode(errors="replace")
         return " | ".join(text.strip().splitlines()[-lines:])
 
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.process.kill()
-        self.process.wait()
+        kill_group(self.process)  # bubblewrap's --die-with-parent takes the whole sandbox with it
         self.version = None
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 stream.close()
         self.process = None
+        self.frames = None
+
+    def close_sandbox(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
+            self.sandbox = None
 
     def close(self) -> None:
         self.stop()
-        self.sandbox.close()
+        self.close_sandbox()
+        self.log.close()
 
 
 # -- the reader ---------------------------------------------------------------------------------
@@ -269,10 +265,15 @@ class AirflowReader:
         self.options = options or ReaderOptions()
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._all: list[_Worker] = []
-        self._unavailable: str | None = None if python else "no Airflow interpreter is configured"
+        self._unavailable: tuple[str, str] | None = None if python else ("A2K604", "no Airflow interpreter is configured")
+        self._box: Box | None = None
+        self._lock = threading.Lock()
+        # bubblewrap's --die-with-parent follows the thread that started it: one long-lived thread
+        # starts every worker, so none dies with a pool thread that happened to restart it
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="airflow2kfp-spawn")
         if python:
             for _ in range(max(1, self.options.workers)):
-                worker = _Worker(python, self.options)
+                worker = _Worker(python, self.options, lambda start: self._spawner.submit(start).result())
                 self._all.append(worker)
                 self._idle.put(worker)
 
@@ -285,6 +286,26 @@ class AirflowReader:
     def close(self) -> None:
         for worker in self._all:
             worker.close()
+        self._spawner.shutdown(wait=True)
+
+    @property
+    def notice(self) -> Diagnostic | None:
+        """What the run must say about the sandbox (A2K610/A2K611/A2K613), if anything."""
+        return resolve(self.options.sandbox)[1]
+
+    def _current_box(self, folders: Iterable[str] = ()) -> Box:
+        """The Box workers run in, grown to show `folders` (a worker restarts to see a new one)."""
+        assert self.python is not None
+        with self._lock:
+            if self._box is None:
+                sandboxed = resolve(self.options.sandbox)[0]
+                box = sandbox_box(self.python, self.options.sandbox, self.options.folders, self.options.extra_env)
+                home = migrated_home(self.python, sandboxed, timeout=self.options.startup_timeout)
+                self._box = replace(box, home=home)
+            folders = tuple(folders)
+            if not _covers(self._box, folders):
+                self._box = self._box.with_folders(folders)
+            return self._box
 
     @property
     def version(self) -> str | None:
@@ -294,10 +315,14 @@ class AirflowReader:
         worker = self._idle.get()
         try:
             if worker.version is None:
-                worker.start()
+                worker.stop()
+                worker.start(self._current_box())
             return worker.version
+        except SandboxError as exc:
+            self._unavailable = ("A2K611", str(exc))
+            return None
         except (_WorkerDied, OSError) as exc:
-            self._unavailable = str(exc)
+            self._unavailable = ("A2K604", f"the Airflow worker did not start ({exc}) {worker.log_tail()}".strip())
             return None
         finally:
             self._idle.put(worker)
@@ -314,30 +339,45 @@ class AirflowReader:
         if not os.path.isfile(absolute):
             return _failed(display, "A2K106", f"The file could not be read: {path} is not a regular file.")
         if self._unavailable or not self._all:
-            return _failed(display, "A2K604", f"Airflow is not available: {self._unavailable}")
+            code, reason = self._unavailable or ("A2K604", "no Airflow interpreter is configured")
+            return _failed(display, code, f"Airflow is not available: {reason}")
+        try:
+            box = self._current_box(folders_of(absolute, folder))
+        except SandboxError as exc:
+            self._unavailable = ("A2K611", str(exc))
+            return _failed(display, "A2K611", str(exc))
         worker = self._idle.get()
         try:
-            answer = worker.request(absolute, folder)
+            nonce, header, payload = worker.request(box, absolute, folder)
         except _WorkerDied as exc:
             return self._after_death(worker, display, exc)
-        except OSError as exc:  # the interpreter cannot be started at all
+        except SandboxError as exc:
             worker.stop()
-            self._unavailable = f"{self.python}: {exc}"
-            return _failed(display, "A2K604", f"Airflow is not available: {self._unavailable}")
+            self._unavailable = ("A2K611", str(exc))
+            return _failed(display, "A2K611", str(exc))
+        except OSError as exc:  # the interpreter (or bubblewrap) cannot be started at all
+            worker.stop()
+            self._unavailable = ("A2K604", f"{self.python}: {exc}")
+            return _failed(display, "A2K604", f"Airflow is not available: {self._unavailable[1]}")
         finally:
             self._idle.put(worker)
-        return parsed_file_from_probe(answer, display, self.version)
+        if not header.get("swept", True):
+            worker.stop()  # a process survived the cleanup: the next file gets a fresh sandbox
+        return answer_to_parsed(header, payload, nonce, absolute, display, self.version)
 
     def _after_death(self, worker: _Worker, display: str, exc: _WorkerDied) -> ParsedFile:
         started = worker.version is not None
         tail = worker.log_tail()
         worker.stop()  # a fresh worker starts with the next file
         if not started:
-            self._unavailable = f"the Airflow worker did not start ({exc}) {tail}".strip()
-            return _failed(display, "A2K604", f"Airflow is not available: {self._unavailable}")
-        if "did not answer in time" in str(exc):
+            self._unavailable = ("A2K604", f"the Airflow worker did not start ({exc}) {tail}".strip())
+            return _failed(display, "A2K604", f"Airflow is not available: {self._unavailable[1]}")
+        if exc.code == "A2K602":
             return _failed(display, "A2K602", f"Airflow did not finish importing the file within the "
                                               f"timeout of {self.options.timeout:g} s (the worker was restarted)")
+        if exc.code == "A2K612":
+            return _failed(display, "A2K612", f"The answer for this file could not be trusted: {exc} "
+                                              "(the worker was restarted)")
         return _failed(display, "A2K603", f"The Airflow worker died while importing the file: {exc}")
 
     def read_many(self, items: Iterable[tuple[str, str]], dag_folder: str | None = None) -> Iterator[ParsedFile]:
@@ -348,6 +388,117 @@ class AirflowReader:
             return
         with ThreadPoolExecutor(max_workers=len(self._all)) as pool:
             yield from pool.map(lambda item: self.read(item[0], item[1], dag_folder), items)
+
+
+# -- an answer, checked -------------------------------------------------------------------------
+
+
+def answer_to_parsed(header: Mapping[str, Any], payload: bytes, nonce: str, path: str, display: str,
+                     airflow_version: str | None = None) -> ParsedFile:
+    """The model for one worker answer, after checking it belongs to this request and has the
+    shape of an answer: anything else fails this file alone, with A2K612."""
+    status = header.get("status")
+    if status == "timeout":
+        return _failed(display, "A2K602", f"Airflow did not finish importing the file within the timeout "
+                                          f"of {_number(header.get('timeout')):g} s")
+    if status == "crashed":
+        limits = header.get("limits")
+        return _failed(display, "A2K603", f"The process importing the file ended abnormally: "
+                                          f"{header.get('error', 'no answer')}"
+                                          f"{_limits_note(limits) if isinstance(limits, dict) else ''}")
+    if status == "tampered":
+        found = f"{header.get('frames', 'unknown')} answers and {header.get('extra_bytes', 0)} stray bytes"
+        return _failed(display, "A2K612", "The file's answer channel carried more than one answer, or bytes "
+                                          f"that are no answer ({header.get('error') or found}): something in "
+                                          "the file wrote to it")
+    if status != "ok":
+        return _failed(display, "A2K612", f"The Airflow worker answered with an unknown status {status!r}")
+    try:
+        answer = json.loads(payload)
+    except ValueError:
+        return _failed(display, "A2K612", "The file's answer is not JSON")
+    problem = answer_problem(answer, nonce, path)
+    if problem:
+        return _failed(display, "A2K612", f"The file's answer was rejected: {problem}")
+    return parsed_file_from_probe(answer, display, airflow_version)
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+# The shape of an answer (what parsed_file_from_probe reads), as plain checks: a type, a tuple of
+# types, `[spec]` for a list of spec, `{"*": spec}` for a mapping of spec, `{key: spec}` for an
+# object whose keys are all optional (but _REQUIRED) and must match, `(None, spec)` for null or
+# spec; `Any` allows every JSON value.
+_TEXT, _OPT_TEXT, _LINE = str, (str, type(None)), (int, type(None))
+_CALLABLE = {"name": _OPT_TEXT, "module": _OPT_TEXT, "file": _OPT_TEXT, "line": _LINE, "source": _OPT_TEXT}
+_TASK = {"task_id": _TEXT, "operator": _OPT_TEXT, "operator_class": _OPT_TEXT, "operator_module": _OPT_TEXT,
+         "line": _LINE, "group_id": _OPT_TEXT, "args": {"*": Any}, "explicit": [_TEXT],
+         "python_callable": (None, _CALLABLE), "is_mapped": bool, "mapped_args": {"*": Any},
+         "is_setup": bool, "is_teardown": bool}
+_DAG = {"dag_id": _TEXT, "line": _LINE, "tasks": [_TASK], "edges": [[_TEXT]], "edge_labels": [[_TEXT]],
+        "task_groups": {"*": {"parent": _OPT_TEXT, "tooltip": _OPT_TEXT}}, "description": _OPT_TEXT}
+_ANSWER = {"nonce": _TEXT, "path": _TEXT, "status": _TEXT, "skipped": bool, "error": _OPT_TEXT,
+           "timeout": (int, float), "limits": {"memory_mb": _LINE, "processes": _LINE, "user": _OPT_TEXT},
+           "dags": [_DAG], "import_errors": [{"summary": _OPT_TEXT, "message": _OPT_TEXT, "line": _LINE}]}
+_REQUIRED = {"dag_id", "task_id"}
+_PAIRS = {"edges": 2, "edge_labels": 3}
+
+
+def answer_problem(answer: Any, nonce: str, path: str) -> str | None:
+    """Why `answer` is not the probe's answer for (nonce, path); None when it is."""
+    if not isinstance(answer, dict):
+        return "not a JSON object"
+    if answer.get("nonce") != nonce:
+        return "it carries another request's nonce"
+    if answer.get("path") != path:
+        return f"it names another file ({str(answer.get('path'))[:200]!r})"
+    return _shape_problem(answer, _ANSWER, "answer")
+
+
+def _shape_problem(value: Any, spec: Any, where: str) -> str | None:
+    if spec is Any:
+        return None
+    if isinstance(spec, tuple) and spec[0] is None:
+        return None if value is None else _shape_problem(value, spec[1], where)
+    if isinstance(spec, list):
+        if not isinstance(value, list):
+            return f"{where}: expected a list"
+        for index, item in enumerate(value):
+            problem = _shape_problem(item, spec[0], f"{where}[{index}]")
+            if problem:
+                return problem
+        return None
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            return f"{where}: expected an object"
+        if "*" in spec:
+            return next((p for key, item in value.items() if (p := _shape_problem(item, spec["*"], f"{where}.{key}"))),
+                        None)
+        for key in _REQUIRED & spec.keys():
+            if key not in value:
+                return f"{where}: {key} is missing"
+        for key, item_spec in spec.items():
+            if key in value:
+                problem = _shape_problem(value[key], item_spec, f"{where}.{key}")
+                if problem:
+                    return problem
+            if key in _PAIRS and key in value and any(len(pair) != _PAIRS[key] for pair in value[key]):
+                return f"{where}.{key}: expected lists of {_PAIRS[key]} names"
+        return None
+    types = spec if isinstance(spec, tuple) else (spec,)
+    if isinstance(value, bool) and bool not in types:
+        return f"{where}: expected {_type_names(types)}, not a boolean"
+    if not isinstance(value, types):
+        return f"{where}: expected {_type_names(types)}"
+    return None
+
+
+def _type_names(types: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", dict: "an object",
+             type(None): "null"}
+    return " or ".join(names.get(t, t.__name__) for t in types)
 
 
 def _failed(display: str, code: str, message: str, line: int | None = None) -> ParsedFile:
@@ -362,7 +513,7 @@ def parsed_file_from_probe(answer: Mapping[str, Any], display: str, airflow_vers
     version of the Airflow that imported the file."""
     status = answer.get("status")
     limits = answer.get("limits") or {}
-    if status == "timeout":
+    if status == "timeout":  # the probe's single-file mode; a worker's timeout is its header's
         return _failed(display, "A2K602", f"Airflow did not finish importing the file within the timeout "
                                           f"of {float(answer.get('timeout', 0)):g} s")
     if status != "ok":
@@ -403,7 +554,10 @@ def decode_value(value: Any) -> Any:
     """Probe JSON markers back into model values: Duration, XComRef, Unresolved."""
     if isinstance(value, dict):
         if "__duration__" in value:
-            return Duration(float(value["__duration__"]))
+            seconds = value["__duration__"]
+            if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+                return Duration(float(seconds))
+            return Unresolved(repr(seconds))
         if "__xcom__" in value:
             return XComRef(str(value["__xcom__"]), str(value.get("key") or "return_value"))
         if "__unresolved__" in value:

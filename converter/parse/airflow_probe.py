@@ -1,19 +1,28 @@
-"""Read DAG files with Airflow's own DagBag and print what Airflow sees, as JSON.
+"""Read DAG files with Airflow's own DagBag and report what Airflow sees, as JSON.
 
 This script runs under a *foreign* interpreter (an Airflow 2.7-2.11 or 3.x environment), so it
-imports nothing from `converter`: stdlib and airflow only. It is run by path.
+imports nothing from `converter`: stdlib, airflow and its sibling `sandbox_inside.py` only. It is
+run by path, inside the sandbox of converter.parse.sandbox.
 
 Modes:
   airflow_probe.py --version                 print {"airflow_version": ...}
   airflow_probe.py --example-dag-folders     print {"folders": [...]}, Airflow's example DAG folders
   airflow_probe.py FILE [--dag-folder DIR]   print one JSON document for FILE
-  airflow_probe.py --worker                  serve requests, one JSON line in, one JSON line out
+  airflow_probe.py --worker [--sandboxed]    serve requests as frames (sandbox_inside.encode)
 
-Worker protocol: the worker first prints {"hello": true, "airflow_version": ...}. Each request
-line is {"path": ..., "dag_folder": ..., "timeout": seconds, "memory_mb": MB, "max_processes": N};
-each answer line is {"path": ..., "status": "ok" | "timeout" | "crashed", "limits": {...}, ...}. Airflow is imported once; every file is
-then parsed in a forked child (as Airflow's own DAG processor does), so a file that hangs, exits
-or crashes costs only that child, and no module imported by one file leaks into the next.
+Worker protocol, over stdin and stdout, every message a frame: the worker first sends
+{"hello": true, "airflow_version": ...}. Each request is {"nonce", "path", "dag_folder",
+"timeout": seconds, "memory_mb": MB, "max_processes": N}; each answer is two frames: the worker's
+header {"nonce", "path", "status": "ok" | "timeout" | "crashed" | "tampered", "seconds", ...} and
+the bytes the file's process sent (empty unless "ok"), relayed unread.
+
+Airflow is imported once; every file is then parsed in a forked child (as Airflow's own DAG
+processor does) that writes its answer, with the request's nonce and path, as one frame into a
+pipe made for that file alone. No descriptor of the worker's channels stays open in the child, and
+the worker is not dumpable, so a DAG file can neither reach the converter's channel nor read
+another file's nonce. After each file the worker kills every other process of the sandbox
+(--sandboxed: its PID namespace holds nothing else), empties the writable folders, and reads the
+file's pipe to its end: a second frame, or bytes that are no frame, make the answer "tampered".
 """
 
 from __future__ import annotations
@@ -33,6 +42,14 @@ import traceback
 import types
 from typing import Any
 
+try:  # run by path, next to it
+    import sandbox_inside as inside
+except ImportError:  # imported from the converter's package (tests)
+    from converter.parse import sandbox_inside as inside
+
+# where the sandbox looks for readable libraries, named here too for the tests that ask
+code_folders, readable_by_others = inside.code_folders, inside.readable_by_others
+
 MAX_DEPTH = 12
 MAX_REPR = 2000
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -40,8 +57,8 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _STRUCTURAL_KWARGS = frozenset({"dag", "task_group", "task_id", "kwargs_to_upstream", "default_args"})
 
 # Protocol output goes to a private copy of the original stdout; fd 1 is pointed at stderr so
-# that prints from Airflow or from DAG files cannot corrupt the JSON lines.
-_OUT: Any = None
+# that prints from Airflow cannot corrupt it (a file's child points all of them at /dev/null).
+_OUT_FD = -1
 
 
 # -- Airflow version differences ---------------------------------------------------------------
@@ -600,9 +617,14 @@ def read_file(path: str, dag_folder: str, af: _Airflow) -> dict[str, Any]:
     """Parse one file with DagBag, as Airflow's DAG processor would, and describe the result."""
     path = os.path.abspath(path)
     dag_folder = os.path.abspath(dag_folder)
-    # Airflow puts the DAGs folder on sys.path so DAG files can import their helper modules
+    # Airflow puts the DAGs folder on sys.path so DAG files can import their helper modules, and
+    # DAG files find their data files through [core] dags_folder
     if dag_folder not in sys.path:
         sys.path.insert(0, dag_folder)
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = dag_folder
+    settings = sys.modules.get("airflow.settings")
+    if settings is not None and hasattr(settings, "DAGS_FOLDER"):
+        settings.DAGS_FOLDER = dag_folder
     ORIGINS.reset(path)
     bag = _make_bag(af, dag_folder)
     try:
@@ -644,39 +666,77 @@ def _might_contain_dag(path: str) -> bool:
 # -- isolation: one forked child per file -------------------------------------------------------
 
 
-def _child(path: str, dag_folder: str, memory_mb: int, max_processes: int, af: _Airflow, write_fd: int) -> None:
-    """Runs in the forked child: limits, parse, write JSON to the pipe, never return."""
+def _child(request: dict[str, Any], af: _Airflow, write_fd: int, sandboxed: bool, exits: _ChildExits) -> None:
+    """Runs in the forked child: shut the worker's channels, limits, parse, answer, never return."""
     status = 0
     me = os.getpid()
+    path, dag_folder = request["path"], request["dag_folder"]
     limits: dict[str, Any] = {}
     try:
         os.setpgid(0, 0)  # its own group, so a timeout also kills what the DAG file spawned
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)  # a DAG file reading stdin must not eat the worker's requests
-        if memory_mb > 0:
-            _limit_memory(memory_mb)
-            limits["memory_mb"] = memory_mb
-        if max_processes > 0:
-            limits.update(_limit_processes(max_processes, path, dag_folder))
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        exits.close()  # the worker's own wake-up pipe is not the file's to write into
+        devnull = os.open(os.devnull, os.O_RDWR)
+        # the converter's channel (stdin, the private stdout) and the worker's log: a DAG file reading
+        # stdin must not eat the next request, nor write an answer where the converter reads one
+        for fd in {0, 1, 2, _OUT_FD}:
+            os.dup2(devnull, fd)
+        limits = _enter(path, dag_folder, int(request.get("memory_mb", 0)), int(request.get("max_processes", 0)),
+                        sandboxed)
         result = read_file(path, dag_folder, af)
         result["limits"] = limits
-        payload = json.dumps(result, sort_keys=True).encode()
     except BaseException as exc:  # the child must report, whatever the DAG file did
-        payload = json.dumps(
-            {"path": path, "status": "crashed", "error": f"{type(exc).__name__}: {exc}",
-             "traceback": traceback.format_exc(), "limits": limits}
-        ).encode()
+        result = {"status": "crashed", "error": f"{type(exc).__name__}: {exc}",
+                  "traceback": traceback.format_exc(), "limits": limits}
         status = 1
     if os.getpid() != me:  # a process the DAG file forked got here: only the child itself answers
         os._exit(0)
+    result.update(nonce=request["nonce"], path=path)
     try:
-        # length first: processes the DAG file forked may hold the pipe open, so EOF cannot end it
-        view = memoryview(len(payload).to_bytes(8, "big") + payload)
-        while view:
-            written = os.write(write_fd, view)
-            view = view[written:]
+        payload = json.dumps(result, sort_keys=True).encode()
+    except (TypeError, ValueError) as exc:
+        payload = json.dumps({"nonce": request["nonce"], "path": path, "status": "crashed", "limits": limits,
+                              "error": f"the answer could not be written: {exc}"}).encode()
+        status = 1
+    try:
+        inside.write_all(write_fd, inside.encode(payload))
     finally:
         os._exit(status)
+
+
+def _enter(path: str, dag_folder: str, memory_mb: int, max_processes: int, sandboxed: bool) -> dict[str, Any]:
+    """Limits and the user the DAG file runs as.
+
+    RLIMIT_NPROC counts every process of the real user, and root is exempt from it. So as root the
+    child becomes `nobody` when the DAG file, its folder and this interpreter's libraries are
+    readable by others (it still imports the DAG's modules and Airflow's lazy ones after the drop):
+    the limit then holds, and nothing only root may read or write is within its reach. Otherwise it
+    keeps its user and gives up every capability it holds; the answer's limits say which applied.
+    """
+    import resource
+
+    limits: dict[str, Any] = {"processes": None, "user": None}
+    if memory_mb > 0:
+        _limit_memory(memory_mb)
+        limits["memory_mb"] = memory_mb
+    if os.geteuid() == 0:
+        if inside.nobody_can_read(path, dag_folder):
+            if not sandboxed:  # without bubblewrap the worker's temporary folders stay writable for it
+                for folder in (os.getcwd(), os.environ.get("TMPDIR"), os.environ.get("AIRFLOW_HOME")):
+                    if folder and os.path.isdir(folder):
+                        os.chown(folder, inside.NOBODY, inside.NOBODY)
+            inside.become_nobody()
+            limits["user"] = "nobody"
+        elif sandboxed:
+            inside.clear_capabilities()
+    if sandboxed:
+        os.chdir(inside.CWD)
+    if max_processes > 0 and os.geteuid() != 0:
+        allowed = inside.process_count(os.getuid()) + max_processes
+        resource.setrlimit(resource.RLIMIT_NPROC, (allowed, allowed))
+        limits["processes"] = max_processes
+    return limits
 
 
 def _limit_memory(memory_mb: int) -> None:
@@ -685,92 +745,6 @@ def _limit_memory(memory_mb: int) -> None:
     # headroom above what the worker (Airflow already imported) occupies
     limit = _current_vm_bytes() + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
-def _limit_processes(max_processes: int, path: str, dag_folder: str) -> dict[str, Any]:
-    """RLIMIT_NPROC for what the DAG file may spawn (a fork bomb fails with EAGAIN, not the machine).
-
-    The limit counts every process of the real user, and root is exempt from it. So as root the
-    child first becomes `nobody` when the DAG file and folder are readable by others: the limit
-    then holds, and the file can no longer write or delete files that only root may (the user's
-    DAG folder, files outside the sandbox). Otherwise it keeps its user and the limit is set above
-    the user's current process count (not enforced for root; the report says which applied).
-    """
-    import resource
-
-    limits: dict[str, Any] = {"processes": max_processes, "user": None}
-    if os.geteuid() == 0:
-        nobody = _unprivileged_user(path, dag_folder)
-        if nobody is None:
-            limits["processes"] = None  # root without a user to drop to: RLIMIT_NPROC is ignored
-            return limits
-        uid, gid = nobody
-        for folder in (os.getcwd(), os.environ.get("TMPDIR"), os.environ.get("AIRFLOW_HOME")):
-            if folder and os.path.isdir(folder):  # the sandbox stays writable for the new user
-                os.chown(folder, uid, gid)
-        os.setgroups([])
-        os.setgid(gid)
-        os.setuid(uid)
-        limits["user"] = "nobody"
-        base = _process_count(uid)
-    else:
-        base = _process_count(os.getuid())
-    resource.setrlimit(resource.RLIMIT_NPROC, (base + max_processes, base + max_processes))
-    return limits
-
-
-def _unprivileged_user(path: str, dag_folder: str) -> tuple[int, int] | None:
-    """`nobody`'s uid and gid when the DAG file, its folder and this interpreter's libraries are all
-    readable by others (the child still imports the DAG's modules and Airflow's lazy ones after the
-    drop, and every such import would fail otherwise); None when the child must keep its user."""
-    import pwd
-    import stat
-
-    try:
-        entry = pwd.getpwnam("nobody")
-    except KeyError:
-        return None
-    folders = [dag_folder, *code_folders()]
-    readable = readable_by_others(path, stat.S_IROTH) and all(
-        readable_by_others(folder, stat.S_IROTH | stat.S_IXOTH) for folder in folders)
-    return (entry.pw_uid, entry.pw_gid) if readable else None
-
-
-def readable_by_others(target: str, mode: int) -> bool:
-    """`target` has `mode` for "others" and every folder above it is searchable by them."""
-    import stat
-
-    target = os.path.realpath(target)
-    try:
-        if os.stat(target).st_mode & mode != mode:
-            return False
-        parent = os.path.dirname(target)
-        while parent != os.path.dirname(parent):
-            if not os.stat(parent).st_mode & stat.S_IXOTH:
-                return False
-            parent = os.path.dirname(parent)
-    except OSError:
-        return False
-    return True
-
-
-def code_folders() -> list[str]:
-    """Where this interpreter imports from: the standard library and the installed packages."""
-    import sysconfig
-
-    paths = sysconfig.get_paths()
-    return sorted({paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if os.path.isdir(paths[key])})
-
-
-def _process_count(uid: int) -> int:
-    count = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                count += os.stat(f"/proc/{entry}").st_uid == uid
-            except OSError:
-                continue
-    return count
 
 
 def _current_vm_bytes() -> int:
@@ -784,49 +758,118 @@ def _current_vm_bytes() -> int:
     return 1024 * 1024 * 1024
 
 
-def serve_one(request: dict[str, Any], af: _Airflow) -> dict[str, Any]:
-    path = request["path"]
-    dag_folder = request.get("dag_folder") or os.path.dirname(os.path.abspath(path))
+class _ChildExits:
+    """SIGCHLD as a readable descriptor, so the worker waits on the pipe and the child at once."""
+
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_blocking(self.read_fd, False)
+        os.set_blocking(self.write_fd, False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(self.write_fd)
+
+    def drain(self) -> None:
+        try:
+            while os.read(self.read_fd, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+    def close(self) -> None:
+        for fd in (self.read_fd, self.write_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                continue
+
+
+def serve_one(request: dict[str, Any], af: _Airflow, scratch: inside.Scratch | None,
+              exits: _ChildExits) -> tuple[dict[str, Any], bytes]:
+    """Import one file in a forked child; (the worker's header, the child's frame, unread)."""
+    path = str(request["path"])
+    request = {**request, "path": path, "nonce": str(request["nonce"]),
+               "dag_folder": request.get("dag_folder") or os.path.dirname(os.path.abspath(path))}
     timeout = float(request.get("timeout", 5.0))
-    memory_mb = int(request.get("memory_mb", 0))
-    max_processes = int(request.get("max_processes", 0))
     started = time.monotonic()
     read_fd, write_fd = os.pipe()
+    sandboxed = scratch is not None
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        _child(path, dag_folder, memory_mb, max_processes, af, write_fd)
+        _child(request, af, write_fd, sandboxed, exits)
     os.close(write_fd)
-    data, finished = _collect(read_fd, started + timeout)
+    data, wait_status = _wait(read_fd, pid, started + timeout, exits)
+    # the child is done or out of time: whatever it or the DAG file started goes too, then the pipe
+    # is read to its end (every writer is gone in a sandbox) so that a late, forged frame shows
+    _kill_group(pid)
+    if wait_status is None:
+        _, wait_status = os.waitpid(pid, 0)
+        timed_out = True
+    else:
+        timed_out = False
+    swept = inside.sweep() if sandboxed else True
+    data += _drain(read_fd, eof_expected=sandboxed and swept)
     os.close(read_fd)
-    _kill_group(pid)  # the child is done or out of time; whatever it started goes with it
-    _, wait_status = os.waitpid(pid, 0)
-    if not finished:
-        return {"path": path, "status": "timeout", "timeout": timeout}
-    answer = _decode(data, path, wait_status)
-    answer.setdefault("limits", {"memory_mb": memory_mb or None})
-    answer["seconds"] = round(time.monotonic() - started, 3)
-    return answer
+    if scratch is not None:  # nothing the file wrote is there for the next one
+        swept = scratch.restore() and swept
+    header: dict[str, Any] = {"nonce": request["nonce"], "path": path, "swept": swept,
+                              "seconds": round(time.monotonic() - started, 3)}
+    if len(data) > inside.MAX_FRAME + inside.HEADER:  # only a forged answer is this large
+        return {**header, "status": "tampered", "error": f"more than {inside.MAX_FRAME} bytes"}, b""
+    if timed_out:
+        return {**header, "status": "timeout", "timeout": timeout}, b""
+    try:
+        frames, rest = inside.split_frames(data)
+    except inside.FrameError as error:
+        return {**header, "status": "tampered", "error": str(error)}, b""
+    if len(frames) > 1 or rest:
+        return {**header, "status": "tampered", "frames": len(frames), "extra_bytes": len(rest)}, b""
+    if not frames:
+        exit_code = _exit_code(wait_status)
+        how = f"killed by signal {-exit_code}" if exit_code < 0 else f"exited with status {exit_code}"
+        return {**header, "status": "crashed", "exit_code": exit_code,
+                "limits": {"memory_mb": int(request.get("memory_mb", 0)) or None},
+                "error": f"the process importing the file {how} before Airflow finished reading it"}, b""
+    return {**header, "status": "ok", "frames": 1}, frames[0]
 
 
-def _collect(read_fd: int, deadline: float) -> tuple[bytes, bool]:
-    """The child's length-prefixed answer; finished=False when the deadline passed first.
-
-    An EOF before the whole answer (the child died) is finished with what arrived, maybe nothing.
-    """
+def _wait(read_fd: int, pid: int, deadline: float, exits: _ChildExits) -> tuple[bytes, int | None]:
+    """What the child wrote until it exited (and its wait status), or until the deadline (None)."""
     data = b""
-    while len(data) < 8 or len(data) < 8 + int.from_bytes(data[:8], "big"):
+    eof = False
+    while True:
+        done, wait_status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return data, wait_status
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return b"", False
-        ready, _, _ = select.select([read_fd], [], [], remaining)
+            return data, None
+        watched = [exits.read_fd] if eof else [read_fd, exits.read_fd]
+        ready, _, _ = select.select(watched, [], [], remaining)
+        if exits.read_fd in ready:
+            exits.drain()
+        if read_fd in ready:
+            chunk = os.read(read_fd, 1 << 20)
+            eof = not chunk
+            data += chunk
+            if len(data) > inside.MAX_FRAME + inside.HEADER:  # only a forged answer is this large
+                return data, None
+
+
+def _drain(read_fd: int, eof_expected: bool) -> bytes:
+    """The rest of the pipe: to its end when every writer is gone (within a second and MAX_FRAME),
+    else what is there now (without a PID namespace a process that left the group may hold it)."""
+    data = b""
+    deadline = time.monotonic() + (1.0 if eof_expected else 0.0)
+    while len(data) <= inside.MAX_FRAME:
+        ready, _, _ = select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
-            continue
-        chunk = os.read(read_fd, 1 << 16)
+            break
+        chunk = os.read(read_fd, 1 << 20)
         if not chunk:
-            return b"", True
+            break
         data += chunk
-    return data[8:], True
+    return data
 
 
 def _kill_group(pid: int) -> None:
@@ -842,20 +885,6 @@ def _exit_code(wait_status: int) -> int:
     if os.WIFSIGNALED(wait_status):
         return -os.WTERMSIG(wait_status)
     return os.WEXITSTATUS(wait_status)
-
-
-def _decode(data: bytes, path: str, wait_status: int) -> dict[str, Any]:
-    exit_code = _exit_code(wait_status)
-    try:
-        answer = json.loads(data) if data else None
-    except ValueError:
-        answer = None
-    if isinstance(answer, dict):
-        return answer
-    # no (complete) answer: os._exit(), a signal, or the memory limit killed the child
-    how = f"killed by signal {-exit_code}" if exit_code < 0 else f"exited with status {exit_code}"
-    return {"path": path, "status": "crashed", "exit_code": exit_code,
-            "error": f"the process importing the file {how} before Airflow finished reading it"}
 
 
 def example_dag_folders() -> list[str]:
@@ -876,34 +905,57 @@ def example_dag_folders() -> list[str]:
 
 
 def _emit(document: dict[str, Any]) -> None:
-    _OUT.write(json.dumps(document, sort_keys=True) + "\n")
-    _OUT.flush()
+    inside.write_all(_OUT_FD, (json.dumps(document, sort_keys=True) + "\n").encode())
 
 
 def _isolate_stdout() -> None:
-    global _OUT
-    _OUT = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    global _OUT_FD
+    _OUT_FD = os.dup(1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
 
-def worker(af: _Airflow) -> int:
-    _emit({"hello": True, "airflow_version": af.version, "python": sys.version.split()[0]})
-    for line in sys.stdin:
-        if not line.strip():
+def _close_inherited() -> None:
+    """Nothing but stdin, stdout and stderr stays open from whoever started the worker."""
+    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else []:
+        fd = int(name)
+        if fd > 2:
+            try:
+                os.close(fd)
+            except OSError:
+                continue
+
+
+def worker(af: _Airflow, sandboxed: bool) -> int:
+    exits = _ChildExits()
+    scratch = inside.Scratch() if sandboxed else None
+    inside.write_all(_OUT_FD, inside.encode({"hello": True, "airflow_version": af.version,
+                                             "python": sys.version.split()[0], "sandboxed": sandboxed}))
+    requests = inside.FrameReader(0)
+    while True:
+        try:
+            request = inside.read_json_frame(requests, float("inf"))
+        except EOFError:
+            return 0
+        except (inside.FrameError, ValueError):
+            return 2  # the converter never sends that: stop
+        if request is None:
             continue
         try:
-            request = json.loads(line)
-            answer = serve_one(request, af)
+            header, payload = serve_one(request, af, scratch, exits)
         except Exception as exc:  # a bad request must not end the worker
-            answer = {"path": None, "status": "crashed", "error": f"probe error: {type(exc).__name__}: {exc}"}
-        _emit(answer)
-    return 0
+            header, payload = {"nonce": request.get("nonce"), "path": request.get("path"), "status": "crashed",
+                               "error": f"probe error: {type(exc).__name__}: {exc}"}, b""
+        inside.write_all(_OUT_FD, inside.encode(header) + inside.encode(payload))
+        if not header.get("swept", True):
+            return 3  # something survived, or could not be put back: the converter starts a fresh sandbox
 
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    _close_inherited()
     _isolate_stdout()
+    inside.set_non_dumpable()
     af = _Airflow()
     if args == ["--version"]:
         _emit({"airflow_version": af.version})
@@ -912,15 +964,17 @@ def main(argv: list[str] | None = None) -> int:
         _emit({"airflow_version": af.version, "folders": example_dag_folders()})
         return 0
     _install_hooks(af)
-    if args == ["--worker"]:
-        return worker(af)
+    if args and args[0] == "--worker":
+        return worker(af, sandboxed="--sandboxed" in args)
     if not args or args[0].startswith("-"):
         sys.stderr.write(__doc__ or "")
         return 2
     path = args[0]
     dag_folder = args[args.index("--dag-folder") + 1] if "--dag-folder" in args else os.path.dirname(
         os.path.abspath(path))
-    _emit(serve_one({"path": path, "dag_folder": dag_folder, "timeout": 60}, af))
+    request = {"nonce": "cli", "path": os.path.abspath(path), "dag_folder": dag_folder, "timeout": 60}
+    header, payload = serve_one(request, af, None, _ChildExits())
+    _emit(json.loads(payload) if payload else header)
     return 0
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from converter.diagnostics import Diagnostic, diag
 from converter.model import ParsedFile, Task
-from converter.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python
+from converter.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python, folders_of
 from converter.parse.merge import merge
+from converter.parse.sandbox import SandboxMode, resolve
 from converter.settings import DEFAULTS
 
 
@@ -90,6 +91,14 @@ class PreparedReader:
     notices: tuple[Diagnostic, ...]  # said once per run, not per file
 
 
+def sandbox_notice(mode: Mode, airflow_python: str | None, sandbox: str) -> Diagnostic | None:
+    """What a run that imports with Airflow says about its sandbox (A2K610, A2K611, A2K613), if
+    anything: on every run, whether its files come from the cache or not."""
+    if mode is Mode.STATIC or find_airflow_python(airflow_python) is None:
+        return None
+    return resolve(sandbox)[1]
+
+
 def static_fallback_notice() -> Diagnostic:
     """Said on every run (a warning) when auto mode finds no Airflow interpreter and reads statically."""
     return diag("A2K720", "no Airflow interpreter found: the default mode (auto) read the DAG files statically "
@@ -118,8 +127,14 @@ def prepare_reader(
     airflow_python: str | None = None,
     timeout: float = 5.0,
     max_bytes: int = DEFAULTS.max_file_size,
+    sandbox: str = SandboxMode.AUTO.value,
+    airflow_env: tuple[tuple[str, str], ...] = (),
 ) -> PreparedReader:
-    """Import every file with Airflow when the mode asks for it, and return the reader to convert with."""
+    """Import every file with Airflow when the mode asks for it, and return the reader to convert with.
+
+    What the run says about the sandbox (sandbox_notice) is not among the notices: it is said on
+    every run, cached or not. Under `--sandbox require` without bubblewrap nothing is imported:
+    the files are read statically."""
     python = find_airflow_python(airflow_python) if mode is not Mode.STATIC else None
     if mode is Mode.STATIC:
         return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, ())
@@ -128,15 +143,24 @@ def prepare_reader(
             notice = unavailable_notice()
             return PreparedReader(ImportedReader({}, with_static=False, max_bytes=max_bytes), mode, None, (notice,))
         return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, (static_fallback_notice(),))
+    if not resolve(sandbox)[0] and SandboxMode(sandbox) is SandboxMode.REQUIRE:
+        if mode is Mode.AIRFLOW:
+            return PreparedReader(ImportedReader({}, with_static=False, max_bytes=max_bytes), mode, None, ())
+        return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, ())
 
     imported: dict[str, ParsedFile] = {}
-    # one Airflow worker per core, each paying Airflow's import once; files are forked from it
-    options = ReaderOptions(timeout=timeout, workers=max(1, min(os.cpu_count() or 1, 4)))
+    by_folder: dict[str, list[tuple[str, str]]] = {}
+    for path, display in files:
+        by_folder.setdefault(_dag_folder(path, roots), []).append((str(path), display))
+    # every folder the sandbox must show, known before the first worker starts (none restarts to see more)
+    shown = {f for folder, items in by_folder.items() for path, _ in items
+             for f in folders_of(os.path.abspath(path), os.path.abspath(folder))}
+    # one Airflow worker per core, each in its own sandbox, paying Airflow's import once; files
+    # are forked from it
+    options = ReaderOptions(timeout=timeout, workers=max(1, min(os.cpu_count() or 1, 4)), sandbox=sandbox,
+                            extra_env=airflow_env, folders=tuple(sorted(shown)))
     with AirflowReader(python, options) as airflow:
         version = airflow.version
-        by_folder: dict[str, list[tuple[str, str]]] = {}
-        for path, display in files:
-            by_folder.setdefault(_dag_folder(path, roots), []).append((str(path), display))
         for folder, items in by_folder.items():
             for parsed in airflow.read_many(items, dag_folder=folder):
                 imported[parsed.path] = parsed

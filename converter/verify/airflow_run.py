@@ -1,31 +1,30 @@
-"""Run DAGs once under Airflow, in the reader's sandbox, and return what each task did.
+"""Run DAGs once under Airflow, in the import's sandbox, and return what each task did.
 
-The Airflow side of `verify`. `airflow_runner_script.py` runs under the Airflow interpreter with
-the sandbox of `converter.parse.airflow_import` (temporary cwd, AIRFLOW_HOME and DAGs folder, an
-allow-listed environment) and a copy of a migrated, empty sqlite database. Migrating costs seconds,
-so the empty database is made once per Airflow installation and cached in the temporary folder.
-Nothing outside temporary folders is written; results are values, never exceptions.
+The Airflow side of `verify`. `airflow_runner_script.py` runs under the Airflow interpreter in the
+sandbox the import uses (converter.parse.sandbox: bubblewrap on Linux; the DAG folder read-only,
+an allow-listed environment, no network) with a private, writable copy of a migrated, empty sqlite
+database: migrating costs seconds, so the empty database is made once per Airflow installation and
+kept in the user's cache folder (sandbox.migrated_home). Tasks run as they would under Airflow, so
+everything they write stays in the sandbox's temporary folders; results are values, never
+exceptions.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from converter.parse.airflow_import import _Sandbox, run_in_sandbox
+from converter.parse import sandbox_inside
+from converter.parse.airflow_import import sandbox_box
+from converter.parse.sandbox import Sandbox, SandboxError, SandboxMode, migrated_home, resolve
 
 RUNNER = Path(__file__).with_name("airflow_runner_script.py")
 RESULT_MARKER = "AIRFLOW2KFP-RESULT "
 LOGICAL_DATE = "2024-01-01T00:00:00+00:00"  # fixed, so templated values are the same on every run
-CACHE_DIR = Path(tempfile.gettempdir()) / "airflow2kfp-airflow-db"
-_COPY_IGNORE = shutil.ignore_patterns(".*", "__pycache__", "*.pyc")
 
 
 @dataclass(frozen=True)
@@ -63,31 +62,7 @@ class AirflowRunOptions:
     run_timeout: float = 600.0  # seconds for the whole Airflow process
     logical_date: str = LOGICAL_DATE
     conf: Mapping[str, Any] = field(default_factory=dict)
-
-
-def _installation_key(python: str) -> str:
-    """Identifies an Airflow installation: the interpreter and the installed Airflow's dist-info."""
-    real = os.path.realpath(python)
-    venv = Path(python).parent.parent
-    infos = sorted(str(p.name) for p in venv.glob("lib/python*/site-packages/apache_airflow-*.dist-info"))
-    return hashlib.sha256(f"{python}|{real}|{infos}".encode()).hexdigest()[:16]
-
-
-def migrated_database(python: str, timeout: float = 300.0) -> Path | None:
-    """An empty database migrated by this Airflow (`airflow db migrate`), made once and cached."""
-    cached = CACHE_DIR / f"{_installation_key(python)}.db"
-    if cached.is_file():
-        return cached
-    with _Sandbox() as sandbox:
-        done = run_in_sandbox(python, ["-m", "airflow", "db", "migrate"], timeout=timeout, sandbox=sandbox)
-        made = sandbox.home / "airflow.db"
-        if done is None or done.returncode != 0 or not made.is_file():
-            return None
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        partial = CACHE_DIR / f".{cached.name}.{os.getpid()}.part"
-        shutil.copyfile(made, partial)
-        os.replace(partial, cached)  # atomic: concurrent runs never see half a file
-    return cached
+    sandbox: str = SandboxMode.AUTO.value  # auto | require | off, as for the import
 
 
 def _task(data: Mapping[str, Any]) -> AirflowTaskRun:
@@ -129,26 +104,26 @@ def run_dags(
     dag_ids: Sequence[str] | None,
     options: AirflowRunOptions = AirflowRunOptions(),
 ) -> AirflowRunResult:
-    """Run `dag_ids` (all DAGs when None) found in a copy of `dag_folder`, once each, in one process."""
-    database = migrated_database(python)
-    if database is None:
+    """Run `dag_ids` (all DAGs when None) found in `dag_folder`, once each, in one sandboxed process."""
+    folder = os.path.abspath(dag_folder)
+    try:
+        box = sandbox_box(python, options.sandbox, folders=(folder,))
+    except SandboxError as error:
+        return AirflowRunResult(None, {}, error=str(error))
+    home = migrated_home(python, resolve(options.sandbox)[0])
+    if home is None:
         return AirflowRunResult(None, {}, error=f"`airflow db migrate` failed with {python}")
-    with _Sandbox() as sandbox:
-        shutil.copyfile(database, sandbox.home / "airflow.db")
-        shutil.copytree(dag_folder, sandbox.dags, ignore=_COPY_IGNORE, dirs_exist_ok=True)
-        runner = sandbox.root / "runner" / RUNNER.name
-        runner.parent.mkdir()
-        shutil.copyfile(RUNNER, runner)
-        request = {
-            "dag_folder": str(sandbox.dags),
-            "dag_ids": list(dag_ids) if dag_ids else None,
-            "logical_date": options.logical_date,
-            "conf": dict(options.conf),
-            "task_timeout": options.task_timeout,
-        }
-        done = run_in_sandbox(
-            python, [str(runner), json.dumps(request)], timeout=options.run_timeout, sandbox=sandbox
-        )
+    box = replace(box, scripts=(RUNNER, Path(sandbox_inside.__file__)), home=home, home_access="copy")
+    request = {
+        "dag_folder": folder,
+        "dag_ids": list(dag_ids) if dag_ids else None,
+        "logical_date": options.logical_date,
+        "conf": dict(options.conf),
+        "task_timeout": options.task_timeout,
+        "sandboxed": box.sandboxed,
+    }
+    with Sandbox(box) as sandbox:
+        done = sandbox.run([sandbox.script(RUNNER), json.dumps(request)], timeout=options.run_timeout)
     if done is None:
         return AirflowRunResult(
             None, {}, error=f"the Airflow run did not finish within {options.run_timeout:g}s"

@@ -1,14 +1,15 @@
 """Run DAGs once with Airflow's own `dag.test()` and print what happened to each task, as JSON.
 
 This script runs under a *foreign* interpreter (an Airflow 2.7+ or 3.x environment), so it imports
-nothing from `converter`: stdlib and airflow only. It is run by path, inside the sandbox of
-`converter.parse.airflow_import` (temporary cwd and AIRFLOW_HOME, scrubbed environment), with
-AIRFLOW__DATABASE__SQL_ALCHEMY_CONN pointing at a throwaway sqlite file that was migrated already.
+nothing from `converter`: stdlib, airflow and its sibling `sandbox_inside.py` only. It is run by
+path, inside the sandbox of `converter.parse.sandbox` (the import's), with
+AIRFLOW__DATABASE__SQL_ALCHEMY_CONN pointing at a private copy of a migrated sqlite database. In
+bubblewrap's root flavour it first drops to `nobody`, as the import's children do.
 
     airflow_runner_script.py REQUEST_JSON
 
 REQUEST_JSON is {"dag_folder": str, "dag_ids": [str] | null, "logical_date": ISO-8601 str,
-"conf": {...}, "task_timeout": seconds}. The one answer line on stdout starts with RESULT_MARKER:
+"conf": {...}, "task_timeout": seconds, "sandboxed": bool}. The one answer line on stdout starts with RESULT_MARKER:
 {"airflow_version", "import_errors": {file: text}, "dags": [{"dag_id", "state", "error",
 "tasks": [{"task_id", "map_index", "state", "start", "end", "try_number", "xcom": {key: value},
 "is_setup", "log"}]}]}. `log` is the end of what the task wrote while `dag.test()` ran it (its log
@@ -225,6 +226,19 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+def _enter(request: dict[str, Any]) -> None:
+    """In bubblewrap's root flavour, become `nobody` (or at least give up every capability) before
+    Airflow or any task runs; the DAG folder stays readable, the database copy writable."""
+    if not request.get("sandboxed") or os.geteuid() != 0:
+        return
+    import sandbox_inside
+
+    if sandbox_inside.nobody_can_read(request["dag_folder"], request["dag_folder"]):
+        sandbox_inside.become_nobody()
+    else:
+        sandbox_inside.clear_capabilities()
+
+
 def main(argv: list[str]) -> int:
     # the answer goes to a private copy of stdout; fd 1 is pointed at stderr so that prints from
     # Airflow, its logging or the tasks cannot corrupt it
@@ -234,7 +248,11 @@ def main(argv: list[str]) -> int:
     # the tasks' logs are read from the run's output: INFO, whatever the sandbox set for imports
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "INFO"
     try:
-        answer = run(json.loads(argv[1]))
+        request = json.loads(argv[1])
+        _enter(request)
+        # DAG files find their data files through [core] dags_folder, as under Airflow
+        os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = request["dag_folder"]
+        answer = run(request)
     except Exception as error:  # noqa: BLE001  # whatever happens, answer
         answer = {"fatal": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()[-3000:]}
     out.write(RESULT_MARKER + json.dumps(answer) + "\n")

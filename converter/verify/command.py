@@ -52,6 +52,7 @@ class VerifyOptions:
     airflow_timeout: float = 5.0  # seconds Airflow may spend importing one file (auto/airflow mode)
     aggregate_json: bool = False  # the local Argo aggregates loop outputs as Argo 3.6+ does
     targets: tuple[str, ...] = ("v1",)  # which converted pipelines run: v1's Argo workflow, v2's IR
+    sandbox: str = "auto"  # bubblewrap around the Airflow run: auto | require | off
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ def _airflow_runs(
         folders.setdefault(_dag_folder(str(dag["source"]), sources), []).append(str(dag["dag_id"]))
     runs: dict[str, tuple[AirflowRunResult, str]] = {}
     run_options = AirflowRunOptions(
-        task_timeout=options.task_timeout, run_timeout=options.run_timeout, conf=options.conf
+        task_timeout=options.task_timeout, run_timeout=options.run_timeout, conf=options.conf,
+        sandbox=options.sandbox,
     )
     for folder, dag_ids in folders.items():
         result = run_dags(python, folder, dag_ids, run_options)
@@ -233,6 +235,7 @@ def main(
     mode: str | None = None,
     aggregate_json: bool = False,
     targets: tuple[str, ...] = ("v1",),
+    sandbox: str | None = None,
 ) -> int:
     """The `verify` command behind the CLI: exit 0 same, 1 a difference or a failed run, 2 usage."""
     import click
@@ -264,6 +267,7 @@ def main(
         airflow_timeout=settings.airflow_timeout,
         aggregate_json=aggregate_json,
         targets=targets,
+        sandbox=sandbox or settings.sandbox,
     )
     try:
         result = verify(list(sources), out_dir, options, on_dag=lambda c: click.echo("\n".join(describe(c))))

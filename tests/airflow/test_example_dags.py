@@ -68,7 +68,7 @@ def inlined(dags: dict[str, dict]) -> dict[str, dict]:
 
 
 def dagbag_truth(python: str, roots: list[Path]) -> dict[str, dict[str, dict[str, list]]]:
-    done = run_in_sandbox(python, ["-c", TRUTH_SCRIPT, *map(str, roots)], timeout=600)
+    done = run_in_sandbox(python, ["-c", TRUTH_SCRIPT, *map(str, roots)], timeout=600, folders=map(str, roots))
     assert done is not None, "the DagBag truth run did not finish"
     for line in done.stdout.decode().splitlines():
         if line.startswith("TRUTH:"):

@@ -50,6 +50,7 @@ def test_each_hazard_is_its_code_and_the_batch_continues(python_fixture: str, re
 
 
 def test_a_process_forked_by_the_dag_file_neither_delays_nor_survives(reader: AirflowReader) -> None:
+    assert reader.version  # the worker is up: what is timed below is the file alone
     started = time.monotonic()
     parsed = read(reader, "forks_a_straggler.py")
     assert [dag.dag_id for dag in parsed.dags] == ["forks_a_straggler"] and parsed.diagnostics == ()
@@ -96,9 +97,15 @@ def test_interpreter_without_airflow_is_a_diagnostic(tmp_path: Path) -> None:
 
 
 def fake_interpreter(tmp_path: Path, body: str) -> str:
-    """An executable that answers the probe's hello like a worker, then does `body` (shell)."""
-    script = tmp_path / "fake-python"
-    script.write_text("#!/bin/sh\necho '{\"hello\": true, \"airflow_version\": \"fake\"}'\n" + body + "\n")
+    """An executable that answers the probe's hello frame like a worker, then does `body` (shell)."""
+    from converter.parse.sandbox_inside import encode
+
+    hello = "".join(f"\\{byte:03o}" for byte in encode({"hello": True, "airflow_version": "fake"}))
+    folder = tmp_path / "fake-env" / "bin"
+    folder.mkdir(parents=True)
+    script = folder / "python"
+    # `-m airflow db migrate` (the sandbox's database, made first) fails at once, as without Airflow
+    script.write_text(f"#!/bin/sh\ncase \"$*\" in *migrate*) exit 1;; esac\nprintf '{hello}'\n{body}\n")
     script.chmod(0o755)
     return str(script)
 
@@ -115,6 +122,7 @@ def test_a_worker_that_stops_answering_is_killed_and_replaced(tmp_path: Path) ->
 
 
 def test_a_worker_that_dies_mid_file_is_a_crash(tmp_path: Path) -> None:
-    with AirflowReader(fake_interpreter(tmp_path, "read request; exit 7"), ReaderOptions(timeout=2)) as reader:
+    python = fake_interpreter(tmp_path, "head -c 12 >/dev/null; exit 7")  # reads a frame's header, exits
+    with AirflowReader(python, ReaderOptions(timeout=2)) as reader:
         (found,) = reader.read(str(HAZARDS / "good_dag.py")).diagnostics
     assert found.code == "A2K603" and "exited" in found.message

@@ -96,3 +96,61 @@ def test_a_mapped_groups_argument_names_its_group_and_a_subdag_is_inlined() -> N
     assert dag.mapped_groups == {"g": {"x": [1, 2]}}
     assert dag.task("g.work").args.get("op_args") == [MappedArg("g", "x")]
     assert [t.task_id for t in dag.tasks] == ["g.work", "run.step"] and dag.subdags == {"run": "p.run"}
+
+
+# -- the channel: an answer must be for this request, once, and have the shape of an answer ----
+
+NONCE = "0123456789abcdef0123456789abcdef"
+
+
+def checked(header: dict, answer: object) -> list[str]:
+    import json
+
+    from converter.parse.airflow_import import answer_to_parsed
+
+    payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+    parsed = answer_to_parsed(header, payload, NONCE, ANSWER["path"], "dags/etl.py")
+    return [d.code for d in parsed.diagnostics] + [dag.dag_id for dag in parsed.dags]
+
+
+def test_a_genuine_answer_passes_the_checks() -> None:
+    assert checked({"status": "ok"}, {**ANSWER, "nonce": NONCE}) == ["etl"]
+
+
+def test_a_forged_extra_or_malformed_answer_fails_only_its_file() -> None:
+    ok = {"status": "ok"}
+    assert checked(ok, {**ANSWER, "nonce": "f" * 32}) == ["A2K612"]  # another request's nonce
+    assert checked(ok, {**ANSWER, "nonce": NONCE, "path": "/abs/dags/other.py"}) == ["A2K612"]  # another file
+    assert checked(ok, {**ANSWER}) == ["A2K612"]  # no nonce at all
+    assert checked(ok, b"not json") == ["A2K612"]
+    assert checked(ok, [1, 2]) == ["A2K612"]
+    assert checked({"status": "tampered", "frames": 2, "extra_bytes": 0}, b"") == ["A2K612"]
+    assert checked({"status": "what"}, b"") == ["A2K612"]
+    for broken in ({"dag_id": 7}, {"dag_id": "x", "tasks": [{"task_id": None}]},
+                   {"dag_id": "x", "edges": [["a"]]}, {"dag_id": "x", "tasks": "abc"},
+                   {"dag_id": "x", "tasks": [{"task_id": "t", "python_callable": {"line": "seven"}}]},
+                   {"dag_id": "x", "tasks": [{"task_id": "t", "explicit": [1]}]}, {"tasks": []}):
+        assert checked(ok, {**ANSWER, "nonce": NONCE, "dags": [broken]}) == ["A2K612"], broken
+    assert checked(ok, {**ANSWER, "nonce": NONCE, "import_errors": [{"line": "x"}]}) == ["A2K612"]
+
+
+def test_timeouts_and_crashes_keep_their_codes() -> None:
+    assert checked({"status": "timeout", "timeout": 3}, b"") == ["A2K602"]
+    assert checked({"status": "crashed", "error": "killed by signal 9", "limits": {"memory_mb": 2048}}, b"") == ["A2K603"]
+
+
+def test_frames_are_split_exactly() -> None:
+    import pytest
+
+    from converter.parse.sandbox_inside import FrameError, encode, split_frames
+
+    one, two = encode({"a": 1}), encode(b"raw")
+    assert split_frames(one + two) == ([b'{"a": 1}', b"raw"], b"")
+    assert split_frames(one + two[:5]) == ([b'{"a": 1}'], two[:5])  # the rest is still coming
+    for garbage in (b"{}\n", one + b"x" * 20, b"A2KF" + (1 << 40).to_bytes(8, "big")):
+        with pytest.raises(FrameError):
+            split_frames(garbage)
+
+
+def test_a_duration_marker_that_is_no_number_stays_unresolved() -> None:
+    assert decode_value({"__duration__": "soon"}) == Unresolved("'soon'")

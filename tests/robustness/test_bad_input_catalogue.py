@@ -264,7 +264,8 @@ def test_airflow_run_is_safe_and_names_its_limits(airflow_run: Run, sandbox: Pat
 
 def _limit_enforced() -> bool:
     """Whether the import child runs under RLIMIT_NPROC: always for a normal user; as root only when
-    it can become `nobody`, which needs the Airflow interpreter's libraries readable by others."""
+    it can become `nobody`, which needs the Airflow interpreter's libraries readable by others (in
+    the bubblewrap sandbox they are: the folders above its binds are open to others)."""
     import json
     import pwd
     import stat
@@ -272,8 +273,9 @@ def _limit_enforced() -> bool:
 
     from converter.parse import airflow_probe
     from converter.parse.airflow_import import find_airflow_python
+    from converter.parse.sandbox import support
 
-    if os.geteuid() != 0:
+    if os.geteuid() != 0 or support().available:
         return True
     try:
         pwd.getpwnam("nobody")
