@@ -28,6 +28,7 @@ from pathlib import Path
 from subprocess import PIPE, CompletedProcess, Popen
 from typing import Any
 
+from converter.cache import Hasher
 from converter.diagnostics import Diagnostic, diag
 from converter.model import (
     BoundObject, Dag, DagRef, Duration, MappedArg, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved,
@@ -64,6 +65,7 @@ class ReaderOptions:
     backstop_grace: float = 10.0
     sandbox: str = SandboxMode.AUTO.value  # auto | require | off (converter.parse.sandbox)
     folders: tuple[str, ...] = ()  # DAG folders the sandbox shows from the start (more are added)
+    max_file_bytes: int = 5_000_000  # larger files are not scanned for the Airflow modules they import
 
 
 def find_airflow_python(explicit: str | None = None) -> str | None:
@@ -161,6 +163,7 @@ class _Worker:
         self.process: Popen[bytes] | None = None
         self.frames: frames.FrameReader | None = None
         self.version: str | None = None
+        self.preloaded: set[str] = set()  # modules this worker process was asked to import
 
     def start(self, box: Box) -> None:
         if self.sandbox is None or self.box != box:
@@ -173,31 +176,44 @@ class _Worker:
         self.process = self.spawn(lambda: sandbox.popen(command, stdin=PIPE, stdout=PIPE, stderr=self.log))
         assert self.process.stdout is not None
         self.frames = frames.FrameReader(self.process.stdout.fileno())
+        self.preloaded = set()
         hello = self._read_json(time.monotonic() + self.options.startup_timeout)
         if not hello.get("hello"):
             raise _WorkerDied(f"unexpected first answer from the Airflow probe: {hello!r}")
         self.version = str(hello.get("airflow_version"))
 
-    def request(self, box: Box, path: str, dag_folder: str) -> tuple[str, dict[str, Any], bytes]:
-        """(the nonce sent, the worker's header, the file's answer as sent)."""
+    def request(self, box: Box, path: str, dag_folder: str,
+                preload: Iterable[str] = ()) -> tuple[str, dict[str, Any], bytes]:
+        """(the nonce sent, the worker's header, the file's answer as sent). `preload`: the Airflow
+        modules the file imports, imported by the worker first (once per worker process)."""
         if self.process is None or self.process.poll() is not None or self.box != box:
             self.stop()
             self.start(box)
         assert self.process is not None and self.process.stdin is not None
+        modules = sorted(set(preload) - self.preloaded)
+        if modules:
+            self.preloaded.update(modules)
+            self._send({"preload": modules})
+            # the installation's own code, as slow as Airflow's start-up can be; not the file's time
+            self._read_json(time.monotonic() + self.options.startup_timeout)
         nonce = secrets.token_hex(16)
         request = {"nonce": nonce, "path": path, "dag_folder": dag_folder, "timeout": self.options.timeout,
                    "memory_mb": self.options.memory_mb, "max_processes": self.options.max_processes}
-        try:
-            self.process.stdin.write(frames.encode(request))
-            self.process.stdin.flush()
-        except OSError as exc:
-            raise _WorkerDied(f"could not send the request: {exc}") from exc
+        self._send(request)
         deadline = time.monotonic() + self.options.timeout + self.options.backstop_grace
         header = self._read_json(deadline)
         payload = self._read(deadline)
         if header.get("nonce") != nonce or header.get("path") != path:
             raise _WorkerDied("the Airflow worker answered for another request", code="A2K612")
         return nonce, header, payload
+
+    def _send(self, request: dict[str, Any]) -> None:
+        assert self.process is not None and self.process.stdin is not None
+        try:
+            self.process.stdin.write(frames.encode(request))
+            self.process.stdin.flush()
+        except OSError as exc:
+            raise _WorkerDied(f"could not send the request: {exc}") from exc
 
     def _read(self, deadline: float) -> bytes:
         assert self.frames is not None
@@ -268,6 +284,10 @@ class AirflowReader:
         self._unavailable: tuple[str, str] | None = None if python else ("A2K604", "no Airflow interpreter is configured")
         self._box: Box | None = None
         self._lock = threading.Lock()
+        # the Airflow modules each file imports (itself or through its helper modules), for the
+        # workers to import before they fork: parsed from the files, never imported here
+        self._imports = Hasher(max_bytes=self.options.max_file_bytes)
+        self._imports_lock = threading.Lock()
         # bubblewrap's --die-with-parent follows the thread that started it: one long-lived thread
         # starts every worker, so none dies with a pool thread that happened to restart it
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="airflow2kfp-spawn")
@@ -346,9 +366,10 @@ class AirflowReader:
         except SandboxError as exc:
             self._unavailable = ("A2K611", str(exc))
             return _failed(display, "A2K611", str(exc))
+        preload = self.airflow_imports(absolute, folder)
         worker = self._idle.get()
         try:
-            nonce, header, payload = worker.request(box, absolute, folder)
+            nonce, header, payload = worker.request(box, absolute, folder, preload)
         except _WorkerDied as exc:
             return self._after_death(worker, display, exc)
         except SandboxError as exc:
@@ -364,6 +385,13 @@ class AirflowReader:
         if not header.get("swept", True):
             worker.stop()  # a process survived the cleanup: the next file gets a fresh sandbox
         return answer_to_parsed(header, payload, nonce, absolute, display, self.version)
+
+    def airflow_imports(self, path: str, dag_folder: str) -> tuple[str, ...]:
+        """The `airflow.*` modules `path` imports, itself or through the modules of its DAG folder
+        it imports (read with `ast`, never run), as Airflow's DAG processor pre-imports them."""
+        with self._imports_lock:  # the Hasher memoises; the pool's threads share it
+            _, external = self._imports.dependencies(Path(path), (Path(dag_folder),))
+        return tuple(name for name in external if name.startswith("airflow."))
 
     def _after_death(self, worker: _Worker, display: str, exc: _WorkerDied) -> ParsedFile:
         started = worker.version is not None
