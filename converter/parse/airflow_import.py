@@ -41,6 +41,7 @@ from converter.parse.sandbox import (
     Sandbox,
     SandboxError,
     SandboxMode,
+    absolute_python,
     kill_group,
     migrated_home,
     resolve,
@@ -73,7 +74,7 @@ def find_airflow_python(explicit: str | None = None) -> str | None:
     project's own `.venv-airflow/bin/python` (made by scripts/setup_airflow_env.sh)."""
     for candidate in (explicit, os.environ.get(PYTHON_ENV_VAR), str(REPO_ROOT / PROJECT_ENV_DIR / "bin" / "python")):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return os.path.abspath(candidate)
+            return os.path.abspath(candidate)  # relative: to the folder the converter was started in
     return None
 
 
@@ -277,7 +278,7 @@ class AirflowReader:
     """
 
     def __init__(self, python: str | None, options: ReaderOptions | None = None) -> None:
-        self.python = python
+        self.python = absolute_python(python) if python else None  # before any sandbox changes folder
         self.options = options or ReaderOptions()
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._all: list[_Worker] = []

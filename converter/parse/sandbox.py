@@ -136,6 +136,12 @@ def resolve(mode: SandboxMode | str) -> tuple[bool, Diagnostic | None]:
 # -- the interpreter --------------------------------------------------------------------------
 
 
+def absolute_python(python: str) -> str:
+    """A path to `python` against the current working folder, as the user meant it; a bare name
+    (`python3`) stays one for PATH; a venv's link is kept as it is (it decides sys.prefix)."""
+    return os.path.abspath(python) if os.sep in python else python
+
+
 @functools.cache
 def interpreter_paths(python: str) -> tuple[str, ...]:
     """Where `python` imports from: its prefixes (a venv and the base Python it links to) and every
@@ -144,7 +150,7 @@ def interpreter_paths(python: str) -> tuple[str, ...]:
     bubblewrap can run; else directly (the interpreter's own start-up, no DAG file's code)."""
     code = ("import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix,"
             " sys.base_exec_prefix, *sys.path]))")
-    command = [python, "-B", "-s", "-c", code]
+    command = [absolute_python(python), "-B", "-s", "-c", code]  # run from "/"
     if support().available:
         command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
                    "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp", "--clearenv",
@@ -282,6 +288,11 @@ class Box:
     # runs tasks); "write": bound read-write (only `airflow db migrate`, making `home`)
     extra_env: tuple[tuple[str, str], ...] = ()  # AIRFLOW_VAR_*/AIRFLOW_CONN_* handed in
     scratch_size: int = SCRATCH_SIZE
+
+    def __post_init__(self) -> None:
+        # a relative interpreter (`.venv-airflow/bin/python`) means the caller's working folder,
+        # which the sandbox replaces (bubblewrap's --chdir, the fallback's temporary folder)
+        object.__setattr__(self, "python", absolute_python(self.python))
 
     def with_folders(self, folders: Iterable[str]) -> Box:
         return replace(self, folders=_outermost([*self.folders, *folders]))

@@ -159,11 +159,22 @@ def code_folders() -> list[str]:
     return sorted({paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if os.path.isdir(paths[key])})
 
 
+_LIBRARIES_READABLE: list[bool] = []  # found once per worker (sysconfig is slow), before it forks
+
+
+def libraries_readable() -> bool:
+    """This interpreter's libraries are readable by others. Asked once per worker process: its
+    children inherit the answer (the libraries are read-only binds that no DAG file can change)."""
+    if not _LIBRARIES_READABLE:
+        _LIBRARIES_READABLE.append(all(readable_by_others(f, stat.S_IROTH | stat.S_IXOTH) for f in code_folders()))
+    return _LIBRARIES_READABLE[0]
+
+
 def nobody_can_read(path: str, dag_folder: str) -> bool:
     """The DAG file, its folder and this interpreter's libraries are readable by others: the child
     still imports the DAG's modules and Airflow's lazy ones after dropping to `nobody`."""
-    return readable_by_others(path, stat.S_IROTH) and all(
-        readable_by_others(folder, stat.S_IROTH | stat.S_IXOTH) for folder in [dag_folder, *code_folders()])
+    return (readable_by_others(path, stat.S_IROTH) and readable_by_others(dag_folder, stat.S_IROTH | stat.S_IXOTH)
+            and libraries_readable())
 
 
 def become_nobody() -> None:
