@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from converter.cache import Cache, Hasher
 from converter.diagnostics import Diagnostic, Severity, diag
@@ -29,6 +30,9 @@ from converter.report.summary import all_diagnostics, conversion_json
 from converter.results import DagResult, FileResult, Status
 from converter.settings import DEFAULTS
 from converter.suppress import apply as apply_ignores
+
+if TYPE_CHECKING:  # imported for airflow/auto runs only: it brings in the Airflow worker machinery
+    from converter.parse.readers import ImportStream
 
 PIPELINES_DIR = "pipelines"
 V2_DIR = "v2"  # pipelines/v2/: the KFP v2 target's files
@@ -185,6 +189,79 @@ def _convert_beside_warm_worker(item: Found, read: Reader, options: ConvertOptio
         return future.result() if error is None else _worker_failed(item, error)
 
 
+def _warm_worker() -> None:
+    """Runs in a worker while Airflow starts: kfp and the static reader imported before a file comes."""
+    _warm_compiler()
+    import converter.parse.static  # noqa: F401 - libcst and the reader, as the first file would
+
+
+def _convert_imported_in_worker(path: Path, display: str, read: Reader) -> FileResult:
+    assert _worker is not None, "worker started without _start_worker"
+    return convert_file(path, display, read, _worker[1])
+
+
+def _convert_streamed(stream: ImportStream, indexes: Mapping[str, int], found: list[Found], workers: int,
+                      read: Reader, options: ConvertOptions, finish: Callable[[int, FileResult], None]) -> None:
+    """auto/airflow mode: each file is converted as soon as Airflow's import of it arrives, while
+    the Airflow worker imports the next ones: imports overlap static reading, mapping and kfp's
+    compiler (docs/performance.md). Each conversion carries its own file's import only."""
+
+    def done(index: int, result: FileResult) -> None:
+        spent = stream.seconds.get(found[index].display)
+        finish(index, replace(result, seconds={**result.seconds, "import": spent}) if spent is not None else result)
+
+    if workers <= 1:
+        with stream:
+            for imported in stream:
+                index = indexes[imported.path]
+                done(index, convert_file(found[index].path, found[index].display, stream.reader_for(imported), options))
+        return
+    # the pool forks its processes at the first submit: before the import threads exist
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(read, options)) as pool:
+        for _ in range(workers):
+            pool.submit(_warm_worker)
+        futures: dict[Future[FileResult], int] = {}
+
+        def collect_done(wait_all: bool) -> None:
+            ready = list(as_completed(futures)) if wait_all else [f for f in futures if f.done()]
+            for future in ready:
+                index = futures.pop(future)
+                error = future.exception()
+                done(index, future.result() if error is None else _worker_failed(found[index], error))
+
+        try:
+            with stream:
+                for imported in stream:
+                    index = indexes[imported.path]
+                    item = found[index]
+                    futures[pool.submit(_convert_imported_in_worker, item.path, item.display,
+                                        stream.reader_for(imported))] = index
+                    collect_done(wait_all=False)
+            collect_done(wait_all=True)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+IMPORT_TIMINGS = "import: "  # the prefix of the import's figures in Collected.wall (--timings)
+
+
+def _import_wall(stream: ImportStream, since: float) -> dict[str, float]:
+    """`--timings`: when Airflow was ready and when the last import came, counted from the start of
+    the conversion phase (imports and conversions overlap: both lie within `convert`), and the CPU
+    the sandboxed Airflow workers spent (start-up, then the files' forked processes)."""
+    wall = {}
+    if stream.ready is not None:
+        wall[IMPORT_TIMINGS + "Airflow ready after"] = stream.ready - since
+    if stream.finished is not None:
+        wall[IMPORT_TIMINGS + "last file imported after"] = stream.finished - since
+    if stream.start_cpu is not None:
+        wall[IMPORT_TIMINGS + "CPU of Airflow's start-up"] = stream.start_cpu
+    if stream.cpu is not None:
+        wall[IMPORT_TIMINGS + "CPU of the workers in all"] = stream.cpu
+    return wall
+
+
 def _worker_failed(item: Found, error: BaseException) -> FileResult:
     """A worker that died (killed, out of memory) fails its file, not the run."""
     message = f"internal error: the worker process failed: {type(error).__name__}: {error}"
@@ -232,14 +309,20 @@ def collect(
     if cache is not None and len(hasher.imports) != known_imports:
         cache.save_imports(hasher.imports)
     hashed = time.perf_counter()
-    read, notices = reader, reading.notices
+    read, notices, stream = reader, reading.notices, None
     if read is None and misses:  # Airflow is started for the files the cache does not have, if any
-        read, more = _prepare_reader(options, settings, reading, [found[i] for i in misses], sources)
+        read, more, stream = _prepare_reader(options, settings, reading, [found[i] for i in misses], sources)
         notices += more
     if misses:
         notices += _kfp_notices()
     workers = min(settings.jobs, len(misses))
-    if workers > 1:
+    wall: dict[str, float] = {"discover, hash, cache": hashed - started}
+    if stream is not None:
+        assert read is not None
+        _convert_streamed(stream, {found[i].display: i for i in misses}, found, workers, read, options,
+                          lambda index, result: finish(index, result, keys.get(index)))
+        wall.update(_import_wall(stream, hashed))
+    elif workers > 1:
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(read, options))
         with pool:
             futures = {pool.submit(_convert_in_worker, found[i].path, found[i].display): i for i in misses}
@@ -258,7 +341,7 @@ def collect(
         for index in misses:
             item = found[index]
             finish(index, convert_file(item.path, item.display, read, options), keys.get(index))
-    wall = {"discover, hash, cache": hashed - started, "convert": time.perf_counter() - hashed}
+    wall["convert"] = time.perf_counter() - hashed
     return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses),
                      (*_sandbox_notices(settings, reader, reading), *notices), wall, reading)
 
@@ -308,17 +391,17 @@ def _fingerprint(options: ConvertOptions, reader: Reader | None, reading: Readin
 
 
 def _prepare_reader(options: ConvertOptions, settings: RunSettings, reading: Reading, items: list[Found],
-                    sources: Iterable[Path]) -> tuple[Reader, tuple[Diagnostic, ...]]:
+                    sources: Iterable[Path]) -> tuple[Reader, tuple[Diagnostic, ...], ImportStream | None]:
     if reading.effective == "static":  # asked for, or auto/airflow without an interpreter (said in reading)
-        return static_reader(options), ()
+        return static_reader(options), (), None
     # imported only for airflow/auto: it brings in the Airflow worker machinery
     from converter.parse.readers import Mode, prepare_reader
 
     prepared = prepare_reader(Mode(settings.mode), [(item.path, item.display) for item in items],
                               [s for s in sources if s.is_dir()], airflow_python=reading.python,
                               timeout=settings.airflow_timeout, max_bytes=options.max_file_bytes,
-                              sandbox=settings.sandbox, airflow_env=settings.airflow_env)
-    return prepared.reader, prepared.notices
+                              sandbox=settings.sandbox, airflow_env=settings.airflow_env, streamed=True)
+    return prepared.reader, prepared.notices, prepared.stream
 
 
 def _roots(item: Found) -> tuple[Path, ...]:

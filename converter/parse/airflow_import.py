@@ -165,6 +165,8 @@ class _Worker:
         self.frames: frames.FrameReader | None = None
         self.version: str | None = None
         self.preloaded: set[str] = set()  # modules this worker process was asked to import
+        self.cpu = 0.0  # CPU seconds of this worker process and its files, as it last said (--timings)
+        self.cpu_before = 0.0  # ... of the processes this worker replaced
 
     def start(self, box: Box) -> None:
         if self.sandbox is None or self.box != box:
@@ -182,6 +184,7 @@ class _Worker:
         if not hello.get("hello"):
             raise _WorkerDied(f"unexpected first answer from the Airflow probe: {hello!r}")
         self.version = str(hello.get("airflow_version"))
+        self._count_cpu(hello)
 
     def request(self, box: Box, path: str, dag_folder: str,
                 preload: Iterable[str] = ()) -> tuple[str, dict[str, Any], bytes]:
@@ -204,9 +207,15 @@ class _Worker:
         deadline = time.monotonic() + self.options.timeout + self.options.backstop_grace
         header = self._read_json(deadline)
         payload = self._read(deadline)
+        self._count_cpu(header)
         if header.get("nonce") != nonce or header.get("path") != path:
             raise _WorkerDied("the Airflow worker answered for another request", code="A2K612")
         return nonce, header, payload
+
+    def _count_cpu(self, message: Mapping[str, Any]) -> None:
+        spent = message.get("cpu")
+        if isinstance(spent, (int, float)) and not isinstance(spent, bool):
+            self.cpu = max(self.cpu, float(spent))
 
     def _send(self, request: dict[str, Any]) -> None:
         assert self.process is not None and self.process.stdin is not None
@@ -249,6 +258,7 @@ class _Worker:
             return
         kill_group(self.process)  # bubblewrap's --die-with-parent takes the whole sandbox with it
         self.version = None
+        self.cpu_before, self.cpu = self.cpu_before + self.cpu, 0.0
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 stream.close()
@@ -289,6 +299,7 @@ class AirflowReader:
         # workers to import before they fork: parsed from the files, never imported here
         self._imports = Hasher(max_bytes=self.options.max_file_bytes)
         self._imports_lock = threading.Lock()
+        self.seconds: dict[str, float] = {}  # by display path: request to answer, preloads included
         # bubblewrap's --die-with-parent follows the thread that started it: one long-lived thread
         # starts every worker, so none dies with a pool thread that happened to restart it
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="airflow2kfp-spawn")
@@ -308,6 +319,11 @@ class AirflowReader:
         for worker in self._all:
             worker.close()
         self._spawner.shutdown(wait=True)
+
+    @property
+    def cpu(self) -> float:
+        """CPU seconds the Airflow workers and the files' processes spent so far, as they said."""
+        return sum(worker.cpu_before + worker.cpu for worker in self._all)
 
     @property
     def notice(self) -> Diagnostic | None:
@@ -369,6 +385,7 @@ class AirflowReader:
             return _failed(display, "A2K611", str(exc))
         preload = self.airflow_imports(absolute, folder)
         worker = self._idle.get()
+        started = time.perf_counter()
         try:
             nonce, header, payload = worker.request(box, absolute, folder, preload)
         except _WorkerDied as exc:
@@ -382,6 +399,7 @@ class AirflowReader:
             self._unavailable = ("A2K604", f"{self.python}: {exc}")
             return _failed(display, "A2K604", f"Airflow is not available: {self._unavailable[1]}")
         finally:
+            self.seconds[display] = time.perf_counter() - started
             self._idle.put(worker)
         if not header.get("swept", True):
             worker.stop()  # a process survived the cleanup: the next file gets a fresh sandbox

@@ -1022,13 +1022,19 @@ def _freeze() -> None:
     gc.freeze()
 
 
+def _cpu() -> float:
+    """CPU seconds of the worker and the files' processes it has waited for, so far (--timings)."""
+    times = os.times()
+    return round(times.user + times.system + times.children_user + times.children_system, 3)
+
+
 def worker(af: _Airflow, sandboxed: bool) -> int:
     warm_up(af)
     inside.libraries_readable()  # asked once here, inherited by every file's child
     _freeze()
     exits = _ChildExits()
     scratch = inside.Scratch() if sandboxed else None
-    inside.write_all(_OUT_FD, inside.encode({"hello": True, "airflow_version": af.version,
+    inside.write_all(_OUT_FD, inside.encode({"hello": True, "airflow_version": af.version, "cpu": _cpu(),
                                              "python": sys.version.split()[0], "sandboxed": sandboxed}))
     requests = inside.FrameReader(0)
     while True:
@@ -1049,7 +1055,7 @@ def worker(af: _Airflow, sandboxed: bool) -> int:
         except Exception as exc:  # a bad request must not end the worker
             header, payload = {"nonce": request.get("nonce"), "path": request.get("path"), "status": "crashed",
                                "error": f"probe error: {type(exc).__name__}: {exc}"}, b""
-        inside.write_all(_OUT_FD, inside.encode(header) + inside.encode(payload))
+        inside.write_all(_OUT_FD, inside.encode({**header, "cpu": _cpu()}) + inside.encode(payload))
         if not header.get("swept", True):
             return 3  # something survived, or could not be put back: the converter starts a fresh sandbox
 

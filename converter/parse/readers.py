@@ -8,10 +8,14 @@ looks up the import's result. Readers are plain frozen values so they travel to 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
+from typing import Self
 
 from converter.diagnostics import Diagnostic, diag
 from converter.model import ParsedFile, Task
@@ -89,6 +93,85 @@ class PreparedReader:
     mode: Mode  # the mode actually used (auto falls back to static without Airflow)
     airflow_version: str | None
     notices: tuple[Diagnostic, ...]  # said once per run, not per file
+    # prepare_reader(streamed=True): the imports, still running; `reader` then holds none of them
+    stream: ImportStream | None = None
+
+
+def import_workers(cores: int) -> int:
+    """Airflow workers for a run on `cores` cores. A file costs the import about half what its
+    conversion costs (fork, parse, answer against static reading, mapping and kfp's compiler), and
+    each worker pays Airflow's own start-up (seconds of CPU): one worker per three cores, at most 4,
+    beside a conversion process per core (the imports overlap the conversions; docs/performance.md)."""
+    return max(1, min(4, -(-cores // 3)))
+
+
+class ImportStream:
+    """Airflow's imports of a run's files, made in the background while the files already imported
+    are converted: the worker starts at once, and each file's import is handed out (iteration, in
+    the order given) as soon as its answer arrives. A context manager: leaving it stops the workers."""
+
+    def __init__(self, python: str, by_folder: Mapping[str, list[tuple[str, str]]], options: ReaderOptions,
+                 with_static: bool, max_bytes: int) -> None:
+        self.python = python
+        self.by_folder = by_folder
+        self.options = options
+        self.with_static = with_static
+        self.max_bytes = max_bytes
+        self.version: str | None = None
+        self.seconds: dict[str, float] = {}  # by display path: the file's own time in the worker
+        self.started = time.perf_counter()
+        self.ready: float | None = None  # when Airflow was imported in the first worker
+        self.finished: float | None = None
+        self.cpu: float | None = None  # CPU seconds of the Airflow workers, start-up included
+        self.start_cpu: float | None = None  # ... of the first one's start-up alone
+        self._answers: queue.SimpleQueue[ParsedFile | BaseException | None] = queue.SimpleQueue()
+        self._airflow: AirflowReader | None = None
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="airflow2kfp-imports", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with AirflowReader(self.python, self.options) as airflow:
+                self._airflow = airflow
+                self.seconds = airflow.seconds  # filled as answers arrive, read by the converting thread
+                self.version = airflow.version
+                self.ready = time.perf_counter()
+                self.start_cpu = airflow.cpu
+                for folder, items in self.by_folder.items():
+                    for parsed in airflow.read_many(items, dag_folder=folder):
+                        if self._stopped.is_set():
+                            return
+                        self._answers.put(parsed)
+                self.cpu = airflow.cpu
+        except BaseException as error:  # noqa: BLE001 - handed to the thread that converts
+            self._answers.put(error)
+        finally:
+            self.finished = time.perf_counter()
+            self._answers.put(None)
+
+    def __iter__(self) -> Iterator[ParsedFile]:
+        while (answer := self._answers.get()) is not None:
+            if isinstance(answer, BaseException):
+                raise answer
+            yield answer
+
+    def reader_for(self, imported: ParsedFile) -> ImportedReader:
+        """The reader that converts the file `imported` is the import of (merged with the static
+        reading in auto mode): it carries that one import, not the run's."""
+        return ImportedReader({imported.path: imported}, with_static=self.with_static, max_bytes=self.max_bytes)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopped.set()
+        if self._thread.is_alive() and self._airflow is not None:
+            self._airflow.close()  # the file being imported fails; nothing waits for it
+        self._thread.join()
 
 
 def sandbox_notice(mode: Mode, airflow_python: str | None, sandbox: str) -> Diagnostic | None:
@@ -129,12 +212,14 @@ def prepare_reader(
     max_bytes: int = DEFAULTS.max_file_size,
     sandbox: str = SandboxMode.AUTO.value,
     airflow_env: tuple[tuple[str, str], ...] = (),
+    streamed: bool = False,
 ) -> PreparedReader:
     """Import every file with Airflow when the mode asks for it, and return the reader to convert with.
 
-    What the run says about the sandbox (sandbox_notice) is not among the notices: it is said on
-    every run, cached or not. Under `--sandbox require` without bubblewrap nothing is imported:
-    the files are read statically."""
+    With `streamed`, the imports are not waited for: the result's `stream` (not started) hands
+    them out as they arrive, each with its reader. What the run says about the sandbox
+    (sandbox_notice) is not among the notices: it is said on every run, cached or not. Under
+    `--sandbox require` without bubblewrap nothing is imported: the files are read statically."""
     python = find_airflow_python(airflow_python) if mode is not Mode.STATIC else None
     if mode is Mode.STATIC:
         return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, ())
@@ -148,22 +233,21 @@ def prepare_reader(
             return PreparedReader(ImportedReader({}, with_static=False, max_bytes=max_bytes), mode, None, ())
         return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, ())
 
-    imported: dict[str, ParsedFile] = {}
     by_folder: dict[str, list[tuple[str, str]]] = {}
     for path, display in files:
         by_folder.setdefault(_dag_folder(path, roots), []).append((str(path), display))
     # every folder the sandbox must show, known before the first worker starts (none restarts to see more)
     shown = {f for folder, items in by_folder.items() for path, _ in items
              for f in folders_of(os.path.abspath(path), os.path.abspath(folder))}
-    # one Airflow worker per core, each in its own sandbox, paying Airflow's import once; files
-    # are forked from it
-    options = ReaderOptions(timeout=timeout, workers=max(1, min(os.cpu_count() or 1, 4)), sandbox=sandbox,
-                            extra_env=airflow_env, folders=tuple(sorted(shown)))
-    with AirflowReader(python, options) as airflow:
-        version = airflow.version
-        for folder, items in by_folder.items():
-            for parsed in airflow.read_many(items, dag_folder=folder):
-                imported[parsed.path] = parsed
+    # each Airflow worker runs in its own sandbox, pays Airflow's import once, and forks per file
+    options = ReaderOptions(timeout=timeout, workers=import_workers(os.cpu_count() or 1), sandbox=sandbox,
+                            extra_env=airflow_env, folders=tuple(sorted(shown)), max_file_bytes=max_bytes)
+    stream = ImportStream(python, by_folder, options, with_static=mode is Mode.AUTO, max_bytes=max_bytes)
+    if streamed:
+        return PreparedReader(ImportedReader({}, with_static=mode is Mode.AUTO, max_bytes=max_bytes), mode, None,
+                              (), stream)
+    with stream:
+        imported = {parsed.path: parsed for parsed in stream}
     reader = ImportedReader(imported, with_static=mode is Mode.AUTO, max_bytes=max_bytes)
-    return PreparedReader(reader, mode, version, ())
+    return PreparedReader(reader, mode, stream.version, ())
 
