@@ -165,6 +165,7 @@ class _Worker:
         self.frames: frames.FrameReader | None = None
         self.version: str | None = None
         self.preloaded: set[str] = set()  # modules this worker process was asked to import
+        self.unanswered: set[str] = set()  # modules a worker did not import in time: never asked again
         self.cpu = 0.0  # CPU seconds of this worker process and its files, as it last said (--timings)
         self.cpu_before = 0.0  # ... of the processes this worker replaced
 
@@ -194,12 +195,15 @@ class _Worker:
             self.stop()
             self.start(box)
         assert self.process is not None and self.process.stdin is not None
-        modules = sorted(set(preload) - self.preloaded)
+        modules = sorted(set(preload) - self.preloaded - self.unanswered)
         if modules:
             self.preloaded.update(modules)
             self._send({"preload": modules})
-            # the installation's own code, as slow as Airflow's start-up can be; not the file's time
-            self._read_json(time.monotonic() + self.options.startup_timeout)
+            try:  # a worker answers every request within a file's budget, this one too
+                self._read_json(time.monotonic() + self.options.timeout + self.options.backstop_grace)
+            except _WorkerDied:
+                self.unanswered.update(modules)  # the fresh worker forks without them
+                raise
         nonce = secrets.token_hex(16)
         request = {"nonce": nonce, "path": path, "dag_folder": dag_folder, "timeout": self.options.timeout,
                    "memory_mb": self.options.memory_mb, "max_processes": self.options.max_processes}
