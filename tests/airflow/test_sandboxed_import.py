@@ -248,6 +248,8 @@ def test_the_sandbox_shows_every_folder_from_the_start(tmp_path: Path, monkeypat
         def __init__(self, python: str, options: ReaderOptions) -> None:
             seen.append(options)
             self.version = "fake"
+            self.seconds: dict[str, float] = {}  # what the import stream reads for --timings
+            self.cpu = 0.0
 
         def __enter__(self) -> Recorder:  # noqa: PYI034 - as the classes it stands in for
             return self
