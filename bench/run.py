@@ -50,6 +50,21 @@ class Measure:
     peak_bytes: int
     status: int
     timings: tuple[str, ...] = ()  # `convert --timings` lines: where the run spent its time
+    cpu: float = 0.0  # CPU seconds of the run's processes, the sandboxed Airflow workers' included
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+_AIRFLOW_CPU = re.compile(r"CPU of the workers in all ([0-9.]+)s")
+
+
+def airflow_cpu(timings: tuple[str, ...]) -> float:
+    """The sandboxed Airflow workers' CPU, as `--timings` reports it: bubblewrap's processes are
+    reaped inside their PID namespace, so the run's own CPU (getrusage) does not hold them."""
+    return sum(float(m.group(1)) for line in timings for m in _AIRFLOW_CPU.finditer(line))
 
 
 def _memory(pid: int) -> int:
@@ -82,7 +97,7 @@ def _tree_memory(pid: int) -> int:
 
 
 def measure(command: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> Measure:
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _children_cpu()
     output = tempfile.TemporaryFile("w+")  # a file, not a pipe: nothing blocks while we only poll
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
     peak = 0
@@ -106,7 +121,8 @@ def measure(command: list[str], env: dict[str, str] | None = None, cwd: Path = R
     if not sampling:  # the largest single process of everything waited for so far
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     timings = tuple(line for line in text.splitlines() if line.startswith("timings "))
-    return Measure(seconds, peak, process.returncode, timings)
+    cpu = _children_cpu() - cpu_before + airflow_cpu(timings)
+    return Measure(seconds, peak, process.returncode, timings, cpu)
 
 
 def convert_command(python: str, repo: Path, out: Path, jobs: int | None, mode: str = "static",
@@ -191,6 +207,8 @@ def run_size(size: int, args: argparse.Namespace, work: Path) -> dict:
         "default": median([m.seconds for m in default]) if default else None,
         "default_peak": max(m.peak_bytes for m in default) if default else None,
         "default_timings": default[-1].timings if default else (),
+        "cold_cpu": median([m.cpu for m in cold]),
+        "default_cpu": median([m.cpu for m in default]) if default else None,
         "baseline": median([m.seconds for m in baseline]) if baseline else None,
     }
 
@@ -243,6 +261,16 @@ def report(sizes: list[dict], singles: list[dict], repeat: int) -> list[str]:
                 f"{r['dags']:>5} | {_s(r['cold']):>8} {_s(r['default']):>8} {_mib(r['default_peak']):>9} "
                 f"{_s(r['baseline']):>9} | {_s(r['dagbag']):>7} | {_s(extra):>14} {extra / r['dagbag']:8.2f} | "
                 f"{r['default'] / (r['cold'] + 1.5 * r['dagbag']):.2f} (<= 1.0)")
+        # CPU, unlike wall time, hardly depends on what else the machine runs: on C idle cores the default
+        # mode's extra CPU, overlapped, adds about extra/C to the wall, so extra <= 1.5 x C x DagBag
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        title = (f"CPU seconds (load-independent; on {cores} idle cores the target needs (default-static) "
+                 f"<= {1.5 * cores:g} x DagBag):")
+        lines += ["", title, f"{'DAGs':>5} | {'static':>8} {'default':>8} | {'default-static':>14} {'/DagBag':>8}"]
+        for r in defaults:
+            extra = r["default_cpu"] - r["cold_cpu"]
+            lines.append(f"{r['dags']:>5} | {_s(r['cold_cpu']):>8} {_s(r['default_cpu']):>8} | {_s(extra):>14} "
+                         f"{extra / r['dagbag']:8.2f} (<= {1.5 * cores:g})")
     lines += ["", "where the cold runs spent their time (`convert --timings`, last round):"]
     for r in sizes:
         lines += [f"  {r['dags']} DAGs {line}" for line in r["cold_timings"]]
