@@ -212,6 +212,7 @@ def _convert_streamed(stream: ImportStream, indexes: Mapping[str, int], found: l
 
     if workers <= 1:
         with stream:
+            _warm_worker()  # while Airflow starts in its sandbox
             for imported in stream:
                 index = indexes[imported.path]
                 done(index, convert_file(found[index].path, found[index].display, stream.reader_for(imported), options))
