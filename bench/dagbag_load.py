@@ -27,11 +27,14 @@ def main() -> int:
     kwargs: dict = {"dag_folder": folder}
     if "include_examples" in inspect.signature(DagBag.__init__).parameters:  # removed in 3.3
         kwargs["include_examples"] = False
+    cpu = time.process_time()
     bag = DagBag(**kwargs)
     loaded = time.perf_counter()
+    load_cpu = time.process_time() - cpu
     print(json.dumps({
         "import_seconds": imported - started,
         "load_seconds": loaded - imported,
+        "load_cpu_seconds": load_cpu,  # what the load used of a core, however busy the machine
         "dags": len(bag.dags),
         "tasks": sum(len(dag.tasks) for dag in bag.dags.values()),
         "import_errors": len(bag.import_errors),
