@@ -13,8 +13,10 @@ Modes:
 Worker protocol, over stdin and stdout, every message a frame: the worker first sends
 {"hello": true, "airflow_version": ...}. Each request is {"nonce", "path", "dag_folder",
 "timeout": seconds, "memory_mb": MB, "max_processes": N}; each answer is two frames: the worker's
-header {"nonce", "path", "status": "ok" | "timeout" | "crashed" | "tampered", "seconds", ...} and
-the bytes the file's process sent (empty unless "ok"), relayed unread.
+header {"nonce", "path", "status": "ok" | "timeout" | "crashed" | "tampered", "seconds", "cpu", ...}
+and the bytes the file's process sent (empty unless "ok"), relayed unread. A request
+{"preload": ["airflow.x", ...]} is no file: the worker imports those modules (see `preload`) and
+answers one frame {"preloaded", "failed", "seconds", "modules"}.
 
 Airflow is imported once; every file is then parsed in a forked child (as Airflow's own DAG
 processor does) that writes its answer, with the request's nonce and path, as one frame into a
