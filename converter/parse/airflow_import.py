@@ -524,9 +524,10 @@ def parsed_file_from_probe(answer: Mapping[str, Any], display: str, airflow_vers
     diagnostics = [_import_error(error, display, limits) for error in answer.get("import_errors", [])]
     dags = tuple(inline_subdags([_dag(data, display, str(answer.get("path", "")), airflow_version)
                                  for data in answer.get("dags", [])]))
-    if not dags and not diagnostics:
-        diagnostics.append(diag("A2K104", "Airflow's DagBag found no DAG in this file.", file=display,
-                                help="Nothing to convert; exclude the file if it is a helper module."))
+    if not dags and not diagnostics:  # a helper module Airflow imported fine: nothing to convert, no failure
+        return ParsedFile(path=display, not_a_dag_file=True, diagnostics=(
+            diag("A2K104", "Airflow's DagBag found no DAG in this file.", file=display,
+                 help="Nothing to convert; exclude the file if it is a helper module."),))
     return ParsedFile(path=display, dags=dags, diagnostics=tuple(diagnostics))
 
 
@@ -572,7 +573,8 @@ def decode_value(value: Any) -> Any:
     return value
 
 
-_DAG_SETTINGS = ("schedule", "timetable", "timetable_summary", "timetable_description", "catchup", "start_date",
+_DAG_SETTINGS = ("schedule", "timetable", "timetable_summary", "timetable_description", "timetable_detail",
+                 "catchup", "start_date",
                  "end_date", "max_active_runs", "max_active_tasks", "default_args", "params", "tags", "doc_md")
 
 

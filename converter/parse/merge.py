@@ -27,7 +27,9 @@ def merge(static: ParsedFile, imported: ParsedFile) -> ParsedFile:
     """One reading from two: Airflow's tasks and edges, the static reader's locations."""
     if not imported.dags:
         # the import failed or found nothing: the static reading is all there is
-        return dataclasses.replace(static, diagnostics=imported.diagnostics + static.diagnostics,
+        said = {d.code for d in imported.diagnostics}  # "no DAG here" once, in Airflow's words
+        return dataclasses.replace(static, diagnostics=imported.diagnostics + tuple(
+                                       d for d in static.diagnostics if not (d.code == "A2K104" and d.code in said)),
                                    not_a_dag_file=static.not_a_dag_file and imported.not_a_dag_file)
     static_dags = {dag.dag_id: dag for dag in static.dags}
     dags = tuple(_merge_dag(static_dags.get(dag.dag_id), dag) for dag in imported.dags)
