@@ -89,16 +89,37 @@ def effective_rule(task: Task) -> str:
     """The rule Airflow applies: teardowns default to all_done_setup_success (as_teardown, @teardown)."""
     if task.is_teardown and "trigger_rule" not in task.args.explicit:
         return "all_done_setup_success"
-    return task.trigger_rule
+    # an older name (`dummy`, `none_failed_or_skipped`) is the rule it became; a name no Airflow knows
+    # (Airflow rejects it when the DAG is parsed) runs as the default, and _differences says so
+    return tr.canonical(task.trigger_rule) or DEFAULT_TRIGGER_RULE
+
+
+# the bases a class defined in the repo inherits its deciding from
+_BRANCH_BASES = ("BaseBranchOperator", "BranchMixIn", *BRANCH_OPERATORS)
+
+
+def _airflow_class(task: Task, names: frozenset[str]) -> bool:
+    # as OperatorFamily.handles decides: only Airflow's own class of that name (a user's is not)
+    return task.operator in names and (task.operator_module == "airflow" or task.operator_module.startswith("airflow."))
+
+
+def is_custom_branch(task: Task) -> bool:
+    """A branch operator the repo defines itself (a subclass of BaseBranchOperator and kin)."""
+    return not _airflow_class(task, BRANCH_OPERATORS) and any(
+        b.rsplit(".", 1)[-1] in _BRANCH_BASES for b in task.operator_bases)
+
+
+def is_custom_short_circuit(task: Task) -> bool:
+    return not _airflow_class(task, SHORT_CIRCUIT_OPERATORS) and any(
+        b.rsplit(".", 1)[-1] in SHORT_CIRCUIT_OPERATORS for b in task.operator_bases)
 
 
 def is_branch(task: Task) -> bool:
-    return task.operator in BRANCH_OPERATORS or any(b.endswith(("BaseBranchOperator", "BranchMixIn"))
-                                                    for b in task.operator_bases)
+    return _airflow_class(task, BRANCH_OPERATORS) or is_custom_branch(task)
 
 
 def is_short_circuit(task: Task) -> bool:
-    return task.operator in SHORT_CIRCUIT_OPERATORS
+    return _airflow_class(task, SHORT_CIRCUIT_OPERATORS) or is_custom_short_circuit(task)
 
 
 def branch_output(task_id: str) -> str:
@@ -404,6 +425,9 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
 
 def _differences(dag: Dag, task: Task, rule: str, conditions: Sequence[Condition], after: Sequence[str]) -> list[str]:
     found = []
+    if tr.canonical(task.trigger_rule) is None and not (task.is_teardown and "trigger_rule" not in task.args.explicit):
+        found.append(f"trigger_rule {task.args.get('trigger_rule')!r} is no rule of any Airflow version (Airflow "
+                     f"rejects the DAG when it parses it); the step runs as {rule}")
     if rule in tr.EAGER_RULES and len(after) > 1:
         found.append(f"trigger_rule {rule}: Airflow starts the task as soon as one upstream qualifies; Argo "
                      "evaluates it once every upstream step finished (the same tasks run, later)")

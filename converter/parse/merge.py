@@ -76,6 +76,9 @@ def _merge_task(static: Task | None, imported: Task) -> Task:
         span=static.span,  # Airflow does not know where in the file a task was created
         args=TaskArgs(values=values, explicit=explicit),
         python_callable=_merge_callable(static.python_callable, imported.python_callable),
+        # a class the repo defines: the bases the static reading saw, where the import recorded none
+        operator_bases=imported.operator_bases or (static.operator_bases if static.operator == imported.operator
+                                                   else ()),
     )
 
 
