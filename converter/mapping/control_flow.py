@@ -18,6 +18,7 @@ when the condition is false, else the task's own result.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
@@ -134,11 +135,17 @@ def mapped_upstreams(dag: Dag, task_id: str) -> list[str]:
     return [u for u in dag.upstream(task_id) if dag.task(u).is_mapped]
 
 
-def _conditions(dag: Dag, task: Task, descendants: Mapping[str, set[str]]) -> tuple[Condition, ...]:
+def _conditions(dag: Dag, task: Task, descendants: Mapping[str, set[str]],
+                waited: AbstractSet[str]) -> tuple[Condition, ...]:
+    """The decisions the task runs under: each branch or short-circuit that decides it, among the tasks
+    its step waits for (`waited`, transitively). A task Airflow starts at once (trigger_rule always)
+    does not wait for a decision above it; a decision may only mark it skipped afterwards."""
     found: list[Condition] = []
     direct = dag.upstream(task.task_id)
     for up_id in direct:
         up = dag.task(up_id)
+        if up_id not in waited:
+            continue
         if is_branch(up):
             found.append(Condition(up_id, branch_output(task.task_id), "branch"))
         elif is_short_circuit(up):
@@ -146,9 +153,20 @@ def _conditions(dag: Dag, task: Task, descendants: Mapping[str, set[str]]) -> tu
     if effective_rule(task) not in tr.SKIP_BLOCKS:
         for source in dag.tasks:
             if (is_short_circuit(source) and ignores_downstream_rules(source) and source.task_id not in direct
-                    and task.task_id in descendants[source.task_id]):
+                    and task.task_id in descendants[source.task_id] and source.task_id in waited):
                 found.append(Condition(source.task_id, "proceed", "short_circuit"))
     return tuple(found)
+
+
+def _unwaited_deciders(dag: Dag, task: Task, descendants: Mapping[str, set[str]],
+                       waited: AbstractSet[str]) -> list[str]:
+    """Branches and short-circuits that could skip the task in Airflow but that its step does not wait for."""
+    direct = set(dag.upstream(task.task_id))
+    found = [up for up in sorted(direct) if up not in waited and (is_branch(dag.task(up)) or is_short_circuit(dag.task(up)))]
+    if effective_rule(task) not in tr.SKIP_BLOCKS:
+        found += [s.task_id for s in dag.tasks if is_short_circuit(s) and ignores_downstream_rules(s)
+                  and s.task_id not in direct and task.task_id in descendants[s.task_id] and s.task_id not in waited]
+    return found
 
 
 def loops_of(task: Task, dag: Dag) -> tuple[Loop, ...]:
@@ -373,6 +391,7 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
         upstream[down].append(up)
 
     controls: dict[str, TaskControl] = {}
+    reaches: dict[str, set[str]] = {}  # the tasks each step waits for, transitively (after and conditions)
     conditional: dict[str, bool] = {}
     omittable: dict[str, bool] = {}
     can_skip: dict[str, bool] = {}  # Airflow may mark it skipped
@@ -399,7 +418,15 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
                                    "that upstream; Airflow starts it at once")
             else:
                 after = ()  # Airflow does not wait for upstream tasks at all; neither does the step
-        conditions = _conditions(dag, task, descendants)
+        waited = set().union(*(reaches[u] for u in after), after)
+        conditions = _conditions(dag, task, descendants, waited)
+        reaches[task_id] = waited | {c.source for c in conditions}
+        unwaited = _unwaited_deciders(dag, task, descendants, waited)
+        if unwaited:
+            differences.append(f"decided by {', '.join(unwaited)} (branch/short-circuit), which trigger_rule "
+                               "always (this task's, or one before it) does not wait for: Airflow starts the task "
+                               "at once and may mark it skipped when the decision comes after it ran; the KFP step "
+                               "does not wait for the decision and is not skipped")
         loops = loops_of(task, dag)
         conditional[task_id] = bool(conditions)
         omittable[task_id] = tr.can_be_omitted(rule, bool(after))
