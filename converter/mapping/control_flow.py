@@ -28,7 +28,8 @@ from converter import graph
 from converter.emit.names import python_identifier
 from converter.mapping import trigger_rules as tr
 from converter.mapping.fan_in import Collected
-from converter.model import DEFAULT_TRIGGER_RULE, Dag, MappedArg, Task, XComRef
+from converter.mapping.base import ParamRef
+from converter.model import DEFAULT_TRIGGER_RULE, Dag, MappedArg, Task, Unresolved, XComRef
 
 BRANCH_OPERATORS = frozenset({
     "BranchPythonOperator", "BranchExternalPythonOperator", "BranchPythonVirtualenvOperator",
@@ -62,8 +63,10 @@ class Condition:
 @dataclass(frozen=True)
 class Loop:
     over: Any  # a literal list, an XComRef to an upstream's output, or a mapped task's Collected results
+    # (or a ParamRef: a pipeline parameter holding the list, when no reader could read it)
     variable: str  # the loop variable in the generated Python
     group: str | None = None  # the mapped task group whose loop it is: one loop around all its tasks
+    unread: str | None = None  # the source of a list no reader could read (`over` is then a ParamRef)
 
 
 @dataclass(frozen=True)
@@ -175,8 +178,7 @@ def loops_of(task: Task, dag: Dag) -> tuple[Loop, ...]:
     (Airflow maps over their cross product). A loop over the results of another mapped task
     iterates over the list Argo collects from that task's loop (see fan_in.py)."""
     loops = _loops(task, dag)
-    return tuple(Loop(_collected(loop.over, loops[:index], dag), loop.variable, loop.group)
-                 for index, loop in enumerate(loops))
+    return tuple(replace(loop, over=_collected(loop.over, loops[:index], dag)) for index, loop in enumerate(loops))
 
 
 def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
@@ -184,15 +186,48 @@ def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
     found: list[Loop] = []
     for group in mapped_groups_around(task, dag):
         stem = python_identifier(group)
-        found += [Loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}", group)
+        found += [_loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}", group)
                   for name, value in dag.mapped_groups[group].items()]
     if task.is_mapped:
         stem = python_identifier(task.task_id)
-        own = [Loop(_flat_items(task, name, value), f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
+        own = [_loop(_flat_items(task, name, value), f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
                for name, value in task.mapped_args.items()]
         # a loop over a mapped task's results first: the compile step finds it outermost
         found += sorted(own, key=lambda loop: not _from_mapped(loop.over, dag))
     return tuple(found)
+
+
+def _loop(over: Any, variable: str, group: str | None = None) -> Loop:
+    """A loop; over a list no reader could read (`range(n)` Airflow kept as an object, a value built by
+    code), a pipeline parameter each run sets (a JSON list), never the unread value as code."""
+    if _unread(over):
+        return Loop(ParamRef(f"{variable}_items"), variable, group, unread=_unread_text(over))
+    return Loop(over, variable, group)
+
+
+def _unread(value: Any) -> bool:
+    if isinstance(value, Unresolved):
+        return True
+    if isinstance(value, dict):
+        return any(_unread(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_unread(v) for v in value)
+    return False
+
+
+def _unread_text(value: Any) -> str:
+    if isinstance(value, Unresolved):
+        return value.source
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_unread_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_unread_text(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def loop_parameters(loops: Sequence[Loop]) -> list[str]:
+    """The pipeline parameters the loops iterate over (lists no reader could read)."""
+    return [loop.over.name for loop in loops if isinstance(loop.over, ParamRef)]
 
 
 def mapped_groups_around(task: Task, dag: Dag) -> list[str]:
@@ -428,6 +463,12 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
                                "at once and may mark it skipped when the decision comes after it ran; the KFP step "
                                "does not wait for the decision and is not skipped")
         loops = loops_of(task, dag)
+        differences += [f"mapped over {loop.unread}, which could not be read as a list: the loop runs over the "
+                        f"pipeline parameter {loop.over.name} (a JSON list), which each run must set"
+                        for loop in loops if loop.unread is not None and loop.group is None]
+        differences += [f"in mapped task group {loop.group}, mapped over {loop.unread}, which could not be read "
+                        f"as a list: the loop runs over the pipeline parameter {loop.over.name} (a JSON list), "
+                        "which each run must set" for loop in loops if loop.unread is not None and loop.group]
         conditional[task_id] = bool(conditions)
         omittable[task_id] = tr.can_be_omitted(rule, bool(after))
         omitted_may_be_skip[task_id] = rule in tr.SKIPS_ON_ITS_OWN or any(can_skip[u] for u in after)
