@@ -169,6 +169,14 @@ def _settled(static: ParsedFile, imported: ParsedFile) -> tuple[Diagnostic, ...]
                 found, severity=Severity.INFO,
                 message=f"{found.message} (settled: Airflow's import read this DAG, its values are used)",
             )
+        elif found.code == "A2K206" and settled:  # Airflow keeps one DAG per dag_id: the import's is converted
+            if any(d.code == "A2K206" and d.dag_id == found.dag_id for d in imported.diagnostics):
+                continue  # the import said it, in Airflow's terms
+            found = dataclasses.replace(
+                found, severity=Severity.WARNING,
+                message=f"{found.message} Airflow's import keeps one DAG of that dag_id (the last one built), "
+                        "which is converted.",
+            )
         elif found.code in STATIC_BUDGETS and settled:
             found = dataclasses.replace(
                 found, severity=Severity.WARNING,
