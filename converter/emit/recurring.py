@@ -8,10 +8,16 @@ holds `cron_expression` or `interval_second` with `start_time`/`end_time`), so
   KFP's ScheduledWorkflow parses cron with robfig/cron, which has a leading seconds field, so
   `0 0 * * *` becomes `0 0 0 * * *`. croniter's six-field form puts seconds last; it is moved
   first. robfig/cron v1 has no `L`, `W`, `#` or `H`: such expressions get no recurring run.
-- `timedelta` -> a periodic schedule of that many seconds.
-- `None` -> no recurring run (manual runs, as in Airflow); `@once` -> none either (create one run).
-- `@continuous`, timetables other than cron ones, Dataset/Asset (and conditional asset) schedules:
-  KFP v1 triggers only on time, never on an event or on the previous run ending: none, A2K314.
+- `timedelta`, DeltaTriggerTimetable, DeltaDataIntervalTimetable -> a periodic schedule of that many
+  seconds (a calendar interval, relativedelta, has no fixed length: none, A2K314).
+- `None` (NullTimetable) -> no recurring run and nothing to say (manual runs, as in Airflow);
+  `@once` -> none either (create one run).
+- `@continuous`, other timetables, Dataset/Asset (and conditional asset) schedules: KFP v1 triggers
+  only on time, never on an event or on the previous run ending: none, A2K314. An asset-or-time
+  schedule keeps its time part.
+- Reading with Airflow, the timetable object Airflow made decides (`timetable_detail`, recorded by
+  the probe: class, cron, interval, time zone, data interval, assets); Airflow 2 fills the DAG's
+  `schedule_interval` with the timetable's summary (`'2:00:00'`, `'Dataset'`), which is no cron.
 - When the run fires: Airflow 3 turns a cron string or `timedelta` into a trigger timetable whose
   logical date is the firing time, which is what `[[ScheduledTime]]` gives the time parameters.
   Airflow 2 (and `create_cron_data_intervals=True`) use data-interval timetables: the run fires at
