@@ -544,9 +544,12 @@ def _one_per_dag_id(dags: Any) -> tuple[list[Mapping[str, Any]], list[tuple[str,
     for data in dags if isinstance(dags, list) else []:
         if isinstance(data, Mapping) and "dag_id" in data:
             dag_id = str(data["dag_id"])
+            # the same DAG found twice (bound under two names, or a sub-DAG also listed by its parent)
+            # is one DAG; only distinct DAGs of one dag_id are worth a word
+            if kept.get(dag_id) != data:
+                counts[dag_id] = counts.get(dag_id, 0) + 1
             kept.pop(dag_id, None)
             kept[dag_id] = data
-            counts[dag_id] = counts.get(dag_id, 0) + 1
     return list(kept.values()), sorted((dag_id, n) for dag_id, n in counts.items() if n > 1)
 
 
