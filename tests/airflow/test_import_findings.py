@@ -116,3 +116,30 @@ def test_a_helper_module_is_no_failure_and_info_only_runs_exit_0(
     suite = ET.parse(junit).getroot()
     assert {s.get("failures") for s in suite.iter("testsuite")} == {"0"}
     assert "unreadable" not in printed
+
+
+CRON_DAG = '''from datetime import datetime
+
+from airflow import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+with DAG("nightly", schedule="0 2 * * *", start_date=datetime(2024, 1, 1), catchup=False):
+    BashOperator(task_id="report", bash_command="make report DAY={{ ds }}")
+'''
+
+
+def test_the_users_timetable_settings_reach_the_import(airflow_python: str, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """[scheduler] create_cron_data_intervals (Airflow 3) turns cron strings into data-interval
+    timetables in the user's Airflow: the import sees the same setting, and the warning follows it."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "nightly.py").write_text(CRON_DAG)
+    said = {}
+    for setting in ("False", "True"):
+        monkeypatch.setenv("AIRFLOW__SCHEDULER__CREATE_CRON_DATA_INTERVALS", setting)
+        code, printed = convert(str(dags), "--out", str(tmp_path / f"out-{setting}"), "--airflow-python",
+                                airflow_python, "-v")
+        assert code == 0, printed
+        said[setting] = "one period later" in printed
+    assert said == {"False": False, "True": True}
