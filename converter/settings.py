@@ -189,7 +189,7 @@ def shown_default(name: str) -> str | None:
         for tool, image in value.items():
             tools.setdefault(image, []).append(tool)
         return "; ".join(f"{', '.join(names)}: {image}" for image, names in tools.items()) or None
-    if spec.repeatable and not value:
+    if value is None or (spec.repeatable and not value):  # no default: none is shown
         return None
     return f"{value:g}" if isinstance(value, float) else str(value)
 

@@ -3,6 +3,8 @@ come from it, so they cannot disagree."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import re
 from dataclasses import fields
 from pathlib import Path
@@ -52,7 +54,8 @@ def test_every_default_shown_in_help_is_the_default_a_run_gets(command: str) -> 
         text = records[flag_of(name)]
         value = getattr(run_defaults, name)
         shown = re.search(r"\[([^\]]*)\]$", text)
-        if value in (None, ()):  # computed at run time, or empty: said in words, or not at all
+        if value is None or (isinstance(value, (tuple, Mapping)) and not value):
+            # computed at run time, or empty: said in words, or not at all
             assert spec.shown is not None or shown is None, (name, text)
             continue
         assert shown is not None, f"{flag_of(name)} shows no default: {text!r}"
