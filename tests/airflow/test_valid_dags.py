@@ -47,7 +47,7 @@ def diagnostics(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_no_internal_error_and_one_emission_per_dag_id(converted) -> None:
-    folder, _, mode, out, code, summary, printed = converted
+    _, _, _, out, code, summary, printed = converted
     assert not [d for d in diagnostics(summary) if INTERNAL.match(d["code"])], printed
     ids = [dag["dag_id"] for dag in summary["dags"]]
     assert len(ids) == len(set(ids)), ids
@@ -67,7 +67,7 @@ def pipeline(out: Path, dag: dict[str, Any]) -> str:
 
 
 def test_each_case_converts_as_it_runs(converted) -> None:
-    folder, version, mode, out, _, summary, _ = converted
+    folder, _, mode, out, _, summary, _ = converted
     if folder == "valid_dags":
         branch = dag_of(summary, "valid_custom_branch_operator")
         tasks = {t["task_id"]: t for t in branch["tasks"]}
