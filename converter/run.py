@@ -343,8 +343,57 @@ def collect(
             item = found[index]
             finish(index, convert_file(item.path, item.display, read, options), keys.get(index))
     wall["convert"] = time.perf_counter() - hashed
-    return Collected(tuple(results[i] for i in range(len(found))), len(found) - len(misses),
-                     (*_sandbox_notices(settings, reader, reading), *notices), wall, reading)
+    files, repeated = one_dag_per_id([results[i] for i in range(len(found))])
+    files = [apply_ignores(f, found[i].path, settings.ignore) if f is not results[i] else f
+             for i, f in enumerate(files)]
+    return Collected(tuple(files), len(found) - len(misses),
+                     (*_sandbox_notices(settings, reader, reading), *notices, *repeated), wall, reading)
+
+
+def one_dag_per_id(files: list[FileResult]) -> tuple[list[FileResult], tuple[Diagnostic, ...]]:
+    """One DAG per dag_id across the run, as Airflow's DagBag keeps one: a DAG that two files give
+    (a DAG file imported by another one, or two files with the same dag_id) is converted once, from
+    the file that defines it (its static reading found it there), else from the first file by path.
+    Each other copy leaves its file with an A2K206: a warning when the copy came only from the
+    import (Airflow loads it once), an error when both files write the DAG (Airflow 2 refuses the
+    second file: AirflowDagDuplicatedIdException). Returns the files and those diagnostics."""
+    where: dict[str, list[tuple[int, DagResult]]] = {}
+    for index, file in enumerate(files):
+        for dag in file.dags:
+            where.setdefault(dag.dag_id, []).append((index, dag))
+    dropped: dict[int, list[tuple[DagResult, Diagnostic]]] = {}
+    for dag_id, copies in sorted(where.items()):
+        if len({index for index, _ in copies}) < 2:
+            continue  # one file's own repeats are its reader's to report
+        kept_index, kept = min(copies, key=lambda c: (not _written_in(c[1]), files[c[0]].path))
+        for index, dag in copies:
+            if index == kept_index:
+                continue
+            both_written = _written_in(dag) and _written_in(kept)
+            why = ("both files define it, and Airflow refuses the second one it reads" if both_written
+                   else "this file imports it, and Airflow keeps one DAG per dag_id" if _written_in(kept)
+                   else "Airflow's import of both files gives it (one imports the other, or both define it); "
+                        "Airflow keeps one DAG per dag_id")
+            found = diag("A2K206", f"DAG {dag_id!r} also comes from {kept.source}, where it is converted: {why}",
+                         file=dag.source, line=dag.line, dag_id=dag_id,
+                         severity=Severity.ERROR if both_written else Severity.WARNING)
+            dropped.setdefault(index, []).append((dag, found))
+    out = list(files)
+    for index, gone in dropped.items():
+        file = files[index]
+        ids = {dag.dag_id for dag, _ in gone}
+        dags = tuple(d for d in file.dags if d.dag_id not in ids)
+        diagnostics = (*file.diagnostics, *(found for _, found in gone))
+        errors = any(d.severity is Severity.ERROR for d in diagnostics)
+        status = (Status.FAILED if errors or any(d.status is Status.FAILED for d in dags)
+                  else Status.CONVERTED if dags else Status.SKIPPED)
+        out[index] = replace(file, dags=dags, diagnostics=diagnostics, status=status)
+    return out, tuple(found for gone in dropped.values() for _, found in gone)
+
+
+def _written_in(dag: DagResult) -> bool:
+    # the static reading found the DAG in its file (alone, or merged with Airflow's import)
+    return dag.source_mode != "airflow"
 
 
 def _sandbox_notices(settings: RunSettings, reader: Reader | None, reading: Reading) -> tuple[Diagnostic, ...]:

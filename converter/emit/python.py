@@ -26,7 +26,7 @@ from converter.emit.names import k8s_name, kfp_task_names, python_identifier, py
 from converter.emit.postcompile import support_source
 from converter.mapping.base import ComponentDef, Fidelity, TaskMapping
 from converter.mapping.control_flow import (
-    LoopValue, TaskControl, grouped_order, loops_of, loops_outside_conditions, plan_control,
+    Loop, LoopValue, TaskControl, grouped_order, loops_of, loops_outside_conditions, plan_control,
 )
 from converter.mapping.base import (
     Interpolated, ParamRef, PipelineParameter, RunIdRef,
@@ -202,6 +202,17 @@ def pipeline_parameters(dag: Dag, mappings: Sequence[TaskMapping]) -> tuple[Pipe
     return tuple(found.values())
 
 
+def _loop_parameters(loops: Sequence[Loop], taken: set[str]) -> tuple[PipelineParameter, ...]:
+    """A parameter per loop over a list no reader could read: no default, so each run must set it."""
+    found: dict[str, PipelineParameter] = {}
+    for loop in loops:
+        if isinstance(loop.over, ParamRef) and loop.over.name not in taken:
+            found.setdefault(loop.over.name, PipelineParameter(
+                loop.over.name, "list", None, f"the items the loop maps over, as a JSON list: Airflow maps over "
+                f"{loop.unread}, which could not be read"))
+    return tuple(found.values())
+
+
 def _spec_yaml(spec: Mapping[str, Any]) -> str:
     return yaml.dump(dict(spec), Dumper=_SpecDumper, sort_keys=False, default_flow_style=None, width=100)
 
@@ -268,7 +279,9 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
     function_name = f"{python_identifier(dag.dag_id)}_pipeline"
     kfp_names = kfp_task_names(order, pipeline_name)
     parameters = pipeline_parameters(dag, [mappings[t] for t in order])
-    loop_variables = [loop.variable for task_id in order for loop in loops_of(dag.task(task_id), dag)]
+    loops = [loop for task_id in order for loop in loops_of(dag.task(task_id), dag)]
+    loop_variables = [loop.variable for loop in loops]
+    parameters += _loop_parameters(loops, {p.name for p in parameters})
     variables = python_task_variables(
         order, reserved=[function_name, *loop_variables, *(p.name for p in parameters)])
     arguments = {task_id: mappings[task_id].arguments for task_id in order}

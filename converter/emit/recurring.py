@@ -8,10 +8,16 @@ holds `cron_expression` or `interval_second` with `start_time`/`end_time`), so
   KFP's ScheduledWorkflow parses cron with robfig/cron, which has a leading seconds field, so
   `0 0 * * *` becomes `0 0 0 * * *`. croniter's six-field form puts seconds last; it is moved
   first. robfig/cron v1 has no `L`, `W`, `#` or `H`: such expressions get no recurring run.
-- `timedelta` -> a periodic schedule of that many seconds.
-- `None` -> no recurring run (manual runs, as in Airflow); `@once` -> none either (create one run).
-- `@continuous`, timetables other than cron ones, Dataset/Asset (and conditional asset) schedules:
-  KFP v1 triggers only on time, never on an event or on the previous run ending: none, A2K314.
+- `timedelta`, DeltaTriggerTimetable, DeltaDataIntervalTimetable -> a periodic schedule of that many
+  seconds (a calendar interval, relativedelta, has no fixed length: none, A2K314).
+- `None` (NullTimetable) -> no recurring run and nothing to say (manual runs, as in Airflow);
+  `@once` -> none either (create one run).
+- `@continuous`, other timetables, Dataset/Asset (and conditional asset) schedules: KFP v1 triggers
+  only on time, never on an event or on the previous run ending: none, A2K314. An asset-or-time
+  schedule keeps its time part.
+- Reading with Airflow, the timetable object Airflow made decides (`timetable_detail`, recorded by
+  the probe: class, cron, interval, time zone, data interval, assets); Airflow 2 fills the DAG's
+  `schedule_interval` with the timetable's summary (`'2:00:00'`, `'Dataset'`), which is no cron.
 - When the run fires: Airflow 3 turns a cron string or `timedelta` into a trigger timetable whose
   logical date is the firing time, which is what `[[ScheduledTime]]` gives the time parameters.
   Airflow 2 (and `create_cron_data_intervals=True`) use data-interval timetables: the run fires at
@@ -26,6 +32,8 @@ holds `cron_expression` or `interval_second` with `start_time`/`end_time`), so
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import json
 import math
 import re
@@ -52,8 +60,11 @@ CRON_PRESETS: dict[str, str] = {
 KFP_MAX_CONCURRENCY = 10  # the KFP API server rejects a job outside 1-10
 AIRFLOW_MAX_ACTIVE_RUNS = 16  # Airflow's core.max_active_runs_per_dag default
 SCHEDULE_KEYS = ("schedule", "schedule_interval", "timetable")
+# what reading with Airflow records about the timetable it made: the schedule, in Airflow's words
+TIMETABLE_READ = ("timetable_summary", "timetable_description", "timetable_detail")
 DATA_INTERVAL_TIMETABLES = ("CronDataIntervalTimetable", "DeltaDataIntervalTimetable")
 _ASSET = re.compile(r"\b(Dataset|Asset|AssetAlias|AssetAll|AssetAny|DatasetAll|DatasetAny)\b")
+_DELTA_TIMETABLE = re.compile(r"^(DeltaTriggerTimetable|DeltaDataIntervalTimetable)\((.*)\)$", re.DOTALL)
 _CRON_TIMETABLE = re.compile(
     r"""^(CronTriggerTimetable|CronDataIntervalTimetable)\(\s*(['"])(.+?)\2(.*)\)$""", re.DOTALL)
 _TIMEZONE_ARG = re.compile(r"""timezone\s*=\s*(?:['"]([^'"]+)['"]|(.+))""")
@@ -101,6 +112,7 @@ class _Trigger:
     severity: Severity | None = None
     notes: tuple[str, ...] = ()
     timezone: str | None = None  # a cron timetable's own time zone, which wins over start_date's
+    data_interval: bool = False  # the logical date is the start of the period that ends at the firing
 
 
 def kfp_cron(expression: str) -> tuple[str | None, str | None]:
@@ -129,8 +141,11 @@ def _weekday(token: str) -> str:
     return f"{match.group(1)}-6,0" if match else token
 
 
-def _schedule_value(settings: Mapping[str, Any]) -> tuple[str, Any]:
-    key = next((k for k in SCHEDULE_KEYS if settings.get(k) is not None), "schedule")
+def schedule_argument(settings: Mapping[str, Any]) -> tuple[str, Any]:
+    """The schedule argument as the DAG file gave it. A `timetable` that is a string is the class
+    name an import recorded (Airflow's own `timetable=` argument takes an object), never a schedule."""
+    key = next((k for k in SCHEDULE_KEYS if settings.get(k) is not None
+                and not (k == "timetable" and isinstance(settings[k], str))), "schedule")
     return key, settings.get(key)
 
 
@@ -143,38 +158,94 @@ def _source_text(value: Any) -> str:
 
 
 def _trigger(settings: Mapping[str, Any]) -> _Trigger:
-    key, value = _schedule_value(settings)
-    timetable = settings.get("timetable") if isinstance(settings.get("timetable"), str) else None
-    # Airflow-mode reading gives the timetable's class name and summary; they say more than an object's repr
-    if timetable is not None and not isinstance(value, (str, Duration)):
-        summary = settings.get("timetable_summary")
-        if timetable in ("CronTriggerTimetable", "CronDataIntervalTimetable") and isinstance(summary, str):
-            value = summary
-        elif timetable == "NullTimetable":
-            return _Trigger()
-        elif timetable == "OnceTimetable":
-            value = "@once"
-        elif timetable == "ContinuousTimetable":
-            value = "@continuous"
+    detail = settings.get("timetable_detail")
+    if isinstance(detail, Mapping) and isinstance(detail.get("class"), str):
+        return _timetable_trigger(detail, settings.get("timetable_description"))
+    timetable = settings.get("timetable")
+    if isinstance(timetable, str):  # an import that recorded only the timetable's class and summary
+        summary, raw = settings.get("timetable_summary"), settings.get("schedule")
+        return _timetable_trigger({
+            "class": timetable, "cron": summary if "Cron" in timetable and isinstance(summary, str) else None,
+            "delta": raw if "Delta" in timetable and isinstance(raw, Duration) else None,
+            "data_interval": timetable in DATA_INTERVAL_TIMETABLES,
+            "assets": timetable.startswith(("Dataset", "Asset")),
+        }, settings.get("timetable_description"))
+    return _argument_trigger(settings)
+
+
+def _timetable_trigger(detail: Mapping[str, Any], description: Any = None) -> _Trigger:
+    """The trigger of the timetable Airflow made from the DAG's schedule (reading with Airflow):
+    its class, cron expression or interval and time zone, read from the object, in any version."""
+    name = str(detail["class"])
+    if name == "NullTimetable":
+        return _Trigger()  # schedule=None: manual runs only, which is what a pipeline without one gets
+    if name == "OnceTimetable":
+        return _trigger_of("@once")
+    if name == "ContinuousTimetable":
+        return _trigger_of("@continuous")
+    time = detail.get("time")
+    if detail.get("assets"):
+        events = (f"schedule {name}: the DAG runs when assets/datasets are updated; KFP v1 has no event-driven "
+                  "triggering, only cron and interval schedules")
+        if isinstance(time, Mapping) and isinstance(time.get("class"), str):
+            on_time = _timetable_trigger(time)
+            if on_time.cron is None and on_time.interval is None:
+                return dataclasses.replace(on_time, problem=f"{events}; {on_time.problem or 'nor on time'}")
+            return dataclasses.replace(on_time, problem=f"{events}: only its time schedule is carried")
+        return _Trigger(problem=events)
+    crons = detail.get("crons")
+    if isinstance(crons, list) and len(crons) > 1:
+        return _Trigger(problem=f"schedule {name} fires on {len(crons)} cron expressions "
+                        f"({', '.join(map(repr, crons))}); a KFP recurring run has one: write one run per cron")
+    cron_text = detail.get("cron") or (crons[0] if isinstance(crons, list) and crons else None)
+    interval = bool(detail.get("data_interval"))
+    if isinstance(cron_text, str):
+        cron, problem = kfp_cron(CRON_PRESETS.get(cron_text, cron_text))
+        zone = detail.get("timezone")
+        return _Trigger(cron=cron, problem=problem, timezone=zone if isinstance(zone, str) else None,
+                        data_interval=interval)
+    delta = detail.get("delta")
+    if isinstance(delta, Duration):
+        return dataclasses.replace(_duration_trigger("schedule", delta), data_interval=interval)
+    if delta is not None:
+        return _Trigger(problem=f"schedule {name} every {_source_text(delta)}: not a fixed number of seconds "
+                        "(a calendar interval), which is all KFP's periodic schedule takes")
+    said = f" ({description})" if isinstance(description, str) and description else ""
+    return _Trigger(problem=f"schedule {name}{said}: a timetable KFP cannot express (KFP schedules only by a "
+                    "cron expression or a fixed interval)")
+
+
+def _duration_trigger(key: str, value: Duration) -> _Trigger:
+    interval = math.ceil(value.seconds)
+    notes = (f"interval rounded up to {interval} s",) if interval != value.seconds else ()
+    if interval <= 0:
+        return _Trigger(problem=f"{key}={value.seconds} s is not a positive interval")
+    return _Trigger(interval=interval, notes=notes)
+
+
+def _trigger_of(value: str) -> _Trigger:
+    """A schedule string: `@once`, `@continuous`, a preset or a cron expression."""
+    if value == "@once":
+        return _Trigger(problem="schedule '@once': Airflow runs the DAG once after start_date; KFP has "
+                        "no one-shot schedule, so create one run instead", severity=Severity.INFO)
+    if value == "@continuous":
+        return _Trigger(problem="schedule '@continuous': Airflow starts the next run as soon as the last "
+                        "one ends; KFP triggers runs only on a cron or an interval")
+    cron, problem = kfp_cron(CRON_PRESETS.get(value, value))
+    return _Trigger(cron=cron, problem=problem)
+
+
+def _argument_trigger(settings: Mapping[str, Any]) -> _Trigger:
+    """The trigger of the schedule argument as the static reader read it."""
+    key, value = schedule_argument(settings)
     if value is None:
         return _Trigger()
     if isinstance(value, Duration):
-        interval = math.ceil(value.seconds)
-        notes = (f"interval rounded up to {interval} s",) if interval != value.seconds else ()
-        if interval <= 0:
-            return _Trigger(problem=f"{key}={value.seconds} s is not a positive interval")
-        return _Trigger(interval=interval, notes=notes)
+        return _duration_trigger(key, value)
     if isinstance(value, str):
-        if value == "@once":
-            return _Trigger(problem="schedule '@once': Airflow runs the DAG once after start_date; KFP has "
-                            "no one-shot schedule, so create one run instead", severity=Severity.INFO)
-        if value == "@continuous":
-            return _Trigger(problem="schedule '@continuous': Airflow starts the next run as soon as the last "
-                            "one ends; KFP triggers runs only on a cron or an interval")
-        cron, problem = kfp_cron(CRON_PRESETS.get(value, value))
-        return _Trigger(cron=cron, problem=problem)
+        return _trigger_of(value)
     text = _source_text(value)
-    if _ASSET.search(text) or (timetable or "").startswith(("Dataset", "Asset")):
+    if _ASSET.search(text):
         kind = "a conditional asset expression" if re.search(r"[|&]|Any\b|All\b", text) else "assets/datasets"
         return _Trigger(problem=f"schedule {text}: the DAG runs when {kind} are updated; KFP v1 has no "
                         "event-driven triggering, only cron and interval schedules")
@@ -183,12 +254,44 @@ def _trigger(settings: Mapping[str, Any]) -> _Trigger:
         cron, problem = kfp_cron(match.group(3))
         tz = _TIMEZONE_ARG.search(match.group(4))
         zone = tz and (tz.group(1) or tz.group(2).strip())
-        notes = (f"{match.group(1)}: its timezone {zone} is not carried; KFP's cron fires in UTC",) \
-            if zone and zone.upper() != "UTC" else ()
-        return _Trigger(cron=cron, problem=problem, notes=notes, timezone=zone or None)
-    name = timetable or text
-    return _Trigger(problem=f"schedule {name}: a timetable KFP cannot express (KFP schedules only by a cron "
+        return _Trigger(cron=cron, problem=problem, timezone=zone or None,
+                        data_interval=match.group(1) == "CronDataIntervalTimetable")
+    match = _DELTA_TIMETABLE.match(text.strip())
+    delta = _timedelta_of(match.group(2)) if match else None
+    if match and delta is not None:
+        return dataclasses.replace(_duration_trigger(key, delta), data_interval=match.group(1) == "DeltaDataIntervalTimetable")
+    return _Trigger(problem=f"schedule {text}: a timetable KFP cannot express (KFP schedules only by a cron "
                     "expression or a fixed interval)")
+
+
+_TIMEDELTA_UNITS = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1,
+                    "milliseconds": 0.001, "microseconds": 0.000001}
+
+
+def _timedelta_of(text: str) -> Duration | None:
+    """`timedelta(hours=2)` (or `datetime.timedelta`, pendulum's `duration`) with literal numbers, read
+    from source text without running it; None for anything else (a relativedelta, a variable)."""
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    if called not in ("timedelta", "duration"):
+        return None
+    order = ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks")
+    if called == "duration" and node.args:
+        return None  # pendulum's duration() takes keywords only in practice; positional order differs
+    pairs = [*zip(order, node.args), *((k.arg, k.value) for k in node.keywords)]
+    total = 0.0
+    for unit, value in pairs:
+        if unit not in _TIMEDELTA_UNITS or not isinstance(value, ast.Constant) \
+                or not isinstance(value.value, (int, float)) or isinstance(value.value, bool):
+            return None
+        total += value.value * _TIMEDELTA_UNITS[unit]
+    return Duration(total)
 
 
 def rfc3339(value: Any) -> str | None:
@@ -263,14 +366,18 @@ def recurring_run(dag: Dag, scheduled: Mapping[str, str], description: str | Non
         if value is not None and window[target] is None:
             report(f"{key} could not be read ({_source_text(value)}); the recurring run has no {target}")
     start = window["start_time"]
-    if trigger.cron and start and not start.endswith("Z") and trigger.timezone is None:
+    if trigger.cron and trigger.timezone is not None:
+        if trigger.timezone.upper() not in ("UTC", "ETC/UTC", "Z"):
+            report(f"the cron fires in {trigger.timezone} in Airflow (the timetable's time zone), in UTC in KFP "
+                   "(the ScheduledWorkflow controller's); the cron fields were not shifted")
+    elif trigger.cron and start and not start.endswith("Z"):
         report(f"start_date {start} is not in UTC: Airflow fires the cron in the DAG's time zone, KFP in the "
                "ScheduledWorkflow controller's (UTC); the cron fields were not shifted")
 
     if scheduled:
         names = ", ".join(sorted(scheduled))
-        if settings.get("timetable") in DATA_INTERVAL_TIMETABLES:
-            report(f"logical-date parameters ({names}): Airflow's {settings['timetable']} fires at the end "
+        if trigger.data_interval:
+            report(f"logical-date parameters ({names}): Airflow's data-interval timetable fires at the end "
                    "of each data interval with the logical date at its start; KFP's [[ScheduledTime]] is the "
                    "firing time, one period later")
         else:

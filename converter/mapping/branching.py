@@ -21,7 +21,10 @@ from converter.emit.names import python_identifier
 from converter.mapping.base import (
     ComponentDef, Fidelity, MappingContext, OperatorFamily, TaskMapping, task_location,
 )
-from converter.mapping.control_flow import BRANCH_OPERATORS, SHORT_CIRCUIT_OPERATORS, branch_output, is_short_circuit
+from converter.mapping.control_flow import (
+    BRANCH_OPERATORS, SHORT_CIRCUIT_OPERATORS, branch_output, is_custom_branch, is_custom_short_circuit,
+    is_short_circuit,
+)
 from converter.mapping.python import Decision, python_component
 from converter.model import Dag, Task, Unresolved
 
@@ -111,6 +114,12 @@ def map_decision(task: Task, context: MappingContext) -> TaskMapping:
         outputs = [(branch_output(down), down) for down in candidates(context.dag, task)]
     if task.python_callable is not None and task.operator != "BranchDayOfWeekOperator":
         return _python_decision(task, context, outputs)
+    if is_custom_branch(task) or is_custom_short_circuit(task):
+        # the decision is the class's own method (choose_branch), which runs only with the class
+        bases = ", ".join(b.rsplit(".", 1)[-1] for b in task.operator_bases)
+        return _failing(task, outputs, diag(
+            "A2K301", f"no mapping for operator {task.operator} ({bases} subclass): its decision is not "
+            "converted; the deciding step is a placeholder with the outputs the conditions after it read", **where))
     program = _day_of_week_program(task) if task.operator == "BranchDayOfWeekOperator" else None
     if program is None:
         shown = ", ".join(sorted(k for k, v in task.args.values.items() if isinstance(v, Unresolved)))
@@ -149,7 +158,15 @@ def _failing(task: Task, outputs: list[tuple[str, str]], reason: Diagnostic) -> 
                        notes=("placeholder decision: fails when run",))
 
 
-FAMILY = OperatorFamily(
+class _Deciders(OperatorFamily):
+    """Airflow's deciding operators, and the repo's own subclasses of them: whatever control_flow
+    plans as a decision must be mapped as one, with the outputs its conditions read."""
+
+    def handles(self, task: Task) -> bool:
+        return super().handles(task) or is_custom_branch(task) or is_custom_short_circuit(task)
+
+
+FAMILY = _Deciders(
     name="branching",
     description="Branch and short-circuit operators: a deciding step; the tasks after it run in dsl.Condition.",
     operators=BRANCH_OPERATORS | SHORT_CIRCUIT_OPERATORS,

@@ -18,6 +18,7 @@ when the condition is false, else the task's own result.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
@@ -27,7 +28,8 @@ from converter import graph
 from converter.emit.names import python_identifier
 from converter.mapping import trigger_rules as tr
 from converter.mapping.fan_in import Collected
-from converter.model import DEFAULT_TRIGGER_RULE, Dag, MappedArg, Task, XComRef
+from converter.mapping.base import ParamRef
+from converter.model import DEFAULT_TRIGGER_RULE, Dag, MappedArg, Task, Unresolved, XComRef
 
 BRANCH_OPERATORS = frozenset({
     "BranchPythonOperator", "BranchExternalPythonOperator", "BranchPythonVirtualenvOperator",
@@ -61,8 +63,10 @@ class Condition:
 @dataclass(frozen=True)
 class Loop:
     over: Any  # a literal list, an XComRef to an upstream's output, or a mapped task's Collected results
+    # (or a ParamRef: a pipeline parameter holding the list, when no reader could read it)
     variable: str  # the loop variable in the generated Python
     group: str | None = None  # the mapped task group whose loop it is: one loop around all its tasks
+    unread: str | None = None  # the source of a list no reader could read (`over` is then a ParamRef)
 
 
 @dataclass(frozen=True)
@@ -89,16 +93,37 @@ def effective_rule(task: Task) -> str:
     """The rule Airflow applies: teardowns default to all_done_setup_success (as_teardown, @teardown)."""
     if task.is_teardown and "trigger_rule" not in task.args.explicit:
         return "all_done_setup_success"
-    return task.trigger_rule
+    # an older name (`dummy`, `none_failed_or_skipped`) is the rule it became; a name no Airflow knows
+    # (Airflow rejects it when the DAG is parsed) runs as the default, and _differences says so
+    return tr.canonical(task.trigger_rule) or DEFAULT_TRIGGER_RULE
+
+
+# the bases a class defined in the repo inherits its deciding from
+_BRANCH_BASES = ("BaseBranchOperator", "BranchMixIn", *BRANCH_OPERATORS)
+
+
+def _airflow_class(task: Task, names: frozenset[str]) -> bool:
+    # as OperatorFamily.handles decides: only Airflow's own class of that name (a user's is not)
+    return task.operator in names and (task.operator_module == "airflow" or task.operator_module.startswith("airflow."))
+
+
+def is_custom_branch(task: Task) -> bool:
+    """A branch operator the repo defines itself (a subclass of BaseBranchOperator and kin)."""
+    return not _airflow_class(task, BRANCH_OPERATORS) and any(
+        b.rsplit(".", 1)[-1] in _BRANCH_BASES for b in task.operator_bases)
+
+
+def is_custom_short_circuit(task: Task) -> bool:
+    return not _airflow_class(task, SHORT_CIRCUIT_OPERATORS) and any(
+        b.rsplit(".", 1)[-1] in SHORT_CIRCUIT_OPERATORS for b in task.operator_bases)
 
 
 def is_branch(task: Task) -> bool:
-    return task.operator in BRANCH_OPERATORS or any(b.endswith(("BaseBranchOperator", "BranchMixIn"))
-                                                    for b in task.operator_bases)
+    return _airflow_class(task, BRANCH_OPERATORS) or is_custom_branch(task)
 
 
 def is_short_circuit(task: Task) -> bool:
-    return task.operator in SHORT_CIRCUIT_OPERATORS
+    return _airflow_class(task, SHORT_CIRCUIT_OPERATORS) or is_custom_short_circuit(task)
 
 
 def branch_output(task_id: str) -> str:
@@ -113,11 +138,17 @@ def mapped_upstreams(dag: Dag, task_id: str) -> list[str]:
     return [u for u in dag.upstream(task_id) if dag.task(u).is_mapped]
 
 
-def _conditions(dag: Dag, task: Task, descendants: Mapping[str, set[str]]) -> tuple[Condition, ...]:
+def _conditions(dag: Dag, task: Task, descendants: Mapping[str, set[str]],
+                waited: AbstractSet[str]) -> tuple[Condition, ...]:
+    """The decisions the task runs under: each branch or short-circuit that decides it, among the tasks
+    its step waits for (`waited`, transitively). A task Airflow starts at once (trigger_rule always)
+    does not wait for a decision above it; a decision may only mark it skipped afterwards."""
     found: list[Condition] = []
     direct = dag.upstream(task.task_id)
     for up_id in direct:
         up = dag.task(up_id)
+        if up_id not in waited:
+            continue
         if is_branch(up):
             found.append(Condition(up_id, branch_output(task.task_id), "branch"))
         elif is_short_circuit(up):
@@ -125,9 +156,20 @@ def _conditions(dag: Dag, task: Task, descendants: Mapping[str, set[str]]) -> tu
     if effective_rule(task) not in tr.SKIP_BLOCKS:
         for source in dag.tasks:
             if (is_short_circuit(source) and ignores_downstream_rules(source) and source.task_id not in direct
-                    and task.task_id in descendants[source.task_id]):
+                    and task.task_id in descendants[source.task_id] and source.task_id in waited):
                 found.append(Condition(source.task_id, "proceed", "short_circuit"))
     return tuple(found)
+
+
+def _unwaited_deciders(dag: Dag, task: Task, descendants: Mapping[str, set[str]],
+                       waited: AbstractSet[str]) -> list[str]:
+    """Branches and short-circuits that could skip the task in Airflow but that its step does not wait for."""
+    direct = set(dag.upstream(task.task_id))
+    found = [up for up in sorted(direct) if up not in waited and (is_branch(dag.task(up)) or is_short_circuit(dag.task(up)))]
+    if effective_rule(task) not in tr.SKIP_BLOCKS:
+        found += [s.task_id for s in dag.tasks if is_short_circuit(s) and ignores_downstream_rules(s)
+                  and s.task_id not in direct and task.task_id in descendants[s.task_id] and s.task_id not in waited]
+    return found
 
 
 def loops_of(task: Task, dag: Dag) -> tuple[Loop, ...]:
@@ -136,8 +178,7 @@ def loops_of(task: Task, dag: Dag) -> tuple[Loop, ...]:
     (Airflow maps over their cross product). A loop over the results of another mapped task
     iterates over the list Argo collects from that task's loop (see fan_in.py)."""
     loops = _loops(task, dag)
-    return tuple(Loop(_collected(loop.over, loops[:index], dag), loop.variable, loop.group)
-                 for index, loop in enumerate(loops))
+    return tuple(replace(loop, over=_collected(loop.over, loops[:index], dag)) for index, loop in enumerate(loops))
 
 
 def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
@@ -145,15 +186,48 @@ def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
     found: list[Loop] = []
     for group in mapped_groups_around(task, dag):
         stem = python_identifier(group)
-        found += [Loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}", group)
+        found += [_loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}", group)
                   for name, value in dag.mapped_groups[group].items()]
     if task.is_mapped:
         stem = python_identifier(task.task_id)
-        own = [Loop(_flat_items(task, name, value), f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
+        own = [_loop(_flat_items(task, name, value), f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
                for name, value in task.mapped_args.items()]
         # a loop over a mapped task's results first: the compile step finds it outermost
         found += sorted(own, key=lambda loop: not _from_mapped(loop.over, dag))
     return tuple(found)
+
+
+def _loop(over: Any, variable: str, group: str | None = None) -> Loop:
+    """A loop; over a list no reader could read (`range(n)` Airflow kept as an object, a value built by
+    code), a pipeline parameter each run sets (a JSON list), never the unread value as code."""
+    if _unread(over):
+        return Loop(ParamRef(f"{variable}_items"), variable, group, unread=_unread_text(over))
+    return Loop(over, variable, group)
+
+
+def _unread(value: Any) -> bool:
+    if isinstance(value, Unresolved):
+        return True
+    if isinstance(value, dict):
+        return any(_unread(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_unread(v) for v in value)
+    return False
+
+
+def _unread_text(value: Any) -> str:
+    if isinstance(value, Unresolved):
+        return value.source
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_unread_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_unread_text(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def loop_parameters(loops: Sequence[Loop]) -> list[str]:
+    """The pipeline parameters the loops iterate over (lists no reader could read)."""
+    return [loop.over.name for loop in loops if isinstance(loop.over, ParamRef)]
 
 
 def mapped_groups_around(task: Task, dag: Dag) -> list[str]:
@@ -352,6 +426,7 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
         upstream[down].append(up)
 
     controls: dict[str, TaskControl] = {}
+    reaches: dict[str, set[str]] = {}  # the tasks each step waits for, transitively (after and conditions)
     conditional: dict[str, bool] = {}
     omittable: dict[str, bool] = {}
     can_skip: dict[str, bool] = {}  # Airflow may mark it skipped
@@ -378,8 +453,22 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
                                    "that upstream; Airflow starts it at once")
             else:
                 after = ()  # Airflow does not wait for upstream tasks at all; neither does the step
-        conditions = _conditions(dag, task, descendants)
+        waited = set().union(*(reaches[u] for u in after), after)
+        conditions = _conditions(dag, task, descendants, waited)
+        reaches[task_id] = waited | {c.source for c in conditions}
+        unwaited = _unwaited_deciders(dag, task, descendants, waited)
+        if unwaited:
+            differences.append(f"decided by {', '.join(unwaited)} (branch/short-circuit), which trigger_rule "
+                               "always (this task's, or one before it) does not wait for: Airflow starts the task "
+                               "at once and may mark it skipped when the decision comes after it ran; the KFP step "
+                               "does not wait for the decision and is not skipped")
         loops = loops_of(task, dag)
+        differences += [f"mapped over {loop.unread}, which could not be read as a list: the loop runs over the "
+                        f"pipeline parameter {loop.over.name} (a JSON list), which each run must set"
+                        for loop in loops if loop.unread is not None and loop.group is None]
+        differences += [f"in mapped task group {loop.group}, mapped over {loop.unread}, which could not be read "
+                        f"as a list: the loop runs over the pipeline parameter {loop.over.name} (a JSON list), "
+                        "which each run must set" for loop in loops if loop.unread is not None and loop.group]
         conditional[task_id] = bool(conditions)
         omittable[task_id] = tr.can_be_omitted(rule, bool(after))
         omitted_may_be_skip[task_id] = rule in tr.SKIPS_ON_ITS_OWN or any(can_skip[u] for u in after)
@@ -404,6 +493,9 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
 
 def _differences(dag: Dag, task: Task, rule: str, conditions: Sequence[Condition], after: Sequence[str]) -> list[str]:
     found = []
+    if tr.canonical(task.trigger_rule) is None and not (task.is_teardown and "trigger_rule" not in task.args.explicit):
+        found.append(f"trigger_rule {task.args.get('trigger_rule')!r} is no rule of any Airflow version (Airflow "
+                     f"rejects the DAG when it parses it); the step runs as {rule}")
     if rule in tr.EAGER_RULES and len(after) > 1:
         found.append(f"trigger_rule {rule}: Airflow starts the task as soon as one upstream qualifies; Argo "
                      "evaluates it once every upstream step finished (the same tasks run, later)")

@@ -467,7 +467,9 @@ def _xcom_input(inputs: _Inputs, wanted: str, ref: XComRef, task: Task, dag: Dag
 
 
 def _plain(value: Any) -> bool:
-    """JSON data only: what a KFP argument carries unchanged."""
+    """JSON data only: what a KFP argument carries unchanged (a loop item is a str, but no data)."""
+    if isinstance(value, LoopValue):
+        return False
     if value is None or isinstance(value, (str, int, float, bool)):
         return True
     if isinstance(value, (list, tuple)):
@@ -486,7 +488,7 @@ def _pass_inline(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag,
     def render(item: Any) -> str:
         if isinstance(item, XComRef):
             return _xcom_input(inputs, xcom.input_name(item), item, task, dag, found)
-        if isinstance(item, (ParamRef, Interpolated, RunIdRef)):
+        if isinstance(item, (ParamRef, Interpolated, RunIdRef, LoopValue)):  # a loop item nested in a value
             return inputs.add(f"{wanted}_{next(counter)}", "str", item)
         if isinstance(item, Rendered):
             return f"_render({template_literal(item.text)}, _context{native})"

@@ -32,12 +32,24 @@ RULES = (
     "all_skipped", "one_success", "one_failed", "one_done", "none_failed",
     "none_failed_min_one_success", "none_skipped", "always",
 )
+# Names earlier Airflow versions accepted, as the rule they are now (Airflow 1.10 - 3.x):
+# `dummy` is 1.10's name of `always` (2.x deprecated it, 3.0 removed it); `none_failed_or_skipped`
+# (1.10.11 - 2.x) was renamed `none_failed_min_one_success` in 2.2 with the same meaning.
+ALIASES = {"dummy": "always", "none_failed_or_skipped": "none_failed_min_one_success"}
 # Rules Airflow fires as soon as one upstream is in the right state; Argo waits for all of them.
 EAGER_RULES = frozenset({"one_success", "one_failed", "one_done"})
 # Rules that can end skipped although no upstream was skipped (e.g. all_failed after a success).
 SKIPS_ON_ITS_OWN = frozenset({"all_failed", "one_failed", "one_done", "all_skipped"})
 # Rules that never fire when an upstream was skipped (a skipped upstream decides the task's fate).
 SKIP_BLOCKS = frozenset({"all_success", "all_failed", "none_skipped", "all_done_min_one_success"})
+
+
+def canonical(rule: str) -> str | None:
+    """The rule a name of Airflow 1.10 - 3.x stands for (`TriggerRule.X` reads as `x`); None for a
+    name no Airflow version knows."""
+    name = rule.rsplit(".", 1)[-1].strip().lower()
+    name = ALIASES.get(name, name)
+    return name if name in RULES else None
 
 
 # -- a small boolean algebra over Argo task results, folded as it is built -------------------

@@ -29,7 +29,7 @@ from subprocess import PIPE, CompletedProcess, Popen
 from typing import Any
 
 from converter.cache import Hasher
-from converter.diagnostics import Diagnostic, diag
+from converter.diagnostics import Diagnostic, Severity, diag
 from converter.model import (
     BoundObject, Dag, DagRef, Duration, MappedArg, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved,
     XComRef,
@@ -573,12 +573,35 @@ def parsed_file_from_probe(answer: Mapping[str, Any], display: str, airflow_vers
     if answer.get("skipped"):
         return ParsedFile(path=display, not_a_dag_file=True)
     diagnostics = [_import_error(error, display, limits) for error in answer.get("import_errors", [])]
+    read, repeated = _one_per_dag_id(answer.get("dags", []))
+    diagnostics += [diag("A2K206", f"Airflow's DagBag found {count} DAGs with dag_id {dag_id!r} in this file (a "
+                         "@dag function called twice, or one DAG bound under two names); it keeps one per dag_id, "
+                         "the last one built, which is converted", file=display, dag_id=dag_id,
+                         severity=Severity.WARNING) for dag_id, count in repeated]
     dags = tuple(inline_subdags([_dag(data, display, str(answer.get("path", "")), airflow_version)
-                                 for data in answer.get("dags", [])]))
-    if not dags and not diagnostics:
-        diagnostics.append(diag("A2K104", "Airflow's DagBag found no DAG in this file.", file=display,
-                                help="Nothing to convert; exclude the file if it is a helper module."))
+                                 for data in read]))
+    if not dags and not diagnostics:  # a helper module Airflow imported fine: nothing to convert, no failure
+        return ParsedFile(path=display, not_a_dag_file=True, diagnostics=(
+            diag("A2K104", "Airflow's DagBag found no DAG in this file.", file=display,
+                 help="Nothing to convert; exclude the file if it is a helper module."),))
     return ParsedFile(path=display, dags=dags, diagnostics=tuple(diagnostics))
+
+
+def _one_per_dag_id(dags: Any) -> tuple[list[Mapping[str, Any]], list[tuple[str, int]]]:
+    """The probe's DAGs, one per dag_id as DagBag.dags keeps them (a later one replaces an earlier one
+    of the same file), and each dag_id found more than once with its count."""
+    kept: dict[str, Mapping[str, Any]] = {}
+    counts: dict[str, int] = {}
+    for data in dags if isinstance(dags, list) else []:
+        if isinstance(data, Mapping) and "dag_id" in data:
+            dag_id = str(data["dag_id"])
+            # the same DAG found twice (bound under two names, or a sub-DAG also listed by its parent)
+            # is one DAG; only distinct DAGs of one dag_id are worth a word
+            if kept.get(dag_id) != data:
+                counts[dag_id] = counts.get(dag_id, 0) + 1
+            kept.pop(dag_id, None)
+            kept[dag_id] = data
+    return list(kept.values()), sorted((dag_id, n) for dag_id, n in counts.items() if n > 1)
 
 
 def _limits_note(limits: Mapping[str, Any]) -> str:
@@ -623,7 +646,8 @@ def decode_value(value: Any) -> Any:
     return value
 
 
-_DAG_SETTINGS = ("schedule", "timetable", "timetable_summary", "timetable_description", "catchup", "start_date",
+_DAG_SETTINGS = ("schedule", "timetable", "timetable_summary", "timetable_description", "timetable_detail",
+                 "catchup", "start_date",
                  "end_date", "max_active_runs", "max_active_tasks", "default_args", "params", "tags", "doc_md")
 
 

@@ -238,7 +238,8 @@ def to_json_safe(value: Any, af: _Airflow, depth: int = 0) -> Any:
 
 
 def _schedule(dag: Any, af: _Airflow) -> dict[str, Any]:
-    # 3.x keeps the argument as `schedule`; 2.x as `schedule_interval` (2.4+ also accepts schedule=)
+    # 3.x keeps the argument as `schedule`; 2.x as `schedule_interval` (2.4+ also accepts schedule=),
+    # which 2.x fills with the timetable's summary when the DAG was given a timetable or datasets
     raw = _quiet_getattr(dag, "schedule", _MISSING)
     if raw is _MISSING:
         raw = _quiet_getattr(dag, "schedule_interval", None)
@@ -248,7 +249,44 @@ def _schedule(dag: Any, af: _Airflow) -> dict[str, Any]:
         "timetable": type(timetable).__name__ if timetable is not None else None,
         "timetable_summary": _quiet_getattr(timetable, "summary", None),
         "timetable_description": _quiet_getattr(timetable, "description", None),
+        "timetable_detail": _timetable_detail(timetable, af) if timetable is not None else None,
     }
+
+
+def _timetable_detail(timetable: Any, af: _Airflow, depth: int = 0) -> dict[str, Any]:
+    """What the timetable Airflow made fires on, read from the object itself (the same in 2.x and
+    3.x, core and SDK classes): its cron expression(s) or interval, time zone, whether it is a
+    data-interval timetable (the logical date one period before the firing time) and whether assets
+    or datasets trigger it. An asset-or-time schedule carries its time timetable as `time`."""
+    bases = [cls.__name__ for cls in type(timetable).__mro__]
+    cron = _quiet_getattr(timetable, "expression", None) or _quiet_getattr(timetable, "_expression", None)
+    delta = _quiet_getattr(timetable, "delta", None) or _quiet_getattr(timetable, "_delta", None)
+    zone = _quiet_getattr(timetable, "timezone", None) or _quiet_getattr(timetable, "_timezone", None)
+    parts = _quiet_getattr(timetable, "timetables", None) or _quiet_getattr(timetable, "_timetables", None)
+    condition = _quiet_getattr(timetable, "asset_condition", None) or _quiet_getattr(
+        timetable, "dataset_condition", None)
+    inner = _quiet_getattr(timetable, "timetable", None)  # AssetOrTimeSchedule, DatasetOrTimeSchedule
+    return {
+        "class": type(timetable).__name__,
+        "cron": cron if isinstance(cron, str) else None,
+        "crons": [c for c in (_quiet_getattr(p, "expression", None) or _quiet_getattr(p, "_expression", None)
+                              for p in parts) if isinstance(c, str)] if isinstance(parts, (list, tuple)) else None,
+        "delta": to_json_safe(delta, af) if delta is not None else None,
+        "timezone": _zone_name(zone),
+        "data_interval": "_DataIntervalTimetable" in bases or type(timetable).__name__ in (
+            "CronDataIntervalTimetable", "DeltaDataIntervalTimetable"),
+        "assets": condition is not None and not type(condition).__name__.startswith("_Null"),
+        "can_be_scheduled": bool(_quiet_getattr(timetable, "can_be_scheduled", True)),
+        "time": _timetable_detail(inner, af, depth + 1) if inner is not None and depth < 2
+        and hasattr(inner, "next_dagrun_info") else None,
+    }
+
+
+def _zone_name(zone: Any) -> str | None:
+    if zone is None:
+        return None
+    name = getattr(zone, "name", None) or getattr(zone, "key", None) or getattr(zone, "zone", None)
+    return str(name) if name else str(zone)
 
 
 _MISSING = object()

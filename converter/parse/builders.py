@@ -12,6 +12,7 @@ from typing import Any
 
 import libcst as cst
 
+from converter.diagnostics import Severity
 from converter.model import PythonCallable, Unresolved
 from converter.parse import imports
 from converter.parse.budget import TASKS
@@ -42,8 +43,13 @@ class Builders(Dependencies):
         if not isinstance(dag_id, str):
             self.report("A2K209", f"The dag_id `{name}` cannot be evaluated statically.", node, dag=dag)
         elif any(d.dag_id == dag_id for d in self.dags):
-            self.report("A2K206", f"The dag_id {shown(dag_id)} is already used in this file; only the first "
-                        "is read.", node, dag=dag)
+            # as Airflow's DagBag: a later DAG of the same dag_id replaces the earlier one (a @dag
+            # function called twice loads fine), so the last one built is converted, and said
+            self.report("A2K206", f"The dag_id {shown(dag_id)} is already used in this file; Airflow keeps the "
+                        "last DAG built with it, which is read.", node, dag=dag, severity=Severity.WARNING)
+            self.dags[:] = [d for d in self.dags if d.dag_id != dag_id]
+            if self.check_id(node, dag_id, KEY_REGEX, "dag_id", dag=dag):
+                self.dags.append(dag)
         elif self.check_id(node, dag_id, KEY_REGEX, "dag_id", dag=dag):
             self.dags.append(dag)
         return dag

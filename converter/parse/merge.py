@@ -27,7 +27,9 @@ def merge(static: ParsedFile, imported: ParsedFile) -> ParsedFile:
     """One reading from two: Airflow's tasks and edges, the static reader's locations."""
     if not imported.dags:
         # the import failed or found nothing: the static reading is all there is
-        return dataclasses.replace(static, diagnostics=imported.diagnostics + static.diagnostics,
+        said = {d.code for d in imported.diagnostics}  # "no DAG here" once, in Airflow's words
+        return dataclasses.replace(static, diagnostics=imported.diagnostics + tuple(
+                                       d for d in static.diagnostics if not (d.code == "A2K104" and d.code in said)),
                                    not_a_dag_file=static.not_a_dag_file and imported.not_a_dag_file)
     static_dags = {dag.dag_id: dag for dag in static.dags}
     dags = tuple(_merge_dag(static_dags.get(dag.dag_id), dag) for dag in imported.dags)
@@ -74,6 +76,9 @@ def _merge_task(static: Task | None, imported: Task) -> Task:
         span=static.span,  # Airflow does not know where in the file a task was created
         args=TaskArgs(values=values, explicit=explicit),
         python_callable=_merge_callable(static.python_callable, imported.python_callable),
+        # a class the repo defines: the bases the static reading saw, where the import recorded none
+        operator_bases=imported.operator_bases or (static.operator_bases if static.operator == imported.operator
+                                                   else ()),
     )
 
 
@@ -163,6 +168,14 @@ def _settled(static: ParsedFile, imported: ParsedFile) -> tuple[Diagnostic, ...]
             found = dataclasses.replace(
                 found, severity=Severity.INFO,
                 message=f"{found.message} (settled: Airflow's import read this DAG, its values are used)",
+            )
+        elif found.code == "A2K206" and settled:  # Airflow keeps one DAG per dag_id: the import's is converted
+            if any(d.code == "A2K206" and d.dag_id == found.dag_id for d in imported.diagnostics):
+                continue  # the import said it, in Airflow's terms
+            found = dataclasses.replace(
+                found, severity=Severity.WARNING,
+                message=f"{found.message} Airflow's import keeps one DAG of that dag_id (the last one built), "
+                        "which is converted.",
             )
         elif found.code in STATIC_BUDGETS and settled:
             found = dataclasses.replace(

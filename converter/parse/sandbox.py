@@ -53,7 +53,11 @@ HOSTNAME = "airflow2kfp"
 
 # Only these variables of the user's environment reach Airflow: an allow-list, so cloud and
 # cluster credentials (AWS_*, GOOGLE_*, AZURE_*, KUBECONFIG, tokens, ...) never do.
-ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
+ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ",
+                 # the Airflow settings that decide which timetable a DAG's schedule makes, and its
+                 # catchup and time zone: schedules are read as the user's Airflow makes them
+                 "AIRFLOW__SCHEDULER__CREATE_CRON_DATA_INTERVALS", "AIRFLOW__SCHEDULER__CREATE_DELTA_DATA_INTERVALS",
+                 "AIRFLOW__SCHEDULER__CATCHUP_BY_DEFAULT", "AIRFLOW__CORE__DEFAULT_TIMEZONE")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # /etc holds host secrets (shadow, ssh host keys, ssl/private): only these, none of them secret

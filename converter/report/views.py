@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from converter.emit.names import bounded_stem
+from converter.emit.recurring import TIMETABLE_READ, schedule_argument
 from converter.outputs import REPORTS_DIR, OwnedFiles, read_manifest
 from converter.verify.workflow import StepInfo, duration, load_workflow, step_settings, workflow_parameters
 
@@ -312,8 +313,7 @@ _CRON_PRESETS = {
 
 
 def schedule_row(settings: Mapping[str, Any]) -> SettingRow:
-    key = next((k for k in ("schedule", "schedule_interval", "timetable") if k in settings), "schedule")
-    value = settings.get(key)
+    key, value = schedule_argument(settings)
     if value is None:
         return SettingRow(key, "None (manual)", "no recurring run (manual runs)", "same")
     if isinstance(value, dict) and "duration_seconds" in value:
@@ -329,7 +329,7 @@ def schedule_row(settings: Mapping[str, Any]) -> SettingRow:
 
 def recurring_rows(settings: Mapping[str, Any], recurring: Mapping[str, Any] | None) -> list[SettingRow]:
     """The schedule settings as the recurring-run JSON the converter wrote holds them (None: it wrote none)."""
-    key = next((k for k in ("schedule", "schedule_interval", "timetable") if settings.get(k) is not None), "schedule")
+    key, _ = schedule_argument(settings)
     if recurring is None:
         if settings.get(key) is None:
             return [SettingRow(key, "None (manual)", "no recurring run (manual runs)", "same")]
@@ -407,7 +407,7 @@ def setting_rows(settings: Mapping[str, Any], parameters: Sequence[str], descrip
                  recurring: Mapping[str, Any] | None = None, computed: bool = False) -> tuple[SettingRow, ...]:
     """`computed`: the run recorded its recurring run (`recurring`, None when there is none); older
     conversion.json files did not, and their schedule rows describe what to create by hand."""
-    shown = {"schedule", "schedule_interval", "timetable", "params", "catchup", "max_active_runs",
+    shown = {"schedule", "schedule_interval", "timetable", *TIMETABLE_READ, "params", "catchup", "max_active_runs",
              "start_date", "end_date", "tags", "doc_md", "doc", "doc_rst", "doc_json", "doc_yaml",
              "description", "default_args"}
     if computed:

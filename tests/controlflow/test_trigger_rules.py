@@ -121,3 +121,26 @@ def test_setup_success_rule_needs_one_setup_succeeded() -> None:
 def test_unknown_rule_is_refused() -> None:
     with pytest.raises(ValueError):
         tr.trigger("sometimes", PLAIN)
+
+
+# every name TriggerRule had, Airflow 1.10 to 3.x (airflow/utils/trigger_rule.py, airflow/task/trigger_rule.py)
+EVERY_NAME = {
+    "all_success": "all_success", "all_failed": "all_failed", "all_done": "all_done",
+    "all_done_min_one_success": "all_done_min_one_success", "all_done_setup_success": "all_done_setup_success",
+    "one_success": "one_success", "one_failed": "one_failed", "one_done": "one_done",
+    "none_failed": "none_failed", "none_failed_min_one_success": "none_failed_min_one_success",
+    "none_skipped": "none_skipped", "always": "always", "all_skipped": "all_skipped",
+    "none_failed_or_skipped": "none_failed_min_one_success",  # 1.10.11 - 2.x, renamed in 2.2
+    "dummy": "always",  # 1.10's name, deprecated in 2.x, removed in 3.0
+}
+
+
+@pytest.mark.parametrize(("name", "rule"), sorted(EVERY_NAME.items()))
+def test_every_rule_name_of_airflow_1_to_3_is_its_rule(name: str, rule: str) -> None:
+    assert tr.canonical(name) == rule
+    assert tr.canonical(f"TriggerRule.{name.upper()}") == rule
+    assert tr.depends(tr.canonical(name), skippable_upstreams(2))  # an expression for every one
+
+
+def test_a_name_no_airflow_knows_has_no_rule() -> None:
+    assert tr.canonical("sometimes") is None

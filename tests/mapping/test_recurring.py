@@ -85,9 +85,10 @@ def test_what_kfp_cannot_trigger_gets_no_run_and_a2k314(value, says: str, severi
     assert says in result.diagnostics[0].message
 
 
-def test_cron_timetable_is_read_with_its_time_zone_noted() -> None:
-    run = schedule(schedule=Unresolved('CronTriggerTimetable("0 1 * * *", timezone="Europe/Paris")')).run
-    assert run.cron == "0 0 1 * * *" and "Europe/Paris is not carried" in run.notes[0]
+def test_cron_timetable_is_read_with_its_time_zone_reported() -> None:
+    result = schedule(schedule=Unresolved('CronTriggerTimetable("0 1 * * *", timezone="Europe/Paris")'))
+    assert result.run.cron == "0 0 1 * * *" and codes(result) == [("A2K314", "warning")]
+    assert "fires in Europe/Paris in Airflow" in result.diagnostics[0].message
     # the timetable's own time zone governs the cron, not start_date's
     result = schedule(schedule=Unresolved('CronTriggerTimetable("0 1 * * *", timezone="UTC")'),
                       start_date="2024-01-01T00:00:00+01:00", max_active_runs=1)
@@ -141,3 +142,77 @@ def test_description_is_the_first_paragraph_of_doc_md() -> None:
         == "Daily ETL loads data"
     assert dag_description(dag("d", [], [], settings={"doc_md": "doc"}, description="own")) == "own"
     assert dag_description(dag("d", [], [])) is None
+
+
+# -- timetables as reading with Airflow records them (the probe's timetable_detail) -------------------
+
+
+def timetable(cls: str, **detail) -> dict:
+    return {"class": cls, "cron": None, "crons": None, "delta": None, "timezone": None, "data_interval": False,
+            "assets": False, "can_be_scheduled": True, "time": None, **detail}
+
+
+@pytest.mark.parametrize(("detail", "raw", "cron", "interval", "one_period_later"), [
+    (timetable("CronTriggerTimetable", cron="0 3 * * *", timezone="UTC"), "0 3 * * *", "0 0 3 * * *", None, False),
+    (timetable("CronDataIntervalTimetable", cron="0 0 * * *", timezone="UTC", data_interval=True), "@daily",
+     "0 0 0 * * *", None, True),
+    (timetable("DeltaTriggerTimetable", delta=Duration(21600)), Duration(21600), None, 21600, False),
+    (timetable("DeltaDataIntervalTimetable", delta=Duration(7200), data_interval=True), "2:00:00", None, 7200, True),
+])
+def test_the_timetable_airflow_made_decides(detail, raw, cron, interval, one_period_later) -> None:
+    # Airflow 2 fills schedule_interval with the timetable's summary ("2:00:00"): the object decides
+    result = schedule(DS, schedule=raw, timetable=detail["class"], timetable_detail=detail)
+    assert (result.run.cron, result.run.interval_second) == (cron, interval)
+    assert [d.code for d in result.diagnostics] == (["A2K314"] if one_period_later else [])
+    assert all("one period later" in d.message for d in result.diagnostics)
+
+
+@pytest.mark.parametrize("raw", [None, "None"])
+def test_null_timetable_is_no_schedule_and_no_finding(raw) -> None:
+    # Airflow 3 records schedule=None, Airflow 2's summary is the string "None"
+    for settings in ({"timetable_detail": timetable("NullTimetable", can_be_scheduled=False)}, {}):
+        assert schedule(schedule=raw if settings else None, timetable="NullTimetable", timetable_summary=raw,
+                        **settings) == ScheduleResult(None, ())
+
+
+@pytest.mark.parametrize(("detail", "says", "severity", "cron"), [
+    (timetable("OnceTimetable"), "create one run", "info", None),
+    (timetable("ContinuousTimetable"), "as soon as the last one ends", "warning", None),
+    (timetable("AssetTriggeredTimetable", assets=True), "assets/datasets are updated", "warning", None),
+    (timetable("DatasetTriggeredTimetable", assets=True), "assets/datasets are updated", "warning", None),
+    (timetable("AssetOrTimeSchedule", assets=True, time=timetable("CronTriggerTimetable", cron="0 1 * * *",
+                                                                 timezone="UTC")),
+     "only its time schedule is carried", "warning", "0 0 1 * * *"),
+    (timetable("MultipleCronTriggerTimetable", crons=["0 1 * * *", "30 2 * * *"], timezone="UTC"),
+     "a KFP recurring run has one", "warning", None),
+    (timetable("DeltaTriggerTimetable", delta=Unresolved("relativedelta(months=+1)")), "calendar interval",
+     "warning", None),
+    (timetable("WorkdayTimetable"), "a timetable KFP cannot express", "warning", None),
+])
+def test_timetables_kfp_cannot_fire_on_are_said(detail, says: str, severity: str, cron) -> None:
+    result = schedule(timetable=detail["class"], timetable_detail=detail)
+    assert codes(result) == [("A2K314", severity)] and says in result.diagnostics[0].message
+    assert (result.run.cron if result.run else None) == cron
+
+
+def test_a_timetables_time_zone_is_reported() -> None:
+    detail = timetable("CronTriggerTimetable", cron="0 1 * * *", timezone="Europe/Paris")
+    result = schedule(timetable="CronTriggerTimetable", timetable_detail=detail,
+                      start_date="2024-01-01T00:00:00+01:00")
+    assert codes(result) == [("A2K314", "warning")] and "Europe/Paris" in result.diagnostics[0].message
+
+
+@pytest.mark.parametrize(("source", "seconds", "data_interval"), [
+    ("DeltaTriggerTimetable(timedelta(hours=3))", 10800, False),
+    ("DeltaDataIntervalTimetable(datetime.timedelta(days=1, minutes=30))", 88200, True),
+    ("DeltaTriggerTimetable(duration(minutes=15))", 900, False),
+])
+def test_static_delta_timetables_become_periodic_schedules(source: str, seconds: int, data_interval: bool) -> None:
+    result = schedule(DS, schedule=Unresolved(source))
+    assert result.run.interval_second == seconds
+    assert bool(result.diagnostics) == data_interval
+
+
+def test_static_cron_data_interval_timetable_says_one_period_later() -> None:
+    result = schedule(DS, schedule=Unresolved('CronDataIntervalTimetable("0 5 * * *", timezone="UTC")'))
+    assert result.run.cron == "0 0 5 * * *" and "one period later" in result.diagnostics[0].message

@@ -1,0 +1,114 @@
+"""No internal error on valid DAGs: every fixture of fixtures/valid_dags* is a DAG Airflow loads, and
+converts in the default mode (Airflow 3, or Airflow 2.10 for the Airflow 2 ones) and in static mode
+with no A2K4xx/A2K5xx, each DAG once; each case's own outcome is checked too."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from converter.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "fixtures"
+CASES = [(folder, version) for folder, version in (("valid_dags", "airflow3"), ("valid_dags_airflow2", "airflow2"),
+                                                   ("valid_dags_duplicates", "airflow3"),
+                                                   ("valid_dags_duplicates", "airflow2"))]
+INTERNAL = re.compile(r"^A2K[45]\d\d$")
+
+
+def convert(folder: Path, out: Path, mode: str, python: str) -> tuple[int, dict[str, Any], str]:
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        code = main(["convert", str(folder), "--out", str(out), "--mode", mode, "--airflow-python", python,
+                     "--no-cache", "-j", "1"])
+    return code, json.loads((out / "conversion.json").read_text()), printed.getvalue()
+
+
+@pytest.fixture(scope="module", params=[(f, v, m) for f, v in CASES for m in ("auto", "static")],
+                ids=lambda p: "-".join(p))
+def converted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    folder, version, mode = request.param
+    python = request.getfixturevalue("airflow_python" if version == "airflow3" else "airflow2_python")
+    out = tmp_path_factory.mktemp("out")
+    code, summary, printed = convert(FIXTURES / folder, out, mode, python)
+    return folder, version, mode, out, code, summary, printed
+
+
+def diagnostics(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    return [d for f in summary["files"] for d in f["diagnostics"]] + [
+        d for dag in summary["dags"] for d in dag["diagnostics"]]
+
+
+def test_no_internal_error_and_one_emission_per_dag_id(converted) -> None:
+    _, _, _, out, code, summary, printed = converted
+    assert not [d for d in diagnostics(summary) if INTERNAL.match(d["code"])], printed
+    ids = [dag["dag_id"] for dag in summary["dags"]]
+    assert len(ids) == len(set(ids)), ids
+    assert all(dag["status"] == "converted" for dag in summary["dags"]), printed
+    assert code == 0, printed
+    # no orphan: every pipeline file is the one conversion.json names
+    named = {Path(dag[key]).name for dag in summary["dags"] for key in ("python", "yaml", "recurring_run") if dag[key]}
+    assert {p.name for p in (out / "pipelines").iterdir() if p.is_file()} == named
+
+
+def dag_of(summary: dict[str, Any], dag_id: str) -> dict[str, Any]:
+    return next(dag for dag in summary["dags"] if dag["dag_id"] == dag_id)
+
+
+def pipeline(out: Path, dag: dict[str, Any]) -> str:
+    return (out / dag["python"]).read_text()
+
+
+def test_each_case_converts_as_it_runs(converted) -> None:
+    folder, _, mode, out, _, summary, _ = converted
+    if folder == "valid_dags":
+        branch = dag_of(summary, "valid_custom_branch_operator")
+        tasks = {t["task_id"]: t for t in branch["tasks"]}
+        # the custom BaseBranchOperator is a (placeholder) decision its downstream tasks run under
+        assert tasks["choose_refresh"]["mapping"] == "placeholder"
+        assert all(tasks[t]["conditions"] for t in ("full_refresh", "load_orders", "load_customers"))
+        assert "follow_full_refresh" in pipeline(out, branch)
+
+        always = dag_of(summary, "valid_short_circuit_always")
+        tasks = {t["task_id"]: t for t in always["tasks"]}
+        assert always["ordering"]["verdict"] == "exact"
+        assert not tasks["notify_team"]["conditions"] and tasks["notify_team"]["semantics"]["verdict"] == "differs"
+        assert tasks["export"]["conditions"]
+
+        unread = dag_of(summary, "valid_mapped_unread_input")
+        text = pipeline(out, unread)
+        assert "Unresolved" not in text
+        if mode == "auto":  # Airflow keeps range() as an object: the list is a parameter each run sets
+            assert "reload_partition_days_ago_items: list = None" in text
+            assert "dsl.ParallelFor(reload_partition_days_ago_items)" in text
+        else:  # the static reading evaluates range() itself
+            assert "dsl.ParallelFor([1, 2, 3, 4, 5, 6, 7])" in text.replace("\n", "").replace("     ", " ")
+
+        closure = pipeline(out, dag_of(summary, "valid_mapped_group_closure"))
+        assert "'per_region_kwargs." not in closure and "MappedArg" not in closure
+        assert re.search(r"config_\d=per_region_kwargs\.files", closure)  # the item, nested in a dict
+
+        kwargs = pipeline(out, dag_of(summary, "valid_mapped_group_kwargs"))
+        assert "MappedArg" not in kwargs and "dsl.ParallelFor(['reindex orders', 'reindex customers'])" in kwargs
+    elif folder == "valid_dags_airflow2":
+        rules = {t["task_id"]: t for t in dag_of(summary, "valid_legacy_trigger_rules")["tasks"]}
+        assert rules["publish"]["trigger_rule"] == rules["vacuum"]["trigger_rule"] == "none_failed_min_one_success"
+        assert rules["notify"]["trigger_rule"] == "always"
+        assert rules["publish"]["depends"].endswith("(full-load.Succeeded || incremental-load.Succeeded)")
+    else:
+        assert sorted(dag["dag_id"] for dag in summary["dags"]) == ["per_customer", "shared_report"]
+        assert dag_of(summary, "shared_report")["source"].endswith("shared_report.py")
+        found = [d for d in diagnostics(summary) if d["code"] == "A2K206"]
+        assert {d["severity"] for d in found} == {"warning"}
+        assert any(d["dag_id"] == "per_customer" for d in found)
+        if mode == "auto":  # the re-export in all_reports.py is said, and that file converts nothing
+            assert any(d["dag_id"] == "shared_report" and d["file"].endswith("all_reports.py") for d in found)
+        files = {Path(f["path"]).name: f["status"] for f in summary["files"]}
+        assert files["all_reports.py"] == "skipped"
