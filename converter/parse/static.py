@@ -27,6 +27,7 @@ the group's join node).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import warnings
 from functools import partial
@@ -35,7 +36,7 @@ from typing import Any
 
 import libcst as cst
 
-from converter.diagnostics import Diagnostic, diag
+from converter.diagnostics import Diagnostic, Severity, diag
 from converter.model import Dag, DagRef, MappedArg, ParsedFile, SourceSpan, Task, TaskArgs, Unresolved, XComRef
 from converter.parse.budget import DEFAULT_LIMITS, OverBudget, ReadingLimits, hard_stops, memory_message
 from converter.parse.callables import to_callable
@@ -109,7 +110,9 @@ def _read(path: Path, display: str, max_bytes: int, limits: ReadingLimits) -> Pa
         return _failed(display, diag("A2K113", memory_message(limits), file=display,
                                      line=span.line if span and span.line else None,
                                      col=span.col if span and span.line else None), stopper)
-    diagnostics = interpreter.diagnostics + ([stopper] if stopper else [])
+    if stopper is not None and any(d.code == stopper.code and d.line == stopper.line for d in interpreter.diagnostics):
+        stopper = None  # the reader came to the same loop and said so
+    diagnostics = _unsure_on_every_dag(interpreter.diagnostics, dags) + ([stopper] if stopper else [])
     if not dags and interpreter.dag_creations == 0:
         diagnostics.append(diag("A2K104", file=display))
         return ParsedFile(display, (), tuple(diagnostics), not_a_dag_file=True)
@@ -136,6 +139,18 @@ def _interpret(interpreter: Interpreter, module: cst.Module, scope: Scope, text:
                 file=display, line=span.line, col=span.col,
             ))
     return list(inline_subdags([_to_dag(record, interpreter, text) for record in interpreter.dags]))
+
+
+def _unsure_on_every_dag(diagnostics: list[Diagnostic], dags: list[Dag]) -> list[Diagnostic]:
+    """A doubt about the edges that no DAG could be named for (code at module level, outside any
+    `with DAG`) concerns every DAG of the file: each gets it, so each one's ordering is unproven."""
+    kept: list[Diagnostic] = []
+    for found in diagnostics:
+        if found.code == "A2K203" and found.severity is Severity.WARNING and found.dag_id is None and dags:
+            kept.extend(dataclasses.replace(found, dag_id=dag.dag_id) for dag in dags)
+        else:
+            kept.append(found)
+    return kept
 
 
 def _over_budget(interpreter: Interpreter, over: OverBudget) -> Diagnostic:
