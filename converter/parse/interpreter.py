@@ -248,7 +248,9 @@ class Interpreter(Builders):
         """A `while` loop, run as Python runs it while its test is known, under the step budget. One
         that can never end (`while True:` with no break, raise or return of its own) is what Airflow's
         import never gets past: reported, not run."""
-        if self.truth(self.eval(node.test, scope)) and not _can_leave(node):
+        literal = isinstance(node.test, (cst.Integer, cst.SimpleString)) or (
+            isinstance(node.test, cst.Name) and node.test.value == "True")
+        if literal and self.truth(self.eval(node.test, scope)) and not _can_leave(node):
             self.report("A2K109", "this `while` loop never ends: Airflow's import of the file never gets past "
                         "it (the static reading goes on without it)", node, severity=Severity.WARNING)
             return

@@ -34,6 +34,7 @@ class ReaderState(Evaluator):
         self.graph_calls = 0  # tasks attempted + dependencies attempted, for footprint()
         self.setup_teardown = SetupTeardownContext(self._link_tasks, lambda steps: self.charge(steps, None))
         self.linking: cst.CSTNode | None = None  # the statement whose setup/teardown context adds edges
+        self.doubts: set[tuple[int | None, str | None]] = set()  # (line, dag_id) of each A2K203 warning
 
     def report(self, code: str, message: str, node: cst.CSTNode, *, task_id: str | None = None,
                dag: DagRecord | None = None, severity: Severity | None = None) -> None:
@@ -48,6 +49,11 @@ class ReaderState(Evaluator):
         """The reading may have missed tasks or edges here, though what it read is right: an A2K203
         warning, on the DAG concerned (the current one; when none is known, static.py puts it on every
         DAG of the file), whose ordering the run then marks unproven instead of exact."""
+        dag_id = dag.dag_id if dag else self.current_dag_id()
+        line = self.span(node).line or None
+        if (line, dag_id) in self.doubts:  # one doubt per line and DAG: a loop must not repeat it
+            return
+        self.doubts.add((line, dag_id))
         self.report("A2K203", f"{message} {UNSURE_NOTE}", node, dag=dag, severity=Severity.WARNING)
 
     def _link_tasks(self, ups: Sequence[TaskRecord], downs: Sequence[TaskRecord]) -> None:
