@@ -166,6 +166,11 @@ class Builders(Dependencies):
         task.python_callable = self.python_callable(kwargs.get("python_callable"), node)
         if mapped is not None:
             task.is_mapped, task.mapped_args = True, mapped
+        is_subdag = operator == "SubDagOperator" and airflow_ref is not None and imports.is_airflow(airflow_ref)
+        if is_subdag and not isinstance(kwargs.get("subdag"), DagRecord):
+            # the sub-DAG's tasks become the parent's (parse/subdags.py): one not read is tasks missing
+            self.report_unsure(f"The sub-DAG of this SubDagOperator (`{describe(kwargs.get('subdag'))}`) is not "
+                               "read statically; its tasks and their dependencies are missing.", node, group.dag)
         return self.register(node, task)
 
     def python_callable(self, value: Any, node: cst.Call) -> Any:

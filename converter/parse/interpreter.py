@@ -1,8 +1,8 @@
 """The statement walker: an abstract interpreter of a DAG file's module-level code.
 
-It walks module statements, `with` blocks, `for` loops over literal iterables, `if`s whose test
-is literal, and the bodies of functions the file calls (plain helpers, `@dag` and `@task_group`
-functions). Calls to Airflow names build DAG, task group and task records; `>>`, `set_upstream`,
+It walks module statements, `with` blocks (DAGs, groups, setup/teardown contexts), `for` loops over
+literal iterables, `while` loops and `if`s whose test is known, and the bodies of functions the
+file calls (plain helpers, `@dag` and `@task_group` functions). Calls to Airflow names build DAG, task group and task records; `>>`, `set_upstream`,
 `chain` and XCom arguments add edges, exactly when the file's own code would add them at import.
 Nothing of the file is ever executed: every value is computed by `Evaluator` from literals.
 """
@@ -162,7 +162,7 @@ class Interpreter(Builders):
                         return
                     contexts += 1
                     value = Unresolved(self.source(item.item))  # `as` binds Airflow's context class
-                else:
+                elif not self.harmless_context(item.item, scope):
                     unknown.append(item.item)
                 if item.asname is not None:
                     self.assign(item.asname.name, value, scope)
@@ -179,6 +179,15 @@ class Interpreter(Builders):
                                    node)
         finally:
             del self.context[len(self.context) - entered:]
+
+    def harmless_context(self, expression: cst.BaseExpression, scope: Scope) -> bool:
+        """`with open(...)`, `with warnings.catch_warnings():`, ...: a context manager of the standard
+        library or a value library, which cannot place or wire tasks."""
+        func = expression.func if isinstance(expression, cst.Call) else expression
+        if imports.dotted(func) in ("open", "print"):
+            return True
+        callee = self.eval(func, scope) if imports.dotted(func) else None  # names and attributes: no call made
+        return isinstance(callee, Ref) and not imports.may_build_tasks(callee)
 
     def enter_setup_teardown(self, expression: cst.BaseExpression, value: Any) -> bool:
         """`with task:` on a setup or teardown task (Airflow's SetupTeardownContext); False when
@@ -614,6 +623,7 @@ class Interpreter(Builders):
     def unknown_call(self, node: cst.Call, args: list[Any] | None, kwargs: dict[str, Any] | None) -> Unresolved:
         """A call the reader does not understand. Handed a DAG, group or task, it may well build
         tasks or dependencies the reader cannot see, and that must not pass silently."""
+        self.walk([args, kwargs], node)  # counts the steps handles_in takes below
         handles = handles_in([*(args or []), *(kwargs or {}).values()])
         if handles:
             self.report_unsure(f"`{short(self.source(node))}` is passed a DAG, group or task but cannot be read "

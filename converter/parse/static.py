@@ -11,15 +11,17 @@ custom operators subclassing Airflow classes; TaskFlow (`@task`, `@task.<kind>`,
 (`op.output`, `["key"]`, `XComArg`, TaskFlow results) with their implied edges; `>>`, `<<`,
 `set_upstream/downstream`, `chain`, `cross_downstream`, `chain_linear`, `Label`, TaskGroups and
 `@task_group` (edges to groups resolved at the time of the call), `.as_setup()`/`.as_teardown()`;
-tasks in variables, containers, loops over literals, literal `if`s; `.expand`, `.partial().expand`,
+tasks in variables, containers, loops over literals, literal `if`s, `while` loops with known tests;
+`dag.get_task`/`task_dict`; setup/teardown `with` contexts; `.expand`, `.partial().expand`,
 `.expand_kwargs` (mapped task groups too); default_args merged as Airflow merges them.
 
 Python callables: `PythonCallable.source` is the function's full source including its decorators
 (not the comments above it), dedented as libcst prints a nested definition.
 
-Not read (each leaves a diagnostic where it could change the graph): loops over values known only
-at run time, conditions on the environment, helpers imported from other modules that build tasks,
-setup/teardown context managers (`with a >> b:`), `while` loops, `exec`/`globals()` tricks. A
+Not read (each leaves a diagnostic where it could change the graph: an A2K203 error, or an A2K203
+warning that makes the DAG's ordering "unproven", docs/static-reading.md): loops over values known
+only at run time, conditions on the environment, helpers imported from other modules that build
+tasks, unknown context managers around tasks, `exec`/`globals()` tricks. A
 Label on an edge from or to a group labels each task edge it expands to (Airflow files it under
 the group's join node).
 """
