@@ -218,6 +218,9 @@ class Builders(Dependencies):
             "op_args": tuple(args) if args is not None else Unresolved("*args"),
             "op_kwargs": kwargs if kwargs is not None else Unresolved("**kwargs"),
         }
+        if args is None or kwargs is None:  # a spread the reader cannot see into may hold XCom results
+            self.report_unsure("The `*`/`**` arguments of this call cannot be evaluated statically; XCom "
+                               "results among them would be upstream edges not seen.", node, group.dag)
         task.values = self.effective_values(group, {**{k: v for k, v in flow.options.items() if k not in placing},
                                                     **call_args})
         task.explicit = (flow.explicit - frozenset(placing)) | frozenset(call_args)

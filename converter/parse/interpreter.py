@@ -553,7 +553,14 @@ class Interpreter(Builders):
             return self.call_ref(node, callee, args, kwargs, scope)
         if isinstance(callee, TaskDecorator):
             return self.apply_decorator(node, callee, args, kwargs)
-        return self.unknown_call(node, args, kwargs)
+        result = self.unknown_call(node, args, kwargs)
+        if self.context and isinstance(callee, Unresolved) and not handles_in([*(args or []), *(kwargs or {}).values()]):
+            name = imports.dotted(node.func)
+            if name not in _HARMLESS_BUILTINS:  # a lambda, a name from `import *`, map(make_task, ...)
+                self.report_unsure(f"`{short(self.source(node))}` calls something the static reader cannot "
+                                   "follow inside the DAG's context; tasks or dependencies it adds there are not "
+                                   "seen.", node)
+        return result
 
     def call_ref(self, node: cst.Call, ref: Ref, args: list[Any] | None, kwargs: dict[str, Any] | None,
                  scope: Scope | None = None) -> Any:
@@ -561,6 +568,10 @@ class Interpreter(Builders):
         if args is None or kwargs is None:  # a `*`/`**` spread that cannot be evaluated
             if imports.is_known_operator(ref) or (kwargs is not None and "task_id" in kwargs):
                 return self.make_operator(node, ref.name, ref.module, kwargs, airflow_ref=ref)
+            if kind in ("chain", "cross_downstream", "chain_linear"):
+                self.report("A2K203", f"`{short(self.source(node))}`: the tasks it chains cannot be evaluated "
+                            "statically; its dependencies are missing.", node)
+                return None
             return self.unknown_call(node, args, kwargs)
         if kind == "task_decorator":  # task(fn), task.bash(retries=1)(fn)
             operator, module = imports.taskflow_parts(ref)  # type: ignore[misc]
@@ -625,7 +636,8 @@ class Interpreter(Builders):
         tasks or dependencies the reader cannot see, and that must not pass silently."""
         self.walk([args, kwargs], node)  # counts the steps handles_in takes below
         handles = handles_in([*(args or []), *(kwargs or {}).values()])
-        if handles:
+        name = imports.dotted(node.func) or ""
+        if handles and name not in _HARMLESS_BUILTINS and not name.startswith(("logging.", "log.", "logger.")):
             self.report_unsure(f"`{short(self.source(node))}` is passed a DAG, group or task but cannot be read "
                                "statically; tasks or dependencies it adds are missing.", node, handles[0])
         return self.unresolved(node)
@@ -789,6 +801,13 @@ def _descendants(node: cst.CSTNode) -> list[cst.CSTNode]:
         pending.extend(item.children)
     return found
 
+
+# builtins that cannot create or wire a task (map, filter, exec, getattr... can: not listed)
+_HARMLESS_BUILTINS = frozenset({
+    "print", "isinstance", "issubclass", "hasattr", "repr", "format", "open", "hash", "id", "type", "callable",
+    "iter", "next", "ord", "chr", "hex", "oct", "bin", "divmod", "pow", "frozenset", "bytes", "object", "super",
+    "vars", "dir", "locals", "globals", "ascii", "slice", "property", "staticmethod", "classmethod",
+})
 
 # methods of tasks and groups that read or configure them, and add no task or dependency
 _TASK_READERS = frozenset({

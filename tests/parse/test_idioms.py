@@ -159,6 +159,44 @@ def test_a_doubt_no_dag_can_be_named_for_goes_on_every_dag_of_the_file(read) -> 
     assert all(d.severity is not Severity.WARNING for d in read(source).diagnostics)
 
 
+def test_calls_the_reader_cannot_follow_inside_a_dag_are_doubts(read) -> None:
+    make = "    make = lambda n: EmptyOperator(task_id=n)\n    make('x')\n"
+    assert unsure(read(TASKS + make)) == [(9, "d")]
+    star = read("from company import *\n" + TASKS + "    build_tasks()\n")
+    assert unsure(star) == [(9, "d")]
+    assert unsure(read(TASKS + "    print(a, len(dag.tasks))\n")) == []
+
+
+def test_a_spread_the_reader_cannot_see_into(read) -> None:
+    source = """
+    from airflow.decorators import task
+    from airflow.models.baseoperator import chain
+    from mylib import RESULTS
+
+    @task
+    def total(*values): return sum(values)
+
+    with DAG("d"):
+        total(*RESULTS)
+        chain(*RESULTS)
+    """
+    parsed = read(source)
+    assert [(d.code, d.severity.value, d.line) for d in parsed.diagnostics if d.code == "A2K203"] == [
+        ("A2K203", "warning", 14), ("A2K203", "error", 15)]
+
+
+def test_a_subdag_operator_whose_subdag_is_not_read_is_a_doubt(read) -> None:
+    source = """
+    from airflow.operators.subdag import SubDagOperator
+    from company.subdags import SECTIONS
+
+    with DAG("d") as dag:
+        SubDagOperator(task_id="section", subdag=SECTIONS["d.section"])
+    """
+    parsed = read(source)
+    assert unsure(parsed) == [(10, "d")] and "SubDagOperator" in parsed.diagnostics[0].message
+
+
 def _convert(folder: Path, out: Path) -> dict:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
