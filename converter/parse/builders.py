@@ -94,6 +94,14 @@ class Builders(Dependencies):
             self.report("A2K207", f"The dag= argument `{describe(dag)}` is not a DAG the reader found.", node)
             return None
         if self.context:
+            if all(g.group_id is not None for g in self.context):
+                # `with TaskGroup("g", dag=dag):` outside any `with DAG`: Airflow 2 and 3 put the tasks made
+                # in it in the group but in no DAG (they are lost), whatever is wired to them
+                self.report("A2K207", "This task is made in a TaskGroup's `with` block outside any `with DAG` "
+                            "and without dag=: Airflow adds it to no DAG.", node, dag=self.context[-1].dag)
+                self.report_unsure("Tasks Airflow adds to no DAG are wired to this DAG's tasks in ways the static "
+                                   "reading does not follow.", node, self.context[-1].dag)
+                return None
             return self.context[-1]
         if airflow:
             self.report("A2K207", "This task is created outside any DAG and without dag=.", node)

@@ -104,6 +104,16 @@ def test_taskflow_task_with_dag_argument_outside_any_context(read) -> None:
     assert dag.edges == (("hello", "after"),) and "dag" not in dag.task("hello").args.explicit
 
 
+def test_tasks_in_a_task_group_context_outside_any_dag_context_are_in_no_dag(read) -> None:
+    """Airflow 2 and 3 alike: `with TaskGroup(dag=dag)` outside `with DAG` gives its tasks no DAG."""
+    source = ("from airflow.utils.task_group import TaskGroup\ndag = DAG('d')\n"
+              "with TaskGroup('g', dag=dag):\n    EmptyOperator(task_id='lost')\n"
+              "    EmptyOperator(task_id='kept', dag=dag)\n")
+    parsed = read(source)
+    assert [t.task_id for t in only_dag(parsed).tasks] == ["g.kept"]
+    assert [(d.code, d.line) for d in parsed.diagnostics] == [("A2K207", 8), ("A2K203", 8)]
+
+
 def test_a_while_loop_is_run_while_its_test_is_known(read) -> None:
     body = ("    page, last = 0, a\n    while page < 3:\n        step = EmptyOperator(task_id=f'page_{page}')\n"
             "        last >> step\n        last, page = step, page + 1\n")
