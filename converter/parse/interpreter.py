@@ -2,8 +2,9 @@
 
 It walks module statements, `with` blocks (DAGs, groups, setup/teardown contexts), `for` loops over
 literal iterables, `while` loops and `if`s whose test is known, and the bodies of functions the
-file calls (plain helpers, `@dag` and `@task_group` functions). Calls to Airflow names build DAG, task group and task records; `>>`, `set_upstream`,
-`chain` and XCom arguments add edges, exactly when the file's own code would add them at import.
+file calls (plain helpers, `@dag` and `@task_group` functions). Calls to Airflow names build DAG,
+task group and task records; `>>`, `set_upstream`, `chain` and XCom arguments add edges, exactly
+when the file's own code would add them at import.
 Nothing of the file is ever executed: every value is computed by `Evaluator` from literals.
 """
 
@@ -156,9 +157,11 @@ class Interpreter(Builders):
                 elif self.is_task_like(value) and isinstance(value, (list, tuple)):
                     self.report("A2K203", f"`with {short(self.source(item.item))}:` enters a list, which Python "
                                 "refuses (Airflow's context_wrapper(...) makes a list a context).", item.item)
+                    self.leave_setup_teardown(node, contexts)
                     return
                 elif self.is_task_like(value):
                     if not self.enter_setup_teardown(item.item, value):
+                        self.leave_setup_teardown(node, contexts)
                         return
                     contexts += 1
                     value = Unresolved(self.source(item.item))  # `as` binds Airflow's context class
@@ -774,6 +777,8 @@ class Interpreter(Builders):
         return self.call_group_function(node, function, [], dict(fixed), mapped=mapped)
 
     # -- dependencies ----------------------------------------------------------------------
+
+
 def _can_leave(loop: cst.While) -> bool:
     """Whether a loop has a way out of its own: a `break` (not one of a loop or function inside it),
     a `raise` or a `return`."""
