@@ -642,7 +642,7 @@ class Interpreter(Builders):
         name = imports.dotted(node.func) or ""
         if handles and name not in _HARMLESS_BUILTINS and not name.startswith(("logging.", "log.", "logger.")):
             self.report_unsure(f"`{short(self.source(node))}` is passed a DAG, group or task but cannot be read "
-                               "statically; tasks or dependencies it adds are missing.", node, handles[0])
+                               "statically; tasks or dependencies it may add are not seen.", node, handles[0])
         return self.unresolved(node)
 
     def call_method(self, node: cst.Call, receiver: Any, name: str, scope: Scope) -> Any:
