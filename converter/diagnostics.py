@@ -89,7 +89,9 @@ CODES: dict[str, CodeInfo] = _table(
     CodeInfo("A2K202", "dependency-cycle", E, "The task dependencies form a cycle.",
              "Remove one of the edges in the cycle; a DAG must be acyclic."),
     CodeInfo("A2K203", "unresolved-dependency", E,
-             "A dependency expression refers to something the static reader cannot resolve.",
+             "A dependency expression refers to something the static reader cannot resolve; as a warning, "
+             "code the static reader cannot follow may add dependencies it does not see, and the DAG's "
+             "ordering is reported `unproven`, not `exact`.",
              "Use task variables, literal lists or loops over literals, or convert with --mode airflow."),
     CodeInfo("A2K204", "unresolved-value", W,
              "An argument value could not be evaluated statically; it is kept as source text.",
@@ -342,6 +344,10 @@ class Suppression:
 
     def to_json(self) -> dict[str, Any]:
         return {**self.diagnostic.to_json(), "suppressed_by": self.by}
+
+
+# A2K203 as a warning: the static reading may have missed dependencies of the DAG it names
+UNPROVEN_EDGES = "A2K203"
 
 
 def diag(

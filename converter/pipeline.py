@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from converter import graph
-from converter.diagnostics import Diagnostic, Severity, diag
+from converter.diagnostics import UNPROVEN_EDGES, Diagnostic, Severity, diag
 from converter.encodable import encodable_dag
 from converter.emit.compile import compile_source
 from converter.emit.names import MAX_K8S_NAME
@@ -173,7 +173,8 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     """Map, emit, compile and self-check one DAG; errors make it `failed` with no outputs."""
     diagnostics = inherited + structure_diagnostics(dag)
     base = dict(dag_id=dag.dag_id, source=dag.span.file, line=dag.span.line, airflow_edges=dag.edges,
-                settings=dict(dag.settings), source_mode=dag.source_mode)
+                settings=dict(dag.settings), source_mode=dag.source_mode,
+                edges_unproven=any(d.code == UNPROVEN_EDGES and d.severity is Severity.WARNING for d in inherited))
     if _has_error(diagnostics):
         return DagResult(**base, status=Status.FAILED, pipeline_function=None, kfp_edges=(),
                          tasks=_task_records(dag, {}, {}, {}), diagnostics=diagnostics, selfcheck=None)

@@ -165,6 +165,9 @@ class DagResult:
     seconds: Mapping[str, float] = field(default_factory=dict, compare=False)
     targets: tuple[str, ...] = ("v1",)  # what the run was asked to write
     v2: V2Result | None = None  # the KFP v2 target, when asked for
+    # the static reading said it may have missed dependencies (an A2K203 warning), kept here so that a
+    # suppressed warning still leaves the ordering "unproven", never "exact"
+    edges_unproven: bool = False
 
 
 @dataclass(frozen=True)

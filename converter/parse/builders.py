@@ -20,7 +20,7 @@ from converter.parse.dependencies import Dependencies
 from converter.parse.state import describe, shown
 from converter.parse.values import (
     BoundMethodValue, DagRecord, Function, GroupRecord, InstanceValue, LambdaValue, LocalClass, MappedArgValue,
-    Partial, PartialValue, Ref, Scope, TaskFlow, TaskRecord, XComValue,
+    Partial, PartialValue, Ref, Scope, TaskFlow, TaskRecord, XComDerived, XComValue,
 )
 
 KEY_REGEX = re.compile(r"^[\w.-]+$")  # Airflow's validate_key
@@ -100,6 +100,14 @@ class Builders(Dependencies):
             self.report("A2K207", f"The dag= argument `{describe(dag)}` is not a DAG the reader found.", node)
             return None
         if self.context:
+            if all(g.group_id is not None for g in self.context):
+                # `with TaskGroup("g", dag=dag):` outside any `with DAG`: Airflow 2 and 3 put the tasks made
+                # in it in the group but in no DAG (they are lost), whatever is wired to them
+                self.report("A2K207", "This task is made in a TaskGroup's `with` block outside any `with DAG` "
+                            "and without dag=: Airflow adds it to no DAG.", node, dag=self.context[-1].dag)
+                self.report_unsure("Tasks Airflow adds to no DAG are wired to this DAG's tasks in ways the static "
+                                   "reading does not follow.", node, self.context[-1].dag)
+                return None
             return self.context[-1]
         if airflow:
             self.report("A2K207", "This task is created outside any DAG and without dag=.", node)
@@ -172,6 +180,11 @@ class Builders(Dependencies):
         task.python_callable = self.python_callable(kwargs.get("python_callable"), node)
         if mapped is not None:
             task.is_mapped, task.mapped_args = True, mapped
+        is_subdag = operator == "SubDagOperator" and airflow_ref is not None and imports.is_airflow(airflow_ref)
+        if is_subdag and not isinstance(kwargs.get("subdag"), DagRecord):
+            # the sub-DAG's tasks become the parent's (parse/subdags.py): one not read is tasks missing
+            self.report_unsure(f"The sub-DAG of this SubDagOperator (`{describe(kwargs.get('subdag'))}`) is not "
+                               "read statically; its tasks and their dependencies are missing.", node, group.dag)
         return self.register(node, task)
 
     def python_callable(self, value: Any, node: cst.Call) -> Any:
@@ -196,6 +209,8 @@ class Builders(Dependencies):
                             f"{self.limits.tasks_per_dag:,} tasks, the static reader's limit.", node)
         self.walk([task.values, task.mapped_args], node)  # bounds the walk for XCom arguments below
         task.dag.add_task(task)
+        if not task.is_mapped:  # BaseOperator.__init__ joins a setup/teardown context; a mapped task does not
+            self.setup_teardown.created(task)
         for ref in xcoms([task.values, task.mapped_args]):
             if ref.task.task_id is not None:
                 self.add_edge(node, ref.task, task)
@@ -203,7 +218,8 @@ class Builders(Dependencies):
 
     def call_taskflow(self, node: cst.Call, flow: TaskFlow, args: list[Any] | None, kwargs: dict[str, Any] | None,
                       *, mapped: dict[str, Any] | None = None) -> Any:
-        group = self.placement(node, None, airflow=True)
+        placing = {k: flow.options[k] for k in _STRUCTURAL if k in flow.options}  # @task(dag=dag)
+        group = self.placement(node, placing, airflow=True)
         if group is None:
             return self.unresolved(node)
         label = flow.options.get("task_id", flow.function.name)
@@ -216,8 +232,12 @@ class Builders(Dependencies):
             "op_args": tuple(args) if args is not None else Unresolved("*args"),
             "op_kwargs": kwargs if kwargs is not None else Unresolved("**kwargs"),
         }
-        task.values = self.effective_values(group, {**flow.options, **call_args})
-        task.explicit = flow.explicit | frozenset(call_args)
+        if args is None or kwargs is None:  # a spread the reader cannot see into may hold XCom results
+            self.report_unsure("The `*`/`**` arguments of this call cannot be evaluated statically; XCom "
+                               "results among them would be upstream edges not seen.", node, group.dag)
+        task.values = self.effective_values(group, {**{k: v for k, v in flow.options.items() if k not in placing},
+                                                    **call_args})
+        task.explicit = (flow.explicit - frozenset(placing)) | frozenset(call_args)
         task.python_callable = flow.function
         if mapped is not None:
             task.is_mapped, task.mapped_args = True, mapped
@@ -229,11 +249,37 @@ class Builders(Dependencies):
         return Partial(target, kwargs or {}, node) if kwargs is not None else self.unresolved(node)
 
 
+def handles_in(values: list[Any], limit: int = 10_000) -> list[DagRecord]:
+    """The DAGs of the DAGs, groups, tasks and XCom results inside `values` (containers looked into, up
+    to `limit` items), in the order found."""
+    found: dict[int, DagRecord] = {}
+    pending = list(values)
+    while pending and limit > 0:
+        limit -= 1
+        item = pending.pop(0)
+        if isinstance(item, DagRecord):
+            found.setdefault(id(item), item)
+        elif isinstance(item, (TaskRecord, GroupRecord)):
+            found.setdefault(id(item.dag), item.dag)
+        elif isinstance(item, XComValue):
+            found.setdefault(id(item.task.dag), item.task.dag)
+        elif isinstance(item, XComDerived):
+            pending.extend(item.tasks)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple, set)):
+            pending.extend(item)
+    return list(found.values())
+
+
 def xcoms(value: Any) -> Iterator[XComValue]:
     """The XCom values inside an argument; a mapped group's argument stands for every XCom its group
     maps over (Airflow's MappedArgument.iter_references)."""
     if isinstance(value, XComValue):
         yield value
+    elif isinstance(value, XComDerived):
+        for task in value.tasks:
+            yield XComValue(task)
     elif isinstance(value, MappedArgValue):
         yield from xcoms(value.group.mapped_args)
     elif isinstance(value, dict):

@@ -411,10 +411,12 @@ class Evaluator:
         return self.subscript(node, value, index)
 
     def subscript(self, node: cst.Subscript, value: Any, index: Any) -> Any:
-        if isinstance(value, (list, tuple, dict, str)) and self.is_data(index, node):
+        if isinstance(value, (list, tuple, dict, str)) and (isinstance(index, slice) or self.is_data(index, node)):
+            if isinstance(index, slice) and not isinstance(value, dict):
+                self.over_items(self.length(value, node), node)  # a slice copies up to every item
             try:
                 return value[index]
-            except (LookupError, TypeError):
+            except (LookupError, TypeError, ValueError):
                 pass
         return self.unresolved(node)
 
@@ -723,6 +725,10 @@ class Evaluator:
 
     def builtin(self, node: cst.Call, function: Builtin, args: list[Any], kwargs: dict[str, Any]) -> Any:
         name = function.name
+        if name == "str" and len(args) == 1 and not kwargs and isinstance(self.text_of(args[0]), str):
+            args = [self.text_of(args[0])]  # str(task.output): the template pulling it
+        if name == "sorted" and len(args) == 1 and set(kwargs) <= {"reverse"} and not self.is_data(args, node):
+            return self.sorted_by_data_keys(node, args[0], kwargs)
         if name not in _SHALLOW_BUILTINS and not (self.is_data(args, node) and self.is_data(kwargs, node)):
             return self.unresolved(node)
         if not self.check_builtin(node, name, args, kwargs):
@@ -736,6 +742,22 @@ class Evaluator:
         if isinstance(result, int):  # int("f" * 10**6, 16): a length Python does not limit
             self.over_bits(result.bit_length(), node)
         return result
+
+    def sorted_by_data_keys(self, node: cst.Call, items: Any, kwargs: dict[str, Any]) -> Any:
+        """`sorted(d.items())` of pairs whose first items are distinct literal data (a dict of tasks by
+        name): Python compares only those first items, so the order is known without comparing tasks."""
+        if not isinstance(items, (list, tuple)) or not isinstance(kwargs.get("reverse", False), bool):
+            return self.unresolved(node)
+        self.over_items(len(items), node, "an iterable")
+        if not all(isinstance(i, (tuple, list)) and i for i in items):
+            return self.unresolved(node)
+        keys = [i[0] for i in items]
+        kinds = {type(k) for k in keys}
+        if not (kinds == {str} or kinds == {int}) or len(set(keys)) != len(keys):
+            return self.unresolved(node)  # ties, or keys of mixed types, would compare the tasks
+        self.charge_text(node, *keys)
+        order = sorted(range(len(items)), key=lambda n: keys[n], reverse=kwargs.get("reverse", False))
+        return [items[n] for n in order]
 
     def check_builtin(self, node: cst.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> bool:
         """Raise when a builtin would build or walk too much; False when it is not one to compute."""

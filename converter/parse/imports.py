@@ -8,6 +8,7 @@ decided by the last path segment under an `airflow` package rather than by a lis
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import libcst as cst
@@ -124,3 +125,21 @@ def is_operator_base(ref: Ref) -> bool:
 def is_class_like(ref: Ref) -> bool:
     """Classes are CapWords by convention; calling a lowercase name is a function call."""
     return ref.name[:1].isupper()
+
+
+# libraries a DAG file calls for values (times, config, clients) that never build Airflow tasks
+_VALUE_LIBRARIES = frozenset({
+    "pendulum", "dateutil", "pytz", "croniter", "cron_descriptor", "yaml", "json5", "toml", "tomli", "dotenv",
+    "jinja2", "requests", "boto3", "botocore", "google", "kubernetes", "pandas", "numpy", "pydantic", "attr",
+    "attrs", "sqlalchemy", "slack_sdk", "docker", "tenacity", "six", "jsonschema", "humanize", "click",
+})
+
+
+def may_build_tasks(ref: Ref) -> bool:
+    """A function from another module of the repo (not the standard library, Airflow or a library that
+    computes values): called inside `with DAG`, it may create tasks there, which the static reader
+    does not follow into other files."""
+    head = ref.qualname.lstrip(".").split(".")[0]
+    if ref.qualname.startswith("."):  # a relative import: the DAG folder's own package
+        return True
+    return not (head in sys.stdlib_module_names or head == "airflow" or head in _VALUE_LIBRARIES)

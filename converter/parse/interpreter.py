@@ -1,9 +1,10 @@
 """The statement walker: an abstract interpreter of a DAG file's module-level code.
 
-It walks module statements, `with` blocks, `for` loops over literal iterables, `if`s whose test
-is literal, and the bodies of functions the file calls (plain helpers, `@dag` and `@task_group`
-functions). Calls to Airflow names build DAG, task group and task records; `>>`, `set_upstream`,
-`chain` and XCom arguments add edges, exactly when the file's own code would add them at import.
+It walks module statements, `with` blocks (DAGs, groups, setup/teardown contexts), `for` loops over
+literal iterables, `while` loops and `if`s whose test is known, and the bodies of functions the
+file calls (plain helpers, `@dag` and `@task_group` functions). Calls to Airflow names build DAG,
+task group and task records; `>>`, `set_upstream`, `chain` and XCom arguments add edges, exactly
+when the file's own code would add them at import.
 Nothing of the file is ever executed: every value is computed by `Evaluator` from literals.
 """
 
@@ -21,13 +22,14 @@ import libcst as cst
 from converter.diagnostics import Severity
 from converter.model import Unresolved
 from converter.parse import imports
-from converter.parse.builders import Builders
+from converter.parse.builders import Builders, handles_in
 from converter.parse.evaluate import make_datetime, make_duration
+from converter.parse.setup_teardown import EndlessSearch
 from converter.parse.state import short
 from converter.parse.values import (
     BoundMethodValue, Builtin, DagRecord, Function, GroupRecord, InstanceValue, LabelRecord, LambdaValue,
-    LocalClass, MappedArgValue, Partial, PartialValue, Ref, Scope, TaskFlow, TaskDecorator, TaskRecord, XComValue,
-    defaults_read,
+    LocalClass, MappedArgValue, Partial, PartialValue, Ref, Scope, TaskFlow, TaskDecorator, TaskRecord, XComDerived,
+    XComValue, defaults_read,
 )
 
 _PATH_PARTS = frozenset({"stem", "name", "suffix", "parent", "parts"})
@@ -80,13 +82,17 @@ class Interpreter(Builders):
             self.run_for(node, scope)
         elif isinstance(node, cst.If):
             self.run_if(node, scope)
+        elif isinstance(node, cst.While):
+            self.run_while(node, scope)
         elif isinstance(node, (cst.Try, cst.TryStar)):
             # the try body is what runs when nothing fails (the usual `except ImportError` fallback)
             self.run_block(node.body.body, scope)
             for extra in (node.orelse, node.finalbody):
                 if extra is not None:
                     self.run_block(extra.body.body, scope)
-        # while loops, match statements, ...: not unrolled; anything they build goes unseen
+        elif isinstance(node, cst.Match):
+            self.unread_block(node, "a match statement")
+        # anything else (async blocks, ...) builds nothing Airflow would see
 
     def run_small(self, node: cst.BaseSmallStatement, scope: Scope) -> None:
         if isinstance(node, (cst.Import, cst.ImportFrom)):
@@ -137,23 +143,85 @@ class Interpreter(Builders):
 
     def run_with(self, node: cst.With, scope: Scope) -> None:
         entered = 0
-        for item in node.items:
-            value = self.eval(item.item, scope)
-            if isinstance(value, DagRecord):
-                self.context.append(value.root)
-                entered += 1
-            elif isinstance(value, GroupRecord):
-                self.context.append(value)
-                entered += 1
-            elif self.is_task_like(value):
-                self.report("A2K203", f"`with {short(self.source(item.item))}:` (a setup/teardown context) is "
-                            "not read statically; the edges it adds around its body are missing.", item.item)
-            if item.asname is not None:
-                self.assign(item.asname.name, value, scope)
+        contexts = 0  # setup/teardown contexts entered, left in reverse order after the body
+        unknown: list[cst.BaseExpression] = []  # context managers the reader does not know
         try:
-            self.run_block(node.body.body, scope)
+            for item in node.items:
+                value = self.eval(item.item, scope)
+                if isinstance(value, DagRecord):
+                    self.context.append(value.root)
+                    entered += 1
+                elif isinstance(value, GroupRecord):
+                    self.context.append(value)
+                    entered += 1
+                elif self.is_task_like(value) and isinstance(value, (list, tuple)):
+                    self.report("A2K203", f"`with {short(self.source(item.item))}:` enters a list, which Python "
+                                "refuses (Airflow's context_wrapper(...) makes a list a context).", item.item)
+                    self.leave_setup_teardown(node, contexts)
+                    return
+                elif self.is_task_like(value):
+                    if not self.enter_setup_teardown(item.item, value):
+                        self.leave_setup_teardown(node, contexts)
+                        return
+                    contexts += 1
+                    value = Unresolved(self.source(item.item))  # `as` binds Airflow's context class
+                elif not self.harmless_context(item.item, scope):
+                    unknown.append(item.item)
+                if item.asname is not None:
+                    self.assign(item.asname.name, value, scope)
+            before = self.footprint()
+            try:
+                self.run_block(node.body.body, scope)
+            except (_Return, _Break, _Continue):
+                self.leave_setup_teardown(node, contexts)
+                raise
+            self.leave_setup_teardown(node, contexts)
+            if unknown and self.footprint() != before:
+                self.report_unsure(f"`with {short(self.source(unknown[0]))}:` is a context manager the reader "
+                                   "does not know; what it adds to the tasks built in its body is not seen.",
+                                   node)
         finally:
             del self.context[len(self.context) - entered:]
+
+    def harmless_context(self, expression: cst.BaseExpression, scope: Scope) -> bool:
+        """`with open(...)`, `with warnings.catch_warnings():`, ...: a context manager of the standard
+        library or a value library, which cannot place or wire tasks."""
+        func = expression.func if isinstance(expression, cst.Call) else expression
+        if imports.dotted(func) in ("open", "print"):
+            return True
+        callee = self.eval(func, scope) if imports.dotted(func) else None  # names and attributes: no call made
+        return isinstance(callee, Ref) and not imports.may_build_tasks(callee)
+
+    def enter_setup_teardown(self, expression: cst.BaseExpression, value: Any) -> bool:
+        """`with task:` on a setup or teardown task (Airflow's SetupTeardownContext); False when
+        Airflow would refuse it (the import fails)."""
+        task = value.task if isinstance(value, XComValue) else value
+        if not (task.is_setup or task.is_teardown):
+            self.report("A2K203", f"`with {short(self.source(expression))}:` enters a task that is neither a "
+                        "setup nor a teardown, which Airflow refuses.", expression, dag=task.dag)
+            return False
+        try:
+            self.setup_teardown.push((task,))
+        except EndlessSearch:
+            self.report("A2K203", f"`with {short(self.source(expression))}:`: Airflow's search for the "
+                        f"{'setup' if task.is_teardown else 'teardown'} of this task never ends (its import "
+                        "fails with RecursionError).", expression, dag=task.dag)
+            return False
+        return True
+
+    def leave_setup_teardown(self, node: cst.With, contexts: int) -> None:
+        self.linking = node
+        try:
+            for _ in range(contexts):
+                self.setup_teardown.exit()
+        finally:
+            self.linking = None
+
+    def truth(self, value: Any) -> bool | None:
+        # tasks, XCom results, groups and DAGs define neither __bool__ nor __len__: always true
+        if isinstance(value, (TaskRecord, XComValue, GroupRecord, DagRecord)):
+            return True
+        return super().truth(value)
 
     @staticmethod
     def is_task_like(value: Any) -> bool:
@@ -178,7 +246,7 @@ class Interpreter(Builders):
         if node.orelse is not None:
             self.run_block(node.orelse.body.body, scope)
 
-    def run_loop_body(self, node: cst.For, scope: Scope) -> bool:
+    def run_loop_body(self, node: cst.For | cst.While, scope: Scope) -> bool:
         """Run one iteration; False when it ended with `break`."""
         try:
             self.run_block(node.body.body, scope)
@@ -187,6 +255,44 @@ class Interpreter(Builders):
         except _Continue:
             pass
         return True
+
+    def run_while(self, node: cst.While, scope: Scope) -> None:
+        """A `while` loop, run as Python runs it while its test is known, under the step budget. One
+        that can never end (`while True:` with no break, raise or return of its own) is what Airflow's
+        import never gets past: reported, not run."""
+        literal = isinstance(node.test, (cst.Integer, cst.SimpleString)) or (
+            isinstance(node.test, cst.Name) and node.test.value == "True")
+        if literal and self.truth(self.eval(node.test, scope)) and not _can_leave(node):
+            self.report("A2K109", "this `while` loop never ends: Airflow's import of the file never gets past "
+                        "it (the static reading goes on without it)", node, severity=Severity.WARNING)
+            return
+        while True:
+            truth = self.truth(self.eval(node.test, scope))
+            if truth is None:
+                self.unread_block(node, f"the loop `while {short(self.source(node.test))}:`, whose test is not "
+                                  "known statically,", scope)
+                return
+            if not truth:
+                break
+            if not self.run_loop_body(node, scope):
+                return
+        if node.orelse is not None:
+            self.run_block(node.orelse.body.body, scope)
+
+    def unread_block(self, node: cst.While | cst.Match, what: str, scope: Scope | None = None) -> None:
+        """A block the reader cannot run faithfully: read once, and said to be incomplete if it builds
+        tasks or dependencies (an error, as for a loop over an unknown value)."""
+        before = self.footprint()
+        if isinstance(node, cst.While) and scope is not None:
+            self.run_loop_body(node, scope)
+        if self.footprint() != before or isinstance(node, cst.Match) and self.builds_graph(node):
+            self.report("A2K203", f"{what[0].upper()}{what[1:]} cannot be read statically; tasks or "
+                        "dependencies it builds are incomplete.", node)
+
+    def builds_graph(self, node: cst.CSTNode) -> bool:
+        """Whether a block not run calls anything at all or shifts with `>>`: what could build tasks."""
+        return any(isinstance(n, (cst.Call, cst.BinaryOperation, cst.AugAssign))
+                   for n in _descendants(node))
 
     def run_if(self, node: cst.If, scope: Scope) -> None:
         test = self.eval(node.test, scope)
@@ -342,8 +448,8 @@ class Interpreter(Builders):
             return XComValue(value, "return_value")
         if isinstance(value, TaskRecord) and name == "task_id" and value.task_id is not None:
             return value.task_id
-        if isinstance(value, DagRecord) and name == "dag_id":
-            return value.dag_id
+        if isinstance(value, DagRecord):
+            return self.dag_attribute(node, value, name)
         if isinstance(value, GroupRecord) and name == "group_id" and value.group_id is not None:
             return value.group_id
         if isinstance(value, XComValue) and name == "output":
@@ -355,6 +461,46 @@ class Interpreter(Builders):
         if isinstance(value, PurePosixPath) and name in _PATH_PARTS:  # Path(__file__).stem as a dag_id
             return getattr(value, name)
         return self.unresolved(node)
+
+    def dag_attribute(self, node: cst.Attribute, dag: DagRecord, name: str) -> Any:
+        """What a DAG object tells about itself as the file has built it so far."""
+        if name == "dag_id":
+            return dag.dag_id
+        if name in ("task_dict", "tasks", "task_ids", "roots", "leaves"):
+            self.charge(len(dag.tasks) + 1, node)
+            if name == "task_dict":
+                return dict(dag.tasks)  # a copy: the reader's own record is changed only by reading the file
+            if name == "tasks":
+                return list(dag.tasks.values())
+            if name == "task_ids":
+                return list(dag.tasks)
+            return dag.root.roots() if name == "roots" else dag.root.leaves()
+        if name == "default_args":
+            return dag.default_args
+        if name == "task_group":
+            return dag.root
+        if name in dag.settings and self.is_data(dag.settings[name], node):
+            return dag.settings[name]  # dag.start_date, dag.schedule_interval, ... as written
+        return self.unresolved(node)
+
+    def dag_method(self, node: cst.Call, dag: DagRecord, name: str, scope: Scope) -> Any:
+        args, kwargs = self.arguments(node, scope)
+        if args is None or kwargs is None:
+            return self.unknown_call(node, args, kwargs)
+        if name in ("get_task", "has_task"):
+            task_id = args[0] if args else kwargs.get("task_id")
+            if not isinstance(task_id, str):
+                self.report("A2K203", f"`{short(self.source(node))}`: the task_id cannot be evaluated statically; "
+                            "the task and its dependencies are not known.", node, dag=dag)
+                return self.unresolved(node)
+            if name == "has_task":
+                return task_id in dag.tasks
+            if task_id not in dag.tasks:
+                self.report("A2K203", f"`{short(self.source(node))}`: the DAG has no task {task_id!r} at this "
+                            "point (Airflow raises TaskNotFound).", node, dag=dag)
+                return self.unresolved(node)
+            return dag.tasks[task_id]
+        return self.unknown_call(node, args, kwargs)
 
     def subscript(self, node: cst.Subscript, value: Any, index: Any) -> Any:
         if isinstance(value, XComValue) and isinstance(index, str):
@@ -410,7 +556,14 @@ class Interpreter(Builders):
             return self.call_ref(node, callee, args, kwargs, scope)
         if isinstance(callee, TaskDecorator):
             return self.apply_decorator(node, callee, args, kwargs)
-        return self.unknown_call(node, args, kwargs)
+        result = self.unknown_call(node, args, kwargs)
+        if self.context and isinstance(callee, Unresolved) and not handles_in([*(args or []), *(kwargs or {}).values()]):
+            name = imports.dotted(node.func)
+            if name not in _HARMLESS_BUILTINS:  # a lambda, a name from `import *`, map(make_task, ...)
+                self.report_unsure(f"`{short(self.source(node))}` calls something the static reader cannot "
+                                   "follow inside the DAG's context; tasks or dependencies it adds there are not "
+                                   "seen.", node)
+        return result
 
     def call_ref(self, node: cst.Call, ref: Ref, args: list[Any] | None, kwargs: dict[str, Any] | None,
                  scope: Scope | None = None) -> Any:
@@ -418,6 +571,10 @@ class Interpreter(Builders):
         if args is None or kwargs is None:  # a `*`/`**` spread that cannot be evaluated
             if imports.is_known_operator(ref) or (kwargs is not None and "task_id" in kwargs):
                 return self.make_operator(node, ref.name, ref.module, kwargs, airflow_ref=ref)
+            if kind in ("chain", "cross_downstream", "chain_linear"):
+                self.report("A2K203", f"`{short(self.source(node))}`: the tasks it chains cannot be evaluated "
+                            "statically; its dependencies are missing.", node)
+                return None
             return self.unknown_call(node, args, kwargs)
         if kind == "task_decorator":  # task(fn), task.bash(retries=1)(fn)
             operator, module = imports.taskflow_parts(ref)  # type: ignore[misc]
@@ -453,6 +610,12 @@ class Interpreter(Builders):
         unknown = self.unknown_call(node, args, kwargs)
         if imports.is_class_like(ref) and not imports.is_airflow(ref):
             return InstanceValue(unknown.source, cls=ref, scope=scope)
+        if self.context and imports.may_build_tasks(ref) and not handles_in([*args, *kwargs.values()]):
+            # inside `with DAG`, a helper from another module may create tasks there (Airflow's DAG
+            # context reaches it), and return their results
+            self.report_unsure(f"`{short(self.source(node))}` calls `{ref.qualname}`, a function of another "
+                               "module the static reader does not follow, inside the DAG's context; tasks or "
+                               "dependencies it adds there are not seen.", node)
         return unknown
 
     def make_callable_partial(self, node: cst.Call, args: list[Any], kwargs: dict[str, Any]) -> PartialValue:
@@ -474,11 +637,12 @@ class Interpreter(Builders):
     def unknown_call(self, node: cst.Call, args: list[Any] | None, kwargs: dict[str, Any] | None) -> Unresolved:
         """A call the reader does not understand. Handed a DAG, group or task, it may well build
         tasks or dependencies the reader cannot see, and that must not pass silently."""
-        handles = (DagRecord, GroupRecord, TaskRecord, XComValue)
-        if any(isinstance(v, handles) for v in [*(args or []), *(kwargs or {}).values()]):
-            self.report("A2K203", f"`{short(self.source(node))}` is passed a DAG, group or task but cannot be "
-                        "read statically; tasks or dependencies it adds are missing.", node,
-                        severity=Severity.WARNING)
+        self.walk([args, kwargs], node)  # counts the steps handles_in takes below
+        handles = handles_in([*(args or []), *(kwargs or {}).values()])
+        name = imports.dotted(node.func) or ""
+        if handles and name not in _HARMLESS_BUILTINS and not name.startswith(("logging.", "log.", "logger.")):
+            self.report_unsure(f"`{short(self.source(node))}` is passed a DAG, group or task but cannot be read "
+                               "statically; tasks or dependencies it may add are not seen.", node, handles[0])
         return self.unresolved(node)
 
     def call_method(self, node: cst.Call, receiver: Any, name: str, scope: Scope) -> Any:
@@ -508,6 +672,8 @@ class Interpreter(Builders):
             return self.unknown_call(node, args, kwargs)
         if isinstance(receiver, LocalClass) and name == "partial" and receiver.is_operator:
             return self.make_partial(node, receiver, scope)
+        if isinstance(receiver, DagRecord):
+            return self.dag_method(node, receiver, name, scope)
         return self.call_data(node, scope, receiver)
 
     def node_method(self, node: cst.Call, receiver: Any, name: str, scope: Scope) -> Any:
@@ -524,6 +690,12 @@ class Interpreter(Builders):
             self.shift_values(node, receiver, other, downstream=downstream)
             return None
         task = receiver.task if isinstance(receiver, XComValue) else receiver
+        if name in ("map", "zip", "concat") and isinstance(receiver, XComValue):
+            # XComArg.map/zip/concat: a new XComArg whose upstream are the tasks it reads
+            tasks = [receiver.task, *(a.task for a in args if isinstance(a, XComValue))]
+            if name != "map" and not all(isinstance(a, XComValue) for a in args):
+                return self.unknown_call(node, args, kwargs)
+            return XComDerived(self.source(node), tasks=tuple(tasks))
         if name == "as_setup" and isinstance(task, TaskRecord):
             task.is_setup = True
             return receiver
@@ -531,9 +703,15 @@ class Interpreter(Builders):
             task.is_teardown = True
             setups = kwargs.get("setups", args[0] if args else None)
             if setups is not None:
-                self.shift_values(node, setups, receiver, downstream=True)
+                for setup in setups if isinstance(setups, (list, tuple)) else [setups]:
+                    upstream = setup.task if isinstance(setup, XComValue) else setup
+                    if isinstance(upstream, TaskRecord):
+                        upstream.is_setup = True  # Airflow marks each of them a setup
+                    self.shift_values(node, setup, receiver, downstream=True)
             return receiver
-        return self.unresolved(node)
+        if name in _TASK_READERS:
+            return self.unresolved(node)
+        return self.unknown_call(node, [receiver, *args], kwargs)
 
     # -- DAGs and groups -------------------------------------------------------------------
     def call_dag_function(self, node: cst.Call, function: Function, args: list[Any] | None,
@@ -571,8 +749,9 @@ class Interpreter(Builders):
             result = self.call_function(function, node, args, kwargs)
         finally:
             self.context.pop()
-        # Airflow forwards a returned task/XCom so dependencies bind to it; otherwise the group
-        return result if isinstance(result, (TaskRecord, XComValue)) else group
+        # Airflow forwards whatever the function returns (a task, an XCom, a dict of them) so that
+        # dependencies bind to it; a function that returns nothing stands for its group
+        return group if result is None else result
 
     # -- tasks -----------------------------------------------------------------------------
     def expand(self, node: cst.Call, partial: Partial, how: str, args: list[Any] | None,
@@ -598,6 +777,52 @@ class Interpreter(Builders):
         return self.call_group_function(node, function, [], dict(fixed), mapped=mapped)
 
     # -- dependencies ----------------------------------------------------------------------
+
+
+def _can_leave(loop: cst.While) -> bool:
+    """Whether a loop has a way out of its own: a `break` (not one of a loop or function inside it),
+    a `raise` or a `return`."""
+    pending: list[cst.CSTNode] = list(loop.body.children)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (cst.Break, cst.Raise, cst.Return)):
+            return True
+        if isinstance(node, (cst.For, cst.While)):
+            if node.orelse is not None:
+                pending.append(node.orelse)  # a break in a loop's else clause leaves the outer loop
+            continue
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        pending.extend(node.children)
+    return False
+
+
+def _descendants(node: cst.CSTNode) -> list[cst.CSTNode]:
+    found: list[cst.CSTNode] = []
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        found.append(item)
+        pending.extend(item.children)
+    return found
+
+
+# builtins that cannot create or wire a task (map, filter, exec, getattr... can: not listed)
+_HARMLESS_BUILTINS = frozenset({
+    "print", "isinstance", "issubclass", "hasattr", "repr", "format", "open", "hash", "id", "type", "callable",
+    "iter", "next", "ord", "chr", "hex", "oct", "bin", "divmod", "pow", "frozenset", "bytes", "object", "super",
+    "vars", "dir", "locals", "globals", "ascii", "slice", "property", "staticmethod", "classmethod",
+})
+
+# methods of tasks and groups that read or configure them, and add no task or dependency
+_TASK_READERS = frozenset({
+    "get_direct_relatives", "get_direct_relative_ids", "get_flat_relatives", "get_flat_relative_ids",
+    "get_children_by_selector", "has_dag", "get_dag", "get_template_env", "render_template", "prepare_template",
+    "resolve_template_files", "dry_run", "add_inlets", "add_outlets", "get_inlet_defs", "get_outlet_defs",
+    "child_id", "get_roots", "get_leaves", "get_task_group_dict", "hierarchical_alphabetical_sort",
+    "iter_tasks", "topological_sort", "get_parent", "get_current",
+})
+
 # augmented assignments as the binary operations they are (which check their budgets)
 _AUG: dict[type, type[cst.BaseBinaryOp]] = {
     cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -13,8 +14,11 @@ from converter.model import Duration, Unresolved
 from converter.parse.budget import DEFAULT_LIMITS, ReadingLimits
 from converter.parse.evaluate import Evaluator
 from converter.parse.positions import Positions
-from converter.parse.values import DagRecord, GroupRecord, Ref
+from converter.parse.setup_teardown import SetupTeardownContext
+from converter.parse.values import DagRecord, GroupRecord, Ref, TaskRecord
 
+# the end of every message saying the reading may have missed edges (docs/static-reading.md)
+UNSURE_NOTE = "Static reading cannot be sure it saw every dependency of this DAG: its ordering is unproven."
 REPORT_STEPS = 32  # what a diagnostic costs: a loop reporting on every turn must not flood the run
 
 
@@ -28,6 +32,9 @@ class ReaderState(Evaluator):
         self.depth = 0  # nested function calls being interpreted
         self.dag_creations = 0  # every DAG(...) seen, named or not: a file with any is a DAG file
         self.graph_calls = 0  # tasks attempted + dependencies attempted, for footprint()
+        self.setup_teardown = SetupTeardownContext(self._link_tasks, lambda steps: self.charge(steps, None))
+        self.linking: cst.CSTNode | None = None  # the statement whose setup/teardown context adds edges
+        self.doubts: set[tuple[int | None, str | None]] = set()  # (line, dag_id) of each A2K203 warning
 
     def report(self, code: str, message: str, node: cst.CSTNode, *, task_id: str | None = None,
                dag: DagRecord | None = None, severity: Severity | None = None) -> None:
@@ -37,6 +44,27 @@ class ReaderState(Evaluator):
             code, message, file=self.file, line=span.line or None, col=span.col,
             task_id=task_id, dag_id=dag.dag_id if dag else self.current_dag_id(), severity=severity,
         ))
+
+    def report_unsure(self, message: str, node: cst.CSTNode, dag: DagRecord | None = None) -> None:
+        """The reading may have missed tasks or edges here, though what it read is right: an A2K203
+        warning, on the DAG concerned (the current one; when none is known, static.py puts it on every
+        DAG of the file), whose ordering the run then marks unproven instead of exact."""
+        dag_id = dag.dag_id if dag else self.current_dag_id()
+        line = self.span(node).line or None
+        if (line, dag_id) in self.doubts:  # one doubt per line and DAG: a loop must not repeat it
+            return
+        self.doubts.add((line, dag_id))
+        self.report("A2K203", f"{message} {UNSURE_NOTE}", node, dag=dag, severity=Severity.WARNING)
+
+    def _link_tasks(self, ups: Sequence[TaskRecord], downs: Sequence[TaskRecord]) -> None:
+        """Edges a setup/teardown context adds (`ups >> downs`), as Dependencies.add_edge adds them."""
+        node = self.linking if self.linking is not None else self.module
+        for up in ups:
+            for down in downs:
+                self.add_edge(node, up, down)
+
+    def add_edge(self, node: cst.CSTNode, up: TaskRecord, down: TaskRecord, label: str | None = None) -> None:
+        raise NotImplementedError  # Dependencies.add_edge
 
     def current_dag_id(self) -> str | None:
         return self.context[-1].dag.dag_id if self.context else None

@@ -11,15 +11,17 @@ custom operators subclassing Airflow classes; TaskFlow (`@task`, `@task.<kind>`,
 (`op.output`, `["key"]`, `XComArg`, TaskFlow results) with their implied edges; `>>`, `<<`,
 `set_upstream/downstream`, `chain`, `cross_downstream`, `chain_linear`, `Label`, TaskGroups and
 `@task_group` (edges to groups resolved at the time of the call), `.as_setup()`/`.as_teardown()`;
-tasks in variables, containers, loops over literals, literal `if`s; `.expand`, `.partial().expand`,
+tasks in variables, containers, loops over literals, literal `if`s, `while` loops with known tests;
+`dag.get_task`/`task_dict`; setup/teardown `with` contexts; `.expand`, `.partial().expand`,
 `.expand_kwargs` (mapped task groups too); default_args merged as Airflow merges them.
 
 Python callables: `PythonCallable.source` is the function's full source including its decorators
 (not the comments above it), dedented as libcst prints a nested definition.
 
-Not read (each leaves a diagnostic where it could change the graph): loops over values known only
-at run time, conditions on the environment, helpers imported from other modules that build tasks,
-setup/teardown context managers (`with a >> b:`), `while` loops, `exec`/`globals()` tricks. A
+Not read (each leaves a diagnostic where it could change the graph: an A2K203 error, or an A2K203
+warning that makes the DAG's ordering "unproven", docs/static-reading.md): loops over values known
+only at run time, conditions on the environment, helpers imported from other modules that build
+tasks, unknown context managers around tasks, `exec`/`globals()` tricks. A
 Label on an edge from or to a group labels each task edge it expands to (Airflow files it under
 the group's join node).
 """
@@ -27,6 +29,7 @@ the group's join node).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import warnings
 from functools import partial
@@ -35,7 +38,7 @@ from typing import Any
 
 import libcst as cst
 
-from converter.diagnostics import Diagnostic, diag
+from converter.diagnostics import Diagnostic, Severity, diag
 from converter.model import Dag, DagRef, MappedArg, ParsedFile, SourceSpan, Task, TaskArgs, Unresolved, XComRef
 from converter.parse.budget import DEFAULT_LIMITS, OverBudget, ReadingLimits, hard_stops, memory_message
 from converter.parse.callables import to_callable
@@ -109,7 +112,9 @@ def _read(path: Path, display: str, max_bytes: int, limits: ReadingLimits) -> Pa
         return _failed(display, diag("A2K113", memory_message(limits), file=display,
                                      line=span.line if span and span.line else None,
                                      col=span.col if span and span.line else None), stopper)
-    diagnostics = interpreter.diagnostics + ([stopper] if stopper else [])
+    if stopper is not None and any(d.code == stopper.code and d.line == stopper.line for d in interpreter.diagnostics):
+        stopper = None  # the reader came to the same loop and said so
+    diagnostics = _unsure_on_every_dag(interpreter.diagnostics, dags) + ([stopper] if stopper else [])
     if not dags and interpreter.dag_creations == 0:
         diagnostics.append(diag("A2K104", file=display))
         return ParsedFile(display, (), tuple(diagnostics), not_a_dag_file=True)
@@ -136,6 +141,18 @@ def _interpret(interpreter: Interpreter, module: cst.Module, scope: Scope, text:
                 file=display, line=span.line, col=span.col,
             ))
     return list(inline_subdags([_to_dag(record, interpreter, text) for record in interpreter.dags]))
+
+
+def _unsure_on_every_dag(diagnostics: list[Diagnostic], dags: list[Dag]) -> list[Diagnostic]:
+    """A doubt about the edges that no DAG could be named for (code at module level, outside any
+    `with DAG`) concerns every DAG of the file: each gets it, so each one's ordering is unproven."""
+    kept: list[Diagnostic] = []
+    for found in diagnostics:
+        if found.code == "A2K203" and found.severity is Severity.WARNING and found.dag_id is None and dags:
+            kept.extend(dataclasses.replace(found, dag_id=dag.dag_id) for dag in dags)
+        else:
+            kept.append(found)
+    return kept
 
 
 def _over_budget(interpreter: Interpreter, over: OverBudget) -> Diagnostic:

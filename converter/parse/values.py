@@ -143,6 +143,14 @@ class TaskFlow:
     is_teardown: bool = False
 
 
+@dataclass(frozen=True, eq=False)
+class XComDerived(Unresolved):
+    """`xcom.map(fn)`, `a.zip(b)`, `a.concat(b)`: an XComArg Airflow builds from these tasks' results;
+    its value is known at run time only, its upstream edges now."""
+
+    tasks: tuple[Any, ...] = ()  # TaskRecord
+
+
 @dataclass(frozen=True)
 class TaskDecorator:
     """`task`, `task.bash(...)`, ... applied by call rather than `@`: `task(retries=2)(fn)`, `task(fn)`."""

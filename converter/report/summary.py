@@ -5,7 +5,7 @@ Schema (stable; new keys may be added, none removed):
    "reading": {"mode": static|airflow|auto (as asked), "effective": static|airflow|auto (as done)},
    "summary": {"files", "dags": {status: n}, "tasks": {mapping: n}, "diagnostics": {severity: n}, "owned": n},
    "dags": [{"dag_id", "source", "line", "status", "python", "yaml", "recurring_run", "pipeline_function",
-             "source_mode", "owned": null|"marker"|"config", "ordering": {"verdict": "exact"|"mismatch"|"unchecked", "missing", "extra"},
+             "source_mode", "owned": null|"marker"|"config", "ordering": {"verdict": "exact"|"unproven"|"mismatch"|"unchecked", "missing", "extra"},
              "tasks": [{"task_id", "kfp_name", "operator", "mapping", "line", "upstream", "after",
                         "trigger_rule", "notes", "col", "retries", "retry_delay",
                         "execution_timeout", "pool", "templated_fields", "component", "kfp_calls",
@@ -23,6 +23,8 @@ With `--target` naming v2, each DAG also has "targets" (["v1", "v2"], ["v2"]) an
 for v1 alone writes neither, as before.
 `airflow2kfp verify` adds `dags[].verify` (converter/verify/compare.py: Comparison.to_json) and
 `summary.verify` ({verdict: n}).
+An ordering is "unproven" where the workflow orders exactly the edges read, but the static reading
+says (an A2K203 warning on the DAG) it may have missed some: only "exact" claims Airflow's ordering.
 """
 
 from __future__ import annotations
@@ -58,11 +60,17 @@ def json_value(value: Any) -> Any:
     return {"unresolved": repr(value)}
 
 
+def _verdict(exact: bool, dag: DagResult) -> str:
+    if not exact:
+        return "mismatch"
+    return "unproven" if dag.edges_unproven else "exact"
+
+
 def _ordering(dag: DagResult) -> dict[str, Any]:
     if dag.selfcheck is None:
         return {"verdict": "unchecked", "missing": [], "extra": []}
     return {
-        "verdict": "exact" if dag.selfcheck.exact else "mismatch",
+        "verdict": _verdict(dag.selfcheck.exact, dag),
         "missing": [list(pair) for pair in dag.selfcheck.missing],
         "extra": [list(pair) for pair in dag.selfcheck.extra],
     }
@@ -76,7 +84,7 @@ def _v2_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
                 "tasks": []}
     ordering = {"verdict": "unchecked", "missing": [], "extra": []}
     if v2.selfcheck is not None:
-        ordering = {"verdict": "exact" if v2.selfcheck.exact else "mismatch",
+        ordering = {"verdict": _verdict(v2.selfcheck.exact, dag),
                     "missing": [list(p) for p in v2.selfcheck.missing], "extra": [list(p) for p in v2.selfcheck.extra]}
     return {
         "status": v2.status.value,

@@ -94,7 +94,7 @@ class Graph:
 
 @dataclass(frozen=True)
 class Ordering:
-    verdict: str  # exact / mismatch / unchecked
+    verdict: str  # exact / unproven / mismatch / unchecked
     missing: tuple[tuple[str, str], ...]  # Airflow orders these, KFP does not (Airflow task ids)
     extra: tuple[tuple[str, str], ...]  # KFP orders these, Airflow does not
 

@@ -87,8 +87,8 @@ def test_list_shifted_by_list_is_an_error(read) -> None:
 
 def test_unresolvable_operand(read) -> None:
     parsed = read("from mylib import make_tasks\n" + TASKS + "    a >> make_tasks()\n")
-    [diagnostic] = parsed.diagnostics
-    assert diagnostic.code == "A2K203" and "make_tasks()" in diagnostic.message and diagnostic.line == 9
+    [error] = [d for d in parsed.diagnostics if d.severity.value == "error"]
+    assert error.code == "A2K203" and "make_tasks()" in error.message and error.line == 9
 
 
 def test_unknown_helper_given_a_task_is_reported(read) -> None:
@@ -97,6 +97,21 @@ def test_unknown_helper_given_a_task_is_reported(read) -> None:
     assert (diagnostic.code, diagnostic.severity.value, diagnostic.line) == ("A2K203", "warning", 9)
 
 
-def test_setup_teardown_context_manager_is_reported(read) -> None:
-    parsed = read(TASKS + "    a.as_setup()\n    c.as_teardown(setups=a)\n    with c:\n        b\n")
-    assert codes(parsed) == ["A2K203"]
+def test_setup_teardown_context_wires_the_tasks_made_in_its_body(read) -> None:
+    """Airflow's SetupTeardownContext: the setup found upstream of the entered teardown runs before
+    the body's roots, the body's leaves before the teardown (tasks made there, not named there)."""
+    body = ("    a.as_setup()\n    c.as_teardown(setups=a)\n    with c:\n        b\n"
+            "        x = EmptyOperator(task_id='x')\n        y = EmptyOperator(task_id='y')\n        x >> y\n")
+    assert only_dag(read(TASKS + body)).edges == (("a", "c"), ("x", "y"), ("y", "c"), ("a", "x"))
+
+
+def test_nested_setup_teardown_contexts_chain_their_setups_and_teardowns(read) -> None:
+    body = ("    with a.as_setup() >> b.as_teardown():\n        with c.as_setup() >> d.as_teardown():\n"
+            "            EmptyOperator(task_id='w')\n")
+    assert sorted(only_dag(read(TASKS + body)).edges) == sorted([
+        ("a", "b"), ("c", "d"), ("w", "d"), ("c", "w"), ("a", "c"), ("d", "b")])
+
+
+def test_entering_a_task_that_is_no_setup_or_teardown_is_an_error(read) -> None:
+    parsed = read(TASKS + "    with a:\n        EmptyOperator(task_id='x')\n")
+    assert codes(parsed) == ["A2K203"] and "neither a setup nor a teardown" in parsed.diagnostics[0].message

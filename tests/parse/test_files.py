@@ -129,7 +129,7 @@ def test_a_loop_with_a_break_or_a_guarded_exit_is_left_alone(tmp_path) -> None:
 
 
 def test_a_while_true_in_a_file_ends_the_reading_at_once(tmp_path) -> None:
-    """Static reading never runs a `while` loop: an endless one costs nothing and is reported."""
+    """Static reading does not run a `while` loop that cannot end: it costs nothing and is reported."""
     source = ("from airflow import DAG\nwith DAG('d'):\n    pass\nn = 0\nwhile True:\n    n += 1\n")
     path = tmp_path / "dag.py"
     path.write_text(source)

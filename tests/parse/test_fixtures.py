@@ -105,3 +105,48 @@ def test_invalid_fixture_gives_its_code(name: str) -> None:
         located = [d for d in parsed.diagnostics if d.code == expected]
         assert all(d.file == f"invalid_dags/{name}" for d in located)
     assert not marker.exists()
+
+
+AIRFLOW2 = ROOT / "airflow2_dags"
+# recorded by scripts/airflow_truth.py under Airflow 2 (.venv-airflow2, after `airflow db migrate`:
+# SubDagOperator looks its pool up): Airflow 3 cannot import SubDagOperator
+TRUTH2 = json.loads((AIRFLOW2 / "airflow_truth.json").read_text())
+
+
+def test_airflow2_fixtures_all_recorded() -> None:
+    assert sorted(p.name for p in AIRFLOW2.glob("*.py")) == sorted(TRUTH2)
+
+
+@pytest.mark.parametrize("name", sorted(TRUTH2))
+def test_airflow2_fixture_matches_airflow_with_subdags_inlined(name: str) -> None:
+    """Airflow 2 lists each sub-DAG as a DAG of its own; the reader inlines it as a group in place of
+    its SubDagOperator (parse/subdags.py). The truth is inlined the same way here, by hand."""
+    truth = TRUTH2[name]
+    assert truth["import_errors"] == []
+    parsed = read_dag_file(AIRFLOW2 / name)
+    assert [d.render() for d in parsed.diagnostics if d.severity is not Severity.INFO] == []
+    expected = _inlined(truth["dags"])
+    assert {dag.dag_id: (sorted(t.task_id for t in dag.tasks), sorted(dag.edges)) for dag in parsed.dags} == expected
+
+
+def _inlined(dags: dict[str, dict]) -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
+    result = {}
+    for dag_id, dag in dags.items():
+        if "." in dag_id:
+            continue  # a sub-DAG: inlined into its parent
+        tasks = set(dag["tasks"])
+        edges = {tuple(e) for e in dag["edges"]}
+        for task_id, task in dag["tasks"].items():
+            child = dags.get(f"{dag_id}.{task_id}")
+            if task["operator"] != "SubDagOperator" or child is None:
+                continue
+            inner = [(f"{task_id}.{u}", f"{task_id}.{d}") for u, d in child["edges"]]
+            members = [f"{task_id}.{t}" for t in child["tasks"]]
+            roots = [t for t in members if all(d != t for _, d in inner)]
+            leaves = [t for t in members if all(u != t for u, _ in inner)]
+            tasks = (tasks - {task_id}) | set(members)
+            edges = ({e for e in edges if task_id not in e} | set(inner)
+                     | {(u, r) for u, d in edges if d == task_id for r in roots}
+                     | {(lf, d) for u, d in edges if u == task_id for lf in leaves})
+        result[dag_id] = (sorted(tasks), sorted(edges))
+    return result
