@@ -566,10 +566,37 @@ def decode_value(value: Any) -> Any:
             return DagRef(str(value["__dag__"]))
         if "__mapped_arg__" in value:  # its group is found from the task's (see _in_mapped_groups)
             return MappedArg("", str(value["__mapped_arg__"]))
+        if "__object__" in value:  # a Kubernetes object or Secret: its constructor call, as the source writes it
+            return Unresolved(_constructor_source(value))
         return {key: decode_value(item) for key, item in value.items()}
     if isinstance(value, list):
         return [decode_value(item) for item in value]
     return value
+
+
+def _constructor_source(value: Mapping[str, Any]) -> str:
+    """`k8s.V1Toleration(key='gpu', ...)` (Kubernetes client classes on `k8s`, as the mapping writes
+    them) or `Secret(...)` from the probe's {"__object__", "module", "kwargs"}."""
+    name = str(value["__object__"])
+    if not name.isidentifier():
+        return repr(value)
+    prefix = "k8s." if value.get("module") == "kubernetes.client.models" else ""
+    kwargs = value.get("kwargs") if isinstance(value.get("kwargs"), dict) else {}
+    parts = [f"{key}={_source_of(decode_value(item))}" for key, item in kwargs.items() if str(key).isidentifier()]
+    return f"{prefix}{name}({', '.join(parts)})"
+
+
+def _source_of(value: Any) -> str:
+    """Python source for a decoded value inside a constructor call (objects by their own source)."""
+    if isinstance(value, Unresolved):
+        return value.source
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_source_of(k)}: {_source_of(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_source_of(v) for v in value) + "]"
+    if isinstance(value, Duration):
+        return f"timedelta(seconds={value.seconds!r})"
+    return repr(value)
 
 
 _DAG_SETTINGS = ("schedule", "timetable", "timetable_summary", "timetable_description", "catchup", "start_date",

@@ -120,11 +120,13 @@ class _Origins:
         self.target = ""
         self.lines: dict[int, int] = {}
         self.explicit: dict[int, list[str]] = {}
+        self.written: dict[int, dict[str, str]] = {}  # the text arguments as the operator call passed them
 
     def reset(self, target: str) -> None:
         self.target = os.path.realpath(target)
         self.lines.clear()
         self.explicit.clear()
+        self.written.clear()
 
     def line_in_target(self) -> int | None:
         frame: types.FrameType | None = sys._getframe(2)
@@ -176,6 +178,7 @@ def _install_hooks(af: _Airflow) -> None:
         def operator_call(cls: Any, *args: Any, **kwargs: Any) -> Any:
             obj = original_call(cls, *args, **kwargs)
             ORIGINS.explicit[id(obj)] = sorted(kwargs)
+            ORIGINS.written[id(obj)] = {k: v for k, v in kwargs.items() if isinstance(v, str)}
             return obj
 
         meta.__call__ = operator_call
@@ -229,7 +232,35 @@ def to_json_safe(value: Any, af: _Airflow, depth: int = 0) -> Any:
     if inspect.isfunction(value) or inspect.isclass(value) or inspect.ismethod(value):
         # a callable reads as its name, as it would in the DAG file's source
         return {"__unresolved__": getattr(value, "__qualname__", None) or repr(value)}
-    return _unresolved(value)
+    built = _constructed(value, af, depth)
+    return built if built is not None else _unresolved(value)
+
+
+# Airflow's own value classes a DAG passes to pod operators, by the arguments that rebuild them
+# (cncf-kubernetes' Secret, also at its Airflow 1.10/2.0 paths)
+_REBUILT = {"Secret": ("deploy_type", "deploy_target", "secret", "key", "items")}
+
+
+def _constructed(value: Any, af: _Airflow, depth: int) -> dict[str, Any] | None:
+    """A Kubernetes client object (`k8s.V1Toleration(...)`) or an Airflow Secret as the constructor
+    call that rebuilds it: {"__object__": class, "module": ..., "kwargs": {...}} (unset fields left
+    out, as a DAG writes them), so it reads as the static reader reads the call in the source."""
+    cls = type(value)
+    module = getattr(cls, "__module__", "") or ""
+    fields: tuple[str, ...] = ()
+    if module.startswith("kubernetes.client.models") and isinstance(getattr(cls, "openapi_types", None), dict):
+        fields = tuple(cls.openapi_types)
+        module = "kubernetes.client.models"
+    elif cls.__name__ in _REBUILT and module.startswith("airflow.") and module.endswith(".secret"):
+        fields = _REBUILT[cls.__name__]
+    else:
+        return None
+    kwargs: dict[str, Any] = {}
+    for name in fields:
+        item = _quiet_getattr(value, name, None)
+        if item is not None and item != []:
+            kwargs[name] = to_json_safe(item, af, depth + 1)
+    return {"__object__": cls.__name__, "module": module, "kwargs": kwargs}
 
 
 # -- reading a DAG ------------------------------------------------------------------------------
@@ -432,7 +463,7 @@ def _default_cells(fn: Any, source: str | None, af: _Airflow) -> dict[str, Any]:
 
 def _is_plain(value: Any) -> bool:
     if isinstance(value, dict):
-        return not ({"__unresolved__", "__duration__", "__xcom__"} & set(value)) and all(
+        return not ({"__unresolved__", "__duration__", "__xcom__", "__object__"} & set(value)) and all(
             _is_plain(v) for v in value.values())
     if isinstance(value, list):
         return all(_is_plain(v) for v in value)
@@ -505,6 +536,7 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
         init_kwargs = getattr(task, "_BaseOperator__init_kwargs", {}) or {}
         explicit = [k for k in ORIGINS.explicit.get(id(task), sorted(init_kwargs)) if k not in _STRUCTURAL_KWARGS]
         values = {k: v for k, v in init_kwargs.items() if k not in _STRUCTURAL_KWARGS}
+        values.update(_template_files(task, values))
         if "params" not in explicit:
             values.pop("params", None)  # DAG params Airflow merged into every task
         mapped = {}
@@ -543,6 +575,16 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
         "doc": _doc(task),
         "upstream": sorted(task.upstream_task_ids),
     }
+
+
+def _template_files(task: Any, values: dict[str, Any]) -> dict[str, str]:
+    """Template files named as written (`bash_command="scripts/load.sh"`): Airflow 3 puts the file's
+    text in place of the name when it resolves templates; the mapping reads the file itself, and
+    says so, as it does for the static reading."""
+    extensions = tuple(str(e) for e in (getattr(task, "template_ext", None) or ()))
+    written = ORIGINS.written.get(id(task), {})
+    return {key: text for key, text in written.items()
+            if key in values and extensions and text.endswith(extensions) and values[key] != text}
 
 
 def _mapped_class_name(task: Any) -> str:
@@ -694,7 +736,7 @@ def _child(request: dict[str, Any], af: _Airflow, write_fd: int, sandboxed: bool
         os._exit(0)
     result.update(nonce=request["nonce"], path=path)
     try:
-        payload = json.dumps(result, sort_keys=True).encode()
+        payload = json.dumps(result).encode()  # keys in the DAG's own order: dict order is a value's meaning
     except (TypeError, ValueError) as exc:
         payload = json.dumps({"nonce": request["nonce"], "path": path, "status": "crashed", "limits": limits,
                               "error": f"the answer could not be written: {exc}"}).encode()
