@@ -9,6 +9,7 @@ have (namespace, pod templates, Airflow secrets) is reported.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
@@ -17,7 +18,7 @@ from converter.mapping.base import (
     Fidelity, MappingContext, OperatorFamily, PipelineParameter, TaskMapping, task_location,
 )
 from converter.mapping.container import (
-    K8S_IMPORT, container_component, env_calls, k8s_objects, literal, unreadable_image, value_source,
+    K8S_IMPORT, container_component, env_calls, k8s_objects, literal, subclass_note, unreadable_image, value_source,
 )
 from converter.mapping import xcom
 from converter.mapping.templates import PullResolver, time_macro_note, translate_value
@@ -52,9 +53,12 @@ def map_kubernetes(task: Task, context: MappingContext) -> TaskMapping:
     where = task_location(task)
     found: list[Diagnostic] = []
     parameters: dict[str, PipelineParameter] = {}
+    subclass = subclass_note(task, FAMILY.base_of(task))
     unusable = unreadable_image(task, context)
     if unusable is not None:
-        return unusable
+        return dataclasses.replace(unusable, diagnostics=(*((subclass,) if subclass else ()), *unusable.diagnostics))
+    if subclass is not None:
+        found.append(subclass)
     image = task.args.get("image")
 
     def templated(key: str, pulls: PullResolver | None = None) -> Any:
@@ -224,4 +228,5 @@ FAMILY = OperatorFamily(
                 "pod settings.",
     operators=frozenset({"KubernetesPodOperator"}),
     map_task=map_kubernetes,
+    subclasses=True,
 )

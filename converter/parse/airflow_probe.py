@@ -118,6 +118,7 @@ class _Origins:
 
     def __init__(self) -> None:
         self.target = ""
+        self.dag_folder = ""
         self.lines: dict[int, int] = {}
         self.explicit: dict[int, list[str]] = {}
         self.written: dict[int, dict[str, str]] = {}  # the text arguments as the operator call passed them
@@ -537,6 +538,7 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
         explicit = [k for k in ORIGINS.explicit.get(id(task), sorted(init_kwargs)) if k not in _STRUCTURAL_KWARGS]
         values = {k: v for k, v in init_kwargs.items() if k not in _STRUCTURAL_KWARGS}
         values.update(_template_files(task, values))
+        values.update(_inherited_pod(task, values))
         if "params" not in explicit:
             values.pop("params", None)  # DAG params Airflow merged into every task
         mapped = {}
@@ -553,6 +555,8 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
         "operator": _operator_name(task),
         "operator_class": type(task).__name__ if not is_mapped else _mapped_class_name(task),
         "operator_module": _operator_module(task, is_mapped),
+        "operator_bases": _operator_bases(task, is_mapped),
+        "operator_in_dag_file": _class_file(_operator_class(task, is_mapped)) == ORIGINS.target,
         "line": ORIGINS.lines.get(id(task)),
         "group_id": group_id,
         "trigger_rule": to_json_safe(getattr(task, "trigger_rule", None), af),
@@ -577,6 +581,36 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
     }
 
 
+# What a subclass of a container operator hands its base (a company's KubernetesPodOperator wrapper,
+# GKEStartPodOperator): the pod settings the base keeps as attributes, as the family maps them
+_CONTAINER_FIELDS = {
+    "KubernetesPodOperator": (
+        "image", "cmds", "arguments", "env_vars", "env_from", "configmaps", "container_resources", "labels",
+        "annotations", "node_selector", "tolerations", "affinity", "image_pull_policy", "volumes", "volume_mounts",
+        "container_security_context", "service_account_name", "namespace", "image_pull_secrets", "secrets",
+        "init_containers", "pod_template_file", "full_pod_spec", "do_xcom_push"),
+    "DockerOperator": (
+        "image", "command", "entrypoint", "environment", "private_environment", "mem_limit", "cpus", "force_pull",
+        "mounts", "network_mode", "docker_url", "privileged", "shm_size"),
+}
+
+
+def _inherited_pod(task: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """For a subclass of KubernetesPodOperator or DockerOperator, the settings its own constructor
+    did not receive but passed on to the base (the values the base keeps), where set."""
+    cls = type(task)
+    family = next((base.__name__ for base in cls.__mro__[1:] if base.__name__ in _CONTAINER_FIELDS
+                   and base.__module__.startswith("airflow.")), None)
+    if family is None:
+        return {}
+    found = {}
+    for name in _CONTAINER_FIELDS[family]:
+        value = _quiet_getattr(task, name, None)
+        if name not in values and value not in (None, "", [], {}, (), False):
+            found[name] = value
+    return found
+
+
 def _template_files(task: Any, values: dict[str, Any]) -> dict[str, str]:
     """Template files named as written (`bash_command="scripts/load.sh"`): Airflow 3 puts the file's
     text in place of the name when it resolves templates; the mapping reads the file itself, and
@@ -591,10 +625,54 @@ def _mapped_class_name(task: Any) -> str:
     return getattr(task, "_task_type", None) or getattr(task, "task_type", None) or type(task).__name__
 
 
+def _operator_class(task: Any, is_mapped: bool) -> Any:
+    found = getattr(task, "operator_class", None) if is_mapped else type(task)
+    return found if inspect.isclass(found) else type(task)
+
+
 def _operator_module(task: Any, is_mapped: bool) -> str:
     if is_mapped:
-        return getattr(task, "_operator_module", None) or getattr(task, "operator_class", type(task)).__module__
-    return type(task).__module__
+        module = getattr(task, "_operator_module", None) or _operator_class(task, is_mapped).__module__
+        return _real_module(str(module), _operator_class(task, is_mapped))
+    return _real_module(type(task).__module__, type(task))
+
+
+def _operator_bases(task: Any, is_mapped: bool) -> list[str]:
+    """The operator class's ancestors (its MRO, nearest first) by their importable names: a
+    company's KubernetesPodOperator wrapper is mapped through the family of the class it extends."""
+    bases = []
+    for cls in _operator_class(task, is_mapped).__mro__[1:]:
+        if cls is object:
+            continue
+        bases.append(f"{_real_module(cls.__module__, cls)}.{cls.__qualname__}")
+    return bases
+
+
+_DAG_FILE_MODULE = "unusual_prefix_"  # DagBag imports a DAG file as unusual_prefix_<hash>_<name>
+
+
+def _real_module(module: str, cls: Any) -> str:
+    """A class's module as an image would import it: for a class a DAG file defines, Airflow's
+    internal module name becomes the file's path relative to the DAGs folder (on sys.path there)."""
+    if not module.startswith(_DAG_FILE_MODULE):
+        return module
+    path = _class_file(cls)
+    if not path:
+        return module
+    folder = os.path.realpath(ORIGINS.dag_folder) if ORIGINS.dag_folder else os.path.dirname(path)
+    relative = os.path.relpath(path, folder) if path.startswith(folder.rstrip("/") + "/") else os.path.basename(path)
+    stem = relative[:-3] if relative.endswith(".py") else relative  # noqa: FURB188 (Python 3.8 has no removesuffix)
+    parts = [part for part in stem.split(os.sep) if part]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts) or module  # named after the file even where no import could reach it
+
+
+def _class_file(cls: Any) -> str:
+    try:
+        return os.path.realpath(inspect.getfile(cls))
+    except (OSError, TypeError):
+        return ""
 
 
 def _doc(obj: Any) -> str | None:
@@ -668,6 +746,7 @@ def read_file(path: str, dag_folder: str, af: _Airflow) -> dict[str, Any]:
     if settings is not None and hasattr(settings, "DAGS_FOLDER"):
         settings.DAGS_FOLDER = dag_folder
     ORIGINS.reset(path)
+    ORIGINS.dag_folder = dag_folder
     bag = _make_bag(af, dag_folder)
     try:
         found = bag.process_file(path, only_if_updated=False, safe_mode=True)
