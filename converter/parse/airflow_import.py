@@ -13,6 +13,7 @@ worker) ends as a coded diagnostic for that file; `read` never raises for a bad 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import os
 import queue
@@ -441,6 +442,7 @@ _TASK = {"task_id": _TEXT, "operator": _OPT_TEXT, "operator_class": _OPT_TEXT, "
 _DAG = {"dag_id": _TEXT, "line": _LINE, "tasks": [_TASK], "edges": [[_TEXT]], "edge_labels": [[_TEXT]],
         "task_groups": {"*": {"parent": _OPT_TEXT, "tooltip": _OPT_TEXT}}, "description": _OPT_TEXT}
 _ANSWER = {"nonce": _TEXT, "path": _TEXT, "status": _TEXT, "skipped": bool, "error": _OPT_TEXT,
+           "sandbox_folders": {"*": _TEXT}, "clock": {"epoch": _TEXT, "reads": [int]},
            "timeout": (int, float), "limits": {"memory_mb": _LINE, "processes": _LINE, "user": _OPT_TEXT},
            "dags": [_DAG], "import_errors": [{"summary": _OPT_TEXT, "message": _OPT_TEXT, "line": _LINE}]}
 _REQUIRED = {"dag_id", "task_id"}
@@ -525,10 +527,112 @@ def parsed_file_from_probe(answer: Mapping[str, Any], display: str, airflow_vers
     diagnostics = [_import_error(error, display, limits) for error in answer.get("import_errors", [])]
     dags = tuple(inline_subdags([_dag(data, display, str(answer.get("path", "")), airflow_version)
                                  for data in answer.get("dags", [])]))
+    clock = answer.get("clock")
+    if isinstance(clock, dict) and clock.get("reads") and dags:
+        timed = [_clock_values(dag, clock) for dag in dags]
+        dags = tuple(dag for dag, _ in timed)
+        diagnostics += [note for _, note in timed]
+    folders = answer.get("sandbox_folders")
+    if isinstance(folders, dict) and dags:
+        mapped = [_outside_sandbox(dag, folders) for dag in dags]
+        dags = tuple(dag for dag, _ in mapped)
+        diagnostics += [note for _, notes in mapped for note in notes]
     if not dags and not diagnostics:
         diagnostics.append(diag("A2K104", "Airflow's DagBag found no DAG in this file.", file=display,
                                 help="Nothing to convert; exclude the file if it is a helper module."))
     return ParsedFile(path=display, dags=dags, diagnostics=tuple(diagnostics))
+
+
+# how far from the frozen instant a date computed from it may lie (days_ago(365), a year from now)
+CLOCK_WINDOW = datetime.timedelta(days=366)
+_WINDOWED = ("start_date", "end_date")
+
+
+def _clock_values(dag: Dag, clock: Mapping[str, Any]) -> tuple[Dag, Diagnostic]:
+    """The file read the clock while it was imported (the probe froze it at `epoch`): say where,
+    and drop a start_date/end_date computed from it (in the DAG, its default_args or a task's),
+    as the static reading does: "start from now" is a recurring run with no start time."""
+    try:
+        epoch = datetime.datetime.fromisoformat(str(clock.get("epoch")))
+    except ValueError:
+        epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    lines = [int(line) for line in clock.get("reads") or [] if isinstance(line, int)]
+
+    def computed(value: Any) -> bool:
+        if not isinstance(value, str):
+            return False
+        try:
+            moment = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return False
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+        return epoch - CLOCK_WINDOW <= moment <= epoch + CLOCK_WINDOW
+
+    dropped: set[str] = set()
+
+    def without(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+        kept = dict(values)
+        for key in _WINDOWED:
+            if computed(kept.get(key)):
+                kept[key] = Unresolved(f"<{key} computed from the clock when the file was imported>")
+                dropped.add(f"{where}{key}")
+        if isinstance(kept.get("default_args"), Mapping):
+            kept["default_args"] = without(kept["default_args"], f"{where}default_args ")
+        return kept
+
+    settings = without(dag.settings, "")
+    tasks = tuple(dataclasses.replace(task, args=dataclasses.replace(task.args, values=without(
+        task.args.values, "tasks' "))) for task in dag.tasks)
+    found = ", ".join(str(line) for line in lines[:MAX_LINES]) + (" ..." if len(lines) > MAX_LINES else "")
+    dropped_note = f"; dropped, as computed from it: {', '.join(sorted(dropped))}" if dropped else ""
+    note = diag("A2K607", f"DAG {dag.dag_id!r}: the file reads the clock while it is imported (line {found}): "
+                f"values computed from it are as at {epoch.isoformat()}, not when Airflow parses the file"
+                f"{dropped_note}", file=dag.span.file, line=lines[0] if lines else dag.span.line, dag_id=dag.dag_id)
+    return dataclasses.replace(dag, settings=settings, tasks=tasks), note
+
+
+MAX_LINES = 5
+
+
+def _outside_sandbox(dag: Dag, folders: Mapping[str, Any]) -> tuple[Dag, list[Diagnostic]]:
+    """Values that name the import sandbox's own folders, mapped back or reported (A2K608).
+
+    A path under the working folder was built from a relative one (`os.path.abspath("sql/x.sql")`):
+    it becomes that relative path again, resolved where Airflow runs, as in the DAG's own Airflow.
+    A path under a temporary folder of the sandbox's own (no bubblewrap) is a path under /tmp. Under
+    AIRFLOW_HOME or the log folder it names a folder of the sandbox's Airflow: kept, and reported."""
+    cwd, tmp = str(folders.get("cwd") or ""), str(folders.get("tmp") or "")
+    kept = [str(folders[name]) for name in ("home", "logs") if folders.get(name)]
+    found: dict[str, str] = {}  # where -> what happened
+
+    def mapped(text: str, where: str) -> str:
+        if cwd and (text == cwd or text.startswith(cwd + "/")):
+            found[where] = "built from the working folder of the import; written relative to Airflow's"
+            return text[len(cwd) + 1:] or "."
+        if tmp and tmp != "/tmp" and (text == tmp or text.startswith(tmp + "/")):
+            found[where] = "under the import's temporary folder; written under /tmp"
+            return "/tmp" + text[len(tmp):]
+        if any(text == folder or text.startswith(folder + "/") for folder in kept):
+            found[where] = "names a folder of the Airflow that imported the file, which exists only during the import"
+        return text
+
+    def walk(value: Any, where: str) -> Any:
+        if isinstance(value, str) and "/" in value:
+            return mapped(value, where)
+        if isinstance(value, dict):
+            return {key: walk(item, where) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item, where) for item in value]
+        return value
+
+    tasks = []
+    for task in dag.tasks:
+        values = {key: walk(value, f"task {task.task_id!r} argument {key}") for key, value in task.args.values.items()}
+        tasks.append(dataclasses.replace(task, args=dataclasses.replace(task.args, values=values)))
+    settings = {key: walk(value, f"DAG setting {key}") for key, value in dag.settings.items()}
+    notes = [diag("A2K608", f"DAG {dag.dag_id!r}, {where}: the value {what}.", file=dag.span.file,
+                  line=dag.span.line, dag_id=dag.dag_id) for where, what in sorted(found.items())]
+    return dataclasses.replace(dag, tasks=tuple(tasks), settings=settings), notes
 
 
 def _limits_note(limits: Mapping[str, Any]) -> str:

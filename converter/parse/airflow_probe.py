@@ -747,23 +747,127 @@ def read_file(path: str, dag_folder: str, af: _Airflow) -> dict[str, Any]:
         settings.DAGS_FOLDER = dag_folder
     ORIGINS.reset(path)
     ORIGINS.dag_folder = dag_folder
-    bag = _make_bag(af, dag_folder)
-    try:
-        found = bag.process_file(path, only_if_updated=False, safe_mode=True)
-    except SystemExit:
-        # 3.x records sys.exit() in a DAG file as an import error; 2.x lets it escape. Same result.
-        bag.import_errors[path] = traceback.format_exc()
-        found = []
-    dags = sorted(found or [], key=lambda d: d.dag_id)
-    errors = [_import_error(msg, path) for _, msg in sorted(bag.import_errors.items())]
-    skipped = not dags and not errors and not _might_contain_dag(path)
-    return {
-        "path": path,
-        "status": "ok",
-        "skipped": skipped,
-        "dags": [_dag(dag, af, path) for dag in dags],
-        "import_errors": errors,
-    }
+    with _FrozenClock() as clock:
+        bag = _make_bag(af, dag_folder)
+        try:
+            found = bag.process_file(path, only_if_updated=False, safe_mode=True)
+        except SystemExit:
+            # 3.x records sys.exit() in a DAG file as an import error; 2.x lets it escape. Same result.
+            bag.import_errors[path] = traceback.format_exc()
+            found = []
+        dags = sorted(found or [], key=lambda d: d.dag_id)
+        errors = [_import_error(msg, path) for _, msg in sorted(bag.import_errors.items())]
+        skipped = not dags and not errors and not _might_contain_dag(path)
+        return {
+            "path": path,
+            "status": "ok",
+            "skipped": skipped,
+            "dags": [_dag(dag, af, path) for dag in dags],
+            "import_errors": errors,
+            "sandbox_folders": _sandbox_folders(),
+            "clock": {"epoch": clock.epoch.isoformat(), "reads": sorted(clock.reads)},
+        }
+
+
+# -- the clock a DAG file reads while it is imported -----------------------------------------------
+
+
+class _FrozenClock:
+    """While a file is imported, `datetime.now()`, `utcnow()`, `today()`, `date.today()` (and what is
+    built on them: pendulum.now/today/yesterday, Airflow's utcnow and days_ago) return one fixed
+    instant, SOURCE_DATE_EPOCH else 1970-01-01T00:00:00Z, so that values a DAG computes from the
+    time of import are the same in every run. The DAG file's lines that read it are recorded.
+
+    `datetime.datetime` and `datetime.date` are replaced in the `datetime` module by subclasses that
+    still accept every real instance in isinstance/issubclass; code that bound the classes before
+    (Airflow's own modules in the worker) keeps the real clock."""
+
+    def __init__(self) -> None:
+        try:
+            seconds = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+        except ValueError:
+            seconds = 0
+        self.epoch = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)  # noqa: UP017 (3.8)
+        self.reads: set[int] = set()
+        self._saved: tuple[Any, Any] | None = None
+
+    def __enter__(self) -> _FrozenClock:  # noqa: PYI034 (Python 3.8 has no typing.Self)
+        real_datetime, real_date = datetime.datetime, datetime.date
+        clock = self
+
+        class _Real(type):
+            def __instancecheck__(cls, obj: Any) -> bool:
+                return isinstance(obj, cls.__bases__[0])
+
+            def __subclasscheck__(cls, sub: Any) -> bool:
+                return issubclass(sub, cls.__bases__[0])
+
+        class FrozenDatetime(real_datetime, metaclass=_Real):  # type: ignore[misc]
+            @classmethod
+            def now(cls, tz: Any = None) -> Any:
+                clock.read()
+                moment = clock.epoch.astimezone(tz) if tz is not None else clock.epoch.replace(tzinfo=None)
+                if cls is FrozenDatetime:
+                    return moment
+                return real_datetime.__new__(cls, *moment.timetuple()[:6], moment.microsecond, moment.tzinfo)
+
+            @classmethod
+            def utcnow(cls) -> Any:
+                return cls.now(datetime.timezone.utc).replace(tzinfo=None)  # noqa: UP017 (3.8)
+
+            @classmethod
+            def today(cls) -> Any:
+                return cls.now()
+
+        class FrozenDate(real_date, metaclass=_Real):  # type: ignore[misc]
+            @classmethod
+            def today(cls) -> Any:
+                clock.read()
+                return clock.epoch.date() if cls is FrozenDate else real_date.__new__(
+                    cls, clock.epoch.year, clock.epoch.month, clock.epoch.day)
+
+        self._saved = (real_datetime, real_date)
+        datetime.datetime, datetime.date = FrozenDatetime, FrozenDate  # type: ignore[misc]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is not None:
+            datetime.datetime, datetime.date = self._saved  # type: ignore[misc]
+
+    def read(self) -> None:
+        """Record the line of the DAG file that asked for the time, unless Airflow asked itself
+        (the first caller outside the clock libraries is Airflow's or a library's own code)."""
+        frame: types.FrameType | None = sys._getframe(2)
+        while frame is not None and _in_clock_library(frame.f_code.co_filename):
+            frame = frame.f_back
+        if frame is None or not _users_code(frame.f_code.co_filename):
+            return
+        while frame is not None:
+            if frame.f_code.co_filename == ORIGINS.target:
+                self.reads.add(frame.f_lineno)
+                return
+            frame = frame.f_back
+
+
+def _in_clock_library(filename: str) -> bool:
+    return "/pendulum/" in filename or filename.endswith(("/timezone.py", "/dates.py")) and "/airflow/" in filename
+
+
+def _users_code(filename: str) -> bool:
+    """The DAG file, or a module of the DAG folder (a helper computing a start date)."""
+    folder = os.path.realpath(ORIGINS.dag_folder).rstrip("/") + "/"
+    return filename == ORIGINS.target or bool(ORIGINS.dag_folder) and os.path.realpath(filename).startswith(folder)
+
+
+def _sandbox_folders() -> dict[str, str]:
+    """The folders that exist only while the file is imported (values built on them are mapped back)."""
+    import tempfile
+
+    found = {"cwd": os.getcwd(), "tmp": tempfile.gettempdir()}
+    for name, variable in (("home", "AIRFLOW_HOME"), ("logs", "AIRFLOW__LOGGING__BASE_LOG_FOLDER")):
+        if os.environ.get(variable):
+            found[name] = os.environ[variable]
+    return {name: folder.rstrip("/") for name, folder in found.items() if folder.rstrip("/")}
 
 
 def _make_bag(af: _Airflow, dag_folder: str) -> Any:

@@ -53,7 +53,8 @@ HOSTNAME = "airflow2kfp"
 
 # Only these variables of the user's environment reach Airflow: an allow-list, so cloud and
 # cluster credentials (AWS_*, GOOGLE_*, AZURE_*, KUBECONFIG, tokens, ...) never do.
-ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
+# SOURCE_DATE_EPOCH: the instant a DAG file's clock reads while imported (airflow_probe._FrozenClock)
+ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "SOURCE_DATE_EPOCH")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # /etc holds host secrets (shadow, ssh host keys, ssl/private): only these, none of them secret
