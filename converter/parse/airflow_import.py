@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import queue
+import re
 import secrets
 import tempfile
 import textwrap
@@ -594,31 +595,45 @@ def _clock_values(dag: Dag, clock: Mapping[str, Any]) -> tuple[Dag, Diagnostic]:
 MAX_LINES = 5
 
 
+SANDBOX_ROOT = "/airflow2kfp"  # the sandbox's folders as bubblewrap names them (converter.parse.sandbox)
+
+
 def _outside_sandbox(dag: Dag, folders: Mapping[str, Any]) -> tuple[Dag, list[Diagnostic]]:
     """Values that name the import sandbox's own folders, mapped back or reported (A2K608).
 
     A path under the working folder was built from a relative one (`os.path.abspath("sql/x.sql")`):
     it becomes that relative path again, resolved where Airflow runs, as in the DAG's own Airflow.
-    A path under a temporary folder of the sandbox's own (no bubblewrap) is a path under /tmp. Under
-    AIRFLOW_HOME or the log folder it names a folder of the sandbox's Airflow: kept, and reported."""
-    cwd, tmp = str(folders.get("cwd") or ""), str(folders.get("tmp") or "")
-    kept = [str(folders[name]) for name in ("home", "logs") if folders.get(name)]
-    found: dict[str, str] = {}  # where -> what happened
-
-    def mapped(text: str, where: str) -> str:
-        if cwd and (text == cwd or text.startswith(cwd + "/")):
-            found[where] = "built from the working folder of the import; written relative to Airflow's"
-            return text[len(cwd) + 1:] or "."
-        if tmp and tmp != "/tmp" and (text == tmp or text.startswith(tmp + "/")):
-            found[where] = "under the import's temporary folder; written under /tmp"
-            return "/tmp" + text[len(tmp):]
-        if any(text == folder or text.startswith(folder + "/") for folder in kept):
-            found[where] = "names a folder of the Airflow that imported the file, which exists only during the import"
-        return text
+    A path under the sandbox's own temporary folder (without bubblewrap) is a path under /tmp, one
+    under its AIRFLOW_HOME or log folder `$AIRFLOW_HOME/...`; any other path in the sandbox's folder
+    keeps bubblewrap's fixed name for it, so that no random folder name reaches the output."""
+    rules: list[tuple[str, str, str]] = []  # (folder, written as, what the note says)
+    cwd = str(folders.get("cwd") or "")
+    if cwd:
+        rules.append((cwd + "/", "", "was built from the import's working folder: written relative, as Airflow "
+                                     "resolves it from its own"))
+        rules.append((cwd, ".", "names the import's working folder: written as '.'"))
+    tmp = str(folders.get("tmp") or "")
+    if tmp and tmp != "/tmp":
+        rules.append((tmp, "/tmp", "names the import's temporary folder: written as /tmp"))
+    for name, written in (("logs", "$AIRFLOW_HOME/logs"), ("home", "$AIRFLOW_HOME")):
+        if folders.get(name):
+            rules.append((str(folders[name]), written, f"names the AIRFLOW_HOME of the import's Airflow: written "
+                                                       f"as {written}"))
+    root = str(folders.get("root") or "")
+    if root and root != SANDBOX_ROOT:
+        rules.append((root, SANDBOX_ROOT, f"names a folder of the import's sandbox: written under {SANDBOX_ROOT}"))
+    rules = [rule for rule in rules if rule[0].strip("/")]
+    pattern = re.compile("|".join(f"({re.escape(folder)})" + ("" if folder.endswith("/") else r"(?![\w.-])")
+                                  for folder, _, _ in rules)) if rules else None
+    found: dict[str, set[str]] = {}  # where -> what happened
 
     def walk(value: Any, where: str) -> Any:
-        if isinstance(value, str) and "/" in value:
-            return mapped(value, where)
+        if isinstance(value, str) and pattern is not None and "/" in value:
+            def replace(match: re.Match[str]) -> str:
+                folder, written, what = rules[match.lastindex - 1]  # type: ignore[operator]
+                found.setdefault(where, set()).add(what)
+                return written
+            return pattern.sub(replace, value)
         if isinstance(value, dict):
             return {key: walk(item, where) for key, item in value.items()}
         if isinstance(value, list):
@@ -628,10 +643,17 @@ def _outside_sandbox(dag: Dag, folders: Mapping[str, Any]) -> tuple[Dag, list[Di
     tasks = []
     for task in dag.tasks:
         values = {key: walk(value, f"task {task.task_id!r} argument {key}") for key, value in task.args.values.items()}
-        tasks.append(dataclasses.replace(task, args=dataclasses.replace(task.args, values=values)))
+        mapped = {key: walk(value, f"task {task.task_id!r} mapped argument {key}")
+                  for key, value in task.mapped_args.items()}
+        function = task.python_callable
+        if function is not None and function.cells:
+            function = dataclasses.replace(function, cells={
+                name: walk(value, f"task {task.task_id!r} callable's {name}") for name, value in function.cells.items()})
+        tasks.append(dataclasses.replace(task, args=dataclasses.replace(task.args, values=values), mapped_args=mapped,
+                                         python_callable=function))
     settings = {key: walk(value, f"DAG setting {key}") for key, value in dag.settings.items()}
-    notes = [diag("A2K608", f"DAG {dag.dag_id!r}, {where}: the value {what}.", file=dag.span.file,
-                  line=dag.span.line, dag_id=dag.dag_id) for where, what in sorted(found.items())]
+    notes = [diag("A2K608", f"DAG {dag.dag_id!r}, {where}: the value {'; '.join(sorted(whats))}.",
+                  file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id) for where, whats in sorted(found.items())]
     return dataclasses.replace(dag, tasks=tuple(tasks), settings=settings), notes
 
 

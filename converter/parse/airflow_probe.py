@@ -863,7 +863,10 @@ def _sandbox_folders() -> dict[str, str]:
     """The folders that exist only while the file is imported (values built on them are mapped back)."""
     import tempfile
 
-    found = {"cwd": os.getcwd(), "tmp": tempfile.gettempdir()}
+    cwd = os.getcwd()
+    found = {"cwd": cwd, "tmp": tempfile.gettempdir()}
+    if os.path.basename(cwd) == "cwd":  # the sandbox's own root folder (sandbox.py), of which cwd is part
+        found["root"] = os.path.dirname(cwd)
     for name, variable in (("home", "AIRFLOW_HOME"), ("logs", "AIRFLOW__LOGGING__BASE_LOG_FOLDER")):
         if os.environ.get(variable):
             found[name] = os.environ[variable]
