@@ -609,16 +609,15 @@ def _outside_sandbox(dag: Dag, folders: Mapping[str, Any]) -> tuple[Dag, list[Di
     rules: list[tuple[str, str, str]] = []  # (folder, written as, what the note says)
     cwd = str(folders.get("cwd") or "")
     if cwd:
-        rules.append((cwd + "/", "", "was built from the import's working folder: written relative, as Airflow "
-                                     "resolves it from its own"))
+        rules.append((cwd + "/", "", ("was built from the import's working folder: written relative, as Airflow "
+                                      "resolves it from its own")))
         rules.append((cwd, ".", "names the import's working folder: written as '.'"))
     tmp = str(folders.get("tmp") or "")
     if tmp and tmp != "/tmp":
         rules.append((tmp, "/tmp", "names the import's temporary folder: written as /tmp"))
     for name, written in (("logs", "$AIRFLOW_HOME/logs"), ("home", "$AIRFLOW_HOME")):
         if folders.get(name):
-            rules.append((str(folders[name]), written, f"names the AIRFLOW_HOME of the import's Airflow: written "
-                                                       f"as {written}"))
+            rules.append((str(folders[name]), written, f"names the AIRFLOW_HOME of the import's Airflow: written as {written}"))
     root = str(folders.get("root") or "")
     if root and root != SANDBOX_ROOT:
         rules.append((root, SANDBOX_ROOT, f"names a folder of the import's sandbox: written under {SANDBOX_ROOT}"))
@@ -630,7 +629,7 @@ def _outside_sandbox(dag: Dag, folders: Mapping[str, Any]) -> tuple[Dag, list[Di
     def walk(value: Any, where: str) -> Any:
         if isinstance(value, str) and pattern is not None and "/" in value:
             def replace(match: re.Match[str]) -> str:
-                folder, written, what = rules[match.lastindex - 1]  # type: ignore[operator]
+                _, written, what = rules[match.lastindex - 1]  # type: ignore[operator]
                 found.setdefault(where, set()).add(what)
                 return written
             return pattern.sub(replace, value)
