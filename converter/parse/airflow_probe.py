@@ -536,7 +536,8 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
     else:
         init_kwargs = getattr(task, "_BaseOperator__init_kwargs", {}) or {}
         explicit = [k for k in ORIGINS.explicit.get(id(task), sorted(init_kwargs)) if k not in _STRUCTURAL_KWARGS]
-        values = {k: v for k, v in init_kwargs.items() if k not in _STRUCTURAL_KWARGS}
+        # a base class's constructor records what its subclass passed on, None where the user set nothing
+        values = {k: v for k, v in init_kwargs.items() if k not in _STRUCTURAL_KWARGS and (v is not None or k in explicit)}
         values.update(_template_files(task, values))
         values.update(_inherited_pod(task, values))
         if "params" not in explicit:

@@ -18,11 +18,16 @@ from converter.diagnostics import Diagnostic, Severity, diag
 from converter.model import Dag, ParsedFile, PythonCallable, Task, TaskArgs, Unresolved
 
 MERGED_MODE = "airflow+static"
-# static findings an import settles: the values and names exist once Airflow has run the file
-RESOLVED_BY_IMPORT = frozenset({"A2K203", "A2K204", "A2K205"})
+# static errors an import settles: the dependencies, task ids and dag ids exist once Airflow has run
+# the file, and its reading is the one converted; they are dropped
+RESOLVED_BY_IMPORT = frozenset({"A2K203", "A2K205", "A2K209"})
+# a static warning an import settles: the value is Airflow's; kept as information
+VALUE_BY_IMPORT = frozenset({"A2K204"})
 # the static reading stopped over one of its budgets: the import read what it could not
 STATIC_BUDGETS = frozenset({"A2K110", "A2K111", "A2K112", "A2K113"})
 MAX_LISTED = 10
+# the import did not read all of the file
+IMPORT_FAILED = frozenset({"A2K601", "A2K602", "A2K603", "A2K606", "A2K612"})
 
 
 def merge(static: ParsedFile, imported: ParsedFile) -> ParsedFile:
@@ -281,13 +286,17 @@ def _static_only_dag(dag: Dag) -> Diagnostic:
 def _settled(static: ParsedFile, imported: ParsedFile) -> tuple[Diagnostic, ...]:
     """Static diagnostics, with those the import settled downgraded to info (and a note why)."""
     read_fine = {dag.dag_id for dag in imported.dags}
-    file_fine = not any(d.code == "A2K601" for d in imported.diagnostics)
+    # the import read the whole file: a static DAG it does not have is dropped (A2K605 says so), and
+    # with it what the static reading found wrong in it
+    file_fine = not any(d.code in IMPORT_FAILED for d in imported.diagnostics)
     kept = []
     for found in static.diagnostics:
         if found.code == "A2K104":
             continue  # "no DAG found" statically; Airflow found some
-        settled = found.dag_id in read_fine if found.dag_id is not None else file_fine
+        settled = found.dag_id in read_fine or file_fine
         if found.code in RESOLVED_BY_IMPORT and settled:
+            continue
+        if found.code in VALUE_BY_IMPORT and settled:
             found = dataclasses.replace(
                 found, severity=Severity.INFO,
                 message=f"{found.message} (settled: Airflow's import read this DAG, its values are used)",

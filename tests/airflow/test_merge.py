@@ -74,16 +74,32 @@ def test_dags_only_one_side_sees() -> None:
     assert warning.code == "A2K605" and "'old_name'" in warning.message
 
 
-def test_static_diagnostics_the_import_settled_become_info() -> None:
+def test_static_errors_the_import_settled_are_dropped() -> None:
+    """Airflow read the file: what the static reader could not resolve (a dependency, a task id, a
+    dag id) exists in Airflow's reading, which is the one converted; an unresolved value is info."""
     unresolved = diag("A2K203", "cannot resolve `chain(*tasks)`", file=F, line=9, dag_id="etl")
-    other_dag = diag("A2K205", "task_id is a call", file=F, line=20, dag_id="elsewhere")
+    task_id = diag("A2K205", "task_id is a call", file=F, line=20, dag_id="etl")
+    dag_id = diag("A2K209", "dag_id is a call", file=F, line=3)
+    value = diag("A2K204", "retries is a call", file=F, line=11, dag_id="etl")
     unrelated = diag("A2K302", file=F, line=4, dag_id="etl")
-    static = static_file(dag("etl", [task("a")], [], "static"), diagnostics=[unresolved, other_dag, unrelated])
+    static = static_file(dag("etl", [task("a")], [], "static"),
+                         diagnostics=[unresolved, task_id, dag_id, value, unrelated])
     imported = imported_file(dag("etl", [task("a")], [], "airflow"))
     found = {d.code: d for d in merge(static, imported).diagnostics}
-    assert found["A2K203"].severity is Severity.INFO and "settled" in found["A2K203"].message
-    assert found["A2K205"].severity is Severity.ERROR  # that DAG was not read by the import
+    assert sorted(found) == ["A2K204", "A2K302"]
+    assert found["A2K204"].severity is Severity.INFO and "settled" in found["A2K204"].message
     assert found["A2K302"] == unrelated
+
+
+def test_static_errors_stay_when_the_import_did_not_read_the_whole_file() -> None:
+    unresolved = diag("A2K203", "cannot resolve `chain(*tasks)`", file=F, line=9, dag_id="other")
+    settled = diag("A2K205", "task_id is a call", file=F, line=20, dag_id="etl")
+    error = diag("A2K601", "Airflow could not import the file: NameError: x", file=F, line=30)
+    static = static_file(dag("etl", [task("a")], [], "static"), dag("other", [task("b")], [], "static"),
+                         diagnostics=[unresolved, settled])
+    imported = imported_file(dag("etl", [task("a")], [], "airflow"), diagnostics=[error])
+    codes = [d.code for d in merge(static, imported).diagnostics]
+    assert "A2K203" in codes and "A2K205" not in codes  # the import read DAG etl, not DAG other
 
 
 def test_failed_import_keeps_the_static_reading() -> None:
