@@ -133,3 +133,41 @@ def test_a_static_reading_over_budget_stays_an_error_when_the_import_failed_too(
     error = diag("A2K602", "Importing the file with Airflow did not finish within the timeout of 5 s.", file=F)
     merged = merge(static_file(diagnostics=[over]), imported_file(diagnostics=[error]))
     assert {d.code: d.severity for d in merged.diagnostics} == {"A2K602": Severity.ERROR, "A2K110": Severity.ERROR}
+
+
+def test_a_value_both_readings_agree_on_keeps_the_source_spelling() -> None:
+    written = Unresolved('k8s.V1Toleration(key="gpu", operator="Exists", effect="NoSchedule")')
+    printed = Unresolved("k8s.V1Toleration(effect='NoSchedule', key='gpu', operator='Exists', value=None)")
+    static = static_file(dag("etl", [task("a", tolerations=[written], start_date="2024-01-01T00:00:00")], [],
+                             "static"))
+    imported = imported_file(dag("etl", [task("a", tolerations=[printed],
+                                              start_date="2024-01-01T00:00:00+00:00")], [], "airflow"))
+    merged = merge(static, imported)
+    assert merged.diagnostics == ()  # a naive start_date is UTC in Airflow: the same date
+    assert merged.dags[0].task("a").args.get("tolerations") == [written]
+
+
+def test_a_value_the_readings_resolve_differently_is_reported_and_airflow_wins() -> None:
+    static = static_file(dag("etl", [task("a", image="busybox:1", retries=2, tolerations=[
+        Unresolved('k8s.V1Toleration(key="gpu")')])], [], "static"))
+    imported = imported_file(dag("etl", [task("a", image="busybox:2", retries=2, tolerations=[
+        Unresolved("k8s.V1Toleration(key='cpu')")])], [], "airflow"))
+    merged = merge(static, imported)
+    (warning,) = merged.diagnostics
+    assert warning.code == "A2K605" and "a (image, tolerations)" in warning.message
+    assert merged.dags[0].task("a").args.get("image") == "busybox:2"
+
+
+def test_what_only_the_import_could_print_yields_to_the_static_value() -> None:
+    static = static_file(dag("etl", [task("a", x=[1, 2], y=Unresolved("make()"))], [], "static"))
+    imported = imported_file(dag("etl", [task("a", x=Unresolved("<Thing object>"), y="made")], [], "airflow"))
+    merged = merge(static, imported)
+    assert merged.diagnostics == ()
+    assert merged.dags[0].task("a").args.values == {"x": [1, 2], "y": "made"}
+
+
+def test_edges_keep_the_order_the_file_wrote_them_in() -> None:
+    static = static_file(dag("etl", [task("b"), task("z"), task("a")], [("b", "z"), ("b", "a")], "static"))
+    imported = imported_file(dag("etl", [task("b"), task("z"), task("a"), task("c")],
+                                 [("b", "a"), ("b", "c"), ("b", "z")], "airflow"))
+    assert merge(static, imported).dags[0].edges == (("b", "z"), ("b", "a"), ("b", "c"))
