@@ -207,7 +207,8 @@ CODES: dict[str, CodeInfo] = _table(
              "No working Airflow interpreter was available to import the file.",
              "Run scripts/setup_airflow_env.sh, or point AIRFLOW2KFP_AIRFLOW_PYTHON at an Airflow python."),
     CodeInfo("A2K605", "readings-disagree", W,
-             "The static reading and Airflow's import disagree on a DAG's tasks or edges; Airflow's is used.",
+             "The static reading and Airflow's import disagree on a DAG's tasks, edges or the values the static "
+             "reading resolved; Airflow's is used.",
              "Check the DAG: code the static reader cannot follow, or side effects at import time, differ."),
     CodeInfo("A2K606", "airflow-import-limit", E,
              "Importing the file with Airflow hit a sandbox limit (memory or number of processes).",
