@@ -129,3 +129,28 @@ def test_an_operator_defined_in_the_dag_file_has_its_real_module() -> None:
     mapping = map_task(task, MappingContext(parsed.dags[0], MappingOptions()))
     assert mapping.component is not None and mapping.diagnostics[0].code == "A2K301"
     assert "defined in the DAG file itself" in mapping.diagnostics[0].message
+
+
+def test_airflow_secrets_become_the_pod_settings_airflow_makes_of_them() -> None:
+    t = pod_task("KubernetesPodOperator", "airflow.providers.cncf.kubernetes.operators.pod", image="busybox", secrets=[
+        Unresolved('Secret("env", "db_url", "db", "url")'),
+        Unresolved("secret.Secret(deploy_type='env', deploy_target=None, secret='all-of-it')"),
+        Unresolved("Secret('volume', '/etc/sa', 'gcp-sa', items=[k8s.V1KeyToPath(key='k', path='p')])"),
+    ])
+    mapping = map_task(t, MappingContext(Dag("d", SourceSpan("dag.py", 1), (t,), ()), MappingOptions()))
+    assert mapping.task_calls == (
+        "add_env_variable(k8s.V1EnvVar(name='DB_URL', value_from=k8s.V1EnvVarSource("
+        "secret_key_ref=k8s.V1SecretKeySelector(name='db', key='url'))))",
+        "add_env_from(k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name='all-of-it')))",
+        "add_volume(k8s.V1Volume(name='secretvol-gcp-sa-2', secret=k8s.V1SecretVolumeSource(secret_name='gcp-sa', "
+        "items=[k8s.V1KeyToPath(key='k', path='p')])))",
+        "add_volume_mount(k8s.V1VolumeMount(mount_path='/etc/sa', name='secretvol-gcp-sa-2', read_only=True))",
+    )
+    assert all("secrets" not in d.message for d in mapping.diagnostics)
+
+
+def test_a_secret_that_cannot_be_read_is_reported() -> None:
+    t = pod_task("KubernetesPodOperator", "airflow.providers.cncf.kubernetes.operators.pod", image="busybox",
+                 secrets=[Unresolved("make_secret()")])
+    mapping = map_task(t, MappingContext(Dag("d", SourceSpan("dag.py", 1), (t,), ()), MappingOptions()))
+    assert mapping.task_calls == () and any(d.code == "A2K303" and "secrets" in d.message for d in mapping.diagnostics)
