@@ -118,9 +118,22 @@ def _agreed_values(static: Mapping[str, Any], imported: Mapping[str, Any]) -> di
     for key, value in imported.items():
         if key not in static:
             continue
-        if same_value(static[key], value) or (_opaque(value) and resolved(static[key])):
+        # the same value, unless only Airflow's is built of objects (dicts it turned into k8s objects,
+        # which the pod mapping carries and plain dicts it cannot)
+        spelled = same_value(static[key], value) and (_has_source(static[key]) or not _has_source(value))
+        if spelled or (_opaque(value) and resolved(static[key])):
             merged[key] = static[key]
     return merged
+
+
+def _has_source(value: Any) -> bool:
+    if isinstance(value, Unresolved):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_source(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_source(v) for v in value)
+    return False
 
 
 def value_differences(static: Mapping[str, Any], imported: Mapping[str, Any]) -> list[str]:
@@ -209,8 +222,9 @@ def _canonical_node(node: Any, source: str) -> Any:
             if keyword.arg is None:
                 return _Opaque(source)
             fields[keyword.arg] = _canonical_node(keyword.value, source)
-        kept = tuple(sorted((k, v) for k, v in fields.items() if v is not None and v != ("list", ())))
-        return ("call", name, kept)
+        kept = tuple(sorted((repr(k), v) for k, v in fields.items() if v is not None and v != ("list", ())))
+        # a Kubernetes object means what the dict of its fields means (Airflow turns one into the other)
+        return ("dict", kept) if name != "Secret" else ("call", name, kept)
     if isinstance(node, (ast.List, ast.Tuple)):
         return ("list", tuple(_canonical_node(e, source) for e in node.elts))
     if isinstance(node, ast.Dict):

@@ -171,3 +171,10 @@ def test_edges_keep_the_order_the_file_wrote_them_in() -> None:
     imported = imported_file(dag("etl", [task("b"), task("z"), task("a"), task("c")],
                                  [("b", "a"), ("b", "c"), ("b", "z")], "airflow"))
     assert merge(static, imported).dags[0].edges == (("b", "z"), ("b", "a"), ("b", "c"))
+
+
+def test_dicts_airflow_turned_into_kubernetes_objects_are_the_same_value_in_their_object_form() -> None:
+    static = static_file(dag("etl", [task("a", tolerations=[{"key": "gpu", "operator": "Exists"}])], [], "static"))
+    objects = [Unresolved("k8s.V1Toleration(key='gpu', operator='Exists')")]
+    merged = merge(static, imported_file(dag("etl", [task("a", tolerations=objects)], [], "airflow")))
+    assert merged.diagnostics == () and merged.dags[0].task("a").args.get("tolerations") == objects
