@@ -120,7 +120,7 @@ class OperatorFamily:
 
     def base_of(self, task: Task) -> str | None:
         """The Airflow class of this family the task's operator extends (its nearest), if any."""
-        for base in task.operator_bases:
+        for base in (*task.operator_mro, *task.operator_bases):
             module, _, name = base.rpartition(".")
             if name in self.operators and is_airflow_module(module):
                 return name
@@ -136,7 +136,7 @@ def family_operator(task: Task) -> str:
     (a company's wrapper, GKEStartPodOperator) by the Airflow class it extends, any other by its own."""
     if task.operator in CONTAINER_OPERATORS:
         return task.operator
-    for base in task.operator_bases:
+    for base in (*task.operator_mro, *task.operator_bases):
         module, _, name = base.rpartition(".")
         if name in CONTAINER_OPERATORS and is_airflow_module(module):
             return name

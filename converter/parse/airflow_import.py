@@ -436,7 +436,7 @@ def _number(value: Any) -> float:
 _TEXT, _OPT_TEXT, _LINE = str, (str, type(None)), (int, type(None))
 _CALLABLE = {"name": _OPT_TEXT, "module": _OPT_TEXT, "file": _OPT_TEXT, "line": _LINE, "source": _OPT_TEXT}
 _TASK = {"task_id": _TEXT, "operator": _OPT_TEXT, "operator_class": _OPT_TEXT, "operator_module": _OPT_TEXT,
-         "operator_bases": [_TEXT], "operator_in_dag_file": bool,
+         "operator_mro": [_TEXT], "operator_in_dag_file": bool,
          "line": _LINE, "group_id": _OPT_TEXT, "args": {"*": Any}, "explicit": [_TEXT],
          "python_callable": (None, _CALLABLE), "is_mapped": bool, "mapped_args": {"*": Any},
          "is_setup": bool, "is_teardown": bool}
@@ -780,7 +780,7 @@ def _task(data: Mapping[str, Any], display: str, probed_path: str, dag_line: int
         task_id=str(data["task_id"]),
         operator=operator,
         operator_module=str(data.get("operator_module") or ""),
-        operator_bases=tuple(str(b) for b in data.get("operator_bases") or ()),
+        operator_mro=tuple(str(b) for b in data.get("operator_mro") or ()),
         operator_in_dag_file=bool(data.get("operator_in_dag_file")),
         span=SourceSpan(display, data.get("line") or dag_line),
         args=TaskArgs(values=decode_value(data.get("args", {})), explicit=frozenset(data.get("explicit", []))),

@@ -556,7 +556,7 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
         "operator": _operator_name(task),
         "operator_class": type(task).__name__ if not is_mapped else _mapped_class_name(task),
         "operator_module": _operator_module(task, is_mapped),
-        "operator_bases": _operator_bases(task, is_mapped),
+        "operator_mro": _operator_mro(task, is_mapped),
         "operator_in_dag_file": _class_file(_operator_class(task, is_mapped)) == ORIGINS.target,
         "line": ORIGINS.lines.get(id(task)),
         "group_id": group_id,
@@ -638,7 +638,7 @@ def _operator_module(task: Any, is_mapped: bool) -> str:
     return _real_module(type(task).__module__, type(task))
 
 
-def _operator_bases(task: Any, is_mapped: bool) -> list[str]:
+def _operator_mro(task: Any, is_mapped: bool) -> list[str]:
     """The operator class's ancestors (its MRO, nearest first) by their importable names: a
     company's KubernetesPodOperator wrapper is mapped through the family of the class it extends."""
     bases = []

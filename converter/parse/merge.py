@@ -84,7 +84,7 @@ def _merge_task(static: Task | None, imported: Task) -> Task:
     return dataclasses.replace(
         imported,
         span=static.span,  # Airflow does not know where in the file a task was created
-        operator_bases=imported.operator_bases or static.operator_bases,
+        operator_bases=static.operator_bases,  # the import's hierarchy is operator_mro
         args=TaskArgs(values=values, explicit=explicit),
         python_callable=_merge_callable(static.python_callable, imported.python_callable),
     )

@@ -47,18 +47,32 @@ def _convert(out: Path, *mode: str) -> None:
 
 TASK_BLOCK = re.compile(r"^    # (?P<task>\S+): .* \[(?P<fidelity>\w+)\]$")
 COMPONENT = re.compile(r"^(?P<key>[A-Z][A-Z0-9_]*) = components\.load_component_from_text\($")
+STEP = re.compile(r"^        named\((?P<key>\w+), ")
+# steps that do not carry the task itself: a placeholder, the Airflow operator run as it is
+STAND_INS = ("PLACEHOLDER", "AIRFLOW_OPERATOR")
+# a pipeline parameter only the Airflow-operator step reads (its logical date)
+STAND_IN_PARAMETER = re.compile(r"^    ts: str = ")
 
 
-def _task_fidelities(text: str) -> dict[str, str]:
-    return {m["task"]: m["fidelity"] for line in text.splitlines() if (m := TASK_BLOCK.match(line))}
+def _steps(text: str) -> dict[str, str]:
+    """Task id -> the component its step calls."""
+    found, task = {}, None
+    for line in text.splitlines():
+        if (block := TASK_BLOCK.match(line)) is not None:
+            task = block["task"]
+        elif task is not None and (step := STEP.match(line)) is not None:
+            found[task], task = step["key"], None
+    return found
 
 
-def _without_placeholders_replaced(static: str, default: str) -> list[str]:
-    """Static's lines, less those of placeholder steps the default mode converted (a gain, not a
-    loss), and less the placeholder component when no step of the default mode uses it any more."""
-    gained = {task for task, fidelity in _task_fidelities(static).items()
-              if fidelity == "placeholder" and _task_fidelities(default).get(task, "placeholder") != "placeholder"}
-    drop_component = "PLACEHOLDER = components" not in default
+def _without_stand_ins_replaced(static: str, default: str) -> list[str]:
+    """Static's lines, less those of stand-in steps (placeholder, Airflow operator as it is) the
+    default mode converted with a family of their own (a gain, not a loss), and less the stand-in
+    components (and the operator step's parameter) no step of the default mode uses any more."""
+    static_steps, default_steps = _steps(static), _steps(default)
+    gained = {task for task, key in static_steps.items()
+              if key in STAND_INS and default_steps.get(task, key) not in STAND_INS}
+    dropped = {key for key in STAND_INS if f"{key} = components" not in default}
     kept: list[str] = []
     skipping: str | None = None
     after_component = False
@@ -72,7 +86,9 @@ def _without_placeholders_replaced(static: str, default: str) -> list[str]:
             component = COMPONENT.match(line)
             if task and task["task"] in gained:
                 skipping = "    )"
-            elif component and component["key"] == "PLACEHOLDER" and drop_component:
+            elif "AIRFLOW_OPERATOR" in dropped and STAND_IN_PARAMETER.match(line) and " ts=" not in default:
+                continue
+            elif component and component["key"] in dropped:
                 skipping = ")"
                 if kept and kept[-1].startswith("# "):
                     kept.pop()  # the component's comment
@@ -86,7 +102,7 @@ def _without_placeholders_replaced(static: str, default: str) -> list[str]:
 
 def lost_lines(static: str, default: str) -> list[str]:
     """Lines of `static` that `default` does not have (as many times as static has them)."""
-    lost = Counter(_without_placeholders_replaced(static, default)) - Counter(default.splitlines())
+    lost = Counter(_without_stand_ins_replaced(static, default)) - Counter(default.splitlines())
     return sorted(lost.elements())
 
 
@@ -98,13 +114,18 @@ def test_lost_lines_counts_lines_and_repeats() -> None:
     assert lost_lines("a\nb\nb\nc", "b\na\nd") == ["b", "c"]
 
 
-def test_a_placeholder_the_default_mode_converted_is_no_loss() -> None:
-    static = ("# Stands in\nPLACEHOLDER = components.load_component_from_text(\n  spec\n)\n"
-              "    # t: BashOperator at f.py:3 [placeholder]\n    t = (\n        named(PLACEHOLDER)\n    )\n"
-              "    # u: BashOperator at f.py:4 [direct]\n    u = (\n        named(BASH)\n    )")
+def test_a_stand_in_the_default_mode_converted_is_no_loss() -> None:
+    static = ("# Stands in\nPLACEHOLDER = components.load_component_from_text(\n  spec\n)\n\n"
+              "AIRFLOW_OPERATOR = components.load_component_from_text(\n  runner\n)\n\n"
+              "    ts: str = 'now',\n"
+              "    # t: BashOperator at f.py:3 [placeholder]\n    t = (\n        named(PLACEHOLDER, 't')()\n    )\n"
+              "    # p: TeamPod at f.py:4 [approximated]\n    p = (\n        named(AIRFLOW_OPERATOR, 'p')(ts=ts)\n    )\n"
+              "    # u: BashOperator at f.py:5 [direct]\n    u = (\n        named(BASH, 'u')()\n    )")
     default = ("BASH = components.load_component_from_text(\n  spec\n)\n    # t: BashOperator at f.py:3 [direct]\n"
-               "    t = (\n        named(BASH)\n    )\n")
-    assert lost_lines(static, default) == ["    # u: BashOperator at f.py:4 [direct]", "    u = ("]
+               "    t = (\n        named(BASH, 't')()\n    )\n    # p: TeamPod at f.py:4 [direct]\n"
+               "    p = (\n        named(POD_P, 'p')()\n    )\n")
+    assert lost_lines(static, default) == sorted(["    # u: BashOperator at f.py:5 [direct]", "    u = (",
+                                                  "        named(BASH, 'u')()"])
 
 
 def test_the_default_mode_emits_everything_static_reading_emits(airflow_python: str, tmp_path: Path,

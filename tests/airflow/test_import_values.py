@@ -94,8 +94,9 @@ def test_values_under_the_sandbox_folders_are_mapped_back() -> None:
     assert "working folder" in parsed.diagnostics[0].message
 
 
-def pod_task(operator: str, module: str, bases: tuple[str, ...] = (), **args: Any) -> Task:
-    return Task("t", operator, module, SourceSpan("dag.py", 3), TaskArgs(args, frozenset(args)), operator_bases=bases)
+def pod_task(operator: str, module: str, bases: tuple[str, ...] = (), mro: tuple[str, ...] = (), **args: Any) -> Task:
+    return Task("t", operator, module, SourceSpan("dag.py", 3), TaskArgs(args, frozenset(args)), operator_bases=bases,
+                operator_mro=mro)
 
 
 KPO = "airflow.providers.cncf.kubernetes.operators.pod.KubernetesPodOperator"
@@ -103,9 +104,9 @@ KPO = "airflow.providers.cncf.kubernetes.operators.pod.KubernetesPodOperator"
 
 def test_subclasses_of_pod_operators_map_through_their_family() -> None:
     gke = pod_task("GKEStartPodOperator", "airflow.providers.google.cloud.operators.kubernetes_engine",
-                   (KPO, "airflow.models.baseoperator.BaseOperator"), image="busybox", cmds=["true"],
+                   mro=(KPO, "airflow.models.baseoperator.BaseOperator"), image="busybox", cmds=["true"],
                    project_id="p", cluster_name="c")
-    wrapper = pod_task("TeamPodOperator", "team.operators", ("airflow.providers.docker.operators.docker.DockerOperator",),
+    wrapper = pod_task("TeamPodOperator", "", ("airflow.providers.docker.operators.docker.DockerOperator",),
                        image="busybox", command="true")
     assert family_for(gke) is PODS and family_for(wrapper) is DOCKER
     dag = Dag("d", SourceSpan("dag.py", 1), (gke,), ())
@@ -123,7 +124,7 @@ def test_a_class_not_from_airflow_is_not_a_pod_by_its_name() -> None:
 def test_an_operator_defined_in_the_dag_file_has_its_real_module() -> None:
     parsed = parsed_file_from_probe(answer({"operator": "GreetOperator", "operator_module": "my_dag",
                                             "operator_in_dag_file": True,
-                                            "operator_bases": ["airflow.models.baseoperator.BaseOperator"]}), "etl.py")
+                                            "operator_mro": ["airflow.models.baseoperator.BaseOperator"]}), "etl.py")
     task = parsed.dags[0].task("t")
     assert task.qualified_operator == "my_dag.GreetOperator" and task.operator_in_dag_file
     mapping = map_task(task, MappingContext(parsed.dags[0], MappingOptions()))
