@@ -140,11 +140,11 @@ def test_airflow_secrets_become_the_pod_settings_airflow_makes_of_them() -> None
     ])
     mapping = map_task(t, MappingContext(Dag("d", SourceSpan("dag.py", 1), (t,), ()), MappingOptions()))
     assert mapping.task_calls == (
-        "add_env_variable(k8s.V1EnvVar(name='DB_URL', value_from=k8s.V1EnvVarSource("
-        "secret_key_ref=k8s.V1SecretKeySelector(name='db', key='url'))))",
+        ("add_env_variable(k8s.V1EnvVar(name='DB_URL', value_from=k8s.V1EnvVarSource("
+         "secret_key_ref=k8s.V1SecretKeySelector(name='db', key='url'))))"),
         "add_env_from(k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name='all-of-it')))",
-        "add_volume(k8s.V1Volume(name='secretvol-gcp-sa-2', secret=k8s.V1SecretVolumeSource(secret_name='gcp-sa', "
-        "items=[k8s.V1KeyToPath(key='k', path='p')])))",
+        ("add_volume(k8s.V1Volume(name='secretvol-gcp-sa-2', secret=k8s.V1SecretVolumeSource(secret_name='gcp-sa', "
+         "items=[k8s.V1KeyToPath(key='k', path='p')])))"),
         "add_volume_mount(k8s.V1VolumeMount(mount_path='/etc/sa', name='secretvol-gcp-sa-2', read_only=True))",
     )
     assert all("secrets" not in d.message for d in mapping.diagnostics)
