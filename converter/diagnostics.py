@@ -209,11 +209,22 @@ CODES: dict[str, CodeInfo] = _table(
              "No working Airflow interpreter was available to import the file.",
              "Run scripts/setup_airflow_env.sh, or point AIRFLOW2KFP_AIRFLOW_PYTHON at an Airflow python."),
     CodeInfo("A2K605", "readings-disagree", W,
-             "The static reading and Airflow's import disagree on a DAG's tasks or edges; Airflow's is used.",
+             "The static reading and Airflow's import disagree on a DAG's tasks, edges or the values the static "
+             "reading resolved; Airflow's is used.",
              "Check the DAG: code the static reader cannot follow, or side effects at import time, differ."),
     CodeInfo("A2K606", "airflow-import-limit", E,
              "Importing the file with Airflow hit a sandbox limit (memory or number of processes).",
              "Remove top-level code that allocates much memory or starts processes; DAG files are parsed often."),
+    CodeInfo("A2K607", "import-time-clock", W,
+             "The DAG file reads the clock while it is imported (datetime.now(), days_ago(), pendulum.today()): "
+             "values computed from it are as at SOURCE_DATE_EPOCH (else 1970-01-01), a start_date so computed "
+             "is dropped.",
+             "Write a fixed start_date (e.g. pendulum.datetime(2024, 1, 1, tz=\"UTC\")); Airflow discourages dynamic "
+             "ones."),
+    CodeInfo("A2K608", "import-sandbox-path", W,
+             "A value names a folder that exists only while the file is imported (the sandbox's working, "
+             "temporary or Airflow home folder): mapped back where it can be, else kept and reported.",
+             "Build paths from the DAG file's folder (os.path.dirname(__file__)) or from configuration."),
     CodeInfo("A2K610", "sandbox-unavailable", W,
              "DAG files were imported with Airflow without the bubblewrap sandbox, which cannot run here.",
              "Install bubblewrap (Debian: apt-get install bubblewrap) on Linux with user namespaces; "

@@ -147,8 +147,13 @@ class Task:
     mapped_args: Mapping[str, Any] = field(default_factory=dict)
     is_setup: bool = False
     is_teardown: bool = False
-    # qualified names of a custom operator's base classes (set by the static reader for local classes)
+    # qualified names of a custom operator's base classes (set by the static reader for classes the DAG
+    # file defines, their ancestors among them too)
     operator_bases: tuple[str, ...] = ()
+    # the operator class's ancestors as the import found them (its MRO, nearest first, without object)
+    operator_mro: tuple[str, ...] = ()
+    # the class is defined in the DAG file itself (no image imports it without running the DAG file)
+    operator_in_dag_file: bool = False
 
     @property
     def trigger_rule(self) -> str:

@@ -109,10 +109,38 @@ class OperatorFamily:
     description: str  # one line, listed by `airflow2kfp families`
     operators: frozenset[str]  # class names as Airflow defines them, e.g. "BashOperator", "task.bash"
     map_task: Mapper
+    # also the subclasses of its operators (a company's KubernetesPodOperator wrapper is still a pod)
+    subclasses: bool = False
 
     def handles(self, task: Task) -> bool:
         # Only classes that really come from Airflow: a user's own class named BashOperator is not.
-        return task.operator in self.operators and is_airflow_module(task.operator_module)
+        if task.operator in self.operators and is_airflow_module(task.operator_module):
+            return True
+        return self.subclasses and self.base_of(task) is not None
+
+    def base_of(self, task: Task) -> str | None:
+        """The Airflow class of this family the task's operator extends (its nearest), if any."""
+        for base in (*task.operator_mro, *task.operator_bases):
+            module, _, name = base.rpartition(".")
+            if name in self.operators and is_airflow_module(module):
+                return name
+        return None
+
+
+# operators whose subclasses are mapped as the operator itself: what they run is the container
+CONTAINER_OPERATORS = frozenset({"KubernetesPodOperator", "DockerOperator"})
+
+
+def family_operator(task: Task) -> str:
+    """The operator as the mappings know it: a subclass of KubernetesPodOperator or DockerOperator
+    (a company's wrapper, GKEStartPodOperator) by the Airflow class it extends, any other by its own."""
+    if task.operator in CONTAINER_OPERATORS:
+        return task.operator
+    for base in (*task.operator_mro, *task.operator_bases):
+        module, _, name = base.rpartition(".")
+        if name in CONTAINER_OPERATORS and is_airflow_module(module):
+            return name
+    return task.operator
 
 
 def task_location(task: Task) -> dict[str, Any]:

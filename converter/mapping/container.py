@@ -57,6 +57,15 @@ def container_component(key: str, name: str, description: str, image: str, comma
     return ComponentDef(key=key, description=description, spec=spec), parts.arguments
 
 
+def subclass_note(task: Task, base: str | None) -> Diagnostic | None:
+    """A subclass of a container operator is mapped as the container its base describes: said once."""
+    if base is None or base == task.operator:
+        return None
+    return diag("A2K303", f"{task.qualified_operator} extends {base}: mapped as the container it describes; what "
+                "the subclass adds beyond that (its own execute() or hooks, arguments it does not pass on) is not "
+                "carried", **task_location(task))
+
+
 def unreadable_image(task: Task, context: MappingContext) -> TaskMapping | None:
     """A placeholder when the task's `image` is not a plain string known before run time, else None."""
     image = task.args.get("image")
@@ -118,4 +127,4 @@ def literal(value: Any) -> Any:
 
 
 __all__ = ["K8S_IMPORT", "ContainerParts", "Diagnostic", "container_component", "env_calls", "k8s_objects",
-           "k8s_source", "literal", "value_source"]
+           "k8s_source", "literal", "subclass_note", "value_source"]

@@ -8,6 +8,7 @@ mounts from the host, network mode, the Docker daemon URL) have no meaning in a 
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from typing import Any
 
@@ -17,7 +18,9 @@ from converter.mapping.base import (
     Fidelity, Interpolated, MappingContext, OperatorFamily, PipelineParameter, TaskMapping,
     task_location,
 )
-from converter.mapping.container import K8S_IMPORT, container_component, env_calls, unreadable_image
+from converter.mapping.container import (
+    K8S_IMPORT, container_component, env_calls, subclass_note, unreadable_image,
+)
 from converter.mapping.templates import time_macro_note, translate_value
 from converter.model import Task
 
@@ -58,9 +61,12 @@ def map_docker(task: Task, context: MappingContext) -> TaskMapping:
     where = task_location(task)
     found: list[Diagnostic] = []
     parameters: dict[str, PipelineParameter] = {}
+    subclass = subclass_note(task, FAMILY.base_of(task))
     unusable = unreadable_image(task, context)
     if unusable is not None:
-        return unusable
+        return dataclasses.replace(unusable, diagnostics=(*((subclass,) if subclass else ()), *unusable.diagnostics))
+    if subclass is not None:
+        found.append(subclass)
     image = task.args.get("image")
 
     def templated(key: str) -> Any:
@@ -116,4 +122,5 @@ FAMILY = OperatorFamily(
     description="DockerOperator: a step running the same image with the command and environment.",
     operators=frozenset({"DockerOperator"}),
     map_task=map_docker,
+    subclasses=True,
 )

@@ -171,10 +171,11 @@ def map_fallback(task: Task, context: MappingContext) -> TaskMapping:
     if not context.options.operator_fallback or not task.operator_module or task.operator.startswith("task"):
         return map_unknown(task, context)
     where = task_location(task)
-    if task.operator_module.startswith(_DAG_FILE_MODULE):  # no image can import the DAG file by this name
+    if task.operator_in_dag_file or task.operator_module.startswith(_DAG_FILE_MODULE):
+        # importing it means importing the DAG file, which builds the DAG again inside the step
         return placeholder(task, context, diag(
-            "A2K301", f"no mapping for operator {task.operator}, a class defined in the DAG file itself: an "
-            "Airflow image cannot import it by name; emitted a placeholder step", **where,
+            "A2K301", f"no mapping for operator {task.qualified_operator}, a class defined in the DAG file itself: "
+            "an Airflow image cannot import it without running the DAG file; emitted a placeholder step", **where,
             help="Move the class into a module of the DAG folder (as Airflow plugins are) and build an image "
                  "that provides it, or write a component."), f"placeholder for {task.operator}")
     image = image_for(context.dag, context.options)

@@ -9,6 +9,8 @@ have (namespace, pod templates, Airflow secrets) is reported.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
@@ -17,7 +19,8 @@ from converter.mapping.base import (
     Fidelity, MappingContext, OperatorFamily, PipelineParameter, TaskMapping, task_location,
 )
 from converter.mapping.container import (
-    K8S_IMPORT, container_component, env_calls, k8s_objects, literal, unreadable_image, value_source,
+    K8S_IMPORT, container_component, env_calls, k8s_objects, k8s_source, literal, subclass_note, unreadable_image,
+    value_source,
 )
 from converter.mapping import xcom
 from converter.mapping.templates import PullResolver, time_macro_note, translate_value
@@ -38,7 +41,7 @@ PER_RUN = {
     "namespace": "steps run in the pipeline's namespace",
     "pod_template_file": "pod templates are not read; the step's pod is built from the arguments",
     "full_pod_spec": "full pod specs are not read; the step's pod is built from the arguments",
-    "secrets": "Airflow Secret objects are not carried; mount the secret with a volume or env var",
+    "secrets": "these Airflow Secret objects could not be read; mount the secret with a volume or env var",
     "init_containers": "init containers are not carried",
     "host_network": "host networking is not carried",
     "dns_policy": "the DNS policy is not carried",
@@ -52,9 +55,12 @@ def map_kubernetes(task: Task, context: MappingContext) -> TaskMapping:
     where = task_location(task)
     found: list[Diagnostic] = []
     parameters: dict[str, PipelineParameter] = {}
+    subclass = subclass_note(task, FAMILY.base_of(task))
     unusable = unreadable_image(task, context)
     if unusable is not None:
-        return unusable
+        return dataclasses.replace(unusable, diagnostics=(*((subclass,) if subclass else ()), *unusable.diagnostics))
+    if subclass is not None:
+        found.append(subclass)
     image = task.args.get("image")
 
     def templated(key: str, pulls: PullResolver | None = None) -> Any:
@@ -161,10 +167,85 @@ def _pod_calls(task: Task, templated: Any, found: list[Diagnostic], where: dict[
     security = task.args.get("container_security_context")
     if isinstance(security, Unresolved):
         objects("container_security_context", "set_security_context")
+    secrets = _secret_calls(task.args.get("secrets"))
+    calls += secrets or []
     for key in sorted(PER_RUN):
+        if key == "secrets" and secrets is not None:
+            continue
         if task.args.get(key) not in (None, "", [], (), "default"):
             found.append(diag("A2K303", f"{key}: {PER_RUN[key]}", **where))
     return calls
+
+
+_SECRET_FIELDS = ("deploy_type", "deploy_target", "secret", "key", "items")
+
+
+def _secret_calls(value: Any) -> list[str] | None:
+    """Airflow `Secret(...)` objects as the pod settings Airflow makes of them (Secret.attach_to_pod):
+    a key as an env var from the secret, a whole secret as env vars, or a volume mounted read-only.
+    None when one of them cannot be read."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    calls: list[str] = []
+    for index, item in enumerate(items):
+        fields = _secret_fields(item)
+        if fields is None:
+            return None
+        kind, target, secret, key = (fields.get(name) for name in _SECRET_FIELDS[:4])
+        if not isinstance(secret, str) or not all(v is None or isinstance(v, str) for v in (target, key)):
+            return None
+        if kind == "env" and key is not None and target:
+            calls.append(f"add_env_variable(k8s.V1EnvVar(name={target.upper()!r}, value_from=k8s.V1EnvVarSource("
+                         f"secret_key_ref=k8s.V1SecretKeySelector(name={secret!r}, key={key!r}))))")
+        elif kind == "env" and key is None:
+            calls.append(f"add_env_from(k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name={secret!r})))")
+        elif kind == "volume" and target:
+            # Airflow names the volume secretvol<uuid4>: a stable name here, one per secret
+            name = f"secretvol-{re.sub(r'[^a-z0-9-]+', '-', secret.lower()).strip('-')[:40]}-{index}"
+            extra = f", items={fields['items']}" if fields.get("items") else ""
+            calls.append(f"add_volume(k8s.V1Volume(name={name!r}, secret=k8s.V1SecretVolumeSource("
+                         f"secret_name={secret!r}{extra})))")
+            calls.append(f"add_volume_mount(k8s.V1VolumeMount(mount_path={target!r}, name={name!r}, read_only=True))")
+        else:
+            return None
+    return calls
+
+
+def _secret_fields(value: Any) -> dict[str, Any] | None:
+    """The arguments of `Secret(...)` source text (literals; `items` as k8s calls), else None."""
+    import ast
+
+    if not isinstance(value, Unresolved):
+        return None
+    try:
+        call = ast.parse(value.source.strip(), mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    if not isinstance(call, ast.Call):
+        return None
+    func = call.func
+    if (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")) != "Secret":
+        return None
+    pairs = list(zip(_SECRET_FIELDS, call.args))
+    if len(call.args) > len(_SECRET_FIELDS) or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    pairs += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+    if len(pairs) != len(call.args) + len(call.keywords):
+        return None
+    fields: dict[str, Any] = {}
+    for name, node in pairs:
+        if name == "items":  # a list of k8s.V1KeyToPath(...)
+            if not isinstance(node, (ast.List, ast.Tuple)):
+                return None
+            sources = [k8s_source(ast.get_source_segment(value.source.strip(), e) or "") for e in node.elts]
+            if None in sources:
+                return None
+            fields[name] = f"[{', '.join(str(source) for source in sources)}]" if sources else None
+            continue
+        try:
+            fields[name] = ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return None
+    return fields
 
 
 def _resources(task: Task, found: list[Diagnostic], where: dict[str, Any]) -> list[str]:
@@ -224,4 +305,5 @@ FAMILY = OperatorFamily(
                 "pod settings.",
     operators=frozenset({"KubernetesPodOperator"}),
     map_task=map_kubernetes,
+    subclasses=True,
 )

@@ -223,9 +223,9 @@ SILENT = frozenset({"EmptyOperator", "DummyOperator"})
 
 def producer_format(task: Task) -> str | None:
     """How `task`'s XComs reach KFP: JSON, TEXT, NOTHING (Airflow has none either), None: not carried."""
-    from converter.mapping.base import is_airflow_module
+    from converter.mapping.base import family_operator, is_airflow_module
 
-    if not is_airflow_module(task.operator_module):
+    if not is_airflow_module(task.operator_module) and family_operator(task) == task.operator:
         return None
     if task.args.get("do_xcom_push") is False or task.operator in SILENT:
         return NOTHING
@@ -233,7 +233,7 @@ def producer_format(task: Task) -> str | None:
         return JSON
     if task.operator in BASH_PRODUCERS:
         return TEXT
-    if task.operator in POD_PRODUCERS:
+    if family_operator(task) in POD_PRODUCERS:
         return JSON if task.args.get("do_xcom_push") is True else NOTHING
     return None
 
@@ -389,7 +389,9 @@ TEXT_FIELDS = {"BashOperator": ("bash_command",), "KubernetesPodOperator": ("cmd
 def text_pulls_of(task: Task) -> Iterator[tuple[str, str]]:
     """(task id, key) of the XComs a task reads as text (`text_pulls`, XComArgs in a pod's arguments):
     their producers write that text."""
-    for name in TEXT_FIELDS.get(task.operator, ()):
+    from converter.mapping.base import family_operator
+
+    for name in TEXT_FIELDS.get(family_operator(task), ()):
         value = task.args.get(name)
         for ref in _refs_in(value):
             yield ref.task_id, ref.key

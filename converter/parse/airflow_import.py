@@ -13,9 +13,11 @@ worker) ends as a coded diagnostic for that file; `read` never raises for a bad 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import os
 import queue
+import re
 import secrets
 import tempfile
 import textwrap
@@ -485,12 +487,14 @@ def _number(value: Any) -> float:
 _TEXT, _OPT_TEXT, _LINE = str, (str, type(None)), (int, type(None))
 _CALLABLE = {"name": _OPT_TEXT, "module": _OPT_TEXT, "file": _OPT_TEXT, "line": _LINE, "source": _OPT_TEXT}
 _TASK = {"task_id": _TEXT, "operator": _OPT_TEXT, "operator_class": _OPT_TEXT, "operator_module": _OPT_TEXT,
+         "operator_mro": [_TEXT], "operator_in_dag_file": bool,
          "line": _LINE, "group_id": _OPT_TEXT, "args": {"*": Any}, "explicit": [_TEXT],
          "python_callable": (None, _CALLABLE), "is_mapped": bool, "mapped_args": {"*": Any},
          "is_setup": bool, "is_teardown": bool}
 _DAG = {"dag_id": _TEXT, "line": _LINE, "tasks": [_TASK], "edges": [[_TEXT]], "edge_labels": [[_TEXT]],
         "task_groups": {"*": {"parent": _OPT_TEXT, "tooltip": _OPT_TEXT}}, "description": _OPT_TEXT}
 _ANSWER = {"nonce": _TEXT, "path": _TEXT, "status": _TEXT, "skipped": bool, "error": _OPT_TEXT,
+           "sandbox_folders": {"*": _TEXT}, "clock": {"epoch": _TEXT, "reads": [int]},
            "timeout": (int, float), "limits": {"memory_mb": _LINE, "processes": _LINE, "user": _OPT_TEXT},
            "dags": [_DAG], "import_errors": [{"summary": _OPT_TEXT, "message": _OPT_TEXT, "line": _LINE}]}
 _REQUIRED = {"dag_id", "task_id"}
@@ -580,6 +584,16 @@ def parsed_file_from_probe(answer: Mapping[str, Any], display: str, airflow_vers
                          severity=Severity.WARNING) for dag_id, count in repeated]
     dags = tuple(inline_subdags([_dag(data, display, str(answer.get("path", "")), airflow_version)
                                  for data in read]))
+    clock = answer.get("clock")
+    if isinstance(clock, dict) and clock.get("reads") and dags:
+        timed = [_clock_values(dag, clock) for dag in dags]
+        dags = tuple(dag for dag, _ in timed)
+        diagnostics += [note for _, note in timed]
+    folders = answer.get("sandbox_folders")
+    if isinstance(folders, dict) and dags:
+        mapped = [_outside_sandbox(dag, folders) for dag in dags]
+        dags = tuple(dag for dag, _ in mapped)
+        diagnostics += [note for _, notes in mapped for note in notes]
     if not dags and not diagnostics:  # a helper module Airflow imported fine: nothing to convert, no failure
         return ParsedFile(path=display, not_a_dag_file=True, diagnostics=(
             diag("A2K104", "Airflow's DagBag found no DAG in this file.", file=display,
@@ -602,6 +616,118 @@ def _one_per_dag_id(dags: Any) -> tuple[list[Mapping[str, Any]], list[tuple[str,
             kept.pop(dag_id, None)
             kept[dag_id] = data
     return list(kept.values()), sorted((dag_id, n) for dag_id, n in counts.items() if n > 1)
+
+
+# how far from the frozen instant a date computed from it may lie (days_ago(365), a year from now)
+CLOCK_WINDOW = datetime.timedelta(days=366)
+_WINDOWED = ("start_date", "end_date")
+
+
+def _clock_values(dag: Dag, clock: Mapping[str, Any]) -> tuple[Dag, Diagnostic]:
+    """The file read the clock while it was imported (the probe froze it at `epoch`): say where,
+    and drop a start_date/end_date computed from it (in the DAG, its default_args or a task's),
+    as the static reading does: "start from now" is a recurring run with no start time."""
+    try:
+        epoch = datetime.datetime.fromisoformat(str(clock.get("epoch")))
+    except ValueError:
+        epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    lines = [int(line) for line in clock.get("reads") or [] if isinstance(line, int)]
+
+    def computed(value: Any) -> bool:
+        if not isinstance(value, str):
+            return False
+        try:
+            moment = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return False
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+        return epoch - CLOCK_WINDOW <= moment <= epoch + CLOCK_WINDOW
+
+    dropped: set[str] = set()
+
+    def without(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+        kept = dict(values)
+        for key in _WINDOWED:
+            if computed(kept.get(key)):
+                kept[key] = Unresolved(f"<{key} computed from the clock when the file was imported>")
+                dropped.add(f"{where}{key}")
+        if isinstance(kept.get("default_args"), Mapping):
+            kept["default_args"] = without(kept["default_args"], f"{where}default_args ")
+        return kept
+
+    settings = without(dag.settings, "")
+    tasks = tuple(dataclasses.replace(task, args=dataclasses.replace(task.args, values=without(
+        task.args.values, "tasks' "))) for task in dag.tasks)
+    found = ", ".join(str(line) for line in lines[:MAX_LINES]) + (" ..." if len(lines) > MAX_LINES else "")
+    dropped_note = f"; dropped, as computed from it: {', '.join(sorted(dropped))}" if dropped else ""
+    note = diag("A2K607", f"DAG {dag.dag_id!r}: the file reads the clock while it is imported (line {found}): "
+                f"values computed from it are as at {epoch.isoformat()}, not when Airflow parses the file"
+                f"{dropped_note}", file=dag.span.file, line=lines[0] if lines else dag.span.line, dag_id=dag.dag_id)
+    return dataclasses.replace(dag, settings=settings, tasks=tasks), note
+
+
+MAX_LINES = 5
+
+
+SANDBOX_ROOT = "/airflow2kfp"  # the sandbox's folders as bubblewrap names them (converter.parse.sandbox)
+
+
+def _outside_sandbox(dag: Dag, folders: Mapping[str, Any]) -> tuple[Dag, list[Diagnostic]]:
+    """Values that name the import sandbox's own folders, mapped back or reported (A2K608).
+
+    A path under the working folder was built from a relative one (`os.path.abspath("sql/x.sql")`):
+    it becomes that relative path again, resolved where Airflow runs, as in the DAG's own Airflow.
+    A path under the sandbox's own temporary folder (without bubblewrap) is a path under /tmp, one
+    under its AIRFLOW_HOME or log folder `$AIRFLOW_HOME/...`; any other path in the sandbox's folder
+    keeps bubblewrap's fixed name for it, so that no random folder name reaches the output."""
+    rules: list[tuple[str, str, str]] = []  # (folder, written as, what the note says)
+    cwd = str(folders.get("cwd") or "")
+    if cwd:
+        rules.append((cwd + "/", "", ("was built from the import's working folder: written relative, as Airflow "
+                                      "resolves it from its own")))
+        rules.append((cwd, ".", "names the import's working folder: written as '.'"))
+    tmp = str(folders.get("tmp") or "")
+    if tmp and tmp != "/tmp":
+        rules.append((tmp, "/tmp", "names the import's temporary folder: written as /tmp"))
+    for name, written in (("logs", "$AIRFLOW_HOME/logs"), ("home", "$AIRFLOW_HOME")):
+        if folders.get(name):
+            rules.append((str(folders[name]), written, f"names the AIRFLOW_HOME of the import's Airflow: written as {written}"))
+    root = str(folders.get("root") or "")
+    if root and root != SANDBOX_ROOT:
+        rules.append((root, SANDBOX_ROOT, f"names a folder of the import's sandbox: written under {SANDBOX_ROOT}"))
+    rules = [rule for rule in rules if rule[0].strip("/")]
+    pattern = re.compile("|".join(f"({re.escape(folder)})" + ("" if folder.endswith("/") else r"(?![\w.-])")
+                                  for folder, _, _ in rules)) if rules else None
+    found: dict[str, set[str]] = {}  # where -> what happened
+
+    def walk(value: Any, where: str) -> Any:
+        if isinstance(value, str) and pattern is not None and "/" in value:
+            def replace(match: re.Match[str]) -> str:
+                _, written, what = rules[match.lastindex - 1]  # type: ignore[operator]
+                found.setdefault(where, set()).add(what)
+                return written
+            return pattern.sub(replace, value)
+        if isinstance(value, dict):
+            return {key: walk(item, where) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item, where) for item in value]
+        return value
+
+    tasks = []
+    for task in dag.tasks:
+        values = {key: walk(value, f"task {task.task_id!r} argument {key}") for key, value in task.args.values.items()}
+        mapped = {key: walk(value, f"task {task.task_id!r} mapped argument {key}")
+                  for key, value in task.mapped_args.items()}
+        function = task.python_callable
+        if function is not None and function.cells:
+            function = dataclasses.replace(function, cells={
+                name: walk(value, f"task {task.task_id!r} callable's {name}") for name, value in function.cells.items()})
+        tasks.append(dataclasses.replace(task, args=dataclasses.replace(task.args, values=values), mapped_args=mapped,
+                                         python_callable=function))
+    settings = {key: walk(value, f"DAG setting {key}") for key, value in dag.settings.items()}
+    notes = [diag("A2K608", f"DAG {dag.dag_id!r}, {where}: the value {'; '.join(sorted(whats))}.",
+                  file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id) for where, whats in sorted(found.items())]
+    return dataclasses.replace(dag, tasks=tuple(tasks), settings=settings), notes
 
 
 def _limits_note(limits: Mapping[str, Any]) -> str:
@@ -640,10 +766,37 @@ def decode_value(value: Any) -> Any:
             return DagRef(str(value["__dag__"]))
         if "__mapped_arg__" in value:  # its group is found from the task's (see _in_mapped_groups)
             return MappedArg("", str(value["__mapped_arg__"]))
+        if "__object__" in value:  # a Kubernetes object or Secret: its constructor call, as the source writes it
+            return Unresolved(_constructor_source(value))
         return {key: decode_value(item) for key, item in value.items()}
     if isinstance(value, list):
         return [decode_value(item) for item in value]
     return value
+
+
+def _constructor_source(value: Mapping[str, Any]) -> str:
+    """`k8s.V1Toleration(key='gpu', ...)` (Kubernetes client classes on `k8s`, as the mapping writes
+    them) or `Secret(...)` from the probe's {"__object__", "module", "kwargs"}."""
+    name = str(value["__object__"])
+    if not name.isidentifier():
+        return repr(value)
+    prefix = "k8s." if value.get("module") == "kubernetes.client.models" else ""
+    kwargs = value.get("kwargs") if isinstance(value.get("kwargs"), dict) else {}
+    parts = [f"{key}={_source_of(decode_value(item))}" for key, item in kwargs.items() if str(key).isidentifier()]
+    return f"{prefix}{name}({', '.join(parts)})"
+
+
+def _source_of(value: Any) -> str:
+    """Python source for a decoded value inside a constructor call (objects by their own source)."""
+    if isinstance(value, Unresolved):
+        return value.source
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_source_of(k)}: {_source_of(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_source_of(v) for v in value) + "]"
+    if isinstance(value, Duration):
+        return f"timedelta(seconds={value.seconds!r})"
+    return repr(value)
 
 
 _DAG_SETTINGS = ("schedule", "timetable", "timetable_summary", "timetable_description", "timetable_detail",
@@ -702,6 +855,8 @@ def _task(data: Mapping[str, Any], display: str, probed_path: str, dag_line: int
         task_id=str(data["task_id"]),
         operator=operator,
         operator_module=str(data.get("operator_module") or ""),
+        operator_mro=tuple(str(b) for b in data.get("operator_mro") or ()),
+        operator_in_dag_file=bool(data.get("operator_in_dag_file")),
         span=SourceSpan(display, data.get("line") or dag_line),
         args=TaskArgs(values=decode_value(data.get("args", {})), explicit=frozenset(data.get("explicit", []))),
         group_id=data.get("group_id"),

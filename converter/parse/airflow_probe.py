@@ -120,13 +120,16 @@ class _Origins:
 
     def __init__(self) -> None:
         self.target = ""
+        self.dag_folder = ""
         self.lines: dict[int, int] = {}
         self.explicit: dict[int, list[str]] = {}
+        self.written: dict[int, dict[str, str]] = {}  # the text arguments as the operator call passed them
 
     def reset(self, target: str) -> None:
         self.target = os.path.realpath(target)
         self.lines.clear()
         self.explicit.clear()
+        self.written.clear()
 
     def line_in_target(self) -> int | None:
         frame: types.FrameType | None = sys._getframe(2)
@@ -178,6 +181,7 @@ def _install_hooks(af: _Airflow) -> None:
         def operator_call(cls: Any, *args: Any, **kwargs: Any) -> Any:
             obj = original_call(cls, *args, **kwargs)
             ORIGINS.explicit[id(obj)] = sorted(kwargs)
+            ORIGINS.written[id(obj)] = {k: v for k, v in kwargs.items() if isinstance(v, str)}
             return obj
 
         meta.__call__ = operator_call
@@ -231,7 +235,35 @@ def to_json_safe(value: Any, af: _Airflow, depth: int = 0) -> Any:
     if inspect.isfunction(value) or inspect.isclass(value) or inspect.ismethod(value):
         # a callable reads as its name, as it would in the DAG file's source
         return {"__unresolved__": getattr(value, "__qualname__", None) or repr(value)}
-    return _unresolved(value)
+    built = _constructed(value, af, depth)
+    return built if built is not None else _unresolved(value)
+
+
+# Airflow's own value classes a DAG passes to pod operators, by the arguments that rebuild them
+# (cncf-kubernetes' Secret, also at its Airflow 1.10/2.0 paths)
+_REBUILT = {"Secret": ("deploy_type", "deploy_target", "secret", "key", "items")}
+
+
+def _constructed(value: Any, af: _Airflow, depth: int) -> dict[str, Any] | None:
+    """A Kubernetes client object (`k8s.V1Toleration(...)`) or an Airflow Secret as the constructor
+    call that rebuilds it: {"__object__": class, "module": ..., "kwargs": {...}} (unset fields left
+    out, as a DAG writes them), so it reads as the static reader reads the call in the source."""
+    cls = type(value)
+    module = getattr(cls, "__module__", "") or ""
+    fields: tuple[str, ...] = ()
+    if module.startswith("kubernetes.client.models") and isinstance(getattr(cls, "openapi_types", None), dict):
+        fields = tuple(cls.openapi_types)
+        module = "kubernetes.client.models"
+    elif cls.__name__ in _REBUILT and module.startswith("airflow.") and module.endswith(".secret"):
+        fields = _REBUILT[cls.__name__]
+    else:
+        return None
+    kwargs: dict[str, Any] = {}
+    for name in fields:
+        item = _quiet_getattr(value, name, None)
+        if item is not None and item != []:
+            kwargs[name] = to_json_safe(item, af, depth + 1)
+    return {"__object__": cls.__name__, "module": module, "kwargs": kwargs}
 
 
 # -- reading a DAG ------------------------------------------------------------------------------
@@ -472,7 +504,7 @@ def _default_cells(fn: Any, source: str | None, af: _Airflow) -> dict[str, Any]:
 
 def _is_plain(value: Any) -> bool:
     if isinstance(value, dict):
-        return not ({"__unresolved__", "__duration__", "__xcom__"} & set(value)) and all(
+        return not ({"__unresolved__", "__duration__", "__xcom__", "__object__"} & set(value)) and all(
             _is_plain(v) for v in value.values())
     if isinstance(value, list):
         return all(_is_plain(v) for v in value)
@@ -544,7 +576,10 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
     else:
         init_kwargs = getattr(task, "_BaseOperator__init_kwargs", {}) or {}
         explicit = [k for k in ORIGINS.explicit.get(id(task), sorted(init_kwargs)) if k not in _STRUCTURAL_KWARGS]
-        values = {k: v for k, v in init_kwargs.items() if k not in _STRUCTURAL_KWARGS}
+        # a base class's constructor records what its subclass passed on, None where the user set nothing
+        values = {k: v for k, v in init_kwargs.items() if k not in _STRUCTURAL_KWARGS and (v is not None or k in explicit)}
+        values.update(_template_files(task, values))
+        values.update(_inherited_pod(task, values))
         if "params" not in explicit:
             values.pop("params", None)  # DAG params Airflow merged into every task
         mapped = {}
@@ -561,6 +596,8 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
         "operator": _operator_name(task),
         "operator_class": type(task).__name__ if not is_mapped else _mapped_class_name(task),
         "operator_module": _operator_module(task, is_mapped),
+        "operator_mro": _operator_mro(task, is_mapped),
+        "operator_in_dag_file": _class_file(_operator_class(task, is_mapped)) == ORIGINS.target,
         "line": ORIGINS.lines.get(id(task)),
         "group_id": group_id,
         "trigger_rule": to_json_safe(getattr(task, "trigger_rule", None), af),
@@ -585,14 +622,98 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
     }
 
 
+# What a subclass of a container operator hands its base (a company's KubernetesPodOperator wrapper,
+# GKEStartPodOperator): the pod settings the base keeps as attributes, as the family maps them
+_CONTAINER_FIELDS = {
+    "KubernetesPodOperator": (
+        "image", "cmds", "arguments", "env_vars", "env_from", "configmaps", "container_resources", "labels",
+        "annotations", "node_selector", "tolerations", "affinity", "image_pull_policy", "volumes", "volume_mounts",
+        "container_security_context", "service_account_name", "namespace", "image_pull_secrets", "secrets",
+        "init_containers", "pod_template_file", "full_pod_spec", "do_xcom_push"),
+    "DockerOperator": (
+        "image", "command", "entrypoint", "environment", "private_environment", "mem_limit", "cpus", "force_pull",
+        "mounts", "network_mode", "docker_url", "privileged", "shm_size"),
+}
+
+
+def _inherited_pod(task: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """For a subclass of KubernetesPodOperator or DockerOperator, the settings its own constructor
+    did not receive but passed on to the base (the values the base keeps), where set."""
+    cls = type(task)
+    family = next((base.__name__ for base in cls.__mro__[1:] if base.__name__ in _CONTAINER_FIELDS
+                   and base.__module__.startswith("airflow.")), None)
+    if family is None:
+        return {}
+    found = {}
+    for name in _CONTAINER_FIELDS[family]:
+        value = _quiet_getattr(task, name, None)
+        if name not in values and value not in (None, "", [], {}, (), False):
+            found[name] = value
+    return found
+
+
+def _template_files(task: Any, values: dict[str, Any]) -> dict[str, str]:
+    """Template files named as written (`bash_command="scripts/load.sh"`): Airflow 3 puts the file's
+    text in place of the name when it resolves templates; the mapping reads the file itself, and
+    says so, as it does for the static reading."""
+    extensions = tuple(str(e) for e in (getattr(task, "template_ext", None) or ()))
+    written = ORIGINS.written.get(id(task), {})
+    return {key: text for key, text in written.items()
+            if key in values and extensions and text.endswith(extensions) and values[key] != text}
+
+
 def _mapped_class_name(task: Any) -> str:
     return getattr(task, "_task_type", None) or getattr(task, "task_type", None) or type(task).__name__
 
 
+def _operator_class(task: Any, is_mapped: bool) -> Any:
+    found = getattr(task, "operator_class", None) if is_mapped else type(task)
+    return found if inspect.isclass(found) else type(task)
+
+
 def _operator_module(task: Any, is_mapped: bool) -> str:
     if is_mapped:
-        return getattr(task, "_operator_module", None) or getattr(task, "operator_class", type(task)).__module__
-    return type(task).__module__
+        module = getattr(task, "_operator_module", None) or _operator_class(task, is_mapped).__module__
+        return _real_module(str(module), _operator_class(task, is_mapped))
+    return _real_module(type(task).__module__, type(task))
+
+
+def _operator_mro(task: Any, is_mapped: bool) -> list[str]:
+    """The operator class's ancestors (its MRO, nearest first) by their importable names: a
+    company's KubernetesPodOperator wrapper is mapped through the family of the class it extends."""
+    bases = []
+    for cls in _operator_class(task, is_mapped).__mro__[1:]:
+        if cls is object:
+            continue
+        bases.append(f"{_real_module(cls.__module__, cls)}.{cls.__qualname__}")
+    return bases
+
+
+_DAG_FILE_MODULE = "unusual_prefix_"  # DagBag imports a DAG file as unusual_prefix_<hash>_<name>
+
+
+def _real_module(module: str, cls: Any) -> str:
+    """A class's module as an image would import it: for a class a DAG file defines, Airflow's
+    internal module name becomes the file's path relative to the DAGs folder (on sys.path there)."""
+    if not module.startswith(_DAG_FILE_MODULE):
+        return module
+    path = _class_file(cls)
+    if not path:
+        return module
+    folder = os.path.realpath(ORIGINS.dag_folder) if ORIGINS.dag_folder else os.path.dirname(path)
+    relative = os.path.relpath(path, folder) if path.startswith(folder.rstrip("/") + "/") else os.path.basename(path)
+    stem = relative[:-3] if relative.endswith(".py") else relative  # noqa: FURB188 (Python 3.8 has no removesuffix)
+    parts = [part for part in stem.split(os.sep) if part]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts) or module  # named after the file even where no import could reach it
+
+
+def _class_file(cls: Any) -> str:
+    try:
+        return os.path.realpath(inspect.getfile(cls))
+    except (OSError, TypeError):
+        return ""
 
 
 def _doc(obj: Any) -> str | None:
@@ -666,23 +787,131 @@ def read_file(path: str, dag_folder: str, af: _Airflow) -> dict[str, Any]:
     if settings is not None and hasattr(settings, "DAGS_FOLDER"):
         settings.DAGS_FOLDER = dag_folder
     ORIGINS.reset(path)
-    bag = _make_bag(af, dag_folder)
-    try:
-        found = bag.process_file(path, only_if_updated=False, safe_mode=True)
-    except SystemExit:
-        # 3.x records sys.exit() in a DAG file as an import error; 2.x lets it escape. Same result.
-        bag.import_errors[path] = traceback.format_exc()
-        found = []
-    dags = sorted(found or [], key=lambda d: d.dag_id)
-    errors = [_import_error(msg, path) for _, msg in sorted(bag.import_errors.items())]
-    skipped = not dags and not errors and not _might_contain_dag(path)
-    return {
-        "path": path,
-        "status": "ok",
-        "skipped": skipped,
-        "dags": [_dag(dag, af, path) for dag in dags],
-        "import_errors": errors,
-    }
+    ORIGINS.dag_folder = dag_folder
+    with _FrozenClock() as clock:
+        bag = _make_bag(af, dag_folder)
+        try:
+            found = bag.process_file(path, only_if_updated=False, safe_mode=True)
+        except SystemExit:
+            # 3.x records sys.exit() in a DAG file as an import error; 2.x lets it escape. Same result.
+            bag.import_errors[path] = traceback.format_exc()
+            found = []
+        dags = sorted(found or [], key=lambda d: d.dag_id)
+        errors = [_import_error(msg, path) for _, msg in sorted(bag.import_errors.items())]
+        skipped = not dags and not errors and not _might_contain_dag(path)
+        return {
+            "path": path,
+            "status": "ok",
+            "skipped": skipped,
+            "dags": [_dag(dag, af, path) for dag in dags],
+            "import_errors": errors,
+            "sandbox_folders": _sandbox_folders(),
+            "clock": {"epoch": clock.epoch.isoformat(), "reads": sorted(clock.reads)},
+        }
+
+
+# -- the clock a DAG file reads while it is imported -----------------------------------------------
+
+
+class _FrozenClock:
+    """While a file is imported, `datetime.now()`, `utcnow()`, `today()`, `date.today()` (and what is
+    built on them: pendulum.now/today/yesterday, Airflow's utcnow and days_ago) return one fixed
+    instant, SOURCE_DATE_EPOCH else 1970-01-01T00:00:00Z, so that values a DAG computes from the
+    time of import are the same in every run. The DAG file's lines that read it are recorded.
+
+    `datetime.datetime` and `datetime.date` are replaced in the `datetime` module by subclasses that
+    still accept every real instance in isinstance/issubclass; code that bound the classes before
+    (Airflow's own modules in the worker) keeps the real clock."""
+
+    def __init__(self) -> None:
+        try:
+            seconds = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+        except ValueError:
+            seconds = 0
+        self.epoch = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)  # noqa: UP017 (3.8)
+        self.reads: set[int] = set()
+        self._saved: tuple[Any, Any] | None = None
+
+    def __enter__(self) -> _FrozenClock:  # noqa: PYI034 (Python 3.8 has no typing.Self)
+        real_datetime, real_date = datetime.datetime, datetime.date
+        clock = self
+
+        class _Real(type):
+            def __instancecheck__(cls, obj: Any) -> bool:
+                return isinstance(obj, cls.__bases__[0])
+
+            def __subclasscheck__(cls, sub: Any) -> bool:
+                return issubclass(sub, cls.__bases__[0])
+
+        class FrozenDatetime(real_datetime, metaclass=_Real):  # type: ignore[misc]
+            @classmethod
+            def now(cls, tz: Any = None) -> Any:
+                clock.read()
+                moment = clock.epoch.astimezone(tz) if tz is not None else clock.epoch.replace(tzinfo=None)
+                if cls is FrozenDatetime:
+                    return moment
+                return real_datetime.__new__(cls, *moment.timetuple()[:6], moment.microsecond, moment.tzinfo)
+
+            @classmethod
+            def utcnow(cls) -> Any:
+                return cls.now(datetime.timezone.utc).replace(tzinfo=None)  # noqa: UP017 (3.8)
+
+            @classmethod
+            def today(cls) -> Any:
+                return cls.now()
+
+        class FrozenDate(real_date, metaclass=_Real):  # type: ignore[misc]
+            @classmethod
+            def today(cls) -> Any:
+                clock.read()
+                return clock.epoch.date() if cls is FrozenDate else real_date.__new__(
+                    cls, clock.epoch.year, clock.epoch.month, clock.epoch.day)
+
+        self._saved = (real_datetime, real_date)
+        datetime.datetime, datetime.date = FrozenDatetime, FrozenDate  # type: ignore[misc]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is not None:
+            datetime.datetime, datetime.date = self._saved  # type: ignore[misc]
+
+    def read(self) -> None:
+        """Record the line of the DAG file that asked for the time, unless Airflow asked itself
+        (the first caller outside the clock libraries is Airflow's or a library's own code)."""
+        frame: types.FrameType | None = sys._getframe(2)
+        while frame is not None and _in_clock_library(frame.f_code.co_filename):
+            frame = frame.f_back
+        if frame is None or not _users_code(frame.f_code.co_filename):
+            return
+        while frame is not None:
+            if frame.f_code.co_filename == ORIGINS.target:
+                self.reads.add(frame.f_lineno)
+                return
+            frame = frame.f_back
+
+
+def _in_clock_library(filename: str) -> bool:
+    return "/pendulum/" in filename or filename.endswith(("/timezone.py", "/dates.py")) and "/airflow/" in filename
+
+
+def _users_code(filename: str) -> bool:
+    """The DAG file, or a module of the DAG folder (a helper computing a start date)."""
+    folder = os.path.realpath(ORIGINS.dag_folder).rstrip("/") + "/"
+    return filename == ORIGINS.target or bool(ORIGINS.dag_folder) and os.path.realpath(filename).startswith(folder)
+
+
+def _sandbox_folders() -> dict[str, str]:
+    """The folders that exist only while the file is imported (values built on them are mapped back)."""
+    import tempfile
+
+    cwd = os.getcwd()
+    found = {"cwd": cwd, "tmp": tempfile.gettempdir()}
+    if os.path.basename(cwd) == "cwd":  # the sandbox's own root folder (sandbox.py), of which cwd is part
+        found["root"] = os.path.dirname(cwd)
+    for name, variable in (("home", "AIRFLOW_HOME"), ("logs", "AIRFLOW__LOGGING__BASE_LOG_FOLDER")):
+        if os.environ.get(variable):
+            found[name] = os.environ[variable]
+    return {name: folder.rstrip("/") for name, folder in found.items() if folder.rstrip("/")}
 
 
 def _make_bag(af: _Airflow, dag_folder: str) -> Any:
@@ -734,7 +963,7 @@ def _child(request: dict[str, Any], af: _Airflow, write_fd: int, sandboxed: bool
         os._exit(0)
     result.update(nonce=request["nonce"], path=path)
     try:
-        payload = json.dumps(result, sort_keys=True).encode()
+        payload = json.dumps(result).encode()  # keys in the DAG's own order: dict order is a value's meaning
     except (TypeError, ValueError) as exc:
         payload = json.dumps({"nonce": request["nonce"], "path": path, "status": "crashed", "limits": limits,
                               "error": f"the answer could not be written: {exc}"}).encode()

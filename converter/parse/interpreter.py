@@ -378,6 +378,7 @@ class Interpreter(Builders):
                 is_operator |= imports.is_operator_base(value)  # not BaseNotifier, hooks, ...
             elif isinstance(value, LocalClass):
                 bases.append(value.name)
+                bases.extend(b for b in value.bases if b not in bases)  # its ancestors too, as an MRO lists them
                 is_operator |= value.is_operator
         # only plain class-level assignments are read: constants, not methods or nested logic; the
         # methods' source is kept for a bound method passed as a task's callable

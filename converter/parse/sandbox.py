@@ -53,7 +53,8 @@ HOSTNAME = "airflow2kfp"
 
 # Only these variables of the user's environment reach Airflow: an allow-list, so cloud and
 # cluster credentials (AWS_*, GOOGLE_*, AZURE_*, KUBECONFIG, tokens, ...) never do.
-ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ",
+# SOURCE_DATE_EPOCH: the instant a DAG file's clock reads while imported (airflow_probe._FrozenClock)
+ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "SOURCE_DATE_EPOCH",
                  # the Airflow settings that decide which timetable a DAG's schedule makes, and its
                  # catchup and time zone: schedules are read as the user's Airflow makes them
                  "AIRFLOW__SCHEDULER__CREATE_CRON_DATA_INTERVALS", "AIRFLOW__SCHEDULER__CREATE_DELTA_DATA_INTERVALS",

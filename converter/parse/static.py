@@ -57,8 +57,8 @@ __all__ = ["read_dag_file"]
 # what `if __name__ == "__main__":` compares against: a DAG file is imported, never run as main
 _MODULE_NAME = "airflow_dag_module"
 MAX_SYNTAX_DEPTH = 1000
-# `k8s.V1Toleration(...)`: Kubernetes client objects, which mapping reads from their source text
-_KUBERNETES_OBJECT = re.compile(r"^(?:\w+\.)*V[12][A-Z]\w*\(")  # libcst parses ~6,000 levels before its native parser crashes
+# `k8s.V1Toleration(...)`: Kubernetes client objects (and Airflow's pod Secret), which mapping reads from their source text
+_KUBERNETES_OBJECT = re.compile(r"^(?:\w+\.)*(?:V[12][A-Z]\w*|Secret)\(")  # libcst parses ~6,000 levels before its native parser crashes
 
 
 def read_dag_file(path: str | Path, *, display_path: str | None = None, max_bytes: int = DEFAULTS.max_file_size,

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from converter.model import Dag, Duration, ParsedFile, XComRef
+from converter.mapping import family_for, map_task
+from converter.mapping.base import MappingContext, MappingOptions
+from converter.mapping.kubernetes import FAMILY as PODS
+from converter.model import Dag, Duration, ParsedFile, Unresolved, XComRef
 from converter.parse.airflow_import import AirflowReader, ReaderOptions
 
 AIRFLOW_ONLY = Path(__file__).resolve().parents[2] / "fixtures" / "airflow_only"
@@ -60,7 +63,29 @@ def check_yaml_loop(parsed: ParsedFile) -> None:
         assert len(dags[dag_id].tasks) == shards + 1
 
 
-CASES = {"config_loop.py": check_config_loop, "factory_dags.py": check_factory, "yaml_loop_dags.py": check_yaml_loop}
+def check_company_pods(parsed: ParsedFile) -> None:
+    """A KubernetesPodOperator subclass from a helper module: a pod, with what its constructor set."""
+    assert parsed.diagnostics == ()
+    (dag,) = parsed.dags
+    ingest = dag.task("ingest")
+    assert ingest.qualified_operator == "dag_helpers.pods.CompanyPodOperator" and not ingest.operator_in_dag_file
+    assert family_for(ingest) is PODS
+    calls = map_task(ingest, MappingContext(dag, MappingOptions())).task_calls
+    assert "set_cpu_request('500m')" in calls and "add_pod_label('cost-center', 'data-eng')" in calls
+    assert "set_image_pull_policy('Always')" in calls
+
+
+def check_clock(parsed: ParsedFile) -> None:
+    """The file computes dates from the time of import: the clock was frozen, the reads reported."""
+    (dag,) = parsed.dags
+    (note,) = [d for d in parsed.diagnostics if d.code == "A2K607"]
+    assert "line 11, 15, 24" in note.message and "1970-01-01T00:00:00+00:00" in note.message
+    assert isinstance(dag.settings["default_args"]["start_date"], Unresolved)
+    assert "orders_19700101.csv" in dag.task("extract").args.get("bash_command")
+
+
+CASES = {"config_loop.py": check_config_loop, "factory_dags.py": check_factory, "yaml_loop_dags.py": check_yaml_loop,
+         "clock_import_time.py": check_clock}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -71,6 +96,14 @@ def test_airflow3_reads_what_only_import_can(reader: AirflowReader, name: str) -
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_airflow2_reads_the_same(reader2: AirflowReader, name: str) -> None:
     CASES[name](read(reader2, name))
+
+
+@pytest.mark.parametrize("python_fixture", ["airflow_python", "airflow2_python"])
+def test_a_pod_operator_subclass_from_a_helper_module_is_a_pod(python_fixture: str,
+                                                                request: pytest.FixtureRequest) -> None:
+    # importing the Kubernetes provider takes seconds of its own: a timeout for it, not the tests' short one
+    with AirflowReader(request.getfixturevalue(python_fixture), ReaderOptions(timeout=60)) as reader:
+        check_company_pods(read(reader, "company_pods.py"))
 
 
 def test_helper_module_without_dag_is_not_a_failure(reader: AirflowReader) -> None:

@@ -74,16 +74,32 @@ def test_dags_only_one_side_sees() -> None:
     assert warning.code == "A2K605" and "'old_name'" in warning.message
 
 
-def test_static_diagnostics_the_import_settled_become_info() -> None:
+def test_static_errors_the_import_settled_are_dropped() -> None:
+    """Airflow read the file: what the static reader could not resolve (a dependency, a task id, a
+    dag id) exists in Airflow's reading, which is the one converted; an unresolved value is info."""
     unresolved = diag("A2K203", "cannot resolve `chain(*tasks)`", file=F, line=9, dag_id="etl")
-    other_dag = diag("A2K205", "task_id is a call", file=F, line=20, dag_id="elsewhere")
+    task_id = diag("A2K205", "task_id is a call", file=F, line=20, dag_id="etl")
+    dag_id = diag("A2K209", "dag_id is a call", file=F, line=3)
+    value = diag("A2K204", "retries is a call", file=F, line=11, dag_id="etl")
     unrelated = diag("A2K302", file=F, line=4, dag_id="etl")
-    static = static_file(dag("etl", [task("a")], [], "static"), diagnostics=[unresolved, other_dag, unrelated])
+    static = static_file(dag("etl", [task("a")], [], "static"),
+                         diagnostics=[unresolved, task_id, dag_id, value, unrelated])
     imported = imported_file(dag("etl", [task("a")], [], "airflow"))
     found = {d.code: d for d in merge(static, imported).diagnostics}
-    assert found["A2K203"].severity is Severity.INFO and "settled" in found["A2K203"].message
-    assert found["A2K205"].severity is Severity.ERROR  # that DAG was not read by the import
+    assert sorted(found) == ["A2K204", "A2K302"]
+    assert found["A2K204"].severity is Severity.INFO and "settled" in found["A2K204"].message
     assert found["A2K302"] == unrelated
+
+
+def test_static_errors_stay_when_the_import_did_not_read_the_whole_file() -> None:
+    unresolved = diag("A2K203", "cannot resolve `chain(*tasks)`", file=F, line=9, dag_id="other")
+    settled = diag("A2K205", "task_id is a call", file=F, line=20, dag_id="etl")
+    error = diag("A2K601", "Airflow could not import the file: NameError: x", file=F, line=30)
+    static = static_file(dag("etl", [task("a")], [], "static"), dag("other", [task("b")], [], "static"),
+                         diagnostics=[unresolved, settled])
+    imported = imported_file(dag("etl", [task("a")], [], "airflow"), diagnostics=[error])
+    codes = [d.code for d in merge(static, imported).diagnostics]
+    assert "A2K203" in codes and "A2K205" not in codes  # the import read DAG etl, not DAG other
 
 
 def test_failed_import_keeps_the_static_reading() -> None:
@@ -117,3 +133,48 @@ def test_a_static_reading_over_budget_stays_an_error_when_the_import_failed_too(
     error = diag("A2K602", "Importing the file with Airflow did not finish within the timeout of 5 s.", file=F)
     merged = merge(static_file(diagnostics=[over]), imported_file(diagnostics=[error]))
     assert {d.code: d.severity for d in merged.diagnostics} == {"A2K602": Severity.ERROR, "A2K110": Severity.ERROR}
+
+
+def test_a_value_both_readings_agree_on_keeps_the_source_spelling() -> None:
+    written = Unresolved('k8s.V1Toleration(key="gpu", operator="Exists", effect="NoSchedule")')
+    printed = Unresolved("k8s.V1Toleration(effect='NoSchedule', key='gpu', operator='Exists', value=None)")
+    static = static_file(dag("etl", [task("a", tolerations=[written], start_date="2024-01-01T00:00:00")], [],
+                             "static"))
+    imported = imported_file(dag("etl", [task("a", tolerations=[printed],
+                                              start_date="2024-01-01T00:00:00+00:00")], [], "airflow"))
+    merged = merge(static, imported)
+    assert merged.diagnostics == ()  # a naive start_date is UTC in Airflow: the same date
+    assert merged.dags[0].task("a").args.get("tolerations") == [written]
+
+
+def test_a_value_the_readings_resolve_differently_is_reported_and_airflow_wins() -> None:
+    static = static_file(dag("etl", [task("a", image="busybox:1", retries=2, tolerations=[
+        Unresolved('k8s.V1Toleration(key="gpu")')])], [], "static"))
+    imported = imported_file(dag("etl", [task("a", image="busybox:2", retries=2, tolerations=[
+        Unresolved("k8s.V1Toleration(key='cpu')")])], [], "airflow"))
+    merged = merge(static, imported)
+    (warning,) = merged.diagnostics
+    assert warning.code == "A2K605" and "a (image, tolerations)" in warning.message
+    assert merged.dags[0].task("a").args.get("image") == "busybox:2"
+
+
+def test_what_only_the_import_could_print_yields_to_the_static_value() -> None:
+    static = static_file(dag("etl", [task("a", x=[1, 2], y=Unresolved("make()"))], [], "static"))
+    imported = imported_file(dag("etl", [task("a", x=Unresolved("<Thing object>"), y="made")], [], "airflow"))
+    merged = merge(static, imported)
+    assert merged.diagnostics == ()
+    assert merged.dags[0].task("a").args.values == {"x": [1, 2], "y": "made"}
+
+
+def test_edges_keep_the_order_the_file_wrote_them_in() -> None:
+    static = static_file(dag("etl", [task("b"), task("z"), task("a")], [("b", "z"), ("b", "a")], "static"))
+    imported = imported_file(dag("etl", [task("b"), task("z"), task("a"), task("c")],
+                                 [("b", "a"), ("b", "c"), ("b", "z")], "airflow"))
+    assert merge(static, imported).dags[0].edges == (("b", "z"), ("b", "a"), ("b", "c"))
+
+
+def test_dicts_airflow_turned_into_kubernetes_objects_are_the_same_value_in_their_object_form() -> None:
+    static = static_file(dag("etl", [task("a", tolerations=[{"key": "gpu", "operator": "Exists"}])], [], "static"))
+    objects = [Unresolved("k8s.V1Toleration(key='gpu', operator='Exists')")]
+    merged = merge(static, imported_file(dag("etl", [task("a", tolerations=objects)], [], "airflow")))
+    assert merged.diagnostics == () and merged.dags[0].task("a").args.get("tolerations") == objects

@@ -63,7 +63,8 @@ def test_custom_local_operator(read) -> None:
             Mine(task_id="mine", extra=1)
     """))
     [task] = dag.tasks
-    assert (task.operator, task.operator_module, task.operator_bases) == ("Mine", "", ("Base",))
+    # the local base and its own bases, as an MRO lists them
+    assert (task.operator, task.operator_module, task.operator_bases) == ("Mine", "", ("Base", "airflow.models.BaseOperator"))
     assert task.args.values == {"task_id": "mine", "extra": 1}
 
 

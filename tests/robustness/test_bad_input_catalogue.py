@@ -169,8 +169,9 @@ def findings(document: dict) -> dict[str, list[tuple[str, int | None]]]:
 def check_case(found: dict[str, list[tuple[str, int | None]]], name: str, code: str, line: int) -> None:
     got = found.get(name, [])
     if not code:
+        # A2K607/A2K608 report values the import computed (the clock, the sandbox's folders), not a failure
         assert not [c for c, _ in got if c[:5] in {"A2K10", "A2K20", "A2K40", "A2K50", "A2K60"}
-                    and c not in {"A2K103", "A2K104", "A2K204"}], (name, got)
+                    and c not in {"A2K103", "A2K104", "A2K204", "A2K607", "A2K608"}], (name, got)
         return
     assert code in {c for c, _ in got}, (name, got)
     if line:
