@@ -19,8 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from converter.diagnostics import Diagnostic, Severity
-from converter.mapping.base import Fidelity
-from converter.results import FileResult, Status
+from converter.results import Fidelity, FileResult, Status
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 

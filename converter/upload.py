@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from converter.run import PIPELINES_DIR, SUMMARY_FILE
+from converter.outputs import PIPELINES_DIR, SUMMARY_FILE
 
 VERSION_HASH_DIGITS = 12
 PAGE_SIZE = 100

@@ -36,8 +36,9 @@ import yaml
 
 from converter import __version__, graph
 from converter.emit import v2_structure as structure
-from converter.emit.names import UniqueNames, k8s_name, python_identifier
-from converter.emit.python import EmitPlan, _comment_text, f_string, py_literal
+from converter.names import UniqueNames, k8s_name, python_identifier
+from converter.emit.python import EmitPlan
+from converter.mapping.literals import comment_text, f_string, py_literal
 from converter.emit.v2_components import (
     CONTAINER_OUTPUT,
     Untranslatable,
@@ -303,7 +304,7 @@ class _Writer:
             if gather and isinstance(loop.over, XComRef):
                 producer = loop.over.task_id
                 collected = self.ref(scope, producer, output_name(loop.over.key))
-                lines += [f"{pad}# the results of {_comment_text(producer)}, as one list to loop over",
+                lines += [f"{pad}# the results of {comment_text(producer)}, as one list to loop over",
                           f"{pad}{gather} = (", f"{pad}    {self.gather_key}(values={collected})",
                           f"{pad}    .set_display_name({producer + ' (gathered)'!r})",
                           f"{pad}    .set_caching_options(False)", f"{pad})"]
@@ -323,7 +324,7 @@ class _Writer:
         variable = self.variables[block.exit_task]
         name = k8s_name(f"{block.exit_task}-exit-handler")
         return [*self.task(block.exit_task, scope, indent, waits=False),
-                f"{' ' * indent}# the tasks {_comment_text(block.exit_task)} runs after, whatever they end in",
+                f"{' ' * indent}# the tasks {comment_text(block.exit_task)} runs after, whatever they end in",
                 f"{' ' * indent}with dsl.ExitHandler({variable}, name={name!r}):",
                 *self.block(Block(None, block.items), scope, indent + 4)]
 
@@ -346,12 +347,12 @@ class _Writer:
             gather, empty, empty_key = self.export_steps[block.region]
             self.current = None
             collected = self.ref(inner, producer, output)
-            body += [f"        # the results of {_comment_text(producer)}, passed out of the dsl.If",
+            body += [f"        # the results of {comment_text(producer)}, passed out of the dsl.If",
                      f"        {gather} = (", f"            {self.gather_key}(values={collected})",
                      f"            .set_display_name({producer + ' (gathered)'!r})",
                      "            .set_caching_options(False)", "        )",
                      "    with dsl.Else():",
-                     f"        # {_comment_text(producer)} did not run: no results",
+                     f"        # {comment_text(producer)} did not run: no results",
                      f"        {empty} = (", f"            {empty_key}()",
                      f"            .set_display_name({producer + ' (no results)'!r})",
                      "            .set_caching_options(False)", "        )",
@@ -361,7 +362,7 @@ class _Writer:
         self.functions.append("\n".join([
             f"@dsl.pipeline(name={self.plan.pipeline_name + '-' + block.region!r})",
             f"def {function}({parameters}){returns}:",
-            (f'    """The tasks run under {_comment_text(decider)}\'s decision, as one task that the tasks after '
+            (f'    """The tasks run under {comment_text(decider)}\'s decision, as one task that the tasks after '
              'them wait for: KFP v2 has no edge out of a dsl.If."""'), *body]))
         pad = " " * indent
         arguments = ", ".join(f"{p}={outer}" for p, (_, outer) in inner.parameters.items())
@@ -370,7 +371,7 @@ class _Writer:
             target = self.waits_for(task_id, scope)
             if target and target not in after:
                 after.append(target)
-        lines = [f"{pad}# the tasks under {_comment_text(decider)}'s decision, as one sub-pipeline task",
+        lines = [f"{pad}# the tasks under {comment_text(decider)}'s decision, as one sub-pipeline task",
                  f"{pad}{self.region_variables[block.region]} = (",
                  f"{pad}    {function}({arguments})",
                  f"{pad}    .set_display_name({block.region!r})"]
@@ -382,10 +383,10 @@ class _Writer:
         source, v2task = self.tasks[task_id], self.v2tasks[task_id]
         component = self.components[source.component]
         pad = " " * indent
-        lines = [f"{pad}# {_comment_text(source.comment)}"]
-        lines += [f"{pad}# note: {_comment_text(note)}" for note in source.notes]
-        lines += [f"{pad}# {_comment_text(comment)}" for comment in source.comments]
-        lines += [f"{pad}# differs from Airflow: {_comment_text(d)}" for d in v2task.differences]
+        lines = [f"{pad}# {comment_text(source.comment)}"]
+        lines += [f"{pad}# note: {comment_text(note)}" for note in source.notes]
+        lines += [f"{pad}# {comment_text(comment)}" for comment in source.comments]
+        lines += [f"{pad}# differs from Airflow: {comment_text(d)}" for d in v2task.differences]
         self.current = task_id
         arguments = []
         for name, value in source.arguments.items():
@@ -823,6 +824,6 @@ def _template() -> jinja2.Template:
         undefined=jinja2.StrictUndefined, autoescape=False,
     )
     environment.filters["pyrepr"] = repr
-    environment.filters["comment"] = _comment_text
+    environment.filters["comment"] = comment_text
     environment.filters["docstring"] = lambda text: str(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     return environment.get_template("pipeline_v2.py.j2")

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
-from converter.emit.names import UniqueNames, ascii_identifier
+from converter.names import UniqueNames, ascii_identifier
 from converter.mapping.base import PipelineParameter
 from converter.model import Dag, Unresolved
 

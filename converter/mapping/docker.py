@@ -12,7 +12,7 @@ import shlex
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
-from converter.emit.names import python_identifier
+from converter.names import python_identifier
 from converter.mapping.base import (
     Fidelity, Interpolated, MappingContext, OperatorFamily, PipelineParameter, TaskMapping,
     task_location,

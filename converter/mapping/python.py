@@ -30,7 +30,7 @@ from typing import Any
 import libcst as cst
 
 from converter.diagnostics import Diagnostic, diag
-from converter.emit.names import python_identifier
+from converter.names import python_identifier
 from converter.mapping import xcom
 from converter.mapping.base import (
     ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, ParamRef, PipelineParameter,

@@ -36,9 +36,8 @@ import orjson
 
 from converter import __version__
 from converter.diagnostics import Diagnostic
-from converter.mapping.base import Fidelity
 from converter.model import Duration, Unresolved, XComRef
-from converter.results import DagResult, FileResult, Status
+from converter.results import DagResult, Fidelity, FileResult, Status
 
 
 def json_value(value: Any) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from converter.emit.names import bounded_stem
+from converter.names import bounded_stem
 from converter.outputs import REPORTS_DIR, OwnedFiles, read_manifest
 from converter.verify.workflow import StepInfo, duration, load_workflow, step_settings, workflow_parameters
 

@@ -24,10 +24,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from converter.outputs import OutputConflict, OutputFault, write_tree
+from converter.outputs import SUMMARY_FILE, OutputConflict, OutputFault, write_tree
 from converter.parse.airflow_import import find_airflow_python
 from converter.pipeline import ConvertOptions
-from converter.run import SUMMARY_FILE, RunSettings, convert_all
+from converter.run import RunSettings, convert_all
 from converter.verify.airflow_run import AirflowRunOptions, AirflowRunResult, run_dags
 from converter.verify.argo_local import LocalOptions, run_workflow
 from converter.verify.compare import Comparison, TaskCheck, Verdict, compare

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from converter import graph
-from converter.emit.names import MAX_K8S_NAME
+from converter.names import MAX_K8S_NAME
 from converter.results import SelfCheck
 from converter.verify.workflow import load_workflow
 

@@ -13,7 +13,7 @@ import pytest
 
 from converter import graph
 from converter.emit import v2_structure as structure
-from converter.emit.names import UniqueNames
+from converter.names import UniqueNames
 from converter.emit.v2_components import python_component, run_time_component, strftime_of
 from converter.kfp2.client import find_kfp2_python
 from converter.mapping.control_flow import Condition, TaskControl

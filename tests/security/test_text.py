@@ -27,8 +27,9 @@ from helpers import BASH, dag, task
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converter.emit.names import UniqueNames, ascii_identifier, python_identifier, python_task_variables
-from converter.emit.python import docstring_text, py_literal
+from converter.emit.names import python_task_variables
+from converter.names import UniqueNames, ascii_identifier, python_identifier
+from converter.mapping.literals import docstring_text, py_literal
 from converter.mapping.base import Interpolated, ParamRef
 from converter.model import Dag
 from converter.pipeline import ConvertOptions, convert_dag
