@@ -38,7 +38,7 @@ def _table(*rows: CodeInfo) -> dict[str, CodeInfo]:
     return {row.code: row for row in rows}
 
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741 - the table's severity column
 
 CODES: dict[str, CodeInfo] = _table(
     # -- reading files ---------------------------------------------------------------------

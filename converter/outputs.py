@@ -138,13 +138,13 @@ def locked(out_dir: Path, *, shared: bool = False, wait: float | None = None) ->
     Re-entrant within a process; OUT must exist (a missing OUT is not locked: there is nothing to read)."""
     key = os.path.realpath(out_dir)
     if key in _held:
-        descriptor, depth = _held[key]
-        _held[key] = (descriptor, depth + 1)
+        held, depth = _held[key]
+        _held[key] = (held, depth + 1)
         try:
             yield
         finally:
-            descriptor, depth = _held[key]
-            _held[key] = (descriptor, depth - 1)
+            held, depth = _held[key]
+            _held[key] = (held, depth - 1)
         return
     if not os.path.isdir(key):
         yield

@@ -17,14 +17,14 @@ from typing import Any
 
 from converter import graph
 from converter.diagnostics import Diagnostic, Severity, diag
-from converter.encodable import encodable_dag
 from converter.emit.compile import compile_source
-from converter.names import MAX_K8S_NAME
 from converter.emit.python import EmitPlan, build_plan, render
-from converter.mapping.literals import py_literal
 from converter.emit.recurring import recurring_run
+from converter.encodable import encodable_dag
 from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_task
+from converter.mapping.literals import py_literal
 from converter.model import Dag, ParsedFile, Task
+from converter.names import MAX_K8S_NAME
 from converter.results import DagResult, Fidelity, FileResult, Status, TaskRecord
 from converter.settings import DEFAULTS
 from converter.verify.selfcheck import check

@@ -20,19 +20,25 @@ import yaml
 
 from converter import __version__, graph
 from converter.emit.names import python_task_variables
-from converter.names import k8s_name, kfp_task_names, python_identifier
 from converter.emit.postcompile import support_source
-from converter.mapping.base import ComponentDef, Fidelity, TaskMapping
-from converter.mapping.control_flow import (
-    TaskControl, grouped_order, loops_of, loops_outside_conditions, plan_control,
-)
 from converter.mapping.base import (
+    ComponentDef,
+    Fidelity,
     PipelineParameter,
+    TaskMapping,
+)
+from converter.mapping.control_flow import (
+    TaskControl,
+    grouped_order,
+    loops_of,
+    loops_outside_conditions,
+    plan_control,
 )
 from converter.mapping.dag_params import dag_parameters
 from converter.mapping.fan_in import Collected
 from converter.mapping.literals import comment_text, docstring_text, py_literal
 from converter.model import Dag, XComRef
+from converter.names import k8s_name, kfp_task_names, python_identifier
 
 
 @dataclass(frozen=True)
@@ -189,8 +195,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
     removed = [t.task_id for t in dag.tasks if mappings[t.task_id].fidelity is Fidelity.REMOVED]
     all_ids = [t.task_id for t in dag.tasks]
     edges = graph.bypass(removed, all_ids, dag.edges) if removed else list(dag.edges)
-    kept = [task_id for task_id in all_ids if task_id not in set(removed)]
-    order = graph.topological(kept, edges)
+    emitted = [task_id for task_id in all_ids if task_id not in set(removed)]
+    order = graph.topological(emitted, edges)
     grouped = grouped_order(order, edges, dag)  # a mapped task group's tasks together, in its loop
     split_groups = grouped is None
     order = grouped or order

@@ -36,9 +36,7 @@ import yaml
 
 from converter import __version__, graph
 from converter.emit import v2_structure as structure
-from converter.names import UniqueNames, k8s_name, python_identifier
 from converter.emit.python import EmitPlan
-from converter.mapping.literals import comment_text, f_string, py_literal
 from converter.emit.v2_components import (
     CONTAINER_OUTPUT,
     Untranslatable,
@@ -55,9 +53,11 @@ from converter.mapping import trigger_rules_v2 as v2r
 from converter.mapping.base import Interpolated, MappingOptions, ParamRef, RunIdRef, TaskMapping
 from converter.mapping.control_flow import Condition, LoopValue, TaskControl
 from converter.mapping.empty import noop
+from converter.mapping.literals import comment_text, f_string, py_literal
 from converter.mapping.templates import RUN_MACRO
 from converter.mapping.xcom import XComText, output_name, text_output
 from converter.model import Dag, XComRef
+from converter.names import UniqueNames, k8s_name, python_identifier
 
 
 class V2Unsupported(Exception):
@@ -133,7 +133,8 @@ def v2_calls(calls: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
         elif name == "add_env_variable" and len(node.args) == 1 and isinstance(node.args[0], ast.Call):
             env = {k.arg: k.value for k in node.args[0].keywords if k.arg}
             # kfp 2 sets an environment variable to a constant only (a run-time value is not carried)
-            if "name" in env and isinstance(env.get("value"), ast.Constant) and isinstance(env["value"].value, str):
+            value = env.get("value")
+            if "name" in env and isinstance(value, ast.Constant) and isinstance(value.value, str):
                 methods.append(f"set_env_variable(name={ast.get_source_segment(text, env['name'])}, "
                                f"value={ast.get_source_segment(text, env['value'])})")
             else:
@@ -619,7 +620,7 @@ def _components(plan: EmitPlan, component_of: dict[str, str], item_outputs: Mapp
     for component in plan.components:
         needs = {task_id: (frozenset(item_outputs.get(task_id, ())), frozenset(typed.get(task_id, {}).items()))
                  for task_id in users.get(component.key, [])}
-        plain = (frozenset(), frozenset())
+        plain: tuple[frozenset[str], frozenset[tuple[str, str]]] = (frozenset(), frozenset())
         variants = sorted(set(needs.values()), key=lambda v: (sorted(v[0]), sorted(v[1])))
         keys: dict[tuple[frozenset[str], frozenset[tuple[str, str]]], str] = {}
         for variant in variants:

@@ -221,7 +221,7 @@ def _strings_inside(joined: ast.JoinedStr) -> bool:
     """Whether an f-string's expressions (format specs included) hold a string or an f-string."""
     for part in joined.values:
         if isinstance(part, ast.FormattedValue):
-            if any(isinstance(n, ast.JoinedStr) or isinstance(n, ast.Constant) and isinstance(n.value, str)
+            if any(isinstance(n, ast.JoinedStr) or (isinstance(n, ast.Constant) and isinstance(n.value, str))
                    for n in ast.walk(part.value)):
                 return True
             if isinstance(part.format_spec, ast.JoinedStr) and _strings_inside(part.format_spec):

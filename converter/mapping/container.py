@@ -16,7 +16,13 @@ from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
 from converter.mapping.base import (
-    ComponentDef, Interpolated, MappingContext, ParamRef, RunIdRef, TaskMapping, task_location,
+    ComponentDef,
+    Interpolated,
+    MappingContext,
+    ParamRef,
+    RunIdRef,
+    TaskMapping,
+    task_location,
 )
 from converter.mapping.control_flow import LoopValue
 from converter.mapping.literals import py_literal  # the emitters' rendering, so both agree

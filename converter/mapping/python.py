@@ -30,24 +30,39 @@ from typing import Any
 import libcst as cst
 
 from converter.diagnostics import Diagnostic, diag
-from converter.names import python_identifier
 from converter.mapping import xcom
 from converter.mapping.base import (
-    ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, ParamRef, PipelineParameter,
-    RunIdRef, TaskMapping, is_airflow_module, task_location,
+    ComponentDef,
+    Fidelity,
+    Interpolated,
+    MappingContext,
+    OperatorFamily,
+    ParamRef,
+    PipelineParameter,
+    RunIdRef,
+    TaskMapping,
+    is_airflow_module,
+    task_location,
 )
 from converter.mapping.callables import StepCallable, described, prepare
 from converter.mapping.control_flow import LoopValue
+from converter.mapping.dag_params import annotation_of
 from converter.mapping.fan_in import Collected, decoding
 from converter.mapping.mapped_call import mapped_call, mapped_items
-from converter.mapping.dag_params import annotation_of
 from converter.mapping.placeholder import placeholder
 from converter.mapping.run_context import SHIM_NAMES, shim_lines
 from converter.mapping.step_context import (
-    CONNECTION_NAMES, NOT_SERVED, SERVED, StepContext, context_keys, name_lines, served_import,
+    CONNECTION_NAMES,
+    NOT_SERVED,
+    SERVED,
+    StepContext,
+    context_keys,
+    name_lines,
+    served_import,
 )
 from converter.mapping.templates import has_template, time_macro_note, translate
 from converter.model import Dag, Duration, Task, Unresolved, XComRef
+from converter.names import python_identifier
 
 PYTHON_OPERATORS = frozenset({"PythonOperator", "task", "task.python", "asset"})
 VIRTUALENV_OPERATORS = frozenset({"PythonVirtualenvOperator", "task.virtualenv"})

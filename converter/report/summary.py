@@ -73,7 +73,7 @@ def _v2_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
         return {"status": Status.FAILED.value, "python": None, "yaml": None, "recurring_run": None,
                 "ordering": {"verdict": "unchecked", "missing": [], "extra": []}, "error": "not converted",
                 "tasks": []}
-    ordering = {"verdict": "unchecked", "missing": [], "extra": []}
+    ordering: dict[str, Any] = {"verdict": "unchecked", "missing": [], "extra": []}
     if v2.selfcheck is not None:
         ordering = {"verdict": "exact" if v2.selfcheck.exact else "mismatch",
                     "missing": [list(p) for p in v2.selfcheck.missing], "extra": [list(p) for p in v2.selfcheck.extra]}

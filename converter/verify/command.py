@@ -128,7 +128,7 @@ def verify(
             parameters = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in options.conf.items()}
             airflow_error = airflow_result.error or (
                 None if airflow and not airflow.error else
-                (airflow.error if airflow else "Airflow did not run this DAG") + _import_error(airflow_result)
+                ((airflow.error if airflow else None) or "Airflow did not run this DAG") + _import_error(airflow_result)
             )
             host = AirflowHost(python, airflow_result.airflow_version, folder)
             run_at = datetime.fromisoformat(logical_date)  # the one-off run starts at the logical date
