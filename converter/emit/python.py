@@ -9,6 +9,7 @@ generated file's compile step writes into the workflow (see postcompile.py).
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,7 @@ import jinja2
 import yaml
 
 from converter import __version__, graph
+from converter.emit.imports import import_block
 from converter.emit.names import python_task_variables
 from converter.emit.postcompile import support_source
 from converter.mapping.base import (
@@ -68,6 +70,7 @@ class TaskBlock:
     opened: tuple[str, ...] = ()  # a comment for each shared wrapper this task opens
     rule_call: str | None = None  # `trigger_rule(...)` recording the task's Argo `depends`
     comments: tuple[str, ...] = ()  # edge labels, task group, semantics
+    assigned: bool = True  # bound to `variable`: some code after it names the task
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class EmitPlan:
     pipeline_name: str
     function_name: str
     description: str | None
-    imports: tuple[str, ...]
+    imports: tuple[str, ...]  # what the mappings' code needs, beyond the file's own imports
     components: tuple[ComponentBlock, ...]
     tasks: tuple[TaskBlock, ...]
     notes: tuple[str, ...]
@@ -268,6 +271,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
                      "each task loops on its own, and a task inside receives a list where Airflow passes one item")
     imports = sorted({line for m in mappings.values() if m.component
                       for line in (*m.component.imports, *m.imports)})
+    named = _names_read(tasks)
+    tasks = [replace(block, assigned=block.variable in named) for block in tasks]
     return EmitPlan(
         dag_id=dag.dag_id,
         source=f"{dag.span.file}:{dag.span.line}",
@@ -372,5 +377,29 @@ def _template() -> jinja2.Template:
     return environment.get_template("pipeline.py.j2")
 
 
+# what the generated file's own code uses (the pipeline, named, compile_pipeline and its support)
+FILE_IMPORTS = ("import json", "import os", "import sys", "import time", "import yaml",
+                "from kfp import compiler, components, dsl")
+
+
 def render(plan: EmitPlan) -> str:
-    return _template().render(plan=plan)
+    # isort's blank lines after the imports: two before a def, one before anything else (without
+    # components, the template's blank line before `def named` is the second)
+    gap = "\n" if not plan.components or plan.components[0].code is None else "\n\n"
+    return _template().render(plan=plan, import_block=import_block((*FILE_IMPORTS, *plan.imports)) + gap)
+
+
+def _names_read(tasks: Sequence[TaskBlock]) -> set[str]:
+    """Every name the pipeline function's code reads: a task's variable is bound only when read (an
+    unread one is what linters flag, F841). From the code as written: arguments, calls (`after`,
+    settings), `with` headers and the trigger rule call."""
+    names: set[str] = set()
+    for block in tasks:
+        code = [f"f({block.arguments})", *(f"_.{call}" for call in block.calls),
+                *(f"with {wrapper}:\n    pass" for wrapper in block.wrappers)]
+        if block.rule_call:
+            code.append(block.rule_call)
+        for text in code:
+            names.update(node.id for node in ast.walk(ast.parse(text))
+                         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load))
+    return names

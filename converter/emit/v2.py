@@ -36,6 +36,7 @@ import yaml
 
 from converter import __version__, graph
 from converter.emit import v2_structure as structure
+from converter.emit.imports import import_block
 from converter.emit.python import EmitPlan
 from converter.emit.v2_components import (
     CONTAINER_OUTPUT,
@@ -299,10 +300,15 @@ class _Writer:
         lines: list[str] = []
         first = members[0]
         self.current = first
+        opened: list[str] = []  # loops not written yet (one `with` line opens them all)
+        depth = 0  # loops written
         for number, loop in enumerate(self.tasks[first].loops):
-            pad = " " * (indent + 4 * number)
             gather = self.gathers.get((first, number))
             if gather and isinstance(loop.over, XComRef):
+                if opened:
+                    lines.append(f"{' ' * (indent + 4 * depth)}with {', '.join(opened)}:")
+                    opened, depth = [], depth + 1
+                pad = " " * (indent + 4 * depth)
                 producer = loop.over.task_id
                 collected = self.ref(scope, producer, output_name(loop.over.key))
                 lines += [f"{pad}# the results of {comment_text(producer)}, as one list to loop over",
@@ -312,8 +318,11 @@ class _Writer:
                 over = f"{gather}.outputs[{CONTAINER_OUTPUT!r}]"
             else:
                 over = _literal(loop.over, lambda t, o: self.ref(scope, t, o, items=True))
-            lines.append(f"{pad}with dsl.ParallelFor({over}) as {loop.variable}:")
-        inner = indent + 4 * len(self.tasks[first].loops)
+            opened.append(f"dsl.ParallelFor({over}) as {loop.variable}")
+        if opened:
+            lines.append(f"{' ' * (indent + 4 * depth)}with {', '.join(opened)}:")
+            depth += 1
+        inner = indent + 4 * depth
         for member in members:
             lines += self.task(member, scope, inner)
         return lines
@@ -570,9 +579,8 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                       if "kubernetes.client" not in line and "import kubernetes" not in line}
                      | {line for component in components.values() for line in component.imports})
     uses_kubernetes = any(s.statements for s in sources.values())
-    source = _template().render(plan=plan, parameters=parameters, components=list(components.values()),
-                                imports=imports, regions=writer.functions, body=body,
-                                uses_kubernetes=uses_kubernetes, tool_version=__version__)
+    source = _render(plan=plan, parameters=parameters, components=list(components.values()),
+                     imports=imports, regions=writer.functions, body=body, uses_kubernetes=uses_kubernetes)
     return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source,
                   {t: v2tasks[t] for t in order}, plan.notes, dropped, tuple(dict.fromkeys(helpers)))
 
@@ -768,9 +776,8 @@ def _empty_pipeline(dag: Dag, plan: EmitPlan, image: str) -> V2Plan:
     body = ["    # every task of the DAG was removed (EmptyOperator): a KFP v2 pipeline needs one step",
             "    no_tasks = (", f"        {spec.key}()", f"        .set_display_name({EMPTY_STEP!r})",
             "        .set_caching_options(False)", "    )"]
-    source = _template().render(plan=plan, parameters=plan.parameters, components=[component], imports=[],
-                                regions=[], body=body,
-                                uses_kubernetes=False, tool_version=__version__)
+    source = _render(plan=plan, parameters=plan.parameters, components=[component], imports=[],
+                     regions=[], body=body, uses_kubernetes=False)
     return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source, {}, plan.notes,
                   helper_steps=(EMPTY_STEP,))
 
@@ -815,6 +822,44 @@ def _other_differences(dag: Dag, task_id: str, control: TaskControl) -> list[str
         found.append("mapped over an upstream's output: when the list is empty Airflow marks the task skipped; "
                      "the KFP loop runs no iteration")
     return found
+
+
+def _render(*, imports: Sequence[str], uses_kubernetes: bool, **values: Any) -> str:
+    """The file's text: the template's, with its imports laid out as isort lays them out and no step
+    bound to a variable that nothing reads (what linters flag: I001, F841)."""
+    lines = ("import os", "import sys", "from kfp import compiler, dsl",
+             *(("from kfp import kubernetes",) if uses_kubernetes else ()), *imports)
+    source = _template().render(import_block=import_block(lines), uses_kubernetes=uses_kubernetes,
+                                tool_version=__version__, **values)
+    return _without_unread_bindings(source)
+
+
+def _without_unread_bindings(source: str) -> str:
+    """`name = (` opening a step's call becomes `(`, and `with ... as name` loses `as name`, where no
+    code of the function around it reads `name`; everything else is left as it is."""
+    tree = ast.parse(source)
+    lines = source.split("\n")
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        nodes = list(ast.walk(function))
+        read = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        for node in nodes:
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id not in read):
+                line = lines[node.lineno - 1]
+                indent = line[: len(line) - len(line.lstrip())]
+                if line == f"{indent}{node.targets[0].id} = (":
+                    lines[node.lineno - 1] = f"{indent}("
+            elif isinstance(node, ast.With) and lines[node.lineno - 1].endswith(":"):  # a one-line header
+                # a loop whose variable nothing reads (the setting that read it has no v2 equivalent)
+                line = lines[node.lineno - 1]
+                for item in node.items:
+                    if isinstance(item.optional_vars, ast.Name) and item.optional_vars.id not in read:
+                        line = line.replace(f" as {item.optional_vars.id},", ",").replace(
+                            f" as {item.optional_vars.id}:", ":")
+                lines[node.lineno - 1] = line
+    return "\n".join(lines)
 
 
 @cache

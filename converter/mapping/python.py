@@ -295,7 +295,7 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         keys = sorted(read & SERVED)
         step.keys |= set(keys)
         if keys:
-            inputs.call.append("**{" + ", ".join(f"{k!r}: _context[{k!r}]" for k in keys) + "}")
+            inputs.call += [f"{k}=_context[{k!r}]" for k in keys]  # context names are identifiers
         unavailable |= read & NOT_SERVED
     if serves_current_context and parameters_known is not None:
         unavailable |= read_keys & NOT_SERVED
@@ -603,10 +603,6 @@ def _body(task: Task, prelude: list[str], function_text: str, inputs: _Inputs, c
     lines: list[str] = []
     needs_json = bool(inputs.decode) or any("_json." in line for line in finish)
     needs_dt = any("_dt." in c for c in inputs.call)
-    if needs_json:
-        lines.append("import json as _json")
-    if needs_dt:
-        lines.append("import datetime as _dt")
     if prelude:
         blocks = _blocks(prelude)
         while blocks and blocks[-1] == "":
@@ -615,6 +611,13 @@ def _body(task: Task, prelude: list[str], function_text: str, inputs: _Inputs, c
     if function_text:
         lines += ["", f"# the callable, as written at {task.span.file}", *function_text.rstrip("\n").splitlines()]
     lines.append("")
+    # the step's own imports after the DAG file's code, so each is an import block of its own (sorted)
+    if needs_dt:
+        lines.append("import datetime as _dt")
+    if needs_json:
+        lines.append("import json as _json")
+    if needs_dt or needs_json:
+        lines.append("")
     lines += inputs.decode
     lines += context_lines
     call = f"{call_name}({', '.join(inputs.call)})"
