@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from converter import graph
+from converter.compiled.selfcheck import check
+from converter.compiled.workflow import load_workflow, step_settings, workflow_parameters
 from converter.diagnostics import Diagnostic, Severity, diag
 from converter.emit.compile import compile_source
 from converter.emit.python import EmitPlan, build_plan, render
@@ -27,8 +29,6 @@ from converter.model import Dag, ParsedFile, Task
 from converter.names import MAX_K8S_NAME
 from converter.results import DagResult, Fidelity, FileResult, Status, TaskRecord
 from converter.settings import DEFAULTS
-from converter.verify.selfcheck import check
-from converter.verify.workflow import load_workflow, step_settings, workflow_parameters
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """The KFP v2 target of one DAG: emit (emit/v2.py), compile with kfp 2.x (kfp2/client.py), self-check
-the IR (verify/ir_check.py). Returns a value and diagnostics; never raises for a DAG's shape.
+the IR (compiled/ir_check.py). Returns a value and diagnostics; never raises for a DAG's shape.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from converter.compiled.ir_check import check_ir
 from converter.diagnostics import Diagnostic, diag
 from converter.emit.python import EmitPlan
 from converter.emit.v2 import DEFAULT_OPTIONS, V2Unsupported, build_v2
@@ -13,7 +14,6 @@ from converter.kfp2.client import compile_v2, find_kfp2_python
 from converter.mapping.base import MappingOptions, TaskMapping
 from converter.model import Dag
 from converter.results import RecurringRun, Status, V2Result, V2Task
-from converter.verify.ir_check import check_ir
 
 
 def convert_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],

@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
+from converter.compiled.workflow import StepInfo, duration, load_workflow, step_settings, workflow_parameters
 from converter.names import bounded_stem
 from converter.outputs import REPORTS_DIR, OwnedFiles, read_manifest
-from converter.verify.workflow import StepInfo, duration, load_workflow, step_settings, workflow_parameters
 
 FIDELITIES = ("direct", "approximated", "placeholder", "removed")
 SEVERITIES = ("error", "warning", "info")
