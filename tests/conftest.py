@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
 # tests import `helpers` and the package from a plain checkout, installed or not
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
@@ -17,3 +18,41 @@ def pytest_addoption(parser):
 def private_cache_home(tmp_path_factory, monkeypatch):
     """Each test's runs cache under a folder of its own, never in the real user cache folder."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
+# Markers by where a test lives (a folder ending in "/" or a file, relative to tests/), declared in
+# pyproject.toml; `make test-fast` leaves out `airflow`, `browser` and `slow`. A test that asks for an
+# Airflow interpreter (a fixture in AIRFLOW_FIXTURES) is marked `airflow` wherever it lives.
+MARKED: dict[str, tuple[str, ...]] = {
+    "airflow/": ("airflow",),
+    "verify/test_verify_fixtures.py": ("airflow", "slow"),
+    "kfp2/test_verify_v2.py": ("airflow", "slow"),
+    "report/test_browser.py": ("browser", "slow"),
+    "e2e/test_generated_files.py": ("slow",),
+    "report/test_conversion_schema.py": ("slow",),
+    "robustness/": ("slow",),
+    "bench/": ("slow",),
+}
+AIRFLOW_FIXTURES = frozenset({"airflow_python", "airflow2_python"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        relative = Path(str(item.path)).resolve().relative_to(TESTS).as_posix()
+        for place, markers in MARKED.items():
+            if relative == place or (place.endswith("/") and relative.startswith(place)):
+                for marker in markers:
+                    item.add_marker(marker)
+        if AIRFLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker("airflow")
+
+
+@pytest.fixture(scope="session")
+def airflow_python() -> str:
+    """The Airflow interpreter the converter finds (the test is skipped without one)."""
+    from converter.parse.airflow_import import find_airflow_python
+
+    python = find_airflow_python()
+    if python is None:
+        pytest.skip("no Airflow interpreter: set AIRFLOW2KFP_AIRFLOW_PYTHON or run scripts/setup_airflow_env.sh")
+    return python

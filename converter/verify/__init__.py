@@ -1,8 +1,7 @@
-"""Verification: the self-check of the compiled ordering, and `verify`, which runs both sides.
+"""`airflow2kfp verify`: run each DAG on both sides and compare.
 
-The self-check (`selfcheck`, `ir_check`, over the compiled workflow's outline in `workflow`) runs in
-every convert worker; `verify` runs each DAG once with Airflow (`airflow_run`), its compiled workflow
-locally (`argo_local`, running steps with `host_step`), and compares them (`compare`); `command` ties
-them to the CLI. Nothing is imported here, so a convert worker loading the self-check does not load
-the local executor: import the module you need.
+`airflow_run` runs the DAG once with Airflow, `argo_local` its compiled workflow locally (running
+steps with `host_step`; `v2_local` the v2 IR through kfp 2), `compare` compares them, and `command`
+ties them to the CLI. The self-check every conversion runs is not here: it reads the compiled output
+in `converter.compiled`. Nothing is imported here: import the module you need.
 """

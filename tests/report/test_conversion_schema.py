@@ -20,7 +20,6 @@ import pytest
 
 from converter.cli import main
 from converter.kfp2.client import find_kfp2_python
-from converter.parse.airflow_import import find_airflow_python
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "converter/schemas/conversion.schema.json").read_text(encoding="utf-8"))
@@ -85,11 +84,9 @@ def test_a_static_conversion_of_every_fixture_folder_validates(folder: str, tmp_
 
 
 @pytest.mark.parametrize("folder", FOLDERS)
-def test_a_default_mode_conversion_of_every_fixture_folder_validates(folder: str, tmp_path: Path) -> None:
-    python = find_airflow_python()
-    if python is None:
-        pytest.skip("no Airflow interpreter: set AIRFLOW2KFP_AIRFLOW_PYTHON or run scripts/setup_airflow_env.sh")
-    document = converted(folder, tmp_path, "--airflow-python", python)
+def test_a_default_mode_conversion_of_every_fixture_folder_validates(folder: str, tmp_path: Path,
+                                                                     airflow_python: str) -> None:
+    document = converted(folder, tmp_path, "--airflow-python", airflow_python)
     assert document["reading"] == {"mode": "auto", "effective": "auto"}
     assert problems(document) == []
 
