@@ -32,6 +32,14 @@ MARKED: dict[str, tuple[str, ...]] = {
     "report/test_conversion_schema.py": ("slow",),
     "robustness/": ("slow",),
     "bench/": ("slow",),
+    # each compiles every golden, or kills and restarts runs, or fills a disk: tens of seconds
+    "kfp_accel/test_plain_kfp.py": ("slow",),
+    "kfp_accel/test_strip.py": ("slow",),
+    "kfp_accel/test_getsource.py": ("slow",),
+    "batch/test_outputs.py": ("slow",),
+    "security/test_static_budgets.py": ("slow",),
+    "security/test_output_faults.py": ("slow",),
+    "security/test_hostile_cache.py": ("slow",),
 }
 AIRFLOW_FIXTURES = frozenset({"airflow_python", "airflow2_python"})
 
