@@ -5,6 +5,7 @@ the IR (compiled/ir_check.py). Returns a value and diagnostics; never raises for
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from converter.compiled.ir_check import check_ir
 from converter.diagnostics import Diagnostic, diag
@@ -20,7 +21,7 @@ def convert_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                airflow_edges: Sequence[tuple[str, str]], recurring: RecurringRun | None,
                kfp2_python: str | None, options: MappingOptions = DEFAULT_OPTIONS,
                ) -> tuple[V2Result, tuple[Diagnostic, ...]]:
-    where = {"file": dag.span.file, "line": dag.span.line, "dag_id": dag.dag_id}
+    where: dict[str, Any] = {"file": dag.span.file, "line": dag.span.line, "dag_id": dag.dag_id}
     try:
         v2 = build_v2(dag, plan, mappings, options)
     except V2Unsupported as error:
