@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -63,4 +64,13 @@ def airflow_python() -> str:
     python = find_airflow_python()
     if python is None:
         pytest.skip("no Airflow interpreter: set AIRFLOW2KFP_AIRFLOW_PYTHON or run scripts/setup_airflow_env.sh")
+    return python
+
+
+@pytest.fixture(scope="session")
+def airflow2_python() -> str:
+    """An Airflow 2 interpreter ($AIRFLOW2KFP_AIRFLOW2_PYTHON; CI sets it), else the test is skipped."""
+    python = os.environ.get("AIRFLOW2KFP_AIRFLOW2_PYTHON")
+    if not python or not os.path.isfile(python):
+        pytest.skip("no Airflow 2 interpreter: set AIRFLOW2KFP_AIRFLOW2_PYTHON (scripts/setup_airflow2_env.sh)")
     return python

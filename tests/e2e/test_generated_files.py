@@ -27,7 +27,6 @@ import pytest
 
 from converter.cli import main
 from converter.kfp2.client import find_kfp2_python
-from converter.parse.airflow_import import find_airflow_python
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = ("airflow_dags", "verify_dags", "airflow_only")
@@ -38,14 +37,6 @@ INTERNAL = re.compile(
 )
 # what KFP's create_component_from_func strips from a step's signature before it runs the function
 STEP_PREAMBLE = "from typing import NamedTuple\nfrom kfp.components import InputPath, OutputPath\n"
-
-
-@pytest.fixture(scope="module")
-def airflow_python() -> str:
-    python = find_airflow_python()
-    if python is None:
-        pytest.skip("no Airflow interpreter: set AIRFLOW2KFP_AIRFLOW_PYTHON or run scripts/setup_airflow_env.sh")
-    return python
 
 
 @cache

@@ -26,7 +26,6 @@ from pathlib import Path
 import pytest
 
 from converter.parse.sandbox import support
-from tests.airflow.conftest import airflow2_python, airflow_python  # noqa: F401 - fixtures used by name
 
 REPO = Path(__file__).resolve().parents[2]
 
