@@ -1,6 +1,6 @@
 # The two set-up commands of the README. Each creates what it needs (virtual environments,
 # system packages) first; every step is idempotent, so a second run only does the work itself.
-.PHONY: demo test venv airflow-env kfp2-env
+.PHONY: demo test test-fast lint venv airflow-env kfp2-env
 
 DEMO_OUT ?= demo-out
 
@@ -23,3 +23,13 @@ demo: venv airflow-env kfp2-env
 test: venv airflow-env kfp2-env
 	@scripts/system_packages.sh --test
 	.venv/bin/python -m pytest -q $(PYTEST_ARGS)
+
+# The tests without the tiers that need Airflow, a browser or whole fixture folders run (markers:
+# pyproject.toml; which tests carry them: tests/conftest.py).
+test-fast: venv
+	.venv/bin/python -m pytest -q -m "not airflow and not browser and not slow" $(PYTEST_ARGS)
+
+# ruff over the tree and mypy over the core modules (both configured in pyproject.toml).
+lint: venv
+	.venv/bin/ruff check .
+	.venv/bin/mypy

@@ -19,9 +19,8 @@ from typing import Any
 import orjson
 
 from converter.diagnostics import Diagnostic, diag
-from converter.outputs import escapes, read_manifest, read_regular
+from converter.outputs import SUMMARY_FILE, escapes, read_manifest, read_regular
 
-SUMMARY_FILE = "conversion.json"
 _READ_AS = {"static": "statically (no DAG code run)", "airflow": "by importing them with Airflow",
             "auto": "with Airflow and statically, merged"}
 

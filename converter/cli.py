@@ -235,7 +235,7 @@ def report(out_dir: Path, source_root: Path | None, force: bool) -> int:
 
 
 @cli.command()
-@click.option("--markdown", is_flag=True, help="Print the table as Markdown (as in the README).")
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (as in docs/codes.md).")
 def codes(markdown: bool) -> int:
     """List every diagnostic code with its meaning."""
     if markdown:

@@ -46,9 +46,25 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib
 
-__all__ = ["CONFIG_FILE", "FAIL_ON", "MODES", "PYTHON_ENV_VAR", "SYNTAXES", "ConfigError", "Settings",
-           "check_airflow_python", "check_kfp2_python", "check_glob", "check_interpreter", "check_seconds", "find_config",
-           "load_settings", "override", "parse", "validate"]
+__all__ = [
+    "CONFIG_FILE",
+    "FAIL_ON",
+    "MODES",
+    "PYTHON_ENV_VAR",
+    "SYNTAXES",
+    "ConfigError",
+    "Settings",
+    "check_airflow_python",
+    "check_glob",
+    "check_interpreter",
+    "check_kfp2_python",
+    "check_seconds",
+    "find_config",
+    "load_settings",
+    "override",
+    "parse",
+    "validate",
+]
 
 CONFIG_FILE = "airflow2kfp.toml"
 

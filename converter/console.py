@@ -15,12 +15,11 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from converter.diagnostics import Diagnostic, Severity
-from converter.mapping.base import Fidelity
-from converter.results import FileResult, Status
+from converter.results import Fidelity, FileResult, Status
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -76,7 +75,7 @@ class Reporter:
         else:
             self.threshold = Severity.INFO.rank if verbose else Severity.WARNING.rank
         self._progress: Progress | None = None
-        self._task: int | None = None
+        self._task: TaskID | None = None
 
     @contextmanager
     def progress(self) -> Iterator[Reporter]:

@@ -5,7 +5,7 @@ A code never changes meaning once released. Ranges by stage:
   A2K4xx emitting / compiling   A2K5xx verifying output     A2K6xx importing with Airflow
   A2K7xx the run as a whole (output folder, `check`, reading mode, ownership, images)
   A2K8xx the KFP v2 target (`--target v2`)
-The README's table is generated from CODES (`airflow2kfp codes --markdown`), so the two cannot drift.
+docs/codes.md is generated from CODES (`airflow2kfp codes --markdown`; a test), so the two cannot drift.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _table(*rows: CodeInfo) -> dict[str, CodeInfo]:
     return {row.code: row for row in rows}
 
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741 - the table's severity column
 
 CODES: dict[str, CodeInfo] = _table(
     # -- reading files ---------------------------------------------------------------------

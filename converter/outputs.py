@@ -43,6 +43,10 @@ STAGING_PREFIX = ".airflow2kfp-staging-"
 LOCK_FILE = ".airflow2kfp-lock"  # only where the folder itself cannot be locked (some network file systems)
 ESCAPES = "the path leads outside the output folder (a symbolic link or an unsafe name)"
 NOT_REGULAR = "not a regular file (a link, FIFO or device stands where the output file goes)"
+# The output folder's layout, for every module that reads or writes it (run, check, upload, verify)
+PIPELINES_DIR = "pipelines"  # <dag>.py, <dag>.yaml, <dag>.recurring.json
+V2_DIR = "v2"  # pipelines/v2/: the KFP v2 target's files
+SUMMARY_FILE = "conversion.json"
 REPORTS_DIR = "reports"  # the rendered reports (converter.report)
 LOCK_WAIT_SECONDS = 10.0  # how long a run waits for another run into the same OUT to finish
 # `.<name>.<8 random letters>.part`: a file being written next to its target (tempfile's and ours)
@@ -134,13 +138,13 @@ def locked(out_dir: Path, *, shared: bool = False, wait: float | None = None) ->
     Re-entrant within a process; OUT must exist (a missing OUT is not locked: there is nothing to read)."""
     key = os.path.realpath(out_dir)
     if key in _held:
-        descriptor, depth = _held[key]
-        _held[key] = (descriptor, depth + 1)
+        held, depth = _held[key]
+        _held[key] = (held, depth + 1)
         try:
             yield
         finally:
-            descriptor, depth = _held[key]
-            _held[key] = (descriptor, depth - 1)
+            held, depth = _held[key]
+            _held[key] = (held, depth - 1)
         return
     if not os.path.isdir(key):
         yield

@@ -56,7 +56,7 @@ def find_holds(
     paths: set[str] = set()
     for key, files in dag_files.items():
         relatives = [relative for relative in files.values() if relative]
-        pythons = [files[kind] for kind in ("python", "v2_python") if files.get(kind)]
+        pythons = [python for kind in ("python", "v2_python") if (python := files.get(kind))]
         if key[1] in owned_ids:
             owned[key] = "config"
         elif any(marked(out_dir, python) for python in pythons):

@@ -11,24 +11,24 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from converter import graph
+from converter.compiled.selfcheck import check
+from converter.compiled.workflow import load_workflow, step_settings, workflow_parameters
 from converter.diagnostics import UNPROVEN_EDGES, Diagnostic, Severity, diag
-from converter.encodable import encodable_dag
 from converter.emit.compile import compile_source
-from converter.emit.names import MAX_K8S_NAME
-from converter.emit.python import EmitPlan, build_plan, py_literal, render
+from converter.emit.python import EmitPlan, build_plan, render
 from converter.emit.recurring import recurring_run
+from converter.encodable import encodable_dag
 from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_task
-from converter.mapping.base import Fidelity
+from converter.mapping.literals import py_literal
 from converter.model import Dag, ParsedFile, Task
-from converter.results import DagResult, FileResult, Status, TaskRecord
+from converter.names import MAX_K8S_NAME
+from converter.results import DagResult, Fidelity, FileResult, Status, TaskRecord
 from converter.settings import DEFAULTS
-from converter.verify.selfcheck import check
-from converter.verify.workflow import load_workflow, step_settings, workflow_parameters
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ CONTROL_FLOW_CODES = ("A2K320", "A2K321")  # what a mapping says about behaviour
 
 def _control_fields(plan: EmitPlan | None, task_id: str, mapping: TaskMapping | None) -> dict[str, Any]:
     control = plan.controls.get(task_id) if plan else None
-    if control is None:
+    if plan is None or control is None:
         return {}
     differences = tuple(d.message for d in (mapping.diagnostics if mapping else ()) if d.code in CONTROL_FLOW_CODES)
     differences += control.semantics.differences
@@ -172,12 +172,15 @@ def airflow_ordering(dag: Dag, plan: EmitPlan) -> tuple[tuple[str, str], ...]:
 def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOptions) -> DagResult:
     """Map, emit, compile and self-check one DAG; errors make it `failed` with no outputs."""
     diagnostics = inherited + structure_diagnostics(dag)
-    base = dict(dag_id=dag.dag_id, source=dag.span.file, line=dag.span.line, airflow_edges=dag.edges,
-                settings=dict(dag.settings), source_mode=dag.source_mode,
-                edges_unproven=any(d.code == UNPROVEN_EDGES and d.severity is Severity.WARNING for d in inherited))
+    # what every outcome shares, as a failure with no outputs; each outcome replaces what it has
+    failed = DagResult(dag_id=dag.dag_id, source=dag.span.file, line=dag.span.line, status=Status.FAILED,
+                       pipeline_function=None, tasks=(), airflow_edges=dag.edges, kfp_edges=(),
+                       diagnostics=diagnostics, selfcheck=None, settings=dict(dag.settings),
+                       source_mode=dag.source_mode,
+                       edges_unproven=any(d.code == UNPROVEN_EDGES and d.severity is Severity.WARNING
+                                          for d in inherited))
     if _has_error(diagnostics):
-        return DagResult(**base, status=Status.FAILED, pipeline_function=None, kfp_edges=(),
-                         tasks=_task_records(dag, {}, {}, {}), diagnostics=diagnostics, selfcheck=None)
+        return replace(failed, tasks=_task_records(dag, {}, {}, {}))
 
     started = time.perf_counter()
     context = MappingContext(dag=dag, options=options.mapping)
@@ -195,15 +198,15 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     kfp_edges = tuple((plan.kfp_names[a], plan.kfp_names[b]) for a, b in plan.edges)
     emitted = time.perf_counter()
     seconds = {"map": mapped - started, "emit": emitted - mapped}
-    partial = dict(base, pipeline_function=plan.function_name, tasks=records, kfp_edges=kfp_edges,
-                   python_text=source, recurring=schedule.run, seconds=seconds, targets=options.targets)
+    partial = replace(failed, pipeline_function=plan.function_name, tasks=records, kfp_edges=kfp_edges,
+                      python_text=source, recurring=schedule.run, seconds=seconds, targets=options.targets)
     if "v2" in options.targets:
         from converter.target_v2 import convert_v2  # kfp 2 runs in a worker; imported only when asked for
 
         started_v2 = time.perf_counter()
         v2, v2_diagnostics = convert_v2(dag, plan, mappings, airflow_ordering(dag, plan), schedule.run,
                                         options.kfp2_python, options.mapping)
-        partial["v2"] = v2
+        partial = replace(partial, v2=v2)
         diagnostics += v2_diagnostics
         emitted = time.perf_counter()
         seconds["v2"] = emitted - started_v2  # its own compile and self-check included
@@ -211,7 +214,7 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     if "v1" not in options.targets:
         # v2 alone: the v2 pipeline comes from v1's plan, not its compiled workflow; nothing of v1 is written
         status = Status.FAILED if _has_error(diagnostics) else Status.CONVERTED
-        return DagResult(**partial, status=status, diagnostics=diagnostics, selfcheck=None)
+        return replace(partial, status=status, diagnostics=diagnostics)
     with tempfile.TemporaryDirectory(prefix="airflow2kfp-compile-") as workdir:
         compiled = compile_source(source, "pipeline", Path(workdir))
     checking = time.perf_counter()
@@ -219,7 +222,7 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     if compiled.yaml_text is None:
         failure = diag("A2K401", f"the KFP compiler failed: {compiled.error}",
                        file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id)
-        return DagResult(**partial, status=Status.FAILED, diagnostics=diagnostics + (failure,), selfcheck=None)
+        return replace(partial, diagnostics=diagnostics + (failure,))
 
     workflow = load_workflow(compiled.yaml_text)  # once: the self-check and the report's facts
     # a mapped task group's loop waits for every upstream of its tasks: those orderings are intended
@@ -234,9 +237,9 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
                              line=dag.span.line, dag_id=dag.dag_id),)
     status = Status.FAILED if _has_error(diagnostics) else Status.CONVERTED
     seconds["self-check"] = time.perf_counter() - checking
-    return DagResult(**partial, status=status, diagnostics=diagnostics, selfcheck=verdict,
-                     yaml_text=compiled.yaml_text, kfp_steps=step_settings(workflow),
-                     kfp_parameters=workflow_parameters(workflow))
+    return replace(partial, status=status, diagnostics=diagnostics, selfcheck=verdict,
+                   yaml_text=compiled.yaml_text, kfp_steps=step_settings(workflow),
+                   kfp_parameters=workflow_parameters(workflow))
 
 
 def convert_parsed(parsed: ParsedFile, options: ConvertOptions, read_seconds: float = 0.0) -> FileResult:

@@ -19,7 +19,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import orjson
 
@@ -44,7 +44,13 @@ def dumps(value: Any, kind: Any) -> bytes:
     return orjson.dumps(to_data(value, kind))
 
 
-def loads(data: bytes | str, kind: type[T]) -> T:
+@overload
+def loads(data: bytes | str, kind: type[T]) -> T: ...
+@overload
+def loads(data: bytes | str, kind: Any) -> Any: ...  # a generic alias (tuple[A, B], list[A])
+
+
+def loads(data: bytes | str, kind: Any) -> Any:
     try:
         raw = orjson.loads(data)
     except orjson.JSONDecodeError as error:

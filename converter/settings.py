@@ -309,7 +309,7 @@ def parse_value(name: str, raw: Any, config_path: Path) -> Any:
     spec = OPTIONS[name]
     key = key_of(name)
     expected = _FILE_TYPES[spec.kind]
-    if not isinstance(raw, expected) or (spec.kind != "flag" and isinstance(raw, bool)):
+    if not any(isinstance(raw, kind) for kind in expected) or (spec.kind != "flag" and isinstance(raw, bool)):
         raise SettingError(f"{key} has the wrong type ({type(raw).__name__})")
     value: Any = raw
     if spec.kind in ("list", "codes", "globs"):

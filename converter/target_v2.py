@@ -1,11 +1,13 @@
 """The KFP v2 target of one DAG: emit (emit/v2.py), compile with kfp 2.x (kfp2/client.py), self-check
-the IR (verify/ir_check.py). Returns a value and diagnostics; never raises for a DAG's shape.
+the IR (compiled/ir_check.py). Returns a value and diagnostics; never raises for a DAG's shape.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+from converter.compiled.ir_check import check_ir
 from converter.diagnostics import Diagnostic, diag
 from converter.emit.python import EmitPlan
 from converter.emit.v2 import DEFAULT_OPTIONS, V2Unsupported, build_v2
@@ -13,14 +15,13 @@ from converter.kfp2.client import compile_v2, find_kfp2_python
 from converter.mapping.base import MappingOptions, TaskMapping
 from converter.model import Dag
 from converter.results import RecurringRun, Status, V2Result, V2Task
-from converter.verify.ir_check import check_ir
 
 
 def convert_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                airflow_edges: Sequence[tuple[str, str]], recurring: RecurringRun | None,
                kfp2_python: str | None, options: MappingOptions = DEFAULT_OPTIONS,
                ) -> tuple[V2Result, tuple[Diagnostic, ...]]:
-    where = {"file": dag.span.file, "line": dag.span.line, "dag_id": dag.dag_id}
+    where: dict[str, Any] = {"file": dag.span.file, "line": dag.span.line, "dag_id": dag.dag_id}
     try:
         v2 = build_v2(dag, plan, mappings, options)
     except V2Unsupported as error:

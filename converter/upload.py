@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from converter.run import PIPELINES_DIR, SUMMARY_FILE
+from converter.outputs import PIPELINES_DIR, SUMMARY_FILE
 
 VERSION_HASH_DIGITS = 12
 PAGE_SIZE = 100
@@ -234,10 +234,7 @@ def _rfc3339(value: Any) -> str | None:
     """A time as the API may echo it (a datetime or a string), as comparable text."""
     if value is None:
         return None
-    if hasattr(value, "isoformat"):
-        text = value.isoformat()
-    else:
-        text = str(value)
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
     return text.replace("+00:00", "Z")
 
 

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         roots = copy_examples(python, Path(tmp))
         options = ReaderOptions(timeout=args.timeout, workers=args.workers)
         with AirflowReader(python, options) as reader:
-            for example, parsed in read_examples(reader, roots):
+            for _example, parsed in read_examples(reader, roots):
                 tally(counts, parsed)
                 if args.verbose:
                     for found in parsed.diagnostics:

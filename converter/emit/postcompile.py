@@ -3,7 +3,8 @@
 KFP v1 only emits `dependencies` (an upstream Succeeded, Skipped or Daemoned), so trigger rules are
 recorded in the generated Python (`trigger_rule(task, rule, depends)`) and written into the
 compiled workflow here; everything else the compiler wrote is kept as it was (the workflow is
-read and written with kfp's own `load_yaml`/`dump_yaml`, which round-trip its output unchanged).
+read with PyYAML's safe loader and written in kfp's own YAML style, `dump_yaml` below, so the file's
+bytes are what kfp's compiler writes: the generated file uses kfp's public API only).
 
 Why `dependencies` stays where no rule is recorded: `dependencies: [a]` means
 `a.Succeeded || a.Skipped || a.Daemoned`. The converter emits no daemons, and it records a rule
@@ -15,12 +16,41 @@ skipped; for the other tasks `a.Skipped` can never hold, so `dependencies` is ex
 failure, while Airflow goes on running every task whose trigger rule still holds.
 
 The part between the markers is copied verbatim into every generated pipeline file, so that
-`python <file>` applies the same rewrite; it may use only the standard library.
+`python <file>` applies the same rewrite; it may use only the standard library and PyYAML (a
+dependency of kfp), which the generated file imports as `re` and `yaml`.
 """
 
 from __future__ import annotations
 
+import yaml
+
+
 # --- support: begin ---
+def load_yaml(stream):
+    """The compiled workflow, as kfp reads YAML (PyYAML's safe loader; mappings keep their order)."""
+    return yaml.safe_load(stream)
+
+
+class _KfpStyle(yaml.SafeDumper):
+    """kfp's YAML style (kfp.compiler writes workflows so): mappings in their order, text over several
+    lines as a `|` block, text YAML 1.1 would read as a boolean (yes, off...) in double quotes."""
+
+    def represent_text(self, text):
+        style = "|" if "\n" in text else None
+        if text.lower() in ("y", "n", "yes", "no", "true", "false", "on", "off"):
+            style = '"'
+        return self.represent_scalar("tag:yaml.org,2002:str", text, style)
+
+
+_KfpStyle.add_representer(str, _KfpStyle.represent_text)
+_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+
+
+def dump_yaml(workflow):
+    """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
+    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+
+
 _ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
 
 
@@ -66,7 +96,7 @@ def apply_trigger_rules(workflow, rules):
             raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
-        rewritten = re.sub(_ARGO_RESULT, lambda m: f"{stand_in[m.group(1)]}.{m.group(3)}", expression)
+        rewritten = re.sub(_ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression)
         found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
@@ -128,7 +158,7 @@ def _provide(templates, template_name, output):
         task = next((t for t in template["dag"]["tasks"] if _provide(templates, t["template"], output)), None)
         if task is None:
             return False
-        declared = {"name": output, "valueFrom": {"parameter": "{{tasks.%s.outputs.parameters.%s}}" % (task["name"], output)}}
+        declared = {"name": output, "valueFrom": {"parameter": _parameter_of(task["name"], output)}}
     else:
         return False
     rest = {key: value for key, value in outputs.items() if key != "parameters"}
@@ -161,13 +191,18 @@ def collect_loop_outputs(workflow):
                 continue
             producer, output = str(items[0])[len(RESULTS_OF):].rsplit("/", 1)
             stand_in = next(node for name, node in paths[producer] if name == template["name"])
-            parameter = "%s-%s" % (_template_of(templates, paths[producer]), output)  # kfp's output name
+            parameter = f"{_template_of(templates, paths[producer])}-{output}"  # kfp's output name
             if not _provide(templates, next(t["template"] for t in template["dag"]["tasks"] if t["name"] == stand_in),
                             parameter):
                 raise ValueError(f"{task['name']}: {producer} has no output {output} to loop over")
             del task["withItems"]
-            task["withParam"] = "{{tasks.%s.outputs.parameters.%s}}" % (stand_in, parameter)
+            task["withParam"] = _parameter_of(stand_in, parameter)
     return workflow
+
+
+def _parameter_of(task_name, output):
+    """Argo's reference to a task's output parameter."""
+    return "{{tasks." + task_name + ".outputs.parameters." + output + "}}"
 
 
 def _template_of(templates, path):

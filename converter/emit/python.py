@@ -9,11 +9,9 @@ generated file's compile step writes into the workflow (see postcompile.py).
 
 from __future__ import annotations
 
-import math
+import ast
 import json
-import pprint
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
@@ -22,19 +20,29 @@ import jinja2
 import yaml
 
 from converter import __version__, graph
-from converter.emit.names import k8s_name, kfp_task_names, python_identifier, python_task_variables
+from converter.emit.imports import import_block
+from converter.emit.names import python_task_variables
 from converter.emit.postcompile import support_source
-from converter.mapping.base import ComponentDef, Fidelity, TaskMapping
-from converter.mapping.control_flow import (
-    Loop, LoopValue, TaskControl, grouped_order, loops_of, loops_outside_conditions, plan_control,
-)
 from converter.mapping.base import (
-    Interpolated, ParamRef, PipelineParameter, RunIdRef,
+    ComponentDef,
+    Fidelity,
+    ParamRef,
+    PipelineParameter,
+    TaskMapping,
+)
+from converter.mapping.control_flow import (
+    Loop,
+    TaskControl,
+    grouped_order,
+    loops_of,
+    loops_outside_conditions,
+    plan_control,
 )
 from converter.mapping.dag_params import dag_parameters
 from converter.mapping.fan_in import Collected
-from converter.mapping.xcom import XComText, output_name, text_output
+from converter.mapping.literals import comment_text, docstring_text, py_literal
 from converter.model import Dag, XComRef
+from converter.names import k8s_name, kfp_task_names, python_identifier
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,7 @@ class TaskBlock:
     opened: tuple[str, ...] = ()  # a comment for each shared wrapper this task opens
     rule_call: str | None = None  # `trigger_rule(...)` recording the task's Argo `depends`
     comments: tuple[str, ...] = ()  # edge labels, task group, semantics
+    assigned: bool = True  # bound to `variable`: some code after it names the task
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,7 @@ class EmitPlan:
     pipeline_name: str
     function_name: str
     description: str | None
-    imports: tuple[str, ...]
+    imports: tuple[str, ...]  # what the mappings' code needs, beyond the file's own imports
     components: tuple[ComponentBlock, ...]
     tasks: tuple[TaskBlock, ...]
     notes: tuple[str, ...]
@@ -101,79 +110,12 @@ class EmitPlan:
     scheduled_values: Mapping[str, str] = field(default_factory=dict)
 
 
-def py_literal(value: Any, refs: Mapping[str, str], one_line: bool = False) -> str:
-    """Python source for an argument value; upstream outputs become `task.outputs[...]`.
-
-    Multi-line text is a triple-quoted string, unless `one_line`: a task inside `with` blocks is
-    indented, which must not indent the lines of its strings."""
-    if isinstance(value, LoopValue):
-        return value.variable
-    if isinstance(value, XComRef):
-        return f"{refs[value.task_id]}.outputs[{output_name(value.key)!r}]"
-    if isinstance(value, XComText):
-        return f"{refs[value.task_id]}.outputs[{text_output(value.key)!r}]"
-    if isinstance(value, ParamRef):
-        return value.name
-    if isinstance(value, RunIdRef):
-        return "dsl.RUN_ID_PLACEHOLDER"
-    if isinstance(value, Interpolated):
-        return _f_string(value, refs, one_line)
-    if isinstance(value, str) and _multi_line(value) and not one_line:
-        return '"""' + docstring_text(value) + '"""'
-    return _LITERALS.pformat(value)
-
-
-def _multi_line(text: str) -> bool:
-    """Text written between triple quotes, line by line as it reads (docstring_text escapes what
-    must be); other text is written as repr() writes it."""
-    return "\n" in text and '"""' not in text and not text.endswith("\\")
-
-
-class _Literals(pprint.PrettyPrinter):
-    """pprint's layout of literal values, with the two it does not write as valid Python fixed:
-    non-finite floats (`nan`, `inf`) and integers longer than Python prints in decimal."""
-
-    def format(self, value: object, context: dict[int, int], maxlevels: int, level: int) -> tuple[str, bool, bool]:
-        if isinstance(value, float) and not math.isfinite(value):
-            return f"float({str(value)!r})", True, False
-        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 10_000:
-            return hex(value), True, False  # decimal text of it is limited (sys.get_int_max_str_digits)
-        return super().format(value, context, maxlevels, level)
-
-
-_LITERALS = _Literals(width=88, sort_dicts=False)
-
-
 class _SpecDumper(yaml.SafeDumper):
     """Multi-line text (a program) as a literal block, readable in the generated file."""
 
 
 _SpecDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
     "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
-
-
-def _f_string(value: Interpolated, refs: Mapping[str, str], one_line: bool = False) -> str:
-    return f_string(value.parts, lambda part: py_literal(part, refs), one_line)
-
-
-def f_string(parts: Sequence[Any], render: Callable[[Any], str], one_line: bool = False) -> str:
-    """An f-string: text with its braces doubled, run-time values (`render(part)`) as `{name}`."""
-    expressions = [None if isinstance(part, str) else render(part) for part in parts]
-    if any("'" in e for e in expressions if e):  # `task.outputs['x']`: no backslash may escape a quote
-        text = "".join(
-            part.replace("{", "{{").replace("}", "}}").encode("unicode_escape").decode("ascii").replace('"', '\\"')
-            if expression is None else "{" + expression + "}"
-            for part, expression in zip(parts, expressions)
-        )
-        return f'f"{text}"'
-    body = "".join(
-        part.replace("{", "{{").replace("}", "}}") if expression is None else "{" + expression + "}"
-        for part, expression in zip(parts, expressions)
-    )
-    if _multi_line(body) and not one_line:
-        return 'f"""' + docstring_text(body) + '"""'
-    return "f" + repr(body)
-
 
 DOC_KEYS = ("doc_md", "doc", "doc_rst")
 
@@ -269,8 +211,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
     removed = [t.task_id for t in dag.tasks if mappings[t.task_id].fidelity is Fidelity.REMOVED]
     all_ids = [t.task_id for t in dag.tasks]
     edges = graph.bypass(removed, all_ids, dag.edges) if removed else list(dag.edges)
-    kept = [task_id for task_id in all_ids if task_id not in set(removed)]
-    order = graph.topological(kept, edges)
+    emitted = [task_id for task_id in all_ids if task_id not in set(removed)]
+    order = graph.topological(emitted, edges)
     grouped = grouped_order(order, edges, dag)  # a mapped task group's tasks together, in its loop
     split_groups = grouped is None
     order = grouped or order
@@ -344,6 +286,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
                      "each task loops on its own, and a task inside receives a list where Airflow passes one item")
     imports = sorted({line for m in mappings.values() if m.component
                       for line in (*m.component.imports, *m.imports)})
+    named = _names_read(tasks)
+    tasks = [replace(block, assigned=block.variable in named) for block in tasks]
     return EmitPlan(
         dag_id=dag.dag_id,
         source=f"{dag.span.file}:{dag.span.line}",
@@ -432,12 +376,6 @@ def _comments(dag: Dag, task_id: str, control: TaskControl) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _comment_text(text: object) -> str:
-    """Text for a `#` comment on one line: a line break in a task id or path (Airflow's KEY_REGEX
-    accepts a trailing newline) would end the comment and put the rest into the code."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
-
-
 @cache
 def _template() -> jinja2.Template:
     environment = jinja2.Environment(
@@ -449,25 +387,32 @@ def _template() -> jinja2.Template:
         autoescape=False,  # Python source, not HTML
     )
     environment.filters["pyrepr"] = repr
-    environment.filters["comment"] = _comment_text
+    environment.filters["comment"] = comment_text
     environment.filters["docstring"] = docstring_text
     return environment.get_template("pipeline.py.j2")
 
 
-def docstring_text(text: object) -> str:
-    """Text to place between triple quotes of a (non-raw) string, reading back as `text`: backslashes
-    doubled, runs of three or more quotes and quotes at the very end escaped (either would close
-    the string), and what a source file cannot hold as it is (CR, NUL, form feed, line separators,
-    lone surrogates, other controls) as escapes. Lines and tabs stay as they are."""
-    escaped = "".join(
-        ch if ch.isprintable() or ch in "\n\t" else repr(ch)[1:-1]
-        for ch in str(text).replace("\\", "\\\\")
-    )
-    return _CLOSING_QUOTES.sub(lambda run: '\\"' * len(run.group()), escaped)
-
-
-_CLOSING_QUOTES = re.compile('"{3,}|"+\\Z')  # what would close a triple-quoted string early
+# what the generated file's own code uses (the pipeline, named, compile_pipeline and its support)
+FILE_IMPORTS = ("import json", "import os", "import sys", "import time", "import yaml",
+                "from kfp import compiler, components, dsl")
 
 
 def render(plan: EmitPlan) -> str:
-    return _template().render(plan=plan)
+    # isort's blank lines after the imports: two before a def, one before anything else (without
+    # components, the template's blank line before `def named` is the second)
+    gap = "\n" if not plan.components or plan.components[0].code is None else "\n\n"
+    return _template().render(plan=plan, import_block=import_block((*FILE_IMPORTS, *plan.imports)) + gap)
+
+
+def _names_read(tasks: Sequence[TaskBlock]) -> set[str]:
+    """Every name the pipeline function's code reads: a task's variable is bound only when read (an
+    unread one is what linters flag, F841). From the code as written: arguments, calls (`after`,
+    settings), `with` headers and the trigger rule call."""
+    code: list[str] = []
+    for block in tasks:
+        code += [f"f({block.arguments})", *(f"_.{call}" for call in block.calls),
+                 *(f"with {wrapper}:\n    pass" for wrapper in block.wrappers)]
+        if block.rule_call:
+            code.append(block.rule_call)
+    tree = ast.parse("\n".join(code))  # one parse: thousands of small ones cost more than the text
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}

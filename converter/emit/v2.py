@@ -36,8 +36,8 @@ import yaml
 
 from converter import __version__, graph
 from converter.emit import v2_structure as structure
-from converter.emit.names import UniqueNames, k8s_name, python_identifier
-from converter.emit.python import EmitPlan, _comment_text, f_string, py_literal
+from converter.emit.imports import import_block
+from converter.emit.python import EmitPlan
 from converter.emit.v2_components import (
     CONTAINER_OUTPUT,
     Untranslatable,
@@ -54,9 +54,11 @@ from converter.mapping import trigger_rules_v2 as v2r
 from converter.mapping.base import Interpolated, MappingOptions, ParamRef, RunIdRef, TaskMapping
 from converter.mapping.control_flow import Condition, LoopValue, TaskControl
 from converter.mapping.empty import noop
+from converter.mapping.literals import comment_text, f_string, py_literal
 from converter.mapping.templates import RUN_MACRO
 from converter.mapping.xcom import XComText, output_name, text_output
 from converter.model import Dag, XComRef
+from converter.names import UniqueNames, k8s_name, python_identifier
 
 
 class V2Unsupported(Exception):
@@ -132,7 +134,8 @@ def v2_calls(calls: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
         elif name == "add_env_variable" and len(node.args) == 1 and isinstance(node.args[0], ast.Call):
             env = {k.arg: k.value for k in node.args[0].keywords if k.arg}
             # kfp 2 sets an environment variable to a constant only (a run-time value is not carried)
-            if "name" in env and isinstance(env.get("value"), ast.Constant) and isinstance(env["value"].value, str):
+            value = env.get("value")
+            if "name" in env and isinstance(value, ast.Constant) and isinstance(value.value, str):
                 methods.append(f"set_env_variable(name={ast.get_source_segment(text, env['name'])}, "
                                f"value={ast.get_source_segment(text, env['value'])})")
             else:
@@ -297,21 +300,29 @@ class _Writer:
         lines: list[str] = []
         first = members[0]
         self.current = first
+        opened: list[str] = []  # loops not written yet (one `with` line opens them all)
+        depth = 0  # loops written
         for number, loop in enumerate(self.tasks[first].loops):
-            pad = " " * (indent + 4 * number)
             gather = self.gathers.get((first, number))
             if gather and isinstance(loop.over, XComRef):
+                if opened:
+                    lines.append(f"{' ' * (indent + 4 * depth)}with {', '.join(opened)}:")
+                    opened, depth = [], depth + 1
+                pad = " " * (indent + 4 * depth)
                 producer = loop.over.task_id
                 collected = self.ref(scope, producer, output_name(loop.over.key))
-                lines += [f"{pad}# the results of {_comment_text(producer)}, as one list to loop over",
+                lines += [f"{pad}# the results of {comment_text(producer)}, as one list to loop over",
                           f"{pad}{gather} = (", f"{pad}    {self.gather_key}(values={collected})",
                           f"{pad}    .set_display_name({producer + ' (gathered)'!r})",
                           f"{pad}    .set_caching_options(False)", f"{pad})"]
                 over = f"{gather}.outputs[{CONTAINER_OUTPUT!r}]"
             else:
                 over = _literal(loop.over, lambda t, o: self.ref(scope, t, o, items=True))
-            lines.append(f"{pad}with dsl.ParallelFor({over}) as {loop.variable}:")
-        inner = indent + 4 * len(self.tasks[first].loops)
+            opened.append(f"dsl.ParallelFor({over}) as {loop.variable}")
+        if opened:
+            lines.append(f"{' ' * (indent + 4 * depth)}with {', '.join(opened)}:")
+            depth += 1
+        inner = indent + 4 * depth
         for member in members:
             lines += self.task(member, scope, inner)
         return lines
@@ -323,7 +334,7 @@ class _Writer:
         variable = self.variables[block.exit_task]
         name = k8s_name(f"{block.exit_task}-exit-handler")
         return [*self.task(block.exit_task, scope, indent, waits=False),
-                f"{' ' * indent}# the tasks {_comment_text(block.exit_task)} runs after, whatever they end in",
+                f"{' ' * indent}# the tasks {comment_text(block.exit_task)} runs after, whatever they end in",
                 f"{' ' * indent}with dsl.ExitHandler({variable}, name={name!r}):",
                 *self.block(Block(None, block.items), scope, indent + 4)]
 
@@ -346,12 +357,12 @@ class _Writer:
             gather, empty, empty_key = self.export_steps[block.region]
             self.current = None
             collected = self.ref(inner, producer, output)
-            body += [f"        # the results of {_comment_text(producer)}, passed out of the dsl.If",
+            body += [f"        # the results of {comment_text(producer)}, passed out of the dsl.If",
                      f"        {gather} = (", f"            {self.gather_key}(values={collected})",
                      f"            .set_display_name({producer + ' (gathered)'!r})",
                      "            .set_caching_options(False)", "        )",
                      "    with dsl.Else():",
-                     f"        # {_comment_text(producer)} did not run: no results",
+                     f"        # {comment_text(producer)} did not run: no results",
                      f"        {empty} = (", f"            {empty_key}()",
                      f"            .set_display_name({producer + ' (no results)'!r})",
                      "            .set_caching_options(False)", "        )",
@@ -361,7 +372,7 @@ class _Writer:
         self.functions.append("\n".join([
             f"@dsl.pipeline(name={self.plan.pipeline_name + '-' + block.region!r})",
             f"def {function}({parameters}){returns}:",
-            (f'    """The tasks run under {_comment_text(decider)}\'s decision, as one task that the tasks after '
+            (f'    """The tasks run under {comment_text(decider)}\'s decision, as one task that the tasks after '
              'them wait for: KFP v2 has no edge out of a dsl.If."""'), *body]))
         pad = " " * indent
         arguments = ", ".join(f"{p}={outer}" for p, (_, outer) in inner.parameters.items())
@@ -370,7 +381,7 @@ class _Writer:
             target = self.waits_for(task_id, scope)
             if target and target not in after:
                 after.append(target)
-        lines = [f"{pad}# the tasks under {_comment_text(decider)}'s decision, as one sub-pipeline task",
+        lines = [f"{pad}# the tasks under {comment_text(decider)}'s decision, as one sub-pipeline task",
                  f"{pad}{self.region_variables[block.region]} = (",
                  f"{pad}    {function}({arguments})",
                  f"{pad}    .set_display_name({block.region!r})"]
@@ -382,10 +393,10 @@ class _Writer:
         source, v2task = self.tasks[task_id], self.v2tasks[task_id]
         component = self.components[source.component]
         pad = " " * indent
-        lines = [f"{pad}# {_comment_text(source.comment)}"]
-        lines += [f"{pad}# note: {_comment_text(note)}" for note in source.notes]
-        lines += [f"{pad}# {_comment_text(comment)}" for comment in source.comments]
-        lines += [f"{pad}# differs from Airflow: {_comment_text(d)}" for d in v2task.differences]
+        lines = [f"{pad}# {comment_text(source.comment)}"]
+        lines += [f"{pad}# note: {comment_text(note)}" for note in source.notes]
+        lines += [f"{pad}# {comment_text(comment)}" for comment in source.comments]
+        lines += [f"{pad}# differs from Airflow: {comment_text(d)}" for d in v2task.differences]
         self.current = task_id
         arguments = []
         for name, value in source.arguments.items():
@@ -568,9 +579,8 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                       if "kubernetes.client" not in line and "import kubernetes" not in line}
                      | {line for component in components.values() for line in component.imports})
     uses_kubernetes = any(s.statements for s in sources.values())
-    source = _template().render(plan=plan, parameters=parameters, components=list(components.values()),
-                                imports=imports, regions=writer.functions, body=body,
-                                uses_kubernetes=uses_kubernetes, tool_version=__version__)
+    source = _render(plan=plan, parameters=parameters, components=list(components.values()),
+                     imports=imports, regions=writer.functions, body=body, uses_kubernetes=uses_kubernetes)
     return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source,
                   {t: v2tasks[t] for t in order}, plan.notes, dropped, tuple(dict.fromkeys(helpers)))
 
@@ -618,7 +628,7 @@ def _components(plan: EmitPlan, component_of: dict[str, str], item_outputs: Mapp
     for component in plan.components:
         needs = {task_id: (frozenset(item_outputs.get(task_id, ())), frozenset(typed.get(task_id, {}).items()))
                  for task_id in users.get(component.key, [])}
-        plain = (frozenset(), frozenset())
+        plain: tuple[frozenset[str], frozenset[tuple[str, str]]] = (frozenset(), frozenset())
         variants = sorted(set(needs.values()), key=lambda v: (sorted(v[0]), sorted(v[1])))
         keys: dict[tuple[frozenset[str], frozenset[tuple[str, str]]], str] = {}
         for variant in variants:
@@ -766,9 +776,8 @@ def _empty_pipeline(dag: Dag, plan: EmitPlan, image: str) -> V2Plan:
     body = ["    # every task of the DAG was removed (EmptyOperator): a KFP v2 pipeline needs one step",
             "    no_tasks = (", f"        {spec.key}()", f"        .set_display_name({EMPTY_STEP!r})",
             "        .set_caching_options(False)", "    )"]
-    source = _template().render(plan=plan, parameters=plan.parameters, components=[component], imports=[],
-                                regions=[], body=body,
-                                uses_kubernetes=False, tool_version=__version__)
+    source = _render(plan=plan, parameters=plan.parameters, components=[component], imports=[],
+                     regions=[], body=body, uses_kubernetes=False)
     return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source, {}, plan.notes,
                   helper_steps=(EMPTY_STEP,))
 
@@ -815,6 +824,44 @@ def _other_differences(dag: Dag, task_id: str, control: TaskControl) -> list[str
     return found
 
 
+def _render(*, imports: Sequence[str], uses_kubernetes: bool, **values: Any) -> str:
+    """The file's text: the template's, with its imports laid out as isort lays them out and no step
+    bound to a variable that nothing reads (what linters flag: I001, F841)."""
+    lines = ("import os", "import sys", "from kfp import compiler, dsl",
+             *(("from kfp import kubernetes",) if uses_kubernetes else ()), *imports)
+    source = _template().render(import_block=import_block(lines), uses_kubernetes=uses_kubernetes,
+                                tool_version=__version__, **values)
+    return _without_unread_bindings(source)
+
+
+def _without_unread_bindings(source: str) -> str:
+    """`name = (` opening a step's call becomes `(`, and `with ... as name` loses `as name`, where no
+    code of the function around it reads `name`; everything else is left as it is."""
+    tree = ast.parse(source)
+    lines = source.split("\n")
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        nodes = list(ast.walk(function))
+        read = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        for node in nodes:
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id not in read):
+                line = lines[node.lineno - 1]
+                indent = line[: len(line) - len(line.lstrip())]
+                if line == f"{indent}{node.targets[0].id} = (":
+                    lines[node.lineno - 1] = f"{indent}("
+            elif isinstance(node, ast.With) and lines[node.lineno - 1].endswith(":"):  # a one-line header
+                # a loop whose variable nothing reads (the setting that read it has no v2 equivalent)
+                line = lines[node.lineno - 1]
+                for item in node.items:
+                    if isinstance(item.optional_vars, ast.Name) and item.optional_vars.id not in read:
+                        line = line.replace(f" as {item.optional_vars.id},", ",").replace(
+                            f" as {item.optional_vars.id}:", ":")
+                lines[node.lineno - 1] = line
+    return "\n".join(lines)
+
+
 @cache
 def _template() -> jinja2.Template:
     environment = jinja2.Environment(
@@ -823,6 +870,6 @@ def _template() -> jinja2.Template:
         undefined=jinja2.StrictUndefined, autoescape=False,
     )
     environment.filters["pyrepr"] = repr
-    environment.filters["comment"] = _comment_text
+    environment.filters["comment"] = comment_text
     environment.filters["docstring"] = lambda text: str(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     return environment.get_template("pipeline_v2.py.j2")

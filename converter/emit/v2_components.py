@@ -26,7 +26,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from converter.emit.names import python_identifier
+from converter.names import python_identifier
 
 V1_TYPES = {"String": "str", "Integer": "int", "Float": "float", "Boolean": "bool", "Bool": "bool",
             "JsonObject": "dict", "Dict": "dict", "JsonArray": "list", "List": "list"}

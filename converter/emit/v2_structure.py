@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from converter import graph
-from converter.emit.names import UniqueNames, k8s_name
 from converter.mapping import trigger_rules_v2 as v2r
 from converter.mapping.control_flow import Condition, TaskControl
+from converter.names import UniqueNames, k8s_name
 
 
 class StructureError(Exception):

@@ -165,7 +165,7 @@ class _Parser:
             if self.take(operator):
                 right = self.unary()
                 if operator in ("==", "!="):
-                    same = left == right and type(left) is type(right) or (
+                    same = (left == right and type(left) is type(right)) or (
                         isinstance(left, (int, float)) and isinstance(right, (int, float))
                         and not isinstance(left, bool) and not isinstance(right, bool) and left == right)
                     return same if operator == "==" else not same

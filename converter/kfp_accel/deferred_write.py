@@ -2,8 +2,8 @@
 parsed again (compile_source's `deferred_write`).
 
 The generated `compile_pipeline` calls `Compiler().compile(pipeline, path)`, then reads `path` back
-with kfp's `load_yaml`, changes the workflow (trigger rules, the compilation time) and writes it with
-`dump_yaml`. Within `deferred_write(armed=True)`, when the workflow is made of exact dicts, lists,
+with its `load_yaml`, changes the workflow (trigger rules, the compilation time) and writes it with
+its `dump_yaml` (kfp's YAML style, emit/postcompile.py). Within `deferred_write(armed=True)`, when the workflow is made of exact dicts, lists,
 plain strings, ints, bools and None, what the loader would build from the compiler's text is known
 without it: `yaml_io.loaded_copy`, the same values, mappings as OrderedDicts, one object for an
 object met twice (a YAML alias). So the compiler's write (`Compiler._write_workflow`, patched)
@@ -120,11 +120,20 @@ def load_workflow(stream: Any) -> Any:
 
 
 def bind(namespace: dict[str, Any]) -> bool:
-    """Point a generated module's own `load_yaml`/`dump_yaml` (kfp's, imported by name for its
-    post-compile step) at `load_workflow` and libyaml's dump; names bound to anything else are left
-    alone. True when its `load_yaml` is `load_workflow` now."""
+    """Point a generated module's `load_yaml`/`dump_yaml` (its post-compile step's own, from
+    emit/postcompile.py, or kfp's imported by name in files of earlier versions) at `load_workflow`
+    and libyaml's dump; names bound to anything else are left alone. True when its `load_yaml` is
+    `load_workflow` now."""
     kfp_yaml = yaml_io.kfp_yaml()
     for name, fast in (("load_yaml", load_workflow), ("dump_yaml", yaml_io.dump_yaml)):
-        if namespace.get(name) is getattr(kfp_yaml, name):
+        current = namespace.get(name)
+        if current is getattr(kfp_yaml, name) or _own_support(current, name, namespace):
             namespace[name] = fast
     return namespace.get("load_yaml") is load_workflow
+
+
+def _own_support(value: Any, name: str, namespace: dict[str, Any]) -> bool:
+    """A function `name` defined in the module itself at its top level: the support code it carries
+    (the same meaning as kfp's function of that name; tests compile every golden both ways)."""
+    return (callable(value) and getattr(value, "__module__", None) == namespace.get("__name__")
+            and getattr(value, "__qualname__", None) == name)

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from converter.mapping import bash, branching, docker, empty, fallback, kubernetes, python, sensors, subdag
-from converter.mapping.control_flow import loops_of, mapped_task
-from converter.mapping.settings import map_settings
 from converter.mapping.base import (
     Fidelity,
     MappingContext,
@@ -19,6 +17,8 @@ from converter.mapping.base import (
     OperatorFamily,
     TaskMapping,
 )
+from converter.mapping.control_flow import loops_of, mapped_task
+from converter.mapping.settings import map_settings
 from converter.model import Task
 
 FAMILIES: tuple[OperatorFamily, ...] = (

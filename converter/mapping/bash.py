@@ -27,19 +27,38 @@ from typing import Any
 from converter.diagnostics import Diagnostic, diag
 from converter.mapping import xcom
 from converter.mapping.base import (
-    ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, PipelineParameter, TaskMapping,
+    ComponentDef,
+    Fidelity,
+    Interpolated,
+    MappingContext,
+    OperatorFamily,
+    PipelineParameter,
+    TaskMapping,
     task_location,
 )
 from converter.mapping.bash_images import component_key, step_image
 from converter.mapping.container import K8S_IMPORT, env_calls
 from converter.mapping.placeholder import placeholder
 from converter.mapping.python import (
-    APPROXIMATING, JINJA_PACKAGE, Rendered, _code, _Inputs, _pass_inline, _xcom_input, consumed_outputs,
+    APPROXIMATING,
+    JINJA_PACKAGE,
+    Rendered,
+    _code,
+    _Inputs,
+    _pass_inline,
+    _xcom_input,
+    consumed_outputs,
     step_identifier,
 )
 from converter.mapping.run_context import SHIM_NAMES, shim_lines
 from converter.mapping.step_context import StepContext
-from converter.mapping.templates import PullResolver, has_template, time_macro_note, translate, translate_value
+from converter.mapping.templates import (
+    PullResolver,
+    has_template,
+    time_macro_note,
+    translate,
+    translate_value,
+)
 from converter.model import Dag, Task, Unresolved, XComRef
 
 TEMPLATE_MARKERS = ("{{", "{%")

@@ -45,7 +45,7 @@ class StandaloneCallable:
     """The callable's source without its decorators, and the module-level code it needs."""
 
     name: str
-    function: str  # `def ...` (or `name = lambda ...`), dedented, decorators removed
+    function: str  # `def ...` (a lambda as a def returning its body), dedented, decorators removed
     parameters: tuple[Parameter, ...]
     prelude: tuple[str, ...]  # module-level statements it needs, in file order
     prelude_names: frozenset[str]  # names the prelude binds
@@ -221,7 +221,7 @@ def _strings_inside(joined: ast.JoinedStr) -> bool:
     """Whether an f-string's expressions (format specs included) hold a string or an f-string."""
     for part in joined.values:
         if isinstance(part, ast.FormattedValue):
-            if any(isinstance(n, ast.JoinedStr) or isinstance(n, ast.Constant) and isinstance(n.value, str)
+            if any(isinstance(n, ast.JoinedStr) or (isinstance(n, ast.Constant) and isinstance(n.value, str))
                    for n in ast.walk(part.value)):
                 return True
             if isinstance(part.format_spec, ast.JoinedStr) and _strings_inside(part.format_spec):
@@ -256,10 +256,20 @@ def _definition_by_cst(text: str, name: str) -> tuple[str, tuple[Parameter, ...]
         expression = _lambda(module)
         if expression is None:
             return None
-        text = f"{name} = {module.code_for_node(expression)}\n"  # a lambda, bound to a name to call it
+        text = _lambda_as_def(module, expression, name)
         return text, _parameters(expression.params), _literals(expression)
     bare = definition.with_changes(decorators=(), leading_lines=())
     return module.code_for_node(bare), _parameters(definition.params), _literals(definition.body)
+
+
+def _lambda_as_def(module: cst.Module, expression: cst.Lambda, name: str) -> str:
+    """A lambda as a `def` of that name returning its body: the same parameters and defaults (evaluated
+    once, where the def stands), the same value; a lambda bound to a name is what linters flag (E731)."""
+    params = module.code_for_node(expression.params)
+    body = module.code_for_node(expression.body)
+    if "\n" in body:  # a body over several lines stays inside brackets, as it was in the call
+        return f"def {name}({params}):\n    return (\n{body}\n    )\n"
+    return f"def {name}({params}):\n    return {body}\n"
 
 
 def _lambda(module: cst.Module) -> cst.Lambda | None:

@@ -155,7 +155,7 @@ def _method_parameters(source: str | None, bound: BoundObject) -> tuple[tuple[Pa
         return None, frozenset()
     decorators = {d.strip() for d in source.splitlines() if d.strip().startswith("@")}
     on_class = bound.source == bound.class_name  # `Class.method`: a plain function, `self` is not bound
-    if "@staticmethod" in decorators or on_class and "@classmethod" not in decorators:
+    if "@staticmethod" in decorators or (on_class and "@classmethod" not in decorators):
         return extracted.parameters, extracted.string_literals
     return extracted.parameters[1:], extracted.string_literals
 

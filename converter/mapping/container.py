@@ -16,9 +16,16 @@ from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
 from converter.mapping.base import (
-    ComponentDef, Interpolated, MappingContext, ParamRef, RunIdRef, TaskMapping, task_location,
+    ComponentDef,
+    Interpolated,
+    MappingContext,
+    ParamRef,
+    RunIdRef,
+    TaskMapping,
+    task_location,
 )
 from converter.mapping.control_flow import LoopValue
+from converter.mapping.literals import py_literal  # the emitters' rendering, so both agree
 from converter.mapping.placeholder import placeholder
 from converter.mapping.xcom import XComText
 from converter.model import Task, Unresolved, XComRef
@@ -79,8 +86,6 @@ def unreadable_image(task: Task, context: MappingContext) -> TaskMapping | None:
 
 def value_source(value: Any) -> str:
     """Python source for a task-call argument (pipeline parameters by name)."""
-    from converter.emit.python import py_literal  # the emitter's rendering, so both agree
-
     return py_literal(value, {})
 
 

@@ -12,9 +12,9 @@ from functools import cache
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
-from converter.emit.names import UniqueNames, ascii_identifier
 from converter.mapping.base import PipelineParameter
 from converter.model import Dag, Unresolved
+from converter.names import UniqueNames, ascii_identifier
 
 JSON_SCHEMA_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool",
                      "object": "dict", "array": "list"}

@@ -13,9 +13,13 @@ import shlex
 from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
-from converter.emit.names import python_identifier
 from converter.mapping.base import (
-    Fidelity, Interpolated, MappingContext, OperatorFamily, PipelineParameter, TaskMapping,
+    Fidelity,
+    Interpolated,
+    MappingContext,
+    OperatorFamily,
+    PipelineParameter,
+    TaskMapping,
     task_location,
 )
 from converter.mapping.container import (
@@ -23,6 +27,7 @@ from converter.mapping.container import (
 )
 from converter.mapping.templates import time_macro_note, translate_value
 from converter.model import Task
+from converter.names import python_identifier
 
 HOST_SETTINGS = ("mounts", "volumes", "network_mode", "docker_url", "tls_ca_cert", "privileged", "devices",
                  "extra_hosts", "dns", "shm_size", "ipc_mode", "cap_add", "host_tmp_dir", "device_requests")

@@ -19,6 +19,7 @@ from converter.mapping.base import (
 from converter.mapping.control_flow import effective_rule, is_branch, is_short_circuit
 from converter.model import DEFAULT_TRIGGER_RULE, Dag, Task
 
+
 def noop(image: str) -> ComponentDef:
     return ComponentDef(
         key="NOOP",

@@ -30,24 +30,39 @@ from typing import Any
 import libcst as cst
 
 from converter.diagnostics import Diagnostic, diag
-from converter.emit.names import python_identifier
 from converter.mapping import xcom
 from converter.mapping.base import (
-    ComponentDef, Fidelity, Interpolated, MappingContext, OperatorFamily, ParamRef, PipelineParameter,
-    RunIdRef, TaskMapping, is_airflow_module, task_location,
+    ComponentDef,
+    Fidelity,
+    Interpolated,
+    MappingContext,
+    OperatorFamily,
+    ParamRef,
+    PipelineParameter,
+    RunIdRef,
+    TaskMapping,
+    is_airflow_module,
+    task_location,
 )
 from converter.mapping.callables import StepCallable, described, prepare
 from converter.mapping.control_flow import LoopValue
+from converter.mapping.dag_params import annotation_of
 from converter.mapping.fan_in import Collected, decoding
 from converter.mapping.mapped_call import mapped_call, mapped_items
-from converter.mapping.dag_params import annotation_of
 from converter.mapping.placeholder import placeholder
 from converter.mapping.run_context import SHIM_NAMES, shim_lines
 from converter.mapping.step_context import (
-    CONNECTION_NAMES, NOT_SERVED, SERVED, StepContext, context_keys, name_lines, served_import,
+    CONNECTION_NAMES,
+    NOT_SERVED,
+    SERVED,
+    StepContext,
+    context_keys,
+    name_lines,
+    served_import,
 )
 from converter.mapping.templates import has_template, time_macro_note, translate
 from converter.model import Dag, Duration, Task, Unresolved, XComRef
+from converter.names import python_identifier
 
 PYTHON_OPERATORS = frozenset({"PythonOperator", "task", "task.python", "asset"})
 VIRTUALENV_OPERATORS = frozenset({"PythonVirtualenvOperator", "task.virtualenv"})
@@ -280,7 +295,7 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         keys = sorted(read & SERVED)
         step.keys |= set(keys)
         if keys:
-            inputs.call.append("**{" + ", ".join(f"{k!r}: _context[{k!r}]" for k in keys) + "}")
+            inputs.call += [f"{k}=_context[{k!r}]" for k in keys]  # context names are identifiers
         unavailable |= read & NOT_SERVED
     if serves_current_context and parameters_known is not None:
         unavailable |= read_keys & NOT_SERVED
@@ -590,10 +605,6 @@ def _body(task: Task, prelude: list[str], function_text: str, inputs: _Inputs, c
     lines: list[str] = []
     needs_json = bool(inputs.decode) or any("_json." in line for line in finish)
     needs_dt = any("_dt." in c for c in inputs.call)
-    if needs_json:
-        lines.append("import json as _json")
-    if needs_dt:
-        lines.append("import datetime as _dt")
     if prelude:
         blocks = _blocks(prelude)
         while blocks and blocks[-1] == "":
@@ -602,6 +613,13 @@ def _body(task: Task, prelude: list[str], function_text: str, inputs: _Inputs, c
     if function_text:
         lines += ["", f"# the callable, as written at {task.span.file}", *function_text.rstrip("\n").splitlines()]
     lines.append("")
+    # the step's own imports after the DAG file's code, so each is an import block of its own (sorted)
+    if needs_dt:
+        lines.append("import datetime as _dt")
+    if needs_json:
+        lines.append("import json as _json")
+    if needs_dt or needs_json:
+        lines.append("")
     lines += inputs.decode
     lines += context_lines
     call = f"{call_name}({', '.join(inputs.call)})"

@@ -24,7 +24,12 @@ from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
 from converter.mapping.base import (
-    ComponentDef, Fidelity, MappingContext, OperatorFamily, TaskMapping, task_location,
+    ComponentDef,
+    Fidelity,
+    MappingContext,
+    OperatorFamily,
+    TaskMapping,
+    task_location,
 )
 from converter.mapping.callables import literal_source, prepare
 from converter.mapping.placeholder import placeholder

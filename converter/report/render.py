@@ -364,9 +364,9 @@ class _Job:
             if laid_out.error is None:
                 self._write_page(keys[i], page)
         done = []
-        for page in pages:
-            assert page is not None
-            view, html, markdown, error = page
+        for finished in pages:
+            assert finished is not None
+            view, html, markdown, error = finished
             html_path, markdown_path = f"{REPORTS_DIR}/{view.stem}.html", f"{REPORTS_DIR}/{view.stem}.md"
             done.append((view, error, {html_path: write_if_changed(self.out_dir / html_path, html),
                                        markdown_path: write_if_changed(self.out_dir / markdown_path, markdown)}))
@@ -385,7 +385,7 @@ class _Job:
                      str(self.out_dir.resolve()), str(self.source_root.resolve()),
                      json.dumps(dag, sort_keys=True)):
             digest.update(part.encode() + b"\0")
-        v2 = dag.get("v2") if isinstance(dag.get("v2"), Mapping) else {}
+        v2: Mapping[str, Any] = dag["v2"] if isinstance(dag.get("v2"), Mapping) else {}
         for relative in (dag.get("python"), dag.get("yaml"), v2.get("python"), v2.get("yaml")):
             data = self.files.read(relative) if relative else b"-"
             digest.update(b"unreadable" if data is None else data)

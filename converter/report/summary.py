@@ -38,9 +38,8 @@ import orjson
 
 from converter import __version__
 from converter.diagnostics import Diagnostic
-from converter.mapping.base import Fidelity
 from converter.model import Duration, Unresolved, XComRef
-from converter.results import DagResult, FileResult, Status
+from converter.results import DagResult, Fidelity, FileResult, Status
 
 
 def json_value(value: Any) -> Any:
@@ -82,7 +81,7 @@ def _v2_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
         return {"status": Status.FAILED.value, "python": None, "yaml": None, "recurring_run": None,
                 "ordering": {"verdict": "unchecked", "missing": [], "extra": []}, "error": "not converted",
                 "tasks": []}
-    ordering = {"verdict": "unchecked", "missing": [], "extra": []}
+    ordering: dict[str, Any] = {"verdict": "unchecked", "missing": [], "extra": []}
     if v2.selfcheck is not None:
         ordering = {"verdict": _verdict(v2.selfcheck.exact, dag),
                     "missing": [list(p) for p in v2.selfcheck.missing], "extra": [list(p) for p in v2.selfcheck.extra]}

@@ -17,10 +17,10 @@ from typing import Any
 
 import yaml
 
-from converter.emit.names import bounded_stem
+from converter.compiled.workflow import StepInfo, duration, load_workflow, step_settings, workflow_parameters
+from converter.names import bounded_stem
 from converter.emit.recurring import TIMETABLE_READ, schedule_argument
 from converter.outputs import REPORTS_DIR, OwnedFiles, read_manifest
-from converter.verify.workflow import StepInfo, duration, load_workflow, step_settings, workflow_parameters
 
 FIDELITIES = ("direct", "approximated", "placeholder", "removed")
 SEVERITIES = ("error", "warning", "info")

@@ -1,27 +1,7 @@
-"""Verification: the self-check of the compiled ordering, and `verify`, which runs both sides.
+"""`airflow2kfp verify`: run each DAG on both sides and compare.
 
-`verify` runs each DAG once with Airflow (`airflow_run`), its compiled workflow locally
-(`argo_local`, running steps with `host_step`), and compares them (`compare`); `command` ties
-them to the CLI.
+`airflow_run` runs the DAG once with Airflow, `argo_local` its compiled workflow locally (running
+steps with `host_step`; `v2_local` the v2 IR through kfp 2), `compare` compares them, and `command`
+ties them to the CLI. The self-check every conversion runs is not here: it reads the compiled output
+in `converter.compiled`. Nothing is imported here: import the module you need.
 """
-
-from converter.verify.airflow_run import AirflowDagRun, AirflowRunResult, AirflowTaskRun, run_dags
-from converter.verify.argo_local import LocalOptions, NodeRun, Phase, WorkflowRun, run_workflow
-from converter.verify.compare import Comparison, Difference, TaskCheck, Verdict, compare
-
-__all__ = [
-    "AirflowDagRun",
-    "AirflowRunResult",
-    "AirflowTaskRun",
-    "Comparison",
-    "Difference",
-    "LocalOptions",
-    "NodeRun",
-    "Phase",
-    "TaskCheck",
-    "Verdict",
-    "WorkflowRun",
-    "compare",
-    "run_dags",
-    "run_workflow",
-]

@@ -39,8 +39,8 @@ from typing import Any
 
 import yaml
 
+from converter.compiled.argo_expr import ExpressionError, depends_names, evaluate_depends, evaluate_when
 from converter.verify import host_step
-from converter.verify.argo_expr import ExpressionError, depends_names, evaluate_depends, evaluate_when
 from converter.verify.run_macros import format_run_macros, go_json
 
 DISPLAY_NAME = "pipelines.kubeflow.org/task_display_name"

@@ -24,10 +24,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from converter.outputs import OutputConflict, OutputFault, write_tree
+from converter.outputs import SUMMARY_FILE, OutputConflict, OutputFault, write_tree
 from converter.parse.airflow_import import find_airflow_python
 from converter.pipeline import ConvertOptions
-from converter.run import SUMMARY_FILE, RunSettings, convert_all
+from converter.run import RunSettings, convert_all
 from converter.verify.airflow_run import AirflowRunOptions, AirflowRunResult, run_dags
 from converter.verify.argo_local import LocalOptions, run_workflow
 from converter.verify.compare import Comparison, TaskCheck, Verdict, compare
@@ -128,7 +128,7 @@ def verify(
             parameters = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in options.conf.items()}
             airflow_error = airflow_result.error or (
                 None if airflow and not airflow.error else
-                (airflow.error if airflow else "Airflow did not run this DAG") + _import_error(airflow_result)
+                ((airflow.error if airflow else None) or "Airflow did not run this DAG") + _import_error(airflow_result)
             )
             host = AirflowHost(python, airflow_result.airflow_version, folder)
             run_at = datetime.fromisoformat(logical_date)  # the one-off run starts at the logical date

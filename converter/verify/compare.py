@@ -423,9 +423,9 @@ def same_iteration(first: str, second: str) -> bool | None:
     False (two iterations of it), or None when no loop is around both. Names share everything up to
     where they part; an iteration's index follows `(` and ends at `:`, so two iterations of one
     loop part inside the digits of the index."""
-    common = os.path.commonprefix([first, second])
+    common = os.path.commonprefix([first, second])  # noqa: RUF071 - node names, compared as text
     opening = common.rfind("(")
-    if opening >= 0 and common[opening + 1:].isdigit() or common.endswith("("):
+    if (opening >= 0 and common[opening + 1:].isdigit()) or common.endswith("("):
         rest_first, rest_second = first[len(common):], second[len(common):]
         if rest_first[:1] in _INDEX_CHARACTERS and rest_second[:1] in _INDEX_CHARACTERS:
             return False

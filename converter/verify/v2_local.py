@@ -49,7 +49,7 @@ def run_ir(ir_text: str, options: V2LocalOptions) -> WorkflowRun:
         nonlocal count
         count += 1
         command = [str(part) for part in step.get("command") or []]
-        env = step.get("env") if isinstance(step.get("env"), dict) else {}
+        env: dict[Any, Any] = step["env"] if isinstance(step.get("env"), dict) else {}
         template = {"container": {"image": str(step.get("image", "")), "command": command,
                                   "env": [{"name": str(k), "value": str(v)} for k, v in env.items()]}}
         try:

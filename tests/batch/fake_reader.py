@@ -9,6 +9,7 @@ also runs in worker processes.
 from __future__ import annotations
 
 import ast
+import itertools
 from pathlib import Path
 
 from converter.diagnostics import diag
@@ -44,7 +45,7 @@ def _dag(block: ast.With, display: str) -> Dag | None:
             tasks[stmt.targets[0].id] = task  # type: ignore[attr-defined]
         elif isinstance(stmt, ast.Expr):
             names = _chain(stmt.value)
-            edges += [(tasks[a].task_id, tasks[b].task_id) for a, b in zip(names, names[1:], strict=False)]
+            edges += [(tasks[a].task_id, tasks[b].task_id) for a, b in itertools.pairwise(names)]
     return Dag(
         dag_id, SourceSpan(display, block.lineno, block.col_offset), tuple(tasks.values()), tuple(edges)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from converter import graph
-from converter.verify import selfcheck
+from converter.compiled import selfcheck
 
 
 def _closures_equal(workflow, tasks, edges, kfp_names) -> bool:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from converter.cli import main
 
@@ -52,7 +52,7 @@ def test_each_bad_file_gets_its_code(batch, name: str, code: str) -> None:
     if code:
         assert code in found, (name, found)
     else:  # a valid file among the bad ones: it must convert cleanly
-        assert not {c for c in found if c.startswith("A2K1") or c.startswith("A2K2")}, (name, found)
+        assert not {c for c in found if c.startswith(("A2K1", "A2K2"))}, (name, found)
 
 
 def test_diagnostics_carry_file_and_line(batch) -> None:

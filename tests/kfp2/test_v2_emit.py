@@ -13,11 +13,11 @@ import pytest
 
 from converter import graph
 from converter.emit import v2_structure as structure
-from converter.emit.names import UniqueNames
 from converter.emit.v2_components import python_component, run_time_component, strftime_of
 from converter.kfp2.client import find_kfp2_python
 from converter.mapping.control_flow import Condition, TaskControl
 from converter.mapping.templates import TIME_MACROS, substitute_run_macros
+from converter.names import UniqueNames
 from converter.verify import host_step
 
 needs_kfp2 = pytest.mark.skipif(find_kfp2_python() is None, reason="no kfp 2.x interpreter (scripts/setup_kfp2_env.sh)")

@@ -88,7 +88,7 @@ def test_a_callable_pulling_and_pushing_gets_inputs_outputs_and_its_context() ->
         "dag_run_conf")
     code = used.component.code
     assert "_ti = _TaskInstance('d', 'pull', run_id, {('push', 'rows'): push_rows})" in code
-    assert "pull(ds=_context['ds'], params=_context['params'], **{'dag_run': _context['dag_run'], 'ti': _context['ti']})" in code
+    assert "pull(ds=_context['ds'], params=_context['params'], dag_run=_context['dag_run'], ti=_context['ti'])" in code
     assert used.fidelity is Fidelity.DIRECT and codes(used) == []
 
 

@@ -7,11 +7,11 @@ ids, groups, setup/teardown flags and exact edges); regenerate it with scripts/a
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 
 import networkx as nx
 import pytest
+import tomllib
 
 from converter.diagnostics import Severity
 from converter.parse.static import read_dag_file

@@ -72,7 +72,7 @@ def test_conversion_json_carries_the_facts_the_report_would_parse_from_each_gold
             yaml_text = (summary.parent / dag["yaml"]).read_text()
             steps, parameters = compiled_facts(dag, yaml_text)
             parsed = {name: step for name, step in workflow_steps(yaml_text).items() if step.retry or step.timeout}
-            assert {name: step for name, step in steps.items()} == parsed, dag["dag_id"]
+            assert dict(steps) == parsed, dag["dag_id"]
             assert parameters == pipeline_parameters(yaml_text), dag["dag_id"]
             compared += 1
             with_retry += bool(parsed)

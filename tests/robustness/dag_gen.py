@@ -9,6 +9,7 @@ leaves at the time of the statement, on the right for its roots), independently 
 
 from __future__ import annotations
 
+import itertools
 import string
 from dataclasses import dataclass, field
 
@@ -148,7 +149,7 @@ def _statement(draw: st.DrawFn, dag: GeneratedDag) -> None:
     elif style in ("chain", "chained_rshift"):
         path = _ordered(draw, n, draw(st.integers(3, min(n, 6))))
         say(f"chain({', '.join(t[p] for p in path)})" if style == "chain" else " >> ".join(t[p] for p in path))
-        add(set(zip(path, path[1:])))
+        add(set(itertools.pairwise(path)))
     elif style == "chain_list":
         a, b, c, d = _ordered(draw, n, 4)
         say(f"chain({t[a]}, [{t[b]}, {t[c]}], {t[d]})")

@@ -20,12 +20,12 @@ import json
 import os
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from converter.cli import main
 from converter.discover import DiscoveryOptions, discover

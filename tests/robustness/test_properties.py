@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from robustness.dag_gen import GeneratedDag, generated_dags
 
+from converter.compiled.selfcheck import read_workflow
 from converter.parse.static import read_dag_file
 from converter.pipeline import ConvertOptions, convert_parsed
 from converter.results import Status
-from converter.verify.selfcheck import read_workflow
 
 EXAMPLES = int(os.environ.get("A2K_EXAMPLES", 40))
 AIRFLOW_EXAMPLES = max(3, EXAMPLES // 5)

@@ -26,7 +26,6 @@ from pathlib import Path
 import pytest
 
 from converter.parse.sandbox import support
-from tests.airflow.conftest import airflow2_python, airflow_python  # noqa: F401 - fixtures used by name
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -395,7 +394,7 @@ def test_attacks_change_nothing_outside_the_sandbox(python_fixture: str, request
     assert clean_code == 0, clean_log
     write_tree(ctx.dags, attacks(ctx))
     (ctx.dags / "attacks" / "kill_worker.py").chmod(0o600)
-    sources_before = {p: data for p, data in everything_under(ctx.dags)}
+    sources_before = dict(everything_under(ctx.dags))
     started = time.monotonic()
     code, log = convert(python, ctx, tmp_path / ctx.out_token, env, converter_tmp)
     out = tmp_path / ctx.out_token
@@ -431,7 +430,7 @@ def test_attacks_change_nothing_outside_the_sandbox(python_fixture: str, request
         assert secret not in log
         assert not [p for p, data in written if secret.encode() in data], secret
     # nothing outside the sandbox changed
-    assert {p: data for p, data in everything_under(ctx.dags)} == sources_before
+    assert dict(everything_under(ctx.dags)) == sources_before
     assert list(ctx.home.iterdir()) == []
     assert ctx.victim.read_text() == "must survive\n"
     assert not ctx.host_tmp_file.exists()

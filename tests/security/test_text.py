@@ -27,10 +27,11 @@ from helpers import BASH, dag, task
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converter.emit.names import UniqueNames, ascii_identifier, python_identifier, python_task_variables
-from converter.emit.python import docstring_text, py_literal
+from converter.emit.names import python_task_variables
 from converter.mapping.base import Interpolated, ParamRef
+from converter.mapping.literals import docstring_text, py_literal
 from converter.model import Dag
+from converter.names import UniqueNames, ascii_identifier, python_identifier
 from converter.pipeline import ConvertOptions, convert_dag
 from converter.results import Status
 
@@ -115,7 +116,7 @@ def test_an_identifier_is_valid_and_as_python_reads_it(raw: str) -> None:
 
 
 @_SETTINGS
-@given(raws=st.lists(st.one_of(any_text, st.sampled_from(["ﬁ", "fi", "a²", "a2", "A2", "ℌ", "h", "Ⅸ", "ix",
+@given(raws=st.lists(st.one_of(any_text, st.sampled_from(["ﬁ", "fi", "a²", "a2", "A2", "ℌ", "h", "Ⅸ", "ix",  # noqa: RUF001 - look-alikes on purpose
                                                           "class", "class_", "x\ud800", "x"])), max_size=12))
 def test_identifiers_stay_unique_once_python_normalises_them(raws: list[str]) -> None:
     """What Python binds, not what is written, must be unique: each name is bound once in a real

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from converter.compiled.argo_expr import ExpressionError, depends_names, evaluate_depends, evaluate_when
 from converter.mapping.fallback import RUNNER
-from converter.verify.argo_expr import ExpressionError, depends_names, evaluate_depends, evaluate_when
 from converter.verify.host_step import (
     AirflowHost,
     declared_paths,

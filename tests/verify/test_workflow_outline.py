@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from converter.verify import workflow
+from converter.compiled import workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDENS = sorted((ROOT / "tests").rglob("*.yaml"))

@@ -18,20 +18,22 @@ Differences from the Airflow DAG:
 import json
 import os
 import sys
-from datetime import datetime, timezone
+import time
 
+import yaml
 from kfp import compiler, components, dsl
-from kfp.components._yaml_utils import dump_yaml, load_yaml
 from kfp.components import InputPath
+
 
 # Airflow task 'outer.inner.step': task calling step.
 def outer_inner_step_e3e2_step() -> str:
     """Airflow task 'outer.inner.step' (task, fixtures/airflow_dags/group_edges_advanced.py:19)."""
-    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/group_edges_advanced.py
     def step(x):
         return x
+
+    import json as _json
 
     _result = step(None)
     return _json.dumps(_result)
@@ -42,11 +44,12 @@ PY_OUTER_INNER_STEP_E3E2 = components.create_component_from_func(outer_inner_ste
 # Airflow task 'outer.inner.step__1': task calling step.
 def outer_inner_step__1_d500_step(x_path: InputPath()) -> str:
     """Airflow task 'outer.inner.step__1' (task, fixtures/airflow_dags/group_edges_advanced.py:19)."""
-    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/group_edges_advanced.py
     def step(x):
         return x
+
+    import json as _json
 
     with open(x_path) as _file:
         x = _json.load(_file)
@@ -59,11 +62,12 @@ PY_OUTER_INNER_STEP__1_D500 = components.create_component_from_func(outer_inner_
 # Airflow task 'outer.inner__1.step': task calling step.
 def outer_inner__1_step_7379_step(x_path: InputPath()) -> str:
     """Airflow task 'outer.inner__1.step' (task, fixtures/airflow_dags/group_edges_advanced.py:19)."""
-    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/group_edges_advanced.py
     def step(x):
         return x
+
+    import json as _json
 
     with open(x_path) as _file:
         x = _json.load(_file)
@@ -76,11 +80,12 @@ PY_OUTER_INNER__1_STEP_7379 = components.create_component_from_func(outer_inner_
 # Airflow task 'outer.inner__1.step__1': task calling step.
 def outer_inner__1_step__1_10ea_step(x_path: InputPath()):
     """Airflow task 'outer.inner__1.step__1' (task, fixtures/airflow_dags/group_edges_advanced.py:19)."""
-    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/group_edges_advanced.py
     def step(x):
         return x
+
+    import json as _json
 
     with open(x_path) as _file:
         x = _json.load(_file)
@@ -157,20 +162,20 @@ def group_edges_advanced_pipeline():
     )
     # outer.inner__1.step__1: task at fixtures/airflow_dags/group_edges_advanced.py:19 [direct]
     # task group: outer.inner__1
-    outer_inner__1_step__1 = (
+    (
         named(PY_OUTER_INNER__1_STEP__1_10EA, 'outer-inner-1-step-1')(x=outer_inner__1_step.outputs['Output'])
         .set_display_name('outer.inner__1.step__1')
         .after(outer_inner__1_step)
     )
     # batch_0.after: task at fixtures/airflow_dags/group_edges_advanced.py:42 [direct]
     # task group: batch_0
-    batch_0_after = (
+    (
         named(PY_BATCH_0_AFTER_EC7B, 'batch-0-after')(x=0)
         .set_display_name('batch_0.after')
     )
     # batch_1.after: task at fixtures/airflow_dags/group_edges_advanced.py:42 [direct]
     # task group: batch_1
-    batch_1_after = (
+    (
         named(PY_BATCH_1_AFTER_1994, 'batch-1-after')(x=1)
         .set_display_name('batch_1.after')
     )
@@ -179,10 +184,35 @@ def group_edges_advanced_pipeline():
 def compilation_time() -> str:
     """SOURCE_DATE_EPOCH when set, else a fixed time: compiling twice gives identical YAML."""
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).replace(tzinfo=None).isoformat()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
 
 
 # -- post-compile support: from airflow2kfp (converter/emit/postcompile.py) -------------------------
+def load_yaml(stream):
+    """The compiled workflow, as kfp reads YAML (PyYAML's safe loader; mappings keep their order)."""
+    return yaml.safe_load(stream)
+
+
+class _KfpStyle(yaml.SafeDumper):
+    """kfp's YAML style (kfp.compiler writes workflows so): mappings in their order, text over several
+    lines as a `|` block, text YAML 1.1 would read as a boolean (yes, off...) in double quotes."""
+
+    def represent_text(self, text):
+        style = "|" if "\n" in text else None
+        if text.lower() in ("y", "n", "yes", "no", "true", "false", "on", "off"):
+            style = '"'
+        return self.represent_scalar("tag:yaml.org,2002:str", text, style)
+
+
+_KfpStyle.add_representer(str, _KfpStyle.represent_text)
+_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+
+
+def dump_yaml(workflow):
+    """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
+    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+
+
 _ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
 
 
@@ -228,7 +258,7 @@ def apply_trigger_rules(workflow, rules):
             raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
-        rewritten = re.sub(_ARGO_RESULT, lambda m: f"{stand_in[m.group(1)]}.{m.group(3)}", expression)
+        rewritten = re.sub(_ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression)
         found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]

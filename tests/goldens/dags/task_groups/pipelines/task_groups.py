@@ -18,20 +18,22 @@ Differences from the Airflow DAG:
 import json
 import os
 import sys
-from datetime import datetime, timezone
+import time
 
+import yaml
 from kfp import compiler, components, dsl
-from kfp.components._yaml_utils import dump_yaml, load_yaml
 from kfp.components import InputPath
+
 
 # Airflow task 'process.transform': task calling transform.
 def process_transform_aae6_step(x: int) -> str:
     """Airflow task 'process.transform' (task, fixtures/airflow_dags/task_groups.py:29)."""
-    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/task_groups.py
     def transform(x):
         return x
+
+    import json as _json
 
     _result = transform(x)
     return _json.dumps(_result)
@@ -42,11 +44,12 @@ PY_PROCESS_TRANSFORM_AAE6 = components.create_component_from_func(process_transf
 # Airflow task 'process.transform__1': task calling transform.
 def process_transform__1_d80d_step(x_path: InputPath()):
     """Airflow task 'process.transform__1' (task, fixtures/airflow_dags/task_groups.py:29)."""
-    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/task_groups.py
     def transform(x):
         return x
+
+    import json as _json
 
     with open(x_path) as _file:
         x = _json.load(_file)
@@ -58,11 +61,12 @@ PY_PROCESS_TRANSFORM__1_D80D = components.create_component_from_func(process_tra
 # Airflow task 'process__1.transform': task calling transform.
 def process__1_transform_0f16_step(x: int) -> str:
     """Airflow task 'process__1.transform' (task, fixtures/airflow_dags/task_groups.py:29)."""
-    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/task_groups.py
     def transform(x):
         return x
+
+    import json as _json
 
     _result = transform(x)
     return _json.dumps(_result)
@@ -73,11 +77,12 @@ PY_PROCESS__1_TRANSFORM_0F16 = components.create_component_from_func(process__1_
 # Airflow task 'process__1.transform__1': task calling transform.
 def process__1_transform__1_9113_step(x_path: InputPath()):
     """Airflow task 'process__1.transform__1' (task, fixtures/airflow_dags/task_groups.py:29)."""
-    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/task_groups.py
     def transform(x):
         return x
+
+    import json as _json
 
     with open(x_path) as _file:
         x = _json.load(_file)
@@ -114,7 +119,7 @@ def task_groups_pipeline():
     )
     # process.transform__1: task at fixtures/airflow_dags/task_groups.py:29 [direct]
     # task group: process
-    process_transform__1 = (
+    (
         named(PY_PROCESS_TRANSFORM__1_D80D, 'process-transform-1')(x=process_transform.outputs['Output'])
         .set_display_name('process.transform__1')
         .after(process_transform)
@@ -127,7 +132,7 @@ def task_groups_pipeline():
     )
     # process__1.transform__1: task at fixtures/airflow_dags/task_groups.py:29 [direct]
     # task group: process__1
-    process__1_transform__1 = (
+    (
         named(PY_PROCESS__1_TRANSFORM__1_9113, 'process-1-transform-1')(x=process__1_transform.outputs['Output'])
         .set_display_name('process__1.transform__1')
         .after(process__1_transform)
@@ -137,10 +142,35 @@ def task_groups_pipeline():
 def compilation_time() -> str:
     """SOURCE_DATE_EPOCH when set, else a fixed time: compiling twice gives identical YAML."""
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).replace(tzinfo=None).isoformat()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
 
 
 # -- post-compile support: from airflow2kfp (converter/emit/postcompile.py) -------------------------
+def load_yaml(stream):
+    """The compiled workflow, as kfp reads YAML (PyYAML's safe loader; mappings keep their order)."""
+    return yaml.safe_load(stream)
+
+
+class _KfpStyle(yaml.SafeDumper):
+    """kfp's YAML style (kfp.compiler writes workflows so): mappings in their order, text over several
+    lines as a `|` block, text YAML 1.1 would read as a boolean (yes, off...) in double quotes."""
+
+    def represent_text(self, text):
+        style = "|" if "\n" in text else None
+        if text.lower() in ("y", "n", "yes", "no", "true", "false", "on", "off"):
+            style = '"'
+        return self.represent_scalar("tag:yaml.org,2002:str", text, style)
+
+
+_KfpStyle.add_representer(str, _KfpStyle.represent_text)
+_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+
+
+def dump_yaml(workflow):
+    """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
+    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+
+
 _ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
 
 
@@ -186,7 +216,7 @@ def apply_trigger_rules(workflow, rules):
             raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
-        rewritten = re.sub(_ARGO_RESULT, lambda m: f"{stand_in[m.group(1)]}.{m.group(3)}", expression)
+        rewritten = re.sub(_ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression)
         found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]

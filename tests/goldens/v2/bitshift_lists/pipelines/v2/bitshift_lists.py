@@ -19,6 +19,7 @@ import sys
 
 from kfp import compiler, dsl
 
+
 @dsl.container_component
 def noop():
     """Does nothing; keeps the place of an Airflow EmptyOperator."""
@@ -34,7 +35,7 @@ NOOP = noop
 @dsl.pipeline(name='bitshift-lists')
 def bitshift_lists_pipeline():
     # every task of the DAG was removed (EmptyOperator): a KFP v2 pipeline needs one step
-    no_tasks = (
+    (
         NOOP()
         .set_display_name('no task (every task was removed)')
         .set_caching_options(False)

@@ -7,9 +7,10 @@ compiles it to the pipeline IR YAML next to it (requires kfp==2.17.*).
 
 import os
 import sys
+from typing import NamedTuple
 
 from kfp import compiler, dsl
-from typing import NamedTuple
+
 
 @dsl.container_component
 def bash(command: str):
@@ -93,7 +94,7 @@ def branch_branch_region(branch_follow_small_path: str):
     """The tasks run under branch's decision, as one task that the tasks after them wait for: KFP v2 has no edge out of a dsl.If."""
     with dsl.If(branch_follow_small_path == 'true'):
         # small_path: BashOperator at fixtures/airflow_dags/cf_branch_join.py:19 [direct]
-        small_path = (
+        (
             BASH(command='echo small')
             .set_display_name('small_path')
             .set_caching_options(False)
@@ -111,7 +112,7 @@ def branch_branch_2_region(branch_follow_large_path: str):
             .set_caching_options(False)
         )
         # large_more: BashOperator at fixtures/airflow_dags/cf_branch_join.py:21 [direct]
-        large_more = (
+        (
             BASH(command='echo more')
             .set_display_name('large_more')
             .set_caching_options(False)
@@ -124,7 +125,7 @@ def branch_branch_3_region(branch_follow_audit: str):
     """The tasks run under branch's decision, as one task that the tasks after them wait for: KFP v2 has no edge out of a dsl.If."""
     with dsl.If(branch_follow_audit == 'true'):
         # audit: EmptyOperator at fixtures/airflow_dags/cf_branch_join.py:22 [direct]
-        audit = (
+        (
             NOOP()
             .set_display_name('audit')
             .set_caching_options(False)
@@ -188,7 +189,7 @@ def cf_branch_join_pipeline():
     )
     with dsl.If(pick_weekday_path.outputs['follow_report'] == 'true'):
         # report: BashOperator at fixtures/airflow_dags/cf_branch_join.py:33 [direct]
-        report = (
+        (
             BASH(command='echo report')
             .set_display_name('report')
             .set_caching_options(False)
@@ -196,7 +197,7 @@ def cf_branch_join_pipeline():
         )
     with dsl.If(pick_weekday_path.outputs['follow_skip_report'] == 'true'):
         # skip_report: EmptyOperator at fixtures/airflow_dags/cf_branch_join.py:34 [direct]
-        skip_report = (
+        (
             NOOP()
             .set_display_name('skip_report')
             .set_caching_options(False)
@@ -211,7 +212,7 @@ def cf_branch_join_pipeline():
     )
     with dsl.If(is_weekend.outputs['follow_weekend_job'] == 'true'):
         # weekend_job: BashOperator at fixtures/airflow_dags/cf_branch_join.py:41 [direct]
-        weekend_job = (
+        (
             BASH(command='echo weekend')
             .set_display_name('weekend_job')
             .set_caching_options(False)
@@ -219,7 +220,7 @@ def cf_branch_join_pipeline():
         )
     with dsl.If(is_weekend.outputs['follow_weekday_job'] == 'true'):
         # weekday_job: BashOperator at fixtures/airflow_dags/cf_branch_join.py:42 [direct]
-        weekday_job = (
+        (
             BASH(command='echo weekday')
             .set_display_name('weekday_job')
             .set_caching_options(False)

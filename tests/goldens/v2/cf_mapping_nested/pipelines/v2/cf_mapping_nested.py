@@ -7,9 +7,10 @@ compiles it to the pipeline IR YAML next to it (requires kfp==2.17.*).
 
 import os
 import sys
+from typing import NamedTuple
 
 from kfp import compiler, dsl
-from typing import NamedTuple
+
 
 def numbers_step() -> NamedTuple('Outputs', [('Output', str), ('Output_items', list)]):
     """Airflow task 'numbers' (task, fixtures/airflow_dags/cf_mapping_nested.py:30)."""
@@ -19,11 +20,12 @@ def numbers_step() -> NamedTuple('Outputs', [('Output', str), ('Output_items', l
         if not isinstance(value, (list, tuple)):
             raise TypeError(f'a mapped task loops over a list; this step returned {type(value).__name__}')
         return [v if isinstance(v, str) else json.dumps(v, sort_keys=True, separators=(',', ':')) for v in value]
-    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/cf_mapping_nested.py
     def numbers() -> list[int]:
         return [1, 2, 3]
+
+    import json as _json
 
     _result = numbers()
     return (_json.dumps(_result), _airflow2kfp_items(_result), )
@@ -48,11 +50,12 @@ PY_CHOOSE = dsl.component(choose_step, base_image='python:3.11')
 
 def double_step(n: str) -> str:
     """Airflow task 'double' (task, fixtures/airflow_dags/cf_mapping_nested.py:30)."""
-    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/cf_mapping_nested.py
     def double(n: int) -> int:
         return 2 * n
+
+    import json as _json
 
     try:
         n = _json.loads(n)
@@ -66,11 +69,12 @@ PY_DOUBLE = dsl.component(double_step, base_image='python:3.11')
 
 def add_ten_step(n: str) -> str:
     """Airflow task 'add_ten' (task, fixtures/airflow_dags/cf_mapping_nested.py:32)."""
-    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/cf_mapping_nested.py
     def add_ten(n: int) -> int:
         return n + 10
+
+    import json as _json
 
     try:
         n = _json.loads(n)
@@ -85,11 +89,12 @@ PY_ADD_TEN = dsl.component(add_ten_step, base_image='python:3.11')
 def collect_step(values: list):
     """Airflow task 'collect' (task, fixtures/airflow_dags/cf_mapping_nested.py:32)."""
     values = __import__('json').dumps(values, sort_keys=True, separators=(',', ':'))
-    import json as _json
 
     # the callable, as written at fixtures/airflow_dags/cf_mapping_nested.py
     def collect(values) -> int:
         return sum(values or [])
+
+    import json as _json
 
     # every mapped instance's result, in map order: Argo collects the loop's outputs
     values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]
@@ -189,7 +194,7 @@ def cf_mapping_nested_pipeline():
         .after(numbers, choose)
     )
     # collect: task at fixtures/airflow_dags/cf_mapping_nested.py:32 [approximated]
-    collect = (
+    (
         PY_COLLECT(values=choose_branch.output)
         .set_display_name('collect')
         .set_caching_options(False)

@@ -7,9 +7,10 @@ compiles it to the pipeline IR YAML next to it (requires kfp==2.17.*).
 
 import os
 import sys
+from typing import NamedTuple
 
 from kfp import compiler, dsl
-from typing import NamedTuple
+
 
 def check_step() -> NamedTuple('Outputs', [('proceed', str)]):
     """Airflow task 'check' (ShortCircuitOperator, fixtures/airflow_dags/cf_short_circuit.py:15)."""
@@ -67,7 +68,7 @@ def soft_check_short_circuit_region(soft_check_proceed: str):
     """The tasks run under soft_check's decision, as one task that the tasks after them wait for: KFP v2 has no edge out of a dsl.If."""
     with dsl.If(soft_check_proceed == 'true'):
         # first: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:23 [direct]
-        first = (
+        (
             BASH(command='echo first')
             .set_display_name('first')
             .set_caching_options(False)
@@ -100,7 +101,7 @@ def cf_short_circuit_pipeline():
         # cleanup: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:18 [direct]
         # differs from Airflow: ignore_upstream_failure after an upstream step that may not run (skipped, or not run after a failure further up): KFP's exit hook fires only for a step that ran; Airflow runs the task after upstream_failed or skipped upstream tasks too
         # differs from Airflow: KFP's backend runs the task as an exit hook, whose state does not count in the run's: a failing task does not fail the run, and the run fails with the tasks before it even when this one succeeds; Airflow's DAG run takes its leaf tasks' states
-        cleanup = (
+        (
             BASH(command='echo cleanup')
             .set_display_name('cleanup')
             .set_caching_options(False)
@@ -123,7 +124,7 @@ def cf_short_circuit_pipeline():
             .set_caching_options(False)
         )
         # the tasks under soft_check's decision, as one sub-pipeline task
-        soft_check_short_circuit = (
+        (
             soft_check_short_circuit_region(soft_check_proceed=soft_check.outputs['proceed'])
             .set_display_name('soft-check-short-circuit')
             .after(soft_check)
@@ -136,7 +137,7 @@ def cf_short_circuit_pipeline():
     )
     with dsl.If(has_rows.outputs['proceed'] == 'true'):
         # count: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:31 [direct]
-        count = (
+        (
             BASH(command='echo count')
             .set_display_name('count')
             .set_caching_options(False)

@@ -7,9 +7,10 @@ compiles it to the pipeline IR YAML next to it (requires kfp==2.17.*).
 
 import os
 import sys
+from typing import NamedTuple
 
 from kfp import compiler, dsl
-from typing import NamedTuple
+
 
 @dsl.container_component
 def bash(command: str):
@@ -41,7 +42,7 @@ def gate_short_circuit_region(gate_proceed: str):
     """The tasks run under gate's decision, as one task that the tasks after them wait for: KFP v2 has no edge out of a dsl.If."""
     with dsl.If(gate_proceed == 'true'):
         # optional: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:22 [direct]
-        optional = (
+        (
             BASH(command='echo optional')
             .set_display_name('optional')
             .set_caching_options(False)
@@ -53,14 +54,14 @@ def gate_short_circuit_2_region(gate_proceed: str):
     """The tasks run under gate's decision, as one task that the tasks after them wait for: KFP v2 has no edge out of a dsl.If."""
     with dsl.If(gate_proceed == 'true'):
         # on_all_success: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
-        on_all_success = (
+        (
             BASH(command='echo all_success')
             .set_display_name('on_all_success')
             .set_caching_options(False)
         )
         # on_all_failed: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
         # differs from Airflow: trigger_rule all_failed: its upstream steps are outside the sub-pipeline it runs in, which waits for them to succeed, so in KFP v2 the task runs only when its upstream steps succeeded; Airflow runs it only when every upstream failed
-        on_all_failed = (
+        (
             BASH(command='echo all_failed')
             .set_display_name('on_all_failed')
             .set_caching_options(False)
@@ -68,14 +69,14 @@ def gate_short_circuit_2_region(gate_proceed: str):
         # on_all_done_min_one_success: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
         # differs from Airflow: trigger_rule all_done_min_one_success: its upstream steps are outside the sub-pipeline it runs in, which waits for them to succeed, so in KFP v2 the task runs only when its upstream steps succeeded; Airflow runs it after failed upstream tasks too
         # differs from Airflow: trigger_rule all_done_min_one_success: the task runs once its upstream steps finished, in any state; Airflow skips it when none succeeded
-        on_all_done_min_one_success = (
+        (
             BASH(command='echo all_done_min_one_success')
             .set_display_name('on_all_done_min_one_success')
             .set_caching_options(False)
         )
         # on_none_skipped: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
         # differs from Airflow: trigger_rule none_skipped: KFP runs the task only when every upstream succeeded; Airflow also runs it after failed upstream tasks
-        on_none_skipped = (
+        (
             BASH(command='echo none_skipped')
             .set_display_name('on_none_skipped')
             .set_caching_options(False)
@@ -103,14 +104,14 @@ def cf_trigger_rules_pipeline():
         .after(gate)
     )
     # the tasks under gate's decision, as one sub-pipeline task
-    gate_short_circuit_2 = (
+    (
         gate_short_circuit_2_region(gate_proceed=gate.outputs['proceed'])
         .set_display_name('gate-short-circuit-2')
         .after(extract, gate_short_circuit)
     )
     # on_all_done: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     # differs from Airflow: trigger_rule all_done: KFP's backend runs an ignore_upstream_failure task as an exit hook of each upstream step, once per upstream and without waiting for the others, so in KFP v2 the task runs only when its upstream steps succeeded; Airflow runs it after failed upstream tasks too
-    on_all_done = (
+    (
         BASH(command='echo all_done')
         .set_display_name('on_all_done')
         .set_caching_options(False)
@@ -118,7 +119,7 @@ def cf_trigger_rules_pipeline():
     )
     # on_all_skipped: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     # differs from Airflow: trigger_rule all_skipped: KFP v2 has no condition on an upstream being skipped; the task runs when its upstream steps succeeded, Airflow only when all were skipped
-    on_all_skipped = (
+    (
         BASH(command='echo all_skipped')
         .set_display_name('on_all_skipped')
         .set_caching_options(False)
@@ -126,7 +127,7 @@ def cf_trigger_rules_pipeline():
     )
     # on_one_success: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     # differs from Airflow: trigger_rule one_success: KFP runs the task only when no upstream failed, once all finished; Airflow runs it as soon as one succeeded, whatever the others do
-    on_one_success = (
+    (
         BASH(command='echo one_success')
         .set_display_name('on_one_success')
         .set_caching_options(False)
@@ -134,7 +135,7 @@ def cf_trigger_rules_pipeline():
     )
     # on_one_failed: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     # differs from Airflow: trigger_rule one_failed: KFP's backend runs an ignore_upstream_failure task as an exit hook of each upstream step, once per upstream and without waiting for the others, so in KFP v2 the task runs only when its upstream steps succeeded; Airflow runs it only when one upstream failed
-    on_one_failed = (
+    (
         BASH(command='echo one_failed')
         .set_display_name('on_one_failed')
         .set_caching_options(False)
@@ -143,21 +144,21 @@ def cf_trigger_rules_pipeline():
     # on_one_done: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     # differs from Airflow: trigger_rule one_done: KFP's backend runs an ignore_upstream_failure task as an exit hook of each upstream step, once per upstream and without waiting for the others, so in KFP v2 the task runs only when its upstream steps succeeded; Airflow runs it after failed upstream tasks too
     # differs from Airflow: trigger_rule one_done: the task runs once its upstream steps finished, in any state; Airflow runs it as soon as one succeeded or failed, and skips it when none did
-    on_one_done = (
+    (
         BASH(command='echo one_done')
         .set_display_name('on_one_done')
         .set_caching_options(False)
         .after(extract, gate_short_circuit)
     )
     # on_none_failed: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
-    on_none_failed = (
+    (
         BASH(command='echo none_failed')
         .set_display_name('on_none_failed')
         .set_caching_options(False)
         .after(extract, gate_short_circuit)
     )
     # on_none_failed_min_one_success: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
-    on_none_failed_min_one_success = (
+    (
         BASH(command='echo none_failed_min_one_success')
         .set_display_name('on_none_failed_min_one_success')
         .set_caching_options(False)
@@ -165,7 +166,7 @@ def cf_trigger_rules_pipeline():
     )
     # on_always: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     # trigger_rule always: Airflow starts it without waiting for its upstream tasks; so does this step
-    on_always = (
+    (
         BASH(command='echo always')
         .set_display_name('on_always')
         .set_caching_options(False)
@@ -180,7 +181,7 @@ def cf_trigger_rules_pipeline():
     # enum_rule: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:28 [direct]
     # differs from Airflow: ignore_upstream_failure after an upstream step that may not run (skipped, or not run after a failure further up): KFP's exit hook fires only for a step that ran; Airflow runs the task after upstream_failed or skipped upstream tasks too
     # differs from Airflow: KFP's backend runs the task as an exit hook, whose state does not count in the run's: a failing task does not fail the run, and the run fails with the tasks before it even when this one succeeds; Airflow's DAG run takes its leaf tasks' states
-    enum_rule = (
+    (
         BASH(command='echo enum')
         .set_display_name('enum_rule')
         .set_caching_options(False)

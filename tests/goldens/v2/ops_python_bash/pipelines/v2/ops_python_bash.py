@@ -7,9 +7,10 @@ compiles it to the pipeline IR YAML next to it (requires kfp==2.17.*).
 
 import os
 import sys
+from typing import NamedTuple
 
 from kfp import compiler, dsl
-from typing import NamedTuple
+
 
 @dsl.container_component
 def bash(command: str):
@@ -24,7 +25,6 @@ BASH = bash
 
 def make_step(count: int, ds: str) -> str:
     """Airflow task 'make' (PythonOperator, fixtures/airflow_dags/ops_python_bash.py:36)."""
-    import json as _json
 
     # what the callable uses from its DAG file
     import math
@@ -39,8 +39,10 @@ def make_step(count: int, ds: str) -> str:
         """Classic PythonOperator: its return value is the task's XCom."""
         return {"values": [scaled(i) for i in range(count)], "day": context["ds"]}
 
+    import json as _json
+
     _context = {'ds': ds}
-    _result = produce(count=count, **{'ds': _context['ds']})
+    _result = produce(count=count, ds=_context['ds'])
     return _json.dumps(_result)
 
 
@@ -52,7 +54,6 @@ def summarise_step(payload: str, label: str) -> NamedTuple('Outputs', [('text', 
     with open(_airflow2kfp_tempfile.mkstemp()[1], 'w') as _airflow2kfp_value:
         _airflow2kfp_value.write(payload)
     payload_path = _airflow2kfp_value.name
-    import json as _json
 
     # what the callable uses from its DAG file
     import json
@@ -61,6 +62,8 @@ def summarise_step(payload: str, label: str) -> NamedTuple('Outputs', [('text', 
     def summarise(payload: dict, label: str = "sum"):
         total = sum(payload["values"])
         return {"total": total, "text": json.dumps({label: total})}
+
+    import json as _json
 
     with open(payload_path) as _file:
         payload = _json.load(_file)
@@ -80,7 +83,6 @@ def check_step(total: str, text: str, ds: str):
     with open(_airflow2kfp_tempfile.mkstemp()[1], 'w') as _airflow2kfp_value:
         _airflow2kfp_value.write(text)
     text_path = _airflow2kfp_value.name
-    import json as _json
 
     # what the callable uses from its DAG file
     import math
@@ -90,6 +92,8 @@ def check_step(total: str, text: str, ds: str):
     def check(total: int, text: str, ds=None):
         assert total == 30 + 3 * OFFSET, total
         return f"{ds}:{text}"
+
+    import json as _json
 
     with open(total_path) as _file:
         total = _json.load(_file)
@@ -165,7 +169,7 @@ def ops_python_bash_pipeline(
     # load: BashOperator at fixtures/airflow_dags/ops_python_bash.py:48 [direct]
     # note: script scripts/ops_load.sh inlined
     # note: ds: the run's creation time, or the scheduled time in recurring runs (Airflow 2's data-interval schedules use the start of the interval)
-    load = (
+    (
         BASH(command=f"cd /tmp || exit 1\n#!/usr/bin/env bash\nset -euo pipefail\necho \"loading partition {run_time.outputs['ds']} for ops_python_bash into {table}\"\n")
         .set_display_name('load')
         .set_caching_options(False)

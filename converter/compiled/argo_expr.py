@@ -12,6 +12,7 @@ Both parse into the same small tree; `evaluate` takes a resolver for the names.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -163,7 +164,7 @@ def _compare(op: str, left: Value, right: Value) -> bool:
     )
     if isinstance(left, bool) or isinstance(right, bool) or not comparable:
         raise ExpressionError(f"{left!r} {op} {right!r}: ordering needs two numbers or two strings")
-    return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+    return bool(_ORDERINGS[op](left, right))  # two floats or two strings, checked above
 
 
 def evaluate(tree: Expr, resolve: Callable[[str], Value]) -> Value:
@@ -226,3 +227,6 @@ def evaluate_depends(
         return result in held
 
     return _truth(evaluate(parse(text), resolve))
+
+
+_ORDERINGS = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}

@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
+from converter.compiled.selfcheck import WorkflowOrdering, compare_ordering
 from converter.results import SelfCheck
-from converter.verify.selfcheck import WorkflowOrdering, compare_ordering
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from converter import graph
-from converter.emit.names import MAX_K8S_NAME
+from converter.compiled.workflow import load_workflow
+from converter.names import MAX_K8S_NAME
 from converter.results import SelfCheck
-from converter.verify.workflow import load_workflow
 
 _DEPENDS_NAME = re.compile(r"([a-z0-9][a-z0-9-]*)(?:\.[A-Za-z]+)?")
 _K8S_NAME = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
@@ -90,7 +90,7 @@ def check(
     parsed: Any = None,
 ) -> SelfCheck:
     """Compare the workflow's ordering with Airflow's, over the tasks that became KFP steps
-    (`parsed`: the YAML already parsed by the caller, see converter.verify.workflow)."""
+    (`parsed`: the YAML already parsed by the caller, see converter.compiled.workflow)."""
     return compare_ordering(read_workflow(yaml_text, parsed), airflow_tasks, airflow_edges, kfp_names)
 
 
@@ -101,7 +101,7 @@ def compare_ordering(
     kfp_names: Mapping[str, str],
 ) -> SelfCheck:
     """The verdict for an ordering read from compiled output (an Argo workflow, or the v2 IR by
-    converter.verify.ir_check): its closure against Airflow's, over the tasks that became steps."""
+    converter.compiled.ir_check): its closure against Airflow's, over the tasks that became steps."""
     all_tasks = list(airflow_tasks)
     airflow_edges = list(airflow_edges)
     if _same_ordering(workflow, all_tasks, airflow_edges, kfp_names):  # the usual case, without closures
