@@ -129,7 +129,7 @@ class RunResult:
     out_dir: Path
     summary_path: Path
     cached: int = 0
-    writes: WriteResult = WriteResult()
+    writes: WriteResult = WriteResult()  # noqa: RUF009 - frozen, shared safely
     notices: tuple[Diagnostic, ...] = ()
     wall: Mapping[str, float] = field(default_factory=dict)  # seconds per phase of the run (--timings)
     reading: Reading = Reading("static", "static")

@@ -60,7 +60,7 @@ def example_truth(python: str, scratch: Path) -> tuple[list[Path], Expected]:
     expected: Expected = {}
     for dags in dagbag_truth(python, roots).values():
         for dag_id, dag in inlined(dags).items():
-            expected[dag_id] = ({t: (False, False) for t in dag["tasks"]}, {tuple(e) for e in dag["edges"]})  # type: ignore[misc]
+            expected[dag_id] = (dict.fromkeys(dag["tasks"], (False, False)), {tuple(e) for e in dag["edges"]})  # type: ignore[misc]
     return sorted(p for root in roots for p in root.rglob("*.py")), expected
 
 

@@ -19,10 +19,19 @@ import json
 from converter.diagnostics import Diagnostic, diag
 from converter.emit.names import python_identifier
 from converter.mapping.base import (
-    ComponentDef, Fidelity, MappingContext, OperatorFamily, TaskMapping, task_location,
+    ComponentDef,
+    Fidelity,
+    MappingContext,
+    OperatorFamily,
+    TaskMapping,
+    task_location,
 )
 from converter.mapping.control_flow import (
-    BRANCH_OPERATORS, SHORT_CIRCUIT_OPERATORS, branch_output, is_custom_branch, is_custom_short_circuit,
+    BRANCH_OPERATORS,
+    SHORT_CIRCUIT_OPERATORS,
+    branch_output,
+    is_custom_branch,
+    is_custom_short_circuit,
     is_short_circuit,
 )
 from converter.mapping.python import Decision, python_component

@@ -23,12 +23,11 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-
 from converter import graph
 from converter.emit.names import python_identifier
 from converter.mapping import trigger_rules as tr
-from converter.mapping.fan_in import Collected
 from converter.mapping.base import ParamRef
+from converter.mapping.fan_in import Collected
 from converter.model import DEFAULT_TRIGGER_RULE, Dag, MappedArg, Task, Unresolved, XComRef
 
 BRANCH_OPERATORS = frozenset({

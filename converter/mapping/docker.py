@@ -23,7 +23,11 @@ from converter.mapping.base import (
     task_location,
 )
 from converter.mapping.container import (
-    K8S_IMPORT, container_component, env_calls, subclass_note, unreadable_image,
+    K8S_IMPORT,
+    container_component,
+    env_calls,
+    subclass_note,
+    unreadable_image,
 )
 from converter.mapping.templates import time_macro_note, translate_value
 from converter.model import Task

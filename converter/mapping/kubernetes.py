@@ -15,14 +15,26 @@ from typing import Any
 
 from converter.diagnostics import Diagnostic, diag
 from converter.emit.names import python_identifier
+from converter.mapping import xcom
 from converter.mapping.base import (
-    Fidelity, MappingContext, OperatorFamily, PipelineParameter, TaskMapping, task_location,
+    Fidelity,
+    MappingContext,
+    OperatorFamily,
+    PipelineParameter,
+    TaskMapping,
+    task_location,
 )
 from converter.mapping.container import (
-    K8S_IMPORT, container_component, env_calls, k8s_objects, k8s_source, literal, subclass_note, unreadable_image,
+    K8S_IMPORT,
+    container_component,
+    env_calls,
+    k8s_objects,
+    k8s_source,
+    literal,
+    subclass_note,
+    unreadable_image,
     value_source,
 )
-from converter.mapping import xcom
 from converter.mapping.templates import PullResolver, time_macro_note, translate_value
 from converter.model import Task, Unresolved, XComRef
 

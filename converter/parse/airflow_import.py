@@ -33,10 +33,19 @@ from typing import Any
 from converter.cache import Hasher
 from converter.diagnostics import Diagnostic, Severity, diag
 from converter.model import (
-    BoundObject, Dag, DagRef, Duration, MappedArg, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved,
+    BoundObject,
+    Dag,
+    DagRef,
+    Duration,
+    MappedArg,
+    ParsedFile,
+    PythonCallable,
+    SourceSpan,
+    Task,
+    TaskArgs,
+    Unresolved,
     XComRef,
 )
-from converter.parse.subdags import inline_subdags
 from converter.parse import sandbox_inside as frames
 from converter.parse.sandbox import (
     Box,
@@ -48,6 +57,7 @@ from converter.parse.sandbox import (
     migrated_home,
     resolve,
 )
+from converter.parse.subdags import inline_subdags
 
 PROBE = Path(__file__).with_name("airflow_probe.py")
 SCRIPTS = (PROBE, Path(frames.__file__))  # the probe imports its sibling sandbox_inside.py

@@ -395,7 +395,7 @@ def _callable(fn: Any, dag_file: str, af: _Airflow) -> dict[str, Any] | None:
         found["bound_object"] = _bound_object(owner if inspect.isclass(owner) else type(owner),
                                               None if inspect.isclass(owner) else owner, dag_file, af)
         return found
-    if not inspect.isfunction(fn) and callable(fn) and inspect.isfunction(getattr(type(fn), "__call__", None)):
+    if not inspect.isfunction(fn) and callable(fn) and inspect.isfunction(getattr(type(fn), "__call__", None)):  # noqa: B004 - the class's own __call__
         found = _function(type(fn).__call__, dag_file, af)  # an object with __call__
         found["bound_object"] = _bound_object(type(fn), fn, dag_file, af)
         return found
@@ -891,13 +891,13 @@ class _FrozenClock:
 
 
 def _in_clock_library(filename: str) -> bool:
-    return "/pendulum/" in filename or filename.endswith(("/timezone.py", "/dates.py")) and "/airflow/" in filename
+    return "/pendulum/" in filename or (filename.endswith(("/timezone.py", "/dates.py")) and "/airflow/" in filename)
 
 
 def _users_code(filename: str) -> bool:
     """The DAG file, or a module of the DAG folder (a helper computing a start date)."""
     folder = os.path.realpath(ORIGINS.dag_folder).rstrip("/") + "/"
-    return filename == ORIGINS.target or bool(ORIGINS.dag_folder) and os.path.realpath(filename).startswith(folder)
+    return filename == ORIGINS.target or (bool(ORIGINS.dag_folder) and os.path.realpath(filename).startswith(folder))
 
 
 def _sandbox_folders() -> dict[str, str]:

@@ -19,8 +19,22 @@ from converter.parse.budget import TASKS
 from converter.parse.dependencies import Dependencies
 from converter.parse.state import describe, shown
 from converter.parse.values import (
-    BoundMethodValue, DagRecord, Function, GroupRecord, InstanceValue, LambdaValue, LocalClass, MappedArgValue,
-    Partial, PartialValue, Ref, Scope, TaskFlow, TaskRecord, XComDerived, XComValue,
+    BoundMethodValue,
+    DagRecord,
+    Function,
+    GroupRecord,
+    InstanceValue,
+    LambdaValue,
+    LocalClass,
+    MappedArgValue,
+    Partial,
+    PartialValue,
+    Ref,
+    Scope,
+    TaskFlow,
+    TaskRecord,
+    XComDerived,
+    XComValue,
 )
 
 KEY_REGEX = re.compile(r"^[\w.-]+$")  # Airflow's validate_key

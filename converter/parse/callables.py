@@ -23,7 +23,14 @@ from typing import Any
 from converter.model import BoundObject, PythonCallable
 from converter.parse.evaluate import is_data
 from converter.parse.values import (
-    BoundMethodValue, Function, InstanceValue, LambdaValue, LocalClass, PartialValue, Ref, Scope,
+    BoundMethodValue,
+    Function,
+    InstanceValue,
+    LambdaValue,
+    LocalClass,
+    PartialValue,
+    Ref,
+    Scope,
 )
 from converter.python_names import names_read
 

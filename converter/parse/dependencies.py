@@ -6,6 +6,7 @@ leaves as they are at the moment of the call, and a Label links whatever is on e
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import libcst as cst
@@ -98,7 +99,7 @@ class Dependencies(ReaderState):
                         self.shift_values(node, task, element, downstream=True)
                 previous = list(element) if isinstance(element, (list, tuple)) else [element]
             return None
-        for up, down in zip(args, args[1:], strict=False):  # chain(): Airflow's pairing rules
+        for up, down in itertools.pairwise(args):  # chain(): Airflow's pairing rules
             up_seq, down_seq = isinstance(up, (list, tuple)), isinstance(down, (list, tuple))
             if not up_seq or not down_seq:
                 self.shift_values(node, up, down, downstream=True)

@@ -24,7 +24,16 @@ import libcst as cst
 
 from converter.model import Duration, SourceSpan, Unresolved
 from converter.parse.budget import (
-    BIG_VALUE, CHECK_EVERY, DEFAULT_LIMITS, LIMIT, STEPS, VALUE, Budget, Clock, OverBudget, ReadingLimits,
+    BIG_VALUE,
+    CHECK_EVERY,
+    DEFAULT_LIMITS,
+    LIMIT,
+    STEPS,
+    VALUE,
+    Budget,
+    Clock,
+    OverBudget,
+    ReadingLimits,
 )
 from converter.parse.positions import Positions
 from converter.parse.values import Builtin, Ref, Scope
@@ -701,7 +710,7 @@ class Evaluator:
                 for name in names:
                     self.bind(name, Unresolved(self.source(name)), scope)
                 return False
-            return all([self.bind(n, v, scope) for n, v in zip(names, items, strict=True)])
+            return all([self.bind(n, v, scope) for n, v in zip(names, items, strict=True)])  # noqa: C419 - bind every name
         return False
 
     # -- calls on literal data -------------------------------------------------------------

@@ -11,10 +11,10 @@ Nothing of the file is ever executed: every value is computed by `Evaluator` fro
 from __future__ import annotations
 
 import posixpath
-from pathlib import PurePosixPath
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
+from pathlib import PurePosixPath
 from typing import Any
 
 import libcst as cst
@@ -27,9 +27,26 @@ from converter.parse.evaluate import make_datetime, make_duration
 from converter.parse.setup_teardown import EndlessSearch
 from converter.parse.state import short
 from converter.parse.values import (
-    BoundMethodValue, Builtin, DagRecord, Function, GroupRecord, InstanceValue, LabelRecord, LambdaValue,
-    LocalClass, MappedArgValue, Partial, PartialValue, Ref, Scope, TaskFlow, TaskDecorator, TaskRecord, XComDerived,
-    XComValue, defaults_read,
+    BoundMethodValue,
+    Builtin,
+    DagRecord,
+    Function,
+    GroupRecord,
+    InstanceValue,
+    LabelRecord,
+    LambdaValue,
+    LocalClass,
+    MappedArgValue,
+    Partial,
+    PartialValue,
+    Ref,
+    Scope,
+    TaskDecorator,
+    TaskFlow,
+    TaskRecord,
+    XComDerived,
+    XComValue,
+    defaults_read,
 )
 
 _PATH_PARTS = frozenset({"stem", "name", "suffix", "parent", "parts"})
@@ -285,7 +302,7 @@ class Interpreter(Builders):
         before = self.footprint()
         if isinstance(node, cst.While) and scope is not None:
             self.run_loop_body(node, scope)
-        if self.footprint() != before or isinstance(node, cst.Match) and self.builds_graph(node):
+        if self.footprint() != before or (isinstance(node, cst.Match) and self.builds_graph(node)):
             self.report("A2K203", f"{what[0].upper()}{what[1:]} cannot be read statically; tasks or "
                         "dependencies it builds are incomplete.", node)
 
@@ -457,7 +474,7 @@ class Interpreter(Builders):
             return value
         if isinstance(value, LocalClass) and name in value.attrs:
             return value.attrs[name]
-        if isinstance(value, InstanceValue) or isinstance(value, LocalClass) and name in value.methods:
+        if isinstance(value, InstanceValue) or (isinstance(value, LocalClass) and name in value.methods):
             return BoundMethodValue(self.source(node), owner=value, method=name)
         if isinstance(value, PurePosixPath) and name in _PATH_PARTS:  # Path(__file__).stem as a dag_id
             return getattr(value, name)

@@ -39,7 +39,17 @@ from typing import Any
 import libcst as cst
 
 from converter.diagnostics import Diagnostic, Severity, diag
-from converter.model import Dag, DagRef, MappedArg, ParsedFile, SourceSpan, Task, TaskArgs, Unresolved, XComRef
+from converter.model import (
+    Dag,
+    DagRef,
+    MappedArg,
+    ParsedFile,
+    SourceSpan,
+    Task,
+    TaskArgs,
+    Unresolved,
+    XComRef,
+)
 from converter.parse.budget import DEFAULT_LIMITS, OverBudget, ReadingLimits, hard_stops, memory_message
 from converter.parse.callables import to_callable
 from converter.parse.interpreter import Interpreter
@@ -47,8 +57,18 @@ from converter.parse.positions import Positions
 from converter.parse.source import read_source
 from converter.parse.subdags import inline_subdags
 from converter.parse.values import (
-    DagRecord, Function, GroupRecord, LabelRecord, LocalClass, MappedArgValue, Partial, Ref, Scope, TaskFlow,
-    TaskRecord, XComValue,
+    DagRecord,
+    Function,
+    GroupRecord,
+    LabelRecord,
+    LocalClass,
+    MappedArgValue,
+    Partial,
+    Ref,
+    Scope,
+    TaskFlow,
+    TaskRecord,
+    XComValue,
 )
 from converter.settings import DEFAULTS
 

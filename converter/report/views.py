@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 
 from converter.compiled.workflow import StepInfo, duration, load_workflow, step_settings, workflow_parameters
-from converter.names import bounded_stem
 from converter.emit.recurring import TIMETABLE_READ, schedule_argument
+from converter.names import bounded_stem
 from converter.outputs import REPORTS_DIR, OwnedFiles, read_manifest
 
 FIDELITIES = ("direct", "approximated", "placeholder", "removed")

@@ -3,9 +3,8 @@ come from it, so they cannot disagree."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import re
+from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
 
