@@ -195,6 +195,18 @@ def _warm_worker() -> None:
     import converter.parse.static  # noqa: F401 - libcst and the reader, as the first file would
 
 
+def _warm_here() -> None:
+    """In this process while Airflow starts: kfp and the static reader imported, nothing patched
+    (kfp_accel.keep() would leave kfp patched in a caller's process after collect() returns)."""
+    from converter.kfp_accel import guard, lazy_import
+
+    if guard.verdict().accelerate:
+        lazy_import.import_kfp()  # as install() would import it
+    else:
+        import kfp.compiler  # noqa: F401 - plain kfp, every module at once
+    import converter.parse.static  # noqa: F401 - libcst and the reader, as the first file would
+
+
 def _convert_imported_in_worker(path: Path, display: str, read: Reader) -> FileResult:
     assert _worker is not None, "worker started without _start_worker"
     return convert_file(path, display, read, _worker[1])
@@ -212,7 +224,7 @@ def _convert_streamed(stream: ImportStream, indexes: Mapping[str, int], found: l
 
     if workers <= 1:
         with stream:
-            _warm_worker()  # while Airflow starts in its sandbox
+            _warm_here()  # while Airflow starts in its sandbox
             for imported in stream:
                 index = indexes[imported.path]
                 done(index, convert_file(found[index].path, found[index].display, stream.reader_for(imported), options))

@@ -37,7 +37,7 @@ from converter.mapping.base import (
     task_location,
 )
 from converter.mapping.bash_images import component_key, step_image
-from converter.mapping.container import K8S_IMPORT, env_calls
+from converter.mapping.container import env_calls, k8s_imports
 from converter.mapping.placeholder import placeholder
 from converter.mapping.python import (
     APPROXIMATING,
@@ -228,7 +228,7 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
         diagnostics=tuple(found),
         notes=tuple(notes) + ((note,) if note else ()),
         parameters=tuple(parameters.values()),
-        imports=(K8S_IMPORT,) if calls else (),
+        imports=k8s_imports(calls),
     )
 
 

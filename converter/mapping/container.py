@@ -33,6 +33,11 @@ from converter.model import Task, Unresolved, XComRef
 K8S_IMPORT = "from kubernetes.client import models as k8s"
 
 
+def k8s_imports(calls: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The Kubernetes models import, when a step's calls name one (an unused import fails lint)."""
+    return (K8S_IMPORT,) if any("k8s." in call for call in calls) else ()
+
+
 @dataclass
 class ContainerParts:
     """Command and arguments as component-spec items; run-time values collected as inputs."""
@@ -131,5 +136,16 @@ def literal(value: Any) -> Any:
     return value
 
 
-__all__ = ["K8S_IMPORT", "ContainerParts", "Diagnostic", "container_component", "env_calls", "k8s_objects",
-           "k8s_source", "literal", "subclass_note", "value_source"]
+__all__ = [
+    "K8S_IMPORT",
+    "ContainerParts",
+    "Diagnostic",
+    "container_component",
+    "env_calls",
+    "k8s_imports",
+    "k8s_objects",
+    "k8s_source",
+    "literal",
+    "subclass_note",
+    "value_source",
+]

@@ -23,9 +23,9 @@ from converter.mapping.base import (
     task_location,
 )
 from converter.mapping.container import (
-    K8S_IMPORT,
     container_component,
     env_calls,
+    k8s_imports,
     subclass_note,
     unreadable_image,
 )
@@ -122,7 +122,7 @@ def map_docker(task: Task, context: MappingContext) -> TaskMapping:
         diagnostics=tuple(found),
         notes=(note,) if note else (),
         parameters=tuple(parameters.values()),
-        imports=(K8S_IMPORT,) if calls else (),
+        imports=k8s_imports(calls),
     )
 
 

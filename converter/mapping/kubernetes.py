@@ -25,9 +25,9 @@ from converter.mapping.base import (
     task_location,
 )
 from converter.mapping.container import (
-    K8S_IMPORT,
     container_component,
     env_calls,
+    k8s_imports,
     k8s_objects,
     k8s_source,
     literal,
@@ -110,7 +110,7 @@ def map_kubernetes(task: Task, context: MappingContext) -> TaskMapping:
         diagnostics=tuple(found),
         notes=(note,) if note else (),
         parameters=tuple(parameters.values()),
-        imports=(K8S_IMPORT,) if calls else (),
+        imports=k8s_imports(calls),
     )
 
 

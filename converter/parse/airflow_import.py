@@ -30,8 +30,8 @@ from pathlib import Path
 from subprocess import PIPE, CompletedProcess, Popen
 from typing import Any
 
-from converter.cache import Hasher
 from converter.diagnostics import Diagnostic, Severity, diag
+from converter.local_imports import FileScanner
 from converter.model import (
     BoundObject,
     Dag,
@@ -313,7 +313,7 @@ class AirflowReader:
         self._lock = threading.Lock()
         # the Airflow modules each file imports (itself or through its helper modules), for the
         # workers to import before they fork: parsed from the files, never imported here
-        self._imports = Hasher(max_bytes=self.options.max_file_bytes)
+        self._imports = FileScanner(max_bytes=self.options.max_file_bytes)
         self._imports_lock = threading.Lock()
         self.seconds: dict[str, float] = {}  # by display path: request to answer, preloads included
         # bubblewrap's --die-with-parent follows the thread that started it: one long-lived thread
@@ -424,7 +424,7 @@ class AirflowReader:
     def airflow_imports(self, path: str, dag_folder: str) -> tuple[str, ...]:
         """The `airflow.*` modules `path` imports, itself or through the modules of its DAG folder
         it imports (read with `ast`, never run), as Airflow's DAG processor pre-imports them."""
-        with self._imports_lock:  # the Hasher memoises; the pool's threads share it
+        with self._imports_lock:  # the FileScanner memoises; the pool's threads share it
             _, external = self._imports.dependencies(Path(path), (Path(dag_folder),))
         return tuple(name for name in external if name.startswith("airflow."))
 

@@ -205,6 +205,9 @@ def _unresolved(value: Any) -> dict[str, str]:
     return {"__unresolved__": _ADDRESS.sub("", text)[:MAX_REPR]}
 
 
+MAX_RANGE = 10_000  # a longer range() stays unresolved rather than a huge answer
+
+
 def to_json_safe(value: Any, af: _Airflow, depth: int = 0) -> Any:
     """timedelta -> {"__duration__": s}, datetime -> ISO, XComArg -> {"__xcom__": id, "key": k},
     containers recursively, anything else -> {"__unresolved__": repr}."""
@@ -232,6 +235,8 @@ def to_json_safe(value: Any, af: _Airflow, depth: int = 0) -> Any:
         return [to_json_safe(v, af, depth + 1) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted((to_json_safe(v, af, depth + 1) for v in value), key=repr)
+    if isinstance(value, range) and len(value) <= MAX_RANGE:  # its items, as the static reading has them
+        return list(value)
     if inspect.isfunction(value) or inspect.isclass(value) or inspect.ismethod(value):
         # a callable reads as its name, as it would in the DAG file's source
         return {"__unresolved__": getattr(value, "__qualname__", None) or repr(value)}

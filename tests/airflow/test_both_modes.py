@@ -24,6 +24,8 @@ ALLOWED: tuple[tuple[str, str, str], ...] = (
     # the import names the module the class comes from (Airflow 3 moved BashOperator to a provider);
     # the static reader names the canonical path of what the file imported
     ("bash_tools.py", r"operator='airflow\.operators\.bash\.BashOperator'", "the operator's real module"),
+    ("valid_custom_branch_operator.py", r"operator='airflow\.operators\.bash\.BashOperator'",
+     "the operator's real module"),
     # a class the DAG file defines, by its importable name (the file's module in the DAGs folder)
     ("unknown_operator.py", r"operator='GreetOperator'", "the operator's real module"),
     # the import knows which Airflow reads the DAG (3.x here) and runs fallback steps in its image;

@@ -130,7 +130,7 @@ def test_imports_nested_in_functions_classes_and_handlers_are_followed(tmp_path)
 
 
 def test_a_rerun_reads_imports_from_the_memo_and_keys_alike(tmp_path, monkeypatch):
-    import converter.cache as cache_module
+    import converter.local_imports as scanner_module
 
     (tmp_path / "dag.py").write_text("import helper\n")
     (tmp_path / "helper.py").write_text("X = 1\n")
@@ -138,7 +138,7 @@ def test_a_rerun_reads_imports_from_the_memo_and_keys_alike(tmp_path, monkeypatc
     key = first.key(tmp_path / "dag.py", "dag.py", (tmp_path,), "opts")
     store = Cache(tmp_path / "cache")
     store.save_imports(first.imports)
-    monkeypatch.setattr(cache_module, "_imported_names", lambda data: pytest.fail("parsed again"))
+    monkeypatch.setattr(scanner_module, "_imported_names", lambda data: pytest.fail("parsed again"))
     again = Hasher(store.load_imports())
     assert again.key(tmp_path / "dag.py", "dag.py", (tmp_path,), "opts") == key
     monkeypatch.undo()
