@@ -69,6 +69,24 @@ class Loop:
 
 
 @dataclass(frozen=True)
+class Product:
+    """The items of a task mapped over several lists, one of them known only at run time: KFP 1.8
+    cannot compile a loop over an upstream's output nested in another loop, so one step (`<task>
+    items`, see emit/python.py) computes their cross product, in Airflow's map-index order (the last
+    argument fastest), as one JSON list of objects, and one loop runs over it: each mapped argument
+    is the item's field of its name (Argo's `{{item.<name>}}`)."""
+
+    task_id: str
+    fields: tuple[tuple[str, Loop], ...]  # mapped argument -> the loop it would have had on its own
+
+
+def leaf_loops(loops: Sequence[Loop]) -> list[Loop]:
+    """The loops, with a cross product's loop standing for the loop of each of its arguments."""
+    return [inner for loop in loops
+            for inner in ([field for _, field in loop.over.fields] if isinstance(loop.over, Product) else [loop])]
+
+
+@dataclass(frozen=True)
 class Semantics:
     differences: tuple[str, ...] = ()
 
@@ -177,7 +195,14 @@ def loops_of(task: Task, dag: Dag) -> tuple[Loop, ...]:
     (Airflow maps over their cross product). A loop over the results of another mapped task
     iterates over the list Argo collects from that task's loop (see fan_in.py)."""
     loops = _loops(task, dag)
-    return tuple(replace(loop, over=_collected(loop.over, loops[:index], dag)) for index, loop in enumerate(loops))
+    return tuple(replace(loop, over=_collected_over(loop.over, loops[:index], dag)) for index, loop in enumerate(loops))
+
+
+def _collected_over(over: Any, around: Sequence[Loop], dag: Dag) -> Any:
+    if isinstance(over, Product):
+        return replace(over, fields=tuple((name, replace(field, over=_collected(field.over, around, dag)))
+                                          for name, field in over.fields))
+    return _collected(over, around, dag)
 
 
 def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
@@ -192,7 +217,12 @@ def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
         own = [_loop(_flat_items(task, name, value), f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
                for name, value in task.mapped_args.items()]
         # a loop over a mapped task's results first: the compile step finds it outermost
-        found += sorted(own, key=lambda loop: not _from_mapped(loop.over, dag))
+        own = sorted(own, key=lambda loop: not _from_mapped(loop.over, dag))
+        if any(not isinstance(loop.over, (list, tuple)) for loop in own[1:]):  # a nesting KFP 1.8 cannot compile
+            fields = tuple((str(name), _loop(value, f"{stem}_{python_identifier(name)}"))
+                           for name, value in task.mapped_args.items())
+            own = [Loop(Product(task.task_id, fields), f"{stem}_item")]
+        found += own
     return tuple(found)
 
 
@@ -226,7 +256,7 @@ def _unread_text(value: Any) -> str:
 
 def loop_parameters(loops: Sequence[Loop]) -> list[str]:
     """The pipeline parameters the loops iterate over (lists no reader could read)."""
-    return [loop.over.name for loop in loops if isinstance(loop.over, ParamRef)]
+    return [loop.over.name for loop in leaf_loops(loops) if isinstance(loop.over, ParamRef)]
 
 
 def mapped_groups_around(task: Task, dag: Dag) -> list[str]:
@@ -274,7 +304,7 @@ def _collected(ref: Any, around: Sequence[Loop], dag: Dag) -> Any:
 def loops_outside_conditions(loops: Sequence[Loop]) -> bool:
     """KFP 1.8's compiler fails (fix_big_data_passing KeyError) on a ParallelFor over an upstream's
     output nested in a dsl.Condition; the other nesting compiles."""
-    return any(isinstance(loop.over, XComRef) for loop in loops)
+    return any(isinstance(loop.over, (XComRef, Product)) for loop in loops)
 
 
 def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
@@ -287,7 +317,11 @@ def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
     stem = python_identifier(task.task_id)
     values = dict(task.args.values)
     mapped: dict[str, Any] = {}
+    product = next((loop for loop in own.values() if isinstance(loop.over, Product)), None)
     for name, value in task.mapped_args.items():
+        if product is not None:  # the item's field of the argument's name
+            mapped[name] = values[name] = LoopValue(f"{product.variable}.{name}")
+            continue
         loop = own[f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}"]
         mapped[name] = LoopValue(loop.variable)
         shape = _item_shape(value, loop.variable) if not _takes_whole_items(task) else None
@@ -464,7 +498,7 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
         loops = loops_of(task, dag)
         differences += [f"mapped over {loop.unread}, which could not be read as a list: the loop runs over the "
                         f"pipeline parameter {loop.over.name} (a JSON list), which each run must set"
-                        for loop in loops if loop.unread is not None and loop.group is None]
+                        for loop in leaf_loops(loops) if loop.unread is not None and loop.group is None]
         differences += [f"in mapped task group {loop.group}, mapped over {loop.unread}, which could not be read "
                         f"as a list: the loop runs over the pipeline parameter {loop.over.name} (a JSON list), "
                         "which each run must set" for loop in loops if loop.unread is not None and loop.group]
