@@ -38,6 +38,7 @@ from converter.mapping.base import (
 )
 from converter.mapping.bash_images import component_key, step_image
 from converter.mapping.container import K8S_IMPORT, env_calls
+from converter.mapping.control_flow import LoopValue
 from converter.mapping.placeholder import placeholder
 from converter.mapping.python import (
     APPROXIMATING,
@@ -239,6 +240,8 @@ def _needs_run_time(task: Task, dag: Dag, command: str) -> bool:
         return has_template(value) and bool(translate(str(value), task, dag, pulls).kept)
 
     env, cwd = task.args.get("env"), task.args.get("cwd")
+    if isinstance(env, LoopValue):  # mapped over dicts known at run time: the item is the whole env
+        return True
     values = [cwd, *(env.values() if isinstance(env, dict) else ())]
     return kept(command, xcom.text_pulls(dag, task, [])) or any(isinstance(v, XComRef) or kept(v) for v in values)
 
@@ -268,6 +271,10 @@ def _rendering_step(task: Task, context: MappingContext, command: object, found:
     if isinstance(env, dict):
         rendered_env = {str(k): templated(v, f"env[{k!r}]") for k, v in env.items()}
         options.append("env=" + _pass_inline(inputs, "env", rendered_env, task, dag, found))
+        if task.args.get("append_env") is True:
+            options.append("append_env=True")
+    elif isinstance(env, LoopValue):  # the loop item: a JSON object of the variables
+        options.append("env=" + inputs.add("env", "str", env))
         if task.args.get("append_env") is True:
             options.append("append_env=True")
     elif env is not None:
