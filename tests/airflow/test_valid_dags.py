@@ -95,6 +95,16 @@ def test_each_case_converts_as_it_runs(converted) -> None:
         assert "'per_region_kwargs." not in closure and "MappedArg" not in closure
         assert re.search(r"config_\d=per_region_kwargs\.files", closure)  # the item, nested in a dict
 
+        product = dag_of(summary, "valid_mapped_cross_product")
+        text = pipeline(out, product)
+        # one step computes the combinations, one loop runs over them: each argument is the item's field
+        assert product["ordering"]["verdict"] == "exact"
+        assert "dsl.ParallelFor(smoke_test_items.outputs['Output']) as smoke_test_item" in text
+        assert "bash_command_0=smoke_test_item.bash_command, env=smoke_test_item.env" in text
+        assert "_itertools.product(*_lists)" in text
+        assert not [d for d in diagnostics(summary) if d.get("dag_id") == "valid_mapped_cross_product"
+                    and d["code"] == "A2K306"]
+
         kwargs = pipeline(out, dag_of(summary, "valid_mapped_group_kwargs"))
         assert "MappedArg" not in kwargs and "dsl.ParallelFor(['reindex orders', 'reindex customers'])" in kwargs
     elif folder == "valid_dags_airflow2":
