@@ -35,8 +35,8 @@ from converter.mapping.control_flow import (
     Product,
     TaskControl,
     grouped_order,
-    loops_of,
     leaf_loops,
+    loops_of,
     loops_outside_conditions,
     plan_control,
 )

@@ -14,7 +14,6 @@ String, and both are passed as text.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from converter.mapping.base import ComponentDef
