@@ -105,6 +105,17 @@ def test_each_case_converts_as_it_runs(converted) -> None:
         assert not [d for d in diagnostics(summary) if d.get("dag_id") == "valid_mapped_cross_product"
                     and d["code"] == "A2K306"]
 
+        pulled = dag_of(summary, "valid_pull_from_placeholder")
+        tasks = {t["task_id"]: t for t in pulled["tasks"]}
+        found = [d for d in diagnostics(summary) if d["code"] == "A2K336"]
+        if mode == "static":  # the image is a Variable: the pod is a placeholder that declares the output read
+            assert tasks["model_training"]["mapping"] == "placeholder"
+            assert tasks["extract_run_id"]["mapping"] == "approximated"
+            assert [d["message"].split(" (output")[0] for d in found] == ["reads the XCom of 'model_training'"]
+            assert "- {name: Output}" in pipeline(out, pulled)
+        else:  # Airflow's import reads the Variable's default: a pod, no placeholder
+            assert tasks["model_training"]["mapping"] != "placeholder" and not found
+
         kwargs = pipeline(out, dag_of(summary, "valid_mapped_group_kwargs"))
         assert "MappedArg" not in kwargs and "dsl.ParallelFor(['reindex orders', 'reindex customers'])" in kwargs
     elif folder == "valid_dags_airflow2":
