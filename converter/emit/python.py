@@ -74,6 +74,7 @@ class TaskBlock:
     kept: int = 0
     opened: tuple[str, ...] = ()  # a comment for each shared wrapper this task opens
     prelude: tuple[str, ...] = ()  # statements before its own wrappers (the step computing its items)
+    opened_preludes: tuple[tuple[str, ...], ...] = ()  # statements before each shared wrapper it opens
     rule_call: str | None = None  # `trigger_rule(...)` recording the task's Argo `depends`
     comments: tuple[str, ...] = ()  # edge labels, task group, semantics
     assigned: bool = True  # bound to `variable`: some code after it names the task
@@ -226,8 +227,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
     pipeline_name = k8s_name(dag.dag_id)
     function_name = f"{python_identifier(dag.dag_id)}_pipeline"
     loops_by_task = {task_id: loops_of(dag.task(task_id), dag) for task_id in order}
-    # the steps computing the items of tasks mapped over a cross product, named after Airflow's tasks
-    products = {task_id: loop.over for task_id in order for loop in loops_by_task[task_id]
+    # the steps computing the items of tasks (or mapped task groups) mapped over a cross product
+    products = {loop.over.task_id: loop.over for task_id in order for loop in loops_by_task[task_id]
                 if isinstance(loop.over, Product)}
     step_ids = [*order, *(product_id(task_id) for task_id in products)]
     all_kfp_names = kfp_task_names(step_ids, pipeline_name)
@@ -253,7 +254,20 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
         controls[down] = replace(control, semantics=replace(
             control.semantics, differences=control.semantics.differences + (note,)))
 
-    product_components = {task_id: product_component(product, python_image) for task_id, product in products.items()}
+    product_components = {owner: product_component(product, python_image) for owner, product in products.items()}
+
+    def product_lines(owner: str) -> tuple[str, ...]:
+        """The statement creating the step that computes `owner`'s items."""
+        component, product_arguments = product_components[owner]
+        rendered_items = ", ".join(f"{name}={py_literal(value, variables, one_line=True)}"
+                                   for name, value in product_arguments.items())
+        return (f"# the items of {owner}: the cross product of {', '.join(n for n, _ in products[owner].fields)}, "
+                "as Airflow maps it",
+                f"{variables[product_id(owner)]} = (",
+                f"    named({component.key}, {all_kfp_names[product_id(owner)]!r})({rendered_items})",
+                f"    .set_display_name({product_id(owner)!r})",
+                ")")
+
     tasks: list[TaskBlock] = []
     for task_id in order:
         task, mapping, control = dag.task(task_id), mappings[task_id], controls[task_id]
@@ -270,20 +284,12 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
         depends = control.depends
         prelude: tuple[str, ...] = ()
         if task_id in products:
-            product = products[task_id]
-            component, product_arguments = product_components[task_id]
-            rendered_items = ", ".join(f"{name}={py_literal(value, variables, one_line=True)}"
-                                       for name, value in product_arguments.items())
-            prelude = (
-                f"# the items of {task_id}: the cross product of {', '.join(n for n, _ in product.fields)}, "
-                "as Airflow maps it",
-                f"{variables[product_id(task_id)]} = (",
-                f"    named({component.key}, {all_kfp_names[product_id(task_id)]!r})({rendered_items})",
-                f"    .set_display_name({product_id(task_id)!r})",
-                ")",
-            )
+            prelude = product_lines(task_id)
             if depends:  # the loop runs over the product step's list: it needs it whatever the rule
                 depends = f"({depends}) && {all_kfp_names[product_id(task_id)]}.Succeeded"
+        group_loops = [loop for loop in control.loops if loop.group]
+        opened_preludes = tuple(product_lines(loop.over.task_id) if isinstance(loop.over, Product) else ()
+                                for loop in group_loops[kept:shared])
         rule_call = (f"trigger_rule({variables[task_id]}, {control.rule!r}, {depends!r})"
                      if depends else None)
         tasks.append(TaskBlock(
@@ -304,6 +310,7 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
             rule_call=rule_call,
             comments=_comments(dag, task_id, control),
             prelude=prelude,
+            opened_preludes=opened_preludes,
         ))
     emitted_edges = tuple((up, task_id) for task_id in order for up in controls[task_id].after)
     collects = any(isinstance(loop.over, Collected) for c in controls.values() for loop in leaf_loops(c.loops)) or any(

@@ -581,12 +581,13 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
     products: dict[str, tuple[str, str]] = {}  # task mapped over a cross product -> its step: variable, key
     for task_id in order:
         for loop in controls[task_id].loops:
-            if isinstance(loop.over, Product):
-                key = names.claim(f"{python_identifier(task_id).upper()}_PRODUCT")
+            owner = loop.over.task_id if isinstance(loop.over, Product) else None
+            if owner is not None and owner not in products:
+                key = names.claim(f"{python_identifier(owner).upper()}_PRODUCT")
                 components[key] = product_component(key, options.python_image,
                                                     [name for name, _ in loop.over.fields])
-                products[task_id] = (names.claim(f"{python_identifier(task_id)}_items"), key)
-                helpers += (product_id(task_id),)
+                products[owner] = (names.claim(f"{python_identifier(owner)}_items"), key)
+                helpers += (product_id(owner),)
     exports = _exports(order, mappings, mapped, paths, root)
     export_steps: dict[str, tuple[str, str, str]] = {}
     if exports:

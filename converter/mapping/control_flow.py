@@ -210,20 +210,43 @@ def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
     found: list[Loop] = []
     for group in mapped_groups_around(task, dag):
         stem = python_identifier(group)
-        found += [_loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}", group)
-                  for name, value in dag.mapped_groups[group].items()]
+        mapped = dag.mapped_groups[group]
+        loops = [_loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}", group)
+                 for name, value in mapped.items()]
+        found += _product(group, mapped, loops, group) if _needs_product(loops) else loops
     if task.is_mapped:
         stem = python_identifier(task.task_id)
         own = [_loop(_flat_items(task, name, value), f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
                for name, value in task.mapped_args.items()]
         # a loop over a mapped task's results first: the compile step finds it outermost
         own = sorted(own, key=lambda loop: not _from_mapped(loop.over, dag))
-        if any(not isinstance(loop.over, (list, tuple)) for loop in own[1:]):  # a nesting KFP 1.8 cannot compile
-            fields = tuple((str(name), _loop(value, f"{stem}_{python_identifier(name)}"))
-                           for name, value in task.mapped_args.items())
-            own = [Loop(Product(task.task_id, fields), f"{stem}_item")]
-        found += own
+        found += _product(task.task_id, task.mapped_args, own) if _needs_product(own) else own
     return tuple(found)
+
+
+def _needs_product(loops: Sequence[Loop]) -> bool:
+    """Several loops, an inner one over a list known only at run time: a nesting KFP 1.8 cannot compile.
+    (Not when a literal list holds what no JSON can: the loops stay as they are.)"""
+    return len(loops) > 1 and any(not isinstance(loop.over, (list, tuple)) for loop in loops[1:]) and all(
+        _json_data(loop.over) for loop in loops if isinstance(loop.over, (list, tuple)))
+
+
+def _json_data(value: Any) -> bool:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_json_data(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_data(v) for k, v in value.items())
+    return False
+
+
+def _product(owner: str, mapped: Mapping[str, Any], loops: Sequence[Loop], group: str | None = None) -> list[Loop]:
+    """One loop over the cross product of the mapped arguments' lists (Product), in their order."""
+    stem = python_identifier(owner)
+    fields = tuple((str(name), _loop(value, f"{stem}_{python_identifier(name)}", group))
+                   for name, value in mapped.items())
+    return [Loop(Product(owner, fields), f"{stem}_item", group)]
 
 
 def _loop(over: Any, variable: str, group: str | None = None) -> Loop:
@@ -405,6 +428,9 @@ def _group_items(value: Any, groups: set[str], loops: Sequence[Loop]) -> Any:
     if isinstance(value, MappedArg) and value.group_id in groups:
         stem = python_identifier(value.group_id)
         by_variable = {loop.variable: loop for loop in loops if loop.group == value.group_id}
+        product = by_variable.get(f"{stem}_item")
+        if product is not None and isinstance(product.over, Product):  # the item's field of the argument's name
+            return LoopValue(f"{stem}_item.{value.key}")
         if f"{stem}_kwargs" in by_variable:  # expand_kwargs: the item's key
             return LoopValue(f"{stem}_kwargs.{value.key}")
         return LoopValue(f"{stem}_{python_identifier(value.key)}") if f"{stem}_{python_identifier(value.key)}" in \

@@ -105,6 +105,12 @@ def test_each_case_converts_as_it_runs(converted) -> None:
         assert not [d for d in diagnostics(summary) if d.get("dag_id") == "valid_mapped_cross_product"
                     and d["code"] == "A2K306"]
 
+        group = dag_of(summary, "valid_mapped_group_cross_product")
+        text = pipeline(out, group)
+        assert group["ordering"]["verdict"] == "exact"
+        assert "with dsl.ParallelFor(export_table_items.outputs['Output']) as export_table_item:" in text
+        assert "warehouse=export_table_item.warehouse, table=export_table_item.table" in text
+
         pulled = dag_of(summary, "valid_pull_from_placeholder")
         tasks = {t["task_id"]: t for t in pulled["tasks"]}
         found = [d for d in diagnostics(summary) if d["code"] == "A2K336"]
