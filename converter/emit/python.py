@@ -287,6 +287,12 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
             prelude = product_lines(task_id)
             if depends:  # the loop runs over the product step's list: it needs it whatever the rule
                 depends = f"({depends}) && {all_kfp_names[product_id(task_id)]}.Succeeded"
+                # and the product step needs every list: it runs only when each producer succeeded
+                producers = [kfp_names[field.over.task_id] for _, field in products[task_id].fields
+                             if isinstance(field.over, XComRef) and field.over.task_id in kfp_names]
+                if producers:
+                    needs = " && ".join(f"{name}.Succeeded" for name in dict.fromkeys(producers))
+                    prelude += (f"trigger_rule({variables[product_id(task_id)]}, 'all_success', {needs!r})",)
         group_loops = [loop for loop in control.loops if loop.group]
         opened_preludes = tuple(product_lines(loop.over.task_id) if isinstance(loop.over, Product) else ()
                                 for loop in group_loops[kept:shared])
