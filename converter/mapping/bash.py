@@ -229,7 +229,7 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
         diagnostics=tuple(found),
         notes=tuple(notes) + ((note,) if note else ()),
         parameters=tuple(parameters.values()),
-        imports=(K8S_IMPORT,) if calls else (),
+        imports=(K8S_IMPORT,) if any("k8s." in call for call in calls) else (),
     )
 
 

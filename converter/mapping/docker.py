@@ -122,7 +122,7 @@ def map_docker(task: Task, context: MappingContext) -> TaskMapping:
         diagnostics=tuple(found),
         notes=(note,) if note else (),
         parameters=tuple(parameters.values()),
-        imports=(K8S_IMPORT,) if calls else (),
+        imports=(K8S_IMPORT,) if any("k8s." in call for call in calls) else (),
     )
 
 
