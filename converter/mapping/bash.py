@@ -167,7 +167,8 @@ def _skip_exit_codes(task: Task, command: str) -> tuple[int, ...]:
 def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     command = static_text(task.args.get("bash_command"))
     where = task_location(task)
-    if isinstance(command, XComRef):
+    if isinstance(command, XComRef) or isinstance(task.mapped_args.get("*"), LoopValue):
+        # the command an upstream returned, or expand_kwargs over dicts known only at run time
         return _rendering_step(task, context, command, [], [])
     if not isinstance(command, str):
         shown = command.source if isinstance(command, Unresolved) else repr(command)
@@ -246,6 +247,9 @@ def _needs_run_time(task: Task, dag: Dag, command: str) -> bool:
     return kept(command, xcom.text_pulls(dag, task, [])) or any(isinstance(v, XComRef) or kept(v) for v in values)
 
 
+_RUN_OPTIONS = ("bash_command", "env", "append_env", "cwd")  # what `_run_bash` takes from an item
+
+
 def _rendering_step(task: Task, context: MappingContext, command: object, found: list[Diagnostic],
                     notes: list[str]) -> TaskMapping:
     """A Python step rendering the command, env and cwd with the run context, then running the command
@@ -282,6 +286,14 @@ def _rendering_step(task: Task, context: MappingContext, command: object, found:
     cwd = task.args.get("cwd")
     if cwd is not None:
         options.append("cwd=" + source(cwd, "cwd"))
+    item = task.mapped_args.get("*")
+    if isinstance(item, LoopValue):  # expand_kwargs: the item's arguments over the partial's
+        kwargs = inputs.add("mapped_kwargs", "str", item)
+        given = ", ".join([f"'command': {options[0]}", *(f"{o.split('=', 1)[0]!r}: {o.split('=', 1)[1]}"
+                                                        for o in options[1:])])
+        taken = f"{{_RUN_NAMES.get(_k, _k): _v for _k, _v in {kwargs}.items() if _k in {_RUN_OPTIONS!r}}}"
+        options = [f"**{{**{{{given}}}, **{taken.replace('_RUN_NAMES', repr({'bash_command': 'command'}))}}}"]
+        notes.append("expand_kwargs: each item's bash_command, env, append_env and cwd, as Airflow passes them")
     context_lines = step.lines(inputs, parameters)
     found += step.found
     skip_codes = _skip_exit_codes(task, command if isinstance(command, str) else "")

@@ -111,6 +111,10 @@ def test_each_case_converts_as_it_runs(converted) -> None:
         assert "with dsl.ParallelFor(export_table_items.outputs['Output']) as export_table_item:" in text
         assert "warehouse=export_table_item.warehouse, table=export_table_item.table" in text
 
+        jobs = dag_of(summary, "valid_bash_expand_kwargs")
+        assert {t["task_id"]: t["mapping"] for t in jobs["tasks"]}["run_job"] == "direct"
+        assert "mapped_kwargs.items() if _k in ('bash_command', 'env', 'append_env', 'cwd')" in pipeline(out, jobs)
+
         pulled = dag_of(summary, "valid_pull_from_placeholder")
         tasks = {t["task_id"]: t for t in pulled["tasks"]}
         found = [d for d in diagnostics(summary) if d["code"] == "A2K336"]
