@@ -38,7 +38,7 @@ from converter.mapping.base import (
 )
 from converter.mapping.bash_images import component_key, step_image
 from converter.mapping.container import K8S_IMPORT, env_calls
-from converter.mapping.control_flow import LoopValue
+from converter.mapping.control_flow import LoopValue, WholeItem
 from converter.mapping.placeholder import placeholder
 from converter.mapping.python import (
     APPROXIMATING,
@@ -167,7 +167,7 @@ def _skip_exit_codes(task: Task, command: str) -> tuple[int, ...]:
 def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     command = static_text(task.args.get("bash_command"))
     where = task_location(task)
-    if isinstance(command, XComRef) or isinstance(task.mapped_args.get("*"), LoopValue):
+    if isinstance(command, XComRef) or isinstance(task.mapped_args.get("*"), WholeItem):
         # the command an upstream returned, or expand_kwargs over dicts known only at run time
         return _rendering_step(task, context, command, [], [])
     if not isinstance(command, str):
@@ -287,7 +287,7 @@ def _rendering_step(task: Task, context: MappingContext, command: object, found:
     if cwd is not None:
         options.append("cwd=" + source(cwd, "cwd"))
     item = task.mapped_args.get("*")
-    if isinstance(item, LoopValue):  # expand_kwargs: the item's arguments over the partial's
+    if isinstance(item, WholeItem):  # expand_kwargs: the item's arguments over the partial's
         kwargs = inputs.add("mapped_kwargs", "str", item)
         given = ", ".join([f"'command': {options[0]}", *(f"{o.split('=', 1)[0]!r}: {o.split('=', 1)[1]}"
                                                         for o in options[1:])])

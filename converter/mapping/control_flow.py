@@ -52,6 +52,11 @@ class LoopValue(str):
         return value
 
 
+class WholeItem(LoopValue):
+    """An `expand_kwargs` item the step reads as a whole (JSON), its keys not spread into the operator's
+    arguments: the items are known only at run time, or their keys differ."""
+
+
 @dataclass(frozen=True)
 class Condition:
     source: str  # the Airflow task whose output decides
@@ -351,6 +356,8 @@ def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
         if name == "*":
             if isinstance(shape, dict):
                 values.update(shape)
+            else:  # expand_kwargs over items known at run time (or of different shapes): the step reads them
+                mapped[name] = WholeItem(loop.variable)
         else:
             values[name] = shape if shape is not None else LoopValue(loop.variable)
     groups = {loop.group for loop in loops if loop.group is not None}
