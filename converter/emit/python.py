@@ -268,6 +268,7 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
                 f"    .set_display_name({product_id(owner)!r})",
                 ")")
 
+    split_products: set[str] = set()  # mapped task groups whose product step is written (split groups)
     tasks: list[TaskBlock] = []
     for task_id in order:
         task, mapping, control = dag.task(task_id), mappings[task_id], controls[task_id]
@@ -283,8 +284,13 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
         calls = ((f"after({', '.join(variables[u] for u in after)})",) if after else ()) + mapping.task_calls
         depends = control.depends
         prelude: tuple[str, ...] = ()
+        if split_groups:  # each task loops on its own: the first of a group's tasks creates its product step
+            for loop in control.loops:
+                if loop.group and isinstance(loop.over, Product) and loop.over.task_id not in split_products:
+                    split_products.add(loop.over.task_id)
+                    prelude += product_lines(loop.over.task_id)
         if task_id in products:
-            prelude = product_lines(task_id)
+            prelude += product_lines(task_id)
             if depends:  # the loop runs over the product step's list: it needs it whatever the rule
                 depends = f"({depends}) && {all_kfp_names[product_id(task_id)]}.Succeeded"
                 # and the product step needs every list: it runs only when each producer succeeded

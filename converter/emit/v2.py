@@ -212,6 +212,7 @@ class _Writer:
         self.groups: Mapping[str, int] = {}  # task -> the dsl.ParallelFor it shares (_loop_groups)
         self.gathers: Mapping[tuple[str, int], str] = {}  # (task, loop) -> the gather step's variable
         self.products: Mapping[str, tuple[str, str]] = {}  # task -> its cross product step: variable, component
+        self.written_products: set[str] = set()
         self.gather_key = ""
         self.current: str | None = None  # the task whose arguments are being written
         # region -> (mapped task inside, output): its results, returned through dsl.OneOf
@@ -307,7 +308,13 @@ class _Writer:
         depth = 0  # loops written
         for number, loop in enumerate(self.tasks[first].loops):
             gather = self.gathers.get((first, number))
+            if isinstance(loop.over, Product) and loop.over.task_id in self.written_products:
+                # a split mapped task group: its product step is written once, with its first task
+                opened.append(f"dsl.ParallelFor({self.products[loop.over.task_id][0]}.outputs"
+                              f"[{CONTAINER_OUTPUT!r}]) as {loop.variable}")
+                continue
             if isinstance(loop.over, Product):
+                self.written_products.add(loop.over.task_id)
                 if opened:
                     lines.append(f"{' ' * (indent + 4 * depth)}with {', '.join(opened)}:")
                     opened, depth = [], depth + 1

@@ -33,7 +33,7 @@ def product_component(product: Product, image: str) -> tuple[ComponentDef, dict[
     """The step's component and its arguments (input name -> value: an upstream's output, a
     pipeline parameter, or a literal list as JSON text)."""
     ident = python_identifier(product.task_id)
-    step = f"{ident}_items_step"
+    step = f"{ident}_cross_product"  # no mapping's step function: theirs end in `_step`
     names: list[str] = []
     arguments: dict[str, Any] = {}
     decode: list[str] = []
@@ -69,7 +69,7 @@ def product_component(product: Product, image: str) -> tuple[ComponentDef, dict[
         f"_lists = [{', '.join(names)}]",
         f"return _json.dumps([dict(zip({fields!r}, _combination)) for _combination in _itertools.product(*_lists)])",
     ]
-    key = f"PY_{ident.upper()}_ITEMS"
+    key = f"CROSS_PRODUCT_{ident.upper()}"  # no mapping's component key starts so
     code = "\n".join([f"def {step}({', '.join(names)}) -> str:", *(f"    {line}" if line else "" for line in body),
                       "", "", f"{key} = components.create_component_from_func({step}, base_image={image!r})"])
     component = ComponentDef(

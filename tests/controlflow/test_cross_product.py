@@ -56,7 +56,7 @@ def test_a_mapped_group_over_two_upstream_lists_loops_over_their_product() -> No
 
 
 def _run(code: str, **inputs: str) -> list:
-    function = code.split("\n\n\nPY_", 1)[0]
+    function = code.split("\n\n\nCROSS_PRODUCT_", 1)[0]
     namespace: dict = {}
     exec(function, namespace)  # the converter's own generated step code, not user code
     name = function.split("def ", 1)[1].split("(", 1)[0]
