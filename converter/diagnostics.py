@@ -175,6 +175,11 @@ CODES: dict[str, CodeInfo] = _table(
              "The task uses run-context values a KFP step cannot serve (previous runs, triggering events, the "
              "DAG and task objects, ...).",
              "Compute the value in the step or pass it as a pipeline parameter."),
+    CodeInfo("A2K336", "xcom-from-placeholder", W,
+             "The task reads the XCom of a task that became a placeholder: the placeholder declares the output, "
+             "and the step gets the value only once a real step that writes it replaces the placeholder.",
+             "Replace the placeholder in the generated Python with a step that writes that output (or convert "
+             "with --mode airflow, which may read what made it a placeholder)."),
     # operator families (converter/mapping/): python, kubernetes, docker, fallback, schedules
     # -- emitting / compiling --------------------------------------------------------------
     CodeInfo("A2K401", "compile-failed", E,

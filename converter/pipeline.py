@@ -25,6 +25,7 @@ from converter.emit.recurring import recurring_run
 from converter.encodable import encodable_dag
 from converter.mapping import MappingContext, MappingOptions, TaskMapping, map_task
 from converter.mapping.literals import py_literal
+from converter.mapping.wiring import wire_outputs
 from converter.model import Dag, ParsedFile, Task
 from converter.names import MAX_K8S_NAME
 from converter.results import DagResult, Fidelity, FileResult, Status, TaskRecord
@@ -184,10 +185,10 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
 
     started = time.perf_counter()
     context = MappingContext(dag=dag, options=options.mapping)
-    mappings = {task.task_id: map_task(task, context) for task in dag.tasks}
+    mappings = wire_outputs(dag, {task.task_id: map_task(task, context) for task in dag.tasks})
     mapped = time.perf_counter()
     diagnostics += tuple(d for m in mappings.values() for d in m.diagnostics)
-    plan = build_plan(dag, mappings, file_stem=dag.dag_id)
+    plan = build_plan(dag, mappings, file_stem=dag.dag_id, python_image=options.mapping.python_image)
     source = render(plan)
     after = {t.task_id: t.upstream for t in plan.tasks}
     diagnostics += semantic_diagnostics(dag, plan)
@@ -228,7 +229,7 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     # a mapped task group's loop waits for every upstream of its tasks: those orderings are intended
     verdict = check(compiled.yaml_text, [t.task_id for t in dag.tasks], airflow_ordering(dag, plan) + plan.loop_edges,
                     plan.kfp_names,
-                    workflow)
+                    workflow, helpers=plan.helper_steps)
     if not verdict.exact:
         diagnostics += (diag("A2K501", f"ordering differs from Airflow: {verdict.summary()}",
                              file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id),)

@@ -88,10 +88,24 @@ def check(
     airflow_edges: Iterable[tuple[str, str]],
     kfp_names: Mapping[str, str],
     parsed: Any = None,
+    helpers: Iterable[str] = (),
 ) -> SelfCheck:
     """Compare the workflow's ordering with Airflow's, over the tasks that became KFP steps
-    (`parsed`: the YAML already parsed by the caller, see converter.compiled.workflow)."""
-    return compare_ordering(read_workflow(yaml_text, parsed), airflow_tasks, airflow_edges, kfp_names)
+    (`parsed`: the YAML already parsed by the caller, see converter.compiled.workflow); `helpers`
+    are the KFP names of steps the converter added that stand for no Airflow task (the step computing
+    a mapped task's cross product): left out, with the orderings through them kept."""
+    return compare_ordering(without_steps(read_workflow(yaml_text, parsed), frozenset(helpers)),
+                            airflow_tasks, airflow_edges, kfp_names)
+
+
+def without_steps(workflow: WorkflowOrdering, helpers: frozenset[str]) -> WorkflowOrdering:
+    """The ordering with the steps `helpers` taken out: a step before one is before what follows it."""
+    edges = set(workflow.edges)
+    for helper in helpers & workflow.steps:
+        before = {a for a, b in edges if b == helper}
+        after = {b for a, b in edges if a == helper}
+        edges = {(a, b) for a, b in edges if helper not in (a, b)} | {(a, b) for a in before for b in after}
+    return WorkflowOrdering(workflow.steps - helpers, frozenset(edges), workflow.problems)
 
 
 def compare_ordering(

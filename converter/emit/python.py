@@ -32,12 +32,15 @@ from converter.mapping.base import (
 )
 from converter.mapping.control_flow import (
     Loop,
+    Product,
     TaskControl,
     grouped_order,
+    leaf_loops,
     loops_of,
     loops_outside_conditions,
     plan_control,
 )
+from converter.mapping.cross_product import product_component, product_id
 from converter.mapping.dag_params import dag_parameters
 from converter.mapping.fan_in import Collected
 from converter.mapping.literals import comment_text, docstring_text, py_literal
@@ -70,6 +73,8 @@ class TaskBlock:
     shared: int = 0
     kept: int = 0
     opened: tuple[str, ...] = ()  # a comment for each shared wrapper this task opens
+    prelude: tuple[str, ...] = ()  # statements before its own wrappers (the step computing its items)
+    opened_preludes: tuple[tuple[str, ...], ...] = ()  # statements before each shared wrapper it opens
     rule_call: str | None = None  # `trigger_rule(...)` recording the task's Argo `depends`
     comments: tuple[str, ...] = ()  # edge labels, task group, semantics
     assigned: bool = True  # bound to `variable`: some code after it names the task
@@ -108,6 +113,7 @@ class EmitPlan:
     parameters: tuple[ParameterBlock, ...] = ()  # the pipeline function's parameters
     # parameter -> what a recurring run passes for it ([[ScheduledTime...]]), see emit/recurring.py
     scheduled_values: Mapping[str, str] = field(default_factory=dict)
+    helper_steps: tuple[str, ...] = ()  # KFP names of steps that stand for no Airflow task
 
 
 class _SpecDumper(yaml.SafeDumper):
@@ -147,7 +153,7 @@ def pipeline_parameters(dag: Dag, mappings: Sequence[TaskMapping]) -> tuple[Pipe
 def _loop_parameters(loops: Sequence[Loop], taken: set[str]) -> tuple[PipelineParameter, ...]:
     """A parameter per loop over a list no reader could read: no default, so each run must set it."""
     found: dict[str, PipelineParameter] = {}
-    for loop in loops:
+    for loop in leaf_loops(loops):
         if isinstance(loop.over, ParamRef) and loop.over.name not in taken:
             found.setdefault(loop.over.name, PipelineParameter(
                 loop.over.name, "list", None, f"the items the loop maps over, as a JSON list: Airflow maps over "
@@ -206,7 +212,8 @@ def _with_loop_outputs(dag: Dag, mappings: Mapping[str, TaskMapping]) -> dict[st
     return result
 
 
-def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) -> EmitPlan:
+def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
+               python_image: str = "python:3.11") -> EmitPlan:
     mappings = _with_loop_outputs(dag, mappings)
     removed = [t.task_id for t in dag.tasks if mappings[t.task_id].fidelity is Fidelity.REMOVED]
     all_ids = [t.task_id for t in dag.tasks]
@@ -219,13 +226,19 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
 
     pipeline_name = k8s_name(dag.dag_id)
     function_name = f"{python_identifier(dag.dag_id)}_pipeline"
-    kfp_names = kfp_task_names(order, pipeline_name)
+    loops_by_task = {task_id: loops_of(dag.task(task_id), dag) for task_id in order}
+    # the steps computing the items of tasks (or mapped task groups) mapped over a cross product
+    products = {loop.over.task_id: loop.over for task_id in order for loop in loops_by_task[task_id]
+                if isinstance(loop.over, Product)}
+    step_ids = [*order, *(product_id(task_id) for task_id in products)]
+    all_kfp_names = kfp_task_names(step_ids, pipeline_name)
+    kfp_names = {task_id: all_kfp_names[task_id] for task_id in order}
     parameters = pipeline_parameters(dag, [mappings[t] for t in order])
-    loops = [loop for task_id in order for loop in loops_of(dag.task(task_id), dag)]
+    loops = [loop for task_id in order for loop in loops_by_task[task_id]]
     loop_variables = [loop.variable for loop in loops]
     parameters += _loop_parameters(loops, {p.name for p in parameters})
     variables = python_task_variables(
-        order, reserved=[function_name, *loop_variables, *(p.name for p in parameters)])
+        step_ids, reserved=[function_name, *loop_variables, *(p.name for p in parameters)])
     arguments = {task_id: mappings[task_id].arguments for task_id in order}
     controls = plan_control(dag, order, edges, kfp_names, arguments)
     loop_edges = () if split_groups else _group_loop_waits(dag, order, controls)
@@ -241,6 +254,21 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         controls[down] = replace(control, semantics=replace(
             control.semantics, differences=control.semantics.differences + (note,)))
 
+    product_components = {owner: product_component(product, python_image) for owner, product in products.items()}
+
+    def product_lines(owner: str) -> tuple[str, ...]:
+        """The statement creating the step that computes `owner`'s items."""
+        component, product_arguments = product_components[owner]
+        rendered_items = ", ".join(f"{name}={py_literal(value, variables, one_line=True)}"
+                                   for name, value in product_arguments.items())
+        return (f"# the items of {owner}: the cross product of {', '.join(n for n, _ in products[owner].fields)}, "
+                "as Airflow maps it",
+                f"{variables[product_id(owner)]} = (",
+                f"    named({component.key}, {all_kfp_names[product_id(owner)]!r})({rendered_items})",
+                f"    .set_display_name({product_id(owner)!r})",
+                ")")
+
+    split_products: set[str] = set()  # mapped task groups whose product step is written (split groups)
     tasks: list[TaskBlock] = []
     for task_id in order:
         task, mapping, control = dag.task(task_id), mappings[task_id], controls[task_id]
@@ -254,8 +282,28 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
                              for name, value in mapping.arguments.items())
         after = control.after
         calls = ((f"after({', '.join(variables[u] for u in after)})",) if after else ()) + mapping.task_calls
-        rule_call = (f"trigger_rule({variables[task_id]}, {control.rule!r}, {control.depends!r})"
-                     if control.depends else None)
+        depends = control.depends
+        prelude: tuple[str, ...] = ()
+        if split_groups:  # each task loops on its own: the first of a group's tasks creates its product step
+            for loop in control.loops:
+                if loop.group and isinstance(loop.over, Product) and loop.over.task_id not in split_products:
+                    split_products.add(loop.over.task_id)
+                    prelude += product_lines(loop.over.task_id)
+        if task_id in products:
+            prelude += product_lines(task_id)
+            if depends:  # the loop runs over the product step's list: it needs it whatever the rule
+                depends = f"({depends}) && {all_kfp_names[product_id(task_id)]}.Succeeded"
+                # and the product step needs every list: it runs only when each producer succeeded
+                producers = [kfp_names[field.over.task_id] for _, field in products[task_id].fields
+                             if isinstance(field.over, XComRef) and field.over.task_id in kfp_names]
+                if producers:
+                    needs = " && ".join(f"{name}.Succeeded" for name in dict.fromkeys(producers))
+                    prelude += (f"trigger_rule({variables[product_id(task_id)]}, 'all_success', {needs!r})",)
+        group_loops = [loop for loop in control.loops if loop.group]
+        opened_preludes = tuple(product_lines(loop.over.task_id) if isinstance(loop.over, Product) else ()
+                                for loop in group_loops[kept:shared])
+        rule_call = (f"trigger_rule({variables[task_id]}, {control.rule!r}, {depends!r})"
+                     if depends else None)
         tasks.append(TaskBlock(
             task_id=task_id,
             variable=variables[task_id],
@@ -273,9 +321,11 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
                          for loop in [c for c in control.loops if c.group][kept:shared]),
             rule_call=rule_call,
             comments=_comments(dag, task_id, control),
+            prelude=prelude,
+            opened_preludes=opened_preludes,
         ))
     emitted_edges = tuple((up, task_id) for task_id in order for up in controls[task_id].after)
-    collects = any(isinstance(loop.over, Collected) for c in controls.values() for loop in c.loops) or any(
+    collects = any(isinstance(loop.over, Collected) for c in controls.values() for loop in leaf_loops(c.loops)) or any(
         isinstance(value, Collected) for task_id in order for value in mappings[task_id].arguments.values())
 
     notes = [f"{task_id} ({dag.task(task_id).operator}) removed; the ordering it carried is kept" for task_id in removed]
@@ -297,7 +347,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         function_name=function_name,
         description=dag_description(dag),
         imports=tuple(imports),
-        components=_components([mappings[t] for t in order]),
+        components=_components([mappings[t] for t in order])
+        + tuple(ComponentBlock(c.key, c.description, None, c.code) for c, _ in product_components.values()),
         tasks=tuple(tasks),
         notes=tuple(notes),
         kfp_names=kfp_names,
@@ -309,6 +360,7 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str) ->
         parameters=tuple(ParameterBlock(p.name, p.annotation, py_literal(p.default, {}), p.description)
                          for p in parameters),
         scheduled_values={p.name: p.scheduled_value for p in parameters if p.scheduled_value},
+        helper_steps=tuple(all_kfp_names[product_id(task_id)] for task_id in products),
     )
 
 
@@ -356,6 +408,8 @@ def _items(over: Any, variables: Mapping[str, str]) -> str:
     if isinstance(over, Collected):
         output = "Output" if over.key == "return_value" else over.key
         return f"results_of({variables[over.task_id]}, {output!r})"
+    if isinstance(over, Product):
+        return f"{variables[product_id(over.task_id)]}.outputs['Output']"
     if isinstance(over, list) and all(isinstance(i, dict) for i in over) and len({frozenset(i) for i in over}) > 1:
         # kfp wants the same keys in every dict it loops over: items as JSON text, decoded by the step
         return py_literal([json.dumps(item) for item in over], variables)

@@ -45,6 +45,7 @@ from converter.emit.v2_components import (
     container_component,
     empty_list_component,
     gather_component,
+    product_component,
     python_component,
     run_time_component,
     v2_imports,
@@ -52,7 +53,8 @@ from converter.emit.v2_components import (
 from converter.emit.v2_structure import Block
 from converter.mapping import trigger_rules_v2 as v2r
 from converter.mapping.base import Interpolated, MappingOptions, ParamRef, RunIdRef, TaskMapping
-from converter.mapping.control_flow import Condition, LoopValue, TaskControl
+from converter.mapping.control_flow import Condition, LoopValue, Product, TaskControl, leaf_loops
+from converter.mapping.cross_product import product_id
 from converter.mapping.empty import noop
 from converter.mapping.literals import comment_text, f_string, py_literal
 from converter.mapping.templates import RUN_MACRO
@@ -209,6 +211,8 @@ class _Writer:
         self.time_parameters: set[str] = set()  # logical-date parameters: read from the run-time step
         self.groups: Mapping[str, int] = {}  # task -> the dsl.ParallelFor it shares (_loop_groups)
         self.gathers: Mapping[tuple[str, int], str] = {}  # (task, loop) -> the gather step's variable
+        self.products: Mapping[str, tuple[str, str]] = {}  # task -> its cross product step: variable, component
+        self.written_products: set[str] = set()
         self.gather_key = ""
         self.current: str | None = None  # the task whose arguments are being written
         # region -> (mapped task inside, output): its results, returned through dsl.OneOf
@@ -304,7 +308,34 @@ class _Writer:
         depth = 0  # loops written
         for number, loop in enumerate(self.tasks[first].loops):
             gather = self.gathers.get((first, number))
-            if gather and isinstance(loop.over, XComRef):
+            if isinstance(loop.over, Product) and loop.over.task_id in self.written_products:
+                # a split mapped task group: its product step is written once, with its first task
+                opened.append(f"dsl.ParallelFor({self.products[loop.over.task_id][0]}.outputs"
+                              f"[{CONTAINER_OUTPUT!r}]) as {loop.variable}")
+                continue
+            if isinstance(loop.over, Product):
+                self.written_products.add(loop.over.task_id)
+                if opened:
+                    lines.append(f"{' ' * (indent + 4 * depth)}with {', '.join(opened)}:")
+                    opened, depth = [], depth + 1
+                pad = " " * (indent + 4 * depth)
+                variable, key = self.products[loop.over.task_id]
+                values = []
+                for index, (name, field_loop) in enumerate(loop.over.fields):
+                    if isinstance(field_loop.over, XComRef) and field_loop.over.task_id in self.mapped:
+                        raise V2Unsupported(f"task {loop.over.task_id!r} is mapped over the cross product of "
+                                            f"lists, one of them the results of mapped task "
+                                            f"{field_loop.over.task_id!r} ({name})")
+                    values.append(f"values_{index}=" + _literal(
+                        field_loop.over, lambda t, o: self.ref(scope, t, o, items=True)))
+                names = ", ".join(name for name, _ in loop.over.fields)
+                lines += [f"{pad}# the items of {comment_text(loop.over.task_id)}: the cross product of {names}, "
+                          "as Airflow maps it",
+                          f"{pad}{variable} = (", f"{pad}    {key}({', '.join(values)})",
+                          f"{pad}    .set_display_name({product_id(loop.over.task_id)!r})",
+                          f"{pad}    .set_caching_options(False)", f"{pad})"]
+                over = f"{variable}.outputs[{CONTAINER_OUTPUT!r}]"
+            elif gather and isinstance(loop.over, XComRef):
                 if opened:
                     lines.append(f"{' ' * (indent + 4 * depth)}with {', '.join(opened)}:")
                     opened, depth = [], depth + 1
@@ -435,7 +466,7 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
     # outputs a loop runs over: v1's JSON text, which KFP v2 needs as a list (a mapped task's are one)
     item_outputs: dict[str, set[str]] = {}
     for task_id in order:
-        for loop in controls[task_id].loops:
+        for loop in leaf_loops(controls[task_id].loops):
             if isinstance(loop.over, XComRef) and loop.over.task_id in controls and loop.over.task_id not in mapped:
                 item_outputs.setdefault(loop.over.task_id, set()).add(output_name(loop.over.key))
     conditions = structure.conditions_of(order, controls)
@@ -554,6 +585,16 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
         key = names.claim("GATHER")
         components[key] = gather_component(key, options.python_image)
         helpers += tuple(f"{controls[t].loops[n].over.task_id} (gathered)" for t, n in gathers)
+    products: dict[str, tuple[str, str]] = {}  # task mapped over a cross product -> its step: variable, key
+    for task_id in order:
+        for loop in controls[task_id].loops:
+            owner = loop.over.task_id if isinstance(loop.over, Product) else None
+            if owner is not None and owner not in products:
+                key = names.claim(f"{python_identifier(owner).upper()}_PRODUCT")
+                components[key] = product_component(key, options.python_image,
+                                                    [name for name, _ in loop.over.fields])
+                products[owner] = (names.claim(f"{python_identifier(owner)}_items"), key)
+                helpers += (product_id(owner),)
     exports = _exports(order, mappings, mapped, paths, root)
     export_steps: dict[str, tuple[str, str, str]] = {}
     if exports:
@@ -567,7 +608,7 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
             helpers += (f"{producer} (gathered)", f"{producer} (no results)")
     writer = _Writer(plan, sources, v2tasks, variables, controls, components, mapped, paths, region_variables)
     writer.time_parameters = set(layouts)
-    writer.groups, writer.gathers = groups, gathers
+    writer.groups, writer.gathers, writer.products = groups, gathers, products
     writer.gather_key = next((k for k in components if k.startswith("GATHER")), "")
     writer.exports, writer.export_steps = exports, export_steps
     scope = _Scope(region=None)

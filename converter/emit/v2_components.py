@@ -21,6 +21,7 @@ What cannot be translated raises `Untranslatable` with the reason; the caller re
 from __future__ import annotations
 
 import ast
+import json
 import keyword
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -438,6 +439,33 @@ def gather_component(key: str, image: str) -> V2Component:
             f"{key} = {function}")
     return V2Component(key, code, {"values": "values"}, {"Output": CONTAINER_OUTPUT},
                        input_types={"values": "list"})
+
+
+# the items of a task mapped over a cross product (control_flow.Product): argv[1] the argument names,
+# argv[2] the output file, then each argument's list as JSON; the last argument varies fastest
+PRODUCT_PROGRAM = '''\
+import itertools, json, os, sys
+names, output = json.loads(sys.argv[1]), sys.argv[2]
+lists = [json.loads(value) for value in sys.argv[3:]]
+os.makedirs(os.path.dirname(output), exist_ok=True)
+with open(output, "w") as stream:
+    json.dump([dict(zip(names, combination)) for combination in itertools.product(*lists)], stream)
+'''
+
+
+def product_component(key: str, image: str, names: Sequence[str]) -> V2Component:
+    """The step computing the items of a task mapped over several lists: their cross product, in
+    Airflow's map-index order, as one list of objects (one field per mapped argument)."""
+    function = python_identifier(key.lower())
+    parameters = [f"values_{index}: list" for index in range(len(names))]
+    code = (f"@dsl.container_component\ndef {function}({', '.join(parameters)}, output: dsl.OutputPath(list)):\n"
+            f'    """The cross product of {", ".join(names)}, as Airflow maps over it."""\n'
+            f"    return dsl.ContainerSpec(\n        image={image!r},\n"
+            f"        command=['python3', '-c', {_text(PRODUCT_PROGRAM)}, {json.dumps(list(names))!r}, output, "
+            f"{', '.join(f'values_{index}' for index in range(len(names)))}],\n    )\n\n\n"
+            f"{key} = {function}")
+    inputs = {f"values_{index}": f"values_{index}" for index in range(len(names))}
+    return V2Component(key, code, inputs, {"Output": CONTAINER_OUTPUT}, input_types=dict.fromkeys(inputs, "list"))
 
 
 def empty_list_component(key: str, image: str) -> V2Component:

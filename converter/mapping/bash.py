@@ -38,6 +38,7 @@ from converter.mapping.base import (
 )
 from converter.mapping.bash_images import component_key, step_image
 from converter.mapping.container import env_calls, k8s_imports
+from converter.mapping.control_flow import LoopValue, WholeItem
 from converter.mapping.placeholder import placeholder
 from converter.mapping.python import (
     APPROXIMATING,
@@ -166,7 +167,8 @@ def _skip_exit_codes(task: Task, command: str) -> tuple[int, ...]:
 def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     command = static_text(task.args.get("bash_command"))
     where = task_location(task)
-    if isinstance(command, XComRef):
+    if isinstance(command, XComRef) or isinstance(task.mapped_args.get("*"), WholeItem):
+        # the command an upstream returned, or expand_kwargs over dicts known only at run time
         return _rendering_step(task, context, command, [], [])
     if not isinstance(command, str):
         shown = command.source if isinstance(command, Unresolved) else repr(command)
@@ -239,8 +241,13 @@ def _needs_run_time(task: Task, dag: Dag, command: str) -> bool:
         return has_template(value) and bool(translate(str(value), task, dag, pulls).kept)
 
     env, cwd = task.args.get("env"), task.args.get("cwd")
+    if isinstance(env, LoopValue):  # mapped over dicts known at run time: the item is the whole env
+        return True
     values = [cwd, *(env.values() if isinstance(env, dict) else ())]
     return kept(command, xcom.text_pulls(dag, task, [])) or any(isinstance(v, XComRef) or kept(v) for v in values)
+
+
+_RUN_OPTIONS = ("bash_command", "env", "append_env", "cwd")  # what `_run_bash` takes from an item
 
 
 def _rendering_step(task: Task, context: MappingContext, command: object, found: list[Diagnostic],
@@ -270,11 +277,23 @@ def _rendering_step(task: Task, context: MappingContext, command: object, found:
         options.append("env=" + _pass_inline(inputs, "env", rendered_env, task, dag, found))
         if task.args.get("append_env") is True:
             options.append("append_env=True")
+    elif isinstance(env, LoopValue):  # the loop item: a JSON object of the variables
+        options.append("env=" + inputs.add("env", "str", env))
+        if task.args.get("append_env") is True:
+            options.append("append_env=True")
     elif env is not None:
         found.append(diag("A2K306", f"env could not be read statically: {env!r}", **where))
     cwd = task.args.get("cwd")
     if cwd is not None:
         options.append("cwd=" + source(cwd, "cwd"))
+    item = task.mapped_args.get("*")
+    if isinstance(item, WholeItem):  # expand_kwargs: the item's arguments over the partial's
+        kwargs = inputs.add("mapped_kwargs", "str", item)
+        given = ", ".join([f"'command': {options[0]}", *(f"{o.split('=', 1)[0]!r}: {o.split('=', 1)[1]}"
+                                                        for o in options[1:])])
+        taken = f"{{_RUN_NAMES.get(_k, _k): _v for _k, _v in {kwargs}.items() if _k in {_RUN_OPTIONS!r}}}"
+        options = [f"**{{**{{{given}}}, **{taken.replace('_RUN_NAMES', repr({'bash_command': 'command'}))}}}"]
+        notes.append("expand_kwargs: each item's bash_command, env, append_env and cwd, as Airflow passes them")
     context_lines = step.lines(inputs, parameters)
     found += step.found
     skip_codes = _skip_exit_codes(task, command if isinstance(command, str) else "")

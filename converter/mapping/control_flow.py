@@ -52,6 +52,11 @@ class LoopValue(str):
         return value
 
 
+class WholeItem(LoopValue):
+    """An `expand_kwargs` item the step reads as a whole (JSON), its keys not spread into the operator's
+    arguments: the items are known only at run time, or their keys differ."""
+
+
 @dataclass(frozen=True)
 class Condition:
     source: str  # the Airflow task whose output decides
@@ -66,6 +71,24 @@ class Loop:
     variable: str  # the loop variable in the generated Python
     group: str | None = None  # the mapped task group whose loop it is: one loop around all its tasks
     unread: str | None = None  # the source of a list no reader could read (`over` is then a ParamRef)
+
+
+@dataclass(frozen=True)
+class Product:
+    """The items of a task mapped over several lists, one of them known only at run time: KFP 1.8
+    cannot compile a loop over an upstream's output nested in another loop, so one step (`<task>
+    items`, see emit/python.py) computes their cross product, in Airflow's map-index order (the last
+    argument fastest), as one JSON list of objects, and one loop runs over it: each mapped argument
+    is the item's field of its name (Argo's `{{item.<name>}}`)."""
+
+    task_id: str
+    fields: tuple[tuple[str, Loop], ...]  # mapped argument -> the loop it would have had on its own
+
+
+def leaf_loops(loops: Sequence[Loop]) -> list[Loop]:
+    """The loops, with a cross product's loop standing for the loop of each of its arguments."""
+    return [inner for loop in loops
+            for inner in ([field for _, field in loop.over.fields] if isinstance(loop.over, Product) else [loop])]
 
 
 @dataclass(frozen=True)
@@ -177,7 +200,14 @@ def loops_of(task: Task, dag: Dag) -> tuple[Loop, ...]:
     (Airflow maps over their cross product). A loop over the results of another mapped task
     iterates over the list Argo collects from that task's loop (see fan_in.py)."""
     loops = _loops(task, dag)
-    return tuple(replace(loop, over=_collected(loop.over, loops[:index], dag)) for index, loop in enumerate(loops))
+    return tuple(replace(loop, over=_collected_over(loop.over, loops[:index], dag)) for index, loop in enumerate(loops))
+
+
+def _collected_over(over: Any, around: Sequence[Loop], dag: Dag) -> Any:
+    if isinstance(over, Product):
+        return replace(over, fields=tuple((name, replace(field, over=_collected(field.over, around, dag)))
+                                          for name, field in over.fields))
+    return _collected(over, around, dag)
 
 
 def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
@@ -185,15 +215,43 @@ def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
     found: list[Loop] = []
     for group in mapped_groups_around(task, dag):
         stem = python_identifier(group)
-        found += [_loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}", group)
-                  for name, value in dag.mapped_groups[group].items()]
+        mapped = dag.mapped_groups[group]
+        loops = [_loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}", group)
+                 for name, value in mapped.items()]
+        found += _product(group, mapped, loops, group) if _needs_product(loops) else loops
     if task.is_mapped:
         stem = python_identifier(task.task_id)
         own = [_loop(_flat_items(task, name, value), f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
                for name, value in task.mapped_args.items()]
         # a loop over a mapped task's results first: the compile step finds it outermost
-        found += sorted(own, key=lambda loop: not _from_mapped(loop.over, dag))
+        own = sorted(own, key=lambda loop: not _from_mapped(loop.over, dag))
+        found += _product(task.task_id, task.mapped_args, own) if _needs_product(own) else own
     return tuple(found)
+
+
+def _needs_product(loops: Sequence[Loop]) -> bool:
+    """Several loops, an inner one over a list known only at run time: a nesting KFP 1.8 cannot compile.
+    (Not when a literal list holds what no JSON can: the loops stay as they are.)"""
+    return len(loops) > 1 and any(not isinstance(loop.over, (list, tuple)) for loop in loops[1:]) and all(
+        _json_data(loop.over) for loop in loops if isinstance(loop.over, (list, tuple)))
+
+
+def _json_data(value: Any) -> bool:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_json_data(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_data(v) for k, v in value.items())
+    return False
+
+
+def _product(owner: str, mapped: Mapping[str, Any], loops: Sequence[Loop], group: str | None = None) -> list[Loop]:
+    """One loop over the cross product of the mapped arguments' lists (Product), in their order."""
+    stem = python_identifier(owner)
+    fields = tuple((str(name), _loop(value, f"{stem}_{python_identifier(name)}", group))
+                   for name, value in mapped.items())
+    return [Loop(Product(owner, fields), f"{stem}_item", group)]
 
 
 def _loop(over: Any, variable: str, group: str | None = None) -> Loop:
@@ -226,7 +284,7 @@ def _unread_text(value: Any) -> str:
 
 def loop_parameters(loops: Sequence[Loop]) -> list[str]:
     """The pipeline parameters the loops iterate over (lists no reader could read)."""
-    return [loop.over.name for loop in loops if isinstance(loop.over, ParamRef)]
+    return [loop.over.name for loop in leaf_loops(loops) if isinstance(loop.over, ParamRef)]
 
 
 def mapped_groups_around(task: Task, dag: Dag) -> list[str]:
@@ -274,7 +332,7 @@ def _collected(ref: Any, around: Sequence[Loop], dag: Dag) -> Any:
 def loops_outside_conditions(loops: Sequence[Loop]) -> bool:
     """KFP 1.8's compiler fails (fix_big_data_passing KeyError) on a ParallelFor over an upstream's
     output nested in a dsl.Condition; the other nesting compiles."""
-    return any(isinstance(loop.over, XComRef) for loop in loops)
+    return any(isinstance(loop.over, (XComRef, Product)) for loop in loops)
 
 
 def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
@@ -287,13 +345,19 @@ def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
     stem = python_identifier(task.task_id)
     values = dict(task.args.values)
     mapped: dict[str, Any] = {}
+    product = next((loop for loop in own.values() if isinstance(loop.over, Product)), None)
     for name, value in task.mapped_args.items():
+        if product is not None:  # the item's field of the argument's name
+            mapped[name] = values[name] = LoopValue(f"{product.variable}.{name}")
+            continue
         loop = own[f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}"]
         mapped[name] = LoopValue(loop.variable)
         shape = _item_shape(value, loop.variable) if not _takes_whole_items(task) else None
         if name == "*":
             if isinstance(shape, dict):
                 values.update(shape)
+            else:  # expand_kwargs over items known at run time (or of different shapes): the step reads them
+                mapped[name] = WholeItem(loop.variable)
         else:
             values[name] = shape if shape is not None else LoopValue(loop.variable)
     groups = {loop.group for loop in loops if loop.group is not None}
@@ -371,6 +435,9 @@ def _group_items(value: Any, groups: set[str], loops: Sequence[Loop]) -> Any:
     if isinstance(value, MappedArg) and value.group_id in groups:
         stem = python_identifier(value.group_id)
         by_variable = {loop.variable: loop for loop in loops if loop.group == value.group_id}
+        product = by_variable.get(f"{stem}_item")
+        if product is not None and isinstance(product.over, Product):  # the item's field of the argument's name
+            return LoopValue(f"{stem}_item.{value.key}")
         if f"{stem}_kwargs" in by_variable:  # expand_kwargs: the item's key
             return LoopValue(f"{stem}_kwargs.{value.key}")
         return LoopValue(f"{stem}_{python_identifier(value.key)}") if f"{stem}_{python_identifier(value.key)}" in \
@@ -464,7 +531,7 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
         loops = loops_of(task, dag)
         differences += [f"mapped over {loop.unread}, which could not be read as a list: the loop runs over the "
                         f"pipeline parameter {loop.over.name} (a JSON list), which each run must set"
-                        for loop in loops if loop.unread is not None and loop.group is None]
+                        for loop in leaf_loops(loops) if loop.unread is not None and loop.group is None]
         differences += [f"in mapped task group {loop.group}, mapped over {loop.unread}, which could not be read "
                         f"as a list: the loop runs over the pipeline parameter {loop.over.name} (a JSON list), "
                         "which each run must set" for loop in loops if loop.unread is not None and loop.group]

@@ -76,7 +76,7 @@ PIP_NAMES = {"yaml": "PyYAML", "sklearn": "scikit-learn", "PIL": "Pillow", "cv2"
              "bs4": "beautifulsoup4", "dateutil": "python-dateutil", "google": "google-cloud-storage",
              "psycopg2": "psycopg2-binary", "jwt": "PyJWT", "dotenv": "python-dotenv"}
 JINJA_PACKAGE = "jinja2"  # templates rendered in the step, as Airflow renders them
-APPROXIMATING = frozenset({"A2K302", "A2K306", "A2K310", "A2K311", "A2K312", "A2K320", "A2K331", "A2K332", "A2K333",
+APPROXIMATING = frozenset({"A2K302", "A2K306", "A2K310", "A2K311", "A2K312", "A2K320", "A2K331", "A2K332", "A2K333", "A2K336",
                            "A2K334", "A2K335"})
 
 

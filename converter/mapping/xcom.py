@@ -272,6 +272,9 @@ def source(dag: Dag, consumer: str, task_id: str, key: str, argument: bool = Fal
         return _none("A2K311", f"the XCom of {task_id!r} ({what}) is not passed in KFP; the step gets None")
     if kind == TEXT and key != RETURN_VALUE:
         return _none("A2K311", f"{task_id!r} pushes only return_value in KFP, not {key!r}; the step gets None")
+    if kind == JSON and key != RETURN_VALUE and producer.operator not in PYTHON_PRODUCERS:
+        # a pod's step writes its return.json as its output; Airflow's other keys (pod_name, ...) are not passed
+        return _none("A2K311", f"{task_id!r} (a pod) pushes only return_value in KFP, not {key!r}; the step gets None")
     if not key.isidentifier():
         return _none("A2K311", f"XCom key {key!r} of {task_id!r} is not a valid output name; the step gets None")
     # a mapped task's values, read outside its loop, are the list of every instance's (fan_in.py)

@@ -93,6 +93,37 @@ def test_each_case_converts_as_it_runs(converted) -> None:
         assert "'per_region_kwargs." not in closure and "MappedArg" not in closure
         assert re.search(r"config_\d=per_region_kwargs\.files", closure)  # the item, nested in a dict
 
+        product = dag_of(summary, "valid_mapped_cross_product")
+        text = pipeline(out, product)
+        # one step computes the combinations, one loop runs over them: each argument is the item's field
+        assert product["ordering"]["verdict"] == "exact"
+        assert "dsl.ParallelFor(smoke_test_items.outputs['Output']) as smoke_test_item" in text
+        assert "bash_command_0=smoke_test_item.bash_command, env=smoke_test_item.env" in text
+        assert "_itertools.product(*_lists)" in text
+        assert not [d for d in diagnostics(summary) if d.get("dag_id") == "valid_mapped_cross_product"
+                    and d["code"] == "A2K306"]
+
+        group = dag_of(summary, "valid_mapped_group_cross_product")
+        text = pipeline(out, group)
+        assert group["ordering"]["verdict"] == "exact"
+        assert "with dsl.ParallelFor(export_table_items.outputs['Output']) as export_table_item:" in text
+        assert "warehouse=export_table_item.warehouse, table=export_table_item.table" in text
+
+        jobs = dag_of(summary, "valid_bash_expand_kwargs")
+        assert {t["task_id"]: t["mapping"] for t in jobs["tasks"]}["run_job"] != "placeholder"
+        assert "mapped_kwargs.items() if _k in ('bash_command', 'env', 'append_env', 'cwd')" in pipeline(out, jobs)
+
+        pulled = dag_of(summary, "valid_pull_from_placeholder")
+        tasks = {t["task_id"]: t for t in pulled["tasks"]}
+        found = [d for d in diagnostics(summary) if d["code"] == "A2K336"]
+        if mode == "static":  # the image is a Variable: the pod is a placeholder that declares the output read
+            assert tasks["model_training"]["mapping"] == "placeholder"
+            assert tasks["extract_run_id"]["mapping"] == "approximated"
+            assert [d["message"].split(" (output")[0] for d in found] == ["reads the XCom of 'model_training'"]
+            assert "- {name: Output}" in pipeline(out, pulled)
+        else:  # Airflow's import reads the Variable's default: a pod, no placeholder
+            assert tasks["model_training"]["mapping"] != "placeholder" and not found
+
         kwargs = pipeline(out, dag_of(summary, "valid_mapped_group_kwargs"))
         assert "MappedArg" not in kwargs and "dsl.ParallelFor(['reindex orders', 'reindex customers'])" in kwargs
     elif folder == "valid_dags_airflow2":

@@ -162,6 +162,15 @@ def test_a_pod_pushing_its_xcom_writes_the_sidecars_file() -> None:
     assert any("mount_path='/airflow/xcom'" in call for call in mapping.task_calls)
 
 
+def test_a_pull_of_a_pods_other_keys_gets_none_not_a_missing_output() -> None:
+    # the pod's step writes only return.json (Output); pod_name and kin are not passed (a compile KeyError before)
+    pod = task("p", operator=POD, image="img:1", do_xcom_push=True)
+    graph = dag("d", [pod, task("c")], [("p", "c")])
+    assert source(graph, "c", "p", "return_value").ref == XComRef("p")
+    pulled = source(graph, "c", "p", "pod_name")
+    assert pulled.ref is None and pulled.problem[0] == "A2K311"
+
+
 # -- reading -------------------------------------------------------------------------------------
 
 def test_an_xcomarg_in_an_f_string_reads_as_the_template_airflow_makes_of_it(tmp_path) -> None:
