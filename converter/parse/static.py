@@ -160,6 +160,7 @@ def _interpret(interpreter: Interpreter, module: cst.Module, scope: Scope, text:
                 "A2K108", f"The static reader failed on this statement: {type(error).__name__}: {error}",
                 file=display, line=span.line, col=span.col,
             ))
+    interpreter.report_dagless()
     return list(inline_subdags([_to_dag(record, interpreter, text) for record in interpreter.dags]))
 
 
