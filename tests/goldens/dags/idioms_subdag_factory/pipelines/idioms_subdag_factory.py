@@ -18,10 +18,10 @@ Differences from the Airflow DAG:
 import json
 import os
 import sys
-from datetime import datetime, timezone
+import time
 
+import yaml
 from kfp import compiler, components, dsl
-from kfp.components._yaml_utils import dump_yaml, load_yaml
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH = components.load_component_from_text(
@@ -76,7 +76,7 @@ def idioms_subdag_factory_pipeline():
     )
     # section-2.section-2-task-2: BashOperator at fixtures/airflow2_dags/idioms_subdag_factory.py:26 [direct]
     # task group: section-2
-    section_2_section_2_task_2 = (
+    (
         named(BASH, 'section-2-section-2-task-2')(command='echo 2')
         .set_display_name('section-2.section-2-task-2')
         .after(section_1_section_1_task_2, section_1_section_1_task_3)
@@ -84,7 +84,7 @@ def idioms_subdag_factory_pipeline():
     )
     # section-2.section-2-task-3: BashOperator at fixtures/airflow2_dags/idioms_subdag_factory.py:26 [direct]
     # task group: section-2
-    section_2_section_2_task_3 = (
+    (
         named(BASH, 'section-2-section-2-task-3')(command='echo 3')
         .set_display_name('section-2.section-2-task-3')
         .after(section_1_section_1_task_2, section_1_section_1_task_3)
@@ -95,10 +95,35 @@ def idioms_subdag_factory_pipeline():
 def compilation_time() -> str:
     """SOURCE_DATE_EPOCH when set, else a fixed time: compiling twice gives identical YAML."""
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).replace(tzinfo=None).isoformat()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
 
 
 # -- post-compile support: from airflow2kfp (converter/emit/postcompile.py) -------------------------
+def load_yaml(stream):
+    """The compiled workflow, as kfp reads YAML (PyYAML's safe loader; mappings keep their order)."""
+    return yaml.safe_load(stream)
+
+
+class _KfpStyle(yaml.SafeDumper):
+    """kfp's YAML style (kfp.compiler writes workflows so): mappings in their order, text over several
+    lines as a `|` block, text YAML 1.1 would read as a boolean (yes, off...) in double quotes."""
+
+    def represent_text(self, text):
+        style = "|" if "\n" in text else None
+        if text.lower() in ("y", "n", "yes", "no", "true", "false", "on", "off"):
+            style = '"'
+        return self.represent_scalar("tag:yaml.org,2002:str", text, style)
+
+
+_KfpStyle.add_representer(str, _KfpStyle.represent_text)
+_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+
+
+def dump_yaml(workflow):
+    """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
+    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+
+
 _ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
 
 
@@ -144,7 +169,7 @@ def apply_trigger_rules(workflow, rules):
             raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
-        rewritten = re.sub(_ARGO_RESULT, lambda m: f"{stand_in[m.group(1)]}.{m.group(3)}", expression)
+        rewritten = re.sub(_ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression)
         found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
