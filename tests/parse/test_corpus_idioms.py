@@ -11,6 +11,7 @@ from converter.diagnostics import Severity
 from converter.model import ParsedFile
 from tests.parse.helpers import codes, only_dag, task_ids
 
+
 def unsure(parsed: ParsedFile) -> list[tuple[int | None, str | None]]:
     return [(d.line, d.dag_id) for d in parsed.diagnostics if d.code == "A2K203" and d.severity is Severity.WARNING]
 
