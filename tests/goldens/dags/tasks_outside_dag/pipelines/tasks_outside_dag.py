@@ -20,40 +20,27 @@ import yaml
 from kfp import compiler, components, dsl
 from kfp.components import InputPath
 
-# Runs an Airflow BashOperator command with `bash -c`; its last output line is its XCom.
-BASH_XCOM = components.load_component_from_text(
-    """
-name: bash-xcom
-description: Runs a shell command with bash -c, as Airflow's BashOperator does, and outputs the last line
-  of its output, as Airflow pushes it.
-inputs:
-- {name: command, type: String}
-outputs:
-- {name: Output, type: String}
-implementation:
-  container:
-    image: bash:5.2
-    command:
-    - bash
-    - -c
-    - |
-      # airflow2kfp: Airflow's BashOperator pushes the last line of the output as the task's XCom
-      log=$(mktemp)
-      bash -c "$0" 2>&1 | tee "$log"
-      status=${PIPESTATUS[0]}
-      last=$(tail -n 1 "$log")
-      last=${last%"${last##*[![:space:]]}"}
-      mkdir -p "$(dirname "$1")"
-      printf '%s' "$last" > "$1"
-      exit "$status"
-    - {inputValue: command}
-    - {outputPath: Output}
-"""
-)
+
+# Airflow task 'extract': task calling extract.
+def extract_step(ds: str) -> str:
+    """Airflow task 'extract' (task, fixtures/airflow_dags/tasks_outside_dag.py:31)."""
+
+    # the callable, as written at fixtures/airflow_dags/tasks_outside_dag.py
+    def extract(**context) -> str:
+        return context["ds"]
+
+    import json as _json
+
+    _context = {'ds': ds}
+    _result = extract(ds=_context['ds'])
+    return _json.dumps(_result)
+
+
+PY_EXTRACT = components.create_component_from_func(extract_step, base_image='python:3.11')
 
 # Airflow task 't0': task calling t0.
 def t0_step():
-    """Airflow task 't0' (task, fixtures/airflow_dags/tasks_outside_dag.py:29)."""
+    """Airflow task 't0' (task, fixtures/airflow_dags/tasks_outside_dag.py:34)."""
 
     # the callable, as written at fixtures/airflow_dags/tasks_outside_dag.py
     def t0() -> str:
@@ -83,7 +70,7 @@ implementation:
 
 # Airflow task 'report': task calling report.
 def report_step(value_path: InputPath()):
-    """Airflow task 'report' (task, fixtures/airflow_dags/tasks_outside_dag.py:34)."""
+    """Airflow task 'report' (task, fixtures/airflow_dags/tasks_outside_dag.py:39)."""
 
     # the callable, as written at fixtures/airflow_dags/tasks_outside_dag.py
     def report(value: str) -> None:
@@ -92,7 +79,7 @@ def report_step(value_path: InputPath()):
     import json as _json
 
     with open(value_path) as _file:
-        value = _file.read()
+        value = _json.load(_file)
     report(value)
 
 
@@ -120,23 +107,23 @@ def trigger_rule(task, rule: str, depends: str) -> None:
 def tasks_outside_dag_pipeline(
     ds: str = '[[CurrentTime.2006-01-02]]',  # Airflow's `ds`: the logical date as YYYY-MM-DD (the run's creation time; the scheduled time in recurring runs)
 ):
-    # extract: BashOperator at fixtures/airflow_dags/tasks_outside_dag.py:26 [direct]
+    # extract: task at fixtures/airflow_dags/tasks_outside_dag.py:31 [direct]
     # note: ds: the run's creation time, or the scheduled time in recurring runs (Airflow 2's data-interval schedules use the start of the interval)
     extract = (
-        named(BASH_XCOM, 'extract')(command=f'echo {ds}')
+        named(PY_EXTRACT, 'extract')(ds=ds)
         .set_display_name('extract')
     )
-    # t0: task at fixtures/airflow_dags/tasks_outside_dag.py:29 [direct]
+    # t0: task at fixtures/airflow_dags/tasks_outside_dag.py:34 [direct]
     (
         named(PY_T0, 't0')()
         .set_display_name('t0')
     )
-    # cleanup: BashOperator at fixtures/airflow_dags/tasks_outside_dag.py:30 [direct]
+    # cleanup: BashOperator at fixtures/airflow_dags/tasks_outside_dag.py:35 [direct]
     (
         named(BASH, 'cleanup')(command=f'rm -rf /tmp/{dsl.RUN_ID_PLACEHOLDER}')
         .set_display_name('cleanup')
     )
-    # report: task at fixtures/airflow_dags/tasks_outside_dag.py:34 [direct]
+    # report: task at fixtures/airflow_dags/tasks_outside_dag.py:39 [direct]
     (
         named(PY_REPORT, 'report')(value=extract.outputs['Output'])
         .set_display_name('report')
