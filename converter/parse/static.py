@@ -38,7 +38,7 @@ from typing import Any
 
 import libcst as cst
 
-from converter.diagnostics import Diagnostic, Severity, diag
+from converter.diagnostics import Diagnostic, diag
 from converter.model import (
     Dag,
     DagRef,
@@ -166,10 +166,11 @@ def _interpret(interpreter: Interpreter, module: cst.Module, scope: Scope, text:
 
 def _unsure_on_every_dag(diagnostics: list[Diagnostic], dags: list[Dag]) -> list[Diagnostic]:
     """A doubt about the edges that no DAG could be named for (code at module level, outside any
-    `with DAG`) concerns every DAG of the file: each gets it, so each one's ordering is unproven."""
+    `with DAG`) concerns every DAG of the file: each gets it, so each one's ordering is unproven (a
+    warning) or each one is not converted (an error: tasks or edges are surely missing somewhere)."""
     kept: list[Diagnostic] = []
     for found in diagnostics:
-        if found.code == "A2K203" and found.severity is Severity.WARNING and found.dag_id is None and dags:
+        if found.code == "A2K203" and found.dag_id is None and dags:
             kept.extend(dataclasses.replace(found, dag_id=dag.dag_id) for dag in dags)
         else:
             kept.append(found)

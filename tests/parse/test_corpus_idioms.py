@@ -185,3 +185,17 @@ def test_labels_in_lists_link_each_pair(read) -> None:
     # a Label links only once both of its sides are known: `a >> [L, L]` alone adds nothing
     assert dag.edges == ()
     assert codes(parsed) == []
+
+
+def test_a_module_level_error_no_dag_can_be_named_for_fails_every_dag_of_the_file(read) -> None:
+    parsed = read("""
+        import os
+        with DAG("d1") as d1:
+            a, b = EmptyOperator(task_id="a"), EmptyOperator(task_id="b")
+        with DAG("d2") as d2:
+            EmptyOperator(task_id="c")
+        if os.environ.get("WIRED"):
+            a >> b
+    """)
+    errors = [(d.dag_id, d.line) for d in parsed.diagnostics if d.severity is Severity.ERROR]
+    assert errors == [("d1", 11), ("d2", 11)]
