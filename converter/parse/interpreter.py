@@ -712,6 +712,11 @@ class Interpreter(Builders):
             return self.make_partial(node, receiver, scope)
         if isinstance(receiver, DagRecord):
             return self.dag_method(node, receiver, name, scope)
+        if isinstance(receiver, XComDerived) and name in ("map", "zip", "concat"):  # a.zip(b).map(f)
+            args, kwargs = self.arguments(node, scope)
+            if args is None or kwargs is None:
+                return self.unknown_call(node, args, kwargs)
+            return self.derived_xcom(node, receiver.tasks, name, args, kwargs)
         if isinstance(receiver, (str, list, dict, tuple, set)):
             return self.call_data(node, scope, receiver)
         # a method of something the reader does not know (a function its decorator made unknown, an
@@ -734,11 +739,7 @@ class Interpreter(Builders):
             return None
         task = receiver.task if isinstance(receiver, XComValue) else receiver
         if name in ("map", "zip", "concat") and isinstance(receiver, XComValue):
-            # XComArg.map/zip/concat: a new XComArg whose upstream are the tasks it reads
-            tasks = [receiver.task, *(a.task for a in args if isinstance(a, XComValue))]
-            if name != "map" and not all(isinstance(a, XComValue) for a in args):
-                return self.unknown_call(node, args, kwargs)
-            return XComDerived(self.source(node), tasks=tuple(tasks))
+            return self.derived_xcom(node, (receiver.task,), name, args, kwargs)
         if name == "as_setup" and isinstance(task, TaskRecord):
             task.is_setup = True
             return receiver
@@ -755,6 +756,18 @@ class Interpreter(Builders):
         if name in _TASK_READERS:
             return self.unresolved(node)
         return self.unknown_call(node, [receiver, *args], kwargs)
+
+    def derived_xcom(self, node: cst.Call, tasks: tuple[Any, ...], name: str, args: list[Any],
+                     kwargs: dict[str, Any]) -> Any:
+        """XComArg.map/zip/concat: a new XComArg whose upstream are the tasks it reads (the receiver's, and
+        for zip/concat the other XComArgs')."""
+        if name == "map":
+            return XComDerived(self.source(node), tasks=tasks)
+        others = [a.tasks if isinstance(a, XComDerived) else (a.task,) for a in args
+                  if isinstance(a, (XComValue, XComDerived))]
+        if len(others) != len(args) or set(kwargs) - {"fillvalue"}:
+            return self.unknown_call(node, args, kwargs)
+        return XComDerived(self.source(node), tasks=tuple(dict.fromkeys([*tasks, *(t for o in others for t in o)])))
 
     # -- DAGs and groups -------------------------------------------------------------------
     def call_dag_function(self, node: cst.Call, function: Function, args: list[Any] | None,

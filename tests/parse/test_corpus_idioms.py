@@ -199,3 +199,15 @@ def test_a_module_level_error_no_dag_can_be_named_for_fails_every_dag_of_the_fil
     """)
     errors = [(d.dag_id, d.line) for d in parsed.diagnostics if d.severity is Severity.ERROR]
     assert errors == [("d1", 11), ("d2", 11)]
+
+
+def test_zip_then_map_keeps_every_upstream_edge() -> None:
+    """fixtures/valid_dags/valid_xcom_zip_map.py: the edges Airflow 3.3's DagBag builds from it."""
+    from pathlib import Path
+
+    from converter.parse.static import read_dag_file
+
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "valid_dags" / "valid_xcom_zip_map.py"
+    dag = only_dag(read_dag_file(fixture))
+    assert sorted(dag.edges) == [("get_cmd", "two_cmds"), ("get_env", "two_cmds"),
+                                 ("templates", "salutation"), ("users", "salutation")]
