@@ -357,6 +357,8 @@ class Interpreter(Builders):
                 options = {**target.options, **options}
                 result = TaskFlow(function, target.operator, target.module, options, frozenset(options))
                 continue
+            if isinstance(target, Builtin) or imports.dotted(expr) in _HARMLESS_BUILTINS:
+                continue  # @staticmethod, @property, ...: no task can come of them
             if not isinstance(target, Ref) or (imports.kind(target) is None and imports.may_build_tasks(target)):
                 # a decorator of the file or of another module of the repo: it may make the function a
                 # task (or anything); the function is read as written, a call of it is a doubt

@@ -4,10 +4,11 @@
 diagnostic on the returned `ParsedFile`, and whatever could be read is returned with it.
 
 Read: `with DAG(...)` (with or without `as`), `dag = DAG(...)` with `dag=dag`, `@dag` functions
-called at module level, DAG factories (plain functions returning DAGs), several DAGs per file;
+called at module level (dag_id by keyword or positional), tasks made outside any DAG that an edge adds
+to one, DAG factories (plain functions returning DAGs), several DAGs per file;
 operators resolved through imports and aliases in every Airflow version's paths, providers,
 custom operators subclassing Airflow classes; TaskFlow (`@task`, `@task.<kind>`, `@setup`,
-`@teardown`, `.override()`, `task(fn)`), `__N` ids for repeated calls; XCom values
+`@teardown`, `.override()`, `task(fn)`, `@dag_obj.task`), `__N` ids for repeated calls; XCom values
 (`op.output`, `["key"]`, `XComArg`, TaskFlow results) with their implied edges; `>>`, `<<`,
 `set_upstream/downstream`, `chain`, `cross_downstream`, `chain_linear`, `Label`, TaskGroups and
 `@task_group` (edges to groups resolved at the time of the call), `.as_setup()`/`.as_teardown()`;

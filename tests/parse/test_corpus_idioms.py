@@ -211,3 +211,15 @@ def test_zip_then_map_keeps_every_upstream_edge() -> None:
     dag = only_dag(read_dag_file(fixture))
     assert sorted(dag.edges) == [("get_cmd", "two_cmds"), ("get_env", "two_cmds"),
                                  ("templates", "salutation"), ("users", "salutation")]
+
+
+def test_builtin_decorators_are_no_doubt(read) -> None:
+    parsed = read("""
+        @staticmethod
+        def helper():
+            return "a"
+        with DAG("d") as d:
+            EmptyOperator(task_id="a")
+            helper()
+    """)
+    assert unsure(parsed) == []
