@@ -123,8 +123,8 @@ class Builders(Dependencies):
                                    "reading does not follow.", node, self.context[-1].dag)
                 return None
             return self.context[-1]
-        if airflow:
-            self.report("A2K207", "This task is created outside any DAG and without dag=.", node)
+        if airflow:  # in no DAG yet: an edge to a task of a DAG adds it there (see Dependencies.adopt)
+            return self.nowhere.root
         return None
 
     def task_id_of(self, node: cst.Call, label: Any, group: GroupRecord) -> str | None:
@@ -135,7 +135,7 @@ class Builders(Dependencies):
         full = group.child_id(label)
         if not self.check_id(node, full, KEY_REGEX, "task_id", dag=group.dag):
             return None
-        if full in group.dag.tasks:
+        if full in group.dag.tasks and not group.dag.placeholder:
             self.report("A2K201", f"The task_id {full!r} is already used in this DAG "
                         f"(first at line {group.dag.tasks[full].span.line}).", node, task_id=full, dag=group.dag)
             return None
@@ -218,13 +218,16 @@ class Builders(Dependencies):
         """Add a task to its DAG, with the upstream edges its XCom arguments imply."""
         if task.task_id is None:
             return task
-        if len(task.dag.tasks) >= self.limits.tasks_per_dag:
+        if len(self.dagless if task.dag.placeholder else task.dag.tasks) >= self.limits.tasks_per_dag:
             raise self.over(TASKS, f"DAG {shown(task.dag.dag_id)} unrolls to more than "
                             f"{self.limits.tasks_per_dag:,} tasks, the static reader's limit.", node)
         self.walk([task.values, task.mapped_args], node)  # bounds the walk for XCom arguments below
-        task.dag.add_task(task)
-        if not task.is_mapped:  # BaseOperator.__init__ joins a setup/teardown context; a mapped task does not
-            self.setup_teardown.created(task)
+        if task.dag.placeholder:
+            self.dagless.append((node, task))
+        else:
+            task.dag.add_task(task)
+            if not task.is_mapped:  # BaseOperator.__init__ joins a setup/teardown context; a mapped task does not
+                self.setup_teardown.created(task)
         for ref in xcoms([task.values, task.mapped_args]):
             if ref.task.task_id is not None:
                 self.add_edge(node, ref.task, task)
@@ -237,7 +240,7 @@ class Builders(Dependencies):
         if group is None:
             return self.unresolved(node)
         label = flow.options.get("task_id", flow.function.name)
-        if isinstance(label, str):
+        if isinstance(label, str) and not group.dag.placeholder:  # no DAG: Airflow keeps the name as it is
             label = group.dag.unique_label(label, group)
         task_id = self.task_id_of(node, label, group)
         task = TaskRecord(task_id, flow.operator, flow.module, self.span(node), group.dag, group,
@@ -261,29 +264,6 @@ class Builders(Dependencies):
     def make_partial(self, node: cst.Call, target: Ref | LocalClass, scope: Scope) -> Any:
         _, kwargs = self.arguments(node, scope)
         return Partial(target, kwargs or {}, node) if kwargs is not None else self.unresolved(node)
-
-
-def handles_in(values: list[Any], limit: int = 10_000) -> list[DagRecord]:
-    """The DAGs of the DAGs, groups, tasks and XCom results inside `values` (containers looked into, up
-    to `limit` items), in the order found."""
-    found: dict[int, DagRecord] = {}
-    pending = list(values)
-    while pending and limit > 0:
-        limit -= 1
-        item = pending.pop(0)
-        if isinstance(item, DagRecord):
-            found.setdefault(id(item), item)
-        elif isinstance(item, (TaskRecord, GroupRecord)):
-            found.setdefault(id(item.dag), item.dag)
-        elif isinstance(item, XComValue):
-            found.setdefault(id(item.task.dag), item.task.dag)
-        elif isinstance(item, XComDerived):
-            pending.extend(item.tasks)
-        elif isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, (list, tuple, set)):
-            pending.extend(item)
-    return list(found.values())
 
 
 def xcoms(value: Any) -> Iterator[XComValue]:

@@ -22,7 +22,8 @@ import libcst as cst
 from converter.diagnostics import Severity
 from converter.model import Unresolved
 from converter.parse import imports
-from converter.parse.builders import Builders, handles_in
+from converter.parse.builders import Builders
+from converter.parse.dependencies import handles_in
 from converter.parse.evaluate import make_datetime, make_duration
 from converter.parse.setup_teardown import EndlessSearch
 from converter.parse.state import short
@@ -348,10 +349,20 @@ class Interpreter(Builders):
             expr = decorator.decorator
             target = self.eval(expr.func if isinstance(expr, cst.Call) else expr, scope)
             options: dict[str, Any] = {}
+            positional: list[Any] = []
             if isinstance(expr, cst.Call):
-                _, kwargs = self.arguments(expr, scope)
-                options = kwargs or {}
-            if not isinstance(target, Ref):
+                args, kwargs = self.arguments(expr, scope)
+                options, positional = kwargs or {}, args or []
+            if isinstance(target, TaskDecorator):  # `@dag.task`, `@dag.task(retries=2)`: task(dag=dag)
+                options = {**target.options, **options}
+                result = TaskFlow(function, target.operator, target.module, options, frozenset(options))
+                continue
+            if isinstance(target, Builtin) or imports.dotted(expr) in _HARMLESS_BUILTINS:
+                continue  # @staticmethod, @property, ...: no task can come of them
+            if not isinstance(target, Ref) or (imports.kind(target) is None and imports.may_build_tasks(target)):
+                # a decorator of the file or of another module of the repo: it may make the function a
+                # task (or anything); the function is read as written, a call of it is a doubt
+                function.unknown_decorator = self.source(expr)
                 continue
             kind = imports.kind(target)
             if target.qualname.endswith(".asset.multi") and imports.is_airflow(target):
@@ -360,6 +371,10 @@ class Interpreter(Builders):
             if kind == "asset_decorator":
                 self.define_asset(node, function, target, options)
             elif kind == "dag_decorator":
+                # @dag("id", ...): a positional dag_id (a non-empty string) names the DAG, dag_id= first
+                if positional and "dag_id" not in options and (
+                        not isinstance(positional[0], str) or positional[0].strip()):
+                    options = {**options, "dag_id": positional[0]}
                 function.kind, function.options = "dag", options
             elif kind == "task_group_decorator":
                 function.kind, function.options = "task_group", options
@@ -497,6 +512,8 @@ class Interpreter(Builders):
             return dag.default_args
         if name == "task_group":
             return dag.root
+        if name == "task":  # DAG.task: functools.partial(task, dag=self)
+            return TaskDecorator("task", "airflow.decorators", {"dag": dag})
         if name in dag.settings and self.is_data(dag.settings[name], node):
             return dag.settings[name]  # dag.start_date, dag.schedule_interval, ... as written
         return self.unresolved(node)
@@ -563,6 +580,11 @@ class Interpreter(Builders):
                 return self.call_dag_function(node, callee, args, kwargs)
             if callee.kind == "task_group":
                 return self.call_group_function(node, callee, args, kwargs)
+            if callee.unknown_decorator is not None and self.context:
+                self.report_unsure(f"`{short(self.source(node))}` calls `{callee.name}`, decorated with "
+                                   f"`@{short(callee.unknown_decorator)}`, which the static reader does not know "
+                                   "(it may make the function a task); tasks or dependencies it adds are not seen.",
+                                   node)
             return self.call_function(callee, node, args, kwargs)
         if isinstance(callee, TaskFlow):
             return self.call_taskflow(node, callee, args, kwargs)
@@ -611,7 +633,7 @@ class Interpreter(Builders):
                 return XComValue(task, key)
             return self.unresolved(node)
         if kind in ("chain", "cross_downstream", "chain_linear"):
-            return self.dependency_helper(node, kind, args)
+            return self.dependency_helper(node, kind, args, kwargs)
         if kind == "path" and args and all(isinstance(a, (str, PurePosixPath)) for a in args) and not kwargs:
             return PurePosixPath(*args)
         if kind == "os_path" and args and all(isinstance(a, str) for a in args) and not kwargs:
@@ -692,7 +714,17 @@ class Interpreter(Builders):
             return self.make_partial(node, receiver, scope)
         if isinstance(receiver, DagRecord):
             return self.dag_method(node, receiver, name, scope)
-        return self.call_data(node, scope, receiver)
+        if isinstance(receiver, XComDerived) and name in ("map", "zip", "concat"):  # a.zip(b).map(f)
+            args, kwargs = self.arguments(node, scope)
+            if args is None or kwargs is None:
+                return self.unknown_call(node, args, kwargs)
+            return self.derived_xcom(node, receiver.tasks, name, args, kwargs)
+        if isinstance(receiver, (str, list, dict, tuple, set)):
+            return self.call_data(node, scope, receiver)
+        # a method of something the reader does not know (a function its decorator made unknown, an
+        # object of another module): handed tasks, it may wire them, which must not pass silently
+        args, kwargs = self.arguments(node, scope)
+        return self.unknown_call(node, args, kwargs)
 
     def node_method(self, node: cst.Call, receiver: Any, name: str, scope: Scope) -> Any:
         args, kwargs = self.arguments(node, scope)
@@ -709,11 +741,7 @@ class Interpreter(Builders):
             return None
         task = receiver.task if isinstance(receiver, XComValue) else receiver
         if name in ("map", "zip", "concat") and isinstance(receiver, XComValue):
-            # XComArg.map/zip/concat: a new XComArg whose upstream are the tasks it reads
-            tasks = [receiver.task, *(a.task for a in args if isinstance(a, XComValue))]
-            if name != "map" and not all(isinstance(a, XComValue) for a in args):
-                return self.unknown_call(node, args, kwargs)
-            return XComDerived(self.source(node), tasks=tuple(tasks))
+            return self.derived_xcom(node, (receiver.task,), name, args, kwargs)
         if name == "as_setup" and isinstance(task, TaskRecord):
             task.is_setup = True
             return receiver
@@ -730,6 +758,18 @@ class Interpreter(Builders):
         if name in _TASK_READERS:
             return self.unresolved(node)
         return self.unknown_call(node, [receiver, *args], kwargs)
+
+    def derived_xcom(self, node: cst.Call, tasks: tuple[Any, ...], name: str, args: list[Any],
+                     kwargs: dict[str, Any]) -> Any:
+        """XComArg.map/zip/concat: a new XComArg whose upstream are the tasks it reads (the receiver's, and
+        for zip/concat the other XComArgs')."""
+        if name == "map":
+            return XComDerived(self.source(node), tasks=tasks)
+        others = [a.tasks if isinstance(a, XComDerived) else (a.task,) for a in args
+                  if isinstance(a, (XComValue, XComDerived))]
+        if len(others) != len(args) or set(kwargs) - {"fillvalue"}:
+            return self.unknown_call(node, args, kwargs)
+        return XComDerived(self.source(node), tasks=tuple(dict.fromkeys([*tasks, *(t for o in others for t in o)])))
 
     # -- DAGs and groups -------------------------------------------------------------------
     def call_dag_function(self, node: cst.Call, function: Function, args: list[Any] | None,

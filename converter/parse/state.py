@@ -10,7 +10,7 @@ from typing import Any
 import libcst as cst
 
 from converter.diagnostics import Diagnostic, Severity, diag
-from converter.model import Duration, Unresolved
+from converter.model import Duration, SourceSpan, Unresolved
 from converter.parse.budget import DEFAULT_LIMITS, ReadingLimits
 from converter.parse.evaluate import Evaluator
 from converter.parse.positions import Positions
@@ -35,11 +35,17 @@ class ReaderState(Evaluator):
         self.setup_teardown = SetupTeardownContext(self._link_tasks, lambda steps: self.charge(steps, None))
         self.linking: cst.CSTNode | None = None  # the statement whose setup/teardown context adds edges
         self.doubts: set[tuple[int | None, str | None]] = set()  # (line, dag_id) of each A2K203 warning
+        # tasks made outside any DAG (and without dag=) wait here: Airflow adds such a task to the DAG of
+        # the first task it is linked to (`>>`, set_downstream, chain, an XCom argument), else to none
+        self.nowhere = DagRecord("<no DAG>", SourceSpan(file, 0), {}, {}, placeholder=True)
+        self.dagless: list[tuple[cst.CSTNode, TaskRecord]] = []
 
     def report(self, code: str, message: str, node: cst.CSTNode, *, task_id: str | None = None,
                dag: DagRecord | None = None, severity: Severity | None = None) -> None:
         self.charge(REPORT_STEPS, node)
         span = self.span(node)
+        if dag is not None and dag.placeholder:
+            dag = None
         self.diagnostics.append(diag(
             code, message, file=self.file, line=span.line or None, col=span.col,
             task_id=task_id, dag_id=dag.dag_id if dag else self.current_dag_id(), severity=severity,
@@ -49,6 +55,8 @@ class ReaderState(Evaluator):
         """The reading may have missed tasks or edges here, though what it read is right: an A2K203
         warning, on the DAG concerned (the current one; when none is known, static.py puts it on every
         DAG of the file), whose ordering the run then marks unproven instead of exact."""
+        if dag is not None and dag.placeholder:  # a task of no DAG yet: any DAG of the file may get it
+            dag = None
         dag_id = dag.dag_id if dag else self.current_dag_id()
         line = self.span(node).line or None
         if (line, dag_id) in self.doubts:  # one doubt per line and DAG: a loop must not repeat it

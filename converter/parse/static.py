@@ -4,10 +4,11 @@
 diagnostic on the returned `ParsedFile`, and whatever could be read is returned with it.
 
 Read: `with DAG(...)` (with or without `as`), `dag = DAG(...)` with `dag=dag`, `@dag` functions
-called at module level, DAG factories (plain functions returning DAGs), several DAGs per file;
+called at module level (dag_id by keyword or positional), tasks made outside any DAG that an edge adds
+to one, DAG factories (plain functions returning DAGs), several DAGs per file;
 operators resolved through imports and aliases in every Airflow version's paths, providers,
 custom operators subclassing Airflow classes; TaskFlow (`@task`, `@task.<kind>`, `@setup`,
-`@teardown`, `.override()`, `task(fn)`), `__N` ids for repeated calls; XCom values
+`@teardown`, `.override()`, `task(fn)`, `@dag_obj.task`), `__N` ids for repeated calls; XCom values
 (`op.output`, `["key"]`, `XComArg`, TaskFlow results) with their implied edges; `>>`, `<<`,
 `set_upstream/downstream`, `chain`, `cross_downstream`, `chain_linear`, `Label`, TaskGroups and
 `@task_group` (edges to groups resolved at the time of the call), `.as_setup()`/`.as_teardown()`;
@@ -38,7 +39,7 @@ from typing import Any
 
 import libcst as cst
 
-from converter.diagnostics import Diagnostic, Severity, diag
+from converter.diagnostics import Diagnostic, diag
 from converter.model import (
     Dag,
     DagRef,
@@ -160,15 +161,17 @@ def _interpret(interpreter: Interpreter, module: cst.Module, scope: Scope, text:
                 "A2K108", f"The static reader failed on this statement: {type(error).__name__}: {error}",
                 file=display, line=span.line, col=span.col,
             ))
+    interpreter.report_dagless()
     return list(inline_subdags([_to_dag(record, interpreter, text) for record in interpreter.dags]))
 
 
 def _unsure_on_every_dag(diagnostics: list[Diagnostic], dags: list[Dag]) -> list[Diagnostic]:
     """A doubt about the edges that no DAG could be named for (code at module level, outside any
-    `with DAG`) concerns every DAG of the file: each gets it, so each one's ordering is unproven."""
+    `with DAG`) concerns every DAG of the file: each gets it, so each one's ordering is unproven (a
+    warning) or each one is not converted (an error: tasks or edges are surely missing somewhere)."""
     kept: list[Diagnostic] = []
     for found in diagnostics:
-        if found.code == "A2K203" and found.severity is Severity.WARNING and found.dag_id is None and dags:
+        if found.code == "A2K203" and found.dag_id is None and dags:
             kept.extend(dataclasses.replace(found, dag_id=dag.dag_id) for dag in dags)
         else:
             kept.append(found)

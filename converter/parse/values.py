@@ -82,6 +82,9 @@ class Function:
     options: dict[str, Any] = field(default_factory=dict)  # the decorator's keyword arguments
     # the names its parameters' defaults read, with their values when it was defined (see defaults_read)
     defaults: dict[str, Any] = field(default_factory=dict)
+    # the source of a decorator the reader does not know (it may make the function a task or wrap
+    # it in anything): the function is still read as written, but a call of it is a doubt
+    unknown_decorator: str | None = None
 
     @property
     def name(self) -> str:
@@ -296,6 +299,9 @@ class DagRecord:
     downstream: dict[str, dict[str, None]] = field(default_factory=dict)
     # highest `__N` suffix used per id prefix, so TaskFlow ids are made unique without rescans
     suffixes: dict[str, int] = field(default_factory=dict)
+    # the stand-in "DAG" of tasks made outside any DAG, until an edge to a task of a real DAG adds
+    # them there (Airflow's _set_relatives); never one of the results
+    placeholder: bool = False
     root: GroupRecord = field(init=False)
 
     def __post_init__(self) -> None:
