@@ -59,9 +59,9 @@ def truth(folder: str) -> dict[str, Any]:
     import inspect
 
     try:
-        from airflow.dag_processing.dagbag import DagBag  # Airflow >= 3.1
+        from airflow.dag_processing.dagbag import DagBag  # type: ignore[import-not-found]  # Airflow >= 3.1
     except ImportError:
-        from airflow.models.dagbag import DagBag
+        from airflow.models.dagbag import DagBag  # type: ignore[import-not-found]
     imported = time.perf_counter()
     kwargs: dict[str, Any] = {"dag_folder": folder}
     if "include_examples" in inspect.signature(DagBag.__init__).parameters:  # removed in 3.3
@@ -75,7 +75,7 @@ def truth(folder: str) -> dict[str, Any]:
             "tasks": sorted(t.task_id for t in dag.tasks),
             "edges": sorted([u, t.task_id] for t in dag.tasks for u in t.upstream_task_ids),
         }
-    import airflow
+    import airflow  # type: ignore[import-not-found]
 
     return {
         "airflow_version": airflow.__version__,
@@ -212,7 +212,7 @@ def _strip_volatile() -> Any:
     """tests/helpers.strip_volatile: the one place the project strips volatile output."""
     sys.path.insert(0, str(ROOT / "tests"))
     try:
-        from helpers import strip_volatile
+        from helpers import strip_volatile  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(ROOT / "tests"))
     return strip_volatile
@@ -237,9 +237,25 @@ class RepoResult:
     nondeterministic: list[str] = field(default_factory=list)
 
 
+ENV_FILE = "airflow.env"  # optional, in a repository folder: AIRFLOW_VAR_*/AIRFLOW_CONN_* lines its DAGs need
+
+
+def env_file_values(folder: Path) -> dict[str, str]:
+    """The NAME=VALUE lines of the folder's airflow.env (Variables and Connections its DAGs read at import)."""
+    path = folder / ENV_FILE
+    if not path.is_file():
+        return {}
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, sep, value = line.strip().partition("=")
+        if sep and name.startswith(("AIRFLOW_VAR_", "AIRFLOW_CONN_")):
+            values[name] = value
+    return values
+
+
 def run_truth(folder: Path, airflow_python: str, sandbox: bool) -> tuple[dict[str, Any], float]:
     home = Path(tempfile.mkdtemp(prefix="measure-airflow-home-"))
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "AIRFLOW_HOME": str(home),
+    env = {**env_file_values(folder), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "AIRFLOW_HOME": str(home),
            "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
            "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"}
     command = [airflow_python, str(Path(__file__).resolve()), "--truth", str(folder)]
@@ -265,6 +281,8 @@ def run_convert(folder: Path, out: Path, mode: str, airflow_python: str, extra: 
     shutil.rmtree(out, ignore_errors=True)
     command = [str(ROOT / ".venv" / "bin" / "airflow2kfp"), "convert", str(folder), "--out", str(out),
                "--mode", mode, "--no-cache", "--airflow-python", airflow_python, *extra]
+    if (folder / ENV_FILE).is_file():
+        command += ["--airflow-env-file", str(folder / ENV_FILE)]
     env = dict(os.environ, XDG_CACHE_HOME=str(out.parent / ".cache"))
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=str(folder))
@@ -349,6 +367,11 @@ def totals(results: Sequence[RepoResult]) -> Totals:
 
 
 def print_repo(result: RepoResult) -> None:
+    _print_repo(result)
+    sys.stdout.flush()
+
+
+def _print_repo(result: RepoResult) -> None:
     s = result.seconds
     print(f"\n== {result.name}  (Airflow {result.airflow_version}: {result.airflow_dags} DAGs loaded, "
           f"{len(result.airflow_import_errors)} files not imported)")
