@@ -185,6 +185,19 @@ def false_file_failures(truth_result: Mapping[str, Any], conversion: Mapping[str
     return sorted(failed)
 
 
+def internal_errors(conversion: Mapping[str, Any], folder: Path) -> list[str]:
+    """Every internal-error diagnostic of the run, wherever it is (a DAG Airflow does not load included):
+    `file: CODE message`."""
+    found = []
+    records = [*conversion.get("files", []), *conversion.get("dags", [])]
+    for record in records:
+        for d in record.get("diagnostics", ()):
+            if INTERNAL_CODE.match(d.get("code", "")):
+                where = os.path.relpath(d.get("file") or record.get("path") or record.get("source", "?"), folder)
+                found.append(f"{where}: {d['code']} {d.get('message', '')[:140]}")
+    return sorted(set(found))
+
+
 def folder_differences(first: Path, second: Path) -> list[str]:
     """Files that differ between two output folders (texts compared after the goldens' volatile fields)."""
     strip = _strip_volatile()
@@ -232,6 +245,7 @@ class RepoResult:
     verdicts: dict[str, list[DagVerdict]] = field(default_factory=dict)  # mode -> per DAG
     extra_dags: dict[str, list[str]] = field(default_factory=dict)  # mode -> dag_ids Airflow has not
     false_file_failures: dict[str, list[str]] = field(default_factory=dict)
+    internal_anywhere: dict[str, list[str]] = field(default_factory=dict)  # mode -> every internal error
     exit_codes: dict[str, int] = field(default_factory=dict)
     crashed: dict[str, str] = field(default_factory=dict)  # mode -> traceback tail when the run crashed
     nondeterministic: list[str] = field(default_factory=list)
@@ -315,6 +329,7 @@ def measure(folder: Path, work: Path, airflow_python: str, sandbox: bool, extra:
         result.verdicts[label] = compare_mode(airflow["dags"], conversion, out)
         result.extra_dags[label] = sorted({d["dag_id"] for d in conversion.get("dags", [])} - set(airflow["dags"]))
         result.false_file_failures[label] = false_file_failures(airflow, conversion, folder)
+        result.internal_anywhere[label] = internal_errors(conversion, folder)
     return result
 
 
@@ -329,6 +344,7 @@ class Totals:
     internal: dict[str, int]
     twice: dict[str, int]
     false_failures: dict[str, int]
+    internal_anywhere: dict[str, int]
     nondeterministic: int
     crashed: int
 
@@ -361,6 +377,7 @@ def totals(results: Sequence[RepoResult]) -> Totals:
         internal={m: sum(bool(v.internal) for r in results for v in r.verdicts.get(m, ())) for m in modes},
         twice={m: sum(v.emitted > 1 for r in results for v in r.verdicts.get(m, ())) for m in modes},
         false_failures={m: sum(len(r.false_file_failures.get(m, ())) for r in results) for m in modes},
+        internal_anywhere={m: sum(len(r.internal_anywhere.get(m, ())) for r in results) for m in modes},
         nondeterministic=sum(bool(r.nondeterministic) for r in results),
         crashed=sum(len(r.crashed) for r in results),
     )
@@ -393,6 +410,8 @@ def _print_repo(result: RepoResult) -> None:
             print(f"   {mode}: DAGs Airflow does not have: {_few(result.extra_dags[mode], 6)}")
         if result.false_file_failures.get(mode):
             print(f"   {mode}: files failed that define no DAG: {_few(result.false_file_failures[mode], 6)}")
+        for line in result.internal_anywhere.get(mode, ()):
+            print(f"   {mode}: internal error: {line}")
     for label, log in result.crashed.items():
         print(f"   {label}: CRASHED or no conversion.json:\n      " + log[-600:].replace("\n", "\n      "))
     print(f"   deterministic (two default-mode runs): "
@@ -417,7 +436,8 @@ def print_totals(results: Sequence[RepoResult], total: Totals) -> None:
     for mode in ("auto", "static"):
         print(f"   {mode:<7} exact {total.exact.get(mode, 0)}/{total.dags} ({total.percent(mode):.1f}%), "
               f"internal errors {total.internal.get(mode, 0)}, emitted twice {total.twice.get(mode, 0)}, "
-              f"files failed that define no DAG {total.false_failures.get(mode, 0)}")
+              f"files failed that define no DAG {total.false_failures.get(mode, 0)}, "
+              f"internal errors anywhere (DAGs Airflow does not load included) {total.internal_anywhere.get(mode, 0)}")
     print(f"   determinism: {len(results) - total.nondeterministic}/{len(results)} repositories byte-identical")
     dagbag = sum(r.seconds.get("dagbag", 0) for r in results)
     static = sum(r.seconds.get("static", 0) for r in results)

@@ -150,3 +150,13 @@ def test_totals_fail_the_done_when_on_each_criterion() -> None:
     for expected in ("1 of 3 DAGs not exact", "internal error", "emitted twice", "static mode: 33.3%",
                      "two default-mode runs differ"):
         assert expected in failing
+
+
+def test_internal_errors_anywhere_are_listed_with_their_file(tmp_path: Path) -> None:
+    from measure_repos import internal_errors
+
+    bad = {"code": "A2K402", "severity": "error", "message": "internal error: KeyError", "file": str(tmp_path / "a.py")}
+    user = {"code": "A2K601", "severity": "error", "message": "ImportError", "file": str(tmp_path / "b.py")}
+    conversion = {"files": [{"path": str(tmp_path / "a.py"), "diagnostics": [bad, user]}],
+                  "dags": [{"source": str(tmp_path / "a.py"), "diagnostics": [bad]}]}
+    assert internal_errors(conversion, tmp_path) == ["a.py: A2K402 internal error: KeyError"]
