@@ -291,9 +291,11 @@ def run_truth(folder: Path, airflow_python: str, sandbox: bool) -> tuple[dict[st
     return json.loads(lines[-1]), wall
 
 
-def run_convert(folder: Path, out: Path, mode: str, airflow_python: str, extra: Sequence[str]) -> tuple[int, float, str]:
+def run_convert(folder: Path, out: Path, mode: str, airflow_python: str, extra: Sequence[str],
+                checkout: Path = ROOT) -> tuple[int, float, str]:
+    """One cold convert run with the converter of `checkout` (its cli.py, with this interpreter's packages)."""
     shutil.rmtree(out, ignore_errors=True)
-    command = [str(ROOT / ".venv" / "bin" / "airflow2kfp"), "convert", str(folder), "--out", str(out),
+    command = [sys.executable, str(checkout / "cli.py"), "convert", str(folder), "--out", str(out),
                "--mode", mode, "--no-cache", "--airflow-python", airflow_python, *extra]
     if (folder / ENV_FILE).is_file():
         command += ["--airflow-env-file", str(folder / ENV_FILE)]
@@ -303,7 +305,8 @@ def run_convert(folder: Path, out: Path, mode: str, airflow_python: str, extra: 
     return done.returncode, time.perf_counter() - started, done.stdout[-3000:] + done.stderr[-3000:]
 
 
-def measure(folder: Path, work: Path, airflow_python: str, sandbox: bool, extra: Sequence[str]) -> RepoResult:
+def measure(folder: Path, work: Path, airflow_python: str, sandbox: bool, extra: Sequence[str],
+            checkout: Path = ROOT) -> RepoResult:
     result = RepoResult(folder.name)
     airflow, wall = run_truth(folder, airflow_python, sandbox)
     result.airflow_version = airflow["airflow_version"]
@@ -314,7 +317,7 @@ def measure(folder: Path, work: Path, airflow_python: str, sandbox: bool, extra:
     runs = [("static", "static"), ("auto", "auto"), ("auto-again", "auto")]
     for label, mode in runs:
         out = work / folder.name / label
-        code, seconds, log = run_convert(folder, out, mode, airflow_python, extra)
+        code, seconds, log = run_convert(folder, out, mode, airflow_python, extra, checkout)
         result.seconds[label] = seconds
         result.exit_codes[label] = code
         conversion_path = out / "conversion.json"
@@ -458,6 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="folder for the outputs (default: a temporary folder, removed)")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--no-sandbox", action="store_true", help="load the DagBag without bubblewrap")
+    parser.add_argument("--checkout", type=Path, default=ROOT,
+                        help="measure the converter of this checkout (a worktree of another branch; default: this one)")
     parser.add_argument("--convert-arg", action="append", default=[], metavar="ARG",
                         help="an extra argument for every convert run (repeatable), e.g. --convert-arg=-j2")
     args = parser.parse_args(argv)
@@ -468,10 +473,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("give one or more repository folders")
     airflow_python = str(Path(args.airflow_python).absolute())
     work = args.work or Path(tempfile.mkdtemp(prefix="measure-repos-"))
+    commit = subprocess.run(["git", "-C", str(args.checkout), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, check=False).stdout.strip()
+    print(f"converter: {args.checkout.resolve()} at {commit or 'an unknown commit'}; Airflow: {airflow_python}")
     results = []
     try:
         for repo in sorted(args.repos, key=lambda p: p.name):
-            result = measure(repo.resolve(), work.resolve(), airflow_python, not args.no_sandbox, args.convert_arg)
+            result = measure(repo.resolve(), work.resolve(), airflow_python, not args.no_sandbox, args.convert_arg,
+                             args.checkout.resolve())
             print_repo(result)
             results.append(result)
     finally:
