@@ -131,8 +131,9 @@ def compare_dag(dag_id: str, expected: Mapping[str, Any], entries: Sequence[Mapp
         return DagVerdict(**base, outcome="failed", detail=", ".join(codes))
     if want != have:
         missing, extra = sorted(want - have), sorted(have - want)
-        return DagVerdict(**base, outcome="tasks-differ",
-                          detail=f"missing tasks {_few(missing)}; extra tasks {_few(extra)}")
+        detail = "; ".join(part for part in (f"missing tasks {_few(missing)}" if missing else "",
+                                             f"extra tasks {_few(extra)}" if extra else "") if part)
+        return DagVerdict(**base, outcome="tasks-differ", detail=detail)
     kfp_names = {r["task_id"]: r["kfp_name"] for r in records if r.get("kfp_name")}
     verdict = compare_ordering(read_workflow(yaml_text), sorted(want),
                                airflow_waits(expected["edges"], records), kfp_names)

@@ -75,7 +75,7 @@ def test_the_truth_is_airflows_not_the_converters_own_reading() -> None:
 def test_a_task_missing_from_the_conversion_is_reported_before_ordering() -> None:
     truth = dict(TRUTH, tasks=["a", "b", "c", "d"])
     verdict = compare_dag("d", truth, [entry("d", RECORDS)], CHAIN)
-    assert verdict.outcome == "tasks-differ" and "missing tasks d" in verdict.detail
+    assert (verdict.outcome, verdict.detail) == ("tasks-differ", "missing tasks d")
 
 
 def test_a_removed_task_keeps_its_ordering_through_the_others() -> None:
