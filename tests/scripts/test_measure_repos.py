@@ -9,7 +9,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from measure_repos import (
+from measure_repos import (  # noqa: E402 - scripts/ is not a package
     INTENDED_WAIT,
     RepoResult,
     airflow_waits,
