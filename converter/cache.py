@@ -29,7 +29,7 @@ import orjson
 import platformdirs
 
 from converter import __version__, serial
-from converter.local_imports import FileScanner, _bytes, read_regular
+from converter.local_imports import FileScanner, read_regular, text_bytes
 from converter.results import FileResult
 
 LAYOUT = "v2"
@@ -84,12 +84,12 @@ class Hasher(FileScanner):
             display,
             self.file_hash(path),
         ):
-            digest.update(_bytes(part) + b"\0")
+            digest.update(text_bytes(part) + b"\0")
         modules, missing = self.dependencies(path, roots)
         for module in modules:
-            digest.update(_bytes(f"{module}={self.file_hash(module)}") + b"\0")
+            digest.update(text_bytes(f"{module}={self.file_hash(module)}") + b"\0")
         for name in missing:
-            digest.update(_bytes(f"missing:{name}") + b"\0")
+            digest.update(text_bytes(f"missing:{name}") + b"\0")
         return digest.hexdigest()
 
 

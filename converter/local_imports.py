@@ -98,7 +98,7 @@ class FileScanner:
                 if name.endswith(skip_suffixes) and skip_suffixes:
                     continue
                 path = Path(folder) / name
-                digest.update(_bytes(f"{path.relative_to(root)}={self.file_hash(path)}") + b"\0")
+                digest.update(text_bytes(f"{path.relative_to(root)}={self.file_hash(path)}") + b"\0")
         return digest.hexdigest()
 
     def _imports_of(self, resolved: str) -> tuple[tuple[str, int], ...]:
@@ -137,6 +137,6 @@ class FileScanner:
         return [Path(p) for p in sorted(seen)], sorted(missing)
 
 
-def _bytes(text: str) -> bytes:
+def text_bytes(text: str) -> bytes:
     """Text for a hash: a path's bytes that are not UTF-8 (lone surrogates in Python) as they were."""
     return text.encode("utf-8", "surrogateescape")
