@@ -2,7 +2,7 @@
 
 import sys
 
-from converter.cli import main
+from airflow2kfp.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

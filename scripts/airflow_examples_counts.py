@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from converter.model import ParsedFile  # noqa: E402
-from converter.parse.airflow_examples import copy_examples, read_examples  # noqa: E402
-from converter.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python, probe_version  # noqa: E402
+from airflow2kfp.model import ParsedFile  # noqa: E402
+from airflow2kfp.parse.airflow_examples import copy_examples, read_examples  # noqa: E402
+from airflow2kfp.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python, probe_version  # noqa: E402
 
 
 def tally(counts: Counter[str], parsed: ParsedFile) -> None:

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from converter.cli import main as cli_main  # noqa: E402
-from converter.parse.airflow_examples import copy_examples  # noqa: E402
-from converter.parse.airflow_import import find_airflow_python, probe_version  # noqa: E402
+from airflow2kfp.cli import main as cli_main  # noqa: E402
+from airflow2kfp.parse.airflow_examples import copy_examples  # noqa: E402
+from airflow2kfp.parse.airflow_import import find_airflow_python, probe_version  # noqa: E402
 
 
 def counts(document: dict) -> Counter[str]:

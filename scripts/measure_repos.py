@@ -14,7 +14,7 @@ For each repository folder (a DAG folder, as Airflow's `dags_folder` would be):
 3. **Per DAG Airflow loads**, in each mode: emitted (a conversion.json entry with its dag_id), emitted more
    than once, failed, an internal error (A2K108, A2K4xx, A2K5xx), the same task ids as Airflow, and an
    exact ordering: the compiled Argo YAML's ordering is read back with the project's self-check
-   (`converter.compiled.selfcheck.read_workflow`/`compare_ordering`) and compared with **Airflow's** edges,
+   (`airflow2kfp.compiled.selfcheck.read_workflow`/`compare_ordering`) and compared with **Airflow's** edges,
    not with the converter's own reading (which is what the converter's self-check compares with).
 4. **Determinism**: the two default-mode output folders must be byte-identical (text files compared after
    the volatile fields that the golden tests strip, tests/helpers.py `strip_volatile`, are stripped).
@@ -105,7 +105,7 @@ class DagVerdict:
 
 def airflow_waits(edges: Iterable[Sequence[str]], records: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     """Airflow's edges a step must wait on: all, except into a task with trigger rule `always` whose step
-    waits for nothing (Airflow starts it at once; the converter's own rule, converter.pipeline.airflow_ordering)."""
+    waits for nothing (Airflow starts it at once; the converter's own rule, airflow2kfp.pipeline.airflow_ordering)."""
     free = {r["task_id"] for r in records if r.get("trigger_rule") == "always" and not r.get("after")}
     return [(u, d) for u, d in edges if d not in free]
 
@@ -114,7 +114,7 @@ def compare_dag(dag_id: str, expected: Mapping[str, Any], entries: Sequence[Mapp
                 yaml_text: str | None) -> DagVerdict:
     """The verdict for one DAG Airflow loaded (`expected`: its truth) from the conversion.json `entries`
     with its dag_id and the compiled YAML of the first of them."""
-    from converter.compiled.selfcheck import compare_ordering, read_workflow
+    from airflow2kfp.compiled.selfcheck import compare_ordering, read_workflow
 
     file = expected["file"]
     if not entries:

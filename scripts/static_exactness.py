@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its tests' DagBag helpers
 
-from converter.diagnostics import Severity
-from converter.model import ParsedFile
-from converter.parse.static import read_dag_file
+from airflow2kfp.diagnostics import Severity
+from airflow2kfp.model import ParsedFile
+from airflow2kfp.parse.static import read_dag_file
 
 Expected = dict[str, tuple[dict[str, tuple[bool, bool]], set[tuple[str, str]]]]
 
@@ -53,7 +53,7 @@ def fixture_truth(folder: Path) -> tuple[list[Path], Expected]:
 
 
 def example_truth(python: str, scratch: Path) -> tuple[list[Path], Expected]:
-    from converter.parse.airflow_examples import copy_examples
+    from airflow2kfp.parse.airflow_examples import copy_examples
     from tests.airflow.test_example_dags import dagbag_truth, inlined
 
     roots = copy_examples(python, scratch)

@@ -59,7 +59,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def airflow_python() -> str:
     """The Airflow interpreter the converter finds (the test is skipped without one)."""
-    from converter.parse.airflow_import import find_airflow_python
+    from airflow2kfp.parse.airflow_import import find_airflow_python
 
     python = find_airflow_python()
     if python is None:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from converter.model import Dag, SourceSpan, Task, TaskArgs
+from airflow2kfp.model import Dag, SourceSpan, Task, TaskArgs
 
 BASH = ("BashOperator", "airflow.operators.bash")
 EMPTY = ("EmptyOperator", "airflow.operators.empty")

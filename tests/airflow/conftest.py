@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from converter.parse.airflow_import import AirflowReader, ReaderOptions
+from airflow2kfp.parse.airflow_import import AirflowReader, ReaderOptions
 
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW_ONLY = REPO / "fixtures" / "airflow_only"

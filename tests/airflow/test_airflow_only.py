@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from converter.mapping import family_for, map_task
-from converter.mapping.base import MappingContext, MappingOptions
-from converter.mapping.kubernetes import FAMILY as PODS
-from converter.model import Dag, Duration, ParsedFile, Unresolved, XComRef
-from converter.parse.airflow_import import AirflowReader, ReaderOptions
+from airflow2kfp.mapping import family_for, map_task
+from airflow2kfp.mapping.base import MappingContext, MappingOptions
+from airflow2kfp.mapping.kubernetes import FAMILY as PODS
+from airflow2kfp.model import Dag, Duration, ParsedFile, Unresolved, XComRef
+from airflow2kfp.parse.airflow_import import AirflowReader, ReaderOptions
 
 AIRFLOW_ONLY = Path(__file__).resolve().parents[2] / "fixtures" / "airflow_only"
 

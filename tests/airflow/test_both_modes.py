@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from converter.cli import main
+from airflow2kfp.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"

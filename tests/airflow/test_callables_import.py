@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from converter.model import BoundObject, Dag
-from converter.parse.static import read_dag_file
+from airflow2kfp.model import BoundObject, Dag
+from airflow2kfp.parse.static import read_dag_file
 from tests.airflow.conftest import REPO
 
 FIXTURES = REPO / "fixtures"

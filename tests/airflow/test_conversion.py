@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from converter.cli import main
-from converter.parse.airflow_examples import copy_examples
+from airflow2kfp.cli import main
+from airflow2kfp.parse.airflow_examples import copy_examples
 
 REPO = Path(__file__).resolve().parents[2]
 

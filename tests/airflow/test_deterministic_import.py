@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import strip_volatile
 
-from converter.cli import main
+from airflow2kfp.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 # the clock-reading DAG and the one naming its working folder are in the last two

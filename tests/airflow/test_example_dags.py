@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from converter.parse.airflow_examples import copy_examples, read_examples
-from converter.parse.airflow_import import AirflowReader, run_in_sandbox
+from airflow2kfp.parse.airflow_examples import copy_examples, read_examples
+from airflow2kfp.parse.airflow_import import AirflowReader, run_in_sandbox
 
 # Collects each folder with DagBag, independently of the probe, and prints one JSON line.
 TRUTH_SCRIPT = r"""
@@ -47,7 +47,7 @@ print("TRUTH:" + json.dumps(result))
 
 def inlined(dags: dict[str, dict]) -> dict[str, dict]:
     """DagBag's DAGs with each SubDagOperator's sub-DAG as a group of its parent, as the converter
-    reads them (converter/parse/subdags.py), computed here from DagBag's own tasks and edges."""
+    reads them (airflow2kfp/parse/subdags.py), computed here from DagBag's own tasks and edges."""
     children = {child for dag in dags.values() for child in dag["subdags"].values()}
 
     def expand(dag_id: str) -> tuple[list[str], list[list[str]]]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from converter.model import ParsedFile
-from converter.parse.airflow_import import AirflowReader, ReaderOptions
+from airflow2kfp.model import ParsedFile
+from airflow2kfp.parse.airflow_import import AirflowReader, ReaderOptions
 
 HAZARDS = Path(__file__).resolve().parents[2] / "fixtures" / "import_hazards"
 TIMEOUT = 3.0
@@ -102,7 +102,7 @@ def test_interpreter_without_airflow_is_a_diagnostic(tmp_path: Path) -> None:
 
 def fake_interpreter(tmp_path: Path, body: str) -> str:
     """An executable that answers the probe's hello frame like a worker, then does `body` (shell)."""
-    from converter.parse.sandbox_inside import encode
+    from airflow2kfp.parse.sandbox_inside import encode
 
     hello = "".join(f"\\{byte:03o}" for byte in encode({"hello": True, "airflow_version": "fake"}))
     folder = tmp_path / "fake-env" / "bin"

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from converter.mapping import family_for, map_task
-from converter.mapping.base import MappingContext, MappingOptions
-from converter.mapping.container import k8s_objects
-from converter.mapping.docker import FAMILY as DOCKER
-from converter.mapping.kubernetes import FAMILY as PODS
-from converter.model import Dag, SourceSpan, Task, TaskArgs, Unresolved
-from converter.parse.airflow_import import decode_value, parsed_file_from_probe
+from airflow2kfp.mapping import family_for, map_task
+from airflow2kfp.mapping.base import MappingContext, MappingOptions
+from airflow2kfp.mapping.container import k8s_objects
+from airflow2kfp.mapping.docker import FAMILY as DOCKER
+from airflow2kfp.mapping.kubernetes import FAMILY as PODS
+from airflow2kfp.model import Dag, SourceSpan, Task, TaskArgs, Unresolved
+from airflow2kfp.parse.airflow_import import decode_value, parsed_file_from_probe
 
 TOLERATION = {"__object__": "V1Toleration", "module": "kubernetes.client.models",
               "kwargs": {"effect": "NoSchedule", "key": "gpu", "operator": "Exists"}}

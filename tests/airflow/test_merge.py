@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from converter.diagnostics import Severity, diag
-from converter.model import Dag, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved
-from converter.parse.merge import merge
+from airflow2kfp.diagnostics import Severity, diag
+from airflow2kfp.model import Dag, ParsedFile, PythonCallable, SourceSpan, Task, TaskArgs, Unresolved
+from airflow2kfp.parse.merge import merge
 
 F = "dags/etl.py"
 

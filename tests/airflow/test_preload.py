@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from converter.parse import airflow_probe
-from converter.parse.airflow_import import AirflowReader, ReaderOptions
+from airflow2kfp.parse import airflow_probe
+from airflow2kfp.parse.airflow_import import AirflowReader, ReaderOptions
 
 
 def test_the_modules_are_found_in_the_file_and_the_dag_folders_modules_it_imports(tmp_path: Path) -> None:

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from converter.model import BoundObject, Duration, MappedArg, PythonCallable, SourceSpan, Unresolved, XComRef
-from converter.parse.airflow_import import decode_value, parsed_file_from_probe
+from airflow2kfp.model import (
+    BoundObject,
+    Duration,
+    MappedArg,
+    PythonCallable,
+    SourceSpan,
+    Unresolved,
+    XComRef,
+)
+from airflow2kfp.parse.airflow_import import decode_value, parsed_file_from_probe
 
 TASK = {
     "task_id": "load", "operator": "@task.bash", "operator_module": "airflow.providers.standard.decorators.bash",
@@ -106,7 +114,7 @@ NONCE = "0123456789abcdef0123456789abcdef"
 def checked(header: dict, answer: object) -> list[str]:
     import json
 
-    from converter.parse.airflow_import import answer_to_parsed
+    from airflow2kfp.parse.airflow_import import answer_to_parsed
 
     payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
     parsed = answer_to_parsed(header, payload, NONCE, ANSWER["path"], "dags/etl.py")
@@ -142,7 +150,7 @@ def test_timeouts_and_crashes_keep_their_codes() -> None:
 def test_frames_are_split_exactly() -> None:
     import pytest
 
-    from converter.parse.sandbox_inside import FrameError, encode, split_frames
+    from airflow2kfp.parse.sandbox_inside import FrameError, encode, split_frames
 
     one, two = encode({"a": 1}), encode(b"raw")
     assert split_frames(one + two) == ([b'{"a": 1}', b"raw"], b"")

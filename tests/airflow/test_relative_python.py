@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from converter.parse.airflow_import import PYTHON_ENV_VAR, AirflowReader, ReaderOptions, find_airflow_python
-from converter.parse.sandbox import Box
-from converter.pipeline import ConvertOptions
-from converter.run import RunSettings, convert_all
+from airflow2kfp.parse.airflow_import import PYTHON_ENV_VAR, AirflowReader, ReaderOptions, find_airflow_python
+from airflow2kfp.parse.sandbox import Box
+from airflow2kfp.pipeline import ConvertOptions
+from airflow2kfp.run import RunSettings, convert_all
 
 DAG = '''
 from datetime import datetime

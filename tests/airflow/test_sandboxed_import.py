@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from converter.cli import main
-from converter.model import ParsedFile
-from converter.parse import sandbox
-from converter.parse.airflow_import import AirflowReader, ReaderOptions
-from converter.parse.sandbox import Support, airflow_environment, read_env_file
+from airflow2kfp.cli import main
+from airflow2kfp.model import ParsedFile
+from airflow2kfp.parse import sandbox
+from airflow2kfp.parse.airflow_import import AirflowReader, ReaderOptions
+from airflow2kfp.parse.sandbox import Support, airflow_environment, read_env_file
 
 BOTH = pytest.mark.parametrize("python_fixture", ["airflow_python", "airflow2_python"])
 SANDBOXED = pytest.mark.skipif(not sandbox.support().available,
@@ -240,7 +240,7 @@ def test_the_sandbox_shows_every_folder_from_the_start(tmp_path: Path, monkeypat
     worker restarts (re-importing Airflow) to see one more."""
     import sys
 
-    from converter.parse import readers
+    from airflow2kfp.parse import readers
 
     seen: list[ReaderOptions] = []
 

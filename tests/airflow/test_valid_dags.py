@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from converter.cli import main
+from airflow2kfp.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"

@@ -5,16 +5,16 @@ import fake_reader
 import pytest
 from fake_reader import dag_file
 
-from converter.cli import main
+from airflow2kfp.cli import main
 
 
 @pytest.fixture(autouse=True)
 def fake_static_reader(monkeypatch):
-    """Batch tests run with the small fake reader in place of converter.parse.static (fork-inherited)."""
-    monkeypatch.setitem(sys.modules, "converter.parse.static", fake_reader)
+    """Batch tests run with the small fake reader in place of airflow2kfp.parse.static (fork-inherited)."""
+    monkeypatch.setitem(sys.modules, "airflow2kfp.parse.static", fake_reader)
     monkeypatch.delenv("NO_COLOR", raising=False)
     # the default mode is auto: only an interpreter a test names explicitly may import DAGs with Airflow
-    monkeypatch.setattr("converter.parse.readers.find_airflow_python", lambda explicit=None: explicit)
+    monkeypatch.setattr("airflow2kfp.parse.readers.find_airflow_python", lambda explicit=None: explicit)
 
 
 @pytest.fixture

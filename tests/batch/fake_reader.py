@@ -12,8 +12,8 @@ import ast
 import itertools
 from pathlib import Path
 
-from converter.diagnostics import diag
-from converter.model import Dag, ParsedFile, SourceSpan, Task, TaskArgs
+from airflow2kfp.diagnostics import diag
+from airflow2kfp.model import Dag, ParsedFile, SourceSpan, Task, TaskArgs
 
 MODULES = {"BashOperator": "airflow.operators.bash", "EmptyOperator": "airflow.operators.empty"}
 

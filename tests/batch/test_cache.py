@@ -4,7 +4,7 @@ import fake_reader
 import pytest
 from fake_reader import dag_file
 
-from converter.cache import Cache, Hasher, default_cache_dir
+from airflow2kfp.cache import Cache, Hasher, default_cache_dir
 
 
 @pytest.fixture
@@ -90,8 +90,8 @@ def test_a_corrupt_or_foreign_entry_is_a_miss(tmp_path, content):
 
 
 def test_an_entry_is_read_back_as_the_result_it_was_and_only_under_its_key(tmp_path):
-    from converter.diagnostics import diag
-    from converter.results import FileResult, Status
+    from airflow2kfp.diagnostics import diag
+    from airflow2kfp.results import FileResult, Status
 
     result = FileResult("dags/a.py", Status.FAILED, (diag("A2K101", "bad", file="dags/a.py", line=3),))
     cache = Cache(tmp_path)
@@ -103,8 +103,8 @@ def test_an_entry_is_read_back_as_the_result_it_was_and_only_under_its_key(tmp_p
 
 @pytest.mark.parametrize("code", ["A2K402", "A2K602", "A2K603", "A2K604", "A2K606"])
 def test_transient_failures_are_not_cached(tmp_path, code):
-    from converter.diagnostics import diag
-    from converter.results import FileResult, Status
+    from airflow2kfp.diagnostics import diag
+    from airflow2kfp.results import FileResult, Status
 
     cache = Cache(tmp_path)
     cache.put("abcd", FileResult("dags/a.py", Status.FAILED, (diag(code, "transient", file="dags/a.py"),)))
@@ -112,7 +112,7 @@ def test_transient_failures_are_not_cached(tmp_path, code):
 
 
 def test_a_read_only_cache_writes_nothing(tmp_path):
-    from converter.results import FileResult, Status
+    from airflow2kfp.results import FileResult, Status
 
     Cache(tmp_path / "c", writable=False).put("abcd", FileResult("a.py", Status.SKIPPED, ()))
     Cache(tmp_path / "c", writable=False).save_imports({"h": (("os", 0),)})
@@ -130,7 +130,7 @@ def test_imports_nested_in_functions_classes_and_handlers_are_followed(tmp_path)
 
 
 def test_a_rerun_reads_imports_from_the_memo_and_keys_alike(tmp_path, monkeypatch):
-    import converter.local_imports as scanner_module
+    import airflow2kfp.local_imports as scanner_module
 
     (tmp_path / "dag.py").write_text("import helper\n")
     (tmp_path / "helper.py").write_text("X = 1\n")
@@ -154,7 +154,7 @@ def test_timings_count_only_the_files_converted_in_this_run(repo, run):
 
 
 def test_the_key_changes_with_the_converters_own_code(tmp_path, monkeypatch):
-    import converter.cache as cache_module
+    import airflow2kfp.cache as cache_module
 
     (tmp_path / "dag.py").write_text("X = 1\n")
     before = Hasher().key(tmp_path / "dag.py", "dag.py", (tmp_path,), "opts")

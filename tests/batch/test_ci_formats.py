@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from fake_reader import dag_file
 
-from converter.diagnostics import CODES
+from airflow2kfp.diagnostics import CODES
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "data" / "sarif" / "sarif-2.1.0-rtm.5.json").read_text())
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from fake_reader import dag_file
 
-from converter.config import ConfigError, Settings, load_settings, override
+from airflow2kfp.config import ConfigError, Settings, load_settings, override
 
 
 def test_nearest_file_is_found_and_airflow2kfp_toml_wins_in_a_folder(tmp_path):

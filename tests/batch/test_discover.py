@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from converter.discover import DiscoveryOptions, discover, might_contain_dag
+from airflow2kfp.discover import DiscoveryOptions, discover, might_contain_dag
 
 DAG_TEXT = "from airflow import DAG\n"
 

@@ -51,7 +51,7 @@ def test_internal_error_exits_2(repo, run, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("converter.run.write_tree", explode)
+    monkeypatch.setattr("airflow2kfp.run.write_tree", explode)
     code, out, _ = run("convert", "dags", "--out", "out", "-j", "1")
     assert code == 2 and "internal error: RuntimeError: boom" in out
 
@@ -113,7 +113,7 @@ def test_a_worker_that_dies_fails_its_file_not_the_run(repo, run, monkeypatch):
 def test_a_worker_that_dies_converting_a_lone_file_fails_it_not_the_run(repo, run, monkeypatch):
     import os
 
-    from converter import pipeline
+    from airflow2kfp import pipeline
 
     parent = os.getpid()
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from fake_reader import dag_file
 
-from converter.suppress import inline_ignores
+from airflow2kfp.suppress import inline_ignores
 
 
 def test_inline_comment_forms():

@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from converter.report import layout
-from converter.report.views import Graph, GraphNode
+from airflow2kfp.report import layout
+from airflow2kfp.report.views import Graph, GraphNode
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
 

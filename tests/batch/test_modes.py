@@ -5,13 +5,13 @@ import json
 
 import pytest
 
-from converter.diagnostics import Severity, diag
+from airflow2kfp.diagnostics import Severity, diag
 
 
 @pytest.fixture
 def readers():
-    """converter.parse.readers; it imports the static reader only when reading, so the fake stands in."""
-    return importlib.import_module("converter.parse.readers")
+    """airflow2kfp.parse.readers; it imports the static reader only when reading, so the fake stands in."""
+    return importlib.import_module("airflow2kfp.parse.readers")
 
 
 @pytest.fixture(autouse=True)

@@ -10,15 +10,15 @@ from pathlib import Path
 
 from fake_reader import dag_file
 
-from converter.outputs import MANIFEST_FILE
+from airflow2kfp.outputs import MANIFEST_FILE
 
 TESTS = Path(__file__).parent
 # runs the CLI with the fake reader in a child process; the hooks let a test stop it mid-way
 CHILD = f"""
 import os, sys, time
 sys.path[:0] = [{str(TESTS)!r}, {str(TESTS.parents[1])!r}]
-import fake_reader, converter.outputs as outputs
-sys.modules["converter.parse.static"] = fake_reader
+import fake_reader, airflow2kfp.outputs as outputs
+sys.modules["airflow2kfp.parse.static"] = fake_reader
 read = fake_reader.read_dag_file
 def slow(path, **kw):
     if "slow" in str(path):
@@ -32,7 +32,7 @@ def dying_replace(src, dst):
     if os.environ.get("DIE_AFTER_RENAME") and str(dst).endswith(".yaml"):
         os._exit(9)  # as abrupt as SIGKILL: no cleanup, no rollback
 outputs.os.replace = dying_replace
-from converter.cli import main
+from airflow2kfp.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -115,7 +115,7 @@ def test_a_failing_rename_puts_every_replaced_file_back(repo, run, monkeypatch):
             raise OSError(28, "No space left on device")
         real_replace(src, dst)
 
-    monkeypatch.setattr("converter.outputs.os.replace", failing_replace)
+    monkeypatch.setattr("airflow2kfp.outputs.os.replace", failing_replace)
     code, text, _ = run("convert", "dags", "--out", "out", "-j", "1")
     assert code == 2 and "No space left on device" in text
     monkeypatch.undo()

@@ -1,4 +1,4 @@
-"""Taking a pipeline over (converter/ownership.py): an owned DAG's files are left alone and `check`
+"""Taking a pipeline over (airflow2kfp/ownership.py): an owned DAG's files are left alone and `check`
 skips them; an edited pipeline without the marker fails only its own DAG (A2K701, exit 1)."""
 
 import json
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fake_reader import dag_file
 
-from converter.outputs import MANIFEST_FILE
+from airflow2kfp.outputs import MANIFEST_FILE
 
 STATIC = ("-j", "1", "--mode", "static")
 

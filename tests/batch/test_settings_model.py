@@ -1,4 +1,4 @@
-"""One settings model (converter.settings): `--help`, the settings file and the run's defaults all
+"""One settings model (airflow2kfp.settings): `--help`, the settings file and the run's defaults all
 come from it, so they cannot disagree."""
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from pathlib import Path
 import click
 import pytest
 
-from converter import cli
-from converter.batch import convert_options, run_settings
-from converter.config import load_settings, override
-from converter.discover import DiscoveryOptions
-from converter.mapping.base import MappingOptions
-from converter.mapping.fallback import AIRFLOW_IMAGES
-from converter.pipeline import ConvertOptions
-from converter.run import RunSettings
-from converter.settings import DEFAULTS, OPTIONS, TOOL_IMAGES, Settings, flag_of, key_of
+from airflow2kfp import cli
+from airflow2kfp.batch import convert_options, run_settings
+from airflow2kfp.config import load_settings, override
+from airflow2kfp.discover import DiscoveryOptions
+from airflow2kfp.mapping.base import MappingOptions
+from airflow2kfp.mapping.fallback import AIRFLOW_IMAGES
+from airflow2kfp.pipeline import ConvertOptions
+from airflow2kfp.run import RunSettings
+from airflow2kfp.settings import DEFAULTS, OPTIONS, TOOL_IMAGES, Settings, flag_of, key_of
 
 
 def _help_records(command: click.Command) -> dict[str, str]:
@@ -132,7 +132,7 @@ def test_every_option_is_a_flag_that_sets_its_field(tmp_path: Path) -> None:
 
 def test_docs_list_every_option_as_the_model_does(request: pytest.FixtureRequest) -> None:
     """docs/ci.md's settings table is generated from the model; `--update-goldens` rewrites it."""
-    from converter.settings import settings_markdown
+    from airflow2kfp.settings import settings_markdown
 
     docs = Path(__file__).parents[2] / "docs" / "ci.md"
     block = re.compile(r"<!-- settings:start -->\n(.*?)<!-- settings:end -->", re.DOTALL)

@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from generate import MAX_TASKS, MIN_TASKS, generate, generate_single  # noqa: E402
 
-from converter.parse.static import read_dag_file  # noqa: E402
+from airflow2kfp.parse.static import read_dag_file  # noqa: E402
 
 
 def _files(root: Path) -> dict[str, bytes]:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from converter.pipeline import ConvertOptions
-from converter.run import STATIC, convert_all
+from airflow2kfp.pipeline import ConvertOptions
+from airflow2kfp.run import STATIC, convert_all
 
 ROOT = Path(__file__).resolve().parents[2]
 

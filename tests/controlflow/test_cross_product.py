@@ -8,11 +8,11 @@ from dataclasses import replace
 
 from helpers import dag, task
 
-from converter.compiled.selfcheck import WorkflowOrdering, without_steps
-from converter.mapping.control_flow import Loop, LoopValue, Product, leaf_loops, loops_of, mapped_task
-from converter.mapping.cross_product import product_component
-from converter.mapping.fan_in import Collected
-from converter.model import XComRef
+from airflow2kfp.compiled.selfcheck import WorkflowOrdering, without_steps
+from airflow2kfp.mapping.control_flow import Loop, LoopValue, Product, leaf_loops, loops_of, mapped_task
+from airflow2kfp.mapping.cross_product import product_component
+from airflow2kfp.mapping.fan_in import Collected
+from airflow2kfp.model import XComRef
 
 PY = ("task", "airflow.decorators")
 

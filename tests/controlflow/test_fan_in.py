@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 import json
 
-from converter.emit.postcompile import RESULTS_OF, collect_loop_outputs
-from converter.mapping.fan_in import decoding
+from airflow2kfp.emit.postcompile import RESULTS_OF, collect_loop_outputs
+from airflow2kfp.mapping.fan_in import decoding
 
 
 def decoded(text: str, depth: int = 1, as_text: bool = False) -> list:

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from kfp.components._yaml_utils import dump_yaml, load_yaml  # kfp's own, to compare with
 
-from converter.emit.postcompile import apply_trigger_rules, support_source
-from converter.emit.postcompile import dump_yaml as support_dump_yaml
-from converter.emit.postcompile import load_yaml as support_load_yaml
+from airflow2kfp.emit.postcompile import apply_trigger_rules, support_source
+from airflow2kfp.emit.postcompile import dump_yaml as support_dump_yaml
+from airflow2kfp.emit.postcompile import load_yaml as support_load_yaml
 
 GOLDENS = Path(__file__).resolve().parents[1] / "goldens" / "dags"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from helpers import dag, task
 
-from converter.mapping import MappingContext, MappingOptions, map_task
-from converter.mapping.base import Fidelity
-from converter.model import Duration, Unresolved
+from airflow2kfp.mapping import MappingContext, MappingOptions, map_task
+from airflow2kfp.mapping.base import Fidelity
+from airflow2kfp.model import Duration, Unresolved
 
 CONTEXT = MappingContext(dag=dag("d", [], []), options=MappingOptions())
 HTTP = ("HttpSensor", "airflow.providers.http.sensors.http")

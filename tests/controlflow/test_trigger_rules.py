@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from converter.mapping import trigger_rules as tr
-from converter.mapping.trigger_rules import Result, upstream
+from airflow2kfp.mapping import trigger_rules as tr
+from airflow2kfp.mapping.trigger_rules import Result, upstream
 
 STATES = ("success", "failed", "upstream_failed", "skipped")
 

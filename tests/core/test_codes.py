@@ -1,8 +1,8 @@
 import re
 from pathlib import Path
 
-from converter.cli import main
-from converter.diagnostics import CODES, codes_markdown, diag
+from airflow2kfp.cli import main
+from airflow2kfp.diagnostics import CODES, codes_markdown, diag
 
 CODES_PAGE = Path(__file__).resolve().parents[2] / "docs" / "codes.md"
 BLOCK = re.compile(r"<!-- codes:start -->\n(.*?)<!-- codes:end -->", re.S)
@@ -34,7 +34,7 @@ def test_diagnostic_renders_like_a_linter():
 def test_diagnostic_json_holds_every_field_and_reads_back():
     from dataclasses import fields
 
-    from converter.diagnostics import Diagnostic
+    from airflow2kfp.diagnostics import Diagnostic
 
     found = diag("A2K201", "m", file="dags/x.py", line=4, col=2, task_id="t", dag_id="d")
     assert set(found.to_json()) == {f.name for f in fields(Diagnostic)}

@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 from helpers import EMPTY, dag, task
 
-from converter.pipeline import ConvertOptions, convert_dag
-from converter.results import Status
+from airflow2kfp.pipeline import ConvertOptions, convert_dag
+from airflow2kfp.results import Status
 
 SEED_YAML = Path(__file__).parents[1] / "data" / "seed" / "example-pipeline.yaml"
 SEED_EDGES = [("task_a", "task_b"), ("task_a", "task_c"), ("task_a", "task_d"), ("task_b", "task_e"),

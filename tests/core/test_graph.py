@@ -1,4 +1,4 @@
-from converter import graph
+from airflow2kfp import graph
 
 
 def test_cycle_is_found_in_order():

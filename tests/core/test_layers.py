@@ -1,6 +1,6 @@
 """The package's layers (docs/architecture.md): a module imports only from its own layer or below.
 
-Every `import`/`from ... import` of a `converter` module counts, at module level or inside a function
+Every `import`/`from ... import` of an `airflow2kfp` module counts, at module level or inside a function
 (a lazy import still ties the layers together). Each module is placed by the longest prefix in
 LAYERS; a module no prefix places fails the test, so a new module is placed on purpose.
 """
@@ -13,40 +13,40 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "converter"
+PACKAGE = Path(__file__).resolve().parents[2] / "airflow2kfp"
 
 # bottom first; a prefix names a module or a package (and everything in it)
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("converter", "converter.diagnostics", "converter.names", "converter.python_names",
-                    "converter.graph", "converter.discover", "converter.kfp_accel", "converter.kfp2",
-                    "converter.schemas")),
-    ("values", ("converter.model", "converter.results", "converter.settings")),
-    ("storage", ("converter.serial", "converter.encodable", "converter.config", "converter.outputs")),
-    ("parse", ("converter.parse",)),
-    ("mapping", ("converter.mapping",)),
-    ("emit", ("converter.emit",)),
-    ("compiled output", ("converter.compiled",)),
-    ("one file", ("converter.pipeline", "converter.target_v2")),
-    ("results of a run", ("converter.cache", "converter.suppress", "converter.ownership", "converter.check",
-                          "converter.console", "converter.report", "converter.ci")),
-    ("run", ("converter.run",)),
-    ("commands", ("converter.batch", "converter.upload", "converter.verify")),
-    ("cli", ("converter.cli",)),
+    ("foundation", ("airflow2kfp", "airflow2kfp.diagnostics", "airflow2kfp.names", "airflow2kfp.python_names",
+                    "airflow2kfp.graph", "airflow2kfp.discover", "airflow2kfp.kfp_accel", "airflow2kfp.kfp2",
+                    "airflow2kfp.schemas")),
+    ("values", ("airflow2kfp.model", "airflow2kfp.results", "airflow2kfp.settings")),
+    ("storage", ("airflow2kfp.serial", "airflow2kfp.encodable", "airflow2kfp.config", "airflow2kfp.outputs")),
+    ("parse", ("airflow2kfp.parse",)),
+    ("mapping", ("airflow2kfp.mapping",)),
+    ("emit", ("airflow2kfp.emit",)),
+    ("compiled output", ("airflow2kfp.compiled",)),
+    ("one file", ("airflow2kfp.pipeline", "airflow2kfp.target_v2")),
+    ("results of a run", ("airflow2kfp.cache", "airflow2kfp.suppress", "airflow2kfp.ownership", "airflow2kfp.check",
+                          "airflow2kfp.console", "airflow2kfp.report", "airflow2kfp.ci")),
+    ("run", ("airflow2kfp.run",)),
+    ("commands", ("airflow2kfp.batch", "airflow2kfp.upload", "airflow2kfp.verify")),
+    ("cli", ("airflow2kfp.cli",)),
 )
 
 # Imports that still point up, each with the change that removes it (docs/architecture.md).
 KNOWN_UPWARD: dict[tuple[str, str], str] = {
-    # lead: to fix after #18 merges: import python_identifier from converter.names
-    ("converter.mapping.branching", "converter.emit.names"): "#18",
-    ("converter.mapping.control_flow", "converter.emit.names"): "#18",
-    ("converter.mapping.kubernetes", "converter.emit.names"): "#18",
+    # lead: to fix after #18 merges: import python_identifier from airflow2kfp.names
+    ("airflow2kfp.mapping.branching", "airflow2kfp.emit.names"): "#18",
+    ("airflow2kfp.mapping.control_flow", "airflow2kfp.emit.names"): "#18",
+    ("airflow2kfp.mapping.kubernetes", "airflow2kfp.emit.names"): "#18",
 }
 
 # Code run by another interpreter, never by the converter's: the standard library and that
 # interpreter's own libraries only, so it works in any installation of them.
-UNDER_AIRFLOW = ("converter/parse/airflow_probe.py", "converter/parse/sandbox_inside.py",
-                 "converter/verify/airflow_runner_script.py")
-UNDER_KFP2 = ("converter/kfp2/worker.py", "converter/kfp2/ir_runner.py")
+UNDER_AIRFLOW = ("airflow2kfp/parse/airflow_probe.py", "airflow2kfp/parse/sandbox_inside.py",
+                 "airflow2kfp/verify/airflow_runner_script.py")
+UNDER_KFP2 = ("airflow2kfp/kfp2/worker.py", "airflow2kfp/kfp2/ir_runner.py")
 OTHER_INTERPRETERS = {UNDER_AIRFLOW: {"airflow", "pendulum"}, UNDER_KFP2: {"kfp", "yaml"}}
 
 
@@ -73,7 +73,7 @@ def imported(path: Path) -> list[tuple[str, int]]:
             for alias in node.names:
                 submodule = f"{target}.{alias.name}"
                 is_module = any((PACKAGE.parent / submodule.replace(".", "/")).with_suffix(s).exists()
-                                for s in (".py", "")) and submodule.startswith("converter")
+                                for s in (".py", "")) and submodule.startswith("airflow2kfp")
                 found.append((submodule if is_module else target, node.lineno))
     return found
 
@@ -90,7 +90,7 @@ def test_no_import_points_up_a_layer():
     for path in sorted(PACKAGE.rglob("*.py")):
         source = module_name(path)
         for target, line in imported(path):
-            ours = target == "converter" or target.startswith("converter.")
+            ours = target == "airflow2kfp" or target.startswith("airflow2kfp.")
             if ours and layer_of(target) > layer_of(source) and (source, target) not in KNOWN_UPWARD:
                 upward.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {source} "
                               f"({LAYERS[layer_of(source)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})")

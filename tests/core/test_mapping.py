@@ -2,9 +2,9 @@
 
 from helpers import EMPTY, dag, task
 
-from converter.mapping import MappingContext, MappingOptions, family_for, map_task
-from converter.mapping.base import Fidelity, ParamRef
-from converter.model import Duration, Unresolved
+from airflow2kfp.mapping import MappingContext, MappingOptions, family_for, map_task
+from airflow2kfp.mapping.base import Fidelity, ParamRef
+from airflow2kfp.model import Duration, Unresolved
 
 CONTEXT = MappingContext(dag=dag("d", [], []), options=MappingOptions())
 

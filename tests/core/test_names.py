@@ -1,7 +1,7 @@
 import pytest
 
-from converter.emit.names import python_task_variables
-from converter.names import UniqueNames, k8s_name, kfp_task_names, python_identifier
+from airflow2kfp.emit.names import python_task_variables
+from airflow2kfp.names import UniqueNames, k8s_name, kfp_task_names, python_identifier
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from converter.compiled.selfcheck import check, read_workflow
+from airflow2kfp.compiled.selfcheck import check, read_workflow
 
 SEED = (Path(__file__).parents[1] / "data" / "seed" / "example-pipeline.yaml").read_text()
 SEED_EDGES = [("a", "b"), ("a", "c"), ("a", "d"), ("b", "e"), ("c", "e"), ("d", "f"), ("d", "g"), ("e", "g")]
@@ -55,7 +55,7 @@ def test_the_workflow_outline_reads_as_the_full_parse_on_every_golden():
 
     import yaml
 
-    from converter.compiled import workflow
+    from airflow2kfp.compiled import workflow
 
     texts = [p.read_text() for p in sorted((Path(__file__).parents[1] / "goldens" / "dags").glob("*/pipelines/*.yaml"))]
     assert len(texts) > 20

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from converter import graph
-from converter.compiled import selfcheck
+from airflow2kfp import graph
+from airflow2kfp.compiled import selfcheck
 
 
 def _closures_equal(workflow, tasks, edges, kfp_names) -> bool:

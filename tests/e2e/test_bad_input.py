@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from converter.cli import main
+from airflow2kfp.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = ROOT / "fixtures" / "invalid_dags"

@@ -25,8 +25,8 @@ import pyflakes.messages
 import pyflakes.reporter
 import pytest
 
-from converter.cli import main
-from converter.kfp2.client import find_kfp2_python
+from airflow2kfp.cli import main
+from airflow2kfp.kfp2.client import find_kfp2_python
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = ("airflow_dags", "verify_dags", "airflow_only")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from helpers import strip_volatile
 
-from converter.pipeline import ConvertOptions
-from converter.run import STATIC, convert_all
+from airflow2kfp.pipeline import ConvertOptions
+from airflow2kfp.run import STATIC, convert_all
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "airflow_dags"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from helpers import strip_volatile
 
-from converter.kfp2.client import find_kfp2_python
-from converter.pipeline import ConvertOptions
-from converter.run import RunSettings, convert_all
+from airflow2kfp.kfp2.client import find_kfp2_python
+from airflow2kfp.pipeline import ConvertOptions
+from airflow2kfp.run import RunSettings, convert_all
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "airflow_dags"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from converter.pipeline import ConvertOptions
-from converter.run import STATIC, convert_all
+from airflow2kfp.pipeline import ConvertOptions
+from airflow2kfp.run import STATIC, convert_all
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_YAML = ROOT / "tests" / "data" / "seed" / "example-pipeline.yaml"

@@ -1,4 +1,4 @@
-"""`verify --target v2`'s run of the IR (converter/kfp2/ir_runner.py): one test per rule of KFP's
+"""`verify --target v2`'s run of the IR (airflow2kfp/kfp2/ir_runner.py): one test per rule of KFP's
 backend it follows (the rule numbers are the module doc's). Pipelines are compiled by kfp 2's own
 compiler in the worker and run with real bash steps on this machine."""
 
@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
-from converter.kfp2.client import compile_v2, find_kfp2_python
-from converter.kfp2.ir_runner import ConditionError, Outcome, _assess, evaluate_condition
-from converter.verify.argo_local import Phase, WorkflowRun
-from converter.verify.v2_local import V2LocalOptions, run_ir
+from airflow2kfp.kfp2.client import compile_v2, find_kfp2_python
+from airflow2kfp.kfp2.ir_runner import ConditionError, Outcome, _assess, evaluate_condition
+from airflow2kfp.verify.argo_local import Phase, WorkflowRun
+from airflow2kfp.verify.v2_local import V2LocalOptions, run_ir
 
 needs_kfp2 = pytest.mark.skipif(find_kfp2_python() is None, reason="no kfp 2.x interpreter (scripts/setup_kfp2_env.sh)")
 RUN_AT = datetime(2024, 1, 1, tzinfo=UTC)

@@ -11,14 +11,14 @@ from typing import NamedTuple
 
 import pytest
 
-from converter import graph
-from converter.emit import v2_structure as structure
-from converter.emit.v2_components import python_component, run_time_component, strftime_of
-from converter.kfp2.client import find_kfp2_python
-from converter.mapping.control_flow import Condition, TaskControl
-from converter.mapping.templates import TIME_MACROS, substitute_run_macros
-from converter.names import UniqueNames
-from converter.verify import host_step
+from airflow2kfp import graph
+from airflow2kfp.emit import v2_structure as structure
+from airflow2kfp.emit.v2_components import python_component, run_time_component, strftime_of
+from airflow2kfp.kfp2.client import find_kfp2_python
+from airflow2kfp.mapping.control_flow import Condition, TaskControl
+from airflow2kfp.mapping.templates import TIME_MACROS, substitute_run_macros
+from airflow2kfp.names import UniqueNames
+from airflow2kfp.verify import host_step
 
 needs_kfp2 = pytest.mark.skipif(find_kfp2_python() is None, reason="no kfp 2.x interpreter (scripts/setup_kfp2_env.sh)")
 GATE = Condition("gate", "proceed", "short_circuit")

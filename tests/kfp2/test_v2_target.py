@@ -10,12 +10,12 @@ import networkx as nx
 import pytest
 import yaml
 
-from converter.kfp2.client import find_kfp2_python
-from converter.mapping import trigger_rules as tr
-from converter.mapping import trigger_rules_v2 as v2r
-from converter.pipeline import ConvertOptions
-from converter.report.render import render_reports
-from converter.run import RunSettings, convert_all
+from airflow2kfp.kfp2.client import find_kfp2_python
+from airflow2kfp.mapping import trigger_rules as tr
+from airflow2kfp.mapping import trigger_rules_v2 as v2r
+from airflow2kfp.pipeline import ConvertOptions
+from airflow2kfp.report.render import render_reports
+from airflow2kfp.run import RunSettings, convert_all
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_kfp2 = pytest.mark.skipif(find_kfp2_python() is None, reason="no kfp 2.x interpreter (scripts/setup_kfp2_env.sh)")

@@ -1,5 +1,5 @@
 """`verify --target v2` end to end on fixtures/verify_dags: Airflow runs each DAG, the compiled KFP v2
-pipeline runs locally as KFP's backend would run it (converter/kfp2/ir_runner.py), and each DAG's
+pipeline runs locally as KFP's backend would run it (airflow2kfp/kfp2/ir_runner.py), and each DAG's
 verdict is exactly the one below. Those that pass for v1 pass for v2, except where KFP v2 itself
 cannot do what Airflow does; each such difference is stated here and in the task's `semantics`."""
 
@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from converter.kfp2.client import find_kfp2_python
-from converter.verify.command import VerifyOptions, verify
-from converter.verify.compare import Verdict
+from airflow2kfp.kfp2.client import find_kfp2_python
+from airflow2kfp.verify.command import VerifyOptions, verify
+from airflow2kfp.verify.compare import Verdict
 from tests.verify.test_verify_fixtures import EXPECTED, FIXTURES, NEEDS_RUNNER
 
 pytestmark = pytest.mark.skipif(find_kfp2_python() is None, reason="no kfp 2.x interpreter")

@@ -85,7 +85,7 @@ _ANY_TEXT = st.text(max_size=20)
 
 
 def _plain_scalars() -> st.SearchStrategy:
-    from converter.kfp_accel.yaml_io import plain_text
+    from airflow2kfp.kfp_accel.yaml_io import plain_text
 
     return st.one_of(
         PLAIN_TEXT,

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from accel_data import GOLDEN_SOURCES, ROOT
 
-from converter import kfp_accel
-from converter.kfp_accel import guard, install
-from converter.kfp_accel.patch import ABSENT
-from converter.kfp_accel.patches import PATCHES
+from airflow2kfp import kfp_accel
+from airflow2kfp.kfp_accel import guard, install
+from airflow2kfp.kfp_accel.patch import ABSENT
+from airflow2kfp.kfp_accel.patches import PATCHES
 
 
 def own_values() -> dict[str, object]:
@@ -43,10 +43,10 @@ _RESTORED = """
 import re, sys, tempfile
 from pathlib import Path
 import kfp.compiler  # plain kfp, imported as a user's pipeline file imports it
-from converter import kfp_accel
-from converter.emit.compile import compile_source
-from converter.kfp_accel import install
-from converter.kfp_accel.patches import PATCHES
+from airflow2kfp import kfp_accel
+from airflow2kfp.emit.compile import compile_source
+from airflow2kfp.kfp_accel import install
+from airflow2kfp.kfp_accel.patches import PATCHES
 
 source = Path(sys.argv[1]).read_text(encoding="utf-8")
 kfps = {p.target: p.own_value() for p in PATCHES}
@@ -180,8 +180,8 @@ def test_the_switch_runs_plain_kfp_without_a_warning(
 def test_a_run_says_it_once_as_a_coded_warning(
     fresh_guard: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from converter.pipeline import ConvertOptions
-    from converter.run import collect
+    from airflow2kfp.pipeline import ConvertOptions
+    from airflow2kfp.run import collect
 
     real = guard.installed_version
     monkeypatch.setattr(
@@ -206,8 +206,8 @@ def test_a_run_says_it_once_as_a_coded_warning(
 _LAZY = """
 import sys, tempfile, types
 from pathlib import Path
-from converter.emit.compile import compile_source
-from converter.kfp_accel import lazy_import
+from airflow2kfp.emit.compile import compile_source
+from airflow2kfp.kfp_accel import lazy_import
 
 source = Path(sys.argv[1]).read_text(encoding="utf-8")
 with tempfile.TemporaryDirectory() as workdir:
@@ -238,7 +238,7 @@ def test_plain_kfp_imports_every_module_at_once(tmp_path: Path) -> None:
 
 def test_a_worker_keeps_it_installed(tmp_path: Path) -> None:
     script = (
-        "from converter.run import _warm_compiler\nfrom converter import kfp_accel\n"
+        "from airflow2kfp.run import _warm_compiler\nfrom airflow2kfp import kfp_accel\n"
         "_warm_compiler(); _warm_compiler()\nwith kfp_accel.accelerated():\n    pass\n"
         "assert kfp_accel.active()\nprint('kept')\n"
     )

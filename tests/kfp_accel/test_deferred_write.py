@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from kfp.components import _yaml_utils
 
-from converter.emit import compile as compile_module
-from converter.emit.compile import compile_source
-from converter.kfp_accel import accelerated
-from converter.kfp_accel.deferred_write import Unsure, deferred_write, load_workflow
+from airflow2kfp.emit import compile as compile_module
+from airflow2kfp.emit.compile import compile_source
+from airflow2kfp.kfp_accel import accelerated
+from airflow2kfp.kfp_accel.deferred_write import Unsure, deferred_write, load_workflow
 
 GOLDEN_SOURCES = sorted((Path(__file__).resolve().parents[1] / "goldens" / "dags").glob("*/pipelines/*.py"))
 WORKFLOW = {"metadata": {"annotations": {"a": "b"}}, "spec": {"arguments": {"parameters": [{"name": "p"}]},

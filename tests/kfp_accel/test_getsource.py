@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converter.kfp_accel import strip
+from airflow2kfp.kfp_accel import strip
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("A2K_EXAMPLES", "200"))
@@ -66,7 +66,7 @@ def sources(*roots: Path) -> list[str]:
 
 def test_goldens_fixtures_converter_and_stdlib_functions_read_as_inspect() -> None:
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    texts = sources(ROOT / "tests" / "goldens", ROOT / "fixtures", ROOT / "converter")
+    texts = sources(ROOT / "tests" / "goldens", ROOT / "fixtures", ROOT / "airflow2kfp")
     texts += sources(*sorted(stdlib.glob("*.py")))  # the standard library's top-level modules
     answered = sum(compare(text) for text in texts)
     assert answered > 2000  # the common case goes through ast

@@ -41,10 +41,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kfp.components import _yaml_utils
 
-from converter.kfp_accel import accelerated, install
-from converter.kfp_accel.copies import patched, standard_lib_dir
-from converter.kfp_accel.patch import ABSENT, Kind, Patch, source_digest
-from converter.kfp_accel.patches import PATCHES, patches_markdown
+from airflow2kfp.kfp_accel import accelerated, install
+from airflow2kfp.kfp_accel.copies import patched, standard_lib_dir
+from airflow2kfp.kfp_accel.patch import ABSENT, Kind, Patch, source_digest
+from airflow2kfp.kfp_accel.patches import PATCHES, patches_markdown
 
 CHECKS: dict[str, Callable[[Any, Any], None]] = {}  # patch target -> check(kfp's value, ours)
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -265,7 +265,7 @@ def _same_spec(kfp: Any, ours: Any, text: Any) -> None:
 def _loads_specs_as_kfp(kfp: Any, ours: Any) -> None:
     from kfp import components
 
-    from converter.kfp_accel import specs
+    from airflow2kfp.kfp_accel import specs
 
     specs._SERIALISED.clear()  # the memo is bounded (cleared when full): count from empty, whatever ran before
     for name in ("task-a", "task-b", "task-a"):  # the memo's first answer, then copies
@@ -306,7 +306,7 @@ def _loads_specs_as_kfp(kfp: Any, ours: Any) -> None:
     "number", ["1", "-7", "10000000000000000000000", "1.5", "1e5", "-0.0", "NaN", "Infinity", "-Infinity"]
 )
 def test_json_is_read_as_yaml_only_without_floats(number: str) -> None:
-    from converter.kfp_accel.specs import json_as_yaml
+    from airflow2kfp.kfp_accel.specs import json_as_yaml
 
     text = json.dumps({"name": "x", "inputs": [{"name": "a", "default": 0}], "n": [0]}).replace("0", number)
     data = json_as_yaml(text)
@@ -336,7 +336,7 @@ def _golden_component_specs() -> list[Any]:
 
 @check("kfp.components._structures.ComponentSpec.to_dict")
 def _serialises_specs_as_kfp(kfp: Any, ours: Any) -> None:
-    from converter.kfp_accel import specs as memo
+    from airflow2kfp.kfp_accel import specs as memo
 
     for spec in _golden_component_specs():
         assert ours(spec) == kfp(spec)
@@ -520,7 +520,7 @@ def _functions_of(*modules: types.ModuleType) -> list[Any]:
 def _sources_as_inspect(kfp: Any, ours: Any) -> None:
     import sys
 
-    from converter.kfp_accel import copies, specs, strip
+    from airflow2kfp.kfp_accel import copies, specs, strip
 
     functions = _functions_of(copies, specs, strip, sys.modules[__name__])
     assert len(functions) > 30
@@ -902,7 +902,7 @@ def _enters_pipelines_as_kfp_and_releases_ops(kfp: Any, ours: Any) -> None:
     from kfp import compiler, components, dsl
     from kfp.dsl import _pipeline
 
-    from converter.kfp_accel import ops
+    from airflow2kfp.kfp_accel import ops
 
     for enter in (ours, kfp):
         pipeline = dsl.Pipeline("p")

@@ -16,8 +16,8 @@ import pytest
 from accel_data import GOLDEN_SOURCES
 from helpers import strip_volatile
 
-from converter.emit.compile import compile_source
-from converter.kfp_accel import accelerated, guard
+from airflow2kfp.emit.compile import compile_source
+from airflow2kfp.kfp_accel import accelerated, guard
 
 
 def _plain_compile(source: Path, folder: Path) -> tuple[str | None, str]:

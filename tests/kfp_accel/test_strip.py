@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kfp.components._python_op import _strip_type_hints_using_lib2to3
 
-from converter.kfp_accel.strip import strip_with_ast
+from airflow2kfp.kfp_accel.strip import strip_with_ast
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("A2K_EXAMPLES", "200"))
@@ -36,7 +36,7 @@ def same_as_kfp(source: str) -> str | None:
 
 def corpus() -> list[str]:
     files = [*sorted((ROOT / "tests" / "goldens" / "dags").glob("*/pipelines/*.py")),
-             *sorted((ROOT / "fixtures").rglob("*.py")), *sorted((ROOT / "converter").rglob("*.py"))]
+             *sorted((ROOT / "fixtures").rglob("*.py")), *sorted((ROOT / "airflow2kfp").rglob("*.py"))]
     sources = []
     for path in files:
         try:

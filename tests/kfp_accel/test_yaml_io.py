@@ -16,7 +16,7 @@ from accel_data import ANY_DATA, EXAMPLES, GOLDEN_YAML, PLAIN_DATA, shape, workf
 from hypothesis import HealthCheck, given, settings
 from kfp.components import _yaml_utils
 
-from converter.kfp_accel import yaml_io
+from airflow2kfp.kfp_accel import yaml_io
 
 
 def test_escaped_text_goes_to_kfp() -> None:

@@ -1,14 +1,14 @@
-"""Bash steps run in an image that has what their command calls (converter/mapping/bash_images.py)."""
+"""Bash steps run in an image that has what their command calls (airflow2kfp/mapping/bash_images.py)."""
 
 from __future__ import annotations
 
 import pytest
 from helpers import dag, task
 
-from converter.mapping import MappingContext, MappingOptions, map_task
-from converter.mapping.base import Fidelity
-from converter.mapping.bash_images import choose, needs
-from converter.settings import TOOL_IMAGES
+from airflow2kfp.mapping import MappingContext, MappingOptions, map_task
+from airflow2kfp.mapping.base import Fidelity
+from airflow2kfp.mapping.bash_images import choose, needs
+from airflow2kfp.settings import TOOL_IMAGES
 
 PYTHON, DBT, GCLOUD = TOOL_IMAGES["python"], TOOL_IMAGES["dbt"], TOOL_IMAGES["gcloud"]
 

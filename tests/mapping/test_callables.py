@@ -7,10 +7,10 @@ from typing import Any
 
 from helpers import dag
 
-from converter.mapping import MappingContext, MappingOptions, map_task
-from converter.mapping.base import Fidelity, TaskMapping
-from converter.mapping.callables import prepare
-from converter.model import BoundObject, PythonCallable, SourceSpan, Task, TaskArgs
+from airflow2kfp.mapping import MappingContext, MappingOptions, map_task
+from airflow2kfp.mapping.base import Fidelity, TaskMapping
+from airflow2kfp.mapping.callables import prepare
+from airflow2kfp.model import BoundObject, PythonCallable, SourceSpan, Task, TaskArgs
 
 PY = ("PythonOperator", "airflow.operators.python")
 MODULE = '''import math
@@ -54,7 +54,7 @@ def mapped(callable_: PythonCallable, task_id: str = "t", consumed: bool = True,
 
 
 def _ref(task_id: str):
-    from converter.model import XComRef
+    from airflow2kfp.model import XComRef
 
     return XComRef(task_id)
 

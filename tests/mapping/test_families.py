@@ -6,12 +6,12 @@ import json
 
 from helpers import dag, task
 
-from converter.mapping import MappingContext, MappingOptions, family_for, map_task
-from converter.mapping.base import Fidelity, Interpolated, ParamRef, RunIdRef
-from converter.mapping.callable_source import standalone
-from converter.mapping.dag_params import dag_parameters
-from converter.mapping.templates import translate
-from converter.model import PythonCallable, SourceSpan, Task, TaskArgs, Unresolved, XComRef
+from airflow2kfp.mapping import MappingContext, MappingOptions, family_for, map_task
+from airflow2kfp.mapping.base import Fidelity, Interpolated, ParamRef, RunIdRef
+from airflow2kfp.mapping.callable_source import standalone
+from airflow2kfp.mapping.dag_params import dag_parameters
+from airflow2kfp.mapping.templates import translate
+from airflow2kfp.model import PythonCallable, SourceSpan, Task, TaskArgs, Unresolved, XComRef
 
 PY = ("PythonOperator", "airflow.operators.python")
 TASKFLOW = ("task", "airflow.decorators")

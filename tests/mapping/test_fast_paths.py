@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from converter.mapping import callable_source
-from converter.mapping.callable_source import standalone
-from converter.mapping.python import _indented, _indented_by_cst, _line_kinds
+from airflow2kfp.mapping import callable_source
+from airflow2kfp.mapping.callable_source import standalone
+from airflow2kfp.mapping.python import _indented, _indented_by_cst, _line_kinds
 
 # -- decorators stripped, parameters and string literals read (callable_source) ----------------
 

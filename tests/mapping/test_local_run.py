@@ -13,8 +13,8 @@ from pathlib import Path
 import kfp
 import pytest
 
-from converter.pipeline import ConvertOptions
-from converter.run import STATIC, convert_all
+from airflow2kfp.pipeline import ConvertOptions
+from airflow2kfp.run import STATIC, convert_all
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "fixtures" / "airflow_dags" / "ops_python_bash.py"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from helpers import dag, task
 
-from converter.emit.python import dag_description
-from converter.emit.recurring import ScheduleResult, kfp_cron, recurring_json, recurring_run
-from converter.model import Duration, Unresolved
+from airflow2kfp.emit.python import dag_description
+from airflow2kfp.emit.recurring import ScheduleResult, kfp_cron, recurring_json, recurring_run
+from airflow2kfp.model import Duration, Unresolved
 
 ROOT = Path(__file__).resolve().parents[2]
 DS = {"ds": "[[ScheduledTime.2006-01-02]]"}

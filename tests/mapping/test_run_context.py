@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from converter.mapping.run_context import REQUIRES, shim_lines, with_requirements
+from airflow2kfp.mapping.run_context import REQUIRES, shim_lines, with_requirements
 
 
 def shim(*parts: str) -> dict:
@@ -93,7 +93,7 @@ def test_bash_runs_as_bashoperator_and_returns_the_last_line(tmp_path) -> None:
 def test_kfps_run_macros_give_airflows_values_for_a_local_run() -> None:
     import datetime
 
-    from converter.mapping.templates import TIME_MACROS, substitute_run_macros
+    from airflow2kfp.mapping.templates import TIME_MACROS, substitute_run_macros
 
     when = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)  # noqa: UP017
     airflow = {"ds": "2024-01-01", "ds_nodash": "20240101", "ts": "2024-01-01T00:00:00+00:00",

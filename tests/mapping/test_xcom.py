@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from helpers import dag, task
 
-from converter.mapping import MappingContext, MappingOptions, map_task
-from converter.mapping.base import Fidelity, Interpolated, ParamRef
-from converter.mapping.xcom import JSON, TEXT, XComText, code_use, simple_pull, source, template_use
-from converter.model import PythonCallable, SourceSpan, Task, TaskArgs, XComRef
-from converter.parse.static import read_dag_file
+from airflow2kfp.mapping import MappingContext, MappingOptions, map_task
+from airflow2kfp.mapping.base import Fidelity, Interpolated, ParamRef
+from airflow2kfp.mapping.xcom import JSON, TEXT, XComText, code_use, simple_pull, source, template_use
+from airflow2kfp.model import PythonCallable, SourceSpan, Task, TaskArgs, XComRef
+from airflow2kfp.parse.static import read_dag_file
 
 PY = ("PythonOperator", "airflow.operators.python")
 TASKFLOW = ("task", "airflow.decorators")
@@ -189,7 +189,7 @@ with DAG("d", start_date=datetime(2024, 1, 1), schedule=None):
 
 
 def test_context_keys_are_what_the_callable_reads_from_its_context() -> None:
-    from converter.mapping.step_context import context_keys
+    from airflow2kfp.mapping.step_context import context_keys
 
     text = ('def f(x, **context):\n    d = {"conf": 1}\n    ctx = get_current_context()\n'
             '    return context["ti"], context.get("ds"), ctx["params"], d["conf"]\n')

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from converter.model import ParsedFile
+from airflow2kfp.model import ParsedFile
 from tests.parse.helpers import read_source
 
 

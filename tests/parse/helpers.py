@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from converter.model import Dag, ParsedFile
-from converter.parse.static import read_dag_file
+from airflow2kfp.model import Dag, ParsedFile
+from airflow2kfp.parse.static import read_dag_file
 
 HEADER = """\
 from datetime import datetime, timedelta

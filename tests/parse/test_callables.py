@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from converter.model import BoundObject, DagRef, MappedArg, XComRef
+from airflow2kfp.model import BoundObject, DagRef, MappedArg, XComRef
 from tests.parse.helpers import codes, only_dag
 
 HEADER = """

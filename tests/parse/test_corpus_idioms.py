@@ -7,8 +7,8 @@ check each against Airflow's own reading; these tests pin the edge cases and the
 
 from __future__ import annotations
 
-from converter.diagnostics import Severity
-from converter.model import ParsedFile
+from airflow2kfp.diagnostics import Severity
+from airflow2kfp.model import ParsedFile
 from tests.parse.helpers import codes, only_dag, task_ids
 
 
@@ -205,7 +205,7 @@ def test_zip_then_map_keeps_every_upstream_edge() -> None:
     """fixtures/valid_dags/valid_xcom_zip_map.py: the edges Airflow 3.3's DagBag builds from it."""
     from pathlib import Path
 
-    from converter.parse.static import read_dag_file
+    from airflow2kfp.parse.static import read_dag_file
 
     fixture = Path(__file__).resolve().parents[2] / "fixtures" / "valid_dags" / "valid_xcom_zip_map.py"
     dag = only_dag(read_dag_file(fixture))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from converter.model import Duration, Unresolved
+from airflow2kfp.model import Duration, Unresolved
 from tests.parse.helpers import codes, only_dag, task_ids
 
 

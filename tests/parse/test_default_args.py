@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from converter.model import Duration
+from airflow2kfp.model import Duration
 from tests.parse.helpers import only_dag
 
 

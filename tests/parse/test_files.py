@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from converter.parse.static import read_dag_file
+from airflow2kfp.parse.static import read_dag_file
 from tests.parse.helpers import codes
 
 

@@ -13,8 +13,8 @@ import networkx as nx
 import pytest
 import tomllib
 
-from converter.diagnostics import Severity
-from converter.parse.static import read_dag_file
+from airflow2kfp.diagnostics import Severity
+from airflow2kfp.parse.static import read_dag_file
 
 ROOT = Path(__file__).resolve().parents[2] / "fixtures"
 VALID = ROOT / "airflow_dags"

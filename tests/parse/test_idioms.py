@@ -13,9 +13,9 @@ import io
 import json
 from pathlib import Path
 
-from converter.cli import main
-from converter.diagnostics import Severity
-from converter.model import ParsedFile
+from airflow2kfp.cli import main
+from airflow2kfp.diagnostics import Severity
+from airflow2kfp.model import ParsedFile
 from tests.parse.helpers import codes, only_dag
 
 TASKS = """

@@ -12,10 +12,10 @@ import libcst as cst
 import pytest
 from libcst.metadata import CodeRange
 
-from converter.diagnostics import Diagnostic
-from converter.model import ParsedFile
-from converter.parse import static
-from converter.parse.positions import Positions, reference_positions
+from airflow2kfp.diagnostics import Diagnostic
+from airflow2kfp.model import ParsedFile
+from airflow2kfp.parse import static
+from airflow2kfp.parse.positions import Positions, reference_positions
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_FILES = sorted(

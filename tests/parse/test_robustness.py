@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converter.model import ParsedFile
-from converter.parse.static import read_dag_file
+from airflow2kfp.model import ParsedFile
+from airflow2kfp.parse.static import read_dag_file
 
 FIXTURES = sorted((Path(__file__).resolve().parents[2] / "fixtures" / "airflow_dags").glob("*.py"))
 SOURCES = [p.read_text() for p in FIXTURES]
@@ -67,7 +67,7 @@ def test_results_do_not_depend_on_hash_seed() -> None:
     root = Path(__file__).resolve().parents[2]
     # frozenset reprs list members in hash order, so those are printed sorted
     script = (
-        "from pathlib import Path; from converter.parse.static import read_dag_file\n"
+        "from pathlib import Path; from airflow2kfp.parse.static import read_dag_file\n"
         "def show(v):\n"
         "    if isinstance(v, frozenset): return repr(sorted(v))\n"
         "    if hasattr(v, '__dataclass_fields__'): return [show(getattr(v, f)) for f in v.__dataclass_fields__]\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from converter.model import XComRef
+from airflow2kfp.model import XComRef
 from tests.parse.helpers import codes, only_dag, task_ids
 
 

@@ -7,9 +7,9 @@ import warnings
 
 import libcst as cst
 
-from converter.model import Duration, MappedArg, Unresolved, XComRef
-from converter.parse.evaluate import Evaluator
-from converter.parse.values import Scope
+from airflow2kfp.model import Duration, MappedArg, Unresolved, XComRef
+from airflow2kfp.parse.evaluate import Evaluator
+from airflow2kfp.parse.values import Scope
 from tests.parse.helpers import codes, only_dag, task_ids
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from converter.model import XComRef
+from airflow2kfp.model import XComRef
 from tests.parse.helpers import only_dag
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from converter.diagnostics import diag
-from converter.model import Dag, Duration, SourceSpan, Task, TaskArgs
-from converter.pipeline import ConvertOptions, convert_dag
-from converter.results import FileResult, Status
-from converter.run import write_outputs
+from airflow2kfp.diagnostics import diag
+from airflow2kfp.model import Dag, Duration, SourceSpan, Task, TaskArgs
+from airflow2kfp.pipeline import ConvertOptions, convert_dag
+from airflow2kfp.results import FileResult, Status
+from airflow2kfp.run import write_outputs
 
 BASH = ("BashOperator", "airflow.operators.bash")
 EMPTY = ("EmptyOperator", "airflow.operators.empty")

@@ -9,7 +9,7 @@ import json
 import pytest
 from browser import SCREENSHOT_DIR, dump_dom, parse, screenshot
 
-from converter.report.render import render_reports
+from airflow2kfp.report.render import render_reports
 from fixtures import FIXTURES, build_run
 
 
@@ -105,6 +105,6 @@ def test_the_vendored_library_is_the_recorded_release():
     import hashlib
     from pathlib import Path
 
-    vendor = Path(__file__).parents[2] / "converter" / "report" / "templates" / "vendor"
+    vendor = Path(__file__).parents[2] / "airflow2kfp" / "report" / "templates" / "vendor"
     digest = hashlib.sha256((vendor / "svg-pan-zoom.min.js").read_bytes()).hexdigest()
     assert digest in (vendor / "README.md").read_text() and (vendor / "svg-pan-zoom.LICENSE").exists()

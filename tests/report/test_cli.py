@@ -2,9 +2,9 @@
 
 import json
 
-from converter import run
-from converter.cli import main
-from converter.model import ParsedFile
+from airflow2kfp import run
+from airflow2kfp.cli import main
+from airflow2kfp.model import ParsedFile
 from fixtures import build_run, etl_dag
 
 

@@ -1,4 +1,4 @@
-"""conversion.json against its published JSON Schema (converter/schemas/conversion.schema.json).
+"""conversion.json against its published JSON Schema (airflow2kfp/schemas/conversion.schema.json).
 
 Every fixture folder is converted statically and in the default mode (Airflow's import and the
 static reading merged), and each conversion.json must validate twice: against the schema as
@@ -18,11 +18,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from converter.cli import main
-from converter.kfp2.client import find_kfp2_python
+from airflow2kfp.cli import main
+from airflow2kfp.kfp2.client import find_kfp2_python
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((ROOT / "converter/schemas/conversion.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((ROOT / "airflow2kfp/schemas/conversion.schema.json").read_text(encoding="utf-8"))
 FOLDERS = ("airflow_dags", "verify_dags", "airflow_only", "invalid_dags", "import_hazards", "airflow2_dags")
 
 

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from converter.report import layout
-from converter.report.render import render_reports
-from converter.report.views import Graph, GraphNode
+from airflow2kfp.report import layout
+from airflow2kfp.report.render import render_reports
+from airflow2kfp.report.views import Graph, GraphNode
 from fixtures import HOSTILE, build_run, etl_dag, hostile_dag
 
 NETWORK = re.compile(r"""(?:src|href|xlink:href|action)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//""",
@@ -95,8 +95,8 @@ def test_large_graphs_get_the_quick_layout_with_bounded_position_rounds():
 
 
 def test_a_page_drafted_while_dot_runs_is_the_page_rendered_after_it(tmp_path):
-    from converter.report import render
-    from converter.report.views import dag_view
+    from airflow2kfp.report import render
+    from airflow2kfp.report.views import dag_view
 
     out = build_run(tmp_path, (hostile_dag(),), with_broken_file=False)
     render_reports(out, tmp_path)

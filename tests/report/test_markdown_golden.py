@@ -5,7 +5,7 @@ Regenerate after an intended change with `pytest tests/report --update-goldens` 
 
 import pytest
 
-from converter.report.render import render_reports
+from airflow2kfp.report.render import render_reports
 from fixtures import build_run
 
 GOLDENS = __import__("pathlib").Path(__file__).parents[1] / "goldens" / "report"

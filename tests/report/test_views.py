@@ -1,7 +1,7 @@
 """What the report says about settings, tasks and ordering, from conversion.json values."""
 
-from converter.report import mermaid
-from converter.report.views import (
+from airflow2kfp.report import mermaid
+from airflow2kfp.report.views import (
     Graph,
     GraphNode,
     duration,
@@ -61,7 +61,7 @@ def test_conversion_json_carries_the_facts_the_report_would_parse_from_each_gold
     import json
     from pathlib import Path
 
-    from converter.report.views import compiled_facts, pipeline_parameters
+    from airflow2kfp.report.views import compiled_facts, pipeline_parameters
 
     goldens = Path(__file__).resolve().parents[1] / "goldens" / "dags"
     compared = with_retry = 0

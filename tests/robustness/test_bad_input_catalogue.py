@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from converter.cli import main
-from converter.discover import DiscoveryOptions, discover
+from airflow2kfp.cli import main
+from airflow2kfp.discover import DiscoveryOptions, discover
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = ROOT / "fixtures" / "invalid_dags"
@@ -231,7 +231,7 @@ def test_a_deeper_symlink_loop_terminates(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def airflow_run(sandbox: Path) -> Run:
-    from converter.parse.airflow_import import find_airflow_python
+    from airflow2kfp.parse.airflow_import import find_airflow_python
 
     if find_airflow_python() is None:
         pytest.skip("no Airflow interpreter: set AIRFLOW2KFP_AIRFLOW_PYTHON")
@@ -272,9 +272,9 @@ def _limit_enforced() -> bool:
     import stat
     import subprocess
 
-    from converter.parse import airflow_probe
-    from converter.parse.airflow_import import find_airflow_python
-    from converter.parse.sandbox import support
+    from airflow2kfp.parse import airflow_probe
+    from airflow2kfp.parse.airflow_import import find_airflow_python
+    from airflow2kfp.parse.sandbox import support
 
     if os.geteuid() != 0 or support().available:
         return True

@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converter.parse.static import read_dag_file
+from airflow2kfp.parse.static import read_dag_file
 
 EXAMPLES = int(os.environ.get("A2K_FUZZ_EXAMPLES", 500))
 SEEDS = [p.read_bytes() for p in sorted((Path(__file__).resolve().parents[2] / "fixtures" / "airflow_dags").glob("*.py"))]

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from converter.cli import main
-from converter.outputs import MANIFEST_FILE, is_safe_relative, write_tree
-from converter.parse.static import read_dag_file
-from converter.pipeline import ConvertOptions, convert_parsed
-from converter.results import FileResult
-from converter.run import plan
+from airflow2kfp.cli import main
+from airflow2kfp.outputs import MANIFEST_FILE, is_safe_relative, write_tree
+from airflow2kfp.parse.static import read_dag_file
+from airflow2kfp.pipeline import ConvertOptions, convert_parsed
+from airflow2kfp.results import FileResult
+from airflow2kfp.run import plan
 
 HOSTILE_IDS = [
     "../../etc/x", "/abs", "/etc/passwd", "a/b", "a\\b", "C:\\x", "..", ".", "", "CON", "con", "nul",

@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from robustness.dag_gen import GeneratedDag, generated_dags
 
-from converter.compiled.selfcheck import read_workflow
-from converter.parse.static import read_dag_file
-from converter.pipeline import ConvertOptions, convert_parsed
-from converter.results import Status
+from airflow2kfp.compiled.selfcheck import read_workflow
+from airflow2kfp.parse.static import read_dag_file
+from airflow2kfp.pipeline import ConvertOptions, convert_parsed
+from airflow2kfp.results import Status
 
 EXAMPLES = int(os.environ.get("A2K_EXAMPLES", 40))
 AIRFLOW_EXAMPLES = max(3, EXAMPLES // 5)
@@ -81,7 +81,7 @@ def test_generated_dags_convert_with_their_ordering(tmp_path: Path, dag: Generat
 
 @pytest.fixture(scope="module")
 def airflow_reader():
-    from converter.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python
+    from airflow2kfp.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python
 
     python = find_airflow_python()
     if python is None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from converter.parse.static import read_dag_file
-from converter.pipeline import ConvertOptions, convert_parsed
-from converter.results import Status
+from airflow2kfp.parse.static import read_dag_file
+from airflow2kfp.pipeline import ConvertOptions, convert_parsed
+from airflow2kfp.results import Status
 
 HEADER = """\
 from datetime import datetime

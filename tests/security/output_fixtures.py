@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from converter.cli import main
+from airflow2kfp.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from output_fixtures import run, write_dag
 
-from converter import config
-from converter.parse import airflow_import
+from airflow2kfp import config
+from airflow2kfp.parse import airflow_import
 
 
 @pytest.fixture

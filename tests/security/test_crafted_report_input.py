@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from output_fixtures import convert, run, snapshot, write_dag
 
-from converter.outputs import MANIFEST_FILE, sha256
+from airflow2kfp.outputs import MANIFEST_FILE, sha256
 
 SECRET = "AWS_SECRET_ACCESS_KEY=do-not-leak-me"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from converter.cache import default_cache_dir
+from airflow2kfp.cache import default_cache_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ("ops_python_bash.py", "cf_branch_join.py")
@@ -30,7 +30,7 @@ class _Marker:
 
 def _convert(dags: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "converter.cli", *extra, str(dags), "--out", str(out), "--mode", "static", "-j", "1"],
+        [sys.executable, "-m", "airflow2kfp.cli", *extra, str(dags), "--out", str(out), "--mode", "static", "-j", "1"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, env=os.environ.copy(),
     )
 

@@ -13,10 +13,10 @@ import pytest
 from cmarkgfm.cmark import Options
 from output_fixtures import convert
 
-from converter.ci.markdown import markdown_summary
-from converter.diagnostics import diag
-from converter.report.escape import md_code, md_text
-from converter.results import DagResult, FileResult, Status
+from airflow2kfp.ci.markdown import markdown_summary
+from airflow2kfp.diagnostics import diag
+from airflow2kfp.report.escape import md_code, md_text
+from airflow2kfp.results import DagResult, FileResult, Status
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from output_fixtures import ROOT, child, convert, leftovers, run, snapshot, write_dag
 
-from converter.outputs import MANIFEST_FILE, sha256
+from airflow2kfp.outputs import MANIFEST_FILE, sha256
 
 # a convert run in a child process that can be held inside its lock on OUT: before writing, it
 # says "holding" and waits until the file RELEASE exists (or for PAUSE seconds)
 HELD_RUN = textwrap.dedent("""
     import os, sys, time
-    import converter.outputs as outputs, converter.run as run
+    import airflow2kfp.outputs as outputs, airflow2kfp.run as run
     outputs.LOCK_WAIT_SECONDS = float(os.environ.get("LOCK_WAIT", "10"))
     write_tree = run.write_tree
     def held(*args, **kwargs):
@@ -32,7 +32,7 @@ HELD_RUN = textwrap.dedent("""
                 time.sleep(0.05)
         return write_tree(*args, **kwargs)
     run.write_tree = held
-    from converter.cli import main
+    from airflow2kfp.cli import main
     sys.exit(main(sys.argv[1:]))
 """)
 
@@ -105,7 +105,7 @@ def test_the_lock_is_not_held_by_a_worker_that_outlives_its_run(repo: Path) -> N
     script = textwrap.dedent("""
         import os, sys, time
         from pathlib import Path
-        from converter.outputs import locked
+        from airflow2kfp.outputs import locked
         out = Path(sys.argv[1])
         with locked(out):
             if os.fork() == 0:  # a worker forked during the run, still alive after it
@@ -145,14 +145,14 @@ def test_part_files_and_staging_folders_of_a_killed_run_are_removed(repo: Path) 
 
 KILL_WHILE_RENDERING = textwrap.dedent("""
     import os, sys
-    import converter.outputs as outputs
+    import airflow2kfp.outputs as outputs
     replace = os.replace
     def dying(source, target):
         if "/reports/" in str(target):
             os._exit(9)  # as abrupt as SIGKILL, with a report's .part file written and not yet renamed
         replace(source, target)
     outputs.os.replace = dying
-    from converter.cli import main
+    from airflow2kfp.cli import main
     sys.exit(main(sys.argv[1:]))
 """)
 
@@ -191,7 +191,7 @@ IN_NAMESPACE = textwrap.dedent("""
     mount, steps = sys.argv[1], json.loads(sys.argv[2])
     results = []
     def cli(*args):
-        done = subprocess.run([sys.executable, "-m", "converter.cli", *args], capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-m", "airflow2kfp.cli", *args], capture_output=True, text=True)
         return {"code": done.returncode, "printed": done.stdout + done.stderr}
     def tree(folder):
         found = {}
@@ -307,7 +307,7 @@ def test_where_a_folder_cannot_be_locked_a_lock_file_is_used_and_check_creates_n
             raise OSError(errno.EBADF, "Bad file descriptor")
         flock(descriptor, operation)
 
-    monkeypatch.setattr("converter.outputs.fcntl.flock", no_folder_locks)
+    monkeypatch.setattr("airflow2kfp.outputs.fcntl.flock", no_folder_locks)
     (repo / "checked").mkdir()
     assert run("check", "dags", "--out", "checked", "--mode", "static")[0] == 1  # nothing converted there
     assert list((repo / "checked").iterdir()) == []  # check writes nothing, not even a lock file

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from output_fixtures import convert, leftovers, run, snapshot, write_dag
 
-from converter.outputs import MANIFEST_FILE
+from airflow2kfp.outputs import MANIFEST_FILE
 
 
 @pytest.fixture

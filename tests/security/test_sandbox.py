@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from converter.parse.sandbox import support
+from airflow2kfp.parse.sandbox import support
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -305,7 +305,7 @@ def listener() -> Iterator[Listener]:
 
 def assert_confined(python: str) -> None:
     """The attacks' own interlock, run in the sandbox the import uses: it must say confined."""
-    from converter.parse.airflow_import import run_in_sandbox
+    from airflow2kfp.parse.airflow_import import run_in_sandbox
 
     check = INTERLOCK + "\nprint('confined' if confined() else 'UNCONFINED')\n"
     done = run_in_sandbox(python, ["-c", check], timeout=120, sandbox="require")
@@ -322,7 +322,7 @@ def write_tree(root: Path, files: dict[str, str]) -> None:
 
 
 def convert(python: str, ctx: Attack, out: Path, env: dict[str, str], tmp: Path) -> tuple[int, str]:
-    command = [sys.executable, "-m", "converter.cli", "convert", ctx.dags.name, "--out", str(out),
+    command = [sys.executable, "-m", "airflow2kfp.cli", "convert", ctx.dags.name, "--out", str(out),
                "--sandbox", "require", "--airflow-python", python, "--airflow-timeout", "20",
                "--cache-dir", str(out.parent / f"cache-{out.name}"), "--sarif", str(out.parent / f"{out.name}.sarif"),
                "--junit", str(out.parent / f"{out.name}.xml"), "--markdown", str(out.parent / f"{out.name}.md"),
@@ -454,7 +454,7 @@ def test_attacks_change_nothing_outside_the_sandbox(python_fixture: str, request
 @pytest.mark.parametrize("python_fixture", ["airflow_python", "airflow2_python"])
 def test_the_sandbox_is_what_the_docs_say(python_fixture: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     """Namespaces, user, read-only root, no home, no network, the environment: seen from inside."""
-    from converter.parse.airflow_import import run_in_sandbox
+    from airflow2kfp.parse.airflow_import import run_in_sandbox
 
     python = request.getfixturevalue(python_fixture)
     (tmp_path / "dags").mkdir()
@@ -487,7 +487,7 @@ print(json.dumps(facts))
     assert not facts["/"] and not facts["/usr"] and not facts[os.path.dirname(os.__file__)]
     assert facts["/tmp"] and facts["/airflow2kfp/cwd"]
     # of the user's home only the way to the interpreter, if it lives there (a pyenv Python)
-    from converter.parse.sandbox import interpreter_folders
+    from airflow2kfp.parse.sandbox import interpreter_folders
 
     leading = {Path(f).relative_to(home).parts[0] for f in interpreter_folders(python)
                if f.startswith(home + "/")}

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from converter.parse.budget import ReadingLimits
+from airflow2kfp.parse.budget import ReadingLimits
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = ROOT / "fixtures" / "airflow_dags" / "seed_seven_tasks.py"
@@ -34,8 +34,8 @@ MEMORY_BOUND = 400 * 1024  # KiB of peak resident memory: a hundred MB or so is 
 # reads one file in this process and prints its diagnostics; run as the child
 _READ = """
 import json, sys
-from converter.parse.budget import ReadingLimits
-from converter.parse.static import read_dag_file
+from airflow2kfp.parse.budget import ReadingLimits
+from airflow2kfp.parse.static import read_dag_file
 limits = ReadingLimits(**json.loads(sys.argv[2]))
 parsed = read_dag_file(sys.argv[1], limits=limits)
 print(json.dumps({"diagnostics": [[d.code, d.line, d.message] for d in parsed.diagnostics],
@@ -198,7 +198,7 @@ def test_memory_budget(tmp_path: Path) -> None:
 
 _HARD_STOPS = """
 import resource, time
-from converter.parse.budget import Clock, OverBudget, ReadingLimits, hard_stops
+from airflow2kfp.parse.budget import Clock, OverBudget, ReadingLimits, hard_stops
 
 before = resource.getrlimit(resource.RLIMIT_AS)
 clock = Clock(ReadingLimits(seconds=0.4, memory=200 * 1024 * 1024))
@@ -254,7 +254,7 @@ def test_the_batch_goes_on(tmp_path: Path, jobs: str) -> None:
     stays small and quick - the 3 GB helper module is neither read nor hashed whole."""
     dags = _batch_folder(tmp_path)
     out = tmp_path / "out"
-    run = measure([sys.executable, "-m", "converter.cli", "convert", str(dags), "--out", str(out), "--mode", "static",
+    run = measure([sys.executable, "-m", "airflow2kfp.cli", "convert", str(dags), "--out", str(out), "--mode", "static",
                    "-j", jobs])
     assert run.returncode == 1, run.stdout + run.stderr
     assert "Traceback" not in run.stdout + run.stderr

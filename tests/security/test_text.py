@@ -27,13 +27,13 @@ from helpers import BASH, dag, task
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converter.emit.names import python_task_variables
-from converter.mapping.base import Interpolated, ParamRef
-from converter.mapping.literals import docstring_text, py_literal
-from converter.model import Dag
-from converter.names import UniqueNames, ascii_identifier, python_identifier
-from converter.pipeline import ConvertOptions, convert_dag
-from converter.results import Status
+from airflow2kfp.emit.names import python_task_variables
+from airflow2kfp.mapping.base import Interpolated, ParamRef
+from airflow2kfp.mapping.literals import docstring_text, py_literal
+from airflow2kfp.model import Dag
+from airflow2kfp.names import UniqueNames, ascii_identifier, python_identifier
+from airflow2kfp.pipeline import ConvertOptions, convert_dag
+from airflow2kfp.results import Status
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("A2K_EXAMPLES", "200"))
@@ -192,7 +192,7 @@ GOOD = HEADER + 'with DAG("good", start_date=datetime(2024, 1, 1)):\n    BashOpe
 
 
 def _convert(dags: Path, out: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict]:
-    done = subprocess.run([sys.executable, "-m", "converter.cli", "convert", str(dags), "--out", str(out),
+    done = subprocess.run([sys.executable, "-m", "airflow2kfp.cli", "convert", str(dags), "--out", str(out),
                            "--mode", "static", *extra], capture_output=True, text=True, cwd=ROOT, timeout=600,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
     assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr

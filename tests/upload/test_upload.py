@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fake_kfp import FakeKfp
 
-from converter.cli import main
+from airflow2kfp.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ("airflow1_imports.py", "ops_python_bash.py", "cf_branch_join.py")

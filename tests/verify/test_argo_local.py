@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from converter.verify.argo_local import LocalOptions, Phase, WorkflowRun, run_workflow
+from airflow2kfp.verify.argo_local import LocalOptions, Phase, WorkflowRun, run_workflow
 
 
 def sh(name: str, script: str, **extra: Any) -> dict[str, Any]:

@@ -4,10 +4,16 @@ import itertools
 
 import pytest
 
-from converter.mapping import trigger_rules as tr
-from converter.verify.airflow_run import AirflowDagRun, AirflowTaskRun, parse_answer
-from converter.verify.argo_local import NodeRun, Phase, WorkflowRun
-from converter.verify.compare import Verdict, airflow_decision, compare, guaranteed_orderings, same_iteration
+from airflow2kfp.mapping import trigger_rules as tr
+from airflow2kfp.verify.airflow_run import AirflowDagRun, AirflowTaskRun, parse_answer
+from airflow2kfp.verify.argo_local import NodeRun, Phase, WorkflowRun
+from airflow2kfp.verify.compare import (
+    Verdict,
+    airflow_decision,
+    compare,
+    guaranteed_orderings,
+    same_iteration,
+)
 
 DAG = {
     "dag_id": "d",
@@ -319,7 +325,7 @@ def test_both_sides_logs_are_kept_for_a_task_that_failed_or_differs():
 
 
 def test_each_task_s_log_is_cut_from_the_dag_test_output():
-    from converter.verify.airflow_runner_script import task_logs
+    from airflow2kfp.verify.airflow_runner_script import task_logs
 
     output = [
         "[info] Filling up the DagBag\n",

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from converter.compiled.argo_expr import ExpressionError, depends_names, evaluate_depends, evaluate_when
-from converter.mapping.fallback import RUNNER
-from converter.verify.host_step import (
+from airflow2kfp.compiled.argo_expr import ExpressionError, depends_names, evaluate_depends, evaluate_when
+from airflow2kfp.mapping.fallback import RUNNER
+from airflow2kfp.verify.host_step import (
     AirflowHost,
     declared_paths,
     image_family,

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from converter.verify.run_macros import format_run_macros, go_json, go_time
+from airflow2kfp.verify.run_macros import format_run_macros, go_json, go_time
 
 RUN_AT = datetime(2021, 1, 1, tzinfo=UTC)  # 1609459200, KFP's TestNewRunParameterFormatter
 
@@ -23,7 +23,7 @@ def test_kfp_run_parameter_formatter():
 @pytest.mark.parametrize(
     "layout, text",
     [
-        # the converter's time parameters (converter/mapping/templates.py TIME_MACROS)
+        # the converter's time parameters (airflow2kfp/mapping/templates.py TIME_MACROS)
         ("2006-01-02", "2024-03-05"),
         ("20060102", "20240305"),
         ("2006-01-02T15:04:05-07:00", "2024-03-05T07:08:09+00:00"),

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from converter.verify.command import VerifyOptions, verify
-from converter.verify.compare import Verdict
+from airflow2kfp.verify.command import VerifyOptions, verify
+from airflow2kfp.verify.compare import Verdict
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "verify_dags"
 
@@ -50,7 +50,7 @@ EXPECTED: dict[str, tuple[Verdict, list[str]]] = {
 }
 
 
-# DAGs whose verdict waits on the local runner (converter/verify/): the reason, as a strict xfail
+# DAGs whose verdict waits on the local runner (airflow2kfp/verify/): the reason, as a strict xfail
 NEEDS_RUNNER: dict[str, str] = {
 }
 
@@ -98,7 +98,7 @@ def test_the_comparison_is_recorded_and_reported(verified):
                                              "error": 0}
     entry = next(d for d in document["dags"] if d["dag_id"] == "verify_skip_exit_code")
     assert entry["verify"]["verdict"] == "different" and entry["verify"]["airflow_version"]
-    from converter.report.render import render_reports
+    from airflow2kfp.report.render import render_reports
 
     render_reports(out)
     assert "Verified run" in (out / "reports" / "verify_skip_exit_code.md").read_text()
@@ -124,7 +124,7 @@ def test_a_failing_step_shows_both_sides_last_lines(verified):
     chain = next(c for c in result.comparisons if c.dag_id == "verify_skip_exit_code")
     probe = next(t for t in chain.tasks if t.task_id == "probe")
     assert "nothing new" in probe.kfp_log and "exit code 99" in probe.airflow_log
-    from converter.verify.command import describe
+    from airflow2kfp.verify.command import describe
 
     lines = describe(chain)
     assert "            probe (KFP log, last lines)" in lines and "              | nothing new" in lines
@@ -180,8 +180,8 @@ def test_the_run_context_passes_with_the_dates_kfp_substitutes(airflow_python):
     # only dag_run.conf["region"] from the conf Airflow gets too)
     import datetime
 
-    from converter.mapping.templates import TIME_MACROS, substitute_run_macros
-    from converter.verify.airflow_run import LOGICAL_DATE
+    from airflow2kfp.mapping.templates import TIME_MACROS, substitute_run_macros
+    from airflow2kfp.verify.airflow_run import LOGICAL_DATE
 
     when = datetime.datetime.fromisoformat(LOGICAL_DATE)
     dates = {name: substitute_run_macros(f"[[CurrentTime.{layout}]]", when) for name, layout, _ in TIME_MACROS.values()}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from converter.compiled import workflow
+from airflow2kfp.compiled import workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDENS = sorted((ROOT / "tests").rglob("*.yaml"))
@@ -84,8 +84,8 @@ def generated_yaml(tmp_path_factory: pytest.TempPathFactory) -> str:
         from generate import generate_single
     finally:
         sys.path.remove(str(ROOT / "bench"))
-    from converter.pipeline import ConvertOptions
-    from converter.run import STATIC, convert_all
+    from airflow2kfp.pipeline import ConvertOptions
+    from airflow2kfp.run import STATIC, convert_all
 
     root = tmp_path_factory.mktemp("generated")
     result = convert_all([generate_single(root / "dags", 12, seed=3)], root / "out", ConvertOptions(), settings=STATIC)
