@@ -29,7 +29,8 @@ test: venv airflow-env kfp2-env
 test-fast: venv
 	.venv/bin/python -m pytest -q -m "not airflow and not browser and not slow" $(PYTEST_ARGS)
 
-# ruff over the tree and mypy over the core modules (both configured in pyproject.toml).
+# ruff (rules and format) over the tree and mypy over the core modules (configured in pyproject.toml).
 lint: venv
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/mypy

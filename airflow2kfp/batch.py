@@ -70,12 +70,20 @@ class Output:
 
 def convert_options(settings: Settings) -> ConvertOptions:
     mapping = MappingOptions(
-        bash_image=settings.bash_image, utility_image=settings.utility_image, keep_empty=settings.keep_empty,
-        python_image=settings.python_image, airflow_image=settings.airflow_image,
-        operator_fallback=settings.operator_fallback, tool_images=tuple(settings.tool_images.items()),
+        bash_image=settings.bash_image,
+        utility_image=settings.utility_image,
+        keep_empty=settings.keep_empty,
+        python_image=settings.python_image,
+        airflow_image=settings.airflow_image,
+        operator_fallback=settings.operator_fallback,
+        tool_images=tuple(settings.tool_images.items()),
     )
-    return ConvertOptions(mapping=mapping, max_file_bytes=settings.max_file_size, targets=settings.target,
-                          kfp2_python=settings.kfp2_python)
+    return ConvertOptions(
+        mapping=mapping,
+        max_file_bytes=settings.max_file_size,
+        targets=settings.target,
+        kfp2_python=settings.kfp2_python,
+    )
 
 
 def run_settings(
@@ -86,8 +94,11 @@ def run_settings(
     )  # type: ignore[arg-type]
     cache_dir = (settings.cache_dir or default_cache_dir(out_dir)) if settings.cache else None
     try:
-        airflow_env = airflow_environment(sorted(settings.airflow_vars.items()), sorted(settings.airflow_conns.items()),
-                                          settings.airflow_env_file)
+        airflow_env = airflow_environment(
+            sorted(settings.airflow_vars.items()),
+            sorted(settings.airflow_conns.items()),
+            settings.airflow_env_file,
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from error
     return RunSettings(
@@ -122,10 +133,14 @@ def _machine_targets(output: Output) -> dict[str, Path]:
     return {option: report_files.target(option, path) for option, path in given.items() if path is not None}
 
 
-def _machine_outputs(files: Sequence[FileResult], targets: dict[str, Path], lines: list[str],
-                     sarif_level: str = "warning") -> None:
-    texts = {"--sarif": lambda: sarif_text(files, sarif_level), "--junit": lambda: junit_xml(files),
-             "--markdown": lambda: markdown_summary(files, lines)}
+def _machine_outputs(
+    files: Sequence[FileResult], targets: dict[str, Path], lines: list[str], sarif_level: str = "warning"
+) -> None:
+    texts = {
+        "--sarif": lambda: sarif_text(files, sarif_level),
+        "--junit": lambda: junit_xml(files),
+        "--markdown": lambda: markdown_summary(files, lines),
+    }
     for option, path in targets.items():
         report_files.write(option, path, texts[option]())
 
@@ -141,17 +156,26 @@ def timing_lines(stages: dict[str, float], files: int, wall: dict[str, float]) -
     from airflow2kfp.run import IMPORT_TIMINGS
 
     total = sum(stages.values())
-    per_stage = ", ".join(f"{stage} {seconds:.2f}s ({seconds / total:.0%})" for stage, seconds in stages.items()
-                          ) if total else "nothing converted"
+    per_stage = (
+        ", ".join(f"{stage} {seconds:.2f}s ({seconds / total:.0%})" for stage, seconds in stages.items())
+        if total
+        else "nothing converted"
+    )
     imports = {k.removeprefix(IMPORT_TIMINGS): v for k, v in wall.items() if k.startswith(IMPORT_TIMINGS)}
     lines = [
-        "timings (wall): " + ", ".join(f"{phase} {seconds:.2f}s" for phase, seconds in wall.items()
-                                       if not phase.startswith(IMPORT_TIMINGS)),
+        "timings (wall): "
+        + ", ".join(
+            f"{phase} {seconds:.2f}s"
+            for phase, seconds in wall.items()
+            if not phase.startswith(IMPORT_TIMINGS)
+        ),
         f"timings (converting {files} file(s), summed over workers): {per_stage}",
     ]
     if imports:  # the Airflow import runs beside the conversions, within `convert`
-        lines.append("timings (Airflow import, overlapping convert): "
-                     + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in imports.items()))
+        lines.append(
+            "timings (Airflow import, overlapping convert): "
+            + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in imports.items())
+        )
     return lines
 
 
@@ -179,14 +203,16 @@ def _guarded(reporter: Reporter, body: Callable[[], int]) -> int:
         return EXIT_ERROR
 
 
-def _reports(out_dir: Path, writes: WriteResult, reporter: Reporter, cache_dir: Path | None, jobs: int,
-             force: bool) -> Path:
+def _reports(
+    out_dir: Path, writes: WriteResult, reporter: Reporter, cache_dir: Path | None, jobs: int, force: bool
+) -> Path:
     """Render the HTML/Markdown reports, unless nothing they are made from changed (a cached re-run)
     and the last render finished."""
     index = out_dir / INDEX_HTML
     if writes.written or writes.removed or not index.is_file() or read_manifest(out_dir).reports_pending:
-        rendered = render_reports(out_dir, memo_dir=cache_dir / "layout" if cache_dir else None, jobs=jobs,
-                                  force=force)
+        rendered = render_reports(
+            out_dir, memo_dir=cache_dir / "layout" if cache_dir else None, jobs=jobs, force=force
+        )
         if rendered.layout_error:
             reporter.line(f"warning: {rendered.layout_error}")
         index = rendered.index_html
@@ -228,10 +254,21 @@ def run_convert(
             )
         reporter.notices(result.notices)
         # said once OUT was read (after the files' own findings were printed): owned and edited DAGs
-        reporter.notices(tuple(d for f in result.files for dag in f.dags for d in dag.diagnostics
-                               if d.code in ("A2K701", "A2K722")))
+        reporter.notices(
+            tuple(
+                d
+                for f in result.files
+                for dag in f.dags
+                for d in dag.diagnostics
+                if d.code in ("A2K701", "A2K722")
+            )
+        )
         status = exit_status(result, settings.fail_on)
-        lines = [*summary_lines(result.files, result.cached), result.reading.describe(), *held_lines(result.files)]
+        lines = [
+            *summary_lines(result.files, result.cached),
+            result.reading.describe(),
+            *held_lines(result.files),
+        ]
         writes = result.writes
         lines.append(
             f"outputs: {len(writes.written)} written, {len(writes.unchanged)} unchanged, "
@@ -262,14 +299,20 @@ def run_convert(
 def held_lines(files: Sequence[FileResult]) -> list[str]:
     """The console's word on the DAGs whose files a run left alone: owned, or edited (A2K701)."""
     owned = sorted(d.dag_id for f in files for d in f.dags if d.owned)
-    edited = sorted(d.dag_id for f in files for d in f.dags if not d.owned
-                    and any(x.code == "A2K701" for x in d.diagnostics))
+    edited = sorted(
+        d.dag_id
+        for f in files
+        for d in f.dags
+        if not d.owned and any(x.code == "A2K701" for x in d.diagnostics)
+    )
     lines = []
     if owned:
         lines.append(f"owned: {len(owned)} DAG(s), their files left as they are: {', '.join(owned)}")
     if edited:
-        lines.append(f"not written: {len(edited)} DAG(s) whose files were edited (A2K701; own them with "
-                     f"`# airflow2kfp: owned`, or --force): {', '.join(edited)}")
+        lines.append(
+            f"not written: {len(edited)} DAG(s) whose files were edited (A2K701; own them with "
+            f"`# airflow2kfp: owned`, or --force): {', '.join(edited)}"
+        )
     return lines
 
 
@@ -303,8 +346,11 @@ def run_check(
                 recorded = replace(reading, mode=made["mode"]) if made is not None else reading
                 outputs = plan(collected.files, recorded, out_dir, settings.owned)
                 findings = freshness.compare(out_dir, outputs.contents, outputs.holds.paths)
-                findings += [freshness.Finding(relative, "edited") for conflicts in outputs.holds.edited.values()
-                             for relative, _ in conflicts]
+                findings += [
+                    freshness.Finding(relative, "edited")
+                    for conflicts in outputs.holds.edited.values()
+                    for relative, _ in conflicts
+                ]
         files = outputs.files or collected.files
         status = findings_status(files, collected.notices, settings.fail_on)
         lines = [*summary_lines(files, collected.cached), reading.describe(), *held_lines(files)]
@@ -321,8 +367,8 @@ def run_check(
             reporter.console.print(
                 f"{len(findings)} file(s) in {out_dir} are not up to date with the DAGs; "
                 f"run `airflow2kfp convert` and commit the result"
-                if all(f.kind != "mode" for f in findings) else
-                f"the outputs in {out_dir} were not compared: they were made in another reading mode"
+                if all(f.kind != "mode" for f in findings)
+                else f"the outputs in {out_dir} were not compared: they were made in another reading mode"
             )
             return EXIT_FINDINGS
         reporter.line(f"{len(outputs.contents)} file(s) in {out_dir} are up to date.")

@@ -174,5 +174,8 @@ class Cache:
 
 
 def _file_diagnostics(result: FileResult) -> list:
-    return [*result.diagnostics, *(d for dag in result.dags for d in dag.diagnostics),
-            *(s.diagnostic for s in result.suppressed)]
+    return [
+        *result.diagnostics,
+        *(d for dag in result.dags for d in dag.diagnostics),
+        *(s.diagnostic for s in result.suppressed),
+    ]

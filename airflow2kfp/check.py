@@ -21,8 +21,11 @@ import orjson
 from airflow2kfp.diagnostics import Diagnostic, diag
 from airflow2kfp.outputs import SUMMARY_FILE, escapes, read_manifest, read_regular
 
-_READ_AS = {"static": "statically (no DAG code run)", "airflow": "by importing them with Airflow",
-            "auto": "with Airflow and statically, merged"}
+_READ_AS = {
+    "static": "statically (no DAG code run)",
+    "airflow": "by importing them with Airflow",
+    "auto": "with Airflow and statically, merged",
+}
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,10 @@ class Finding:
             return diag("A2K701", f"{self.path} was edited since airflow2kfp wrote it", file=where)
         if self.kind == "extra":
             return diag("A2K703", f"{self.path} belongs to a DAG that no longer exists", file=where)
-        message = {"missing": f"{self.path} is missing",
-                   "not-regular": f"{self.path} is not a regular file (a link, FIFO or device); it is not read"
-                   }.get(self.kind, f"{self.path} is out of date")
+        message = {
+            "missing": f"{self.path} is missing",
+            "not-regular": f"{self.path} is not a regular file (a link, FIFO or device); it is not read",
+        }.get(self.kind, f"{self.path} is out of date")
         return diag("A2K702", message, file=where)
 
 
@@ -63,7 +67,9 @@ def made_reading(out_dir: Path) -> dict[str, str] | None:
     except orjson.JSONDecodeError:
         return None
     reading = document.get("reading") if isinstance(document, dict) else None
-    if not isinstance(reading, dict) or not all(isinstance(reading.get(k), str) for k in ("mode", "effective")):
+    if not isinstance(reading, dict) or not all(
+        isinstance(reading.get(k), str) for k in ("mode", "effective")
+    ):
         return None
     return {"mode": reading["mode"], "effective": reading["effective"]}
 
@@ -71,11 +77,14 @@ def made_reading(out_dir: Path) -> dict[str, str] | None:
 def mode_finding(made: Mapping[str, str], mode: str, effective: str, why: str = "") -> Finding:
     """The outputs were read in another effective mode than this check reads: one finding, instead of
     every file reported stale."""
+
     def said(reading_mode: str, asked: str) -> str:
         return f"{_READ_AS.get(reading_mode, reading_mode)} (mode {asked})"
 
-    message = (f"the outputs were made reading the DAG files {said(made['effective'], made['mode'])}; this check "
-               f"reads them {said(effective, mode)}{f', {why}' if why else ''}: the files are not compared")
+    message = (
+        f"the outputs were made reading the DAG files {said(made['effective'], made['mode'])}; this check "
+        f"reads them {said(effective, mode)}{f', {why}' if why else ''}: the files are not compared"
+    )
     return Finding(SUMMARY_FILE, "mode", message=message)
 
 

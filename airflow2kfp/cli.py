@@ -86,7 +86,9 @@ class _Pair(click.ParamType):
 
     name = "pair"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, str]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, str]:
         if isinstance(value, tuple):
             return value
         pair = split_pair(str(value))
@@ -100,7 +102,9 @@ class _Targets(click.ParamType):
 
     name = "targets"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, ...]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, ...]:
         if isinstance(value, tuple):
             return value
         try:
@@ -113,9 +117,15 @@ def _click_type(name: str) -> Any:
     spec = OPTIONS[name]
     if spec.choices:
         return click.Choice(spec.choices)
-    return {"int": click.INT, "seconds": _Seconds(), "interpreter": _Interpreter(),
-            "path": _Path(file_okay=False, path_type=Path), "table": _Pair(), "targets": _Targets(),
-            "file": _Path(exists=True, dir_okay=False, path_type=Path)}.get(spec.kind)
+    return {
+        "int": click.INT,
+        "seconds": _Seconds(),
+        "interpreter": _Interpreter(),
+        "path": _Path(file_okay=False, path_type=Path),
+        "table": _Pair(),
+        "targets": _Targets(),
+        "file": _Path(exists=True, dir_okay=False, path_type=Path),
+    }.get(spec.kind)
 
 
 def setting_option(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -129,8 +139,14 @@ def setting_option(name: str) -> Callable[[Callable[..., Any]], Callable[..., An
         decls = [name, f"{flag}/{spec.negative or '--no-' + key_of(name)}"]
         return click.option(*decls, default=None, help=help_text)
     decls = [name, *([spec.short] if spec.short else []), flag]
-    return click.option(*decls, type=_click_type(name), multiple=spec.repeatable, metavar=spec.metavar,
-                        default=None, help=help_text)
+    return click.option(
+        *decls,
+        type=_click_type(name),
+        multiple=spec.repeatable,
+        metavar=spec.metavar,
+        default=None,
+        help=help_text,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -143,24 +159,42 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options `convert` and `check` share; None means "not given", so the config file's value holds."""
     options = [
         click.argument("sources", nargs=-1, required=True, type=_Path(exists=True, path_type=Path)),
-        click.option("--out", "out_dir", required=True, type=_Path(file_okay=False, path_type=Path),
-                     help="Output folder: pipelines/, conversion.json."),
-        click.option("--config", type=_Path(exists=True, dir_okay=False, path_type=Path),
-                     help="Settings file (default: the nearest airflow2kfp.toml, or pyproject.toml "
-                          "with [tool.airflow2kfp])."),
+        click.option(
+            "--out",
+            "out_dir",
+            required=True,
+            type=_Path(file_okay=False, path_type=Path),
+            help="Output folder: pipelines/, conversion.json.",
+        ),
+        click.option(
+            "--config",
+            type=_Path(exists=True, dir_okay=False, path_type=Path),
+            help="Settings file (default: the nearest airflow2kfp.toml, or pyproject.toml "
+            "with [tool.airflow2kfp]).",
+        ),
         *(setting_option(name) for name in OPTIONS),
-        click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-                     show_default=True, help="json: print conversion.json to stdout (text goes to stderr)."),
-        click.option("--sarif", type=_Path(dir_okay=False, path_type=Path),
-                     help="Write SARIF 2.1.0 here."),
-        click.option("--junit", type=_Path(dir_okay=False, path_type=Path),
-                     help="Write JUnit XML here."),
-        click.option("--markdown", type=_Path(dir_okay=False, path_type=Path),
-                     help="Write a Markdown summary here."),
+        click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(["text", "json"]),
+            default="text",
+            show_default=True,
+            help="json: print conversion.json to stdout (text goes to stderr).",
+        ),
+        click.option("--sarif", type=_Path(dir_okay=False, path_type=Path), help="Write SARIF 2.1.0 here."),
+        click.option("--junit", type=_Path(dir_okay=False, path_type=Path), help="Write JUnit XML here."),
+        click.option(
+            "--markdown", type=_Path(dir_okay=False, path_type=Path), help="Write a Markdown summary here."
+        ),
         click.option("-q", "--quiet", is_flag=True, help="Print only the diagnostics that fail the run."),
         click.option("-v", "--verbose", is_flag=True, help="Also print every file and info diagnostics."),
-        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
-                     show_default=True, help="Colour output; NO_COLOR is honoured under auto."),
+        click.option(
+            "--color",
+            type=click.Choice(["auto", "always", "never"]),
+            default="auto",
+            show_default=True,
+            help="Colour output; NO_COLOR is honoured under auto.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -169,9 +203,15 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _prepare(kwargs: dict[str, Any]) -> tuple[Settings, Output]:
     """Settings (config file, then flags) and output options from the shared command-line values."""
-    output = Output(format=kwargs.pop("output_format"), quiet=kwargs.pop("quiet"),
-                    verbose=kwargs.pop("verbose"), color=kwargs.pop("color"), sarif=kwargs.pop("sarif"),
-                    junit=kwargs.pop("junit"), markdown=kwargs.pop("markdown"))
+    output = Output(
+        format=kwargs.pop("output_format"),
+        quiet=kwargs.pop("quiet"),
+        verbose=kwargs.pop("verbose"),
+        color=kwargs.pop("color"),
+        sarif=kwargs.pop("sarif"),
+        junit=kwargs.pop("junit"),
+        markdown=kwargs.pop("markdown"),
+    )
     settings = load_settings(kwargs.pop("config"))
     return override(settings, **kwargs), output
 
@@ -181,7 +221,9 @@ def _prepare(kwargs: dict[str, Any]) -> tuple[Settings, Output]:
 @click.option("--force", is_flag=True, help="Overwrite files in OUT that airflow2kfp did not write.")
 @click.option("--prune", is_flag=True, help="Remove the outputs of DAGs that no longer exist.")
 @click.option("--timings", is_flag=True, help="Print where the run spent its time, by phase and stage.")
-def convert(sources: tuple[Path, ...], out_dir: Path, force: bool, prune: bool, timings: bool, **kwargs: Any) -> int:
+def convert(
+    sources: tuple[Path, ...], out_dir: Path, force: bool, prune: bool, timings: bool, **kwargs: Any
+) -> int:
     """Convert DAG files (or folders of them) into KFP pipelines under --out."""
     try:
         settings, output = _prepare(kwargs)
@@ -205,8 +247,12 @@ def check(sources: tuple[Path, ...], out_dir: Path, diff: bool, **kwargs: Any) -
 
 @cli.command()
 @click.argument("out_dir", metavar="DIR", type=_Path(file_okay=False, path_type=Path))
-@click.option("--source-root", type=_Path(file_okay=False, path_type=Path), default=None,
-              help="Folder the DAG paths in conversion.json are relative to (default: current folder).")
+@click.option(
+    "--source-root",
+    type=_Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder the DAG paths in conversion.json are relative to (default: current folder).",
+)
 @click.option("--force", is_flag=True, help="Overwrite report files in DIR that airflow2kfp did not write.")
 def report(out_dir: Path, source_root: Path | None, force: bool) -> int:
     """Re-render the HTML and Markdown reports of an output folder from its conversion.json.
@@ -219,16 +265,24 @@ def report(out_dir: Path, source_root: Path | None, force: bool) -> int:
         return 2
     except OutputConflict as conflict:
         for c in conflict.conflicts:
-            click.echo(diag("A2K701", f"refusing to overwrite {c.path}: {c.reason}", file=c.path).render(), err=True)
-        click.echo(f"nothing was written: {len(conflict.conflicts)} conflicting file(s); "
-                   "pass --force to overwrite them", err=True)
+            click.echo(
+                diag("A2K701", f"refusing to overwrite {c.path}: {c.reason}", file=c.path).render(), err=True
+            )
+        click.echo(
+            f"nothing was written: {len(conflict.conflicts)} conflicting file(s); "
+            "pass --force to overwrite them",
+            err=True,
+        )
         return 2
     except OutputFault as error:
         click.echo(error.diagnostic().render(), err=True)
         return 2
     except (KeyError, TypeError, ValueError, AttributeError) as error:  # a conversion.json of another shape
-        click.echo(f"error: {out_dir / 'conversion.json'} cannot be rendered, it is not as airflow2kfp "
-                   f"writes it ({type(error).__name__}: {error})", err=True)
+        click.echo(
+            f"error: {out_dir / 'conversion.json'} cannot be rendered, it is not as airflow2kfp "
+            f"writes it ({type(error).__name__}: {error})",
+            err=True,
+        )
         return 2
     _echo_report(result)
     return 0
@@ -248,34 +302,72 @@ def codes(markdown: bool) -> int:
 
 @cli.command(name="verify")
 @click.argument("sources", nargs=-1, required=True, type=_Path(exists=True, path_type=Path))
-@click.option("--out", "out_dir", type=_Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder: the conversion, with the comparison in conversion.json and the reports.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=_Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder: the conversion, with the comparison in conversion.json and the reports.",
+)
 @click.option("--dag-id", "dag_ids", multiple=True, help="Verify only this DAG (repeatable).")
 @click.option("--conf", default="{}", help="The DAG run's conf, as JSON.")
 @setting_option("airflow_python")
 @setting_option("mode")
 @setting_option("sandbox")
-@click.option("--loop-outputs", type=click.Choice(["strings", "json"]), default="strings", show_default=True,
-              help="How Argo aggregates a loop's outputs: a list of strings (Argo < 3.6, KFP 1.8's), or JSON "
-                   "values when all are objects or arrays (Argo 3.6+).")
-@click.option("--target", "target", metavar="v1|v2|v1,v2", type=_Targets(),
-              help="Which converted pipeline runs: v1 (the Argo workflow, by a local Argo executor), v2 (the "
-                   "pipeline IR, by kfp.local with KFP's backend's rules), or both [v1].")
-def verify_command(sources: tuple[Path, ...], out_dir: Path | None, dag_ids: tuple[str, ...], conf: str,
-                   airflow_python: str | None, mode: str | None, sandbox: str | None, loop_outputs: str,
-                   target: tuple[str, ...] | None) -> int:
+@click.option(
+    "--loop-outputs",
+    type=click.Choice(["strings", "json"]),
+    default="strings",
+    show_default=True,
+    help="How Argo aggregates a loop's outputs: a list of strings (Argo < 3.6, KFP 1.8's), or JSON "
+    "values when all are objects or arrays (Argo 3.6+).",
+)
+@click.option(
+    "--target",
+    "target",
+    metavar="v1|v2|v1,v2",
+    type=_Targets(),
+    help="Which converted pipeline runs: v1 (the Argo workflow, by a local Argo executor), v2 (the "
+    "pipeline IR, by kfp.local with KFP's backend's rules), or both [v1].",
+)
+def verify_command(
+    sources: tuple[Path, ...],
+    out_dir: Path | None,
+    dag_ids: tuple[str, ...],
+    conf: str,
+    airflow_python: str | None,
+    mode: str | None,
+    sandbox: str | None,
+    loop_outputs: str,
+    target: tuple[str, ...] | None,
+) -> int:
     """Run each DAG once with Airflow and its converted pipeline locally, and compare them."""
     from airflow2kfp.verify import command
 
-    return command.main(sources, out_dir, dag_ids, conf, airflow_python, mode, loop_outputs == "json",
-                        target or ("v1",), sandbox)
+    return command.main(
+        sources,
+        out_dir,
+        dag_ids,
+        conf,
+        airflow_python,
+        mode,
+        loop_outputs == "json",
+        target or ("v1",),
+        sandbox,
+    )
 
 
 @cli.command()
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--host", envvar="KF_PIPELINES_ENDPOINT", show_envvar=True,
-              help="The KFP API endpoint, e.g. http://localhost:8080 (kfp.Client's host).")
-@click.option("--experiment", default="airflow2kfp", show_default=True, help="Experiment of the recurring runs.")
+@click.option(
+    "--host",
+    envvar="KF_PIPELINES_ENDPOINT",
+    show_envvar=True,
+    help="The KFP API endpoint, e.g. http://localhost:8080 (kfp.Client's host).",
+)
+@click.option(
+    "--experiment", default="airflow2kfp", show_default=True, help="Experiment of the recurring runs."
+)
 @click.option("--namespace", help="Kubernetes namespace (multi-user KFP).")
 @click.option("--dry-run", is_flag=True, help="Print the calls that would change the cluster; contact none.")
 def upload(path: Path, host: str | None, experiment: str, namespace: str | None, dry_run: bool) -> int:
@@ -313,8 +405,9 @@ def families() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="airflow2kfp",
-                          standalone_mode=False)
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="airflow2kfp", standalone_mode=False
+        )
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 2

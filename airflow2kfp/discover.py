@@ -72,7 +72,7 @@ def might_contain_dag(path: Path) -> bool:
                 window = tail + chunk.lower()
                 for word in found:
                     found[word] = found[word] or word in window
-                tail = window[-(len(b"airflow") - 1):]
+                tail = window[-(len(b"airflow") - 1) :]
     except OSError:
         return True  # let the reader report why it cannot be read
     return all(found.values())

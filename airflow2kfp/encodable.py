@@ -36,12 +36,22 @@ def encodable_dag(dag: Dag) -> tuple[Dag, tuple[Diagnostic, ...]]:
     found: list[Diagnostic] = []
 
     def report(where: str, value: Any, span: SourceSpan, task_id: str | None = None) -> None:
-        found.append(diag(
-            "A2K114", f"{where} holds a lone surrogate ({_first_surrogate(value)}), which no UTF-8 file, YAML or "
-            "JSON output can hold: the DAG is not converted.",
-            file=span.file, line=span.line or None, col=span.col, task_id=task_id, dag_id=dag.dag_id))
+        found.append(
+            diag(
+                "A2K114",
+                f"{where} holds a lone surrogate ({_first_surrogate(value)}), which no UTF-8 file, YAML or "
+                "JSON output can hold: the DAG is not converted.",
+                file=span.file,
+                line=span.line or None,
+                col=span.col,
+                task_id=task_id,
+                dag_id=dag.dag_id,
+            )
+        )
 
-    def clean(values: Mapping[str, Any], what: str, span: SourceSpan, task_id: str | None = None) -> dict[str, Any]:
+    def clean(
+        values: Mapping[str, Any], what: str, span: SourceSpan, task_id: str | None = None
+    ) -> dict[str, Any]:
         result = {}
         for key, value in values.items():
             if _holds_surrogate(key) or _holds_surrogate(value):
@@ -57,16 +67,23 @@ def encodable_dag(dag: Dag) -> tuple[Dag, tuple[Diagnostic, ...]]:
         args = clean(task.args.values, "The argument", task.span, task.task_id)
         mapped = clean(task.mapped_args, "The mapped argument", task.span, task.task_id)
         callable_ = task.python_callable
-        if callable_ is not None and any(_holds_surrogate(t) for t in (callable_.source, callable_.module_source)):
+        if callable_ is not None and any(
+            _holds_surrogate(t) for t in (callable_.source, callable_.module_source)
+        ):
             report("The Python callable's source", callable_.source, task.span, task.task_id)
             callable_ = dataclasses.replace(callable_, source=None, module_source=None)
-        if found and (args != task.args.values or mapped != task.mapped_args or callable_ is not task.python_callable):
-            task = dataclasses.replace(task, args=TaskArgs(args, task.args.explicit), mapped_args=mapped,
-                                       python_callable=callable_)
+        if found and (
+            args != task.args.values or mapped != task.mapped_args or callable_ is not task.python_callable
+        ):
+            task = dataclasses.replace(
+                task, args=TaskArgs(args, task.args.explicit), mapped_args=mapped, python_callable=callable_
+            )
         tasks.append(task)
     labels = {edge: label for edge, label in dag.edge_labels.items() if not _holds_surrogate(label)}
-    groups = {gid: (parent, None if _holds_surrogate(tooltip) else tooltip)
-              for gid, (parent, tooltip) in dag.task_groups.items()}
+    groups = {
+        gid: (parent, None if _holds_surrogate(tooltip) else tooltip)
+        for gid, (parent, tooltip) in dag.task_groups.items()
+    }
     for label in set(dag.edge_labels.values()) - set(labels.values()):
         report("An edge label", label, dag.span)
     for gid, (_, tooltip) in dag.task_groups.items():
@@ -76,7 +93,11 @@ def encodable_dag(dag: Dag) -> tuple[Dag, tuple[Diagnostic, ...]]:
         return dag, ()
     description = settings.get("description")
     return dataclasses.replace(
-        dag, settings=settings, tasks=tuple(tasks), edge_labels=labels, task_groups=groups,
+        dag,
+        settings=settings,
+        tasks=tuple(tasks),
+        edge_labels=labels,
+        task_groups=groups,
         description=description if isinstance(description, str) else None,
     ), tuple(found)
 

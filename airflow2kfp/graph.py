@@ -18,6 +18,7 @@ def _nx() -> ModuleType:
 
     return networkx
 
+
 Edge = tuple[str, str]
 
 

@@ -89,8 +89,9 @@ def fault(error: OSError, doing: str, path: Path | str | None = None) -> OutputF
         code = "A2K712"
     else:
         code = "A2K713"
-    return OutputFault(code, f"{doing}: {reason}" + (f": {where}" if where else ""),
-                       str(path) if path is not None else None)
+    return OutputFault(
+        code, f"{doing}: {reason}" + (f": {where}" if where else ""), str(path) if path is not None else None
+    )
 
 
 # -- one run per OUT -------------------------------------------------------------------------------
@@ -165,8 +166,10 @@ def locked(out_dir: Path, *, shared: bool = False, wait: float | None = None) ->
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise OutputFault(
-                        "A2K710", f"another airflow2kfp run is writing to {out_dir}; nothing was changed",
-                        str(out_dir)) from None
+                        "A2K710",
+                        f"another airflow2kfp run is writing to {out_dir}; nothing was changed",
+                        str(out_dir),
+                    ) from None
                 time.sleep(0.05)
             except OSError as error:
                 raise fault(error, "cannot lock the output folder", out_dir) from None
@@ -185,8 +188,14 @@ def locked(out_dir: Path, *, shared: bool = False, wait: float | None = None) ->
 def is_safe_relative(relative: str) -> bool:
     """A path that names a file inside OUT on every platform: relative, `/`-separated, no `..`."""
     path = PurePosixPath(relative)
-    return (bool(relative) and not path.is_absolute() and "\\" not in relative and "\0" not in relative
-            and ":" not in relative and all(part not in ("", ".", "..") for part in relative.split("/")))
+    return (
+        bool(relative)
+        and not path.is_absolute()
+        and "\\" not in relative
+        and "\0" not in relative
+        and ":" not in relative
+        and all(part not in ("", ".", "..") for part in relative.split("/"))
+    )
 
 
 def escapes(out_dir: Path, relative: str, folders: dict[str, bool] | None = None) -> bool:
@@ -223,7 +232,7 @@ def read_regular(path: Path) -> bytes | None:
 
 
 def _kind(path: Path) -> str:
-    """"missing", "file" (a regular file), "folder", or "other" (a link, FIFO, device, socket)."""
+    """ "missing", "file" (a regular file), "folder", or "other" (a link, FIFO, device, socket)."""
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
@@ -264,11 +273,17 @@ def read_manifest(out_dir: Path) -> Manifest:
         document = json.loads(data)
         # the manifest is a file in OUT that anyone may have edited: an entry like "../../x" must
         # never make a prune delete outside OUT, so such entries are not ours
-        files, pending, reports = ({k: v for k, v in dict(document.get(key, {})).items()
-                                    if is_safe_relative(k) and isinstance(v, str)}
-                                   for key in ("files", "pending", "reports"))
-        reports_pending = frozenset(r for r in document.get("reports_pending", [])
-                                    if isinstance(r, str) and is_safe_relative(r))
+        files, pending, reports = (
+            {
+                k: v
+                for k, v in dict(document.get(key, {})).items()
+                if is_safe_relative(k) and isinstance(v, str)
+            }
+            for key in ("files", "pending", "reports")
+        )
+        reports_pending = frozenset(
+            r for r in document.get("reports_pending", []) if isinstance(r, str) and is_safe_relative(r)
+        )
         return Manifest(files, pending, reports, reports_pending, legacy="reports" not in document)
     except (ValueError, AttributeError, TypeError):
         return Manifest()
@@ -281,8 +296,9 @@ def _manifest_text(manifest: Manifest) -> str:
         "pending": dict(sorted(manifest.pending.items())),
     }
     if not manifest.legacy:  # a legacy manifest stays one until the reports are recorded
-        document.update(reports=dict(sorted(manifest.reports.items())),
-                        reports_pending=sorted(manifest.reports_pending))
+        document.update(
+            reports=dict(sorted(manifest.reports.items())), reports_pending=sorted(manifest.reports_pending)
+        )
     return json.dumps(document, indent=1) + "\n"
 
 
@@ -312,9 +328,13 @@ class OwnedFiles:
     manifest: Manifest | None  # None: nothing is read (conversion.json is not the manifest's own)
 
     def listed(self, relative: object) -> bool:
-        return (self.manifest is not None and isinstance(relative, str) and is_safe_relative(relative)
-                and (relative in self.manifest.files or relative in self.manifest.pending)
-                and not escapes(self.out_dir, relative))
+        return (
+            self.manifest is not None
+            and isinstance(relative, str)
+            and is_safe_relative(relative)
+            and (relative in self.manifest.files or relative in self.manifest.pending)
+            and not escapes(self.out_dir, relative)
+        )
 
     def read(self, relative: object) -> bytes | None:
         if not self.listed(relative):
@@ -451,7 +471,11 @@ def report_conflicts(out_dir: Path, targets: Collection[str], manifest: Manifest
         elif kind == "other":
             conflicts.append(Conflict(relative, NOT_REGULAR))
         elif not owns_report(out_dir, relative, manifest):
-            why = "edited since airflow2kfp wrote it" if relative in manifest.reports else "not written by airflow2kfp"
+            why = (
+                "edited since airflow2kfp wrote it"
+                if relative in manifest.reports
+                else "not written by airflow2kfp"
+            )
             conflicts.append(Conflict(relative, why))
     return conflicts
 
@@ -534,8 +558,13 @@ def _replace_all(out_dir: Path, staging: Path, staged: Mapping[str, Path]) -> No
 
 
 def write_tree(
-    out_dir: Path, contents: Mapping[str, str], *, force: bool = False, prune: bool = False,
-    reports: Callable[[], Collection[str]] | None = None, held: Collection[str] = (),
+    out_dir: Path,
+    contents: Mapping[str, str],
+    *,
+    force: bool = False,
+    prune: bool = False,
+    reports: Callable[[], Collection[str]] | None = None,
+    held: Collection[str] = (),
 ) -> WriteResult:
     """Make OUT hold `contents` (relative path -> text), keeping the manifest; see the module doc.
 
@@ -560,16 +589,28 @@ def write_tree(
         return _write_planned(out_dir, contents, manifest, changed, orphans, prune, held)
 
 
-def _write_planned(out_dir: Path, contents: Mapping[str, str], manifest: Manifest, changed: list[str],
-                   orphans: list[str], prune: bool, held: Collection[str] = ()) -> WriteResult:
+def _write_planned(
+    out_dir: Path,
+    contents: Mapping[str, str],
+    manifest: Manifest,
+    changed: list[str],
+    orphans: list[str],
+    prune: bool,
+    held: Collection[str] = (),
+) -> WriteResult:
     hashes = {relative: sha256(text) for relative, text in contents.items()}
     kept = {} if prune else {r: manifest.files[r] for r in orphans}
     kept.update({r: manifest.files[r] for r in held if r in manifest.files})  # as they were
     final = Manifest({**kept, **hashes}, {}, manifest.reports, manifest.reports_pending, manifest.legacy)
     written = set(changed)
     unchanged = tuple(r for r in contents if r not in written)
-    if not (changed or (prune and orphans)) and read_regular(out_dir / MANIFEST_FILE) == _manifest_text(final).encode():
-        return WriteResult((), unchanged, (), tuple(orphans if not prune else ()))  # nothing to write: read-only OUT is fine
+    if (
+        not (changed or (prune and orphans))
+        and read_regular(out_dir / MANIFEST_FILE) == _manifest_text(final).encode()
+    ):
+        return WriteResult(
+            (), unchanged, (), tuple(orphans if not prune else ())
+        )  # nothing to write: read-only OUT is fine
     removed: list[str] = []
     try:
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
@@ -582,8 +623,16 @@ def _write_planned(out_dir: Path, contents: Mapping[str, str], manifest: Manifes
                 staged[relative] = staging / f"new-{index}"
                 staged[relative].write_text(contents[relative], encoding="utf-8")
             # the old entries stay valid while renames run, so a kill in between is not a conflict later
-            _write_manifest(out_dir, Manifest({**hashes, **manifest.files}, {r: hashes[r] for r in changed},
-                                              manifest.reports, manifest.reports_pending, manifest.legacy))
+            _write_manifest(
+                out_dir,
+                Manifest(
+                    {**hashes, **manifest.files},
+                    {r: hashes[r] for r in changed},
+                    manifest.reports,
+                    manifest.reports_pending,
+                    manifest.legacy,
+                ),
+            )
             _replace_all(out_dir, staging, staged)
         except OSError as error:
             raise fault(error, "cannot write the output folder; nothing in it was changed", out_dir) from None
@@ -594,7 +643,9 @@ def _write_planned(out_dir: Path, contents: Mapping[str, str], manifest: Manifes
                     removed.append(relative)
             _write_manifest(out_dir, final)
         except OSError as error:  # the new outputs are in place and the manifest owns them (pending)
-            raise fault(error, "the new outputs are written, but finishing the manifest failed", out_dir) from None
+            raise fault(
+                error, "the new outputs are written, but finishing the manifest failed", out_dir
+            ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return WriteResult(tuple(changed), unchanged, tuple(removed), tuple(orphans if not prune else ()))

@@ -62,8 +62,11 @@ def find_holds(
         elif any(marked(out_dir, python) for python in pythons):
             owned[key] = "marker"
         elif not force:
-            conflicts = tuple((relative, why) for relative in relatives
-                              if (why := _not_ours(out_dir, relative, contents.get(relative), manifest)))
+            conflicts = tuple(
+                (relative, why)
+                for relative in relatives
+                if (why := _not_ours(out_dir, relative, contents.get(relative), manifest))
+            )
             if conflicts:
                 edited[key] = conflicts
         if key in owned or key in edited:

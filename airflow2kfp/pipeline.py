@@ -37,7 +37,9 @@ class ConvertOptions:
     mapping: MappingOptions = field(default_factory=MappingOptions)
     max_file_bytes: int = DEFAULTS.max_file_size
     targets: tuple[str, ...] = ("v1",)  # "v1" (kfp 1.8.22, Argo YAML) and/or "v2" (kfp 2.x, pipeline IR)
-    kfp2_python: str | None = None  # the kfp 2.x interpreter for v2 (None: $AIRFLOW2KFP_KFP2_PYTHON, .venv-kfp2)
+    kfp2_python: str | None = (
+        None  # the kfp 2.x interpreter for v2 (None: $AIRFLOW2KFP_KFP2_PYTHON, .venv-kfp2)
+    )
 
 
 Reader = Callable[[Path, str], ParsedFile]
@@ -53,21 +55,42 @@ def structure_diagnostics(dag: Dag) -> tuple[Diagnostic, ...]:
     found: list[Diagnostic] = []
     unknown = sorted({task_id for edge in dag.edges for task_id in edge if task_id not in ids})
     if unknown:
-        found.append(diag("A2K203", f"dependencies name tasks that do not exist: {', '.join(unknown)}",
-                          file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id))
+        found.append(
+            diag(
+                "A2K203",
+                f"dependencies name tasks that do not exist: {', '.join(unknown)}",
+                file=dag.span.file,
+                line=dag.span.line,
+                dag_id=dag.dag_id,
+            )
+        )
         return tuple(found)
     cycle = graph.find_cycle([t.task_id for t in dag.tasks], dag.edges)  # in task order: deterministic
     if cycle:
         first = dag.task(cycle[0])
-        found.append(diag("A2K202", f"dependency cycle: {' >> '.join(cycle)}", file=first.span.file,
-                          line=first.span.line, col=first.span.col, task_id=first.task_id, dag_id=dag.dag_id))
+        found.append(
+            diag(
+                "A2K202",
+                f"dependency cycle: {' >> '.join(cycle)}",
+                file=first.span.file,
+                line=first.span.line,
+                col=first.span.col,
+                task_id=first.task_id,
+                dag_id=dag.dag_id,
+            )
+        )
     return tuple(found)
 
 
 def templated_fields(task: Task) -> tuple[str, ...]:
     """The task's arguments whose text holds a Jinja template (Airflow renders them, KFP does not)."""
-    return tuple(sorted(key for key, value in task.args.values.items()
-                        if isinstance(value, str) and ("{{" in value or "{%" in value)))
+    return tuple(
+        sorted(
+            key
+            for key, value in task.args.values.items()
+            if isinstance(value, str) and ("{{" in value or "{%" in value)
+        )
+    )
 
 
 def _component_name(mapping: TaskMapping | None) -> str | None:
@@ -84,7 +107,9 @@ def _control_fields(plan: EmitPlan | None, task_id: str, mapping: TaskMapping | 
     control = plan.controls.get(task_id) if plan else None
     if plan is None or control is None:
         return {}
-    differences = tuple(d.message for d in (mapping.diagnostics if mapping else ()) if d.code in CONTROL_FLOW_CODES)
+    differences = tuple(
+        d.message for d in (mapping.diagnostics if mapping else ()) if d.code in CONTROL_FLOW_CODES
+    )
     differences += control.semantics.differences
     return dict(
         depends=control.depends,
@@ -109,8 +134,17 @@ def rename_diagnostics(dag: Dag, kfp_names: Mapping[str, str]) -> tuple[Diagnost
         else:
             why = "KFP task names start with a letter"
         task = dag.task(task_id)
-        found.append(diag("A2K304", f"task {task_id!r} is named {name!r} in KFP: {why}", file=task.span.file,
-                          line=task.span.line, col=task.span.col, task_id=task_id, dag_id=dag.dag_id))
+        found.append(
+            diag(
+                "A2K304",
+                f"task {task_id!r} is named {name!r} in KFP: {why}",
+                file=task.span.file,
+                line=task.span.line,
+                col=task.span.col,
+                task_id=task_id,
+                dag_id=dag.dag_id,
+            )
+        )
     return tuple(found)
 
 
@@ -121,13 +155,27 @@ def semantic_diagnostics(dag: Dag, plan: EmitPlan) -> tuple[Diagnostic, ...]:
         task = dag.task(task_id)
         for difference in control.semantics.differences:
             code = "A2K305" if difference.startswith("trigger_rule") else "A2K320"
-            found.append(diag(code, difference, file=task.span.file, line=task.span.line, col=task.span.col,
-                              task_id=task_id, dag_id=dag.dag_id))
+            found.append(
+                diag(
+                    code,
+                    difference,
+                    file=task.span.file,
+                    line=task.span.line,
+                    col=task.span.col,
+                    task_id=task_id,
+                    dag_id=dag.dag_id,
+                )
+            )
     return tuple(found)
 
 
-def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[str, str],
-                  after: dict[str, tuple[str, ...]], plan: EmitPlan | None = None) -> tuple[TaskRecord, ...]:
+def _task_records(
+    dag: Dag,
+    mappings: dict[str, TaskMapping],
+    kfp_names: dict[str, str],
+    after: dict[str, tuple[str, ...]],
+    plan: EmitPlan | None = None,
+) -> tuple[TaskRecord, ...]:
     upstream: dict[str, list[str]] = {}  # Dag.upstream's answers in one pass over the edges, not one per task
     for up, down in dag.edges:
         upstream.setdefault(down, []).append(up)
@@ -138,28 +186,31 @@ def _task_records(dag: Dag, mappings: dict[str, TaskMapping], kfp_names: dict[st
         fidelity = mapping.fidelity if mapping is not None else Fidelity.PLACEHOLDER
         if fidelity is Fidelity.DIRECT and control.get("semantics") == "differs":
             fidelity = Fidelity.APPROXIMATED  # the step runs, but not when or as Airflow would run it
-        records.append(TaskRecord(
-            task_id=task.task_id,
-            kfp_name=kfp_names.get(task.task_id),
-            operator=task.qualified_operator,
-            mapping=fidelity,
-            line=task.span.line,
-            upstream=tuple(upstream.get(task.task_id, ())),
-            after=after.get(task.task_id, ()),
-            trigger_rule=plan.controls[task.task_id].rule if plan and task.task_id in plan.controls
-            else task.trigger_rule,
-            notes=mapping.notes if mapping is not None else (),
-            col=task.span.col,
-            retries=task.args.get("retries"),
-            retry_delay=task.args.get("retry_delay"),
-            execution_timeout=task.args.get("execution_timeout"),
-            pool=task.args.get("pool"),
-            templated_fields=templated_fields(task),
-            component=_component_name(mapping),
-            kfp_calls=mapping.task_calls if mapping is not None else (),
-            group=task.group_id,
-            **control,
-        ))
+        records.append(
+            TaskRecord(
+                task_id=task.task_id,
+                kfp_name=kfp_names.get(task.task_id),
+                operator=task.qualified_operator,
+                mapping=fidelity,
+                line=task.span.line,
+                upstream=tuple(upstream.get(task.task_id, ())),
+                after=after.get(task.task_id, ()),
+                trigger_rule=plan.controls[task.task_id].rule
+                if plan and task.task_id in plan.controls
+                else task.trigger_rule,
+                notes=mapping.notes if mapping is not None else (),
+                col=task.span.col,
+                retries=task.args.get("retries"),
+                retry_delay=task.args.get("retry_delay"),
+                execution_timeout=task.args.get("execution_timeout"),
+                pool=task.args.get("pool"),
+                templated_fields=templated_fields(task),
+                component=_component_name(mapping),
+                kfp_calls=mapping.task_calls if mapping is not None else (),
+                group=task.group_id,
+                **control,
+            )
+        )
     return tuple(records)
 
 
@@ -174,12 +225,21 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     """Map, emit, compile and self-check one DAG; errors make it `failed` with no outputs."""
     diagnostics = inherited + structure_diagnostics(dag)
     # what every outcome shares, as a failure with no outputs; each outcome replaces what it has
-    failed = DagResult(dag_id=dag.dag_id, source=dag.span.file, line=dag.span.line, status=Status.FAILED,
-                       pipeline_function=None, tasks=(), airflow_edges=dag.edges, kfp_edges=(),
-                       diagnostics=diagnostics, selfcheck=None, settings=dict(dag.settings),
-                       source_mode=dag.source_mode,
-                       edges_unproven=any(d.code == UNPROVEN_EDGES and d.severity is Severity.WARNING
-                                          for d in inherited))
+    failed = DagResult(
+        dag_id=dag.dag_id,
+        source=dag.span.file,
+        line=dag.span.line,
+        status=Status.FAILED,
+        pipeline_function=None,
+        tasks=(),
+        airflow_edges=dag.edges,
+        kfp_edges=(),
+        diagnostics=diagnostics,
+        selfcheck=None,
+        settings=dict(dag.settings),
+        source_mode=dag.source_mode,
+        edges_unproven=any(d.code == UNPROVEN_EDGES and d.severity is Severity.WARNING for d in inherited),
+    )
     if _has_error(diagnostics):
         return replace(failed, tasks=_task_records(dag, {}, {}, {}))
 
@@ -199,14 +259,29 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     kfp_edges = tuple((plan.kfp_names[a], plan.kfp_names[b]) for a, b in plan.edges)
     emitted = time.perf_counter()
     seconds = {"map": mapped - started, "emit": emitted - mapped}
-    partial = replace(failed, pipeline_function=plan.function_name, tasks=records, kfp_edges=kfp_edges,
-                      python_text=source, recurring=schedule.run, seconds=seconds, targets=options.targets)
+    partial = replace(
+        failed,
+        pipeline_function=plan.function_name,
+        tasks=records,
+        kfp_edges=kfp_edges,
+        python_text=source,
+        recurring=schedule.run,
+        seconds=seconds,
+        targets=options.targets,
+    )
     if "v2" in options.targets:
         from airflow2kfp.target_v2 import convert_v2  # kfp 2 runs in a worker; imported only when asked for
 
         started_v2 = time.perf_counter()
-        v2, v2_diagnostics = convert_v2(dag, plan, mappings, airflow_ordering(dag, plan), schedule.run,
-                                        options.kfp2_python, options.mapping)
+        v2, v2_diagnostics = convert_v2(
+            dag,
+            plan,
+            mappings,
+            airflow_ordering(dag, plan),
+            schedule.run,
+            options.kfp2_python,
+            options.mapping,
+        )
         partial = replace(partial, v2=v2)
         diagnostics += v2_diagnostics
         emitted = time.perf_counter()
@@ -221,26 +296,56 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
     checking = time.perf_counter()
     seconds["compile"] = checking - emitted
     if compiled.yaml_text is None:
-        failure = diag("A2K401", f"the KFP compiler failed: {compiled.error}",
-                       file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id)
+        failure = diag(
+            "A2K401",
+            f"the KFP compiler failed: {compiled.error}",
+            file=dag.span.file,
+            line=dag.span.line,
+            dag_id=dag.dag_id,
+        )
         return replace(partial, diagnostics=diagnostics + (failure,))
 
     workflow = load_workflow(compiled.yaml_text)  # once: the self-check and the report's facts
     # a mapped task group's loop waits for every upstream of its tasks: those orderings are intended
-    verdict = check(compiled.yaml_text, [t.task_id for t in dag.tasks], airflow_ordering(dag, plan) + plan.loop_edges,
-                    plan.kfp_names,
-                    workflow, helpers=plan.helper_steps)
+    verdict = check(
+        compiled.yaml_text,
+        [t.task_id for t in dag.tasks],
+        airflow_ordering(dag, plan) + plan.loop_edges,
+        plan.kfp_names,
+        workflow,
+        helpers=plan.helper_steps,
+    )
     if not verdict.exact:
-        diagnostics += (diag("A2K501", f"ordering differs from Airflow: {verdict.summary()}",
-                             file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id),)
+        diagnostics += (
+            diag(
+                "A2K501",
+                f"ordering differs from Airflow: {verdict.summary()}",
+                file=dag.span.file,
+                line=dag.span.line,
+                dag_id=dag.dag_id,
+            ),
+        )
     if verdict.problems:
-        diagnostics += (diag("A2K502", "; ".join(verdict.problems), file=dag.span.file,
-                             line=dag.span.line, dag_id=dag.dag_id),)
+        diagnostics += (
+            diag(
+                "A2K502",
+                "; ".join(verdict.problems),
+                file=dag.span.file,
+                line=dag.span.line,
+                dag_id=dag.dag_id,
+            ),
+        )
     status = Status.FAILED if _has_error(diagnostics) else Status.CONVERTED
     seconds["self-check"] = time.perf_counter() - checking
-    return replace(partial, status=status, diagnostics=diagnostics, selfcheck=verdict,
-                   yaml_text=compiled.yaml_text, kfp_steps=step_settings(workflow),
-                   kfp_parameters=workflow_parameters(workflow))
+    return replace(
+        partial,
+        status=status,
+        diagnostics=diagnostics,
+        selfcheck=verdict,
+        yaml_text=compiled.yaml_text,
+        kfp_steps=step_settings(workflow),
+        kfp_parameters=workflow_parameters(workflow),
+    )
 
 
 def convert_parsed(parsed: ParsedFile, options: ConvertOptions, read_seconds: float = 0.0) -> FileResult:
@@ -248,7 +353,9 @@ def convert_parsed(parsed: ParsedFile, options: ConvertOptions, read_seconds: fl
     file_diagnostics = tuple(d for d in parsed.diagnostics if d.dag_id not in dag_ids)
     checked = [encodable_dag(dag) for dag in parsed.dags]  # a lone surrogate fails its DAG alone
     dags = tuple(
-        convert_dag(dag, tuple(d for d in parsed.diagnostics if d.dag_id == dag.dag_id) + unencodable, options)
+        convert_dag(
+            dag, tuple(d for d in parsed.diagnostics if d.dag_id == dag.dag_id) + unencodable, options
+        )
         for dag, unencodable in checked
     )
     if parsed.not_a_dag_file and not dags:
@@ -281,7 +388,9 @@ def read_file(path: Path, display_path: str, reader: Reader) -> ParsedFile | Fil
         return _internal_error(display_path, error)
 
 
-def convert_read(parsed: ParsedFile, display_path: str, options: ConvertOptions, read_seconds: float) -> FileResult:
+def convert_read(
+    parsed: ParsedFile, display_path: str, options: ConvertOptions, read_seconds: float
+) -> FileResult:
     """The second half of `convert_file`: `convert_parsed`, never raising."""
     try:
         return convert_parsed(parsed, options, read_seconds)
@@ -291,5 +400,7 @@ def convert_read(parsed: ParsedFile, display_path: str, options: ConvertOptions,
 
 def _internal_error(display_path: str, error: Exception) -> FileResult:
     where = traceback.extract_tb(error.__traceback__)[-1]
-    message = f"internal error: {type(error).__name__}: {error} (at {Path(where.filename).name}:{where.lineno})"
+    message = (
+        f"internal error: {type(error).__name__}: {error} (at {Path(where.filename).name}:{where.lineno})"
+    )
     return FileResult(display_path, Status.FAILED, (diag("A2K402", message, file=display_path),))

@@ -67,11 +67,22 @@ class RecurringRun:
 
     def to_json(self, pipeline: str) -> dict[str, Any]:
         window = {"start_time": self.start_time, "end_time": self.end_time}
-        trigger = ({"cron_schedule": {"cron": self.cron, **window}} if self.cron is not None
-                   else {"periodic_schedule": {"interval_second": self.interval_second, **window}})
-        return {"name": self.name, "description": self.description, "pipeline": pipeline, "trigger": trigger,
-                "max_concurrency": self.max_concurrency, "no_catchup": self.no_catchup,
-                "enabled": self.enabled, "parameters": dict(self.parameters), "notes": list(self.notes)}
+        trigger = (
+            {"cron_schedule": {"cron": self.cron, **window}}
+            if self.cron is not None
+            else {"periodic_schedule": {"interval_second": self.interval_second, **window}}
+        )
+        return {
+            "name": self.name,
+            "description": self.description,
+            "pipeline": pipeline,
+            "trigger": trigger,
+            "max_concurrency": self.max_concurrency,
+            "no_catchup": self.no_catchup,
+            "enabled": self.enabled,
+            "parameters": dict(self.parameters),
+            "notes": list(self.notes),
+        }
 
 
 class Status(str, Enum):

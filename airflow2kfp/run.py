@@ -60,7 +60,9 @@ class RunSettings:
     airflow_python: str | None = DEFAULTS.airflow_python
     airflow_timeout: float = DEFAULTS.airflow_timeout
     owned: tuple[str, ...] = DEFAULTS.owned  # DAG ids whose files the user owns (airflow2kfp.ownership)
-    sandbox: str = DEFAULTS.sandbox  # auto | require | off: bubblewrap around Airflow's imports (docs/sandbox.md)
+    sandbox: str = (
+        DEFAULTS.sandbox
+    )  # auto | require | off: bubblewrap around Airflow's imports (docs/sandbox.md)
     # AIRFLOW_VAR_*/AIRFLOW_CONN_* handed to the imports (values may be secrets: never in a repr)
     airflow_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
@@ -85,7 +87,9 @@ class Reading:
     def describe(self) -> str:
         """One line for the console: what was asked and what was done."""
         if self.effective == self.mode:
-            return f"read: {self.mode}" + ("" if self.python is None else f" (Airflow interpreter {self.python})")
+            return f"read: {self.mode}" + (
+                "" if self.python is None else f" (Airflow interpreter {self.python})"
+            )
         why = "no Airflow interpreter found"
         return f"read: {self.effective} (mode {self.mode}: {why})"
 
@@ -119,7 +123,9 @@ class OutputPlan:
     contents: dict[str, str]  # relative path -> text, conversion.json last
     # (source, dag_id) -> its python/yaml/recurring_run files (and v2_python/v2_yaml/v2_recurring_run)
     paths: dict[tuple[str, str], dict[str, str | None]]
-    holds: Holds = field(default_factory=Holds)  # DAGs whose files stay as they are in OUT (airflow2kfp.ownership)
+    holds: Holds = field(
+        default_factory=Holds
+    )  # DAGs whose files stay as they are in OUT (airflow2kfp.ownership)
     files: tuple[FileResult, ...] = ()  # the results, their held DAGs marked
 
 
@@ -212,25 +218,42 @@ def _convert_imported_in_worker(path: Path, display: str, read: Reader) -> FileR
     return convert_file(path, display, read, _worker[1])
 
 
-def _convert_streamed(stream: ImportStream, indexes: Mapping[str, int], found: list[Found], workers: int,
-                      read: Reader, options: ConvertOptions, finish: Callable[[int, FileResult], None]) -> None:
+def _convert_streamed(
+    stream: ImportStream,
+    indexes: Mapping[str, int],
+    found: list[Found],
+    workers: int,
+    read: Reader,
+    options: ConvertOptions,
+    finish: Callable[[int, FileResult], None],
+) -> None:
     """auto/airflow mode: each file is converted as soon as Airflow's import of it arrives, while
     the Airflow worker imports the next ones: imports overlap static reading, mapping and kfp's
     compiler (docs/performance.md). Each conversion carries its own file's import only."""
 
     def done(index: int, result: FileResult) -> None:
         spent = stream.seconds.get(found[index].display)
-        finish(index, replace(result, seconds={**result.seconds, "import": spent}) if spent is not None else result)
+        finish(
+            index,
+            replace(result, seconds={**result.seconds, "import": spent}) if spent is not None else result,
+        )
 
     if workers <= 1:
         with stream:
             _warm_here()  # while Airflow starts in its sandbox
             for imported in stream:
                 index = indexes[imported.path]
-                done(index, convert_file(found[index].path, found[index].display, stream.reader_for(imported), options))
+                done(
+                    index,
+                    convert_file(
+                        found[index].path, found[index].display, stream.reader_for(imported), options
+                    ),
+                )
         return
     # the pool forks its processes at the first submit: before the import threads exist
-    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(read, options)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=(read, options)
+    ) as pool:
         for _ in range(workers):
             pool.submit(_warm_worker)
         futures: dict[Future[FileResult], int] = {}
@@ -247,8 +270,11 @@ def _convert_streamed(stream: ImportStream, indexes: Mapping[str, int], found: l
                 for imported in stream:
                     index = indexes[imported.path]
                     item = found[index]
-                    futures[pool.submit(_convert_imported_in_worker, item.path, item.display,
-                                        stream.reader_for(imported))] = index
+                    futures[
+                        pool.submit(
+                            _convert_imported_in_worker, item.path, item.display, stream.reader_for(imported)
+                        )
+                    ] = index
                     collect_done(wait_all=False)
             collect_done(wait_all=True)
         except BaseException:
@@ -332,8 +358,15 @@ def collect(
     wall: dict[str, float] = {"discover, hash, cache": hashed - started}
     if stream is not None:
         assert read is not None
-        _convert_streamed(stream, {found[i].display: i for i in misses}, found, workers, read, options,
-                          lambda index, result: finish(index, result, keys.get(index)))
+        _convert_streamed(
+            stream,
+            {found[i].display: i for i in misses},
+            found,
+            workers,
+            read,
+            options,
+            lambda index, result: finish(index, result, keys.get(index)),
+        )
         wall.update(_import_wall(stream, hashed))
     elif workers > 1:
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(read, options))
@@ -356,10 +389,17 @@ def collect(
             finish(index, convert_file(item.path, item.display, read, options), keys.get(index))
     wall["convert"] = time.perf_counter() - hashed
     files, repeated = one_dag_per_id([results[i] for i in range(len(found))])
-    files = [apply_ignores(f, found[i].path, settings.ignore) if f is not results[i] else f
-             for i, f in enumerate(files)]
-    return Collected(tuple(files), len(found) - len(misses),
-                     (*_sandbox_notices(settings, reader, reading), *notices, *repeated), wall, reading)
+    files = [
+        apply_ignores(f, found[i].path, settings.ignore) if f is not results[i] else f
+        for i, f in enumerate(files)
+    ]
+    return Collected(
+        tuple(files),
+        len(found) - len(misses),
+        (*_sandbox_notices(settings, reader, reading), *notices, *repeated),
+        wall,
+        reading,
+    )
 
 
 def one_dag_per_id(files: list[FileResult]) -> tuple[list[FileResult], tuple[Diagnostic, ...]]:
@@ -382,13 +422,22 @@ def one_dag_per_id(files: list[FileResult]) -> tuple[list[FileResult], tuple[Dia
             if index == kept_index:
                 continue
             both_written = _written_in(dag) and _written_in(kept)
-            why = ("both files define it, and Airflow refuses the second one it reads" if both_written
-                   else "this file imports it, and Airflow keeps one DAG per dag_id" if _written_in(kept)
-                   else "Airflow's import of both files gives it (one imports the other, or both define it); "
-                        "Airflow keeps one DAG per dag_id")
-            found = diag("A2K206", f"DAG {dag_id!r} also comes from {kept.source}, where it is converted: {why}",
-                         file=dag.source, line=dag.line, dag_id=dag_id,
-                         severity=Severity.ERROR if both_written else Severity.WARNING)
+            why = (
+                "both files define it, and Airflow refuses the second one it reads"
+                if both_written
+                else "this file imports it, and Airflow keeps one DAG per dag_id"
+                if _written_in(kept)
+                else "Airflow's import of both files gives it (one imports the other, or both define it); "
+                "Airflow keeps one DAG per dag_id"
+            )
+            found = diag(
+                "A2K206",
+                f"DAG {dag_id!r} also comes from {kept.source}, where it is converted: {why}",
+                file=dag.source,
+                line=dag.line,
+                dag_id=dag_id,
+                severity=Severity.ERROR if both_written else Severity.WARNING,
+            )
             dropped.setdefault(index, []).append((dag, found))
     out = list(files)
     for index, gone in dropped.items():
@@ -397,8 +446,13 @@ def one_dag_per_id(files: list[FileResult]) -> tuple[list[FileResult], tuple[Dia
         dags = tuple(d for d in file.dags if d.dag_id not in ids)
         diagnostics = (*file.diagnostics, *(found for _, found in gone))
         errors = any(d.severity is Severity.ERROR for d in diagnostics)
-        status = (Status.FAILED if errors or any(d.status is Status.FAILED for d in dags)
-                  else Status.CONVERTED if dags else Status.SKIPPED)
+        status = (
+            Status.FAILED
+            if errors or any(d.status is Status.FAILED for d in dags)
+            else Status.CONVERTED
+            if dags
+            else Status.SKIPPED
+        )
         out[index] = replace(file, dags=dags, diagnostics=diagnostics, status=status)
     return out, tuple(found for gone in dropped.values() for _, found in gone)
 
@@ -408,7 +462,9 @@ def _written_in(dag: DagResult) -> bool:
     return dag.source_mode != "airflow"
 
 
-def _sandbox_notices(settings: RunSettings, reader: Reader | None, reading: Reading) -> tuple[Diagnostic, ...]:
+def _sandbox_notices(
+    settings: RunSettings, reader: Reader | None, reading: Reading
+) -> tuple[Diagnostic, ...]:
     """Said on every run that imports with Airflow, whether its files come from the cache or not."""
     if reader is not None or reading.effective == "static":
         return ()
@@ -430,8 +486,15 @@ def _kfp_notices() -> tuple[Diagnostic, ...]:
     return (diag("A2K403", found.reason),)
 
 
-def _fingerprint(options: ConvertOptions, reader: Reader | None, reading: Reading, settings: RunSettings,
-                 sources: Iterable[Path], hasher: Hasher, caching: bool) -> str:
+def _fingerprint(
+    options: ConvertOptions,
+    reader: Reader | None,
+    reading: Reading,
+    settings: RunSettings,
+    sources: Iterable[Path],
+    hasher: Hasher,
+    caching: bool,
+) -> str:
     """What the cache key holds besides the file and its imports: options and how files are read."""
     if reader is not None:
         return f"{options!r}|{reader!r}"  # a reader without a stable repr simply never hits
@@ -443,26 +506,41 @@ def _fingerprint(options: ConvertOptions, reader: Reader | None, reading: Readin
     # airflow/auto mode. Python modules reach a DAG through imports, which each file's own key
     # follows, so editing one DAG file still reconverts only that DAG.
     folders = sorted({str((s if s.is_dir() else s.parent).resolve()) for s in sources})
-    trees = "|".join(f"{folder}={hasher.tree_hash(Path(folder), skip_suffixes=('.py', '.pyc'))}"
-                     for folder in folders)
+    trees = "|".join(
+        f"{folder}={hasher.tree_hash(Path(folder), skip_suffixes=('.py', '.pyc'))}" for folder in folders
+    )
     # the Airflow installation, the sandbox, and the environment handed in (by hash: it may hold secrets)
     from airflow2kfp.parse.sandbox import import_fingerprint, resolve
 
-    sandbox = f"{settings.sandbox}:{import_fingerprint(python, resolve(settings.sandbox)[0], settings.airflow_env)}"
+    sandbox = (
+        f"{settings.sandbox}:{import_fingerprint(python, resolve(settings.sandbox)[0], settings.airflow_env)}"
+    )
     return f"{options!r}|{settings.mode}|{python}|{settings.airflow_timeout}|{sandbox}|{trees}"
 
 
-def _prepare_reader(options: ConvertOptions, settings: RunSettings, reading: Reading, items: list[Found],
-                    sources: Iterable[Path]) -> tuple[Reader, tuple[Diagnostic, ...], ImportStream | None]:
+def _prepare_reader(
+    options: ConvertOptions,
+    settings: RunSettings,
+    reading: Reading,
+    items: list[Found],
+    sources: Iterable[Path],
+) -> tuple[Reader, tuple[Diagnostic, ...], ImportStream | None]:
     if reading.effective == "static":  # asked for, or auto/airflow without an interpreter (said in reading)
         return static_reader(options), (), None
     # imported only for airflow/auto: it brings in the Airflow worker machinery
     from airflow2kfp.parse.readers import Mode, prepare_reader
 
-    prepared = prepare_reader(Mode(settings.mode), [(item.path, item.display) for item in items],
-                              [s for s in sources if s.is_dir()], airflow_python=reading.python,
-                              timeout=settings.airflow_timeout, max_bytes=options.max_file_bytes,
-                              sandbox=settings.sandbox, airflow_env=settings.airflow_env, streamed=True)
+    prepared = prepare_reader(
+        Mode(settings.mode),
+        [(item.path, item.display) for item in items],
+        [s for s in sources if s.is_dir()],
+        airflow_python=reading.python,
+        timeout=settings.airflow_timeout,
+        max_bytes=options.max_file_bytes,
+        sandbox=settings.sandbox,
+        airflow_env=settings.airflow_env,
+        streamed=True,
+    )
     return prepared.reader, prepared.notices, prepared.stream
 
 
@@ -471,8 +549,13 @@ def _roots(item: Found) -> tuple[Path, ...]:
     return tuple(dict.fromkeys((item.root.resolve(), item.path.parent.resolve())))
 
 
-def plan(files: Iterable[FileResult], reading: Reading | None = None, out_dir: Path | None = None,
-         owned: Collection[str] = (), force: bool = False) -> OutputPlan:
+def plan(
+    files: Iterable[FileResult],
+    reading: Reading | None = None,
+    out_dir: Path | None = None,
+    owned: Collection[str] = (),
+    force: bool = False,
+) -> OutputPlan:
     """Each converted DAG's Python and YAML (and recurring-run JSON when it has a schedule KFP can
     express), and the run's conversion.json (with how the files were read), by relative path.
 
@@ -504,7 +587,9 @@ def plan(files: Iterable[FileResult], reading: Reading | None = None, out_dir: P
         if dag.v2 is not None and dag.v2.python_text is not None:  # pipelines/v2/: the KFP v2 target
             v2_python = f"{PIPELINES_DIR}/{V2_DIR}/{stem}.py"
             v2_yaml = f"{PIPELINES_DIR}/{V2_DIR}/{stem}.yaml" if dag.v2.yaml_text is not None else None
-            v2_recurring = f"{PIPELINES_DIR}/{V2_DIR}/{stem}.recurring.json" if v2_yaml and dag.v2.recurring else None
+            v2_recurring = (
+                f"{PIPELINES_DIR}/{V2_DIR}/{stem}.recurring.json" if v2_yaml and dag.v2.recurring else None
+            )
             written.update(v2_python=v2_python, v2_yaml=v2_yaml, v2_recurring_run=v2_recurring)
             contents[v2_python] = dag.v2.python_text
             if v2_yaml:
@@ -529,19 +614,32 @@ def _held(file: FileResult, holds: Holds) -> FileResult:
         if key in holds.owned:
             how = holds.owned[key]
             said = "listed in `owned`" if how == "config" else f"its pipeline file holds `{MARKER}`"
-            note = diag("A2K722", f"DAG {dag.dag_id} is owned by you ({said}): its files are left as they are",
-                        file=dag.source, line=dag.line, dag_id=dag.dag_id)
+            note = diag(
+                "A2K722",
+                f"DAG {dag.dag_id} is owned by you ({said}): its files are left as they are",
+                file=dag.source,
+                line=dag.line,
+                dag_id=dag.dag_id,
+            )
             dag = replace(dag, owned=how, diagnostics=(*dag.diagnostics, note))
         elif key in holds.edited:
-            found = tuple(diag("A2K701", f"{relative} is {why}: the files of DAG {dag.dag_id} are left as they "
-                               "are", file=relative, dag_id=dag.dag_id) for relative, why in holds.edited[key])
+            found = tuple(
+                diag(
+                    "A2K701",
+                    f"{relative} is {why}: the files of DAG {dag.dag_id} are left as they are",
+                    file=relative,
+                    dag_id=dag.dag_id,
+                )
+                for relative, why in holds.edited[key]
+            )
             dag = replace(dag, diagnostics=(*dag.diagnostics, *found))
         dags.append(dag)
     return replace(file, dags=tuple(dags)) if dags != list(file.dags) else file
 
 
-def write_outputs(files: list[FileResult], out_dir: Path, *, force: bool = False,
-                  prune: bool = False) -> Path:
+def write_outputs(
+    files: list[FileResult], out_dir: Path, *, force: bool = False, prune: bool = False
+) -> Path:
     """Write the outputs of already converted files (airflow2kfp.outputs); returns conversion.json's path."""
     write_tree(out_dir, plan(files).contents, force=force, prune=prune)
     return out_dir / SUMMARY_FILE
@@ -569,11 +667,25 @@ def convert_all(
     with locked(out_dir):  # what OUT holds decides which DAGs are held: it must not change meanwhile
         planned = plan(collected.files, collected.reading, out_dir, settings.owned, settings.force)
         contents = planned.contents
-        writes = write_tree(out_dir, contents, force=settings.force, prune=settings.prune,
-                            reports=reports if settings.reports else None, held=planned.holds.paths)
+        writes = write_tree(
+            out_dir,
+            contents,
+            force=settings.force,
+            prune=settings.prune,
+            reports=reports if settings.reports else None,
+            held=planned.holds.paths,
+        )
     wall = {**collected.wall, "outputs": time.perf_counter() - started}
-    return RunResult(planned.files, out_dir, out_dir / SUMMARY_FILE, collected.cached, writes,
-                     collected.notices, wall, collected.reading)
+    return RunResult(
+        planned.files,
+        out_dir,
+        out_dir / SUMMARY_FILE,
+        collected.cached,
+        writes,
+        collected.notices,
+        wall,
+        collected.reading,
+    )
 
 
 def exit_status(result: RunResult, fail_on: str = "error") -> int:
@@ -581,7 +693,9 @@ def exit_status(result: RunResult, fail_on: str = "error") -> int:
     return findings_status(result.files, result.notices, fail_on)
 
 
-def findings_status(files: Iterable[FileResult], notices: Iterable[Diagnostic], fail_on: str = "error") -> int:
+def findings_status(
+    files: Iterable[FileResult], notices: Iterable[Diagnostic], fail_on: str = "error"
+) -> int:
     """The exit status of `convert`'s findings, and of `check`'s: 1 when a failed DAG or file, or a
     diagnostic at or above `fail_on`, is among them (never with `never`), else 0."""
     if fail_on == "never":

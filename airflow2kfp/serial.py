@@ -95,7 +95,12 @@ def _build(kind: Any) -> Codec:
     if kind is bool:
         return _identity, lambda raw: raw if isinstance(raw, bool) else _fail("a boolean", raw)
     if kind is int:
-        return _int_to, lambda raw: raw if isinstance(raw, int) and not isinstance(raw, bool) else _fail("an integer", raw)
+        return (
+            _int_to,
+            lambda raw: (
+                raw if isinstance(raw, int) and not isinstance(raw, bool) else _fail("an integer", raw)
+            ),
+        )
     if kind is float:
         return _float_to, _float_from
     if kind is str:
@@ -227,6 +232,7 @@ def _mapping(key: Any, item: Any) -> Codec:
     key_to, key_from = _codec(key)
     item_to, item_from = _codec(item)
     if key is str:  # a JSON object
+
         def object_from(raw: Any) -> Any:
             if not isinstance(raw, dict):
                 _fail("an object", raw)

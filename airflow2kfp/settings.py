@@ -47,21 +47,24 @@ TARGETS = ("v1", "v2")  # as airflow2kfp.results.TARGETS: KFP v1 (kfp 1.8.22, Ar
 # The official Airflow image that runs operators without a mapping, by the DAG's Airflow major
 # version (airflow2kfp.mapping.fallback), unless `airflow-image` names one image for all.
 AIRFLOW_IMAGES: Mapping[int, str] = MappingProxyType(
-    {2: "apache/airflow:2.10.5-python3.11", 3: "apache/airflow:3.3.2-python3.11"})
+    {2: "apache/airflow:2.10.5-python3.11", 3: "apache/airflow:3.3.2-python3.11"}
+)
 
 # What a Bash step's command calls -> an image that has it and bash (airflow2kfp.mapping.bash_images).
 # A command that calls only bash builtins and the usual coreutils runs in `bash-image`. Pinned:
 # a step's image must not change under a pipeline between two runs.
-TOOL_IMAGES: Mapping[str, str] = MappingProxyType({
-    "python": "python:3.11-slim",
-    "python3": "python:3.11-slim",
-    "pip": "python:3.11-slim",
-    "pip3": "python:3.11-slim",
-    "dbt": "ghcr.io/dbt-labs/dbt-core:1.7.13",  # dbt-core alone: an adapter needs its image (docs/ci.md)
-    "gcloud": "gcr.io/google.com/cloudsdktool/google-cloud-cli:489.0.0-stable",
-    "gsutil": "gcr.io/google.com/cloudsdktool/google-cloud-cli:489.0.0-stable",
-    "bq": "gcr.io/google.com/cloudsdktool/google-cloud-cli:489.0.0-stable",
-})
+TOOL_IMAGES: Mapping[str, str] = MappingProxyType(
+    {
+        "python": "python:3.11-slim",
+        "python3": "python:3.11-slim",
+        "pip": "python:3.11-slim",
+        "pip3": "python:3.11-slim",
+        "dbt": "ghcr.io/dbt-labs/dbt-core:1.7.13",  # dbt-core alone: an adapter needs its image (docs/ci.md)
+        "gcloud": "gcr.io/google.com/cloudsdktool/google-cloud-cli:489.0.0-stable",
+        "gsutil": "gcr.io/google.com/cloudsdktool/google-cloud-cli:489.0.0-stable",
+        "bq": "gcr.io/google.com/cloudsdktool/google-cloud-cli:489.0.0-stable",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -97,61 +100,129 @@ def option(default: Any, help: str, kind: str, *, secret: bool = False, **detail
 class Settings:
     """A run's settings: defaults, then the settings file, then flags (`override`)."""
 
-    bash_image: str = option("bash:5.2", "Image for Bash steps whose command calls only bash builtins and "
-                             "coreutils (other tools: --tool-image).", "image")
+    bash_image: str = option(
+        "bash:5.2",
+        "Image for Bash steps whose command calls only bash builtins and "
+        "coreutils (other tools: --tool-image).",
+        "image",
+    )
     tool_images: Mapping[str, str] = option(
-        TOOL_IMAGES, "Image for Bash steps whose command calls TOOL (repeatable; adds to the table).",
-        "table", metavar="TOOL=IMAGE", flag="--tool-image")
+        TOOL_IMAGES,
+        "Image for Bash steps whose command calls TOOL (repeatable; adds to the table).",
+        "table",
+        metavar="TOOL=IMAGE",
+        flag="--tool-image",
+    )
     utility_image: str = option("alpine:3.20", "Fallback image: no-op and placeholder steps.", "image")
     python_image: str = option("python:3.11", "Base image of Python steps.", "image")
     airflow_image: str | None = option(
-        None, "Image that runs operators without a mapping.", "image",
-        shown="by the DAG's Airflow major version: " + " or ".join(AIRFLOW_IMAGES.values()))
+        None,
+        "Image that runs operators without a mapping.",
+        "image",
+        shown="by the DAG's Airflow major version: " + " or ".join(AIRFLOW_IMAGES.values()),
+    )
     operator_fallback: bool = option(
-        True, "Run operators without a mapping in the Airflow image, or emit placeholders.", "flag")
-    keep_empty: bool = option(False, "Keep EmptyOperator tasks as no-op steps.", "flag", negative="--drop-empty")
-    mode: str = option("auto", "Read DAG files statically, by importing them with Airflow, or both (auto: "
-                       "static alone, with a warning, when no Airflow interpreter is found).", "text",
-                       choices=MODES)
-    airflow_python: str | None = option(None, "Airflow interpreter for --mode airflow/auto.", "interpreter",
-                                        metavar="PATH", shown=f"${PYTHON_ENV_VAR}, else .venv-airflow")
-    airflow_timeout: float = option(5.0, "Time Airflow may spend importing one file.", "seconds",
-                                    metavar="SECONDS")
-    sandbox: str = option("auto", "Import DAG files under bubblewrap (docs/sandbox.md): auto (a warning when it "
-                          "cannot run here), require (an error then), off.", "text", choices=SANDBOX_MODES)
+        True, "Run operators without a mapping in the Airflow image, or emit placeholders.", "flag"
+    )
+    keep_empty: bool = option(
+        False, "Keep EmptyOperator tasks as no-op steps.", "flag", negative="--drop-empty"
+    )
+    mode: str = option(
+        "auto",
+        "Read DAG files statically, by importing them with Airflow, or both (auto: "
+        "static alone, with a warning, when no Airflow interpreter is found).",
+        "text",
+        choices=MODES,
+    )
+    airflow_python: str | None = option(
+        None,
+        "Airflow interpreter for --mode airflow/auto.",
+        "interpreter",
+        metavar="PATH",
+        shown=f"${PYTHON_ENV_VAR}, else .venv-airflow",
+    )
+    airflow_timeout: float = option(
+        5.0, "Time Airflow may spend importing one file.", "seconds", metavar="SECONDS"
+    )
+    sandbox: str = option(
+        "auto",
+        "Import DAG files under bubblewrap (docs/sandbox.md): auto (a warning when it "
+        "cannot run here), require (an error then), off.",
+        "text",
+        choices=SANDBOX_MODES,
+    )
     airflow_vars: Mapping[str, str] = option(
-        {}, "A Variable DAG files read while they are imported, as AIRFLOW_VAR_NAME (repeatable).", "table",
-        metavar="NAME=VALUE", flag="--airflow-var", secret=True)
+        {},
+        "A Variable DAG files read while they are imported, as AIRFLOW_VAR_NAME (repeatable).",
+        "table",
+        metavar="NAME=VALUE",
+        flag="--airflow-var",
+        secret=True,
+    )
     airflow_conns: Mapping[str, str] = option(
-        {}, "A Connection DAG files read while they are imported, as AIRFLOW_CONN_NAME (repeatable).", "table",
-        metavar="NAME=URI", flag="--airflow-conn", secret=True)
+        {},
+        "A Connection DAG files read while they are imported, as AIRFLOW_CONN_NAME (repeatable).",
+        "table",
+        metavar="NAME=URI",
+        flag="--airflow-conn",
+        secret=True,
+    )
     airflow_env_file: Path | None = option(
-        None, "A file of AIRFLOW_VAR_*/AIRFLOW_CONN_* lines (NAME=VALUE) handed to the imports.", "file")
+        None, "A file of AIRFLOW_VAR_*/AIRFLOW_CONN_* lines (NAME=VALUE) handed to the imports.", "file"
+    )
     fail_on: str = option("error", "Lowest severity that makes the exit code 1.", "text", choices=FAIL_ON)
-    sarif_level: str = option("warning", "Lowest severity written to --sarif (note: info findings too).",
-                              "text", choices=SARIF_LEVELS)
+    sarif_level: str = option(
+        "warning",
+        "Lowest severity written to --sarif (note: info findings too).",
+        "text",
+        choices=SARIF_LEVELS,
+    )
     ignore: tuple[str, ...] = option((), "Suppress a diagnostic code (repeatable).", "codes", metavar="CODE")
     owned: tuple[str, ...] = option(
-        (), "A DAG whose pipeline files you own: left alone by convert, skipped by check (repeatable).",
-        "list", metavar="DAG_ID")
-    include: tuple[str, ...] = option((), "Only files matching (gitignore syntax, repeatable).", "globs",
-                                      metavar="GLOB")
-    exclude: tuple[str, ...] = option((), "Skip files matching (gitignore syntax, repeatable).", "globs",
-                                      metavar="GLOB")
-    all_files: bool = option(False, "Read every .py file, not only those mentioning both 'dag' and 'airflow'.",
-                             "flag", negative="--dag-files")
-    ignore_syntax: str = option("regexp", ".airflowignore syntax, as [core] DAG_IGNORE_FILE_SYNTAX.", "text",
-                                choices=SYNTAXES)
+        (),
+        "A DAG whose pipeline files you own: left alone by convert, skipped by check (repeatable).",
+        "list",
+        metavar="DAG_ID",
+    )
+    include: tuple[str, ...] = option(
+        (), "Only files matching (gitignore syntax, repeatable).", "globs", metavar="GLOB"
+    )
+    exclude: tuple[str, ...] = option(
+        (), "Skip files matching (gitignore syntax, repeatable).", "globs", metavar="GLOB"
+    )
+    all_files: bool = option(
+        False,
+        "Read every .py file, not only those mentioning both 'dag' and 'airflow'.",
+        "flag",
+        negative="--dag-files",
+    )
+    ignore_syntax: str = option(
+        "regexp", ".airflowignore syntax, as [core] DAG_IGNORE_FILE_SYNTAX.", "text", choices=SYNTAXES
+    )
     jobs: int = option(0, "Worker processes; 0 = one per core.", "int", short="-j", minimum=0)
     cache: bool = option(True, "Reuse results of unchanged DAGs.", "flag")
-    cache_dir: Path | None = option(None, "Cache folder; safe to delete.", "path",  # noqa: RUF009
-                                    shown="the user cache folder, e.g. ~/.cache/airflow2kfp/<hash of OUT>")
+    cache_dir: Path | None = option(
+        None,
+        "Cache folder; safe to delete.",
+        "path",  # noqa: RUF009
+        shown="the user cache folder, e.g. ~/.cache/airflow2kfp/<hash of OUT>",
+    )
     max_file_size: int = option(5_000_000, "Largest DAG file read, in bytes.", "int", minimum=1)
     target: tuple[str, ...] = option(
-        ("v1",), "KFP target(s): v1 (kfp 1.8.22, Argo YAML in pipelines/), v2 (kfp 2.x, pipeline IR in "
-        "pipelines/v2/), or both.", "targets", metavar="v1|v2|v1,v2", shown="v1")
-    kfp2_python: str | None = option(None, "kfp 2.x interpreter for --target v2.", "interpreter", metavar="PATH",
-                                     shown=f"${KFP2_ENV_VAR}, else .venv-kfp2")
+        ("v1",),
+        "KFP target(s): v1 (kfp 1.8.22, Argo YAML in pipelines/), v2 (kfp 2.x, pipeline IR in "
+        "pipelines/v2/), or both.",
+        "targets",
+        metavar="v1|v2|v1,v2",
+        shown="v1",
+    )
+    kfp2_python: str | None = option(
+        None,
+        "kfp 2.x interpreter for --target v2.",
+        "interpreter",
+        metavar="PATH",
+        shown=f"${KFP2_ENV_VAR}, else .venv-kfp2",
+    )
     source: Path | None = field(default=None, compare=False)  # the file the settings came from
 
 
@@ -293,9 +364,18 @@ def check_all(settings: Settings, where: str | None = None) -> list[str]:
 
 
 _FILE_TYPES: Mapping[str, tuple[type, ...]] = {
-    "text": (str,), "image": (str,), "interpreter": (str,), "path": (str,), "file": (str,), "flag": (bool,),
+    "text": (str,),
+    "image": (str,),
+    "interpreter": (str,),
+    "path": (str,),
+    "file": (str,),
+    "flag": (bool,),
     "int": (int,),
-    "seconds": (int, float), "list": (list,), "codes": (list,), "globs": (list,), "table": (dict,),
+    "seconds": (int, float),
+    "list": (list,),
+    "codes": (list,),
+    "globs": (list,),
+    "table": (dict,),
     "targets": (str, list),
 }
 
@@ -347,7 +427,9 @@ def settings_markdown() -> str:
     """Every option as a Markdown table (docs/ci.md holds it; a test keeps the two equal)."""
     rows = ["| key | flag | default | what |", "|---|---|---|---|"]
     for name, spec in OPTIONS.items():
-        flag = f"`{flag_of(name)}`" + (f" / `{spec.negative or '--no-' + key_of(name)}`" if spec.kind == "flag" else "")
+        flag = f"`{flag_of(name)}`" + (
+            f" / `{spec.negative or '--no-' + key_of(name)}`" if spec.kind == "flag" else ""
+        )
         shown = shown_default(name)
         kind = f" One of: {', '.join(spec.choices)}." if spec.choices else ""
         default = (shown or "—").replace("|", "\\|")

@@ -65,7 +65,10 @@ def apply(result: FileResult, source: Path | None, config_ignores: Collection[st
     """`result` with ignored diagnostics moved to `suppressed`; `source` is the DAG file to scan."""
     inline: dict[int, frozenset[str]] = {}
     # only a file something points into is read again: one too large to read has no lines
-    lined = any(d.line is not None for d in (*result.diagnostics, *(x for dag in result.dags for x in dag.diagnostics)))
+    lined = any(
+        d.line is not None
+        for d in (*result.diagnostics, *(x for dag in result.dags for x in dag.diagnostics))
+    )
     if lined and source is not None and source.is_file():  # a FIFO named x.py would block the read forever
         try:
             inline = inline_ignores(source.read_text(encoding="utf-8", errors="replace"))

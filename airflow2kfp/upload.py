@@ -108,7 +108,9 @@ def _recurring_problem(value: Any) -> str | None:
     if kind == "cron_schedule" and not isinstance(schedule.get("cron"), str):
         return "a cron schedule needs a cron string"
     interval = schedule.get("interval_second")
-    if kind == "periodic_schedule" and (not isinstance(interval, int) or isinstance(interval, bool) or interval <= 0):
+    if kind == "periodic_schedule" and (
+        not isinstance(interval, int) or isinstance(interval, bool) or interval <= 0
+    ):
         return "a periodic schedule needs a positive interval_second"
     for key in ("start_time", "end_time"):
         if schedule.get(key) is not None and not isinstance(schedule[key], str):
@@ -128,11 +130,15 @@ def _recurring_problem(value: Any) -> str | None:
 
 def _upload_of(out_dir: Path, dag: Mapping[str, Any]) -> Upload:
     package = _inside(out_dir, dag.get("yaml"), f"the YAML of {dag.get('dag_id')!r}")
-    recurring = (_recurring(_inside(out_dir, dag["recurring_run"], "a recurring run"))
-                 if dag.get("recurring_run") else None)
+    recurring = (
+        _recurring(_inside(out_dir, dag["recurring_run"], "a recurring run"))
+        if dag.get("recurring_run")
+        else None
+    )
     description = recurring.get("description") if recurring else None
-    return Upload(str(dag["dag_id"]), package, hashlib.sha256(package.read_bytes()).hexdigest(), recurring,
-                  description)
+    return Upload(
+        str(dag["dag_id"]), package, hashlib.sha256(package.read_bytes()).hexdigest(), recurring, description
+    )
 
 
 def find_uploads(path: Path) -> tuple[list[Upload], list[str]]:
@@ -141,11 +147,16 @@ def find_uploads(path: Path) -> tuple[list[Upload], list[str]]:
     if path.is_file():
         out_dir = path.parent.parent if path.parent.name == PIPELINES_DIR else path.parent
         if not (out_dir / SUMMARY_FILE).is_file():
-            raise UploadError(f"{path} is not in an output folder of airflow2kfp (no {SUMMARY_FILE} next to "
-                              f"{PIPELINES_DIR}/): cannot tell whether its conversion succeeded")
+            raise UploadError(
+                f"{path} is not in an output folder of airflow2kfp (no {SUMMARY_FILE} next to "
+                f"{PIPELINES_DIR}/): cannot tell whether its conversion succeeded"
+            )
         wanted = path.resolve()
-        entries = [d for d in _summary(out_dir) if isinstance(d.get("yaml"), str)
-                   and (out_dir / d["yaml"]).resolve() == wanted]
+        entries = [
+            d
+            for d in _summary(out_dir)
+            if isinstance(d.get("yaml"), str) and (out_dir / d["yaml"]).resolve() == wanted
+        ]
         if not entries:
             raise UploadError(f"{path} is not listed in {out_dir / SUMMARY_FILE}")
     else:
@@ -176,8 +187,9 @@ def _pages(list_page: Callable[[str], Any], items: str) -> Iterator[Any]:
             return
 
 
-def recurring_kwargs(recurring: Mapping[str, Any], experiment_id: str, pipeline_id: str,
-                     version_id: str) -> dict[str, Any]:
+def recurring_kwargs(
+    recurring: Mapping[str, Any], experiment_id: str, pipeline_id: str, version_id: str
+) -> dict[str, Any]:
     """The recurring-run file as `kfp.Client.create_recurring_run` arguments."""
     ((kind, schedule),) = recurring["trigger"].items()
     return {
@@ -200,14 +212,22 @@ def recurring_kwargs(recurring: Mapping[str, Any], experiment_id: str, pipeline_
 def _same_job(job: Any, wanted: Mapping[str, Any]) -> bool:
     """Whether an existing recurring run already asks for what `wanted` (create_recurring_run's
     arguments) would create."""
-    references = {(getattr(r.key, "type", None), getattr(r.key, "id", None)) for r in job.resource_references or ()}
+    references = {
+        (getattr(r.key, "type", None), getattr(r.key, "id", None)) for r in job.resource_references or ()
+    }
     trigger = job.trigger
-    schedule = (trigger.cron_schedule if wanted["cron_expression"] is not None else trigger.periodic_schedule) \
-        if trigger else None
+    schedule = (
+        (trigger.cron_schedule if wanted["cron_expression"] is not None else trigger.periodic_schedule)
+        if trigger
+        else None
+    )
     if schedule is None:
         return False
-    moment = (getattr(schedule, "cron", None) if wanted["cron_expression"] is not None
-              else getattr(schedule, "interval_second", None))
+    moment = (
+        getattr(schedule, "cron", None)
+        if wanted["cron_expression"] is not None
+        else getattr(schedule, "interval_second", None)
+    )
     parameters = {p.name: p.value for p in (job.pipeline_spec.parameters or ())} if job.pipeline_spec else {}
     return (
         ("PIPELINE_VERSION", wanted["version_id"]) in references
@@ -251,8 +271,11 @@ class Uploader:
     def upload(self, upload: Upload) -> None:
         pipeline_id = self.client.get_pipeline_id(upload.name)
         if pipeline_id is None:
-            pipeline = self.client.upload_pipeline(pipeline_package_path=str(upload.package),
-                                                   pipeline_name=upload.name, description=upload.description)
+            pipeline = self.client.upload_pipeline(
+                pipeline_package_path=str(upload.package),
+                pipeline_name=upload.name,
+                description=upload.description,
+            )
             pipeline_id = pipeline.id
             self.log(f"{upload.name}: pipeline created ({pipeline_id})")
         version_id = self._version(upload, pipeline_id)
@@ -260,15 +283,21 @@ class Uploader:
             self._recurring(upload, pipeline_id, version_id)
 
     def _version(self, upload: Upload, pipeline_id: str) -> str:
-        versions = _pages(lambda token: self.client.list_pipeline_versions(
-            pipeline_id, page_token=token, page_size=PAGE_SIZE), "versions")
+        versions = _pages(
+            lambda token: self.client.list_pipeline_versions(
+                pipeline_id, page_token=token, page_size=PAGE_SIZE
+            ),
+            "versions",
+        )
         found = next((v.id for v in versions if v.name == upload.version_name), None)
         if found is not None:
             self.log(f"{upload.name}: version {upload.version_name} is there already")
             return str(found)
         version = self.client.upload_pipeline_version(
-            pipeline_package_path=str(upload.package), pipeline_version_name=upload.version_name,
-            pipeline_id=pipeline_id)
+            pipeline_package_path=str(upload.package),
+            pipeline_version_name=upload.version_name,
+            pipeline_id=pipeline_id,
+        )
         self.log(f"{upload.name}: version {upload.version_name} uploaded ({version.id})")
         return str(version.id)
 
@@ -276,9 +305,17 @@ class Uploader:
         assert upload.recurring is not None
         experiment_id = self._experiment()
         wanted = recurring_kwargs(upload.recurring, experiment_id, pipeline_id, version_id)
-        existing = list(_pages(lambda token: self.client.list_recurring_runs(
-            page_token=token, page_size=PAGE_SIZE, experiment_id=experiment_id,
-            filter=_name_filter(wanted["job_name"])), "jobs"))
+        existing = list(
+            _pages(
+                lambda token: self.client.list_recurring_runs(
+                    page_token=token,
+                    page_size=PAGE_SIZE,
+                    experiment_id=experiment_id,
+                    filter=_name_filter(wanted["job_name"]),
+                ),
+                "jobs",
+            )
+        )
         existing = [job for job in existing if job.name == wanted["job_name"]]  # whatever the server filtered
         if len(existing) == 1 and _same_job(existing[0], wanted):
             self.log(f"{upload.name}: recurring run {wanted['job_name']} is up to date")
@@ -291,8 +328,9 @@ class Uploader:
 
     def _experiment(self) -> str:
         if self._experiment_id is None:
-            self._experiment_id = str(self.client.create_experiment(name=self.experiment,
-                                                                    namespace=self.namespace).id)
+            self._experiment_id = str(
+                self.client.create_experiment(name=self.experiment, namespace=self.namespace).id
+            )
         return self._experiment_id
 
 
@@ -332,7 +370,9 @@ class DryRun:
         return _Listing()  # a read: not printed
 
     def upload_pipeline_version(self, **kwargs: Any) -> _Answer:
-        return self._record("upload_pipeline_version", kwargs, _Answer(f"<version {kwargs['pipeline_version_name']}>"))
+        return self._record(
+            "upload_pipeline_version", kwargs, _Answer(f"<version {kwargs['pipeline_version_name']}>")
+        )
 
     def create_experiment(self, **kwargs: Any) -> _Answer:
         return self._record("create_experiment", kwargs, _Answer(f"<experiment {kwargs['name']}>"))

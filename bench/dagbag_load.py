@@ -31,15 +31,19 @@ def main() -> int:
     bag = DagBag(**kwargs)
     loaded = time.perf_counter()
     load_cpu = time.process_time() - cpu
-    print(json.dumps({
-        "import_seconds": imported - started,
-        "load_seconds": loaded - imported,
-        "load_cpu_seconds": load_cpu,  # what the load used of a core, however busy the machine
-        "dags": len(bag.dags),
-        "tasks": sum(len(dag.tasks) for dag in bag.dags.values()),
-        "import_errors": len(bag.import_errors),
-        "first_error": next(iter(bag.import_errors.values()), None),
-    }))
+    print(
+        json.dumps(
+            {
+                "import_seconds": imported - started,
+                "load_seconds": loaded - imported,
+                "load_cpu_seconds": load_cpu,  # what the load used of a core, however busy the machine
+                "dags": len(bag.dags),
+                "tasks": sum(len(dag.tasks) for dag in bag.dags.values()),
+                "import_errors": len(bag.import_errors),
+                "first_error": next(iter(bag.import_errors.values()), None),
+            }
+        )
+    )
     return 0
 
 

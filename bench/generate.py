@@ -97,8 +97,10 @@ class _Dag:
 
 def _bash(d: _Dag, k: int, size: int) -> None:
     up = d.upstream()
-    d.lines.append(f'    bash_{k} = BashOperator(task_id="bash_{k}", '
-                   f'bash_command="run_job.sh --step {k} --date {{{{ ds }}}}", retries={k % 3})')
+    d.lines.append(
+        f'    bash_{k} = BashOperator(task_id="bash_{k}", '
+        f'bash_command="run_job.sh --step {k} --date {{{{ ds }}}}", retries={k % 3})'
+    )
     d.lines.append(f"    {up} >> bash_{k}")
     d.finish(f"bash_{k}")
 
@@ -107,8 +109,10 @@ def _python(d: _Dag, k: int, size: int) -> None:
     up = d.upstream()
     func = d.rng.choice(("extract", "validate", "publish"))
     arg = {"extract": "source", "validate": "table", "publish": "target"}[func]
-    d.lines.append(f'    python_{k} = PythonOperator(task_id="python_{k}", python_callable={func}, '
-                   f'op_kwargs={{"{arg}": "table_{k}"}})')
+    d.lines.append(
+        f'    python_{k} = PythonOperator(task_id="python_{k}", python_callable={func}, '
+        f'op_kwargs={{"{arg}": "table_{k}"}})'
+    )
     d.lines.append(f"    {up} >> python_{k}")
     d.finish(f"python_{k}")
 
@@ -133,8 +137,12 @@ def _taskflow(d: _Dag, k: int, size: int) -> None:
     """A chain of `size` TaskFlow tasks passing data along."""
     up = d.upstream()
     for i in range(size):
-        d.lines += ["", "    @task", f"    def step_{k}_{i}(value=None):",
-                    f'        return {{"step": {i}, "previous": value}}']
+        d.lines += [
+            "",
+            "    @task",
+            f"    def step_{k}_{i}(value=None):",
+            f'        return {{"step": {i}, "previous": value}}',
+        ]
     d.lines.append("")
     d.lines.append(f"    flow_{k}_0 = step_{k}_0()")
     for i in range(1, size):
@@ -204,11 +212,21 @@ def dag_source(dag_id: str, team: str, tasks: int, seed: int) -> str:
         budget -= size
         k += 1
     leaves = d.leaves or ["start"]
-    d.lines.append('    end = EmptyOperator(task_id="end", trigger_rule="all_done")' if rng.random() < 0.2
-                   else '    end = EmptyOperator(task_id="end")')
+    d.lines.append(
+        '    end = EmptyOperator(task_id="end", trigger_rule="all_done")'
+        if rng.random() < 0.2
+        else '    end = EmptyOperator(task_id="end")'
+    )
     d.lines.append(f"    [{', '.join(leaves)}] >> end" if len(leaves) > 1 else f"    {leaves[0]} >> end")
-    header = HEADER.format(dag_id=dag_id, tasks=tasks, seed=seed, team=team, retries=rng.randint(0, 3),
-                           delay=rng.choice((1, 5, 10)), schedule=rng.choice(("@daily", "@hourly", "0 3 * * *")))
+    header = HEADER.format(
+        dag_id=dag_id,
+        tasks=tasks,
+        seed=seed,
+        team=team,
+        retries=rng.randint(0, 3),
+        delay=rng.choice((1, 5, 10)),
+        schedule=rng.choice(("@daily", "@hourly", "0 3 * * *")),
+    )
     return header + "\n".join(d.lines) + "\n"
 
 
@@ -248,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("root", type=Path)
     parser.add_argument("--dags", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--single", type=int, metavar="TASKS", help="write one DAG of this many tasks instead")
+    parser.add_argument(
+        "--single", type=int, metavar="TASKS", help="write one DAG of this many tasks instead"
+    )
     args = parser.parse_args(argv)
     if args.single:
         print(generate_single(args.root, args.single, args.seed))

@@ -125,12 +125,23 @@ def measure(command: list[str], env: dict[str, str] | None = None, cwd: Path = R
     return Measure(seconds, peak, process.returncode, timings, cpu)
 
 
-def convert_command(python: str, repo: Path, out: Path, jobs: int | None, mode: str = "static",
-                    checkout: Path = ROOT) -> list[str]:
+def convert_command(
+    python: str, repo: Path, out: Path, jobs: int | None, mode: str = "static", checkout: Path = ROOT
+) -> list[str]:
     # static reading: the default without an Airflow interpreter, and what CI runs; `auto` is the
     # default mode with one (the sandboxed import merged with the static reading)
-    command = [python, str(checkout / "cli.py"), "convert", str(repo), "--out", str(out), "--mode", mode, "-q",
-               "--timings"]
+    command = [
+        python,
+        str(checkout / "cli.py"),
+        "convert",
+        str(repo),
+        "--out",
+        str(out),
+        "--mode",
+        mode,
+        "-q",
+        "--timings",
+    ]
     return command + (["-j", str(jobs)] if jobs else [])
 
 
@@ -140,11 +151,21 @@ def default_env(airflow_python: str) -> dict[str, str]:
 
 
 def dagbag(airflow_python: str, repo: Path, home: Path) -> dict:
-    env = dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR", AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="0")
+    env = dict(
+        os.environ,
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
+        AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="0",
+    )
     started = time.perf_counter()
-    done = subprocess.run([airflow_python, str(HERE / "dagbag_load.py"), str(repo)], env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [airflow_python, str(HERE / "dagbag_load.py"), str(repo)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - started
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -183,15 +204,22 @@ def run_size(size: int, args: argparse.Namespace, work: Path) -> dict:
             env = default_env(args.airflow_python)
             for checkout, runs in ((ROOT, default), *(((args.baseline, baseline),) if args.baseline else ())):
                 shutil.rmtree(out, ignore_errors=True)
-                runs.append(measure([*convert_command(args.python, repo, out, args.jobs, "auto", checkout),
-                                     "--no-cache"], env=env))
+                runs.append(
+                    measure(
+                        [*convert_command(args.python, repo, out, args.jobs, "auto", checkout), "--no-cache"],
+                        env=env,
+                    )
+                )
         if args.airflow_python:
             bag.append(dagbag(args.airflow_python, repo, work / "airflow-home"))
-        print(f"  {size} DAGs round {round_ + 1}: cold {cold[-1].seconds:.1f}s, cached {warm[-1].seconds:.2f}s, "
-              f"one edited {edit[-1].seconds:.2f}s" + (f", DagBag {bag[-1]['load_seconds']:.1f}s" if bag else "")
-              + (f", default mode cold {default[-1].seconds:.1f}s" if default else "")
-              + (f", baseline's default mode cold {baseline[-1].seconds:.1f}s" if baseline else ""),
-              file=sys.stderr)
+        print(
+            f"  {size} DAGs round {round_ + 1}: cold {cold[-1].seconds:.1f}s, cached {warm[-1].seconds:.2f}s, "
+            f"one edited {edit[-1].seconds:.2f}s"
+            + (f", DagBag {bag[-1]['load_seconds']:.1f}s" if bag else "")
+            + (f", default mode cold {default[-1].seconds:.1f}s" if default else "")
+            + (f", baseline's default mode cold {baseline[-1].seconds:.1f}s" if baseline else ""),
+            file=sys.stderr,
+        )
     return {
         "dags": size,
         "tasks": sum(counts.values()),
@@ -223,9 +251,13 @@ def run_single(tasks: int, args: argparse.Namespace, work: Path) -> dict:
         shutil.rmtree(out, ignore_errors=True)
         runs.append(measure(convert_command(args.python, repo, out, args.jobs)))
     bag = dagbag(args.airflow_python, repo, work / "airflow-home") if args.airflow_python else None
-    return {"tasks": tasks, "cold": median([m.seconds for m in runs]), "peak": max(m.peak_bytes for m in runs),
-            "cold_timings": runs[-1].timings,
-            "dagbag": bag["load_seconds"] if bag else None}
+    return {
+        "tasks": tasks,
+        "cold": median([m.seconds for m in runs]),
+        "peak": max(m.peak_bytes for m in runs),
+        "cold_timings": runs[-1].timings,
+        "dagbag": bag["load_seconds"] if bag else None,
+    }
 
 
 def _mib(value: int) -> str:
@@ -237,10 +269,15 @@ def _s(value: float | None) -> str:
 
 
 def report(sizes: list[dict], singles: list[dict], repeat: int) -> list[str]:
-    lines = [f"airflow2kfp benchmark: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
-             f"median of {repeat} run(s)", ""]
-    lines.append(f"{'DAGs':>5} {'tasks':>6} | {'cold':>8} {'peak':>9} | {'cached':>7} {'peak':>8} | "
-                 f"{'1 edited':>8} {'peak':>8} | {'DagBag':>7} | cold/bag cached/cold edited/cold")
+    lines = [
+        f"airflow2kfp benchmark: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
+        f"median of {repeat} run(s)",
+        "",
+    ]
+    lines.append(
+        f"{'DAGs':>5} {'tasks':>6} | {'cold':>8} {'peak':>9} | {'cached':>7} {'peak':>8} | "
+        f"{'1 edited':>8} {'peak':>8} | {'DagBag':>7} | cold/bag cached/cold edited/cold"
+    )
     for r in sizes:
         ratio = f"{r['cold'] / r['dagbag']:8.2f}" if r["dagbag"] else f"{'-':>8}"
         lines.append(
@@ -249,30 +286,43 @@ def report(sizes: list[dict], singles: list[dict], repeat: int) -> list[str]:
             f"{_s(r['dagbag']):>7} | {ratio} {r['cached'] / r['cold']:12.1%} {r['edited'] / r['cold']:11.1%}"
         )
     for s in singles:
-        lines.append(f"one DAG of {s['tasks']} tasks: cold convert {_s(s['cold'])}, peak {_mib(s['peak'])}, "
-                     f"DagBag {_s(s['dagbag'])}")
+        lines.append(
+            f"one DAG of {s['tasks']} tasks: cold convert {_s(s['cold'])}, peak {_mib(s['peak'])}, "
+            f"DagBag {_s(s['dagbag'])}"
+        )
     defaults = [r for r in sizes if r["default"] is not None and r["dagbag"]]
     if defaults:
-        header = (f"{'DAGs':>5} | {'static':>8} {'default':>8} {'peak':>9} {'baseline':>9} | {'DagBag':>7} | "
-                  f"{'default-static':>14} {'/DagBag':>8} | default/(static+1.5xDagBag)")
-        lines += ["", "the default mode (auto: sandboxed Airflow import + static reading), cold, same rounds:", header]
+        header = (
+            f"{'DAGs':>5} | {'static':>8} {'default':>8} {'peak':>9} {'baseline':>9} | {'DagBag':>7} | "
+            f"{'default-static':>14} {'/DagBag':>8} | default/(static+1.5xDagBag)"
+        )
+        lines += [
+            "",
+            "the default mode (auto: sandboxed Airflow import + static reading), cold, same rounds:",
+            header,
+        ]
         for r in defaults:
             extra = r["default"] - r["cold"]
             lines.append(
                 f"{r['dags']:>5} | {_s(r['cold']):>8} {_s(r['default']):>8} {_mib(r['default_peak']):>9} "
                 f"{_s(r['baseline']):>9} | {_s(r['dagbag']):>7} | {_s(extra):>14} {extra / r['dagbag']:8.2f} | "
-                f"{r['default'] / (r['cold'] + 1.5 * r['dagbag']):.2f} (<= 1.0)")
+                f"{r['default'] / (r['cold'] + 1.5 * r['dagbag']):.2f} (<= 1.0)"
+            )
         # CPU, unlike wall time, hardly depends on what else the machine runs: on C idle cores the default
         # mode's extra CPU, overlapped, adds about extra/C to the wall, so extra <= 1.5 x C x DagBag
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        title = (f"CPU seconds (load-independent; on {cores} idle cores the target needs (default-static) "
-                 f"<= {1.5 * cores:g} x DagBag's load):")
+        title = (
+            f"CPU seconds (load-independent; on {cores} idle cores the target needs (default-static) "
+            f"<= {1.5 * cores:g} x DagBag's load):"
+        )
         columns = f"{'DAGs':>5} | {'static':>8} {'default':>8} {'DagBag':>8} | {'default-static':>14} {'/DagBag':>8}"
         lines += ["", title, columns]
         for r in defaults:
             extra = r["default_cpu"] - r["cold_cpu"]
-            lines.append(f"{r['dags']:>5} | {_s(r['cold_cpu']):>8} {_s(r['default_cpu']):>8} {_s(r['dagbag_cpu']):>8} | "
-                         f"{_s(extra):>14} {extra / r['dagbag_cpu']:8.2f} (<= {1.5 * cores:g})")
+            lines.append(
+                f"{r['dags']:>5} | {_s(r['cold_cpu']):>8} {_s(r['default_cpu']):>8} {_s(r['dagbag_cpu']):>8} | "
+                f"{_s(extra):>14} {extra / r['dagbag_cpu']:8.2f} (<= {1.5 * cores:g})"
+            )
     lines += ["", "where the cold runs spent their time (`convert --timings`, last round):"]
     for r in sizes:
         lines += [f"  {r['dags']} DAGs {line}" for line in r["cold_timings"]]
@@ -288,27 +338,39 @@ def report(sizes: list[dict], singles: list[dict], repeat: int) -> list[str]:
 
     if largest["dagbag"]:
         ratio = largest["cold"] / largest["dagbag"]
-        lines.append(f"  cold convert / DagBag load at {largest['dags']} DAGs = {ratio:.2f} (<= 1.0): "
-                     f"{verdict(ratio <= 1.0)}")
+        lines.append(
+            f"  cold convert / DagBag load at {largest['dags']} DAGs = {ratio:.2f} (<= 1.0): "
+            f"{verdict(ratio <= 1.0)}"
+        )
     for r in defaults:
         allowed = r["cold"] + 1.5 * r["dagbag"]
-        lines.append(f"  default mode cold at {r['dags']} DAGs = {_s(r['default'])}, static + 1.5 x DagBag = "
-                     f"{_s(allowed)} (ratio {r['default'] / allowed:.2f} <= 1.0): {verdict(r['default'] <= allowed)}")
-    lines.append(f"  cached re-run = {largest['cached'] / largest['cold']:.1%} of cold (<= 10%): "
-                 f"{verdict(largest['cached'] <= 0.10 * largest['cold'])}")
-    lines.append(f"  one DAG edited = {largest['edited'] / largest['cold']:.1%} of cold (<= 15%): "
-                 f"{verdict(largest['edited'] <= 0.15 * largest['cold'])}")
+        lines.append(
+            f"  default mode cold at {r['dags']} DAGs = {_s(r['default'])}, static + 1.5 x DagBag = "
+            f"{_s(allowed)} (ratio {r['default'] / allowed:.2f} <= 1.0): {verdict(r['default'] <= allowed)}"
+        )
+    lines.append(
+        f"  cached re-run = {largest['cached'] / largest['cold']:.1%} of cold (<= 10%): "
+        f"{verdict(largest['cached'] <= 0.10 * largest['cold'])}"
+    )
+    lines.append(
+        f"  one DAG edited = {largest['edited'] / largest['cold']:.1%} of cold (<= 15%): "
+        f"{verdict(largest['edited'] <= 0.15 * largest['cold'])}"
+    )
     peak = max(largest["cold_peak"], largest["cached_peak"], largest["edited_peak"])
     lines.append(f"  peak memory at {largest['dags']} DAGs = {_mib(peak)} (< 1 GiB): {verdict(peak < GIB)}")
     smallest = by_size[min(by_size)]
     if largest is not smallest:
         growth = largest["cold"] / smallest["cold"]
         allowed = 1.1 * largest["dags"] / smallest["dags"]
-        lines.append(f"  {largest['dags']} DAGs cost {growth:.1f}x {smallest['dags']} DAGs "
-                     f"(<= {allowed:.0f}x): {verdict(growth <= allowed)}")
+        lines.append(
+            f"  {largest['dags']} DAGs cost {growth:.1f}x {smallest['dags']} DAGs "
+            f"(<= {allowed:.0f}x): {verdict(growth <= allowed)}"
+        )
     for s in singles:
         if s["tasks"] >= 2000:
-            lines.append(f"  one DAG of {s['tasks']} tasks in {_s(s['cold'])} (< 10s): {verdict(s['cold'] < 10)}")
+            lines.append(
+                f"  one DAG of {s['tasks']} tasks in {_s(s['cold'])} (< 10s): {verdict(s['cold'] < 10)}"
+            )
     return lines
 
 
@@ -320,12 +382,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--jobs", type=int, default=None, help="convert -j (default: one per core)")
     parser.add_argument("--python", default=sys.executable, help="the converter's interpreter")
-    parser.add_argument("--airflow-python", default=os.environ.get("AIRFLOW2KFP_AIRFLOW_PYTHON")
-                        or next((str(p) for p in (ROOT / ".venv-airflow/bin/python",) if p.is_file()), None),
-                        help="Airflow interpreter for the DagBag comparison (default: .venv-airflow)")
+    parser.add_argument(
+        "--airflow-python",
+        default=os.environ.get("AIRFLOW2KFP_AIRFLOW_PYTHON")
+        or next((str(p) for p in (ROOT / ".venv-airflow/bin/python",) if p.is_file()), None),
+        help="Airflow interpreter for the DagBag comparison (default: .venv-airflow)",
+    )
     parser.add_argument("--no-default", action="store_true", help="skip the default mode (auto) runs")
-    parser.add_argument("--baseline", type=Path,
-                        help="another checkout (its cli.py) whose default mode is timed in the same rounds")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (its cli.py) whose default mode is timed in the same rounds",
+    )
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     args = parser.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="airflow2kfp-bench-"))

@@ -30,8 +30,14 @@ def tally(counts: Counter[str], parsed: ParsedFile) -> None:
     counts["tasks"] += sum(len(dag.tasks) for dag in parsed.dags)
     counts["edges"] += sum(len(dag.edges) for dag in parsed.dags)
     for found in parsed.diagnostics:
-        counts[{"A2K601": "import errors", "A2K602": "timeouts", "A2K603": "crashes",
-                "A2K604": "airflow unavailable"}.get(found.code, "other diagnostics")] += 1
+        counts[
+            {
+                "A2K601": "import errors",
+                "A2K602": "timeouts",
+                "A2K603": "crashes",
+                "A2K604": "airflow unavailable",
+            }.get(found.code, "other diagnostics")
+        ] += 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,8 +63,19 @@ def main(argv: list[str] | None = None) -> int:
                     for found in parsed.diagnostics:
                         print(found.render())
     print(f"Airflow {probe_version(python)} example DAGs ({python})")
-    for key in ("files", "skipped (not DAG files)", "files with DAGs", "DAGs", "tasks", "edges",
-                "import errors", "timeouts", "crashes", "airflow unavailable", "other diagnostics"):
+    for key in (
+        "files",
+        "skipped (not DAG files)",
+        "files with DAGs",
+        "DAGs",
+        "tasks",
+        "edges",
+        "import errors",
+        "timeouts",
+        "crashes",
+        "airflow unavailable",
+        "other diagnostics",
+    ):
         print(f"  {key:<26}{counts[key]}")
     print(f"  {'wall time':<26}{time.monotonic() - started:.1f}s")
     return 0 if not (counts["timeouts"] or counts["crashes"] or counts["airflow unavailable"]) else 1

@@ -82,8 +82,10 @@ def truth(folder: str) -> dict[str, Any]:
         "import_seconds": imported - started,
         "load_seconds": loaded - imported,
         "dags": dags,
-        "import_errors": {os.path.relpath(path, folder): str(message).strip().splitlines()[-1][:300]
-                          for path, message in sorted(bag.import_errors.items())},
+        "import_errors": {
+            os.path.relpath(path, folder): str(message).strip().splitlines()[-1][:300]
+            for path, message in sorted(bag.import_errors.items())
+        },
     }
 
 
@@ -103,15 +105,18 @@ class DagVerdict:
     intended_extra: int = 0  # pairs the converter orders on purpose (mapped task group loops)
 
 
-def airflow_waits(edges: Iterable[Sequence[str]], records: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+def airflow_waits(
+    edges: Iterable[Sequence[str]], records: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, str]]:
     """Airflow's edges a step must wait on: all, except into a task with trigger rule `always` whose step
     waits for nothing (Airflow starts it at once; the converter's own rule, airflow2kfp.pipeline.airflow_ordering)."""
     free = {r["task_id"] for r in records if r.get("trigger_rule") == "always" and not r.get("after")}
     return [(u, d) for u, d in edges if d not in free]
 
 
-def compare_dag(dag_id: str, expected: Mapping[str, Any], entries: Sequence[Mapping[str, Any]],
-                yaml_text: str | None) -> DagVerdict:
+def compare_dag(
+    dag_id: str, expected: Mapping[str, Any], entries: Sequence[Mapping[str, Any]], yaml_text: str | None
+) -> DagVerdict:
     """The verdict for one DAG Airflow loaded (`expected`: its truth) from the conversion.json `entries`
     with its dag_id and the compiled YAML of the first of them."""
     from airflow2kfp.compiled.selfcheck import compare_ordering, read_workflow
@@ -119,10 +124,14 @@ def compare_dag(dag_id: str, expected: Mapping[str, Any], entries: Sequence[Mapp
     file = expected["file"]
     if not entries:
         return DagVerdict(dag_id, file, "not-emitted", 0)
-    codes = tuple(sorted({d["code"] for e in entries for d in e.get("diagnostics", ())
-                          if d.get("severity") == "error"}))
-    internal = tuple(sorted({d["code"] for e in entries for d in e.get("diagnostics", ())
-                             if INTERNAL_CODE.match(d["code"])}))
+    codes = tuple(
+        sorted({d["code"] for e in entries for d in e.get("diagnostics", ()) if d.get("severity") == "error"})
+    )
+    internal = tuple(
+        sorted(
+            {d["code"] for e in entries for d in e.get("diagnostics", ()) if INTERNAL_CODE.match(d["code"])}
+        )
+    )
     entry = entries[0]
     base = {"dag_id": dag_id, "file": file, "emitted": len(entries), "internal": internal, "codes": codes}
     records = entry.get("tasks", [])
@@ -131,27 +140,44 @@ def compare_dag(dag_id: str, expected: Mapping[str, Any], entries: Sequence[Mapp
         return DagVerdict(**base, outcome="failed", detail=", ".join(codes))
     if want != have:
         missing, extra = sorted(want - have), sorted(have - want)
-        detail = "; ".join(part for part in (f"missing tasks {_few(missing)}" if missing else "",
-                                             f"extra tasks {_few(extra)}" if extra else "") if part)
+        detail = "; ".join(
+            part
+            for part in (
+                f"missing tasks {_few(missing)}" if missing else "",
+                f"extra tasks {_few(extra)}" if extra else "",
+            )
+            if part
+        )
         return DagVerdict(**base, outcome="tasks-differ", detail=detail)
     kfp_names = {r["task_id"]: r["kfp_name"] for r in records if r.get("kfp_name")}
-    verdict = compare_ordering(read_workflow(yaml_text), sorted(want),
-                               airflow_waits(expected["edges"], records), kfp_names)
+    verdict = compare_ordering(
+        read_workflow(yaml_text), sorted(want), airflow_waits(expected["edges"], records), kfp_names
+    )
     if verdict.exact and not verdict.problems:
         return DagVerdict(**base, outcome="exact")
     by_step = {step: task for task, step in kfp_names.items()}
-    intended_into = {r["task_id"] for r in records
-                     if any(INTENDED_WAIT in d for d in r.get("semantics", {}).get("differences", ()))}
+    intended_into = {
+        r["task_id"]
+        for r in records
+        if any(INTENDED_WAIT in d for d in r.get("semantics", {}).get("differences", ()))
+    }
     unexplained = [(a, b) for a, b in verdict.extra if by_step.get(b) not in intended_into]
     intended = len(verdict.extra) - len(unexplained)
-    if not (verdict.missing or unexplained or verdict.missing_steps or verdict.extra_steps or verdict.problems):
+    if not (
+        verdict.missing or unexplained or verdict.missing_steps or verdict.extra_steps or verdict.problems
+    ):
         return DagVerdict(**base, outcome="exact", intended_extra=intended)
-    detail = "; ".join(part for part in (
-        f"missing {_few(verdict.missing)}" if verdict.missing else "",
-        f"extra {_few(unexplained)}" if unexplained else "",
-        f"missing steps {_few(verdict.missing_steps)}" if verdict.missing_steps else "",
-        f"extra steps {_few(verdict.extra_steps)}" if verdict.extra_steps else "",
-        "; ".join(verdict.problems)) if part)
+    detail = "; ".join(
+        part
+        for part in (
+            f"missing {_few(verdict.missing)}" if verdict.missing else "",
+            f"extra {_few(unexplained)}" if unexplained else "",
+            f"missing steps {_few(verdict.missing_steps)}" if verdict.missing_steps else "",
+            f"extra steps {_few(verdict.extra_steps)}" if verdict.extra_steps else "",
+            "; ".join(verdict.problems),
+        )
+        if part
+    )
     return DagVerdict(**base, outcome="ordering-differs", detail=detail, intended_extra=intended)
 
 
@@ -160,8 +186,9 @@ def _few(items: Sequence[Any], limit: int = 4) -> str:
     return shown + (f" (+{len(items) - limit})" if len(items) > limit else "")
 
 
-def compare_mode(truth_dags: Mapping[str, Mapping[str, Any]], conversion: Mapping[str, Any],
-                 out: Path) -> list[DagVerdict]:
+def compare_mode(
+    truth_dags: Mapping[str, Mapping[str, Any]], conversion: Mapping[str, Any], out: Path
+) -> list[DagVerdict]:
     """A verdict per DAG Airflow loaded, from one mode's conversion.json and output folder."""
     by_id: dict[str, list[Mapping[str, Any]]] = {}
     for entry in conversion.get("dags", []):
@@ -170,18 +197,28 @@ def compare_mode(truth_dags: Mapping[str, Mapping[str, Any]], conversion: Mappin
     for dag_id, expected in sorted(truth_dags.items()):
         entries = by_id.get(dag_id, [])
         yaml_path = entries[0].get("yaml") if entries else None
-        yaml_text = (out / yaml_path).read_text(encoding="utf-8") if yaml_path and (out / yaml_path).is_file() else None
+        yaml_text = (
+            (out / yaml_path).read_text(encoding="utf-8")
+            if yaml_path and (out / yaml_path).is_file()
+            else None
+        )
         verdicts.append(compare_dag(dag_id, expected, entries, yaml_text))
     return verdicts
 
 
-def false_file_failures(truth_result: Mapping[str, Any], conversion: Mapping[str, Any], folder: Path) -> list[str]:
+def false_file_failures(
+    truth_result: Mapping[str, Any], conversion: Mapping[str, Any], folder: Path
+) -> list[str]:
     """Files the run failed although Airflow imports them cleanly and finds no DAG in them (helpers)."""
     with_dags = {d["file"] for d in truth_result["dags"].values()}
     failed = []
     for record in conversion.get("files", []):
         relative = os.path.relpath(record["path"], folder)
-        if record.get("status") == "failed" and relative not in with_dags and relative not in truth_result["import_errors"]:
+        if (
+            record.get("status") == "failed"
+            and relative not in with_dags
+            and relative not in truth_result["import_errors"]
+        ):
             failed.append(relative)
     return sorted(failed)
 
@@ -194,7 +231,9 @@ def internal_errors(conversion: Mapping[str, Any], folder: Path) -> list[str]:
     for record in records:
         for d in record.get("diagnostics", ()):
             if INTERNAL_CODE.match(d.get("code", "")):
-                where = os.path.relpath(d.get("file") or record.get("path") or record.get("source", "?"), folder)
+                where = os.path.relpath(
+                    d.get("file") or record.get("path") or record.get("source", "?"), folder
+                )
                 found.append(f"{where}: {d['code']} {d.get('message', '')[:140]}")
     return sorted(set(found))
 
@@ -202,8 +241,10 @@ def internal_errors(conversion: Mapping[str, Any], folder: Path) -> list[str]:
 def folder_differences(first: Path, second: Path) -> list[str]:
     """Files that differ between two output folders (texts compared after the goldens' volatile fields)."""
     strip = _strip_volatile()
-    names = sorted({p.relative_to(first).as_posix() for p in first.rglob("*") if p.is_file()}
-                   | {p.relative_to(second).as_posix() for p in second.rglob("*") if p.is_file()})
+    names = sorted(
+        {p.relative_to(first).as_posix() for p in first.rglob("*") if p.is_file()}
+        | {p.relative_to(second).as_posix() for p in second.rglob("*") if p.is_file()}
+    )
     differing = []
     for name in names:
         a, b = first / name, second / name
@@ -270,19 +311,45 @@ def env_file_values(folder: Path) -> dict[str, str]:
 
 def run_truth(folder: Path, airflow_python: str, sandbox: bool) -> tuple[dict[str, Any], float]:
     home = Path(tempfile.mkdtemp(prefix="measure-airflow-home-"))
-    env = {**env_file_values(folder), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "AIRFLOW_HOME": str(home),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-           "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"}
+    env = {
+        **env_file_values(folder),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LANG": "C.UTF-8",
+    }
     command = [airflow_python, str(Path(__file__).resolve()), "--truth", str(folder)]
     if sandbox and shutil.which("bwrap"):
-        command = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-                   "--bind", str(home), str(home), "--chdir", str(home), "--unshare-all", "--die-with-parent",
-                   "--", *command]
+        command = [
+            "bwrap",
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--tmpfs",
+            "/tmp",
+            "--bind",
+            str(home),
+            str(home),
+            "--chdir",
+            str(home),
+            "--unshare-all",
+            "--die-with-parent",
+            "--",
+            *command,
+        ]
     started = time.perf_counter()
     try:
         # the working folder is a scratch one: DAG files write relative paths at import time
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800, check=False,
-                              cwd=str(home))
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=1800, check=False, cwd=str(home)
+        )
     finally:
         shutil.rmtree(home, ignore_errors=True)
     wall = time.perf_counter() - started
@@ -292,12 +359,25 @@ def run_truth(folder: Path, airflow_python: str, sandbox: bool) -> tuple[dict[st
     return json.loads(lines[-1]), wall
 
 
-def run_convert(folder: Path, out: Path, mode: str, airflow_python: str, extra: Sequence[str],
-                checkout: Path = ROOT) -> tuple[int, float, str]:
+def run_convert(
+    folder: Path, out: Path, mode: str, airflow_python: str, extra: Sequence[str], checkout: Path = ROOT
+) -> tuple[int, float, str]:
     """One cold convert run with the converter of `checkout` (its cli.py, with this interpreter's packages)."""
     shutil.rmtree(out, ignore_errors=True)
-    command = [sys.executable, str(checkout / "cli.py"), "convert", str(folder), "--out", str(out),
-               "--mode", mode, "--no-cache", "--airflow-python", airflow_python, *extra]
+    command = [
+        sys.executable,
+        str(checkout / "cli.py"),
+        "convert",
+        str(folder),
+        "--out",
+        str(out),
+        "--mode",
+        mode,
+        "--no-cache",
+        "--airflow-python",
+        airflow_python,
+        *extra,
+    ]
     if (folder / ENV_FILE).is_file():
         command += ["--airflow-env-file", str(folder / ENV_FILE)]
     env = dict(os.environ, XDG_CACHE_HOME=str(out.parent / ".cache"))
@@ -306,8 +386,9 @@ def run_convert(folder: Path, out: Path, mode: str, airflow_python: str, extra: 
     return done.returncode, time.perf_counter() - started, done.stdout[-3000:] + done.stderr[-3000:]
 
 
-def measure(folder: Path, work: Path, airflow_python: str, sandbox: bool, extra: Sequence[str],
-            checkout: Path = ROOT) -> RepoResult:
+def measure(
+    folder: Path, work: Path, airflow_python: str, sandbox: bool, extra: Sequence[str], checkout: Path = ROOT
+) -> RepoResult:
     result = RepoResult(folder.name)
     airflow, wall = run_truth(folder, airflow_python, sandbox)
     result.airflow_version = airflow["airflow_version"]
@@ -331,7 +412,9 @@ def measure(folder: Path, work: Path, airflow_python: str, sandbox: bool, extra:
             result.nondeterministic = folder_differences(work / folder.name / "auto", out)
             continue
         result.verdicts[label] = compare_mode(airflow["dags"], conversion, out)
-        result.extra_dags[label] = sorted({d["dag_id"] for d in conversion.get("dags", [])} - set(airflow["dags"]))
+        result.extra_dags[label] = sorted(
+            {d["dag_id"] for d in conversion.get("dags", [])} - set(airflow["dags"])
+        )
         result.false_file_failures[label] = false_file_failures(airflow, conversion, folder)
         result.internal_anywhere[label] = internal_errors(conversion, folder)
     return result
@@ -359,7 +442,9 @@ class Totals:
         """What keeps #18's Done-when from holding (empty when it holds)."""
         failing = []
         if self.exact.get("auto", 0) != self.dags:
-            failing.append(f"default mode: {self.dags - self.exact.get('auto', 0)} of {self.dags} DAGs not exact")
+            failing.append(
+                f"default mode: {self.dags - self.exact.get('auto', 0)} of {self.dags} DAGs not exact"
+            )
         if self.internal.get("auto"):
             failing.append(f"default mode: {self.internal['auto']} DAGs with an internal error")
         if self.twice.get("auto"):
@@ -394,20 +479,26 @@ def print_repo(result: RepoResult) -> None:
 
 def _print_repo(result: RepoResult) -> None:
     s = result.seconds
-    print(f"\n== {result.name}  (Airflow {result.airflow_version}: {result.airflow_dags} DAGs loaded, "
-          f"{len(result.airflow_import_errors)} files not imported)")
+    print(
+        f"\n== {result.name}  (Airflow {result.airflow_version}: {result.airflow_dags} DAGs loaded, "
+        f"{len(result.airflow_import_errors)} files not imported)"
+    )
     for path, message in sorted(result.airflow_import_errors.items()):
         print(f"   airflow import error  {path}: {message[:160]}")
-    print(f"   wall s: dagbag {s.get('dagbag', 0):.2f} (process {s.get('dagbag_process', 0):.1f})  "
-          f"static {s.get('static', 0):.1f}  auto {s.get('auto', 0):.1f}  auto-again {s.get('auto-again', 0):.1f}"
-          f"  exit codes {result.exit_codes}")
+    print(
+        f"   wall s: dagbag {s.get('dagbag', 0):.2f} (process {s.get('dagbag_process', 0):.1f})  "
+        f"static {s.get('static', 0):.1f}  auto {s.get('auto', 0):.1f}  auto-again {s.get('auto-again', 0):.1f}"
+        f"  exit codes {result.exit_codes}"
+    )
     auto = {v.dag_id: v for v in result.verdicts.get("auto", ())}
     static = {v.dag_id: v for v in result.verdicts.get("static", ())}
     if auto or static:
         print(f"   {'dag_id':<40} {'auto':<17} {'static':<17} detail")
     for dag_id in sorted(set(auto) | set(static)):
         a, st = auto.get(dag_id), static.get(dag_id)
-        detail = "; ".join(f"{mode}: {v.detail}" for mode, v in (("auto", a), ("static", st)) if v and v.detail)
+        detail = "; ".join(
+            f"{mode}: {v.detail}" for mode, v in (("auto", a), ("static", st)) if v and v.detail
+        )
         print(f"   {dag_id[:40]:<40} {_cell(a):<17} {_cell(st):<17} {detail[:220]}")
     for mode in ("auto", "static"):
         if result.extra_dags.get(mode):
@@ -418,8 +509,10 @@ def _print_repo(result: RepoResult) -> None:
             print(f"   {mode}: internal error: {line}")
     for label, log in result.crashed.items():
         print(f"   {label}: CRASHED or no conversion.json:\n      " + log[-600:].replace("\n", "\n      "))
-    print(f"   deterministic (two default-mode runs): "
-          f"{'yes' if not result.nondeterministic else 'NO: ' + _few(result.nondeterministic, 6)}")
+    print(
+        f"   deterministic (two default-mode runs): "
+        f"{'yes' if not result.nondeterministic else 'NO: ' + _few(result.nondeterministic, 6)}"
+    )
 
 
 def _cell(verdict: DagVerdict | None) -> str:
@@ -435,20 +528,28 @@ def _cell(verdict: DagVerdict | None) -> str:
 
 def print_totals(results: Sequence[RepoResult], total: Totals) -> None:
     print("\n== totals")
-    print(f"   repositories {len(results)}; DAGs Airflow loads {total.dags}; "
-          f"files Airflow could not import {sum(len(r.airflow_import_errors) for r in results)}")
+    print(
+        f"   repositories {len(results)}; DAGs Airflow loads {total.dags}; "
+        f"files Airflow could not import {sum(len(r.airflow_import_errors) for r in results)}"
+    )
     for mode in ("auto", "static"):
-        print(f"   {mode:<7} exact {total.exact.get(mode, 0)}/{total.dags} ({total.percent(mode):.1f}%), "
-              f"internal errors {total.internal.get(mode, 0)}, emitted twice {total.twice.get(mode, 0)}, "
-              f"files failed that define no DAG {total.false_failures.get(mode, 0)}, "
-              f"internal errors anywhere (DAGs Airflow does not load included) {total.internal_anywhere.get(mode, 0)}")
-    print(f"   determinism: {len(results) - total.nondeterministic}/{len(results)} repositories byte-identical")
+        print(
+            f"   {mode:<7} exact {total.exact.get(mode, 0)}/{total.dags} ({total.percent(mode):.1f}%), "
+            f"internal errors {total.internal.get(mode, 0)}, emitted twice {total.twice.get(mode, 0)}, "
+            f"files failed that define no DAG {total.false_failures.get(mode, 0)}, "
+            f"internal errors anywhere (DAGs Airflow does not load included) {total.internal_anywhere.get(mode, 0)}"
+        )
+    print(
+        f"   determinism: {len(results) - total.nondeterministic}/{len(results)} repositories byte-identical"
+    )
     dagbag = sum(r.seconds.get("dagbag", 0) for r in results)
     static = sum(r.seconds.get("static", 0) for r in results)
     auto = sum(r.seconds.get("auto", 0) for r in results)
-    print(f"   wall s (sum): dagbag load {dagbag:.1f}, static {static:.1f}, default {auto:.1f}; "
-          f"default / static {auto / static if static else 0:.1f}x; "
-          f"(default - static) / dagbag {(auto - static) / dagbag if dagbag else 0:.1f} (#18 target <= 1.5)")
+    print(
+        f"   wall s (sum): dagbag load {dagbag:.1f}, static {static:.1f}, default {auto:.1f}; "
+        f"default / static {auto / static if static else 0:.1f}x; "
+        f"(default - static) / dagbag {(auto - static) / dagbag if dagbag else 0:.1f} (#18 target <= 1.5)"
+    )
     failing = total.done()
     print("   Done-when: " + ("HOLDS" if not failing else "FAILS: " + "; ".join(failing)))
 
@@ -457,15 +558,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("repos", nargs="*", type=Path, help="repository DAG folders (e.g. /work/corpus/*/)")
     parser.add_argument("--truth", metavar="FOLDER", help=argparse.SUPPRESS)  # inside the Airflow interpreter
-    parser.add_argument("--airflow-python", default=os.environ.get("AIRFLOW2KFP_AIRFLOW_PYTHON")
-                        or str(ROOT / ".venv-airflow" / "bin" / "python"))
-    parser.add_argument("--work", type=Path, help="folder for the outputs (default: a temporary folder, removed)")
+    parser.add_argument(
+        "--airflow-python",
+        default=os.environ.get("AIRFLOW2KFP_AIRFLOW_PYTHON")
+        or str(ROOT / ".venv-airflow" / "bin" / "python"),
+    )
+    parser.add_argument(
+        "--work", type=Path, help="folder for the outputs (default: a temporary folder, removed)"
+    )
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--no-sandbox", action="store_true", help="load the DagBag without bubblewrap")
-    parser.add_argument("--checkout", type=Path, default=ROOT,
-                        help="measure the converter of this checkout (a worktree of another branch; default: this one)")
-    parser.add_argument("--convert-arg", action="append", default=[], metavar="ARG",
-                        help="an extra argument for every convert run (repeatable), e.g. --convert-arg=-j2")
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        default=ROOT,
+        help="measure the converter of this checkout (a worktree of another branch; default: this one)",
+    )
+    parser.add_argument(
+        "--convert-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="an extra argument for every convert run (repeatable), e.g. --convert-arg=-j2",
+    )
     args = parser.parse_args(argv)
     if args.truth:
         print(json.dumps(truth(args.truth)))
@@ -474,14 +589,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("give one or more repository folders")
     airflow_python = str(Path(args.airflow_python).absolute())
     work = args.work or Path(tempfile.mkdtemp(prefix="measure-repos-"))
-    commit = subprocess.run(["git", "-C", str(args.checkout), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, check=False).stdout.strip()
-    print(f"converter: {args.checkout.resolve()} at {commit or 'an unknown commit'}; Airflow: {airflow_python}")
+    commit = subprocess.run(
+        ["git", "-C", str(args.checkout), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    print(
+        f"converter: {args.checkout.resolve()} at {commit or 'an unknown commit'}; Airflow: {airflow_python}"
+    )
     results = []
     try:
         for repo in sorted(args.repos, key=lambda p: p.name):
-            result = measure(repo.resolve(), work.resolve(), airflow_python, not args.no_sandbox, args.convert_arg,
-                             args.checkout.resolve())
+            result = measure(
+                repo.resolve(),
+                work.resolve(),
+                airflow_python,
+                not args.no_sandbox,
+                args.convert_arg,
+                args.checkout.resolve(),
+            )
             print_repo(result)
             results.append(result)
     finally:
@@ -490,8 +617,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     total = totals(results)
     print_totals(results, total)
     if args.json:
-        args.json.write_text(json.dumps({"repos": [asdict(r) for r in results], "totals": asdict(total)},
-                                        indent=1, sort_keys=True) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {"repos": [asdict(r) for r in results], "totals": asdict(total)}, indent=1, sort_keys=True
+            )
+            + "\n"
+        )
     return 1 if total.done() else 0
 
 

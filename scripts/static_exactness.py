@@ -40,14 +40,31 @@ def fixture_truth(folder: Path) -> tuple[list[Path], Expected]:
     expected: Expected = {}
     for recorded in truth.values():
         dags = recorded["dags"]
-        flags = {(dag_id, t): (v["is_setup"], v["is_teardown"]) for dag_id, d in dags.items() for t, v in d["tasks"].items()}
-        shaped = {dag_id: {"tasks": sorted(d["tasks"]), "edges": d["edges"],
-                           "subdags": {t: f"{dag_id}.{t}" for t, v in d["tasks"].items()
-                                       if v["operator"] == "SubDagOperator" and f"{dag_id}.{t}" in dags}}
-                  for dag_id, d in dags.items()}
+        flags = {
+            (dag_id, t): (v["is_setup"], v["is_teardown"])
+            for dag_id, d in dags.items()
+            for t, v in d["tasks"].items()
+        }
+        shaped = {
+            dag_id: {
+                "tasks": sorted(d["tasks"]),
+                "edges": d["edges"],
+                "subdags": {
+                    t: f"{dag_id}.{t}"
+                    for t, v in d["tasks"].items()
+                    if v["operator"] == "SubDagOperator" and f"{dag_id}.{t}" in dags
+                },
+            }
+            for dag_id, d in dags.items()
+        }
         for dag_id, dag in inlined(shaped).items():
-            tasks = {t: flags.get((dag_id, t), flags.get((f"{dag_id}.{t.split('.')[0]}", t.split(".", 1)[-1]),
-                                                         (False, False))) for t in dag["tasks"]}
+            tasks = {
+                t: flags.get(
+                    (dag_id, t),
+                    flags.get((f"{dag_id}.{t.split('.')[0]}", t.split(".", 1)[-1]), (False, False)),
+                )
+                for t in dag["tasks"]
+            }
             expected[dag_id] = (tasks, {tuple(e) for e in dag["edges"]})  # type: ignore[misc]
     return [folder / name for name in sorted(truth)], expected
 
@@ -86,13 +103,17 @@ def measure(files: Iterable[Path], expected: Expected, *, flags: bool) -> int:
             said = verdict(parsed, dag.dag_id)
             counts[(said, same)] += 1
             if not same:
-                print(f"{path.name}: {dag.dag_id}: read as {said}; tasks {'ok' if tasks == want_tasks else 'differ'}, "
-                      f"edges missing {sorted(want_edges - set(dag.edges))}, extra {sorted(set(dag.edges) - want_edges)}")
+                print(
+                    f"{path.name}: {dag.dag_id}: read as {said}; tasks {'ok' if tasks == want_tasks else 'differ'}, "
+                    f"edges missing {sorted(want_edges - set(dag.edges))}, extra {sorted(set(dag.edges) - want_edges)}"
+                )
     total = sum(counts.values())
-    print(f"{len(expected)} DAGs Airflow built, {total} read statically: exact and right {counts[('exact', True)]}, "
-          f"unproven {counts[('unproven', True)] + counts[('unproven', False)]} "
-          f"({counts[('unproven', False)]} of them wrong), failed {counts[('failed', True)] + counts[('failed', False)]}, "
-          f"claimed exact but wrong {counts[('exact', False)]}")
+    print(
+        f"{len(expected)} DAGs Airflow built, {total} read statically: exact and right {counts[('exact', True)]}, "
+        f"unproven {counts[('unproven', True)] + counts[('unproven', False)]} "
+        f"({counts[('unproven', False)]} of them wrong), failed {counts[('failed', True)] + counts[('failed', False)]}, "
+        f"claimed exact but wrong {counts[('exact', False)]}"
+    )
     return 1 if counts[("exact", False)] else 0
 
 

@@ -11,8 +11,12 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
 
 def pytest_addoption(parser):
-    parser.addoption("--update-goldens", action="store_true", default=False,
-                     help="Rewrite the expected outputs under tests/goldens/ from the current converter.")
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="Rewrite the expected outputs under tests/goldens/ from the current converter.",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +67,9 @@ def airflow_python() -> str:
 
     python = find_airflow_python()
     if python is None:
-        pytest.skip("no Airflow interpreter: set AIRFLOW2KFP_AIRFLOW_PYTHON or run scripts/setup_airflow_env.sh")
+        pytest.skip(
+            "no Airflow interpreter: set AIRFLOW2KFP_AIRFLOW_PYTHON or run scripts/setup_airflow_env.sh"
+        )
     return python
 
 
@@ -72,5 +78,7 @@ def airflow2_python() -> str:
     """An Airflow 2 interpreter ($AIRFLOW2KFP_AIRFLOW2_PYTHON; CI sets it), else the test is skipped."""
     python = os.environ.get("AIRFLOW2KFP_AIRFLOW2_PYTHON")
     if not python or not os.path.isfile(python):
-        pytest.skip("no Airflow 2 interpreter: set AIRFLOW2KFP_AIRFLOW2_PYTHON (scripts/setup_airflow2_env.sh)")
+        pytest.skip(
+            "no Airflow 2 interpreter: set AIRFLOW2KFP_AIRFLOW2_PYTHON (scripts/setup_airflow2_env.sh)"
+        )
     return python

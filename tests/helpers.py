@@ -15,7 +15,9 @@ EMPTY = ("EmptyOperator", "airflow.operators.empty")
 def task(task_id: str, operator: tuple[str, str] = BASH, line: int = 1, **args: Any) -> Task:
     if operator == BASH:
         args.setdefault("bash_command", f"echo {task_id}")
-    return Task(task_id, operator[0], operator[1], SourceSpan("dag.py", line), TaskArgs(args, frozenset(args)))
+    return Task(
+        task_id, operator[0], operator[1], SourceSpan("dag.py", line), TaskArgs(args, frozenset(args))
+    )
 
 
 def dag(dag_id: str, tasks: Iterable[Task], edges: Iterable[tuple[str, str]], **kwargs: Any) -> Dag:

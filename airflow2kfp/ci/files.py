@@ -17,8 +17,14 @@ from pathlib import Path
 from airflow2kfp.config import ConfigError
 from airflow2kfp.outputs import fault, remove_parts, write_atomic
 
-_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-          (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link that leads nowhere"))
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISLNK, "a symbolic link that leads nowhere"),
+)
 
 
 def _not_regular(path: Path) -> str | None:
@@ -29,7 +35,11 @@ def _not_regular(path: Path) -> str | None:
         return None
     except OSError as error:
         return f"unusable ({error.strerror})"
-    return None if stat.S_ISREG(mode) else next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return (
+        None
+        if stat.S_ISREG(mode)
+        else next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    )
 
 
 def target(option: str, path: Path) -> Path:

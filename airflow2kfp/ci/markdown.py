@@ -44,13 +44,20 @@ def _rows(files: Sequence[FileResult]) -> list[tuple[tuple[int, int, int], str, 
                 continue
             errors = sum(d.severity is Severity.ERROR for d in findings)
             owned = " (owned)" if dag.owned else ""
-            row = (f"| {md_code(dag.dag_id)} | {md_code(f'{f.path}:{dag.line}')} | {dag.status.value}{owned} | "
-                   f"{_cell(findings)} |")
+            row = (
+                f"| {md_code(dag.dag_id)} | {md_code(f'{f.path}:{dag.line}')} | {dag.status.value}{owned} | "
+                f"{_cell(findings)} |"
+            )
             rows.append(((0 if failed else 1, -errors, -len(findings)), row, len(findings)))
         if not f.dags and f.status is Status.FAILED:
             findings = _findings(f.diagnostics)
-            rows.append(((0, -len(findings), 0), f"| — | {md_code(f.path)} | {f.status.value} | {_cell(findings)} |",
-                         len(findings)))
+            rows.append(
+                (
+                    (0, -len(findings), 0),
+                    f"| — | {md_code(f.path)} | {f.status.value} | {_cell(findings)} |",
+                    len(findings),
+                )
+            )
     return sorted(rows, key=lambda r: r[0])
 
 
@@ -72,6 +79,11 @@ def markdown_summary(files: Iterable[FileResult], summary_lines: list[str], limi
     if shown < len(rows):
         left = rows[shown:]
         findings = sum(n for _, _, n in left)
-        out += ["", (f"… {len(left)} more DAG(s) or file(s) with findings ({findings} findings left out): "
-                     "see conversion.json or the reports.")]
+        out += [
+            "",
+            (
+                f"… {len(left)} more DAG(s) or file(s) with findings ({findings} findings left out): "
+                "see conversion.json or the reports."
+            ),
+        ]
     return "\n".join([*out, ""])

@@ -33,7 +33,10 @@ def _rules() -> list[dict[str, Any]]:
             "name": "".join(part.capitalize() for part in info.name.split("-")),
             "shortDescription": {"text": info.summary},
             "fullDescription": {"text": f"{info.summary} {info.help}"},
-            "help": {"text": info.help, "markdown": f"**{info.code}** ({info.name}): {info.summary}\n\n{info.help}"},
+            "help": {
+                "text": info.help,
+                "markdown": f"**{info.code}** ({info.name}): {info.summary}\n\n{info.help}",
+            },
             "helpUri": CODES_URI,
             "defaultConfiguration": {"level": _LEVEL[info.severity]},
             "properties": {"tags": [info.name]},

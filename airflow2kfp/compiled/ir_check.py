@@ -66,25 +66,40 @@ def read_ir(spec: Mapping[str, Any]) -> IrReading:
             return None
         return component.get("dag")
 
-    def leaves(tasks: Mapping[str, Any], key: str, path: tuple[str, ...], conditions: tuple[str, ...],
-               iterators: int) -> list[str]:
+    def leaves(
+        tasks: Mapping[str, Any], key: str, path: tuple[str, ...], conditions: tuple[str, ...], iterators: int
+    ) -> list[str]:
         """The display names of the steps task `key` stands for, recording them (and the ordering inside)."""
         task = tasks[key]
         component_name = str((task.get("componentRef") or {}).get("name", ""))
         policy = task.get("triggerPolicy") or {}
         here = conditions + ((str(policy["condition"]),) if policy.get("condition") else ())
         loops = iterators + (1 if "parameterIterator" in task or "artifactIterator" in task else 0)
-        dag = dag_of(component_name) if component_name in components and "dag" in components[component_name] else None
+        dag = (
+            dag_of(component_name)
+            if component_name in components and "dag" in components[component_name]
+            else None
+        )
         if dag is None:
             if component_name not in components:
                 dag_of(component_name)
             name = str((task.get("taskInfo") or {}).get("name", key))
-            steps.append(IrStep(path + (key,), name, component_name,
-                                str(policy.get("strategy", "ALL_UPSTREAM_TASKS_SUCCEEDED")), here, loops))
+            steps.append(
+                IrStep(
+                    path + (key,),
+                    name,
+                    component_name,
+                    str(policy.get("strategy", "ALL_UPSTREAM_TASKS_SUCCEEDED")),
+                    here,
+                    loops,
+                )
+            )
             return [name]
         return walk(dag.get("tasks") or {}, path + (key,), here, loops)
 
-    def walk(tasks: Mapping[str, Any], path: tuple[str, ...], conditions: tuple[str, ...], iterators: int) -> list[str]:
+    def walk(
+        tasks: Mapping[str, Any], path: tuple[str, ...], conditions: tuple[str, ...], iterators: int
+    ) -> list[str]:
         stands_for = {key: leaves(tasks, key, path, conditions, iterators) for key in tasks}
         for key, task in tasks.items():
             for up in task.get("dependentTasks") or []:
@@ -105,8 +120,13 @@ def read_ir(spec: Mapping[str, Any]) -> IrReading:
     return IrReading(tuple(steps), frozenset(edges), tuple(problems))
 
 
-def check_ir(yaml_text: str, airflow_tasks: Iterable[str], airflow_edges: Iterable[tuple[str, str]],
-             kept: Iterable[str], helpers: Iterable[str] = ()) -> tuple[SelfCheck, IrReading | None]:
+def check_ir(
+    yaml_text: str,
+    airflow_tasks: Iterable[str],
+    airflow_edges: Iterable[tuple[str, str]],
+    kept: Iterable[str],
+    helpers: Iterable[str] = (),
+) -> tuple[SelfCheck, IrReading | None]:
     """Compare the IR's ordering with Airflow's over the `kept` tasks (those that became steps);
     `helpers` are the display names of steps the converter added that stand for no Airflow task
     (the one step of a DAG whose tasks were all removed), left out of the comparison."""
@@ -115,7 +135,10 @@ def check_ir(yaml_text: str, airflow_tasks: Iterable[str], airflow_edges: Iterab
     except (ValueError, yaml.YAMLError, AttributeError, TypeError) as error:
         return SelfCheck(False, problems=(f"the IR cannot be read: {error}",)), None
     extra = frozenset(helpers)
-    ordering = WorkflowOrdering(frozenset(s.display_name for s in reading.steps) - extra,
-                                frozenset(e for e in reading.edges if not set(e) & extra), reading.problems)
+    ordering = WorkflowOrdering(
+        frozenset(s.display_name for s in reading.steps) - extra,
+        frozenset(e for e in reading.edges if not set(e) & extra),
+        reading.problems,
+    )
     names = {task: task for task in kept}
     return compare_ordering(ordering, list(airflow_tasks), list(airflow_edges), names), reading

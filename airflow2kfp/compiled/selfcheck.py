@@ -94,8 +94,12 @@ def check(
     (`parsed`: the YAML already parsed by the caller, see airflow2kfp.compiled.workflow); `helpers`
     are the KFP names of steps the converter added that stand for no Airflow task (the step computing
     a mapped task's cross product): left out, with the orderings through them kept."""
-    return compare_ordering(without_steps(read_workflow(yaml_text, parsed), frozenset(helpers)),
-                            airflow_tasks, airflow_edges, kfp_names)
+    return compare_ordering(
+        without_steps(read_workflow(yaml_text, parsed), frozenset(helpers)),
+        airflow_tasks,
+        airflow_edges,
+        kfp_names,
+    )
 
 
 def without_steps(workflow: WorkflowOrdering, helpers: frozenset[str]) -> WorkflowOrdering:
@@ -120,7 +124,9 @@ def compare_ordering(
     airflow_edges = list(airflow_edges)
     if _same_ordering(workflow, all_tasks, airflow_edges, kfp_names):  # the usual case, without closures
         return SelfCheck(True, problems=workflow.problems)
-    expected = {(kfp_names[a], kfp_names[b]) for a, b in graph.ordering_among(kfp_names, all_tasks, airflow_edges)}
+    expected = {
+        (kfp_names[a], kfp_names[b]) for a, b in graph.ordering_among(kfp_names, all_tasks, airflow_edges)
+    }
     actual = set(graph.ordering(workflow.steps, workflow.edges))
     wanted_steps = set(kfp_names.values())
     missing_steps = tuple(sorted(wanted_steps - workflow.steps))
@@ -161,8 +167,12 @@ def _topological(count: int, edges: list[tuple[int, int]]) -> list[int] | None:
     return order if len(order) == count else None
 
 
-def _same_ordering(workflow: WorkflowOrdering, all_tasks: list[str], airflow_edges: list[tuple[str, str]],
-                   kfp_names: Mapping[str, str]) -> bool:
+def _same_ordering(
+    workflow: WorkflowOrdering,
+    all_tasks: list[str],
+    airflow_edges: list[tuple[str, str]],
+    kfp_names: Mapping[str, str],
+) -> bool:
     """True when the workflow orders exactly the pairs Airflow does (the check's `exact` verdict).
 
     The same answer as comparing the two transitive closures, without building them as sets of
@@ -173,8 +183,12 @@ def _same_ordering(workflow: WorkflowOrdering, all_tasks: list[str], airflow_edg
     """
     index = {task: i for i, task in enumerate(all_tasks)}
     by_step = {step: task for task, step in kfp_names.items()}
-    if (len(index) != len(all_tasks) or len(by_step) != len(kfp_names) or set(by_step) != workflow.steps
-            or any(task not in index for task in kfp_names)):
+    if (
+        len(index) != len(all_tasks)
+        or len(by_step) != len(kfp_names)
+        or set(by_step) != workflow.steps
+        or any(task not in index for task in kfp_names)
+    ):
         return False
     try:
         a_edges = [(index[up], index[down]) for up, down in airflow_edges]

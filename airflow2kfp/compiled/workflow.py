@@ -70,8 +70,11 @@ _TEMPLATE_KEYS = ("name", "dag", "retryStrategy", "activeDeadlineSeconds")
 def _from_nodes(root: MappingNode) -> dict[str, Any]:
     """The outline's values from a composed workflow: the whole tree, or `_Outline`'s part of it."""
     build = yaml.constructor.SafeConstructor()
-    workflow = {key: (build.construct_object(value, deep=True) if key != "spec" else value)
-                for key, value in _pairs(root) if key in _WORKFLOW_KEYS}
+    workflow = {
+        key: (build.construct_object(value, deep=True) if key != "spec" else value)
+        for key, value in _pairs(root)
+        if key in _WORKFLOW_KEYS
+    }
     spec_node = workflow.get("spec")
     if not isinstance(spec_node, yaml.MappingNode):
         workflow.pop("spec", None)
@@ -174,8 +177,9 @@ class _Outline:
         event = get()
         while event.__class__ is not SequenceEndEvent:
             # a template that is not a mapping is built whole, as `_template` does
-            items.append(self.mapping(event, _TEMPLATE) if event.__class__ is MappingStartEvent
-                         else self.node(event))
+            items.append(
+                self.mapping(event, _TEMPLATE) if event.__class__ is MappingStartEvent else self.node(event)
+            )
             event = get()
         node.end_mark = event.end_mark
         return node
@@ -190,8 +194,13 @@ class _Outline:
         if cls is ScalarEvent:
             if event.anchor is not None:
                 raise _Unusual
-            return ScalarNode(self.tag(ScalarNode, event.value, event), event.value, event.start_mark,
-                              event.end_mark, event.style)
+            return ScalarNode(
+                self.tag(ScalarNode, event.value, event),
+                event.value,
+                event.start_mark,
+                event.end_mark,
+                event.style,
+            )
         if depth > _DEEP:
             raise _Unusual  # as in `skip`
         get, compose = self.get, self.node

@@ -45,8 +45,9 @@ def compile_source(source: str, module_name: str, workdir: Path) -> CompileResul
     return result
 
 
-def _compile(source: str, module_name: str, workdir: Path, accelerated: bool,
-             defer_write: bool) -> CompileResult | None:
+def _compile(
+    source: str, module_name: str, workdir: Path, accelerated: bool, defer_write: bool
+) -> CompileResult | None:
     module = types.ModuleType(module_name)
     module.__file__ = str(workdir / f"{module_name}.py")
     target = workdir / f"{module_name}.yaml"

@@ -35,11 +35,16 @@ def import_block(lines: Iterable[str]) -> str:
             raise ValueError(f"not an absolute import statement: {line!r}")
     sections = []
     for standard in (True, False):
-        froms = [(module, ", ".join(sorted(names, key=_member_order))) for module, names in merged[standard].items()]
+        froms = [
+            (module, ", ".join(sorted(names, key=_member_order)))
+            for module, names in merged[standard].items()
+        ]
         froms += sorted(aliased[standard])
         section = sorted(plain[standard], key=lambda text: _module_order(text.split()[1]))
-        section += [f"from {module} import {names}"
-                    for module, names in sorted(froms, key=lambda item: (_module_order(item[0]), item[1]))]
+        section += [
+            f"from {module} import {names}"
+            for module, names in sorted(froms, key=lambda item: (_module_order(item[0]), item[1]))
+        ]
         if section:
             sections.append("\n".join(section))
     return "\n\n".join(sections)

@@ -16,9 +16,32 @@ __all__ = ["GENERATED_MODULE_NAMES", "UniqueNames", "file_stem", "python_identif
 
 # Names the generated module itself binds; task variables must not shadow them.
 GENERATED_MODULE_NAMES = frozenset(
-    {"compiler", "components", "dsl", "json", "os", "re", "sys", "k8s", "named", "compile_pipeline",
-     "COMPILATION_TIME", "PIPELINE_FILE", "datetime", "kfp", "yaml", "pathlib", "timezone", "time",
-     "compilation_time", "trigger_rule", "TRIGGER_RULES", "apply_trigger_rules", "load_yaml", "dump_yaml"}
+    {
+        "compiler",
+        "components",
+        "dsl",
+        "json",
+        "os",
+        "re",
+        "sys",
+        "k8s",
+        "named",
+        "compile_pipeline",
+        "COMPILATION_TIME",
+        "PIPELINE_FILE",
+        "datetime",
+        "kfp",
+        "yaml",
+        "pathlib",
+        "timezone",
+        "time",
+        "compilation_time",
+        "trigger_rule",
+        "TRIGGER_RULES",
+        "apply_trigger_rules",
+        "load_yaml",
+        "dump_yaml",
+    }
 )
 
 

@@ -120,8 +120,12 @@ class _SpecDumper(yaml.SafeDumper):
     """Multi-line text (a program) as a literal block, readable in the generated file."""
 
 
-_SpecDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
-    "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
+_SpecDumper.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    ),
+)
 
 DOC_KEYS = ("doc_md", "doc", "doc_rst")
 
@@ -136,8 +140,14 @@ def dag_description(dag: Dag) -> str | None:
     """The pipeline's description: the DAG's own, else the first paragraph of its doc_md/doc."""
     if dag.description:
         return dag.description
-    doc = next((dag.settings[k] for k in DOC_KEYS if isinstance(dag.settings.get(k), str)
-                and dag.settings[k].strip()), None)
+    doc = next(
+        (
+            dag.settings[k]
+            for k in DOC_KEYS
+            if isinstance(dag.settings.get(k), str) and dag.settings[k].strip()
+        ),
+        None,
+    )
     return first_paragraph(doc) if doc else None
 
 
@@ -155,9 +165,16 @@ def _loop_parameters(loops: Sequence[Loop], taken: set[str]) -> tuple[PipelinePa
     found: dict[str, PipelineParameter] = {}
     for loop in leaf_loops(loops):
         if isinstance(loop.over, ParamRef) and loop.over.name not in taken:
-            found.setdefault(loop.over.name, PipelineParameter(
-                loop.over.name, "list", None, f"the items the loop maps over, as a JSON list: Airflow maps over "
-                f"{loop.unread}, which could not be read"))
+            found.setdefault(
+                loop.over.name,
+                PipelineParameter(
+                    loop.over.name,
+                    "list",
+                    None,
+                    f"the items the loop maps over, as a JSON list: Airflow maps over "
+                    f"{loop.unread}, which could not be read",
+                ),
+            )
     return tuple(found.values())
 
 
@@ -207,13 +224,15 @@ def _with_loop_outputs(dag: Dag, mappings: Mapping[str, TaskMapping]) -> dict[st
                 notes = source.notes
                 if source.fidelity is not Fidelity.PLACEHOLDER:
                     notes += (f"declares output {name} for the loop of {looper}, but does not write it yet",)
-                result[ref.task_id] = replace(source, component=replace(source.component, key=key, spec=spec),
-                                              notes=notes)
+                result[ref.task_id] = replace(
+                    source, component=replace(source.component, key=key, spec=spec), notes=notes
+                )
     return result
 
 
-def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
-               python_image: str = "python:3.11") -> EmitPlan:
+def build_plan(
+    dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str, python_image: str = "python:3.11"
+) -> EmitPlan:
     mappings = _with_loop_outputs(dag, mappings)
     removed = [t.task_id for t in dag.tasks if mappings[t.task_id].fidelity is Fidelity.REMOVED]
     all_ids = [t.task_id for t in dag.tasks]
@@ -228,8 +247,12 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
     function_name = f"{python_identifier(dag.dag_id)}_pipeline"
     loops_by_task = {task_id: loops_of(dag.task(task_id), dag) for task_id in order}
     # the steps computing the items of tasks (or mapped task groups) mapped over a cross product
-    products = {loop.over.task_id: loop.over for task_id in order for loop in loops_by_task[task_id]
-                if isinstance(loop.over, Product)}
+    products = {
+        loop.over.task_id: loop.over
+        for task_id in order
+        for loop in loops_by_task[task_id]
+        if isinstance(loop.over, Product)
+    }
     step_ids = [*order, *(product_id(task_id) for task_id in products)]
     all_kfp_names = kfp_task_names(step_ids, pipeline_name)
     kfp_names = {task_id: all_kfp_names[task_id] for task_id in order}
@@ -238,7 +261,8 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
     loop_variables = [loop.variable for loop in loops]
     parameters += _loop_parameters(loops, {p.name for p in parameters})
     variables = python_task_variables(
-        step_ids, reserved=[function_name, *loop_variables, *(p.name for p in parameters)])
+        step_ids, reserved=[function_name, *loop_variables, *(p.name for p in parameters)]
+    )
     arguments = {task_id: mappings[task_id].arguments for task_id in order}
     controls = plan_control(dag, order, edges, kfp_names, arguments)
     loop_edges = () if split_groups else _group_loop_waits(dag, order, controls)
@@ -246,27 +270,38 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
         control = controls[down]
         group = _group_of(control)
         if group is not None and _group_of(controls[up]) != group:  # into the loop
-            note = (f"in the loop of mapped task group {group}, it also waits for {up} (another task of the "
-                    "group does); Airflow does not make it wait")
+            note = (
+                f"in the loop of mapped task group {group}, it also waits for {up} (another task of the "
+                "group does); Airflow does not make it wait"
+            )
         else:  # after the loop
-            note = (f"waits for the whole loop of mapped task group {_group_of(controls[up])}, {up} included; "
-                    "Airflow does not make it wait")
-        controls[down] = replace(control, semantics=replace(
-            control.semantics, differences=control.semantics.differences + (note,)))
+            note = (
+                f"waits for the whole loop of mapped task group {_group_of(controls[up])}, {up} included; "
+                "Airflow does not make it wait"
+            )
+        controls[down] = replace(
+            control, semantics=replace(control.semantics, differences=control.semantics.differences + (note,))
+        )
 
-    product_components = {owner: product_component(product, python_image) for owner, product in products.items()}
+    product_components = {
+        owner: product_component(product, python_image) for owner, product in products.items()
+    }
 
     def product_lines(owner: str) -> tuple[str, ...]:
         """The statement creating the step that computes `owner`'s items."""
         component, product_arguments = product_components[owner]
-        rendered_items = ", ".join(f"{name}={py_literal(value, variables, one_line=True)}"
-                                   for name, value in product_arguments.items())
-        return (f"# the items of {owner}: the cross product of {', '.join(n for n, _ in products[owner].fields)}, "
-                "as Airflow maps it",
-                f"{variables[product_id(owner)]} = (",
-                f"    named({component.key}, {all_kfp_names[product_id(owner)]!r})({rendered_items})",
-                f"    .set_display_name({product_id(owner)!r})",
-                ")")
+        rendered_items = ", ".join(
+            f"{name}={py_literal(value, variables, one_line=True)}"
+            for name, value in product_arguments.items()
+        )
+        return (
+            f"# the items of {owner}: the cross product of {', '.join(n for n, _ in products[owner].fields)}, "
+            "as Airflow maps it",
+            f"{variables[product_id(owner)]} = (",
+            f"    named({component.key}, {all_kfp_names[product_id(owner)]!r})({rendered_items})",
+            f"    .set_display_name({product_id(owner)!r})",
+            ")",
+        )
 
     split_products: set[str] = set()  # mapped task groups whose product step is written (split groups)
     tasks: list[TaskBlock] = []
@@ -274,12 +309,15 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
         task, mapping, control = dag.task(task_id), mappings[task_id], controls[task_id]
         wrappers = _wrappers(control, variables)
         shared = sum(1 for loop in control.loops if loop.group) if not split_groups else 0
-        before = tasks[-1].wrappers[:tasks[-1].shared] if tasks else ()
-        kept = next((i for i, (a, b) in enumerate(zip(before, wrappers[:shared])) if a != b),
-                    min(len(before), shared))
+        before = tasks[-1].wrappers[: tasks[-1].shared] if tasks else ()
+        kept = next(
+            (i for i, (a, b) in enumerate(zip(before, wrappers[:shared])) if a != b), min(len(before), shared)
+        )
         assert mapping.component is not None  # removed tasks are not in `order`
-        rendered = ", ".join(f"{name}={py_literal(value, variables, one_line=bool(wrappers))}"
-                             for name, value in mapping.arguments.items())
+        rendered = ", ".join(
+            f"{name}={py_literal(value, variables, one_line=bool(wrappers))}"
+            for name, value in mapping.arguments.items()
+        )
         after = control.after
         calls = ((f"after({', '.join(variables[u] for u in after)})",) if after else ()) + mapping.task_calls
         depends = control.depends
@@ -294,48 +332,67 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
             if depends:  # the loop runs over the product step's list: it needs it whatever the rule
                 depends = f"({depends}) && {all_kfp_names[product_id(task_id)]}.Succeeded"
                 # and the product step needs every list: it runs only when each producer succeeded
-                producers = [kfp_names[field.over.task_id] for _, field in products[task_id].fields
-                             if isinstance(field.over, XComRef) and field.over.task_id in kfp_names]
+                producers = [
+                    kfp_names[field.over.task_id]
+                    for _, field in products[task_id].fields
+                    if isinstance(field.over, XComRef) and field.over.task_id in kfp_names
+                ]
                 if producers:
                     needs = " && ".join(f"{name}.Succeeded" for name in dict.fromkeys(producers))
                     prelude += (f"trigger_rule({variables[product_id(task_id)]}, 'all_success', {needs!r})",)
         group_loops = [loop for loop in control.loops if loop.group]
-        opened_preludes = tuple(product_lines(loop.over.task_id) if isinstance(loop.over, Product) else ()
-                                for loop in group_loops[kept:shared])
-        rule_call = (f"trigger_rule({variables[task_id]}, {control.rule!r}, {depends!r})"
-                     if depends else None)
-        tasks.append(TaskBlock(
-            task_id=task_id,
-            variable=variables[task_id],
-            kfp_name=kfp_names[task_id],
-            component=mapping.component.key,
-            arguments=rendered,
-            calls=calls,
-            comment=f"{task_id}: {task.operator} at {task.span.file}:{task.span.line} [{mapping.fidelity.value}]",
-            notes=mapping.notes,
-            upstream=after,
-            wrappers=wrappers,
-            shared=shared,
-            kept=kept,
-            opened=tuple(f"mapped task group {loop.group}: its tasks run once per item, in this loop"
-                         for loop in [c for c in control.loops if c.group][kept:shared]),
-            rule_call=rule_call,
-            comments=_comments(dag, task_id, control),
-            prelude=prelude,
-            opened_preludes=opened_preludes,
-        ))
+        opened_preludes = tuple(
+            product_lines(loop.over.task_id) if isinstance(loop.over, Product) else ()
+            for loop in group_loops[kept:shared]
+        )
+        rule_call = f"trigger_rule({variables[task_id]}, {control.rule!r}, {depends!r})" if depends else None
+        tasks.append(
+            TaskBlock(
+                task_id=task_id,
+                variable=variables[task_id],
+                kfp_name=kfp_names[task_id],
+                component=mapping.component.key,
+                arguments=rendered,
+                calls=calls,
+                comment=f"{task_id}: {task.operator} at {task.span.file}:{task.span.line} [{mapping.fidelity.value}]",
+                notes=mapping.notes,
+                upstream=after,
+                wrappers=wrappers,
+                shared=shared,
+                kept=kept,
+                opened=tuple(
+                    f"mapped task group {loop.group}: its tasks run once per item, in this loop"
+                    for loop in [c for c in control.loops if c.group][kept:shared]
+                ),
+                rule_call=rule_call,
+                comments=_comments(dag, task_id, control),
+                prelude=prelude,
+                opened_preludes=opened_preludes,
+            )
+        )
     emitted_edges = tuple((up, task_id) for task_id in order for up in controls[task_id].after)
-    collects = any(isinstance(loop.over, Collected) for c in controls.values() for loop in leaf_loops(c.loops)) or any(
-        isinstance(value, Collected) for task_id in order for value in mappings[task_id].arguments.values())
+    collects = any(
+        isinstance(loop.over, Collected) for c in controls.values() for loop in leaf_loops(c.loops)
+    ) or any(
+        isinstance(value, Collected) for task_id in order for value in mappings[task_id].arguments.values()
+    )
 
-    notes = [f"{task_id} ({dag.task(task_id).operator}) removed; the ordering it carried is kept" for task_id in removed]
-    notes += [f"{task_id} (SubDagOperator): the tasks of its sub-DAG {subdag} are the task group {task_id}"
-              for task_id, subdag in dag.subdags.items()]
+    notes = [
+        f"{task_id} ({dag.task(task_id).operator}) removed; the ordering it carried is kept"
+        for task_id in removed
+    ]
+    notes += [
+        f"{task_id} (SubDagOperator): the tasks of its sub-DAG {subdag} are the task group {task_id}"
+        for task_id, subdag in dag.subdags.items()
+    ]
     if split_groups:
-        notes.append("a mapped task group's tasks cannot share one loop (a path leaves the group and comes back): "
-                     "each task loops on its own, and a task inside receives a list where Airflow passes one item")
-    imports = sorted({line for m in mappings.values() if m.component
-                      for line in (*m.component.imports, *m.imports)})
+        notes.append(
+            "a mapped task group's tasks cannot share one loop (a path leaves the group and comes back): "
+            "each task loops on its own, and a task inside receives a list where Airflow passes one item"
+        )
+    imports = sorted(
+        {line for m in mappings.values() if m.component for line in (*m.component.imports, *m.imports)}
+    )
     named = _names_read(tasks)
     tasks = [replace(block, assigned=block.variable in named) for block in tasks]
     return EmitPlan(
@@ -357,8 +414,9 @@ def build_plan(dag: Dag, mappings: Mapping[str, TaskMapping], file_stem: str,
         support=support_source(loop_outputs=collects),
         collects=collects,
         loop_edges=loop_edges,
-        parameters=tuple(ParameterBlock(p.name, p.annotation, py_literal(p.default, {}), p.description)
-                         for p in parameters),
+        parameters=tuple(
+            ParameterBlock(p.name, p.annotation, py_literal(p.default, {}), p.description) for p in parameters
+        ),
         scheduled_values={p.name: p.scheduled_value for p in parameters if p.scheduled_value},
         helper_steps=tuple(all_kfp_names[product_id(task_id)] for task_id in products),
     )
@@ -369,7 +427,9 @@ def _group_of(control: TaskControl) -> str | None:
     return next((loop.group for loop in control.loops if loop.group), None)
 
 
-def _group_loop_waits(dag: Dag, order: Sequence[str], controls: Mapping[str, TaskControl]) -> tuple[tuple[str, str], ...]:
+def _group_loop_waits(
+    dag: Dag, order: Sequence[str], controls: Mapping[str, TaskControl]
+) -> tuple[tuple[str, str], ...]:
     """(upstream, task) for each task of a mapped task group and each upstream outside the group that
     another of its tasks waits for: the group's loop node waits for them all."""
     members: dict[str, list[str]] = {}
@@ -394,10 +454,14 @@ def _group_loop_waits(dag: Dag, order: Sequence[str], controls: Mapping[str, Tas
 def _wrappers(control: TaskControl, variables: Mapping[str, str]) -> tuple[str, ...]:
     """The task's `with` headers, outermost first: its mapped task groups' loops, then its conditions
     and its own loops (loops over an upstream's output outside, for KFP v1's compiler)."""
-    conditions = tuple(f"dsl.Condition({variables[c.source]}.outputs[{c.output!r}] == 'true')"
-                       for c in control.conditions)
-    groups = tuple(f"dsl.ParallelFor({_items(loop.over, variables)}) as {loop.variable}"
-                   for loop in control.loops if loop.group)
+    conditions = tuple(
+        f"dsl.Condition({variables[c.source]}.outputs[{c.output!r}] == 'true')" for c in control.conditions
+    )
+    groups = tuple(
+        f"dsl.ParallelFor({_items(loop.over, variables)}) as {loop.variable}"
+        for loop in control.loops
+        if loop.group
+    )
     own_loops = [loop for loop in control.loops if not loop.group]
     loops = tuple(f"dsl.ParallelFor({_items(loop.over, variables)}) as {loop.variable}" for loop in own_loops)
     return groups + (loops + conditions if loops_outside_conditions(own_loops) else conditions + loops)
@@ -410,7 +474,11 @@ def _items(over: Any, variables: Mapping[str, str]) -> str:
         return f"results_of({variables[over.task_id]}, {output!r})"
     if isinstance(over, Product):
         return f"{variables[product_id(over.task_id)]}.outputs['Output']"
-    if isinstance(over, list) and all(isinstance(i, dict) for i in over) and len({frozenset(i) for i in over}) > 1:
+    if (
+        isinstance(over, list)
+        and all(isinstance(i, dict) for i in over)
+        and len({frozenset(i) for i in over}) > 1
+    ):
         # kfp wants the same keys in every dict it loops over: items as JSON text, decoded by the step
         return py_literal([json.dumps(item) for item in over], variables)
     return py_literal(over, variables)
@@ -419,13 +487,25 @@ def _items(over: Any, variables: Mapping[str, str]) -> str:
 def _comments(dag: Dag, task_id: str, control: TaskControl) -> tuple[str, ...]:
     task = dag.task(task_id)
     found = [f"task group: {task.group_id}"] if task.group_id else []
-    doc = next((task.args.get(k) for k in DOC_KEYS if isinstance(task.args.get(k), str) and task.args.get(k).strip()),
-               None)
+    doc = next(
+        (
+            task.args.get(k)
+            for k in DOC_KEYS
+            if isinstance(task.args.get(k), str) and task.args.get(k).strip()
+        ),
+        None,
+    )
     if doc:  # Airflow shows a task's doc in its UI; KFP v1 has no per-step description
         found.append(f"doc: {first_paragraph(doc)}")
-    found += [f"label {up} -> {task_id}: {label!r}" for (up, down), label in dag.edge_labels.items() if down == task_id]
+    found += [
+        f"label {up} -> {task_id}: {label!r}"
+        for (up, down), label in dag.edge_labels.items()
+        if down == task_id
+    ]
     if control.rule == "always" and not control.after and dag.upstream(task_id):
-        found.append("trigger_rule always: Airflow starts it without waiting for its upstream tasks; so does this step")
+        found.append(
+            "trigger_rule always: Airflow starts it without waiting for its upstream tasks; so does this step"
+        )
     found += [f"differs from Airflow: {difference}" for difference in control.semantics.differences]
     return tuple(found)
 
@@ -447,8 +527,14 @@ def _template() -> jinja2.Template:
 
 
 # what the generated file's own code uses (the pipeline, named, compile_pipeline and its support)
-FILE_IMPORTS = ("import json", "import os", "import sys", "import time", "import yaml",
-                "from kfp import compiler, components, dsl")
+FILE_IMPORTS = (
+    "import json",
+    "import os",
+    "import sys",
+    "import time",
+    "import yaml",
+    "from kfp import compiler, components, dsl",
+)
 
 
 def render(plan: EmitPlan) -> str:
@@ -464,9 +550,14 @@ def _names_read(tasks: Sequence[TaskBlock]) -> set[str]:
     settings), `with` headers and the trigger rule call."""
     code: list[str] = []
     for block in tasks:
-        code += [f"f({block.arguments})", *(f"_.{call}" for call in block.calls),
-                 *(f"with {wrapper}:\n    pass" for wrapper in block.wrappers)]
+        code += [
+            f"f({block.arguments})",
+            *(f"_.{call}" for call in block.calls),
+            *(f"with {wrapper}:\n    pass" for wrapper in block.wrappers),
+        ]
         if block.rule_call:
             code.append(block.rule_call)
     tree = ast.parse("\n".join(code))  # one parse: thousands of small ones cost more than the text
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return {
+        node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }

@@ -66,7 +66,8 @@ DATA_INTERVAL_TIMETABLES = ("CronDataIntervalTimetable", "DeltaDataIntervalTimet
 _ASSET = re.compile(r"\b(Dataset|Asset|AssetAlias|AssetAll|AssetAny|DatasetAll|DatasetAny)\b")
 _DELTA_TIMETABLE = re.compile(r"^(DeltaTriggerTimetable|DeltaDataIntervalTimetable)\((.*)\)$", re.DOTALL)
 _CRON_TIMETABLE = re.compile(
-    r"""^(CronTriggerTimetable|CronDataIntervalTimetable)\(\s*(['"])(.+?)\2(.*)\)$""", re.DOTALL)
+    r"""^(CronTriggerTimetable|CronDataIntervalTimetable)\(\s*(['"])(.+?)\2(.*)\)$""", re.DOTALL
+)
 _TIMEZONE_ARG = re.compile(r"""timezone\s*=\s*(?:['"]([^'"]+)['"]|(.+))""")
 _UNSUPPORTED_CRON = re.compile(r"[LW#H]")
 _NAMES = re.compile(r"JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|MON|TUE|WED|THU|FRI|SAT|SUN", re.I)
@@ -92,7 +93,11 @@ def recurring_json_v2(run: RecurringRun, pipeline: str) -> str:
         "pipeline_package_path": pipeline,
         "job_name": run.name,
         "description": run.description,
-        **({"cron_expression": run.cron} if run.cron is not None else {"interval_second": run.interval_second}),
+        **(
+            {"cron_expression": run.cron}
+            if run.cron is not None
+            else {"interval_second": run.interval_second}
+        ),
         "start_time": run.start_time,
         "end_time": run.end_time,
         "max_concurrency": run.max_concurrency,
@@ -127,8 +132,10 @@ def kfp_cron(expression: str) -> tuple[str | None, str | None]:
     # month and weekday names (JAN, MON) are in both grammars; L, W, # and Jenkins' H are not
     unsupported = sorted(set(_UNSUPPORTED_CRON.findall(_NAMES.sub("", " ".join(fields)).upper())))
     if unsupported:
-        return None, (f"cron {expression!r} uses {', '.join(unsupported)}, which KFP's cron parser "
-                      "(robfig/cron v1) does not support")
+        return None, (
+            f"cron {expression!r} uses {', '.join(unsupported)}, which KFP's cron parser "
+            "(robfig/cron v1) does not support"
+        )
     fields[5] = ",".join(_weekday(token) for token in fields[5].split(","))
     return " ".join(fields), None
 
@@ -144,8 +151,14 @@ def _weekday(token: str) -> str:
 def schedule_argument(settings: Mapping[str, Any]) -> tuple[str, Any]:
     """The schedule argument as the DAG file gave it. A `timetable` that is a string is the class
     name an import recorded (Airflow's own `timetable=` argument takes an object), never a schedule."""
-    key = next((k for k in SCHEDULE_KEYS if settings.get(k) is not None
-                and not (k == "timetable" and isinstance(settings[k], str))), "schedule")
+    key = next(
+        (
+            k
+            for k in SCHEDULE_KEYS
+            if settings.get(k) is not None and not (k == "timetable" and isinstance(settings[k], str))
+        ),
+        "schedule",
+    )
     return key, settings.get(key)
 
 
@@ -164,12 +177,16 @@ def _trigger(settings: Mapping[str, Any]) -> _Trigger:
     timetable = settings.get("timetable")
     if isinstance(timetable, str):  # an import that recorded only the timetable's class and summary
         summary, raw = settings.get("timetable_summary"), settings.get("schedule")
-        return _timetable_trigger({
-            "class": timetable, "cron": summary if "Cron" in timetable and isinstance(summary, str) else None,
-            "delta": raw if "Delta" in timetable and isinstance(raw, Duration) else None,
-            "data_interval": timetable in DATA_INTERVAL_TIMETABLES,
-            "assets": timetable.startswith(("Dataset", "Asset")),
-        }, settings.get("timetable_description"))
+        return _timetable_trigger(
+            {
+                "class": timetable,
+                "cron": summary if "Cron" in timetable and isinstance(summary, str) else None,
+                "delta": raw if "Delta" in timetable and isinstance(raw, Duration) else None,
+                "data_interval": timetable in DATA_INTERVAL_TIMETABLES,
+                "assets": timetable.startswith(("Dataset", "Asset")),
+            },
+            settings.get("timetable_description"),
+        )
     return _argument_trigger(settings)
 
 
@@ -185,8 +202,10 @@ def _timetable_trigger(detail: Mapping[str, Any], description: Any = None) -> _T
         return _trigger_of("@continuous")
     time = detail.get("time")
     if detail.get("assets"):
-        events = (f"schedule {name}: the DAG runs when assets/datasets are updated; KFP v1 has no event-driven "
-                  "triggering, only cron and interval schedules")
+        events = (
+            f"schedule {name}: the DAG runs when assets/datasets are updated; KFP v1 has no event-driven "
+            "triggering, only cron and interval schedules"
+        )
         if isinstance(time, Mapping) and isinstance(time.get("class"), str):
             on_time = _timetable_trigger(time)
             if on_time.cron is None and on_time.interval is None:
@@ -195,24 +214,34 @@ def _timetable_trigger(detail: Mapping[str, Any], description: Any = None) -> _T
         return _Trigger(problem=events)
     crons = detail.get("crons")
     if isinstance(crons, list) and len(crons) > 1:
-        return _Trigger(problem=f"schedule {name} fires on {len(crons)} cron expressions "
-                        f"({', '.join(map(repr, crons))}); a KFP recurring run has one: write one run per cron")
+        return _Trigger(
+            problem=f"schedule {name} fires on {len(crons)} cron expressions "
+            f"({', '.join(map(repr, crons))}); a KFP recurring run has one: write one run per cron"
+        )
     cron_text = detail.get("cron") or (crons[0] if isinstance(crons, list) and crons else None)
     interval = bool(detail.get("data_interval"))
     if isinstance(cron_text, str):
         cron, problem = kfp_cron(CRON_PRESETS.get(cron_text, cron_text))
         zone = detail.get("timezone")
-        return _Trigger(cron=cron, problem=problem, timezone=zone if isinstance(zone, str) else None,
-                        data_interval=interval)
+        return _Trigger(
+            cron=cron,
+            problem=problem,
+            timezone=zone if isinstance(zone, str) else None,
+            data_interval=interval,
+        )
     delta = detail.get("delta")
     if isinstance(delta, Duration):
         return dataclasses.replace(_duration_trigger("schedule", delta), data_interval=interval)
     if delta is not None:
-        return _Trigger(problem=f"schedule {name} every {_source_text(delta)}: not a fixed number of seconds "
-                        "(a calendar interval), which is all KFP's periodic schedule takes")
+        return _Trigger(
+            problem=f"schedule {name} every {_source_text(delta)}: not a fixed number of seconds "
+            "(a calendar interval), which is all KFP's periodic schedule takes"
+        )
     said = f" ({description})" if isinstance(description, str) and description else ""
-    return _Trigger(problem=f"schedule {name}{said}: a timetable KFP cannot express (KFP schedules only by a "
-                    "cron expression or a fixed interval)")
+    return _Trigger(
+        problem=f"schedule {name}{said}: a timetable KFP cannot express (KFP schedules only by a "
+        "cron expression or a fixed interval)"
+    )
 
 
 def _duration_trigger(key: str, value: Duration) -> _Trigger:
@@ -226,11 +255,16 @@ def _duration_trigger(key: str, value: Duration) -> _Trigger:
 def _trigger_of(value: str) -> _Trigger:
     """A schedule string: `@once`, `@continuous`, a preset or a cron expression."""
     if value == "@once":
-        return _Trigger(problem="schedule '@once': Airflow runs the DAG once after start_date; KFP has "
-                        "no one-shot schedule, so create one run instead", severity=Severity.INFO)
+        return _Trigger(
+            problem="schedule '@once': Airflow runs the DAG once after start_date; KFP has "
+            "no one-shot schedule, so create one run instead",
+            severity=Severity.INFO,
+        )
     if value == "@continuous":
-        return _Trigger(problem="schedule '@continuous': Airflow starts the next run as soon as the last "
-                        "one ends; KFP triggers runs only on a cron or an interval")
+        return _Trigger(
+            problem="schedule '@continuous': Airflow starts the next run as soon as the last "
+            "one ends; KFP triggers runs only on a cron or an interval"
+        )
     cron, problem = kfp_cron(CRON_PRESETS.get(value, value))
     return _Trigger(cron=cron, problem=problem)
 
@@ -247,25 +281,42 @@ def _argument_trigger(settings: Mapping[str, Any]) -> _Trigger:
     text = _source_text(value)
     if _ASSET.search(text):
         kind = "a conditional asset expression" if re.search(r"[|&]|Any\b|All\b", text) else "assets/datasets"
-        return _Trigger(problem=f"schedule {text}: the DAG runs when {kind} are updated; KFP v1 has no "
-                        "event-driven triggering, only cron and interval schedules")
+        return _Trigger(
+            problem=f"schedule {text}: the DAG runs when {kind} are updated; KFP v1 has no "
+            "event-driven triggering, only cron and interval schedules"
+        )
     match = _CRON_TIMETABLE.match(text.strip())
     if match:
         cron, problem = kfp_cron(match.group(3))
         tz = _TIMEZONE_ARG.search(match.group(4))
         zone = tz and (tz.group(1) or tz.group(2).strip())
-        return _Trigger(cron=cron, problem=problem, timezone=zone or None,
-                        data_interval=match.group(1) == "CronDataIntervalTimetable")
+        return _Trigger(
+            cron=cron,
+            problem=problem,
+            timezone=zone or None,
+            data_interval=match.group(1) == "CronDataIntervalTimetable",
+        )
     match = _DELTA_TIMETABLE.match(text.strip())
     delta = _timedelta_of(match.group(2)) if match else None
     if match and delta is not None:
-        return dataclasses.replace(_duration_trigger(key, delta), data_interval=match.group(1) == "DeltaDataIntervalTimetable")
-    return _Trigger(problem=f"schedule {text}: a timetable KFP cannot express (KFP schedules only by a cron "
-                    "expression or a fixed interval)")
+        return dataclasses.replace(
+            _duration_trigger(key, delta), data_interval=match.group(1) == "DeltaDataIntervalTimetable"
+        )
+    return _Trigger(
+        problem=f"schedule {text}: a timetable KFP cannot express (KFP schedules only by a cron "
+        "expression or a fixed interval)"
+    )
 
 
-_TIMEDELTA_UNITS = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1,
-                    "milliseconds": 0.001, "microseconds": 0.000001}
+_TIMEDELTA_UNITS = {
+    "weeks": 604800,
+    "days": 86400,
+    "hours": 3600,
+    "minutes": 60,
+    "seconds": 1,
+    "milliseconds": 0.001,
+    "microseconds": 0.000001,
+}
 
 
 def _timedelta_of(text: str) -> Duration | None:
@@ -287,8 +338,12 @@ def _timedelta_of(text: str) -> Duration | None:
     pairs = [*zip(order, node.args), *((k.arg, k.value) for k in node.keywords)]
     total = 0.0
     for unit, value in pairs:
-        if unit not in _TIMEDELTA_UNITS or not isinstance(value, ast.Constant) \
-                or not isinstance(value.value, (int, float)) or isinstance(value.value, bool):
+        if (
+            unit not in _TIMEDELTA_UNITS
+            or not isinstance(value, ast.Constant)
+            or not isinstance(value.value, (int, float))
+            or isinstance(value.value, bool)
+        ):
             return None
         total += value.value * _TIMEDELTA_UNITS[unit]
     return Duration(total)
@@ -336,28 +391,42 @@ def recurring_run(dag: Dag, scheduled: Mapping[str, str], description: str | Non
         no_catchup = not catchup
     else:
         no_catchup = True
-        unread = ("catchup is not set" if catchup is None
-                  else f"catchup could not be read ({_source_text(catchup)})")
-        report(f"{unread}: assuming Airflow 3's default catchup=False (no_catchup=true); Airflow 2 "
-               "defaulted to True (scheduler.catchup_by_default), and the static reader cannot tell "
-               "which Airflow the DAG targets", Severity.INFO if catchup is None else None)
+        unread = (
+            "catchup is not set"
+            if catchup is None
+            else f"catchup could not be read ({_source_text(catchup)})"
+        )
+        report(
+            f"{unread}: assuming Airflow 3's default catchup=False (no_catchup=true); Airflow 2 "
+            "defaulted to True (scheduler.catchup_by_default), and the static reader cannot tell "
+            "which Airflow the DAG targets",
+            Severity.INFO if catchup is None else None,
+        )
 
     runs = settings.get("max_active_runs")
     if isinstance(runs, int) and not isinstance(runs, bool) and runs > 0:
         concurrency = min(runs, KFP_MAX_CONCURRENCY)
         if runs == AIRFLOW_MAX_ACTIVE_RUNS:  # Airflow-mode reading fills in the default: no warning for it
-            notes.append(f"max_active_runs={runs} (Airflow's default): KFP's maximum is {KFP_MAX_CONCURRENCY}")
+            notes.append(
+                f"max_active_runs={runs} (Airflow's default): KFP's maximum is {KFP_MAX_CONCURRENCY}"
+            )
         elif runs > KFP_MAX_CONCURRENCY:
-            report(f"max_active_runs={runs}: KFP allows at most {KFP_MAX_CONCURRENCY} concurrent runs of a "
-                   f"recurring run; max_concurrency={KFP_MAX_CONCURRENCY}")
+            report(
+                f"max_active_runs={runs}: KFP allows at most {KFP_MAX_CONCURRENCY} concurrent runs of a "
+                f"recurring run; max_concurrency={KFP_MAX_CONCURRENCY}"
+            )
     else:
         concurrency = KFP_MAX_CONCURRENCY
         if runs is not None:
-            report(f"max_active_runs could not be read ({_source_text(runs)}); "
-                   f"max_concurrency={KFP_MAX_CONCURRENCY}")
+            report(
+                f"max_active_runs could not be read ({_source_text(runs)}); "
+                f"max_concurrency={KFP_MAX_CONCURRENCY}"
+            )
         else:
-            notes.append(f"max_active_runs unset: Airflow's default is {AIRFLOW_MAX_ACTIVE_RUNS}, "
-                         f"KFP's maximum {KFP_MAX_CONCURRENCY}")
+            notes.append(
+                f"max_active_runs unset: Airflow's default is {AIRFLOW_MAX_ACTIVE_RUNS}, "
+                f"KFP's maximum {KFP_MAX_CONCURRENCY}"
+            )
 
     window: dict[str, str | None] = {}
     for key, target in (("start_date", "start_time"), ("end_date", "end_time")):
@@ -368,26 +437,41 @@ def recurring_run(dag: Dag, scheduled: Mapping[str, str], description: str | Non
     start = window["start_time"]
     if trigger.cron and trigger.timezone is not None:
         if trigger.timezone.upper() not in ("UTC", "ETC/UTC", "Z"):
-            report(f"the cron fires in {trigger.timezone} in Airflow (the timetable's time zone), in UTC in KFP "
-                   "(the ScheduledWorkflow controller's); the cron fields were not shifted")
+            report(
+                f"the cron fires in {trigger.timezone} in Airflow (the timetable's time zone), in UTC in KFP "
+                "(the ScheduledWorkflow controller's); the cron fields were not shifted"
+            )
     elif trigger.cron and start and not start.endswith("Z"):
-        report(f"start_date {start} is not in UTC: Airflow fires the cron in the DAG's time zone, KFP in the "
-               "ScheduledWorkflow controller's (UTC); the cron fields were not shifted")
+        report(
+            f"start_date {start} is not in UTC: Airflow fires the cron in the DAG's time zone, KFP in the "
+            "ScheduledWorkflow controller's (UTC); the cron fields were not shifted"
+        )
 
     if scheduled:
         names = ", ".join(sorted(scheduled))
         if trigger.data_interval:
-            report(f"logical-date parameters ({names}): Airflow's data-interval timetable fires at the end "
-                   "of each data interval with the logical date at its start; KFP's [[ScheduledTime]] is the "
-                   "firing time, one period later")
+            report(
+                f"logical-date parameters ({names}): Airflow's data-interval timetable fires at the end "
+                "of each data interval with the logical date at its start; KFP's [[ScheduledTime]] is the "
+                "firing time, one period later"
+            )
         else:
-            notes.append(f"logical-date parameters ({names}) get the firing time ([[ScheduledTime]]): "
-                         "Airflow 3's logical date for cron and timedelta schedules; under Airflow 2 data "
-                         "intervals the logical date is one period earlier")
+            notes.append(
+                f"logical-date parameters ({names}) get the firing time ([[ScheduledTime]]): "
+                "Airflow 3's logical date for cron and timedelta schedules; under Airflow 2 data "
+                "intervals the logical date is one period earlier"
+            )
 
     run = RecurringRun(
-        name=dag.dag_id, description=description, cron=trigger.cron, interval_second=trigger.interval,
-        start_time=start, end_time=window["end_time"], max_concurrency=concurrency, no_catchup=no_catchup,
-        parameters=dict(sorted(scheduled.items())), notes=tuple(notes),
+        name=dag.dag_id,
+        description=description,
+        cron=trigger.cron,
+        interval_second=trigger.interval,
+        start_time=start,
+        end_time=window["end_time"],
+        max_concurrency=concurrency,
+        no_catchup=no_catchup,
+        parameters=dict(sorted(scheduled.items())),
+        notes=tuple(notes),
     )
     return ScheduleResult(run, tuple(found))

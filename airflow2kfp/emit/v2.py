@@ -99,8 +99,17 @@ RUN_TIME_STEP = "logical date (run time)"  # gives the logical-date parameters t
 
 # -- task calls: the mappings' v1 method calls in v2 terms ----------------------------------------
 
-V2_METHODS = frozenset({"set_memory_limit", "set_memory_request", "set_cpu_limit", "set_cpu_request",
-                        "set_gpu_limit", "set_accelerator_type", "set_accelerator_limit"})
+V2_METHODS = frozenset(
+    {
+        "set_memory_limit",
+        "set_memory_request",
+        "set_cpu_limit",
+        "set_cpu_request",
+        "set_gpu_limit",
+        "set_accelerator_type",
+        "set_accelerator_limit",
+    }
+)
 
 
 def v2_calls(calls: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
@@ -123,7 +132,9 @@ def v2_calls(calls: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
         keywords = {k.arg: ast.get_source_segment(text, k.value) or "" for k in node.keywords if k.arg}
         if name == "set_retry" and args:
             parts = [f"num_retries={args[0]}"]
-            parts += [f"{key}={keywords[key]}" for key in ("backoff_duration", "backoff_factor") if key in keywords]
+            parts += [
+                f"{key}={keywords[key]}" for key in ("backoff_duration", "backoff_factor") if key in keywords
+            ]
             if "backoff_max_duration" in keywords:
                 parts.append(f"backoff_max_duration={keywords['backoff_max_duration']}")
             methods.append(f"set_retry({', '.join(parts)})")
@@ -138,8 +149,10 @@ def v2_calls(calls: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
             # kfp 2 sets an environment variable to a constant only (a run-time value is not carried)
             value = env.get("value")
             if "name" in env and isinstance(value, ast.Constant) and isinstance(value.value, str):
-                methods.append(f"set_env_variable(name={ast.get_source_segment(text, env['name'])}, "
-                               f"value={ast.get_source_segment(text, env['value'])})")
+                methods.append(
+                    f"set_env_variable(name={ast.get_source_segment(text, env['name'])}, "
+                    f"value={ast.get_source_segment(text, env['value'])})"
+                )
             else:
                 dropped.append(call)
         elif name == "add_node_selector_constraint" and len(args) == 2:
@@ -199,10 +212,18 @@ class _TaskSource:
 
 
 class _Writer:
-    def __init__(self, plan: EmitPlan, tasks: Mapping[str, _TaskSource], v2tasks: Mapping[str, V2TaskPlan],
-                 variables: Mapping[str, str], controls: Mapping[str, TaskControl],
-                 components: Mapping[str, V2Component], mapped: set[str],
-                 paths: Mapping[str, tuple[str, ...]], region_variables: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        plan: EmitPlan,
+        tasks: Mapping[str, _TaskSource],
+        v2tasks: Mapping[str, V2TaskPlan],
+        variables: Mapping[str, str],
+        controls: Mapping[str, TaskControl],
+        components: Mapping[str, V2Component],
+        mapped: set[str],
+        paths: Mapping[str, tuple[str, ...]],
+        region_variables: Mapping[str, str],
+    ) -> None:
         self.plan, self.tasks, self.v2tasks = plan, tasks, v2tasks
         self.variables, self.controls, self.components = variables, controls, components
         self.parameter_types = {p.name: p.annotation for p in plan.parameters}
@@ -211,7 +232,9 @@ class _Writer:
         self.time_parameters: set[str] = set()  # logical-date parameters: read from the run-time step
         self.groups: Mapping[str, int] = {}  # task -> the dsl.ParallelFor it shares (_loop_groups)
         self.gathers: Mapping[tuple[str, int], str] = {}  # (task, loop) -> the gather step's variable
-        self.products: Mapping[str, tuple[str, str]] = {}  # task -> its cross product step: variable, component
+        self.products: Mapping[
+            str, tuple[str, str]
+        ] = {}  # task -> its cross product step: variable, component
         self.written_products: set[str] = set()
         self.gather_key = ""
         self.current: str | None = None  # the task whose arguments are being written
@@ -226,7 +249,7 @@ class _Writer:
             return path
         if scope.region not in path:
             return None
-        return path[path.index(scope.region) + 1:]
+        return path[path.index(scope.region) + 1 :]
 
     def ref(self, scope: _Scope, task_id: str | None, output: str, items: bool = False) -> str:
         """Source for `task_id`'s output (None: the pipeline parameter `output`) from `scope`; `items`:
@@ -236,30 +259,43 @@ class _Writer:
         if task_id is None:
             if scope.parent is None:
                 return output
-            return self._take(scope, python_identifier(output), self.parameter_types.get(output, "str"),
-                              lambda parent: self.ref(parent, None, output))
+            return self._take(
+                scope,
+                python_identifier(output),
+                self.parameter_types.get(output, "str"),
+                lambda parent: self.ref(parent, None, output),
+            )
         inside = self._inside(task_id, scope)
         variable = self.variables[task_id]
         if inside is None:  # from outside this sub-pipeline: one of its parameters
             if task_id in self.mapped:
                 raise V2Unsupported(f"the results of mapped task {task_id!r} are used inside a sub-pipeline")
             listed = items and task_id not in self.mapped
-            return self._take(scope, python_identifier(f"{variable}_{output}{'_items' if listed else ''}"),
-                              "list" if listed else "str", lambda parent: self.ref(parent, task_id, output, items))
+            return self._take(
+                scope,
+                python_identifier(f"{variable}_{output}{'_items' if listed else ''}"),
+                "list" if listed else "str",
+                lambda parent: self.ref(parent, task_id, output, items),
+            )
         if inside and len(inside) == 1 and self.exports.get(inside[0]) == (task_id, output):
             return f"{self.region_variables[inside[0]]}.output"  # the sub-pipeline's dsl.OneOf
         if inside:
-            raise V2Unsupported(f"task {task_id!r}'s output {output!r} is used outside the condition it runs in "
-                                "(KFP v2 passes data out of a dsl.If only through dsl.OneOf, which the converter "
-                                "writes for a mapped task's results only)")
+            raise V2Unsupported(
+                f"task {task_id!r}'s output {output!r} is used outside the condition it runs in "
+                "(KFP v2 passes data out of a dsl.If only through dsl.OneOf, which the converter "
+                "writes for a mapped task's results only)"
+            )
         component = self.components[self.tasks[task_id].component]
         if items and task_id not in self.mapped:
             output = component.items[output]
         else:
             output = component.outputs.get(output, output)
         text = f"{variable}.outputs[{output!r}]"
-        same_loop = self.current is not None and task_id in self.groups and \
-            self.groups.get(task_id) == self.groups.get(self.current)
+        same_loop = (
+            self.current is not None
+            and task_id in self.groups
+            and self.groups.get(task_id) == self.groups.get(self.current)
+        )
         return f"dsl.Collected({text})" if task_id in self.mapped and not same_loop else text
 
     def _take(self, scope: _Scope, name: str, annotation: str, outer: Any) -> str:
@@ -286,11 +322,18 @@ class _Writer:
             if isinstance(item, Block) and item.exit_task:
                 lines += self.exit_block(item, scope, indent)
             elif isinstance(item, Block):
-                lines += self.region_call(item, scope, indent) if item.region else self.if_block(item, scope, indent)
+                lines += (
+                    self.region_call(item, scope, indent)
+                    if item.region
+                    else self.if_block(item, scope, indent)
+                )
             elif item in self.groups:  # a loop: the tasks that share it, in one dsl.ParallelFor
                 members = [item]
-                while index < len(block.items) and not isinstance(block.items[index], Block) \
-                        and self.groups.get(block.items[index]) == self.groups[item]:
+                while (
+                    index < len(block.items)
+                    and not isinstance(block.items[index], Block)
+                    and self.groups.get(block.items[index]) == self.groups[item]
+                ):
                     members.append(block.items[index])
                     index += 1
                 lines += self.loop(members, scope, indent)
@@ -310,8 +353,10 @@ class _Writer:
             gather = self.gathers.get((first, number))
             if isinstance(loop.over, Product) and loop.over.task_id in self.written_products:
                 # a split mapped task group: its product step is written once, with its first task
-                opened.append(f"dsl.ParallelFor({self.products[loop.over.task_id][0]}.outputs"
-                              f"[{CONTAINER_OUTPUT!r}]) as {loop.variable}")
+                opened.append(
+                    f"dsl.ParallelFor({self.products[loop.over.task_id][0]}.outputs"
+                    f"[{CONTAINER_OUTPUT!r}]) as {loop.variable}"
+                )
                 continue
             if isinstance(loop.over, Product):
                 self.written_products.add(loop.over.task_id)
@@ -323,17 +368,25 @@ class _Writer:
                 values = []
                 for index, (name, field_loop) in enumerate(loop.over.fields):
                     if isinstance(field_loop.over, XComRef) and field_loop.over.task_id in self.mapped:
-                        raise V2Unsupported(f"task {loop.over.task_id!r} is mapped over the cross product of "
-                                            f"lists, one of them the results of mapped task "
-                                            f"{field_loop.over.task_id!r} ({name})")
-                    values.append(f"values_{index}=" + _literal(
-                        field_loop.over, lambda t, o: self.ref(scope, t, o, items=True)))
+                        raise V2Unsupported(
+                            f"task {loop.over.task_id!r} is mapped over the cross product of "
+                            f"lists, one of them the results of mapped task "
+                            f"{field_loop.over.task_id!r} ({name})"
+                        )
+                    values.append(
+                        f"values_{index}="
+                        + _literal(field_loop.over, lambda t, o: self.ref(scope, t, o, items=True))
+                    )
                 names = ", ".join(name for name, _ in loop.over.fields)
-                lines += [f"{pad}# the items of {comment_text(loop.over.task_id)}: the cross product of {names}, "
-                          "as Airflow maps it",
-                          f"{pad}{variable} = (", f"{pad}    {key}({', '.join(values)})",
-                          f"{pad}    .set_display_name({product_id(loop.over.task_id)!r})",
-                          f"{pad}    .set_caching_options(False)", f"{pad})"]
+                lines += [
+                    f"{pad}# the items of {comment_text(loop.over.task_id)}: the cross product of {names}, "
+                    "as Airflow maps it",
+                    f"{pad}{variable} = (",
+                    f"{pad}    {key}({', '.join(values)})",
+                    f"{pad}    .set_display_name({product_id(loop.over.task_id)!r})",
+                    f"{pad}    .set_caching_options(False)",
+                    f"{pad})",
+                ]
                 over = f"{variable}.outputs[{CONTAINER_OUTPUT!r}]"
             elif gather and isinstance(loop.over, XComRef):
                 if opened:
@@ -342,10 +395,14 @@ class _Writer:
                 pad = " " * (indent + 4 * depth)
                 producer = loop.over.task_id
                 collected = self.ref(scope, producer, output_name(loop.over.key))
-                lines += [f"{pad}# the results of {comment_text(producer)}, as one list to loop over",
-                          f"{pad}{gather} = (", f"{pad}    {self.gather_key}(values={collected})",
-                          f"{pad}    .set_display_name({producer + ' (gathered)'!r})",
-                          f"{pad}    .set_caching_options(False)", f"{pad})"]
+                lines += [
+                    f"{pad}# the results of {comment_text(producer)}, as one list to loop over",
+                    f"{pad}{gather} = (",
+                    f"{pad}    {self.gather_key}(values={collected})",
+                    f"{pad}    .set_display_name({producer + ' (gathered)'!r})",
+                    f"{pad}    .set_caching_options(False)",
+                    f"{pad})",
+                ]
                 over = f"{gather}.outputs[{CONTAINER_OUTPUT!r}]"
             else:
                 over = _literal(loop.over, lambda t, o: self.ref(scope, t, o, items=True))
@@ -364,10 +421,12 @@ class _Writer:
         assert block.exit_task is not None
         variable = self.variables[block.exit_task]
         name = k8s_name(f"{block.exit_task}-exit-handler")
-        return [*self.task(block.exit_task, scope, indent, waits=False),
-                f"{' ' * indent}# the tasks {comment_text(block.exit_task)} runs after, whatever they end in",
-                f"{' ' * indent}with dsl.ExitHandler({variable}, name={name!r}):",
-                *self.block(Block(None, block.items), scope, indent + 4)]
+        return [
+            *self.task(block.exit_task, scope, indent, waits=False),
+            f"{' ' * indent}# the tasks {comment_text(block.exit_task)} runs after, whatever they end in",
+            f"{' ' * indent}with dsl.ExitHandler({variable}, name={name!r}):",
+            *self.block(Block(None, block.items), scope, indent + 4),
+        ]
 
     def if_block(self, block: Block, scope: _Scope, indent: int) -> list[str]:
         assert block.condition is not None
@@ -388,23 +447,39 @@ class _Writer:
             gather, empty, empty_key = self.export_steps[block.region]
             self.current = None
             collected = self.ref(inner, producer, output)
-            body += [f"        # the results of {comment_text(producer)}, passed out of the dsl.If",
-                     f"        {gather} = (", f"            {self.gather_key}(values={collected})",
-                     f"            .set_display_name({producer + ' (gathered)'!r})",
-                     "            .set_caching_options(False)", "        )",
-                     "    with dsl.Else():",
-                     f"        # {comment_text(producer)} did not run: no results",
-                     f"        {empty} = (", f"            {empty_key}()",
-                     f"            .set_display_name({producer + ' (no results)'!r})",
-                     "            .set_caching_options(False)", "        )",
-                     (f"    return dsl.OneOf({gather}.outputs[{CONTAINER_OUTPUT!r}], "
-                      f"{empty}.outputs[{CONTAINER_OUTPUT!r}])")]
+            body += [
+                f"        # the results of {comment_text(producer)}, passed out of the dsl.If",
+                f"        {gather} = (",
+                f"            {self.gather_key}(values={collected})",
+                f"            .set_display_name({producer + ' (gathered)'!r})",
+                "            .set_caching_options(False)",
+                "        )",
+                "    with dsl.Else():",
+                f"        # {comment_text(producer)} did not run: no results",
+                f"        {empty} = (",
+                f"            {empty_key}()",
+                f"            .set_display_name({producer + ' (no results)'!r})",
+                "            .set_caching_options(False)",
+                "        )",
+                (
+                    f"    return dsl.OneOf({gather}.outputs[{CONTAINER_OUTPUT!r}], "
+                    f"{empty}.outputs[{CONTAINER_OUTPUT!r}])"
+                ),
+            ]
             returns = " -> list"
-        self.functions.append("\n".join([
-            f"@dsl.pipeline(name={self.plan.pipeline_name + '-' + block.region!r})",
-            f"def {function}({parameters}){returns}:",
-            (f'    """The tasks run under {comment_text(decider)}\'s decision, as one task that the tasks after '
-             'them wait for: KFP v2 has no edge out of a dsl.If."""'), *body]))
+        self.functions.append(
+            "\n".join(
+                [
+                    f"@dsl.pipeline(name={self.plan.pipeline_name + '-' + block.region!r})",
+                    f"def {function}({parameters}){returns}:",
+                    (
+                        f'    """The tasks run under {comment_text(decider)}\'s decision, as one task that the tasks after '
+                        'them wait for: KFP v2 has no edge out of a dsl.If."""'
+                    ),
+                    *body,
+                ]
+            )
+        )
         pad = " " * indent
         arguments = ", ".join(f"{p}={outer}" for p, (_, outer) in inner.parameters.items())
         after: list[str] = []
@@ -412,10 +487,12 @@ class _Writer:
             target = self.waits_for(task_id, scope)
             if target and target not in after:
                 after.append(target)
-        lines = [f"{pad}# the tasks under {comment_text(decider)}'s decision, as one sub-pipeline task",
-                 f"{pad}{self.region_variables[block.region]} = (",
-                 f"{pad}    {function}({arguments})",
-                 f"{pad}    .set_display_name({block.region!r})"]
+        lines = [
+            f"{pad}# the tasks under {comment_text(decider)}'s decision, as one sub-pipeline task",
+            f"{pad}{self.region_variables[block.region]} = (",
+            f"{pad}    {function}({arguments})",
+            f"{pad}    .set_display_name({block.region!r})",
+        ]
         if after:
             lines.append(f"{pad}    .after({', '.join(after)})")
         return lines + [f"{pad})"]
@@ -434,12 +511,20 @@ class _Writer:
             parameter = component.inputs.get(name)
             if parameter is None:
                 raise V2Unsupported(f"task {task_id!r}: its component has no input {name!r}")
-            if component.input_types.get(name) == "float" and isinstance(value, int) and not isinstance(value, bool):
+            if (
+                component.input_types.get(name) == "float"
+                and isinstance(value, int)
+                and not isinstance(value, bool)
+            ):
                 value = float(value)  # kfp 2 passes no integer to a float input
             arguments.append(f"{parameter}={_literal(value, lambda t, o: self.ref(scope, t, o))}")
         variable = self.variables[task_id]
-        lines += [f"{pad}{variable} = (", f"{pad}    {source.component}({', '.join(arguments)})",
-                  f"{pad}    .set_display_name({task_id!r})", f"{pad}    .set_caching_options(False)"]
+        lines += [
+            f"{pad}{variable} = (",
+            f"{pad}    {source.component}({', '.join(arguments)})",
+            f"{pad}    .set_display_name({task_id!r})",
+            f"{pad}    .set_caching_options(False)",
+        ]
         after: list[str] = []
         for up in self.controls[task_id].after if waits else ():  # an exit task waits for its ExitHandler
             target = self.waits_for(up, scope)
@@ -447,7 +532,9 @@ class _Writer:
                 after.append(target)
         if after:
             lines.append(f"{pad}    .after({', '.join(after)})")
-        lines += [f"{pad}    .set_env_variable(name={name!r}, value={value!r})" for name, value in component.env]
+        lines += [
+            f"{pad}    .set_env_variable(name={name!r}, value={value!r})" for name, value in component.env
+        ]
         lines += [f"{pad}    .{call}" for call in source.calls]
         if v2task.ignore_upstream_failure:
             lines.append(f"{pad}    .ignore_upstream_failure()")
@@ -455,8 +542,9 @@ class _Writer:
         return lines + [f"{pad}{statement.format(task=variable)}" for statement in source.statements]
 
 
-def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
-             options: MappingOptions = DEFAULT_OPTIONS) -> V2Plan:
+def build_v2(
+    dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping], options: MappingOptions = DEFAULT_OPTIONS
+) -> V2Plan:
     """The v2 pipeline source for `dag`, from the v1 plan and the same mappings."""
     order = [block.task_id for block in plan.tasks]
     if not order:
@@ -467,7 +555,11 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
     item_outputs: dict[str, set[str]] = {}
     for task_id in order:
         for loop in leaf_loops(controls[task_id].loops):
-            if isinstance(loop.over, XComRef) and loop.over.task_id in controls and loop.over.task_id not in mapped:
+            if (
+                isinstance(loop.over, XComRef)
+                and loop.over.task_id in controls
+                and loop.over.task_id not in mapped
+            ):
                 item_outputs.setdefault(loop.over.task_id, set()).add(output_name(loop.over.key))
     conditions = structure.conditions_of(order, controls)
     upstreams = {task_id: controls[task_id].after for task_id in order}
@@ -483,7 +575,9 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
 
     # what each task's rule sees of its upstreams, and whether it waits for failures
     region_of = structure.region_of(root)
-    paths = {task: tuple(b.region for b in path if b.region) for task, path in structure.holder_paths(root).items()}
+    paths = {
+        task: tuple(b.region for b in path if b.region) for task, path in structure.holder_paths(root).items()
+    }
     layouts = _time_layouts(plan)
     claimed: set[tuple[tuple[str, ...], str]] = set()  # (DAG, upstream unit) that has an exit hook
     downs: dict[str, list[str]] = {}
@@ -496,8 +590,13 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
         views = []
         for up in control.after:
             crosses = region_of.get(up) is not None and region_of.get(up) != region_of.get(task_id)
-            views.append(v2r.UpstreamView(up, may_skip=crosses,
-                                          may_not_run=crosses or bool(controls[up].after) or bool(conditions[up])))
+            views.append(
+                v2r.UpstreamView(
+                    up,
+                    may_skip=crosses,
+                    may_not_run=crosses or bool(controls[up].after) or bool(conditions[up]),
+                )
+            )
         rule = v2r.v2_rule(control.rule, views)
         differences = list(rule.differences) + _other_differences(dag, task_id, control)
         ignore_failure = rule.ignore_upstream_failure
@@ -508,15 +607,23 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
             # kfp 2 refuses ignore_upstream_failure on a task fed by an upstream output without a default
             ignore_failure = False
             differences = _without_hook(differences)
-            differences.insert(0, f"trigger_rule {control.rule}: the task uses the output of {', '.join(consumed)}, "
-                                  "so in KFP v2 it runs only when that upstream succeeded")
+            differences.insert(
+                0,
+                f"trigger_rule {control.rule}: the task uses the output of {', '.join(consumed)}, "
+                "so in KFP v2 it runs only when that upstream succeeded",
+            )
         handler = False
         if ignore_failure and not conditions[task_id] and not control.loops:
             # an ExitHandler around every task it follows: its hook fires once they all finished,
             # whatever they ended in, where one on its upstream step may not fire or fire too early
             simple = len(control.after) == 1 and not any(v.may_not_run for v in views)
-            chosen = None if simple else structure.exit_group(
-                root, task_id, frozenset(networkx.descendants(reverse, task_id)), downs)
+            chosen = (
+                None
+                if simple
+                else structure.exit_group(
+                    root, task_id, frozenset(networkx.descendants(reverse, task_id)), downs
+                )
+            )
             if chosen is not None:  # one upstream that always runs: its own exit hook is as exact
                 structure.wrap_exit_group(root, task_id, chosen)
                 handler, ignore_failure = True, False
@@ -527,14 +634,23 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                 ignore_failure = False
                 differences = _without_hook(differences)
                 differences.insert(0, v2r.without_exit_hook(control.rule, blocker))
-        v2tasks[task_id] = V2TaskPlan(task_id, "", conditions[task_id], ignore_failure,
-                                      tuple(differences), region_of.get(task_id), handler)
+        v2tasks[task_id] = V2TaskPlan(
+            task_id,
+            "",
+            conditions[task_id],
+            ignore_failure,
+            tuple(differences),
+            region_of.get(task_id),
+            handler,
+        )
 
     # tasks sharing a loop (a mapped task group) run in one dsl.ParallelFor; a value from a mapped task
     # outside its loop is a dsl.Collected (a list), a loop item may be a dict or a list
     groups = _loop_groups(root, controls)
-    typed = {task_id: _typed_inputs(task_id, mappings[task_id].arguments, controls, mapped, groups)
-             for task_id in order}
+    typed = {
+        task_id: _typed_inputs(task_id, mappings[task_id].arguments, controls, mapped, groups)
+        for task_id in order
+    }
     component_of = {block.task_id: block.component for block in plan.tasks}
     components = _components(plan, component_of, item_outputs, typed)
 
@@ -548,13 +664,23 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
             dropped[block.task_id] = tuple(not_carried)
         assert mapping.component is not None
         sources[block.task_id] = _TaskSource(
-            task_id=block.task_id, component=component_of[block.task_id], arguments=mapping.arguments,
-            calls=tuple(methods), statements=tuple(statements), comment=block.comment, notes=block.notes,
+            task_id=block.task_id,
+            component=component_of[block.task_id],
+            arguments=mapping.arguments,
+            calls=tuple(methods),
+            statements=tuple(statements),
+            comment=block.comment,
+            notes=block.notes,
             comments=tuple(c for c in block.comments if not c.startswith("differs from Airflow")),
-            loops=controls[block.task_id].loops)
+            loops=controls[block.task_id].loops,
+        )
 
     variables = {block.task_id: block.variable for block in plan.tasks}
-    reserved = set(variables.values()) | {p.name for p in plan.parameters} | {plan.function_name, "dsl", "kubernetes"}
+    reserved = (
+        set(variables.values())
+        | {p.name for p in plan.parameters}
+        | {plan.function_name, "dsl", "kubernetes"}
+    )
     names = UniqueNames(reserved=reserved)
     region_variables: dict[str, str] = {}
 
@@ -564,6 +690,7 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
                 if item.region:
                     region_variables[item.region] = names.claim(python_identifier(item.region), sep="_")
                 walk(item)
+
     walk(root)
     parameters = list(plan.parameters)
     helpers: tuple[str, ...] = ()
@@ -573,8 +700,17 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
         variables[RUN_TIME_STEP] = names.claim("run_time")
         paths[RUN_TIME_STEP] = ()
         sources[RUN_TIME_STEP] = _TaskSource(RUN_TIME_STEP, key, {}, (), (), "", (), (), ())
-        parameters = [replace(p, default="''", description=f"{p.description}; empty: the run's scheduled or "
-                              "creation time (the run-time step)") if p.name in layouts else p for p in parameters]
+        parameters = [
+            replace(
+                p,
+                default="''",
+                description=f"{p.description}; empty: the run's scheduled or "
+                "creation time (the run-time step)",
+            )
+            if p.name in layouts
+            else p
+            for p in parameters
+        ]
         helpers = (RUN_TIME_STEP,)
     gathers: dict[tuple[str, int], str] = {}  # (task, loop) over a mapped task's results -> gather step
     for task_id in order:
@@ -591,8 +727,9 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
             owner = loop.over.task_id if isinstance(loop.over, Product) else None
             if owner is not None and owner not in products:
                 key = names.claim(f"{python_identifier(owner).upper()}_PRODUCT")
-                components[key] = product_component(key, options.python_image,
-                                                    [name for name, _ in loop.over.fields])
+                components[key] = product_component(
+                    key, options.python_image, [name for name, _ in loop.over.fields]
+                )
                 products[owner] = (names.claim(f"{python_identifier(owner)}_items"), key)
                 helpers += (product_id(owner),)
     exports = _exports(order, mappings, mapped, paths, root)
@@ -604,7 +741,11 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
         components[empty_key] = empty_list_component(empty_key, options.utility_image)
         for region, (producer, _) in exports.items():
             base = python_identifier(producer)
-            export_steps[region] = (names.claim(f"{base}_gathered"), names.claim(f"{base}_no_results"), empty_key)
+            export_steps[region] = (
+                names.claim(f"{base}_gathered"),
+                names.claim(f"{base}_no_results"),
+                empty_key,
+            )
             helpers += (f"{producer} (gathered)", f"{producer} (no results)")
     writer = _Writer(plan, sources, v2tasks, variables, controls, components, mapped, paths, region_variables)
     writer.time_parameters = set(layouts)
@@ -615,26 +756,55 @@ def build_v2(dag: Dag, plan: EmitPlan, mappings: Mapping[str, TaskMapping],
     body = _run_time_lines(variables, components, layouts) + writer.block(root, scope, 4)
     if scope.after:
         raise V2Unsupported("internal: a root task waits for a task outside the pipeline")
-    imports = sorted({line for m in mappings_by_task.values() if m.component
-                      for line in v2_imports((*m.component.imports, *m.imports))
-                      if "kubernetes.client" not in line and "import kubernetes" not in line}
-                     | {line for component in components.values() for line in component.imports})
+    imports = sorted(
+        {
+            line
+            for m in mappings_by_task.values()
+            if m.component
+            for line in v2_imports((*m.component.imports, *m.imports))
+            if "kubernetes.client" not in line and "import kubernetes" not in line
+        }
+        | {line for component in components.values() for line in component.imports}
+    )
     uses_kubernetes = any(s.statements for s in sources.values())
-    source = _render(plan=plan, parameters=parameters, components=list(components.values()),
-                     imports=imports, regions=writer.functions, body=body, uses_kubernetes=uses_kubernetes)
-    return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source,
-                  {t: v2tasks[t] for t in order}, plan.notes, dropped, tuple(dict.fromkeys(helpers)))
+    source = _render(
+        plan=plan,
+        parameters=parameters,
+        components=list(components.values()),
+        imports=imports,
+        regions=writer.functions,
+        body=body,
+        uses_kubernetes=uses_kubernetes,
+    )
+    return V2Plan(
+        dag.dag_id,
+        plan.function_name,
+        plan.pipeline_name,
+        source,
+        {t: v2tasks[t] for t in order},
+        plan.notes,
+        dropped,
+        tuple(dict.fromkeys(helpers)),
+    )
 
 
 def _without_hook(differences: list[str]) -> list[str]:
     """The differences of a task that got no exit hook after all: those about running as one go."""
-    return [d for d in differences
-            if d != v2r.EXIT_HOOK_FAILURE and "ignore_upstream_failure" not in d and "exit hook" not in d]
+    return [
+        d
+        for d in differences
+        if d != v2r.EXIT_HOOK_FAILURE and "ignore_upstream_failure" not in d and "exit hook" not in d
+    ]
 
 
-def _exit_hook_blocker(task_id: str, order: Sequence[str], controls: Mapping[str, TaskControl],
-                       paths: Mapping[str, tuple[str, ...]], mapped: set[str],
-                       claimed: set[tuple[tuple[str, ...], str]]) -> str | None:
+def _exit_hook_blocker(
+    task_id: str,
+    order: Sequence[str],
+    controls: Mapping[str, TaskControl],
+    paths: Mapping[str, tuple[str, ...]],
+    mapped: set[str],
+    claimed: set[tuple[tuple[str, ...], str]],
+) -> str | None:
     """Why the task cannot run as an exit hook on KFP's backend (trigger_rules_v2.exit_hook_blocker),
     else None, its upstream claimed. What it waits for in its own DAG: each upstream, or the
     sub-pipeline holding it there."""
@@ -642,8 +812,10 @@ def _exit_hook_blocker(task_id: str, order: Sequence[str], controls: Mapping[str
     units: list[str] = []
     for up in controls[task_id].after:
         path = paths[up]
-        if path[:len(scope)] != scope:
-            return "its upstream steps are outside the sub-pipeline it runs in, which waits for them to succeed"
+        if path[: len(scope)] != scope:
+            return (
+                "its upstream steps are outside the sub-pipeline it runs in, which waits for them to succeed"
+            )
         unit = path[len(scope)] if len(path) > len(scope) else up
         if unit not in units:
             units.append(unit)
@@ -655,8 +827,12 @@ def _exit_hook_blocker(task_id: str, order: Sequence[str], controls: Mapping[str
     return blocker
 
 
-def _components(plan: EmitPlan, component_of: dict[str, str], item_outputs: Mapping[str, set[str]],
-                typed: Mapping[str, Mapping[str, str]]) -> dict[str, V2Component]:
+def _components(
+    plan: EmitPlan,
+    component_of: dict[str, str],
+    item_outputs: Mapping[str, set[str]],
+    typed: Mapping[str, Mapping[str, str]],
+) -> dict[str, V2Component]:
     """The v2 components by key, in v1's order. A task whose outputs a loop runs over gets list
     outputs, one fed a list or a dict (a dsl.Collected, a loop item) inputs of that type: a variant
     component (`<KEY>_V2`, `<KEY>_V2_`, ...) when other tasks use the component otherwise;
@@ -667,8 +843,10 @@ def _components(plan: EmitPlan, component_of: dict[str, str], item_outputs: Mapp
     taken = {c.key for c in plan.components}
     found: dict[str, V2Component] = {}
     for component in plan.components:
-        needs = {task_id: (frozenset(item_outputs.get(task_id, ())), frozenset(typed.get(task_id, {}).items()))
-                 for task_id in users.get(component.key, [])}
+        needs = {
+            task_id: (frozenset(item_outputs.get(task_id, ())), frozenset(typed.get(task_id, {}).items()))
+            for task_id in users.get(component.key, [])
+        }
         plain: tuple[frozenset[str], frozenset[tuple[str, str]]] = (frozenset(), frozenset())
         variants = sorted(set(needs.values()), key=lambda v: (sorted(v[0]), sorted(v[1])))
         keys: dict[tuple[frozenset[str], frozenset[tuple[str, str]]], str] = {}
@@ -686,8 +864,9 @@ def _components(plan: EmitPlan, component_of: dict[str, str], item_outputs: Mapp
             try:
                 if component.spec_yaml is not None:
                     spec = yaml.safe_load(component.spec_yaml)
-                    found[key] = container_component(key, spec, component.description, outputs, function,
-                                                     dict(inputs))
+                    found[key] = container_component(
+                        key, spec, component.description, outputs, function, dict(inputs)
+                    )
                 elif component.code is not None:
                     found[key] = python_component(key, component.code, outputs, function, dict(inputs))
             except Untranslatable as error:
@@ -697,8 +876,13 @@ def _components(plan: EmitPlan, component_of: dict[str, str], item_outputs: Mapp
     return found
 
 
-def _exports(order: Sequence[str], mappings: Mapping[str, TaskMapping], mapped: set[str],
-             paths: Mapping[str, tuple[str, ...]], root: Block) -> dict[str, tuple[str, str]]:
+def _exports(
+    order: Sequence[str],
+    mappings: Mapping[str, TaskMapping],
+    mapped: set[str],
+    paths: Mapping[str, tuple[str, ...]],
+    root: Block,
+) -> dict[str, tuple[str, str]]:
     """Sub-pipelines whose `dsl.If` a mapped task's results leave (a task outside reads them): region
     -> (the mapped task, its output), each returned through `dsl.OneOf` with an empty list when the
     condition was false. Only one such value per sub-pipeline, from a task of its top-level dsl.If."""
@@ -754,26 +938,47 @@ def _loop_groups(root: Block, controls: Mapping[str, TaskControl]) -> dict[str, 
             if loops:
                 found[item] = count
             current = loops
+
     walk(root)
     return found
 
 
-def _typed_inputs(task_id: str, arguments: Mapping[str, Any], controls: Mapping[str, TaskControl],
-                  mapped: set[str], groups: Mapping[str, int]) -> dict[str, str]:
+def _typed_inputs(
+    task_id: str,
+    arguments: Mapping[str, Any],
+    controls: Mapping[str, TaskControl],
+    mapped: set[str],
+    groups: Mapping[str, int],
+) -> dict[str, str]:
     """Inputs that get another type than text in KFP v2 where v1 passes JSON text: a mapped task's
     results from outside its loop (dsl.Collected, a list), a literal loop's item (typed by kfp as its
     first item: a number, a bool, a dict, a list)."""
     found: dict[str, str] = {}
     items = {loop.variable: loop.over for loop in controls[task_id].loops}
     for name, value in arguments.items():
-        if isinstance(value, (XComRef, XComText)) and value.task_id in mapped and (
-                groups.get(value.task_id) is None or groups.get(value.task_id) != groups.get(task_id)):
+        if (
+            isinstance(value, (XComRef, XComText))
+            and value.task_id in mapped
+            and (groups.get(value.task_id) is None or groups.get(value.task_id) != groups.get(task_id))
+        ):
             found[name] = "list"
         elif isinstance(value, LoopValue) and isinstance(items.get(value.variable), (list, tuple)):
             over = items[value.variable]  # kfp types the loop item by the first item
             first = over[0] if over else ""
-            kind = next((k for t, k in ((bool, "bool"), (int, "int"), (float, "float"), (dict, "dict"),
-                                        ((list, tuple), "list")) if isinstance(first, t)), "str")
+            kind = next(
+                (
+                    k
+                    for t, k in (
+                        (bool, "bool"),
+                        (int, "int"),
+                        (float, "float"),
+                        (dict, "dict"),
+                        ((list, tuple), "list"),
+                    )
+                    if isinstance(first, t)
+                ),
+                "str",
+            )
             if kind != "str":
                 found[name] = kind
     return found
@@ -793,20 +998,33 @@ def _time_layouts(plan: EmitPlan) -> dict[str, str]:
     return found
 
 
-def _run_time_lines(variables: Mapping[str, str], components: Mapping[str, V2Component],
-                    layouts: Mapping[str, str]) -> list[str]:
+def _run_time_lines(
+    variables: Mapping[str, str], components: Mapping[str, V2Component], layouts: Mapping[str, str]
+) -> list[str]:
     """The run-time step, first in the pipeline, when logical-date parameters are used."""
     if not layouts:
         return []
-    key = next(k for k, c in components.items() if c.code.startswith("@dsl.container_component") and
-               set(c.outputs) == set(layouts) and all(f"given_{n}" in c.inputs.values() for n in layouts))
-    arguments = ["created=dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER",
-                 "scheduled=dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER"]
+    key = next(
+        k
+        for k, c in components.items()
+        if c.code.startswith("@dsl.container_component")
+        and set(c.outputs) == set(layouts)
+        and all(f"given_{n}" in c.inputs.values() for n in layouts)
+    )
+    arguments = [
+        "created=dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER",
+        "scheduled=dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER",
+    ]
     arguments += [f"given_{name}={name}" for name in layouts]
-    return ["    # the logical date: KFP v2 substitutes no run macro in a v2 run's parameters; this step gives each",
-            "    # time parameter its value (the one passed, else the run's scheduled or creation time)",
-            f"    {variables[RUN_TIME_STEP]} = (", f"        {key}({', '.join(arguments)})",
-            f"        .set_display_name({RUN_TIME_STEP!r})", "        .set_caching_options(False)", "    )"]
+    return [
+        "    # the logical date: KFP v2 substitutes no run macro in a v2 run's parameters; this step gives each",
+        "    # time parameter its value (the one passed, else the run's scheduled or creation time)",
+        f"    {variables[RUN_TIME_STEP]} = (",
+        f"        {key}({', '.join(arguments)})",
+        f"        .set_display_name({RUN_TIME_STEP!r})",
+        "        .set_caching_options(False)",
+        "    )",
+    ]
 
 
 def _empty_pipeline(dag: Dag, plan: EmitPlan, image: str) -> V2Plan:
@@ -814,13 +1032,26 @@ def _empty_pipeline(dag: Dag, plan: EmitPlan, image: str) -> V2Plan:
     spec = noop(image)
     assert spec.spec is not None
     component = container_component(spec.key, spec.spec, spec.description)
-    body = ["    # every task of the DAG was removed (EmptyOperator): a KFP v2 pipeline needs one step",
-            "    no_tasks = (", f"        {spec.key}()", f"        .set_display_name({EMPTY_STEP!r})",
-            "        .set_caching_options(False)", "    )"]
-    source = _render(plan=plan, parameters=plan.parameters, components=[component], imports=[],
-                     regions=[], body=body, uses_kubernetes=False)
-    return V2Plan(dag.dag_id, plan.function_name, plan.pipeline_name, source, {}, plan.notes,
-                  helper_steps=(EMPTY_STEP,))
+    body = [
+        "    # every task of the DAG was removed (EmptyOperator): a KFP v2 pipeline needs one step",
+        "    no_tasks = (",
+        f"        {spec.key}()",
+        f"        .set_display_name({EMPTY_STEP!r})",
+        "        .set_caching_options(False)",
+        "    )",
+    ]
+    source = _render(
+        plan=plan,
+        parameters=plan.parameters,
+        components=[component],
+        imports=[],
+        regions=[],
+        body=body,
+        uses_kubernetes=False,
+    )
+    return V2Plan(
+        dag.dag_id, plan.function_name, plan.pipeline_name, source, {}, plan.notes, helper_steps=(EMPTY_STEP,)
+    )
 
 
 def _parameters_used(value: Any) -> set[str]:
@@ -854,24 +1085,36 @@ def _other_differences(dag: Dag, task_id: str, control: TaskControl) -> list[str
     task = dag.task(task_id)
     found = []
     if task.args.get("soft_fail") is True:
-        found.append("soft_fail: on timeout (or failure) Airflow marks the task skipped and what follows applies "
-                     "its trigger rules to a skip; the KFP step fails instead")
+        found.append(
+            "soft_fail: on timeout (or failure) Airflow marks the task skipped and what follows applies "
+            "its trigger rules to a skip; the KFP step fails instead"
+        )
     if task.is_teardown:
-        found.append("teardown: a failing teardown fails the KFP run; Airflow ignores it for the DAG run's state "
-                     "unless on_failure_fail_dagrun is set")
+        found.append(
+            "teardown: a failing teardown fails the KFP run; Airflow ignores it for the DAG run's state "
+            "unless on_failure_fail_dagrun is set"
+        )
     if control.loops and any(isinstance(v, XComRef) for v in task.mapped_args.values()):
-        found.append("mapped over an upstream's output: when the list is empty Airflow marks the task skipped; "
-                     "the KFP loop runs no iteration")
+        found.append(
+            "mapped over an upstream's output: when the list is empty Airflow marks the task skipped; "
+            "the KFP loop runs no iteration"
+        )
     return found
 
 
 def _render(*, imports: Sequence[str], uses_kubernetes: bool, **values: Any) -> str:
     """The file's text: the template's, with its imports laid out as isort lays them out and no step
     bound to a variable that nothing reads (what linters flag: I001, F841)."""
-    lines = ("import os", "import sys", "from kfp import compiler, dsl",
-             *(("from kfp import kubernetes",) if uses_kubernetes else ()), *imports)
-    source = _template().render(import_block=import_block(lines), uses_kubernetes=uses_kubernetes,
-                                tool_version=__version__, **values)
+    lines = (
+        "import os",
+        "import sys",
+        "from kfp import compiler, dsl",
+        *(("from kfp import kubernetes",) if uses_kubernetes else ()),
+        *imports,
+    )
+    source = _template().render(
+        import_block=import_block(lines), uses_kubernetes=uses_kubernetes, tool_version=__version__, **values
+    )
     return _without_unread_bindings(source)
 
 
@@ -886,8 +1129,12 @@ def _without_unread_bindings(source: str) -> str:
         nodes = list(ast.walk(function))
         read = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         for node in nodes:
-            if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                    and node.targets[0].id not in read):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id not in read
+            ):
                 line = lines[node.lineno - 1]
                 indent = line[: len(line) - len(line.lstrip())]
                 if line == f"{indent}{node.targets[0].id} = (":
@@ -898,7 +1145,8 @@ def _without_unread_bindings(source: str) -> str:
                 for item in node.items:
                     if isinstance(item.optional_vars, ast.Name) and item.optional_vars.id not in read:
                         line = line.replace(f" as {item.optional_vars.id},", ",").replace(
-                            f" as {item.optional_vars.id}:", ":")
+                            f" as {item.optional_vars.id}:", ":"
+                        )
                 lines[node.lineno - 1] = line
     return "\n".join(lines)
 
@@ -907,10 +1155,15 @@ def _without_unread_bindings(source: str) -> str:
 def _template() -> jinja2.Template:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("airflow2kfp.emit", "templates"),
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined, autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
     )
     environment.filters["pyrepr"] = repr
     environment.filters["comment"] = comment_text
-    environment.filters["docstring"] = lambda text: str(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    environment.filters["docstring"] = lambda text: (
+        str(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    )
     return environment.get_template("pipeline_v2.py.j2")

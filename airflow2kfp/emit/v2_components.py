@@ -29,8 +29,17 @@ from typing import Any
 
 from airflow2kfp.names import python_identifier
 
-V1_TYPES = {"String": "str", "Integer": "int", "Float": "float", "Boolean": "bool", "Bool": "bool",
-            "JsonObject": "dict", "Dict": "dict", "JsonArray": "list", "List": "list"}
+V1_TYPES = {
+    "String": "str",
+    "Integer": "int",
+    "Float": "float",
+    "Boolean": "bool",
+    "Bool": "bool",
+    "JsonObject": "dict",
+    "Dict": "dict",
+    "JsonArray": "list",
+    "List": "list",
+}
 
 
 # kfp 2 reserves the parameter name `Output` of a container component: v1's `Output` is this there
@@ -58,9 +67,14 @@ def _annotation(v1_type: Any) -> str:
     return V1_TYPES.get(str(v1_type), "str") if v1_type is not None else "str"
 
 
-def container_component(key: str, spec: Mapping[str, Any], description: str,
-                        item_outputs: Collection[str] = (), function: str | None = None,
-                        typed_inputs: Mapping[str, str] | None = None) -> V2Component:
+def container_component(
+    key: str,
+    spec: Mapping[str, Any],
+    description: str,
+    item_outputs: Collection[str] = (),
+    function: str | None = None,
+    typed_inputs: Mapping[str, str] | None = None,
+) -> V2Component:
     """A v1 component spec as a `@dsl.container_component` function bound to `key` (named `function`,
     default: the key in lower case). Each output in `item_outputs` is a list (`dsl.OutputPath(list)`):
     a `dsl.ParallelFor` loops over it, and KFP reads the file as JSON, as Argo's withParam does. Each
@@ -107,7 +121,9 @@ def container_component(key: str, spec: Mapping[str, Any], description: str,
         kind = "list" if item["name"] in item_outputs else _annotation(item.get("type"))
         output_parameters.append(f"{name}: dsl.OutputPath({kind})")
     # parameters with defaults last: Python requires it
-    ordered = [p for p in parameters if "=" not in p] + output_parameters + [p for p in parameters if "=" in p]
+    ordered = (
+        [p for p in parameters if "=" not in p] + output_parameters + [p for p in parameters if "=" in p]
+    )
     for unsupported in ("fileOutputs",):
         if container.get(unsupported):
             raise Untranslatable(f"the container's {unsupported} have no v2 equivalent")
@@ -122,10 +138,15 @@ def container_component(key: str, spec: Mapping[str, Any], description: str,
     doc = str(spec.get("description") or description).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     signature = ", ".join(ordered)
     body = ",\n        ".join(spec_args)
-    code = (f"@dsl.container_component\ndef {function}({signature}):\n    \"\"\"{doc}\"\"\"\n"
-            f"    return dsl.ContainerSpec(\n        {body},\n    )\n\n\n{key} = {function}")
-    env = tuple((str(e["name"]), str(e.get("value", ""))) for e in container.get("env") or []
-                if isinstance(e, Mapping) and "name" in e)
+    code = (
+        f'@dsl.container_component\ndef {function}({signature}):\n    """{doc}"""\n'
+        f"    return dsl.ContainerSpec(\n        {body},\n    )\n\n\n{key} = {function}"
+    )
+    env = tuple(
+        (str(e["name"]), str(e.get("value", "")))
+        for e in container.get("env") or []
+        if isinstance(e, Mapping) and "name" in e
+    )
     items = {name: outputs[name] for name in item_outputs if name in outputs}
     return V2Component(key, code, inputs, outputs, env=env, items=items, input_types=types)
 
@@ -134,8 +155,11 @@ def _default(value: Any, v1_type: Any) -> str:
     annotation = _annotation(v1_type)
     if annotation in ("int", "float", "bool") and isinstance(value, str):
         try:
-            return repr({"int": int, "float": float}[annotation](value)) if annotation != "bool" else repr(
-                value.lower() == "true")
+            return (
+                repr({"int": int, "float": float}[annotation](value))
+                if annotation != "bool"
+                else repr(value.lower() == "true")
+            )
         except (KeyError, ValueError):
             return repr(value)
     return repr(value)
@@ -148,7 +172,7 @@ def _placeholder(part: Any, inputs: Mapping[str, str], outputs: Mapping[str, str
     if isinstance(part, (int, float)) and not isinstance(part, bool):
         return repr(str(part))
     if isinstance(part, Mapping) and len(part) == 1:
-        (kind, value), = part.items()
+        ((kind, value),) = part.items()
         if kind == "inputValue" and value in inputs:
             return inputs[value]
         if kind == "outputPath" and value in outputs:
@@ -157,11 +181,17 @@ def _placeholder(part: Any, inputs: Mapping[str, str], outputs: Mapping[str, str
             return f"dsl.ConcatPlaceholder([{', '.join(_placeholder(v, inputs, outputs) for v in value)}])"
         if kind == "if" and isinstance(value, Mapping):
             condition = value.get("cond")
-            if isinstance(condition, Mapping) and set(condition) == {"isPresent"} and condition["isPresent"] in inputs:
+            if (
+                isinstance(condition, Mapping)
+                and set(condition) == {"isPresent"}
+                and condition["isPresent"] in inputs
+            ):
                 then = [_placeholder(v, inputs, outputs) for v in value.get("then") or []]
                 otherwise = [_placeholder(v, inputs, outputs) for v in value.get("else") or []]
-                return (f"dsl.IfPresentPlaceholder(input_name={inputs[condition['isPresent']]!r}, "
-                        f"then=[{', '.join(then)}], else_=[{', '.join(otherwise)}])")
+                return (
+                    f"dsl.IfPresentPlaceholder(input_name={inputs[condition['isPresent']]!r}, "
+                    f"then=[{', '.join(then)}], else_=[{', '.join(otherwise)}])"
+                )
     raise Untranslatable(f"no v2 placeholder for {part!r}")
 
 
@@ -189,9 +219,13 @@ ITEMS_HELPER = (
 )
 
 
-def python_component(key: str, code: str, item_outputs: Collection[str] = (),
-                     function_name: str | None = None, typed_inputs: Mapping[str, str] | None = None
-                     ) -> V2Component:
+def python_component(
+    key: str,
+    code: str,
+    item_outputs: Collection[str] = (),
+    function_name: str | None = None,
+    typed_inputs: Mapping[str, str] | None = None,
+) -> V2Component:
     """The v1 lightweight component source `code` (mapping/python.py's `_code`) for kfp 2.x, its step
     function renamed `function_name` when given. Each output in `item_outputs` also gets a list output
     `<name>_items` that a `dsl.ParallelFor` loops over (v1 returns JSON text, which Argo's withParam
@@ -204,15 +238,23 @@ def python_component(key: str, code: str, item_outputs: Collection[str] = (),
     except SyntaxError as error:
         raise Untranslatable(f"the component source does not parse: {error}") from None
     lines = code.splitlines()
-    factory = next((node for node in module.body if isinstance(node, ast.Assign)
-                    and isinstance(node.value, ast.Call) and _called(node.value) == "create_component_from_func"),
-                   None)
+    factory = next(
+        (
+            node
+            for node in module.body
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and _called(node.value) == "create_component_from_func"
+        ),
+        None,
+    )
     if factory is None or not factory.value.args or not isinstance(factory.value.args[0], ast.Name):  # type: ignore[attr-defined]
         raise Untranslatable("no create_component_from_func call found")
     call: ast.Call = factory.value  # type: ignore[assignment]
     v1_name = call.args[0].id  # type: ignore[attr-defined]
-    function = next((node for node in module.body if isinstance(node, ast.FunctionDef)
-                     and node.name == v1_name), None)
+    function = next(
+        (node for node in module.body if isinstance(node, ast.FunctionDef) and node.name == v1_name), None
+    )
     if function is None:
         raise Untranslatable(f"function {v1_name} not found")
     function_name = function_name or v1_name
@@ -229,14 +271,21 @@ def python_component(key: str, code: str, item_outputs: Collection[str] = (),
     arguments = function.args
     if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
         raise Untranslatable("the step function takes *args, **kwargs or keyword-only arguments")
-    defaults = dict(zip([a.arg for a in arguments.args][len(arguments.args) - len(arguments.defaults):],
-                        arguments.defaults))
+    defaults = dict(
+        zip(
+            [a.arg for a in arguments.args][len(arguments.args) - len(arguments.defaults) :],
+            arguments.defaults,
+        )
+    )
     for argument in arguments.args:
         annotation = ast.get_source_segment(code, argument.annotation) if argument.annotation else None
-        default = f" = {ast.get_source_segment(code, defaults[argument.arg])}" if argument.arg in defaults else ""
+        default = (
+            f" = {ast.get_source_segment(code, defaults[argument.arg])}" if argument.arg in defaults else ""
+        )
         kind = _called(argument.annotation) if isinstance(argument.annotation, ast.Call) else None
-        typed = (typed_inputs or {}).get(argument.arg.removesuffix("_path").removesuffix("_file")
-                                         if kind == "InputPath" else argument.arg)
+        typed = (typed_inputs or {}).get(
+            argument.arg.removesuffix("_path").removesuffix("_file") if kind == "InputPath" else argument.arg
+        )
         if kind == "InputPath":
             name = argument.arg.removesuffix("_path").removesuffix("_file") or argument.arg
             inputs[name] = name
@@ -245,9 +294,11 @@ def python_component(key: str, code: str, item_outputs: Collection[str] = (),
             if typed:
                 prologue.append(f"{name} = {JSON_TEXT.format(name)}")
             # v1 hands the value over as a file: the body still reads it from one
-            prologue += ["with open(_airflow2kfp_tempfile.mkstemp()[1], 'w') as _airflow2kfp_value:",
-                         f"    _airflow2kfp_value.write({name})",
-                         f"{argument.arg} = _airflow2kfp_value.name"]
+            prologue += [
+                "with open(_airflow2kfp_tempfile.mkstemp()[1], 'w') as _airflow2kfp_value:",
+                f"    _airflow2kfp_value.write({name})",
+                f"{argument.arg} = _airflow2kfp_value.name",
+            ]
         elif kind == "OutputPath":
             parameters.append(f"{argument.arg}: dsl.OutputPath(str){default}")
         else:
@@ -267,27 +318,37 @@ def python_component(key: str, code: str, item_outputs: Collection[str] = (),
         returns, statement, items = _with_items(code, function, outputs, item_outputs)
         last = function.body[-1]
         lines = list(lines)
-        lines[last.lineno - 1: last.end_lineno] = [" " * last.col_offset + statement] + [""] * (
-            (last.end_lineno or last.lineno) - last.lineno)
+        lines[last.lineno - 1 : last.end_lineno] = [" " * last.col_offset + statement] + [""] * (
+            (last.end_lineno or last.lineno) - last.lineno
+        )
         prologue += list(ITEMS_HELPER)
         outputs.update({name: name for name in items.values()})
     header = f"def {function_name}({', '.join(parameters)}){returns}:"
     indent = " " * function.body[0].col_offset
     first = function.body[0]
-    after_doc = (first.end_lineno or first.lineno) if (isinstance(first, ast.Expr) and isinstance(
-        first.value, ast.Constant) and isinstance(first.value.value, str)) else function.lineno
-    new_lines = lines[: function.lineno - 1] + [header] + lines[function.lineno: after_doc]
-    new_lines += [indent + line for line in prologue] + lines[after_doc: factory.lineno - 1]
+    after_doc = (
+        (first.end_lineno or first.lineno)
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        )
+        else function.lineno
+    )
+    new_lines = lines[: function.lineno - 1] + [header] + lines[function.lineno : after_doc]
+    new_lines += [indent + line for line in prologue] + lines[after_doc : factory.lineno - 1]
     options = ", ".join(ast.get_source_segment(code, k) or "" for k in call.keywords)
     new_lines.append(f"{key} = dsl.component({function_name}{', ' + options if options else ''})")
-    new_lines += lines[(factory.end_lineno or factory.lineno):]
+    new_lines += lines[(factory.end_lineno or factory.lineno) :]
     imports = ("from typing import NamedTuple",) if "NamedTuple(" in returns else ()
-    return V2Component(key, "\n".join(new_lines).rstrip("\n"), inputs, outputs, imports, items=items,
-                       input_types=types)
+    return V2Component(
+        key, "\n".join(new_lines).rstrip("\n"), inputs, outputs, imports, items=items, input_types=types
+    )
 
 
-def _with_items(code: str, function: ast.FunctionDef, outputs: Mapping[str, str],
-                item_outputs: Collection[str]) -> tuple[str, str, dict[str, str]]:
+def _with_items(
+    code: str, function: ast.FunctionDef, outputs: Mapping[str, str], item_outputs: Collection[str]
+) -> tuple[str, str, dict[str, str]]:
     """(the return annotation, the return statement, v1 output -> its list output) of a step whose
     outputs in `item_outputs` are looped over. The generated return is `return _json.dumps(X)` (one
     output) or `return (_json.dumps(X), ...)` (a NamedTuple of outputs); each looped output X also
@@ -336,8 +397,11 @@ def _output_names(function: ast.FunctionDef) -> list[str]:
     if isinstance(returns, ast.Call) and _called(returns) == "NamedTuple" and len(returns.args) == 2:
         fields = returns.args[1]
         if isinstance(fields, (ast.List, ast.Tuple)):
-            return [str(item.elts[0].value) for item in fields.elts
-                    if isinstance(item, ast.Tuple) and isinstance(item.elts[0], ast.Constant)]
+            return [
+                str(item.elts[0].value)
+                for item in fields.elts
+                if isinstance(item, ast.Tuple) and isinstance(item.elts[0], ast.Constant)
+            ]
     if isinstance(returns, ast.Constant) and returns.value is None:
         return []
     return ["Output"]
@@ -378,8 +442,18 @@ for form, given, path in zip(rest[0::3], rest[1::3], rest[2::3]):
         stream.write(value)
 '''
 # Go layout elements the converter writes (mapping/templates.py) -> strftime; KFP's times are UTC
-GO_TO_STRFTIME = {"2006": "%Y", "01": "%m", "02": "%d", "15": "%H", "04": "%M", "05": "%S",
-                  "Z07:00": "Z", "-07:00": "+00:00", "Z0700": "Z", "-0700": "+0000"}
+GO_TO_STRFTIME = {
+    "2006": "%Y",
+    "01": "%m",
+    "02": "%d",
+    "15": "%H",
+    "04": "%M",
+    "05": "%S",
+    "Z07:00": "Z",
+    "-07:00": "+00:00",
+    "Z0700": "Z",
+    "-0700": "+0000",
+}
 
 
 def strftime_of(layout: str) -> str:
@@ -409,48 +483,53 @@ def run_time_component(key: str, image: str, layouts: Mapping[str, str]) -> V2Co
     for name, layout in layouts.items():
         args += [repr(strftime_of(layout)), f"given_{name}", name]
     function = python_identifier(key.lower())
-    code = (f"@dsl.container_component\ndef {function}({', '.join(parameters)}):\n"
-            '    """The logical date of the run, as each parameter needs it: given, else the scheduled or '
-            'creation time."""\n'
-            f"    return dsl.ContainerSpec(\n        image={image!r},\n"
-            f"        command=['python3', '-c', {_text(RUN_TIME_PROGRAM)}],\n"
-            f"        args=[{', '.join(args)}],\n    )\n\n\n{key} = {function}")
+    code = (
+        f"@dsl.container_component\ndef {function}({', '.join(parameters)}):\n"
+        '    """The logical date of the run, as each parameter needs it: given, else the scheduled or '
+        'creation time."""\n'
+        f"    return dsl.ContainerSpec(\n        image={image!r},\n"
+        f"        command=['python3', '-c', {_text(RUN_TIME_PROGRAM)}],\n"
+        f"        args=[{', '.join(args)}],\n    )\n\n\n{key} = {function}"
+    )
     return V2Component(key, code, inputs, {name: name for name in layouts})
 
 
 # the list a loop over a mapped task's results runs over (KFP v2 loops over no dsl.Collected)
-GATHER_PROGRAM = '''\
+GATHER_PROGRAM = """\
 import json, os, sys
 os.makedirs(os.path.dirname(sys.argv[2]), exist_ok=True)
 with open(sys.argv[2], "w") as stream:
     json.dump(json.loads(sys.argv[1]), stream)
-'''
+"""
 
 
 def gather_component(key: str, image: str) -> V2Component:
     """A step turning a `dsl.Collected` (a mapped task's results) into a list output a `dsl.ParallelFor`
     can loop over: the same items, in the same order, as v1's Argo loop over the aggregated outputs."""
     function = python_identifier(key.lower())
-    code = (f"@dsl.container_component\ndef {function}(values: list, output: dsl.OutputPath(list)):\n"
-            '    """A mapped task\'s results as one list, for the loop over them (KFP v2 loops over no '
-            'dsl.Collected)."""\n'
-            f"    return dsl.ContainerSpec(\n        image={image!r},\n"
-            f"        command=['python3', '-c', {_text(GATHER_PROGRAM)}, values, output],\n    )\n\n\n"
-            f"{key} = {function}")
-    return V2Component(key, code, {"values": "values"}, {"Output": CONTAINER_OUTPUT},
-                       input_types={"values": "list"})
+    code = (
+        f"@dsl.container_component\ndef {function}(values: list, output: dsl.OutputPath(list)):\n"
+        '    """A mapped task\'s results as one list, for the loop over them (KFP v2 loops over no '
+        'dsl.Collected)."""\n'
+        f"    return dsl.ContainerSpec(\n        image={image!r},\n"
+        f"        command=['python3', '-c', {_text(GATHER_PROGRAM)}, values, output],\n    )\n\n\n"
+        f"{key} = {function}"
+    )
+    return V2Component(
+        key, code, {"values": "values"}, {"Output": CONTAINER_OUTPUT}, input_types={"values": "list"}
+    )
 
 
 # the items of a task mapped over a cross product (control_flow.Product): argv[1] the argument names,
 # argv[2] the output file, then each argument's list as JSON; the last argument varies fastest
-PRODUCT_PROGRAM = '''\
+PRODUCT_PROGRAM = """\
 import itertools, json, os, sys
 names, output = json.loads(sys.argv[1]), sys.argv[2]
 lists = [json.loads(value) for value in sys.argv[3:]]
 os.makedirs(os.path.dirname(output), exist_ok=True)
 with open(output, "w") as stream:
     json.dump([dict(zip(names, combination)) for combination in itertools.product(*lists)], stream)
-'''
+"""
 
 
 def product_component(key: str, image: str, names: Sequence[str]) -> V2Component:
@@ -458,22 +537,28 @@ def product_component(key: str, image: str, names: Sequence[str]) -> V2Component
     Airflow's map-index order, as one list of objects (one field per mapped argument)."""
     function = python_identifier(key.lower())
     parameters = [f"values_{index}: list" for index in range(len(names))]
-    code = (f"@dsl.container_component\ndef {function}({', '.join(parameters)}, output: dsl.OutputPath(list)):\n"
-            f'    """The cross product of {", ".join(names)}, as Airflow maps over it."""\n'
-            f"    return dsl.ContainerSpec(\n        image={image!r},\n"
-            f"        command=['python3', '-c', {_text(PRODUCT_PROGRAM)}, {json.dumps(list(names))!r}, output, "
-            f"{', '.join(f'values_{index}' for index in range(len(names)))}],\n    )\n\n\n"
-            f"{key} = {function}")
+    code = (
+        f"@dsl.container_component\ndef {function}({', '.join(parameters)}, output: dsl.OutputPath(list)):\n"
+        f'    """The cross product of {", ".join(names)}, as Airflow maps over it."""\n'
+        f"    return dsl.ContainerSpec(\n        image={image!r},\n"
+        f"        command=['python3', '-c', {_text(PRODUCT_PROGRAM)}, {json.dumps(list(names))!r}, output, "
+        f"{', '.join(f'values_{index}' for index in range(len(names)))}],\n    )\n\n\n"
+        f"{key} = {function}"
+    )
     inputs = {f"values_{index}": f"values_{index}" for index in range(len(names))}
-    return V2Component(key, code, inputs, {"Output": CONTAINER_OUTPUT}, input_types=dict.fromkeys(inputs, "list"))
+    return V2Component(
+        key, code, inputs, {"Output": CONTAINER_OUTPUT}, input_types=dict.fromkeys(inputs, "list")
+    )
 
 
 def empty_list_component(key: str, image: str) -> V2Component:
     """The `dsl.Else` branch of a sub-pipeline that passes a mapped task's results out of its `dsl.If`
     (`dsl.OneOf` needs a value from each branch): no results, an empty list."""
     function = python_identifier(key.lower())
-    code = (f"@dsl.container_component\ndef {function}(output: dsl.OutputPath(list)):\n"
-            '    """No results (the tasks under the condition did not run): an empty list."""\n'
-            f"    return dsl.ContainerSpec(\n        image={image!r},\n"
-            f"        command=['sh', '-c', 'printf \"[]\" > \"$0\"', output],\n    )\n\n\n{key} = {function}")
+    code = (
+        f"@dsl.container_component\ndef {function}(output: dsl.OutputPath(list)):\n"
+        '    """No results (the tasks under the condition did not run): an empty list."""\n'
+        f"    return dsl.ContainerSpec(\n        image={image!r},\n"
+        f"        command=['sh', '-c', 'printf \"[]\" > \"$0\"', output],\n    )\n\n\n{key} = {function}"
+    )
     return V2Component(key, code, {}, {"Output": CONTAINER_OUTPUT})

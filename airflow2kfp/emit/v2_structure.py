@@ -55,7 +55,9 @@ class Block:
         return found
 
 
-def conditions_of(order: Sequence[str], controls: Mapping[str, TaskControl]) -> dict[str, tuple[Condition, ...]]:
+def conditions_of(
+    order: Sequence[str], controls: Mapping[str, TaskControl]
+) -> dict[str, tuple[Condition, ...]]:
     """Each task's conditions, outermost first: its own, its deciders', and its upstreams' when its
     rule is skipped by a skipped upstream (trigger_rules_v2.INHERIT_CONDITIONS)."""
     position = {task_id: index for index, task_id in enumerate(order)}
@@ -89,12 +91,16 @@ def holder_paths(root: Block) -> dict[str, list[Block]]:
                 walk(item, path + [block])
             else:
                 found[item] = path + [block]
+
     walk(root, [])
     return found
 
 
-def build_tree(order: Sequence[str], conditions: Mapping[str, tuple[Condition, ...]],
-               upstreams: Mapping[str, Sequence[str]]) -> Block:
+def build_tree(
+    order: Sequence[str],
+    conditions: Mapping[str, tuple[Condition, ...]],
+    upstreams: Mapping[str, Sequence[str]],
+) -> Block:
     root = Block(None)
     paths: dict[str, list[Block]] = {}
     for task_id in order:
@@ -175,8 +181,13 @@ def _units(region: Block) -> list[tuple[Any, frozenset[str]]]:
 class _Grouping:
     """The regions of one scope split into groups: which tasks wait for which as written."""
 
-    def __init__(self, scope: Block, closure: frozenset[tuple[str, str]],
-                 ups: Mapping[str, Sequence[str]], downs: Mapping[str, Sequence[str]]) -> None:
+    def __init__(
+        self,
+        scope: Block,
+        closure: frozenset[tuple[str, str]],
+        ups: Mapping[str, Sequence[str]],
+        downs: Mapping[str, Sequence[str]],
+    ) -> None:
         self.closure, self.ups, self.downs = closure, ups, downs
         self.unit_of: dict[str, Any] = {}  # task in this scope -> the key of the unit standing for it here
         self.members: dict[Any, frozenset[str]] = {}
@@ -190,6 +201,7 @@ class _Grouping:
                 else:
                     self.unit_of[item] = ("task", item)
                     self.members[("task", item)] = frozenset({item})
+
         walk(scope)
 
     def assign(self, key: Any, tasks: frozenset[str]) -> None:
@@ -203,12 +215,20 @@ class _Grouping:
         waiting for it. Tasks outside this scope are the enclosing region's concern."""
         for task in tasks:
             for up in self.ups[task]:
-                if up not in tasks and up in self.unit_of and any(
-                        (a, b) not in self.closure for a in self.members[self.unit_of[up]] for b in tasks):
+                if (
+                    up not in tasks
+                    and up in self.unit_of
+                    and any((a, b) not in self.closure for a in self.members[self.unit_of[up]] for b in tasks)
+                ):
                     return False
             for down in self.downs[task]:
-                if down not in tasks and down in self.unit_of and any(
-                        (a, b) not in self.closure for a in tasks for b in self.members[self.unit_of[down]]):
+                if (
+                    down not in tasks
+                    and down in self.unit_of
+                    and any(
+                        (a, b) not in self.closure for a in tasks for b in self.members[self.unit_of[down]]
+                    )
+                ):
                     return False
         return True
 
@@ -257,20 +277,22 @@ def split_regions(root: Block, edges: Sequence[tuple[str, str]], names: UniqueNa
     scope_pass(root)
 
 
-def _replace(scope: Block, region: Block, groups: list[list[tuple[Any, frozenset[str]]]],
-             names: UniqueNames) -> None:
+def _replace(
+    scope: Block, region: Block, groups: list[list[tuple[Any, frozenset[str]]]], names: UniqueNames
+) -> None:
     """Put one region per group where `region` was (same condition; the first keeps its name)."""
     parent = _parent(scope, region)
     assert parent is not None
     blocks = []
     for number, group in enumerate(groups):
         keep = {id(unit) for unit, _ in group if isinstance(unit, Block)} | {
-            unit for unit, _ in group if not isinstance(unit, Block)}
+            unit for unit, _ in group if not isinstance(unit, Block)
+        }
         block = _filtered(region, keep)
         block.region = region.region if number == 0 else region_name(region, names)
         blocks.append(block)
     index = _index(parent.items, region)
-    parent.items[index:index + 1] = blocks
+    parent.items[index : index + 1] = blocks
 
 
 def _filtered(block: Block, keep: set[Any]) -> Block:
@@ -303,6 +325,7 @@ def _parent(block: Block, target: Block) -> Block | None:
 
 def order_items(root: Block, upstreams: Mapping[str, Sequence[str]]) -> None:
     """Sort every list so each item comes after the items of that list it waits for; stable."""
+
     def sort(block: Block) -> None:
         for item in block.items:
             if isinstance(item, Block):
@@ -322,17 +345,22 @@ def order_items(root: Block, upstreams: Mapping[str, Sequence[str]]) -> None:
         while len(placed) < len(block.items):
             ready = next((i for i in range(len(block.items)) if i not in done and needs[i] <= done), None)
             if ready is None:
-                cycle = [block.items[i] if not isinstance(block.items[i], Block) else block.items[i].tasks()
-                         for i in range(len(block.items)) if i not in done]
+                cycle = [
+                    block.items[i] if not isinstance(block.items[i], Block) else block.items[i].tasks()
+                    for i in range(len(block.items))
+                    if i not in done
+                ]
                 raise StructureError(f"no order in which KFP v2 can write {cycle}")
             placed.append(ready)
             done.add(ready)
         block.items[:] = [block.items[i] for i in placed]
+
     sort(root)
 
 
-def exit_group(root: Block, task_id: str, ancestors: frozenset[str], downs: Mapping[str, Sequence[str]]
-               ) -> list[int] | None:
+def exit_group(
+    root: Block, task_id: str, ancestors: frozenset[str], downs: Mapping[str, Sequence[str]]
+) -> list[int] | None:
     """The root items a `dsl.ExitHandler` with exit task `task_id` can hold: those holding its
     ancestors (which must be whole items, ancestors only), when nothing waits for the task and
     nothing but the task waits for one of them (KFP rejects an edge out of an ExitHandler); else None."""

@@ -36,7 +36,11 @@ COMPILE_TIMEOUT = 120.0
 def find_kfp2_python(explicit: str | None = None) -> str | None:
     """The kfp 2.x interpreter: explicit path, else $AIRFLOW2KFP_KFP2_PYTHON, else the project's
     `.venv-kfp2/bin/python`; None when none exists."""
-    for candidate in (explicit, os.environ.get(PYTHON_ENV_VAR), str(REPO_ROOT / PROJECT_ENV_DIR / "bin" / "python")):
+    for candidate in (
+        explicit,
+        os.environ.get(PYTHON_ENV_VAR),
+        str(REPO_ROOT / PROJECT_ENV_DIR / "bin" / "python"),
+    ):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -67,9 +71,13 @@ class Kfp2Worker:
 
     def env(self) -> dict[str, str]:
         env = {key: os.environ[key] for key in ENV_ALLOWLIST if key in os.environ}
-        env.update(HOME=str(self.root / "home"), PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
-                   PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION="python",  # dict-ordered maps: the same IR each run
-                   PYTHONDONTWRITEBYTECODE="1")
+        env.update(
+            HOME=str(self.root / "home"),
+            PYTHONHASHSEED="0",
+            PYTHONUNBUFFERED="1",
+            PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION="python",  # dict-ordered maps: the same IR each run
+            PYTHONDONTWRITEBYTECODE="1",
+        )
         return env
 
     def start(self) -> None:
@@ -77,8 +85,13 @@ class Kfp2Worker:
         log = open(self.root / "worker.log", "ab")  # noqa: SIM115 - the child keeps it
         try:
             self.process = subprocess.Popen(
-                [self.python, "-s", str(self.root / "worker.py")], cwd=self.root, env=self.env(),
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, start_new_session=True,
+                [self.python, "-s", str(self.root / "worker.py")],
+                cwd=self.root,
+                env=self.env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
             )
         except OSError as error:
             raise WorkerError(f"{self.python}: {error}") from error
@@ -124,12 +137,18 @@ class Kfp2Worker:
             answer = json.loads(line)
         except ValueError as error:
             self.stop()
-            raise WorkerError(f"the kfp 2 worker answered something that is not JSON: {line[:200]!r}") from error
+            raise WorkerError(
+                f"the kfp 2 worker answered something that is not JSON: {line[:200]!r}"
+            ) from error
         return answer if isinstance(answer, dict) else {}
 
-    def request(self, request: Mapping[str, Any], timeout: float,
-                on_message: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
-                final_key: str | None = None) -> dict[str, Any]:
+    def request(
+        self,
+        request: Mapping[str, Any],
+        timeout: float,
+        on_message: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+        final_key: str | None = None,
+    ) -> dict[str, Any]:
         """Send `request`; answers other than the final one (with `final_key`) go to `on_message`,
         whose return value, when not None, is sent back to the worker."""
         self.send(request)
@@ -201,16 +220,32 @@ def compile_v2(source: str, python: str | None) -> Compiled:
     return Compiled(None, str(answer.get("error") or "the kfp 2 worker gave no IR"))
 
 
-def run_v2(ir_text: str, arguments: Mapping[str, Any], python: str | None,
-           on_step: Callable[[dict[str, Any]], dict[str, Any]], run_at: str, task_timeout: float,
-           run_timeout: float, run_uuid: str) -> dict[str, Any]:
+def run_v2(
+    ir_text: str,
+    arguments: Mapping[str, Any],
+    python: str | None,
+    on_step: Callable[[dict[str, Any]], dict[str, Any]],
+    run_at: str,
+    task_timeout: float,
+    run_timeout: float,
+    run_uuid: str,
+) -> dict[str, Any]:
     """Run a compiled v2 pipeline in the kfp 2 worker (ir_runner.py); `on_step(step)` runs each container
     the worker hands over and returns what it did. Never raises: a failure is a run in phase Error."""
     if python is None:
-        return {"phase": "Error", "steps": [],
-                "message": "no kfp 2.x interpreter (run scripts/setup_kfp2_env.sh, or pass --kfp2-python)"}
-    request = {"op": "run", "ir": ir_text, "arguments": dict(arguments), "run_at": run_at,
-               "task_timeout": task_timeout, "run_uuid": run_uuid}
+        return {
+            "phase": "Error",
+            "steps": [],
+            "message": "no kfp 2.x interpreter (run scripts/setup_kfp2_env.sh, or pass --kfp2-python)",
+        }
+    request = {
+        "op": "run",
+        "ir": ir_text,
+        "arguments": dict(arguments),
+        "run_at": run_at,
+        "task_timeout": task_timeout,
+        "run_uuid": run_uuid,
+    }
 
     def answer_step(message: dict[str, Any]) -> dict[str, Any] | None:
         step = message.get("step")
@@ -222,5 +257,9 @@ def run_v2(ir_text: str, arguments: Mapping[str, Any], python: str | None,
         return {"phase": "Error", "steps": [], "message": f"the kfp 2 worker: {error}"}
     run = answer.get("run")
     if not isinstance(run, dict):
-        return {"phase": "Error", "steps": [], "message": str(answer.get("error") or "the kfp 2 worker gave no run")}
+        return {
+            "phase": "Error",
+            "steps": [],
+            "message": str(answer.get("error") or "the kfp 2 worker gave no run"),
+        }
     return run

@@ -94,8 +94,10 @@ class Outcome:
 
 # -- CEL, as far as KFP's compiler writes it for dsl.If / Elif / Else ------------------------------
 
-_TOKEN = re.compile(r"""\s*(?:(inputs\.parameter_values\[(?:'[^']*'|"[^"]*")\])|('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
-                    r"""|(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(==|!=|<=|>=|&&|\|\||[<>!()])|(true|false|null|int|double|string))""")
+_TOKEN = re.compile(
+    r"""\s*(?:(inputs\.parameter_values\[(?:'[^']*'|"[^"]*")\])|('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+    r"""|(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(==|!=|<=|>=|&&|\|\||[<>!()])|(true|false|null|int|double|string))"""
+)
 
 
 def evaluate_condition(text: str, values: Mapping[str, Any]) -> bool:
@@ -107,11 +109,11 @@ def evaluate_condition(text: str, values: Mapping[str, Any]) -> bool:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise ConditionError(f"cannot read {text[position:position + 40]!r}")
+            raise ConditionError(f"cannot read {text[position : position + 40]!r}")
         position = match.end()
         reference, string, number, operator, word = match.groups()
         if reference:
-            name = ast.literal_eval(reference[len("inputs.parameter_values["):-1])
+            name = ast.literal_eval(reference[len("inputs.parameter_values[") : -1])
             if name not in values:
                 raise ConditionError(f"no input {name!r}")
             tokens.append(("value", values[name]))
@@ -166,11 +168,17 @@ class _Parser:
                 right = self.unary()
                 if operator in ("==", "!="):
                     same = (left == right and type(left) is type(right)) or (
-                        isinstance(left, (int, float)) and isinstance(right, (int, float))
-                        and not isinstance(left, bool) and not isinstance(right, bool) and left == right)
+                        isinstance(left, (int, float))
+                        and isinstance(right, (int, float))
+                        and not isinstance(left, bool)
+                        and not isinstance(right, bool)
+                        and left == right
+                    )
                     return same if operator == "==" else not same
                 try:
-                    return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[operator]
+                    return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[
+                        operator
+                    ]
                 except TypeError as error:
                     raise ConditionError(str(error)) from None
         return left
@@ -213,14 +221,24 @@ def _bool(value: Any) -> bool:
 class Runner:
     """One run of a pipeline spec; `run_step(request) -> reply` runs a container (see module doc)."""
 
-    def __init__(self, pipeline_spec: Any, platform: Mapping[str, Any], run_step: Callable[[dict], dict],
-                 workdir: str, run_at: datetime, task_timeout: float, run_uuid: str) -> None:
+    def __init__(
+        self,
+        pipeline_spec: Any,
+        platform: Mapping[str, Any],
+        run_step: Callable[[dict], dict],
+        workdir: str,
+        run_at: datetime,
+        task_timeout: float,
+        run_uuid: str,
+    ) -> None:
         from kfp.local import utils
 
         self.spec = pipeline_spec
         self.components = dict(pipeline_spec.components.items())
-        self.executors = {name: utils.struct_to_executor_spec(executor)
-                          for name, executor in pipeline_spec.deployment_spec["executors"].items()}
+        self.executors = {
+            name: utils.struct_to_executor_spec(executor)
+            for name, executor in pipeline_spec.deployment_spec["executors"].items()
+        }
         kubernetes = ((platform.get("platforms") or {}).get("kubernetes") or {}).get("deploymentSpec") or {}
         self.platform_executors: Mapping[str, Any] = kubernetes.get("executors") or {}
         self.run_step = run_step
@@ -240,20 +258,32 @@ class Runner:
 
     # -- DAGs ------------------------------------------------------------------------------------
 
-    def dag(self, component: Any, arguments: dict[str, Any], parent_store: Any, node: str,
-            waited: frozenset[str], item: Any = None) -> Outcome:
+    def dag(
+        self,
+        component: Any,
+        arguments: dict[str, Any],
+        parent_store: Any,
+        node: str,
+        waited: frozenset[str],
+        item: Any = None,
+    ) -> Outcome:
         from kfp.local import io
         from kfp.local.orchestrator.orchestrator_utils import OrchestratorUtils
         from kfp.pipeline_spec import pipeline_spec_pb2
 
-        completed_strategy = pipeline_spec_pb2.PipelineTaskSpec.TriggerPolicy.TriggerStrategy.ALL_UPSTREAM_TASKS_COMPLETED
+        completed_strategy = (
+            pipeline_spec_pb2.PipelineTaskSpec.TriggerPolicy.TriggerStrategy.ALL_UPSTREAM_TASKS_COMPLETED
+        )
         store = io.IOStore(parent=parent_store)
         for name, value in OrchestratorUtils.join_user_inputs_and_defaults(
-                arguments, component.input_definitions).items():
+            arguments, component.input_definitions
+        ).items():
             store.put_parent_input(name, value)
         tasks = dict(component.dag.tasks.items())
         deps = {key: _dependencies(task, tasks) for key, task in tasks.items()}
-        exits = sorted(key for key, task in tasks.items() if task.trigger_policy.strategy == completed_strategy)
+        exits = sorted(
+            key for key, task in tasks.items() if task.trigger_policy.strategy == completed_strategy
+        )
         hook_of: dict[str, str] = {}
         for key in exits:  # dag.go: taskToExitTemplate[dep] = name, in sorted order: the last one stays
             for dep in deps[key]:
@@ -264,9 +294,11 @@ class Runner:
         for key in body:
             for dep in deps[key]:
                 if dep in exits:
-                    raise Rejected(f"task {_name(tasks[key])!r} waits for {_name(tasks[dep])!r}, which KFP's backend "
-                                   "runs as an exit hook (ALL_UPSTREAM_TASKS_COMPLETED): the compiled Argo workflow "
-                                   "names a dependency that is not defined")
+                    raise Rejected(
+                        f"task {_name(tasks[key])!r} waits for {_name(tasks[dep])!r}, which KFP's backend "
+                        "runs as an exit hook (ALL_UPSTREAM_TASKS_COMPLETED): the compiled Argo workflow "
+                        "names a dependency that is not defined"
+                    )
         states: dict[str, Outcome] = {}
         hooked: set[str] = set()
         for key in _topological(body, deps):
@@ -288,15 +320,24 @@ class Runner:
             if key in hook_of and outcome.phase in (*COMPLETED, NOT_VERIFIABLE) and not _is_loop(task):
                 hook = hook_of[key]
                 hooked.add(hook)
-                done = self.task(hook, tasks[hook], store, f"{here}.onExit", outcome.covered | outcome.waited,
-                                 outcome.phase == NOT_VERIFIABLE, item)
+                done = self.task(
+                    hook,
+                    tasks[hook],
+                    store,
+                    f"{here}.onExit",
+                    outcome.covered | outcome.waited,
+                    outcome.phase == NOT_VERIFIABLE,
+                    item,
+                )
                 outcome.covered = outcome.covered | done.covered  # its dependants wait for the hook too
             states[key] = outcome
         for key in exits:
             if key not in hooked:
-                why = ("KFP's backend gives it no exit hook (another task has its upstream's, or it follows a loop)"
-                       if not any(hook_of.get(dep) == key and not _is_loop(tasks[dep]) for dep in deps[key])
-                       else "no upstream it is the exit hook of completed")
+                why = (
+                    "KFP's backend gives it no exit hook (another task has its upstream's, or it follows a loop)"
+                    if not any(hook_of.get(dep) == key and not _is_loop(tasks[dep]) for dep in deps[key])
+                    else "no upstream it is the exit hook of completed"
+                )
                 self.not_run(tasks[key], f"{node}.{key}", OMITTED, why, waited)
         phase = _assess(body, deps, states)
         outputs: dict[str, Any] = {}
@@ -304,13 +345,19 @@ class Runner:
             try:
                 outputs = OrchestratorUtils.get_dag_outputs(component.dag.outputs, store)
             except (ValueError, KeyError) as error:
-                return Outcome(ERROR, frozenset().union(*(s.covered for s in states.values())), waited, {},
-                               f"DAG outputs: {error}")
+                return Outcome(
+                    ERROR,
+                    frozenset().union(*(s.covered for s in states.values())),
+                    waited,
+                    {},
+                    f"DAG outputs: {error}",
+                )
         covered = frozenset().union(*(s.covered for s in states.values()))
         return Outcome(phase, covered, waited, outputs)
 
-    def task(self, key: str, task: Any, store: Any, node: str, waited: frozenset[str], unverified: bool,
-             item: Any) -> Outcome:
+    def task(
+        self, key: str, task: Any, store: Any, node: str, waited: frozenset[str], unverified: bool, item: Any
+    ) -> Outcome:
         from kfp.local.orchestrator import task_spec_utils
         from kfp.local.orchestrator.orchestrator_utils import OrchestratorUtils
 
@@ -319,18 +366,21 @@ class Runner:
             arguments = OrchestratorUtils.make_task_arguments(task.inputs, store)
         except (ValueError, KeyError) as error:
             if unverified:
-                return self.not_run(task, node, NOT_VERIFIABLE, "needs an output of a step that could not run",
-                                    waited)
+                return self.not_run(
+                    task, node, NOT_VERIFIABLE, "needs an output of a step that could not run", waited
+                )
             return self.not_run(task, node, ERROR, f"inputs: {error}", waited)
         if task.trigger_policy.condition:
             try:
                 run = evaluate_condition(task.trigger_policy.condition, arguments)
             except ConditionError as error:
-                return self.not_run(task, node, ERROR, f"condition {task.trigger_policy.condition!r}: {error}",
-                                    waited)
+                return self.not_run(
+                    task, node, ERROR, f"condition {task.trigger_policy.condition!r}: {error}", waited
+                )
             if not run:
-                return self.not_run(task, node, SKIPPED, f"condition {task.trigger_policy.condition!r} is false",
-                                    waited)
+                return self.not_run(
+                    task, node, SKIPPED, f"condition {task.trigger_policy.condition!r} is false", waited
+                )
         if _is_loop(task):
             return self.loop(key, task, component, arguments, store, node, waited)
         if component.WhichOneof("implementation") == "dag":
@@ -338,13 +388,23 @@ class Runner:
             return self.dag(component, nested, store, node, waited, item)
         return self.container(key, task, component, arguments, node, waited, item)
 
-    def loop(self, key: str, task: Any, component: Any, arguments: Mapping[str, Any], store: Any, node: str,
-             waited: frozenset[str]) -> Outcome:
+    def loop(
+        self,
+        key: str,
+        task: Any,
+        component: Any,
+        arguments: Mapping[str, Any],
+        store: Any,
+        node: str,
+        waited: frozenset[str],
+    ) -> Outcome:
         from kfp.local.orchestrator import task_spec_utils
 
         iterator = task.parameter_iterator
         if task.WhichOneof("iterator") != "parameter_iterator":
-            return self.not_run(task, node, ERROR, "artifact iterators are not implemented by KFP's backend", waited)
+            return self.not_run(
+                task, node, ERROR, "artifact iterators are not implemented by KFP's backend", waited
+            )
         if iterator.items.HasField("raw"):
             items = json.loads(iterator.items.raw)
         else:
@@ -354,7 +414,9 @@ class Runner:
         outcomes: list[Outcome] = []
         for index, item in enumerate(items):
             spec = task_spec_utils.create_parameter_loop_iteration_task_spec(task, item, key)
-            nested = task_spec_utils.build_nested_dag_arguments(f"{key}-iteration-{index}", spec, component, store)
+            nested = task_spec_utils.build_nested_dag_arguments(
+                f"{key}-iteration-{index}", spec, component, store
+            )
             outcomes.append(self.dag(component, nested, store, f"{node}({index})", waited, item))
         failed = next((o.phase for o in outcomes if o.phase in (FAILED, ERROR)), None)
         outputs: dict[str, Any] = {}
@@ -366,8 +428,16 @@ class Runner:
 
     # -- steps -----------------------------------------------------------------------------------
 
-    def container(self, key: str, task: Any, component: Any, arguments: dict[str, Any], node: str,
-                  waited: frozenset[str], item: Any) -> Outcome:
+    def container(
+        self,
+        key: str,
+        task: Any,
+        component: Any,
+        arguments: dict[str, Any],
+        node: str,
+        waited: frozenset[str],
+        item: Any,
+    ) -> Outcome:
         from kfp.local import executor_input_utils, executor_output_utils, placeholder_utils
 
         label = component.executor_label
@@ -389,26 +459,48 @@ class Runner:
         created = self.run_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         times = dict.fromkeys(TIME_PLACEHOLDERS, created)
         # the driver resolves these in input values (kfp.local does not know them)
-        arguments = {name: _replace_all(value, times) if isinstance(value, str) else value
-                     for name, value in arguments.items()}
+        arguments = {
+            name: _replace_all(value, times) if isinstance(value, str) else value
+            for name, value in arguments.items()
+        }
         for attempt in range(1, attempts + 1):
             task_root = os.path.join(self.workdir, f"{self.count:04d}-{key}", str(attempt))
             executor_input = executor_input_utils.construct_executor_input(
-                component_spec=component, arguments=arguments, task_root=task_root, block_input_artifact=False)
+                component_spec=component, arguments=arguments, task_root=task_root, block_input_artifact=False
+            )
             executor_dict = executor_input_utils.executor_input_to_dict(executor_input, component)
             command = placeholder_utils.replace_placeholders(
-                full_command=[*container.command, *container.args], executor_input_dict=executor_dict,
+                full_command=[*container.command, *container.args],
+                executor_input_dict=executor_dict,
                 pipeline_resource_name=f"{self.spec.pipeline_info.name}-{self.run_uuid}",
-                task_resource_name=key, pipeline_root=self.workdir, unique_pipeline_id=self.run_uuid)
+                task_resource_name=key,
+                pipeline_root=self.workdir,
+                unique_pipeline_id=self.run_uuid,
+            )
             command = [_replace_all(part, times) for part in command]
             for output in executor_input.outputs.parameters.values():  # the launcher makes the folders
                 os.makedirs(os.path.dirname(output.output_file), exist_ok=True)
             os.makedirs(os.path.dirname(executor_input.outputs.output_file), exist_ok=True)
-            reply = self.run_step({"image": container.image, "command": command, "env": env, "timeout": limit,
-                                   "task": _name(task)})
+            reply = self.run_step(
+                {
+                    "image": container.image,
+                    "command": command,
+                    "env": env,
+                    "timeout": limit,
+                    "task": _name(task),
+                }
+            )
             if not reply.get("verifiable", False):
-                record = StepRecord(node, key, task.component_ref.name, _name(task), NOT_VERIFIABLE,
-                                    str(reply.get("message", "")), waited_for=sorted(waited), item=item)
+                record = StepRecord(
+                    node,
+                    key,
+                    task.component_ref.name,
+                    _name(task),
+                    NOT_VERIFIABLE,
+                    str(reply.get("message", "")),
+                    waited_for=sorted(waited),
+                    item=item,
+                )
                 self.records.append(record)
                 return Outcome(NOT_VERIFIABLE, frozenset({node}), waited)
             if reply.get("succeeded"):
@@ -424,11 +516,32 @@ class Runner:
                 phase, message = SUCCEEDED, ""
                 break
             phase, message = FAILED, str(reply.get("message", "failed"))
-        texts = {name: value if isinstance(value, str) else json.dumps(value)
-                 for name, value in outputs.items() if not hasattr(value, "uri")} if phase == SUCCEEDED else {}
-        self.records.append(StepRecord(node, key, task.component_ref.name, _name(task), phase, message, started,
-                                       self.now(), attempt, texts, sorted(waited), item,
-                                       str(reply.get("log_tail", ""))[-LOG_TAIL:]))
+        texts = (
+            {
+                name: value if isinstance(value, str) else json.dumps(value)
+                for name, value in outputs.items()
+                if not hasattr(value, "uri")
+            }
+            if phase == SUCCEEDED
+            else {}
+        )
+        self.records.append(
+            StepRecord(
+                node,
+                key,
+                task.component_ref.name,
+                _name(task),
+                phase,
+                message,
+                started,
+                self.now(),
+                attempt,
+                texts,
+                sorted(waited),
+                item,
+                str(reply.get("log_tail", ""))[-LOG_TAIL:],
+            )
+        )
         return Outcome(phase, frozenset({node}), waited, outputs if phase == SUCCEEDED else {}, message)
 
     def not_run(self, task: Any, node: str, phase: str, message: str, waited: frozenset[str]) -> Outcome:
@@ -441,9 +554,19 @@ class Runner:
                 for inner_key, inner in component.dag.tasks.items():
                     walk(inner, f"{where}.{inner_key}", depth + 1)
                 return
-            self.records.append(StepRecord(where, where.rsplit(".", 1)[-1], each.component_ref.name, _name(each),
-                                           phase, message, waited_for=sorted(waited)))
+            self.records.append(
+                StepRecord(
+                    where,
+                    where.rsplit(".", 1)[-1],
+                    each.component_ref.name,
+                    _name(each),
+                    phase,
+                    message,
+                    waited_for=sorted(waited),
+                )
+            )
             covered.add(where)
+
         walk(task, node, 0)
         return Outcome(phase, frozenset(covered), waited, message=message)
 
@@ -516,16 +639,26 @@ def _assess(body: list[str], deps: Mapping[str, list[str]], states: Mapping[str,
     return SUCCEEDED
 
 
-def run_pipeline(ir_text: str, arguments: Mapping[str, Any], run_step: Callable[[dict], dict], workdir: str,
-                 run_at: datetime, task_timeout: float, run_uuid: str) -> dict[str, Any]:
+def run_pipeline(
+    ir_text: str,
+    arguments: Mapping[str, Any],
+    run_step: Callable[[dict], dict],
+    workdir: str,
+    run_at: datetime,
+    task_timeout: float,
+    run_uuid: str,
+) -> dict[str, Any]:
     """Run the IR; the answer the worker sends back: phase, message, steps (StepRecord dicts)."""
     import kfp
     import yaml
     from kfp import components
 
     if not kfp.__version__.startswith(SUPPORTED_KFP):
-        return {"phase": ERROR, "message": f"verify --target v2 runs on kfp.local {SUPPORTED_KFP}x; found kfp "
-                                           f"{kfp.__version__}", "steps": []}
+        return {
+            "phase": ERROR,
+            "message": f"verify --target v2 runs on kfp.local {SUPPORTED_KFP}x; found kfp {kfp.__version__}",
+            "steps": [],
+        }
     documents = [d for d in yaml.safe_load_all(ir_text) if isinstance(d, dict)]
     platform = next((d for d in documents if "platforms" in d), {})
     spec = components.load_component_from_text(ir_text).pipeline_spec
@@ -534,6 +667,12 @@ def run_pipeline(ir_text: str, arguments: Mapping[str, Any], run_step: Callable[
         outcome = runner.run(arguments)
     except Rejected as error:
         return {"phase": ERROR, "message": f"KFP's backend rejects this pipeline: {error}", "steps": []}
-    message = outcome.message or next((r.message for r in runner.records if r.phase == ERROR and r.message), "")
-    return {"phase": outcome.phase, "message": message, "seconds": runner.now(),
-            "steps": [record.__dict__ for record in runner.records]}
+    message = outcome.message or next(
+        (r.message for r in runner.records if r.phase == ERROR and r.message), ""
+    )
+    return {
+        "phase": outcome.phase,
+        "message": message,
+        "seconds": runner.now(),
+        "steps": [record.__dict__ for record in runner.records],
+    }

@@ -76,9 +76,15 @@ def run_ir(request: dict, answers) -> dict:
         run_at = datetime.fromisoformat(str(request.get("run_at")))
         arguments = request.get("arguments") or {}
         with tempfile.TemporaryDirectory(prefix="airflow2kfp-v2run-") as folder:
-            result = ir_runner.run_pipeline(str(request.get("ir", "")), arguments, run_step, folder, run_at,
-                                            float(request.get("task_timeout", 60.0)),
-                                            str(request.get("run_uuid", "")))
+            result = ir_runner.run_pipeline(
+                str(request.get("ir", "")),
+                arguments,
+                run_step,
+                folder,
+                run_at,
+                float(request.get("task_timeout", 60.0)),
+                str(request.get("run_uuid", "")),
+            )
     except Exception as error:  # noqa: BLE001 - the runner's failure is the answer
         last = traceback.format_exception_only(type(error), error)[-1].strip()
         return {"run": {"phase": "Error", "message": f"the local KFP v2 run failed: {last}", "steps": []}}

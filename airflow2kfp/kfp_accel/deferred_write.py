@@ -135,5 +135,8 @@ def bind(namespace: dict[str, Any]) -> bool:
 def _own_support(value: Any, name: str, namespace: dict[str, Any]) -> bool:
     """A function `name` defined in the module itself at its top level: the support code it carries
     (the same meaning as kfp's function of that name; tests compile every golden both ways)."""
-    return (callable(value) and getattr(value, "__module__", None) == namespace.get("__name__")
-            and getattr(value, "__qualname__", None) == name)
+    return (
+        callable(value)
+        and getattr(value, "__module__", None) == namespace.get("__name__")
+        and getattr(value, "__qualname__", None) == name
+    )

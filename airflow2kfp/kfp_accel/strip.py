@@ -56,8 +56,15 @@ _WITH_PARENTHESIS = re.compile(r"with[ \t\\\n]*\(")
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:[ \t]*\.[ \t]*[A-Za-z_]\w*)*", re.ASCII)
 # nodes lib2to3's grammar has no rule for, or one this module does not vouch for (its tokenizer
 # tracks `async def` blocks by indentation, and loses track after a nested one)
-_UNSUPPORTED = (ast.Match, ast.TryStar, ast.NamedExpr, ast.AsyncFunctionDef, ast.AsyncFor, ast.AsyncWith,
-                ast.Await)
+_UNSUPPORTED = (
+    ast.Match,
+    ast.TryStar,
+    ast.NamedExpr,
+    ast.AsyncFunctionDef,
+    ast.AsyncFor,
+    ast.AsyncWith,
+    ast.Await,
+)
 
 
 def stripping(kfp_strip: Callable[[str], str]) -> Callable[[str], str]:
@@ -150,7 +157,7 @@ def _top_level_block(lines: list[str], lnum: int) -> list[str] | None:
     while end > lnum + 1 and lines[end - 1].lstrip(" ")[:1] in ("#", "\n", ""):
         end -= 1
     text = "".join(lines[lnum:end])
-    if any(_CONTROL.search(line) for line in lines[lnum:cut + 1]):
+    if any(_CONTROL.search(line) for line in lines[lnum : cut + 1]):
         return None  # tabs (tokenize's columns), form feeds, carriage returns: inspect decides
     tree = _parse(text)
     if not (isinstance(tree, ast.Module) and len(tree.body) == 1 and type(tree.body[0]) is ast.FunctionDef):
@@ -173,7 +180,7 @@ def _top_level_block(lines: list[str], lnum: int) -> list[str] | None:
                 last = row
         elif code not in ("\n", ""):
             return None
-    return lines[lnum:lnum + last]
+    return lines[lnum : lnum + last]
 
 
 def _whole_expression(text: str, node: ast.expr) -> bool:
@@ -188,7 +195,8 @@ def _whole_expression(text: str, node: ast.expr) -> bool:
 def _starred(node: ast.expr | None) -> bool:
     """`*a` or a tuple with a starred item (`a, *b`)."""
     return isinstance(node, ast.Starred) or (
-        isinstance(node, ast.Tuple) and any(isinstance(item, ast.Starred) for item in node.elts))
+        isinstance(node, ast.Tuple) and any(isinstance(item, ast.Starred) for item in node.elts)
+    )
 
 
 class _Text:
@@ -211,8 +219,9 @@ class _Text:
 
     def with_statement(self, node: ast.With) -> bool:
         """`with (a as b, c as d):` (3.9) has no lib2to3 rule; `with (a) as b:` has, but goes too."""
-        return (all(item.optional_vars is None for item in node.items)
-                or not _WITH_PARENTHESIS.match(self.source, self.offset(node.lineno, node.col_offset)))
+        return all(item.optional_vars is None for item in node.items) or not _WITH_PARENTHESIS.match(
+            self.source, self.offset(node.lineno, node.col_offset)
+        )
 
     def decorators(self, node: ast.FunctionDef | ast.ClassDef) -> bool:
         """lib2to3's decorators: '@' dotted_name [ '(' [arglist] ')' ] NEWLINE."""
@@ -222,7 +231,7 @@ class _Text:
             end = self.offset(name.end_lineno, name.end_col_offset)
             if not _DOTTED.fullmatch(self.source, start, end):
                 return False
-            if self.source[self.starts[name.lineno - 1]:start].strip() != "@":  # no `@(`, no `@\`
+            if self.source[self.starts[name.lineno - 1] : start].strip() != "@":  # no `@(`, no `@\`
                 return False
         return True
 

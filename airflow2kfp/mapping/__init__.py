@@ -55,4 +55,12 @@ def map_task(task: Task, context: MappingContext) -> TaskMapping:
     )
 
 
-__all__ = ["FAMILIES", "Fidelity", "MappingContext", "MappingOptions", "TaskMapping", "family_for", "map_task"]
+__all__ = [
+    "FAMILIES",
+    "Fidelity",
+    "MappingContext",
+    "MappingOptions",
+    "TaskMapping",
+    "family_for",
+    "map_task",
+]

@@ -87,7 +87,9 @@ class MappingOptions:
     python_image: str = DEFAULTS.python_image  # base image of Python components
     # runs operators without a mapping; None: the image of the DAG's Airflow major (settings.AIRFLOW_IMAGES)
     airflow_image: str | None = DEFAULTS.airflow_image
-    operator_fallback: bool = DEFAULTS.operator_fallback  # False: operators without a mapping become placeholders
+    operator_fallback: bool = (
+        DEFAULTS.operator_fallback
+    )  # False: operators without a mapping become placeholders
     # what a Bash step's command calls -> the image that has it (airflow2kfp.mapping.bash_images)
     tool_images: tuple[tuple[str, str], ...] = tuple(DEFAULTS.tool_images.items())
 

@@ -105,12 +105,20 @@ def xcom_component(image: str, bash_image: str | None = None) -> ComponentDef:
         spec={
             "name": f"{name}-xcom" if name == "bash" else f"{name} (xcom)",
             "description": "Runs a shell command with bash -c, as Airflow's BashOperator does, and outputs "
-                           "the last line of its output, as Airflow pushes it.",
+            "the last line of its output, as Airflow pushes it.",
             "inputs": [{"name": "command", "type": "String"}],
             "outputs": [{"name": "Output", "type": "String"}],
             "implementation": {
-                "container": {"image": image, "command": [
-                    "bash", "-c", _LAST_LINE, {"inputValue": "command"}, {"outputPath": "Output"}]}
+                "container": {
+                    "image": image,
+                    "command": [
+                        "bash",
+                        "-c",
+                        _LAST_LINE,
+                        {"inputValue": "command"},
+                        {"outputPath": "Output"},
+                    ],
+                }
             },
         },
     )
@@ -142,9 +150,14 @@ def static_text(value: Any) -> Any:
         call = ast.parse(value.source.strip(), mode="eval").body
     except SyntaxError:
         return value
-    if (isinstance(call, ast.Call) and len(call.args) == 1 and not call.keywords
-            and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)
-            and (getattr(call.func, "attr", None) or getattr(call.func, "id", None)) == "dedent"):
+    if (
+        isinstance(call, ast.Call)
+        and len(call.args) == 1
+        and not call.keywords
+        and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.args[0].value, str)
+        and (getattr(call.func, "attr", None) or getattr(call.func, "id", None)) == "dedent"
+    ):
         return textwrap.dedent(call.args[0].value)
     return value
 
@@ -160,7 +173,9 @@ def _skip_exit_codes(task: Task, command: str) -> tuple[int, ...]:
     """
     codes = task.args.get("skip_on_exit_code", AIRFLOW_SKIP_EXIT_CODE)
     if "skip_on_exit_code" in task.args.explicit:
-        return tuple(c for c in (codes if isinstance(codes, (list, tuple)) else [codes]) if isinstance(c, int))
+        return tuple(
+            c for c in (codes if isinstance(codes, (list, tuple)) else [codes]) if isinstance(c, int)
+        )
     return (AIRFLOW_SKIP_EXIT_CODE,) if re.search(rf"\bexit\s+{AIRFLOW_SKIP_EXIT_CODE}\b", command) else ()
 
 
@@ -180,8 +195,14 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     if command.endswith(SCRIPT_SUFFIXES):
         text = script_text(command, task, context.dag)
         if text is None:
-            found.append(diag("A2K306", f"bash_command names the script {command!r}, which was not found next "
-                              "to the DAG file; the command is kept as written", **where))
+            found.append(
+                diag(
+                    "A2K306",
+                    f"bash_command names the script {command!r}, which was not found next "
+                    "to the DAG file; the command is kept as written",
+                    **where,
+                )
+            )
         else:
             command = text
             notes.append(f"script {task.args.get('bash_command')} inlined")
@@ -192,14 +213,23 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     found += image.diagnostics
     notes += image.notes
     parameters: dict[str, PipelineParameter] = {}
-    value: Any = translate_value(command, task, context.dag, "bash_command", found, parameters,
-                                 xcom.text_pulls(context.dag, task, found))
+    value: Any = translate_value(
+        command,
+        task,
+        context.dag,
+        "bash_command",
+        found,
+        parameters,
+        xcom.text_pulls(context.dag, task, found),
+    )
     cwd = task.args.get("cwd")
     if isinstance(cwd, str):
         prefix = f"cd {shlex.quote(cwd)} || exit 1\n"  # a line of its own: scripts start with #!
         if isinstance(value, Interpolated):
             first, *rest = value.parts
-            value = Interpolated((prefix + first, *rest) if isinstance(first, str) else (prefix, first, *rest))
+            value = Interpolated(
+                (prefix + first, *rest) if isinstance(first, str) else (prefix, first, *rest)
+            )
         else:
             value = prefix + str(value)
     calls: list[str] = []
@@ -207,20 +237,35 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     if isinstance(env, dict):
         calls += env_calls(env)
         if task.args.get("append_env") is not True:
-            found.append(diag("A2K303", "env: Airflow runs the command with only these variables (append_env "
-                              "is False); the step also keeps the image's environment", **where))
+            found.append(
+                diag(
+                    "A2K303",
+                    "env: Airflow runs the command with only these variables (append_env "
+                    "is False); the step also keeps the image's environment",
+                    **where,
+                )
+            )
     elif env is not None:
         found.append(diag("A2K306", f"env could not be read statically: {env!r}", **where))
     skip_codes = _skip_exit_codes(task, command)
     if skip_codes:
-        found.append(diag("A2K320", f"exit code {', '.join(map(str, skip_codes))} marks the task skipped in "
-                          "Airflow (skip_on_exit_code); in KFP the step fails instead", **where))
+        found.append(
+            diag(
+                "A2K320",
+                f"exit code {', '.join(map(str, skip_codes))} marks the task skipped in "
+                "Airflow (skip_on_exit_code); in KFP the step fails instead",
+                **where,
+            )
+        )
         notes.append("skip_on_exit_code: fails instead of skipping")
     note = time_macro_note(parameters)
     if any(d.code == "A2K302" for d in found):
         notes.append("Jinja template kept verbatim")
     approximated = not image.complete or any(d.code in ("A2K302", "A2K306", "A2K320") for d in found)
-    pushes = "return_value" in consumed_outputs(context.dag, task.task_id) and xcom.producer_format(task) == xcom.TEXT
+    pushes = (
+        "return_value" in consumed_outputs(context.dag, task.task_id)
+        and xcom.producer_format(task) == xcom.TEXT
+    )
     return TaskMapping(
         task_id=task.task_id,
         fidelity=Fidelity.APPROXIMATED if approximated else Fidelity.DIRECT,
@@ -237,6 +282,7 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
 def _needs_run_time(task: Task, dag: Dag, command: str) -> bool:
     """Whether a templated field needs what only the run has (a Variable, a macro, an XCom in env or
     cwd, or one the command uses other than as its text): then the step renders its templates."""
+
     def kept(value: object, pulls: PullResolver | None = None) -> bool:
         return has_template(value) and bool(translate(str(value), task, dag, pulls).kept)
 
@@ -244,14 +290,17 @@ def _needs_run_time(task: Task, dag: Dag, command: str) -> bool:
     if isinstance(env, LoopValue):  # mapped over dicts known at run time: the item is the whole env
         return True
     values = [cwd, *(env.values() if isinstance(env, dict) else ())]
-    return kept(command, xcom.text_pulls(dag, task, [])) or any(isinstance(v, XComRef) or kept(v) for v in values)
+    return kept(command, xcom.text_pulls(dag, task, [])) or any(
+        isinstance(v, XComRef) or kept(v) for v in values
+    )
 
 
 _RUN_OPTIONS = ("bash_command", "env", "append_env", "cwd")  # what `_run_bash` takes from an item
 
 
-def _rendering_step(task: Task, context: MappingContext, command: object, found: list[Diagnostic],
-                    notes: list[str]) -> TaskMapping:
+def _rendering_step(
+    task: Task, context: MappingContext, command: object, found: list[Diagnostic], notes: list[str]
+) -> TaskMapping:
     """A Python step rendering the command, env and cwd with the run context, then running the command
     as BashOperator does; its last output line is its output when another task reads it."""
     dag, where = context.dag, task_location(task)
@@ -259,6 +308,7 @@ def _rendering_step(task: Task, context: MappingContext, command: object, found:
     parameters: dict[str, PipelineParameter] = {}
     ident = step_identifier(task)
     inputs = _Inputs({f"{ident}_step", "_json", "_file", "_result", "_when", *SHIM_NAMES})
+
     def templated(value: object, field_name: str) -> object:
         if isinstance(value, str) and has_template(value):
             step.template(value, field_name)
@@ -289,40 +339,73 @@ def _rendering_step(task: Task, context: MappingContext, command: object, found:
     item = task.mapped_args.get("*")
     if isinstance(item, WholeItem):  # expand_kwargs: the item's arguments over the partial's
         kwargs = inputs.add("mapped_kwargs", "str", item)
-        given = ", ".join([f"'command': {options[0]}", *(f"{o.split('=', 1)[0]!r}: {o.split('=', 1)[1]}"
-                                                        for o in options[1:])])
+        given = ", ".join(
+            [
+                f"'command': {options[0]}",
+                *(f"{o.split('=', 1)[0]!r}: {o.split('=', 1)[1]}" for o in options[1:]),
+            ]
+        )
         taken = f"{{_RUN_NAMES.get(_k, _k): _v for _k, _v in {kwargs}.items() if _k in {_RUN_OPTIONS!r}}}"
         options = [f"**{{**{{{given}}}, **{taken.replace('_RUN_NAMES', repr({'bash_command': 'command'}))}}}"]
-        notes.append("expand_kwargs: each item's bash_command, env, append_env and cwd, as Airflow passes them")
+        notes.append(
+            "expand_kwargs: each item's bash_command, env, append_env and cwd, as Airflow passes them"
+        )
     context_lines = step.lines(inputs, parameters)
     found += step.found
     skip_codes = _skip_exit_codes(task, command if isinstance(command, str) else "")
     if skip_codes:
-        found.append(diag("A2K320", f"exit code {', '.join(map(str, skip_codes))} marks the task skipped in "
-                          "Airflow (skip_on_exit_code); in KFP the step fails instead", **where))
+        found.append(
+            diag(
+                "A2K320",
+                f"exit code {', '.join(map(str, skip_codes))} marks the task skipped in "
+                "Airflow (skip_on_exit_code); in KFP the step fails instead",
+                **where,
+            )
+        )
         notes.append("skip_on_exit_code: fails instead of skipping")
     if step.unrenderable is not None:  # Airflow fails rendering the templates before the command runs
         return placeholder(task, context, step.unrenderable, "templates need values the step cannot serve")
     step.parts.add("bash")
     pushes = "return_value" in consumed_outputs(dag, task.task_id) and xcom.producer_format(task) == xcom.TEXT
     body = (["import json as _json"] if any("_json." in line for line in inputs.decode) else []) + [
-        "", "# the run context, as Airflow serves it (airflow2kfp's context shim)", *shim_lines(step.parts), "",
-        *inputs.decode, *context_lines,
+        "",
+        "# the run context, as Airflow serves it (airflow2kfp's context shim)",
+        *shim_lines(step.parts),
+        "",
+        *inputs.decode,
+        *context_lines,
         f"{'_result = ' if pushes else ''}_run_bash({', '.join(options)})",
-        *(["return _result"] if pushes else [])]
+        *(["return _result"] if pushes else []),
+    ]
     packages = [JINJA_PACKAGE] if "render" in step.parts else []
-    code = _code(f"{ident}_step", task, inputs.signature, "str" if pushes else "", body,
-                 context.options.python_image, packages)
-    imports = ("from kfp.components import InputPath",) if any("InputPath()" in s for s in inputs.signature) else ()
-    notes.append("templates rendered in the step with jinja2, as Airflow renders them" if "render" in step.parts
-                 else "runs the command an upstream task returned, as Airflow does")
+    code = _code(
+        f"{ident}_step",
+        task,
+        inputs.signature,
+        "str" if pushes else "",
+        body,
+        context.options.python_image,
+        packages,
+    )
+    imports = (
+        ("from kfp.components import InputPath",) if any("InputPath()" in s for s in inputs.signature) else ()
+    )
+    notes.append(
+        "templates rendered in the step with jinja2, as Airflow renders them"
+        if "render" in step.parts
+        else "runs the command an upstream task returned, as Airflow does"
+    )
     note = time_macro_note(parameters)
     approximated = any(d.code in APPROXIMATING for d in found)
     return TaskMapping(
         task_id=task.task_id,
         fidelity=Fidelity.APPROXIMATED if approximated else Fidelity.DIRECT,
-        component=ComponentDef(key=f"PY_{ident.upper()}", description=f"Airflow task {task.task_id!r}: "
-                               "BashOperator, its templates rendered in the step.", code=code, imports=imports),
+        component=ComponentDef(
+            key=f"PY_{ident.upper()}",
+            description=f"Airflow task {task.task_id!r}: BashOperator, its templates rendered in the step.",
+            code=code,
+            imports=imports,
+        ),
         arguments=inputs.arguments,
         diagnostics=tuple(found),
         notes=tuple(notes) + ((note,) if note else ()),

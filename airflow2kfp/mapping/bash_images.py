@@ -27,25 +27,145 @@ from airflow2kfp.model import Task, XComRef
 
 # bash's builtins and keywords, bash itself, and the programs both BusyBox (bash:5.2, Alpine) and
 # the Debian images of the table (python:*-slim, dbt, google-cloud-cli) provide
-BUILTINS = frozenset({
-    ":", ".", "[", "[[", "alias", "bg", "bind", "break", "builtin", "caller", "cd", "command", "compgen",
-    "complete", "continue", "declare", "dirs", "disown", "echo", "enable", "eval", "exec", "exit", "export",
-    "false", "fc", "fg", "getopts", "hash", "help", "history", "jobs", "kill", "let", "local", "logout",
-    "mapfile", "popd", "printf", "pushd", "pwd", "read", "readarray", "readonly", "return", "set", "shift",
-    "shopt", "source", "suspend", "test", "times", "trap", "true", "type", "typeset", "ulimit", "umask",
-    "unalias", "unset", "wait",
-})
-BASE = BUILTINS | frozenset({
-    "bash", "sh", "awk", "basename", "cat", "chmod", "chown", "cmp", "cp", "cut", "date", "dd", "df", "diff",
-    "dirname", "du", "egrep", "env", "expr", "fgrep", "find", "grep", "gunzip", "gzip", "head", "hostname",
-    "id", "ln", "ls", "md5sum", "mkdir", "mktemp", "mv", "nice", "nohup", "printenv", "readlink", "realpath",
-    "rm", "rmdir", "sed", "seq", "sha1sum", "sha256sum", "sleep", "sort", "split", "stat", "tail", "tar",
-    "tee", "timeout", "touch", "tr", "uname", "uniq", "wc", "which", "whoami", "xargs", "yes", "zcat",
-})
+BUILTINS = frozenset(
+    {
+        ":",
+        ".",
+        "[",
+        "[[",
+        "alias",
+        "bg",
+        "bind",
+        "break",
+        "builtin",
+        "caller",
+        "cd",
+        "command",
+        "compgen",
+        "complete",
+        "continue",
+        "declare",
+        "dirs",
+        "disown",
+        "echo",
+        "enable",
+        "eval",
+        "exec",
+        "exit",
+        "export",
+        "false",
+        "fc",
+        "fg",
+        "getopts",
+        "hash",
+        "help",
+        "history",
+        "jobs",
+        "kill",
+        "let",
+        "local",
+        "logout",
+        "mapfile",
+        "popd",
+        "printf",
+        "pushd",
+        "pwd",
+        "read",
+        "readarray",
+        "readonly",
+        "return",
+        "set",
+        "shift",
+        "shopt",
+        "source",
+        "suspend",
+        "test",
+        "times",
+        "trap",
+        "true",
+        "type",
+        "typeset",
+        "ulimit",
+        "umask",
+        "unalias",
+        "unset",
+        "wait",
+    }
+)
+BASE = BUILTINS | frozenset(
+    {
+        "bash",
+        "sh",
+        "awk",
+        "basename",
+        "cat",
+        "chmod",
+        "chown",
+        "cmp",
+        "cp",
+        "cut",
+        "date",
+        "dd",
+        "df",
+        "diff",
+        "dirname",
+        "du",
+        "egrep",
+        "env",
+        "expr",
+        "fgrep",
+        "find",
+        "grep",
+        "gunzip",
+        "gzip",
+        "head",
+        "hostname",
+        "id",
+        "ln",
+        "ls",
+        "md5sum",
+        "mkdir",
+        "mktemp",
+        "mv",
+        "nice",
+        "nohup",
+        "printenv",
+        "readlink",
+        "realpath",
+        "rm",
+        "rmdir",
+        "sed",
+        "seq",
+        "sha1sum",
+        "sha256sum",
+        "sleep",
+        "sort",
+        "split",
+        "stat",
+        "tail",
+        "tar",
+        "tee",
+        "timeout",
+        "touch",
+        "tr",
+        "uname",
+        "uniq",
+        "wc",
+        "which",
+        "whoami",
+        "xargs",
+        "yes",
+        "zcat",
+    }
+)
 # programs that run the program named after their own options: the latter is what is needed
 WRAPPERS = frozenset({"env", "exec", "command", "nohup", "nice", "time", "timeout", "xargs", "builtin"})
-_OPTION_VALUES = {"nice": {"-n"}, "timeout": {"-s", "-k", "--signal", "--kill-after"}, "xargs": {"-n", "-I", "-P",
-                  "-L", "-s", "-d", "-E"}, "env": {"-u", "-C", "--unset", "--chdir"}}
+_OPTION_VALUES = {
+    "nice": {"-n"},
+    "timeout": {"-s", "-k", "--signal", "--kill-after"},
+    "xargs": {"-n", "-I", "-P", "-L", "-s", "-d", "-E"},
+    "env": {"-u", "-C", "--unset", "--chdir"},
+}
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 # bash's `time` keyword before a pipeline, which bashlex does not parse: it needs no program
 _TIME = re.compile(r"(^|[;&|(]|\n)([ \t]*)time[ \t]+(?:-p[ \t]+)?", re.MULTILINE)
@@ -121,8 +241,10 @@ def _program(parts: list[Any]) -> tuple[str, bool] | None:
     index = 0
     while index < len(words):
         word = words[index]
-        dynamic = any(p.kind in ("parameter", "commandsubstitution", "processsubstitution", "tilde")
-                      for p in getattr(word, "parts", []))
+        dynamic = any(
+            p.kind in ("parameter", "commandsubstitution", "processsubstitution", "tilde")
+            for p in getattr(word, "parts", [])
+        )
         name = word.word
         if dynamic:
             return name, True
@@ -135,8 +257,11 @@ def _program(parts: list[Any]) -> tuple[str, bool] | None:
             current = words[index].word
             if current in _OPTION_VALUES.get(wrapper, ()):
                 index += 2
-            elif (current.startswith("-") or (wrapper == "env" and "=" in current)
-                  or (wrapper == "timeout" and re.fullmatch(r"[\d.]+[smhd]?", current))):
+            elif (
+                current.startswith("-")
+                or (wrapper == "env" and "=" in current)
+                or (wrapper == "timeout" and re.fullmatch(r"[\d.]+[smhd]?", current))
+            ):
                 index += 1
             else:
                 break
@@ -182,32 +307,69 @@ def mapped_commands(command: str, task: Task) -> list[str] | None:
     return None
 
 
-def step_image(command: str, bash_image: str, tool_images: Mapping[str, str], where: Mapping[str, Any],
-               task: Task | None = None) -> StepImage:
+def step_image(
+    command: str,
+    bash_image: str,
+    tool_images: Mapping[str, str],
+    where: Mapping[str, Any],
+    task: Task | None = None,
+) -> StepImage:
     """The image of a Bash step running `command` (for a mapped task, every item's), with A2K723 or
     A2K724 when it may lack something."""
     commands = mapped_commands(command, task) if task is not None else [command]
     if commands is None:
         source = next(iter(task.mapped_args.values())) if task is not None and task.mapped_args else None
-        shown = f"the output of task {source.task_id}" if isinstance(source, XComRef) else "a value known at run time"
-        return StepImage(bash_image, (diag("A2K723", f"the command is {shown}: which programs it calls is known "
-                                           f"only when it runs; it runs in {bash_image}", **where),), (), False)
+        shown = (
+            f"the output of task {source.task_id}"
+            if isinstance(source, XComRef)
+            else "a value known at run time"
+        )
+        return StepImage(
+            bash_image,
+            (
+                diag(
+                    "A2K723",
+                    f"the command is {shown}: which programs it calls is known "
+                    f"only when it runs; it runs in {bash_image}",
+                    **where,
+                ),
+            ),
+            (),
+            False,
+        )
     choice = choose("\n".join(commands), bash_image, tool_images)
     found: list[Diagnostic] = []
     notes: list[str] = []
     if choice.needs is None:
-        found.append(diag("A2K724", f"the command could not be parsed as bash; it runs in {choice.image}, "
-                          "which may lack the programs it calls", **where))
+        found.append(
+            diag(
+                "A2K724",
+                f"the command could not be parsed as bash; it runs in {choice.image}, "
+                "which may lack the programs it calls",
+                **where,
+            )
+        )
     else:
         if choice.image != bash_image:
             notes.append(f"runs in {choice.image} (calls {', '.join(choice.needs.programs)})")
         if choice.missing:
-            found.append(diag("A2K723", f"the command calls {', '.join(choice.missing)}, which no configured "
-                              f"image has; it runs in {choice.image}", **where))
+            found.append(
+                diag(
+                    "A2K723",
+                    f"the command calls {', '.join(choice.missing)}, which no configured "
+                    f"image has; it runs in {choice.image}",
+                    **where,
+                )
+            )
         if choice.needs.unknown:
-            found.append(diag("A2K723", f"the command runs {', '.join(choice.needs.unknown)}, known only when it "
-                              f"runs (an expansion, or a file the image must provide); it runs in {choice.image}",
-                              **where))
+            found.append(
+                diag(
+                    "A2K723",
+                    f"the command runs {', '.join(choice.needs.unknown)}, known only when it "
+                    f"runs (an expansion, or a file the image must provide); it runs in {choice.image}",
+                    **where,
+                )
+            )
     return StepImage(choice.image, tuple(found), tuple(notes), choice.complete)
 
 

@@ -41,14 +41,14 @@ PYTHON_IMAGE = "python:3.11-slim"
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
 # Writes the decision: sys.argv[1:] are the output files, in CANDIDATES order.
-_WRITE = '''
+_WRITE = """
 import os, sys
 chosen = [chosen] if isinstance(chosen, str) else list(chosen or [])
 for path, candidate in zip(sys.argv[1:], CANDIDATES):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as stream:
         stream.write("true" if candidate in chosen else "false")
-'''
+"""
 
 
 def candidates(dag: Dag, task: Task) -> list[str]:
@@ -57,8 +57,10 @@ def candidates(dag: Dag, task: Task) -> list[str]:
 
 # the Python operator whose environment each decider has (virtualenv, external interpreter)
 RUNS_AS = {
-    "BranchPythonVirtualenvOperator": "PythonVirtualenvOperator", "task.branch_virtualenv": "task.virtualenv",
-    "BranchExternalPythonOperator": "ExternalPythonOperator", "task.branch_external_python": "task.external_python",
+    "BranchPythonVirtualenvOperator": "PythonVirtualenvOperator",
+    "task.branch_virtualenv": "task.virtualenv",
+    "BranchExternalPythonOperator": "ExternalPythonOperator",
+    "task.branch_external_python": "task.external_python",
 }
 
 
@@ -69,9 +71,11 @@ def _decision(task: Task, outputs: list[tuple[str, str]]) -> Decision:
         finish: tuple[str, ...] = ("return ('true' if _result else 'false',)",)
     else:  # task ids, or TaskGroup ids whose tasks follow; None or [] follows none
         candidates = tuple(candidate for _, candidate in outputs)
-        finish = ("_chosen = [_result] if isinstance(_result, str) else list(_result or [])",
-                  "return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'",
-                  f"             for t in {candidates!r})")
+        finish = (
+            "_chosen = [_result] if isinstance(_result, str) else list(_result or [])",
+            "return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'",
+            f"             for t in {candidates!r})",
+        )
     return Decision(returns, finish, RUNS_AS.get(task.operator, "PythonOperator"))
 
 
@@ -83,12 +87,14 @@ def _day_of_week_program(task: Task) -> str | None:
     wanted = sorted({d.rsplit(".", 1)[-1].upper() for d in days})
     if not set(wanted) <= set(WEEKDAYS):
         return None
-    return ("import datetime\n"
-            f"DAYS = {json.dumps(wanted)}\n"
-            f"WEEKDAYS = {json.dumps(list(WEEKDAYS))}\n"
-            "today = WEEKDAYS[datetime.datetime.now(datetime.timezone.utc).weekday()]\n"
-            f"chosen = {_follow(task, 'follow_task_ids_if_true')!r} if today in DAYS "
-            f"else {_follow(task, 'follow_task_ids_if_false')!r}\n")
+    return (
+        "import datetime\n"
+        f"DAYS = {json.dumps(wanted)}\n"
+        f"WEEKDAYS = {json.dumps(list(WEEKDAYS))}\n"
+        "today = WEEKDAYS[datetime.datetime.now(datetime.timezone.utc).weekday()]\n"
+        f"chosen = {_follow(task, 'follow_task_ids_if_true')!r} if today in DAYS "
+        f"else {_follow(task, 'follow_task_ids_if_false')!r}\n"
+    )
 
 
 def _follow(task: Task, key: str) -> list[str]:
@@ -107,10 +113,12 @@ def component(task: Task, outputs: list[tuple[str, str]], program: str) -> Compo
             "name": f"decide-{python_identifier(task.task_id).replace('_', '-')}",
             "description": f"The decision of Airflow task {task.task_id} ({task.operator}).",
             "outputs": [{"name": name, "type": "String"} for name in names],
-            "implementation": {"container": {
-                "image": PYTHON_IMAGE,
-                "command": ["python3", "-c", script, *({"outputPath": name} for name in names)],
-            }},
+            "implementation": {
+                "container": {
+                    "image": PYTHON_IMAGE,
+                    "command": ["python3", "-c", script, *({"outputPath": name} for name in names)],
+                }
+            },
         },
     )
 
@@ -126,22 +134,43 @@ def map_decision(task: Task, context: MappingContext) -> TaskMapping:
     if is_custom_branch(task) or is_custom_short_circuit(task):
         # the decision is the class's own method (choose_branch), which runs only with the class
         bases = ", ".join(b.rsplit(".", 1)[-1] for b in task.operator_bases)
-        return _failing(task, outputs, diag(
-            "A2K301", f"no mapping for operator {task.operator} ({bases} subclass): its decision is not "
-            "converted; the deciding step is a placeholder with the outputs the conditions after it read", **where))
+        return _failing(
+            task,
+            outputs,
+            diag(
+                "A2K301",
+                f"no mapping for operator {task.operator} ({bases} subclass): its decision is not "
+                "converted; the deciding step is a placeholder with the outputs the conditions after it read",
+                **where,
+            ),
+        )
     program = _day_of_week_program(task) if task.operator == "BranchDayOfWeekOperator" else None
     if program is None:
         shown = ", ".join(sorted(k for k, v in task.args.values.items() if isinstance(v, Unresolved)))
-        return _failing(task, outputs, diag("A2K306", f"{task.operator}: the decision could not be converted"
-                                            + (f" (unresolved: {shown})" if shown else ""), **where))
+        return _failing(
+            task,
+            outputs,
+            diag(
+                "A2K306",
+                f"{task.operator}: the decision could not be converted"
+                + (f" (unresolved: {shown})" if shown else ""),
+                **where,
+            ),
+        )
     diagnostics: list[Diagnostic] = []
     notes: list[str] = []
     if task.args.get("use_task_logical_date") is True:
-        diagnostics.append(diag("A2K320", "use_task_logical_date: the decision uses the run's current date", **where))
+        diagnostics.append(
+            diag("A2K320", "use_task_logical_date: the decision uses the run's current date", **where)
+        )
         notes.append("decides on the current date, not the logical date")
-    return TaskMapping(task_id=task.task_id, fidelity=Fidelity.APPROXIMATED if diagnostics else Fidelity.DIRECT,
-                       component=component(task, outputs, program), diagnostics=tuple(diagnostics),
-                       notes=tuple(notes))
+    return TaskMapping(
+        task_id=task.task_id,
+        fidelity=Fidelity.APPROXIMATED if diagnostics else Fidelity.DIRECT,
+        component=component(task, outputs, program),
+        diagnostics=tuple(diagnostics),
+        notes=tuple(notes),
+    )
 
 
 def _python_decision(task: Task, context: MappingContext, outputs: list[tuple[str, str]]) -> TaskMapping:
@@ -162,9 +191,13 @@ def _python_decision(task: Task, context: MappingContext, outputs: list[tuple[st
 def _failing(task: Task, outputs: list[tuple[str, str]], reason: Diagnostic) -> TaskMapping:
     """Still a step with the decision's outputs, so the conditions compile; it fails when run."""
     failing = f"raise SystemExit('airflow2kfp: the decision of {task.task_id} was not converted')\n"
-    return TaskMapping(task_id=task.task_id, fidelity=Fidelity.PLACEHOLDER,
-                       component=component(task, outputs, failing), diagnostics=(reason,),
-                       notes=("placeholder decision: fails when run",))
+    return TaskMapping(
+        task_id=task.task_id,
+        fidelity=Fidelity.PLACEHOLDER,
+        component=component(task, outputs, failing),
+        diagnostics=(reason,),
+        notes=("placeholder decision: fails when run",),
+    )
 
 
 class _Deciders(OperatorFamily):

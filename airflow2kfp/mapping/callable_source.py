@@ -85,8 +85,16 @@ def standalone(name: str, source: str, module_source: str | None) -> StandaloneC
         return None
     text, parameters, literals = function
     found = _carried(frozenset(_reads(text) - {name}), module_source)
-    return StandaloneCallable(name, text, parameters, found.prelude, found.prelude_names, found.airflow_names,
-                              found.missing, frozenset(literals))
+    return StandaloneCallable(
+        name,
+        text,
+        parameters,
+        found.prelude,
+        found.prelude_names,
+        found.airflow_names,
+        found.missing,
+        frozenset(literals),
+    )
 
 
 @dataclass(frozen=True)
@@ -174,15 +182,15 @@ def _definition_by_ast(text: str) -> tuple[str, tuple[Parameter, ...], set[str]]
     if definition.decorator_list:
         last = definition.decorator_list[-1]
         assert last.end_lineno is not None and last.end_col_offset is not None
-        rest = lines[last.end_lineno - 1].encode()[last.end_col_offset:].decode(errors="replace")
-        between = lines[last.end_lineno:definition.lineno - 1]  # libcst's lines_after_decorators
+        rest = lines[last.end_lineno - 1].encode()[last.end_col_offset :].decode(errors="replace")
+        between = lines[last.end_lineno : definition.lineno - 1]  # libcst's lines_after_decorators
         if not _LINE_END.fullmatch(rest) or not all(_LINE_END.fullmatch(line) for line in between):
             return None  # e.g. `@(task\n)`: the decorator ends after its expression
         first = last.end_lineno + 1
     literals = _ast_literals(definition.body, lines)
     if literals is None:
         return None
-    return "\n".join(lines[first - 1:]), _ast_parameters(definition.args), literals
+    return "\n".join(lines[first - 1 :]), _ast_parameters(definition.args), literals
 
 
 def _ast_parameters(args: ast.arguments) -> tuple[Parameter, ...]:
@@ -191,7 +199,9 @@ def _ast_parameters(args: ast.arguments) -> tuple[Parameter, ...]:
     found = [Parameter(a.arg, "positional", i >= first_default) for i, a in enumerate(positional)]
     if args.vararg is not None:
         found.append(Parameter(args.vararg.arg, "var_positional", False))
-    found += [Parameter(a.arg, "keyword_only", d is not None) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+    found += [
+        Parameter(a.arg, "keyword_only", d is not None) for a, d in zip(args.kwonlyargs, args.kw_defaults)
+    ]
     if args.kwarg is not None:
         found.append(Parameter(args.kwarg.arg, "var_keyword", False))
     return tuple(found)
@@ -221,8 +231,10 @@ def _strings_inside(joined: ast.JoinedStr) -> bool:
     """Whether an f-string's expressions (format specs included) hold a string or an f-string."""
     for part in joined.values:
         if isinstance(part, ast.FormattedValue):
-            if any(isinstance(n, ast.JoinedStr) or (isinstance(n, ast.Constant) and isinstance(n.value, str))
-                   for n in ast.walk(part.value)):
+            if any(
+                isinstance(n, ast.JoinedStr) or (isinstance(n, ast.Constant) and isinstance(n.value, str))
+                for n in ast.walk(part.value)
+            ):
                 return True
             if isinstance(part.format_spec, ast.JoinedStr) and _strings_inside(part.format_spec):
                 return True
@@ -234,10 +246,15 @@ def _one_string(node: ast.expr, lines: list[str]) -> bool:
     assert node.end_lineno is not None and node.end_col_offset is not None
     start, end = node.lineno - 1, node.end_lineno - 1
     if start == end:
-        segment = lines[start].encode()[node.col_offset:node.end_col_offset]
+        segment = lines[start].encode()[node.col_offset : node.end_col_offset]
     else:  # ast columns count UTF-8 bytes
-        segment = b"\n".join([lines[start].encode()[node.col_offset:], *(line.encode() for line in lines[start + 1:end]),
-                              lines[end].encode()[:node.end_col_offset]])
+        segment = b"\n".join(
+            [
+                lines[start].encode()[node.col_offset :],
+                *(line.encode() for line in lines[start + 1 : end]),
+                lines[end].encode()[: node.end_col_offset],
+            ]
+        )
     return _ONE_STRING.fullmatch(segment.decode(errors="replace")) is not None
 
 
@@ -282,8 +299,10 @@ def _lambda(module: cst.Module) -> cst.Lambda | None:
 
 
 def _parameters(params: cst.Parameters) -> tuple[Parameter, ...]:
-    found = [Parameter(p.name.value, "positional", p.default is not None)
-             for p in (*params.posonly_params, *params.params)]
+    found = [
+        Parameter(p.name.value, "positional", p.default is not None)
+        for p in (*params.posonly_params, *params.params)
+    ]
     if isinstance(params.star_arg, cst.Param):
         found.append(Parameter(params.star_arg.name.value, "var_positional", False))
     found += [Parameter(p.name.value, "keyword_only", p.default is not None) for p in params.kwonly_params]
@@ -338,8 +357,15 @@ def _module_bindings(module_source: str) -> dict[str, _Binding]:
 
 
 # statements that may bind a module-level name (`_bound_names`); the others are never carried
-_BINDING_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Assign,
-                  ast.AnnAssign)
+_BINDING_NODES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Import,
+    ast.ImportFrom,
+    ast.Assign,
+    ast.AnnAssign,
+)
 _NEWLINE = re.compile(r"\r\n|\r|\n")  # where `ast` counts lines
 _BARE_CONTINUATION = re.compile(r"(?:^|[\r\n])[ \t\f]*\\[\r\n]")  # a line that is only `\`
 
@@ -356,7 +382,7 @@ def _binding_statements(module_source: str) -> tuple[cst.Module, list[tuple[int,
     regions = _statement_regions(module_source)
     if regions is not None:
         indices = [index for index, (_, _, binds) in enumerate(regions) if binds]
-        text = "".join(module_source[regions[i][0]:regions[i][1]] for i in indices)
+        text = "".join(module_source[regions[i][0] : regions[i][1]] for i in indices)
         try:
             module = cst.parse_module(text)
         except cst.ParserSyntaxError:
@@ -390,7 +416,7 @@ def _statement_regions(text: str) -> list[tuple[int, int, bool]] | None:
         decorators = getattr(node, "decorator_list", [])
         if decorators:  # ast places a decorator at its expression, after the `@`
             top = min(decorators, key=lambda d: (d.lineno, d.col_offset))
-            line = text[line_starts[top.lineno - 1]:].encode()[:top.col_offset]
+            line = text[line_starts[top.lineno - 1] :].encode()[: top.col_offset]
             if line.strip() != b"@":  # e.g. `@(\n    task\n)`: where its `@` is is not certain
                 return None
             first = top.lineno
@@ -432,24 +458,38 @@ def _dotted(name: cst.BaseExpression) -> str:
     """The source of an imported (dotted) name: libcst's `code_for_node`, without its overhead."""
     if isinstance(name, cst.Name) and not name.lpar and not name.rpar:
         return name.value
-    if (isinstance(name, cst.Attribute) and not name.lpar and not name.rpar and isinstance(name.dot, cst.Dot)
-            and isinstance(name.dot.whitespace_before, cst.SimpleWhitespace)
-            and isinstance(name.dot.whitespace_after, cst.SimpleWhitespace)):
+    if (
+        isinstance(name, cst.Attribute)
+        and not name.lpar
+        and not name.rpar
+        and isinstance(name.dot, cst.Dot)
+        and isinstance(name.dot.whitespace_before, cst.SimpleWhitespace)
+        and isinstance(name.dot.whitespace_after, cst.SimpleWhitespace)
+    ):
         dot = name.dot
-        return (f"{_dotted(name.value)}{dot.whitespace_before.value}.{dot.whitespace_after.value}"
-                f"{_dotted(name.attr)}")
+        return (
+            f"{_dotted(name.value)}{dot.whitespace_before.value}.{dot.whitespace_after.value}"
+            f"{_dotted(name.attr)}"
+        )
     return cst.Module([]).code_for_node(name)
 
 
-def _single_import(statement: cst.CSTNode, name: str, index: int, module: cst.Module, airflow: bool) -> _Binding:
+def _single_import(
+    statement: cst.CSTNode, name: str, index: int, module: cst.Module, airflow: bool
+) -> _Binding:
     """One imported name as its own statement: `from x import a, b` carries only what is used."""
     assert isinstance(statement, cst.SimpleStatementLine)
     for small in statement.body:
         if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
             for alias in small.names:
                 if _alias_name(alias) == name:
-                    return _Binding(index, lambda small=small, alias=alias: _one_import(module, small, alias),
-                                    frozenset(), airflow, False)
+                    return _Binding(
+                        index,
+                        lambda small=small, alias=alias: _one_import(module, small, alias),
+                        frozenset(),
+                        airflow,
+                        False,
+                    )
     raise AssertionError(f"{name} is not imported by this statement")
 
 

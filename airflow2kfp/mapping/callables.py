@@ -61,20 +61,42 @@ def prepare(callable_: PythonCallable) -> StepCallable | str:
     elif callable_.source is None:
         if not callable_.module:
             return f"the source of python_callable {callable_.name} is not known"
-        prepared = StepCallable(callable_.name, (f"from {callable_.module} import {callable_.name}",), (),
-                                frozenset({callable_.name}), None, imported_from=callable_.module)
+        prepared = StepCallable(
+            callable_.name,
+            (f"from {callable_.module} import {callable_.name}",),
+            (),
+            frozenset({callable_.name}),
+            None,
+            imported_from=callable_.module,
+        )
     else:
         prepared = _function(callable_)
     if isinstance(prepared, str):
         return prepared
     if callable_.partial_args or callable_.partial_kwargs:
-        shown = ", ".join([callable_.name, *map(_shown, callable_.partial_args),
-                           *(f"{k}={_shown(v)}" for k, v in callable_.partial_kwargs.items())])
+        shown = ", ".join(
+            [
+                callable_.name,
+                *map(_shown, callable_.partial_args),
+                *(f"{k}={_shown(v)}" for k, v in callable_.partial_kwargs.items()),
+            ]
+        )
         prepared = StepCallable(
-            prepared.call_name, prepared.prelude,
-            (f"# functools.partial({shown}): the call below passes those arguments first", *prepared.definition),
-            prepared.names, prepared.parameters, prepared.string_literals, callable_.partial_args,
-            dict(callable_.partial_kwargs), prepared.missing, prepared.airflow_names, prepared.imported_from)
+            prepared.call_name,
+            prepared.prelude,
+            (
+                f"# functools.partial({shown}): the call below passes those arguments first",
+                *prepared.definition,
+            ),
+            prepared.names,
+            prepared.parameters,
+            prepared.string_literals,
+            callable_.partial_args,
+            dict(callable_.partial_kwargs),
+            prepared.missing,
+            prepared.airflow_names,
+            prepared.imported_from,
+        )
     return prepared
 
 
@@ -82,7 +104,11 @@ def described(callable_: PythonCallable) -> str:
     """The callable in words, for comments: `gross`, `a lambda`, `Exporter.export`, `functools.partial(load)`."""
     name = "a lambda" if callable_.name == "<lambda>" else callable_.name
     if callable_.bound_object is not None:
-        name = callable_.bound_object.class_name if name == "__call__" else f"{callable_.bound_object.class_name}.{name}"
+        name = (
+            callable_.bound_object.class_name
+            if name == "__call__"
+            else f"{callable_.bound_object.class_name}.{name}"
+        )
     return f"functools.partial({name})" if callable_.partial_args or callable_.partial_kwargs else name
 
 
@@ -116,8 +142,10 @@ def _bound_method(callable_: PythonCallable, bound: BoundObject) -> StepCallable
         state = literal_source(dict(bound.state))
         if state is None:
             return f"the attributes of the {bound.class_name} object are not plain data"
-        building = [f"_object = object.__new__({bound.class_name})  # its attributes, as the Airflow import found them",
-                    f"_object.__dict__.update({state})"]
+        building = [
+            f"_object = object.__new__({bound.class_name})  # its attributes, as the Airflow import found them",
+            f"_object.__dict__.update({state})",
+        ]
         obj = "_object"
     else:
         return f"how the {bound.class_name} object behind {method} is built is not known"
@@ -131,7 +159,12 @@ def _bound_method(callable_: PythonCallable, bound: BoundObject) -> StepCallable
         missing = tuple(n for n in rest.missing if n != bound.class_name)
     else:
         found = carried("\n".join(code), callable_.module_source)
-        found_prelude, prelude_names, airflow, missing = found.prelude, found.prelude_names, found.airflow_names, found.missing
+        found_prelude, prelude_names, airflow, missing = (
+            found.prelude,
+            found.prelude_names,
+            found.airflow_names,
+            found.missing,
+        )
     captured, missing = _captured(missing, callable_.cells)
     parameters, literals = _method_parameters(callable_.source, bound)
     return StepCallable(
@@ -146,7 +179,9 @@ def _bound_method(callable_: PythonCallable, bound: BoundObject) -> StepCallable
     )
 
 
-def _method_parameters(source: str | None, bound: BoundObject) -> tuple[tuple[Parameter, ...] | None, frozenset[str]]:
+def _method_parameters(
+    source: str | None, bound: BoundObject
+) -> tuple[tuple[Parameter, ...] | None, frozenset[str]]:
     """The method's parameters as the bound method takes them: without `self` (or `cls`)."""
     if source is None:
         return None, frozenset()

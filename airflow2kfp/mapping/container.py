@@ -46,7 +46,9 @@ class ContainerParts:
     arguments: dict[str, Any] = field(default_factory=dict)
 
     def item(self, value: Any, prefix: str) -> Any:
-        if isinstance(value, (ParamRef, Interpolated, RunIdRef, XComRef, XComText, LoopValue)):  # a loop item too
+        if isinstance(
+            value, (ParamRef, Interpolated, RunIdRef, XComRef, XComText, LoopValue)
+        ):  # a loop item too
             name = f"{prefix}_{len(self.inputs)}"
             self.inputs.append({"name": name, "type": "String"})
             self.arguments[name] = value
@@ -54,8 +56,9 @@ class ContainerParts:
         return str(value)
 
 
-def container_component(key: str, name: str, description: str, image: str, command: list[Any] | None,
-                        args: list[Any] | None) -> tuple[ComponentDef, dict[str, Any]]:
+def container_component(
+    key: str, name: str, description: str, image: str, command: list[Any] | None, args: list[Any] | None
+) -> tuple[ComponentDef, dict[str, Any]]:
     parts = ContainerParts()
     container: dict[str, Any] = {"image": image}
     if command:
@@ -73,9 +76,13 @@ def subclass_note(task: Task, base: str | None) -> Diagnostic | None:
     """A subclass of a container operator is mapped as the container its base describes: said once."""
     if base is None or base == task.operator:
         return None
-    return diag("A2K303", f"{task.qualified_operator} extends {base}: mapped as the container it describes; what "
-                "the subclass adds beyond that (its own execute() or hooks, arguments it does not pass on) is not "
-                "carried", **task_location(task))
+    return diag(
+        "A2K303",
+        f"{task.qualified_operator} extends {base}: mapped as the container it describes; what "
+        "the subclass adds beyond that (its own execute() or hooks, arguments it does not pass on) is not "
+        "carried",
+        **task_location(task),
+    )
 
 
 def unreadable_image(task: Task, context: MappingContext) -> TaskMapping | None:
@@ -85,8 +92,12 @@ def unreadable_image(task: Task, context: MappingContext) -> TaskMapping | None:
         return None
     shown = image.source if isinstance(image, Unresolved) else repr(image)
     where = task_location(task)
-    return placeholder(task, context, diag("A2K306", f"image could not be read statically: {shown}", **where),
-                       "image unknown")
+    return placeholder(
+        task,
+        context,
+        diag("A2K306", f"image could not be read statically: {shown}", **where),
+        "image unknown",
+    )
 
 
 def value_source(value: Any) -> str:
@@ -95,8 +106,10 @@ def value_source(value: Any) -> str:
 
 
 def env_calls(env: Mapping[Any, Any]) -> list[str]:
-    return [f"add_env_variable(k8s.V1EnvVar(name={str(name)!r}, value={value_source(_env_text(value))}))"
-            for name, value in env.items()]
+    return [
+        f"add_env_variable(k8s.V1EnvVar(name={str(name)!r}, value={value_source(_env_text(value))}))"
+        for name, value in env.items()
+    ]
 
 
 def _env_text(value: Any) -> Any:

@@ -30,11 +30,19 @@ from airflow2kfp.mapping.base import ParamRef
 from airflow2kfp.mapping.fan_in import Collected
 from airflow2kfp.model import DEFAULT_TRIGGER_RULE, Dag, MappedArg, Task, Unresolved, XComRef
 
-BRANCH_OPERATORS = frozenset({
-    "BranchPythonOperator", "BranchExternalPythonOperator", "BranchPythonVirtualenvOperator",
-    "BranchDayOfWeekOperator", "BranchDateTimeOperator", "BranchSQLOperator",
-    "task.branch", "task.branch_virtualenv", "task.branch_external_python",
-})
+BRANCH_OPERATORS = frozenset(
+    {
+        "BranchPythonOperator",
+        "BranchExternalPythonOperator",
+        "BranchPythonVirtualenvOperator",
+        "BranchDayOfWeekOperator",
+        "BranchDateTimeOperator",
+        "BranchSQLOperator",
+        "task.branch",
+        "task.branch_virtualenv",
+        "task.branch_external_python",
+    }
+)
 SHORT_CIRCUIT_OPERATORS = frozenset({"ShortCircuitOperator", "task.short_circuit"})
 MAX_EXPRESSION = 4000  # characters; beyond this an Omitted upstream is read as upstream_failed
 
@@ -87,8 +95,11 @@ class Product:
 
 def leaf_loops(loops: Sequence[Loop]) -> list[Loop]:
     """The loops, with a cross product's loop standing for the loop of each of its arguments."""
-    return [inner for loop in loops
-            for inner in ([field for _, field in loop.over.fields] if isinstance(loop.over, Product) else [loop])]
+    return [
+        inner
+        for loop in loops
+        for inner in ([field for _, field in loop.over.fields] if isinstance(loop.over, Product) else [loop])
+    ]
 
 
 @dataclass(frozen=True)
@@ -126,18 +137,22 @@ _BRANCH_BASES = ("BaseBranchOperator", "BranchMixIn", *BRANCH_OPERATORS)
 
 def _airflow_class(task: Task, names: frozenset[str]) -> bool:
     # as OperatorFamily.handles decides: only Airflow's own class of that name (a user's is not)
-    return task.operator in names and (task.operator_module == "airflow" or task.operator_module.startswith("airflow."))
+    return task.operator in names and (
+        task.operator_module == "airflow" or task.operator_module.startswith("airflow.")
+    )
 
 
 def is_custom_branch(task: Task) -> bool:
     """A branch operator the repo defines itself (a subclass of BaseBranchOperator and kin)."""
     return not _airflow_class(task, BRANCH_OPERATORS) and any(
-        b.rsplit(".", 1)[-1] in _BRANCH_BASES for b in task.operator_bases)
+        b.rsplit(".", 1)[-1] in _BRANCH_BASES for b in task.operator_bases
+    )
 
 
 def is_custom_short_circuit(task: Task) -> bool:
     return not _airflow_class(task, SHORT_CIRCUIT_OPERATORS) and any(
-        b.rsplit(".", 1)[-1] in SHORT_CIRCUIT_OPERATORS for b in task.operator_bases)
+        b.rsplit(".", 1)[-1] in SHORT_CIRCUIT_OPERATORS for b in task.operator_bases
+    )
 
 
 def is_branch(task: Task) -> bool:
@@ -160,8 +175,9 @@ def mapped_upstreams(dag: Dag, task_id: str) -> list[str]:
     return [u for u in dag.upstream(task_id) if dag.task(u).is_mapped]
 
 
-def _conditions(dag: Dag, task: Task, descendants: Mapping[str, set[str]],
-                waited: AbstractSet[str]) -> tuple[Condition, ...]:
+def _conditions(
+    dag: Dag, task: Task, descendants: Mapping[str, set[str]], waited: AbstractSet[str]
+) -> tuple[Condition, ...]:
     """The decisions the task runs under: each branch or short-circuit that decides it, among the tasks
     its step waits for (`waited`, transitively). A task Airflow starts at once (trigger_rule always)
     does not wait for a decision above it; a decision may only mark it skipped afterwards."""
@@ -177,20 +193,37 @@ def _conditions(dag: Dag, task: Task, descendants: Mapping[str, set[str]],
             found.append(Condition(up_id, "proceed", "short_circuit"))
     if effective_rule(task) not in tr.SKIP_BLOCKS:
         for source in dag.tasks:
-            if (is_short_circuit(source) and ignores_downstream_rules(source) and source.task_id not in direct
-                    and task.task_id in descendants[source.task_id] and source.task_id in waited):
+            if (
+                is_short_circuit(source)
+                and ignores_downstream_rules(source)
+                and source.task_id not in direct
+                and task.task_id in descendants[source.task_id]
+                and source.task_id in waited
+            ):
                 found.append(Condition(source.task_id, "proceed", "short_circuit"))
     return tuple(found)
 
 
-def _unwaited_deciders(dag: Dag, task: Task, descendants: Mapping[str, set[str]],
-                       waited: AbstractSet[str]) -> list[str]:
+def _unwaited_deciders(
+    dag: Dag, task: Task, descendants: Mapping[str, set[str]], waited: AbstractSet[str]
+) -> list[str]:
     """Branches and short-circuits that could skip the task in Airflow but that its step does not wait for."""
     direct = set(dag.upstream(task.task_id))
-    found = [up for up in sorted(direct) if up not in waited and (is_branch(dag.task(up)) or is_short_circuit(dag.task(up)))]
+    found = [
+        up
+        for up in sorted(direct)
+        if up not in waited and (is_branch(dag.task(up)) or is_short_circuit(dag.task(up)))
+    ]
     if effective_rule(task) not in tr.SKIP_BLOCKS:
-        found += [s.task_id for s in dag.tasks if is_short_circuit(s) and ignores_downstream_rules(s)
-                  and s.task_id not in direct and task.task_id in descendants[s.task_id] and s.task_id not in waited]
+        found += [
+            s.task_id
+            for s in dag.tasks
+            if is_short_circuit(s)
+            and ignores_downstream_rules(s)
+            and s.task_id not in direct
+            and task.task_id in descendants[s.task_id]
+            and s.task_id not in waited
+        ]
     return found
 
 
@@ -200,13 +233,20 @@ def loops_of(task: Task, dag: Dag) -> tuple[Loop, ...]:
     (Airflow maps over their cross product). A loop over the results of another mapped task
     iterates over the list Argo collects from that task's loop (see fan_in.py)."""
     loops = _loops(task, dag)
-    return tuple(replace(loop, over=_collected_over(loop.over, loops[:index], dag)) for index, loop in enumerate(loops))
+    return tuple(
+        replace(loop, over=_collected_over(loop.over, loops[:index], dag)) for index, loop in enumerate(loops)
+    )
 
 
 def _collected_over(over: Any, around: Sequence[Loop], dag: Dag) -> Any:
     if isinstance(over, Product):
-        return replace(over, fields=tuple((name, replace(field, over=_collected(field.over, around, dag)))
-                                          for name, field in over.fields))
+        return replace(
+            over,
+            fields=tuple(
+                (name, replace(field, over=_collected(field.over, around, dag)))
+                for name, field in over.fields
+            ),
+        )
     return _collected(over, around, dag)
 
 
@@ -216,13 +256,20 @@ def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
     for group in mapped_groups_around(task, dag):
         stem = python_identifier(group)
         mapped = dag.mapped_groups[group]
-        loops = [_loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}", group)
-                 for name, value in mapped.items()]
+        loops = [
+            _loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}", group)
+            for name, value in mapped.items()
+        ]
         found += _product(group, mapped, loops, group) if _needs_product(loops) else loops
     if task.is_mapped:
         stem = python_identifier(task.task_id)
-        own = [_loop(_flat_items(task, name, value), f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}")
-               for name, value in task.mapped_args.items()]
+        own = [
+            _loop(
+                _flat_items(task, name, value),
+                f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}",
+            )
+            for name, value in task.mapped_args.items()
+        ]
         # a loop over a mapped task's results first: the compile step finds it outermost
         own = sorted(own, key=lambda loop: not _from_mapped(loop.over, dag))
         found += _product(task.task_id, task.mapped_args, own) if _needs_product(own) else own
@@ -232,8 +279,11 @@ def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
 def _needs_product(loops: Sequence[Loop]) -> bool:
     """Several loops, an inner one over a list known only at run time: a nesting KFP 1.8 cannot compile.
     (Not when a literal list holds what no JSON can: the loops stay as they are.)"""
-    return len(loops) > 1 and any(not isinstance(loop.over, (list, tuple)) for loop in loops[1:]) and all(
-        _json_data(loop.over) for loop in loops if isinstance(loop.over, (list, tuple)))
+    return (
+        len(loops) > 1
+        and any(not isinstance(loop.over, (list, tuple)) for loop in loops[1:])
+        and all(_json_data(loop.over) for loop in loops if isinstance(loop.over, (list, tuple)))
+    )
 
 
 def _json_data(value: Any) -> bool:
@@ -246,11 +296,15 @@ def _json_data(value: Any) -> bool:
     return False
 
 
-def _product(owner: str, mapped: Mapping[str, Any], loops: Sequence[Loop], group: str | None = None) -> list[Loop]:
+def _product(
+    owner: str, mapped: Mapping[str, Any], loops: Sequence[Loop], group: str | None = None
+) -> list[Loop]:
     """One loop over the cross product of the mapped arguments' lists (Product), in their order."""
     stem = python_identifier(owner)
-    fields = tuple((str(name), _loop(value, f"{stem}_{python_identifier(name)}", group))
-                   for name, value in mapped.items())
+    fields = tuple(
+        (str(name), _loop(value, f"{stem}_{python_identifier(name)}", group))
+        for name, value in mapped.items()
+    )
     return [Loop(Product(owner, fields), f"{stem}_item", group)]
 
 
@@ -363,8 +417,11 @@ def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
     groups = {loop.group for loop in loops if loop.group is not None}
     if groups:
         values = {key: _group_items(value, groups, loops) for key, value in values.items()}
-    return replace(task, args=replace(task.args, values=values, explicit=task.args.explicit | set(values)),
-                   mapped_args=mapped)
+    return replace(
+        task,
+        args=replace(task.args, values=values, explicit=task.args.explicit | set(values)),
+        mapped_args=mapped,
+    )
 
 
 # An operator's argument mapped over literal items that are lists or dicts (KubernetesPodOperator
@@ -410,7 +467,9 @@ def _item_shape(items: Any, variable: str) -> Any:
 def _structure(value: Any) -> Any:
     """A hashable description of a value's shape: keys and positions down to scalar leaves."""
     if isinstance(value, dict):
-        if not value or not all(isinstance(k, str) and k.isidentifier() and _SEPARATOR not in k for k in value):
+        if not value or not all(
+            isinstance(k, str) and k.isidentifier() and _SEPARATOR not in k for k in value
+        ):
             return None
         inner = tuple((k, _structure(v)) for k, v in sorted(value.items()))
         return None if any(s is None for _, s in inner) else ("dict", inner)
@@ -424,9 +483,14 @@ def _structure(value: Any) -> Any:
 
 def _shaped(value: Any, variable: str, prefix: str) -> Any:
     if isinstance(value, dict):
-        return {k: _shaped(v, variable, f"{prefix}{_SEPARATOR}{k}" if prefix else k) for k, v in value.items()}
+        return {
+            k: _shaped(v, variable, f"{prefix}{_SEPARATOR}{k}" if prefix else k) for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_shaped(v, variable, f"{prefix}{_SEPARATOR}a{i}" if prefix else f"a{i}") for i, v in enumerate(value)]
+        return [
+            _shaped(v, variable, f"{prefix}{_SEPARATOR}a{i}" if prefix else f"a{i}")
+            for i, v in enumerate(value)
+        ]
     return LoopValue(f"{variable}.{prefix}" if prefix else variable)
 
 
@@ -436,12 +500,17 @@ def _group_items(value: Any, groups: set[str], loops: Sequence[Loop]) -> Any:
         stem = python_identifier(value.group_id)
         by_variable = {loop.variable: loop for loop in loops if loop.group == value.group_id}
         product = by_variable.get(f"{stem}_item")
-        if product is not None and isinstance(product.over, Product):  # the item's field of the argument's name
+        if product is not None and isinstance(
+            product.over, Product
+        ):  # the item's field of the argument's name
             return LoopValue(f"{stem}_item.{value.key}")
         if f"{stem}_kwargs" in by_variable:  # expand_kwargs: the item's key
             return LoopValue(f"{stem}_kwargs.{value.key}")
-        return LoopValue(f"{stem}_{python_identifier(value.key)}") if f"{stem}_{python_identifier(value.key)}" in \
-            by_variable else value
+        return (
+            LoopValue(f"{stem}_{python_identifier(value.key)}")
+            if f"{stem}_{python_identifier(value.key)}" in by_variable
+            else value
+        )
     if isinstance(value, dict):
         return {k: _group_items(v, groups, loops) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -458,8 +527,9 @@ def grouped_order(order: Sequence[str], edges: Sequence[tuple[str, str]], dag: D
     return _grouped(list(order), edges, blocks, 0)
 
 
-def _grouped(order: list[str], edges: Sequence[tuple[str, str]], blocks: Mapping[str, tuple[str, ...]],
-             depth: int) -> list[str] | None:
+def _grouped(
+    order: list[str], edges: Sequence[tuple[str, str]], blocks: Mapping[str, tuple[str, ...]], depth: int
+) -> list[str] | None:
     unit = {t: f"group:{blocks[t][depth]}" if len(blocks[t]) > depth else f"task:{t}" for t in order}
     units = list(dict.fromkeys(unit[t] for t in order))
     if len(units) == len(order):
@@ -482,8 +552,13 @@ def _uses_outputs_of(arguments: Mapping[str, Any], upstream_ids: Sequence[str]) 
     return any(isinstance(v, XComRef) and v.task_id in upstream_ids for v in arguments.values())
 
 
-def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]],
-                 kfp_names: Mapping[str, str], arguments: Mapping[str, Mapping[str, Any]]) -> dict[str, TaskControl]:
+def plan_control(
+    dag: Dag,
+    order: Sequence[str],
+    edges: Sequence[tuple[str, str]],
+    kfp_names: Mapping[str, str],
+    arguments: Mapping[str, Mapping[str, Any]],
+) -> dict[str, TaskControl]:
     """Decide conditions, loops, ordering and `depends` for the emitted tasks `order` (topological)."""
     short_circuits = [t.task_id for t in dag.tasks if is_short_circuit(t)]
     descendants = graph.descendants([t.task_id for t in dag.tasks], dag.edges, short_circuits)
@@ -499,14 +574,19 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
     omitted_may_be_skip: dict[str, bool] = {}  # its Argo Omitted may stand for Airflow's skipped
 
     def view(up_id: str) -> tr.Upstream:
-        return tr.upstream(kfp_names[up_id], conditional=conditional[up_id], omittable=omittable[up_id],
-                           upstream_failed_if_omitted=upstream_failed(up_id) if omitted_may_be_skip[up_id] else tr.TRUE,
-                           is_setup=dag.task(up_id).is_setup)
+        return tr.upstream(
+            kfp_names[up_id],
+            conditional=conditional[up_id],
+            omittable=omittable[up_id],
+            upstream_failed_if_omitted=upstream_failed(up_id) if omitted_may_be_skip[up_id] else tr.TRUE,
+            is_setup=dag.task(up_id).is_setup,
+        )
 
     @cache
     def upstream_failed(task_id: str) -> tr.Expr:
-        return tr.upstream_failed_when_not_triggered(controls[task_id].rule,
-                                                     [view(u) for u in controls[task_id].after])
+        return tr.upstream_failed_when_not_triggered(
+            controls[task_id].rule, [view(u) for u in controls[task_id].after]
+        )
 
     for task_id in order:
         task = dag.task(task_id)
@@ -515,8 +595,10 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
         after = tuple(sorted(upstream[task_id], key=order.index))
         if rule == "always":
             if _uses_outputs_of(arguments.get(task_id, {}), after):
-                differences.append("trigger_rule always: the step uses an upstream's output, so it waits for "
-                                   "that upstream; Airflow starts it at once")
+                differences.append(
+                    "trigger_rule always: the step uses an upstream's output, so it waits for "
+                    "that upstream; Airflow starts it at once"
+                )
             else:
                 after = ()  # Airflow does not wait for upstream tasks at all; neither does the step
         waited = set().union(*(reaches[u] for u in after), after)
@@ -524,17 +606,26 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
         reaches[task_id] = waited | {c.source for c in conditions}
         unwaited = _unwaited_deciders(dag, task, descendants, waited)
         if unwaited:
-            differences.append(f"decided by {', '.join(unwaited)} (branch/short-circuit), which trigger_rule "
-                               "always (this task's, or one before it) does not wait for: Airflow starts the task "
-                               "at once and may mark it skipped when the decision comes after it ran; the KFP step "
-                               "does not wait for the decision and is not skipped")
+            differences.append(
+                f"decided by {', '.join(unwaited)} (branch/short-circuit), which trigger_rule "
+                "always (this task's, or one before it) does not wait for: Airflow starts the task "
+                "at once and may mark it skipped when the decision comes after it ran; the KFP step "
+                "does not wait for the decision and is not skipped"
+            )
         loops = loops_of(task, dag)
-        differences += [f"mapped over {loop.unread}, which could not be read as a list: the loop runs over the "
-                        f"pipeline parameter {loop.over.name} (a JSON list), which each run must set"
-                        for loop in leaf_loops(loops) if loop.unread is not None and loop.group is None]
-        differences += [f"in mapped task group {loop.group}, mapped over {loop.unread}, which could not be read "
-                        f"as a list: the loop runs over the pipeline parameter {loop.over.name} (a JSON list), "
-                        "which each run must set" for loop in loops if loop.unread is not None and loop.group]
+        differences += [
+            f"mapped over {loop.unread}, which could not be read as a list: the loop runs over the "
+            f"pipeline parameter {loop.over.name} (a JSON list), which each run must set"
+            for loop in leaf_loops(loops)
+            if loop.unread is not None and loop.group is None
+        ]
+        differences += [
+            f"in mapped task group {loop.group}, mapped over {loop.unread}, which could not be read "
+            f"as a list: the loop runs over the pipeline parameter {loop.over.name} (a JSON list), "
+            "which each run must set"
+            for loop in loops
+            if loop.unread is not None and loop.group
+        ]
         conditional[task_id] = bool(conditions)
         omittable[task_id] = tr.can_be_omitted(rule, bool(after))
         omitted_may_be_skip[task_id] = rule in tr.SKIPS_ON_ITS_OWN or any(can_skip[u] for u in after)
@@ -544,47 +635,81 @@ def plan_control(dag: Dag, order: Sequence[str], edges: Sequence[tuple[str, str]
             deciders = [view(c.source) for c in conditions if c.source not in after]
             depends = tr.depends(rule, [view(u) for u in after], deciders)
             if len(depends) > MAX_EXPRESSION:
-                depends = tr.depends(rule, [tr.upstream(kfp_names[u], conditional=conditional[u],
-                                                        omittable=omittable[u]) for u in after], deciders)
-                differences.append("the exact expression is too long: an upstream that did not run is read "
-                                   "as upstream_failed, never as skipped")
+                depends = tr.depends(
+                    rule,
+                    [
+                        tr.upstream(kfp_names[u], conditional=conditional[u], omittable=omittable[u])
+                        for u in after
+                    ],
+                    deciders,
+                )
+                differences.append(
+                    "the exact expression is too long: an upstream that did not run is read "
+                    "as upstream_failed, never as skipped"
+                )
         if conditions and loops_outside_conditions(loops):
-            differences.append("a loop over an upstream's output inside a condition does not compile in KFP "
-                               "v1, so the condition is inside the loop: when the branch skips the task, the "
-                               "loop node ends Succeeded where Airflow has the task skipped")
+            differences.append(
+                "a loop over an upstream's output inside a condition does not compile in KFP "
+                "v1, so the condition is inside the loop: when the branch skips the task, the "
+                "loop node ends Succeeded where Airflow has the task skipped"
+            )
         differences += _differences(dag, task, rule, conditions, after)
-        controls[task_id] = TaskControl(task_id, rule, after, conditions, loops, depends, Semantics(tuple(differences)))
+        controls[task_id] = TaskControl(
+            task_id, rule, after, conditions, loops, depends, Semantics(tuple(differences))
+        )
     return controls
 
 
-def _differences(dag: Dag, task: Task, rule: str, conditions: Sequence[Condition], after: Sequence[str]) -> list[str]:
+def _differences(
+    dag: Dag, task: Task, rule: str, conditions: Sequence[Condition], after: Sequence[str]
+) -> list[str]:
     found = []
-    if tr.canonical(task.trigger_rule) is None and not (task.is_teardown and "trigger_rule" not in task.args.explicit):
-        found.append(f"trigger_rule {task.args.get('trigger_rule')!r} is no rule of any Airflow version (Airflow "
-                     f"rejects the DAG when it parses it); the step runs as {rule}")
+    if tr.canonical(task.trigger_rule) is None and not (
+        task.is_teardown and "trigger_rule" not in task.args.explicit
+    ):
+        found.append(
+            f"trigger_rule {task.args.get('trigger_rule')!r} is no rule of any Airflow version (Airflow "
+            f"rejects the DAG when it parses it); the step runs as {rule}"
+        )
     if rule in tr.EAGER_RULES and len(after) > 1:
-        found.append(f"trigger_rule {rule}: Airflow starts the task as soon as one upstream qualifies; Argo "
-                     "evaluates it once every upstream step finished (the same tasks run, later)")
+        found.append(
+            f"trigger_rule {rule}: Airflow starts the task as soon as one upstream qualifies; Argo "
+            "evaluates it once every upstream step finished (the same tasks run, later)"
+        )
     if len(conditions) > 1:
-        found.append("decided by several branch/short-circuit tasks (nested conditions): when an inner one is "
-                     "false, the outer condition node ends Succeeded where Airflow has the task skipped")
+        found.append(
+            "decided by several branch/short-circuit tasks (nested conditions): when an inner one is "
+            "false, the outer condition node ends Succeeded where Airflow has the task skipped"
+        )
     sources = {c.source for c in conditions}
     if any(source not in after for source in sources):
-        found.append("inside the condition of a short-circuit further up: if that short-circuit task itself "
-                     "fails, Airflow still applies this task's rule, while the KFP condition has no decision to read")
+        found.append(
+            "inside the condition of a short-circuit further up: if that short-circuit task itself "
+            "fails, Airflow still applies this task's rule, while the KFP condition has no decision to read"
+        )
     if any(c.source in after for c in conditions) and any(u not in sources for u in after):
-        found.append("skipped by a branch/short-circuit while another upstream failed: Airflow's state "
-                     "(skipped or upstream_failed) depends on timing; KFP reads it as upstream_failed")
+        found.append(
+            "skipped by a branch/short-circuit while another upstream failed: Airflow's state "
+            "(skipped or upstream_failed) depends on timing; KFP reads it as upstream_failed"
+        )
     if rule != DEFAULT_TRIGGER_RULE and mapped_upstreams(dag, task.task_id):
-        found.append(f"trigger_rule {rule} after a mapped task: Airflow counts each mapped instance, Argo the "
-                     "loop as one node (Failed if any instance failed)")
+        found.append(
+            f"trigger_rule {rule} after a mapped task: Airflow counts each mapped instance, Argo the "
+            "loop as one node (Failed if any instance failed)"
+        )
     if task.is_mapped and any(isinstance(v, XComRef) for v in task.mapped_args.values()):
-        found.append("mapped over an upstream's output: when the list is empty Airflow marks the task skipped; "
-                     "the KFP loop runs no iteration and its node is not Skipped")
+        found.append(
+            "mapped over an upstream's output: when the list is empty Airflow marks the task skipped; "
+            "the KFP loop runs no iteration and its node is not Skipped"
+        )
     if task.args.get("soft_fail") is True:
-        found.append("soft_fail: on timeout (or failure) Airflow marks the task skipped and what follows applies "
-                     "its trigger rules to a skip; the KFP step fails instead")
+        found.append(
+            "soft_fail: on timeout (or failure) Airflow marks the task skipped and what follows applies "
+            "its trigger rules to a skip; the KFP step fails instead"
+        )
     if task.is_teardown:
-        found.append("teardown: a failing teardown fails the KFP run; Airflow ignores it for the DAG run's state "
-                     "unless on_failure_fail_dagrun is set")
+        found.append(
+            "teardown: a failing teardown fails the KFP run; Airflow ignores it for the DAG run's state "
+            "unless on_failure_fail_dagrun is set"
+        )
     return found

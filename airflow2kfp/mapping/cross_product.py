@@ -58,8 +58,10 @@ def product_component(product: Product, image: str) -> tuple[ComponentDef, dict[
             decode.append(f"{name} = _json.loads({name})")
             arguments[name] = over
     fields = tuple(field for field, _ in product.fields)
-    doc = (f'"""The items Airflow task {product.task_id!r} is mapped over: the cross product of '
-           f'{", ".join(fields)}, in Airflow\'s map-index order (the last argument fastest)."""')
+    doc = (
+        f'"""The items Airflow task {product.task_id!r} is mapped over: the cross product of '
+        f'{", ".join(fields)}, in Airflow\'s map-index order (the last argument fastest)."""'
+    )
     body = [
         doc,
         "import itertools as _itertools",
@@ -70,12 +72,18 @@ def product_component(product: Product, image: str) -> tuple[ComponentDef, dict[
         f"return _json.dumps([dict(zip({fields!r}, _combination)) for _combination in _itertools.product(*_lists)])",
     ]
     key = f"CROSS_PRODUCT_{ident.upper()}"  # no mapping's component key starts so
-    code = "\n".join([f"def {step}({', '.join(names)}) -> str:", *(f"    {line}" if line else "" for line in body),
-                      "", "", f"{key} = components.create_component_from_func({step}, base_image={image!r})"])
+    code = "\n".join(
+        [
+            f"def {step}({', '.join(names)}) -> str:",
+            *(f"    {line}" if line else "" for line in body),
+            "",
+            "",
+            f"{key} = components.create_component_from_func({step}, base_image={image!r})",
+        ]
+    )
     component = ComponentDef(
         key=key,
         description=f"The items of Airflow task {product.task_id!r}: the cross product of its mapped arguments.",
         code=code,
     )
     return component, arguments
-

@@ -16,8 +16,14 @@ from airflow2kfp.mapping.base import PipelineParameter
 from airflow2kfp.model import Dag, Unresolved
 from airflow2kfp.names import UniqueNames, ascii_identifier
 
-JSON_SCHEMA_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool",
-                     "object": "dict", "array": "list"}
+JSON_SCHEMA_TYPES = {
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "object": "dict",
+    "array": "list",
+}
 RESERVED = frozenset({"ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz", "logical_date"})
 
 
@@ -65,12 +71,26 @@ def _parameters(dag: Dag) -> tuple[tuple[PipelineParameter, ...], tuple[Diagnost
     for key, value in params.items():
         default, annotation, description = _read_param(value)
         if annotation is None:
-            problems.append(diag("A2K204", f"DAG param {key!r}: its default could not be read statically; "
-                                 "it becomes a string parameter without a default value",
-                                 file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id))
+            problems.append(
+                diag(
+                    "A2K204",
+                    f"DAG param {key!r}: its default could not be read statically; "
+                    "it becomes a string parameter without a default value",
+                    file=dag.span.file,
+                    line=dag.span.line,
+                    dag_id=dag.dag_id,
+                )
+            )
             default, annotation = "", "str"
-        found.append(PipelineParameter(names[str(key)], annotation, default,
-                                       description or f"Airflow DAG param {key!r}", key=str(key)))
+        found.append(
+            PipelineParameter(
+                names[str(key)],
+                annotation,
+                default,
+                description or f"Airflow DAG param {key!r}",
+                key=str(key),
+            )
+        )
     return tuple(found), tuple(problems)
 
 
@@ -103,8 +123,13 @@ def _read_param_call(source: str) -> tuple[Any, str | None, str]:
         if keyword == "default":
             default, known = literal, True
         elif keyword == "type":
-            schema_type = literal if isinstance(literal, str) else next(
-                (t for t in literal if t != "null"), None) if isinstance(literal, list) else None
+            schema_type = (
+                literal
+                if isinstance(literal, str)
+                else next((t for t in literal if t != "null"), None)
+                if isinstance(literal, list)
+                else None
+            )
         elif keyword == "description":
             description = str(literal)
     annotation = JSON_SCHEMA_TYPES.get(schema_type) if isinstance(schema_type, str) else None

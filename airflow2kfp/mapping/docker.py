@@ -33,8 +33,22 @@ from airflow2kfp.mapping.templates import time_macro_note, translate_value
 from airflow2kfp.model import Task
 from airflow2kfp.names import python_identifier
 
-HOST_SETTINGS = ("mounts", "volumes", "network_mode", "docker_url", "tls_ca_cert", "privileged", "devices",
-                 "extra_hosts", "dns", "shm_size", "ipc_mode", "cap_add", "host_tmp_dir", "device_requests")
+HOST_SETTINGS = (
+    "mounts",
+    "volumes",
+    "network_mode",
+    "docker_url",
+    "tls_ca_cert",
+    "privileged",
+    "devices",
+    "extra_hosts",
+    "dns",
+    "shm_size",
+    "ipc_mode",
+    "cap_add",
+    "host_tmp_dir",
+    "device_requests",
+)
 
 
 def _split(value: Any) -> list[Any] | None:
@@ -73,7 +87,9 @@ def map_docker(task: Task, context: MappingContext) -> TaskMapping:
     subclass = subclass_note(task, FAMILY.base_of(task))
     unusable = unreadable_image(task, context)
     if unusable is not None:
-        return dataclasses.replace(unusable, diagnostics=(*((subclass,) if subclass else ()), *unusable.diagnostics))
+        return dataclasses.replace(
+            unusable, diagnostics=(*((subclass,) if subclass else ()), *unusable.diagnostics)
+        )
     if subclass is not None:
         found.append(subclass)
     image = task.args.get("image")
@@ -89,9 +105,12 @@ def map_docker(task: Task, context: MappingContext) -> TaskMapping:
             found.append(diag("A2K306", f"{key} could not be read statically: {raw!r}", **where))
     ident = python_identifier(task.task_id)
     component, arguments = container_component(
-        key=f"DOCKER_{ident.upper()}", name=f"docker-{ident}",
+        key=f"DOCKER_{ident.upper()}",
+        name=f"docker-{ident}",
         description=f"Airflow task {task.task_id!r}: DockerOperator running {image}.",
-        image=image, command=entry, args=args,
+        image=image,
+        command=entry,
+        args=args,
     )
     calls: list[str] = []
     for key in ("environment", "private_environment"):

@@ -43,9 +43,15 @@ def is_removable(task: Task, dag: Dag, keep_empty: bool) -> bool:
 
 def map_empty(task: Task, context: MappingContext) -> TaskMapping:
     if is_removable(task, context.dag, context.options.keep_empty):
-        return TaskMapping(task_id=task.task_id, fidelity=Fidelity.REMOVED, component=None,
-                           notes=("EmptyOperator removed; its ordering is kept",))
-    return TaskMapping(task_id=task.task_id, fidelity=Fidelity.DIRECT, component=noop(context.options.utility_image))
+        return TaskMapping(
+            task_id=task.task_id,
+            fidelity=Fidelity.REMOVED,
+            component=None,
+            notes=("EmptyOperator removed; its ordering is kept",),
+        )
+    return TaskMapping(
+        task_id=task.task_id, fidelity=Fidelity.DIRECT, component=noop(context.options.utility_image)
+    )
 
 
 FAMILY = OperatorFamily(

@@ -40,16 +40,57 @@ from airflow2kfp.settings import AIRFLOW_IMAGES
 
 # BaseOperator arguments that are scheduling settings (mapped by settings.py or reported there),
 # not the operator's own configuration
-SCHEDULING = frozenset({
-    "task_id", "dag", "task_group", "default_args", "retries", "retry_delay", "retry_exponential_backoff",
-    "max_retry_delay", "execution_timeout", "trigger_rule", "pool", "pool_slots", "queue", "priority_weight",
-    "weight_rule", "sla", "on_failure_callback", "on_success_callback", "on_retry_callback",
-    "on_execute_callback", "on_skipped_callback", "email", "email_on_failure", "email_on_retry", "owner",
-    "depends_on_past", "wait_for_downstream", "ignore_first_depends_on_past", "doc", "doc_md", "doc_rst",
-    "doc_json", "doc_yaml", "start_date", "end_date", "executor_config", "max_active_tis_per_dag",
-    "max_active_tis_per_dagrun", "run_as_user", "resources", "task_concurrency", "outlets", "inlets",
-    "map_index_template", "multiple_outputs", "do_xcom_push", "executor",
-})
+SCHEDULING = frozenset(
+    {
+        "task_id",
+        "dag",
+        "task_group",
+        "default_args",
+        "retries",
+        "retry_delay",
+        "retry_exponential_backoff",
+        "max_retry_delay",
+        "execution_timeout",
+        "trigger_rule",
+        "pool",
+        "pool_slots",
+        "queue",
+        "priority_weight",
+        "weight_rule",
+        "sla",
+        "on_failure_callback",
+        "on_success_callback",
+        "on_retry_callback",
+        "on_execute_callback",
+        "on_skipped_callback",
+        "email",
+        "email_on_failure",
+        "email_on_retry",
+        "owner",
+        "depends_on_past",
+        "wait_for_downstream",
+        "ignore_first_depends_on_past",
+        "doc",
+        "doc_md",
+        "doc_rst",
+        "doc_json",
+        "doc_yaml",
+        "start_date",
+        "end_date",
+        "executor_config",
+        "max_active_tis_per_dag",
+        "max_active_tis_per_dagrun",
+        "run_as_user",
+        "resources",
+        "task_concurrency",
+        "outlets",
+        "inlets",
+        "map_index_template",
+        "multiple_outputs",
+        "do_xcom_push",
+        "executor",
+    }
+)
 
 # The image per Airflow major version (AIRFLOW_IMAGES, a default of the settings model), when
 # `--airflow-image` does not name one: the DAG's own Airflow (Airflow 3 for `airflow.sdk` imports or an
@@ -116,12 +157,18 @@ def component(image: str) -> ComponentDef:
             "description": "Runs an Airflow operator's execute() with a minimal context.",
             "inputs": [{"name": name, "type": "String"} for name in inputs],
             "outputs": [{"name": "Output", "type": "String"}],
-            "implementation": {"container": {
-                "image": image,
-                "command": [
-                    "python", "-c", RUNNER, *({"inputValue": name} for name in inputs), {"outputPath": "Output"},
-                ],
-            }},
+            "implementation": {
+                "container": {
+                    "image": image,
+                    "command": [
+                        "python",
+                        "-c",
+                        RUNNER,
+                        *({"inputValue": name} for name in inputs),
+                        {"outputPath": "Output"},
+                    ],
+                }
+            },
         },
     )
 
@@ -173,35 +220,64 @@ def map_fallback(task: Task, context: MappingContext) -> TaskMapping:
     where = task_location(task)
     if task.operator_in_dag_file or task.operator_module.startswith(_DAG_FILE_MODULE):
         # importing it means importing the DAG file, which builds the DAG again inside the step
-        return placeholder(task, context, diag(
-            "A2K301", f"no mapping for operator {task.qualified_operator}, a class defined in the DAG file itself: "
-            "an Airflow image cannot import it without running the DAG file; emitted a placeholder step", **where,
-            help="Move the class into a module of the DAG folder (as Airflow plugins are) and build an image "
-                 "that provides it, or write a component."), f"placeholder for {task.operator}")
+        return placeholder(
+            task,
+            context,
+            diag(
+                "A2K301",
+                f"no mapping for operator {task.qualified_operator}, a class defined in the DAG file itself: "
+                "an Airflow image cannot import it without running the DAG file; emitted a placeholder step",
+                **where,
+                help="Move the class into a module of the DAG folder (as Airflow plugins are) and build an image "
+                "that provides it, or write a component.",
+            ),
+            f"placeholder for {task.operator}",
+        )
     image = image_for(context.dag, context.options)
     dropped: list[str] = []
     own = {k: v for k, v in task.args.values.items() if k in task.args.explicit and k not in SCHEDULING}
     defaults = task.args.get("default_args") if isinstance(task.args.get("default_args"), dict) else {}
-    inherited = {k: v for k, v in task.args.values.items()
-                 if k not in task.args.explicit and k not in SCHEDULING}  # default_args, merged by the reader
+    inherited = {
+        k: v for k, v in task.args.values.items() if k not in task.args.explicit and k not in SCHEDULING
+    }  # default_args, merged by the reader
     kwargs = _kwargs(own, dropped)
     default_args = _kwargs({**defaults, **inherited}, dropped)
     dag_params = _json_value(context.dag.settings.get("params"), [], "params")
-    if isinstance(dag_params, dict) and dag_params:  # Airflow renders {{ params }} from the DAG's, the task's win
+    if (
+        isinstance(dag_params, dict) and dag_params
+    ):  # Airflow renders {{ params }} from the DAG's, the task's win
         task_params = kwargs.get("params") or default_args.get("params") or {}
         kwargs["params"] = {**dag_params, **(task_params if isinstance(task_params, dict) else {})}
     xcoms = sorted({k for k, v in own.items() if isinstance(v, XComRef)})
     unresolved = [k for k in dropped if isinstance(own.get(k), Unresolved)]
     missing = ", ".join(sorted(set(dropped)))
-    diagnostics = [diag("A2K313", f"{task.qualified_operator} runs as it is inside {image}: "
-                        "connections must come from AIRFLOW_CONN_* variables, and XCom, Variables and the task "
-                        "instance are not available" + (f"; not carried: {missing}" if missing else ""), **where)]
+    diagnostics = [
+        diag(
+            "A2K313",
+            f"{task.qualified_operator} runs as it is inside {image}: "
+            "connections must come from AIRFLOW_CONN_* variables, and XCom, Variables and the task "
+            "instance are not available" + (f"; not carried: {missing}" if missing else ""),
+            **where,
+        )
+    ]
     if xcoms or unresolved:
-        diagnostics.append(diag("A2K311", "arguments that are XCom values or objects are not passed: "
-                                f"{', '.join(sorted(set(xcoms) | set(unresolved)))}", **where))
+        diagnostics.append(
+            diag(
+                "A2K311",
+                "arguments that are XCom values or objects are not passed: "
+                f"{', '.join(sorted(set(xcoms) | set(unresolved)))}",
+                **where,
+            )
+        )
     if not is_airflow_module(task.operator_module):
-        diagnostics.append(diag("A2K310", f"{task.operator} is defined in {task.operator_module}, not in Airflow: "
-                                f"the Airflow image must provide that module", **where))
+        diagnostics.append(
+            diag(
+                "A2K310",
+                f"{task.operator} is defined in {task.operator_module}, not in Airflow: "
+                f"the Airflow image must provide that module",
+                **where,
+            )
+        )
     ts = time_parameter("ts")
     return TaskMapping(
         task_id=task.task_id,

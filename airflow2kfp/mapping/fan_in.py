@@ -38,7 +38,11 @@ def decoding(name: str, depth: int, text: bool = False) -> list[str]:
     producer writes its values as text (a Bash task's last line), not JSON."""
     comment = "# every mapped instance's result, in map order: Argo collects the loop's outputs"
     # text values are the list's items as they are; JSON ones are read (a nested level is a list already)
-    last = f"{name} = list({{}})" if text else f"{name} = [_json.loads(_v) if isinstance(_v, str) else _v for _v in {{}}]"
+    last = (
+        f"{name} = list({{}})"
+        if text
+        else f"{name} = [_json.loads(_v) if isinstance(_v, str) else _v for _v in {{}}]"
+    )
     if depth == 1:
         return [comment, last.format(f"_json.loads({name})")]
     return [

@@ -28,12 +28,15 @@ def _kubernetes_only(node: cst.BaseExpression) -> bool:
     """Literals, containers and calls to Kubernetes model classes (V1..., V2...) only."""
     if isinstance(node, cst.Call):
         return _callee(node.func)[:2] in ("V1", "V2") and all(
-            not arg.star and _kubernetes_only(arg.value) for arg in node.args)
+            not arg.star and _kubernetes_only(arg.value) for arg in node.args
+        )
     if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
         return all(_kubernetes_only(e.value) for e in node.elements if isinstance(e, cst.Element))
     if isinstance(node, cst.Dict):
-        return all(isinstance(e, cst.DictElement) and _kubernetes_only(e.key) and _kubernetes_only(e.value)
-                   for e in node.elements)
+        return all(
+            isinstance(e, cst.DictElement) and _kubernetes_only(e.key) and _kubernetes_only(e.value)
+            for e in node.elements
+        )
     if isinstance(node, cst.Name):
         return node.value in ("True", "False", "None")
     if isinstance(node, cst.UnaryOperation):

@@ -39,17 +39,22 @@ from airflow2kfp.mapping.templates import PullResolver, time_macro_note, transla
 from airflow2kfp.model import Task, Unresolved, XComRef
 
 # old `resources={...}` keys (Airflow 1.10 / cncf-kubernetes < 4) -> KFP ContainerOp setters
-OLD_RESOURCES = {"request_memory": "set_memory_request", "limit_memory": "set_memory_limit",
-                 "request_cpu": "set_cpu_request", "limit_cpu": "set_cpu_limit", "limit_gpu": "set_gpu_limit",
-                 "request_ephemeral_storage": "set_ephemeral_storage_request",
-                 "limit_ephemeral_storage": "set_ephemeral_storage_limit"}
+OLD_RESOURCES = {
+    "request_memory": "set_memory_request",
+    "limit_memory": "set_memory_limit",
+    "request_cpu": "set_cpu_request",
+    "limit_cpu": "set_cpu_limit",
+    "limit_gpu": "set_gpu_limit",
+    "request_ephemeral_storage": "set_ephemeral_storage_request",
+    "limit_ephemeral_storage": "set_ephemeral_storage_limit",
+}
 XCOM_FOLDER = "/airflow/xcom"  # an emptyDir the KubernetesPodOperator's sidecar reads return.json from
 XCOM_FILE = f"{XCOM_FOLDER}/return.json"
 PER_RUN = {
     "service_account_name": "the service account is set per run in KFP v1 "
-                            "(kfp.Client().create_run_from_pipeline_package(..., service_account=...))",
+    "(kfp.Client().create_run_from_pipeline_package(..., service_account=...))",
     "image_pull_secrets": "image pull secrets are set per pipeline in KFP v1 "
-                          "(dsl.get_pipeline_conf().set_image_pull_secrets([...]))",
+    "(dsl.get_pipeline_conf().set_image_pull_secrets([...]))",
     "namespace": "steps run in the pipeline's namespace",
     "pod_template_file": "pod templates are not read; the step's pod is built from the arguments",
     "full_pod_spec": "full pod specs are not read; the step's pod is built from the arguments",
@@ -70,7 +75,9 @@ def map_kubernetes(task: Task, context: MappingContext) -> TaskMapping:
     subclass = subclass_note(task, FAMILY.base_of(task))
     unusable = unreadable_image(task, context)
     if unusable is not None:
-        return dataclasses.replace(unusable, diagnostics=(*((subclass,) if subclass else ()), *unusable.diagnostics))
+        return dataclasses.replace(
+            unusable, diagnostics=(*((subclass,) if subclass else ()), *unusable.diagnostics)
+        )
     if subclass is not None:
         found.append(subclass)
     image = task.args.get("image")
@@ -80,13 +87,16 @@ def map_kubernetes(task: Task, context: MappingContext) -> TaskMapping:
 
     # an upstream's XCom pulled alone in a template block is passed as its text (KFP substitutes it)
     pulls = xcom.text_pulls(context.dag, task, found)
-    command, args = (_xcom_texts(templated(key, pulls), task, context, found) for key in ("cmds", "arguments"))
+    command, args = (
+        _xcom_texts(templated(key, pulls), task, context, found) for key in ("cmds", "arguments")
+    )
     for key, value in (("cmds", command), ("arguments", args)):
         if value is not None and not isinstance(value, (list, tuple)):
             found.append(diag("A2K306", f"{key} could not be read statically: {_shown(value)}", **where))
     ident = python_identifier(task.task_id)
     component, arguments = container_component(
-        key=f"POD_{ident.upper()}", name=f"pod-{ident}",
+        key=f"POD_{ident.upper()}",
+        name=f"pod-{ident}",
         description=f"Airflow task {task.task_id!r}: KubernetesPodOperator running {image}.",
         image=image,
         command=list(command) if isinstance(command, (list, tuple)) else None,
@@ -97,8 +107,10 @@ def map_kubernetes(task: Task, context: MappingContext) -> TaskMapping:
         container = component.spec["implementation"]["container"]  # type: ignore[index]
         container["fileOutputs"] = {"Output": XCOM_FILE}
         component.spec["outputs"] = [{"name": "Output", "type": "String"}]  # type: ignore[index]
-        calls += ["add_volume(k8s.V1Volume(name='airflow-xcom', empty_dir=k8s.V1EmptyDirVolumeSource()))",
-                  f"add_volume_mount(k8s.V1VolumeMount(name='airflow-xcom', mount_path={XCOM_FOLDER!r}))"]
+        calls += [
+            "add_volume(k8s.V1Volume(name='airflow-xcom', empty_dir=k8s.V1EmptyDirVolumeSource()))",
+            f"add_volume_mount(k8s.V1VolumeMount(name='airflow-xcom', mount_path={XCOM_FOLDER!r}))",
+        ]
     note = time_macro_note(parameters)
     approximated = bool(found)  # every finding here is a difference the step shows when run
     return TaskMapping(
@@ -123,8 +135,14 @@ def _xcom_texts(value: Any, task: Task, context: MappingContext, found: list[Dia
         if isinstance(item, XComRef):
             text = xcom.text_of(context.dag, task, item.task_id, item.key, found)
             if text is None:
-                found.append(diag("A2K311", f"the XCom of {item.task_id} is passed as its JSON text, where Airflow "
-                                  "passes the value", **task_location(task)))
+                found.append(
+                    diag(
+                        "A2K311",
+                        f"the XCom of {item.task_id} is passed as its JSON text, where Airflow "
+                        "passes the value",
+                        **task_location(task),
+                    )
+                )
                 text = item
             item = text
         items.append(item)
@@ -154,11 +172,16 @@ def _pod_calls(task: Task, templated: Any, found: list[Diagnostic], where: dict[
     else:
         objects("env_vars", "add_env_variable")
     for config_map in literal(task.args.get("configmaps")) or []:
-        calls.append(f"add_env_from(k8s.V1EnvFromSource(config_map_ref=k8s.V1ConfigMapEnvSource(name={config_map!r})))")
+        calls.append(
+            f"add_env_from(k8s.V1EnvFromSource(config_map_ref=k8s.V1ConfigMapEnvSource(name={config_map!r})))"
+        )
     calls += _resources(task, found, where)
-    for key, method in (("labels", "add_pod_label"), ("annotations", "add_pod_annotation"),
-                        ("node_selector", "add_node_selector_constraint"),
-                        ("node_selectors", "add_node_selector_constraint")):
+    for key, method in (
+        ("labels", "add_pod_label"),
+        ("annotations", "add_pod_annotation"),
+        ("node_selector", "add_node_selector_constraint"),
+        ("node_selectors", "add_node_selector_constraint"),
+    ):
         value = templated(key)
         if isinstance(value, dict):
             calls += [f"{method}({str(k)!r}, {value_source(v)})" for k, v in value.items()]
@@ -169,8 +192,11 @@ def _pod_calls(task: Task, templated: Any, found: list[Diagnostic], where: dict[
     if isinstance(affinity, Unresolved):
         objects("affinity", "add_affinity")
     elif affinity:  # the dict form: not rebuilt as client objects
-        found.append(diag("A2K306", "affinity given as a dict is not carried; write it as k8s.V1Affinity(...)",
-                          **where))
+        found.append(
+            diag(
+                "A2K306", "affinity given as a dict is not carried; write it as k8s.V1Affinity(...)", **where
+            )
+        )
     policy = task.args.get("image_pull_policy")
     if isinstance(policy, str):
         calls.append(f"set_image_pull_policy({policy!r})")
@@ -206,17 +232,25 @@ def _secret_calls(value: Any) -> list[str] | None:
         if not isinstance(secret, str) or not all(v is None or isinstance(v, str) for v in (target, key)):
             return None
         if kind == "env" and key is not None and target:
-            calls.append(f"add_env_variable(k8s.V1EnvVar(name={target.upper()!r}, value_from=k8s.V1EnvVarSource("
-                         f"secret_key_ref=k8s.V1SecretKeySelector(name={secret!r}, key={key!r}))))")
+            calls.append(
+                f"add_env_variable(k8s.V1EnvVar(name={target.upper()!r}, value_from=k8s.V1EnvVarSource("
+                f"secret_key_ref=k8s.V1SecretKeySelector(name={secret!r}, key={key!r}))))"
+            )
         elif kind == "env" and key is None:
-            calls.append(f"add_env_from(k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name={secret!r})))")
+            calls.append(
+                f"add_env_from(k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name={secret!r})))"
+            )
         elif kind == "volume" and target:
             # Airflow names the volume secretvol<uuid4>: a stable name here, one per secret
             name = f"secretvol-{re.sub(r'[^a-z0-9-]+', '-', secret.lower()).strip('-')[:40]}-{index}"
             extra = f", items={fields['items']}" if fields.get("items") else ""
-            calls.append(f"add_volume(k8s.V1Volume(name={name!r}, secret=k8s.V1SecretVolumeSource("
-                         f"secret_name={secret!r}{extra})))")
-            calls.append(f"add_volume_mount(k8s.V1VolumeMount(mount_path={target!r}, name={name!r}, read_only=True))")
+            calls.append(
+                f"add_volume(k8s.V1Volume(name={name!r}, secret=k8s.V1SecretVolumeSource("
+                f"secret_name={secret!r}{extra})))"
+            )
+            calls.append(
+                f"add_volume_mount(k8s.V1VolumeMount(mount_path={target!r}, name={name!r}, read_only=True))"
+            )
         else:
             return None
     return calls
@@ -269,13 +303,19 @@ def _resources(task: Task, found: list[Diagnostic], where: dict[str, Any]) -> li
             if key in OLD_RESOURCES and value is not None:
                 calls.append(f"{OLD_RESOURCES[key]}({str(value)!r})")
     requirements = task.args.get("container_resources") or (
-        task.args.get("resources") if isinstance(task.args.get("resources"), Unresolved) and old is None else None)
+        task.args.get("resources")
+        if isinstance(task.args.get("resources"), Unresolved) and old is None
+        else None
+    )
     if requirements is None:
         return calls
     parsed = _requirements(requirements)
     if parsed is None:
-        found.append(diag("A2K306", f"container_resources could not be read statically: {_shown(requirements)}",
-                          **where))
+        found.append(
+            diag(
+                "A2K306", f"container_resources could not be read statically: {_shown(requirements)}", **where
+            )
+        )
         return calls
     for kind, amounts in parsed.items():
         for resource, amount in amounts.items():
@@ -314,7 +354,7 @@ def _requirements(value: Any) -> dict[str, dict[str, Any]] | None:
 FAMILY = OperatorFamily(
     name="kubernetes",
     description="KubernetesPodOperator (all import paths): a step running the same image, command and "
-                "pod settings.",
+    "pod settings.",
     operators=frozenset({"KubernetesPodOperator"}),
     map_task=map_kubernetes,
     subclasses=True,

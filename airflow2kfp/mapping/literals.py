@@ -51,7 +51,9 @@ class _Literals(pprint.PrettyPrinter):
     """pprint's layout of literal values, with the two it does not write as valid Python fixed:
     non-finite floats (`nan`, `inf`) and integers longer than Python prints in decimal."""
 
-    def format(self, value: object, context: dict[int, int], maxlevels: int, level: int) -> tuple[str, bool, bool]:
+    def format(
+        self, value: object, context: dict[int, int], maxlevels: int, level: int
+    ) -> tuple[str, bool, bool]:
         if isinstance(value, float) and not math.isfinite(value):
             return f"float({str(value)!r})", True, False
         if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 10_000:
@@ -71,8 +73,13 @@ def f_string(parts: Sequence[Any], render: Callable[[Any], str], one_line: bool 
     expressions = [None if isinstance(part, str) else render(part) for part in parts]
     if any("'" in e for e in expressions if e):  # `task.outputs['x']`: no backslash may escape a quote
         text = "".join(
-            part.replace("{", "{{").replace("}", "}}").encode("unicode_escape").decode("ascii").replace('"', '\\"')
-            if expression is None else "{" + expression + "}"
+            part.replace("{", "{{")
+            .replace("}", "}}")
+            .encode("unicode_escape")
+            .decode("ascii")
+            .replace('"', '\\"')
+            if expression is None
+            else "{" + expression + "}"
             for part, expression in zip(parts, expressions)
         )
         return f'f"{text}"'
@@ -97,12 +104,9 @@ def docstring_text(text: object) -> str:
     the string), and what a source file cannot hold as it is (CR, NUL, form feed, line separators,
     lone surrogates, other controls) as escapes. Lines and tabs stay as they are."""
     escaped = "".join(
-        ch if ch.isprintable() or ch in "\n\t" else repr(ch)[1:-1]
-        for ch in str(text).replace("\\", "\\\\")
+        ch if ch.isprintable() or ch in "\n\t" else repr(ch)[1:-1] for ch in str(text).replace("\\", "\\\\")
     )
     return _CLOSING_QUOTES.sub(lambda run: '\\"' * len(run.group()), escaped)
 
 
 _CLOSING_QUOTES = re.compile('"{3,}|"+\\Z')  # what would close a triple-quoted string early
-
-

@@ -38,8 +38,10 @@ def mapped_call(task: Task) -> MappedCall:
         return MappedCall(in_loop=False)
     items = {str(key): value for key, value in task.mapped_args.items() if isinstance(value, LoopValue)}
     if task.operator == TASKFLOW_PREFIX or task.operator.startswith(TASKFLOW_PREFIX + "."):
-        return MappedCall(keywords={k: v for k, v in items.items() if k != "*"},
-                          star_kwargs=tuple(v for k, v in items.items() if k == "*"))
+        return MappedCall(
+            keywords={k: v for k, v in items.items() if k != "*"},
+            star_kwargs=tuple(v for k, v in items.items() if k == "*"),
+        )
     return MappedCall(
         star_args=items.get("op_args"),
         star_kwargs=tuple(v for k, v in items.items() if k == "op_kwargs"),

@@ -19,7 +19,8 @@ def component(image: str) -> ComponentDef:
                 "container": {
                     "image": image,
                     "command": [
-                        "sh", "-c",
+                        "sh",
+                        "-c",
                         'echo "airflow2kfp placeholder: Airflow task $1 ($0) was not converted" >&2; exit 1',
                         {"inputValue": "operator"},
                         {"inputValue": "task_id"},
@@ -53,4 +54,3 @@ def map_unknown(task: Task, context: MappingContext) -> TaskMapping:
         ),
         f"placeholder for {task.operator}",
     )
-

@@ -72,12 +72,35 @@ BASH_DECORATOR = "task.bash"  # the callable returns a command that bash runs
 OPERATORS = PYTHON_OPERATORS | VIRTUALENV_OPERATORS | EXTERNAL_OPERATORS | IMAGE_DECORATORS | {BASH_DECORATOR}
 
 # import name -> pip package, where they differ
-PIP_NAMES = {"yaml": "PyYAML", "sklearn": "scikit-learn", "PIL": "Pillow", "cv2": "opencv-python-headless",
-             "bs4": "beautifulsoup4", "dateutil": "python-dateutil", "google": "google-cloud-storage",
-             "psycopg2": "psycopg2-binary", "jwt": "PyJWT", "dotenv": "python-dotenv"}
+PIP_NAMES = {
+    "yaml": "PyYAML",
+    "sklearn": "scikit-learn",
+    "PIL": "Pillow",
+    "cv2": "opencv-python-headless",
+    "bs4": "beautifulsoup4",
+    "dateutil": "python-dateutil",
+    "google": "google-cloud-storage",
+    "psycopg2": "psycopg2-binary",
+    "jwt": "PyJWT",
+    "dotenv": "python-dotenv",
+}
 JINJA_PACKAGE = "jinja2"  # templates rendered in the step, as Airflow renders them
-APPROXIMATING = frozenset({"A2K302", "A2K306", "A2K310", "A2K311", "A2K312", "A2K320", "A2K331", "A2K332", "A2K333", "A2K336",
-                           "A2K334", "A2K335"})
+APPROXIMATING = frozenset(
+    {
+        "A2K302",
+        "A2K306",
+        "A2K310",
+        "A2K311",
+        "A2K312",
+        "A2K320",
+        "A2K331",
+        "A2K332",
+        "A2K333",
+        "A2K336",
+        "A2K334",
+        "A2K335",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -144,8 +167,12 @@ class _Inputs:
         elif isinstance(value, LoopValue):
             # a ParallelFor item arrives as text: Argo renders JSON objects as JSON and scalars bare
             self.signature.append(f"{name}: str")
-            self.decode += ["try:", f"    {name} = _json.loads({name})",
-                            "except ValueError:", "    pass  # a bare string item"]
+            self.decode += [
+                "try:",
+                f"    {name} = _json.loads({name})",
+                "except ValueError:",
+                "    pass  # a bare string item",
+            ]
         else:
             self.signature.append(f"{name}: {annotation}")
         return name
@@ -200,8 +227,12 @@ def _refs(value: Any) -> Iterator[XComRef]:
             yield from _refs(item)
 
 
-def python_component(task: Task, context: MappingContext, outputs: tuple[str, ...] | None = None,
-                     decision: Decision | None = None) -> PythonStep | Diagnostic:
+def python_component(
+    task: Task,
+    context: MappingContext,
+    outputs: tuple[str, ...] | None = None,
+    decision: Decision | None = None,
+) -> PythonStep | Diagnostic:
     """A lightweight component running `task`'s callable, or the diagnostic saying why there is none.
 
     `outputs` are the XCom keys to expose (default: those other tasks of the DAG read, and those the
@@ -239,8 +270,11 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     for statement in body_prelude:
         step.code(statement, lambda _line: None, ())
 
-    reserved = {step_name, call_name, "_json", "_result", "_dt", "_file", "_when", "_xcom",
-                "get_current_context"} | SHIM_NAMES | set(prepared.names)
+    reserved = (
+        {step_name, call_name, "_json", "_result", "_dt", "_file", "_when", "_xcom", "get_current_context"}
+        | SHIM_NAMES
+        | set(prepared.names)
+    )
     inputs = _Inputs(reserved)
     op_args_value = _templated(task.args.get("op_args"), "op_args", step, parameters)
     op_kwargs_value = _templated(task.args.get("op_kwargs"), "op_kwargs", step, parameters)
@@ -249,19 +283,31 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     op_kwargs = {**prepared.partial_kwargs, **(op_kwargs_value if isinstance(op_kwargs_value, dict) else {})}
     for key in ("op_args", "op_kwargs"):
         if isinstance(task.args.get(key), Unresolved):
-            found.append(diag("A2K306", f"{key} could not be read statically: {task.args.get(key).source}",
-                              **where))
+            found.append(
+                diag("A2K306", f"{key} could not be read statically: {task.args.get(key).source}", **where)
+            )
     # .expand() / .expand_kwargs(): inside its ParallelFor each mapped argument is the loop item
     # (mapped_call.py); without a loop the step receives the whole list
     mapped = mapped_call(task)
     op_kwargs.update(mapped.keywords)
     if not mapped.in_loop:
         op_kwargs.update({k: v for k, v in task.mapped_args.items() if isinstance(k, str) and k != "*"})
-        found.append(diag("A2K311", "a mapped task (.expand) is emitted as one step receiving the whole "
-                          f"list of {', '.join(map(str, task.mapped_args))}, not one step per item", **where))
+        found.append(
+            diag(
+                "A2K311",
+                "a mapped task (.expand) is emitted as one step receiving the whole "
+                f"list of {', '.join(map(str, task.mapped_args))}, not one step per item",
+                **where,
+            )
+        )
     if mapped.not_passed:
-        found.append(diag("A2K311", f"mapped operator arguments {', '.join(mapped.not_passed)} are not passed "
-                          "to the step", **where))
+        found.append(
+            diag(
+                "A2K311",
+                f"mapped operator arguments {', '.join(mapped.not_passed)} are not passed to the step",
+                **where,
+            )
+        )
     signature = parameters_known.parameters if parameters_known and parameters_known.parameters else ()
     positional = [p.name for p in signature if p.kind == "positional"]
     for index, value in enumerate(op_args):
@@ -300,8 +346,14 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     if serves_current_context and parameters_known is not None:
         unavailable |= read_keys & NOT_SERVED
     if unavailable:
-        found.append(diag("A2K335", "Airflow context a KFP step cannot serve is passed as None: "
-                          f"{', '.join(sorted(unavailable))}", **where))
+        found.append(
+            diag(
+                "A2K335",
+                "Airflow context a KFP step cannot serve is passed as None: "
+                f"{', '.join(sorted(unavailable))}",
+                **where,
+            )
+        )
     templates_dict = None
     if "templates_dict" in step.keys:
         raw = _templated(task.args.get("templates_dict"), "templates_dict", step, parameters)
@@ -311,7 +363,11 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         context_lines.append(f"_context['templates_dict'] = {templates_dict}")
     if serves_current_context:
         context_lines = (context_lines or ["_context = {}"]) + [
-            "", "def get_current_context():", "    return _context", ""]
+            "",
+            "def get_current_context():",
+            "    return _context",
+            "",
+        ]
     found += step.found
 
     pushes = _pushes(function_text, body_prelude)
@@ -328,10 +384,19 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
     else:
         texts = consumed_texts(dag, task.task_id) if outputs is None else ()
         keyed = any(k != "return_value" for k in wanted_outputs)  # only keys other than return_value ask
-        returns, finish = _outputs(wanted_outputs, keyed and _multiple_outputs(task, function_text), pushed,
-                                   "ti" in step.keys, task, found, texts, pushes_unknown)
-    image, packages, notes = _environment(replace(task, operator=decision.runs_as) if decision else task, context,
-                                          found)
+        returns, finish = _outputs(
+            wanted_outputs,
+            keyed and _multiple_outputs(task, function_text),
+            pushed,
+            "ti" in step.keys,
+            task,
+            found,
+            texts,
+            pushes_unknown,
+        )
+    image, packages, notes = _environment(
+        replace(task, operator=decision.runs_as) if decision else task, context, found
+    )
     body = _body(task, body_prelude, function_text, inputs, call_name, finish, context_lines)
     packages = packages or _inferred_packages(body, task, found)
     if "render" in step.parts and JINJA_PACKAGE not in packages:
@@ -342,16 +407,22 @@ def python_component(task: Task, context: MappingContext, outputs: tuple[str, ..
         body[at:at] = ["", "# the run context, as Airflow serves it (airflow2kfp's context shim)", *shim]
     code = _code(step_name, task, inputs.signature, returns, body, image, packages)
     imports = (("from typing import NamedTuple",) if returns.startswith("NamedTuple") else ()) + (
-        ("from kfp.components import InputPath",) if any("InputPath()" in s for s in inputs.signature) else ())
+        ("from kfp.components import InputPath",) if any("InputPath()" in s for s in inputs.signature) else ()
+    )
     note = time_macro_note(parameters)
     approximated = any(d.code in APPROXIMATING for d in found) or bool(
-        notes and task.operator in EXTERNAL_OPERATORS | IMAGE_DECORATORS)
+        notes and task.operator in EXTERNAL_OPERATORS | IMAGE_DECORATORS
+    )
     cannot_run = step.unrenderable
     if step.parts & {"render"}:
         notes = [*notes, "templates rendered in the step with jinja2, as Airflow renders them"]
     return PythonStep(
-        component=ComponentDef(key=f"PY_{ident.upper()}", description=f"Airflow task {task.task_id!r}: "
-                               f"{task.operator} calling {described(callable_)}.", code=code, imports=imports),
+        component=ComponentDef(
+            key=f"PY_{ident.upper()}",
+            description=f"Airflow task {task.task_id!r}: {task.operator} calling {described(callable_)}.",
+            code=code,
+            imports=imports,
+        ),
         arguments=inputs.arguments,
         parameters=tuple(parameters.values()),
         diagnostics=tuple(found),
@@ -372,11 +443,23 @@ def step_identifier(task: Task) -> str:
 def _callable_findings(prepared: StepCallable, name: str, where: dict[str, Any]) -> list[Diagnostic]:
     found = []
     if prepared.imported_from:
-        found.append(diag("A2K310", f"python_callable {name} is imported from {prepared.imported_from}; the "
-                          f"step imports it by name, so its image must provide {prepared.imported_from}", **where))
+        found.append(
+            diag(
+                "A2K310",
+                f"python_callable {name} is imported from {prepared.imported_from}; the "
+                f"step imports it by name, so its image must provide {prepared.imported_from}",
+                **where,
+            )
+        )
     if prepared.missing:
-        found.append(diag("A2K306", "the callable reads names not defined at module level, which do not "
-                          f"travel into the step: {', '.join(prepared.missing)}", **where))
+        found.append(
+            diag(
+                "A2K306",
+                "the callable reads names not defined at module level, which do not "
+                f"travel into the step: {', '.join(prepared.missing)}",
+                **where,
+            )
+        )
     return found
 
 
@@ -391,8 +474,15 @@ def _line_mapper(source: str, function_text: str, task: Task) -> Any:
     return lambda line: span.line + offset + line - 1
 
 
-def _airflow_uses(names: tuple[str, ...], served: set[str], function_text: str, line_of: Any, step: StepContext,
-                  found: list[Diagnostic], where: dict[str, Any]) -> None:
+def _airflow_uses(
+    names: tuple[str, ...],
+    served: set[str],
+    function_text: str,
+    line_of: Any,
+    step: StepContext,
+    found: list[Diagnostic],
+    where: dict[str, Any],
+) -> None:
     """Diagnostics for what the callable takes from Airflow itself, at the lines that use it."""
     connections = sorted(n for n in names if n in CONNECTION_NAMES or n.endswith("Hook"))
     lines = name_lines(function_text, [*connections, *served])
@@ -403,15 +493,33 @@ def _airflow_uses(names: tuple[str, ...], served: set[str], function_text: str, 
 
     if "Variable" in served:
         step.parts.add("variables")
-        found.append(diag("A2K333", "Variable: KFP has no Variable store; the step reads AIRFLOW_VAR_<KEY> "
-                          "environment variables, as Airflow's environment backend does", **at("Variable")))
+        found.append(
+            diag(
+                "A2K333",
+                "Variable: KFP has no Variable store; the step reads AIRFLOW_VAR_<KEY> "
+                "environment variables, as Airflow's environment backend does",
+                **at("Variable"),
+            )
+        )
     for name in connections:
-        found.append(diag("A2K334", f"{name} needs Airflow's Connections (its database or AIRFLOW_CONN_<ID> "
-                          "variables) and an image with Airflow and its providers", **at(name)))
+        found.append(
+            diag(
+                "A2K334",
+                f"{name} needs Airflow's Connections (its database or AIRFLOW_CONN_<ID> "
+                "variables) and an image with Airflow and its providers",
+                **at(name),
+            )
+        )
     others = sorted(n for n in names if n not in served and n not in connections)
     if others:
-        found.append(diag("A2K312", f"the callable uses Airflow itself ({', '.join(others)}); the step needs "
-                          "an image with Airflow", **where))
+        found.append(
+            diag(
+                "A2K312",
+                f"the callable uses Airflow itself ({', '.join(others)}); the step needs "
+                "an image with Airflow",
+                **where,
+            )
+        )
 
 
 def _pushes(function_text: str, prelude: list[str]) -> list[xcom.Push]:
@@ -432,11 +540,19 @@ def _multiple_outputs(task: Task, function_text: str) -> bool:
         returns = returns.value
     if isinstance(returns, ast.Constant) and isinstance(returns.value, str):  # a string annotation
         return returns.value.split("[", 1)[0].strip().rsplit(".", 1)[-1] in ("dict", "Dict")
-    name = returns.attr if isinstance(returns, ast.Attribute) else returns.id if isinstance(returns, ast.Name) else ""
+    name = (
+        returns.attr
+        if isinstance(returns, ast.Attribute)
+        else returns.id
+        if isinstance(returns, ast.Name)
+        else ""
+    )
     return name in ("dict", "Dict")
 
 
-def _templated(value: Any, field_name: str, step: StepContext, parameters: dict[str, PipelineParameter]) -> Any:
+def _templated(
+    value: Any, field_name: str, step: StepContext, parameters: dict[str, PipelineParameter]
+) -> Any:
     """A templated field's value: what the pipeline parameters can render is rendered now (`templates.py`),
     a string needing anything else (XComs, Variables, macros, filters) becomes `Rendered`."""
     if isinstance(value, str):
@@ -458,8 +574,15 @@ def _templated(value: Any, field_name: str, step: StepContext, parameters: dict[
     return value
 
 
-def _pass(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag, found: list[Diagnostic],
-          keyword: str | None) -> str:
+def _pass(
+    inputs: _Inputs,
+    wanted: str,
+    value: Any,
+    task: Task,
+    dag: Dag,
+    found: list[Diagnostic],
+    keyword: str | None,
+) -> str:
     """Source for one call argument: an input when KFP can pass the value, else the value inline."""
     prefix = f"{keyword}=" if keyword else ""
     if isinstance(value, XComRef):
@@ -472,7 +595,9 @@ def _pass(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag, found:
     return prefix + _pass_inline(inputs, wanted, value, task, dag, found)
 
 
-def _xcom_input(inputs: _Inputs, wanted: str, ref: XComRef, task: Task, dag: Dag, found: list[Diagnostic]) -> str:
+def _xcom_input(
+    inputs: _Inputs, wanted: str, ref: XComRef, task: Task, dag: Dag, found: list[Diagnostic]
+) -> str:
     source = xcom.source(dag, task.task_id, ref.task_id, ref.key, argument=True)
     if source.problem is not None:
         found.append(diag(source.problem[0], source.problem[1], **task_location(task)))
@@ -494,7 +619,9 @@ def _plain(value: Any) -> bool:
     return False
 
 
-def _pass_inline(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag, found: list[Diagnostic]) -> str:
+def _pass_inline(
+    inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag, found: list[Diagnostic]
+) -> str:
     """Python source for a value KFP cannot pass whole: run-time parts inside become inputs, templates
     rendered at run time become `_render(...)` calls."""
     counter = iter(range(1_000_000))
@@ -508,8 +635,13 @@ def _pass_inline(inputs: _Inputs, wanted: str, value: Any, task: Task, dag: Dag,
         if isinstance(item, Rendered):
             return f"_render({template_literal(item.text)}, _context{native})"
         if isinstance(item, Unresolved):
-            found.append(diag("A2K306", f"{wanted}: `{item.source}` is evaluated inside the step, as written",
-                              **task_location(task)))
+            found.append(
+                diag(
+                    "A2K306",
+                    f"{wanted}: `{item.source}` is evaluated inside the step, as written",
+                    **task_location(task),
+                )
+            )
             return item.source
         if isinstance(item, Duration):
             return f"_dt.timedelta(seconds={item.seconds!r})"
@@ -532,9 +664,16 @@ def template_literal(text: str) -> str:
     return repr(text).replace("{{", "\\x7b\\x7b").replace("}}", "\\x7d\\x7d")
 
 
-def _outputs(keys: tuple[str, ...], multiple: bool, pushed: tuple[str, ...], has_ti: bool, task: Task,
-             found: list[Diagnostic], texts: tuple[str, ...] = (), pushes_unknown: bool = False
-             ) -> tuple[str, list[str]]:
+def _outputs(
+    keys: tuple[str, ...],
+    multiple: bool,
+    pushed: tuple[str, ...],
+    has_ti: bool,
+    task: Task,
+    found: list[Diagnostic],
+    texts: tuple[str, ...] = (),
+    pushes_unknown: bool = False,
+) -> tuple[str, list[str]]:
     """The return annotation and the statements returning the outputs, JSON-encoded; for the keys in
     `texts`, also the text Jinja renders for the value (`str()`), as `<output>_text`.
 
@@ -550,9 +689,15 @@ def _outputs(keys: tuple[str, ...], multiple: bool, pushed: tuple[str, ...], has
         pushed = tuple(k for k in keys if k != "return_value")
     unpushed = [k for k in keys if k != "return_value" and k not in pushed]
     if unpushed and not multiple:
-        found.append(diag("A2K311", f"XCom {', '.join(unpushed)} of {task.task_id} is read by another task, but "
-                          "the task neither pushes it nor sets multiple_outputs: Airflow has no such XCom; "
-                          "the step passes its return value's item", **task_location(task)))
+        found.append(
+            diag(
+                "A2K311",
+                f"XCom {', '.join(unpushed)} of {task.task_id} is read by another task, but "
+                "the task neither pushes it nor sets multiple_outputs: Airflow has no such XCom; "
+                "the step passes its return value's item",
+                **task_location(task),
+            )
+        )
 
     def value(key: str) -> str:
         if key == "return_value":
@@ -573,7 +718,9 @@ def _outputs(keys: tuple[str, ...], multiple: bool, pushed: tuple[str, ...], has
     return annotation, [*lines, "return (" + "".join(f"{v}, " for v in values) + ")"]
 
 
-def _environment(task: Task, context: MappingContext, found: list[Diagnostic]) -> tuple[str, list[str], list[str]]:
+def _environment(
+    task: Task, context: MappingContext, found: list[Diagnostic]
+) -> tuple[str, list[str], list[str]]:
     """(base image, packages to install, notes) for the step's container."""
     options = context.options
     where = task_location(task)
@@ -583,25 +730,43 @@ def _environment(task: Task, context: MappingContext, found: list[Diagnostic]) -
             requirements = [line.strip() for line in requirements.splitlines() if line.strip()]
         packages = [str(r) for r in requirements] if isinstance(requirements, (list, tuple)) else []
         version = task.args.get("python_version")
-        image = f"python:{version}" if isinstance(version, (str, float, int)) and str(version) else options.python_image
+        image = (
+            f"python:{version}"
+            if isinstance(version, (str, float, int)) and str(version)
+            else options.python_image
+        )
         return image, packages, ["virtualenv requirements installed in the step"]
     if task.operator in EXTERNAL_OPERATORS:
         python = task.args.get("python")
-        found.append(diag("A2K311", f"the external interpreter {python!r} is not available in KFP; the step "
-                          f"runs in {options.python_image}", **where))
+        found.append(
+            diag(
+                "A2K311",
+                f"the external interpreter {python!r} is not available in KFP; the step "
+                f"runs in {options.python_image}",
+                **where,
+            )
+        )
         return options.python_image, [], ["runs in the Python image instead of the external interpreter"]
     if task.operator in IMAGE_DECORATORS:
         image = task.args.get("image")
         if isinstance(image, str):
             return image, [], [f"runs in {image}, as {task.operator} did"]
-        found.append(diag("A2K306", f"{task.operator} image could not be read; using {options.python_image}",
-                          **where))
+        found.append(
+            diag("A2K306", f"{task.operator} image could not be read; using {options.python_image}", **where)
+        )
         return options.python_image, [], []
     return options.python_image, [], []
 
 
-def _body(task: Task, prelude: list[str], function_text: str, inputs: _Inputs, call_name: str,
-          finish: list[str], context_lines: list[str]) -> list[str]:
+def _body(
+    task: Task,
+    prelude: list[str],
+    function_text: str,
+    inputs: _Inputs,
+    call_name: str,
+    finish: list[str],
+    context_lines: list[str],
+) -> list[str]:
     lines: list[str] = []
     needs_json = bool(inputs.decode) or any("_json." in line for line in finish)
     needs_dt = any("_dt." in c for c in inputs.call)
@@ -611,7 +776,11 @@ def _body(task: Task, prelude: list[str], function_text: str, inputs: _Inputs, c
             blocks.pop()
         lines += ["", "# what the callable uses from its DAG file", *blocks]
     if function_text:
-        lines += ["", f"# the callable, as written at {task.span.file}", *function_text.rstrip("\n").splitlines()]
+        lines += [
+            "",
+            f"# the callable, as written at {task.span.file}",
+            *function_text.rstrip("\n").splitlines(),
+        ]
     lines.append("")
     # the step's own imports after the DAG file's code, so each is an import block of its own (sorted)
     if needs_dt:
@@ -623,7 +792,9 @@ def _body(task: Task, prelude: list[str], function_text: str, inputs: _Inputs, c
     lines += inputs.decode
     lines += context_lines
     call = f"{call_name}({', '.join(inputs.call)})"
-    if task.operator == BASH_DECORATOR:  # @task.bash: the callable returns the command, run as BashOperator runs it
+    if (
+        task.operator == BASH_DECORATOR
+    ):  # @task.bash: the callable returns the command, run as BashOperator runs it
         lines.append(f"{'_result = ' if finish else ''}_run_bash({call}{_bash_options(task)})")
         lines += finish
     elif finish:
@@ -683,13 +854,25 @@ def _inferred_packages(body: list[str], task: Task, found: list[Diagnostic]) -> 
     if "airflow" in modules:
         packages.append("apache-airflow")
     if packages:
-        found.append(diag("A2K315", f"packages to install inferred from the imports: {', '.join(packages)}",
-                          **task_location(task)))
+        found.append(
+            diag(
+                "A2K315",
+                f"packages to install inferred from the imports: {', '.join(packages)}",
+                **task_location(task),
+            )
+        )
     return packages
 
 
-def _code(step_name: str, task: Task, signature: list[str], returns: str, body: list[str], image: str,
-          packages: list[str]) -> str:
+def _code(
+    step_name: str,
+    task: Task,
+    signature: list[str],
+    returns: str,
+    body: list[str],
+    image: str,
+    packages: list[str],
+) -> str:
     header = f"def {step_name}({', '.join(signature)})" + (f" -> {returns}" if returns else "") + ":"
     doc = f'"""Airflow task {task.task_id!r} ({task.operator}, {task.span.file}:{task.span.line})."""'
     source = "\n".join([doc, *body]) + "\n"
@@ -803,7 +986,9 @@ def _owners(lines: list[str], closing: list[str], indent: str) -> Iterator[tuple
 
 
 # what starts a string, a comment or a bracket outside strings and comments
-_TOKEN = re.compile(r"""(?P<string>[rRbBuUfF]{0,2}(?:'{3}|"{3}|['"]))|(?P<comment>#[^\n]*)|(?P<open>[(\[{])|[)\]}]""")
+_TOKEN = re.compile(
+    r"""(?P<string>[rRbBuUfF]{0,2}(?:'{3}|"{3}|['"]))|(?P<comment>#[^\n]*)|(?P<open>[(\[{])|[)\]}]"""
+)
 # the rest of a string after its opening quote, as Python's tokenizer ends it
 _STRING_REST = {
     "'''": re.compile(r"(?:[^'\\]|\\.|'(?!''))*'''", re.DOTALL),
@@ -830,7 +1015,9 @@ def _line_kinds(source: str, lines: list[str]) -> list[str] | None:
         while len(kinds) < len(lines) and line_start <= stop:  # lines starting before the token
             line = lines[len(kinds)]
             stripped = line.lstrip()
-            kinds.append("bracket" if depth else "empty" if not stripped or stripped[0] == "#" else "statement")
+            kinds.append(
+                "bracket" if depth else "empty" if not stripped or stripped[0] == "#" else "statement"
+            )
             line_start += len(line) + 1
         if found is None:
             break
@@ -880,7 +1067,7 @@ def map_python(task: Task, context: MappingContext) -> TaskMapping:
 FAMILY = OperatorFamily(
     name="python",
     description="PythonOperator and @task (virtualenv, external_python, docker, kubernetes, bash "
-                "decorators): a lightweight Python component carrying the callable and what it uses.",
+    "decorators): a lightweight Python component carrying the callable and what it uses.",
     operators=OPERATORS,
     map_task=map_python,
 )

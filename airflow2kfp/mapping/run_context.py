@@ -33,6 +33,7 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "bash": (),
 }
 
+
 # --- part: dates ---
 def _logical_date(text):
     """Airflow's logical date, a datetime, from its pipeline parameter (ISO 8601 text)."""
@@ -41,9 +42,13 @@ def _logical_date(text):
     try:
         when = datetime.datetime.fromisoformat(text)
     except ValueError:
-        raise SystemExit(f"airflow2kfp: the logical date {text!r} is not an ISO 8601 date; "
-                         "KFP substitutes [[CurrentTime...]] when a run is created") from None
+        raise SystemExit(
+            f"airflow2kfp: the logical date {text!r} is not an ISO 8601 date; "
+            "KFP substitutes [[CurrentTime...]] when a run is created"
+        ) from None
     return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)  # noqa: UP017 - any Python 3
+
+
 # --- end ---
 
 
@@ -57,18 +62,30 @@ class _TaskInstance:
         self.pulled = pulled  # (task_id, key) -> value
         self.pushed = {}
 
-    def xcom_pull(self, task_ids=None, dag_id=None, key="return_value", include_prior_dates=False,
-                  map_indexes=None, default=None, **kwargs):
+    def xcom_pull(
+        self,
+        task_ids=None,
+        dag_id=None,
+        key="return_value",
+        include_prior_dates=False,
+        map_indexes=None,
+        default=None,
+        **kwargs,
+    ):
         if isinstance(task_ids, (list, tuple)):
             return [self.xcom_pull(task_id, dag_id, key) for task_id in task_ids]
         if (task_ids, key) not in self.pulled:
-            raise LookupError(f"airflow2kfp: the XCom {key!r} of task {task_ids!r} was not passed into this "
-                              "step; pass it as an input of the step (see the conversion's diagnostics)")
+            raise LookupError(
+                f"airflow2kfp: the XCom {key!r} of task {task_ids!r} was not passed into this "
+                "step; pass it as an input of the step (see the conversion's diagnostics)"
+            )
         value = self.pulled[(task_ids, key)]
         return default if value is None else value
 
     def xcom_push(self, key, value, **kwargs):
         self.pushed[key] = value
+
+
 # --- end ---
 
 
@@ -80,6 +97,8 @@ class _DagRun:
         self.dag_id, self.run_id, self.conf = dag_id, run_id, conf
         self.logical_date = self.data_interval_start = self.data_interval_end = logical_date
         self.run_type = "manual"
+
+
 # --- end ---
 
 
@@ -114,6 +133,8 @@ class _Variables:
 
     def get(self, key, default_var=None):
         return Variable.get(key, default_var, deserialize_json=self._json)
+
+
 # --- end ---
 
 
@@ -136,8 +157,18 @@ def _macros():
     def ds_format(ds, input_format, output_format):
         return datetime.datetime.strptime(str(ds), input_format).strftime(output_format)
 
-    return types.SimpleNamespace(ds_add=ds_add, ds_format=ds_format, datetime=datetime.datetime,
-                                 timedelta=datetime.timedelta, time=time, uuid=uuid, random=random, json=json)
+    return types.SimpleNamespace(
+        ds_add=ds_add,
+        ds_format=ds_format,
+        datetime=datetime.datetime,
+        timedelta=datetime.timedelta,
+        time=time,
+        uuid=uuid,
+        random=random,
+        json=json,
+    )
+
+
 # --- end ---
 
 
@@ -156,16 +187,23 @@ def _render(value, context, native=False):
     if not isinstance(value, str):
         return value
     options = {"undefined": jinja2.StrictUndefined, "extensions": ["jinja2.ext.do"], "cache_size": 0}
-    environment = (jinja2.nativetypes.NativeEnvironment(**options) if native
-                   else jinja2.sandbox.SandboxedEnvironment(**options))
-    environment.filters.update({
-        "ds": lambda when: when.strftime("%Y-%m-%d"),
-        "ds_nodash": lambda when: when.strftime("%Y%m%d"),
-        "ts": lambda when: when.isoformat(),
-        "ts_nodash": lambda when: when.strftime("%Y%m%dT%H%M%S"),
-        "ts_nodash_with_tz": lambda when: when.isoformat().replace("-", "").replace(":", ""),
-    })
+    environment = (
+        jinja2.nativetypes.NativeEnvironment(**options)
+        if native
+        else jinja2.sandbox.SandboxedEnvironment(**options)
+    )
+    environment.filters.update(
+        {
+            "ds": lambda when: when.strftime("%Y-%m-%d"),
+            "ds_nodash": lambda when: when.strftime("%Y%m%d"),
+            "ts": lambda when: when.isoformat(),
+            "ts_nodash": lambda when: when.strftime("%Y%m%dT%H%M%S"),
+            "ts_nodash_with_tz": lambda when: when.isoformat().replace("-", "").replace(":", ""),
+        }
+    )
     return environment.from_string(value).render(**context)
+
+
 # --- end ---
 
 
@@ -182,8 +220,13 @@ def _run_bash(command, env=None, append_env=False, cwd=None):
     if env is not None:
         environment = {**environment, **env} if append_env else dict(env)
     with tempfile.TemporaryDirectory(prefix="airflowtmp") as scratch:
-        process = subprocess.Popen(["bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   cwd=cwd or scratch, env=environment)
+        process = subprocess.Popen(
+            ["bash", "-c", command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=cwd or scratch,
+            env=environment,
+        )
         last = ""
         for raw in iter(process.stdout.readline, b""):
             last = raw.decode("utf-8", errors="backslashreplace").rstrip()
@@ -193,6 +236,8 @@ def _run_bash(command, env=None, append_env=False, cwd=None):
         print(f"Bash command failed. The command returned a non-zero exit code {code}.", file=sys.stderr)
         sys.exit(code)
     return last
+
+
 # --- end ---
 
 
@@ -228,5 +273,17 @@ def shim_lines(parts: frozenset[str] | set[str]) -> list[str]:
 
 
 # names the parts bind in a step: the converter keeps its own names clear of them
-SHIM_NAMES = frozenset({"_logical_date", "_TaskInstance", "_DagRun", "Variable", "_Variables", "_macros", "_render",
-                        "_run_bash", "_context", "_ti"})
+SHIM_NAMES = frozenset(
+    {
+        "_logical_date",
+        "_TaskInstance",
+        "_DagRun",
+        "Variable",
+        "_Variables",
+        "_macros",
+        "_render",
+        "_run_bash",
+        "_context",
+        "_ti",
+    }
+)

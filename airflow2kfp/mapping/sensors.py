@@ -56,11 +56,24 @@ SENSOR = ComponentDef(
     spec={
         "name": "sensor",
         "description": "An Airflow sensor: runs poke() until it returns true, or fails on timeout.",
-        "inputs": [{"name": "program", "type": "String"}, {"name": "poke_interval", "type": "Float"},
-                   {"name": "timeout", "type": "Float"}],
-        "implementation": {"container": {"image": PYTHON_IMAGE, "command": [
-            "python3", "-c", _RUNNER, {"inputValue": "program"}, {"inputValue": "poke_interval"},
-            {"inputValue": "timeout"}]}},
+        "inputs": [
+            {"name": "program", "type": "String"},
+            {"name": "poke_interval", "type": "Float"},
+            {"name": "timeout", "type": "Float"},
+        ],
+        "implementation": {
+            "container": {
+                "image": PYTHON_IMAGE,
+                "command": [
+                    "python3",
+                    "-c",
+                    _RUNNER,
+                    {"inputValue": "program"},
+                    {"inputValue": "poke_interval"},
+                    {"inputValue": "timeout"},
+                ],
+            }
+        },
     },
 )
 
@@ -71,9 +84,17 @@ EXTERNAL = ComponentDef(
         "name": "external-dag-wait",
         "description": "Says which Airflow DAG this run would have waited for; does not wait.",
         "inputs": [{"name": "waits_for", "type": "String"}],
-        "implementation": {"container": {"image": "alpine:3.20", "command": [
-            "sh", "-c", 'echo "airflow2kfp: not waiting for $0 (no cross-pipeline dependencies in KFP)"',
-            {"inputValue": "waits_for"}]}},
+        "implementation": {
+            "container": {
+                "image": "alpine:3.20",
+                "command": [
+                    "sh",
+                    "-c",
+                    'echo "airflow2kfp: not waiting for $0 (no cross-pipeline dependencies in KFP)"',
+                    {"inputValue": "waits_for"},
+                ],
+            }
+        },
     },
 )
 
@@ -102,9 +123,14 @@ def _callable_program(task: Task) -> str | None:
     rendered = [literal_source(v) for v in args] + [literal_source(v) for v in kwargs.values()]
     if any(r is None for r in rendered) or not all(isinstance(k, str) and k.isidentifier() for k in kwargs):
         return None  # upstream values and other run-time arguments do not reach a sensor's program
-    call = ", ".join([*rendered[:len(args)], *(f"{k}={r}" for k, r in zip(kwargs, rendered[len(args):]))])
-    lines = [*prepared.prelude, *prepared.definition, "", "def poke():",
-             f"    return bool({prepared.call_name}({call}))"]
+    call = ", ".join([*rendered[: len(args)], *(f"{k}={r}" for k, r in zip(kwargs, rendered[len(args) :]))])
+    lines = [
+        *prepared.prelude,
+        *prepared.definition,
+        "",
+        "def poke():",
+        f"    return bool({prepared.call_name}({call}))",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -116,21 +142,27 @@ def _program(task: Task) -> tuple[str | None, list[str]]:
         if not isinstance(path, str) or "{{" in path:
             return None, []
         program = f"import glob\ndef poke():\n    return bool(glob.glob({path!r}, recursive={args.get('recursive') is True}))\n"
-        return program, ["FileSensor checks the path on the step's own filesystem, which must be mounted there"]
+        return program, [
+            "FileSensor checks the path on the step's own filesystem, which must be mounted there"
+        ]
     if task.operator == "HttpSensor":
         endpoint, conn = args.get("endpoint", ""), args.get("http_conn_id", "http_default")
         method = args.get("method", "GET")
         if not all(isinstance(v, str) for v in (endpoint, conn, method)):
             return None, []
         variable = f"AIRFLOW_CONN_{conn.upper()}"
-        program = ("import os, urllib.error, urllib.request\n"
-                   f"URL = os.environ[{variable!r}].rstrip('/') + '/' + {endpoint!r}.lstrip('/')\n"
-                   "def poke():\n    try:\n"
-                   f"        urllib.request.urlopen(urllib.request.Request(URL, method={method!r}), timeout=60)\n"
-                   "        return True\n    except urllib.error.HTTPError as error:\n"
-                   "        if error.code == 404:\n            return False\n        raise\n")
-        notes = [f"HttpSensor reads the connection {conn}'s base URL from the environment variable {variable}, "
-                 "which the step must be given"]
+        program = (
+            "import os, urllib.error, urllib.request\n"
+            f"URL = os.environ[{variable!r}].rstrip('/') + '/' + {endpoint!r}.lstrip('/')\n"
+            "def poke():\n    try:\n"
+            f"        urllib.request.urlopen(urllib.request.Request(URL, method={method!r}), timeout=60)\n"
+            "        return True\n    except urllib.error.HTTPError as error:\n"
+            "        if error.code == 404:\n            return False\n        raise\n"
+        )
+        notes = [
+            f"HttpSensor reads the connection {conn}'s base URL from the environment variable {variable}, "
+            "which the step must be given"
+        ]
         if args.get("response_check") is not None:
             notes.append("response_check is not carried: any 2xx response satisfies the sensor")
         return program, notes
@@ -138,30 +170,44 @@ def _program(task: Task) -> tuple[str | None, list[str]]:
         target = args.get("target_time")
         if not isinstance(target, str) or "{{" in target:
             return None, []
-        program = ("from datetime import datetime, timezone\n"
-                   f"TARGET = datetime.fromisoformat({target!r})\n"
-                   "TARGET = TARGET if TARGET.tzinfo else TARGET.replace(tzinfo=timezone.utc)\n"
-                   "def poke():\n    return datetime.now(timezone.utc) >= TARGET\n")
+        program = (
+            "from datetime import datetime, timezone\n"
+            f"TARGET = datetime.fromisoformat({target!r})\n"
+            "TARGET = TARGET if TARGET.tzinfo else TARGET.replace(tzinfo=timezone.utc)\n"
+            "def poke():\n    return datetime.now(timezone.utc) >= TARGET\n"
+        )
         return program, []
     if task.operator in ("TimeDeltaSensor", "TimeDeltaSensorAsync"):
         delta = _seconds(args.get("delta"), 0.0)
         if delta is None:
             return None, []
-        program = f"import time\nSTART = time.time()\ndef poke():\n    return time.time() - START >= {delta!r}\n"
-        return program, ["TimeDeltaSensor waits delta from the step's start: a KFP run has no data interval "
-                         "whose end Airflow would add delta to"]
+        program = (
+            f"import time\nSTART = time.time()\ndef poke():\n    return time.time() - START >= {delta!r}\n"
+        )
+        return program, [
+            "TimeDeltaSensor waits delta from the step's start: a KFP run has no data interval "
+            "whose end Airflow would add delta to"
+        ]
     program = _callable_program(task)
-    return program, ["the sensor's callable runs without Airflow's context (ti, logical date, params)"] if program else []
+    return program, [
+        "the sensor's callable runs without Airflow's context (ti, logical date, params)"
+    ] if program else []
 
 
 def map_sensor(task: Task, context: MappingContext) -> TaskMapping:
     where = task_location(task)
     if task.operator in ("ExternalTaskSensor", "ExternalTaskSensorAsync"):
         waits_for = f"{task.args.get('external_dag_id')}.{task.args.get('external_task_id') or '(whole DAG)'}"
-        return TaskMapping(task.task_id, Fidelity.APPROXIMATED, EXTERNAL, {"waits_for": waits_for},
-                           diagnostics=(diag("A2K321", f"waits for {waits_for} in Airflow; the step does not wait",
-                                             **where),),
-                           notes=("cross-DAG wait not carried",))
+        return TaskMapping(
+            task.task_id,
+            Fidelity.APPROXIMATED,
+            EXTERNAL,
+            {"waits_for": waits_for},
+            diagnostics=(
+                diag("A2K321", f"waits for {waits_for} in Airflow; the step does not wait", **where),
+            ),
+            notes=("cross-DAG wait not carried",),
+        )
     program, differences = _program(task)
     interval = _seconds(task.args.get("poke_interval"), DEFAULT_POKE_INTERVAL)
     timeout = _seconds(task.args.get("timeout"), DEFAULT_TIMEOUT)
@@ -182,9 +228,19 @@ def map_sensor(task: Task, context: MappingContext) -> TaskMapping:
 FAMILY = OperatorFamily(
     name="sensors",
     description="Sensors: a step polling the condition every poke_interval until timeout (ExternalTaskSensor approximated).",
-    operators=frozenset({
-        "FileSensor", "HttpSensor", "DateTimeSensor", "DateTimeSensorAsync", "TimeDeltaSensor",
-        "TimeDeltaSensorAsync", "PythonSensor", "task.sensor", "ExternalTaskSensor", "ExternalTaskSensorAsync",
-    }),
+    operators=frozenset(
+        {
+            "FileSensor",
+            "HttpSensor",
+            "DateTimeSensor",
+            "DateTimeSensorAsync",
+            "TimeDeltaSensor",
+            "TimeDeltaSensorAsync",
+            "PythonSensor",
+            "task.sensor",
+            "ExternalTaskSensor",
+            "ExternalTaskSensorAsync",
+        }
+    ),
     map_task=map_sensor,
 )

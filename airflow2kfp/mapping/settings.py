@@ -42,8 +42,13 @@ NOT_CARRIED = {
     "executor_config": "executor_config is not carried",
 }
 # Values Airflow sets on every task; only a value other than these is worth mentioning.
-AIRFLOW_DEFAULTS = {"pool": "default_pool", "queue": "default", "priority_weight": 1,
-                    "weight_rule": "downstream", "pool_slots": 1}
+AIRFLOW_DEFAULTS = {
+    "pool": "default_pool",
+    "queue": "default",
+    "priority_weight": 1,
+    "weight_rule": "downstream",
+    "pool_slots": 1,
+}
 
 
 @dataclass(frozen=True)
@@ -77,13 +82,23 @@ def map_settings(task: Task) -> TaskSettings:
         backoff = f', backoff_duration="{_duration_text(delay)}"' if delay else ""
         if task.args.get("retry_exponential_backoff") is True:
             backoff += ", backoff_factor=2"
-            diagnostics.append(diag("A2K303", "retry_exponential_backoff becomes a factor-2 backoff "
-                                    "without Airflow's jitter", **where))
+            diagnostics.append(
+                diag(
+                    "A2K303",
+                    "retry_exponential_backoff becomes a factor-2 backoff without Airflow's jitter",
+                    **where,
+                )
+            )
             notes.append("exponential backoff without jitter")
         calls.append(f'set_retry({retries}, policy="Always"{backoff})')
         if task.args.get("max_retry_delay") is not None:
-            diagnostics.append(diag("A2K303", "max_retry_delay is not carried: Argo caps the total "
-                                    "retry time, not each delay", **where))
+            diagnostics.append(
+                diag(
+                    "A2K303",
+                    "max_retry_delay is not carried: Argo caps the total retry time, not each delay",
+                    **where,
+                )
+            )
     elif retries is not None and not isinstance(retries, int):
         diagnostics.append(diag("A2K204", f"retries could not be read statically: {retries!r}", **where))
 

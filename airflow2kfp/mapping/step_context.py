@@ -33,17 +33,45 @@ DATETIME_KEYS = frozenset({"logical_date", "execution_date", "data_interval_star
 DATE_KEYS = STRING_DATE_KEYS | DATETIME_KEYS
 SERVED = DATE_KEYS | {"params", "run_id", "dag_run", "ti", "task_instance", "templates_dict", "var", "macros"}
 # context keys Airflow passes that a KFP step has no value for
-NOT_SERVED = frozenset({
-    "dag", "task", "conf", "conn", "inlets", "outlets", "inlet_events", "outlet_events", "triggering_dataset_events",
-    "triggering_asset_events", "test_mode", "prev_ds", "next_ds", "prev_ds_nodash", "next_ds_nodash",
-    "prev_execution_date", "next_execution_date", "prev_execution_date_success", "prev_start_date_success",
-    "prev_end_date_success", "prev_data_interval_start_success", "prev_data_interval_end_success",
-    "yesterday_ds", "tomorrow_ds", "yesterday_ds_nodash", "tomorrow_ds_nodash", "map_index_template",
-    "task_instance_key_str", "expanded_ti_count", "task_reschedule_count",
-})
+NOT_SERVED = frozenset(
+    {
+        "dag",
+        "task",
+        "conf",
+        "conn",
+        "inlets",
+        "outlets",
+        "inlet_events",
+        "outlet_events",
+        "triggering_dataset_events",
+        "triggering_asset_events",
+        "test_mode",
+        "prev_ds",
+        "next_ds",
+        "prev_ds_nodash",
+        "next_ds_nodash",
+        "prev_execution_date",
+        "next_execution_date",
+        "prev_execution_date_success",
+        "prev_start_date_success",
+        "prev_end_date_success",
+        "prev_data_interval_start_success",
+        "prev_data_interval_end_success",
+        "yesterday_ds",
+        "tomorrow_ds",
+        "yesterday_ds_nodash",
+        "tomorrow_ds_nodash",
+        "map_index_template",
+        "task_instance_key_str",
+        "expanded_ti_count",
+        "task_reschedule_count",
+    }
+)
 CONTEXT_KEYS = SERVED | NOT_SERVED
 CONF_PARAMETER = PipelineParameter(
-    name="dag_run_conf", annotation="dict", default={},
+    name="dag_run_conf",
+    annotation="dict",
+    default={},
     description="Airflow's dag_run.conf: the JSON object a run is triggered with",
 )
 # Airflow names a step's code may import that the shim serves instead
@@ -81,26 +109,50 @@ class StepContext:
         """Record what a templated field rendered in the step reads; False when it cannot render there."""
         use = xcom.template_use(text)
         if use.error is not None:
-            self.found.append(diag("A2K302", f"{field_name}: the template does not parse ({use.error}); "
-                                   "Airflow fails to render it too", **self.location()))
+            self.found.append(
+                diag(
+                    "A2K302",
+                    f"{field_name}: the template does not parse ({use.error}); "
+                    "Airflow fails to render it too",
+                    **self.location(),
+                )
+            )
             self.unrenderable = self.unrenderable or self.found[-1]
             return False
         self.parts.add("render")
         renderable = True
         for name in sorted(use.names):
             if name == "var":
-                self.found.append(diag("A2K333", f"{field_name}: the template reads Airflow Variables (var); the "
-                                       "step reads AIRFLOW_VAR_<KEY> environment variables, as Airflow's "
-                                       "environment backend does", **self.location()))
+                self.found.append(
+                    diag(
+                        "A2K333",
+                        f"{field_name}: the template reads Airflow Variables (var); the "
+                        "step reads AIRFLOW_VAR_<KEY> environment variables, as Airflow's "
+                        "environment backend does",
+                        **self.location(),
+                    )
+                )
             if name in SERVED or name in use.ids_only:  # of `dag` and `task`: their ids only
                 self.keys.add(name)
             elif name == "conn":
-                self.found.append(diag("A2K334", f"{field_name}: the template reads Airflow Connections (conn), "
-                                       "which need Airflow's database", **self.location()))
+                self.found.append(
+                    diag(
+                        "A2K334",
+                        f"{field_name}: the template reads Airflow Connections (conn), "
+                        "which need Airflow's database",
+                        **self.location(),
+                    )
+                )
                 renderable = False
             else:
-                self.found.append(diag("A2K335", f"{field_name}: the template reads {name!r}, which the step "
-                                       "cannot serve (Jinja fails on it)", **self.location()))
+                self.found.append(
+                    diag(
+                        "A2K335",
+                        f"{field_name}: the template reads {name!r}, which the step "
+                        "cannot serve (Jinja fails on it)",
+                        **self.location(),
+                    )
+                )
                 renderable = False
             if not renderable and self.unrenderable is None:
                 self.unrenderable = self.found[-1]
@@ -116,16 +168,27 @@ class StepContext:
         for push in use.pushes:
             self.keys.add("ti")
             if push.key is None:
-                self.found.append(diag("A2K331", "xcom_push with a key not known before the run: it is not an "
-                                       "output of the step", **self.location(line_of(push.line))))
+                self.found.append(
+                    diag(
+                        "A2K331",
+                        "xcom_push with a key not known before the run: it is not an output of the step",
+                        **self.location(line_of(push.line)),
+                    )
+                )
         self.keys |= set(literals) & SERVED
 
     def pull(self, pull: xcom.Pull, where: dict[str, Any]) -> None:
         self.keys.add("ti")
         if not pull.known or pull.dag_id not in (None, self.dag.dag_id):
-            why = ("of another DAG" if pull.known else "with task ids, key or DAG not known before the run")
-            self.found.append(diag("A2K331", f"{pull.source}: an XCom {why} cannot be passed into the step; "
-                                   "the pull fails when it runs", **where))
+            why = "of another DAG" if pull.known else "with task ids, key or DAG not known before the run"
+            self.found.append(
+                diag(
+                    "A2K331",
+                    f"{pull.source}: an XCom {why} cannot be passed into the step; "
+                    "the pull fails when it runs",
+                    **where,
+                )
+            )
             return
         assert pull.task_ids is not None and pull.key is not None
         for task_id in pull.task_ids:
@@ -235,8 +298,11 @@ def context_keys(function_text: str, literals: Iterable[str]) -> frozenset[str]:
         return frozenset(literals)
     holders = {definition.args.kwarg.arg} if definition.args.kwarg else set()
     for node in ast.walk(definition):  # ctx = get_current_context()
-        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
-                and getattr(node.value.func, "id", None) == "get_current_context"):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "id", None) == "get_current_context"
+        ):
             holders |= {target.id for target in node.targets if isinstance(target, ast.Name)}
     keys: set[str] = set()
     reads: set[int] = set()  # the Name nodes read as a mapping
@@ -244,21 +310,31 @@ def context_keys(function_text: str, literals: Iterable[str]) -> frozenset[str]:
         holder = None
         if isinstance(node, ast.Subscript):
             holder, key = node.value, node.slice
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
-              and node.args):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+        ):
             holder, key = node.func.value, node.args[0]
         if holder is None:
             continue
         is_context = (isinstance(holder, ast.Name) and holder.id in holders) or (
-            isinstance(holder, ast.Call) and getattr(holder.func, "id", None) == "get_current_context")
+            isinstance(holder, ast.Call) and getattr(holder.func, "id", None) == "get_current_context"
+        )
         if is_context:
             reads.add(id(holder))
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 keys.add(key.value)
             else:
                 return frozenset(literals)  # a key computed at run time
-    passed_on = any(isinstance(node, ast.Name) and node.id in holders and id(node) not in reads
-                    and isinstance(node.ctx, ast.Load) for node in ast.walk(definition))
+    passed_on = any(
+        isinstance(node, ast.Name)
+        and node.id in holders
+        and id(node) not in reads
+        and isinstance(node.ctx, ast.Load)
+        for node in ast.walk(definition)
+    )
     return frozenset(literals) if passed_on else frozenset(keys)
 
 

@@ -17,17 +17,26 @@ from airflow2kfp.model import DagRef, Task, Unresolved
 
 def map_subdag(task: Task, context: MappingContext) -> TaskMapping:
     subdag = task.args.get("subdag")
-    shown = subdag.dag_id if isinstance(subdag, DagRef) else subdag.source if isinstance(subdag, Unresolved) else None
-    reason = diag("A2K306", f"SubDagOperator: its sub-DAG {shown or '(unknown)'} is not one of this file's DAGs, so "
-                  "its tasks are not converted; build it in this file, or convert with --mode airflow",
-                  **task_location(task))
+    shown = (
+        subdag.dag_id
+        if isinstance(subdag, DagRef)
+        else subdag.source
+        if isinstance(subdag, Unresolved)
+        else None
+    )
+    reason = diag(
+        "A2K306",
+        f"SubDagOperator: its sub-DAG {shown or '(unknown)'} is not one of this file's DAGs, so "
+        "its tasks are not converted; build it in this file, or convert with --mode airflow",
+        **task_location(task),
+    )
     return placeholder(task, context, reason, "sub-DAG not converted")
 
 
 FAMILY = OperatorFamily(
     name="subdag",
     description="SubDagOperator: the sub-DAG's tasks inlined as a group (a placeholder when the sub-DAG is "
-                "not in the file).",
+    "not in the file).",
     operators=frozenset({"SubDagOperator"}),
     map_task=map_subdag,
 )

@@ -65,6 +65,7 @@ _GO_LAYOUT = re.compile(r"Z07:00|-07:00|Z0700|-0700|2006|01|02|15|04|05")
 def substitute_run_macros(text: str, when: datetime.datetime) -> str:
     """`text` with KFP's `[[CurrentTime.<layout>]]` / `[[ScheduledTime.<layout>]]` replaced as KFP does for a
     run at `when` (aware), for the layout elements the converter writes (`TIME_MACROS`); for local runs."""
+
     def go_format(layout: str) -> str:
         def element(match: re.Match[str]) -> str:
             token = match.group(0)
@@ -73,7 +74,10 @@ def substitute_run_macros(text: str, when: datetime.datetime) -> str:
                 if token.startswith("Z") and offset == "+0000":
                     return "Z"
                 return f"{offset[:3]}:{offset[3:]}" if ":" in token else offset
-            return when.strftime({"2006": "%Y", "01": "%m", "02": "%d", "15": "%H", "04": "%M", "05": "%S"}[token])
+            return when.strftime(
+                {"2006": "%Y", "01": "%m", "02": "%d", "15": "%H", "04": "%M", "05": "%S"}[token]
+            )
+
         return _GO_LAYOUT.sub(element, layout)
 
     return RUN_MACRO.sub(lambda match: go_format(match.group(2)), text)
@@ -82,7 +86,9 @@ def substitute_run_macros(text: str, when: datetime.datetime) -> str:
 def time_parameter(macro: str) -> PipelineParameter:
     name, go_format, meaning = TIME_MACROS[macro]
     return PipelineParameter(
-        name=name, annotation="str", default=f"[[CurrentTime.{go_format}]]",
+        name=name,
+        annotation="str",
+        default=f"[[CurrentTime.{go_format}]]",
         description=f"Airflow's `{macro}`: {meaning} (the run's creation time; the scheduled time in recurring runs)",
         scheduled_value=f"[[ScheduledTime.{go_format}]]",
     )
@@ -106,11 +112,16 @@ def translate(text: str, task: Task, dag: Dag, pulls: PullResolver | None = None
     kept: list[str] = []
     position = 0
     for match in _BLOCK.finditer(text):
-        parts.append(text[position:match.start()])
+        parts.append(text[position : match.start()])
         position = match.end()
         expression = (match.group(1) or "").strip()
         replacement = _replacement(expression, task, dag, params) if match.group(1) is not None else None
-        if replacement is None and pulls is not None and match.group(1) is not None and "xcom_pull" in expression:
+        if (
+            replacement is None
+            and pulls is not None
+            and match.group(1) is not None
+            and "xcom_pull" in expression
+        ):
             replacement = pulls(expression)
         if replacement is None:
             parts.append(match.group(0))
@@ -131,8 +142,9 @@ def translate(text: str, task: Task, dag: Dag, pulls: PullResolver | None = None
     return Translation(Interpolated(tuple(merged)), tuple(parameters.values()), tuple(kept))
 
 
-def _replacement(expression: str, task: Task, dag: Dag,
-                 params: Mapping[str, PipelineParameter]) -> PipelineParameter | RunIdRef | str | None:
+def _replacement(
+    expression: str, task: Task, dag: Dag, params: Mapping[str, PipelineParameter]
+) -> PipelineParameter | RunIdRef | str | None:
     if expression in TIME_MACROS:
         return time_parameter(expression)
     if expression in ("run_id", "dag_run.run_id"):
@@ -158,9 +170,15 @@ def _merge_text(parts: list[Any]) -> list[Any]:
     return merged
 
 
-def translate_value(value: Any, task: Task, dag: Dag, field_name: str,
-                    found: list[Diagnostic], parameters: dict[str, PipelineParameter],
-                    pulls: PullResolver | None = None) -> Any:
+def translate_value(
+    value: Any,
+    task: Task,
+    dag: Dag,
+    field_name: str,
+    found: list[Diagnostic],
+    parameters: dict[str, PipelineParameter],
+    pulls: PullResolver | None = None,
+) -> Any:
     """Translate every template inside a value (strings in lists and dicts too).
 
     Appends an A2K302 diagnostic per field with kept templates, and the parameters used.
@@ -171,16 +189,19 @@ def translate_value(value: Any, task: Task, dag: Dag, field_name: str,
             parameters.setdefault(parameter.name, parameter)
         if result.kept:
             shown = ", ".join(dict.fromkeys(result.kept))
-            found.append(diag("A2K302", f"{field_name}: template kept verbatim: {shown}",
-                              **task_location(task)))
+            found.append(
+                diag("A2K302", f"{field_name}: template kept verbatim: {shown}", **task_location(task))
+            )
         return result.value
     if isinstance(value, list):
         return [translate_value(v, task, dag, field_name, found, parameters, pulls) for v in value]
     if isinstance(value, tuple):
         return tuple(translate_value(v, task, dag, field_name, found, parameters, pulls) for v in value)
     if isinstance(value, dict):
-        return {k: translate_value(v, task, dag, f"{field_name}[{k!r}]", found, parameters, pulls)
-                for k, v in value.items()}
+        return {
+            k: translate_value(v, task, dag, f"{field_name}[{k!r}]", found, parameters, pulls)
+            for k, v in value.items()
+        }
     return value
 
 
@@ -189,5 +210,7 @@ def time_macro_note(parameters: Mapping[str, PipelineParameter]) -> str | None:
     used = sorted(n for n in parameters if n in {name for name, _, _ in TIME_MACROS.values()})
     if not used:
         return None
-    return (f"{', '.join(used)}: the run's creation time, or the scheduled time in recurring runs "
-            "(Airflow 2's data-interval schedules use the start of the interval)")
+    return (
+        f"{', '.join(used)}: the run's creation time, or the scheduled time in recurring runs "
+        "(Airflow 2's data-interval schedules use the start of the interval)"
+    )

@@ -28,9 +28,19 @@ from dataclasses import dataclass
 
 ALL_SUCCESS = "all_success"
 RULES = (
-    "all_success", "all_failed", "all_done", "all_done_min_one_success", "all_done_setup_success",
-    "all_skipped", "one_success", "one_failed", "one_done", "none_failed",
-    "none_failed_min_one_success", "none_skipped", "always",
+    "all_success",
+    "all_failed",
+    "all_done",
+    "all_done_min_one_success",
+    "all_done_setup_success",
+    "all_skipped",
+    "one_success",
+    "one_failed",
+    "one_done",
+    "none_failed",
+    "none_failed_min_one_success",
+    "none_skipped",
+    "always",
 )
 # Names earlier Airflow versions accepted, as the rule they are now (Airflow 1.10 - 3.x):
 # `dummy` is 1.10's name of `always` (2.x deprecated it, 3.0 removed it); `none_failed_or_skipped`
@@ -53,6 +63,7 @@ def canonical(rule: str) -> str | None:
 
 
 # -- a small boolean algebra over Argo task results, folded as it is built -------------------
+
 
 @dataclass(frozen=True)
 class Const:
@@ -143,6 +154,7 @@ def nodes(expr: Expr) -> list[str]:
 
 # -- Airflow states of one upstream, read from its Argo node -----------------------------------
 
+
 @dataclass(frozen=True)
 class Upstream:
     """One upstream task as the downstream rule sees it: Airflow's four states as Argo formulas."""
@@ -161,8 +173,14 @@ class Upstream:
         return any_of(Result(self.node, result) for result in self.results)
 
 
-def upstream(node: str, *, conditional: bool = False, omittable: bool = False,
-             upstream_failed_if_omitted: Expr = TRUE, is_setup: bool = False) -> Upstream:
+def upstream(
+    node: str,
+    *,
+    conditional: bool = False,
+    omittable: bool = False,
+    upstream_failed_if_omitted: Expr = TRUE,
+    is_setup: bool = False,
+) -> Upstream:
     """The states of a node: `conditional` when it has a `when` (a branch or short-circuit
     condition), `omittable` when its `depends` can be false."""
     omitted = Result(node, "Omitted") if omittable else FALSE
@@ -174,7 +192,8 @@ def upstream(node: str, *, conditional: bool = False, omittable: bool = False,
         upstream_failed=all_of((omitted, upstream_failed_if_omitted)),
         skipped=any_of((skipped_by_when, all_of((omitted, neg(upstream_failed_if_omitted))))),
         is_setup=is_setup,
-        results=("Succeeded", "Failed", "Errored") + (("Skipped",) if conditional else ())
+        results=("Succeeded", "Failed", "Errored")
+        + (("Skipped",) if conditional else ())
         + (("Omitted",) if omittable else ()),
     )
 

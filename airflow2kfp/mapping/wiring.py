@@ -45,10 +45,16 @@ def wire_outputs(dag: Dag, mappings: Mapping[str, TaskMapping]) -> dict[str, Tas
     for consumer in dag.tasks:
         mapping = result[consumer.task_id]
         found = []
-        for producer, output in dict.fromkeys(r for value in mapping.arguments.values() for r in _reads(value)):
+        for producer, output in dict.fromkeys(
+            r for value in mapping.arguments.values() for r in _reads(value)
+        ):
             source = result.get(producer)
-            if source is None or source.fidelity is not Fidelity.PLACEHOLDER or source.component is None \
-                    or source.component.spec is None:
+            if (
+                source is None
+                or source.fidelity is not Fidelity.PLACEHOLDER
+                or source.component is None
+                or source.component.spec is None
+            ):
                 continue
             spec = dict(source.component.spec)
             outputs = list(spec.get("outputs", []))
@@ -56,16 +62,27 @@ def wire_outputs(dag: Dag, mappings: Mapping[str, TaskMapping]) -> dict[str, Tas
                 spec["outputs"] = [*outputs, {"name": output}]
                 # a component of its own: other placeholders declare other outputs
                 suffix = "_" + python_identifier(producer).upper()
-                key = source.component.key if source.component.key.endswith(suffix) else source.component.key + suffix
+                key = (
+                    source.component.key
+                    if source.component.key.endswith(suffix)
+                    else source.component.key + suffix
+                )
                 result[producer] = replace(source, component=replace(source.component, key=key, spec=spec))
-            found.append(diag("A2K336", f"reads the XCom of {producer!r} (output {output}), which is a placeholder: "
-                              f"the step gets the value only once {producer!r} is replaced by a step that writes "
-                              f"its output {output}", **task_location(consumer)))
+            found.append(
+                diag(
+                    "A2K336",
+                    f"reads the XCom of {producer!r} (output {output}), which is a placeholder: "
+                    f"the step gets the value only once {producer!r} is replaced by a step that writes "
+                    f"its output {output}",
+                    **task_location(consumer),
+                )
+            )
         if found:
             mapping = result[consumer.task_id]
             result[consumer.task_id] = replace(
-                mapping, diagnostics=mapping.diagnostics + tuple(found),
+                mapping,
+                diagnostics=mapping.diagnostics + tuple(found),
                 fidelity=Fidelity.APPROXIMATED if mapping.fidelity is Fidelity.DIRECT else mapping.fidelity,
-                notes=mapping.notes + ("reads the output of a placeholder",))
+                notes=mapping.notes + ("reads the output of a placeholder",),
+            )
     return result
-

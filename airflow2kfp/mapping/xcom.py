@@ -88,8 +88,12 @@ def template_use(text: str) -> TemplateUse:
     pulls = []
     for call in parsed.find_all(jinja2.nodes.Call):
         target = call.node
-        if (isinstance(target, jinja2.nodes.Getattr) and target.attr == "xcom_pull"
-                and isinstance(target.node, jinja2.nodes.Name) and target.node.name in PULL_RECEIVERS):
+        if (
+            isinstance(target, jinja2.nodes.Getattr)
+            and target.attr == "xcom_pull"
+            and isinstance(target.node, jinja2.nodes.Name)
+            and target.node.name in PULL_RECEIVERS
+        ):
             arguments = {keyword.key: keyword.value for keyword in call.kwargs}
             positional = list(call.args)
             pulls.append(_pull(positional, arguments, _jinja_constant, call.lineno, _jinja_source(call)))
@@ -132,6 +136,7 @@ def _jinja_source(call: Any) -> str:
 
 def _pull(positional: list[Any], keywords: Mapping[str, Any], constant: Any, line: int, source: str) -> Pull:
     """A pull from its arguments: xcom_pull(task_ids=None, dag_id=None, key='return_value', ...)."""
+
     def argument(name: str, index: int) -> Any:
         if name in keywords:
             return constant(keywords[name])
@@ -146,8 +151,14 @@ def _pull(positional: list[Any], keywords: Mapping[str, Any], constant: Any, lin
         ids = tuple(task_ids)
     else:
         ids = None
-    return Pull(ids, key if isinstance(key, str) else None, many,
-                dag_id if isinstance(dag_id, str) or dag_id is None else "", line, source)
+    return Pull(
+        ids,
+        key if isinstance(key, str) else None,
+        many,
+        dag_id if isinstance(dag_id, str) or dag_id is None else "",
+        line,
+        source,
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -213,9 +224,20 @@ def _python_constant(node: Any) -> Any:
 
 # -- producers and consumers -------------------------------------------------------------------
 
-PYTHON_PRODUCERS = frozenset({"PythonOperator", "task", "task.python", "asset", "PythonVirtualenvOperator",
-                              "task.virtualenv", "ExternalPythonOperator", "task.external_python",
-                              "task.docker", "task.kubernetes"})
+PYTHON_PRODUCERS = frozenset(
+    {
+        "PythonOperator",
+        "task",
+        "task.python",
+        "asset",
+        "PythonVirtualenvOperator",
+        "task.virtualenv",
+        "ExternalPythonOperator",
+        "task.external_python",
+        "task.docker",
+        "task.kubernetes",
+    }
+)
 BASH_PRODUCERS = frozenset({"BashOperator", "task.bash"})
 POD_PRODUCERS = frozenset({"KubernetesPodOperator"})
 SILENT = frozenset({"EmptyOperator", "DummyOperator"})
@@ -257,11 +279,17 @@ def source(dag: Dag, consumer: str, task_id: str, key: str, argument: bool = Fal
     passed as an argument, for which Airflow orders the consumer after the producer."""
     index = _index(dag)
     if task_id not in index.ids:
-        return _none("A2K331", f"xcom_pull names task {task_id!r}, which is not in this DAG: "
-                     "Airflow's pull returns None, and so does the step's")
+        return _none(
+            "A2K331",
+            f"xcom_pull names task {task_id!r}, which is not in this DAG: "
+            "Airflow's pull returns None, and so does the step's",
+        )
     if not argument and task_id not in index.ancestors(consumer):
-        when = ("runs after it, so Airflow's pull returns None" if consumer in index.ancestors(task_id)
-                else "is not upstream of it: Airflow's pull returns None unless that task happened to finish first")
+        when = (
+            "runs after it, so Airflow's pull returns None"
+            if consumer in index.ancestors(task_id)
+            else "is not upstream of it: Airflow's pull returns None unless that task happened to finish first"
+        )
         return _none("A2K332", f"xcom_pull of {task_id!r} {when}; the step gets None")
     producer = dag.task(task_id)
     kind = producer_format(producer)
@@ -271,20 +299,34 @@ def source(dag: Dag, consumer: str, task_id: str, key: str, argument: bool = Fal
         what = "a mapped task" if producer.is_mapped else producer.qualified_operator
         return _none("A2K311", f"the XCom of {task_id!r} ({what}) is not passed in KFP; the step gets None")
     if kind == TEXT and key != RETURN_VALUE:
-        return _none("A2K311", f"{task_id!r} pushes only return_value in KFP, not {key!r}; the step gets None")
+        return _none(
+            "A2K311", f"{task_id!r} pushes only return_value in KFP, not {key!r}; the step gets None"
+        )
     if kind == JSON and key != RETURN_VALUE and producer.operator not in PYTHON_PRODUCERS:
         # a pod's step writes its return.json as its output; Airflow's other keys (pod_name, ...) are not passed
-        return _none("A2K311", f"{task_id!r} (a pod) pushes only return_value in KFP, not {key!r}; the step gets None")
+        return _none(
+            "A2K311", f"{task_id!r} (a pod) pushes only return_value in KFP, not {key!r}; the step gets None"
+        )
     if not key.isidentifier():
-        return _none("A2K311", f"XCom key {key!r} of {task_id!r} is not a valid output name; the step gets None")
+        return _none(
+            "A2K311", f"XCom key {key!r} of {task_id!r} is not a valid output name; the step gets None"
+        )
     # a mapped task's values, read outside its loop, are the list of every instance's (fan_in.py)
     ref = collected(XComRef(task_id, key), dag.task(consumer), dag)
     rule = effective_rule(dag.task(consumer))
     if rule != DEFAULT_TRIGGER_RULE:
         # Airflow's pull gives None when the producer did not run or failed; an Argo input cannot be missing
-        return Source(ref, kind, ("A2K320", (
-            f"trigger_rule {rule}: the task may run when {task_id!r} did not succeed; Airflow's pull then gives "
-            "None, while the KFP step cannot get the value and fails")))
+        return Source(
+            ref,
+            kind,
+            (
+                "A2K320",
+                (
+                    f"trigger_rule {rule}: the task may run when {task_id!r} did not succeed; Airflow's pull then gives "
+                    "None, while the KFP step cannot get the value and fails"
+                ),
+            ),
+        )
     return Source(ref, kind)
 
 
@@ -329,8 +371,11 @@ def text_of(dag: Dag, task: Task, task_id: str, key: str, found: list[Any], argu
     from airflow2kfp.mapping.base import task_location
 
     found_source = source(dag, task.task_id, task_id, key, argument)
-    if found_source.ref is not None and found_source.encoding == JSON and \
-            dag.task(task_id).operator not in PYTHON_PRODUCERS:
+    if (
+        found_source.ref is not None
+        and found_source.encoding == JSON
+        and dag.task(task_id).operator not in PYTHON_PRODUCERS
+    ):
         return None  # a pod's JSON has no text output: the caller renders it another way
     if found_source.problem is not None:
         found.append(diag(*found_source.problem, **task_location(task)))

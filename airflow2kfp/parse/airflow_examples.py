@@ -36,8 +36,10 @@ def copy_examples(python: str, dest: Path) -> list[Path]:
     roots = []
     for folder in example_dag_folders(python):
         # .../airflow/example_dags -> "airflow", .../providers/standard/example_dags -> "providers.standard"
-        package = len(folder.parts) - 1 - folder.parts[::-1].index("airflow") if "airflow" in folder.parts else -2
-        name = ".".join(folder.parts[package + 1:-1]) or "airflow"
+        package = (
+            len(folder.parts) - 1 - folder.parts[::-1].index("airflow") if "airflow" in folder.parts else -2
+        )
+        name = ".".join(folder.parts[package + 1 : -1]) or "airflow"
         target = dest / name
         shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         roots.append(target)

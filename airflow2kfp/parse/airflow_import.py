@@ -84,7 +84,11 @@ class ReaderOptions:
 def find_airflow_python(explicit: str | None = None) -> str | None:
     """The Airflow interpreter to use: explicit path, else $AIRFLOW2KFP_AIRFLOW_PYTHON, else the
     project's own `.venv-airflow/bin/python` (made by scripts/setup_airflow_env.sh)."""
-    for candidate in (explicit, os.environ.get(PYTHON_ENV_VAR), str(REPO_ROOT / PROJECT_ENV_DIR / "bin" / "python")):
+    for candidate in (
+        explicit,
+        os.environ.get(PYTHON_ENV_VAR),
+        str(REPO_ROOT / PROJECT_ENV_DIR / "bin" / "python"),
+    ):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return os.path.abspath(candidate)  # relative: to the folder the converter was started in
     return None
@@ -96,8 +100,9 @@ def probe_version(python: str, timeout: float = 180.0, sandbox: str = SandboxMod
     return str(answer["airflow_version"]) if answer and "airflow_version" in answer else None
 
 
-def run_probe(python: str, *args: str, timeout: float = 180.0,
-              sandbox: str = SandboxMode.AUTO.value) -> dict[str, Any] | None:
+def run_probe(
+    python: str, *args: str, timeout: float = 180.0, sandbox: str = SandboxMode.AUTO.value
+) -> dict[str, Any] | None:
     """Run the probe once (not as a worker) in a sandbox; its JSON answer, or None if it failed."""
     try:
         with Sandbox(sandbox_box(python, sandbox)) as box:
@@ -116,8 +121,13 @@ def run_probe(python: str, *args: str, timeout: float = 180.0,
     return None
 
 
-def run_in_sandbox(python: str, argv: list[str], timeout: float = 180.0, folders: Iterable[str] = (),
-                   sandbox: str = SandboxMode.AUTO.value) -> CompletedProcess[bytes] | None:
+def run_in_sandbox(
+    python: str,
+    argv: list[str],
+    timeout: float = 180.0,
+    folders: Iterable[str] = (),
+    sandbox: str = SandboxMode.AUTO.value,
+) -> CompletedProcess[bytes] | None:
     """Run `python argv...` in the sandbox the workers use (with the migrated database), `folders`
     shown read-only; None when it could not start, timed out, or `require` cannot be met."""
     try:
@@ -128,13 +138,20 @@ def run_in_sandbox(python: str, argv: list[str], timeout: float = 180.0, folders
         return None
 
 
-def sandbox_box(python: str, mode: str, folders: Iterable[str] = (), extra_env: tuple[tuple[str, str], ...] = (),
-                home: Path | None = None) -> Box:
+def sandbox_box(
+    python: str,
+    mode: str,
+    folders: Iterable[str] = (),
+    extra_env: tuple[tuple[str, str], ...] = (),
+    home: Path | None = None,
+) -> Box:
     """The Box the probe runs in; SandboxError when `require` cannot be met."""
     sandboxed, notice = resolve(mode)
     if not sandboxed and SandboxMode(mode) is SandboxMode.REQUIRE:
         raise SandboxError(notice.message if notice else "bubblewrap cannot run here")
-    return Box(python=python, sandboxed=sandboxed, scripts=SCRIPTS, home=home, extra_env=extra_env).with_folders(folders)
+    return Box(
+        python=python, sandboxed=sandboxed, scripts=SCRIPTS, home=home, extra_env=extra_env
+    ).with_folders(folders)
 
 
 def folders_of(path: str, dag_folder: str) -> tuple[str, ...]:
@@ -165,7 +182,9 @@ class _WorkerDied(Exception):
 class _Worker:
     """One probe process in its own sandbox, serving files one at a time over framed stdin/stdout."""
 
-    def __init__(self, python: str, options: ReaderOptions, spawn: Callable[[Callable[[], Popen[bytes]]], Popen[bytes]]) -> None:
+    def __init__(
+        self, python: str, options: ReaderOptions, spawn: Callable[[Callable[[], Popen[bytes]]], Popen[bytes]]
+    ) -> None:
         self.python = python
         self.options = options
         self.spawn = spawn  # starts the process from a thread that lives as long as the reader
@@ -199,8 +218,9 @@ class _Worker:
         self.version = str(hello.get("airflow_version"))
         self._count_cpu(hello)
 
-    def request(self, box: Box, path: str, dag_folder: str,
-                preload: Iterable[str] = ()) -> tuple[str, dict[str, Any], bytes]:
+    def request(
+        self, box: Box, path: str, dag_folder: str, preload: Iterable[str] = ()
+    ) -> tuple[str, dict[str, Any], bytes]:
         """(the nonce sent, the worker's header, the file's answer as sent). `preload`: the Airflow
         modules the file imports, imported by the worker first (once per worker process)."""
         if self.process is None or self.process.poll() is not None or self.box != box:
@@ -217,8 +237,14 @@ class _Worker:
                 self.unanswered.update(modules)  # the fresh worker forks without them
                 raise
         nonce = secrets.token_hex(16)
-        request = {"nonce": nonce, "path": path, "dag_folder": dag_folder, "timeout": self.options.timeout,
-                   "memory_mb": self.options.memory_mb, "max_processes": self.options.max_processes}
+        request = {
+            "nonce": nonce,
+            "path": path,
+            "dag_folder": dag_folder,
+            "timeout": self.options.timeout,
+            "memory_mb": self.options.memory_mb,
+            "max_processes": self.options.max_processes,
+        }
         self._send(request)
         deadline = time.monotonic() + self.options.timeout + self.options.backstop_grace
         header = self._read_json(deadline)
@@ -258,8 +284,9 @@ class _Worker:
         try:
             document = json.loads(frame)
         except ValueError as exc:
-            raise _WorkerDied(f"the Airflow worker answered something that is not JSON: {frame[:200]!r}",
-                              code="A2K612") from exc
+            raise _WorkerDied(
+                f"the Airflow worker answered something that is not JSON: {frame[:200]!r}", code="A2K612"
+            ) from exc
         if not isinstance(document, dict):
             raise _WorkerDied("the Airflow worker's answer is not a JSON object", code="A2K612")
         return document
@@ -308,7 +335,9 @@ class AirflowReader:
         self.options = options or ReaderOptions()
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._all: list[_Worker] = []
-        self._unavailable: tuple[str, str] | None = None if python else ("A2K604", "no Airflow interpreter is configured")
+        self._unavailable: tuple[str, str] | None = (
+            None if python else ("A2K604", "no Airflow interpreter is configured")
+        )
         self._box: Box | None = None
         self._lock = threading.Lock()
         # the Airflow modules each file imports (itself or through its helper modules), for the
@@ -352,7 +381,9 @@ class AirflowReader:
         with self._lock:
             if self._box is None:
                 sandboxed = resolve(self.options.sandbox)[0]
-                box = sandbox_box(self.python, self.options.sandbox, self.options.folders, self.options.extra_env)
+                box = sandbox_box(
+                    self.python, self.options.sandbox, self.options.folders, self.options.extra_env
+                )
                 home = migrated_home(self.python, sandboxed, timeout=self.options.startup_timeout)
                 self._box = replace(box, home=home)
             folders = tuple(folders)
@@ -375,7 +406,10 @@ class AirflowReader:
             self._unavailable = ("A2K611", str(exc))
             return None
         except (_WorkerDied, OSError) as exc:
-            self._unavailable = ("A2K604", f"the Airflow worker did not start ({exc}) {worker.log_tail()}".strip())
+            self._unavailable = (
+                "A2K604",
+                f"the Airflow worker did not start ({exc}) {worker.log_tail()}".strip(),
+            )
             return None
         finally:
             self._idle.put(worker)
@@ -436,14 +470,23 @@ class AirflowReader:
             self._unavailable = ("A2K604", f"the Airflow worker did not start ({exc}) {tail}".strip())
             return _failed(display, "A2K604", f"Airflow is not available: {self._unavailable[1]}")
         if exc.code == "A2K602":
-            return _failed(display, "A2K602", f"Airflow did not finish importing the file within the "
-                                              f"timeout of {self.options.timeout:g} s (the worker was restarted)")
+            return _failed(
+                display,
+                "A2K602",
+                f"Airflow did not finish importing the file within the "
+                f"timeout of {self.options.timeout:g} s (the worker was restarted)",
+            )
         if exc.code == "A2K612":
-            return _failed(display, "A2K612", f"The answer for this file could not be trusted: {exc} "
-                                              "(the worker was restarted)")
+            return _failed(
+                display,
+                "A2K612",
+                f"The answer for this file could not be trusted: {exc} (the worker was restarted)",
+            )
         return _failed(display, "A2K603", f"The Airflow worker died while importing the file: {exc}")
 
-    def read_many(self, items: Iterable[tuple[str, str]], dag_folder: str | None = None) -> Iterator[ParsedFile]:
+    def read_many(
+        self, items: Iterable[tuple[str, str]], dag_folder: str | None = None
+    ) -> Iterator[ParsedFile]:
         """Read (path, display_path) pairs across the worker pool; results in input order."""
         if len(self._all) <= 1:
             for path, display in items:
@@ -456,24 +499,42 @@ class AirflowReader:
 # -- an answer, checked -------------------------------------------------------------------------
 
 
-def answer_to_parsed(header: Mapping[str, Any], payload: bytes, nonce: str, path: str, display: str,
-                     airflow_version: str | None = None) -> ParsedFile:
+def answer_to_parsed(
+    header: Mapping[str, Any],
+    payload: bytes,
+    nonce: str,
+    path: str,
+    display: str,
+    airflow_version: str | None = None,
+) -> ParsedFile:
     """The model for one worker answer, after checking it belongs to this request and has the
     shape of an answer: anything else fails this file alone, with A2K612."""
     status = header.get("status")
     if status == "timeout":
-        return _failed(display, "A2K602", f"Airflow did not finish importing the file within the timeout "
-                                          f"of {_number(header.get('timeout')):g} s")
+        return _failed(
+            display,
+            "A2K602",
+            f"Airflow did not finish importing the file within the timeout "
+            f"of {_number(header.get('timeout')):g} s",
+        )
     if status == "crashed":
         limits = header.get("limits")
-        return _failed(display, "A2K603", f"The process importing the file ended abnormally: "
-                                          f"{header.get('error', 'no answer')}"
-                                          f"{_limits_note(limits) if isinstance(limits, dict) else ''}")
+        return _failed(
+            display,
+            "A2K603",
+            f"The process importing the file ended abnormally: "
+            f"{header.get('error', 'no answer')}"
+            f"{_limits_note(limits) if isinstance(limits, dict) else ''}",
+        )
     if status == "tampered":
         found = f"{header.get('frames', 'unknown')} answers and {header.get('extra_bytes', 0)} stray bytes"
-        return _failed(display, "A2K612", "The file's answer channel carried more than one answer, or bytes "
-                                          f"that are no answer ({header.get('error') or found}): something in "
-                                          "the file wrote to it")
+        return _failed(
+            display,
+            "A2K612",
+            "The file's answer channel carried more than one answer, or bytes "
+            f"that are no answer ({header.get('error') or found}): something in "
+            "the file wrote to it",
+        )
     if status != "ok":
         return _failed(display, "A2K612", f"The Airflow worker answered with an unknown status {status!r}")
     try:
@@ -496,17 +557,45 @@ def _number(value: Any) -> float:
 # spec; `Any` allows every JSON value.
 _TEXT, _OPT_TEXT, _LINE = str, (str, type(None)), (int, type(None))
 _CALLABLE = {"name": _OPT_TEXT, "module": _OPT_TEXT, "file": _OPT_TEXT, "line": _LINE, "source": _OPT_TEXT}
-_TASK = {"task_id": _TEXT, "operator": _OPT_TEXT, "operator_class": _OPT_TEXT, "operator_module": _OPT_TEXT,
-         "operator_mro": [_TEXT], "operator_in_dag_file": bool,
-         "line": _LINE, "group_id": _OPT_TEXT, "args": {"*": Any}, "explicit": [_TEXT],
-         "python_callable": (None, _CALLABLE), "is_mapped": bool, "mapped_args": {"*": Any},
-         "is_setup": bool, "is_teardown": bool}
-_DAG = {"dag_id": _TEXT, "line": _LINE, "tasks": [_TASK], "edges": [[_TEXT]], "edge_labels": [[_TEXT]],
-        "task_groups": {"*": {"parent": _OPT_TEXT, "tooltip": _OPT_TEXT}}, "description": _OPT_TEXT}
-_ANSWER = {"nonce": _TEXT, "path": _TEXT, "status": _TEXT, "skipped": bool, "error": _OPT_TEXT,
-           "sandbox_folders": {"*": _TEXT}, "clock": {"epoch": _TEXT, "reads": [int]},
-           "timeout": (int, float), "limits": {"memory_mb": _LINE, "processes": _LINE, "user": _OPT_TEXT},
-           "dags": [_DAG], "import_errors": [{"summary": _OPT_TEXT, "message": _OPT_TEXT, "line": _LINE}]}
+_TASK = {
+    "task_id": _TEXT,
+    "operator": _OPT_TEXT,
+    "operator_class": _OPT_TEXT,
+    "operator_module": _OPT_TEXT,
+    "operator_mro": [_TEXT],
+    "operator_in_dag_file": bool,
+    "line": _LINE,
+    "group_id": _OPT_TEXT,
+    "args": {"*": Any},
+    "explicit": [_TEXT],
+    "python_callable": (None, _CALLABLE),
+    "is_mapped": bool,
+    "mapped_args": {"*": Any},
+    "is_setup": bool,
+    "is_teardown": bool,
+}
+_DAG = {
+    "dag_id": _TEXT,
+    "line": _LINE,
+    "tasks": [_TASK],
+    "edges": [[_TEXT]],
+    "edge_labels": [[_TEXT]],
+    "task_groups": {"*": {"parent": _OPT_TEXT, "tooltip": _OPT_TEXT}},
+    "description": _OPT_TEXT,
+}
+_ANSWER = {
+    "nonce": _TEXT,
+    "path": _TEXT,
+    "status": _TEXT,
+    "skipped": bool,
+    "error": _OPT_TEXT,
+    "sandbox_folders": {"*": _TEXT},
+    "clock": {"epoch": _TEXT, "reads": [int]},
+    "timeout": (int, float),
+    "limits": {"memory_mb": _LINE, "processes": _LINE, "user": _OPT_TEXT},
+    "dags": [_DAG],
+    "import_errors": [{"summary": _OPT_TEXT, "message": _OPT_TEXT, "line": _LINE}],
+}
 _REQUIRED = {"dag_id", "task_id"}
 _PAIRS = {"edges": 2, "edge_labels": 3}
 
@@ -539,8 +628,14 @@ def _shape_problem(value: Any, spec: Any, where: str) -> str | None:
         if not isinstance(value, dict):
             return f"{where}: expected an object"
         if "*" in spec:
-            return next((p for key, item in value.items() if (p := _shape_problem(item, spec["*"], f"{where}.{key}"))),
-                        None)
+            return next(
+                (
+                    p
+                    for key, item in value.items()
+                    if (p := _shape_problem(item, spec["*"], f"{where}.{key}"))
+                ),
+                None,
+            )
         for key in _REQUIRED & spec.keys():
             if key not in value:
                 return f"{where}: {key} is missing"
@@ -561,8 +656,14 @@ def _shape_problem(value: Any, spec: Any, where: str) -> str | None:
 
 
 def _type_names(types: tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", dict: "an object",
-             type(None): "null"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+        dict: "an object",
+        type(None): "null",
+    }
     return " or ".join(names.get(t, t.__name__) for t in types)
 
 
@@ -573,27 +674,46 @@ def _failed(display: str, code: str, message: str, line: int | None = None) -> P
 # -- probe JSON -> model ------------------------------------------------------------------------
 
 
-def parsed_file_from_probe(answer: Mapping[str, Any], display: str, airflow_version: str | None = None) -> ParsedFile:
+def parsed_file_from_probe(
+    answer: Mapping[str, Any], display: str, airflow_version: str | None = None
+) -> ParsedFile:
     """The model for one probe answer (pure: tested without Airflow); `airflow_version` is the
     version of the Airflow that imported the file."""
     status = answer.get("status")
     limits = answer.get("limits") or {}
     if status == "timeout":  # the probe's single-file mode; a worker's timeout is its header's
-        return _failed(display, "A2K602", f"Airflow did not finish importing the file within the timeout "
-                                          f"of {float(answer.get('timeout', 0)):g} s")
+        return _failed(
+            display,
+            "A2K602",
+            f"Airflow did not finish importing the file within the timeout "
+            f"of {float(answer.get('timeout', 0)):g} s",
+        )
     if status != "ok":
-        return _failed(display, "A2K603", f"The process importing the file ended abnormally: "
-                                          f"{answer.get('error', 'no answer')}{_limits_note(limits)}")
+        return _failed(
+            display,
+            "A2K603",
+            f"The process importing the file ended abnormally: "
+            f"{answer.get('error', 'no answer')}{_limits_note(limits)}",
+        )
     if answer.get("skipped"):
         return ParsedFile(path=display, not_a_dag_file=True)
     diagnostics = [_import_error(error, display, limits) for error in answer.get("import_errors", [])]
     read, repeated = _one_per_dag_id(answer.get("dags", []))
-    diagnostics += [diag("A2K206", f"Airflow's DagBag found {count} DAGs with dag_id {dag_id!r} in this file (a "
-                         "@dag function called twice, or one DAG bound under two names); it keeps one per dag_id, "
-                         "the last one built, which is converted", file=display, dag_id=dag_id,
-                         severity=Severity.WARNING) for dag_id, count in repeated]
-    dags = tuple(inline_subdags([_dag(data, display, str(answer.get("path", "")), airflow_version)
-                                 for data in read]))
+    diagnostics += [
+        diag(
+            "A2K206",
+            f"Airflow's DagBag found {count} DAGs with dag_id {dag_id!r} in this file (a "
+            "@dag function called twice, or one DAG bound under two names); it keeps one per dag_id, "
+            "the last one built, which is converted",
+            file=display,
+            dag_id=dag_id,
+            severity=Severity.WARNING,
+        )
+        for dag_id, count in repeated
+    ]
+    dags = tuple(
+        inline_subdags([_dag(data, display, str(answer.get("path", "")), airflow_version) for data in read])
+    )
     clock = answer.get("clock")
     if isinstance(clock, dict) and clock.get("reads") and dags:
         timed = [_clock_values(dag, clock) for dag in dags]
@@ -605,9 +725,18 @@ def parsed_file_from_probe(answer: Mapping[str, Any], display: str, airflow_vers
         dags = tuple(dag for dag, _ in mapped)
         diagnostics += [note for _, notes in mapped for note in notes]
     if not dags and not diagnostics:  # a helper module Airflow imported fine: nothing to convert, no failure
-        return ParsedFile(path=display, not_a_dag_file=True, diagnostics=(
-            diag("A2K104", "Airflow's DagBag found no DAG in this file.", file=display,
-                 help="Nothing to convert; exclude the file if it is a helper module."),))
+        return ParsedFile(
+            path=display,
+            not_a_dag_file=True,
+            diagnostics=(
+                diag(
+                    "A2K104",
+                    "Airflow's DagBag found no DAG in this file.",
+                    file=display,
+                    help="Nothing to convert; exclude the file if it is a helper module.",
+                ),
+            ),
+        )
     return ParsedFile(path=display, dags=dags, diagnostics=tuple(diagnostics))
 
 
@@ -666,13 +795,23 @@ def _clock_values(dag: Dag, clock: Mapping[str, Any]) -> tuple[Dag, Diagnostic]:
         return kept
 
     settings = without(dag.settings, "")
-    tasks = tuple(dataclasses.replace(task, args=dataclasses.replace(task.args, values=without(
-        task.args.values, "tasks' "))) for task in dag.tasks)
+    tasks = tuple(
+        dataclasses.replace(
+            task, args=dataclasses.replace(task.args, values=without(task.args.values, "tasks' "))
+        )
+        for task in dag.tasks
+    )
     found = ", ".join(str(line) for line in lines[:MAX_LINES]) + (" ..." if len(lines) > MAX_LINES else "")
     dropped_note = f"; dropped, as computed from it: {', '.join(sorted(dropped))}" if dropped else ""
-    note = diag("A2K607", f"DAG {dag.dag_id!r}: the file reads the clock while it is imported (line {found}): "
-                f"values computed from it are as at {epoch.isoformat()}, not when Airflow parses the file"
-                f"{dropped_note}", file=dag.span.file, line=lines[0] if lines else dag.span.line, dag_id=dag.dag_id)
+    note = diag(
+        "A2K607",
+        f"DAG {dag.dag_id!r}: the file reads the clock while it is imported (line {found}): "
+        f"values computed from it are as at {epoch.isoformat()}, not when Airflow parses the file"
+        f"{dropped_note}",
+        file=dag.span.file,
+        line=lines[0] if lines else dag.span.line,
+        dag_id=dag.dag_id,
+    )
     return dataclasses.replace(dag, settings=settings, tasks=tasks), note
 
 
@@ -693,29 +832,55 @@ def _outside_sandbox(dag: Dag, folders: Mapping[str, Any]) -> tuple[Dag, list[Di
     rules: list[tuple[str, str, str]] = []  # (folder, written as, what the note says)
     cwd = str(folders.get("cwd") or "")
     if cwd:
-        rules.append((cwd + "/", "", ("was built from the import's working folder: written relative, as Airflow "
-                                      "resolves it from its own")))
+        rules.append(
+            (
+                cwd + "/",
+                "",
+                (
+                    "was built from the import's working folder: written relative, as Airflow "
+                    "resolves it from its own"
+                ),
+            )
+        )
         rules.append((cwd, ".", "names the import's working folder: written as '.'"))
     tmp = str(folders.get("tmp") or "")
     if tmp and tmp != "/tmp":
         rules.append((tmp, "/tmp", "names the import's temporary folder: written as /tmp"))
     for name, written in (("logs", "$AIRFLOW_HOME/logs"), ("home", "$AIRFLOW_HOME")):
         if folders.get(name):
-            rules.append((str(folders[name]), written, f"names the AIRFLOW_HOME of the import's Airflow: written as {written}"))
+            rules.append(
+                (
+                    str(folders[name]),
+                    written,
+                    f"names the AIRFLOW_HOME of the import's Airflow: written as {written}",
+                )
+            )
     root = str(folders.get("root") or "")
     if root and root != SANDBOX_ROOT:
-        rules.append((root, SANDBOX_ROOT, f"names a folder of the import's sandbox: written under {SANDBOX_ROOT}"))
+        rules.append(
+            (root, SANDBOX_ROOT, f"names a folder of the import's sandbox: written under {SANDBOX_ROOT}")
+        )
     rules = [rule for rule in rules if rule[0].strip("/")]
-    pattern = re.compile("|".join(f"({re.escape(folder)})" + ("" if folder.endswith("/") else r"(?![\w.-])")
-                                  for folder, _, _ in rules)) if rules else None
+    pattern = (
+        re.compile(
+            "|".join(
+                f"({re.escape(folder)})" + ("" if folder.endswith("/") else r"(?![\w.-])")
+                for folder, _, _ in rules
+            )
+        )
+        if rules
+        else None
+    )
     found: dict[str, set[str]] = {}  # where -> what happened
 
     def walk(value: Any, where: str) -> Any:
         if isinstance(value, str) and pattern is not None and "/" in value:
+
             def replace(match: re.Match[str]) -> str:
                 _, written, what = rules[match.lastindex - 1]  # type: ignore[operator]
                 found.setdefault(where, set()).add(what)
                 return written
+
             return pattern.sub(replace, value)
         if isinstance(value, dict):
             return {key: walk(item, where) for key, item in value.items()}
@@ -725,18 +890,42 @@ def _outside_sandbox(dag: Dag, folders: Mapping[str, Any]) -> tuple[Dag, list[Di
 
     tasks = []
     for task in dag.tasks:
-        values = {key: walk(value, f"task {task.task_id!r} argument {key}") for key, value in task.args.values.items()}
-        mapped = {key: walk(value, f"task {task.task_id!r} mapped argument {key}")
-                  for key, value in task.mapped_args.items()}
+        values = {
+            key: walk(value, f"task {task.task_id!r} argument {key}")
+            for key, value in task.args.values.items()
+        }
+        mapped = {
+            key: walk(value, f"task {task.task_id!r} mapped argument {key}")
+            for key, value in task.mapped_args.items()
+        }
         function = task.python_callable
         if function is not None and function.cells:
-            function = dataclasses.replace(function, cells={
-                name: walk(value, f"task {task.task_id!r} callable's {name}") for name, value in function.cells.items()})
-        tasks.append(dataclasses.replace(task, args=dataclasses.replace(task.args, values=values), mapped_args=mapped,
-                                         python_callable=function))
+            function = dataclasses.replace(
+                function,
+                cells={
+                    name: walk(value, f"task {task.task_id!r} callable's {name}")
+                    for name, value in function.cells.items()
+                },
+            )
+        tasks.append(
+            dataclasses.replace(
+                task,
+                args=dataclasses.replace(task.args, values=values),
+                mapped_args=mapped,
+                python_callable=function,
+            )
+        )
     settings = {key: walk(value, f"DAG setting {key}") for key, value in dag.settings.items()}
-    notes = [diag("A2K608", f"DAG {dag.dag_id!r}, {where}: the value {'; '.join(sorted(whats))}.",
-                  file=dag.span.file, line=dag.span.line, dag_id=dag.dag_id) for where, whats in sorted(found.items())]
+    notes = [
+        diag(
+            "A2K608",
+            f"DAG {dag.dag_id!r}, {where}: the value {'; '.join(sorted(whats))}.",
+            file=dag.span.file,
+            line=dag.span.line,
+            dag_id=dag.dag_id,
+        )
+        for where, whats in sorted(found.items())
+    ]
     return dataclasses.replace(dag, tasks=tuple(tasks), settings=settings), notes
 
 
@@ -752,11 +941,21 @@ def _import_error(error: Mapping[str, Any], display: str, limits: Mapping[str, A
     line = error.get("line")
     # a MemoryError under RLIMIT_AS, EAGAIN from fork under RLIMIT_NPROC: the limit, not the file, said no
     if limits.get("memory_mb") and summary.startswith("MemoryError"):
-        return diag("A2K606", f"The import hit the memory limit of {limits['memory_mb']} MiB: {summary}",
-                    file=display, line=line)
-    if limits.get("processes") and ("BlockingIOError" in summary or "Resource temporarily unavailable" in summary):
-        return diag("A2K606", f"The import hit the limit of {limits['processes']} processes: {summary}",
-                    file=display, line=line)
+        return diag(
+            "A2K606",
+            f"The import hit the memory limit of {limits['memory_mb']} MiB: {summary}",
+            file=display,
+            line=line,
+        )
+    if limits.get("processes") and (
+        "BlockingIOError" in summary or "Resource temporarily unavailable" in summary
+    ):
+        return diag(
+            "A2K606",
+            f"The import hit the limit of {limits['processes']} processes: {summary}",
+            file=display,
+            line=line,
+        )
     return diag("A2K601", f"Airflow could not import the file: {summary}", file=display, line=line)
 
 
@@ -776,7 +975,9 @@ def decode_value(value: Any) -> Any:
             return DagRef(str(value["__dag__"]))
         if "__mapped_arg__" in value:  # its group is found from the task's (see _in_mapped_groups)
             return MappedArg("", str(value["__mapped_arg__"]))
-        if "__object__" in value:  # a Kubernetes object or Secret: its constructor call, as the source writes it
+        if (
+            "__object__" in value
+        ):  # a Kubernetes object or Secret: its constructor call, as the source writes it
             return Unresolved(_constructor_source(value))
         return {key: decode_value(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -792,7 +993,9 @@ def _constructor_source(value: Mapping[str, Any]) -> str:
         return repr(value)
     prefix = "k8s." if value.get("module") == "kubernetes.client.models" else ""
     kwargs = value.get("kwargs") if isinstance(value.get("kwargs"), dict) else {}
-    parts = [f"{key}={_source_of(decode_value(item))}" for key, item in kwargs.items() if str(key).isidentifier()]
+    parts = [
+        f"{key}={_source_of(decode_value(item))}" for key, item in kwargs.items() if str(key).isidentifier()
+    ]
     return f"{prefix}{name}({', '.join(parts)})"
 
 
@@ -809,18 +1012,35 @@ def _source_of(value: Any) -> str:
     return repr(value)
 
 
-_DAG_SETTINGS = ("schedule", "timetable", "timetable_summary", "timetable_description", "timetable_detail",
-                 "catchup", "start_date",
-                 "end_date", "max_active_runs", "max_active_tasks", "default_args", "params", "tags", "doc_md")
+_DAG_SETTINGS = (
+    "schedule",
+    "timetable",
+    "timetable_summary",
+    "timetable_description",
+    "timetable_detail",
+    "catchup",
+    "start_date",
+    "end_date",
+    "max_active_runs",
+    "max_active_tasks",
+    "default_args",
+    "params",
+    "tags",
+    "doc_md",
+)
 
 
 def _dag(data: Mapping[str, Any], display: str, probed_path: str, airflow_version: str | None = None) -> Dag:
     line = data.get("line") or 1
     span = SourceSpan(display, line)
     groups = data.get("task_groups", {})
-    mapped_groups = {gid: decode_value(g["mapped"]) for gid, g in groups.items() if isinstance(g.get("mapped"), dict)}
-    tasks = tuple(_in_mapped_groups(_task(task, display, probed_path, line), groups, mapped_groups)
-                  for task in data.get("tasks", []))
+    mapped_groups = {
+        gid: decode_value(g["mapped"]) for gid, g in groups.items() if isinstance(g.get("mapped"), dict)
+    }
+    tasks = tuple(
+        _in_mapped_groups(_task(task, display, probed_path, line), groups, mapped_groups)
+        for task in data.get("tasks", [])
+    )
     return Dag(
         dag_id=str(data["dag_id"]),
         span=span,
@@ -868,7 +1088,9 @@ def _task(data: Mapping[str, Any], display: str, probed_path: str, dag_line: int
         operator_mro=tuple(str(b) for b in data.get("operator_mro") or ()),
         operator_in_dag_file=bool(data.get("operator_in_dag_file")),
         span=SourceSpan(display, data.get("line") or dag_line),
-        args=TaskArgs(values=decode_value(data.get("args", {})), explicit=frozenset(data.get("explicit", []))),
+        args=TaskArgs(
+            values=decode_value(data.get("args", {})), explicit=frozenset(data.get("explicit", []))
+        ),
         group_id=data.get("group_id"),
         python_callable=_callable(data.get("python_callable"), display, probed_path),
         is_mapped=bool(data.get("is_mapped")),
@@ -890,12 +1112,19 @@ def _callable(data: Mapping[str, Any] | None, display: str, probed_path: str) ->
     source = data.get("source")
     return PythonCallable(
         # inspect gives a function defined in a `with DAG` block or a @dag function indented, as in the file
-        name=str(data.get("name")), source=textwrap.dedent(source) if isinstance(source, str) else None,
-        span=span, module=data.get("module"),
+        name=str(data.get("name")),
+        source=textwrap.dedent(source) if isinstance(source, str) else None,
+        span=span,
+        module=data.get("module"),
         partial_args=tuple(decode_value(list(data.get("partial_args") or []))),
         partial_kwargs=decode_value(dict(data.get("partial_kwargs") or {})),
-        bound_object=BoundObject(str(bound.get("class_name")), bound.get("module"), bound.get("source"),
-                                 decode_value(bound["state"]) if isinstance(bound.get("state"), dict) else None)
-        if isinstance(bound, dict) else None,
+        bound_object=BoundObject(
+            str(bound.get("class_name")),
+            bound.get("module"),
+            bound.get("source"),
+            decode_value(bound["state"]) if isinstance(bound.get("state"), dict) else None,
+        )
+        if isinstance(bound, dict)
+        else None,
         cells=decode_value(dict(data.get("cells") or {})),
     )

@@ -256,7 +256,9 @@ def _constructed(value: Any, af: _Airflow, depth: int) -> dict[str, Any] | None:
     cls = type(value)
     module = getattr(cls, "__module__", "") or ""
     fields: tuple[str, ...] = ()
-    if module.startswith("kubernetes.client.models") and isinstance(getattr(cls, "openapi_types", None), dict):
+    if module.startswith("kubernetes.client.models") and isinstance(
+        getattr(cls, "openapi_types", None), dict
+    ):
         fields = tuple(cls.openapi_types)
         module = "kubernetes.client.models"
     elif cls.__name__ in _REBUILT and module.startswith("airflow.") and module.endswith(".secret"):
@@ -301,21 +303,30 @@ def _timetable_detail(timetable: Any, af: _Airflow, depth: int = 0) -> dict[str,
     zone = _quiet_getattr(timetable, "timezone", None) or _quiet_getattr(timetable, "_timezone", None)
     parts = _quiet_getattr(timetable, "timetables", None) or _quiet_getattr(timetable, "_timetables", None)
     condition = _quiet_getattr(timetable, "asset_condition", None) or _quiet_getattr(
-        timetable, "dataset_condition", None)
+        timetable, "dataset_condition", None
+    )
     inner = _quiet_getattr(timetable, "timetable", None)  # AssetOrTimeSchedule, DatasetOrTimeSchedule
     return {
         "class": type(timetable).__name__,
         "cron": cron if isinstance(cron, str) else None,
-        "crons": [c for c in (_quiet_getattr(p, "expression", None) or _quiet_getattr(p, "_expression", None)
-                              for p in parts) if isinstance(c, str)] if isinstance(parts, (list, tuple)) else None,
+        "crons": [
+            c
+            for c in (
+                _quiet_getattr(p, "expression", None) or _quiet_getattr(p, "_expression", None) for p in parts
+            )
+            if isinstance(c, str)
+        ]
+        if isinstance(parts, (list, tuple))
+        else None,
         "delta": to_json_safe(delta, af) if delta is not None else None,
         "timezone": _zone_name(zone),
-        "data_interval": "_DataIntervalTimetable" in bases or type(timetable).__name__ in (
-            "CronDataIntervalTimetable", "DeltaDataIntervalTimetable"),
+        "data_interval": "_DataIntervalTimetable" in bases
+        or type(timetable).__name__ in ("CronDataIntervalTimetable", "DeltaDataIntervalTimetable"),
         "assets": condition is not None and not type(condition).__name__.startswith("_Null"),
         "can_be_scheduled": bool(_quiet_getattr(timetable, "can_be_scheduled", True)),
-        "time": _timetable_detail(inner, af, depth + 1) if inner is not None and depth < 2
-        and hasattr(inner, "next_dagrun_info") else None,
+        "time": _timetable_detail(inner, af, depth + 1)
+        if inner is not None and depth < 2 and hasattr(inner, "next_dagrun_info")
+        else None,
     }
 
 
@@ -360,13 +371,21 @@ def _task_groups(dag: Any, af: _Airflow) -> dict[str, dict[str, Any]]:
     def walk(group: Any, parent: str | None) -> None:
         for child in getattr(group, "children", {}).values():
             if hasattr(child, "children") and getattr(child, "group_id", None):
-                groups[child.group_id] = {"parent": parent, "tooltip": getattr(child, "tooltip", None) or None}
+                groups[child.group_id] = {
+                    "parent": parent,
+                    "tooltip": getattr(child, "tooltip", None) or None,
+                }
                 expand_input = getattr(child, "_expand_input", None)  # a mapped task group
                 if expand_input is not None:
                     raw = getattr(expand_input, "value", None)
-                    mapped = raw if isinstance(raw, dict) and type(expand_input).__name__ != "ListOfDictsExpandInput" \
+                    mapped = (
+                        raw
+                        if isinstance(raw, dict) and type(expand_input).__name__ != "ListOfDictsExpandInput"
                         else {"*": raw}
-                    groups[child.group_id]["mapped"] = {str(k): to_json_safe(v, af) for k, v in mapped.items()}
+                    )
+                    groups[child.group_id]["mapped"] = {
+                        str(k): to_json_safe(v, af) for k, v in mapped.items()
+                    }
                 walk(child, child.group_id)
 
     walk(dag.task_group, None)
@@ -397,10 +416,18 @@ def _callable(fn: Any, dag_file: str, af: _Airflow) -> dict[str, Any] | None:
     if inspect.ismethod(fn):  # obj.method, or Class.method of a classmethod
         found = _function(fn.__func__, dag_file, af)
         owner = fn.__self__
-        found["bound_object"] = _bound_object(owner if inspect.isclass(owner) else type(owner),
-                                              None if inspect.isclass(owner) else owner, dag_file, af)
+        found["bound_object"] = _bound_object(
+            owner if inspect.isclass(owner) else type(owner),
+            None if inspect.isclass(owner) else owner,
+            dag_file,
+            af,
+        )
         return found
-    if not inspect.isfunction(fn) and callable(fn) and inspect.isfunction(getattr(type(fn), "__call__", None)):  # noqa: B004 - the class's own __call__
+    if (
+        not inspect.isfunction(fn)
+        and callable(fn)
+        and inspect.isfunction(getattr(type(fn), "__call__", None))  # noqa: B004 - the class's own __call__
+    ):
         found = _function(type(fn).__call__, dag_file, af)  # an object with __call__
         found["bound_object"] = _bound_object(type(fn), fn, dag_file, af)
         return found
@@ -482,21 +509,29 @@ def _default_cells(fn: Any, source: str | None, af: _Airflow) -> dict[str, Any]:
     if not source:
         return {}
     try:
-        tree = ast.parse(textwrap.dedent(source).strip() if not source.lstrip().startswith("lambda")
-                         else f"_ = ({source})")
+        tree = ast.parse(
+            textwrap.dedent(source).strip() if not source.lstrip().startswith("lambda") else f"_ = ({source})"
+        )
     except SyntaxError:
         return {}
-    node = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))), None)
+    node = next(
+        (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))),
+        None,
+    )
     if node is None:
         return {}
     arguments = node.args
     positional = [*arguments.posonlyargs, *arguments.args]
-    pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+    pairs = list(zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults))
     pairs += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None]
     body = node.body if isinstance(node.body, list) else [node.body]
     parameters = {a.arg for a in [*positional, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg] if a}
     in_body = {n.id for part in body for n in ast.walk(part) if isinstance(n, ast.Name)} - parameters
-    values = dict(zip([a.arg for a in positional[len(positional) - len(fn.__defaults__ or ()):]], fn.__defaults__ or ()))
+    values = dict(
+        zip(
+            [a.arg for a in positional[len(positional) - len(fn.__defaults__ or ()) :]], fn.__defaults__ or ()
+        )
+    )
     values.update(fn.__kwdefaults__ or {})
     found = {}
     for argument, default in pairs:
@@ -510,7 +545,8 @@ def _default_cells(fn: Any, source: str | None, af: _Airflow) -> dict[str, Any]:
 def _is_plain(value: Any) -> bool:
     if isinstance(value, dict):
         return not ({"__unresolved__", "__duration__", "__xcom__", "__object__"} & set(value)) and all(
-            _is_plain(v) for v in value.values())
+            _is_plain(v) for v in value.values()
+        )
     if isinstance(value, list):
         return all(_is_plain(v) for v in value)
     return value is None or isinstance(value, (bool, int, float, str))
@@ -580,9 +616,15 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
         explicit = sorted(values)
     else:
         init_kwargs = getattr(task, "_BaseOperator__init_kwargs", {}) or {}
-        explicit = [k for k in ORIGINS.explicit.get(id(task), sorted(init_kwargs)) if k not in _STRUCTURAL_KWARGS]
+        explicit = [
+            k for k in ORIGINS.explicit.get(id(task), sorted(init_kwargs)) if k not in _STRUCTURAL_KWARGS
+        ]
         # a base class's constructor records what its subclass passed on, None where the user set nothing
-        values = {k: v for k, v in init_kwargs.items() if k not in _STRUCTURAL_KWARGS and (v is not None or k in explicit)}
+        values = {
+            k: v
+            for k, v in init_kwargs.items()
+            if k not in _STRUCTURAL_KWARGS and (v is not None or k in explicit)
+        }
         values.update(_template_files(task, values))
         values.update(_inherited_pod(task, values))
         if "params" not in explicit:
@@ -631,13 +673,46 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
 # GKEStartPodOperator): the pod settings the base keeps as attributes, as the family maps them
 _CONTAINER_FIELDS = {
     "KubernetesPodOperator": (
-        "image", "cmds", "arguments", "env_vars", "env_from", "configmaps", "container_resources", "labels",
-        "annotations", "node_selector", "tolerations", "affinity", "image_pull_policy", "volumes", "volume_mounts",
-        "container_security_context", "service_account_name", "namespace", "image_pull_secrets", "secrets",
-        "init_containers", "pod_template_file", "full_pod_spec", "do_xcom_push"),
+        "image",
+        "cmds",
+        "arguments",
+        "env_vars",
+        "env_from",
+        "configmaps",
+        "container_resources",
+        "labels",
+        "annotations",
+        "node_selector",
+        "tolerations",
+        "affinity",
+        "image_pull_policy",
+        "volumes",
+        "volume_mounts",
+        "container_security_context",
+        "service_account_name",
+        "namespace",
+        "image_pull_secrets",
+        "secrets",
+        "init_containers",
+        "pod_template_file",
+        "full_pod_spec",
+        "do_xcom_push",
+    ),
     "DockerOperator": (
-        "image", "command", "entrypoint", "environment", "private_environment", "mem_limit", "cpus", "force_pull",
-        "mounts", "network_mode", "docker_url", "privileged", "shm_size"),
+        "image",
+        "command",
+        "entrypoint",
+        "environment",
+        "private_environment",
+        "mem_limit",
+        "cpus",
+        "force_pull",
+        "mounts",
+        "network_mode",
+        "docker_url",
+        "privileged",
+        "shm_size",
+    ),
 }
 
 
@@ -645,8 +720,14 @@ def _inherited_pod(task: Any, values: dict[str, Any]) -> dict[str, Any]:
     """For a subclass of KubernetesPodOperator or DockerOperator, the settings its own constructor
     did not receive but passed on to the base (the values the base keeps), where set."""
     cls = type(task)
-    family = next((base.__name__ for base in cls.__mro__[1:] if base.__name__ in _CONTAINER_FIELDS
-                   and base.__module__.startswith("airflow.")), None)
+    family = next(
+        (
+            base.__name__
+            for base in cls.__mro__[1:]
+            if base.__name__ in _CONTAINER_FIELDS and base.__module__.startswith("airflow.")
+        ),
+        None,
+    )
     if family is None:
         return {}
     found = {}
@@ -663,8 +744,11 @@ def _template_files(task: Any, values: dict[str, Any]) -> dict[str, str]:
     says so, as it does for the static reading."""
     extensions = tuple(str(e) for e in (getattr(task, "template_ext", None) or ()))
     written = ORIGINS.written.get(id(task), {})
-    return {key: text for key, text in written.items()
-            if key in values and extensions and text.endswith(extensions) and values[key] != text}
+    return {
+        key: text
+        for key, text in written.items()
+        if key in values and extensions and text.endswith(extensions) and values[key] != text
+    }
 
 
 def _mapped_class_name(task: Any) -> str:
@@ -706,7 +790,9 @@ def _real_module(module: str, cls: Any) -> str:
     if not path:
         return module
     folder = os.path.realpath(ORIGINS.dag_folder) if ORIGINS.dag_folder else os.path.dirname(path)
-    relative = os.path.relpath(path, folder) if path.startswith(folder.rstrip("/") + "/") else os.path.basename(path)
+    relative = (
+        os.path.relpath(path, folder) if path.startswith(folder.rstrip("/") + "/") else os.path.basename(path)
+    )
     stem = relative[:-3] if relative.endswith(".py") else relative  # noqa: FURB188 (Python 3.8 has no removesuffix)
     parts = [part for part in stem.split(os.sep) if part]
     if parts and parts[-1] == "__init__":
@@ -869,8 +955,11 @@ class _FrozenClock:
             @classmethod
             def today(cls) -> Any:
                 clock.read()
-                return clock.epoch.date() if cls is FrozenDate else real_date.__new__(
-                    cls, clock.epoch.year, clock.epoch.month, clock.epoch.day)
+                return (
+                    clock.epoch.date()
+                    if cls is FrozenDate
+                    else real_date.__new__(cls, clock.epoch.year, clock.epoch.month, clock.epoch.day)
+                )
 
         self._saved = (real_datetime, real_date)
         datetime.datetime, datetime.date = FrozenDatetime, FrozenDate  # type: ignore[misc]
@@ -896,13 +985,17 @@ class _FrozenClock:
 
 
 def _in_clock_library(filename: str) -> bool:
-    return "/pendulum/" in filename or (filename.endswith(("/timezone.py", "/dates.py")) and "/airflow/" in filename)
+    return "/pendulum/" in filename or (
+        filename.endswith(("/timezone.py", "/dates.py")) and "/airflow/" in filename
+    )
 
 
 def _users_code(filename: str) -> bool:
     """The DAG file, or a module of the DAG folder (a helper computing a start date)."""
     folder = os.path.realpath(ORIGINS.dag_folder).rstrip("/") + "/"
-    return filename == ORIGINS.target or (bool(ORIGINS.dag_folder) and os.path.realpath(filename).startswith(folder))
+    return filename == ORIGINS.target or (
+        bool(ORIGINS.dag_folder) and os.path.realpath(filename).startswith(folder)
+    )
 
 
 def _sandbox_folders() -> dict[str, str]:
@@ -956,13 +1049,22 @@ def _child(request: dict[str, Any], af: _Airflow, write_fd: int, sandboxed: bool
         # stdin must not eat the next request, nor write an answer where the converter reads one
         for fd in {0, 1, 2, _OUT_FD}:
             os.dup2(devnull, fd)
-        limits = _enter(path, dag_folder, int(request.get("memory_mb", 0)), int(request.get("max_processes", 0)),
-                        sandboxed)
+        limits = _enter(
+            path,
+            dag_folder,
+            int(request.get("memory_mb", 0)),
+            int(request.get("max_processes", 0)),
+            sandboxed,
+        )
         result = read_file(path, dag_folder, af)
         result["limits"] = limits
     except BaseException as exc:  # the child must report, whatever the DAG file did
-        result = {"status": "crashed", "error": f"{type(exc).__name__}: {exc}",
-                  "traceback": traceback.format_exc(), "limits": limits}
+        result = {
+            "status": "crashed",
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+            "limits": limits,
+        }
         status = 1
     if os.getpid() != me:  # a process the DAG file forked got here: only the child itself answers
         os._exit(0)
@@ -970,8 +1072,15 @@ def _child(request: dict[str, Any], af: _Airflow, write_fd: int, sandboxed: bool
     try:
         payload = json.dumps(result).encode()  # keys in the DAG's own order: dict order is a value's meaning
     except (TypeError, ValueError) as exc:
-        payload = json.dumps({"nonce": request["nonce"], "path": path, "status": "crashed", "limits": limits,
-                              "error": f"the answer could not be written: {exc}"}).encode()
+        payload = json.dumps(
+            {
+                "nonce": request["nonce"],
+                "path": path,
+                "status": "crashed",
+                "limits": limits,
+                "error": f"the answer could not be written: {exc}",
+            }
+        ).encode()
         status = 1
     try:
         inside.write_all(write_fd, inside.encode(payload))
@@ -1057,12 +1166,17 @@ class _ChildExits:
                 continue
 
 
-def serve_one(request: dict[str, Any], af: _Airflow, scratch: inside.Scratch | None,
-              exits: _ChildExits) -> tuple[dict[str, Any], bytes]:
+def serve_one(
+    request: dict[str, Any], af: _Airflow, scratch: inside.Scratch | None, exits: _ChildExits
+) -> tuple[dict[str, Any], bytes]:
     """Import one file in a forked child; (the worker's header, the child's frame, unread)."""
     path = str(request["path"])
-    request = {**request, "path": path, "nonce": str(request["nonce"]),
-               "dag_folder": request.get("dag_folder") or os.path.dirname(os.path.abspath(path))}
+    request = {
+        **request,
+        "path": path,
+        "nonce": str(request["nonce"]),
+        "dag_folder": request.get("dag_folder") or os.path.dirname(os.path.abspath(path)),
+    }
     timeout = float(request.get("timeout", 5.0))
     started = time.monotonic()
     read_fd, write_fd = os.pipe()
@@ -1086,8 +1200,12 @@ def serve_one(request: dict[str, Any], af: _Airflow, scratch: inside.Scratch | N
     os.close(read_fd)
     if scratch is not None:  # nothing the file wrote is there for the next one
         swept = scratch.restore() and swept
-    header: dict[str, Any] = {"nonce": request["nonce"], "path": path, "swept": swept,
-                              "seconds": round(time.monotonic() - started, 3)}
+    header: dict[str, Any] = {
+        "nonce": request["nonce"],
+        "path": path,
+        "swept": swept,
+        "seconds": round(time.monotonic() - started, 3),
+    }
     if len(data) > inside.MAX_FRAME + inside.HEADER:  # only a forged answer is this large
         return {**header, "status": "tampered", "error": f"more than {inside.MAX_FRAME} bytes"}, b""
     if timed_out:
@@ -1101,9 +1219,13 @@ def serve_one(request: dict[str, Any], af: _Airflow, scratch: inside.Scratch | N
     if not frames:
         exit_code = _exit_code(wait_status)
         how = f"killed by signal {-exit_code}" if exit_code < 0 else f"exited with status {exit_code}"
-        return {**header, "status": "crashed", "exit_code": exit_code,
-                "limits": {"memory_mb": int(request.get("memory_mb", 0)) or None},
-                "error": f"the process importing the file {how} before Airflow finished reading it"}, b""
+        return {
+            **header,
+            "status": "crashed",
+            "exit_code": exit_code,
+            "limits": {"memory_mb": int(request.get("memory_mb", 0)) or None},
+            "error": f"the process importing the file {how} before Airflow finished reading it",
+        }, b""
     return {**header, "status": "ok", "frames": 1}, frames[0]
 
 
@@ -1222,8 +1344,12 @@ def preload(names: Any) -> dict[str, Any]:
             imported += 1
         except Exception:  # noqa: BLE001 - a missing or broken module is the file's to report
             failed += 1
-    return {"preloaded": imported, "failed": failed, "seconds": round(time.monotonic() - started, 3),
-            "modules": len(sys.modules)}
+    return {
+        "preloaded": imported,
+        "failed": failed,
+        "seconds": round(time.monotonic() - started, 3),
+        "modules": len(sys.modules),
+    }
 
 
 # A DAG of our own, parsed once by the worker before any file (see warm_up); Airflow 2.7+ and 3.x
@@ -1308,8 +1434,18 @@ def worker(af: _Airflow, sandboxed: bool) -> int:
     _freeze()
     exits = _ChildExits()
     scratch = inside.Scratch() if sandboxed else None
-    inside.write_all(_OUT_FD, inside.encode({"hello": True, "airflow_version": af.version, "cpu": _cpu(),
-                                             "python": sys.version.split()[0], "sandboxed": sandboxed}))
+    inside.write_all(
+        _OUT_FD,
+        inside.encode(
+            {
+                "hello": True,
+                "airflow_version": af.version,
+                "cpu": _cpu(),
+                "python": sys.version.split()[0],
+                "sandboxed": sandboxed,
+            }
+        ),
+    )
     requests = inside.FrameReader(0)
     while True:
         try:
@@ -1327,8 +1463,15 @@ def worker(af: _Airflow, sandboxed: bool) -> int:
         try:
             header, payload = serve_one(request, af, scratch, exits)
         except Exception as exc:  # a bad request must not end the worker
-            header, payload = {"nonce": request.get("nonce"), "path": request.get("path"), "status": "crashed",
-                               "error": f"probe error: {type(exc).__name__}: {exc}"}, b""
+            header, payload = (
+                {
+                    "nonce": request.get("nonce"),
+                    "path": request.get("path"),
+                    "status": "crashed",
+                    "error": f"probe error: {type(exc).__name__}: {exc}",
+                },
+                b"",
+            )
         inside.write_all(_OUT_FD, inside.encode({**header, "cpu": _cpu()}) + inside.encode(payload))
         if not header.get("swept", True):
             return 3  # something survived, or could not be put back: the converter starts a fresh sandbox
@@ -1353,8 +1496,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(__doc__ or "")
         return 2
     path = args[0]
-    dag_folder = args[args.index("--dag-folder") + 1] if "--dag-folder" in args else os.path.dirname(
-        os.path.abspath(path))
+    dag_folder = (
+        args[args.index("--dag-folder") + 1]
+        if "--dag-folder" in args
+        else os.path.dirname(os.path.abspath(path))
+    )
     request = {"nonce": "cli", "path": os.path.abspath(path), "dag_folder": dag_folder, "timeout": 60}
     header, payload = serve_one(request, af, None, _ChildExits())
     _emit(json.loads(payload) if payload else header)

@@ -78,8 +78,13 @@ class OverBudget(Exception):
     offending expression; the hard stop, which cannot look spans up where it rings, leaves it None
     and gives the statements being run instead (innermost last)."""
 
-    def __init__(self, budget: Budget, message: str, where: SourceSpan | None = None,
-                 statements: tuple[cst.CSTNode, ...] = ()) -> None:
+    def __init__(
+        self,
+        budget: Budget,
+        message: str,
+        where: SourceSpan | None = None,
+        statements: tuple[cst.CSTNode, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.budget = budget
         self.message = message
@@ -142,11 +147,13 @@ def hard_stops(clock: Clock, running: Callable[[], tuple[cst.CSTNode, ...]]) -> 
     them into the file's error and the process lives on. `running` gives the statements being run
     when the alarm rings, for the error's line."""
     limits = clock.limits
-    alarm = (threading.current_thread() is threading.main_thread()
-             and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0))
+    alarm = threading.current_thread() is threading.main_thread() and signal.getitimer(
+        signal.ITIMER_REAL
+    ) == (0.0, 0.0)
     previous_handler: Any = None
     armed = True  # cleared first thing on the way out: a ring after that must not raise there
     if alarm:
+
         def ring(signum: int, frame: Any) -> None:
             clock.expired = True
             if armed:

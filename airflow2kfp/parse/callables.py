@@ -41,38 +41,65 @@ def to_callable(value: Any, module_source: str, model_value: ModelValue) -> Pyth
     if isinstance(value, PythonCallable):  # an imported name: the step imports it
         return value
     if isinstance(value, Function):
-        return PythonCallable(value.name, value.source, value.span, module_source=module_source,
-                              cells=_cells(value.source, value.scope, model_value, value.defaults))
+        return PythonCallable(
+            value.name,
+            value.source,
+            value.span,
+            module_source=module_source,
+            cells=_cells(value.source, value.scope, model_value, value.defaults),
+        )
     if isinstance(value, LambdaValue):
-        return PythonCallable("<lambda>", value.source, value.span, module_source=module_source,
-                              cells=_cells(value.source, value.scope, model_value, value.defaults))
+        return PythonCallable(
+            "<lambda>",
+            value.source,
+            value.span,
+            module_source=module_source,
+            cells=_cells(value.source, value.scope, model_value, value.defaults),
+        )
     if isinstance(value, PartialValue):
         inner = to_callable(value.target, module_source, model_value)
         if inner is None:
             return None
-        return dataclasses.replace(inner, partial_args=tuple(model_value(a) for a in value.args),
-                                   partial_kwargs={str(k): model_value(v) for k, v in value.kwargs.items()})
+        return dataclasses.replace(
+            inner,
+            partial_args=tuple(model_value(a) for a in value.args),
+            partial_kwargs={str(k): model_value(v) for k, v in value.kwargs.items()},
+        )
     if isinstance(value, BoundMethodValue):
         return _bound_method(value, module_source, model_value)
     return None
 
 
-def _bound_method(value: BoundMethodValue, module_source: str, model_value: ModelValue) -> PythonCallable | None:
+def _bound_method(
+    value: BoundMethodValue, module_source: str, model_value: ModelValue
+) -> PythonCallable | None:
     owner = value.owner
     if isinstance(owner, LocalClass):  # `Class.method`: the class itself is the object
-        return PythonCallable(value.method, _method(owner, value.method), module_source=module_source,
-                              bound_object=BoundObject(owner.name, None, owner.name))
+        return PythonCallable(
+            value.method,
+            _method(owner, value.method),
+            module_source=module_source,
+            bound_object=BoundObject(owner.name, None, owner.name),
+        )
     if not isinstance(owner, InstanceValue):
         return None
     cls = owner.cls
     if isinstance(cls, LocalClass):
-        return PythonCallable(value.method, _method(cls, value.method), module_source=module_source,
-                              bound_object=BoundObject(cls.name, None, owner.source),
-                              cells=_cells(owner.source, owner.scope, model_value))
+        return PythonCallable(
+            value.method,
+            _method(cls, value.method),
+            module_source=module_source,
+            bound_object=BoundObject(cls.name, None, owner.source),
+            cells=_cells(owner.source, owner.scope, model_value),
+        )
     if isinstance(cls, Ref):  # a class imported from another module: the step imports it too
-        return PythonCallable(value.method, None, module_source=module_source,
-                              bound_object=BoundObject(cls.name, cls.module, owner.source),
-                              cells=_cells(owner.source, owner.scope, model_value))
+        return PythonCallable(
+            value.method,
+            None,
+            module_source=module_source,
+            bound_object=BoundObject(cls.name, cls.module, owner.source),
+            cells=_cells(owner.source, owner.scope, model_value),
+        )
     return None
 
 
@@ -81,8 +108,9 @@ def _method(cls: LocalClass, name: str) -> str | None:
     return source() if source is not None else None
 
 
-def _cells(source: str, scope: Scope | None, model_value: ModelValue,
-           defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+def _cells(
+    source: str, scope: Scope | None, model_value: ModelValue, defaults: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Plain-data values of the names `source` reads, looked up where it was written (the values
     parameter defaults read as they were when the function was defined)."""
     found: dict[str, Any] = {}
@@ -102,13 +130,24 @@ def _read_by_defaults_only(source: str, defaults: dict[str, Any]) -> dict[str, A
         tree = ast.parse(_as_module(source))
     except (SyntaxError, ValueError):
         return {}
-    function = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))),
-                    None)
+    function = next(
+        (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))),
+        None,
+    )
     if function is None:
         return {}
     arguments = function.args
-    parameters = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
-                                  arguments.vararg, arguments.kwarg) if a is not None}
+    parameters = {
+        a.arg
+        for a in (
+            *arguments.posonlyargs,
+            *arguments.args,
+            *arguments.kwonlyargs,
+            arguments.vararg,
+            arguments.kwarg,
+        )
+        if a is not None
+    }
     body = function.body if isinstance(function.body, list) else [function.body]
     in_body = {n.id for part in body for n in ast.walk(part) if isinstance(n, ast.Name)} - parameters
     return {name: value for name, value in defaults.items() if name not in in_body}

@@ -19,7 +19,9 @@ class Dependencies(ReaderState):
     def shift(self, node: cst.BinaryOperation, left: Any, right: Any) -> Any:
         downstream = isinstance(node.operator, cst.RightShift)
         if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
-            self.report("A2K203", f"`{self.source(node)}` shifts a list by a list, which Python rejects.", node)
+            self.report(
+                "A2K203", f"`{self.source(node)}` shifts a list by a list, which Python rejects.", node
+            )
             return self.unresolved(node)
         self.shift_values(node, left, right, downstream=downstream)
         return right
@@ -33,8 +35,9 @@ class Dependencies(ReaderState):
                 # `t0 >> [Label("a"), Label("b")]` (chain() pairs such lists too): Airflow relates each
                 # item on its own, and each Label remembers its side until the other one comes
                 for item in side:
-                    self.shift_values(node, item if side is up else up, item if side is down else down,
-                                      downstream=True)
+                    self.shift_values(
+                        node, item if side is up else up, item if side is down else down, downstream=True
+                    )
                 return
         if isinstance(down, LabelRecord):
             sources = self.endpoints(node, up, as_upstream=True, dag=self.dag_of([up]))
@@ -68,8 +71,9 @@ class Dependencies(ReaderState):
         found = [d for d in handles_in(values, limit=1000) if not d.placeholder]
         return found[0] if found else (self.context[-1].dag if self.context else None)
 
-    def endpoints(self, node: cst.CSTNode, value: Any, *, as_upstream: bool,
-                  dag: DagRecord | None = None) -> list[TaskRecord] | None:
+    def endpoints(
+        self, node: cst.CSTNode, value: Any, *, as_upstream: bool, dag: DagRecord | None = None
+    ) -> list[TaskRecord] | None:
         """The tasks an operand stands for: a group's leaves upstream / roots downstream, now."""
         if isinstance(value, TaskRecord):
             return [value]
@@ -87,24 +91,34 @@ class Dependencies(ReaderState):
                     return None
                 found += more
             return found
-        self.report("A2K203", f"`{describe(value)}` in `{short(self.source(node))}` is not a task the "
-                    "reader could resolve; its dependencies are missing.", node, dag=dag)
+        self.report(
+            "A2K203",
+            f"`{describe(value)}` in `{short(self.source(node))}` is not a task the "
+            "reader could resolve; its dependencies are missing.",
+            node,
+            dag=dag,
+        )
         return None
 
     def add_edge(self, node: cst.CSTNode, up: TaskRecord, down: TaskRecord, label: str | None = None) -> None:
         if up.task_id is None or down.task_id is None:
             return  # a task that could not be named; its A2K205/A2K201 diagnostic already says so
         if up.dag.placeholder and down.dag.placeholder:
-            self.report("A2K203", f"{up.task_id!r} and {down.task_id!r} are both in no DAG: Airflow refuses to "
-                        "relate them (ValueError) and the import fails.", node)
+            self.report(
+                "A2K203",
+                f"{up.task_id!r} and {down.task_id!r} are both in no DAG: Airflow refuses to "
+                "relate them (ValueError) and the import fails.",
+                node,
+            )
             return
         if up.dag.placeholder or down.dag.placeholder:
             dagless, other = (up, down) if up.dag.placeholder else (down, up)
             if not self.adopt(node, dagless, other.dag):
                 return
         if up.dag is not down.dag:
-            self.report("A2K203", f"{up.task_id!r} and {down.task_id!r} belong to different DAGs.", node,
-                        dag=up.dag)
+            self.report(
+                "A2K203", f"{up.task_id!r} and {down.task_id!r} belong to different DAGs.", node, dag=up.dag
+            )
             return
         self.charge(1, node)  # cross_downstream of two long lists adds their product of edges
         up.dag.add_edge(up.task_id, down.task_id, label)
@@ -114,9 +128,15 @@ class Dependencies(ReaderState):
         under the id it was made with, as Airflow's _set_relatives adds it (DAG.add_task)."""
         assert task.task_id is not None
         if task.task_id in dag.tasks:
-            self.report("A2K201", f"The task_id {task.task_id!r}, made outside any DAG, is already used in the DAG "
-                        f"it is linked to (first at line {dag.tasks[task.task_id].span.line}); Airflow raises "
-                        "DuplicateTaskIdFound.", node, task_id=task.task_id, dag=dag)
+            self.report(
+                "A2K201",
+                f"The task_id {task.task_id!r}, made outside any DAG, is already used in the DAG "
+                f"it is linked to (first at line {dag.tasks[task.task_id].span.line}); Airflow raises "
+                "DuplicateTaskIdFound.",
+                node,
+                task_id=task.task_id,
+                dag=dag,
+            )
             return False
         self.dagless[:] = [(n, t) for n, t in self.dagless if t is not task]
         task.dag, task.group = dag, dag.root
@@ -126,25 +146,43 @@ class Dependencies(ReaderState):
     def report_dagless(self) -> None:
         """When the file has been read: the tasks still in no DAG are in none for Airflow either."""
         for node, _ in self.dagless:
-            self.report("A2K207", "This task is created outside any DAG and without dag=, and is linked to no "
-                        "task of a DAG: Airflow adds it to no DAG.", node)
+            self.report(
+                "A2K207",
+                "This task is created outside any DAG and without dag=, and is linked to no "
+                "task of a DAG: Airflow adds it to no DAG.",
+                node,
+            )
         self.dagless.clear()
 
-    def dependency_helper(self, node: cst.Call, kind: str, args: list[Any], kwargs: dict[str, Any] | None = None) -> Any:
+    def dependency_helper(
+        self, node: cst.Call, kind: str, args: list[Any], kwargs: dict[str, Any] | None = None
+    ) -> Any:
         kwargs = kwargs or {}
         if kind == "cross_downstream":  # cross_downstream(from_tasks, to_tasks)
-            args = [*args, *(kwargs.pop(name) for name in ("from_tasks", "to_tasks")[len(args):] if name in kwargs)]
+            args = [
+                *args,
+                *(kwargs.pop(name) for name in ("from_tasks", "to_tasks")[len(args) :] if name in kwargs),
+            ]
         if kwargs:
-            self.report("A2K203", f"{kind}() is called with arguments it does not take "
-                        f"({', '.join(sorted(kwargs))}); Airflow raises TypeError.", node, dag=self.dag_of(args))
+            self.report(
+                "A2K203",
+                f"{kind}() is called with arguments it does not take "
+                f"({', '.join(sorted(kwargs))}); Airflow raises TypeError.",
+                node,
+                dag=self.dag_of(args),
+            )
             return None
         if kind == "cross_downstream":
             if len(args) == 2 and all(isinstance(a, (list, tuple)) for a in args):
                 for task in args[0]:
                     self.shift_values(node, task, list(args[1]), downstream=True)
             else:
-                self.report("A2K203", "cross_downstream() needs two literal lists of tasks.", node,
-                            dag=self.dag_of(args))
+                self.report(
+                    "A2K203",
+                    "cross_downstream() needs two literal lists of tasks.",
+                    node,
+                    dag=self.dag_of(args),
+                )
             return None
         if kind == "chain_linear":
             previous: list[Any] | None = None
@@ -159,8 +197,13 @@ class Dependencies(ReaderState):
             if not up_seq or not down_seq:
                 self.shift_values(node, up, down, downstream=True)
             elif len(up) != len(down):
-                self.report("A2K203", f"chain() pairs lists of different lengths ({len(up)} and {len(down)}), "
-                            "which Airflow rejects.", node, dag=self.dag_of([up, down]))
+                self.report(
+                    "A2K203",
+                    f"chain() pairs lists of different lengths ({len(up)} and {len(down)}), "
+                    "which Airflow rejects.",
+                    node,
+                    dag=self.dag_of([up, down]),
+                )
             else:
                 for left, right in zip(up, down, strict=True):
                     self.shift_values(node, left, right, downstream=True)

@@ -41,32 +41,85 @@ from airflow2kfp.parse.values import Builtin, Ref, Scope
 MAX_UNROLL = 100_000  # longest range a loop is unrolled over; longer ones are read as unknown
 
 _BINARY: dict[type[cst.BaseBinaryOp], Callable[[Any, Any], Any]] = {
-    cst.Add: operator.add, cst.Subtract: operator.sub, cst.Multiply: operator.mul,
-    cst.Divide: operator.truediv, cst.FloorDivide: operator.floordiv, cst.Modulo: operator.mod,
-    cst.Power: operator.pow, cst.BitOr: operator.or_, cst.BitAnd: operator.and_,
-    cst.BitXor: operator.xor, cst.LeftShift: operator.lshift, cst.RightShift: operator.rshift,
+    cst.Add: operator.add,
+    cst.Subtract: operator.sub,
+    cst.Multiply: operator.mul,
+    cst.Divide: operator.truediv,
+    cst.FloorDivide: operator.floordiv,
+    cst.Modulo: operator.mod,
+    cst.Power: operator.pow,
+    cst.BitOr: operator.or_,
+    cst.BitAnd: operator.and_,
+    cst.BitXor: operator.xor,
+    cst.LeftShift: operator.lshift,
+    cst.RightShift: operator.rshift,
 }
 _COMPARE: dict[type[cst.BaseCompOp], Callable[[Any, Any], Any]] = {
-    cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.LessThan: operator.lt,
-    cst.LessThanEqual: operator.le, cst.GreaterThan: operator.gt, cst.GreaterThanEqual: operator.ge,
-    cst.In: lambda a, b: a in b, cst.NotIn: lambda a, b: a not in b,
-    cst.Is: operator.is_, cst.IsNot: operator.is_not,
+    cst.Equal: operator.eq,
+    cst.NotEqual: operator.ne,
+    cst.LessThan: operator.lt,
+    cst.LessThanEqual: operator.le,
+    cst.GreaterThan: operator.gt,
+    cst.GreaterThanEqual: operator.ge,
+    cst.In: lambda a, b: a in b,
+    cst.NotIn: lambda a, b: a not in b,
+    cst.Is: operator.is_,
+    cst.IsNot: operator.is_not,
 }
 _BUILTINS: dict[str, Callable[..., Any]] = {
-    "range": range, "len": len, "str": str, "int": int, "float": float, "bool": bool,
-    "list": list, "tuple": tuple, "dict": dict, "set": set, "sorted": sorted, "reversed": reversed,
-    "enumerate": enumerate, "zip": zip, "min": min, "max": max, "sum": sum, "abs": abs,
-    "round": round, "any": any, "all": all,
+    "range": range,
+    "len": len,
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "list": list,
+    "tuple": tuple,
+    "dict": dict,
+    "set": set,
+    "sorted": sorted,
+    "reversed": reversed,
+    "enumerate": enumerate,
+    "zip": zip,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "abs": abs,
+    "round": round,
+    "any": any,
+    "all": all,
 }
 # builtins that only rearrange their arguments, so they may be handed tasks as well as data
 _SHALLOW_BUILTINS = frozenset({"enumerate", "zip", "list", "tuple", "reversed", "len"})
 # methods of literal data that cannot do anything but compute (or mutate the container itself)
 _SAFE_METHODS: dict[type, frozenset[str]] = {
-    str: frozenset({
-        "format", "join", "upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip",
-        "replace", "split", "rsplit", "startswith", "endswith", "zfill", "removeprefix",
-        "removesuffix", "casefold", "swapcase", "isdigit", "isalpha", "count", "find",
-    }),
+    str: frozenset(
+        {
+            "format",
+            "join",
+            "upper",
+            "lower",
+            "title",
+            "capitalize",
+            "strip",
+            "lstrip",
+            "rstrip",
+            "replace",
+            "split",
+            "rsplit",
+            "startswith",
+            "endswith",
+            "zfill",
+            "removeprefix",
+            "removesuffix",
+            "casefold",
+            "swapcase",
+            "isdigit",
+            "isalpha",
+            "count",
+            "find",
+        }
+    ),
     list: frozenset({"append", "extend", "insert", "pop", "remove", "copy", "index", "count", "reverse"}),
     dict: frozenset({"items", "keys", "values", "get", "copy", "update", "setdefault", "pop"}),
     tuple: frozenset({"index", "count"}),
@@ -116,8 +169,9 @@ def _text_factor(text: str | bytes) -> int:
 class Evaluator:
     """Literal evaluation of libcst expressions within a scope, under the reading's budgets."""
 
-    def __init__(self, module: cst.Module, positions: Positions, file: str,
-                 limits: ReadingLimits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self, module: cst.Module, positions: Positions, file: str, limits: ReadingLimits = DEFAULT_LIMITS
+    ) -> None:
         self.module = module
         self.positions = positions
         self.file = file
@@ -160,8 +214,12 @@ class Evaluator:
 
     def _checkpoint(self, node: cst.CSTNode | SourceSpan | None) -> None:
         if self.steps > self.limits.steps:
-            raise self.over(STEPS, f"Reading the file statically takes more than {self.limits.steps:,} "
-                            "evaluation steps (loops, comprehensions or calls that go on too long).", node)
+            raise self.over(
+                STEPS,
+                f"Reading the file statically takes more than {self.limits.steps:,} "
+                "evaluation steps (loops, comprehensions or calls that go on too long).",
+                node,
+            )
         self._next_check = min(self.limits.steps + 1, self.steps + CHECK_EVERY)
         self._check_clock(node)
 
@@ -180,27 +238,40 @@ class Evaluator:
             span = self.span(self.statements[-1])
         return OverBudget(budget, message, span if span.line else None)
 
-    def over_size(self, size: int, node: cst.CSTNode | SourceSpan | None, what: str, *,
-                  items: bool = False) -> None:
+    def over_size(
+        self, size: int, node: cst.CSTNode | SourceSpan | None, what: str, *, items: bool = False
+    ) -> None:
         """Raise when a value of `size` characters (or `items`) would exceed the budget; check time
         and memory before a big one is built."""
         limit = self.limits.items if items else self.limits.size
         if size > limit:
             unit = "items" if items else "characters"
-            raise self.over(VALUE, f"{what[0].upper()}{what[1:]} would have up to {size:,} {unit}; the static reader's "
-                            f"limit is {limit:,}.", node)
+            raise self.over(
+                VALUE,
+                f"{what[0].upper()}{what[1:]} would have up to {size:,} {unit}; the static reader's "
+                f"limit is {limit:,}.",
+                node,
+            )
         if size >= BIG_VALUE:
             self._check_clock(node)
 
-    def over_items(self, count: int, node: cst.CSTNode | SourceSpan | None, what: str = "a container") -> None:
+    def over_items(
+        self, count: int, node: cst.CSTNode | SourceSpan | None, what: str = "a container"
+    ) -> None:
         self.over_size(count, node, what, items=True)
 
     def over_bits(self, bits: float, node: cst.CSTNode | SourceSpan | None) -> None:
         if bits > self.limits.int_bits:
-            raise self.over(VALUE, f"An integer of about {int(bits):,} bits would be built; the static reader's "
-                            f"limit is {self.limits.int_bits:,} bits.", node)
+            raise self.over(
+                VALUE,
+                f"An integer of about {int(bits):,} bits would be built; the static reader's "
+                f"limit is {self.limits.int_bits:,} bits.",
+                node,
+            )
 
-    def walk(self, value: Any, node: cst.CSTNode | SourceSpan | None, *, stop_at_object: bool = False) -> int | None:
+    def walk(
+        self, value: Any, node: cst.CSTNode | SourceSpan | None, *, stop_at_object: bool = False
+    ) -> int | None:
         """The size of `value` counted through its nesting, as str(), ==, hashing or the model would
         walk it: characters of strings plus one per item, a container shared n times counted n
         times (an object the evaluator does not compute with counts one). None when
@@ -237,8 +308,12 @@ class Evaluator:
                     if id(child) in walking:
                         total = limit + 1  # a container inside itself: endless to str() or compare
                     elif len(frames) >= self.limits.depth:
-                        raise self.over(VALUE, f"A value is nested more than {self.limits.depth} levels deep, the "
-                                        "static reader's limit.", node)
+                        raise self.over(
+                            VALUE,
+                            f"A value is nested more than {self.limits.depth} levels deep, the "
+                            "static reader's limit.",
+                            node,
+                        )
                     else:
                         frames.append([id(child), 1, _children(child)])
                         walking.add(id(child))
@@ -253,8 +328,12 @@ class Evaluator:
             frame[1] += added
             total += added
             if total > limit:
-                raise self.over(VALUE, f"A value has more than {limit:,} characters and items counted through its "
-                                "nesting (the static reader's limit), or contains itself.", node)
+                raise self.over(
+                    VALUE,
+                    f"A value has more than {limit:,} characters and items counted through its "
+                    "nesting (the static reader's limit), or contains itself.",
+                    node,
+                )
             if visited % 65536 == 0:  # millions of items: keep time and memory in check as it goes
                 self.charge(8192, node)
         self.charge(visited % 65536 // 8 + 1, node)
@@ -355,7 +434,7 @@ class Evaluator:
 
     def _eval_FormattedString(self, node: cst.FormattedString, scope: Scope) -> Any:
         prefix = node.prefix.lower().replace("f", "")
-        quote = node.start[len(node.prefix):]
+        quote = node.start[len(node.prefix) :]
         pieces: list[str] = []
         length = 0
         for part in node.parts:
@@ -420,7 +499,9 @@ class Evaluator:
         return self.subscript(node, value, index)
 
     def subscript(self, node: cst.Subscript, value: Any, index: Any) -> Any:
-        if isinstance(value, (list, tuple, dict, str)) and (isinstance(index, slice) or self.is_data(index, node)):
+        if isinstance(value, (list, tuple, dict, str)) and (
+            isinstance(index, slice) or self.is_data(index, node)
+        ):
             if isinstance(index, slice) and not isinstance(value, dict):
                 self.over_items(self.length(value, node), node)  # a slice copies up to every item
             try:
@@ -447,7 +528,9 @@ class Evaluator:
     def _eval_Set(self, node: cst.Set, scope: Scope) -> Any:
         return self._elements(node, node.elements, scope, set)
 
-    def _elements(self, node: cst.CSTNode, elements: Iterable[cst.BaseElement], scope: Scope, kind: type) -> Any:
+    def _elements(
+        self, node: cst.CSTNode, elements: Iterable[cst.BaseElement], scope: Scope, kind: type
+    ) -> Any:
         items: list[Any] = []
         for element in elements:
             value = self.eval(element.value, scope)
@@ -531,7 +614,11 @@ class Evaluator:
             elif op is cst.Power and right > 0 and abs(left) > 1:
                 bits = right * math.log2(abs(left))
             self.over_bits(bits, node)
-        elif op is cst.Multiply and isinstance(left, sequences + _INTEGRAL) and isinstance(right, sequences + _INTEGRAL):
+        elif (
+            op is cst.Multiply
+            and isinstance(left, sequences + _INTEGRAL)
+            and isinstance(right, sequences + _INTEGRAL)
+        ):
             sequence, count = (left, right) if isinstance(left, sequences) else (right, left)
             if isinstance(sequence, sequences) and isinstance(count, _INTEGRAL):
                 what = "a string" if isinstance(sequence, (str, bytes)) else "a repeated sequence"
@@ -547,8 +634,12 @@ class Evaluator:
                 self.over_items(len(left) + len(right), node)
         elif op is cst.Modulo and isinstance(left, (str, bytes)):
             self.over_size(self.percent_size(left, right, node), node, "a %-formatted string")
-        elif op in (cst.BitOr, cst.BitAnd, cst.BitXor, cst.Subtract) and isinstance(left, (set, frozenset, dict)):
-            self.over_items(len(left) + (len(right) if isinstance(right, (set, frozenset, dict)) else 0), node)
+        elif op in (cst.BitOr, cst.BitAnd, cst.BitXor, cst.Subtract) and isinstance(
+            left, (set, frozenset, dict)
+        ):
+            self.over_items(
+                len(left) + (len(right) if isinstance(right, (set, frozenset, dict)) else 0), node
+            )
 
     def percent_size(self, template: str | bytes, args: Any, node: cst.CSTNode) -> int:
         """An upper bound of `len(template % args)`: widths and precisions (from `*` too), and the
@@ -602,7 +693,9 @@ class Evaluator:
                 continue
             # `x in a_set` hashes x and compares it with a colliding key or two: the set itself is
             # not walked (its keys were hashed when it was built), which a loop over it would repeat
-            membership = isinstance(target.operator, (cst.In, cst.NotIn)) and isinstance(right, (set, frozenset, dict))
+            membership = isinstance(target.operator, (cst.In, cst.NotIn)) and isinstance(
+                right, (set, frozenset, dict)
+            )
             if not (self.is_data(left, node) and (membership or self.is_data(right, node))):
                 return self.unresolved(node)
             self.charge_text(target, left, right)
@@ -654,7 +747,11 @@ class Evaluator:
             return self.unresolved(node)
 
     def _comprehension(
-        self, node: cst.CSTNode, comp: cst.CompFor, scope: Scope, produce: Callable[[Scope], Any],
+        self,
+        node: cst.CSTNode,
+        comp: cst.CompFor,
+        scope: Scope,
+        produce: Callable[[Scope], Any],
         results: list[Any] | None = None,
     ) -> list[Any] | Unresolved:
         iterable = self.iterate(self.eval(comp.iter, scope))
@@ -736,7 +833,12 @@ class Evaluator:
         name = function.name
         if name == "str" and len(args) == 1 and not kwargs and isinstance(self.text_of(args[0]), str):
             args = [self.text_of(args[0])]  # str(task.output): the template pulling it
-        if name == "sorted" and len(args) == 1 and set(kwargs) <= {"reverse"} and not self.is_data(args, node):
+        if (
+            name == "sorted"
+            and len(args) == 1
+            and set(kwargs) <= {"reverse"}
+            and not self.is_data(args, node)
+        ):
             return self.sorted_by_data_keys(node, args[0], kwargs)
         if name not in _SHALLOW_BUILTINS and not (self.is_data(args, node) and self.is_data(kwargs, node)):
             return self.unresolved(node)
@@ -784,19 +886,26 @@ class Evaluator:
         if name == "sum":  # of numbers only: summing lists copies them over and over
             start = args[1] if len(args) > 1 else kwargs.get("start", 0)
             items = args[0] if args else ()
-            if not (isinstance(start, (int, float)) and isinstance(items, (list, tuple, set, range)) and (
-                    isinstance(items, range) or all(isinstance(i, (int, float)) for i in items))):
+            if not (
+                isinstance(start, (int, float))
+                and isinstance(items, (list, tuple, set, range))
+                and (isinstance(items, range) or all(isinstance(i, (int, float)) for i in items))
+            ):
                 return False
         for arg in [*args, *kwargs.values()]:  # what the builtin iterates over
             if isinstance(arg, (range, str, list, tuple, set, dict)):
                 self.over_items(self.length(arg, node), node, "an iterable")
         return True
 
-    def method(self, node: cst.Call, receiver: Any, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    def method(
+        self, node: cst.Call, receiver: Any, name: str, args: list[Any], kwargs: dict[str, Any]
+    ) -> Any:
         allowed = _SAFE_METHODS.get(type(receiver), frozenset())
         mutating = isinstance(receiver, (list, dict, set))  # append(task) etc. must work on tasks too
-        if name not in allowed or not (mutating or (self.is_data(receiver, node) and self.is_data(args, node)
-                                                    and self.is_data(kwargs, node))):
+        if name not in allowed or not (
+            mutating
+            or (self.is_data(receiver, node) and self.is_data(args, node) and self.is_data(kwargs, node))
+        ):
             return self.unresolved(node)
         if isinstance(receiver, str):
             if not self.check_string_method(node, receiver, name, args, kwargs):
@@ -813,8 +922,9 @@ class Evaluator:
         # dict views are listed so that `for k, v in d.items()` iterates literal pairs
         return list(result) if name in {"items", "keys", "values"} else result
 
-    def check_string_method(self, node: cst.Call, text: str, name: str, args: list[Any],
-                            kwargs: dict[str, Any]) -> bool:
+    def check_string_method(
+        self, node: cst.Call, text: str, name: str, args: list[Any], kwargs: dict[str, Any]
+    ) -> bool:
         """Raise when a string method would build too much; False when its arguments are not ones
         to compute with (str.format fields that read attributes)."""
         if name == "zfill" and args and isinstance(args[0], int):
@@ -831,8 +941,12 @@ class Evaluator:
             size = sum(len(i) for i in items if isinstance(i, str)) + len(text) * max(len(items) - 1, 0)
             self.over_size(size, node, "a joined string")
         elif name in ("split", "rsplit"):
-            self.over_items(len(text) // 2 + 1 if not args or args[0] is None else
-                            (text.count(args[0]) + 1 if isinstance(args[0], str) and args[0] else 1), node)
+            self.over_items(
+                len(text) // 2 + 1
+                if not args or args[0] is None
+                else (text.count(args[0]) + 1 if isinstance(args[0], str) and args[0] else 1),
+                node,
+            )
         elif name == "format":
             return self.check_format(node, text, args, kwargs)
         return True
@@ -856,7 +970,11 @@ class Evaluator:
 
     def check_container_method(self, node: cst.Call, receiver: Any, name: str, args: list[Any]) -> None:
         """Raise when a list, dict or set method would grow it or walk too much."""
-        if name in ("extend", "update", "union") and args and isinstance(args[0], (list, tuple, range, str, set, dict)):
+        if (
+            name in ("extend", "update", "union")
+            and args
+            and isinstance(args[0], (list, tuple, range, str, set, dict))
+        ):
             self.over_items(len(receiver) + self.length(args[0], node), node)
         elif name in ("append", "insert", "add", "setdefault"):
             self.over_items(len(receiver) + 1, node)
@@ -908,7 +1026,15 @@ def make_duration(args: list[Any], kwargs: dict[str, Any]) -> Duration | None:
     """`timedelta(...)` / `pendulum.duration(...)` of literal numbers, exact in seconds."""
     if not _scalars(args, kwargs):
         return None
-    names = ["days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"]  # timedelta's order
+    names = [
+        "days",
+        "seconds",
+        "microseconds",
+        "milliseconds",
+        "minutes",
+        "hours",
+        "weeks",
+    ]  # timedelta's order
     units = dict(zip(names, args, strict=False))
     units.update(kwargs)
     try:

@@ -114,7 +114,9 @@ def taskflow_parts(ref: Ref) -> tuple[str, str] | None:
 
 def is_known_operator(ref: Ref) -> bool:
     """An Airflow class in an operators/sensors package: a task even when its task_id is missing."""
-    return is_airflow(ref) and ref.name[:1].isupper() and any(p in f"{ref.module}." for p in _OPERATOR_PACKAGES)
+    return (
+        is_airflow(ref) and ref.name[:1].isupper() and any(p in f"{ref.module}." for p in _OPERATOR_PACKAGES)
+    )
 
 
 def is_operator_base(ref: Ref) -> bool:
@@ -128,11 +130,39 @@ def is_class_like(ref: Ref) -> bool:
 
 
 # libraries a DAG file calls for values (times, config, clients) that never build Airflow tasks
-_VALUE_LIBRARIES = frozenset({
-    "pendulum", "dateutil", "pytz", "croniter", "cron_descriptor", "yaml", "json5", "toml", "tomli", "dotenv",
-    "jinja2", "requests", "boto3", "botocore", "google", "kubernetes", "pandas", "numpy", "pydantic", "attr",
-    "attrs", "sqlalchemy", "slack_sdk", "docker", "tenacity", "six", "jsonschema", "humanize", "click",
-})
+_VALUE_LIBRARIES = frozenset(
+    {
+        "pendulum",
+        "dateutil",
+        "pytz",
+        "croniter",
+        "cron_descriptor",
+        "yaml",
+        "json5",
+        "toml",
+        "tomli",
+        "dotenv",
+        "jinja2",
+        "requests",
+        "boto3",
+        "botocore",
+        "google",
+        "kubernetes",
+        "pandas",
+        "numpy",
+        "pydantic",
+        "attr",
+        "attrs",
+        "sqlalchemy",
+        "slack_sdk",
+        "docker",
+        "tenacity",
+        "six",
+        "jsonschema",
+        "humanize",
+        "click",
+    }
+)
 
 
 def may_build_tasks(ref: Ref) -> bool:

@@ -148,12 +148,20 @@ class Interpreter(Builders):
     def aug_assign(self, node: cst.AugAssign, scope: Scope) -> None:
         current = self.eval(node.target, scope)
         value = self.eval(node.value, scope)
-        if isinstance(node.operator, cst.AddAssign) and isinstance(current, list) and isinstance(value, (list, tuple)):
+        if (
+            isinstance(node.operator, cst.AddAssign)
+            and isinstance(current, list)
+            and isinstance(value, (list, tuple))
+        ):
             self.over_items(len(current) + len(value), node)
             current.extend(value)  # in place, as Python does for lists
             return
-        if isinstance(node.operator, (cst.RightShiftAssign, cst.LeftShiftAssign)) and not isinstance(current, int):
-            self.shift_values(node, current, value, downstream=isinstance(node.operator, cst.RightShiftAssign))
+        if isinstance(node.operator, (cst.RightShiftAssign, cst.LeftShiftAssign)) and not isinstance(
+            current, int
+        ):
+            self.shift_values(
+                node, current, value, downstream=isinstance(node.operator, cst.RightShiftAssign)
+            )
             return
         operation = _AUG.get(type(node.operator))
         result = self.binary(node, operation, current, value) if operation else Unresolved(self.source(node))
@@ -173,8 +181,12 @@ class Interpreter(Builders):
                     self.context.append(value)
                     entered += 1
                 elif self.is_task_like(value) and isinstance(value, (list, tuple)):
-                    self.report("A2K203", f"`with {short(self.source(item.item))}:` enters a list, which Python "
-                                "refuses (Airflow's context_wrapper(...) makes a list a context).", item.item)
+                    self.report(
+                        "A2K203",
+                        f"`with {short(self.source(item.item))}:` enters a list, which Python "
+                        "refuses (Airflow's context_wrapper(...) makes a list a context).",
+                        item.item,
+                    )
                     self.leave_setup_teardown(node, contexts)
                     return
                 elif self.is_task_like(value):
@@ -195,11 +207,13 @@ class Interpreter(Builders):
                 raise
             self.leave_setup_teardown(node, contexts)
             if unknown and self.footprint() != before:
-                self.report_unsure(f"`with {short(self.source(unknown[0]))}:` is a context manager the reader "
-                                   "does not know; what it adds to the tasks built in its body is not seen.",
-                                   node)
+                self.report_unsure(
+                    f"`with {short(self.source(unknown[0]))}:` is a context manager the reader "
+                    "does not know; what it adds to the tasks built in its body is not seen.",
+                    node,
+                )
         finally:
-            del self.context[len(self.context) - entered:]
+            del self.context[len(self.context) - entered :]
 
     def harmless_context(self, expression: cst.BaseExpression, scope: Scope) -> bool:
         """`with open(...)`, `with warnings.catch_warnings():`, ...: a context manager of the standard
@@ -207,7 +221,9 @@ class Interpreter(Builders):
         func = expression.func if isinstance(expression, cst.Call) else expression
         if imports.dotted(func) in ("open", "print"):
             return True
-        callee = self.eval(func, scope) if imports.dotted(func) else None  # names and attributes: no call made
+        callee = (
+            self.eval(func, scope) if imports.dotted(func) else None
+        )  # names and attributes: no call made
         return isinstance(callee, Ref) and not imports.may_build_tasks(callee)
 
     def enter_setup_teardown(self, expression: cst.BaseExpression, value: Any) -> bool:
@@ -215,15 +231,25 @@ class Interpreter(Builders):
         Airflow would refuse it (the import fails)."""
         task = value.task if isinstance(value, XComValue) else value
         if not (task.is_setup or task.is_teardown):
-            self.report("A2K203", f"`with {short(self.source(expression))}:` enters a task that is neither a "
-                        "setup nor a teardown, which Airflow refuses.", expression, dag=task.dag)
+            self.report(
+                "A2K203",
+                f"`with {short(self.source(expression))}:` enters a task that is neither a "
+                "setup nor a teardown, which Airflow refuses.",
+                expression,
+                dag=task.dag,
+            )
             return False
         try:
             self.setup_teardown.push((task,))
         except EndlessSearch:
-            self.report("A2K203", f"`with {short(self.source(expression))}:`: Airflow's search for the "
-                        f"{'setup' if task.is_teardown else 'teardown'} of this task never ends (its import "
-                        "fails with RecursionError).", expression, dag=task.dag)
+            self.report(
+                "A2K203",
+                f"`with {short(self.source(expression))}:`: Airflow's search for the "
+                f"{'setup' if task.is_teardown else 'teardown'} of this task never ends (its import "
+                "fails with RecursionError).",
+                expression,
+                dag=task.dag,
+            )
             return False
         return True
 
@@ -254,8 +280,12 @@ class Interpreter(Builders):
             self.bind(node.target, Unresolved(self.source(node.target)), scope)
             self.run_loop_body(node, scope)
             if self.footprint() != before:
-                self.report("A2K203", f"The loop over `{self.source(node.iter)}` cannot be unrolled "
-                            "statically; tasks or dependencies it builds are incomplete.", node)
+                self.report(
+                    "A2K203",
+                    f"The loop over `{self.source(node.iter)}` cannot be unrolled "
+                    "statically; tasks or dependencies it builds are incomplete.",
+                    node,
+                )
             return
         for item in items:
             self.bind(node.target, item, scope)
@@ -279,16 +309,25 @@ class Interpreter(Builders):
         that can never end (`while True:` with no break, raise or return of its own) is what Airflow's
         import never gets past: reported, not run."""
         literal = isinstance(node.test, (cst.Integer, cst.SimpleString)) or (
-            isinstance(node.test, cst.Name) and node.test.value == "True")
+            isinstance(node.test, cst.Name) and node.test.value == "True"
+        )
         if literal and self.truth(self.eval(node.test, scope)) and not _can_leave(node):
-            self.report("A2K109", "this `while` loop never ends: Airflow's import of the file never gets past "
-                        "it (the static reading goes on without it)", node, severity=Severity.WARNING)
+            self.report(
+                "A2K109",
+                "this `while` loop never ends: Airflow's import of the file never gets past "
+                "it (the static reading goes on without it)",
+                node,
+                severity=Severity.WARNING,
+            )
             return
         while True:
             truth = self.truth(self.eval(node.test, scope))
             if truth is None:
-                self.unread_block(node, f"the loop `while {short(self.source(node.test))}:`, whose test is not "
-                                  "known statically,", scope)
+                self.unread_block(
+                    node,
+                    f"the loop `while {short(self.source(node.test))}:`, whose test is not known statically,",
+                    scope,
+                )
                 return
             if not truth:
                 break
@@ -304,13 +343,16 @@ class Interpreter(Builders):
         if isinstance(node, cst.While) and scope is not None:
             self.run_loop_body(node, scope)
         if self.footprint() != before or (isinstance(node, cst.Match) and self.builds_graph(node)):
-            self.report("A2K203", f"{what[0].upper()}{what[1:]} cannot be read statically; tasks or "
-                        "dependencies it builds are incomplete.", node)
+            self.report(
+                "A2K203",
+                f"{what[0].upper()}{what[1:]} cannot be read statically; tasks or "
+                "dependencies it builds are incomplete.",
+                node,
+            )
 
     def builds_graph(self, node: cst.CSTNode) -> bool:
         """Whether a block not run calls anything at all or shifts with `>>`: what could build tasks."""
-        return any(isinstance(n, (cst.Call, cst.BinaryOperation, cst.AugAssign))
-                   for n in _descendants(node))
+        return any(isinstance(n, (cst.Call, cst.BinaryOperation, cst.AugAssign)) for n in _descendants(node))
 
     def run_if(self, node: cst.If, scope: Scope) -> None:
         test = self.eval(node.test, scope)
@@ -336,8 +378,12 @@ class Interpreter(Builders):
         elif orelse is not None:
             self.run_block(orelse.body.body, scope)
         if self.footprint() != before:
-            self.report("A2K203", f"The condition `{self.source(node.test)}` cannot be evaluated statically; "
-                        "tasks or dependencies from both branches were read.", node)
+            self.report(
+                "A2K203",
+                f"The condition `{self.source(node.test)}` cannot be evaluated statically; "
+                "tasks or dependencies from both branches were read.",
+                node,
+            )
 
     # -- definitions -----------------------------------------------------------------------
     def define_function(self, node: cst.FunctionDef, scope: Scope) -> Any:
@@ -359,21 +405,27 @@ class Interpreter(Builders):
                 continue
             if isinstance(target, Builtin) or imports.dotted(expr) in _HARMLESS_BUILTINS:
                 continue  # @staticmethod, @property, ...: no task can come of them
-            if not isinstance(target, Ref) or (imports.kind(target) is None and imports.may_build_tasks(target)):
+            if not isinstance(target, Ref) or (
+                imports.kind(target) is None and imports.may_build_tasks(target)
+            ):
                 # a decorator of the file or of another module of the repo: it may make the function a
                 # task (or anything); the function is read as written, a call of it is a doubt
                 function.unknown_decorator = self.source(expr)
                 continue
             kind = imports.kind(target)
             if target.qualname.endswith(".asset.multi") and imports.is_airflow(target):
-                self.report("A2K203", "@asset.multi is not read statically; the DAG it defines is missing.",
-                            decorator)
+                self.report(
+                    "A2K203", "@asset.multi is not read statically; the DAG it defines is missing.", decorator
+                )
             if kind == "asset_decorator":
                 self.define_asset(node, function, target, options)
             elif kind == "dag_decorator":
                 # @dag("id", ...): a positional dag_id (a non-empty string) names the DAG, dag_id= first
-                if positional and "dag_id" not in options and (
-                        not isinstance(positional[0], str) or positional[0].strip()):
+                if (
+                    positional
+                    and "dag_id" not in options
+                    and (not isinstance(positional[0], str) or positional[0].strip())
+                ):
                     options = {**options, "dag_id": positional[0]}
                 function.kind, function.options = "dag", options
             elif kind == "task_group_decorator":
@@ -390,14 +442,17 @@ class Interpreter(Builders):
             result = replace(result, is_setup=is_setup, is_teardown=is_teardown)
         return result
 
-    def define_asset(self, node: cst.FunctionDef, function: Function, target: Ref, options: dict[str, Any]) -> None:
+    def define_asset(
+        self, node: cst.FunctionDef, function: Function, target: Ref, options: dict[str, Any]
+    ) -> None:
         """`@asset` (Airflow 3): the decoration itself defines a DAG named after the asset, with one
         task named after the function that materialises it."""
         settings = {k: v for k, v in options.items() if k != "name"}
         dag = self.make_dag(node, options.get("name", function.name), settings)
         dag.span = function.span
-        task = TaskRecord(function.name, "asset", target.module, function.span, dag, dag.root,
-                          python_callable=function)
+        task = TaskRecord(
+            function.name, "asset", target.module, function.span, dag, dag.root, python_callable=function
+        )
         self.register(node, task)
 
     def define_class(self, node: cst.ClassDef, scope: Scope) -> LocalClass:
@@ -410,7 +465,9 @@ class Interpreter(Builders):
                 is_operator |= imports.is_operator_base(value)  # not BaseNotifier, hooks, ...
             elif isinstance(value, LocalClass):
                 bases.append(value.name)
-                bases.extend(b for b in value.bases if b not in bases)  # its ancestors too, as an MRO lists them
+                bases.extend(
+                    b for b in value.bases if b not in bases
+                )  # its ancestors too, as an MRO lists them
                 is_operator |= value.is_operator
         # only plain class-level assignments are read: constants, not methods or nested logic; the
         # methods' source is kept for a bound method passed as a task's callable
@@ -428,8 +485,9 @@ class Interpreter(Builders):
     def _method_source(self, node: cst.FunctionDef) -> str:
         return self.positions.definition(node).strip("\n")
 
-    def call_function(self, function: Function, node: cst.Call, args: list[Any] | None,
-                      kwargs: dict[str, Any] | None) -> Any:
+    def call_function(
+        self, function: Function, node: cst.Call, args: list[Any] | None, kwargs: dict[str, Any] | None
+    ) -> Any:
         """Run a function body with its parameters bound; its return value, or Unresolved."""
         if self.depth >= MAX_CALL_DEPTH or args is None or kwargs is None:
             return self.unresolved(node)
@@ -444,7 +502,9 @@ class Interpreter(Builders):
             self.depth -= 1
         return None
 
-    def bind_parameters(self, params: cst.Parameters, args: list[Any], kwargs: dict[str, Any], scope: Scope) -> None:
+    def bind_parameters(
+        self, params: cst.Parameters, args: list[Any], kwargs: dict[str, Any], scope: Scope
+    ) -> None:
         positional = [*params.posonly_params, *params.params]
         for index, param in enumerate(positional):
             name = param.name.value
@@ -461,7 +521,7 @@ class Interpreter(Builders):
             default = self.eval(param.default, scope.parent or scope) if param.default else Unresolved(name)
             scope.vars[name] = kwargs.get(name, default)
         if isinstance(params.star_arg, cst.Param):
-            scope.vars[params.star_arg.name.value] = tuple(args[len(positional):])
+            scope.vars[params.star_arg.name.value] = tuple(args[len(positional) :])
         if params.star_kwarg is not None:
             known = {p.name.value for p in [*positional, *params.kwonly_params]}
             scope.vars[params.star_kwarg.name.value] = {k: v for k, v in kwargs.items() if k not in known}
@@ -525,14 +585,24 @@ class Interpreter(Builders):
         if name in ("get_task", "has_task"):
             task_id = args[0] if args else kwargs.get("task_id")
             if not isinstance(task_id, str):
-                self.report("A2K203", f"`{short(self.source(node))}`: the task_id cannot be evaluated statically; "
-                            "the task and its dependencies are not known.", node, dag=dag)
+                self.report(
+                    "A2K203",
+                    f"`{short(self.source(node))}`: the task_id cannot be evaluated statically; "
+                    "the task and its dependencies are not known.",
+                    node,
+                    dag=dag,
+                )
                 return self.unresolved(node)
             if name == "has_task":
                 return task_id in dag.tasks
             if task_id not in dag.tasks:
-                self.report("A2K203", f"`{short(self.source(node))}`: the DAG has no task {task_id!r} at this "
-                            "point (Airflow raises TaskNotFound).", node, dag=dag)
+                self.report(
+                    "A2K203",
+                    f"`{short(self.source(node))}`: the DAG has no task {task_id!r} at this "
+                    "point (Airflow raises TaskNotFound).",
+                    node,
+                    dag=dag,
+                )
                 return self.unresolved(node)
             return dag.tasks[task_id]
         return self.unknown_call(node, args, kwargs)
@@ -554,8 +624,9 @@ class Interpreter(Builders):
         return self.attribute(node, value, scope)
 
     def _eval_Lambda(self, node: cst.Lambda, scope: Scope) -> Any:
-        return LambdaValue(self.source(node), span=self.span(node), scope=scope,
-                           defaults=defaults_read(node.params, scope))
+        return LambdaValue(
+            self.source(node), span=self.span(node), scope=scope, defaults=defaults_read(node.params, scope)
+        )
 
     # -- calls -----------------------------------------------------------------------------
     def call(self, node: cst.Call, scope: Scope) -> Any:
@@ -581,10 +652,12 @@ class Interpreter(Builders):
             if callee.kind == "task_group":
                 return self.call_group_function(node, callee, args, kwargs)
             if callee.unknown_decorator is not None and self.context:
-                self.report_unsure(f"`{short(self.source(node))}` calls `{callee.name}`, decorated with "
-                                   f"`@{short(callee.unknown_decorator)}`, which the static reader does not know "
-                                   "(it may make the function a task); tasks or dependencies it adds are not seen.",
-                                   node)
+                self.report_unsure(
+                    f"`{short(self.source(node))}` calls `{callee.name}`, decorated with "
+                    f"`@{short(callee.unknown_decorator)}`, which the static reader does not know "
+                    "(it may make the function a task); tasks or dependencies it adds are not seen.",
+                    node,
+                )
             return self.call_function(callee, node, args, kwargs)
         if isinstance(callee, TaskFlow):
             return self.call_taskflow(node, callee, args, kwargs)
@@ -597,23 +670,40 @@ class Interpreter(Builders):
         if isinstance(callee, TaskDecorator):
             return self.apply_decorator(node, callee, args, kwargs)
         result = self.unknown_call(node, args, kwargs)
-        if self.context and isinstance(callee, Unresolved) and not handles_in([*(args or []), *(kwargs or {}).values()]):
+        if (
+            self.context
+            and isinstance(callee, Unresolved)
+            and not handles_in([*(args or []), *(kwargs or {}).values()])
+        ):
             name = imports.dotted(node.func)
             if name not in _HARMLESS_BUILTINS:  # a lambda, a name from `import *`, map(make_task, ...)
-                self.report_unsure(f"`{short(self.source(node))}` calls something the static reader cannot "
-                                   "follow inside the DAG's context; tasks or dependencies it adds there are not "
-                                   "seen.", node)
+                self.report_unsure(
+                    f"`{short(self.source(node))}` calls something the static reader cannot "
+                    "follow inside the DAG's context; tasks or dependencies it adds there are not "
+                    "seen.",
+                    node,
+                )
         return result
 
-    def call_ref(self, node: cst.Call, ref: Ref, args: list[Any] | None, kwargs: dict[str, Any] | None,
-                 scope: Scope | None = None) -> Any:
+    def call_ref(
+        self,
+        node: cst.Call,
+        ref: Ref,
+        args: list[Any] | None,
+        kwargs: dict[str, Any] | None,
+        scope: Scope | None = None,
+    ) -> Any:
         kind = imports.kind(ref)
         if args is None or kwargs is None:  # a `*`/`**` spread that cannot be evaluated
             if imports.is_known_operator(ref) or (kwargs is not None and "task_id" in kwargs):
                 return self.make_operator(node, ref.name, ref.module, kwargs, airflow_ref=ref)
             if kind in ("chain", "cross_downstream", "chain_linear"):
-                self.report("A2K203", f"`{short(self.source(node))}`: the tasks it chains cannot be evaluated "
-                            "statically; its dependencies are missing.", node)
+                self.report(
+                    "A2K203",
+                    f"`{short(self.source(node))}`: the tasks it chains cannot be evaluated "
+                    "statically; its dependencies are missing.",
+                    node,
+                )
                 return None
             return self.unknown_call(node, args, kwargs)
         if kind == "task_decorator":  # task(fn), task.bash(retries=1)(fn)
@@ -653,20 +743,26 @@ class Interpreter(Builders):
         if self.context and imports.may_build_tasks(ref) and not handles_in([*args, *kwargs.values()]):
             # inside `with DAG`, a helper from another module may create tasks there (Airflow's DAG
             # context reaches it), and return their results
-            self.report_unsure(f"`{short(self.source(node))}` calls `{ref.qualname}`, a function of another "
-                               "module the static reader does not follow, inside the DAG's context; tasks or "
-                               "dependencies it adds there are not seen.", node)
+            self.report_unsure(
+                f"`{short(self.source(node))}` calls `{ref.qualname}`, a function of another "
+                "module the static reader does not follow, inside the DAG's context; tasks or "
+                "dependencies it adds there are not seen.",
+                node,
+            )
         return unknown
 
     def make_callable_partial(self, node: cst.Call, args: list[Any], kwargs: dict[str, Any]) -> PartialValue:
         """`functools.partial(f, ...)`: a partial of a partial is one partial, as Python flattens it."""
         target, bound = args[0], tuple(args[1:])
         if isinstance(target, PartialValue):
-            return PartialValue(self.source(node), target.target, target.args + bound, {**target.kwargs, **kwargs})
+            return PartialValue(
+                self.source(node), target.target, target.args + bound, {**target.kwargs, **kwargs}
+            )
         return PartialValue(self.source(node), target, bound, dict(kwargs))
 
-    def apply_decorator(self, node: cst.Call, decorator: TaskDecorator, args: list[Any] | None,
-                        kwargs: dict[str, Any] | None) -> Any:
+    def apply_decorator(
+        self, node: cst.Call, decorator: TaskDecorator, args: list[Any] | None, kwargs: dict[str, Any] | None
+    ) -> Any:
         if args and isinstance(args[0], Function):
             options = {**decorator.options, **(kwargs or {})}
             return TaskFlow(args[0], decorator.operator, decorator.module, options, frozenset(options))
@@ -674,15 +770,25 @@ class Interpreter(Builders):
             return replace(decorator, options={**decorator.options, **kwargs})
         return self.unknown_call(node, args, kwargs)
 
-    def unknown_call(self, node: cst.Call, args: list[Any] | None, kwargs: dict[str, Any] | None) -> Unresolved:
+    def unknown_call(
+        self, node: cst.Call, args: list[Any] | None, kwargs: dict[str, Any] | None
+    ) -> Unresolved:
         """A call the reader does not understand. Handed a DAG, group or task, it may well build
         tasks or dependencies the reader cannot see, and that must not pass silently."""
         self.walk([args, kwargs], node)  # counts the steps handles_in takes below
         handles = handles_in([*(args or []), *(kwargs or {}).values()])
         name = imports.dotted(node.func) or ""
-        if handles and name not in _HARMLESS_BUILTINS and not name.startswith(("logging.", "log.", "logger.")):
-            self.report_unsure(f"`{short(self.source(node))}` is passed a DAG, group or task but cannot be read "
-                               "statically; tasks or dependencies it may add are not seen.", node, handles[0])
+        if (
+            handles
+            and name not in _HARMLESS_BUILTINS
+            and not name.startswith(("logging.", "log.", "logger."))
+        ):
+            self.report_unsure(
+                f"`{short(self.source(node))}` is passed a DAG, group or task but cannot be read "
+                "statically; tasks or dependencies it may add are not seen.",
+                node,
+                handles[0],
+            )
         return self.unresolved(node)
 
     def call_method(self, node: cst.Call, receiver: Any, name: str, scope: Scope) -> Any:
@@ -759,21 +865,28 @@ class Interpreter(Builders):
             return self.unresolved(node)
         return self.unknown_call(node, [receiver, *args], kwargs)
 
-    def derived_xcom(self, node: cst.Call, tasks: tuple[Any, ...], name: str, args: list[Any],
-                     kwargs: dict[str, Any]) -> Any:
+    def derived_xcom(
+        self, node: cst.Call, tasks: tuple[Any, ...], name: str, args: list[Any], kwargs: dict[str, Any]
+    ) -> Any:
         """XComArg.map/zip/concat: a new XComArg whose upstream are the tasks it reads (the receiver's, and
         for zip/concat the other XComArgs')."""
         if name == "map":
             return XComDerived(self.source(node), tasks=tasks)
-        others = [a.tasks if isinstance(a, XComDerived) else (a.task,) for a in args
-                  if isinstance(a, (XComValue, XComDerived))]
+        others = [
+            a.tasks if isinstance(a, XComDerived) else (a.task,)
+            for a in args
+            if isinstance(a, (XComValue, XComDerived))
+        ]
         if len(others) != len(args) or set(kwargs) - {"fillvalue"}:
             return self.unknown_call(node, args, kwargs)
-        return XComDerived(self.source(node), tasks=tuple(dict.fromkeys([*tasks, *(t for o in others for t in o)])))
+        return XComDerived(
+            self.source(node), tasks=tuple(dict.fromkeys([*tasks, *(t for o in others for t in o)]))
+        )
 
     # -- DAGs and groups -------------------------------------------------------------------
-    def call_dag_function(self, node: cst.Call, function: Function, args: list[Any] | None,
-                          kwargs: dict[str, Any] | None) -> Any:
+    def call_dag_function(
+        self, node: cst.Call, function: Function, args: list[Any] | None, kwargs: dict[str, Any] | None
+    ) -> Any:
         options = dict(function.options)
         dag = self.make_dag(node, options.pop("dag_id", function.name), options)
         dag.span = function.span  # the decorated function is where the DAG is written
@@ -788,8 +901,14 @@ class Interpreter(Builders):
             self.context.pop()
         return dag
 
-    def call_group_function(self, node: cst.Call, function: Function, args: list[Any] | None,
-                            kwargs: dict[str, Any] | None, mapped: dict[str, Any] | None = None) -> Any:
+    def call_group_function(
+        self,
+        node: cst.Call,
+        function: Function,
+        args: list[Any] | None,
+        kwargs: dict[str, Any] | None,
+        mapped: dict[str, Any] | None = None,
+    ) -> Any:
         options = dict(function.options)
         group = self.make_group(node, options.pop("group_id", function.name), options, suffix=True)
         if not isinstance(group, GroupRecord):
@@ -799,7 +918,9 @@ class Interpreter(Builders):
         if mapped is not None and kwargs is not None:
             # inside a mapped group, each mapped parameter is one item per group instance
             group.mapped_args = mapped
-            names = [p.name.value for p in (*function.node.params.params, *function.node.params.kwonly_params)]
+            names = [
+                p.name.value for p in (*function.node.params.params, *function.node.params.kwonly_params)
+            ]
             keys = [n for n in names if n not in kwargs] if "*" in mapped else list(mapped)
             kwargs = {**kwargs, **{key: MappedArgValue(group, key) for key in keys}}
         self.context.append(group)
@@ -812,8 +933,14 @@ class Interpreter(Builders):
         return group if result is None else result
 
     # -- tasks -----------------------------------------------------------------------------
-    def expand(self, node: cst.Call, partial: Partial, how: str, args: list[Any] | None,
-               kwargs: dict[str, Any] | None) -> Any:
+    def expand(
+        self,
+        node: cst.Call,
+        partial: Partial,
+        how: str,
+        args: list[Any] | None,
+        kwargs: dict[str, Any] | None,
+    ) -> Any:
         if how == "expand_kwargs":
             mapped = {"*": args[0]} if args else (kwargs or {})
         else:
@@ -824,12 +951,18 @@ class Interpreter(Builders):
         if isinstance(target, TaskFlow):  # TaskFlow partial() fixes function arguments, not operator ones
             return self.call_taskflow(node, target, [], dict(partial.kwargs), mapped=mapped)
         if isinstance(target, LocalClass):
-            return self.make_operator(node, target.name, "", partial.kwargs, bases=target.bases, mapped=mapped)
+            return self.make_operator(
+                node, target.name, "", partial.kwargs, bases=target.bases, mapped=mapped
+            )
         assert isinstance(target, Ref)
-        task = self.make_operator(node, target.name, target.module, partial.kwargs, airflow_ref=target, mapped=mapped)
+        task = self.make_operator(
+            node, target.name, target.module, partial.kwargs, airflow_ref=target, mapped=mapped
+        )
         return task
 
-    def expand_group(self, node: cst.Call, function: Function, fixed: dict[str, Any], mapped: dict[str, Any]) -> Any:
+    def expand_group(
+        self, node: cst.Call, function: Function, fixed: dict[str, Any], mapped: dict[str, Any]
+    ) -> Any:
         """A mapped @task_group: its body read once, each mapped parameter a MappedArgValue (one item
         per group instance), as Airflow reads it; the group records what it maps over."""
         return self.call_group_function(node, function, [], dict(fixed), mapped=mapped)
@@ -866,24 +999,80 @@ def _descendants(node: cst.CSTNode) -> list[cst.CSTNode]:
 
 
 # builtins that cannot create or wire a task (map, filter, exec, getattr... can: not listed)
-_HARMLESS_BUILTINS = frozenset({
-    "print", "isinstance", "issubclass", "hasattr", "repr", "format", "open", "hash", "id", "type", "callable",
-    "iter", "next", "ord", "chr", "hex", "oct", "bin", "divmod", "pow", "frozenset", "bytes", "object", "super",
-    "vars", "dir", "locals", "globals", "ascii", "slice", "property", "staticmethod", "classmethod",
-})
+_HARMLESS_BUILTINS = frozenset(
+    {
+        "print",
+        "isinstance",
+        "issubclass",
+        "hasattr",
+        "repr",
+        "format",
+        "open",
+        "hash",
+        "id",
+        "type",
+        "callable",
+        "iter",
+        "next",
+        "ord",
+        "chr",
+        "hex",
+        "oct",
+        "bin",
+        "divmod",
+        "pow",
+        "frozenset",
+        "bytes",
+        "object",
+        "super",
+        "vars",
+        "dir",
+        "locals",
+        "globals",
+        "ascii",
+        "slice",
+        "property",
+        "staticmethod",
+        "classmethod",
+    }
+)
 
 # methods of tasks and groups that read or configure them, and add no task or dependency
-_TASK_READERS = frozenset({
-    "get_direct_relatives", "get_direct_relative_ids", "get_flat_relatives", "get_flat_relative_ids",
-    "get_children_by_selector", "has_dag", "get_dag", "get_template_env", "render_template", "prepare_template",
-    "resolve_template_files", "dry_run", "add_inlets", "add_outlets", "get_inlet_defs", "get_outlet_defs",
-    "child_id", "get_roots", "get_leaves", "get_task_group_dict", "hierarchical_alphabetical_sort",
-    "iter_tasks", "topological_sort", "get_parent", "get_current",
-})
+_TASK_READERS = frozenset(
+    {
+        "get_direct_relatives",
+        "get_direct_relative_ids",
+        "get_flat_relatives",
+        "get_flat_relative_ids",
+        "get_children_by_selector",
+        "has_dag",
+        "get_dag",
+        "get_template_env",
+        "render_template",
+        "prepare_template",
+        "resolve_template_files",
+        "dry_run",
+        "add_inlets",
+        "add_outlets",
+        "get_inlet_defs",
+        "get_outlet_defs",
+        "child_id",
+        "get_roots",
+        "get_leaves",
+        "get_task_group_dict",
+        "hierarchical_alphabetical_sort",
+        "iter_tasks",
+        "topological_sort",
+        "get_parent",
+        "get_current",
+    }
+)
 
 # augmented assignments as the binary operations they are (which check their budgets)
 _AUG: dict[type, type[cst.BaseBinaryOp]] = {
-    cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
-    cst.ModuloAssign: cst.Modulo, cst.FloorDivideAssign: cst.FloorDivide,
+    cst.AddAssign: cst.Add,
+    cst.SubtractAssign: cst.Subtract,
+    cst.MultiplyAssign: cst.Multiply,
+    cst.ModuloAssign: cst.Modulo,
+    cst.FloorDivideAssign: cst.FloorDivide,
 }
-

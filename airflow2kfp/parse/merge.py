@@ -35,13 +35,18 @@ def merge(static: ParsedFile, imported: ParsedFile) -> ParsedFile:
     if not imported.dags:
         # the import failed or found nothing: the static reading is all there is
         said = {d.code for d in imported.diagnostics}  # "no DAG here" once, in Airflow's words
-        return dataclasses.replace(static, diagnostics=imported.diagnostics + tuple(
-                                       d for d in static.diagnostics if not (d.code == "A2K104" and d.code in said)),
-                                   not_a_dag_file=static.not_a_dag_file and imported.not_a_dag_file)
+        return dataclasses.replace(
+            static,
+            diagnostics=imported.diagnostics
+            + tuple(d for d in static.diagnostics if not (d.code == "A2K104" and d.code in said)),
+            not_a_dag_file=static.not_a_dag_file and imported.not_a_dag_file,
+        )
     static_dags = {dag.dag_id: dag for dag in static.dags}
     dags = tuple(_merge_dag(static_dags.get(dag.dag_id), dag) for dag in imported.dags)
     notes = [_disagreement(static_dags.get(dag.dag_id), dag) for dag in imported.dags]
-    notes += [_static_only_dag(dag) for dag in static.dags if dag.dag_id not in {d.dag_id for d in imported.dags}]
+    notes += [
+        _static_only_dag(dag) for dag in static.dags if dag.dag_id not in {d.dag_id for d in imported.dags}
+    ]
     return ParsedFile(
         path=static.path or imported.path,
         dags=dags,
@@ -69,8 +74,10 @@ def _merge_dag(static: Dag | None, imported: Dag) -> Dag:
         tasks=tuple(_merge_task(static_tasks.get(task.task_id), task) for task in imported.tasks),
         settings=_fill(imported.settings, static.settings),
         description=imported.description if imported.description is not None else static.description,
-        edge_labels=_fill(imported.edge_labels,
-                          {edge: label for edge, label in static.edge_labels.items() if edge in imported_edges}),
+        edge_labels=_fill(
+            imported.edge_labels,
+            {edge: label for edge, label in static.edge_labels.items() if edge in imported_edges},
+        ),
         task_groups=_fill(imported.task_groups, static.task_groups),
         mapped_groups=_fill(imported.mapped_groups, static.mapped_groups),
         source_mode=MERGED_MODE,
@@ -90,8 +97,8 @@ def _merge_task(static: Task | None, imported: Task) -> Task:
         python_callable=_merge_callable(static.python_callable, imported.python_callable),
         # a class the repo defines: the bases the static reading saw, where the import recorded none
         # (the import's own hierarchy is operator_mro)
-        operator_bases=imported.operator_bases or (static.operator_bases if static.operator == imported.operator
-                                                   else ()),
+        operator_bases=imported.operator_bases
+        or (static.operator_bases if static.operator == imported.operator else ()),
     )
 
 
@@ -143,9 +150,14 @@ def _has_source(value: Any) -> bool:
 
 def value_differences(static: Mapping[str, Any], imported: Mapping[str, Any]) -> list[str]:
     """Keys whose value the static reading resolved and Airflow's import has otherwise."""
-    return sorted(key for key, value in imported.items()
-                  if key in static and resolved(static[key]) and not _opaque(value)
-                  and not same_value(static[key], value))
+    return sorted(
+        key
+        for key, value in imported.items()
+        if key in static
+        and resolved(static[key])
+        and not _opaque(value)
+        and not same_value(static[key], value)
+    )
 
 
 def same_value(static: Any, imported: Any) -> bool:
@@ -216,7 +228,9 @@ def _canonical_node(node: Any, source: str) -> Any:
     if isinstance(node, ast.Call):
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-        if not (name[:2] in ("V1", "V2") or name == "Secret") or any(isinstance(a, ast.Starred) for a in node.args):
+        if not (name[:2] in ("V1", "V2") or name == "Secret") or any(
+            isinstance(a, ast.Starred) for a in node.args
+        ):
             return _Opaque(source)
         fields: dict[str, Any] = {}
         if node.args:
@@ -235,8 +249,15 @@ def _canonical_node(node: Any, source: str) -> Any:
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             return _Opaque(source)
-        return ("dict", tuple(sorted((repr(_canonical_node(k, source)), _canonical_node(v, source))
-                                     for k, v in zip(node.keys, node.values))))
+        return (
+            "dict",
+            tuple(
+                sorted(
+                    (repr(_canonical_node(k, source)), _canonical_node(v, source))
+                    for k, v in zip(node.keys, node.values)
+                )
+            ),
+        )
     try:
         return canonical(ast.literal_eval(node))
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
@@ -260,17 +281,26 @@ def _disagreement(static: Dag | None, imported: Dag) -> Diagnostic | None:
     parts += _difference("tasks", static_ids, imported_ids)
     parts += _difference("edges", set(static.edges), set(imported.edges))
     static_tasks = {task.task_id: task for task in static.tasks}
-    differing = [f"{task.task_id} ({', '.join(keys)})" for task in imported.tasks if task.task_id in static_tasks
-                 and (keys := value_differences(static_tasks[task.task_id].args.values, task.args.values))]
+    differing = [
+        f"{task.task_id} ({', '.join(keys)})"
+        for task in imported.tasks
+        if task.task_id in static_tasks
+        and (keys := value_differences(static_tasks[task.task_id].args.values, task.args.values))
+    ]
     if differing:
-        parts.append(f"the static reading resolved values that Airflow's import has otherwise, in tasks "
-                     f"{_listed(differing)}")
+        parts.append(
+            f"the static reading resolved values that Airflow's import has otherwise, in tasks "
+            f"{_listed(differing)}"
+        )
     if not parts:
         return None
     return diag(
         "A2K605",
         f"DAG {imported.dag_id!r}: " + "; ".join(parts) + ". Airflow's reading is used.",
-        file=static.span.file, line=static.span.line, col=static.span.col, dag_id=imported.dag_id,
+        file=static.span.file,
+        line=static.span.line,
+        col=static.span.col,
+        dag_id=imported.dag_id,
     )
 
 
@@ -298,7 +328,10 @@ def _static_only_dag(dag: Dag) -> Diagnostic:
     return diag(
         "A2K605",
         f"The static reading found DAG {dag.dag_id!r}, which Airflow did not load from this file; it is dropped.",
-        file=dag.span.file, line=dag.span.line, col=dag.span.col, dag_id=dag.dag_id,
+        file=dag.span.file,
+        line=dag.span.line,
+        col=dag.span.col,
+        dag_id=dag.dag_id,
     )
 
 
@@ -317,22 +350,27 @@ def _settled(static: ParsedFile, imported: ParsedFile) -> tuple[Diagnostic, ...]
             continue
         if found.code in VALUE_BY_IMPORT and settled:
             found = dataclasses.replace(
-                found, severity=Severity.INFO,
+                found,
+                severity=Severity.INFO,
                 message=f"{found.message} (settled: Airflow's import read this DAG, its values are used)",
             )
-        elif found.code == "A2K206" and settled:  # Airflow keeps one DAG per dag_id: the import's is converted
+        elif (
+            found.code == "A2K206" and settled
+        ):  # Airflow keeps one DAG per dag_id: the import's is converted
             if any(d.code == "A2K206" and d.dag_id == found.dag_id for d in imported.diagnostics):
                 continue  # the import said it, in Airflow's terms
             found = dataclasses.replace(
-                found, severity=Severity.WARNING,
+                found,
+                severity=Severity.WARNING,
                 message=f"{found.message} Airflow's import keeps one DAG of that dag_id (the last one built), "
-                        "which is converted.",
+                "which is converted.",
             )
         elif found.code in STATIC_BUDGETS and settled:
             found = dataclasses.replace(
-                found, severity=Severity.WARNING,
+                found,
+                severity=Severity.WARNING,
                 message=f"{found.message} Airflow's import read the file and is used as it is, without the "
-                        "static reading's lines and callable sources.",
+                "static reading's lines and callable sources.",
             )
         kept.append(found)
     return tuple(kept)

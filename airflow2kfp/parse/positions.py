@@ -115,8 +115,11 @@ class Positions:
             for small in statement.body:
                 if getattr(small, "value", None) is node:
                     twin = getattr(self._smalls.get(id(small)), "value", None)
-        elif (isinstance(statement, cst.With) and isinstance(anchor, (ast.With, ast.AsyncWith))
-              and len(anchor.items) == len(statement.items)):
+        elif (
+            isinstance(statement, cst.With)
+            and isinstance(anchor, (ast.With, ast.AsyncWith))
+            and len(anchor.items) == len(statement.items)
+        ):
             for item, ast_item in zip(statement.items, anchor.items, strict=True):
                 if item.item is node:
                     twin = ast_item.context_expr
@@ -125,7 +128,7 @@ class Positions:
         start = self._offset(twin.lineno, twin.col_offset)
         end = self._offset(twin.end_lineno, twin.end_col_offset)
         first = _first_token(node)
-        if first is None or not self._text.startswith(first, start) or self._text[end - 1:end] != ")":
+        if first is None or not self._text.startswith(first, start) or self._text[end - 1 : end] != ")":
             return None
         return start, end
 
@@ -140,7 +143,7 @@ class Positions:
         """`node` printed as `code_for_node` prints it (no enclosing indentation), its offsets
         counting the indentation it stands at in the file."""
         start = self._offset(anchor.lineno, anchor.col_offset)
-        indent = self._text[self._line_starts[anchor.lineno - 1]:start]
+        indent = self._text[self._line_starts[anchor.lineno - 1] : start]
         state = _OffsetState(self._module.default_indent, self._module.default_newline, indent)
         node._codegen(state)
         return state
@@ -165,17 +168,23 @@ class Positions:
         assert anchors is not None
         for statement in body:
             if isinstance(statement, cst.SimpleStatementLine):
-                smalls = twins[index:index + len(statement.body)]
+                smalls = twins[index : index + len(statement.body)]
                 if len(smalls) != len(statement.body) or any(
-                    type(small).__name__ != type(twin).__name__ for small, twin in zip(statement.body, smalls, strict=True)
+                    type(small).__name__ != type(twin).__name__
+                    for small, twin in zip(statement.body, smalls, strict=True)
                 ):
                     return
                 anchors[id(statement)] = smalls[0]
-                self._smalls.update((id(small), twin) for small, twin in zip(statement.body, smalls, strict=True))
+                self._smalls.update(
+                    (id(small), twin) for small, twin in zip(statement.body, smalls, strict=True)
+                )
                 index += len(smalls)
                 continue
             twin = twins[index] if index < len(twins) else None
-            if twin is None or type(twin).__name__ not in (type(statement).__name__, f"Async{type(statement).__name__}"):
+            if twin is None or type(twin).__name__ not in (
+                type(statement).__name__,
+                f"Async{type(statement).__name__}",
+            ):
                 return
             anchors[id(statement)] = twin
             self._pair_blocks(statement, twin)
@@ -203,7 +212,11 @@ class Positions:
                     self._pair_block(handler.body, ast_handler.body)
             if statement.finalbody is not None:
                 self._pair_block(statement.finalbody.body, twin.finalbody)
-        if isinstance(statement, cst.Match) and isinstance(twin, ast.Match) and len(statement.cases) == len(twin.cases):
+        if (
+            isinstance(statement, cst.Match)
+            and isinstance(twin, ast.Match)
+            and len(statement.cases) == len(twin.cases)
+        ):
             for case, ast_case in zip(statement.cases, twin.cases, strict=True):
                 self._pair_block(case.body, ast_case.body)
 
@@ -215,7 +228,7 @@ class Positions:
     def _offset(self, line: int, col_bytes: int) -> int:
         """The text offset of an ast position (its column counts UTF-8 bytes)."""
         start = self._line_starts[line - 1]
-        head = self._text[start:start + col_bytes]
+        head = self._text[start : start + col_bytes]
         if head.isascii():
             return start + col_bytes
         end = self._line_starts[line] if line < len(self._line_starts) else len(self._text)
@@ -296,7 +309,11 @@ class _OffsetState(CodegenState):
         self.offsets.setdefault(id(node), (start, self.offset))
 
     def record_syntactic_position(  # type: ignore[override]
-        self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None, end_node: cst.CSTNode | None = None,
+        self,
+        node: cst.CSTNode,
+        *,
+        start_node: cst.CSTNode | None = None,
+        end_node: cst.CSTNode | None = None,
     ) -> _Syntactic:
         return _Syntactic(self, node, start_node, end_node)
 
@@ -306,16 +323,22 @@ class _Syntactic:
 
     __slots__ = ("_end_node", "_node", "_start", "_start_node", "_state")
 
-    def __init__(self, state: _OffsetState, node: cst.CSTNode, start_node: cst.CSTNode | None,
-                 end_node: cst.CSTNode | None) -> None:
+    def __init__(
+        self,
+        state: _OffsetState,
+        node: cst.CSTNode,
+        start_node: cst.CSTNode | None,
+        end_node: cst.CSTNode | None,
+    ) -> None:
         self._state, self._node, self._start_node, self._end_node = state, node, start_node, end_node
         self._start = state.offset
 
     def __enter__(self) -> None:
         pass
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         if kind is not None:  # printing failed (too deep): let that error through, not a KeyError here
             return
         offsets = self._state.offsets

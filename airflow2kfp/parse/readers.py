@@ -110,8 +110,14 @@ class ImportStream:
     are converted: the worker starts at once, and each file's import is handed out (iteration, in
     the order given) as soon as its answer arrives. A context manager: leaving it stops the workers."""
 
-    def __init__(self, python: str, by_folder: Mapping[str, list[tuple[str, str]]], options: ReaderOptions,
-                 with_static: bool, max_bytes: int) -> None:
+    def __init__(
+        self,
+        python: str,
+        by_folder: Mapping[str, list[tuple[str, str]]],
+        options: ReaderOptions,
+        with_static: bool,
+        max_bytes: int,
+    ) -> None:
         self.python = python
         self.by_folder = by_folder
         self.options = options
@@ -161,7 +167,9 @@ class ImportStream:
     def reader_for(self, imported: ParsedFile) -> ImportedReader:
         """The reader that converts the file `imported` is the import of (merged with the static
         reading in auto mode): it carries that one import, not the run's."""
-        return ImportedReader({imported.path: imported}, with_static=self.with_static, max_bytes=self.max_bytes)
+        return ImportedReader(
+            {imported.path: imported}, with_static=self.with_static, max_bytes=self.max_bytes
+        )
 
     def __enter__(self) -> Self:
         self.start()
@@ -184,14 +192,20 @@ def sandbox_notice(mode: Mode, airflow_python: str | None, sandbox: str) -> Diag
 
 def static_fallback_notice() -> Diagnostic:
     """Said on every run (a warning) when auto mode finds no Airflow interpreter and reads statically."""
-    return diag("A2K720", "no Airflow interpreter found: the default mode (auto) read the DAG files statically "
-                "only; pass --mode static to say that is intended")
+    return diag(
+        "A2K720",
+        "no Airflow interpreter found: the default mode (auto) read the DAG files statically "
+        "only; pass --mode static to say that is intended",
+    )
 
 
 def unavailable_notice() -> Diagnostic:
     """Said on every run (an error) when `--mode airflow` finds no Airflow interpreter."""
-    return diag("A2K604", "no Airflow interpreter: pass --airflow-python or set AIRFLOW2KFP_AIRFLOW_PYTHON; "
-                "the DAG files were read statically only")
+    return diag(
+        "A2K604",
+        "no Airflow interpreter: pass --airflow-python or set AIRFLOW2KFP_AIRFLOW_PYTHON; "
+        "the DAG files were read statically only",
+    )
 
 
 def _dag_folder(path: Path, roots: Iterable[Path]) -> str:
@@ -226,7 +240,9 @@ def prepare_reader(
     if python is None:
         if mode is Mode.AIRFLOW:
             notice = unavailable_notice()
-            return PreparedReader(ImportedReader({}, with_static=False, max_bytes=max_bytes), mode, None, (notice,))
+            return PreparedReader(
+                ImportedReader({}, with_static=False, max_bytes=max_bytes), mode, None, (notice,)
+            )
         return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, (static_fallback_notice(),))
     if not resolve(sandbox)[0] and SandboxMode(sandbox) is SandboxMode.REQUIRE:
         if mode is Mode.AIRFLOW:
@@ -237,17 +253,27 @@ def prepare_reader(
     for path, display in files:
         by_folder.setdefault(_dag_folder(path, roots), []).append((str(path), display))
     # every folder the sandbox must show, known before the first worker starts (none restarts to see more)
-    shown = {f for folder, items in by_folder.items() for path, _ in items
-             for f in folders_of(os.path.abspath(path), os.path.abspath(folder))}
+    shown = {
+        f
+        for folder, items in by_folder.items()
+        for path, _ in items
+        for f in folders_of(os.path.abspath(path), os.path.abspath(folder))
+    }
     # each Airflow worker runs in its own sandbox, pays Airflow's import once, and forks per file
-    options = ReaderOptions(timeout=timeout, workers=import_workers(os.cpu_count() or 1), sandbox=sandbox,
-                            extra_env=airflow_env, folders=tuple(sorted(shown)), max_file_bytes=max_bytes)
+    options = ReaderOptions(
+        timeout=timeout,
+        workers=import_workers(os.cpu_count() or 1),
+        sandbox=sandbox,
+        extra_env=airflow_env,
+        folders=tuple(sorted(shown)),
+        max_file_bytes=max_bytes,
+    )
     stream = ImportStream(python, by_folder, options, with_static=mode is Mode.AUTO, max_bytes=max_bytes)
     if streamed:
-        return PreparedReader(ImportedReader({}, with_static=mode is Mode.AUTO, max_bytes=max_bytes), mode, None,
-                              (), stream)
+        return PreparedReader(
+            ImportedReader({}, with_static=mode is Mode.AUTO, max_bytes=max_bytes), mode, None, (), stream
+        )
     with stream:
         imported = {parsed.path: parsed for parsed in stream}
     reader = ImportedReader(imported, with_static=mode is Mode.AUTO, max_bytes=max_bytes)
     return PreparedReader(reader, mode, stream.version, ())
-

@@ -54,17 +54,38 @@ HOSTNAME = "airflow2kfp"
 # Only these variables of the user's environment reach Airflow: an allow-list, so cloud and
 # cluster credentials (AWS_*, GOOGLE_*, AZURE_*, KUBECONFIG, tokens, ...) never do.
 # SOURCE_DATE_EPOCH: the instant a DAG file's clock reads while imported (airflow_probe._FrozenClock)
-ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "SOURCE_DATE_EPOCH",
-                 # the Airflow settings that decide which timetable a DAG's schedule makes, and its
-                 # catchup and time zone: schedules are read as the user's Airflow makes them
-                 "AIRFLOW__SCHEDULER__CREATE_CRON_DATA_INTERVALS", "AIRFLOW__SCHEDULER__CREATE_DELTA_DATA_INTERVALS",
-                 "AIRFLOW__SCHEDULER__CATCHUP_BY_DEFAULT", "AIRFLOW__CORE__DEFAULT_TIMEZONE")
+ENV_ALLOWLIST = (
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "SOURCE_DATE_EPOCH",
+    # the Airflow settings that decide which timetable a DAG's schedule makes, and its
+    # catchup and time zone: schedules are read as the user's Airflow makes them
+    "AIRFLOW__SCHEDULER__CREATE_CRON_DATA_INTERVALS",
+    "AIRFLOW__SCHEDULER__CREATE_DELTA_DATA_INTERVALS",
+    "AIRFLOW__SCHEDULER__CATCHUP_BY_DEFAULT",
+    "AIRFLOW__CORE__DEFAULT_TIMEZONE",
+)
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # /etc holds host secrets (shadow, ssh host keys, ssl/private): only these, none of them secret
-ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "ssl/certs",
-               "ca-certificates", "ca-certificates.conf", "mime.types", "nsswitch.conf", "protocols",
-               "services", "os-release", "alternatives")
+ETC_ENTRIES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "timezone",
+    "ssl/certs",
+    "ca-certificates",
+    "ca-certificates.conf",
+    "mime.types",
+    "nsswitch.conf",
+    "protocols",
+    "services",
+    "os-release",
+    "alternatives",
+)
 # what the worker of the root flavour keeps, in the sandbox's user namespace only
 ROOT_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 _PARSE_TIME_PREFIXES = ("AIRFLOW_VAR_", "AIRFLOW_CONN_")
@@ -111,9 +132,18 @@ def support() -> Support:
     # a kernel that will not let bubblewrap forbid nested user namespaces still gets the rest
     for disable_userns in (True, False) if flavour == "user" else (True,):
         try:
-            with _Launch(Box(python=true), flavour, interpreter=False, disable_userns=disable_userns) as launch:
-                done = subprocess.run(launch.argv([true]), pass_fds=launch.fds, env={}, stdin=subprocess.DEVNULL,
-                                      capture_output=True, timeout=30, check=False)
+            with _Launch(
+                Box(python=true), flavour, interpreter=False, disable_userns=disable_userns
+            ) as launch:
+                done = subprocess.run(
+                    launch.argv([true]),
+                    pass_fds=launch.fds,
+                    env={},
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    timeout=30,
+                    check=False,
+                )
         except (OSError, SandboxError, subprocess.TimeoutExpired) as error:
             return Support(None, f"bubblewrap cannot start a sandbox: {error}")
         if done.returncode == 0:
@@ -133,8 +163,11 @@ def resolve(mode: SandboxMode | str) -> tuple[bool, Diagnostic | None]:
     if found.available:
         return True, None
     if mode is SandboxMode.REQUIRE:
-        return False, diag("A2K611", f"--sandbox require: {found.reason}; no DAG file was imported with "
-                                     "Airflow (read statically instead)")
+        return False, diag(
+            "A2K611",
+            f"--sandbox require: {found.reason}; no DAG file was imported with "
+            "Airflow (read statically instead)",
+        )
     return False, diag("A2K610", f"DAG files were imported without the bubblewrap sandbox: {found.reason}")
 
 
@@ -153,28 +186,61 @@ def interpreter_paths(python: str) -> tuple[str, ...]:
     folder on its sys.path (.pth files, editable installs), as the interpreter itself says. Asked
     in a sandbox that sees the whole file system read-only and nothing else of ours, when
     bubblewrap can run; else directly (the interpreter's own start-up, no DAG file's code)."""
-    code = ("import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix,"
-            " sys.base_exec_prefix, *sys.path]))")
+    code = (
+        "import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix,"
+        " sys.base_exec_prefix, *sys.path]))"
+    )
     command = [absolute_python(python), "-B", "-s", "-c", code]  # run from "/"
     if support().available:
-        command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
-                   "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp", "--clearenv",
-                   "--setenv", "PATH", PATH, *(["--cap-drop", "ALL"] if os.geteuid() == 0 else []), *command]
+        command = [
+            "bwrap",
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--ro-bind",
+            "/",
+            "/",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--tmpfs",
+            "/tmp",
+            "--chdir",
+            "/tmp",
+            "--clearenv",
+            "--setenv",
+            "PATH",
+            PATH,
+            *(["--cap-drop", "ALL"] if os.geteuid() == 0 else []),
+            *command,
+        ]
     try:
-        done = subprocess.run(command, env={"PATH": PATH}, cwd="/", stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=120, check=False)
+        done = subprocess.run(
+            command,
+            env={"PATH": PATH},
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
         paths = json.loads(done.stdout) if done.returncode == 0 else []
     except (OSError, ValueError, subprocess.TimeoutExpired):
         paths = []
-    found = [os.path.normpath(p) for p in paths if isinstance(p, str) and os.path.isabs(p) and os.path.exists(p)]
+    found = [
+        os.path.normpath(p) for p in paths if isinstance(p, str) and os.path.isabs(p) and os.path.exists(p)
+    ]
     return tuple(dict.fromkeys(found))
 
 
 def interpreter_folders(python: str) -> tuple[str, ...]:
     """The folders to bind read-only for `python`: interpreter_paths, its own folder's prefix and the
     one its executable resolves to, without what is bound anyway or must never be."""
-    own = [os.path.dirname(os.path.dirname(os.path.abspath(python))),
-           os.path.dirname(os.path.dirname(os.path.realpath(python)))]
+    own = [
+        os.path.dirname(os.path.dirname(os.path.abspath(python))),
+        os.path.dirname(os.path.dirname(os.path.realpath(python))),
+    ]
     return _outermost(f for f in [*own, *interpreter_paths(python)] if _may_bind(f))
 
 
@@ -204,7 +270,9 @@ def installation_key(python: str) -> str:
         if os.path.basename(folder) not in ("site-packages", "dist-packages"):
             continue
         try:
-            names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith((".dist-info", ".egg-info")))
+            names = sorted(
+                entry.name for entry in os.scandir(folder) if entry.name.endswith((".dist-info", ".egg-info"))
+            )
         except OSError:
             continue
         digest.update(f"{folder}:{','.join(names)}\0".encode())
@@ -214,8 +282,11 @@ def installation_key(python: str) -> str:
 # -- parse-time Variables and Connections --------------------------------------------------------
 
 
-def airflow_environment(variables: Iterable[tuple[str, str]] = (), connections: Iterable[tuple[str, str]] = (),
-                        env_file: Path | None = None) -> tuple[tuple[str, str], ...]:
+def airflow_environment(
+    variables: Iterable[tuple[str, str]] = (),
+    connections: Iterable[tuple[str, str]] = (),
+    env_file: Path | None = None,
+) -> tuple[tuple[str, str], ...]:
     """The AIRFLOW_VAR_*/AIRFLOW_CONN_* variables a repo needs at parse time, from an env file
     (NAME=VALUE lines as docker's --env-file reads them: no quotes or escapes, # comments) and
     --airflow-var/--airflow-conn (which win). ValueError names what is wrong."""
@@ -245,8 +316,10 @@ def read_env_file(path: Path) -> dict[str, str]:
         if not sep or not _NAME.match(name):
             raise ValueError(f"{path}:{number}: expected NAME=VALUE")
         if not name.startswith(_PARSE_TIME_PREFIXES):
-            raise ValueError(f"{path}:{number}: {name} is not an AIRFLOW_VAR_* or AIRFLOW_CONN_* variable; "
-                             "nothing else of the environment goes into the sandbox")
+            raise ValueError(
+                f"{path}:{number}: {name} is not an AIRFLOW_VAR_* or AIRFLOW_CONN_* variable; "
+                "nothing else of the environment goes into the sandbox"
+            )
         env[name] = _checked_value(name, value)
     return env
 
@@ -273,8 +346,13 @@ def env_digest(pairs: Iterable[tuple[str, str]]) -> str:
 def import_fingerprint(python: str, sandboxed: bool, extra_env: Iterable[tuple[str, str]]) -> str:
     """Everything besides the files that an import can read and that may change its result."""
     allowed = {key: os.environ[key] for key in ENV_ALLOWLIST if key in os.environ}
-    return "|".join((installation_key(python), "bwrap" if sandboxed else "no-bwrap",
-                     env_digest(list(extra_env) + sorted(allowed.items()))))
+    return "|".join(
+        (
+            installation_key(python),
+            "bwrap" if sandboxed else "no-bwrap",
+            env_digest(list(extra_env) + sorted(allowed.items())),
+        )
+    )
 
 
 # -- one sandboxed process --------------------------------------------------------------------
@@ -325,20 +403,34 @@ class Sandbox:
         """`python -B -s args...` in the sandbox; kwargs as subprocess.Popen's (stdin/stdout/stderr)."""
         if self._flavour is None:
             fallback = self._temporary()
-            return subprocess.Popen([self.box.python, "-B", "-s", *args], cwd=fallback.cwd,
-                                    env=fallback.environment(self.box), start_new_session=True, **kwargs)
+            return subprocess.Popen(
+                [self.box.python, "-B", "-s", *args],
+                cwd=fallback.cwd,
+                env=fallback.environment(self.box),
+                start_new_session=True,
+                **kwargs,
+            )
         if self._flavour == "root" and self._userns is None:
             self._userns = own_user_namespace()
-        with _Launch(self.box, self._flavour, self._userns, disable_userns=support().disable_userns) as launch:
+        with _Launch(
+            self.box, self._flavour, self._userns, disable_userns=support().disable_userns
+        ) as launch:
             # its own session and group: the caller kills it as one (bubblewrap's die-with-parent
             # takes everything inside with it)
-            return subprocess.Popen(launch.argv([self.box.python, "-B", "-s", *args]), pass_fds=launch.fds,
-                                    env={}, start_new_session=True, **kwargs)
+            return subprocess.Popen(
+                launch.argv([self.box.python, "-B", "-s", *args]),
+                pass_fds=launch.fds,
+                env={},
+                start_new_session=True,
+                **kwargs,
+            )
 
     def run(self, args: Sequence[str], timeout: float) -> subprocess.CompletedProcess[bytes] | None:
         """Run to the end; None when it could not start or timed out (then it is killed)."""
         try:
-            process = self.popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            process = self.popen(
+                args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
         except (OSError, SandboxError):
             return None
         try:
@@ -416,8 +508,14 @@ class _Launch:
     """The bubblewrap command line for one process of a Box. Options go through a memfd
     (`--args`), so no value (a Connection's password) shows in the host's process list."""
 
-    def __init__(self, box: Box, flavour: str, userns: int | None = None, interpreter: bool = True,
-                 disable_userns: bool = True) -> None:
+    def __init__(
+        self,
+        box: Box,
+        flavour: str,
+        userns: int | None = None,
+        interpreter: bool = True,
+        disable_userns: bool = True,
+    ) -> None:
         self.box = box
         self.interpreter = interpreter  # bind the interpreter's folders (not for support()'s `true`)
         self.disable_userns = disable_userns
@@ -440,15 +538,24 @@ class _Launch:
         data = text.encode() if isinstance(text, str) else text
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.lseek(fd, 0, os.SEEK_SET)
         os.set_inheritable(fd, True)
         return fd
 
     def _options(self) -> list[str]:
         box = self.box
-        options = ["--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-                   "--hostname", HOSTNAME, "--die-with-parent", "--new-session"]
+        options = [
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-net",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--hostname",
+            HOSTNAME,
+            "--die-with-parent",
+            "--new-session",
+        ]
         if self.flavour == "root":
             if self.userns is None:
                 self.userns = own_user_namespace()
@@ -474,8 +581,24 @@ class _Launch:
         for name, text in _identity_files(self.flavour).items():
             options += ["--perms", "0644", "--ro-bind-data", str(self._memfd(text)), f"/etc/{name}"]
         size = str(box.scratch_size)  # each tmpfs lives in memory: all are bounded
-        options += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
-                    "--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
+        options += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--perms",
+            "1777",
+            "--size",
+            size,
+            "--tmpfs",
+            "/dev/shm",
+            "--perms",
+            "1777",
+            "--size",
+            size,
+            "--tmpfs",
+            "/tmp",
+        ]
         binds = [*(interpreter_folders(box.python) if self.interpreter else ()), *box.folders]
         for folder in _ancestors([*binds, INSIDE + "/x"]):
             options += ["--perms", "0755", "--dir", folder]
@@ -485,9 +608,30 @@ class _Launch:
         for script in box.scripts:
             options += ["--ro-bind", str(script), f"{SCRIPTS}/{script.name}"]
         options += self._home_options()
-        options += ["--perms", "1777", "--size", size, "--tmpfs", LOGS, "--perms", "0755", "--dir", EMPTY_DAGS,
-                    "--perms", "1777", "--size", size, "--tmpfs", CWD,
-                    "--chdir", CWD, "--remount-ro", "/dev", "--remount-ro", "/"]
+        options += [
+            "--perms",
+            "1777",
+            "--size",
+            size,
+            "--tmpfs",
+            LOGS,
+            "--perms",
+            "0755",
+            "--dir",
+            EMPTY_DAGS,
+            "--perms",
+            "1777",
+            "--size",
+            size,
+            "--tmpfs",
+            CWD,
+            "--chdir",
+            CWD,
+            "--remount-ro",
+            "/dev",
+            "--remount-ro",
+            "/",
+        ]
         return options
 
     def _home_options(self) -> list[str]:
@@ -530,9 +674,14 @@ def _ancestors(paths: Iterable[str]) -> list[str]:
             found.add(parent)
             parent = os.path.dirname(parent)
     covered = [p for p in paths if p not in found]
-    return sorted((f for f in found if f not in SYSTEM_DIRS
-                   and not any(f.startswith(c.rstrip("/") + "/") for c in covered)),
-                  key=lambda f: (f.count("/"), f))
+    return sorted(
+        (
+            f
+            for f in found
+            if f not in SYSTEM_DIRS and not any(f.startswith(c.rstrip("/") + "/") for c in covered)
+        ),
+        key=lambda f: (f.count("/"), f),
+    )
 
 
 def _identity_files(flavour: str) -> dict[str, str]:
@@ -541,8 +690,14 @@ def _identity_files(flavour: str) -> dict[str, str]:
     users = {0: "root", NOBODY: "nobody"}
     if flavour == "user":
         users[os.getuid()] = _user_name()
-    passwd = "".join(f"{name}:x:{uid}:{uid}:{name}:/tmp:/usr/sbin/nologin\n" for uid, name in sorted(users.items()))
-    groups = {0: "root", NOBODY: "nogroup", os.getgid(): "users"} if flavour == "user" else {0: "root", NOBODY: "nogroup"}
+    passwd = "".join(
+        f"{name}:x:{uid}:{uid}:{name}:/tmp:/usr/sbin/nologin\n" for uid, name in sorted(users.items())
+    )
+    groups = (
+        {0: "root", NOBODY: "nogroup", os.getgid(): "users"}
+        if flavour == "user"
+        else {0: "root", NOBODY: "nogroup"}
+    )
     group = "".join(f"{name}:x:{gid}:\n" for gid, name in sorted(groups.items()))
     hosts = f"127.0.0.1 localhost {HOSTNAME}\n::1 localhost\n"
     return {"passwd": passwd, "group": group, "hosts": hosts}
@@ -574,8 +729,13 @@ def own_user_namespace() -> int:
     Root may map any id (bubblewrap maps only the caller's); with `nobody` mapped, the sandbox's
     first process can drop each DAG file's process to a user that RLIMIT_NPROC binds and that owns
     nothing outside. A helper process creates the namespace; the descriptor keeps it alive."""
-    helper = subprocess.Popen([sys.executable, "-I", "-S", "-c", _UNSHARE], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={})
+    helper = subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", _UNSHARE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={},
+    )
     try:
         assert helper.stdout is not None and helper.stdin is not None
         line = helper.stdout.readline().decode(errors="replace").strip()
@@ -676,5 +836,18 @@ def _owned_regular_file(path: Path) -> bool:
     return stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
 
 
-__all__ = ["SANDBOX_MODES", "Box", "Sandbox", "SandboxError", "SandboxMode", "Support", "airflow_environment",
-           "import_fingerprint", "kill_group", "migrated_home", "resolve", "split_assignment", "support"]
+__all__ = [
+    "SANDBOX_MODES",
+    "Box",
+    "Sandbox",
+    "SandboxError",
+    "SandboxMode",
+    "Support",
+    "airflow_environment",
+    "import_fingerprint",
+    "kill_group",
+    "migrated_home",
+    "resolve",
+    "split_assignment",
+    "support",
+]

@@ -53,16 +53,16 @@ def split_frames(data: bytes) -> tuple[list[bytes], bytes]:
     frames: list[bytes] = []
     offset = 0
     while len(data) - offset >= HEADER:
-        if data[offset:offset + len(MAGIC)] != MAGIC:
+        if data[offset : offset + len(MAGIC)] != MAGIC:
             raise FrameError("bytes that are not a frame")
-        size = int.from_bytes(data[offset + len(MAGIC):offset + HEADER], "big")
+        size = int.from_bytes(data[offset + len(MAGIC) : offset + HEADER], "big")
         if size > MAX_FRAME:
             raise FrameError(f"a frame larger than {MAX_FRAME} bytes")
         if len(data) - offset - HEADER < size:
             break
-        frames.append(data[offset + HEADER:offset + HEADER + size])
+        frames.append(data[offset + HEADER : offset + HEADER + size])
         offset += HEADER + size
-    if data[offset:offset + len(MAGIC)] and not MAGIC.startswith(data[offset:offset + len(MAGIC)]):
+    if data[offset : offset + len(MAGIC)] and not MAGIC.startswith(data[offset : offset + len(MAGIC)]):
         raise FrameError("bytes that are not a frame")
     return frames, data[offset:]
 
@@ -125,8 +125,11 @@ def clear_capabilities() -> None:
         _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 
     class Data(ctypes.Structure):
-        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                    ("inheritable", ctypes.c_uint32)]
+        _fields_ = [
+            ("effective", ctypes.c_uint32),
+            ("permitted", ctypes.c_uint32),
+            ("inheritable", ctypes.c_uint32),
+        ]
 
     header = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3: two data structs
     data = (Data * 2)()
@@ -156,7 +159,9 @@ def code_folders() -> list[str]:
     import sysconfig
 
     paths = sysconfig.get_paths()
-    return sorted({paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if os.path.isdir(paths[key])})
+    return sorted(
+        {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if os.path.isdir(paths[key])}
+    )
 
 
 _LIBRARIES_READABLE: list[bool] = []  # found once per worker (sysconfig is slow), before it forks
@@ -166,15 +171,20 @@ def libraries_readable() -> bool:
     """This interpreter's libraries are readable by others. Asked once per worker process: its
     children inherit the answer (the libraries are read-only binds that no DAG file can change)."""
     if not _LIBRARIES_READABLE:
-        _LIBRARIES_READABLE.append(all(readable_by_others(f, stat.S_IROTH | stat.S_IXOTH) for f in code_folders()))
+        _LIBRARIES_READABLE.append(
+            all(readable_by_others(f, stat.S_IROTH | stat.S_IXOTH) for f in code_folders())
+        )
     return _LIBRARIES_READABLE[0]
 
 
 def nobody_can_read(path: str, dag_folder: str) -> bool:
     """The DAG file, its folder and this interpreter's libraries are readable by others: the child
     still imports the DAG's modules and Airflow's lazy ones after dropping to `nobody`."""
-    return (readable_by_others(path, stat.S_IROTH) and readable_by_others(dag_folder, stat.S_IROTH | stat.S_IXOTH)
-            and libraries_readable())
+    return (
+        readable_by_others(path, stat.S_IROTH)
+        and readable_by_others(dag_folder, stat.S_IROTH | stat.S_IXOTH)
+        and libraries_readable()
+    )
 
 
 def become_nobody() -> None:
@@ -203,14 +213,17 @@ def _state(pid: str) -> str:
             text = handle.read()
     except OSError:
         return "gone"
-    return text[text.rfind(b")") + 2:][:1].decode(errors="replace")
+    return text[text.rfind(b")") + 2 :][:1].decode(errors="replace")
 
 
 def other_processes() -> list[int]:
     """Every live process of this PID namespace but its init (bubblewrap's, pid 1) and this one."""
     me = str(os.getpid())
-    return [int(entry) for entry in os.listdir("/proc")
-            if entry.isdigit() and entry not in ("1", me) and _state(entry) not in ("Z", "X", "gone")]
+    return [
+        int(entry)
+        for entry in os.listdir("/proc")
+        if entry.isdigit() and entry not in ("1", me) and _state(entry) not in ("Z", "X", "gone")
+    ]
 
 
 def sweep(timeout: float = 2.0) -> bool:
@@ -241,7 +254,11 @@ def mount_points() -> set[str]:
     except OSError:
         return set()
     unescape = re.compile(r"\\([0-7]{3})")
-    return {unescape.sub(lambda m: chr(int(m.group(1), 8)), line.split()[4]) for line in lines if len(line.split()) > 4}
+    return {
+        unescape.sub(lambda m: chr(int(m.group(1), 8)), line.split()[4])
+        for line in lines
+        if len(line.split()) > 4
+    }
 
 
 class Scratch:

@@ -71,7 +71,12 @@ class SetupTeardownContext:
             found = tuple(t for t in tasks if wanted(t))
             if found:
                 return found
-            tasks = [x for task in tasks for x in _neighbours(task, upstream=True, downstream=True) if x is not operator]
+            tasks = [
+                x
+                for task in tasks
+                for x in _neighbours(task, upstream=True, downstream=True)
+                if x is not operator
+            ]
             if not tasks:
                 return ()
         raise EndlessSearch
@@ -118,11 +123,15 @@ class SetupTeardownContext:
         if self.teardown and old_teardown:
             self.link(old_teardown, self.teardown)
         old = self.teardowns_of_setup
-        self.teardowns_of_setup = self.previous_teardowns_of_setup.pop() if self.previous_teardowns_of_setup else ()
+        self.teardowns_of_setup = (
+            self.previous_teardowns_of_setup.pop() if self.previous_teardowns_of_setup else ()
+        )
         if self.teardowns_of_setup and old:
             self.link(old, self.teardowns_of_setup)
         old = self.setups_of_teardown
-        self.setups_of_teardown = self.previous_setups_of_teardown.pop() if self.previous_setups_of_teardown else ()
+        self.setups_of_teardown = (
+            self.previous_setups_of_teardown.pop() if self.previous_setups_of_teardown else ()
+        )
         if self.setups_of_teardown and old:
             self.link(self.setups_of_teardown, old)
         self.context_map.pop(old_setup, None)
@@ -132,5 +141,8 @@ class SetupTeardownContext:
 def _neighbours(task: TaskRecord, *, upstream: bool = False, downstream: bool = False) -> list[TaskRecord]:
     """downstream_list + upstream_list, as Airflow lists them (downstream first)."""
     dag = task.dag
-    ids = [*(dag.downstream.get(task.key, {}) if downstream else ()), *(dag.upstream.get(task.key, {}) if upstream else ())]
+    ids = [
+        *(dag.downstream.get(task.key, {}) if downstream else ()),
+        *(dag.upstream.get(task.key, {}) if upstream else ()),
+    ]
     return [dag.tasks[i] for i in ids if i in dag.tasks]

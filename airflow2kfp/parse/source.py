@@ -53,19 +53,32 @@ def decode_source(data: bytes, display: str) -> str | Diagnostic:
         line = data[: error.start].count(b"\n") + 1
         if encoding in ("utf-8", "utf-8-sig"):
             return diag("A2K102", f"Byte {error.start} is not valid UTF-8.", file=display, line=line)
-        return diag("A2K102", f"Byte {error.start} is not valid in the file's encoding, {encoding} "
-                    "(its coding line).", file=display, line=line)
+        return diag(
+            "A2K102",
+            f"Byte {error.start} is not valid in the file's encoding, {encoding} (its coding line).",
+            file=display,
+            line=line,
+        )
     except (LookupError, UnicodeError, ValueError) as error:
-        return diag("A2K101", f"Invalid Python: source encoding {encoding}: {error}", file=display,
-                    line=_coding_line(data))
+        return diag(
+            "A2K101",
+            f"Invalid Python: source encoding {encoding}: {error}",
+            file=display,
+            line=_coding_line(data),
+        )
     if encoding not in ("utf-8", "utf-8-sig"):
         # a codec that decodes the bytes is not yet one Python reads source with (utf-16 is not):
         # its own parser of the bytes has the last word; it only parses, it runs nothing
         try:
             compile(data, display, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
         except SyntaxError as error:
-            return diag("A2K101", f"Invalid Python: {error.msg}", file=display,
-                        line=error.lineno or _coding_line(data), col=max((error.offset or 1) - 1, 0))
+            return diag(
+                "A2K101",
+                f"Invalid Python: {error.msg}",
+                file=display,
+                line=error.lineno or _coding_line(data),
+                col=max((error.offset or 1) - 1, 0),
+            )
         except (ValueError, RecursionError, MemoryError):
             pass  # nesting and the like: the parse of the text says it, with its line
     return text

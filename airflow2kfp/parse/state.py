@@ -23,8 +23,9 @@ REPORT_STEPS = 32  # what a diagnostic costs: a loop reporting on every turn mus
 
 
 class ReaderState(Evaluator):
-    def __init__(self, module: cst.Module, positions: Positions, file: str,
-                 limits: ReadingLimits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self, module: cst.Module, positions: Positions, file: str, limits: ReadingLimits = DEFAULT_LIMITS
+    ) -> None:
         super().__init__(module, positions, file, limits)
         self.dags: list[DagRecord] = []  # named, distinct DAGs: the results
         self.diagnostics: list[Diagnostic] = []
@@ -40,16 +41,32 @@ class ReaderState(Evaluator):
         self.nowhere = DagRecord("<no DAG>", SourceSpan(file, 0), {}, {}, placeholder=True)
         self.dagless: list[tuple[cst.CSTNode, TaskRecord]] = []
 
-    def report(self, code: str, message: str, node: cst.CSTNode, *, task_id: str | None = None,
-               dag: DagRecord | None = None, severity: Severity | None = None) -> None:
+    def report(
+        self,
+        code: str,
+        message: str,
+        node: cst.CSTNode,
+        *,
+        task_id: str | None = None,
+        dag: DagRecord | None = None,
+        severity: Severity | None = None,
+    ) -> None:
         self.charge(REPORT_STEPS, node)
         span = self.span(node)
         if dag is not None and dag.placeholder:
             dag = None
-        self.diagnostics.append(diag(
-            code, message, file=self.file, line=span.line or None, col=span.col,
-            task_id=task_id, dag_id=dag.dag_id if dag else self.current_dag_id(), severity=severity,
-        ))
+        self.diagnostics.append(
+            diag(
+                code,
+                message,
+                file=self.file,
+                line=span.line or None,
+                col=span.col,
+                task_id=task_id,
+                dag_id=dag.dag_id if dag else self.current_dag_id(),
+                severity=severity,
+            )
+        )
 
     def report_unsure(self, message: str, node: cst.CSTNode, dag: DagRecord | None = None) -> None:
         """The reading may have missed tasks or edges here, though what it read is right: an A2K203

@@ -79,11 +79,18 @@ __all__ = ["read_dag_file"]
 _MODULE_NAME = "airflow_dag_module"
 MAX_SYNTAX_DEPTH = 1000
 # `k8s.V1Toleration(...)`: Kubernetes client objects (and Airflow's pod Secret), which mapping reads from their source text
-_KUBERNETES_OBJECT = re.compile(r"^(?:\w+\.)*(?:V[12][A-Z]\w*|Secret)\(")  # libcst parses ~6,000 levels before its native parser crashes
+_KUBERNETES_OBJECT = re.compile(
+    r"^(?:\w+\.)*(?:V[12][A-Z]\w*|Secret)\("
+)  # libcst parses ~6,000 levels before its native parser crashes
 
 
-def read_dag_file(path: str | Path, *, display_path: str | None = None, max_bytes: int = DEFAULTS.max_file_size,
-                  limits: ReadingLimits = DEFAULT_LIMITS) -> ParsedFile:
+def read_dag_file(
+    path: str | Path,
+    *,
+    display_path: str | None = None,
+    max_bytes: int = DEFAULTS.max_file_size,
+    limits: ReadingLimits = DEFAULT_LIMITS,
+) -> ParsedFile:
     """Read one DAG file statically into the model; never raises, never runs the file's code.
 
     `limits` bound what the reading may compute and spend (airflow2kfp/parse/budget.py): over
@@ -96,8 +103,10 @@ def read_dag_file(path: str | Path, *, display_path: str | None = None, max_byte
     except MemoryError:
         return _failed(display, diag("A2K113", memory_message(limits), file=display))
     except Exception as error:  # noqa: BLE001 - the contract is a result value, whatever happens
-        return _failed(display, diag("A2K108", f"The static reader failed: {type(error).__name__}: {error}",
-                                     file=display))
+        return _failed(
+            display,
+            diag("A2K108", f"The static reader failed: {type(error).__name__}: {error}", file=display),
+        )
 
 
 def _failed(display: str, diagnostic: Diagnostic, *more: Diagnostic | None) -> ParsedFile:
@@ -117,8 +126,16 @@ def _read(path: Path, display: str, max_bytes: int, limits: ReadingLimits) -> Pa
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:  # syntax Python accepts but libcst's grammar does not
-        return _failed(display, diag("A2K101", f"Invalid Python: {error.message}", file=display,
-                                     line=error.raw_line, col=error.raw_column))
+        return _failed(
+            display,
+            diag(
+                "A2K101",
+                f"Invalid Python: {error.message}",
+                file=display,
+                line=error.raw_line,
+                col=error.raw_column,
+            ),
+        )
     interpreter = Interpreter(module, Positions(module, text, checked), display, limits)
     # __file__ is known without running anything: DAG ids are often derived from the file name
     scope = Scope({"__name__": _MODULE_NAME, "__file__": str(path.resolve())})
@@ -130,10 +147,20 @@ def _read(path: Path, display: str, max_bytes: int, limits: ReadingLimits) -> Pa
         return _failed(display, _over_budget(interpreter, over), stopper)
     except MemoryError:
         span = interpreter.span(top[-1]) if top else None
-        return _failed(display, diag("A2K113", memory_message(limits), file=display,
-                                     line=span.line if span and span.line else None,
-                                     col=span.col if span and span.line else None), stopper)
-    if stopper is not None and any(d.code == stopper.code and d.line == stopper.line for d in interpreter.diagnostics):
+        return _failed(
+            display,
+            diag(
+                "A2K113",
+                memory_message(limits),
+                file=display,
+                line=span.line if span and span.line else None,
+                col=span.col if span and span.line else None,
+            ),
+            stopper,
+        )
+    if stopper is not None and any(
+        d.code == stopper.code and d.line == stopper.line for d in interpreter.diagnostics
+    ):
         stopper = None  # the reader came to the same loop and said so
     diagnostics = _unsure_on_every_dag(interpreter.diagnostics, dags) + ([stopper] if stopper else [])
     if not dags and interpreter.dag_creations == 0:
@@ -142,8 +169,9 @@ def _read(path: Path, display: str, max_bytes: int, limits: ReadingLimits) -> Pa
     return ParsedFile(display, tuple(dags), tuple(diagnostics))
 
 
-def _interpret(interpreter: Interpreter, module: cst.Module, scope: Scope, text: str,
-               top: list[cst.CSTNode]) -> list[Dag]:
+def _interpret(
+    interpreter: Interpreter, module: cst.Module, scope: Scope, text: str, top: list[cst.CSTNode]
+) -> list[Dag]:
     """Run the module's statements, then build the model of every DAG found."""
     display = interpreter.file
     for statement in module.body:
@@ -157,10 +185,15 @@ def _interpret(interpreter: Interpreter, module: cst.Module, scope: Scope, text:
             raise
         except Exception as error:  # noqa: BLE001 - one statement's failure must not lose the others
             span = interpreter.span(statement)
-            interpreter.diagnostics.append(diag(
-                "A2K108", f"The static reader failed on this statement: {type(error).__name__}: {error}",
-                file=display, line=span.line, col=span.col,
-            ))
+            interpreter.diagnostics.append(
+                diag(
+                    "A2K108",
+                    f"The static reader failed on this statement: {type(error).__name__}: {error}",
+                    file=display,
+                    line=span.line,
+                    col=span.col,
+                )
+            )
     interpreter.report_dagless()
     return list(inline_subdags([_to_dag(record, interpreter, text) for record in interpreter.dags]))
 
@@ -187,8 +220,13 @@ def _over_budget(interpreter: Interpreter, over: OverBudget) -> Diagnostic:
         except Exception:  # noqa: BLE001 - a line is a nicety; the error is what matters
             where = None
     line = where.line if where is not None and where.line else None
-    return diag(over.budget.code, over.message, file=interpreter.file, line=line,
-                col=where.col if line is not None and where is not None else None)
+    return diag(
+        over.budget.code,
+        over.message,
+        file=interpreter.file,
+        line=line,
+        col=where.col if line is not None and where is not None else None,
+    )
 
 
 def _python_check(text: str, display: str) -> Diagnostic | ast.Module:
@@ -203,14 +241,24 @@ def _python_check(text: str, display: str) -> Diagnostic | ast.Module:
             warnings.simplefilter("ignore")
             tree = ast.parse(text)
     except SyntaxError as error:
-        return diag("A2K101", f"Invalid Python: {error.msg}", file=display,
-                    line=error.lineno, col=max((error.offset or 1) - 1, 0))
+        return diag(
+            "A2K101",
+            f"Invalid Python: {error.msg}",
+            file=display,
+            line=error.lineno,
+            col=max((error.offset or 1) - 1, 0),
+        )
     except (RecursionError, MemoryError):
         return diag("A2K107", file=display)
     if _depth(tree) > MAX_SYNTAX_DEPTH:
         depth, line, col = _max_depth(tree)
-        return diag("A2K107", f"The syntax tree is {depth} levels deep (the limit is {MAX_SYNTAX_DEPTH}).",
-                    file=display, line=line, col=col)
+        return diag(
+            "A2K107",
+            f"The syntax tree is {depth} levels deep (the limit is {MAX_SYNTAX_DEPTH}).",
+            file=display,
+            line=line,
+            col=col,
+        )
     return tree
 
 
@@ -223,7 +271,11 @@ def _import_stopper(tree: ast.Module, display: str) -> Diagnostic | None:
     import does not, so what follows would not load there (that is what the warning says)."""
     for statement in tree.body:
         what = None
-        if isinstance(statement, ast.While) and isinstance(statement.test, ast.Constant) and statement.test.value:
+        if (
+            isinstance(statement, ast.While)
+            and isinstance(statement.test, ast.Constant)
+            and statement.test.value
+        ):
             if not _can_leave(statement):
                 what = "an endless loop"
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
@@ -235,9 +287,14 @@ def _import_stopper(tree: ast.Module, display: str) -> Diagnostic | None:
             if ast.unparse(raised) in {"SystemExit", "KeyboardInterrupt"}:
                 what = f"raise {ast.unparse(raised)}"
         if what:
-            return diag("A2K109", f"importing this file never gets past {what}: Airflow loads nothing "
-                        "defined after this line, the static reading does", file=display,
-                        line=statement.lineno, col=statement.col_offset)
+            return diag(
+                "A2K109",
+                f"importing this file never gets past {what}: Airflow loads nothing "
+                "defined after this line, the static reading does",
+                file=display,
+                line=statement.lineno,
+                col=statement.col_offset,
+            )
     return None
 
 
@@ -291,11 +348,17 @@ def _to_dag(record: DagRecord, interpreter: Interpreter, module_source: str) -> 
         for source in unresolved:
             if _KUBERNETES_OBJECT.match(source):  # carried as source by the kubernetes mapping
                 continue
-            diagnostics.append(diag(
-                "A2K204", f"{where} `{source}` cannot be evaluated statically; kept as source text.",
-                file=span.file, line=span.line, col=span.col, dag_id=record.dag_id,
-                task_id=task.task_id if task else None,
-            ))
+            diagnostics.append(
+                diag(
+                    "A2K204",
+                    f"{where} `{source}` cannot be evaluated statically; kept as source text.",
+                    file=span.file,
+                    line=span.line,
+                    col=span.col,
+                    dag_id=record.dag_id,
+                    task_id=task.task_id if task else None,
+                )
+            )
 
     unresolved: list[str] = []
     settings = model(record.settings, unresolved, record.span)
@@ -303,32 +366,62 @@ def _to_dag(record: DagRecord, interpreter: Interpreter, module_source: str) -> 
     tasks = []
     for task in record.tasks.values():
         unresolved = []
-        interpreter.walk(task.values, task.span)  # bounded, and counted as steps: the copy made next is no bigger
-        callable_ = to_callable(task.python_callable, module_source, partial(_model_value, unresolved=unresolved))
+        interpreter.walk(
+            task.values, task.span
+        )  # bounded, and counted as steps: the copy made next is no bigger
+        callable_ = to_callable(
+            task.python_callable, module_source, partial(_model_value, unresolved=unresolved)
+        )
         # a lambda, partial or bound method that was read is no unknown value, though Unresolved as an argument
-        args = TaskArgs({k: _model_value(v, [] if k == "python_callable" and callable_ else unresolved)
-                         for k, v in task.values.items()}, task.explicit)
+        args = TaskArgs(
+            {
+                k: _model_value(v, [] if k == "python_callable" and callable_ else unresolved)
+                for k, v in task.values.items()
+            },
+            task.explicit,
+        )
         mapped = model(task.mapped_args, unresolved, task.span)
         warn("The argument", unresolved, task)
-        tasks.append(Task(
-            task_id=task.task_id, operator=task.operator, operator_module=task.operator_module,  # type: ignore[arg-type]
-            span=task.span, args=args, group_id=task.group.group_id, python_callable=callable_,
-            is_mapped=task.is_mapped, mapped_args=mapped, is_setup=task.is_setup, is_teardown=task.is_teardown,
-            operator_bases=task.bases,
-        ))
+        tasks.append(
+            Task(
+                task_id=task.task_id,
+                operator=task.operator,
+                operator_module=task.operator_module,  # type: ignore[arg-type]
+                span=task.span,
+                args=args,
+                group_id=task.group.group_id,
+                python_callable=callable_,
+                is_mapped=task.is_mapped,
+                mapped_args=mapped,
+                is_setup=task.is_setup,
+                is_teardown=task.is_teardown,
+                operator_bases=task.bases,
+            )
+        )
     description = settings.get("description")
     return Dag(
-        dag_id=record.dag_id, span=record.span, tasks=tuple(tasks), edges=tuple(record.edges),
-        settings=settings, description=description if isinstance(description, str) else None,
-        edge_labels=dict(record.edge_labels), task_groups={gid: _group_entry(g) for gid, g in record.groups.items()},
-        mapped_groups={gid: {k: _model_value(v, unresolved) for k, v in g.mapped_args.items()}
-                       for gid, g in record.groups.items() if g.mapped_args is not None},
-        source_mode="static", airflow_version="3" if _AIRFLOW_SDK_IMPORT.search(module_source) else None,
+        dag_id=record.dag_id,
+        span=record.span,
+        tasks=tuple(tasks),
+        edges=tuple(record.edges),
+        settings=settings,
+        description=description if isinstance(description, str) else None,
+        edge_labels=dict(record.edge_labels),
+        task_groups={gid: _group_entry(g) for gid, g in record.groups.items()},
+        mapped_groups={
+            gid: {k: _model_value(v, unresolved) for k, v in g.mapped_args.items()}
+            for gid, g in record.groups.items()
+            if g.mapped_args is not None
+        },
+        source_mode="static",
+        airflow_version="3" if _AIRFLOW_SDK_IMPORT.search(module_source) else None,
     )
 
 
 # `from airflow.sdk import ...`, `import airflow.sdk`: the Task SDK exists in Airflow 3 only
-_AIRFLOW_SDK_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+airflow\.sdk\b|import[ \t]+airflow\.sdk\b)", re.MULTILINE)
+_AIRFLOW_SDK_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+airflow\.sdk\b|import[ \t]+airflow\.sdk\b)", re.MULTILINE
+)
 
 
 def _group_entry(group: GroupRecord) -> tuple[str | None, str | None]:

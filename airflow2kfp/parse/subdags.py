@@ -49,7 +49,9 @@ def inline_subdags(dags: Sequence[Dag]) -> tuple[Dag, ...]:
 
 
 def _is_subdag_operator(task: Task) -> bool:
-    return task.operator == OPERATOR and (task.operator_module == "airflow" or task.operator_module.startswith("airflow."))
+    return task.operator == OPERATOR and (
+        task.operator_module == "airflow" or task.operator_module.startswith("airflow.")
+    )
 
 
 def _inline(parent: Dag, task_id: str, child: Dag) -> Dag:
@@ -76,13 +78,15 @@ def _inline(parent: Dag, task_id: str, child: Dag) -> Dag:
             tasks.append(task)
             continue
         for inner in child.tasks:  # in the sub-DAG's place, in its order
-            tasks.append(dataclasses.replace(
-                inner,
-                task_id=prefix + inner.task_id,
-                group_id=prefix + inner.group_id if inner.group_id else task_id,
-                args=dataclasses.replace(inner.args, values=renamed(dict(inner.args.values))),
-                mapped_args=renamed(dict(inner.mapped_args)),
-            ))
+            tasks.append(
+                dataclasses.replace(
+                    inner,
+                    task_id=prefix + inner.task_id,
+                    group_id=prefix + inner.group_id if inner.group_id else task_id,
+                    args=dataclasses.replace(inner.args, values=renamed(dict(inner.args.values))),
+                    mapped_args=renamed(dict(inner.mapped_args)),
+                )
+            )
     ids = [t.task_id for t in child.tasks]
     has_up = {down for _, down in child.edges}
     has_down = {up for up, _ in child.edges}
@@ -90,7 +94,9 @@ def _inline(parent: Dag, task_id: str, child: Dag) -> Dag:
     leaves = [prefix + t for t in ids if t not in has_down]
     edges: list[tuple[str, str]] = []
     if not ids:  # an empty sub-DAG still orders what is before it before what is after it
-        edges += [(u, d) for u, to in parent.edges if to == task_id for at, d in parent.edges if at == task_id]
+        edges += [
+            (u, d) for u, to in parent.edges if to == task_id for at, d in parent.edges if at == task_id
+        ]
     for up, down in parent.edges:
         if task_id in (up, down) and not ids:
             continue
@@ -100,7 +106,9 @@ def _inline(parent: Dag, task_id: str, child: Dag) -> Dag:
     edges += [(prefix + up, prefix + down) for up, down in child.edges]
     groups = dict(parent.task_groups)
     groups[task_id] = (operator.group_id, f"sub-DAG {child.dag_id} (SubDagOperator)")
-    groups.update({prefix + gid: (prefix + p if p else task_id, tip) for gid, (p, tip) in child.task_groups.items()})
+    groups.update(
+        {prefix + gid: (prefix + p if p else task_id, tip) for gid, (p, tip) in child.task_groups.items()}
+    )
     return dataclasses.replace(
         parent,
         tasks=tuple(tasks),
@@ -108,7 +116,13 @@ def _inline(parent: Dag, task_id: str, child: Dag) -> Dag:
         edge_labels={(prefix + u, prefix + d): label for (u, d), label in child.edge_labels.items()}
         | {edge: label for edge, label in parent.edge_labels.items() if task_id not in edge},
         task_groups=groups,
-        mapped_groups={**parent.mapped_groups, **{prefix + g: renamed(dict(m)) for g, m in child.mapped_groups.items()}},
-        subdags={**parent.subdags, task_id: child.dag_id,
-                 **{prefix + t: d for t, d in child.subdags.items()}},
+        mapped_groups={
+            **parent.mapped_groups,
+            **{prefix + g: renamed(dict(m)) for g, m in child.mapped_groups.items()},
+        },
+        subdags={
+            **parent.subdags,
+            task_id: child.dag_id,
+            **{prefix + t: d for t, d in child.subdags.items()},
+        },
     )

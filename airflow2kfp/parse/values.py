@@ -226,7 +226,9 @@ class GroupRecord:
     tooltip: str | None = None
     default_args: dict[str, Any] = field(default_factory=dict)
     tasks: list[TaskRecord] = field(default_factory=list)  # every task inside, sub-groups included
-    mapped_args: dict[str, Any] | None = None  # a mapped group's expand arguments ({"*": ...} for expand_kwargs)
+    mapped_args: dict[str, Any] | None = (
+        None  # a mapped group's expand arguments ({"*": ...} for expand_kwargs)
+    )
 
     def child_id(self, label: str) -> str:
         """Airflow's TaskGroup.child_id: the group's id prefixes its children when asked to."""
@@ -354,8 +356,11 @@ def defaults_read(params: cst.Parameters, scope: Scope) -> dict[str, Any]:
     """The names the parameters' defaults read, with their values now: Python evaluates defaults when
     the function is defined (`lambda table=table: ...` in a loop keeps each table), while the body
     reads names when it runs (their last values); parse/callables.py decides which applies."""
-    defaults = [p.default for p in (*params.posonly_params, *params.params, *params.kwonly_params)
-                if p.default is not None]
+    defaults = [
+        p.default
+        for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+        if p.default is not None
+    ]
     found: dict[str, Any] = {}
     for name in sorted({n for d in defaults for n in _names(d)}):
         present, value = scope.lookup(name)

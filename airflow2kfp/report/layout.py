@@ -69,11 +69,13 @@ def dot_text(graph: Graph, prefix: str) -> str:
         '  edge [color="#555555", arrowsize=0.7];',
     ]
     for node in graph.nodes:
-        style = '"rounded,filled,dashed"' if node.fidelity in ("removed", "placeholder") else '"rounded,filled"'
+        style = (
+            '"rounded,filled,dashed"' if node.fidelity in ("removed", "placeholder") else '"rounded,filled"'
+        )
         lines.append(
-            f"  n{node.index} [id=\"{prefix}-{node.index}\", class=\"node-{node.fidelity}\", "
+            f'  n{node.index} [id="{prefix}-{node.index}", class="node-{node.fidelity}", '
             f"label={quote(short(node.label))}, tooltip={quote(f'{node.task_id} ({node.fidelity})')}, "
-            f"URL=\"#row-{node.index}\", fillcolor=\"{FILL.get(node.fidelity, '#ffffff')}\", style={style}];"
+            f'URL="#row-{node.index}", fillcolor="{FILL.get(node.fidelity, "#ffffff")}", style={style}];'
         )
     for up, down in graph.edges:
         lines.append(f"  n{up} -> n{down};")
@@ -86,8 +88,9 @@ def clean_svg(svg: str) -> str:
     return _PROLOG.sub("", svg).strip()
 
 
-def layout(graphs: list[tuple[Graph, str]], timeout: float = 60.0,
-           memo_dir: Path | None = None) -> LayoutResult:
+def layout(
+    graphs: list[tuple[Graph, str]], timeout: float = 60.0, memo_dir: Path | None = None
+) -> LayoutResult:
     """Lay out every (graph, prefix) with one `dot -Tsvg` run; never raises.
 
     With `memo_dir`, SVGs are kept there by a hash of the DOT text and the `dot` binary, so a
@@ -96,8 +99,9 @@ def layout(graphs: list[tuple[Graph, str]], timeout: float = 60.0,
     return layout_many([graphs], timeout, memo_dir)[0]
 
 
-def layout_many(pages: list[list[tuple[Graph, str]]], timeout: float = 60.0,
-                memo_dir: Path | None = None) -> list[LayoutResult]:
+def layout_many(
+    pages: list[list[tuple[Graph, str]]], timeout: float = 60.0, memo_dir: Path | None = None
+) -> list[LayoutResult]:
     """`layout` for several pages at once: the pages not memoised share one `dot` run.
 
     A `dot` start costs about as much as laying out a small DAG, so a report of many DAGs runs
@@ -106,9 +110,14 @@ def layout_many(pages: list[list[tuple[Graph, str]]], timeout: float = 60.0,
     """
     dot = shutil.which("dot")
     if dot is None:
-        return [LayoutResult((), "Graphviz is not installed (no `dot` on PATH): graphs are not drawn. "
-                                 "Install it (`apt-get install graphviz`) and run `airflow2kfp report DIR`.")
-                for _ in pages]
+        return [
+            LayoutResult(
+                (),
+                "Graphviz is not installed (no `dot` on PATH): graphs are not drawn. "
+                "Install it (`apt-get install graphviz`) and run `airflow2kfp report DIR`.",
+            )
+            for _ in pages
+        ]
     sources = ["".join(dot_text(graph, prefix) for graph, prefix in graphs) for graphs in pages]
     memos = [_memo_path(memo_dir, dot, source) for source in sources]
     results: list[LayoutResult | None] = [_read_memo(memo, len(graphs)) for memo, graphs in zip(memos, pages)]
@@ -119,15 +128,21 @@ def layout_many(pages: list[list[tuple[Graph, str]]], timeout: float = 60.0,
         _write_memo(memos[i], results[i])
         misses.remove(i)
     if len(misses) > 1:
-        batch = _run_dot(dot, "".join(sources[i] for i in misses), sum(len(pages[i]) for i in misses),
-                         timeout * len(misses))
+        batch = _run_dot(
+            dot,
+            "".join(sources[i] for i in misses),
+            sum(len(pages[i]) for i in misses),
+            timeout * len(misses),
+        )
         if batch.error is None:
             # dot prefixes the id of every graph after the first of a run ("page0,1_kf-graph"): the first
             # graph of each page loses it, so a page is the same bytes laid out alone or in a batch
             svgs = iter(batch.svgs)
             for i in misses:
                 page = [next(svgs) for _ in pages[i]]
-                results[i] = LayoutResult((_BATCH_PAGE_ID.sub('id="', page[0], count=1), *page[1:]) if page else ())
+                results[i] = LayoutResult(
+                    (_BATCH_PAGE_ID.sub('id="', page[0], count=1), *page[1:]) if page else ()
+                )
     for i in misses:
         if results[i] is None:
             results[i] = _run_dot(dot, sources[i], len(pages[i]), timeout)
@@ -188,8 +203,9 @@ def _run_dot_apart(dot: str, sources: list[str], timeout: float) -> LayoutResult
 
 def _run_dot(dot: str, source: str, count: int, timeout: float) -> LayoutResult:
     try:
-        done = subprocess.run([dot, "-Tsvg"], input=source, capture_output=True, text=True, timeout=timeout,
-                              check=False)
+        done = subprocess.run(
+            [dot, "-Tsvg"], input=source, capture_output=True, text=True, timeout=timeout, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         return LayoutResult((), f"Graphviz failed: {error}")
     svgs = tuple(clean_svg(match.group(0)) for match in _SVG.finditer(done.stdout))

@@ -29,8 +29,18 @@ class Drawn:
     nodes: int  # of the full graph
     edges: int
 
-_ENTITIES = {"&": "#amp;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "`": "#96;", "|": "#124;",
-             "#": "#35;", "\n": " ", "\r": ""}
+
+_ENTITIES = {
+    "&": "#amp;",
+    '"': "#quot;",
+    "<": "#lt;",
+    ">": "#gt;",
+    "`": "#96;",
+    "|": "#124;",
+    "#": "#35;",
+    "\n": " ",
+    "\r": "",
+}
 _STROKE = {"direct": "#2e7d32", "approximated": "#b58900", "placeholder": "#c62828", "removed": "#757575"}
 
 
@@ -50,7 +60,9 @@ def flowchart(graph: Graph, prefix: str) -> str:
     used = sorted({node.fidelity for node in graph.nodes})
     for fidelity in used:
         dash = ",stroke-dasharray:4 3" if fidelity in ("removed", "placeholder") else ""
-        lines.append(f"  classDef {fidelity} fill:{FILL[fidelity]},stroke:{_STROKE[fidelity]},color:#000{dash}")
+        lines.append(
+            f"  classDef {fidelity} fill:{FILL[fidelity]},stroke:{_STROKE[fidelity]},color:#000{dash}"
+        )
     return "\n".join(lines)
 
 
@@ -66,15 +78,22 @@ def summary(graph: Graph) -> Graph:
     index = {key: position for position, key in enumerate(members)}
     nodes = []
     for key, group in members.items():
-        fidelity = min((n.fidelity for n in group),
-                       key=lambda f: _WORST_FIRST.index(f) if f in _WORST_FIRST else len(_WORST_FIRST))
+        fidelity = min(
+            (n.fidelity for n in group),
+            key=lambda f: _WORST_FIRST.index(f) if f in _WORST_FIRST else len(_WORST_FIRST),
+        )
         if key.startswith("group "):
-            label = f"{key[len('group '):]} ({len(group)} tasks)"
+            label = f"{key[len('group ') :]} ({len(group)} tasks)"
             nodes.append(GraphNode(index[key], key, label, fidelity))
         else:
             nodes.append(GraphNode(index[key], group[0].task_id, group[0].label, fidelity))
-    edges = sorted({(index[key_of[up]], index[key_of[down]]) for up, down in graph.edges
-                    if up in key_of and down in key_of and key_of[up] != key_of[down]})
+    edges = sorted(
+        {
+            (index[key_of[up]], index[key_of[down]])
+            for up, down in graph.edges
+            if up in key_of and down in key_of and key_of[up] != key_of[down]
+        }
+    )
     return Graph(tuple(nodes), tuple(edges))
 
 

@@ -95,8 +95,11 @@ def _environment(autoescape: bool) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         auto_reload=False,  # templates ship with the package: no stat of the file per page
     )
-    environment.globals.update(fidelities=FIDELITIES, severities=SEVERITIES,
-                               code_summary=lambda code: CODES[code].summary if code in CODES else "")
+    environment.globals.update(
+        fidelities=FIDELITIES,
+        severities=SEVERITIES,
+        code_summary=lambda code: CODES[code].summary if code in CODES else "",
+    )
     environment.filters.update(md=md_text, code=md_code, url=md_url)
     return environment
 
@@ -114,9 +117,17 @@ def markdown_environment() -> jinja2.Environment:
 def dag_html(dag: DagView, svgs: tuple[str, ...], layout_error: str | None, tool_version: str) -> str:
     airflow_svg, kfp_svg = svgs if len(svgs) == 2 else ("", "")
     # the SVG comes from Graphviz, which XML-escapes every label; nothing else is marked safe
-    return html_environment().get_template("dag.html.j2").render(
-        dag=dag, airflow_svg=Markup(airflow_svg), kfp_svg=Markup(kfp_svg), layout_error=layout_error,
-        large_graph=layout.LARGE_GRAPH, tool_version=tool_version,
+    return (
+        html_environment()
+        .get_template("dag.html.j2")
+        .render(
+            dag=dag,
+            airflow_svg=Markup(airflow_svg),
+            kfp_svg=Markup(kfp_svg),
+            layout_error=layout_error,
+            large_graph=layout.LARGE_GRAPH,
+            tool_version=tool_version,
+        )
     )
 
 
@@ -134,9 +145,14 @@ def dag_markdown(dag: DagView) -> str:
     diagnostics = sorted(dag.diagnostics, key=lambda d: _SEVERITY_ORDER.get(d.severity, 3))  # errors first
     text = ""
     for tasks, findings in _MARKDOWN_CUTS:
-        text = template.render(dag=dag, **graphs, diagnostics=diagnostics, html_link=f"{dag.stem}.html",
-                               task_limit=len(dag.tasks) if tasks is None else tasks,
-                               diagnostic_limit=len(diagnostics) if findings is None else findings)
+        text = template.render(
+            dag=dag,
+            **graphs,
+            diagnostics=diagnostics,
+            html_link=f"{dag.stem}.html",
+            task_limit=len(dag.tasks) if tasks is None else tasks,
+            diagnostic_limit=len(diagnostics) if findings is None else findings,
+        )
         if len(text) <= MARKDOWN_LIMIT:
             return text
     return cut(text, f"{dag.stem}.html")
@@ -151,7 +167,9 @@ def cut(text: str, html_link: str) -> str:
 
 
 def index_html(index: IndexView) -> str:
-    return html_environment().get_template("index.html.j2").render(index=index, tool_version=index.tool_version)
+    return (
+        html_environment().get_template("index.html.j2").render(index=index, tool_version=index.tool_version)
+    )
 
 
 def index_markdown(index: IndexView) -> str:
@@ -187,8 +205,11 @@ def write_if_changed(target: Path, text: str) -> str:
 
 def report_targets(entries: list[tuple[Mapping[str, Any], str]]) -> list[str]:
     """Every file a render writes, relative to OUT: the indexes and two pages per DAG."""
-    return [INDEX_MD, INDEX_HTML,
-            *(f"{REPORTS_DIR}/{stem}{suffix}" for _, stem in entries for suffix in (".html", ".md"))]
+    return [
+        INDEX_MD,
+        INDEX_HTML,
+        *(f"{REPORTS_DIR}/{stem}{suffix}" for _, stem in entries for suffix in (".html", ".md")),
+    ]
 
 
 def targets_of(conversion_json: str) -> list[str]:
@@ -202,8 +223,11 @@ def _stale_reports(out_dir: Path, keep: set[str], manifest: Manifest) -> list[st
     reports_dir = out_dir / REPORTS_DIR
     if not reports_dir.is_dir() or escapes(out_dir, f"{REPORTS_DIR}/file"):
         return []
-    stale = (f"{REPORTS_DIR}/{path.name}" for path in sorted(reports_dir.iterdir())
-             if path.suffix in (".html", ".md") and f"{REPORTS_DIR}/{path.name}" not in keep)
+    stale = (
+        f"{REPORTS_DIR}/{path.name}"
+        for path in sorted(reports_dir.iterdir())
+        if path.suffix in (".html", ".md") and f"{REPORTS_DIR}/{path.name}" not in keep
+    )
     return [relative for relative in stale if owns_report(out_dir, relative, manifest)]
 
 
@@ -232,18 +256,33 @@ def _load(out_dir: Path) -> tuple[dict, bool]:
 
 def _unread(document: Mapping[str, Any], files: OwnedFiles, trusted: bool) -> tuple[str, ...]:
     """What the report says it did not read: files conversion.json names that its run did not write."""
-    named = [(str(dag.get("dag_id")), key, dag[key]) for dag in document.get("dags", [])
-             for key in ("python", "yaml", "recurring_run") if isinstance(dag, Mapping) and dag.get(key)]
+    named = [
+        (str(dag.get("dag_id")), key, dag[key])
+        for dag in document.get("dags", [])
+        for key in ("python", "yaml", "recurring_run")
+        if isinstance(dag, Mapping) and dag.get(key)
+    ]
     if not trusted:
-        untrusted = (f"{SUMMARY_FILE} is not the one airflow2kfp recorded in {MANIFEST_FILE} (edited, or "
-                     "written by something else): no file it names is read")
+        untrusted = (
+            f"{SUMMARY_FILE} is not the one airflow2kfp recorded in {MANIFEST_FILE} (edited, or "
+            "written by something else): no file it names is read"
+        )
         return (untrusted,) if named else ()
-    return tuple(f"{SUMMARY_FILE} names {value!r} as the {key} of DAG {dag_id!r}, a file its run did not "
-                 "write in this folder: not read" for dag_id, key, value in named if not files.listed(value))
+    return tuple(
+        f"{SUMMARY_FILE} names {value!r} as the {key} of DAG {dag_id!r}, a file its run did not "
+        "write in this folder: not read"
+        for dag_id, key, value in named
+        if not files.listed(value)
+    )
 
 
-def render_reports(out_dir: Path, source_root: Path | None = None, memo_dir: Path | None = None,
-                   jobs: int = 1, force: bool = False) -> ReportResult:
+def render_reports(
+    out_dir: Path,
+    source_root: Path | None = None,
+    memo_dir: Path | None = None,
+    jobs: int = 1,
+    force: bool = False,
+) -> ReportResult:
     """Render every report of `out_dir` from its conversion.json; raises NoConversion without one.
 
     DAG source paths in conversion.json are as `convert` was given them: relative ones are linked
@@ -280,7 +319,7 @@ def _render(out_dir: Path, root: Path, memo_dir: Path | None, jobs: int, force: 
     job = _Job(out_dir, root, memo_dir, tool_version, files)
     # each page's memo key, computed once here: it decides where to render and names the memo entry
     keyed = [(dag, stem, job.page_key(dag, stem)) for dag, stem in entries]
-    batches = [keyed[i: i + PAGES_PER_BATCH] for i in range(0, len(keyed), PAGES_PER_BATCH)]
+    batches = [keyed[i : i + PAGES_PER_BATCH] for i in range(0, len(keyed), PAGES_PER_BATCH)]
     # workers pay off for pages to render; pages served from the memo are read faster here than
     # their views travel back from a worker (a re-run after a small change renders a page or two)
     to_render = sum(not job.memoised(key) for _, _, key in keyed)
@@ -303,8 +342,9 @@ def _render(out_dir: Path, root: Path, memo_dir: Path | None, jobs: int, force: 
     hashes[INDEX_HTML] = write_if_changed(out_dir / INDEX_HTML, index_html(index))
     record_reports(out_dir, hashes)
     written = tuple(reports_dir / f"{view.stem}.html" for view in index.dags)
-    return ReportResult(out_dir / INDEX_HTML, out_dir / INDEX_MD, written, layout_error,
-                        _unread(document, files, trusted))
+    return ReportResult(
+        out_dir / INDEX_HTML, out_dir / INDEX_MD, written, layout_error, _unread(document, files, trusted)
+    )
 
 
 # a rendered page as the memo keeps it: (view without file texts, HTML, Markdown, layout error)
@@ -336,22 +376,30 @@ class _Job:
     tool_version: str
     files: OwnedFiles  # the pipeline files a page may show
 
-    def render(self, entries: list[tuple[Mapping[str, Any], str, str | None]]
-               ) -> list[tuple[DagView, str | None, dict[str, str]]]:
+    def render(
+        self, entries: list[tuple[Mapping[str, Any], str, str | None]]
+    ) -> list[tuple[DagView, str | None, dict[str, str]]]:
         """Each (DAG, stem, page key)'s view without the file texts, its layout error and the
         hashes of the two pages written (for the manifest): the index needs no more."""
         keys = [key for _, _, key in entries]
         pages: list[_Page | None] = [self._read_page(key) for key in keys]
         todo = [i for i, page in enumerate(pages) if page is None]
-        views = {i: dag_view(entries[i][0], self.out_dir, entries[i][1], self.source_root, self.files)
-                 for i in todo}
+        views = {
+            i: dag_view(entries[i][0], self.out_dir, entries[i][1], self.source_root, self.files)
+            for i in todo
+        }
         # `dot` draws the graphs (in its own processes, waited on by a thread) while this thread
         # renders the pages around them, with a slot where each graph goes
         with ThreadPoolExecutor(max_workers=1) as pool:
-            laying_out = pool.submit(layout.layout_many, [[(views[i].airflow_graph, "af"), (views[i].kfp_graph, "kf")]
-                                                          for i in todo], memo_dir=self.memo_dir)
-            drafts = {i: (dag_html(views[i], _GRAPH_SLOTS, None, self.tool_version), dag_markdown(views[i]))
-                      for i in todo}
+            laying_out = pool.submit(
+                layout.layout_many,
+                [[(views[i].airflow_graph, "af"), (views[i].kfp_graph, "kf")] for i in todo],
+                memo_dir=self.memo_dir,
+            )
+            drafts = {
+                i: (dag_html(views[i], _GRAPH_SLOTS, None, self.tool_version), dag_markdown(views[i]))
+                for i in todo
+            }
             layouts = laying_out.result()
         for i, laid_out in zip(todo, layouts):
             view = views[i]
@@ -359,7 +407,12 @@ class _Job:
             if html is None:  # no drawing (the page says why), or a slot's text also came from the DAG
                 html = dag_html(view, laid_out.svgs, laid_out.error, self.tool_version)
             v2 = replace(view.v2, python_text=None, yaml_text=None) if view.v2 else None
-            page = (replace(view, python_text=None, yaml_text=None, v2=v2), html, drafts[i][1], laid_out.error)
+            page = (
+                replace(view, python_text=None, yaml_text=None, v2=v2),
+                html,
+                drafts[i][1],
+                laid_out.error,
+            )
             pages[i] = page
             if laid_out.error is None:
                 self._write_page(keys[i], page)
@@ -368,22 +421,39 @@ class _Job:
             assert finished is not None
             view, html, markdown, error = finished
             html_path, markdown_path = f"{REPORTS_DIR}/{view.stem}.html", f"{REPORTS_DIR}/{view.stem}.md"
-            done.append((view, error, {html_path: write_if_changed(self.out_dir / html_path, html),
-                                       markdown_path: write_if_changed(self.out_dir / markdown_path, markdown)}))
+            done.append(
+                (
+                    view,
+                    error,
+                    {
+                        html_path: write_if_changed(self.out_dir / html_path, html),
+                        markdown_path: write_if_changed(self.out_dir / markdown_path, markdown),
+                    },
+                )
+            )
         return done
 
     def memoised(self, key: str | None) -> bool:
         """Whether the memo holds the page of this key (page_key)."""
-        return key is not None and self.memo_dir is not None and (self.memo_dir / "pages" / f"{key}.json").is_file()
+        return (
+            key is not None
+            and self.memo_dir is not None
+            and (self.memo_dir / "pages" / f"{key}.json").is_file()
+        )
 
     def page_key(self, dag: Mapping[str, Any], stem: str) -> str | None:
         """What a DAG's page is made of: its entry, its files, the folders, the report code, `dot`."""
         if self.memo_dir is None:
             return None
         digest = hashlib.sha256()
-        for part in (_code_signature(), self.tool_version, stem,
-                     str(self.out_dir.resolve()), str(self.source_root.resolve()),
-                     json.dumps(dag, sort_keys=True)):
+        for part in (
+            _code_signature(),
+            self.tool_version,
+            stem,
+            str(self.out_dir.resolve()),
+            str(self.source_root.resolve()),
+            json.dumps(dag, sort_keys=True),
+        ):
             digest.update(part.encode() + b"\0")
         v2: Mapping[str, Any] = dag["v2"] if isinstance(dag.get("v2"), Mapping) else {}
         for relative in (dag.get("python"), dag.get("yaml"), v2.get("python"), v2.get("yaml")):

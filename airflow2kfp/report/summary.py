@@ -78,13 +78,22 @@ def _ordering(dag: DagResult) -> dict[str, Any]:
 def _v2_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
     v2 = dag.v2
     if v2 is None:
-        return {"status": Status.FAILED.value, "python": None, "yaml": None, "recurring_run": None,
-                "ordering": {"verdict": "unchecked", "missing": [], "extra": []}, "error": "not converted",
-                "tasks": []}
+        return {
+            "status": Status.FAILED.value,
+            "python": None,
+            "yaml": None,
+            "recurring_run": None,
+            "ordering": {"verdict": "unchecked", "missing": [], "extra": []},
+            "error": "not converted",
+            "tasks": [],
+        }
     ordering: dict[str, Any] = {"verdict": "unchecked", "missing": [], "extra": []}
     if v2.selfcheck is not None:
-        ordering = {"verdict": _verdict(v2.selfcheck.exact, dag),
-                    "missing": [list(p) for p in v2.selfcheck.missing], "extra": [list(p) for p in v2.selfcheck.extra]}
+        ordering = {
+            "verdict": _verdict(v2.selfcheck.exact, dag),
+            "missing": [list(p) for p in v2.selfcheck.missing],
+            "extra": [list(p) for p in v2.selfcheck.extra],
+        }
     return {
         "status": v2.status.value,
         "python": paths.get("v2_python"),
@@ -92,10 +101,18 @@ def _v2_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]:
         "recurring_run": paths.get("v2_recurring_run"),
         "ordering": ordering,
         "error": v2.error,
-        "tasks": [{"task_id": t.task_id, "step": t.step, "conditions": list(t.conditions),
-                   "ignore_upstream_failure": t.ignore_upstream_failure, "exit_handler": t.exit_handler,
-                   "region": t.region,
-                   "semantics": {"verdict": t.semantics, "differences": list(t.differences)}} for t in v2.tasks],
+        "tasks": [
+            {
+                "task_id": t.task_id,
+                "step": t.step,
+                "conditions": list(t.conditions),
+                "ignore_upstream_failure": t.ignore_upstream_failure,
+                "exit_handler": t.exit_handler,
+                "region": t.region,
+                "semantics": {"verdict": t.semantics, "differences": list(t.differences)},
+            }
+            for t in v2.tasks
+        ],
     }
 
 
@@ -152,8 +169,11 @@ def _dag_json(dag: DagResult, paths: Mapping[str, str | None]) -> dict[str, Any]
         "settings": json_value(dag.settings),
         "diagnostics": [d.to_json() for d in dag.diagnostics],
         # what the compiled workflow gives the steps that have a retry or timeout, by template name
-        "kfp_steps": {name: {"retry": step.retry, "timeout": step.timeout}
-                      for name, step in dag.kfp_steps.items() if step.retry or step.timeout},
+        "kfp_steps": {
+            name: {"retry": step.retry, "timeout": step.timeout}
+            for name, step in dag.kfp_steps.items()
+            if step.retry or step.timeout
+        },
         "pipeline_parameters": list(dag.kfp_parameters),
     }
 
@@ -173,13 +193,19 @@ def summary(files: list[FileResult]) -> dict[str, Any]:
         "ordering": dict(sorted(Counter(_ordering(d)["verdict"] for d in dags).items())),
         "suppressed": sum(len(f.suppressed) for f in files),
         "owned": sum(dag.owned is not None for dag in dags),
-        **({"v2": {s.value: sum(d.v2 is not None and d.v2.status is s for d in v2_dags) for s in Status}}
-           if (v2_dags := [d for d in dags if "v2" in d.targets]) else {}),
+        **(
+            {"v2": {s.value: sum(d.v2 is not None and d.v2.status is s for d in v2_dags) for s in Status}}
+            if (v2_dags := [d for d in dags if "v2" in d.targets])
+            else {}
+        ),
     }
 
 
-def conversion_json(files: list[FileResult], output_paths: Mapping[tuple[str, str], Mapping[str, str | None]],
-                    reading: Mapping[str, str] | None = None) -> str:
+def conversion_json(
+    files: list[FileResult],
+    output_paths: Mapping[tuple[str, str], Mapping[str, str | None]],
+    reading: Mapping[str, str] | None = None,
+) -> str:
     """The document for `files`; output_paths maps (source, dag_id) to its written files; `reading`
     is how the run read the DAG files ({"mode": asked, "effective": done})."""
     document: dict[str, Any] = {
@@ -188,8 +214,12 @@ def conversion_json(files: list[FileResult], output_paths: Mapping[tuple[str, st
         "summary": summary(files),
         "dags": [dag_json(dag, output_paths.get((f.path, dag.dag_id), {})) for f in files for dag in f.dags],
         "files": [
-            {"path": f.path, "status": f.status.value, "diagnostics": [d.to_json() for d in f.diagnostics],
-             "suppressed": [s.to_json() for s in f.suppressed]}
+            {
+                "path": f.path,
+                "status": f.status.value,
+                "diagnostics": [d.to_json() for d in f.diagnostics],
+                "suppressed": [s.to_json() for s in f.suppressed],
+            }
             for f in files
         ],
     }

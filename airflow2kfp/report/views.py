@@ -160,7 +160,9 @@ class DagView:
     python_text: str | None
     yaml_text: str | None
     verify: Mapping[str, Any] | None = None  # conversion.json's `verify` entry, set by `airflow2kfp verify`
-    owned: str | None = None  # the user owns the pipeline's files: "marker" or "config" (airflow2kfp.ownership)
+    owned: str | None = (
+        None  # the user owns the pipeline's files: "marker" or "config" (airflow2kfp.ownership)
+    )
     targets: tuple[str, ...] = ("v1",)  # what the DAG was converted to
     v2: V2View | None = None
 
@@ -234,12 +236,16 @@ def pipeline_parameters(yaml_text: str | None) -> tuple[str, ...]:
         return ()
 
 
-def compiled_facts(dag: Mapping[str, Any], yaml_text: str | None) -> tuple[dict[str, StepInfo], tuple[str, ...]]:
+def compiled_facts(
+    dag: Mapping[str, Any], yaml_text: str | None
+) -> tuple[dict[str, StepInfo], tuple[str, ...]]:
     """The steps' retry/timeout and the pipeline parameters: from conversion.json, where the worker
     that compiled the DAG put them, or from the YAML (a conversion.json from before they were kept)."""
     if "kfp_steps" in dag and "pipeline_parameters" in dag:
-        steps = {name: StepInfo(str(step.get("retry", "")), str(step.get("timeout", "")))
-                 for name, step in (dag["kfp_steps"] or {}).items()}
+        steps = {
+            name: StepInfo(str(step.get("retry", "")), str(step.get("timeout", "")))
+            for name, step in (dag["kfp_steps"] or {}).items()
+        }
         return steps, tuple(str(name) for name in dag["pipeline_parameters"] or ())
     return workflow_steps(yaml_text), pipeline_parameters(yaml_text)
 
@@ -275,28 +281,35 @@ def task_rows(dag: Mapping[str, Any], steps: Mapping[str, StepInfo]) -> tuple[Ta
     for index, task in enumerate(tasks):
         kfp_name = task.get("kfp_name")
         step = steps.get(kfp_name or "", StepInfo("", ""))
-        rows.append(TaskRow(
-            index=index,
-            task_id=task["task_id"],
-            operator=task["operator"].rsplit(".", 1)[-1],
-            location=f"{dag['source']}:{task['line']}",
-            trigger_rule=task.get("trigger_rule", "all_success"),
-            retries=show(task.get("retries")) + (f" every {show(task['retry_delay'])}" if task.get("retry_delay") else ""),
-            timeout=show(task.get("execution_timeout")),
-            pool=show(task.get("pool")),
-            templated=", ".join(task.get("templated_fields", [])),
-            fidelity=_fidelity(task),
-            kfp_name=kfp_name,
-            component=task.get("component") or "",
-            after=", ".join(kfp_of.get(a) or a for a in task.get("after", [])),
-            kfp_retry=step.retry,
-            kfp_timeout=step.timeout,
-            mark=_task_mark(task),
-            notes=tuple(task.get("notes", []))
-            + ((f"not carried: {', '.join(not_carried[task['task_id']])}",) if task["task_id"] in not_carried else ())
-            + tuple(f"differs: {d}" for d in task.get("semantics", {}).get("differences", [])),
-            control=control_flow(task),
-        ))
+        rows.append(
+            TaskRow(
+                index=index,
+                task_id=task["task_id"],
+                operator=task["operator"].rsplit(".", 1)[-1],
+                location=f"{dag['source']}:{task['line']}",
+                trigger_rule=task.get("trigger_rule", "all_success"),
+                retries=show(task.get("retries"))
+                + (f" every {show(task['retry_delay'])}" if task.get("retry_delay") else ""),
+                timeout=show(task.get("execution_timeout")),
+                pool=show(task.get("pool")),
+                templated=", ".join(task.get("templated_fields", [])),
+                fidelity=_fidelity(task),
+                kfp_name=kfp_name,
+                component=task.get("component") or "",
+                after=", ".join(kfp_of.get(a) or a for a in task.get("after", [])),
+                kfp_retry=step.retry,
+                kfp_timeout=step.timeout,
+                mark=_task_mark(task),
+                notes=tuple(task.get("notes", []))
+                + (
+                    (f"not carried: {', '.join(not_carried[task['task_id']])}",)
+                    if task["task_id"] in not_carried
+                    else ()
+                )
+                + tuple(f"differs: {d}" for d in task.get("semantics", {}).get("differences", [])),
+                control=control_flow(task),
+            )
+        )
     return tuple(rows)
 
 
@@ -313,8 +326,13 @@ def control_flow(task: Mapping[str, Any]) -> str:
 # -- DAG-level settings ----------------------------------------------------------------------------
 
 _CRON_PRESETS = {
-    "@hourly": "0 0 * * * *", "@daily": "0 0 0 * * *", "@midnight": "0 0 0 * * *",
-    "@weekly": "0 0 0 * * 0", "@monthly": "0 0 0 1 * *", "@yearly": "0 0 0 1 1 *", "@annually": "0 0 0 1 1 *",
+    "@hourly": "0 0 * * * *",
+    "@daily": "0 0 0 * * *",
+    "@midnight": "0 0 0 * * *",
+    "@weekly": "0 0 0 * * 0",
+    "@monthly": "0 0 0 1 * *",
+    "@yearly": "0 0 0 1 1 *",
+    "@annually": "0 0 0 1 1 *",
 }
 
 
@@ -323,13 +341,19 @@ def schedule_row(settings: Mapping[str, Any]) -> SettingRow:
     if value is None:
         return SettingRow(key, "None (manual)", "no recurring run (manual runs)", "same")
     if isinstance(value, dict) and "duration_seconds" in value:
-        return SettingRow(key, show(value), f"recurring run, interval {duration(value['duration_seconds'])} "
-                          "(create it with this interval)", "approximated")
+        return SettingRow(
+            key,
+            show(value),
+            f"recurring run, interval {duration(value['duration_seconds'])} (create it with this interval)",
+            "approximated",
+        )
     if isinstance(value, str) and value == "@once":
         return SettingRow(key, value, "one run (create a single run)", "approximated")
     if isinstance(value, str) and (value in _CRON_PRESETS or len(value.split()) == 5):
         cron = _CRON_PRESETS.get(value) or f"0 {value}"
-        return SettingRow(key, value, f"recurring run, cron '{cron}' (create it with this cron)", "approximated")
+        return SettingRow(
+            key, value, f"recurring run, cron '{cron}' (create it with this cron)", "approximated"
+        )
     return SettingRow(key, show(value), "no KFP equivalent: set the recurring run by hand", "lost")
 
 
@@ -339,7 +363,11 @@ def recurring_rows(settings: Mapping[str, Any], recurring: Mapping[str, Any] | N
     if recurring is None:
         if settings.get(key) is None:
             return [SettingRow(key, "None (manual)", "no recurring run (manual runs)", "same")]
-        return [SettingRow(key, show(settings[key]), "no recurring run: KFP cannot express it (see A2K314)", "lost")]
+        return [
+            SettingRow(
+                key, show(settings[key]), "no recurring run: KFP cannot express it (see A2K314)", "lost"
+            )
+        ]
     trigger = recurring.get("trigger") or {}
     window = trigger.get("cron_schedule") or trigger.get("periodic_schedule") or {}
     if "cron_schedule" in trigger:
@@ -348,17 +376,33 @@ def recurring_rows(settings: Mapping[str, Any], recurring: Mapping[str, Any] | N
         kfp = f"recurring run, every {duration(window.get('interval_second') or 0)}"
     rows = [SettingRow(key, show(settings[key]), kfp, "approximated" if recurring.get("notes") else "same")]
     catchup = settings.get("catchup")
-    rows.append(SettingRow("catchup", show(catchup) if catchup is not None else "unset",
-                           f"no_catchup={str(recurring.get('no_catchup')).lower()}",
-                           "same" if isinstance(catchup, bool) else "approximated"))
+    rows.append(
+        SettingRow(
+            "catchup",
+            show(catchup) if catchup is not None else "unset",
+            f"no_catchup={str(recurring.get('no_catchup')).lower()}",
+            "same" if isinstance(catchup, bool) else "approximated",
+        )
+    )
     runs = settings.get("max_active_runs")
-    rows.append(SettingRow("max_active_runs", show(runs) if runs is not None else "unset",
-                           f"max_concurrency={recurring.get('max_concurrency')}",
-                           "same" if runs == recurring.get("max_concurrency") else "approximated"))
+    rows.append(
+        SettingRow(
+            "max_active_runs",
+            show(runs) if runs is not None else "unset",
+            f"max_concurrency={recurring.get('max_concurrency')}",
+            "same" if runs == recurring.get("max_concurrency") else "approximated",
+        )
+    )
     for name, field_name in (("start_date", "start_time"), ("end_date", "end_time")):
         if settings.get(name) is not None or window.get(field_name):
-            rows.append(SettingRow(name, show(settings.get(name)), f"{field_name}={window.get(field_name) or 'none'}",
-                                   "same" if window.get(field_name) else "lost"))
+            rows.append(
+                SettingRow(
+                    name,
+                    show(settings.get(name)),
+                    f"{field_name}={window.get(field_name) or 'none'}",
+                    "same" if window.get(field_name) else "lost",
+                )
+            )
     for name, value in (recurring.get("parameters") or {}).items():
         rows.append(SettingRow(f"recurring run: {name}", "logical date", value, "approximated"))
     return rows
@@ -371,9 +415,14 @@ def params_rows(settings: Mapping[str, Any], parameters: Sequence[str]) -> list[
     rows = []
     for name, value in params.items():
         carried = name in parameters
-        rows.append(SettingRow(f"params.{name}", show(value),
-                               f"pipeline parameter {name}" if carried else "not a pipeline parameter",
-                               "same" if carried else "lost"))
+        rows.append(
+            SettingRow(
+                f"params.{name}",
+                show(value),
+                f"pipeline parameter {name}" if carried else "not a pipeline parameter",
+                "same" if carried else "lost",
+            )
+        )
     return rows
 
 
@@ -381,51 +430,109 @@ def _simple_rows(settings: Mapping[str, Any], description: str | None) -> list[S
     rows = []
     if "catchup" in settings:
         catchup = settings["catchup"]
-        rows.append(SettingRow("catchup", show(catchup), f"recurring run no_catchup={not catchup}"
-                               if isinstance(catchup, bool) else "set no_catchup on the recurring run",
-                               "same" if isinstance(catchup, bool) else "lost"))
+        rows.append(
+            SettingRow(
+                "catchup",
+                show(catchup),
+                f"recurring run no_catchup={not catchup}"
+                if isinstance(catchup, bool)
+                else "set no_catchup on the recurring run",
+                "same" if isinstance(catchup, bool) else "lost",
+            )
+        )
     if "max_active_runs" in settings:
-        rows.append(SettingRow("max_active_runs", show(settings["max_active_runs"]),
-                               f"recurring run max_concurrency={show(settings['max_active_runs'])}", "same"))
+        rows.append(
+            SettingRow(
+                "max_active_runs",
+                show(settings["max_active_runs"]),
+                f"recurring run max_concurrency={show(settings['max_active_runs'])}",
+                "same",
+            )
+        )
     for key in ("start_date", "end_date"):
         if key in settings:
-            rows.append(SettingRow(key, show(settings[key]),
-                                   f"recurring run {key.replace('_date', '_time')}", "approximated"))
+            rows.append(
+                SettingRow(
+                    key, show(settings[key]), f"recurring run {key.replace('_date', '_time')}", "approximated"
+                )
+            )
     if "tags" in settings:
         rows.append(SettingRow("tags", show(settings["tags"]), "KFP v1 pipelines have no tags", "lost"))
     docs = [k for k in ("doc_md", "doc", "doc_rst", "doc_json", "doc_yaml") if k in settings]
     for key in docs:
         text = show(settings[key])
         # the first doc becomes the pipeline description when the DAG has none (emit/python.py)
-        first = next((k for k in ("doc_md", "doc", "doc_rst") if isinstance(settings.get(k), str) and settings[k].strip()),
-                     None)
+        first = next(
+            (
+                k
+                for k in ("doc_md", "doc", "doc_rst")
+                if isinstance(settings.get(k), str) and settings[k].strip()
+            ),
+            None,
+        )
         carried = key == first and not (description or settings.get("description"))
-        rows.append(SettingRow(key, text[:80] + ("..." if len(text) > 80 else ""),
-                               "pipeline description (first paragraph)" if carried else "not carried",
-                               "approximated" if carried else "lost"))
+        rows.append(
+            SettingRow(
+                key,
+                text[:80] + ("..." if len(text) > 80 else ""),
+                "pipeline description (first paragraph)" if carried else "not carried",
+                "approximated" if carried else "lost",
+            )
+        )
     if description or "description" in settings:
-        rows.append(SettingRow("description", show(settings.get("description", description)),
-                               "pipeline description", "same"))
+        rows.append(
+            SettingRow(
+                "description", show(settings.get("description", description)), "pipeline description", "same"
+            )
+        )
     return rows
 
 
-def setting_rows(settings: Mapping[str, Any], parameters: Sequence[str], description: str | None = None,
-                 recurring: Mapping[str, Any] | None = None, computed: bool = False) -> tuple[SettingRow, ...]:
+def setting_rows(
+    settings: Mapping[str, Any],
+    parameters: Sequence[str],
+    description: str | None = None,
+    recurring: Mapping[str, Any] | None = None,
+    computed: bool = False,
+) -> tuple[SettingRow, ...]:
     """`computed`: the run recorded its recurring run (`recurring`, None when there is none); older
     conversion.json files did not, and their schedule rows describe what to create by hand."""
-    shown = {"schedule", "schedule_interval", "timetable", *TIMETABLE_READ, "params", "catchup", "max_active_runs",
-             "start_date", "end_date", "tags", "doc_md", "doc", "doc_rst", "doc_json", "doc_yaml",
-             "description", "default_args"}
+    shown = {
+        "schedule",
+        "schedule_interval",
+        "timetable",
+        *TIMETABLE_READ,
+        "params",
+        "catchup",
+        "max_active_runs",
+        "start_date",
+        "end_date",
+        "tags",
+        "doc_md",
+        "doc",
+        "doc_rst",
+        "doc_json",
+        "doc_yaml",
+        "description",
+        "default_args",
+    }
     if computed:
         schedule = recurring_rows(settings, recurring)
         covered = {row.name for row in schedule}
         simple = [row for row in _simple_rows(settings, description) if row.name not in covered]
         rows = [schedule[0], *params_rows(settings, parameters), *schedule[1:], *simple]
     else:
-        rows = [schedule_row(settings), *params_rows(settings, parameters), *_simple_rows(settings, description)]
+        rows = [
+            schedule_row(settings),
+            *params_rows(settings, parameters),
+            *_simple_rows(settings, description),
+        ]
     if isinstance(settings.get("default_args"), dict):
-        rows.append(SettingRow("default_args", show(settings["default_args"]), "applied to each task (see tasks)",
-                               "same"))
+        rows.append(
+            SettingRow(
+                "default_args", show(settings["default_args"]), "applied to each task (see tasks)", "same"
+            )
+        )
     for key in sorted(set(settings) - shown):
         rows.append(SettingRow(key, show(settings[key]), "no KFP equivalent", "lost"))
     return tuple(rows)
@@ -437,14 +544,20 @@ def setting_rows(settings: Mapping[str, Any], parameters: Sequence[str], descrip
 def diagnostic_view(d: Mapping[str, Any]) -> DiagnosticView:
     location = "<unknown>"
     if d.get("file"):
-        location = d["file"] if d.get("line") is None else f"{d['file']}:{d['line']}:{(d.get('col') or 0) + 1}"
+        location = (
+            d["file"] if d.get("line") is None else f"{d['file']}:{d['line']}:{(d.get('col') or 0) + 1}"
+        )
     return DiagnosticView(d["code"], d["severity"], location, d["message"], d["help"], d.get("task_id"))
 
 
 def code_counts(diagnostics: Sequence[DiagnosticView]) -> tuple[tuple[str, str, int], ...]:
     counted = Counter((d.code, d.severity) for d in diagnostics)
-    return tuple(sorted(((code, sev, n) for (code, sev), n in counted.items()),
-                        key=lambda row: (SEVERITIES.index(row[1]) if row[1] in SEVERITIES else 9, row[0])))
+    return tuple(
+        sorted(
+            ((code, sev, n) for (code, sev), n in counted.items()),
+            key=lambda row: (SEVERITIES.index(row[1]) if row[1] in SEVERITIES else 9, row[0]),
+        )
+    )
 
 
 def graphs(dag: Mapping[str, Any]) -> tuple[Graph, Graph]:
@@ -452,12 +565,18 @@ def graphs(dag: Mapping[str, Any]) -> tuple[Graph, Graph]:
     index = {t["task_id"]: i for i, t in enumerate(tasks)}
     by_kfp = {t["kfp_name"]: i for i, t in enumerate(tasks) if t.get("kfp_name")}
     airflow = Graph(
-        tuple(GraphNode(i, t["task_id"], t["task_id"], t["mapping"], t.get("group")) for i, t in enumerate(tasks)),
+        tuple(
+            GraphNode(i, t["task_id"], t["task_id"], t["mapping"], t.get("group"))
+            for i, t in enumerate(tasks)
+        ),
         tuple((index[a], index[b]) for a, b in dag.get("airflow_edges", []) if a in index and b in index),
     )
     kfp = Graph(
-        tuple(GraphNode(i, t["task_id"], t["kfp_name"], t["mapping"], t.get("group"))
-              for i, t in enumerate(tasks) if t.get("kfp_name")),
+        tuple(
+            GraphNode(i, t["task_id"], t["kfp_name"], t["mapping"], t.get("group"))
+            for i, t in enumerate(tasks)
+            if t.get("kfp_name")
+        ),
         tuple((by_kfp[a], by_kfp[b]) for a, b in dag.get("kfp_edges", []) if a in by_kfp and b in by_kfp),
     )
     return airflow, kfp
@@ -506,8 +625,9 @@ def dag_stem(dag: Mapping[str, Any], taken: set[str]) -> str:
     return stem
 
 
-def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path,
-             files: OwnedFiles | None = None) -> DagView:
+def dag_view(
+    dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path, files: OwnedFiles | None = None
+) -> DagView:
     """One DAG's report; relative source paths are linked relative to `source_root` (where convert
     ran); the pipeline files are read through `files` (default: those OUT's manifest lists)."""
     files = files or OwnedFiles(out_dir, read_manifest(out_dir))
@@ -537,8 +657,9 @@ def dag_view(dag: Mapping[str, Any], out_dir: Path, stem: str, source_root: Path
         severity_counts={s: sum(d.severity == s for d in diagnostics) for s in SEVERITIES},
         code_counts=code_counts(diagnostics),
         tasks=tasks,
-        settings=setting_rows(dag.get("settings") or {}, parameters, recurring=recurring,
-                              computed="recurring_run" in dag),
+        settings=setting_rows(
+            dag.get("settings") or {}, parameters, recurring=recurring, computed="recurring_run" in dag
+        ),
         diagnostics=diagnostics,
         airflow_graph=airflow_graph,
         kfp_graph=kfp_graph,
@@ -559,21 +680,34 @@ def v2_view(dag: Mapping[str, Any], out_dir: Path, files: OwnedFiles) -> V2View 
     python_text, yaml_text = _read(files, v2.get("python")), _read(files, v2.get("yaml"))
     recurring = v2.get("recurring_run")
     data = v2.get("ordering") or {}
-    rows = tuple(V2TaskRow(
-        task_id=str(t.get("task_id")), step=t.get("step"), conditions=tuple(t.get("conditions") or ()),
-        exit_hook=bool(t.get("ignore_upstream_failure") or t.get("exit_handler")), region=t.get("region"),
-        semantics=str((t.get("semantics") or {}).get("verdict", "exact")),
-        differences=tuple((t.get("semantics") or {}).get("differences") or ()),
-    ) for t in v2.get("tasks") or [])
+    rows = tuple(
+        V2TaskRow(
+            task_id=str(t.get("task_id")),
+            step=t.get("step"),
+            conditions=tuple(t.get("conditions") or ()),
+            exit_hook=bool(t.get("ignore_upstream_failure") or t.get("exit_handler")),
+            region=t.get("region"),
+            semantics=str((t.get("semantics") or {}).get("verdict", "exact")),
+            differences=tuple((t.get("semantics") or {}).get("differences") or ()),
+        )
+        for t in v2.get("tasks") or []
+    )
     return V2View(
         status=str(v2.get("status", "failed")),
         python_link=_link(out_dir, out_dir / v2["python"]) if python_text is not None else None,
         yaml_link=_link(out_dir, out_dir / v2["yaml"]) if yaml_text is not None else None,
-        recurring_link=_link(out_dir, out_dir / recurring) if recurring and _read(files, recurring) is not None
+        recurring_link=_link(out_dir, out_dir / recurring)
+        if recurring and _read(files, recurring) is not None
         else None,
-        ordering=Ordering(str(data.get("verdict", "unchecked")), tuple(tuple(p) for p in data.get("missing") or ()),
-                          tuple(tuple(p) for p in data.get("extra") or ())),
-        error=v2.get("error"), tasks=rows, python_text=python_text, yaml_text=yaml_text,
+        ordering=Ordering(
+            str(data.get("verdict", "unchecked")),
+            tuple(tuple(p) for p in data.get("missing") or ()),
+            tuple(tuple(p) for p in data.get("extra") or ()),
+        ),
+        error=v2.get("error"),
+        tasks=rows,
+        python_text=python_text,
+        yaml_text=yaml_text,
         verify=v2.get("verify"),
     )
 

@@ -376,7 +376,12 @@ class _Executor:
             self.count += 1
             step_dir = self.workdir / f"{self.count:04d}-{re.sub(r'[^A-Za-z0-9_.-]', '_', node)[:80]}"
             result = host_step.run_container(
-                resolved | {"name": name}, step_dir, timeout, self.options.python, artifacts, self.options.airflow
+                resolved | {"name": name},
+                step_dir,
+                timeout,
+                self.options.python,
+                artifacts,
+                self.options.airflow,
             )
             if not result.verifiable:
                 phase = Phase.NOT_VERIFIABLE
@@ -494,8 +499,13 @@ class _Executor:
             if left and not outcome.unverifiable:
                 # getTemplateOutputsFromScope: "Unable to resolve" errors the DAG node
                 message = f"unable to resolve {{{{{left[0]}}}}} for output {parameter['name']} of {template['name']}"
-                failed = self.record_error(node or str(template["name"]), str(template["name"]),
-                                           str(template["name"]), message, waited)
+                failed = self.record_error(
+                    node or str(template["name"]),
+                    str(template["name"]),
+                    str(template["name"]),
+                    message,
+                    waited,
+                )
                 outcome.phase, outcome.message = Phase.ERROR, message
                 outcome.covered = outcome.covered | failed.covered
                 break

@@ -88,7 +88,9 @@ def _airflow_runs(
         folders.setdefault(_dag_folder(str(dag["source"]), sources), []).append(str(dag["dag_id"]))
     runs: dict[str, tuple[AirflowRunResult, str]] = {}
     run_options = AirflowRunOptions(
-        task_timeout=options.task_timeout, run_timeout=options.run_timeout, conf=options.conf,
+        task_timeout=options.task_timeout,
+        run_timeout=options.run_timeout,
+        conf=options.conf,
         sandbox=options.sandbox,
     )
     for folder, dag_ids in folders.items():
@@ -110,8 +112,12 @@ def verify(
     python = os.path.abspath(python)  # the sandboxes run in other folders; a venv's link is kept as it is
     with tempfile.TemporaryDirectory(prefix="airflow2kfp-verify-") as scratch:
         target = out_dir or Path(scratch)
-        reading = RunSettings(mode=options.mode, airflow_python=python, airflow_timeout=options.airflow_timeout)
-        targets = tuple(dict.fromkeys((*options.convert.targets, *options.targets)))  # what runs must be converted
+        reading = RunSettings(
+            mode=options.mode, airflow_python=python, airflow_timeout=options.airflow_timeout
+        )
+        targets = tuple(
+            dict.fromkeys((*options.convert.targets, *options.targets))
+        )  # what runs must be converted
         converted = convert_all(sources, target, replace(options.convert, targets=targets), settings=reading)
         document = json.loads(converted.summary_path.read_text(encoding="utf-8"))
         yaml_by_id = {d.dag_id: d.yaml_text for f in converted.files for d in f.dags}
@@ -127,8 +133,10 @@ def verify(
             airflow = airflow_result.dags.get(str(dag["dag_id"]))
             parameters = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in options.conf.items()}
             airflow_error = airflow_result.error or (
-                None if airflow and not airflow.error else
-                ((airflow.error if airflow else None) or "Airflow did not run this DAG") + _import_error(airflow_result)
+                None
+                if airflow and not airflow.error
+                else ((airflow.error if airflow else None) or "Airflow did not run this DAG")
+                + _import_error(airflow_result)
             )
             host = AirflowHost(python, airflow_result.airflow_version, folder)
             run_at = datetime.fromisoformat(logical_date)  # the one-off run starts at the logical date
@@ -157,14 +165,24 @@ def verify(
             if "v2" in options.targets:
                 ir_text = ir_by_id.get(str(dag["dag_id"]))
                 v2_options = V2LocalOptions(
-                    task_timeout=options.task_timeout, run_timeout=options.run_timeout,
-                    parameters=dict(options.conf), run_at=run_at, airflow=host,
+                    task_timeout=options.task_timeout,
+                    run_timeout=options.run_timeout,
+                    parameters=dict(options.conf),
+                    run_at=run_at,
+                    airflow=host,
                     kfp2_python=options.convert.kfp2_python,
                 )
                 kfp = run_ir(ir_text, v2_options) if ir_text else None
-                comparison = replace(compare(
-                    dag, airflow, kfp, airflow_error, None if ir_text else "the DAG did not convert to KFP v2"
-                ), target="v2")
+                comparison = replace(
+                    compare(
+                        dag,
+                        airflow,
+                        kfp,
+                        airflow_error,
+                        None if ir_text else "the DAG did not convert to KFP v2",
+                    ),
+                    target="v2",
+                )
                 comparisons.append(comparison)
                 if isinstance(dag.get("v2"), dict):
                     dag["v2"]["verify"] = {
@@ -204,7 +222,9 @@ def describe(comparison: Comparison) -> list[str]:
         f"{comparison.values_checked} values checked"
     )
     sides = f"Airflow {comparison.airflow_state}, KFP {comparison.kfp_phase}"
-    name = comparison.dag_id if comparison.target == "v1" else f"{comparison.dag_id} [KFP {comparison.target}]"
+    name = (
+        comparison.dag_id if comparison.target == "v1" else f"{comparison.dag_id} [KFP {comparison.target}]"
+    )
     lines = [f"{comparison.verdict.value:>10}  {name}  ({sides}; {counts})"]
     if comparison.error:
         lines.append(f"            error: {comparison.error}")
@@ -221,7 +241,9 @@ def _log_lines(task: TaskCheck) -> list[str]:
     lines: list[str] = []
     for side, log in (("Airflow", task.airflow_log), ("KFP", task.kfp_log)):
         tail = log.splitlines()[-CONSOLE_LOG_LINES:]
-        lines.append(f"            {task.task_id} ({side} log{', last lines' if tail else ': nothing written'})")
+        lines.append(
+            f"            {task.task_id} ({side} log{', last lines' if tail else ': nothing written'})"
+        )
         lines += [f"              | {line[:CONSOLE_LINE_CHARS]}" for line in tail]
     return lines
 

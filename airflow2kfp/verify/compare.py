@@ -387,23 +387,34 @@ def _orderings(
     for before, after in sorted(guaranteed_orderings(dag)):
         first_nodes = [n for n in steps.get(before) or steps.get(kfp_names.get(before) or "", []) if n.ran]
         second_nodes = [n for n in steps.get(after) or steps.get(kfp_names.get(after) or "", []) if n.ran]
-        in_one_loop = any(same_iteration(f.node, n.node) is not None for f in first_nodes for n in second_nodes)
+        in_one_loop = any(
+            same_iteration(f.node, n.node) is not None for f in first_nodes for n in second_nodes
+        )
         first = [i for i in instances.get(before, []) if i.state in RAN and i.end]
         second = [i for i in instances.get(after, []) if i.state in RAN and i.start]
         if first and second:
             checked += 1
-            pairs = ([(a, [b for b in first if b.map_index == a.map_index]) for a in second] if in_one_loop
-                     else [(a, first) for a in second])
-            if any(a.start is not None and waited and max(str(b.end) for b in waited) > str(a.start)
-                   for a, waited in pairs):
+            pairs = (
+                [(a, [b for b in first if b.map_index == a.map_index]) for a in second]
+                if in_one_loop
+                else [(a, first) for a in second]
+            )
+            if any(
+                a.start is not None and waited and max(str(b.end) for b in waited) > str(a.start)
+                for a, waited in pairs
+            ):
                 differences.append(
                     Difference("ordering", after, f"Airflow started {after} before {before} finished")
                 )
         if first_nodes and second_nodes:
             checked += 1
-            unordered = [n.node for n in second_nodes
-                         if not all(f.node in n.waited_for for f in first_nodes
-                                    if same_iteration(f.node, n.node) is not False)]
+            unordered = [
+                n.node
+                for n in second_nodes
+                if not all(
+                    f.node in n.waited_for for f in first_nodes if same_iteration(f.node, n.node) is not False
+                )
+            ]
             if unordered:
                 differences.append(
                     Difference(
@@ -425,8 +436,8 @@ def same_iteration(first: str, second: str) -> bool | None:
     loop part inside the digits of the index."""
     common = os.path.commonprefix([first, second])  # noqa: RUF071 - node names, compared as text
     opening = common.rfind("(")
-    if (opening >= 0 and common[opening + 1:].isdigit()) or common.endswith("("):
-        rest_first, rest_second = first[len(common):], second[len(common):]
+    if (opening >= 0 and common[opening + 1 :].isdigit()) or common.endswith("("):
+        rest_first, rest_second = first[len(common) :], second[len(common) :]
         if rest_first[:1] in _INDEX_CHARACTERS and rest_second[:1] in _INDEX_CHARACTERS:
             return False
     return True if _ITERATION.search(common) else None

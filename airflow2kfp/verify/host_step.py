@@ -191,7 +191,7 @@ def pip_installs(argv: list[str]) -> list[tuple[str, bool]]:
     found: dict[str, bool] = {}
     text = " ".join(argv)
     for match in _PIP_INSTALL.finditer(text):
-        lexer = shlex.shlex(text[match.end():], posix=True, punctuation_chars=True)
+        lexer = shlex.shlex(text[match.end() :], posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
         words: list[str] = []
         try:
@@ -290,8 +290,9 @@ def installed_distributions(python: str) -> Mapping[str, Mapping[str, Any]]:
         return {}
 
 
-def package_closure(python: str, requirements: list[str],
-                    no_deps: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+def package_closure(
+    python: str, requirements: list[str], no_deps: frozenset[str] = frozenset()
+) -> tuple[list[str], list[str]]:
     """The top-level paths of the required distributions, their dependencies (not for the
     requirements in `no_deps`, installed with `--no-deps`) and the python image's own packages;
     and the distributions whose files cannot be told."""
@@ -356,7 +357,7 @@ def _no_python(folder: Path, image: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("python3", "python", "pip", "pip3"):
         stub = folder / name
-        stub.write_text(f"#!/bin/sh\necho \"{name}: not found (image {image})\" >&2\nexit 127\n")
+        stub.write_text(f'#!/bin/sh\necho "{name}: not found (image {image})" >&2\nexit 127\n')
         stub.chmod(0o755)
 
 
@@ -417,8 +418,9 @@ def run_container(
     if operator_step:  # the Airflow image's Python: Airflow and what is installed with it
         _python_wrapper(shim, interpreter, isolated=False)
     elif image_family(image) == "python":  # the standard library, the declared packages, pip
-        paths, unknown = package_closure(interpreter, requirements,
-                                         frozenset(r for r, with_deps in installs if not with_deps))
+        paths, unknown = package_closure(
+            interpreter, requirements, frozenset(r for r, with_deps in installs if not with_deps)
+        )
         if unknown:
             return StepResult(
                 verifiable=False,

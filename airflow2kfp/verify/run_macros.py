@@ -24,8 +24,20 @@ from typing import Any
 _MACRO = re.compile(r"\[\[(.*?)\]\]")
 DEFAULT_LAYOUT = "20060102150405"
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -39,7 +51,7 @@ def format_run_macros(text: str, run_uuid: str, run_at: datetime) -> str:
         if whole.startswith("[[CurrentTime]]"):
             return go_time(run_at, DEFAULT_LAYOUT)
         if whole.startswith("[[CurrentTime."):
-            return go_time(run_at, whole[len("[[CurrentTime."):-2])
+            return go_time(run_at, whole[len("[[CurrentTime.") : -2])
         return whole  # [[ScheduledTime...]], [[Index]]: recurring runs only
 
     return _MACRO.sub(substitute, text)
@@ -102,14 +114,28 @@ def _chunk(layout: str, i: int) -> tuple[str, int] | None:
 def _element(moment: datetime, element: str) -> str:
     hour12 = moment.hour % 12 or 12
     fixed = {
-        "January": _MONTHS[moment.month - 1], "Jan": _MONTHS[moment.month - 1][:3],
-        "Monday": _DAYS[moment.weekday()], "Mon": _DAYS[moment.weekday()][:3], "MST": "UTC",
-        "01": f"{moment.month:02d}", "02": f"{moment.day:02d}", "03": f"{hour12:02d}",
-        "04": f"{moment.minute:02d}", "05": f"{moment.second:02d}", "06": f"{moment.year % 100:02d}",
-        "002": f"{moment.timetuple().tm_yday:03d}", "15": f"{moment.hour:02d}", "1": str(moment.month),
-        "2006": f"{moment.year:04d}", "2": str(moment.day), "_2": f"{moment.day:>2d}",
-        "__2": f"{moment.timetuple().tm_yday:>3d}", "3": str(hour12), "4": str(moment.minute),
-        "5": str(moment.second), "PM": "PM" if moment.hour >= 12 else "AM",
+        "January": _MONTHS[moment.month - 1],
+        "Jan": _MONTHS[moment.month - 1][:3],
+        "Monday": _DAYS[moment.weekday()],
+        "Mon": _DAYS[moment.weekday()][:3],
+        "MST": "UTC",
+        "01": f"{moment.month:02d}",
+        "02": f"{moment.day:02d}",
+        "03": f"{hour12:02d}",
+        "04": f"{moment.minute:02d}",
+        "05": f"{moment.second:02d}",
+        "06": f"{moment.year % 100:02d}",
+        "002": f"{moment.timetuple().tm_yday:03d}",
+        "15": f"{moment.hour:02d}",
+        "1": str(moment.month),
+        "2006": f"{moment.year:04d}",
+        "2": str(moment.day),
+        "_2": f"{moment.day:>2d}",
+        "__2": f"{moment.timetuple().tm_yday:>3d}",
+        "3": str(hour12),
+        "4": str(moment.minute),
+        "5": str(moment.second),
+        "PM": "PM" if moment.hour >= 12 else "AM",
         "pm": "pm" if moment.hour >= 12 else "am",
     }
     if element in fixed:

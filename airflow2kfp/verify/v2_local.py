@@ -50,21 +50,40 @@ def run_ir(ir_text: str, options: V2LocalOptions) -> WorkflowRun:
         count += 1
         command = [str(part) for part in step.get("command") or []]
         env: dict[Any, Any] = step["env"] if isinstance(step.get("env"), dict) else {}
-        template = {"container": {"image": str(step.get("image", "")), "command": command,
-                                  "env": [{"name": str(k), "value": str(v)} for k, v in env.items()]}}
+        template = {
+            "container": {
+                "image": str(step.get("image", "")),
+                "command": command,
+                "env": [{"name": str(k), "value": str(v)} for k, v in env.items()],
+            }
+        }
         try:
             timeout = min(float(step.get("timeout", options.task_timeout)), options.task_timeout)
         except (TypeError, ValueError):
             timeout = options.task_timeout
-        result = host_step.run_container(template, scratch / f"{count:04d}", timeout, python=python,
-                                         airflow=options.airflow)
-        return {"verifiable": result.verifiable, "succeeded": result.succeeded, "message": result.message,
-                "exit_code": result.exit_code, "log_tail": result.log_tail}
+        result = host_step.run_container(
+            template, scratch / f"{count:04d}", timeout, python=python, airflow=options.airflow
+        )
+        return {
+            "verifiable": result.verifiable,
+            "succeeded": result.succeeded,
+            "message": result.message,
+            "exit_code": result.exit_code,
+            "log_tail": result.log_tail,
+        }
 
     run_at = (options.run_at or datetime.now().astimezone()).isoformat()
     try:
-        answer = run_v2(ir_text, options.parameters, python, on_step, run_at, options.task_timeout,
-                        options.run_timeout, options.run_uuid)
+        answer = run_v2(
+            ir_text,
+            options.parameters,
+            python,
+            on_step,
+            run_at,
+            options.task_timeout,
+            options.run_timeout,
+            options.run_uuid,
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return workflow_run(answer)
@@ -77,15 +96,29 @@ def workflow_run(answer: Mapping[str, Any]) -> WorkflowRun:
         parameters = {str(k): str(v) for k, v in (step.get("parameters") or {}).items()}
         if CONTAINER_OUTPUT in parameters and "Output" not in parameters:
             parameters["Output"] = parameters.pop(CONTAINER_OUTPUT)  # kfp 2 reserves `Output` there
-        nodes.append(NodeRun(
-            node=str(step["node"]), task=str(step.get("task", "")), template=str(step.get("template", "")),
-            display_name=str(step.get("display_name") or "") or None, phase=_phase(step.get("phase")),
-            message=str(step.get("message") or ""), started=step.get("started"), finished=step.get("finished"),
-            attempts=int(step.get("attempts") or 0), parameters=parameters,
-            waited_for=tuple(str(w) for w in step.get("waited_for") or []), item=step.get("item"),
-            log_tail=str(step.get("log_tail") or "")))
-    return WorkflowRun(_phase(answer.get("phase")), tuple(nodes), str(answer.get("message") or ""),
-                       float(answer.get("seconds") or 0.0))
+        nodes.append(
+            NodeRun(
+                node=str(step["node"]),
+                task=str(step.get("task", "")),
+                template=str(step.get("template", "")),
+                display_name=str(step.get("display_name") or "") or None,
+                phase=_phase(step.get("phase")),
+                message=str(step.get("message") or ""),
+                started=step.get("started"),
+                finished=step.get("finished"),
+                attempts=int(step.get("attempts") or 0),
+                parameters=parameters,
+                waited_for=tuple(str(w) for w in step.get("waited_for") or []),
+                item=step.get("item"),
+                log_tail=str(step.get("log_tail") or ""),
+            )
+        )
+    return WorkflowRun(
+        _phase(answer.get("phase")),
+        tuple(nodes),
+        str(answer.get("message") or ""),
+        float(answer.get("seconds") or 0.0),
+    )
 
 
 def _phase(value: Any) -> Phase:

@@ -27,7 +27,12 @@ def check_config_loop(parsed: ParsedFile) -> None:
     assert parsed.diagnostics == ()
     (dag,) = parsed.dags
     assert [task.task_id for task in dag.tasks] == ["extract", "clean", "load", "report_a", "report_b"]
-    assert set(dag.edges) == {("extract", "clean"), ("clean", "load"), ("load", "report_a"), ("load", "report_b")}
+    assert set(dag.edges) == {
+        ("extract", "clean"),
+        ("clean", "load"),
+        ("load", "report_a"),
+        ("load", "report_b"),
+    }
     assert dag.task("clean").args.get("bash_command") == "echo clean"
     assert dag.source_mode == "airflow"
     assert dag.span.file == "airflow_only/config_loop.py" and dag.span.line == 12
@@ -40,10 +45,15 @@ def check_factory(parsed: ParsedFile) -> None:
     assert sorted(dags) == ["etl_sales", "etl_users"]
     sales = dags["etl_sales"]
     assert set(sales.edges) == {
-        ("start", "tables.copy_orders"), ("start", "tables.copy_refunds"),
-        ("tables.copy_orders", "done"), ("tables.copy_refunds", "done"),
+        ("start", "tables.copy_orders"),
+        ("start", "tables.copy_refunds"),
+        ("tables.copy_orders", "done"),
+        ("tables.copy_refunds", "done"),
     }
-    assert set(dags["etl_users"].edges) == {("start", "tables.copy_accounts"), ("tables.copy_accounts", "done")}
+    assert set(dags["etl_users"].edges) == {
+        ("start", "tables.copy_accounts"),
+        ("tables.copy_accounts", "done"),
+    }
     copy = sales.task("tables.copy_orders")
     assert copy.group_id == "tables" and sales.task_groups == {"tables": (None, None)}
     assert copy.args.get("retries") == 2 and copy.args.get("retry_delay") == Duration(300.0)
@@ -68,7 +78,9 @@ def check_company_pods(parsed: ParsedFile) -> None:
     assert parsed.diagnostics == ()
     (dag,) = parsed.dags
     ingest = dag.task("ingest")
-    assert ingest.qualified_operator == "dag_helpers.pods.CompanyPodOperator" and not ingest.operator_in_dag_file
+    assert (
+        ingest.qualified_operator == "dag_helpers.pods.CompanyPodOperator" and not ingest.operator_in_dag_file
+    )
     assert family_for(ingest) is PODS
     calls = map_task(ingest, MappingContext(dag, MappingOptions())).task_calls
     assert "set_cpu_request('500m')" in calls and "add_pod_label('cost-center', 'data-eng')" in calls
@@ -84,8 +96,12 @@ def check_clock(parsed: ParsedFile) -> None:
     assert "orders_19700101.csv" in dag.task("extract").args.get("bash_command")
 
 
-CASES = {"config_loop.py": check_config_loop, "factory_dags.py": check_factory, "yaml_loop_dags.py": check_yaml_loop,
-         "clock_import_time.py": check_clock}
+CASES = {
+    "config_loop.py": check_config_loop,
+    "factory_dags.py": check_factory,
+    "yaml_loop_dags.py": check_yaml_loop,
+    "clock_import_time.py": check_clock,
+}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -99,8 +115,9 @@ def test_airflow2_reads_the_same(reader2: AirflowReader, name: str) -> None:
 
 
 @pytest.mark.parametrize("python_fixture", ["airflow_python", "airflow2_python"])
-def test_a_pod_operator_subclass_from_a_helper_module_is_a_pod(python_fixture: str,
-                                                                request: pytest.FixtureRequest) -> None:
+def test_a_pod_operator_subclass_from_a_helper_module_is_a_pod(
+    python_fixture: str, request: pytest.FixtureRequest
+) -> None:
     # importing the Kubernetes provider takes seconds of its own: a timeout for it, not the tests' short one
     with AirflowReader(request.getfixturevalue(python_fixture), ReaderOptions(timeout=60)) as reader:
         check_company_pods(read(reader, "company_pods.py"))

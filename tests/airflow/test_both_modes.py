@@ -24,8 +24,11 @@ ALLOWED: tuple[tuple[str, str, str], ...] = (
     # the import names the module the class comes from (Airflow 3 moved BashOperator to a provider);
     # the static reader names the canonical path of what the file imported
     ("bash_tools.py", r"operator='airflow\.operators\.bash\.BashOperator'", "the operator's real module"),
-    ("valid_custom_branch_operator.py", r"operator='airflow\.operators\.bash\.BashOperator'",
-     "the operator's real module"),
+    (
+        "valid_custom_branch_operator.py",
+        r"operator='airflow\.operators\.bash\.BashOperator'",
+        "the operator's real module",
+    ),
     # the import reads the pod's image (Variable.get at parse time); the static reading cannot, so its
     # placeholder and the approximated reader of the placeholder's XCom are what the default mode gains
     ("valid_pull_from_placeholder.py", r".", "a step where static has a placeholder (its whole component)"),
@@ -37,7 +40,11 @@ ALLOWED: tuple[tuple[str, str, str], ...] = (
     # the import knows which Airflow reads the DAG (3.x here) and runs fallback steps in its image;
     # the static reader sees no Airflow 3 import in these files and assumes Airflow 2
     ("ops_containers.py", r"image: apache/airflow:2\.", "the image of the Airflow that imported the DAG"),
-    ("verify_fallback_operators.py", r"image: apache/airflow:2\.", "the image of the Airflow that imported the DAG"),
+    (
+        "verify_fallback_operators.py",
+        r"image: apache/airflow:2\.",
+        "the image of the Airflow that imported the DAG",
+    ),
 )
 
 
@@ -48,8 +55,23 @@ FOLDERS = sorted(folder for folder in FIXTURES.iterdir() if folder.is_dir() and 
 def _convert(out: Path, *mode: str) -> None:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-        main(["convert", *(str(f.relative_to(REPO)) for f in FOLDERS), "--out", str(out), "--no-cache",
-              "--fail-on", "never", "-q", "-j", "2", "--airflow-timeout", "15", *mode])
+        main(
+            [
+                "convert",
+                *(str(f.relative_to(REPO)) for f in FOLDERS),
+                "--out",
+                str(out),
+                "--no-cache",
+                "--fail-on",
+                "never",
+                "-q",
+                "-j",
+                "2",
+                "--airflow-timeout",
+                "15",
+                *mode,
+            ]
+        )
     assert "Traceback" not in printed.getvalue(), printed.getvalue()[-3000:]
 
 
@@ -78,8 +100,11 @@ def _without_stand_ins_replaced(static: str, default: str) -> list[str]:
     default mode converted with a family of their own (a gain, not a loss), and less the stand-in
     components (and the operator step's parameter) no step of the default mode uses any more."""
     static_steps, default_steps = _steps(static), _steps(default)
-    gained = {task for task, key in static_steps.items()
-              if key in STAND_INS and default_steps.get(task, key) not in STAND_INS}
+    gained = {
+        task
+        for task, key in static_steps.items()
+        if key in STAND_INS and default_steps.get(task, key) not in STAND_INS
+    }
     dropped = {key for key in STAND_INS if f"{key} = components" not in default}
     kept: list[str] = []
     skipping: str | None = None
@@ -123,21 +148,27 @@ def test_lost_lines_counts_lines_and_repeats() -> None:
 
 
 def test_a_stand_in_the_default_mode_converted_is_no_loss() -> None:
-    static = ("# Stands in\nPLACEHOLDER = components.load_component_from_text(\n  spec\n)\n\n"
-              "AIRFLOW_OPERATOR = components.load_component_from_text(\n  runner\n)\n\n"
-              "    ts: str = 'now',\n"
-              "    # t: BashOperator at f.py:3 [placeholder]\n    t = (\n        named(PLACEHOLDER, 't')()\n    )\n"
-              "    # p: TeamPod at f.py:4 [approximated]\n    p = (\n        named(AIRFLOW_OPERATOR, 'p')(ts=ts)\n    )\n"
-              "    # u: BashOperator at f.py:5 [direct]\n    u = (\n        named(BASH, 'u')()\n    )")
-    default = ("BASH = components.load_component_from_text(\n  spec\n)\n    # t: BashOperator at f.py:3 [direct]\n"
-               "    t = (\n        named(BASH, 't')()\n    )\n    # p: TeamPod at f.py:4 [direct]\n"
-               "    p = (\n        named(POD_P, 'p')()\n    )\n")
-    assert lost_lines(static, default) == sorted(["    # u: BashOperator at f.py:5 [direct]", "    u = (",
-                                                  "        named(BASH, 'u')()"])
+    static = (
+        "# Stands in\nPLACEHOLDER = components.load_component_from_text(\n  spec\n)\n\n"
+        "AIRFLOW_OPERATOR = components.load_component_from_text(\n  runner\n)\n\n"
+        "    ts: str = 'now',\n"
+        "    # t: BashOperator at f.py:3 [placeholder]\n    t = (\n        named(PLACEHOLDER, 't')()\n    )\n"
+        "    # p: TeamPod at f.py:4 [approximated]\n    p = (\n        named(AIRFLOW_OPERATOR, 'p')(ts=ts)\n    )\n"
+        "    # u: BashOperator at f.py:5 [direct]\n    u = (\n        named(BASH, 'u')()\n    )"
+    )
+    default = (
+        "BASH = components.load_component_from_text(\n  spec\n)\n    # t: BashOperator at f.py:3 [direct]\n"
+        "    t = (\n        named(BASH, 't')()\n    )\n    # p: TeamPod at f.py:4 [direct]\n"
+        "    p = (\n        named(POD_P, 'p')()\n    )\n"
+    )
+    assert lost_lines(static, default) == sorted(
+        ["    # u: BashOperator at f.py:5 [direct]", "    u = (", "        named(BASH, 'u')()"]
+    )
 
 
-def test_the_default_mode_emits_everything_static_reading_emits(airflow_python: str, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_default_mode_emits_everything_static_reading_emits(
+    airflow_python: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(REPO)  # display paths relative to the repository in both runs
     monkeypatch.setenv("AIRFLOW2KFP_AIRFLOW_PYTHON", airflow_python)
     _convert(tmp_path / "static", "--mode", "static")

@@ -35,18 +35,29 @@ def test_the_import_records_what_the_static_reading_finds(reader, name: str) -> 
             if mine is None:
                 continue
             assert (theirs.name, theirs.partial_args, dict(theirs.partial_kwargs)) == (
-                mine.name, mine.partial_args, dict(mine.partial_kwargs)), task.task_id
+                mine.name,
+                mine.partial_args,
+                dict(mine.partial_kwargs),
+            ), task.task_id
             # the import reads every plain global the function reads; the reader only what it needs
-            assert {k: v for k, v in theirs.cells.items() if k in mine.cells} == dict(mine.cells), task.task_id
+            assert {k: v for k, v in theirs.cells.items() if k in mine.cells} == dict(mine.cells), (
+                task.task_id
+            )
             if mine.bound_object is not None:
-                assert theirs.bound_object is not None and theirs.bound_object.class_name == mine.bound_object.class_name
+                assert (
+                    theirs.bound_object is not None
+                    and theirs.bound_object.class_name == mine.bound_object.class_name
+                )
 
 
 def test_bound_objects_are_recorded_with_their_attributes(reader) -> None:
     dag = _imported(reader, FIXTURES / "airflow_dags" / "callables_kinds.py")["callables_kinds"]
     assert dag.task("local_method").python_callable.bound_object == BoundObject(
-        "Exporter", None, None, {"target": "gs://local", "compress": True})
-    assert dag.task("classmethod").python_callable.bound_object == BoundObject("Exporter", None, "Exporter", None)
+        "Exporter", None, None, {"target": "gs://local", "compress": True}
+    )
+    assert dag.task("classmethod").python_callable.bound_object == BoundObject(
+        "Exporter", None, "Exporter", None
+    )
 
 
 def test_a_lambda_is_its_expression(reader) -> None:

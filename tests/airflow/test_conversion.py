@@ -18,13 +18,30 @@ REPO = Path(__file__).resolve().parents[2]
 def convert(sources: list[Path], out: Path, python: str, *extra: str) -> tuple[int, dict]:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-        code = main(["convert", *map(str, sources), "--out", str(out), "--mode", "auto", "--no-cache",
-                     "--airflow-python", python, "--fail-on", "never", "-q", *extra])
+        code = main(
+            [
+                "convert",
+                *map(str, sources),
+                "--out",
+                str(out),
+                "--mode",
+                "auto",
+                "--no-cache",
+                "--airflow-python",
+                python,
+                "--fail-on",
+                "never",
+                "-q",
+                *extra,
+            ]
+        )
     assert "Traceback" not in printed.getvalue()
     return code, json.loads((out / "conversion.json").read_text())
 
 
-def test_dags_only_import_can_resolve_convert_with_exact_ordering(airflow_python: str, tmp_path: Path) -> None:
+def test_dags_only_import_can_resolve_convert_with_exact_ordering(
+    airflow_python: str, tmp_path: Path
+) -> None:
     code, document = convert([REPO / "fixtures" / "airflow_only"], tmp_path, airflow_python)
     assert code == 0
     dags = {dag["dag_id"]: dag for dag in document["dags"]}
@@ -36,7 +53,9 @@ def test_dags_only_import_can_resolve_convert_with_exact_ordering(airflow_python
         assert dag["airflow_edges"], dag["dag_id"]  # the import found the dynamic edges
 
 
-def test_every_example_dag_airflow_loads_converts_with_exact_ordering(airflow_python: str, tmp_path: Path) -> None:
+def test_every_example_dag_airflow_loads_converts_with_exact_ordering(
+    airflow_python: str, tmp_path: Path
+) -> None:
     roots = copy_examples(airflow_python, tmp_path / "dags")
     if not roots:
         pytest.skip("this Airflow ships no example DAGs")
@@ -44,5 +63,8 @@ def test_every_example_dag_airflow_loads_converts_with_exact_ordering(airflow_py
     imported = [d for d in document["dags"] if d["source_mode"].startswith("airflow")]
     assert len(imported) >= 50
     for dag in imported:
-        assert dag["status"] == "converted", (dag["dag_id"], [d for d in dag["diagnostics"] if d["severity"] == "error"])
+        assert dag["status"] == "converted", (
+            dag["dag_id"],
+            [d for d in dag["diagnostics"] if d["severity"] == "error"],
+        )
         assert dag["ordering"]["verdict"] == "exact", dag["dag_id"]

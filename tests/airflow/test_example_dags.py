@@ -58,27 +58,34 @@ def inlined(dags: dict[str, dict]) -> dict[str, dict]:
             roots = [t for t in inner_tasks if all(e[1] != t for e in inner_edges)]
             leaves = [t for t in inner_tasks if all(e[0] != t for e in inner_edges)]
             tasks = [t for t in tasks if t != task_id] + [f"{task_id}.{t}" for t in inner_tasks]
-            edges = ([e for e in edges if task_id not in e]
-                     + [[u, f"{task_id}.{r}"] for u, d in edges if d == task_id for r in roots]
-                     + [[f"{task_id}.{le}", d] for u, d in edges if u == task_id for le in leaves]
-                     + [[f"{task_id}.{u}", f"{task_id}.{d}"] for u, d in inner_edges])
+            edges = (
+                [e for e in edges if task_id not in e]
+                + [[u, f"{task_id}.{r}"] for u, d in edges if d == task_id for r in roots]
+                + [[f"{task_id}.{le}", d] for u, d in edges if u == task_id for le in leaves]
+                + [[f"{task_id}.{u}", f"{task_id}.{d}"] for u, d in inner_edges]
+            )
         return sorted(tasks), sorted(edges)
 
-    return {dag_id: dict(zip(("tasks", "edges"), expand(dag_id))) for dag_id in dags if dag_id not in children}
+    return {
+        dag_id: dict(zip(("tasks", "edges"), expand(dag_id))) for dag_id in dags if dag_id not in children
+    }
 
 
 def dagbag_truth(python: str, roots: list[Path]) -> dict[str, dict[str, dict[str, list]]]:
-    done = run_in_sandbox(python, ["-c", TRUTH_SCRIPT, *map(str, roots)], timeout=600, folders=map(str, roots))
+    done = run_in_sandbox(
+        python, ["-c", TRUTH_SCRIPT, *map(str, roots)], timeout=600, folders=map(str, roots)
+    )
     assert done is not None, "the DagBag truth run did not finish"
     for line in done.stdout.decode().splitlines():
         if line.startswith("TRUTH:"):
-            return json.loads(line[len("TRUTH:"):])
+            return json.loads(line[len("TRUTH:") :])
     raise AssertionError(f"no truth from DagBag: {done.stderr.decode()[-2000:]}")
 
 
 @pytest.mark.parametrize("reader_fixture", ["reader", "reader2"])
-def test_example_dags_match_dagbag(reader_fixture: str, request: pytest.FixtureRequest, tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_example_dags_match_dagbag(
+    reader_fixture: str, request: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     reader: AirflowReader = request.getfixturevalue(reader_fixture)
     roots = copy_examples(reader.python or "", tmp_path)
     assert roots, "the Airflow environment ships no example DAGs"
@@ -91,8 +98,10 @@ def test_example_dags_match_dagbag(reader_fixture: str, request: pytest.FixtureR
         counts["import errors"] += sum(d.code == "A2K601" for d in parsed.diagnostics)
         assert not [d for d in parsed.diagnostics if d.code in ("A2K602", "A2K603", "A2K604")], example.path
         for dag in parsed.dags:
-            read[str(example.root)][dag.dag_id] = (sorted(t.task_id for t in dag.tasks),
-                                                   sorted(list(edge) for edge in dag.edges))
+            read[str(example.root)][dag.dag_id] = (
+                sorted(t.task_id for t in dag.tasks),
+                sorted(list(edge) for edge in dag.edges),
+            )
             counts["DAGs"] += 1
             counts["tasks"] += len(dag.tasks)
             counts["edges"] += len(dag.edges)

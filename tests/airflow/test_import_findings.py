@@ -16,16 +16,32 @@ from airflow2kfp.cli import main
 REPO = Path(__file__).resolve().parents[2]
 SCHEDULES = REPO / "fixtures" / "schedules"
 
-CRONS = {"nightly_cron": "0 0 3 * * *", "legacy_interval": "0 0 6 * * *", "daily_preset": "0 0 0 * * *",
-         "weekly_trigger": "0 0 4 * * 1", "interval_cron": "0 0 5 * * *"}
+CRONS = {
+    "nightly_cron": "0 0 3 * * *",
+    "legacy_interval": "0 0 6 * * *",
+    "daily_preset": "0 0 0 * * *",
+    "weekly_trigger": "0 0 4 * * 1",
+    "interval_cron": "0 0 5 * * *",
+}
 INTERVALS = {"every_six_hours": 21600, "interval_delta": 7200, "trigger_delta": 10800}
-NO_RUN = {"manual_backfill": None, "manual_legacy": None, "one_shot": "info", "streaming_compaction": "warning",
-          "on_new_data": "warning"}
+NO_RUN = {
+    "manual_backfill": None,
+    "manual_legacy": None,
+    "one_shot": "info",
+    "streaming_compaction": "warning",
+    "on_new_data": "warning",
+}
 # the timetables whose logical date is one period before the firing time
 DATA_INTERVAL = {
     "airflow3": {"interval_cron", "interval_delta"},
-    "airflow2": {"nightly_cron", "legacy_interval", "daily_preset", "every_six_hours", "interval_cron",
-                 "interval_delta"},
+    "airflow2": {
+        "nightly_cron",
+        "legacy_interval",
+        "daily_preset",
+        "every_six_hours",
+        "interval_cron",
+        "interval_delta",
+    },
     "static": {"interval_cron", "interval_delta"},  # what the source says; which Airflow runs it is unknown
 }
 
@@ -39,10 +55,14 @@ def convert(*args: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize("mode", ["auto", "static"])
 @pytest.mark.parametrize("version", ["airflow3", "airflow2"])
-def test_every_kind_of_schedule(version: str, mode: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_every_kind_of_schedule(
+    version: str, mode: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     python = request.getfixturevalue("airflow_python" if version == "airflow3" else "airflow2_python")
     out = tmp_path / "out"
-    code, printed = convert(str(SCHEDULES / version), "--out", str(out), "--mode", mode, "--airflow-python", python)
+    code, printed = convert(
+        str(SCHEDULES / version), "--out", str(out), "--mode", mode, "--airflow-python", python
+    )
     assert code == 0, printed
     summary = json.loads((out / "conversion.json").read_text())
     dags = {dag["dag_id"]: dag for dag in summary["dags"]}
@@ -77,7 +97,7 @@ def dag_id_for(team: str, name: str) -> str:
     return f"{team}__{name}"
 '''
 
-DAG_FILE = '''from datetime import datetime
+DAG_FILE = """from datetime import datetime
 
 from airflow import DAG
 
@@ -90,13 +110,14 @@ from dag_helpers import DEFAULT_ARGS
 
 with DAG("data__etl", default_args=DEFAULT_ARGS, schedule=None, start_date=datetime(2024, 1, 1)):
     BashOperator(task_id="run", bash_command="echo {{ ds }}")
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", ["auto", "airflow", "static"])
 @pytest.mark.parametrize("version", ["airflow3", "airflow2"])
 def test_a_helper_module_is_no_failure_and_info_only_runs_exit_0(
-        version: str, mode: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    version: str, mode: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     python = request.getfixturevalue("airflow_python" if version == "airflow3" else "airflow2_python")
     dags = tmp_path / "dags"
     dags.mkdir()
@@ -104,8 +125,19 @@ def test_a_helper_module_is_no_failure_and_info_only_runs_exit_0(
     (dags / "etl.py").write_text(DAG_FILE)
     out = tmp_path / "out"
     junit = tmp_path / "junit.xml"
-    code, printed = convert(str(dags), "--out", str(out), "--mode", mode, "--airflow-python", python,
-                            "--junit", str(junit), "--fail-on", "warning")
+    code, printed = convert(
+        str(dags),
+        "--out",
+        str(out),
+        "--mode",
+        mode,
+        "--airflow-python",
+        python,
+        "--junit",
+        str(junit),
+        "--fail-on",
+        "warning",
+    )
     summary = json.loads((out / "conversion.json").read_text())
     files = {Path(f["path"]).name: f for f in summary["files"]}
     assert files["dag_helpers.py"]["status"] == "skipped"
@@ -118,18 +150,19 @@ def test_a_helper_module_is_no_failure_and_info_only_runs_exit_0(
     assert "unreadable" not in printed
 
 
-CRON_DAG = '''from datetime import datetime
+CRON_DAG = """from datetime import datetime
 
 from airflow import DAG
 from airflow.providers.standard.operators.bash import BashOperator
 
 with DAG("nightly", schedule="0 2 * * *", start_date=datetime(2024, 1, 1), catchup=False):
     BashOperator(task_id="report", bash_command="make report DAY={{ ds }}")
-'''
+"""
 
 
-def test_the_users_timetable_settings_reach_the_import(airflow_python: str, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_users_timetable_settings_reach_the_import(
+    airflow_python: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """[scheduler] create_cron_data_intervals (Airflow 3) turns cron strings into data-interval
     timetables in the user's Airflow: the import sees the same setting, and the warning follows it."""
     dags = tmp_path / "dags"
@@ -138,8 +171,9 @@ def test_the_users_timetable_settings_reach_the_import(airflow_python: str, tmp_
     said = {}
     for setting in ("False", "True"):
         monkeypatch.setenv("AIRFLOW__SCHEDULER__CREATE_CRON_DATA_INTERVALS", setting)
-        code, printed = convert(str(dags), "--out", str(tmp_path / f"out-{setting}"), "--airflow-python",
-                                airflow_python, "-v")
+        code, printed = convert(
+            str(dags), "--out", str(tmp_path / f"out-{setting}"), "--airflow-python", airflow_python, "-v"
+        )
         assert code == 0, printed
         said[setting] = "one period later" in printed
     assert said == {"False": False, "True": True}

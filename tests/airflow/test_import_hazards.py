@@ -35,7 +35,9 @@ def assert_good_dag(parsed: ParsedFile) -> None:
 
 
 @pytest.mark.parametrize("python_fixture", ["airflow_python", "airflow2_python"])
-def test_each_hazard_is_its_code_and_the_batch_continues(python_fixture: str, request: pytest.FixtureRequest) -> None:
+def test_each_hazard_is_its_code_and_the_batch_continues(
+    python_fixture: str, request: pytest.FixtureRequest
+) -> None:
     python = request.getfixturevalue(python_fixture)
     with AirflowReader(python, ReaderOptions(timeout=TIMEOUT)) as reader:
         assert_good_dag(read(reader, "good_dag.py"))  # starts the worker outside the timings below
@@ -50,7 +52,9 @@ def test_each_hazard_is_its_code_and_the_batch_continues(python_fixture: str, re
 
 
 def test_a_process_forked_by_the_dag_file_neither_delays_nor_survives(reader: AirflowReader) -> None:
-    assert_good_dag(read(reader, "good_dag.py"))  # a worker is up and shows this folder: the file alone is timed
+    assert_good_dag(
+        read(reader, "good_dag.py")
+    )  # a worker is up and shows this folder: the file alone is timed
     started = time.monotonic()
     parsed = read(reader, "forks_a_straggler.py")
     # a reader that waited for the straggler (it sleeps 60 s holding the pipes) would time out
@@ -66,7 +70,12 @@ def test_import_error_message_is_airflows(reader: AirflowReader) -> None:
 
 
 def test_sandbox_cwd_and_scrubbed_environment(airflow_python: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_SECRET_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "AZURE_CLIENT_SECRET", "KUBECONFIG"):
+    for name in (
+        "AWS_SECRET_ACCESS_KEY",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "AZURE_CLIENT_SECRET",
+        "KUBECONFIG",
+    ):
         monkeypatch.setenv(name, "secret")
     with AirflowReader(airflow_python, ReaderOptions(timeout=TIMEOUT)) as reader:
         parsed = read(reader, "side_effects.py")

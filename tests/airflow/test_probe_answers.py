@@ -14,17 +14,50 @@ from airflow2kfp.model import (
 from airflow2kfp.parse.airflow_import import decode_value, parsed_file_from_probe
 
 TASK = {
-    "task_id": "load", "operator": "@task.bash", "operator_module": "airflow.providers.standard.decorators.bash",
-    "line": 9, "group_id": "etl", "args": {"retry_delay": {"__duration__": 60.0}, "env": {"X": {"__xcom__": "a", "key": "k"}},
-                                            "bash_command": {"__unresolved__": "make_command"}},
-    "explicit": ["env"], "is_mapped": True, "mapped_args": {"x": [1, 2]}, "is_setup": False, "is_teardown": True,
-    "python_callable": {"name": "load", "module": None, "file": "/abs/dags/etl.py", "line": 7, "source": "def load(): ..."},
+    "task_id": "load",
+    "operator": "@task.bash",
+    "operator_module": "airflow.providers.standard.decorators.bash",
+    "line": 9,
+    "group_id": "etl",
+    "args": {
+        "retry_delay": {"__duration__": 60.0},
+        "env": {"X": {"__xcom__": "a", "key": "k"}},
+        "bash_command": {"__unresolved__": "make_command"},
+    },
+    "explicit": ["env"],
+    "is_mapped": True,
+    "mapped_args": {"x": [1, 2]},
+    "is_setup": False,
+    "is_teardown": True,
+    "python_callable": {
+        "name": "load",
+        "module": None,
+        "file": "/abs/dags/etl.py",
+        "line": 7,
+        "source": "def load(): ...",
+    },
 }
 ANSWER = {
-    "path": "/abs/dags/etl.py", "status": "ok", "skipped": False, "import_errors": [],
-    "dags": [{"dag_id": "etl", "line": 5, "schedule": "@daily", "catchup": False, "tags": ["a"], "description": "d",
-              "default_args": {"retries": 1}, "params": {"p": 3}, "task_groups": {"etl": {"parent": None, "tooltip": "t"}},
-              "edge_labels": [["a", "load", "then"]], "tasks": [TASK], "edges": [["a", "load"]]}],
+    "path": "/abs/dags/etl.py",
+    "status": "ok",
+    "skipped": False,
+    "import_errors": [],
+    "dags": [
+        {
+            "dag_id": "etl",
+            "line": 5,
+            "schedule": "@daily",
+            "catchup": False,
+            "tags": ["a"],
+            "description": "d",
+            "default_args": {"retries": 1},
+            "params": {"p": 3},
+            "task_groups": {"etl": {"parent": None, "tooltip": "t"}},
+            "edge_labels": [["a", "load", "then"]],
+            "tasks": [TASK],
+            "edges": [["a", "load"]],
+        }
+    ],
 }
 
 
@@ -49,7 +82,9 @@ def test_answer_becomes_a_dag_read_by_airflow() -> None:
     assert task.args.get("env") == {"X": XComRef("a", "k")}
     assert task.args.get("bash_command") == Unresolved("make_command")
     assert task.is_mapped and task.mapped_args == {"x": [1, 2]} and task.is_teardown
-    assert task.python_callable == PythonCallable("load", "def load(): ...", SourceSpan("dags/etl.py", 7), None)
+    assert task.python_callable == PythonCallable(
+        "load", "def load(): ...", SourceSpan("dags/etl.py", 7), None
+    )
 
 
 def test_task_without_a_line_takes_the_dags() -> None:
@@ -79,27 +114,65 @@ def test_a_dag_read_by_airflow_records_that_airflow_s_version() -> None:
 
 
 def test_callable_bindings_decode_to_the_model() -> None:
-    callable_ = {**TASK["python_callable"], "name": "export", "partial_args": [1, {"__duration__": 5}],
-                 "partial_kwargs": {"dry_run": True}, "cells": {"limit": 3},
-                 "bound_object": {"class_name": "Exporter", "module": None, "source": None,
-                                  "state": {"target": "s3://x"}}}
+    callable_ = {
+        **TASK["python_callable"],
+        "name": "export",
+        "partial_args": [1, {"__duration__": 5}],
+        "partial_kwargs": {"dry_run": True},
+        "cells": {"limit": 3},
+        "bound_object": {
+            "class_name": "Exporter",
+            "module": None,
+            "source": None,
+            "state": {"target": "s3://x"},
+        },
+    }
     answer = {**ANSWER, "dags": [{**ANSWER["dags"][0], "tasks": [{**TASK, "python_callable": callable_}]}]}
     found = parsed_file_from_probe(answer, "dags/etl.py").dags[0].tasks[0].python_callable
-    assert (found.partial_args, found.partial_kwargs, found.cells) == ((1, Duration(5.0)), {"dry_run": True}, {"limit": 3})
+    assert (found.partial_args, found.partial_kwargs, found.cells) == (
+        (1, Duration(5.0)),
+        {"dry_run": True},
+        {"limit": 3},
+    )
     assert found.bound_object == BoundObject("Exporter", None, None, {"target": "s3://x"})
 
 
 def test_a_mapped_groups_argument_names_its_group_and_a_subdag_is_inlined() -> None:
-    inner = {**TASK, "task_id": "g.work", "group_id": "g", "is_mapped": False, "mapped_args": {},
-             "args": {"op_args": [{"__mapped_arg__": "x"}]}}
-    parent = {**ANSWER["dags"][0], "dag_id": "p", "task_groups": {"g": {"parent": None, "tooltip": None,
-                                                                        "mapped": {"x": [1, 2]}}},
-              "edge_labels": [], "edges": [], "tasks": [
-                  inner, {**TASK, "task_id": "run", "operator": "SubDagOperator", "group_id": None,
-                          "operator_module": "airflow.operators.subdag", "args": {"subdag": {"__dag__": "p.run"}},
-                          "python_callable": None}]}
-    child = {**ANSWER["dags"][0], "dag_id": "p.run", "task_groups": {}, "edge_labels": [], "edges": [],
-             "tasks": [{**TASK, "task_id": "step", "group_id": None, "python_callable": None}]}
+    inner = {
+        **TASK,
+        "task_id": "g.work",
+        "group_id": "g",
+        "is_mapped": False,
+        "mapped_args": {},
+        "args": {"op_args": [{"__mapped_arg__": "x"}]},
+    }
+    parent = {
+        **ANSWER["dags"][0],
+        "dag_id": "p",
+        "task_groups": {"g": {"parent": None, "tooltip": None, "mapped": {"x": [1, 2]}}},
+        "edge_labels": [],
+        "edges": [],
+        "tasks": [
+            inner,
+            {
+                **TASK,
+                "task_id": "run",
+                "operator": "SubDagOperator",
+                "group_id": None,
+                "operator_module": "airflow.operators.subdag",
+                "args": {"subdag": {"__dag__": "p.run"}},
+                "python_callable": None,
+            },
+        ],
+    }
+    child = {
+        **ANSWER["dags"][0],
+        "dag_id": "p.run",
+        "task_groups": {},
+        "edge_labels": [],
+        "edges": [],
+        "tasks": [{**TASK, "task_id": "step", "group_id": None, "python_callable": None}],
+    }
     (dag,) = parsed_file_from_probe({**ANSWER, "dags": [parent, child]}, "p.py").dags
     assert dag.mapped_groups == {"g": {"x": [1, 2]}}
     assert dag.task("g.work").args.get("op_args") == [MappedArg("g", "x")]
@@ -134,17 +207,24 @@ def test_a_forged_extra_or_malformed_answer_fails_only_its_file() -> None:
     assert checked(ok, [1, 2]) == ["A2K612"]
     assert checked({"status": "tampered", "frames": 2, "extra_bytes": 0}, b"") == ["A2K612"]
     assert checked({"status": "what"}, b"") == ["A2K612"]
-    for broken in ({"dag_id": 7}, {"dag_id": "x", "tasks": [{"task_id": None}]},
-                   {"dag_id": "x", "edges": [["a"]]}, {"dag_id": "x", "tasks": "abc"},
-                   {"dag_id": "x", "tasks": [{"task_id": "t", "python_callable": {"line": "seven"}}]},
-                   {"dag_id": "x", "tasks": [{"task_id": "t", "explicit": [1]}]}, {"tasks": []}):
+    for broken in (
+        {"dag_id": 7},
+        {"dag_id": "x", "tasks": [{"task_id": None}]},
+        {"dag_id": "x", "edges": [["a"]]},
+        {"dag_id": "x", "tasks": "abc"},
+        {"dag_id": "x", "tasks": [{"task_id": "t", "python_callable": {"line": "seven"}}]},
+        {"dag_id": "x", "tasks": [{"task_id": "t", "explicit": [1]}]},
+        {"tasks": []},
+    ):
         assert checked(ok, {**ANSWER, "nonce": NONCE, "dags": [broken]}) == ["A2K612"], broken
     assert checked(ok, {**ANSWER, "nonce": NONCE, "import_errors": [{"line": "x"}]}) == ["A2K612"]
 
 
 def test_timeouts_and_crashes_keep_their_codes() -> None:
     assert checked({"status": "timeout", "timeout": 3}, b"") == ["A2K602"]
-    assert checked({"status": "crashed", "error": "killed by signal 9", "limits": {"memory_mb": 2048}}, b"") == ["A2K603"]
+    assert checked(
+        {"status": "crashed", "error": "killed by signal 9", "limits": {"memory_mb": 2048}}, b""
+    ) == ["A2K603"]
 
 
 def test_frames_are_split_exactly() -> None:

@@ -14,7 +14,7 @@ from airflow2kfp.parse.sandbox import Box
 from airflow2kfp.pipeline import ConvertOptions
 from airflow2kfp.run import RunSettings, convert_all
 
-DAG = '''
+DAG = """
 from datetime import datetime
 
 from airflow.sdk import DAG
@@ -22,7 +22,7 @@ from airflow.providers.standard.operators.bash import BashOperator
 
 with DAG("relative_python", start_date=datetime(2024, 1, 1), schedule=None):
     BashOperator(task_id="hello", bash_command="echo hello")
-'''
+"""
 
 
 @pytest.fixture
@@ -38,7 +38,9 @@ def started_elsewhere(airflow_python: str, tmp_path: Path, monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize("sandbox", ["auto", "off"])
-def test_a_relative_interpreter_imports_from_any_sandbox(started_elsewhere: str, tmp_path: Path, sandbox: str) -> None:
+def test_a_relative_interpreter_imports_from_any_sandbox(
+    started_elsewhere: str, tmp_path: Path, sandbox: str
+) -> None:
     dag = str(tmp_path / "dags" / "relative_python.py")
     with AirflowReader(started_elsewhere, ReaderOptions(timeout=30, sandbox=sandbox)) as reader:
         parsed = reader.read(dag, dag_folder=str(tmp_path / "dags"))
@@ -48,13 +50,20 @@ def test_a_relative_interpreter_imports_from_any_sandbox(started_elsewhere: str,
 
 
 def test_the_environment_variable_resolves_against_the_starting_folder(
-        started_elsewhere: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started_elsewhere: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(PYTHON_ENV_VAR, started_elsewhere)
     found = find_airflow_python()
     assert found == str(tmp_path / "started-here" / started_elsewhere)
     assert Box(python=started_elsewhere).python == found  # every sandboxed process gets the absolute path
-    result = convert_all([tmp_path / "dags"], tmp_path / "out", ConvertOptions(),
-                         settings=RunSettings(mode="airflow", airflow_timeout=30))
+    result = convert_all(
+        [tmp_path / "dags"],
+        tmp_path / "out",
+        ConvertOptions(),
+        settings=RunSettings(mode="airflow", airflow_timeout=30),
+    )
     assert result.reading.effective == "airflow"
     assert [d.code for d in result.diagnostics if d.severity.rank >= 2] == []
-    assert [(d.dag_id, d.source_mode) for f in result.files for d in f.dags] == [("relative_python", "airflow")]
+    assert [(d.dag_id, d.source_mode) for f in result.files for d in f.dags] == [
+        ("relative_python", "airflow")
+    ]

@@ -20,10 +20,11 @@ from airflow2kfp.parse.airflow_import import AirflowReader, ReaderOptions
 from airflow2kfp.parse.sandbox import Support, airflow_environment, read_env_file
 
 BOTH = pytest.mark.parametrize("python_fixture", ["airflow_python", "airflow2_python"])
-SANDBOXED = pytest.mark.skipif(not sandbox.support().available,
-                               reason=f"bubblewrap cannot run here: {sandbox.support().reason}")
+SANDBOXED = pytest.mark.skipif(
+    not sandbox.support().available, reason=f"bubblewrap cannot run here: {sandbox.support().reason}"
+)
 
-IMPORTS = '''
+IMPORTS = """
 from datetime import datetime
 
 from airflow import DAG
@@ -32,14 +33,19 @@ try:
     from airflow.providers.standard.operators.bash import BashOperator
 except ImportError:  # Airflow 2
     from airflow.operators.bash import BashOperator
-'''
+"""
 
-CRON_DAG = IMPORTS + '''
+CRON_DAG = (
+    IMPORTS
+    + """
 with DAG("nightly_report", schedule="0 2 * * *", start_date=datetime(2024, 1, 1), catchup=False):
     BashOperator(task_id="report", bash_command="make report DAY={{ ds }}")
-'''
+"""
+)
 
-PARSE_TIME_LOOKUPS = IMPORTS + '''
+PARSE_TIME_LOOKUPS = (
+    IMPORTS
+    + """
 try:
     from airflow.sdk import Variable
     from airflow.sdk.bases.hook import BaseHook
@@ -52,9 +58,12 @@ WAREHOUSE = BaseHook.get_connection("warehouse")
 
 with DAG(f"load_{ENV}", schedule=None, start_date=datetime(2024, 1, 1), catchup=False):
     BashOperator(task_id="load", bash_command=f"load --host {WAREHOUSE.host} --schema {WAREHOUSE.schema}")
-'''
+"""
+)
 
-DATA_FILE_DAG = IMPORTS + '''
+DATA_FILE_DAG = (
+    IMPORTS
+    + """
 import json
 import os
 
@@ -67,9 +76,10 @@ with open(os.path.join(conf.get("core", "dags_folder"), "config", "tables.json")
 with DAG("copy_tables", schedule=None, start_date=datetime(2024, 1, 1), catchup=False):
     for table in TABLES:
         BashOperator(task_id=f"copy_{table}", bash_command=f"copy {table}")
-'''
+"""
+)
 
-SUBDAG = '''
+SUBDAG = """
 from datetime import datetime
 
 from airflow import DAG
@@ -87,7 +97,7 @@ args = {"owner": "airflow", "start_date": datetime(2024, 1, 1)}
 with DAG("with_subdag", default_args=args, schedule="@daily", catchup=False) as dag:
     start = EmptyOperator(task_id="start")
     start >> SubDagOperator(task_id="section", subdag=section("with_subdag", "section", args))
-'''
+"""
 
 
 def dag_folder(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -105,8 +115,9 @@ def read(python: str, folder: Path, name: str, **options: object) -> ParsedFile:
 
 @SANDBOXED
 @BOTH
-def test_cron_schedules_are_the_installed_airflows_own(python_fixture: str, request: pytest.FixtureRequest,
-                                                       tmp_path: Path) -> None:
+def test_cron_schedules_are_the_installed_airflows_own(
+    python_fixture: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """No unit-test mode: Airflow 3 makes a cron string a CronTriggerTimetable, Airflow 2 a data interval."""
     python = request.getfixturevalue(python_fixture)
     folder = dag_folder(tmp_path, {"nightly.py": CRON_DAG})
@@ -115,8 +126,22 @@ def test_cron_schedules_are_the_installed_airflows_own(python_fixture: str, requ
     assert dag.settings["timetable"] == expected
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-        main(["convert", str(folder), "--out", str(tmp_path / "out"), "--no-cache", "--airflow-python", python,
-              "--sandbox", "require", "--fail-on", "never", "-v"])
+        main(
+            [
+                "convert",
+                str(folder),
+                "--out",
+                str(tmp_path / "out"),
+                "--no-cache",
+                "--airflow-python",
+                python,
+                "--sandbox",
+                "require",
+                "--fail-on",
+                "never",
+                "-v",
+            ]
+        )
     # only the data-interval timetable puts the logical date one period before the firing time
     assert ("one period later" in printed.getvalue()) == (python_fixture == "airflow2_python")
 
@@ -135,7 +160,8 @@ def test_operators_that_query_the_database_while_parsed_load(airflow2_python: st
 @SANDBOXED
 @BOTH
 def test_parse_time_variables_and_connections_are_only_what_is_handed_in(
-        python_fixture: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    python_fixture: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     python = request.getfixturevalue(python_fixture)
     folder = dag_folder(tmp_path, {"load.py": PARSE_TIME_LOOKUPS})
     # the user's own environment holds them too: it must not reach the import
@@ -143,26 +169,52 @@ def test_parse_time_variables_and_connections_are_only_what_is_handed_in(
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", "postgres://leak@leak/leak")
     (missing,) = read(python, folder, "load.py").diagnostics
     assert missing.code == "A2K601" and "deploy_env" in missing.message
-    handed = airflow_environment([("deploy_env", "prod")], [("warehouse", "postgres://etl:pw@db.internal:5432/analytics")])
+    handed = airflow_environment(
+        [("deploy_env", "prod")], [("warehouse", "postgres://etl:pw@db.internal:5432/analytics")]
+    )
     (dag,) = read(python, folder, "load.py", extra_env=handed).dags
     assert dag.dag_id == "load_prod"
     assert dag.task("load").args.get("bash_command") == "load --host db.internal --schema analytics"
 
 
 @SANDBOXED
-def test_variables_reach_the_import_from_flags_env_files_and_settings(airflow_python: str, tmp_path: Path) -> None:
+def test_variables_reach_the_import_from_flags_env_files_and_settings(
+    airflow_python: str, tmp_path: Path
+) -> None:
     folder = dag_folder(tmp_path, {"load.py": PARSE_TIME_LOOKUPS})
     env_file = tmp_path / "airflow.env"
-    env_file.write_text("# parse-time values\nAIRFLOW_VAR_DEPLOY_ENV=staging\n"
-                        "AIRFLOW_CONN_WAREHOUSE=postgres://etl:pw@staging-db:5432/analytics\n")
-    (tmp_path / "pyproject.toml").write_text('[tool.airflow2kfp]\nairflow-vars = { deploy_env = "from-settings" }\n')
+    env_file.write_text(
+        "# parse-time values\nAIRFLOW_VAR_DEPLOY_ENV=staging\n"
+        "AIRFLOW_CONN_WAREHOUSE=postgres://etl:pw@staging-db:5432/analytics\n"
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.airflow2kfp]\nairflow-vars = { deploy_env = "from-settings" }\n'
+    )
 
     def dag_ids(*flags: str) -> list[str]:
         out = tmp_path / f"out{len(list(tmp_path.glob('out*')))}"
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            main(["convert", str(folder), "--out", str(out), "--mode", "airflow", "--airflow-python", airflow_python,
-                  "--sandbox", "require", "--fail-on", "never", "--config", str(tmp_path / "pyproject.toml"),
-                  "--cache-dir", str(tmp_path / "cache"), *flags])
+            main(
+                [
+                    "convert",
+                    str(folder),
+                    "--out",
+                    str(out),
+                    "--mode",
+                    "airflow",
+                    "--airflow-python",
+                    airflow_python,
+                    "--sandbox",
+                    "require",
+                    "--fail-on",
+                    "never",
+                    "--config",
+                    str(tmp_path / "pyproject.toml"),
+                    "--cache-dir",
+                    str(tmp_path / "cache"),
+                    *flags,
+                ]
+            )
         return [dag["dag_id"] for dag in json.loads((out / "conversion.json").read_text())["dags"]]
 
     assert dag_ids("--airflow-env-file", str(env_file)) == ["load_from-settings"]  # the settings' table wins
@@ -174,7 +226,10 @@ def test_variables_reach_the_import_from_flags_env_files_and_settings(airflow_py
 def test_env_files_hold_parse_time_variables_only(tmp_path: Path) -> None:
     env_file = tmp_path / "airflow.env"
     env_file.write_text("AIRFLOW_VAR_A=1\n\n# comment\nAIRFLOW_CONN_DB='postgres://x'\n")
-    assert read_env_file(env_file) == {"AIRFLOW_VAR_A": "1", "AIRFLOW_CONN_DB": "'postgres://x'"}  # literal, as docker
+    assert read_env_file(env_file) == {
+        "AIRFLOW_VAR_A": "1",
+        "AIRFLOW_CONN_DB": "'postgres://x'",
+    }  # literal, as docker
     for text in ("AWS_SECRET_ACCESS_KEY=x\n", "AIRFLOW_VAR_A\n", "export AIRFLOW_VAR_A=1\n"):
         env_file.write_text(text)
         with pytest.raises(ValueError):
@@ -182,13 +237,16 @@ def test_env_files_hold_parse_time_variables_only(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         airflow_environment([("bad name", "x")])
     assert airflow_environment([("env", "prod")], [("db", "sqlite://")]) == (
-        ("AIRFLOW_CONN_DB", "sqlite://"), ("AIRFLOW_VAR_ENV", "prod"))
+        ("AIRFLOW_CONN_DB", "sqlite://"),
+        ("AIRFLOW_VAR_ENV", "prod"),
+    )
 
 
 @SANDBOXED
 @BOTH
-def test_dag_files_find_their_data_through_dags_folder(python_fixture: str, request: pytest.FixtureRequest,
-                                                       tmp_path: Path) -> None:
+def test_dag_files_find_their_data_through_dags_folder(
+    python_fixture: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     python = request.getfixturevalue(python_fixture)
     folder = dag_folder(tmp_path, {"copy.py": DATA_FILE_DAG, "config/tables.json": '["orders", "users"]'})
     (dag,) = read(python, folder, "copy.py").dags
@@ -203,10 +261,19 @@ def run_quietly(*argv: str) -> tuple[int, str]:
 
 
 def test_without_bubblewrap_auto_warns_require_fails_and_off_says_so(
-        airflow_python: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    airflow_python: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = dag_folder(tmp_path, {"nightly.py": CRON_DAG})
     monkeypatch.setattr(sandbox, "support", lambda: Support(None, "bubblewrap (`bwrap`) is not installed"))
-    common = ["convert", str(folder), "--airflow-python", airflow_python, "-v", "--cache-dir", str(tmp_path / "cache")]
+    common = [
+        "convert",
+        str(folder),
+        "--airflow-python",
+        airflow_python,
+        "-v",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
 
     code, printed = run_quietly(*common, "--out", str(tmp_path / "auto"))
     assert "A2K610" in printed and code == 0
@@ -227,15 +294,20 @@ def test_without_bubblewrap_auto_warns_require_fails_and_off_says_so(
 def test_an_unknown_sandbox_mode_or_assignment_is_a_usage_error(tmp_path: Path) -> None:
     folder = dag_folder(tmp_path, {"nightly.py": CRON_DAG})
     assert run_quietly("convert", str(folder), "--out", str(tmp_path / "o"), "--sandbox", "maybe")[0] == 2
-    code, printed = run_quietly("convert", str(folder), "--out", str(tmp_path / "o"), "--airflow-var", "novalue")
+    code, printed = run_quietly(
+        "convert", str(folder), "--out", str(tmp_path / "o"), "--airflow-var", "novalue"
+    )
     assert code == 2 and "NAME=VALUE" in printed
     (tmp_path / "bad.env").write_text("HOME=/root\n")
-    code, printed = run_quietly("convert", str(folder), "--out", str(tmp_path / "o"), "--airflow-env-file",
-                                str(tmp_path / "bad.env"))
+    code, printed = run_quietly(
+        "convert", str(folder), "--out", str(tmp_path / "o"), "--airflow-env-file", str(tmp_path / "bad.env")
+    )
     assert code == 2 and "AIRFLOW_VAR_" in printed
 
 
-def test_the_sandbox_shows_every_folder_from_the_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sandbox_shows_every_folder_from_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Files from several folders: each worker's sandbox binds them all when it starts, so no
     worker restarts (re-importing Airflow) to see one more."""
     import sys
@@ -261,7 +333,10 @@ def test_the_sandbox_shows_every_folder_from_the_start(tmp_path: Path, monkeypat
             return [ParsedFile(path=display) for _, display in items]
 
     monkeypatch.setattr(readers, "AirflowReader", Recorder)
-    files = [(tmp_path / "team_a" / "etl.py", "team_a/etl.py"), (tmp_path / "team_b" / "ml" / "train.py", "team_b/ml/train.py")]
+    files = [
+        (tmp_path / "team_a" / "etl.py", "team_a/etl.py"),
+        (tmp_path / "team_b" / "ml" / "train.py", "team_b/ml/train.py"),
+    ]
     readers.prepare_reader(readers.Mode.AIRFLOW, files, [], airflow_python=sys.executable, sandbox="auto")
     (options,) = seen
     assert {str(tmp_path / "team_a"), str(tmp_path / "team_b" / "ml")} <= set(options.folders)

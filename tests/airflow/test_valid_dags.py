@@ -17,22 +17,44 @@ from airflow2kfp.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
-CASES = [(folder, version) for folder, version in (("valid_dags", "airflow3"), ("valid_dags_airflow2", "airflow2"),
-                                                   ("valid_dags_duplicates", "airflow3"),
-                                                   ("valid_dags_duplicates", "airflow2"))]
+CASES = [
+    (folder, version)
+    for folder, version in (
+        ("valid_dags", "airflow3"),
+        ("valid_dags_airflow2", "airflow2"),
+        ("valid_dags_duplicates", "airflow3"),
+        ("valid_dags_duplicates", "airflow2"),
+    )
+]
 INTERNAL = re.compile(r"^A2K[45]\d\d$")
 
 
 def convert(folder: Path, out: Path, mode: str, python: str) -> tuple[int, dict[str, Any], str]:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-        code = main(["convert", str(folder), "--out", str(out), "--mode", mode, "--airflow-python", python,
-                     "--no-cache", "-j", "1"])
+        code = main(
+            [
+                "convert",
+                str(folder),
+                "--out",
+                str(out),
+                "--mode",
+                mode,
+                "--airflow-python",
+                python,
+                "--no-cache",
+                "-j",
+                "1",
+            ]
+        )
     return code, json.loads((out / "conversion.json").read_text()), printed.getvalue()
 
 
-@pytest.fixture(scope="module", params=[(f, v, m) for f, v in CASES for m in ("auto", "static")],
-                ids=lambda p: "-".join(p))
+@pytest.fixture(
+    scope="module",
+    params=[(f, v, m) for f, v in CASES for m in ("auto", "static")],
+    ids=lambda p: "-".join(p),
+)
 def converted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     folder, version, mode = request.param
     python = request.getfixturevalue("airflow_python" if version == "airflow3" else "airflow2_python")
@@ -43,7 +65,8 @@ def converted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 def diagnostics(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return [d for f in summary["files"] for d in f["diagnostics"]] + [
-        d for dag in summary["dags"] for d in dag["diagnostics"]]
+        d for dag in summary["dags"] for d in dag["diagnostics"]
+    ]
 
 
 def test_no_internal_error_and_one_emission_per_dag_id(converted) -> None:
@@ -54,7 +77,12 @@ def test_no_internal_error_and_one_emission_per_dag_id(converted) -> None:
     assert all(dag["status"] == "converted" for dag in summary["dags"]), printed
     assert code == 0, printed
     # no orphan: every pipeline file is the one conversion.json names
-    named = {Path(dag[key]).name for dag in summary["dags"] for key in ("python", "yaml", "recurring_run") if dag[key]}
+    named = {
+        Path(dag[key]).name
+        for dag in summary["dags"]
+        for key in ("python", "yaml", "recurring_run")
+        if dag[key]
+    }
     assert {p.name for p in (out / "pipelines").iterdir() if p.is_file()} == named
 
 
@@ -79,7 +107,10 @@ def test_each_case_converts_as_it_runs(converted) -> None:
         always = dag_of(summary, "valid_short_circuit_always")
         tasks = {t["task_id"]: t for t in always["tasks"]}
         assert always["ordering"]["verdict"] == "exact"
-        assert not tasks["notify_team"]["conditions"] and tasks["notify_team"]["semantics"]["verdict"] == "differs"
+        assert (
+            not tasks["notify_team"]["conditions"]
+            and tasks["notify_team"]["semantics"]["verdict"] == "differs"
+        )
         assert tasks["export"]["conditions"]
 
         unread = dag_of(summary, "valid_mapped_unread_input")
@@ -100,8 +131,11 @@ def test_each_case_converts_as_it_runs(converted) -> None:
         assert "dsl.ParallelFor(smoke_test_items.outputs['Output']) as smoke_test_item" in text
         assert "bash_command_0=smoke_test_item.bash_command, env=smoke_test_item.env" in text
         assert "_itertools.product(*_lists)" in text
-        assert not [d for d in diagnostics(summary) if d.get("dag_id") == "valid_mapped_cross_product"
-                    and d["code"] == "A2K306"]
+        assert not [
+            d
+            for d in diagnostics(summary)
+            if d.get("dag_id") == "valid_mapped_cross_product" and d["code"] == "A2K306"
+        ]
 
         group = dag_of(summary, "valid_mapped_group_cross_product")
         text = pipeline(out, group)
@@ -111,24 +145,36 @@ def test_each_case_converts_as_it_runs(converted) -> None:
 
         jobs = dag_of(summary, "valid_bash_expand_kwargs")
         assert {t["task_id"]: t["mapping"] for t in jobs["tasks"]}["run_job"] != "placeholder"
-        assert "mapped_kwargs.items() if _k in ('bash_command', 'env', 'append_env', 'cwd')" in pipeline(out, jobs)
+        assert "mapped_kwargs.items() if _k in ('bash_command', 'env', 'append_env', 'cwd')" in pipeline(
+            out, jobs
+        )
 
         pulled = dag_of(summary, "valid_pull_from_placeholder")
         tasks = {t["task_id"]: t for t in pulled["tasks"]}
         found = [d for d in diagnostics(summary) if d["code"] == "A2K336"]
-        if mode == "static":  # the image is a Variable: the pod is a placeholder that declares the output read
+        if (
+            mode == "static"
+        ):  # the image is a Variable: the pod is a placeholder that declares the output read
             assert tasks["model_training"]["mapping"] == "placeholder"
             assert tasks["extract_run_id"]["mapping"] == "approximated"
-            assert [d["message"].split(" (output")[0] for d in found] == ["reads the XCom of 'model_training'"]
+            assert [d["message"].split(" (output")[0] for d in found] == [
+                "reads the XCom of 'model_training'"
+            ]
             assert "- {name: Output}" in pipeline(out, pulled)
         else:  # Airflow's import reads the Variable's default: a pod, no placeholder
             assert tasks["model_training"]["mapping"] != "placeholder" and not found
 
         kwargs = pipeline(out, dag_of(summary, "valid_mapped_group_kwargs"))
-        assert "MappedArg" not in kwargs and "dsl.ParallelFor(['reindex orders', 'reindex customers'])" in kwargs
+        assert (
+            "MappedArg" not in kwargs and "dsl.ParallelFor(['reindex orders', 'reindex customers'])" in kwargs
+        )
     elif folder == "valid_dags_airflow2":
         rules = {t["task_id"]: t for t in dag_of(summary, "valid_legacy_trigger_rules")["tasks"]}
-        assert rules["publish"]["trigger_rule"] == rules["vacuum"]["trigger_rule"] == "none_failed_min_one_success"
+        assert (
+            rules["publish"]["trigger_rule"]
+            == rules["vacuum"]["trigger_rule"]
+            == "none_failed_min_one_success"
+        )
         assert rules["notify"]["trigger_rule"] == "always"
         assert rules["publish"]["depends"].endswith("(full-load.Succeeded || incremental-load.Succeeded)")
     else:

@@ -74,13 +74,16 @@ def test_creating_a_module_that_an_import_names_invalidates(tmp_path):
     assert Hasher().key(tmp_path / "dag.py", "dag.py", (tmp_path,), "opts") != before
 
 
-@pytest.mark.parametrize("content", [
-    b"not json",
-    b'{"key": "abcd", "value": {"path": "x"}}',  # not a FileResult
-    b'{"key": "abcd", "value": [1, 2]}',
-    b'{"key": "other", "value": null}',  # written under another key
-    b"[]",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"not json",
+        b'{"key": "abcd", "value": {"path": "x"}}',  # not a FileResult
+        b'{"key": "abcd", "value": [1, 2]}',
+        b'{"key": "other", "value": null}',  # written under another key
+        b"[]",
+    ],
+)
 def test_a_corrupt_or_foreign_entry_is_a_miss(tmp_path, content):
     cache = Cache(tmp_path)
     entry = tmp_path / "v2" / "ab" / "abcd.json"

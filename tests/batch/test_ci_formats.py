@@ -79,8 +79,20 @@ def test_sarif_leaves_notes_out_unless_asked_and_each_result_has_its_rule(repo, 
     validator = jsonschema.validators.validator_for(SCHEMA)(SCHEMA)
     levels = {}
     for level in ("error", "warning", "note"):
-        run("convert", "dags", "--out", "out", "-j", "1", "--mode", "static", "--sarif", f"{level}.sarif",
-            "--sarif-level", level)
+        run(
+            "convert",
+            "dags",
+            "--out",
+            "out",
+            "-j",
+            "1",
+            "--mode",
+            "static",
+            "--sarif",
+            f"{level}.sarif",
+            "--sarif-level",
+            level,
+        )
         log = json.loads(Path(f"{level}.sarif").read_text())
         validator.validate(log)
         results = log["runs"][0]["results"]

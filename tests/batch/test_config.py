@@ -67,8 +67,9 @@ def test_the_documented_example_is_a_valid_configuration(tmp_path):
 
 
 def test_mode_and_airflow_settings(tmp_path):
-    (tmp_path / "airflow2kfp.toml").write_text('mode = "auto"\nairflow-python = "/opt/af/bin/python"\n'
-                                              "airflow-timeout = 12\n")
+    (tmp_path / "airflow2kfp.toml").write_text(
+        'mode = "auto"\nairflow-python = "/opt/af/bin/python"\nairflow-timeout = 12\n'
+    )
     settings = load_settings(start=tmp_path)
     assert (settings.mode, settings.airflow_python) == ("auto", "/opt/af/bin/python")
     assert settings.airflow_timeout == 12

@@ -81,11 +81,15 @@ def test_format_json_prints_conversion_json_alone_on_stdout(repo, run):
     assert json.loads(out)["summary"]["dags"]["converted"] == 2
 
 
-@pytest.mark.parametrize(("source", "files"), [
-    ("dags", ("conversion.json", "pipelines/alpha.yaml", "pipelines/beta.py")),
-    # one file: read here, converted in a worker that imported kfp meanwhile
-    ("dags/beta.py", ("conversion.json", "pipelines/beta.yaml", "pipelines/beta.py")),
-], ids=["many files", "a lone file"])
+@pytest.mark.parametrize(
+    ("source", "files"),
+    [
+        ("dags", ("conversion.json", "pipelines/alpha.yaml", "pipelines/beta.py")),
+        # one file: read here, converted in a worker that imported kfp meanwhile
+        ("dags/beta.py", ("conversion.json", "pipelines/beta.yaml", "pipelines/beta.py")),
+    ],
+    ids=["many files", "a lone file"],
+)
 def test_parallel_run_gives_the_same_outputs_as_a_serial_one(repo, run, source, files):
     assert run("convert", source, "--out", "serial", "-j", "1", "--no-cache")[0] == 0
     assert run("convert", source, "--out", "parallel", "-j", "2", "--no-cache")[0] == 0

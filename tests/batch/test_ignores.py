@@ -46,7 +46,18 @@ def test_bare_ignore_and_other_codes(repo, run):
 def test_ignores_from_the_command_line_and_the_config_file(repo, run):
     (repo / "gamma.py").write_text(placeholders())
     code, out, _ = run(
-        "convert", "dags", "--out", "out", "-j", "1", "--fail-on", "warning", "--ignore", "A2K301", "--mode", "static"
+        "convert",
+        "dags",
+        "--out",
+        "out",
+        "-j",
+        "1",
+        "--fail-on",
+        "warning",
+        "--ignore",
+        "A2K301",
+        "--mode",
+        "static",
     )
     assert code == 0 and "2 suppressed" in out
     (repo.parent / "pyproject.toml").write_text(

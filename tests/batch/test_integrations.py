@@ -39,7 +39,11 @@ def test_pre_commit_manifest_is_valid_and_its_hooks_work(repo, run):
     assert run(*check)[0] == 1  # nothing converted yet
     assert run(*convert) == (0, "", "")  # quiet when all is well
     assert run(*check) == (0, "", "")
-    assert run(*argv(hooks["airflow2kfp-check-system"]["entry"]), *user_args, "--mode", "static") == (0, "", "")
+    assert run(*argv(hooks["airflow2kfp-check-system"]["entry"]), *user_args, "--mode", "static") == (
+        0,
+        "",
+        "",
+    )
     (repo / "beta.py").write_text(dag_file("beta", "x"))
     code, out, _ = run(*check)
     assert code == 1 and "pipelines/beta.py is out of date" in out

@@ -30,8 +30,11 @@ def prepared(monkeypatch, readers) -> list[list[str]]:
 
     def prepare(mode, files, roots, **kwargs):
         calls.append([display for _, display in files])
-        notice = diag("A2K604", "no Airflow interpreter found: reading DAG files statically only",
-                      severity=Severity.INFO)
+        notice = diag(
+            "A2K604",
+            "no Airflow interpreter found: reading DAG files statically only",
+            severity=Severity.INFO,
+        )
         return readers.PreparedReader(readers.StaticReader(), readers.Mode.STATIC, None, (notice,))
 
     monkeypatch.setattr(readers, "prepare_reader", prepare)
@@ -39,13 +42,35 @@ def prepared(monkeypatch, readers) -> list[list[str]]:
 
 
 def test_auto_mode_imports_only_cache_misses_and_any_folder_change_invalidates(repo, run, prepared):
-    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "--mode", "auto", "--airflow-python", "fake-python", "-v")
+    code, out, _ = run(
+        "convert",
+        "dags",
+        "--out",
+        "out",
+        "-j",
+        "1",
+        "--mode",
+        "auto",
+        "--airflow-python",
+        "fake-python",
+        "-v",
+    )
     assert code == 0 and "A2K604 [info]" in out
     assert sorted(prepared[0]) == ["dags/alpha.py", "dags/beta.py"]
-    assert "(2 from cache)" in run("convert", "dags", "--out", "out", "-j", "1", "--mode", "auto", "--airflow-python", "fake-python")[1]
+    assert (
+        "(2 from cache)"
+        in run(
+            "convert", "dags", "--out", "out", "-j", "1", "--mode", "auto", "--airflow-python", "fake-python"
+        )[1]
+    )
     assert len(prepared) == 1  # a fully cached run starts no Airflow
     (repo / "data.json").write_text("{}")  # a file a DAG may read when imported
-    assert "(0 from cache)" in run("convert", "dags", "--out", "out", "-j", "1", "--mode", "auto", "--airflow-python", "fake-python")[1]
+    assert (
+        "(0 from cache)"
+        in run(
+            "convert", "dags", "--out", "out", "-j", "1", "--mode", "auto", "--airflow-python", "fake-python"
+        )[1]
+    )
     # the static mode's key ignores data files: its reading never runs the DAG's code
     run("convert", "dags", "--out", "out", "-j", "1")
     (repo / "data.json").write_text('{"changed": 1}')
@@ -80,7 +105,9 @@ def test_auto_without_airflow_warns_on_every_run_and_records_the_mode(repo, run)
     document = json.loads((repo.parent / "out" / "conversion.json").read_text())
     assert document["reading"] == {"mode": "auto", "effective": "static"}
     assert run("convert", "dags", "--out", "out", "-j", "1", "--fail-on", "warning")[0] == 1
-    code, out, _ = run("convert", "dags", "--out", "out", "-j", "1", "--mode", "static", "--fail-on", "warning")
+    code, out, _ = run(
+        "convert", "dags", "--out", "out", "-j", "1", "--mode", "static", "--fail-on", "warning"
+    )
     assert code == 0 and "A2K720" not in out and "read: static\n" in out
 
 
@@ -93,13 +120,17 @@ def test_airflow_mode_without_an_interpreter_is_an_error_on_every_run(repo, run)
 def test_check_in_another_mode_says_so_once_instead_of_every_file_stale(repo, run, prepared):
     auto = ("dags", "--out", "out", "-j", "1", "--mode", "auto", "--airflow-python", "fake-python")
     assert run("convert", *auto)[0] == 0
-    assert json.loads((repo.parent / "out" / "conversion.json").read_text())["reading"] == \
-        {"mode": "auto", "effective": "auto"}
+    assert json.loads((repo.parent / "out" / "conversion.json").read_text())["reading"] == {
+        "mode": "auto",
+        "effective": "auto",
+    }
     assert run("check", *auto)[0] == 0  # like with like
     code, out, _ = run("check", "dags", "--out", "out", "-j", "1")  # no Airflow here: static
     assert code == 1 and out.count("A2K721 [error]") == 1 and "A2K702" not in out
     assert "made reading the DAG files with Airflow and statically, merged (mode auto)" in out
-    assert "this check reads them statically (no DAG code run) (mode auto), no Airflow interpreter found" in out
+    assert (
+        "this check reads them statically (no DAG code run) (mode auto), no Airflow interpreter found" in out
+    )
 
 
 def test_outputs_read_statically_check_alike_whichever_mode_was_asked(repo, run):

@@ -65,9 +65,14 @@ def test_a_file_not_written_by_the_tool_is_never_overwritten_without_force(repo,
     code, out, _ = run("convert", "dags", "--out", "out", "-j", "1")
     # only the DAG whose file is someone else's fails; the others are written
     assert code == 1 and "A2K701" in out and "pipelines/alpha.py is not written by airflow2kfp" in out
-    assert mine.read_text() == "# my own file\n" and (repo.parent / "out" / "pipelines" / "beta.yaml").exists()
-    alpha = next(d for d in json.loads((repo.parent / "out" / "conversion.json").read_text())["dags"]
-                 if d["dag_id"] == "alpha")
+    assert (
+        mine.read_text() == "# my own file\n" and (repo.parent / "out" / "pipelines" / "beta.yaml").exists()
+    )
+    alpha = next(
+        d
+        for d in json.loads((repo.parent / "out" / "conversion.json").read_text())["dags"]
+        if d["dag_id"] == "alpha"
+    )
     assert [d["code"] for d in alpha["diagnostics"]] == ["A2K701"]
     assert run("convert", "dags", "--out", "out", "-j", "1", "--force")[0] == 0
     assert mine.read_text().startswith('"""')

@@ -87,13 +87,22 @@ def test_the_layers_below_take_their_defaults_from_the_model(tmp_path: Path) -> 
 def test_every_option_is_a_key_of_the_settings_file(tmp_path: Path) -> None:
     values = {
         "text": lambda name: f'"{next(c for c in OPTIONS[name].choices if c != getattr(DEFAULTS, name))}"',
-        "image": lambda _: '"registry.local/x:1"', "flag": lambda name: str(not getattr(DEFAULTS, name)).lower(), "int": lambda _: "3", "seconds": lambda _: "2.5",
-        "path": lambda _: '"cache"', "file": lambda _: '"airflow2kfp.toml"', "interpreter": lambda _: '"/bin/sh"', "list": lambda _: '["a"]',
-        "codes": lambda _: '["A2K303"]', "globs": lambda _: '["x/**"]',
-        "table": lambda _: '{ spark-submit = "registry.local/spark:3" }', "targets": lambda _: '"v1,v2"',
+        "image": lambda _: '"registry.local/x:1"',
+        "flag": lambda name: str(not getattr(DEFAULTS, name)).lower(),
+        "int": lambda _: "3",
+        "seconds": lambda _: "2.5",
+        "path": lambda _: '"cache"',
+        "file": lambda _: '"airflow2kfp.toml"',
+        "interpreter": lambda _: '"/bin/sh"',
+        "list": lambda _: '["a"]',
+        "codes": lambda _: '["A2K303"]',
+        "globs": lambda _: '["x/**"]',
+        "table": lambda _: '{ spark-submit = "registry.local/spark:3" }',
+        "targets": lambda _: '"v1,v2"',
     }
     (tmp_path / "airflow2kfp.toml").write_text(
-        "".join(f"{key_of(name)} = {values[spec.kind](name)}\n" for name, spec in OPTIONS.items()))
+        "".join(f"{key_of(name)} = {values[spec.kind](name)}\n" for name, spec in OPTIONS.items())
+    )
     settings = load_settings(start=tmp_path)
     for name in OPTIONS:
         assert getattr(settings, name) != getattr(DEFAULTS, name), name
@@ -103,12 +112,20 @@ def test_every_option_is_a_key_of_the_settings_file(tmp_path: Path) -> None:
 
 
 def test_every_option_is_a_flag_that_sets_its_field(tmp_path: Path) -> None:
-    flags = {"text": lambda name: [next(c for c in OPTIONS[name].choices if c != getattr(DEFAULTS, name))], "image": lambda _: ["registry.local/x:1"],
-             "int": lambda _: ["3"], "seconds": lambda _: ["2.5"], "path": lambda _: [str(tmp_path)],
-             "file": lambda _: [str(tmp_path / "dags" / "x.env")],
-             "interpreter": lambda _: ["/bin/sh"], "list": lambda _: ["a"], "codes": lambda _: ["A2K303"],
-             "globs": lambda _: ["x/**"], "table": lambda _: ["spark-submit=registry.local/spark:3"],
-             "targets": lambda _: ["v2"]}
+    flags = {
+        "text": lambda name: [next(c for c in OPTIONS[name].choices if c != getattr(DEFAULTS, name))],
+        "image": lambda _: ["registry.local/x:1"],
+        "int": lambda _: ["3"],
+        "seconds": lambda _: ["2.5"],
+        "path": lambda _: [str(tmp_path)],
+        "file": lambda _: [str(tmp_path / "dags" / "x.env")],
+        "interpreter": lambda _: ["/bin/sh"],
+        "list": lambda _: ["a"],
+        "codes": lambda _: ["A2K303"],
+        "globs": lambda _: ["x/**"],
+        "table": lambda _: ["spark-submit=registry.local/spark:3"],
+        "targets": lambda _: ["v2"],
+    }
     seen: dict[str, Settings] = {}
 
     @click.command()
@@ -138,7 +155,10 @@ def test_docs_list_every_option_as_the_model_does(request: pytest.FixtureRequest
     block = re.compile(r"<!-- settings:start -->\n(.*?)<!-- settings:end -->", re.DOTALL)
     text = docs.read_text()
     if request.config.getoption("--update-goldens"):
-        docs.write_text(block.sub(lambda _: f"<!-- settings:start -->\n{settings_markdown()}\n<!-- settings:end -->",
-                                  text))
+        docs.write_text(
+            block.sub(
+                lambda _: f"<!-- settings:start -->\n{settings_markdown()}\n<!-- settings:end -->", text
+            )
+        )
         return
     assert block.search(text).group(1).strip() == settings_markdown().strip(), "run pytest --update-goldens"

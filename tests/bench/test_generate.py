@@ -57,15 +57,23 @@ def test_single_dag_has_exactly_the_tasks_asked(tmp_path: Path) -> None:
     assert len(parsed.dags[0].tasks) == 120
 
 
-AIRFLOW_PYTHON = os.environ.get("AIRFLOW2KFP_AIRFLOW_PYTHON") or str(ROOT / ".venv-airflow" / "bin" / "python")
+AIRFLOW_PYTHON = os.environ.get("AIRFLOW2KFP_AIRFLOW_PYTHON") or str(
+    ROOT / ".venv-airflow" / "bin" / "python"
+)
 
 
 @pytest.mark.skipif(not Path(AIRFLOW_PYTHON).is_file(), reason="no Airflow environment")
 def test_a_sample_loads_in_airflow_dagbag(tmp_path: Path) -> None:
     counts = generate(tmp_path / "dags", 6)
     env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "home"), AIRFLOW__CORE__LOAD_EXAMPLES="False")
-    done = subprocess.run([AIRFLOW_PYTHON, str(ROOT / "bench" / "dagbag_load.py"), str(tmp_path / "dags")],
-                          env=env, capture_output=True, text=True, timeout=600, check=True)
+    done = subprocess.run(
+        [AIRFLOW_PYTHON, str(ROOT / "bench" / "dagbag_load.py"), str(tmp_path / "dags")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     answer = json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
     assert answer["import_errors"] == 0, answer["first_error"]
     assert (answer["dags"], answer["tasks"]) == (6, sum(counts.values()))

@@ -38,9 +38,15 @@ class Converted:
 
     def stand_in(self, leaf: str) -> str:
         """The entrypoint node that holds step `leaf` (itself, or the condition/loop around it)."""
+
         def holds(template: str, name: str) -> bool:
             tmpl = self.templates[template]
-            return name == leaf if "dag" not in tmpl else any(holds(t["template"], t["name"]) for t in tmpl["dag"]["tasks"])
+            return (
+                name == leaf
+                if "dag" not in tmpl
+                else any(holds(t["template"], t["name"]) for t in tmpl["dag"]["tasks"])
+            )
+
         return next(name for name, task in self.entry.items() if holds(task["template"], name))
 
     def task(self, task_id: str) -> dict[str, Any]:
@@ -57,15 +63,18 @@ def convert(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Convert
             cwd = os.getcwd()
             os.chdir(ROOT)
             try:
-                result = convert_all([Path("fixtures/airflow_dags") / f"{stem}.py"], out, ConvertOptions(), settings=STATIC)
+                result = convert_all(
+                    [Path("fixtures/airflow_dags") / f"{stem}.py"], out, ConvertOptions(), settings=STATIC
+                )
             finally:
                 os.chdir(cwd)
             (record,) = json.loads(result.summary_path.read_text())["dags"]
             assert record["status"] == "converted", record["diagnostics"]
             assert record["ordering"]["verdict"] == "exact"
             yaml_path, python_path = out / record["yaml"], out / record["python"]
-            cache[stem] = Converted(record, yaml.safe_load(yaml_path.read_text()), python_path.read_text(),
-                                    python_path, yaml_path)
+            cache[stem] = Converted(
+                record, yaml.safe_load(yaml_path.read_text()), python_path.read_text(), python_path, yaml_path
+            )
         return cache[stem]
 
     return run

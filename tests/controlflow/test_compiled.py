@@ -13,7 +13,7 @@ RULE_DEPENDS = {
     "all_success": "extract.Succeeded && {o}.Succeeded",
     "all_failed": "(extract.Failed || extract.Errored) && ({o}.Failed || {o}.Errored || {o}.Omitted)",
     "all_done": "(extract.Succeeded || extract.Failed || extract.Errored) && "
-                "({o}.Succeeded || {o}.Failed || {o}.Errored || {o}.Skipped || {o}.Omitted)",
+    "({o}.Succeeded || {o}.Failed || {o}.Errored || {o}.Skipped || {o}.Omitted)",
     "all_done_min_one_success": "!{o}.Skipped && (extract.Succeeded || {o}.Succeeded)",
     "all_skipped": "extract.Skipped && {o}.Skipped",
     "one_success": "extract.Succeeded || {o}.Succeeded",
@@ -21,7 +21,7 @@ RULE_DEPENDS = {
     "one_done": "extract.Succeeded || extract.Failed || extract.Errored || {o}.Succeeded || {o}.Failed || {o}.Errored",
     "none_failed": "!(extract.Failed || extract.Errored) && !({o}.Failed || {o}.Errored || {o}.Omitted)",
     "none_failed_min_one_success": "!(extract.Failed || extract.Errored) && !({o}.Failed || {o}.Errored || {o}.Omitted)"
-                                   " && (extract.Succeeded || {o}.Succeeded)",
+    " && (extract.Succeeded || {o}.Succeeded)",
     "none_skipped": "(extract.Succeeded || extract.Failed || extract.Errored) && !{o}.Skipped",
 }
 
@@ -83,8 +83,11 @@ def test_join_runs_once_after_whichever_branch_ran(convert) -> None:
     flow = convert("cf_branch_join")
     small, audit = flow.stand_in("small-path"), flow.stand_in("audit")
     join = flow.entry["join"]["depends"]
-    assert join.endswith("(small-path-stand.Succeeded || large-more.Succeeded || audit-stand.Succeeded)"
-                         .replace("small-path-stand", small).replace("audit-stand", audit))
+    assert join.endswith(
+        "(small-path-stand.Succeeded || large-more.Succeeded || audit-stand.Succeeded)".replace(
+            "small-path-stand", small
+        ).replace("audit-stand", audit)
+    )
     # after a skipped path (condition Skipped, or Omitted behind one) nothing counts as failed
     assert f"!({small}.Failed || {small}.Errored || {small}.Omitted)" in join
     assert "(large-more.Omitted && (" in join  # large_more was Omitted: failed only if large_path failed
@@ -105,8 +108,12 @@ def test_short_circuit_guards_everything_downstream_whose_rule_could_fire(conver
     when = '"{{tasks.check.outputs.parameters.check-proceed}}" == "true"'
     assert flow.entry[flow.stand_in("load")]["when"] == when
     cleanup = flow.entry[flow.stand_in("cleanup")]  # all_done: it would run after a skip, so guarded too
-    assert cleanup["when"] == when and "check.Succeeded || check.Failed || check.Errored" in cleanup["depends"]
-    assert "publish" in flow.entry and flow.entry["publish"]["depends"] == f"{flow.stand_in('load')}.Succeeded"
+    assert (
+        cleanup["when"] == when and "check.Succeeded || check.Failed || check.Errored" in cleanup["depends"]
+    )
+    assert (
+        "publish" in flow.entry and flow.entry["publish"]["depends"] == f"{flow.stand_in('load')}.Succeeded"
+    )
 
 
 def test_short_circuit_respecting_downstream_rules_guards_only_direct_tasks(convert) -> None:
@@ -125,7 +132,11 @@ def test_mapped_tasks_become_loops(convert) -> None:
     by_kwargs = flow.entry[flow.stand_in("by-kwargs")]
     assert by_kwargs["withItems"] == [{"bash_command": "echo x"}, {"bash_command": "echo y"}]
     # the step gets the loop item as its bash command
-    assert flow.templates["per-file"]["container"]["command"] == ["bash", "-c", "{{inputs.parameters.loop-item-param-1}}"]
+    assert flow.templates["per-file"]["container"]["command"] == [
+        "bash",
+        "-c",
+        "{{inputs.parameters.loop-item-param-1}}",
+    ]
     assert flow.task("any_done")["semantics"]["verdict"] == "differs"
 
 
@@ -140,7 +151,13 @@ def test_teardown_runs_after_failed_work_when_its_setup_succeeded(convert) -> No
 
 def test_group_paths_are_kept_in_names(convert) -> None:
     flow = convert("cf_groups")
-    assert {"extract-sources-api", "extract-sources-db", "extract-merge", "flat-task", "publish-upload"} <= set(flow.entry)
+    assert {
+        "extract-sources-api",
+        "extract-sources-db",
+        "extract-merge",
+        "flat-task",
+        "publish-upload",
+    } <= set(flow.entry)
     assert flow.task("extract.sources.api")["group"] == "extract.sources"
     assert "# task group: extract.sources" in flow.python
 

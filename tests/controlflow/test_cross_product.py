@@ -29,7 +29,10 @@ def test_two_upstream_lists_become_one_loop_over_their_product() -> None:
     assert [name for name, _ in loop.over.fields] == ["env", "bash_command"]  # Airflow's argument order
     assert [field.over for field in leaf_loops([loop])] == [XComRef("envs"), XComRef("cmds")]
     inside = mapped_task(bash, (loop,))
-    assert inside.mapped_args == {"env": LoopValue("bash_item.env"), "bash_command": LoopValue("bash_item.bash_command")}
+    assert inside.mapped_args == {
+        "env": LoopValue("bash_item.env"),
+        "bash_command": LoopValue("bash_item.bash_command"),
+    }
 
 
 def test_literal_lists_keep_their_nested_loops() -> None:
@@ -47,12 +50,17 @@ def test_a_run_time_list_outermost_keeps_its_loop() -> None:
 
 def test_a_mapped_group_over_two_upstream_lists_loops_over_their_product() -> None:
     inner = replace(task("per_region.probe", PY), group_id="per_region")
-    d = dag("d", [task("regions", PY), task("tiers", PY), inner], [("regions", "per_region.probe"),
-                                                                      ("tiers", "per_region.probe")],
-            mapped_groups={"per_region": {"region": XComRef("regions"), "tier": XComRef("tiers")}},
-            task_groups={"per_region": (None, None)})
+    d = dag(
+        "d",
+        [task("regions", PY), task("tiers", PY), inner],
+        [("regions", "per_region.probe"), ("tiers", "per_region.probe")],
+        mapped_groups={"per_region": {"region": XComRef("regions"), "tier": XComRef("tiers")}},
+        task_groups={"per_region": (None, None)},
+    )
     (loop,) = loops_of(inner, d)
-    assert isinstance(loop.over, Product) and loop.group == "per_region" and loop.variable == "per_region_item"
+    assert (
+        isinstance(loop.over, Product) and loop.group == "per_region" and loop.variable == "per_region_item"
+    )
 
 
 def _run(code: str, **inputs: str) -> list:
@@ -67,15 +75,24 @@ def test_the_product_step_returns_airflows_map_order_last_argument_fastest() -> 
     product = Product("bash", (("env", _field(XComRef("envs"))), ("bash_command", _field(["a", "b", "c"]))))
     component, arguments = product_component(product, "python:3.11")
     assert arguments == {"env": XComRef("envs"), "bash_command": '["a", "b", "c"]'}
-    items = _run(component.code, env=json.dumps([{"V": "1"}, {"V": "2"}]), bash_command=arguments["bash_command"])
+    items = _run(
+        component.code, env=json.dumps([{"V": "1"}, {"V": "2"}]), bash_command=arguments["bash_command"]
+    )
     # Airflow's map index 0..5: env[0] with each command, then env[1] with each
-    assert items == [{"env": {"V": "1"}, "bash_command": "a"}, {"env": {"V": "1"}, "bash_command": "b"},
-                     {"env": {"V": "1"}, "bash_command": "c"}, {"env": {"V": "2"}, "bash_command": "a"},
-                     {"env": {"V": "2"}, "bash_command": "b"}, {"env": {"V": "2"}, "bash_command": "c"}]
+    assert items == [
+        {"env": {"V": "1"}, "bash_command": "a"},
+        {"env": {"V": "1"}, "bash_command": "b"},
+        {"env": {"V": "1"}, "bash_command": "c"},
+        {"env": {"V": "2"}, "bash_command": "a"},
+        {"env": {"V": "2"}, "bash_command": "b"},
+        {"env": {"V": "2"}, "bash_command": "c"},
+    ]
 
 
 def test_the_product_step_reads_a_mapped_tasks_collected_results() -> None:
-    product = Product("pair", (("x", _field(Collected("double", "return_value", 1))), ("y", _field(XComRef("ys")))))
+    product = Product(
+        "pair", (("x", _field(Collected("double", "return_value", 1))), ("y", _field(XComRef("ys"))))
+    )
     component, _ = product_component(product, "python:3.11")
     collected = json.dumps(["2", "4"])  # Argo's list of each iteration's JSON text
     assert _run(component.code, x=collected, y='["a"]') == [{"x": 2, "y": "a"}, {"x": 4, "y": "a"}]
@@ -86,8 +103,10 @@ def _field(over):
 
 
 def test_the_self_check_leaves_the_product_step_out_and_keeps_the_orderings_through_it() -> None:
-    reading = WorkflowOrdering(frozenset({"envs", "cmds", "bash-items", "bash"}),
-                               frozenset({("envs", "bash-items"), ("cmds", "bash-items"), ("bash-items", "bash")}))
+    reading = WorkflowOrdering(
+        frozenset({"envs", "cmds", "bash-items", "bash"}),
+        frozenset({("envs", "bash-items"), ("cmds", "bash-items"), ("bash-items", "bash")}),
+    )
     kept = without_steps(reading, frozenset({"bash-items"}))
     assert kept.steps == {"envs", "cmds", "bash"}
     assert kept.edges == {("envs", "bash"), ("cmds", "bash")}

@@ -40,27 +40,75 @@ def test_text_values_of_a_bash_task_are_its_lines() -> None:
 def _workflow() -> dict:
     """What kfp 1.8 compiles for: produce; a loop of `size` over its output; `total` after the loop;
     a loop of `twice` over size's results (a placeholder list, see results_of)."""
-    return {"spec": {"entrypoint": "p", "templates": [
-        {"name": "p", "dag": {"tasks": [
-            {"name": "produce", "template": "produce"},
-            {"name": "for-loop-1", "template": "for-loop-1", "dependencies": ["produce"],
-             "withParam": "{{tasks.produce.outputs.parameters.produce-Output}}"},
-            {"name": "total", "template": "total", "dependencies": ["for-loop-1"], "arguments": {"parameters": [
-                {"name": "size-Output", "value": "{{tasks.for-loop-1.outputs.parameters.size-Output}}"}]}},
-            {"name": "for-loop-2", "template": "for-loop-2", "dependencies": ["for-loop-1"],
-             "withItems": [f"{RESULTS_OF}size/Output"]},
-        ]}},
-        {"name": "for-loop-1", "outputs": {"parameters": [
-            {"name": "size-Output", "valueFrom": {"parameter": "{{tasks.size.outputs.parameters.size-Output}}"}}]},
-         "dag": {"tasks": [{"name": "size", "template": "size"}]}},
-        {"name": "for-loop-2", "dag": {"tasks": [{"name": "twice", "template": "twice"}]}},
-        {"name": "produce", "container": {}, "outputs": {"parameters": [
-            {"name": "produce-Output", "valueFrom": {"path": "/tmp/outputs/Output/data"}}]}},
-        {"name": "size", "container": {}, "outputs": {"artifacts": [
-            {"name": "size-Output", "path": "/tmp/outputs/Output/data"}]}},
-        {"name": "total", "container": {}},
-        {"name": "twice", "container": {}},
-    ]}}
+    return {
+        "spec": {
+            "entrypoint": "p",
+            "templates": [
+                {
+                    "name": "p",
+                    "dag": {
+                        "tasks": [
+                            {"name": "produce", "template": "produce"},
+                            {
+                                "name": "for-loop-1",
+                                "template": "for-loop-1",
+                                "dependencies": ["produce"],
+                                "withParam": "{{tasks.produce.outputs.parameters.produce-Output}}",
+                            },
+                            {
+                                "name": "total",
+                                "template": "total",
+                                "dependencies": ["for-loop-1"],
+                                "arguments": {
+                                    "parameters": [
+                                        {
+                                            "name": "size-Output",
+                                            "value": "{{tasks.for-loop-1.outputs.parameters.size-Output}}",
+                                        }
+                                    ]
+                                },
+                            },
+                            {
+                                "name": "for-loop-2",
+                                "template": "for-loop-2",
+                                "dependencies": ["for-loop-1"],
+                                "withItems": [f"{RESULTS_OF}size/Output"],
+                            },
+                        ]
+                    },
+                },
+                {
+                    "name": "for-loop-1",
+                    "outputs": {
+                        "parameters": [
+                            {
+                                "name": "size-Output",
+                                "valueFrom": {"parameter": "{{tasks.size.outputs.parameters.size-Output}}"},
+                            }
+                        ]
+                    },
+                    "dag": {"tasks": [{"name": "size", "template": "size"}]},
+                },
+                {"name": "for-loop-2", "dag": {"tasks": [{"name": "twice", "template": "twice"}]}},
+                {
+                    "name": "produce",
+                    "container": {},
+                    "outputs": {
+                        "parameters": [
+                            {"name": "produce-Output", "valueFrom": {"path": "/tmp/outputs/Output/data"}}
+                        ]
+                    },
+                },
+                {
+                    "name": "size",
+                    "container": {},
+                    "outputs": {"artifacts": [{"name": "size-Output", "path": "/tmp/outputs/Output/data"}]},
+                },
+                {"name": "total", "container": {}},
+                {"name": "twice", "container": {}},
+            ],
+        }
+    }
 
 
 def test_the_step_inside_the_loop_declares_the_output_the_loop_passes_on() -> None:
@@ -75,7 +123,9 @@ def test_the_step_inside_the_loop_declares_the_output_the_loop_passes_on() -> No
 def test_a_loop_over_results_iterates_over_the_list_argo_collects() -> None:
     workflow = collect_loop_outputs(_workflow())
     loop = next(t for t in workflow["spec"]["templates"][0]["dag"]["tasks"] if t["name"] == "for-loop-2")
-    assert loop["withParam"] == "{{tasks.for-loop-1.outputs.parameters.size-Output}}" and "withItems" not in loop
+    assert (
+        loop["withParam"] == "{{tasks.for-loop-1.outputs.parameters.size-Output}}" and "withItems" not in loop
+    )
 
 
 def test_a_workflow_without_loop_outputs_is_left_as_it_was() -> None:

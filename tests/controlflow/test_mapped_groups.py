@@ -8,7 +8,7 @@ def test_the_groups_tasks_share_one_loop_and_pass_values_inside_it(convert) -> N
     python = converted.python
     loop = "with dsl.ParallelFor(regions.outputs['Output']) as per_region_region:"
     assert python.count(loop) == 1
-    inside = python[python.index(loop):python.index("# total:")]
+    inside = python[python.index(loop) : python.index("# total:")]
     for variable in ("per_region_extract", "per_region_note", "per_region_load"):
         assert f"        {variable} = (" in inside
     # load reads extract's value of the same instance, not a collected list

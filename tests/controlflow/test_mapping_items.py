@@ -29,16 +29,22 @@ def test_mapping_over_a_mapped_tasks_results_loops_over_the_list_argo_collects(c
     # iterations, and declared the output on the steps it comes from
     root = converted.templates[converted.workflow["spec"]["entrypoint"]]["dag"]["tasks"]
     second = next(t for t in root if t.get("withParam", "").endswith("double-Output}}"))
-    assert second["withParam"] == "{{tasks.for-loop-1.outputs.parameters.double-Output}}" and "withItems" not in second
+    assert (
+        second["withParam"] == "{{tasks.for-loop-1.outputs.parameters.double-Output}}"
+        and "withItems" not in second
+    )
     outputs = converted.templates["double"]["outputs"]
-    assert {"name": "double-Output", "valueFrom": {"path": "/tmp/outputs/Output/data"}} in outputs["parameters"]
+    assert {"name": "double-Output", "valueFrom": {"path": "/tmp/outputs/Output/data"}} in outputs[
+        "parameters"
+    ]
 
 
 def test_a_task_after_a_mapped_task_receives_the_list_of_its_results(convert) -> None:
     converted = convert("cf_mapping_nested")
-    step = converted.python[converted.python.index("def collect_step"):]
+    step = converted.python[converted.python.index("def collect_step") :]
     assert "values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]" in step
     root = converted.templates[converted.workflow["spec"]["entrypoint"]]["dag"]["tasks"]
     collect = next(t for t in root if t["name"] == "collect")
     assert collect["arguments"]["parameters"] == [
-        {"name": "add-ten-Output", "value": "{{tasks.for-loop-4.outputs.parameters.add-ten-Output}}"}]
+        {"name": "add-ten-Output", "value": "{{tasks.for-loop-4.outputs.parameters.add-ten-Output}}"}
+    ]

@@ -76,8 +76,11 @@ def test_a_rule_that_drops_an_ordering_the_compiler_made_is_refused() -> None:
 
 
 def test_upstreams_in_different_templates_are_refused() -> None:
-    workflow = load_yaml(WORKFLOW.replace("      - {name: b, template: b}",
-                                          "      - {name: b, template: b}\n      - {name: d, template: a}"))
+    workflow = load_yaml(
+        WORKFLOW.replace(
+            "      - {name: b, template: b}", "      - {name: b, template: b}\n      - {name: d, template: a}"
+        )
+    )
     with pytest.raises(ValueError, match="not all in one DAG template"):
         apply_trigger_rules(workflow, {"d": "b.Succeeded && a.Succeeded"})
 
@@ -86,7 +89,9 @@ def test_the_generated_files_carry_exactly_this_code() -> None:
     namespace: dict = {"yaml": yaml}  # the generated file imports it
     exec(support_source(), namespace)  # noqa: S102 - our own module's text
     assert set(namespace) >= {"apply_trigger_rules", "_dag_paths", "load_yaml", "dump_yaml"}
-    assert "import" not in support_source().split("def apply_trigger_rules")[0]  # stdlib only, imported inside
+    assert (
+        "import" not in support_source().split("def apply_trigger_rules")[0]
+    )  # stdlib only, imported inside
 
 
 @pytest.mark.parametrize("path", sorted(GOLDENS.glob("*/pipelines/*.yaml")), ids=lambda p: p.stem)

@@ -22,8 +22,10 @@ def poke(program: str) -> bool:
 
 
 def test_file_sensor_polls_the_glob_with_its_interval_and_timeout(tmp_path) -> None:
-    mapping = map_task(task("landed", FILE, filepath=str(tmp_path / "*.csv"), poke_interval=30,
-                            timeout=Duration(600)), CONTEXT)
+    mapping = map_task(
+        task("landed", FILE, filepath=str(tmp_path / "*.csv"), poke_interval=30, timeout=Duration(600)),
+        CONTEXT,
+    )
     assert mapping.component.key == "SENSOR" and mapping.fidelity is Fidelity.APPROXIMATED
     assert (mapping.arguments["poke_interval"], mapping.arguments["timeout"]) == (30.0, 600.0)
     assert not poke(mapping.arguments["program"])
@@ -65,4 +67,6 @@ def test_compiled_sensors_carry_their_poke_settings(convert) -> None:
     assert command[0:2] == ["python3", "-c"] and command[-2:] == ["30.0", "600.0"]
     assert flow.task("file_landed")["semantics"]["verdict"] == "differs"
     assert any("soft_fail" in d for d in flow.task("file_landed")["semantics"]["differences"])
-    assert flow.task("wait_for_ingest")["semantics"]["differences"] == ["waits for ingest.publish in Airflow; the step does not wait"]
+    assert flow.task("wait_for_ingest")["semantics"]["differences"] == [
+        "waits for ingest.publish in Airflow; the step does not wait"
+    ]

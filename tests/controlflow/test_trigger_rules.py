@@ -16,18 +16,32 @@ STATES = ("success", "failed", "upstream_failed", "skipped")
 
 def airflow_decision(rule: str, states: tuple[str, ...]) -> str:
     """'run', 'skipped' or 'upstream_failed', as Airflow decides once all upstreams are done."""
-    n, s, f, uf, k = (len(states), states.count("success"), states.count("failed"),
-                      states.count("upstream_failed"), states.count("skipped"))
+    n, s, f, uf, k = (
+        len(states),
+        states.count("success"),
+        states.count("failed"),
+        states.count("upstream_failed"),
+        states.count("skipped"),
+    )
     run = {
-        "all_success": s == n, "all_failed": f + uf == n, "all_done": True, "one_success": s > 0,
-        "one_failed": f + uf > 0, "one_done": s + f > 0, "none_failed": f + uf == 0,
-        "none_failed_min_one_success": f + uf == 0 and s > 0, "none_skipped": k == 0,
-        "all_skipped": k == n, "all_done_min_one_success": k == 0 and s > 0,
+        "all_success": s == n,
+        "all_failed": f + uf == n,
+        "all_done": True,
+        "one_success": s > 0,
+        "one_failed": f + uf > 0,
+        "one_done": s + f > 0,
+        "none_failed": f + uf == 0,
+        "none_failed_min_one_success": f + uf == 0 and s > 0,
+        "none_skipped": k == 0,
+        "all_skipped": k == n,
+        "all_done_min_one_success": k == 0 and s > 0,
     }[rule]
     if run:
         return "run"
     upstream_failed = {
-        "all_success": bool(f or uf), "none_failed": True, "one_success": k != n,
+        "all_success": bool(f or uf),
+        "none_failed": True,
+        "one_success": k != n,
         "none_failed_min_one_success": bool(f or uf) or (k != n and s == 0),
         "all_done_min_one_success": k == 0,
     }.get(rule, False)
@@ -47,14 +61,20 @@ def argo_results(index: int, state: str) -> list[dict[str, str]]:
 
 
 def evaluate(expression: str, results: dict[str, str]) -> bool:
-    python = re.sub(r"([a-z][a-z0-9-]*)\.([A-Za-z]+)", lambda m: repr(results[m.group(1)] == m.group(2)), expression)
+    python = re.sub(
+        r"([a-z][a-z0-9-]*)\.([A-Za-z]+)", lambda m: repr(results[m.group(1)] == m.group(2)), expression
+    )
     return bool(eval(python.replace("&&", " and ").replace("||", " or ").replace("!", " not ")))  # noqa: S307
 
 
 def skippable_upstreams(count: int) -> list[tr.Upstream]:
     # Omitted means upstream_failed exactly when the node's own upstream p<i> failed
-    return [upstream(f"u{i}", conditional=True, omittable=True,
-                     upstream_failed_if_omitted=Result(f"p{i}", "Failed")) for i in range(count)]
+    return [
+        upstream(
+            f"u{i}", conditional=True, omittable=True, upstream_failed_if_omitted=Result(f"p{i}", "Failed")
+        )
+        for i in range(count)
+    ]
 
 
 RULES = [r for r in tr.RULES if r not in ("always", "all_done_setup_success")]
@@ -115,7 +135,10 @@ def test_setup_success_rule_needs_one_setup_succeeded() -> None:
     assert tr.depends("all_done_setup_success", ups) == (
         "(work.Succeeded || work.Failed || work.Errored || work.Omitted) && create.Succeeded"
     )
-    assert tr.depends("all_done_setup_success", [upstream("work")]) == "work.Succeeded || work.Failed || work.Errored"
+    assert (
+        tr.depends("all_done_setup_success", [upstream("work")])
+        == "work.Succeeded || work.Failed || work.Errored"
+    )
 
 
 def test_unknown_rule_is_refused() -> None:
@@ -125,11 +148,19 @@ def test_unknown_rule_is_refused() -> None:
 
 # every name TriggerRule had, Airflow 1.10 to 3.x (airflow/utils/trigger_rule.py, airflow/task/trigger_rule.py)
 EVERY_NAME = {
-    "all_success": "all_success", "all_failed": "all_failed", "all_done": "all_done",
-    "all_done_min_one_success": "all_done_min_one_success", "all_done_setup_success": "all_done_setup_success",
-    "one_success": "one_success", "one_failed": "one_failed", "one_done": "one_done",
-    "none_failed": "none_failed", "none_failed_min_one_success": "none_failed_min_one_success",
-    "none_skipped": "none_skipped", "always": "always", "all_skipped": "all_skipped",
+    "all_success": "all_success",
+    "all_failed": "all_failed",
+    "all_done": "all_done",
+    "all_done_min_one_success": "all_done_min_one_success",
+    "all_done_setup_success": "all_done_setup_success",
+    "one_success": "one_success",
+    "one_failed": "one_failed",
+    "one_done": "one_done",
+    "none_failed": "none_failed",
+    "none_failed_min_one_success": "none_failed_min_one_success",
+    "none_skipped": "none_skipped",
+    "always": "always",
+    "all_skipped": "all_skipped",
     "none_failed_or_skipped": "none_failed_min_one_success",  # 1.10.11 - 2.x, renamed in 2.2
     "dummy": "always",  # 1.10's name, deprecated in 2.x, removed in 3.0
 }

@@ -15,8 +15,9 @@ def test_the_codes_page_is_what_the_codes_command_prints(request, capsys):
     assert printed.strip() == codes_markdown().strip()
     text = CODES_PAGE.read_text(encoding="utf-8")
     if request.config.getoption("--update-goldens"):
-        CODES_PAGE.write_text(BLOCK.sub(lambda _: f"<!-- codes:start -->\n{printed}<!-- codes:end -->", text),
-                              encoding="utf-8")
+        CODES_PAGE.write_text(
+            BLOCK.sub(lambda _: f"<!-- codes:start -->\n{printed}<!-- codes:end -->", text), encoding="utf-8"
+        )
         return
     assert BLOCK.search(text).group(1).strip() == printed.strip(), "stale: run pytest --update-goldens"
 

@@ -12,8 +12,16 @@ from airflow2kfp.pipeline import ConvertOptions, convert_dag
 from airflow2kfp.results import Status
 
 SEED_YAML = Path(__file__).parents[1] / "data" / "seed" / "example-pipeline.yaml"
-SEED_EDGES = [("task_a", "task_b"), ("task_a", "task_c"), ("task_a", "task_d"), ("task_b", "task_e"),
-              ("task_c", "task_e"), ("task_d", "task_f"), ("task_d", "task_g"), ("task_e", "task_g")]
+SEED_EDGES = [
+    ("task_a", "task_b"),
+    ("task_a", "task_c"),
+    ("task_a", "task_d"),
+    ("task_b", "task_e"),
+    ("task_c", "task_e"),
+    ("task_d", "task_f"),
+    ("task_d", "task_g"),
+    ("task_e", "task_g"),
+]
 
 
 def dag_tasks(yaml_text: str) -> dict[str, list[str]]:
@@ -75,7 +83,7 @@ def test_cycle_fails_the_dag_with_its_code():
 
 
 def test_multiline_commands_survive_compilation():
-    command = 'set -e\necho "one"\necho \'two\' \\\n  three\n'
+    command = "set -e\necho \"one\"\necho 'two' \\\n  three\n"
     result = convert_dag(dag("m", [task("t", bash_command=command)], []), (), ConvertOptions())
     workflow = yaml.safe_load(result.yaml_text)
     step = next(t for t in workflow["spec"]["templates"] if t["name"] == "t")
@@ -86,5 +94,9 @@ def test_renamed_tasks_are_reported_only_when_the_name_is_not_the_plain_id():
     ids = ["task_a", "task-a", "9lives", "x" * 90, "load.data"]
     result = convert_dag(dag("renames", [task(i) for i in ids], []), (), ConvertOptions())
     renamed = {d.task_id: d.message for d in result.diagnostics if d.code == "A2K304"}
-    assert set(renamed) == {"task-a", "9lives", "x" * 90}  # task_a -> task-a and load.data -> load-data are plain
+    assert set(renamed) == {
+        "task-a",
+        "9lives",
+        "x" * 90,
+    }  # task_a -> task-a and load.data -> load-data are plain
     assert "'task-a-2'" in renamed["task-a"] and "taken" in renamed["task-a"]

@@ -17,9 +17,20 @@ PACKAGE = Path(__file__).resolve().parents[2] / "airflow2kfp"
 
 # bottom first; a prefix names a module or a package (and everything in it)
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("airflow2kfp", "airflow2kfp.diagnostics", "airflow2kfp.names", "airflow2kfp.python_names",
-                    "airflow2kfp.graph", "airflow2kfp.discover", "airflow2kfp.kfp_accel", "airflow2kfp.kfp2",
-                    "airflow2kfp.schemas")),
+    (
+        "foundation",
+        (
+            "airflow2kfp",
+            "airflow2kfp.diagnostics",
+            "airflow2kfp.names",
+            "airflow2kfp.python_names",
+            "airflow2kfp.graph",
+            "airflow2kfp.discover",
+            "airflow2kfp.kfp_accel",
+            "airflow2kfp.kfp2",
+            "airflow2kfp.schemas",
+        ),
+    ),
     ("values", ("airflow2kfp.model", "airflow2kfp.results", "airflow2kfp.settings")),
     ("storage", ("airflow2kfp.serial", "airflow2kfp.encodable", "airflow2kfp.config", "airflow2kfp.outputs")),
     ("parse", ("airflow2kfp.parse",)),
@@ -27,8 +38,18 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("emit", ("airflow2kfp.emit",)),
     ("compiled output", ("airflow2kfp.compiled",)),
     ("one file", ("airflow2kfp.pipeline", "airflow2kfp.target_v2")),
-    ("results of a run", ("airflow2kfp.cache", "airflow2kfp.suppress", "airflow2kfp.ownership", "airflow2kfp.check",
-                          "airflow2kfp.console", "airflow2kfp.report", "airflow2kfp.ci")),
+    (
+        "results of a run",
+        (
+            "airflow2kfp.cache",
+            "airflow2kfp.suppress",
+            "airflow2kfp.ownership",
+            "airflow2kfp.check",
+            "airflow2kfp.console",
+            "airflow2kfp.report",
+            "airflow2kfp.ci",
+        ),
+    ),
     ("run", ("airflow2kfp.run",)),
     ("commands", ("airflow2kfp.batch", "airflow2kfp.upload", "airflow2kfp.verify")),
     ("cli", ("airflow2kfp.cli",)),
@@ -44,8 +65,11 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
 
 # Code run by another interpreter, never by the converter's: the standard library and that
 # interpreter's own libraries only, so it works in any installation of them.
-UNDER_AIRFLOW = ("airflow2kfp/parse/airflow_probe.py", "airflow2kfp/parse/sandbox_inside.py",
-                 "airflow2kfp/verify/airflow_runner_script.py")
+UNDER_AIRFLOW = (
+    "airflow2kfp/parse/airflow_probe.py",
+    "airflow2kfp/parse/sandbox_inside.py",
+    "airflow2kfp/verify/airflow_runner_script.py",
+)
 UNDER_KFP2 = ("airflow2kfp/kfp2/worker.py", "airflow2kfp/kfp2/ir_runner.py")
 OTHER_INTERPRETERS = {UNDER_AIRFLOW: {"airflow", "pendulum"}, UNDER_KFP2: {"kfp", "yaml"}}
 
@@ -72,15 +96,24 @@ def imported(path: Path) -> list[tuple[str, int]]:
                 target = node.module or ""
             for alias in node.names:
                 submodule = f"{target}.{alias.name}"
-                is_module = any((PACKAGE.parent / submodule.replace(".", "/")).with_suffix(s).exists()
-                                for s in (".py", "")) and submodule.startswith("airflow2kfp")
+                is_module = any(
+                    (PACKAGE.parent / submodule.replace(".", "/")).with_suffix(s).exists()
+                    for s in (".py", "")
+                ) and submodule.startswith("airflow2kfp")
                 found.append((submodule if is_module else target, node.lineno))
     return found
 
 
 def layer_of(module: str) -> int:
-    best = max(((len(prefix), index) for index, (_, prefixes) in enumerate(LAYERS) for prefix in prefixes
-                if module == prefix or module.startswith(prefix + ".")), default=None)
+    best = max(
+        (
+            (len(prefix), index)
+            for index, (_, prefixes) in enumerate(LAYERS)
+            for prefix in prefixes
+            if module == prefix or module.startswith(prefix + ".")
+        ),
+        default=None,
+    )
     assert best is not None, f"{module} is in no layer: place it in LAYERS (and docs/architecture.md)"
     return best[1]
 
@@ -92,8 +125,10 @@ def test_no_import_points_up_a_layer():
         for target, line in imported(path):
             ours = target == "airflow2kfp" or target.startswith("airflow2kfp.")
             if ours and layer_of(target) > layer_of(source) and (source, target) not in KNOWN_UPWARD:
-                upward.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {source} "
-                              f"({LAYERS[layer_of(source)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})")
+                upward.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{line}: {source} "
+                    f"({LAYERS[layer_of(source)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})"
+                )
     assert not upward, "imports pointing up a layer:\n" + "\n".join(upward)
 
 

@@ -23,7 +23,9 @@ def test_bash_command_becomes_the_argument_of_the_bash_component():
 
 def test_bash_image_is_configurable():
     context = MappingContext(dag=CONTEXT.dag, options=MappingOptions(bash_image="ubuntu:24.04"))
-    assert map_task(task("t"), context).component.spec["implementation"]["container"]["image"] == "ubuntu:24.04"
+    assert (
+        map_task(task("t"), context).component.spec["implementation"]["container"]["image"] == "ubuntu:24.04"
+    )
 
 
 def test_bash_template_needing_the_run_is_rendered_in_the_step():
@@ -63,12 +65,19 @@ def test_empty_operator_with_a_trigger_rule_is_kept():
 
 def test_keep_empty_keeps_it_as_a_noop_step():
     context = MappingContext(dag=CONTEXT.dag, options=MappingOptions(keep_empty=True))
-    assert map_task(task("e", operator=("DummyOperator", "airflow.operators.dummy_operator")), context).component.key == "NOOP"
+    assert (
+        map_task(
+            task("e", operator=("DummyOperator", "airflow.operators.dummy_operator")), context
+        ).component.key
+        == "NOOP"
+    )
 
 
 def test_unknown_operator_is_a_marked_placeholder_without_the_fallback():
     context = MappingContext(dag=CONTEXT.dag, options=MappingOptions(operator_fallback=False))
-    mapping = map_task(task("q", operator=("SQLExecuteQueryOperator", "airflow.providers.common.sql.operators.sql")), context)
+    mapping = map_task(
+        task("q", operator=("SQLExecuteQueryOperator", "airflow.providers.common.sql.operators.sql")), context
+    )
     assert mapping.fidelity is Fidelity.PLACEHOLDER and codes(mapping) == ["A2K301"]
     assert mapping.arguments["operator"].endswith("SQLExecuteQueryOperator")
 
@@ -79,10 +88,20 @@ def test_retries_use_airflows_default_delay():
 
 
 def test_retry_delay_backoff_and_timeout():
-    mapping = map_task(task("t", retries=3, retry_delay=Duration(90), retry_exponential_backoff=True,
-                            execution_timeout=Duration(600.5)), CONTEXT)
-    assert mapping.task_calls == ('set_retry(3, policy="Always", backoff_duration="90s", backoff_factor=2)',
-                                  "set_timeout(601)")
+    mapping = map_task(
+        task(
+            "t",
+            retries=3,
+            retry_delay=Duration(90),
+            retry_exponential_backoff=True,
+            execution_timeout=Duration(600.5),
+        ),
+        CONTEXT,
+    )
+    assert mapping.task_calls == (
+        'set_retry(3, policy="Always", backoff_duration="90s", backoff_factor=2)',
+        "set_timeout(601)",
+    )
 
 
 def test_no_retries_no_calls():

@@ -4,14 +4,17 @@ from airflow2kfp.emit.names import python_task_variables
 from airflow2kfp.names import UniqueNames, k8s_name, kfp_task_names, python_identifier
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("Extract", "extract"),
-    ("load.data", "load-data"),
-    ("task_a", "task-a"),
-    ("__weird__", "weird"),
-    ("9lives", "task-9lives"),
-    ("", "task"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Extract", "extract"),
+        ("load.data", "load-data"),
+        ("task_a", "task-a"),
+        ("__weird__", "weird"),
+        ("9lives", "task-9lives"),
+        ("", "task"),
+    ],
+)
 def test_k8s_name(raw, expected):
     assert k8s_name(raw) == expected
 
@@ -39,4 +42,8 @@ def test_case_insensitive_uniqueness_for_file_names():
 def test_python_identifiers_avoid_keywords_and_module_names():
     assert python_identifier("class") == "class_"
     assert python_task_variables(["dsl", "named", "a-b", "a_b"], reserved=[]) == {
-        "dsl": "dsl_2", "named": "named_2", "a-b": "a_b", "a_b": "a_b_2"}
+        "dsl": "dsl_2",
+        "named": "named_2",
+        "a-b": "a_b",
+        "a_b": "a_b_2",
+    }

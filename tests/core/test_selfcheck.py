@@ -57,7 +57,10 @@ def test_the_workflow_outline_reads_as_the_full_parse_on_every_golden():
 
     from airflow2kfp.compiled import workflow
 
-    texts = [p.read_text() for p in sorted((Path(__file__).parents[1] / "goldens" / "dags").glob("*/pipelines/*.yaml"))]
+    texts = [
+        p.read_text()
+        for p in sorted((Path(__file__).parents[1] / "goldens" / "dags").glob("*/pipelines/*.yaml"))
+    ]
     assert len(texts) > 20
     for text in texts:
         full, outline = yaml.safe_load(text), workflow.load_workflow(text)

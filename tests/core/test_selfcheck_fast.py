@@ -11,7 +11,8 @@ from airflow2kfp.compiled import selfcheck
 def _closures_equal(workflow, tasks, edges, kfp_names) -> bool:
     expected = {(kfp_names[a], kfp_names[b]) for a, b in graph.ordering_among(kfp_names, tasks, edges)}
     return expected == set(graph.ordering(workflow.steps, workflow.edges)) and workflow.steps == set(
-        kfp_names.values())
+        kfp_names.values()
+    )
 
 
 def test_same_ordering_matches_closures() -> None:
@@ -25,8 +26,10 @@ def test_same_ordering_matches_closures() -> None:
         kfp_names = {t: t.replace("t", "s-") for t in kept}
         # the workflow: Airflow's ordering among kept tasks, reduced, sometimes perturbed
         pairs = graph.ordering_among(kept, tasks, edges)
-        w_edges = {(kfp_names[a], kfp_names[b]) for a, b in graph.bypass(
-            [t for t in tasks if t not in kfp_names], tasks, edges)}
+        w_edges = {
+            (kfp_names[a], kfp_names[b])
+            for a, b in graph.bypass([t for t in tasks if t not in kfp_names], tasks, edges)
+        }
         w_edges |= {(kfp_names[a], kfp_names[b]) for a, b in pairs if rng.random() < 0.2}
         if kept and rng.random() < 0.4:
             a, b = sorted(rng.sample(range(len(kept)), 2)) if len(kept) > 1 else (0, 0)

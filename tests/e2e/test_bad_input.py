@@ -41,7 +41,9 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict, str]:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         # --all-files: some bad inputs (empty, not UTF-8) do not mention "dag" and "airflow"
-        code = main(["convert", str(folder), "--out", str(out), "--mode", "static", "--all-files", "--no-cache"])
+        code = main(
+            ["convert", str(folder), "--out", str(out), "--mode", "static", "--all-files", "--no-cache"]
+        )
     return code, json.loads((out / "conversion.json").read_text()), printed.getvalue()
 
 

@@ -46,8 +46,21 @@ def generated(folder: str, mode: str, airflow_python: str | None, out: Path) -> 
     os.chdir(ROOT)
     try:
         python = ["--airflow-python", airflow_python] if airflow_python else []
-        main(["convert", f"fixtures/{folder}", "--out", str(out), "--mode", mode, *python, "--no-cache", "-q",
-              "--fail-on", "never"])
+        main(
+            [
+                "convert",
+                f"fixtures/{folder}",
+                "--out",
+                str(out),
+                "--mode",
+                mode,
+                *python,
+                "--no-cache",
+                "-q",
+                "--fail-on",
+                "never",
+            ]
+        )
     finally:
         os.chdir(cwd)
     return {path.name: path.read_text(encoding="utf-8") for path in sorted((out / "pipelines").glob("*.py"))}
@@ -61,8 +74,14 @@ def undefined_names(source: str, filename: str) -> list[str]:
             super().__init__(None, None)
 
         def flake(self, message: pyflakes.messages.Message) -> None:
-            if isinstance(message, (pyflakes.messages.UndefinedName, pyflakes.messages.UndefinedLocal,
-                                    pyflakes.messages.UndefinedExport)):
+            if isinstance(
+                message,
+                (
+                    pyflakes.messages.UndefinedName,
+                    pyflakes.messages.UndefinedLocal,
+                    pyflakes.messages.UndefinedExport,
+                ),
+            ):
                 found.append(f"{filename}:{message.lineno}: {message.message % message.message_args}")
 
         def syntaxError(self, filename: str, msg: str, lineno: int, offset: int, text: str) -> None:
@@ -81,9 +100,14 @@ def step_functions(source: str) -> dict[str, str]:
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     steps = {}
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "create_component_from_func" and node.args
-                and isinstance(node.args[0], ast.Name) and node.args[0].id in functions):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "create_component_from_func"
+            and node.args
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id in functions
+        ):
             steps[node.args[0].id] = ast.get_source_segment(source, functions[node.args[0].id]) or ""
     return steps
 
@@ -99,13 +123,17 @@ def check(files: dict[str, str]) -> list[str]:
         problems += undefined_names(source, name)
         for step, text in step_functions(source).items():
             problems += undefined_names(STEP_PREAMBLE + text, f"{name}:{step}")
-        problems += [f"{name}:{source.count(chr(10), 0, m.start()) + 1}: internal value {m.group(0)!r}"
-                     for m in INTERNAL.finditer(source)]
+        problems += [
+            f"{name}:{source.count(chr(10), 0, m.start()) + 1}: internal value {m.group(0)!r}"
+            for m in INTERNAL.finditer(source)
+        ]
     return problems
 
 
 @pytest.mark.parametrize("folder", FOLDERS)
-def test_static_reading_generates_runnable_python(folder: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_static_reading_generates_runnable_python(
+    folder: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     files = generated(folder, "static", None, tmp_path_factory.mktemp(f"static-{folder}"))
     if folder != "airflow_only":  # only an import reads those
         assert files, f"nothing generated from fixtures/{folder}"
@@ -113,8 +141,9 @@ def test_static_reading_generates_runnable_python(folder: str, tmp_path_factory:
 
 
 @pytest.mark.parametrize("folder", FOLDERS)
-def test_airflow_reading_generates_runnable_python(folder: str, airflow_python: str,
-                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_airflow_reading_generates_runnable_python(
+    folder: str, airflow_python: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     files = generated(folder, "airflow", airflow_python, tmp_path_factory.mktemp(f"airflow-{folder}"))
     assert files, f"nothing generated from fixtures/{folder}"
     assert check(files) == []
@@ -139,8 +168,9 @@ T = components.create_component_from_func(t_step)
     problems = check({"bad.py": bad})
     assert any("t_step" in p and "undefined name 'helper'" in p for p in problems)
     assert any("internal value 'XComRef('" in p for p in problems)
-    assert not any(p.startswith("bad.py:") and "undefined name 'helper'" in p and "t_step" not in p
-                   for p in problems)  # the module defines it: only the step alone lacks it
+    assert not any(
+        p.startswith("bad.py:") and "undefined name 'helper'" in p and "t_step" not in p for p in problems
+    )  # the module defines it: only the step alone lacks it
 
 
 # -- generated files a team is glad to own: kfp's public API only, and ruff-clean -----------------------
@@ -159,10 +189,17 @@ def private_kfp_uses(source: str, filename: str) -> list[str]:
             parts = node.module.split(".") + [alias.name for alias in node.names]
             kfp_names |= {alias.asname or alias.name for alias in node.names}
         elif isinstance(node, ast.Import):
-            parts = [part for alias in node.names if alias.name.split(".")[0] in KFP_ROOTS
-                     for part in alias.name.split(".")]
-            kfp_names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names
-                          if alias.name.split(".")[0] in KFP_ROOTS}
+            parts = [
+                part
+                for alias in node.names
+                if alias.name.split(".")[0] in KFP_ROOTS
+                for part in alias.name.split(".")
+            ]
+            kfp_names |= {
+                (alias.asname or alias.name).split(".")[0]
+                for alias in node.names
+                if alias.name.split(".")[0] in KFP_ROOTS
+            }
         else:
             continue
         if any(part.startswith("_") for part in parts):
@@ -182,16 +219,32 @@ def ruff_findings(files: dict[str, str], folder: Path) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     for name, source in files.items():
         (folder / name).write_text(source, encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache",
-                             "--output-format", "concise", "--quiet", "."],
-                            cwd=folder, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--output-format",
+            "concise",
+            "--quiet",
+            ".",
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode in (0, 1), result.stderr
     return result.stdout.splitlines()
 
 
 @pytest.mark.parametrize("folder", FOLDERS)
 def test_static_reading_generates_files_on_kfps_public_api_that_ruff_passes(
-        folder: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     files = generated(folder, "static", None, tmp_path_factory.mktemp(f"static-{folder}"))
     assert [p for name, source in files.items() for p in private_kfp_uses(source, name)] == []
     assert ruff_findings(files, tmp_path_factory.mktemp(f"lint-static-{folder}")) == []
@@ -199,7 +252,8 @@ def test_static_reading_generates_files_on_kfps_public_api_that_ruff_passes(
 
 @pytest.mark.parametrize("folder", FOLDERS)
 def test_airflow_reading_generates_files_on_kfps_public_api_that_ruff_passes(
-        folder: str, airflow_python: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder: str, airflow_python: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     files = generated(folder, "airflow", airflow_python, tmp_path_factory.mktemp(f"airflow-{folder}"))
     assert [p for name, source in files.items() for p in private_kfp_uses(source, name)] == []
     assert ruff_findings(files, tmp_path_factory.mktemp(f"lint-airflow-{folder}")) == []
@@ -211,19 +265,37 @@ def test_v2_files_use_kfps_public_api_and_ruff_passes(tmp_path: Path) -> None:
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        main(["convert", "fixtures/airflow_dags", "--out", str(tmp_path / "out"), "--mode", "static",
-              "--target", "v2", "--no-cache", "-q", "--fail-on", "never"])
+        main(
+            [
+                "convert",
+                "fixtures/airflow_dags",
+                "--out",
+                str(tmp_path / "out"),
+                "--mode",
+                "static",
+                "--target",
+                "v2",
+                "--no-cache",
+                "-q",
+                "--fail-on",
+                "never",
+            ]
+        )
     finally:
         os.chdir(cwd)
-    files = {p.name: p.read_text(encoding="utf-8") for p in sorted((tmp_path / "out/pipelines/v2").glob("*.py"))}
+    files = {
+        p.name: p.read_text(encoding="utf-8") for p in sorted((tmp_path / "out/pipelines/v2").glob("*.py"))
+    }
     assert files
     assert [p for name, source in files.items() for p in private_kfp_uses(source, name)] == []
     assert ruff_findings(files, tmp_path / "lint") == []
 
 
 def test_the_lint_checks_find_what_they_look_for(tmp_path: Path) -> None:
-    bad = ("import os\nfrom kfp import dsl\nfrom kfp.components._yaml_utils import dump_yaml\n\n\n"
-           "def f():\n    unused = dsl._component\n    return dump_yaml\n")
+    bad = (
+        "import os\nfrom kfp import dsl\nfrom kfp.components._yaml_utils import dump_yaml\n\n\n"
+        "def f():\n    unused = dsl._component\n    return dump_yaml\n"
+    )
     assert len(private_kfp_uses(bad, "bad.py")) == 2
     findings = ruff_findings({"bad.py": bad}, tmp_path)
     assert any("F401" in f for f in findings) and any("F841" in f for f in findings)

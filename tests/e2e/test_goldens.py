@@ -37,7 +37,9 @@ def converted_files(fixture: Path, out: Path) -> dict[str, str]:
         str(path.relative_to(out)): strip_volatile(path.read_text(encoding="utf-8"))
         for path in sorted(out.rglob("*"))
         # hidden files are the run's bookkeeping (the output manifest), not converted output
-        if path.is_file() and path.suffix in {".py", ".yaml", ".json", ".md"} and not path.name.startswith(".")
+        if path.is_file()
+        and path.suffix in {".py", ".yaml", ".json", ".md"}
+        and not path.name.startswith(".")
     }
 
 
@@ -54,7 +56,8 @@ def test_fixture_matches_golden(fixture: Path, tmp_path: Path, request: pytest.F
     assert golden_dir.is_dir(), f"no golden for {fixture.name}: run pytest with --update-goldens"
     expected = {
         str(path.relative_to(golden_dir)): path.read_text(encoding="utf-8")
-        for path in sorted(golden_dir.rglob("*")) if path.is_file()
+        for path in sorted(golden_dir.rglob("*"))
+        if path.is_file()
     }
     assert sorted(actual) == sorted(expected)
     for relative in expected:

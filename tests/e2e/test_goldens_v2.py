@@ -20,18 +20,30 @@ from airflow2kfp.run import RunSettings, convert_all
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "airflow_dags"
 GOLDENS = ROOT / "tests" / "goldens" / "v2"
-SUBSET = ("bitshift_lists", "cf_branch_join", "cf_mapping_nested", "cf_short_circuit", "cf_trigger_rules",
-          "ops_python_bash")
+SUBSET = (
+    "bitshift_lists",
+    "cf_branch_join",
+    "cf_mapping_nested",
+    "cf_short_circuit",
+    "cf_trigger_rules",
+    "ops_python_bash",
+)
 
-pytestmark = pytest.mark.skipif(find_kfp2_python() is None, reason="no kfp 2.x interpreter (scripts/setup_kfp2_env.sh)")
+pytestmark = pytest.mark.skipif(
+    find_kfp2_python() is None, reason="no kfp 2.x interpreter (scripts/setup_kfp2_env.sh)"
+)
 
 
 def converted_files(fixture: Path, out: Path) -> dict[str, str]:
     cwd = os.getcwd()
     os.chdir(ROOT)  # display paths relative to the repository, as users see them
     try:
-        convert_all([fixture.relative_to(ROOT)], out, ConvertOptions(targets=("v2",)),
-                    settings=RunSettings(mode="static"))
+        convert_all(
+            [fixture.relative_to(ROOT)],
+            out,
+            ConvertOptions(targets=("v2",)),
+            settings=RunSettings(mode="static"),
+        )
     finally:
         os.chdir(cwd)
     return {
@@ -56,7 +68,8 @@ def test_v2_fixture_matches_golden(name: str, tmp_path: Path, request: pytest.Fi
     assert golden_dir.is_dir(), f"no v2 golden for {name}: run pytest with --update-goldens"
     expected = {
         str(path.relative_to(golden_dir)): path.read_text(encoding="utf-8")
-        for path in sorted(golden_dir.rglob("*")) if path.is_file()
+        for path in sorted(golden_dir.rglob("*"))
+        if path.is_file()
     }
     assert sorted(actual) == sorted(expected)
     for relative in expected:

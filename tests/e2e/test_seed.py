@@ -30,5 +30,7 @@ def test_seed_dag_compiles_to_the_seed_workflow_dag(tmp_path: Path) -> None:
     assert dag_template(compiled) == dag_template(SEED_YAML.read_text())
     # every step runs the seed's command, through bash
     workflow = yaml.safe_load(compiled)
-    commands = {t["name"]: t["container"]["command"] for t in workflow["spec"]["templates"] if "container" in t}
+    commands = {
+        t["name"]: t["container"]["command"] for t in workflow["spec"]["templates"] if "container" in t
+    }
     assert commands["task-e"] == ["bash", "-c", "echo Task E"]

@@ -20,12 +20,15 @@ from airflow2kfp.mapping.templates import TIME_MACROS, substitute_run_macros
 from airflow2kfp.names import UniqueNames
 from airflow2kfp.verify import host_step
 
-needs_kfp2 = pytest.mark.skipif(find_kfp2_python() is None, reason="no kfp 2.x interpreter (scripts/setup_kfp2_env.sh)")
+needs_kfp2 = pytest.mark.skipif(
+    find_kfp2_python() is None, reason="no kfp 2.x interpreter (scripts/setup_kfp2_env.sh)"
+)
 GATE = Condition("gate", "proceed", "short_circuit")
 
 
-def shape(order: list[str], edges: list[tuple[str, str]], conditional: dict[str, tuple[Condition, ...]]
-          ) -> structure.Block:
+def shape(
+    order: list[str], edges: list[tuple[str, str]], conditional: dict[str, tuple[Condition, ...]]
+) -> structure.Block:
     controls = {t: TaskControl(t, "all_success", tuple(a for a, b in edges if b == t)) for t in order}
     upstreams = {t: controls[t].after for t in order}
     conditions = {t: conditional.get(t, ()) for t in order}
@@ -56,8 +59,13 @@ def test_a_short_circuit_block_is_split_where_one_sub_pipeline_would_add_orderin
     """cf_trigger_rules' shape: `optional` under the gate; `needs_both` (skipped with it, so inside the
     same condition) also waits for `extract`; `join` follows `optional` only."""
     order = ["extract", "gate", "optional", "needs_both", "join"]
-    edges = [("gate", "optional"), ("extract", "needs_both"), ("optional", "needs_both"),
-             ("extract", "join"), ("optional", "join")]
+    edges = [
+        ("gate", "optional"),
+        ("extract", "needs_both"),
+        ("optional", "needs_both"),
+        ("extract", "join"),
+        ("optional", "join"),
+    ]
     root = shape(order, edges, {"optional": (GATE,), "needs_both": (GATE,)})
     regions = structure.region_of(root)
     assert regions["optional"] != regions["needs_both"]  # one sub-pipeline would order extract -> optional
@@ -96,11 +104,19 @@ def test_an_exit_handler_holds_exactly_the_tasks_a_cleanup_follows() -> None:
     assert "cleanup" not in root.items and "other" in root.items
     # a task after an ancestor (KFP rejects an edge out of an ExitHandler), or after the cleanup: none
     root = shape(order, [*edges, ("boom", "other")], {})
-    assert structure.exit_group(root, "cleanup", frozenset({"prepare", "boom", "load"}),
-                                {**downs, "boom": ["load", "other"]}) is None
+    assert (
+        structure.exit_group(
+            root, "cleanup", frozenset({"prepare", "boom", "load"}), {**downs, "boom": ["load", "other"]}
+        )
+        is None
+    )
     root = shape(order, [*edges, ("cleanup", "other")], {})
-    assert structure.exit_group(root, "cleanup", frozenset({"prepare", "boom", "load"}),
-                                {**downs, "cleanup": ["other"]}) is None
+    assert (
+        structure.exit_group(
+            root, "cleanup", frozenset({"prepare", "boom", "load"}), {**downs, "cleanup": ["other"]}
+        )
+        is None
+    )
 
 
 def test_every_time_layout_is_formatted_as_kfp_formats_its_macro() -> None:
@@ -111,8 +127,10 @@ def test_every_time_layout_is_formatted_as_kfp_formats_its_macro() -> None:
 
 def _step_function(code: str, name: str) -> types.FunctionType:
     """The step function of a v2 component's source, without kfp (a stand-in `dsl`)."""
-    namespace = {"dsl": types.SimpleNamespace(component=lambda f, **_: f, OutputPath=lambda t: str),
-                 "NamedTuple": NamedTuple}
+    namespace = {
+        "dsl": types.SimpleNamespace(component=lambda f, **_: f, OutputPath=lambda t: str),
+        "NamedTuple": NamedTuple,
+    }
     exec(compile(code, "<component>", "exec"), namespace)  # noqa: S102 - the converter's own output
     return namespace[name]
 
@@ -143,34 +161,50 @@ PY_NUMBERS = components.create_component_from_func(numbers_step, base_image='pyt
 
 
 def test_looping_over_a_value_that_is_not_a_list_fails_the_step() -> None:
-    code = '''def one_step() -> str:
+    code = """def one_step() -> str:
     import json as _json
     _result = {"a": 1}
     return _json.dumps(_result)
 
 
 PY_ONE = components.create_component_from_func(one_step, base_image='python:3.11')
-'''
+"""
     function = _step_function(python_component("PY_ONE", code, {"Output"}).code, "one_step")
     with pytest.raises(TypeError, match="loops over a list"):
         function()
 
 
 @needs_kfp2
-@pytest.mark.parametrize(("given", "created", "expected"), [
-    ("", "2024-01-01T00:00:00Z", "2024-01-01"),  # a one-off run: its creation time
-    ("2023-05-06", "2024-01-01T00:00:00Z", "2023-05-06"),  # a value passed wins
-    ("[[ScheduledTime.2006-01-02]]", "2024-01-01T00:00:00Z", "2024-01-01"),  # a macro the backend left
-    ("", "{{$.pipeline_job_create_time_utc}}", None),  # KFP before 2.16 resolves no time placeholder
-])
-def test_the_run_time_step_gives_the_logical_date(tmp_path: Path, given: str, created: str,
-                                                  expected: str | None) -> None:
+@pytest.mark.parametrize(
+    ("given", "created", "expected"),
+    [
+        ("", "2024-01-01T00:00:00Z", "2024-01-01"),  # a one-off run: its creation time
+        ("2023-05-06", "2024-01-01T00:00:00Z", "2023-05-06"),  # a value passed wins
+        ("[[ScheduledTime.2006-01-02]]", "2024-01-01T00:00:00Z", "2024-01-01"),  # a macro the backend left
+        ("", "{{$.pipeline_job_create_time_utc}}", None),  # KFP before 2.16 resolves no time placeholder
+    ],
+)
+def test_the_run_time_step_gives_the_logical_date(
+    tmp_path: Path, given: str, created: str, expected: str | None
+) -> None:
     component = run_time_component("RUN_TIME", "python:3.11", {"ds": "2006-01-02"})
     program = ast.literal_eval(component.code.split("command=['python3', '-c', ", 1)[1].split("],\n", 1)[0])
     output = tmp_path / "out" / "ds"
-    template = {"container": {"image": "python:3.11", "command": [
-        "python3", "-c", program, created, "{{$.pipeline_job_schedule_time_utc}}", "%Y-%m-%d", given,
-        str(output)]}}
+    template = {
+        "container": {
+            "image": "python:3.11",
+            "command": [
+                "python3",
+                "-c",
+                program,
+                created,
+                "{{$.pipeline_job_schedule_time_utc}}",
+                "%Y-%m-%d",
+                given,
+                str(output),
+            ],
+        }
+    }
     result = host_step.run_container(template, tmp_path / "step", 30, python=find_kfp2_python())
     if expected is None:
         assert not result.succeeded and "KFP 2.16+" in result.log_tail

@@ -18,7 +18,9 @@ from airflow2kfp.report.render import render_reports
 from airflow2kfp.run import RunSettings, convert_all
 
 ROOT = Path(__file__).resolve().parents[2]
-needs_kfp2 = pytest.mark.skipif(find_kfp2_python() is None, reason="no kfp 2.x interpreter (scripts/setup_kfp2_env.sh)")
+needs_kfp2 = pytest.mark.skipif(
+    find_kfp2_python() is None, reason="no kfp 2.x interpreter (scripts/setup_kfp2_env.sh)"
+)
 
 
 def test_every_rule_has_a_v2_mapping() -> None:
@@ -32,8 +34,10 @@ def test_the_docs_table_is_the_rules_table() -> None:
     """docs/targets.md lists every rule as trigger_rules_v2.TABLE says."""
     docs = (ROOT / "docs" / "targets.md").read_text()
     for rule, v2, exact in v2r.TABLE:
-        assert any(line.startswith(f"| `{rule}` |") and line.endswith(f"| {v2} | {exact} |")
-                   for line in docs.splitlines()), rule
+        assert any(
+            line.startswith(f"| `{rule}` |") and line.endswith(f"| {v2} | {exact} |")
+            for line in docs.splitlines()
+        ), rule
 
 
 def test_exact_and_differing_rules() -> None:
@@ -95,7 +99,9 @@ def independent_ordering(ir_text: str) -> set[tuple[str, str]]:
     return ordered
 
 
-FIXTURES = sorted([*(ROOT / "fixtures/verify_dags").glob("*.py"), *(ROOT / "fixtures/airflow_dags").glob("*.py")])
+FIXTURES = sorted(
+    [*(ROOT / "fixtures/verify_dags").glob("*.py"), *(ROOT / "fixtures/airflow_dags").glob("*.py")]
+)
 
 
 @needs_kfp2
@@ -116,14 +122,21 @@ def test_fixtures_convert_to_both_targets(tmp_path: Path) -> None:
         steps = {t["task_id"] for t in v2["tasks"] if t["step"]}
         # Airflow starts an `always` task at once: its edges order nothing unless its step waits anyway
         waiting = {b for _, b in dag["kfp_edges"]}
-        free = {t["task_id"] for t in dag["tasks"] if t["trigger_rule"] == "always" and t["kfp_name"] not in waiting}
-        expected = nx.transitive_closure_dag(nx.DiGraph(
-            [(a, b) for a, b in dag["airflow_edges"] if b not in free]))
+        free = {
+            t["task_id"]
+            for t in dag["tasks"]
+            if t["trigger_rule"] == "always" and t["kfp_name"] not in waiting
+        }
+        expected = nx.transitive_closure_dag(
+            nx.DiGraph([(a, b) for a, b in dag["airflow_edges"] if b not in free])
+        )
         expected.add_nodes_from(t["task_id"] for t in dag["tasks"])
         wanted = {(a, b) for a, b in expected.edges if a in steps and b in steps}
         assert v2["ordering"]["verdict"] == "exact", (dag["dag_id"], v2["ordering"])
         # steps that stand for no Airflow task (the run-time step, a DAG's one no-op step) order nothing
-        assert {(a, b) for a, b in independent_ordering(ir) if a in steps and b in steps} == wanted, dag["dag_id"]
+        assert {(a, b) for a, b in independent_ordering(ir) if a in steps and b in steps} == wanted, dag[
+            "dag_id"
+        ]
     assert compiled == len(document["dags"]) > 40
     # the report says which targets each DAG went to, and links the v2 files beside Airflow's graph
     page = (tmp_path / "reports" / "cf_trigger_rules.html").read_text()

@@ -31,15 +31,21 @@ V2_NEEDS = dict(NEEDS_RUNNER)
 @pytest.fixture(scope="module")
 def verified(airflow_python, tmp_path_factory):
     out = tmp_path_factory.mktemp("verified-v2")
-    result = verify([FIXTURES], out, VerifyOptions(airflow_python=airflow_python, task_timeout=30,
-                                                   run_timeout=300, targets=("v2",)))
+    result = verify(
+        [FIXTURES],
+        out,
+        VerifyOptions(airflow_python=airflow_python, task_timeout=30, run_timeout=300, targets=("v2",)),
+    )
     return result, out
 
 
-@pytest.mark.parametrize("dag_id", [
-    pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=V2_NEEDS[d])) if d in V2_NEEDS else d
-    for d in sorted(EXPECTED_V2)
-])
+@pytest.mark.parametrize(
+    "dag_id",
+    [
+        pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=V2_NEEDS[d])) if d in V2_NEEDS else d
+        for d in sorted(EXPECTED_V2)
+    ],
+)
 def test_each_fixture_has_its_v2_verdict_and_differences(verified, dag_id):
     result, _ = verified
     comparison = next(c for c in result.comparisons if c.dag_id == dag_id)
@@ -54,11 +60,13 @@ def test_the_difference_is_said_at_conversion(verified):
     document = json.loads((out / "conversion.json").read_text())
     dag = next(d for d in document["dags"] if d["dag_id"] == "verify_failure_cleanup")
     cleanup = next(t for t in dag["v2"]["tasks"] if t["task_id"] == "cleanup")
-    assert cleanup["exit_handler"] and any("does not count in the run's" in d
-                                           for d in cleanup["semantics"]["differences"])
+    assert cleanup["exit_handler"] and any(
+        "does not count in the run's" in d for d in cleanup["semantics"]["differences"]
+    )
     assert dag["v2"]["verify"]["verdict"] == "different"
     assert document["summary"]["verify_v2"]["pass"] == sum(
-        v == (Verdict.PASS, []) for d, v in EXPECTED_V2.items() if d not in V2_NEEDS)
+        v == (Verdict.PASS, []) for d, v in EXPECTED_V2.items() if d not in V2_NEEDS
+    )
 
 
 def test_a_passing_v2_run_checked_orderings_and_values(verified):

@@ -17,8 +17,13 @@ from airflow2kfp.kfp_accel import accelerated
 from airflow2kfp.kfp_accel.deferred_write import Unsure, deferred_write, load_workflow
 
 GOLDEN_SOURCES = sorted((Path(__file__).resolve().parents[1] / "goldens" / "dags").glob("*/pipelines/*.py"))
-WORKFLOW = {"metadata": {"annotations": {"a": "b"}}, "spec": {"arguments": {"parameters": [{"name": "p"}]},
-                                                             "templates": [{"name": "t", "x": [1, True, None]}]}}
+WORKFLOW = {
+    "metadata": {"annotations": {"a": "b"}},
+    "spec": {
+        "arguments": {"parameters": [{"name": "p"}]},
+        "templates": [{"name": "t", "x": [1, True, None]}],
+    },
+}
 
 
 def fresh_workflow() -> dict:
@@ -60,13 +65,17 @@ def test_kept_workflow_nobody_rewrote_is_kfps_text(tmp_path: Path, write_workflo
         assert written.result(Path(path).read_text()) == _yaml_utils.dump_yaml(WORKFLOW)
 
 
-@pytest.mark.parametrize(("armed", "workflow", "name"), [
-    (False, WORKFLOW, "w.yaml"),  # outside compile_source's deferred_write
-    (True, {"x": 1.5}, "w.yaml"),  # not plain data
-    (True, WORKFLOW, "w.zip"),  # kfp archives it
-])
-def test_kfps_own_write_otherwise(tmp_path: Path, armed: bool, workflow: dict, name: str,
-                                  write_workflow: Any) -> None:
+@pytest.mark.parametrize(
+    ("armed", "workflow", "name"),
+    [
+        (False, WORKFLOW, "w.yaml"),  # outside compile_source's deferred_write
+        (True, {"x": 1.5}, "w.yaml"),  # not plain data
+        (True, WORKFLOW, "w.zip"),  # kfp archives it
+    ],
+)
+def test_kfps_own_write_otherwise(
+    tmp_path: Path, armed: bool, workflow: dict, name: str, write_workflow: Any
+) -> None:
     path = str(tmp_path / name)
     with deferred_write(armed=armed) as written:
         write_workflow(workflow, path)
@@ -90,8 +99,9 @@ def eager(source: str, tmp_path: Path) -> compile_module.CompileResult | None:
 
 
 @pytest.mark.parametrize("path", GOLDEN_SOURCES, ids=lambda p: p.stem)
-def test_goldens_read_the_compiled_file_once_through_the_hand_off(path: Path, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_goldens_read_the_compiled_file_once_through_the_hand_off(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The generated compile_pipeline reads the compiled file once, with load_yaml: the placeholder
     is seen by the hand-off only, and the result is kfp's."""
     source = path.read_text(encoding="utf-8")
@@ -116,7 +126,7 @@ POST_STEPS = {
     "none": "",
     "plain read": "    text = open(package_path).read()\n    open(package_path, 'w').write(text.upper())\n",
     "other loader": "    import yaml\n    data = yaml.safe_load(open(package_path))\n    data['kind'] += '!'\n"
-                    "    open(package_path, 'w').write(dump_yaml(data))\n",
+    "    open(package_path, 'w').write(dump_yaml(data))\n",
     "fails after the hand-off": "    load_yaml(open(package_path))\n    raise ValueError('after')\n",
 }
 
@@ -126,9 +136,13 @@ def test_any_post_compile_step_gets_kfps_result(step: str, tmp_path: Path) -> No
     source = GOLDEN_SOURCES[0].read_text(encoding="utf-8")
     head, tail = source.split("def compile_pipeline(package_path: str) -> None:\n", 1)
     body_end = tail.index("\n\n\n")
-    compile_line = next(line for line in tail[:body_end].splitlines() if "compiler.Compiler().compile(" in line)
-    changed = f"{head}def compile_pipeline(package_path: str) -> None:\n{compile_line}\n{POST_STEPS[step]}" \
-              f"{tail[body_end:]}"
+    compile_line = next(
+        line for line in tail[:body_end].splitlines() if "compiler.Compiler().compile(" in line
+    )
+    changed = (
+        f"{head}def compile_pipeline(package_path: str) -> None:\n{compile_line}\n{POST_STEPS[step]}"
+        f"{tail[body_end:]}"
+    )
     assert timeless(compile_source(changed, "pipeline", tmp_path)) == timeless(eager(changed, tmp_path))
 
 

@@ -30,8 +30,11 @@ def top_level_functions(text: str) -> tuple[list[types.FunctionType], list[str]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = compile(text, filename, "exec", dont_inherit=True)
-    functions = [types.FunctionType(c, {}) for c in code.co_consts
-                 if isinstance(c, types.CodeType) and c.co_name.isidentifier()]
+    functions = [
+        types.FunctionType(c, {})
+        for c in code.co_consts
+        if isinstance(c, types.CodeType) and c.co_name.isidentifier()
+    ]
     return functions, lines
 
 
@@ -119,18 +122,49 @@ def modules(draw: st.DrawFn) -> str:
     pieces = []
     for index in range(draw(st.integers(1, 3))):
         indent = " " * draw(st.sampled_from([2, 4, 8]))
-        header = draw(st.sampled_from([f"def f{index}():\n", f"def f{index}(a,\n        b=1):\n",
-                                       f"def f{index}(a: int) -> str:  # c\n"]))
-        body = draw(st.lists(st.sampled_from([
-            "x = 1\n", "'''doc\n'''\n", "s = '''\ncol0\n'''\n", "if x:\n{i}y = (1,\n2)\n", "# c\n", "\n",
-            "return 1\n", "z = [\n{i}1]  # end\n", "for a in b:\n{i}pass\n", "w = 1 + \\\n  2\n",
-        ]), min_size=1, max_size=5))
+        header = draw(
+            st.sampled_from(
+                [
+                    f"def f{index}():\n",
+                    f"def f{index}(a,\n        b=1):\n",
+                    f"def f{index}(a: int) -> str:  # c\n",
+                ]
+            )
+        )
+        body = draw(
+            st.lists(
+                st.sampled_from(
+                    [
+                        "x = 1\n",
+                        "'''doc\n'''\n",
+                        "s = '''\ncol0\n'''\n",
+                        "if x:\n{i}y = (1,\n2)\n",
+                        "# c\n",
+                        "\n",
+                        "return 1\n",
+                        "z = [\n{i}1]  # end\n",
+                        "for a in b:\n{i}pass\n",
+                        "w = 1 + \\\n  2\n",
+                    ]
+                ),
+                min_size=1,
+                max_size=5,
+            )
+        )
         text = header
         for line in body:
-            text += "".join((indent + part if part.strip() else part)
-                            for part in line.replace("{i}", indent).splitlines(keepends=True))
-        tail = draw(st.lists(st.sampled_from(["\n", "# c\n", " # c\n", indent + "# c\n", indent + "  # c\n",
-                                              "   \n", "\\\n"]), max_size=4))
+            text += "".join(
+                (indent + part if part.strip() else part)
+                for part in line.replace("{i}", indent).splitlines(keepends=True)
+            )
+        tail = draw(
+            st.lists(
+                st.sampled_from(
+                    ["\n", "# c\n", " # c\n", indent + "# c\n", indent + "  # c\n", "   \n", "\\\n"]
+                ),
+                max_size=4,
+            )
+        )
         text += "".join(tail) + draw(st.sampled_from(["", "x = 1\n", "@d\n", "class C:\n    pass\n"]))
         pieces.append(text)
     return "".join(pieces)
@@ -144,4 +178,3 @@ def test_generated_blocks_read_as_inspect(text: str) -> None:
     except SyntaxError:
         return
     compare(text)
-

@@ -35,8 +35,11 @@ def same_as_kfp(source: str) -> str | None:
 
 
 def corpus() -> list[str]:
-    files = [*sorted((ROOT / "tests" / "goldens" / "dags").glob("*/pipelines/*.py")),
-             *sorted((ROOT / "fixtures").rglob("*.py")), *sorted((ROOT / "airflow2kfp").rglob("*.py"))]
+    files = [
+        *sorted((ROOT / "tests" / "goldens" / "dags").glob("*/pipelines/*.py")),
+        *sorted((ROOT / "fixtures").rglob("*.py")),
+        *sorted((ROOT / "airflow2kfp").rglob("*.py")),
+    ]
     sources = []
     for path in files:
         try:
@@ -55,8 +58,14 @@ def test_goldens_fixtures_and_converter_functions_strip_as_kfp() -> None:
 SIGNATURES = [  # (source, answered here rather than by kfp)
     ("def f(a: int, b : str='x', *args: int, c: 'T' = 1, **kw: dict) -> str:\n    return a\n", True),
     ("def f(a:int,b:List[int]=None)->Dict[str, int] :\n    pass\n", True),
-    ("def f(\n    a: int,  # first\n    b: Optional[\n        str  # inner\n    ] = None,\n) -> None:\n    pass\n", True),
-    ("def f(a, /, b: int, *, c: str) -> None:\n    def g(x: int = 1) -> int:\n        return x\n    return g\n", True),
+    (
+        "def f(\n    a: int,  # first\n    b: Optional[\n        str  # inner\n    ] = None,\n) -> None:\n    pass\n",
+        True,
+    ),
+    (
+        "def f(a, /, b: int, *, c: str) -> None:\n    def g(x: int = 1) -> int:\n        return x\n    return g\n",
+        True,
+    ),
     ("def f(a: (int)) -> None:\n    pass\n", False),
     ("def f(a: (a)[b], b: a | (b), c: lambda: (x)) -> (a).b:\n    pass\n", True),
     ("def f(a) -> (int):\n    pass\n", False),
@@ -80,7 +89,10 @@ SIGNATURES = [  # (source, answered here rather than by kfp)
     ("def f(a: int) -> int:\n    return a", False),  # no final newline
     ("def f(a: int) \\\n        -> int:\n    return a\n", False),
     ("def f(a \\\n      : int):\n    return a\n", False),
-    ("def f(a: int, b=lambda x, y=1: x) -> str:\n    print(f'{a!r:>{b}}', sep='')\n    return 'x' 'y'\n", True),
+    (
+        "def f(a: int, b=lambda x, y=1: x) -> str:\n    print(f'{a!r:>{b}}', sep='')\n    return 'x' 'y'\n",
+        True,
+    ),
     ("def f(a: int) -> int:\n    pass\n\n# trailing comment\n", True),
     ("def f(a: int):\n    s = '''\n  def g(b: int) -> int:\n'''\n    return s\n", True),
 ]
@@ -92,24 +104,71 @@ def test_signatures_strip_as_kfp(source: str, answered: bool) -> None:
 
 
 _NAMES = st.sampled_from(["a", "b_1", "table", "_p", "\u00e9t\u00e9", "limit", "value"])
-_ANNOTATIONS = st.sampled_from([
-    "int", "str", "'Foo'", '"Bar"', "List[int]", "Dict[str, int]", "Optional[List['X']]", "(int)", "((a, b))",
-    "(a)[b]", "a | None", "a|(b)", "lambda: 1", "List[\n    int,  # note\n]", "typing.Tuple[int, ...]",
-    "f'{x}'", "NamedTuple('O', [('a', int)])", "InputPath('CSV')", "a if b else c", "-1", "[int, str]",
-    "{'a': int}", "(yield)", "*Ts", "not a", "a.b.c", "x[1:2]",
-])
+_ANNOTATIONS = st.sampled_from(
+    [
+        "int",
+        "str",
+        "'Foo'",
+        '"Bar"',
+        "List[int]",
+        "Dict[str, int]",
+        "Optional[List['X']]",
+        "(int)",
+        "((a, b))",
+        "(a)[b]",
+        "a | None",
+        "a|(b)",
+        "lambda: 1",
+        "List[\n    int,  # note\n]",
+        "typing.Tuple[int, ...]",
+        "f'{x}'",
+        "NamedTuple('O', [('a', int)])",
+        "InputPath('CSV')",
+        "a if b else c",
+        "-1",
+        "[int, str]",
+        "{'a': int}",
+        "(yield)",
+        "*Ts",
+        "not a",
+        "a.b.c",
+        "x[1:2]",
+    ]
+)
 _DEFAULTS = st.sampled_from([None, "1", "'x'", "None", "lambda y: y", "(1, 2)", "[]", "{}"])
 _SPACES = st.sampled_from(["", " ", "  ", "\t"])
-_BODIES = st.sampled_from([
-    "return 1", "x = [*a, *b]", "if (n := 1):\n    pass", "match x:\n    case 1:\n        pass", "exec('1')",
-    "with open(p) as f:\n    pass", "with (open(p) as f):\n    pass", "for i in *a, b:\n    pass", "y: int = 1",
-    "y: T = 1, 2", "print(f'{x!r}')", "@functools.wraps(f)\ndef inner(q: int) -> str:\n    return q",
-    "@a[0]\ndef g():\n    pass", "class C:\n    def m(self, v: int=1) -> None:\n        pass",
-    "h = lambda *a, **k: 0", "async def h(q: int):\n    await q", "global z",
-    "try:\n    pass\nexcept* E:\n    pass", "x = a[1:2, ::3]", "del a[0]", "assert x, 'm'", "raise E from None",
-    "yield from g()", "s = '''multi\ndef k(a: int) -> int:\n'''", "def k(a: int, *, b: (int) = 2) -> 'R':\n    pass",
-    "import os  # a comment", "x = a[*b]", "return *a, b",
-])
+_BODIES = st.sampled_from(
+    [
+        "return 1",
+        "x = [*a, *b]",
+        "if (n := 1):\n    pass",
+        "match x:\n    case 1:\n        pass",
+        "exec('1')",
+        "with open(p) as f:\n    pass",
+        "with (open(p) as f):\n    pass",
+        "for i in *a, b:\n    pass",
+        "y: int = 1",
+        "y: T = 1, 2",
+        "print(f'{x!r}')",
+        "@functools.wraps(f)\ndef inner(q: int) -> str:\n    return q",
+        "@a[0]\ndef g():\n    pass",
+        "class C:\n    def m(self, v: int=1) -> None:\n        pass",
+        "h = lambda *a, **k: 0",
+        "async def h(q: int):\n    await q",
+        "global z",
+        "try:\n    pass\nexcept* E:\n    pass",
+        "x = a[1:2, ::3]",
+        "del a[0]",
+        "assert x, 'm'",
+        "raise E from None",
+        "yield from g()",
+        "s = '''multi\ndef k(a: int) -> int:\n'''",
+        "def k(a: int, *, b: (int) = 2) -> 'R':\n    pass",
+        "import os  # a comment",
+        "x = a[*b]",
+        "return *a, b",
+    ]
+)
 
 
 @st.composite
@@ -145,7 +204,9 @@ def test_generated_functions_strip_as_kfp(source: str) -> None:
 def test_generated_functions_are_mostly_answered_here() -> None:
     """The property above is not vacuous: most plain signatures are stripped here."""
     answered = [
-        same_as_kfp(f"def f({a}: {t}, b{s}:{s}{t} = 1, *c: {t}, d: {t}, **e: {t}){s}->{s}{t}:\n    return a\n")
+        same_as_kfp(
+            f"def f({a}: {t}, b{s}:{s}{t} = 1, *c: {t}, d: {t}, **e: {t}){s}->{s}{t}:\n    return a\n"
+        )
         for a, t, s in itertools.product(["a", "x_1"], ["int", "List[int]", "'T'", "a.b[c, d]"], ["", " "])
     ]
     assert all(answer is not None for answer in answered)

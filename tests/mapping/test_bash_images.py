@@ -18,30 +18,38 @@ def _map(command: str, **options):
     return map_task(t, MappingContext(dag("d", [t], []), MappingOptions(**options)))
 
 
-@pytest.mark.parametrize("command", [
-    "echo {{ ds }} && date +%F > out.txt",
-    "for f in *.csv; do wc -l \"$f\"; done | sort | tail -n 1",
-    "mkdir -p /tmp/x && cd /tmp/x || exit 1\nls -la | grep csv",
-    "notify() { echo \"$1\"; }; notify done",
-    "if [ -f flag ]; then cat flag; else echo none; fi",
-    "echo $(date) | tee log.txt",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "echo {{ ds }} && date +%F > out.txt",
+        'for f in *.csv; do wc -l "$f"; done | sort | tail -n 1',
+        "mkdir -p /tmp/x && cd /tmp/x || exit 1\nls -la | grep csv",
+        'notify() { echo "$1"; }; notify done',
+        "if [ -f flag ]; then cat flag; else echo none; fi",
+        "echo $(date) | tee log.txt",
+    ],
+)
 def test_builtins_and_coreutils_run_in_the_bash_image_as_direct(command):
     mapping = _map(command)
-    assert mapping.fidelity is Fidelity.DIRECT and mapping.component.spec["implementation"]["container"][
-        "image"] == "bash:5.2"
+    assert (
+        mapping.fidelity is Fidelity.DIRECT
+        and mapping.component.spec["implementation"]["container"]["image"] == "bash:5.2"
+    )
     assert mapping.component.key == "BASH" and not mapping.diagnostics
 
 
-@pytest.mark.parametrize("command, image", [
-    ("python scripts/transform.py --date {{ ds }}", PYTHON),
-    ("cd /opt/app && python3 -m etl.load", PYTHON),
-    ("/usr/local/bin/python3 -c 'print(1)'", PYTHON),
-    ("env DBT_PROFILES_DIR=/profiles dbt run --select orders | tee run.log", DBT),
-    ("gsutil -m cp gs://raw/{{ ds }}/*.csv /data/", GCLOUD),
-    ("time bq load --replace warehouse.sales /data/sales.csv", GCLOUD),
-    ("timeout 600 gcloud dataproc jobs submit pyspark job.py", GCLOUD),
-])
+@pytest.mark.parametrize(
+    "command, image",
+    [
+        ("python scripts/transform.py --date {{ ds }}", PYTHON),
+        ("cd /opt/app && python3 -m etl.load", PYTHON),
+        ("/usr/local/bin/python3 -c 'print(1)'", PYTHON),
+        ("env DBT_PROFILES_DIR=/profiles dbt run --select orders | tee run.log", DBT),
+        ("gsutil -m cp gs://raw/{{ ds }}/*.csv /data/", GCLOUD),
+        ("time bq load --replace warehouse.sales /data/sales.csv", GCLOUD),
+        ("timeout 600 gcloud dataproc jobs submit pyspark job.py", GCLOUD),
+    ],
+)
 def test_a_command_that_calls_a_tool_runs_in_the_image_that_has_it(command, image):
     mapping = _map(command)
     container = mapping.component.spec["implementation"]["container"]
@@ -50,14 +58,17 @@ def test_a_command_that_calls_a_tool_runs_in_the_image_that_has_it(command, imag
     assert any(note.startswith(f"runs in {image}") for note in mapping.notes)
 
 
-@pytest.mark.parametrize("command, named", [
-    ("curl -sf https://example.com/health", "curl"),
-    ("curl -s https://api/x | jq .items", "curl, jq"),
-    ("gsutil cp gs://a/b.csv . && python load.py", "python"),  # no one image has both
-    ("$LOADER --full", "$LOADER"),
-    ("./scripts/run_export.sh", "./scripts/run_export.sh"),
-    ("sudo -u etl python3 x.py", "sudo"),
-])
+@pytest.mark.parametrize(
+    "command, named",
+    [
+        ("curl -sf https://example.com/health", "curl"),
+        ("curl -s https://api/x | jq .items", "curl, jq"),
+        ("gsutil cp gs://a/b.csv . && python load.py", "python"),  # no one image has both
+        ("$LOADER --full", "$LOADER"),
+        ("./scripts/run_export.sh", "./scripts/run_export.sh"),
+        ("sudo -u etl python3 x.py", "sudo"),
+    ],
+)
 def test_a_tool_no_configured_image_has_is_approximated_and_named(command, named):
     mapping = _map(command)
     assert mapping.fidelity is Fidelity.APPROXIMATED
@@ -73,10 +84,17 @@ def test_a_command_that_cannot_be_parsed_is_approximated_in_the_bash_image():
 
 
 def test_the_table_is_configurable():
-    table = (*MappingOptions().tool_images, ("curl", "curlimages/curl:8.10.1"), ("python", "registry.local/py:3"))
+    table = (
+        *MappingOptions().tool_images,
+        ("curl", "curlimages/curl:8.10.1"),
+        ("python", "registry.local/py:3"),
+    )
     mapping = _map("curl -sf https://example.com", tool_images=table)
     assert mapping.fidelity is Fidelity.DIRECT
     assert mapping.component.spec["implementation"]["container"]["image"] == "curlimages/curl:8.10.1"
     assert choose("python x.py", "bash:5.2", dict(table)).image == "registry.local/py:3"
     # each image is its own component in a pipeline file
-    assert mapping.component.key == "BASH_CURL_8_10_1" and mapping.component.spec["name"] == "bash in curl:8.10.1"
+    assert (
+        mapping.component.key == "BASH_CURL_8_10_1"
+        and mapping.component.spec["name"] == "bash in curl:8.10.1"
+    )

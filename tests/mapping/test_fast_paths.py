@@ -29,7 +29,7 @@ CALLABLES = {
     "f-string without literals inside": "def f(name):\n    print(f'hello {name!r:>10}')\n    return 'ds'\n",
     "one-line body": "def f(): return 'run_id'\n",
     "nested definitions": "def f():\n    def g(a='ts'):\n        return a\n    return g\n",
-    "bytes and docstring": "def f():\n    \"\"\"Doc\n    over lines.\"\"\"\n    return b'ds'\n",
+    "bytes and docstring": 'def f():\n    """Doc\n    over lines."""\n    return b\'ds\'\n',
 }
 # where ast cannot tell what libcst sees: libcst must answer
 DEFERRED = {
@@ -106,14 +106,20 @@ x = (1,
 
 
 def _as_data(bindings: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
-    return {name: (b.index, b.source, b.reads, b.airflow_import, b.builds_airflow_object)
-            for name, b in bindings.items()}
+    return {
+        name: (b.index, b.source, b.reads, b.airflow_import, b.builds_airflow_object)
+        for name, b in bindings.items()
+    }
 
 
-@pytest.mark.parametrize("text", [MODULE, MODULE.replace("\n", "\r\n"), MODULE + "# footer\n", "x = 1"],
-                         ids=["module", "crlf", "footer", "no newline"])
+@pytest.mark.parametrize(
+    "text",
+    [MODULE, MODULE.replace("\n", "\r\n"), MODULE + "# footer\n", "x = 1"],
+    ids=["module", "crlf", "footer", "no newline"],
+)
 def test_bindings_from_the_statements_that_bind_are_those_of_the_whole_module(
-        text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     regions = callable_source._statement_regions(text)
     assert regions is not None  # the fast path is taken
     fast = _as_data(callable_source._module_bindings.__wrapped__(text))
@@ -122,8 +128,11 @@ def test_bindings_from_the_statements_that_bind_are_those_of_the_whole_module(
     assert fast
 
 
-@pytest.mark.parametrize("text", ["x = 1\n\\\ny = 2\n", "x = 1\n@(\ntask)\ndef f():\n    pass\n",
-                                  "x = 1\n\x0cy = 2\n"], ids=["bare backslash", "decorator over lines", "form feed"])
+@pytest.mark.parametrize(
+    "text",
+    ["x = 1\n\\\ny = 2\n", "x = 1\n@(\ntask)\ndef f():\n    pass\n", "x = 1\n\x0cy = 2\n"],
+    ids=["bare backslash", "decorator over lines", "form feed"],
+)
 def test_modules_whose_statements_are_not_certainly_cut_are_parsed_whole(text: str) -> None:
     assert callable_source._statement_regions(text) is None
     assert callable_source._module_bindings.__wrapped__(text)
@@ -147,17 +156,17 @@ def test_standalone_is_the_same_cached_or_not_and_does_not_depend_on_earlier_cal
 
 BODIES = {
     "generated": '"""Airflow task \'t\' (task, dag.py:1)."""\nimport json as _json\n\n'
-                 "# what the callable uses from its DAG file\nLIMIT = 5\n\n"
-                 "# the callable, as written at dag.py\ndef f(x):\n    return x\n\n"
-                 "with open(x_path) as _file:\n    x = _json.load(_file)\n_result = f(x)\nreturn _json.dumps(_result)\n",
+    "# what the callable uses from its DAG file\nLIMIT = 5\n\n"
+    "# the callable, as written at dag.py\ndef f(x):\n    return x\n\n"
+    "with open(x_path) as _file:\n    x = _json.load(_file)\n_result = f(x)\nreturn _json.dumps(_result)\n",
     "multi-line string": "def f():\n    return '''first\n  second\nthird'''\nx = 1\n",
     "comments at odd indents": "def f():\n  # two\n    x = 1\n# zero\n    y = 2\n    if x:\n        z()\n"
-                               "      # six\n    # four\n        # eight\n# zero\nw = 3\n",
+    "      # six\n    # four\n        # eight\n# zero\nw = 3\n",
     "comments before clauses": "try:\n    a()\n# before except\nexcept E:\n    pass\n  # two\nelse:\n    b()\n",
     "brackets": "x = f(\n  1,\n      2,\n# c\n\n    3)\ndef g():\n    y = h(\n  1,\n        2)  # end\n",
     "decorators": "@dec\n  # two\n@other(\n    1)\ndef f():\n    '''doc\n  inner\n'''\n    return 1\n",
     "class footers": "class A:\n    def f(self):\n        pass\n    # end of f\n\n    def g(self):\n        pass\n"
-                     "        # end of g\nz = 1\n",
+    "        # end of g\nz = 1\n",
     "single-line f-string": "x = f'{a!r:>10} {b}'\ny = 'it''s'\n",
 }
 # layouts the text pass does not follow: libcst indents them
@@ -187,12 +196,25 @@ def test_layouts_the_text_pass_does_not_follow_go_to_libcst(source: str) -> None
 def test_line_kinds() -> None:
     source = "x = '''a\n# not a comment\n'''  # c\n# c\n\ny = [\n    '[',\n]\n"
     assert _line_kinds(source, source.split("\n")[:-1]) == [
-        "statement", "string", "string", "empty", "empty", "statement", "bracket", "bracket"]
+        "statement",
+        "string",
+        "string",
+        "empty",
+        "empty",
+        "statement",
+        "bracket",
+        "bracket",
+    ]
 
 
 def test_parameters_match_libcst_for_every_kind() -> None:
     found = standalone("f", CALLABLES["plain"], None)
     assert found is not None
     assert [dataclasses.astuple(p) for p in found.parameters] == [
-        ("a", "positional", False), ("b", "positional", True), ("rest", "var_positional", False),
-        ("c", "keyword_only", False), ("d", "keyword_only", True), ("kw", "var_keyword", False)]
+        ("a", "positional", False),
+        ("b", "positional", True),
+        ("rest", "var_positional", False),
+        ("c", "keyword_only", False),
+        ("d", "keyword_only", True),
+        ("kw", "var_keyword", False),
+    ]

@@ -40,7 +40,9 @@ def test_converted_pipeline_runs_locally_and_passes_values(tmp_path: Path) -> No
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = kfp.run_pipeline_func_locally(
-            module.ops_python_bash_pipeline, {"ds": "2024-03-05"}, pipeline_root=str(root),
+            module.ops_python_bash_pipeline,
+            {"ds": "2024-03-05"},
+            pipeline_root=str(root),
             execution_mode=kfp.LocalClient.ExecutionMode("local"),
         )
     assert result.success() is not False  # kfp 1.8.22 returns None for a run without failures

@@ -26,24 +26,35 @@ def codes(result: ScheduleResult) -> list[tuple[str, str]]:
     return [(d.code, d.severity.value) for d in result.diagnostics]
 
 
-@pytest.mark.parametrize(("preset", "cron"), [
-    ("@hourly", "0 0 * * * *"), ("@daily", "0 0 0 * * *"), ("@midnight", "0 0 0 * * *"),
-    ("@weekly", "0 0 0 * * 0"), ("@monthly", "0 0 0 1 * *"), ("@quarterly", "0 0 0 1 */3 *"),
-    ("@yearly", "0 0 0 1 1 *"), ("@annually", "0 0 0 1 1 *"),
-])
+@pytest.mark.parametrize(
+    ("preset", "cron"),
+    [
+        ("@hourly", "0 0 * * * *"),
+        ("@daily", "0 0 0 * * *"),
+        ("@midnight", "0 0 0 * * *"),
+        ("@weekly", "0 0 0 * * 0"),
+        ("@monthly", "0 0 0 1 * *"),
+        ("@quarterly", "0 0 0 1 */3 *"),
+        ("@yearly", "0 0 0 1 1 *"),
+        ("@annually", "0 0 0 1 1 *"),
+    ],
+)
 def test_presets_become_six_field_crons(preset: str, cron: str) -> None:
     result = schedule(schedule=preset)
     assert result.run is not None and result.run.cron == cron and result.run.interval_second is None
     assert result.diagnostics == ()
 
 
-@pytest.mark.parametrize(("airflow", "kfp"), [
-    ("0 3 * * *", "0 0 3 * * *"),
-    ("*/15 9-17 * * MON-FRI", "0 */15 9-17 * * MON-FRI"),
-    ("0 0 * JAN,JUL 7", "0 0 0 * JAN,JUL 0"),  # croniter's Sunday 7 is robfig's 0
-    ("0 0 * * 5-7", "0 0 0 * * 5-6,0"),
-    ("0 12 * * * 30", "30 0 12 * * *"),  # croniter's seconds field comes last
-])
+@pytest.mark.parametrize(
+    ("airflow", "kfp"),
+    [
+        ("0 3 * * *", "0 0 3 * * *"),
+        ("*/15 9-17 * * MON-FRI", "0 */15 9-17 * * MON-FRI"),
+        ("0 0 * JAN,JUL 7", "0 0 0 * JAN,JUL 0"),  # croniter's Sunday 7 is robfig's 0
+        ("0 0 * * 5-7", "0 0 0 * * 5-6,0"),
+        ("0 12 * * * 30", "30 0 12 * * *"),  # croniter's seconds field comes last
+    ],
+)
 def test_cron_gets_a_leading_seconds_field(airflow: str, kfp: str) -> None:
     assert kfp_cron(airflow) == (kfp, None)
     assert schedule(schedule_interval=airflow).run.cron == kfp
@@ -60,8 +71,13 @@ def test_timedelta_becomes_a_periodic_schedule() -> None:
     assert (run.cron, run.interval_second, run.max_concurrency) == (None, 21600, 3)
     assert (run.start_time, run.end_time) == ("2024-01-01T00:00:00Z", "2025-06-30T00:00:00Z")
     text = json.loads(recurring_json(run, "d.yaml"))
-    assert text["trigger"] == {"periodic_schedule": {"interval_second": 21600, "start_time": "2024-01-01T00:00:00Z",
-                                                     "end_time": "2025-06-30T00:00:00Z"}}
+    assert text["trigger"] == {
+        "periodic_schedule": {
+            "interval_second": 21600,
+            "start_time": "2024-01-01T00:00:00Z",
+            "end_time": "2025-06-30T00:00:00Z",
+        }
+    }
     assert text["pipeline"] == "d.yaml" and text["enabled"] is True and text["no_catchup"] is True
 
 
@@ -71,14 +87,17 @@ def test_no_schedule_is_left_alone() -> None:
     assert schedule() == ScheduleResult(None, ())
 
 
-@pytest.mark.parametrize(("value", "says", "severity"), [
-    ("@once", "create one run", "info"),
-    ("@continuous", "as soon as the last one ends", "warning"),
-    (Unresolved('Dataset("s3://bucket/raw")'), "assets/datasets", "warning"),
-    ([Unresolved('Asset("a")'), Unresolved('Asset("b")')], "assets/datasets", "warning"),
-    (Unresolved('(Asset("a") | Asset("b")) & Asset("c")'), "conditional asset expression", "warning"),
-    (Unresolved("WorkdayTimetable()"), "timetable KFP cannot express", "warning"),
-])
+@pytest.mark.parametrize(
+    ("value", "says", "severity"),
+    [
+        ("@once", "create one run", "info"),
+        ("@continuous", "as soon as the last one ends", "warning"),
+        (Unresolved('Dataset("s3://bucket/raw")'), "assets/datasets", "warning"),
+        ([Unresolved('Asset("a")'), Unresolved('Asset("b")')], "assets/datasets", "warning"),
+        (Unresolved('(Asset("a") | Asset("b")) & Asset("c")'), "conditional asset expression", "warning"),
+        (Unresolved("WorkdayTimetable()"), "timetable KFP cannot express", "warning"),
+    ],
+)
 def test_what_kfp_cannot_trigger_gets_no_run_and_a2k314(value, says: str, severity: str) -> None:
     result = schedule(schedule=value)
     assert result.run is None and codes(result) == [("A2K314", severity)]
@@ -90,14 +109,22 @@ def test_cron_timetable_is_read_with_its_time_zone_reported() -> None:
     assert result.run.cron == "0 0 1 * * *" and codes(result) == [("A2K314", "warning")]
     assert "fires in Europe/Paris in Airflow" in result.diagnostics[0].message
     # the timetable's own time zone governs the cron, not start_date's
-    result = schedule(schedule=Unresolved('CronTriggerTimetable("0 1 * * *", timezone="UTC")'),
-                      start_date="2024-01-01T00:00:00+01:00", max_active_runs=1)
+    result = schedule(
+        schedule=Unresolved('CronTriggerTimetable("0 1 * * *", timezone="UTC")'),
+        start_date="2024-01-01T00:00:00+01:00",
+        max_active_runs=1,
+    )
     assert result.run.cron == "0 0 1 * * *" and result.run.notes == () and result.diagnostics == ()
 
 
 def test_airflow_reading_uses_the_timetable_and_its_interval_offset() -> None:
-    result = schedule(DS, schedule=Unresolved("x"), timetable="CronDataIntervalTimetable",
-                      timetable_summary="0 6 * * *", catchup=True)
+    result = schedule(
+        DS,
+        schedule=Unresolved("x"),
+        timetable="CronDataIntervalTimetable",
+        timetable_summary="0 6 * * *",
+        catchup=True,
+    )
     assert result.run.cron == "0 0 6 * * *" and result.run.no_catchup is False
     assert result.run.parameters == DS
     assert "one period later" in result.diagnostics[0].message
@@ -138,8 +165,10 @@ def test_unreadable_start_date_is_reported() -> None:
 
 
 def test_description_is_the_first_paragraph_of_doc_md() -> None:
-    assert dag_description(dag("d", [], [], settings={"doc_md": "# Daily ETL\nloads data\n\nDetails..."})) \
+    assert (
+        dag_description(dag("d", [], [], settings={"doc_md": "# Daily ETL\nloads data\n\nDetails..."}))
         == "Daily ETL loads data"
+    )
     assert dag_description(dag("d", [], [], settings={"doc_md": "doc"}, description="own")) == "own"
     assert dag_description(dag("d", [], [])) is None
 
@@ -148,17 +177,47 @@ def test_description_is_the_first_paragraph_of_doc_md() -> None:
 
 
 def timetable(cls: str, **detail) -> dict:
-    return {"class": cls, "cron": None, "crons": None, "delta": None, "timezone": None, "data_interval": False,
-            "assets": False, "can_be_scheduled": True, "time": None, **detail}
+    return {
+        "class": cls,
+        "cron": None,
+        "crons": None,
+        "delta": None,
+        "timezone": None,
+        "data_interval": False,
+        "assets": False,
+        "can_be_scheduled": True,
+        "time": None,
+        **detail,
+    }
 
 
-@pytest.mark.parametrize(("detail", "raw", "cron", "interval", "one_period_later"), [
-    (timetable("CronTriggerTimetable", cron="0 3 * * *", timezone="UTC"), "0 3 * * *", "0 0 3 * * *", None, False),
-    (timetable("CronDataIntervalTimetable", cron="0 0 * * *", timezone="UTC", data_interval=True), "@daily",
-     "0 0 0 * * *", None, True),
-    (timetable("DeltaTriggerTimetable", delta=Duration(21600)), Duration(21600), None, 21600, False),
-    (timetable("DeltaDataIntervalTimetable", delta=Duration(7200), data_interval=True), "2:00:00", None, 7200, True),
-])
+@pytest.mark.parametrize(
+    ("detail", "raw", "cron", "interval", "one_period_later"),
+    [
+        (
+            timetable("CronTriggerTimetable", cron="0 3 * * *", timezone="UTC"),
+            "0 3 * * *",
+            "0 0 3 * * *",
+            None,
+            False,
+        ),
+        (
+            timetable("CronDataIntervalTimetable", cron="0 0 * * *", timezone="UTC", data_interval=True),
+            "@daily",
+            "0 0 0 * * *",
+            None,
+            True,
+        ),
+        (timetable("DeltaTriggerTimetable", delta=Duration(21600)), Duration(21600), None, 21600, False),
+        (
+            timetable("DeltaDataIntervalTimetable", delta=Duration(7200), data_interval=True),
+            "2:00:00",
+            None,
+            7200,
+            True,
+        ),
+    ],
+)
 def test_the_timetable_airflow_made_decides(detail, raw, cron, interval, one_period_later) -> None:
     # Airflow 2 fills schedule_interval with the timetable's summary ("2:00:00"): the object decides
     result = schedule(DS, schedule=raw, timetable=detail["class"], timetable_detail=detail)
@@ -171,24 +230,43 @@ def test_the_timetable_airflow_made_decides(detail, raw, cron, interval, one_per
 def test_null_timetable_is_no_schedule_and_no_finding(raw) -> None:
     # Airflow 3 records schedule=None, Airflow 2's summary is the string "None"
     for settings in ({"timetable_detail": timetable("NullTimetable", can_be_scheduled=False)}, {}):
-        assert schedule(schedule=raw if settings else None, timetable="NullTimetable", timetable_summary=raw,
-                        **settings) == ScheduleResult(None, ())
+        assert schedule(
+            schedule=raw if settings else None, timetable="NullTimetable", timetable_summary=raw, **settings
+        ) == ScheduleResult(None, ())
 
 
-@pytest.mark.parametrize(("detail", "says", "severity", "cron"), [
-    (timetable("OnceTimetable"), "create one run", "info", None),
-    (timetable("ContinuousTimetable"), "as soon as the last one ends", "warning", None),
-    (timetable("AssetTriggeredTimetable", assets=True), "assets/datasets are updated", "warning", None),
-    (timetable("DatasetTriggeredTimetable", assets=True), "assets/datasets are updated", "warning", None),
-    (timetable("AssetOrTimeSchedule", assets=True, time=timetable("CronTriggerTimetable", cron="0 1 * * *",
-                                                                 timezone="UTC")),
-     "only its time schedule is carried", "warning", "0 0 1 * * *"),
-    (timetable("MultipleCronTriggerTimetable", crons=["0 1 * * *", "30 2 * * *"], timezone="UTC"),
-     "a KFP recurring run has one", "warning", None),
-    (timetable("DeltaTriggerTimetable", delta=Unresolved("relativedelta(months=+1)")), "calendar interval",
-     "warning", None),
-    (timetable("WorkdayTimetable"), "a timetable KFP cannot express", "warning", None),
-])
+@pytest.mark.parametrize(
+    ("detail", "says", "severity", "cron"),
+    [
+        (timetable("OnceTimetable"), "create one run", "info", None),
+        (timetable("ContinuousTimetable"), "as soon as the last one ends", "warning", None),
+        (timetable("AssetTriggeredTimetable", assets=True), "assets/datasets are updated", "warning", None),
+        (timetable("DatasetTriggeredTimetable", assets=True), "assets/datasets are updated", "warning", None),
+        (
+            timetable(
+                "AssetOrTimeSchedule",
+                assets=True,
+                time=timetable("CronTriggerTimetable", cron="0 1 * * *", timezone="UTC"),
+            ),
+            "only its time schedule is carried",
+            "warning",
+            "0 0 1 * * *",
+        ),
+        (
+            timetable("MultipleCronTriggerTimetable", crons=["0 1 * * *", "30 2 * * *"], timezone="UTC"),
+            "a KFP recurring run has one",
+            "warning",
+            None,
+        ),
+        (
+            timetable("DeltaTriggerTimetable", delta=Unresolved("relativedelta(months=+1)")),
+            "calendar interval",
+            "warning",
+            None,
+        ),
+        (timetable("WorkdayTimetable"), "a timetable KFP cannot express", "warning", None),
+    ],
+)
 def test_timetables_kfp_cannot_fire_on_are_said(detail, says: str, severity: str, cron) -> None:
     result = schedule(timetable=detail["class"], timetable_detail=detail)
     assert codes(result) == [("A2K314", severity)] and says in result.diagnostics[0].message
@@ -197,17 +275,23 @@ def test_timetables_kfp_cannot_fire_on_are_said(detail, says: str, severity: str
 
 def test_a_timetables_time_zone_is_reported() -> None:
     detail = timetable("CronTriggerTimetable", cron="0 1 * * *", timezone="Europe/Paris")
-    result = schedule(timetable="CronTriggerTimetable", timetable_detail=detail,
-                      start_date="2024-01-01T00:00:00+01:00")
+    result = schedule(
+        timetable="CronTriggerTimetable", timetable_detail=detail, start_date="2024-01-01T00:00:00+01:00"
+    )
     assert codes(result) == [("A2K314", "warning")] and "Europe/Paris" in result.diagnostics[0].message
 
 
-@pytest.mark.parametrize(("source", "seconds", "data_interval"), [
-    ("DeltaTriggerTimetable(timedelta(hours=3))", 10800, False),
-    ("DeltaDataIntervalTimetable(datetime.timedelta(days=1, minutes=30))", 88200, True),
-    ("DeltaTriggerTimetable(duration(minutes=15))", 900, False),
-])
-def test_static_delta_timetables_become_periodic_schedules(source: str, seconds: int, data_interval: bool) -> None:
+@pytest.mark.parametrize(
+    ("source", "seconds", "data_interval"),
+    [
+        ("DeltaTriggerTimetable(timedelta(hours=3))", 10800, False),
+        ("DeltaDataIntervalTimetable(datetime.timedelta(days=1, minutes=30))", 88200, True),
+        ("DeltaTriggerTimetable(duration(minutes=15))", 900, False),
+    ],
+)
+def test_static_delta_timetables_become_periodic_schedules(
+    source: str, seconds: int, data_interval: bool
+) -> None:
     result = schedule(DS, schedule=Unresolved(source))
     assert result.run.interval_second == seconds
     assert bool(result.diagnostics) == data_interval

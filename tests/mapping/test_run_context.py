@@ -43,7 +43,12 @@ def test_xcom_pull_answers_from_the_values_passed_in_and_push_collects_outputs()
     with pytest.raises(LookupError, match="was not passed into this step"):
         ti.xcom_pull(task_ids="c")
     ti.xcom_push(key="rows", value=3)
-    assert ti.pushed == {"rows": 3} and (ti.dag_id, ti.task_id, ti.run_id, ti.map_index) == ("d", "t", "run-1", -1)
+    assert ti.pushed == {"rows": 3} and (ti.dag_id, ti.task_id, ti.run_id, ti.map_index) == (
+        "d",
+        "t",
+        "run-1",
+        -1,
+    )
 
 
 def test_variables_come_from_the_environment_as_airflows_backend_serves_them(monkeypatch) -> None:
@@ -61,13 +66,19 @@ def test_templates_render_as_airflow_renders_them() -> None:
     parts = shim("render", "ti", "macros", "variables", "dates")
     ti = parts["_TaskInstance"]("d", "t", "r", {("extract", "return_value"): {"rows": [{"n": 2}, {"n": 3}]}})
     when = parts["_logical_date"]("2024-01-31T00:00:00+00:00")
-    context = {"ti": ti, "ds": "2024-01-31", "logical_date": when, "macros": parts["_macros"](),
-               "params": {"region": "eu"}}
+    context = {
+        "ti": ti,
+        "ds": "2024-01-31",
+        "logical_date": when,
+        "macros": parts["_macros"](),
+        "params": {"region": "eu"},
+    }
     render = parts["_render"]
     assert render("{{ ti.xcom_pull(task_ids='extract')['rows'] | sum(attribute='n') }}", context) == "5"
     assert render("{{ ti.xcom_pull(task_ids='extract') }}", context) == "{'rows': [{'n': 2}, {'n': 3}]}"
-    assert render("{{ macros.ds_add(ds, 1) }} {{ logical_date | ds_nodash }} {{ params.region }}", context) == (
-        "2024-02-01 20240131 eu")
+    assert render(
+        "{{ macros.ds_add(ds, 1) }} {{ logical_date | ds_nodash }} {{ params.region }}", context
+    ) == ("2024-02-01 20240131 eu")
     assert render({"k": ["{{ ds }}", 1]}, context) == {"k": ["2024-01-31", 1]}  # containers, as Airflow
     assert render("{{ ti.xcom_pull(task_ids='extract')['rows'][0] }}", context, native=True) == {"n": 2}
     assert render("line\n", context) == "line"  # jinja drops one trailing newline, as in Airflow
@@ -76,13 +87,27 @@ def test_templates_render_as_airflow_renders_them() -> None:
 
 
 def test_bash_runs_as_bashoperator_and_returns_the_last_line(tmp_path) -> None:
-    program = "\n".join([*shim_lines({"bash"}), textwrap.dedent("""
+    program = "\n".join(
+        [
+            *shim_lines({"bash"}),
+            textwrap.dedent("""
         import json, sys
         print(json.dumps(_run_bash(sys.argv[1], env={"NAME": "kfp"} if sys.argv[2] == "env" else None)))
-    """)])
+    """),
+        ]
+    )
+
     def run(command: str, env: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", program, command, env], capture_output=True, text=True,
-                              env={**os.environ, "OUTER": "yes"}, cwd=tmp_path, timeout=60, check=False)
+        return subprocess.run(
+            [sys.executable, "-c", program, command, env],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "OUTER": "yes"},
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+
     done = run("echo one; echo two >&2; echo '  three  '")
     assert done.stdout.splitlines() == ["one", "two", "  three", '"  three"']  # stderr in, rstripped
     assert json.loads(run('echo "$NAME-${OUTER:-none}"', "env").stdout.splitlines()[-1]) == "kfp-none"
@@ -96,9 +121,15 @@ def test_kfps_run_macros_give_airflows_values_for_a_local_run() -> None:
     from airflow2kfp.mapping.templates import TIME_MACROS, substitute_run_macros
 
     when = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)  # noqa: UP017
-    airflow = {"ds": "2024-01-01", "ds_nodash": "20240101", "ts": "2024-01-01T00:00:00+00:00",
-               "ts_nodash": "20240101T000000", "ts_nodash_with_tz": "20240101T000000+0000",
-               "logical_date": "2024-01-01 00:00:00+00:00", "execution_date": "2024-01-01 00:00:00+00:00"}
+    airflow = {
+        "ds": "2024-01-01",
+        "ds_nodash": "20240101",
+        "ts": "2024-01-01T00:00:00+00:00",
+        "ts_nodash": "20240101T000000",
+        "ts_nodash_with_tz": "20240101T000000+0000",
+        "logical_date": "2024-01-01 00:00:00+00:00",
+        "execution_date": "2024-01-01 00:00:00+00:00",
+    }
     for macro, (_, layout, _) in TIME_MACROS.items():
         assert substitute_run_macros(f"[[CurrentTime.{layout}]]", when) == airflow[macro]
         assert substitute_run_macros(f"at [[ScheduledTime.{layout}]].", when) == f"at {airflow[macro]}."

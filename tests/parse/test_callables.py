@@ -20,42 +20,57 @@ def callables(read, source: str) -> dict:
 
 
 def test_a_lambda_is_its_expression_with_the_values_it_reads(read) -> None:
-    found = callables(read, """
+    found = callables(
+        read,
+        """
         LIMIT = 3
         with DAG("d"):
             PythonOperator(task_id="t", python_callable=lambda x=1: x + LIMIT)
-    """)
+    """,
+    )
     assert found["t"].name == "<lambda>" and found["t"].source == "lambda x=1: x + LIMIT"
     assert found["t"].cells == {"LIMIT": 3}
 
 
 def test_lambdas_in_a_loop_see_the_last_value_unless_a_default_keeps_each(read) -> None:
-    found = callables(read, """
+    found = callables(
+        read,
+        """
         with DAG("d"):
             for region in ["eu", "us"]:
                 PythonOperator(task_id=f"late_{region}", python_callable=lambda: region)
                 PythonOperator(task_id=f"kept_{region}", python_callable=lambda region=region: region)
-    """)
+    """,
+    )
     # as in Python: the body reads the name when it runs, a default when the lambda is made
     assert found["late_eu"].cells == found["late_us"].cells == {"region": "us"}
     assert (found["kept_eu"].cells, found["kept_us"].cells) == ({"region": "eu"}, {"region": "us"})
 
 
 def test_a_partial_is_its_function_with_the_bound_arguments_nested_partials_flattened(read) -> None:
-    parsed = read(HEADER + textwrap.dedent("""
+    parsed = read(
+        HEADER
+        + textwrap.dedent("""
         def load(table, size, dry_run=False):
             return table
         with DAG("d"):
             PythonOperator(task_id="t", python_callable=partial(functools.partial(load, "orders"), 5, dry_run=True))
-    """))
+    """)
+    )
     (task,) = only_dag(parsed).tasks
     found = task.python_callable
-    assert (found.name, found.partial_args, found.partial_kwargs) == ("load", ("orders", 5), {"dry_run": True})
+    assert (found.name, found.partial_args, found.partial_kwargs) == (
+        "load",
+        ("orders", 5),
+        {"dry_run": True},
+    )
     assert found.source.startswith("def load(") and "A2K204" not in codes(parsed)
 
 
 def test_bound_methods_carry_the_source_building_their_object(read) -> None:
-    found = callables(read, """
+    found = callables(
+        read,
+        """
         class Exporter:
             def __init__(self, target):
                 self.target = target
@@ -73,7 +88,8 @@ def test_bound_methods_carry_the_source_building_their_object(read) -> None:
             PythonOperator(task_id="local", python_callable=here.export)
             PythonOperator(task_id="on_class", python_callable=Exporter.describe)
             PythonOperator(task_id="object", python_callable=Exporter("s3://c"))
-    """)
+    """,
+    )
     assert found["module"].bound_object == BoundObject("Exporter", None, 'Exporter("s3://a")')
     assert found["local"].bound_object == BoundObject("Exporter", None, 'Exporter(target="s3://b")')
     assert found["module"].source.startswith("def export(self, table):")
@@ -82,29 +98,36 @@ def test_bound_methods_carry_the_source_building_their_object(read) -> None:
 
 
 def test_an_imported_class_is_imported_by_the_step(read) -> None:
-    found = callables(read, """
+    found = callables(
+        read,
+        """
         from etl.exporters import Exporter
         with DAG("d"):
             PythonOperator(task_id="t", python_callable=Exporter("s3://a").export)
-    """)
+    """,
+    )
     assert found["t"].bound_object == BoundObject("Exporter", "etl.exporters", 'Exporter("s3://a")')
     assert found["t"].source is None
 
 
 def test_a_closure_from_a_factory_carries_its_cells(read) -> None:
-    found = callables(read, """
+    found = callables(
+        read,
+        """
         def make(limit, unit="rows"):
             def check(table):
                 return f"{table} <= {limit} {unit}"
             return check
         with DAG("d"):
             PythonOperator(task_id="t", python_callable=make(300))
-    """)
+    """,
+    )
     assert found["t"].name == "check" and found["t"].cells == {"limit": 300, "unit": "rows"}
 
 
 def test_a_task_reads_its_dag_functions_locals(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         from airflow.decorators import dag, task
         @dag(start_date=datetime(2024, 1, 1))
         def d():
@@ -114,7 +137,8 @@ def test_a_task_reads_its_dag_functions_locals(read) -> None:
                 return prefix
             name()
         d()
-    """))
+    """)
+    )
     assert dag.tasks[0].python_callable.cells == {"prefix": "daily"}
 
 
@@ -132,7 +156,8 @@ def test_is_not_none_on_a_task_is_decided(read) -> None:
 
 
 def test_a_mapped_group_is_one_group_its_tasks_reading_its_arguments(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         from airflow.decorators import task, task_group
         @task
         def work(x, y):
@@ -143,10 +168,14 @@ def test_a_mapped_group_is_one_group_its_tasks_reading_its_arguments(read) -> No
         with DAG("d"):
             src = BashOperator(task_id="src", bash_command="x")
             per_item.expand_kwargs(src.output)
-    """))
+    """)
+    )
     assert dag.mapped_groups == {"per_item": {"*": XComRef("src")}}
     work = dag.task("per_item.work")
-    assert not work.is_mapped and work.args.values["op_args"] == (MappedArg("per_item", "x"), MappedArg("per_item", "y"))
+    assert not work.is_mapped and work.args.values["op_args"] == (
+        MappedArg("per_item", "x"),
+        MappedArg("per_item", "y"),
+    )
     assert dag.edges == (("src", "per_item.work"),)
 
 
@@ -179,10 +208,14 @@ def test_a_subdag_built_by_a_helper_is_inlined_as_a_group(read) -> None:
 
 
 def test_a_subdag_operator_without_its_subdag_stays_a_task(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         from airflow.operators.subdag import SubDagOperator
         from elsewhere import build
         with DAG("p"):
             SubDagOperator(task_id="run", subdag=build())
-    """))
-    assert [t.task_id for t in dag.tasks] == ["run"] and not isinstance(dag.tasks[0].args.get("subdag"), DagRef)
+    """)
+    )
+    assert [t.task_id for t in dag.tasks] == ["run"] and not isinstance(
+        dag.tasks[0].args.get("subdag"), DagRef
+    )

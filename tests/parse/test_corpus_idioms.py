@@ -13,7 +13,11 @@ from tests.parse.helpers import codes, only_dag, task_ids
 
 
 def unsure(parsed: ParsedFile) -> list[tuple[int | None, str | None]]:
-    return [(d.line, d.dag_id) for d in parsed.diagnostics if d.code == "A2K203" and d.severity is Severity.WARNING]
+    return [
+        (d.line, d.dag_id)
+        for d in parsed.diagnostics
+        if d.code == "A2K203" and d.severity is Severity.WARNING
+    ]
 
 
 def test_dag_decorator_takes_its_dag_id_positionally_and_dag_id_wins(read) -> None:
@@ -147,7 +151,9 @@ def test_tasks_outside_any_dag_linked_to_each_other_are_an_error(read) -> None:
         y = EmptyOperator(task_id="y")
         x >> y
     """)
-    assert "A2K203" in codes(parsed) and "ValueError" in next(d.message for d in parsed.diagnostics if d.code == "A2K203")
+    assert "A2K203" in codes(parsed) and "ValueError" in next(
+        d.message for d in parsed.diagnostics if d.code == "A2K203"
+    )
 
 
 def test_a_task_outside_any_dag_whose_id_the_dag_has_is_a_duplicate(read) -> None:
@@ -209,8 +215,12 @@ def test_zip_then_map_keeps_every_upstream_edge() -> None:
 
     fixture = Path(__file__).resolve().parents[2] / "fixtures" / "valid_dags" / "valid_xcom_zip_map.py"
     dag = only_dag(read_dag_file(fixture))
-    assert sorted(dag.edges) == [("get_cmd", "two_cmds"), ("get_env", "two_cmds"),
-                                 ("templates", "salutation"), ("users", "salutation")]
+    assert sorted(dag.edges) == [
+        ("get_cmd", "two_cmds"),
+        ("get_env", "two_cmds"),
+        ("templates", "salutation"),
+        ("users", "salutation"),
+    ]
 
 
 def test_builtin_decorators_are_no_doubt(read) -> None:

@@ -7,30 +7,36 @@ from tests.parse.helpers import codes, only_dag, task_ids
 
 
 def test_with_dag_as(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         with DAG("etl", schedule="@daily", start_date=datetime(2024, 1, 1), catchup=False) as dag:
             EmptyOperator(task_id="a")
-    """))
+    """)
+    )
     assert dag.dag_id == "etl" and task_ids(dag) == ["a"]
     assert dag.settings == {"schedule": "@daily", "start_date": "2024-01-01T00:00:00", "catchup": False}
     assert dag.span.line == 6
 
 
 def test_with_dag_without_as_and_keyword_id(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         with DAG(dag_id="etl"):
             EmptyOperator(task_id="a")
-    """))
+    """)
+    )
     assert dag.dag_id == "etl" and task_ids(dag) == ["a"]
 
 
 def test_dag_kwarg_attaches_operators(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         dag = DAG("classic", description="old style", schedule_interval=timedelta(hours=1))
         a = EmptyOperator(task_id="a", dag=dag)
         b = EmptyOperator(task_id="b", dag=dag)
         a >> b
-    """))
+    """)
+    )
     assert task_ids(dag) == ["a", "b"] and dag.edges == (("a", "b"),)
     assert dag.description == "old style"
     assert dag.settings["schedule_interval"] == Duration(3600)
@@ -38,7 +44,8 @@ def test_dag_kwarg_attaches_operators(read) -> None:
 
 
 def test_dag_decorator_uses_function_name(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         from airflow.decorators import dag, task
 
         @dag(schedule=None, tags=["x"])
@@ -46,12 +53,14 @@ def test_dag_decorator_uses_function_name(read) -> None:
             EmptyOperator(task_id="a")
 
         my_pipeline()
-    """))
+    """)
+    )
     assert dag.dag_id == "my_pipeline" and dag.settings["tags"] == ["x"] and task_ids(dag) == ["a"]
 
 
 def test_dag_decorator_id_override_and_assignment(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         from airflow.sdk import dag
 
         @dag(dag_id="renamed")
@@ -59,7 +68,8 @@ def test_dag_decorator_id_override_and_assignment(read) -> None:
             EmptyOperator(task_id="a")
 
         d = factory()
-    """))
+    """)
+    )
     assert dag.dag_id == "renamed"
 
 
@@ -152,18 +162,21 @@ def test_unresolved_dag_id(read) -> None:
 
 
 def test_main_guard_is_skipped(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         with DAG("d") as dag:
             EmptyOperator(task_id="a")
         if __name__ == "__main__":
             dag.test()
             EmptyOperator(task_id="b", dag=dag)
-    """))
+    """)
+    )
     assert task_ids(dag) == ["a"]
 
 
 def test_dag_id_from_file_name(read) -> None:
-    parsed = read("""
+    parsed = read(
+        """
         import os
         from pathlib import Path
 
@@ -171,7 +184,9 @@ def test_dag_id_from_file_name(read) -> None:
             pass
         with DAG(os.path.splitext(os.path.basename(__file__))[0] + "_v2"):
             pass
-    """, name="nightly_load.py")
+    """,
+        name="nightly_load.py",
+    )
     assert [d.dag_id for d in parsed.dags] == ["nightly_load", "nightly_load_v2"]
 
 
@@ -188,7 +203,9 @@ def test_asset_decorator_defines_a_dag(read) -> None:
             return 2
     """)
     assert [(d.dag_id, [t.task_id for t in d.tasks]) for d in parsed.dags] == [
-        ("raw_data", ["raw_data"]), ("named", ["build"])]
+        ("raw_data", ["raw_data"]),
+        ("named", ["build"]),
+    ]
     assert parsed.dags[0].settings == {"uri": "s3://bucket/raw", "schedule": "@daily"}
     assert parsed.dags[0].tasks[0].operator == "asset"
 
@@ -210,14 +227,18 @@ def test_notifier_subclass_is_not_an_operator(read) -> None:
 
 def test_the_airflow_a_dag_is_written_for_is_3_when_it_imports_the_task_sdk(read) -> None:
     # airflow.sdk exists in Airflow 3 only; without it the reading cannot tell (operator fallback images)
-    sdk = only_dag(read("""
+    sdk = only_dag(
+        read("""
         from airflow.sdk import DAG
         with DAG("new"):
             EmptyOperator(task_id="a")
-    """))
+    """)
+    )
     assert sdk.airflow_version == "3" and sdk.airflow_major == 3
-    classic = only_dag(read("""
+    classic = only_dag(
+        read("""
         with DAG("classic"):
             EmptyOperator(task_id="a")
-    """))
+    """)
+    )
     assert classic.airflow_version is None and classic.airflow_major is None

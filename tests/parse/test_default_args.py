@@ -7,7 +7,8 @@ from tests.parse.helpers import only_dag
 
 
 def test_merge_order_dag_group_task(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         from airflow.utils.task_group import TaskGroup
 
         ARGS = {"owner": "team", "retries": 1, "retry_delay": timedelta(seconds=10), "params": {"a": 1}}
@@ -17,10 +18,17 @@ def test_merge_order_dag_group_task(read) -> None:
                                default_args={"owner": "me", "params": {"b": 2}})
             with TaskGroup("g", default_args={"retries": 9}):
                 grouped = BashOperator(task_id="grouped", bash_command="x", params={"c": 3})
-    """))
+    """)
+    )
     plain, own, grouped = (dag.task(t) for t in ("plain", "own", "g.grouped"))
-    assert plain.args.values == {"owner": "team", "retries": 1, "retry_delay": Duration(10), "params": {"a": 1},
-                                 "task_id": "plain", "bash_command": "x"}
+    assert plain.args.values == {
+        "owner": "team",
+        "retries": 1,
+        "retry_delay": Duration(10),
+        "params": {"a": 1},
+        "task_id": "plain",
+        "bash_command": "x",
+    }
     assert plain.args.explicit == {"task_id", "bash_command"}
     assert own.args.values["owner"] == "me" and own.args.values["retries"] == 0
     assert own.args.values["params"] == {"a": 1, "b": 2}
@@ -29,7 +37,8 @@ def test_merge_order_dag_group_task(read) -> None:
 
 
 def test_taskflow_gets_default_args(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         from airflow.decorators import task
 
         @task(retries=5)
@@ -38,5 +47,6 @@ def test_taskflow_gets_default_args(read) -> None:
 
         with DAG("d", default_args={"retries": 1, "owner": "o"}):
             work()
-    """))
+    """)
+    )
     assert dag.task("work").args.values["retries"] == 5 and dag.task("work").args.values["owner"] == "o"

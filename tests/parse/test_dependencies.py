@@ -22,7 +22,12 @@ def test_rshift_and_lshift(read) -> None:
 
 def test_lists_on_either_side_and_chains(read) -> None:
     assert edges_of(read, "a >> [b, c] >> d\n[d] >> e") == (
-        ("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"), ("d", "e"))
+        ("a", "b"),
+        ("a", "c"),
+        ("b", "d"),
+        ("c", "d"),
+        ("d", "e"),
+    )
 
 
 def test_lshift_with_list(read) -> None:
@@ -35,7 +40,11 @@ def test_duplicates_are_kept_once_in_first_seen_order(read) -> None:
 
 def test_set_upstream_and_downstream(read) -> None:
     assert edges_of(read, "a.set_downstream([b, c])\nd.set_upstream(c)\ne.set_upstream([a])") == (
-        ("a", "b"), ("a", "c"), ("c", "d"), ("a", "e"))
+        ("a", "b"),
+        ("a", "c"),
+        ("c", "d"),
+        ("a", "e"),
+    )
 
 
 def test_augmented_shift(read) -> None:
@@ -45,7 +54,11 @@ def test_augmented_shift(read) -> None:
 def test_chain_with_lists(read) -> None:
     imports = "from airflow.models.baseoperator import chain\n"
     assert edges_of(read, "chain(a, [b, c], [d, e])", imports) == (
-        ("a", "b"), ("a", "c"), ("b", "d"), ("c", "e"))
+        ("a", "b"),
+        ("a", "c"),
+        ("b", "d"),
+        ("c", "e"),
+    )
 
 
 def test_chain_from_sdk_and_1_10(read) -> None:
@@ -54,21 +67,34 @@ def test_chain_from_sdk_and_1_10(read) -> None:
 
 
 def test_chain_unequal_lists_is_an_error(read) -> None:
-    parsed = read("from airflow.models.baseoperator import chain\n" + TASKS + "    chain([a, b], [c, d, e])\n")
+    parsed = read(
+        "from airflow.models.baseoperator import chain\n" + TASKS + "    chain([a, b], [c, d, e])\n"
+    )
     assert codes(parsed) == ["A2K203"]
 
 
 def test_cross_downstream_and_chain_linear(read) -> None:
     imports = "from airflow.models.baseoperator import chain_linear, cross_downstream\n"
     assert edges_of(read, "cross_downstream([a, b], [c, d])", imports) == (
-        ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"))
+        ("a", "c"),
+        ("a", "d"),
+        ("b", "c"),
+        ("b", "d"),
+    )
     assert edges_of(read, "chain_linear(a, [b, c], d)", imports) == (
-        ("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"))
+        ("a", "b"),
+        ("a", "c"),
+        ("b", "d"),
+        ("c", "d"),
+    )
 
 
 def test_labels(read) -> None:
-    parsed = read("from airflow.utils.edgemodifier import Label\n" + TASKS
-                  + '    a >> Label("yes") >> b\n    c.set_downstream(d, edge_modifier=Label("m"))\n')
+    parsed = read(
+        "from airflow.utils.edgemodifier import Label\n"
+        + TASKS
+        + '    a >> Label("yes") >> b\n    c.set_downstream(d, edge_modifier=Label("m"))\n'
+    )
     dag = only_dag(parsed)
     assert dag.edges == (("a", "b"), ("c", "d"))
     assert dag.edge_labels == {("a", "b"): "yes", ("c", "d"): "m"}
@@ -100,16 +126,21 @@ def test_unknown_helper_given_a_task_is_reported(read) -> None:
 def test_setup_teardown_context_wires_the_tasks_made_in_its_body(read) -> None:
     """Airflow's SetupTeardownContext: the setup found upstream of the entered teardown runs before
     the body's roots, the body's leaves before the teardown (tasks made there, not named there)."""
-    body = ("    a.as_setup()\n    c.as_teardown(setups=a)\n    with c:\n        b\n"
-            "        x = EmptyOperator(task_id='x')\n        y = EmptyOperator(task_id='y')\n        x >> y\n")
+    body = (
+        "    a.as_setup()\n    c.as_teardown(setups=a)\n    with c:\n        b\n"
+        "        x = EmptyOperator(task_id='x')\n        y = EmptyOperator(task_id='y')\n        x >> y\n"
+    )
     assert only_dag(read(TASKS + body)).edges == (("a", "c"), ("x", "y"), ("y", "c"), ("a", "x"))
 
 
 def test_nested_setup_teardown_contexts_chain_their_setups_and_teardowns(read) -> None:
-    body = ("    with a.as_setup() >> b.as_teardown():\n        with c.as_setup() >> d.as_teardown():\n"
-            "            EmptyOperator(task_id='w')\n")
-    assert sorted(only_dag(read(TASKS + body)).edges) == sorted([
-        ("a", "b"), ("c", "d"), ("w", "d"), ("c", "w"), ("a", "c"), ("d", "b")])
+    body = (
+        "    with a.as_setup() >> b.as_teardown():\n        with c.as_setup() >> d.as_teardown():\n"
+        "            EmptyOperator(task_id='w')\n"
+    )
+    assert sorted(only_dag(read(TASKS + body)).edges) == sorted(
+        [("a", "b"), ("c", "d"), ("w", "d"), ("c", "w"), ("a", "c"), ("d", "b")]
+    )
 
 
 def test_entering_a_task_that_is_no_setup_or_teardown_is_an_error(read) -> None:

@@ -104,14 +104,17 @@ def test_permission_denied(tmp_path: Path) -> None:
     assert codes(read_dag_file(path)) == ["A2K106"]
 
 
-@pytest.mark.parametrize(("stopper", "line"), [
-    ("while True:\n    pass", 2),
-    ("sys.exit(1)", 2),
-    ("os._exit(3)", 2),
-    ("raise SystemExit", 2),
-    ("while 1:\n    for item in []:\n        break", 2),  # that break leaves the inner loop only
-    ("while True:\n    def stop():\n        raise SystemExit", 2),  # a raise that is never run
-])
+@pytest.mark.parametrize(
+    ("stopper", "line"),
+    [
+        ("while True:\n    pass", 2),
+        ("sys.exit(1)", 2),
+        ("os._exit(3)", 2),
+        ("raise SystemExit", 2),
+        ("while 1:\n    for item in []:\n        break", 2),  # that break leaves the inner loop only
+        ("while True:\n    def stop():\n        raise SystemExit", 2),  # a raise that is never run
+    ],
+)
 def test_a_statement_the_import_never_gets_past_is_reported(tmp_path, stopper: str, line: int) -> None:
     source = f"import os, sys\n{stopper}\nfrom airflow import DAG\nwith DAG('after'):\n    pass\n"
     path = tmp_path / "dag.py"
@@ -121,8 +124,10 @@ def test_a_statement_the_import_never_gets_past_is_reported(tmp_path, stopper: s
 
 
 def test_a_loop_with_a_break_or_a_guarded_exit_is_left_alone(tmp_path) -> None:
-    source = ("import sys\nwhile True:\n    break\nif __name__ == '__main__':\n    sys.exit(0)\n"
-              "from airflow import DAG\nwith DAG('fine'):\n    pass\n")
+    source = (
+        "import sys\nwhile True:\n    break\nif __name__ == '__main__':\n    sys.exit(0)\n"
+        "from airflow import DAG\nwith DAG('fine'):\n    pass\n"
+    )
     path = tmp_path / "dag.py"
     path.write_text(source)
     assert "A2K109" not in {d.code for d in read_dag_file(path).diagnostics}
@@ -130,7 +135,7 @@ def test_a_loop_with_a_break_or_a_guarded_exit_is_left_alone(tmp_path) -> None:
 
 def test_a_while_true_in_a_file_ends_the_reading_at_once(tmp_path) -> None:
     """Static reading does not run a `while` loop that cannot end: it costs nothing and is reported."""
-    source = ("from airflow import DAG\nwith DAG('d'):\n    pass\nn = 0\nwhile True:\n    n += 1\n")
+    source = "from airflow import DAG\nwith DAG('d'):\n    pass\nn = 0\nwhile True:\n    n += 1\n"
     path = tmp_path / "dag.py"
     path.write_text(source)
     parsed = read_dag_file(path)
@@ -138,9 +143,11 @@ def test_a_while_true_in_a_file_ends_the_reading_at_once(tmp_path) -> None:
     assert [dag.dag_id for dag in parsed.dags] == ["d"]
 
 
-LATIN1_DAG = (b"# -*- coding: latin-1 -*-\nfrom airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
-              b"with DAG('caf\xe9_free', description='caf\xe9'):\n"
-              b"    BashOperator(task_id='t', bash_command='echo \xe9t\xe9')\n")
+LATIN1_DAG = (
+    b"# -*- coding: latin-1 -*-\nfrom airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
+    b"with DAG('caf\xe9_free', description='caf\xe9'):\n"
+    b"    BashOperator(task_id='t', bash_command='echo \xe9t\xe9')\n"
+)
 
 
 def test_a_declared_source_encoding_is_honoured(tmp_path: Path) -> None:
@@ -155,15 +162,23 @@ def test_a_declared_source_encoding_is_honoured(tmp_path: Path) -> None:
     assert dag.tasks[0].span.line == 5
 
 
-@pytest.mark.parametrize(("data", "code", "line"), [
-    (b"# coding: no-such-codec\nx = 1\n", "A2K101", 1),  # Python: SyntaxError: unknown encoding
-    (b"#!/usr/bin/env python\n# vim: set fileencoding=rot13 :\nx = 1\n", "A2K101", 2),  # not a text encoding
-    (b"\xef\xbb\xbf# coding: latin-1\nx = 1\n", "A2K101", 1),  # a UTF-8 BOM and another coding line
-    (b"# coding: ascii\nx = 1\ny = '\xc3\xa9'\n", "A2K102", 3),  # bytes the declared codec cannot decode
-    (b"x = 1\n# coding: latin-1\ny = '\xe9'\n", "A2K102", 3),  # a coding line after code does not count
-])
-def test_source_encodings_are_rejected_as_python_rejects_them(tmp_path: Path, data: bytes, code: str,
-                                                             line: int) -> None:
+@pytest.mark.parametrize(
+    ("data", "code", "line"),
+    [
+        (b"# coding: no-such-codec\nx = 1\n", "A2K101", 1),  # Python: SyntaxError: unknown encoding
+        (
+            b"#!/usr/bin/env python\n# vim: set fileencoding=rot13 :\nx = 1\n",
+            "A2K101",
+            2,
+        ),  # not a text encoding
+        (b"\xef\xbb\xbf# coding: latin-1\nx = 1\n", "A2K101", 1),  # a UTF-8 BOM and another coding line
+        (b"# coding: ascii\nx = 1\ny = '\xc3\xa9'\n", "A2K102", 3),  # bytes the declared codec cannot decode
+        (b"x = 1\n# coding: latin-1\ny = '\xe9'\n", "A2K102", 3),  # a coding line after code does not count
+    ],
+)
+def test_source_encodings_are_rejected_as_python_rejects_them(
+    tmp_path: Path, data: bytes, code: str, line: int
+) -> None:
     path = tmp_path / "bad.py"
     path.write_bytes(data)
     with pytest.raises(SyntaxError):

@@ -47,13 +47,22 @@ def test_valid_fixture_matches_airflow(name: str) -> None:
         for task in dag.tasks:
             want = expected["tasks"][task.task_id]
             assert (task.group_id, task.is_setup, task.is_teardown) == (
-                want["group"], want["is_setup"], want["is_teardown"])
+                want["group"],
+                want["is_setup"],
+                want["is_teardown"],
+            )
             # Airflow reports its own class: compare where the name is the class Airflow instantiates
-            if not task.is_mapped and task.operator_module not in TASKFLOW_MODULES and name != "airflow1_imports.py":
+            if (
+                not task.is_mapped
+                and task.operator_module not in TASKFLOW_MODULES
+                and name != "airflow1_imports.py"
+            ):
                 assert task.operator == want["operator"]
 
 
-def _task_edge_labels(labels: list[list[str]], edges: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], str]:
+def _task_edge_labels(
+    labels: list[list[str]], edges: tuple[tuple[str, str], ...]
+) -> dict[tuple[str, str], str]:
     """Airflow's labels with group join nodes spread over the task edges they stand for.
 
     Airflow files the label of `group >> Label(...) >> task` under the group's virtual
@@ -81,10 +90,18 @@ def test_seed_seven_tasks_exactly() -> None:
     [dag] = read_dag_file(VALID / "seed_seven_tasks.py").dags
     assert [t.task_id for t in dag.tasks] == [f"task_{c}" for c in "abcdefg"]
     assert {t.args.values["bash_command"] for t in dag.tasks} == {f"echo Task {c}" for c in "ABCDEFG"}
-    assert sorted(dag.edges) == sorted([
-        ("task_a", "task_b"), ("task_a", "task_c"), ("task_a", "task_d"), ("task_b", "task_e"),
-        ("task_c", "task_e"), ("task_d", "task_f"), ("task_d", "task_g"), ("task_e", "task_g"),
-    ])
+    assert sorted(dag.edges) == sorted(
+        [
+            ("task_a", "task_b"),
+            ("task_a", "task_c"),
+            ("task_a", "task_d"),
+            ("task_b", "task_e"),
+            ("task_c", "task_e"),
+            ("task_d", "task_f"),
+            ("task_d", "task_g"),
+            ("task_e", "task_g"),
+        ]
+    )
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -126,7 +143,9 @@ def test_airflow2_fixture_matches_airflow_with_subdags_inlined(name: str) -> Non
     parsed = read_dag_file(AIRFLOW2 / name)
     assert [d.render() for d in parsed.diagnostics if d.severity is not Severity.INFO] == []
     expected = _inlined(truth["dags"])
-    assert {dag.dag_id: (sorted(t.task_id for t in dag.tasks), sorted(dag.edges)) for dag in parsed.dags} == expected
+    assert {
+        dag.dag_id: (sorted(t.task_id for t in dag.tasks), sorted(dag.edges)) for dag in parsed.dags
+    } == expected
 
 
 def _inlined(dags: dict[str, dict]) -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
@@ -145,8 +164,11 @@ def _inlined(dags: dict[str, dict]) -> dict[str, tuple[list[str], list[tuple[str
             roots = [t for t in members if all(d != t for _, d in inner)]
             leaves = [t for t in members if all(u != t for u, _ in inner)]
             tasks = (tasks - {task_id}) | set(members)
-            edges = ({e for e in edges if task_id not in e} | set(inner)
-                     | {(u, r) for u, d in edges if d == task_id for r in roots}
-                     | {(lf, d) for u, d in edges if u == task_id for lf in leaves})
+            edges = (
+                {e for e in edges if task_id not in e}
+                | set(inner)
+                | {(u, r) for u, d in edges if d == task_id for r in roots}
+                | {(lf, d) for u, d in edges if u == task_id for lf in leaves}
+            )
         result[dag_id] = (sorted(tasks), sorted(edges))
     return result

@@ -25,12 +25,18 @@ with DAG("d") as dag:
 
 
 def unsure(parsed: ParsedFile) -> list[tuple[int | None, str | None]]:
-    return [(d.line, d.dag_id) for d in parsed.diagnostics if d.code == "A2K203" and d.severity is Severity.WARNING]
+    return [
+        (d.line, d.dag_id)
+        for d in parsed.diagnostics
+        if d.code == "A2K203" and d.severity is Severity.WARNING
+    ]
 
 
 def test_get_task_and_task_dict_find_tasks_by_full_id(read) -> None:
-    body = ("    with TaskGroup('g'):\n        EmptyOperator(task_id='x')\n"
-            "    dag.get_task('g.x') >> dag.task_dict['a']\n    dag.tasks[1] >> [t for t in dag.tasks if t.task_id == 'c']\n")
+    body = (
+        "    with TaskGroup('g'):\n        EmptyOperator(task_id='x')\n"
+        "    dag.get_task('g.x') >> dag.task_dict['a']\n    dag.tasks[1] >> [t for t in dag.tasks if t.task_id == 'c']\n"
+    )
     parsed = read("from airflow.utils.task_group import TaskGroup\n" + TASKS + body)
     assert only_dag(parsed).edges == (("g.x", "a"), ("b", "c"))
 
@@ -47,8 +53,10 @@ def test_tasks_and_xcoms_are_true_and_not_none(read) -> None:
 
 
 def test_slices_and_sorted_pairs_of_tasks(read) -> None:
-    body = ("    by_name = {'z': a, 'y': b, 'x': c}\n    ordered = [t for _, t in sorted(by_name.items())]\n"
-            "    for up, down in zip(ordered, ordered[1:]):\n        up >> down\n")
+    body = (
+        "    by_name = {'z': a, 'y': b, 'x': c}\n    ordered = [t for _, t in sorted(by_name.items())]\n"
+        "    for up, down in zip(ordered, ordered[1:]):\n        up >> down\n"
+    )
     assert only_dag(read(TASKS + body)).edges == (("c", "b"), ("b", "a"))
 
 
@@ -87,7 +95,11 @@ def test_xcomarg_map_zip_concat_keep_their_upstream_edges(read) -> None:
         use.expand(value=first.map(lambda v: v * 2))
         use.expand(value=first.zip(second))
     """
-    assert sorted(only_dag(read(source)).edges) == [("items", "use"), ("items", "use__1"), ("items__1", "use__1")]
+    assert sorted(only_dag(read(source)).edges) == [
+        ("items", "use"),
+        ("items", "use__1"),
+        ("items__1", "use__1"),
+    ]
 
 
 def test_taskflow_task_with_dag_argument_outside_any_context(read) -> None:
@@ -106,17 +118,21 @@ def test_taskflow_task_with_dag_argument_outside_any_context(read) -> None:
 
 def test_tasks_in_a_task_group_context_outside_any_dag_context_are_in_no_dag(read) -> None:
     """Airflow 2 and 3 alike: `with TaskGroup(dag=dag)` outside `with DAG` gives its tasks no DAG."""
-    source = ("from airflow.utils.task_group import TaskGroup\ndag = DAG('d')\n"
-              "with TaskGroup('g', dag=dag):\n    EmptyOperator(task_id='lost')\n"
-              "    EmptyOperator(task_id='kept', dag=dag)\n")
+    source = (
+        "from airflow.utils.task_group import TaskGroup\ndag = DAG('d')\n"
+        "with TaskGroup('g', dag=dag):\n    EmptyOperator(task_id='lost')\n"
+        "    EmptyOperator(task_id='kept', dag=dag)\n"
+    )
     parsed = read(source)
     assert [t.task_id for t in only_dag(parsed).tasks] == ["g.kept"]
     assert [(d.code, d.line) for d in parsed.diagnostics] == [("A2K207", 8), ("A2K203", 8)]
 
 
 def test_a_while_loop_is_run_while_its_test_is_known(read) -> None:
-    body = ("    page, last = 0, a\n    while page < 3:\n        step = EmptyOperator(task_id=f'page_{page}')\n"
-            "        last >> step\n        last, page = step, page + 1\n")
+    body = (
+        "    page, last = 0, a\n    while page < 3:\n        step = EmptyOperator(task_id=f'page_{page}')\n"
+        "        last >> step\n        last, page = step, page + 1\n"
+    )
     parsed = read(TASKS + body)
     assert only_dag(parsed).edges == (("a", "page_0"), ("page_0", "page_1"), ("page_1", "page_2"))
     assert not codes(parsed)
@@ -136,15 +152,20 @@ def test_an_endless_while_loop_inside_a_called_helper_is_reported_not_run(read) 
 
 
 def test_a_helper_of_another_module_called_inside_the_dag_is_a_doubt(read) -> None:
-    parsed = read("from company.tasks import add_quality_checks\nimport json\n" + TASKS
-                  + "    add_quality_checks('orders')\n    json.dumps({})\n")
+    parsed = read(
+        "from company.tasks import add_quality_checks\nimport json\n"
+        + TASKS
+        + "    add_quality_checks('orders')\n    json.dumps({})\n"
+    )
     assert unsure(parsed) == [(10, "d")]
     assert "company.tasks.add_quality_checks" in parsed.diagnostics[0].message
 
 
 def test_an_unknown_helper_handed_a_task_or_dag_is_a_doubt_on_that_dag(read) -> None:
-    source = "from team_lib import attach_alerts\ndag = DAG('d')\nt = EmptyOperator(task_id='t', dag=dag)\n" \
-             "attach_alerts(t)\n"
+    source = (
+        "from team_lib import attach_alerts\ndag = DAG('d')\nt = EmptyOperator(task_id='t', dag=dag)\n"
+        "attach_alerts(t)\n"
+    )
     assert unsure(read(source)) == [(8, "d")]
 
 
@@ -154,16 +175,21 @@ def test_an_unknown_method_of_a_task_is_a_doubt(read) -> None:
 
 
 def test_an_unknown_context_manager_around_tasks_is_a_doubt(read) -> None:
-    parsed = read("from company.groups import section\n" + TASKS
-                  + "    with section('s'):\n        EmptyOperator(task_id='inner')\n")
+    parsed = read(
+        "from company.groups import section\n"
+        + TASKS
+        + "    with section('s'):\n        EmptyOperator(task_id='inner')\n"
+    )
     assert unsure(parsed) == [(9, "d")]
     assert unsure(read(TASKS + "    with open('x') as f:\n        pass\n")) == []
 
 
 def test_a_doubt_no_dag_can_be_named_for_goes_on_every_dag_of_the_file(read) -> None:
-    source = ("from lib import register\nfirst = DAG('first')\nsecond = DAG('second')\n"
-              "EmptyOperator(task_id='t', dag=first)\nEmptyOperator(task_id='t', dag=second)\n"
-              "register(first, second)\n")
+    source = (
+        "from lib import register\nfirst = DAG('first')\nsecond = DAG('second')\n"
+        "EmptyOperator(task_id='t', dag=first)\nEmptyOperator(task_id='t', dag=second)\n"
+        "register(first, second)\n"
+    )
     assert sorted(unsure(read(source))) == [(10, "first")]  # the DAGs it is handed: the first named
     source = "from lib import build\nwith DAG('first'):\n    pass\nwith DAG('second'):\n    pass\nbuild([1]) >> 2\n"
     assert all(d.severity is not Severity.WARNING for d in read(source).diagnostics)
@@ -192,7 +218,9 @@ def test_a_spread_the_reader_cannot_see_into(read) -> None:
     """
     parsed = read(source)
     assert [(d.code, d.severity.value, d.line) for d in parsed.diagnostics if d.code == "A2K203"] == [
-        ("A2K203", "warning", 14), ("A2K203", "error", 15)]
+        ("A2K203", "warning", 14),
+        ("A2K203", "error", 15),
+    ]
 
 
 def test_a_subdag_operator_whose_subdag_is_not_read_is_a_doubt(read) -> None:
@@ -210,7 +238,20 @@ def test_a_subdag_operator_whose_subdag_is_not_read_is_a_doubt(read) -> None:
 def _convert(folder: Path, out: Path) -> dict:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-        main(["convert", str(folder), "--out", str(out), "--mode", "static", "--no-cache", "--fail-on", "never", "-q"])
+        main(
+            [
+                "convert",
+                str(folder),
+                "--out",
+                str(out),
+                "--mode",
+                "static",
+                "--no-cache",
+                "--fail-on",
+                "never",
+                "-q",
+            ]
+        )
     assert "Traceback" not in printed.getvalue()
     return json.loads((out / "conversion.json").read_text())
 
@@ -218,17 +259,25 @@ def _convert(folder: Path, out: Path) -> dict:
 def test_a_dag_static_reading_has_doubts_about_is_unproven_never_exact(tmp_path: Path) -> None:
     dags = tmp_path / "dags"
     dags.mkdir()
-    header = ("from datetime import datetime\nfrom airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
-              "from company.alerts import attach_alerts\n")
-    body = ("with DAG('{0}', start_date=datetime(2024, 1, 1), schedule=None):\n"
-            "    a = BashOperator(task_id='a', bash_command='echo a')\n"
-            "    b = BashOperator(task_id='b', bash_command='echo b')\n    a >> b\n")
+    header = (
+        "from datetime import datetime\nfrom airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
+        "from company.alerts import attach_alerts\n"
+    )
+    body = (
+        "with DAG('{0}', start_date=datetime(2024, 1, 1), schedule=None):\n"
+        "    a = BashOperator(task_id='a', bash_command='echo a')\n"
+        "    b = BashOperator(task_id='b', bash_command='echo b')\n    a >> b\n"
+    )
     (dags / "doubt.py").write_text(header + body.format("doubt") + "    attach_alerts(a)\n")
-    (dags / "silenced.py").write_text(header + body.format("silenced")
-                                      + "    attach_alerts(a)  # airflow2kfp: ignore[A2K203]\n")
+    (dags / "silenced.py").write_text(
+        header + body.format("silenced") + "    attach_alerts(a)  # airflow2kfp: ignore[A2K203]\n"
+    )
     (dags / "plain.py").write_text(header + body.format("plain"))
     document = _convert(dags, tmp_path / "out")
     verdicts = {dag["dag_id"]: (dag["status"], dag["ordering"]["verdict"]) for dag in document["dags"]}
-    assert verdicts == {"doubt": ("converted", "unproven"), "silenced": ("converted", "unproven"),
-                        "plain": ("converted", "exact")}
+    assert verdicts == {
+        "doubt": ("converted", "unproven"),
+        "silenced": ("converted", "unproven"),
+        "plain": ("converted", "exact"),
+    }
     assert document["summary"]["ordering"] == {"exact": 1, "unproven": 2}

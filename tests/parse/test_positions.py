@@ -19,7 +19,15 @@ from airflow2kfp.parse.positions import Positions, reference_positions
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_FILES = sorted(
-    path for folder in ("airflow_dags", "invalid_dags", "bad_inputs", "airflow_only", "import_hazards", "verify_dags")
+    path
+    for folder in (
+        "airflow_dags",
+        "invalid_dags",
+        "bad_inputs",
+        "airflow_only",
+        "import_hazards",
+        "verify_dags",
+    )
     for path in (ROOT / "fixtures" / folder).rglob("*.py")
 )
 SNIPPETS = {
@@ -28,34 +36,34 @@ SNIPPETS = {
     "mixed_newlines": "x = '''a\r\nb'''\ny = 2\r\nz = 3\n",
     "no_trailing_newline": "from airflow import DAG\nwith DAG('d') as dag:\n    x = 1",
     "semicolons_decorators": "import a; b = 1; c = (b,\n  2)\n\n# note\n@a.task(x=1)\n@a.b\ndef f(y, *, z=3):\n"
-                             "    '''doc\n    more'''\n    return y\n",
+    "    '''doc\n    more'''\n    return y\n",
     "unicode_tabs_continuations": "s = 'é€😀'  ;  t = s + \\\n\t'x'\nif s:\n\tu = {'k': [1,\n\t\t2]}\n"
-                                  "class K(object):\n\tdef m(self): return lambda q: q\n",
-    "fstrings_comments": "# head\n\n\nx = f\"{1 + 2!r:>{3}} {{y}}\"  # tail\n\n  # indented comment\nz = x\n",
+    "class K(object):\n\tdef m(self): return lambda q: q\n",
+    "fstrings_comments": '# head\n\n\nx = f"{1 + 2!r:>{3}} {{y}}"  # tail\n\n  # indented comment\nz = x\n',
     "empty": "",
     "unicode_calls": "from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator as Op\n"
-                     "with DAG('dé€') as d, Op(task_id='ü'):\n    x = 'é'; t = Op(task_id='😀', doc='ö')\n"
-                     "    u = Op(\n        task_id='é€',\n        doc='😀😀')  # ü\n    (Op)(task_id='z').x\n"
-                     "    v = (Op(task_id='p'))\n    w: Op = Op(task_id='q'); w >>= Op(task_id='r')\n"
-                     "    ((Op))(task_id='y')\n    Op(task_id='a')(1)(2)\n    Op.partial(task_id='b').expand(x=[1])\n"
-                     "    d.x[0](task_id='c')\n    Op (task_id='e' , )\n    return Op(task_id=f'{x!r:>{3}}')\n",
+    "with DAG('dé€') as d, Op(task_id='ü'):\n    x = 'é'; t = Op(task_id='😀', doc='ö')\n"
+    "    u = Op(\n        task_id='é€',\n        doc='😀😀')  # ü\n    (Op)(task_id='z').x\n"
+    "    v = (Op(task_id='p'))\n    w: Op = Op(task_id='q'); w >>= Op(task_id='r')\n"
+    "    ((Op))(task_id='y')\n    Op(task_id='a')(1)(2)\n    Op.partial(task_id='b').expand(x=[1])\n"
+    "    d.x[0](task_id='c')\n    Op (task_id='e' , )\n    return Op(task_id=f'{x!r:>{3}}')\n",
     "compound_statements": "import x\n\n\n@x.d(\n    1)\n@(x\n  .e)\nasync def f(a, /, b=x.g(), *c, d, **e):\n"
-                           "    'doc'\n    async with x.h() as i, x.j():\n        pass\n    async for k in x.l(): await k\n"
-                           "    return [m for m in x.n() if m] or (lambda q: q)(x.o())\n\n"
-                           "class C(x.B, metaclass=x.M):\n    a = x.p()\n    def g(self): return x.q()\n\n"
-                           "try:\n    r = x.s()\nexcept (ValueError, x.E) as err:\n    pass\nelse:\n    t = x.u()\n"
-                           "finally:\n    x.v()\n"
-                           "if x.w():\n    pass\nelif x.y():\n    z = x.z()\nelif 1: pass\nelse:\n    if x.a(): pass\n"
-                           "while x.b():\n    break\nelse:\n    x.c()\n"
-                           "for i in x.d():\n    continue\nelse:\n    x.e()\n"
-                           "match x.f():\n    case [1, *rest] if x.g():\n        x.h()\n    case _:\n        pass\n"
-                           "with (x.i() as a,\n      x.j() as b):\n    x.k(a, b)\n"
-                           "if True: x.l(); x.m()\n",
+    "    'doc'\n    async with x.h() as i, x.j():\n        pass\n    async for k in x.l(): await k\n"
+    "    return [m for m in x.n() if m] or (lambda q: q)(x.o())\n\n"
+    "class C(x.B, metaclass=x.M):\n    a = x.p()\n    def g(self): return x.q()\n\n"
+    "try:\n    r = x.s()\nexcept (ValueError, x.E) as err:\n    pass\nelse:\n    t = x.u()\n"
+    "finally:\n    x.v()\n"
+    "if x.w():\n    pass\nelif x.y():\n    z = x.z()\nelif 1: pass\nelse:\n    if x.a(): pass\n"
+    "while x.b():\n    break\nelse:\n    x.c()\n"
+    "for i in x.d():\n    continue\nelse:\n    x.e()\n"
+    "match x.f():\n    case [1, *rest] if x.g():\n        x.h()\n    case _:\n        pass\n"
+    "with (x.i() as a,\n      x.j() as b):\n    x.k(a, b)\n"
+    "if True: x.l(); x.m()\n",
     "form_feed_and_tabs": "import x\n\x0cdef f():\n\tif x:\n\t\treturn x.a(\n\t\t\t1)\n\x0c\n\tx.b()\n",
     "comments_everywhere": "# a\nimport x  # b\n\n# c\n@x.d  # d\n# e\ndef f(  # f\n    a,  # g\n):  # h\n"
-                           "    # i\n    return x.y(  # j\n        a,  # k\n    )  # l\n    # m\n# n\n",
+    "    # i\n    return x.y(  # j\n        a,  # k\n    )  # l\n    # m\n# n\n",
     "try_star_and_nested_defs": "def outer():\n    def inner():\n        return f()\n    try:\n        g()\n"
-                                "    except* ValueError:\n        h()\n    return inner\n",
+    "    except* ValueError:\n        h()\n    return inner\n",
 }
 
 
@@ -154,7 +162,9 @@ def test_fixture_files_are_found() -> None:
 
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: str(p.relative_to(ROOT / "fixtures")))
-def test_fixture_positions_and_reading_match_the_provider(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fixture_positions_and_reading_match_the_provider(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     text = _readable(path)
     if text is not None:
         _assert_same_positions(text)
@@ -162,8 +172,9 @@ def test_fixture_positions_and_reading_match_the_provider(path: Path, monkeypatc
     assert fast == slow
 
 
-def test_bench_repo_positions_and_reading_match_the_provider(bench_repo: list[Path],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bench_repo_positions_and_reading_match_the_provider(
+    bench_repo: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     nodes = spans = 0
     for path in bench_repo:
         nodes += _assert_same_positions(path.read_text(encoding="utf-8"))
@@ -174,7 +185,9 @@ def test_bench_repo_positions_and_reading_match_the_provider(bench_repo: list[Pa
 
 
 @pytest.mark.parametrize("name", sorted(SNIPPETS))
-def test_snippet_positions_match_the_provider(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_snippet_positions_match_the_provider(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _assert_same_positions(SNIPPETS[name])
     path = tmp_path / f"{name}.py"
     path.write_bytes(SNIPPETS[name].encode())
@@ -184,21 +197,28 @@ def test_snippet_positions_match_the_provider(name: str, tmp_path: Path, monkeyp
 
 def test_spans_are_real_positions(tmp_path: Path) -> None:
     path = tmp_path / "dag.py"
-    path.write_text("from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\n\n"
-                    "with DAG('d') as dag:\n    a = EmptyOperator(\n        task_id='a',\n    )\n")
+    path.write_text(
+        "from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\n\n"
+        "with DAG('d') as dag:\n    a = EmptyOperator(\n        task_id='a',\n    )\n"
+    )
     dag = static.read_dag_file(path).dags[0]
     assert [(s.line, s.col, s.end_line, s.end_col) for s in [dag.span, dag.tasks[0].span]] == [
-        (4, 5, 4, 13), (5, 8, 7, 5),
+        (4, 5, 4, 13),
+        (5, 8, 7, 5),
     ]
 
 
 @pytest.mark.parametrize("shape", ["binop", "attribute"])
-def test_nesting_under_the_depth_limit_but_too_deep_to_print_fails_as_a_whole(tmp_path: Path, shape: str) -> None:
+def test_nesting_under_the_depth_limit_but_too_deep_to_print_fails_as_a_whole(
+    tmp_path: Path, shape: str
+) -> None:
     """700 levels pass the ast depth check but not Python's recursion limit: the file is A2K107,
     not an exception out of the reader (the provider's KeyError while unwinding used to escape)."""
     deep = " + ".join(["1"] * 700) if shape == "binop" else "a" + ".b" * 700
     path = tmp_path / "deep.py"
-    path.write_text("from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\n"
-                    f"with DAG('d'):\n    x = {deep} + EmptyOperator(task_id='t')\n")
+    path.write_text(
+        "from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\n"
+        f"with DAG('d'):\n    x = {deep} + EmptyOperator(task_id='t')\n"
+    )
     parsed = static.read_dag_file(path)
     assert [d.code for d in parsed.diagnostics] == ["A2K107"] and parsed.dags == ()

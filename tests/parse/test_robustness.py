@@ -27,7 +27,7 @@ def test_never_raises_on_mangled_dag_files(tmp_path: Path, data: st.DataObject) 
     cut = data.draw(st.integers(0, len(lines)))
     dropped = data.draw(st.integers(0, 3))
     noise = data.draw(st.text(alphabet=" ()[]{}>><<:=,.'\"\\fx_0\n", max_size=12))
-    mangled = "\n".join(lines[:cut] + [noise] + lines[cut + dropped:])
+    mangled = "\n".join(lines[:cut] + [noise] + lines[cut + dropped :])
     path = tmp_path / "mangled.py"
     path.write_text(mangled)
     parsed = read_dag_file(path)
@@ -50,8 +50,10 @@ def test_a_thousand_task_dag_reads_fast(tmp_path: Path) -> None:
         for i in range(1000)
     )
     path = tmp_path / "big.py"
-    path.write_text("from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
-                    "with DAG('big'):\n" + body + "\n")
+    path.write_text(
+        "from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
+        "with DAG('big'):\n" + body + "\n"
+    )
     started = time.perf_counter()
     parsed = read_dag_file(path)
     elapsed = time.perf_counter() - started
@@ -77,8 +79,14 @@ def test_results_do_not_depend_on_hash_seed() -> None:
         "for p in sorted(Path('fixtures').rglob('*.py')): print(show(read_dag_file(p)))\n"
     )
     outputs = {
-        subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True,
-                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
         for seed in ("1", "2", "3")
     }
     assert len(outputs) == 1

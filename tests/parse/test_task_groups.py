@@ -8,7 +8,10 @@ IMPORTS = "from airflow.utils.task_group import TaskGroup\nfrom airflow.decorato
 
 
 def test_prefixes_nesting_and_group_table(read) -> None:
-    dag = only_dag(read(IMPORTS + """
+    dag = only_dag(
+        read(
+            IMPORTS
+            + """
 with DAG("d"):
     with TaskGroup("outer", tooltip="tip") as outer:
         EmptyOperator(task_id="a")
@@ -16,14 +19,23 @@ with DAG("d"):
             EmptyOperator(task_id="b")
         with TaskGroup("flat", prefix_group_id=False):
             EmptyOperator(task_id="c")
-"""))
+"""
+        )
+    )
     assert task_ids(dag) == ["outer.a", "outer.inner.b", "c"]
     assert [t.group_id for t in dag.tasks] == ["outer", "outer.inner", "outer.flat"]
-    assert dag.task_groups == {"outer": (None, "tip"), "outer.inner": ("outer", None), "outer.flat": ("outer", None)}
+    assert dag.task_groups == {
+        "outer": (None, "tip"),
+        "outer.inner": ("outer", None),
+        "outer.flat": ("outer", None),
+    }
 
 
 def test_edges_use_roots_and_leaves_at_call_time(read) -> None:
-    dag = only_dag(read(IMPORTS + """
+    dag = only_dag(
+        read(
+            IMPORTS
+            + """
 with DAG("d"):
     start = EmptyOperator(task_id="start")
     with TaskGroup("g") as g:
@@ -32,13 +44,18 @@ with DAG("d"):
     start >> g
     a >> b
     g >> EmptyOperator(task_id="end")
-"""))
+"""
+        )
+    )
     # when `start >> g` ran, a and b were both roots; when `g >> end` ran, only b was a leaf
     assert dag.edges == (("start", "g.a"), ("start", "g.b"), ("g.a", "g.b"), ("g.b", "end"))
 
 
 def test_task_group_decorator_and_suffix(read) -> None:
-    dag = only_dag(read(IMPORTS + """
+    dag = only_dag(
+        read(
+            IMPORTS
+            + """
 @task
 def step(x):
     return x
@@ -56,7 +73,9 @@ with DAG("d"):
     section(1) >> end
     section(2) >> end
     returning(3) >> end
-"""))
+"""
+        )
+    )
     assert task_ids(dag) == ["end", "grp.step", "grp__1.step", "returning.step"]
     assert dag.edges == (("grp.step", "end"), ("grp__1.step", "end"), ("returning.step", "end"))
 

@@ -16,12 +16,30 @@ from tests.parse.helpers import codes, only_dag, task_ids
         ("from airflow.sdk import task", "@task.bash", "task.bash", "airflow.sdk"),
         ("from airflow.decorators import task", "@task.python", "task.python", "airflow.decorators"),
         ("from airflow.decorators import task", "@task.branch", "task.branch", "airflow.decorators"),
-        ("from airflow.decorators import task", "@task.short_circuit", "task.short_circuit", "airflow.decorators"),
-        ("from airflow.decorators import task", "@task.kubernetes(image='python:3.12')", "task.kubernetes",
-         "airflow.decorators"),
-        ("from airflow.decorators import task", "@task.virtualenv(requirements=['x'])", "task.virtualenv",
-         "airflow.decorators"),
-        ("from airflow.decorators import task", "@task.docker(image='x')", "task.docker", "airflow.decorators"),
+        (
+            "from airflow.decorators import task",
+            "@task.short_circuit",
+            "task.short_circuit",
+            "airflow.decorators",
+        ),
+        (
+            "from airflow.decorators import task",
+            "@task.kubernetes(image='python:3.12')",
+            "task.kubernetes",
+            "airflow.decorators",
+        ),
+        (
+            "from airflow.decorators import task",
+            "@task.virtualenv(requirements=['x'])",
+            "task.virtualenv",
+            "airflow.decorators",
+        ),
+        (
+            "from airflow.decorators import task",
+            "@task.docker(image='x')",
+            "task.docker",
+            "airflow.decorators",
+        ),
         ("from airflow.decorators import task as t", "@t", "task", "airflow.decorators"),
         ("import airflow.sdk as sdk", "@sdk.task", "task", "airflow.sdk"),
     ],
@@ -35,7 +53,8 @@ def test_decorator_forms(read, imports: str, decorator: str, operator: str, modu
 
 
 def test_ids_repeat_override_and_decorator_task_id(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         from airflow.decorators import task
 
         @task
@@ -50,13 +69,15 @@ def test_ids_repeat_override_and_decorator_task_id(read) -> None:
             step(); step(); step()
             step.override(task_id="custom", retries=4)()
             other()
-    """))
+    """)
+    )
     assert task_ids(dag) == ["step", "step__1", "step__2", "custom", "named"]
     assert dag.task("custom").args.values["retries"] == 4 and dag.task("named").args.values["retries"] == 2
 
 
 def test_arguments_and_xcom_edges(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         from airflow.decorators import task
 
         @task(multiple_outputs=True)
@@ -70,7 +91,8 @@ def test_arguments_and_xcom_edges(read) -> None:
         with DAG("d"):
             s = source()
             sink(s["a"], 2, nested={"k": [s]})
-    """))
+    """)
+    )
     sink = dag.task("sink")
     assert sink.args.values["op_args"] == (XComRef("source", "a"), 2)
     assert sink.args.values["op_kwargs"] == {"nested": {"k": [XComRef("source")]}}
@@ -79,7 +101,8 @@ def test_arguments_and_xcom_edges(read) -> None:
 
 
 def test_taskflow_results_in_bitshift(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         from airflow.decorators import task
 
         @task
@@ -92,7 +115,8 @@ def test_taskflow_results_in_bitshift(read) -> None:
 
         with DAG("d"):
             a() >> b() >> EmptyOperator(task_id="c")
-    """))
+    """)
+    )
     assert dag.edges == (("a", "b"), ("b", "c"))
 
 
@@ -110,7 +134,8 @@ def test_taskflow_outside_dag(read) -> None:
 
 
 def test_dag_function_body_tasks(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         from airflow.decorators import dag, task
 
         @dag(schedule="@daily")
@@ -122,13 +147,15 @@ def test_dag_function_body_tasks(read) -> None:
             produce(limit)
 
         pipeline()
-    """))
+    """)
+    )
     [task] = dag.tasks
     assert task.args.values["op_args"][0].source == "params.limit"  # a DAG param: known only at run time
 
 
 def test_decorator_applied_by_call(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         from airflow.decorators import task
 
         def plain():
@@ -137,6 +164,7 @@ def test_decorator_applied_by_call(read) -> None:
         with DAG("d"):
             task(plain)()
             task.bash(retries=2)(plain).override(task_id="b")()
-    """))
+    """)
+    )
     assert [(t.task_id, t.operator) for t in dag.tasks] == [("plain", "task"), ("b", "task.bash")]
     assert dag.task("b").args.values["retries"] == 2

@@ -7,7 +7,8 @@ from tests.parse.helpers import only_dag
 
 
 def test_output_forms(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         from airflow.models.xcom_arg import XComArg
         from airflow.operators.python import PythonOperator
 
@@ -21,7 +22,8 @@ def test_output_forms(read) -> None:
                 op_args=[a.output, XComArg(b, key="k")],
                 op_kwargs={"deep": {"list": [c.output["path"]]}},
             )
-    """))
+    """)
+    )
     use = dag.task("use")
     assert use.args.values["op_args"] == [XComRef("a"), XComRef("b", "k")]
     assert use.args.values["op_kwargs"] == {"deep": {"list": [XComRef("c", "path")]}}
@@ -29,9 +31,11 @@ def test_output_forms(read) -> None:
 
 
 def test_xcom_in_templated_string_field(read) -> None:
-    dag = only_dag(read("""
+    dag = only_dag(
+        read("""
         with DAG("d"):
             a = BashOperator(task_id="a", bash_command="x")
             BashOperator(task_id="b", bash_command=a.output)
-    """))
+    """)
+    )
     assert dag.task("b").args.values["bash_command"] == XComRef("a") and dag.edges == (("a", "b"),)

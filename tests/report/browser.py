@@ -13,9 +13,17 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-         "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+    "--hide-scrollbars",
+]
 WIDTH = 1600  # the reports are checked (and screenshot) at this window width
 ROOT = Path(__file__).resolve().parents[2]
 # where the screenshots of the fixture reports go (kept after the run; build/ is git-ignored)
@@ -25,16 +33,29 @@ SCREENSHOT_DIR = Path(os.environ.get("A2K_SCREENSHOT_DIR", ROOT / "build" / "scr
 def chromium() -> str:
     found = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
-        raise RuntimeError("Chromium is not installed: run `scripts/system_packages.sh --test` as root "
-                           "(or `apt-get install -y chromium`); `make test` does this")
+        raise RuntimeError(
+            "Chromium is not installed: run `scripts/system_packages.sh --test` as root "
+            "(or `apt-get install -y chromium`); `make test` does this"
+        )
     return found
 
 
 def _run(arguments: list[str], width: int = WIDTH, height: int = 1000) -> str:
     with tempfile.TemporaryDirectory(prefix="a2k-chromium-") as profile:
-        done = subprocess.run([chromium(), *FLAGS, f"--window-size={width},{height}", f"--user-data-dir={profile}",
-                               "--virtual-time-budget=5000", *arguments],
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [
+                chromium(),
+                *FLAGS,
+                f"--window-size={width},{height}",
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=5000",
+                *arguments,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     if done.returncode != 0:
         raise RuntimeError(f"chromium failed ({done.returncode}): {done.stderr[-2000:]}")
     return done.stdout
@@ -64,7 +85,11 @@ class Element:
             yield from child.iter()
 
     def find_all(self, tag: str, cls: str | None = None) -> list[Element]:
-        return [e for e in self.iter() if e.tag == tag and (cls is None or cls in e.attrs.get("class", "").split())]
+        return [
+            e
+            for e in self.iter()
+            if e.tag == tag and (cls is None or cls in e.attrs.get("class", "").split())
+        ]
 
     def by_id(self, element_id: str) -> Element:
         return next(e for e in self.iter() if e.attrs.get("id") == element_id)

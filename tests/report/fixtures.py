@@ -29,28 +29,56 @@ def _task(file: str, task_id: str, line: int, operator: tuple[str, str] = BASH, 
 
 def seed_dag() -> Dag:
     file = "dags/example_pipeline.py"
-    edges = (("task_a", "task_b"), ("task_a", "task_c"), ("task_a", "task_d"), ("task_b", "task_e"),
-             ("task_c", "task_e"), ("task_d", "task_f"), ("task_d", "task_g"), ("task_e", "task_g"))
-    tasks = tuple(_task(file, f"task_{c}", 10 + i, bash_command=f"echo Task {c.upper()}")
-                  for i, c in enumerate("abcdefg"))
-    return Dag("example_pipeline", SourceSpan(file, 5), tasks, edges,
-               settings={"schedule": None, "catchup": False, "tags": ["example"]})
+    edges = (
+        ("task_a", "task_b"),
+        ("task_a", "task_c"),
+        ("task_a", "task_d"),
+        ("task_b", "task_e"),
+        ("task_c", "task_e"),
+        ("task_d", "task_f"),
+        ("task_d", "task_g"),
+        ("task_e", "task_g"),
+    )
+    tasks = tuple(
+        _task(file, f"task_{c}", 10 + i, bash_command=f"echo Task {c.upper()}")
+        for i, c in enumerate("abcdefg")
+    )
+    return Dag(
+        "example_pipeline",
+        SourceSpan(file, 5),
+        tasks,
+        edges,
+        settings={"schedule": None, "catchup": False, "tags": ["example"]},
+    )
 
 
 def etl_dag() -> Dag:
     file = "dags/etl_mixed.py"
     tasks = (
         _task(file, "start", 12, EMPTY),
-        _task(file, "extract", 13, retries=2, retry_delay=Duration(60), execution_timeout=Duration(600),
-              pool="etl_pool"),
+        _task(
+            file,
+            "extract",
+            13,
+            retries=2,
+            retry_delay=Duration(60),
+            execution_timeout=Duration(600),
+            pool="etl_pool",
+        ),
         _task(file, "transform", 16, bash_command="python transform.py --date {{ ds }}"),
         _task(file, "load", 17, PYTHON, python_callable="load"),
         _task(file, "notify", 18, trigger_rule="all_done"),
     )
     edges = (("start", "extract"), ("extract", "transform"), ("transform", "load"), ("load", "notify"))
-    settings = {"schedule": "@daily", "catchup": False, "max_active_runs": 1, "tags": ["etl", "daily"],
-                "params": {"env": "prod"}, "doc_md": "# ETL\nLoads the warehouse.",
-                "default_args": {"owner": "data"}}
+    settings = {
+        "schedule": "@daily",
+        "catchup": False,
+        "max_active_runs": 1,
+        "tags": ["etl", "daily"],
+        "params": {"env": "prod"},
+        "doc_md": "# ETL\nLoads the warehouse.",
+        "default_args": {"owner": "data"},
+    }
     return Dag("etl_mixed", SourceSpan(file, 8), tasks, edges, settings=settings)
 
 
@@ -60,8 +88,13 @@ def hostile_dag() -> Dag:
         _task(file, f"x{HOSTILE}", 5, bash_command=f'echo "{HOSTILE}" | tee "a|b" `date`'),
         _task(file, "after_it", 6),
     )
-    return Dag("hostile", SourceSpan(file, 3), tasks, ((f"x{HOSTILE}", "after_it"),),
-               settings={"schedule": "0 3 * * 1", "doc_md": f"see {HOSTILE}"})
+    return Dag(
+        "hostile",
+        SourceSpan(file, 3),
+        tasks,
+        ((f"x{HOSTILE}", "after_it"),),
+        settings={"schedule": "0 3 * * 1", "doc_md": f"see {HOSTILE}"},
+    )
 
 
 def cyclic_dag() -> Dag:
@@ -84,13 +117,17 @@ def large_dag(regions: int = 10) -> Dag:
         publish = f"{group}.publish"
         for kind, names in ids.items():
             for part, task_id in enumerate(names):
-                command = {"fetch": f"gsutil cp gs://raw/{region}/{part}.csv /data/ && echo {{{{ ds }}}}",
-                           "clean": f"python clean.py --region {region} --part {part}",
-                           "load": f"bq load warehouse.sales_{region} /data/{part}.csv"}[kind]
+                command = {
+                    "fetch": f"gsutil cp gs://raw/{region}/{part}.csv /data/ && echo {{{{ ds }}}}",
+                    "clean": f"python clean.py --region {region} --part {part}",
+                    "load": f"bq load warehouse.sales_{region} /data/{part}.csv",
+                }[kind]
                 task = _task(file, task_id, line, bash_command=command, pool="warehouse")
                 tasks.append(dataclasses.replace(task, group_id=group))
                 line += 1
-        tasks.append(dataclasses.replace(_task(file, publish, line, bash_command="echo published"), group_id=group))
+        tasks.append(
+            dataclasses.replace(_task(file, publish, line, bash_command="echo published"), group_id=group)
+        )
         line += 1
         edges += list(zip(ids["fetch"], ids["clean"], strict=False))
         edges += list(zip(ids["fetch"][:-1], ids["clean"][1:], strict=False))
@@ -99,8 +136,13 @@ def large_dag(regions: int = 10) -> Dag:
         edges += [(load, publish) for load in ids["load"]]
         if region:
             edges += [(f"region_{region - 1}.publish", fetch) for fetch in ids["fetch"]]
-    return Dag("regional_loads", SourceSpan(file, 5), tuple(tasks), tuple(edges),
-               settings={"schedule": "@daily", "catchup": False})
+    return Dag(
+        "regional_loads",
+        SourceSpan(file, 5),
+        tuple(tasks),
+        tuple(edges),
+        settings={"schedule": "@daily", "catchup": False},
+    )
 
 
 FIXTURES = {"example_pipeline": seed_dag, "etl_mixed": etl_dag, "hostile": hostile_dag}
@@ -124,8 +166,13 @@ def build_run(root: Path, dags: tuple[Dag, ...] | None = None, with_broken_file:
     if with_broken_file:
         (root / "dags").mkdir(parents=True, exist_ok=True)
         (root / "dags/broken.py").write_text("def (:\n")
-        files.append(FileResult("dags/broken.py", Status.FAILED,
-                                (diag("A2K101", "invalid syntax", file="dags/broken.py", line=1, col=4),)))
+        files.append(
+            FileResult(
+                "dags/broken.py",
+                Status.FAILED,
+                (diag("A2K101", "invalid syntax", file="dags/broken.py", line=1, col=4),),
+            )
+        )
     out = root / "out"
     write_outputs(sorted(files, key=lambda f: f.path), out)
     return out

@@ -41,8 +41,9 @@ def test_both_graphs_and_the_task_table_render(out, dag_id):
     assert airflow.attrs["data-rendered-edges"] == str(airflow_edges)
     assert kfp.attrs["data-rendered-edges"] == str(len(dag["kfp_edges"]))
     # linked: every KFP node points at the same task row as its Airflow node
-    assert {g.attrs["id"].split("-")[1] for g in kfp.find_all("g", "node")} <= \
-        {g.attrs["id"].split("-")[1] for g in airflow.find_all("g", "node")}
+    assert {g.attrs["id"].split("-")[1] for g in kfp.find_all("g", "node")} <= {
+        g.attrs["id"].split("-")[1] for g in airflow.find_all("g", "node")
+    }
 
     table = dom.by_id("tasks")
     rows = table.find_all("tbody")[0].find_all("tr")
@@ -79,10 +80,18 @@ def _layout(page, fragment=""):
 
 @pytest.mark.parametrize("size", ["7-task", "300-task"])
 def test_at_1600_px_the_semantics_column_is_on_screen_and_the_graphs_zoom(out, large, size):
-    page = out / "reports" / "example_pipeline.html" if size == "7-task" else large / "reports" / "regional_loads.html"
+    page = (
+        out / "reports" / "example_pipeline.html"
+        if size == "7-task"
+        else large / "reports" / "regional_loads.html"
+    )
     dom, body = _layout(page, "selftest-zoom")
     width = int(body["data-viewport-width"])
-    assert width <= 1600 and int(body["data-semantics-right"]) <= width and int(body["data-tasks-right"]) <= width
+    assert (
+        width <= 1600
+        and int(body["data-semantics-right"]) <= width
+        and int(body["data-tasks-right"]) <= width
+    )
     assert int(body["data-semantics-left"]) < width - 100  # wide enough to read, not a sliver at the edge
     for graph in (dom.by_id("airflow-graph"), dom.by_id("kfp-graph")):
         assert graph.attrs["data-pan-zoom"] == "yes"  # svg-pan-zoom ran, from the page itself

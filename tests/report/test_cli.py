@@ -26,7 +26,9 @@ def test_report_works_from_conversion_json_alone(tmp_path, monkeypatch):
     (out / "conversion.json").write_text(json.dumps(document))
     assert main(["report", str(out), "--source-root", str(tmp_path)]) == 0
     markdown = (out / "reports" / "etl_mixed.md").read_text()
-    assert "**mismatch** — 1 pair(s) differ" in markdown and "| `extract` → `notify` | not ordered |" in markdown
+    assert (
+        "**mismatch** — 1 pair(s) differ" in markdown and "| `extract` → `notify` | not ordered |" in markdown
+    )
     assert (out / "index.md").read_text().splitlines()[6].startswith("| [cyclic]")  # failed still first
     assert "| [etl\\_mixed](reports/etl_mixed.md) | converted | mismatch |" in (out / "index.md").read_text()
 
@@ -40,7 +42,9 @@ def test_convert_renders_the_reports_and_prints_the_index(tmp_path, monkeypatch,
     source = tmp_path / "dags" / "etl_mixed.py"
     source.parent.mkdir()
     source.write_text("# etl: an airflow dag\n" * 20)  # Airflow reads files naming both
-    monkeypatch.setattr(run, "static_reader", lambda options: lambda path, shown: ParsedFile(shown, (etl_dag(),)))
+    monkeypatch.setattr(
+        run, "static_reader", lambda options: lambda path, shown: ParsedFile(shown, (etl_dag(),))
+    )
     monkeypatch.chdir(tmp_path)
     assert main(["convert", "dags", "--out", "out", "--mode", "static"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == "Report: out/index.html"

@@ -44,21 +44,37 @@ def closed(schema: Any) -> Any:
     return schema
 
 
-VALIDATORS = {"published": jsonschema.Draft202012Validator(SCHEMA),
-              "closed": jsonschema.Draft202012Validator(closed(SCHEMA))}
+VALIDATORS = {
+    "published": jsonschema.Draft202012Validator(SCHEMA),
+    "closed": jsonschema.Draft202012Validator(closed(SCHEMA)),
+}
 
 
 def problems(document: Any) -> list[str]:
-    return [f"{name}: {'/'.join(map(str, error.absolute_path))}: {error.message[:200]}"
-            for name, validator in VALIDATORS.items() for error in validator.iter_errors(document)]
+    return [
+        f"{name}: {'/'.join(map(str, error.absolute_path))}: {error.message[:200]}"
+        for name, validator in VALIDATORS.items()
+        for error in validator.iter_errors(document)
+    ]
 
 
 def converted(folder: str, out: Path, *options: str) -> Any:
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        main(["convert", f"fixtures/{folder}", "--out", str(out), "--no-cache", "-q", "--fail-on", "never",
-              *options])
+        main(
+            [
+                "convert",
+                f"fixtures/{folder}",
+                "--out",
+                str(out),
+                "--no-cache",
+                "-q",
+                "--fail-on",
+                "never",
+                *options,
+            ]
+        )
     finally:
         os.chdir(cwd)
     return json.loads((out / "conversion.json").read_text(encoding="utf-8"))
@@ -69,8 +85,11 @@ def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(closed(SCHEMA))
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "tests/goldens").glob("*/*/conversion.json")),
-                         ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "tests/goldens").glob("*/*/conversion.json")),
+    ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}",
+)
 def test_every_golden_conversion_json_validates(path: Path) -> None:
     assert problems(json.loads(path.read_text(encoding="utf-8"))) == []
 
@@ -84,8 +103,9 @@ def test_a_static_conversion_of_every_fixture_folder_validates(folder: str, tmp_
 
 
 @pytest.mark.parametrize("folder", FOLDERS)
-def test_a_default_mode_conversion_of_every_fixture_folder_validates(folder: str, tmp_path: Path,
-                                                                     airflow_python: str) -> None:
+def test_a_default_mode_conversion_of_every_fixture_folder_validates(
+    folder: str, tmp_path: Path, airflow_python: str
+) -> None:
     document = converted(folder, tmp_path, "--airflow-python", airflow_python)
     assert document["reading"] == {"mode": "auto", "effective": "auto"}
     assert problems(document) == []
@@ -93,7 +113,9 @@ def test_a_default_mode_conversion_of_every_fixture_folder_validates(folder: str
 
 def test_the_closed_schema_names_every_key_and_type() -> None:
     """The check can fail: an unknown key, a wrong type and a missing key are each found."""
-    document = json.loads(next((ROOT / "tests/goldens/dags").glob("*/conversion.json")).read_text(encoding="utf-8"))
+    document = json.loads(
+        next((ROOT / "tests/goldens/dags").glob("*/conversion.json")).read_text(encoding="utf-8")
+    )
     assert problems(document) == []
     unknown = copy.deepcopy(document)
     unknown["dags"][0]["tasks"][0]["new_key"] = 1

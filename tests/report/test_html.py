@@ -9,8 +9,10 @@ from airflow2kfp.report.render import render_reports
 from airflow2kfp.report.views import Graph, GraphNode
 from fixtures import HOSTILE, build_run, etl_dag, hostile_dag
 
-NETWORK = re.compile(r"""(?:src|href|xlink:href|action)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//""",
-                     re.IGNORECASE)
+NETWORK = re.compile(
+    r"""(?:src|href|xlink:href|action)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//""",
+    re.IGNORECASE,
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,9 @@ def test_the_only_links_out_are_relative_files(out):
 def test_task_ids_and_commands_from_the_dag_are_escaped(out):
     text = (out / "reports" / "hostile.html").read_text()
     assert HOSTILE not in text and "alert('x')</script>" not in text
-    assert text.count("<script") == 2  # the page's own scripts (svg-pan-zoom, report.js), nothing from the DAG
+    assert (
+        text.count("<script") == 2
+    )  # the page's own scripts (svg-pan-zoom, report.js), nothing from the DAG
     assert "x&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in text  # the task id, shown as text
     assert "&lt;script&gt;alert" in text.split('id="kfp-graph"')[0]  # also in the Airflow graph labels
     markdown = (out / "reports" / "hostile.md").read_text()

@@ -9,8 +9,13 @@ from airflow2kfp.report.render import render_reports
 from fixtures import build_run
 
 GOLDENS = __import__("pathlib").Path(__file__).parents[1] / "goldens" / "report"
-PAGES = ["index.md", "reports/example_pipeline.md", "reports/etl_mixed.md", "reports/hostile.md",
-         "reports/cyclic.md"]
+PAGES = [
+    "index.md",
+    "reports/example_pipeline.md",
+    "reports/etl_mixed.md",
+    "reports/hostile.md",
+    "reports/cyclic.md",
+]
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,26 @@ from airflow2kfp.report.views import (
 
 
 def test_schedules_become_recurring_runs():
-    assert schedule_row({"schedule": "@daily"}).kfp == "recurring run, cron '0 0 0 * * *' (create it with this cron)"
-    assert schedule_row({"schedule_interval": "30 2 * * *"}).kfp.startswith("recurring run, cron '0 30 2 * * *'")
+    assert (
+        schedule_row({"schedule": "@daily"}).kfp
+        == "recurring run, cron '0 0 0 * * *' (create it with this cron)"
+    )
+    assert schedule_row({"schedule_interval": "30 2 * * *"}).kfp.startswith(
+        "recurring run, cron '0 30 2 * * *'"
+    )
     assert schedule_row({"schedule": {"duration_seconds": 3600}}).kfp.startswith("recurring run, interval 1h")
     assert schedule_row({"schedule": None}).mark == "same"
     assert schedule_row({"schedule": {"unresolved": "MyTimetable()"}}).mark == "lost"
 
 
 def test_settings_rows_cover_params_catchup_and_unknown_keys():
-    rows = {r.name: r for r in setting_rows({"params": {"env": "prod"}, "catchup": True, "max_active_runs": 3,
-                                             "owner_links": {"a": "b"}}, parameters=["env"])}
+    rows = {
+        r.name: r
+        for r in setting_rows(
+            {"params": {"env": "prod"}, "catchup": True, "max_active_runs": 3, "owner_links": {"a": "b"}},
+            parameters=["env"],
+        )
+    }
     assert rows["params.env"].mark == "same" and rows["catchup"].kfp == "recurring run no_catchup=False"
     assert rows["max_active_runs"].kfp == "recurring run max_concurrency=3"
     assert rows["owner_links"].mark == "lost"
@@ -71,7 +81,9 @@ def test_conversion_json_carries_the_facts_the_report_would_parse_from_each_gold
                 continue
             yaml_text = (summary.parent / dag["yaml"]).read_text()
             steps, parameters = compiled_facts(dag, yaml_text)
-            parsed = {name: step for name, step in workflow_steps(yaml_text).items() if step.retry or step.timeout}
+            parsed = {
+                name: step for name, step in workflow_steps(yaml_text).items() if step.retry or step.timeout
+            }
             assert dict(steps) == parsed, dag["dag_id"]
             assert parameters == pipeline_parameters(yaml_text), dag["dag_id"]
             compared += 1

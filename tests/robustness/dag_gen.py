@@ -29,11 +29,46 @@ MAX_ID = 250  # Airflow's validate_key limit, for the full id (group prefix incl
 # sanitise to "-", KFP's own template names, generated-module names, Python keywords, unicode
 # letters (`\w` matches them), a trailing newline (`$` in Airflow's KEY_REGEX accepts it), lengths
 AWKWARD_IDS = (
-    "Extract", "extract", "EXTRACT", "load.data", "load-data", "load_data", "a-b", "a_b", "A_B",
-    "condition-1", "for-loop-2", "exit-handler-1", "graph-1", "pipeline", "prop", "1st", "_private",
-    "-dash", ".", "..", "...", "données", "Ünïcode", "日本語", "ﬁle", "ǅ", "class", "None", "dsl",
-    "compiler", "t0", "tasks", "created", "x\n", "x" * 200, "y" * 250, "z" * 63, "Z" * 64,
-    "a" * 62 + "-b", "a" * 62 + "_b",
+    "Extract",
+    "extract",
+    "EXTRACT",
+    "load.data",
+    "load-data",
+    "load_data",
+    "a-b",
+    "a_b",
+    "A_B",
+    "condition-1",
+    "for-loop-2",
+    "exit-handler-1",
+    "graph-1",
+    "pipeline",
+    "prop",
+    "1st",
+    "_private",
+    "-dash",
+    ".",
+    "..",
+    "...",
+    "données",
+    "Ünïcode",
+    "日本語",
+    "ﬁle",
+    "ǅ",
+    "class",
+    "None",
+    "dsl",
+    "compiler",
+    "t0",
+    "tasks",
+    "created",
+    "x\n",
+    "x" * 200,
+    "y" * 250,
+    "z" * 63,
+    "Z" * 64,
+    "a" * 62 + "-b",
+    "a" * 62 + "_b",
 )
 _PLAIN = string.ascii_letters + string.digits + "._-"
 GROUP_NAMES = ("grp", "Stage-A", "stage_a", "g1", "Ü", "x" * 40)
@@ -78,8 +113,11 @@ class GeneratedDag:
     # -- rendering --------------------------------------------------------------------------
 
     def source(self) -> str:
-        lines = [HEADER, f"with DAG(dag_id={self.dag_id!r}, schedule=None, start_date=datetime(2024, 1, 1),"
-                         " catchup=False):"]
+        lines = [
+            HEADER,
+            f"with DAG(dag_id={self.dag_id!r}, schedule=None, start_date=datetime(2024, 1, 1),"
+            " catchup=False):",
+        ]
         index = 0
         while index < len(self.ids):
             group = self.group_of[index]
@@ -129,9 +167,14 @@ def _statement(draw: st.DrawFn, dag: GeneratedDag) -> None:
     add, say = dag.edges.update, dag.statements.append
     if style in ("rshift", "lshift", "set_downstream", "set_upstream"):
         a, b = _ordered(draw, n, 2)
-        say({"rshift": f"{t[a]} >> {t[b]}", "lshift": f"{t[b]} << {t[a]}",
-             "set_downstream": f"{t[a]}.set_downstream({t[b]})",
-             "set_upstream": f"{t[b]}.set_upstream({t[a]})"}[style])
+        say(
+            {
+                "rshift": f"{t[a]} >> {t[b]}",
+                "lshift": f"{t[b]} << {t[a]}",
+                "set_downstream": f"{t[a]}.set_downstream({t[b]})",
+                "set_upstream": f"{t[b]}.set_upstream({t[a]})",
+            }[style]
+        )
         add({(a, b)})
     elif style == "loop":
         pairs = [tuple(_ordered(draw, n, 2)) for _ in range(draw(st.integers(1, 4)))]
@@ -148,7 +191,9 @@ def _statement(draw: st.DrawFn, dag: GeneratedDag) -> None:
         add({(r, b) for r in rest})
     elif style in ("chain", "chained_rshift"):
         path = _ordered(draw, n, draw(st.integers(3, min(n, 6))))
-        say(f"chain({', '.join(t[p] for p in path)})" if style == "chain" else " >> ".join(t[p] for p in path))
+        say(
+            f"chain({', '.join(t[p] for p in path)})" if style == "chain" else " >> ".join(t[p] for p in path)
+        )
         add(set(itertools.pairwise(path)))
     elif style == "chain_list":
         a, b, c, d = _ordered(draw, n, 4)

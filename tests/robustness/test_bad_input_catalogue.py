@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]
 INVALID = ROOT / "fixtures" / "invalid_dags"
 BAD = ROOT / "fixtures" / "bad_inputs"
 GOOD = ROOT / "fixtures" / "airflow_dags" / "seed_seven_tasks.py"
-STATIC_MARKER = Path("/tmp/airflow2kfp_side_effect_marker")  # what invalid_dags/side_effect_on_import.py writes
+STATIC_MARKER = Path(
+    "/tmp/airflow2kfp_side_effect_marker"
+)  # what invalid_dags/side_effect_on_import.py writes
 WRITES_AND_DELETES = """\
 \"\"\"An airflow DAG file that writes a relative file, and writes and deletes files by absolute path.\"\"\"
 import os
@@ -66,23 +68,30 @@ class Case:
 
 
 def catalogue() -> dict[str, Case]:
-    cases = {name: Case(code, None) for name, code in tomllib.loads((INVALID / "EXPECTED.toml").read_text()).items()}
+    cases = {
+        name: Case(code, None)
+        for name, code in tomllib.loads((INVALID / "EXPECTED.toml").read_text()).items()
+    }
     for name, entry in tomllib.loads((BAD / "EXPECTED.toml").read_text()).items():
         cases[name] = Case(entry["static"], entry["airflow"], entry["static_line"], entry["airflow_line"])
-    cases.update({
-        "binary_blob.py": Case("A2K102", "A2K601"),  # bytes that are not UTF-8
-        "null_bytes.py": Case("A2K101", "A2K601"),  # UTF-8 with NUL: Python refuses the source
-        "long_string_line.py": Case("", ""),  # one 200,000-character line: reads fine
-        "long_expression_line.py": Case("A2K107", None),  # 200,000 characters of `1+1+...`: the parser itself gives up, no line
-        "deep_parentheses.py": Case("A2K101", None, 4),  # beyond the parser's nesting limit
-        "too_large.py": Case("A2K105", None),
-        "a_fifo.py": Case("A2K106", "A2K106"),
-        "dangling_link.py": Case("A2K106", "A2K106"),
-        "writes_and_deletes.py": Case("", ""),
-        # the static reader's budgets (tests/security/test_static_budgets.py has every one, measured)
-        "budget_power_tower.py": Case("A2K111", None, 4),
-        "budget_task_loops.py": Case("A2K112", None, 7),
-    })
+    cases.update(
+        {
+            "binary_blob.py": Case("A2K102", "A2K601"),  # bytes that are not UTF-8
+            "null_bytes.py": Case("A2K101", "A2K601"),  # UTF-8 with NUL: Python refuses the source
+            "long_string_line.py": Case("", ""),  # one 200,000-character line: reads fine
+            "long_expression_line.py": Case(
+                "A2K107", None
+            ),  # 200,000 characters of `1+1+...`: the parser itself gives up, no line
+            "deep_parentheses.py": Case("A2K101", None, 4),  # beyond the parser's nesting limit
+            "too_large.py": Case("A2K105", None),
+            "a_fifo.py": Case("A2K106", "A2K106"),
+            "dangling_link.py": Case("A2K106", "A2K106"),
+            "writes_and_deletes.py": Case("", ""),
+            # the static reader's budgets (tests/security/test_static_budgets.py has every one, measured)
+            "budget_power_tower.py": Case("A2K111", None, 4),
+            "budget_task_loops.py": Case("A2K112", None, 7),
+        }
+    )
     return cases
 
 
@@ -93,8 +102,10 @@ def generate(folder: Path, outside: Path) -> None:
     (folder / "binary_blob.py").write_bytes(b"airflow dag\x00\xff\xfe" + bytes(range(256)) * 64)
     (folder / "null_bytes.py").write_bytes(b"# airflow dag\nx = 1\x00\n")
     (folder / "long_string_line.py").write_text(
-        HEADER + f"LONG = {'a' * 200_000!r}\nwith DAG('long_line', start_date=datetime(2024, 1, 1), schedule=None):\n"
-        "    BashOperator(task_id='a', bash_command=LONG[:4])\n")
+        HEADER
+        + f"LONG = {'a' * 200_000!r}\nwith DAG('long_line', start_date=datetime(2024, 1, 1), schedule=None):\n"
+        "    BashOperator(task_id='a', bash_command=LONG[:4])\n"
+    )
     (folder / "long_expression_line.py").write_text(HEADER + "x = " + "1+" * 100_000 + "1\n")
     (folder / "deep_parentheses.py").write_text(HEADER + "x = " + "(" * 100_000 + ")" * 100_000 + "\n")
     (folder / "too_large.py").write_text("# airflow dag\n" + "#" * 5_000_100 + "\n")
@@ -102,14 +113,18 @@ def generate(folder: Path, outside: Path) -> None:
     (folder / "dangling_link.py").symlink_to(folder / "no_such_file.py")
     (folder / "folder_named_like.py").mkdir()  # a folder, not a file: walked into, nothing to read
     (folder / "loop").symlink_to(".", target_is_directory=True)  # a symlink loop: walked once
-    (folder / "writes_and_deletes.py").write_text(WRITES_AND_DELETES.format(
-        created=str(outside / "created_by_dag.txt"), victim=str(outside / "victim.txt")))
+    (folder / "writes_and_deletes.py").write_text(
+        WRITES_AND_DELETES.format(
+            created=str(outside / "created_by_dag.txt"), victim=str(outside / "victim.txt")
+        )
+    )
     (outside / "victim.txt").write_text("must survive")
     (folder / "budget_power_tower.py").write_text(HEADER + "x = (((10**256)**256)**256)**256\n")
     (folder / "budget_task_loops.py").write_text(
         HEADER + "with DAG('loops', start_date=datetime(2024, 1, 1), schedule=None):\n"
         "    for i in range(99999):\n        for j in range(99999):\n"
-        "            BashOperator(task_id=f't_{i}_{j}', bash_command='echo')\n")
+        "            BashOperator(task_id=f't_{i}_{j}', bash_command='echo')\n"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +167,9 @@ def convert(root: Path, out: str, *args: str) -> Run:
     before = snapshot(root)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-        code = main(["convert", str(root / "dags"), "--out", str(root / out), "--all-files", "-j", "1", *args])
+        code = main(
+            ["convert", str(root / "dags"), "--out", str(root / out), "--all-files", "-j", "1", *args]
+        )
     document = json.loads((root / out / "conversion.json").read_text())
     return Run(code, printed.getvalue(), document, before, snapshot(root))
 
@@ -160,9 +177,13 @@ def convert(root: Path, out: str, *args: str) -> Run:
 def findings(document: dict) -> dict[str, list[tuple[str, int | None]]]:
     found: dict[str, list[tuple[str, int | None]]] = {}
     for entry in document["files"]:
-        found.setdefault(Path(entry["path"]).name, []).extend((d["code"], d["line"]) for d in entry["diagnostics"])
+        found.setdefault(Path(entry["path"]).name, []).extend(
+            (d["code"], d["line"]) for d in entry["diagnostics"]
+        )
     for dag in document["dags"]:
-        found.setdefault(Path(dag["source"]).name, []).extend((d["code"], d["line"]) for d in dag["diagnostics"])
+        found.setdefault(Path(dag["source"]).name, []).extend(
+            (d["code"], d["line"]) for d in dag["diagnostics"]
+        )
     return found
 
 
@@ -170,8 +191,12 @@ def check_case(found: dict[str, list[tuple[str, int | None]]], name: str, code: 
     got = found.get(name, [])
     if not code:
         # A2K607/A2K608 report values the import computed (the clock, the sandbox's folders), not a failure
-        assert not [c for c, _ in got if c[:5] in {"A2K10", "A2K20", "A2K40", "A2K50", "A2K60"}
-                    and c not in {"A2K103", "A2K104", "A2K204", "A2K607", "A2K608"}], (name, got)
+        assert not [
+            c
+            for c, _ in got
+            if c[:5] in {"A2K10", "A2K20", "A2K40", "A2K50", "A2K60"}
+            and c not in {"A2K103", "A2K104", "A2K204", "A2K607", "A2K608"}
+        ], (name, got)
         return
     assert code in {c for c, _ in got}, (name, got)
     if line:
@@ -188,10 +213,16 @@ def check_run(run: Run, root: Path, out: str, absolute_writes_contained: bool = 
     assert "Traceback" not in run.printed
     good = [d for d in run.document["dags"] if Path(d["source"]).name == GOOD.name]
     assert good and good[0]["status"] == "converted"
+
     # nothing outside --out changed: the parent folder's tree, minus OUT, is as it was
     def outside(tree: dict) -> dict:
-        return {k: v for k, v in tree.items() if not k.startswith(out + "/") and k != out
-                and (absolute_writes_contained or k not in ABSOLUTE_WRITES)}
+        return {
+            k: v
+            for k, v in tree.items()
+            if not k.startswith(out + "/")
+            and k != out
+            and (absolute_writes_contained or k not in ABSOLUTE_WRITES)
+        }
 
     assert outside(run.after) == outside(run.before)
 
@@ -243,8 +274,10 @@ def test_airflow_code(airflow_run: Run, name: str) -> None:
     case = CASES[name]
     assert case.airflow is not None
     if name == "spawns_processes.py" and not _limit_enforced():
-        pytest.skip("RLIMIT_NPROC does not bind root, and the child cannot become `nobody` (no such user, or "
-                    "the Airflow interpreter's libraries are not readable by it)")
+        pytest.skip(
+            "RLIMIT_NPROC does not bind root, and the child cannot become `nobody` (no such user, or "
+            "the Airflow interpreter's libraries are not readable by it)"
+        )
     check_case(findings(airflow_run.document), name, case.airflow, case.airflow_line)
 
 
@@ -284,6 +317,12 @@ def _limit_enforced() -> bool:
         return False
     python = find_airflow_python()
     listing = "import json, sys; sys.path.insert(0, sys.argv[1]); import airflow_probe; print(json.dumps(airflow_probe.code_folders()))"
-    folders = json.loads(subprocess.run([python, "-c", listing, os.path.dirname(airflow_probe.__file__)],
-                                        capture_output=True, text=True, check=True).stdout)
+    folders = json.loads(
+        subprocess.run(
+            [python, "-c", listing, os.path.dirname(airflow_probe.__file__)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     return all(airflow_probe.readable_by_others(f, stat.S_IROTH | stat.S_IXOTH) for f in folders)

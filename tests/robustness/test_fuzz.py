@@ -16,8 +16,13 @@ from hypothesis import strategies as st
 from airflow2kfp.parse.static import read_dag_file
 
 EXAMPLES = int(os.environ.get("A2K_FUZZ_EXAMPLES", 500))
-SEEDS = [p.read_bytes() for p in sorted((Path(__file__).resolve().parents[2] / "fixtures" / "airflow_dags").glob("*.py"))]
-_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SEEDS = [
+    p.read_bytes()
+    for p in sorted((Path(__file__).resolve().parents[2] / "fixtures" / "airflow_dags").glob("*.py"))
+]
+_SETTINGS = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @st.composite
@@ -29,9 +34,11 @@ def mutated(draw: st.DrawFn) -> bytes:
         if action == "flip" and at < len(data):
             data[at] = draw(st.integers(0, 255))
         elif action == "insert":
-            data[at:at] = draw(st.binary(max_size=16) | st.sampled_from([b"(", b")", b">>", b"[", b"\n    ", b"\\"]))
+            data[at:at] = draw(
+                st.binary(max_size=16) | st.sampled_from([b"(", b")", b">>", b"[", b"\n    ", b"\\"])
+            )
         else:
-            del data[at:at + draw(st.integers(1, 40))]
+            del data[at : at + draw(st.integers(1, 40))]
     return bytes(data)
 
 

@@ -24,10 +24,42 @@ from airflow2kfp.results import FileResult
 from airflow2kfp.run import plan
 
 HOSTILE_IDS = [
-    "../../etc/x", "/abs", "/etc/passwd", "a/b", "a\\b", "C:\\x", "..", ".", "", "CON", "con", "nul",
-    "Com1", "LPT9", "ETL", "etl", "Etl", "ß", "ss", "SS", "ﬁle", "file", "données", "DONNÉES",
-    unicodedata.normalize("NFD", "données"), "한국", unicodedata.normalize("NFD", "한국"), "日" * 250,
-    "x" * 250, "a" * 249 + "b", "\n", "-", "_", "pipelines", "conversion", ".airflow2kfp-manifest",
+    "../../etc/x",
+    "/abs",
+    "/etc/passwd",
+    "a/b",
+    "a\\b",
+    "C:\\x",
+    "..",
+    ".",
+    "",
+    "CON",
+    "con",
+    "nul",
+    "Com1",
+    "LPT9",
+    "ETL",
+    "etl",
+    "Etl",
+    "ß",
+    "ss",
+    "SS",
+    "ﬁle",
+    "file",
+    "données",
+    "DONNÉES",
+    unicodedata.normalize("NFD", "données"),
+    "한국",
+    unicodedata.normalize("NFD", "한국"),
+    "日" * 250,
+    "x" * 250,
+    "a" * 249 + "b",
+    "\n",
+    "-",
+    "_",
+    "pipelines",
+    "conversion",
+    ".airflow2kfp-manifest",
 ]
 DAG = """\
 from datetime import datetime
@@ -97,12 +129,18 @@ def test_real_dag_files_with_awkward_ids_convert_inside_out(tmp_path: Path) -> N
         (dags / f"dag_{number}.py").write_text(DAG.format(dag_id=dag_id), encoding="utf-8")
     out = tmp_path / "out"
     before = tree(tmp_path)
-    code, printed = run_cli("convert", str(dags), "--out", str(out), "--no-cache", "-j", "1", "--mode", "static")
+    code, printed = run_cli(
+        "convert", str(dags), "--out", str(out), "--no-cache", "-j", "1", "--mode", "static"
+    )
     assert code == 1 and "Traceback" not in printed  # the ids with "/" are A2K208
     document = json.loads((out / "conversion.json").read_text())
     status = {d["dag_id"]: d["status"] for d in document["dags"]}
     assert status == dict.fromkeys(ids[:7], "converted")
-    rejected = {Path(f["path"]).name for f in document["files"] if any(d["code"] == "A2K208" for d in f["diagnostics"])}
+    rejected = {
+        Path(f["path"]).name
+        for f in document["files"]
+        if any(d["code"] == "A2K208" for d in f["diagnostics"])
+    }
     assert rejected == {"dag_7.py", "dag_8.py", "dag_9.py"}
     written = [str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()]
     assert_names_safe(out, written)

@@ -31,9 +31,16 @@ AIRFLOW_EXAMPLES = max(3, EXAMPLES // 5)
 RFC1123 = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 CHECKED: dict[str, int] = {"generated": 0, "airflow": 0}  # printed in the summary at session end
 
-_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
-                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                            HealthCheck.data_too_large])
+_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 
 
 def closure(nodes: list[str], edges: set[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -69,8 +76,11 @@ def test_generated_dags_convert_with_their_ordering(tmp_path: Path, dag: Generat
     assert set(kfp_names) == {dag.ids[i] for i in range(len(dag.ids)) if i not in dag.empty}
     workflow = read_workflow(converted.yaml_text or "")
     assert workflow.problems == ()
-    expected = {(kfp_names[a], kfp_names[b]) for a, b in closure(dag.ids, dag.edge_ids())
-                if a in kfp_names and b in kfp_names}
+    expected = {
+        (kfp_names[a], kfp_names[b])
+        for a, b in closure(dag.ids, dag.edge_ids())
+        if a in kfp_names and b in kfp_names
+    }
     assert closure(sorted(workflow.steps), set(workflow.edges)) == expected
 
     names = list(kfp_names.values())
@@ -102,7 +112,9 @@ def test_static_reading_equals_airflows_import(tmp_path: Path, airflow_reader, d
     assert by_airflow.dag_id == by_reader.dag_id == dag.dag_id
     assert {t.task_id for t in by_airflow.tasks} == {t.task_id for t in by_reader.tasks} == set(dag.ids)
     assert set(by_airflow.edges) == set(by_reader.edges) == dag.edge_ids()
-    assert {t.task_id: t.group_id for t in by_airflow.tasks} == {t.task_id: t.group_id for t in by_reader.tasks}
+    assert {t.task_id: t.group_id for t in by_airflow.tasks} == {
+        t.task_id: t.group_id for t in by_reader.tasks
+    }
     CHECKED["airflow"] += 1
 
 

@@ -24,9 +24,12 @@ def convert_source(tmp_path: Path, body: str, name: str = "dag.py"):
 
 def test_a_task_id_ending_in_a_newline_does_not_break_the_emitted_comment(tmp_path: Path) -> None:
     # Airflow's KEY_REGEX `^[\w.-]+$` accepts "x\n": `$` also matches before a final newline
-    result = convert_source(tmp_path, 'with DAG("d", schedule=None, start_date=datetime(2024, 1, 1)):\n'
-                                      '    BashOperator(task_id="x\\n", bash_command="echo") >> '
-                                      'BashOperator(task_id="y", bash_command="echo")\n')
+    result = convert_source(
+        tmp_path,
+        'with DAG("d", schedule=None, start_date=datetime(2024, 1, 1)):\n'
+        '    BashOperator(task_id="x\\n", bash_command="echo") >> '
+        'BashOperator(task_id="y", bash_command="echo")\n',
+    )
     (dag,) = result.dags
     assert dag.status is Status.CONVERTED, [d.render() for d in dag.diagnostics]
     ast.parse(dag.python_text or "")

@@ -38,14 +38,26 @@ spec:
 
 
 def record(task_id: str, kfp_name: str | None = None, **fields: Any) -> dict[str, Any]:
-    return {"task_id": task_id, "kfp_name": kfp_name if kfp_name is not None else task_id, "after": [],
-            "trigger_rule": "all_success", "semantics": {"verdict": "exact", "differences": []}, **fields}
+    return {
+        "task_id": task_id,
+        "kfp_name": kfp_name if kfp_name is not None else task_id,
+        "after": [],
+        "trigger_rule": "all_success",
+        "semantics": {"verdict": "exact", "differences": []},
+        **fields,
+    }
 
 
-def entry(dag_id: str, records: list[dict[str, Any]], status: str = "converted",
-          codes: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {"dag_id": dag_id, "status": status, "tasks": records, "yaml": f"pipelines/{dag_id}.yaml",
-            "diagnostics": [{"code": c, "severity": "error"} for c in codes]}
+def entry(
+    dag_id: str, records: list[dict[str, Any]], status: str = "converted", codes: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    return {
+        "dag_id": dag_id,
+        "status": status,
+        "tasks": records,
+        "yaml": f"pipelines/{dag_id}.yaml",
+        "diagnostics": [{"code": c, "severity": "error"} for c in codes],
+    }
 
 
 TRUTH = {"file": "d.py", "tasks": ["a", "b", "c"], "edges": [["a", "b"], ["b", "c"]]}
@@ -96,8 +108,13 @@ def test_an_always_task_that_waits_for_nothing_drops_its_incoming_edges() -> Non
 
 def test_a_documented_loop_wait_is_counted_apart_not_as_a_difference() -> None:
     truth = dict(TRUTH, edges=[["a", "b"]])
-    noted = [record("a"), record("b"),
-             record("c", semantics={"verdict": "differs", "differences": [f"waits for the loop; {INTENDED_WAIT}"]})]
+    noted = [
+        record("a"),
+        record("b"),
+        record(
+            "c", semantics={"verdict": "differs", "differences": [f"waits for the loop; {INTENDED_WAIT}"]}
+        ),
+    ]
     verdict = compare_dag("d", truth, [entry("d", noted)], CHAIN)
     assert (verdict.outcome, verdict.intended_extra) == ("exact", 2)  # (a, c) and (b, c)
 
@@ -121,8 +138,12 @@ def test_compare_mode_reads_the_yaml_each_dag_names(tmp_path: Path) -> None:
 
 def test_a_helper_file_failed_is_a_false_failure_an_import_error_is_not(tmp_path: Path) -> None:
     truth = {"dags": {"d": TRUTH}, "import_errors": {"broken.py": "ImportError"}}
-    conversion = {"files": [{"path": str(tmp_path / name), "status": "failed"}
-                            for name in ("d.py", "broken.py", "helpers/common.py")]}
+    conversion = {
+        "files": [
+            {"path": str(tmp_path / name), "status": "failed"}
+            for name in ("d.py", "broken.py", "helpers/common.py")
+        ]
+    }
     assert false_file_failures(truth, conversion, tmp_path) == ["helpers/common.py"]
 
 
@@ -144,19 +165,35 @@ def test_totals_fail_the_done_when_on_each_criterion() -> None:
     assert totals([good]).done() == []
     twice = compare_dag("d", TRUTH, [entry("d", RECORDS)] * 2, CHAIN)
     broken = compare_dag("d", TRUTH, [entry("d", RECORDS, "failed", ("A2K501",))], None)
-    bad = RepoResult("s", airflow_dags=2, verdicts={"auto": [twice, broken], "static": [broken, broken]},
-                     nondeterministic=["conversion.json"])
+    bad = RepoResult(
+        "s",
+        airflow_dags=2,
+        verdicts={"auto": [twice, broken], "static": [broken, broken]},
+        nondeterministic=["conversion.json"],
+    )
     failing = " | ".join(totals([good, bad]).done())
-    for expected in ("1 of 3 DAGs not exact", "internal error", "emitted twice", "static mode: 33.3%",
-                     "two default-mode runs differ"):
+    for expected in (
+        "1 of 3 DAGs not exact",
+        "internal error",
+        "emitted twice",
+        "static mode: 33.3%",
+        "two default-mode runs differ",
+    ):
         assert expected in failing
 
 
 def test_internal_errors_anywhere_are_listed_with_their_file(tmp_path: Path) -> None:
     from measure_repos import internal_errors
 
-    bad = {"code": "A2K402", "severity": "error", "message": "internal error: KeyError", "file": str(tmp_path / "a.py")}
+    bad = {
+        "code": "A2K402",
+        "severity": "error",
+        "message": "internal error: KeyError",
+        "file": str(tmp_path / "a.py"),
+    }
     user = {"code": "A2K601", "severity": "error", "message": "ImportError", "file": str(tmp_path / "b.py")}
-    conversion = {"files": [{"path": str(tmp_path / "a.py"), "diagnostics": [bad, user]}],
-                  "dags": [{"source": str(tmp_path / "a.py"), "diagnostics": [bad]}]}
+    conversion = {
+        "files": [{"path": str(tmp_path / "a.py"), "diagnostics": [bad, user]}],
+        "dags": [{"source": str(tmp_path / "a.py"), "diagnostics": [bad]}],
+    }
     assert internal_errors(conversion, tmp_path) == ["a.py: A2K402 internal error: KeyError"]

@@ -14,7 +14,7 @@ from airflow2kfp.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
-DAG = '''\
+DAG = """\
 from datetime import datetime, timedelta
 
 from airflow import DAG
@@ -34,7 +34,7 @@ with DAG({dag_id!r}, schedule="@daily", start_date=datetime(2024, 1, 1), catchup
     extract = BashOperator(task_id="extract", bash_command="echo {{{{ ds }}}} | wc -c")
     load = PythonOperator(task_id="summarise", python_callable=summarise)
     extract >> load
-'''
+"""
 
 
 def write_dag(folder: Path, dag_id: str, description: str = "nightly export") -> Path:
@@ -74,14 +74,20 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def leftovers(out: Path) -> list[str]:
     """Staging folders and `.part` files: what a run must never leave behind."""
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
-                  if p.name.startswith(".airflow2kfp-staging-") or p.name.endswith(".part"))
+    return sorted(
+        p.relative_to(out).as_posix()
+        for p in out.rglob("*")
+        if p.name.startswith(".airflow2kfp-staging-") or p.name.endswith(".part")
+    )
 
 
 def child(script: str, *args: object, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """`python -c script args...` with the repository importable, output captured."""
     return subprocess.Popen(
-        [sys.executable, "-c", script, *map(str, args)], cwd=cwd, text=True,
+        [sys.executable, "-c", script, *map(str, args)],
+        cwd=cwd,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )

@@ -73,20 +73,26 @@ def test_invalid_globs_are_rejected(repo: Path, option: str, pattern: str) -> No
     assert option in line and repr(pattern) in line
 
 
-@pytest.mark.parametrize("setting, message", [
-    ("airflow-timeout = nan", "airflow-timeout = nan"),
-    ("airflow-timeout = inf", "airflow-timeout = inf"),
-    ("airflow-timeout = 0", "airflow-timeout = 0.0"),
-    ('airflow-python = "/nonexistent/python"\nmode = "auto"', "airflow-python '/nonexistent/python': no such file"),
-    ('include = ["[z-a]"]', "include '[z-a]': not a valid gitignore pattern"),
-    ('exclude = ["\\\\"]', "not a valid gitignore pattern"),
-    ('cache-dir = ""', "cache-dir must not be empty"),
-    ('bash-image = ""', "bash-image = '': must not be empty"),
-    ("max-file-size = 0", "max-file-size = 0: must be 1 or more"),
-    ('tool-images = { python = "" }', "tool-images 'python=': not NAME=VALUE with both sides set"),
-    ('owned = [""]', "owned '': must not hold an empty string"),
-    ('sarif-level = "all"', "sarif-level = 'all': expected one of error, warning, note"),
-])
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("airflow-timeout = nan", "airflow-timeout = nan"),
+        ("airflow-timeout = inf", "airflow-timeout = inf"),
+        ("airflow-timeout = 0", "airflow-timeout = 0.0"),
+        (
+            'airflow-python = "/nonexistent/python"\nmode = "auto"',
+            "airflow-python '/nonexistent/python': no such file",
+        ),
+        ('include = ["[z-a]"]', "include '[z-a]': not a valid gitignore pattern"),
+        ('exclude = ["\\\\"]', "not a valid gitignore pattern"),
+        ('cache-dir = ""', "cache-dir must not be empty"),
+        ('bash-image = ""', "bash-image = '': must not be empty"),
+        ("max-file-size = 0", "max-file-size = 0: must be 1 or more"),
+        ('tool-images = { python = "" }', "tool-images 'python=': not NAME=VALUE with both sides set"),
+        ('owned = [""]', "owned '': must not hold an empty string"),
+        ('sarif-level = "all"', "sarif-level = 'all': expected one of error, warning, note"),
+    ],
+)
 def test_the_same_checks_apply_to_the_config_file(repo: Path, setting: str, message: str) -> None:
     (repo / "airflow2kfp.toml").write_text(setting + "\n")
     code, printed = run("convert", "dags", "--out", "out", "-j", "1")

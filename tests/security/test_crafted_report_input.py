@@ -36,12 +36,18 @@ def rewrite(out: Path, change, *, manifest_too: bool) -> None:
 
 
 def rendered(out: Path) -> str:
-    return "".join(p.read_text() for p in sorted((out / "reports").iterdir())) + (out / "index.html").read_text()
+    return (
+        "".join(p.read_text() for p in sorted((out / "reports").iterdir())) + (out / "index.html").read_text()
+    )
 
 
-@pytest.mark.parametrize("named", ["../secret.env", "{secret}", "pipelines/../../secret.env", "secret-link.py"])
+@pytest.mark.parametrize(
+    "named", ["../secret.env", "{secret}", "pipelines/../../secret.env", "secret-link.py"]
+)
 @pytest.mark.parametrize("manifest_too", [False, True])
-def test_a_crafted_conversion_json_cannot_embed_a_file_outside_out(out: Path, named: str, manifest_too: bool) -> None:
+def test_a_crafted_conversion_json_cannot_embed_a_file_outside_out(
+    out: Path, named: str, manifest_too: bool
+) -> None:
     secret = out.parent / "secret.env"
     (out / "secret-link.py").symlink_to(secret)  # a link inside OUT, committed with it
     path = named.format(secret=secret)

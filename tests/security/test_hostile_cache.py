@@ -30,8 +30,24 @@ class _Marker:
 
 def _convert(dags: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "airflow2kfp.cli", *extra, str(dags), "--out", str(out), "--mode", "static", "-j", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "airflow2kfp.cli",
+            *extra,
+            str(dags),
+            "--out",
+            str(out),
+            "--mode",
+            "static",
+            "-j",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
     )
 
 

@@ -98,14 +98,36 @@ def test_the_pr_summary_escapes_dag_ids_paths_and_messages() -> None:
     files = []
     for number, text in enumerate(HOSTILE):
         message = diag("A2K301", f"operator {text} has no mapping", file=f"dags/{text}.py", line=3)
-        dag = DagResult(dag_id=f"{text}-{number}", source=f"dags/{text}.py", line=3, status=Status.CONVERTED,
-                        pipeline_function="p", tasks=(), airflow_edges=(), kfp_edges=(), diagnostics=(message,),
-                        selfcheck=None)
+        dag = DagResult(
+            dag_id=f"{text}-{number}",
+            source=f"dags/{text}.py",
+            line=3,
+            status=Status.CONVERTED,
+            pipeline_function="p",
+            tasks=(),
+            airflow_edges=(),
+            kfp_edges=(),
+            diagnostics=(message,),
+            selfcheck=None,
+        )
         files.append(FileResult(f"dags/{text}.py", Status.CONVERTED, (), (dag,)))
     files.append(FileResult("dags/<b>broken</b>.py", Status.FAILED, (diag("A2K101", "bad `` <!-- syntax"),)))
     summary = markdown_summary(files, ["1 file: <i>x</i> [a](https://e.example)"])
     rendered = parts(summary)
-    assert set(rendered.tags) <= {"h2", "ul", "li", "p", "table", "thead", "tbody", "tr", "th", "td", "code", "br"}
+    assert set(rendered.tags) <= {
+        "h2",
+        "ul",
+        "li",
+        "p",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "code",
+        "br",
+    }
     text = "".join(rendered.text)
     for hostile in HOSTILE:
         assert f"operator {one_line(hostile)} has no mapping" in text
@@ -113,7 +135,9 @@ def test_the_pr_summary_escapes_dag_ids_paths_and_messages() -> None:
     assert "bad `` <!-- syntax" in text and "dags/<b>broken</b>.py" in text
 
 
-def test_a_dag_file_with_a_hostile_name_in_the_pr_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dag_file_with_a_hostile_name_in_the_pr_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "dags").mkdir()
     name = "<img src=x onerror=alert(1)> ``` <!-- [x](javascript:alert(1)) www.evil.example.py"

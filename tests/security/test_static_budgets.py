@@ -26,8 +26,10 @@ from airflow2kfp.parse.budget import ReadingLimits
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = ROOT / "fixtures" / "airflow_dags" / "seed_seven_tasks.py"
-HEADER = ("from datetime import datetime\nfrom airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
-          "from airflow.utils.helpers import cross_downstream\n")
+HEADER = (
+    "from datetime import datetime\nfrom airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
+    "from airflow.utils.helpers import cross_downstream\n"
+)
 TIME_BOUND = 60.0  # seconds: every case ends in a few; before, the slow ones ran past 5 minutes
 MEMORY_BOUND = 400 * 1024  # KiB of peak resident memory: a hundred MB or so is used; before, gigabytes
 
@@ -62,8 +64,15 @@ class Measured:
 def measure(command: list[str], timeout: float = 300) -> Measured:
     """Run `command` in a fresh process tree; its wall time and peak resident memory."""
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps(command)], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, json.dumps(command)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
     seconds = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -71,7 +80,9 @@ def measure(command: list[str], timeout: float = 300) -> Measured:
 
 
 def read_measured(path: Path, limits: ReadingLimits | None = None) -> tuple[dict, Measured]:
-    overrides = {} if limits is None else {k: v for k, v in vars(limits).items() if v != getattr(ReadingLimits(), k)}
+    overrides = (
+        {} if limits is None else {k: v for k, v in vars(limits).items() if v != getattr(ReadingLimits(), k)}
+    )
     run = measure([sys.executable, "-c", _READ, str(path), json.dumps(overrides)])
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
     return json.loads(run.stdout), run
@@ -80,12 +91,17 @@ def read_measured(path: Path, limits: ReadingLimits | None = None) -> tuple[dict
 # (name, module-level code after HEADER, code, the line of the offending expression counted in the
 # whole file). Each was reported on issue #16 or is the same attack by another route.
 HOSTILE = [
-    ("nested_range_of_tasks", """\
+    (
+        "nested_range_of_tasks",
+        """\
         with DAG("tasks", start_date=datetime(2024, 1, 1)):
             for i in range(99999):
                 for j in range(99999):
                     BashOperator(task_id=f"t_{i}_{j}", bash_command="echo")
-    """, "A2K112", 8),
+    """,
+        "A2K112",
+        8,
+    ),
     ("power_tower", "x = (((10**256)**256)**256)**256\n", "A2K111", 5),
     ("shift", "x = 1 << 10**10\n", "A2K111", 5),
     ("round_to_huge_power", "x = round(5, -10**9)\n", "A2K111", 5),
@@ -107,23 +123,35 @@ HOSTILE = [
     ("shared_nesting_hashed", 'a = ("x",) * 1000\nb = (a,) * 1000\nc = (b,) * 1000\nd = {c}\n', "A2K111", 8),
     ("list_inside_itself", "l = []\nl.append(l)\nx = str(l)\n", "A2K111", 7),
     # hashing a tuple nested 180,000 deep overflowed C's stack: the reading process died (SIGSEGV)
-    ("deeply_nested_value_hashed", "t = ()\nfor i in range(90000):\n    t = (t,)\nfor i in range(90000):\n"
-     "    t = (t,)\ns = {t}\n", "A2K111", 10),
-    ("edges_product", """\
+    (
+        "deeply_nested_value_hashed",
+        "t = ()\nfor i in range(90000):\n    t = (t,)\nfor i in range(90000):\n    t = (t,)\ns = {t}\n",
+        "A2K111",
+        10,
+    ),
+    (
+        "edges_product",
+        """\
         with DAG("edges", start_date=datetime(2024, 1, 1)):
             left = [BashOperator(task_id=f"l{i}", bash_command="echo") for i in range(3000)]
             right = [BashOperator(task_id=f"r{i}", bash_command="echo") for i in range(3000)]
             cross_downstream(left, right)
-    """, "A2K110", 8),
+    """,
+        "A2K110",
+        8,
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "code", "expected", "line"), HOSTILE, ids=[case[0] for case in HOSTILE])
-def test_hostile_file_fails_alone_quickly_and_small(tmp_path: Path, name: str, code: str, expected: str,
-                                                   line: int) -> None:
+def test_hostile_file_fails_alone_quickly_and_small(
+    tmp_path: Path, name: str, code: str, expected: str, line: int
+) -> None:
     path = tmp_path / f"{name}.py"
-    path.write_text(HEADER + textwrap.dedent(code) + 'with DAG("after", start_date=datetime(2024, 1, 1)):\n'
-                    '    BashOperator(task_id="a", bash_command="echo")\n')
+    path.write_text(
+        HEADER + textwrap.dedent(code) + 'with DAG("after", start_date=datetime(2024, 1, 1)):\n'
+        '    BashOperator(task_id="a", bash_command="echo")\n'
+    )
     result, run = read_measured(path)
     assert [d[:2] for d in result["diagnostics"]] == [[expected, line]], result
     assert result["dags"] == []  # the reading stopped: nothing half-read is converted
@@ -133,8 +161,12 @@ def test_hostile_file_fails_alone_quickly_and_small(tmp_path: Path, name: str, c
 
 def test_the_defaults_leave_a_generated_2000_task_dag_alone(tmp_path: Path) -> None:
     """The budgets are far above what a big real DAG needs (bench/generate.py's 2,000 tasks)."""
-    subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), str(tmp_path / "big"), "--single", "2000"],
-                   check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "generate.py"), str(tmp_path / "big"), "--single", "2000"],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
     (path,) = (tmp_path / "big").glob("big_*.py")
     result, _ = read_measured(path)
     assert result["dags"] == [["big_2000", 2000]], result["diagnostics"][:3]
@@ -143,7 +175,9 @@ def test_the_defaults_leave_a_generated_2000_task_dag_alone(tmp_path: Path) -> N
 
 def test_the_steps_budget_has_room_for_ten_thousand_tasks(tmp_path: Path) -> None:
     path = tmp_path / "wide.py"
-    path.write_text(HEADER + textwrap.dedent("""\
+    path.write_text(
+        HEADER
+        + textwrap.dedent("""\
         with DAG("wide", start_date=datetime(2024, 1, 1)):
             previous = None
             for region in range(100):
@@ -153,7 +187,8 @@ def test_the_steps_budget_has_room_for_ten_thousand_tasks(tmp_path: Path) -> Non
                     if previous is not None:
                         previous >> task
                     previous = task
-    """))
+    """)
+    )
     result, _ = read_measured(path)
     assert result["dags"] == [["wide", 10_000]], result["diagnostics"][:3]
 
@@ -161,7 +196,9 @@ def test_the_steps_budget_has_room_for_ten_thousand_tasks(tmp_path: Path) -> Non
 def test_membership_in_a_large_set_is_not_walked_again_and_again(tmp_path: Path) -> None:
     """`if t in SKIP` over thousands of tables costs one step, as in Python, not a walk of SKIP."""
     path = tmp_path / "member.py"
-    path.write_text(HEADER + textwrap.dedent("""\
+    path.write_text(
+        HEADER
+        + textwrap.dedent("""\
         TABLES = [f"table_{i}" for i in range(5000)]
         SKIP = {f"table_{i}" for i in range(0, 5000, 2)}
         with DAG("member", start_date=datetime(2024, 1, 1)):
@@ -169,7 +206,8 @@ def test_membership_in_a_large_set_is_not_walked_again_and_again(tmp_path: Path)
                 if t in SKIP or not TABLES:
                     continue
                 BashOperator(task_id=f"load_{t}", bash_command=f"load {t}")
-    """))
+    """)
+    )
     result, _ = read_measured(path)
     assert result == {"diagnostics": [], "dags": [["member", 2500]]}
 
@@ -238,9 +276,11 @@ def _batch_folder(root: Path) -> Path:
         (dags / f"{name}.py").write_text(HEADER + textwrap.dedent(code))
     # a DAG importing a 3 GB helper module (sparse: no disk used), which names Airflow and its
     # DAG at the top, so the DAG heuristic finds it too
-    (dags / "uses_helper.py").write_text(HEADER + "from helpers import COMMAND\n"
-                                         'with DAG("uses_helper", start_date=datetime(2024, 1, 1)):\n'
-                                         '    BashOperator(task_id="a", bash_command="echo")\n')
+    (dags / "uses_helper.py").write_text(
+        HEADER + "from helpers import COMMAND\n"
+        'with DAG("uses_helper", start_date=datetime(2024, 1, 1)):\n'
+        '    BashOperator(task_id="a", bash_command="echo")\n'
+    )
     with (dags / "helpers.py").open("wb") as helper:
         helper.write(b'COMMAND = "echo"  # for the airflow dag\n')
         helper.truncate(3 * 1024**3)
@@ -254,12 +294,27 @@ def test_the_batch_goes_on(tmp_path: Path, jobs: str) -> None:
     stays small and quick - the 3 GB helper module is neither read nor hashed whole."""
     dags = _batch_folder(tmp_path)
     out = tmp_path / "out"
-    run = measure([sys.executable, "-m", "airflow2kfp.cli", "convert", str(dags), "--out", str(out), "--mode", "static",
-                   "-j", jobs])
+    run = measure(
+        [
+            sys.executable,
+            "-m",
+            "airflow2kfp.cli",
+            "convert",
+            str(dags),
+            "--out",
+            str(out),
+            "--mode",
+            "static",
+            "-j",
+            jobs,
+        ]
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "Traceback" not in run.stdout + run.stderr
     document = json.loads((out / "conversion.json").read_text())
-    found = {Path(f["path"]).stem: [(d["code"], d["line"]) for d in f["diagnostics"]] for f in document["files"]}
+    found = {
+        Path(f["path"]).stem: [(d["code"], d["line"]) for d in f["diagnostics"]] for f in document["files"]
+    }
     for name, _, code, line in HOSTILE[:8]:
         assert found[name] == [(code, line)], (name, found[name])
     assert found["helpers"] == [("A2K105", None)]

@@ -38,25 +38,63 @@ from airflow2kfp.results import Status
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("A2K_EXAMPLES", "200"))
 PIPELINE_EXAMPLES = max(5, EXAMPLES // 20)  # each one runs the KFP compiler
-_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 any_text = st.text(alphabet=st.characters(exclude_categories=()))  # every code point, surrogates too
 # strings built to hit the edges the old emitter got wrong: a quote or backslash at either end,
 # triple quotes, line breaks of every kind
-edgy_text = st.lists(st.sampled_from(['"', "'", '"""', "\\", "\n", "\r", "\r\n", "\x00", "\x0c", "\u2028",
-                                      "\u2029", "\x85", "\t", "\ud800", "\udfff", "{", "}", "a", " ", "é"]),
-                     max_size=12).map("".join)
+edgy_text = st.lists(
+    st.sampled_from(
+        [
+            '"',
+            "'",
+            '"""',
+            "\\",
+            "\n",
+            "\r",
+            "\r\n",
+            "\x00",
+            "\x0c",
+            "\u2028",
+            "\u2029",
+            "\x85",
+            "\t",
+            "\ud800",
+            "\udfff",
+            "{",
+            "}",
+            "a",
+            " ",
+            "é",
+        ]
+    ),
+    max_size=12,
+).map("".join)
 texts = st.one_of(any_text, edgy_text)
-scalars = st.one_of(texts, st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none())
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.tuples(inner, inner),
-    st.dictionaries(st.one_of(texts, st.integers()), inner, max_size=4)), max_leaves=12)
+scalars = st.one_of(
+    texts, st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none()
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.tuples(inner, inner),
+        st.dictionaries(st.one_of(texts, st.integers()), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
 
 
 def _read_back(literal: str) -> Any:
     """A generated literal evaluated with nothing but `float` (which writes nan and inf)."""
-    return eval(compile(literal, "<literal>", "eval", dont_inherit=True), {"__builtins__": {}, "float": float})
+    return eval(
+        compile(literal, "<literal>", "eval", dont_inherit=True), {"__builtins__": {}, "float": float}
+    )
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -97,8 +135,11 @@ def test_docstring_text_reads_back_between_triple_quotes(text: str) -> None:
 
 
 @_SETTINGS
-@given(parts=st.lists(st.one_of(texts, st.sampled_from(["ds", "run_date", "x"]).map(ParamRef)), min_size=1,
-                      max_size=5))
+@given(
+    parts=st.lists(
+        st.one_of(texts, st.sampled_from(["ds", "run_date", "x"]).map(ParamRef)), min_size=1, max_size=5
+    )
+)
 def test_an_interpolated_value_is_an_f_string_that_renders_it(parts: list[Any]) -> None:
     literal = py_literal(Interpolated(tuple(parts)), {})
     literal.encode("utf-8")
@@ -116,8 +157,31 @@ def test_an_identifier_is_valid_and_as_python_reads_it(raw: str) -> None:
 
 
 @_SETTINGS
-@given(raws=st.lists(st.one_of(any_text, st.sampled_from(["ﬁ", "fi", "a²", "a2", "A2", "ℌ", "h", "Ⅸ", "ix",  # noqa: RUF001 - look-alikes on purpose
-                                                          "class", "class_", "x\ud800", "x"])), max_size=12))
+@given(
+    raws=st.lists(
+        st.one_of(
+            any_text,
+            st.sampled_from(
+                [
+                    "ﬁ",
+                    "fi",
+                    "a²",
+                    "a2",
+                    "A2",
+                    "ℌ",  # noqa: RUF001 - look-alikes on purpose
+                    "h",
+                    "Ⅸ",
+                    "ix",  # noqa: RUF001 - look-alikes on purpose
+                    "class",
+                    "class_",
+                    "x\ud800",
+                    "x",
+                ]
+            ),
+        ),
+        max_size=12,
+    )
+)
 def test_identifiers_stay_unique_once_python_normalises_them(raws: list[str]) -> None:
     """What Python binds, not what is written, must be unique: each name is bound once in a real
     module and every value is read back under its own name."""
@@ -139,22 +203,34 @@ def test_a_pipeline_parameter_name_is_one_kfp_accepts(raw: str) -> None:
 def test_unique_names_compare_the_normalised_forms() -> None:
     names = UniqueNames()
     assert [names.claim(python_identifier(raw), sep="_") for raw in ["ﬁ", "fi", "a²", "a2"]] == [
-        "fi", "fi_2", "a2", "a2_2"]
+        "fi",
+        "fi_2",
+        "a2",
+        "a2_2",
+    ]
 
 
 # -- the generated pipeline -------------------------------------------------------------------------
 
-ids = st.text(alphabet=st.characters(categories=("L", "N"), include_characters="_.-"), min_size=1,
-              max_size=30).filter(lambda text: re.match(r"^[\w.-]+$", text) is not None)
-encodable = st.text(alphabet=st.characters(exclude_categories=("Cs",)))  # no lone surrogates: those fail (below)
+ids = st.text(
+    alphabet=st.characters(categories=("L", "N"), include_characters="_.-"), min_size=1, max_size=30
+).filter(lambda text: re.match(r"^[\w.-]+$", text) is not None)
+encodable = st.text(
+    alphabet=st.characters(exclude_categories=("Cs",))
+)  # no lone surrogates: those fail (below)
 hostile = st.one_of(encodable, edgy_text.filter(lambda t: "\ud800" not in t and "\udfff" not in t))
 
 
 @st.composite
 def hostile_dags(draw: st.DrawFn) -> Dag:
     task_ids = draw(st.lists(ids, min_size=1, max_size=4, unique=True))
-    params = draw(st.dictionaries(st.one_of(hostile, st.sampled_from(["ﬁ", "fi", "a²", "a2", "ds", "class"])),
-                                  st.one_of(st.integers(-5, 5), hostile), max_size=4))
+    params = draw(
+        st.dictionaries(
+            st.one_of(hostile, st.sampled_from(["ﬁ", "fi", "a²", "a2", "ds", "class"])),
+            st.one_of(st.integers(-5, 5), hostile),
+            max_size=4,
+        )
+    )
     tasks = []
     for task_id in task_ids:
         command = draw(hostile)
@@ -164,8 +240,13 @@ def hostile_dags(draw: st.DrawFn) -> Dag:
                 command += " {{ params['" + key + "'] }}"
         tasks.append(task(task_id, BASH, doc_md=draw(hostile), bash_command=command))
     edges = list(itertools.pairwise(task_ids))
-    return dag(draw(ids), tasks, edges, description=draw(hostile),
-               settings={"params": params, "doc_md": draw(hostile), "tags": [draw(hostile)]})
+    return dag(
+        draw(ids),
+        tasks,
+        edges,
+        description=draw(hostile),
+        settings={"params": params, "doc_md": draw(hostile), "tags": [draw(hostile)]},
+    )
 
 
 @settings(_SETTINGS, max_examples=PIPELINE_EXAMPLES)
@@ -188,13 +269,33 @@ def test_a_dag_of_hostile_text_converts_to_python_that_compiles(model: Dag) -> N
 # -- DAG files through the CLI ----------------------------------------------------------------------
 
 HEADER = "from datetime import datetime\nfrom airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
-GOOD = HEADER + 'with DAG("good", start_date=datetime(2024, 1, 1)):\n    BashOperator(task_id="a", bash_command="echo")\n'
+GOOD = (
+    HEADER
+    + 'with DAG("good", start_date=datetime(2024, 1, 1)):\n    BashOperator(task_id="a", bash_command="echo")\n'
+)
 
 
 def _convert(dags: Path, out: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict]:
-    done = subprocess.run([sys.executable, "-m", "airflow2kfp.cli", "convert", str(dags), "--out", str(out),
-                           "--mode", "static", *extra], capture_output=True, text=True, cwd=ROOT, timeout=600,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "airflow2kfp.cli",
+            "convert",
+            str(dags),
+            "--out",
+            str(out),
+            "--mode",
+            "static",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
     assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
     return done, json.loads((out / "conversion.json").read_text(encoding="utf-8"))
 
@@ -208,7 +309,8 @@ def test_a_lone_surrogate_fails_only_its_dag(tmp_path: Path, jobs: str) -> None:
     (dags / "good.py").write_text(GOOD)
     (dags / "surrogate.py").write_text(
         HEADER + 'with DAG("surrogate", start_date=datetime(2024, 1, 1), description="bad \\ud800 text"):\n'
-        '    BashOperator(task_id="a", bash_command="echo \\udfff")\n')
+        '    BashOperator(task_id="a", bash_command="echo \\udfff")\n'
+    )
     done, document = _convert(dags, tmp_path / "out", "-j", jobs)
     assert done.returncode == 1
     by_id = {d["dag_id"]: d for d in document["dags"]}
@@ -251,12 +353,16 @@ STRINGS = {  # each once broke the generated Python or changed in it
 def test_strings_that_broke_literals_convert_and_read_back(tmp_path: Path) -> None:
     dags = tmp_path / "dags"
     dags.mkdir()
-    body = "".join(f"    BashOperator(task_id={name!r}, bash_command={text!r})\n" for name, text in STRINGS.items())
+    body = "".join(
+        f"    BashOperator(task_id={name!r}, bash_command={text!r})\n" for name, text in STRINGS.items()
+    )
     description = 'ends with a quote and a line break"\n'
     (dags / "strings.py").write_text(
         HEADER + f'with DAG("strings", start_date=datetime(2024, 1, 1), description={description!r},\n'
-        f'         params={{"a²": 1, "ﬁ": 2, "fi": 3, "class": 4}}):\n' + body
-        + '    BashOperator(task_id="uses_params", bash_command="{{ params.fi }} {{ params[\'ﬁ\'] }} {{ params[\'a²\'] }}")\n')
+        f'         params={{"a²": 1, "ﬁ": 2, "fi": 3, "class": 4}}):\n'
+        + body
+        + "    BashOperator(task_id=\"uses_params\", bash_command=\"{{ params.fi }} {{ params['ﬁ'] }} {{ params['a²'] }}\")\n"
+    )
     done, _ = _convert(dags, tmp_path / "out")
     assert done.returncode == 0, done.stdout
     python = (tmp_path / "out" / "pipelines" / "strings.py").read_text(encoding="utf-8")
@@ -274,7 +380,9 @@ def test_strings_that_broke_literals_convert_and_read_back(tmp_path: Path) -> No
     assert ast.unparse(literals["uses-params"]) == "f'{fi_2} {fi} {a2}'"
     # and the compiled workflow holds every command exactly
     workflow = yaml.safe_load((tmp_path / "out" / "pipelines" / "strings.yaml").read_text(encoding="utf-8"))
-    commands = {t["name"]: t["container"]["command"][-1] for t in workflow["spec"]["templates"] if "container" in t}
+    commands = {
+        t["name"]: t["container"]["command"][-1] for t in workflow["spec"]["templates"] if "container" in t
+    }
     assert {name: commands[name.replace("_", "-")] for name in STRINGS} == STRINGS
 
 
@@ -282,16 +390,20 @@ def test_a_latin1_dag_converts_as_airflow_loads_it(tmp_path: Path) -> None:
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "latin1.py").write_bytes(
-        b"# -*- coding: latin-1 -*-\n" + HEADER.encode() +
-        b'with DAG("latin", start_date=datetime(2024, 1, 1), description="caf\xe9"):\n'
-        b'    BashOperator(task_id="a", bash_command="echo \xe9t\xe9")\n')
+        b"# -*- coding: latin-1 -*-\n"
+        + HEADER.encode()
+        + b'with DAG("latin", start_date=datetime(2024, 1, 1), description="caf\xe9"):\n'
+        b'    BashOperator(task_id="a", bash_command="echo \xe9t\xe9")\n'
+    )
     (dags / "unknown_codec.py").write_bytes(b"# -*- coding: no-such-codec -*-\n" + GOOD.encode())
     done, document = _convert(dags, tmp_path / "out")
     assert done.returncode == 1
     (latin,) = document["dags"]
     assert latin["status"] == "converted" and latin["settings"]["description"] == "caf\u00e9"
     yaml_text = (tmp_path / "out" / "pipelines" / "latin.yaml").read_text(encoding="utf-8")
-    assert "echo \u00e9t\u00e9" in yaml.safe_load(yaml_text)["spec"]["templates"][0]["container"]["command"][-1]
+    assert (
+        "echo \u00e9t\u00e9" in yaml.safe_load(yaml_text)["spec"]["templates"][0]["container"]["command"][-1]
+    )
     (unknown,) = [f for f in document["files"] if f["path"].endswith("unknown_codec.py")]
     assert [(d["code"], d["line"]) for d in unknown["diagnostics"]] == [("A2K101", 1)]
     assert "unknown encoding: no-such-codec" in unknown["diagnostics"][0]["message"]

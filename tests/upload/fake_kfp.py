@@ -61,7 +61,7 @@ def _matches(item: dict[str, Any], query: dict[str, list[str]]) -> bool:
 def _page(items: list[dict[str, Any]], query: dict[str, list[str]], key: str) -> dict[str, Any]:
     size = int(query.get("page_size", ["10"])[0] or 10)
     start = int(query.get("page_token", ["0"])[0] or 0)
-    chosen = items[start: start + size]
+    chosen = items[start : start + size]
     answer: dict[str, Any] = {"total_size": len(items)}
     if chosen:
         answer[key] = chosen
@@ -106,7 +106,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _upload(self, body: bytes) -> tuple[bytes, str]:
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode() + body)
+            f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode() + body
+        )
         for part in message.iter_parts():
             if part.get_param("name", header="content-disposition") == "uploadfile":
                 return part.get_payload(decode=True), part.get_filename() or ""
@@ -126,12 +127,23 @@ class Handler(BaseHTTPRequestHandler):
             if any(p["name"] == name for p in state.pipelines.values()):
                 raise ApiError(409, f"Failed to upload pipeline: the name {name} already exists")
             pipeline_id, version_id = state.new_id("pipeline"), state.new_id("version")
-            version = {"id": version_id, "name": name, "created_at": NOW, "package": package,
-                       "resource_references": [{"key": {"type": "PIPELINE", "id": pipeline_id},
-                                                "relationship": "OWNER"}]}
+            version = {
+                "id": version_id,
+                "name": name,
+                "created_at": NOW,
+                "package": package,
+                "resource_references": [
+                    {"key": {"type": "PIPELINE", "id": pipeline_id}, "relationship": "OWNER"}
+                ],
+            }
             state.versions[version_id] = version
-            pipeline = {"id": pipeline_id, "name": name, "description": one("description") or "",
-                        "created_at": NOW, "default_version": _public(version)}
+            pipeline = {
+                "id": pipeline_id,
+                "name": name,
+                "description": one("description") or "",
+                "created_at": NOW,
+                "default_version": _public(version),
+            }
             state.pipelines[pipeline_id] = pipeline
             return pipeline
         if (method, path) == ("POST", f"{API}/pipelines/upload_version"):
@@ -143,9 +155,15 @@ class Handler(BaseHTTPRequestHandler):
             if any(v["name"] == name and self._owner(v) == pipeline["id"] for v in state.versions.values()):
                 raise ApiError(409, f"Failed to create a pipeline version: the name {name} already exists")
             version_id = state.new_id("version")
-            version = {"id": version_id, "name": name, "created_at": NOW, "package": package,
-                       "resource_references": [{"key": {"type": "PIPELINE", "id": pipeline["id"]},
-                                                "relationship": "OWNER"}]}
+            version = {
+                "id": version_id,
+                "name": name,
+                "created_at": NOW,
+                "package": package,
+                "resource_references": [
+                    {"key": {"type": "PIPELINE", "id": pipeline["id"]}, "relationship": "OWNER"}
+                ],
+            }
             state.versions[version_id] = version
             pipeline["default_version"] = _public(version)  # v1 makes the newest version the default
             return _public(version)
@@ -153,7 +171,9 @@ class Handler(BaseHTTPRequestHandler):
             owner = one("resource_key.id")
             if owner not in state.pipelines:
                 raise ApiError(404, f"pipeline {owner} not found")
-            items = [_public(v) for v in state.versions.values() if self._owner(v) == owner and _matches(v, query)]
+            items = [
+                _public(v) for v in state.versions.values() if self._owner(v) == owner and _matches(v, query)
+            ]
             return _page(items, query, "versions")
         if (method, path) == ("GET", f"{API}/experiments"):
             return _page([e for e in state.experiments.values() if _matches(e, query)], query, "experiments")
@@ -161,14 +181,19 @@ class Handler(BaseHTTPRequestHandler):
             experiment = json.loads(body)
             if any(e["name"] == experiment["name"] for e in state.experiments.values()):
                 raise ApiError(409, "experiment name taken")
-            experiment.update(id=state.new_id("experiment"), created_at=NOW, storage_state="STORAGESTATE_AVAILABLE")
+            experiment.update(
+                id=state.new_id("experiment"), created_at=NOW, storage_state="STORAGESTATE_AVAILABLE"
+            )
             state.experiments[experiment["id"]] = experiment
             return experiment
         if (method, path) == ("GET", f"{API}/jobs"):
             owner = one("resource_reference_key.id")
-            items = [j for j in state.jobs.values()
-                     if (owner is None or any(r["key"]["id"] == owner for r in j["resource_references"]))
-                     and _matches(j, query)]
+            items = [
+                j
+                for j in state.jobs.values()
+                if (owner is None or any(r["key"]["id"] == owner for r in j["resource_references"]))
+                and _matches(j, query)
+            ]
             return _page(items, query, "jobs")
         if (method, path) == ("POST", f"{API}/jobs"):
             job = json.loads(body)
@@ -178,8 +203,13 @@ class Handler(BaseHTTPRequestHandler):
                 known = {"EXPERIMENT": state.experiments, "PIPELINE_VERSION": state.versions}.get(kind)
                 if known is not None and ident not in known:
                     raise ApiError(404, f"{kind} {ident} not found")
-            job.update(id=state.new_id("job"), created_at=NOW, updated_at=NOW, status="Enabled",
-                       max_concurrency=str(job.get("max_concurrency", 10)))
+            job.update(
+                id=state.new_id("job"),
+                created_at=NOW,
+                updated_at=NOW,
+                status="Enabled",
+                max_concurrency=str(job.get("max_concurrency", 10)),
+            )
             for schedule in (job.get("trigger") or {}).values():
                 if "interval_second" in schedule:
                     schedule["interval_second"] = str(schedule["interval_second"])
@@ -193,7 +223,9 @@ class Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _owner(version: dict[str, Any]) -> str | None:
-        return next((r["key"]["id"] for r in version["resource_references"] if r["key"]["type"] == "PIPELINE"), None)
+        return next(
+            (r["key"]["id"] for r in version["resource_references"] if r["key"]["type"] == "PIPELINE"), None
+        )
 
 
 class FakeKfp:

@@ -31,7 +31,9 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in DAGS:
         shutil.copy(ROOT / "fixtures" / "airflow_dags" / name, dags / name)
     out = tmp_path_factory.mktemp("converted")
-    code, printed = run_cli("convert", str(dags), "--out", str(out), "--mode", "static", "--no-cache", "-j", "1")
+    code, printed = run_cli(
+        "convert", str(dags), "--out", str(out), "--mode", "static", "--no-cache", "-j", "1"
+    )
     assert code in (0, 1), printed
     return out
 
@@ -71,14 +73,18 @@ def test_a_changed_pipeline_gets_a_new_version_and_its_recurring_run_is_replaced
     with FakeKfp() as kfp:
         assert run_cli("upload", out, "--host", kfp.url)[0] == 0
         (old_job,) = [j for j in kfp.state.jobs.values() if j["name"] == dag_id]
-        entry = next(d for d in json.loads((out / "conversion.json").read_text())["dags"] if d["dag_id"] == dag_id)
+        entry = next(
+            d for d in json.loads((out / "conversion.json").read_text())["dags"] if d["dag_id"] == dag_id
+        )
         package = out / entry["yaml"]
         package.write_text(package.read_text() + "# edited\n")
         code, printed = run_cli("upload", out, "--host", kfp.url)
         assert code == 0, printed
         (new_job,) = [j for j in kfp.state.jobs.values() if j["name"] == dag_id]
         assert new_job["id"] != old_job["id"] and f"recurring run {dag_id} replaced" in printed
-        version_ids = {r["key"]["id"] for r in new_job["resource_references"] if r["key"]["type"] == "PIPELINE_VERSION"}
+        version_ids = {
+            r["key"]["id"] for r in new_job["resource_references"] if r["key"]["type"] == "PIPELINE_VERSION"
+        }
         (version_id,) = version_ids
         assert kfp.state.versions[version_id]["package"] == package.read_bytes()
 
@@ -110,7 +116,9 @@ def test_a_failed_dag_is_refused_in_a_folder_and_given_directly(out: Path) -> No
 
 def test_one_yaml_given_directly_is_uploaded_with_its_recurring_run(out: Path) -> None:
     dag_id = _scheduled(out)[0]
-    entry = next(d for d in json.loads((out / "conversion.json").read_text())["dags"] if d["dag_id"] == dag_id)
+    entry = next(
+        d for d in json.loads((out / "conversion.json").read_text())["dags"] if d["dag_id"] == dag_id
+    )
     with FakeKfp() as kfp:
         code, printed = run_cli("upload", out / entry["yaml"], "--host", kfp.url)
         assert code == 0, printed
@@ -118,21 +126,28 @@ def test_one_yaml_given_directly_is_uploaded_with_its_recurring_run(out: Path) -
         assert [j["name"] for j in kfp.state.jobs.values()] == [dag_id]
 
 
-@pytest.mark.parametrize("args, message", [
-    ((), "--host (or $KF_PIPELINES_ENDPOINT) is required"),
-])
-def test_usage_errors_exit_2_without_a_traceback(out: Path, args: tuple[str, ...], message: str,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((), "--host (or $KF_PIPELINES_ENDPOINT) is required"),
+    ],
+)
+def test_usage_errors_exit_2_without_a_traceback(
+    out: Path, args: tuple[str, ...], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("KF_PIPELINES_ENDPOINT", raising=False)
     code, printed = run_cli("upload", out, *args)
     assert code == 2 and message in printed and "Traceback" not in printed
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda d: d["dags"][0].update(yaml="../../../../etc/passwd"),
-    lambda d: d["dags"][0].update(yaml="/etc/passwd"),
-    lambda d: d.update(dags="nope"),
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda d: d["dags"][0].update(yaml="../../../../etc/passwd"),
+        lambda d: d["dags"][0].update(yaml="/etc/passwd"),
+        lambda d: d.update(dags="nope"),
+    ],
+)
 def test_a_crafted_conversion_json_uploads_nothing(out: Path, tamper) -> None:
     document = json.loads((out / "conversion.json").read_text())
     tamper(document)

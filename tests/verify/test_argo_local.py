@@ -617,8 +617,12 @@ def test_a_loop_s_output_is_the_json_list_of_its_iterations_values_in_item_order
     # processAggregateNodeOutputs sorts the iterations by their index "so that the order of outputs
     # are preserved" and json.Marshals the []string (Go: no spaces, <, > and & escaped)
     items = ["b", "a<&>", '{"k": 1}', "3"]
-    loop = {"name": "loop", "template": "echo", "withItems": items,
-            "arguments": {"parameters": [{"name": "x", "value": "{{item}}"}]}}
+    loop = {
+        "name": "loop",
+        "template": "echo",
+        "withItems": items,
+        "arguments": {"parameters": [{"name": "x", "value": "{{item}}"}]},
+    }
     run = fan_in(loop, "{{tasks.loop.outputs.parameters.o}}")
     assert node(run, "all").parameters["o"] == '["b","a\\u003c\\u0026\\u003e","{\\"k\\": 1}","3"]'
     assert json.loads(node(run, "all").parameters["o"]) == items
@@ -630,8 +634,12 @@ def test_a_loop_s_output_is_the_json_list_of_its_iterations_values_in_item_order
 def test_argo_3_6_keeps_json_objects_and_arrays_as_json_when_every_value_is_one():
     # argoproj/argo-workflows#13513 (v3.6): "Conditionally Marshal the outputs.params, avoiding it if
     # the parameter isn't enclosed in { or [ ... falling back to old behaviour if this fails"
-    objects = {"name": "loop", "template": "echo", "withItems": ['{"b": 2, "a": 1}', "[1, 2.50]"],
-               "arguments": {"parameters": [{"name": "x", "value": "{{item}}"}]}}
+    objects = {
+        "name": "loop",
+        "template": "echo",
+        "withItems": ['{"b": 2, "a": 1}', "[1, 2.50]"],
+        "arguments": {"parameters": [{"name": "x", "value": "{{item}}"}]},
+    }
     run = fan_in(objects, "{{tasks.loop.outputs.parameters.o}}", aggregate_json=True)
     assert node(run, "all").parameters["o"] == '[{"a":1,"b":2},[1,2.5]]'
     mixed = dict(objects, withItems=['{"a": 1}', "7"])
@@ -641,10 +649,19 @@ def test_argo_3_6_keeps_json_objects_and_arrays_as_json_when_every_value_is_one(
 
 def test_an_iteration_without_outputs_is_left_out_of_the_aggregate():
     # processAggregateNodeOutputs: `if node.Outputs == nil ... continue` (a failed step saves none)
-    maybe = dict(ECHO, name="maybe", container=dict(ECHO["container"], command=[
-        "bash", "-c", 'test "$X" != bad || exit 1; printf "%s" "$X" > /tmp/o']))
-    loop = {"name": "loop", "template": "maybe", "withItems": ["x", "bad", "z"],
-            "arguments": {"parameters": [{"name": "x", "value": "{{item}}"}]}}
+    maybe = dict(
+        ECHO,
+        name="maybe",
+        container=dict(
+            ECHO["container"], command=["bash", "-c", 'test "$X" != bad || exit 1; printf "%s" "$X" > /tmp/o']
+        ),
+    )
+    loop = {
+        "name": "loop",
+        "template": "maybe",
+        "withItems": ["x", "bad", "z"],
+        "arguments": {"parameters": [{"name": "x", "value": "{{item}}"}]},
+    }
     run = fan_in(loop, "{{tasks.loop.outputs.parameters.o}}", maybe)
     assert node(run, "loop(1:bad)").phase is Phase.FAILED
     assert node(run, "all").parameters["o"] == '["x","z"]'
@@ -656,12 +673,25 @@ def test_a_loop_over_a_dag_aggregates_the_outputs_the_dag_declares():
     body = {
         "name": "for-loop-1",
         "inputs": {"parameters": [{"name": "x"}]},
-        "outputs": {"parameters": [{"name": "o", "valueFrom": {"parameter": "{{tasks.inner.outputs.parameters.o}}"}}]},
-        "dag": {"tasks": [{"name": "inner", "template": "echo",
-                           "arguments": {"parameters": [{"name": "x", "value": "{{inputs.parameters.x}}"}]}}]},
+        "outputs": {
+            "parameters": [{"name": "o", "valueFrom": {"parameter": "{{tasks.inner.outputs.parameters.o}}"}}]
+        },
+        "dag": {
+            "tasks": [
+                {
+                    "name": "inner",
+                    "template": "echo",
+                    "arguments": {"parameters": [{"name": "x", "value": "{{inputs.parameters.x}}"}]},
+                }
+            ]
+        },
     }
-    loop = {"name": "for-loop-1", "template": "for-loop-1", "withItems": [3, 1, 2],
-            "arguments": {"parameters": [{"name": "x", "value": "{{item}}"}]}}
+    loop = {
+        "name": "for-loop-1",
+        "template": "for-loop-1",
+        "withItems": [3, 1, 2],
+        "arguments": {"parameters": [{"name": "x", "value": "{{item}}"}]},
+    }
     run = fan_in(loop, "{{tasks.for-loop-1.outputs.parameters.o}}", body)
     assert node(run, "all").parameters["o"] == '["3","1","2"]'
 
@@ -671,19 +701,36 @@ def test_an_output_from_inside_a_condition_is_the_condition_dag_s_output():
     # the consumer outside reads `{{tasks.condition-1.outputs.parameters.o}}`
     condition = {
         "name": "condition-1",
-        "outputs": {"parameters": [{"name": "o", "valueFrom": {"parameter": "{{tasks.inner.outputs.parameters.o}}"}}]},
-        "dag": {"tasks": [{"name": "inner", "template": "echo",
-                           "arguments": {"parameters": [{"name": "x", "value": "inside"}]}}]},
+        "outputs": {
+            "parameters": [{"name": "o", "valueFrom": {"parameter": "{{tasks.inner.outputs.parameters.o}}"}}]
+        },
+        "dag": {
+            "tasks": [
+                {
+                    "name": "inner",
+                    "template": "echo",
+                    "arguments": {"parameters": [{"name": "x", "value": "inside"}]},
+                }
+            ]
+        },
     }
-    run = run_workflow(workflow(
-        [
-            {"name": "condition-1", "template": "condition-1", "when": '"a" == "a"'},
-            {"name": "show", "template": "echo", "dependencies": ["condition-1"],
-             "arguments": {"parameters": [{"name": "x", "value": "{{tasks.condition-1.outputs.parameters.o}}"}]}},
-        ],
-        condition,
-        ECHO,
-    ))
+    run = run_workflow(
+        workflow(
+            [
+                {"name": "condition-1", "template": "condition-1", "when": '"a" == "a"'},
+                {
+                    "name": "show",
+                    "template": "echo",
+                    "dependencies": ["condition-1"],
+                    "arguments": {
+                        "parameters": [{"name": "x", "value": "{{tasks.condition-1.outputs.parameters.o}}"}]
+                    },
+                },
+            ],
+            condition,
+            ECHO,
+        )
+    )
     assert node(run, "show").parameters == {"o": "inside"}
 
 
@@ -717,8 +764,12 @@ def test_kfp_v1_compiles_an_output_used_outside_its_condition_into_a_workflow_ar
         "unable to resolve {{tasks.produce.outputs.parameters.produce-Output}} for output produce-Output "
         "of condition-1"
     )
-    assert phases(run) == {"flag": "Succeeded", "condition-1.produce": "Succeeded", "condition-1": "Error",
-                           "show": "Omitted"}
+    assert phases(run) == {
+        "flag": "Succeeded",
+        "condition-1.produce": "Succeeded",
+        "condition-1": "Error",
+        "show": "Omitted",
+    }
 
 
 # -- the run KFP starts ------------------------------------------------------------------------------
@@ -734,12 +785,14 @@ def test_kfp_run_macros_are_formatted_for_a_run_created_at_run_at():
         "{{workflow.parameters.run}} {{workflow.creationTimestamp}}' > /tmp/o",
         outputs={"parameters": [{"name": "o", "valueFrom": {"path": "/tmp/o"}}]},
     )
-    arguments = {"parameters": [
-        {"name": "ds", "value": "[[CurrentTime.2006-01-02]]"},
-        {"name": "now", "value": "[[CurrentTime]]"},
-        {"name": "sched", "value": "[[ScheduledTime.2006-01-02]]"},
-        {"name": "run", "value": "run-[[RunUUID]]"},
-    ]}
+    arguments = {
+        "parameters": [
+            {"name": "ds", "value": "[[CurrentTime.2006-01-02]]"},
+            {"name": "now", "value": "[[CurrentTime]]"},
+            {"name": "sched", "value": "[[ScheduledTime.2006-01-02]]"},
+            {"name": "run", "value": "run-[[RunUUID]]"},
+        ]
+    }
     run = run_workflow(
         workflow([{"name": "show", "template": "show"}], show, arguments=arguments),
         LocalOptions(run_at=datetime(2024, 1, 1, tzinfo=UTC), run_uuid="abc"),
@@ -752,8 +805,11 @@ def test_kfp_run_macros_are_formatted_for_a_run_created_at_run_at():
 def test_a_kept_jinja_template_reaches_the_container_but_an_unresolved_argo_variable_is_an_error():
     # validate.go resolves only variables under Argo's roots (GlobalVarValidWorkflowVariablePrefix:
     # item., steps., inputs., outputs., pod., workflow., tasks.); "Skip the custom variable references"
-    jinja = sh("jinja", "echo '{{ ds }} {{ params.team }}' > /tmp/o",
-               outputs={"parameters": [{"name": "o", "valueFrom": {"path": "/tmp/o"}}]})
+    jinja = sh(
+        "jinja",
+        "echo '{{ ds }} {{ params.team }}' > /tmp/o",
+        outputs={"parameters": [{"name": "o", "valueFrom": {"path": "/tmp/o"}}]},
+    )
     run = run_workflow(workflow([{"name": "jinja", "template": "jinja"}], jinja))
     assert node(run, "jinja").parameters["o"] == "{{ ds }} {{ params.team }}"
     broken = sh("broken", "echo {{inputs.parameters.nope}}")

@@ -165,13 +165,21 @@ def airflow_trigger_rule_dep(rule: str, states: tuple[str, ...], setups: tuple[b
         "one_failed": "skipped" if not (f or uf) else None,
         "one_done": "skipped" if not (f or s) else None,
         "none_failed": "upstream_failed" if uf or f else None,
-        "none_failed_min_one_success": "upstream_failed" if uf or f else "skipped" if k == n
-        else "upstream_failed" if s == 0 else None,
+        "none_failed_min_one_success": "upstream_failed"
+        if uf or f
+        else "skipped"
+        if k == n
+        else "upstream_failed"
+        if s == 0
+        else None,
         "none_skipped": "skipped" if k else None,
         "all_skipped": "skipped" if s or f or uf else None,
         "all_done_min_one_success": "skipped" if k > 0 else "upstream_failed" if s == 0 else None,
-        "all_done_setup_success": "skipped" if setup_states and k_setup >= len(setup_states)
-        else "upstream_failed" if setup_states and s_setup == 0 else None,
+        "all_done_setup_success": "skipped"
+        if setup_states and k_setup >= len(setup_states)
+        else "upstream_failed"
+        if setup_states and s_setup == 0
+        else None,
         "all_done": None,
         "always": None,
     }[rule]
@@ -199,9 +207,11 @@ def test_verify_names_every_rule_s_outcome_as_airflow_does(rule, count):
     # (trigger_rules.trigger / upstream_failed_when_not_triggered); here that table is checked
     # against Airflow's own code for every combination of upstream states (and setup upstreams)
     for states in itertools.product(STATES, repeat=count):
-        for setups in itertools.product((False, True), repeat=count) if rule == "all_done_setup_success" else [
-            (False,) * count
-        ]:
+        for setups in (
+            itertools.product((False, True), repeat=count)
+            if rule == "all_done_setup_success"
+            else [(False,) * count]
+        ):
             expected = airflow_trigger_rule_dep(rule, states, setups)
             assert airflow_decision(rule, upstreams_in(states, setups)) == expected, (rule, states, setups)
 
@@ -251,7 +261,9 @@ def test_an_omitted_step_after_a_removed_task_takes_the_state_airflow_gives_the_
             {"task_id": "load", "kfp_name": "load"},
         ],
     }
-    airflow = AirflowDagRun("d", "failed", (ti("f", "failed"), ti("join", "upstream_failed"), ti("load", "upstream_failed")))
+    airflow = AirflowDagRun(
+        "d", "failed", (ti("f", "failed"), ti("join", "upstream_failed"), ti("load", "upstream_failed"))
+    )
     kfp = WorkflowRun(Phase.FAILED, (step("f", Phase.FAILED), step("load", Phase.OMITTED, ["f"])))
     assert compare(dag, airflow, kfp).verdict is Verdict.PASS
 
@@ -312,7 +324,17 @@ def test_both_sides_logs_are_kept_for_a_task_that_failed_or_differs():
         ),
     )
     failed_b = NodeRun(
-        "b", "b", "b", None, Phase.FAILED, "exit code 1", 2.0, 3.0, 1, waited_for=("a",), log_tail="ValueError: boom"
+        "b",
+        "b",
+        "b",
+        None,
+        Phase.FAILED,
+        "exit code 1",
+        2.0,
+        3.0,
+        1,
+        waited_for=("a",),
+        log_tail="ValueError: boom",
     )
     kfp = WorkflowRun(
         Phase.FAILED,
@@ -341,17 +363,20 @@ def test_each_task_s_log_is_cut_from_the_dag_test_output():
     assert task_logs(output) == {("a", -1): "hello from a", ("m", 1): "item 1"}
 
 
-@pytest.mark.parametrize(("first", "second", "same"), [
-    ("for-loop-1(0:1).process-extract", "for-loop-1(0:1).process-transform", True),
-    ("for-loop-1(0:1).process-extract", "for-loop-1(1:2).process-transform", False),
-    ("for-loop-1(1:1).a", "for-loop-1(10:2).b", False),  # indexes that start alike
-    ("for-loop-1(10:1).a", "for-loop-1(1:2).b", False),
-    ("for-loop-1(2:1).a", "produce", None),
-    ("for-loop-1(2:1).a", "for-loop-2(2:1).b", None),  # two loops: no iteration in common
-    ("outer(0:a).inner(1:b).s", "outer(0:a).inner(2:b).t", False),
-    ("outer(0:a).inner(1:b).s", "outer(0:a).t", True),
-    ("outer(0:a).inner(1:b).s", "outer(1:a).t", False),
-])
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("for-loop-1(0:1).process-extract", "for-loop-1(0:1).process-transform", True),
+        ("for-loop-1(0:1).process-extract", "for-loop-1(1:2).process-transform", False),
+        ("for-loop-1(1:1).a", "for-loop-1(10:2).b", False),  # indexes that start alike
+        ("for-loop-1(10:1).a", "for-loop-1(1:2).b", False),
+        ("for-loop-1(2:1).a", "produce", None),
+        ("for-loop-1(2:1).a", "for-loop-2(2:1).b", None),  # two loops: no iteration in common
+        ("outer(0:a).inner(1:b).s", "outer(0:a).inner(2:b).t", False),
+        ("outer(0:a).inner(1:b).s", "outer(0:a).t", True),
+        ("outer(0:a).inner(1:b).s", "outer(1:a).t", False),
+    ],
+)
 def test_steps_in_one_loop_are_paired_by_iteration(first, second, same):
     # a mapped task group runs as one loop over the group's DAG: a step waits for its upstream of
     # the same iteration only, as Airflow's instances wait for the same map index

@@ -85,13 +85,15 @@ def test_kfp_packages_to_install_are_read():
 def test_kfp2_preamble_is_read_with_its_no_deps():
     """kfp 2 installs itself with `--no-deps` and quotes a requirement whose marker holds a `;`."""
     command = (
-        "\nif ! [ -x \"$(command -v pip)\" ]; then\n    python3 -m ensurepip || python3 -m ensurepip --user\nfi\n\n"
+        '\nif ! [ -x "$(command -v pip)" ]; then\n    python3 -m ensurepip || python3 -m ensurepip --user\nfi\n\n'
         "PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location 'jinja2' && "
         "PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location 'kfp==2.17.3' "
-        "'--no-deps' 'typing-extensions>=3.7.4,<5; python_version<\"3.9\"' && \"$0\" \"$@\"\n"
+        '\'--no-deps\' \'typing-extensions>=3.7.4,<5; python_version<"3.9"\' && "$0" "$@"\n'
     )
     assert pip_installs(["sh", "-c", command, "sh", "-ec", "python3 -m kfp.dsl.executor_main"]) == [
-        ("jinja2", True), ("kfp==2.17.3", False), ('typing-extensions>=3.7.4,<5; python_version<"3.9"', False),
+        ("jinja2", True),
+        ("kfp==2.17.3", False),
+        ('typing-extensions>=3.7.4,<5; python_version<"3.9"', False),
     ]
 
 
@@ -106,8 +108,17 @@ def test_a_no_deps_requirement_brings_none_of_its_dependencies():
 def test_requirements_are_checked_with_their_versions():
     import yaml as installed
 
-    problems = missing_packages(sys.executable, [f"PyYAML=={installed.__version__}", "pyyaml>=1", "PyYAML<1",
-                                                 "surely-not-a-package-a2k", "pkg @ https://x/y.whl", "bad req!"])
+    problems = missing_packages(
+        sys.executable,
+        [
+            f"PyYAML=={installed.__version__}",
+            "pyyaml>=1",
+            "PyYAML<1",
+            "surely-not-a-package-a2k",
+            "pkg @ https://x/y.whl",
+            "bad req!",
+        ],
+    )
     assert problems == [
         "pkg @ https://x/y.whl (installed from a URL)",
         "bad req! (not a requirement verify can check)",
@@ -138,21 +149,35 @@ def test_depends_expressions():
 
 def fallback_step(image: str, operator: str, arguments: dict, default_args: dict | None = None) -> dict:
     """A fallback step as KFP compiles it: `python -c <runner> <inputs...> <output path>`."""
-    argv = [operator, json.dumps(arguments), json.dumps(default_args or {}), "greet", "d",
-            "2024-01-01T00:00:00+00:00", "run-1", "/tmp/outputs/Output/data"]
+    argv = [
+        operator,
+        json.dumps(arguments),
+        json.dumps(default_args or {}),
+        "greet",
+        "d",
+        "2024-01-01T00:00:00+00:00",
+        "run-1",
+        "/tmp/outputs/Output/data",
+    ]
     return {
         "name": "greet",
         "container": {"image": image, "command": ["python", "-c", RUNNER, *argv]},
-        "outputs": {"parameters": [{"name": "greet-Output", "valueFrom": {"path": "/tmp/outputs/Output/data"}}]},
+        "outputs": {
+            "parameters": [{"name": "greet-Output", "valueFrom": {"path": "/tmp/outputs/Output/data"}}]
+        },
     }
 
 
 def test_a_fallback_step_is_known_by_its_runner_in_any_image():
     step = fallback_step("registry.example.com/team/airflow:7", "x.Op", {})
     assert is_airflow_operator(step)
-    assert not is_airflow_operator({"container": {"image": "python:3.11", "command": ["python", "-c", "print(1)"]}})
+    assert not is_airflow_operator(
+        {"container": {"image": "python:3.11", "command": ["python", "-c", "print(1)"]}}
+    )
     assert "no Airflow interpreter" in why_not_runnable(step)
-    assert why_not_runnable(step, AirflowHost("python", "3.3.2")) is None  # a custom image: its Airflow is unknown
+    assert (
+        why_not_runnable(step, AirflowHost("python", "3.3.2")) is None
+    )  # a custom image: its Airflow is unknown
     official = fallback_step("apache/airflow:2.10.5-python3.11", "x.Op", {})
     assert why_not_runnable(official, AirflowHost("python", "3.3.2")) == (
         "image apache/airflow:2.10.5-python3.11 runs Airflow 2, the verifying Airflow is 3.3.2"
@@ -172,7 +197,9 @@ def test_a_fallback_step_runs_airflow_s_operator_with_a_throwaway_home(airflow_p
     )
     version = airflow_version(airflow_python)
     step["container"]["image"] = f"apache/airflow:{version}-python3.11"
-    result = run_container(step, tmp_path / "step", 120, airflow=AirflowHost(airflow_python, version, str(dags)))
+    result = run_container(
+        step, tmp_path / "step", 120, airflow=AirflowHost(airflow_python, version, str(dags))
+    )
     assert result.succeeded, result.log_tail
     assert json.loads(result.parameters["greet-Output"]) == {"said": "hi ops", "day": "2024-01-01"}
     assert (tmp_path / "step" / "airflow").is_dir()  # AIRFLOW_HOME: in the step's folder, nothing else
@@ -181,8 +208,13 @@ def test_a_fallback_step_runs_airflow_s_operator_with_a_throwaway_home(airflow_p
 def airflow_version(python: str) -> str:
     import subprocess
 
-    return subprocess.run([python, "-c", "import airflow; print(airflow.__version__)"], capture_output=True,
-                          text=True, check=True, timeout=120).stdout.strip()
+    return subprocess.run(
+        [python, "-c", "import airflow; print(airflow.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.strip()
 
 
 # -- a step sees what its image has -------------------------------------------------------------
@@ -206,15 +238,19 @@ def test_a_python_step_imports_only_the_standard_library_and_what_it_declares(tm
     # machine happens to have is not there unless packages_to_install brings it
     undeclared = run_container(python_step("import yaml", []), tmp_path / "a", 60)
     assert not undeclared.succeeded and "No module named 'yaml'" in undeclared.log_tail
-    declared = run_container(python_step("import yaml, json; print(yaml.safe_load('a: 1'))", ["pyyaml"]),
-                             tmp_path / "b", 60)
+    declared = run_container(
+        python_step("import yaml, json; print(yaml.safe_load('a: 1'))", ["pyyaml"]), tmp_path / "b", 60
+    )
     assert declared.succeeded, declared.log_tail
     assert "{'a': 1}" in declared.log_tail
     assert run_container(python_step("import json, sqlite3, pip", []), tmp_path / "c", 60).succeeded
 
 
 def test_the_bash_and_alpine_images_have_no_python(tmp_path):
-    step = {"name": "b", "container": {"image": "bash:5.2", "command": ["bash", "-c", "python3 -c 'print(1)'"]}}
+    step = {
+        "name": "b",
+        "container": {"image": "bash:5.2", "command": ["bash", "-c", "python3 -c 'print(1)'"]},
+    }
     result = run_container(step, tmp_path / "b", 60)
     assert result.exit_code == 127 and "python3: not found (image bash:5.2)" in result.log_tail
 
@@ -225,7 +261,12 @@ def test_the_command_and_args_run_exactly_as_the_container_runs_them(tmp_path):
         "name": "x",
         "container": {
             "image": "alpine:3.20",
-            "command": ["sh", "-c", 'mkdir -p /tmp/outputs/o; printf "%s|" "$0" "$@" > /tmp/outputs/o/data', "a b"],
+            "command": [
+                "sh",
+                "-c",
+                'mkdir -p /tmp/outputs/o; printf "%s|" "$0" "$@" > /tmp/outputs/o/data',
+                "a b",
+            ],
             "args": ["c", "{not a variable}", ""],
         },
         "outputs": {"parameters": [{"name": "o", "valueFrom": {"path": "/tmp/outputs/o/data"}}]},
@@ -236,4 +277,6 @@ def test_the_command_and_args_run_exactly_as_the_container_runs_them(tmp_path):
 
 def test_a_requirement_in_a_version_this_machine_lacks_makes_the_step_not_verifiable(tmp_path):
     result = run_container(python_step("import yaml", ["PyYAML<1"]), tmp_path / "p", 30)
-    assert not result.verifiable and result.message.startswith("needs packages verify cannot provide: PyYAML<1")
+    assert not result.verifiable and result.message.startswith(
+        "needs packages verify cannot provide: PyYAML<1"
+    )

@@ -12,7 +12,9 @@ RUN_AT = datetime(2021, 1, 1, tzinfo=UTC)  # 1609459200, KFP's TestNewRunParamet
 def test_kfp_run_parameter_formatter():
     # kubeflow/pipelines backend TestNewRunParameterFormatter: RunUUID and CurrentTime are
     # substituted ("time-20210101000000"); "ScheduledTime is disabled, so it should not be substituted"
-    assert format_run_macros("prefix-[[RunUUID]]-suffix", "run-abc-123", RUN_AT) == "prefix-run-abc-123-suffix"
+    assert (
+        format_run_macros("prefix-[[RunUUID]]-suffix", "run-abc-123", RUN_AT) == "prefix-run-abc-123-suffix"
+    )
     assert format_run_macros("time-[[CurrentTime]]", "u", RUN_AT) == "time-20210101000000"
     assert format_run_macros("sched-[[ScheduledTime]]", "u", RUN_AT) == "sched-[[ScheduledTime]]"
     assert format_run_macros("[[CurrentTime.2006-01-02]] [[Index]] [[other]]", "u", RUN_AT) == (
@@ -44,7 +46,10 @@ def test_go_time_layouts(layout, text):
 
 
 def test_go_time_converts_to_utc():
-    assert go_time(datetime(2024, 1, 1, 2, tzinfo=timezone(timedelta(hours=2))), "2006-01-02T15") == "2024-01-01T00"
+    assert (
+        go_time(datetime(2024, 1, 1, 2, tzinfo=timezone(timedelta(hours=2))), "2006-01-02T15")
+        == "2024-01-01T00"
+    )
 
 
 def test_go_json_writes_as_encoding_json_does():

@@ -51,8 +51,7 @@ EXPECTED: dict[str, tuple[Verdict, list[str]]] = {
 
 
 # DAGs whose verdict waits on the local runner (airflow2kfp/verify/): the reason, as a strict xfail
-NEEDS_RUNNER: dict[str, str] = {
-}
+NEEDS_RUNNER: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +63,15 @@ def verified(airflow_python, tmp_path_factory):
     return result, out
 
 
-@pytest.mark.parametrize("dag_id", [
-    pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=NEEDS_RUNNER[d])) if d in NEEDS_RUNNER else d
-    for d in sorted(EXPECTED)
-])
+@pytest.mark.parametrize(
+    "dag_id",
+    [
+        pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=NEEDS_RUNNER[d]))
+        if d in NEEDS_RUNNER
+        else d
+        for d in sorted(EXPECTED)
+    ],
+)
 def test_each_fixture_has_its_verdict_and_differences(verified, dag_id):
     result, _ = verified
     comparison = next(c for c in result.comparisons if c.dag_id == dag_id)
@@ -94,8 +98,12 @@ def test_the_comparison_is_recorded_and_reported(verified):
     _, out = verified
     document = json.loads((out / "conversion.json").read_text())
     passing = sum(v == (Verdict.PASS, []) for d, v in EXPECTED.items() if d not in NEEDS_RUNNER)
-    assert document["summary"]["verify"] == {"pass": passing, "different": 1 + len(NEEDS_RUNNER), "incomplete": 0,
-                                             "error": 0}
+    assert document["summary"]["verify"] == {
+        "pass": passing,
+        "different": 1 + len(NEEDS_RUNNER),
+        "incomplete": 0,
+        "error": 0,
+    }
     entry = next(d for d in document["dags"] if d["dag_id"] == "verify_skip_exit_code")
     assert entry["verify"]["verdict"] == "different" and entry["verify"]["airflow_version"]
     from airflow2kfp.report.render import render_reports
@@ -111,7 +119,11 @@ def test_operators_without_a_mapping_ran_airflow_s_own_code_on_both_sides(verifi
     greet = next(t for t in fallback.tasks if t.task_id == "greet")
     assert (greet.airflow_state, greet.kfp_state, greet.kfp_attempts) == ("success", "success", 1)
     assert [(v.key, v.airflow, v.same) for v in greet.values] == [
-        ("return_value", {"said": "good morning analytics, good morning analytics", "day": "2024-01-01"}, True)
+        (
+            "return_value",
+            {"said": "good morning analytics, good morning analytics", "day": "2024-01-01"},
+            True,
+        )
     ]
     assert fallback.values_checked == 2 and not fallback.not_verifiable
     # the DAG imports from no airflow.sdk, but Airflow 3 read it: the Airflow 3 image
@@ -150,7 +162,9 @@ def test_airflow_2_runs_the_same_way(airflow2_python, tmp_path):
 def test_verify_again_into_the_same_folder(verified, airflow_python):
     # conversion.json is rewritten through the output manifest: the next run still owns it
     _, out = verified
-    again = verify([FIXTURES], out, VerifyOptions(airflow_python=airflow_python, dag_ids=("verify_bash_chain",)))
+    again = verify(
+        [FIXTURES], out, VerifyOptions(airflow_python=airflow_python, dag_ids=("verify_bash_chain",))
+    )
     assert [c.verdict for c in again.comparisons] == [Verdict.PASS]
 
 
@@ -171,7 +185,10 @@ def test_airflow_2_runs_operators_without_a_mapping_in_an_airflow_2_image(airflo
     result = verify([tmp_path / "dags"], out, VerifyOptions(airflow_python=airflow2_python, run_timeout=300))
     (comparison,) = result.comparisons
     assert comparison.verdict is Verdict.PASS and comparison.values_checked == 1, comparison
-    assert "image: apache/airflow:2.10.5-python3.11" in (out / "pipelines" / "fallback_airflow2.yaml").read_text()
+    assert (
+        "image: apache/airflow:2.10.5-python3.11"
+        in (out / "pipelines" / "fallback_airflow2.yaml").read_text()
+    )
 
 
 def test_the_run_context_passes_with_the_dates_kfp_substitutes(airflow_python):
@@ -184,9 +201,21 @@ def test_the_run_context_passes_with_the_dates_kfp_substitutes(airflow_python):
     from airflow2kfp.verify.airflow_run import LOGICAL_DATE
 
     when = datetime.datetime.fromisoformat(LOGICAL_DATE)
-    dates = {name: substitute_run_macros(f"[[CurrentTime.{layout}]]", when) for name, layout, _ in TIME_MACROS.values()}
-    result = verify([FIXTURES], None, VerifyOptions(airflow_python=airflow_python, dag_ids=("verify_run_context",),
-                                                   conf=dates, task_timeout=30, run_timeout=300))
+    dates = {
+        name: substitute_run_macros(f"[[CurrentTime.{layout}]]", when)
+        for name, layout, _ in TIME_MACROS.values()
+    }
+    result = verify(
+        [FIXTURES],
+        None,
+        VerifyOptions(
+            airflow_python=airflow_python,
+            dag_ids=("verify_run_context",),
+            conf=dates,
+            task_timeout=30,
+            run_timeout=300,
+        ),
+    )
     (comparison,) = result.comparisons
     assert comparison.verdict is Verdict.PASS, comparison.differences
     assert comparison.values_checked >= 3  # describe_run's dates, label, stamp

@@ -16,8 +16,10 @@ from airflow2kfp.compiled import workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDENS = sorted((ROOT / "tests").rglob("*.yaml"))
-LOADERS = [pytest.param(getattr(yaml, "CSafeLoader", yaml.SafeLoader), id="libyaml"),
-           pytest.param(yaml.SafeLoader, id="python")]
+LOADERS = [
+    pytest.param(getattr(yaml, "CSafeLoader", yaml.SafeLoader), id="libyaml"),
+    pytest.param(yaml.SafeLoader, id="python"),
+]
 
 
 def _ordered(value: Any) -> Any:
@@ -88,13 +90,16 @@ def generated_yaml(tmp_path_factory: pytest.TempPathFactory) -> str:
     from airflow2kfp.run import STATIC, convert_all
 
     root = tmp_path_factory.mktemp("generated")
-    result = convert_all([generate_single(root / "dags", 12, seed=3)], root / "out", ConvertOptions(), settings=STATIC)
+    result = convert_all(
+        [generate_single(root / "dags", 12, seed=3)], root / "out", ConvertOptions(), settings=STATIC
+    )
     (dag,) = json.loads(result.summary_path.read_text())["dags"]
     return (root / "out" / dag["yaml"]).read_text()
 
 
-def test_a_generated_dag_reads_as_composed_without_falling_back(generated_yaml: str,
-                                                                 fallbacks: list[str]) -> None:
+def test_a_generated_dag_reads_as_composed_without_falling_back(
+    generated_yaml: str, fallbacks: list[str]
+) -> None:
     _, fell_back = _same(generated_yaml, fallbacks)
     assert not fell_back
     steps = workflow.step_settings(workflow.load_workflow(generated_yaml))
@@ -136,12 +141,17 @@ spec:
 def _doc(**parts: str) -> str:
     """BASE with extra lines: `root`, `spec`, `template` (into template a) and `container` (into its
     container, block style)."""
-    text = BASE.replace("container: {image: alpine, command: [sh, -c, echo]}",
-                        "container:\n      image: alpine\n" + _indent(parts.get("container", ""), 6))
-    text = text.replace("  serviceAccountName: runner\n",
-                        "  serviceAccountName: runner\n" + _indent(parts.get("spec", ""), 2))
-    text = text.replace("    activeDeadlineSeconds: 3600\n",
-                        "    activeDeadlineSeconds: 3600\n" + _indent(parts.get("template", ""), 4))
+    text = BASE.replace(
+        "container: {image: alpine, command: [sh, -c, echo]}",
+        "container:\n      image: alpine\n" + _indent(parts.get("container", ""), 6),
+    )
+    text = text.replace(
+        "  serviceAccountName: runner\n", "  serviceAccountName: runner\n" + _indent(parts.get("spec", ""), 2)
+    )
+    text = text.replace(
+        "    activeDeadlineSeconds: 3600\n",
+        "    activeDeadlineSeconds: 3600\n" + _indent(parts.get("template", ""), 4),
+    )
     return text + parts.get("root", "")
 
 
@@ -152,7 +162,10 @@ def _indent(text: str, spaces: int) -> str:
 # (id, text, falls back)
 OUTLINE_CASES = [
     ("base", BASE, False),
-    ("implicit scalars", _doc(root="""\
+    (
+        "implicit scalars",
+        _doc(
+            root="""\
 metadata:
   ints: [0, -7, 0x1F, 0o17, 017, 1_000, 190:20:30, +12, 0b101]
   floats: [1.5, 1.0e+3, .inf, -.Inf, .nan, 6.8523015e+5, 190:20:30.15, 1e3]
@@ -167,33 +180,80 @@ metadata:
   folded: >
     one
     line
-"""), False),
-    ("tags in kept parts", _doc(template="name: !!str 123\nretryStrategy: {limit: !!int '3', x: !!float 1, "
-                                         "y: ! 12, z: !<tag:yaml.org,2002:str> 5, b: !!binary aGk=, "
-                                         "s: !!set {a, b}, o: !!omap [a: 1, b: 2], p: !!pairs [a: 1, a: 2]}"),
-     False),
+"""
+        ),
+        False,
+    ),
+    (
+        "tags in kept parts",
+        _doc(
+            template="name: !!str 123\nretryStrategy: {limit: !!int '3', x: !!float 1, "
+            "y: ! 12, z: !<tag:yaml.org,2002:str> 5, b: !!binary aGk=, "
+            "s: !!set {a, b}, o: !!omap [a: 1, b: 2], p: !!pairs [a: 1, a: 2]}"
+        ),
+        False,
+    ),
     ("an unknown tag in a kept part", _doc(root="metadata: !custom {a: 1}\n"), False),
-    ("unknown tags in skipped parts", _doc(container="env: !custom [a, !other b]",
-                                           spec="volumes: !!python/object:os.system x"), False),
-    ("tagged collections at the outline's levels", BASE.replace("spec:", "spec: !!map").replace(
-        "  templates:", "  templates: !!seq"), False),
+    (
+        "unknown tags in skipped parts",
+        _doc(container="env: !custom [a, !other b]", spec="volumes: !!python/object:os.system x"),
+        False,
+    ),
+    (
+        "tagged collections at the outline's levels",
+        BASE.replace("spec:", "spec: !!map").replace("  templates:", "  templates: !!seq"),
+        False,
+    ),
     ("a tag directive", "%TAG !e! tag:example.com,2000:\n---\n" + _doc(container="env: !e!thing x"), False),
-    ("flow style", ("{apiVersion: v1, kind: Workflow, spec: {entrypoint: p, templates: [{name: p, "
-                    "dag: {tasks: [{name: a, template: a}]}}, {name: a, container: {image: x}, "
-                    "retryStrategy: {limit: 1}}]}}"), False),
-    ("merge keys in kept values", _doc(template="retryStrategy: {<<: [{limit: 1, a: 2}, {limit: 3}], x: 1}",
-                                       root="metadata: {<<: {a: 1}, b: 2}\n"), False),
-    ("merge keys at the outline's levels", _doc(root="<<: {kind: Other}\n", spec="<<: {entrypoint: q}",
-                                                template="<<: {name: other}"), False),
+    (
+        "flow style",
+        (
+            "{apiVersion: v1, kind: Workflow, spec: {entrypoint: p, templates: [{name: p, "
+            "dag: {tasks: [{name: a, template: a}]}}, {name: a, container: {image: x}, "
+            "retryStrategy: {limit: 1}}]}}"
+        ),
+        False,
+    ),
+    (
+        "merge keys in kept values",
+        _doc(
+            template="retryStrategy: {<<: [{limit: 1, a: 2}, {limit: 3}], x: 1}",
+            root="metadata: {<<: {a: 1}, b: 2}\n",
+        ),
+        False,
+    ),
+    (
+        "merge keys at the outline's levels",
+        _doc(root="<<: {kind: Other}\n", spec="<<: {entrypoint: q}", template="<<: {name: other}"),
+        False,
+    ),
     ("duplicate keys", _doc(root="kind: Again\nspec: 3\n"), False),
     ("a duplicate spec", BASE + "spec: {entrypoint: q, templates: [{name: q}]}\nkind: Last\n", False),
     ("duplicate spec keys", _doc(spec="templates: none\nentrypoint: again\narguments: {}"), False),
-    ("duplicate template keys", _doc(template="name: again\ncontainer: null\nretryStrategy: {limit: 9}\n"
-                                              "activeDeadlineSeconds: 60\ndag: {tasks: []}"), False),
-    ("non-scalar keys", _doc(root="? [spec]\n: x\n{kind: a}: y\n", spec="[templates]: z\n? {a: 1}\n: [1]",
-                             template="[name]: z\n? - container\n: w"), False),
-    ("quoted and block keys", BASE.replace("kind:", '"kind":').replace("  entrypoint:", "  'entrypoint':")
-     .replace("  - name: p", "  - ? name\n    : p"), False),
+    (
+        "duplicate template keys",
+        _doc(
+            template="name: again\ncontainer: null\nretryStrategy: {limit: 9}\n"
+            "activeDeadlineSeconds: 60\ndag: {tasks: []}"
+        ),
+        False,
+    ),
+    (
+        "non-scalar keys",
+        _doc(
+            root="? [spec]\n: x\n{kind: a}: y\n",
+            spec="[templates]: z\n? {a: 1}\n: [1]",
+            template="[name]: z\n? - container\n: w",
+        ),
+        False,
+    ),
+    (
+        "quoted and block keys",
+        BASE.replace("kind:", '"kind":')
+        .replace("  entrypoint:", "  'entrypoint':")
+        .replace("  - name: p", "  - ? name\n    : p"),
+        False,
+    ),
     ("no spec", "apiVersion: v1\nkind: Workflow\nmetadata: {name: x}\n", False),
     ("spec a scalar", "kind: Workflow\nspec: 3\n", False),
     ("spec empty", "kind: Workflow\nspec:\napiVersion: v1\n", False),
@@ -202,10 +262,18 @@ metadata:
     ("templates not a list", "spec: {templates: {name: a, container: {}}}\n", False),
     ("templates empty", "spec: {templates: }\n", False),
     ("templates a string", "spec:\n  templates: abc\n  entrypoint: p\n", False),
-    ("templates that are not mappings", ("spec:\n  templates: [a, 1, [x, {name: y}], {name: b, container: 1},"
-                                         " null, 2002-12-14, '', {}]\n"), False),
-    ("tagged keys at the outline's levels", BASE.replace("kind:", "!custom kind:")
-     .replace("  entrypoint:", "  !!int entrypoint:").replace("  - name: p", "  - !!str name: p"), False),
+    (
+        "templates that are not mappings",
+        ("spec:\n  templates: [a, 1, [x, {name: y}], {name: b, container: 1}, null, 2002-12-14, '', {}]\n"),
+        False,
+    ),
+    (
+        "tagged keys at the outline's levels",
+        BASE.replace("kind:", "!custom kind:")
+        .replace("  entrypoint:", "  !!int entrypoint:")
+        .replace("  - name: p", "  - !!str name: p"),
+        False,
+    ),
     ("an empty mapping", "{}\n", False),
     ("a mapping with a tag at the root", "!!set {apiVersion, kind}\n", False),
     ("an explicit document", "%YAML 1.1\n--- \n" + BASE + "...\n", False),
@@ -228,11 +296,17 @@ metadata:
     ("an unknown tag on a list root", "!custom [a]\n", True),
     ("two documents", BASE + "---\nkind: Second\n", True),
     ("an empty second document", BASE + "---\n", True),
-    ("an anchor and alias into a kept part",
-     _doc(container="env: &e {limit: 4}", template="retryStrategy: *e"), True),
+    (
+        "an anchor and alias into a kept part",
+        _doc(container="env: &e {limit: 4}", template="retryStrategy: *e"),
+        True,
+    ),
     ("an anchor and alias in kept parts", _doc(root="metadata: {a: &x 1, b: *x, c: [*x]}\n"), True),
-    ("a merge of an alias",
-     _doc(container="env: &b {limit: 1}", template="retryStrategy: {<<: *b, x: 1}"), True),
+    (
+        "a merge of an alias",
+        _doc(container="env: &b {limit: 1}", template="retryStrategy: {<<: *b, x: 1}"),
+        True,
+    ),
     ("an unused anchor", _doc(container="env: &unused [1]"), True),
     ("a duplicate anchor", _doc(container="a: &x 1\nb: &x 2"), True),
     ("an undefined alias", _doc(container="a: *nowhere"), True),
@@ -246,9 +320,9 @@ metadata:
 
 @pytest.mark.parametrize("loader", LOADERS)
 @pytest.mark.parametrize(("text", "falls_back"), [pytest.param(t, f, id=i) for i, t, f in OUTLINE_CASES])
-def test_hand_written_workflows_read_as_composed(text: str, falls_back: bool, loader: type,
-                                                 fallbacks: list[str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hand_written_workflows_read_as_composed(
+    text: str, falls_back: bool, loader: type, fallbacks: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(workflow, "_YAML_LOADER", loader)
     _, fell_back = _same(text, fallbacks)
     assert fell_back == falls_back
@@ -256,23 +330,38 @@ def test_hand_written_workflows_read_as_composed(text: str, falls_back: bool, lo
 
 def test_the_base_workflow_reads_as_expected() -> None:
     assert workflow.load_workflow(BASE) == {
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
         "metadata": {"generateName": "p-", "annotations": {"a": "1"}},
-        "spec": {"entrypoint": "p", "arguments": {"parameters": [{"name": "ds", "value": "2024-01-01"}]},
-                 "templates": [{"name": "p", "dag": {"tasks": [{"name": "a", "template": "a"}]}},
-                               {"name": "a", "container": {},
-                                "retryStrategy": {"limit": 2, "backoff": {"duration": "5m", "factor": 2}},
-                                "activeDeadlineSeconds": 3600}]}}
+        "spec": {
+            "entrypoint": "p",
+            "arguments": {"parameters": [{"name": "ds", "value": "2024-01-01"}]},
+            "templates": [
+                {"name": "p", "dag": {"tasks": [{"name": "a", "template": "a"}]}},
+                {
+                    "name": "a",
+                    "container": {},
+                    "retryStrategy": {"limit": 2, "backoff": {"duration": "5m", "factor": 2}},
+                    "activeDeadlineSeconds": 3600,
+                },
+            ],
+        },
+    }
 
 
 def test_values_keep_their_types_and_order() -> None:
     # a repeated key: the last value, at the first key's place (as a dict built in order)
-    text = _doc(template="retryStrategy: {limit: '3', factor: 1.5, on: yes, when: 2024-01-02}",
-                spec="entrypoint: 7")
+    text = _doc(
+        template="retryStrategy: {limit: '3', factor: 1.5, on: yes, when: 2024-01-02}", spec="entrypoint: 7"
+    )
     spec = workflow.load_workflow(text)["spec"]
     assert spec["entrypoint"] == 7 and list(spec) == ["entrypoint", "arguments", "templates"]
-    assert spec["templates"][1]["retryStrategy"] == {"limit": "3", "factor": 1.5, True: True,
-                                                     "when": datetime.date(2024, 1, 2)}
+    assert spec["templates"][1]["retryStrategy"] == {
+        "limit": "3",
+        "factor": 1.5,
+        True: True,
+        "when": datetime.date(2024, 1, 2),
+    }
 
 
 def test_a_non_mapping_template_is_kept_whole_and_step_settings_pass_it() -> None:
@@ -282,8 +371,9 @@ def test_a_non_mapping_template_is_kept_whole_and_step_settings_pass_it() -> Non
     assert workflow.step_settings(loaded) == {"b": workflow.StepInfo("", "90s")}
 
 
-def test_tags_that_depend_on_the_path_fall_back(fallbacks: list[str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tags_that_depend_on_the_path_fall_back(
+    fallbacks: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     class PathLoader(workflow._YAML_LOADER):  # type: ignore[name-defined, misc]
         pass
 
@@ -317,8 +407,9 @@ MALFORMED = [
 
 @pytest.mark.parametrize("loader", LOADERS)
 @pytest.mark.parametrize("text", [pytest.param(t, id=i) for i, t in MALFORMED])
-def test_malformed_yaml_raises_the_same_yaml_error(text: str, loader: type,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_malformed_yaml_raises_the_same_yaml_error(
+    text: str, loader: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(workflow, "_YAML_LOADER", loader)
     with pytest.raises(yaml.YAMLError) as outline:
         workflow.load_workflow(text)
