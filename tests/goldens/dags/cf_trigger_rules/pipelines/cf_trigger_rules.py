@@ -190,7 +190,7 @@ def compilation_time() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
 
 
-# -- post-compile support: from airflow2kfp (converter/emit/postcompile.py) -------------------------
+# -- post-compile support: from airflow2kfp (airflow2kfp/emit/postcompile.py) -------------------------
 def load_yaml(stream):
     """The compiled workflow, as kfp reads YAML (PyYAML's safe loader; mappings keep their order)."""
     return yaml.safe_load(stream)
@@ -261,7 +261,9 @@ def apply_trigger_rules(workflow, rules):
             raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
-        rewritten = re.sub(_ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression)
+        rewritten = re.sub(
+            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
+        )
         found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
@@ -271,7 +273,9 @@ def apply_trigger_rules(workflow, rules):
         named_nodes = set().union(*(names for _, _, names in entries))
         unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
         if unexplained and not shared:
-            raise ValueError(f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not")
+            raise ValueError(
+                f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not"
+            )
         # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
         parts = [expression for _, expression, _ in entries] + sorted(unexplained)
         depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
@@ -287,8 +291,11 @@ def _ancestors(tasks, names):
     """`names` and every task of one DAG template they wait for, through dependencies or depends."""
     import re
 
-    waits = {task["name"]: set(task.get("dependencies", [])) | {m.group(1) for m in re.finditer(
-        _ARGO_RESULT, task.get("depends", ""))} for task in tasks}
+    waits = {
+        task["name"]: set(task.get("dependencies", []))
+        | {m.group(1) for m in re.finditer(_ARGO_RESULT, task.get("depends", ""))}
+        for task in tasks
+    }
     found, pending = set(), list(names)
     while pending:
         name = pending.pop()

@@ -142,13 +142,23 @@ def echo_stats_step(statistics_average_path: InputPath(), run_id: str):
             self.pulled = pulled  # (task_id, key) -> value
             self.pushed = {}
 
-        def xcom_pull(self, task_ids=None, dag_id=None, key="return_value", include_prior_dates=False,
-                      map_indexes=None, default=None, **kwargs):
+        def xcom_pull(
+            self,
+            task_ids=None,
+            dag_id=None,
+            key="return_value",
+            include_prior_dates=False,
+            map_indexes=None,
+            default=None,
+            **kwargs,
+        ):
             if isinstance(task_ids, (list, tuple)):
                 return [self.xcom_pull(task_id, dag_id, key) for task_id in task_ids]
             if (task_ids, key) not in self.pulled:
-                raise LookupError(f"airflow2kfp: the XCom {key!r} of task {task_ids!r} was not passed into this "
-                                  "step; pass it as an input of the step (see the conversion's diagnostics)")
+                raise LookupError(
+                    f"airflow2kfp: the XCom {key!r} of task {task_ids!r} was not passed into this "
+                    "step; pass it as an input of the step (see the conversion's diagnostics)"
+                )
             value = self.pulled[(task_ids, key)]
             return default if value is None else value
 
@@ -169,15 +179,20 @@ def echo_stats_step(statistics_average_path: InputPath(), run_id: str):
         if not isinstance(value, str):
             return value
         options = {"undefined": jinja2.StrictUndefined, "extensions": ["jinja2.ext.do"], "cache_size": 0}
-        environment = (jinja2.nativetypes.NativeEnvironment(**options) if native
-                       else jinja2.sandbox.SandboxedEnvironment(**options))
-        environment.filters.update({
-            "ds": lambda when: when.strftime("%Y-%m-%d"),
-            "ds_nodash": lambda when: when.strftime("%Y%m%d"),
-            "ts": lambda when: when.isoformat(),
-            "ts_nodash": lambda when: when.strftime("%Y%m%dT%H%M%S"),
-            "ts_nodash_with_tz": lambda when: when.isoformat().replace("-", "").replace(":", ""),
-        })
+        environment = (
+            jinja2.nativetypes.NativeEnvironment(**options)
+            if native
+            else jinja2.sandbox.SandboxedEnvironment(**options)
+        )
+        environment.filters.update(
+            {
+                "ds": lambda when: when.strftime("%Y-%m-%d"),
+                "ds_nodash": lambda when: when.strftime("%Y%m%d"),
+                "ts": lambda when: when.isoformat(),
+                "ts_nodash": lambda when: when.strftime("%Y%m%dT%H%M%S"),
+                "ts_nodash_with_tz": lambda when: when.isoformat().replace("-", "").replace(":", ""),
+            }
+        )
         return environment.from_string(value).render(**context)
 
     def _run_bash(command, env=None, append_env=False, cwd=None):
@@ -192,8 +207,13 @@ def echo_stats_step(statistics_average_path: InputPath(), run_id: str):
         if env is not None:
             environment = {**environment, **env} if append_env else dict(env)
         with tempfile.TemporaryDirectory(prefix="airflowtmp") as scratch:
-            process = subprocess.Popen(["bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       cwd=cwd or scratch, env=environment)
+            process = subprocess.Popen(
+                ["bash", "-c", command],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=cwd or scratch,
+                env=environment,
+            )
             last = ""
             for raw in iter(process.stdout.readline, b""):
                 last = raw.decode("utf-8", errors="backslashreplace").rstrip()
@@ -285,7 +305,7 @@ def compilation_time() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
 
 
-# -- post-compile support: from airflow2kfp (converter/emit/postcompile.py) -------------------------
+# -- post-compile support: from airflow2kfp (airflow2kfp/emit/postcompile.py) -------------------------
 def load_yaml(stream):
     """The compiled workflow, as kfp reads YAML (PyYAML's safe loader; mappings keep their order)."""
     return yaml.safe_load(stream)
@@ -356,7 +376,9 @@ def apply_trigger_rules(workflow, rules):
             raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
-        rewritten = re.sub(_ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression)
+        rewritten = re.sub(
+            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
+        )
         found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
@@ -366,7 +388,9 @@ def apply_trigger_rules(workflow, rules):
         named_nodes = set().union(*(names for _, _, names in entries))
         unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
         if unexplained and not shared:
-            raise ValueError(f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not")
+            raise ValueError(
+                f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not"
+            )
         # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
         parts = [expression for _, expression, _ in entries] + sorted(unexplained)
         depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
@@ -382,8 +406,11 @@ def _ancestors(tasks, names):
     """`names` and every task of one DAG template they wait for, through dependencies or depends."""
     import re
 
-    waits = {task["name"]: set(task.get("dependencies", [])) | {m.group(1) for m in re.finditer(
-        _ARGO_RESULT, task.get("depends", ""))} for task in tasks}
+    waits = {
+        task["name"]: set(task.get("dependencies", []))
+        | {m.group(1) for m in re.finditer(_ARGO_RESULT, task.get("depends", ""))}
+        for task in tasks
+    }
     found, pending = set(), list(names)
     while pending:
         name = pending.pop()
