@@ -19,8 +19,9 @@ from airflow2kfp.model import Dag, ParsedFile, PythonCallable, Task, TaskArgs, U
 
 MERGED_MODE = "airflow+static"
 # static errors an import settles: the dependencies, task ids and dag ids exist once Airflow has run
-# the file, and its reading is the one converted; they are dropped
-RESOLVED_BY_IMPORT = frozenset({"A2K203", "A2K205", "A2K209"})
+# the file, and its reading is the one converted; Airflow refuses duplicate and invalid ids itself, so
+# a DAG it loaded has none (a duplicate the static reading saw came from a name it could not evaluate)
+RESOLVED_BY_IMPORT = frozenset({"A2K201", "A2K203", "A2K205", "A2K208", "A2K209"})
 # a static warning an import settles: the value is Airflow's; kept as information
 VALUE_BY_IMPORT = frozenset({"A2K204"})
 # the static reading stopped over one of its budgets: the import read what it could not

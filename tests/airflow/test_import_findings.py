@@ -177,3 +177,42 @@ def test_the_users_timetable_settings_reach_the_import(
         assert code == 0, printed
         said[setting] = "one period later" in printed
     assert said == {"False": False, "True": True}
+
+
+GROUPS_FROM_CONFIG = """import json
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.bash import BashOperator
+from airflow.utils.task_group import TaskGroup
+
+# group names read from a config at import time: the static reader cannot evaluate them
+GROUPS = json.loads('{"foo": 1, "bar": 2}')
+
+with DAG(dag_id="groups_from_config", schedule=None, start_date=datetime(2024, 1, 1)):
+    start = BashOperator(task_id="start", bash_command="echo start")
+    for name in GROUPS:
+        with TaskGroup(name):
+            start >> BashOperator(task_id="start", bash_command=f"echo {name}")
+"""
+
+
+@pytest.mark.parametrize("version", ["airflow3", "airflow2"])
+def test_a_duplicate_task_id_the_static_reading_saw_is_settled_by_airflows_import(
+    version: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Statically the two grouped `start` tasks look like duplicates of the top one (the group names are
+    not known); Airflow, which refuses duplicates, loaded `foo.start` and `bar.start`: no error."""
+    python = request.getfixturevalue("airflow_python" if version == "airflow3" else "airflow2_python")
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "groups.py").write_text(GROUPS_FROM_CONFIG)
+    static_code, static_printed = convert(str(dags), "--out", str(tmp_path / "static"), "--mode", "static")
+    assert "A2K201" in static_printed  # what the import settles
+    code, printed = convert(str(dags), "--out", str(tmp_path / "out"), "--airflow-python", python)
+    summary = json.loads((tmp_path / "out" / "conversion.json").read_text())
+    (dag,) = summary["dags"]
+    assert dag["status"] == "converted", printed
+    assert {t["task_id"] for t in dag["tasks"]} == {"start", "foo.start", "bar.start"}
+    assert "A2K201" not in printed
+    assert code == 0, printed
