@@ -1,8 +1,8 @@
 """Finding DAG files the way Airflow's DAG processor does, plus include/exclude globs.
 
 Airflow walks the DAG folder, reads `.airflowignore` in every folder (its patterns apply to that
-folder and everything below it), and keeps `.py` files whose bytes mention both "dag" and
-"airflow" (`might_contain_dag_via_default_heuristic`). `.airflowignore` lines are regular
+folder and everything below it), and keeps `.py` files whose bytes mention "airflow" and "dag"
+(Airflow 3 also "asset": an `@asset` file defines a DAG; `might_contain_dag_via_default_heuristic`). `.airflowignore` lines are regular
 expressions searched in the path relative to the DAG folder (`[core] DAG_IGNORE_FILE_SYNTAX =
 regexp`, the default) or gitignore-style globs (`glob`); both are implemented here as Airflow does.
 """
@@ -52,7 +52,8 @@ SCAN_LIMIT = 64 << 20
 
 
 def might_contain_dag(path: Path) -> bool:
-    """Airflow's default heuristic: the file's bytes contain b"dag" and b"airflow" (any case).
+    """Airflow's default heuristic: the file's bytes contain b"airflow" and b"dag" or b"asset" (any
+    case; Airflow 2 looks for "dag" only, but an `@asset` file, which only Airflow 3 reads, is a DAG there).
 
     Read in chunks and at most SCAN_LIMIT bytes, so a file of gigabytes costs neither memory nor
     much time (a chunk keeps the end of the one before, so a word across two chunks is found); a
@@ -60,11 +61,11 @@ def might_contain_dag(path: Path) -> bool:
     try:
         if not path.is_file():  # a FIFO named x.py would block the read forever
             return True  # let the reader report why it cannot be read
-        found = {b"dag": False, b"airflow": False}
+        found = {b"dag": False, b"asset": False, b"airflow": False}
         tail = b""
         with path.open("rb") as stream:
             for _ in range(SCAN_LIMIT // _SCAN_CHUNK):
-                if all(found.values()):
+                if found[b"airflow"] and (found[b"dag"] or found[b"asset"]):
                     break
                 chunk = stream.read(_SCAN_CHUNK)
                 if not chunk:
@@ -75,7 +76,7 @@ def might_contain_dag(path: Path) -> bool:
                 tail = window[-(len(b"airflow") - 1) :]
     except OSError:
         return True  # let the reader report why it cannot be read
-    return all(found.values())
+    return found[b"airflow"] and (found[b"dag"] or found[b"asset"])
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow2kfp.diagnostics import Diagnostic, Severity, diag
-from airflow2kfp.model import Dag, Duration, Unresolved
+from airflow2kfp.model import Dag, Duration, PythonCallable, Unresolved
 from airflow2kfp.results import RecurringRun
 
 # Airflow 3.3's airflow.sdk.definitions.timetables._cron.CRON_PRESETS, plus croniter's aliases
@@ -57,6 +57,18 @@ CRON_PRESETS: dict[str, str] = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
 }
+
+
+def preset_cron(text: str) -> str | None:
+    """The cron expression of a preset (`@daily`), None for anything else. Airflow looks the preset up
+    exactly, and croniter, which then reads the text, knows its own aliases in any case (`@Daily`
+    runs daily); `@quarterly` is Airflow's alone, so only that spelling."""
+    if text in CRON_PRESETS:
+        return CRON_PRESETS[text]
+    lowered = text.lower()
+    return CRON_PRESETS[lowered] if lowered in CRON_PRESETS and lowered != "@quarterly" else None
+
+
 KFP_MAX_CONCURRENCY = 10  # the KFP API server rejects a job outside 1-10
 AIRFLOW_MAX_ACTIVE_RUNS = 16  # Airflow's core.max_active_runs_per_dag default
 SCHEDULE_KEYS = ("schedule", "schedule_interval", "timetable")
@@ -165,9 +177,18 @@ def schedule_argument(settings: Mapping[str, Any]) -> tuple[str, Any]:
 def _source_text(value: Any) -> str:
     if isinstance(value, Unresolved):
         return value.source
+    if isinstance(value, PythonCallable):  # only an `@asset` function can be a schedule
+        return value.name
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_source_text(v) for v in value) + "]"
     return repr(value)
+
+
+def _names_asset_function(value: Any) -> bool:
+    """A schedule naming an `@asset` function (the static reader's value of one), alone or in a list."""
+    if isinstance(value, (list, tuple)):
+        return any(_names_asset_function(v) for v in value)
+    return isinstance(value, PythonCallable)
 
 
 def _trigger(settings: Mapping[str, Any]) -> _Trigger:
@@ -221,7 +242,7 @@ def _timetable_trigger(detail: Mapping[str, Any], description: Any = None) -> _T
     cron_text = detail.get("cron") or (crons[0] if isinstance(crons, list) and crons else None)
     interval = bool(detail.get("data_interval"))
     if isinstance(cron_text, str):
-        cron, problem = kfp_cron(CRON_PRESETS.get(cron_text, cron_text))
+        cron, problem = kfp_cron(preset_cron(cron_text) or cron_text)
         zone = detail.get("timezone")
         return _Trigger(
             cron=cron,
@@ -265,7 +286,7 @@ def _trigger_of(value: str) -> _Trigger:
             problem="schedule '@continuous': Airflow starts the next run as soon as the last "
             "one ends; KFP triggers runs only on a cron or an interval"
         )
-    cron, problem = kfp_cron(CRON_PRESETS.get(value, value))
+    cron, problem = kfp_cron(preset_cron(value) or value)
     return _Trigger(cron=cron, problem=problem)
 
 
@@ -279,7 +300,7 @@ def _argument_trigger(settings: Mapping[str, Any]) -> _Trigger:
     if isinstance(value, str):
         return _trigger_of(value)
     text = _source_text(value)
-    if _ASSET.search(text):
+    if _ASSET.search(text) or _names_asset_function(value):
         kind = "a conditional asset expression" if re.search(r"[|&]|Any\b|All\b", text) else "assets/datasets"
         return _Trigger(
             problem=f"schedule {text}: the DAG runs when {kind} are updated; KFP v1 has no "

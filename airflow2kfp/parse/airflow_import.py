@@ -1077,14 +1077,24 @@ def _in_mapped_groups(task: Task, groups: Mapping[str, Any], mapped_groups: Mapp
     return dataclasses.replace(task, args=dataclasses.replace(task.args, values=own(dict(task.args.values))))
 
 
+# operator classes Airflow builds for a decorator that names no `custom_operator_name`, as the decorator
+# the static reader sees: an `@asset` function runs as its PythonOperator subclass _AssetMainOperator
+_DECORATOR_OPERATORS = {
+    ("airflow.sdk.definitions.asset.decorators", "_AssetMainOperator"): ("airflow.sdk", "asset"),
+}
+
+
 def _task(data: Mapping[str, Any], display: str, probed_path: str, dag_line: int) -> Task:
     operator = str(data.get("operator") or data.get("operator_class") or "")
     # TaskFlow: "@task.bash" reads as "task.bash", as the static reader names it
     operator = operator.removeprefix("@")
+    module = str(data.get("operator_module") or "")
+    if (module, operator) in _DECORATOR_OPERATORS:  # the decorator's own operator class
+        module, operator = _DECORATOR_OPERATORS[module, operator]
     return Task(
         task_id=str(data["task_id"]),
         operator=operator,
-        operator_module=str(data.get("operator_module") or ""),
+        operator_module=module,
         operator_mro=tuple(str(b) for b in data.get("operator_mro") or ()),
         operator_in_dag_file=bool(data.get("operator_in_dag_file")),
         span=SourceSpan(display, data.get("line") or dag_line),

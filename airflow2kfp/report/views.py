@@ -24,7 +24,7 @@ from airflow2kfp.compiled.workflow import (
     step_settings,
     workflow_parameters,
 )
-from airflow2kfp.emit.recurring import TIMETABLE_READ, schedule_argument
+from airflow2kfp.emit.recurring import TIMETABLE_READ, preset_cron, schedule_argument
 from airflow2kfp.names import bounded_stem
 from airflow2kfp.outputs import REPORTS_DIR, OwnedFiles, read_manifest
 
@@ -325,16 +325,6 @@ def control_flow(task: Mapping[str, Any]) -> str:
 
 # -- DAG-level settings ----------------------------------------------------------------------------
 
-_CRON_PRESETS = {
-    "@hourly": "0 0 * * * *",
-    "@daily": "0 0 0 * * *",
-    "@midnight": "0 0 0 * * *",
-    "@weekly": "0 0 0 * * 0",
-    "@monthly": "0 0 0 1 * *",
-    "@yearly": "0 0 0 1 1 *",
-    "@annually": "0 0 0 1 1 *",
-}
-
 
 def schedule_row(settings: Mapping[str, Any]) -> SettingRow:
     key, value = schedule_argument(settings)
@@ -349,8 +339,9 @@ def schedule_row(settings: Mapping[str, Any]) -> SettingRow:
         )
     if isinstance(value, str) and value == "@once":
         return SettingRow(key, value, "one run (create a single run)", "approximated")
-    if isinstance(value, str) and (value in _CRON_PRESETS or len(value.split()) == 5):
-        cron = _CRON_PRESETS.get(value) or f"0 {value}"
+    preset = preset_cron(value) if isinstance(value, str) else None
+    if isinstance(value, str) and (preset or len(value.split()) == 5):
+        cron = f"0 {preset or value}"  # KFP's cron has a seconds field first
         return SettingRow(
             key, value, f"recurring run, cron '{cron}' (create it with this cron)", "approximated"
         )

@@ -90,3 +90,15 @@ def test_convert_honours_airflowignore_in_both_syntaxes(repo, run):
     assert code == 0 and "1 file:" in out
     (repo / ".airflowignore").write_text("be*.py\n")
     assert "1 file:" in run("convert", "dags", "--out", "glob", "-j", "1", "--ignore-syntax", "glob")[1]
+
+
+def test_an_asset_file_is_read_as_airflow_3_reads_it(tmp_path):
+    """Airflow 3's heuristic keeps a file naming "airflow" and "asset" (an `@asset` defines a DAG)."""
+    make(
+        tmp_path,
+        {
+            "quotes.py": "from airflow.sdk import asset\n\n\n@asset(schedule='@daily')\ndef quotes():\n    return []\n",
+            "only_asset.py": "asset = 1\n",
+        },
+    )
+    assert found(tmp_path) == ["quotes.py"]

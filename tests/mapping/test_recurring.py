@@ -10,7 +10,7 @@ from helpers import dag, task
 
 from airflow2kfp.emit.python import dag_description
 from airflow2kfp.emit.recurring import ScheduleResult, kfp_cron, recurring_json, recurring_run
-from airflow2kfp.model import Duration, Unresolved
+from airflow2kfp.model import Duration, PythonCallable, Unresolved
 
 ROOT = Path(__file__).resolve().parents[2]
 DS = {"ds": "[[ScheduledTime.2006-01-02]]"}
@@ -43,6 +43,16 @@ def test_presets_become_six_field_crons(preset: str, cron: str) -> None:
     result = schedule(schedule=preset)
     assert result.run is not None and result.run.cron == cron and result.run.interval_second is None
     assert result.diagnostics == ()
+
+
+@pytest.mark.parametrize(("preset", "cron"), [("@Daily", "0 0 0 * * *"), ("@WEEKLY", "0 0 0 * * 0")])
+def test_presets_in_any_case_are_crons_as_croniter_reads_them(preset: str, cron: str) -> None:
+    result = schedule(schedule_interval=preset)
+    assert result.run is not None and result.run.cron == cron and result.diagnostics == ()
+
+
+def test_quarterly_is_airflows_own_preset_in_its_own_spelling_only() -> None:
+    assert codes(schedule(schedule="@Quarterly")) == [("A2K314", "warning")]  # croniter cannot read it
 
 
 @pytest.mark.parametrize(
@@ -96,6 +106,12 @@ def test_no_schedule_is_left_alone() -> None:
         ([Unresolved('Asset("a")'), Unresolved('Asset("b")')], "assets/datasets", "warning"),
         (Unresolved('(Asset("a") | Asset("b")) & Asset("c")'), "conditional asset expression", "warning"),
         (Unresolved("WorkdayTimetable()"), "timetable KFP cannot express", "warning"),
+        # an `@asset` function as the schedule, as the static reader reads it
+        (
+            PythonCallable("raw_quotes", "@asset(schedule='@daily')\ndef raw_quotes(): ..."),
+            "raw_quotes: the DAG runs when assets",
+            "warning",
+        ),
     ],
 )
 def test_what_kfp_cannot_trigger_gets_no_run_and_a2k314(value, says: str, severity: str) -> None:
