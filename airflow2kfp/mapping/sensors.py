@@ -11,7 +11,8 @@ does. What each sensor checks from inside a pod:
 - DateTimeSensor: a literal target time (UTC when naive); TimeDeltaSensor: Airflow waits until the
   data interval's end plus delta, a KFP run has no data interval, so the step waits delta from its
   start (approximated);
-- PythonSensor / @task.sensor: the callable's source, without Airflow's context;
+- PythonSensor / @task.sensor: the callable's source, without Airflow's context; the xcom_value of
+  the PokeReturnValue it returns is the step's output (Airflow's PokeReturnValue is served);
 - ExternalTaskSensor: waits for another DAG's task; KFP has no dependencies between pipelines, so
   the step only says so and succeeds (approximated, A2K321).
 `mode="reschedule"` and `deferrable=True` free an Airflow worker while waiting; the pod keeps
@@ -20,6 +21,7 @@ running, which changes cost, not outcome.
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 from airflow2kfp.diagnostics import Diagnostic, diag
@@ -77,6 +79,65 @@ SENSOR = ComponentDef(
     },
 )
 
+# a Python sensor's XCom is the `xcom_value` of the PokeReturnValue its callable returned (None when
+# it returned a plain truth value), as BaseSensorOperator.execute returns it: written as JSON
+_PYTHON_RUNNER = """\
+import json, os, sys, time
+exec(sys.argv[1])
+interval, timeout = float(sys.argv[2]), float(sys.argv[3])
+start = time.monotonic()
+while True:
+    result = poke()
+    if result:
+        break
+    if time.monotonic() - start + interval > timeout:
+        sys.exit("sensor timed out after %ss" % timeout)
+    time.sleep(interval)
+os.makedirs(os.path.dirname(sys.argv[4]) or ".", exist_ok=True)
+with open(sys.argv[4], "w") as stream:
+    json.dump(getattr(result, "xcom_value", None), stream)
+"""
+
+PYTHON_SENSOR = ComponentDef(
+    key="PYTHON_SENSOR",
+    description="Pokes a Python callable every poke_interval seconds until it holds; its xcom_value is the output.",
+    spec={
+        "name": "python-sensor",
+        "description": "An Airflow Python sensor: runs poke() until it holds, or fails on timeout; "
+        "writes the xcom_value of the PokeReturnValue it returned as JSON.",
+        "inputs": [
+            {"name": "program", "type": "String"},
+            {"name": "poke_interval", "type": "Float"},
+            {"name": "timeout", "type": "Float"},
+        ],
+        "outputs": [{"name": "Output", "type": "String"}],
+        "implementation": {
+            "container": {
+                "image": PYTHON_IMAGE,
+                "command": [
+                    "python3",
+                    "-c",
+                    _PYTHON_RUNNER,
+                    {"inputValue": "program"},
+                    {"inputValue": "poke_interval"},
+                    {"inputValue": "timeout"},
+                    {"outputPath": "Output"},
+                ],
+            }
+        },
+    },
+)
+# Airflow's PokeReturnValue, for a callable that returns one: truthy when done, carrying the XCom
+POKE_RETURN_VALUE = """\
+class PokeReturnValue:
+    def __init__(self, is_done, xcom_value=None):
+        self.is_done, self.xcom_value = is_done, xcom_value
+
+    def __bool__(self):
+        return bool(self.is_done)
+"""
+_POKE_RETURN_MODULES = ("airflow.sensors.base", "airflow.sdk", "airflow.sdk.bases.sensor")
+
 EXTERNAL = ComponentDef(
     key="EXTERNAL_DAG_WAIT",
     description="Stands in for an ExternalTaskSensor: KFP cannot wait for another pipeline.",
@@ -124,14 +185,32 @@ def _callable_program(task: Task) -> str | None:
     if any(r is None for r in rendered) or not all(isinstance(k, str) and k.isidentifier() for k in kwargs):
         return None  # upstream values and other run-time arguments do not reach a sensor's program
     call = ", ".join([*rendered[: len(args)], *(f"{k}={r}" for k, r in zip(kwargs, rendered[len(args) :]))])
+    prelude = [_without_poke_return_value(statement) for statement in prepared.prelude]
+    served = [POKE_RETURN_VALUE] if any(s != p for s, p in zip(prelude, prepared.prelude)) else []
     lines = [
-        *prepared.prelude,
+        *served,
+        *(statement for statement in prelude if statement),
         *prepared.definition,
         "",
         "def poke():",
-        f"    return bool({prepared.call_name}({call}))",
+        f"    return {prepared.call_name}({call})",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _without_poke_return_value(statement: str) -> str:
+    """An import statement without Airflow's PokeReturnValue (served by POKE_RETURN_VALUE instead);
+    "" when nothing else is left of it. Any other statement as it is."""
+    try:
+        (node,) = ast.parse(statement).body
+    except (SyntaxError, ValueError):
+        return statement
+    if not isinstance(node, ast.ImportFrom) or node.module not in _POKE_RETURN_MODULES:
+        return statement
+    kept = [alias for alias in node.names if alias.name != "PokeReturnValue" or alias.asname]
+    if len(kept) == len(node.names):
+        return statement
+    return ast.unparse(ast.ImportFrom(node.module, kept, node.level)) if kept else ""
 
 
 def _program(task: Task) -> tuple[str | None, list[str]]:
@@ -194,6 +273,10 @@ def _program(task: Task) -> tuple[str | None, list[str]]:
     ] if program else []
 
 
+# sensors whose poke is the user's callable: their XCom is what it returned (mapping/xcom.py)
+PYTHON_SENSORS = frozenset({"PythonSensor", "task.sensor"})
+
+
 def map_sensor(task: Task, context: MappingContext) -> TaskMapping:
     where = task_location(task)
     if task.operator in ("ExternalTaskSensor", "ExternalTaskSensorAsync"):
@@ -218,7 +301,7 @@ def map_sensor(task: Task, context: MappingContext) -> TaskMapping:
     return TaskMapping(
         task_id=task.task_id,
         fidelity=Fidelity.APPROXIMATED if differences else Fidelity.DIRECT,
-        component=SENSOR,
+        component=PYTHON_SENSOR if task.operator in PYTHON_SENSORS else SENSOR,
         arguments={"program": program, "poke_interval": interval, "timeout": timeout},
         diagnostics=tuple(diagnostics),
         notes=(f"polls every {interval:g}s, fails after {timeout:g}s",),

@@ -236,6 +236,9 @@ PYTHON_PRODUCERS = frozenset(
         "task.external_python",
         "task.docker",
         "task.kubernetes",
+        # a Python sensor's XCom: the xcom_value of the PokeReturnValue its callable returned
+        "PythonSensor",
+        "task.sensor",
     }
 )
 BASH_PRODUCERS = frozenset({"BashOperator", "task.bash"})
