@@ -111,7 +111,7 @@ def test_interpreter_without_airflow_is_a_diagnostic(tmp_path: Path) -> None:
 
 def fake_interpreter(tmp_path: Path, body: str) -> str:
     """An executable that answers the probe's hello frame like a worker, then does `body` (shell)."""
-    from airflow2kfp.parse.sandbox_inside import encode
+    from airflow2kfp.airflow_side.sandbox_inside import encode
 
     hello = "".join(f"\\{byte:03o}" for byte in encode({"hello": True, "airflow_version": "fake"}))
     folder = tmp_path / "fake-env" / "bin"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airflow2kfp.parse import airflow_probe
+from airflow2kfp.airflow_side import probe
 from airflow2kfp.parse.airflow_import import AirflowReader, ReaderOptions
 
 
@@ -31,11 +31,9 @@ def test_the_modules_are_found_in_the_file_and_the_dag_folders_modules_it_import
 
 
 def test_the_worker_imports_only_airflow_modules_by_name() -> None:
-    answer = airflow_probe.preload(
-        ["os.path", "helpers.pods", "airflow..x", "airflow.no_such_module_here", 7]
-    )
+    answer = probe.preload(["os.path", "helpers.pods", "airflow..x", "airflow.no_such_module_here", 7])
     assert (answer["preloaded"], answer["failed"]) == (0, 1)  # only the well-formed airflow.* name was tried
-    assert airflow_probe.preload("airflow.sdk")["failed"] == 0  # not a list: nothing
+    assert probe.preload("airflow.sdk")["failed"] == 0  # not a list: nothing
 
 
 PLANTS = """

@@ -230,7 +230,7 @@ def test_timeouts_and_crashes_keep_their_codes() -> None:
 def test_frames_are_split_exactly() -> None:
     import pytest
 
-    from airflow2kfp.parse.sandbox_inside import FrameError, encode, split_frames
+    from airflow2kfp.airflow_side.sandbox_inside import FrameError, encode, split_frames
 
     one, two = encode({"a": 1}), encode(b"raw")
     assert split_frames(one + two) == ([b'{"a": 1}', b"raw"], b"")

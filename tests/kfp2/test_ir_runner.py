@@ -1,4 +1,4 @@
-"""`verify --target v2`'s run of the IR (airflow2kfp/kfp2/ir_runner.py): one test per rule of KFP's
+"""`verify --target v2`'s run of the IR (airflow2kfp/kfp2_side/ir_runner.py): one test per rule of KFP's
 backend it follows (the rule numbers are the module doc's). Pipelines are compiled by kfp 2's own
 compiler in the worker and run with real bash steps on this machine."""
 
@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from airflow2kfp.kfp2.client import compile_v2, find_kfp2_python
-from airflow2kfp.kfp2.ir_runner import ConditionError, Outcome, _assess, evaluate_condition
+from airflow2kfp.kfp2_side.ir_runner import ConditionError, Outcome, _assess, evaluate_condition
 from airflow2kfp.verify.argo_local import Phase, WorkflowRun
 from airflow2kfp.verify.v2_local import V2LocalOptions, run_ir
 

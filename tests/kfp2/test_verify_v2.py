@@ -1,5 +1,5 @@
 """`verify --target v2` end to end on fixtures/verify_dags: Airflow runs each DAG, the compiled KFP v2
-pipeline runs locally as KFP's backend would run it (airflow2kfp/kfp2/ir_runner.py), and each DAG's
+pipeline runs locally as KFP's backend would run it (airflow2kfp/kfp2_side/ir_runner.py), and each DAG's
 verdict is exactly the one below. Those that pass for v1 pass for v2, except where KFP v2 itself
 cannot do what Airflow does; each such difference is stated here and in the task's `semantics`."""
 

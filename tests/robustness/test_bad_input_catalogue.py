@@ -305,7 +305,7 @@ def _limit_enforced() -> bool:
     import stat
     import subprocess
 
-    from airflow2kfp.parse import airflow_probe
+    from airflow2kfp.airflow_side import probe
     from airflow2kfp.parse.airflow_import import find_airflow_python
     from airflow2kfp.parse.sandbox import support
 
@@ -316,13 +316,13 @@ def _limit_enforced() -> bool:
     except KeyError:
         return False
     python = find_airflow_python()
-    listing = "import json, sys; sys.path.insert(0, sys.argv[1]); import airflow_probe; print(json.dumps(airflow_probe.code_folders()))"
+    listing = "import json, sys; sys.path.insert(0, sys.argv[1]); import probe; print(json.dumps(probe.code_folders()))"
     folders = json.loads(
         subprocess.run(
-            [python, "-c", listing, os.path.dirname(airflow_probe.__file__)],
+            [python, "-c", listing, os.path.dirname(probe.__file__)],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
     )
-    return all(airflow_probe.readable_by_others(f, stat.S_IROTH | stat.S_IXOTH) for f in folders)
+    return all(probe.readable_by_others(f, stat.S_IROTH | stat.S_IXOTH) for f in folders)

@@ -5,10 +5,10 @@ imports nothing from `airflow2kfp`: stdlib, airflow and its sibling `sandbox_ins
 run by path, inside the sandbox of airflow2kfp.parse.sandbox.
 
 Modes:
-  airflow_probe.py --version                 print {"airflow_version": ...}
-  airflow_probe.py --example-dag-folders     print {"folders": [...]}, Airflow's example DAG folders
-  airflow_probe.py FILE [--dag-folder DIR]   print one JSON document for FILE
-  airflow_probe.py --worker [--sandboxed]    serve requests as frames (sandbox_inside.encode)
+  probe.py --version                         print {"airflow_version": ...}
+  probe.py --example-dag-folders             print {"folders": [...]}, Airflow's example DAG folders
+  probe.py FILE [--dag-folder DIR]           print one JSON document for FILE
+  probe.py --worker [--sandboxed]            serve requests as frames (sandbox_inside.encode)
 
 Worker protocol, over stdin and stdout, every message a frame: the worker first sends
 {"hello": true, "airflow_version": ...}. Each request is {"nonce", "path", "dag_folder",
@@ -47,7 +47,7 @@ from typing import Any
 try:  # run by path, next to it
     import sandbox_inside as inside
 except ImportError:  # imported from the converter's package (tests)
-    from airflow2kfp.parse import sandbox_inside as inside
+    from airflow2kfp.airflow_side import sandbox_inside as inside
 
 # where the sandbox looks for readable libraries, named here too for the tests that ask
 code_folders, readable_by_others = inside.code_folders, inside.readable_by_others

@@ -6,7 +6,7 @@ path, inside the sandbox of `airflow2kfp.parse.sandbox` (the import's), with
 AIRFLOW__DATABASE__SQL_ALCHEMY_CONN pointing at a private copy of a migrated sqlite database. In
 bubblewrap's root flavour it first drops to `nobody`, as the import's children do.
 
-    airflow_runner_script.py REQUEST_JSON
+    dag_test_runner.py REQUEST_JSON
 
 REQUEST_JSON is {"dag_folder": str, "dag_ids": [str] | null, "logical_date": ISO-8601 str,
 "conf": {...}, "task_timeout": seconds, "sandboxed": bool}. The one answer line on stdout starts with RESULT_MARKER:

@@ -1,7 +1,7 @@
 """The part of the import sandbox that runs inside it: framing, dropping privileges, sweeping.
 
 Runs under a *foreign* interpreter (the Airflow environment, Python 3.8+) next to
-`airflow_probe.py` and `airflow_runner_script.py`, so it imports the standard library only; the
+`probe.py` and `dag_test_runner.py`, so it imports the standard library only; the
 converter imports it too, for the framing, so both ends of a channel share one implementation.
 
 Frames: `MAGIC` (4 bytes), the payload length (8 bytes, big-endian), the payload (UTF-8 JSON, or
