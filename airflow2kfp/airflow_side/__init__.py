@@ -1,5 +1,5 @@
 """Code run by Airflow's interpreter, never by the converter's: the standard library, Airflow and each
-other only (tests/airflow_side/test_imports.py checks every file of this folder).
+other only (tests/test_layers.py checks every file of this folder).
 
 Each script is copied, with `sandbox_inside.py`, into the import sandbox's script folder and run by
 path there (that folder is its `sys.path[0]`, so the scripts import each other as top-level modules):

@@ -1,5 +1,5 @@
 """Code run by kfp 2's interpreter (`.venv-kfp2`), never by the converter's: the standard library,
-kfp 2, PyYAML and each other only (tests/kfp2_side/test_imports.py checks every file of this folder).
+kfp 2, PyYAML and each other only (tests/test_layers.py checks every file of this folder).
 
 `worker.py` is copied with `ir_runner.py` into a folder of its own and run by path there
 (airflow2kfp.kfp2.client): it compiles generated v2 pipelines and runs compiled ones with `kfp.local`.

@@ -8,7 +8,7 @@ Whether and when a step runs is not kfp.local's: its plain orchestrator stops at
 and its enhanced one runs a task whose upstream a condition skipped. The orchestration here follows
 KFP's backend, which compiles the IR to an Argo Workflow (backend/src/v2/compiler/argocompiler/
 dag.go) that Argo's controller runs (workflow/controller/dag.go). Each rule, and its test in
-tests/kfp2/test_ir_runner.py:
+tests/kfp2_side/test_ir_runner.py:
 
 1. dependencies: a task's `dependentTasks` plus the producers of its inputs (addImplicitDependencies)
    become `depends: a.Succeeded && b.Succeeded`: a task runs only when each of them succeeded; else it

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from accel_data import GOLDEN_SOURCES, ROOT
 
 from airflow2kfp import kfp_accel
 from airflow2kfp.kfp_accel import guard, install
 from airflow2kfp.kfp_accel.patch import ABSENT
 from airflow2kfp.kfp_accel.patches import PATCHES
+from tests.kfp_accel.accel_data import GOLDEN_SOURCES, ROOT
 
 
 def own_values() -> dict[str, object]:
