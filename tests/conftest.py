@@ -34,9 +34,10 @@ def private_cache_home(tmp_path_factory, monkeypatch):
 
 # Markers by where a test lives (a folder ending in "/" or a file, relative to tests/), declared in
 # pyproject.toml; `make test-fast` leaves out `airflow`, `browser` and `slow`. A test that asks for an
-# Airflow interpreter (a fixture in AIRFLOW_FIXTURES, directly or through another fixture) is marked
-# `airflow` wherever it lives; a file listed here as `airflow` also asks for one by parameter
-# (`request.getfixturevalue`), which collection cannot see. An entry naming no file fails the run.
+# Airflow interpreter (a fixture in AIRFLOW_FIXTURES, directly, through another fixture, or by a
+# parameter naming it for `request.getfixturevalue`) is marked `airflow` wherever it lives; a file
+# listed here as `airflow` asks for one in a way collection cannot see (a parameter naming `reader`,
+# a helper that finds the interpreter itself). An entry naming no file fails the run.
 MARKED: dict[str, tuple[str, ...]] = {
     # the Airflow import, the sandbox and `verify`, run under Airflow 3 and 2
     "airflow_side/test_probe_preload.py": ("airflow",),
@@ -85,7 +86,10 @@ def pytest_collection_modifyitems(config, items):
             if relative == place or (place.endswith("/") and relative.startswith(place)):
                 for marker in markers:
                     item.add_marker(marker)
-        if AIRFLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        # ... or is parametrized by one's name, for request.getfixturevalue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        named = {value for value in params.values() if isinstance(value, str)}
+        if AIRFLOW_FIXTURES & (set(getattr(item, "fixturenames", ())) | named):
             item.add_marker("airflow")
 
 
