@@ -34,7 +34,7 @@ Expected = dict[str, tuple[dict[str, tuple[bool, bool]], set[tuple[str, str]]]]
 def fixture_truth(folder: Path) -> tuple[list[Path], Expected]:
     """The recorded truth, each SubDagOperator's sub-DAG (Airflow 2 lists it as a DAG of its own)
     inlined into its parent as the reader inlines it."""
-    from tests.airflow.test_example_dags import inlined
+    from tests.parse.test_airflow_examples import inlined
 
     truth = json.loads((folder / "airflow_truth.json").read_text())
     expected: Expected = {}
@@ -71,7 +71,7 @@ def fixture_truth(folder: Path) -> tuple[list[Path], Expected]:
 
 def example_truth(python: str, scratch: Path) -> tuple[list[Path], Expected]:
     from airflow2kfp.parse.airflow_examples import copy_examples
-    from tests.airflow.test_example_dags import dagbag_truth, inlined
+    from tests.parse.test_airflow_examples import dagbag_truth, inlined
 
     roots = copy_examples(python, scratch)
     expected: Expected = {}
