@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from airflow2kfp.pipeline import ConvertOptions
+from airflow2kfp.report.summary import conversion_json
 from airflow2kfp.run import STATIC, RunSettings, convert_all
 from tests.helpers import strip_volatile
 
@@ -128,32 +129,33 @@ def _goldens_of(folder: Path) -> dict[str, str]:
 
 def default_mode_run(fixtures: list[Path], python: str, out: Path) -> dict[str, dict[str, str]]:
     """One default-mode run over the fixtures (one Airflow start-up, imports in parallel), split into
-    each fixture's files: its pipelines and its entries of conversion.json (volatile stripped).
+    what a run over each fixture alone writes: its pipelines, and its conversion.json built by the
+    converter's own `conversion_json` from that file's result (volatile stripped).
 
-    Each fixture folder is the DAGs folder Airflow would read, as for a run over one file."""
+    Each fixture's folder is the DAGs folder Airflow reads, as in a run over the one file."""
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
         settings = RunSettings(mode="auto", airflow_python=python, airflow_timeout=60.0, jobs=2)
-        convert_all([f.relative_to(ROOT) for f in fixtures], out, ConvertOptions(), settings=settings)
+        result = convert_all(
+            [f.relative_to(ROOT) for f in fixtures], out, ConvertOptions(), settings=settings
+        )
     finally:
         os.chdir(cwd)
-    document = json.loads((out / "conversion.json").read_text(encoding="utf-8"))
+    document = json.loads(result.summary_path.read_text(encoding="utf-8"))
+    written = {
+        (dag["source"], dag["dag_id"]): {key: dag[key] for key in ("python", "yaml", "recurring_run")}
+        for dag in document["dags"]
+    }
+    by_path = {file.path: file for file in result.files}
     by_fixture: dict[str, dict[str, str]] = {}
     for fixture in fixtures:
-        source = fixture.relative_to(ROOT).as_posix()
-        dags = [dag for dag in document["dags"] if dag["source"] == source]
-        entries = {
-            "tool": document["tool"],
-            "reading": document["reading"],
-            "dags": dags,
-            "files": [file for file in document["files"] if file["path"] == source],
-        }
-        files = {"conversion.json": json.dumps(entries, indent=2, ensure_ascii=False) + "\n"}
-        for dag in dags:
-            for key in ("python", "yaml", "recurring_run"):
-                if dag.get(key):
-                    files[dag[key]] = (out / dag[key]).read_text(encoding="utf-8")
+        file = by_path[fixture.relative_to(ROOT).as_posix()]
+        files = {"conversion.json": conversion_json([file], written, result.reading.to_json())}
+        for dag in file.dags:
+            for relative in written[(file.path, dag.dag_id)].values():
+                if relative:
+                    files[relative] = (out / relative).read_text(encoding="utf-8")
         by_fixture[fixture.stem] = {relative: strip_volatile(text) for relative, text in files.items()}
     return by_fixture
 
