@@ -6,8 +6,8 @@ Regenerate after an intended change with `make test PYTEST_ARGS=--update-goldens
 `pytest tests/e2e --update-goldens`), then review the diff of tests/goldens/ like code.
 
 The default mode's pipelines are the static ones for most fixtures: a default-mode golden holds the
-fixture's conversion.json entries (they say how it was read) and only the pipeline files that
-differ from the static golden; the others are asserted equal to it. DEFAULT_MODE_DIFFERS says which
+fixture's conversion.json (always: it says how the file was read, and Airflow's resolved settings)
+and only the pipeline files that differ from the static golden; the others are asserted equal to it. DEFAULT_MODE_DIFFERS says which
 fixtures differ and why; a fixture that starts or stops differing fails until it is listed or removed.
 """
 
