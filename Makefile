@@ -1,6 +1,6 @@
 # The two set-up commands of the README. Each creates what it needs (virtual environments,
 # system packages) first; every step is idempotent, so a second run only does the work itself.
-.PHONY: demo test test-fast lint venv airflow-env kfp2-env
+.PHONY: demo test test-fast coverage lint venv airflow-env kfp2-env
 
 DEMO_OUT ?= demo-out
 
@@ -28,6 +28,15 @@ test: venv airflow-env kfp2-env
 # pyproject.toml; which tests carry them: tests/conftest.py).
 test-fast: venv
 	.venv/bin/python -m pytest -q -m "not airflow and not browser and not slow" $(PYTEST_ARGS)
+
+# The whole suite with coverage measured (configuration: pyproject's [tool.coverage]): the total,
+# each package's figure (scripts/coverage_by_package.py) and an HTML report in build/coverage/html.
+coverage: venv airflow-env kfp2-env
+	@scripts/system_packages.sh --test
+	.venv/bin/python -m pytest -q --cov --cov-report= $(PYTEST_ARGS)
+	.venv/bin/coverage html -q -d build/coverage/html
+	.venv/bin/coverage json -q -o build/coverage/coverage.json
+	.venv/bin/python scripts/coverage_by_package.py build/coverage/coverage.json
 
 # ruff (rules and format) over the tree and mypy over the core modules (configured in pyproject.toml).
 lint: venv

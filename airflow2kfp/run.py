@@ -19,10 +19,18 @@ from typing import TYPE_CHECKING
 from airflow2kfp.cache import Cache, Hasher
 from airflow2kfp.diagnostics import Diagnostic, Severity, diag
 from airflow2kfp.discover import DiscoveryOptions, Found, discover
-from airflow2kfp.emit.names import UniqueNames, file_stem
 from airflow2kfp.emit.recurring import recurring_json, recurring_json_v2
 from airflow2kfp.model import ParsedFile
-from airflow2kfp.outputs import WriteResult, locked, read_manifest, write_tree
+from airflow2kfp.names import UniqueNames, file_stem
+from airflow2kfp.outputs import (
+    PIPELINES_DIR,
+    SUMMARY_FILE,
+    V2_DIR,
+    WriteResult,
+    locked,
+    read_manifest,
+    write_tree,
+)
 from airflow2kfp.ownership import MARKER, Holds, find_holds
 from airflow2kfp.parse.readers import StaticReader
 from airflow2kfp.pipeline import ConvertOptions, Reader, convert_file, convert_read, read_file
@@ -34,9 +42,6 @@ from airflow2kfp.suppress import apply as apply_ignores
 if TYPE_CHECKING:  # imported for airflow/auto runs only: it brings in the Airflow worker machinery
     from airflow2kfp.parse.readers import ImportStream
 
-PIPELINES_DIR = "pipelines"
-V2_DIR = "v2"  # pipelines/v2/: the KFP v2 target's files
-SUMMARY_FILE = "conversion.json"
 FAIL_ON_RANK = {"warning": Severity.WARNING.rank, "error": Severity.ERROR.rank}
 
 

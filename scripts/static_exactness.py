@@ -6,7 +6,7 @@
 The first form compares `--mode static`'s reading of every fixture with `airflow_truth.json`
 (recorded by scripts/airflow_truth.py under the Airflow venv); the second reads Airflow's own example
 DAGs, copied out of that Airflow, and compares with what its DagBag builds (sub-DAGs inlined as the
-reader inlines them; tests/airflow/test_example_dags.py's truth run). A DAG is exact when its task
+reader inlines them; tests/parse/test_airflow_examples.py's truth run). A DAG is exact when its task
 ids and edges (and, for fixtures, setup/teardown flags) are Airflow's. Prints one line per DAG that
 differs, with what the reading said about it (an A2K203 error fails the DAG, a warning makes its
 ordering unproven), then the totals: a DAG read wrong *and* claimed exact is the one thing that must
@@ -34,7 +34,7 @@ Expected = dict[str, tuple[dict[str, tuple[bool, bool]], set[tuple[str, str]]]]
 def fixture_truth(folder: Path) -> tuple[list[Path], Expected]:
     """The recorded truth, each SubDagOperator's sub-DAG (Airflow 2 lists it as a DAG of its own)
     inlined into its parent as the reader inlines it."""
-    from tests.airflow.test_example_dags import inlined
+    from tests.parse.test_airflow_examples import inlined
 
     truth = json.loads((folder / "airflow_truth.json").read_text())
     expected: Expected = {}
@@ -71,7 +71,7 @@ def fixture_truth(folder: Path) -> tuple[list[Path], Expected]:
 
 def example_truth(python: str, scratch: Path) -> tuple[list[Path], Expected]:
     from airflow2kfp.parse.airflow_examples import copy_examples
-    from tests.airflow.test_example_dags import dagbag_truth, inlined
+    from tests.parse.test_airflow_examples import dagbag_truth, inlined
 
     roots = copy_examples(python, scratch)
     expected: Expected = {}

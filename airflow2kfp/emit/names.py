@@ -1,18 +1,16 @@
 """Names of the generated v1 module: task variables that shadow none of the module's own names.
 
-The naming rules themselves (KFP task names, identifiers, file names) are `airflow2kfp.names`; they are
-re-exported here only for the modules of the mapping stage that still import them from the emitter
-(lead: to remove after #18 merges, once mapping/{branching,control_flow,kubernetes}.py and run.py
-import `airflow2kfp.names`).
+The naming rules themselves (KFP task names, identifiers, file names) are `airflow2kfp.names`, below
+both the mapping and the emitter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from airflow2kfp.names import UniqueNames, file_stem, python_identifier
+from airflow2kfp.names import UniqueNames, python_identifier
 
-__all__ = ["GENERATED_MODULE_NAMES", "UniqueNames", "file_stem", "python_identifier", "python_task_variables"]
+__all__ = ["GENERATED_MODULE_NAMES", "python_task_variables"]
 
 # Names the generated module itself binds; task variables must not shadow them.
 GENERATED_MODULE_NAMES = frozenset(

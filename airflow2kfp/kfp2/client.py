@@ -1,10 +1,10 @@
-"""Find the kfp 2.x interpreter and talk to its worker (airflow2kfp/kfp2/worker.py).
+"""Find the kfp 2.x interpreter and talk to its worker (airflow2kfp/kfp2_side/worker.py).
 
 The interpreter is `--kfp2-python PATH`, else `$AIRFLOW2KFP_KFP2_PYTHON`, else the project's
 `.venv-kfp2/bin/python` (made by scripts/setup_kfp2_env.sh). One worker per converting process,
 started on first use and kept for the process's life (kfp 2 is imported once, ~1 s); a worker that
 dies or hangs is killed and the next request starts a new one. The worker runs from a folder of its
-own (a copy of worker.py), with an allow-listed environment, so it never
+own (a copy of kfp2_side/), with an allow-listed environment, so it never
 imports the converter's package (kfp 1.8) and sees no credentials.
 """
 
@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from airflow2kfp import kfp2_side
+
 PYTHON_ENV_VAR = "AIRFLOW2KFP_KFP2_PYTHON"
 PROJECT_ENV_DIR = ".venv-kfp2"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ("worker.py", "ir_runner.py")
 ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 STARTUP_TIMEOUT = 120.0  # importing kfp 2 on a busy machine
 COMPILE_TIMEOUT = 120.0
@@ -57,13 +58,13 @@ class Compiled:
 
 
 class Kfp2Worker:
-    """One worker process answering JSON lines (see worker.py)."""
+    """One worker process answering JSON lines (see airflow2kfp/kfp2_side/worker.py)."""
 
     def __init__(self, python: str) -> None:
         self.python = python
         self.root = Path(tempfile.mkdtemp(prefix="airflow2kfp-kfp2-"))
-        for name in SCRIPTS:
-            shutil.copyfile(Path(__file__).with_name(name), self.root / name)
+        for script in kfp2_side.SCRIPTS:
+            shutil.copyfile(script, self.root / script.name)
         (self.root / "home").mkdir()
         self.process: subprocess.Popen[bytes] | None = None
         self.buffer = b""
@@ -85,7 +86,7 @@ class Kfp2Worker:
         log = open(self.root / "worker.log", "ab")  # noqa: SIM115 - the child keeps it
         try:
             self.process = subprocess.Popen(
-                [self.python, "-s", str(self.root / "worker.py")],
+                [self.python, "-s", str(self.root / kfp2_side.WORKER.name)],
                 cwd=self.root,
                 env=self.env(),
                 stdin=subprocess.PIPE,
@@ -230,7 +231,7 @@ def run_v2(
     run_timeout: float,
     run_uuid: str,
 ) -> dict[str, Any]:
-    """Run a compiled v2 pipeline in the kfp 2 worker (ir_runner.py); `on_step(step)` runs each container
+    """Run a compiled v2 pipeline in the kfp 2 worker (kfp2_side/ir_runner.py); `on_step(step)` runs each container
     the worker hands over and returns what it did. Never raises: a failure is a run in phase Error."""
     if python is None:
         return {

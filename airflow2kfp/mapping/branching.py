@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 
 from airflow2kfp.diagnostics import Diagnostic, diag
-from airflow2kfp.emit.names import python_identifier
 from airflow2kfp.mapping.base import (
     ComponentDef,
     Fidelity,
@@ -36,6 +35,7 @@ from airflow2kfp.mapping.control_flow import (
 )
 from airflow2kfp.mapping.python import Decision, python_component
 from airflow2kfp.model import Dag, Task, Unresolved
+from airflow2kfp.names import python_identifier
 
 PYTHON_IMAGE = "python:3.11-slim"
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")

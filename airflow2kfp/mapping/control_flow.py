@@ -24,11 +24,11 @@ from functools import cache
 from typing import Any
 
 from airflow2kfp import graph
-from airflow2kfp.emit.names import python_identifier
 from airflow2kfp.mapping import trigger_rules as tr
 from airflow2kfp.mapping.base import ParamRef
 from airflow2kfp.mapping.fan_in import Collected
 from airflow2kfp.model import DEFAULT_TRIGGER_RULE, Dag, MappedArg, Task, Unresolved, XComRef
+from airflow2kfp.names import python_identifier
 
 BRANCH_OPERATORS = frozenset(
     {

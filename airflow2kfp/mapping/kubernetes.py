@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 from airflow2kfp.diagnostics import Diagnostic, diag
-from airflow2kfp.emit.names import python_identifier
 from airflow2kfp.mapping import xcom
 from airflow2kfp.mapping.base import (
     Fidelity,
@@ -37,6 +36,7 @@ from airflow2kfp.mapping.container import (
 )
 from airflow2kfp.mapping.templates import PullResolver, time_macro_note, translate_value
 from airflow2kfp.model import Task, Unresolved, XComRef
+from airflow2kfp.names import python_identifier
 
 # old `resources={...}` keys (Airflow 1.10 / cncf-kubernetes < 4) -> KFP ContainerOp setters
 OLD_RESOURCES = {

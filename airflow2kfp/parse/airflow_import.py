@@ -1,7 +1,7 @@
 """Read DAG files the way Airflow does: import them with Airflow's DagBag in a separate interpreter.
 
 kfp 1.x needs pydantic 1 and Airflow 3 needs pydantic 2, so Airflow never runs in this process.
-`airflow_probe.py` runs under an Airflow interpreter as a long-lived worker (Airflow is imported
+`airflow_side/probe.py` runs under an Airflow interpreter as a long-lived worker (Airflow is imported
 once), one per core, each in a sandbox of its own (airflow2kfp.parse.sandbox: bubblewrap on Linux),
 and forks a child per file. Each answer comes through a pipe made for that file, as one frame
 carrying the request's nonce and the file's path, and is checked here against both and against
@@ -30,6 +30,8 @@ from pathlib import Path
 from subprocess import PIPE, CompletedProcess, Popen
 from typing import Any
 
+from airflow2kfp.airflow_side import PROBE, SANDBOX_INSIDE
+from airflow2kfp.airflow_side import sandbox_inside as frames
 from airflow2kfp.diagnostics import Diagnostic, Severity, diag
 from airflow2kfp.local_imports import FileScanner
 from airflow2kfp.model import (
@@ -46,7 +48,6 @@ from airflow2kfp.model import (
     Unresolved,
     XComRef,
 )
-from airflow2kfp.parse import sandbox_inside as frames
 from airflow2kfp.parse.sandbox import (
     Box,
     Sandbox,
@@ -59,8 +60,7 @@ from airflow2kfp.parse.sandbox import (
 )
 from airflow2kfp.parse.subdags import inline_subdags
 
-PROBE = Path(__file__).with_name("airflow_probe.py")
-SCRIPTS = (PROBE, Path(frames.__file__))  # the probe imports its sibling sandbox_inside.py
+SCRIPTS = (PROBE, SANDBOX_INSIDE)  # the probe imports its sibling sandbox_inside.py
 PYTHON_ENV_VAR = "AIRFLOW2KFP_AIRFLOW_PYTHON"
 PROJECT_ENV_DIR = ".venv-airflow"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 class ReaderOptions:
     timeout: float = 5.0  # seconds Airflow may spend importing one file
     memory_mb: int = 2048  # address space one file may add on top of an idle worker
-    max_processes: int = 64  # processes one file may start (RLIMIT_NPROC; see airflow_probe)
+    max_processes: int = 64  # processes one file may start (RLIMIT_NPROC; see airflow_side/probe.py)
     startup_timeout: float = 180.0  # importing Airflow itself is slow, more so on a busy machine
     workers: int = 1
     extra_env: tuple[tuple[str, str], ...] = ()  # the AIRFLOW_VAR_*/AIRFLOW_CONN_* a repo needs

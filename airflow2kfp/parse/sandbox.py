@@ -15,7 +15,7 @@ Two flavours, chosen by who runs the converter:
   no capabilities and may not create further user namespaces.
 - "root": a user namespace made here maps root and `nobody` (65534) to themselves; the sandbox's
   first process keeps, in that namespace only, what it needs to drop each DAG file's process to
-  `nobody` and to clean up after it (see airflow_probe.py). RLIMIT_NPROC then binds, which it never
+  `nobody` and to clean up after it (see airflow_side/probe.py). RLIMIT_NPROC then binds, which it never
   does for root.
 Without bubblewrap (`--sandbox off`, or not Linux / no user namespaces under `auto`) the process
 runs in a temporary folder with the same environment: weaker, and every run says so (A2K610).
@@ -40,8 +40,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from airflow2kfp.airflow_side.sandbox_inside import CWD, NOBODY
 from airflow2kfp.diagnostics import Diagnostic, diag
-from airflow2kfp.parse.sandbox_inside import CWD, NOBODY
 
 INSIDE = "/airflow2kfp"
 SCRIPTS = f"{INSIDE}/bin"  # our scripts, read-only; the scripts' folder is their sys.path[0]
@@ -53,7 +53,7 @@ HOSTNAME = "airflow2kfp"
 
 # Only these variables of the user's environment reach Airflow: an allow-list, so cloud and
 # cluster credentials (AWS_*, GOOGLE_*, AZURE_*, KUBECONFIG, tokens, ...) never do.
-# SOURCE_DATE_EPOCH: the instant a DAG file's clock reads while imported (airflow_probe._FrozenClock)
+# SOURCE_DATE_EPOCH: the instant a DAG file's clock reads while imported (airflow_side/probe.py's _FrozenClock)
 ENV_ALLOWLIST = (
     "LANG",
     "LC_ALL",

@@ -36,6 +36,7 @@ from airflow2kfp.diagnostics import CODES
 from airflow2kfp.outputs import (
     ESCAPES,
     MANIFEST_FILE,
+    SUMMARY_FILE,
     Manifest,
     OutputConflict,
     OwnedFiles,
@@ -64,7 +65,6 @@ from airflow2kfp.report.views import (
     index_of,
 )
 
-SUMMARY_FILE = "conversion.json"
 INDEX_HTML = "index.html"
 INDEX_MD = "index.md"
 

@@ -1,6 +1,6 @@
 """Run DAGs once under Airflow, in the import's sandbox, and return what each task did.
 
-The Airflow side of `verify`. `airflow_runner_script.py` runs under the Airflow interpreter in the
+The Airflow side of `verify`. `airflow_side/dag_test_runner.py` runs under the Airflow interpreter in the
 sandbox the import uses (airflow2kfp.parse.sandbox: bubblewrap on Linux; the DAG folder read-only,
 an allow-listed environment, no network) with a private, writable copy of a migrated, empty sqlite
 database: migrating costs seconds, so the empty database is made once per Airflow installation and
@@ -18,11 +18,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from airflow2kfp.parse import sandbox_inside
+from airflow2kfp.airflow_side import DAG_TEST_RUNNER, SANDBOX_INSIDE
 from airflow2kfp.parse.airflow_import import sandbox_box
 from airflow2kfp.parse.sandbox import Sandbox, SandboxError, SandboxMode, migrated_home, resolve
 
-RUNNER = Path(__file__).with_name("airflow_runner_script.py")
 RESULT_MARKER = "AIRFLOW2KFP-RESULT "
 LOGICAL_DATE = "2024-01-01T00:00:00+00:00"  # fixed, so templated values are the same on every run
 
@@ -113,7 +112,7 @@ def run_dags(
     home = migrated_home(python, resolve(options.sandbox)[0])
     if home is None:
         return AirflowRunResult(None, {}, error=f"`airflow db migrate` failed with {python}")
-    box = replace(box, scripts=(RUNNER, Path(sandbox_inside.__file__)), home=home, home_access="copy")
+    box = replace(box, scripts=(DAG_TEST_RUNNER, SANDBOX_INSIDE), home=home, home_access="copy")
     request = {
         "dag_folder": folder,
         "dag_ids": list(dag_ids) if dag_ids else None,
@@ -123,7 +122,9 @@ def run_dags(
         "sandboxed": box.sandboxed,
     }
     with Sandbox(box) as sandbox:
-        done = sandbox.run([sandbox.script(RUNNER), json.dumps(request)], timeout=options.run_timeout)
+        done = sandbox.run(
+            [sandbox.script(DAG_TEST_RUNNER), json.dumps(request)], timeout=options.run_timeout
+        )
     if done is None:
         return AirflowRunResult(
             None, {}, error=f"the Airflow run did not finish within {options.run_timeout:g}s"

@@ -1,6 +1,6 @@
 """`verify --target v2`: run the compiled KFP v2 pipeline (its IR) once on this machine.
 
-The IR is run by the kfp 2 worker (airflow2kfp/kfp2/ir_runner.py: kfp.local's code for what a step gets
+The IR is run by the kfp 2 worker (airflow2kfp/kfp2_side/ir_runner.py: kfp.local's code for what a step gets
 and gives, KFP's backend's rules for whether and when it runs). Each container the worker hands over
 runs here, under the same rules as `verify`'s v1 run (host_step: the bash, alpine and python images,
 the operator fallback with the verifying Airflow; anything else is not verifiable): Python steps with

@@ -11,11 +11,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import strip_volatile
 
 from airflow2kfp.kfp2.client import find_kfp2_python
 from airflow2kfp.pipeline import ConvertOptions
 from airflow2kfp.run import RunSettings, convert_all
+from tests.helpers import strip_volatile
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "airflow_dags"

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from accel_data import GOLDEN_SOURCES, ROOT
 
 from airflow2kfp import kfp_accel
 from airflow2kfp.kfp_accel import guard, install
 from airflow2kfp.kfp_accel.patch import ABSENT
 from airflow2kfp.kfp_accel.patches import PATCHES
+from tests.kfp_accel.accel_data import GOLDEN_SOURCES, ROOT
 
 
 def own_values() -> dict[str, object]:
@@ -181,7 +181,7 @@ def test_a_run_says_it_once_as_a_coded_warning(
     fresh_guard: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from airflow2kfp.pipeline import ConvertOptions
-    from airflow2kfp.run import collect
+    from airflow2kfp.run import STATIC, collect
 
     real = guard.installed_version
     monkeypatch.setattr(
@@ -197,7 +197,9 @@ def test_a_run_says_it_once_as_a_coded_warning(
         )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the coded notice, not a Python warning as well
-        collected = collect([dags], ConvertOptions())
+        collected = collect(
+            [dags], ConvertOptions(), settings=STATIC
+        )  # the guard's notice alone, Airflow or not
     assert [(d.code, d.severity.value) for d in collected.notices] == [("A2K403", "warning")]
     assert "docstring-parser 0.1 (checked 0.18.0)" in collected.notices[0].message
     assert all(f.dags and f.dags[0].yaml_text for f in collected.files)  # plain kfp compiled them

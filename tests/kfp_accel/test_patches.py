@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from accel_data import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from kfp.components import _yaml_utils
+
+from airflow2kfp.kfp_accel import accelerated, install
+from airflow2kfp.kfp_accel.copies import patched, standard_lib_dir
+from airflow2kfp.kfp_accel.patch import ABSENT, Kind, Patch, source_digest
+from airflow2kfp.kfp_accel.patches import PATCHES, patches_markdown
+from tests.kfp_accel.accel_data import (
     ANY_DATA,
     EXAMPLES,
     GOLDEN_SOURCES,
@@ -37,14 +45,6 @@ from accel_data import (
     shape,
     workflow_with,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from kfp.components import _yaml_utils
-
-from airflow2kfp.kfp_accel import accelerated, install
-from airflow2kfp.kfp_accel.copies import patched, standard_lib_dir
-from airflow2kfp.kfp_accel.patch import ABSENT, Kind, Patch, source_digest
-from airflow2kfp.kfp_accel.patches import PATCHES, patches_markdown
 
 CHECKS: dict[str, Callable[[Any, Any], None]] = {}  # patch target -> check(kfp's value, ours)
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from accel_data import GOLDEN_SOURCES
-from helpers import strip_volatile
 
 from airflow2kfp.emit.compile import compile_source
 from airflow2kfp.kfp_accel import accelerated, guard
+from tests.helpers import strip_volatile
+from tests.kfp_accel.accel_data import GOLDEN_SOURCES
 
 
 def _plain_compile(source: Path, folder: Path) -> tuple[str | None, str]:

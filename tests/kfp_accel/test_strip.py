@@ -8,12 +8,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from accel_data import kfp_sources
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kfp.components._python_op import _strip_type_hints_using_lib2to3
 
 from airflow2kfp.kfp_accel.strip import strip_with_ast
+from tests.kfp_accel.accel_data import kfp_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("A2K_EXAMPLES", "200"))

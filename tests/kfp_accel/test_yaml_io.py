@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import yaml
-from accel_data import ANY_DATA, EXAMPLES, GOLDEN_YAML, PLAIN_DATA, shape, workflow_with
 from hypothesis import HealthCheck, given, settings
 from kfp.components import _yaml_utils
 
 from airflow2kfp.kfp_accel import yaml_io
+from tests.kfp_accel.accel_data import ANY_DATA, EXAMPLES, GOLDEN_YAML, PLAIN_DATA, shape, workflow_with
 
 
 def test_escaped_text_goes_to_kfp() -> None:

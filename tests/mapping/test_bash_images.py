@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from helpers import dag, task
 
 from airflow2kfp.mapping import MappingContext, MappingOptions, map_task
 from airflow2kfp.mapping.base import Fidelity
 from airflow2kfp.mapping.bash_images import choose, needs
 from airflow2kfp.settings import TOOL_IMAGES
+from tests.helpers import dag, task
 
 PYTHON, DBT, GCLOUD = TOOL_IMAGES["python"], TOOL_IMAGES["dbt"], TOOL_IMAGES["gcloud"]
 

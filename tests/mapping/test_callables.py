@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from helpers import dag
-
 from airflow2kfp.mapping import MappingContext, MappingOptions, map_task
 from airflow2kfp.mapping.base import Fidelity, TaskMapping
 from airflow2kfp.mapping.callables import prepare
 from airflow2kfp.model import BoundObject, PythonCallable, SourceSpan, Task, TaskArgs
+from tests.helpers import dag
 
 PY = ("PythonOperator", "airflow.operators.python")
 MODULE = """import math

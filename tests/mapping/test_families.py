@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 
-from helpers import dag, task
-
 from airflow2kfp.mapping import MappingContext, MappingOptions, family_for, map_task
 from airflow2kfp.mapping.base import Fidelity, Interpolated, ParamRef, RunIdRef
 from airflow2kfp.mapping.callable_source import standalone
 from airflow2kfp.mapping.dag_params import dag_parameters
 from airflow2kfp.mapping.templates import translate
 from airflow2kfp.model import PythonCallable, SourceSpan, Task, TaskArgs, Unresolved, XComRef
+from tests.helpers import dag, task
 
 PY = ("PythonOperator", "airflow.operators.python")
 TASKFLOW = ("task", "airflow.decorators")

@@ -3,13 +3,12 @@ Python, Bash and pod families wire them (with the run context a step serves)."""
 
 from __future__ import annotations
 
-from helpers import dag, task
-
 from airflow2kfp.mapping import MappingContext, MappingOptions, map_task
 from airflow2kfp.mapping.base import Fidelity, Interpolated, ParamRef
 from airflow2kfp.mapping.xcom import JSON, TEXT, XComText, code_use, simple_pull, source, template_use
 from airflow2kfp.model import PythonCallable, SourceSpan, Task, TaskArgs, XComRef
 from airflow2kfp.parse.static import read_dag_file
+from tests.helpers import dag, task
 
 PY = ("PythonOperator", "airflow.operators.python")
 TASKFLOW = ("task", "airflow.decorators")

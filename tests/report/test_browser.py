@@ -7,10 +7,10 @@ Chromium must be installed (`make test` installs it); a missing browser fails, i
 import json
 
 import pytest
-from browser import SCREENSHOT_DIR, dump_dom, parse, screenshot
 
 from airflow2kfp.report.render import render_reports
-from fixtures import FIXTURES, build_run
+from tests.report.browser import SCREENSHOT_DIR, dump_dom, parse, screenshot
+from tests.report.fixtures import FIXTURES, build_run
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_index_renders_every_dag_worst_first(out):
 
 @pytest.fixture(scope="module")
 def large(tmp_path_factory):
-    from fixtures import large_dag
+    from tests.report.fixtures import large_dag
 
     root = tmp_path_factory.mktemp("browser-large")
     out = build_run(root, (large_dag(),), with_broken_file=False)

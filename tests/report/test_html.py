@@ -7,7 +7,7 @@ import pytest
 from airflow2kfp.report import layout
 from airflow2kfp.report.render import render_reports
 from airflow2kfp.report.views import Graph, GraphNode
-from fixtures import HOSTILE, build_run, etl_dag, hostile_dag
+from tests.report.fixtures import HOSTILE, build_run, etl_dag, hostile_dag
 
 NETWORK = re.compile(
     r"""(?:src|href|xlink:href|action)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//""",

@@ -6,7 +6,7 @@ Regenerate after an intended change with `pytest tests/report --update-goldens` 
 import pytest
 
 from airflow2kfp.report.render import render_reports
-from fixtures import build_run
+from tests.report.fixtures import build_run
 
 GOLDENS = __import__("pathlib").Path(__file__).parents[1] / "goldens" / "report"
 PAGES = [
@@ -42,7 +42,7 @@ def test_markdown_is_small_enough_for_a_pull_request_comment(out):
 
 @pytest.fixture(scope="module")
 def large(tmp_path_factory):
-    from fixtures import large_dag
+    from tests.report.fixtures import large_dag
 
     root = tmp_path_factory.mktemp("large")
     out = build_run(root, (large_dag(),), with_broken_file=False)

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from output_fixtures import run, write_dag
 
 from airflow2kfp import config
 from airflow2kfp.parse import airflow_import
+from tests.security.output_fixtures import run, write_dag
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from output_fixtures import convert, run, snapshot, write_dag
 
 from airflow2kfp.outputs import MANIFEST_FILE, sha256
+from tests.security.output_fixtures import convert, run, snapshot, write_dag
 
 SECRET = "AWS_SECRET_ACCESS_KEY=do-not-leak-me"
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
-from output_fixtures import convert
 
 from airflow2kfp.ci.markdown import markdown_summary
 from airflow2kfp.diagnostics import diag
 from airflow2kfp.report.escape import md_code, md_text
 from airflow2kfp.results import DagResult, FileResult, Status
+from tests.security.output_fixtures import convert
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",

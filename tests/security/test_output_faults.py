@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from output_fixtures import ROOT, child, convert, leftovers, run, snapshot, write_dag
 
 from airflow2kfp.outputs import MANIFEST_FILE, sha256
+from tests.security.output_fixtures import ROOT, child, convert, leftovers, run, snapshot, write_dag
 
 # a convert run in a child process that can be held inside its lock on OUT: before writing, it
 # says "holding" and waits until the file RELEASE exists (or for PAUSE seconds)

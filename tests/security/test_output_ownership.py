@@ -9,9 +9,9 @@ import stat
 from pathlib import Path
 
 import pytest
-from output_fixtures import convert, leftovers, run, snapshot, write_dag
 
 from airflow2kfp.outputs import MANIFEST_FILE
+from tests.security.output_fixtures import convert, leftovers, run, snapshot, write_dag
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import BASH, dag, task
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,6 +33,7 @@ from airflow2kfp.model import Dag
 from airflow2kfp.names import UniqueNames, ascii_identifier, python_identifier
 from airflow2kfp.pipeline import ConvertOptions, convert_dag
 from airflow2kfp.results import Status
+from tests.helpers import BASH, dag, task
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("A2K_EXAMPLES", "200"))

@@ -347,7 +347,7 @@ def test_both_sides_logs_are_kept_for_a_task_that_failed_or_differs():
 
 
 def test_each_task_s_log_is_cut_from_the_dag_test_output():
-    from airflow2kfp.verify.airflow_runner_script import task_logs
+    from airflow2kfp.airflow_side.dag_test_runner import task_logs
 
     output = [
         "[info] Filling up the DagBag\n",
