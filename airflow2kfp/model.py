@@ -57,6 +57,51 @@ class XComRef:
 
 
 @dataclass(frozen=True)
+class XComZip:
+    """`a.zip(b, ...)` (Airflow's ZipXComArg): the i-th items of each list, as a tuple; as many as the
+    shortest list, or (with `fillvalue`) the longest, the missing items filled as
+    `itertools.zip_longest` does. `args` are XComRefs or other derived XComs."""
+
+    args: tuple[Any, ...]
+    filled: bool = False  # fillvalue= was given (None is a fill value too)
+    fillvalue: Any = None
+
+
+@dataclass(frozen=True)
+class XComMap:
+    """`a.map(f)` (Airflow's MapXComArg; chained maps are one): each item of `arg` passed through
+    `callables` in order, when the mapped task's instance reads it."""
+
+    arg: Any  # an XComRef or another derived XCom
+    callables: tuple[PythonCallable, ...]
+
+
+@dataclass(frozen=True)
+class XComConcat:
+    """`a.concat(b, ...)` (Airflow's ConcatXComArg): the items of each list, one list after the other."""
+
+    args: tuple[Any, ...]
+
+
+DERIVED_XCOMS = (XComZip, XComMap, XComConcat)
+
+
+def derived_inputs(value: Any) -> list[XComRef]:
+    """The XComs a derived XCom reads, in order (each once)."""
+    found: list[XComRef] = []
+    pending = [value]
+    while pending:
+        item = pending.pop(0)
+        if isinstance(item, XComMap):
+            pending.insert(0, item.arg)
+        elif isinstance(item, (XComZip, XComConcat)):
+            pending[:0] = list(item.args)
+        elif isinstance(item, XComRef) and item not in found:
+            found.append(item)
+    return found
+
+
+@dataclass(frozen=True)
 class DagRef:
     """A DAG passed as an argument: SubDagOperator's `subdag`."""
 
