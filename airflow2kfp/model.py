@@ -8,7 +8,7 @@ read-only by convention (mappings are plain dicts so results pickle across worke
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -99,6 +99,38 @@ def derived_inputs(value: Any) -> list[XComRef]:
         elif isinstance(item, XComRef) and item not in found:
             found.append(item)
     return found
+
+
+def with_module_source(value: Any, text: str) -> Any:
+    """A derived XCom whose map functions defined in the DAG file carry the file's text (`text`), as a
+    task's callable does: the step carries the module-level code they use."""
+    if isinstance(value, XComMap):
+        return XComMap(
+            with_module_source(value.arg, text),
+            tuple(
+                replace(c, module_source=text) if c.module is None and c.module_source is None else c
+                for c in value.callables
+            ),
+        )
+    if isinstance(value, (XComZip, XComConcat)):
+        return replace(value, args=tuple(with_module_source(a, text) for a in value.args))
+    return value
+
+
+def derived_text(value: Any) -> str:
+    """A derived XCom as a DAG would write it: `get_cmd.zip(get_env).map(to_kwargs)`."""
+    if isinstance(value, XComMap):
+        names = ("a lambda" if c.name == "<lambda>" else c.name for c in value.callables)
+        return derived_text(value.arg) + "".join(f".map({name})" for name in names)
+    if isinstance(value, (XComZip, XComConcat)):
+        method = "zip" if isinstance(value, XComZip) else "concat"
+        rest = [derived_text(a) for a in value.args[1:]]
+        if isinstance(value, XComZip) and value.filled:
+            rest.append(f"fillvalue={value.fillvalue!r}")
+        return f"{derived_text(value.args[0])}.{method}({', '.join(rest)})"
+    if isinstance(value, XComRef):
+        return value.task_id if value.key == "return_value" else f"{value.task_id}[{value.key!r}]"
+    return value.source if isinstance(value, Unresolved) else repr(value)
 
 
 @dataclass(frozen=True)

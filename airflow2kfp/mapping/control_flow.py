@@ -41,6 +41,7 @@ from airflow2kfp.model import (
     XComRef,
     XComZip,
     derived_inputs,
+    derived_text,
 )
 
 BRANCH_OPERATORS = frozenset(
@@ -366,7 +367,7 @@ def _loop(over: Any, variable: str, group: str | None = None) -> Loop:
     if isinstance(over, DERIVED_XCOMS):
         problem = derived_items.problem(over)
         if problem is not None:
-            unread = f"{derived_items.text(over)} ({problem})"
+            unread = f"{derived_text(over)} ({problem})"
             return Loop(ParamRef(f"{variable}_items"), variable, group, unread=unread)
     return Loop(over, variable, group)
 

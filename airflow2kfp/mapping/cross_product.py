@@ -20,7 +20,7 @@ from airflow2kfp.mapping import derived_items
 from airflow2kfp.mapping.base import ComponentDef
 from airflow2kfp.mapping.control_flow import Product
 from airflow2kfp.mapping.fan_in import Collected, decoding
-from airflow2kfp.model import DERIVED_XCOMS, XComRef, derived_inputs
+from airflow2kfp.model import DERIVED_XCOMS, XComRef, derived_inputs, derived_text
 from airflow2kfp.names import python_identifier
 
 PRODUCT_SUFFIX = " items"  # the product step's id: the task's id and this (no Airflow id has a space)
@@ -33,7 +33,7 @@ def product_id(task_id: str) -> str:
 def product_comment(product: Product) -> str:
     """What the items step computes, for the comment above it in the generated pipeline."""
     if product.bare:
-        return f"the items of {product.task_id}: {derived_items.text(product.fields[0][1].over)}, as Airflow computes them"
+        return f"the items of {product.task_id}: {derived_text(product.fields[0][1].over)}, as Airflow computes them"
     return (
         f"the items of {product.task_id}: the cross product of {', '.join(n for n, _ in product.fields)}, "
         "as Airflow maps it"
@@ -98,7 +98,7 @@ def product_component(product: Product, image: str) -> tuple[ComponentDef, dict[
     if product.bare:
         doc = (
             f'"""The items Airflow task {product.task_id!r} is mapped over: '
-            f'{derived_items.text(product.fields[0][1].over)}, computed as Airflow does."""'
+            f'{derived_text(product.fields[0][1].over)}, computed as Airflow does."""'
         )
         result = [
             "# an item a map function skipped (AirflowSkipException) is a skipped instance in Airflow: left out",

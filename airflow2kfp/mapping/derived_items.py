@@ -268,22 +268,3 @@ def _imports_only_skip(statement: str) -> bool:
             [(SKIP_EXCEPTION, SKIP_EXCEPTION)],
         )
     return False
-
-
-def text(value: Any) -> str:
-    """The derived XCom in words, as a DAG would write it: `get_cmd.zip(get_env).map(to_kwargs)`."""
-    if isinstance(value, XComMap):
-        return text(value.arg) + "".join(f".map({_name(c)})" for c in value.callables)
-    if isinstance(value, (XComZip, XComConcat)):
-        method = "zip" if isinstance(value, XComZip) else "concat"
-        rest = [text(a) for a in value.args[1:]]
-        if isinstance(value, XComZip) and value.filled:
-            rest.append(f"fillvalue={literal_source(value.fillvalue) or '...'}")
-        return f"{text(value.args[0])}.{method}({', '.join(rest)})"
-    if isinstance(value, XComRef):
-        return value.task_id if value.key == "return_value" else f"{value.task_id}[{value.key!r}]"
-    return repr(value)
-
-
-def _name(callable_: PythonCallable) -> str:
-    return "a lambda" if callable_.name == "<lambda>" else callable_.name
