@@ -760,13 +760,12 @@ def _differences(
             "mapped over an upstream's output: when the list is empty Airflow marks the task skipped; "
             "the KFP loop runs no iteration and its node is not Skipped"
         )
-    derived = [v for v in task.mapped_args.values() if isinstance(v, DERIVED_XCOMS)]
-    if any(derived_items.problem(v) is None for v in derived):
-        found.append(
-            "mapped over a zip/map/concat of XComs: one step computes the items first, as Airflow does, "
-            "and passes each as JSON (a tuple as a list); a map function that fails fails that step "
-            "(every instance), where Airflow fails only that instance"
-        )
+    found += [
+        difference
+        for value in task.mapped_args.values()
+        if isinstance(value, DERIVED_XCOMS) and derived_items.problem(value) is None
+        for difference in derived_items.differences(value)
+    ]
     if task.args.get("soft_fail") is True:
         found.append(
             "soft_fail: on timeout (or failure) Airflow marks the task skipped and what follows applies "

@@ -22,12 +22,13 @@ where Airflow fails only that instance.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from airflow2kfp.mapping.callables import StepCallable, literal_source, prepare
-from airflow2kfp.model import PythonCallable, XComConcat, XComMap, XComRef, XComZip
+from airflow2kfp.model import PythonCallable, XComConcat, XComMap, XComRef, XComZip, derived_text
 
 SKIP_EXCEPTION = "AirflowSkipException"
 
@@ -145,20 +146,52 @@ class DerivedCode:
 def problem(value: Any) -> str | None:
     """Why a derived XCom's items cannot be computed in a step, or None."""
     for callable_ in _callables(value):
-        prepared = _prepared(callable_)
-        if isinstance(prepared, str):
-            return prepared
+        found = _problem(callable_)
+        if found is not None:
+            return found
     if isinstance(value, XComZip) and value.filled and literal_source(value.fillvalue) is None:
         return "its fillvalue is not plain data"
     return None
 
 
-def _prepared(callable_: PythonCallable) -> StepCallable | str:
+def differences(value: Any) -> list[str]:
+    """How the items step's items differ from what Airflow hands each mapped instance."""
+    parts = _parts(value)
+    found = []
+    if any(isinstance(p, XComZip) for p in parts):
+        found.append(
+            f"mapped over {derived_text(value)}: a zipped item is a tuple in Airflow, a list in the step "
+            "(its items pass as JSON)"
+        )
+    if any(isinstance(p, XComMap) for p in parts):
+        found.append(
+            "a map function that fails fails the items step, so every instance, where Airflow fails only "
+            "the instance that reads that item"
+        )
+        prepared = [prepare(c) for c in _callables(value)]
+        if any(not isinstance(p, str) and SKIP_EXCEPTION in p.airflow_names for p in prepared):
+            found.append(
+                "an item whose map function raises AirflowSkipException is left out of the loop, where "
+                "Airflow has a skipped instance (the results after it are the same)"
+            )
+    return found
+
+
+def _problem(callable_: PythonCallable) -> str | None:
+    """Why the step cannot run a map function, or None."""
+    if callable_.module:  # defined in another module (the import may have read its source: not carried)
+        return (
+            f"the map function {callable_.name} is imported from {callable_.module}, which the step has not"
+        )
     prepared = prepare(callable_)
     if isinstance(prepared, str):
         return prepared
     if prepared.missing:
         return f"the map function {callable_.name} reads {', '.join(prepared.missing)}, which the step cannot define"
+    modules = sorted({m for s in prepared.prelude if not _airflow_import(s) for m in _imported_modules(s)})
+    if any(m not in sys.stdlib_module_names for m in modules):
+        outside = ", ".join(m for m in modules if m not in sys.stdlib_module_names)
+        return f"the map function {callable_.name} imports {outside}, which the step does not install"
     others = [n for n in prepared.airflow_names if n != SKIP_EXCEPTION]
     if others or any(_airflow_import(s) and not _imports_only_skip(s) for s in prepared.prelude):
         return f"the map function {callable_.name} uses Airflow itself ({', '.join(others) or 'an import'})"
@@ -196,7 +229,17 @@ def code(values: list[Any], reserved: set[str]) -> DerivedCode:
             name = _claim(f"_map_{len(functions)}", reserved)
             definitions += ["\n".join(prepared.definition), _bound(name, prepared)]
             functions[id(callable_)] = name
-    reserved |= {"_Lazy", "_Zip", "_Map", "_Concat", "_items", "_SKIP", "_Skipped", SKIP_EXCEPTION}
+    reserved |= {
+        "_functools",
+        "_Lazy",
+        "_Zip",
+        "_Map",
+        "_Concat",
+        "_items",
+        "_SKIP",
+        "_Skipped",
+        SKIP_EXCEPTION,
+    }
     kinds = {type(v) for value in values for v in _parts(value)}
     runtime = [
         SKIP_CLASS if skips else SKIP_NONE,
@@ -242,7 +285,7 @@ def _bound(name: str, prepared: StepCallable) -> str:
         *(str(literal_source(a)) for a in prepared.partial_args),
         *(f"{k}={literal_source(v)}" for k, v in prepared.partial_kwargs.items()),
     ]
-    return f"{name} = __import__('functools').partial({', '.join(parts)})"
+    return f"import functools as _functools\n\n{name} = _functools.partial({', '.join(parts)})"
 
 
 def _claim(name: str, reserved: set[str]) -> str:
@@ -250,6 +293,21 @@ def _claim(name: str, reserved: set[str]) -> str:
         name += "_"
     reserved.add(name)
     return name
+
+
+def _imported_modules(statement: str) -> set[str]:
+    """The top-level modules an import statement imports (none for other statements)."""
+    try:
+        nodes = ast.parse(statement).body
+    except SyntaxError:
+        return set()
+    found = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found.add("." if node.level else (node.module or "").split(".")[0])
+    return found
 
 
 def _airflow_import(statement: str) -> bool:
