@@ -158,7 +158,7 @@ def differences(value: Any) -> list[str]:
     """How the items step's items differ from what Airflow hands each mapped instance."""
     parts = _parts(value)
     found = []
-    if any(isinstance(p, XComZip) for p in parts):
+    if _tuples(value):
         found.append(
             f"mapped over {derived_text(value)}: a zipped item is a tuple in Airflow, a list in the step "
             "(its items pass as JSON)"
@@ -175,6 +175,13 @@ def differences(value: Any) -> list[str]:
                 "Airflow has a skipped instance (the results after it are the same)"
             )
     return found
+
+
+def _tuples(value: Any) -> bool:
+    """Whether the task receives zipped tuples (a map after the zip receives them, in the step too)."""
+    if isinstance(value, XComConcat):
+        return any(_tuples(arg) for arg in value.args)
+    return isinstance(value, XComZip)
 
 
 def _problem(callable_: PythonCallable) -> str | None:
