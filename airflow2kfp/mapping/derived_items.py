@@ -40,9 +40,9 @@ class _Lazy:
 
     @staticmethod
     def _check(value, what):
-        if not isinstance(value, (list, str, dict, _Lazy)):
-            raise ValueError(f"XCom {what} expects sequence or dict, not {type(value).__name__}")
-        return value
+        if isinstance(value, (list, str, dict, _Lazy)):
+            return value
+        raise ValueError(f"XCom {what} expects sequence or dict, not {type(value).__name__}")
 """
 
 ZIP = """\
