@@ -187,9 +187,8 @@ def _tuples(value: Any) -> bool:
 def _problem(callable_: PythonCallable) -> str | None:
     """Why the step cannot run a map function, or None."""
     if callable_.module:  # defined in another module (the import may have read its source: not carried)
-        return (
-            f"the map function {callable_.name} is imported from {callable_.module}, which the step has not"
-        )
+        # (not named: the import knows the module defining it, the static reading the one imported from)
+        return f"the map function {callable_.name} is imported from another module, which the step has not"
     prepared = prepare(callable_)
     if isinstance(prepared, str):
         return prepared
