@@ -14,6 +14,8 @@ String, and both are passed as text.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from airflow2kfp.mapping import derived_items
@@ -30,6 +32,11 @@ def product_id(task_id: str) -> str:
     return task_id + PRODUCT_SUFFIX
 
 
+def derived_product(product: Product) -> bool:
+    """Whether an argument of the product is a zip, map or concat of XComs (the step computes its items)."""
+    return any(isinstance(loop.over, DERIVED_XCOMS) for _, loop in product.fields)
+
+
 def product_comment(product: Product) -> str:
     """What the items step computes, for the comment above it in the generated pipeline."""
     if product.bare:
@@ -40,9 +47,46 @@ def product_comment(product: Product) -> str:
     )
 
 
+@dataclass(frozen=True)
+class ItemsFunction:
+    """The items step's function: plain Python, each input JSON text, returning the items as JSON."""
+
+    name: str
+    source: str
+    # input name -> what it is given: an upstream's output (XComRef), a mapped task's results
+    # (Collected), a literal list, or a pipeline parameter holding the list (ParamRef)
+    inputs: Mapping[str, Any]
+
+
 def product_component(product: Product, image: str) -> tuple[ComponentDef, dict[str, Any]]:
     """The step's component and its arguments (input name -> value: an upstream's output, a
     pipeline parameter, or a literal list as JSON text)."""
+    function = items_function(product)
+    prefix = "MAPPED_ITEMS" if product.bare else "CROSS_PRODUCT"
+    key = f"{prefix}_{python_identifier(product.task_id).upper()}"  # no mapping's component key starts so
+    code = "\n".join(
+        [
+            function.source,
+            "",
+            "",
+            f"{key} = components.create_component_from_func({function.name}, base_image={image!r})",
+        ]
+    )
+    what = "the items it is mapped over" if product.bare else "the cross product of its mapped arguments"
+    component = ComponentDef(
+        key=key,
+        description=f"The items of Airflow task {product.task_id!r}: {what}.",
+        code=code,
+    )
+    arguments = {
+        name: json.dumps(list(value)) if isinstance(value, (list, tuple)) else value
+        for name, value in function.inputs.items()
+    }
+    return component, arguments
+
+
+def items_function(product: Product) -> ItemsFunction:
+    """The function computing a product's items (for v1's lightweight component and v2's program)."""
     ident = python_identifier(product.task_id)
     # no mapping's step function ends so: theirs end in `_step`
     step = f"{ident}_items" if product.bare else f"{ident}_cross_product"
@@ -85,13 +129,7 @@ def product_component(product: Product, image: str) -> tuple[ComponentDef, dict[
         if isinstance(over, Collected):
             decode += decoding(name, over.depth)
             arguments[name] = over
-        elif isinstance(over, XComRef):
-            decode.append(f"{name} = _json.loads({name})")
-            arguments[name] = over
-        elif isinstance(over, (list, tuple)):
-            decode.append(f"{name} = _json.loads({name})")
-            arguments[name] = json.dumps(list(over))
-        else:  # a pipeline parameter holding the list (JSON text)
+        else:  # an upstream's output, a literal list or a pipeline parameter holding one: JSON text
             decode.append(f"{name} = _json.loads({name})")
             arguments[name] = over
     fields = tuple(field for field, _ in product.fields)
@@ -130,21 +168,10 @@ def product_component(product: Product, image: str) -> tuple[ComponentDef, dict[
         *decode,
         *result,
     ]
-    prefix = "MAPPED_ITEMS" if product.bare else "CROSS_PRODUCT"
-    key = f"{prefix}_{ident.upper()}"  # no mapping's component key starts so
-    code = "\n".join(
+    source = "\n".join(
         [
             f"def {step}({', '.join(names)}) -> str:",
             *("\n".join(f"    {line}" if line else "" for line in chunk.split("\n")) for chunk in body),
-            "",
-            "",
-            f"{key} = components.create_component_from_func({step}, base_image={image!r})",
         ]
     )
-    what = "the items it is mapped over" if product.bare else "the cross product of its mapped arguments"
-    component = ComponentDef(
-        key=key,
-        description=f"The items of Airflow task {product.task_id!r}: {what}.",
-        code=code,
-    )
-    return component, arguments
+    return ItemsFunction(step, source, arguments)
