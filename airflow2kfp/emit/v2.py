@@ -344,18 +344,16 @@ class _Writer:
         return lines
 
     def items_values(self, product: Product, scope: _Scope) -> list[str]:
-        """The arguments of the step computing the items of a zip, map or concat of XComs."""
+        """The arguments of the step computing the items of a zip, map or concat of XComs: an upstream's
+        output as its JSON text, a mapped task's results as their dsl.Collected list."""
         values = []
         for index, value in enumerate(items_function(product).inputs.values()):
-            if isinstance(value, XComRef) and (isinstance(value, Collected) or value.task_id in self.mapped):
+            if isinstance(value, Collected) and value.depth > 1:
                 raise V2Unsupported(
                     f"task {product.task_id!r} is mapped over a zip, map or concat that reads the results "
-                    f"of mapped task {value.task_id!r}"
+                    f"of mapped task {value.task_id!r} from more than one loop"
                 )
-            values.append(
-                # an upstream's output as its JSON text (the function reads it as v1's does)
-                f"values_{index}=" + _literal(value, lambda t, o: self.ref(scope, t, o))
-            )
+            values.append(f"values_{index}=" + _literal(value, lambda t, o: self.ref(scope, t, o)))
         return values
 
     def loop(self, members: list[str], scope: _Scope, indent: int) -> list[str]:

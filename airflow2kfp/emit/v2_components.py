@@ -573,7 +573,10 @@ def items_component(key: str, image: str, function: ItemsFunction, texts: bool) 
     )
     names = [f"values_{index}" for index in range(len(function.inputs))]
     types = {
-        name: "list" if isinstance(value, (list, tuple)) or type(value).__name__ == "ParamRef" else "str"
+        # a literal, a pipeline parameter, a mapped task's results (dsl.Collected): lists; an output: text
+        name: "list"
+        if isinstance(value, (list, tuple)) or type(value).__name__ in ("ParamRef", "Collected")
+        else "str"
         for name, value in zip(names, function.inputs.values())
     }
     function_name = python_identifier(key.lower())
