@@ -766,6 +766,13 @@ def _differences(
         if isinstance(value, DERIVED_XCOMS) and derived_items.problem(value) is None
         for difference in derived_items.differences(value)
     ]
+    found += [
+        f"in mapped task group {group}, {difference}"
+        for group in mapped_groups_around(task, dag)
+        for value in dag.mapped_groups[group].values()
+        if isinstance(value, DERIVED_XCOMS) and derived_items.problem(value) is None
+        for difference in derived_items.differences(value)
+    ]
     if task.args.get("soft_fail") is True:
         found.append(
             "soft_fail: on timeout (or failure) Airflow marks the task skipped and what follows applies "
