@@ -7,6 +7,10 @@ upstream's output, a mapped task's collected results, a literal, a pipeline para
 the combinations as one JSON list of objects, one field per mapped argument: the loop runs over
 it, and each argument is the item's field (Argo's `{{item.<name>}}`), as Airflow passes it.
 
+The same step computes the items of an argument mapped over a zip, map or concat of XComs (a
+`bare` Product: the items as they are, not objects), as Airflow's lazy sequences do
+(derived_items.py); a cross product may have such an argument too.
+
 The inputs carry no type: an upstream's output may be declared a JsonArray (a placeholder's) or a
 String, and both are passed as text.
 """
