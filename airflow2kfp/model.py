@@ -220,7 +220,8 @@ class Task:
     python_callable: PythonCallable | None = None
     is_mapped: bool = False  # dynamic task mapping (.expand() / .expand_kwargs())
     # the arguments mapped over: {"x": [1, 2, 3]} for .expand(x=[1, 2, 3]); an XComRef when the
-    # list comes from an upstream task; {"*": value} for .expand_kwargs(value)
+    # list comes from an upstream task; XComZip / XComMap / XComConcat for a zip, map or concat of XComs;
+    # {"*": value} for .expand_kwargs(value)
     mapped_args: Mapping[str, Any] = field(default_factory=dict)
     is_setup: bool = False
     is_teardown: bool = False
