@@ -11,8 +11,8 @@ items on as JSON:
 - map: item i is `f(value[i])`, chained maps in order; the map functions are carried into the step
   as a task's callable is (callables.py), with the module-level code they use;
 - concat: the items of each list in turn (a dict's keys, as Airflow iterates it);
-- a dict as a zip or map argument is indexed by position as Airflow indexes it (`value[i]`, the key
-  i), a string by character.
+- a dict as a zip or map argument is indexed as Airflow indexes it: `value[i]` looks the key i up
+  (which a JSON object never has: zip fills the item, map fails); a string is indexed by character.
 
 A map function that raises AirflowSkipException skips that mapped instance in Airflow; the step
 leaves the item out (the loop runs one instance fewer). Any other exception fails the items step,
