@@ -8,7 +8,7 @@ read-only by convention (mappings are plain dicts so results pickle across worke
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -54,6 +54,83 @@ class XComRef:
 
     task_id: str
     key: str = "return_value"
+
+
+@dataclass(frozen=True)
+class XComZip:
+    """`a.zip(b, ...)` (Airflow's ZipXComArg): the i-th items of each list, as a tuple; as many as the
+    shortest list, or (with `fillvalue`) the longest, the missing items filled as
+    `itertools.zip_longest` does. `args` are XComRefs or other derived XComs."""
+
+    args: tuple[Any, ...]
+    filled: bool = False  # fillvalue= was given (None is a fill value too)
+    fillvalue: Any = None
+
+
+@dataclass(frozen=True)
+class XComMap:
+    """`a.map(f)` (Airflow's MapXComArg; chained maps are one): each item of `arg` passed through
+    `callables` in order, when the mapped task's instance reads it."""
+
+    arg: Any  # an XComRef or another derived XCom
+    callables: tuple[PythonCallable, ...]
+
+
+@dataclass(frozen=True)
+class XComConcat:
+    """`a.concat(b, ...)` (Airflow's ConcatXComArg): the items of each list, one list after the other."""
+
+    args: tuple[Any, ...]
+
+
+DERIVED_XCOMS = (XComZip, XComMap, XComConcat)
+
+
+def derived_inputs(value: Any) -> list[XComRef]:
+    """The XComs a derived XCom reads, in order (each once)."""
+    found: list[XComRef] = []
+    pending = [value]
+    while pending:
+        item = pending.pop(0)
+        if isinstance(item, XComMap):
+            pending.insert(0, item.arg)
+        elif isinstance(item, (XComZip, XComConcat)):
+            pending[:0] = list(item.args)
+        elif isinstance(item, XComRef) and item not in found:
+            found.append(item)
+    return found
+
+
+def with_module_source(value: Any, text: str) -> Any:
+    """A derived XCom whose map functions defined in the DAG file carry the file's text (`text`), as a
+    task's callable does: the step carries the module-level code they use."""
+    if isinstance(value, XComMap):
+        return XComMap(
+            with_module_source(value.arg, text),
+            tuple(
+                replace(c, module_source=text) if c.module is None and c.module_source is None else c
+                for c in value.callables
+            ),
+        )
+    if isinstance(value, (XComZip, XComConcat)):
+        return replace(value, args=tuple(with_module_source(a, text) for a in value.args))
+    return value
+
+
+def derived_text(value: Any) -> str:
+    """A derived XCom as a DAG would write it: `get_cmd.zip(get_env).map(to_kwargs)`."""
+    if isinstance(value, XComMap):
+        names = ("a lambda" if c.name == "<lambda>" else c.name for c in value.callables)
+        return derived_text(value.arg) + "".join(f".map({name})" for name in names)
+    if isinstance(value, (XComZip, XComConcat)):
+        method = "zip" if isinstance(value, XComZip) else "concat"
+        rest = [derived_text(a) for a in value.args[1:]]
+        if isinstance(value, XComZip) and value.filled:
+            rest.append(f"fillvalue={value.fillvalue!r}")
+        return f"{derived_text(value.args[0])}.{method}({', '.join(rest)})"
+    if isinstance(value, XComRef):
+        return value.task_id if value.key == "return_value" else f"{value.task_id}[{value.key!r}]"
+    return value.source if isinstance(value, Unresolved) else repr(value)
 
 
 @dataclass(frozen=True)
@@ -143,7 +220,8 @@ class Task:
     python_callable: PythonCallable | None = None
     is_mapped: bool = False  # dynamic task mapping (.expand() / .expand_kwargs())
     # the arguments mapped over: {"x": [1, 2, 3]} for .expand(x=[1, 2, 3]); an XComRef when the
-    # list comes from an upstream task; {"*": value} for .expand_kwargs(value)
+    # list comes from an upstream task; XComZip / XComMap / XComConcat for a zip, map or concat of XComs;
+    # {"*": value} for .expand_kwargs(value)
     mapped_args: Mapping[str, Any] = field(default_factory=dict)
     is_setup: bool = False
     is_teardown: bool = False

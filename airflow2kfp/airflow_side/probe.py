@@ -225,6 +225,9 @@ def to_json_safe(value: Any, af: _Airflow, depth: int = 0) -> Any:
         return value.isoformat()
     if af.PlainXComArg is not None and isinstance(value, af.PlainXComArg):
         return {"__xcom__": value.operator.task_id, "key": value.key}
+    derived = _derived_xcom(value, af, depth)
+    if derived is not None:
+        return derived
     if af.DAG is not None and isinstance(value, af.DAG):  # SubDagOperator's subdag
         return {"__dag__": value.dag_id}
     if type(value).__name__ == "MappedArgument":  # a mapped task group's argument, inside the group
@@ -242,6 +245,33 @@ def to_json_safe(value: Any, af: _Airflow, depth: int = 0) -> Any:
         return {"__unresolved__": getattr(value, "__qualname__", None) or repr(value)}
     built = _constructed(value, af, depth)
     return built if built is not None else _unresolved(value)
+
+
+_DERIVED_MARKERS = ("__xcom_zip__", "__xcom_map__", "__xcom_concat__")
+
+
+def _derived_xcom(value: Any, af: _Airflow, depth: int) -> dict[str, Any] | None:
+    """Airflow's ZipXComArg / MapXComArg / ConcatXComArg (2.4+, the same attributes in 3.x) by what
+    they are built of: {"__xcom_zip__": [args], "fillvalue": v (when given)}, {"__xcom_map__": arg,
+    "callables": [the functions, as a task's callable]}, {"__xcom_concat__": [args]}."""
+    if af.XComArg is None or not isinstance(value, af.XComArg):
+        return None
+    kind = type(value).__name__
+    if kind == "MapXComArg":
+        callables = [
+            _callable(f, ORIGINS.target, af) if callable(f) else None for f in getattr(value, "callables", ())
+        ]
+        return {"__xcom_map__": to_json_safe(value.arg, af, depth + 1), "callables": callables}
+    if kind in ("ZipXComArg", "ConcatXComArg"):
+        args = [to_json_safe(arg, af, depth + 1) for arg in getattr(value, "args", ())]
+        if kind == "ConcatXComArg":
+            return {"__xcom_concat__": args}
+        found: dict[str, Any] = {"__xcom_zip__": args}
+        fillvalue = getattr(value, "fillvalue", None)
+        if type(fillvalue).__name__ != "ArgNotSet":  # NOTSET: no fillvalue given (None is one)
+            found["fillvalue"] = to_json_safe(fillvalue, af, depth + 1)
+        return found
+    return None
 
 
 # Airflow's own value classes a DAG passes to pod operators, by the arguments that rebuild them
@@ -544,9 +574,8 @@ def _default_cells(fn: Any, source: str | None, af: _Airflow) -> dict[str, Any]:
 
 def _is_plain(value: Any) -> bool:
     if isinstance(value, dict):
-        return not ({"__unresolved__", "__duration__", "__xcom__", "__object__"} & set(value)) and all(
-            _is_plain(v) for v in value.values()
-        )
+        markers = {"__unresolved__", "__duration__", "__xcom__", "__object__", *_DERIVED_MARKERS}
+        return not (markers & set(value)) and all(_is_plain(v) for v in value.values())
     if isinstance(value, list):
         return all(_is_plain(v) for v in value)
     return value is None or isinstance(value, (bool, int, float, str))

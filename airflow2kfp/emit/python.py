@@ -40,7 +40,7 @@ from airflow2kfp.mapping.control_flow import (
     loops_outside_conditions,
     plan_control,
 )
-from airflow2kfp.mapping.cross_product import product_component, product_id
+from airflow2kfp.mapping.cross_product import product_comment, product_component, product_id
 from airflow2kfp.mapping.dag_params import dag_parameters
 from airflow2kfp.mapping.fan_in import Collected
 from airflow2kfp.mapping.literals import comment_text, docstring_text, py_literal
@@ -295,8 +295,7 @@ def build_plan(
             for name, value in product_arguments.items()
         )
         return (
-            f"# the items of {owner}: the cross product of {', '.join(n for n, _ in products[owner].fields)}, "
-            "as Airflow maps it",
+            f"# {product_comment(products[owner])}",
             f"{variables[product_id(owner)]} = (",
             f"    named({component.key}, {all_kfp_names[product_id(owner)]!r})({rendered_items})",
             f"    .set_display_name({product_id(owner)!r})",
@@ -333,9 +332,9 @@ def build_plan(
                 depends = f"({depends}) && {all_kfp_names[product_id(task_id)]}.Succeeded"
                 # and the product step needs every list: it runs only when each producer succeeded
                 producers = [
-                    kfp_names[field.over.task_id]
-                    for _, field in products[task_id].fields
-                    if isinstance(field.over, XComRef) and field.over.task_id in kfp_names
+                    kfp_names[leaf.over.task_id]
+                    for leaf in leaf_loops([Loop(products[task_id], "")])
+                    if isinstance(leaf.over, XComRef) and leaf.over.task_id in kfp_names
                 ]
                 if producers:
                     needs = " && ".join(f"{name}.Succeeded" for name in dict.fromkeys(producers))

@@ -45,6 +45,7 @@ from airflow2kfp.emit.v2_components import (
     container_component,
     empty_list_component,
     gather_component,
+    items_component,
     product_component,
     python_component,
     run_time_component,
@@ -54,8 +55,9 @@ from airflow2kfp.emit.v2_structure import Block
 from airflow2kfp.mapping import trigger_rules_v2 as v2r
 from airflow2kfp.mapping.base import Interpolated, MappingOptions, ParamRef, RunIdRef, TaskMapping
 from airflow2kfp.mapping.control_flow import Condition, LoopValue, Product, TaskControl, leaf_loops
-from airflow2kfp.mapping.cross_product import product_id
+from airflow2kfp.mapping.cross_product import derived_product, items_function, product_id
 from airflow2kfp.mapping.empty import noop
+from airflow2kfp.mapping.fan_in import Collected
 from airflow2kfp.mapping.literals import comment_text, f_string, py_literal
 from airflow2kfp.mapping.templates import RUN_MACRO
 from airflow2kfp.mapping.xcom import XComText, output_name, text_output
@@ -341,6 +343,19 @@ class _Writer:
                 lines += self.task(item, scope, indent)
         return lines
 
+    def items_values(self, product: Product, scope: _Scope) -> list[str]:
+        """The arguments of the step computing the items of a zip, map or concat of XComs: an upstream's
+        output as its JSON text, a mapped task's results as their dsl.Collected list."""
+        values = []
+        for index, value in enumerate(items_function(product).inputs.values()):
+            if isinstance(value, Collected) and value.depth > 1:
+                raise V2Unsupported(
+                    f"task {product.task_id!r} is mapped over a zip, map or concat that reads the results "
+                    f"of mapped task {value.task_id!r} from more than one loop"
+                )
+            values.append(f"values_{index}=" + _literal(value, lambda t, o: self.ref(scope, t, o)))
+        return values
+
     def loop(self, members: list[str], scope: _Scope, indent: int) -> list[str]:
         """`with dsl.ParallelFor(...)` (nested for several loops) around tasks that share their loops; a
         loop over a mapped task's results runs over its gather step's list."""
@@ -365,8 +380,8 @@ class _Writer:
                     opened, depth = [], depth + 1
                 pad = " " * (indent + 4 * depth)
                 variable, key = self.products[loop.over.task_id]
-                values = []
-                for index, (name, field_loop) in enumerate(loop.over.fields):
+                values = self.items_values(loop.over, scope) if derived_product(loop.over) else []
+                for index, (name, field_loop) in enumerate(() if values else loop.over.fields):
                     if isinstance(field_loop.over, XComRef) and field_loop.over.task_id in self.mapped:
                         raise V2Unsupported(
                             f"task {loop.over.task_id!r} is mapped over the cross product of "
@@ -727,8 +742,10 @@ def build_v2(
             owner = loop.over.task_id if isinstance(loop.over, Product) else None
             if owner is not None and owner not in products:
                 key = names.claim(f"{python_identifier(owner).upper()}_PRODUCT")
-                components[key] = product_component(
-                    key, options.python_image, [name for name, _ in loop.over.fields]
+                components[key] = (
+                    items_component(key, options.python_image, items_function(loop.over), loop.over.bare)
+                    if derived_product(loop.over)
+                    else product_component(key, options.python_image, [name for name, _ in loop.over.fields])
                 )
                 products[owner] = (names.claim(f"{python_identifier(owner)}_items"), key)
                 helpers += (product_id(owner),)

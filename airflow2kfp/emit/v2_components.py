@@ -25,9 +25,12 @@ import json
 import keyword
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow2kfp.names import python_identifier
+
+if TYPE_CHECKING:
+    from airflow2kfp.mapping.cross_product import ItemsFunction
 
 V1_TYPES = {
     "String": "str",
@@ -549,6 +552,43 @@ def product_component(key: str, image: str, names: Sequence[str]) -> V2Component
     return V2Component(
         key, code, inputs, {"Output": CONTAINER_OUTPUT}, input_types=dict.fromkeys(inputs, "list")
     )
+
+
+def items_component(key: str, image: str, function: ItemsFunction, texts: bool) -> V2Component:
+    """The step computing the items of a task mapped over a zip, map or concat of XComs (control_flow
+    Product with such a field): v1's function (cross_product.items_function), run as a program on
+    each input's JSON text (an upstream's output as its step writes it); argv[1] the output file.
+    `texts`: the loop passes each item on as it is (one argument), as Argo's {{item}} renders it for
+    v1: text as it is, other values as JSON."""
+    finish = "items = json.loads(found)\n"
+    if texts:
+        finish += "items = [v if isinstance(v, str) else json.dumps(v, sort_keys=True, separators=(',', ':')) for v in items]\n"
+    program = (
+        "import json, os, sys\n\n\n"
+        + function.source
+        + f"\n\n\nfound = {function.name}(*sys.argv[2:])\n"
+        + finish
+        + "os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)\n"
+        + 'with open(sys.argv[1], "w") as stream:\n    json.dump(items, stream)\n'
+    )
+    names = [f"values_{index}" for index in range(len(function.inputs))]
+    types = {
+        # a literal, a pipeline parameter, a mapped task's results (dsl.Collected): lists; an output: text
+        name: "list"
+        if isinstance(value, (list, tuple)) or type(value).__name__ in ("ParamRef", "Collected")
+        else "str"
+        for name, value in zip(names, function.inputs.values())
+    }
+    function_name = python_identifier(key.lower())
+    code = (
+        f"@dsl.container_component\ndef {function_name}("
+        f"{''.join(f'{name}: {types[name]}, ' for name in names)}output: dsl.OutputPath(list)):\n"
+        '    """The items Airflow maps the task over, as Airflow computes them."""\n'
+        f"    return dsl.ContainerSpec(\n        image={image!r},\n"
+        f"        command=['python3', '-c', {_text(program)}, output{''.join(f', {name}' for name in names)}],\n"
+        f"    )\n\n\n{key} = {function_name}"
+    )
+    return V2Component(key, code, dict(zip(names, names)), {"Output": CONTAINER_OUTPUT}, input_types=types)
 
 
 def empty_list_component(key: str, image: str) -> V2Component:

@@ -346,7 +346,7 @@ def _rendering_step(
             ]
         )
         taken = f"{{_RUN_NAMES.get(_k, _k): _v for _k, _v in {kwargs}.items() if _k in {_RUN_OPTIONS!r}}}"
-        options = [f"**{{**{{{given}}}, **{taken.replace('_RUN_NAMES', repr({'bash_command': 'command'}))}}}"]
+        options = [f"**{{{given}, **{taken.replace('_RUN_NAMES', repr({'bash_command': 'command'}))}}}"]
         notes.append(
             "expand_kwargs: each item's bash_command, env, append_env and cwd, as Airflow passes them"
         )

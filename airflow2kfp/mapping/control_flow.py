@@ -24,10 +24,24 @@ from functools import cache
 from typing import Any
 
 from airflow2kfp import graph
+from airflow2kfp.mapping import derived_items
 from airflow2kfp.mapping import trigger_rules as tr
 from airflow2kfp.mapping.base import ParamRef
 from airflow2kfp.mapping.fan_in import Collected
-from airflow2kfp.model import DEFAULT_TRIGGER_RULE, Dag, MappedArg, Task, Unresolved, XComRef
+from airflow2kfp.model import (
+    DEFAULT_TRIGGER_RULE,
+    DERIVED_XCOMS,
+    Dag,
+    MappedArg,
+    Task,
+    Unresolved,
+    XComConcat,
+    XComMap,
+    XComRef,
+    XComZip,
+    derived_inputs,
+    derived_text,
+)
 from airflow2kfp.names import python_identifier
 
 BRANCH_OPERATORS = frozenset(
@@ -91,14 +105,23 @@ class Product:
 
     task_id: str
     fields: tuple[tuple[str, Loop], ...]  # mapped argument -> the loop it would have had on its own
+    # one argument mapped over a zip, map or concat of XComs (model.XComZip...): the step computes its
+    # items as Airflow does (derived_items.py) and the loop runs over them as they are, not as objects
+    bare: bool = False
 
 
 def leaf_loops(loops: Sequence[Loop]) -> list[Loop]:
-    """The loops, with a cross product's loop standing for the loop of each of its arguments."""
+    """The loops, with a cross product's loop standing for the loop of each of its arguments, and an
+    argument mapped over a zip, map or concat of XComs for a loop over each XCom it reads."""
     return [
-        inner
+        leaf
         for loop in loops
         for inner in ([field for _, field in loop.over.fields] if isinstance(loop.over, Product) else [loop])
+        for leaf in (
+            [replace(inner, over=ref) for ref in derived_inputs(inner.over)]
+            if isinstance(inner.over, DERIVED_XCOMS)
+            else [inner]
+        )
     ]
 
 
@@ -243,10 +266,14 @@ def _collected_over(over: Any, around: Sequence[Loop], dag: Dag) -> Any:
         return replace(
             over,
             fields=tuple(
-                (name, replace(field, over=_collected(field.over, around, dag)))
+                (name, replace(field, over=_collected_over(field.over, around, dag)))
                 for name, field in over.fields
             ),
         )
+    if isinstance(over, XComMap):
+        return replace(over, arg=_collected_over(over.arg, around, dag))
+    if isinstance(over, (XComZip, XComConcat)):
+        return replace(over, args=tuple(_collected_over(arg, around, dag) for arg in over.args))
     return _collected(over, around, dag)
 
 
@@ -260,20 +287,44 @@ def _loops(task: Task, dag: Dag) -> tuple[Loop, ...]:
             _loop(value, f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}", group)
             for name, value in mapped.items()
         ]
-        found += _product(group, mapped, loops, group) if _needs_product(loops) else loops
+        found += (
+            _product(group, mapped, loops, group)
+            if _needs_product(loops)
+            else _derived_items(group, list(mapped), loops)
+        )
     if task.is_mapped:
         stem = python_identifier(task.task_id)
-        own = [
-            _loop(
-                _flat_items(task, name, value),
-                f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}",
+        named = [
+            (
+                name,
+                _loop(
+                    _flat_items(task, name, value),
+                    f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}",
+                ),
             )
             for name, value in task.mapped_args.items()
         ]
         # a loop over a mapped task's results first: the compile step finds it outermost
-        own = sorted(own, key=lambda loop: not _from_mapped(loop.over, dag))
-        found += _product(task.task_id, task.mapped_args, own) if _needs_product(own) else own
+        named = sorted(named, key=lambda pair: not _from_mapped(pair[1].over, dag))
+        own = [loop for _, loop in named]
+        found += (
+            _product(task.task_id, task.mapped_args, own)
+            if _needs_product(own)
+            else _derived_items(task.task_id, [name for name, _ in named], own)
+        )
     return tuple(found)
+
+
+def _derived_items(owner: str, names: Sequence[str], loops: Sequence[Loop]) -> list[Loop]:
+    """The loops, each over a zip, map or concat of XComs made a loop over the step computing its
+    items (a Product of that one argument, `bare`): KFP loops over a list, not over Airflow's lazy
+    sequences."""
+    return [
+        replace(loop, over=Product(owner, ((str(name), loop),), bare=True))
+        if isinstance(loop.over, DERIVED_XCOMS)
+        else loop
+        for name, loop in zip(names, loops)
+    ]
 
 
 def _needs_product(loops: Sequence[Loop]) -> bool:
@@ -313,6 +364,11 @@ def _loop(over: Any, variable: str, group: str | None = None) -> Loop:
     code), a pipeline parameter each run sets (a JSON list), never the unread value as code."""
     if _unread(over):
         return Loop(ParamRef(f"{variable}_items"), variable, group, unread=_unread_text(over))
+    if isinstance(over, DERIVED_XCOMS):
+        problem = derived_items.problem(over)
+        if problem is not None:
+            unread = f"{derived_text(over)} ({problem})"
+            return Loop(ParamRef(f"{variable}_items"), variable, group, unread=unread)
     return Loop(over, variable, group)
 
 
@@ -399,7 +455,9 @@ def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
     stem = python_identifier(task.task_id)
     values = dict(task.args.values)
     mapped: dict[str, Any] = {}
-    product = next((loop for loop in own.values() if isinstance(loop.over, Product)), None)
+    product = next(
+        (loop for loop in own.values() if isinstance(loop.over, Product) and not loop.over.bare), None
+    )
     for name, value in task.mapped_args.items():
         if product is not None:  # the item's field of the argument's name
             mapped[name] = values[name] = LoopValue(f"{product.variable}.{name}")
@@ -697,11 +755,24 @@ def _differences(
             f"trigger_rule {rule} after a mapped task: Airflow counts each mapped instance, Argo the "
             "loop as one node (Failed if any instance failed)"
         )
-    if task.is_mapped and any(isinstance(v, XComRef) for v in task.mapped_args.values()):
+    if task.is_mapped and any(isinstance(v, (XComRef, *DERIVED_XCOMS)) for v in task.mapped_args.values()):
         found.append(
             "mapped over an upstream's output: when the list is empty Airflow marks the task skipped; "
             "the KFP loop runs no iteration and its node is not Skipped"
         )
+    found += [
+        difference
+        for value in task.mapped_args.values()
+        if isinstance(value, DERIVED_XCOMS) and derived_items.problem(value) is None
+        for difference in derived_items.differences(value)
+    ]
+    found += [
+        f"in mapped task group {group}, {difference}"
+        for group in mapped_groups_around(task, dag)
+        for value in dag.mapped_groups[group].values()
+        if isinstance(value, DERIVED_XCOMS) and derived_items.problem(value) is None
+        for difference in derived_items.differences(value)
+    ]
     if task.args.get("soft_fail") is True:
         found.append(
             "soft_fail: on timeout (or failure) Airflow marks the task skipped and what follows applies "

@@ -61,7 +61,7 @@ from airflow2kfp.mapping.step_context import (
     served_import,
 )
 from airflow2kfp.mapping.templates import has_template, time_macro_note, translate
-from airflow2kfp.model import Dag, Duration, Task, Unresolved, XComRef
+from airflow2kfp.model import DERIVED_XCOMS, Dag, Duration, Task, Unresolved, XComRef, derived_inputs
 from airflow2kfp.names import python_identifier
 
 PYTHON_OPERATORS = frozenset({"PythonOperator", "task", "task.python", "asset"})
@@ -219,6 +219,8 @@ def produces_outputs(task: Task) -> bool:
 def _refs(value: Any) -> Iterator[XComRef]:
     if isinstance(value, XComRef):
         yield value
+    elif isinstance(value, DERIVED_XCOMS):  # a zip/map/concat's items step reads each XCom
+        yield from derived_inputs(value)
     elif isinstance(value, dict):
         for item in value.values():
             yield from _refs(item)

@@ -35,6 +35,7 @@ from airflow2kfp.airflow_side import sandbox_inside as frames
 from airflow2kfp.diagnostics import Diagnostic, Severity, diag
 from airflow2kfp.local_imports import FileScanner
 from airflow2kfp.model import (
+    DERIVED_XCOMS,
     BoundObject,
     Dag,
     DagRef,
@@ -46,7 +47,11 @@ from airflow2kfp.model import (
     Task,
     TaskArgs,
     Unresolved,
+    XComConcat,
+    XComMap,
     XComRef,
+    XComZip,
+    derived_text,
 )
 from airflow2kfp.parse.sandbox import (
     Box,
@@ -969,6 +974,8 @@ def decode_value(value: Any) -> Any:
             return Unresolved(repr(seconds))
         if "__xcom__" in value:
             return XComRef(str(value["__xcom__"]), str(value.get("key") or "return_value"))
+        if {"__xcom_zip__", "__xcom_map__", "__xcom_concat__"} & set(value):
+            return _derived_xcom(value)
         if "__unresolved__" in value:
             return Unresolved(str(value["__unresolved__"]))
         if "__dag__" in value:  # SubDagOperator's subdag
@@ -983,6 +990,32 @@ def decode_value(value: Any) -> Any:
     if isinstance(value, list):
         return [decode_value(item) for item in value]
     return value
+
+
+def _derived_xcom(value: Mapping[str, Any]) -> Any:
+    """The probe's zip/map/concat of XComs as the model's XComZip / XComMap / XComConcat (what the
+    static reading makes of the same source); Unresolved when a part is not an XCom or a function."""
+    if "__xcom_map__" in value:
+        arg = decode_value(value["__xcom_map__"])
+        found: list[PythonCallable | None] = [
+            _callable(c, "", "") if isinstance(c, dict) else None for c in value.get("callables") or []
+        ]
+        # where the function is written is the static reading's (merge), never the sandbox's path
+        callables = tuple(dataclasses.replace(c, span=None) for c in found if c is not None)
+        derived: Any = XComMap(arg, callables)
+        whole = len(callables) == len(found) > 0
+    else:
+        args = tuple(decode_value(a) for a in value.get("__xcom_zip__") or value.get("__xcom_concat__") or [])
+        if "__xcom_concat__" in value:
+            derived = XComConcat(args)
+        else:
+            filled = "fillvalue" in value
+            derived = XComZip(args, filled, decode_value(value["fillvalue"]) if filled else None)
+        whole = bool(args)
+    parts = [derived.arg] if isinstance(derived, XComMap) else list(derived.args)
+    if whole and all(isinstance(p, (XComRef, *DERIVED_XCOMS)) for p in parts):
+        return derived
+    return Unresolved(derived_text(derived))
 
 
 def _constructor_source(value: Mapping[str, Any]) -> str:

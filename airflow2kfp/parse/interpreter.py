@@ -824,7 +824,7 @@ class Interpreter(Builders):
             args, kwargs = self.arguments(node, scope)
             if args is None or kwargs is None:
                 return self.unknown_call(node, args, kwargs)
-            return self.derived_xcom(node, receiver.tasks, name, args, kwargs)
+            return self.derived_xcom(node, receiver, name, args, kwargs)
         if isinstance(receiver, (str, list, dict, tuple, set)):
             return self.call_data(node, scope, receiver)
         # a method of something the reader does not know (a function its decorator made unknown, an
@@ -847,7 +847,7 @@ class Interpreter(Builders):
             return None
         task = receiver.task if isinstance(receiver, XComValue) else receiver
         if name in ("map", "zip", "concat") and isinstance(receiver, XComValue):
-            return self.derived_xcom(node, (receiver.task,), name, args, kwargs)
+            return self.derived_xcom(node, receiver, name, args, kwargs)
         if name == "as_setup" and isinstance(task, TaskRecord):
             task.is_setup = True
             return receiver
@@ -866,21 +866,44 @@ class Interpreter(Builders):
         return self.unknown_call(node, [receiver, *args], kwargs)
 
     def derived_xcom(
-        self, node: cst.Call, tasks: tuple[Any, ...], name: str, args: list[Any], kwargs: dict[str, Any]
+        self, node: cst.Call, receiver: Any, name: str, args: list[Any], kwargs: dict[str, Any]
     ) -> Any:
         """XComArg.map/zip/concat: a new XComArg whose upstream are the tasks it reads (the receiver's, and
-        for zip/concat the other XComArgs')."""
+        for zip/concat the other XComArgs'), built as Airflow builds it: `a.map(f).map(g)` is one map
+        with both functions, `a.concat(b).concat(c)` one concat; `a.zip(b).zip(c)` zips a zip."""
+        tasks = receiver.tasks if isinstance(receiver, XComDerived) else (receiver.task,)
         if name == "map":
-            return XComDerived(self.source(node), tasks=tasks)
+            functions = [*args, *kwargs.values()] if set(kwargs) <= {"f"} else []
+            if len(functions) != 1:
+                return XComDerived(self.source(node), tasks=tasks)  # Airflow's TypeError: kept as text
+            if isinstance(receiver, XComDerived) and receiver.kind == "map":
+                return XComDerived(
+                    self.source(node),
+                    tasks=tasks,
+                    kind="map",
+                    args=receiver.args,
+                    callables=(*receiver.callables, functions[0]),
+                )
+            return XComDerived(
+                self.source(node), tasks=tasks, kind="map", args=(receiver,), callables=(functions[0],)
+            )
         others = [
             a.tasks if isinstance(a, XComDerived) else (a.task,)
             for a in args
             if isinstance(a, (XComValue, XComDerived))
         ]
-        if len(others) != len(args) or set(kwargs) - {"fillvalue"}:
+        if len(others) != len(args) or set(kwargs) - {"fillvalue"} or (name == "concat" and kwargs):
             return self.unknown_call(node, args, kwargs)
+        read = (receiver, *args)
+        if name == "concat" and isinstance(receiver, XComDerived) and receiver.kind == "concat":
+            read = (*receiver.args, *args)
         return XComDerived(
-            self.source(node), tasks=tuple(dict.fromkeys([*tasks, *(t for o in others for t in o)]))
+            self.source(node),
+            tasks=tuple(dict.fromkeys([*tasks, *(t for o in others for t in o)])),
+            kind=name,
+            args=read,
+            filled="fillvalue" in kwargs,
+            fillvalue=kwargs.get("fillvalue"),
         )
 
     # -- DAGs and groups -------------------------------------------------------------------

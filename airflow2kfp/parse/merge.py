@@ -15,7 +15,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from airflow2kfp.diagnostics import Diagnostic, Severity, diag
-from airflow2kfp.model import Dag, ParsedFile, PythonCallable, Task, TaskArgs, Unresolved
+from airflow2kfp.model import (
+    Dag,
+    ParsedFile,
+    PythonCallable,
+    Task,
+    TaskArgs,
+    Unresolved,
+    XComConcat,
+    XComMap,
+    XComZip,
+)
 
 MERGED_MODE = "airflow+static"
 # static errors an import settles: the dependencies, task ids and dag ids exist once Airflow has run
@@ -80,7 +90,16 @@ def _merge_dag(static: Dag | None, imported: Dag) -> Dag:
             {edge: label for edge, label in static.edge_labels.items() if edge in imported_edges},
         ),
         task_groups=_fill(imported.task_groups, static.task_groups),
-        mapped_groups=_fill(imported.mapped_groups, static.mapped_groups),
+        mapped_groups=_fill(
+            {
+                group: {
+                    k: _merged_derived(static.mapped_groups.get(group, {}).get(k), v)
+                    for k, v in mapped.items()
+                }
+                for group, mapped in imported.mapped_groups.items()
+            },
+            static.mapped_groups,
+        ),
         source_mode=MERGED_MODE,
         airflow_version=imported.airflow_version or static.airflow_version,
     )
@@ -96,6 +115,9 @@ def _merge_task(static: Task | None, imported: Task) -> Task:
         span=static.span,  # Airflow does not know where in the file a task was created
         args=TaskArgs(values=values, explicit=explicit),
         python_callable=_merge_callable(static.python_callable, imported.python_callable),
+        mapped_args={
+            k: _merged_derived(static.mapped_args.get(k), v) for k, v in imported.mapped_args.items()
+        },
         # a class the repo defines: the bases the static reading saw, where the import recorded none
         # (the import's own hierarchy is operator_mro)
         operator_bases=imported.operator_bases
@@ -121,6 +143,24 @@ def _merge_callable(static: PythonCallable | None, imported: PythonCallable | No
         partial_kwargs=imported.partial_kwargs or static.partial_kwargs,
         cells={**static.cells, **imported.cells},
     )
+
+
+def _merged_derived(static: Any, imported: Any) -> Any:
+    """A zip/map/concat of XComs as the import read it, its map functions completed by the static
+    reading's where both read the same shape (where they are written, the module's text they use)."""
+    if isinstance(imported, XComMap) and isinstance(static, XComMap):
+        if len(static.callables) != len(imported.callables):
+            return imported
+        callables = tuple(_merge_callable(s, i) or i for s, i in zip(static.callables, imported.callables))
+        return dataclasses.replace(
+            imported, arg=_merged_derived(static.arg, imported.arg), callables=callables
+        )
+    if isinstance(imported, (XComZip, XComConcat)) and type(static) is type(imported):
+        if len(static.args) != len(imported.args):
+            return imported
+        args = tuple(_merged_derived(s, i) for s, i in zip(static.args, imported.args))
+        return dataclasses.replace(imported, args=args)
+    return imported
 
 
 def _agreed_values(static: Mapping[str, Any], imported: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Self
 
 from airflow2kfp.diagnostics import Diagnostic, diag
-from airflow2kfp.model import ParsedFile, Task
+from airflow2kfp.model import DERIVED_XCOMS, ParsedFile, Task, with_module_source
 from airflow2kfp.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python, folders_of
 from airflow2kfp.parse.merge import merge
 from airflow2kfp.parse.sandbox import SandboxMode, resolve
@@ -70,7 +70,12 @@ class ImportedReader:
 def with_module_text(parsed: ParsedFile, path: Path, max_bytes: int) -> ParsedFile:
     """Airflow's reading with the DAG file's text on each callable defined in the file, as the static
     reading gives it in auto mode: a step carries the module-level code its callable uses."""
-    if not any(t.python_callable and t.python_callable.module is None for d in parsed.dags for t in d.tasks):
+    if not any(
+        (t.python_callable and t.python_callable.module is None)
+        or any(isinstance(v, DERIVED_XCOMS) for v in t.mapped_args.values())
+        for d in parsed.dags
+        for t in d.tasks
+    ):
         return parsed
     from airflow2kfp.parse.source import read_source
 
@@ -79,6 +84,7 @@ def with_module_text(parsed: ParsedFile, path: Path, max_bytes: int) -> ParsedFi
         return parsed
 
     def task(t: Task) -> Task:
+        t = replace(t, mapped_args={k: with_module_source(v, text) for k, v in t.mapped_args.items()})
         callable_ = t.python_callable
         if callable_ is None or callable_.module is not None or callable_.module_source is not None:
             return t

@@ -45,11 +45,15 @@ from airflow2kfp.model import (
     DagRef,
     MappedArg,
     ParsedFile,
+    PythonCallable,
     SourceSpan,
     Task,
     TaskArgs,
     Unresolved,
+    XComConcat,
+    XComMap,
     XComRef,
+    XComZip,
 )
 from airflow2kfp.parse.budget import DEFAULT_LIMITS, OverBudget, ReadingLimits, hard_stops, memory_message
 from airflow2kfp.parse.callables import to_callable
@@ -69,6 +73,7 @@ from airflow2kfp.parse.values import (
     Scope,
     TaskFlow,
     TaskRecord,
+    XComDerived,
     XComValue,
 )
 from airflow2kfp.settings import DEFAULTS
@@ -338,10 +343,18 @@ def _max_depth(tree: ast.AST) -> tuple[int, int, int]:
 def _to_dag(record: DagRecord, interpreter: Interpreter, module_source: str) -> Dag:
     diagnostics = interpreter.diagnostics
 
-    def model(values: dict[str, Any], unresolved: list[str], span: SourceSpan) -> dict[str, Any]:
+    def model(
+        values: dict[str, Any], unresolved: list[str], span: SourceSpan, derived_from: str | None = None
+    ) -> dict[str, Any]:
+        """`derived_from`: the module's text, for mapped arguments (a zip/map/concat of XComs is read)."""
         # walked first (bounded, and counted as steps): the copy made next is no bigger
         interpreter.walk(values, span)
-        return {k: _model_value(v, unresolved) for k, v in values.items()}
+        return {
+            k: _model_value(v, unresolved)
+            if derived_from is None or (found := _derived(v, derived_from)) is None
+            else found
+            for k, v in values.items()
+        }
 
     def warn(where: str, unresolved: list[str], task: TaskRecord | None) -> None:
         span = task.span if task else record.span
@@ -380,7 +393,7 @@ def _to_dag(record: DagRecord, interpreter: Interpreter, module_source: str) -> 
             },
             task.explicit,
         )
-        mapped = model(task.mapped_args, unresolved, task.span)
+        mapped = model(task.mapped_args, unresolved, task.span, module_source)
         warn("The argument", unresolved, task)
         tasks.append(
             Task(
@@ -409,7 +422,9 @@ def _to_dag(record: DagRecord, interpreter: Interpreter, module_source: str) -> 
         edge_labels=dict(record.edge_labels),
         task_groups={gid: _group_entry(g) for gid, g in record.groups.items()},
         mapped_groups={
-            gid: {k: _model_value(v, unresolved) for k, v in g.mapped_args.items()}
+            gid: {
+                k: _derived(v, module_source) or _model_value(v, unresolved) for k, v in g.mapped_args.items()
+            }
             for gid, g in record.groups.items()
             if g.mapped_args is not None
         },
@@ -463,6 +478,37 @@ def _model_value(value: Any, unresolved: list[str]) -> Any:
     if stand_in is not None:
         return Unresolved(stand_in)
     return value
+
+
+def _derived(value: Any, module_source: str) -> Any:
+    """A zip/map/concat of XComs (an XComDerived the reader built) as the model's XComZip / XComMap /
+    XComConcat; None when a part of it cannot be read (a function with no source, a fill value that is
+    no literal, a `.map(...)` Airflow refuses), which leaves it the source text it was."""
+    if isinstance(value, XComValue):
+        return XComRef(value.task.task_id, value.key) if value.task.task_id is not None else None
+    if not isinstance(value, XComDerived) or not value.kind:
+        return None
+    args = [_derived(a, module_source) for a in value.args]
+    if not args or any(a is None for a in args):
+        return None
+    if isinstance(args[0], XComRef) and args[0].key != "return_value":
+        return None  # Airflow: "cannot map against non-return XCom"
+    unresolved: list[str] = []
+    if value.kind == "map":
+        callables = [
+            to_callable(c, module_source, partial(_model_value, unresolved=unresolved))
+            if not isinstance(c, Ref)
+            else PythonCallable(c.name, None, module=c.module)
+            for c in value.callables
+        ]
+        found = [c for c in callables if c is not None]
+        if len(found) != len(callables) or unresolved:
+            return None
+        return XComMap(args[0], tuple(found))
+    if value.kind == "zip":
+        fill = _model_value(value.fillvalue, unresolved) if value.filled else None
+        return XComZip(tuple(args), value.filled, fill) if not unresolved else None
+    return XComConcat(tuple(args))
 
 
 def _short_range(value: range) -> bool:

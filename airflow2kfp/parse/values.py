@@ -152,6 +152,14 @@ class XComDerived(Unresolved):
     its value is known at run time only, its upstream edges now."""
 
     tasks: tuple[Any, ...] = ()  # TaskRecord
+    # how Airflow builds it (model.XComZip/XComMap/XComConcat): "map", "zip" or "concat"; what it reads
+    # (XComValue or XComDerived: for map the one XCom mapped); map's functions as read (Function,
+    # LambdaValue, ...), chained maps flattened as Airflow does; zip's fillvalue when given
+    kind: str = ""
+    args: tuple[Any, ...] = ()
+    callables: tuple[Any, ...] = ()
+    filled: bool = False
+    fillvalue: Any = None
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,6 @@ ALLOWED: tuple[tuple[str, str, str], ...] = (
     # the import reads the pod's image (Variable.get at parse time); the static reading cannot, so its
     # placeholder and the approximated reader of the placeholder's XCom are what the default mode gains
     ("valid_pull_from_placeholder.py", r".", "a step where static has a placeholder (its whole component)"),
-    # KNOWN GAP (#18): a zipped/mapped XComArg the import cannot answer as a list is described in the
-    # loop's parameter note by Airflow's repr, where the static reading writes the source text
-    ("valid_xcom_zip_map.py", r"could not", "the same parameter, described otherwise"),
     # a class the DAG file defines, by its importable name (the file's module in the DAGs folder)
     ("unknown_operator.py", r"operator='GreetOperator'", "the operator's real module"),
     # the import knows which Airflow reads the DAG (3.x here) and runs fallback steps in its image;
