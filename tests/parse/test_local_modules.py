@@ -422,3 +422,22 @@ def test_steps_in_helper_modules_count_against_the_budget(tmp_path: Path) -> Non
     parsed = read(tmp_path, "dag.py", limits=ReadingLimits(steps=50_000))
     assert [d.code for d in parsed.diagnostics] == ["A2K110"]
     assert (parsed.diagnostics[0].file, parsed.diagnostics[0].line) == ("heavy.py", 3)
+
+
+def test_editing_a_followed_helper_module_reconverts_the_dag_that_imports_it(tmp_path: Path) -> None:
+    """The cache key of a DAG file covers the modules the static reading follows (local_imports.py)."""
+    from airflow2kfp.pipeline import ConvertOptions
+    from airflow2kfp.run import RunSettings, convert_all
+
+    dags = repo(tmp_path / "dags")
+    settings = RunSettings(mode="static", cache_dir=tmp_path / "cache")
+
+    def tasks() -> list[str]:
+        result = convert_all([dags], tmp_path / "out", ConvertOptions(), settings=settings)
+        (dag,) = [d for f in result.files for d in f.dags]
+        return sorted(t.task_id for t in dag.tasks)
+
+    assert "copies.copy_orders" in tasks()
+    config = dags / "common" / "config.py"
+    config.write_text(COMMON_CONFIG.replace('"customers"]', '"customers", "invoices"]'), encoding="utf-8")
+    assert "copies.copy_invoices" in tasks()
