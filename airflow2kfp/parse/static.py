@@ -173,7 +173,8 @@ def _read(
             stopper,
         )
     if stopper is not None and any(
-        d.code == stopper.code and d.line == stopper.line for d in interpreter.diagnostics
+        d.code == stopper.code and d.line == stopper.line and d.file == stopper.file
+        for d in interpreter.diagnostics
     ):
         stopper = None  # the reader came to the same loop and said so
     diagnostics = _unsure_on_every_dag(interpreter.diagnostics, dags) + ([stopper] if stopper else [])
