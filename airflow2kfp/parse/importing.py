@@ -35,6 +35,7 @@ from airflow2kfp.parse.modules import (
     display_of,
     parse_module_file,
     relative_name,
+    with_absolute_imports,
 )
 from airflow2kfp.parse.positions import Positions
 from airflow2kfp.parse.values import LocalModule, Scope
@@ -163,6 +164,7 @@ class Importing(Builders):
                 self.modules[name] = None
                 return None
             module.scope.vars["__file__"] = location.file
+            parsed = with_absolute_imports(parsed, location.package)
             self.modules[name] = module  # before its code runs: an import cycle sees it half-defined
             self.run_imported(parsed, module, location.package)
         if parent is not None:

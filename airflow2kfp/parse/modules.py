@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
+import libcst.helpers
 
 from airflow2kfp.diagnostics import Diagnostic, diag
 from airflow2kfp.parse.imports import VALUE_LIBRARIES
@@ -188,3 +189,33 @@ def display_of(path: str, dag_path: Path, dag_display: str) -> str:
     path when that is relative (`dags/etl.py` -> `dags/common/tasks.py`), else its real path."""
     relative = os.path.relpath(path, os.path.realpath(dag_path.parent))
     return os.path.normpath(os.path.join(os.path.dirname(dag_display), relative))
+
+
+def with_absolute_imports(parsed: SourceModule, package: str) -> SourceModule:
+    """The module with `from .x import y` written `from <package>.x import y`, each on its own
+    line as before: a task's step carries the module-level code its callable uses, and a relative
+    import means nothing outside the package."""
+    if not any(
+        isinstance(small, cst.ImportFrom) and small.relative
+        for statement in parsed.module.body
+        if isinstance(statement, cst.SimpleStatementLine)
+        for small in statement.body
+    ):
+        return parsed
+    text = parsed.module.visit(_Absolute(package)).code
+    return SourceModule(parsed.display, text, parsed.module, parsed.positions)
+
+
+class _Absolute(cst.CSTTransformer):
+    def __init__(self, package: str) -> None:
+        super().__init__()
+        self.package = package
+
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
+        if not updated.relative:
+            return updated
+        module = cst.helpers.get_full_name_for_node(updated.module) if updated.module is not None else ""
+        name = relative_name(module or "", len(updated.relative), self.package)
+        if name is None:
+            return updated
+        return updated.with_changes(relative=(), module=cst.parse_expression(name))
