@@ -21,8 +21,8 @@ Python callables: `PythonCallable.source` is the function's full source includin
 
 Not read (each leaves a diagnostic where it could change the graph: an A2K203 error, or an A2K203
 warning that makes the DAG's ordering "unproven", docs/static-reading.md): loops over values known
-only at run time, conditions on the environment, helpers imported from other modules that build
-tasks, unknown context managers around tasks, `exec`/`globals()` tricks. A
+only at run time, conditions on the environment, helpers of modules that cannot be read (installed
+packages; modules of the repository are read: parse/importing.py), unknown context managers around tasks, `exec`/`globals()` tricks. A
 Label on an edge from or to a group labels each task edge it expands to (Airflow files it under
 the group's join node).
 """
