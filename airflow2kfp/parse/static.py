@@ -64,6 +64,7 @@ from airflow2kfp.parse.values import (
     GroupRecord,
     LabelRecord,
     LocalClass,
+    LocalModule,
     MappedArgValue,
     Partial,
     Ref,
@@ -448,4 +449,6 @@ def _stand_in(value: Any) -> str | None:
         return f"Label({value.label!r})"
     if isinstance(value, (LocalClass, Partial)):
         return type(value).__name__
+    if isinstance(value, LocalModule):  # a module of the repository handed over as a value
+        return value.name
     return None

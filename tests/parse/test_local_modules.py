@@ -442,3 +442,28 @@ def test_editing_a_followed_helper_module_reconverts_the_dag_that_imports_it(tmp
     config = dags / "common" / "config.py"
     config.write_text(COMMON_CONFIG.replace('"customers"]', '"customers", "invoices"]'), encoding="utf-8")
     assert "copies.copy_invoices" in tasks()
+
+
+def test_a_module_handed_over_as_a_value_is_its_name(tmp_path: Path) -> None:
+    write_repo(
+        tmp_path,
+        {
+            "settings.py": "NAME = 'x'\n",
+            "dag.py": """\
+                from datetime import datetime
+
+                from airflow import DAG
+                from airflow.operators.python import PythonOperator
+
+                import settings
+
+                def run(config):
+                    print(config)
+
+                with DAG("d", start_date=datetime(2024, 1, 1), schedule=None):
+                    PythonOperator(task_id="t", python_callable=run, op_args=[settings, settings.NAME])
+            """,
+        },
+    )
+    (task,) = only_dag(read(tmp_path, "dag.py")).tasks
+    assert [getattr(a, "source", a) for a in task.args.get("op_args")] == ["settings", "x"]
