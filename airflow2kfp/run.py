@@ -150,8 +150,9 @@ class RunResult:
         return [*all_diagnostics(self.files), *self.notices]
 
 
-def static_reader(options: ConvertOptions) -> Reader:
-    return StaticReader(options.max_file_bytes)
+def static_reader(options: ConvertOptions, sources: Iterable[Path] = ()) -> Reader:
+    # the DAG folders: the static reading follows the files' imports of modules there
+    return StaticReader(options.max_file_bytes, tuple(str(s) for s in sources if s.is_dir()))
 
 
 # The reader and options a worker process converts with, set once when it starts: a reader may
@@ -531,7 +532,7 @@ def _prepare_reader(
     sources: Iterable[Path],
 ) -> tuple[Reader, tuple[Diagnostic, ...], ImportStream | None]:
     if reading.effective == "static":  # asked for, or auto/airflow without an interpreter (said in reading)
-        return static_reader(options), (), None
+        return static_reader(options, sources), (), None
     # imported only for airflow/auto: it brings in the Airflow worker machinery
     from airflow2kfp.parse.readers import Mode, prepare_reader
 

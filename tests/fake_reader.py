@@ -51,7 +51,9 @@ def _dag(block: ast.With, display: str) -> Dag | None:
     )
 
 
-def read_dag_file(path: Path, *, display_path: str | None = None, max_bytes: int = 5_000_000) -> ParsedFile:
+def read_dag_file(
+    path: Path, *, display_path: str | None = None, max_bytes: int = 5_000_000, dag_folder: Path | None = None
+) -> ParsedFile:
     display = display_path or str(path)
     tree = ast.parse(Path(path).read_text())
     for node in ast.walk(tree):

@@ -16,9 +16,9 @@ def reads(monkeypatch) -> list[str]:
     seen: list[str] = []
     original = fake_reader.read_dag_file
 
-    def counting(path, *, display_path=None, max_bytes=0):
+    def counting(path, *, display_path=None, **kwargs):
         seen.append(display_path)
-        return original(path, display_path=display_path, max_bytes=max_bytes)
+        return original(path, display_path=display_path, **kwargs)
 
     monkeypatch.setattr(fake_reader, "read_dag_file", counting)
     return seen

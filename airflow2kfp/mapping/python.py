@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -778,9 +779,15 @@ def _body(
             blocks.pop()
         lines += ["", "# what the callable uses from its DAG file", *blocks]
     if function_text:
+        # a callable of a helper module the DAG file imports is written there (named as the DAG
+        # file is: a path the import recorded otherwise is not shown)
+        span = task.python_callable.span if task.python_callable else None
+        written = task.span.file
+        if span is not None and os.path.isabs(span.file) == os.path.isabs(task.span.file):
+            written = span.file
         lines += [
             "",
-            f"# the callable, as written at {task.span.file}",
+            f"# the callable, as written at {written}",
             *function_text.rstrip("\n").splitlines(),
         ]
     lines.append("")

@@ -6,6 +6,8 @@ Modules, in the order a file passes through them:
   static.py        Python's and libcst's parsers, the run over module statements, model building
   budget.py        the reading's budgets (steps, sizes, tasks, time, memory) and its hard stops
   interpreter.py   statements, definitions, calls: the abstract interpreter
+  importing.py     imports of the repository's own modules, read and run in their own module
+  modules.py       finding those modules as Airflow's sys.path does, and parsing them (cached)
   builders.py      DAG / TaskGroup / task records with Airflow's id and default_args rules
   dependencies.py  >>, <<, set_*stream, chain helpers, Labels, group roots and leaves
   evaluate.py      literal evaluation of expressions (f-strings, %, .format, containers, loops)

@@ -45,7 +45,7 @@ def to_callable(value: Any, module_source: str, model_value: ModelValue) -> Pyth
             value.name,
             value.source,
             value.span,
-            module_source=module_source,
+            module_source=value.module_source or module_source,  # a helper module's own text
             cells=_cells(value.source, value.scope, model_value, value.defaults),
         )
     if isinstance(value, LambdaValue):
@@ -53,7 +53,7 @@ def to_callable(value: Any, module_source: str, model_value: ModelValue) -> Pyth
             "<lambda>",
             value.source,
             value.span,
-            module_source=module_source,
+            module_source=value.module_source or module_source,
             cells=_cells(value.source, value.scope, model_value, value.defaults),
         )
     if isinstance(value, PartialValue):
@@ -78,7 +78,7 @@ def _bound_method(
         return PythonCallable(
             value.method,
             _method(owner, value.method),
-            module_source=module_source,
+            module_source=owner.module_source or module_source,
             bound_object=BoundObject(owner.name, None, owner.name),
         )
     if not isinstance(owner, InstanceValue):
@@ -88,7 +88,7 @@ def _bound_method(
         return PythonCallable(
             value.method,
             _method(cls, value.method),
-            module_source=module_source,
+            module_source=cls.module_source or module_source,
             bound_object=BoundObject(cls.name, None, owner.source),
             cells=_cells(owner.source, owner.scope, model_value),
         )

@@ -130,7 +130,7 @@ def is_class_like(ref: Ref) -> bool:
 
 
 # libraries a DAG file calls for values (times, config, clients) that never build Airflow tasks
-_VALUE_LIBRARIES = frozenset(
+VALUE_LIBRARIES = frozenset(
     {
         "pendulum",
         "dateutil",
@@ -172,4 +172,4 @@ def may_build_tasks(ref: Ref) -> bool:
     head = ref.qualname.lstrip(".").split(".")[0]
     if ref.qualname.startswith("."):  # a relative import: the DAG folder's own package
         return True
-    return not (head in sys.stdlib_module_names or head == "airflow" or head in _VALUE_LIBRARIES)
+    return not (head in sys.stdlib_module_names or head == "airflow" or head in VALUE_LIBRARIES)

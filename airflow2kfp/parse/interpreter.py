@@ -22,9 +22,9 @@ import libcst as cst
 from airflow2kfp.diagnostics import Severity
 from airflow2kfp.model import Unresolved
 from airflow2kfp.parse import imports
-from airflow2kfp.parse.builders import Builders
 from airflow2kfp.parse.dependencies import handles_in
 from airflow2kfp.parse.evaluate import make_datetime, make_duration
+from airflow2kfp.parse.importing import Importing
 from airflow2kfp.parse.setup_teardown import EndlessSearch
 from airflow2kfp.parse.state import short
 from airflow2kfp.parse.values import (
@@ -37,6 +37,7 @@ from airflow2kfp.parse.values import (
     LabelRecord,
     LambdaValue,
     LocalClass,
+    LocalModule,
     MappedArgValue,
     Partial,
     PartialValue,
@@ -67,7 +68,7 @@ class _Continue(Exception):
     pass
 
 
-class Interpreter(Builders):
+class Interpreter(Importing):
     # -- statements ------------------------------------------------------------------------
     def run_module(self, scope: Scope) -> None:
         self.run_block(self.module.body, scope)
@@ -114,8 +115,7 @@ class Interpreter(Builders):
 
     def run_small(self, node: cst.BaseSmallStatement, scope: Scope) -> None:
         if isinstance(node, (cst.Import, cst.ImportFrom)):
-            for name, ref in imports.bindings(node):
-                scope.vars[name] = ref
+            self.run_import(node, scope)
         elif isinstance(node, cst.Assign):
             value = self.eval(node.value, scope)
             for target in node.targets:
@@ -356,7 +356,7 @@ class Interpreter(Builders):
 
     def run_if(self, node: cst.If, scope: Scope) -> None:
         test = self.eval(node.test, scope)
-        if isinstance(test, (Ref, Function, TaskFlow, LocalClass)):
+        if isinstance(test, (Ref, Function, TaskFlow, LocalClass, LocalModule)):
             # an imported module or a defined function is truthy; that the import succeeded is what
             # reading a `try` body assumes (`try: import x except ImportError: x = None` ... `if x:`)
             test = True
@@ -388,7 +388,9 @@ class Interpreter(Builders):
     # -- definitions -----------------------------------------------------------------------
     def define_function(self, node: cst.FunctionDef, scope: Scope) -> Any:
         source = self.positions.definition(node).strip("\n")
-        function = Function(node, scope, self.span(node), source, defaults=defaults_read(node.params, scope))
+        function = Function(
+            node, scope, self.span(node), source, defaults=defaults_read(node.params, scope), origin=self.here
+        )
         result: Any = function
         is_setup = is_teardown = False
         for decorator in reversed(node.decorators):  # innermost decorator applies first
@@ -479,11 +481,18 @@ class Interpreter(Builders):
                     if isinstance(small, (cst.Assign, cst.AnnAssign)):
                         self.run_small(small, body)
             elif isinstance(statement, cst.FunctionDef):
-                methods[statement.name.value] = partial(self._method_source, statement)
-        return LocalClass(node.name.value, tuple(bases), is_operator, body.vars, methods)
-
-    def _method_source(self, node: cst.FunctionDef) -> str:
-        return self.positions.definition(node).strip("\n")
+                methods[statement.name.value] = partial(_method_source, self.positions, statement)
+        imported = self.here is not self.dag_module
+        name = scope.lookup("__name__")[1] if imported else ""
+        return LocalClass(
+            node.name.value,
+            tuple(bases),
+            is_operator,
+            body.vars,
+            methods,
+            module=name if isinstance(name, str) else "",
+            module_source=self.here.text if imported else None,
+        )
 
     def call_function(
         self, function: Function, node: cst.Call, args: list[Any] | None, kwargs: dict[str, Any] | None
@@ -492,14 +501,16 @@ class Interpreter(Builders):
         if self.depth >= MAX_CALL_DEPTH or args is None or kwargs is None:
             return self.unresolved(node)
         scope = Scope(parent=function.scope)
-        self.bind_parameters(function.node.params, args, kwargs, scope)
-        self.depth += 1
-        try:
-            self.run_block(function.node.body.body, scope)
-        except _Return as returned:
-            return returned.value
-        finally:
-            self.depth -= 1
+        package = function.scope.lookup("__package__")[1]  # set in the scope of an imported module
+        with self.in_module(function.origin or self.here, package if isinstance(package, str) else None):
+            self.bind_parameters(function.node.params, args, kwargs, scope)
+            self.depth += 1
+            try:
+                self.run_block(function.node.body.body, scope)
+            except _Return as returned:
+                return returned.value
+            finally:
+                self.depth -= 1
         return None
 
     def bind_parameters(
@@ -553,6 +564,9 @@ class Interpreter(Builders):
             return BoundMethodValue(self.source(node), owner=value, method=name)
         if isinstance(value, PurePosixPath) and name in _PATH_PARTS:  # Path(__file__).stem as a dag_id
             return getattr(value, name)
+        if isinstance(value, LocalModule):  # `tasks.extract` after `from common import tasks`
+            found = self.module_attribute(value, name)
+            return found if found is not None else Ref(f"{value.name}.{name}")
         return self.unresolved(node)
 
     def dag_attribute(self, node: cst.Attribute, dag: DagRecord, name: str) -> Any:
@@ -625,7 +639,11 @@ class Interpreter(Builders):
 
     def _eval_Lambda(self, node: cst.Lambda, scope: Scope) -> Any:
         return LambdaValue(
-            self.source(node), span=self.span(node), scope=scope, defaults=defaults_read(node.params, scope)
+            self.source(node),
+            span=self.span(node),
+            scope=scope,
+            defaults=defaults_read(node.params, scope),
+            module_source=self.here.text if self.here is not self.dag_module else None,
         )
 
     # -- calls -----------------------------------------------------------------------------
@@ -633,6 +651,11 @@ class Interpreter(Builders):
         func = node.func
         if isinstance(func, cst.Attribute):
             receiver = self.eval(func.value, scope)
+            if isinstance(receiver, LocalModule):  # `tasks.extract()`: what the module defines
+                found = self.module_attribute(receiver, func.attr.value)
+                receiver = Ref(receiver.name) if found is None else receiver
+                if found is not None:
+                    return self.call_value(node, found, scope)
             if not isinstance(receiver, Ref):
                 return self.call_method(node, receiver, func.attr.value, scope)
             if func.attr.value == "partial" and imports.is_class_like(receiver):
@@ -663,7 +686,7 @@ class Interpreter(Builders):
             return self.call_taskflow(node, callee, args, kwargs)
         if isinstance(callee, LocalClass):
             if callee.is_operator:
-                return self.make_operator(node, callee.name, "", kwargs, bases=callee.bases)
+                return self.make_operator(node, callee.name, callee.module, kwargs, bases=callee.bases)
             return InstanceValue(self.source(node), cls=callee, scope=scope)
         if isinstance(callee, Ref):
             return self.call_ref(node, callee, args, kwargs, scope)
@@ -975,7 +998,7 @@ class Interpreter(Builders):
             return self.call_taskflow(node, target, [], dict(partial.kwargs), mapped=mapped)
         if isinstance(target, LocalClass):
             return self.make_operator(
-                node, target.name, "", partial.kwargs, bases=target.bases, mapped=mapped
+                node, target.name, target.module, partial.kwargs, bases=target.bases, mapped=mapped
             )
         assert isinstance(target, Ref)
         task = self.make_operator(
@@ -991,6 +1014,11 @@ class Interpreter(Builders):
         return self.call_group_function(node, function, [], dict(fixed), mapped=mapped)
 
     # -- dependencies ----------------------------------------------------------------------
+
+
+def _method_source(positions: Any, node: cst.FunctionDef) -> str:
+    """A method's `def` as its own module prints it (made when a bound method needs it)."""
+    return positions.definition(node).strip("\n")
 
 
 def _can_leave(loop: cst.While) -> bool:

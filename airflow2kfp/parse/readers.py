@@ -36,16 +36,20 @@ class StaticReader:
     """The static libcst reader as a picklable value, so worker processes can receive it."""
 
     max_bytes: int = DEFAULTS.max_file_size
+    folders: tuple[str, ...] = ()  # the run's DAG folders: the static reading follows imports there
 
     def __call__(self, path: Path, display_path: str) -> ParsedFile:
-        return read_statically(path, display_path, self.max_bytes)
+        return read_statically(path, display_path, self.max_bytes, self.folders)
 
 
-def read_statically(path: Path, display_path: str, max_bytes: int) -> ParsedFile:
+def read_statically(
+    path: Path, display_path: str, max_bytes: int, folders: tuple[str, ...] = ()
+) -> ParsedFile:
     # imported on first use: a fully cached run never loads libcst
     from airflow2kfp.parse.static import read_dag_file
 
-    return read_dag_file(path, display_path=display_path, max_bytes=max_bytes)
+    dag_folder = Path(_dag_folder(path, map(Path, folders)))
+    return read_dag_file(path, display_path=display_path, max_bytes=max_bytes, dag_folder=dag_folder)
 
 
 @dataclass(frozen=True)
@@ -56,14 +60,15 @@ class ImportedReader:
     with_static: bool
     max_bytes: int = DEFAULTS.max_file_size
     notices: tuple[Diagnostic, ...] = field(default=())
+    folders: tuple[str, ...] = ()  # as StaticReader's
 
     def __call__(self, path: Path, display_path: str) -> ParsedFile:
         imported = self.imported.get(display_path)
         if not self.with_static:
             if imported is not None:
                 return with_module_text(imported, path, self.max_bytes)
-            return read_statically(path, display_path, self.max_bytes)
-        static = read_statically(path, display_path, self.max_bytes)
+            return read_statically(path, display_path, self.max_bytes, self.folders)
+        static = read_statically(path, display_path, self.max_bytes, self.folders)
         return merge(static, imported) if imported is not None else static
 
 
@@ -174,7 +179,10 @@ class ImportStream:
         """The reader that converts the file `imported` is the import of (merged with the static
         reading in auto mode): it carries that one import, not the run's."""
         return ImportedReader(
-            {imported.path: imported}, with_static=self.with_static, max_bytes=self.max_bytes
+            {imported.path: imported},
+            with_static=self.with_static,
+            max_bytes=self.max_bytes,
+            folders=tuple(self.by_folder),
         )
 
     def __enter__(self) -> Self:
@@ -241,19 +249,27 @@ def prepare_reader(
     (sandbox_notice) is not among the notices: it is said on every run, cached or not. Under
     `--sandbox require` without bubblewrap nothing is imported: the files are read statically."""
     python = find_airflow_python(airflow_python) if mode is not Mode.STATIC else None
+    folders = tuple(str(root) for root in roots if root.is_dir())
     if mode is Mode.STATIC:
-        return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, ())
+        return PreparedReader(StaticReader(max_bytes, folders), Mode.STATIC, None, ())
     if python is None:
         if mode is Mode.AIRFLOW:
             notice = unavailable_notice()
             return PreparedReader(
-                ImportedReader({}, with_static=False, max_bytes=max_bytes), mode, None, (notice,)
+                ImportedReader({}, with_static=False, max_bytes=max_bytes, folders=folders),
+                mode,
+                None,
+                (notice,),
             )
-        return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, (static_fallback_notice(),))
+        return PreparedReader(
+            StaticReader(max_bytes, folders), Mode.STATIC, None, (static_fallback_notice(),)
+        )
     if not resolve(sandbox)[0] and SandboxMode(sandbox) is SandboxMode.REQUIRE:
         if mode is Mode.AIRFLOW:
-            return PreparedReader(ImportedReader({}, with_static=False, max_bytes=max_bytes), mode, None, ())
-        return PreparedReader(StaticReader(max_bytes), Mode.STATIC, None, ())
+            return PreparedReader(
+                ImportedReader({}, with_static=False, max_bytes=max_bytes, folders=folders), mode, None, ()
+            )
+        return PreparedReader(StaticReader(max_bytes, folders), Mode.STATIC, None, ())
 
     by_folder: dict[str, list[tuple[str, str]]] = {}
     for path, display in files:
@@ -277,9 +293,13 @@ def prepare_reader(
     stream = ImportStream(python, by_folder, options, with_static=mode is Mode.AUTO, max_bytes=max_bytes)
     if streamed:
         return PreparedReader(
-            ImportedReader({}, with_static=mode is Mode.AUTO, max_bytes=max_bytes), mode, None, (), stream
+            ImportedReader({}, with_static=mode is Mode.AUTO, max_bytes=max_bytes, folders=folders),
+            mode,
+            None,
+            (),
+            stream,
         )
     with stream:
         imported = {parsed.path: parsed for parsed in stream}
-    reader = ImportedReader(imported, with_static=mode is Mode.AUTO, max_bytes=max_bytes)
+    reader = ImportedReader(imported, with_static=mode is Mode.AUTO, max_bytes=max_bytes, folders=folders)
     return PreparedReader(reader, mode, stream.version, ())

@@ -14,10 +14,12 @@ import codecs
 import io
 import re
 import tokenize
+import warnings
 from pathlib import Path
 
 from airflow2kfp.diagnostics import Diagnostic, diag
 
+MAX_SYNTAX_DEPTH = 1000  # libcst parses ~6,000 levels before its native parser crashes
 # tokenize's own pattern for a coding declaration (PEP 263), to say on which line a bad one stands
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
@@ -90,3 +92,56 @@ def _coding_line(data: bytes) -> int | None:
         if _CODING.match(line.removeprefix(codecs.BOM_UTF8)):
             return number
     return 1 if data.startswith(codecs.BOM_UTF8) else None
+
+
+def check_syntax(text: str, display: str) -> Diagnostic | ast.Module:
+    """Syntax errors and excessive nesting, found by Python's own parser before libcst sees the text.
+
+    `ast.parse` only parses; it runs nothing. It names errors better than libcst (`expected ':'` on
+    the right line), and it fails cleanly on nesting where libcst's native parser would overflow
+    the C stack and crash the process; the depth limit keeps libcst well inside what it survives.
+    """
+    try:
+        with warnings.catch_warnings():  # invalid escapes etc. warn at import; not our concern here
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except SyntaxError as error:
+        return diag(
+            "A2K101",
+            f"Invalid Python: {error.msg}",
+            file=display,
+            line=error.lineno,
+            col=max((error.offset or 1) - 1, 0),
+        )
+    except (RecursionError, MemoryError):
+        return diag("A2K107", file=display)
+    if _depth(tree) > MAX_SYNTAX_DEPTH:
+        depth, line, col = _max_depth(tree)
+        return diag(
+            "A2K107",
+            f"The syntax tree is {depth} levels deep (the limit is {MAX_SYNTAX_DEPTH}).",
+            file=display,
+            line=line,
+            col=col,
+        )
+    return tree
+
+
+def _depth(tree: ast.AST) -> int:
+    """The depth of the deepest node, level by level (iterative, and cheaper than `_max_depth`)."""
+    depth, level = 0, [tree]
+    while level:
+        depth += 1
+        level = [child for node in level for child in ast.iter_child_nodes(node)]
+    return depth
+
+
+def _max_depth(tree: ast.AST) -> tuple[int, int, int]:
+    """The depth of the deepest node, and the line and column where it stands."""
+    deepest, stack = (0, 1, 0), [(tree, 1, 1, 0)]
+    while stack:  # iterative: the point is not to recurse on a deep tree
+        node, depth, line, col = stack.pop()
+        line, col = getattr(node, "lineno", line), getattr(node, "col_offset", col)
+        deepest = max(deepest, (depth, line, col), key=lambda found: found[0])
+        stack.extend((child, depth + 1, line, col) for child in ast.iter_child_nodes(node))
+    return deepest

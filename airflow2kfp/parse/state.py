@@ -35,7 +35,9 @@ class ReaderState(Evaluator):
         self.graph_calls = 0  # tasks attempted + dependencies attempted, for footprint()
         self.setup_teardown = SetupTeardownContext(self._link_tasks, lambda steps: self.charge(steps, None))
         self.linking: cst.CSTNode | None = None  # the statement whose setup/teardown context adds edges
-        self.doubts: set[tuple[int | None, str | None]] = set()  # (line, dag_id) of each A2K203 warning
+        self.doubts: set[tuple[str, int | None, str | None]] = (
+            set()
+        )  # (file, line, dag_id) of each A2K203 warning
         # tasks made outside any DAG (and without dag=) wait here: Airflow adds such a task to the DAG of
         # the first task it is linked to (`>>`, set_downstream, chain, an XCom argument), else to none
         self.nowhere = DagRecord("<no DAG>", SourceSpan(file, 0), {}, {}, placeholder=True)
@@ -76,9 +78,9 @@ class ReaderState(Evaluator):
             dag = None
         dag_id = dag.dag_id if dag else self.current_dag_id()
         line = self.span(node).line or None
-        if (line, dag_id) in self.doubts:  # one doubt per line and DAG: a loop must not repeat it
+        if (self.file, line, dag_id) in self.doubts:  # one doubt per line and DAG: a loop must not repeat it
             return
-        self.doubts.add((line, dag_id))
+        self.doubts.add((self.file, line, dag_id))
         self.report("A2K203", f"{message} {UNSURE_NOTE}", node, dag=dag, severity=Severity.WARNING)
 
     def _link_tasks(self, ups: Sequence[TaskRecord], downs: Sequence[TaskRecord]) -> None:

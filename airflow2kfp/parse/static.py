@@ -21,8 +21,8 @@ Python callables: `PythonCallable.source` is the function's full source includin
 
 Not read (each leaves a diagnostic where it could change the graph: an A2K203 error, or an A2K203
 warning that makes the DAG's ordering "unproven", docs/static-reading.md): loops over values known
-only at run time, conditions on the environment, helpers imported from other modules that build
-tasks, unknown context managers around tasks, `exec`/`globals()` tricks. A
+only at run time, conditions on the environment, helpers of modules that cannot be read (installed
+packages; modules of the repository are read: parse/importing.py), unknown context managers around tasks, `exec`/`globals()` tricks. A
 Label on an edge from or to a group labels each task edge it expands to (Airflow files it under
 the group's join node).
 """
@@ -32,7 +32,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
-import warnings
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -58,7 +57,9 @@ from airflow2kfp.model import (
 from airflow2kfp.parse.budget import DEFAULT_LIMITS, OverBudget, ReadingLimits, hard_stops, memory_message
 from airflow2kfp.parse.callables import to_callable
 from airflow2kfp.parse.interpreter import Interpreter
+from airflow2kfp.parse.modules import ModuleFinder
 from airflow2kfp.parse.positions import Positions
+from airflow2kfp.parse.source import check_syntax as _python_check
 from airflow2kfp.parse.source import read_source
 from airflow2kfp.parse.subdags import inline_subdags
 from airflow2kfp.parse.values import (
@@ -67,6 +68,7 @@ from airflow2kfp.parse.values import (
     GroupRecord,
     LabelRecord,
     LocalClass,
+    LocalModule,
     MappedArgValue,
     Partial,
     Ref,
@@ -82,11 +84,8 @@ __all__ = ["read_dag_file"]
 
 # what `if __name__ == "__main__":` compares against: a DAG file is imported, never run as main
 _MODULE_NAME = "airflow_dag_module"
-MAX_SYNTAX_DEPTH = 1000
 # `k8s.V1Toleration(...)`: Kubernetes client objects (and Airflow's pod Secret), which mapping reads from their source text
-_KUBERNETES_OBJECT = re.compile(
-    r"^(?:\w+\.)*(?:V[12][A-Z]\w*|Secret)\("
-)  # libcst parses ~6,000 levels before its native parser crashes
+_KUBERNETES_OBJECT = re.compile(r"^(?:\w+\.)*(?:V[12][A-Z]\w*|Secret)\(")
 
 
 def read_dag_file(
@@ -95,14 +94,19 @@ def read_dag_file(
     display_path: str | None = None,
     max_bytes: int = DEFAULTS.max_file_size,
     limits: ReadingLimits = DEFAULT_LIMITS,
+    dag_folder: Path | None = None,
 ) -> ParsedFile:
     """Read one DAG file statically into the model; never raises, never runs the file's code.
+
+    Modules of the repository it imports are read too (parse/importing.py), found as Airflow's
+    sys.path finds them: in `dag_folder` (the DAG folder the file was found in; its own folder when
+    None) and in the file's own folder, never outside `dag_folder`.
 
     `limits` bound what the reading may compute and spend (airflow2kfp/parse/budget.py): over
     budget, the file fails with one error at the offending line and nothing else is read."""
     display = display_path if display_path is not None else str(path)
     try:
-        return _read(Path(path), display, max_bytes, limits)
+        return _read(Path(path), display, max_bytes, limits, dag_folder)
     except RecursionError:
         return _failed(display, diag("A2K107", file=display))
     except MemoryError:
@@ -118,7 +122,9 @@ def _failed(display: str, diagnostic: Diagnostic, *more: Diagnostic | None) -> P
     return ParsedFile(display, diagnostics=(diagnostic, *(d for d in more if d is not None)))
 
 
-def _read(path: Path, display: str, max_bytes: int, limits: ReadingLimits) -> ParsedFile:
+def _read(
+    path: Path, display: str, max_bytes: int, limits: ReadingLimits, dag_folder: Path | None
+) -> ParsedFile:
     text = read_source(path, display, max_bytes)
     if isinstance(text, Diagnostic):
         return _failed(display, text)
@@ -141,7 +147,16 @@ def _read(path: Path, display: str, max_bytes: int, limits: ReadingLimits) -> Pa
                 col=error.raw_column,
             ),
         )
-    interpreter = Interpreter(module, Positions(module, text, checked), display, limits)
+    interpreter = Interpreter(
+        module,
+        Positions(module, text, checked),
+        display,
+        limits,
+        text=text,
+        path=path,
+        finder=ModuleFinder.for_file(path, dag_folder),
+        max_bytes=max_bytes,
+    )
     # __file__ is known without running anything: DAG ids are often derived from the file name
     scope = Scope({"__name__": _MODULE_NAME, "__file__": str(path.resolve())})
     top: list[cst.CSTNode] = []  # the module-level statement being run, for a MemoryError's line
@@ -164,7 +179,8 @@ def _read(path: Path, display: str, max_bytes: int, limits: ReadingLimits) -> Pa
             stopper,
         )
     if stopper is not None and any(
-        d.code == stopper.code and d.line == stopper.line for d in interpreter.diagnostics
+        d.code == stopper.code and d.line == stopper.line and d.file == stopper.file
+        for d in interpreter.diagnostics
     ):
         stopper = None  # the reader came to the same loop and said so
     diagnostics = _unsure_on_every_dag(interpreter.diagnostics, dags) + ([stopper] if stopper else [])
@@ -228,43 +244,10 @@ def _over_budget(interpreter: Interpreter, over: OverBudget) -> Diagnostic:
     return diag(
         over.budget.code,
         over.message,
-        file=interpreter.file,
+        file=where.file if where is not None and line is not None else interpreter.file,
         line=line,
         col=where.col if line is not None and where is not None else None,
     )
-
-
-def _python_check(text: str, display: str) -> Diagnostic | ast.Module:
-    """Syntax errors and excessive nesting, found by Python's own parser before libcst sees the text.
-
-    `ast.parse` only parses; it runs nothing. It names errors better than libcst (`expected ':'` on
-    the right line), and it fails cleanly on nesting where libcst's native parser would overflow
-    the C stack and crash the process; the depth limit keeps libcst well inside what it survives.
-    """
-    try:
-        with warnings.catch_warnings():  # invalid escapes etc. warn at import; not our concern here
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text)
-    except SyntaxError as error:
-        return diag(
-            "A2K101",
-            f"Invalid Python: {error.msg}",
-            file=display,
-            line=error.lineno,
-            col=max((error.offset or 1) - 1, 0),
-        )
-    except (RecursionError, MemoryError):
-        return diag("A2K107", file=display)
-    if _depth(tree) > MAX_SYNTAX_DEPTH:
-        depth, line, col = _max_depth(tree)
-        return diag(
-            "A2K107",
-            f"The syntax tree is {depth} levels deep (the limit is {MAX_SYNTAX_DEPTH}).",
-            file=display,
-            line=line,
-            col=col,
-        )
-    return tree
 
 
 _EXITS = {"sys.exit", "exit", "quit", "os._exit", "os.abort", "os.kill"}
@@ -318,26 +301,6 @@ def _can_leave(loop: ast.While) -> bool:
             continue
         pending.extend(ast.iter_child_nodes(node))
     return False
-
-
-def _depth(tree: ast.AST) -> int:
-    """The depth of the deepest node, level by level (iterative, and cheaper than `_max_depth`)."""
-    depth, level = 0, [tree]
-    while level:
-        depth += 1
-        level = [child for node in level for child in ast.iter_child_nodes(node)]
-    return depth
-
-
-def _max_depth(tree: ast.AST) -> tuple[int, int, int]:
-    """The depth of the deepest node, and the line and column where it stands."""
-    deepest, stack = (0, 1, 0), [(tree, 1, 1, 0)]
-    while stack:  # iterative: the point is not to recurse on a deep tree
-        node, depth, line, col = stack.pop()
-        line, col = getattr(node, "lineno", line), getattr(node, "col_offset", col)
-        deepest = max(deepest, (depth, line, col), key=lambda found: found[0])
-        stack.extend((child, depth + 1, line, col) for child in ast.iter_child_nodes(node))
-    return deepest
 
 
 def _to_dag(record: DagRecord, interpreter: Interpreter, module_source: str) -> Dag:
@@ -532,4 +495,6 @@ def _stand_in(value: Any) -> str | None:
         return f"Label({value.label!r})"
     if isinstance(value, (LocalClass, Partial)):
         return type(value).__name__
+    if isinstance(value, LocalModule):  # a module of the repository handed over as a value
+        return value.name
     return None

@@ -52,6 +52,19 @@ class LocalClass:
     attrs: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     # each method's source (`def` dedented, decorators included), made when a bound method needs it
     methods: dict[str, Callable[[], str]] = field(default_factory=dict, compare=False, hash=False)
+    # defined in a module of the repository the DAG file imports: its dotted name and text ("" and
+    # None for a class of the DAG file itself)
+    module: str = field(default="", compare=False, hash=False)
+    module_source: str | None = field(default=None, compare=False, hash=False)
+
+
+@dataclass(frozen=True, eq=False)
+class LocalModule:
+    """A module of the repository the DAG file imports (`import common.tasks as t`), read statically:
+    its attributes are the names its code defines (`scope`), and its submodules."""
+
+    name: str
+    scope: Scope
 
 
 @dataclass(eq=False)
@@ -85,10 +98,16 @@ class Function:
     # the source of a decorator the reader does not know (it may make the function a task or wrap
     # it in anything): the function is still read as written, but a call of it is a doubt
     unknown_decorator: str | None = None
+    # the module it is written in (parse/modules.py SourceModule): its code runs there
+    origin: Any = None
 
     @property
     def name(self) -> str:
         return self.node.name.value
+
+    @property
+    def module_source(self) -> str | None:
+        return self.origin.text if self.origin is not None else None
 
     def callable(self) -> PythonCallable:
         return PythonCallable(self.name, self.source, self.span)
@@ -106,6 +125,7 @@ class LambdaValue(Unresolved):
     span: SourceSpan | None = None
     scope: Scope | None = None
     defaults: dict[str, Any] = field(default_factory=dict)  # as Function.defaults
+    module_source: str | None = None  # the text of the module it is written in
 
 
 @dataclass(frozen=True, eq=False)
