@@ -193,9 +193,12 @@ def run_size(size: int, args: argparse.Namespace, work: Path) -> dict:
     cold, warm, edit, bag, default, baseline = [], [], [], [], [], []
     with_default = bool(args.airflow_python) and not args.no_default
     for round_ in range(args.repeat):
-        out = work / f"out{size}"
+        out, cache = work / f"out{size}", work / f"cache{size}"
+        # the cache lives outside OUT (the user's cache folder, keyed by OUT): a cold run needs its own
+        # emptied, else every round after the first converts nothing
         shutil.rmtree(out, ignore_errors=True)
-        command = convert_command(args.python, repo, out, args.jobs)
+        shutil.rmtree(cache, ignore_errors=True)
+        command = [*convert_command(args.python, repo, out, args.jobs), "--cache-dir", str(cache)]
         cold.append(measure(command))
         warm.append(measure(command))
         touch_one_dag(repo, round_)
@@ -250,7 +253,7 @@ def run_single(tasks: int, args: argparse.Namespace, work: Path) -> dict:
     for _ in range(args.repeat):
         out = work / f"single{tasks}-out"
         shutil.rmtree(out, ignore_errors=True)
-        runs.append(measure(convert_command(args.python, repo, out, args.jobs)))
+        runs.append(measure([*convert_command(args.python, repo, out, args.jobs), "--no-cache"]))
     bag = dagbag(args.airflow_python, repo, work / "airflow-home") if args.airflow_python else None
     return {
         "tasks": tasks,

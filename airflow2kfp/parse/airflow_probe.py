@@ -516,8 +516,8 @@ def _default_cells(fn: Any, source: str | None, af: _Airflow) -> dict[str, Any]:
     import ast
     import textwrap
 
-    if not source:
-        return {}
+    if not source or not (getattr(fn, "__defaults__", None) or getattr(fn, "__kwdefaults__", None)):
+        return {}  # no default: nothing to look for
     try:
         tree = ast.parse(
             textwrap.dedent(source).strip() if not source.lstrip().startswith("lambda") else f"_ = ({source})"
