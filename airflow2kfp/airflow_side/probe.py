@@ -119,7 +119,8 @@ class _Origins:
     """Line numbers (in the DAG file) where DAGs and operators were created, and call kwargs."""
 
     def __init__(self) -> None:
-        self.target = ""
+        self.target = ""  # the DAG file's real path
+        self.path = ""  # ... as it was asked for
         self.dag_folder = ""
         self.lines: dict[int, int] = {}
         self.explicit: dict[int, list[str]] = {}
@@ -127,6 +128,7 @@ class _Origins:
 
     def reset(self, target: str) -> None:
         self.target = os.path.realpath(target)
+        self.path = target
         self.lines.clear()
         self.explicit.clear()
         self.written.clear()
@@ -467,7 +469,7 @@ def _callable(fn: Any, dag_file: str, af: _Airflow) -> dict[str, Any] | None:
 def _function(fn: Any, dag_file: str, af: _Airflow) -> dict[str, Any]:
     code = getattr(fn, "__code__", None)
     filename = code.co_filename if code else None
-    in_dag_file = filename is not None and os.path.realpath(filename) == os.path.realpath(dag_file)
+    in_dag_file = filename is not None and _same_file(filename, dag_file)
     name = getattr(fn, "__name__", type(fn).__name__)
     source = _lambda_source(code) if name == "<lambda>" and code is not None else None
     if source is None:
@@ -486,9 +488,17 @@ def _function(fn: Any, dag_file: str, af: _Airflow) -> dict[str, Any]:
     }
 
 
+def _same_file(filename: str, dag_file: str) -> bool:
+    """`filename` is the DAG file (ORIGINS.target is its real path while it is read)."""
+    if filename == dag_file:
+        return True
+    target = ORIGINS.target if dag_file == ORIGINS.path else os.path.realpath(dag_file)
+    return os.path.realpath(filename) == target
+
+
 def _bound_object(cls: type, obj: Any, dag_file: str, af: _Airflow) -> dict[str, Any]:
     try:
-        in_dag_file = os.path.realpath(inspect.getfile(cls)) == os.path.realpath(dag_file)
+        in_dag_file = _same_file(inspect.getfile(cls), dag_file)
     except (OSError, TypeError):
         in_dag_file = False
     state = None
@@ -536,8 +546,8 @@ def _default_cells(fn: Any, source: str | None, af: _Airflow) -> dict[str, Any]:
     import ast
     import textwrap
 
-    if not source:
-        return {}
+    if not source or not (getattr(fn, "__defaults__", None) or getattr(fn, "__kwdefaults__", None)):
+        return {}  # no default: nothing to look for
     try:
         tree = ast.parse(
             textwrap.dedent(source).strip() if not source.lstrip().startswith("lambda") else f"_ = ({source})"
@@ -664,9 +674,8 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
     fn = values.get("python_callable") or getattr(task, "python_callable", None)
     if not fn and is_mapped:
         fn = getattr(task, "partial_kwargs", {}).get("python_callable")
-    template_fields = {}
-    for name in getattr(task, "template_fields", ()) or ():
-        template_fields[name] = to_json_safe(_quiet_getattr(task, name), af)
+    # only what the converter reads (parsed_file_from_probe): every field is serialised, sent and
+    # checked once per task of every file
     return {
         "task_id": task.task_id,
         "operator": _operator_name(task),
@@ -676,25 +685,13 @@ def _task(task: Any, dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
         "operator_in_dag_file": _class_file(_operator_class(task, is_mapped)) == ORIGINS.target,
         "line": ORIGINS.lines.get(id(task)),
         "group_id": group_id,
-        "trigger_rule": to_json_safe(getattr(task, "trigger_rule", None), af),
-        "retries": to_json_safe(getattr(task, "retries", None), af),
-        "retry_delay": to_json_safe(getattr(task, "retry_delay", None), af),
-        "retry_exponential_backoff": to_json_safe(getattr(task, "retry_exponential_backoff", None), af),
-        "max_retry_delay": to_json_safe(getattr(task, "max_retry_delay", None), af),
-        "execution_timeout": to_json_safe(getattr(task, "execution_timeout", None), af),
-        "pool": to_json_safe(getattr(task, "pool", None), af),
-        "queue": to_json_safe(getattr(task, "queue", None), af),
-        "priority_weight": to_json_safe(getattr(task, "priority_weight", None), af),
         "args": {k: to_json_safe(v, af) for k, v in values.items()},
         "explicit": explicit,
-        "template_fields": template_fields,
         "python_callable": _callable(fn, dag_file, af) if fn else None,
         "is_mapped": is_mapped,
         "mapped_args": {k: to_json_safe(v, af) for k, v in mapped.items()},
         "is_setup": bool(getattr(task, "is_setup", False)),
         "is_teardown": bool(getattr(task, "is_teardown", False)),
-        "doc": _doc(task),
-        "upstream": sorted(task.upstream_task_ids),
     }
 
 
@@ -799,12 +796,52 @@ def _operator_module(task: Any, is_mapped: bool) -> str:
 def _operator_mro(task: Any, is_mapped: bool) -> list[str]:
     """The operator class's ancestors (its MRO, nearest first) by their importable names: a
     company's KubernetesPodOperator wrapper is mapped through the family of the class it extends."""
-    bases = []
-    for cls in _operator_class(task, is_mapped).__mro__[1:]:
-        if cls is object:
-            continue
-        bases.append(f"{_real_module(cls.__module__, cls)}.{cls.__qualname__}")
+    return list(_mro_names(_operator_class(task, is_mapped)))
+
+
+# What the answer says of a class of the installation (its file, its ancestors' names) is the same
+# for every file: found once, by the worker before it forks (remember_classes) or by the child on
+# first use, not once per task of every file. A class a DAG file defines is named after the DAG
+# folder (_real_module), so it is never kept.
+_CLASS_FILES: dict[Any, str] = {}
+_MRO_NAMES: dict[Any, tuple[str, ...]] = {}
+
+
+def _installed(cls: Any) -> bool:
+    return not str(getattr(cls, "__module__", "")).startswith(_DAG_FILE_MODULE)
+
+
+def _mro_names(cls: Any) -> tuple[str, ...]:
+    known = _MRO_NAMES.get(cls)
+    if known is not None:
+        return known
+    bases = tuple(
+        f"{_real_module(base.__module__, base)}.{base.__qualname__}"
+        for base in cls.__mro__[1:]
+        if base is not object
+    )
+    if all(_installed(base) for base in cls.__mro__):
+        _MRO_NAMES[cls] = bases
     return bases
+
+
+def remember_classes(af: _Airflow) -> None:
+    """Every operator class imported so far, its file and ancestors found here in the worker, before
+    it forks: each file's child inherits them instead of finding them again for every task."""
+    if af.BaseOperator is None:
+        return
+    pending, seen = [af.BaseOperator], set()
+    while pending:
+        cls = pending.pop()
+        if cls in seen or not _installed(cls):
+            continue
+        seen.add(cls)
+        _class_file(cls)
+        _mro_names(cls)
+        try:
+            pending.extend(type.__subclasses__(cls))
+        except TypeError:
+            continue
 
 
 _DAG_FILE_MODULE = "unusual_prefix_"  # DagBag imports a DAG file as unusual_prefix_<hash>_<name>
@@ -830,26 +867,23 @@ def _real_module(module: str, cls: Any) -> str:
 
 
 def _class_file(cls: Any) -> str:
+    known = _CLASS_FILES.get(cls)
+    if known is not None:
+        return known
     try:
-        return os.path.realpath(inspect.getfile(cls))
+        found = os.path.realpath(inspect.getfile(cls))
     except (OSError, TypeError):
-        return ""
-
-
-def _doc(obj: Any) -> str | None:
-    for name in ("doc_md", "doc", "doc_rst", "doc_json", "doc_yaml"):
-        value = getattr(obj, name, None)
-        if isinstance(value, str) and value:
-            return value
-    return None
+        found = ""
+    if _installed(cls):
+        _CLASS_FILES[cls] = found
+    return found
 
 
 def _dag(dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
     tasks = [_task(task, dag, af, dag_file) for task in dag.task_dict.values()]
-    edges = sorted((up, task["task_id"]) for task in tasks for up in task["upstream"])
+    edges = sorted((up, task.task_id) for task in dag.task_dict.values() for up in task.upstream_task_ids)
     return {
         "dag_id": dag.dag_id,
-        "fileloc": dag.fileloc,
         "line": ORIGINS.lines.get(id(dag)),
         **_schedule(dag, af),
         "catchup": to_json_safe(getattr(dag, "catchup", None), af),
@@ -1459,6 +1493,7 @@ def _cpu() -> float:
 
 def worker(af: _Airflow, sandboxed: bool) -> int:
     warm_up(af)
+    remember_classes(af)
     inside.libraries_readable()  # asked once here, inherited by every file's child
     _freeze()
     exits = _ChildExits()
@@ -1487,6 +1522,7 @@ def worker(af: _Airflow, sandboxed: bool) -> int:
             continue
         if "preload" in request:  # not a file: Airflow modules to import before the next fork
             inside.write_all(_OUT_FD, inside.encode(preload(request["preload"])))
+            remember_classes(af)  # the operator classes those modules brought
             _freeze()
             continue
         try:

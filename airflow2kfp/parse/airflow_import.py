@@ -617,46 +617,60 @@ def answer_problem(answer: Any, nonce: str, path: str) -> str | None:
 
 
 def _shape_problem(value: Any, spec: Any, where: str) -> str | None:
+    found = _shape_fault(value, spec)
+    if found is None:
+        return None
+    path, message = found
+    return f"{where}{''.join(path)}: {message}"
+
+
+def _shape_fault(value: Any, spec: Any) -> tuple[list[str], str] | None:
+    """(the path to the first place `value` breaks `spec`, outermost first; what is wrong), or None.
+    The path is only spelt out for an answer that breaks the shape: a genuine one is checked whole."""
     if spec is Any:
         return None
     if isinstance(spec, tuple) and spec[0] is None:
-        return None if value is None else _shape_problem(value, spec[1], where)
+        return None if value is None else _shape_fault(value, spec[1])
     if isinstance(spec, list):
         if not isinstance(value, list):
-            return f"{where}: expected a list"
+            return [], "expected a list"
+        item_spec = spec[0]
         for index, item in enumerate(value):
-            problem = _shape_problem(item, spec[0], f"{where}[{index}]")
-            if problem:
-                return problem
+            found = _shape_fault(item, item_spec)
+            if found:
+                found[0].insert(0, f"[{index}]")
+                return found
         return None
     if isinstance(spec, dict):
         if not isinstance(value, dict):
-            return f"{where}: expected an object"
+            return [], "expected an object"
         if "*" in spec:
-            return next(
-                (
-                    p
-                    for key, item in value.items()
-                    if (p := _shape_problem(item, spec["*"], f"{where}.{key}"))
-                ),
-                None,
-            )
+            item_spec = spec["*"]
+            if item_spec is Any:
+                return None
+            for key, item in value.items():
+                found = _shape_fault(item, item_spec)
+                if found:
+                    found[0].insert(0, f".{key}")
+                    return found
+            return None
         for key in _REQUIRED & spec.keys():
             if key not in value:
-                return f"{where}: {key} is missing"
+                return [], f"{key} is missing"
         for key, item_spec in spec.items():
             if key in value:
-                problem = _shape_problem(value[key], item_spec, f"{where}.{key}")
-                if problem:
-                    return problem
+                found = _shape_fault(value[key], item_spec)
+                if found:
+                    found[0].insert(0, f".{key}")
+                    return found
             if key in _PAIRS and key in value and any(len(pair) != _PAIRS[key] for pair in value[key]):
-                return f"{where}.{key}: expected lists of {_PAIRS[key]} names"
+                return [f".{key}"], f"expected lists of {_PAIRS[key]} names"
         return None
     types = spec if isinstance(spec, tuple) else (spec,)
     if isinstance(value, bool) and bool not in types:
-        return f"{where}: expected {_type_names(types)}, not a boolean"
+        return [], f"expected {_type_names(types)}, not a boolean"
     if not isinstance(value, types):
-        return f"{where}: expected {_type_names(types)}"
+        return [], f"expected {_type_names(types)}"
     return None
 
 
@@ -877,13 +891,14 @@ def _outside_sandbox(dag: Dag, folders: Mapping[str, Any]) -> tuple[Dag, list[Di
         else None
     )
     found: dict[str, set[str]] = {}  # where -> what happened
+    # where a value is, as a format and its parts: spelt out only for a value that is mapped back
 
-    def walk(value: Any, where: str) -> Any:
+    def walk(value: Any, where: tuple[str, ...]) -> Any:
         if isinstance(value, str) and pattern is not None and "/" in value:
 
             def replace(match: re.Match[str]) -> str:
                 _, written, what = rules[match.lastindex - 1]  # type: ignore[operator]
-                found.setdefault(where, set()).add(what)
+                found.setdefault(where[0].format(*where[1:]), set()).add(what)
                 return written
 
             return pattern.sub(replace, value)
@@ -896,11 +911,11 @@ def _outside_sandbox(dag: Dag, folders: Mapping[str, Any]) -> tuple[Dag, list[Di
     tasks = []
     for task in dag.tasks:
         values = {
-            key: walk(value, f"task {task.task_id!r} argument {key}")
+            key: walk(value, ("task {!r} argument {}", task.task_id, key))
             for key, value in task.args.values.items()
         }
         mapped = {
-            key: walk(value, f"task {task.task_id!r} mapped argument {key}")
+            key: walk(value, ("task {!r} mapped argument {}", task.task_id, key))
             for key, value in task.mapped_args.items()
         }
         function = task.python_callable
@@ -908,7 +923,7 @@ def _outside_sandbox(dag: Dag, folders: Mapping[str, Any]) -> tuple[Dag, list[Di
             function = dataclasses.replace(
                 function,
                 cells={
-                    name: walk(value, f"task {task.task_id!r} callable's {name}")
+                    name: walk(value, ("task {!r} callable's {}", task.task_id, name))
                     for name, value in function.cells.items()
                 },
             )
@@ -920,7 +935,7 @@ def _outside_sandbox(dag: Dag, folders: Mapping[str, Any]) -> tuple[Dag, list[Di
                 python_callable=function,
             )
         )
-    settings = {key: walk(value, f"DAG setting {key}") for key, value in dag.settings.items()}
+    settings = {key: walk(value, ("DAG setting {}", key)) for key, value in dag.settings.items()}
     notes = [
         diag(
             "A2K608",
