@@ -41,6 +41,12 @@ GENERATED_MODULE_NAMES = frozenset(
         "apply_trigger_rules",
         "load_yaml",
         "dump_yaml",
+        "run_on_after_failures",
+        "all_of",
+        "any_of",
+        "results_of",
+        "collect_loop_outputs",
+        "RESULTS_OF",
     }
 )
 

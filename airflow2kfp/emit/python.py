@@ -20,6 +20,8 @@ import jinja2
 import yaml
 
 from airflow2kfp import __version__, graph
+from airflow2kfp.emit.format import formatted
+from airflow2kfp.emit.depends import depends_source, helpers_source, uses_helpers
 from airflow2kfp.emit.imports import import_block
 from airflow2kfp.emit.names import python_task_variables
 from airflow2kfp.emit.postcompile import support_source
@@ -107,6 +109,8 @@ class EmitPlan:
     edges: tuple[tuple[str, str], ...]  # the ordering emitted, in Airflow task ids
     controls: Mapping[str, TaskControl]  # per emitted task: conditions, loops, rule, semantics
     support: str  # the post-compile code the generated file carries
+    rules: bool = False  # some task records a trigger rule: the file carries trigger_rule and its support
+    depends_helpers: str = ""  # all_of/any_of, when a long `depends` is built from its parts
     collects: bool = False  # a mapped task's results are passed on: compile_pipeline collects them
     # orderings the loop of a mapped task group adds: each of its tasks waits for every upstream of any
     loop_edges: tuple[tuple[str, str], ...] = ()
@@ -339,13 +343,13 @@ def build_plan(
                 ]
                 if producers:
                     needs = " && ".join(f"{name}.Succeeded" for name in dict.fromkeys(producers))
-                    prelude += (f"trigger_rule({variables[product_id(task_id)]}, 'all_success', {needs!r})",)
+                    prelude += (_rule_call(variables[product_id(task_id)], "all_success", needs),)
         group_loops = [loop for loop in control.loops if loop.group]
         opened_preludes = tuple(
             product_lines(loop.over.task_id) if isinstance(loop.over, Product) else ()
             for loop in group_loops[kept:shared]
         )
-        rule_call = f"trigger_rule({variables[task_id]}, {control.rule!r}, {depends!r})" if depends else None
+        rule_call = _rule_call(variables[task_id], control.rule, depends) if depends else None
         tasks.append(
             TaskBlock(
                 task_id=task_id,
@@ -395,6 +399,9 @@ def build_plan(
     )
     named = _names_read(tasks)
     tasks = [replace(block, assigned=block.variable in named) for block in tasks]
+    rule_calls = [block.rule_call for block in tasks if block.rule_call] + [
+        line for block in tasks for line in block.prelude if line.startswith("trigger_rule(")
+    ]
     return EmitPlan(
         dag_id=dag.dag_id,
         source=f"{dag.span.file}:{dag.span.line}",
@@ -411,7 +418,9 @@ def build_plan(
         kfp_names=kfp_names,
         edges=emitted_edges,
         controls=controls,
-        support=support_source(loop_outputs=collects),
+        support=support_source(trigger_rules=bool(rule_calls), loop_outputs=collects),
+        rules=bool(rule_calls),
+        depends_helpers=helpers_source() if any(_builds_depends(call) for call in rule_calls) else "",
         collects=collects,
         loop_edges=loop_edges,
         parameters=tuple(
@@ -420,6 +429,16 @@ def build_plan(
         scheduled_values={p.name: p.scheduled_value for p in parameters if p.scheduled_value},
         helper_steps=tuple(all_kfp_names[product_id(task_id)] for task_id in products),
     )
+
+
+def _rule_call(variable: str, rule: str, depends: str) -> str:
+    """`trigger_rule(task, rule, depends)`, a long `depends` built from its parts (emit/depends.py)."""
+    return f"trigger_rule({variable}, {rule!r}, {depends_source(depends)})"
+
+
+def _builds_depends(rule_call: str) -> bool:
+    """Whether a `trigger_rule(...)` call builds its `depends` with all_of/any_of."""
+    return uses_helpers(rule_call.split(", ", 2)[2])
 
 
 def _group_of(control: TaskControl) -> str | None:
@@ -541,7 +560,8 @@ def render(plan: EmitPlan) -> str:
     # isort's blank lines after the imports: two before a def, one before anything else (without
     # components, the template's blank line before `def named` is the second)
     gap = "\n" if not plan.components or plan.components[0].code is None else "\n\n"
-    return _template().render(plan=plan, import_block=import_block((*FILE_IMPORTS, *plan.imports)) + gap)
+    text = _template().render(plan=plan, import_block=import_block((*FILE_IMPORTS, *plan.imports)) + gap)
+    return formatted(text)
 
 
 def _names_read(tasks: Sequence[TaskBlock]) -> set[str]:
