@@ -2,7 +2,7 @@
 
 `trigger_rule(task, "none_failed", "!(a.Failed || a.Errored) && !(b.Failed || ...) && ...")` on one
 line grows with every upstream (a fan-in of 30 tasks makes ~1,500 characters). The generated file
-writes it instead as `all_of(...)` / `any_of(...)` calls with one part per line, which the file's
+writes it instead as `all_of(...)`, `any_of(...)` and `none_of(...)` calls with one part per line, which the file's
 own helpers (`depends_helpers`, copied into it) join back into exactly the same text at compile
 time: the compiled workflow's `depends` is unchanged, byte for byte (checked here for each
 expression; any that would not come back the same is written as one string, as before).
@@ -28,6 +28,11 @@ def all_of(*parts: str) -> str:
 def any_of(*parts: str) -> str:
     """Argo `depends` text that holds when one part holds (a part joined by && in parentheses)."""
     return " || ".join(_grouped(part, " && ") for part in parts)
+
+
+def none_of(*parts: str) -> str:
+    """Argo `depends` text that holds when no part holds."""
+    return f"!({any_of(*parts)})"
 
 
 def _grouped(part: str, operator: str) -> str:
@@ -114,8 +119,8 @@ def _source(node: _Node) -> str:
     if node.kind in ("&&", "||"):
         helper = "all_of" if node.kind == "&&" else "any_of"
         return f"{helper}({', '.join(_source(part) for part in node.parts)})"
-    if node.kind == "!" and node.parts[0].kind == "()":
-        return f'"!(" + {_source(node.parts[0].parts[0])} + ")"'
+    if node.kind == "!" and node.parts[0].kind == "()" and node.parts[0].parts[0].kind == "||":
+        return f"none_of({', '.join(_source(part) for part in node.parts[0].parts[0].parts)})"
     return repr(node.text)
 
 
@@ -127,8 +132,8 @@ def _value(node: _Node) -> str:
         return _value(node.parts[0])
     if node.kind in ("&&", "||"):
         return (all_of if node.kind == "&&" else any_of)(*(_value(part) for part in node.parts))
-    if node.kind == "!" and node.parts[0].kind == "()":
-        return f"!({_value(node.parts[0].parts[0])})"
+    if node.kind == "!" and node.parts[0].kind == "()" and node.parts[0].parts[0].kind == "||":
+        return none_of(*(_value(part) for part in node.parts[0].parts[0].parts))
     return node.text
 
 
@@ -142,8 +147,8 @@ def depends_source(expression: str) -> str:
 
 
 def uses_helpers(source: str) -> bool:
-    """Whether `depends_source` wrote helper calls."""
-    return not source.startswith(("'", '"'))
+    """Whether `depends_source` wrote helper calls (a `depends` string never holds `_`)."""
+    return re.search(r"\b(all_of|any_of|none_of)\(", source) is not None
 
 
 def helpers_source() -> str:

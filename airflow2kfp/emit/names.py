@@ -44,6 +44,7 @@ GENERATED_MODULE_NAMES = frozenset(
         "run_on_after_failures",
         "all_of",
         "any_of",
+        "none_of",
         "results_of",
         "collect_loop_outputs",
         "RESULTS_OF",
