@@ -155,4 +155,6 @@ def helpers_source() -> str:
     """The helpers between the markers above, as the generated files that call them carry them."""
     with open(__file__, encoding="utf-8") as stream:
         text = stream.read()
-    return text.split("# --- helpers: begin ---\n", 1)[1].split("# --- helpers: end ---", 1)[0].rstrip() + "\n"
+    return (
+        text.split("# --- helpers: begin ---\n", 1)[1].split("# --- helpers: end ---", 1)[0].rstrip() + "\n"
+    )

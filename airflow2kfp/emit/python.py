@@ -20,10 +20,11 @@ import jinja2
 import yaml
 
 from airflow2kfp import __version__, graph
-from airflow2kfp.emit.format import formatted
 from airflow2kfp.emit.depends import depends_source, helpers_source, uses_helpers
+from airflow2kfp.emit.format import formatted
 from airflow2kfp.emit.imports import import_block
-from airflow2kfp.emit.names import python_task_variables
+from airflow2kfp.emit.loops import fold_loops
+from airflow2kfp.emit.names import GENERATED_MODULE_NAMES, python_task_variables
 from airflow2kfp.emit.postcompile import support_source
 from airflow2kfp.mapping.base import (
     ComponentDef,
@@ -80,6 +81,7 @@ class TaskBlock:
     rule_call: str | None = None  # `trigger_rule(...)` recording the task's Argo `depends`
     comments: tuple[str, ...] = ()  # edge labels, task group, semantics
     assigned: bool = True  # bound to `variable`: some code after it names the task
+    source_line: str = ""  # file:line of the Airflow task: tasks of one loop of the DAG share theirs
 
 
 @dataclass(frozen=True)
@@ -359,6 +361,7 @@ def build_plan(
                 arguments=rendered,
                 calls=calls,
                 comment=f"{task_id}: {task.operator} at {task.span.file}:{task.span.line} [{mapping.fidelity.value}]",
+                source_line=f"{task.span.file}:{task.span.line}",
                 notes=mapping.notes,
                 upstream=after,
                 wrappers=wrappers,
@@ -530,7 +533,7 @@ def _comments(dag: Dag, task_id: str, control: TaskControl) -> tuple[str, ...]:
 
 
 @cache
-def _template() -> jinja2.Template:
+def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("airflow2kfp.emit", "templates"),
         trim_blocks=True,
@@ -542,7 +545,16 @@ def _template() -> jinja2.Template:
     environment.filters["pyrepr"] = repr
     environment.filters["comment"] = comment_text
     environment.filters["docstring"] = docstring_text
-    return environment.get_template("pipeline.py.j2")
+    return environment
+
+
+def _template() -> jinja2.Template:
+    return _environment().get_template("pipeline.py.j2")
+
+
+def task_text(block: TaskBlock) -> str:
+    """The statements of one task in the pipeline function (indented for it)."""
+    return _environment().get_template("task.py.j2").render(task=block)
 
 
 # what the generated file's own code uses (the pipeline, named, compile_pipeline and its support)
@@ -560,8 +572,23 @@ def render(plan: EmitPlan) -> str:
     # isort's blank lines after the imports: two before a def, one before anything else (without
     # components, the template's blank line before `def named` is the second)
     gap = "\n" if not plan.components or plan.components[0].code is None else "\n\n"
-    text = _template().render(plan=plan, import_block=import_block((*FILE_IMPORTS, *plan.imports)) + gap)
+    body = fold_loops(plan.tasks, task_text, reserved=_names_bound(plan))
+    text = _template().render(
+        plan=plan, body=body, import_block=import_block((*FILE_IMPORTS, *plan.imports)) + gap
+    )
     return formatted(text)
+
+
+def _names_bound(plan: EmitPlan) -> set[str]:
+    """Every name the pipeline function may see: the module's, the parameters', the tasks'."""
+    return (
+        set(GENERATED_MODULE_NAMES)
+        | {plan.function_name}
+        | {p.name for p in plan.parameters}
+        | {c.key for c in plan.components}
+        | {t.variable for t in plan.tasks}
+        | _names_read(plan.tasks)
+    )
 
 
 def _names_read(tasks: Sequence[TaskBlock]) -> set[str]:

@@ -113,26 +113,23 @@ def idioms_dag_kwarg_pipeline():
         .set_display_name("list_files")
         .set_retry(1, policy="Always", backoff_duration="120s")
     )
-    # load_raw: BashOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:29 [approximated]
-    load_raw = (
-        named(BASH, "load-raw")(command="load raw")
-        .set_display_name("load_raw")
-        .after(list_files)
-        .set_retry(1, policy="Always", backoff_duration="120s")
-    )
-    # load_curated: BashOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:29 [approximated]
-    load_curated = (
-        named(BASH, "load-curated")(command="load curated")
-        .set_display_name("load_curated")
-        .after(list_files)
-        .set_retry(1, policy="Always", backoff_duration="120s")
-    )
+    # the tasks the DAG's loop at fixtures/airflow_dags/idioms_dag_kwarg.py:29 makes, for each of its items
+    load_tasks = []
+    for item in ["raw", "curated"]:
+        # load_{item}: BashOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:29 [approximated]
+        load = (
+            named(BASH, f"load-{item}")(command=f"load {item}")
+            .set_display_name(f"load_{item}")
+            .after(list_files)
+            .set_retry(1, policy="Always", backoff_duration="120s")
+        )
+        load_tasks.append(load)
     # quality.nulls: BashOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:36 [approximated]
     # task group: quality
     quality_nulls = (
         named(BASH, "quality-nulls")(command="check nulls")
         .set_display_name("quality.nulls")
-        .after(load_raw, load_curated)
+        .after(*load_tasks)
         .set_retry(1, policy="Always", backoff_duration="120s")
     )
     # quality.dupes: BashOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:37 [approximated]
@@ -140,7 +137,7 @@ def idioms_dag_kwarg_pipeline():
     quality_dupes = (
         named(BASH, "quality-dupes")(command="check dupes")
         .set_display_name("quality.dupes")
-        .after(load_raw, load_curated)
+        .after(*load_tasks)
         .set_retry(1, policy="Always", backoff_duration="120s")
     )
     # finish: EmptyOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:39 [direct]

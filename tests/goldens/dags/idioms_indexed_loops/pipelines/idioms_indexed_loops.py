@@ -55,41 +55,28 @@ def idioms_indexed_loops_pipeline():
         .set_display_name("extract")
         .set_retry(1, policy="Always", backoff_duration="300s")
     )
-    # transform: BashOperator at fixtures/airflow_dags/idioms_indexed_loops.py:21 [approximated]
-    transform = (
-        named(BASH, "transform")(command="run.sh transform")
-        .set_display_name("transform")
-        .after(extract)
-        .set_retry(1, policy="Always", backoff_duration="300s")
-    )
-    # load: BashOperator at fixtures/airflow_dags/idioms_indexed_loops.py:21 [approximated]
-    load = (
-        named(BASH, "load")(command="run.sh load")
-        .set_display_name("load")
-        .after(transform)
-        .set_retry(1, policy="Always", backoff_duration="300s")
-    )
-    # export_eu: BashOperator at fixtures/airflow_dags/idioms_indexed_loops.py:25 [approximated]
-    (
-        named(BASH, "export-eu")(command="export.sh eu")
-        .set_display_name("export_eu")
-        .after(load)
-        .set_retry(1, policy="Always", backoff_duration="300s")
-    )
-    # export_us: BashOperator at fixtures/airflow_dags/idioms_indexed_loops.py:25 [approximated]
-    (
-        named(BASH, "export-us")(command="export.sh us")
-        .set_display_name("export_us")
-        .after(load)
-        .set_retry(1, policy="Always", backoff_duration="300s")
-    )
-    # export_apac: BashOperator at fixtures/airflow_dags/idioms_indexed_loops.py:25 [approximated]
-    (
-        named(BASH, "export-apac")(command="export.sh apac")
-        .set_display_name("export_apac")
-        .after(load)
-        .set_retry(1, policy="Always", backoff_duration="300s")
-    )
+    # the tasks the DAG's loop at fixtures/airflow_dags/idioms_indexed_loops.py:21 makes, for each of its items
+    tasks = []
+    previous_task = extract
+    for item in ["transform", "load"]:
+        # {item}: BashOperator at fixtures/airflow_dags/idioms_indexed_loops.py:21 [approximated]
+        task = (
+            named(BASH, item)(command=f"run.sh {item}")
+            .set_display_name(item)
+            .after(previous_task)
+            .set_retry(1, policy="Always", backoff_duration="300s")
+        )
+        tasks.append(task)
+        previous_task = task
+    # the tasks the DAG's loop at fixtures/airflow_dags/idioms_indexed_loops.py:25 makes, for each of its items
+    for item in ["eu", "us", "apac"]:
+        # export_{item}: BashOperator at fixtures/airflow_dags/idioms_indexed_loops.py:25 [approximated]
+        (
+            named(BASH, f"export-{item}")(command=f"export.sh {item}")
+            .set_display_name(f"export_{item}")
+            .after(tasks[1])
+            .set_retry(1, policy="Always", backoff_duration="300s")
+        )
 
 
 def compilation_time() -> str:

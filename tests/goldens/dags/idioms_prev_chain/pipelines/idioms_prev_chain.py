@@ -133,23 +133,23 @@ def idioms_prev_chain_pipeline(
         .set_display_name("summary_2")
         .after(summary_1)
     )
-    # archive: BashOperator at fixtures/airflow_dags/idioms_prev_chain.py:36 [direct]
-    archive = (
-        named(BASH, "archive")(command="echo archive")
-        .set_display_name("archive")
-        .after(summary_2)
-    )
-    # notify: BashOperator at fixtures/airflow_dags/idioms_prev_chain.py:36 [direct]
-    notify = (
-        named(BASH, "notify")(command="echo notify")
-        .set_display_name("notify")
-        .after(archive)
-    )
+    # the tasks the DAG's loop at fixtures/airflow_dags/idioms_prev_chain.py:36 makes, for each of its items
+    tasks = []
+    previous_task = summary_2
+    for item in ["archive", "notify"]:
+        # {item}: BashOperator at fixtures/airflow_dags/idioms_prev_chain.py:36 [direct]
+        task = (
+            named(BASH, item)(command=f"echo {item}")
+            .set_display_name(item)
+            .after(previous_task)
+        )
+        tasks.append(task)
+        previous_task = task
     # fetch_page_1: BashOperator at fixtures/airflow_dags/idioms_prev_chain.py:46 [approximated]
     fetch_page_1 = (
         named(BASH, "fetch-page-1")(command="curl -s 'https://api/items?page=1'")
         .set_display_name("fetch_page_1")
-        .after(notify)
+        .after(tasks[1])
     )
     # fetch_page_2: BashOperator at fixtures/airflow_dags/idioms_prev_chain.py:46 [approximated]
     (

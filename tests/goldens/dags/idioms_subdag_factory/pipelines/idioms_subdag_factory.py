@@ -50,36 +50,27 @@ def named(component, name: str):
 
 @dsl.pipeline(name="idioms-subdag-factory")
 def idioms_subdag_factory_pipeline():
-    # section-1.section-1-task-2: BashOperator at fixtures/airflow2_dags/idioms_subdag_factory.py:26 [direct]
-    # task group: section-1
-    section_1_section_1_task_2 = (
-        named(BASH, "section-1-section-1-task-2")(command="echo 2")
-        .set_display_name("section-1.section-1-task-2")
-        .set_retry(2, policy="Always", backoff_duration="300s")
-    )
-    # section-1.section-1-task-3: BashOperator at fixtures/airflow2_dags/idioms_subdag_factory.py:26 [direct]
-    # task group: section-1
-    section_1_section_1_task_3 = (
-        named(BASH, "section-1-section-1-task-3")(command="echo 3")
-        .set_display_name("section-1.section-1-task-3")
-        .set_retry(2, policy="Always", backoff_duration="300s")
-    )
-    # section-2.section-2-task-2: BashOperator at fixtures/airflow2_dags/idioms_subdag_factory.py:26 [direct]
-    # task group: section-2
-    (
-        named(BASH, "section-2-section-2-task-2")(command="echo 2")
-        .set_display_name("section-2.section-2-task-2")
-        .after(section_1_section_1_task_2, section_1_section_1_task_3)
-        .set_retry(2, policy="Always", backoff_duration="300s")
-    )
-    # section-2.section-2-task-3: BashOperator at fixtures/airflow2_dags/idioms_subdag_factory.py:26 [direct]
-    # task group: section-2
-    (
-        named(BASH, "section-2-section-2-task-3")(command="echo 3")
-        .set_display_name("section-2.section-2-task-3")
-        .after(section_1_section_1_task_2, section_1_section_1_task_3)
-        .set_retry(2, policy="Always", backoff_duration="300s")
-    )
+    # the tasks the DAG's loop at fixtures/airflow2_dags/idioms_subdag_factory.py:26 makes, for each of its items
+    section_1_section_1_task_tasks = []
+    for index in range(2, 4):
+        # section-1.section-1-task-{index}: BashOperator at fixtures/airflow2_dags/idioms_subdag_factory.py:26 [direct]
+        # task group: section-1
+        section_1_section_1_task = (
+            named(BASH, f"section-1-section-1-task-{index}")(command=f"echo {index}")
+            .set_display_name(f"section-1.section-1-task-{index}")
+            .set_retry(2, policy="Always", backoff_duration="300s")
+        )
+        section_1_section_1_task_tasks.append(section_1_section_1_task)
+    # the tasks the DAG's loop at fixtures/airflow2_dags/idioms_subdag_factory.py:26 makes, for each of its items
+    for index in range(2, 4):
+        # section-2.section-2-task-{index}: BashOperator at fixtures/airflow2_dags/idioms_subdag_factory.py:26 [direct]
+        # task group: section-2
+        (
+            named(BASH, f"section-2-section-2-task-{index}")(command=f"echo {index}")
+            .set_display_name(f"section-2.section-2-task-{index}")
+            .after(*section_1_section_1_task_tasks)
+            .set_retry(2, policy="Always", backoff_duration="300s")
+        )
 
 
 def compilation_time() -> str:

@@ -43,70 +43,46 @@ def named(component, name: str):
 def loops_fstrings_pipeline():
     # start: BashOperator at fixtures/airflow_dags/loops_fstrings.py:11 [direct]
     start = named(BASH, "start")(command="echo start").set_display_name("start")
-    # extract_orders: BashOperator at fixtures/airflow_dags/loops_fstrings.py:14 [direct]
-    extract_orders = (
-        named(BASH, "extract-orders")(command="echo extracting orders")
-        .set_display_name("extract_orders")
-        .after(start)
-    )
-    # load_orders: BashOperator at fixtures/airflow_dags/loops_fstrings.py:15 [direct]
-    load_orders = (
-        named(BASH, "load-orders")(command="echo load")
-        .set_display_name("load_orders")
-        .after(extract_orders)
-    )
-    # extract_customers: BashOperator at fixtures/airflow_dags/loops_fstrings.py:14 [direct]
-    extract_customers = (
-        named(BASH, "extract-customers")(command="echo extracting customers")
-        .set_display_name("extract_customers")
-        .after(start)
-    )
-    # load_customers: BashOperator at fixtures/airflow_dags/loops_fstrings.py:15 [direct]
-    load_customers = (
-        named(BASH, "load-customers")(command="echo load")
-        .set_display_name("load_customers")
-        .after(extract_customers)
-    )
-    # extract_payments: BashOperator at fixtures/airflow_dags/loops_fstrings.py:14 [direct]
-    extract_payments = (
-        named(BASH, "extract-payments")(command="echo extracting payments")
-        .set_display_name("extract_payments")
-        .after(start)
-    )
-    # load_payments: BashOperator at fixtures/airflow_dags/loops_fstrings.py:15 [direct]
-    load_payments = (
-        named(BASH, "load-payments")(command="echo load")
-        .set_display_name("load_payments")
-        .after(extract_payments)
-    )
+    # the tasks the DAG's loop at fixtures/airflow_dags/loops_fstrings.py:14, 15 makes, for each of its items
+    load_tasks = []
+    for item in ["orders", "customers", "payments"]:
+        # extract_{item}: BashOperator at fixtures/airflow_dags/loops_fstrings.py:14 [direct]
+        extract = (
+            named(BASH, f"extract-{item}")(command=f"echo extracting {item}")
+            .set_display_name(f"extract_{item}")
+            .after(start)
+        )
+        # load_{item}: BashOperator at fixtures/airflow_dags/loops_fstrings.py:15 [direct]
+        load = (
+            named(BASH, f"load-{item}")(command="echo load")
+            .set_display_name(f"load_{item}")
+            .after(extract)
+        )
+        load_tasks.append(load)
     # done: BashOperator at fixtures/airflow_dags/loops_fstrings.py:12 [direct]
     done = (
         named(BASH, "done")(command="echo done")
         .set_display_name("done")
-        .after(load_orders, load_customers, load_payments)
+        .after(*load_tasks)
     )
-    # report_eu: BashOperator at fixtures/airflow_dags/loops_fstrings.py:18 [direct]
-    (
-        named(BASH, "report-eu")(command="echo Europe")
-        .set_display_name("report_eu")
-        .after(done)
-    )
-    # report_us: BashOperator at fixtures/airflow_dags/loops_fstrings.py:18 [direct]
-    (
-        named(BASH, "report-us")(command="echo America")
-        .set_display_name("report_us")
-        .after(done)
-    )
-    # step_0: BashOperator at fixtures/airflow_dags/loops_fstrings.py:22 [direct]
-    step_0 = (
-        named(BASH, "step-0")(command="echo 0").set_display_name("step_0").after(done)
-    )
-    # step_1: BashOperator at fixtures/airflow_dags/loops_fstrings.py:22 [direct]
-    step_1 = (
-        named(BASH, "step-1")(command="echo 1").set_display_name("step_1").after(step_0)
-    )
-    # step_2: BashOperator at fixtures/airflow_dags/loops_fstrings.py:22 [direct]
-    (named(BASH, "step-2")(command="echo 2").set_display_name("step_2").after(step_1))
+    # the tasks the DAG's loop at fixtures/airflow_dags/loops_fstrings.py:18 makes, for each of its items
+    for item_1, item_2 in [("eu", "Europe"), ("us", "America")]:
+        # report_{item_1}: BashOperator at fixtures/airflow_dags/loops_fstrings.py:18 [direct]
+        (
+            named(BASH, f"report-{item_1}")(command=f"echo {item_2}")
+            .set_display_name(f"report_{item_1}")
+            .after(done)
+        )
+    # the tasks the DAG's loop at fixtures/airflow_dags/loops_fstrings.py:22 makes, for each of its items
+    previous_step = done
+    for index in range(3):
+        # step_{index}: BashOperator at fixtures/airflow_dags/loops_fstrings.py:22 [direct]
+        step = (
+            named(BASH, f"step-{index}")(command=f"echo {index}")
+            .set_display_name(f"step_{index}")
+            .after(previous_step)
+        )
+        previous_step = step
 
 
 def compilation_time() -> str:

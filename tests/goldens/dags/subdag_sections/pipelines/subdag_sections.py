@@ -65,27 +65,17 @@ def subdag_sections_pipeline():
         .set_display_name("check")
         .after(extract_step_2)
     )
-    # load.step_1: BashOperator at fixtures/airflow2_dags/subdag_sections.py:21 [direct]
-    # task group: load
-    load_step_1 = (
-        named(BASH, "load-step-1")(command="echo load step 1")
-        .set_display_name("load.step_1")
-        .after(check)
-    )
-    # load.step_2: BashOperator at fixtures/airflow2_dags/subdag_sections.py:21 [direct]
-    # task group: load
-    load_step_2 = (
-        named(BASH, "load-step-2")(command="echo load step 2")
-        .set_display_name("load.step_2")
-        .after(load_step_1)
-    )
-    # load.step_3: BashOperator at fixtures/airflow2_dags/subdag_sections.py:21 [direct]
-    # task group: load
-    (
-        named(BASH, "load-step-3")(command="echo load step 3")
-        .set_display_name("load.step_3")
-        .after(load_step_2)
-    )
+    # the tasks the DAG's loop at fixtures/airflow2_dags/subdag_sections.py:21 makes, for each of its items
+    previous_load_step = check
+    for index in range(1, 4):
+        # load.step_{index}: BashOperator at fixtures/airflow2_dags/subdag_sections.py:21 [direct]
+        # task group: load
+        load_step = (
+            named(BASH, f"load-step-{index}")(command=f"echo load step {index}")
+            .set_display_name(f"load.step_{index}")
+            .after(previous_load_step)
+        )
+        previous_load_step = load_step
 
 
 def compilation_time() -> str:
