@@ -84,6 +84,15 @@ def _value(token: _Token) -> Any:
         return None
 
 
+def _is_fstring(text: str) -> bool:
+    prefix = text[: len(text) - len(text.lstrip("rRbBuUfF"))]
+    return prefix.lower() == "f" and not text[len(prefix) :].startswith(("'''", '"""'))
+
+
+def _fstring_body(text: str) -> str:
+    return text[2:-1]
+
+
 @dataclass(frozen=True)
 class _Loop:
     """One loop found: where it starts, its period, its iterations and how to write it."""
@@ -220,14 +229,21 @@ def _build(
                 names[(q, t)] = kind
             else:
                 values = [_value(other) for other in column]
+                if token.kind == tokenize.STRING and _is_fstring(token.text):
+                    # an f-string (a template reading pipeline parameters): its text as written,
+                    # changed only where it holds the loop's value as plain text (checked in _source)
+                    values = [_fstring_body(other.text) for other in column]
                 if token.kind == tokenize.STRING and not all(isinstance(v, str) for v in values):
                     return None
                 if token.kind == tokenize.NUMBER and not all(type(v) is int for v in values):
                     return None
                 literals[(q, t)] = values
-    primaries = _primaries([literals[key] for key in sorted(literals)], count)
-    if primaries is None:
+    # the values come from the code; a comment that differs otherwise (an edge label) stays unrolled
+    code = [key for key in sorted(literals) if positions[key[0]][0][key[1]].kind != tokenize.COMMENT]
+    found = _primaries([literals[key] for key in code], count)
+    if found is None:
         return None
+    primaries = found.vectors
     templates: dict[tuple[int, int], list[str | int]] = {}
     for key, values in literals.items():
         template = _template(values, primaries)
@@ -238,7 +254,9 @@ def _build(
     # names: the loop variables, each body task's variable, the carried and collected ones
     body_names = [taken.claim(_body_name([row[q] for row in variables]), sep="_") for q in range(period)]
     # a loop's own variables are dead after it: the next loop may use the same names
-    loop_names = _loop_variable_names(primaries, count, copy.deepcopy(taken))
+    own = found.own()
+    own_names = _loop_variable_names([primaries[n] for n in own], count, copy.deepcopy(taken))
+    loop_names = [own_names[own.index(n)] if n in own else "" for n in range(len(primaries))]
     carried: dict[int, tuple[str, str]] = {}  # q' -> (carry variable, outer name it starts from)
     for kind, target in names.values():
         if kind == "carry":
@@ -261,7 +279,7 @@ def _build(
         names,
         templates,
         loop_names,
-        primaries,
+        found,
         body_names,
         carried,
         read_in_body,
@@ -280,15 +298,16 @@ def _write(
     names: dict[tuple[int, int], tuple[str, Any]],
     templates: dict[tuple[int, int], list[str | int]],
     loop_names: list[str],
-    primaries: list[list[Any]],
+    found: _Values,
     body_names: list[str],
     carried: dict[int, tuple[str, str]],
     read_in_body: set[int],
     variables: list[list[str]],
     taken: UniqueNames,
     read_after: set[str],
-) -> _Loop:
-    """The loop's text, and what stands for its tasks afterwards."""
+) -> _Loop | None:
+    """The loop's text, and what stands for its tasks afterwards; None when an f-string of the
+    body would not give back every iteration's."""
     collected: dict[str, str] = {}
     lengths: dict[str, int] = {}
     lists: dict[int, str] = {}
@@ -309,7 +328,13 @@ def _write(
                 kind, target = names[(q, t)]
                 edits.append((token, body_names[target] if kind == "own" else carried[target[1]][0]))
             elif (q, t) in templates:
-                edits.append((token, _source(token, templates[(q, t)], loop_names, primaries)))
+                written = _source(token, templates[(q, t)], loop_names, found)
+                if _is_fstring(token.text) and not all(
+                    _fstring_same(positions[q][j][t].text, written, _expressions(found, loop_names, j))
+                    for j in range(count)
+                ):
+                    return None
+                edits.append((token, written))
         text = _edited(text, edits)
         if q not in read_in_body and q not in lists:  # read by nothing: not bound (F841)
             text = text.replace(f"{body_names[q]} = (", "(", 1)
@@ -320,7 +345,8 @@ def _write(
     lines.append(f"    # the tasks the DAG's loop at {file}:{sources} makes, for each of its items")
     lines += [f"    {name} = []" for name in lists.values()]
     lines += [f"    {variable} = {outer}" for variable, outer in carried.values()]
-    lines.append(f"    for {_header(loop_names, primaries, count)}:")
+    own = found.own()
+    lines.append(f"    for {_header([loop_names[n] for n in own], [found.vectors[n] for n in own], count)}:")
     lines += ["    " + line if line else line for text in body for line in text.rstrip("\n").split("\n")]
     lines += [f"        {name}.append({body_names[q]})" for q, name in lists.items()]
     lines += [f"        {carried[q][0]} = {body_names[q]}" for q in carried]
@@ -363,10 +389,33 @@ def _common_prefix(values: list[str]) -> str:
     return first
 
 
-def _primaries(columns: list[list[Any]], count: int) -> list[list[Any]] | None:
+# forms of a string value a loop body may need besides the value itself (KFP task names are the
+# task ids lowercased, `_` as `-`): method call written after the loop variable, {q} its quote
+_DERIVED: tuple[tuple[str, Callable[[str], str]], ...] = (
+    (".replace({q}_{q}, {q}-{q})", lambda x: x.replace("_", "-")),
+    (".lower()", str.lower),
+    (".lower().replace({q}_{q}, {q}-{q})", lambda x: x.lower().replace("_", "-")),
+    (".upper()", str.upper),
+)
+
+
+@dataclass(frozen=True)
+class _Values:
+    """The loop's values: per variable, its value in each iteration; some are derived from another
+    (index -> (that variable's index, the method call giving it))."""
+
+    vectors: list[list[Any]]
+    derived: dict[int, tuple[int, str]]
+
+    def own(self) -> list[int]:
+        return [n for n in range(len(self.vectors)) if n not in self.derived]
+
+
+def _primaries(columns: list[list[Any]], count: int) -> _Values | None:
     """The loop's values, per variable and iteration: numbers first, then the shortest differing
     parts of the strings that the others are made of."""
     found: list[list[Any]] = []
+    derived: dict[int, tuple[int, str]] = {}
     for values in columns:
         if all(type(v) is int for v in values) and values not in found:
             found.append(values)
@@ -378,10 +427,39 @@ def _primaries(columns: list[list[Any]], count: int) -> list[list[Any]] | None:
             return None
         if _template(middle, found) is None:
             found.append(middle)
-    if len(found) > MAX_VARIABLES or any(len(set(map(str, p))) < 2 for p in found):
+    # a vector that is a form of another (the KFP name of a task id) is written as that form of it;
+    # the others first: as a task id has it (not upper case, `_` rather than `-`)
+    bases: list[int] = []
+    for n in sorted(range(len(found)), key=lambda n: _rank(found[n])):
+        source = next(
+            (
+                (m, method)
+                for m in bases
+                if all(isinstance(v, str) for v in found[m])
+                for method, form in _DERIVED
+                if [form(v) for v in found[m]] == found[n]
+            ),
+            None,
+        )
+        if source is None:
+            bases.append(n)
+        else:
+            derived[n] = source
+    own = [p for n, p in enumerate(found) if n not in derived]
+    if len(own) > MAX_VARIABLES or any(len(set(map(str, p))) < 2 for p in found):
         return None
+    # the loop's own values first (a template names the first that fits), then the forms of them
+    order = [n for n in range(len(found)) if n not in derived] + sorted(derived)
+    at = {old: new for new, old in enumerate(order)}
+    found = [found[n] for n in order]
+    derived = {at[n]: (at[m], method) for n, (m, method) in derived.items()}
     # "0", "1", "2": the numbers of a range, as a loop over range(3) writes them
-    return [_as_range(p, count) or p for p in found]
+    return _Values([p if n in derived else _as_range(p, count) or p for n, p in enumerate(found)], derived)
+
+
+def _rank(vector: list[Any]) -> tuple[bool, bool]:
+    texts = [str(v) for v in vector]
+    return all(t.isupper() for t in texts), any("-" in t for t in texts) and not any("_" in t for t in texts)
 
 
 def _as_range(values: list[Any], count: int) -> list[int] | None:
@@ -392,7 +470,7 @@ def _as_range(values: list[Any], count: int) -> list[int] | None:
     return numbers if numbers == list(range(numbers[0], numbers[0] + count)) else None
 
 
-def _template(values: list[Any], primaries: list[list[Any]]) -> list[str | int] | None:
+def _template(values: list[Any], primaries: list[list[Any]]) -> list[str | int] | None:  # noqa: C901
     """`values` (one per iteration) as text with loop variables (their index) where they differ;
     None when no such template gives back every value."""
     if all(type(v) is int for v in values):
@@ -403,6 +481,9 @@ def _template(values: list[Any], primaries: list[list[Any]]) -> list[str | int] 
         if [str(x) for x in p] == texts:
             return [i]
     prefix, middles, suffix = _split(texts)
+    for i, p in enumerate(primaries):  # what differs is one variable
+        if [str(x) for x in p] == middles:
+            return [part for part in (prefix, i, suffix) if part != ""]
     usable = sorted(
         (i for i, p in enumerate(primaries) if all(str(x) for x in p)),
         key=lambda i: -len(str(primaries[i][0])),
@@ -428,20 +509,30 @@ def _template(values: list[Any], primaries: list[list[Any]]) -> list[str | int] 
     return parts
 
 
-def _source(
-    token: _Token, template: list[str | int], loop_names: list[str], primaries: list[list[Any]]
-) -> str:
+def _source(token: _Token, template: list[str | int], loop_names: list[str], values: _Values) -> str:
     """The token's text with the loop variables: a name, comment text, or an f-string."""
+
+    def name(n: int, quote: str) -> str:
+        if n in values.derived:
+            base, method = values.derived[n]
+            return loop_names[base] + method.format(q=quote)
+        return loop_names[n]
+
     if token.kind == tokenize.NUMBER:
         return loop_names[template[0]]  # type: ignore[index]
     if token.kind == tokenize.COMMENT:
-        return "#" + "".join(f"{{{loop_names[p]}}}" if isinstance(p, int) else p for p in template)
+        return "#" + "".join(f"{{{name(p, chr(34))}}}" if isinstance(p, int) else p for p in template)
+    if _is_fstring(token.text):
+        quote = token.text[1]
+        inner = "'" if quote == '"' else '"'
+        body = "".join(f"{{{name(p, inner)}}}" if isinstance(p, int) else p for p in template)
+        return f"f{quote}{body}{quote}"
     if (
         len(template) == 1
         and isinstance(template[0], int)
-        and all(isinstance(v, str) for v in primaries[template[0]])
+        and all(isinstance(v, str) for v in values.vectors[template[0]])
     ):
-        return loop_names[template[0]]  # the whole string is the loop's value
+        return name(template[0], '"')  # the whole string is the loop's value
     # the literal parts as repr escapes them, braces doubled; a variable as a private-use character
     # repr writes as an escape (values holding one are refused in _primaries)
     text = "".join(
@@ -449,9 +540,54 @@ def _source(
         for p in template
     )
     source = repr(text)
-    for n, name in enumerate(loop_names):
-        source = source.replace(repr(chr(_PLACEHOLDER + n))[1:-1], f"{{{name}}}")
+    inner = '"' if source[0] == "'" else "'"
+    for n in range(len(values.vectors)):
+        source = source.replace(repr(chr(_PLACEHOLDER + n))[1:-1], f"{{{name(n, inner)}}}")
     return "f" + source
+
+
+def _expressions(found: _Values, loop_names: list[str], iteration: int) -> dict[str, str]:
+    """Each loop variable, and each form derived from one, as source -> its text in an iteration."""
+    expressions = {}
+    for n, vector in enumerate(found.vectors):
+        if n in found.derived:
+            base, method = found.derived[n]
+            expressions[loop_names[base] + method.format(q='"')] = str(vector[iteration])
+        else:
+            expressions[loop_names[n]] = str(vector[iteration])
+    return expressions
+
+
+def _fstring_same(original: str, written: str, names: dict[str, str]) -> bool:
+    """Whether the f-string `written`, with the loop's expressions (source -> value) in it, is
+    `original`: the same literal text and the same replacement fields."""
+
+    def parts(source: str, known: dict[str, str]) -> list[tuple[str, str]] | None:
+        try:
+            node = ast.parse(source, mode="eval").body
+        except SyntaxError:
+            return None
+        if not isinstance(node, ast.JoinedStr):
+            return None
+        found: list[tuple[str, str]] = []
+        for value in node.values:
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                text = value.value
+            elif isinstance(value, ast.FormattedValue) and ast.unparse(value.value) in known:
+                if value.conversion != -1 or value.format_spec is not None:
+                    return None
+                text = known[ast.unparse(value.value)]
+            else:
+                found.append(("field", ast.dump(value)))
+                continue
+            if found and found[-1][0] == "text":
+                found[-1] = ("text", found[-1][1] + text)
+            else:
+                found.append(("text", text))
+        return found
+
+    mine = parts(written, {ast.unparse(ast.parse(k, mode="eval").body): v for k, v in names.items()})
+    return mine is not None and mine == parts(original, {})
 
 
 def _edited(text: str, edits: list[tuple[_Token, str]]) -> str:

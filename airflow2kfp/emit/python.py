@@ -568,11 +568,15 @@ FILE_IMPORTS = (
 )
 
 
-def render(plan: EmitPlan) -> str:
+def render(plan: EmitPlan, fold: bool = True) -> str:
+    """The generated file's text; `fold=False` writes every task as its own block, loops unrolled."""
     # isort's blank lines after the imports: two before a def, one before anything else (without
     # components, the template's blank line before `def named` is the second)
     gap = "\n" if not plan.components or plan.components[0].code is None else "\n\n"
-    body = fold_loops(plan.tasks, task_text, reserved=_names_bound(plan))
+    if fold:
+        body = fold_loops(plan.tasks, task_text, reserved=_names_bound(plan))
+    else:
+        body = "".join(task_text(block) for block in plan.tasks)
     text = _template().render(
         plan=plan, body=body, import_block=import_block((*FILE_IMPORTS, *plan.imports)) + gap
     )
