@@ -11,6 +11,7 @@ expression; any that would not come back the same is written as one string, as b
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # an expression shorter than this stays one string
@@ -70,13 +71,14 @@ def _parse(expression: str) -> _Node | None:
     def peek() -> str | None:
         return tokens[index] if index < len(tokens) else None
 
-    def joined(operator: str, operand) -> _Node | None:  # type: ignore[no-untyped-def]
+    def joined(operator: str, operand: Callable[[], _Node | None]) -> _Node | None:
         nonlocal index
-        parts = [operand()]
+        found = [operand()]
         while peek() == operator:
             index += 1
-            parts.append(operand())
-        if any(part is None for part in parts):
+            found.append(operand())
+        parts = [part for part in found if part is not None]
+        if len(parts) != len(found):
             return None
         if len(parts) == 1:
             return parts[0]

@@ -26,8 +26,10 @@ import io
 import keyword
 import re
 import tokenize
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, Protocol
 
 from airflow2kfp.names import UniqueNames
@@ -61,14 +63,15 @@ class _Token:
     end: tuple[int, int]
 
 
-def _tokens(text: str) -> list[_Token] | None:
+@lru_cache(maxsize=4096)  # a block's text is tokenized once, however many loops it is tried in
+def _tokens(text: str) -> tuple[_Token, ...] | None:
     try:
-        found = [
+        found = tuple(
             _Token(t.type, t.string, t.start, t.end)
             for t in tokenize.generate_tokens(io.StringIO(text).readline)
             if t.type
             not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
-        ]
+        )
     except (tokenize.TokenError, SyntaxError):
         return None
     return found
@@ -78,6 +81,12 @@ def _value(token: _Token) -> Any:
     """A STRING or NUMBER token's value; COMMENT: its text after `#`."""
     if token.kind == tokenize.COMMENT:
         return token.text[1:]
+    text = token.text
+    plain = text[:1] in ("'", '"') and text[-1:] == text[0] and len(text) >= 2 and "\\" not in text
+    if plain and not text.startswith(("'''", '"""')):
+        return text[1:-1]  # a plain one-line string: what literal_eval would say, without compiling
+    if text.isdigit() and (text == "0" or not text.startswith("0")):
+        return int(text)
     try:
         return ast.literal_eval(token.text)
     except (ValueError, SyntaxError):
@@ -111,11 +120,16 @@ def fold_loops(
     """The pipeline function's statements for `blocks`, repeated runs of blocks as `for` loops."""
     blocks = list(blocks)
     texts = [render(block) for block in blocks]
+    lines = Counter(block.source_line for block in blocks if _eligible(block))
+    if all(n == 1 for n in lines.values()):  # most DAGs: nothing to try, nothing to tokenize
+        return "".join(texts)
     taken = UniqueNames(reserved=sorted(set(reserved) | _names_in(texts)))
     out: list[str] = []
     index = 0
     while index < len(blocks):
-        found = _find_loop(blocks, index, render, taken, lambda end: _names_in(texts[end:]))
+        found = None
+        if lines[blocks[index].source_line] > 1:  # a loop starts with a line that comes again
+            found = _find_loop(blocks, index, render, taken, lambda end: _names_in(texts[end:]))
         if found is None:
             out.append(texts[index])
             index += 1
@@ -132,10 +146,20 @@ def fold_loops(
 
 
 def _names_in(texts: Sequence[str]) -> set[str]:
-    return {t.text for text in texts for t in _tokens(text) or () if t.kind == tokenize.NAME}
+    return {name for text in texts for name in _names(text)}
 
 
-def _assignment(tokens: list[_Token], variable: str) -> int:
+_WORD = re.compile(r"[^\W\d]\w*")
+
+
+@lru_cache(maxsize=4096)
+def _names(text: str) -> frozenset[str]:
+    """Every word of the text: the names it uses, and some more (in strings and comments) that
+    only make the loop's new names more careful, at a fraction of tokenize's cost."""
+    return frozenset(_WORD.findall(text))
+
+
+def _assignment(tokens: Sequence[_Token], variable: str) -> int:
     """The index of the token binding the block's task variable (`variable = (`), -1 if none."""
     return next(
         (
@@ -195,15 +219,17 @@ def _build(
 ) -> _Loop | None:
     # every block bound to its variable while comparing: the last of a chain is read by nobody
     texts = [render(replace(b, assigned=True)) for b in blocks]
-    streams = [_tokens(text) for text in texts]
-    if any(stream is None for stream in streams):
-        return None
+    streams: list[Sequence[_Token]] = []
+    for text in texts:
+        stream = _tokens(text)
+        if stream is None:
+            return None
+        streams.append(stream)
     variables = [[blocks[j * period + q].variable for q in range(period)] for j in range(count)]
-    own = {name for row in variables for name in row}
+    bound = {name for row in variables for name in row}
     # per body position: [iteration][token]
-    positions: list[list[list[_Token]]] = [
-        [streams[j * period + q] for j in range(count)]
-        for q in range(period)  # type: ignore[misc]
+    positions: list[list[Sequence[_Token]]] = [
+        [streams[j * period + q] for j in range(count)] for q in range(period)
     ]
     names: dict[tuple[int, int], tuple[str, Any]] = {}  # (q, token) -> ("own", q') | ("carry", (outer, q'))
     assignments = [_assignment(positions[q][0], variables[0][q]) for q in range(period)]
@@ -217,16 +243,16 @@ def _build(
             if any(other.kind != token.kind for other in column):
                 return None
             if all(other.text == token.text for other in column):
-                if token.kind == tokenize.NAME and token.text in own:
+                if token.kind == tokenize.NAME and token.text in bound:
                     return None  # the same task in every iteration: one of this loop's own
                 continue
             if token.kind not in _VARYING or any(other.start[0] != other.end[0] for other in column):
                 return None
             if token.kind == tokenize.NAME:
-                kind = _name_kind([other.text for other in column], variables, own)
-                if kind is None:
+                meaning = _name_kind([other.text for other in column], variables, bound)
+                if meaning is None:
                     return None
-                names[(q, t)] = kind
+                names[(q, t)] = meaning
             else:
                 values = [_value(other) for other in column]
                 if token.kind == tokenize.STRING and _is_fstring(token.text):
@@ -254,9 +280,9 @@ def _build(
     # names: the loop variables, each body task's variable, the carried and collected ones
     body_names = [taken.claim(_body_name([row[q] for row in variables]), sep="_") for q in range(period)]
     # a loop's own variables are dead after it: the next loop may use the same names
-    own = found.own()
-    own_names = _loop_variable_names([primaries[n] for n in own], count, copy.deepcopy(taken))
-    loop_names = [own_names[own.index(n)] if n in own else "" for n in range(len(primaries))]
+    values_own = found.own()
+    own_names = _loop_variable_names([primaries[n] for n in values_own], count, copy.deepcopy(taken))
+    loop_names = [own_names[values_own.index(n)] if n in values_own else "" for n in range(len(primaries))]
     carried: dict[int, tuple[str, str]] = {}  # q' -> (carry variable, outer name it starts from)
     for kind, target in names.values():
         if kind == "carry":
@@ -294,7 +320,7 @@ def _write(
     period: int,
     count: int,
     render: Callable[[Any], str],
-    positions: list[list[list[_Token]]],
+    positions: list[list[Sequence[_Token]]],
     names: dict[tuple[int, int], tuple[str, Any]],
     templates: dict[tuple[int, int], list[str | int]],
     loop_names: list[str],

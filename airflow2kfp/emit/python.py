@@ -552,9 +552,14 @@ def _template() -> jinja2.Template:
     return _environment().get_template("pipeline.py.j2")
 
 
+@cache
+def _task_template() -> jinja2.Template:
+    return _environment().get_template("task.py.j2")
+
+
 def task_text(block: TaskBlock) -> str:
     """The statements of one task in the pipeline function (indented for it)."""
-    return _environment().get_template("task.py.j2").render(task=block)
+    return _task_template().render(task=block)
 
 
 # what the generated file's own code uses (the pipeline, named, compile_pipeline and its support)
@@ -591,8 +596,7 @@ def _names_bound(plan: EmitPlan) -> set[str]:
         | {p.name for p in plan.parameters}
         | {c.key for c in plan.components}
         | {t.variable for t in plan.tasks}
-        | _names_read(plan.tasks)
-    )
+    )  # and every name the tasks' code uses: fold_loops adds those
 
 
 def _names_read(tasks: Sequence[TaskBlock]) -> set[str]:

@@ -44,26 +44,26 @@ def loops_fstrings_pipeline():
     # start: BashOperator at fixtures/airflow_dags/loops_fstrings.py:11 [direct]
     start = named(BASH, "start")(command="echo start").set_display_name("start")
     # the tasks the DAG's loop at fixtures/airflow_dags/loops_fstrings.py:14, 15 makes, for each of its items
-    load_tasks = []
+    load_2_tasks = []
     for item in ["orders", "customers", "payments"]:
         # extract_{item}: BashOperator at fixtures/airflow_dags/loops_fstrings.py:14 [direct]
-        extract = (
+        extract_2 = (
             named(BASH, f"extract-{item}")(command=f"echo extracting {item}")
             .set_display_name(f"extract_{item}")
             .after(start)
         )
         # load_{item}: BashOperator at fixtures/airflow_dags/loops_fstrings.py:15 [direct]
-        load = (
+        load_2 = (
             named(BASH, f"load-{item}")(command="echo load")
             .set_display_name(f"load_{item}")
-            .after(extract)
+            .after(extract_2)
         )
-        load_tasks.append(load)
+        load_2_tasks.append(load_2)
     # done: BashOperator at fixtures/airflow_dags/loops_fstrings.py:12 [direct]
     done = (
         named(BASH, "done")(command="echo done")
         .set_display_name("done")
-        .after(*load_tasks)
+        .after(*load_2_tasks)
     )
     # the tasks the DAG's loop at fixtures/airflow_dags/loops_fstrings.py:18 makes, for each of its items
     for item_1, item_2 in [("eu", "Europe"), ("us", "America")]:
@@ -74,15 +74,15 @@ def loops_fstrings_pipeline():
             .after(done)
         )
     # the tasks the DAG's loop at fixtures/airflow_dags/loops_fstrings.py:22 makes, for each of its items
-    previous_step = done
+    previous_step_3 = done
     for index in range(3):
         # step_{index}: BashOperator at fixtures/airflow_dags/loops_fstrings.py:22 [direct]
-        step = (
+        step_3 = (
             named(BASH, f"step-{index}")(command=f"echo {index}")
             .set_display_name(f"step_{index}")
-            .after(previous_step)
+            .after(previous_step_3)
         )
-        previous_step = step
+        previous_step_3 = step_3
 
 
 def compilation_time() -> str:
