@@ -114,22 +114,22 @@ def idioms_dag_kwarg_pipeline():
         .set_retry(1, policy="Always", backoff_duration="120s")
     )
     # the tasks the DAG's loop at fixtures/airflow_dags/idioms_dag_kwarg.py:29 makes, for each of its items
-    load_2_tasks = []
+    load_tasks = []
     for item in ["raw", "curated"]:
         # load_{item}: BashOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:29 [approximated]
-        load_2 = (
+        load = (
             named(BASH, f"load-{item}")(command=f"load {item}")
             .set_display_name(f"load_{item}")
             .after(list_files)
             .set_retry(1, policy="Always", backoff_duration="120s")
         )
-        load_2_tasks.append(load_2)
+        load_tasks.append(load)
     # quality.nulls: BashOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:36 [approximated]
     # task group: quality
     quality_nulls = (
         named(BASH, "quality-nulls")(command="check nulls")
         .set_display_name("quality.nulls")
-        .after(*load_2_tasks)
+        .after(*load_tasks)
         .set_retry(1, policy="Always", backoff_duration="120s")
     )
     # quality.dupes: BashOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:37 [approximated]
@@ -137,7 +137,7 @@ def idioms_dag_kwarg_pipeline():
     quality_dupes = (
         named(BASH, "quality-dupes")(command="check dupes")
         .set_display_name("quality.dupes")
-        .after(*load_2_tasks)
+        .after(*load_tasks)
         .set_retry(1, policy="Always", backoff_duration="120s")
     )
     # finish: EmptyOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:39 [direct]

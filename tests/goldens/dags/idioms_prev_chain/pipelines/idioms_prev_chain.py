@@ -95,23 +95,23 @@ def idioms_prev_chain_pipeline(
     # note: ds: the run's creation time, or the scheduled time in recurring runs (Airflow 2's data-interval schedules use the start of the interval)
     fetch = named(BASH, "fetch")(command=f"./fetch.sh {ds}").set_display_name("fetch")
     # the tasks the DAG's loop at fixtures/airflow_dags/idioms_prev_chain.py:20 makes, for each of its items
-    task_2_tasks = []
-    previous_task_2 = fetch
+    tasks = []
+    previous_task = fetch
     for item in ["clean", "score", "publish"]:
         # {item}: BashOperator at fixtures/airflow_dags/idioms_prev_chain.py:20 [approximated]
         # note: ds: the run's creation time, or the scheduled time in recurring runs (Airflow 2's data-interval schedules use the start of the interval)
-        task_2 = (
+        task = (
             named(BASH, item)(command=f"./{item}.sh {ds}")
             .set_display_name(item)
-            .after(previous_task_2)
+            .after(previous_task)
         )
-        task_2_tasks.append(task_2)
-        previous_task_2 = task_2
+        tasks.append(task)
+        previous_task = task
     # summary_0: task at fixtures/airflow_dags/idioms_prev_chain.py:27 [direct]
     summary_0 = (
         named(PY_SUMMARY_0, "summary-0")(step="fetch")
         .set_display_name("summary_0")
-        .after(task_2_tasks[2])
+        .after(tasks[2])
     )
     # summary_1: task at fixtures/airflow_dags/idioms_prev_chain.py:27 [direct]
     summary_1 = (
@@ -126,22 +126,22 @@ def idioms_prev_chain_pipeline(
         .after(summary_1)
     )
     # the tasks the DAG's loop at fixtures/airflow_dags/idioms_prev_chain.py:36 makes, for each of its items
-    task_3_tasks = []
-    previous_task_3 = summary_2
+    task_2_tasks = []
+    previous_task_2 = summary_2
     for item in ["archive", "notify"]:
         # {item}: BashOperator at fixtures/airflow_dags/idioms_prev_chain.py:36 [direct]
-        task_3 = (
+        task_2 = (
             named(BASH, item)(command=f"echo {item}")
             .set_display_name(item)
-            .after(previous_task_3)
+            .after(previous_task_2)
         )
-        task_3_tasks.append(task_3)
-        previous_task_3 = task_3
+        task_2_tasks.append(task_2)
+        previous_task_2 = task_2
     # fetch_page_1: BashOperator at fixtures/airflow_dags/idioms_prev_chain.py:46 [approximated]
     fetch_page_1 = (
         named(BASH, "fetch-page-1")(command="curl -s 'https://api/items?page=1'")
         .set_display_name("fetch_page_1")
-        .after(task_3_tasks[1])
+        .after(task_2_tasks[1])
     )
     # fetch_page_2: BashOperator at fixtures/airflow_dags/idioms_prev_chain.py:46 [approximated]
     (

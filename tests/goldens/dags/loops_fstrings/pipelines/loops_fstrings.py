@@ -44,26 +44,26 @@ def loops_fstrings_pipeline():
     # start: BashOperator at fixtures/airflow_dags/loops_fstrings.py:11 [direct]
     start = named(BASH, "start")(command="echo start").set_display_name("start")
     # the tasks the DAG's loop at fixtures/airflow_dags/loops_fstrings.py:14, 15 makes, for each of its items
-    load_2_tasks = []
+    load_tasks = []
     for item in ["orders", "customers", "payments"]:
         # extract_{item}: BashOperator at fixtures/airflow_dags/loops_fstrings.py:14 [direct]
-        extract_2 = (
+        extract = (
             named(BASH, f"extract-{item}")(command=f"echo extracting {item}")
             .set_display_name(f"extract_{item}")
             .after(start)
         )
         # load_{item}: BashOperator at fixtures/airflow_dags/loops_fstrings.py:15 [direct]
-        load_2 = (
+        load = (
             named(BASH, f"load-{item}")(command="echo load")
             .set_display_name(f"load_{item}")
-            .after(extract_2)
+            .after(extract)
         )
-        load_2_tasks.append(load_2)
+        load_tasks.append(load)
     # done: BashOperator at fixtures/airflow_dags/loops_fstrings.py:12 [direct]
     done = (
         named(BASH, "done")(command="echo done")
         .set_display_name("done")
-        .after(*load_2_tasks)
+        .after(*load_tasks)
     )
     # the tasks the DAG's loop at fixtures/airflow_dags/loops_fstrings.py:18 makes, for each of its items
     for item_1, item_2 in [("eu", "Europe"), ("us", "America")]:
@@ -74,15 +74,15 @@ def loops_fstrings_pipeline():
             .after(done)
         )
     # the tasks the DAG's loop at fixtures/airflow_dags/loops_fstrings.py:22 makes, for each of its items
-    previous_step_3 = done
+    previous_step = done
     for index in range(3):
         # step_{index}: BashOperator at fixtures/airflow_dags/loops_fstrings.py:22 [direct]
-        step_3 = (
+        step = (
             named(BASH, f"step-{index}")(command=f"echo {index}")
             .set_display_name(f"step_{index}")
-            .after(previous_step_3)
+            .after(previous_step)
         )
-        previous_step_3 = step_3
+        previous_step = step
 
 
 def compilation_time() -> str:
