@@ -16,6 +16,9 @@ Each f-string is checked to give back every iteration's text exactly; what is no
 for the values stays unrolled. Tasks of an iteration named after the loop are collected in a list
 (`load_tasks[2]`, `.after(*load_tasks)`) for the statements after it. The values and the KFP task
 names are those of the unrolled blocks, so the compiled workflow is the same bytes.
+
+A block is emit/python.py's TaskBlock (its variable, source line, shared wrappers, prelude, and the
+code that may name other tasks: arguments, calls, wrappers, rule call).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 from airflow2kfp.names import UniqueNames
 
@@ -39,20 +42,6 @@ MAX_VARIABLES = 3  # loop variables: beyond, the loop reads worse than the block
 _VARYING = (tokenize.NAME, tokenize.STRING, tokenize.NUMBER, tokenize.COMMENT)
 _MARK = "\x00"  # never in a value (checked): stands for a loop variable in a template
 _PLACEHOLDER = 0xE000  # private-use characters standing for the loop variables in an f-string
-
-
-class Block(Protocol):
-    """What the loop finder needs of a task block (emit/python.py's TaskBlock)."""
-
-    variable: str
-    assigned: bool
-    source_line: str
-    shared: int
-    prelude: tuple[str, ...]
-    arguments: str
-    calls: tuple[str, ...]
-    wrappers: tuple[str, ...]
-    rule_call: str | None
 
 
 @dataclass(frozen=True)
