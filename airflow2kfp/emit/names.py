@@ -39,6 +39,13 @@ GENERATED_MODULE_NAMES = frozenset(
         "apply_trigger_rules",
         "load_yaml",
         "dump_yaml",
+        "run_on_after_failures",
+        "all_of",
+        "any_of",
+        "none_of",
+        "results_of",
+        "collect_loop_outputs",
+        "RESULTS_OF",
     }
 )
 

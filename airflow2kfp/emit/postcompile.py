@@ -15,9 +15,11 @@ skipped; for the other tasks `a.Skipped` can never hold, so `dependencies` is ex
 `failFast: false` on every DAG template: Argo's default stops scheduling new tasks after the first
 failure, while Airflow goes on running every task whose trigger rule still holds.
 
-The part between the markers is copied verbatim into every generated pipeline file, so that
-`python <file>` applies the same rewrite; it may use only the standard library and PyYAML (a
-dependency of kfp), which the generated file imports as `re` and `yaml`.
+The parts between the markers are copied verbatim into the generated pipeline files that use them
+(`support_source`), so that `python <file>` applies the same rewrite: the YAML reading and writing
+and `failFast` in every file, the trigger rules only where a task has one, the loop outputs only
+where a mapped task's results are passed on. They may use only the standard library and PyYAML (a
+dependency of kfp), which the generated file imports as `yaml` (`re` is imported where it is used).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import yaml
 
 
-# --- support: begin ---
+# --- io: begin ---
 def load_yaml(stream):
     """The compiled workflow, as kfp reads YAML (PyYAML's safe loader; mappings keep their order)."""
     return yaml.safe_load(stream)
@@ -51,9 +53,19 @@ def dump_yaml(workflow):
     return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
+# --- io: end ---
+
+
+# --- dag paths: begin ---
 def _dag_paths(templates, entrypoint):
     """Leaf task name -> [(DAG template, task there), ...] from the entrypoint down to the leaf."""
     paths, pending = {}, [(entrypoint, [])]
@@ -68,6 +80,13 @@ def _dag_paths(templates, entrypoint):
     return paths
 
 
+# --- dag paths: end ---
+
+
+# --- trigger rules: begin ---
+_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+
+
 def apply_trigger_rules(workflow, rules):
     """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
 
@@ -79,9 +98,6 @@ def apply_trigger_rules(workflow, rules):
     import re
 
     templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
@@ -140,7 +156,7 @@ def _ancestors(tasks, names):
     return found
 
 
-# --- support: end ---
+# --- trigger rules: end ---
 
 
 # --- loop outputs: begin ---
@@ -229,12 +245,16 @@ def _template_of(templates, path):
 # --- loop outputs: end ---
 
 
-def support_source(loop_outputs: bool = False) -> str:
-    """The code between the markers above, as the generated files carry it (the loop outputs part
-    only in the files that pass a mapped task's results on)."""
+def support_source(trigger_rules: bool = False, loop_outputs: bool = False) -> str:
+    """The code between the markers above, as a generated file carries it: the YAML reading and
+    writing always, the trigger rules only in the files that record one, the loop outputs only in
+    the files that pass a mapped task's results on."""
     with open(__file__, encoding="utf-8") as stream:
         text = stream.read()
-    parts = ["support"] + (["loop outputs"] if loop_outputs else [])
+    parts = ["io"]
+    parts += ["dag paths"] if trigger_rules or loop_outputs else []
+    parts += ["trigger rules"] if trigger_rules else []
+    parts += ["loop outputs"] if loop_outputs else []
     return (
         "\n\n\n".join(
             text.split(f"# --- {part}: begin ---\n", 1)[1].split(f"# --- {part}: end ---", 1)[0].rstrip()

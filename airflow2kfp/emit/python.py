@@ -20,8 +20,11 @@ import jinja2
 import yaml
 
 from airflow2kfp import __version__, graph
+from airflow2kfp.emit.depends import depends_source, helpers_source, uses_helpers
+from airflow2kfp.emit.format import formatted
 from airflow2kfp.emit.imports import import_block
-from airflow2kfp.emit.names import python_task_variables
+from airflow2kfp.emit.loops import fold_loops
+from airflow2kfp.emit.names import GENERATED_MODULE_NAMES, python_task_variables
 from airflow2kfp.emit.postcompile import support_source
 from airflow2kfp.mapping.base import (
     ComponentDef,
@@ -78,6 +81,7 @@ class TaskBlock:
     rule_call: str | None = None  # `trigger_rule(...)` recording the task's Argo `depends`
     comments: tuple[str, ...] = ()  # edge labels, task group, semantics
     assigned: bool = True  # bound to `variable`: some code after it names the task
+    source_line: str = ""  # file:line of the Airflow task: tasks of one loop of the DAG share theirs
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,8 @@ class EmitPlan:
     edges: tuple[tuple[str, str], ...]  # the ordering emitted, in Airflow task ids
     controls: Mapping[str, TaskControl]  # per emitted task: conditions, loops, rule, semantics
     support: str  # the post-compile code the generated file carries
+    rules: bool = False  # some task records a trigger rule: the file carries trigger_rule and its support
+    depends_helpers: str = ""  # all_of/any_of, when a long `depends` is built from its parts
     collects: bool = False  # a mapped task's results are passed on: compile_pipeline collects them
     # orderings the loop of a mapped task group adds: each of its tasks waits for every upstream of any
     loop_edges: tuple[tuple[str, str], ...] = ()
@@ -338,13 +344,13 @@ def build_plan(
                 ]
                 if producers:
                     needs = " && ".join(f"{name}.Succeeded" for name in dict.fromkeys(producers))
-                    prelude += (f"trigger_rule({variables[product_id(task_id)]}, 'all_success', {needs!r})",)
+                    prelude += (_rule_call(variables[product_id(task_id)], "all_success", needs),)
         group_loops = [loop for loop in control.loops if loop.group]
         opened_preludes = tuple(
             product_lines(loop.over.task_id) if isinstance(loop.over, Product) else ()
             for loop in group_loops[kept:shared]
         )
-        rule_call = f"trigger_rule({variables[task_id]}, {control.rule!r}, {depends!r})" if depends else None
+        rule_call = _rule_call(variables[task_id], control.rule, depends) if depends else None
         tasks.append(
             TaskBlock(
                 task_id=task_id,
@@ -354,6 +360,7 @@ def build_plan(
                 arguments=rendered,
                 calls=calls,
                 comment=f"{task_id}: {task.operator} at {task.span.file}:{task.span.line} [{mapping.fidelity.value}]",
+                source_line=f"{task.span.file}:{task.span.line}",
                 notes=mapping.notes,
                 upstream=after,
                 wrappers=wrappers,
@@ -394,6 +401,9 @@ def build_plan(
     )
     named = _names_read(tasks)
     tasks = [replace(block, assigned=block.variable in named) for block in tasks]
+    rule_calls = [block.rule_call for block in tasks if block.rule_call] + [
+        line for block in tasks for line in block.prelude if line.startswith("trigger_rule(")
+    ]
     return EmitPlan(
         dag_id=dag.dag_id,
         source=f"{dag.span.file}:{dag.span.line}",
@@ -410,7 +420,9 @@ def build_plan(
         kfp_names=kfp_names,
         edges=emitted_edges,
         controls=controls,
-        support=support_source(loop_outputs=collects),
+        support=support_source(trigger_rules=bool(rule_calls), loop_outputs=collects),
+        rules=bool(rule_calls),
+        depends_helpers=helpers_source() if any(_builds_depends(call) for call in rule_calls) else "",
         collects=collects,
         loop_edges=loop_edges,
         parameters=tuple(
@@ -419,6 +431,16 @@ def build_plan(
         scheduled_values={p.name: p.scheduled_value for p in parameters if p.scheduled_value},
         helper_steps=tuple(all_kfp_names[product_id(task_id)] for task_id in products),
     )
+
+
+def _rule_call(variable: str, rule: str, depends: str) -> str:
+    """`trigger_rule(task, rule, depends)`, a long `depends` built from its parts (emit/depends.py)."""
+    return f"trigger_rule({variable}, {rule!r}, {depends_source(depends)})"
+
+
+def _builds_depends(rule_call: str) -> bool:
+    """Whether a `trigger_rule(...)` call builds its `depends` with all_of/any_of."""
+    return uses_helpers(rule_call.split(", ", 2)[2])
 
 
 def _group_of(control: TaskControl) -> str | None:
@@ -510,7 +532,7 @@ def _comments(dag: Dag, task_id: str, control: TaskControl) -> tuple[str, ...]:
 
 
 @cache
-def _template() -> jinja2.Template:
+def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("airflow2kfp.emit", "templates"),
         trim_blocks=True,
@@ -522,7 +544,21 @@ def _template() -> jinja2.Template:
     environment.filters["pyrepr"] = repr
     environment.filters["comment"] = comment_text
     environment.filters["docstring"] = docstring_text
-    return environment.get_template("pipeline.py.j2")
+    return environment
+
+
+def _template() -> jinja2.Template:
+    return _environment().get_template("pipeline.py.j2")
+
+
+@cache
+def _task_template() -> jinja2.Template:
+    return _environment().get_template("task.py.j2")
+
+
+def task_text(block: TaskBlock) -> str:
+    """The statements of one task in the pipeline function (indented for it)."""
+    return _task_template().render(task=block)
 
 
 # what the generated file's own code uses (the pipeline, named, compile_pipeline and its support)
@@ -536,11 +572,30 @@ FILE_IMPORTS = (
 )
 
 
-def render(plan: EmitPlan) -> str:
+def render(plan: EmitPlan, fold: bool = True) -> str:
+    """The generated file's text; `fold=False` writes every task as its own block, loops unrolled."""
     # isort's blank lines after the imports: two before a def, one before anything else (without
     # components, the template's blank line before `def named` is the second)
     gap = "\n" if not plan.components or plan.components[0].code is None else "\n\n"
-    return _template().render(plan=plan, import_block=import_block((*FILE_IMPORTS, *plan.imports)) + gap)
+    if fold:
+        body = fold_loops(plan.tasks, task_text, reserved=_names_bound(plan))
+    else:
+        body = "".join(task_text(block) for block in plan.tasks)
+    text = _template().render(
+        plan=plan, body=body, import_block=import_block((*FILE_IMPORTS, *plan.imports)) + gap
+    )
+    return formatted(text)
+
+
+def _names_bound(plan: EmitPlan) -> set[str]:
+    """Every name the pipeline function may see: the module's, the parameters', the tasks'."""
+    return (
+        set(GENERATED_MODULE_NAMES)
+        | {plan.function_name}
+        | {p.name for p in plan.parameters}
+        | {c.key for c in plan.components}
+        | {t.variable for t in plan.tasks}
+    )  # and every name the tasks' code uses: fold_loops adds those
 
 
 def _names_read(tasks: Sequence[TaskBlock]) -> set[str]:

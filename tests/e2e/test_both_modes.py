@@ -23,17 +23,21 @@ ALLOWED: tuple[tuple[str, str, str], ...] = (
     ("airflow1_imports.py", r"^- begin \(DummyOperator\) removed", "the class as Airflow has it"),
     # the import names the module the class comes from (Airflow 3 moved BashOperator to a provider);
     # the static reader names the canonical path of what the file imported
-    ("bash_tools.py", r"operator='airflow\.operators\.bash\.BashOperator'", "the operator's real module"),
+    (
+        "bash_tools.py",
+        r"operator=['\"]airflow\.operators\.bash\.BashOperator['\"]",
+        "the operator's real module",
+    ),
     (
         "valid_custom_branch_operator.py",
-        r"operator='airflow\.operators\.bash\.BashOperator'",
+        r"operator=['\"]airflow\.operators\.bash\.BashOperator['\"]",
         "the operator's real module",
     ),
     # the import reads the pod's image (Variable.get at parse time); the static reading cannot, so its
     # placeholder and the approximated reader of the placeholder's XCom are what the default mode gains
     ("valid_pull_from_placeholder.py", r".", "a step where static has a placeholder (its whole component)"),
     # a class the DAG file defines, by its importable name (the file's module in the DAGs folder)
-    ("unknown_operator.py", r"operator='GreetOperator'", "the operator's real module"),
+    ("unknown_operator.py", r"operator=['\"]GreetOperator['\"]", "the operator's real module"),
     # the import knows which Airflow reads the DAG (3.x here) and runs fallback steps in its image;
     # the static reader sees no Airflow 3 import in these files and assumes Airflow 2
     ("ops_containers.py", r"image: apache/airflow:2\.", "the image of the Airflow that imported the DAG"),
@@ -74,7 +78,10 @@ def _convert(out: Path, *mode: str) -> None:
 
 TASK_BLOCK = re.compile(r"^    # (?P<task>\S+): .* \[(?P<fidelity>\w+)\]$")
 COMPONENT = re.compile(r"^(?P<key>[A-Z][A-Z0-9_]*) = components\.load_component_from_text\($")
-STEP = re.compile(r"^        named\((?P<key>\w+), ")
+# the step's call, as ruff lays it out: `t = named(KEY, ...)`, or `named(KEY, ...)` inside `t = (`
+STEP = re.compile(r"^\s+(?:\w+ = )?\(?named\((?P<key>\w+), ")
+# the next statement at the pipeline function's level: a task's block (or a loop) ends before it
+STATEMENT = re.compile(r"^ {0,4}[#\w]")
 # steps that do not carry the task itself: a placeholder, the Airflow operator run as it is
 STAND_INS = ("PLACEHOLDER", "AIRFLOW_OPERATOR")
 # a pipeline parameter only the Airflow-operator step reads (its logical date)
@@ -106,16 +113,22 @@ def _without_stand_ins_replaced(static: str, default: str) -> list[str]:
     kept: list[str] = []
     skipping: str | None = None
     after_component = False
+    in_block = False  # a gained task's code has started: the block ends at the next statement
     for line in static.splitlines():
         if after_component and not line:  # the blank line that set the component apart
             after_component = False
             continue
         after_component = False
+        if skipping == "block":
+            if not (in_block and line and STATEMENT.match(line)):
+                in_block = in_block or bool(line.strip() and not line.startswith("    #"))
+                continue
+            skipping = None
         if skipping is None:
             task = TASK_BLOCK.match(line)
             component = COMPONENT.match(line)
             if task and task["task"] in gained:
-                skipping = "    )"
+                skipping, in_block = "block", False
             elif "AIRFLOW_OPERATOR" in dropped and STAND_IN_PARAMETER.match(line) and " ts=" not in default:
                 continue
             elif component and component["key"] in dropped:

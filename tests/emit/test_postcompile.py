@@ -9,7 +9,7 @@ import pytest
 import yaml
 from kfp.components._yaml_utils import dump_yaml, load_yaml  # kfp's own, to compare with
 
-from airflow2kfp.emit.postcompile import apply_trigger_rules, support_source
+from airflow2kfp.emit.postcompile import apply_trigger_rules, run_on_after_failures, support_source
 from airflow2kfp.emit.postcompile import dump_yaml as support_dump_yaml
 from airflow2kfp.emit.postcompile import load_yaml as support_load_yaml
 
@@ -65,7 +65,7 @@ def test_a_condition_node_takes_the_rule_of_the_step_inside() -> None:
 
 def test_without_rules_only_fail_fast_changes() -> None:
     before = dump_yaml(load_yaml(WORKFLOW))
-    after = dump_yaml(apply_trigger_rules(load_yaml(WORKFLOW), {}))
+    after = dump_yaml(apply_trigger_rules(run_on_after_failures(load_yaml(WORKFLOW)), {}))
     assert after.replace("      failFast: false\n", "") == before
     assert after.count("failFast: false") == 2
 
@@ -87,11 +87,13 @@ def test_upstreams_in_different_templates_are_refused() -> None:
 
 def test_the_generated_files_carry_exactly_this_code() -> None:
     namespace: dict = {"yaml": yaml}  # the generated file imports it
-    exec(support_source(), namespace)  # noqa: S102 - our own module's text
+    exec(support_source(trigger_rules=True), namespace)  # noqa: S102 - our own module's text
     assert set(namespace) >= {"apply_trigger_rules", "_dag_paths", "load_yaml", "dump_yaml"}
     assert (
-        "import" not in support_source().split("def apply_trigger_rules")[0]
+        "import" not in support_source(trigger_rules=True).split("def apply_trigger_rules")[0]
     )  # stdlib only, imported inside
+    # without a rule: reading, writing and failFast only
+    assert "apply_trigger_rules" not in support_source() and "run_on_after_failures" in support_source()
 
 
 @pytest.mark.parametrize("path", sorted(GOLDENS.glob("*/pipelines/*.yaml")), ids=lambda p: p.stem)

@@ -76,7 +76,7 @@ def test_branch_paths_are_conditions_on_the_decision(convert) -> None:
         assert node["dependencies"] == ["branch"]
     # the decider is a Python step running the DAG's callable, and returns the decision per path
     program = "\n".join(flow.templates["branch"]["container"]["command"])
-    assert 'return "small_path"' in program and "for t in ('small_path', 'large_path', 'audit')" in program
+    assert 'return "small_path"' in program and 'for t in ("small_path", "large_path", "audit")' in program
 
 
 def test_join_runs_once_after_whichever_branch_ran(convert) -> None:

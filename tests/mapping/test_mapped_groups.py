@@ -6,14 +6,14 @@ from __future__ import annotations
 def test_the_groups_tasks_share_one_loop_and_pass_values_inside_it(convert) -> None:
     converted = convert("cf_mapped_groups")
     python = converted.python
-    loop = "with dsl.ParallelFor(regions.outputs['Output']) as per_region_region:"
+    loop = 'with dsl.ParallelFor(regions.outputs["Output"]) as per_region_region:'
     assert python.count(loop) == 1
     inside = python[python.index(loop) : python.index("# total:")]
     for variable in ("per_region_extract", "per_region_note", "per_region_load"):
         assert f"        {variable} = (" in inside
     # load reads extract's value of the same instance, not a collected list
-    assert "(row=per_region_extract.outputs['Output'])" in inside
-    assert "named(PY_TOTAL, 'total')(counts=per_region_load.outputs['Output'])" in python
+    assert 'row=per_region_extract.outputs["Output"]' in inside
+    assert 'named(PY_TOTAL, "total")(counts=per_region_load.outputs["Output"])' in python
 
 
 def test_the_loop_waits_for_every_upstream_of_its_tasks(convert) -> None:

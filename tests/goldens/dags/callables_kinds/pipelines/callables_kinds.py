@@ -33,7 +33,10 @@ def lambda__482f_step():
     python_callable()
 
 
-PY_LAMBDA__482F = components.create_component_from_func(lambda__482f_step, base_image='python:3.11')
+PY_LAMBDA__482F = components.create_component_from_func(
+    lambda__482f_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'partial': PythonOperator calling functools.partial(load).
 def partial_step(table: str, dry_run: bool):
@@ -49,12 +52,19 @@ def partial_step(table: str, dry_run: bool):
     # the callable, as written at fixtures/airflow_dags/callables_kinds.py
     # functools.partial(load, 'orders', dry_run=True): the call below passes those arguments first
     def load(table, batch_size=THRESHOLD, *, dry_run=False):
-        return {"table": table, "batches": -(-_rows(table) // batch_size), "dry_run": dry_run}
+        return {
+            "table": table,
+            "batches": -(-_rows(table) // batch_size),
+            "dry_run": dry_run,
+        }
 
     load(table, dry_run=dry_run)
 
 
-PY_PARTIAL = components.create_component_from_func(partial_step, base_image='python:3.11')
+PY_PARTIAL = components.create_component_from_func(
+    partial_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'method': PythonOperator calling Exporter.export.
 def method_step(table: str):
@@ -83,7 +93,8 @@ def method_step(table: str):
     export(table)
 
 
-PY_METHOD = components.create_component_from_func(method_step, base_image='python:3.11')
+PY_METHOD = components.create_component_from_func(method_step, base_image="python:3.11")
+
 
 # Airflow task 'local_method': PythonOperator calling Exporter.export.
 def local_method_step(table: str):
@@ -112,7 +123,10 @@ def local_method_step(table: str):
     export(table=table)
 
 
-PY_LOCAL_METHOD = components.create_component_from_func(local_method_step, base_image='python:3.11')
+PY_LOCAL_METHOD = components.create_component_from_func(
+    local_method_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'classmethod': PythonOperator calling Exporter.describe.
 def classmethod_step(table: str):
@@ -141,7 +155,10 @@ def classmethod_step(table: str):
     describe(table)
 
 
-PY_CLASSMETHOD = components.create_component_from_func(classmethod_step, base_image='python:3.11')
+PY_CLASSMETHOD = components.create_component_from_func(
+    classmethod_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'call_object': PythonOperator calling Exporter.
 def call_object_step(table: str):
@@ -170,7 +187,10 @@ def call_object_step(table: str):
     python_callable(table)
 
 
-PY_CALL_OBJECT = components.create_component_from_func(call_object_step, base_image='python:3.11')
+PY_CALL_OBJECT = components.create_component_from_func(
+    call_object_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'closure': PythonOperator calling check.
 def closure_step(table: str):
@@ -192,7 +212,10 @@ def closure_step(table: str):
     check(table)
 
 
-PY_CLOSURE = components.create_component_from_func(closure_step, base_image='python:3.11')
+PY_CLOSURE = components.create_component_from_func(
+    closure_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'rows_orders': PythonOperator calling a lambda.
 def rows_orders_step():
@@ -205,7 +228,7 @@ def rows_orders_step():
         return ROWS.get(table, 0)
 
     # the values of names it reads from the code around it, as the DAG file left them
-    table = 'orders'
+    table = "orders"
 
     # the callable, as written at fixtures/airflow_dags/callables_kinds.py
     def python_callable(table=table):
@@ -214,7 +237,10 @@ def rows_orders_step():
     python_callable()
 
 
-PY_ROWS_ORDERS = components.create_component_from_func(rows_orders_step, base_image='python:3.11')
+PY_ROWS_ORDERS = components.create_component_from_func(
+    rows_orders_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'rows_refunds': PythonOperator calling a lambda.
 def rows_refunds_step():
@@ -227,7 +253,7 @@ def rows_refunds_step():
         return ROWS.get(table, 0)
 
     # the values of names it reads from the code around it, as the DAG file left them
-    table = 'refunds'
+    table = "refunds"
 
     # the callable, as written at fixtures/airflow_dags/callables_kinds.py
     def python_callable(table=table):
@@ -236,10 +262,15 @@ def rows_refunds_step():
     python_callable()
 
 
-PY_ROWS_REFUNDS = components.create_component_from_func(rows_refunds_step, base_image='python:3.11')
+PY_ROWS_REFUNDS = components.create_component_from_func(
+    rows_refunds_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'choose': BranchPythonOperator calling _pick.
-def choose_step(table: str) -> NamedTuple('Outputs', [('follow_bulk', str), ('follow_small', str)]):
+def choose_step(table: str) -> NamedTuple(
+    "Outputs", [("follow_bulk", str), ("follow_small", str)]
+):
     """Airflow task 'choose' (BranchPythonOperator, fixtures/airflow_dags/callables_kinds.py:69)."""
 
     # what the callable uses from its DAG file
@@ -255,11 +286,14 @@ def choose_step(table: str) -> NamedTuple('Outputs', [('follow_bulk', str), ('fo
 
     _result = _pick(table)
     _chosen = [_result] if isinstance(_result, str) else list(_result or [])
-    return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'
-                 for t in ('bulk', 'small'))
+    return tuple(
+        "true" if any(c == t or t.startswith(c + ".") for c in _chosen) else "false"
+        for t in ("bulk", "small")
+    )
 
 
-PY_CHOOSE = components.create_component_from_func(choose_step, base_image='python:3.11')
+PY_CHOOSE = components.create_component_from_func(choose_step, base_image="python:3.11")
+
 
 # Airflow task 'bulk': PythonOperator calling a lambda.
 def bulk_step():
@@ -272,7 +306,8 @@ def bulk_step():
     python_callable()
 
 
-PY_BULK = components.create_component_from_func(bulk_step, base_image='python:3.11')
+PY_BULK = components.create_component_from_func(bulk_step, base_image="python:3.11")
+
 
 # Airflow task 'small': PythonOperator calling a lambda.
 def small_step():
@@ -285,10 +320,11 @@ def small_step():
     python_callable()
 
 
-PY_SMALL = components.create_component_from_func(small_step, base_image='python:3.11')
+PY_SMALL = components.create_component_from_func(small_step, base_image="python:3.11")
+
 
 # Airflow task 'has_refunds': ShortCircuitOperator calling a lambda.
-def has_refunds_step() -> NamedTuple('Outputs', [('proceed', str)]):
+def has_refunds_step() -> NamedTuple("Outputs", [("proceed", str)]):
     """Airflow task 'has_refunds' (ShortCircuitOperator, fixtures/airflow_dags/callables_kinds.py:72)."""
 
     # what the callable uses from its DAG file
@@ -302,23 +338,22 @@ def has_refunds_step() -> NamedTuple('Outputs', [('proceed', str)]):
         return _rows("refunds") > 0
 
     _result = python_callable()
-    return ('true' if _result else 'false',)
+    return ("true" if _result else "false",)
 
 
-PY_HAS_REFUNDS = components.create_component_from_func(has_refunds_step, base_image='python:3.11')
+PY_HAS_REFUNDS = components.create_component_from_func(
+    has_refunds_step, base_image="python:3.11"
+)
 
-# Pokes a Python callable every poke_interval seconds until it holds; its xcom_value is the output.
-PYTHON_SENSOR = components.load_component_from_text(
+# Pokes a condition every poke_interval seconds until it holds; fails after timeout.
+SENSOR = components.load_component_from_text(
     """
-name: python-sensor
-description: 'An Airflow Python sensor: runs poke() until it holds, or fails on timeout; writes the xcom_value
-  of the PokeReturnValue it returned as JSON.'
+name: sensor
+description: 'An Airflow sensor: runs poke() until it returns true, or fails on timeout.'
 inputs:
 - {name: program, type: String}
 - {name: poke_interval, type: Float}
 - {name: timeout, type: Float}
-outputs:
-- {name: Output, type: String}
 implementation:
   container:
     image: python:3.11-slim
@@ -326,24 +361,17 @@ implementation:
     - python3
     - -c
     - |
-      import json, os, sys, time
+      import sys, time
       exec(sys.argv[1])
       interval, timeout = float(sys.argv[2]), float(sys.argv[3])
       start = time.monotonic()
-      while True:
-          result = poke()
-          if result:
-              break
+      while not poke():
           if time.monotonic() - start + interval > timeout:
               sys.exit("sensor timed out after %ss" % timeout)
           time.sleep(interval)
-      os.makedirs(os.path.dirname(sys.argv[4]) or ".", exist_ok=True)
-      with open(sys.argv[4], "w") as stream:
-          json.dump(getattr(result, "xcom_value", None), stream)
     - {inputValue: program}
     - {inputValue: poke_interval}
     - {inputValue: timeout}
-    - {outputPath: Output}
 """
 )
 
@@ -355,110 +383,89 @@ def named(component, name: str):
     return components.load_component_from_text(json.dumps(spec))
 
 
-# Airflow trigger rules, as the Argo `depends` each step gets in the compiled workflow (KFP v1 itself
-# only emits `dependencies`, which Argo also satisfies with a Skipped upstream): KFP task name -> depends.
-TRIGGER_RULES = {}
-
-
-def trigger_rule(task, rule: str, depends: str) -> None:
-    """Record that `task` runs under Airflow's trigger rule `rule`, i.e. when `depends` holds."""
-    TRIGGER_RULES[task.name] = depends
-
-
-@dsl.pipeline(name='callables-kinds')
+@dsl.pipeline(name="callables-kinds")
 def callables_kinds_pipeline():
     # lambda: PythonOperator at fixtures/airflow_dags/callables_kinds.py:59 [direct]
-    lambda_ = (
-        named(PY_LAMBDA__482F, 'lambda')()
-        .set_display_name('lambda')
-    )
+    lambda_ = named(PY_LAMBDA__482F, "lambda")().set_display_name("lambda")
     # partial: PythonOperator at fixtures/airflow_dags/callables_kinds.py:60 [direct]
     partial = (
-        named(PY_PARTIAL, 'partial')(table='orders', dry_run=True)
-        .set_display_name('partial')
+        named(PY_PARTIAL, "partial")(table="orders", dry_run=True)
+        .set_display_name("partial")
         .after(lambda_)
     )
     # method: PythonOperator at fixtures/airflow_dags/callables_kinds.py:61 [direct]
     method = (
-        named(PY_METHOD, 'method')(table='orders')
-        .set_display_name('method')
+        named(PY_METHOD, "method")(table="orders")
+        .set_display_name("method")
         .after(partial)
     )
     # local_method: PythonOperator at fixtures/airflow_dags/callables_kinds.py:63 [direct]
     local_method = (
-        named(PY_LOCAL_METHOD, 'local-method')(table='refunds')
-        .set_display_name('local_method')
+        named(PY_LOCAL_METHOD, "local-method")(table="refunds")
+        .set_display_name("local_method")
         .after(method)
     )
     # classmethod: PythonOperator at fixtures/airflow_dags/callables_kinds.py:64 [direct]
     classmethod = (
-        named(PY_CLASSMETHOD, 'classmethod')(table='orders')
-        .set_display_name('classmethod')
+        named(PY_CLASSMETHOD, "classmethod")(table="orders")
+        .set_display_name("classmethod")
         .after(local_method)
     )
     # call_object: PythonOperator at fixtures/airflow_dags/callables_kinds.py:65 [direct]
     call_object = (
-        named(PY_CALL_OBJECT, 'call-object')(table='orders')
-        .set_display_name('call_object')
+        named(PY_CALL_OBJECT, "call-object")(table="orders")
+        .set_display_name("call_object")
         .after(classmethod)
     )
     # closure: PythonOperator at fixtures/airflow_dags/callables_kinds.py:66 [direct]
     closure = (
-        named(PY_CLOSURE, 'closure')(table='orders')
-        .set_display_name('closure')
+        named(PY_CLOSURE, "closure")(table="orders")
+        .set_display_name("closure")
         .after(call_object)
     )
     # rows_orders: PythonOperator at fixtures/airflow_dags/callables_kinds.py:68 [direct]
-    (
-        named(PY_ROWS_ORDERS, 'rows-orders')()
-        .set_display_name('rows_orders')
-    )
+    (named(PY_ROWS_ORDERS, "rows-orders")().set_display_name("rows_orders"))
     # rows_refunds: PythonOperator at fixtures/airflow_dags/callables_kinds.py:68 [direct]
-    (
-        named(PY_ROWS_REFUNDS, 'rows-refunds')()
-        .set_display_name('rows_refunds')
-    )
+    (named(PY_ROWS_REFUNDS, "rows-refunds")().set_display_name("rows_refunds"))
     # choose: BranchPythonOperator at fixtures/airflow_dags/callables_kinds.py:69 [direct]
     choose = (
-        named(PY_CHOOSE, 'choose')(table='orders')
-        .set_display_name('choose')
+        named(PY_CHOOSE, "choose")(table="orders")
+        .set_display_name("choose")
         .after(closure)
     )
     # bulk: PythonOperator at fixtures/airflow_dags/callables_kinds.py:70 [direct]
-    with dsl.Condition(choose.outputs['follow_bulk'] == 'true'):
-        (
-            named(PY_BULK, 'bulk')()
-            .set_display_name('bulk')
-            .after(choose)
-        )
+    with dsl.Condition(choose.outputs["follow_bulk"] == "true"):
+        (named(PY_BULK, "bulk")().set_display_name("bulk").after(choose))
     # small: PythonOperator at fixtures/airflow_dags/callables_kinds.py:71 [direct]
-    with dsl.Condition(choose.outputs['follow_small'] == 'true'):
-        (
-            named(PY_SMALL, 'small')()
-            .set_display_name('small')
-            .after(choose)
-        )
+    with dsl.Condition(choose.outputs["follow_small"] == "true"):
+        (named(PY_SMALL, "small")().set_display_name("small").after(choose))
     # has_refunds: ShortCircuitOperator at fixtures/airflow_dags/callables_kinds.py:72 [direct]
     has_refunds = (
-        named(PY_HAS_REFUNDS, 'has-refunds')()
-        .set_display_name('has_refunds')
+        named(PY_HAS_REFUNDS, "has-refunds")()
+        .set_display_name("has_refunds")
         .after(closure)
     )
     # wait_rows: PythonSensor at fixtures/airflow_dags/callables_kinds.py:73 [approximated]
     # note: polls every 5s, fails after 60s
-    with dsl.Condition(has_refunds.outputs['proceed'] == 'true'):
+    with dsl.Condition(has_refunds.outputs["proceed"] == "true"):
         (
-            named(PYTHON_SENSOR, 'wait-rows')(program=('ROWS = {"orders": 250, "refunds": 40}\n'
-     'def _rows(table: str) -> int:\n'
-     '    return ROWS.get(table, 0)\n'
-     '# the values of names it reads from the code around it, as the DAG file left them\n'
-     'limit = 300\n'
-     'def check(table):\n'
-     '    return _rows(table) <= limit\n'
-     '\n'
-     'def poke():\n'
-     "    return check('orders')\n"), poke_interval=5.0, timeout=60)
-            .set_display_name('wait_rows')
+            named(SENSOR, "wait-rows")(
+                program=(
+                    'ROWS = {"orders": 250, "refunds": 40}\n'
+                    "def _rows(table: str) -> int:\n"
+                    "    return ROWS.get(table, 0)\n"
+                    "# the values of names it reads from the code around it, as the DAG file left them\n"
+                    "limit = 300\n"
+                    "def check(table):\n"
+                    "    return _rows(table) <= limit\n"
+                    "\n"
+                    "def poke():\n"
+                    "    return bool(check('orders'))\n"
+                ),
+                poke_interval=5.0,
+                timeout=60,
+            )
+            .set_display_name("wait_rows")
             .after(has_refunds)
         )
 
@@ -487,114 +494,41 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
-
-
-def _dag_paths(templates, entrypoint):
-    """Leaf task name -> [(DAG template, task there), ...] from the entrypoint down to the leaf."""
-    paths, pending = {}, [(entrypoint, [])]
-    while pending:
-        template_name, prefix = pending.pop()
-        for task in templates[template_name]["dag"]["tasks"]:
-            path = prefix + [(template_name, task["name"])]
-            if "dag" in templates[task["template"]]:
-                pending.append((task["template"], path))
-            else:
-                paths[task["name"]] = path
-    return paths
-
-
-def apply_trigger_rules(workflow, rules):
-    """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
-
-    A task inside a condition or loop is represented in the DAG that holds its upstreams by the
-    condition or loop node around it: the expression is written there, with every task it names
-    replaced by the node that stands for it in that DAG. A node standing for several tasks (the loop
-    of a mapped task group) gets all their expressions, and its other dependencies, joined by &&.
-    """
-    import re
-
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
         if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
-    paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
-    found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
-    for name, expression in sorted(rules.items()):
-        named = {match.group(1) for match in re.finditer(_ARGO_RESULT, expression)}
-        levels = set()
-        for other in named:
-            common = 0
-            while paths[other][common] == paths[name][common]:
-                common += 1
-            levels.add(common)
-        if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
-        (level,) = levels
-        stand_in = {other: paths[other][level][1] for other in named}
-        rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
-        )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
-    for (template_name, node_name), entries in sorted(found.items()):
-        tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
-        # an input from a task further up orders it after that task too, which the rule already implies
-        named_nodes = set().union(*(names for _, _, names in entries))
-        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
-        if unexplained and not shared:
-            raise ValueError(
-                f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not"
-            )
-        # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
-        parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
-        # same key order as the compiler's, `depends` where `dependencies` was
-        items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
-        items.insert(position, ("depends", depends))
-        tasks[index] = dict(items)
+            template["dag"]["failFast"] = False
     return workflow
 
 
-def _ancestors(tasks, names):
-    """`names` and every task of one DAG template they wait for, through dependencies or depends."""
-    import re
-
-    waits = {
-        task["name"]: set(task.get("dependencies", []))
-        | {m.group(1) for m in re.finditer(_ARGO_RESULT, task.get("depends", ""))}
-        for task in tasks
-    }
-    found, pending = set(), list(names)
-    while pending:
-        name = pending.pop()
-        if name not in found:
-            found.add(name)
-            pending.extend(waits.get(name, ()))
-    return found
-
-
 def compile_pipeline(package_path: str) -> None:
-    TRIGGER_RULES.clear()
     compiler.Compiler().compile(callables_kinds_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
-    apply_trigger_rules(workflow, TRIGGER_RULES)
+    run_on_after_failures(workflow)
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

@@ -32,8 +32,12 @@ implementation:
 """
 )
 
+
 # Airflow task 'branch': BranchPythonOperator calling choose.
-def branch_step(size: int) -> NamedTuple('Outputs', [('follow_small_path', str), ('follow_large_path', str), ('follow_audit', str)]):
+def branch_step(size: int) -> NamedTuple(
+    "Outputs",
+    [("follow_small_path", str), ("follow_large_path", str), ("follow_audit", str)],
+):
     """Airflow task 'branch' (BranchPythonOperator, fixtures/airflow_dags/cf_branch_join.py:18)."""
 
     # the callable, as written at fixtures/airflow_dags/cf_branch_join.py
@@ -42,11 +46,13 @@ def branch_step(size: int) -> NamedTuple('Outputs', [('follow_small_path', str),
 
     _result = choose(size)
     _chosen = [_result] if isinstance(_result, str) else list(_result or [])
-    return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'
-                 for t in ('small_path', 'large_path', 'audit'))
+    return tuple(
+        "true" if any(c == t or t.startswith(c + ".") for c in _chosen) else "false"
+        for t in ("small_path", "large_path", "audit")
+    )
 
 
-PY_BRANCH = components.create_component_from_func(branch_step, base_image='python:3.11')
+PY_BRANCH = components.create_component_from_func(branch_step, base_image="python:3.11")
 
 # A step that does nothing, standing in for an Airflow EmptyOperator.
 NOOP = components.load_component_from_text(
@@ -60,8 +66,11 @@ implementation:
 """
 )
 
+
 # Airflow task 'pick_weekday_path': task.branch calling pick_weekday_path.
-def pick_weekday_path_step() -> NamedTuple('Outputs', [('follow_report', str), ('follow_skip_report', str)]):
+def pick_weekday_path_step() -> NamedTuple(
+    "Outputs", [("follow_report", str), ("follow_skip_report", str)]
+):
     """Airflow task 'pick_weekday_path' (task.branch, fixtures/airflow_dags/cf_branch_join.py:35)."""
 
     # the callable, as written at fixtures/airflow_dags/cf_branch_join.py
@@ -70,11 +79,15 @@ def pick_weekday_path_step() -> NamedTuple('Outputs', [('follow_report', str), (
 
     _result = pick_weekday_path()
     _chosen = [_result] if isinstance(_result, str) else list(_result or [])
-    return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'
-                 for t in ('report', 'skip_report'))
+    return tuple(
+        "true" if any(c == t or t.startswith(c + ".") for c in _chosen) else "false"
+        for t in ("report", "skip_report")
+    )
 
 
-PY_PICK_WEEKDAY_PATH = components.create_component_from_func(pick_weekday_path_step, base_image='python:3.11')
+PY_PICK_WEEKDAY_PATH = components.create_component_from_func(
+    pick_weekday_path_step, base_image="python:3.11"
+)
 
 # Decides which tasks after is_weekend run (BranchDayOfWeekOperator).
 DECIDE_IS_WEEKEND = components.load_component_from_text(
@@ -127,98 +140,130 @@ def trigger_rule(task, rule: str, depends: str) -> None:
     TRIGGER_RULES[task.name] = depends
 
 
-@dsl.pipeline(name='cf-branch-join')
+def all_of(*parts: str) -> str:
+    """Argo `depends` text that holds when every part holds (a part joined by || in parentheses)."""
+    return " && ".join(_grouped(part, " || ") for part in parts)
+
+
+def any_of(*parts: str) -> str:
+    """Argo `depends` text that holds when one part holds (a part joined by && in parentheses)."""
+    return " || ".join(_grouped(part, " && ") for part in parts)
+
+
+def none_of(*parts: str) -> str:
+    """Argo `depends` text that holds when no part holds."""
+    return f"!({any_of(*parts)})"
+
+
+def _grouped(part: str, operator: str) -> str:
+    """`part` in parentheses when `operator` joins it outside any parentheses."""
+    depth = 0
+    for index, char in enumerate(part):
+        depth += 1 if char == "(" else -1 if char == ")" else 0
+        if depth == 0 and part.startswith(operator, index):
+            return f"({part})"
+    return part
+
+
+@dsl.pipeline(name="cf-branch-join")
 def cf_branch_join_pipeline():
     # start: BashOperator at fixtures/airflow_dags/cf_branch_join.py:17 [direct]
-    start = (
-        named(BASH, 'start')(command='echo start')
-        .set_display_name('start')
-    )
+    start = named(BASH, "start")(command="echo start").set_display_name("start")
     # branch: BranchPythonOperator at fixtures/airflow_dags/cf_branch_join.py:18 [direct]
-    branch = (
-        named(PY_BRANCH, 'branch')(size=3)
-        .set_display_name('branch')
-        .after(start)
-    )
+    branch = named(PY_BRANCH, "branch")(size=3).set_display_name("branch").after(start)
     # small_path: BashOperator at fixtures/airflow_dags/cf_branch_join.py:19 [direct]
-    with dsl.Condition(branch.outputs['follow_small_path'] == 'true'):
+    with dsl.Condition(branch.outputs["follow_small_path"] == "true"):
         small_path = (
-            named(BASH, 'small-path')(command='echo small')
-            .set_display_name('small_path')
+            named(BASH, "small-path")(command="echo small")
+            .set_display_name("small_path")
             .after(branch)
         )
     # large_path: BashOperator at fixtures/airflow_dags/cf_branch_join.py:20 [direct]
-    with dsl.Condition(branch.outputs['follow_large_path'] == 'true'):
+    with dsl.Condition(branch.outputs["follow_large_path"] == "true"):
         large_path = (
-            named(BASH, 'large-path')(command='echo large')
-            .set_display_name('large_path')
+            named(BASH, "large-path")(command="echo large")
+            .set_display_name("large_path")
             .after(branch)
         )
     # large_more: BashOperator at fixtures/airflow_dags/cf_branch_join.py:21 [direct]
     large_more = (
-        named(BASH, 'large-more')(command='echo more')
-        .set_display_name('large_more')
+        named(BASH, "large-more")(command="echo more")
+        .set_display_name("large_more")
         .after(large_path)
     )
-    trigger_rule(large_more, 'all_success', 'large-path.Succeeded')
+    trigger_rule(large_more, "all_success", "large-path.Succeeded")
     # audit: EmptyOperator at fixtures/airflow_dags/cf_branch_join.py:22 [direct]
-    with dsl.Condition(branch.outputs['follow_audit'] == 'true'):
-        audit = (
-            named(NOOP, 'audit')()
-            .set_display_name('audit')
-            .after(branch)
-        )
+    with dsl.Condition(branch.outputs["follow_audit"] == "true"):
+        audit = named(NOOP, "audit")().set_display_name("audit").after(branch)
     # join: EmptyOperator at fixtures/airflow_dags/cf_branch_join.py:23 [direct]
     join = (
-        named(NOOP, 'join')()
-        .set_display_name('join')
+        named(NOOP, "join")()
+        .set_display_name("join")
         .after(small_path, large_more, audit)
     )
-    trigger_rule(join, 'none_failed_min_one_success', '!(small-path.Failed || small-path.Errored || small-path.Omitted) && !(large-more.Failed || large-more.Errored || (large-more.Omitted && (large-path.Failed || large-path.Errored || large-path.Omitted))) && !(audit.Failed || audit.Errored || audit.Omitted) && (small-path.Succeeded || large-more.Succeeded || audit.Succeeded)')
+    trigger_rule(
+        join,
+        "none_failed_min_one_success",
+        all_of(
+            none_of("small-path.Failed", "small-path.Errored", "small-path.Omitted"),
+            none_of(
+                "large-more.Failed",
+                "large-more.Errored",
+                all_of(
+                    "large-more.Omitted",
+                    any_of(
+                        "large-path.Failed", "large-path.Errored", "large-path.Omitted"
+                    ),
+                ),
+            ),
+            "!(audit.Failed || audit.Errored || audit.Omitted)",
+            any_of("small-path.Succeeded", "large-more.Succeeded", "audit.Succeeded"),
+        ),
+    )
     # after_join: BashOperator at fixtures/airflow_dags/cf_branch_join.py:24 [direct]
     after_join = (
-        named(BASH, 'after-join')(command='echo done')
-        .set_display_name('after_join')
+        named(BASH, "after-join")(command="echo done")
+        .set_display_name("after_join")
         .after(join)
     )
     # pick_weekday_path: task.branch at fixtures/airflow_dags/cf_branch_join.py:35 [direct]
     pick_weekday_path = (
-        named(PY_PICK_WEEKDAY_PATH, 'pick-weekday-path')()
-        .set_display_name('pick_weekday_path')
+        named(PY_PICK_WEEKDAY_PATH, "pick-weekday-path")()
+        .set_display_name("pick_weekday_path")
         .after(after_join)
     )
     # report: BashOperator at fixtures/airflow_dags/cf_branch_join.py:33 [direct]
-    with dsl.Condition(pick_weekday_path.outputs['follow_report'] == 'true'):
+    with dsl.Condition(pick_weekday_path.outputs["follow_report"] == "true"):
         (
-            named(BASH, 'report')(command='echo report')
-            .set_display_name('report')
+            named(BASH, "report")(command="echo report")
+            .set_display_name("report")
             .after(pick_weekday_path)
         )
     # skip_report: EmptyOperator at fixtures/airflow_dags/cf_branch_join.py:34 [direct]
-    with dsl.Condition(pick_weekday_path.outputs['follow_skip_report'] == 'true'):
+    with dsl.Condition(pick_weekday_path.outputs["follow_skip_report"] == "true"):
         (
-            named(NOOP, 'skip-report')()
-            .set_display_name('skip_report')
+            named(NOOP, "skip-report")()
+            .set_display_name("skip_report")
             .after(pick_weekday_path)
         )
     # is_weekend: BranchDayOfWeekOperator at fixtures/airflow_dags/cf_branch_join.py:37 [direct]
     is_weekend = (
-        named(DECIDE_IS_WEEKEND, 'is-weekend')()
-        .set_display_name('is_weekend')
+        named(DECIDE_IS_WEEKEND, "is-weekend")()
+        .set_display_name("is_weekend")
         .after(start)
     )
     # weekend_job: BashOperator at fixtures/airflow_dags/cf_branch_join.py:41 [direct]
-    with dsl.Condition(is_weekend.outputs['follow_weekend_job'] == 'true'):
+    with dsl.Condition(is_weekend.outputs["follow_weekend_job"] == "true"):
         (
-            named(BASH, 'weekend-job')(command='echo weekend')
-            .set_display_name('weekend_job')
+            named(BASH, "weekend-job")(command="echo weekend")
+            .set_display_name("weekend_job")
             .after(is_weekend)
         )
     # weekday_job: BashOperator at fixtures/airflow_dags/cf_branch_join.py:42 [direct]
-    with dsl.Condition(is_weekend.outputs['follow_weekday_job'] == 'true'):
+    with dsl.Condition(is_weekend.outputs["follow_weekday_job"] == "true"):
         (
-            named(BASH, 'weekday-job')(command='echo weekday')
-            .set_display_name('weekday_job')
+            named(BASH, "weekday-job")(command="echo weekday")
+            .set_display_name("weekday_job")
             .after(is_weekend)
         )
 
@@ -247,15 +292,25 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
 def _dag_paths(templates, entrypoint):
@@ -272,6 +327,9 @@ def _dag_paths(templates, entrypoint):
     return paths
 
 
+_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+
+
 def apply_trigger_rules(workflow, rules):
     """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
 
@@ -282,10 +340,9 @@ def apply_trigger_rules(workflow, rules):
     """
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
@@ -297,17 +354,27 @@ def apply_trigger_rules(workflow, rules):
                 common += 1
             levels.add(common)
         if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
+            raise ValueError(
+                f"{name}: its upstreams are not all in one DAG template ({expression})"
+            )
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
+            _ARGO_RESULT,
+            lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}",
+            expression,
         )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+        found.setdefault(paths[name][level], []).append(
+            (name, rewritten, set(stand_in.values()))
+        )
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        index, node = next(
+            (i, t) for i, t in enumerate(tasks) if t["name"] == node_name
+        )
+        shared = (
+            sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        )
         # an input from a task further up orders it after that task too, which the rule already implies
         named_nodes = set().union(*(names for _, _, names in entries))
         unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
@@ -317,10 +384,14 @@ def apply_trigger_rules(workflow, rules):
             )
         # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
         parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        depends = (
+            parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        )
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
+        position = (
+            list(node).index("dependencies") if "dependencies" in node else len(items)
+        )
         items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
@@ -349,12 +420,17 @@ def compile_pipeline(package_path: str) -> None:
     compiler.Compiler().compile(cf_branch_join_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
+    run_on_after_failures(workflow)
     apply_trigger_rules(workflow, TRIGGER_RULES)
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

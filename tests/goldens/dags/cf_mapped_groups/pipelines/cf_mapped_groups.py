@@ -18,7 +18,9 @@ from kfp.components import InputPath
 
 
 # Airflow task 'pick': task.branch calling pick.
-def pick_step() -> NamedTuple('Outputs', [('follow_prepare', str), ('follow_audit', str)]):
+def pick_step() -> NamedTuple(
+    "Outputs", [("follow_prepare", str), ("follow_audit", str)]
+):
     """Airflow task 'pick' (task.branch, fixtures/airflow_dags/cf_mapped_groups.py:46)."""
 
     # the callable, as written at fixtures/airflow_dags/cf_mapped_groups.py
@@ -27,11 +29,13 @@ def pick_step() -> NamedTuple('Outputs', [('follow_prepare', str), ('follow_audi
 
     _result = pick()
     _chosen = [_result] if isinstance(_result, str) else list(_result or [])
-    return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'
-                 for t in ('prepare', 'audit'))
+    return tuple(
+        "true" if any(c == t or t.startswith(c + ".") for c in _chosen) else "false"
+        for t in ("prepare", "audit")
+    )
 
 
-PY_PICK = components.create_component_from_func(pick_step, base_image='python:3.11')
+PY_PICK = components.create_component_from_func(pick_step, base_image="python:3.11")
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH = components.load_component_from_text(
@@ -50,6 +54,7 @@ implementation:
 """
 )
 
+
 # Airflow task 'regions': task calling regions.
 def regions_step() -> str:
     """Airflow task 'regions' (task, fixtures/airflow_dags/cf_mapped_groups.py:47)."""
@@ -64,7 +69,10 @@ def regions_step() -> str:
     return _json.dumps(_result)
 
 
-PY_REGIONS = components.create_component_from_func(regions_step, base_image='python:3.11')
+PY_REGIONS = components.create_component_from_func(
+    regions_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'per_region.extract': task calling extract.
 def per_region_extract_761d_step(name: str) -> str:
@@ -84,7 +92,10 @@ def per_region_extract_761d_step(name: str) -> str:
     return _json.dumps(_result)
 
 
-PY_PER_REGION_EXTRACT_761D = components.create_component_from_func(per_region_extract_761d_step, base_image='python:3.11')
+PY_PER_REGION_EXTRACT_761D = components.create_component_from_func(
+    per_region_extract_761d_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'per_region.note': task calling note.
 def per_region_note_c082_step(name: str):
@@ -103,7 +114,10 @@ def per_region_note_c082_step(name: str):
     note(name)
 
 
-PY_PER_REGION_NOTE_C082 = components.create_component_from_func(per_region_note_c082_step, base_image='python:3.11')
+PY_PER_REGION_NOTE_C082 = components.create_component_from_func(
+    per_region_note_c082_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'per_region.load': task calling load.
 def per_region_load_1b44_step(row_path: InputPath()) -> str:
@@ -121,7 +135,10 @@ def per_region_load_1b44_step(row_path: InputPath()) -> str:
     return _json.dumps(_result)
 
 
-PY_PER_REGION_LOAD_1B44 = components.create_component_from_func(per_region_load_1b44_step, base_image='python:3.11')
+PY_PER_REGION_LOAD_1B44 = components.create_component_from_func(
+    per_region_load_1b44_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'total': task calling total.
 def total_step(counts: str):
@@ -134,11 +151,13 @@ def total_step(counts: str):
     import json as _json
 
     # every mapped instance's result, in map order: Argo collects the loop's outputs
-    counts = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(counts)]
+    counts = [
+        _json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(counts)
+    ]
     total(counts)
 
 
-PY_TOTAL = components.create_component_from_func(total_step, base_image='python:3.11')
+PY_TOTAL = components.create_component_from_func(total_step, base_image="python:3.11")
 
 
 def named(component, name: str):
@@ -158,71 +177,109 @@ def trigger_rule(task, rule: str, depends: str) -> None:
     TRIGGER_RULES[task.name] = depends
 
 
+def all_of(*parts: str) -> str:
+    """Argo `depends` text that holds when every part holds (a part joined by || in parentheses)."""
+    return " && ".join(_grouped(part, " || ") for part in parts)
+
+
+def any_of(*parts: str) -> str:
+    """Argo `depends` text that holds when one part holds (a part joined by && in parentheses)."""
+    return " || ".join(_grouped(part, " && ") for part in parts)
+
+
+def none_of(*parts: str) -> str:
+    """Argo `depends` text that holds when no part holds."""
+    return f"!({any_of(*parts)})"
+
+
+def _grouped(part: str, operator: str) -> str:
+    """`part` in parentheses when `operator` joins it outside any parentheses."""
+    depth = 0
+    for index, char in enumerate(part):
+        depth += 1 if char == "(" else -1 if char == ")" else 0
+        if depth == 0 and part.startswith(operator, index):
+            return f"({part})"
+    return part
+
+
 def results_of(task, output: str) -> list:
     """The results of every instance of the mapped `task`, as the items of a loop: KFP v1 cannot loop
     over a loop's outputs, so compile_pipeline points this loop at the list Argo collects from them."""
     return [f"{RESULTS_OF}{task.name}/{output}"]
 
 
-@dsl.pipeline(name='cf-mapped-groups')
+@dsl.pipeline(name="cf-mapped-groups")
 def cf_mapped_groups_pipeline():
     # pick: task.branch at fixtures/airflow_dags/cf_mapped_groups.py:46 [direct]
-    pick = (
-        named(PY_PICK, 'pick')()
-        .set_display_name('pick')
-    )
+    pick = named(PY_PICK, "pick")().set_display_name("pick")
     # prepare: BashOperator at fixtures/airflow_dags/cf_mapped_groups.py:20 [direct]
-    with dsl.Condition(pick.outputs['follow_prepare'] == 'true'):
+    with dsl.Condition(pick.outputs["follow_prepare"] == "true"):
         prepare = (
-            named(BASH, 'prepare')(command='echo prepare')
-            .set_display_name('prepare')
+            named(BASH, "prepare")(command="echo prepare")
+            .set_display_name("prepare")
             .after(pick)
         )
     # audit: BashOperator at fixtures/airflow_dags/cf_mapped_groups.py:21 [direct]
-    with dsl.Condition(pick.outputs['follow_audit'] == 'true'):
+    with dsl.Condition(pick.outputs["follow_audit"] == "true"):
         audit = (
-            named(BASH, 'audit')(command='echo audit')
-            .set_display_name('audit')
+            named(BASH, "audit")(command="echo audit")
+            .set_display_name("audit")
             .after(pick)
         )
     # regions: task at fixtures/airflow_dags/cf_mapped_groups.py:47 [direct]
-    regions = (
-        named(PY_REGIONS, 'regions')()
-        .set_display_name('regions')
-    )
+    regions = named(PY_REGIONS, "regions")().set_display_name("regions")
     # mapped task group per_region: its tasks run once per item, in this loop
-    with dsl.ParallelFor(regions.outputs['Output']) as per_region_region:
+    with dsl.ParallelFor(regions.outputs["Output"]) as per_region_region:
         # per_region.extract: task at fixtures/airflow_dags/cf_mapped_groups.py:37 [direct]
         # task group: per_region
         # differs from Airflow: in the loop of mapped task group per_region, it also waits for audit (another task of the group does); Airflow does not make it wait
         per_region_extract = (
-            named(PY_PER_REGION_EXTRACT_761D, 'per-region-extract')(name=per_region_region)
-            .set_display_name('per_region.extract')
+            named(PY_PER_REGION_EXTRACT_761D, "per-region-extract")(
+                name=per_region_region
+            )
+            .set_display_name("per_region.extract")
             .after(prepare, regions)
         )
-        trigger_rule(per_region_extract, 'all_success', 'prepare.Succeeded && regions.Succeeded')
+        trigger_rule(
+            per_region_extract, "all_success", "prepare.Succeeded && regions.Succeeded"
+        )
         # per_region.note: task at fixtures/airflow_dags/cf_mapped_groups.py:39 [direct]
         # task group: per_region
         # differs from Airflow: in the loop of mapped task group per_region, it also waits for prepare (another task of the group does); Airflow does not make it wait
         per_region_note = (
-            named(PY_PER_REGION_NOTE_C082, 'per-region-note')(name=per_region_region)
-            .set_display_name('per_region.note')
+            named(PY_PER_REGION_NOTE_C082, "per-region-note")(name=per_region_region)
+            .set_display_name("per_region.note")
             .after(audit, regions)
         )
-        trigger_rule(per_region_note, 'all_done', '(audit.Succeeded || audit.Failed || audit.Errored || audit.Skipped || audit.Omitted) && (regions.Succeeded || regions.Failed || regions.Errored)')
+        trigger_rule(
+            per_region_note,
+            "all_done",
+            all_of(
+                any_of(
+                    "audit.Succeeded",
+                    "audit.Failed",
+                    "audit.Errored",
+                    "audit.Skipped",
+                    "audit.Omitted",
+                ),
+                "(regions.Succeeded || regions.Failed || regions.Errored)",
+            ),
+        )
         # per_region.load: task at fixtures/airflow_dags/cf_mapped_groups.py:40 [direct]
         # task group: per_region
         # differs from Airflow: in the loop of mapped task group per_region, it also waits for audit (another task of the group does); Airflow does not make it wait
         per_region_load = (
-            named(PY_PER_REGION_LOAD_1B44, 'per-region-load')(row=per_region_extract.outputs['Output'])
-            .set_display_name('per_region.load')
+            named(PY_PER_REGION_LOAD_1B44, "per-region-load")(
+                row=per_region_extract.outputs["Output"]
+            )
+            .set_display_name("per_region.load")
             .after(per_region_extract)
         )
     # total: task at fixtures/airflow_dags/cf_mapped_groups.py:47 [direct]
     # differs from Airflow: waits for the whole loop of mapped task group per_region, per_region.note included; Airflow does not make it wait
     (
-        named(PY_TOTAL, 'total')(counts=per_region_load.outputs['Output'])
-        .set_display_name('total')
+        named(PY_TOTAL, "total")(counts=per_region_load.outputs["Output"])
+        .set_display_name("total")
         .after(per_region_load)
     )
 
@@ -251,15 +308,25 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
 def _dag_paths(templates, entrypoint):
@@ -276,6 +343,9 @@ def _dag_paths(templates, entrypoint):
     return paths
 
 
+_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+
+
 def apply_trigger_rules(workflow, rules):
     """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
 
@@ -286,10 +356,9 @@ def apply_trigger_rules(workflow, rules):
     """
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
@@ -301,17 +370,27 @@ def apply_trigger_rules(workflow, rules):
                 common += 1
             levels.add(common)
         if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
+            raise ValueError(
+                f"{name}: its upstreams are not all in one DAG template ({expression})"
+            )
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
+            _ARGO_RESULT,
+            lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}",
+            expression,
         )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+        found.setdefault(paths[name][level], []).append(
+            (name, rewritten, set(stand_in.values()))
+        )
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        index, node = next(
+            (i, t) for i, t in enumerate(tasks) if t["name"] == node_name
+        )
+        shared = (
+            sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        )
         # an input from a task further up orders it after that task too, which the rule already implies
         named_nodes = set().union(*(names for _, _, names in entries))
         unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
@@ -321,10 +400,14 @@ def apply_trigger_rules(workflow, rules):
             )
         # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
         parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        depends = (
+            parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        )
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
+        position = (
+            list(node).index("dependencies") if "dependencies" in node else len(items)
+        )
         items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
@@ -363,15 +446,27 @@ def _provide(templates, template_name, output):
     if any(parameter["name"] == output for parameter in outputs.get("parameters", [])):
         return True
     if "container" in template:
-        artifact = next((a for a in outputs.get("artifacts", []) if a["name"] == output), None)
+        artifact = next(
+            (a for a in outputs.get("artifacts", []) if a["name"] == output), None
+        )
         if artifact is None:
             return False
         declared = {"name": output, "valueFrom": {"path": artifact["path"]}}
     elif "dag" in template:
-        task = next((t for t in template["dag"]["tasks"] if _provide(templates, t["template"], output)), None)
+        task = next(
+            (
+                t
+                for t in template["dag"]["tasks"]
+                if _provide(templates, t["template"], output)
+            ),
+            None,
+        )
         if task is None:
             return False
-        declared = {"name": output, "valueFrom": {"parameter": _parameter_of(task["name"], output)}}
+        declared = {
+            "name": output,
+            "valueFrom": {"parameter": _parameter_of(task["name"], output)},
+        }
     else:
         return False
     rest = {key: value for key, value in outputs.items() if key != "parameters"}
@@ -390,30 +485,46 @@ def collect_loop_outputs(workflow):
     A loop over those results (`results_of`) iterates over the list Argo collects."""
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     for template in list(templates.values()):
         if "dag" not in template:
             continue
         tasks = {task["name"]: task for task in template["dag"]["tasks"]}
         for parameter in (template.get("outputs") or {}).get("parameters", []):
-            match = re.fullmatch(_OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", ""))
+            match = re.fullmatch(
+                _OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", "")
+            )
             if match and match.group(1) in tasks:
                 _provide(templates, tasks[match.group(1)]["template"], match.group(2))
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     for template in list(templates.values()):
         for task in (template.get("dag") or {}).get("tasks", []):
             items = task.get("withItems")
-            if not (isinstance(items, list) and len(items) == 1 and str(items[0]).startswith(RESULTS_OF)):
+            if not (
+                isinstance(items, list)
+                and len(items) == 1
+                and str(items[0]).startswith(RESULTS_OF)
+            ):
                 continue
             producer, output = str(items[0])[len(RESULTS_OF) :].rsplit("/", 1)
-            stand_in = next(node for name, node in paths[producer] if name == template["name"])
+            stand_in = next(
+                node for name, node in paths[producer] if name == template["name"]
+            )
             parameter = f"{_template_of(templates, paths[producer])}-{output}"  # kfp's output name
             if not _provide(
                 templates,
-                next(t["template"] for t in template["dag"]["tasks"] if t["name"] == stand_in),
+                next(
+                    t["template"]
+                    for t in template["dag"]["tasks"]
+                    if t["name"] == stand_in
+                ),
                 parameter,
             ):
-                raise ValueError(f"{task['name']}: {producer} has no output {output} to loop over")
+                raise ValueError(
+                    f"{task['name']}: {producer} has no output {output} to loop over"
+                )
             del task["withItems"]
             task["withParam"] = _parameter_of(stand_in, parameter)
     return workflow
@@ -427,7 +538,11 @@ def _parameter_of(task_name, output):
 def _template_of(templates, path):
     """The template a task at the end of a path runs."""
     template_name, node = path[-1]
-    return next(t["template"] for t in templates[template_name]["dag"]["tasks"] if t["name"] == node)
+    return next(
+        t["template"]
+        for t in templates[template_name]["dag"]["tasks"]
+        if t["name"] == node
+    )
 
 
 def compile_pipeline(package_path: str) -> None:
@@ -435,13 +550,20 @@ def compile_pipeline(package_path: str) -> None:
     compiler.Compiler().compile(cf_mapped_groups_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
+    run_on_after_failures(workflow)
     apply_trigger_rules(workflow, TRIGGER_RULES)
-    collect_loop_outputs(workflow)  # a mapped task's results, as a list, for the tasks after its loop
+    collect_loop_outputs(
+        workflow
+    )  # a mapped task's results, as a list, for the tasks after its loop
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

@@ -62,6 +62,7 @@ implementation:
 """
 )
 
+
 # Airflow task 'size': task calling size.
 def size_step(path: str):
     """Airflow task 'size' (task, fixtures/airflow_dags/cf_mapping.py:16)."""
@@ -79,7 +80,7 @@ def size_step(path: str):
     size(path=path)
 
 
-PY_SIZE = components.create_component_from_func(size_step, base_image='python:3.11')
+PY_SIZE = components.create_component_from_func(size_step, base_image="python:3.11")
 
 
 def named(component, name: str):
@@ -99,48 +100,48 @@ def trigger_rule(task, rule: str, depends: str) -> None:
     TRIGGER_RULES[task.name] = depends
 
 
-@dsl.pipeline(name='cf-mapping')
+@dsl.pipeline(name="cf-mapping")
 def cf_mapping_pipeline():
     # list_files: BashOperator at fixtures/airflow_dags/cf_mapping.py:9 [direct]
-    list_files = (
-        named(BASH_XCOM, 'list-files')(command='echo \'["a.csv", "b.csv"]\'')
-        .set_display_name('list_files')
-    )
+    list_files = named(BASH_XCOM, "list-files")(
+        command='echo \'["a.csv", "b.csv"]\''
+    ).set_display_name("list_files")
     # per_file: BashOperator at fixtures/airflow_dags/cf_mapping.py:10 [approximated]
-    with dsl.ParallelFor(['echo 1', 'echo 2', 'echo 3']) as per_file_bash_command:
-        per_file = (
-            named(BASH, 'per-file')(command=per_file_bash_command)
-            .set_display_name('per_file')
-        )
+    with dsl.ParallelFor(["echo 1", "echo 2", "echo 3"]) as per_file_bash_command:
+        per_file = named(BASH, "per-file")(
+            command=per_file_bash_command
+        ).set_display_name("per_file")
     # size: task at fixtures/airflow_dags/cf_mapping.py:16 [direct]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
-    with dsl.ParallelFor(list_files.outputs['Output']) as size_path:
+    with dsl.ParallelFor(list_files.outputs["Output"]) as size_path:
         size = (
-            named(PY_SIZE, 'size')(path=size_path)
-            .set_display_name('size')
+            named(PY_SIZE, "size")(path=size_path)
+            .set_display_name("size")
             .after(list_files, per_file)
         )
     # by_kwargs: BashOperator at fixtures/airflow_dags/cf_mapping.py:17 [approximated]
-    with dsl.ParallelFor([{'bash_command': 'echo x'}, {'bash_command': 'echo y'}]) as by_kwargs_kwargs:
+    with dsl.ParallelFor(
+        [{"bash_command": "echo x"}, {"bash_command": "echo y"}]
+    ) as by_kwargs_kwargs:
         by_kwargs = (
-            named(BASH, 'by-kwargs')(command=by_kwargs_kwargs.bash_command)
-            .set_display_name('by_kwargs')
+            named(BASH, "by-kwargs")(command=by_kwargs_kwargs.bash_command)
+            .set_display_name("by_kwargs")
             .after(size)
         )
     # summary: BashOperator at fixtures/airflow_dags/cf_mapping.py:20 [direct]
     (
-        named(BASH, 'summary')(command='echo summary')
-        .set_display_name('summary')
+        named(BASH, "summary")(command="echo summary")
+        .set_display_name("summary")
         .after(by_kwargs)
     )
     # any_done: BashOperator at fixtures/airflow_dags/cf_mapping.py:21 [direct]
     # differs from Airflow: trigger_rule one_success after a mapped task: Airflow counts each mapped instance, Argo the loop as one node (Failed if any instance failed)
     any_done = (
-        named(BASH, 'any-done')(command='echo any')
-        .set_display_name('any_done')
+        named(BASH, "any-done")(command="echo any")
+        .set_display_name("any_done")
         .after(by_kwargs)
     )
-    trigger_rule(any_done, 'one_success', 'by-kwargs.Succeeded')
+    trigger_rule(any_done, "one_success", "by-kwargs.Succeeded")
 
 
 def compilation_time() -> str:
@@ -167,15 +168,25 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
 def _dag_paths(templates, entrypoint):
@@ -192,6 +203,9 @@ def _dag_paths(templates, entrypoint):
     return paths
 
 
+_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+
+
 def apply_trigger_rules(workflow, rules):
     """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
 
@@ -202,10 +216,9 @@ def apply_trigger_rules(workflow, rules):
     """
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
@@ -217,17 +230,27 @@ def apply_trigger_rules(workflow, rules):
                 common += 1
             levels.add(common)
         if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
+            raise ValueError(
+                f"{name}: its upstreams are not all in one DAG template ({expression})"
+            )
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
+            _ARGO_RESULT,
+            lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}",
+            expression,
         )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+        found.setdefault(paths[name][level], []).append(
+            (name, rewritten, set(stand_in.values()))
+        )
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        index, node = next(
+            (i, t) for i, t in enumerate(tasks) if t["name"] == node_name
+        )
+        shared = (
+            sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        )
         # an input from a task further up orders it after that task too, which the rule already implies
         named_nodes = set().union(*(names for _, _, names in entries))
         unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
@@ -237,10 +260,14 @@ def apply_trigger_rules(workflow, rules):
             )
         # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
         parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        depends = (
+            parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        )
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
+        position = (
+            list(node).index("dependencies") if "dependencies" in node else len(items)
+        )
         items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
@@ -269,12 +296,17 @@ def compile_pipeline(package_path: str) -> None:
     compiler.Compiler().compile(cf_mapping_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
+    run_on_after_failures(workflow)
     apply_trigger_rules(workflow, TRIGGER_RULES)
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

@@ -30,10 +30,13 @@ def numbers_step() -> str:
     return _json.dumps(_result)
 
 
-PY_NUMBERS = components.create_component_from_func(numbers_step, base_image='python:3.11')
+PY_NUMBERS = components.create_component_from_func(
+    numbers_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'choose': task.branch calling choose.
-def choose_step() -> NamedTuple('Outputs', [('follow_double', str)]):
+def choose_step() -> NamedTuple("Outputs", [("follow_double", str)]):
     """Airflow task 'choose' (task.branch, fixtures/airflow_dags/cf_mapping_nested.py:31)."""
 
     # the callable, as written at fixtures/airflow_dags/cf_mapping_nested.py
@@ -42,11 +45,14 @@ def choose_step() -> NamedTuple('Outputs', [('follow_double', str)]):
 
     _result = choose()
     _chosen = [_result] if isinstance(_result, str) else list(_result or [])
-    return tuple('true' if any(c == t or t.startswith(c + '.') for c in _chosen) else 'false'
-                 for t in ('double',))
+    return tuple(
+        "true" if any(c == t or t.startswith(c + ".") for c in _chosen) else "false"
+        for t in ("double",)
+    )
 
 
-PY_CHOOSE = components.create_component_from_func(choose_step, base_image='python:3.11')
+PY_CHOOSE = components.create_component_from_func(choose_step, base_image="python:3.11")
+
 
 # Airflow task 'double': task calling double.
 def double_step(n: str) -> str:
@@ -66,7 +72,8 @@ def double_step(n: str) -> str:
     return _json.dumps(_result)
 
 
-PY_DOUBLE = components.create_component_from_func(double_step, base_image='python:3.11')
+PY_DOUBLE = components.create_component_from_func(double_step, base_image="python:3.11")
+
 
 # Airflow task 'add_ten': task calling add_ten.
 def add_ten_step(n: str) -> str:
@@ -86,7 +93,10 @@ def add_ten_step(n: str) -> str:
     return _json.dumps(_result)
 
 
-PY_ADD_TEN = components.create_component_from_func(add_ten_step, base_image='python:3.11')
+PY_ADD_TEN = components.create_component_from_func(
+    add_ten_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'collect': task calling collect.
 def collect_step(values: str):
@@ -99,11 +109,15 @@ def collect_step(values: str):
     import json as _json
 
     # every mapped instance's result, in map order: Argo collects the loop's outputs
-    values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]
+    values = [
+        _json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)
+    ]
     collect(values)
 
 
-PY_COLLECT = components.create_component_from_func(collect_step, base_image='python:3.11')
+PY_COLLECT = components.create_component_from_func(
+    collect_step, base_image="python:3.11"
+)
 
 
 def named(component, name: str):
@@ -123,51 +137,83 @@ def trigger_rule(task, rule: str, depends: str) -> None:
     TRIGGER_RULES[task.name] = depends
 
 
+def all_of(*parts: str) -> str:
+    """Argo `depends` text that holds when every part holds (a part joined by || in parentheses)."""
+    return " && ".join(_grouped(part, " || ") for part in parts)
+
+
+def any_of(*parts: str) -> str:
+    """Argo `depends` text that holds when one part holds (a part joined by && in parentheses)."""
+    return " || ".join(_grouped(part, " && ") for part in parts)
+
+
+def none_of(*parts: str) -> str:
+    """Argo `depends` text that holds when no part holds."""
+    return f"!({any_of(*parts)})"
+
+
+def _grouped(part: str, operator: str) -> str:
+    """`part` in parentheses when `operator` joins it outside any parentheses."""
+    depth = 0
+    for index, char in enumerate(part):
+        depth += 1 if char == "(" else -1 if char == ")" else 0
+        if depth == 0 and part.startswith(operator, index):
+            return f"({part})"
+    return part
+
+
 def results_of(task, output: str) -> list:
     """The results of every instance of the mapped `task`, as the items of a loop: KFP v1 cannot loop
     over a loop's outputs, so compile_pipeline points this loop at the list Argo collects from them."""
     return [f"{RESULTS_OF}{task.name}/{output}"]
 
 
-@dsl.pipeline(name='cf-mapping-nested')
+@dsl.pipeline(name="cf-mapping-nested")
 def cf_mapping_nested_pipeline():
     # numbers: task at fixtures/airflow_dags/cf_mapping_nested.py:30 [direct]
-    numbers = (
-        named(PY_NUMBERS, 'numbers')()
-        .set_display_name('numbers')
-    )
+    numbers = named(PY_NUMBERS, "numbers")().set_display_name("numbers")
     # choose: task.branch at fixtures/airflow_dags/cf_mapping_nested.py:31 [direct]
-    choose = (
-        named(PY_CHOOSE, 'choose')()
-        .set_display_name('choose')
-    )
+    choose = named(PY_CHOOSE, "choose")().set_display_name("choose")
     # double: task at fixtures/airflow_dags/cf_mapping_nested.py:30 [direct]
     # differs from Airflow: a loop over an upstream's output inside a condition does not compile in KFP v1, so the condition is inside the loop: when the branch skips the task, the loop node ends Succeeded where Airflow has the task skipped
     # differs from Airflow: skipped by a branch/short-circuit while another upstream failed: Airflow's state (skipped or upstream_failed) depends on timing; KFP reads it as upstream_failed
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
-    with dsl.ParallelFor(numbers.outputs['Output']) as double_n, dsl.Condition(choose.outputs['follow_double'] == 'true'):
+    with (
+        dsl.ParallelFor(numbers.outputs["Output"]) as double_n,
+        dsl.Condition(choose.outputs["follow_double"] == "true"),
+    ):
         double = (
-            named(PY_DOUBLE, 'double')(n=double_n)
-            .set_display_name('double')
+            named(PY_DOUBLE, "double")(n=double_n)
+            .set_display_name("double")
             .after(numbers, choose)
         )
     # add_ten: task at fixtures/airflow_dags/cf_mapping_nested.py:32 [direct]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
-    with dsl.ParallelFor(results_of(double, 'Output')) as add_ten_n:
+    with dsl.ParallelFor(results_of(double, "Output")) as add_ten_n:
         add_ten = (
-            named(PY_ADD_TEN, 'add-ten')(n=add_ten_n)
-            .set_display_name('add_ten')
+            named(PY_ADD_TEN, "add-ten")(n=add_ten_n)
+            .set_display_name("add_ten")
             .after(double)
         )
-    trigger_rule(add_ten, 'all_success', 'double.Succeeded')
+    trigger_rule(add_ten, "all_success", "double.Succeeded")
     # collect: task at fixtures/airflow_dags/cf_mapping_nested.py:32 [approximated]
     # differs from Airflow: trigger_rule none_failed after a mapped task: Airflow counts each mapped instance, Argo the loop as one node (Failed if any instance failed)
     collect = (
-        named(PY_COLLECT, 'collect')(values=add_ten.outputs['Output'])
-        .set_display_name('collect')
+        named(PY_COLLECT, "collect")(values=add_ten.outputs["Output"])
+        .set_display_name("collect")
         .after(add_ten)
     )
-    trigger_rule(collect, 'none_failed', '!(add-ten.Failed || add-ten.Errored || (add-ten.Omitted && (double.Failed || double.Errored || double.Omitted)))')
+    trigger_rule(
+        collect,
+        "none_failed",
+        none_of(
+            "add-ten.Failed",
+            "add-ten.Errored",
+            all_of(
+                "add-ten.Omitted", "(double.Failed || double.Errored || double.Omitted)"
+            ),
+        ),
+    )
 
 
 def compilation_time() -> str:
@@ -194,15 +240,25 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
 def _dag_paths(templates, entrypoint):
@@ -219,6 +275,9 @@ def _dag_paths(templates, entrypoint):
     return paths
 
 
+_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+
+
 def apply_trigger_rules(workflow, rules):
     """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
 
@@ -229,10 +288,9 @@ def apply_trigger_rules(workflow, rules):
     """
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
@@ -244,17 +302,27 @@ def apply_trigger_rules(workflow, rules):
                 common += 1
             levels.add(common)
         if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
+            raise ValueError(
+                f"{name}: its upstreams are not all in one DAG template ({expression})"
+            )
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
+            _ARGO_RESULT,
+            lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}",
+            expression,
         )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+        found.setdefault(paths[name][level], []).append(
+            (name, rewritten, set(stand_in.values()))
+        )
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        index, node = next(
+            (i, t) for i, t in enumerate(tasks) if t["name"] == node_name
+        )
+        shared = (
+            sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        )
         # an input from a task further up orders it after that task too, which the rule already implies
         named_nodes = set().union(*(names for _, _, names in entries))
         unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
@@ -264,10 +332,14 @@ def apply_trigger_rules(workflow, rules):
             )
         # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
         parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        depends = (
+            parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        )
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
+        position = (
+            list(node).index("dependencies") if "dependencies" in node else len(items)
+        )
         items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
@@ -306,15 +378,27 @@ def _provide(templates, template_name, output):
     if any(parameter["name"] == output for parameter in outputs.get("parameters", [])):
         return True
     if "container" in template:
-        artifact = next((a for a in outputs.get("artifacts", []) if a["name"] == output), None)
+        artifact = next(
+            (a for a in outputs.get("artifacts", []) if a["name"] == output), None
+        )
         if artifact is None:
             return False
         declared = {"name": output, "valueFrom": {"path": artifact["path"]}}
     elif "dag" in template:
-        task = next((t for t in template["dag"]["tasks"] if _provide(templates, t["template"], output)), None)
+        task = next(
+            (
+                t
+                for t in template["dag"]["tasks"]
+                if _provide(templates, t["template"], output)
+            ),
+            None,
+        )
         if task is None:
             return False
-        declared = {"name": output, "valueFrom": {"parameter": _parameter_of(task["name"], output)}}
+        declared = {
+            "name": output,
+            "valueFrom": {"parameter": _parameter_of(task["name"], output)},
+        }
     else:
         return False
     rest = {key: value for key, value in outputs.items() if key != "parameters"}
@@ -333,30 +417,46 @@ def collect_loop_outputs(workflow):
     A loop over those results (`results_of`) iterates over the list Argo collects."""
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     for template in list(templates.values()):
         if "dag" not in template:
             continue
         tasks = {task["name"]: task for task in template["dag"]["tasks"]}
         for parameter in (template.get("outputs") or {}).get("parameters", []):
-            match = re.fullmatch(_OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", ""))
+            match = re.fullmatch(
+                _OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", "")
+            )
             if match and match.group(1) in tasks:
                 _provide(templates, tasks[match.group(1)]["template"], match.group(2))
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     for template in list(templates.values()):
         for task in (template.get("dag") or {}).get("tasks", []):
             items = task.get("withItems")
-            if not (isinstance(items, list) and len(items) == 1 and str(items[0]).startswith(RESULTS_OF)):
+            if not (
+                isinstance(items, list)
+                and len(items) == 1
+                and str(items[0]).startswith(RESULTS_OF)
+            ):
                 continue
             producer, output = str(items[0])[len(RESULTS_OF) :].rsplit("/", 1)
-            stand_in = next(node for name, node in paths[producer] if name == template["name"])
+            stand_in = next(
+                node for name, node in paths[producer] if name == template["name"]
+            )
             parameter = f"{_template_of(templates, paths[producer])}-{output}"  # kfp's output name
             if not _provide(
                 templates,
-                next(t["template"] for t in template["dag"]["tasks"] if t["name"] == stand_in),
+                next(
+                    t["template"]
+                    for t in template["dag"]["tasks"]
+                    if t["name"] == stand_in
+                ),
                 parameter,
             ):
-                raise ValueError(f"{task['name']}: {producer} has no output {output} to loop over")
+                raise ValueError(
+                    f"{task['name']}: {producer} has no output {output} to loop over"
+                )
             del task["withItems"]
             task["withParam"] = _parameter_of(stand_in, parameter)
     return workflow
@@ -370,7 +470,11 @@ def _parameter_of(task_name, output):
 def _template_of(templates, path):
     """The template a task at the end of a path runs."""
     template_name, node = path[-1]
-    return next(t["template"] for t in templates[template_name]["dag"]["tasks"] if t["name"] == node)
+    return next(
+        t["template"]
+        for t in templates[template_name]["dag"]["tasks"]
+        if t["name"] == node
+    )
 
 
 def compile_pipeline(package_path: str) -> None:
@@ -378,13 +482,20 @@ def compile_pipeline(package_path: str) -> None:
     compiler.Compiler().compile(cf_mapping_nested_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
+    run_on_after_failures(workflow)
     apply_trigger_rules(workflow, TRIGGER_RULES)
-    collect_loop_outputs(workflow)  # a mapped task's results, as a list, for the tasks after its loop
+    collect_loop_outputs(
+        workflow
+    )  # a mapped task's results, as a list, for the tasks after its loop
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

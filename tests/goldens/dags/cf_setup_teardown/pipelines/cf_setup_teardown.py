@@ -49,37 +49,70 @@ def trigger_rule(task, rule: str, depends: str) -> None:
     TRIGGER_RULES[task.name] = depends
 
 
-@dsl.pipeline(name='cf-setup-teardown')
+def all_of(*parts: str) -> str:
+    """Argo `depends` text that holds when every part holds (a part joined by || in parentheses)."""
+    return " && ".join(_grouped(part, " || ") for part in parts)
+
+
+def any_of(*parts: str) -> str:
+    """Argo `depends` text that holds when one part holds (a part joined by && in parentheses)."""
+    return " || ".join(_grouped(part, " && ") for part in parts)
+
+
+def none_of(*parts: str) -> str:
+    """Argo `depends` text that holds when no part holds."""
+    return f"!({any_of(*parts)})"
+
+
+def _grouped(part: str, operator: str) -> str:
+    """`part` in parentheses when `operator` joins it outside any parentheses."""
+    depth = 0
+    for index, char in enumerate(part):
+        depth += 1 if char == "(" else -1 if char == ")" else 0
+        if depth == 0 and part.startswith(operator, index):
+            return f"({part})"
+    return part
+
+
+@dsl.pipeline(name="cf-setup-teardown")
 def cf_setup_teardown_pipeline():
     # create_cluster: BashOperator at fixtures/airflow_dags/cf_setup_teardown.py:8 [direct]
-    create_cluster = (
-        named(BASH, 'create-cluster')(command='echo up')
-        .set_display_name('create_cluster')
+    create_cluster = named(BASH, "create-cluster")(command="echo up").set_display_name(
+        "create_cluster"
     )
     # work: BashOperator at fixtures/airflow_dags/cf_setup_teardown.py:9 [direct]
     work = (
-        named(BASH, 'work')(command='exit 1')
-        .set_display_name('work')
+        named(BASH, "work")(command="exit 1")
+        .set_display_name("work")
         .after(create_cluster)
     )
     # report: BashOperator at fixtures/airflow_dags/cf_setup_teardown.py:10 [direct]
     report = (
-        named(BASH, 'report')(command='echo report')
-        .set_display_name('report')
+        named(BASH, "report")(command="echo report")
+        .set_display_name("report")
         .after(work)
     )
     # delete_cluster: BashOperator at fixtures/airflow_dags/cf_setup_teardown.py:11 [direct]
     # differs from Airflow: teardown: a failing teardown fails the KFP run; Airflow ignores it for the DAG run's state unless on_failure_fail_dagrun is set
     delete_cluster = (
-        named(BASH, 'delete-cluster')(command='echo down')
-        .set_display_name('delete_cluster')
+        named(BASH, "delete-cluster")(command="echo down")
+        .set_display_name("delete_cluster")
         .after(create_cluster, report)
     )
-    trigger_rule(delete_cluster, 'all_done_setup_success', '(report.Succeeded || report.Failed || report.Errored || report.Omitted) && create-cluster.Succeeded')
+    trigger_rule(
+        delete_cluster,
+        "all_done_setup_success",
+        all_of(
+            any_of(
+                "report.Succeeded", "report.Failed", "report.Errored", "report.Omitted"
+            ),
+            "create-cluster.Succeeded",
+        ),
+    )
     # after_teardown: BashOperator at fixtures/airflow_dags/cf_setup_teardown.py:12 [direct]
     (
-        named(BASH, 'after-teardown')(command='echo after')
-        .set_display_name('after_teardown')
+        named(BASH, "after-teardown")(command="echo after")
+        .set_display_name("after_teardown")
         .after(delete_cluster)
     )
 
@@ -108,15 +141,25 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
 def _dag_paths(templates, entrypoint):
@@ -133,6 +176,9 @@ def _dag_paths(templates, entrypoint):
     return paths
 
 
+_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+
+
 def apply_trigger_rules(workflow, rules):
     """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
 
@@ -143,10 +189,9 @@ def apply_trigger_rules(workflow, rules):
     """
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
@@ -158,17 +203,27 @@ def apply_trigger_rules(workflow, rules):
                 common += 1
             levels.add(common)
         if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
+            raise ValueError(
+                f"{name}: its upstreams are not all in one DAG template ({expression})"
+            )
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
+            _ARGO_RESULT,
+            lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}",
+            expression,
         )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+        found.setdefault(paths[name][level], []).append(
+            (name, rewritten, set(stand_in.values()))
+        )
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        index, node = next(
+            (i, t) for i, t in enumerate(tasks) if t["name"] == node_name
+        )
+        shared = (
+            sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        )
         # an input from a task further up orders it after that task too, which the rule already implies
         named_nodes = set().union(*(names for _, _, names in entries))
         unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
@@ -178,10 +233,14 @@ def apply_trigger_rules(workflow, rules):
             )
         # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
         parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        depends = (
+            parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        )
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
+        position = (
+            list(node).index("dependencies") if "dependencies" in node else len(items)
+        )
         items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
@@ -210,12 +269,17 @@ def compile_pipeline(package_path: str) -> None:
     compiler.Compiler().compile(cf_setup_teardown_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
+    run_on_after_failures(workflow)
     apply_trigger_rules(workflow, TRIGGER_RULES)
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

@@ -17,7 +17,7 @@ from kfp import compiler, components, dsl
 
 
 # Airflow task 'check': ShortCircuitOperator calling is_ready.
-def check_step() -> NamedTuple('Outputs', [('proceed', str)]):
+def check_step() -> NamedTuple("Outputs", [("proceed", str)]):
     """Airflow task 'check' (ShortCircuitOperator, fixtures/airflow_dags/cf_short_circuit.py:15)."""
 
     # the callable, as written at fixtures/airflow_dags/cf_short_circuit.py
@@ -25,10 +25,10 @@ def check_step() -> NamedTuple('Outputs', [('proceed', str)]):
         return False
 
     _result = is_ready()
-    return ('true' if _result else 'false',)
+    return ("true" if _result else "false",)
 
 
-PY_CHECK = components.create_component_from_func(check_step, base_image='python:3.11')
+PY_CHECK = components.create_component_from_func(check_step, base_image="python:3.11")
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH = components.load_component_from_text(
@@ -47,8 +47,9 @@ implementation:
 """
 )
 
+
 # Airflow task 'soft_check': ShortCircuitOperator calling is_ready.
-def soft_check_step() -> NamedTuple('Outputs', [('proceed', str)]):
+def soft_check_step() -> NamedTuple("Outputs", [("proceed", str)]):
     """Airflow task 'soft_check' (ShortCircuitOperator, fixtures/airflow_dags/cf_short_circuit.py:21)."""
 
     # the callable, as written at fixtures/airflow_dags/cf_short_circuit.py
@@ -56,13 +57,16 @@ def soft_check_step() -> NamedTuple('Outputs', [('proceed', str)]):
         return False
 
     _result = is_ready()
-    return ('true' if _result else 'false',)
+    return ("true" if _result else "false",)
 
 
-PY_SOFT_CHECK = components.create_component_from_func(soft_check_step, base_image='python:3.11')
+PY_SOFT_CHECK = components.create_component_from_func(
+    soft_check_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'has_rows': task.short_circuit calling has_rows.
-def has_rows_step() -> NamedTuple('Outputs', [('proceed', str)]):
+def has_rows_step() -> NamedTuple("Outputs", [("proceed", str)]):
     """Airflow task 'has_rows' (task.short_circuit, fixtures/airflow_dags/cf_short_circuit.py:32)."""
 
     # the callable, as written at fixtures/airflow_dags/cf_short_circuit.py
@@ -70,10 +74,12 @@ def has_rows_step() -> NamedTuple('Outputs', [('proceed', str)]):
         return True
 
     _result = has_rows()
-    return ('true' if _result else 'false',)
+    return ("true" if _result else "false",)
 
 
-PY_HAS_ROWS = components.create_component_from_func(has_rows_step, base_image='python:3.11')
+PY_HAS_ROWS = components.create_component_from_func(
+    has_rows_step, base_image="python:3.11"
+)
 
 
 def named(component, name: str):
@@ -93,65 +99,103 @@ def trigger_rule(task, rule: str, depends: str) -> None:
     TRIGGER_RULES[task.name] = depends
 
 
-@dsl.pipeline(name='cf-short-circuit')
+def all_of(*parts: str) -> str:
+    """Argo `depends` text that holds when every part holds (a part joined by || in parentheses)."""
+    return " && ".join(_grouped(part, " || ") for part in parts)
+
+
+def any_of(*parts: str) -> str:
+    """Argo `depends` text that holds when one part holds (a part joined by && in parentheses)."""
+    return " || ".join(_grouped(part, " && ") for part in parts)
+
+
+def none_of(*parts: str) -> str:
+    """Argo `depends` text that holds when no part holds."""
+    return f"!({any_of(*parts)})"
+
+
+def _grouped(part: str, operator: str) -> str:
+    """`part` in parentheses when `operator` joins it outside any parentheses."""
+    depth = 0
+    for index, char in enumerate(part):
+        depth += 1 if char == "(" else -1 if char == ")" else 0
+        if depth == 0 and part.startswith(operator, index):
+            return f"({part})"
+    return part
+
+
+@dsl.pipeline(name="cf-short-circuit")
 def cf_short_circuit_pipeline():
     # check: ShortCircuitOperator at fixtures/airflow_dags/cf_short_circuit.py:15 [direct]
-    check = (
-        named(PY_CHECK, 'check')()
-        .set_display_name('check')
-    )
+    check = named(PY_CHECK, "check")().set_display_name("check")
     # load: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:16 [direct]
-    with dsl.Condition(check.outputs['proceed'] == 'true'):
+    with dsl.Condition(check.outputs["proceed"] == "true"):
         load = (
-            named(BASH, 'load')(command='echo load')
-            .set_display_name('load')
+            named(BASH, "load")(command="echo load")
+            .set_display_name("load")
             .after(check)
         )
     # publish: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:17 [direct]
     publish = (
-        named(BASH, 'publish')(command='echo publish')
-        .set_display_name('publish')
+        named(BASH, "publish")(command="echo publish")
+        .set_display_name("publish")
         .after(load)
     )
-    trigger_rule(publish, 'all_success', 'load.Succeeded')
+    trigger_rule(publish, "all_success", "load.Succeeded")
     # cleanup: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:18 [direct]
     # differs from Airflow: inside the condition of a short-circuit further up: if that short-circuit task itself fails, Airflow still applies this task's rule, while the KFP condition has no decision to read
-    with dsl.Condition(check.outputs['proceed'] == 'true'):
+    with dsl.Condition(check.outputs["proceed"] == "true"):
         cleanup = (
-            named(BASH, 'cleanup')(command='echo cleanup')
-            .set_display_name('cleanup')
+            named(BASH, "cleanup")(command="echo cleanup")
+            .set_display_name("cleanup")
             .after(publish)
         )
-    trigger_rule(cleanup, 'all_done', '(publish.Succeeded || publish.Failed || publish.Errored || publish.Omitted) && (check.Succeeded || check.Failed || check.Errored)')
-    # soft_check: ShortCircuitOperator at fixtures/airflow_dags/cf_short_circuit.py:21 [direct]
-    soft_check = (
-        named(PY_SOFT_CHECK, 'soft-check')()
-        .set_display_name('soft_check')
+    trigger_rule(
+        cleanup,
+        "all_done",
+        all_of(
+            any_of(
+                "publish.Succeeded",
+                "publish.Failed",
+                "publish.Errored",
+                "publish.Omitted",
+            ),
+            "(check.Succeeded || check.Failed || check.Errored)",
+        ),
     )
+    # soft_check: ShortCircuitOperator at fixtures/airflow_dags/cf_short_circuit.py:21 [direct]
+    soft_check = named(PY_SOFT_CHECK, "soft-check")().set_display_name("soft_check")
     # first: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:23 [direct]
-    with dsl.Condition(soft_check.outputs['proceed'] == 'true'):
+    with dsl.Condition(soft_check.outputs["proceed"] == "true"):
         first = (
-            named(BASH, 'first')(command='echo first')
-            .set_display_name('first')
+            named(BASH, "first")(command="echo first")
+            .set_display_name("first")
             .after(soft_check)
         )
     # always_done: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:24 [direct]
     always_done = (
-        named(BASH, 'always-done')(command='echo done')
-        .set_display_name('always_done')
+        named(BASH, "always-done")(command="echo done")
+        .set_display_name("always_done")
         .after(first)
     )
-    trigger_rule(always_done, 'all_done', 'first.Succeeded || first.Failed || first.Errored || first.Skipped || first.Omitted')
-    # has_rows: task.short_circuit at fixtures/airflow_dags/cf_short_circuit.py:32 [direct]
-    has_rows = (
-        named(PY_HAS_ROWS, 'has-rows')()
-        .set_display_name('has_rows')
+    trigger_rule(
+        always_done,
+        "all_done",
+        any_of(
+            "first.Succeeded",
+            "first.Failed",
+            "first.Errored",
+            "first.Skipped",
+            "first.Omitted",
+        ),
     )
+    # has_rows: task.short_circuit at fixtures/airflow_dags/cf_short_circuit.py:32 [direct]
+    has_rows = named(PY_HAS_ROWS, "has-rows")().set_display_name("has_rows")
     # count: BashOperator at fixtures/airflow_dags/cf_short_circuit.py:31 [direct]
-    with dsl.Condition(has_rows.outputs['proceed'] == 'true'):
+    with dsl.Condition(has_rows.outputs["proceed"] == "true"):
         (
-            named(BASH, 'count')(command='echo count')
-            .set_display_name('count')
+            named(BASH, "count")(command="echo count")
+            .set_display_name("count")
             .after(has_rows)
         )
 
@@ -180,15 +224,25 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
 def _dag_paths(templates, entrypoint):
@@ -205,6 +259,9 @@ def _dag_paths(templates, entrypoint):
     return paths
 
 
+_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+
+
 def apply_trigger_rules(workflow, rules):
     """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
 
@@ -215,10 +272,9 @@ def apply_trigger_rules(workflow, rules):
     """
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
@@ -230,17 +286,27 @@ def apply_trigger_rules(workflow, rules):
                 common += 1
             levels.add(common)
         if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
+            raise ValueError(
+                f"{name}: its upstreams are not all in one DAG template ({expression})"
+            )
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
+            _ARGO_RESULT,
+            lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}",
+            expression,
         )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+        found.setdefault(paths[name][level], []).append(
+            (name, rewritten, set(stand_in.values()))
+        )
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        index, node = next(
+            (i, t) for i, t in enumerate(tasks) if t["name"] == node_name
+        )
+        shared = (
+            sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        )
         # an input from a task further up orders it after that task too, which the rule already implies
         named_nodes = set().union(*(names for _, _, names in entries))
         unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
@@ -250,10 +316,14 @@ def apply_trigger_rules(workflow, rules):
             )
         # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
         parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        depends = (
+            parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        )
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
+        position = (
+            list(node).index("dependencies") if "dependencies" in node else len(items)
+        )
         items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
@@ -282,12 +352,17 @@ def compile_pipeline(package_path: str) -> None:
     compiler.Compiler().compile(cf_short_circuit_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
+    run_on_after_failures(workflow)
     apply_trigger_rules(workflow, TRIGGER_RULES)
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

@@ -32,8 +32,9 @@ implementation:
 """
 )
 
+
 # Airflow task 'gate': ShortCircuitOperator calling proceed.
-def gate_step() -> NamedTuple('Outputs', [('proceed', str)]):
+def gate_step() -> NamedTuple("Outputs", [("proceed", str)]):
     """Airflow task 'gate' (ShortCircuitOperator, fixtures/airflow_dags/cf_trigger_rules.py:21)."""
 
     # the callable, as written at fixtures/airflow_dags/cf_trigger_rules.py
@@ -41,10 +42,10 @@ def gate_step() -> NamedTuple('Outputs', [('proceed', str)]):
         return True
 
     _result = proceed()
-    return ('true' if _result else 'false',)
+    return ("true" if _result else "false",)
 
 
-PY_GATE = components.create_component_from_func(gate_step, base_image='python:3.11')
+PY_GATE = components.create_component_from_func(gate_step, base_image="python:3.11")
 
 
 def named(component, name: str):
@@ -64,124 +65,224 @@ def trigger_rule(task, rule: str, depends: str) -> None:
     TRIGGER_RULES[task.name] = depends
 
 
-@dsl.pipeline(name='cf-trigger-rules')
+def all_of(*parts: str) -> str:
+    """Argo `depends` text that holds when every part holds (a part joined by || in parentheses)."""
+    return " && ".join(_grouped(part, " || ") for part in parts)
+
+
+def any_of(*parts: str) -> str:
+    """Argo `depends` text that holds when one part holds (a part joined by && in parentheses)."""
+    return " || ".join(_grouped(part, " && ") for part in parts)
+
+
+def none_of(*parts: str) -> str:
+    """Argo `depends` text that holds when no part holds."""
+    return f"!({any_of(*parts)})"
+
+
+def _grouped(part: str, operator: str) -> str:
+    """`part` in parentheses when `operator` joins it outside any parentheses."""
+    depth = 0
+    for index, char in enumerate(part):
+        depth += 1 if char == "(" else -1 if char == ")" else 0
+        if depth == 0 and part.startswith(operator, index):
+            return f"({part})"
+    return part
+
+
+@dsl.pipeline(name="cf-trigger-rules")
 def cf_trigger_rules_pipeline():
     # extract: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:20 [direct]
-    extract = (
-        named(BASH, 'extract')(command='echo extract')
-        .set_display_name('extract')
-    )
+    extract = named(BASH, "extract")(command="echo extract").set_display_name("extract")
     # gate: ShortCircuitOperator at fixtures/airflow_dags/cf_trigger_rules.py:21 [direct]
-    gate = (
-        named(PY_GATE, 'gate')()
-        .set_display_name('gate')
-    )
+    gate = named(PY_GATE, "gate")().set_display_name("gate")
     # optional: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:22 [direct]
-    with dsl.Condition(gate.outputs['proceed'] == 'true'):
+    with dsl.Condition(gate.outputs["proceed"] == "true"):
         optional = (
-            named(BASH, 'optional')(command='echo optional')
-            .set_display_name('optional')
+            named(BASH, "optional")(command="echo optional")
+            .set_display_name("optional")
             .after(gate)
         )
     # on_all_success: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     on_all_success = (
-        named(BASH, 'on-all-success')(command='echo all_success')
-        .set_display_name('on_all_success')
+        named(BASH, "on-all-success")(command="echo all_success")
+        .set_display_name("on_all_success")
         .after(extract, optional)
     )
-    trigger_rule(on_all_success, 'all_success', 'extract.Succeeded && optional.Succeeded')
+    trigger_rule(
+        on_all_success, "all_success", "extract.Succeeded && optional.Succeeded"
+    )
     # on_all_failed: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     on_all_failed = (
-        named(BASH, 'on-all-failed')(command='echo all_failed')
-        .set_display_name('on_all_failed')
+        named(BASH, "on-all-failed")(command="echo all_failed")
+        .set_display_name("on_all_failed")
         .after(extract, optional)
     )
-    trigger_rule(on_all_failed, 'all_failed', '(extract.Failed || extract.Errored) && (optional.Failed || optional.Errored || optional.Omitted)')
+    trigger_rule(
+        on_all_failed,
+        "all_failed",
+        all_of(
+            "(extract.Failed || extract.Errored)",
+            "(optional.Failed || optional.Errored || optional.Omitted)",
+        ),
+    )
     # on_all_done: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     on_all_done = (
-        named(BASH, 'on-all-done')(command='echo all_done')
-        .set_display_name('on_all_done')
+        named(BASH, "on-all-done")(command="echo all_done")
+        .set_display_name("on_all_done")
         .after(extract, optional)
     )
-    trigger_rule(on_all_done, 'all_done', '(extract.Succeeded || extract.Failed || extract.Errored) && (optional.Succeeded || optional.Failed || optional.Errored || optional.Skipped || optional.Omitted)')
+    trigger_rule(
+        on_all_done,
+        "all_done",
+        all_of(
+            "(extract.Succeeded || extract.Failed || extract.Errored)",
+            any_of(
+                "optional.Succeeded",
+                "optional.Failed",
+                "optional.Errored",
+                "optional.Skipped",
+                "optional.Omitted",
+            ),
+        ),
+    )
     # on_all_done_min_one_success: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     on_all_done_min_one_success = (
-        named(BASH, 'on-all-done-min-one-success')(command='echo all_done_min_one_success')
-        .set_display_name('on_all_done_min_one_success')
+        named(BASH, "on-all-done-min-one-success")(
+            command="echo all_done_min_one_success"
+        )
+        .set_display_name("on_all_done_min_one_success")
         .after(extract, optional)
     )
-    trigger_rule(on_all_done_min_one_success, 'all_done_min_one_success', '!optional.Skipped && (extract.Succeeded || optional.Succeeded)')
+    trigger_rule(
+        on_all_done_min_one_success,
+        "all_done_min_one_success",
+        all_of("!optional.Skipped", "(extract.Succeeded || optional.Succeeded)"),
+    )
     # on_all_skipped: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     on_all_skipped = (
-        named(BASH, 'on-all-skipped')(command='echo all_skipped')
-        .set_display_name('on_all_skipped')
+        named(BASH, "on-all-skipped")(command="echo all_skipped")
+        .set_display_name("on_all_skipped")
         .after(extract, optional)
     )
-    trigger_rule(on_all_skipped, 'all_skipped', 'extract.Skipped && optional.Skipped')
+    trigger_rule(on_all_skipped, "all_skipped", "extract.Skipped && optional.Skipped")
     # on_one_success: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     # differs from Airflow: trigger_rule one_success: Airflow starts the task as soon as one upstream qualifies; Argo evaluates it once every upstream step finished (the same tasks run, later)
     on_one_success = (
-        named(BASH, 'on-one-success')(command='echo one_success')
-        .set_display_name('on_one_success')
+        named(BASH, "on-one-success")(command="echo one_success")
+        .set_display_name("on_one_success")
         .after(extract, optional)
     )
-    trigger_rule(on_one_success, 'one_success', 'extract.Succeeded || optional.Succeeded')
+    trigger_rule(
+        on_one_success, "one_success", "extract.Succeeded || optional.Succeeded"
+    )
     # on_one_failed: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     # differs from Airflow: trigger_rule one_failed: Airflow starts the task as soon as one upstream qualifies; Argo evaluates it once every upstream step finished (the same tasks run, later)
     on_one_failed = (
-        named(BASH, 'on-one-failed')(command='echo one_failed')
-        .set_display_name('on_one_failed')
+        named(BASH, "on-one-failed")(command="echo one_failed")
+        .set_display_name("on_one_failed")
         .after(extract, optional)
     )
-    trigger_rule(on_one_failed, 'one_failed', 'extract.Failed || extract.Errored || optional.Failed || optional.Errored || optional.Omitted')
+    trigger_rule(
+        on_one_failed,
+        "one_failed",
+        any_of(
+            "extract.Failed",
+            "extract.Errored",
+            "optional.Failed",
+            "optional.Errored",
+            "optional.Omitted",
+        ),
+    )
     # on_one_done: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     # differs from Airflow: trigger_rule one_done: Airflow starts the task as soon as one upstream qualifies; Argo evaluates it once every upstream step finished (the same tasks run, later)
     on_one_done = (
-        named(BASH, 'on-one-done')(command='echo one_done')
-        .set_display_name('on_one_done')
+        named(BASH, "on-one-done")(command="echo one_done")
+        .set_display_name("on_one_done")
         .after(extract, optional)
     )
-    trigger_rule(on_one_done, 'one_done', 'extract.Succeeded || extract.Failed || extract.Errored || optional.Succeeded || optional.Failed || optional.Errored')
+    trigger_rule(
+        on_one_done,
+        "one_done",
+        any_of(
+            "extract.Succeeded",
+            "extract.Failed",
+            "extract.Errored",
+            "optional.Succeeded",
+            "optional.Failed",
+            "optional.Errored",
+        ),
+    )
     # on_none_failed: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     on_none_failed = (
-        named(BASH, 'on-none-failed')(command='echo none_failed')
-        .set_display_name('on_none_failed')
+        named(BASH, "on-none-failed")(command="echo none_failed")
+        .set_display_name("on_none_failed")
         .after(extract, optional)
     )
-    trigger_rule(on_none_failed, 'none_failed', '!(extract.Failed || extract.Errored) && !(optional.Failed || optional.Errored || optional.Omitted)')
+    trigger_rule(
+        on_none_failed,
+        "none_failed",
+        all_of(
+            "!(extract.Failed || extract.Errored)",
+            "!(optional.Failed || optional.Errored || optional.Omitted)",
+        ),
+    )
     # on_none_failed_min_one_success: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     on_none_failed_min_one_success = (
-        named(BASH, 'on-none-failed-min-one-success')(command='echo none_failed_min_one_success')
-        .set_display_name('on_none_failed_min_one_success')
+        named(BASH, "on-none-failed-min-one-success")(
+            command="echo none_failed_min_one_success"
+        )
+        .set_display_name("on_none_failed_min_one_success")
         .after(extract, optional)
     )
-    trigger_rule(on_none_failed_min_one_success, 'none_failed_min_one_success', '!(extract.Failed || extract.Errored) && !(optional.Failed || optional.Errored || optional.Omitted) && (extract.Succeeded || optional.Succeeded)')
+    trigger_rule(
+        on_none_failed_min_one_success,
+        "none_failed_min_one_success",
+        all_of(
+            "!(extract.Failed || extract.Errored)",
+            "!(optional.Failed || optional.Errored || optional.Omitted)",
+            "(extract.Succeeded || optional.Succeeded)",
+        ),
+    )
     # on_none_skipped: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     on_none_skipped = (
-        named(BASH, 'on-none-skipped')(command='echo none_skipped')
-        .set_display_name('on_none_skipped')
+        named(BASH, "on-none-skipped")(command="echo none_skipped")
+        .set_display_name("on_none_skipped")
         .after(extract, optional)
     )
-    trigger_rule(on_none_skipped, 'none_skipped', '(extract.Succeeded || extract.Failed || extract.Errored) && !optional.Skipped')
+    trigger_rule(
+        on_none_skipped,
+        "none_skipped",
+        all_of(
+            "(extract.Succeeded || extract.Failed || extract.Errored)",
+            "!optional.Skipped",
+        ),
+    )
     # on_always: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:25 [direct]
     # trigger_rule always: Airflow starts it without waiting for its upstream tasks; so does this step
-    (
-        named(BASH, 'on-always')(command='echo always')
-        .set_display_name('on_always')
-    )
+    (named(BASH, "on-always")(command="echo always").set_display_name("on_always"))
     # plain_after_extract: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:27 [direct]
     plain_after_extract = (
-        named(BASH, 'plain-after-extract')(command='echo plain')
-        .set_display_name('plain_after_extract')
+        named(BASH, "plain-after-extract")(command="echo plain")
+        .set_display_name("plain_after_extract")
         .after(extract)
     )
     # enum_rule: BashOperator at fixtures/airflow_dags/cf_trigger_rules.py:28 [direct]
     enum_rule = (
-        named(BASH, 'enum-rule')(command='echo enum')
-        .set_display_name('enum_rule')
+        named(BASH, "enum-rule")(command="echo enum")
+        .set_display_name("enum_rule")
         .after(plain_after_extract)
     )
-    trigger_rule(enum_rule, 'all_done', 'plain-after-extract.Succeeded || plain-after-extract.Failed || plain-after-extract.Errored || plain-after-extract.Omitted')
+    trigger_rule(
+        enum_rule,
+        "all_done",
+        any_of(
+            "plain-after-extract.Succeeded",
+            "plain-after-extract.Failed",
+            "plain-after-extract.Errored",
+            "plain-after-extract.Omitted",
+        ),
+    )
 
 
 def compilation_time() -> str:
@@ -208,15 +309,25 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
 def _dag_paths(templates, entrypoint):
@@ -233,6 +344,9 @@ def _dag_paths(templates, entrypoint):
     return paths
 
 
+_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+
+
 def apply_trigger_rules(workflow, rules):
     """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
 
@@ -243,10 +357,9 @@ def apply_trigger_rules(workflow, rules):
     """
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
@@ -258,17 +371,27 @@ def apply_trigger_rules(workflow, rules):
                 common += 1
             levels.add(common)
         if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
+            raise ValueError(
+                f"{name}: its upstreams are not all in one DAG template ({expression})"
+            )
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
+            _ARGO_RESULT,
+            lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}",
+            expression,
         )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+        found.setdefault(paths[name][level], []).append(
+            (name, rewritten, set(stand_in.values()))
+        )
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        index, node = next(
+            (i, t) for i, t in enumerate(tasks) if t["name"] == node_name
+        )
+        shared = (
+            sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        )
         # an input from a task further up orders it after that task too, which the rule already implies
         named_nodes = set().union(*(names for _, _, names in entries))
         unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
@@ -278,10 +401,14 @@ def apply_trigger_rules(workflow, rules):
             )
         # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
         parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        depends = (
+            parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        )
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
+        position = (
+            list(node).index("dependencies") if "dependencies" in node else len(items)
+        )
         items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
@@ -310,12 +437,17 @@ def compile_pipeline(package_path: str) -> None:
     compiler.Compiler().compile(cf_trigger_rules_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
+    run_on_after_failures(workflow)
     apply_trigger_rules(workflow, TRIGGER_RULES)
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

@@ -32,7 +32,10 @@ def get_user_step() -> str:
     return _json.dumps(_result)
 
 
-PY_GET_USER = components.create_component_from_func(get_user_step, base_image='python:3.11')
+PY_GET_USER = components.create_component_from_func(
+    get_user_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'salutations': task calling salutations.
 def salutations_step(user: str) -> str:
@@ -54,7 +57,10 @@ def salutations_step(user: str) -> str:
     return _json.dumps(_result)
 
 
-PY_SALUTATIONS = components.create_component_from_func(salutations_step, base_image='python:3.11')
+PY_SALUTATIONS = components.create_component_from_func(
+    salutations_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'farewell': task calling say_goodbye.
 def farewell_step(messages: str):
@@ -67,11 +73,15 @@ def farewell_step(messages: str):
     import json as _json
 
     # every mapped instance's result, in map order: Argo collects the loop's outputs
-    messages = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(messages)]
+    messages = [
+        _json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(messages)
+    ]
     say_goodbye(messages)
 
 
-PY_FAREWELL = components.create_component_from_func(farewell_step, base_image='python:3.11')
+PY_FAREWELL = components.create_component_from_func(
+    farewell_step, base_image="python:3.11"
+)
 
 
 def named(component, name: str):
@@ -81,43 +91,33 @@ def named(component, name: str):
     return components.load_component_from_text(json.dumps(spec))
 
 
-# Airflow trigger rules, as the Argo `depends` each step gets in the compiled workflow (KFP v1 itself
-# only emits `dependencies`, which Argo also satisfies with a Skipped upstream): KFP task name -> depends.
-TRIGGER_RULES = {}
-
-
-def trigger_rule(task, rule: str, depends: str) -> None:
-    """Record that `task` runs under Airflow's trigger rule `rule`, i.e. when `depends` holds."""
-    TRIGGER_RULES[task.name] = depends
-
-
 def results_of(task, output: str) -> list:
     """The results of every instance of the mapped `task`, as the items of a loop: KFP v1 cannot loop
     over a loop's outputs, so compile_pipeline points this loop at the list Argo collects from them."""
     return [f"{RESULTS_OF}{task.name}/{output}"]
 
 
-@dsl.pipeline(name='dag-task-decorator')
+@dsl.pipeline(name="dag-task-decorator")
 def dag_task_decorator_pipeline():
     # get_user: task at fixtures/airflow_dags/dag_task_decorator.py:28 [direct]
     get_user = (
-        named(PY_GET_USER, 'get-user')()
-        .set_display_name('get_user')
+        named(PY_GET_USER, "get-user")()
+        .set_display_name("get_user")
         .set_retry(1, policy="Always", backoff_duration="300s")
     )
     # salutations: task at fixtures/airflow_dags/dag_task_decorator.py:28 [direct]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
-    with dsl.ParallelFor(get_user.outputs['Output']) as salutations_user:
+    with dsl.ParallelFor(get_user.outputs["Output"]) as salutations_user:
         salutations = (
-            named(PY_SALUTATIONS, 'salutations')(user=salutations_user)
-            .set_display_name('salutations')
+            named(PY_SALUTATIONS, "salutations")(user=salutations_user)
+            .set_display_name("salutations")
             .after(get_user)
             .set_retry(1, policy="Always", backoff_duration="300s")
         )
     # farewell: task at fixtures/airflow_dags/dag_task_decorator.py:28 [direct]
     (
-        named(PY_FAREWELL, 'farewell')(messages=salutations.outputs['Output'])
-        .set_display_name('farewell')
+        named(PY_FAREWELL, "farewell")(messages=salutations.outputs["Output"])
+        .set_display_name("farewell")
         .after(salutations)
         .set_retry(3, policy="Always", backoff_duration="300s")
     )
@@ -147,15 +147,25 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
 def _dag_paths(templates, entrypoint):
@@ -170,78 +180,6 @@ def _dag_paths(templates, entrypoint):
             else:
                 paths[task["name"]] = path
     return paths
-
-
-def apply_trigger_rules(workflow, rules):
-    """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
-
-    A task inside a condition or loop is represented in the DAG that holds its upstreams by the
-    condition or loop node around it: the expression is written there, with every task it names
-    replaced by the node that stands for it in that DAG. A node standing for several tasks (the loop
-    of a mapped task group) gets all their expressions, and its other dependencies, joined by &&.
-    """
-    import re
-
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
-    paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
-    found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
-    for name, expression in sorted(rules.items()):
-        named = {match.group(1) for match in re.finditer(_ARGO_RESULT, expression)}
-        levels = set()
-        for other in named:
-            common = 0
-            while paths[other][common] == paths[name][common]:
-                common += 1
-            levels.add(common)
-        if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
-        (level,) = levels
-        stand_in = {other: paths[other][level][1] for other in named}
-        rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
-        )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
-    for (template_name, node_name), entries in sorted(found.items()):
-        tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
-        # an input from a task further up orders it after that task too, which the rule already implies
-        named_nodes = set().union(*(names for _, _, names in entries))
-        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
-        if unexplained and not shared:
-            raise ValueError(
-                f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not"
-            )
-        # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
-        parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
-        # same key order as the compiler's, `depends` where `dependencies` was
-        items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
-        items.insert(position, ("depends", depends))
-        tasks[index] = dict(items)
-    return workflow
-
-
-def _ancestors(tasks, names):
-    """`names` and every task of one DAG template they wait for, through dependencies or depends."""
-    import re
-
-    waits = {
-        task["name"]: set(task.get("dependencies", []))
-        | {m.group(1) for m in re.finditer(_ARGO_RESULT, task.get("depends", ""))}
-        for task in tasks
-    }
-    found, pending = set(), list(names)
-    while pending:
-        name = pending.pop()
-        if name not in found:
-            found.add(name)
-            pending.extend(waits.get(name, ()))
-    return found
 
 
 RESULTS_OF = "airflow2kfp:results-of:"  # marks a loop over a mapped task's results (see results_of)
@@ -259,15 +197,27 @@ def _provide(templates, template_name, output):
     if any(parameter["name"] == output for parameter in outputs.get("parameters", [])):
         return True
     if "container" in template:
-        artifact = next((a for a in outputs.get("artifacts", []) if a["name"] == output), None)
+        artifact = next(
+            (a for a in outputs.get("artifacts", []) if a["name"] == output), None
+        )
         if artifact is None:
             return False
         declared = {"name": output, "valueFrom": {"path": artifact["path"]}}
     elif "dag" in template:
-        task = next((t for t in template["dag"]["tasks"] if _provide(templates, t["template"], output)), None)
+        task = next(
+            (
+                t
+                for t in template["dag"]["tasks"]
+                if _provide(templates, t["template"], output)
+            ),
+            None,
+        )
         if task is None:
             return False
-        declared = {"name": output, "valueFrom": {"parameter": _parameter_of(task["name"], output)}}
+        declared = {
+            "name": output,
+            "valueFrom": {"parameter": _parameter_of(task["name"], output)},
+        }
     else:
         return False
     rest = {key: value for key, value in outputs.items() if key != "parameters"}
@@ -286,30 +236,46 @@ def collect_loop_outputs(workflow):
     A loop over those results (`results_of`) iterates over the list Argo collects."""
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     for template in list(templates.values()):
         if "dag" not in template:
             continue
         tasks = {task["name"]: task for task in template["dag"]["tasks"]}
         for parameter in (template.get("outputs") or {}).get("parameters", []):
-            match = re.fullmatch(_OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", ""))
+            match = re.fullmatch(
+                _OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", "")
+            )
             if match and match.group(1) in tasks:
                 _provide(templates, tasks[match.group(1)]["template"], match.group(2))
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     for template in list(templates.values()):
         for task in (template.get("dag") or {}).get("tasks", []):
             items = task.get("withItems")
-            if not (isinstance(items, list) and len(items) == 1 and str(items[0]).startswith(RESULTS_OF)):
+            if not (
+                isinstance(items, list)
+                and len(items) == 1
+                and str(items[0]).startswith(RESULTS_OF)
+            ):
                 continue
             producer, output = str(items[0])[len(RESULTS_OF) :].rsplit("/", 1)
-            stand_in = next(node for name, node in paths[producer] if name == template["name"])
+            stand_in = next(
+                node for name, node in paths[producer] if name == template["name"]
+            )
             parameter = f"{_template_of(templates, paths[producer])}-{output}"  # kfp's output name
             if not _provide(
                 templates,
-                next(t["template"] for t in template["dag"]["tasks"] if t["name"] == stand_in),
+                next(
+                    t["template"]
+                    for t in template["dag"]["tasks"]
+                    if t["name"] == stand_in
+                ),
                 parameter,
             ):
-                raise ValueError(f"{task['name']}: {producer} has no output {output} to loop over")
+                raise ValueError(
+                    f"{task['name']}: {producer} has no output {output} to loop over"
+                )
             del task["withItems"]
             task["withParam"] = _parameter_of(stand_in, parameter)
     return workflow
@@ -323,21 +289,30 @@ def _parameter_of(task_name, output):
 def _template_of(templates, path):
     """The template a task at the end of a path runs."""
     template_name, node = path[-1]
-    return next(t["template"] for t in templates[template_name]["dag"]["tasks"] if t["name"] == node)
+    return next(
+        t["template"]
+        for t in templates[template_name]["dag"]["tasks"]
+        if t["name"] == node
+    )
 
 
 def compile_pipeline(package_path: str) -> None:
-    TRIGGER_RULES.clear()
     compiler.Compiler().compile(dag_task_decorator_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
-    apply_trigger_rules(workflow, TRIGGER_RULES)
-    collect_loop_outputs(workflow)  # a mapped task's results, as a list, for the tasks after its loop
+    run_on_after_failures(workflow)
+    collect_loop_outputs(
+        workflow
+    )  # a mapped task's results, as a list, for the tasks after its loop
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

@@ -49,36 +49,70 @@ def trigger_rule(task, rule: str, depends: str) -> None:
     TRIGGER_RULES[task.name] = depends
 
 
-@dsl.pipeline(name='default-args-retries')
+def all_of(*parts: str) -> str:
+    """Argo `depends` text that holds when every part holds (a part joined by || in parentheses)."""
+    return " && ".join(_grouped(part, " || ") for part in parts)
+
+
+def any_of(*parts: str) -> str:
+    """Argo `depends` text that holds when one part holds (a part joined by && in parentheses)."""
+    return " || ".join(_grouped(part, " && ") for part in parts)
+
+
+def none_of(*parts: str) -> str:
+    """Argo `depends` text that holds when no part holds."""
+    return f"!({any_of(*parts)})"
+
+
+def _grouped(part: str, operator: str) -> str:
+    """`part` in parentheses when `operator` joins it outside any parentheses."""
+    depth = 0
+    for index, char in enumerate(part):
+        depth += 1 if char == "(" else -1 if char == ")" else 0
+        if depth == 0 and part.startswith(operator, index):
+            return f"({part})"
+    return part
+
+
+@dsl.pipeline(name="default-args-retries")
 def default_args_retries_pipeline():
     # inherits: BashOperator at fixtures/airflow_dags/default_args_retries.py:22 [direct]
     inherits = (
-        named(BASH, 'inherits')(command='echo inherit')
-        .set_display_name('inherits')
+        named(BASH, "inherits")(command="echo inherit")
+        .set_display_name("inherits")
         .set_retry(2, policy="Always", backoff_duration="300s")
         .set_timeout(3600)
     )
     # overrides: BashOperator at fixtures/airflow_dags/default_args_retries.py:23 [direct]
     overrides = (
-        named(BASH, 'overrides')(command='echo own')
-        .set_display_name('overrides')
+        named(BASH, "overrides")(command="echo own")
+        .set_display_name("overrides")
         .after(inherits)
         .set_timeout(3600)
     )
     # own_defaults: BashOperator at fixtures/airflow_dags/default_args_retries.py:24 [direct]
     own_defaults = (
-        named(BASH, 'own-defaults')(command='echo merged')
-        .set_display_name('own_defaults')
+        named(BASH, "own-defaults")(command="echo merged")
+        .set_display_name("own_defaults")
         .after(overrides)
         .set_retry(5, policy="Always", backoff_duration="300s")
         .set_timeout(3600)
     )
-    trigger_rule(own_defaults, 'all_done', 'overrides.Succeeded || overrides.Failed || overrides.Errored || overrides.Omitted')
+    trigger_rule(
+        own_defaults,
+        "all_done",
+        any_of(
+            "overrides.Succeeded",
+            "overrides.Failed",
+            "overrides.Errored",
+            "overrides.Omitted",
+        ),
+    )
     # grouped.in_group: BashOperator at fixtures/airflow_dags/default_args_retries.py:31 [direct]
     # task group: grouped
     (
-        named(BASH, 'grouped-in-group')(command='echo group')
-        .set_display_name('grouped.in_group')
+        named(BASH, "grouped-in-group")(command="echo group")
+        .set_display_name("grouped.in_group")
         .after(own_defaults)
         .set_retry(7, policy="Always", backoff_duration="300s")
         .set_timeout(3600)
@@ -109,15 +143,25 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
 def _dag_paths(templates, entrypoint):
@@ -134,6 +178,9 @@ def _dag_paths(templates, entrypoint):
     return paths
 
 
+_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+
+
 def apply_trigger_rules(workflow, rules):
     """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
 
@@ -144,10 +191,9 @@ def apply_trigger_rules(workflow, rules):
     """
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
@@ -159,17 +205,27 @@ def apply_trigger_rules(workflow, rules):
                 common += 1
             levels.add(common)
         if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
+            raise ValueError(
+                f"{name}: its upstreams are not all in one DAG template ({expression})"
+            )
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
+            _ARGO_RESULT,
+            lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}",
+            expression,
         )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+        found.setdefault(paths[name][level], []).append(
+            (name, rewritten, set(stand_in.values()))
+        )
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        index, node = next(
+            (i, t) for i, t in enumerate(tasks) if t["name"] == node_name
+        )
+        shared = (
+            sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        )
         # an input from a task further up orders it after that task too, which the rule already implies
         named_nodes = set().union(*(names for _, _, names in entries))
         unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
@@ -179,10 +235,14 @@ def apply_trigger_rules(workflow, rules):
             )
         # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
         parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        depends = (
+            parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        )
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
+        position = (
+            list(node).index("dependencies") if "dependencies" in node else len(items)
+        )
         items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
@@ -211,12 +271,17 @@ def compile_pipeline(package_path: str) -> None:
     compiler.Compiler().compile(default_args_retries_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
+    run_on_after_failures(workflow)
     apply_trigger_rules(workflow, TRIGGER_RULES)
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

@@ -39,7 +39,10 @@ def outer_inner_step_e3e2_step() -> str:
     return _json.dumps(_result)
 
 
-PY_OUTER_INNER_STEP_E3E2 = components.create_component_from_func(outer_inner_step_e3e2_step, base_image='python:3.11')
+PY_OUTER_INNER_STEP_E3E2 = components.create_component_from_func(
+    outer_inner_step_e3e2_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'outer.inner.step__1': task calling step.
 def outer_inner_step__1_d500_step(x_path: InputPath()) -> str:
@@ -57,7 +60,10 @@ def outer_inner_step__1_d500_step(x_path: InputPath()) -> str:
     return _json.dumps(_result)
 
 
-PY_OUTER_INNER_STEP__1_D500 = components.create_component_from_func(outer_inner_step__1_d500_step, base_image='python:3.11')
+PY_OUTER_INNER_STEP__1_D500 = components.create_component_from_func(
+    outer_inner_step__1_d500_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'outer.inner__1.step': task calling step.
 def outer_inner__1_step_7379_step(x_path: InputPath()) -> str:
@@ -75,7 +81,10 @@ def outer_inner__1_step_7379_step(x_path: InputPath()) -> str:
     return _json.dumps(_result)
 
 
-PY_OUTER_INNER__1_STEP_7379 = components.create_component_from_func(outer_inner__1_step_7379_step, base_image='python:3.11')
+PY_OUTER_INNER__1_STEP_7379 = components.create_component_from_func(
+    outer_inner__1_step_7379_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'outer.inner__1.step__1': task calling step.
 def outer_inner__1_step__1_10ea_step(x_path: InputPath()):
@@ -92,7 +101,10 @@ def outer_inner__1_step__1_10ea_step(x_path: InputPath()):
     step(x)
 
 
-PY_OUTER_INNER__1_STEP__1_10EA = components.create_component_from_func(outer_inner__1_step__1_10ea_step, base_image='python:3.11')
+PY_OUTER_INNER__1_STEP__1_10EA = components.create_component_from_func(
+    outer_inner__1_step__1_10ea_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'batch_0.after': task calling step.
 def batch_0_after_ec7b_step(x: int):
@@ -105,7 +117,10 @@ def batch_0_after_ec7b_step(x: int):
     step(x)
 
 
-PY_BATCH_0_AFTER_EC7B = components.create_component_from_func(batch_0_after_ec7b_step, base_image='python:3.11')
+PY_BATCH_0_AFTER_EC7B = components.create_component_from_func(
+    batch_0_after_ec7b_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'batch_1.after': task calling step.
 def batch_1_after_1994_step(x: int):
@@ -118,7 +133,9 @@ def batch_1_after_1994_step(x: int):
     step(x)
 
 
-PY_BATCH_1_AFTER_1994 = components.create_component_from_func(batch_1_after_1994_step, base_image='python:3.11')
+PY_BATCH_1_AFTER_1994 = components.create_component_from_func(
+    batch_1_after_1994_step, base_image="python:3.11"
+)
 
 
 def named(component, name: str):
@@ -128,56 +145,53 @@ def named(component, name: str):
     return components.load_component_from_text(json.dumps(spec))
 
 
-# Airflow trigger rules, as the Argo `depends` each step gets in the compiled workflow (KFP v1 itself
-# only emits `dependencies`, which Argo also satisfies with a Skipped upstream): KFP task name -> depends.
-TRIGGER_RULES = {}
-
-
-def trigger_rule(task, rule: str, depends: str) -> None:
-    """Record that `task` runs under Airflow's trigger rule `rule`, i.e. when `depends` holds."""
-    TRIGGER_RULES[task.name] = depends
-
-
-@dsl.pipeline(name='group-edges-advanced')
+@dsl.pipeline(name="group-edges-advanced")
 def group_edges_advanced_pipeline():
     # outer.inner.step: task at fixtures/airflow_dags/group_edges_advanced.py:19 [direct]
     # task group: outer.inner
-    outer_inner_step = (
-        named(PY_OUTER_INNER_STEP_E3E2, 'outer-inner-step')()
-        .set_display_name('outer.inner.step')
-    )
+    outer_inner_step = named(
+        PY_OUTER_INNER_STEP_E3E2, "outer-inner-step"
+    )().set_display_name("outer.inner.step")
     # outer.inner.step__1: task at fixtures/airflow_dags/group_edges_advanced.py:19 [direct]
     # task group: outer.inner
     outer_inner_step__1 = (
-        named(PY_OUTER_INNER_STEP__1_D500, 'outer-inner-step-1')(x=outer_inner_step.outputs['Output'])
-        .set_display_name('outer.inner.step__1')
+        named(PY_OUTER_INNER_STEP__1_D500, "outer-inner-step-1")(
+            x=outer_inner_step.outputs["Output"]
+        )
+        .set_display_name("outer.inner.step__1")
         .after(outer_inner_step)
     )
     # outer.inner__1.step: task at fixtures/airflow_dags/group_edges_advanced.py:19 [direct]
     # task group: outer.inner__1
     outer_inner__1_step = (
-        named(PY_OUTER_INNER__1_STEP_7379, 'outer-inner-1-step')(x=outer_inner_step__1.outputs['Output'])
-        .set_display_name('outer.inner__1.step')
+        named(PY_OUTER_INNER__1_STEP_7379, "outer-inner-1-step")(
+            x=outer_inner_step__1.outputs["Output"]
+        )
+        .set_display_name("outer.inner__1.step")
         .after(outer_inner_step__1)
     )
     # outer.inner__1.step__1: task at fixtures/airflow_dags/group_edges_advanced.py:19 [direct]
     # task group: outer.inner__1
     (
-        named(PY_OUTER_INNER__1_STEP__1_10EA, 'outer-inner-1-step-1')(x=outer_inner__1_step.outputs['Output'])
-        .set_display_name('outer.inner__1.step__1')
+        named(PY_OUTER_INNER__1_STEP__1_10EA, "outer-inner-1-step-1")(
+            x=outer_inner__1_step.outputs["Output"]
+        )
+        .set_display_name("outer.inner__1.step__1")
         .after(outer_inner__1_step)
     )
     # batch_0.after: task at fixtures/airflow_dags/group_edges_advanced.py:42 [direct]
     # task group: batch_0
     (
-        named(PY_BATCH_0_AFTER_EC7B, 'batch-0-after')(x=0)
-        .set_display_name('batch_0.after')
+        named(PY_BATCH_0_AFTER_EC7B, "batch-0-after")(x=0).set_display_name(
+            "batch_0.after"
+        )
     )
     # batch_1.after: task at fixtures/airflow_dags/group_edges_advanced.py:42 [direct]
     # task group: batch_1
     (
-        named(PY_BATCH_1_AFTER_1994, 'batch-1-after')(x=1)
-        .set_display_name('batch_1.after')
+        named(PY_BATCH_1_AFTER_1994, "batch-1-after")(x=1).set_display_name(
+            "batch_1.after"
+        )
     )
 
 
@@ -205,114 +219,41 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
-
-
-def _dag_paths(templates, entrypoint):
-    """Leaf task name -> [(DAG template, task there), ...] from the entrypoint down to the leaf."""
-    paths, pending = {}, [(entrypoint, [])]
-    while pending:
-        template_name, prefix = pending.pop()
-        for task in templates[template_name]["dag"]["tasks"]:
-            path = prefix + [(template_name, task["name"])]
-            if "dag" in templates[task["template"]]:
-                pending.append((task["template"], path))
-            else:
-                paths[task["name"]] = path
-    return paths
-
-
-def apply_trigger_rules(workflow, rules):
-    """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
-
-    A task inside a condition or loop is represented in the DAG that holds its upstreams by the
-    condition or loop node around it: the expression is written there, with every task it names
-    replaced by the node that stands for it in that DAG. A node standing for several tasks (the loop
-    of a mapped task group) gets all their expressions, and its other dependencies, joined by &&.
-    """
-    import re
-
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
         if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
-    paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
-    found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
-    for name, expression in sorted(rules.items()):
-        named = {match.group(1) for match in re.finditer(_ARGO_RESULT, expression)}
-        levels = set()
-        for other in named:
-            common = 0
-            while paths[other][common] == paths[name][common]:
-                common += 1
-            levels.add(common)
-        if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
-        (level,) = levels
-        stand_in = {other: paths[other][level][1] for other in named}
-        rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
-        )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
-    for (template_name, node_name), entries in sorted(found.items()):
-        tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
-        # an input from a task further up orders it after that task too, which the rule already implies
-        named_nodes = set().union(*(names for _, _, names in entries))
-        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
-        if unexplained and not shared:
-            raise ValueError(
-                f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not"
-            )
-        # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
-        parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
-        # same key order as the compiler's, `depends` where `dependencies` was
-        items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
-        items.insert(position, ("depends", depends))
-        tasks[index] = dict(items)
+            template["dag"]["failFast"] = False
     return workflow
 
 
-def _ancestors(tasks, names):
-    """`names` and every task of one DAG template they wait for, through dependencies or depends."""
-    import re
-
-    waits = {
-        task["name"]: set(task.get("dependencies", []))
-        | {m.group(1) for m in re.finditer(_ARGO_RESULT, task.get("depends", ""))}
-        for task in tasks
-    }
-    found, pending = set(), list(names)
-    while pending:
-        name = pending.pop()
-        if name not in found:
-            found.add(name)
-            pending.extend(waits.get(name, ()))
-    return found
-
-
 def compile_pipeline(package_path: str) -> None:
-    TRIGGER_RULES.clear()
     compiler.Compiler().compile(group_edges_advanced_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
-    apply_trigger_rules(workflow, TRIGGER_RULES)
+    run_on_after_failures(workflow)
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

@@ -29,7 +29,9 @@ def list_files_step():
     list_files()
 
 
-PY_LIST_FILES = components.create_component_from_func(list_files_step, base_image='python:3.11')
+PY_LIST_FILES = components.create_component_from_func(
+    list_files_step, base_image="python:3.11"
+)
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH = components.load_component_from_text(
@@ -78,52 +80,91 @@ def trigger_rule(task, rule: str, depends: str) -> None:
     TRIGGER_RULES[task.name] = depends
 
 
-@dsl.pipeline(name='idioms-dag-kwarg')
+def all_of(*parts: str) -> str:
+    """Argo `depends` text that holds when every part holds (a part joined by || in parentheses)."""
+    return " && ".join(_grouped(part, " || ") for part in parts)
+
+
+def any_of(*parts: str) -> str:
+    """Argo `depends` text that holds when one part holds (a part joined by && in parentheses)."""
+    return " || ".join(_grouped(part, " && ") for part in parts)
+
+
+def none_of(*parts: str) -> str:
+    """Argo `depends` text that holds when no part holds."""
+    return f"!({any_of(*parts)})"
+
+
+def _grouped(part: str, operator: str) -> str:
+    """`part` in parentheses when `operator` joins it outside any parentheses."""
+    depth = 0
+    for index, char in enumerate(part):
+        depth += 1 if char == "(" else -1 if char == ")" else 0
+        if depth == 0 and part.startswith(operator, index):
+            return f"({part})"
+    return part
+
+
+@dsl.pipeline(name="idioms-dag-kwarg")
 def idioms_dag_kwarg_pipeline():
     # list_files: task at fixtures/airflow_dags/idioms_dag_kwarg.py:32 [direct]
     list_files = (
-        named(PY_LIST_FILES, 'list-files')()
-        .set_display_name('list_files')
+        named(PY_LIST_FILES, "list-files")()
+        .set_display_name("list_files")
         .set_retry(1, policy="Always", backoff_duration="120s")
     )
-    # load_raw: BashOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:29 [approximated]
-    load_raw = (
-        named(BASH, 'load-raw')(command='load raw')
-        .set_display_name('load_raw')
-        .after(list_files)
-        .set_retry(1, policy="Always", backoff_duration="120s")
-    )
-    # load_curated: BashOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:29 [approximated]
-    load_curated = (
-        named(BASH, 'load-curated')(command='load curated')
-        .set_display_name('load_curated')
-        .after(list_files)
-        .set_retry(1, policy="Always", backoff_duration="120s")
-    )
+    # the tasks the DAG's loop at fixtures/airflow_dags/idioms_dag_kwarg.py:29 makes, for each of its items
+    load_tasks = []
+    for item in ["raw", "curated"]:
+        # load_{item}: BashOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:29 [approximated]
+        load = (
+            named(BASH, f"load-{item}")(command=f"load {item}")
+            .set_display_name(f"load_{item}")
+            .after(list_files)
+            .set_retry(1, policy="Always", backoff_duration="120s")
+        )
+        load_tasks.append(load)
     # quality.nulls: BashOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:36 [approximated]
     # task group: quality
     quality_nulls = (
-        named(BASH, 'quality-nulls')(command='check nulls')
-        .set_display_name('quality.nulls')
-        .after(load_raw, load_curated)
+        named(BASH, "quality-nulls")(command="check nulls")
+        .set_display_name("quality.nulls")
+        .after(*load_tasks)
         .set_retry(1, policy="Always", backoff_duration="120s")
     )
     # quality.dupes: BashOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:37 [approximated]
     # task group: quality
     quality_dupes = (
-        named(BASH, 'quality-dupes')(command='check dupes')
-        .set_display_name('quality.dupes')
-        .after(load_raw, load_curated)
+        named(BASH, "quality-dupes")(command="check dupes")
+        .set_display_name("quality.dupes")
+        .after(*load_tasks)
         .set_retry(1, policy="Always", backoff_duration="120s")
     )
     # finish: EmptyOperator at fixtures/airflow_dags/idioms_dag_kwarg.py:39 [direct]
     finish = (
-        named(NOOP, 'finish')()
-        .set_display_name('finish')
+        named(NOOP, "finish")()
+        .set_display_name("finish")
         .after(quality_nulls, quality_dupes)
         .set_retry(1, policy="Always", backoff_duration="120s")
     )
-    trigger_rule(finish, 'all_done', '(quality-nulls.Succeeded || quality-nulls.Failed || quality-nulls.Errored || quality-nulls.Omitted) && (quality-dupes.Succeeded || quality-dupes.Failed || quality-dupes.Errored || quality-dupes.Omitted)')
+    trigger_rule(
+        finish,
+        "all_done",
+        all_of(
+            any_of(
+                "quality-nulls.Succeeded",
+                "quality-nulls.Failed",
+                "quality-nulls.Errored",
+                "quality-nulls.Omitted",
+            ),
+            any_of(
+                "quality-dupes.Succeeded",
+                "quality-dupes.Failed",
+                "quality-dupes.Errored",
+                "quality-dupes.Omitted",
+            ),
+        ),
+    )
 
 
 def compilation_time() -> str:
@@ -150,15 +191,25 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
 def _dag_paths(templates, entrypoint):
@@ -175,6 +226,9 @@ def _dag_paths(templates, entrypoint):
     return paths
 
 
+_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+
+
 def apply_trigger_rules(workflow, rules):
     """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
 
@@ -185,10 +239,9 @@ def apply_trigger_rules(workflow, rules):
     """
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
@@ -200,17 +253,27 @@ def apply_trigger_rules(workflow, rules):
                 common += 1
             levels.add(common)
         if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
+            raise ValueError(
+                f"{name}: its upstreams are not all in one DAG template ({expression})"
+            )
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
+            _ARGO_RESULT,
+            lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}",
+            expression,
         )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+        found.setdefault(paths[name][level], []).append(
+            (name, rewritten, set(stand_in.values()))
+        )
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        index, node = next(
+            (i, t) for i, t in enumerate(tasks) if t["name"] == node_name
+        )
+        shared = (
+            sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        )
         # an input from a task further up orders it after that task too, which the rule already implies
         named_nodes = set().union(*(names for _, _, names in entries))
         unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
@@ -220,10 +283,14 @@ def apply_trigger_rules(workflow, rules):
             )
         # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
         parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        depends = (
+            parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        )
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
+        position = (
+            list(node).index("dependencies") if "dependencies" in node else len(items)
+        )
         items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
@@ -252,12 +319,17 @@ def compile_pipeline(package_path: str) -> None:
     compiler.Compiler().compile(idioms_dag_kwarg_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
+    run_on_after_failures(workflow)
     apply_trigger_rules(workflow, TRIGGER_RULES)
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

@@ -30,7 +30,8 @@ def load_step(source: str) -> str:
     return _json.dumps(_result)
 
 
-PY_LOAD = components.create_component_from_func(load_step, base_image='python:3.11')
+PY_LOAD = components.create_component_from_func(load_step, base_image="python:3.11")
+
 
 # Airflow task 'statistics.average': task calling average.
 def statistics_average_796f_step(values_path: InputPath()) -> str:
@@ -48,7 +49,10 @@ def statistics_average_796f_step(values_path: InputPath()) -> str:
     return _json.dumps(_result)
 
 
-PY_STATISTICS_AVERAGE_796F = components.create_component_from_func(statistics_average_796f_step, base_image='python:3.11')
+PY_STATISTICS_AVERAGE_796F = components.create_component_from_func(
+    statistics_average_796f_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'statistics.total': task calling total.
 def statistics_total_f58a_step(values_path: InputPath()) -> str:
@@ -66,7 +70,10 @@ def statistics_total_f58a_step(values_path: InputPath()) -> str:
     return _json.dumps(_result)
 
 
-PY_STATISTICS_TOTAL_F58A = components.create_component_from_func(statistics_total_f58a_step, base_image='python:3.11')
+PY_STATISTICS_TOTAL_F58A = components.create_component_from_func(
+    statistics_total_f58a_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'count_0': task calling total.
 def count_0_step(values_path: InputPath()) -> str:
@@ -84,7 +91,10 @@ def count_0_step(values_path: InputPath()) -> str:
     return _json.dumps(_result)
 
 
-PY_COUNT_0 = components.create_component_from_func(count_0_step, base_image='python:3.11')
+PY_COUNT_0 = components.create_component_from_func(
+    count_0_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'count_1': task calling total.
 def count_1_step(values_path: InputPath()) -> str:
@@ -102,10 +112,18 @@ def count_1_step(values_path: InputPath()) -> str:
     return _json.dumps(_result)
 
 
-PY_COUNT_1 = components.create_component_from_func(count_1_step, base_image='python:3.11')
+PY_COUNT_1 = components.create_component_from_func(
+    count_1_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'report': task calling report.
-def report_step(statistics_average_path: InputPath(), statistics_total_path: InputPath(), count_0_path: InputPath(), count_1_path: InputPath()):
+def report_step(
+    statistics_average_path: InputPath(),
+    statistics_total_path: InputPath(),
+    count_0_path: InputPath(),
+    count_1_path: InputPath(),
+):
     """Airflow task 'report' (task, fixtures/airflow_dags/idioms_nested_xcoms.py:38)."""
 
     # the callable, as written at fixtures/airflow_dags/idioms_nested_xcoms.py
@@ -122,10 +140,14 @@ def report_step(statistics_average_path: InputPath(), statistics_total_path: Inp
         count_0 = _json.load(_file)
     with open(count_1_path) as _file:
         count_1 = _json.load(_file)
-    report({'avg': statistics_average, 'total': statistics_total}, extras=[[count_0, count_1], {'first': count_0}])
+    report(
+        {"avg": statistics_average, "total": statistics_total},
+        extras=[[count_0, count_1], {"first": count_0}],
+    )
 
 
-PY_REPORT = components.create_component_from_func(report_step, base_image='python:3.11')
+PY_REPORT = components.create_component_from_func(report_step, base_image="python:3.11")
+
 
 # Airflow task 'echo_stats': BashOperator, its templates rendered in the step.
 def echo_stats_step(statistics_average_path: InputPath(), run_id: str):
@@ -178,7 +200,11 @@ def echo_stats_step(statistics_average_path: InputPath(), run_id: str):
             return {key: _render(item, context, native) for key, item in value.items()}
         if not isinstance(value, str):
             return value
-        options = {"undefined": jinja2.StrictUndefined, "extensions": ["jinja2.ext.do"], "cache_size": 0}
+        options = {
+            "undefined": jinja2.StrictUndefined,
+            "extensions": ["jinja2.ext.do"],
+            "cache_size": 0,
+        }
         environment = (
             jinja2.nativetypes.NativeEnvironment(**options)
             if native
@@ -190,7 +216,9 @@ def echo_stats_step(statistics_average_path: InputPath(), run_id: str):
                 "ds_nodash": lambda when: when.strftime("%Y%m%d"),
                 "ts": lambda when: when.isoformat(),
                 "ts_nodash": lambda when: when.strftime("%Y%m%dT%H%M%S"),
-                "ts_nodash_with_tz": lambda when: when.isoformat().replace("-", "").replace(":", ""),
+                "ts_nodash_with_tz": lambda when: (
+                    when.isoformat().replace("-", "").replace(":", "")
+                ),
             }
         )
         return environment.from_string(value).render(**context)
@@ -220,18 +248,37 @@ def echo_stats_step(statistics_average_path: InputPath(), run_id: str):
                 print(last, flush=True)
             code = process.wait()
         if code != 0:
-            print(f"Bash command failed. The command returned a non-zero exit code {code}.", file=sys.stderr)
+            print(
+                f"Bash command failed. The command returned a non-zero exit code {code}.",
+                file=sys.stderr,
+            )
             sys.exit(code)
         return last
 
     with open(statistics_average_path) as _file:
         statistics_average = _json.load(_file)
-    _ti = _TaskInstance('idioms_nested_xcoms', 'echo_stats', run_id, {('statistics.total', 'return_value'): None})
-    _context = {'ti': _ti, 'task_instance': _ti}
-    _run_bash('echo $AVG', env={'AVG': statistics_average, 'TOTAL': _render("\x7b\x7b task_instance.xcom_pull(task_ids='statistics.total', dag_id='idioms_nested_xcoms', key='return_value') \x7d\x7d", _context)})
+    _ti = _TaskInstance(
+        "idioms_nested_xcoms",
+        "echo_stats",
+        run_id,
+        {("statistics.total", "return_value"): None},
+    )
+    _context = {"ti": _ti, "task_instance": _ti}
+    _run_bash(
+        "echo $AVG",
+        env={
+            "AVG": statistics_average,
+            "TOTAL": _render(
+                "\x7b\x7b task_instance.xcom_pull(task_ids='statistics.total', dag_id='idioms_nested_xcoms', key='return_value') \x7d\x7d",
+                _context,
+            ),
+        },
+    )
 
 
-PY_ECHO_STATS = components.create_component_from_func(echo_stats_step, base_image='python:3.11', packages_to_install=['jinja2'])
+PY_ECHO_STATS = components.create_component_from_func(
+    echo_stats_step, base_image="python:3.11", packages_to_install=["jinja2"]
+)
 
 
 def named(component, name: str):
@@ -241,60 +288,61 @@ def named(component, name: str):
     return components.load_component_from_text(json.dumps(spec))
 
 
-# Airflow trigger rules, as the Argo `depends` each step gets in the compiled workflow (KFP v1 itself
-# only emits `dependencies`, which Argo also satisfies with a Skipped upstream): KFP task name -> depends.
-TRIGGER_RULES = {}
-
-
-def trigger_rule(task, rule: str, depends: str) -> None:
-    """Record that `task` runs under Airflow's trigger rule `rule`, i.e. when `depends` holds."""
-    TRIGGER_RULES[task.name] = depends
-
-
-@dsl.pipeline(name='idioms-nested-xcoms')
+@dsl.pipeline(name="idioms-nested-xcoms")
 def idioms_nested_xcoms_pipeline():
     # load: task at fixtures/airflow_dags/idioms_nested_xcoms.py:35 [direct]
-    load = (
-        named(PY_LOAD, 'load')(source='s3://bucket/data.csv')
-        .set_display_name('load')
+    load = named(PY_LOAD, "load")(source="s3://bucket/data.csv").set_display_name(
+        "load"
     )
     # statistics.average: task at fixtures/airflow_dags/idioms_nested_xcoms.py:30 [direct]
     # task group: statistics
     statistics_average = (
-        named(PY_STATISTICS_AVERAGE_796F, 'statistics-average')(values=load.outputs['Output'])
-        .set_display_name('statistics.average')
+        named(PY_STATISTICS_AVERAGE_796F, "statistics-average")(
+            values=load.outputs["Output"]
+        )
+        .set_display_name("statistics.average")
         .after(load)
     )
     # statistics.total: task at fixtures/airflow_dags/idioms_nested_xcoms.py:30 [direct]
     # task group: statistics
     statistics_total = (
-        named(PY_STATISTICS_TOTAL_F58A, 'statistics-total')(values=load.outputs['Output'])
-        .set_display_name('statistics.total')
+        named(PY_STATISTICS_TOTAL_F58A, "statistics-total")(
+            values=load.outputs["Output"]
+        )
+        .set_display_name("statistics.total")
         .after(load)
     )
     # count_0: task at fixtures/airflow_dags/idioms_nested_xcoms.py:37 [direct]
     count_0 = (
-        named(PY_COUNT_0, 'count-0')(values=load.outputs['Output'])
-        .set_display_name('count_0')
+        named(PY_COUNT_0, "count-0")(values=load.outputs["Output"])
+        .set_display_name("count_0")
         .after(load)
     )
     # count_1: task at fixtures/airflow_dags/idioms_nested_xcoms.py:37 [direct]
     count_1 = (
-        named(PY_COUNT_1, 'count-1')(values=load.outputs['Output'])
-        .set_display_name('count_1')
+        named(PY_COUNT_1, "count-1")(values=load.outputs["Output"])
+        .set_display_name("count_1")
         .after(load)
     )
     # report: task at fixtures/airflow_dags/idioms_nested_xcoms.py:38 [direct]
     (
-        named(PY_REPORT, 'report')(statistics_average=statistics_average.outputs['Output'], statistics_total=statistics_total.outputs['Output'], count_0=count_0.outputs['Output'], count_1=count_1.outputs['Output'])
-        .set_display_name('report')
+        named(PY_REPORT, "report")(
+            statistics_average=statistics_average.outputs["Output"],
+            statistics_total=statistics_total.outputs["Output"],
+            count_0=count_0.outputs["Output"],
+            count_1=count_1.outputs["Output"],
+        )
+        .set_display_name("report")
         .after(statistics_average, statistics_total, count_0, count_1)
     )
     # echo_stats: BashOperator at fixtures/airflow_dags/idioms_nested_xcoms.py:39 [approximated]
     # note: templates rendered in the step with jinja2, as Airflow renders them
     (
-        named(PY_ECHO_STATS, 'echo-stats')(statistics_average=statistics_average.outputs['Output'], run_id=dsl.RUN_ID_PLACEHOLDER)
-        .set_display_name('echo_stats')
+        named(PY_ECHO_STATS, "echo-stats")(
+            statistics_average=statistics_average.outputs["Output"],
+            run_id=dsl.RUN_ID_PLACEHOLDER,
+        )
+        .set_display_name("echo_stats")
         .after(statistics_average)
     )
 
@@ -323,114 +371,41 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
-
-
-def _dag_paths(templates, entrypoint):
-    """Leaf task name -> [(DAG template, task there), ...] from the entrypoint down to the leaf."""
-    paths, pending = {}, [(entrypoint, [])]
-    while pending:
-        template_name, prefix = pending.pop()
-        for task in templates[template_name]["dag"]["tasks"]:
-            path = prefix + [(template_name, task["name"])]
-            if "dag" in templates[task["template"]]:
-                pending.append((task["template"], path))
-            else:
-                paths[task["name"]] = path
-    return paths
-
-
-def apply_trigger_rules(workflow, rules):
-    """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
-
-    A task inside a condition or loop is represented in the DAG that holds its upstreams by the
-    condition or loop node around it: the expression is written there, with every task it names
-    replaced by the node that stands for it in that DAG. A node standing for several tasks (the loop
-    of a mapped task group) gets all their expressions, and its other dependencies, joined by &&.
-    """
-    import re
-
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
         if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
-    paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
-    found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
-    for name, expression in sorted(rules.items()):
-        named = {match.group(1) for match in re.finditer(_ARGO_RESULT, expression)}
-        levels = set()
-        for other in named:
-            common = 0
-            while paths[other][common] == paths[name][common]:
-                common += 1
-            levels.add(common)
-        if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
-        (level,) = levels
-        stand_in = {other: paths[other][level][1] for other in named}
-        rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
-        )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
-    for (template_name, node_name), entries in sorted(found.items()):
-        tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
-        # an input from a task further up orders it after that task too, which the rule already implies
-        named_nodes = set().union(*(names for _, _, names in entries))
-        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
-        if unexplained and not shared:
-            raise ValueError(
-                f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not"
-            )
-        # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
-        parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
-        # same key order as the compiler's, `depends` where `dependencies` was
-        items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
-        items.insert(position, ("depends", depends))
-        tasks[index] = dict(items)
+            template["dag"]["failFast"] = False
     return workflow
 
 
-def _ancestors(tasks, names):
-    """`names` and every task of one DAG template they wait for, through dependencies or depends."""
-    import re
-
-    waits = {
-        task["name"]: set(task.get("dependencies", []))
-        | {m.group(1) for m in re.finditer(_ARGO_RESULT, task.get("depends", ""))}
-        for task in tasks
-    }
-    found, pending = set(), list(names)
-    while pending:
-        name = pending.pop()
-        if name not in found:
-            found.add(name)
-            pending.extend(waits.get(name, ()))
-    return found
-
-
 def compile_pipeline(package_path: str) -> None:
-    TRIGGER_RULES.clear()
     compiler.Compiler().compile(idioms_nested_xcoms_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
-    apply_trigger_rules(workflow, TRIGGER_RULES)
+    run_on_after_failures(workflow)
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

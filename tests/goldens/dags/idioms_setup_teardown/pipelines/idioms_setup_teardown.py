@@ -30,7 +30,10 @@ def create_cluster_step() -> str:
     return _json.dumps(_result)
 
 
-PY_CREATE_CLUSTER = components.create_component_from_func(create_cluster_step, base_image='python:3.11')
+PY_CREATE_CLUSTER = components.create_component_from_func(
+    create_cluster_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'run_query': task calling run_query.
 def run_query_step(name: str):
@@ -43,7 +46,10 @@ def run_query_step(name: str):
     run_query(name)
 
 
-PY_RUN_QUERY = components.create_component_from_func(run_query_step, base_image='python:3.11')
+PY_RUN_QUERY = components.create_component_from_func(
+    run_query_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'run_query__1': task calling run_query.
 def run_query__1_step(name: str):
@@ -56,7 +62,10 @@ def run_query__1_step(name: str):
     run_query(name)
 
 
-PY_RUN_QUERY__1 = components.create_component_from_func(run_query__1_step, base_image='python:3.11')
+PY_RUN_QUERY__1 = components.create_component_from_func(
+    run_query__1_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'delete_cluster': task calling delete_cluster.
 def delete_cluster_step(cluster_id_path: InputPath()):
@@ -73,7 +82,9 @@ def delete_cluster_step(cluster_id_path: InputPath()):
     delete_cluster(cluster_id)
 
 
-PY_DELETE_CLUSTER = components.create_component_from_func(delete_cluster_step, base_image='python:3.11')
+PY_DELETE_CLUSTER = components.create_component_from_func(
+    delete_cluster_step, base_image="python:3.11"
+)
 
 # Runs an Airflow BashOperator command with `bash -c`.
 BASH_GOOGLE_CLOUD_CLI_489_0_0_STABLE = components.load_component_from_text(
@@ -127,100 +138,175 @@ def trigger_rule(task, rule: str, depends: str) -> None:
     TRIGGER_RULES[task.name] = depends
 
 
-@dsl.pipeline(name='idioms-setup-teardown')
+def all_of(*parts: str) -> str:
+    """Argo `depends` text that holds when every part holds (a part joined by || in parentheses)."""
+    return " && ".join(_grouped(part, " || ") for part in parts)
+
+
+def any_of(*parts: str) -> str:
+    """Argo `depends` text that holds when one part holds (a part joined by && in parentheses)."""
+    return " || ".join(_grouped(part, " && ") for part in parts)
+
+
+def none_of(*parts: str) -> str:
+    """Argo `depends` text that holds when no part holds."""
+    return f"!({any_of(*parts)})"
+
+
+def _grouped(part: str, operator: str) -> str:
+    """`part` in parentheses when `operator` joins it outside any parentheses."""
+    depth = 0
+    for index, char in enumerate(part):
+        depth += 1 if char == "(" else -1 if char == ")" else 0
+        if depth == 0 and part.startswith(operator, index):
+            return f"({part})"
+    return part
+
+
+@dsl.pipeline(name="idioms-setup-teardown")
 def idioms_setup_teardown_pipeline():
     # create_cluster: task at fixtures/airflow_dags/idioms_setup_teardown.py:25 [direct]
-    create_cluster = (
-        named(PY_CREATE_CLUSTER, 'create-cluster')()
-        .set_display_name('create_cluster')
+    create_cluster = named(PY_CREATE_CLUSTER, "create-cluster")().set_display_name(
+        "create_cluster"
     )
     # run_query: task at fixtures/airflow_dags/idioms_setup_teardown.py:27 [direct]
     run_query = (
-        named(PY_RUN_QUERY, 'run-query')(name='daily')
-        .set_display_name('run_query')
+        named(PY_RUN_QUERY, "run-query")(name="daily")
+        .set_display_name("run_query")
         .after(create_cluster)
     )
     # run_query__1: task at fixtures/airflow_dags/idioms_setup_teardown.py:28 [direct]
     run_query__1 = (
-        named(PY_RUN_QUERY__1, 'run-query-1')(name='weekly')
-        .set_display_name('run_query__1')
+        named(PY_RUN_QUERY__1, "run-query-1")(name="weekly")
+        .set_display_name("run_query__1")
         .after(create_cluster)
     )
     # delete_cluster: task at fixtures/airflow_dags/idioms_setup_teardown.py:26 [approximated]
     # differs from Airflow: teardown: a failing teardown fails the KFP run; Airflow ignores it for the DAG run's state unless on_failure_fail_dagrun is set
     delete_cluster = (
-        named(PY_DELETE_CLUSTER, 'delete-cluster')(cluster_id=create_cluster.outputs['Output'])
-        .set_display_name('delete_cluster')
+        named(PY_DELETE_CLUSTER, "delete-cluster")(
+            cluster_id=create_cluster.outputs["Output"]
+        )
+        .set_display_name("delete_cluster")
         .after(create_cluster, run_query, run_query__1)
     )
-    trigger_rule(delete_cluster, 'all_done_setup_success', '(run-query.Succeeded || run-query.Failed || run-query.Errored || run-query.Omitted) && (run-query-1.Succeeded || run-query-1.Failed || run-query-1.Errored || run-query-1.Omitted) && create-cluster.Succeeded')
+    trigger_rule(
+        delete_cluster,
+        "all_done_setup_success",
+        all_of(
+            any_of(
+                "run-query.Succeeded",
+                "run-query.Failed",
+                "run-query.Errored",
+                "run-query.Omitted",
+            ),
+            any_of(
+                "run-query-1.Succeeded",
+                "run-query-1.Failed",
+                "run-query-1.Errored",
+                "run-query-1.Omitted",
+            ),
+            "create-cluster.Succeeded",
+        ),
+    )
     # create_bucket: BashOperator at fixtures/airflow_dags/idioms_setup_teardown.py:31 [direct]
     # note: runs in gcr.io/google.com/cloudsdktool/google-cloud-cli:489.0.0-stable (calls gsutil)
-    create_bucket = (
-        named(BASH_GOOGLE_CLOUD_CLI_489_0_0_STABLE, 'create-bucket')(command='gsutil mb gs://tmp')
-        .set_display_name('create_bucket')
-    )
+    create_bucket = named(BASH_GOOGLE_CLOUD_CLI_489_0_0_STABLE, "create-bucket")(
+        command="gsutil mb gs://tmp"
+    ).set_display_name("create_bucket")
     # upload: BashOperator at fixtures/airflow_dags/idioms_setup_teardown.py:34 [direct]
     # note: runs in gcr.io/google.com/cloudsdktool/google-cloud-cli:489.0.0-stable (calls gsutil)
     upload = (
-        named(BASH_GOOGLE_CLOUD_CLI_489_0_0_STABLE, 'upload')(command='gsutil cp data gs://tmp')
-        .set_display_name('upload')
+        named(BASH_GOOGLE_CLOUD_CLI_489_0_0_STABLE, "upload")(
+            command="gsutil cp data gs://tmp"
+        )
+        .set_display_name("upload")
         .after(create_bucket)
     )
     # verify: BashOperator at fixtures/airflow_dags/idioms_setup_teardown.py:35 [direct]
     # note: runs in gcr.io/google.com/cloudsdktool/google-cloud-cli:489.0.0-stable (calls gsutil)
     verify = (
-        named(BASH_GOOGLE_CLOUD_CLI_489_0_0_STABLE, 'verify')(command='gsutil ls gs://tmp')
-        .set_display_name('verify')
+        named(BASH_GOOGLE_CLOUD_CLI_489_0_0_STABLE, "verify")(
+            command="gsutil ls gs://tmp"
+        )
+        .set_display_name("verify")
         .after(upload)
     )
     # drop_bucket: BashOperator at fixtures/airflow_dags/idioms_setup_teardown.py:32 [direct]
     # note: runs in gcr.io/google.com/cloudsdktool/google-cloud-cli:489.0.0-stable (calls gsutil)
     # differs from Airflow: teardown: a failing teardown fails the KFP run; Airflow ignores it for the DAG run's state unless on_failure_fail_dagrun is set
     drop_bucket = (
-        named(BASH_GOOGLE_CLOUD_CLI_489_0_0_STABLE, 'drop-bucket')(command='gsutil rb gs://tmp')
-        .set_display_name('drop_bucket')
+        named(BASH_GOOGLE_CLOUD_CLI_489_0_0_STABLE, "drop-bucket")(
+            command="gsutil rb gs://tmp"
+        )
+        .set_display_name("drop_bucket")
         .after(create_bucket, verify)
     )
-    trigger_rule(drop_bucket, 'all_done_setup_success', '(verify.Succeeded || verify.Failed || verify.Errored || verify.Omitted) && create-bucket.Succeeded')
+    trigger_rule(
+        drop_bucket,
+        "all_done_setup_success",
+        all_of(
+            any_of(
+                "verify.Succeeded", "verify.Failed", "verify.Errored", "verify.Omitted"
+            ),
+            "create-bucket.Succeeded",
+        ),
+    )
     # start_db: BashOperator at fixtures/airflow_dags/idioms_setup_teardown.py:39 [approximated]
-    start_db = (
-        named(BASH, 'start-db')(command='pg_ctl start')
-        .set_display_name('start_db')
+    start_db = named(BASH, "start-db")(command="pg_ctl start").set_display_name(
+        "start_db"
     )
     # migrate: BashOperator at fixtures/airflow_dags/idioms_setup_teardown.py:43 [approximated]
     migrate = (
-        named(BASH, 'migrate')(command='alembic upgrade head')
-        .set_display_name('migrate')
+        named(BASH, "migrate")(command="alembic upgrade head")
+        .set_display_name("migrate")
         .after(start_db)
     )
     # stop_db: BashOperator at fixtures/airflow_dags/idioms_setup_teardown.py:40 [approximated]
     # differs from Airflow: teardown: a failing teardown fails the KFP run; Airflow ignores it for the DAG run's state unless on_failure_fail_dagrun is set
     stop_db = (
-        named(BASH, 'stop-db')(command='pg_ctl stop')
-        .set_display_name('stop_db')
+        named(BASH, "stop-db")(command="pg_ctl stop")
+        .set_display_name("stop_db")
         .after(start_db, migrate)
     )
-    trigger_rule(stop_db, 'all_done_setup_success', '(migrate.Succeeded || migrate.Failed || migrate.Errored || migrate.Omitted) && start-db.Succeeded')
+    trigger_rule(
+        stop_db,
+        "all_done_setup_success",
+        all_of(
+            any_of(
+                "migrate.Succeeded",
+                "migrate.Failed",
+                "migrate.Errored",
+                "migrate.Omitted",
+            ),
+            "start-db.Succeeded",
+        ),
+    )
     # take_lock: BashOperator at fixtures/airflow_dags/idioms_setup_teardown.py:46 [direct]
-    take_lock = (
-        named(BASH, 'take-lock')(command='echo lock')
-        .set_display_name('take_lock')
+    take_lock = named(BASH, "take-lock")(command="echo lock").set_display_name(
+        "take_lock"
     )
     # work: BashOperator at fixtures/airflow_dags/idioms_setup_teardown.py:48 [direct]
     work = (
-        named(BASH, 'work')(command='echo work')
-        .set_display_name('work')
+        named(BASH, "work")(command="echo work")
+        .set_display_name("work")
         .after(take_lock)
     )
     # release_lock: BashOperator at fixtures/airflow_dags/idioms_setup_teardown.py:47 [direct]
     # differs from Airflow: teardown: a failing teardown fails the KFP run; Airflow ignores it for the DAG run's state unless on_failure_fail_dagrun is set
     release_lock = (
-        named(BASH, 'release-lock')(command='echo unlock')
-        .set_display_name('release_lock')
+        named(BASH, "release-lock")(command="echo unlock")
+        .set_display_name("release_lock")
         .after(take_lock, work)
     )
-    trigger_rule(release_lock, 'all_done_setup_success', '(work.Succeeded || work.Failed || work.Errored || work.Omitted) && take-lock.Succeeded')
+    trigger_rule(
+        release_lock,
+        "all_done_setup_success",
+        all_of(
+            any_of("work.Succeeded", "work.Failed", "work.Errored", "work.Omitted"),
+            "take-lock.Succeeded",
+        ),
+    )
 
 
 def compilation_time() -> str:
@@ -247,15 +333,25 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
 def _dag_paths(templates, entrypoint):
@@ -272,6 +368,9 @@ def _dag_paths(templates, entrypoint):
     return paths
 
 
+_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+
+
 def apply_trigger_rules(workflow, rules):
     """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
 
@@ -282,10 +381,9 @@ def apply_trigger_rules(workflow, rules):
     """
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
     for name, expression in sorted(rules.items()):
@@ -297,17 +395,27 @@ def apply_trigger_rules(workflow, rules):
                 common += 1
             levels.add(common)
         if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
+            raise ValueError(
+                f"{name}: its upstreams are not all in one DAG template ({expression})"
+            )
         (level,) = levels
         stand_in = {other: paths[other][level][1] for other in named}
         rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
+            _ARGO_RESULT,
+            lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}",
+            expression,
         )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
+        found.setdefault(paths[name][level], []).append(
+            (name, rewritten, set(stand_in.values()))
+        )
     for (template_name, node_name), entries in sorted(found.items()):
         tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        index, node = next(
+            (i, t) for i, t in enumerate(tasks) if t["name"] == node_name
+        )
+        shared = (
+            sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
+        )
         # an input from a task further up orders it after that task too, which the rule already implies
         named_nodes = set().union(*(names for _, _, names in entries))
         unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
@@ -317,10 +425,14 @@ def apply_trigger_rules(workflow, rules):
             )
         # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
         parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        depends = (
+            parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
+        )
         # same key order as the compiler's, `depends` where `dependencies` was
         items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
+        position = (
+            list(node).index("dependencies") if "dependencies" in node else len(items)
+        )
         items.insert(position, ("depends", depends))
         tasks[index] = dict(items)
     return workflow
@@ -349,12 +461,17 @@ def compile_pipeline(package_path: str) -> None:
     compiler.Compiler().compile(idioms_setup_teardown_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
+    run_on_after_failures(workflow)
     apply_trigger_rules(workflow, TRIGGER_RULES)
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

@@ -30,7 +30,8 @@ def files_step() -> str:
     return _json.dumps(_result)
 
 
-PY_FILES = components.create_component_from_func(files_step, base_image='python:3.11')
+PY_FILES = components.create_component_from_func(files_step, base_image="python:3.11")
+
 
 # Airflow task 'size': task calling size.
 def size_step(path: str) -> str:
@@ -50,7 +51,8 @@ def size_step(path: str) -> str:
     return _json.dumps(_result)
 
 
-PY_SIZE = components.create_component_from_func(size_step, base_image='python:3.11')
+PY_SIZE = components.create_component_from_func(size_step, base_image="python:3.11")
+
 
 # Airflow task 'total_sizes': task calling total.
 def total_sizes_step(values: str):
@@ -63,11 +65,16 @@ def total_sizes_step(values: str):
     import json as _json
 
     # every mapped instance's result, in map order: Argo collects the loop's outputs
-    values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]
+    values = [
+        _json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)
+    ]
     total(values)
 
 
-PY_TOTAL_SIZES = components.create_component_from_func(total_sizes_step, base_image='python:3.11')
+PY_TOTAL_SIZES = components.create_component_from_func(
+    total_sizes_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'doubled': task calling doubled.
 def doubled_step(value: str) -> str:
@@ -87,7 +94,10 @@ def doubled_step(value: str) -> str:
     return _json.dumps(_result)
 
 
-PY_DOUBLED = components.create_component_from_func(doubled_step, base_image='python:3.11')
+PY_DOUBLED = components.create_component_from_func(
+    doubled_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'total_doubled': task calling total.
 def total_doubled_step(values: str):
@@ -100,11 +110,16 @@ def total_doubled_step(values: str):
     import json as _json
 
     # every mapped instance's result, in map order: Argo collects the loop's outputs
-    values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]
+    values = [
+        _json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)
+    ]
     total(values)
 
 
-PY_TOTAL_DOUBLED = components.create_component_from_func(total_doubled_step, base_image='python:3.11')
+PY_TOTAL_DOUBLED = components.create_component_from_func(
+    total_doubled_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'combine': task calling combine.
 def combine_step(letter: str, number: str) -> str:
@@ -128,7 +143,10 @@ def combine_step(letter: str, number: str) -> str:
     return _json.dumps(_result)
 
 
-PY_COMBINE = components.create_component_from_func(combine_step, base_image='python:3.11')
+PY_COMBINE = components.create_component_from_func(
+    combine_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'grid': task calling joined.
 def grid_step(values: str):
@@ -143,12 +161,17 @@ def grid_step(values: str):
     # every mapped instance's result, in map order: Argo collects the loop's outputs, one list per loop (2), flattened in order
     values = [_json.loads(values)]
     for _level in range(2):
-        values = [_v for _l in values for _v in (_json.loads(_l) if isinstance(_l, str) else _l)]
+        values = [
+            _v
+            for _l in values
+            for _v in (_json.loads(_l) if isinstance(_l, str) else _l)
+        ]
     values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in values]
     joined(values)
 
 
-PY_GRID = components.create_component_from_func(grid_step, base_image='python:3.11')
+PY_GRID = components.create_component_from_func(grid_step, base_image="python:3.11")
+
 
 # Airflow task 'combine_kwargs': task calling combine.
 def combine_kwargs_step(mapped_kwargs: str) -> str:
@@ -168,7 +191,10 @@ def combine_kwargs_step(mapped_kwargs: str) -> str:
     return _json.dumps(_result)
 
 
-PY_COMBINE_KWARGS = components.create_component_from_func(combine_kwargs_step, base_image='python:3.11')
+PY_COMBINE_KWARGS = components.create_component_from_func(
+    combine_kwargs_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'from_kwargs': task calling joined.
 def from_kwargs_step(values: str):
@@ -181,11 +207,16 @@ def from_kwargs_step(values: str):
     import json as _json
 
     # every mapped instance's result, in map order: Argo collects the loop's outputs
-    values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]
+    values = [
+        _json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)
+    ]
     joined(values)
 
 
-PY_FROM_KWARGS = components.create_component_from_func(from_kwargs_step, base_image='python:3.11')
+PY_FROM_KWARGS = components.create_component_from_func(
+    from_kwargs_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'pairs': task calling pairs.
 def pairs_step() -> str:
@@ -201,7 +232,8 @@ def pairs_step() -> str:
     return _json.dumps(_result)
 
 
-PY_PAIRS = components.create_component_from_func(pairs_step, base_image='python:3.11')
+PY_PAIRS = components.create_component_from_func(pairs_step, base_image="python:3.11")
+
 
 # Airflow task 'combine_pairs': task calling combine.
 def combine_pairs_step(mapped_kwargs: str) -> str:
@@ -221,7 +253,10 @@ def combine_pairs_step(mapped_kwargs: str) -> str:
     return _json.dumps(_result)
 
 
-PY_COMBINE_PAIRS = components.create_component_from_func(combine_pairs_step, base_image='python:3.11')
+PY_COMBINE_PAIRS = components.create_component_from_func(
+    combine_pairs_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'from_pairs': task calling joined.
 def from_pairs_step(values: str):
@@ -234,11 +269,16 @@ def from_pairs_step(values: str):
     import json as _json
 
     # every mapped instance's result, in map order: Argo collects the loop's outputs
-    values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]
+    values = [
+        _json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)
+    ]
     joined(values)
 
 
-PY_FROM_PAIRS = components.create_component_from_func(from_pairs_step, base_image='python:3.11')
+PY_FROM_PAIRS = components.create_component_from_func(
+    from_pairs_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'areas': PythonOperator calling _area.
 def areas_step(op_args: str) -> str:
@@ -258,7 +298,8 @@ def areas_step(op_args: str) -> str:
     return _json.dumps(_result)
 
 
-PY_AREAS = components.create_component_from_func(areas_step, base_image='python:3.11')
+PY_AREAS = components.create_component_from_func(areas_step, base_image="python:3.11")
+
 
 # Airflow task 'scaled': PythonOperator calling _area.
 def scaled_step(mapped_kwargs: str) -> str:
@@ -278,7 +319,8 @@ def scaled_step(mapped_kwargs: str) -> str:
     return _json.dumps(_result)
 
 
-PY_SCALED = components.create_component_from_func(scaled_step, base_image='python:3.11')
+PY_SCALED = components.create_component_from_func(scaled_step, base_image="python:3.11")
+
 
 # Airflow task 'total_areas': task calling total.
 def total_areas_step(values: str):
@@ -291,11 +333,16 @@ def total_areas_step(values: str):
     import json as _json
 
     # every mapped instance's result, in map order: Argo collects the loop's outputs
-    values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]
+    values = [
+        _json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)
+    ]
     total(values)
 
 
-PY_TOTAL_AREAS = components.create_component_from_func(total_areas_step, base_image='python:3.11')
+PY_TOTAL_AREAS = components.create_component_from_func(
+    total_areas_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'total_scaled': task calling total.
 def total_scaled_step(values: str):
@@ -308,11 +355,16 @@ def total_scaled_step(values: str):
     import json as _json
 
     # every mapped instance's result, in map order: Argo collects the loop's outputs
-    values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]
+    values = [
+        _json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)
+    ]
     total(values)
 
 
-PY_TOTAL_SCALED = components.create_component_from_func(total_scaled_step, base_image='python:3.11')
+PY_TOTAL_SCALED = components.create_component_from_func(
+    total_scaled_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'per_batch.rows': task calling rows.
 def per_batch_rows_022c_step(n: str) -> str:
@@ -332,7 +384,10 @@ def per_batch_rows_022c_step(n: str) -> str:
     return _json.dumps(_result)
 
 
-PY_PER_BATCH_ROWS_022C = components.create_component_from_func(per_batch_rows_022c_step, base_image='python:3.11')
+PY_PER_BATCH_ROWS_022C = components.create_component_from_func(
+    per_batch_rows_022c_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'per_batch.checksum': task calling checksum.
 def per_batch_checksum_781a_step(values_path: InputPath()) -> str:
@@ -350,7 +405,10 @@ def per_batch_checksum_781a_step(values_path: InputPath()) -> str:
     return _json.dumps(_result)
 
 
-PY_PER_BATCH_CHECKSUM_781A = components.create_component_from_func(per_batch_checksum_781a_step, base_image='python:3.11')
+PY_PER_BATCH_CHECKSUM_781A = components.create_component_from_func(
+    per_batch_checksum_781a_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'total_batches': task calling total.
 def total_batches_step(values: str):
@@ -363,11 +421,15 @@ def total_batches_step(values: str):
     import json as _json
 
     # every mapped instance's result, in map order: Argo collects the loop's outputs
-    values = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)]
+    values = [
+        _json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(values)
+    ]
     total(values)
 
 
-PY_TOTAL_BATCHES = components.create_component_from_func(total_batches_step, base_image='python:3.11')
+PY_TOTAL_BATCHES = components.create_component_from_func(
+    total_batches_step, base_image="python:3.11"
+)
 
 # Runs an Airflow BashOperator command with `bash -c`; its last output line is its XCom.
 BASH_XCOM = components.load_component_from_text(
@@ -400,6 +462,7 @@ implementation:
 """
 )
 
+
 # Airflow task 'echoed': task calling joined.
 def echoed_step(values: str):
     """Airflow task 'echoed' (task, fixtures/airflow_dags/mapping_fan_in.py:77)."""
@@ -415,7 +478,7 @@ def echoed_step(values: str):
     joined(values)
 
 
-PY_ECHOED = components.create_component_from_func(echoed_step, base_image='python:3.11')
+PY_ECHOED = components.create_component_from_func(echoed_step, base_image="python:3.11")
 
 
 def named(component, name: str):
@@ -425,155 +488,142 @@ def named(component, name: str):
     return components.load_component_from_text(json.dumps(spec))
 
 
-# Airflow trigger rules, as the Argo `depends` each step gets in the compiled workflow (KFP v1 itself
-# only emits `dependencies`, which Argo also satisfies with a Skipped upstream): KFP task name -> depends.
-TRIGGER_RULES = {}
-
-
-def trigger_rule(task, rule: str, depends: str) -> None:
-    """Record that `task` runs under Airflow's trigger rule `rule`, i.e. when `depends` holds."""
-    TRIGGER_RULES[task.name] = depends
-
-
 def results_of(task, output: str) -> list:
     """The results of every instance of the mapped `task`, as the items of a loop: KFP v1 cannot loop
     over a loop's outputs, so compile_pipeline points this loop at the list Argo collects from them."""
     return [f"{RESULTS_OF}{task.name}/{output}"]
 
 
-@dsl.pipeline(name='mapping-fan-in')
+@dsl.pipeline(name="mapping-fan-in")
 def mapping_fan_in_pipeline():
     # files: task at fixtures/airflow_dags/mapping_fan_in.py:48 [direct]
-    files = (
-        named(PY_FILES, 'files')()
-        .set_display_name('files')
-    )
+    files = named(PY_FILES, "files")().set_display_name("files")
     # size: task at fixtures/airflow_dags/mapping_fan_in.py:48 [direct]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
-    with dsl.ParallelFor(files.outputs['Output']) as size_path:
+    with dsl.ParallelFor(files.outputs["Output"]) as size_path:
         size = (
-            named(PY_SIZE, 'size')(path=size_path)
-            .set_display_name('size')
-            .after(files)
+            named(PY_SIZE, "size")(path=size_path).set_display_name("size").after(files)
         )
     # total_sizes: task at fixtures/airflow_dags/mapping_fan_in.py:49 [direct]
     (
-        named(PY_TOTAL_SIZES, 'total-sizes')(values=size.outputs['Output'])
-        .set_display_name('total_sizes')
+        named(PY_TOTAL_SIZES, "total-sizes")(values=size.outputs["Output"])
+        .set_display_name("total_sizes")
         .after(size)
     )
     # doubled: task at fixtures/airflow_dags/mapping_fan_in.py:50 [direct]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
-    with dsl.ParallelFor(results_of(size, 'Output')) as doubled_value:
+    with dsl.ParallelFor(results_of(size, "Output")) as doubled_value:
         doubled = (
-            named(PY_DOUBLED, 'doubled')(value=doubled_value)
-            .set_display_name('doubled')
+            named(PY_DOUBLED, "doubled")(value=doubled_value)
+            .set_display_name("doubled")
             .after(size)
         )
     # total_doubled: task at fixtures/airflow_dags/mapping_fan_in.py:50 [direct]
     (
-        named(PY_TOTAL_DOUBLED, 'total-doubled')(values=doubled.outputs['Output'])
-        .set_display_name('total_doubled')
+        named(PY_TOTAL_DOUBLED, "total-doubled")(values=doubled.outputs["Output"])
+        .set_display_name("total_doubled")
         .after(doubled)
     )
     # combine: task at fixtures/airflow_dags/mapping_fan_in.py:51 [direct]
-    with dsl.ParallelFor(['a', 'b']) as combine_letter, dsl.ParallelFor([1, 2]) as combine_number:
-        combine = (
-            named(PY_COMBINE, 'combine')(letter=combine_letter, number=combine_number)
-            .set_display_name('combine')
-        )
+    with (
+        dsl.ParallelFor(["a", "b"]) as combine_letter,
+        dsl.ParallelFor([1, 2]) as combine_number,
+    ):
+        combine = named(PY_COMBINE, "combine")(
+            letter=combine_letter, number=combine_number
+        ).set_display_name("combine")
     # grid: task at fixtures/airflow_dags/mapping_fan_in.py:51 [direct]
     (
-        named(PY_GRID, 'grid')(values=combine.outputs['Output'])
-        .set_display_name('grid')
+        named(PY_GRID, "grid")(values=combine.outputs["Output"])
+        .set_display_name("grid")
         .after(combine)
     )
     # combine_kwargs: task at fixtures/airflow_dags/mapping_fan_in.py:52 [direct]
-    with dsl.ParallelFor([{'letter': 'c', 'number': 3}, {'letter': 'd', 'number': 4}]) as combine_kwargs_kwargs:
-        combine_kwargs = (
-            named(PY_COMBINE_KWARGS, 'combine-kwargs')(mapped_kwargs=combine_kwargs_kwargs)
-            .set_display_name('combine_kwargs')
-        )
+    with dsl.ParallelFor(
+        [{"letter": "c", "number": 3}, {"letter": "d", "number": 4}]
+    ) as combine_kwargs_kwargs:
+        combine_kwargs = named(PY_COMBINE_KWARGS, "combine-kwargs")(
+            mapped_kwargs=combine_kwargs_kwargs
+        ).set_display_name("combine_kwargs")
     # from_kwargs: task at fixtures/airflow_dags/mapping_fan_in.py:52 [direct]
     (
-        named(PY_FROM_KWARGS, 'from-kwargs')(values=combine_kwargs.outputs['Output'])
-        .set_display_name('from_kwargs')
+        named(PY_FROM_KWARGS, "from-kwargs")(values=combine_kwargs.outputs["Output"])
+        .set_display_name("from_kwargs")
         .after(combine_kwargs)
     )
     # pairs: task at fixtures/airflow_dags/mapping_fan_in.py:54 [direct]
-    pairs = (
-        named(PY_PAIRS, 'pairs')()
-        .set_display_name('pairs')
-    )
+    pairs = named(PY_PAIRS, "pairs")().set_display_name("pairs")
     # combine_pairs: task at fixtures/airflow_dags/mapping_fan_in.py:54 [direct]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
-    with dsl.ParallelFor(pairs.outputs['Output']) as combine_pairs_kwargs:
+    with dsl.ParallelFor(pairs.outputs["Output"]) as combine_pairs_kwargs:
         combine_pairs = (
-            named(PY_COMBINE_PAIRS, 'combine-pairs')(mapped_kwargs=combine_pairs_kwargs)
-            .set_display_name('combine_pairs')
+            named(PY_COMBINE_PAIRS, "combine-pairs")(mapped_kwargs=combine_pairs_kwargs)
+            .set_display_name("combine_pairs")
             .after(pairs)
         )
     # from_pairs: task at fixtures/airflow_dags/mapping_fan_in.py:54 [direct]
     (
-        named(PY_FROM_PAIRS, 'from-pairs')(values=combine_pairs.outputs['Output'])
-        .set_display_name('from_pairs')
+        named(PY_FROM_PAIRS, "from-pairs")(values=combine_pairs.outputs["Output"])
+        .set_display_name("from_pairs")
         .after(combine_pairs)
     )
     # areas: PythonOperator at fixtures/airflow_dags/mapping_fan_in.py:56 [direct]
     with dsl.ParallelFor([[2, 3], [4]]) as areas_op_args:
-        areas = (
-            named(PY_AREAS, 'areas')(op_args=areas_op_args)
-            .set_display_name('areas')
+        areas = named(PY_AREAS, "areas")(op_args=areas_op_args).set_display_name(
+            "areas"
         )
     # scaled: PythonOperator at fixtures/airflow_dags/mapping_fan_in.py:57 [direct]
-    with dsl.ParallelFor(['{"width": 5}', '{"width": 6, "height": 2}']) as scaled_op_kwargs:
-        scaled = (
-            named(PY_SCALED, 'scaled')(mapped_kwargs=scaled_op_kwargs)
-            .set_display_name('scaled')
-        )
+    with dsl.ParallelFor(
+        ['{"width": 5}', '{"width": 6, "height": 2}']
+    ) as scaled_op_kwargs:
+        scaled = named(PY_SCALED, "scaled")(
+            mapped_kwargs=scaled_op_kwargs
+        ).set_display_name("scaled")
     # total_areas: task at fixtures/airflow_dags/mapping_fan_in.py:59 [direct]
     (
-        named(PY_TOTAL_AREAS, 'total-areas')(values=areas.outputs['Output'])
-        .set_display_name('total_areas')
+        named(PY_TOTAL_AREAS, "total-areas")(values=areas.outputs["Output"])
+        .set_display_name("total_areas")
         .after(areas)
     )
     # total_scaled: task at fixtures/airflow_dags/mapping_fan_in.py:60 [direct]
     (
-        named(PY_TOTAL_SCALED, 'total-scaled')(values=scaled.outputs['Output'])
-        .set_display_name('total_scaled')
+        named(PY_TOTAL_SCALED, "total-scaled")(values=scaled.outputs["Output"])
+        .set_display_name("total_scaled")
         .after(scaled)
     )
     # mapped task group per_batch: its tasks run once per item, in this loop
     with dsl.ParallelFor([2, 3]) as per_batch_batch:
         # per_batch.rows: task at fixtures/airflow_dags/mapping_fan_in.py:72 [direct]
         # task group: per_batch
-        per_batch_rows = (
-            named(PY_PER_BATCH_ROWS_022C, 'per-batch-rows')(n=per_batch_batch)
-            .set_display_name('per_batch.rows')
-        )
+        per_batch_rows = named(PY_PER_BATCH_ROWS_022C, "per-batch-rows")(
+            n=per_batch_batch
+        ).set_display_name("per_batch.rows")
         # per_batch.checksum: task at fixtures/airflow_dags/mapping_fan_in.py:72 [direct]
         # task group: per_batch
         per_batch_checksum = (
-            named(PY_PER_BATCH_CHECKSUM_781A, 'per-batch-checksum')(values=per_batch_rows.outputs['Output'])
-            .set_display_name('per_batch.checksum')
+            named(PY_PER_BATCH_CHECKSUM_781A, "per-batch-checksum")(
+                values=per_batch_rows.outputs["Output"]
+            )
+            .set_display_name("per_batch.checksum")
             .after(per_batch_rows)
         )
     # total_batches: task at fixtures/airflow_dags/mapping_fan_in.py:74 [direct]
     (
-        named(PY_TOTAL_BATCHES, 'total-batches')(values=per_batch_checksum.outputs['Output'])
-        .set_display_name('total_batches')
+        named(PY_TOTAL_BATCHES, "total-batches")(
+            values=per_batch_checksum.outputs["Output"]
+        )
+        .set_display_name("total_batches")
         .after(per_batch_checksum)
     )
     # echo: BashOperator at fixtures/airflow_dags/mapping_fan_in.py:76 [approximated]
-    with dsl.ParallelFor(['echo one', 'echo two']) as echo_bash_command:
-        echo = (
-            named(BASH_XCOM, 'echo')(command=echo_bash_command)
-            .set_display_name('echo')
+    with dsl.ParallelFor(["echo one", "echo two"]) as echo_bash_command:
+        echo = named(BASH_XCOM, "echo")(command=echo_bash_command).set_display_name(
+            "echo"
         )
     # echoed: task at fixtures/airflow_dags/mapping_fan_in.py:77 [direct]
     (
-        named(PY_ECHOED, 'echoed')(values=echo.outputs['Output'])
-        .set_display_name('echoed')
+        named(PY_ECHOED, "echoed")(values=echo.outputs["Output"])
+        .set_display_name("echoed")
         .after(echo)
     )
 
@@ -602,15 +652,25 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
 def _dag_paths(templates, entrypoint):
@@ -625,78 +685,6 @@ def _dag_paths(templates, entrypoint):
             else:
                 paths[task["name"]] = path
     return paths
-
-
-def apply_trigger_rules(workflow, rules):
-    """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
-
-    A task inside a condition or loop is represented in the DAG that holds its upstreams by the
-    condition or loop node around it: the expression is written there, with every task it names
-    replaced by the node that stands for it in that DAG. A node standing for several tasks (the loop
-    of a mapped task group) gets all their expressions, and its other dependencies, joined by &&.
-    """
-    import re
-
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
-    paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
-    found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
-    for name, expression in sorted(rules.items()):
-        named = {match.group(1) for match in re.finditer(_ARGO_RESULT, expression)}
-        levels = set()
-        for other in named:
-            common = 0
-            while paths[other][common] == paths[name][common]:
-                common += 1
-            levels.add(common)
-        if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
-        (level,) = levels
-        stand_in = {other: paths[other][level][1] for other in named}
-        rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
-        )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
-    for (template_name, node_name), entries in sorted(found.items()):
-        tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
-        # an input from a task further up orders it after that task too, which the rule already implies
-        named_nodes = set().union(*(names for _, _, names in entries))
-        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
-        if unexplained and not shared:
-            raise ValueError(
-                f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not"
-            )
-        # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
-        parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
-        # same key order as the compiler's, `depends` where `dependencies` was
-        items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
-        items.insert(position, ("depends", depends))
-        tasks[index] = dict(items)
-    return workflow
-
-
-def _ancestors(tasks, names):
-    """`names` and every task of one DAG template they wait for, through dependencies or depends."""
-    import re
-
-    waits = {
-        task["name"]: set(task.get("dependencies", []))
-        | {m.group(1) for m in re.finditer(_ARGO_RESULT, task.get("depends", ""))}
-        for task in tasks
-    }
-    found, pending = set(), list(names)
-    while pending:
-        name = pending.pop()
-        if name not in found:
-            found.add(name)
-            pending.extend(waits.get(name, ()))
-    return found
 
 
 RESULTS_OF = "airflow2kfp:results-of:"  # marks a loop over a mapped task's results (see results_of)
@@ -714,15 +702,27 @@ def _provide(templates, template_name, output):
     if any(parameter["name"] == output for parameter in outputs.get("parameters", [])):
         return True
     if "container" in template:
-        artifact = next((a for a in outputs.get("artifacts", []) if a["name"] == output), None)
+        artifact = next(
+            (a for a in outputs.get("artifacts", []) if a["name"] == output), None
+        )
         if artifact is None:
             return False
         declared = {"name": output, "valueFrom": {"path": artifact["path"]}}
     elif "dag" in template:
-        task = next((t for t in template["dag"]["tasks"] if _provide(templates, t["template"], output)), None)
+        task = next(
+            (
+                t
+                for t in template["dag"]["tasks"]
+                if _provide(templates, t["template"], output)
+            ),
+            None,
+        )
         if task is None:
             return False
-        declared = {"name": output, "valueFrom": {"parameter": _parameter_of(task["name"], output)}}
+        declared = {
+            "name": output,
+            "valueFrom": {"parameter": _parameter_of(task["name"], output)},
+        }
     else:
         return False
     rest = {key: value for key, value in outputs.items() if key != "parameters"}
@@ -741,30 +741,46 @@ def collect_loop_outputs(workflow):
     A loop over those results (`results_of`) iterates over the list Argo collects."""
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     for template in list(templates.values()):
         if "dag" not in template:
             continue
         tasks = {task["name"]: task for task in template["dag"]["tasks"]}
         for parameter in (template.get("outputs") or {}).get("parameters", []):
-            match = re.fullmatch(_OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", ""))
+            match = re.fullmatch(
+                _OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", "")
+            )
             if match and match.group(1) in tasks:
                 _provide(templates, tasks[match.group(1)]["template"], match.group(2))
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     for template in list(templates.values()):
         for task in (template.get("dag") or {}).get("tasks", []):
             items = task.get("withItems")
-            if not (isinstance(items, list) and len(items) == 1 and str(items[0]).startswith(RESULTS_OF)):
+            if not (
+                isinstance(items, list)
+                and len(items) == 1
+                and str(items[0]).startswith(RESULTS_OF)
+            ):
                 continue
             producer, output = str(items[0])[len(RESULTS_OF) :].rsplit("/", 1)
-            stand_in = next(node for name, node in paths[producer] if name == template["name"])
+            stand_in = next(
+                node for name, node in paths[producer] if name == template["name"]
+            )
             parameter = f"{_template_of(templates, paths[producer])}-{output}"  # kfp's output name
             if not _provide(
                 templates,
-                next(t["template"] for t in template["dag"]["tasks"] if t["name"] == stand_in),
+                next(
+                    t["template"]
+                    for t in template["dag"]["tasks"]
+                    if t["name"] == stand_in
+                ),
                 parameter,
             ):
-                raise ValueError(f"{task['name']}: {producer} has no output {output} to loop over")
+                raise ValueError(
+                    f"{task['name']}: {producer} has no output {output} to loop over"
+                )
             del task["withItems"]
             task["withParam"] = _parameter_of(stand_in, parameter)
     return workflow
@@ -778,21 +794,30 @@ def _parameter_of(task_name, output):
 def _template_of(templates, path):
     """The template a task at the end of a path runs."""
     template_name, node = path[-1]
-    return next(t["template"] for t in templates[template_name]["dag"]["tasks"] if t["name"] == node)
+    return next(
+        t["template"]
+        for t in templates[template_name]["dag"]["tasks"]
+        if t["name"] == node
+    )
 
 
 def compile_pipeline(package_path: str) -> None:
-    TRIGGER_RULES.clear()
     compiler.Compiler().compile(mapping_fan_in_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
-    apply_trigger_rules(workflow, TRIGGER_RULES)
-    collect_loop_outputs(workflow)  # a mapped task's results, as a list, for the tasks after its loop
+    run_on_after_failures(workflow)
+    collect_loop_outputs(
+        workflow
+    )  # a mapped task's results, as a list, for the tasks after its loop
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )
