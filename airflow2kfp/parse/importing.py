@@ -112,8 +112,8 @@ class Importing(Builders):
                     scope.vars[head] = top if top is not None else fallback[head]
             return
         base = imports.dotted(node.module) if node.module is not None else ""
-        name = relative_name(base or "", len(node.relative), self.package) if node.relative else base
-        module = self.load(name) if name else None
+        absolute = relative_name(base or "", len(node.relative), self.package) if node.relative else base
+        module = self.load(absolute) if absolute else None
         if module is None:
             scope.vars.update(fallback)
             return

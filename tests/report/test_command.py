@@ -43,7 +43,7 @@ def test_convert_renders_the_reports_and_prints_the_index(tmp_path, monkeypatch,
     source.parent.mkdir()
     source.write_text("# etl: an airflow dag\n" * 20)  # Airflow reads files naming both
     monkeypatch.setattr(
-        run, "static_reader", lambda options: lambda path, shown: ParsedFile(shown, (etl_dag(),))
+        run, "static_reader", lambda options, *folders: lambda path, shown: ParsedFile(shown, (etl_dag(),))
     )
     monkeypatch.chdir(tmp_path)
     assert main(["convert", "dags", "--out", "out", "--mode", "static"]) == 0
