@@ -151,7 +151,9 @@ class _Inputs:
             known = next((n for n, v in self.arguments.items() if v == value), None)
             if known is not None:
                 return known
-        name = python_identifier(wanted)
+        # KFP names the component's inputs from the parameters with runs of `_` as one (`a__b` is
+        # `a_b` there), so an input named otherwise could not be passed by its name
+        name = re.sub("_+", "_", python_identifier(wanted))
         while name in self.reserved or f"{name}_path" in self.reserved:
             name = f"{name}_input"
         self.reserved |= {name, f"{name}_path"}

@@ -4,9 +4,11 @@ writes must be in the one the default mode writes, but for the differences liste
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import re
+import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -143,10 +145,45 @@ def _without_stand_ins_replaced(static: str, default: str) -> list[str]:
     return kept
 
 
+def _statements(text: str) -> list[str]:
+    """Every statement of `text` as one string without whitespace or wrapping parentheses: a task's
+    call chain however ruff lays it out (on one line when it fits, one call a line when not)."""
+    text = textwrap.dedent(text)
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.Expr)):
+            found.append(_flat(ast.get_source_segment(text, node) or ""))
+    return found
+
+
+def _flat(code: str) -> str:
+    flat = re.sub(r"\s+", "", code)
+    target, equals, value = flat.partition("=(")
+    if equals and value.endswith(")") and target.isidentifier():  # `x = (chain)` -> `x=chain`
+        flat = f"{target}={value[:-1]}"
+    return flat[1:-1] if flat.startswith("(") and flat.endswith(")") else flat
+
+
+def _extended(line: str, statements: list[str]) -> bool:
+    """`line` is a whole statement that `statements` holds with more calls chained to it: the default
+    mode adds settings the static reading missed to a task's chain, and ruff then breaks it up."""
+    try:
+        ast.parse(line.strip())
+    except SyntaxError:
+        return False
+    flat = _flat(line.strip())
+    return any(s.startswith(flat[:-1] if flat.endswith(")") else flat) for s in statements if s != flat)
+
+
 def lost_lines(static: str, default: str) -> list[str]:
     """Lines of `static` that `default` does not have (as many times as static has them)."""
     lost = Counter(_without_stand_ins_replaced(static, default)) - Counter(default.splitlines())
-    return sorted(lost.elements())
+    statements = _statements(default)
+    return sorted(line for line in lost.elements() if not _extended(line, statements))
 
 
 def allowed(pipeline: str, line: str) -> bool:
@@ -155,6 +192,17 @@ def allowed(pipeline: str, line: str) -> bool:
 
 def test_lost_lines_counts_lines_and_repeats() -> None:
     assert lost_lines("a\nb\nb\nc", "b\na\nd") == ["b", "c"]
+
+
+def test_a_chain_the_default_mode_extends_is_no_loss_but_a_changed_one_is() -> None:
+    static = '    t = named(POD, "t")().set_display_name("t")\n    (named(P, "u")(a=ds).after(t))\n'
+    default = (
+        '    t = (\n        named(POD, "t")()\n        .set_display_name("t")\n        .set_cpu_request("1")\n    )\n'
+        '    (\n        named(P, "u")(a=ds)\n        .after(t)\n        .set_memory_request("1Gi")\n    )\n'
+    )
+    assert lost_lines(static, default) == []
+    changed = default.replace('set_display_name("t")', 'set_display_name("x")')
+    assert lost_lines(static, changed) == ['    t = named(POD, "t")().set_display_name("t")']
 
 
 def test_a_stand_in_the_default_mode_converted_is_no_loss() -> None:

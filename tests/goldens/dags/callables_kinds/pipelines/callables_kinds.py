@@ -345,15 +345,18 @@ PY_HAS_REFUNDS = components.create_component_from_func(
     has_refunds_step, base_image="python:3.11"
 )
 
-# Pokes a condition every poke_interval seconds until it holds; fails after timeout.
-SENSOR = components.load_component_from_text(
+# Pokes a Python callable every poke_interval seconds until it holds; its xcom_value is the output.
+PYTHON_SENSOR = components.load_component_from_text(
     """
-name: sensor
-description: 'An Airflow sensor: runs poke() until it returns true, or fails on timeout.'
+name: python-sensor
+description: 'An Airflow Python sensor: runs poke() until it holds, or fails on timeout; writes the xcom_value
+  of the PokeReturnValue it returned as JSON.'
 inputs:
 - {name: program, type: String}
 - {name: poke_interval, type: Float}
 - {name: timeout, type: Float}
+outputs:
+- {name: Output, type: String}
 implementation:
   container:
     image: python:3.11-slim
@@ -361,17 +364,24 @@ implementation:
     - python3
     - -c
     - |
-      import sys, time
+      import json, os, sys, time
       exec(sys.argv[1])
       interval, timeout = float(sys.argv[2]), float(sys.argv[3])
       start = time.monotonic()
-      while not poke():
+      while True:
+          result = poke()
+          if result:
+              break
           if time.monotonic() - start + interval > timeout:
               sys.exit("sensor timed out after %ss" % timeout)
           time.sleep(interval)
+      os.makedirs(os.path.dirname(sys.argv[4]) or ".", exist_ok=True)
+      with open(sys.argv[4], "w") as stream:
+          json.dump(getattr(result, "xcom_value", None), stream)
     - {inputValue: program}
     - {inputValue: poke_interval}
     - {inputValue: timeout}
+    - {outputPath: Output}
 """
 )
 
@@ -449,7 +459,7 @@ def callables_kinds_pipeline():
     # note: polls every 5s, fails after 60s
     with dsl.Condition(has_refunds.outputs["proceed"] == "true"):
         (
-            named(SENSOR, "wait-rows")(
+            named(PYTHON_SENSOR, "wait-rows")(
                 program=(
                     'ROWS = {"orders": 250, "refunds": 40}\n'
                     "def _rows(table: str) -> int:\n"
@@ -460,7 +470,7 @@ def callables_kinds_pipeline():
                     "    return _rows(table) <= limit\n"
                     "\n"
                     "def poke():\n"
-                    "    return bool(check('orders'))\n"
+                    "    return check('orders')\n"
                 ),
                 poke_interval=5.0,
                 timeout=60,

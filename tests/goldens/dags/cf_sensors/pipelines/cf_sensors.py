@@ -44,6 +44,46 @@ implementation:
 """
 )
 
+# Pokes a Python callable every poke_interval seconds until it holds; its xcom_value is the output.
+PYTHON_SENSOR = components.load_component_from_text(
+    """
+name: python-sensor
+description: 'An Airflow Python sensor: runs poke() until it holds, or fails on timeout; writes the xcom_value
+  of the PokeReturnValue it returned as JSON.'
+inputs:
+- {name: program, type: String}
+- {name: poke_interval, type: Float}
+- {name: timeout, type: Float}
+outputs:
+- {name: Output, type: String}
+implementation:
+  container:
+    image: python:3.11-slim
+    command:
+    - python3
+    - -c
+    - |
+      import json, os, sys, time
+      exec(sys.argv[1])
+      interval, timeout = float(sys.argv[2]), float(sys.argv[3])
+      start = time.monotonic()
+      while True:
+          result = poke()
+          if result:
+              break
+          if time.monotonic() - start + interval > timeout:
+              sys.exit("sensor timed out after %ss" % timeout)
+          time.sleep(interval)
+      os.makedirs(os.path.dirname(sys.argv[4]) or ".", exist_ok=True)
+      with open(sys.argv[4], "w") as stream:
+          json.dump(getattr(result, "xcom_value", None), stream)
+    - {inputValue: program}
+    - {inputValue: poke_interval}
+    - {inputValue: timeout}
+    - {outputPath: Output}
+"""
+)
+
 # Stands in for an ExternalTaskSensor: KFP cannot wait for another pipeline.
 EXTERNAL_DAG_WAIT = components.load_component_from_text(
     """
@@ -125,12 +165,12 @@ def poke():
     ).set_display_name("settle")
     # table_ready: PythonSensor at fixtures/airflow_dags/cf_sensors.py:24 [approximated]
     # note: polls every 60s, fails after 604800s
-    table_ready = named(SENSOR, "table-ready")(
+    table_ready = named(PYTHON_SENSOR, "table-ready")(
         program="""def table_ready(name):
     return name == "sales"
 
 def poke():
-    return bool(table_ready('sales'))
+    return table_ready('sales')
 """,
         poke_interval=60.0,
         timeout=604800.0,
@@ -148,12 +188,12 @@ def poke():
     )
     # quota_free: task.sensor at fixtures/airflow_dags/cf_sensors.py:34 [approximated]
     # note: polls every 5s, fails after 60s
-    quota_free = named(SENSOR, "quota-free")(
+    quota_free = named(PYTHON_SENSOR, "quota-free")(
         program="""def quota_free():
     return True
 
 def poke():
-    return bool(quota_free())
+    return quota_free()
 """,
         poke_interval=5.0,
         timeout=60.0,

@@ -21,7 +21,10 @@ def entries_step() -> str:
 
     # the callable, as written at fixtures/airflow_dags/mapping_zip_map.py
     def entries() -> list[list[str]]:
-        return [["echo hello $USER", "USER", "foo"], ["echo hello $USER", "USER", "bar"]]
+        return [
+            ["echo hello $USER", "USER", "foo"],
+            ["echo hello $USER", "USER", "bar"],
+        ]
 
     import json as _json
 
@@ -29,7 +32,10 @@ def entries_step() -> str:
     return _json.dumps(_result)
 
 
-PY_ENTRIES = components.create_component_from_func(entries_step, base_image='python:3.11')
+PY_ENTRIES = components.create_component_from_func(
+    entries_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'run_entries': BashOperator, its templates rendered in the step.
 def run_entries_step(mapped_kwargs: str):
@@ -62,7 +68,10 @@ def run_entries_step(mapped_kwargs: str):
                 print(last, flush=True)
             code = process.wait()
         if code != 0:
-            print(f"Bash command failed. The command returned a non-zero exit code {code}.", file=sys.stderr)
+            print(
+                f"Bash command failed. The command returned a non-zero exit code {code}.",
+                file=sys.stderr,
+            )
             sys.exit(code)
         return last
 
@@ -70,10 +79,22 @@ def run_entries_step(mapped_kwargs: str):
         mapped_kwargs = _json.loads(mapped_kwargs)
     except ValueError:
         pass  # a bare string item
-    _run_bash(**{'command': None, **{{'bash_command': 'command'}.get(_k, _k): _v for _k, _v in mapped_kwargs.items() if _k in ('bash_command', 'env', 'append_env', 'cwd')}})
+    _run_bash(
+        **{
+            "command": None,
+            **{
+                {"bash_command": "command"}.get(_k, _k): _v
+                for _k, _v in mapped_kwargs.items()
+                if _k in ("bash_command", "env", "append_env", "cwd")
+            },
+        }
+    )
 
 
-PY_RUN_ENTRIES = components.create_component_from_func(run_entries_step, base_image='python:3.11')
+PY_RUN_ENTRIES = components.create_component_from_func(
+    run_entries_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'templates': task calling templates.
 def templates_step() -> str:
@@ -89,7 +110,10 @@ def templates_step() -> str:
     return _json.dumps(_result)
 
 
-PY_TEMPLATES = components.create_component_from_func(templates_step, base_image='python:3.11')
+PY_TEMPLATES = components.create_component_from_func(
+    templates_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'users': task calling users.
 def users_step() -> str:
@@ -105,7 +129,8 @@ def users_step() -> str:
     return _json.dumps(_result)
 
 
-PY_USERS = components.create_component_from_func(users_step, base_image='python:3.11')
+PY_USERS = components.create_component_from_func(users_step, base_image="python:3.11")
+
 
 # Airflow task 'printer': task calling printer.
 def printer_step(mapped_kwargs: str):
@@ -124,7 +149,10 @@ def printer_step(mapped_kwargs: str):
     printer(**mapped_kwargs)
 
 
-PY_PRINTER = components.create_component_from_func(printer_step, base_image='python:3.11')
+PY_PRINTER = components.create_component_from_func(
+    printer_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'padded': task calling pair_up.
 def padded_step(pair: str):
@@ -143,7 +171,8 @@ def padded_step(pair: str):
     pair_up(pair=pair)
 
 
-PY_PADDED = components.create_component_from_func(padded_step, base_image='python:3.11')
+PY_PADDED = components.create_component_from_func(padded_step, base_image="python:3.11")
+
 
 # Airflow task 'size': task calling size.
 def size_step(name: str) -> str:
@@ -163,7 +192,8 @@ def size_step(name: str) -> str:
     return _json.dumps(_result)
 
 
-PY_SIZE = components.create_component_from_func(size_step, base_image='python:3.11')
+PY_SIZE = components.create_component_from_func(size_step, base_image="python:3.11")
+
 
 # Airflow task 'sized': task calling pair_up.
 def sized_step(pair: str):
@@ -182,7 +212,8 @@ def sized_step(pair: str):
     pair_up(pair=pair)
 
 
-PY_SIZED = components.create_component_from_func(sized_step, base_image='python:3.11')
+PY_SIZED = components.create_component_from_func(sized_step, base_image="python:3.11")
+
 
 # Airflow task 'shouted': task calling printer.
 def shouted_step(mapped_kwargs: str):
@@ -201,7 +232,10 @@ def shouted_step(mapped_kwargs: str):
     printer(**mapped_kwargs)
 
 
-PY_SHOUTED = components.create_component_from_func(shouted_step, base_image='python:3.11')
+PY_SHOUTED = components.create_component_from_func(
+    shouted_step, base_image="python:3.11"
+)
+
 
 # Airflow task 'combine': task calling combine.
 def combine_step(times: str, pair: str):
@@ -224,7 +258,10 @@ def combine_step(times: str, pair: str):
     combine(times=times, pair=pair)
 
 
-PY_COMBINE = components.create_component_from_func(combine_step, base_image='python:3.11')
+PY_COMBINE = components.create_component_from_func(
+    combine_step, base_image="python:3.11"
+)
+
 
 # The items of Airflow task 'run_entries': the items it is mapped over.
 def run_entries_items(entries) -> str:
@@ -252,7 +289,9 @@ def run_entries_items(entries) -> str:
         def _check(value, what):
             if isinstance(value, (list, str, dict, _Lazy)):
                 return value
-            raise ValueError(f"XCom {what} expects sequence or dict, not {type(value).__name__}")
+            raise ValueError(
+                f"XCom {what} expects sequence or dict, not {type(value).__name__}"
+            )
 
     class _Map(_Lazy):
         """Airflow's _MapResult: item i is value[i] passed through each function in turn."""
@@ -281,10 +320,15 @@ def run_entries_items(entries) -> str:
 
     entries = _json.loads(entries)
     # an item a map function skipped (AirflowSkipException) is a skipped instance in Airflow: left out
-    return _json.dumps([_item for _item in _items(_Map(entries, [_map_0])) if _item is not _SKIP])
+    return _json.dumps(
+        [_item for _item in _items(_Map(entries, [_map_0])) if _item is not _SKIP]
+    )
 
 
-MAPPED_ITEMS_RUN_ENTRIES = components.create_component_from_func(run_entries_items, base_image='python:3.11')
+MAPPED_ITEMS_RUN_ENTRIES = components.create_component_from_func(
+    run_entries_items, base_image="python:3.11"
+)
+
 
 # The items of Airflow task 'printer': the items it is mapped over.
 def printer_items(templates, users) -> str:
@@ -308,13 +352,18 @@ def printer_items(templates, users) -> str:
         def _check(value, what):
             if isinstance(value, (list, str, dict, _Lazy)):
                 return value
-            raise ValueError(f"XCom {what} expects sequence or dict, not {type(value).__name__}")
+            raise ValueError(
+                f"XCom {what} expects sequence or dict, not {type(value).__name__}"
+            )
 
     class _Zip(_Lazy):
         """Airflow's _ZipResult: item i is the tuple of each value's item i (or the fill value)."""
 
         def __init__(self, values, fill):
-            self.values, self.fill = [self._check(value, "zip") for value in values], fill
+            self.values, self.fill = (
+                [self._check(value, "zip") for value in values],
+                fill,
+            )
 
         def __len__(self):
             lengths = [len(value) for value in self.values]
@@ -328,8 +377,12 @@ def printer_items(templates, users) -> str:
                 try:
                     item.append(value[index])
                 except (IndexError, KeyError):
-                    if not self.fill:  # Airflow fills in its NOTSET marker, which no task can use
-                        raise ValueError(f"zip: no item {index} in a {type(value).__name__} and no fillvalue")
+                    if (
+                        not self.fill
+                    ):  # Airflow fills in its NOTSET marker, which no task can use
+                        raise ValueError(
+                            f"zip: no item {index} in a {type(value).__name__} and no fillvalue"
+                        )
                     item.append(self.fill[0])
             return tuple(item)
 
@@ -361,10 +414,19 @@ def printer_items(templates, users) -> str:
     templates = _json.loads(templates)
     users = _json.loads(users)
     # an item a map function skipped (AirflowSkipException) is a skipped instance in Airflow: left out
-    return _json.dumps([_item for _item in _items(_Map(_Zip([templates, users], ()), [_map_0])) if _item is not _SKIP])
+    return _json.dumps(
+        [
+            _item
+            for _item in _items(_Map(_Zip([templates, users], ()), [_map_0]))
+            if _item is not _SKIP
+        ]
+    )
 
 
-MAPPED_ITEMS_PRINTER = components.create_component_from_func(printer_items, base_image='python:3.11')
+MAPPED_ITEMS_PRINTER = components.create_component_from_func(
+    printer_items, base_image="python:3.11"
+)
+
 
 # The items of Airflow task 'padded': the items it is mapped over.
 def padded_items(templates, users) -> str:
@@ -383,13 +445,18 @@ def padded_items(templates, users) -> str:
         def _check(value, what):
             if isinstance(value, (list, str, dict, _Lazy)):
                 return value
-            raise ValueError(f"XCom {what} expects sequence or dict, not {type(value).__name__}")
+            raise ValueError(
+                f"XCom {what} expects sequence or dict, not {type(value).__name__}"
+            )
 
     class _Zip(_Lazy):
         """Airflow's _ZipResult: item i is the tuple of each value's item i (or the fill value)."""
 
         def __init__(self, values, fill):
-            self.values, self.fill = [self._check(value, "zip") for value in values], fill
+            self.values, self.fill = (
+                [self._check(value, "zip") for value in values],
+                fill,
+            )
 
         def __len__(self):
             lengths = [len(value) for value in self.values]
@@ -403,8 +470,12 @@ def padded_items(templates, users) -> str:
                 try:
                     item.append(value[index])
                 except (IndexError, KeyError):
-                    if not self.fill:  # Airflow fills in its NOTSET marker, which no task can use
-                        raise ValueError(f"zip: no item {index} in a {type(value).__name__} and no fillvalue")
+                    if (
+                        not self.fill
+                    ):  # Airflow fills in its NOTSET marker, which no task can use
+                        raise ValueError(
+                            f"zip: no item {index} in a {type(value).__name__} and no fillvalue"
+                        )
                     item.append(self.fill[0])
             return tuple(item)
 
@@ -421,10 +492,19 @@ def padded_items(templates, users) -> str:
     templates = _json.loads(templates)
     users = _json.loads(users)
     # an item a map function skipped (AirflowSkipException) is a skipped instance in Airflow: left out
-    return _json.dumps([_item for _item in _items(_Zip([templates, users], ('nobody',))) if _item is not _SKIP])
+    return _json.dumps(
+        [
+            _item
+            for _item in _items(_Zip([templates, users], ("nobody",)))
+            if _item is not _SKIP
+        ]
+    )
 
 
-MAPPED_ITEMS_PADDED = components.create_component_from_func(padded_items, base_image='python:3.11')
+MAPPED_ITEMS_PADDED = components.create_component_from_func(
+    padded_items, base_image="python:3.11"
+)
+
 
 # The items of Airflow task 'sized': the items it is mapped over.
 def sized_items(users, size) -> str:
@@ -443,13 +523,18 @@ def sized_items(users, size) -> str:
         def _check(value, what):
             if isinstance(value, (list, str, dict, _Lazy)):
                 return value
-            raise ValueError(f"XCom {what} expects sequence or dict, not {type(value).__name__}")
+            raise ValueError(
+                f"XCom {what} expects sequence or dict, not {type(value).__name__}"
+            )
 
     class _Zip(_Lazy):
         """Airflow's _ZipResult: item i is the tuple of each value's item i (or the fill value)."""
 
         def __init__(self, values, fill):
-            self.values, self.fill = [self._check(value, "zip") for value in values], fill
+            self.values, self.fill = (
+                [self._check(value, "zip") for value in values],
+                fill,
+            )
 
         def __len__(self):
             lengths = [len(value) for value in self.values]
@@ -463,8 +548,12 @@ def sized_items(users, size) -> str:
                 try:
                     item.append(value[index])
                 except (IndexError, KeyError):
-                    if not self.fill:  # Airflow fills in its NOTSET marker, which no task can use
-                        raise ValueError(f"zip: no item {index} in a {type(value).__name__} and no fillvalue")
+                    if (
+                        not self.fill
+                    ):  # Airflow fills in its NOTSET marker, which no task can use
+                        raise ValueError(
+                            f"zip: no item {index} in a {type(value).__name__} and no fillvalue"
+                        )
                     item.append(self.fill[0])
             return tuple(item)
 
@@ -482,10 +571,15 @@ def sized_items(users, size) -> str:
     # every mapped instance's result, in map order: Argo collects the loop's outputs
     size = [_json.loads(_v) if isinstance(_v, str) else _v for _v in _json.loads(size)]
     # an item a map function skipped (AirflowSkipException) is a skipped instance in Airflow: left out
-    return _json.dumps([_item for _item in _items(_Zip([users, size], ())) if _item is not _SKIP])
+    return _json.dumps(
+        [_item for _item in _items(_Zip([users, size], ())) if _item is not _SKIP]
+    )
 
 
-MAPPED_ITEMS_SIZED = components.create_component_from_func(sized_items, base_image='python:3.11')
+MAPPED_ITEMS_SIZED = components.create_component_from_func(
+    sized_items, base_image="python:3.11"
+)
+
 
 # The items of Airflow task 'shouted': the items it is mapped over.
 def shouted_items(users, templates) -> str:
@@ -498,7 +592,7 @@ def shouted_items(users, templates) -> str:
 
     import functools as _functools
 
-    _map_0 = _functools.partial(shout, suffix='!')
+    _map_0 = _functools.partial(shout, suffix="!")
 
     def python_callable(text):
         return {"template": "{}", "user": text}
@@ -517,7 +611,9 @@ def shouted_items(users, templates) -> str:
         def _check(value, what):
             if isinstance(value, (list, str, dict, _Lazy)):
                 return value
-            raise ValueError(f"XCom {what} expects sequence or dict, not {type(value).__name__}")
+            raise ValueError(
+                f"XCom {what} expects sequence or dict, not {type(value).__name__}"
+            )
 
     class _Map(_Lazy):
         """Airflow's _MapResult: item i is value[i] passed through each function in turn."""
@@ -546,7 +642,9 @@ def shouted_items(users, templates) -> str:
         def __getitem__(self, index):
             for value in self.values:
                 if index < len(value):
-                    return list(value)[index] if isinstance(value, dict) else value[index]
+                    return (
+                        list(value)[index] if isinstance(value, dict) else value[index]
+                    )
                 index -= len(value)
             raise IndexError("list index out of range")
 
@@ -563,10 +661,19 @@ def shouted_items(users, templates) -> str:
     users = _json.loads(users)
     templates = _json.loads(templates)
     # an item a map function skipped (AirflowSkipException) is a skipped instance in Airflow: left out
-    return _json.dumps([_item for _item in _items(_Map(_Concat([users, templates]), [_map_0, _map_1])) if _item is not _SKIP])
+    return _json.dumps(
+        [
+            _item
+            for _item in _items(_Map(_Concat([users, templates]), [_map_0, _map_1]))
+            if _item is not _SKIP
+        ]
+    )
 
 
-MAPPED_ITEMS_SHOUTED = components.create_component_from_func(shouted_items, base_image='python:3.11')
+MAPPED_ITEMS_SHOUTED = components.create_component_from_func(
+    shouted_items, base_image="python:3.11"
+)
+
 
 # The items of Airflow task 'combine': the cross product of its mapped arguments.
 def combine_cross_product(times, templates, users) -> str:
@@ -586,13 +693,18 @@ def combine_cross_product(times, templates, users) -> str:
         def _check(value, what):
             if isinstance(value, (list, str, dict, _Lazy)):
                 return value
-            raise ValueError(f"XCom {what} expects sequence or dict, not {type(value).__name__}")
+            raise ValueError(
+                f"XCom {what} expects sequence or dict, not {type(value).__name__}"
+            )
 
     class _Zip(_Lazy):
         """Airflow's _ZipResult: item i is the tuple of each value's item i (or the fill value)."""
 
         def __init__(self, values, fill):
-            self.values, self.fill = [self._check(value, "zip") for value in values], fill
+            self.values, self.fill = (
+                [self._check(value, "zip") for value in values],
+                fill,
+            )
 
         def __len__(self):
             lengths = [len(value) for value in self.values]
@@ -606,8 +718,12 @@ def combine_cross_product(times, templates, users) -> str:
                 try:
                     item.append(value[index])
                 except (IndexError, KeyError):
-                    if not self.fill:  # Airflow fills in its NOTSET marker, which no task can use
-                        raise ValueError(f"zip: no item {index} in a {type(value).__name__} and no fillvalue")
+                    if (
+                        not self.fill
+                    ):  # Airflow fills in its NOTSET marker, which no task can use
+                        raise ValueError(
+                            f"zip: no item {index} in a {type(value).__name__} and no fillvalue"
+                        )
                     item.append(self.fill[0])
             return tuple(item)
 
@@ -625,10 +741,18 @@ def combine_cross_product(times, templates, users) -> str:
     templates = _json.loads(templates)
     users = _json.loads(users)
     _lists = [times, _items(_Zip([templates, users], ()))]
-    return _json.dumps([dict(zip(('times', 'pair'), _combination)) for _combination in _itertools.product(*_lists) if _SKIP not in _combination])
+    return _json.dumps(
+        [
+            dict(zip(("times", "pair"), _combination))
+            for _combination in _itertools.product(*_lists)
+            if _SKIP not in _combination
+        ]
+    )
 
 
-CROSS_PRODUCT_COMBINE = components.create_component_from_func(combine_cross_product, base_image='python:3.11')
+CROSS_PRODUCT_COMBINE = components.create_component_from_func(
+    combine_cross_product, base_image="python:3.11"
+)
 
 
 def named(component, name: str):
@@ -638,28 +762,18 @@ def named(component, name: str):
     return components.load_component_from_text(json.dumps(spec))
 
 
-# Airflow trigger rules, as the Argo `depends` each step gets in the compiled workflow (KFP v1 itself
-# only emits `dependencies`, which Argo also satisfies with a Skipped upstream): KFP task name -> depends.
-TRIGGER_RULES = {}
-
-
-def trigger_rule(task, rule: str, depends: str) -> None:
-    """Record that `task` runs under Airflow's trigger rule `rule`, i.e. when `depends` holds."""
-    TRIGGER_RULES[task.name] = depends
-
-
 def results_of(task, output: str) -> list:
     """The results of every instance of the mapped `task`, as the items of a loop: KFP v1 cannot loop
     over a loop's outputs, so compile_pipeline points this loop at the list Argo collects from them."""
     return [f"{RESULTS_OF}{task.name}/{output}"]
 
 
-@dsl.pipeline(name='mapping-zip-map')
+@dsl.pipeline(name="mapping-zip-map")
 def mapping_zip_map_pipeline():
     # entries: task at fixtures/airflow_dags/mapping_zip_map.py:64 [direct]
     entries = (
-        named(PY_ENTRIES, 'entries')()
-        .set_display_name('entries')
+        named(PY_ENTRIES, "entries")()
+        .set_display_name("entries")
         .set_retry(1, policy="Always", backoff_duration="60s")
     )
     # run_entries: BashOperator at fixtures/airflow_dags/mapping_zip_map.py:64 [direct]
@@ -669,41 +783,39 @@ def mapping_zip_map_pipeline():
     # differs from Airflow: a map function that fails fails the items step, so every instance, where Airflow fails only the instance that reads that item
     # differs from Airflow: an item whose map function raises AirflowSkipException is left out of the loop, where Airflow has a skipped instance (the results after it are the same)
     # the items of run_entries: entries.map(mapper), as Airflow computes them
-    run_entries_items = (
-        named(MAPPED_ITEMS_RUN_ENTRIES, 'run-entries-items')(entries=entries.outputs['Output'])
-        .set_display_name('run_entries items')
-    )
-    with dsl.ParallelFor(run_entries_items.outputs['Output']) as run_entries_kwargs:
+    run_entries_items = named(MAPPED_ITEMS_RUN_ENTRIES, "run-entries-items")(
+        entries=entries.outputs["Output"]
+    ).set_display_name("run_entries items")
+    with dsl.ParallelFor(run_entries_items.outputs["Output"]) as run_entries_kwargs:
         (
-            named(PY_RUN_ENTRIES, 'run-entries')(mapped_kwargs=run_entries_kwargs)
-            .set_display_name('run_entries')
+            named(PY_RUN_ENTRIES, "run-entries")(mapped_kwargs=run_entries_kwargs)
+            .set_display_name("run_entries")
             .after(entries)
             .set_retry(1, policy="Always", backoff_duration="60s")
         )
     # templates: task at fixtures/airflow_dags/mapping_zip_map.py:66 [direct]
     templates = (
-        named(PY_TEMPLATES, 'templates')()
-        .set_display_name('templates')
+        named(PY_TEMPLATES, "templates")()
+        .set_display_name("templates")
         .set_retry(1, policy="Always", backoff_duration="60s")
     )
     # users: task at fixtures/airflow_dags/mapping_zip_map.py:66 [direct]
     users = (
-        named(PY_USERS, 'users')()
-        .set_display_name('users')
+        named(PY_USERS, "users")()
+        .set_display_name("users")
         .set_retry(1, policy="Always", backoff_duration="60s")
     )
     # printer: task at fixtures/airflow_dags/mapping_zip_map.py:68 [direct]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
     # differs from Airflow: a map function that fails fails the items step, so every instance, where Airflow fails only the instance that reads that item
     # the items of printer: templates.zip(users).map(a lambda), as Airflow computes them
-    printer_items = (
-        named(MAPPED_ITEMS_PRINTER, 'printer-items')(templates=templates.outputs['Output'], users=users.outputs['Output'])
-        .set_display_name('printer items')
-    )
-    with dsl.ParallelFor(printer_items.outputs['Output']) as printer_kwargs:
+    printer_items = named(MAPPED_ITEMS_PRINTER, "printer-items")(
+        templates=templates.outputs["Output"], users=users.outputs["Output"]
+    ).set_display_name("printer items")
+    with dsl.ParallelFor(printer_items.outputs["Output"]) as printer_kwargs:
         (
-            named(PY_PRINTER, 'printer')(mapped_kwargs=printer_kwargs)
-            .set_display_name('printer')
+            named(PY_PRINTER, "printer")(mapped_kwargs=printer_kwargs)
+            .set_display_name("printer")
             .after(templates, users)
             .set_retry(1, policy="Always", backoff_duration="60s")
         )
@@ -711,23 +823,22 @@ def mapping_zip_map_pipeline():
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
     # differs from Airflow: mapped over templates.zip(users, fillvalue='nobody'): a zipped item is a tuple in Airflow, a list in the step (its items pass as JSON)
     # the items of padded: templates.zip(users, fillvalue='nobody'), as Airflow computes them
-    padded_items = (
-        named(MAPPED_ITEMS_PADDED, 'padded-items')(templates=templates.outputs['Output'], users=users.outputs['Output'])
-        .set_display_name('padded items')
-    )
-    with dsl.ParallelFor(padded_items.outputs['Output']) as padded_pair:
+    padded_items = named(MAPPED_ITEMS_PADDED, "padded-items")(
+        templates=templates.outputs["Output"], users=users.outputs["Output"]
+    ).set_display_name("padded items")
+    with dsl.ParallelFor(padded_items.outputs["Output"]) as padded_pair:
         (
-            named(PY_PADDED, 'padded')(pair=padded_pair)
-            .set_display_name('padded')
+            named(PY_PADDED, "padded")(pair=padded_pair)
+            .set_display_name("padded")
             .after(templates, users)
             .set_retry(1, policy="Always", backoff_duration="60s")
         )
     # size: task at fixtures/airflow_dags/mapping_zip_map.py:71 [direct]
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
-    with dsl.ParallelFor(users.outputs['Output']) as size_name:
+    with dsl.ParallelFor(users.outputs["Output"]) as size_name:
         size = (
-            named(PY_SIZE, 'size')(name=size_name)
-            .set_display_name('size')
+            named(PY_SIZE, "size")(name=size_name)
+            .set_display_name("size")
             .after(users)
             .set_retry(1, policy="Always", backoff_duration="60s")
         )
@@ -735,14 +846,13 @@ def mapping_zip_map_pipeline():
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
     # differs from Airflow: mapped over users.zip(size): a zipped item is a tuple in Airflow, a list in the step (its items pass as JSON)
     # the items of sized: users.zip(size), as Airflow computes them
-    sized_items = (
-        named(MAPPED_ITEMS_SIZED, 'sized-items')(users=users.outputs['Output'], size=size.outputs['Output'])
-        .set_display_name('sized items')
-    )
-    with dsl.ParallelFor(sized_items.outputs['Output']) as sized_pair:
+    sized_items = named(MAPPED_ITEMS_SIZED, "sized-items")(
+        users=users.outputs["Output"], size=size.outputs["Output"]
+    ).set_display_name("sized items")
+    with dsl.ParallelFor(sized_items.outputs["Output"]) as sized_pair:
         (
-            named(PY_SIZED, 'sized')(pair=sized_pair)
-            .set_display_name('sized')
+            named(PY_SIZED, "sized")(pair=sized_pair)
+            .set_display_name("sized")
             .after(users, size)
             .set_retry(1, policy="Always", backoff_duration="60s")
         )
@@ -750,14 +860,13 @@ def mapping_zip_map_pipeline():
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
     # differs from Airflow: a map function that fails fails the items step, so every instance, where Airflow fails only the instance that reads that item
     # the items of shouted: users.concat(templates).map(shout).map(a lambda), as Airflow computes them
-    shouted_items = (
-        named(MAPPED_ITEMS_SHOUTED, 'shouted-items')(users=users.outputs['Output'], templates=templates.outputs['Output'])
-        .set_display_name('shouted items')
-    )
-    with dsl.ParallelFor(shouted_items.outputs['Output']) as shouted_kwargs:
+    shouted_items = named(MAPPED_ITEMS_SHOUTED, "shouted-items")(
+        users=users.outputs["Output"], templates=templates.outputs["Output"]
+    ).set_display_name("shouted items")
+    with dsl.ParallelFor(shouted_items.outputs["Output"]) as shouted_kwargs:
         (
-            named(PY_SHOUTED, 'shouted')(mapped_kwargs=shouted_kwargs)
-            .set_display_name('shouted')
+            named(PY_SHOUTED, "shouted")(mapped_kwargs=shouted_kwargs)
+            .set_display_name("shouted")
             .after(templates, users)
             .set_retry(1, policy="Always", backoff_duration="60s")
         )
@@ -765,14 +874,17 @@ def mapping_zip_map_pipeline():
     # differs from Airflow: mapped over an upstream's output: when the list is empty Airflow marks the task skipped; the KFP loop runs no iteration and its node is not Skipped
     # differs from Airflow: mapped over templates.zip(users): a zipped item is a tuple in Airflow, a list in the step (its items pass as JSON)
     # the items of combine: the cross product of times, pair, as Airflow maps it
-    combine_items = (
-        named(CROSS_PRODUCT_COMBINE, 'combine-items')(times='[1, 2]', templates=templates.outputs['Output'], users=users.outputs['Output'])
-        .set_display_name('combine items')
-    )
-    with dsl.ParallelFor(combine_items.outputs['Output']) as combine_item:
+    combine_items = named(CROSS_PRODUCT_COMBINE, "combine-items")(
+        times="[1, 2]",
+        templates=templates.outputs["Output"],
+        users=users.outputs["Output"],
+    ).set_display_name("combine items")
+    with dsl.ParallelFor(combine_items.outputs["Output"]) as combine_item:
         (
-            named(PY_COMBINE, 'combine')(times=combine_item.times, pair=combine_item.pair)
-            .set_display_name('combine')
+            named(PY_COMBINE, "combine")(
+                times=combine_item.times, pair=combine_item.pair
+            )
+            .set_display_name("combine")
             .after(templates, users)
             .set_retry(1, policy="Always", backoff_duration="60s")
         )
@@ -802,15 +914,25 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
+        if "dag" in template:
+            template["dag"]["failFast"] = False
+    return workflow
 
 
 def _dag_paths(templates, entrypoint):
@@ -825,78 +947,6 @@ def _dag_paths(templates, entrypoint):
             else:
                 paths[task["name"]] = path
     return paths
-
-
-def apply_trigger_rules(workflow, rules):
-    """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
-
-    A task inside a condition or loop is represented in the DAG that holds its upstreams by the
-    condition or loop node around it: the expression is written there, with every task it names
-    replaced by the node that stands for it in that DAG. A node standing for several tasks (the loop
-    of a mapped task group) gets all their expressions, and its other dependencies, joined by &&.
-    """
-    import re
-
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
-        if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
-    paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
-    found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
-    for name, expression in sorted(rules.items()):
-        named = {match.group(1) for match in re.finditer(_ARGO_RESULT, expression)}
-        levels = set()
-        for other in named:
-            common = 0
-            while paths[other][common] == paths[name][common]:
-                common += 1
-            levels.add(common)
-        if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
-        (level,) = levels
-        stand_in = {other: paths[other][level][1] for other in named}
-        rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
-        )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
-    for (template_name, node_name), entries in sorted(found.items()):
-        tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
-        # an input from a task further up orders it after that task too, which the rule already implies
-        named_nodes = set().union(*(names for _, _, names in entries))
-        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
-        if unexplained and not shared:
-            raise ValueError(
-                f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not"
-            )
-        # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
-        parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
-        # same key order as the compiler's, `depends` where `dependencies` was
-        items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
-        items.insert(position, ("depends", depends))
-        tasks[index] = dict(items)
-    return workflow
-
-
-def _ancestors(tasks, names):
-    """`names` and every task of one DAG template they wait for, through dependencies or depends."""
-    import re
-
-    waits = {
-        task["name"]: set(task.get("dependencies", []))
-        | {m.group(1) for m in re.finditer(_ARGO_RESULT, task.get("depends", ""))}
-        for task in tasks
-    }
-    found, pending = set(), list(names)
-    while pending:
-        name = pending.pop()
-        if name not in found:
-            found.add(name)
-            pending.extend(waits.get(name, ()))
-    return found
 
 
 RESULTS_OF = "airflow2kfp:results-of:"  # marks a loop over a mapped task's results (see results_of)
@@ -914,15 +964,27 @@ def _provide(templates, template_name, output):
     if any(parameter["name"] == output for parameter in outputs.get("parameters", [])):
         return True
     if "container" in template:
-        artifact = next((a for a in outputs.get("artifacts", []) if a["name"] == output), None)
+        artifact = next(
+            (a for a in outputs.get("artifacts", []) if a["name"] == output), None
+        )
         if artifact is None:
             return False
         declared = {"name": output, "valueFrom": {"path": artifact["path"]}}
     elif "dag" in template:
-        task = next((t for t in template["dag"]["tasks"] if _provide(templates, t["template"], output)), None)
+        task = next(
+            (
+                t
+                for t in template["dag"]["tasks"]
+                if _provide(templates, t["template"], output)
+            ),
+            None,
+        )
         if task is None:
             return False
-        declared = {"name": output, "valueFrom": {"parameter": _parameter_of(task["name"], output)}}
+        declared = {
+            "name": output,
+            "valueFrom": {"parameter": _parameter_of(task["name"], output)},
+        }
     else:
         return False
     rest = {key: value for key, value in outputs.items() if key != "parameters"}
@@ -941,30 +1003,46 @@ def collect_loop_outputs(workflow):
     A loop over those results (`results_of`) iterates over the list Argo collects."""
     import re
 
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
+    templates = {
+        template["name"]: template for template in workflow["spec"]["templates"]
+    }
     for template in list(templates.values()):
         if "dag" not in template:
             continue
         tasks = {task["name"]: task for task in template["dag"]["tasks"]}
         for parameter in (template.get("outputs") or {}).get("parameters", []):
-            match = re.fullmatch(_OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", ""))
+            match = re.fullmatch(
+                _OUTPUT_REF, (parameter.get("valueFrom") or {}).get("parameter", "")
+            )
             if match and match.group(1) in tasks:
                 _provide(templates, tasks[match.group(1)]["template"], match.group(2))
     paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
     for template in list(templates.values()):
         for task in (template.get("dag") or {}).get("tasks", []):
             items = task.get("withItems")
-            if not (isinstance(items, list) and len(items) == 1 and str(items[0]).startswith(RESULTS_OF)):
+            if not (
+                isinstance(items, list)
+                and len(items) == 1
+                and str(items[0]).startswith(RESULTS_OF)
+            ):
                 continue
             producer, output = str(items[0])[len(RESULTS_OF) :].rsplit("/", 1)
-            stand_in = next(node for name, node in paths[producer] if name == template["name"])
+            stand_in = next(
+                node for name, node in paths[producer] if name == template["name"]
+            )
             parameter = f"{_template_of(templates, paths[producer])}-{output}"  # kfp's output name
             if not _provide(
                 templates,
-                next(t["template"] for t in template["dag"]["tasks"] if t["name"] == stand_in),
+                next(
+                    t["template"]
+                    for t in template["dag"]["tasks"]
+                    if t["name"] == stand_in
+                ),
                 parameter,
             ):
-                raise ValueError(f"{task['name']}: {producer} has no output {output} to loop over")
+                raise ValueError(
+                    f"{task['name']}: {producer} has no output {output} to loop over"
+                )
             del task["withItems"]
             task["withParam"] = _parameter_of(stand_in, parameter)
     return workflow
@@ -978,21 +1056,30 @@ def _parameter_of(task_name, output):
 def _template_of(templates, path):
     """The template a task at the end of a path runs."""
     template_name, node = path[-1]
-    return next(t["template"] for t in templates[template_name]["dag"]["tasks"] if t["name"] == node)
+    return next(
+        t["template"]
+        for t in templates[template_name]["dag"]["tasks"]
+        if t["name"] == node
+    )
 
 
 def compile_pipeline(package_path: str) -> None:
-    TRIGGER_RULES.clear()
     compiler.Compiler().compile(mapping_zip_map_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
-    apply_trigger_rules(workflow, TRIGGER_RULES)
-    collect_loop_outputs(workflow)  # a mapped task's results, as a list, for the tasks after its loop
+    run_on_after_failures(workflow)
+    collect_loop_outputs(
+        workflow
+    )  # a mapped task's results, as a list, for the tasks after its loop
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )

@@ -18,7 +18,9 @@ from kubernetes.client import models as k8s
 
 
 # Airflow task 'pick_snapshot': PythonOperator calling pick_snapshot.
-def pick_snapshot_step(ds_nodash: str) -> NamedTuple('Outputs', [('Output', str), ('Output_text', str)]):
+def pick_snapshot_step(ds_nodash: str) -> NamedTuple(
+    "Outputs", [("Output", str), ("Output_text", str)]
+):
     """Airflow task 'pick_snapshot' (PythonOperator, fixtures/airflow_dags/kpo_subclass_hierarchy.py:50)."""
 
     # the callable, as written at fixtures/airflow_dags/kpo_subclass_hierarchy.py
@@ -27,12 +29,17 @@ def pick_snapshot_step(ds_nodash: str) -> NamedTuple('Outputs', [('Output', str)
 
     import json as _json
 
-    _context = {'ds_nodash': ds_nodash}
-    _result = pick_snapshot(ds_nodash=_context['ds_nodash'])
-    return (_json.dumps(_result), str(_result), )
+    _context = {"ds_nodash": ds_nodash}
+    _result = pick_snapshot(ds_nodash=_context["ds_nodash"])
+    return (
+        _json.dumps(_result),
+        str(_result),
+    )
 
 
-PY_PICK_SNAPSHOT = components.create_component_from_func(pick_snapshot_step, base_image='python:3.11')
+PY_PICK_SNAPSHOT = components.create_component_from_func(
+    pick_snapshot_step, base_image="python:3.11"
+)
 
 # Airflow task 'build_features': KubernetesPodOperator running ghcr.io/acme/features:2.3.
 POD_BUILD_FEATURES = components.load_component_from_text(
@@ -79,54 +86,70 @@ def named(component, name: str):
     return components.load_component_from_text(json.dumps(spec))
 
 
-# Airflow trigger rules, as the Argo `depends` each step gets in the compiled workflow (KFP v1 itself
-# only emits `dependencies`, which Argo also satisfies with a Skipped upstream): KFP task name -> depends.
-TRIGGER_RULES = {}
-
-
-def trigger_rule(task, rule: str, depends: str) -> None:
-    """Record that `task` runs under Airflow's trigger rule `rule`, i.e. when `depends` holds."""
-    TRIGGER_RULES[task.name] = depends
-
-
-@dsl.pipeline(name='kpo-subclass-hierarchy')
+@dsl.pipeline(name="kpo-subclass-hierarchy")
 def kpo_subclass_hierarchy_pipeline(
-    ds_nodash: str = '[[CurrentTime.20060102]]',  # Airflow's `ds_nodash`: the logical date as YYYYMMDD (the run's creation time; the scheduled time in recurring runs)
-    ds: str = '[[CurrentTime.2006-01-02]]',  # Airflow's `ds`: the logical date as YYYY-MM-DD (the run's creation time; the scheduled time in recurring runs)
+    ds_nodash: str = "[[CurrentTime.20060102]]",  # Airflow's `ds_nodash`: the logical date as YYYYMMDD (the run's creation time; the scheduled time in recurring runs)
+    ds: str = "[[CurrentTime.2006-01-02]]",  # Airflow's `ds`: the logical date as YYYY-MM-DD (the run's creation time; the scheduled time in recurring runs)
 ):
     # pick_snapshot: PythonOperator at fixtures/airflow_dags/kpo_subclass_hierarchy.py:50 [direct]
     # note: ds_nodash: the run's creation time, or the scheduled time in recurring runs (Airflow 2's data-interval schedules use the start of the interval)
     pick_snapshot = (
-        named(PY_PICK_SNAPSHOT, 'pick-snapshot')(ds_nodash=ds_nodash)
-        .set_display_name('pick_snapshot')
+        named(PY_PICK_SNAPSHOT, "pick-snapshot")(ds_nodash=ds_nodash)
+        .set_display_name("pick_snapshot")
         .set_retry(2, policy="Always", backoff_duration="300s")
     )
     # build_features: TeamPodOperator at fixtures/airflow_dags/kpo_subclass_hierarchy.py:51 [approximated]
     # note: ds: the run's creation time, or the scheduled time in recurring runs (Airflow 2's data-interval schedules use the start of the interval)
     build_features = (
-        named(POD_BUILD_FEATURES, 'build-features')(arg_0=ds, arg_1=pick_snapshot.outputs['Output_text'])
-        .set_display_name('build_features')
+        named(POD_BUILD_FEATURES, "build-features")(
+            arg_0=ds, arg_1=pick_snapshot.outputs["Output_text"]
+        )
+        .set_display_name("build_features")
         .after(pick_snapshot)
-        .add_env_variable(k8s.V1EnvVar(name='RUN_ID', value=f'{dsl.RUN_ID_PLACEHOLDER}'))
-        .set_cpu_request('250m')
-        .set_memory_request('512Mi')
-        .add_pod_label('team', 'recsys')
+        .add_env_variable(
+            k8s.V1EnvVar(name="RUN_ID", value=f"{dsl.RUN_ID_PLACEHOLDER}")
+        )
+        .set_cpu_request("250m")
+        .set_memory_request("512Mi")
+        .add_pod_label("team", "recsys")
         .set_retry(2, policy="Always", backoff_duration="300s")
     )
     # train_model: GpuTrainOperator at fixtures/airflow_dags/kpo_subclass_hierarchy.py:59 [approximated]
     # note: ds: the run's creation time, or the scheduled time in recurring runs (Airflow 2's data-interval schedules use the start of the interval)
     (
-        named(POD_TRAIN_MODEL, 'train-model')(arg_0=ds)
-        .set_display_name('train_model')
+        named(POD_TRAIN_MODEL, "train-model")(arg_0=ds)
+        .set_display_name("train_model")
         .after(build_features)
-        .add_resource_limit('nvidia.com/gpu', '1')
-        .set_memory_limit('16Gi')
-        .add_pod_label('team', 'recsys')
-        .add_node_selector_constraint('accelerator', 'nvidia-l4')
-        .add_toleration(k8s.V1Toleration(effect='NoSchedule', key='nvidia.com/gpu', operator='Exists'))
-        .add_env_variable(k8s.V1EnvVar(name='WANDB_API_KEY', value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name='ml-secrets', key='wandb'))))
-        .add_volume(k8s.V1Volume(name='secretvol-gcp-sa-1', secret=k8s.V1SecretVolumeSource(secret_name='gcp-sa')))
-        .add_volume_mount(k8s.V1VolumeMount(mount_path='/var/secrets/gcp', name='secretvol-gcp-sa-1', read_only=True))
+        .add_resource_limit("nvidia.com/gpu", "1")
+        .set_memory_limit("16Gi")
+        .add_pod_label("team", "recsys")
+        .add_node_selector_constraint("accelerator", "nvidia-l4")
+        .add_toleration(
+            k8s.V1Toleration(
+                effect="NoSchedule", key="nvidia.com/gpu", operator="Exists"
+            )
+        )
+        .add_env_variable(
+            k8s.V1EnvVar(
+                name="WANDB_API_KEY",
+                value_from=k8s.V1EnvVarSource(
+                    secret_key_ref=k8s.V1SecretKeySelector(
+                        name="ml-secrets", key="wandb"
+                    )
+                ),
+            )
+        )
+        .add_volume(
+            k8s.V1Volume(
+                name="secretvol-gcp-sa-1",
+                secret=k8s.V1SecretVolumeSource(secret_name="gcp-sa"),
+            )
+        )
+        .add_volume_mount(
+            k8s.V1VolumeMount(
+                mount_path="/var/secrets/gcp", name="secretvol-gcp-sa-1", read_only=True
+            )
+        )
         .set_retry(2, policy="Always", backoff_duration="300s")
     )
 
@@ -155,114 +178,41 @@ class _KfpStyle(yaml.SafeDumper):
 
 
 _KfpStyle.add_representer(str, _KfpStyle.represent_text)
-_KfpStyle.add_multi_representer(dict, yaml.SafeDumper.represent_dict)  # OrderedDict as a plain mapping
+_KfpStyle.add_multi_representer(
+    dict, yaml.SafeDumper.represent_dict
+)  # OrderedDict as a plain mapping
 
 
 def dump_yaml(workflow):
     """The workflow's YAML text, byte for byte as kfp's compiler writes it."""
-    return yaml.dump(workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False)
+    return yaml.dump(
+        workflow, Dumper=_KfpStyle, default_flow_style=None, sort_keys=False
+    )
 
 
-_ARGO_RESULT = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned)\b"
-
-
-def _dag_paths(templates, entrypoint):
-    """Leaf task name -> [(DAG template, task there), ...] from the entrypoint down to the leaf."""
-    paths, pending = {}, [(entrypoint, [])]
-    while pending:
-        template_name, prefix = pending.pop()
-        for task in templates[template_name]["dag"]["tasks"]:
-            path = prefix + [(template_name, task["name"])]
-            if "dag" in templates[task["template"]]:
-                pending.append((task["template"], path))
-            else:
-                paths[task["name"]] = path
-    return paths
-
-
-def apply_trigger_rules(workflow, rules):
-    """Give each task in `rules` (KFP task name -> depends over KFP task names) its Argo `depends`.
-
-    A task inside a condition or loop is represented in the DAG that holds its upstreams by the
-    condition or loop node around it: the expression is written there, with every task it names
-    replaced by the node that stands for it in that DAG. A node standing for several tasks (the loop
-    of a mapped task group) gets all their expressions, and its other dependencies, joined by &&.
-    """
-    import re
-
-    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
-    for template in templates.values():
+def run_on_after_failures(workflow):
+    """`failFast: false` on every DAG template: Argo's default stops starting tasks after the first
+    failure, while Airflow goes on running every task whose trigger rule still holds."""
+    for template in workflow["spec"]["templates"]:
         if "dag" in template:
-            template["dag"]["failFast"] = False  # Airflow runs on after a failure; so does Argo now
-    paths = _dag_paths(templates, workflow["spec"]["entrypoint"])
-    found = {}  # (DAG template, node) -> [(task name, rewritten expression, the nodes it names)]
-    for name, expression in sorted(rules.items()):
-        named = {match.group(1) for match in re.finditer(_ARGO_RESULT, expression)}
-        levels = set()
-        for other in named:
-            common = 0
-            while paths[other][common] == paths[name][common]:
-                common += 1
-            levels.add(common)
-        if len(levels) != 1:
-            raise ValueError(f"{name}: its upstreams are not all in one DAG template ({expression})")
-        (level,) = levels
-        stand_in = {other: paths[other][level][1] for other in named}
-        rewritten = re.sub(
-            _ARGO_RESULT, lambda m, nodes=stand_in: f"{nodes[m.group(1)]}.{m.group(3)}", expression
-        )
-        found.setdefault(paths[name][level], []).append((name, rewritten, set(stand_in.values())))
-    for (template_name, node_name), entries in sorted(found.items()):
-        tasks = templates[template_name]["dag"]["tasks"]
-        index, node = next((i, t) for i, t in enumerate(tasks) if t["name"] == node_name)
-        shared = sum(1 for path in paths.values() if (template_name, node_name) in path) > 1
-        # an input from a task further up orders it after that task too, which the rule already implies
-        named_nodes = set().union(*(names for _, _, names in entries))
-        unexplained = set(node.get("dependencies", [])) - _ancestors(tasks, named_nodes)
-        if unexplained and not shared:
-            raise ValueError(
-                f"{entries[0][0]}: the compiler orders it after {sorted(unexplained)}, the rule does not"
-            )
-        # in a shared node, what a task inside without a rule waits for: `x` is what `dependencies` means
-        parts = [expression for _, expression, _ in entries] + sorted(unexplained)
-        depends = parts[0] if len(parts) == 1 else " && ".join(f"({part})" for part in parts)
-        # same key order as the compiler's, `depends` where `dependencies` was
-        items = [(k, v) for k, v in node.items() if k != "dependencies"]
-        position = list(node).index("dependencies") if "dependencies" in node else len(items)
-        items.insert(position, ("depends", depends))
-        tasks[index] = dict(items)
+            template["dag"]["failFast"] = False
     return workflow
 
 
-def _ancestors(tasks, names):
-    """`names` and every task of one DAG template they wait for, through dependencies or depends."""
-    import re
-
-    waits = {
-        task["name"]: set(task.get("dependencies", []))
-        | {m.group(1) for m in re.finditer(_ARGO_RESULT, task.get("depends", ""))}
-        for task in tasks
-    }
-    found, pending = set(), list(names)
-    while pending:
-        name = pending.pop()
-        if name not in found:
-            found.add(name)
-            pending.extend(waits.get(name, ()))
-    return found
-
-
 def compile_pipeline(package_path: str) -> None:
-    TRIGGER_RULES.clear()
     compiler.Compiler().compile(kpo_subclass_hierarchy_pipeline, package_path)
     with open(package_path, encoding="utf-8") as stream:
         workflow = load_yaml(stream)
-    apply_trigger_rules(workflow, TRIGGER_RULES)
+    run_on_after_failures(workflow)
     # kfp stamps the wall-clock time into the workflow; pin it so the output is reproducible
-    workflow["metadata"]["annotations"]["pipelines.kubeflow.org/pipeline_compilation_time"] = compilation_time()
+    workflow["metadata"]["annotations"][
+        "pipelines.kubeflow.org/pipeline_compilation_time"
+    ] = compilation_time()
     with open(package_path, "w", encoding="utf-8") as stream:
         stream.write(dump_yaml(workflow))
 
 
 if __name__ == "__main__":
-    compile_pipeline(sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml")
+    compile_pipeline(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.splitext(__file__)[0] + ".yaml"
+    )
