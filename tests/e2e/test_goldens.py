@@ -98,6 +98,7 @@ DEFAULT_MODE_DIFFERS: dict[str, str] = {
     "airflow1_imports": "the removed task's class as Airflow has it (DummyOperator is EmptyOperator); "
     + DEFAULT_VALUE,
     "airflow3_sdk": DEFAULT_VALUE,
+    "assets_sdk": DEFAULT_VALUE,
     "bash_tools": "the placeholder names the operator's real module (Airflow 3's standard provider); "
     + DEFAULT_VALUE,
     "bitshift_lists": DEFAULT_VALUE,
