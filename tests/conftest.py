@@ -57,6 +57,9 @@ MARKED: dict[str, tuple[str, ...]] = {
     "report/test_browser.py": ("browser", "slow"),
     # whole fixture folders converted, compiled or run; random inputs by the hundred
     "e2e/test_generated_files.py": ("slow",),
+    "emit/test_generated_format.py": ("slow",),
+    "test_target_v2.py": ("slow",),
+    "security/test_text.py": ("slow",),  # hostile text through whole conversions, by the hundred
     "e2e/test_properties.py": ("slow",),
     "e2e/test_regressions.py": ("slow",),
     "parse/test_fuzz.py": ("slow",),
