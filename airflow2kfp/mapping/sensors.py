@@ -52,31 +52,42 @@ while not poke():
     time.sleep(interval)
 """
 
-SENSOR = ComponentDef(
-    key="SENSOR",
-    description="Pokes a condition every poke_interval seconds until it holds; fails after timeout.",
-    spec={
-        "name": "sensor",
-        "description": "An Airflow sensor: runs poke() until it returns true, or fails on timeout.",
+
+def _sensor_component(
+    key: str, description: str, name: str, about: str, runner: str, output: bool
+) -> ComponentDef:
+    """A sensor's component: `runner` run by python3 with the poke program, poke_interval and timeout
+    (and, with `output`, the path its XCom is written to)."""
+    arguments: list[Any] = [
+        {"inputValue": "program"},
+        {"inputValue": "poke_interval"},
+        {"inputValue": "timeout"},
+    ]
+    spec: dict[str, Any] = {
+        "name": name,
+        "description": about,
         "inputs": [
             {"name": "program", "type": "String"},
             {"name": "poke_interval", "type": "Float"},
             {"name": "timeout", "type": "Float"},
         ],
-        "implementation": {
-            "container": {
-                "image": PYTHON_IMAGE,
-                "command": [
-                    "python3",
-                    "-c",
-                    _RUNNER,
-                    {"inputValue": "program"},
-                    {"inputValue": "poke_interval"},
-                    {"inputValue": "timeout"},
-                ],
-            }
-        },
-    },
+    }
+    if output:
+        spec["outputs"] = [{"name": "Output", "type": "String"}]
+        arguments.append({"outputPath": "Output"})
+    spec["implementation"] = {
+        "container": {"image": PYTHON_IMAGE, "command": ["python3", "-c", runner, *arguments]}
+    }
+    return ComponentDef(key=key, description=description, spec=spec)
+
+
+SENSOR = _sensor_component(
+    "SENSOR",
+    "Pokes a condition every poke_interval seconds until it holds; fails after timeout.",
+    "sensor",
+    "An Airflow sensor: runs poke() until it returns true, or fails on timeout.",
+    _RUNNER,
+    output=False,
 )
 
 # a Python sensor's XCom is the `xcom_value` of the PokeReturnValue its callable returned (None when
@@ -98,34 +109,14 @@ with open(sys.argv[4], "w") as stream:
     json.dump(getattr(result, "xcom_value", None), stream)
 """
 
-PYTHON_SENSOR = ComponentDef(
-    key="PYTHON_SENSOR",
-    description="Pokes a Python callable every poke_interval seconds until it holds; its xcom_value is the output.",
-    spec={
-        "name": "python-sensor",
-        "description": "An Airflow Python sensor: runs poke() until it holds, or fails on timeout; "
-        "writes the xcom_value of the PokeReturnValue it returned as JSON.",
-        "inputs": [
-            {"name": "program", "type": "String"},
-            {"name": "poke_interval", "type": "Float"},
-            {"name": "timeout", "type": "Float"},
-        ],
-        "outputs": [{"name": "Output", "type": "String"}],
-        "implementation": {
-            "container": {
-                "image": PYTHON_IMAGE,
-                "command": [
-                    "python3",
-                    "-c",
-                    _PYTHON_RUNNER,
-                    {"inputValue": "program"},
-                    {"inputValue": "poke_interval"},
-                    {"inputValue": "timeout"},
-                    {"outputPath": "Output"},
-                ],
-            }
-        },
-    },
+PYTHON_SENSOR = _sensor_component(
+    "PYTHON_SENSOR",
+    "Pokes a Python callable every poke_interval seconds until it holds; its xcom_value is the output.",
+    "python-sensor",
+    "An Airflow Python sensor: runs poke() until it holds, or fails on timeout; "
+    "writes the xcom_value of the PokeReturnValue it returned as JSON.",
+    _PYTHON_RUNNER,
+    output=True,
 )
 # Airflow's PokeReturnValue, for a callable that returns one: truthy when done, carrying the XCom
 POKE_RETURN_VALUE = """\
