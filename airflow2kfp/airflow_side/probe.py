@@ -29,6 +29,7 @@ file's pipe to its end: a second frame, or bytes that are no frame, make the ans
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import enum
 import inspect
@@ -42,6 +43,7 @@ import sys
 import time
 import traceback
 import types
+from collections.abc import Iterator
 from typing import Any
 
 try:  # run by path, next to it
@@ -1244,7 +1246,8 @@ def serve_one(
     started = time.monotonic()
     read_fd, write_fd = os.pipe()
     sandboxed = scratch is not None
-    pid = os.fork()
+    with _idle_engines_hidden():
+        pid = os.fork()
     if pid == 0:
         os.close(read_fd)
         _child(request, af, write_fd, sandboxed, exits)
@@ -1290,6 +1293,31 @@ def serve_one(
             "error": f"the process importing the file {how} before Airflow finished reading it",
         }, b""
     return {**header, "status": "ok", "frames": 1}, frames[0]
+
+
+@contextlib.contextmanager
+def _idle_engines_hidden() -> Iterator[None]:
+    """Airflow 3 registers an at-fork handler that disposes of its SQLAlchemy engines in every child
+    (so that no pooled connection is shared with the parent). While their pools hold no connection
+    that is a no-op that still runs SQLAlchemy code, whose pages each child then copies (~1.5 ms a
+    file): over the fork such an engine is hidden from the handler, and put back on both sides."""
+    settings = sys.modules.get("airflow.settings")
+    hidden: list[tuple[str, Any]] = []
+    for name in ("engine", "async_engine"):
+        engine = getattr(settings, name, None)
+        pool = getattr(getattr(engine, "sync_engine", engine), "pool", None)
+        try:
+            idle = pool is not None and pool.checkedin() == 0 and pool.checkedout() == 0
+        except Exception:  # noqa: BLE001 - a pool that cannot say is left to the handler
+            idle = False
+        if idle:
+            hidden.append((name, engine))
+            setattr(settings, name, None)
+    try:
+        yield
+    finally:
+        for name, engine in hidden:
+            setattr(settings, name, engine)
 
 
 def _wait(read_fd: int, pid: int, deadline: float, exits: _ChildExits) -> tuple[bytes, int | None]:
@@ -1415,8 +1443,9 @@ def preload(names: Any) -> dict[str, Any]:
     }
 
 
-# A DAG of our own, parsed once by the worker before any file (see warm_up); Airflow 2.7+ and 3.x
+# A DAG of our own, parsed by the worker before any file (see warm_up); Airflow 2.7+ and 3.x
 _WARM_UP_DAG = """
+import contextlib
 import datetime
 
 try:
@@ -1430,6 +1459,11 @@ try:
 except ImportError:
     from airflow.operators.empty import EmptyOperator
 
+
+def callable_(**context):
+    return context
+
+
 with DAG("airflow2kfp_warm_up", schedule="@daily", start_date=datetime.datetime(2024, 1, 1), catchup=False,
          default_args={"retries": 1, "retry_delay": datetime.timedelta(minutes=5)}, tags=["warm-up"]):
     start = EmptyOperator(task_id="start")
@@ -1442,12 +1476,63 @@ with DAG("airflow2kfp_warm_up", schedule="@daily", start_date=datetime.datetime(
     start >> done
 """
 
+# The operator families most DAG files use, each built once in the warm-up DAG when (and only when)
+# its module is already imported: the warm-up never imports a module itself. (module, class, call)
+_WARM_UP_OPERATORS = (
+    (
+        "airflow.providers.standard.operators.bash",
+        "BashOperator",
+        'task_id="bash", bash_command="echo {{ ds }}"',
+    ),
+    ("airflow.operators.bash", "BashOperator", 'task_id="bash", bash_command="echo {{ ds }}"'),
+    (
+        "airflow.providers.standard.operators.python",
+        "PythonOperator",
+        'task_id="python", python_callable=callable_, op_kwargs={"value": 1}',
+    ),
+    (
+        "airflow.operators.python",
+        "PythonOperator",
+        'task_id="python", python_callable=callable_, op_kwargs={"value": 1}',
+    ),
+    (
+        "airflow.providers.cncf.kubernetes.operators.pod",
+        "KubernetesPodOperator",
+        'task_id="pod", name="pod", image="busybox", cmds=["echo"], arguments=["{{ ds }}"], '
+        'env_vars={"A": "1"}, labels={"team": "a"}',
+    ),
+    (
+        "airflow.providers.docker.operators.docker",
+        "DockerOperator",
+        'task_id="docker", image="busybox", command="echo {{ ds }}"',
+    ),
+)
+
+
+def _warm_up_source() -> str:
+    """The warm-up DAG with one task of each loaded family (the first module found per class)."""
+    lines, seen = [], set()
+    for module, name, call in _WARM_UP_OPERATORS:
+        if name in seen or module not in sys.modules:
+            continue
+        seen.add(name)
+        lines += [
+            "    try:",
+            f"        from {module} import {name}",
+            f"        start >> {name}({call})",
+            "    except Exception:",  # a version that takes other arguments: the rest still warms
+            "        pass",
+        ]
+    return _WARM_UP_DAG + ("\n".join(lines) + "\n" if lines else "")
+
 
 def warm_up(af: _Airflow) -> None:
-    """Parse a DAG of our own (never a user's) once in the worker, before the first fork: what
-    Airflow sets up on first use (lazy imports, class caches) is then inherited by every file's
-    child instead of being set up again in each. Only an optimisation: a failure changes nothing.
-    What read_file changes in the process (sys.path, the DAGs folder) is put back."""
+    """Parse a DAG of our own (never a user's) in the worker before it forks: what Airflow and
+    Python set up on first use (lazy imports, class caches, specialised bytecode, abc caches that
+    an import registering a class invalidated) is then inherited by every file's child instead of
+    being set up again, and copied page by page, in each. Run at start and again after each
+    preload. Only an optimisation: a failure changes nothing. What read_file changes in the process
+    (sys.path, the DAGs folder) is put back."""
     import shutil
     import tempfile
 
@@ -1459,7 +1544,7 @@ def warm_up(af: _Airflow) -> None:
     try:
         path = os.path.join(folder, "airflow2kfp_warm_up.py")
         with open(path, "w") as handle:
-            handle.write(_WARM_UP_DAG)
+            handle.write(_warm_up_source())
         json.dumps(read_file(path, folder, af), sort_keys=True)
     except Exception:  # noqa: BLE001,S110 - the files' own children set up whatever this did not
         pass
@@ -1523,6 +1608,7 @@ def worker(af: _Airflow, sandboxed: bool) -> int:
         if "preload" in request:  # not a file: Airflow modules to import before the next fork
             inside.write_all(_OUT_FD, inside.encode(preload(request["preload"])))
             remember_classes(af)  # the operator classes those modules brought
+            warm_up(af)  # their first use, and abc caches the new modules' registrations invalidated
             _freeze()
             continue
         try:

@@ -77,3 +77,72 @@ def test_a_module_planted_under_airflows_name_never_runs_in_the_worker(
     assert "airflow.providers.planted_by_the_repo" in asked
     assert [d.dag_id for d in first.dags] == ["plants"]
     assert [d.dag_id for d in second.dags] == ["clean"]  # nothing the repo planted ran where files fork from
+
+
+WARM_UP_CHECK = """
+import importlib, json, os, sys, tempfile
+sys.path.insert(0, sys.argv[1])
+from airflow2kfp.airflow_side import probe
+af = probe._Airflow()
+probe._install_hooks(af)
+loaded = []
+for module, name, _ in probe._WARM_UP_OPERATORS:
+    try:
+        importlib.import_module(module)
+        loaded.append(name)
+    except ImportError:
+        pass
+folder = tempfile.mkdtemp()
+path = os.path.join(folder, "warm_up.py")
+with open(path, "w") as handle:
+    handle.write(probe._warm_up_source())
+answer = probe.read_file(path, folder, af)
+print(json.dumps({"loaded": sorted(set(loaded)), "errors": answer["import_errors"],
+                  "classes": sorted(t["operator_class"] for d in answer["dags"] for t in d["tasks"])}))
+"""
+
+
+def _warm_up_dag(python: str) -> dict[str, object]:
+    import json
+    import subprocess
+
+    root = str(Path(probe.__file__).resolve().parents[2])
+    done = subprocess.run(
+        [python, "-c", WARM_UP_CHECK, root], capture_output=True, text=True, timeout=300, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_warm_up_dag_builds_every_loaded_operator_family(airflow_python: str) -> None:
+    # the warm-up swallows its own failure (it is only an optimisation): a family whose arguments a
+    # version rejects would silently warm nothing, so each one is checked to be built here
+    found = _warm_up_dag(airflow_python)
+    assert found["errors"] == []
+    assert {"BashOperator", "PythonOperator", "KubernetesPodOperator"} <= set(found["loaded"])  # type: ignore[arg-type]
+    assert set(found["loaded"]) <= set(found["classes"])  # type: ignore[arg-type]
+
+
+def test_the_warm_up_dag_builds_every_loaded_operator_family_in_airflow_2(airflow2_python: str) -> None:
+    found = _warm_up_dag(airflow2_python)
+    assert found["errors"] == []
+    assert {"BashOperator", "PythonOperator"} <= set(found["loaded"])  # type: ignore[arg-type]
+    assert set(found["loaded"]) <= set(found["classes"])  # type: ignore[arg-type]
+
+
+ENGINE = """
+from airflow import settings
+from airflow.sdk import DAG
+with DAG(f"engine-{settings.engine is not None}-{getattr(settings.engine, 'pool', None) is not None}", schedule=None):
+    pass
+"""
+
+
+def test_a_dag_file_still_finds_airflows_engine_though_the_fork_hid_it(
+    airflow_python: str, tmp_path: Path
+) -> None:
+    # the worker hides an idle engine from Airflow's at-fork handler over each fork (a speed-up):
+    # the file's process must find it put back
+    (tmp_path / "engine.py").write_text(ENGINE)
+    with AirflowReader(airflow_python, ReaderOptions(timeout=30, folders=(str(tmp_path),))) as reader:
+        parsed = reader.read(str(tmp_path / "engine.py"), dag_folder=str(tmp_path))
+    assert [d.dag_id for d in parsed.dags] == ["engine-True-True"]
