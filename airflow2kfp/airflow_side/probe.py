@@ -43,6 +43,7 @@ import sys
 import time
 import traceback
 import types
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -1545,7 +1546,9 @@ def warm_up(af: _Airflow) -> None:
         path = os.path.join(folder, "airflow2kfp_warm_up.py")
         with open(path, "w") as handle:
             handle.write(_warm_up_source())
-        json.dumps(read_file(path, folder, af), sort_keys=True)
+        with warnings.catch_warnings():  # a deprecated import path of our own is nobody's concern
+            warnings.simplefilter("ignore")
+            json.dumps(read_file(path, folder, af), sort_keys=True)
     except Exception:  # noqa: BLE001,S110 - the files' own children set up whatever this did not
         pass
     finally:
