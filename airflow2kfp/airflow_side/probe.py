@@ -132,6 +132,8 @@ class _Origins:
     def reset(self, target: str) -> None:
         self.target = os.path.realpath(target)
         self.path = target
+        _SOURCES.clear()
+        _REAL_PATHS.clear()
         self.lines.clear()
         self.explicit.clear()
         self.written.clear()
@@ -474,29 +476,52 @@ def _function(fn: Any, dag_file: str, af: _Airflow) -> dict[str, Any]:
     filename = code.co_filename if code else None
     in_dag_file = filename is not None and _same_file(filename, dag_file)
     name = getattr(fn, "__name__", type(fn).__name__)
-    source = _lambda_source(code) if name == "<lambda>" and code is not None else None
-    if source is None:
-        try:
-            source = inspect.getsource(fn)
-        except (OSError, TypeError):
-            source = None
     return {
         "name": name,
         # DAG files are imported under a generated module name; only helpers' modules mean anything
         "module": None if in_dag_file else getattr(fn, "__module__", None),
         "file": filename,
         "line": code.co_firstlineno if code else None,
-        "source": source,
+        "source": (source := _source(fn, code, name)),
         "cells": {**_cells(fn, af), **_default_cells(fn, source, af)} if code is not None else {},
     }
+
+
+# A function's source by its code object, for one file's read (cleared with ORIGINS): tasks built in
+# a loop or a factory share one callable, whose source inspect would tokenise again for each task.
+# The code object is kept with its text, so its id is not reused while the entry lives.
+_SOURCES: dict[int, tuple[types.CodeType, str | None]] = {}
+
+
+_REAL_PATHS: dict[str, str] = {}  # os.path.realpath for one file's read (cleared with ORIGINS)
+
+
+def _realpath(path: str) -> str:
+    if path not in _REAL_PATHS:
+        _REAL_PATHS[path] = os.path.realpath(path)
+    return _REAL_PATHS[path]
+
+
+def _source(fn: Any, code: types.CodeType | None, name: str) -> str | None:
+    if code is not None and id(code) in _SOURCES:
+        return _SOURCES[id(code)][1]
+    source = _lambda_source(code) if name == "<lambda>" and code is not None else None
+    if source is None:
+        try:
+            source = inspect.getsource(fn)
+        except (OSError, TypeError):
+            source = None
+    if code is not None:
+        _SOURCES[id(code)] = (code, source)
+    return source
 
 
 def _same_file(filename: str, dag_file: str) -> bool:
     """`filename` is the DAG file (ORIGINS.target is its real path while it is read)."""
     if filename == dag_file:
         return True
-    target = ORIGINS.target if dag_file == ORIGINS.path else os.path.realpath(dag_file)
-    return os.path.realpath(filename) == target
+    target = ORIGINS.target if dag_file == ORIGINS.path else _realpath(dag_file)
+    return _realpath(filename) == target
 
 
 def _bound_object(cls: type, obj: Any, dag_file: str, af: _Airflow) -> dict[str, Any]:
@@ -1058,10 +1083,8 @@ def _in_clock_library(filename: str) -> bool:
 
 def _users_code(filename: str) -> bool:
     """The DAG file, or a module of the DAG folder (a helper computing a start date)."""
-    folder = os.path.realpath(ORIGINS.dag_folder).rstrip("/") + "/"
-    return filename == ORIGINS.target or (
-        bool(ORIGINS.dag_folder) and os.path.realpath(filename).startswith(folder)
-    )
+    folder = _realpath(ORIGINS.dag_folder).rstrip("/") + "/"
+    return filename == ORIGINS.target or (bool(ORIGINS.dag_folder) and _realpath(filename).startswith(folder))
 
 
 def _sandbox_folders() -> dict[str, str]:
