@@ -176,6 +176,30 @@ def dagbag(airflow_python: str, repo: Path, home: Path) -> dict:
     return dict(answer, wall_seconds=wall)
 
 
+def isolation_floor(airflow_python: str, repo: Path, home: Path) -> dict | None:
+    """bench/isolation_floor.py on `repo`: CPU per file of a parse in one process, in a forked
+    process of its own, and through the probe (None when it fails: a figure, not a target)."""
+    env = dict(
+        os.environ,
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
+        AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="0",
+    )
+    done = subprocess.run(
+        [airflow_python, str(HERE / "isolation_floor.py"), str(repo)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        print(f"isolation_floor.py failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(lines[-1])
+
+
 def touch_one_dag(repo: Path, round_: int) -> None:
     """Change one DAG the way a commit would: its retry delay, so its outputs change too."""
     path = sorted(repo.glob("*/*_pipeline_0000.py"))[0]
@@ -223,9 +247,11 @@ def run_size(size: int, args: argparse.Namespace, work: Path) -> dict:
             + (f", baseline's default mode cold {baseline[-1].seconds:.1f}s" if baseline else ""),
             file=sys.stderr,
         )
+    floor = isolation_floor(args.airflow_python, repo, work / "airflow-home") if with_default else None
     return {
         "dags": size,
         "tasks": sum(counts.values()),
+        "floor": floor,
         "cold": median([m.seconds for m in cold]),
         "cold_peak": max(m.peak_bytes for m in cold),
         "cached": median([m.seconds for m in warm]),
@@ -341,6 +367,25 @@ def report(sizes: list[dict], singles: list[dict], repeat: int) -> list[str]:
                 f"{r['dags']:>5} | {_s(r['cold_cpu']):>8} {_s(r['default_cpu']):>8} {_s(r['dagbag_cpu']):>8} | "
                 f"{_s(extra):>14} {extra / r['dagbag_cpu']:8.2f} {ratio:6.2f} | {base}"
             )
+        floors = [r for r in defaults if r.get("floor")]
+        if floors:
+            lines += [
+                "",
+                "what a process per file costs by itself (bench/isolation_floor.py: CPU per file over "
+                "100 files, a worker warmed as the probe warms itself): a parse in one process (as "
+                "DagBag), a bare fork and exit, a parse in a forked process of its own, the probe's "
+                "whole per-file path outside bubblewrap; `floor ratio`: the CPU ratio above with the "
+                "import costing only the forked parse for every file (no start-up, no answer, no merge), "
+                "the least a process per file allows here:",
+                f"{'DAGs':>5} | {'in one':>7} {'fork':>6} {'forked':>7} {'probe':>6} | floor ratio",
+            ]
+            for r in floors:
+                f = r["floor"]
+                least = r["dags"] * f["fork_parse"] / 1000
+                lines.append(
+                    f"{r['dags']:>5} | {f['in_process']:5.1f}ms {f['fork_only']:4.1f}ms {f['fork_parse']:5.1f}ms "
+                    f"{f['probe']:4.1f}ms | {least / cores / (1.5 * r['dagbag_cpu']):.2f}"
+                )
     lines += ["", "where the cold runs spent their time (`convert --timings`, last round):"]
     for r in sizes:
         lines += [f"  {r['dags']} DAGs {line}" for line in r["cold_timings"]]
