@@ -100,6 +100,7 @@ APPROXIMATING = frozenset(
         "A2K336",
         "A2K334",
         "A2K335",
+        "A2K337",
     }
 )
 
