@@ -340,9 +340,11 @@ def test_a_symlink_inside_the_converted_folder_is_followed(repo: Path, tmp_path:
     assert converted.task("current", "load")["mapping"] == "direct"
 
 
+@pytest.mark.parametrize("interpreter", ["airflow_python", "airflow2_python"])
 def test_the_default_mode_finds_the_script_and_a_searchpath_only_airflow_can_compute(
-    repo: Path, tmp_path: Path, airflow_python: str
+    repo: Path, tmp_path: Path, interpreter: str, request: pytest.FixtureRequest
 ) -> None:
+    airflow_python = request.getfixturevalue(interpreter)
     write(
         repo,
         {
@@ -368,6 +370,11 @@ def test_the_default_mode_finds_the_script_and_a_searchpath_only_airflow_can_com
             "dags/include/export.sh": 'echo "exporting {{ ds_nodash }}"\n',
         },
     )
+    # the static reading cannot evaluate os.path.abspath: where Airflow finds the file is unknown
+    static = convert(Path("dags/computed.py"), tmp_path / "static")
+    (unknown,) = static.messages("computed", "A2K306")
+    assert 'template_searchpath os.path.join(HERE, "include") could not be read' in unknown
+    assert static.task("computed", "export")["mapping"] == "approximated"
     settings = RunSettings(mode="auto", airflow_python=airflow_python)
     converted = convert(Path("dags"), tmp_path / "out", settings)
     assert 'echo "loading $TABLE for {ds}"' in converted.python("nightly_loads")
