@@ -91,6 +91,8 @@ def read_template(
                 **where,
             )
         candidate = posixpath.join(folder.path, *pieces)
+        if "\0" in candidate:  # no file is named so: Jinja's os.path.isfile says False
+            continue
         if not _within(place.boundary, candidate):
             after = f"after {_listed(folders[:index])}, " if index else ""
             return diag(

@@ -400,3 +400,15 @@ def test_the_mapping_reads_templates_where_it_is_told_the_dag_file_lies_and_nowh
     searched = dag("d", [escaping], [], settings={"template_searchpath": str(tmp_path)})
     refused = map_task(escaping, MappingContext(searched, MappingOptions(), outside))
     assert refused.arguments["command"] == "secret.sh" and "A2K337" in [d.code for d in refused.diagnostics]
+
+
+@pytest.mark.parametrize("name", ["scripts/pipe.sh", "scripts/nul\0.sh"])
+def test_a_name_no_regular_file_answers_is_not_found_and_nothing_blocks(tmp_path: Path, name: str) -> None:
+    """Jinja's loader takes only regular files (os.path.isfile): a FIFO is skipped, never opened."""
+    (tmp_path / "dags" / "scripts").mkdir(parents=True)
+    os.mkfifo(tmp_path / "dags" / "scripts" / "pipe.sh")
+    t = task("b", bash_command=name)
+    where = FileLocation(str(tmp_path / "dags" / "d.py"), os.path.realpath(tmp_path / "dags"))
+    mapping = map_task(t, MappingContext(dag("d", [t], []), MappingOptions(), where))
+    assert mapping.arguments["command"] == name and "A2K306" in [d.code for d in mapping.diagnostics]
+    assert mapping.fidelity is Fidelity.APPROXIMATED
