@@ -368,6 +368,26 @@ def test_the_default_mode_finds_the_script_and_a_searchpath_only_airflow_can_com
                 """
             ),
             "dags/include/export.sh": 'echo "exporting {{ ds_nodash }}"\n',
+            # built from the import's working folder (the sandbox's): written relative again, and
+            # found from the converter's, as Airflow's worker finds it from its own
+            "dags/weekly.py": textwrap.dedent(
+                """\
+                import os
+                from datetime import datetime
+
+                from airflow import DAG
+                from airflow.operators.bash import BashOperator
+
+                with DAG(
+                    dag_id="weekly",
+                    start_date=datetime(2024, 1, 1),
+                    schedule="@weekly",
+                    template_searchpath=[os.path.abspath("dags/sql")],
+                ) as dag:
+                    BashOperator(task_id="weekly", bash_command="weekly.sh")
+                """
+            ),
+            "dags/sql/weekly.sh": 'echo "weekly report for {{ ds }}"\n',
         },
     )
     # the static reading cannot evaluate os.path.abspath: where Airflow finds the file is unknown
@@ -380,6 +400,12 @@ def test_the_default_mode_finds_the_script_and_a_searchpath_only_airflow_can_com
     assert 'echo "loading $TABLE for {ds}"' in converted.python("nightly_loads")
     assert 'echo "exporting {ds_nodash}"' in converted.python("computed")
     assert converted.task("computed", "export")["mapping"] == "direct"
+    assert 'echo "weekly report for {ds}"' in converted.python("weekly")
+    assert any(
+        "relative template_searchpath 'dags/sql'" in n for n in converted.task("weekly", "weekly")["notes"]
+    )
+    (mapped_back,) = converted.messages("weekly", "A2K608")
+    assert "DAG setting template_searchpath" in mapped_back
 
 
 def test_the_mapping_reads_templates_where_it_is_told_the_dag_file_lies_and_nowhere_outside(
