@@ -361,6 +361,17 @@ CODES: dict[str, CodeInfo] = _table(
         "Replace the placeholder in the generated Python with a step that writes that output (or convert "
         "with --mode airflow, which may read what made it a placeholder).",
     ),
+    CodeInfo(
+        "A2K337",
+        "template-file-refused",
+        W,
+        'A template file a task names (`bash_command="scripts/run.sh"`) is not read: Airflow would '
+        "read it outside the folder being converted (an absolute or relative template_searchpath, a "
+        "symbolic link), or its name holds '..', which Airflow's Jinja loader refuses. The field is kept "
+        "as written.",
+        "Keep template files inside the DAG folder (or convert the folder that holds them), and name them "
+        "relative to the DAG's folder or a template_searchpath entry, without '..'.",
+    ),
     # operator families (airflow2kfp/mapping/): python, kubernetes, docker, fallback, schedules
     # -- emitting / compiling --------------------------------------------------------------
     CodeInfo(

@@ -89,13 +89,18 @@ class FileScanner:
                 self._files[resolved] = f"unreadable:{error.errno}"
         return self._files[resolved]
 
-    def tree_hash(self, root: Path, skip_suffixes: tuple[str, ...] = ()) -> str:
-        """One hash of every file below `root` (names and bytes), caches and VCS folders aside."""
+    def tree_hash(
+        self, root: Path, skip_suffixes: tuple[str, ...] = (), only_suffixes: tuple[str, ...] = ()
+    ) -> str:
+        """One hash of every file below `root` (names and bytes), caches and VCS folders aside; without
+        the files named `*<skip_suffixes>`, and with `only_suffixes` only the files named so."""
         digest = hashlib.sha256()
         for folder, dirs, files in os.walk(root):
             dirs[:] = sorted(d for d in dirs if d not in {".git", "__pycache__"})
             for name in sorted(files):
-                if name.endswith(skip_suffixes) and skip_suffixes:
+                if (skip_suffixes and name.endswith(skip_suffixes)) or (
+                    only_suffixes and not name.endswith(only_suffixes)
+                ):
                     continue
                 path = Path(folder) / name
                 digest.update(text_bytes(f"{path.relative_to(root)}={self.file_hash(path)}") + b"\0")

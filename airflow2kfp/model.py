@@ -300,6 +300,22 @@ class Dag:
 
 
 @dataclass(frozen=True)
+class FileLocation:
+    """Where a DAG file lies, for what its tasks read from disk (template files such as
+    `bash_command="scripts/run.sh"`).
+
+    `fileloc` is the file as opened, unresolved, as Airflow's DagBag records it for every DAG the file
+    makes (`DAG.fileloc = module.__file__`, even for a DAG or task a helper module builds): its folder
+    is the first one Airflow's Jinja loader searches. `boundary` is the real path of the folder being
+    converted (the DAG folder the file was found in): DAG files are hostile input, and no file outside
+    it is read into the output.
+    """
+
+    fileloc: str
+    boundary: str
+
+
+@dataclass(frozen=True)
 class ParsedFile:
     """Everything one DAG file yielded: zero or more DAGs, and the diagnostics of reading it."""
 
@@ -308,3 +324,4 @@ class ParsedFile:
     diagnostics: tuple[Diagnostic, ...] = ()
     # True when the file does not look like a DAG file at all (it is skipped, not failed)
     not_a_dag_file: bool = False
+    location: FileLocation | None = None  # set by the readers; None: the DAG's own file and its folder

@@ -26,7 +26,7 @@ from airflow2kfp.encodable import encodable_dag
 from airflow2kfp.mapping import MappingContext, MappingOptions, TaskMapping, map_task
 from airflow2kfp.mapping.literals import py_literal
 from airflow2kfp.mapping.wiring import wire_outputs
-from airflow2kfp.model import Dag, ParsedFile, Task
+from airflow2kfp.model import Dag, FileLocation, ParsedFile, Task
 from airflow2kfp.names import MAX_K8S_NAME
 from airflow2kfp.results import DagResult, Fidelity, FileResult, Status, TaskRecord
 from airflow2kfp.settings import DEFAULTS
@@ -221,8 +221,14 @@ def airflow_ordering(dag: Dag, plan: EmitPlan) -> tuple[tuple[str, str], ...]:
     return tuple(edge for edge in dag.edges if edge[1] not in free)
 
 
-def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOptions) -> DagResult:
-    """Map, emit, compile and self-check one DAG; errors make it `failed` with no outputs."""
+def convert_dag(
+    dag: Dag,
+    inherited: tuple[Diagnostic, ...],
+    options: ConvertOptions,
+    location: FileLocation | None = None,
+) -> DagResult:
+    """Map, emit, compile and self-check one DAG (read from the file at `location`); errors make it
+    `failed` with no outputs."""
     diagnostics = inherited + structure_diagnostics(dag)
     # what every outcome shares, as a failure with no outputs; each outcome replaces what it has
     failed = DagResult(
@@ -244,7 +250,7 @@ def convert_dag(dag: Dag, inherited: tuple[Diagnostic, ...], options: ConvertOpt
         return replace(failed, tasks=_task_records(dag, {}, {}, {}))
 
     started = time.perf_counter()
-    context = MappingContext(dag=dag, options=options.mapping)
+    context = MappingContext(dag=dag, options=options.mapping, location=location)
     mappings = wire_outputs(dag, {task.task_id: map_task(task, context) for task in dag.tasks})
     mapped = time.perf_counter()
     diagnostics += tuple(d for m in mappings.values() for d in m.diagnostics)
@@ -354,7 +360,10 @@ def convert_parsed(parsed: ParsedFile, options: ConvertOptions, read_seconds: fl
     checked = [encodable_dag(dag) for dag in parsed.dags]  # a lone surrogate fails its DAG alone
     dags = tuple(
         convert_dag(
-            dag, tuple(d for d in parsed.diagnostics if d.dag_id == dag.dag_id) + unencodable, options
+            dag,
+            tuple(d for d in parsed.diagnostics if d.dag_id == dag.dag_id) + unencodable,
+            options,
+            parsed.location,
         )
         for dag, unencodable in checked
     )

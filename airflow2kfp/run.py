@@ -20,6 +20,7 @@ from airflow2kfp.cache import Cache, Hasher
 from airflow2kfp.diagnostics import Diagnostic, Severity, diag
 from airflow2kfp.discover import DiscoveryOptions, Found, discover
 from airflow2kfp.emit.recurring import recurring_json, recurring_json_v2
+from airflow2kfp.mapping.template_files import TEMPLATE_SUFFIXES
 from airflow2kfp.model import ParsedFile
 from airflow2kfp.names import UniqueNames, file_stem
 from airflow2kfp.outputs import (
@@ -504,14 +505,25 @@ def _fingerprint(
     """What the cache key holds besides the file and its imports: options and how files are read."""
     if reader is not None:
         return f"{options!r}|{reader!r}"  # a reader without a stable repr simply never hits
-    if reading.effective == "static" or not caching:
-        return f"{options!r}|static"  # auto without Airflow reads statically (and says so)
+    if not caching:
+        return f"{options!r}|static"
+    folders = sorted({str((s if s.is_dir() else s.parent).resolve()) for s in sources})
+    # a relative template_searchpath entry is found from the working folder, as Airflow finds it
+    # from its own (mapping/template_files.py)
+    cwd = os.getcwd()
+    if reading.effective == "static":  # auto without Airflow reads statically (and says so)
+        # the template files the mappings inline (`bash_command="run.sh"`): none is read outside
+        # the DAG folders, so a change to one below them reconverts
+        scripts = "|".join(
+            f"{folder}={hasher.tree_hash(Path(folder), only_suffixes=TEMPLATE_SUFFIXES)}"
+            for folder in folders
+        )
+        return f"{options!r}|static|{cwd}|{scripts}"
     python = reading.python
     # Importing runs the DAG's code, which may read any data file (configs, templates): every
     # non-Python file under the DAG folders is part of the key, so a change there reconverts in
     # airflow/auto mode. Python modules reach a DAG through imports, which each file's own key
     # follows, so editing one DAG file still reconverts only that DAG.
-    folders = sorted({str((s if s.is_dir() else s.parent).resolve()) for s in sources})
     trees = "|".join(
         f"{folder}={hasher.tree_hash(Path(folder), skip_suffixes=('.py', '.pyc'))}" for folder in folders
     )
@@ -521,7 +533,7 @@ def _fingerprint(
     sandbox = (
         f"{settings.sandbox}:{import_fingerprint(python, resolve(settings.sandbox)[0], settings.airflow_env)}"
     )
-    return f"{options!r}|{settings.mode}|{python}|{settings.airflow_timeout}|{sandbox}|{trees}"
+    return f"{options!r}|{settings.mode}|{python}|{settings.airflow_timeout}|{sandbox}|{cwd}|{trees}"
 
 
 def _prepare_reader(

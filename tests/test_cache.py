@@ -58,6 +58,20 @@ def test_editing_a_dag_or_changing_options_invalidates(repo, run, reads):
     assert sorted(reads) == ["dags/alpha.py", "dags/beta.py"]
 
 
+def test_editing_a_template_file_a_bash_task_may_inline_reconverts(repo, run, reads):
+    """The mapping inlines `bash_command="scripts/load.sh"` (read nowhere outside the DAG folder):
+    a static run's key holds the .sh/.bash files below it, and other data files not."""
+    (repo / "scripts").mkdir()
+    (repo / "scripts" / "load.sh").write_text("echo one\n")
+    convert(run)
+    reads.clear()
+    (repo / "data.csv").write_text("a,b\n")
+    assert "(2 from cache)" in convert(run)
+    (repo / "scripts" / "load.sh").write_text("echo two\n")
+    convert(run)
+    assert sorted(reads) == ["dags/alpha.py", "dags/beta.py"]
+
+
 def test_no_cache_and_a_custom_cache_dir(repo, run, reads):
     convert(run, "--no-cache")
     convert(run, "--no-cache")

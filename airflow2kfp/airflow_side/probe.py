@@ -924,11 +924,22 @@ def _dag(dag: Any, af: _Airflow, dag_file: str) -> dict[str, Any]:
         "tags": sorted(str(t) for t in (getattr(dag, "tags", None) or ())),
         "doc_md": getattr(dag, "doc_md", None),
         "description": getattr(dag, "description", None),
+        **_template_searchpath(dag),
         "task_groups": _task_groups(dag, af),
         "edge_labels": _edge_labels(dag),
         "tasks": tasks,
         "edges": [list(edge) for edge in edges],
     }
+
+
+def _template_searchpath(dag: Any) -> dict[str, list[str]]:
+    """The folders Airflow's Jinja loader searches after the DAG's own (template files such as
+    `bash_command="scripts/run.sh"`), when the DAG names any: paths, as the loader takes them."""
+    entries = getattr(dag, "template_searchpath", None) or ()
+    if isinstance(entries, (str, os.PathLike)):
+        entries = [entries]
+    paths = [os.fspath(entry) for entry in entries if isinstance(entry, (str, os.PathLike))]
+    return {"template_searchpath": paths} if paths else {}
 
 
 _TRACEBACK_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')

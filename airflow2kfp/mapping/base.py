@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow2kfp.diagnostics import Diagnostic
-from airflow2kfp.model import Dag, Task
+from airflow2kfp.model import Dag, FileLocation, Task
 from airflow2kfp.results import Fidelity
 from airflow2kfp.settings import DEFAULTS
 
@@ -98,6 +98,9 @@ class MappingOptions:
 class MappingContext:
     dag: Dag
     options: MappingOptions
+    # where the DAG's file lies (template files are read from there); None: the DAG's own span file,
+    # and nothing outside its folder is read
+    location: FileLocation | None = None
 
 
 Mapper = Callable[[Task, MappingContext], TaskMapping]

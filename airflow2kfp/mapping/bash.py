@@ -1,7 +1,8 @@
 """BashOperator -> a container step running the command with `bash -c`, as Airflow does.
 
 - `bash_command` ending in `.sh` / `.bash` names a template file, which Airflow reads from the DAG's
-  folder (or `template_searchpath`) and renders; it is read here the same way and inlined.
+  folder (or `template_searchpath`) and renders; it is found the same way (`template_files.py`, never
+  outside the folder being converted) and inlined.
 - Jinja templates: the common macros become pipeline parameters or run variables (`templates.py`).
 - `env`: container environment variables. Airflow runs the command with *only* `env` unless
   `append_env=True`; a pod keeps its image's environment, which is reported when it differs.
@@ -21,7 +22,6 @@ import ast
 import re
 import shlex
 import textwrap
-from pathlib import Path
 from typing import Any
 
 from airflow2kfp.diagnostics import Diagnostic, diag
@@ -53,6 +53,7 @@ from airflow2kfp.mapping.python import (
 )
 from airflow2kfp.mapping.run_context import SHIM_NAMES, shim_lines
 from airflow2kfp.mapping.step_context import StepContext
+from airflow2kfp.mapping.template_files import TEMPLATE_SUFFIXES, TemplateText, read_template
 from airflow2kfp.mapping.templates import (
     PullResolver,
     has_template,
@@ -63,7 +64,7 @@ from airflow2kfp.mapping.templates import (
 from airflow2kfp.model import Dag, Task, Unresolved, XComRef
 
 TEMPLATE_MARKERS = ("{{", "{%")
-SCRIPT_SUFFIXES = (".sh", ".bash")  # BashOperator.template_ext
+SCRIPT_SUFFIXES = TEMPLATE_SUFFIXES  # BashOperator.template_ext
 
 
 def component(image: str, bash_image: str | None = None) -> ComponentDef:
@@ -124,24 +125,6 @@ def xcom_component(image: str, bash_image: str | None = None) -> ComponentDef:
     )
 
 
-def script_text(command: str, task: Task, dag: Dag) -> str | None:
-    """The text of a `.sh` template file, looked up as Airflow's Jinja loader does."""
-    folders = [Path(task.span.file).parent]
-    searchpath = dag.settings.get("template_searchpath")
-    if isinstance(searchpath, str):
-        searchpath = [searchpath]
-    if isinstance(searchpath, (list, tuple)):
-        folders += [Path(p) for p in searchpath if isinstance(p, str)]
-    for folder in folders:
-        candidate = folder / command.strip()
-        try:
-            if candidate.is_file():
-                return candidate.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-    return None
-
-
 def static_text(value: Any) -> Any:
     """`textwrap.dedent("...")` around a literal, common for multi-line commands, evaluated."""
     if not isinstance(value, Unresolved):
@@ -160,6 +143,15 @@ def static_text(value: Any) -> Any:
     ):
         return textwrap.dedent(call.args[0].value)
     return value
+
+
+def _found_through(script: TemplateText) -> str:
+    if script.relative_entry is None:
+        return ""
+    return (
+        f" (found through the relative template_searchpath {script.relative_entry!r}, from the folder "
+        "the converter ran in: Airflow resolves it from its worker's working folder)"
+    )
 
 
 AIRFLOW_SKIP_EXIT_CODE = 99  # BashOperator's default skip_on_exit_code (Airflow 2.6+)
@@ -193,19 +185,12 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     notes: list[str] = []
     # Airflow treats the command as a file name only when it ends exactly with the extension
     if command.endswith(SCRIPT_SUFFIXES):
-        text = script_text(command, task, context.dag)
-        if text is None:
-            found.append(
-                diag(
-                    "A2K306",
-                    f"bash_command names the script {command!r}, which was not found next "
-                    "to the DAG file; the command is kept as written",
-                    **where,
-                )
-            )
+        script = read_template(command, "bash_command", context.dag, context.location, where)
+        if isinstance(script, Diagnostic):
+            found.append(script)
         else:
-            command = text
-            notes.append(f"script {task.args.get('bash_command')} inlined")
+            notes.append(f"script {command} inlined" + _found_through(script))
+            command = script.text
     if _needs_run_time(task, context.dag, command):
         return _rendering_step(task, context, command, found, notes)
     # the image: chosen from the programs the command calls (mapping/bash_images.py)
@@ -261,7 +246,9 @@ def map_bash(task: Task, context: MappingContext) -> TaskMapping:
     note = time_macro_note(parameters)
     if any(d.code == "A2K302" for d in found):
         notes.append("Jinja template kept verbatim")
-    approximated = not image.complete or any(d.code in ("A2K302", "A2K306", "A2K320") for d in found)
+    approximated = not image.complete or any(
+        d.code in ("A2K302", "A2K306", "A2K320", "A2K337") for d in found
+    )
     pushes = (
         "return_value" in consumed_outputs(context.dag, task.task_id)
         and xcom.producer_format(task) == xcom.TEXT
@@ -413,7 +400,7 @@ def _rendering_step(
     )
 
 
-__all__ = ["FAMILY", "TEMPLATE_MARKERS", "component", "has_template", "map_bash", "script_text"]
+__all__ = ["FAMILY", "TEMPLATE_MARKERS", "component", "has_template", "map_bash"]
 
 FAMILY = OperatorFamily(
     name="bash",

@@ -100,6 +100,7 @@ APPROXIMATING = frozenset(
         "A2K336",
         "A2K334",
         "A2K335",
+        "A2K337",
     }
 )
 
@@ -331,7 +332,10 @@ def python_component(
     inputs.call += unpacked.keywords
 
     # the run context: what the callable takes by name or reads from **kwargs / get_current_context()
-    unavailable: set[str] = set()
+    # (what it cannot be served: passed as None by name; absent from the dicts the step hands it)
+    as_none: set[str] = set()
+    not_in_kwargs: set[str] = set()
+    not_in_current: set[str] = set()
     for p in signature:
         if p.name in supplied or p.kind in ("var_positional", "var_keyword"):
             continue
@@ -339,7 +343,7 @@ def python_component(
             step.keys.add(p.name)
             inputs.call.append(f"{p.name}=_context[{p.name!r}]")
         elif p.name in NOT_SERVED:
-            unavailable.add(p.name)
+            as_none.add(p.name)
             inputs.call.append(f"{p.name}=None")
     if parameters_known is not None and parameters_known.accepts_var_keyword:
         read = read_keys - supplied - named
@@ -347,17 +351,13 @@ def python_component(
         step.keys |= set(keys)
         if keys:
             inputs.call += [f"{k}=_context[{k!r}]" for k in keys]  # context names are identifiers
-        unavailable |= read & NOT_SERVED
+        not_in_kwargs = read & NOT_SERVED
     if serves_current_context and parameters_known is not None:
-        unavailable |= read_keys & NOT_SERVED
-    if unavailable:
+        not_in_current = read_keys & NOT_SERVED
+    if as_none or not_in_kwargs or not_in_current:
+        var_keyword = next((p.name for p in signature if p.kind == "var_keyword"), "kwargs")
         found.append(
-            diag(
-                "A2K335",
-                "Airflow context a KFP step cannot serve is passed as None: "
-                f"{', '.join(sorted(unavailable))}",
-                **where,
-            )
+            diag("A2K335", _unserved_message(as_none, not_in_kwargs, not_in_current, var_keyword), **where)
         )
     templates_dict = None
     if "templates_dict" in step.keys:
@@ -435,6 +435,33 @@ def python_component(
         approximated=approximated,
         cannot_run=cannot_run,
     )
+
+
+def _unserved_message(
+    as_none: set[str], not_in_kwargs: set[str], not_in_current: set[str], var_keyword: str
+) -> str:
+    """What the step does with each run-context value it cannot serve, as the step's code does it."""
+
+    def keys(found: set[str]) -> str:
+        return ("key " if len(found) == 1 else "keys ") + ", ".join(sorted(found))
+
+    parts = []
+    if as_none:
+        named = ", ".join(sorted(as_none))
+        parts.append(
+            f"the callable's parameters {named} get None"
+            if len(as_none) > 1
+            else f"the callable's parameter {named} gets None"
+        )
+    if not_in_kwargs:
+        first = min(not_in_kwargs)
+        parts.append(
+            f"the **{var_keyword} dict the step passes has no {keys(not_in_kwargs)} "
+            f"({var_keyword}[{first!r}] raises KeyError, .get() gives None)"
+        )
+    if not_in_current:
+        parts.append(f"the dict get_current_context() returns in the step has no {keys(not_in_current)}")
+    return "Airflow context a KFP step cannot serve: " + "; ".join(parts)
 
 
 def step_identifier(task: Task) -> str:

@@ -587,6 +587,7 @@ _DAG = {
     "edge_labels": [[_TEXT]],
     "task_groups": {"*": {"parent": _OPT_TEXT, "tooltip": _OPT_TEXT}},
     "description": _OPT_TEXT,
+    "template_searchpath": [_TEXT],
 }
 _ANSWER = {
     "nonce": _TEXT,
@@ -1094,7 +1095,10 @@ def _dag(data: Mapping[str, Any], display: str, probed_path: str, airflow_versio
         span=span,
         tasks=tasks,
         edges=tuple((str(up), str(down)) for up, down in data.get("edges", [])),
-        settings={key: decode_value(data.get(key)) for key in _DAG_SETTINGS},
+        settings={
+            key: decode_value(data.get(key))
+            for key in _DAG_SETTINGS + (("template_searchpath",) if "template_searchpath" in data else ())
+        },
         description=data.get("description"),
         edge_labels={(up, down): label for up, down, label in data.get("edge_labels", [])},
         task_groups={gid: (g.get("parent"), g.get("tooltip")) for gid, g in groups.items()},

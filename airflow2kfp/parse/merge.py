@@ -63,6 +63,7 @@ def merge(static: ParsedFile, imported: ParsedFile) -> ParsedFile:
         dags=dags,
         diagnostics=imported.diagnostics + tuple(n for n in notes if n) + _settled(static, imported),
         not_a_dag_file=False,
+        location=static.location or imported.location,
     )
 
 

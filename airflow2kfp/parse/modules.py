@@ -71,11 +71,8 @@ class ModuleFinder:
 
     @classmethod
     def for_file(cls, path: Path, dag_folder: Path | None) -> ModuleFinder:
-        own = os.path.realpath(path.parent)
-        folder = os.path.realpath(dag_folder) if dag_folder is not None else own
-        if os.path.commonpath([folder, own]) != folder:  # a DAG folder that does not hold the file
-            folder = own
-        return cls(tuple(dict.fromkeys((folder, own))), folder)
+        folder = boundary_of(path, dag_folder)
+        return cls(tuple(dict.fromkeys((folder, os.path.realpath(path.parent)))), folder)
 
     def find(self, name: str) -> Location | None:
         if name not in self._found:
@@ -124,6 +121,14 @@ class ModuleFinder:
     def _within(self, path: str) -> bool:
         real = os.path.realpath(path)
         return os.path.commonpath([self.boundary, real]) == self.boundary
+
+
+def boundary_of(path: Path, dag_folder: Path | None) -> str:
+    """The real path of the folder being converted, for the DAG file `path` found in `dag_folder`
+    (its own folder when None, or when the DAG folder does not hold it): nothing outside is read."""
+    own = os.path.realpath(path.parent)
+    folder = os.path.realpath(dag_folder) if dag_folder is not None else own
+    return folder if os.path.commonpath([folder, own]) == folder else own
 
 
 def is_local_candidate(head: str) -> bool:

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Self
 
 from airflow2kfp.diagnostics import Diagnostic, diag
-from airflow2kfp.model import DERIVED_XCOMS, ParsedFile, Task, with_module_source
+from airflow2kfp.model import DERIVED_XCOMS, FileLocation, ParsedFile, Task, with_module_source
 from airflow2kfp.parse.airflow_import import AirflowReader, ReaderOptions, find_airflow_python, folders_of
 from airflow2kfp.parse.merge import merge
+from airflow2kfp.parse.modules import boundary_of
 from airflow2kfp.parse.sandbox import SandboxMode, resolve
 from airflow2kfp.settings import DEFAULTS
 
@@ -66,10 +67,17 @@ class ImportedReader:
         imported = self.imported.get(display_path)
         if not self.with_static:
             if imported is not None:
-                return with_module_text(imported, path, self.max_bytes)
+                return located(with_module_text(imported, path, self.max_bytes), path, self.folders)
             return read_statically(path, display_path, self.max_bytes, self.folders)
         static = read_statically(path, display_path, self.max_bytes, self.folders)
         return merge(static, imported) if imported is not None else static
+
+
+def located(parsed: ParsedFile, path: Path, folders: tuple[str, ...]) -> ParsedFile:
+    """The reading with where its file lies (as the static reading has it): the DAG folder of
+    `folders` that holds it is the folder being converted."""
+    dag_folder = Path(_dag_folder(path, map(Path, folders)))
+    return replace(parsed, location=FileLocation(str(path), boundary_of(path, dag_folder)))
 
 
 def with_module_text(parsed: ParsedFile, path: Path, max_bytes: int) -> ParsedFile:

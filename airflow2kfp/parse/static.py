@@ -42,6 +42,7 @@ from airflow2kfp.diagnostics import Diagnostic, diag
 from airflow2kfp.model import (
     Dag,
     DagRef,
+    FileLocation,
     MappedArg,
     ParsedFile,
     PythonCallable,
@@ -57,7 +58,7 @@ from airflow2kfp.model import (
 from airflow2kfp.parse.budget import DEFAULT_LIMITS, OverBudget, ReadingLimits, hard_stops, memory_message
 from airflow2kfp.parse.callables import to_callable
 from airflow2kfp.parse.interpreter import Interpreter
-from airflow2kfp.parse.modules import ModuleFinder
+from airflow2kfp.parse.modules import ModuleFinder, boundary_of
 from airflow2kfp.parse.positions import Positions
 from airflow2kfp.parse.source import check_syntax as _python_check
 from airflow2kfp.parse.source import read_source
@@ -106,16 +107,17 @@ def read_dag_file(
     budget, the file fails with one error at the offending line and nothing else is read."""
     display = display_path if display_path is not None else str(path)
     try:
-        return _read(Path(path), display, max_bytes, limits, dag_folder)
+        parsed = _read(Path(path), display, max_bytes, limits, dag_folder)
     except RecursionError:
-        return _failed(display, diag("A2K107", file=display))
+        parsed = _failed(display, diag("A2K107", file=display))
     except MemoryError:
-        return _failed(display, diag("A2K113", memory_message(limits), file=display))
+        parsed = _failed(display, diag("A2K113", memory_message(limits), file=display))
     except Exception as error:  # noqa: BLE001 - the contract is a result value, whatever happens
-        return _failed(
+        parsed = _failed(
             display,
             diag("A2K108", f"The static reader failed: {type(error).__name__}: {error}", file=display),
         )
+    return dataclasses.replace(parsed, location=FileLocation(str(path), boundary_of(Path(path), dag_folder)))
 
 
 def _failed(display: str, diagnostic: Diagnostic, *more: Diagnostic | None) -> ParsedFile:

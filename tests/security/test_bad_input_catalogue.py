@@ -56,6 +56,7 @@ for attempt in (lambda: Path({created!r}).write_text("absolute write"), lambda: 
 with DAG("writes_and_deletes", start_date=datetime(2024, 1, 1), schedule=None):
     BashOperator(task_id="cwd", bash_command="echo", env={{"CWD": os.getcwd()}})
 """
+SECRET = "SECRET-0f3c-outside-the-dag-folder"  # in a template file outside dags/: never in --out
 HEADER = "from datetime import datetime\nfrom airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
 
 
@@ -87,6 +88,7 @@ def catalogue() -> dict[str, Case]:
             "a_fifo.py": Case("A2K106", "A2K106"),
             "dangling_link.py": Case("A2K106", "A2K106"),
             "writes_and_deletes.py": Case("", ""),
+            "reads_outside_templates.py": Case("A2K337", "A2K337"),  # never read: check_run
             # the static reader's budgets (tests/security/test_static_budgets.py has every one, measured)
             "budget_power_tower.py": Case("A2K111", None, 4),
             "budget_task_loops.py": Case("A2K112", None, 7),
@@ -119,6 +121,14 @@ def generate(folder: Path, outside: Path) -> None:
         )
     )
     (outside / "victim.txt").write_text("must survive")
+    # template files Airflow would read outside the folder being converted: refused, never read
+    (outside / "secret.sh").write_text(f"echo {SECRET}\n")
+    (folder / "reads_outside_templates.py").write_text(
+        HEADER + f"with DAG('reads_outside', start_date=datetime(2024, 1, 1), schedule=None,\n"
+        f"         template_searchpath=[{str(outside)!r}]):\n"
+        "    BashOperator(task_id='up', bash_command='../secret.sh')\n"
+        "    BashOperator(task_id='searchpath', bash_command='secret.sh')\n"
+    )
     (folder / "budget_power_tower.py").write_text(HEADER + "x = (((10**256)**256)**256)**256\n")
     (folder / "budget_task_loops.py").write_text(
         HEADER + "with DAG('loops', start_date=datetime(2024, 1, 1), schedule=None):\n"
@@ -225,6 +235,7 @@ def check_run(run: Run, root: Path, out: str, absolute_writes_contained: bool = 
         }
 
     assert outside(run.after) == outside(run.before)
+    assert not [p for p in (root / out).rglob("*") if p.is_file() and SECRET in p.read_text(errors="replace")]
 
 
 @pytest.fixture(scope="module")
