@@ -17,6 +17,7 @@ from measure_repos import (  # noqa: E402 - scripts/ is not a package
     compare_mode,
     false_file_failures,
     folder_differences,
+    inlined_subdags,
     totals,
 )
 
@@ -197,3 +198,33 @@ def test_internal_errors_anywhere_are_listed_with_their_file(tmp_path: Path) -> 
         "dags": [{"source": str(tmp_path / "a.py"), "diagnostics": [bad]}],
     }
     assert internal_errors(conversion, tmp_path) == ["a.py: A2K402 internal error: KeyError"]
+
+
+class _Task:
+    """The parts of an Airflow operator the truth reads (task id, upstream ids, a SubDagOperator's DAG)."""
+
+    def __init__(self, task_id: str, upstream: tuple[str, ...] = (), subdag: Any = None) -> None:
+        self.task_id, self.upstream_task_ids, self.subdag = task_id, set(upstream), subdag
+
+
+class _Dag:
+    def __init__(self, *tasks: _Task) -> None:
+        self.tasks = list(tasks)
+        downstream = {u for t in tasks for u in t.upstream_task_ids}
+        self.roots = [t for t in tasks if not t.upstream_task_ids]
+        self.leaves = [t for t in tasks if t.task_id not in downstream]
+
+
+def test_a_subdag_is_read_into_its_parent_as_the_converter_inlines_it() -> None:
+    # start >> group >> end, group a SubDAG of start >> [a, b] (11_parent_dag's shape, Airflow 2)
+    inner = _Dag(_Task("start"), _Task("a", ("start",)), _Task("b", ("start",)))
+    parent = _Dag(_Task("start"), _Task("group", ("start",), subdag=inner), _Task("end", ("group",)))
+    tasks, edges = inlined_subdags(parent)
+    assert tasks == ["end", "group.a", "group.b", "group.start", "start"]
+    assert edges == [
+        ["group.a", "end"],
+        ["group.b", "end"],
+        ["group.start", "group.a"],
+        ["group.start", "group.b"],
+        ["start", "group.start"],
+    ]
