@@ -75,8 +75,9 @@ class LoopValue(str):
 
 
 # Attributes of the loop variable itself (kfp 1.8.22's LoopArguments, kfp 2.17.3's LoopParameterArgument):
-# `item.name` is the loop argument's own name, not the item's field `name`. Any other attribute is the
-# item's field (their `__getattr__`), so a field of one of these names is read through `__getattr__`.
+# in a loop over a step's output `item.name` is the loop argument's own name, not the item's field
+# `name`. Any other attribute is the item's field (their `__getattr__`), so a field of one of these
+# names is read through `__getattr__` (item_field).
 LOOP_ARGUMENT_ATTRIBUTES = frozenset(
     {
         # kfp 1.8.22 (dsl._for_loop.LoopArguments, dsl._pipeline_param.PipelineParam)
@@ -118,9 +119,11 @@ LOOP_ARGUMENT_ATTRIBUTES = frozenset(
 
 
 def item_field(variable: str, key: str) -> LoopValue:
-    """The field `key` of loop variable `variable` (Argo's `{{item.<key>}}`, kfp 2's selector
-    `parseJson(string_value)["<key>"]`): `variable.key`, or `variable.__getattr__('key')` where `key`
-    is an attribute of the loop variable itself (`item.name` would be the loop's own name)."""
+    """The field `key` of the item of a loop over a step's output (Argo's `{{item.<key>}}`, kfp 2's
+    selector `parseJson(string_value)["<key>"]`): `variable.key`, or `variable.__getattr__('key')`
+    where `key` is an attribute of the loop variable itself (`item.name` would be the loop's own
+    name). Not for a loop over literal dicts, whose keys kfp sets as the variable's attributes (an
+    explicit `__getattr__` there builds on a name a key may have replaced)."""
     if key in LOOP_ARGUMENT_ATTRIBUTES or key.startswith("__"):
         return LoopValue(f"{variable}.__getattr__({key!r})")
     return LoopValue(f"{variable}.{key}")
@@ -601,7 +604,9 @@ def _shaped(value: Any, variable: str, prefix: str) -> Any:
             _shaped(v, variable, f"{prefix}{_SEPARATOR}a{i}" if prefix else f"a{i}")
             for i, v in enumerate(value)
         ]
-    return item_field(variable, prefix) if prefix else LoopValue(variable)
+    # a loop over literal dicts: kfp sets each key of the first item as an attribute of the loop
+    # variable (`name` too), so the plain attribute is the item's field
+    return LoopValue(f"{variable}.{prefix}" if prefix else variable)
 
 
 def _group_items(value: Any, groups: set[str], loops: Sequence[Loop]) -> Any:
@@ -614,7 +619,10 @@ def _group_items(value: Any, groups: set[str], loops: Sequence[Loop]) -> Any:
             product.over, Product
         ):  # the item's field of the argument's name
             return item_field(f"{stem}_item", value.key)
-        if f"{stem}_kwargs" in by_variable:  # expand_kwargs: the item's key
+        kwargs = by_variable.get(f"{stem}_kwargs")
+        if kwargs is not None:  # expand_kwargs: the item's key (an attribute of a literal loop's variable)
+            if isinstance(kwargs.over, (list, tuple)):
+                return LoopValue(f"{stem}_kwargs.{value.key}")
             return item_field(f"{stem}_kwargs", value.key)
         return (
             LoopValue(f"{stem}_{python_identifier(value.key)}")

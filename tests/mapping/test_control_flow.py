@@ -221,8 +221,9 @@ def test_every_attribute_of_a_loop_variable_is_known_in_kfp_1_and_2() -> None:
 
 CROSS_PRODUCT_DAG = """
 from datetime import datetime
-from airflow.decorators import task
+from airflow.decorators import task, task_group
 from airflow.models.dag import DAG
+from airflow.operators.bash import BashOperator
 
 with DAG("named_fields", start_date=datetime(2024, 1, 1), schedule=None):
     @task
@@ -238,10 +239,23 @@ with DAG("named_fields", start_date=datetime(2024, 1, 1), schedule=None):
         return f"{name}:{value}"
 
     label.expand(value=sizes(), name=names())
+
+    @task
+    def people() -> list[dict]:
+        return [{"name": "ada", "value": 1}, {"name": "alan", "value": 2}]
+
+    @task_group
+    def greet(name: str, value: int):
+        label.override(task_id="hello")(value=value, name=name)
+
+    greet.expand_kwargs(people())
+    BashOperator.partial(task_id="echo").expand_kwargs([{"bash_command": "echo $N", "env": {"N": "1"}}])
 """
 
 
-def test_a_product_field_called_name_reaches_the_step_as_the_items_field(tmp_path) -> None:
+def test_a_field_called_name_reaches_the_step_as_the_items_field(tmp_path) -> None:
+    """In a loop over a step's output (a cross product's items, an upstream's dicts) through
+    `__getattr__`; over literal dicts as the plain attribute kfp sets for each key."""
     (tmp_path / "dags").mkdir()
     (tmp_path / "dags" / "named_fields.py").write_text(CROSS_PRODUCT_DAG)
     result = convert_all([tmp_path / "dags"], tmp_path / "out", ConvertOptions(), settings=STATIC)
@@ -250,8 +264,11 @@ def test_a_product_field_called_name_reaches_the_step_as_the_items_field(tmp_pat
     python = (tmp_path / "out" / record["python"]).read_text()
     assert 'value=label_item.__getattr__("value")' in python
     assert 'name=label_item.__getattr__("name")' in python
+    assert 'value=greet_kwargs.__getattr__("value")' in python
+    assert 'name=greet_kwargs.__getattr__("name")' in python
+    assert "echo_kwargs.bash_command" in python and "echo_kwargs.env__N" in python
     workflow = yaml.safe_load((tmp_path / "out" / record["yaml"]).read_text())
     entry = next(t for t in workflow["spec"]["templates"] if t["name"] == workflow["spec"]["entrypoint"])
-    loop = next(t for t in entry["dag"]["tasks"] if "withParam" in t)
-    arguments = {p["value"] for p in loop["arguments"]["parameters"]}
-    assert {"{{item.value}}", "{{item.name}}"} <= arguments
+    for loop in (t for t in entry["dag"]["tasks"] if "withParam" in t):  # label's and greet's
+        arguments = {p["value"] for p in loop["arguments"]["parameters"]}
+        assert {"{{item.value}}", "{{item.name}}"} <= arguments
