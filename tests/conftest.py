@@ -59,6 +59,7 @@ MARKED: dict[str, tuple[str, ...]] = {
     "e2e/test_generated_files.py": ("slow",),
     "emit/test_generated_format.py": ("slow",),
     "test_target_v2.py": ("slow",),
+    "emit/test_v2_cross_product.py": ("slow",),  # converts a DAG to v2 and runs ~40 steps
     "security/test_text.py": ("slow",),  # hostile text through whole conversions, by the hundred
     "e2e/test_properties.py": ("slow",),
     "e2e/test_regressions.py": ("slow",),

@@ -524,14 +524,21 @@ def gather_component(key: str, image: str) -> V2Component:
 
 
 # the items of a task mapped over a cross product (control_flow.Product): argv[1] the argument names,
-# argv[2] the output file, then each argument's list as JSON; the last argument varies fastest
+# argv[2] the output file, then each argument's list as JSON; the last argument varies fastest. Each
+# field is text, as Argo's {{item.<name>}} renders it for v1 (text as it is, other values as compact
+# JSON): the steps declare a loop value a string input and decode it; kfp 2 selects a field as its
+# JSON value (a number from a literal list), which KFP's backend turns into text but kfp.local passes
+# on as it is (a float where the step reads text)
 PRODUCT_PROGRAM = """\
 import itertools, json, os, sys
 names, output = json.loads(sys.argv[1]), sys.argv[2]
 lists = [json.loads(value) for value in sys.argv[3:]]
+def text(value):
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
 os.makedirs(os.path.dirname(output), exist_ok=True)
 with open(output, "w") as stream:
-    json.dump([dict(zip(names, combination)) for combination in itertools.product(*lists)], stream)
+    json.dump([{name: text(value) for name, value in zip(names, combination)}
+               for combination in itertools.product(*lists)], stream)
 """
 
 
@@ -559,10 +566,14 @@ def items_component(key: str, image: str, function: ItemsFunction, texts: bool) 
     Product with such a field): v1's function (cross_product.items_function), run as a program on
     each input's JSON text (an upstream's output as its step writes it); argv[1] the output file.
     `texts`: the loop passes each item on as it is (one argument), as Argo's {{item}} renders it for
-    v1: text as it is, other values as JSON."""
+    v1: text as it is, other values as JSON; else each item is a cross product's object, each field
+    rendered so (Argo's {{item.<name>}}, see PRODUCT_PROGRAM)."""
+    text = "v if isinstance(v, str) else json.dumps(v, sort_keys=True, separators=(',', ':'))"
     finish = "items = json.loads(found)\n"
     if texts:
-        finish += "items = [v if isinstance(v, str) else json.dumps(v, sort_keys=True, separators=(',', ':')) for v in items]\n"
+        finish += f"items = [{text} for v in items]\n"
+    else:
+        finish += f"items = [{{k: {text} for k, v in item.items()}} for item in items]\n"
     program = (
         "import json, os, sys\n\n\n"
         + function.source

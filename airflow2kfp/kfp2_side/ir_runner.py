@@ -3,7 +3,8 @@
 Runs in the kfp 2 worker (never in the converter's process): the standard library and kfp 2.17 only.
 What a step gets and gives is kfp.local's own code (`kfp.local` 2.17.3): its IOStore for values,
 `make_task_arguments` for inputs, `construct_executor_input` and `replace_placeholders` for the
-command, `get_outputs_for_task` for outputs, and its loop iteration and nested-DAG argument helpers.
+command, `get_outputs_for_task` for outputs, and its nested-DAG argument helper. Not its loop
+iteration helper, which gives the item to more inputs than the item input (rule 4).
 Whether and when a step runs is not kfp.local's: its plain orchestrator stops at the first failure,
 and its enhanced one runs a task whose upstream a condition skipped. The orchestration here follows
 KFP's backend, which compiles the IR to an Argo Workflow (backend/src/v2/compiler/argocompiler/
@@ -23,7 +24,9 @@ tests/kfp2_side/test_ir_runner.py:
    the backend's workflow is rejected. A hook's outcome does not count in the DAG's phase, but the
    tasks waiting for its task wait for it too.
 4. loops (`parameterIterator`): one run of the body per item, in order; the loop failed when an
-   iteration failed; its outputs (`dsl.Collected`) are the lists of the iterations' outputs.
+   iteration failed; its outputs (`dsl.Collected`) are the lists of the iterations' outputs. An
+   iteration gets the loop task's inputs as they are (an upstream's output, an outer loop's item) and
+   the item as its item input (the driver's resolveInputs for an iteration).
 5. a DAG's phase, as Argo assesses it: its targets (tasks nothing waits for) that completed keep their
    phase; a Skipped or Omitted one takes its upstreams', Failed or Error first; one failed target
    fails the DAG. DAG outputs (`dsl.OneOf`) come from the branch that produced one.
@@ -31,6 +34,10 @@ tests/kfp2_side/test_ir_runner.py:
 7. timeouts: the step's `activeDeadlineSeconds` (kfp-kubernetes' set_timeout), within the task limit.
 8. `{{$.pipeline_job_create_time_utc}}` and `{{$.pipeline_job_schedule_time_utc}}`: the run's creation
    time, RFC 3339 UTC, as the backend's resolver gives them since KFP 2.16 (kubeflow/pipelines#12628).
+9. input types: each resolved input is checked against its declared type as the driver does
+   (handleParamTypeValidationAndConversion): a string input given a number, a boolean, a list or an
+   object gets its text; any other mismatch errors the task. In the executor input and placeholders
+   an integral number is written as the driver's JSON writes it (2, where kfp.local writes 2.0).
 
 A container runs through `run_step` (the converter's host-step rules, over the worker's protocol):
 the step's image, command after placeholders, and environment. What cannot run there is
@@ -370,6 +377,10 @@ class Runner:
                     task, node, NOT_VERIFIABLE, "needs an output of a step that could not run", waited
                 )
             return self.not_run(task, node, ERROR, f"inputs: {error}", waited)
+        try:
+            arguments = _as_declared(arguments, component.input_definitions.parameters)
+        except TypeError as error:
+            return self.not_run(task, node, ERROR, f"inputs: {error}", waited)
         if task.trigger_policy.condition:
             try:
                 run = evaluate_condition(task.trigger_policy.condition, arguments)
@@ -385,7 +396,7 @@ class Runner:
             return self.loop(key, task, component, arguments, store, node, waited)
         if component.WhichOneof("implementation") == "dag":
             nested = task_spec_utils.build_nested_dag_arguments(key, task, component, store)
-            return self.dag(component, nested, store, node, waited, item)
+            return self.dag(component, {**nested, **arguments}, store, node, waited, item)
         return self.container(key, task, component, arguments, node, waited, item)
 
     def loop(
@@ -413,10 +424,15 @@ class Runner:
             return self.not_run(task, node, ERROR, f"the loop's items are not a list: {items!r:.200}", waited)
         outcomes: list[Outcome] = []
         for index, item in enumerate(items):
-            spec = task_spec_utils.create_parameter_loop_iteration_task_spec(task, item, key)
+            spec = _iteration_spec(task, item)
             nested = task_spec_utils.build_nested_dag_arguments(
                 f"{key}-iteration-{index}", spec, component, store
             )
+            try:
+                nested = _as_declared(nested, component.input_definitions.parameters)
+            except TypeError as error:
+                outcomes.append(self.not_run(task, f"{node}({index})", ERROR, f"inputs: {error}", waited))
+                continue
             outcomes.append(self.dag(component, nested, store, f"{node}({index})", waited, item))
         failed = next((o.phase for o in outcomes if o.phase in (FAILED, ERROR)), None)
         outputs: dict[str, Any] = {}
@@ -469,6 +485,9 @@ class Runner:
                 component_spec=component, arguments=arguments, task_root=task_root, block_input_artifact=False
             )
             executor_dict = executor_input_utils.executor_input_to_dict(executor_input, component)
+            parameters = executor_dict.get("inputs", {}).get("parameterValues")
+            if isinstance(parameters, dict):  # as the launcher's JSON gives them (rule 9)
+                executor_dict["inputs"]["parameterValues"] = _json_numbers(parameters)
             command = placeholder_utils.replace_placeholders(
                 full_command=[*container.command, *container.args],
                 executor_input_dict=executor_dict,
@@ -573,6 +592,86 @@ class Runner:
 
 def _name(task: Any) -> str:
     return str(task.task_info.name)
+
+
+def _iteration_spec(task: Any, item: Any) -> Any:
+    """The loop task as one iteration's driver sees it (backend/src/v2/driver/resolve.go, iteration
+    driver): its inputs as they are, and the item input set to the item. Not kfp.local's
+    create_parameter_loop_iteration_task_spec, which also puts the item in every input that comes
+    from an upstream task (a value the body reads, such as the logical date) and in every input
+    named `*-loop-item` (an outer loop's item passed to an inner loop)."""
+    from kfp.compiler import pipeline_spec_builder
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    spec = pipeline_spec_pb2.PipelineTaskSpec()
+    spec.CopyFrom(task)
+    spec.ClearField("parameter_iterator")
+    spec.ClearField("artifact_iterator")
+    spec.inputs.parameters[task.parameter_iterator.item_input].runtime_value.constant.CopyFrom(
+        pipeline_spec_builder.to_protobuf_value(item)
+    )
+    return spec
+
+
+_ACCEPTED = {  # a declared parameter type -> the values the driver accepts for it
+    "NUMBER_DOUBLE": (int, float),
+    "NUMBER_INTEGER": (int, float),
+    "BOOLEAN": (bool,),
+    "LIST": (list,),
+    "STRUCT": (dict,),
+    "TASK_FINAL_STATUS": (dict,),
+}
+
+
+def _as_declared(values: Mapping[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:
+    """The driver's check of resolved inputs against the component's declared types (resolve.go,
+    handleParamTypeValidationAndConversion): a string input given another value gets its text
+    (PbValueToText); any other mismatch is an error (TypeError). kfp.local passes values as they are."""
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    names = pipeline_spec_pb2.ParameterType.ParameterTypeEnum
+    found = dict(values)
+    for name, spec in declared.items():
+        value, kind = found.get(name), names.Name(spec.parameter_type)
+        if value is None:
+            continue
+        if kind == "STRING":
+            if not isinstance(value, str):
+                found[name] = _text(value)
+            continue
+        accepted = _ACCEPTED.get(kind)
+        if accepted is None:
+            continue
+        if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
+            got = {str: "string", bool: "bool", list: "list", dict: "struct"}.get(type(value), "number")
+            raise TypeError(f"input parameter {name!r} type mismatch: expect {kind}, got {got}")
+    return found
+
+
+def _json_numbers(value: Any) -> Any:
+    """A value as the step reads it from KFP's JSON (the executor input, a placeholder's text): Go's
+    protojson writes an integral number without a fraction (2, not 2.0), so the step's JSON reader
+    gets an int; kfp.local hands on protobuf's doubles (2.0)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    if isinstance(value, list):
+        return [_json_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
+    return value
+
+
+def _text(value: Any) -> str:
+    """A value as KFP's backend turns it into a string parameter (PbValueToText): numbers as Go's
+    FormatFloat(v, 'f', -1), booleans `true`/`false`, lists and objects as JSON."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        from decimal import Decimal
+
+        text = format(Decimal(repr(float(value))), "f")
+        return text[:-2] if text.endswith(".0") else text
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _is_loop(task: Any) -> bool:

@@ -74,6 +74,61 @@ class LoopValue(str):
         return value
 
 
+# Attributes of the loop variable itself (kfp 1.8.22's LoopArguments, kfp 2.17.3's LoopParameterArgument):
+# in a loop over a step's output `item.name` is the loop argument's own name, not the item's field
+# `name`. Any other attribute is the item's field (their `__getattr__`), so a field of one of these
+# names is read through `__getattr__` (item_field).
+LOOP_ARGUMENT_ATTRIBUTES = frozenset(
+    {
+        # kfp 1.8.22 (dsl._for_loop.LoopArguments, dsl._pipeline_param.PipelineParam)
+        "LEGAL_SUBVAR_NAME_REGEX",
+        "LOOP_ITEM_NAME_BASE",
+        "LOOP_ITEM_PARAM_NAME_BASE",
+        "NUM_CODE_CHARS",
+        "_make_name",
+        "_subvar_name_is_legal",
+        "from_pipeline_param",
+        "full_name",
+        "ignore_type",
+        "items_or_pipeline_param",
+        "name",
+        "name_is_loop_argument",
+        "name_is_withitems_loop_argument",
+        "name_is_withparams_loop_argument",
+        "op_name",
+        "param_type",
+        "pattern",
+        "referenced_subvar_names",
+        "remove_loop_item_base_name",
+        "to_list_for_task_yaml",
+        "to_struct",
+        "value",
+        # kfp 2.17.3 (dsl.for_loop.LoopParameterArgument, dsl.pipeline_channel.PipelineParameterChannel)
+        "_abc_impl",
+        "_referenced_subvars",
+        "channel_type",
+        "from_pipeline_channel",
+        "from_raw_items",
+        "is_with_items_loop_argument",
+        "items_or_pipeline_channel",
+        "pipeline",
+        "task",
+        "task_name",
+    }
+)
+
+
+def item_field(variable: str, key: str) -> LoopValue:
+    """The field `key` of the item of a loop over a step's output (Argo's `{{item.<key>}}`, kfp 2's
+    selector `parseJson(string_value)["<key>"]`): `variable.key`, or `variable.__getattr__('key')`
+    where `key` is an attribute of the loop variable itself (`item.name` would be the loop's own
+    name). Not for a loop over literal dicts, whose keys kfp sets as the variable's attributes (an
+    explicit `__getattr__` there builds on a name a key may have replaced)."""
+    if key in LOOP_ARGUMENT_ATTRIBUTES or key.startswith("__"):
+        return LoopValue(f"{variable}.__getattr__({key!r})")
+    return LoopValue(f"{variable}.{key}")
+
+
 class WholeItem(LoopValue):
     """An `expand_kwargs` item the step reads as a whole (JSON), its keys not spread into the operator's
     arguments: the items are known only at run time, or their keys differ."""
@@ -460,7 +515,7 @@ def mapped_task(task: Task, loops: Sequence[Loop]) -> Task:
     )
     for name, value in task.mapped_args.items():
         if product is not None:  # the item's field of the argument's name
-            mapped[name] = values[name] = LoopValue(f"{product.variable}.{name}")
+            mapped[name] = values[name] = item_field(product.variable, str(name))
             continue
         loop = own[f"{stem}_{'kwargs' if name == '*' else python_identifier(name)}"]
         mapped[name] = LoopValue(loop.variable)
@@ -549,6 +604,8 @@ def _shaped(value: Any, variable: str, prefix: str) -> Any:
             _shaped(v, variable, f"{prefix}{_SEPARATOR}a{i}" if prefix else f"a{i}")
             for i, v in enumerate(value)
         ]
+    # a loop over literal dicts: kfp sets each key of the first item as an attribute of the loop
+    # variable (`name` too), so the plain attribute is the item's field
     return LoopValue(f"{variable}.{prefix}" if prefix else variable)
 
 
@@ -561,9 +618,12 @@ def _group_items(value: Any, groups: set[str], loops: Sequence[Loop]) -> Any:
         if product is not None and isinstance(
             product.over, Product
         ):  # the item's field of the argument's name
-            return LoopValue(f"{stem}_item.{value.key}")
-        if f"{stem}_kwargs" in by_variable:  # expand_kwargs: the item's key
-            return LoopValue(f"{stem}_kwargs.{value.key}")
+            return item_field(f"{stem}_item", value.key)
+        kwargs = by_variable.get(f"{stem}_kwargs")
+        if kwargs is not None:  # expand_kwargs: the item's key (an attribute of a literal loop's variable)
+            if isinstance(kwargs.over, (list, tuple)):
+                return LoopValue(f"{stem}_kwargs.{value.key}")
+            return item_field(f"{stem}_kwargs", value.key)
         return (
             LoopValue(f"{stem}_{python_identifier(value.key)}")
             if f"{stem}_{python_identifier(value.key)}" in by_variable

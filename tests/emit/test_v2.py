@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 import types
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,10 +16,18 @@ import pytest
 
 from airflow2kfp import graph
 from airflow2kfp.emit import v2_structure as structure
-from airflow2kfp.emit.v2_components import python_component, run_time_component, strftime_of
+from airflow2kfp.emit.v2_components import (
+    items_component,
+    product_component,
+    python_component,
+    run_time_component,
+    strftime_of,
+)
 from airflow2kfp.kfp2.client import find_kfp2_python
-from airflow2kfp.mapping.control_flow import Condition, TaskControl
+from airflow2kfp.mapping.control_flow import Condition, Loop, Product, TaskControl
+from airflow2kfp.mapping.cross_product import items_function
 from airflow2kfp.mapping.templates import TIME_MACROS, substitute_run_macros
+from airflow2kfp.model import XComRef, XComZip
 from airflow2kfp.names import UniqueNames
 from airflow2kfp.verify import host_step
 
@@ -211,3 +222,57 @@ def test_the_run_time_step_gives_the_logical_date(
     else:
         assert result.succeeded, result.log_tail
         assert output.read_text() == expected
+
+
+def _program(code: str) -> str:
+    """The Python program a v2 container component runs (`python3 -c <program>`)."""
+    command = next(
+        node.value
+        for node in ast.walk(ast.parse(code))
+        if isinstance(node, ast.keyword) and node.arg == "command"
+    )
+    assert isinstance(command, ast.List)
+    return ast.literal_eval(command.elts[2])
+
+
+def test_the_product_step_writes_each_field_as_argo_renders_it_for_v1(tmp_path: Path) -> None:
+    """A number from a literal list reaches a step that declares the loop value a string: as its
+    text, as Argo's {{item.size}} gives it in v1 (kfp.local passed the number, a float, on)."""
+    component = product_component("LABEL_PRODUCT", "python:3.11", ["size", "name", "env"])
+    output = tmp_path / "out" / "items"
+    lists = [[1, 2.5], ["eu", "10"], [{"B": "2", "A": 1}, [1, True]]]
+    subprocess.run(
+        [sys.executable, "-c", _program(component.code), '["size", "name", "env"]', str(output)]
+        + [json.dumps(values) for values in lists],
+        check=True,
+    )
+    items = json.loads(output.read_text())
+    assert items[:4] == [  # Airflow's map-index order: the last argument fastest
+        {"size": "1", "name": "eu", "env": '{"A":1,"B":"2"}'},
+        {"size": "1", "name": "eu", "env": "[1,true]"},
+        {"size": "1", "name": "10", "env": '{"A":1,"B":"2"}'},
+        {"size": "1", "name": "10", "env": "[1,true]"},
+    ]
+    assert len(items) == 8 and items[4]["size"] == "2.5"
+
+
+def test_a_cross_product_with_a_zip_writes_each_field_as_text(tmp_path: Path) -> None:
+    product = Product(
+        "pair",
+        (
+            ("xy", Loop(XComZip((XComRef("xs"), XComRef("ys"))), "pair_xy")),
+            ("n", Loop([1, 2], "pair_n")),
+        ),
+    )
+    component = items_component("PAIR_PRODUCT", "python:3.11", items_function(product), texts=False)
+    output = tmp_path / "out" / "items"
+    subprocess.run(
+        [sys.executable, "-c", _program(component.code), str(output), "[1, 2]", '["a", "b"]', "[1, 2]"],
+        check=True,
+    )
+    assert json.loads(output.read_text()) == [
+        {"xy": '[1,"a"]', "n": "1"},
+        {"xy": '[1,"a"]', "n": "2"},
+        {"xy": '[2,"b"]', "n": "1"},
+        {"xy": '[2,"b"]', "n": "2"},
+    ]

@@ -4,6 +4,7 @@ compiler in the worker and run with real bash steps on this machine."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from datetime import UTC, datetime
 
@@ -11,7 +12,7 @@ import pytest
 import yaml
 
 from airflow2kfp.kfp2.client import compile_v2, find_kfp2_python
-from airflow2kfp.kfp2_side.ir_runner import ConditionError, Outcome, _assess, evaluate_condition
+from airflow2kfp.kfp2_side.ir_runner import ConditionError, Outcome, _assess, _text, evaluate_condition
 from airflow2kfp.verify.argo_local import Phase, WorkflowRun
 from airflow2kfp.verify.v2_local import V2LocalOptions, run_ir
 
@@ -43,6 +44,18 @@ def items(output: dsl.OutputPath(list)):
 @dsl.container_component
 def gather(values: list, output: dsl.OutputPath(str)):
     return dsl.ContainerSpec(image="bash:5.2", command=["bash", "-c", 'printf %s "$0" > "$1"', values, output])
+
+
+@dsl.container_component
+def records(output: dsl.OutputPath(list)):
+    return dsl.ContainerSpec(image="bash:5.2", command=["bash", "-c", 'echo \\'[{"n": 1, "f": 2.5}, {"n": 3, "f": true}]\\' > "$0"',
+                                                         output])
+
+
+@dsl.container_component
+def pair(a: str, b: str, output: dsl.OutputPath(str)):
+    return dsl.ContainerSpec(image="bash:5.2", command=["bash", "-c", 'printf "%s|%s" "$0" "$1" > "$2"', a, b,
+                                                         output])
 
 
 @dsl.pipeline(name="rules")
@@ -259,6 +272,31 @@ def test_rule4_a_failed_iteration_fails_the_loop() -> None:
     assert result.phase is Phase.FAILED
 
 
+@needs_kfp2
+def test_rule4_an_inner_loop_gets_the_outer_loops_item_and_the_body_an_upstreams_output() -> None:
+    """As the backend's iteration driver: only the item input is the item. kfp.local's iteration
+    helper gave the inner item to the outer item's input (`*-loop-item`) and the outer item to every
+    upstream output the loop passes on."""
+    result = run(
+        compiled("""
+        listed = items().set_display_name("listed")
+        day = say(script="printf 2024-01-01").set_display_name("day")
+        with dsl.ParallelFor(listed.output) as number, dsl.ParallelFor(["a", "b"]) as letter:
+            pair(a=number, b=letter).set_display_name("nested")
+        with dsl.ParallelFor(listed.output) as number:
+            pair(a=number, b=day.output).set_display_name("dated")
+    """)
+    )
+    outputs = {
+        name: [n.parameters["Output"] for n in result.nodes if n.display_name == name]
+        for name in ("nested", "dated")
+    }
+    assert outputs == {
+        "nested": ["1|a", "1|b", "2|a", "2|b", "3|a", "3|b"],
+        "dated": ["1|2024-01-01", "2|2024-01-01", "3|2024-01-01"],
+    }
+
+
 def test_rule5_a_dag_phase_is_its_targets_failure_first() -> None:
     deps = {"a": [], "b": ["a"], "c": [], "d": ["c"]}
     ran = {
@@ -309,6 +347,33 @@ def test_rule8_the_run_time_placeholders_are_the_run_creation_time() -> None:
         next(n for n in result.nodes if n.display_name == "created").parameters["Output"]
         == "2024-01-01T00:00:00Z"
     )
+
+
+@needs_kfp2
+def test_rule9_a_string_input_given_a_number_gets_its_text_and_json_keeps_integers() -> None:
+    result = run(
+        compiled("""
+        with dsl.ParallelFor(records().output) as item:  # each field selected as its JSON value
+            pair(a=item.n, b=item.f).set_display_name("fields")
+        gather(values=[1, 2.5, {"k": 3}]).set_display_name("numbers")
+    """)
+    )
+    fields = [n.parameters["Output"] for n in result.nodes if n.display_name == "fields"]
+    assert fields == ["1|2.5", "3|true"]  # the driver's PbValueToText, not 1.0
+    numbers = next(n for n in result.nodes if n.display_name == "numbers").parameters["Output"]
+    assert json.loads(numbers) == [1, 2.5, {"k": 3}] and "1.0" not in numbers
+
+
+def test_rule9_values_become_text_as_the_drivers_pbvaluetotext_writes_them() -> None:
+    assert [_text(v) for v in (1.0, 2.5, 1e-7, 1e21, True, [1, "a"], {"k": None})] == [
+        "1",
+        "2.5",
+        "0.0000001",
+        "1000000000000000000000",
+        "true",
+        '[1,"a"]',
+        '{"k":null}',
+    ]
 
 
 def test_conditions_read_the_cel_kfp_writes() -> None:

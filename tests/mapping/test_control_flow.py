@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
+import yaml
+
+from airflow2kfp.kfp2.client import find_kfp2_python
+from airflow2kfp.mapping.control_flow import LOOP_ARGUMENT_ATTRIBUTES, item_field
+from airflow2kfp.pipeline import ConvertOptions
+from airflow2kfp.run import STATIC, convert_all
 
 # the two upstreams every rule task has: `extract` (never skipped) and `optional` (after a
 # short-circuit, so inside a condition: its node is the condition, which can be Skipped)
@@ -173,3 +180,95 @@ def test_running_the_generated_file_reproduces_the_yaml(convert, tmp_path) -> No
     target = tmp_path / "again.yaml"
     subprocess.run([sys.executable, str(flow.python_path), str(target)], check=True, capture_output=True)
     assert target.read_text() == flow.yaml_path.read_text()
+
+
+def test_a_field_named_like_a_loop_variables_attribute_is_read_through_getattr() -> None:
+    assert item_field("pairs_item", "size") == "pairs_item.size"
+    # `pairs_item.name` is the loop argument's own name in kfp 1.8 and 2 ('Output-loop-item')
+    assert item_field("pairs_item", "name") == "pairs_item.__getattr__('name')"
+    assert item_field("pairs_item", "value") == "pairs_item.__getattr__('value')"
+    assert item_field("pairs_item", "task") == "pairs_item.__getattr__('task')"
+
+
+def _attributes(source: str, python: str) -> set[str]:
+    result = subprocess.run([python, "-c", source], check=True, capture_output=True, text=True)
+    return set(result.stdout.split())
+
+
+KFP1_LOOP = """
+from kfp.dsl._for_loop import LoopArguments
+from kfp.dsl._pipeline_param import PipelineParam
+for loop in (LoopArguments.from_pipeline_param(PipelineParam(name='out', op_name='op')),
+             LoopArguments([1, 2], code='abc')):
+    print(*(a for a in dir(loop) if not a.startswith('__')))
+"""
+KFP2_LOOP = """
+from kfp.dsl import for_loop, pipeline_channel
+channel = pipeline_channel.PipelineParameterChannel(name='Output', channel_type='List', task_name='t')
+for loop in (for_loop.LoopParameterArgument.from_pipeline_channel(channel),
+             for_loop.LoopParameterArgument.from_raw_items([1, 2], name_code='1')):
+    print(*(a for a in dir(loop) if not a.startswith('__')))
+"""
+
+
+def test_every_attribute_of_a_loop_variable_is_known_in_kfp_1_and_2() -> None:
+    assert _attributes(KFP1_LOOP, sys.executable) <= LOOP_ARGUMENT_ATTRIBUTES
+    kfp2 = find_kfp2_python()
+    if kfp2 is None:
+        pytest.skip("no kfp 2.x interpreter (scripts/setup_kfp2_env.sh)")
+    assert _attributes(KFP2_LOOP, str(kfp2)) <= LOOP_ARGUMENT_ATTRIBUTES
+
+
+CROSS_PRODUCT_DAG = """
+from datetime import datetime
+from airflow.decorators import task, task_group
+from airflow.models.dag import DAG
+from airflow.operators.bash import BashOperator
+
+with DAG("named_fields", start_date=datetime(2024, 1, 1), schedule=None):
+    @task
+    def sizes() -> list[int]:
+        return [10, 20]
+
+    @task
+    def names() -> list[str]:
+        return ["eu", "us"]
+
+    @task
+    def label(value: int, name: str) -> str:
+        return f"{name}:{value}"
+
+    label.expand(value=sizes(), name=names())
+
+    @task
+    def people() -> list[dict]:
+        return [{"name": "ada", "value": 1}, {"name": "alan", "value": 2}]
+
+    @task_group
+    def greet(name: str, value: int):
+        label.override(task_id="hello")(value=value, name=name)
+
+    greet.expand_kwargs(people())
+    BashOperator.partial(task_id="echo").expand_kwargs([{"bash_command": "echo $N", "env": {"N": "1"}}])
+"""
+
+
+def test_a_field_called_name_reaches_the_step_as_the_items_field(tmp_path) -> None:
+    """In a loop over a step's output (a cross product's items, an upstream's dicts) through
+    `__getattr__`; over literal dicts as the plain attribute kfp sets for each key."""
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "named_fields.py").write_text(CROSS_PRODUCT_DAG)
+    result = convert_all([tmp_path / "dags"], tmp_path / "out", ConvertOptions(), settings=STATIC)
+    (record,) = json.loads(result.summary_path.read_text())["dags"]
+    assert record["status"] == "converted", record["diagnostics"]
+    python = (tmp_path / "out" / record["python"]).read_text()
+    assert 'value=label_item.__getattr__("value")' in python
+    assert 'name=label_item.__getattr__("name")' in python
+    assert 'value=greet_kwargs.__getattr__("value")' in python
+    assert 'name=greet_kwargs.__getattr__("name")' in python
+    assert "echo_kwargs.bash_command" in python and "echo_kwargs.env__N" in python
+    workflow = yaml.safe_load((tmp_path / "out" / record["yaml"]).read_text())
+    entry = next(t for t in workflow["spec"]["templates"] if t["name"] == workflow["spec"]["entrypoint"])
+    for loop in (t for t in entry["dag"]["tasks"] if "withParam" in t):  # label's and greet's
+        arguments = {p["value"] for p in loop["arguments"]["parameters"]}
+        assert {"{{item.value}}", "{{item.name}}"} <= arguments

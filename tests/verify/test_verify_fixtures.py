@@ -39,6 +39,7 @@ EXPECTED: dict[str, tuple[Verdict, list[str]]] = {
     "verify_mapped_operators": (Verdict.PASS, []),
     "verify_mapped_group": (Verdict.PASS, []),
     "verify_mapped_zip_map": (Verdict.PASS, []),
+    "verify_mapped_cross_product": (Verdict.PASS, []),
     # BashOperator skips on exit code 99; a KFP step that exits 99 fails (the converter warns, A2K320)
     "verify_skip_exit_code": (
         Verdict.DIFFERENT,
