@@ -21,7 +21,6 @@ from airflow2kfp.diagnostics import Diagnostic, Severity, diag
 from airflow2kfp.discover import DiscoveryOptions, Found, discover
 from airflow2kfp.emit.recurring import recurring_json, recurring_json_v2
 from airflow2kfp.mapping.template_files import TEMPLATE_SUFFIXES
-from airflow2kfp.parse.data_files import DATA_SUFFIXES
 from airflow2kfp.model import ParsedFile
 from airflow2kfp.names import UniqueNames, file_stem
 from airflow2kfp.outputs import (
@@ -34,6 +33,7 @@ from airflow2kfp.outputs import (
     write_tree,
 )
 from airflow2kfp.ownership import MARKER, Holds, find_holds
+from airflow2kfp.parse.data_files import DATA_SUFFIXES
 from airflow2kfp.parse.readers import StaticReader
 from airflow2kfp.pipeline import ConvertOptions, Reader, convert_file, convert_read, read_file
 from airflow2kfp.report.summary import all_diagnostics, conversion_json
