@@ -188,9 +188,11 @@ class DataCalls(Importing):
         return self.unresolved(node)
 
     def tested(self, node: cst.CSTNode, path: Any, what: str) -> Any:
+        """Whether a path exists (is a file, a folder); unknown outside the folder being converted,
+        where nothing is looked at (an `if` on it then says what it may miss, as for any unknown)."""
         assert self.data is not None
         found = self.data.test(os.fspath(path), what)
-        return self.refuse(node, path, found) if isinstance(found, Refused) else found
+        return self.unresolved(node) if isinstance(found, Refused) else found
 
     def said_incomplete(self, node: cst.CSTNode) -> None:
         """A recursive listing that skipped symbolic links to folders (Airflow's may follow them)."""

@@ -339,3 +339,23 @@ def test_editing_or_adding_a_config_reconverts(tmp_path: Path) -> None:
     assert read_dags() == {"orders": ["extract", "finished", "load"]}
     write(dags, {"configs/more/billing.yaml": "id: billing\nstart_date: '2024-02-01'\ntasks: [{id: run}]\n"})
     assert read_dags() == {"billing": ["run"], "orders": ["extract", "finished", "load"]}
+
+
+def test_existence_is_known_inside_the_folder_only(tmp_path: Path) -> None:
+    source = """\
+        import os
+        from pathlib import Path
+
+        HERE = Path(__file__).parent
+        with DAG("d", start_date=datetime(2024, 1, 1)):
+            if (HERE / "extra.yaml").exists() and os.path.isfile(os.path.join(str(HERE), "extra.yaml")):
+                EmptyOperator(task_id="extra")
+            if not (HERE / "missing.yaml").is_file():
+                EmptyOperator(task_id="no_missing")
+            if os.path.exists("/etc/hostname"):
+                EmptyOperator(task_id="host")
+    """
+    parsed = read(tmp_path, source, {"extra.yaml": "{}"})
+    assert task_ids(only_dag(parsed)) == ["extra", "no_missing", "host"]
+    # outside the folder nothing is looked at: the condition is unknown, both branches read
+    assert codes(parsed) == ["A2K203"] and "cannot be evaluated" in parsed.diagnostics[0].message
