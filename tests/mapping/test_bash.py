@@ -396,7 +396,7 @@ def test_the_default_mode_finds_the_script_and_a_searchpath_only_airflow_can_com
     assert static.messages("computed", "A2K306") == []
     assert static.task("computed", "export")["mapping"] == "direct"
     (unknown,) = static.messages("weekly", "A2K306")
-    assert "template_searchpath os.path.abspath(\"dags/sql\") could not be read" in unknown
+    assert 'template_searchpath os.path.abspath("dags/sql") could not be read' in unknown
     settings = RunSettings(mode="auto", airflow_python=airflow_python)
     converted = convert(Path("dags"), tmp_path / "out", settings)
     assert 'echo "loading $TABLE for {ds}"' in converted.python("nightly_loads")
