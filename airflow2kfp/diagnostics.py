@@ -144,6 +144,16 @@ CODES: dict[str, CodeInfo] = _table(
         'A value holds text no UTF-8 output can hold (a lone surrogate, e.g. from a "\\ud800" escape).',
         "Remove the surrogate escape from the value; Airflow could not pass it to a process either.",
     ),
+    CodeInfo(
+        "A2K115",
+        "data-file-not-read",
+        W,
+        "A data file or folder the DAG file reads at import (a YAML or JSON config, a listing) was "
+        "not read statically: outside the folder being converted, too large, not a data file, "
+        "not valid, or holding a tag PyYAML's safe loader refuses; what is built from it is unknown.",
+        "Keep the DAG's data files inside the DAG folder as plain YAML or JSON, or convert with "
+        "--mode airflow.",
+    ),
     # -- DAG structure ---------------------------------------------------------------------
     CodeInfo(
         "A2K201",

@@ -90,19 +90,27 @@ class FileScanner:
         return self._files[resolved]
 
     def tree_hash(
-        self, root: Path, skip_suffixes: tuple[str, ...] = (), only_suffixes: tuple[str, ...] = ()
+        self,
+        root: Path,
+        skip_suffixes: tuple[str, ...] = (),
+        only_suffixes: tuple[str, ...] = (),
+        *,
+        names_of_others: bool = False,
     ) -> str:
         """One hash of every file below `root` (names and bytes), caches and VCS folders aside; without
-        the files named `*<skip_suffixes>`, and with `only_suffixes` only the files named so."""
+        the files named `*<skip_suffixes>`, and with `only_suffixes` only the files named so (with
+        `names_of_others`, the names of the other files too, their bytes not read)."""
         digest = hashlib.sha256()
         for folder, dirs, files in os.walk(root):
             dirs[:] = sorted(d for d in dirs if d not in {".git", "__pycache__"})
             for name in sorted(files):
-                if (skip_suffixes and name.endswith(skip_suffixes)) or (
-                    only_suffixes and not name.endswith(only_suffixes)
-                ):
+                if skip_suffixes and name.endswith(skip_suffixes):
                     continue
                 path = Path(folder) / name
+                if only_suffixes and not name.endswith(only_suffixes):
+                    if names_of_others:
+                        digest.update(text_bytes(f"{path.relative_to(root)}") + b"\0")
+                    continue
                 digest.update(text_bytes(f"{path.relative_to(root)}={self.file_hash(path)}") + b"\0")
         return digest.hexdigest()
 

@@ -33,6 +33,7 @@ from airflow2kfp.outputs import (
     write_tree,
 )
 from airflow2kfp.ownership import MARKER, Holds, find_holds
+from airflow2kfp.parse.data_files import DATA_SUFFIXES
 from airflow2kfp.parse.readers import StaticReader
 from airflow2kfp.pipeline import ConvertOptions, Reader, convert_file, convert_read, read_file
 from airflow2kfp.report.summary import all_diagnostics, conversion_json
@@ -512,10 +513,18 @@ def _fingerprint(
     # from its own (mapping/template_files.py)
     cwd = os.getcwd()
     if reading.effective == "static":  # auto without Airflow reads statically (and says so)
-        # the template files the mappings inline (`bash_command="run.sh"`): none is read outside
-        # the DAG folders, so a change to one below them reconverts
+        # the template files the mappings inline (`bash_command="run.sh"`) and the data files the
+        # static reading reads (`configs/*.yaml`: parse/data_files.py): none is read outside the DAG
+        # folders, so a change to one below them reconverts; so does a file added or removed (a
+        # listing may see it), Python files aside (each file's own key follows its imports)
         scripts = "|".join(
-            f"{folder}={hasher.tree_hash(Path(folder), only_suffixes=TEMPLATE_SUFFIXES)}"
+            f"{folder}="
+            + hasher.tree_hash(
+                Path(folder),
+                skip_suffixes=(".py", ".pyc"),
+                only_suffixes=TEMPLATE_SUFFIXES + DATA_SUFFIXES,
+                names_of_others=True,
+            )
             for folder in folders
         )
         return f"{options!r}|static|{cwd}|{scripts}"

@@ -60,12 +60,14 @@ def test_editing_a_dag_or_changing_options_invalidates(repo, run, reads):
 
 def test_editing_a_template_file_a_bash_task_may_inline_reconverts(repo, run, reads):
     """The mapping inlines `bash_command="scripts/load.sh"` (read nowhere outside the DAG folder):
-    a static run's key holds the .sh/.bash files below it, and other data files not."""
+    a static run's key holds the .sh/.bash files below it, and the bytes of files no reading reads
+    not (their names only: a listing may see a file added)."""
     (repo / "scripts").mkdir()
     (repo / "scripts" / "load.sh").write_text("echo one\n")
+    (repo / "data.csv").write_text("a,b\n")
     convert(run)
     reads.clear()
-    (repo / "data.csv").write_text("a,b\n")
+    (repo / "data.csv").write_text("a,b,c\n")
     assert "(2 from cache)" in convert(run)
     (repo / "scripts" / "load.sh").write_text("echo two\n")
     convert(run)

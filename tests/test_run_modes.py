@@ -74,9 +74,13 @@ def test_auto_mode_imports_only_cache_misses_and_any_folder_change_invalidates(r
             "convert", "dags", "--out", "out", "-j", "1", "--mode", "auto", "--airflow-python", "fake-python"
         )[1]
     )
-    # the static mode's key ignores data files: its reading never runs the DAG's code
+    # the static mode's key holds the data files its reading may read (parse/data_files.py), and
+    # only the names of other files: editing a JSON file reconverts, editing a CSV file does not
+    (repo / "data.csv").write_text("a,b\n")
     run("convert", "dags", "--out", "out", "-j", "1")
     (repo / "data.json").write_text('{"changed": 1}')
+    assert "(0 from cache)" in run("convert", "dags", "--out", "out", "-j", "1")[1]
+    (repo / "data.csv").write_text("a,b,c\n")
     assert "(2 from cache)" in run("convert", "dags", "--out", "out", "-j", "1")[1]
 
 

@@ -54,6 +54,10 @@ class ReadingLimits:
     depth: int = 100  # levels of nesting of a value (hashing a deeply nested tuple overflows C's stack)
     seconds: float = 60.0  # wall time to run the file's statements and build its model
     memory: int = 2 * 1024**3  # bytes the process may grow by while doing so
+    # data files the file reads at import (parse/data_files.py): files, bytes in all, listed entries
+    data_files: int = 1_000
+    data_bytes: int = 50_000_000
+    listed_entries: int = 100_000
 
 
 DEFAULT_LIMITS = ReadingLimits()

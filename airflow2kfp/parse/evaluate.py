@@ -35,6 +35,7 @@ from airflow2kfp.parse.budget import (
     OverBudget,
     ReadingLimits,
 )
+from airflow2kfp.parse.data_files import Unordered, unordered
 from airflow2kfp.parse.positions import Positions
 from airflow2kfp.parse.values import Builtin, Ref, Scope
 
@@ -717,12 +718,10 @@ class Evaluator:
         return self.call(node, scope)
 
     def _eval_ListComp(self, node: cst.ListComp, scope: Scope) -> Any:
-        items = self._comprehension(node, node.for_in, scope, lambda s: self.eval(node.elt, s))
-        return items if isinstance(items, Unresolved) else list(items)
+        return self._comprehension(node, node.for_in, scope, lambda s: self.eval(node.elt, s))
 
     def _eval_GeneratorExp(self, node: cst.GeneratorExp, scope: Scope) -> Any:
-        items = self._comprehension(node, node.for_in, scope, lambda s: self.eval(node.elt, s))
-        return items if isinstance(items, Unresolved) else list(items)
+        return self._comprehension(node, node.for_in, scope, lambda s: self.eval(node.elt, s))
 
     def _eval_SetComp(self, node: cst.SetComp, scope: Scope) -> Any:
         items = self._comprehension(node, node.for_in, scope, lambda s: self.eval(node.elt, s))
@@ -754,10 +753,12 @@ class Evaluator:
         produce: Callable[[Scope], Any],
         results: list[Any] | None = None,
     ) -> list[Any] | Unresolved:
-        iterable = self.iterate(self.eval(comp.iter, scope))
+        iterated = self.eval(comp.iter, scope)
+        iterable = self.iterate(iterated)
         if iterable is None:
             return self.unresolved(node)
-        results = [] if results is None else results
+        if results is None:  # a listing's order carries over to what is built from it
+            results = unordered([], counted=iterated.counted) if isinstance(iterated, Unordered) else []
         for item in iterable:
             inner = Scope(parent=scope)
             if not self.bind(comp.target, item, inner):
@@ -850,6 +851,10 @@ class Evaluator:
             return self.unresolved(node)
         if name in {"enumerate", "zip", "reversed"}:
             result = list(result)
+        if name in {"list", "enumerate", "zip", "reversed"} and any(isinstance(a, Unordered) for a in args):
+            # still in the listing's order, which only the file system knows
+            counted = name == "enumerate" or any(getattr(a, "counted", False) for a in args)
+            result = unordered(result, counted=counted)
         if isinstance(result, int):  # int("f" * 10**6, 16): a length Python does not limit
             self.over_bits(result.bit_length(), node)
         return result

@@ -45,6 +45,31 @@ _STDLIB_KINDS = {
     "os.path.dirname": "os_path",
     "os.path.splitext": "os_path",
     "os.path.join": "os_path",
+    "os.path.normpath": "os_path",
+    # the repository's data files and folders, read as data only (parse/data_calls.py)
+    **dict.fromkeys(
+        (
+            "os.path.abspath",
+            "os.path.realpath",
+            "os.path.exists",
+            "os.path.isfile",
+            "os.path.isdir",
+            "os.listdir",
+            "os.walk",
+            "glob.glob",
+            "glob.iglob",
+            "json.load",
+            "json.loads",
+            "yaml.safe_load",
+            "yaml.safe_load_all",
+            "yaml.load",
+            "yaml.load_all",
+            "datetime.datetime.strptime",
+            "datetime.datetime.fromisoformat",
+            "datetime.date.fromisoformat",
+        ),
+        "data",
+    ),
 }
 # where Airflow keeps operators and sensors, in every version
 _OPERATOR_PACKAGES = (".operators.", ".sensors.", ".transfers.")

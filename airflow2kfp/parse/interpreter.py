@@ -22,16 +22,19 @@ import libcst as cst
 from airflow2kfp.diagnostics import Severity
 from airflow2kfp.model import Unresolved
 from airflow2kfp.parse import imports
+from airflow2kfp.parse.data_calls import DataCalls
+from airflow2kfp.parse.data_files import Unordered
 from airflow2kfp.parse.dependencies import handles_in
 from airflow2kfp.parse.evaluate import make_datetime, make_duration
-from airflow2kfp.parse.importing import Importing
 from airflow2kfp.parse.setup_teardown import EndlessSearch
 from airflow2kfp.parse.state import short
 from airflow2kfp.parse.values import (
     BoundMethodValue,
     Builtin,
     DagRecord,
+    DataFileValue,
     Function,
+    GlobalsValue,
     GroupRecord,
     InstanceValue,
     LabelRecord,
@@ -51,7 +54,9 @@ from airflow2kfp.parse.values import (
     defaults_read,
 )
 
-_PATH_PARTS = frozenset({"stem", "name", "suffix", "parent", "parts"})
+_PATH_PARTS = frozenset({"stem", "name", "suffix", "suffixes", "parent", "parts"})
+# builtins that read the repository's files or the module's namespace (parse/data_calls.py)
+_DATA_BUILTINS = frozenset({"open", "globals"})
 MAX_CALL_DEPTH = 16  # helpers calling helpers: enough for real files, bounded for recursion
 
 
@@ -68,7 +73,7 @@ class _Continue(Exception):
     pass
 
 
-class Interpreter(Importing):
+class Interpreter(DataCalls):
     # -- statements ------------------------------------------------------------------------
     def run_module(self, scope: Scope) -> None:
         self.run_block(self.module.body, scope)
@@ -137,6 +142,9 @@ class Interpreter(Importing):
         if isinstance(target, cst.Subscript) and len(target.slice) == 1:
             container = self.eval(target.value, scope)
             key = self._slice(target.slice[0].slice, scope)
+            if isinstance(container, GlobalsValue) and isinstance(key, str):  # globals()[dag_id] = dag
+                container.scope.vars[key] = value
+                return
             if isinstance(container, (dict, list)) and self.is_data(key, target):
                 try:
                     container[key] = value
@@ -195,7 +203,7 @@ class Interpreter(Importing):
                         return
                     contexts += 1
                     value = Unresolved(self.source(item.item))  # `as` binds Airflow's context class
-                elif not self.harmless_context(item.item, scope):
+                elif not isinstance(value, DataFileValue) and not self.harmless_context(item.item, scope):
                     unknown.append(item.item)
                 if item.asname is not None:
                     self.assign(item.asname.name, value, scope)
@@ -274,7 +282,8 @@ class Interpreter(Importing):
         return isinstance(value, (TaskRecord, XComValue))
 
     def run_for(self, node: cst.For, scope: Scope) -> None:
-        items = self.iterate(self.eval(node.iter, scope))
+        iterated = self.eval(node.iter, scope)
+        items = self.iterate(iterated)
         if items is None:
             before = self.footprint()
             self.bind(node.target, Unresolved(self.source(node.target)), scope)
@@ -287,12 +296,48 @@ class Interpreter(Importing):
                     node,
                 )
             return
+        listing = isinstance(iterated, Unordered)
+        turns: dict[int, int] = {}  # DAG -> turns of the loop that added to it
+        before = self.shapes() if listing else {}
         for item in items:
             self.bind(node.target, item, scope)
-            if not self.run_loop_body(node, scope):
-                return
-        if node.orelse is not None:
-            self.run_block(node.orelse.body.body, scope)
+            shapes = self.shapes() if listing else {}
+            ended = not self.run_loop_body(node, scope)
+            if listing:
+                for key, shape in self.shapes().items():
+                    if shapes.get(key) != shape:
+                        turns[key] = turns.get(key, 0) + 1
+            if ended:
+                break
+        else:
+            if node.orelse is not None:
+                self.run_block(node.orelse.body.body, scope)
+        if listing:
+            self.unordered_loop(node, iterated, turns, before)
+
+    def shapes(self) -> dict[int, tuple[int, int]]:
+        """Tasks and edges of each DAG so far, by identity: what a turn of a loop added to."""
+        self.charge(len(self.dags) // 8 + 1, None)
+        return {id(d): (len(d.tasks), len(d.edges)) for d in self.dags}
+
+    def unordered_loop(
+        self, node: cst.For, items: Unordered, turns: dict[int, int], before: dict[int, tuple[int, int]]
+    ) -> None:
+        """A loop over a listing in the file system's order (read here sorted): a DAG that more than
+        one turn added to, or one made before the loop, may be built in another order by Airflow; so
+        may every DAG it added to when it counts the turns (`enumerate`)."""
+        counted = items.counted
+        for dag in self.dags:
+            count = turns.get(id(dag), 0)
+            if count and (count > 1 or id(dag) in before or counted):
+                self.report_unsure(
+                    f"The loop over `{short(self.source(node.iter))}` visits a folder listing, whose order "
+                    "is the file system's in Python (the reading took it sorted); the tasks or "
+                    "dependencies it builds may come in another order. `sorted(...)` around the "
+                    "listing makes it certain.",
+                    node,
+                    dag,
+                )
 
     def run_loop_body(self, node: cst.For | cst.While, scope: Scope) -> bool:
         """Run one iteration; False when it ended with `break`."""
@@ -626,6 +671,9 @@ class Interpreter(Importing):
             return XComValue(value.task, index)
         if isinstance(value, TaskRecord) and isinstance(index, str):  # `op.output["k"]` spelled short
             return XComValue(value, index)
+        if isinstance(value, GlobalsValue) and isinstance(index, str):
+            found, known = value.scope.lookup(index)
+            return known if found else self.unresolved(node)
         return super().subscript(node, value, index)
 
     def _eval_Attribute(self, node: cst.Attribute, scope: Scope) -> Any:
@@ -649,6 +697,8 @@ class Interpreter(Importing):
     # -- calls -----------------------------------------------------------------------------
     def call(self, node: cst.Call, scope: Scope) -> Any:
         func = node.func
+        if isinstance(func, cst.Name) and func.value in _DATA_BUILTINS and not scope.lookup(func.value)[0]:
+            return self.data_builtin(node, func.value, scope)
         if isinstance(func, cst.Attribute):
             receiver = self.eval(func.value, scope)
             if isinstance(receiver, LocalModule):  # `tasks.extract()`: what the module defines
@@ -749,8 +799,15 @@ class Interpreter(Importing):
             return self.dependency_helper(node, kind, args, kwargs)
         if kind == "path" and args and all(isinstance(a, (str, PurePosixPath)) for a in args) and not kwargs:
             return PurePosixPath(*args)
-        if kind == "os_path" and args and all(isinstance(a, str) for a in args) and not kwargs:
-            return getattr(posixpath, ref.name)(*args)
+        if (
+            kind == "os_path"
+            and args
+            and all(isinstance(a, (str, PurePosixPath)) for a in args)
+            and not kwargs
+        ):
+            return getattr(posixpath, ref.name)(*map(str, args))
+        if kind == "data":
+            return self.data_call(node, ref, args, kwargs)
         if kind == "timedelta":
             return make_duration(args, kwargs) or self.unresolved(node)
         if kind in ("datetime", "date"):
@@ -850,6 +907,12 @@ class Interpreter(Importing):
             return self.derived_xcom(node, receiver, name, args, kwargs)
         if isinstance(receiver, (str, list, dict, tuple, set)):
             return self.call_data(node, scope, receiver)
+        if isinstance(receiver, PurePosixPath):
+            return self.path_method(node, receiver, name, scope)
+        if isinstance(receiver, DataFileValue):
+            return self.file_method(node, receiver, name, scope)
+        if isinstance(receiver, GlobalsValue):
+            return self.globals_method(node, receiver, name, scope)
         # a method of something the reader does not know (a function its decorator made unknown, an
         # object of another module): handed tasks, it may wire them, which must not pass silently
         args, kwargs = self.arguments(node, scope)

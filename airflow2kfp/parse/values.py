@@ -154,6 +154,24 @@ class PartialValue(Unresolved):
 
 
 @dataclass(frozen=True, eq=False)
+class DataFileValue(Unresolved):
+    """A data file the DAG file opened (`open(path)`, `Path(path).open()`), read inside the folder being
+    converted (parse/data_files.py); `source` is the call that opened it."""
+
+    path: str = ""
+    data: bytes = b""
+    encoding: Any = None  # `open(..., encoding=...)`; None: UTF-8
+    binary: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class GlobalsValue(Unresolved):
+    """`globals()`: the namespace of the module whose code runs, where DAGs are registered by name."""
+
+    scope: Any = None  # Scope
+
+
+@dataclass(frozen=True, eq=False)
 class TaskFlow:
     """A `@task`-decorated function (or one adjusted with `.override(...)`)."""
 

@@ -108,6 +108,7 @@ DEFAULT_MODE_DIFFERS: dict[str, str] = {
     "idioms_dag_kwarg": DEFAULT_VALUE,
     "idioms_get_task": DEFAULT_VALUE,
     "idioms_indexed_loops": DEFAULT_VALUE,
+    "json_config_factory": DEFAULT_VALUE,
     "kpo_subclass_hierarchy": "the pod settings the operator subclasses add (resources, labels, node "
     "selector, tolerations), which the static reading cannot follow through the class hierarchy; "
     + DEFAULT_VALUE,
@@ -117,6 +118,7 @@ DEFAULT_MODE_DIFFERS: dict[str, str] = {
     "static reading sees no Airflow 3 import and assumes Airflow 2",
     "ops_python_bash": DEFAULT_VALUE,
     "unknown_operator": "the placeholder names the class the DAG file defines by its importable name",
+    "yaml_config_factory": DEFAULT_VALUE,
 }
 
 

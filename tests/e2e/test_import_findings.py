@@ -180,14 +180,15 @@ def test_the_users_timetable_settings_reach_the_import(
 
 
 GROUPS_FROM_CONFIG = """import json
+import os
 from datetime import datetime
 
 from airflow import DAG
 from airflow.operators.bash import BashOperator
 from airflow.utils.task_group import TaskGroup
 
-# group names read from a config at import time: the static reader cannot evaluate them
-GROUPS = json.loads('{"foo": 1, "bar": 2}')
+# group names read from the environment at import time: the static reader cannot evaluate them
+GROUPS = json.loads(os.environ.get("PIPELINE_GROUPS", '{"foo": 1, "bar": 2}'))
 
 with DAG(dag_id="groups_from_config", schedule=None, start_date=datetime(2024, 1, 1)):
     start = BashOperator(task_id="start", bash_command="echo start")

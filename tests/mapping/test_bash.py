@@ -390,11 +390,13 @@ def test_the_default_mode_finds_the_script_and_a_searchpath_only_airflow_can_com
             "dags/sql/weekly.sh": 'echo "weekly report for {{ ds }}"\n',
         },
     )
-    # the static reading cannot evaluate os.path.abspath: where Airflow finds the file is unknown
-    static = convert(Path("dags/computed.py"), tmp_path / "static")
-    (unknown,) = static.messages("computed", "A2K306")
-    assert 'template_searchpath os.path.join(HERE, "include") could not be read' in unknown
-    assert static.task("computed", "export")["mapping"] == "approximated"
+    # the static reading computes a path from __file__ (parse/data_files.py), not one relative to
+    # the working folder of Airflow's process
+    static = convert(Path("dags"), tmp_path / "static")
+    assert static.messages("computed", "A2K306") == []
+    assert static.task("computed", "export")["mapping"] == "direct"
+    (unknown,) = static.messages("weekly", "A2K306")
+    assert 'template_searchpath os.path.abspath("dags/sql") could not be read' in unknown
     settings = RunSettings(mode="auto", airflow_python=airflow_python)
     converted = convert(Path("dags"), tmp_path / "out", settings)
     assert 'echo "loading $TABLE for {ds}"' in converted.python("nightly_loads")
