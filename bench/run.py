@@ -150,14 +150,19 @@ def default_env(airflow_python: str) -> dict[str, str]:
     return dict(os.environ, AIRFLOW2KFP_AIRFLOW_PYTHON=os.path.abspath(airflow_python))
 
 
-def dagbag(airflow_python: str, repo: Path, home: Path) -> dict:
-    env = dict(
+def airflow_env(home: Path) -> dict[str, str]:
+    """The environment of a script run in the Airflow interpreter: its own home, quiet, no examples."""
+    return dict(
         os.environ,
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
         AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="0",
     )
+
+
+def dagbag(airflow_python: str, repo: Path, home: Path) -> dict:
+    env = airflow_env(home)
     started = time.perf_counter()
     done = subprocess.run(
         [airflow_python, str(HERE / "dagbag_load.py"), str(repo)],
@@ -179,13 +184,7 @@ def dagbag(airflow_python: str, repo: Path, home: Path) -> dict:
 def isolation_floor(airflow_python: str, repo: Path, home: Path) -> dict | None:
     """bench/isolation_floor.py on `repo`: CPU per file of a parse in one process, in a forked
     process of its own, and through the probe (None when it fails: a figure, not a target)."""
-    env = dict(
-        os.environ,
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
-        AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="0",
-    )
+    env = airflow_env(home)
     done = subprocess.run(
         [airflow_python, str(HERE / "isolation_floor.py"), str(repo)],
         env=env,
