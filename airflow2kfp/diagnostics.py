@@ -382,6 +382,17 @@ CODES: dict[str, CodeInfo] = _table(
         "Keep template files inside the DAG folder (or convert the folder that holds them), and name them "
         "relative to the DAG's folder or a template_searchpath entry, without '..'.",
     ),
+    CodeInfo(
+        "A2K338",
+        "dag-folder-path-in-value",
+        W,
+        "A task's argument names the folder being converted by its absolute path on the machine that "
+        "converted it (a path built from `os.path.dirname(__file__)` or `Path(__file__).parent`): kept "
+        "as Airflow computed it, so the step needs the DAG folder at that path in its image, and the "
+        "generated pipeline changes with where the repository is checked out.",
+        "Build the path inside the step (relative to the image's working folder) or take it from "
+        "configuration (an Airflow Variable, a pipeline parameter).",
+    ),
     # operator families (airflow2kfp/mapping/): python, kubernetes, docker, fallback, schedules
     # -- emitting / compiling --------------------------------------------------------------
     CodeInfo(

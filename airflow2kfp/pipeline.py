@@ -25,6 +25,7 @@ from airflow2kfp.emit.recurring import recurring_run
 from airflow2kfp.encodable import encodable_dag
 from airflow2kfp.mapping import MappingContext, MappingOptions, TaskMapping, map_task
 from airflow2kfp.mapping.literals import py_literal
+from airflow2kfp.mapping.machine_paths import machine_path_diagnostics
 from airflow2kfp.mapping.wiring import wire_outputs
 from airflow2kfp.model import Dag, FileLocation, ParsedFile, Task
 from airflow2kfp.names import MAX_K8S_NAME
@@ -258,6 +259,7 @@ def convert_dag(
     source = render(plan)
     after = {t.task_id: t.upstream for t in plan.tasks}
     diagnostics += semantic_diagnostics(dag, plan)
+    diagnostics += machine_path_diagnostics(dag, location)
     diagnostics += rename_diagnostics(dag, plan.kfp_names)
     schedule = recurring_run(dag, plan.scheduled_values, plan.description)
     diagnostics += schedule.diagnostics
