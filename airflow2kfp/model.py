@@ -7,6 +7,7 @@ read-only by convention (mappings are plain dicts so results pickle across worke
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -313,6 +314,11 @@ class FileLocation:
 
     fileloc: str
     boundary: str
+
+
+def is_inside(folder: str, real: str) -> bool:
+    """`real` (a real path: symbolic links resolved) is `folder` (a real path too) or lies below it."""
+    return os.path.commonpath([folder, real]) == folder
 
 
 @dataclass(frozen=True)

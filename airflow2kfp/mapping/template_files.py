@@ -33,7 +33,7 @@ from jinja2 import TemplateNotFound
 from jinja2.loaders import split_template_path
 
 from airflow2kfp.diagnostics import Diagnostic, diag
-from airflow2kfp.model import Dag, FileLocation, Unresolved
+from airflow2kfp.model import Dag, FileLocation, Unresolved, is_inside
 from airflow2kfp.settings import DEFAULTS
 
 MAX_TEMPLATE_BYTES = DEFAULTS.max_file_size  # as large as a DAG file may be, no larger
@@ -93,7 +93,7 @@ def read_template(
         candidate = posixpath.join(folder.path, *pieces)
         if "\0" in candidate:  # no file is named so: Jinja's os.path.isfile says False
             continue
-        if not _within(place.boundary, candidate):
+        if not is_inside(place.boundary, os.path.realpath(candidate)):
             after = f"after {_listed(folders[:index])}, " if index else ""
             return diag(
                 "A2K337",
@@ -141,10 +141,6 @@ def _listed(folders: list[_Folder]) -> str:
     """`the DAG's folder`, then the searchpath entries among `folders`, as a message names them."""
     entries = [folder.shown for folder in folders[1:]]
     return folders[0].shown + (f", template_searchpath {', '.join(entries)}" if entries else "")
-
-
-def _within(boundary: str, path: str) -> bool:
-    return os.path.commonpath([boundary, os.path.realpath(path)]) == boundary
 
 
 @dataclass(frozen=True)

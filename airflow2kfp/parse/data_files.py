@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from airflow2kfp.model import is_inside
+
 if TYPE_CHECKING:  # budget.py loads libcst, which a fully cached run never needs (run.py imports this)
     from airflow2kfp.parse.budget import ReadingLimits
 
@@ -89,7 +91,7 @@ class DataFiles:
                 "which the static reading does not know"
             )
         real = os.path.realpath(path)
-        if os.path.commonpath([self.boundary, real]) != self.boundary:
+        if not is_inside(self.boundary, real):
             return Refused("lies outside the folder being converted (symbolic links followed)")
         return real
 
@@ -217,7 +219,7 @@ class DataFiles:
                     continue
                 if not os.path.isdir(folder):
                     continue
-                if os.path.commonpath([self.boundary, os.path.realpath(folder)]) != self.boundary:
+                if not is_inside(self.boundary, os.path.realpath(folder)):
                     self.incomplete.append(folder)
                     continue
                 names = self._names(folder)

@@ -27,6 +27,7 @@ import libcst as cst
 import libcst.helpers
 
 from airflow2kfp.diagnostics import Diagnostic, diag
+from airflow2kfp.model import is_inside
 from airflow2kfp.parse.imports import VALUE_LIBRARIES
 from airflow2kfp.parse.positions import Positions
 from airflow2kfp.parse.source import check_syntax, read_source
@@ -119,8 +120,7 @@ class ModuleFinder:
         )
 
     def _within(self, path: str) -> bool:
-        real = os.path.realpath(path)
-        return os.path.commonpath([self.boundary, real]) == self.boundary
+        return is_inside(self.boundary, os.path.realpath(path))
 
 
 def boundary_of(path: Path, dag_folder: Path | None) -> str:
@@ -128,7 +128,7 @@ def boundary_of(path: Path, dag_folder: Path | None) -> str:
     (its own folder when None, or when the DAG folder does not hold it): nothing outside is read."""
     own = os.path.realpath(path.parent)
     folder = os.path.realpath(dag_folder) if dag_folder is not None else own
-    return folder if os.path.commonpath([folder, own]) == folder else own
+    return folder if is_inside(folder, own) else own
 
 
 def is_local_candidate(head: str) -> bool:
