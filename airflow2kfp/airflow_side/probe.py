@@ -128,12 +128,17 @@ class _Origins:
         self.lines: dict[int, int] = {}
         self.explicit: dict[int, list[str]] = {}
         self.written: dict[int, dict[str, str]] = {}  # the text arguments as the operator call passed them
+        # a function's source by its code object: tasks built in a loop or a factory share one
+        # callable, whose source inspect would tokenise again for each task (the code object is kept
+        # with its text, so its id is not reused while the entry lives)
+        self.sources: dict[int, tuple[types.CodeType, str | None]] = {}
+        self.real_paths: dict[str, str] = {}  # os.path.realpath, for the names read asks about
 
     def reset(self, target: str) -> None:
         self.target = os.path.realpath(target)
         self.path = target
-        _SOURCES.clear()
-        _REAL_PATHS.clear()
+        self.sources.clear()
+        self.real_paths.clear()
         self.lines.clear()
         self.explicit.clear()
         self.written.clear()
@@ -487,24 +492,15 @@ def _function(fn: Any, dag_file: str, af: _Airflow) -> dict[str, Any]:
     }
 
 
-# A function's source by its code object, for one file's read (cleared with ORIGINS): tasks built in
-# a loop or a factory share one callable, whose source inspect would tokenise again for each task.
-# The code object is kept with its text, so its id is not reused while the entry lives.
-_SOURCES: dict[int, tuple[types.CodeType, str | None]] = {}
-
-
-_REAL_PATHS: dict[str, str] = {}  # os.path.realpath for one file's read (cleared with ORIGINS)
-
-
 def _realpath(path: str) -> str:
-    if path not in _REAL_PATHS:
-        _REAL_PATHS[path] = os.path.realpath(path)
-    return _REAL_PATHS[path]
+    if path not in ORIGINS.real_paths:
+        ORIGINS.real_paths[path] = os.path.realpath(path)
+    return ORIGINS.real_paths[path]
 
 
 def _source(fn: Any, code: types.CodeType | None, name: str) -> str | None:
-    if code is not None and id(code) in _SOURCES:
-        return _SOURCES[id(code)][1]
+    if code is not None and id(code) in ORIGINS.sources:
+        return ORIGINS.sources[id(code)][1]
     source = _lambda_source(code) if name == "<lambda>" and code is not None else None
     if source is None:
         try:
@@ -512,7 +508,7 @@ def _source(fn: Any, code: types.CodeType | None, name: str) -> str | None:
         except (OSError, TypeError):
             source = None
     if code is not None:
-        _SOURCES[id(code)] = (code, source)
+        ORIGINS.sources[id(code)] = (code, source)
     return source
 
 
@@ -1480,7 +1476,6 @@ def preload(names: Any) -> dict[str, Any]:
 
 # A DAG of our own, parsed by the worker before any file (see warm_up); Airflow 2.7+ and 3.x
 _WARM_UP_DAG = """
-import contextlib
 import datetime
 
 try:
@@ -1512,32 +1507,27 @@ with DAG("airflow2kfp_warm_up", schedule="@daily", start_date=datetime.datetime(
 """
 
 # The operator families most DAG files use, each built once in the warm-up DAG when (and only when)
-# its module is already imported: the warm-up never imports a module itself. (module, class, call)
+# one of its modules is already imported: the warm-up never imports a module itself.
+# (modules, newest first; class; the call's arguments)
 _WARM_UP_OPERATORS = (
     (
-        "airflow.providers.standard.operators.bash",
+        ("airflow.providers.standard.operators.bash", "airflow.operators.bash"),
         "BashOperator",
         'task_id="bash", bash_command="echo {{ ds }}"',
     ),
-    ("airflow.operators.bash", "BashOperator", 'task_id="bash", bash_command="echo {{ ds }}"'),
     (
-        "airflow.providers.standard.operators.python",
+        ("airflow.providers.standard.operators.python", "airflow.operators.python"),
         "PythonOperator",
         'task_id="python", python_callable=callable_, op_kwargs={"value": 1}',
     ),
     (
-        "airflow.operators.python",
-        "PythonOperator",
-        'task_id="python", python_callable=callable_, op_kwargs={"value": 1}',
-    ),
-    (
-        "airflow.providers.cncf.kubernetes.operators.pod",
+        ("airflow.providers.cncf.kubernetes.operators.pod",),
         "KubernetesPodOperator",
         'task_id="pod", name="pod", image="busybox", cmds=["echo"], arguments=["{{ ds }}"], '
         'env_vars={"A": "1"}, labels={"team": "a"}',
     ),
     (
-        "airflow.providers.docker.operators.docker",
+        ("airflow.providers.docker.operators.docker",),
         "DockerOperator",
         'task_id="docker", image="busybox", command="echo {{ ds }}"',
     ),
@@ -1545,12 +1535,12 @@ _WARM_UP_OPERATORS = (
 
 
 def _warm_up_source() -> str:
-    """The warm-up DAG with one task of each loaded family (the first module found per class)."""
-    lines, seen = [], set()
-    for module, name, call in _WARM_UP_OPERATORS:
-        if name in seen or module not in sys.modules:
+    """The warm-up DAG with one task of each loaded family (from the first of its modules loaded)."""
+    lines = []
+    for modules, name, call in _WARM_UP_OPERATORS:
+        module = next((m for m in modules if m in sys.modules), None)
+        if module is None:
             continue
-        seen.add(name)
         lines += [
             "    try:",
             f"        from {module} import {name}",

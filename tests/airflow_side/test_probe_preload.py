@@ -86,12 +86,13 @@ from airflow2kfp.airflow_side import probe
 af = probe._Airflow()
 probe._install_hooks(af)
 loaded = []
-for module, name, _ in probe._WARM_UP_OPERATORS:
-    try:
-        importlib.import_module(module)
-        loaded.append(name)
-    except ImportError:
-        pass
+for modules, name, _ in probe._WARM_UP_OPERATORS:
+    for module in modules:
+        try:
+            importlib.import_module(module)
+            loaded.append(name)
+        except ImportError:
+            pass
 folder = tempfile.mkdtemp()
 path = os.path.join(folder, "warm_up.py")
 with open(path, "w") as handle:
