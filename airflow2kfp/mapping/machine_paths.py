@@ -9,7 +9,6 @@ repository was checked out. The value is kept as Airflow computed it, and said.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -35,15 +34,11 @@ def _strings(value: Any) -> Iterator[str]:
 
 def machine_path_diagnostics(dag: Dag, location: FileLocation | None) -> tuple[Diagnostic, ...]:
     """One warning per task whose arguments name the folder being converted by its absolute path."""
-    if location is None or not location.boundary:
+    if location is None or location.boundary in ("", "/"):
         return ()
-    folders = sorted(
-        {os.path.realpath(location.boundary), os.path.abspath(location.boundary)} - {"/"},
-        key=len,
-        reverse=True,
-    )
+    folder = location.boundary  # a real path already (FileLocation)
     # the folder itself, or a path below it: not a longer name that merely starts the same way
-    pattern = re.compile("|".join(re.escape(folder) + r"(?![\w.-])" for folder in folders))
+    pattern = re.compile(re.escape(folder) + r"(?![\w.-])")
     found = []
     for task in dag.tasks:
         names = sorted(
@@ -55,7 +50,7 @@ def machine_path_diagnostics(dag: Dag, location: FileLocation | None) -> tuple[D
             found.append(
                 diag(
                     DAG_FOLDER_PATH,
-                    f"{', '.join(names)} name{'s' if len(names) == 1 else ''} {folders[-1]}, the DAG "
+                    f"{', '.join(names)} name{'s' if len(names) == 1 else ''} {folder}, the DAG "
                     "folder's path on the machine that converted it: kept as written, so the step needs "
                     "the DAG folder at that path in its image, and the output changes with where the "
                     "repository is checked out",
