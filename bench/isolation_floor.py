@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -32,10 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from airflow2kfp.airflow_side import probe  # noqa: E402 - the probe runs in this interpreter
-
-_AIRFLOW_IMPORT = re.compile(
-    r"^\s*(?:from\s+(airflow[\w.]*)\s+import|import\s+(airflow[\w.]*))", re.MULTILINE
-)
+from airflow2kfp.local_imports import FileScanner  # noqa: E402 - standard library only
 
 
 def _cpu() -> float:
@@ -44,13 +40,12 @@ def _cpu() -> float:
 
 
 def _airflow_modules(files: list[str], folder: str) -> list[str]:
-    """The `airflow.*` modules the files and the folder's modules name (the converter finds them
-    with `ast` and the worker imports them before it forks; a regular expression does here)."""
-    found: set[str] = set()
-    for path in [*files, *map(str, Path(folder).rglob("*.py"))]:
-        for match in _AIRFLOW_IMPORT.finditer(Path(path).read_text(encoding="utf-8")):
-            found.add(match.group(1) or match.group(2))
-    return sorted(found)
+    """The `airflow.*` modules the files import, themselves or through the folder's modules: what
+    the converter asks its worker to import before it forks (AirflowReader.airflow_imports)."""
+    scanner, found = FileScanner(), set()
+    for path in files:
+        found.update(scanner.dependencies(Path(path), (Path(folder),))[1])
+    return sorted(name for name in found if name.startswith("airflow."))
 
 
 def _per_file(files: list[str], one: object) -> float:

@@ -150,32 +150,30 @@ def default_env(airflow_python: str) -> dict[str, str]:
     return dict(os.environ, AIRFLOW2KFP_AIRFLOW_PYTHON=os.path.abspath(airflow_python))
 
 
-def airflow_env(home: Path) -> dict[str, str]:
-    """The environment of a script run in the Airflow interpreter: its own home, quiet, no examples."""
-    return dict(
+def airflow_script(airflow_python: str, script: str, repo: Path, home: Path) -> tuple[dict | None, str]:
+    """Run bench/`script` on `repo` in the Airflow interpreter (its own home, quiet, no examples):
+    the last JSON line it printed (None when it failed or printed none), and its stderr's tail."""
+    env = dict(
         os.environ,
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
         AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="0",
     )
+    done = subprocess.run(
+        [airflow_python, str(HERE / script), str(repo)], env=env, capture_output=True, text=True, check=False
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    answer = json.loads(lines[-1]) if done.returncode == 0 and lines else None
+    return answer, done.stderr[-2000:]
 
 
 def dagbag(airflow_python: str, repo: Path, home: Path) -> dict:
-    env = airflow_env(home)
     started = time.perf_counter()
-    done = subprocess.run(
-        [airflow_python, str(HERE / "dagbag_load.py"), str(repo)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    answer, errors = airflow_script(airflow_python, "dagbag_load.py", repo, home)
     wall = time.perf_counter() - started
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        raise SystemExit(f"DagBag load failed:\n{done.stderr[-2000:]}")
-    answer = json.loads(lines[-1])
+    if answer is None:
+        raise SystemExit(f"DagBag load failed:\n{errors}")
     if answer["import_errors"]:
         raise SystemExit(f"DagBag: {answer['import_errors']} import errors, e.g.\n{answer['first_error']}")
     return dict(answer, wall_seconds=wall)
@@ -184,19 +182,10 @@ def dagbag(airflow_python: str, repo: Path, home: Path) -> dict:
 def isolation_floor(airflow_python: str, repo: Path, home: Path) -> dict | None:
     """bench/isolation_floor.py on `repo`: CPU per file of a parse in one process, in a forked
     process of its own, and through the probe (None when it fails: a figure, not a target)."""
-    env = airflow_env(home)
-    done = subprocess.run(
-        [airflow_python, str(HERE / "isolation_floor.py"), str(repo)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        print(f"isolation_floor.py failed:\n{done.stderr[-2000:]}", file=sys.stderr)
-        return None
-    return json.loads(lines[-1])
+    answer, errors = airflow_script(airflow_python, "isolation_floor.py", repo, home)
+    if answer is None:
+        print(f"isolation_floor.py failed:\n{errors}", file=sys.stderr)
+    return answer
 
 
 def touch_one_dag(repo: Path, round_: int) -> None:
