@@ -29,6 +29,7 @@ from airflow2kfp.parse.data_files import (
     load_yaml,
 )
 from airflow2kfp.parse.importing import Importing
+from airflow2kfp.parse.imports import DATA_LOAD_CALLS, DATA_TIME_CALLS
 from airflow2kfp.parse.state import short
 from airflow2kfp.parse.values import DataFileValue, GlobalsValue, Ref, Scope
 
@@ -211,20 +212,9 @@ class DataCalls(Importing):
     # -- functions of the standard library and PyYAML ----------------------------------------
     def data_call(self, node: cst.Call, ref: Ref, args: list[Any], kwargs: dict[str, Any]) -> Any:
         name = ref.qualname
-        if name in (
-            "datetime.datetime.strptime",
-            "datetime.datetime.fromisoformat",
-            "datetime.date.fromisoformat",
-        ):
+        if name in DATA_TIME_CALLS:
             return self.parsed_time(node, name, args, kwargs)
-        if name in (
-            "json.load",
-            "json.loads",
-            "yaml.safe_load",
-            "yaml.safe_load_all",
-            "yaml.load",
-            "yaml.load_all",
-        ):
+        if name in DATA_LOAD_CALLS:
             return self.load_data(node, name, args, kwargs)
         data = self.data
         if data is None:

@@ -30,6 +30,32 @@ _AIRFLOW_KINDS = {
     "setup": "setup_decorator",
     "teardown": "teardown_decorator",
 }
+# the calls of the standard library and PyYAML the static reading answers from the repository's data
+# files (parse/data_calls.py): on paths and folders, loading data, parsing times
+DATA_PATH_CALLS = (
+    "os.path.abspath",
+    "os.path.realpath",
+    "os.path.exists",
+    "os.path.isfile",
+    "os.path.isdir",
+    "os.listdir",
+    "os.walk",
+    "glob.glob",
+    "glob.iglob",
+)
+DATA_LOAD_CALLS = (
+    "json.load",
+    "json.loads",
+    "yaml.safe_load",
+    "yaml.safe_load_all",
+    "yaml.load",
+    "yaml.load_all",
+)
+DATA_TIME_CALLS = (
+    "datetime.datetime.strptime",
+    "datetime.datetime.fromisoformat",
+    "datetime.date.fromisoformat",
+)
 _STDLIB_KINDS = {
     "datetime.timedelta": "timedelta",
     "pendulum.duration": "timedelta",
@@ -47,29 +73,7 @@ _STDLIB_KINDS = {
     "os.path.join": "os_path",
     "os.path.normpath": "os_path",
     # the repository's data files and folders, read as data only (parse/data_calls.py)
-    **dict.fromkeys(
-        (
-            "os.path.abspath",
-            "os.path.realpath",
-            "os.path.exists",
-            "os.path.isfile",
-            "os.path.isdir",
-            "os.listdir",
-            "os.walk",
-            "glob.glob",
-            "glob.iglob",
-            "json.load",
-            "json.loads",
-            "yaml.safe_load",
-            "yaml.safe_load_all",
-            "yaml.load",
-            "yaml.load_all",
-            "datetime.datetime.strptime",
-            "datetime.datetime.fromisoformat",
-            "datetime.date.fromisoformat",
-        ),
-        "data",
-    ),
+    **dict.fromkeys(DATA_PATH_CALLS + DATA_LOAD_CALLS + DATA_TIME_CALLS, "data"),
 }
 # where Airflow keeps operators and sensors, in every version
 _OPERATOR_PACKAGES = (".operators.", ".sensors.", ".transfers.")
